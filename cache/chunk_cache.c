@@ -1,0 +1,238 @@
+/* cache/chunk_cache.c — see chunk_cache.h. */
+#include "cache/chunk_cache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+#include <xxhash.h>
+
+/* Buckets start small and double while entries outnumber them. */
+#define CC_BUCKETS_MIN 64
+/* Past this many buckets (8 MiB of pointers) chains grow instead. */
+#define CC_BUCKETS_MAX (1u << 20)
+
+struct cc_entry {
+	struct cc_entry *hnext;       /* hash chain */
+	struct cc_entry *prev, *next; /* LRU: prev toward the newest */
+	uint64_t hash;
+	struct cid cid;
+	size_t len;
+	uint8_t data[];
+};
+
+struct chunk_cache {
+	pthread_mutex_t lock;
+	size_t max_bytes;
+	struct cc_entry **buckets;
+	size_t nbuckets; /* a power of two */
+	struct cc_entry *newest, *oldest;
+	struct chunk_cache_stats st;
+};
+
+static uint64_t cid_hash(const struct cid *c)
+{
+	return XXH3_64bits(c->bytes, c->len);
+}
+
+static bool cid_valid(const struct cid *c)
+{
+	return c && c->len > 0 && c->len <= CID_MAX_BYTES;
+}
+
+static void entry_free(struct cc_entry *e)
+{
+	sodium_memzero(e->data, e->len);
+	free(e);
+}
+
+struct chunk_cache *chunk_cache_new(size_t max_bytes)
+{
+	struct chunk_cache *cc = calloc(1, sizeof(*cc));
+	if (!cc)
+		return NULL;
+	cc->buckets = calloc(CC_BUCKETS_MIN, sizeof(*cc->buckets));
+	if (!cc->buckets || pthread_mutex_init(&cc->lock, NULL) != 0) {
+		free(cc->buckets);
+		free(cc);
+		return NULL;
+	}
+	cc->nbuckets = CC_BUCKETS_MIN;
+	cc->max_bytes = max_bytes;
+	return cc;
+}
+
+void chunk_cache_free(struct chunk_cache *cc)
+{
+	if (!cc)
+		return;
+	struct cc_entry *e = cc->newest;
+	while (e) {
+		struct cc_entry *next = e->next;
+		entry_free(e);
+		e = next;
+	}
+	free(cc->buckets);
+	pthread_mutex_destroy(&cc->lock);
+	free(cc);
+}
+
+/* Caller holds the lock. */
+static struct cc_entry **find_slot(struct chunk_cache *cc,
+				   const struct cid *cid, uint64_t hash)
+{
+	struct cc_entry **p = &cc->buckets[hash & (cc->nbuckets - 1)];
+	for (; *p; p = &(*p)->hnext)
+		if ((*p)->hash == hash && (*p)->cid.len == cid->len &&
+		    memcmp((*p)->cid.bytes, cid->bytes, cid->len) == 0)
+			return p;
+	return p;
+}
+
+static void lru_unlink(struct chunk_cache *cc, struct cc_entry *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		cc->newest = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		cc->oldest = e->prev;
+	e->prev = e->next = NULL;
+}
+
+static void lru_push_newest(struct chunk_cache *cc, struct cc_entry *e)
+{
+	e->prev = NULL;
+	e->next = cc->newest;
+	if (cc->newest)
+		cc->newest->prev = e;
+	cc->newest = e;
+	if (!cc->oldest)
+		cc->oldest = e;
+}
+
+/* A failed allocation just leaves longer chains: still correct. */
+static void maybe_grow(struct chunk_cache *cc)
+{
+	if (cc->st.entries <= cc->nbuckets || cc->nbuckets >= CC_BUCKETS_MAX)
+		return;
+	size_t n = cc->nbuckets * 2;
+	struct cc_entry **b = calloc(n, sizeof(*b));
+	if (!b)
+		return;
+	for (struct cc_entry *e = cc->newest; e; e = e->next) {
+		struct cc_entry **slot = &b[e->hash & (n - 1)];
+		e->hnext = *slot;
+		*slot = e;
+	}
+	free(cc->buckets);
+	cc->buckets = b;
+	cc->nbuckets = n;
+}
+
+int chunk_cache_read(struct chunk_cache *cc, const struct cid *cid,
+		     size_t off, uint8_t *buf, size_t len, size_t *got)
+{
+	if (!cc || !cid_valid(cid))
+		return -ENOENT;
+	uint64_t h = cid_hash(cid);
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&cc->lock);
+	struct cc_entry *e = *find_slot(cc, cid, h);
+	if (e) {
+		size_t n = off < e->len ? e->len - off : 0;
+		if (n > len)
+			n = len;
+		if (n > 0)
+			memcpy(buf, e->data + off, n);
+		*got = n;
+		lru_unlink(cc, e);
+		lru_push_newest(cc, e);
+		cc->st.hits++;
+		r = 0;
+	} else {
+		cc->st.misses++;
+	}
+	pthread_mutex_unlock(&cc->lock);
+	return r;
+}
+
+int chunk_cache_insert(struct chunk_cache *cc, const struct cid *cid,
+		       const uint8_t *data, size_t len)
+{
+	if (!cc)
+		return 0;
+	if (!cid_valid(cid) || (len > 0 && !data))
+		return -EINVAL;
+	if (len > cc->max_bytes)
+		return 0;
+
+	/* Allocate and copy outside the lock: readers need not wait. */
+	struct cc_entry *n = malloc(sizeof(*n) + len);
+	if (!n)
+		return -ENOMEM;
+	n->hash = cid_hash(cid);
+	n->cid = *cid;
+	n->len = len;
+	if (len > 0)
+		memcpy(n->data, data, len);
+
+	struct cc_entry *evicted = NULL;
+	pthread_mutex_lock(&cc->lock);
+	struct cc_entry **slot = find_slot(cc, cid, n->hash);
+	if (*slot) {
+		/* Same CID, same bytes: keep the old copy, refresh it. */
+		struct cc_entry *old = *slot;
+		lru_unlink(cc, old);
+		lru_push_newest(cc, old);
+		n->next = NULL;
+		evicted = n;
+	} else {
+		while (cc->oldest && cc->st.bytes + len > cc->max_bytes) {
+			struct cc_entry *victim = cc->oldest;
+			struct cc_entry **vs = find_slot(cc, &victim->cid,
+							 victim->hash);
+			*vs = victim->hnext;
+			lru_unlink(cc, victim);
+			cc->st.bytes -= victim->len;
+			cc->st.entries--;
+			cc->st.evictions++;
+			victim->next = evicted;
+			evicted = victim;
+		}
+		/* The eviction may have emptied the chain slot points into. */
+		slot = find_slot(cc, cid, n->hash);
+		n->hnext = NULL;
+		*slot = n;
+		lru_push_newest(cc, n);
+		cc->st.bytes += len;
+		cc->st.entries++;
+		maybe_grow(cc);
+	}
+	pthread_mutex_unlock(&cc->lock);
+
+	/* Wiping up to a block per victim is done without the lock held. */
+	while (evicted) {
+		struct cc_entry *next = evicted->next;
+		entry_free(evicted);
+		evicted = next;
+	}
+	return 0;
+}
+
+void chunk_cache_stats(struct chunk_cache *cc, struct chunk_cache_stats *out)
+{
+	if (!cc) {
+		memset(out, 0, sizeof(*out));
+		return;
+	}
+	pthread_mutex_lock(&cc->lock);
+	*out = cc->st;
+	pthread_mutex_unlock(&cc->lock);
+}

@@ -1,0 +1,39 @@
+/*
+ * cache/chunk_cache.h — plaintext chunks in memory, least recently used out.
+ *
+ * Keyed by CID (a CID names exactly one plaintext in a mailbox, so an entry
+ * never goes stale).  Bounded by max_bytes of plaintext; inserting past it
+ * evicts the least recently used entries.  Plaintext is wiped when evicted
+ * or freed.  Safe from several threads (one mutex; copies happen under it,
+ * a chunk is at most one block).
+ */
+#ifndef IPMD_CACHE_CHUNK_CACHE_H
+#define IPMD_CACHE_CHUNK_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipfs/cid.h"
+
+struct chunk_cache;
+
+struct chunk_cache_stats {
+	uint64_t hits, misses, evictions;
+	size_t bytes, entries;
+};
+
+/* NULL on allocation failure. */
+struct chunk_cache *chunk_cache_new(size_t max_bytes);
+void chunk_cache_free(struct chunk_cache *cc);
+
+/* Copy bytes [off, off+len) of the cached chunk into buf.  0 and *got
+ * (short at the chunk's end), or -ENOENT if the chunk is not cached. */
+int chunk_cache_read(struct chunk_cache *cc, const struct cid *cid,
+		     size_t off, uint8_t *buf, size_t len, size_t *got);
+/* Insert a copy (replacing nothing: same CID, same bytes).  0 or -ENOMEM;
+ * a chunk larger than max_bytes is silently not cached. */
+int chunk_cache_insert(struct chunk_cache *cc, const struct cid *cid,
+		       const uint8_t *data, size_t len);
+void chunk_cache_stats(struct chunk_cache *cc, struct chunk_cache_stats *out);
+
+#endif

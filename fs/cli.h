@@ -1,0 +1,26 @@
+/*
+ * fs/cli.h — the ipmaildir command line: one binary, subcommands.
+ *
+ * Each cmd_* parses its own options (getopt_long, argv[0] is the command
+ * name) and returns the process exit status.  Only this layer prints.
+ */
+#ifndef IPMD_FS_CLI_H
+#define IPMD_FS_CLI_H
+
+enum exit_status {
+	EXIT_OK = 0,
+	EXIT_FAILURE_ = 1, /* something failed; a one-line reason was printed */
+	EXIT_USAGE = 2,    /* the command line was wrong */
+};
+
+int cmd_init(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+int cmd_object(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
+
+/* "ipmaildir: <message>\n" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Message for a keys_error or negative errno, with the OS error if any. */
+void cli_keys_error(const char *what, int err, int sys_errno);
+
+#endif

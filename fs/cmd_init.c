@@ -1,0 +1,129 @@
+/* fs/cmd_init.c — `ipmaildir init`: create a mailbox (its key and store). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "crypto/keys.h"
+#include "fs/cli.h"
+#include "fs/store.h"
+#include "ipfs/bs_local.h"
+#include "ipfs/cid.h"
+
+static int make_dirs(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		char c = buf[i];
+		buf[i] = '\0';
+		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+			return -errno;
+		buf[i] = c;
+	}
+	return 0;
+}
+
+int cmd_init(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"store", required_argument, NULL, 's'},
+		{"passphrase-file", required_argument, NULL, 'p'},
+		{"no-passphrase", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *store = NULL;
+	struct passphrase_source src = {0};
+	int c;
+	while ((c = getopt_long(argc, argv, "s:p:nh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': store = optarg; break;
+		case 'p': src.file = optarg; break;
+		case 'n': src.none = 1; break;
+		case 'h':
+			printf("usage: ipmaildir init [--store DIR] "
+			       "[--passphrase-file F | --no-passphrase]\n");
+			return EXIT_OK;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (optind != argc || (src.file && src.none)) {
+		cli_error("init: takes --passphrase-file or --no-passphrase, "
+			  "and no other arguments");
+		return EXIT_USAGE;
+	}
+
+	struct store_paths paths;
+	int r = store_paths_init(&paths, store);
+	if (r != 0) {
+		cli_error("init: cannot name the store: %s", strerror(-r));
+		return EXIT_FAILURE_;
+	}
+	if ((r = make_dirs(paths.root)) != 0) {
+		cli_error("init: %s: %s", paths.root, strerror(-r));
+		return EXIT_FAILURE_;
+	}
+
+	char *pass = NULL;
+	size_t pass_len = 0;
+	if (!src.none) {
+		r = passphrase_read(&src, "New passphrase: ", 1, &pass,
+				    &pass_len);
+		if (r == -ENOENT) {
+			cli_error("init: no terminal to ask a passphrase on: "
+				  "give --passphrase-file F or "
+				  "--no-passphrase");
+			return EXIT_USAGE;
+		}
+		if (r != 0) {
+			cli_error("init: passphrase: %s",
+				  r == -EINVAL ? "empty, too long or the two "
+						 "entries differ"
+					       : strerror(-r));
+			return EXIT_FAILURE_;
+		}
+	}
+
+	struct mailbox_keys keys = {0};
+	int sys_errno = 0;
+	r = keyfile_create(paths.key, pass, pass_len, &keys, &sys_errno);
+	passphrase_free(pass, pass_len);
+	if (r != 0) {
+		cli_keys_error(paths.key, r, sys_errno);
+		return EXIT_FAILURE_;
+	}
+
+	struct blockstore *bs;
+	r = bs_local_open(paths.root, &bs);
+	if (r != 0) {
+		keys_free(&keys);
+		cli_error("init: block store in %s: %s", paths.root,
+			  strerror(-r));
+		return EXIT_FAILURE_;
+	}
+	bs_close(bs);
+
+	char id[CID_TEXT_MAX];
+	r = ipns_name_of_ed25519(id, sizeof(id), keys.public_key);
+	keys_free(&keys);
+	if (r != 0) {
+		cli_error("init: cannot format the mailbox id");
+		return EXIT_FAILURE_;
+	}
+	printf("%s\n", id);
+	fprintf(stderr,
+		"ipmaildir: mailbox created in %s\n"
+		"ipmaildir: the key file %s is the only way to read this "
+		"mail.\n"
+		"ipmaildir: lose it (or its passphrase) and the mail is lost: "
+		"keep a copy somewhere safe.\n",
+		paths.root, paths.key);
+	return EXIT_OK;
+}

@@ -1,0 +1,190 @@
+/*
+ * fs/cmd_mount.c — `ipmaildir mount`: serve a mailbox through FUSE.
+ *
+ * The mailbox is opened (keys, head, journal replay) before the process
+ * daemonizes, so every error reaches the terminal that ran the command and a
+ * passphrase can be asked for.  Unmounting (fusermount3 -u) or SIGTERM /
+ * SIGINT / SIGHUP ends the loop; then open files are sealed and a last
+ * commit is written before the process exits.
+ */
+#define FUSE_USE_VERSION 34
+#include <fuse_lowlevel.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/cli.h"
+#include "fs/mount.h"
+
+#define DEFAULT_ATTR_TIMEOUT 1.0
+#define DEFAULT_COMMIT_DELAY_MS 1000
+
+static void mount_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: ipmaildir mount [--store DIR] [-f] [-d] [-o OPTS] "
+		"[--passphrase-file F] MOUNTPOINT\n"
+		"  -f                 stay in the foreground\n"
+		"  -d                 debug: foreground, log every FUSE call\n"
+		"  -o OPTS            FUSE options (allow_other, "
+		"default_permissions, ro, …)\n"
+		"                     and ipmaildir's: commit_delay=MS, "
+		"attr_timeout=S, cache_mb=N\n"
+		"  --passphrase-file F   read the key's passphrase from F\n");
+}
+
+/* Take ipmaildir's own -o options out of opts (in place); the rest goes to
+ * FUSE.  Returns 0 or -EINVAL. */
+static int take_own_options(char *opts, struct mount_options *mo)
+{
+	char *out = opts, *save = NULL;
+	char *copy = strdup(opts);
+	if (!copy)
+		return -ENOMEM;
+	*out = '\0';
+	int e = 0;
+	for (char *tok = strtok_r(copy, ",", &save); tok && !e;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		if (!strncmp(tok, "commit_delay=", 13)) {
+			unsigned long v = strtoul(tok + 13, &end, 10);
+			e = *end || v > 600000 ? -EINVAL : 0;
+			mo->commit_delay_ms = (unsigned)v;
+		} else if (!strncmp(tok, "attr_timeout=", 13)) {
+			mo->attr_timeout = strtod(tok + 13, &end);
+			e = *end || mo->attr_timeout < 0 ? -EINVAL : 0;
+		} else if (!strncmp(tok, "cache_mb=", 9)) {
+			unsigned long v = strtoul(tok + 9, &end, 10);
+			e = *end || v == 0 || v > 65536 ? -EINVAL : 0;
+			mo->cache_bytes = (size_t)v << 20;
+		} else {
+			if (!strcmp(tok, "ro"))
+				mo->read_only = true;
+			if (*opts)
+				strcat(out, ",");
+			strcat(out, tok);
+		}
+	}
+	free(copy);
+	return e;
+}
+
+int cmd_mount(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"store", required_argument, NULL, 's'},
+		{"passphrase-file", required_argument, NULL, 'p'},
+		{"fault", required_argument, NULL, 'F'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	struct mount_options mo = {
+		.attr_timeout = DEFAULT_ATTR_TIMEOUT,
+		.commit_delay_ms = DEFAULT_COMMIT_DELAY_MS,
+	};
+	int foreground = 0, debug = 0, c;
+	char fuse_opts[4096] = "";
+	while ((c = getopt_long(argc, argv, "s:p:fdo:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': mo.store = optarg; break;
+		case 'p': mo.pass.file = optarg; break;
+		case 'F': mo.fault_spec = optarg; break;
+		case 'f': foreground = 1; break;
+		case 'd': debug = foreground = 1; break;
+		case 'o':
+			if (strlen(fuse_opts) + strlen(optarg) + 2 >
+			    sizeof(fuse_opts)) {
+				cli_error("mount: -o options too long");
+				return EXIT_USAGE;
+			}
+			if (*fuse_opts)
+				strcat(fuse_opts, ",");
+			strcat(fuse_opts, optarg);
+			break;
+		case 'h': mount_usage(stdout); return EXIT_OK;
+		default: mount_usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		mount_usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *mountpoint = argv[optind];
+	if (take_own_options(fuse_opts, &mo) != 0) {
+		cli_error("mount: bad ipmaildir option in -o %s", fuse_opts);
+		return EXIT_USAGE;
+	}
+
+	static struct ipmd_fs fs;
+	char msg[1024] = "";
+	if (ipmd_fs_open(&fs, &mo, msg, sizeof(msg)) != 0) {
+		cli_error("mount: %s", msg[0] ? msg : "failed");
+		ipmd_fs_close(&fs);
+		return EXIT_FAILURE_;
+	}
+
+	char base_opts[PATH_MAX + 64];
+	snprintf(base_opts, sizeof(base_opts),
+		 "fsname=ipmaildir:%s,subtype=ipmaildir", fs.paths.root);
+	char *fargv[8];
+	int fargc = 0;
+	fargv[fargc++] = "ipmaildir";
+	fargv[fargc++] = "-o";
+	fargv[fargc++] = base_opts;
+	if (*fuse_opts) {
+		fargv[fargc++] = "-o";
+		fargv[fargc++] = fuse_opts;
+	}
+	if (debug)
+		fargv[fargc++] = "-d";
+	struct fuse_args args = FUSE_ARGS_INIT(fargc, fargv);
+
+	int status = EXIT_FAILURE_;
+	struct fuse_session *se =
+		fuse_session_new(&args, &ipmd_ops, sizeof(ipmd_ops), &fs);
+	if (!se) {
+		cli_error("mount: FUSE refused the options '%s'", fuse_opts);
+		ipmd_fs_close(&fs);
+		return EXIT_USAGE;
+	}
+	if (fuse_set_signal_handlers(se) != 0) {
+		cli_error("mount: cannot install signal handlers");
+		goto out_session;
+	}
+	if (fuse_session_mount(se, mountpoint) != 0) {
+		cli_error("mount: cannot mount on %s", mountpoint);
+		goto out_signals;
+	}
+	if (fuse_daemonize(foreground) != 0) {
+		cli_error("mount: cannot go to the background");
+		goto out_unmount;
+	}
+	/* Threads after daemonizing: fork keeps only the calling thread. */
+	if (ipmd_fs_start_committer(&fs) != 0) {
+		cli_error("mount: cannot start the committer thread");
+		goto out_unmount;
+	}
+	struct fuse_loop_config loop = {.clone_fd = 0,
+					.max_idle_threads = 10};
+	status = fuse_session_loop_mt(se, &loop) == 0 ? EXIT_OK
+						      : EXIT_FAILURE_;
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+	fuse_opt_free_args(&args);
+	int e = ipmd_fs_close(&fs);
+	if (e) {
+		cli_error("mount: the last commit failed (%s); the journal "
+			  "keeps every change for the next mount",
+			  strerror(-e));
+		status = EXIT_FAILURE_;
+	}
+	return status;
+}

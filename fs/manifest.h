@@ -1,0 +1,61 @@
+/*
+ * fs/manifest.h — the tree as sealed directory nodes (format v1).
+ *
+ * A directory is one BLOCK_DIRECTORY block of JSON (jansson, compact,
+ * keys sorted) while it has at most t->shard_threshold entries:
+ *   {"v":1,"entries":[ENTRY…]}            entries sorted by name (bytes)
+ * Above that it is sharded by the name's xxh3 (tree_shard_of): a node
+ *   {"v":1,"shards":N,"refs":[{"cid":…,"key":…}|null …]}
+ * points at N shard blocks {"v":1,"shard":i,"of":N,"entries":[ENTRY…]}, so
+ * one delivery into a 100,000-message folder re-seals one small shard and
+ * the node, not the whole folder.  N is a power of two chosen so shards stay
+ * under the threshold; it grows (×4) when the average shard passes the
+ * threshold and shrinks when it falls below an eighth of it.
+ *
+ * ENTRY = {"name":S,"ino":N,"mode":N,"uid":N,"gid":N,"size":N,
+ *          "mtime":NS,"ctime":NS,"atime":NS, …by type…}
+ *   times are integer nanoseconds since the epoch;
+ *   regular file: "cid","key","depth" of its content (absent when size 0);
+ *   directory: "cid","key" of its node; symlink: "target".
+ * "key" is base64url without padding.  Hard links: several entries with the
+ * same ino (and the same attributes); the loader joins them into one inode.
+ * The size and content written are the last *sealed* ones (inode.content),
+ * never unsealed data.
+ *
+ * Loading validates everything: JSON shape and types, names (tree_check_name),
+ * no duplicate names, shard membership (each entry's hash selects its
+ * shard), type/mode consistency, a directory reachable only once (no cycles),
+ * bounded sizes.  A violation is -EBADMSG: the manifest is refused, never
+ * half-loaded.
+ */
+#ifndef IPMD_FS_MANIFEST_H
+#define IPMD_FS_MANIFEST_H
+
+#include "fs/object.h"
+#include "fs/tree.h"
+
+#define MANIFEST_VERSION 1
+#define MANIFEST_SHARD_THRESHOLD 1000
+
+/*
+ * Seal every dirty directory of t, deepest first (a directory's new node
+ * changes its entry in its parent), clear the dirty marks and return the
+ * root directory's node.  Blocks are put with st->put_flags; the caller
+ * syncs the store before pointing a commit at them.
+ */
+int manifest_seal(struct fs_tree *t, struct obj_store *st,
+		  struct chunk_ref *root);
+
+/*
+ * Build a tree from a committed root node.  next_ino comes from the commit
+ * (must exceed every ino found, else -EBADMSG).  On success the tree is
+ * clean (no dirty marks) and every directory remembers its shard refs.
+ */
+int manifest_load(struct obj_store *st, const struct chunk_ref *root,
+		  uint64_t next_ino, struct fs_tree **out);
+
+/* Count messages and folders below root, for commit statistics: files in
+ * any "cur" or "new" directory, and Maildir++ folders (".Name"). */
+void manifest_count(struct fs_tree *t, uint64_t *messages, uint64_t *folders);
+
+#endif

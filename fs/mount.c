@@ -1,0 +1,410 @@
+/* fs/mount.c — open a mailbox for mounting, replay, commit, close. */
+#include "fs/mount.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs/file.h"
+#include "fs/manifest.h"
+#include "fs/record.h"
+#include "ipfs/bs_fault.h"
+#include "ipfs/bs_local.h"
+
+#define DEFAULT_CACHE_BYTES (64u << 20)
+#define MAILDIR_MODE 0700
+
+static int say(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int say(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static struct timespec now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts;
+}
+
+/* A new mailbox: an empty Maildir (cur/ new/ tmp/) owned by the caller. */
+static int new_tree(struct ipmd_fs *fs)
+{
+	struct timespec t = now();
+	int e = tree_new(&fs->tree, getuid(), getgid(), &t);
+	if (e)
+		return e;
+	fs->tree->root->mode = S_IFDIR | MAILDIR_MODE;
+	static const char *const subdirs[] = {"cur", "new", "tmp"};
+	for (size_t i = 0; i < 3 && !e; i++) {
+		struct tree_new_inode spec = {.mode = S_IFDIR | MAILDIR_MODE,
+					      .uid = getuid(),
+					      .gid = getgid()};
+		struct inode *out;
+		e = tree_create(fs->tree, fs->tree->root, subdirs[i], &spec,
+				&t, &out);
+	}
+	fs->changes = 1; /* the first commit writes it */
+	return e;
+}
+
+struct replay_count {
+	struct fs_tree *tree;
+	uint64_t applied, skipped;
+};
+
+static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
+		      size_t len, void *arg)
+{
+	(void)gen;
+	(void)seq;
+	struct replay_count *rc = arg;
+	int e = record_replay(rc->tree, payload, len);
+	if (e == -EBADMSG)
+		return e; /* sealed and authentic, yet malformed: corrupt */
+	if (e == 0)
+		rc->applied++;
+	else
+		rc->skipped++; /* failed live the same way, or an orphan */
+	return 0;
+}
+
+static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
+{
+	int e = head_read(fs->paths.head, fs->keys.journal, &fs->head);
+	if (e == -ENOENT) {
+		memset(&fs->head, 0, sizeof(fs->head));
+		fs->head.journal_gen = 1;
+		return new_tree(fs) ? say(msg, msgsize, "out of memory") : 0;
+	}
+	if (e)
+		return say(msg, msgsize,
+			   "%s: the head file is damaged or was not written "
+			   "with this key (%s); run ipmaildir fsck",
+			   fs->paths.head, strerror(-e));
+	if (fs->head.commit.len == 0)
+		return new_tree(fs) ? say(msg, msgsize, "out of memory") : 0;
+	e = commit_read(fs->bs, &fs->keys, &fs->head.commit, &fs->last);
+	if (e)
+		return say(msg, msgsize, "the head commit %s: %s",
+			   e == -EKEYREJECTED ? "is not signed by this "
+						"mailbox's key: refusing it"
+			   : e == -ENOENT ? "is missing from the store"
+					  : "does not open (damaged or "
+					    "tampered with)",
+			   e == -EKEYREJECTED || e == -ENOENT ? ""
+							      : strerror(-e));
+	if (fs->last.seq != fs->head.seq || fs->last.seq < fs->head.max_seq)
+		return say(msg, msgsize,
+			   "the head commit has seq %llu but seq %llu was "
+			   "already accepted here: refusing a rollback",
+			   (unsigned long long)fs->last.seq,
+			   (unsigned long long)fs->head.max_seq);
+	e = manifest_load(&fs->st, &fs->last.tree, fs->last.next_ino,
+			  &fs->tree);
+	if (e)
+		return say(msg, msgsize, "the manifest of commit %llu: %s",
+			   (unsigned long long)fs->last.seq,
+			   e == -EBADMSG ? "damaged or malformed" : strerror(-e));
+	return 0;
+}
+
+int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
+		 char *msg, size_t msgsize)
+{
+	memset(fs, 0, sizeof(*fs));
+	fs->lock_fd = -1;
+	pthread_mutex_init(&fs->lock, NULL);
+	pthread_cond_init(&fs->commit_cond, NULL);
+	fs->read_only = o->read_only;
+	fs->attr_timeout = o->attr_timeout;
+	fs->commit_delay_ms = o->commit_delay_ms;
+
+	int e = store_paths_init(&fs->paths, o->store);
+	if (e)
+		return say(msg, msgsize, "cannot name the store: %s",
+			   strerror(-e));
+	if (access(fs->paths.key, F_OK) != 0)
+		return say(msg, msgsize,
+			   "no mailbox in %s (run ipmaildir init first)",
+			   fs->paths.root);
+	fs->lock_fd = open(fs->paths.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fs->lock_fd < 0)
+		return say(msg, msgsize, "%s: %s", fs->paths.lock,
+			   strerror(errno));
+	if (flock(fs->lock_fd, (fs->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB))
+		return say(msg, msgsize,
+			   "%s is in use by another ipmaildir process",
+			   fs->paths.root);
+
+	int sys_errno = 0;
+	e = store_load_keys(&fs->paths, &o->pass, &fs->keys, &sys_errno);
+	if (e)
+		return say(msg, msgsize, "%s: %s", fs->paths.key,
+			   e == KEYS_E_IO && sys_errno ? strerror(sys_errno)
+						       : keys_strerror(e));
+	e = bs_local_open(fs->paths.root, &fs->bs);
+	if (e)
+		return say(msg, msgsize, "block store in %s: %s",
+			   fs->paths.root, strerror(-e));
+	if (o->fault_spec) {
+		struct fault_config fc;
+		struct blockstore *wrapped;
+		if (bs_fault_parse(o->fault_spec, &fc) ||
+		    bs_fault_wrap(fs->bs, &fc, &wrapped))
+			return say(msg, msgsize, "bad fault spec '%s'",
+				   o->fault_spec);
+		fs->bs = wrapped;
+	}
+	fs->cache = chunk_cache_new(o->cache_bytes ? o->cache_bytes
+						   : DEFAULT_CACHE_BYTES);
+	if (!fs->cache)
+		return say(msg, msgsize, "out of memory");
+	fs->st = (struct obj_store){
+		.bs = fs->bs,
+		.convergence = fs->read_only ? NULL : fs->keys.convergence,
+		.chunk_size = OBJ_CHUNK_DEFAULT,
+		.fanout = OBJ_FANOUT_DEFAULT,
+		.cache = fs->cache,
+	};
+	if (load_head(fs, msg, msgsize))
+		return -1;
+
+	struct replay_count rc = {.tree = fs->tree};
+	struct journal_replay_stats js;
+	memset(&js, 0, sizeof(js));
+	e = journal_replay(fs->paths.journal, fs->keys.journal,
+			   fs->head.journal_gen, !fs->read_only, replay_one,
+			   &rc, &js);
+	if (e && e != -ENOENT)
+		return say(msg, msgsize,
+			   "journal %s is damaged at offset %llu (%s): "
+			   "refusing to mount over it; run ipmaildir fsck",
+			   js.bad_file[0] ? js.bad_file : fs->paths.journal,
+			   (unsigned long long)js.bad_offset, strerror(-e));
+	if (rc.applied || rc.skipped)
+		fs->changes += rc.applied + 1;
+	if (fs->read_only)
+		return 0;
+
+	uint64_t gen = fs->head.journal_gen;
+	if (js.files > 0 && js.last_gen >= gen)
+		gen = js.last_gen + 1;
+	e = journal_open(fs->paths.journal, fs->keys.journal, gen,
+			 &fs->journal);
+	if (e)
+		return say(msg, msgsize, "journal in %s: %s",
+			   fs->paths.journal, strerror(-e));
+	/* Make the replayed state (or the new mailbox) a commit now. */
+	if (fs->changes && (e = ipmd_fs_commit(fs)) != 0)
+		return say(msg, msgsize, "first commit: %s", strerror(-e));
+	return 0;
+}
+
+void ipmd_fs_release_inode(struct inode *inode, void *arg)
+{
+	struct ipmd_fs *fs = arg;
+	if (inode->nlink || inode->lookups || inode->opens)
+		return;
+	file_state_free(inode->file);
+	inode->file = NULL;
+	tree_release(fs->tree, inode);
+}
+
+int ipmd_fs_log(struct ipmd_fs *fs, struct record *r)
+{
+	char *json;
+	size_t len;
+	if (fs->read_only)
+		return -EROFS;
+	int e = record_encode(r, &json, &len);
+	if (e != 0)
+		return e;
+	e = journal_append(fs->journal, (const uint8_t *)json, len, false);
+	free(json);
+	if (e != 0)
+		return e;
+	e = record_apply(fs->tree, r, ipmd_fs_release_inode, fs);
+	if (e == 0)
+		ipmd_fs_changed(fs);
+	return e;
+}
+
+void ipmd_fs_changed(struct ipmd_fs *fs)
+{
+	if (fs->changes++ == 0)
+		pthread_cond_signal(&fs->commit_cond);
+}
+
+int ipmd_fs_commit(struct ipmd_fs *fs)
+{
+	static pthread_mutex_t one_at_a_time = PTHREAD_MUTEX_INITIALIZER;
+	struct commit c;
+	int e;
+
+	if (fs->read_only)
+		return 0;
+	pthread_mutex_lock(&one_at_a_time);
+	pthread_mutex_lock(&fs->lock);
+	if (fs->changes == 0) {
+		pthread_mutex_unlock(&fs->lock);
+		pthread_mutex_unlock(&one_at_a_time);
+		return 0;
+	}
+	memset(&c, 0, sizeof(c));
+	e = manifest_seal(fs->tree, &fs->st, &c.tree);
+	uint64_t new_gen = journal_gen(fs->journal) + 1;
+	if (!e)
+		e = journal_rotate(fs->journal, new_gen);
+	if (!e) {
+		c.seq = fs->head.seq + 1;
+		c.parent = fs->head.commit;
+		c.time_ns = (int64_t)now().tv_sec * 1000000000LL +
+			    now().tv_nsec;
+		c.next_ino = fs->tree->next_ino;
+		manifest_count(fs->tree, &c.messages, &c.folders);
+		c.added = fs->added;
+		c.removed = fs->removed;
+		c.renamed = fs->renamed;
+		fs->changes = fs->added = fs->removed = fs->renamed = 0;
+	}
+	pthread_mutex_unlock(&fs->lock);
+
+	struct cid cid;
+	if (!e)
+		e = bs_sync(fs->bs);
+	if (!e)
+		e = commit_write(fs->bs, &fs->keys, &c, &cid);
+	if (!e) {
+		struct head h = {.commit = cid, .seq = c.seq,
+				 .journal_gen = new_gen,
+				 .max_seq = c.seq > fs->head.max_seq
+						    ? c.seq
+						    : fs->head.max_seq};
+		e = head_write(fs->paths.head, fs->keys.journal, &h);
+		if (!e) {
+			fs->head = h;
+			fs->last = c;
+			journal_drop_before(fs->paths.journal, new_gen);
+		}
+	}
+	if (e) {
+		/* The journal still holds every change: retry later. */
+		pthread_mutex_lock(&fs->lock);
+		fs->changes++;
+		pthread_mutex_unlock(&fs->lock);
+	}
+	fs->commit_error = e;
+	pthread_mutex_unlock(&one_at_a_time);
+	return e;
+}
+
+static void *committer_main(void *arg)
+{
+	struct ipmd_fs *fs = arg;
+	pthread_mutex_lock(&fs->lock);
+	while (!fs->stopping) {
+		if (fs->changes == 0) {
+			pthread_cond_wait(&fs->commit_cond, &fs->lock);
+			continue;
+		}
+		/* Group commit: let more changes gather for a moment. */
+		struct timespec until = now();
+		until.tv_sec += fs->commit_delay_ms / 1000;
+		until.tv_nsec += (long)(fs->commit_delay_ms % 1000) * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&fs->commit_cond, &fs->lock, &until);
+		if (fs->stopping)
+			break;
+		pthread_mutex_unlock(&fs->lock);
+		ipmd_fs_commit(fs);
+		pthread_mutex_lock(&fs->lock);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return NULL;
+}
+
+int ipmd_fs_start_committer(struct ipmd_fs *fs)
+{
+	if (fs->read_only)
+		return 0;
+	int e = pthread_create(&fs->committer, NULL, committer_main, fs);
+	if (e)
+		return -e;
+	fs->committer_running = true;
+	return 0;
+}
+
+static void free_file_states(struct fs_tree *t)
+{
+	for (uint32_t b = 0; b < t->nbuckets; b++)
+		for (struct inode *i = t->buckets[b]; i; i = i->hash_next) {
+			file_state_free(i->file);
+			i->file = NULL;
+		}
+}
+
+int ipmd_fs_close(struct ipmd_fs *fs)
+{
+	int e = 0;
+	if (fs->committer_running) {
+		pthread_mutex_lock(&fs->lock);
+		fs->stopping = true;
+		pthread_cond_signal(&fs->commit_cond);
+		pthread_mutex_unlock(&fs->lock);
+		pthread_join(fs->committer, NULL);
+		fs->committer_running = false;
+	}
+	if (fs->journal && fs->tree) {
+		/* Seal what open files still hold, then commit it all. */
+		pthread_mutex_lock(&fs->lock);
+		for (uint32_t b = 0; b < fs->tree->nbuckets; b++)
+			for (struct inode *i = fs->tree->buckets[b]; i;
+			     i = i->hash_next) {
+				if (!i->file || !file_modified(i->file))
+					continue;
+				struct record r = {.op = REC_CONTENT,
+						   .ino = i->ino,
+						   .mtime = i->mtime,
+						   .time = now()};
+				if (file_seal(&fs->st, i->file, &r.content) ||
+				    ipmd_fs_log(fs, &r))
+					e = -EIO;
+			}
+		pthread_mutex_unlock(&fs->lock);
+		int ce = ipmd_fs_commit(fs);
+		if (!e)
+			e = ce;
+	}
+	if (fs->journal) {
+		int je = journal_close(fs->journal);
+		if (!e)
+			e = je;
+	}
+	if (fs->tree) {
+		free_file_states(fs->tree);
+		tree_free(fs->tree);
+	}
+	bs_close(fs->bs);
+	chunk_cache_free(fs->cache);
+	keys_free(&fs->keys);
+	if (fs->lock_fd >= 0)
+		close(fs->lock_fd);
+	pthread_cond_destroy(&fs->commit_cond);
+	pthread_mutex_destroy(&fs->lock);
+	return e;
+}

@@ -1,0 +1,94 @@
+/*
+ * fs/mount.h — one mounted mailbox: the context every FUSE operation gets.
+ *
+ * Locking: `lock` guards the tree, every inode field, the journal's record
+ * order and the commit counters.  A struct file_state has its own mutex for
+ * file data (fs/file.h); order: file mutex before `lock` is never needed —
+ * data calls run without `lock`, and take it only after they return.
+ * Slow work (fdatasync, sealing, block reads) never runs under `lock`,
+ * except the manifest sealing of a commit, which touches only dirty shards.
+ *
+ * Durability: every namespace change is a journal record appended under
+ * `lock` before it is applied (fs/record.h).  Calls that promise durability
+ * (fsync, rename, link, unlink, mkdir, rmdir, symlink) then make the block
+ * store durable and sync the journal, outside `lock`, in that order: a
+ * durable record never names a block that isn't.
+ */
+#ifndef IPMD_FS_MOUNT_H
+#define IPMD_FS_MOUNT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cache/chunk_cache.h"
+#include "cache/journal.h"
+#include "crypto/keys.h"
+#include "fs/commit.h"
+#include "fs/head.h"
+#include "fs/object.h"
+#include "fs/store.h"
+#include "fs/tree.h"
+
+struct mount_options {
+	const char *store;        /* NULL: the default store */
+	struct passphrase_source pass;
+	bool read_only;
+	double attr_timeout;      /* seconds the kernel may cache attributes */
+	unsigned commit_delay_ms; /* group commits: wait this long after a
+				     change before committing */
+	size_t cache_bytes;       /* plaintext chunk cache */
+	const char *fault_spec;   /* wrap the store in bs_fault (tests) */
+};
+
+struct ipmd_fs {
+	pthread_mutex_t lock;
+	struct fs_tree *tree;
+	struct store_paths paths;
+	struct mailbox_keys keys;
+	struct blockstore *bs;
+	struct chunk_cache *cache;
+	struct obj_store st;
+	struct journal *journal;
+	struct head head;
+	struct commit last; /* the commit the tree started from, or zero */
+	bool read_only;
+	double attr_timeout;
+
+	/* Commits. */
+	pthread_t committer;
+	bool committer_running;
+	pthread_cond_t commit_cond;
+	bool stopping;
+	unsigned commit_delay_ms;
+	uint64_t changes;   /* records since the last commit */
+	uint64_t added, removed, renamed;
+	int commit_error;   /* last commit failure, 0 when fine */
+	int lock_fd;        /* flock on STORE/lock: one writer per store */
+};
+
+/* Open the store, load keys, the head commit and replay the journal.
+ * On failure *msg says why in one line (static or into msgbuf). */
+int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
+		 char *msgbuf, size_t msgsize);
+/* Commit what is pending, stop the committer, free everything. */
+int ipmd_fs_close(struct ipmd_fs *fs);
+
+/* Write a commit now if anything changed (the committer calls it; so do
+ * unmount and fsyncdir).  0 or negative errno. */
+int ipmd_fs_commit(struct ipmd_fs *fs);
+int ipmd_fs_start_committer(struct ipmd_fs *fs);
+/* Tell the committer a change happened (called under lock). */
+void ipmd_fs_changed(struct ipmd_fs *fs);
+
+struct record;
+/* Under lock: journal a record, then apply it to the tree (fs/record.h). */
+int ipmd_fs_log(struct ipmd_fs *fs, struct record *r);
+/* Under lock: free an inode nothing refers to (record_release_fn). */
+void ipmd_fs_release_inode(struct inode *inode, void *arg);
+
+/* The FUSE operations table (fs/ops.c). */
+struct fuse_lowlevel_ops;
+extern const struct fuse_lowlevel_ops ipmd_ops;
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * fs/object.h — file objects: a byte stream of any length as sealed blocks.
+ *
+ * A file's content is cut into chunks of exactly obj_store.chunk_size bytes
+ * (the last one may be shorter).  Each chunk is sealed convergently
+ * (crypto/seal.h, BLOCK_CHUNK) and put into the block store.  A file of at
+ * most one chunk is named by that chunk; a longer one by an index block
+ * (BLOCK_INDEX) listing its children's (CID, key, size); index blocks nest,
+ * so depth grows with log_fanout(size) and size has no practical limit.
+ * An object is named by its root struct obj_ref, which alone is enough to
+ * read it: that is what a directory entry (or a share capability) holds.
+ *
+ * Index block plaintext (big endian):
+ *   "ipmx" ‖ version u8 (1) ‖ level u8 (1: children are chunks; n: children
+ *   are index blocks of level n-1) ‖ reserved u16 (0) ‖ chunk_size u32 ‖
+ *   count u32 ‖ total size u64  — then count entries of
+ *   cid[CID_RAW_BYTES] ‖ key[IPMD_KEY_BYTES] ‖ size u64.
+ * Every child but the last covers exactly chunk_size·fanout^(level-1) bytes;
+ * a reader checks this, the sizes, and count ≤ the largest that fits a block.
+ * The root index lists at least two children (else its one child would be
+ * the root), so a reader learns the fanout from the root's first child:
+ * chunk_size·fanout^(depth-1) bytes.  The reader uses the object's own
+ * chunk_size and fanout, not obj_store's.
+ *
+ * Invariants
+ *  - size == 0  ⇔  ref.cid.len == 0 (an empty file has no block at all);
+ *  - depth == 0 ⇔  size ≤ chunk_size (root is the chunk itself);
+ *  - no block written is larger than BLOCK_MAX_BYTES.
+ *
+ * Memory: a writer holds one chunk plus one partial index per level, so a
+ * stream of many GB needs a few MB at most; a reader holds one chunk (and
+ * the index blocks on one root-to-leaf path when it must load them).
+ *
+ * Errors: negative errno from the store (-ENOENT missing, -EBADMSG corrupt,
+ * -EIO …); -EBADMSG too for a block that fails to open or an index that
+ * breaks the rules above; -EROFS when sealing without a convergence secret.
+ */
+#ifndef IPMD_FS_OBJECT_H
+#define IPMD_FS_OBJECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/format.h"
+#include "ipfs/blockstore.h"
+#include "ipfs/cid.h"
+
+#define OBJ_CHUNK_DEFAULT (256 * 1024)
+#define OBJ_INDEX_MAGIC "ipmx"
+#define OBJ_INDEX_VERSION 1
+#define OBJ_INDEX_HEADER_BYTES 24
+#define OBJ_INDEX_ENTRY_BYTES (CID_RAW_BYTES + IPMD_KEY_BYTES + 8)
+/* Most entries one index block can hold within BLOCK_MAX_BYTES. */
+#define OBJ_FANOUT_MAX                                                        \
+	((BLOCK_MAX_BYTES - IPMD_SEAL_OVERHEAD - OBJ_INDEX_HEADER_BYTES) /    \
+	 OBJ_INDEX_ENTRY_BYTES)
+#define OBJ_FANOUT_DEFAULT 4096
+/* Deepest tree a reader accepts: fanout ≥ 2 and size < 2^64 bound it. */
+#define OBJ_DEPTH_MAX 64
+
+struct chunk_cache; /* cache/chunk_cache.h */
+
+/* Where objects are read from and written to; the caller owns all of it. */
+struct obj_store {
+	struct blockstore *bs;
+	const uint8_t *convergence; /* IPMD_KEY_BYTES, or NULL: read-only */
+	uint32_t chunk_size;        /* ≤ BLOCK_MAX_BYTES - IPMD_SEAL_OVERHEAD */
+	uint32_t fanout;            /* 2 … OBJ_FANOUT_MAX; tests use small ones */
+	unsigned put_flags;         /* passed to bs_put (BS_PUT_DURABLE …) */
+	struct chunk_cache *cache;  /* plaintext chunks, or NULL */
+};
+
+/* One chunk, or one child of an index block. */
+struct chunk_ref {
+	struct cid cid;
+	uint8_t key[IPMD_KEY_BYTES];
+	uint64_t size;
+};
+
+/* The root of an object. */
+struct obj_ref {
+	struct cid cid;
+	uint8_t key[IPMD_KEY_BYTES];
+	uint64_t size;
+	uint8_t depth; /* 0: cid is the only chunk; n: index tree of n levels */
+};
+
+/* ---- whole streams ---- */
+
+struct obj_writer;
+int obj_writer_new(struct obj_store *st, struct obj_writer **out);
+/* Full chunks are sealed and stored as soon as they fill. */
+int obj_writer_write(struct obj_writer *w, const uint8_t *data, size_t len);
+/* Seal the tail and the indexes; *ref names the object.  Frees w always. */
+int obj_writer_finish(struct obj_writer *w, struct obj_ref *ref);
+void obj_writer_abort(struct obj_writer *w);
+
+/*
+ * Read up to len bytes at off; *got is less than len only at end of object.
+ * Reads only the blocks covering the range.
+ */
+int obj_read(struct obj_store *st, const struct obj_ref *ref, uint64_t off,
+	     uint8_t *buf, size_t len, size_t *got);
+
+/* ---- chunk level, for files rewritten in place (fs/) ---- */
+
+/* Seal and store one chunk (0 < len ≤ chunk_size, else -EINVAL). */
+int obj_seal_chunk(struct obj_store *st, const uint8_t *plain, size_t len,
+		   struct chunk_ref *out);
+/* Fetch, verify and open one chunk into plain (chunk_size bytes);
+ * -ENOBUFS if c->size > st->chunk_size, -EBADMSG if the block's size is not
+ * c->size. */
+int obj_open_chunk(struct obj_store *st, const struct chunk_ref *c,
+		   uint8_t *plain, size_t *len);
+/* The chunk_ref of chunk number index (0-based) of ref; -ERANGE past the
+ * last chunk. */
+int obj_chunk_at(struct obj_store *st, const struct obj_ref *ref,
+		 uint64_t index, struct chunk_ref *out);
+/* All chunk refs of ref, in order (malloc'ed array the caller frees). */
+int obj_list_chunks(struct obj_store *st, const struct obj_ref *ref,
+		    struct chunk_ref **chunks, size_t *n);
+/*
+ * Build the root over n chunks whose sizes obey the chunking rule (all
+ * chunk_size but the last); writes the index blocks.  n == 0 gives the
+ * empty object.
+ */
+int obj_build(struct obj_store *st, const struct chunk_ref *chunks, size_t n,
+	      struct obj_ref *out);
+
+/*
+ * Call fn for every block of the object (chunks and index blocks, root
+ * included), for fsck, gc and pinning.  Stops at the first non-zero return.
+ */
+typedef int (*obj_block_fn)(const struct cid *cid, enum block_kind kind,
+			    void *arg);
+int obj_walk(struct obj_store *st, const struct obj_ref *ref, obj_block_fn fn,
+	     void *arg);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * fs/record.h — journal records: one namespace or attribute change each.
+ *
+ * A record is compact JSON (the journal seals it).  Every record carries
+ * what is needed to redo the change exactly: the inode number a create
+ * allocated, the time it happened, the content ref a seal produced.  Live
+ * operations append the record first and then apply it with record_apply,
+ * under the filesystem lock; replay applies the same records in the same
+ * order to the tree of the last commit, so both end in the same state.
+ * An operation that fails live fails the same way on replay (the state is
+ * the same); replay counts such records and moves on.
+ *
+ *   {"op":"create","dir":D,"name":N,"ino":I,"mode":M,"uid":U,"gid":G,
+ *    "time":NS[,"target":T]}
+ *   {"op":"link","ino":I,"dir":D,"name":N,"time":NS}
+ *   {"op":"unlink","dir":D,"name":N,"rmdir":B,"time":NS}
+ *   {"op":"rename","dir":D,"name":N,"newdir":D2,"newname":N2,"flags":F,
+ *    "time":NS}
+ *   {"op":"setattr","ino":I,"set":MASK,"mode":M,"uid":U,"gid":G,
+ *    "atime":NS,"mtime":NS,"time":NS}
+ *   {"op":"content","ino":I,"size":S,"cid":C,"key":K,"depth":D,
+ *    "mtime":NS,"time":NS}
+ */
+#ifndef IPMD_FS_RECORD_H
+#define IPMD_FS_RECORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fs/object.h"
+#include "fs/tree.h"
+
+enum record_op {
+	REC_CREATE = 1,
+	REC_LINK,
+	REC_UNLINK,
+	REC_RENAME,
+	REC_SETATTR,
+	REC_CONTENT,
+};
+
+enum record_set {
+	REC_SET_MODE = 1 << 0,
+	REC_SET_UID = 1 << 1,
+	REC_SET_GID = 1 << 2,
+	REC_SET_ATIME = 1 << 3,
+	REC_SET_MTIME = 1 << 4,
+};
+
+struct record {
+	enum record_op op;
+	uint64_t dir, newdir, ino;
+	const char *name, *newname, *target;
+	uint32_t mode, uid, gid;
+	unsigned flags; /* rename: enum tree_rename_flags */
+	bool rmdir;
+	unsigned set;   /* setattr: enum record_set */
+	struct timespec atime, mtime;
+	struct timespec time; /* when it happened: ctime/mtime of the change */
+	struct obj_ref content;
+};
+
+/* JSON text of r (malloc'ed, caller frees); 0 or -ENOMEM. */
+int record_encode(const struct record *r, char **json, size_t *len);
+
+/*
+ * Apply r to t.  0, or the errno the change fails with.  Inodes whose
+ * last name goes and that nothing holds (no lookups, no opens) are freed,
+ * via release_fn when given (the caller may need to drop per-inode state),
+ * else tree_release.
+ */
+typedef void (*record_release_fn)(struct inode *inode, void *arg);
+int record_apply(struct fs_tree *t, const struct record *r,
+		 record_release_fn release_fn, void *arg);
+
+/*
+ * Parse payload and apply it (journal replay).  -EBADMSG when the payload
+ * is malformed; -ESTALE when it names an inode or directory that no
+ * longer exists (a file unlinked while open: harmless); otherwise the
+ * result of record_apply.
+ */
+int record_replay(struct fs_tree *t, const uint8_t *payload, size_t len);
+
+#endif

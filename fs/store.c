@@ -1,0 +1,169 @@
+/* fs/store.c — see store.h. */
+#include "fs/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#define PASSPHRASE_MAX 1024
+
+static int join(char out[PATH_MAX], const char *dir, const char *name)
+{
+	int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+	return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
+int store_paths_init(struct store_paths *p, const char *dir)
+{
+	int n;
+	memset(p, 0, sizeof(*p));
+	if (dir && *dir) {
+		n = snprintf(p->root, sizeof(p->root), "%s", dir);
+	} else {
+		const char *xdg = getenv("XDG_DATA_HOME");
+		const char *home = getenv("HOME");
+		if (xdg && *xdg)
+			n = snprintf(p->root, sizeof(p->root), "%s/ipmaildir",
+				     xdg);
+		else if (home && *home)
+			n = snprintf(p->root, sizeof(p->root),
+				     "%s/.local/share/ipmaildir", home);
+		else
+			return -ENOENT;
+	}
+	if (n < 0 || n >= (int)sizeof(p->root))
+		return -ENAMETOOLONG;
+	if (join(p->key, p->root, STORE_KEY_FILE) ||
+	    join(p->journal, p->root, STORE_JOURNAL_DIR) ||
+	    join(p->head, p->root, STORE_HEAD_FILE) ||
+	    join(p->lock, p->root, STORE_LOCK_FILE))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Read one line (without its newline) from fd into buf. */
+static int read_line(int fd, char *buf, size_t cap, size_t *len)
+{
+	size_t n = 0;
+	for (;;) {
+		char c;
+		ssize_t r = read(fd, &c, 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0 || c == '\n')
+			break;
+		if (n + 1 >= cap)
+			return -EINVAL;
+		buf[n++] = c;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	*len = n;
+	return 0;
+}
+
+static int prompt_tty(int tty, const char *prompt, char *buf, size_t cap,
+		      size_t *len)
+{
+	struct termios old, quiet;
+	if (tcgetattr(tty, &old) != 0)
+		return -errno;
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	quiet.c_lflag |= ECHONL;
+	if (write(tty, prompt, strlen(prompt)) < 0 ||
+	    tcsetattr(tty, TCSAFLUSH, &quiet) != 0)
+		return -errno;
+	int r = read_line(tty, buf, cap, len);
+	tcsetattr(tty, TCSAFLUSH, &old);
+	return r;
+}
+
+int passphrase_read(const struct passphrase_source *src, const char *prompt,
+		    int confirm, char **pass, size_t *len)
+{
+	char *buf = sodium_malloc(PASSPHRASE_MAX);
+	char *again = NULL;
+	int r;
+	if (!buf)
+		return -ENOMEM;
+	if (src && src->file) {
+		int fd = open(src->file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			r = -errno;
+			goto fail;
+		}
+		r = read_line(fd, buf, PASSPHRASE_MAX, len);
+		close(fd);
+	} else {
+		int tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+		if (tty < 0) {
+			r = -ENOENT;
+			goto fail;
+		}
+		r = prompt_tty(tty, prompt, buf, PASSPHRASE_MAX, len);
+		if (r == 0 && confirm) {
+			size_t len2;
+			again = sodium_malloc(PASSPHRASE_MAX);
+			r = again ? prompt_tty(tty, "Again: ", again,
+					       PASSPHRASE_MAX, &len2)
+				  : -ENOMEM;
+			if (r == 0 && (len2 != *len ||
+				       sodium_memcmp(again, buf, *len) != 0))
+				r = -EINVAL;
+			sodium_free(again);
+		}
+		close(tty);
+	}
+	if (r == 0 && *len == 0)
+		r = -EINVAL;
+	if (r != 0)
+		goto fail;
+	*pass = buf;
+	return 0;
+fail:
+	sodium_free(buf);
+	*pass = NULL;
+	*len = 0;
+	return r;
+}
+
+void passphrase_free(char *pass, size_t len)
+{
+	(void)len; /* sodium_free wipes the whole allocation */
+	if (pass)
+		sodium_free(pass);
+}
+
+int store_load_keys(const struct store_paths *p,
+		    const struct passphrase_source *src,
+		    struct mailbox_keys *k, int *sys_errno)
+{
+	int wrapped = keyfile_is_wrapped(p->key, sys_errno);
+	if (wrapped < 0)
+		return wrapped;
+	if (!wrapped)
+		return keyfile_load(p->key, NULL, 0, k, sys_errno);
+	if (src && src->none)
+		return KEYS_E_NEED_PASS;
+	char *pass;
+	size_t len;
+	int r = passphrase_read(src, "Passphrase: ", 0, &pass, &len);
+	if (r == -ENOENT)
+		return KEYS_E_NEED_PASS;
+	if (r < 0)
+		return r;
+	r = keyfile_load(p->key, pass, len, k, sys_errno);
+	passphrase_free(pass, len);
+	return r;
+}

@@ -1,0 +1,105 @@
+/*
+ * ipfs/blockstore.h — where sealed blocks live.
+ *
+ * One small vtable per backend (the model is Dovecot's lib-fs): the embedded
+ * local directory (ipfs/bs_local.h), a Kubo RPC node, and wrappers that hold
+ * a parent and change some calls (fault injection, ipfs/bs_fault.h; the
+ * cache).  Backends are stacked at mount time.
+ *
+ * Contract every backend keeps
+ *  - Blocks are immutable and named by their CID (CIDv1 raw sha2-256),
+ *    which put() computes itself: a caller can't store bytes under a wrong
+ *    name.  put() of a block already present succeeds (idempotent).
+ *  - get() returns only bytes that hash to the CID asked for; anything else
+ *    is -EBADMSG (corruption is reported, never served).
+ *  - A block is at most BLOCK_MAX_BYTES.
+ *  - Durability: put(…, BS_PUT_DURABLE) returns after the block is on stable
+ *    storage; without the flag the block is durable after the next
+ *    successful sync().  A crash may lose non-durable puts, nothing else.
+ *  - All calls are safe from several threads at once.
+ *
+ * Errors (negative errno): -ENOENT absent; -EBADMSG corrupt; -ENOSPC,
+ * -EDQUOT full; -EIO, -ETIMEDOUT, -EAGAIN, -ECONNREFUSED for trouble that may
+ * pass; -EFBIG for a block over the limit; -ENOTSUP for an optional call the
+ * backend lacks (see caps).
+ */
+#ifndef IPMD_IPFS_BLOCKSTORE_H
+#define IPMD_IPFS_BLOCKSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipfs/cid.h"
+
+/* What IPFS nodes accept and exchange, with room for framing. */
+#define BLOCK_MAX_BYTES (1024 * 1024 - 1024)
+
+/* Bump when appending to struct blockstore_ops; older tables stay valid. */
+#define BLOCKSTORE_OPS_VERSION 1
+
+enum bs_caps {
+	BS_CAP_REMOVE = 1 << 0,  /* remove() frees space */
+	BS_CAP_PIN = 1 << 1,     /* pin()/unpin() mean something */
+	BS_CAP_ITERATE = 1 << 2, /* iterate() lists every block */
+	BS_CAP_LOCAL = 1 << 3,   /* reads never leave this machine */
+};
+
+enum bs_put_flags {
+	BS_PUT_DURABLE = 1 << 0,
+};
+
+struct bs_usage {
+	uint64_t blocks;
+	uint64_t bytes;
+};
+
+struct blockstore;
+
+/* Called once per stored CID; a non-zero return stops the walk and is
+ * returned by iterate(). */
+typedef int (*bs_iterate_fn)(const struct cid *cid, void *arg);
+
+struct blockstore_ops {
+	int version; /* BLOCKSTORE_OPS_VERSION */
+	const char *name;
+	int (*put)(struct blockstore *bs, const uint8_t *data, size_t len,
+		   unsigned flags, struct cid *cid_out);
+	/* Copies the block into buf (cap bytes; -ENOBUFS if smaller than the
+	 * block) and sets *len. */
+	int (*get)(struct blockstore *bs, const struct cid *cid, uint8_t *buf,
+		   size_t cap, size_t *len);
+	/* 1 present, 0 absent, or a negative errno. */
+	int (*has)(struct blockstore *bs, const struct cid *cid);
+	int (*remove)(struct blockstore *bs, const struct cid *cid);
+	/* Make every put so far durable. */
+	int (*sync)(struct blockstore *bs);
+	int (*pin)(struct blockstore *bs, const struct cid *cid);
+	int (*unpin)(struct blockstore *bs, const struct cid *cid);
+	int (*iterate)(struct blockstore *bs, bs_iterate_fn fn, void *arg);
+	int (*usage)(struct blockstore *bs, struct bs_usage *u);
+	void (*close)(struct blockstore *bs);
+};
+
+/* Every backend embeds this first. */
+struct blockstore {
+	const struct blockstore_ops *ops;
+	unsigned caps;             /* enum bs_caps */
+	struct blockstore *parent; /* wrapped store, or NULL */
+};
+
+/* Thin dispatchers; optional calls answer -ENOTSUP when the slot is NULL. */
+int bs_put(struct blockstore *bs, const uint8_t *data, size_t len,
+	   unsigned flags, struct cid *cid_out);
+int bs_get(struct blockstore *bs, const struct cid *cid, uint8_t *buf,
+	   size_t cap, size_t *len);
+int bs_has(struct blockstore *bs, const struct cid *cid);
+int bs_remove(struct blockstore *bs, const struct cid *cid);
+int bs_sync(struct blockstore *bs);
+int bs_pin(struct blockstore *bs, const struct cid *cid);
+int bs_unpin(struct blockstore *bs, const struct cid *cid);
+int bs_iterate(struct blockstore *bs, bs_iterate_fn fn, void *arg);
+int bs_usage(struct blockstore *bs, struct bs_usage *u);
+/* Closes bs and, for wrappers, everything below it.  NULL is fine. */
+void bs_close(struct blockstore *bs);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * ipfs/bs_local.h — the embedded block store: one file per block.
+ *
+ * Layout (like IPFS's flatfs, next-to-last/2):
+ *   DIR/blocks/<s>/<cid>      s = the two characters before the last one of
+ *                             the base32 CID text; <cid> = "bafkrei…"
+ *   DIR/blocks/<s>/.tmp-*     in-flight writes, removed on open
+ * So `sha256sum` of a block file, as a raw CIDv1 in base32, is its name.
+ *
+ * put: write to a temp file in the shard, fdatasync (now if BS_PUT_DURABLE,
+ * else at the next sync), rename into place; shard directories are fsync'ed
+ * once per sync (batched), or at once for a durable put.  get re-hashes
+ * every block it reads and answers -EBADMSG on a mismatch.  Caps: REMOVE,
+ * ITERATE, LOCAL (pin/unpin succeed and do nothing: every local block is
+ * kept until removed).
+ */
+#ifndef IPMD_IPFS_BS_LOCAL_H
+#define IPMD_IPFS_BS_LOCAL_H
+
+#include "ipfs/blockstore.h"
+
+/* Open (creating DIR/blocks if needed).  0 and *out, or a negative errno. */
+int bs_local_open(const char *dir, struct blockstore **out);
+
+/* Path of a block's file, for tests and fsck messages.  0 or -ENOBUFS. */
+int bs_local_path(struct blockstore *bs, const struct cid *cid, char *out,
+		  size_t out_size);
+
+#endif

@@ -1,0 +1,117 @@
+# tests/integration/lib.sh — shared helpers for the integration scripts (bash, TAP).
+#
+# Source it first:  . "$(dirname "$0")/lib.sh"
+#
+# Target: by default the scripts run against a real ipmaildir mount.  With
+# IPMD_TEST_TARGET=plain they run against a plain directory instead — how a
+# script is checked for being right about the mail software before the
+# filesystem is blamed.
+#
+# Every server or daemon a script starts is recorded with track_pid and
+# stopped (by pid, never by name) in the EXIT trap, which also unmounts.
+
+set -u
+IPMD_BIN=${IPMAILDIR_BIN:-${IPMD_TOP:-$PWD}/build/ipmaildir}
+IPMD_TOOLS=${IPMD_TOOLS:-${IPMD_TOP:-$PWD}/build/tests/tools}
+IPMD_TEST_TARGET=${IPMD_TEST_TARGET:-ipmaildir}
+
+_tap_n=0
+_tap_failed=0
+_tracked_pids=()
+_mounts=()
+_cleanups=()
+
+ok()      { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
+not_ok()  { _tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1)); echo "not ok $_tap_n - $*"; }
+diag()    { echo "# $*"; }
+# check "name" command...   — ok if the command succeeds
+check()   { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+# is "got" "want" "name"
+is()      { if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3"; diag "got:  '$1'"; diag "want: '$2'"; fi; }
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+bail()    { echo "Bail out! $*"; exit 255; }
+done_testing() {
+	echo "1..$_tap_n"
+	[ "$_tap_failed" -eq 0 ] && [ "$_tap_n" -gt 0 ]
+}
+
+track_pid()   { _tracked_pids+=("$1"); }
+on_cleanup()  { _cleanups+=("$*"); }
+
+_cleanup() {
+	local i
+	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do eval "${_cleanups[$i]}" >/dev/null 2>&1 || true; done
+	for m in "${_mounts[@]}"; do ipmd_umount "$m" >/dev/null 2>&1 || true; done
+	for p in "${_tracked_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${_tracked_pids[@]}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null || true
+	done
+	[ -n "${TEST_DIR:-}" ] && [ -z "${IPMD_KEEP_TEMP:-}" ] && rm -rf "$TEST_DIR"
+}
+trap _cleanup EXIT
+
+# A fresh scratch directory for this script: $TEST_DIR.
+TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ipmd-it-XXXXXX")
+chmod 755 "$TEST_DIR"
+
+# ipmd_init STORE — a new mailbox without passphrase.
+ipmd_init() {
+	"$IPMD_BIN" init --store "$1" --no-passphrase >/dev/null
+}
+
+# ipmd_mount STORE MOUNTPOINT [extra mount args] — mount in the foreground
+# as a tracked background process; returns when the mount is live.
+# Sets IPMD_PID.  In plain mode: just makes the directory.
+ipmd_mount() {
+	local store=$1 mnt=$2; shift 2
+	mkdir -p "$mnt"
+	if [ "$IPMD_TEST_TARGET" = plain ]; then
+		mkdir -p "$mnt/cur" "$mnt/new" "$mnt/tmp"
+		IPMD_PID=
+		return 0
+	fi
+	"$IPMD_BIN" mount -f --store "$store" "$@" "$mnt" 2>>"$TEST_DIR/ipmaildir.log" &
+	IPMD_PID=$!
+	track_pid "$IPMD_PID"
+	_mounts+=("$mnt")
+	local i
+	for i in $(seq 100); do
+		mountpoint -q "$mnt" && return 0
+		kill -0 "$IPMD_PID" 2>/dev/null || { cat "$TEST_DIR/ipmaildir.log" >&2; return 1; }
+		sleep 0.1
+	done
+	return 1
+}
+
+# ipmd_umount MOUNTPOINT — unmount and wait for the daemon to exit.
+ipmd_umount() {
+	local mnt=$1
+	[ "$IPMD_TEST_TARGET" = plain ] && return 0
+	mountpoint -q "$mnt" || return 0
+	fusermount3 -u "$mnt" || return 1
+	if [ -n "${IPMD_PID:-}" ]; then
+		local i
+		for i in $(seq 300); do kill -0 "$IPMD_PID" 2>/dev/null || return 0; sleep 0.1; done
+		return 1
+	fi
+}
+
+# ipmd_kill9 — crash the daemon (SIGKILL) and clear the dead mount.
+ipmd_kill9() {
+	local mnt=$1
+	[ "$IPMD_TEST_TARGET" = plain ] && return 0
+	kill -9 "$IPMD_PID" 2>/dev/null
+	wait "$IPMD_PID" 2>/dev/null
+	fusermount3 -u -z "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
+}
+
+# free_port — an unused TCP port on 127.0.0.1.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Deterministic test messages: gen_message SEED SIZE > file
+gen_message() {
+	python3 "${IPMD_TOP:-$PWD}/tests/integration/genmail.py" "$1" "$2"
+}

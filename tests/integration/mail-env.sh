@@ -1,0 +1,389 @@
+# tests/integration/mail-env.sh — the test user, private Dovecot and Postfix
+# instances, and message checks for the integration scripts.
+#
+# Source after lib.sh:   . "$here/lib.sh"; . "$here/mail-env.sh"
+#
+# Nothing here touches the system's own Dovecot or Postfix: every instance
+# has its own configuration, base/queue/state directories and log under
+# $TEST_DIR, listens on 127.0.0.1 only, and is stopped by pid at exit.
+
+MENV_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+MENV_TOP=${IPMD_TOP:-$(cd "$MENV_DIR/../.." && pwd)}
+MAIL_USER=ipmdtest
+MAIL_PASS=ipmd-test-secret
+# A system user keeps a fixed home: Postfix's local(8) finds the Maildir
+# through it, so 30-postfix.t points $MAIL_HOME/Maildir at the mount.
+MAIL_HOME=/var/lib/ipmdtest
+DOVECOT_LIBEXEC=/usr/lib/dovecot
+export CI=${CI:-true}
+
+# menv_require CMD... — skip the whole script when a program is missing.
+menv_require() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || [ -x "$c" ] || skip_all "$c not installed"
+	done
+}
+
+# menv_user — create the test user once (idempotent, safe when two scripts
+# race), set MAIL_UID/MAIL_GID.
+menv_user() {
+	if ! getent passwd "$MAIL_USER" >/dev/null; then
+		useradd -r -M -d "$MAIL_HOME" -s /usr/sbin/nologin \
+			-c "ipmaildir integration tests" "$MAIL_USER" 2>/dev/null ||
+			getent passwd "$MAIL_USER" >/dev/null || bail "cannot create user $MAIL_USER"
+	fi
+	MAIL_UID=$(id -u "$MAIL_USER")
+	MAIL_GID=$(id -g "$MAIL_USER")
+	mkdir -p "$MAIL_HOME"
+	chown "$MAIL_UID:$MAIL_GID" "$MAIL_HOME"
+	chmod 755 "$MAIL_HOME"
+}
+
+# menv_as_user CMD... — run as the test user with a clean environment;
+# $MENV_USER_HOME (default $TEST_DIR/home) is its $HOME.
+menv_as_user() {
+	setpriv --reuid="$MAIL_UID" --regid="$MAIL_GID" --init-groups \
+		env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
+		HOME="${MENV_USER_HOME:-$TEST_DIR/home}" USER="$MAIL_USER" \
+		LOGNAME="$MAIL_USER" LANG=C.UTF-8 TZ=UTC "$@"
+}
+
+# menv_mount MNT [STORE] — a fresh mailbox mounted at MNT with allow_other
+# (plain target: a directory), handed to the test user.  Sets MAIL_STORE.
+menv_mount() {
+	local mnt=$1
+	MAIL_STORE=${2:-$TEST_DIR/store}
+	if [ "$IPMD_TEST_TARGET" != plain ]; then
+		[ -x "$IPMD_BIN" ] || bail "no ipmaildir binary at $IPMD_BIN (run make)"
+		ipmd_init "$MAIL_STORE" || bail "ipmaildir init failed"
+		ipmd_mount "$MAIL_STORE" "$mnt" -o allow_other || bail "mount failed"
+	else
+		ipmd_mount "$MAIL_STORE" "$mnt"
+	fi
+	# The mail software runs as the test user, as it would for a real
+	# mailbox: the mailbox root and cur/ new/ tmp/ must be its own.
+	chown "$MAIL_UID:$MAIL_GID" "$mnt" "$mnt/cur" "$mnt/new" "$mnt/tmp" ||
+		diag "chown of the mount to $MAIL_USER failed"
+	mkdir -p "$TEST_DIR/home"
+	chown "$MAIL_UID:$MAIL_GID" "$TEST_DIR/home"
+}
+
+# menv_stop_pid PID — SIGTERM, wait up to 10 s, then SIGKILL.
+menv_stop_pid() {
+	local p=$1 i
+	kill "$p" 2>/dev/null || return 0
+	for i in $(seq 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
+	kill -9 "$p" 2>/dev/null || true
+}
+
+# menv_wait_port PORT — until 127.0.0.1:PORT accepts (10 s).
+menv_wait_port() {
+	python3 - "$1" <<'PY'
+import socket, sys, time
+end = time.time() + 10
+while time.time() < end:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit(1)
+PY
+}
+
+# ---------------------------------------------------------------- Dovecot
+
+# menv_dovecot_conf DIR MAILDIR [PORT] — write DIR/dovecot.conf for a
+# private instance: Maildir++ at MAILDIR with Dovecot's own index files in
+# it (as a user's Dovecot would), IMAP on 127.0.0.1:PORT when PORT is
+# given, plain login for $MAIL_USER / $MAIL_PASS.  Sets DOVECOT_CONF and
+# DOVECOT_LOG.
+menv_dovecot_conf() {
+	local dir=$1 maildir=$2 port=${3:-}
+	mkdir -p "$dir"
+	DOVECOT_CONF=$dir/dovecot.conf
+	DOVECOT_LOG=$dir/dovecot.log
+	printf '%s:{PLAIN}%s::::::\n' "$MAIL_USER" "$MAIL_PASS" >"$dir/passwd"
+	chmod 644 "$dir/passwd"
+	# Written by the log process (root) and by dovecot-lda (the user).
+	: >"$DOVECOT_LOG"
+	chown "$MAIL_UID:$MAIL_GID" "$DOVECOT_LOG"
+	cat >"$DOVECOT_CONF" <<EOF
+# Private Dovecot instance of an ipmaildir integration test.
+instance_name = ipmd-$(basename "$TEST_DIR")-$(basename "$dir")
+base_dir = $dir/run
+state_dir = $dir/state
+log_path = $DOVECOT_LOG
+info_log_path = $DOVECOT_LOG
+log_timestamp = "%Y-%m-%d %H:%M:%S "
+protocols = ${port:+imap}
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = $MAIL_UID
+last_valid_uid = 0
+mail_location = maildir:$maildir
+postmaster_address = postmaster@localhost
+hostname = localhost
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox Trash {
+    special_use = \\Trash
+  }
+}
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%n $dir/passwd
+}
+userdb {
+  driver = static
+  args = uid=$MAIL_UID gid=$MAIL_GID home=$TEST_DIR/home
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = ${port:-0}
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = 0
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+}
+service submission-login {
+  inet_listener submission {
+    port = 0
+  }
+}
+service lmtp {
+  unix_listener lmtp {
+    mode = 0600
+  }
+}
+EOF
+	chmod 644 "$DOVECOT_CONF"
+}
+
+# menv_dovecot_start — run the instance of $DOVECOT_CONF in the foreground
+# as a tracked child; wait until IMAP answers when PORT was configured.
+menv_dovecot_start() {
+	local port=${1:-}
+	/usr/sbin/dovecot -c "$DOVECOT_CONF" -F &
+	DOVECOT_PID=$!
+	track_pid "$DOVECOT_PID"
+	# Before the unmount in the EXIT trap: imap processes hold files open.
+	on_cleanup "menv_stop_pid $DOVECOT_PID"
+	if [ -n "$port" ]; then
+		menv_wait_port "$port" || { cat "$DOVECOT_LOG" >&2; return 1; }
+	fi
+}
+
+# menv_lda [ARGS...] <MESSAGE — dovecot-lda as the test user, as Postfix's
+# mailbox_command would run it.  Exit code is the LDA's.
+menv_lda() {
+	menv_as_user "$DOVECOT_LIBEXEC/dovecot-lda" -c "$DOVECOT_CONF" -e \
+		-f sender@example.org -a "$MAIL_USER@localhost" "$@"
+}
+
+# menv_doveadm ARGS... — doveadm of the private instance, as the test user
+# (no auth lookup needed: the mailbox is the caller's own).
+menv_doveadm() {
+	menv_as_user doveadm -c "$DOVECOT_CONF" "$@"
+}
+
+# menv_dovecot_log_clean — no Error/Panic/Fatal line in Dovecot's log.
+menv_dovecot_log_clean() {
+	if grep -E '(Error|Panic|Fatal):' "$DOVECOT_LOG" >&2; then return 1; fi
+	return 0
+}
+
+# ---------------------------------------------------------------- Postfix
+
+# menv_postfix_conf DIR — a private Postfix: config, queue and data
+# directories under DIR, local delivery to home_mailbox = Maildir/, nothing
+# listening on the network and nothing relayed.  Sets POSTFIX_CONF.
+menv_postfix_conf() {
+	local dir=$1
+	POSTFIX_CONF=$dir/etc
+	POSTFIX_QUEUE=$dir/spool
+	POSTFIX_LOG=$dir/maillog
+	mkdir -p "$POSTFIX_CONF" "$POSTFIX_QUEUE" "$dir/data"
+	chown postfix "$dir/data"
+	cat >"$POSTFIX_CONF/main.cf" <<EOF
+# Private Postfix instance of an ipmaildir integration test.
+compatibility_level = 3.6
+queue_directory = $POSTFIX_QUEUE
+data_directory = $dir/data
+mail_owner = postfix
+setgid_group = postdrop
+syslog_name = postfix-ipmdtest
+maillog_file = $POSTFIX_LOG
+maillog_file_prefixes = $dir
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+myhostname = localhost
+mydomain = localdomain
+myorigin = localhost
+mydestination = localhost
+mynetworks = 127.0.0.0/8
+relayhost =
+default_transport = error:no mail leaves an ipmaildir test
+relay_transport = error:no mail leaves an ipmaildir test
+alias_maps =
+alias_database =
+local_recipient_maps =
+home_mailbox = Maildir/
+mailbox_command =
+biff = no
+append_dot_mydomain = no
+smtputf8_enable = no
+disable_dns_lookups = yes
+smtp_dns_support_level = disabled
+queue_run_delay = 5s
+minimal_backoff_time = 5s
+maximal_backoff_time = 10s
+EOF
+	# Only what a sendmail(1) submission to a local mailbox needs.
+	cat >"$POSTFIX_CONF/master.cf" <<'EOF'
+# service type  private unpriv  chroot  wakeup  maxproc command
+pickup    unix  n       -       n       1       1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+flush     unix  n       -       n       1000?   0       flush
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+}
+
+# menv_postfix_start — start the instance (postfix(1) daemonizes master;
+# its pid is tracked and `postfix stop` runs at exit).
+menv_postfix_start() {
+	# postfix(1) logs to syslog until postlogd runs: show its file on failure.
+	if ! postfix -c "$POSTFIX_CONF" check >&2 || ! postfix -c "$POSTFIX_CONF" start >&2; then
+		cat "$POSTFIX_LOG" >&2 2>/dev/null
+		return 1
+	fi
+	on_cleanup "postfix -c '$POSTFIX_CONF' stop"
+	local i
+	for i in $(seq 50); do
+		[ -s "$POSTFIX_QUEUE/pid/master.pid" ] && break
+		sleep 0.1
+	done
+	POSTFIX_PID=$(tr -d ' \n' <"$POSTFIX_QUEUE/pid/master.pid" 2>/dev/null)
+	[ -n "$POSTFIX_PID" ] || return 1
+	track_pid "$POSTFIX_PID"
+}
+
+# menv_sendmail RCPT <MESSAGE — submit through the private instance.
+menv_sendmail() {
+	sendmail -C "$POSTFIX_CONF" -i -f sender@example.org "$@"
+}
+
+# ---------------------------------------------------------------- deliverer
+
+# menv_deliverer — path of the qmail-style C deliverer in MAIL_DELIVER:
+# the one `make` built, else compiled here into $TEST_DIR.
+menv_deliverer() {
+	local src=$MENV_TOP/tests/tools/maildir_deliver.c
+	MAIL_DELIVER=$IPMD_TOOLS/maildir_deliver
+	if [ -x "$MAIL_DELIVER" ] && [ ! "$src" -nt "$MAIL_DELIVER" ]; then return 0; fi
+	MAIL_DELIVER=$TEST_DIR/maildir_deliver
+	cc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o "$MAIL_DELIVER" "$src" ||
+		bail "cannot build $src"
+}
+
+# ---------------------------------------------------------------- messages
+
+# menv_gen_many DIR PREFIX COUNT [MIX] — see genmail.py --many.
+menv_gen_many() {
+	python3 "$MENV_DIR/genmail.py" --many "$@"
+}
+
+# menv_match [--exact] [--folder F] ORIGDIR MAILDIR — every ORIGDIR/*.eml
+# is in MAILDIR's new/ or cur/ exactly once (found by Message-ID), byte for
+# byte: the delivered file ends with the original and anything before it is
+# whole header lines an MDA added (Return-Path, Delivered-To, Received...);
+# --exact allows nothing before.  Prints one summary line
+# "originals=N found=N missing=N duplicate=N corrupt=N others=N"; details go
+# to stderr as TAP comments.  Exit 0 when nothing is missing, duplicate or
+# corrupt (messages other than the originals are counted, not errors).
+menv_match() {
+	python3 - "$@" <<'PY'
+import os, re, sys
+args = sys.argv[1:]
+exact = "--exact" in args
+args = [a for a in args if a != "--exact"]
+orig_dir, maildir = args
+HDR = re.compile(rb"^(?:[!-9;-~]+:.*|[ \t].*)$")
+
+def msgid(data):
+    head = data.split(b"\n\n", 1)[0]
+    m = re.search(rb"^message-id:[ \t]*(<[^>\n]+>)", head, re.I | re.M)
+    return m.group(1) if m else None
+
+origs = {}
+for n in sorted(os.listdir(orig_dir)):
+    if n.endswith(".eml"):
+        with open(os.path.join(orig_dir, n), "rb") as f:
+            d = f.read()
+        origs[msgid(d)] = (n, d)
+found, others = {}, 0
+for sub in ("new", "cur"):
+    p = os.path.join(maildir, sub)
+    for n in sorted(os.listdir(p)):
+        with open(os.path.join(p, n), "rb") as f:
+            d = f.read()
+        k = msgid(d)
+        if k in origs:
+            found.setdefault(k, []).append((f"{sub}/{n}", d))
+        else:
+            others += 1
+missing = dup = corrupt = 0
+shown = 0
+def note(s):
+    global shown
+    if shown < 20:
+        sys.stderr.write(f"# {s}\n")
+    shown += 1
+for k, (name, want) in origs.items():
+    got = found.get(k, [])
+    if not got:
+        missing += 1; note(f"missing: {name}"); continue
+    if len(got) > 1:
+        dup += 1; note(f"duplicate: {name} as {[g[0] for g in got]}")
+    path, d = got[0]
+    prefix = d[:-len(want)] if len(d) >= len(want) else None
+    good = d.endswith(want) and (
+        prefix == b"" if exact else
+        all(HDR.match(l) for l in prefix.split(b"\n")[:-1]) and
+        (prefix == b"" or prefix.endswith(b"\n")))
+    if not good:
+        corrupt += 1
+        note(f"corrupt: {path} (original {name}, {len(d)} vs {len(want)} bytes)")
+print(f"originals={len(origs)} found={sum(1 for k in origs if k in found)} "
+      f"missing={missing} duplicate={dup} corrupt={corrupt} others={others}")
+sys.exit(1 if missing or dup or corrupt else 0)
+PY
+}
+
+# menv_count MAILDIR — number of messages in new/ and cur/.
+menv_count() {
+	find "$1/new" "$1/cur" -maxdepth 1 -type f | wc -l
+}
