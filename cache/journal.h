@@ -47,7 +47,7 @@
 #define JOURNAL_SUFFIX ".jnl"
 #define JOURNAL_GEN_DIGITS 16           /* lower-case hex in the file name */
 #define JOURNAL_LEN_BYTES 4             /* the u32be length before a record */
-#define JOURNAL_PREFIX_BYTES 16         /* gen ‖ seq inside the sealed bytes */
+#define JOURNAL_PREFIX_BYTES 16         /* sealed gen ‖ seq before payload */
 /* Bounds of the length field: what a reader accepts. */
 #define JOURNAL_SEALED_MIN (JOURNAL_PREFIX_BYTES + IPMD_SEAL_OVERHEAD)
 #define JOURNAL_SEALED_MAX (JOURNAL_SEALED_MIN + JOURNAL_RECORD_MAX)

@@ -17,10 +17,18 @@
  *   times are integer nanoseconds since the epoch;
  *   regular file: "cid","key","depth" of its content (absent when size 0);
  *   directory: "cid","key" of its node; symlink: "target".
- * "key" is base64url without padding.  Hard links: several entries with the
- * same ino (and the same attributes); the loader joins them into one inode.
- * The size and content written are the last *sealed* ones (inode.content),
- * never unsealed data.
+ * "key" is base64url without padding; "cid" is the base32 text ("bafkrei…").
+ * A name or symlink target that is not valid UTF-8 (JSON can't hold it) is
+ * written as "bname" / "btarget", base64url of its bytes, instead.
+ * Hard links: several entries with the same ino (and the same attributes);
+ * the loader joins them into one inode.  The size and content written are
+ * the last *sealed* ones (inode.content), never unsealed data.  A symlink's
+ * size is its target's length; a directory's is the inode's (0).
+ *
+ * The root directory has no entry to hold its own attributes, so the root's
+ * node (either form) carries one more member, "self": the ENTRY fields
+ * ino (1), mode, uid, gid, size and the three times.  No other node has it.
+ * An empty shard of a sharded node is null in "refs" and has no block.
  *
  * Loading validates everything: JSON shape and types, names (tree_check_name),
  * no duplicate names, shard membership (each entry's hash selects its
@@ -36,12 +44,28 @@
 
 #define MANIFEST_VERSION 1
 #define MANIFEST_SHARD_THRESHOLD 1000
+/* Shard counts step by this factor (both ways); a directory shrinks when
+ * its entries fall below shards·threshold/MANIFEST_SHRINK_DIV. */
+#define MANIFEST_SHARD_GROW 4
+#define MANIFEST_SHRINK_DIV 8
+/* Most shards a node lists (its refs must fit one block); past
+ * MANIFEST_SHARDS_MAX·threshold entries shards simply grow larger, until a
+ * shard passes BLOCK_MAX_BYTES (-EFBIG). */
+#define MANIFEST_SHARDS_MAX 4096
+/* Deepest directory (root = 0) sealed (-ELOOP beyond) or loaded. */
+#define MANIFEST_DEPTH_MAX 4096
 
 /*
  * Seal every dirty directory of t, deepest first (a directory's new node
  * changes its entry in its parent), clear the dirty marks and return the
  * root directory's node.  Blocks are put with st->put_flags; the caller
- * syncs the store before pointing a commit at them.
+ * syncs the store before pointing a commit at them.  The root's node is
+ * sealed on every call (it holds the root's own attributes, which no dirty
+ * mark tracks); unchanged, it has the same CID.  Errors: the store's,
+ * -ENOMEM, -EROFS (no convergence secret), -EFBIG (a block would pass
+ * BLOCK_MAX_BYTES), -ELOOP (deeper than MANIFEST_DEPTH_MAX), -EOVERFLOW (a
+ * number JSON can't hold); after an error the dirty marks still cover
+ * everything not yet sealed, so a retry completes the job.
  */
 int manifest_seal(struct fs_tree *t, struct obj_store *st,
 		  struct chunk_ref *root);

@@ -492,7 +492,8 @@ struct node {
 struct tree {
 	struct obj_store *st;
 	const struct obj_ref *ref;
-	uint8_t *sealed; /* BLOCK_MAX_BYTES, allocated at the first fetch */
+	uint8_t *sealed; /* one block as stored, sealed_cap bytes */
+	size_t sealed_cap;
 	uint8_t *chunk;  /* chunk_size bytes of plaintext, when needed */
 	uint32_t chunk_size; /* the object's own, from its root index */
 	uint32_t fanout;     /* derived from the root; 0 if depth 1 */
@@ -512,15 +513,61 @@ static void tree_free(struct tree *t)
 	free(t->sealed);
 }
 
-static int tree_fetch(struct tree *t, const struct cid *cid, size_t *len)
+static int tree_room(struct tree *t, size_t cap)
 {
-	if (!t->sealed) {
-		t->sealed = malloc(BLOCK_MAX_BYTES);
-		if (!t->sealed)
-			return -ENOMEM;
+	if (t->sealed_cap >= cap)
+		return 0;
+	free(t->sealed);
+	t->sealed_cap = 0;
+	t->sealed = malloc(cap);
+	if (!t->sealed)
+		return -ENOMEM;
+	t->sealed_cap = cap;
+	return 0;
+}
+
+/*
+ * The largest block below the root: a chunk, or (depth ≥ 2) a full index.
+ * Sized once, so a read allocates at most twice (root, then this), and a
+ * small object never costs a megabyte.
+ */
+static size_t tree_block_max(const struct tree *t)
+{
+	size_t need = (size_t)t->chunk_size;
+	if (t->ref->depth >= 2) {
+		size_t ix = OBJ_INDEX_HEADER_BYTES +
+			    (size_t)t->fanout * OBJ_INDEX_ENTRY_BYTES;
+		need = ix > need ? ix : need;
 	}
-	int r = bs_get(t->st->bs, cid, t->sealed, BLOCK_MAX_BYTES, len);
-	return r == -ENOBUFS ? -EBADMSG : r;
+	return need + IPMD_SEAL_OVERHEAD;
+}
+
+/*
+ * Room for the root index before its geometry is known: what it would take
+ * with the store's geometry (the usual case), else the most a block can be.
+ */
+static size_t root_guess(const struct obj_store *st, const struct obj_ref *ref)
+{
+	uint64_t span = st->chunk_size;
+	bool fits = store_ok(st);
+	for (unsigned l = 2; fits && l <= ref->depth; l++)
+		fits = mul_ok(span, st->fanout, &span);
+	if (!fits)
+		return BLOCK_MAX_BYTES;
+	uint64_t count = ref->size / span + (ref->size % span != 0);
+	if (count > OBJ_FANOUT_MAX)
+		return BLOCK_MAX_BYTES;
+	return OBJ_INDEX_HEADER_BYTES + (size_t)count * OBJ_INDEX_ENTRY_BYTES +
+	       IPMD_SEAL_OVERHEAD;
+}
+
+static int tree_fetch(struct tree *t, const struct cid *cid, size_t cap,
+		      size_t *len)
+{
+	int r = tree_room(t, cap);
+	if (r == 0)
+		r = bs_get(t->st->bs, cid, t->sealed, cap, len);
+	return r;
 }
 
 /* The exact integer root: f with f^n == q and 2 ≤ f ≤ OBJ_FANOUT_MAX. */
@@ -619,7 +666,17 @@ static int load_index(struct tree *t, unsigned level,
 	struct node *n = &t->nodes[level];
 	size_t slen = 0, plen = 0;
 	n->valid = false;
-	int r = tree_fetch(t, cid, &slen);
+	int r;
+	if (root) {
+		size_t guess = root_guess(t->st, t->ref);
+		r = tree_fetch(t, cid, guess, &slen);
+		if (r == -ENOBUFS && guess < BLOCK_MAX_BYTES)
+			r = tree_fetch(t, cid, BLOCK_MAX_BYTES, &slen);
+	} else {
+		r = tree_fetch(t, cid, tree_block_max(t), &slen);
+	}
+	if (r == -ENOBUFS)
+		return -EBADMSG; /* larger than any index may be */
 	if (r != 0)
 		return r;
 	if (slen < IPMD_SEAL_OVERHEAD + OBJ_INDEX_HEADER_BYTES)
@@ -717,19 +774,18 @@ static int tree_read_chunk(struct tree *t, const struct chunk_ref *c,
 	if (st->cache &&
 	    chunk_cache_read(st->cache, &c->cid, a, out, b - a, &got) == 0)
 		return got == b - a ? 0 : -EBADMSG;
-	if (!t->sealed) {
-		t->sealed = malloc(BLOCK_MAX_BYTES);
-		if (!t->sealed)
-			return -ENOMEM;
-	}
+	size_t cap = tree_block_max(t);
+	int r = tree_room(t, cap);
+	if (r != 0)
+		return r;
 	if (a == 0 && b == c->size) /* the whole chunk: open in place */
-		return fetch_chunk(st, c, t->sealed, BLOCK_MAX_BYTES, out);
+		return fetch_chunk(st, c, t->sealed, cap, out);
 	if (!t->chunk) {
 		t->chunk = malloc(t->chunk_size);
 		if (!t->chunk)
 			return -ENOMEM;
 	}
-	int r = fetch_chunk(st, c, t->sealed, BLOCK_MAX_BYTES, t->chunk);
+	r = fetch_chunk(st, c, t->sealed, cap, t->chunk);
 	if (r == 0)
 		memcpy(out, t->chunk + a, b - a);
 	return r;

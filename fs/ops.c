@@ -541,6 +541,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		err = file_state_new(&inode->content, &inode->file);
 	if (!err)
 		inode->opens++;
+	/* The kernel leaves O_TRUNC to us (FUSE_CAP_ATOMIC_O_TRUNC). */
+	if (!err && writable && (fi->flags & O_TRUNC) && inode->size > 0) {
+		struct timespec t = now();
+		err = truncate_locked(fs, inode, 0, &t);
+		if (err)
+			inode->opens--;
+	}
 	pthread_mutex_unlock(&fs->lock);
 	if (err) {
 		fuse_reply_err(req, -err);

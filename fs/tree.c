@@ -602,9 +602,16 @@ int tree_unlink(struct fs_tree *t, struct inode *dir, const char *name,
 	return 0;
 }
 
-/* Move the subdirectory count (and the ".." links) between two parents. */
+/* Move n subdirectories (and their ".." links) between two parents; n < 0
+ * moves them the other way. */
 static void move_subdirs(struct inode *from, struct inode *to, int n)
 {
+	if (n < 0) {
+		struct inode *tmp = from;
+		from = to;
+		to = tmp;
+		n = -n;
+	}
 	from->dir->subdirs -= (uint32_t)n;
 	from->nlink -= (uint32_t)n;
 	to->dir->subdirs += (uint32_t)n;

@@ -55,9 +55,9 @@ relay() {
 	fi
 	if [ -n "$plan" ] && [ "$plan" -eq "$count" ] && [ "$count" -gt 0 ] &&
 		{ [ "$rc" -eq 0 ] || { [ "$rc" -eq 1 ] && [ "$fails" -gt 0 ]; }; }; then
-		ok "${prefix}ran to completion ($count checks)"
+		ok "${prefix:-posix_conformance: }ran to completion ($count checks)"
 	else
-		not_ok "${prefix}ran to completion"
+		not_ok "${prefix:-posix_conformance: }ran to completion"
 		diag "plan '${plan:-none}', $count checks seen, $fails failed, exit status $rc"
 		[ "$rc" -eq 124 ] && diag "killed after ${PC_TIMEOUT}s"
 	fi
@@ -74,32 +74,45 @@ timeout "$PC_TIMEOUT" "$PC" "$MNT" > "$TEST_DIR/posix.tap" || rc=$?
 relay "" "$TEST_DIR/posix.tap" "$rc"
 
 # --- section 2: EACCES as an unprivileged user -----------------------------
-if [ "$(id -u)" -ne 0 ]; then
-	ok "unprivileged: section # SKIP needs root to prepare and to switch user"
-elif ! command -v setpriv > /dev/null; then
-	ok "unprivileged: section # SKIP setpriv (util-linux) not installed"
-else
-	ipmd_umount "$MNT" || bail "unmount failed"
-	ipmd_mount "$STORE" "$MNT" -o allow_other,default_permissions ||
-		bail "mount -o allow_other,default_permissions failed"
-	chmod 0755 "$MNT" || diag "chmod 0755 of the mount root failed"
-	# The layout --as-unprivileged expects (see posix_conformance.c).
-	acl=$MNT/acl.$$
-	if ! { mkdir -m 0755 "$acl" && printf 'owned by root\n' > "$acl/file" &&
-		chmod 0644 "$acl/file" && mkdir -m 0755 "$acl/dir" &&
-		mkdir -m 0700 "$acl/private" && : > "$acl/private/secret" &&
-		mkdir -m 0755 "$acl/mine" && chown 65534:65534 "$acl/mine"; }; then
-		bail "preparing $acl as root failed"
+# as_nobody CMD... — run as uid/gid 65534 with no supplementary groups.
+as_nobody() { (cd / && setpriv --reuid=65534 --regid=65534 --clear-groups "$@"); }
+
+unprivileged_section() {
+	if [ "$(id -u)" -ne 0 ]; then
+		ok "unprivileged: section # SKIP needs root to prepare and to switch user"
+		return
 	fi
-	# A copy the unprivileged user can surely execute.
+	if ! command -v setpriv > /dev/null; then
+		ok "unprivileged: section # SKIP setpriv (util-linux) not installed"
+		return
+	fi
+	# A copy uid 65534 can surely execute, if it can reach TEST_DIR at all.
 	install -m 0755 "$PC" "$TEST_DIR/posix_conformance"
-	rc=0
-	(cd / && timeout "$PC_TIMEOUT" setpriv --reuid=65534 --regid=65534 --clear-groups \
-		"$TEST_DIR/posix_conformance" --as-unprivileged "$acl") \
-		> "$TEST_DIR/posix-unpriv.tap" || rc=$?
+	if ! as_nobody test -x "$TEST_DIR/posix_conformance"; then
+		ok "unprivileged: section # SKIP uid 65534 cannot reach $TEST_DIR"
+		return
+	fi
+	ipmd_umount "$MNT" || bail "unmount failed"
+	if ! ipmd_mount "$STORE" "$MNT" -o allow_other,default_permissions; then
+		not_ok "unprivileged: mount -o allow_other,default_permissions"
+		return
+	fi
+	# The layout --as-unprivileged expects (see posix_conformance.c).
+	local acl=$MNT/acl.$$ rc=0
+	if ! { chmod 0755 "$MNT" && mkdir -m 0755 "$acl" &&
+		printf 'owned by root\n' > "$acl/file" && chmod 0644 "$acl/file" &&
+		mkdir -m 0755 "$acl/dir" && mkdir -m 0700 "$acl/private" &&
+		: > "$acl/private/secret" && mkdir -m 0755 "$acl/mine" &&
+		chown 65534:65534 "$acl/mine"; }; then
+		not_ok "unprivileged: root prepares the tree (mkdir, chmod, chown)"
+		return
+	fi
+	as_nobody timeout "$PC_TIMEOUT" "$TEST_DIR/posix_conformance" \
+		--as-unprivileged "$acl" > "$TEST_DIR/posix-unpriv.tap" || rc=$?
 	relay "unprivileged: " "$TEST_DIR/posix-unpriv.tap" "$rc"
 	check "unprivileged: root removes the prepared tree" rm -rf "$acl"
-fi
+}
+unprivileged_section
 
 ipmd_umount "$MNT" || not_ok "unmount"
 done_testing

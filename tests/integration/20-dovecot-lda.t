@@ -24,7 +24,7 @@ check "some messages are over 1 MiB ($big)" test "$big" -gt 0
 start=$SECONDS
 failed=0
 for f in "$TEST_DIR"/msgs/*.eml; do
-	menv_lda <"$f"
+	menv_lda <"$f" 2>>"$TEST_DIR/lda.err"
 	rc=$?
 	if [ "$rc" -ne 0 ]; then
 		failed=$((failed + 1))
@@ -33,6 +33,8 @@ for f in "$TEST_DIR"/msgs/*.eml; do
 done
 diag "$N deliveries in $((SECONDS - start)) s"
 is "$failed" 0 "dovecot-lda exited 0 for each of $N messages"
+is "$(wc -l <"$TEST_DIR/lda.err")" 0 "dovecot-lda wrote nothing to stderr"
+head -n 5 "$TEST_DIR/lda.err" | while IFS= read -r l; do diag "$l"; done
 
 is "$(menv_count "$MNT")" "$N" "$N files in new/ and cur/"
 summary=$(menv_match "$TEST_DIR/msgs" "$MNT")
@@ -55,7 +57,7 @@ is "$status" "INBOX messages=$N" "doveadm sees $N messages in INBOX"
 one=$(find "$TEST_DIR/msgs" -name '*.eml' -size +1M | head -n 1)
 mid=$(grep -m1 -i '^Message-ID:' "$one" | sed 's/^[^:]*:[[:space:]]*//')
 menv_doveadm fetch body header Message-ID "$mid" >"$TEST_DIR/fetched" 2>&1
-body_in() { python3 -c 'import sys
+body_in() { "$MENV_PY" -c 'import sys
 o = open(sys.argv[1], "rb").read().split(b"\n\n", 1)[1]
 sys.exit(0 if o in open(sys.argv[2], "rb").read() else 1)' "$@"; }
 check "doveadm fetches the body of a 1 MiB+ message, byte-exact" body_in "$one" "$TEST_DIR/fetched"

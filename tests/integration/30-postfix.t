@@ -29,8 +29,8 @@ listeners=$(ss -Hltnp 2>/dev/null | grep -c "pid=${POSTFIX_PID:-none},")
 is "$listeners" 0 "the instance listens on no TCP port"
 
 menv_gen_many "$TEST_DIR/msgs" pf "$N" small
-python3 "$here/genmail.py" pf-big-1 1500000 >"$TEST_DIR/msgs/pf-big-1.eml"
-python3 "$here/genmail.py" pf-big-2 2900000 >"$TEST_DIR/msgs/pf-big-2.eml"
+menv_gen pf-big-1 1500000 >"$TEST_DIR/msgs/pf-big-1.eml"
+menv_gen pf-big-2 2900000 >"$TEST_DIR/msgs/pf-big-2.eml"
 total=$((N + 2))
 
 failed=0

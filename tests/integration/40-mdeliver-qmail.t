@@ -28,7 +28,7 @@ rm -f "$MNT/new/probe"
 # Three sets of messages, one per delivery method, each with a large one.
 for m in link rename mdeliver; do
 	menv_gen_many "$TEST_DIR/$m" "q$m" "$N" small
-	python3 "$here/genmail.py" "q$m-big" 2200000 >"$TEST_DIR/$m/q$m-big.eml"
+	menv_gen "q$m-big" 2200000 >"$TEST_DIR/$m/q$m-big.eml"
 done
 
 deliver_all() {  # deliver_all SET COMMAND... — run COMMAND per message as the user
@@ -63,7 +63,7 @@ is "$(find "$MNT/new" -type f -links +1 | wc -l)" 0 "no message keeps a second l
 is "$(find "$MNT/tmp" -type f | wc -l)" 0 "nothing left in tmp/"
 
 # mdeliver -c -X: straight into cur/ with flags in the name.
-python3 "$here/genmail.py" qflags 3000 >"$TEST_DIR/flags.eml"
+menv_gen qflags 3000 >"$TEST_DIR/flags.eml"
 menv_as_user mdeliver -c -X FS "$MNT" <"$TEST_DIR/flags.eml"
 is "$?" 0 "mdeliver -c -X FS exits 0"
 flagged=$(find "$MNT/cur" -type f -name '*:2,FS' | wc -l)

@@ -19,19 +19,20 @@ menv_dovecot_conf "$TEST_DIR/dovecot" "$MNT" "$PORT"
 
 # 12 messages: half through dovecot-lda, half qmail-style behind its back.
 menv_gen_many "$TEST_DIR/msgs" imap 11 small
-python3 "$here/genmail.py" imap-big 1800000 >"$TEST_DIR/msgs/imap-big.eml"
+menv_gen imap-big 1800000 >"$TEST_DIR/msgs/imap-big.eml"
 failed=0
 i=0
 for f in "$TEST_DIR"/msgs/*.eml; do
-	if [ $((i % 2)) -eq 0 ]; then menv_lda <"$f"; else menv_as_user "$MAIL_DELIVER" "$MNT" <"$f" >/dev/null; fi
+	if [ $((i % 2)) -eq 0 ]; then menv_lda <"$f"; else menv_as_user "$MAIL_DELIVER" "$MNT" <"$f" >/dev/null; fi 2>>"$TEST_DIR/deliver.err"
 	[ $? -eq 0 ] || failed=$((failed + 1))
 	i=$((i + 1))
 done
 is "$failed" 0 "12 messages delivered (dovecot-lda and qmail-style)"
+is "$(wc -l <"$TEST_DIR/deliver.err")" 0 "the deliverers wrote nothing to stderr"
 
 check "dovecot starts on 127.0.0.1:$PORT" menv_dovecot_start "$PORT"
 
-python3 - "$PORT" "$MAIL_USER" "$MAIL_PASS" "$TEST_DIR/msgs" "$MNT" "$here/genmail.py" >"$TEST_DIR/imap.tap" 2>&1 <<'PY'
+"$MENV_PY" - "$PORT" "$MAIL_USER" "$MAIL_PASS" "$TEST_DIR/msgs" "$MNT" "$here/genmail.py" >"$TEST_DIR/imap.tap" 2>&1 <<'PY'
 import imaplib, os, re, subprocess, sys
 
 port, user, password, origdir, mnt, genmail = sys.argv[1:]

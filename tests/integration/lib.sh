@@ -57,7 +57,7 @@ chmod 755 "$TEST_DIR"
 
 # ipmd_init STORE — a new mailbox without passphrase.
 ipmd_init() {
-	"$IPMD_BIN" init --store "$1" --no-passphrase >/dev/null
+	"$IPMD_BIN" init --store "$1" --no-passphrase >/dev/null 2>>"$TEST_DIR/init.log"
 }
 
 # ipmd_mount STORE MOUNTPOINT [extra mount args] — mount in the foreground

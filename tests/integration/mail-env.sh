@@ -15,6 +15,10 @@ MAIL_PASS=ipmd-test-secret
 # through it, so 30-postfix.t points $MAIL_HOME/Maildir at the mount.
 MAIL_HOME=/var/lib/ipmdtest
 DOVECOT_LIBEXEC=/usr/lib/dovecot
+# The distribution's interpreter: a version manager's shim on PATH can cost
+# half a second per start, and these scripts start python often.
+MENV_PY=/usr/bin/python3
+[ -x "$MENV_PY" ] || MENV_PY=python3
 export CI=${CI:-true}
 
 # menv_require CMD... — skip the whole script when a program is missing.
@@ -40,13 +44,53 @@ menv_user() {
 	chmod 755 "$MAIL_HOME"
 }
 
-# menv_as_user CMD... — run as the test user with a clean environment;
+# menv_user_argv — MENV_ARGV becomes the prefix that runs a command as the
+# test user with a clean environment (more VAR=value words may follow it);
 # $MENV_USER_HOME (default $TEST_DIR/home) is its $HOME.
+menv_user_argv() {
+	MENV_ARGV=(setpriv --reuid="$MAIL_UID" --regid="$MAIL_GID" --init-groups
+		env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
+		HOME="${MENV_USER_HOME:-$TEST_DIR/home}" USER="$MAIL_USER"
+		LOGNAME="$MAIL_USER" LANG=C.UTF-8 TZ=UTC)
+}
+
+# menv_as_user CMD... — run CMD as the test user (see menv_user_argv).
 menv_as_user() {
-	setpriv --reuid="$MAIL_UID" --regid="$MAIL_GID" --init-groups \
-		env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
-		HOME="${MENV_USER_HOME:-$TEST_DIR/home}" USER="$MAIL_USER" \
-		LOGNAME="$MAIL_USER" LANG=C.UTF-8 TZ=UTC "$@"
+	local MENV_ARGV
+	menv_user_argv
+	"${MENV_ARGV[@]}" "$@"
+}
+
+# menv_pty SECONDS SCREENLOG CMD... — run CMD on a pseudo-terminal of
+# 120x40 (for full-screen programs such as neomutt), feed it nothing, keep
+# what it drew in SCREENLOG, SIGKILL it after SECONDS.  Exit: CMD's status,
+# 124 on timeout.
+menv_pty() {
+	"$MENV_PY" - "$@" <<'PY'
+import fcntl, os, pty, select, signal, struct, sys, termios, time
+limit, log, argv = float(sys.argv[1]), sys.argv[2], sys.argv[3:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+end, out, status = time.time() + limit, bytearray(), None
+while status is None and time.time() < end:
+    if select.select([fd], [], [], 0.1)[0]:
+        try:
+            out += os.read(fd, 65536)
+        except OSError:
+            pass
+    p, st = os.waitpid(pid, os.WNOHANG)
+    if p:
+        status = os.waitstatus_to_exitcode(st)
+if status is None:
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    status = 124
+with open(log, "wb") as f:
+    f.write(out)
+sys.exit(status if 0 <= status < 256 else 1)
+PY
 }
 
 # menv_mount MNT [STORE] — a fresh mailbox mounted at MNT with allow_other
@@ -79,7 +123,7 @@ menv_stop_pid() {
 
 # menv_wait_port PORT — until 127.0.0.1:PORT accepts (10 s).
 menv_wait_port() {
-	python3 - "$1" <<'PY'
+	"$MENV_PY" - "$1" <<'PY'
 import socket, sys, time
 end = time.time() + 10
 while time.time() < end:
@@ -167,6 +211,13 @@ service submission-login {
 service lmtp {
   unix_listener lmtp {
     mode = 0600
+  }
+}
+# dovecot-lda runs as the test user and reports to the stats process when
+# this instance is up: let it, or it logs "Permission denied" errors.
+service stats {
+  unix_listener stats-writer {
+    mode = 0666
   }
 }
 EOF
@@ -311,9 +362,14 @@ menv_deliverer() {
 
 # ---------------------------------------------------------------- messages
 
+# menv_gen SEED SIZE [MARKER] — one message on stdout (see genmail.py).
+menv_gen() {
+	"$MENV_PY" "$MENV_DIR/genmail.py" "$@"
+}
+
 # menv_gen_many DIR PREFIX COUNT [MIX] — see genmail.py --many.
 menv_gen_many() {
-	python3 "$MENV_DIR/genmail.py" --many "$@"
+	"$MENV_PY" "$MENV_DIR/genmail.py" --many "$@"
 }
 
 # menv_match [--exact] [--folder F] ORIGDIR MAILDIR — every ORIGDIR/*.eml
@@ -325,7 +381,7 @@ menv_gen_many() {
 # to stderr as TAP comments.  Exit 0 when nothing is missing, duplicate or
 # corrupt (messages other than the originals are counted, not errors).
 menv_match() {
-	python3 - "$@" <<'PY'
+	"$MENV_PY" - "$@" <<'PY'
 import os, re, sys
 args = sys.argv[1:]
 exact = "--exact" in args

@@ -1,0 +1,624 @@
+/*
+ * bench/seal_store.c — what sealing and storing a file costs, against the
+ * raw AEAD that no implementation of the format can beat.
+ *
+ * One process, one buffer of pseudo-random bytes, every workload over the
+ * same bytes in each round (rounds interleave the workloads, so a slow
+ * moment of the machine hits all of them alike); the median of the rounds
+ * is reported.  Absolute MB/s depend on the machine and its load: only the
+ * ratios within one run mean anything (bench/README.md).
+ *
+ * Usage: seal_store [--quick] [--bytes N[K|M|G]] [--rounds N] [--dir DIR]
+ * Exit: 0 ok, 1 a round failed, 2 usage.  The acceptance ratio is printed,
+ * not enforced.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto/seal.h"
+#include "fs/object.h"
+#include "ipfs/bs_local.h"
+#include "ipfs/cid.h"
+
+#define MIB (1024ull * 1024)
+#define BYTES_FULL (512 * MIB)
+#define BYTES_QUICK (64 * MIB)
+/* Two buffers of this size live at once (data and read-back). */
+#define BYTES_MAX (16 * 1024 * MIB)
+#define ROUNDS_DEFAULT 5
+#define ROUNDS_MAX 100
+/* Every workload consumes the data in pieces of one default chunk. */
+#define PIECE ((size_t)OBJ_CHUNK_DEFAULT)
+#define MB 1e6
+/* The acceptance check of the issue: seal+store ≥ half the raw AEAD. */
+#define ACCEPT_RATIO 0.5
+#define NFTW_FDS 16
+#define TEMP_TEMPLATE "ipmd-bench-XXXXXX"
+
+static const uint8_t data_seed[randombytes_SEEDBYTES] =
+	"ipmaildir bench seal_store v1";
+
+enum workload {
+	W_AEAD,
+	W_BLAKE2B,
+	W_SHA256,
+	W_SEAL,
+	W_STORE,
+	W_READ,
+	W_PLAIN,
+	W_COUNT
+};
+
+static const char *const workload_name[W_COUNT] = {
+	[W_AEAD] = "raw AEAD (xchacha20poly1305 encrypt)",
+	[W_BLAKE2B] = "BLAKE2b-256 keyed only",
+	[W_SHA256] = "sha256 only",
+	[W_SEAL] = "seal_convergent, in memory",
+	[W_STORE] = "seal+store (obj_writer + bs_sync)",
+	[W_READ] = "open+read (obj_read, no chunk cache)",
+	[W_PLAIN] = "plain write + fsync",
+};
+
+static const char *const workload_short[W_COUNT] = {
+	[W_AEAD] = "aead",   [W_BLAKE2B] = "blake2b", [W_SHA256] = "sha256",
+	[W_SEAL] = "seal",   [W_STORE] = "store",     [W_READ] = "read",
+	[W_PLAIN] = "plain",
+};
+
+struct opts {
+	size_t bytes;
+	unsigned rounds;
+	const char *dir;
+};
+
+struct bench {
+	const struct opts *o;
+	uint8_t *data;    /* o->bytes of input */
+	uint8_t *back;    /* o->bytes, what open+read returns */
+	uint8_t *scratch; /* one sealed piece */
+	uint8_t convergence[IPMD_KEY_BYTES];
+	char tmp[PATH_MAX];   /* the temp dir, all files of the run below it */
+	char store[PATH_MAX]; /* tmp/store: a fresh bs_local per round */
+	char plain[PATH_MAX]; /* tmp/plain */
+	const char *failed;   /* which step failed, for the message */
+	double secs[W_COUNT][ROUNDS_MAX];
+	double sync_secs[ROUNDS_MAX]; /* the final bs_sync part of W_STORE */
+};
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static size_t piece_len(const struct bench *b, size_t off)
+{
+	return b->o->bytes - off < PIECE ? b->o->bytes - off : PIECE;
+}
+
+static int fail(struct bench *b, const char *what, int r)
+{
+	b->failed = what;
+	return r;
+}
+
+/* ---- in-memory workloads: where the time of seal+store goes ---- */
+
+static int run_aead(struct bench *b, double *secs)
+{
+	uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES] = {0};
+	unsigned long long clen;
+
+	crypto_aead_xchacha20poly1305_ietf_keygen(key);
+	double t0 = now();
+	for (size_t off = 0; off < b->o->bytes; off += PIECE) {
+		sodium_increment(nonce, sizeof(nonce));
+		crypto_aead_xchacha20poly1305_ietf_encrypt(
+			b->scratch, &clen, b->data + off, piece_len(b, off),
+			NULL, 0, NULL, nonce, key);
+	}
+	*secs = now() - t0;
+	sodium_memzero(key, sizeof(key));
+	return 0;
+}
+
+static int run_blake2b(struct bench *b, double *secs)
+{
+	uint8_t out[IPMD_KEY_BYTES];
+
+	double t0 = now();
+	for (size_t off = 0; off < b->o->bytes; off += PIECE)
+		crypto_generichash(out, sizeof(out), b->data + off,
+				   piece_len(b, off), b->convergence,
+				   sizeof(b->convergence));
+	*secs = now() - t0;
+	sodium_memzero(out, sizeof(out));
+	return 0;
+}
+
+static int run_sha256(struct bench *b, double *secs)
+{
+	uint8_t out[SHA256_BYTES];
+
+	double t0 = now();
+	for (size_t off = 0; off < b->o->bytes; off += PIECE)
+		crypto_hash_sha256(out, b->data + off, piece_len(b, off));
+	*secs = now() - t0;
+	return 0;
+}
+
+static int run_seal(struct bench *b, double *secs)
+{
+	uint8_t key[IPMD_KEY_BYTES];
+	int r = 0;
+
+	double t0 = now();
+	for (size_t off = 0; r == 0 && off < b->o->bytes; off += PIECE)
+		r = seal_convergent(b->scratch, key, b->data + off,
+				    piece_len(b, off), BLOCK_CHUNK,
+				    b->convergence);
+	*secs = now() - t0;
+	sodium_memzero(key, sizeof(key));
+	return r ? fail(b, "seal_convergent", r) : 0;
+}
+
+/* ---- on disk ---- */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag,
+		    struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path); /* -1 stops the walk, errno kept */
+}
+
+/* Remove path and everything below it; absent is fine. */
+static int remove_tree(const char *path)
+{
+	if (access(path, F_OK) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	errno = 0;
+	if (nftw(path, rm_entry, NFTW_FDS, FTW_DEPTH | FTW_PHYS) != 0)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+static int write_object(struct bench *b, struct obj_store *st,
+			struct obj_ref *ref)
+{
+	struct obj_writer *w;
+	int r = obj_writer_new(st, &w);
+	if (r != 0)
+		return fail(b, "obj_writer_new", r);
+	for (size_t off = 0; r == 0 && off < b->o->bytes; off += PIECE)
+		r = obj_writer_write(w, b->data + off, piece_len(b, off));
+	if (r != 0) {
+		obj_writer_abort(w);
+		return fail(b, "obj_writer_write", r);
+	}
+	r = obj_writer_finish(w, ref);
+	return r ? fail(b, "obj_writer_finish", r) : 0;
+}
+
+/* Seal+store the data into a fresh store, then read it all back. */
+static int run_store_read(struct bench *b, double *store_secs,
+			  double *sync_secs, double *read_secs)
+{
+	struct blockstore *bs = NULL;
+	struct obj_ref ref;
+	size_t got = 0;
+
+	memset(&ref, 0, sizeof(ref));
+	int r = bs_local_open(b->store, &bs);
+	if (r != 0)
+		return fail(b, "bs_local_open", r);
+	struct obj_store st = {.bs = bs,
+			       .convergence = b->convergence,
+			       .chunk_size = OBJ_CHUNK_DEFAULT,
+			       .fanout = OBJ_FANOUT_DEFAULT,
+			       .put_flags = 0,
+			       .cache = NULL};
+
+	double t0 = now();
+	r = write_object(b, &st, &ref);
+	double t1 = now();
+	if (r == 0 && (r = bs_sync(bs)) != 0)
+		fail(b, "bs_sync", r);
+	double t2 = now();
+	*store_secs = t2 - t0;
+	*sync_secs = t2 - t1;
+
+	if (r == 0) {
+		/* Stale bytes from the last round would hide a short read. */
+		memset(b->back, 0, b->o->bytes);
+		t0 = now();
+		r = obj_read(&st, &ref, 0, b->back, b->o->bytes, &got);
+		*read_secs = now() - t0;
+		if (r != 0)
+			fail(b, "obj_read", r);
+		else if (got != b->o->bytes ||
+			 memcmp(b->back, b->data, b->o->bytes) != 0)
+			r = fail(b, "obj_read returned other bytes", -EBADMSG);
+	}
+	sodium_memzero(ref.key, sizeof(ref.key));
+	bs_close(bs);
+	int rr = remove_tree(b->store);
+	if (r == 0 && rr != 0)
+		r = fail(b, "removing the store", rr);
+	return r;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	/* Each pass writes at least one byte or fails. */
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int run_plain(struct bench *b, double *secs)
+{
+	int r = 0;
+	int fd = open(b->plain, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return fail(b, "open plain file", -errno);
+	double t0 = now();
+	for (size_t off = 0; r == 0 && off < b->o->bytes; off += PIECE)
+		r = write_all(fd, b->data + off, piece_len(b, off));
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	*secs = now() - t0;
+	if (r != 0)
+		fail(b, "plain write", r);
+	if (unlink(b->plain) < 0 && r == 0)
+		r = fail(b, "unlink plain file", -errno);
+	return r;
+}
+
+static int run_round(struct bench *b, unsigned i)
+{
+	int r = run_aead(b, &b->secs[W_AEAD][i]);
+	if (r == 0)
+		r = run_blake2b(b, &b->secs[W_BLAKE2B][i]);
+	if (r == 0)
+		r = run_sha256(b, &b->secs[W_SHA256][i]);
+	if (r == 0)
+		r = run_seal(b, &b->secs[W_SEAL][i]);
+	if (r == 0)
+		r = run_store_read(b, &b->secs[W_STORE][i],
+				   &b->sync_secs[i], &b->secs[W_READ][i]);
+	if (r == 0)
+		r = run_plain(b, &b->secs[W_PLAIN][i]);
+	return r;
+}
+
+/* ---- report ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+struct figure {
+	double median, min, max;
+};
+
+/* Sorts v[0..n), n ≥ 1. */
+static struct figure figure_sorted(double *v, unsigned n)
+{
+	qsort(v, n, sizeof(v[0]), cmp_double);
+	return (struct figure){
+		.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2,
+		.min = v[0],
+		.max = v[n - 1]};
+}
+
+static double mb_per_s(const struct bench *b, double secs)
+{
+	return secs > 0 ? (double)b->o->bytes / MB / secs : 0;
+}
+
+/* MB/s of workload w over the rounds. */
+static struct figure figure_of(const struct bench *b, enum workload w)
+{
+	double v[ROUNDS_MAX];
+	for (unsigned i = 0; i < b->o->rounds; i++)
+		v[i] = mb_per_s(b, b->secs[w][i]);
+	return figure_sorted(v, b->o->rounds);
+}
+
+/* Percent of seal+store time spent in bs_sync, over the rounds. */
+static struct figure sync_share(const struct bench *b)
+{
+	double v[ROUNDS_MAX];
+	for (unsigned i = 0; i < b->o->rounds; i++)
+		v[i] = b->secs[W_STORE][i] > 0
+			       ? 100 * b->sync_secs[i] / b->secs[W_STORE][i]
+			       : 0;
+	return figure_sorted(v, b->o->rounds);
+}
+
+static double ratio(double a, double b)
+{
+	return b > 0 ? a / b : 0;
+}
+
+static const char *fs_name(const char *dir)
+{
+	struct statfs sf;
+	if (statfs(dir, &sf) < 0)
+		return "?";
+	switch ((unsigned long)sf.f_type) {
+	case EXT4_SUPER_MAGIC:
+		return "ext2/3/4";
+	case XFS_SUPER_MAGIC:
+		return "xfs";
+	case BTRFS_SUPER_MAGIC:
+		return "btrfs";
+	case TMPFS_MAGIC:
+		return "tmpfs (fsync is free: disk figures are not disk)";
+	case OVERLAYFS_SUPER_MAGIC:
+		return "overlayfs";
+	default:
+		return "other";
+	}
+}
+
+static void print_header(const struct bench *b)
+{
+	printf("seal_store: %zu bytes (%.1f MiB) of pseudo-random data, "
+	       "%zu KiB pieces, %u rounds\n",
+	       b->o->bytes, (double)b->o->bytes / MIB, PIECE / 1024,
+	       b->o->rounds);
+	printf("libsodium %s, avx2 %s; temp dir %s on %s\n",
+	       sodium_version_string(),
+	       sodium_runtime_has_avx2() ? "yes" : "no", b->tmp,
+	       fs_name(b->tmp));
+	printf("reads are warm: the page cache is not dropped, open+read "
+	       "fetches blocks just written (chunk cache off)\n");
+	printf("MB = 10^6 bytes; figures are only comparable within this "
+	       "run\n\n");
+}
+
+static void print_round(const struct bench *b, unsigned i)
+{
+	if (i == 0) {
+		printf("%-12s", "MB/s");
+		for (int w = 0; w < W_COUNT; w++)
+			printf(" %8s", workload_short[w]);
+		printf(" %8s\n", "sync%");
+	}
+	printf("round %2u/%-2u", i + 1, b->o->rounds);
+	for (int w = 0; w < W_COUNT; w++)
+		printf(" %8.1f", mb_per_s(b, b->secs[w][i]));
+	double store = b->secs[W_STORE][i];
+	printf(" %7.0f%%\n", store > 0 ? 100 * b->sync_secs[i] / store : 0);
+	fflush(stdout);
+}
+
+static void print_table(const struct bench *b)
+{
+	struct figure f[W_COUNT];
+
+	printf("\n%-40s %10s %10s %10s\n", "workload (median of rounds)",
+	       "MB/s", "min", "max");
+	for (int w = 0; w < W_COUNT; w++) {
+		f[w] = figure_of(b, (enum workload)w);
+		printf("%-40s %10.1f %10.1f %10.1f\n", workload_name[w],
+		       f[w].median, f[w].min, f[w].max);
+		if (w == W_STORE) {
+			struct figure sy = sync_share(b);
+			printf("%-40s %9.0f%% %9.0f%% %9.0f%%\n",
+			       "  of which in the final bs_sync (time)",
+			       sy.median, sy.min, sy.max);
+		}
+	}
+	/*
+	 * One thread hashes and encrypts every byte three times (BLAKE2b for
+	 * the key, the AEAD, sha256 for the CID): seal+store can't beat that.
+	 */
+	double bound = f[W_SEAL].median > 0 && f[W_SHA256].median > 0
+			       ? 1 / (1 / f[W_SEAL].median +
+				      1 / f[W_SHA256].median)
+			       : 0;
+	double store_aead = ratio(f[W_STORE].median, f[W_AEAD].median);
+	printf("\nratios of medians\n");
+	printf("  %-46s %6.2f\n", "seal+store / raw AEAD", store_aead);
+	printf("  %-46s %6.2f\n", "open+read / raw AEAD",
+	       ratio(f[W_READ].median, f[W_AEAD].median));
+	printf("  %-46s %6.2f\n", "seal+store / plain write",
+	       ratio(f[W_STORE].median, f[W_PLAIN].median));
+	printf("  %-46s %6.2f\n", "seal_convergent / raw AEAD",
+	       ratio(f[W_SEAL].median, f[W_AEAD].median));
+	printf("  %-46s %6.2f  (%.1f MB/s)\n",
+	       "CPU bound (seal_convergent+sha256) / raw AEAD",
+	       ratio(bound, f[W_AEAD].median), bound);
+	printf("\nacceptance: seal+store >= %.2f x raw AEAD: %s\n",
+	       ACCEPT_RATIO, store_aead >= ACCEPT_RATIO ? "yes" : "NO");
+	printf("seal+store vs raw AEAD: %.2f\n", store_aead);
+}
+
+/* ---- setup ---- */
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: seal_store [--quick] [--bytes N[K|M|G]] "
+		   "[--rounds N] [--dir DIR]\n"
+		   "  default %llu MiB (--quick: %llu MiB), %d rounds, "
+		   "DIR = $TMPDIR or /tmp\n",
+		BYTES_FULL / MIB, BYTES_QUICK / MIB, ROUNDS_DEFAULT);
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	unsigned long long mul = 1;
+	if (errno || end == s || *s == '-')
+		return -EINVAL;
+	if (*end == 'K' || *end == 'k')
+		mul = 1024;
+	else if (*end == 'M' || *end == 'm')
+		mul = MIB;
+	else if (*end == 'G' || *end == 'g')
+		mul = 1024 * MIB;
+	if (mul > 1)
+		end++;
+	if (*end || v == 0 || v > BYTES_MAX / mul)
+		return -EINVAL;
+	*out = (size_t)(v * mul);
+	return 0;
+}
+
+/* 0, 2 for a usage error (printed), or 1 to exit 0 (--help). */
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	*o = (struct opts){.bytes = BYTES_FULL, .rounds = ROUNDS_DEFAULT};
+	bool bytes_set = false, quick = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return 1;
+		} else if (!strcmp(a, "--quick")) {
+			quick = true;
+		} else if (!strcmp(a, "--bytes") && v) {
+			if (parse_size(v, &o->bytes) != 0)
+				goto bad;
+			bytes_set = true;
+			i++;
+		} else if (!strcmp(a, "--rounds") && v) {
+			char *end;
+			unsigned long n = strtoul(v, &end, 10);
+			if (*end || end == v || n < 1 || n > ROUNDS_MAX)
+				goto bad;
+			o->rounds = (unsigned)n;
+			i++;
+		} else if (!strcmp(a, "--dir") && v) {
+			o->dir = v;
+			i++;
+		} else {
+			goto bad;
+		}
+	}
+	if (quick && !bytes_set)
+		o->bytes = BYTES_QUICK;
+	const char *tmpdir = getenv("TMPDIR");
+	if (!o->dir)
+		o->dir = tmpdir && *tmpdir ? tmpdir : "/tmp";
+	return 0;
+bad:
+	usage(stderr);
+	return 2;
+}
+
+static int setup(struct bench *b)
+{
+	int n = snprintf(b->tmp, sizeof(b->tmp), "%s/%s", b->o->dir,
+			 TEMP_TEMPLATE);
+	if (n < 0 || (size_t)n >= sizeof(b->tmp))
+		return fail(b, "temp dir name", -ENAMETOOLONG);
+	if (!mkdtemp(b->tmp)) {
+		b->tmp[0] = '\0';
+		return fail(b, "mkdtemp", -errno);
+	}
+	n = snprintf(b->store, sizeof(b->store), "%s/store", b->tmp);
+	if (n < 0 || (size_t)n >= sizeof(b->store))
+		return fail(b, "store dir name", -ENAMETOOLONG);
+	n = snprintf(b->plain, sizeof(b->plain), "%s/plain", b->tmp);
+	if (n < 0 || (size_t)n >= sizeof(b->plain))
+		return fail(b, "plain file name", -ENAMETOOLONG);
+
+	b->data = malloc(b->o->bytes);
+	b->back = malloc(b->o->bytes);
+	b->scratch = malloc(PIECE + IPMD_SEAL_OVERHEAD);
+	if (!b->data || !b->back || !b->scratch)
+		return fail(b, "allocating the buffers", -ENOMEM);
+	/* Same bytes on every run; all pages touched before any timing. */
+	randombytes_buf_deterministic(b->data, b->o->bytes, data_seed);
+	memset(b->back, 0, b->o->bytes);
+	memset(b->scratch, 0, PIECE + IPMD_SEAL_OVERHEAD);
+	randombytes_buf(b->convergence, sizeof(b->convergence));
+	return 0;
+}
+
+static int teardown(struct bench *b)
+{
+	int r = 0;
+	if (b->tmp[0])
+		r = remove_tree(b->tmp);
+	free(b->data);
+	free(b->back);
+	free(b->scratch);
+	sodium_memzero(b->convergence, sizeof(b->convergence));
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	int r = parse_args(argc, argv, &o);
+	if (r != 0)
+		return r == 1 ? 0 : r;
+	if (seal_init() != 0) {
+		fprintf(stderr, "seal_store: libsodium failed to initialise\n");
+		return 1;
+	}
+	struct bench *b = calloc(1, sizeof(*b));
+	if (!b) {
+		fprintf(stderr, "seal_store: out of memory\n");
+		return 1;
+	}
+	b->o = &o;
+	r = setup(b);
+	if (r == 0) {
+		print_header(b);
+		for (unsigned i = 0; r == 0 && i < o.rounds; i++) {
+			r = run_round(b, i);
+			if (r == 0)
+				print_round(b, i);
+			else
+				fprintf(stderr,
+					"seal_store: round %u: %s: %s\n",
+					i + 1, b->failed, strerror(-r));
+		}
+	} else {
+		fprintf(stderr, "seal_store: %s: %s\n", b->failed,
+			strerror(-r));
+	}
+	if (r == 0)
+		print_table(b);
+	int rt = teardown(b);
+	if (rt != 0)
+		fprintf(stderr, "seal_store: removing %s: %s\n", b->tmp,
+			strerror(-rt));
+	free(b);
+	return r == 0 && rt == 0 ? 0 : 1;
+}

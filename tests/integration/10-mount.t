@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The mount itself: a new mailbox is a Maildir; files survive unmount,
+# remount, and a crash (journal replay); errors are clear.
+. "$(dirname "$0")/lib.sh"
+[ "$IPMD_TEST_TARGET" = plain ] && skip_all "tests the mount itself"
+
+S=$TEST_DIR/store M=$TEST_DIR/mnt
+ipmd_init "$S" || bail "init failed"
+check "mount a new mailbox" ipmd_mount "$S" "$M"
+is "$(cd "$M" && ls -d cur new tmp | tr '\n' ' ')" "cur new tmp " "new mailbox has cur/ new/ tmp/"
+
+# A delivery the Maildir way, and a few shapes of content.
+printf 'From: a@example.org\nSubject: hello\n\nbody\n' > "$TEST_DIR/m1"
+head -c 1000000 /dev/urandom > "$TEST_DIR/big"
+cp "$TEST_DIR/m1" "$M/tmp/1.x.host" && ln "$M/tmp/1.x.host" "$M/new/1.x.host" && rm "$M/tmp/1.x.host"
+check "delivered message reads back" cmp "$TEST_DIR/m1" "$M/new/1.x.host"
+cp "$TEST_DIR/big" "$M/cur/big:2,S"
+check "1 MB file reads back" cmp "$TEST_DIR/big" "$M/cur/big:2,S"
+mv "$M/new/1.x.host" "$M/cur/1.x.host:2,S"
+check "rename new/ -> cur/" test -f "$M/cur/1.x.host:2,S" -a ! -e "$M/new/1.x.host"
+touch -d '2020-01-02 03:04:05' "$M/cur/1.x.host:2,S"
+mtime_before=$(stat -c %Y "$M/cur/1.x.host:2,S")
+mkdir -p "$M/.Sent/cur" "$M/.Sent/new" "$M/.Sent/tmp"
+echo data > "$M/.Sent/maildirfolder"
+ln -s cur "$M/link-to-cur"
+listing() { (cd "$M" && find . -printf '%p %y %s %T@ %m\n' | sort && find . -type f -exec sha256sum {} + | sort); }
+before=$(listing)
+
+check "unmount" ipmd_umount "$M"
+check "remount" ipmd_mount "$S" "$M"
+after=$(listing)
+is "$after" "$before" "names, types, sizes, mtimes, modes and contents survive a remount"
+is "$(stat -c %Y "$M/cur/1.x.host:2,S")" "$mtime_before" "utimens mtime kept exactly"
+is "$(readlink "$M/link-to-cur")" "cur" "symlink kept"
+
+# Crash: kill -9 right after deliveries; the journal must bring them back.
+for i in 1 2 3 4 5; do
+	printf 'Subject: crash %s\n\n%s\n' "$i" "$(head -c 3000 /dev/urandom | base64)" > "$TEST_DIR/c$i"
+	"$IPMD_TOOLS/maildir_deliver" "$M" < "$TEST_DIR/c$i" > "$TEST_DIR/c$i.name" 2>/dev/null ||
+		{ cp "$TEST_DIR/c$i" "$M/tmp/c$i" && sync "$M/tmp/c$i" && mv "$M/tmp/c$i" "$M/new/c$i" && echo "new/c$i" > "$TEST_DIR/c$i.name"; }
+done
+ipmd_kill9 "$M"
+check "remount after kill -9" ipmd_mount "$S" "$M"
+lost=0
+for i in 1 2 3 4 5; do
+	name=$(cat "$TEST_DIR/c$i.name")
+	cmp -s "$TEST_DIR/c$i" "$M/$name" || { lost=$((lost + 1)); diag "lost c$i ($name)"; }
+done
+is "$lost" 0 "every acknowledged delivery is back after a crash"
+is "$(listing | grep -c '^\./cur/big:2,S f 1000000')" 1 "earlier files intact after a crash"
+
+check "unmount again" ipmd_umount "$M"
+# A second mount of the same store is refused while one runs.
+ipmd_mount "$S" "$M"
+out=$("$IPMD_BIN" mount -f --store "$S" "$TEST_DIR/other" 2>&1); rc=$?
+is "$rc" 1 "a second mount of one store fails"
+case "$out" in *"in use"*) ok "and says the store is in use";; *) not_ok "clear message"; diag "$out";; esac
+ipmd_umount "$M"
+
+out=$("$IPMD_BIN" mount -f --store "$TEST_DIR/nothing" "$M" 2>&1); rc=$?
+is "$rc" 1 "mount of a missing store fails"
+case "$out" in *"ipmaildir init"*) ok "and says to run init";; *) not_ok "clear message"; diag "$out";; esac
+
+done_testing

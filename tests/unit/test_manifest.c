@@ -1,0 +1,1045 @@
+/* tests/unit/test_manifest.c — the tree as sealed directory nodes
+ * (fs/manifest.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "crypto/keys.h"
+#include "crypto/seal.h"
+#include "fs/manifest.h"
+#include "fs/object.h"
+#include "fs/tree.h"
+#include "ipfs/blockstore.h"
+#include "ipfs/bs_fault.h"
+#include "ipfs/bs_local.h"
+#include "tests/tap.h"
+
+#define B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
+#define DELIVERY_DIR_FILES 5000
+#define BIG_DIR_FILES 100000
+#define CHUNK 1024
+#define FANOUT 4
+
+static struct mailbox_keys keys;
+static struct obj_store st;
+static struct obj_ref contents[8]; /* fake file contents, sealed once */
+static const struct timespec now = {1700000000, 123456789};
+
+static char *path_in(const char *name)
+{
+	static char bufs[8][PATH_MAX];
+	static int next;
+	char *p = bufs[next++ % 8];
+	if (snprintf(p, PATH_MAX, "%s/%s", tap_tempdir(), name) >= PATH_MAX)
+		abort();
+	return p;
+}
+
+static uint64_t blocks(struct blockstore *bs)
+{
+	struct bs_usage u;
+	if (bs_usage(bs, &u) != 0)
+		abort();
+	return u.blocks;
+}
+
+static void make_contents(void)
+{
+	uint8_t buf[CHUNK * 20];
+	for (int i = 0; i < 6; i++) {
+		struct chunk_ref c;
+		size_t len = (size_t)i * 97 + 1;
+		tap_fill_random(buf, len, 100 + (uint64_t)i);
+		if (obj_seal_chunk(&st, buf, len, &c) != 0)
+			abort();
+		contents[i].cid = c.cid;
+		memcpy(contents[i].key, c.key, IPMD_KEY_BYTES);
+		contents[i].size = c.size;
+		contents[i].depth = 0;
+	}
+	/* Two levels of index: depth 2. */
+	{
+		struct obj_writer *w;
+		tap_fill_random(buf, sizeof(buf), 7);
+		if (obj_writer_new(&st, &w) != 0 ||
+		    obj_writer_write(w, buf, sizeof(buf)) != 0 ||
+		    obj_writer_finish(w, &contents[6]) != 0)
+			abort();
+	}
+	memset(&contents[7], 0, sizeof(contents[7])); /* empty file */
+}
+
+/* ---- building trees ---- */
+
+static struct inode *mk(struct fs_tree *t, struct inode *dir,
+			const char *name, uint32_t mode, const char *target,
+			uint64_t ino)
+{
+	struct tree_new_inode spec = {.mode = mode, .uid = 1000 + (ino % 3),
+				      .gid = 100, .target = target, .ino = ino};
+	struct inode *in = NULL;
+	int rc = tree_create(t, dir, name, &spec, &now, &in);
+	if (rc != 0) {
+		tap_diag("tree_create %s: %d", name, rc);
+		abort();
+	}
+	return in;
+}
+
+static struct inode *mkfile(struct fs_tree *t, struct inode *dir,
+			    const char *name, int content, uint64_t ino)
+{
+	struct inode *in = mk(t, dir, name, S_IFREG | 0600, NULL, ino);
+	in->content = contents[content];
+	in->size = contents[content].size;
+	tree_inode_changed(t, in);
+	return in;
+}
+
+static struct inode *mkdir_(struct fs_tree *t, struct inode *dir,
+			    const char *name, uint64_t ino)
+{
+	return mk(t, dir, name, S_IFDIR | 0700, NULL, ino);
+}
+
+static void maildir(struct fs_tree *t, struct inode *at, uint64_t ino,
+		    struct inode **cur, struct inode **new_)
+{
+	*cur = mkdir_(t, at, "cur", ino);
+	*new_ = mkdir_(t, at, "new", ino + 1);
+	mkdir_(t, at, "tmp", ino + 2);
+}
+
+/*
+ * A small Maildir++ with every kind of entry.  reverse builds the same
+ * final state in another order (the inos are given, the times all "now"),
+ * so the sealed bytes must not depend on insertion order.
+ */
+static struct fs_tree *sample_tree(bool reverse)
+{
+	struct fs_tree *t;
+	struct inode *root, *cur, *new_, *sent, *scur, *snew, *deep, *f;
+	char name[64];
+
+	if (tree_new(&t, 1000, 100, &now) != 0)
+		abort();
+	root = t->root;
+	if (!reverse) {
+		maildir(t, root, 10, &cur, &new_);
+		sent = mkdir_(t, root, ".Sent", 20);
+		maildir(t, sent, 21, &scur, &snew);
+	} else {
+		sent = mkdir_(t, root, ".Sent", 20);
+		maildir(t, sent, 21, &scur, &snew);
+		maildir(t, root, 10, &cur, &new_);
+	}
+	mkfile(t, sent, "maildirfolder", 7, 30);
+	for (int i = 0; i < 12; i++) {
+		int k = reverse ? 11 - i : i;
+		snprintf(name, sizeof(name), "17000000%02d.M1P%dQ1.host:2,S", k,
+			 k);
+		mkfile(t, cur, name, k % 7, 100 + (uint64_t)k);
+	}
+	f = mkfile(t, new_, "1700000100.M2P2.host", 6, 200);
+	if (tree_link(t, f, scur, "1700000100.M2P2.host:2,S", &now) != 0 ||
+	    tree_link(t, f, root, "hardlink", &now) != 0)
+		abort();
+	mkfile(t, root, "dovecot-uidlist", 3, 40);
+	mkfile(t, root, "empty", 7, 41);
+	mk(t, root, "link", S_IFLNK | 0777, "cur/target with spaces", 42);
+	mk(t, root, "badlink", S_IFLNK | 0777, "\xff\xfe not utf-8", 43);
+	mkfile(t, root, "caf\xc3\xa9 \"quoted\" \\ back", 2, 44);
+	mkfile(t, root, "raw \x80\x81 bytes", 1, 45);
+	mkdir_(t, root, "emptydir", 46);
+	deep = root;
+	for (int i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "d%d", i);
+		deep = mkdir_(t, deep, name, 50 + (uint64_t)i);
+	}
+	mkfile(t, deep, "leaf", 4, 60);
+	/* Times to the nanosecond, before the epoch too, and odd modes. */
+	f->mtime = (struct timespec){-1, 999999999};
+	f->atime = (struct timespec){-100000, 1};
+	f->ctime = (struct timespec){4000000000LL, 7};
+	tree_inode_changed(t, f);
+	root->mode = S_IFDIR | 0750;
+	root->mtime = (struct timespec){1600000000, 42};
+	return t;
+}
+
+/* ---- comparing trees ---- */
+
+static int mismatches;
+
+static void diff(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void diff(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (mismatches++ < 10)
+		tap_diag("mismatch: %s", buf);
+}
+
+static bool same_ts(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+static void cmp_inode(struct fs_tree *tb, const char *name,
+		      const struct inode *a, const struct inode *b)
+{
+	if (a->ino != b->ino || a->mode != b->mode || a->uid != b->uid ||
+	    a->gid != b->gid || a->nlink != b->nlink)
+		diff("%s: ino/mode/uid/gid/nlink %llu/%o/%u/%u/%u vs "
+		     "%llu/%o/%u/%u/%u",
+		     name, (unsigned long long)a->ino, a->mode, a->uid, a->gid,
+		     a->nlink, (unsigned long long)b->ino, b->mode, b->uid,
+		     b->gid, b->nlink);
+	if (tree_get(tb, a->ino) != b)
+		diff("%s: not the one inode of its ino", name);
+	if (!same_ts(a->mtime, b->mtime) || !same_ts(a->ctime, b->ctime) ||
+	    !same_ts(a->atime, b->atime))
+		diff("%s: times", name);
+	if (S_ISREG(a->mode)) {
+		if (a->content.size != b->content.size ||
+		    a->content.depth != b->content.depth ||
+		    !cid_equal(&a->content.cid, &b->content.cid) ||
+		    memcmp(a->content.key, b->content.key, IPMD_KEY_BYTES) ||
+		    b->size != a->content.size)
+			diff("%s: content", name);
+	} else if (S_ISLNK(a->mode)) {
+		if (!a->target || !b->target || strcmp(a->target, b->target) ||
+		    a->size != b->size)
+			diff("%s: target", name);
+	} else if (a->size != b->size) {
+		diff("%s: size", name);
+	}
+}
+
+static void cmp_dir(struct fs_tree *tb, const struct inode *a,
+		    const struct inode *b)
+{
+	const struct dir *da = a->dir, *db = b->dir;
+
+	if (!db) {
+		diff("ino %llu: not a directory", (unsigned long long)a->ino);
+		return;
+	}
+	if (da->count != db->count || da->subdirs != db->subdirs)
+		diff("ino %llu: count %u/%u subdirs %u/%u",
+		     (unsigned long long)a->ino, da->count, db->count,
+		     da->subdirs, db->subdirs);
+	for (uint32_t i = 0; i < da->nbuckets; i++) {
+		for (const struct dirent *e = da->buckets[i]; e;
+		     e = e->hash_next) {
+			struct dirent *f =
+				tree_lookup((struct inode *)b, e->name);
+			if (!f) {
+				diff("missing %s", e->name);
+				continue;
+			}
+			cmp_inode(tb, e->name, e->inode, f->inode);
+			if (S_ISDIR(e->inode->mode))
+				cmp_dir(tb, e->inode, f->inode);
+		}
+	}
+}
+
+static int same_tree(struct fs_tree *a, struct fs_tree *b)
+{
+	mismatches = 0;
+	cmp_inode(b, "/", a->root, b->root);
+	cmp_dir(b, a->root, b->root);
+	if (a->ninodes != b->ninodes)
+		diff("inode counts %llu vs %llu",
+		     (unsigned long long)a->ninodes,
+		     (unsigned long long)b->ninodes);
+	return mismatches == 0;
+}
+
+static bool clean(struct fs_tree *t)
+{
+	return t->dirty_dirs == NULL;
+}
+
+static int seal_load(struct fs_tree *t, struct chunk_ref *ref,
+		     struct fs_tree **out)
+{
+	int rc = manifest_seal(t, &st, ref);
+	if (rc != 0)
+		return rc;
+	return manifest_load(&st, ref, t->next_ino, out);
+}
+
+/* ---- tests ---- */
+
+static void test_round_trip(void)
+{
+	struct fs_tree *t = sample_tree(false), *u = NULL, *r = sample_tree(true);
+	struct chunk_ref ref, ref2, ref3, ref4;
+	uint64_t before, m = 0, f = 0;
+
+	is_int(seal_load(t, &ref, &u), 0, "sample tree sealed and loaded");
+	ok(clean(t), "no dirty directory left after sealing");
+	ok(u && clean(u), "the loaded tree is clean");
+	ok(u && same_tree(t, u), "loaded tree equals the original");
+	is_int(u ? u->next_ino : 0, t->next_ino, "next_ino from the commit");
+	{
+		struct dirent *e = u ? tree_lookup(u->root, "hardlink") : NULL;
+		struct dirent *g = u ? tree_lookup(u->root, "new") : NULL;
+		struct dirent *h =
+			g ? tree_lookup(g->inode, "1700000100.M2P2.host")
+			  : NULL;
+		ok(e && h && e->inode == h->inode && e->inode->nlink == 3,
+		   "hard links joined into one inode, nlink 3");
+	}
+	manifest_count(t, &m, &f);
+	is_int(m, 14, "14 messages (12 cur, 1 new, 1 .Sent/cur)");
+	is_int(f, 1, "one folder");
+	if (u) {
+		manifest_count(u, &m, &f);
+		is_int(m, 14, "loaded: the same messages");
+		is_int(f, 1, "loaded: the same folders");
+	}
+
+	before = blocks(st.bs);
+	is_int(manifest_seal(t, &st, &ref2), 0, "sealed again, unchanged");
+	ok(cid_equal(&ref.cid, &ref2.cid), "same root CID");
+	is_int(blocks(st.bs), before, "no new block");
+	if (u) {
+		is_int(manifest_seal(u, &st, &ref3), 0, "loaded tree sealed");
+		ok(cid_equal(&ref.cid, &ref3.cid), "same root CID after load");
+	}
+	is_int(manifest_seal(r, &st, &ref4), 0, "same tree built backwards");
+	ok(cid_equal(&ref.cid, &ref4.cid),
+	   "same root CID whatever the insertion order");
+	is_int(blocks(st.bs), before, "still no new block");
+
+	/* A chmod in a deep directory re-seals the path up to the root. */
+	{
+		struct inode *d = tree_lookup(t->root, "d0")->inode;
+		d->mode = S_IFDIR | 0755;
+		tree_inode_changed(t, d);
+		before = blocks(st.bs);
+		is_int(manifest_seal(t, &st, &ref2), 0, "chmod sealed");
+		is_int(blocks(st.bs), before + 1, "only the root node is new");
+		ok(!cid_equal(&ref.cid, &ref2.cid), "root CID changed");
+		d = tree_lookup(d, "d1")->inode;
+		d = tree_lookup(d, "d2")->inode;
+		mkfile(t, d, "new leaf", 5, 0);
+		before = blocks(st.bs);
+		is_int(manifest_seal(t, &st, &ref2), 0, "deep change sealed");
+		is_int(blocks(st.bs), before + 4,
+		       "d2, d1, d0 and the root are new");
+	}
+	tree_free(u);
+	u = NULL;
+	is_int(manifest_load(&st, &ref2, t->next_ino, &u), 0, "loaded again");
+	ok(u && same_tree(t, u), "equal after the changes");
+	tree_free(u);
+	tree_free(t);
+	tree_free(r);
+}
+
+static void test_empty(void)
+{
+	struct fs_tree *t, *u = NULL;
+	struct chunk_ref ref;
+
+	if (tree_new(&t, 5, 6, &now) != 0)
+		abort();
+	is_int(seal_load(t, &ref, &u), 0, "empty tree sealed and loaded");
+	ok(u && same_tree(t, u), "empty tree equal");
+	ok(u && u->root->uid == 5 && u->root->gid == 6,
+	   "root owner from the node");
+	tree_free(u);
+	tree_free(t);
+}
+
+static struct inode *big_dir(struct fs_tree *t, const char *name, int n,
+			     uint64_t ino0)
+{
+	struct inode *d = mkdir_(t, t->root, name, 0);
+	char fname[96];
+	for (int i = 0; i < n; i++) {
+		snprintf(fname, sizeof(fname),
+			 "%d.M%dP%d.mail.example.org,S=%d,W=%d:2,S",
+			 1700000000 + i, i * 7, 4000 + i, 1000 + i, 1020 + i);
+		mkfile(t, d, fname, i % 6, ino0 ? ino0 + (uint64_t)i : 0);
+	}
+	return d;
+}
+
+static void test_delivery(void)
+{
+	struct fs_tree *t, *u = NULL;
+	struct inode *cur;
+	struct chunk_ref ref, ref2, ref3;
+	uint64_t before;
+
+	if (tree_new(&t, 0, 0, &now) != 0)
+		abort();
+	cur = big_dir(t, "cur", DELIVERY_DIR_FILES, 0);
+	is_int(t->shard_threshold, MANIFEST_SHARD_THRESHOLD, "real threshold");
+	is_int(manifest_seal(t, &st, &ref), 0, "5,000 files sealed");
+	ok(cur->dir->shards.count >= 8, "sharded into %u shards",
+	   cur->dir->shards.count);
+
+	before = blocks(st.bs);
+	mkfile(t, cur, "1800000000.new.delivery:2,", 1, 0);
+	is_int(manifest_seal(t, &st, &ref2), 0, "one delivery sealed");
+	tap_diag("one delivery wrote %llu blocks",
+		 (unsigned long long)(blocks(st.bs) - before));
+	ok(blocks(st.bs) - before <= 3 && blocks(st.bs) - before >= 2,
+	   "one delivery writes a shard, the node and the root only");
+
+	is_int(manifest_load(&st, &ref2, t->next_ino, &u), 0, "loaded");
+	ok(u && same_tree(t, u), "loaded equals the original");
+	if (u) {
+		struct inode *ucur = tree_lookup(u->root, "cur")->inode;
+		is_int(ucur->dir->shards.count, cur->dir->shards.count,
+		       "loaded directory keeps its shard count");
+		/* The loaded tree, too, re-seals one shard per delivery,
+		 * and ends where the original does. */
+		before = blocks(st.bs);
+		mkfile(t, cur, "1800000001.second:2,", 2, 0);
+		mkfile(u, ucur, "1800000001.second:2,", 2, 0);
+		is_int(manifest_seal(u, &st, &ref3), 0, "loaded tree sealed");
+		ok(blocks(st.bs) - before <= 3,
+		   "loaded tree: one delivery writes at most 3 blocks");
+		is_int(manifest_seal(t, &st, &ref2), 0, "original sealed");
+		ok(cid_equal(&ref2.cid, &ref3.cid),
+		   "both end at the same root CID");
+	}
+	tree_free(u);
+	tree_free(t);
+}
+
+static void test_reshard(void)
+{
+	struct fs_tree *t, *u;
+	struct inode *d;
+	char name[32];
+	const uint32_t want[] = {1, 4, 16, 64};
+	const int sizes[] = {4, 16, 64, 200};
+	int have = 0, n_ok = 0;
+
+	if (tree_new(&t, 0, 0, &now) != 0)
+		abort();
+	t->shard_threshold = 4; /* small, to walk through several layouts */
+	d = mkdir_(t, t->root, "grow", 0);
+	for (int step = 0; step < 4; step++) {
+		struct chunk_ref ref;
+		for (; have < sizes[step]; have++) {
+			snprintf(name, sizeof(name), "m%05d", have);
+			mkfile(t, d, name, have % 7, 0);
+		}
+		u = NULL;
+		if (seal_load(t, &ref, &u) == 0 && u && same_tree(t, u) &&
+		    d->dir->shards.count == want[step])
+			n_ok++;
+		else
+			tap_diag("step %d: %u shards", step,
+				 d->dir->shards.count);
+		tree_free(u);
+	}
+	is_int(n_ok, 4, "1 → 4 → 16 → 64 shards, each loads back equal");
+
+	/* Shrinking: below an eighth of the capacity. */
+	for (int i = 0; i < 190; i++) {
+		snprintf(name, sizeof(name), "m%05d", i);
+		tree_unlink(t, d, name, false, &now);
+	}
+	{
+		struct chunk_ref ref;
+		u = NULL;
+		is_int(seal_load(t, &ref, &u), 0, "shrunk and loaded");
+		ok(d->dir->shards.count < 64, "shard count shrank to %u",
+		   d->dir->shards.count);
+		ok(u && same_tree(t, u), "shrunk directory loads back equal");
+		tree_free(u);
+	}
+	tree_free(t);
+}
+
+static void test_oversize(void)
+{
+	struct fs_tree *t, *u = NULL;
+	struct inode *d;
+	static char target[TREE_SYMLINK_MAX + 1];
+	char name[32];
+	struct chunk_ref ref;
+
+	if (tree_new(&t, 0, 0, &now) != 0)
+		abort();
+	d = mkdir_(t, t->root, "links", 0);
+	/* 300 entries, far below the threshold, but over a megabyte. */
+	for (int i = 0; i < 300; i++) {
+		memset(target, 'a' + i % 26, TREE_SYMLINK_MAX);
+		snprintf(name, sizeof(name), "l%03d", i);
+		mk(t, d, name, S_IFLNK | 0777, target, 0);
+	}
+	is_int(seal_load(t, &ref, &u), 0,
+	       "a directory over one block is split anyway");
+	ok(d->dir->shards.count > 1, "into %u shards", d->dir->shards.count);
+	ok(u && same_tree(t, u), "and loads back equal");
+	tree_free(u);
+	tree_free(t);
+}
+
+static void test_retry(void)
+{
+	struct fs_tree *t = sample_tree(false), *clean_t = sample_tree(false);
+	struct fault_config cfg = {0};
+	struct blockstore *local, *faulty;
+	struct obj_store fst = st;
+	struct chunk_ref ref, want;
+	int rc = -1, tries = 0, failures = 0;
+
+	if (bs_local_open(path_in("faulty"), &local) != 0)
+		abort();
+	cfg.fail_rate[FAULT_PUT] = 0.3;
+	cfg.error = -EIO;
+	cfg.seed = 3;
+	if (bs_fault_wrap(local, &cfg, &faulty) != 0)
+		abort();
+	fst.bs = faulty;
+	while (rc != 0 && tries++ < 200) {
+		rc = manifest_seal(t, &fst, &ref);
+		if (rc != 0)
+			failures++;
+		if (rc != 0 && rc != -EIO)
+			break;
+	}
+	is_int(rc, 0, "sealed through a store failing 30%% of puts");
+	ok(failures > 0, "after %d failed attempts", failures);
+	is_int(manifest_seal(clean_t, &st, &want), 0, "clean store sealed");
+	ok(cid_equal(&ref.cid, &want.cid), "retries end at the same root");
+	{
+		struct fs_tree *u = NULL;
+		/* From the faulty store (gets never fail): every block the
+		 * retried seal points at made it there. */
+		is_int(manifest_load(&fst, &ref, t->next_ino, &u), 0,
+		       "the result loads");
+		ok(u && same_tree(t, u), "and equals the tree");
+		tree_free(u);
+	}
+	bs_close(faulty);
+	tree_free(t);
+	tree_free(clean_t);
+
+	{
+		struct obj_store ro = st;
+		struct fs_tree *r = sample_tree(false);
+		ro.convergence = NULL;
+		is_int(manifest_seal(r, &ro, &ref), -EROFS,
+		       "no convergence secret: -EROFS");
+		ok(!clean(r), "the tree stays dirty");
+		tree_free(r);
+	}
+}
+
+static void flip_block(const struct cid *cid)
+{
+	char path[PATH_MAX];
+	uint8_t b;
+	int fd;
+
+	if (bs_local_path(st.bs, cid, path, sizeof(path)) != 0)
+		abort();
+	fd = open(path, O_RDWR);
+	if (fd < 0 || pread(fd, &b, 1, 40) != 1)
+		abort();
+	b ^= 0x10;
+	if (pwrite(fd, &b, 1, 40) != 1)
+		abort();
+	close(fd);
+}
+
+static void test_tamper(void)
+{
+	struct fs_tree *t, *u = NULL;
+	struct inode *cur;
+	struct chunk_ref ref, shard;
+	uint32_t i = 0;
+
+	if (tree_new(&t, 0, 0, &now) != 0)
+		abort();
+	cur = big_dir(t, "cur", 1500, 0);
+	is_int(manifest_seal(t, &st, &ref), 0, "sealed");
+	while (i < cur->dir->shards.count && !cur->dir->shards.refs[i].cid.len)
+		i++;
+	shard = cur->dir->shards.refs[i];
+
+	flip_block(&shard.cid);
+	is_int(manifest_load(&st, &ref, t->next_ino, &u), -EBADMSG,
+	       "a flipped byte in a shard: -EBADMSG");
+	ok(u == NULL, "no tree returned");
+	flip_block(&shard.cid);
+	is_int(manifest_load(&st, &ref, t->next_ino, &u), 0, "restored: loads");
+	tree_free(u);
+	u = NULL;
+
+	flip_block(&cur->dir->shards.node.cid);
+	is_int(manifest_load(&st, &ref, t->next_ino, &u), -EBADMSG,
+	       "a flipped byte in a directory node: -EBADMSG");
+	flip_block(&cur->dir->shards.node.cid);
+	flip_block(&ref.cid);
+	is_int(manifest_load(&st, &ref, t->next_ino, &u), -EBADMSG,
+	       "a flipped byte in the root node: -EBADMSG");
+	flip_block(&ref.cid);
+
+	is_int(manifest_load(&st, &ref, t->next_ino - 1, &u), -EBADMSG,
+	       "next_ino too small: -EBADMSG");
+	{
+		struct chunk_ref wrong = ref;
+		wrong.key[0] ^= 1;
+		is_int(manifest_load(&st, &wrong, t->next_ino, &u), -EBADMSG,
+		       "wrong key: -EBADMSG");
+	}
+	is_int(bs_remove(st.bs, &shard.cid), 0, "shard removed");
+	is_int(manifest_load(&st, &ref, t->next_ino, &u), -ENOENT,
+	       "a missing shard: -ENOENT");
+	ok(u == NULL, "no tree returned");
+	tree_free(t);
+}
+
+/* ---- crafted nodes ---- */
+
+static struct chunk_ref craft(const char *text)
+{
+	size_t len = strlen(text);
+	uint8_t *sealed = malloc(len + IPMD_SEAL_OVERHEAD);
+	struct chunk_ref r;
+
+	memset(&r, 0, sizeof(r));
+	if (!sealed ||
+	    seal_convergent(sealed, r.key, (const uint8_t *)text, len,
+			    BLOCK_DIRECTORY, st.convergence) != 0 ||
+	    bs_put(st.bs, sealed, len + IPMD_SEAL_OVERHEAD, 0, &r.cid) != 0)
+		abort();
+	free(sealed);
+	r.size = len;
+	return r;
+}
+
+/* "cid":"…","key":"…" of a ref, for splicing into JSON. */
+static void ref_text(const struct chunk_ref *r, char *out, size_t cap)
+{
+	char cid[CID_TEXT_MAX], key[64];
+	cid_format(&r->cid, cid, sizeof(cid));
+	sodium_bin2base64(key, sizeof(key), r->key, IPMD_KEY_BYTES, B64);
+	snprintf(out, cap, "\"cid\":\"%s\",\"key\":\"%s\"", cid, key);
+}
+
+#define SELF                                                                  \
+	"\"self\":{\"ino\":1,\"mode\":16877,\"uid\":0,\"gid\":0,\"size\":0,"  \
+	"\"mtime\":5,\"ctime\":6,\"atime\":7}"
+#define ATTRS(ino, mode, size)                                                \
+	"\"ino\":" #ino ",\"mode\":" #mode ",\"uid\":1,\"gid\":2,\"size\":"   \
+	#size ",\"mtime\":1,\"ctime\":2,\"atime\":3"
+/* 33152 = S_IFREG|0600, 16832 = S_IFDIR|0700, 41471 = S_IFLNK|0777. */
+#define FILE0(name, ino) "{\"name\":\"" name "\"," ATTRS(ino, 33152, 0) "}"
+#define DIRENT(name, ino, ref)                                                \
+	"{\"name\":\"" name "\"," ATTRS(ino, 16832, 0) ",%s}"
+
+static int load_text(const char *root_text, uint64_t next_ino)
+{
+	struct chunk_ref r = craft(root_text);
+	struct fs_tree *u = NULL;
+	int rc = manifest_load(&st, &r, next_ino, &u);
+	if (rc == 0 && !u)
+		rc = -1000;
+	tree_free(u);
+	return rc;
+}
+
+static void bad_root(const char *entries, const char *what)
+{
+	char *text = malloc(strlen(entries) + 512);
+	sprintf(text, "{\"v\":1,%s,\"entries\":[%s]}", SELF, entries);
+	is_int(load_text(text, 1000), -EBADMSG, "%s", what);
+	free(text);
+}
+
+static void good_root(const char *entries, const char *what)
+{
+	char *text = malloc(strlen(entries) + 512);
+	sprintf(text, "{\"v\":1,%s,\"entries\":[%s]}", SELF, entries);
+	is_int(load_text(text, 1000), 0, "%s", what);
+	free(text);
+}
+
+static void test_crafted_entries(void)
+{
+	char ref[256], buf[2048], file_ref[256], longname[300];
+	struct chunk_ref empty = craft("{\"entries\":[],\"v\":1}");
+	struct chunk_ref content;
+
+	ref_text(&empty, ref, sizeof(ref));
+	content.cid = contents[1].cid;
+	memcpy(content.key, contents[1].key, IPMD_KEY_BYTES);
+	ref_text(&content, file_ref, sizeof(file_ref));
+
+	is_int(load_text("{\"v\":1," SELF ",\"entries\":[]}", 2), 0,
+	       "a minimal crafted root loads (the harness is right)");
+	good_root(FILE0("a", 2) "," FILE0("b", 3), "two files load");
+	snprintf(buf, sizeof(buf), DIRENT("d", 2, ref), ref);
+	good_root(buf, "a subdirectory loads");
+	snprintf(buf, sizeof(buf),
+		 "{\"name\":\"f\"," ATTRS(2, 33152, 97) ",%s,\"depth\":0}",
+		 file_ref);
+	good_root(buf, "a file with content loads");
+	good_root(FILE0("a", 2) "," FILE0("b", 2), "a hard link loads");
+
+	is_int(load_text("{\"v\":1,\"entries\":[]}", 2), -EBADMSG,
+	       "root without self");
+	is_int(load_text("{\"v\":2," SELF ",\"entries\":[]}", 2), -EBADMSG,
+	       "v 2");
+	is_int(load_text("{\"v\":1," SELF ",\"entries\":{}}", 2), -EBADMSG,
+	       "entries an object");
+	is_int(load_text("{\"v\":1," SELF ",\"entries\":[],\"x\":0}", 2),
+	       -EBADMSG, "an extra member");
+	is_int(load_text("[]", 2), -EBADMSG, "an array");
+	is_int(load_text("{\"v\":1,", 2), -EBADMSG, "not JSON");
+	is_int(load_text("{\"v\":1,\"self\":{\"ino\":2,\"mode\":16877,"
+			 "\"uid\":0,\"gid\":0,\"size\":0,\"mtime\":5,"
+			 "\"ctime\":6,\"atime\":7},\"entries\":[]}",
+			 9),
+	       -EBADMSG, "self with ino 2");
+	is_int(load_text("{\"v\":1,\"self\":{\"ino\":1,\"mode\":33152,"
+			 "\"uid\":0,\"gid\":0,\"size\":0,\"mtime\":5,"
+			 "\"ctime\":6,\"atime\":7},\"entries\":[]}",
+			 9),
+	       -EBADMSG, "self not a directory");
+	is_int(load_text("{\"v\":1," SELF ",\"entries\":[]}", 1), -EBADMSG,
+	       "next_ino 1");
+
+	bad_root(FILE0("a", 2) "," FILE0("a", 3), "duplicate names");
+	bad_root(FILE0("b", 2) "," FILE0("a", 3), "names out of order");
+	bad_root(FILE0(".", 2), "\".\" as a name");
+	bad_root(FILE0("..", 2), "\"..\" as a name");
+	bad_root(FILE0("a/b", 2), "a slash in a name");
+	bad_root(FILE0("", 2), "an empty name");
+	memset(longname, 'x', 256);
+	longname[256] = '\0';
+	snprintf(buf, sizeof(buf), FILE0("%s", 2), longname);
+	bad_root(buf, "a 256-byte name");
+	bad_root("{\"name\":\"a\",\"bname\":\"YQ\"," ATTRS(2, 33152, 0) "}",
+		 "name and bname");
+	bad_root("{\"bname\":\"YQBi\"," ATTRS(2, 33152, 0) "}",
+		 "a NUL inside bname");
+	good_root("{\"bname\":\"_w\"," ATTRS(2, 33152, 0) "}",
+		  "a bname of a non-UTF-8 byte loads");
+	bad_root("{\"name\":7," ATTRS(2, 33152, 0) "}", "name a number");
+	bad_root("{\"name\":\"a\",\"ino\":\"2\",\"mode\":33152,\"uid\":1,"
+		 "\"gid\":2,\"size\":0,\"mtime\":1,\"ctime\":2,\"atime\":3}",
+		 "ino a string");
+	bad_root("{\"name\":\"a\"," ATTRS(2, 33152.0, 0) "}", "mode a real");
+	bad_root("{\"name\":\"a\"," ATTRS(2, 33152, -1) "}", "negative size");
+	bad_root("{\"name\":\"a\",\"ino\":2,\"mode\":33152,\"uid\":4294967296,"
+		 "\"gid\":2,\"size\":0,\"mtime\":1,\"ctime\":2,\"atime\":3}",
+		 "uid past 32 bits");
+	bad_root("{\"name\":\"a\",\"ino\":2,\"mode\":33152,\"uid\":1,"
+		 "\"gid\":2,\"size\":0,\"mtime\":\"1\",\"ctime\":2,"
+		 "\"atime\":3}",
+		 "mtime a string");
+	bad_root("{\"name\":\"a\",\"ino\":2,\"mode\":33152,\"uid\":1,"
+		 "\"gid\":2,\"size\":0,\"ctime\":2,\"atime\":3}",
+		 "mtime missing");
+	bad_root("{\"name\":\"a\"," ATTRS(2, 33152, 0) ",\"x\":1}",
+		 "an unknown member");
+	bad_root("{\"name\":\"a\"," ATTRS(2, 4480, 0) "}", "a fifo");
+	bad_root("{\"name\":\"a\"," ATTRS(2, 98688, 0) "}",
+		 "mode with bits beyond the type");
+	bad_root("{\"name\":\"a\"," ATTRS(0, 33152, 0) "}", "ino 0");
+	bad_root("{\"name\":\"a\"," ATTRS(1, 33152, 0) "}", "ino 1 (the root)");
+	bad_root("{\"name\":\"a\"," ATTRS(1000, 33152, 0) "}",
+		 "ino not below next_ino");
+	bad_root("[1]", "an entry not an object");
+
+	/* Files. */
+	bad_root("{\"name\":\"f\"," ATTRS(2, 33152, 97) "}",
+		 "size without content");
+	snprintf(buf, sizeof(buf),
+		 "{\"name\":\"f\"," ATTRS(2, 33152, 0) ",%s,\"depth\":0}",
+		 file_ref);
+	bad_root(buf, "content with size 0");
+	snprintf(buf, sizeof(buf),
+		 "{\"name\":\"f\"," ATTRS(2, 33152, 97) ",%s,\"depth\":65}",
+		 file_ref);
+	bad_root(buf, "depth 65");
+	snprintf(buf, sizeof(buf),
+		 "{\"name\":\"f\"," ATTRS(2, 33152, 97) ",%s}", file_ref);
+	bad_root(buf, "depth missing");
+	bad_root("{\"name\":\"f\"," ATTRS(2, 33152, 97)
+		 ",\"cid\":\"bafy\",\"key\":\"AAAA\",\"depth\":0}",
+		 "a bad cid and key");
+	snprintf(buf, sizeof(buf),
+		 "{\"name\":\"f\"," ATTRS(2, 33152, 97)
+		 ",%.*s,\"key\":\"AAAA\",\"depth\":0}",
+		 (int)(strstr(file_ref, ",\"key\"") - file_ref), file_ref);
+	bad_root(buf, "a 3-byte key");
+
+	/* Directories and symlinks. */
+	bad_root("{\"name\":\"d\"," ATTRS(2, 16832, 0) "}",
+		 "a directory without its node");
+	snprintf(buf, sizeof(buf), "{\"name\":\"d\"," ATTRS(2, 16832, 0)
+		 ",%s,\"target\":\"x\"}", ref);
+	bad_root(buf, "a directory with a target");
+	bad_root("{\"name\":\"l\"," ATTRS(2, 41471, 1) "}",
+		 "a symlink without target");
+	bad_root("{\"name\":\"l\"," ATTRS(2, 41471, 5) ",\"target\":\"abc\"}",
+		 "a symlink whose size is not its target's");
+	good_root("{\"name\":\"l\"," ATTRS(2, 41471, 3) ",\"target\":\"abc\"}",
+		  "a symlink loads");
+	bad_root("{\"name\":\"l\"," ATTRS(2, 41471, 0) ",\"target\":\"\"}",
+		 "an empty target");
+	snprintf(buf, sizeof(buf), DIRENT("d", 2, ref) "," DIRENT("e", 2, ref),
+		 ref, ref);
+	bad_root(buf, "two names for one directory");
+	snprintf(buf, sizeof(buf), DIRENT("d", 2, ref) "," FILE0("e", 2), ref);
+	bad_root(buf, "a file and a directory with one ino");
+	snprintf(buf, sizeof(buf),
+		 FILE0("a", 2) ",{\"name\":\"b\"," ATTRS(2, 41471, 3)
+			       ",\"target\":\"abc\"}");
+	bad_root(buf, "a file and a symlink with one ino");
+	{
+		struct chunk_ref missing = content;
+		char mref[256];
+		missing.cid = contents[0].cid;
+		missing.cid.bytes[10] ^= 1;
+		ref_text(&missing, mref, sizeof(mref));
+		snprintf(buf, sizeof(buf), DIRENT("d", 2, ref), mref);
+		is_int(load_text("", 2), -EBADMSG, "an empty block");
+		{
+			char *text = malloc(strlen(buf) + 512);
+			sprintf(text, "{\"v\":1,%s,\"entries\":[%s]}", SELF,
+				buf);
+			is_int(load_text(text, 1000), -ENOENT,
+			       "a subdirectory whose node is missing: -ENOENT");
+			free(text);
+		}
+	}
+	/* A directory node sealed as a chunk does not open as a node. */
+	{
+		const char *text = "{\"v\":1," SELF ",\"entries\":[]}";
+		struct chunk_ref c;
+		struct fs_tree *u = NULL;
+		if (obj_seal_chunk(&st, (const uint8_t *)text, strlen(text),
+				   &c) != 0)
+			abort();
+		is_int(manifest_load(&st, &c, 2, &u), -EBADMSG,
+		       "a chunk is not a directory node");
+	}
+}
+
+static void test_crafted_shards(void)
+{
+	char buf[8192], r0[256], r1[256], *p;
+	struct chunk_ref s0, s1, self_ref;
+	const char *names[2] = {NULL, NULL};
+	static char cand[64][8];
+
+	/* Two names falling into shards 0 and 1 of 2. */
+	for (int i = 0; i < 64 && (!names[0] || !names[1]); i++) {
+		snprintf(cand[i], sizeof(cand[i]), "n%d", i);
+		uint32_t s = tree_shard_of(tree_name_hash(cand[i],
+							  strlen(cand[i])),
+					   2);
+		if (!names[s])
+			names[s] = cand[i];
+	}
+	snprintf(buf, sizeof(buf),
+		 "{\"v\":1,\"shard\":0,\"of\":2,\"entries\":["
+		 "{\"name\":\"%s\"," ATTRS(2, 33152, 0) "}]}",
+		 names[0]);
+	s0 = craft(buf);
+	snprintf(buf, sizeof(buf),
+		 "{\"v\":1,\"shard\":1,\"of\":2,\"entries\":["
+		 "{\"name\":\"%s\"," ATTRS(3, 33152, 0) "}]}",
+		 names[1]);
+	s1 = craft(buf);
+	ref_text(&s0, r0, sizeof(r0));
+	ref_text(&s1, r1, sizeof(r1));
+
+	snprintf(buf, sizeof(buf),
+		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},{%s}]}", r0, r1);
+	is_int(load_text(buf, 10), 0, "a crafted sharded root loads");
+	snprintf(buf, sizeof(buf),
+		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},null]}", r0);
+	is_int(load_text(buf, 10), 0, "a null (empty) shard loads");
+	snprintf(buf, sizeof(buf),
+		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},{%s}]}", r1, r0);
+	is_int(load_text(buf, 10), -EBADMSG, "shards swapped: -EBADMSG");
+	snprintf(buf, sizeof(buf),
+		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},{%s}]}", r0, r0);
+	is_int(load_text(buf, 10), -EBADMSG, "a shard twice: -EBADMSG");
+	snprintf(buf, sizeof(buf),
+		 "{\"v\":1," SELF ",\"shards\":3,\"refs\":[{%s},{%s},null]}",
+		 r0, r1);
+	is_int(load_text(buf, 10), -EBADMSG, "3 shards: -EBADMSG");
+	snprintf(buf, sizeof(buf),
+		 "{\"v\":1," SELF ",\"shards\":1,\"refs\":[{%s}]}", r0);
+	is_int(load_text(buf, 10), -EBADMSG, "1 shard: -EBADMSG");
+	snprintf(buf, sizeof(buf),
+		 "{\"v\":1," SELF ",\"shards\":8192,\"refs\":[{%s}]}", r0);
+	is_int(load_text(buf, 10), -EBADMSG, "8192 shards: -EBADMSG");
+	snprintf(buf, sizeof(buf),
+		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s}]}", r0);
+	is_int(load_text(buf, 10), -EBADMSG, "refs too short: -EBADMSG");
+	snprintf(buf, sizeof(buf),
+		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},7]}", r0);
+	is_int(load_text(buf, 10), -EBADMSG, "a ref a number: -EBADMSG");
+	snprintf(buf, sizeof(buf),
+		 "{\"v\":1," SELF
+		 ",\"shards\":2,\"refs\":[{%s},{%s}],\"entries\":[]}",
+		 r0, r1);
+	is_int(load_text(buf, 10), -EBADMSG, "refs and entries: -EBADMSG");
+
+	/* Shard blocks that lie about themselves. */
+	snprintf(buf, sizeof(buf),
+		 "{\"v\":1,\"shard\":1,\"of\":2,\"entries\":["
+		 "{\"name\":\"%s\"," ATTRS(2, 33152, 0) "}]}",
+		 names[0]);
+	s1 = craft(buf);
+	ref_text(&s1, r1, sizeof(r1));
+	snprintf(buf, sizeof(buf),
+		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[null,{%s}]}", r1);
+	is_int(load_text(buf, 10), -EBADMSG,
+	       "an entry in the wrong shard: -EBADMSG");
+	snprintf(buf, sizeof(buf),
+		 "{\"v\":1,\"shard\":0,\"of\":4,\"entries\":["
+		 "{\"name\":\"%s\"," ATTRS(2, 33152, 0) "}]}",
+		 names[0]);
+	s1 = craft(buf);
+	ref_text(&s1, r1, sizeof(r1));
+	snprintf(buf, sizeof(buf),
+		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},null]}", r1);
+	is_int(load_text(buf, 10), -EBADMSG, "a shard of 4 in a node of 2");
+
+	/* Cycles: a subdirectory pointing at an ancestor's node. */
+	{
+		struct chunk_ref a1, b, empty = craft("{\"entries\":[],\"v\":1}");
+		char e[256], ra[256], rb[256];
+		ref_text(&empty, e, sizeof(e));
+		snprintf(buf, sizeof(buf),
+			 "{\"v\":1,\"entries\":[" DIRENT("d", 2, e) "]}", e);
+		a1 = craft(buf);
+		ref_text(&a1, ra, sizeof(ra));
+		snprintf(buf, sizeof(buf),
+			 "{\"v\":1,\"entries\":[" DIRENT("back", 3, ra) "]}",
+			 ra);
+		b = craft(buf);
+		ref_text(&b, rb, sizeof(rb));
+		snprintf(buf, sizeof(buf),
+			 "{\"v\":1," SELF ",\"entries\":[" DIRENT("d", 2,
+								   rb) "]}",
+			 rb);
+		is_int(load_text(buf, 10), -EBADMSG,
+		       "a directory cycle through an older node: -EBADMSG");
+		snprintf(buf, sizeof(buf),
+			 "{\"v\":1," SELF ",\"entries\":[" DIRENT("d", 4,
+								   ra) "]}",
+			 ra);
+		is_int(load_text(buf, 10), 0,
+		       "the same nodes without the cycle load");
+	}
+	/* A subdirectory pointing at a root node (it has "self"). */
+	p = buf;
+	snprintf(buf, sizeof(buf), "{\"v\":1," SELF ",\"entries\":[]}");
+	self_ref = craft(p);
+	ref_text(&self_ref, r0, sizeof(r0));
+	snprintf(buf, sizeof(buf),
+		 "{\"v\":1," SELF ",\"entries\":[" DIRENT("d", 2, r0) "]}", r0);
+	is_int(load_text(buf, 10), -EBADMSG,
+	       "a subdirectory whose node is a root: -EBADMSG");
+}
+
+static void test_big(void)
+{
+	struct fs_tree *t, *u = NULL;
+	struct chunk_ref ref, ref2;
+	struct timespec a, b, c, d;
+	uint64_t before, m = 0, f = 0;
+	int rc;
+
+	if (tree_new(&t, 0, 0, &now) != 0)
+		abort();
+	big_dir(t, "cur", BIG_DIR_FILES, 0);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	is_int(manifest_seal(t, &st, &ref), 0, "100,000 files sealed");
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	rc = manifest_load(&st, &ref, t->next_ino, &u);
+	clock_gettime(CLOCK_MONOTONIC, &c);
+	is_int(rc, 0, "100,000 files loaded");
+	ok(u && same_tree(t, u), "loaded equals the original");
+	tap_diag("100,000 files: first seal %.3f s, load %.3f s",
+		 (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9,
+		 (double)(c.tv_sec - b.tv_sec) + (c.tv_nsec - b.tv_nsec) / 1e9);
+	if (u) {
+		struct inode *cur = tree_lookup(u->root, "cur")->inode;
+		before = blocks(st.bs);
+		clock_gettime(CLOCK_MONOTONIC, &c);
+		mkfile(u, cur, "1800000000.one.more:2,", 1, 0);
+		is_int(manifest_seal(u, &st, &ref2), 0, "one more sealed");
+		clock_gettime(CLOCK_MONOTONIC, &d);
+		ok(blocks(st.bs) - before <= 3, "one delivery: %llu blocks",
+		   (unsigned long long)(blocks(st.bs) - before));
+		tap_diag("100,000 files: one delivery re-sealed in %.4f s",
+			 (double)(d.tv_sec - c.tv_sec) +
+				 (d.tv_nsec - c.tv_nsec) / 1e9);
+		clock_gettime(CLOCK_MONOTONIC, &c);
+		manifest_count(u, &m, &f);
+		clock_gettime(CLOCK_MONOTONIC, &d);
+		is_int(m, BIG_DIR_FILES + 1, "all messages counted");
+		tap_diag("manifest_count: %.6f s",
+			 (double)(d.tv_sec - c.tv_sec) +
+				 (d.tv_nsec - c.tv_nsec) / 1e9);
+	}
+	tree_free(u);
+	tree_free(t);
+}
+
+int main(void)
+{
+	uint8_t master[IPMD_MASTER_BYTES];
+
+	if (seal_init() != 0)
+		return 1;
+	tap_fill_random(master, sizeof(master), 42);
+	if (keys_from_master(&keys, master) != 0)
+		return 1;
+	st.convergence = keys.convergence;
+	st.chunk_size = CHUNK;
+	st.fanout = FANOUT;
+	if (bs_local_open(path_in("store"), &st.bs) != 0)
+		return 1;
+	make_contents();
+
+	test_round_trip();
+	test_empty();
+	test_delivery();
+	test_reshard();
+	test_oversize();
+	test_retry();
+	test_tamper();
+	test_crafted_entries();
+	test_crafted_shards();
+	test_big();
+
+	bs_close(st.bs);
+	keys_free(&keys);
+	return tap_done();
+}
