@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,8 +171,13 @@ int cmd_mount(int argc, char **argv)
 	}
 	struct fuse_loop_config loop = {.clone_fd = 0,
 					.max_idle_threads = 10};
-	status = fuse_session_loop_mt(se, &loop) == 0 ? EXIT_OK
-						      : EXIT_FAILURE_;
+	/* A signal ends the loop with its number: a normal stop too. */
+	int res = fuse_session_loop_mt(se, &loop);
+	status = res == 0 || res == SIGTERM || res == SIGINT || res == SIGHUP
+			 ? EXIT_OK
+			 : EXIT_FAILURE_;
+	if (status != EXIT_OK)
+		cli_error("mount: the FUSE loop failed (%d)", res);
 out_unmount:
 	fuse_session_unmount(se);
 out_signals:

@@ -81,7 +81,8 @@ static int commit_json(const struct commit *c, json_t **out)
 	    c->next_ino <= TREE_ROOT_INO || !in_range(c->messages) ||
 	    !in_range(c->folders) || !in_range(c->added) ||
 	    !in_range(c->removed) || !in_range(c->renamed) ||
-	    !cid_ok(&c->tree.cid) || (c->parent.len != 0 && !cid_ok(&c->parent)))
+	    !cid_ok(&c->tree.cid) ||
+	    (c->parent.len != 0 && !cid_ok(&c->parent)))
 		return -EINVAL;
 	o = json_object();
 	tree = json_object();
@@ -252,7 +253,8 @@ int commit_open(const uint8_t *block, size_t len,
 	if (!block || !keys || !keys->manifest || !c)
 		return -EINVAL;
 	memset(c, 0, sizeof(*c));
-	if (len < IPMD_SEAL_OVERHEAD || len - IPMD_SEAL_OVERHEAD > COMMIT_PLAIN_MAX)
+	if (len < IPMD_SEAL_OVERHEAD ||
+	    len - IPMD_SEAL_OVERHEAD > COMMIT_PLAIN_MAX)
 		return -EBADMSG;
 	plain = malloc(len - IPMD_SEAL_OVERHEAD + 1);
 	if (!plain)

@@ -1,9 +1,14 @@
 /*
  * fs/manifest.h — the tree as sealed directory nodes (format v1).
  *
- * A directory is one BLOCK_DIRECTORY block of JSON (jansson, compact,
- * keys sorted) while it has at most t->shard_threshold entries:
+ * A directory is one BLOCK_DIRECTORY block of JSON while it has at most
+ * t->shard_threshold entries:
  *   {"v":1,"entries":[ENTRY…]}            entries sorted by name (bytes)
+ * The bytes are exactly what jansson writes with JSON_COMPACT |
+ * JSON_SORT_KEYS (so equal trees give equal blocks and CIDs), though
+ * manifest.c writes and reads them itself: jansson's object model costs
+ * seconds on a 100,000-entry folder.  Times are clamped to what int64
+ * nanoseconds hold (±292 years around 1970).
  * Above that it is sharded by the name's xxh3 (tree_shard_of): a node
  *   {"v":1,"shards":N,"refs":[{"cid":…,"key":…}|null …]}
  * points at N shard blocks {"v":1,"shard":i,"of":N,"entries":[ENTRY…]}, so
@@ -30,11 +35,13 @@
  * ino (1), mode, uid, gid, size and the three times.  No other node has it.
  * An empty shard of a sharded node is null in "refs" and has no block.
  *
- * Loading validates everything: JSON shape and types, names (tree_check_name),
- * no duplicate names, shard membership (each entry's hash selects its
- * shard), type/mode consistency, a directory reachable only once (no cycles),
- * bounded sizes.  A violation is -EBADMSG: the manifest is refused, never
- * half-loaded.
+ * Loading validates everything: JSON shape and types (exactly the members
+ * listed, each once), names (tree_check_name), entries strictly ascending
+ * (so no duplicate names), shard membership (each entry's hash selects its
+ * shard), type/mode consistency, a directory reachable only once (no
+ * cycles), inos below next_ino, bounded sizes and depth.  A violation is
+ * -EBADMSG: the manifest is refused, never half-loaded.  A missing block
+ * gives the store's error (-ENOENT, -EIO …).
  */
 #ifndef IPMD_FS_MANIFEST_H
 #define IPMD_FS_MANIFEST_H
@@ -63,9 +70,12 @@
  * sealed on every call (it holds the root's own attributes, which no dirty
  * mark tracks); unchanged, it has the same CID.  Errors: the store's,
  * -ENOMEM, -EROFS (no convergence secret), -EFBIG (a block would pass
- * BLOCK_MAX_BYTES), -ELOOP (deeper than MANIFEST_DEPTH_MAX), -EOVERFLOW (a
- * number JSON can't hold); after an error the dirty marks still cover
- * everything not yet sealed, so a retry completes the job.
+ * BLOCK_MAX_BYTES even split into MANIFEST_SHARDS_MAX shards; a directory
+ * whose entries are long is split beyond the count rule), -ELOOP (deeper
+ * than MANIFEST_DEPTH_MAX), -EOVERFLOW (a number JSON can't hold), -EIO (the
+ * tree broke an invariant: a file of size > 0 without content); after an
+ * error the dirty marks still cover everything not yet sealed, so a retry
+ * completes the job.
  */
 int manifest_seal(struct fs_tree *t, struct obj_store *st,
 		  struct chunk_ref *root);

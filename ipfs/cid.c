@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "ipfs/multibase.h"
@@ -19,6 +20,7 @@ _Static_assert(LIBP2P_ED25519_PB_BYTES - LIBP2P_ED25519_PB_PREFIX_BYTES ==
 		       crypto_sign_PUBLICKEYBYTES,
 	       "the protobuf carries one Ed25519 public key");
 _Static_assert(CID_RAW_BYTES == 4 + SHA256_BYTES, "01 55 12 20 ‖ digest");
+_Static_assert(SHA256_BYTES == crypto_hash_sha256_BYTES, "one digest size");
 _Static_assert(CID_V0_BYTES == 2 + SHA256_BYTES, "12 20 ‖ digest");
 
 /* Where the fields of a binary CID lie. */
@@ -86,13 +88,30 @@ static int parse_layout(const uint8_t *b, size_t len, struct cid_layout *l)
 	return parse_multihash(b, len, pos, l);
 }
 
+/*
+ * sha2-256 of every block written and every block read: OpenSSL's, which
+ * uses the CPU's SHA extensions (several times libsodium's portable C).
+ * EVP_sha256() is a shared read-only table, safe from any thread.  EVP can
+ * fail only to allocate its context; libsodium then gives the same digest,
+ * slower, so callers never see a failure.
+ */
+static void sha256(uint8_t out[SHA256_BYTES], const uint8_t *data,
+		   size_t len)
+{
+	unsigned int n = 0;
+	if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 &&
+	    n == SHA256_BYTES)
+		return;
+	crypto_hash_sha256(out, data, len);
+}
+
 void cid_of_raw_block(struct cid *c, const uint8_t *data, size_t len)
 {
 	c->bytes[0] = CID_VERSION_1;
 	c->bytes[1] = CODEC_RAW;
 	c->bytes[2] = MH_SHA2_256;
 	c->bytes[3] = SHA256_BYTES;
-	crypto_hash_sha256(c->bytes + CID_RAW_BYTES - SHA256_BYTES, data, len);
+	sha256(c->bytes + CID_RAW_BYTES - SHA256_BYTES, data, len);
 	c->len = CID_RAW_BYTES;
 }
 
@@ -196,7 +215,7 @@ bool cid_matches(const struct cid *c, const uint8_t *data, size_t len)
 	    l.codec != CODEC_DAG_CBOR)
 		return false;
 	uint8_t digest[SHA256_BYTES];
-	crypto_hash_sha256(digest, data, len);
+	sha256(digest, data, len);
 	return sodium_memcmp(digest, c->bytes + l.digest_off, SHA256_BYTES) ==
 	       0;
 }

@@ -42,7 +42,8 @@ struct cid {
 	uint8_t bytes[CID_MAX_BYTES];
 };
 
-/* The CID of a raw block: sha2-256 of data. */
+/* The CID of a raw block: sha2-256 of data (OpenSSL's libcrypto, which uses
+ * the CPU's SHA extensions where it has them; cid_matches too). */
 void cid_of_raw_block(struct cid *c, const uint8_t *data, size_t len);
 
 /* Parse and validate a binary CID (v1, or v0 = bare sha2-256 multihash). */

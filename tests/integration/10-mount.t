@@ -50,6 +50,34 @@ is "$lost" 0 "every acknowledged delivery is back after a crash"
 is "$(listing | grep -c '^\./cur/big:2,S f 1000000')" 1 "earlier files intact after a crash"
 
 check "unmount again" ipmd_umount "$M"
+
+# Read-only: reads work, every write is refused with EROFS.
+ipmd_mount "$S" "$M" -o ro
+check "read-only mount reads" cmp "$TEST_DIR/big" "$M/cur/big:2,S"
+out=$(touch "$M/new/nope" 2>&1); rc=$?
+case "$rc:$out" in 1:*"Read-only file system"*) ok "read-only mount refuses writes (EROFS)";; *) not_ok "EROFS"; diag "$rc $out";; esac
+ipmd_umount "$M"
+
+# SIGTERM: the daemon seals, commits, unmounts and exits 0.
+ipmd_mount "$S" "$M"
+echo "written just before SIGTERM" > "$M/new/term"
+kill -TERM "$IPMD_PID"; wait "$IPMD_PID"; rc=$?
+is "$rc" 0 "SIGTERM: the daemon exits 0"
+check "SIGTERM: the mount is gone" bash -c "! mountpoint -q '$M'"
+ipmd_mount "$S" "$M"
+is "$(cat "$M/new/term" 2>&1)" "written just before SIGTERM" "SIGTERM: the last write was committed"
+ipmd_umount "$M"
+
+# A damaged head commit is refused with a clear message, not mounted.
+head_cid=$(ls -t "$S"/blocks/*/* | head -1)
+cp "$head_cid" "$TEST_DIR/commit.bak"
+printf '\xff' | dd of="$head_cid" bs=1 seek=40 count=1 conv=notrunc 2>/dev/null
+out=$("$IPMD_BIN" mount -f --store "$S" "$M" 2>&1); rc=$?
+is "$rc" 1 "a damaged head commit: mount fails"
+case "$out" in *"commit"*) ok "and the message names the commit";; *) not_ok "clear message"; diag "$out";; esac
+cp "$TEST_DIR/commit.bak" "$head_cid"
+check "restored commit mounts again" ipmd_mount "$S" "$M"
+ipmd_umount "$M"
 # A second mount of the same store is refused while one runs.
 ipmd_mount "$S" "$M"
 out=$("$IPMD_BIN" mount -f --store "$S" "$TEST_DIR/other" 2>&1); rc=$?

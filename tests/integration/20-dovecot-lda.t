@@ -21,17 +21,23 @@ is "$(find "$TEST_DIR/msgs" -name '*.eml' | wc -l)" "$N" "generated $N messages"
 big=$(find "$TEST_DIR/msgs" -name '*.eml' -size +1M | wc -l)
 check "some messages are over 1 MiB ($big)" test "$big" -gt 0
 
+# One shell as the user runs every delivery (as Postfix's local(8) would
+# run mailbox_command), logging "rc file" and the time every 100.
 start=$SECONDS
-failed=0
-for f in "$TEST_DIR"/msgs/*.eml; do
-	menv_lda <"$f" 2>>"$TEST_DIR/lda.err"
-	rc=$?
-	if [ "$rc" -ne 0 ]; then
-		failed=$((failed + 1))
-		[ "$failed" -le 10 ] && diag "dovecot-lda exit $rc for $(basename "$f")"
-	fi
-done
+menv_as_user bash -c 'n=0
+	for f in "$0"/*.eml; do
+		"$@" <"$f"
+		echo "$? ${f##*/}"
+		n=$((n + 1))
+		[ $((n % 100)) -eq 0 ] && echo "# $n after ${SECONDS}s" >&2
+	done' "$TEST_DIR/msgs" "$DOVECOT_LIBEXEC/dovecot-lda" -c "$DOVECOT_CONF" -e \
+	-f sender@example.org -a "$MAIL_USER@localhost" >"$TEST_DIR/lda.log" 2>"$TEST_DIR/lda.err"
 diag "$N deliveries in $((SECONDS - start)) s"
+diag "progress: $(grep '^# ' "$TEST_DIR/lda.err" | sed 's/^# //' | paste -sd, -)"
+sed -i '/^# /d' "$TEST_DIR/lda.err"
+is "$(wc -l <"$TEST_DIR/lda.log")" "$N" "dovecot-lda ran for each of $N messages"
+failed=$(awk '$1 != 0' "$TEST_DIR/lda.log" | wc -l)
+awk '$1 != 0' "$TEST_DIR/lda.log" | head -n 10 | while IFS= read -r l; do diag "exit $l"; done
 is "$failed" 0 "dovecot-lda exited 0 for each of $N messages"
 is "$(wc -l <"$TEST_DIR/lda.err")" 0 "dovecot-lda wrote nothing to stderr"
 head -n 5 "$TEST_DIR/lda.err" | while IFS= read -r l; do diag "$l"; done

@@ -151,7 +151,8 @@ static void test_wrong_keys(struct blockstore *bs)
 	/* Sealed under mailbox 1's manifest key, signed by mailbox 2. */
 	forger = k2;
 	forger.manifest = k1.manifest;
-	is_int(commit_seal(&forger, &c, &block, &len), 0, "forged commit sealed");
+	is_int(commit_seal(&forger, &c, &block, &len), 0,
+	       "forged commit sealed");
 	is_int(commit_open(block, len, &k1, &got), -EKEYREJECTED,
 	       "signed by another mailbox: -EKEYREJECTED");
 	is_int(got.seq, 0, "nothing returned on failure");
@@ -182,7 +183,7 @@ static void test_wrong_keys(struct blockstore *bs)
 	is_int(bs_local_path(bs, &id, path, sizeof(path)), 0, "its file");
 	{
 		int fd = open(path, O_RDWR);
-		uint8_t b;
+		uint8_t b = 0;
 		ok(fd >= 0 && pread(fd, &b, 1, 30) == 1, "read a byte");
 		b ^= 1;
 		ok(pwrite(fd, &b, 1, 30) == 1, "flip it on disk");
@@ -558,7 +559,8 @@ static void test_head(void)
 		      "\"max_seq\":3}",
 		      "seq without a commit");
 	head_bad_json(path,
-		      "{\"v\":1,\"commit\":\"nope\",\"seq\":3,\"journal_gen\":0,"
+		      "{\"v\":1,\"commit\":\"nope\",\"seq\":3,"
+		      "\"journal_gen\":0,"
 		      "\"max_seq\":3}",
 		      "commit not a CID");
 	head_bad_json(path,

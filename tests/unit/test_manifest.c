@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "crypto/keys.h"
@@ -158,6 +159,7 @@ static struct fs_tree *sample_tree(bool reverse)
 	mk(t, root, "badlink", S_IFLNK | 0777, "\xff\xfe not utf-8", 43);
 	mkfile(t, root, "caf\xc3\xa9 \"quoted\" \\ back", 2, 44);
 	mkfile(t, root, "raw \x80\x81 bytes", 1, 45);
+	mkfile(t, root, "ctl\x01\x1f\n\t\b\f\r\x7f\xe2\x80\xa8", 0, 47);
 	mkdir_(t, root, "emptydir", 46);
 	deep = root;
 	for (int i = 0; i < 6; i++) {
@@ -282,11 +284,44 @@ static int seal_load(struct fs_tree *t, struct chunk_ref *ref,
 	return manifest_load(&st, ref, t->next_ino, out);
 }
 
+/*
+ * The block's JSON is exactly what jansson writes (compact, keys sorted):
+ * parse it with jansson, write it back, compare the bytes.
+ */
+static bool jansson_canonical(const struct chunk_ref *ref)
+{
+	uint8_t *sealed = malloc(BLOCK_MAX_BYTES);
+	uint8_t *plain = malloc(BLOCK_MAX_BYTES);
+	size_t len = 0, plen = 0;
+	char *again = NULL;
+	json_t *j = NULL;
+	bool same = false;
+
+	if (sealed && plain &&
+	    bs_get(st.bs, &ref->cid, sealed, BLOCK_MAX_BYTES, &len) == 0 &&
+	    seal_open(plain, &plen, sealed, len, BLOCK_DIRECTORY, ref->key) ==
+		    0 &&
+	    (j = json_loadb((const char *)plain, plen, JSON_REJECT_DUPLICATES,
+			    NULL)) &&
+	    (again = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS)))
+		same = strlen(again) == plen && memcmp(again, plain, plen) == 0;
+	if (!same && again)
+		tap_diag("ours:    %.*s\njansson: %s",
+			 (int)(plen < 300 ? plen : 300), (const char *)plain,
+			 again);
+	free(again);
+	json_decref(j);
+	free(sealed);
+	free(plain);
+	return same;
+}
+
 /* ---- tests ---- */
 
 static void test_round_trip(void)
 {
-	struct fs_tree *t = sample_tree(false), *u = NULL, *r = sample_tree(true);
+	struct fs_tree *t = sample_tree(false), *u = NULL;
+	struct fs_tree *r = sample_tree(true);
 	struct chunk_ref ref, ref2, ref3, ref4;
 	uint64_t before, m = 0, f = 0;
 
@@ -303,6 +338,13 @@ static void test_round_trip(void)
 			  : NULL;
 		ok(e && h && e->inode == h->inode && e->inode->nlink == 3,
 		   "hard links joined into one inode, nlink 3");
+	}
+	ok(jansson_canonical(&ref),
+	   "root node: jansson's own compact sorted bytes");
+	{
+		struct inode *cur = tree_lookup(t->root, "cur")->inode;
+		ok(jansson_canonical(&cur->dir->shards.node),
+		   "directory node: jansson's bytes");
 	}
 	manifest_count(t, &m, &f);
 	is_int(m, 14, "14 messages (12 cur, 1 new, 1 .Sent/cur)");
@@ -364,6 +406,19 @@ static void test_empty(void)
 	ok(u && u->root->uid == 5 && u->root->gid == 6,
 	   "root owner from the node");
 	tree_free(u);
+	u = NULL;
+
+	/* No dirty mark tracks the root's own attributes (it has no entry):
+	 * a chmod of the mount point alone still reaches the next commit. */
+	{
+		struct chunk_ref ref2;
+		t->root->mode = S_IFDIR | 0700;
+		t->root->ctime.tv_nsec = 1;
+		is_int(seal_load(t, &ref2, &u), 0, "root chmod sealed");
+		ok(!cid_equal(&ref.cid, &ref2.cid), "a new root node");
+		ok(u && same_tree(t, u), "with the new mode");
+		tree_free(u);
+	}
 	tree_free(t);
 }
 
@@ -395,6 +450,10 @@ static void test_delivery(void)
 	is_int(manifest_seal(t, &st, &ref), 0, "5,000 files sealed");
 	ok(cur->dir->shards.count >= 8, "sharded into %u shards",
 	   cur->dir->shards.count);
+	ok(jansson_canonical(&cur->dir->shards.node) &&
+		   jansson_canonical(&cur->dir->shards.refs[0]) &&
+		   jansson_canonical(&ref),
+	   "sharded node, a shard and the root: jansson's bytes");
 
 	before = blocks(st.bs);
 	mkfile(t, cur, "1800000000.new.delivery:2,", 1, 0);
@@ -458,8 +517,12 @@ static void test_reshard(void)
 
 	/* Shrinking: below an eighth of the capacity. */
 	for (int i = 0; i < 190; i++) {
+		struct inode *in;
 		snprintf(name, sizeof(name), "m%05d", i);
-		tree_unlink(t, d, name, false, &now);
+		in = tree_lookup(d, name)->inode;
+		if (tree_unlink(t, d, name, false, &now) != 0)
+			abort();
+		tree_release(t, in);
 	}
 	{
 		struct chunk_ref ref;
@@ -832,6 +895,59 @@ static void test_crafted_entries(void)
 			free(text);
 		}
 	}
+	/* Any well-formed JSON of the right shape reads: spacing, key order,
+	 * escapes; anything else does not. */
+	{
+		struct chunk_ref r = craft(
+			" {\n \"v\" : 1 , \"entries\" : [ {\"name\":\"l\","
+			"\"target\":\"a\\/b\"," ATTRS(3, 41471, 3) "} , "
+			"{\"size\":0,"
+			"\"name\":\"\\u00e9\\ud83d\\ude00\",\"ino\":2,"
+			"\"mode\":33152,\"uid\":1,\"gid\":2,\"mtime\":-1,"
+			"\"ctime\":2,\"atime\":3}] ,\t" SELF " } \r\n");
+		struct fs_tree *u = NULL;
+		struct dirent *e;
+		is_int(manifest_load(&st, &r, 4, &u), 0,
+		       "spaced, unsorted JSON with escapes loads");
+		e = u ? tree_lookup(u->root, "\xc3\xa9\xf0\x9f\x98\x80")
+		      : NULL;
+		ok(e && e->inode->mtime.tv_sec == -1 &&
+			   e->inode->mtime.tv_nsec == 999999999,
+		   "the name unescaped, a negative time floored");
+		e = u ? tree_lookup(u->root, "l") : NULL;
+		ok(e && e->inode->target && !strcmp(e->inode->target, "a/b"),
+		   "the target unescaped");
+		tree_free(u);
+	}
+	good_root("{\"name\":\"\\u00e9\\ud83d\\ude00\"," ATTRS(2, 33152, 0)
+		  "}",
+		  "\\u escapes and a surrogate pair load");
+	bad_root("{\"name\":\"\\ud83d\"," ATTRS(2, 33152, 0) "}",
+		 "a lone surrogate");
+	bad_root("{\"name\":\"\\u0000\"," ATTRS(2, 33152, 0) "}",
+		 "\\u0000 in a name");
+	bad_root("{\"name\":\"\xff\"," ATTRS(2, 33152, 0) "}",
+		 "raw bytes that are not UTF-8");
+	bad_root("{\"name\":\"\xc0\xaf\"," ATTRS(2, 33152, 0) "}",
+		 "an overlong UTF-8 form");
+	bad_root("{\"name\":\"a\x01\"," ATTRS(2, 33152, 0) "}",
+		 "a raw control character");
+	bad_root("{\"name\":\"a\\q\"," ATTRS(2, 33152, 0) "}",
+		 "an unknown escape");
+	bad_root("{\"name\":\"a\"," ATTRS(02, 33152, 0) "}",
+		 "a leading zero");
+	bad_root("{\"name\":\"a\"," ATTRS(2e0, 33152, 0) "}",
+		 "an exponent");
+	bad_root("{\"name\":\"a\"," ATTRS(9223372036854775808, 33152, 0)
+		 "}",
+		 "an integer past int64");
+	is_int(load_text("{\"v\":1," SELF ",\"entries\":[]} x", 2), -EBADMSG,
+	       "trailing bytes after the object");
+	is_int(load_text("{\"v\":1," SELF ",\"entries\":[],}", 2), -EBADMSG,
+	       "a trailing comma");
+	is_int(load_text("{\"v\":1," SELF ",\"v\":1,\"entries\":[]}", 2),
+	       -EBADMSG, "a duplicate member");
+
 	/* A directory node sealed as a chunk does not open as a node. */
 	{
 		const char *text = "{\"v\":1," SELF ",\"entries\":[]}";
@@ -850,7 +966,7 @@ static void test_crafted_shards(void)
 	char buf[8192], r0[256], r1[256], *p;
 	struct chunk_ref s0, s1, self_ref;
 	const char *names[2] = {NULL, NULL};
-	static char cand[64][8];
+	static char cand[64][16];
 
 	/* Two names falling into shards 0 and 1 of 2. */
 	for (int i = 0; i < 64 && (!names[0] || !names[1]); i++) {
@@ -875,16 +991,19 @@ static void test_crafted_shards(void)
 	ref_text(&s1, r1, sizeof(r1));
 
 	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},{%s}]}", r0, r1);
+		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},{%s}]}", r0,
+		 r1);
 	is_int(load_text(buf, 10), 0, "a crafted sharded root loads");
 	snprintf(buf, sizeof(buf),
 		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},null]}", r0);
 	is_int(load_text(buf, 10), 0, "a null (empty) shard loads");
 	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},{%s}]}", r1, r0);
+		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},{%s}]}", r1,
+		 r0);
 	is_int(load_text(buf, 10), -EBADMSG, "shards swapped: -EBADMSG");
 	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},{%s}]}", r0, r0);
+		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},{%s}]}", r0,
+		 r0);
 	is_int(load_text(buf, 10), -EBADMSG, "a shard twice: -EBADMSG");
 	snprintf(buf, sizeof(buf),
 		 "{\"v\":1," SELF ",\"shards\":3,\"refs\":[{%s},{%s},null]}",
@@ -931,7 +1050,8 @@ static void test_crafted_shards(void)
 
 	/* Cycles: a subdirectory pointing at an ancestor's node. */
 	{
-		struct chunk_ref a1, b, empty = craft("{\"entries\":[],\"v\":1}");
+		struct chunk_ref a1, b;
+		struct chunk_ref empty = craft("{\"entries\":[],\"v\":1}");
 		char e[256], ra[256], rb[256];
 		ref_text(&empty, e, sizeof(e));
 		snprintf(buf, sizeof(buf),
