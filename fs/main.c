@@ -1,6 +1,10 @@
 /* fs/main.c — ipmaildir: dispatch to the subcommands. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crypto/keys.h"
@@ -59,8 +63,120 @@ static void usage(FILE *out)
 		"See ipmaildir(1).\n");
 }
 
+/* mount(8) options that mean something to mount(8) or fstab only; FUSE
+ * would refuse them.  "rw" is the default anyway. */
+static int helper_drops(const char *opt)
+{
+	static const char *const drop[] = {
+		"rw", "defaults", "auto", "noauto", "user", "nouser", "users",
+		"owner", "group", "nofail", "_netdev",
+	};
+	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+		if (!strcmp(opt, drop[i]))
+			return 1;
+	return !strncmp(opt, "user=", 5) || !strncmp(opt, "x-", 2) ||
+	       !strncmp(opt, "comment=", 8);
+}
+
+#define HELPER_PASS_OPT "passphrase_file="
+
+/* Sort one -o list (modified in place) into the options for cmd_mount
+ * (appended to opts) and the passphrase file.  0 or -E2BIG. */
+static int helper_options(char *list, char *opts, size_t opts_size,
+			  char *pass, size_t pass_size)
+{
+	const size_t plen = strlen(HELPER_PASS_OPT);
+	char *save = NULL;
+	for (char *tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(tok, HELPER_PASS_OPT, plen)) {
+			if (strlen(tok + plen) >= pass_size)
+				return -E2BIG;
+			strcpy(pass, tok + plen);
+		} else if (!helper_drops(tok)) {
+			if (strlen(opts) + strlen(tok) + 2 > opts_size)
+				return -E2BIG;
+			if (*opts)
+				strcat(opts, ",");
+			strcat(opts, tok);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Run as mount.ipmaildir by mount(8):
+ *   mount.ipmaildir SPEC DIR [-sfnv] [-N NS] [-o OPTS] [-t TYPE]
+ * becomes `ipmaildir mount --store SPEC [--passphrase-file F] [-o OPTS] DIR`
+ * in the background, as a helper must.  -s -n -v mean nothing here; -f
+ * (fake) mounts nothing.
+ */
+static int mount_helper(int argc, char **argv)
+{
+	char opts[4096] = "", pass_file[PATH_MAX] = "";
+	int fake = 0, bad = 0, c;
+	while ((c = getopt(argc, argv, "sfnvN:o:t:")) != -1) {
+		switch (c) {
+		case 'f': fake = 1; break;
+		case 's': case 'n': case 'v': case 't': break;
+		case 'N':
+			cli_error("mount.ipmaildir: -N (namespaces) is not "
+				  "supported");
+			return EXIT_USAGE;
+		case 'o':
+			if (helper_options(optarg, opts, sizeof(opts),
+					   pass_file, sizeof(pass_file))) {
+				cli_error("mount.ipmaildir: -o options too "
+					  "long");
+				return EXIT_USAGE;
+			}
+			break;
+		default: bad = 1; break;
+		}
+	}
+	if (bad || optind + 2 != argc) {
+		fprintf(stderr, "usage: mount.ipmaildir STORE MOUNTPOINT "
+				"[-sfnv] [-o OPTIONS]\n");
+		return EXIT_USAGE;
+	}
+	if (fake)
+		return EXIT_OK;
+	if (seal_init() != 0) {
+		cli_error("libsodium failed to initialise");
+		return EXIT_FAILURE_;
+	}
+	/* The daemon changes to "/": the store must not be relative. */
+	char store[PATH_MAX];
+	if (!realpath(argv[optind], store)) {
+		cli_error("mount.ipmaildir: %s: %s", argv[optind],
+			  strerror(errno));
+		return EXIT_FAILURE_;
+	}
+	char *margv[10];
+	int margc = 0;
+	margv[margc++] = "mount";
+	margv[margc++] = "--store";
+	margv[margc++] = store;
+	if (*pass_file) {
+		margv[margc++] = "--passphrase-file";
+		margv[margc++] = pass_file;
+	}
+	if (*opts) {
+		margv[margc++] = "-o";
+		margv[margc++] = opts;
+	}
+	margv[margc++] = "--";
+	margv[margc++] = argv[optind + 1];
+	margv[margc] = NULL;
+	optind = 0; /* cmd_mount's getopt starts afresh */
+	return cmd_mount(margc, margv);
+}
+
 int main(int argc, char **argv)
 {
+	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	if (argc > 0 && !strcmp(base ? base + 1 : argv[0], "mount.ipmaildir"))
+		return mount_helper(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

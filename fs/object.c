@@ -2,6 +2,8 @@
 #include "fs/object.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +99,8 @@ static bool store_ok(const struct obj_store *st)
 {
 	return st && st->bs && st->chunk_size >= 1 &&
 	       st->chunk_size <= OBJ_CHUNK_MAX && st->fanout >= 2 &&
-	       st->fanout <= OBJ_FANOUT_MAX;
+	       st->fanout <= OBJ_FANOUT_MAX &&
+	       st->seal_threads <= OBJ_SEAL_THREADS_MAX;
 }
 
 static void entry_get(const uint8_t *p, struct chunk_ref *out)
@@ -165,18 +168,21 @@ static void builder_free(struct builder *b)
 	memset(b, 0, sizeof(*b));
 }
 
-static int put_sealed(struct builder *b, const uint8_t *plain, size_t len,
-		      enum block_kind kind, struct chunk_ref *out)
+/* Seal plain into sealed (cap bytes) and put it; out gets cid, key, size.
+ * Called from sealing threads too: touches nothing but its arguments. */
+static int seal_put(const struct obj_store *st, uint8_t *sealed, size_t cap,
+		    const uint8_t *plain, size_t len, enum block_kind kind,
+		    struct chunk_ref *out)
 {
-	if (len + IPMD_SEAL_OVERHEAD > b->sealed_cap ||
+	if (len + IPMD_SEAL_OVERHEAD > cap ||
 	    len + IPMD_SEAL_OVERHEAD > BLOCK_MAX_BYTES)
 		return -EFBIG;
-	int r = seal_convergent(b->sealed, out->key, plain, len, kind,
-				b->st->convergence);
+	int r = seal_convergent(sealed, out->key, plain, len, kind,
+				st->convergence);
 	if (r != 0)
 		return r;
-	r = bs_put(b->st->bs, b->sealed, len + IPMD_SEAL_OVERHEAD,
-		   b->st->put_flags, &out->cid);
+	r = bs_put(st->bs, sealed, len + IPMD_SEAL_OVERHEAD, st->put_flags,
+		   &out->cid);
 	if (r != 0)
 		return r;
 	/* Only raw sha2-256 CIDs fit an index entry. */
@@ -184,6 +190,13 @@ static int put_sealed(struct builder *b, const uint8_t *plain, size_t len,
 		return -EIO;
 	out->size = len;
 	return 0;
+}
+
+static int put_sealed(struct builder *b, const uint8_t *plain, size_t len,
+		      enum block_kind kind, struct chunk_ref *out)
+{
+	return seal_put(b->st, b->sealed, b->sealed_cap, plain, len, kind,
+			out);
 }
 
 /* Seal level l's partial index and empty it. */
@@ -300,6 +313,160 @@ static int builder_finish(struct builder *b, struct obj_ref *out)
 	return -EFBIG;
 }
 
+/* ---- sealing threads (object.h, "Parallel sealing") ---- */
+
+/*
+ * One chunk handed over.  Slots form a ring indexed by chunk number: chunk
+ * k lives in slots[k % nslots] from its hand-over until the writer takes
+ * its result, so the writer can take results in order.
+ */
+enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE };
+
+struct slot {
+	uint8_t *plain; /* chunk_size bytes, owned by the pool */
+	size_t len;
+	enum slot_state state; /* under pool.lock */
+	int err;               /* of seal_put, once DONE */
+	struct chunk_ref ref;  /* once DONE and err == 0 */
+};
+
+struct pool;
+struct worker_arg {
+	struct pool *p;
+	unsigned index; /* of its sealed buffer */
+};
+
+struct pool {
+	const struct obj_store *st;
+	size_t chunk_size;
+	pthread_mutex_t lock;
+	pthread_cond_t work; /* a slot was queued, or stop */
+	pthread_cond_t done; /* a slot is DONE */
+	struct slot *slots;
+	unsigned nslots; /* threads + 1 */
+	uint8_t **sealed; /* one output buffer per thread */
+	size_t sealed_cap;
+	pthread_t *threads;
+	struct worker_arg *args; /* one per thread */
+	unsigned nthreads; /* started */
+	/* Chunk numbers: queued ≥ taken ≥ collected, queued - collected ≤
+	 * nslots.  queued and collected are the writer's; taken, stop and
+	 * the slots' states are under lock. */
+	uint64_t queued, taken, collected;
+	bool stop;
+};
+
+static void *pool_worker(void *arg)
+{
+	struct pool *p = ((struct worker_arg *)arg)->p;
+	uint8_t *sealed = p->sealed[((struct worker_arg *)arg)->index];
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (!p->stop && p->taken == p->queued)
+			pthread_cond_wait(&p->work, &p->lock);
+		if (p->stop)
+			break;
+		struct slot *s = &p->slots[p->taken % p->nslots];
+		p->taken++;
+		s->state = SLOT_BUSY;
+		pthread_mutex_unlock(&p->lock);
+		/* The slot is ours while BUSY: no lock around the work. */
+		memset(&s->ref, 0, sizeof(s->ref));
+		int r = seal_put(p->st, sealed, p->sealed_cap, s->plain, s->len,
+				 BLOCK_CHUNK, &s->ref);
+		pthread_mutex_lock(&p->lock);
+		s->err = r;
+		s->state = SLOT_DONE;
+		pthread_cond_signal(&p->done);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* Stops and joins the threads (dropping chunks not yet started), frees
+ * everything.  NULL is fine. */
+static void pool_free(struct pool *p)
+{
+	if (!p)
+		return;
+	if (p->nthreads > 0) {
+		pthread_mutex_lock(&p->lock);
+		p->stop = true;
+		pthread_cond_broadcast(&p->work);
+		pthread_mutex_unlock(&p->lock);
+		for (unsigned i = 0; i < p->nthreads; i++)
+			pthread_join(p->threads[i], NULL);
+	}
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+	pthread_mutex_destroy(&p->lock);
+	for (unsigned i = 0; p->slots && i < p->nslots; i++) {
+		wipe_free(p->slots[i].plain, p->chunk_size);
+		sodium_memzero(&p->slots[i].ref, sizeof(p->slots[i].ref));
+	}
+	for (unsigned i = 0; p->sealed && i + 1 < p->nslots; i++)
+		free(p->sealed[i]);
+	free(p->slots);
+	free(p->sealed);
+	free(p->threads);
+	free(p->args);
+	free(p);
+}
+
+static int pool_alloc(struct pool *p, unsigned n)
+{
+	p->nslots = n + 1;
+	p->slots = calloc(p->nslots, sizeof(*p->slots));
+	p->sealed = calloc(n, sizeof(*p->sealed));
+	p->threads = calloc(n, sizeof(*p->threads));
+	p->args = calloc(n, sizeof(*p->args));
+	if (!p->slots || !p->sealed || !p->threads || !p->args)
+		return -ENOMEM;
+	for (unsigned i = 0; i < p->nslots; i++)
+		if (!(p->slots[i].plain = malloc(p->chunk_size)))
+			return -ENOMEM;
+	for (unsigned i = 0; i < n; i++)
+		if (!(p->sealed[i] = malloc(p->sealed_cap)))
+			return -ENOMEM;
+	return 0;
+}
+
+/* n threads sealing for st, or NULL if not even one could start. */
+static struct pool *pool_new(const struct obj_store *st, unsigned n)
+{
+	struct pool *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->st = st;
+	p->chunk_size = st->chunk_size;
+	p->sealed_cap = (size_t)st->chunk_size + IPMD_SEAL_OVERHEAD;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	if (pool_alloc(p, n) != 0) {
+		pool_free(p);
+		return NULL;
+	}
+	/* The threads inherit the mask: signals stay with the caller's
+	 * threads (the mount's handlers), never with ours. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (unsigned i = 0; i < n; i++) {
+		p->args[i] = (struct worker_arg){p, i};
+		if (pthread_create(&p->threads[i], NULL, pool_worker,
+				   &p->args[i]) != 0)
+			break;
+		p->nthreads++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (p->nthreads == 0) {
+		pool_free(p);
+		return NULL;
+	}
+	return p;
+}
+
 /* ---- the streaming writer ---- */
 
 struct obj_writer {
@@ -307,6 +474,8 @@ struct obj_writer {
 	uint8_t *chunk; /* st->chunk_size bytes of plaintext */
 	size_t fill;
 	int err; /* sticky: a failed write spoils the object */
+	struct pool *pool; /* sealing threads, once started */
+	bool inline_only;  /* no threads wanted, or they failed to start */
 };
 
 int obj_writer_new(struct obj_store *st, struct obj_writer **out)
@@ -328,13 +497,81 @@ int obj_writer_new(struct obj_store *st, struct obj_writer **out)
 		free(w);
 		return -ENOMEM;
 	}
+	w->inline_only = st->seal_threads == 0;
 	*out = w;
 	return 0;
 }
 
-static int writer_seal_chunk(struct obj_writer *w, const uint8_t *plain,
-			     size_t len)
+/* Gives the oldest handed-over chunk's result to the builder, waiting for
+ * it if wait, else only if it is ready.  1 if one was taken, 0 if none
+ * (none out, or not ready), or an error: the chunk's or the builder's. */
+static int pool_take(struct obj_writer *w, bool wait)
 {
+	struct pool *p = w->pool;
+	if (p->collected == p->queued)
+		return 0;
+	struct slot *s = &p->slots[p->collected % p->nslots];
+	pthread_mutex_lock(&p->lock);
+	for (unsigned k = 0; k < p->nslots; k++) if (p->slots[k].state == SLOT_DONE) { s = &p->slots[k]; break; }
+	while (wait && s->state != SLOT_DONE)
+		pthread_cond_wait(&p->done, &p->lock);
+	bool ready = s->state == SLOT_DONE;
+	pthread_mutex_unlock(&p->lock);
+	if (!ready)
+		return 0;
+	int r = s->err;
+	if (r == 0)
+		r = builder_add_chunk(&w->b, &s->ref);
+	sodium_memzero(&s->ref, sizeof(s->ref));
+	s->state = SLOT_FREE; /* no thread looks at a slot not queued */
+	p->collected++;
+	return r < 0 ? r : 1;
+}
+
+/* Hands plain[0..len) over to the threads.  plain == w->chunk trades
+ * buffers with the slot instead of copying. */
+static int pool_submit(struct obj_writer *w, const uint8_t *plain, size_t len)
+{
+	struct pool *p = w->pool;
+	if (p->queued - p->collected == p->nslots) {
+		int r = pool_take(w, true);
+		if (r < 0)
+			return r;
+	}
+	struct slot *s = &p->slots[p->queued % p->nslots];
+	if (plain == w->chunk) {
+		uint8_t *t = s->plain;
+		s->plain = w->chunk;
+		w->chunk = t;
+	} else {
+		memcpy(s->plain, plain, len);
+	}
+	s->len = len;
+	pthread_mutex_lock(&p->lock);
+	s->state = SLOT_QUEUED;
+	p->queued++;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	/* Results that are ready go to the builder now: its index blocks
+	 * get sealed while the threads work. */
+	int r;
+	do
+		r = pool_take(w, false);
+	while (r == 1);
+	return r;
+}
+
+/* may_start: start the threads if they are wanted and not running yet
+ * (not for the tail: an object of one partial chunk needs none). */
+static int writer_seal_chunk(struct obj_writer *w, const uint8_t *plain,
+			     size_t len, bool may_start)
+{
+	if (!w->pool && !w->inline_only && may_start) {
+		w->pool = pool_new(w->b.st, w->b.st->seal_threads);
+		w->inline_only = !w->pool;
+	}
+	if (w->pool)
+		return pool_submit(w, plain, len);
 	struct chunk_ref c;
 	memset(&c, 0, sizeof(c));
 	int r = put_sealed(&w->b, plain, len, BLOCK_CHUNK, &c);
@@ -355,7 +592,7 @@ int obj_writer_write(struct obj_writer *w, const uint8_t *data, size_t len)
 	while (len > 0 && r == 0) {
 		if (w->fill == 0 && len >= cs) {
 			/* Whole chunks straight from the caller: no copy. */
-			r = writer_seal_chunk(w, data, cs);
+			r = writer_seal_chunk(w, data, cs, true);
 			data += cs;
 			len -= cs;
 			continue;
@@ -366,7 +603,7 @@ int obj_writer_write(struct obj_writer *w, const uint8_t *data, size_t len)
 		data += n;
 		len -= n;
 		if (w->fill == cs) {
-			r = writer_seal_chunk(w, w->chunk, cs);
+			r = writer_seal_chunk(w, w->chunk, cs, true);
 			w->fill = 0;
 		}
 	}
@@ -378,6 +615,7 @@ void obj_writer_abort(struct obj_writer *w)
 {
 	if (!w)
 		return;
+	pool_free(w->pool); /* first: its threads use the store */
 	wipe_free(w->chunk, w->b.st ? w->b.st->chunk_size : 0);
 	builder_free(&w->b);
 	free(w);
@@ -391,7 +629,12 @@ int obj_writer_finish(struct obj_writer *w, struct obj_ref *ref)
 	if (!ref)
 		r = -EINVAL;
 	if (r == 0 && w->fill > 0)
-		r = writer_seal_chunk(w, w->chunk, w->fill);
+		r = writer_seal_chunk(w, w->chunk, w->fill, false);
+	/* Every chunk handed over, in order, before the indexes close. */
+	while (r == 0 && w->pool && w->pool->collected < w->pool->queued) {
+		int t = pool_take(w, true);
+		r = t < 0 ? t : 0;
+	}
 	if (r == 0)
 		r = builder_finish(&w->b, ref);
 	if (r != 0 && ref)

@@ -31,6 +31,18 @@
  * stream of many GB needs a few MB at most; a reader holds one chunk (and
  * the index blocks on one root-to-leaf path when it must load them).
  *
+ * Parallel sealing: with st.seal_threads = n > 0 a writer hands each full
+ * chunk (and the tail) to n threads of its own, which seal and put it,
+ * while the caller goes on; index blocks are still sealed by the caller.
+ * At most n + 1 chunks are in flight (plus the one being filled, and one
+ * sealed block per thread), and results are taken in chunk order, so the
+ * blocks and the root are exactly those of seal_threads = 0.  The threads
+ * start with the first full chunk (an object of one partial chunk starts
+ * none), live until finish or abort, and run with every signal blocked.
+ * If they can't start (no memory, no threads) the writer seals in the
+ * caller's thread: the same result, slower.  st.bs must then be safe to
+ * call from several threads, as every block store is (blockstore.h).
+ *
  * Errors: negative errno from the store (-ENOENT missing, -EBADMSG corrupt,
  * -EIO …); -EBADMSG too for a block that fails to open or an index that
  * breaks the rules above; -EROFS when sealing without a convergence secret.
@@ -57,6 +69,8 @@
 #define OBJ_FANOUT_DEFAULT 4096
 /* Deepest tree a reader accepts: fanout ≥ 2 and size < 2^64 bound it. */
 #define OBJ_DEPTH_MAX 64
+/* Most sealing threads one writer may have (obj_store.seal_threads). */
+#define OBJ_SEAL_THREADS_MAX 64
 
 struct chunk_cache; /* cache/chunk_cache.h */
 
@@ -68,6 +82,9 @@ struct obj_store {
 	uint32_t fanout;            /* 2 … OBJ_FANOUT_MAX; tests use small ones */
 	unsigned put_flags;         /* passed to bs_put (BS_PUT_DURABLE …) */
 	struct chunk_cache *cache;  /* plaintext chunks, or NULL */
+	/* Writers' sealing threads: 0 (the default) seals in the caller's
+	 * thread; 1 … OBJ_SEAL_THREADS_MAX, see "Parallel sealing" above. */
+	unsigned seal_threads;
 };
 
 /* One chunk, or one child of an index block. */
@@ -88,8 +105,11 @@ struct obj_ref {
 /* ---- whole streams ---- */
 
 struct obj_writer;
+/* st must outlive the writer and not change under it. */
 int obj_writer_new(struct obj_store *st, struct obj_writer **out);
-/* Full chunks are sealed and stored as soon as they fill. */
+/* Full chunks are sealed and stored as soon as they fill (with
+ * seal_threads, handed over: a failure shows at a later write or at
+ * finish, and sticks). */
 int obj_writer_write(struct obj_writer *w, const uint8_t *data, size_t len);
 /* Seal the tail and the indexes; *ref names the object.  Frees w always. */
 int obj_writer_finish(struct obj_writer *w, struct obj_ref *ref);

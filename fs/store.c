@@ -23,8 +23,14 @@ int store_paths_init(struct store_paths *p, const char *dir)
 {
 	int n;
 	memset(p, 0, sizeof(*p));
-	if (dir && *dir) {
+	if (dir && *dir == '/') {
 		n = snprintf(p->root, sizeof(p->root), "%s", dir);
+	} else if (dir && *dir) {
+		/* Absolute, so a daemon that changed to / still finds it. */
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd)))
+			return -errno;
+		n = snprintf(p->root, sizeof(p->root), "%s/%s", cwd, dir);
 	} else {
 		const char *xdg = getenv("XDG_DATA_HOME");
 		const char *home = getenv("HOME");

@@ -33,8 +33,9 @@ struct store_paths {
 	char lock[PATH_MAX];
 };
 
-/* Fill paths for dir, or for the default when dir is NULL.  0 or
- * -ENAMETOOLONG / -ENOENT (no HOME and no XDG_DATA_HOME). */
+/* Fill paths for dir, or for the default when dir is NULL; a relative dir
+ * is made absolute against the current directory.  0 or -ENAMETOOLONG /
+ * -ENOENT (no HOME and no XDG_DATA_HOME) / -errno of getcwd. */
 int store_paths_init(struct store_paths *p, const char *dir);
 
 /* Where the passphrase comes from. */

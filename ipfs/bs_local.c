@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,6 +14,8 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +29,12 @@
 #define LOCAL_DIR_MODE 0700
 /* Non-durable puts remembered for the next sync; past this, sync inline. */
 #define LOCAL_PENDING_MAX 1024
+/* Past this many files and directories to flush, one syncfs(2) is cheaper
+ * than an fdatasync or fsync for each (bs_local.h). */
+#define LOCAL_SYNCFS_MIN 8
+/* The first kernel whose syncfs(2) reports writeback errors. */
+#define LOCAL_SYNCFS_KERNEL_MAJOR 5
+#define LOCAL_SYNCFS_KERNEL_MINOR 8
 #define BASE32_ALPHABET "abcdefghijklmnopqrstuvwxyz234567"
 #define BASE32_ALPHABET_SIZE 32
 /* A shard is named by two base32 characters. */
@@ -51,11 +60,21 @@ struct bs_local {
 	 * only an opener alone with the store deletes temp files. */
 	int blocks_fd;
 
-	pthread_mutex_t lock; /* pending, npending, dirty, deferred_err */
+	/* Set at open: syncfs(2) on this filesystem is as good as an fsync of
+	 * everything, errors included (can_syncfs). */
+	bool use_syncfs;
+
+	pthread_mutex_t lock; /* pending … shard_durable */
 	struct pending *pending; /* renamed into place, not fdatasync'ed */
 	size_t npending;
 	uint8_t dirty[LOCAL_SHARDS / 8]; /* shard dirs to fsync */
 	int deferred_err; /* an inline sync's failure, for the next sync() */
+	/* Shard directories this store made or found: no mkdir for them. */
+	uint8_t shard_exists[LOCAL_SHARDS / 8];
+	/* Those whose entry in DIR/blocks is on stable storage; the others
+	 * get it at the next sync (one fsync of DIR/blocks), or at once when
+	 * a durable put needs it. */
+	uint8_t shard_durable[LOCAL_SHARDS / 8];
 
 	/* Serialises syncs: a sync that returns must cover every put that
 	 * returned before it started, even if another sync holds them. */
@@ -124,9 +143,19 @@ static int name_block(const struct cid *cid, struct block_name *bn)
 	return 0;
 }
 
+static bool bit_test(const uint8_t *map, unsigned i)
+{
+	return map[i / 8] & (1u << (i % 8));
+}
+
+static void bit_set(uint8_t *map, unsigned i)
+{
+	map[i / 8] |= (uint8_t)(1u << (i % 8));
+}
+
 static void mark_dirty_locked(struct bs_local *l, unsigned shard)
 {
-	l->dirty[shard / 8] |= (uint8_t)(1u << (shard % 8));
+	bit_set(l->dirty, shard);
 }
 
 static void mark_dirty(struct bs_local *l, unsigned shard)
@@ -185,16 +214,44 @@ static int fsync_dir_at(int dirfd, const char *name)
 	return r;
 }
 
-/* Creates the shard directory if needed and makes its entry durable. */
-static int ensure_shard(struct bs_local *l, const char *shard_dir)
+/*
+ * Makes sure the block's shard directory exists and, for a durable put,
+ * that its entry in DIR/blocks is on stable storage (a non-durable put
+ * leaves that to the next sync).  missing: the directory was not there
+ * although we thought so (removed behind our back): make it again.
+ */
+static int ensure_shard(struct bs_local *l, const struct block_name *bn,
+			bool durable, bool missing)
 {
-	if (mkdirat(l->blocks_fd, shard_dir, LOCAL_DIR_MODE) < 0 &&
-	    errno != EEXIST)
+	pthread_mutex_lock(&l->lock);
+	if (missing) {
+		l->shard_exists[bn->shard / 8] &=
+			(uint8_t)~(1u << (bn->shard % 8));
+		l->shard_durable[bn->shard / 8] &=
+			(uint8_t)~(1u << (bn->shard % 8));
+	}
+	bool exists = bit_test(l->shard_exists, bn->shard);
+	bool on_disk = bit_test(l->shard_durable, bn->shard);
+	pthread_mutex_unlock(&l->lock);
+	if (!exists) {
+		if (mkdirat(l->blocks_fd, bn->shard_dir, LOCAL_DIR_MODE) < 0 &&
+		    errno != EEXIST)
+			return -errno;
+		pthread_mutex_lock(&l->lock);
+		bit_set(l->shard_exists, bn->shard);
+		pthread_mutex_unlock(&l->lock);
+	}
+	if (!durable || on_disk)
+		return 0;
+	/* Also when another thread or process made it: it may not have
+	 * fsync'ed DIR/blocks yet, and our durable put must not outrun it.
+	 * Once per shard per open store at most. */
+	if (fsync(l->blocks_fd) < 0)
 		return -errno;
-	/* Also on EEXIST: the thread that created it may not have fsync'ed
-	 * DIR/blocks yet, and our durable put must not outrun it.  This path
-	 * runs only when a shard was missing, so it is rare. */
-	return fsync(l->blocks_fd) < 0 ? -errno : 0;
+	pthread_mutex_lock(&l->lock);
+	bit_set(l->shard_durable, bn->shard);
+	pthread_mutex_unlock(&l->lock);
+	return 0;
 }
 
 static uint64_t temp_random(void)
@@ -211,8 +268,11 @@ static uint64_t temp_random(void)
 
 /* Opens a fresh temp file in the shard; fills rel with its name. */
 static int create_temp(struct bs_local *l, const struct block_name *bn,
-		       char *rel, size_t rel_size)
+		       bool durable, char *rel, size_t rel_size)
 {
+	int r = ensure_shard(l, bn, durable, false);
+	if (r < 0)
+		return r;
 	bool made_shard = false;
 	for (int attempt = 0; attempt < LOCAL_TMP_ATTEMPTS; attempt++) {
 		int w = snprintf(rel, rel_size, "%s/" LOCAL_TMP_PREFIX "%016llx",
@@ -226,7 +286,7 @@ static int create_temp(struct bs_local *l, const struct block_name *bn,
 		if (fd >= 0)
 			return fd;
 		if (errno == ENOENT && !made_shard) {
-			int r = ensure_shard(l, bn->shard_dir);
+			r = ensure_shard(l, bn, durable, true);
 			if (r < 0)
 				return r;
 			made_shard = true;
@@ -322,6 +382,8 @@ static int check_existing(struct bs_local *l, const struct block_name *bn,
 			goto out;
 		}
 		r = fsync_dir_at(l->blocks_fd, bn->shard_dir);
+		if (r == 0)
+			r = ensure_shard(l, bn, true, false);
 	} else {
 		/* The put that wrote it may not have noted it pending yet; a
 		 * duplicate entry costs one cheap fdatasync. */
@@ -358,11 +420,13 @@ static int local_put(struct blockstore *bs, const uint8_t *data, size_t len,
 		return r;
 	if (r == 0) {
 		char tmp[LOCAL_REL_MAX];
-		int fd = create_temp(l, &bn, tmp, sizeof(tmp));
+		bool durable = flags & BS_PUT_DURABLE;
+		int fd = create_temp(l, &bn, durable, tmp, sizeof(tmp));
 		if (fd < 0)
 			return fd;
 		r = write_all(fd, data, len);
-		if (r == 0 && (flags & BS_PUT_DURABLE) && fdatasync(fd) < 0)
+		if (r == 0 && !durable && getenv("XX_SFR")) sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); /*XXTMP*/
+		if (r == 0 && durable && fdatasync(fd) < 0)
 			r = -errno;
 		if (r == 0 &&
 		    renameat(l->blocks_fd, tmp, l->blocks_fd, bn.rel) < 0)
@@ -506,33 +570,65 @@ static void requeue(struct bs_local *l, const struct pending *p)
 	pthread_mutex_unlock(&l->lock);
 }
 
-static int local_sync_run(struct bs_local *l)
-{
-	uint8_t dirty[LOCAL_SHARDS / 8];
-	int err = 0;
+/* What one sync must flush, taken from the store as it starts. */
+struct sync_set {
+	struct pending *list; /* files */
+	size_t n;
+	uint8_t dirty[LOCAL_SHARDS / 8]; /* shard directories */
+	uint8_t fresh[LOCAL_SHARDS / 8]; /* their entries in DIR/blocks */
+	size_t items; /* files and directories in all */
+};
 
-	pthread_mutex_lock(&l->sync_lock);
+static void sync_take(struct bs_local *l, struct sync_set *ss)
+{
 	pthread_mutex_lock(&l->lock);
-	struct pending *list = l->pending;
-	size_t n = l->npending;
+	ss->list = l->pending;
+	ss->n = l->npending;
 	l->pending = l->spare;
 	l->npending = 0;
-	l->spare = list;
-	memcpy(dirty, l->dirty, sizeof(dirty));
+	l->spare = ss->list;
+	memcpy(ss->dirty, l->dirty, sizeof(ss->dirty));
 	memset(l->dirty, 0, sizeof(l->dirty));
+	bool any_fresh = false;
+	ss->items = ss->n;
+	for (size_t i = 0; i < sizeof(ss->fresh); i++) {
+		ss->fresh[i] = l->shard_exists[i] & (uint8_t)~l->shard_durable[i];
+		any_fresh |= ss->fresh[i] != 0;
+		ss->items += (size_t)__builtin_popcount(ss->dirty[i]);
+	}
+	ss->items += any_fresh;
 	pthread_mutex_unlock(&l->lock);
+}
 
-	/* Files first, then the directories naming them. */
-	for (size_t i = 0; i < n; i++) {
+/* The shards of ss->fresh have durable entries now. */
+static void sync_shards_done(struct bs_local *l, const struct sync_set *ss)
+{
+	pthread_mutex_lock(&l->lock);
+	for (size_t i = 0; i < sizeof(ss->fresh); i++)
+		l->shard_durable[i] |= ss->fresh[i];
+	pthread_mutex_unlock(&l->lock);
+}
+
+/*
+ * Flush ss one file and one directory at a time: files first, then the
+ * directories naming them, then DIR/blocks naming new shards.  Each
+ * failure is tied to its file, which sync_one drops if it was ours.
+ */
+static int sync_each(struct bs_local *l, struct sync_set *ss)
+{
+	int err = 0;
+	bool any_fresh = false;
+	for (size_t i = 0; i < ss->n; i++) {
 		bool keep;
-		int r = sync_one(l, &list[i], dirty, &keep);
+		int r = sync_one(l, &ss->list[i], ss->dirty, &keep);
 		if (r < 0 && !err)
 			err = r;
 		if (keep)
-			requeue(l, &list[i]);
+			requeue(l, &ss->list[i]);
 	}
 	for (unsigned s = 0; s < LOCAL_SHARDS; s++) {
-		if (!(dirty[s / 8] & (1u << (s % 8))))
+		any_fresh |= bit_test(ss->fresh, s);
+		if (!bit_test(ss->dirty, s))
 			continue;
 		char name[LOCAL_SHARD_NAME_LEN + 1] = {
 			BASE32_ALPHABET[s / BASE32_ALPHABET_SIZE],
@@ -545,6 +641,37 @@ static int local_sync_run(struct bs_local *l)
 				err = r;
 			mark_dirty(l, s); /* try again next time */
 		}
+	}
+	if (any_fresh) {
+		/* On failure the shards stay not durable: the next sync (or a
+		 * durable put) tries again. */
+		if (fsync(l->blocks_fd) < 0) {
+			if (!err)
+				err = -errno;
+		} else {
+			sync_shards_done(l, ss);
+		}
+	}
+	return err;
+}
+
+static int local_sync_run(struct bs_local *l)
+{
+	struct sync_set ss;
+
+	pthread_mutex_lock(&l->sync_lock);
+	sync_take(l, &ss);
+	int err;
+	/* One syncfs flushes every file and directory of the filesystem,
+	 * ours among them.  If it fails we can't tell whose data was lost:
+	 * go one by one, which finds the files to drop (the kernel keeps a
+	 * writeback error for the next fdatasync of that file). */
+	if (l->use_syncfs && ss.items > LOCAL_SYNCFS_MIN &&
+	    syncfs(l->blocks_fd) == 0) {
+		sync_shards_done(l, &ss);
+		err = 0;
+	} else {
+		err = sync_each(l, &ss);
 	}
 	pthread_mutex_unlock(&l->sync_lock);
 	return err;
@@ -753,6 +880,38 @@ static int open_blocks_dir(struct bs_local *l)
 	return r;
 }
 
+/*
+ * Notes the shard directories already there, so that puts into them need
+ * no mkdir; the caller's fsync of DIR/blocks then makes them all durable.
+ */
+static int scan_shards(struct bs_local *l)
+{
+	int fd = openat(l->blocks_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	struct dirent *de;
+	while ((errno = 0, de = readdir(d))) {
+		int s = strlen(de->d_name) == LOCAL_SHARD_NAME_LEN
+				? shard_index(de->d_name)
+				: -1;
+		/* Anything else under a shard's name makes puts there fail
+		 * (ENOTDIR), as it would without this note. */
+		if (s >= 0 && (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)) {
+			bit_set(l->shard_exists, (unsigned)s);
+			bit_set(l->shard_durable, (unsigned)s);
+		}
+	}
+	int r = errno ? -errno : 0;
+	closedir(d);
+	return r;
+}
+
 /* Remove leftovers of interrupted puts, unless another opener (this or
  * another process) might have writes in flight. */
 static int clean_temps(struct bs_local *l)
@@ -774,8 +933,39 @@ static int clean_temps(struct bs_local *l)
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return -errno;
+	r = scan_shards(l);
+	if (r < 0)
+		return r;
 	/* Shards a crashed run created may not be durable entries yet. */
 	return fsync(l->blocks_fd) < 0 ? -errno : 0;
+}
+
+/*
+ * Whether one syncfs(2) of the store's filesystem may stand for the fsyncs
+ * of its files and directories: on filesystems that commit everything in
+ * it (not NFS, FUSE, overlayfs …), and on kernels whose syncfs reports
+ * writeback errors (older ones return 0 regardless).
+ */
+static bool can_syncfs(int fd)
+{
+	struct statfs sf;
+	struct utsname u;
+	unsigned major, minor;
+	if (fstatfs(fd, &sf) < 0)
+		return false;
+	switch ((unsigned long)sf.f_type) {
+	case EXT4_SUPER_MAGIC: /* also ext2 and ext3 */
+	case XFS_SUPER_MAGIC:
+	case BTRFS_SUPER_MAGIC:
+		break;
+	default:
+		return false;
+	}
+	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major > LOCAL_SYNCFS_KERNEL_MAJOR ||
+	       (major == LOCAL_SYNCFS_KERNEL_MAJOR &&
+		minor >= LOCAL_SYNCFS_KERNEL_MINOR);
 }
 
 int bs_local_open(const char *dir, struct blockstore **out)
@@ -803,6 +993,8 @@ int bs_local_open(const char *dir, struct blockstore **out)
 	int r = open_blocks_dir(l);
 	if (r == 0)
 		r = clean_temps(l);
+	if (r == 0)
+		l->use_syncfs = can_syncfs(l->blocks_fd) && !getenv("XX_NOSYNCFS"); /*XXTMP*/
 	if (r < 0) {
 		local_close(&l->base);
 		return r;

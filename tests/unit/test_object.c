@@ -889,6 +889,151 @@ static void test_stream(void)
 	bs_close(bs);
 }
 
+static bool same_ref(const struct obj_ref *a, const struct obj_ref *b)
+{
+	return a->cid.len == b->cid.len && cid_equal(&a->cid, &b->cid) &&
+	       memcmp(a->key, b->key, sizeof(a->key)) == 0 &&
+	       a->depth == b->depth && a->size == b->size;
+}
+
+struct has_all {
+	struct blockstore *other;
+	uint64_t seen, missing;
+};
+
+static int check_in_other(const struct cid *cid, void *arg)
+{
+	struct has_all *h = arg;
+	h->seen++;
+	if (bs_has(h->other, cid) != 1)
+		h->missing++;
+	return 0;
+}
+
+/* Sealing threads: the same blocks and roots as sealing inline. */
+static void test_threads(void)
+{
+	struct blockstore *bs0 = open_store("threads-inline");
+	struct blockstore *bsn = open_store("threads-pool");
+	struct obj_store st0 = small_store(bs0), stn = small_store(bsn);
+	const size_t c = SMALL_CHUNK;
+	const size_t sizes[] = {
+		0, 1, c, 2 * c, 3 * c + 17,
+		70 * c + 5, /* four levels of fanout 4 */
+	};
+	const unsigned threads[] = {1, 2, 3};
+	size_t max = 70 * c + 5;
+	uint8_t *data = malloc(max), *buf = malloc(max + 1);
+	int same = 0, back = 0, runs = 0;
+	unsigned deepest = 0;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t size = sizes[i];
+		tap_fill_random(data, size, 900 + i);
+		struct obj_ref ref0;
+		stn.seal_threads = 0;
+		is_int(write_object(&st0, data, size, 11 + i, &ref0), 0,
+		       "size %zu: inline write", size);
+		deepest = ref0.depth;
+		for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]);
+		     t++) {
+			struct obj_ref refn;
+			stn.seal_threads = threads[t];
+			runs++;
+			/* Another pattern of writes: chunk edges differ. */
+			if (write_object(&stn, data, size, 31 * i + t + 1,
+					 &refn) != 0)
+				continue;
+			same += same_ref(&ref0, &refn);
+			size_t got = 0;
+			if (obj_read(&stn, &refn, 0, buf, max + 1, &got) == 0 &&
+			    got == size && memcmp(buf, data, size) == 0)
+				back++;
+		}
+	}
+	is_int(same, runs, "threaded writers give the inline roots");
+	is_int(back, runs, "threaded objects read back");
+	is_int(deepest, 4, "the last object has four levels of indexes");
+
+	/* Block for block: each store holds exactly the other's blocks. */
+	struct bs_usage u0, un;
+	is_int(bs_usage(bs0, &u0), 0, "usage inline");
+	is_int(bs_usage(bsn, &un), 0, "usage threaded");
+	ok(u0.blocks == un.blocks && u0.bytes == un.bytes,
+	   "same blocks and bytes (%llu, %llu)",
+	   (unsigned long long)un.blocks, (unsigned long long)un.bytes);
+	struct has_all h = {.other = bs0};
+	is_int(bs_iterate(bsn, check_in_other, &h), 0, "iterate threaded");
+	ok(h.seen == u0.blocks && h.missing == 0,
+	   "every threaded block is an inline block");
+
+	stn.seal_threads = OBJ_SEAL_THREADS_MAX + 1;
+	struct obj_writer *w;
+	is_int(obj_writer_new(&stn, &w), -EINVAL, "too many threads refused");
+	free(data);
+	free(buf);
+	bs_close(bs0);
+	bs_close(bsn);
+}
+
+/* Sealing threads meet failing and slow puts: errors reach the caller,
+ * abort waits for work in flight. */
+static void test_threads_failure(void)
+{
+	struct blockstore *bs = open_store("threads-fault"), *fb;
+	struct fault_config cfg = {.error = -ENOSPC, .seed = 3};
+	cfg.fail_rate[FAULT_PUT] = 0.2;
+	is_int(bs_fault_wrap(bs, &cfg, &fb), 0, "wrap in faults");
+	struct obj_store st = small_store(fb);
+	st.seal_threads = 2;
+	size_t size = 40 * SMALL_CHUNK;
+	uint8_t *data = malloc(size);
+	tap_fill_random(data, size, 12);
+
+	struct obj_writer *w;
+	is_int(obj_writer_new(&st, &w), 0, "writer");
+	int r = 0;
+	size_t off;
+	for (off = 0; r == 0 && off < size; off += SMALL_CHUNK)
+		r = obj_writer_write(w, data + off, SMALL_CHUNK);
+	ok(r == 0 || r == -ENOSPC, "writes: 0 or the put's error (%d)", r);
+	is_int(obj_writer_write(w, data, 1), r, "a failure sticks");
+	struct obj_ref ref;
+	is_int(obj_writer_finish(w, &ref), -ENOSPC, "finish reports it");
+	ok(ref.cid.len == 0 && ref.size == 0, "no ref on failure");
+	struct fault_counts fc;
+	bs_fault_counts(fb, &fc);
+	ok(fc.failed[FAULT_PUT] > 0, "puts failed (%llu of %llu)",
+	   (unsigned long long)fc.failed[FAULT_PUT],
+	   (unsigned long long)fc.calls[FAULT_PUT]);
+
+	/* Every put fails: the tail, sealed at finish, too. */
+	cfg.fail_rate[FAULT_PUT] = 1.0;
+	struct blockstore *bs2 = open_store("threads-fault-all"), *fb2;
+	is_int(bs_fault_wrap(bs2, &cfg, &fb2), 0, "wrap in faults");
+	st.bs = fb2;
+	is_int(obj_writer_new(&st, &w), 0, "writer");
+	r = obj_writer_write(w, data, 3 * SMALL_CHUNK + 5);
+	ok(r == 0 || r == -ENOSPC, "three chunks handed over (%d)", r);
+	is_int(obj_writer_finish(w, &ref), -ENOSPC, "finish reports it");
+
+	/* Abort with slow puts in flight: nothing leaks, nothing crashes. */
+	struct fault_config slow = {.seed = 4, .delay_ms = 20};
+	slow.delay_rate[FAULT_PUT] = 1.0;
+	struct blockstore *bs3 = open_store("threads-slow"), *fb3;
+	is_int(bs_fault_wrap(bs3, &slow, &fb3), 0, "wrap in delays");
+	st.bs = fb3;
+	is_int(obj_writer_new(&st, &w), 0, "writer");
+	is_int(obj_writer_write(w, data, 6 * SMALL_CHUNK), 0,
+	       "six chunks handed over");
+	obj_writer_abort(w);
+	ok(1, "aborted with puts in flight");
+
+	free(data);
+	bs_close(fb);
+	bs_close(fb2);
+	bs_close(fb3);
+}
+
 int main(void)
 {
 	if (seal_init() != 0) {
@@ -905,5 +1050,7 @@ int main(void)
 	test_read_only();
 	test_put_failure();
 	test_stream();
+	test_threads();
+	test_threads_failure();
 	return tap_done();
 }

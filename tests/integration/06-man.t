@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# 06-man.t — the manual pages are well-formed and match the program: every
+# command of `ipmaildir --help` is in the SYNOPSIS (and nothing else is),
+# every long option a --help prints is documented.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+MAN=$(cd "$here/../../man" && pwd)
+command -v mandoc >/dev/null || skip_all "mandoc is not installed"
+[ -x "$IPMD_BIN" ] || bail "no ipmaildir binary at $IPMD_BIN (run make)"
+
+PAGES=("$MAN/ipmaildir.1" "$MAN/mount.ipmaildir.8")
+for p in "${PAGES[@]}"; do
+	[ -f "$p" ] || { not_ok "$(basename "$p") exists"; continue; }
+	# The two pages refer to each other; mandoc looks references up only
+	# in the installed manuals, so before `make install` it cannot find
+	# them.  Everything else it reports counts.
+	mandoc -Tlint "$p" 2>/dev/null |
+		grep -vE 'referenced manual not found: Xr (ipmaildir 1|mount\.ipmaildir 8)( |$)' >"$TEST_DIR/lint"
+	if [ -s "$TEST_DIR/lint" ]; then
+		not_ok "mandoc -Tlint $(basename "$p") reports nothing"
+		while IFS= read -r l; do diag "$l"; done <"$TEST_DIR/lint"
+	else
+		ok "mandoc -Tlint $(basename "$p") reports nothing"
+	fi
+done
+
+# render PAGE — the page as plain text (no overstrike).
+render() { mandoc -Tascii "$1" 2>/dev/null | sed 's/.\x08//g'; }
+render "$MAN/ipmaildir.1" >"$TEST_DIR/page1"
+render "$MAN/mount.ipmaildir.8" >"$TEST_DIR/page8"
+sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' "$TEST_DIR/page1" >"$TEST_DIR/synopsis"
+check "ipmaildir(1) renders with a SYNOPSIS" test -s "$TEST_DIR/synopsis"
+
+"$IPMD_BIN" --help >"$TEST_DIR/help" 2>&1
+cmds=$(sed -nE 's/^ +ipmaildir ([a-z]+).*/\1/p' "$TEST_DIR/help" | sort -u)
+check "ipmaildir --help lists commands" test -n "$cmds"
+for c in $cmds; do
+	check "SYNOPSIS has 'ipmaildir $c'" grep -qE "^ +ipmaildir $c( |$)" "$TEST_DIR/synopsis"
+done
+# And documents no command the program does not have.
+for c in $(sed -nE 's/^ +ipmaildir ([a-z]+).*/\1/p' "$TEST_DIR/synopsis" | sort -u); do
+	check "'$c' in the SYNOPSIS is a command of ipmaildir --help" grep -qx "$c" <<<"$cmds"
+done
+
+# documented FILE WORD — WORD appears in the rendered page as a word.
+documented() { grep -qE -- "(^|[^a-z_-])$2([^a-z_-]|$)" "$1"; }
+for c in "" $cmds; do
+	# shellcheck disable=SC2086  # $c is one word or none
+	"$IPMD_BIN" $c --help >"$TEST_DIR/chelp" 2>&1
+	opts=$(grep -oE -- '--[a-z][a-z-]+' "$TEST_DIR/chelp" | sort -u)
+	for o in $opts; do
+		check "ipmaildir(1) documents ${c:+$c }$o" documented "$TEST_DIR/page1" "$o"
+	done
+done
+# mount's own -o options (commit_delay=MS ...), as its --help names them.
+"$IPMD_BIN" mount --help >"$TEST_DIR/mhelp" 2>&1
+mopts=$(grep -oE '[a-z_]+=[A-Z]+' "$TEST_DIR/mhelp" | cut -d= -f1 | sort -u)
+check "mount --help names -o options of its own" test -n "$mopts"
+for o in $mopts; do
+	check "ipmaildir(1) documents -o $o=" grep -qE "(^|[^a-z_])$o=" "$TEST_DIR/page1"
+done
+check "ipmaildir(1) documents --fault (not in --help: a testing aid)" documented "$TEST_DIR/page1" --fault
+
+# mount.ipmaildir(8): how mount(8) reaches it, and the option it adds.
+check "mount.ipmaildir(8) shows 'mount -t ipmaildir'" grep -qE 'mount -t ipmaildir' "$TEST_DIR/page8"
+check "mount.ipmaildir(8) documents passphrase_file=" grep -qE 'passphrase_file=' "$TEST_DIR/page8"
+check "mount.ipmaildir(8) has an fstab line of type ipmaildir" \
+	grep -qE '^ +/[^ ]+ +/[^ ]+ +ipmaildir +[a-z_,=/.]+ +0 +0$' "$TEST_DIR/page8"
+done_testing
