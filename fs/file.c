@@ -25,6 +25,7 @@ struct file_state {
 	size_t ndirty;
 	uint64_t size;
 	bool modified;
+	size_t buf_bytes; /* length of every dirty buffer (the chunk size) */
 };
 
 int file_state_new(const struct obj_ref *content, struct file_state **out)
@@ -53,10 +54,10 @@ void file_state_free(struct file_state *f)
 {
 	if (!f)
 		return;
-	/* Buffers are chunk_size long, which only the store knows: wipe what
-	 * we can see (the buffers are freed right after). */
-	for (size_t i = 0; i < f->ndirty; i++)
+	for (size_t i = 0; i < f->ndirty; i++) {
+		sodium_memzero(f->dirty[i].data, f->buf_bytes);
 		free(f->dirty[i].data);
+	}
 	free(f->chunks);
 	pthread_mutex_destroy(&f->lock);
 	sodium_memzero(f, sizeof(*f));
@@ -206,6 +207,7 @@ static int get_buffer(struct obj_store *st, struct file_state *f,
 	uint8_t *data = calloc(1, st->chunk_size);
 	if (!data)
 		return -ENOMEM;
+	f->buf_bytes = st->chunk_size;
 	size_t len = chunk_len(f->size, st->chunk_size, index);
 	int r = read_stored(st, &f->chunks[index], 0, data, len);
 	if (r != 0) {

@@ -340,9 +340,12 @@ static void *committer_main(void *arg)
 
 int ipmd_fs_start_committer(struct ipmd_fs *fs)
 {
+	int e = prefetch_start(&fs->st, &fs->prefetch);
+	if (e)
+		return e;
 	if (fs->read_only)
 		return 0;
-	int e = pthread_create(&fs->committer, NULL, committer_main, fs);
+	e = pthread_create(&fs->committer, NULL, committer_main, fs);
 	if (e)
 		return -e;
 	fs->committer_running = true;
@@ -369,6 +372,8 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 		pthread_join(fs->committer, NULL);
 		fs->committer_running = false;
 	}
+	prefetch_stop(fs->prefetch);
+	fs->prefetch = NULL;
 	if (fs->journal && fs->tree) {
 		/* Seal what open files still hold, then commit it all. */
 		pthread_mutex_lock(&fs->lock);

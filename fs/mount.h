@@ -27,6 +27,7 @@
 #include "fs/commit.h"
 #include "fs/head.h"
 #include "fs/object.h"
+#include "fs/prefetch.h"
 #include "fs/store.h"
 #include "fs/tree.h"
 
@@ -49,6 +50,7 @@ struct ipmd_fs {
 	struct blockstore *bs;
 	struct chunk_cache *cache;
 	struct obj_store st;
+	struct prefetch *prefetch; /* next chunk of sequential reads */
 	struct journal *journal;
 	struct head head;
 	struct commit last; /* the commit the tree started from, or zero */

@@ -579,11 +579,16 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int err = buf ? file_read(&fs->st, f, &content, (uint64_t)off, buf,
 				  size, &got)
 		      : -ENOMEM;
-	if (err)
+	if (err) {
 		fuse_reply_err(req, err == -EBADMSG || err == -ENOENT ? EIO
 								      : -err);
-	else
+	} else {
 		fuse_reply_buf(req, (const char *)buf, got);
+		/* A reader nearing the end of a chunk wants the next one. */
+		uint64_t cs = fs->st.chunk_size, end = (uint64_t)off + got;
+		if (!f && got > 0 && end % cs >= cs / 2)
+			prefetch_chunk(fs->prefetch, &content, end / cs + 1);
+	}
 	free(buf);
 }
 
