@@ -105,6 +105,12 @@ static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
 					    "tampered with)",
 			   e == -EKEYREJECTED || e == -ENOENT ? ""
 							      : strerror(-e));
+	/* The newest seq ever accepted here, from head and from seen: a head
+	 * file swapped for an older copy still meets the seen file. */
+	struct head seen;
+	if (head_read(fs->paths.seen, fs->keys.journal, &seen) == 0 &&
+	    seen.max_seq > fs->head.max_seq)
+		fs->head.max_seq = seen.max_seq;
 	if (fs->last.seq != fs->head.seq || fs->last.seq < fs->head.max_seq)
 		return say(msg, msgsize,
 			   "the head commit has seq %llu but seq %llu was "
@@ -293,6 +299,8 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 						    ? c.seq
 						    : fs->head.max_seq};
 		e = head_write(fs->paths.head, fs->keys.journal, &h);
+		if (!e)
+			e = head_write(fs->paths.seen, fs->keys.journal, &h);
 		if (!e) {
 			fs->head = h;
 			fs->last = c;

@@ -48,7 +48,8 @@ int store_paths_init(struct store_paths *p, const char *dir)
 	if (join(p->key, p->root, STORE_KEY_FILE) ||
 	    join(p->journal, p->root, STORE_JOURNAL_DIR) ||
 	    join(p->head, p->root, STORE_HEAD_FILE) ||
-	    join(p->lock, p->root, STORE_LOCK_FILE))
+	    join(p->lock, p->root, STORE_LOCK_FILE) ||
+	    join(p->seen, p->root, STORE_SEEN_FILE))
 		return -ENAMETOOLONG;
 	return 0;
 }

@@ -6,6 +6,8 @@
  *   STORE/journal/   sealed journal of namespace changes since the head
  *   STORE/head       the newest commit's CID and seq (sealed)
  *   STORE/lock       held (flock) by the one process that may write
+ *   STORE/seen       the newest commit accepted here (sealed, like head):
+ *                    a head replaced by an older one is refused
  *
  * The default is $XDG_DATA_HOME/ipmaildir, else ~/.local/share/ipmaildir.
  * Nothing below the CLI prints: functions return 0 / negative errno or a
@@ -24,6 +26,7 @@
 #define STORE_JOURNAL_DIR "journal"
 #define STORE_HEAD_FILE "head"
 #define STORE_LOCK_FILE "lock"
+#define STORE_SEEN_FILE "seen"
 
 struct store_paths {
 	char root[PATH_MAX];
@@ -31,6 +34,7 @@ struct store_paths {
 	char journal[PATH_MAX];
 	char head[PATH_MAX];
 	char lock[PATH_MAX];
+	char seen[PATH_MAX];
 };
 
 /* Fill paths for dir, or for the default when dir is NULL; a relative dir

@@ -68,6 +68,18 @@ ipmd_mount "$S" "$M"
 is "$(cat "$M/new/term" 2>&1)" "written just before SIGTERM" "SIGTERM: the last write was committed"
 ipmd_umount "$M"
 
+# Rollback: a head file swapped for an older (valid) copy is refused.
+cp "$S/head" "$TEST_DIR/head.old"
+ipmd_mount "$S" "$M"; echo newer > "$M/new/newer"; ipmd_umount "$M"
+cp "$TEST_DIR/head.old" "$S/head"
+out=$("$IPMD_BIN" mount -f --store "$S" "$M" 2>&1); rc=$?
+is "$rc" 1 "an older head than already seen: mount fails"
+case "$out" in *"rollback"*) ok "and says it refuses a rollback";; *) not_ok "rollback message"; diag "$out";; esac
+cp "$S/seen" "$S/head"
+check "the newest head mounts again" ipmd_mount "$S" "$M"
+is "$(cat "$M/new/newer")" "newer" "with the newest change"
+ipmd_umount "$M"
+
 # A damaged head commit is refused with a clear message, not mounted.
 head_cid=$(ls -t "$S"/blocks/*/* | head -1)
 cp "$head_cid" "$TEST_DIR/commit.bak"
