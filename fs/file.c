@@ -58,6 +58,8 @@ void file_state_free(struct file_state *f)
 		sodium_memzero(f->dirty[i].data, f->buf_bytes);
 		free(f->dirty[i].data);
 	}
+	if (f->chunks) /* chunk keys: as secret as the plaintext */
+		sodium_memzero(f->chunks, f->cap * sizeof(*f->chunks));
 	free(f->chunks);
 	pthread_mutex_destroy(&f->lock);
 	sodium_memzero(f, sizeof(*f));
@@ -80,9 +82,10 @@ bool file_modified(struct file_state *f)
 	return m;
 }
 
+/* Not (size + cs - 1) / cs: that wraps for sizes near 2^64. */
 static uint64_t chunks_for(uint64_t size, uint32_t cs)
 {
-	return (size + cs - 1) / cs;
+	return size / cs + (size % cs != 0);
 }
 
 /* Length chunk i has in a file of this size. */
@@ -94,6 +97,52 @@ static size_t chunk_len(uint64_t size, uint32_t cs, uint64_t i)
 	return size - start < cs ? (size_t)(size - start) : cs;
 }
 
+/* Is the list cut by cs, as every index into it assumes? */
+static bool cut_by(const struct chunk_ref *c, size_t n, uint64_t size,
+		   uint32_t cs)
+{
+	if (n != chunks_for(size, cs))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (c[i].size != chunk_len(size, cs, i))
+			return false;
+	return true;
+}
+
+/* The base was cut with another chunk size (the store's changed since it
+ * was written): cut it again by this one, a chunk in memory at a time. */
+static int rechunk(struct obj_store *st, const struct obj_ref *base,
+		   struct chunk_ref **out, size_t *nout)
+{
+	const uint32_t cs = st->chunk_size;
+	uint64_t n = chunks_for(base->size, cs);
+	if (n > SIZE_MAX / sizeof(struct chunk_ref))
+		return -EFBIG;
+	struct chunk_ref *list = calloc((size_t)n, sizeof(*list));
+	uint8_t *buf = malloc(cs);
+	int r = list && buf ? 0 : -ENOMEM;
+	for (uint64_t i = 0; r == 0 && i < n; i++) {
+		size_t want = chunk_len(base->size, cs, i), got = 0;
+		r = obj_read(st, base, i * cs, buf, want, &got);
+		if (r == 0 && got != want)
+			r = -EBADMSG;
+		if (r == 0)
+			r = obj_seal_chunk(st, buf, want, &list[i]);
+	}
+	if (buf)
+		sodium_memzero(buf, cs);
+	free(buf);
+	if (r != 0) {
+		if (list)
+			sodium_memzero(list, (size_t)n * sizeof(*list));
+		free(list);
+		return r;
+	}
+	*out = list;
+	*nout = (size_t)n;
+	return 0;
+}
+
 static int ensure_loaded(struct obj_store *st, struct file_state *f)
 {
 	if (f->loaded)
@@ -102,6 +151,12 @@ static int ensure_loaded(struct obj_store *st, struct file_state *f)
 	size_t n = 0;
 	if (f->base.size > 0) {
 		int r = obj_list_chunks(st, &f->base, &list, &n);
+		if (r == 0 && !cut_by(list, n, f->base.size, st->chunk_size)) {
+			sodium_memzero(list, n * sizeof(*list));
+			free(list);
+			list = NULL;
+			r = rechunk(st, &f->base, &list, &n);
+		}
 		if (r != 0)
 			return r;
 	}
@@ -184,9 +239,11 @@ static int seal_slot(struct obj_store *st, struct file_state *f, size_t slot)
 	return 0;
 }
 
-/* The buffer of chunk index, loading its stored bytes on first use. */
+/* The buffer of chunk index, loading its stored bytes on first use unless
+ * the caller is about to overwrite all of them (its first covered bytes):
+ * then the old chunk is neither fetched nor needed intact. */
 static int get_buffer(struct obj_store *st, struct file_state *f,
-		      uint64_t index, uint8_t **out)
+		      uint64_t index, size_t covered, uint8_t **out)
 {
 	int slot = find_dirty(f, index);
 	if (slot >= 0) {
@@ -209,7 +266,9 @@ static int get_buffer(struct obj_store *st, struct file_state *f,
 		return -ENOMEM;
 	f->buf_bytes = st->chunk_size;
 	size_t len = chunk_len(f->size, st->chunk_size, index);
-	int r = read_stored(st, &f->chunks[index], 0, data, len);
+	int r = covered >= len
+			? 0
+			: read_stored(st, &f->chunks[index], 0, data, len);
 	if (r != 0) {
 		free(data);
 		return r;
@@ -270,9 +329,19 @@ static int set_size(struct obj_store *st, struct file_state *f,
 {
 	const uint32_t cs = st->chunk_size;
 	uint64_t n = chunks_for(size, cs);
-	if (n > SIZE_MAX / sizeof(struct chunk_ref))
+	/* Half: resize_chunks may double the table past n. */
+	if (n > SIZE_MAX / 2 / sizeof(struct chunk_ref))
 		return -EFBIG;
 	if (size < f->size) {
+		/* Materialise the cut so stale bytes never return.  First:
+		 * loading it may fail, and then nothing may have changed. */
+		size_t tail = (size_t)(size % cs);
+		uint8_t *b = NULL;
+		if (tail != 0) {
+			int r = get_buffer(st, f, n - 1, 0, &b);
+			if (r != 0)
+				return r;
+		}
 		for (size_t i = 0; i < f->ndirty;) {
 			if (f->dirty[i].index >= n) {
 				drop_buffer(f, i, cs);
@@ -280,15 +349,8 @@ static int set_size(struct obj_store *st, struct file_state *f,
 			}
 			i++;
 		}
-		size_t tail = (size_t)(size % cs);
-		if (tail != 0) {
-			/* Materialise the cut so stale bytes never return. */
-			uint8_t *b;
-			int r = get_buffer(st, f, n - 1, &b);
-			if (r != 0)
-				return r;
+		if (b)
 			memset(b + tail, 0, cs - tail);
-		}
 	}
 	int r = resize_chunks(f, (size_t)n);
 	if (r != 0)
@@ -309,8 +371,12 @@ int file_write(struct obj_store *st, struct file_state *f, uint64_t off,
 	pthread_mutex_lock(&f->lock);
 	const uint32_t cs = st->chunk_size;
 	int r = ensure_loaded(st, f);
-	if (r == 0 && off + len > f->size)
+	if (r == 0 && off + len > f->size) {
 		r = set_size(st, f, off + len);
+		/* The size is part of what file_seal must write, even if
+		 * loading a chunk below fails. */
+		f->modified |= r == 0;
+	}
 	for (size_t done = 0; r == 0 && done < len;) {
 		uint64_t pos = off + done;
 		uint64_t index = pos / cs;
@@ -319,7 +385,7 @@ int file_write(struct obj_store *st, struct file_state *f, uint64_t off,
 		if (n > len - done)
 			n = len - done;
 		uint8_t *b;
-		r = get_buffer(st, f, index, &b);
+		r = get_buffer(st, f, index, within == 0 ? n : 0, &b);
 		if (r != 0)
 			break;
 		memcpy(b + within, data + done, n);
@@ -366,7 +432,7 @@ int file_seal(struct obj_store *st, struct file_state *f, struct obj_ref *out)
 			continue;
 		/* A zero chunk, or a stored one whose length changed. */
 		uint8_t *b;
-		r = get_buffer(st, f, i, &b);
+		r = get_buffer(st, f, i, 0, &b);
 		if (r == 0)
 			r = seal_slot(st, f, (size_t)find_dirty(f, i));
 	}

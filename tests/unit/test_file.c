@@ -1,0 +1,786 @@
+/* tests/unit/test_file.c — fs/file.c: unsealed writes over committed
+ * objects, checked against a plain byte array that gets the same writes. */
+#include "fs/file.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/chunk_cache.h"
+#include "crypto/seal.h"
+#include "ipfs/bs_local.h"
+#include "tests/tap.h"
+
+#define CS 4096
+#define FANOUT 4
+/* The model never grows past this: 160 chunks, depth 4 with fanout 4. */
+#define MODEL_MAX (160 * CS)
+#ifndef SEEDS
+#define SEEDS 4
+#endif
+#define OPS_PER_SEED 3000
+#define SEAL_EVERY 250
+#define STREAM_CHUNKS 40
+#define DIAG_MAX 5
+
+static uint8_t convergence[IPMD_KEY_BYTES];
+
+/* test_limits asks for a chunk table of 2^52 entries: under ASan that
+ * must fail as malloc does, not abort the run. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+
+static void bail(const char *what)
+{
+	printf("Bail out! %s\n", what);
+	exit(255);
+}
+
+static void *xmalloc(size_t n)
+{
+	void *p = calloc(1, n ? n : 1);
+	if (!p)
+		bail("out of memory");
+	return p;
+}
+
+struct rng {
+	uint64_t s;
+};
+
+static uint64_t rnd(struct rng *g)
+{
+	uint64_t x = g->s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return g->s = x;
+}
+
+static struct blockstore *open_store(const char *name)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s/%s", tap_tempdir(), name);
+	struct blockstore *bs = NULL;
+	if (bs_local_open(dir, &bs) != 0)
+		bail("bs_local_open");
+	return bs;
+}
+
+static struct obj_store store_of(struct blockstore *bs)
+{
+	return (struct obj_store){.bs = bs,
+				  .convergence = convergence,
+				  .chunk_size = CS,
+				  .fanout = FANOUT};
+}
+
+static uint64_t block_count(struct blockstore *bs)
+{
+	struct bs_usage u;
+	if (bs_usage(bs, &u) != 0)
+		bail("bs_usage");
+	return u.blocks;
+}
+
+static const struct obj_ref empty_ref;
+
+static bool ref_eq(const struct obj_ref *a, const struct obj_ref *b)
+{
+	return cid_equal(&a->cid, &b->cid) && a->size == b->size &&
+	       a->depth == b->depth &&
+	       memcmp(a->key, b->key, IPMD_KEY_BYTES) == 0;
+}
+
+/* The object obj_writer makes of data: what a seal must converge to. */
+static int write_whole(struct obj_store *st, const uint8_t *data, size_t n,
+		       struct obj_ref *ref)
+{
+	struct obj_writer *w;
+	int r = obj_writer_new(st, &w);
+	if (r != 0)
+		return r;
+	r = obj_writer_write(w, data, n);
+	if (r != 0) {
+		obj_writer_abort(w);
+		return r;
+	}
+	return obj_writer_finish(w, ref);
+}
+
+/* file_read of [off, off+len) against want[0 .. size). */
+static bool read_matches(struct obj_store *st, struct file_state *f,
+			 const struct obj_ref *content, const uint8_t *want,
+			 uint64_t size, uint64_t off, size_t len, int *err)
+{
+	uint8_t *buf = xmalloc(len);
+	size_t got = 99999;
+	memset(buf, 0xEE, len);
+	int r = file_read(st, f, content, off, buf, len, &got);
+	size_t expect = off >= size ? 0 : size - off < len ? size - off : len;
+	bool good = r == 0 && got == expect &&
+		    memcmp(buf, want + (off < size ? off : 0), expect) == 0;
+	if (err)
+		*err = r;
+	free(buf);
+	return good;
+}
+
+/* ---- the model-checked random sequence ---- */
+
+struct run {
+	struct obj_store st;
+	struct file_state *f;
+	uint8_t *model;   /* MODEL_MAX bytes; zero past size */
+	uint64_t size;
+	struct rng g;
+	unsigned seed;
+	unsigned long bad; /* mismatches seen */
+	unsigned long seals, overflows, holes;
+};
+
+static void fail(struct run *u, unsigned long op, int r, const char *fmt,
+		 ...) __attribute__((format(printf, 4, 5)));
+static void fail(struct run *u, unsigned long op, int r, const char *fmt,
+		 ...)
+{
+	if (u->bad++ >= DIAG_MAX)
+		return;
+	char what[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	tap_diag("seed %u op %lu: %s (r %d, size %llu)", u->seed, op, what, r,
+		 (unsigned long long)u->size);
+}
+
+static uint64_t pick_offset(struct run *u)
+{
+	uint64_t cut = u->size / CS + 2;
+	switch (rnd(&u->g) % 6) {
+	case 0: /* anywhere inside */
+		return u->size ? rnd(&u->g) % u->size : 0;
+	case 1: /* a chunk boundary */
+		return (rnd(&u->g) % cut) * CS;
+	case 2: /* append */
+		return u->size;
+	case 3: /* far past the end: a hole of many chunks */
+		return u->size + rnd(&u->g) % (40 * CS);
+	case 4: /* just before a boundary */
+		return (1 + rnd(&u->g) % cut) * CS - 1 - rnd(&u->g) % 64;
+	default:
+		return rnd(&u->g) % (u->size + CS);
+	}
+}
+
+static size_t pick_length(struct run *u)
+{
+	switch (rnd(&u->g) % 6) {
+	case 0:
+		return 1 + rnd(&u->g) % 64;
+	case 1:
+		return 1 + rnd(&u->g) % CS;
+	case 2:
+		return CS;
+	case 3: /* more chunks than the buffer table holds */
+		return (FILE_DIRTY_MAX + 1 + rnd(&u->g) % 4) * CS +
+		       rnd(&u->g) % CS;
+	default:
+		return 1 + rnd(&u->g) % (3 * CS);
+	}
+}
+
+static void op_write(struct run *u, unsigned long op)
+{
+	uint64_t off = pick_offset(u);
+	size_t len = pick_length(u);
+	if (off >= MODEL_MAX)
+		off = rnd(&u->g) % MODEL_MAX;
+	if (off + len > MODEL_MAX)
+		len = (size_t)(MODEL_MAX - off);
+	if (len == 0)
+		return;
+	uint8_t *data = xmalloc(len);
+	tap_fill_random(data, len, rnd(&u->g));
+	if (off > u->size)
+		u->holes++;
+	if (len > FILE_DIRTY_MAX * CS)
+		u->overflows++;
+	int r = file_write(&u->st, u->f, off, data, len);
+	if (r != 0)
+		fail(u, op, r, "write %llu+%zu", (unsigned long long)off, len);
+	memcpy(u->model + off, data, len);
+	if (off + len > u->size)
+		u->size = off + len;
+	free(data);
+}
+
+static void op_truncate(struct run *u, unsigned long op)
+{
+	uint64_t size;
+	switch (rnd(&u->g) % 5) {
+	case 0: /* shrink within the last chunk */
+		size = u->size - (u->size ? rnd(&u->g) % (u->size % CS + 1)
+					  : 0);
+		break;
+	case 1: /* to a boundary below */
+		size = u->size / CS ? (rnd(&u->g) % (u->size / CS + 1)) * CS
+				    : 0;
+		break;
+	case 2:
+		size = rnd(&u->g) % 8 == 0 ? 0 : u->size / 2;
+		break;
+	case 3: /* grow */
+		size = u->size + rnd(&u->g) % (5 * CS);
+		break;
+	default:
+		size = rnd(&u->g) % (u->size + 2 * CS + 1);
+		break;
+	}
+	if (size > MODEL_MAX)
+		size = MODEL_MAX;
+	int r = file_truncate(&u->st, u->f, size);
+	if (r != 0)
+		fail(u, op, r, "truncate to %llu", (unsigned long long)size);
+	if (size < u->size)
+		memset(u->model + size, 0, u->size - size);
+	u->size = size;
+}
+
+static void op_read(struct run *u, unsigned long op)
+{
+	uint64_t off = rnd(&u->g) % (u->size + CS + 1);
+	size_t len = rnd(&u->g) % 4 == 0 ? rnd(&u->g) % (12 * CS)
+					 : rnd(&u->g) % (CS + 2);
+	int r;
+	if (!read_matches(&u->st, u->f, NULL, u->model, u->size, off, len, &r))
+		fail(u, op, r, "read %llu+%zu", (unsigned long long)off, len);
+	if (file_size(u->f) != u->size)
+		fail(u, op, 0, "file_size %llu",
+		     (unsigned long long)file_size(u->f));
+}
+
+/* Seal, then check every way of reading the result, and go on writing on
+ * a state over the sealed object (or the old one). */
+static void op_seal(struct run *u, unsigned long op)
+{
+	struct obj_ref ref, again, whole;
+	int r = file_seal(&u->st, u->f, &ref);
+	u->seals++;
+	if (r != 0) {
+		fail(u, op, r, "seal");
+		return;
+	}
+	if (ref.size != u->size || (ref.cid.len == 0) != (u->size == 0))
+		fail(u, op, 0, "sealed size %llu",
+		     (unsigned long long)ref.size);
+	if (file_modified(u->f))
+		fail(u, op, 0, "modified after seal");
+	if (!read_matches(&u->st, NULL, &ref, u->model, u->size, 0,
+			  (size_t)u->size + 1, &r))
+		fail(u, op, r, "obj_read of the sealed object");
+	r = file_seal(&u->st, u->f, &again);
+	if (r != 0 || !ref_eq(&ref, &again))
+		fail(u, op, r, "second seal differs");
+	/* Convergence: the same bytes written as one stream, same root. */
+	r = write_whole(&u->st, u->model, (size_t)u->size, &whole);
+	if (r != 0 || !ref_eq(&ref, &whole))
+		fail(u, op, r, "stream of the same bytes: other root");
+
+	struct file_state *g;
+	if (file_state_new(&ref, &g) != 0)
+		bail("file_state_new");
+	if (!read_matches(&u->st, g, &ref, u->model, u->size, 0,
+			  (size_t)u->size + 1, &r))
+		fail(u, op, r, "new state over the sealed ref");
+	for (int i = 0; i < 8; i++) {
+		uint64_t off = rnd(&u->g) % (u->size + 1);
+		size_t len = rnd(&u->g) % (3 * CS);
+		if (!read_matches(&u->st, g, &ref, u->model, u->size, off, len,
+				  &r))
+			fail(u, op, r, "new state read %llu+%zu",
+			     (unsigned long long)off, len);
+	}
+	if (rnd(&u->g) % 2) {
+		file_state_free(u->f);
+		u->f = g;
+	} else {
+		file_state_free(g);
+	}
+}
+
+static void random_run(unsigned seed, bool with_cache)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "random-%u", seed);
+	struct run u = {.seed = seed, .g = {.s = 0x9e3779b97f4a7c15ull * seed}};
+	struct blockstore *bs = open_store(name);
+	struct chunk_cache *cc = with_cache ? chunk_cache_new(32 * CS) : NULL;
+	u.st = store_of(bs);
+	u.st.cache = cc;
+	u.model = xmalloc(MODEL_MAX);
+	if (file_state_new(&empty_ref, &u.f) != 0)
+		bail("file_state_new");
+	for (unsigned long op = 0; op < OPS_PER_SEED; op++) {
+		unsigned k = (unsigned)(rnd(&u.g) % 100);
+		if (k < 40)
+			op_write(&u, op);
+		else if (k < 52)
+			op_truncate(&u, op);
+		else if (k < 97)
+			op_read(&u, op);
+		else
+			op_seal(&u, op);
+		if (op % SEAL_EVERY == SEAL_EVERY - 1)
+			op_seal(&u, op);
+	}
+	/* The whole file once more, then a last seal. */
+	int r;
+	if (!read_matches(&u.st, u.f, NULL, u.model, u.size, 0,
+			  (size_t)u.size + 1, &r))
+		fail(&u, OPS_PER_SEED, r, "final read");
+	op_seal(&u, OPS_PER_SEED);
+	is_int(u.bad, 0,
+	       "seed %u%s: %d ops (%lu seals, %lu holes, %lu table overflows) "
+	       "match the model",
+	       seed, with_cache ? " (chunk cache)" : "", OPS_PER_SEED, u.seals,
+	       u.holes, u.overflows);
+	ok(u.holes > 0 && u.overflows > 0 && u.seals > SEAL_EVERY / 100,
+	   "seed %u: the sequence made holes and overflowed the table", seed);
+	file_state_free(u.f);
+	free(u.model);
+	chunk_cache_free(cc);
+	bs_close(bs);
+}
+
+/* ---- regressions ---- */
+
+static void test_shrink_then_grow(void)
+{
+	struct blockstore *bs = open_store("shrink");
+	struct obj_store st = store_of(bs);
+	uint8_t *want = xmalloc(3 * CS);
+	uint8_t *data = xmalloc(3 * CS);
+	memset(data, 0xAA, 3 * CS);
+	/* Sealed base, dirty state, and a cut at a boundary. */
+	const uint64_t cuts[] = {CS + 100, 50, CS, 2 * CS - 1};
+	for (int sealed = 0; sealed < 2; sealed++) {
+		for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+			struct file_state *f;
+			struct obj_ref ref = empty_ref;
+			if (sealed)
+				is_int(write_whole(&st, data, 3 * CS, &ref), 0,
+				       "base of 3 chunks");
+			if (file_state_new(&ref, &f) != 0)
+				bail("file_state_new");
+			if (!sealed)
+				is_int(file_write(&st, f, 0, data, 3 * CS), 0,
+				       "write 3 chunks");
+			is_int(file_truncate(&st, f, cuts[i]), 0,
+			       "shrink to %llu", (unsigned long long)cuts[i]);
+			is_int(file_truncate(&st, f, 3 * CS), 0, "grow back");
+			memset(want, 0, 3 * CS);
+			memset(want, 0xAA, cuts[i]);
+			ok(read_matches(&st, f, NULL, want, 3 * CS, 0, 3 * CS,
+					NULL),
+			   "%s, cut at %llu: the regrown part reads zeros",
+			   sealed ? "sealed base" : "dirty",
+			   (unsigned long long)cuts[i]);
+			struct obj_ref out;
+			is_int(file_seal(&st, f, &out), 0, "seal");
+			ok(read_matches(&st, NULL, &out, want, 3 * CS, 0,
+					3 * CS, NULL),
+			   "…and so does the sealed object");
+			/* Shrink then write past the end: the same gap. */
+			is_int(file_truncate(&st, f, 10), 0, "shrink to 10");
+			is_int(file_write(&st, f, 2 * CS, data, 5), 0,
+			       "write past the end");
+			memset(want, 0, 3 * CS);
+			memset(want, 0xAA, 10);
+			memset(want + 2 * CS, 0xAA, 5);
+			ok(read_matches(&st, f, NULL, want, 2 * CS + 5, 0,
+					3 * CS, NULL),
+			   "shrink then write past EOF: zeros between");
+			file_state_free(f);
+		}
+	}
+	free(want);
+	free(data);
+	bs_close(bs);
+}
+
+static void test_hole(void)
+{
+	struct blockstore *bs = open_store("hole");
+	struct obj_store st = store_of(bs);
+	struct file_state *f;
+	uint8_t data[100], *want = xmalloc(20 * CS);
+	memset(data, 0x5C, sizeof(data));
+	if (file_state_new(&empty_ref, &f) != 0)
+		bail("file_state_new");
+	is_int(file_write(&st, f, 0, data, 10), 0, "write 10 bytes");
+	is_int(file_write(&st, f, 17 * CS + 3, data, sizeof(data)), 0,
+	       "write far past the end");
+	is_int(file_size(f), 17 * CS + 3 + sizeof(data), "size");
+	memset(want, 0x5C, 10);
+	memset(want + 17 * CS + 3, 0x5C, sizeof(data));
+	ok(read_matches(&st, f, NULL, want, 17 * CS + 103, 0, 20 * CS, NULL),
+	   "the hole reads zeros");
+	struct obj_ref ref;
+	is_int(file_seal(&st, f, &ref), 0, "seal");
+	ok(read_matches(&st, NULL, &ref, want, 17 * CS + 103, 0, 20 * CS, NULL),
+	   "the sealed hole reads zeros");
+	file_state_free(f);
+	free(want);
+	bs_close(bs);
+}
+
+/* Every full chunk is sealed the moment it fills: the store grows by one
+ * block per chunk during a stream, and only the partial tail stays in
+ * memory. */
+static void test_stream(void)
+{
+	const size_t pieces[] = {CS, 1000};
+	uint8_t *data = xmalloc(STREAM_CHUNKS * CS);
+	tap_fill_random(data, STREAM_CHUNKS * CS, 42);
+	for (size_t p = 0; p < 2; p++) {
+		char name[32];
+		snprintf(name, sizeof(name), "stream-%zu", pieces[p]);
+		struct blockstore *bs = open_store(name);
+		struct obj_store st = store_of(bs);
+		struct file_state *f;
+		if (file_state_new(&empty_ref, &f) != 0)
+			bail("file_state_new");
+		int bad = 0;
+		for (size_t off = 0; off < STREAM_CHUNKS * CS;
+		     off += pieces[p]) {
+			size_t n = pieces[p];
+			if (n > STREAM_CHUNKS * CS - off)
+				n = STREAM_CHUNKS * CS - off;
+			int r = file_write(&st, f, off, data + off, n);
+			uint64_t blocks = block_count(bs);
+			if (r != 0 || blocks != (off + n) / CS) {
+				if (!bad++)
+					tap_diag("after %zu bytes: r %d, %llu "
+						 "blocks",
+						 off + n, r,
+						 (unsigned long long)blocks);
+			}
+		}
+		is_int(bad, 0,
+		       "append stream in pieces of %zu: each chunk sealed as "
+		       "it fills, nothing else",
+		       pieces[p]);
+		ok(file_modified(f), "modified before the seal");
+		struct obj_ref ref, whole;
+		is_int(file_seal(&st, f, &ref), 0, "seal the stream");
+		ok(read_matches(&st, NULL, &ref, data, STREAM_CHUNKS * CS, 0,
+				STREAM_CHUNKS * CS, NULL),
+		   "stream reads back");
+		is_int(write_whole(&st, data, STREAM_CHUNKS * CS, &whole), 0,
+		       "obj_writer of the same bytes");
+		ok(ref_eq(&ref, &whole), "same root as obj_writer");
+		file_state_free(f);
+		bs_close(bs);
+	}
+	free(data);
+}
+
+/* A ninth dirty chunk seals the lowest of the eight. */
+static void test_table_overflow(void)
+{
+	struct blockstore *bs = open_store("overflow");
+	struct obj_store st = store_of(bs);
+	struct file_state *f;
+	uint8_t *want = xmalloc((FILE_DIRTY_MAX + 2) * CS);
+	if (file_state_new(&empty_ref, &f) != 0)
+		bail("file_state_new");
+	/* Back to front, so the lowest is the last one touched. */
+	for (int i = FILE_DIRTY_MAX - 1; i >= 0; i--) {
+		uint8_t b = (uint8_t)(0x10 + i);
+		want[(size_t)i * CS + 1] = b;
+		is_int(file_write(&st, f, (uint64_t)i * CS + 1, &b, 1), 0,
+		       "poke chunk %d", i);
+	}
+	is_int(block_count(bs), 0, "%d partial chunks: none sealed",
+	       FILE_DIRTY_MAX);
+	uint8_t b = 0x77;
+	want[FILE_DIRTY_MAX * CS + 1] = b;
+	is_int(file_write(&st, f, FILE_DIRTY_MAX * CS + 1, &b, 1), 0,
+	       "poke one more chunk");
+	is_int(block_count(bs), 1, "the table overflowed: one chunk sealed");
+	uint64_t size = FILE_DIRTY_MAX * CS + 2;
+	ok(read_matches(&st, f, NULL, want, size, 0, (size_t)size, NULL),
+	   "everything reads back");
+	struct obj_ref ref;
+	is_int(file_seal(&st, f, &ref), 0, "seal");
+	ok(read_matches(&st, NULL, &ref, want, size, 0, (size_t)size, NULL),
+	   "sealed object reads back");
+	file_state_free(f);
+	free(want);
+	bs_close(bs);
+}
+
+static void test_unmodified_and_convergence(void)
+{
+	struct blockstore *bs = open_store("converge");
+	struct obj_store st = store_of(bs);
+	size_t n = 5 * CS + 123;
+	uint8_t *data = xmalloc(n);
+	tap_fill_random(data, n, 7);
+	struct obj_ref base, out;
+	is_int(write_whole(&st, data, n, &base), 0, "base object");
+	uint64_t blocks = block_count(bs);
+
+	struct file_state *f;
+	if (file_state_new(&base, &f) != 0)
+		bail("file_state_new");
+	ok(!file_modified(f), "a new state is unmodified");
+	is_int(file_size(f), n, "its size is the base's");
+	is_int(file_truncate(&st, f, n), 0, "truncate to the same size");
+	ok(!file_modified(f), "…changes nothing");
+	is_int(file_seal(&st, f, &out), 0, "seal unmodified");
+	ok(ref_eq(&out, &base), "the base ref comes back");
+	is_int(block_count(bs), blocks, "no block was written");
+	file_state_free(f);
+
+	struct file_state *e;
+	if (file_state_new(&empty_ref, &e) != 0)
+		bail("file_state_new");
+	is_int(file_seal(&st, e, &out), 0, "seal an untouched empty file");
+	ok(out.cid.len == 0 && out.size == 0, "the empty object");
+	/* Rewrite the same bytes in another order: the same root. */
+	for (size_t off = n; off > 0;) {
+		size_t k = off >= 1500 ? 1500 : off;
+		off -= k;
+		is_int(file_write(&st, e, off, data + off, k), 0,
+		       "write back to front at %zu", off);
+	}
+	is_int(file_seal(&st, e, &out), 0, "seal");
+	ok(ref_eq(&out, &base), "same content, same root (convergence)");
+	is_int(file_write(&st, e, 10, data + 10, 100), 0,
+	       "rewrite bytes with themselves");
+	ok(file_modified(e), "a write marks it modified");
+	is_int(file_seal(&st, e, &out), 0, "seal");
+	ok(ref_eq(&out, &base), "still the same root");
+	is_int(file_truncate(&st, e, 0), 0, "truncate to 0");
+	is_int(file_seal(&st, e, &out), 0, "seal");
+	ok(out.cid.len == 0 && out.size == 0, "sealed empty");
+	file_state_free(e);
+	free(data);
+	bs_close(bs);
+}
+
+static void test_read_only(void)
+{
+	struct blockstore *bs = open_store("ro");
+	struct obj_store st = store_of(bs);
+	uint8_t data[3000];
+	tap_fill_random(data, sizeof(data), 3);
+	struct obj_ref ref;
+	is_int(write_whole(&st, data, sizeof(data), &ref), 0, "object");
+	st.convergence = NULL;
+	struct file_state *f;
+	if (file_state_new(&ref, &f) != 0)
+		bail("file_state_new");
+	is_int(file_write(&st, f, 0, data, 10), -EROFS, "write: -EROFS");
+	is_int(file_write(&st, f, 5000, data, 10), -EROFS,
+	       "write past the end: -EROFS");
+	is_int(file_truncate(&st, f, 5), -EROFS, "truncate: -EROFS");
+	is_int(file_size(f), sizeof(data), "size unchanged");
+	ok(!file_modified(f), "not modified");
+	ok(read_matches(&st, f, &ref, data, sizeof(data), 0, 4000, NULL),
+	   "reads still work");
+	struct obj_ref out;
+	is_int(file_seal(&st, f, &out), 0, "seal of the unmodified state");
+	ok(ref_eq(&out, &ref), "gives the base");
+	file_state_free(f);
+	bs_close(bs);
+}
+
+static void test_limits(void)
+{
+	struct blockstore *bs = open_store("limits");
+	struct obj_store st = store_of(bs);
+	struct file_state *f;
+	uint8_t b = 1;
+	if (file_state_new(&empty_ref, &f) != 0)
+		bail("file_state_new");
+	is_int(file_write(&st, f, 0, &b, 0), 0, "empty write");
+	ok(!file_modified(f), "changes nothing");
+	is_int(file_write(&st, f, UINT64_MAX, &b, 1), -EFBIG,
+	       "a write ending past 2^64: -EFBIG");
+	int r = file_write(&st, f, UINT64_MAX - 1, &b, 1);
+	ok(r == -EFBIG || r == -ENOMEM,
+	   "a write ending at 2^64 - 1: no table that big (r %d)", r);
+	r = file_truncate(&st, f, UINT64_MAX);
+	ok(r == -EFBIG || r == -ENOMEM, "truncate to 2^64 - 1: the same (r %d)",
+	   r);
+	is_int(file_size(f), 0, "the size stays 0");
+	is_int(file_write(&st, f, 3, &b, 1), 0, "the state is still usable");
+	is_int(file_size(f), 4, "size 4");
+	is_int(file_truncate(&st, f, 0), 0, "back to empty");
+	ok(file_modified(f), "modified");
+	struct obj_ref out;
+	is_int(file_seal(&st, f, &out), 0, "seal");
+	ok(out.cid.len == 0 && out.size == 0, "sealed empty");
+	is_int(file_write(&st, f, 0, &b, 0), 0, "empty write");
+	is_int(file_size(f), 0, "size still 0");
+	file_state_free(NULL);
+	file_state_free(f);
+	bs_close(bs);
+}
+
+static void corrupt_block(struct blockstore *bs, const struct cid *cid)
+{
+	char path[4096];
+	if (bs_local_path(bs, cid, path, sizeof(path)) != 0)
+		bail("bs_local_path");
+	FILE *fp = fopen(path, "r+b");
+	if (!fp || fseek(fp, 40, SEEK_SET) != 0)
+		bail("open block file");
+	int c = fgetc(fp);
+	if (c == EOF || fseek(fp, 40, SEEK_SET) != 0 ||
+	    fputc(c ^ 0x01, fp) == EOF || fclose(fp) != 0)
+		bail("flip a byte");
+}
+
+static void test_damaged_block(void)
+{
+	struct blockstore *bs = open_store("damaged");
+	struct obj_store st = store_of(bs);
+	uint8_t *data = xmalloc(3 * CS), *want = xmalloc(3 * CS);
+	tap_fill_random(data, 3 * CS, 11);
+	struct obj_ref ref;
+	is_int(write_whole(&st, data, 3 * CS, &ref), 0, "object of 3 chunks");
+	struct chunk_ref *chunks;
+	size_t n;
+	is_int(obj_list_chunks(&st, &ref, &chunks, &n), 0, "its chunks");
+	is_int(n, 3, "three");
+	corrupt_block(bs, &chunks[1].cid);
+	free(chunks);
+
+	struct file_state *f;
+	if (file_state_new(&ref, &f) != 0)
+		bail("file_state_new");
+	int r = 0;
+	ok(read_matches(&st, f, &ref, data, 3 * CS, 0, CS, NULL),
+	   "chunk 0 reads");
+	ok(!read_matches(&st, f, &ref, data, 3 * CS, CS + 5, 10, &r) &&
+		   r == -EBADMSG,
+	   "the damaged chunk: -EBADMSG (unloaded state; r %d)", r);
+	memcpy(want, data, 3 * CS);
+	memset(want + 2 * CS + 10, 0x33, 20);
+	is_int(file_write(&st, f, 2 * CS + 10, want + 2 * CS + 10, 20), 0,
+	       "write into chunk 2");
+	r = 0;
+	ok(!read_matches(&st, f, NULL, want, 3 * CS, CS - 5, 10, &r) &&
+		   r == -EBADMSG,
+	   "a read over the damaged chunk: -EBADMSG (loaded state; r %d)", r);
+	is_int(file_write(&st, f, CS + 7, data, 3), -EBADMSG,
+	       "a partial write into the damaged chunk: -EBADMSG");
+	is_int(file_truncate(&st, f, CS + 100), -EBADMSG,
+	       "a cut inside the damaged chunk: -EBADMSG");
+	is_int(file_size(f), 3 * CS, "…and the size is unchanged");
+	ok(read_matches(&st, f, NULL, want, 3 * CS, 2 * CS, CS, NULL),
+	   "…and the unsealed write past the cut is not lost");
+	is_int(file_write(&st, f, CS, data + CS, CS), 0,
+	       "a whole-chunk overwrite needs no old bytes");
+	ok(read_matches(&st, f, NULL, want, 3 * CS, 0, 3 * CS, NULL),
+	   "and repairs the file");
+	struct obj_ref out;
+	is_int(file_seal(&st, f, &out), 0, "seal");
+	ok(read_matches(&st, NULL, &out, want, 3 * CS, 0, 3 * CS, NULL),
+	   "the sealed object reads whole");
+	file_state_free(f);
+
+	/* A write past EOF that fails on a damaged chunk below: whatever
+	 * size it leaves, a seal must record exactly that. */
+	struct obj_ref part;
+	is_int(write_whole(&st, data, CS + 2000, &part), 0,
+	       "object of 1.5 chunks");
+	is_int(obj_list_chunks(&st, &part, &chunks, &n), 0, "its chunks");
+	corrupt_block(bs, &chunks[0].cid);
+	free(chunks);
+	if (file_state_new(&part, &f) != 0)
+		bail("file_state_new");
+	is_int(file_write(&st, f, 100, data, 2 * CS), -EBADMSG,
+	       "a growing write starting in the damaged chunk: -EBADMSG");
+	is_int(file_seal(&st, f, &out), 0, "seal");
+	is_int(out.size, file_size(f), "the sealed size is file_size");
+	uint8_t tail[16], zeros[16] = {0};
+	size_t got = 0;
+	is_int(obj_read(&st, &out, out.size - 10, tail, sizeof(tail), &got), 0,
+	       "read the sealed tail");
+	ok(got == 10 && memcmp(tail, zeros, 10) == 0,
+	   "the sealed object is that long, its extension zeros");
+	file_state_free(f);
+	free(data);
+	free(want);
+	bs_close(bs);
+}
+
+/* An object cut with another chunk size (written before the store's chunk
+ * size changed) is read as it is and rewritten by the new size. */
+static void test_other_chunk_size(void)
+{
+	struct blockstore *bs = open_store("rechunk");
+	const uint32_t sizes[] = {1024, 3 * CS, CS / 2 + 7};
+	size_t n = 5 * CS + 300;
+	uint8_t *data = xmalloc(n), *want = xmalloc(n + 100);
+	tap_fill_random(data, n, 5);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct obj_store old = store_of(bs);
+		old.chunk_size = sizes[i];
+		struct obj_store st = store_of(bs);
+		struct obj_ref ref, out, whole;
+		is_int(write_whole(&old, data, n, &ref), 0,
+		       "object cut by %u", sizes[i]);
+		struct file_state *f;
+		if (file_state_new(&ref, &f) != 0)
+			bail("file_state_new");
+		ok(read_matches(&st, f, &ref, data, n, 0, n, NULL),
+		   "reads before any write");
+		memcpy(want, data, n);
+		memset(want + CS - 10, 0x44, 30);
+		is_int(file_write(&st, f, CS - 10, want + CS - 10, 30), 0,
+		       "write across a boundary");
+		ok(read_matches(&st, f, NULL, want, n, 0, n, NULL),
+		   "reads what was written, and the rest unchanged");
+		is_int(file_seal(&st, f, &out), 0, "seal");
+		is_int(write_whole(&st, want, n, &whole), 0,
+		       "the same bytes by the store's chunk size");
+		ok(ref_eq(&out, &whole), "sealed by the store's chunk size");
+		file_state_free(f);
+	}
+	free(data);
+	free(want);
+	bs_close(bs);
+}
+
+int main(void)
+{
+	if (seal_init() != 0)
+		bail("seal_init");
+	for (size_t i = 0; i < sizeof(convergence); i++)
+		convergence[i] = (uint8_t)(0xC0 + i);
+
+	test_shrink_then_grow();
+	test_hole();
+	test_stream();
+	test_table_overflow();
+	test_unmodified_and_convergence();
+	test_read_only();
+	test_limits();
+	test_damaged_block();
+	test_other_chunk_size();
+	for (unsigned seed = 1; seed <= SEEDS; seed++)
+		random_run(seed, seed % 2 == 0);
+	return tap_done();
+}
