@@ -37,6 +37,68 @@ static struct timespec ns_to_ts(json_int_t ns)
 	return ts;
 }
 
+/* A time JSON can carry as ns: |t| within about 292 years of 1970. */
+static bool ts_ok(const struct timespec *ts)
+{
+	return ts->tv_nsec >= 0 && ts->tv_nsec < NS_PER_SEC &&
+	       ts->tv_sec >= INT64_MIN / NS_PER_SEC &&
+	       ts->tv_sec <= (INT64_MAX - ts->tv_nsec) / NS_PER_SEC;
+}
+
+/* Integers are JSON's signed 64 bits; parse refuses negative ones. */
+static bool u63(uint64_t v)
+{
+	return v <= (uint64_t)INT64_MAX;
+}
+
+/*
+ * Refuse here whatever parse() would refuse, so that every record that is
+ * journaled replays: a live operation fails cleanly instead of leaving a
+ * record that makes its journal look corrupt.
+ */
+static int check_record(const struct record *r)
+{
+	int e = 0;
+	if (!ts_ok(&r->time))
+		return -EOVERFLOW;
+	switch (r->op) {
+	case REC_CREATE:
+		if (r->ino == 0 || !u63(r->ino) || !u63(r->dir) ||
+		    (S_ISLNK(r->mode) && !r->target))
+			return -EINVAL;
+		return tree_check_name(r->name);
+	case REC_LINK:
+		if (!u63(r->ino) || !u63(r->dir))
+			return -EINVAL;
+		return tree_check_name(r->name);
+	case REC_UNLINK:
+		if (!u63(r->dir))
+			return -EINVAL;
+		return tree_check_name(r->name);
+	case REC_RENAME:
+		if (!u63(r->dir) || !u63(r->newdir))
+			return -EINVAL;
+		if ((e = tree_check_name(r->name)))
+			return e;
+		return tree_check_name(r->newname);
+	case REC_SETATTR:
+		if (!u63(r->ino))
+			return -EINVAL;
+		return ts_ok(&r->atime) && ts_ok(&r->mtime) ? 0 : -EOVERFLOW;
+	case REC_CONTENT:
+		if (!u63(r->ino))
+			return -EINVAL;
+		if (!ts_ok(&r->mtime) || !u63(r->content.size))
+			return -EOVERFLOW;
+		if (r->content.size > 0 &&
+		    (!cid_is_raw_sha256(&r->content.cid) ||
+		     r->content.depth > OBJ_DEPTH_MAX))
+			return -EINVAL;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 static int set_int(json_t *o, const char *k, json_int_t v)
 {
 	return json_object_set_new(o, k, json_integer(v));
@@ -59,10 +121,35 @@ static int set_content(json_t *o, const struct obj_ref *c)
 	return r;
 }
 
+/* Text that JSON can't hold (not UTF-8: names are bytes) goes as "b<key>",
+ * base64url, as the manifest does. */
+static int set_text(json_t *o, const char *k, const char *text)
+{
+	json_t *v = json_string(text);
+	if (v)
+		return json_object_set_new(o, k, v);
+	size_t n = strlen(text);
+	size_t cap = sodium_base64_ENCODED_LEN(
+		n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *b64 = malloc(cap);
+	char bkey[16];
+	if (!b64)
+		return -1;
+	snprintf(bkey, sizeof(bkey), "b%s", k);
+	sodium_bin2base64(b64, cap, (const unsigned char *)text, n,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	int r = json_object_set_new(o, bkey, json_string(b64));
+	free(b64);
+	return r;
+}
+
 int record_encode(const struct record *r, char **json, size_t *len)
 {
 	if (r->op < REC_CREATE || r->op > REC_CONTENT)
 		return -EINVAL;
+	int bad = check_record(r);
+	if (bad)
+		return bad;
 	json_t *o = json_object();
 	if (!o)
 		return -ENOMEM;
@@ -71,31 +158,29 @@ int record_encode(const struct record *r, char **json, size_t *len)
 	switch (r->op) {
 	case REC_CREATE:
 		e |= set_int(o, "dir", (json_int_t)r->dir);
-		e |= json_object_set_new(o, "name", json_string(r->name));
+		e |= set_text(o, "name", r->name);
 		e |= set_int(o, "ino", (json_int_t)r->ino);
 		e |= set_int(o, "mode", r->mode);
 		e |= set_int(o, "uid", r->uid);
 		e |= set_int(o, "gid", r->gid);
 		if (r->target)
-			e |= json_object_set_new(o, "target",
-						 json_string(r->target));
+			e |= set_text(o, "target", r->target);
 		break;
 	case REC_LINK:
 		e |= set_int(o, "ino", (json_int_t)r->ino);
 		e |= set_int(o, "dir", (json_int_t)r->dir);
-		e |= json_object_set_new(o, "name", json_string(r->name));
+		e |= set_text(o, "name", r->name);
 		break;
 	case REC_UNLINK:
 		e |= set_int(o, "dir", (json_int_t)r->dir);
-		e |= json_object_set_new(o, "name", json_string(r->name));
+		e |= set_text(o, "name", r->name);
 		e |= json_object_set_new(o, "rmdir", json_boolean(r->rmdir));
 		break;
 	case REC_RENAME:
 		e |= set_int(o, "dir", (json_int_t)r->dir);
-		e |= json_object_set_new(o, "name", json_string(r->name));
+		e |= set_text(o, "name", r->name);
 		e |= set_int(o, "newdir", (json_int_t)r->newdir);
-		e |= json_object_set_new(o, "newname",
-					 json_string(r->newname));
+		e |= set_text(o, "newname", r->newname);
 		e |= set_int(o, "flags", r->flags);
 		break;
 	case REC_SETATTR:
@@ -204,7 +289,10 @@ int record_apply(struct fs_tree *t, const struct record *r,
 			return -ESTALE;
 		if (!S_ISREG(inode->mode))
 			return -EINVAL;
+		/* Replay sees only the size of an empty ref: so must we. */
 		inode->content = r->content;
+		if (r->content.size == 0)
+			memset(&inode->content, 0, sizeof(inode->content));
 		if (!inode->file)
 			inode->size = r->content.size;
 		inode->mtime = r->mtime;
@@ -244,12 +332,43 @@ static int get_time(json_t *o, const char *k, struct timespec *ts)
 	return 0;
 }
 
-static int get_name(json_t *o, const char *k, const char **s)
+/* "<k>": a string, or "b<k>": base64url bytes decoded into buf (cap
+ * bytes, NUL-terminated; no NUL inside).  Absent: *s = NULL, 0. */
+static int get_text(json_t *o, const char *k, char *buf, size_t cap,
+		    const char **s)
 {
+	char bkey[16];
 	json_t *x = json_object_get(o, k);
-	if (!json_is_string(x))
+	snprintf(bkey, sizeof(bkey), "b%s", k);
+	json_t *b = json_object_get(o, bkey);
+	*s = NULL;
+	if (x && b)
 		return -1;
-	*s = json_string_value(x);
+	if (x) {
+		if (!json_is_string(x))
+			return -1;
+		*s = json_string_value(x);
+		return 0;
+	}
+	if (!b)
+		return 0;
+	size_t n;
+	const char *end, *text = json_string_value(b);
+	if (!text ||
+	    sodium_base642bin((unsigned char *)buf, cap - 1, text,
+			      strlen(text), NULL, &n, &end,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    *end || memchr(buf, '\0', n))
+		return -1;
+	buf[n] = '\0';
+	*s = buf;
+	return 0;
+}
+
+static int get_name(json_t *o, const char *k, char *buf, const char **s)
+{
+	if (get_text(o, k, buf, TREE_NAME_MAX + 2, s) || !*s)
+		return -1;
 	return tree_check_name(*s) ? -1 : 0;
 }
 
@@ -265,7 +384,7 @@ static int get_content(json_t *o, struct obj_ref *c)
 	size_t key_len;
 	const char *end;
 	if (!json_is_string(cid) || !json_is_string(key) ||
-	    get_u32(o, "depth", &depth) || depth > 16)
+	    get_u32(o, "depth", &depth) || depth > OBJ_DEPTH_MAX)
 		return -1;
 	const char *ks = json_string_value(key);
 	if (cid_parse(&c->cid, json_string_value(cid),
@@ -280,7 +399,14 @@ static int get_content(json_t *o, struct obj_ref *c)
 	return 0;
 }
 
-static int parse(json_t *o, struct record *r)
+/* Room for names and targets decoded from base64url. */
+struct text_buffers {
+	char name[TREE_NAME_MAX + 2];
+	char newname[TREE_NAME_MAX + 2];
+	char target[TREE_SYMLINK_MAX + 2];
+};
+
+static int parse(json_t *o, struct record *r, struct text_buffers *tb)
 {
 	memset(r, 0, sizeof(*r));
 	json_t *op = json_object_get(o, "op");
@@ -295,12 +421,11 @@ static int parse(json_t *o, struct record *r)
 	bool rmdir_ok;
 	switch (r->op) {
 	case REC_CREATE:
-		x = json_object_get(o, "target");
-		if (x && !json_is_string(x))
+		if (get_text(o, "target", tb->target, sizeof(tb->target),
+			     &r->target))
 			return -1;
-		r->target = x ? json_string_value(x) : NULL;
 		return get_u64(o, "dir", &r->dir) ||
-		       get_name(o, "name", &r->name) ||
+		       get_name(o, "name", tb->name, &r->name) ||
 		       get_u64(o, "ino", &r->ino) || r->ino == 0 ||
 		       get_u32(o, "mode", &r->mode) ||
 		       get_u32(o, "uid", &r->uid) ||
@@ -309,18 +434,18 @@ static int parse(json_t *o, struct record *r)
 	case REC_LINK:
 		return get_u64(o, "ino", &r->ino) ||
 		       get_u64(o, "dir", &r->dir) ||
-		       get_name(o, "name", &r->name);
+		       get_name(o, "name", tb->name, &r->name);
 	case REC_UNLINK:
 		x = json_object_get(o, "rmdir");
 		rmdir_ok = json_is_boolean(x);
 		r->rmdir = rmdir_ok && json_is_true(x);
 		return get_u64(o, "dir", &r->dir) ||
-		       get_name(o, "name", &r->name) || !rmdir_ok;
+		       get_name(o, "name", tb->name, &r->name) || !rmdir_ok;
 	case REC_RENAME:
 		return get_u64(o, "dir", &r->dir) ||
-		       get_name(o, "name", &r->name) ||
+		       get_name(o, "name", tb->name, &r->name) ||
 		       get_u64(o, "newdir", &r->newdir) ||
-		       get_name(o, "newname", &r->newname) ||
+		       get_name(o, "newname", tb->newname, &r->newname) ||
 		       get_u32(o, "flags", &r->flags);
 	case REC_SETATTR:
 		return get_u64(o, "ino", &r->ino) ||
@@ -348,7 +473,11 @@ int record_replay(struct fs_tree *t, const uint8_t *payload, size_t len)
 		return -EBADMSG;
 	}
 	struct record r;
-	int e = parse(o, &r) ? -EBADMSG : record_apply(t, &r, NULL, NULL);
+	struct text_buffers *tb = malloc(sizeof(*tb));
+	int e = !tb ? -ENOMEM
+		: parse(o, &r, tb) ? -EBADMSG
+				   : record_apply(t, &r, NULL, NULL);
+	free(tb);
 	json_decref(o);
 	return e;
 }

@@ -60,14 +60,23 @@ struct record {
 	struct obj_ref content;
 };
 
-/* JSON text of r (malloc'ed, caller frees); 0 or -ENOMEM. */
+/*
+ * JSON text of r (malloc'ed, caller frees); 0 or -ENOMEM, or an error for
+ * a record that record_replay would refuse (so it is never journaled):
+ * -EINVAL (unknown op; an ino or dir ≥ 2^63, a create's ino 0; a symlink
+ * without target; a string that is not UTF-8; content whose cid is not raw
+ * or whose depth passes OBJ_DEPTH_MAX), tree_check_name's errno for a bad
+ * name, -EOVERFLOW for a time more than about 292 years from 1970 or a
+ * size ≥ 2^63.
+ */
 int record_encode(const struct record *r, char **json, size_t *len);
 
 /*
  * Apply r to t.  0, or the errno the change fails with.  Inodes whose
  * last name goes and that nothing holds (no lookups, no opens) are freed,
  * via release_fn when given (the caller may need to drop per-inode state),
- * else tree_release.
+ * else tree_release.  Content of size 0 is the empty ref, whatever else
+ * r->content holds (only the size is journaled).
  */
 typedef void (*record_release_fn)(struct inode *inode, void *arg);
 int record_apply(struct fs_tree *t, const struct record *r,
