@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +121,9 @@ int cmd_mount(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	/* The mount's log: syslog, and stderr too while in the foreground. */
+	openlog("ipmaildir", LOG_PID | (foreground ? LOG_PERROR : 0),
+		LOG_MAIL);
 	static struct ipmd_fs fs;
 	char msg[1024] = "";
 	if (ipmd_fs_open(&fs, &mo, msg, sizeof(msg)) != 0) {

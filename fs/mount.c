@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -132,6 +133,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	memset(fs, 0, sizeof(*fs));
 	fs->lock_fd = -1;
 	pthread_mutex_init(&fs->lock, NULL);
+	pthread_mutex_init(&fs->commit_lock, NULL);
 	pthread_cond_init(&fs->commit_cond, NULL);
 	fs->read_only = o->read_only;
 	fs->attr_timeout = o->attr_timeout;
@@ -199,8 +201,20 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 			   "refusing to mount over it; run ipmaildir fsck",
 			   js.bad_file[0] ? js.bad_file : fs->paths.journal,
 			   (unsigned long long)js.bad_offset, strerror(-e));
-	if (rc.applied || rc.skipped)
+	if (rc.applied || rc.skipped) {
 		fs->changes += rc.applied + 1;
+		syslog(LOG_NOTICE,
+		       "replayed %llu journal records over commit %llu "
+		       "(%llu skipped: changes that failed live too)",
+		       (unsigned long long)rc.applied,
+		       (unsigned long long)fs->last.seq,
+		       (unsigned long long)rc.skipped);
+	}
+	if (js.torn_tail_bytes)
+		syslog(LOG_WARNING,
+		       "journal: cut %llu bytes of a record torn by a crash "
+		       "(never acknowledged)",
+		       (unsigned long long)js.torn_tail_bytes);
 	if (fs->read_only)
 		return 0;
 
@@ -255,17 +269,16 @@ void ipmd_fs_changed(struct ipmd_fs *fs)
 
 int ipmd_fs_commit(struct ipmd_fs *fs)
 {
-	static pthread_mutex_t one_at_a_time = PTHREAD_MUTEX_INITIALIZER;
 	struct commit c;
 	int e;
 
 	if (fs->read_only)
 		return 0;
-	pthread_mutex_lock(&one_at_a_time);
+	pthread_mutex_lock(&fs->commit_lock);
 	pthread_mutex_lock(&fs->lock);
 	if (fs->changes == 0) {
 		pthread_mutex_unlock(&fs->lock);
-		pthread_mutex_unlock(&one_at_a_time);
+		pthread_mutex_unlock(&fs->commit_lock);
 		return 0;
 	}
 	memset(&c, 0, sizeof(c));
@@ -307,6 +320,13 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 			journal_drop_before(fs->paths.journal, new_gen);
 		}
 	}
+	if (e && e != fs->commit_error)
+		syslog(LOG_ERR, "commit %llu failed: %s; the journal keeps "
+				"every change, retrying",
+		       (unsigned long long)c.seq, strerror(-e));
+	else if (!e && fs->commit_error)
+		syslog(LOG_NOTICE, "commit %llu written; commits work again",
+		       (unsigned long long)c.seq);
 	if (e) {
 		/* The journal still holds every change: retry later. */
 		pthread_mutex_lock(&fs->lock);
@@ -314,7 +334,7 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 		pthread_mutex_unlock(&fs->lock);
 	}
 	fs->commit_error = e;
-	pthread_mutex_unlock(&one_at_a_time);
+	pthread_mutex_unlock(&fs->commit_lock);
 	return e;
 }
 
@@ -418,6 +438,7 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 	if (fs->lock_fd >= 0)
 		close(fs->lock_fd);
 	pthread_cond_destroy(&fs->commit_cond);
+	pthread_mutex_destroy(&fs->commit_lock);
 	pthread_mutex_destroy(&fs->lock);
 	return e;
 }

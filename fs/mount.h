@@ -58,6 +58,7 @@ struct ipmd_fs {
 	double attr_timeout;
 
 	/* Commits. */
+	pthread_mutex_t commit_lock; /* one commit at a time */
 	pthread_t committer;
 	bool committer_running;
 	pthread_cond_t commit_cond;

@@ -344,10 +344,8 @@ static int create_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		}
 		err = ipmd_fs_log(fs, &r);
 		inode = err ? NULL : tree_get(fs->tree, r.ino);
-		if (!err && S_ISDIR(mode))
-			fs->added += 0; /* folders are counted at commit */
-		else if (!err)
-			fs->added++;
+		if (!err && S_ISREG(mode))
+			fs->added++; /* folders are counted at commit */
 	}
 	if (inode && fi) {
 		inode->opens++;
