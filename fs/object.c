@@ -512,7 +512,6 @@ static int pool_take(struct obj_writer *w, bool wait)
 		return 0;
 	struct slot *s = &p->slots[p->collected % p->nslots];
 	pthread_mutex_lock(&p->lock);
-	for (unsigned k = 0; k < p->nslots; k++) if (p->slots[k].state == SLOT_DONE) { s = &p->slots[k]; break; }
 	while (wait && s->state != SLOT_DONE)
 		pthread_cond_wait(&p->done, &p->lock);
 	bool ready = s->state == SLOT_DONE;

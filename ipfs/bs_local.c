@@ -375,6 +375,11 @@ static int check_existing(struct bs_local *l, const struct block_name *bn,
 	}
 	if (off != len)
 		goto out;
+	/* Its shard may be new (from another opener): have our sync, or now
+	 * for a durable put, make its entry in DIR/blocks durable too. */
+	r = ensure_shard(l, bn, flags & BS_PUT_DURABLE, false);
+	if (r < 0)
+		goto out;
 	if (flags & BS_PUT_DURABLE) {
 		/* Another put may have left it pending: finish its work. */
 		if (fdatasync(fd) < 0) {
@@ -382,8 +387,6 @@ static int check_existing(struct bs_local *l, const struct block_name *bn,
 			goto out;
 		}
 		r = fsync_dir_at(l->blocks_fd, bn->shard_dir);
-		if (r == 0)
-			r = ensure_shard(l, bn, true, false);
 	} else {
 		/* The put that wrote it may not have noted it pending yet; a
 		 * duplicate entry costs one cheap fdatasync. */
@@ -425,7 +428,6 @@ static int local_put(struct blockstore *bs, const uint8_t *data, size_t len,
 		if (fd < 0)
 			return fd;
 		r = write_all(fd, data, len);
-		if (r == 0 && !durable && getenv("XX_SFR")) sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); /*XXTMP*/
 		if (r == 0 && durable && fdatasync(fd) < 0)
 			r = -errno;
 		if (r == 0 &&
@@ -592,7 +594,8 @@ static void sync_take(struct bs_local *l, struct sync_set *ss)
 	bool any_fresh = false;
 	ss->items = ss->n;
 	for (size_t i = 0; i < sizeof(ss->fresh); i++) {
-		ss->fresh[i] = l->shard_exists[i] & (uint8_t)~l->shard_durable[i];
+		ss->fresh[i] =
+			l->shard_exists[i] & (uint8_t)~l->shard_durable[i];
 		any_fresh |= ss->fresh[i] != 0;
 		ss->items += (size_t)__builtin_popcount(ss->dirty[i]);
 	}
@@ -902,7 +905,8 @@ static int scan_shards(struct bs_local *l)
 				: -1;
 		/* Anything else under a shard's name makes puts there fail
 		 * (ENOTDIR), as it would without this note. */
-		if (s >= 0 && (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)) {
+		if (s >= 0 &&
+		    (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)) {
 			bit_set(l->shard_exists, (unsigned)s);
 			bit_set(l->shard_durable, (unsigned)s);
 		}
@@ -994,7 +998,7 @@ int bs_local_open(const char *dir, struct blockstore **out)
 	if (r == 0)
 		r = clean_temps(l);
 	if (r == 0)
-		l->use_syncfs = can_syncfs(l->blocks_fd) && !getenv("XX_NOSYNCFS"); /*XXTMP*/
+		l->use_syncfs = can_syncfs(l->blocks_fd);
 	if (r < 0) {
 		local_close(&l->base);
 		return r;
