@@ -88,10 +88,10 @@ integration: $(BIN) $(TOOL_BIN)
 asan:
 	$(MAKE) BUILD=build-asan SAN=1 OPT=-O1 check
 
-bench: $(BIN) $(BENCH_BIN)
+bench: $(BIN) $(BENCH_BIN) $(TOOL_BIN)
 	BUILD=$(BUILD) bench/run
 
-bench-quick: $(BIN) $(BENCH_BIN)
+bench-quick: $(BIN) $(BENCH_BIN) $(TOOL_BIN)
 	BUILD=$(BUILD) bench/run --quick
 
 install: $(BIN)

@@ -49,7 +49,7 @@ big_more=${IPMD_BENCH_BIG_MORE:-}
 grep_n=${IPMD_BENCH_GREP_N:-}
 
 usage() {
-	sed -n '5,8s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '6,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 # ---- results: one row per metric, one value per target ----
@@ -62,6 +62,7 @@ table_of() {
 		n++
 		c[n,1] = $1; c[n,2] = $2; c[n,3] = $3 " (" $4 ")"
 		for (i = 5; i <= 9; i++) c[n,i-1] = ($i == "" ? "-" : $i)
+		gsub(/\|/, "\\|", c[n,2])
 	}
 	END {
 		split("workload|metric|unit|plain|gocryptfs|ipmaildir|gocryptfs/plain|ipmaildir/plain", h, "|")
@@ -123,16 +124,17 @@ emit_rows() {
 # ---- arithmetic on figures ----
 
 now() { echo "$EPOCHREALTIME"; }
-since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.4f", b - a }'; }
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", n / s }'; }
 mbps() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", n / 1e6 / s }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.4f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 bytes_in() { find "$@" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
 # peak_rss_mib PID: VmHWM of a live process, in MiB.
 peak_rss_mib() {
 	awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null
 }
-say() { printf '  %-10s %s\n' "$@"; }
+# say ID TEXT: a progress line, after the seconds since the start.
+say() { printf '%7.1f  %-16s %s\n' "$(since "$T_START")" "$@"; }
 
 die() {
 	echo "bench/mail.sh: $*" >&2
@@ -178,9 +180,9 @@ done
 # Sizes: full figures fit the whole run in ~20 minutes on 2 cores
 # (bench/README.md); --quick keeps the harness alive in ~2 minutes.
 if [ "$quick" = 1 ]; then
-	: "${lda_n:=100}" "${raw_n:=100}" "${big_n:=5000}" "${big_more:=100}" "${grep_n:=300}"
+	: "${lda_n:=50}" "${raw_n:=100}" "${big_n:=5000}" "${big_more:=100}" "${grep_n:=300}"
 else
-	: "${lda_n:=2000}" "${raw_n:=2000}" "${big_n:=100000}" "${big_more:=1000}" "${grep_n:=3000}"
+	: "${lda_n:=1000}" "${raw_n:=2000}" "${big_n:=100000}" "${big_more:=1000}" "${grep_n:=3000}"
 fi
 for v in "$rounds" "$par" "$lda_n" "$raw_n" "$big_n" "$big_more" "$grep_n"; do
 	case $v in '' | *[!0-9]* | 0) echo "bench/mail.sh: not a positive count: '$v'" >&2; exit 2 ;; esac
@@ -196,7 +198,7 @@ _pids=()
 _workers=()
 # Per target: its scratch directory, Maildir, mount point, store (or
 # cipher directory), daemon pid, and Dovecot configuration.
-declare -A TGT_BASE TGT_DIR TGT_MNT TGT_STORE TGT_PID DCONF
+declare -A TGT_KIND TGT_BASE TGT_DIR TGT_MNT TGT_STORE TGT_PID DCONF
 track_pid() { _pids+=("$1"); }
 _cleanups=()
 on_cleanup() { _cleanups+=("$*"); }
@@ -259,11 +261,14 @@ menv_deliverer
 
 _tgt_seq=0
 
-# tgt_mount T: start T's daemon in the foreground as our child, return
-# when the mount is live (TGT_PID set).  Plain: nothing to do.
+# A target is known by an id: its kind (one of TARGETS) or KIND-SUFFIX
+# for a second instance of the same kind.
+
+# tgt_mount ID: start the target's daemon in the foreground as our child,
+# return when the mount is live (TGT_PID set).  Plain: nothing to do.
 tgt_mount() {
 	local t=$1 mnt=${TGT_MNT[$1]} store=${TGT_STORE[$1]} log=${TGT_BASE[$1]}/daemon.log pid i
-	case $t in
+	case ${TGT_KIND[$t]} in
 	plain) return 0 ;;
 	gocryptfs) gocryptfs -fg -q -extpass 'echo pw' -allow_other "$store" "$mnt" 2>>"$log" & ;;
 	ipmaildir) "$IPMD_BIN" mount -f --store "$store" -o allow_other "$mnt" 2>>"$log" & ;;
@@ -279,17 +284,19 @@ tgt_mount() {
 	die "mount of $t at $mnt failed"
 }
 
-# tgt_up T: a fresh, empty Maildir (cur/ new/ tmp/) on target T at
-# ${TGT_DIR[T]}, owned by the test user.
+# tgt_up ID [KIND]: a fresh, empty Maildir (cur/ new/ tmp/) at
+# ${TGT_DIR[ID]} on a new target of KIND (default: ID), owned by the
+# test user.
 tgt_up() {
 	local t=$1 base
 	_tgt_seq=$((_tgt_seq + 1))
 	base=$TEST_DIR/$t.$_tgt_seq
 	mkdir -p "$base/mnt" || die "mkdir $base"
+	TGT_KIND[$t]=${2:-$1}
 	TGT_BASE[$t]=$base
 	TGT_MNT[$t]=$base/mnt
 	TGT_DIR[$t]=$base/mnt
-	case $t in
+	case ${TGT_KIND[$t]} in
 	plain) TGT_STORE[$t]= ;;
 	gocryptfs)
 		TGT_STORE[$t]=$base/cipher
@@ -352,33 +359,53 @@ for i in range(count):
 PY
 }
 
-# raw_worker MAILDIR LIST ERRFILE: the C deliverer once per file of LIST;
-# the number of failed deliveries on stdout.
+# A temporary failure (exit 75) is retried at once, up to TEMPFAIL_TRIES
+# times in all, as an MTA would requeue it: the time of the retries counts
+# and their number is reported.  Workers print "rc tries file" per message.
+TEMPFAIL_TRIES=5
+# Deliveries into a full and an empty Maildir alternate in batches: a
+# tenth of them, at least BATCH_MIN.
+BATCH_MIN=10
+BATCH=
+
+# raw_worker MAILDIR LIST ERRFILE: the C deliverer once per file of LIST.
 raw_worker() {
-	local f bad=0
+	local f rc try
 	while IFS= read -r f; do
-		"$MAIL_DELIVER" "$1" <"$f" >/dev/null 2>>"$3" || bad=$((bad + 1))
+		for ((try = 1; try <= TEMPFAIL_TRIES; try++)); do
+			"$MAIL_DELIVER" "$1" <"$f" >/dev/null 2>>"$3"
+			rc=$?
+			[ "$rc" = 75 ] || break
+		done
+		echo "$rc $((try > TEMPFAIL_TRIES ? TEMPFAIL_TRIES : try)) $f"
 	done <"$2"
-	echo "$bad"
 }
 
 # lda_worker CONF LIST: dovecot-lda as the test user, one shell for the
-# whole LIST as Postfix's local(8) would; "rc file" per message on stdout.
+# whole LIST as Postfix's local(8) would run mailbox_command.
 lda_worker() {
 	# shellcheck disable=SC2016 # expanded by the user's shell
-	menv_as_user bash -c 'while IFS= read -r f; do "$@" <"$f"; echo "$? $f"; done <"$0"' \
-		"$2" "$DOVECOT_LIBEXEC/dovecot-lda" -c "$1" -e \
+	menv_as_user bash -c 'while IFS= read -r f; do
+		for ((try = 1; try <= $1; try++)); do
+			"${@:2}" <"$f"; rc=$?
+			[ "$rc" = 75 ] || break
+		done
+		echo "$rc $((try > $1 ? $1 : try)) $f"
+	done <"$0"' "$2" "$TEMPFAIL_TRIES" "$DOVECOT_LIBEXEC/dovecot-lda" -c "$1" -e \
 		-f sender@example.org -a "$MAIL_USER@localhost"
 }
 
 # run_workers KIND T LISTPREFIX P: P workers of KIND (raw|lda) on target
 # T over LISTPREFIX.0 … .(P-1) at once (P=1: LISTPREFIX.all); sets
-# RW_BAD to the number of failed deliveries.  Not in a subshell: the
-# workers' pids must be in _workers for the EXIT trap.
+# RW_BAD to the number of failed deliveries and RW_RETRIES to the number
+# of retried tempfails.  Not in a subshell: the workers' pids must be in
+# _workers for the EXIT trap.
 RW_BAD=
+RW_RETRIES=
 run_workers() {
 	local kind=$1 t=$2 lists=$3 p=$4 w out=$TEST_DIR/out.$2 list
 	rm -f "$out".*
+	: >"$TEST_DIR/err.$t"
 	_workers=()
 	for ((w = 0; w < p; w++)); do
 		list=$lists.$w
@@ -393,15 +420,12 @@ run_workers() {
 	done
 	for w in "${_workers[@]}"; do wait "$w"; done
 	_workers=()
-	if [ "$kind" = raw ]; then
-		RW_BAD=$(cat "$out".* | awk '{ s += $1 } END { print s + 0 }')
-	else
-		RW_BAD=$(cat "$out".* | awk '$1 != 0 { n++ } END { print n + 0 }')
-	fi
+	RW_BAD=$(cat "$out".* | awk '$1 != 0 { n++ } END { print n + 0 }')
+	RW_RETRIES=$(cat "$out".* | awk '{ n += $2 - 1 } END { print n + 0 }')
 }
 
 # deliver_round KIND T LISTPREFIX P N: deliver, check that none failed,
-# print the rate; sets LAST_RATE.
+# print the rate; sets LAST_RATE (and RW_RETRIES).
 LAST_RATE=
 deliver_round() {
 	local kind=$1 t=$2 lists=$3 p=$4 n=$5 t0 s have
@@ -411,7 +435,8 @@ deliver_round() {
 	have=$(menv_count "${TGT_DIR[$t]}")
 	[ "$RW_BAD" = 0 ] || { head -n 5 "$TEST_DIR/err.$t" >&2; die "$kind on $t: $RW_BAD deliveries failed"; }
 	LAST_RATE=$(rate "$n" "$s")
-	say "$t" "$kind x$p: $n messages in $s s, $LAST_RATE msg/s ($have in the Maildir)"
+	say "$t" "$kind x$p: $n messages in $s s, $LAST_RATE msg/s ($have in the Maildir, $RW_RETRIES tempfails retried)"
+	[ "$RW_RETRIES" = 0 ] || tail -n 3 "$TEST_DIR/err.$t" | sed 's/^/             /' >&2
 }
 
 # ---- workloads ----
@@ -419,7 +444,8 @@ deliver_round() {
 # dovecot-lda delivery of a mail corpus, sequential and P in parallel:
 # the whole MDA (index, dovecot-uidlist, fsync) as a user runs it.
 mail_lda() {
-	local n=$lda_n t key
+	local n=$lda_n t key p modes=(1)
+	[ "$par" = 1 ] || modes+=("$par")
 	menv_require "$DOVECOT_LIBEXEC/dovecot-lda"
 	menv_user
 	mkdir -p "$TEST_DIR/home"
@@ -429,13 +455,14 @@ mail_lda() {
 	chmod -R a+rX "$TEST_DIR/lda"
 	split_lists "$TEST_DIR/lda" "$TEST_DIR/lda-list" "$par"
 	echo "  corpus: $(bytes_in "$TEST_DIR/lda") bytes"
-	for p in 1 "$par"; do
+	for p in "${modes[@]}"; do
 		key=lda$p
 		if [ "$p" = 1 ]; then
 			row "$key" lda "dovecot-lda $n msgs sequential" msg/s higher
 		else
 			row "$key" lda "dovecot-lda $n msgs $p parallel" msg/s higher
 		fi
+		row "$key-retry" lda "  of which tempfails retried" count lower
 		all_up
 		for t in "${TARGETS[@]}"; do
 			menv_dovecot_conf "${TGT_BASE[$t]}/dovecot" "${TGT_DIR[$t]}"
@@ -445,11 +472,12 @@ mail_lda() {
 			deliver_round lda "$t" "$TEST_DIR/lda-list" "$p" "$n"
 			[ "$(menv_count "${TGT_DIR[$t]}")" = "$n" ] || die "lda on $t: not $n messages in the Maildir"
 			put "$key" "$t" "$LAST_RATE"
+			put "$key-retry" "$t" "$RW_RETRIES"
 		done
 		all_down
 	done
 	emit_rows
-	echo "lda msg/s vs plain: seq ipmaildir $(ratio "${VAL[lda1,ipmaildir]}" "${VAL[lda1,plain]}")" \
+	headline "lda msg/s vs plain: seq ipmaildir $(ratio "${VAL[lda1,ipmaildir]}" "${VAL[lda1,plain]}")" \
 		"gocryptfs $(ratio "${VAL[lda1,gocryptfs]}" "${VAL[lda1,plain]}");" \
 		"x$par ipmaildir $(ratio "${VAL[lda$par,ipmaildir]}" "${VAL[lda$par,plain]}")" \
 		"gocryptfs $(ratio "${VAL[lda$par,gocryptfs]}" "${VAL[lda$par,plain]}")"
@@ -458,43 +486,48 @@ mail_lda() {
 # The qmail-style C deliverer (tmp/, write, fsync, link, unlink): the
 # filesystem's share of a delivery with the least around it.
 mail_raw() {
-	local n=$raw_n t key
+	local n=$raw_n t key p modes=(1)
+	[ "$par" = 1 ] || modes+=("$par")
 	menv_user
 	echo "C deliverer ($MAIL_DELIVER): $n messages (genmail mail mix), sequential then $par in parallel"
 	menv_gen_many "$TEST_DIR/raw" raw "$n" mail || die "genmail failed"
 	split_lists "$TEST_DIR/raw" "$TEST_DIR/raw-list" "$par"
 	echo "  corpus: $(bytes_in "$TEST_DIR/raw") bytes"
-	for p in 1 "$par"; do
+	for p in "${modes[@]}"; do
 		key=raw$p
 		if [ "$p" = 1 ]; then
 			row "$key" raw "C deliverer $n msgs sequential" msg/s higher
 		else
 			row "$key" raw "C deliverer $n msgs $p parallel" msg/s higher
 		fi
+		row "$key-retry" raw "  of which tempfails retried" count lower
 		all_up
 		for t in "${TARGETS[@]}"; do
 			deliver_round raw "$t" "$TEST_DIR/raw-list" "$p" "$n"
 			[ "$(menv_count "${TGT_DIR[$t]}")" = "$n" ] || die "raw on $t: not $n messages in the Maildir"
 			put "$key" "$t" "$LAST_RATE"
+			put "$key-retry" "$t" "$RW_RETRIES"
 		done
 		all_down
 	done
 	emit_rows
-	echo "raw msg/s vs plain: seq ipmaildir $(ratio "${VAL[raw1,ipmaildir]}" "${VAL[raw1,plain]}")" \
+	headline "raw msg/s vs plain: seq ipmaildir $(ratio "${VAL[raw1,ipmaildir]}" "${VAL[raw1,plain]}")" \
 		"gocryptfs $(ratio "${VAL[raw1,gocryptfs]}" "${VAL[raw1,plain]}");" \
 		"x$par ipmaildir $(ratio "${VAL[raw$par,ipmaildir]}" "${VAL[raw$par,plain]}")" \
 		"gocryptfs $(ratio "${VAL[raw$par,gocryptfs]}" "${VAL[raw$par,plain]}")"
 }
 
-# timed_rounds KEY LABEL CMD: run `bash -c CMD _ MAILDIR` once on every
-# target to warm it, then R rounds over the targets in turn; the median
-# time per target into KEY.
+# timed_rounds KEY LABEL CMD [warm]: run `bash -c CMD _ MAILDIR` once on
+# every target to warm it (not when told it is warm), then R rounds over
+# the targets in turn; the median time per target into KEY.
 timed_rounds() {
 	local key=$1 label=$2 cmd=$3 t r t0 s
 	local -A times
-	for t in "${TARGETS[@]}"; do
-		bash -c "$cmd" _ "${TGT_DIR[$t]}" >/dev/null || die "$label failed on $t"
-	done
+	if [ "${4:-}" != warm ]; then
+		for t in "${TARGETS[@]}"; do
+			bash -c "$cmd" _ "${TGT_DIR[$t]}" >/dev/null || die "$label failed on $t"
+		done
+	fi
 	for ((r = 1; r <= rounds; r++)); do
 		for t in "${TARGETS[@]}"; do
 			t0=$(now)
@@ -510,6 +543,38 @@ timed_rounds() {
 	done
 }
 
+# deliver_full_empty M: on every target, the batches of
+# $TEST_DIR/full.B into the full Maildir and of $TEST_DIR/empty.B into
+# the empty one (id KIND-empty), alternating batch by batch so that a
+# noisy moment slows both alike; rates into VAL[full|empty], their ratio
+# into VAL[fullratio].
+deliver_full_empty() {
+	local m=$1 b t id list t0 s order
+	local -A secs retries
+	for ((b = 0; b * BATCH < m; b++)); do
+		for t in "${TARGETS[@]}"; do
+			order=("$t" "$t-empty")
+			[ $((b % 2)) = 0 ] || order=("$t-empty" "$t")
+			for id in "${order[@]}"; do
+				list=$TEST_DIR/empty.$b
+				[ "$id" = "$t" ] && list=$TEST_DIR/full.$b
+				t0=$(now)
+				run_workers raw "$id" "$list" 1
+				s=$(since "$t0")
+				[ "$RW_BAD" = 0 ] || { head -n 5 "$TEST_DIR/err.$id" >&2; die "raw on $id: $RW_BAD deliveries failed"; }
+				secs[$id]=$(awk -v a="${secs[$id]:-0}" -v b="$s" 'BEGIN { print a + b }')
+				retries[$id]=$((${retries[$id]:-0} + RW_RETRIES))
+			done
+		done
+	done
+	for t in "${TARGETS[@]}"; do
+		put full "$t" "$(rate "$m" "${secs[$t]}")"
+		put empty "$t" "$(rate "$m" "${secs[$t-empty]}")"
+		put fullratio "$t" "$(ratio "${VAL[full,$t]}" "${VAL[empty,$t]}")"
+		say "$t" "raw into the full Maildir ${VAL[full,$t]} msg/s, into an empty one ${VAL[empty,$t]} msg/s (${retries[$t]} and ${retries[$t-empty]} tempfails retried)"
+	done
+}
+
 # 100,000 messages in one folder: populating it, listing and stat'ing it,
 # delivering into it next to delivering into an empty one, and (the FUSE
 # targets) mounting it again.
@@ -517,24 +582,28 @@ mail_big() {
 	local n=$big_n m=$big_more t t0 s base_n=2000 lines want
 	[ "$quick" = 1 ] && base_n=500
 	[ "$base_n" -gt "$n" ] && base_n=$n
+	BATCH=$((m / 10 > BATCH_MIN ? m / 10 : BATCH_MIN))
 	menv_user
-	echo "one folder of $n messages (${base_n} genmail small messages, each copy with a header of its own)," \
-		"$m deliveries before and after"
+	echo "one folder of $n messages (${base_n} genmail small messages, each copy with a header of its own);" \
+		"$m deliveries into it and $m into an empty Maildir, in alternating batches of $BATCH"
 	menv_gen_many "$TEST_DIR/big-base" big "$base_n" small || die "genmail failed"
 	replicate "$TEST_DIR/big-base" "$TEST_DIR/big" "$n"
 	menv_gen_many "$TEST_DIR/more" more "$((2 * m))" small || die "genmail failed"
 	find "$TEST_DIR/more" -name '*.eml' | sort >"$TEST_DIR/more-list"
-	head -n "$m" "$TEST_DIR/more-list" >"$TEST_DIR/empty-list.all"
-	tail -n "$m" "$TEST_DIR/more-list" >"$TEST_DIR/full-list.all"
+	# Batch b of each: $TEST_DIR/{empty,full}.b.all (run_workers' naming).
+	head -n "$m" "$TEST_DIR/more-list" | awk -v d="$TEST_DIR/empty" -v k="$BATCH" \
+		'{ print > (d "." int((NR - 1) / k) ".all") }'
+	tail -n "$m" "$TEST_DIR/more-list" | awk -v d="$TEST_DIR/full" -v k="$BATCH" \
+		'{ print > (d "." int((NR - 1) / k) ".all") }'
 	echo "  corpus: $(bytes_in "$TEST_DIR/big") bytes in cur/"
 
-	row empty big "C deliverer $m msgs into an empty Maildir" msg/s higher
 	row fill big "populate cur/ with $n msgs (cp -r + sync)" s lower
 	row fillrate big "populate cur/ with $n msgs (cp -r + sync)" msg/s higher
 	row ls big "ls -l cur/ ($n entries; warm; median of $rounds)" s lower
 	row find big "find | wc -l (warm; median of $rounds)" s lower
 	row stat big "find -printf '%s %T@' (stat all; warm; median of $rounds)" s lower
 	row full big "C deliverer $m msgs into the full Maildir" msg/s higher
+	row empty big "C deliverer $m msgs into an empty Maildir (alternating)" msg/s higher
 	row fullratio big "delivery rate full/empty" ratio higher
 	row rss big "daemon peak RSS (VmHWM) after the above" MiB lower
 	row mount big "mount of the full Maildir until mountpoint" s lower
@@ -542,10 +611,7 @@ mail_big() {
 	row rss2 big "daemon peak RSS (VmHWM) after mount + ls" MiB lower
 
 	all_up
-	for t in "${TARGETS[@]}"; do
-		deliver_round raw "$t" "$TEST_DIR/empty-list" 1 "$m"
-		put empty "$t" "$LAST_RATE"
-	done
+	for t in "${TARGETS[@]}"; do tgt_up "$t-empty" "$t"; done
 	for t in "${TARGETS[@]}"; do
 		t0=$(now)
 		cp -r "$TEST_DIR/big/." "${TGT_DIR[$t]}/cur/" || die "cp into $t failed"
@@ -561,16 +627,17 @@ mail_big() {
 	done
 	# shellcheck disable=SC2016 # $1 is expanded by bash -c
 	timed_rounds ls "ls -l cur/" 'ls -l "$1/cur"'
+	# ls -l has just stat'ed every entry: these two are warm already.
 	# shellcheck disable=SC2016
-	timed_rounds find "find | wc -l" 'find "$1" | wc -l'
+	timed_rounds find "find | wc -l" 'find "$1" | wc -l' warm
 	# shellcheck disable=SC2016
-	timed_rounds stat "find -printf (stat)" 'find "$1" -printf "%s %T@\n"'
+	timed_rounds stat "find -printf (stat)" 'find "$1" -printf "%s %T@\n"' warm
+	deliver_full_empty "$m"
 	for t in "${TARGETS[@]}"; do
-		deliver_round raw "$t" "$TEST_DIR/full-list" 1 "$m"
-		put full "$t" "$LAST_RATE"
-		want=$((n + 2 * m))
+		want=$((n + m))
 		[ "$(menv_count "${TGT_DIR[$t]}")" = "$want" ] || die "$t: not $want messages after delivery"
-		put fullratio "$t" "$(ratio "$LAST_RATE" "${VAL[empty,$t]}")"
+		[ "$(menv_count "${TGT_DIR[$t-empty]}")" = "$m" ] || die "$t-empty: not $m messages after delivery"
+		tgt_down "$t-empty"
 	done
 	for t in gocryptfs ipmaildir; do
 		put rss "$t" "$(peak_rss_mib "${TGT_PID[$t]}")"
@@ -591,7 +658,7 @@ mail_big() {
 	done
 	all_down
 	emit_rows
-	echo "big vs plain: populate ipmaildir $(ratio "${VAL[fill,ipmaildir]}" "${VAL[fill,plain]}")x the time," \
+	headline "big vs plain: populate ipmaildir $(ratio "${VAL[fill,ipmaildir]}" "${VAL[fill,plain]}")x the time," \
 		"ls -l $(ratio "${VAL[ls,ipmaildir]}" "${VAL[ls,plain]}")x; full/empty delivery ipmaildir ${VAL[fullratio,ipmaildir]}" \
 		"plain ${VAL[fullratio,plain]}; ipmaildir mount+ls ${VAL[mountls,ipmaildir]} s, RSS ${VAL[rss,ipmaildir]} MiB"
 }
@@ -643,7 +710,7 @@ mail_grep() {
 	done
 	all_down
 	emit_rows
-	echo "grep MB/s vs plain: warm ipmaildir $(ratio "${VAL[warm,ipmaildir]}" "${VAL[warm,plain]}")" \
+	headline "grep MB/s vs plain: warm ipmaildir $(ratio "${VAL[warm,ipmaildir]}" "${VAL[warm,plain]}")" \
 		"gocryptfs $(ratio "${VAL[warm,gocryptfs]}" "${VAL[warm,plain]}");" \
 		"cold ipmaildir $(ratio "${VAL[cold,ipmaildir]}" "${VAL[cold,plain]}")" \
 		"gocryptfs $(ratio "${VAL[cold,gocryptfs]}" "${VAL[cold,plain]}")"
@@ -651,10 +718,19 @@ mail_grep() {
 
 # ---- main ----
 
+T_START=$(now)
+# Each workload ends by setting it (headline WORDS…): its figure in one
+# line, printed last (bench/run shows the last line in its summary).
+HEADLINE=
+headline() { HEADLINE="$*"; }
+
 echo "# mail: $TEST_DIR ($(stat -f -c %T "$TEST_DIR")), $(gocryptfs -version 2>/dev/null | cut -d';' -f1)," \
 	"dovecot $(dovecot --version 2>/dev/null | cut -d' ' -f1), rounds $rounds, parallel $par"
 echo "# sizes: lda $lda_n, raw $raw_n, big $big_n + $big_more, grep $grep_n$([ "$quick" = 1 ] && echo ' (quick)')"
 for w in "${selected[@]}"; do
 	echo
+	w0=$(now)
 	"mail_$w"
+	echo "# $w: $(since "$w0") s in all"
+	echo "$HEADLINE"
 done
