@@ -52,6 +52,7 @@ static const uint8_t data_seed[randombytes_SEEDBYTES] =
 enum workload {
 	W_AEAD,
 	W_BLAKE2B,
+	W_BLOCK_KEY,
 	W_SHA256,
 	W_CID,
 	W_SEAL,
@@ -63,7 +64,8 @@ enum workload {
 
 static const char *const workload_name[W_COUNT] = {
 	[W_AEAD] = "raw AEAD (xchacha20poly1305 encrypt)",
-	[W_BLAKE2B] = "BLAKE2b-256 keyed only",
+	[W_BLAKE2B] = "BLAKE2b-256 keyed only, libsodium",
+	[W_BLOCK_KEY] = "block_key (BLAKE2b-256 keyed, OpenSSL)",
 	[W_SHA256] = "sha256 only, libsodium",
 	[W_CID] = "sha256 as the CID (cid_of_raw_block)",
 	[W_SEAL] = "seal_convergent, in memory",
@@ -73,9 +75,11 @@ static const char *const workload_name[W_COUNT] = {
 };
 
 static const char *const workload_short[W_COUNT] = {
-	[W_AEAD] = "aead", [W_BLAKE2B] = "blake2b", [W_SHA256] = "sha256",
-	[W_CID] = "cid",   [W_SEAL] = "seal",       [W_STORE] = "store",
-	[W_READ] = "read", [W_PLAIN] = "plain",
+	[W_AEAD] = "aead",	   [W_BLAKE2B] = "blake2b",
+	[W_BLOCK_KEY] = "blockkey", [W_SHA256] = "sha256",
+	[W_CID] = "cid",	   [W_SEAL] = "seal",
+	[W_STORE] = "store",	   [W_READ] = "read",
+	[W_PLAIN] = "plain",
 };
 
 struct opts {
@@ -147,6 +151,20 @@ static int run_blake2b(struct bench *b, double *secs)
 		crypto_generichash(out, sizeof(out), b->data + off,
 				   piece_len(b, off), b->convergence,
 				   sizeof(b->convergence));
+	*secs = now() - t0;
+	sodium_memzero(out, sizeof(out));
+	return 0;
+}
+
+/* The convergent key as seal_convergent computes it (crypto/seal.c). */
+static int run_block_key(struct bench *b, double *secs)
+{
+	uint8_t out[IPMD_KEY_BYTES];
+
+	double t0 = now();
+	for (size_t off = 0; off < b->o->bytes; off += PIECE)
+		block_key(out, b->convergence, BLOCK_CHUNK, b->data + off,
+			  piece_len(b, off));
 	*secs = now() - t0;
 	sodium_memzero(out, sizeof(out));
 	return 0;
@@ -320,6 +338,8 @@ static int run_round(struct bench *b, unsigned i)
 	int r = run_aead(b, &b->secs[W_AEAD][i]);
 	if (r == 0)
 		r = run_blake2b(b, &b->secs[W_BLAKE2B][i]);
+	if (r == 0)
+		r = run_block_key(b, &b->secs[W_BLOCK_KEY][i]);
 	if (r == 0)
 		r = run_sha256(b, &b->secs[W_SHA256][i]);
 	if (r == 0)

@@ -17,7 +17,15 @@
  *    failure the output buffer holds no plaintext (it is zeroed).
  *
  * Errors: 0 on success; -EINVAL for a bad kind or a too-short input;
- * -EBADMSG when authentication fails (tampered bytes, wrong key, wrong kind).
+ * -EBADMSG when authentication fails (tampered bytes, wrong key, wrong kind);
+ * -EIO when libcrypto fails (out of memory, algorithm not available).
+ *
+ * Implementation: the bulk work (keyed BLAKE2b, ChaCha20-Poly1305) runs in
+ * OpenSSL's libcrypto, whose vector code is about twice libsodium's speed;
+ * libsodium does the small parts (HChaCha20 subkey, nonce).  The bytes are
+ * those of libsodium's crypto_generichash and
+ * crypto_aead_xchacha20poly1305_ietf_*_detached (tests/unit/test_seal.c
+ * checks both ways).
  *
  * Thread safety: all functions are reentrant; call seal_init() once first
  * (it calls sodium_init()).
@@ -30,14 +38,25 @@
 
 #include "crypto/format.h"
 
-/* Initialise libsodium; 0 or -EIO.  Safe to call more than once. */
+/*
+ * Initialise libsodium and check that libcrypto offers the primitives
+ * (a configuration that loads only a FIPS provider has neither); 0 or -EIO.
+ * Safe to call more than once.
+ */
 int seal_init(void);
 
 /*
  * Streaming derivation of a convergent block key, for callers that produce
- * the plaintext in pieces.  Opaque state; use init, update*, final.
+ * the plaintext in pieces.  Opaque state; use init, update*, final.  The
+ * state may own a libcrypto context: every init must be followed by final,
+ * which frees it and wipes the state (even when it fails).  Where libcrypto
+ * can't start, init falls back to libsodium (same key); a failure of update
+ * is remembered and reported by final: 0, or -EIO with key zeroed.
  */
+struct evp_mac_ctx_st; /* OpenSSL's EVP_MAC_CTX */
 struct block_key_state {
+	struct evp_mac_ctx_st *mac; /* NULL: `hash` (libsodium) does the work */
+	int err;		    /* first failure, reported by final */
 	crypto_generichash_state hash;
 };
 void block_key_init(struct block_key_state *st,
@@ -45,9 +64,12 @@ void block_key_init(struct block_key_state *st,
 		    enum block_kind kind);
 void block_key_update(struct block_key_state *st, const uint8_t *data,
 		      size_t len);
-void block_key_final(struct block_key_state *st, uint8_t key[IPMD_KEY_BYTES]);
+int block_key_final(struct block_key_state *st, uint8_t key[IPMD_KEY_BYTES]);
 
-/* One-shot: key = H_convergence(kind ‖ plaintext). */
+/*
+ * One-shot: key = H_convergence(kind ‖ plaintext).  Cannot fail: if libcrypto
+ * does, libsodium computes the same key.
+ */
 void block_key(uint8_t key[IPMD_KEY_BYTES],
 	       const uint8_t convergence[IPMD_KEY_BYTES],
 	       enum block_kind kind, const uint8_t *plain, size_t len);

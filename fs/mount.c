@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache/wal_store.h"
 #include "fs/file.h"
 #include "fs/manifest.h"
 #include "fs/record.h"
@@ -62,7 +63,8 @@ static int new_tree(struct ipmd_fs *fs)
 
 struct replay_count {
 	struct fs_tree *tree;
-	uint64_t applied, skipped;
+	struct blockstore *bs; /* where block records go back to */
+	uint64_t applied, skipped, blocks;
 };
 
 static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
@@ -71,7 +73,12 @@ static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
 	(void)gen;
 	(void)seq;
 	struct replay_count *rc = arg;
-	int e = record_replay(rc->tree, payload, len);
+	int e;
+	if (wal_replay_block(rc->bs, payload, len, &e)) {
+		rc->blocks++;
+		return e; /* a block we can't store back: stop, say why */
+	}
+	e = record_replay(rc->tree, payload, len);
 	if (e == -EBADMSG)
 		return e; /* sealed and authentic, yet malformed: corrupt */
 	if (e == 0)
@@ -175,6 +182,10 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 				   o->fault_spec);
 		fs->bs = wrapped;
 	}
+	struct blockstore *wal;
+	if (wal_store_wrap(fs->bs, NULL, &wal))
+		return say(msg, msgsize, "out of memory");
+	fs->bs = wal;
 	fs->cache = chunk_cache_new(o->cache_bytes ? o->cache_bytes
 						   : DEFAULT_CACHE_BYTES);
 	if (!fs->cache)
@@ -189,7 +200,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	if (load_head(fs, msg, msgsize))
 		return -1;
 
-	struct replay_count rc = {.tree = fs->tree};
+	struct replay_count rc = {.tree = fs->tree, .bs = fs->bs->parent};
 	struct journal_replay_stats js;
 	memset(&js, 0, sizeof(js));
 	e = journal_replay(fs->paths.journal, fs->keys.journal,
@@ -226,6 +237,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	if (e)
 		return say(msg, msgsize, "journal in %s: %s",
 			   fs->paths.journal, strerror(-e));
+	wal_store_set_journal(fs->bs, fs->journal);
 	/* Make the replayed state (or the new mailbox) a commit now. */
 	if (fs->changes && (e = ipmd_fs_commit(fs)) != 0)
 		return say(msg, msgsize, "first commit: %s", strerror(-e));
@@ -282,7 +294,11 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 		return 0;
 	}
 	memset(&c, 0, sizeof(c));
-	e = manifest_seal(fs->tree, &fs->st, &c.tree);
+	/* Directory nodes go straight to the store, not through the journal:
+	 * the bs_sync below makes them durable before the commit names them. */
+	struct obj_store direct = fs->st;
+	direct.bs = fs->bs->parent;
+	e = manifest_seal(fs->tree, &direct, &c.tree);
 	uint64_t new_gen = journal_gen(fs->journal) + 1;
 	if (!e)
 		e = journal_rotate(fs->journal, new_gen);
@@ -424,6 +440,7 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 			e = ce;
 	}
 	if (fs->journal) {
+		wal_store_set_journal(fs->bs, NULL);
 		int je = journal_close(fs->journal);
 		if (!e)
 			e = je;

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache/wal_store.h"
 #include "fs/file.h"
 #include "fs/mount.h"
 #include "fs/record.h"
@@ -72,11 +73,11 @@ static void fill_entry(struct ipmd_fs *fs, struct inode *i,
 	i->lookups++;
 }
 
-/* Outside lock: blocks first, then the journal that names them. */
+/* Outside lock: the blocks put so far (mostly carried by the journal, see
+ * cache/wal_store.h), then the journal that names them. */
 static int make_durable(struct ipmd_fs *fs)
 {
-	int e = bs_sync(fs->bs);
-	return e ? e : journal_sync(fs->journal);
+	return wal_store_durable(fs->bs);
 }
 
 static struct inode *get_dir(struct ipmd_fs *fs, fuse_ino_t ino, int *err)

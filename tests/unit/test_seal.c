@@ -229,6 +229,233 @@ static void test_random_nonce(void)
 	       "given-nonce block opens");
 }
 
+/*
+ * libcrypto does the work; libsodium defines the bytes.  Lengths around
+ * ChaCha20's 64-byte blocks and Poly1305's 16-byte blocks, a chunk, and
+ * random ones up to a bit over a chunk.
+ */
+#define CMP_MAX (300 * 1024)
+#define CMP_RANDOM 40
+
+static size_t cmp_lengths(size_t *lens, size_t cap)
+{
+	static const size_t fixed[] = {
+		0,    1,    2,    15,   16,   17,   31,    32,        33,
+		63,   64,   65,   127,  128,  129,  255,   256,       257,
+		1000, 4095, 4096, 4097, 65535, 65536, 65537, CHUNK - 1, CHUNK,
+		CHUNK + 1, CMP_MAX,
+	};
+	size_t n = 0;
+	uint32_t r[CMP_RANDOM];
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) && n < cap; i++)
+		lens[n++] = fixed[i];
+	tap_fill_random((uint8_t *)r, sizeof(r), 77);
+	for (size_t i = 0; i < CMP_RANDOM && n < cap; i++)
+		lens[n++] = r[i] % (CMP_MAX + 1);
+	return n;
+}
+
+/* libsodium's keyed BLAKE2b-256 over kind ‖ plain. */
+static void ref_block_key(uint8_t key[IPMD_KEY_BYTES],
+			  const uint8_t conv[IPMD_KEY_BYTES],
+			  enum block_kind kind, const uint8_t *plain,
+			  size_t len)
+{
+	crypto_generichash_state h;
+	uint8_t k = (uint8_t)kind;
+
+	crypto_generichash_init(&h, conv, IPMD_KEY_BYTES, IPMD_KEY_BYTES);
+	crypto_generichash_update(&h, &k, 1);
+	crypto_generichash_update(&h, plain, len);
+	crypto_generichash_final(&h, key, IPMD_KEY_BYTES);
+}
+
+/* libsodium's seal in our layout: nonce ‖ ct ‖ tag. */
+static void ref_seal(uint8_t *out, const uint8_t *plain, size_t len,
+		     enum block_kind kind, const uint8_t key[IPMD_KEY_BYTES],
+		     const uint8_t nonce[IPMD_NONCE_BYTES])
+{
+	uint8_t aad[IPMD_AAD_BYTES] = { 'i', 'p', 'm', 'd', IPMD_FORMAT_VERSION,
+					(uint8_t)kind };
+
+	memmove(out, nonce, IPMD_NONCE_BYTES);
+	crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
+		out + IPMD_NONCE_BYTES, out + IPMD_NONCE_BYTES + len, NULL,
+		plain, len, aad, sizeof(aad), NULL, out, key);
+}
+
+static int ref_open(uint8_t *plain, const uint8_t *sealed, size_t len,
+		    enum block_kind kind, const uint8_t key[IPMD_KEY_BYTES])
+{
+	uint8_t aad[IPMD_AAD_BYTES] = { 'i', 'p', 'm', 'd', IPMD_FORMAT_VERSION,
+					(uint8_t)kind };
+
+	return crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
+		plain, NULL, sealed + IPMD_NONCE_BYTES, len,
+		sealed + IPMD_NONCE_BYTES + len, aad, sizeof(aad), sealed, key);
+}
+
+static void test_vs_libsodium_one(size_t len, uint64_t seed)
+{
+	uint8_t *plain = xmalloc(len), *back = xmalloc(len);
+	uint8_t *ours = xmalloc(len + IPMD_SEAL_OVERHEAD);
+	uint8_t *ref = xmalloc(len + IPMD_SEAL_OVERHEAD);
+	uint8_t key[IPMD_KEY_BYTES], conv[IPMD_KEY_BYTES];
+	uint8_t nonce[IPMD_NONCE_BYTES];
+	uint8_t got_key[IPMD_KEY_BYTES], want_key[IPMD_KEY_BYTES], kb;
+	enum block_kind kind;
+	size_t back_len = 0;
+
+	tap_fill_random(plain, len, seed);
+	tap_fill_random(key, sizeof(key), seed + 1);
+	tap_fill_random(conv, sizeof(conv), seed + 2);
+	tap_fill_random(nonce, sizeof(nonce), seed + 3);
+	tap_fill_random(&kb, 1, seed + 4);
+	kind = (enum block_kind)(1 + kb % BLOCK_KIND_MAX);
+
+	/* Given nonce. */
+	is_int(seal_with_key(ours, plain, len, kind, key, nonce), 0,
+	       "seal_with_key %zu bytes, kind %d", len, (int)kind);
+	ref_seal(ref, plain, len, kind, key, nonce);
+	is_mem(ours, ref, len + IPMD_SEAL_OVERHEAD,
+	       "... byte-identical to libsodium (%zu)", len);
+	memset(back, 0x55, len);
+	ok(ref_open(back, ours, len, kind, key) == 0 &&
+		   (len == 0 || memcmp(back, plain, len) == 0),
+	   "... libsodium opens it (%zu)", len);
+
+	/* Random nonce: libsodium under the stored nonce gives the same. */
+	is_int(seal_with_key(ours, plain, len, kind, key, NULL), 0,
+	       "random-nonce seal (%zu)", len);
+	ref_seal(ref, plain, len, kind, key, ours);
+	is_mem(ours, ref, len + IPMD_SEAL_OVERHEAD,
+	       "... byte-identical to libsodium under its nonce (%zu)", len);
+
+	/* We open what libsodium sealed. */
+	ref_seal(ref, plain, len, kind, key, nonce);
+	memset(back, 0x55, len);
+	back_len = 0;
+	ok(seal_open(back, &back_len, ref, len + IPMD_SEAL_OVERHEAD, kind,
+		     key) == 0 &&
+		   back_len == len &&
+		   (len == 0 || memcmp(back, plain, len) == 0),
+	   "we open libsodium's block (%zu)", len);
+
+	/* Convergent: key and whole block. */
+	is_int(seal_convergent(ours, got_key, plain, len, kind, conv), 0,
+	       "seal_convergent (%zu)", len);
+	ref_block_key(want_key, conv, kind, plain, len);
+	is_mem(got_key, want_key, IPMD_KEY_BYTES,
+	       "block key == crypto_generichash keyed (%zu)", len);
+	crypto_generichash(nonce, sizeof(nonce),
+			   (const uint8_t *)IPMD_NONCE_LABEL,
+			   strlen(IPMD_NONCE_LABEL), want_key, IPMD_KEY_BYTES);
+	ref_seal(ref, plain, len, kind, want_key, nonce);
+	is_mem(ours, ref, len + IPMD_SEAL_OVERHEAD,
+	       "convergent block byte-identical to libsodium (%zu)", len);
+	free(plain);
+	free(back);
+	free(ours);
+	free(ref);
+}
+
+static void test_vs_libsodium(void)
+{
+	size_t lens[64], n = cmp_lengths(lens, 64);
+
+	for (size_t i = 0; i < n; i++)
+		test_vs_libsodium_one(lens[i], 5000 + 10 * i);
+}
+
+/* Streaming in odd pieces == one-shot == libsodium, for many lengths. */
+static void test_streaming_pieces(void)
+{
+	static const size_t pieces[] = { 1, 7, 127, 128, 129, 1000, 4097 };
+	size_t lens[64], n = cmp_lengths(lens, 64);
+	uint8_t *plain = xmalloc(CMP_MAX), conv[IPMD_KEY_BYTES];
+	uint8_t want[IPMD_KEY_BYTES], one[IPMD_KEY_BYTES];
+	uint8_t st_key[IPMD_KEY_BYTES];
+	int bad_one = 0, bad_st = 0, bad_rc = 0;
+
+	tap_fill_random(plain, CMP_MAX, 91);
+	tap_fill_random(conv, sizeof(conv), 92);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = lens[i], off = 0, p = i;
+		struct block_key_state st;
+
+		ref_block_key(want, conv, BLOCK_CHUNK, plain, len);
+		block_key(one, conv, BLOCK_CHUNK, plain, len);
+		bad_one += memcmp(one, want, IPMD_KEY_BYTES) != 0;
+		block_key_init(&st, conv, BLOCK_CHUNK);
+		while (off < len) { /* ≤ len rounds: every piece ≥ 1 */
+			size_t k = pieces[p++ % (sizeof(pieces) /
+						 sizeof(pieces[0]))];
+			if (k > len - off)
+				k = len - off;
+			block_key_update(&st, plain + off, k);
+			off += k;
+		}
+		bad_rc += block_key_final(&st, st_key) != 0;
+		bad_st += memcmp(st_key, want, IPMD_KEY_BYTES) != 0;
+		if (memcmp(one, want, IPMD_KEY_BYTES) ||
+		    memcmp(st_key, want, IPMD_KEY_BYTES))
+			tap_diag("key mismatch at length %zu", len);
+	}
+	is_int(bad_one, 0,
+	       "one-shot block_key == crypto_generichash, %zu lengths", n);
+	is_int(bad_st, 0, "streaming in odd pieces == crypto_generichash");
+	is_int(bad_rc, 0, "block_key_final returned 0 every time");
+	free(plain);
+}
+
+/* libcrypto writes plaintext before it checks the tag: all of it must go. */
+static void test_tamper_large(void)
+{
+	const size_t len = CHUNK + 17;
+	uint8_t *plain = xmalloc(len), *back = xmalloc(len);
+	uint8_t *sealed = xmalloc(len + IPMD_SEAL_OVERHEAD);
+	uint8_t key[IPMD_KEY_BYTES];
+	/* Nonce in the HChaCha20 part and the IETF part, last ciphertext
+	 * byte, first and last tag byte. */
+	const size_t spots[] = { 3, IPMD_NONCE_BYTES - 4,
+				 IPMD_NONCE_BYTES + len - 1,
+				 IPMD_NONCE_BYTES + len,
+				 len + IPMD_SEAL_OVERHEAD - 1 };
+	size_t got = 1;
+
+	tap_fill_random(plain, len, 101);
+	tap_fill_random(key, sizeof(key), 102);
+	is_int(seal_with_key(sealed, plain, len, BLOCK_CHUNK, key, NULL), 0,
+	       "seal %zu bytes", len);
+	for (size_t i = 0; i < sizeof(spots) / sizeof(spots[0]); i++) {
+		size_t at = spots[i];
+
+		sealed[at] ^= 1;
+		memset(back, 0xAA, len);
+		got = 1;
+		is_int(seal_open(back, &got, sealed, len + IPMD_SEAL_OVERHEAD,
+				 BLOCK_CHUNK, key),
+		       -EBADMSG, "flipped byte %zu of a large block refused",
+		       at);
+		ok(all_zero(back, len) && got == 0, "... all %zu bytes zeroed",
+		   len);
+		sealed[at] ^= 1;
+	}
+	memset(back, 0xAA, len);
+	is_int(seal_open(back, &got, sealed, len + IPMD_SEAL_OVERHEAD,
+			 BLOCK_INDEX, key),
+	       -EBADMSG, "large chunk opened as an index refused");
+	ok(all_zero(back, len), "... all bytes zeroed");
+	is_int(seal_open(back, &got, sealed, len + IPMD_SEAL_OVERHEAD,
+			 BLOCK_CHUNK, key),
+	       0, "untouched large block opens");
+	is_mem(back, plain, len, "... to the plaintext");
+	free(plain);
+	free(back);
+	free(sealed);
+}
+
 static void test_bad_args(const uint8_t conv[IPMD_KEY_BYTES])
 {
 	uint8_t plain[16] = { 0 }, sealed[16 + IPMD_SEAL_OVERHEAD];
@@ -270,5 +497,8 @@ int main(void)
 	test_tamper(conv);
 	test_random_nonce();
 	test_bad_args(conv);
+	test_vs_libsodium();
+	test_streaming_pieces();
+	test_tamper_large();
 	return tap_done();
 }
