@@ -22,7 +22,9 @@
 #include "fs/cli.h"
 #include "fs/mount.h"
 
-#define DEFAULT_ATTR_TIMEOUT 1.0
+/* Every change reaches the tree through this kernel mount, which updates
+ * or drops what it cached; nothing else changes an inode behind its back. */
+#define DEFAULT_ATTR_TIMEOUT 30.0
 #define DEFAULT_COMMIT_DELAY_MS 1000
 
 static void mount_usage(FILE *out)
