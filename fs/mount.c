@@ -273,6 +273,17 @@ int ipmd_fs_log(struct ipmd_fs *fs, struct record *r)
 	return e;
 }
 
+int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode)
+{
+	if (!S_ISREG(inode->mode) || !inode->file ||
+	    !file_modified(inode->file))
+		return 0;
+	struct record r = {.op = REC_CONTENT, .ino = inode->ino,
+			   .mtime = inode->mtime, .time = now()};
+	int e = file_seal(&fs->st, inode->file, &r.content);
+	return e ? e : ipmd_fs_log(fs, &r);
+}
+
 void ipmd_fs_changed(struct ipmd_fs *fs)
 {
 	if (fs->changes++ == 0)
@@ -305,8 +316,8 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 	if (!e) {
 		c.seq = fs->head.seq + 1;
 		c.parent = fs->head.commit;
-		c.time_ns = (int64_t)now().tv_sec * 1000000000LL +
-			    now().tv_nsec;
+		struct timespec t = now();
+		c.time_ns = (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
 		c.next_ino = fs->tree->next_ino;
 		manifest_count(fs->tree, &c.messages, &c.folders);
 		c.added = fs->added;
@@ -424,14 +435,7 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 		for (uint32_t b = 0; b < fs->tree->nbuckets; b++)
 			for (struct inode *i = fs->tree->buckets[b]; i;
 			     i = i->hash_next) {
-				if (!i->file || !file_modified(i->file))
-					continue;
-				struct record r = {.op = REC_CONTENT,
-						   .ino = i->ino,
-						   .mtime = i->mtime,
-						   .time = now()};
-				if (file_seal(&fs->st, i->file, &r.content) ||
-				    ipmd_fs_log(fs, &r))
+				if (ipmd_fs_seal_locked(fs, i))
 					e = -EIO;
 			}
 		pthread_mutex_unlock(&fs->lock);

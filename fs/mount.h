@@ -87,6 +87,9 @@ void ipmd_fs_changed(struct ipmd_fs *fs);
 struct record;
 /* Under lock: journal a record, then apply it to the tree (fs/record.h). */
 int ipmd_fs_log(struct ipmd_fs *fs, struct record *r);
+/* Under lock: seal an inode's unsealed writes and journal the content
+ * (before rename/link out of tmp/, truncate of a closed file, unmount). */
+int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode);
 /* Under lock: free an inode nothing refers to (record_release_fn). */
 void ipmd_fs_release_inode(struct inode *inode, void *arg);
 

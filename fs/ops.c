@@ -87,19 +87,6 @@ static struct inode *get_dir(struct ipmd_fs *fs, fuse_ino_t ino, int *err)
 	return *err ? NULL : d;
 }
 
-/* Under lock: seal an inode's unsealed writes and journal the content.
- * Used where the file must be whole before the change (rename, link). */
-static int seal_locked(struct ipmd_fs *fs, struct inode *inode)
-{
-	if (!S_ISREG(inode->mode) || !inode->file ||
-	    !file_modified(inode->file))
-		return 0;
-	struct record r = {.op = REC_CONTENT, .ino = inode->ino,
-			   .mtime = inode->mtime, .time = now()};
-	int e = file_seal(&fs->st, inode->file, &r.content);
-	return e ? e : ipmd_fs_log(fs, &r);
-}
-
 /* Without lock, holding an open handle on ino (so its state lives). */
 static int seal_open_file(struct ipmd_fs *fs, fuse_ino_t ino)
 {
@@ -230,7 +217,7 @@ static int truncate_locked(struct ipmd_fs *fs, struct inode *inode,
 	inode->mtime = inode->ctime = *t;
 	if (inode->opens == 0) {
 		/* truncate(2) on a closed file: nobody will close it. */
-		e = seal_locked(fs, inode);
+		e = ipmd_fs_seal_locked(fs, inode);
 		if (e == 0 && !file_modified(inode->file)) {
 			file_state_free(inode->file);
 			inode->file = NULL;
@@ -479,7 +466,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		err = -ENOENT;
 	/* A message leaving tmp/ is whole: seal its tail first. */
 	if (!err)
-		err = seal_locked(fs, d->inode);
+		err = ipmd_fs_seal_locked(fs, d->inode);
 	if (!err) {
 		struct record r = {.op = REC_RENAME, .dir = parent,
 				   .name = name, .newdir = newparent,
@@ -510,7 +497,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	if (!inode)
 		err = -ENOENT;
 	if (!err)
-		err = seal_locked(fs, inode);
+		err = ipmd_fs_seal_locked(fs, inode);
 	if (!err) {
 		struct record r = {.op = REC_LINK, .ino = ino,
 				   .dir = newparent, .name = newname,
