@@ -10,6 +10,9 @@
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+# systemd's unit directory: $(PREFIX)/lib/systemd/system is
+# /usr/lib/systemd/system when PREFIX=/usr.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 BUILD   ?= build
 CC      ?= cc
 PKGS    := fuse3 libsodium libcurl jansson libxxhash libcrypto
@@ -27,6 +30,11 @@ LDLIBS   := $(PKG_LIBS) -lpthread
 ifeq ($(SAN),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
+endif
+# libFuzzer builds (make fuzz): every object instrumented for coverage.
+ifeq ($(SAN),fuzz)
+SAN_FLAGS := -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 
 MODULE_DIRS := crypto ipfs cache fs
@@ -63,9 +71,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(TEST_LIB) $(BUILD)/libipmaildir.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(TEST_LIB) $(BUILD)/libipmaildir.a $(LDLIBS)
 
-$(BUILD)/tests/tools/%: tests/tools/%.c
+$(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libipmaildir.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libipmaildir.a $(LDLIBS)
 
 $(BUILD)/tests/tap.o: tests/tap.c
 	@mkdir -p $(dir $@)
@@ -76,7 +84,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libipmaildir.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libipmaildir.a $(LDLIBS)
 
 # The suite: unit test binaries and integration scripts, all TAP, under prove.
-check: $(BIN) $(UNIT_BIN) $(TOOL_BIN)
+check: $(BIN) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 	BUILD=$(BUILD) tests/run
 
 unit: $(UNIT_BIN)
@@ -85,8 +93,14 @@ unit: $(UNIT_BIN)
 integration: $(BIN) $(TOOL_BIN)
 	BUILD=$(BUILD) tests/run integration
 
+# The same suite under ASan+UBSan, with the long loops shortened (sanitizers
+# make each pass several times slower; the plain run keeps the full counts).
+# The fuzzers always run sanitized, in `check`; they are not run twice.
+ASAN_SCALE := IPMD_LDA_COUNT=250 IPMD_CRASH_ITERATIONS=12 IPMD_FUZZ_SECONDS=0 \
+	IPMD_NODE_MSGS=100 IPMD_PARALLEL_PER=40 IPMD_REMOUNT_PER=30 \
+	IPMD_BENCH_QUICK=0
 asan:
-	$(MAKE) BUILD=build-asan SAN=1 OPT=-O1 check
+	$(ASAN_SCALE) $(MAKE) BUILD=build-asan SAN=1 OPT=-O1 check
 
 bench: $(BIN) $(BENCH_BIN) $(TOOL_BIN)
 	BUILD=$(BUILD) bench/run
@@ -98,9 +112,13 @@ install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
 		$(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/man/man5 \
-		$(DESTDIR)$(PREFIX)/share/man/man8
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ipmaildir
 	ln -sf ../bin/ipmaildir $(DESTDIR)$(PREFIX)/sbin/mount.ipmaildir
+	ln -sf ../bin/ipmaildir $(DESTDIR)$(PREFIX)/sbin/mount.fuse.ipmaildir
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' docs/systemd/ipmaildir@.service \
+		>$(DESTDIR)$(UNITDIR)/ipmaildir@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ipmaildir@.service
 	for m in man/*.1; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
 	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
 	for m in man/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/; done; true
@@ -109,7 +127,27 @@ install: $(BIN)
 deps:
 	@.ci/deps
 
-clean:
-	rm -rf build build-asan
+# Fuzz targets (tests/fuzz/fuzz_*.c, libFuzzer with clang): `make fuzz`
+# builds them into $(FUZZ_BUILD)/fuzz/; `make fuzz-run` runs each for
+# FUZZ_SECONDS on a copy of its seed corpus (tests/fuzz/corpus/NAME/).
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 20
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
--include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libipmaildir.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libipmaildir.a $(LDLIBS)
+
+.PHONY: fuzz fuzz-bins fuzz-run
+fuzz:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SAN=fuzz OPT=-O1 fuzz-bins
+fuzz-bins: $(FUZZ_BIN)
+fuzz-run: fuzz
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d) \
+	$(FUZZ_BIN:=.d)

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # bench/mail.sh — mail workloads on three filesystems side by side in one
-# run: a plain directory, a gocryptfs mount and an ipmaildir mount, all
-# backed by the same local filesystem (bench/README.md, "mail").
+# run: a plain directory, a gocryptfs mount, an ipmaildir mount on its
+# local store and (when `ipmaildir mount --node` and the js-ipfs test node
+# of tests/ipfs-node/ are there) an ipmaildir mount on a js-ipfs node on
+# 127.0.0.1, all backed by the same local filesystem (bench/README.md,
+# "mail").  IPMD_BENCH_NODE=0 leaves the node out, =1 makes it required.
 #
 #   bench/mail.sh [--quick] [--csv FILE] [--rounds R] [--par P]
 #                 [--lda-n N] [--raw-n N] [--big-n N] [--big-more N]
-#                 [--grep-n N] [WORKLOAD...]      workloads: lda raw big grep
+#                 [--grep-n N] [--imap-n N] [--nm-n N] [WORKLOAD...]
+#                 workloads: lda raw big grep imap notmuch
 #   bench/mail.sh --table CSV                     print CSV as a markdown table
 #
 # Each workload gets fresh targets, measures each target in turn (one step
@@ -28,9 +32,11 @@ IPMD_BIN=${IPMAILDIR_BIN:-$TOP/$BUILD/ipmaildir}
 IPMD_TOOLS=${IPMD_TOOLS:-$TOP/$BUILD/tests/tools}
 # mail-env.sh finds the repository through it.
 export IPMD_TOP=$TOP
-MAIL_WORKLOADS=(lda raw big grep)
+MAIL_WORKLOADS=(lda raw big grep imap notmuch)
+# Every column of the CSV; TARGETS are those that run (node when it can).
+ALL_TARGETS=(plain gocryptfs ipmaildir node)
 TARGETS=(plain gocryptfs ipmaildir)
-CSV_HEAD='workload,metric,unit,better,plain,gocryptfs,ipmaildir,gocryptfs/plain,ipmaildir/plain'
+CSV_HEAD='workload,metric,unit,better,plain,gocryptfs,ipmaildir,node,gocryptfs/plain,ipmaildir/plain,node/plain,goal,ipmaildir meets,node meets'
 # What a mount gets before it counts as failed: a 100k-message mailbox
 # is read in full at mount.
 MOUNT_WAIT_S=120
@@ -40,43 +46,50 @@ GREP_WORD=mailbox
 quick=0
 csv=
 selected=()
-rounds=${IPMD_BENCH_ROUNDS:-3}
+rounds=${IPMD_BENCH_ROUNDS:-}
 par=${IPMD_BENCH_PAR:-4}
 lda_n=${IPMD_BENCH_LDA_N:-}
 raw_n=${IPMD_BENCH_RAW_N:-}
 big_n=${IPMD_BENCH_BIG_N:-}
 big_more=${IPMD_BENCH_BIG_MORE:-}
 grep_n=${IPMD_BENCH_GREP_N:-}
+imap_n=${IPMD_BENCH_IMAP_N:-}
+nm_n=${IPMD_BENCH_NM_N:-}
 
 usage() {
-	sed -n '6,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '6,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 # ---- results: one row per metric, one value per target ----
 
 # table_of CSV: the rows of CSV as a markdown table, ratios included.
+# The columns are the CSV's own (older results have no node column).
 table_of() {
 	awk -F, '
-	NR == 1 { next }
+	NR == 1 {
+		nc = NF - 1
+		c[0,1] = $1; c[0,2] = $2; c[0,3] = "unit"
+		for (i = 5; i <= NF; i++) c[0,i-1] = $i
+		next
+	}
 	{
 		n++
 		c[n,1] = $1; c[n,2] = $2; c[n,3] = $3 " (" $4 ")"
-		for (i = 5; i <= 9; i++) c[n,i-1] = ($i == "" ? "-" : $i)
+		for (i = 5; i <= nc + 1; i++) c[n,i-1] = ($i == "" ? "-" : $i)
 		gsub(/\|/, "\\|", c[n,2])
 	}
 	END {
-		split("workload|metric|unit|plain|gocryptfs|ipmaildir|gocryptfs/plain|ipmaildir/plain", h, "|")
-		for (i = 1; i <= 8; i++) { w[i] = length(h[i]); c[0,i] = h[i] }
-		for (r = 1; r <= n; r++) for (i = 1; i <= 8; i++)
+		for (i = 1; i <= nc; i++) w[i] = length(c[0,i])
+		for (r = 1; r <= n; r++) for (i = 1; i <= nc; i++)
 			if (length(c[r,i]) > w[i]) w[i] = length(c[r,i])
 		for (r = 0; r <= n; r++) {
 			line = "|"
-			for (i = 1; i <= 8; i++)
+			for (i = 1; i <= nc; i++)
 				line = line " " sprintf(i <= 3 ? "%-*s" : "%*s", w[i], c[r,i]) " |"
 			print line
 			if (r == 0) {
 				line = "|"
-				for (i = 1; i <= 8; i++) {
+				for (i = 1; i <= nc; i++) {
 					d = ""; for (k = 0; k < w[i]; k++) d = d "-"
 					line = line (i <= 3 ? " " d " |" : " " substr(d, 2) ": |")
 				}
@@ -87,11 +100,32 @@ table_of() {
 }
 
 ROW_KEYS=()
-declare -A ROW_DESC VAL
-# row KEY WORKLOAD METRIC UNIT BETTER — declare a row (METRIC: no commas).
+declare -A ROW_DESC ROW_GOAL VAL
+# row KEY WORKLOAD METRIC UNIT BETTER [GOAL] — declare a row (METRIC: no
+# commas).  GOAL is the issue's target for it, words of the form r>=X
+# (ratio target/plain), g>=X (ratio ipmaildir/gocryptfs) or v<=X (the
+# figure itself), with >= or <=; goal_met checks them.
 row() {
 	ROW_KEYS+=("$1")
 	ROW_DESC[$1]="$2,$3,$4,$5"
+	ROW_GOAL[$1]=${6:-}
+}
+
+# goal_met GOAL VALUE PLAIN GOCRYPTFS: yes, NO, or nothing when GOAL is
+# empty or VALUE missing.
+goal_met() {
+	awk -v goal="$1" -v v="$2" -v p="$3" -v g="$4" 'BEGIN {
+		if (goal == "" || v == "") exit
+		ok = 1; n = split(goal, w, " ")
+		for (i = 1; i <= n; i++) {
+			k = substr(w[i], 1, 1); op = substr(w[i], 2, 2); lim = substr(w[i], 4) + 0
+			if (k == "v") x = v
+			else if (k == "r") { if (p == "" || p + 0 == 0) exit; x = v / p }
+			else { if (g == "" || g + 0 == 0) exit; x = v / g }
+			if (op == ">=" ? x < lim : x > lim) ok = 0
+		}
+		print ok ? "yes" : "NO"
+	}'
 }
 # put KEY TARGET VALUE
 put() { VAL[$1,$2]=$3; }
@@ -108,8 +142,12 @@ emit_rows() {
 	for k in "${ROW_KEYS[@]}"; do
 		line=${ROW_DESC[$k]}
 		p=${VAL[$k,plain]:-}
-		for t in "${TARGETS[@]}"; do line="$line,${VAL[$k,$t]:-}"; done
-		line="$line,$(ratio "${VAL[$k,gocryptfs]:-}" "$p"),$(ratio "${VAL[$k,ipmaildir]:-}" "$p")"
+		for t in "${ALL_TARGETS[@]}"; do line="$line,${VAL[$k,$t]:-}"; done
+		for t in "${ALL_TARGETS[@]:1}"; do line="$line,$(ratio "${VAL[$k,$t]:-}" "$p")"; done
+		line="$line,${ROW_GOAL[$k]}"
+		for t in ipmaildir node; do
+			line="$line,$(goal_met "${ROW_GOAL[$k]}" "${VAL[$k,$t]:-}" "$p" "${VAL[$k,gocryptfs]:-}")"
+		done
 		echo "$line" >>"$f"
 	done
 	echo
@@ -127,7 +165,12 @@ now() { echo "$EPOCHREALTIME"; }
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", n / s }'; }
 mbps() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", n / 1e6 / s }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# median X...: three decimals below 100, one from there on.
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf (m < 100 ? "%.3f" : "%.1f"), m }'
+}
 bytes_in() { find "$@" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
 # peak_rss_mib PID: VmHWM of a live process, in MiB.
 peak_rss_mib() {
@@ -152,7 +195,7 @@ fi
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 ;;
-	--csv | --rounds | --par | --lda-n | --raw-n | --big-n | --big-more | --grep-n)
+	--csv | --rounds | --par | --lda-n | --raw-n | --big-n | --big-more | --grep-n | --imap-n | --nm-n)
 		[ $# -ge 2 ] || { usage >&2; exit 2; }
 		case $1 in
 		--csv) csv=$2 ;;
@@ -163,6 +206,8 @@ while [ $# -gt 0 ]; do
 		--big-n) big_n=$2 ;;
 		--big-more) big_more=$2 ;;
 		--grep-n) grep_n=$2 ;;
+		--imap-n) imap_n=$2 ;;
+		--nm-n) nm_n=$2 ;;
 		esac
 		shift
 		;;
@@ -177,14 +222,16 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ "${#selected[@]}" -gt 0 ] || selected=("${MAIL_WORKLOADS[@]}")
-# Sizes: full figures fit the whole run in ~20 minutes on 2 cores
-# (bench/README.md); --quick keeps the harness alive in ~2 minutes.
+# Sizes: the full ones are the issue's (bench/README.md says how long they
+# take); --quick keeps the harness alive in about two minutes.
 if [ "$quick" = 1 ]; then
-	: "${lda_n:=50}" "${raw_n:=100}" "${big_n:=5000}" "${big_more:=100}" "${grep_n:=300}"
+	: "${lda_n:=20}" "${raw_n:=40}" "${big_n:=1000}" "${big_more:=40}" "${grep_n:=100}"
+	: "${imap_n:=30}" "${nm_n:=60}" "${rounds:=2}"
 else
-	: "${lda_n:=1000}" "${raw_n:=2000}" "${big_n:=100000}" "${big_more:=1000}" "${grep_n:=3000}"
+	: "${lda_n:=5000}" "${raw_n:=2000}" "${big_n:=100000}" "${big_more:=1000}" "${grep_n:=3000}"
+	: "${imap_n:=500}" "${nm_n:=2000}" "${rounds:=3}"
 fi
-for v in "$rounds" "$par" "$lda_n" "$raw_n" "$big_n" "$big_more" "$grep_n"; do
+for v in "$rounds" "$par" "$lda_n" "$raw_n" "$big_n" "$big_more" "$grep_n" "$imap_n" "$nm_n"; do
 	case $v in '' | *[!0-9]* | 0) echo "bench/mail.sh: not a positive count: '$v'" >&2; exit 2 ;; esac
 done
 [ "$csv" = "" ] || case $csv in /*) ;; *) csv=$PWD/$csv ;; esac
@@ -193,12 +240,26 @@ done
 for c in gocryptfs fusermount3 mountpoint setpriv python3 "$IPMD_BIN"; do
 	command -v "$c" >/dev/null 2>&1 || die "$c not found (make; make deps)"
 done
+# The node column: ipmaildir on a js-ipfs node (tests/ipfs-node/) on
+# 127.0.0.1, when this ipmaildir can mount on a node.
+NODE_DIR=$TOP/tests/ipfs-node
+NODE_NOTE=
+if [ "${IPMD_BENCH_NODE:-auto}" = 0 ]; then
+	NODE_NOTE="left out (IPMD_BENCH_NODE=0)"
+elif ! "$IPMD_BIN" mount --help 2>&1 | grep -q -- '--node'; then
+	NODE_NOTE="not run: this ipmaildir has no 'mount --node'"
+elif [ ! -x "$NODE_DIR/start-nodes.sh" ] || ! command -v node >/dev/null 2>&1; then
+	NODE_NOTE="not run: no js-ipfs test node (tests/ipfs-node/, nodejs)"
+else
+	TARGETS+=(node)
+fi
+[ -z "$NODE_NOTE" ] || [ "${IPMD_BENCH_NODE:-auto}" != 1 ] || die "node target $NODE_NOTE"
 
 _pids=()
 _workers=()
 # Per target: its scratch directory, Maildir, mount point, store (or
 # cipher directory), daemon pid, and Dovecot configuration.
-declare -A TGT_KIND TGT_BASE TGT_DIR TGT_MNT TGT_STORE TGT_PID DCONF
+declare -A TGT_KIND TGT_BASE TGT_DIR TGT_MNT TGT_STORE TGT_PID TGT_API DCONF
 track_pid() { _pids+=("$1"); }
 _cleanups=()
 on_cleanup() { _cleanups+=("$*"); }
@@ -272,6 +333,10 @@ tgt_mount() {
 	plain) return 0 ;;
 	gocryptfs) gocryptfs -fg -q -extpass 'echo pw' -allow_other "$store" "$mnt" 2>>"$log" & ;;
 	ipmaildir) "$IPMD_BIN" mount -f --store "$store" -o allow_other "$mnt" 2>>"$log" & ;;
+	node)
+		"$IPMD_BIN" mount -f --store "$store" --node "${TGT_API[$t]}" -o allow_other "$mnt" \
+			2>>"$log" &
+		;;
 	esac
 	pid=$!
 	TGT_PID[$t]=$pid
@@ -304,12 +369,21 @@ tgt_up() {
 		gocryptfs -init -q -extpass 'echo pw' "$base/cipher" >>"$base/daemon.log" 2>&1 ||
 			die "gocryptfs -init failed: $(cat "$base/daemon.log")"
 		;;
-	ipmaildir)
+	ipmaildir | node)
 		TGT_STORE[$t]=$base/store
 		"$IPMD_BIN" init --store "$base/store" --no-passphrase >>"$base/daemon.log" 2>&1 ||
 			die "ipmaildir init failed: $(cat "$base/daemon.log")"
 		;;
 	esac
+	if [ "${TGT_KIND[$t]}" = node ]; then
+		# A node of its own per target, in the target's directory.
+		on_cleanup "'$NODE_DIR/stop-nodes.sh' '$base/ipfs'"
+		"$NODE_DIR/start-nodes.sh" 1 "$base/ipfs" >>"$base/daemon.log" 2>&1 ||
+			die "js-ipfs node failed to start: $(tail -n 5 "$base/daemon.log")"
+		# shellcheck disable=SC1091 # written by start-nodes.sh
+		TGT_API[$t]=$(. "$base/ipfs/nodes.env" && echo "$IPFS_API_1")
+		[ -n "${TGT_API[$t]}" ] || die "no API address in $base/ipfs/nodes.env"
+	fi
 	tgt_mount "$t"
 	mkdir -p "${TGT_DIR[$t]}/cur" "${TGT_DIR[$t]}/new" "${TGT_DIR[$t]}/tmp" ||
 		die "no Maildir on $t"
@@ -319,6 +393,7 @@ tgt_up() {
 
 tgt_down() {
 	tgt_unmount "$1"
+	[ "${TGT_KIND[$1]}" != node ] || "$NODE_DIR/stop-nodes.sh" "${TGT_BASE[$1]}/ipfs" >/dev/null 2>&1
 	rm -rf --one-file-system "${TGT_BASE[$1]}"
 }
 
@@ -332,13 +407,23 @@ drop_caches() {
 	echo 3 >/proc/sys/vm/drop_caches || die "cannot drop caches"
 }
 
+# free_port: an unused TCP port on 127.0.0.1.
+free_port() {
+	"$MENV_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # ---- corpora and deliveries ----
 
-# split_lists DIR PREFIX P: the *.eml files of DIR, sorted, in PREFIX.all
-# and dealt round-robin into PREFIX.0 … PREFIX.(P-1).
+# split_lists DIR PREFIX P R: the *.eml files of DIR, sorted, cut into R
+# consecutive segments (the timed rounds of a delivery), segment r in
+# PREFIX.r.all and dealt round-robin into PREFIX.r.0 … PREFIX.r.(P-1).
 split_lists() {
-	find "$1" -maxdepth 1 -type f -name '*.eml' | sort >"$2.all"
-	awk -v p="$3" -v out="$2" '{ print > (out "." (NR - 1) % p) }' "$2.all"
+	find "$1" -maxdepth 1 -type f -name '*.eml' | sort >"$2.list"
+	awk -v p="$3" -v r="$4" -v out="$2" -v n="$(wc -l <"$2.list")" '{
+		seg = int((NR - 1) * r / n)
+		print > (out "." seg ".all")
+		print > (out "." seg "." (NR - 1) % p)
+	}' "$2.list"
 }
 
 # replicate SRC DST COUNT: COUNT messages in DST under Maildir cur/ names
@@ -424,19 +509,28 @@ run_workers() {
 	RW_RETRIES=$(cat "$out".* | awk '{ n += $2 - 1 } END { print n + 0 }')
 }
 
-# deliver_round KIND T LISTPREFIX P N: deliver, check that none failed,
-# print the rate; sets LAST_RATE (and RW_RETRIES).
+# deliver_round KIND T LISTPREFIX P N: deliver the R segments of
+# split_lists one after the other, each timed, checking that none failed;
+# sets LAST_RATE to the median of the segments' rates and RW_RETRIES to
+# the retries of all.
 LAST_RATE=
 deliver_round() {
-	local kind=$1 t=$2 lists=$3 p=$4 n=$5 t0 s have
-	t0=$(now)
-	run_workers "$kind" "$t" "$lists" "$p"
-	s=$(since "$t0")
+	local kind=$1 t=$2 lists=$3 p=$4 n=$5 r t0 s have m rates=() retries=0
+	for ((r = 0; r < rounds; r++)); do
+		[ -e "$lists.$r.all" ] || continue
+		m=$(wc -l <"$lists.$r.all")
+		t0=$(now)
+		run_workers "$kind" "$t" "$lists.$r" "$p"
+		s=$(since "$t0")
+		[ "$RW_BAD" = 0 ] || { head -n 5 "$TEST_DIR/err.$t" >&2; die "$kind on $t: $RW_BAD deliveries failed"; }
+		rates+=("$(rate "$m" "$s")")
+		retries=$((retries + RW_RETRIES))
+		[ "$RW_RETRIES" = 0 ] || tail -n 3 "$TEST_DIR/err.$t" | sed 's/^/             /' >&2
+	done
+	RW_RETRIES=$retries
 	have=$(menv_count "${TGT_DIR[$t]}")
-	[ "$RW_BAD" = 0 ] || { head -n 5 "$TEST_DIR/err.$t" >&2; die "$kind on $t: $RW_BAD deliveries failed"; }
-	LAST_RATE=$(rate "$n" "$s")
-	say "$t" "$kind x$p: $n messages in $s s, $LAST_RATE msg/s ($have in the Maildir, $RW_RETRIES tempfails retried)"
-	[ "$RW_RETRIES" = 0 ] || tail -n 3 "$TEST_DIR/err.$t" | sed 's/^/             /' >&2
+	LAST_RATE=$(median "${rates[@]}")
+	say "$t" "$kind x$p: $n messages, rounds ${rates[*]} msg/s, median $LAST_RATE ($have in the Maildir, $RW_RETRIES tempfails retried)"
 }
 
 # ---- workloads ----
@@ -453,14 +547,14 @@ mail_lda() {
 	echo "dovecot-lda: $n messages (genmail mail mix), sequential then $par in parallel"
 	menv_gen_many "$TEST_DIR/lda" lda "$n" mail || die "genmail failed"
 	chmod -R a+rX "$TEST_DIR/lda"
-	split_lists "$TEST_DIR/lda" "$TEST_DIR/lda-list" "$par"
+	split_lists "$TEST_DIR/lda" "$TEST_DIR/lda-list" "$par" "$rounds"
 	echo "  corpus: $(bytes_in "$TEST_DIR/lda") bytes"
 	for p in "${modes[@]}"; do
 		key=lda$p
 		if [ "$p" = 1 ]; then
-			row "$key" lda "dovecot-lda $n msgs sequential" msg/s higher
+			row "$key" lda "dovecot-lda $n msgs sequential (median of $rounds parts)" msg/s higher "r>=0.9 g>=1.3"
 		else
-			row "$key" lda "dovecot-lda $n msgs $p parallel" msg/s higher
+			row "$key" lda "dovecot-lda $n msgs $p parallel (median of $rounds parts)" msg/s higher "r>=1.0"
 		fi
 		row "$key-retry" lda "  of which tempfails retried" count lower
 		all_up
@@ -491,14 +585,14 @@ mail_raw() {
 	menv_user
 	echo "C deliverer ($MAIL_DELIVER): $n messages (genmail mail mix), sequential then $par in parallel"
 	menv_gen_many "$TEST_DIR/raw" raw "$n" mail || die "genmail failed"
-	split_lists "$TEST_DIR/raw" "$TEST_DIR/raw-list" "$par"
+	split_lists "$TEST_DIR/raw" "$TEST_DIR/raw-list" "$par" "$rounds"
 	echo "  corpus: $(bytes_in "$TEST_DIR/raw") bytes"
 	for p in "${modes[@]}"; do
 		key=raw$p
 		if [ "$p" = 1 ]; then
-			row "$key" raw "C deliverer $n msgs sequential" msg/s higher
+			row "$key" raw "C deliverer $n msgs sequential (median of $rounds parts)" msg/s higher "r>=0.5"
 		else
-			row "$key" raw "C deliverer $n msgs $p parallel" msg/s higher
+			row "$key" raw "C deliverer $n msgs $p parallel (median of $rounds parts)" msg/s higher "r>=0.5"
 		fi
 		row "$key-retry" raw "  of which tempfails retried" count lower
 		all_up
@@ -599,16 +693,16 @@ mail_big() {
 
 	row fill big "populate cur/ with $n msgs (cp -r + sync)" s lower
 	row fillrate big "populate cur/ with $n msgs (cp -r + sync)" msg/s higher
-	row ls big "ls -l cur/ ($n entries; warm; median of $rounds)" s lower
+	row ls big "ls -l cur/ ($n entries; warm; median of $rounds)" s lower "r<=2"
 	row find big "find | wc -l (warm; median of $rounds)" s lower
 	row stat big "find -printf '%s %T@' (stat all; warm; median of $rounds)" s lower
 	row full big "C deliverer $m msgs into the full Maildir" msg/s higher
 	row empty big "C deliverer $m msgs into an empty Maildir (alternating)" msg/s higher
-	row fullratio big "delivery rate full/empty" ratio higher
-	row rss big "daemon peak RSS (VmHWM) after the above" MiB lower
-	row mount big "mount of the full Maildir until mountpoint" s lower
+	row fullratio big "delivery rate full/empty" ratio higher "v>=0.8"
+	row rss big "daemon peak RSS (VmHWM) after the above" MiB lower "v<=150"
+	row mount big "mount of the full Maildir until mountpoint" s lower "v<=1"
 	row mountls big "mount of the full Maildir until ls cur/ returns" s lower
-	row rss2 big "daemon peak RSS (VmHWM) after mount + ls" MiB lower
+	row rss2 big "daemon peak RSS (VmHWM) after mount + ls" MiB lower "v<=150"
 
 	all_up
 	for t in "${TARGETS[@]}"; do tgt_up "$t-empty" "$t"; done
@@ -639,11 +733,11 @@ mail_big() {
 		[ "$(menv_count "${TGT_DIR[$t-empty]}")" = "$m" ] || die "$t-empty: not $m messages after delivery"
 		tgt_down "$t-empty"
 	done
-	for t in gocryptfs ipmaildir; do
+	for t in "${TARGETS[@]:1}"; do
 		put rss "$t" "$(peak_rss_mib "${TGT_PID[$t]}")"
 		say "$t" "daemon peak RSS ${VAL[rss,$t]} MiB"
 	done
-	for t in gocryptfs ipmaildir; do
+	for t in "${TARGETS[@]:1}"; do
 		tgt_unmount "$t"
 		t0=$(now)
 		tgt_mount "$t"
@@ -663,50 +757,67 @@ mail_big() {
 		"plain ${VAL[fullratio,plain]}; ipmaildir mount+ls ${VAL[mountls,ipmaildir]} s, RSS ${VAL[rss,ipmaildir]} MiB"
 }
 
-# grep_once T KEY BYTES: one timed grep -rc over T's Maildir into KEY (MB/s);
-# its total of matching lines must be the same on every target (GREP_WANT).
+# grep_once T BYTES: one timed grep -rc over T's Maildir; its total of
+# matching lines must be the same on every target (GREP_WANT).  Sets
+# GREP_S (seconds).  The output goes to a file: GNU grep stops at a file's
+# first match when its output is /dev/null, so a run to /dev/null reads
+# almost nothing and warms nothing.
 GREP_WANT=
+GREP_S=
 grep_once() {
-	local t=$1 key=$2 bytes=$3 out=$TEST_DIR/grep.out t0 s rc total
+	local t=$1 bytes=$2 out=$TEST_DIR/grep.out t0 rc total
 	t0=$(now)
 	grep -rc "$GREP_WORD" "${TGT_DIR[$t]}" >"$out"
 	rc=$?
-	s=$(since "$t0")
+	GREP_S=$(since "$t0")
 	[ "$rc" -le 1 ] || die "grep on $t failed ($rc)"
 	total=$(awk -F: '{ s += $NF } END { print s + 0 }' "$out")
 	[ -n "$GREP_WANT" ] || GREP_WANT=$total
 	[ "$total" = "$GREP_WANT" ] || die "grep on $t counts $total lines, ${TARGETS[0]} $GREP_WANT"
-	put "$key" "$t" "$(mbps "$bytes" "$s")"
-	say "$t" "$key: $s s, ${VAL[$key,$t]} MB/s ($total matching lines)"
 }
 
 # grep -r over a corpus with MB-sized messages, warm and cold: the read
-# path (FUSE, block fetch, decryption) with nothing written.
+# path (FUSE, block fetch, decryption) with nothing written.  Each figure
+# is the median of R rounds; a cold round drops the page cache and
+# remounts ipmaildir (its chunk cache lives in the daemon).
 mail_grep() {
-	local n=$grep_n t bytes
+	local n=$grep_n t bytes r
+	local -A warm cold
 	menv_user
 	echo "grep -rc $GREP_WORD over $n messages (genmail mail mix) in cur/"
 	menv_gen_many "$TEST_DIR/grep" grep "$n" mail || die "genmail failed"
 	bytes=$(bytes_in "$TEST_DIR/grep")
 	echo "  corpus: $bytes bytes, $(find "$TEST_DIR/grep" -size +1M | wc -l) messages over 1 MiB"
-	row warm grep "grep -r $n msgs warm (second of two runs)" MB/s higher
-	row cold grep "grep -r $n msgs cold (drop_caches; FUSE: remounted)" MB/s higher
+	row warm grep "grep -r $n msgs warm (page cache; median of $rounds)" MB/s higher "r>=0.7"
+	row cold grep "grep -r $n msgs cold (drop_caches; FUSE: remounted; median of $rounds)" MB/s higher "r>=0.5"
 	all_up
 	for t in "${TARGETS[@]}"; do
 		cp -r "$TEST_DIR/grep/." "${TGT_DIR[$t]}/cur/" || die "cp into $t failed"
 	done
 	sync -f "$TEST_DIR"
-	for t in "${TARGETS[@]}"; do
-		grep -rc "$GREP_WORD" "${TGT_DIR[$t]}" >/dev/null
-		grep_once "$t" warm "$bytes"
+	for t in "${TARGETS[@]}"; do grep_once "$t" "$bytes"; done
+	for ((r = 1; r <= rounds; r++)); do
+		for t in "${TARGETS[@]}"; do
+			grep_once "$t" "$bytes"
+			warm[$t]="${warm[$t]:-} $(mbps "$bytes" "$GREP_S")"
+		done
+	done
+	for ((r = 1; r <= rounds; r++)); do
+		for t in "${TARGETS[@]}"; do
+			case ${TGT_KIND[$t]} in
+			ipmaildir | node) tgt_unmount "$t"; tgt_mount "$t" ;;
+			esac
+			drop_caches
+			grep_once "$t" "$bytes"
+			cold[$t]="${cold[$t]:-} $(mbps "$bytes" "$GREP_S")"
+		done
 	done
 	for t in "${TARGETS[@]}"; do
-		if [ "$t" = ipmaildir ]; then
-			tgt_unmount "$t"
-			tgt_mount "$t"
-		fi
-		drop_caches
-		grep_once "$t" cold "$bytes"
+		# shellcheck disable=SC2086 # the list of rounds, split on purpose
+		put warm "$t" "$(median ${warm[$t]})"
+		# shellcheck disable=SC2086
+		put cold "$t" "$(median ${cold[$t]})"
+		say "$t" "warm MB/s:${warm[$t]}, median ${VAL[warm,$t]}; cold:${cold[$t]}, median ${VAL[cold,$t]} ($GREP_WANT matching lines)"
 	done
 	all_down
 	emit_rows
@@ -714,6 +825,161 @@ mail_grep() {
 		"gocryptfs $(ratio "${VAL[warm,gocryptfs]}" "${VAL[warm,plain]}");" \
 		"cold ipmaildir $(ratio "${VAL[cold,ipmaildir]}" "${VAL[cold,plain]}")" \
 		"gocryptfs $(ratio "${VAL[cold,gocryptfs]}" "${VAL[cold,plain]}")"
+}
+
+# log_errors LOG: the Error/Panic/Fatal lines of a Dovecot log.
+log_errors() { grep -cE '(Error|Panic|Fatal):' "$1"; }
+
+# imap_pass T CLIENTS PASS: one pass of bench/imap_load.py against T's
+# Dovecot; sets IMAP_RATE, IMAP_DIGEST and IMAP_SECS, dies on an error.
+IMAP_RATE=
+IMAP_DIGEST=
+imap_pass() {
+	local t=$1 c=$2 pass=$3 out
+	out=$("$MENV_PY" "$TOP/bench/imap_load.py" "${IMAP_PORT[$t]}" "$MAIL_USER" "$MAIL_PASS" \
+		"$c" "$pass") || die "IMAP load on $t ($c clients) failed: $out"
+	IMAP_RATE=$("$MENV_PY" -c 'import json,sys; print(json.loads(sys.argv[1])["ops_per_s"])' "$out")
+	IMAP_DIGEST=$("$MENV_PY" -c 'import json,sys; j=json.loads(sys.argv[1]); print(j["digest"], j["messages"])' "$out")
+}
+
+# A Dovecot IMAP server per target on 127.0.0.1 over the same messages,
+# loaded by bench/imap_load.py: the first SELECT (Dovecot indexes the
+# Maildir), then R rounds of a pass with 1 client and a pass with P
+# clients (FETCH headers, FETCH bodies, STORE flags, STORE \Deleted and
+# EXPUNGE of about 5% a pass).  Before each pass every target holds the
+# same messages: the digests of what was fetched must agree.  Dovecot's
+# log must have no error on plain or ipmaildir (gocryptfs's are counted).
+mail_imap() {
+	local n=$imap_n t r c pass=0 want t0 port
+	local -A rate1 rateP
+	declare -gA IMAP_PORT DLOG DPID
+	menv_require /usr/sbin/dovecot
+	menv_user
+	mkdir -p "$TEST_DIR/home"
+	chown "$MAIL_UID:$MAIL_GID" "$TEST_DIR/home"
+	echo "Dovecot IMAP on 127.0.0.1: $n messages (genmail mail mix), 1 and $par clients, $rounds rounds"
+	menv_gen_many "$TEST_DIR/imap" imap "$n" mail || die "genmail failed"
+	echo "  corpus: $(bytes_in "$TEST_DIR/imap") bytes"
+	row select imap "first SELECT of $n msgs (Dovecot indexes them)" s lower
+	row imap1 imap "IMAP ops 1 client (median of $rounds passes)" ops/s higher "r>=0.8"
+	row "imap$par" imap "IMAP ops $par clients (median of $rounds passes)" ops/s higher "r>=0.8"
+	row imaperr imap "  errors in Dovecot's log" count lower "v<=0"
+	all_up
+	for t in "${TARGETS[@]}"; do
+		cp -r "$TEST_DIR/imap/." "${TGT_DIR[$t]}/new/" || die "cp into $t failed"
+		chown -R "$MAIL_UID:$MAIL_GID" "${TGT_DIR[$t]}/new" || die "chown on $t failed"
+		port=$(free_port)
+		IMAP_PORT[$t]=$port
+		menv_dovecot_conf "${TGT_BASE[$t]}/dovecot" "${TGT_DIR[$t]}" "$port"
+		DLOG[$t]=$DOVECOT_LOG
+		menv_dovecot_start "$port" || die "dovecot on $t did not start"
+		DPID[$t]=$DOVECOT_PID
+	done
+	for t in "${TARGETS[@]}"; do
+		t0=$(now)
+		"$MENV_PY" - "${IMAP_PORT[$t]}" "$MAIL_USER" "$MAIL_PASS" "$n" <<'PY' || die "first SELECT on $t failed"
+import imaplib, sys
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
+m.login(sys.argv[2], sys.argv[3])
+typ, data = m.select("INBOX")
+sys.exit(0 if typ == "OK" and data == [sys.argv[4].encode()] else 1)
+PY
+		put select "$t" "$(since "$t0")"
+		say "$t" "first SELECT: ${VAL[select,$t]} s"
+	done
+	for ((r = 1; r <= rounds; r++)); do
+		for c in 1 "$par"; do
+			want=
+			for t in "${TARGETS[@]}"; do
+				imap_pass "$t" "$c" "$pass"
+				[ -n "$want" ] || want=$IMAP_DIGEST
+				[ "$IMAP_DIGEST" = "$want" ] ||
+					die "IMAP pass $pass on $t fetched other messages than on ${TARGETS[0]}"
+				if [ "$c" = 1 ]; then rate1[$t]="${rate1[$t]:-} $IMAP_RATE"; else rateP[$t]="${rateP[$t]:-} $IMAP_RATE"; fi
+			done
+			pass=$((pass + 1))
+			[ "$par" != 1 ] || break
+		done
+	done
+	for t in "${TARGETS[@]}"; do
+		menv_stop_pid "${DPID[$t]}"
+		# shellcheck disable=SC2086 # the list of passes, split on purpose
+		put imap1 "$t" "$(median ${rate1[$t]})"
+		# shellcheck disable=SC2086
+		[ "$par" = 1 ] || put "imap$par" "$t" "$(median ${rateP[$t]})"
+		put imaperr "$t" "$(log_errors "${DLOG[$t]}")"
+		say "$t" "IMAP ops/s 1 client:${rate1[$t]}, $par clients:${rateP[$t]:-}; ${VAL[imaperr,$t]} errors in the log"
+		if [ "${VAL[imaperr,$t]}" != 0 ]; then
+			grep -E '(Error|Panic|Fatal):' "${DLOG[$t]}" | head -n 3 >&2
+			[ "$t" = gocryptfs ] || die "Dovecot logged errors on $t"
+		fi
+	done
+	all_down
+	emit_rows
+	headline "imap ops/s vs plain: 1 client ipmaildir $(ratio "${VAL[imap1,ipmaildir]}" "${VAL[imap1,plain]}")" \
+		"gocryptfs $(ratio "${VAL[imap1,gocryptfs]}" "${VAL[imap1,plain]}"); $par clients ipmaildir" \
+		"$(ratio "${VAL[imap$par,ipmaildir]:-}" "${VAL[imap$par,plain]:-}");" \
+		"errors in Dovecot's log: ipmaildir ${VAL[imaperr,ipmaildir]}"
+}
+
+# notmuch new on a fresh database (its Xapian files in the Maildir, on the
+# target, as 60-mua-tools.t has them) over messages already in cur/, warm:
+# R rounds, each after removing the database; every message indexed.
+mail_notmuch() {
+	local n=$nm_n t r t0 s out
+	local -A secs
+	menv_require notmuch
+	menv_user
+	mkdir -p "$TEST_DIR/home"
+	chown "$MAIL_UID:$MAIL_GID" "$TEST_DIR/home"
+	echo "notmuch new over $n messages (genmail mail mix) in cur/, fresh database, $rounds rounds"
+	menv_gen_many "$TEST_DIR/nm" nm "$n" mail || die "genmail failed"
+	echo "  corpus: $(bytes_in "$TEST_DIR/nm") bytes"
+	row nm notmuch "notmuch new $n msgs fresh database (median of $rounds)" s lower "r<=1.5"
+	row nmrate notmuch "notmuch new $n msgs fresh database (median of $rounds)" msg/s higher
+	all_up
+	for t in "${TARGETS[@]}"; do
+		cp -r "$TEST_DIR/nm/." "${TGT_DIR[$t]}/cur/" || die "cp into $t failed"
+		chown -R "$MAIL_UID:$MAIL_GID" "${TGT_DIR[$t]}/cur" || die "chown on $t failed"
+		cat >"${TGT_BASE[$t]}/notmuch-config" <<EOF
+[database]
+path=${TGT_DIR[$t]}
+[user]
+name=Test User
+primary_email=$MAIL_USER@localhost
+[new]
+tags=unread;inbox;
+ignore=
+[maildir]
+synchronize_flags=true
+EOF
+		chmod 644 "${TGT_BASE[$t]}/notmuch-config"
+		# Warm: what is measured is indexing, not the first read.
+		find "${TGT_DIR[$t]}/cur" -type f -exec cat {} + >/dev/null
+	done
+	for ((r = 1; r <= rounds; r++)); do
+		for t in "${TARGETS[@]}"; do
+			rm -rf "${TGT_DIR[$t]}/.notmuch"
+			t0=$(now)
+			out=$(menv_as_user NOTMUCH_CONFIG="${TGT_BASE[$t]}/notmuch-config" notmuch new 2>&1) ||
+				die "notmuch new on $t failed: $out"
+			s=$(since "$t0")
+			grep -q "Added $n new messages" <<<"$out" || die "notmuch new on $t: $out"
+			secs[$t]="${secs[$t]:-} $s"
+		done
+	done
+	for t in "${TARGETS[@]}"; do
+		out=$(menv_as_user NOTMUCH_CONFIG="${TGT_BASE[$t]}/notmuch-config" notmuch count '*')
+		[ "$out" = "$n" ] || die "notmuch count on $t: $out, not $n"
+		# shellcheck disable=SC2086 # the list of rounds, split on purpose
+		put nm "$t" "$(median ${secs[$t]})"
+		put nmrate "$t" "$(rate "$n" "${VAL[nm,$t]}")"
+		say "$t" "notmuch new: rounds${secs[$t]} s, median ${VAL[nm,$t]} s"
+	done
+	all_down
+	emit_rows
+	headline "notmuch new time vs plain: ipmaildir $(ratio "${VAL[nm,ipmaildir]}" "${VAL[nm,plain]}")x" \
+		"gocryptfs $(ratio "${VAL[nm,gocryptfs]}" "${VAL[nm,plain]}")x"
 }
 
 # ---- main ----
@@ -726,7 +992,8 @@ headline() { HEADLINE="$*"; }
 
 echo "# mail: $TEST_DIR ($(stat -f -c %T "$TEST_DIR")), $(gocryptfs -version 2>/dev/null | cut -d';' -f1)," \
 	"dovecot $(dovecot --version 2>/dev/null | cut -d' ' -f1), rounds $rounds, parallel $par"
-echo "# sizes: lda $lda_n, raw $raw_n, big $big_n + $big_more, grep $grep_n$([ "$quick" = 1 ] && echo ' (quick)')"
+echo "# sizes: lda $lda_n, raw $raw_n, big $big_n + $big_more, grep $grep_n, imap $imap_n, notmuch $nm_n$([ "$quick" = 1 ] && echo ' (quick)')"
+echo "# targets: ${TARGETS[*]}${NODE_NOTE:+ (node $NODE_NOTE)}"
 for w in "${selected[@]}"; do
 	echo
 	w0=$(now)

@@ -444,8 +444,47 @@ static struct scratch *scratch_new(void)
 	return sodium_malloc(sizeof(struct scratch));
 }
 
+static int create_file(const char *path, const uint8_t *master,
+		       const char *passphrase, size_t pass_len,
+		       struct mailbox_keys *k, int *sys_errno);
+
 int keyfile_create(const char *path, const char *passphrase, size_t pass_len,
 		   struct mailbox_keys *k, int *sys_errno)
+{
+	return create_file(path, NULL, passphrase, pass_len, k, sys_errno);
+}
+
+int keyfile_create_from(const char *path,
+			const uint8_t master[IPMD_MASTER_BYTES],
+			const char *passphrase, size_t pass_len,
+			struct mailbox_keys *k, int *sys_errno)
+{
+	return create_file(path, master, passphrase, pass_len, k, sys_errno);
+}
+
+int keyfile_read_master(const char *path, const char *passphrase,
+			size_t pass_len, uint8_t master[IPMD_MASTER_BYTES],
+			int *sys_errno)
+{
+	struct scratch *s;
+	size_t len = 0;
+	set_sys(sys_errno, 0);
+	if (!path || !master)
+		return -EINVAL;
+	s = scratch_new();
+	if (!s)
+		return KEYS_E_NOMEM;
+	int rc = read_image(path, s->image, sizeof(s->image), &len, sys_errno);
+	if (!rc)
+		rc = keyfile_parse(s->image, len, passphrase, pass_len, master);
+	sodium_free(s);
+	return rc;
+}
+
+/* A new key file with master, or a fresh random one when master is NULL. */
+static int create_file(const char *path, const uint8_t *master,
+		       const char *passphrase, size_t pass_len,
+		       struct mailbox_keys *k, int *sys_errno)
 {
 	char tmp[PATH_MAX];
 	struct stat st;
@@ -462,7 +501,10 @@ int keyfile_create(const char *path, const char *passphrase, size_t pass_len,
 	s = scratch_new();
 	if (!s)
 		return KEYS_E_NOMEM;
-	randombytes_buf(s->master, sizeof(s->master));
+	if (master)
+		memcpy(s->master, master, sizeof(s->master));
+	else
+		randombytes_buf(s->master, sizeof(s->master));
 	rc = keys_from_master(k, s->master);
 	if (!rc)
 		rc = build_image(s->image_new, s->master, passphrase, pass_len);

@@ -110,6 +110,17 @@ void keys_free(struct mailbox_keys *k);
 int keyfile_create(const char *path, const char *passphrase, size_t pass_len,
 		   struct mailbox_keys *k, int *sys_errno);
 
+/* The same with a given master secret (key restore from a backup). */
+int keyfile_create_from(const char *path,
+			const uint8_t master[IPMD_MASTER_BYTES],
+			const char *passphrase, size_t pass_len,
+			struct mailbox_keys *k, int *sys_errno);
+
+/* The master secret of a key file (key backup); the caller wipes it. */
+int keyfile_read_master(const char *path, const char *passphrase,
+			size_t pass_len, uint8_t master[IPMD_MASTER_BYTES],
+			int *sys_errno);
+
 /*
  * Load a key file.  passphrase may be NULL for an unwrapped file.
  * Refuses a file that group or others can read or write (KEYS_E_PERMS).

@@ -7,6 +7,7 @@
 
 #include "crypto/keys.h"
 #include "fs/cli.h"
+#include "fs/config.h"
 #include "fs/store.h"
 #include "ipfs/bs_local.h"
 #include "ipfs/cid.h"
@@ -30,36 +31,8 @@ static int make_dirs(const char *path)
 	return 0;
 }
 
-int cmd_init(int argc, char **argv)
+static int init_store(const char *store, const struct passphrase_source *src)
 {
-	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"passphrase-file", required_argument, NULL, 'p'},
-		{"no-passphrase", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
-	};
-	const char *store = NULL;
-	struct passphrase_source src = {0};
-	int c;
-	while ((c = getopt_long(argc, argv, "s:p:nh", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': store = optarg; break;
-		case 'p': src.file = optarg; break;
-		case 'n': src.none = 1; break;
-		case 'h':
-			printf("usage: ipmaildir init [--store DIR] "
-			       "[--passphrase-file F | --no-passphrase]\n");
-			return EXIT_OK;
-		default: return EXIT_USAGE;
-		}
-	}
-	if (optind != argc || (src.file && src.none)) {
-		cli_error("init: takes --passphrase-file or --no-passphrase, "
-			  "and no other arguments");
-		return EXIT_USAGE;
-	}
-
 	struct store_paths paths;
 	int r = store_paths_init(&paths, store);
 	if (r != 0) {
@@ -73,8 +46,8 @@ int cmd_init(int argc, char **argv)
 
 	char *pass = NULL;
 	size_t pass_len = 0;
-	if (!src.none) {
-		r = passphrase_read(&src, "New passphrase: ", 1, &pass,
+	if (!src->none) {
+		r = passphrase_read(src, "New passphrase: ", 1, &pass,
 				    &pass_len);
 		if (r == -ENOENT) {
 			cli_error("init: no terminal to ask a passphrase on: "
@@ -126,4 +99,42 @@ int cmd_init(int argc, char **argv)
 		"keep a copy somewhere safe.\n",
 		paths.root, paths.key);
 	return EXIT_OK;
+}
+
+int cmd_init(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"store", required_argument, NULL, 's'},
+		{"passphrase-file", required_argument, NULL, 'p'},
+		{"no-passphrase", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *store = NULL;
+	struct passphrase_source src = {0};
+	int c;
+	while ((c = getopt_long(argc, argv, "s:p:nh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': store = optarg; break;
+		case 'p': src.file = optarg; break;
+		case 'n': src.none = 1; break;
+		case 'h':
+			printf("usage: ipmaildir init [--store DIR] "
+			       "[--passphrase-file F | --no-passphrase]\n");
+			return EXIT_OK;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (optind != argc || (src.file && src.none)) {
+		cli_error("init: takes --passphrase-file or --no-passphrase, "
+			  "and no other arguments");
+		return EXIT_USAGE;
+	}
+
+	struct config cfg;
+	if (cli_config(&cfg, &store, src.none ? NULL : &src.file, NULL))
+		return EXIT_USAGE;
+	int status = init_store(store, &src);
+	config_free(&cfg);
+	return status;
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "fs/cli.h"
+#include "fs/config.h"
 #include "fs/mount.h"
 
 /* Every change reaches the tree through this kernel mount, which updates
@@ -30,15 +31,27 @@
 static void mount_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: ipmaildir mount [--store DIR] [-f] [-d] [-o OPTS] "
-		"[--passphrase-file F] MOUNTPOINT\n"
+		"usage: ipmaildir mount [--store DIR] [--node ADDR] [-f] [-d] "
+		"[-o OPTS]\n"
+		"                       [--passphrase-file F] [--at SEQ|CID|TIME] "
+		"MOUNTPOINT\n"
 		"  -f                 stay in the foreground\n"
 		"  -d                 debug: foreground, log every FUSE call\n"
 		"  -o OPTS            FUSE options (allow_other, "
 		"default_permissions, ro, …)\n"
 		"                     and ipmaildir's: commit_delay=MS, "
-		"attr_timeout=S, cache_mb=N\n"
-		"  --passphrase-file F   read the key's passphrase from F\n");
+		"attr_timeout=S, cache_mb=N,\n"
+		"                     node_timeout=MS, local_cap_mb=N\n"
+		"  --node ADDR        an IPFS node's RPC API (multiaddr, http URL "
+		"or 'auto'):\n"
+		"                     the local store becomes its cache and "
+		"upload outbox\n"
+		"                     (default: $IPMAILDIR_NODE)\n"
+		"  --passphrase-file F   read the key's passphrase from F\n"
+		"  --at SEQ|CID|TIME  a past state, read-only: a commit's seq or "
+		"CID, or the\n"
+		"                     newest commit at or before an ISO-8601 "
+		"UTC time\n");
 }
 
 /* Take ipmaildir's own -o options out of opts (in place); the rest goes to
@@ -61,6 +74,14 @@ static int take_own_options(char *opts, struct mount_options *mo)
 		} else if (!strncmp(tok, "attr_timeout=", 13)) {
 			mo->attr_timeout = strtod(tok + 13, &end);
 			e = *end || mo->attr_timeout < 0 ? -EINVAL : 0;
+		} else if (!strncmp(tok, "node_timeout=", 13)) {
+			unsigned long v = strtoul(tok + 13, &end, 10);
+			e = *end || v == 0 || v > 600000 ? -EINVAL : 0;
+			mo->node_timeout_ms = (unsigned)v;
+		} else if (!strncmp(tok, "local_cap_mb=", 13)) {
+			unsigned long long v = strtoull(tok + 13, &end, 10);
+			e = *end || v == 0 || v > (1ull << 30) ? -EINVAL : 0;
+			mo->local_cap_bytes = (uint64_t)v << 20;
 		} else if (!strncmp(tok, "cache_mb=", 9)) {
 			unsigned long v = strtoul(tok + 9, &end, 10);
 			e = *end || v == 0 || v > 65536 ? -EINVAL : 0;
@@ -83,6 +104,8 @@ int cmd_mount(int argc, char **argv)
 		{"store", required_argument, NULL, 's'},
 		{"passphrase-file", required_argument, NULL, 'p'},
 		{"fault", required_argument, NULL, 'F'},
+		{"at", required_argument, NULL, 'A'},
+		{"node", required_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -97,6 +120,8 @@ int cmd_mount(int argc, char **argv)
 		case 's': mo.store = optarg; break;
 		case 'p': mo.pass.file = optarg; break;
 		case 'F': mo.fault_spec = optarg; break;
+		case 'A': mo.at = optarg; break;
+		case 'N': mo.node = optarg; break;
 		case 'f': foreground = 1; break;
 		case 'd': debug = foreground = 1; break;
 		case 'o':
@@ -118,9 +143,30 @@ int cmd_mount(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	const char *mountpoint = argv[optind];
+	/* Config files and environment (fs/config.h) under the command
+	 * line: -o options below override these. */
+	static struct config cfg; /* mo points into it while mounted */
+	if (cli_config(&cfg, &mo.store, &mo.pass.file, &mo.node))
+		return EXIT_USAGE;
+	unsigned long ul;
+	if (config_get_uint(&cfg, CFG_COMMIT_DELAY, &ul) == 0)
+		mo.commit_delay_ms = (unsigned)ul;
+	if (config_get_uint(&cfg, CFG_CACHE_MB, &ul) == 0)
+		mo.cache_bytes = (size_t)ul << 20;
+	if (config_get_uint(&cfg, CFG_LOCAL_CAP_MB, &ul) == 0)
+		mo.local_cap_bytes = (uint64_t)ul << 20;
+	config_get_double(&cfg, CFG_ATTR_TIMEOUT, &mo.attr_timeout);
 	if (take_own_options(fuse_opts, &mo) != 0) {
 		cli_error("mount: bad ipmaildir option in -o %s", fuse_opts);
 		return EXIT_USAGE;
+	}
+	/* A past state can't change: the kernel says so before we must. */
+	if (mo.at) {
+		if (strlen(fuse_opts) + 4 > sizeof(fuse_opts)) {
+			cli_error("mount: -o options too long");
+			return EXIT_USAGE;
+		}
+		strcat(fuse_opts, *fuse_opts ? ",ro" : "ro");
 	}
 
 	/* The mount's log: syslog, and stderr too while in the foreground. */

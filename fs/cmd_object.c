@@ -16,6 +16,7 @@
 #include "crypto/keys.h"
 #include "fs/capability.h"
 #include "fs/cli.h"
+#include "fs/config.h"
 #include "fs/object.h"
 #include "fs/store.h"
 #include "ipfs/bs_local.h"
@@ -128,6 +129,44 @@ static int object_get(struct obj_store *st, const char *text)
 	return EXIT_OK;
 }
 
+static int object_run(const char *store, const struct passphrase_source *src,
+		      int put, const char *arg)
+{
+	struct store_paths paths;
+	int r = store_paths_init(&paths, store);
+	if (r != 0) {
+		cli_error("object: cannot name the store: %s", strerror(-r));
+		return EXIT_FAILURE_;
+	}
+	struct mailbox_keys keys = {0};
+	int sys_errno = 0;
+	if (put) {
+		r = store_load_keys(&paths, src, &keys, &sys_errno);
+		if (r != 0) {
+			cli_keys_error(paths.key, r, sys_errno);
+			return EXIT_FAILURE_;
+		}
+	}
+	struct blockstore *bs;
+	r = bs_local_open(paths.root, &bs);
+	if (r != 0) {
+		keys_free(&keys);
+		cli_error("object: block store in %s: %s", paths.root,
+			  strerror(-r));
+		return EXIT_FAILURE_;
+	}
+	struct obj_store st = {
+		.bs = bs,
+		.convergence = put ? keys.convergence : NULL,
+		.chunk_size = OBJ_CHUNK_DEFAULT,
+		.fanout = OBJ_FANOUT_DEFAULT,
+	};
+	int status = put ? object_put(&st, arg) : object_get(&st, arg);
+	bs_close(bs);
+	keys_free(&keys);
+	return status;
+}
+
 int cmd_object(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -152,40 +191,11 @@ int cmd_object(int argc, char **argv)
 		object_usage(stderr);
 		return EXIT_USAGE;
 	}
-	int put = !strcmp(argv[optind], "put");
-
-	struct store_paths paths;
-	int r = store_paths_init(&paths, store);
-	if (r != 0) {
-		cli_error("object: cannot name the store: %s", strerror(-r));
-		return EXIT_FAILURE_;
-	}
-	struct mailbox_keys keys = {0};
-	int sys_errno = 0;
-	if (put) {
-		r = store_load_keys(&paths, &src, &keys, &sys_errno);
-		if (r != 0) {
-			cli_keys_error(paths.key, r, sys_errno);
-			return EXIT_FAILURE_;
-		}
-	}
-	struct blockstore *bs;
-	r = bs_local_open(paths.root, &bs);
-	if (r != 0) {
-		keys_free(&keys);
-		cli_error("object: block store in %s: %s", paths.root,
-			  strerror(-r));
-		return EXIT_FAILURE_;
-	}
-	struct obj_store st = {
-		.bs = bs,
-		.convergence = put ? keys.convergence : NULL,
-		.chunk_size = OBJ_CHUNK_DEFAULT,
-		.fanout = OBJ_FANOUT_DEFAULT,
-	};
-	int status = put ? object_put(&st, argv[optind + 1])
-			 : object_get(&st, argv[optind + 1]);
-	bs_close(bs);
-	keys_free(&keys);
+	struct config cfg;
+	if (cli_config(&cfg, &store, &src.file, NULL))
+		return EXIT_USAGE;
+	int status = object_run(store, &src, !strcmp(argv[optind], "put"),
+				argv[optind + 1]);
+	config_free(&cfg);
 	return status;
 }

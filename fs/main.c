@@ -25,12 +25,29 @@ static const struct command commands[] = {
 	{"init", cmd_init,
 	 "init    [--store DIR] [--passphrase-file F | --no-passphrase]"},
 	{"mount", cmd_mount,
-	 "mount   [--store DIR] [-f] [-d] [-o OPTS] [--passphrase-file F] "
-	 "MOUNTPOINT"},
+	 "mount   [--store DIR] [--node ADDR] [-f] [-d] [-o OPTS] "
+	 "[--passphrase-file F] "
+	 "[--at SEQ|CID|TIME] MOUNTPOINT"},
 	{"key", cmd_key,
-	 "key     export --read-only | passwd   [--store DIR]"},
+	 "key     export --read-only | passwd | backup | restore [FILE]   "
+	 "[--store DIR]"},
 	{"object", cmd_object,
 	 "object  put FILE | get CAPABILITY   [--store DIR]"},
+	{"log", cmd_log, "log     [--store DIR] [-n N] [--json]"},
+	{"fsck", cmd_fsck, "fsck    [--store DIR] [--deep] [--repair]"},
+	{"status", cmd_status, "status  [--store DIR] [--json]"},
+	{"archive", cmd_archive,
+	 "archive [--store DIR] [-f] [-o OPTS] MOUNTPOINT"},
+	{"gc", cmd_gc,
+	 "gc      [--store DIR] [--keep-last N] [--keep-within DURATION] "
+	 "[--dry-run]"},
+	{"import", cmd_import,
+	 "import  [--store DIR] [--threads N] [--quiet] MAILDIR"},
+	{"export", cmd_export,
+	 "export  [--store DIR] [--quiet] DIR | --car FILE [--head-only]"},
+	{"share", cmd_share, "share   PATH-IN-MOUNT | --store DIR PATH"},
+	{"fetch", cmd_fetch,
+	 "fetch   [--store DIR | --node ADDR] [--into MAILDIR] CAPABILITY"},
 };
 
 void cli_error(const char *fmt, ...)
@@ -146,8 +163,13 @@ static int mount_helper(int argc, char **argv)
 		return EXIT_FAILURE_;
 	}
 	/* The daemon changes to "/": the store must not be relative. */
+	/* fstab's old FUSE spelling "ipmaildir#STORE" names the program
+	 * before the '#'; the store is what follows. */
+	const char *spec = argv[optind];
+	if (!strncmp(spec, "ipmaildir#", 10))
+		spec += 10;
 	char store[PATH_MAX];
-	if (!realpath(argv[optind], store)) {
+	if (!realpath(spec, store)) {
 		cli_error("mount.ipmaildir: %s: %s", argv[optind],
 			  strerror(errno));
 		return EXIT_FAILURE_;
@@ -175,7 +197,10 @@ static int mount_helper(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
-	if (argc > 0 && !strcmp(base ? base + 1 : argv[0], "mount.ipmaildir"))
+	const char *name = argc > 0 ? (base ? base + 1 : argv[0]) : "";
+	/* mount(8) runs mount.TYPE: type "ipmaildir" or "fuse.ipmaildir". */
+	if (!strcmp(name, "mount.ipmaildir") ||
+	    !strcmp(name, "mount.fuse.ipmaildir"))
 		return mount_helper(argc, argv);
 	if (argc < 2) {
 		usage(stderr);

@@ -13,8 +13,11 @@
 #include <unistd.h>
 
 #include "cache/wal_store.h"
+#include "fs/changes.h"
 #include "fs/file.h"
+#include "fs/history.h"
 #include "fs/manifest.h"
+#include "fs/node.h"
 #include "fs/record.h"
 #include "ipfs/bs_fault.h"
 #include "ipfs/bs_local.h"
@@ -61,10 +64,22 @@ static int new_tree(struct ipmd_fs *fs)
 	return e;
 }
 
+/* Tries of the commit a mount makes at once (backing off 0.2 … 1.6 s). */
+#define MOUNT_COMMIT_TRIES 5
+
+/* Errors of a store that may pass (a node, a fault), as opposed to damage
+ * (-EBADMSG, -EKEYREJECTED) or absence (-ENOENT), which never do. */
+static bool transient(int e)
+{
+	return e == -EIO || e == -ETIMEDOUT || e == -EAGAIN ||
+	       e == -ECONNREFUSED || e == -ECONNRESET;
+}
+
 struct replay_count {
 	struct fs_tree *tree;
 	struct blockstore *bs; /* where block records go back to */
 	uint64_t applied, skipped, blocks;
+	int store_error; /* a block record the store would not take back */
 };
 
 static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
@@ -75,7 +90,15 @@ static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
 	struct replay_count *rc = arg;
 	int e;
 	if (wal_replay_block(rc->bs, payload, len, &e)) {
+		/* Putting a block is idempotent: a store failing for a
+		 * moment gets a few more tries. */
+		for (int tries = 1; e && transient(e) &&
+				    tries < MOUNT_COMMIT_TRIES; tries++) {
+			usleep(100000u << tries);
+			wal_replay_block(rc->bs, payload, len, &e);
+		}
 		rc->blocks++;
+		rc->store_error = e;
 		return e; /* a block we can't store back: stop, say why */
 	}
 	e = record_replay(rc->tree, payload, len);
@@ -86,6 +109,37 @@ static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
 	else
 		rc->skipped++; /* failed live the same way, or an orphan */
 	return 0;
+}
+
+/* Loading the head: a few tries for errors that may pass, then give up. */
+static int read_head_commit(struct ipmd_fs *fs)
+{
+	int e;
+	for (int tries = 0;
+	     (e = commit_read(fs->bs, &fs->keys, &fs->head.commit,
+			      &fs->last)) != 0 && transient(e);) {
+		if (++tries == MOUNT_COMMIT_TRIES)
+			break;
+		syslog(LOG_WARNING, "the head commit: %s; trying again",
+		       strerror(-e));
+		usleep(100000u << tries);
+	}
+	return e;
+}
+
+static int load_head_tree(struct ipmd_fs *fs)
+{
+	int e;
+	for (int tries = 0;
+	     (e = manifest_load(&fs->st, &fs->last.tree, fs->last.next_ino,
+				&fs->tree)) != 0 && transient(e);) {
+		if (++tries == MOUNT_COMMIT_TRIES)
+			break;
+		syslog(LOG_WARNING, "the manifest: %s; trying again",
+		       strerror(-e));
+		usleep(100000u << tries);
+	}
+	return e;
 }
 
 static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
@@ -103,7 +157,7 @@ static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
 			   fs->paths.head, strerror(-e));
 	if (fs->head.commit.len == 0)
 		return new_tree(fs) ? say(msg, msgsize, "out of memory") : 0;
-	e = commit_read(fs->bs, &fs->keys, &fs->head.commit, &fs->last);
+	e = read_head_commit(fs);
 	if (e)
 		return say(msg, msgsize, "the head commit %s: %s",
 			   e == -EKEYREJECTED ? "is not signed by this "
@@ -125,8 +179,7 @@ static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
 			   "already accepted here: refusing a rollback",
 			   (unsigned long long)fs->last.seq,
 			   (unsigned long long)fs->head.max_seq);
-	e = manifest_load(&fs->st, &fs->last.tree, fs->last.next_ino,
-			  &fs->tree);
+	e = load_head_tree(fs);
 	if (e)
 		return say(msg, msgsize, "the manifest of commit %llu: %s",
 			   (unsigned long long)fs->last.seq,
@@ -142,7 +195,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_mutex_init(&fs->commit_lock, NULL);
 	pthread_cond_init(&fs->commit_cond, NULL);
-	fs->read_only = o->read_only;
+	fs->read_only = o->read_only || o->at;
 	fs->attr_timeout = o->attr_timeout;
 	fs->commit_delay_ms = o->commit_delay_ms;
 
@@ -154,11 +207,21 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 		return say(msg, msgsize,
 			   "no mailbox in %s (run ipmaildir init first)",
 			   fs->paths.root);
-	fs->lock_fd = open(fs->paths.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* A past state is immutable blocks: it may be read beside the writer
+	 * and only gc must wait for it (STORE/readers, fs/history.h). */
+	if (o->at && (e = history_reader_lock(&fs->paths, &fs->lock_fd)) != 0)
+		return say(msg, msgsize, "%s", e == -EBUSY
+				   ? "ipmaildir gc is running: try again when "
+				     "it is done"
+				   : strerror(-e));
+	if (!o->at)
+		fs->lock_fd = open(fs->paths.lock,
+				   O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fs->lock_fd < 0)
 		return say(msg, msgsize, "%s: %s", fs->paths.lock,
 			   strerror(errno));
-	if (flock(fs->lock_fd, (fs->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB))
+	if (!o->at &&
+	    flock(fs->lock_fd, (fs->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB))
 		return say(msg, msgsize,
 			   "%s is in use by another ipmaildir process",
 			   fs->paths.root);
@@ -173,6 +236,8 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	if (e)
 		return say(msg, msgsize, "block store in %s: %s",
 			   fs->paths.root, strerror(-e));
+	if (ipmd_node_attach(fs, o, msg, msgsize))
+		return -1;
 	if (o->fault_spec) {
 		struct fault_config fc;
 		struct blockstore *wrapped;
@@ -197,6 +262,9 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 		.fanout = OBJ_FANOUT_DEFAULT,
 		.cache = fs->cache,
 	};
+	if (o->at)
+		return history_load_at(&fs->st, &fs->keys, &fs->paths, o->at,
+				       &fs->last, &fs->tree, msg, msgsize);
 	if (load_head(fs, msg, msgsize))
 		return -1;
 
@@ -206,6 +274,14 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	e = journal_replay(fs->paths.journal, fs->keys.journal,
 			   fs->head.journal_gen, !fs->read_only, replay_one,
 			   &rc, &js);
+	if (e && e != -ENOENT && rc.store_error)
+		return say(msg, msgsize,
+			   "the store refused a block of journal %s (offset "
+			   "%llu): %s; nothing was lost, mount again when the "
+			   "store is back",
+			   js.bad_file[0] ? js.bad_file : fs->paths.journal,
+			   (unsigned long long)js.bad_offset,
+			   strerror(-rc.store_error));
 	if (e && e != -ENOENT)
 		return say(msg, msgsize,
 			   "journal %s is damaged at offset %llu (%s): "
@@ -229,18 +305,37 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	if (fs->read_only)
 		return 0;
 
+	/* After records, a fresh generation (the first commit drops the
+	 * replayed ones).  With none, the newest empty one is reused and the
+	 * older ones, empty or covered by the head, go: otherwise every open
+	 * that changes nothing (fsck --repair, a mount without mail) would
+	 * leave one more empty file.  A crash in between leaves only empty
+	 * files, which replay to nothing. */
+	bool empty = e == 0 && js.records == 0;
 	uint64_t gen = fs->head.journal_gen;
 	if (js.files > 0 && js.last_gen >= gen)
-		gen = js.last_gen + 1;
+		gen = empty ? js.last_gen : js.last_gen + 1;
 	e = journal_open(fs->paths.journal, fs->keys.journal, gen,
 			 &fs->journal);
 	if (e)
 		return say(msg, msgsize, "journal in %s: %s",
 			   fs->paths.journal, strerror(-e));
+	if (empty && (e = journal_drop_before(fs->paths.journal, gen)))
+		syslog(LOG_WARNING, "journal: cannot drop empty generations "
+		       "before %llu: %s", (unsigned long long)gen,
+		       strerror(-e));
 	wal_store_set_journal(fs->bs, fs->journal);
 	/* Make the replayed state (or the new mailbox) a commit now. */
-	if (fs->changes && (e = ipmd_fs_commit(fs)) != 0)
-		return say(msg, msgsize, "first commit: %s", strerror(-e));
+	/* The journal holds it all, so a store that fails for a moment (a
+	 * node, a fault) gets a few more tries before the mount gives up. */
+	for (int tries = 0; fs->changes && (e = ipmd_fs_commit(fs)) != 0;) {
+		if (++tries == MOUNT_COMMIT_TRIES)
+			return say(msg, msgsize, "first commit: %s",
+				   strerror(-e));
+		syslog(LOG_WARNING, "first commit: %s; trying again",
+		       strerror(-e));
+		usleep(100000u << tries);
+	}
 	return 0;
 }
 
@@ -267,9 +362,14 @@ int ipmd_fs_log(struct ipmd_fs *fs, struct record *r)
 	free(json);
 	if (e != 0)
 		return e;
+	struct mail_changes mc = mail_changes_of(fs->tree, r);
 	e = record_apply(fs->tree, r, ipmd_fs_release_inode, fs);
-	if (e == 0)
+	if (e == 0) {
+		fs->added += mc.added;
+		fs->removed += mc.removed;
+		fs->renamed += mc.renamed;
 		ipmd_fs_changed(fs);
+	}
 	return e;
 }
 
@@ -396,6 +496,8 @@ static void *committer_main(void *arg)
 int ipmd_fs_start_committer(struct ipmd_fs *fs)
 {
 	int e = prefetch_start(&fs->st, &fs->prefetch);
+	if (!e)
+		e = ipmd_node_start(fs);
 	if (e)
 		return e;
 	if (fs->read_only)
@@ -452,6 +554,27 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 	if (fs->tree) {
 		free_file_states(fs->tree);
 		tree_free(fs->tree);
+	}
+	/* With --fault, say what was injected (the reliability tests count). */
+	for (struct blockstore *b = fs->bs; b; b = b->parent) {
+		struct fault_counts fc;
+		bs_fault_counts(b, &fc);
+		uint64_t calls = 0, failed = 0, delayed = 0;
+		for (int i = 0; i < FAULT_OP_COUNT; i++) {
+			calls += fc.calls[i];
+			failed += fc.failed[i];
+			delayed += fc.delayed[i];
+		}
+		if (calls)
+			syslog(LOG_NOTICE,
+			       "fault injection: %llu store calls, %llu failed "
+			       "(put %llu, get %llu, sync %llu), %llu delayed",
+			       (unsigned long long)calls,
+			       (unsigned long long)failed,
+			       (unsigned long long)fc.failed[FAULT_PUT],
+			       (unsigned long long)fc.failed[FAULT_GET],
+			       (unsigned long long)fc.failed[FAULT_SYNC],
+			       (unsigned long long)delayed);
 	}
 	bs_close(fs->bs);
 	chunk_cache_free(fs->cache);

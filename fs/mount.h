@@ -10,9 +10,10 @@
  *
  * Durability: every namespace change is a journal record appended under
  * `lock` before it is applied (fs/record.h).  Calls that promise durability
- * (fsync, rename, link, unlink, mkdir, rmdir, symlink) then make the block
- * store durable and sync the journal, outside `lock`, in that order: a
- * durable record never names a block that isn't.
+ * (fsync, rename into another directory, link, unlink, mkdir, rmdir,
+ * symlink) then make the block store durable and sync the journal, outside
+ * `lock`, in that order: a durable record never names a block that isn't.
+ * A rename within one directory waits for the next sync or commit.
  */
 #ifndef IPMD_FS_MOUNT_H
 #define IPMD_FS_MOUNT_H
@@ -40,6 +41,14 @@ struct mount_options {
 				     change before committing */
 	size_t cache_bytes;       /* plaintext chunk cache */
 	const char *fault_spec;   /* wrap the store in bs_fault (tests) */
+	const char *node;         /* IPFS node API (multiaddr, URL, "auto"):
+				     the local store becomes its cache and
+				     outbox (cache/outbox.h); NULL: none */
+	unsigned node_timeout_ms; /* bound on a read from the node; 0: default */
+	uint64_t local_cap_bytes; /* with a node: cap on the local store, LRU
+				     eviction of uploaded blocks; 0: none */
+	const char *at;           /* a past state (fs/history.h --at SEQ|CID|TIME):
+				     read-only, no journal, no writer lock */
 };
 
 struct ipmd_fs {
@@ -48,6 +57,7 @@ struct ipmd_fs {
 	struct store_paths paths;
 	struct mailbox_keys keys;
 	struct blockstore *bs;
+	struct blockstore *outbox; /* inside bs (not owned), or NULL */
 	struct chunk_cache *cache;
 	struct obj_store st;
 	struct prefetch *prefetch; /* next chunk of sequential reads */

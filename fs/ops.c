@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "fs/file.h"
 #include "fs/mount.h"
 #include "fs/record.h"
+#include "fs/share_ioctl.h"
 
 _Static_assert(sizeof(fuse_ino_t) >= sizeof(uint64_t),
 	       "inode numbers are passed to the kernel as they are");
@@ -332,8 +334,7 @@ static int create_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		}
 		err = ipmd_fs_log(fs, &r);
 		inode = err ? NULL : tree_get(fs->tree, r.ino);
-		if (!err && S_ISREG(mode))
-			fs->added++; /* folders are counted at commit */
+		/* ipmd_fs_log counts messages added (fs/changes.h). */
 	}
 	if (inode && fi) {
 		inode->opens++;
@@ -423,8 +424,6 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 				   .time = now()};
 		struct dirent *d = tree_lookup(dir, name);
 		err = !d ? -ENOENT : ipmd_fs_log(fs, &r);
-		if (!err && !rmdir)
-			fs->removed++;
 	}
 	pthread_mutex_unlock(&fs->lock);
 	if (!err)
@@ -473,11 +472,14 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 				   .newname = newname, .flags = tflags,
 				   .time = now()};
 		err = ipmd_fs_log(fs, &r);
-		if (!err)
-			fs->renamed++;
 	}
 	pthread_mutex_unlock(&fs->lock);
-	if (!err)
+	/* A name entering a directory (tmp/ to new/, new/ to cur/) is durable
+	 * on return, as a delivery needs.  Within one directory (a Maildir
+	 * flag change, an index file replaced) it is journaled and durable at
+	 * the next sync or commit, as on a local filesystem, where only an
+	 * fsync of the directory promises it; Dovecot does that fsync. */
+	if (!err && parent != newparent)
 		err = make_durable(fs);
 	fuse_reply_err(req, -err);
 }
@@ -541,6 +543,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	/* Only this daemon writes: cached pages stay true across opens. */
 	fi->keep_cache = 1;
+	/* Nothing to seal when a reader closes: no FLUSH round trip. */
+	fi->noflush = !writable;
 	fuse_reply_open(req, fi);
 }
 
@@ -566,6 +570,13 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				  size, &got)
 		      : -ENOMEM;
 	if (err) {
+		/* Damaged or missing blocks are never served: say which file. */
+		if (err == -EBADMSG || err == -ENOENT)
+			syslog(LOG_ERR, "read of inode %llu at %lld: a block "
+			       "%s; returning EIO (run ipmaildir fsck)",
+			       (unsigned long long)ino, (long long)off,
+			       err == -EBADMSG ? "failed verification"
+					       : "is missing");
 		fuse_reply_err(req, err == -EBADMSG || err == -ENOENT ? EIO
 								      : -err);
 	} else {
@@ -825,4 +836,5 @@ const struct fuse_lowlevel_ops ipmd_ops = {
 	.fsyncdir = op_fsyncdir,
 	.statfs = op_statfs,
 	.create = op_create,
+	.ioctl = ipmd_op_ioctl, /* share: fs/share_ioctl.h */
 };

@@ -480,6 +480,44 @@ void tree_free(struct fs_tree *t)
 	free(t);
 }
 
+/* Levels between the root (0) and dir. */
+static uint32_t dir_depth(const struct inode *dir)
+{
+	uint32_t depth = 0;
+	while (dir->dir && dir->dir->parent != dir && depth <= TREE_DEPTH_MAX) {
+		dir = dir->dir->parent;
+		depth++;
+	}
+	return depth;
+}
+
+/* Levels of directories below dir (0: no subdirectories); stops counting
+ * past TREE_DEPTH_MAX, which the tree never holds anyway. */
+static uint32_t dir_height(const struct inode *dir, uint32_t limit)
+{
+	uint32_t best = 0;
+	if (!dir->dir || dir->dir->subdirs == 0 || limit == 0)
+		return 0;
+	for (uint32_t b = 0; b < dir->dir->nbuckets; b++)
+		for (const struct dirent *e = dir->dir->buckets[b]; e;
+		     e = e->hash_next) {
+			if (!e->inode->dir)
+				continue;
+			uint32_t h = 1 + dir_height(e->inode, limit - 1);
+			if (h > best)
+				best = h;
+		}
+	return best;
+}
+
+/* Whether directory src fits below newdir (as one of its entries). */
+static bool depth_fits(const struct inode *newdir, const struct inode *src)
+{
+	uint64_t d = (uint64_t)dir_depth(newdir) + 1 +
+		     dir_height(src, TREE_DEPTH_MAX);
+	return d <= TREE_DEPTH_MAX;
+}
+
 int tree_create(struct fs_tree *t, struct inode *dir, const char *name,
 		const struct tree_new_inode *spec, const struct timespec *now,
 		struct inode **out)
@@ -507,6 +545,8 @@ int tree_create(struct fs_tree *t, struct inode *dir, const char *name,
 	if (type == S_IFLNK && (r = target_len(spec->target, &tlen)))
 		return r;
 	if (type == S_IFDIR && dir->nlink >= TREE_LINK_MAX)
+		return -EMLINK;
+	if (type == S_IFDIR && dir_depth(dir) + 1 > TREE_DEPTH_MAX)
 		return -EMLINK;
 	if ((r = pick_ino(t, spec->ino, &ino)))
 		return r;
@@ -683,6 +723,10 @@ int tree_rename(struct fs_tree *t, struct inode *olddir, const char *oldname,
 	if (flags & TREE_RENAME_EXCHANGE) {
 		if (!nd)
 			return -ENOENT;
+		if (olddir != newdir &&
+		    ((is_dir(od->inode) && !depth_fits(newdir, od->inode)) ||
+		     (is_dir(nd->inode) && !depth_fits(olddir, nd->inode))))
+			return -EMLINK;
 		return rename_exchange(t, od, nd, now);
 	}
 	if (nd && (flags & TREE_RENAME_NOREPLACE))
@@ -711,6 +755,8 @@ int tree_rename(struct fs_tree *t, struct inode *olddir, const char *oldname,
 		   newdir->nlink >= TREE_LINK_MAX) {
 		return -EMLINK;
 	}
+	if (is_dir(src) && olddir != newdir && !depth_fits(newdir, src))
+		return -EMLINK;
 
 	/* The only allocation comes first: a failure changes nothing. */
 	ne = dirent_new(newname, nlen, nhash);

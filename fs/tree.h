@@ -38,6 +38,11 @@
 #define TREE_NAME_MAX 255
 #define TREE_SYMLINK_MAX 4095
 #define TREE_LINK_MAX 65000 /* nlink limit: -EMLINK past it */
+/* Directories nest at most this deep below the root: -EMLINK past it.  The
+ * manifest's reader refuses deeper trees (MANIFEST_DEPTH_MAX), and a tree
+ * it refuses could not be committed, so the limit is kept here, where
+ * every mkdir and rename (live or replayed) passes. */
+#define TREE_DEPTH_MAX 2048
 
 struct file_state; /* fs/file.h */
 struct dirent;
@@ -127,7 +132,8 @@ struct tree_new_inode {
 /*
  * Create a file, directory or symlink named name in dir.  -EEXIST,
  * -ENOTDIR (dir is not a directory), -ENAMETOOLONG, -EINVAL,
- * -ENOENT (dir was removed), -EMLINK (too many subdirectories), -ENOMEM.
+ * -ENOENT (dir was removed), -EMLINK (too many subdirectories, or a
+ * directory deeper than TREE_DEPTH_MAX), -ENOMEM.
  * On success *out is the new inode (nlink 1, or 2 for a directory;
  * lookups 0).  A new directory has never been sealed: it goes on
  * dirty_dirs with all_dirty set.
@@ -161,6 +167,7 @@ enum tree_rename_flags {
  * -ENOTDIR (dir over file), -ENOTEMPTY, -EINVAL (a directory into itself
  * or a descendant; unknown flags), -EEXIST (NOREPLACE), -ENOENT.  Renaming
  * a name onto another name of the same inode does nothing and succeeds.
+ * -EMLINK when a moved directory's subtree would reach below TREE_DEPTH_MAX.
  * The moved inode keeps its ino; a replaced inode loses a link.
  */
 int tree_rename(struct fs_tree *t, struct inode *olddir, const char *oldname,

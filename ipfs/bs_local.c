@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <linux/magic.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,8 @@
 #define LOCAL_REL_MAX (LOCAL_SHARD_NAME_LEN + 1 + CID_TEXT_MAX)
 /* Buffer for comparing an existing block file with the bytes to put. */
 #define LOCAL_COMPARE_CHUNK 16384
+/* Blocks from this size on start their writeback at once (start_writeback). */
+#define LOCAL_EARLY_WRITEBACK_MIN (128 * 1024)
 
 /* A block in place whose data may not be on stable storage yet. */
 struct pending {
@@ -63,6 +66,9 @@ struct bs_local {
 	/* Set at open: syncfs(2) on this filesystem is as good as an fsync of
 	 * everything, errors included (can_syncfs). */
 	bool use_syncfs;
+	/* Next temp file name (create_temp): random at open, then counted, so
+	 * a put costs no getrandom(2); O_EXCL still checks uniqueness. */
+	atomic_uint_fast64_t temp_seq;
 
 	pthread_mutex_t lock; /* pending … shard_durable */
 	struct pending *pending; /* renamed into place, not fdatasync'ed */
@@ -275,9 +281,10 @@ static int create_temp(struct bs_local *l, const struct block_name *bn,
 		return r;
 	bool made_shard = false;
 	for (int attempt = 0; attempt < LOCAL_TMP_ATTEMPTS; attempt++) {
+		uint64_t seq = atomic_fetch_add_explicit(&l->temp_seq, 1,
+							 memory_order_relaxed);
 		int w = snprintf(rel, rel_size, "%s/" LOCAL_TMP_PREFIX "%016llx",
-				 bn->shard_dir,
-				 (unsigned long long)temp_random());
+				 bn->shard_dir, (unsigned long long)seq);
 		if (w < 0 || (size_t)w >= rel_size)
 			return -ENAMETOOLONG;
 		int fd = openat(l->blocks_fd, rel,
@@ -399,6 +406,15 @@ out:
 	return r;
 }
 
+/* Starts writing a big block to the device now, without waiting: the sync
+ * that later makes it durable then finds it (mostly) written, so sealing
+ * and the disk work side by side instead of one after the other.  Only a
+ * hint: an error here is seen again, and reported, by that sync. */
+static void start_writeback(int fd, size_t len)
+{
+	(void)sync_file_range(fd, 0, (off_t)len, SYNC_FILE_RANGE_WRITE);
+}
+
 static int local_put(struct blockstore *bs, const uint8_t *data, size_t len,
 		     unsigned flags, struct cid *cid_out)
 {
@@ -428,6 +444,8 @@ static int local_put(struct blockstore *bs, const uint8_t *data, size_t len,
 		if (fd < 0)
 			return fd;
 		r = write_all(fd, data, len);
+		if (r == 0 && !durable && len >= LOCAL_EARLY_WRITEBACK_MIN)
+			start_writeback(fd, len);
 		if (r == 0 && durable && fdatasync(fd) < 0)
 			r = -errno;
 		if (r == 0 &&
@@ -982,6 +1000,8 @@ int bs_local_open(const char *dir, struct blockstore **out)
 	l->base.ops = &local_ops;
 	l->base.caps = BS_CAP_REMOVE | BS_CAP_ITERATE | BS_CAP_LOCAL;
 	l->blocks_fd = -1;
+	/* Another opener (process) starts elsewhere in the 2^64 names. */
+	atomic_init(&l->temp_seq, temp_random());
 	l->dir = strdup(dir);
 	l->pending = calloc(LOCAL_PENDING_MAX, sizeof(*l->pending));
 	l->spare = calloc(LOCAL_PENDING_MAX, sizeof(*l->spare));

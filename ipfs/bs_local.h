@@ -4,13 +4,17 @@
  * Layout (like IPFS's flatfs, next-to-last/2):
  *   DIR/blocks/<s>/<cid>      s = the two characters before the last one of
  *                             the base32 CID text; <cid> = "bafkrei…"
- *   DIR/blocks/<s>/.tmp-*     in-flight writes, removed on open
+ *   DIR/blocks/<s>/.tmp-*     in-flight writes, removed on open (named
+ *                             from a counter that starts at a random value
+ *                             per open store; O_EXCL settles a clash)
  * So `sha256sum` of a block file, as a raw CIDv1 in base32, is its name.
  *
  * put: write to a temp file in the shard, fdatasync (now if BS_PUT_DURABLE,
- * else at the next sync), rename into place; shard directories are fsync'ed
- * once per sync (batched), or at once for a durable put, and so is
- * DIR/blocks when a shard directory is new.  The store remembers which
+ * else at the next sync; a block of 128 KiB or more has its writeback
+ * started at once, sync_file_range(2), so the disk works while the caller
+ * seals the next one and the sync finds little left), rename into place;
+ * shard directories are fsync'ed once per sync (batched), or at once for a
+ * durable put, and so is DIR/blocks when a shard directory is new.  The store remembers which
  * shard directories exist (1024 bits), so a put makes none it knows of.
  * get re-hashes every block it reads and answers -EBADMSG on a mismatch.
  * Caps: REMOVE, ITERATE, LOCAL (pin/unpin succeed and do nothing: every

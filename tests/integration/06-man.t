@@ -8,14 +8,14 @@ MAN=$(cd "$here/../../man" && pwd)
 command -v mandoc >/dev/null || skip_all "mandoc is not installed"
 [ -x "$IPMD_BIN" ] || bail "no ipmaildir binary at $IPMD_BIN (run make)"
 
-PAGES=("$MAN/ipmaildir.1" "$MAN/mount.ipmaildir.8")
+PAGES=("$MAN/ipmaildir.1" "$MAN/mount.ipmaildir.8" "$MAN/ipmaildir.conf.5")
 for p in "${PAGES[@]}"; do
 	[ -f "$p" ] || { not_ok "$(basename "$p") exists"; continue; }
 	# The two pages refer to each other; mandoc looks references up only
 	# in the installed manuals, so before `make install` it cannot find
 	# them.  Everything else it reports counts.
 	mandoc -Tlint "$p" 2>/dev/null |
-		grep -vE 'referenced manual not found: Xr (ipmaildir 1|mount\.ipmaildir 8)( |$)' >"$TEST_DIR/lint"
+		grep -vE 'referenced manual not found: Xr (ipmaildir 1|mount\.ipmaildir 8|ipmaildir\.conf 5)( |$)' >"$TEST_DIR/lint"
 	if [ -s "$TEST_DIR/lint" ]; then
 		not_ok "mandoc -Tlint $(basename "$p") reports nothing"
 		while IFS= read -r l; do diag "$l"; done <"$TEST_DIR/lint"

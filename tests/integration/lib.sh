@@ -71,12 +71,17 @@ ipmd_mount() {
 		IPMD_PID=
 		return 0
 	fi
-	"$IPMD_BIN" mount -f --store "$store" "$@" "$mnt" 2>>"$TEST_DIR/ipmaildir.log" &
+	# IPMD_FAULT=SPEC: every mount on the fault-injecting store (bs_fault.h);
+	# IPMD_WRAPPER="valgrind …": the daemon runs under that command.
+	local fault=()
+	[ -n "${IPMD_FAULT:-}" ] && fault=(--fault "$IPMD_FAULT")
+	${IPMD_WRAPPER:-} "$IPMD_BIN" mount -f --store "$store" "${fault[@]}" "$@" "$mnt" \
+		2>>"$TEST_DIR/ipmaildir.log" &
 	IPMD_PID=$!
 	track_pid "$IPMD_PID"
 	_mounts+=("$mnt")
 	local i
-	for i in $(seq 100); do
+	for i in $(seq $((${IPMD_WRAPPER:+300} + 100))); do
 		mountpoint -q "$mnt" && return 0
 		kill -0 "$IPMD_PID" 2>/dev/null || { cat "$TEST_DIR/ipmaildir.log" >&2; return 1; }
 		sleep 0.1

@@ -541,6 +541,67 @@ static void test_threads(void)
 	bs_close(bs);
 }
 
+/*
+ * Two openers of one directory (as two processes would be) put the same
+ * blocks at once: each names its temp files from a counter of its own, and
+ * neither may trip over the other's (O_EXCL decides).
+ */
+static void test_two_openers(void)
+{
+	const char *dir = sub("two");
+	struct blockstore *a = NULL, *b = NULL;
+	is_int(bs_local_open(dir, &a), 0, "open A");
+	is_int(bs_local_open(dir, &b), 0, "open B on the same directory");
+	if (!a || !b) {
+		bs_close(a);
+		bs_close(b);
+		return;
+	}
+	uint8_t(*blocks)[4096] = malloc(SHARED_BLOCKS * sizeof(*blocks));
+	struct cid cids[SHARED_BLOCKS];
+	for (size_t i = 0; i < SHARED_BLOCKS; i++) {
+		tap_fill_random(blocks[i], sizeof(blocks[i]), 4242 + i);
+		cid_of_raw_block(&cids[i], blocks[i], sizeof(blocks[i]));
+	}
+	pthread_t th[THREADS];
+	struct worker w[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (struct worker){i % 2 ? b : a, blocks, cids, i, 0};
+		if (pthread_create(&th[i], NULL, work, &w[i]) != 0)
+			w[i].failures = -1000;
+	}
+	int failures = 0;
+	for (int i = 0; i < THREADS; i++) {
+		if (w[i].failures != -1000)
+			pthread_join(th[i], NULL);
+		failures += w[i].failures;
+	}
+	is_int(failures, 0, "%d threads on two openers, same blocks",
+	       THREADS);
+	is_int(bs_sync(a), 0, "sync A");
+	is_int(bs_sync(b), 0, "sync B");
+	int all = 1, present = 0;
+	for (size_t i = 0; i < SHARED_BLOCKS; i++) {
+		uint8_t out[4096];
+		size_t len = 0;
+		int r = bs_get(i % 2 ? a : b, &cids[i], out, sizeof(out), &len);
+		if (r == 0) {
+			present++;
+			all &= len == sizeof(out) &&
+			       memcmp(out, blocks[i], len) == 0;
+		} else {
+			all &= r == -ENOENT;
+		}
+	}
+	ok(all, "every block either opener stored verifies through the other");
+	ok(present > SHARED_BLOCKS / 2, "most blocks were stored (%d)",
+	   present);
+	is_int(count_files(dir, ".tmp-"), 0, "no temp file left behind");
+	free(blocks);
+	bs_close(b);
+	bs_close(a);
+}
+
 static void test_stale_temps(void)
 {
 	const char *dir = sub("stale");
@@ -644,6 +705,7 @@ int main(void)
 	test_iterate();
 	test_sync();
 	test_threads();
+	test_two_openers();
 	test_stale_temps();
 	test_enospc();
 	return tap_done();

@@ -1,0 +1,129 @@
+/*
+ * cache/outbox.h — the local store as cache and write-back outbox of a
+ * remote block store (an IPFS node, ipfs/bs_kubo.h).
+ *
+ * A wrapper over the local store (it owns both): every put goes to the
+ * local store first, with the durability the caller asked for, and is
+ * queued for upload; uploader threads copy queued blocks to the remote in
+ * the background.  A put never waits for, nor fails because of, the remote.
+ * Reads: local first; a block absent here is fetched from the remote
+ * (which re-hashes it; bounded by its get timeout), kept locally as cache,
+ * and served.  Any remote failure reads as -EIO, never a hang.
+ *
+ * The outbox — blocks stored here and not yet confirmed on the remote —
+ * is persisted in STORE/outbox.log, an append-only list of 33-byte
+ * records: '+' ‖ sha2-256 digest (queued) or '-' ‖ digest (confirmed on
+ * the remote, or no longer to upload).  Pending = '+' not followed by '-'.
+ * A torn last record is ignored.  The log is compacted (rewritten with the
+ * pending entries only, then renamed) at every open.
+ *
+ * Invariant: a block in the local store that is not pending is on the
+ * remote.  So
+ *  - a '+' record is as durable as its block: put(BS_PUT_DURABLE) syncs the
+ *    log too, and sync() syncs the local store, then the log; blocks made
+ *    durable through the journal (cache/wal_store.h) are put back through
+ *    this wrapper on replay and so queued again;
+ *  - when no log exists yet (a store that never had a node), open queues
+ *    every block of the local store;
+ *  - '-' records need no sync: losing one only uploads a block twice
+ *    (content addressed: idempotent).
+ * A put of a block already local and not pending queues nothing (it is
+ * on the remote) — from outbox_start() on: before it, during the
+ * journal's replay, every put is queued, since a crash may have kept a
+ * block file and lost its '+'.
+ *
+ * Uploads retry forever with backoff (200 ms doubling to 10 s) while the
+ * remote fails; nothing is dropped except a block that vanished from the
+ * local store (removed), which is logged.
+ *
+ * Cap (local_cap_bytes, with a remote, not read-only): the local store is
+ * then a cache of the remote.  Sizes and last uses are tracked
+ * (cache/lru.h, seeded from the files' times at open); at every sync —
+ * the commit, after which the journal no longer holds the blocks — and at
+ * start, if the store is over the cap, the least recently used blocks are
+ * removed locally until it is under 90% of it.  Never removed: a pending
+ * block (not yet on the remote), or one put or read since the sync began
+ * (the journal's, and those in use).  Removed blocks read back from the
+ * remote on demand.  The figures (cap, tracked local bytes, blocks
+ * evicted by this mount) are written to STORE/outbox.cap at start and
+ * after each eviction, for `ipmaildir status` (outbox_cap_in).
+ */
+#ifndef IPMD_CACHE_OUTBOX_H
+#define IPMD_CACHE_OUTBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ipfs/blockstore.h"
+
+#define OUTBOX_LOG_NAME "outbox.log"
+#define OUTBOX_CAP_NAME "outbox.cap"
+#define OUTBOX_RECORD_BYTES 33
+#define OUTBOX_DEFAULT_UPLOADERS 2
+#define OUTBOX_MAX_UPLOADERS 16
+
+/* How the outbox reports what nobody called for (uploads going wrong,
+ * coming back, blocks rejected); prio is a syslog priority. */
+typedef void (*outbox_log_fn)(int prio, const char *msg, void *arg);
+
+struct outbox_config {
+	const char *dir;            /* the store directory (holds the log) */
+	struct blockstore *local;   /* taken over */
+	struct blockstore *remote;  /* taken over; NULL: queue only */
+	unsigned uploaders;         /* threads; 0: default */
+	outbox_log_fn log;          /* may be NULL */
+	void *log_arg;
+	bool read_only;             /* never write the log (read-only mount) */
+	uint64_t local_cap_bytes;   /* evict above this (see above); 0: none */
+};
+
+struct outbox_stats {
+	uint64_t pending;        /* blocks not yet confirmed on the remote */
+	uint64_t uploaded;       /* confirmed during this session */
+	uint64_t upload_errors;  /* failed upload attempts */
+	uint64_t remote_reads;   /* blocks fetched from the remote */
+	uint64_t remote_read_errors;
+	int last_error;          /* last upload failure (negative errno), 0 */
+	bool remote;             /* a remote is configured */
+	uint64_t local_bytes;    /* tracked local bytes (with a cap only) */
+	uint64_t evicted;        /* blocks dropped locally under the cap */
+};
+
+/*
+ * Wrap.  Reads and compacts the log (or seeds it from the local store).
+ * On success *out owns local and remote; on failure the caller keeps
+ * them.  Uploads start with outbox_start().
+ */
+int outbox_wrap(const struct outbox_config *cfg, struct blockstore **out);
+
+/* Start the uploader threads (after any fork; for a store without a
+ * remote, only ends the replay phase, see above).  0 or negative errno. */
+int outbox_start(struct blockstore *bs);
+
+/* A snapshot of the counters (all zero if bs is not an outbox). */
+void outbox_stats(struct blockstore *bs, struct outbox_stats *st);
+
+/* Wait until nothing is pending or timeout_ms passed: 0 or -ETIMEDOUT. */
+int outbox_wait_drained(struct blockstore *bs, unsigned timeout_ms);
+
+/* Pending count of a store that isn't mounted, from its log: 0 (and
+ * *pending), -ENOENT when the store has no outbox, or negative errno. */
+int outbox_pending_in(const char *dir, uint64_t *pending);
+
+/* What STORE/outbox.cap last said (the running or last capped mount). */
+struct outbox_cap_info {
+	uint64_t cap_bytes, local_bytes, evicted;
+};
+
+/* 0, -ENOENT (never mounted with a cap), -EBADMSG, or negative errno. */
+int outbox_cap_in(const char *dir, struct outbox_cap_info *ci);
+
+/* Called once per pending block; non-zero stops the walk and is returned. */
+typedef int (*outbox_cid_fn)(const struct cid *cid, void *arg);
+
+/* Every block pending in the log of a store (`ipmaildir gc` keeps them):
+ * 0, -ENOENT when the store has no outbox, fn's non-zero, or a negative
+ * errno. */
+int outbox_pending_each(const char *dir, outbox_cid_fn fn, void *arg);
+
+#endif

@@ -1,0 +1,820 @@
+/*
+ * fs/cmd_fsck.c — `ipmaildir fsck`: check a store, and with --repair make
+ * it mountable again, saying exactly what that costs.
+ *
+ * Checks, in order: the state files (head, seen); the commit chain from the
+ * head (signatures, seq falling by one, parents, ending at the first
+ * commit or where gc pruned); every block of the head's tree (all retained
+ * commits with --deep): present, hashing to its CID, opening under its
+ * key; the journal: every record opens and replays over the head, and the
+ * blocks it names are present (or carried in the journal itself).
+ *
+ * Repairs: a head that is missing, damaged or older than STORE/seen is
+ * restored from seen (or, failing that, from the newest commit found in
+ * the store); a head whose commit or tree is damaged is rolled back to the
+ * newest fully intact commit (seen too: the rollback is deliberate); a
+ * chain broken below the head is cut there (STORE/pruned); a journal is cut
+ * at its first bad record; then the journal is replayed into a commit, as
+ * a mount would.  After repairing, everything is checked again.
+ *
+ * Exit status, as e2fsck: 0 clean, 1 errors corrected, 4 errors left
+ * uncorrected, 8 operational error (and 2 for usage).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cache/journal.h"
+#include "cache/wal_store.h"
+#include "fs/cli.h"
+#include "fs/config.h"
+#include "fs/history.h"
+#include "fs/progress.h"
+#include "fs/mount.h"
+#include "fs/reach.h"
+#include "fs/record.h"
+
+enum fsck_exit {
+	FSCK_CLEAN = 0,
+	FSCK_CORRECTED = 1,
+	FSCK_UNCORRECTED = 4,
+	FSCK_OPERATIONAL = 8,
+};
+
+static void fsck_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: ipmaildir fsck [--store DIR] [--deep] [--repair] "
+		"[--passphrase-file F]\n"
+		"  --deep             check the blocks of every retained commit, "
+		"not only the head's\n"
+		"  --repair           fix what can be fixed (the mailbox must "
+		"not be mounted)\n"
+		"  -v, --verbose      list every block verified: kind, CID, "
+		"file\n"
+		"  --passphrase-file F   read the key's passphrase from F\n"
+		"exit: 0 clean, 1 errors corrected, 4 errors left, "
+		"8 operational error\n");
+}
+
+/* What --repair would do, found by the check. */
+struct plan {
+	bool restore_head;     /* write head (and seen) = new_head */
+	struct head new_head;
+	const char *restore_why;
+	bool rollback;         /* the head's commit or tree is damaged */
+	struct cid rollback_cid;
+	uint64_t rollback_seq, rollback_from;
+	bool no_intact;        /* no intact commit to roll back to */
+	bool cut_chain;        /* commits below cut_seq are unreadable */
+	struct cid cut_cid;
+	uint64_t cut_seq;
+	bool cut_journal;
+	char journal_file[256];
+	uint64_t journal_offset;
+	bool torn_tail;
+	uint64_t journal_records; /* records that would be replayed */
+};
+
+struct fsck {
+	struct history h;
+	bool deep, mounted, verbose;
+	unsigned problems;
+	struct plan plan;
+	struct cid_set *verified; /* blocks found intact */
+	uint8_t *plain;
+	uint64_t blocks, files;
+	unsigned tree_bad; /* problems in the tree being checked */
+	/* A bar on stderr while blocks are verified, on a terminal only:
+	 * the per-commit lines on stdout are the plain form.  NULL: none. */
+	struct progress *prog;
+	struct progress bar;
+};
+
+static void problem(struct fsck *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void problem(struct fsck *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	progress_clear(f->prog);
+	fputs("fsck: DAMAGE: ", stdout);
+	vprintf(fmt, ap);
+	fputc('\n', stdout);
+	va_end(ap);
+	f->problems++;
+}
+
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("fsck: ", stdout);
+	vprintf(fmt, ap);
+	fputc('\n', stdout);
+	va_end(ap);
+}
+
+/* Why a read failed, naming the block: the store's failure if it had one
+ * (missing, altered), else the block's own (does not open). */
+static void why(struct fsck *f, const struct cid *hint, int err,
+		char *text, size_t tsize, char *cid_text)
+{
+	struct cid bad;
+	int store_err = 0;
+	bool from_store = history_last_bad(&f->h, &bad, &store_err);
+	cid_format(from_store ? &bad : hint, cid_text, CID_TEXT_MAX);
+	int e = from_store ? store_err : err;
+	snprintf(text, tsize, "%s",
+		 e == -ENOENT	       ? "missing from the store"
+		 : from_store && e == -EBADMSG
+			 ? "altered (its bytes do not hash to its CID)"
+		 : e == -EKEYREJECTED ? "not signed by this mailbox's key"
+		 : e == -EBADMSG      ? "does not open under its key "
+				       "(damaged or malformed)"
+				      : strerror(-e));
+}
+
+/* ---- blocks of a tree ---- */
+
+static int verify_block(const struct reach_block *b, void *arg)
+{
+	struct fsck *f = arg;
+	char text[128], ctext[CID_TEXT_MAX];
+	if (b->error) {
+		why(f, b->cid, b->error, text, sizeof(text), ctext);
+		problem(f, "file %s: index block %s: %s", b->path, ctext,
+			text);
+		f->tree_bad++;
+		return 0;
+	}
+	f->blocks++;
+	progress_add(f->prog, 1, b->chunk ? b->chunk->size : 0);
+	if (b->kind != BLOCK_CHUNK)
+		return 0; /* directories and indexes opened on the way */
+	history_clear_bad(&f->h);
+	size_t len;
+	int e = obj_open_chunk(&f->h.st, b->chunk, f->plain, &len);
+	if (e) {
+		why(f, b->cid, e, text, sizeof(text), ctext);
+		problem(f, "file %s: chunk %s: %s", b->path, ctext, text);
+		f->tree_bad++;
+	}
+	return 0;
+}
+
+static const char *kind_name(enum block_kind k)
+{
+	return k == BLOCK_CHUNK	    ? "chunk"
+	       : k == BLOCK_INDEX     ? "index"
+	       : k == BLOCK_DIRECTORY ? "directory"
+				      : "block";
+}
+
+/* --verbose: one line per block, for an admin who wants to see (and for
+ * tests that need to know which block file holds what). */
+static int verify_block_verbose(const struct reach_block *b, void *arg)
+{
+	struct fsck *f = arg;
+	unsigned before = f->problems;
+	int r = verify_block(b, arg);
+	char ctext[CID_TEXT_MAX];
+	cid_format(b->cid, ctext, sizeof(ctext));
+	if (f->problems == before)
+		printf("fsck: ok %s %s %s\n", kind_name(b->kind), ctext,
+		       b->path);
+	return r;
+}
+
+/* Check one commit's tree; returns the number of problems found in it. */
+static unsigned check_tree(struct fsck *f, const struct cid *cid,
+			   const struct commit *c, struct fs_tree **keep)
+{
+	char text[128], ctext[CID_TEXT_MAX];
+	struct fs_tree *t = NULL;
+	f->tree_bad = 0;
+	history_clear_bad(&f->h);
+	int e = history_tree(&f->h, c, &t);
+	if (e) {
+		why(f, &c->tree.cid, e, text, sizeof(text), ctext);
+		problem(f, "commit %llu: directory node %s: %s",
+			(unsigned long long)c->seq, ctext, text);
+		return 1;
+	}
+	uint64_t before = f->blocks;
+	if (f->verbose) {
+		char ctext2[CID_TEXT_MAX];
+		cid_format(cid, ctext2, sizeof(ctext2));
+		printf("fsck: ok commit %s %llu\n", ctext2,
+		       (unsigned long long)c->seq);
+	}
+	e = reach_tree(&f->h.st, t, f->verified,
+		       f->verbose ? verify_block_verbose : verify_block, f);
+	if (e) {
+		problem(f, "commit %llu: walking its tree: %s",
+			(unsigned long long)c->seq, strerror(-e));
+		f->tree_bad++;
+	}
+	cid_format(cid, ctext, sizeof(ctext));
+	progress_clear(f->prog);
+	if (!f->tree_bad)
+		note("commit %llu (%s): %llu more blocks verified",
+		     (unsigned long long)c->seq, ctext,
+		     (unsigned long long)(f->blocks - before));
+	if (keep && !f->tree_bad)
+		*keep = t;
+	else
+		tree_free(t);
+	return f->tree_bad;
+}
+
+/* ---- the head ---- */
+
+struct newest {
+	struct history *h;
+	struct cid cid;
+	struct commit c;
+	bool found;
+	uint8_t *buf;
+};
+
+static int try_commit(const struct cid *cid, void *arg)
+{
+	struct newest *n = arg;
+	size_t len;
+	struct commit c;
+	if (bs_get(n->h->local, cid, n->buf, COMMIT_PLAIN_MAX + 64, &len))
+		return 0; /* too big to be a commit, or unreadable */
+	if (commit_open(n->buf, len, &n->h->keys, &c) == 0 &&
+	    (!n->found || c.seq > n->c.seq)) {
+		n->cid = *cid;
+		n->c = c;
+		n->found = true;
+	}
+	return 0;
+}
+
+/* The newest commit anywhere in the store: the last resort for a head. */
+static bool find_newest_commit(struct fsck *f, struct cid *cid,
+			       struct commit *c)
+{
+	struct newest n = {.h = &f->h, .buf = malloc(COMMIT_PLAIN_MAX + 64)};
+	if (!n.buf)
+		return false;
+	bs_iterate(f->h.local, try_commit, &n);
+	free(n.buf);
+	if (n.found) {
+		*cid = n.cid;
+		*c = n.c;
+	}
+	return n.found;
+}
+
+/* Decide which commit the check starts from; false: none (new mailbox). */
+static bool pick_head(struct fsck *f, struct cid *start)
+{
+	struct history *h = &f->h;
+	char ctext[CID_TEXT_MAX];
+	bool seen_ok = h->seen_err == 0 && h->seen.commit.len;
+	struct commit c;
+	if (h->head_err == 0 && h->head.commit.len) {
+		*start = h->head.commit;
+		if (seen_ok && h->seen.max_seq > h->head.seq &&
+		    h->seen.seq > h->head.seq &&
+		    history_commit(h, &h->seen.commit, &c) == 0) {
+			cid_format(&h->seen.commit, ctext, sizeof(ctext));
+			problem(f,
+				"STORE/head names commit %llu, but commit "
+				"%llu (%s) was already accepted here "
+				"(STORE/seen): the head was rolled back or "
+				"replaced by an older copy",
+				(unsigned long long)h->head.seq,
+				(unsigned long long)h->seen.seq, ctext);
+			f->plan.restore_head = true;
+			f->plan.new_head = h->seen;
+			f->plan.restore_why = "from STORE/seen";
+			*start = h->seen.commit;
+		}
+		return true;
+	}
+	if (h->head_err == 0) /* a head with no commit yet */
+		return false;
+	if (h->head_err == -EBADMSG)
+		problem(f, "STORE/head is damaged (it does not open with "
+			   "this mailbox's key)");
+	else if (seen_ok)
+		problem(f, "STORE/head is missing");
+	else
+		return false; /* never committed */
+	if (seen_ok && history_commit(h, &h->seen.commit, &c) == 0) {
+		f->plan.restore_head = true;
+		f->plan.new_head = h->seen;
+		f->plan.restore_why = "from STORE/seen";
+		*start = h->seen.commit;
+		return true;
+	}
+	struct cid cid;
+	if (find_newest_commit(f, &cid, &c)) {
+		f->plan.restore_head = true;
+		f->plan.new_head = (struct head){.commit = cid, .seq = c.seq,
+						 .journal_gen = 1,
+						 .max_seq = c.seq};
+		f->plan.restore_why = "from the newest commit in the store";
+		/* The journal generation is unknown: replay them all. */
+		*start = cid;
+		return true;
+	}
+	problem(f, "no commit of this mailbox is left in the store");
+	return false;
+}
+
+/* ---- the chain ---- */
+
+static int check_chain(struct fsck *f, const struct cid *start,
+		       struct commit_list *l)
+{
+	struct chain_stop stop;
+	char ctext[CID_TEXT_MAX], text[128];
+	history_clear_bad(&f->h);
+	int e = chain_walk(f->h.bs, &f->h.keys, start,
+			   f->h.pruned_err ? NULL : &f->h.pruned.commit,
+			   commit_list_add, l, &stop);
+	if (e == -ENOMEM)
+		return e;
+	if (e) {
+		why(f, &stop.at, e, text, sizeof(text), ctext);
+		if (e == -EPROTO)
+			snprintf(text, sizeof(text),
+				 "has seq %llu where %llu belongs",
+				 (unsigned long long)stop.got_seq,
+				 (unsigned long long)stop.want_seq);
+		if (l->n == 0)
+			problem(f, "the head commit %s: %s", ctext, text);
+		else
+			problem(f, "commit chain broken below commit %llu: "
+				   "its parent %s %s",
+				(unsigned long long)l->commits[l->n - 1].seq,
+				ctext, text);
+		if (l->n > 0) {
+			f->plan.cut_chain = true;
+			f->plan.cut_cid = l->cids[l->n - 1];
+			f->plan.cut_seq = l->commits[l->n - 1].seq;
+		}
+	}
+	if (l->n)
+		note("chain: %zu commits, seq %llu down to %llu%s", l->n,
+		     (unsigned long long)l->commits[0].seq,
+		     (unsigned long long)l->commits[l->n - 1].seq,
+		     stop.pruned ? " (older ones freed by gc)" : "");
+	return 0;
+}
+
+/* ---- the journal ---- */
+
+struct replay {
+	struct fsck *f;
+	struct fs_tree *tree;
+	uint64_t applied, skipped, blocks;
+	int bad; /* a block record that does not fit */
+};
+
+static int replay_record(uint64_t gen, uint64_t seq, const uint8_t *payload,
+			 size_t len, void *arg)
+{
+	(void)gen;
+	(void)seq;
+	struct replay *r = arg;
+	if (len > 0 && payload[0] == WAL_BLOCK_MARK) {
+		struct cid cid;
+		int e = history_add_overlay(&r->f->h, payload + 1, len - 1,
+					    &cid);
+		if (e)
+			return e;
+		r->blocks++;
+		return 0;
+	}
+	int e = record_replay(r->tree, payload, len);
+	if (e == -EBADMSG)
+		return e;
+	if (e)
+		r->skipped++;
+	else
+		r->applied++;
+	return 0;
+}
+
+static void check_journal(struct fsck *f, const struct commit *base,
+			  uint64_t from_gen)
+{
+	if (f->mounted) {
+		note("journal: not checked: the mailbox is mounted and "
+		     "writing it");
+		return;
+	}
+	struct replay r = {.f = f};
+	int e = base ? history_tree(&f->h, base, &r.tree)
+		     : tree_new(&r.tree, getuid(), getgid(),
+				&(struct timespec){0, 0});
+	if (e) {
+		note("journal: not checked: no intact tree to replay it over");
+		return;
+	}
+	struct journal_replay_stats js;
+	e = journal_replay(f->h.paths.journal, f->h.keys.journal, from_gen,
+			   false, replay_record, &r, &js);
+	if (e == -EBADMSG) {
+		problem(f, "journal %s: the record at offset %llu does not "
+			   "open or is malformed (%llu records before it "
+			   "are fine)",
+			js.bad_file, (unsigned long long)js.bad_offset,
+			(unsigned long long)js.records);
+		f->plan.cut_journal = true;
+		snprintf(f->plan.journal_file, sizeof(f->plan.journal_file),
+			 "%s", js.bad_file);
+		f->plan.journal_offset = js.bad_offset;
+	} else if (e) {
+		problem(f, "journal: %s", strerror(-e));
+	}
+	if (!e && js.torn_tail_bytes) {
+		problem(f, "journal: its last record (%llu bytes) is torn or "
+			   "does not open: cut off at the next mount",
+			(unsigned long long)js.torn_tail_bytes);
+		f->plan.torn_tail = true;
+	}
+	f->plan.journal_records = r.applied + r.skipped;
+	if (!e && js.records)
+		note("journal: %llu files, %llu records (%llu blocks carried "
+		     "in it): %llu changes replay over commit %llu, %llu "
+		     "skipped (failed live too)",
+		     (unsigned long long)js.files,
+		     (unsigned long long)js.records,
+		     (unsigned long long)r.blocks,
+		     (unsigned long long)r.applied,
+		     (unsigned long long)(base ? base->seq : 0),
+		     (unsigned long long)r.skipped);
+	else if (!e)
+		note("journal: empty");
+	/* What the replayed tree names beyond the commit must be there. */
+	if (!e && r.applied) {
+		f->tree_bad = 0;
+		e = reach_tree(&f->h.st, r.tree, f->verified, verify_block, f);
+		if (e)
+			problem(f, "journal: walking the replayed tree: %s",
+				strerror(-e));
+	}
+	tree_free(r.tree);
+}
+
+/* ---- the whole check ---- */
+
+/* Newest commit (from index i on) whose tree is intact, or -1. */
+static long newest_intact(struct fsck *f, struct commit_list *l, size_t i)
+{
+	for (; i < l->n; i++) {
+		struct cid_set *save = f->verified;
+		unsigned before = f->problems;
+		/* Checked against a set of its own, quietly counted. */
+		f->verified = cid_set_new();
+		if (!f->verified) {
+			f->verified = save;
+			return -1;
+		}
+		unsigned bad = check_tree(f, &l->cids[i], &l->commits[i],
+					  NULL);
+		cid_set_free(f->verified);
+		f->verified = save;
+		f->problems = before; /* already reported for the head */
+		if (!bad)
+			return (long)i;
+	}
+	return -1;
+}
+
+static int run_check(struct fsck *f)
+{
+	struct cid start;
+	struct commit_list l = {0};
+	memset(&f->plan, 0, sizeof(f->plan));
+	f->problems = 0;
+	f->blocks = 0;
+	progress_start(f->prog, STDERR_FILENO, "fsck", "blocks", 0, 0, false);
+	cid_set_free(f->verified);
+	f->verified = cid_set_new();
+	if (!f->verified)
+		return -ENOMEM;
+	if (!pick_head(f, &start)) {
+		check_journal(f, NULL, 1);
+		return 0;
+	}
+	int e = check_chain(f, &start, &l);
+	if (e)
+		goto out;
+	const struct commit *base = NULL;
+	uint64_t from_gen = f->plan.restore_head ? f->plan.new_head.journal_gen
+						 : f->h.head.journal_gen;
+	if (l.n == 0) {
+		/* The head commit itself is gone: its parent link with it.
+		 * The newest commit still in the store is where to go. */
+		struct cid cid;
+		struct commit nc;
+		char ctext[CID_TEXT_MAX];
+		if (find_newest_commit(f, &cid, &nc) &&
+		    check_tree(f, &cid, &nc, NULL) == 0) {
+			f->plan.rollback = true;
+			f->plan.rollback_cid = cid;
+			f->plan.rollback_seq = nc.seq;
+			f->plan.rollback_from = f->plan.restore_head
+							? f->plan.new_head.seq
+							: f->h.head.seq;
+			cid_format(&cid, ctext, sizeof(ctext));
+			note("the newest intact commit in the store is %llu "
+			     "(%s)",
+			     (unsigned long long)nc.seq, ctext);
+		} else {
+			f->plan.no_intact = true;
+		}
+	} else {
+		unsigned bad = check_tree(f, &l.cids[0], &l.commits[0], NULL);
+		if (bad) {
+			long i = newest_intact(f, &l, 1);
+			char ctext[CID_TEXT_MAX];
+			if (i < 0) {
+				f->plan.no_intact = true;
+				note("no retained commit is intact: nothing to "
+				     "roll back to");
+			} else {
+				f->plan.rollback = true;
+				f->plan.rollback_cid = l.cids[i];
+				f->plan.rollback_seq = l.commits[i].seq;
+				f->plan.rollback_from = l.commits[0].seq;
+				cid_format(&l.cids[i], ctext, sizeof(ctext));
+				note("the newest intact commit is %llu (%s)",
+				     (unsigned long long)l.commits[i].seq,
+				     ctext);
+				base = &l.commits[i];
+			}
+		} else {
+			base = &l.commits[0];
+		}
+		for (size_t i = 1; f->deep && i < l.n; i++) {
+			/* A damaged old commit: the history is cut above it
+			 * (its blocks go at the next gc). */
+			if (check_tree(f, &l.cids[i], &l.commits[i], NULL) &&
+			    !f->plan.cut_chain && !f->plan.rollback) {
+				f->plan.cut_chain = true;
+				f->plan.cut_cid = l.cids[i - 1];
+				f->plan.cut_seq = l.commits[i - 1].seq;
+			}
+		}
+	}
+	if (base)
+		check_journal(f, base, from_gen);
+	e = 0;
+out:
+	commit_list_free(&l);
+	return e;
+}
+
+/* ---- repairs ---- */
+
+static int write_head(struct fsck *f, const struct head *h)
+{
+	int e = head_write(f->h.paths.head, f->h.keys.journal, h);
+	if (!e)
+		e = head_write(f->h.paths.seen, f->h.keys.journal, h);
+	return e;
+}
+
+static int cut_file(const char *dir, const char *name, uint64_t off)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	int e = ftruncate(fd, (off_t)off) || fsync(fd) ? -errno : 0;
+	close(fd);
+	return e;
+}
+
+/* Everything but the journal replay; returns the first error. */
+static int repair_files(struct fsck *f)
+{
+	struct plan *p = &f->plan;
+	char ctext[CID_TEXT_MAX];
+	int e = 0;
+	if (p->restore_head && !p->rollback) {
+		cid_format(&p->new_head.commit, ctext, sizeof(ctext));
+		e = write_head(f, &p->new_head);
+		if (e)
+			return e;
+		printf("fsck: REPAIRED: STORE/head restored %s: commit %llu "
+		       "(%s)\n",
+		       p->restore_why, (unsigned long long)p->new_head.seq,
+		       ctext);
+	}
+	if (p->rollback) {
+		struct head h = {.commit = p->rollback_cid,
+				 .seq = p->rollback_seq,
+				 .journal_gen = p->restore_head
+							? p->new_head.journal_gen
+							: f->h.head.journal_gen,
+				 .max_seq = p->rollback_seq};
+		cid_format(&p->rollback_cid, ctext, sizeof(ctext));
+		e = write_head(f, &h);
+		if (e)
+			return e;
+		printf("fsck: REPAIRED: rolled the head back from commit %llu "
+		       "to commit %llu (%s), the newest intact one: the "
+		       "changes of commits %llu to %llu are lost; the journal "
+		       "is replayed over it (changes that no longer apply "
+		       "are skipped)\n",
+		       (unsigned long long)p->rollback_from,
+		       (unsigned long long)p->rollback_seq, ctext,
+		       (unsigned long long)p->rollback_seq + 1,
+		       (unsigned long long)p->rollback_from);
+	}
+	if (p->cut_chain && !p->rollback) {
+		cid_format(&p->cut_cid, ctext, sizeof(ctext));
+		e = history_write_pruned(&f->h, &p->cut_cid, p->cut_seq);
+		if (e)
+			return e;
+		printf("fsck: REPAIRED: the history now starts at commit %llu "
+		       "(%s): older commits are unreadable and were "
+		       "dropped from it\n",
+		       (unsigned long long)p->cut_seq, ctext);
+	}
+	if (p->cut_journal) {
+		e = cut_file(f->h.paths.journal, p->journal_file,
+			     p->journal_offset);
+		if (e)
+			return e;
+		printf("fsck: REPAIRED: cut journal %s at offset %llu: the "
+		       "changes recorded from there on are lost\n",
+		       p->journal_file,
+		       (unsigned long long)p->journal_offset);
+	}
+	return 0;
+}
+
+/* Replay the journal into a commit, exactly as a mount would. */
+static int repair_replay(const struct history_options *ho, bool torn,
+			 uint64_t records)
+{
+	struct mount_options mo = {.store = ho->store, .pass = ho->pass};
+	static struct ipmd_fs fs;
+	char msg[1024] = "";
+	if (ipmd_fs_open(&fs, &mo, msg, sizeof(msg)) != 0) {
+		cli_error("fsck: replaying the journal: %s", msg);
+		ipmd_fs_close(&fs);
+		return -1;
+	}
+	uint64_t seq = fs.head.seq;
+	int e = ipmd_fs_close(&fs);
+	if (e) {
+		cli_error("fsck: the commit after the replay failed: %s",
+			  strerror(-e));
+		return -1;
+	}
+	if (torn)
+		printf("fsck: REPAIRED: cut the torn last journal record\n");
+	if (records)
+		printf("fsck: REPAIRED: replayed %llu journal records into "
+		       "commit %llu\n",
+		       (unsigned long long)records, (unsigned long long)seq);
+	return 0;
+}
+
+int cmd_fsck(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"store", required_argument, NULL, 's'},
+		{"passphrase-file", required_argument, NULL, 'p'},
+		{"deep", no_argument, NULL, 'D'},
+		{"repair", no_argument, NULL, 'R'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	struct history_options ho = {.lock = HISTORY_LOCK_READ};
+	bool repair = false, deep = false;
+	static struct fsck f;
+	memset(&f, 0, sizeof(f));
+	int c;
+	while ((c = getopt_long(argc, argv, "s:p:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': ho.store = optarg; break;
+		case 'p': ho.pass.file = optarg; break;
+		case 'D': deep = true; break;
+		case 'R': repair = true; break;
+		case 'v': f.verbose = true; break;
+		case 'h': fsck_usage(stdout); return EXIT_OK;
+		default: fsck_usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fsck_usage(stderr);
+		return EXIT_USAGE;
+	}
+	struct config cfg;
+	if (cli_config(&cfg, &ho.store, &ho.pass.file, NULL))
+		return EXIT_USAGE;
+	if (repair)
+		ho.lock = HISTORY_LOCK_EXCLUSIVE;
+	f.deep = deep;
+	char msg[1024] = "";
+	int status = FSCK_OPERATIONAL;
+	if (history_open(&f.h, &ho, msg, sizeof(msg))) {
+		cli_error("fsck: %s", msg);
+		goto out;
+	}
+	f.plain = malloc(OBJ_CHUNK_DEFAULT);
+	int m = history_mounted(&f.h);
+	f.mounted = m == 1;
+	if (!f.plain || m < 0) {
+		cli_error("fsck: %s", f.plain ? strerror(-m) : "out of memory");
+		goto out;
+	}
+	note("checking %s%s", f.h.paths.root,
+	     f.mounted ? " (mounted: the journal is left alone)" : "");
+	f.prog = isatty(STDERR_FILENO) ? &f.bar : NULL;
+	int e = run_check(&f);
+	progress_done(f.prog, NULL);
+	if (e) {
+		cli_error("fsck: %s", strerror(-e));
+		goto out;
+	}
+	if (f.problems == 0) {
+		if (repair && f.plan.journal_records) {
+			history_close(&f.h);
+			status = repair_replay(&ho, false,
+					       f.plan.journal_records)
+					 ? FSCK_OPERATIONAL
+							   : FSCK_CORRECTED;
+			goto out;
+		}
+		note("clean: %llu blocks verified",
+		     (unsigned long long)f.blocks);
+		status = FSCK_CLEAN;
+		goto out;
+	}
+	if (!repair) {
+		note("%u problem%s found; ipmaildir fsck --repair fixes what "
+		     "can be fixed",
+		     f.problems, f.problems == 1 ? "" : "s");
+		status = FSCK_UNCORRECTED;
+		goto out;
+	}
+	if (f.plan.no_intact && !f.plan.restore_head) {
+		note("%u problem%s found and no intact commit to repair from",
+		     f.problems, f.problems == 1 ? "" : "s");
+		status = FSCK_UNCORRECTED;
+		goto out;
+	}
+	e = repair_files(&f);
+	if (e) {
+		cli_error("fsck: repairing: %s", strerror(-e));
+		goto out;
+	}
+	bool torn = f.plan.torn_tail;
+	uint64_t records = f.plan.journal_records;
+	history_close(&f.h);
+	if (repair_replay(&ho, torn, records))
+		goto out;
+	/* Everything again, as a check only: the exit status tells the
+	 * truth about the result, not about the intent. */
+	ho.lock = HISTORY_LOCK_READ;
+	if (history_open(&f.h, &ho, msg, sizeof(msg))) {
+		cli_error("fsck: %s", msg);
+		goto out;
+	}
+	note("checking again after the repair");
+	e = run_check(&f);
+	progress_done(f.prog, NULL);
+	if (e) {
+		cli_error("fsck: %s", strerror(-e));
+		goto out;
+	}
+	if (f.problems) {
+		note("%u problem%s left after the repair", f.problems,
+		     f.problems == 1 ? "" : "s");
+		status = FSCK_UNCORRECTED;
+	} else {
+		note("repaired: the mailbox is consistent and mountable");
+		status = FSCK_CORRECTED;
+	}
+out:
+	history_close(&f.h);
+	cid_set_free(f.verified);
+	free(f.plain);
+	config_free(&cfg);
+	return status;
+}

@@ -1,0 +1,101 @@
+/* fs/node.c — the outbox and the node under a mount; see node.h. */
+#include "fs/node.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "cache/outbox.h"
+#include "fs/mount.h"
+#include "ipfs/bs_kubo.h"
+
+static void to_syslog(int prio, const char *msg, void *arg)
+{
+	(void)arg;
+	syslog(prio, "%s", msg);
+}
+
+int ipmd_node_attach(struct ipmd_fs *fs, const struct mount_options *o,
+		     char *msg, size_t msgsize)
+{
+	char path[PATH_MAX], addr[KUBO_URL_MAX];
+	if (snprintf(path, sizeof(path), "%s/%s", fs->paths.root,
+		     OUTBOX_LOG_NAME) >= (int)sizeof(path)) {
+		snprintf(msg, msgsize, "store path too long");
+		return -1;
+	}
+	const char *node = o->node && *o->node ? o->node : NULL;
+	if (!node && o->local_cap_bytes) {
+		snprintf(msg, msgsize,
+			 "-o local_cap_mb needs a node (--node): blocks "
+			 "dropped here must be on one");
+		return -1;
+	}
+	if (!node && access(path, F_OK) != 0)
+		return 0; /* never had a node: the plain local store */
+
+	struct blockstore *remote = NULL;
+	if (node) {
+		if (!strcmp(node, "auto")) {
+			int e = kubo_auto_addr(addr, sizeof(addr));
+			if (e) {
+				snprintf(msg, msgsize,
+					 "--node auto: no running IPFS node "
+					 "found ($IPFS_PATH/api or "
+					 "~/.ipfs/api: %s)",
+					 strerror(-e));
+				return -1;
+			}
+			node = addr;
+		}
+		struct kubo_config kc = {
+			.addr = node,
+			.get_timeout_ms = o->node_timeout_ms
+						  ? o->node_timeout_ms
+						  : NODE_DEFAULT_READ_TIMEOUT_MS,
+		};
+		int e = bs_kubo_open(&kc, &remote);
+		if (e) {
+			snprintf(msg, msgsize,
+				 "--node %s: %s", node,
+				 e == -EINVAL ? "not a node address (a multiaddr "
+						"like /ip4/127.0.0.1/tcp/5001 "
+						"or an http:// URL)"
+					      : strerror(-e));
+			return -1;
+		}
+	}
+	struct outbox_config oc = {
+		.dir = fs->paths.root,
+		.local = fs->bs,
+		.remote = remote,
+		.log = to_syslog,
+		.read_only = fs->read_only,
+		.local_cap_bytes = o->local_cap_bytes,
+	};
+	struct blockstore *ob;
+	int e = outbox_wrap(&oc, &ob);
+	if (e) {
+		bs_close(remote);
+		snprintf(msg, msgsize, "outbox %s: %s", path, strerror(-e));
+		return -1;
+	}
+	fs->bs = fs->outbox = ob;
+	if (remote && bs_kubo_ping(remote) != 0) {
+		char why[512];
+		bs_kubo_last_error(remote, why, sizeof(why));
+		syslog(LOG_WARNING,
+		       "the IPFS node does not answer (%s); mounting anyway: "
+		       "writes wait in the outbox",
+		       why);
+	}
+	return 0;
+}
+
+int ipmd_node_start(struct ipmd_fs *fs)
+{
+	return fs->outbox ? outbox_start(fs->outbox) : 0;
+}

@@ -1,0 +1,35 @@
+/*
+ * fs/node.h — attach a mount's block store to an IPFS node.
+ *
+ * With a node (mount --node ADDR, IPMAILDIR_NODE), the local store is
+ * wrapped in the outbox (cache/outbox.h) with a Kubo RPC store
+ * (ipfs/bs_kubo.h) as its remote: writes stay local-first and durable as
+ * without a node, uploads run in the background, blocks missing here are
+ * fetched from the node within node_timeout_ms.  A store that once had a
+ * node (STORE/outbox.log exists) keeps its outbox when mounted without
+ * one, so nothing written meanwhile is forgotten: it is uploaded at the
+ * next mount with a node.
+ */
+#ifndef IPMD_FS_NODE_H
+#define IPMD_FS_NODE_H
+
+#include <stddef.h>
+
+struct ipmd_fs;
+struct mount_options;
+
+/* Default bound on a block read from the node (mount -o node_timeout=). */
+#define NODE_DEFAULT_READ_TIMEOUT_MS 10000
+
+/*
+ * Called right after fs->bs is the local store: wraps it (fs->bs, and
+ * fs->outbox names the wrapper) when there is a node or an outbox log.
+ * 0, or -1 with one line in msg.
+ */
+int ipmd_node_attach(struct ipmd_fs *fs, const struct mount_options *o,
+		     char *msg, size_t msgsize);
+
+/* After daemonizing: start the uploads.  0 or negative errno. */
+int ipmd_node_start(struct ipmd_fs *fs);
+
+#endif

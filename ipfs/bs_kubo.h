@@ -1,0 +1,95 @@
+/*
+ * ipfs/bs_kubo.h — a block store on an IPFS node, over the Kubo HTTP RPC
+ * API (libcurl).  Works with Kubo and with js-ipfs's Kubo-style API.
+ *
+ * Calls: put = block/put?format=raw&cid-codec=raw&mhtype=sha2-256&pin=true
+ * (one multipart part with a Content-Type, one block per request: every
+ * block put is pinned, in the same request; js-ipfs 0.66 and Kubo make
+ * it a recursive pin, which for a raw block is the block alone); get =
+ * block/get; has = block/stat; remove = block/rm; pin/unpin = pin/add and
+ * pin/rm.  Caps: REMOVE, PIN.  sync() does nothing: the node answers a put
+ * once it has stored the block.
+ *
+ * Never trusts the node: every block it returns is re-hashed against the
+ * CID asked for (-EBADMSG otherwise), the CID it names for a put must be
+ * the one computed here, and CIDs are compared decoded, never as text
+ * (ipfs/kubo_reply.h decides what every answer means).
+ *
+ * Transport: a pool of `connections` curl easy handles, each keeping its
+ * HTTP keep-alive connection, so at most that many requests are in flight
+ * and a thread waits for a free handle.  Every call has a deadline
+ * (timeout_ms, retries included): temporary trouble (connection refused
+ * or reset, 5xx, a transfer timeout) is retried with exponential backoff
+ * from backoff_ms while attempts and time remain; permanent answers
+ * (4xx, wrong bytes) are not.  A get of a block the node doesn't have
+ * waits at most get_timeout_ms (sent as the request's timeout=, so the
+ * node gives up too) and fails -ETIMEDOUT: a caller never hangs.
+ *
+ * Errors: negative errno as in ipfs/blockstore.h, -ECONNREFUSED when the
+ * node is down; bs_kubo_last_error() gives the last failure in one line.
+ */
+#ifndef IPMD_IPFS_BS_KUBO_H
+#define IPMD_IPFS_BS_KUBO_H
+
+#include <stddef.h>
+
+#include "ipfs/blockstore.h"
+
+#define KUBO_DEFAULT_TIMEOUT_MS 30000
+#define KUBO_DEFAULT_GET_TIMEOUT_MS 10000
+#define KUBO_DEFAULT_RETRIES 4
+#define KUBO_DEFAULT_BACKOFF_MS 100
+#define KUBO_DEFAULT_CONNECTIONS 4
+#define KUBO_MAX_CONNECTIONS 64
+#define KUBO_URL_MAX 512
+
+struct kubo_config {
+	const char *addr;        /* multiaddr or http(s) URL (see below) */
+	unsigned timeout_ms;     /* per call, retries included; 0: default */
+	unsigned get_timeout_ms; /* wait for an absent block; 0: default */
+	unsigned retries;        /* extra attempts; 0: default, ~0u: none */
+	unsigned backoff_ms;     /* first pause, doubling; 0: default */
+	unsigned connections;    /* parallel requests; 0: default */
+};
+
+/*
+ * The API base URL ("http://127.0.0.1:5001/api/v0") of an address:
+ *   /ip4/A/tcp/P[/http]  /ip6/A/tcp/P  /dns[46]/NAME/tcp/P   (multiaddr)
+ *   http://HOST:PORT[/api/v0]  https://…                       (URL)
+ * 0, -EINVAL (not an address we understand) or -ENAMETOOLONG.
+ */
+int kubo_api_url(const char *addr, char *url, size_t size);
+
+/* `--node auto`: the address in $IPFS_PATH/api (default ~/.ipfs/api), as
+ * Kubo's own clients find a running daemon.  0, -ENOENT (no api file:
+ * no daemon), or another negative errno. */
+int kubo_auto_addr(char *addr, size_t size);
+
+/* Open (no request is made: the node may come up later).  0 and *out,
+ * -EINVAL for a bad address, -ENOMEM. */
+int bs_kubo_open(const struct kubo_config *cfg, struct blockstore **out);
+
+/* The node answers at all (POST /api/v0/id, one attempt, short timeout)?
+ * 0 or a negative errno. */
+int bs_kubo_ping(struct blockstore *bs);
+
+/* Most CIDs named in one pin/rm (~64 bytes of URL each). */
+#define KUBO_UNPIN_BATCH 64
+
+/*
+ * Unpin many blocks (`ipmaildir gc` releasing what it frees), up to
+ * KUBO_UNPIN_BATCH per pin/rm request.  A block that is not pinned is
+ * fine: a batch naming one fails whole on the node, so that batch is
+ * redone one block at a time.  0 (with *unpinned, may be NULL, the count
+ * actually unpinned) or the first other negative errno.
+ */
+int bs_kubo_unpin_many(struct blockstore *bs, const struct cid *cids,
+		       size_t n, size_t *unpinned);
+
+/* One line about the latest failure of any call ("" if none). */
+void bs_kubo_last_error(struct blockstore *bs, char *buf, size_t size);
+
+/* The API base URL in use. */
+const char *bs_kubo_url(struct blockstore *bs);
+
+#endif

@@ -1,0 +1,206 @@
+/* ipfs/kubo_reply.c — meaning of Kubo RPC answers; see kubo_reply.h. */
+#include "ipfs/kubo_reply.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#define HTTP_OK 200
+#define HTTP_NOT_FOUND 404
+#define HTTP_TOO_LARGE 413
+#define HTTP_CLIENT_ERROR 400
+#define HTTP_SERVER_ERROR 500
+#define HTTP_MAX 599
+/* Error bodies are small; a huge one is not an error report. */
+#define ERROR_BODY_MAX 65536
+
+/* Copy a node's message, printable ASCII only, so it fits on one line. */
+static void keep_msg(struct kubo_reply *out, const char *s)
+{
+	size_t n = 0;
+	for (; s && *s && n + 1 < sizeof(out->msg); s++)
+		out->msg[n++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+	out->msg[n] = '\0';
+}
+
+static bool contains(const char *hay, const char *needle)
+{
+	return hay && strstr(hay, needle) != NULL;
+}
+
+/* A JSON object from the body, or NULL (not JSON, not an object). */
+static json_t *load_object(const uint8_t *body, size_t len)
+{
+	if (!body || len == 0)
+		return NULL;
+	json_error_t err;
+	json_t *j = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES,
+			       &err);
+	if (j && !json_is_object(j)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+static int parse_cid_field(json_t *j, const char *key, struct cid *c)
+{
+	json_t *v = json_object_get(j, key);
+	if (!json_is_string(v))
+		return -EBADMSG;
+	return cid_parse(c, json_string_value(v), json_string_length(v))
+		       ? -EBADMSG
+		       : 0;
+}
+
+/* A status that is not 200: what went wrong, in errno terms. */
+static int error_status(enum kubo_op op, long status, const uint8_t *body,
+			size_t len, struct kubo_reply *out)
+{
+	json_t *j = len <= ERROR_BODY_MAX ? load_object(body, len) : NULL;
+	json_t *m = j ? json_object_get(j, "Message") : NULL;
+	keep_msg(out, json_is_string(m) ? json_string_value(m) : "");
+	json_decref(j);
+	if (status == HTTP_NOT_FOUND)
+		return -ENOTSUP;
+	if (status == HTTP_TOO_LARGE)
+		return -EFBIG;
+	if (status >= HTTP_CLIENT_ERROR && status < HTTP_SERVER_ERROR)
+		return -EINVAL;
+	if (status < HTTP_SERVER_ERROR || status > HTTP_MAX)
+		return -EBADMSG; /* 1xx/3xx or no HTTP status at all */
+	/* 5xx.  The node gave up waiting for a block it doesn't have. */
+	if (contains(out->msg, "timed out") || contains(out->msg, "timeout")) {
+		if (op == KUBO_OP_STAT)
+			return 0;
+		return -ETIMEDOUT;
+	}
+	if ((contains(out->msg, "not found") ||
+	     contains(out->msg, "not pinned")) && op != KUBO_OP_PUT)
+		return -ENOENT;
+	return -EIO;
+}
+
+static int parse_put_stat(enum kubo_op op, const uint8_t *body, size_t len,
+			  const struct cid *want, struct kubo_reply *out)
+{
+	json_t *j = load_object(body, len);
+	if (!j)
+		return -EBADMSG;
+	int r = parse_cid_field(j, "Key", &out->cid);
+	json_t *s = json_object_get(j, "Size");
+	if (!r && json_is_integer(s) && json_integer_value(s) >= 0)
+		out->size = (uint64_t)json_integer_value(s);
+	else if (!r)
+		r = -EBADMSG;
+	json_decref(j);
+	if (r)
+		return r;
+	/* The node must name exactly the block we meant (a put without
+	 * format=raw silently answers a dag-pb CIDv0, for one). */
+	if (want && !cid_equal(&out->cid, want))
+		return -EBADMSG;
+	return op == KUBO_OP_STAT ? 1 : 0;
+}
+
+static int parse_rm(const uint8_t *body, size_t len, const struct cid *want,
+		    struct kubo_reply *out)
+{
+	json_t *j = load_object(body, len);
+	if (!j)
+		return -EBADMSG;
+	int r = parse_cid_field(j, "Hash", &out->cid);
+	json_t *e = json_object_get(j, "Error");
+	if (!r && want && !cid_equal(&out->cid, want))
+		r = -EBADMSG;
+	if (!r && json_is_string(e) && json_string_length(e) > 0) {
+		keep_msg(out, json_string_value(e));
+		r = contains(out->msg, "not found") ? -ENOENT
+		    : contains(out->msg, "pinned")  ? -EBUSY
+						    : -EIO;
+	} else if (!r && e && !json_is_null(e) && !json_is_string(e)) {
+		r = -EBADMSG;
+	}
+	json_decref(j);
+	return r;
+}
+
+static int parse_pins(const uint8_t *body, size_t len, const struct cid *want,
+		      struct kubo_reply *out)
+{
+	json_t *j = load_object(body, len);
+	if (!j)
+		return -EBADMSG;
+	json_t *pins = json_object_get(j, "Pins");
+	int r = -EBADMSG;
+	size_t i;
+	json_t *v;
+	if (json_is_array(pins)) {
+		json_array_foreach(pins, i, v) {
+			struct cid c;
+			if (!json_is_string(v) ||
+			    cid_parse(&c, json_string_value(v),
+				      json_string_length(v))) {
+				r = -EBADMSG;
+				break;
+			}
+			if (!want || cid_equal(&c, want)) {
+				out->cid = c;
+				r = 0;
+			}
+		}
+		if (!want && json_array_size(pins) == 0)
+			r = 0;
+	}
+	json_decref(j);
+	return r;
+}
+
+int kubo_parse_reply(enum kubo_op op, long status, const uint8_t *body,
+		     size_t len, const struct cid *want,
+		     struct kubo_reply *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (status != HTTP_OK)
+		return error_status(op, status, body, len, out);
+	switch (op) {
+	case KUBO_OP_GET:
+		/* Never trust the node: the bytes must hash to the CID. */
+		if (!want || !body || !cid_matches(want, body, len))
+			return -EBADMSG;
+		out->cid = *want;
+		out->size = len;
+		return 0;
+	case KUBO_OP_PUT:
+	case KUBO_OP_STAT:
+		return parse_put_stat(op, body, len, want, out);
+	case KUBO_OP_RM:
+		return parse_rm(body, len, want, out);
+	case KUBO_OP_PIN_ADD:
+	case KUBO_OP_PIN_RM:
+		return parse_pins(body, len, want, out);
+	case KUBO_OP_JSON: {
+		json_t *j = load_object(body, len);
+		if (!j)
+			return -EBADMSG;
+		json_t *t = json_object_get(j, "Type");
+		json_t *m = json_object_get(j, "Message");
+		int r = 0;
+		if (json_is_string(t) && !strcmp(json_string_value(t), "error")) {
+			keep_msg(out, json_is_string(m) ? json_string_value(m)
+							: "");
+			r = -EIO;
+		}
+		json_decref(j);
+		return r;
+	}
+	}
+	return -EINVAL;
+}
+
+bool kubo_reply_temporary(int result)
+{
+	return result == -EIO || result == -EAGAIN || result == -ECONNREFUSED ||
+	       result == -ECONNRESET;
+}

@@ -1,0 +1,69 @@
+/*
+ * ipfs/kubo_reply.h — what a Kubo RPC answer means: bytes in, result out.
+ *
+ * Pure functions, no I/O and no global state, so that the handling of
+ * whatever a node sends back can be tested and fuzzed on its own
+ * (kubo_parse_reply is the fuzz target).  The transport (ipfs/bs_kubo.c)
+ * only moves bytes and maps transport failures; every decision about a
+ * body is made here.
+ *
+ * Rules (measured on js-ipfs 0.66.1 and Kubo's documented API):
+ *  - Errors come as HTTP 4xx/5xx with {"Message":…,"Code":…,"Type":"error"},
+ *    or inline in a 200 body ({"Hash":…,"Error":…} of block/rm).
+ *  - CIDs come back in any multibase (base58btc unless cid-base=base32):
+ *    they are decoded and compared as bytes, never as strings.
+ *  - block/get bodies are re-hashed against the CID asked for: bytes that
+ *    don't match are -EBADMSG, whatever the status said.
+ *  - A node that waited out the request's timeout= for a block it does not
+ *    have answers 500 "… request timed out": for block/stat that means
+ *    absent (0), for block/get -ETIMEDOUT (not worth retrying at once).
+ *
+ * Result codes: 0 (or 1/0 for STAT: present/absent); -EBADMSG the node
+ * answered something malformed or wrong; -ENOENT absent; -ETIMEDOUT the
+ * node gave up waiting; -EIO a server error that may pass (5xx); -EINVAL
+ * the node refused the request (4xx); -EFBIG body too large (413);
+ * -ENOTSUP no such endpoint (404); -EBUSY block/rm of a pinned block.
+ * kubo_reply_temporary() says which of those are worth a retry.
+ */
+#ifndef IPMD_IPFS_KUBO_REPLY_H
+#define IPMD_IPFS_KUBO_REPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipfs/cid.h"
+
+enum kubo_op {
+	KUBO_OP_PUT,     /* block/put: {"Key":cid,"Size":n} */
+	KUBO_OP_GET,     /* block/get: the block's bytes */
+	KUBO_OP_STAT,    /* block/stat: {"Key":cid,"Size":n} */
+	KUBO_OP_RM,      /* block/rm: {"Hash":cid[,"Error":msg]} */
+	KUBO_OP_PIN_ADD, /* pin/add: {"Pins":[cid…]} */
+	KUBO_OP_PIN_RM,  /* pin/rm: {"Pins":[cid…]} */
+	KUBO_OP_JSON,    /* anything else that answers a JSON object */
+};
+
+/* The node's own words, kept for a one-line message. */
+#define KUBO_MSG_MAX 200
+
+struct kubo_reply {
+	struct cid cid;              /* PUT/STAT: the CID the node named */
+	uint64_t size;               /* PUT/STAT: "Size" */
+	char msg[KUBO_MSG_MAX];      /* error message from the node, or "" */
+};
+
+/*
+ * Interpret one answer.  status is the HTTP status (100…599); body/len the
+ * whole body; want is the CID the request was about (for PUT the CID we
+ * computed ourselves; may be NULL for KUBO_OP_JSON).  Fills *out (zeroed
+ * first) and returns the result code described above.
+ */
+int kubo_parse_reply(enum kubo_op op, long status, const uint8_t *body,
+		     size_t len, const struct cid *want,
+		     struct kubo_reply *out);
+
+/* Is this result worth another try after a pause? */
+bool kubo_reply_temporary(int result);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * tests/fuzz/fuzz_kubo.c — libFuzzer target: what a Kubo node answers
+ * (ipfs/kubo_reply.h).
+ *
+ * Input: op byte ‖ status (2 bytes, mapped to 100…599) ‖ want byte ‖ body.
+ * want picks the CID the request was about: the body's own CID (so a
+ * block/get body can pass the hash check), a fixed one, or none.
+ * A get answered 200 with success must hold exactly the bytes asked for.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipfs/kubo_reply.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct kubo_reply r;
+	struct cid want, *w = &want;
+	enum kubo_op op;
+	const uint8_t *body;
+	long status;
+	size_t len;
+	int rc;
+
+	if (size < 4)
+		return 0;
+	op = (enum kubo_op)(data[0] % (KUBO_OP_JSON + 1));
+	status = 100 + (long)((data[1] << 8 | data[2]) % 500);
+	body = data + 4;
+	len = size - 4;
+	switch (data[3] % 3) {
+	case 0: cid_of_raw_block(&want, body, len); break;
+	case 1: cid_of_raw_block(&want, (const uint8_t *)"x", 1); break;
+	default: w = NULL; break;
+	}
+	rc = kubo_parse_reply(op, status, body, len, w, &r);
+	(void)kubo_reply_temporary(rc);
+	if (memchr(r.msg, '\0', sizeof(r.msg)) == NULL)
+		abort(); /* the message must be a C string */
+	if (op == KUBO_OP_GET && rc == 0 && w && !cid_matches(w, body, len))
+		abort(); /* served bytes that are not the block */
+	return 0;
+}

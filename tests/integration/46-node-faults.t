@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# 46-node-faults.t — a mount on a real IPFS node (js-ipfs) that misbehaves:
+#  1. wrong bytes: a proxy in front of the node flips a byte of every
+#     block/get answer; a block missing locally then reads as EIO, nothing
+#     of it is served or cached, the log says why; honest again, it reads
+#     back byte-exact;
+#  2. the node killed (SIGKILL) and restarted while deliveries go on: no
+#     delivery fails, the outbox drains afterwards, every block is on it;
+#  3. the node slow (the proxy delays every request 3 s): deliveries and
+#     listings don't wait for it, an uncached read fails within its bound,
+#     the uploads still get through.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+. "$here/ipfs-lib.sh"
+[ -x "$IPMD_BIN" ] || bail "no ipmaildir binary at $IPMD_BIN"
+DELIVER=$IPMD_TOOLS/maildir_deliver
+[ -x "$DELIVER" ] || bail "no $DELIVER (make)"
+command -v python3 >/dev/null || skip_all "python3 is not installed"
+ipfs_require
+ipfs_start 1
+API_PORT=${IPFS_API_1#http://127.0.0.1:}
+API_PORT=${API_PORT%%/*}
+ipfs_proxy_start "$API_PORT" || bail "proxy did not start"
+
+STORE=$TEST_DIR/store
+MNT=$TEST_DIR/mnt
+OPTS=commit_delay=200,node_timeout=2000
+LOG=$TEST_DIR/ipmaildir.log
+ipmd_init "$STORE" || bail "init failed"
+
+wait_drained() {
+	local i
+	for i in $(seq $(($1 * 5))); do
+		[ "$(outbox_pending "$STORE")" = 0 ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+# msgs DIR SUBJECT FIRST LAST SIZE — messages DIR/SUBJECT.N of about SIZE
+# bytes, distinct per N (one python process for all)
+msgs() {
+	python3 - "$@" <<'PY'
+import random, sys
+d, subj, first, last, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+for n in range(first, last + 1):
+    r = random.Random(f"{subj}{n}")
+    body = " ".join(f"w{r.randrange(10**6)}" for _ in range(size // 8))
+    open(f"{d}/{subj}.{n}", "w").write(f"Subject: {subj} {n}\nMessage-ID: <{n}.{subj}@test>\n\n{body[:size]}\n")
+PY
+}
+mkdir -p "$TEST_DIR/m"
+msgs "$TEST_DIR/m" before 1 20 1500
+msgs "$TEST_DIR/m" during 1 400 1500
+msgs "$TEST_DIR/m" after 1 20 1500
+msgs "$TEST_DIR/m" slow 1 15 1500
+msgs "$TEST_DIR/m" cold 1 1 60000
+# deliver_n SUBJECT FIRST LAST — prints the number of failed deliveries
+deliver_n() {
+	local i failed=0
+	for i in $(seq "$2" "$3"); do
+		"$DELIVER" "$MNT" <"$TEST_DIR/m/$1.$i" >/dev/null || failed=$((failed + 1))
+	done
+	echo "$failed"
+}
+
+# ------------------------------------------------------------ 1. wrong bytes
+ipmd_mount "$STORE" "$MNT" --node "$PROXY_ADDR" -o "$OPTS" || bail "mount --node (proxy) failed"
+before=$(find "$STORE/blocks" -type f | sort)
+cp "$TEST_DIR/m/cold.1" "$TEST_DIR/cold"
+"$DELIVER" "$MNT" <"$TEST_DIR/cold" >/dev/null || not_ok "cold message delivered"
+cold_name=$(grep -l "^Subject: cold 1" "$MNT"/new/* | head -1)
+cold_name=${cold_name##*/}
+check "the outbox drains through the honest proxy" wait_drained 60
+ipmd_umount "$MNT" || bail "unmount failed"
+size=$(stat -c %s "$TEST_DIR/cold")
+cold_blk=$(comm -13 <(echo "$before") <(find "$STORE/blocks" -type f | sort) |
+	while read -r f; do [ "$(stat -c %s "$f")" = $((size + 40)) ] && echo "$f"; done | head -1)
+check "found the message's block (one chunk: size + 40)" test -n "$cold_blk"
+cold_cid=$(basename "$cold_blk")
+check "the block is on the node" ipfs_has "$IPFS_API_1" "$cold_cid"
+
+rm -f "$cold_blk"
+echo corrupt >"$PROXY_CTL"
+ipmd_mount "$STORE" "$MNT" --node "$PROXY_ADDR" -o "$OPTS" || bail "remount failed"
+err=$(timeout 30 cat "$MNT/new/$cold_name" 2>&1 >"$TEST_DIR/served")
+rc=$?
+check "a block the node corrupts fails the read (rc $rc: $err)" test "$rc" = 1
+check "… with EIO" grep -q "Input/output error" <<<"$err"
+check "… the proxy did corrupt it" grep -q "^corrupt $cold_cid" "$PROXY_EVENTS"
+check "… nothing of the message was served" bash -c "! grep -q 'cold 1' '$TEST_DIR/served'"
+check "… nor kept as cache" test ! -e "$cold_blk"
+check "… and the daemon logged why" grep -q "sent wrong bytes (rejected)" "$LOG"
+check "the mount still answers" test -n "$(ls "$MNT/new")"
+echo pass >"$PROXY_CTL"
+check "the node honest again: the block reads back byte-exact" \
+	cmp -s "$TEST_DIR/cold" "$MNT/new/$cold_name"
+check "… and is kept as cache" test -e "$cold_blk"
+ipmd_umount "$MNT" || bail "unmount failed"
+
+# ------------------------------------------------- 2. killed and restarted
+ipmd_mount "$STORE" "$MNT" --node "$IPFS_ADDR_1" -o "$OPTS" || bail "remount failed"
+is "$(deliver_n before 1 20)" 0 "20 deliveries with the node up"
+npid=$(cat "$IPFS_BASE/node1/daemon.pid")
+kill -9 "$npid"
+for i in $(seq 100); do kill -0 "$npid" 2>/dev/null || break; sleep 0.1; done
+ipfs_restart_node 1 &
+rpid=$!
+failed=0 n=0
+while kill -0 "$rpid" 2>/dev/null; do
+	[ "$n" -lt 400 ] || break
+	n=$((n + 1))
+	f=$(deliver_n during "$n" "$n")
+	failed=$((failed + f))
+	[ "$n" = 5 ] && pend=$(outbox_pending "$STORE")
+done
+wait "$rpid"
+rrc=$?
+check "the node came back (restart rc $rrc)" test "$rrc" = 0
+is "$failed" 0 "$n deliveries while the node was killed and restarting all succeed"
+check "… they waited in the outbox (${pend:-?} pending after 5)" test "${pend:-0}" -gt 0
+is "$(deliver_n after 1 20)" 0 "20 deliveries after the restart"
+check "the outbox drains to zero" wait_drained 90
+check "every local block is on the node" ipfs_all_blocks "$IPFS_API_1" "$STORE"
+got=$(grep -l "^Subject: \(before\|during\|after\) " "$MNT"/new/* | wc -l)
+is "$got" $((40 + n)) "every message is in the mailbox"
+ipmd_umount "$MNT" || bail "unmount failed"
+
+# ------------------------------------------------------------ 3. slow node
+ipmd_mount "$STORE" "$MNT" --node "$PROXY_ADDR" -o "$OPTS" || bail "remount failed"
+echo "delay 3000" >"$PROXY_CTL"
+t0=$SECONDS
+is "$(deliver_n slow 1 15)" 0 "15 deliveries with the node answering in 3 s"
+dt=$((SECONDS - t0))
+check "… without waiting for it (${dt} s for 15)" test "$dt" -lt 20
+t0=$(date +%s%N)
+n_ls=$(ls "$MNT/new" | wc -l)
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "a listing answers at once (${ms} ms, $n_ls entries)" test "$ms" -lt 2000
+check "a cached read works" grep -q "^Subject: slow 15" <(cat "$MNT"/new/*)
+ipmd_umount "$MNT" || bail "unmount failed"
+rm -f "$cold_blk"
+ipmd_mount "$STORE" "$MNT" --node "$PROXY_ADDR" -o "$OPTS" || bail "remount failed"
+t0=$(date +%s%N)
+err=$(timeout 30 cat "$MNT/new/$cold_name" 2>&1 >/dev/null)
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "an uncached read from the slow node fails (rc $rc)" test "$rc" = 1
+check "… within the bound (${ms} ms; node_timeout=2000)" test "$ms" -lt 10000
+check "the proxy did delay requests" grep -q "^delay .*block/" "$PROXY_EVENTS"
+echo pass >"$PROXY_CTL"
+check "uploads get through once it is fast again" wait_drained 90
+check "every local block is on the node" ipfs_all_blocks "$IPFS_API_1" "$STORE"
+ipmd_umount "$MNT"
+done_testing

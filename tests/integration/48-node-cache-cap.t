@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# 48-node-cache-cap.t — mount -o local_cap_mb=N on a real IPFS node: the
+# local store is kept under its cap by dropping the least recently used
+# blocks already on the node; every message still reads back byte-exact
+# (from the node); blocks not yet uploaded are never dropped, even over the
+# cap; the option without a node is refused with one clear line; status
+# shows the cap's figures.  Few large messages (the point is bytes over
+# the cap, not the count).
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+. "$here/ipfs-lib.sh"
+[ -x "$IPMD_BIN" ] || bail "no ipmaildir binary at $IPMD_BIN"
+DELIVER=$IPMD_TOOLS/maildir_deliver
+[ -x "$DELIVER" ] || bail "no $DELIVER (make)"
+command -v python3 >/dev/null || skip_all "python3 is not installed"
+
+STORE=$TEST_DIR/store
+MNT=$TEST_DIR/mnt
+LOG=$TEST_DIR/ipmaildir.log
+CAP_MB=1
+OPTS=commit_delay=200,node_timeout=3000,local_cap_mb=$CAP_MB
+ipmd_init "$STORE" || bail "init failed"
+
+# Refused without a node, before any node is started.
+err=$("$IPMD_BIN" mount -f --store "$STORE" -o "$OPTS" "$MNT" 2>&1)
+rc=$?
+check "local_cap_mb without a node is refused (rc $rc)" test "$rc" != 0
+check "… with one clear line ($err)" grep -q "local_cap_mb needs a node" <<<"$err"
+check "… and nothing mounted" bash -c "! mountpoint -q '$MNT'"
+
+ipfs_require
+ipfs_start 1
+
+mkdir -p "$TEST_DIR/m"
+python3 - "$TEST_DIR/m" <<'PY'
+import random, sys
+d = sys.argv[1]
+for subj, n in (("up", 24), ("down", 12), ("tick", 2)):
+    for i in range(1, n + 1):
+        r = random.Random(f"{subj}{i}")
+        size = 120000 if subj != "tick" else 200
+        body = " ".join(f"w{r.randrange(10**6)}" for _ in range(size // 8))[:size]
+        open(f"{d}/{subj}.{i}", "w").write(
+            f"Subject: {subj} {i}\nMessage-ID: <{i}.{subj}@test>\n\n{body}\n")
+PY
+wait_drained() {
+	local i
+	for i in $(seq $(($1 * 5))); do
+		[ "$(outbox_pending "$STORE")" = 0 ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+deliver() { # SUBJECT FIRST LAST — prints failures
+	local i failed=0
+	for i in $(seq "$2" "$3"); do
+		"$DELIVER" "$MNT" <"$TEST_DIR/m/$1.$i" >/dev/null || failed=$((failed + 1))
+	done
+	echo "$failed"
+}
+# under_cap SECONDS — the commit after a delivery evicts; wait for it
+under_cap() {
+	local i
+	for i in $(seq $(($1 * 5))); do
+		[ "$(local_bytes)" -le $((CAP_MB << 20)) ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+local_bytes() { find "$STORE/blocks" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
+# same_messages SUBJECT N — every message SUBJECT 1..N reads back exact
+same_messages() {
+	local i f bad=0
+	for i in $(seq "$2"); do
+		f=$(grep -l "^Message-ID: <$i.$1@test>" "$MNT"/new/* | head -1)
+		cmp -s "$f" "$TEST_DIR/m/$1.$i" || bad=$((bad + 1))
+	done
+	diag "$bad of $2 '$1' messages differ"
+	[ "$bad" = 0 ]
+}
+
+# ------------------------------------------------- over the cap, node up
+ipmd_mount "$STORE" "$MNT" --node "$IPFS_ADDR_1" -o "$OPTS" || bail "mount failed"
+is "$(deliver up 1 24)" 0 "24 deliveries of 120 kB (2.9 MB, cap $CAP_MB MiB)"
+check "the outbox drains" wait_drained 60
+# Eviction runs at a commit: one more delivery makes one.
+is "$(deliver tick 1 1)" 0 "one more delivery (a commit)"
+under_cap 20
+b=$(local_bytes)
+check "the local store is back under its cap ($b bytes)" test "$b" -le $((CAP_MB << 20))
+check "… the daemon said what it dropped" grep -q "over its cap.*dropped [0-9]* blocks already on the node" "$LOG"
+check "… the node has every block" ipfs_all_blocks "$IPFS_API_1" "$STORE"
+st=$("$IPMD_BIN" status --store "$STORE" 2>&1)
+diag "$(grep -E '^(outbox|cache cap|store use):' <<<"$st")"
+check "status shows the cap and what the mount dropped" \
+	grep -qE "^cache cap: $CAP_MB\.0 MiB; .*, [1-9][0-9]* blocks dropped" <<<"$st"
+check "every message reads back byte-exact (cold ones from the node)" same_messages up 24
+ipmd_umount "$MNT" || bail "unmount failed"
+
+# ------------------------------------------------ node down: keep pending
+ipfs_stop_node 1
+ipmd_mount "$STORE" "$MNT" --node "$IPFS_ADDR_1" -o "$OPTS" || bail "remount failed"
+ls "$MNT/new" | sort >"$TEST_DIR/names.before"
+is "$(deliver down 1 12)" 0 "12 deliveries of 120 kB with the node down"
+# Their names, in delivery order (a listing reads no block; reading the
+# other messages to find them would ask the node for evicted blocks).
+ls "$MNT/new" | sort | comm -13 "$TEST_DIR/names.before" - >"$TEST_DIR/names.down"
+is "$(deliver tick 2 2)" 0 "one more delivery (a commit)"
+ipmd_umount "$MNT" || bail "unmount failed"
+b=$(local_bytes)
+check "over the cap, since nothing may be dropped ($b bytes)" test "$b" -gt $((CAP_MB << 20))
+pending_here() {
+	python3 - "$STORE" <<'PY'
+import base64, os, sys
+store = sys.argv[1]
+p = set()
+d = open(f"{store}/outbox.log", "rb").read()
+for i in range(0, len(d) - len(d) % 33, 33):
+    op, dg = d[i:i+1], d[i+1:i+33]
+    if op == b'+': p.add(dg)
+    elif op == b'-': p.discard(dg)
+have = {f for _, _, fs in os.walk(f"{store}/blocks") for f in fs}
+miss = 0
+for dg in p:
+    cid = "b" + base64.b32encode(b"\x01\x55\x12\x20" + dg).decode().lower().rstrip("=")
+    miss += cid not in have
+print(len(p), miss)
+PY
+}
+read -r np nmiss <<<"$(pending_here)"
+check "blocks wait in the outbox ($np)" test "$np" -gt 12
+is "$nmiss" 0 "every block not yet uploaded is still here"
+ipmd_mount "$STORE" "$MNT" --node "$IPFS_ADDR_1" -o "$OPTS" || bail "remount failed"
+down_exact() {
+	local i=0 name bad=0
+	while read -r name; do
+		i=$((i + 1))
+		cmp -s "$MNT/new/$name" "$TEST_DIR/m/down.$i" || bad=$((bad + 1))
+	done <"$TEST_DIR/names.down"
+	diag "$bad of $i differ"
+	[ "$i" = 12 ] && [ "$bad" = 0 ]
+}
+check "with the node down, the new messages read back (local)" down_exact
+ipmd_umount "$MNT" || bail "unmount failed"
+
+# ----------------------------------------------- node back: drain, evict
+check "node restarted" ipfs_restart_node 1
+ipmd_mount "$STORE" "$MNT" --node "$IPFS_ADDR_1" -o "$OPTS" || bail "remount failed"
+check "the outbox drains once the node is back" wait_drained 90
+is "$(deliver tick 1 1)" 0 "one more delivery (a commit)"
+under_cap 20
+b=$(local_bytes)
+check "under the cap again ($b bytes)" test "$b" -le $((CAP_MB << 20))
+check "every message reads back byte-exact" bash -c "$(declare -f same_messages diag); MNT='$MNT' TEST_DIR='$TEST_DIR'; same_messages up 24 && same_messages down 12"
+ipmd_umount "$MNT"
+done_testing

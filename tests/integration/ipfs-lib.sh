@@ -1,0 +1,89 @@
+# tests/integration/ipfs-lib.sh — real IPFS nodes for the integration
+# scripts (source after lib.sh).  The nodes live in $TEST_DIR/ipfs and are
+# stopped by pid in the EXIT trap.
+#
+#   ipfs_require          install the test node (tests/ipfs-node/install.sh)
+#                         or skip_all — except under CI=true, where a node
+#                         that can't be installed is a failure (bail)
+#   ipfs_start N          start N connected nodes; sets IPFS_API_i,
+#                         IPFS_ADDR_i, IPFS_PEER_i … (nodes.env)
+#   ipfs_stop_node i      stop node i (by pid)       ipfs_restart_node i
+#   ipfs_has API CID      block/stat within 2 s: 0 present, 1 not
+#   raw_cid FILE          CIDv1 raw sha2-256 of a file, base32, computed
+#                         here (sha256sum + base32), not by ipmaildir
+#   outbox_pending STORE  pending entries of STORE/outbox.log (cache/outbox.h)
+#   ipfs_all_blocks API STORE  every block file of STORE is on the node
+#                         (one python process, keep-alive, 8 in parallel);
+#                         diag "N blocks, M missing"
+#   ipfs_proxy_start PORT a misbehaving proxy in front of the API on PORT
+#                         (ipfs_proxy.py); sets PROXY_ADDR, PROXY_CTL (write
+#                         pass | corrupt | delay MS to it), PROXY_EVENTS
+
+IPFS_NODE_DIR=${IPMD_TOP:-$PWD}/tests/ipfs-node
+IPFS_BASE=$TEST_DIR/ipfs
+
+ipfs_require() {
+	command -v curl >/dev/null || skip_all "curl is not installed"
+	if ! "$IPFS_NODE_DIR/install.sh" >"$TEST_DIR/ipfs-install.log" 2>&1; then
+		if [ "${CI:-}" = true ]; then
+			cat "$TEST_DIR/ipfs-install.log" >&2
+			bail "the IPFS test node cannot be installed (tests/ipfs-node/install.sh)"
+		fi
+		skip_all "no IPFS test node: $(tail -1 "$TEST_DIR/ipfs-install.log")"
+	fi
+}
+
+ipfs_start() {
+	on_cleanup "'$IPFS_NODE_DIR/stop-nodes.sh' '$IPFS_BASE'"
+	"$IPFS_NODE_DIR/start-nodes.sh" "$1" "$IPFS_BASE" >"$TEST_DIR/ipfs-start.log" 2>&1 ||
+		{ cat "$TEST_DIR/ipfs-start.log" >&2; bail "IPFS nodes did not start"; }
+	# shellcheck disable=SC1091
+	. "$IPFS_BASE/nodes.env"
+}
+
+ipfs_stop_node() { "$IPFS_NODE_DIR/stop-nodes.sh" "$IPFS_BASE" "$1"; }
+ipfs_restart_node() { "$IPFS_NODE_DIR/start-nodes.sh" --restart "$1" "$IPFS_BASE" >>"$TEST_DIR/ipfs-start.log" 2>&1; }
+
+ipfs_has() { curl -sf -m 5 -X POST "$1/block/stat?arg=$2&timeout=2s" >/dev/null; }
+
+raw_cid() {
+	{ printf '\x01\x55\x12\x20'; sha256sum "$1" | cut -c1-64 | xxd -r -p; } |
+		basenc --base32 -w0 | tr 'A-Z' 'a-z' | tr -d '=' | sed 's/^/b/'
+}
+
+outbox_pending() {
+	python3 - "$1/outbox.log" <<'PY'
+import sys
+p = set()
+d = open(sys.argv[1], 'rb').read()
+for i in range(0, len(d) - len(d) % 33, 33):
+    op, dg = d[i:i+1], d[i+1:i+33]
+    if op == b'+': p.add(dg)
+    elif op == b'-': p.discard(dg)
+print(len(p))
+PY
+}
+
+ipfs_all_blocks() {
+	local out
+	out=$(find "$2/blocks" -type f | python3 "$IPMD_TOP/tests/integration/ipfs_blocks.py" "$1" -)
+	local rc=$?
+	diag "$(head -1 <<<"$out" | awk '{print $1 " local blocks, " $2 " missing on the node"}')"
+	[ "$rc" = 0 ] && [ "$(head -1 <<<"$out" | cut -d' ' -f1)" -gt 0 ]
+}
+
+ipfs_proxy_start() {
+	PROXY_CTL=$TEST_DIR/proxy.ctl PROXY_EVENTS=$TEST_DIR/proxy.events
+	echo pass >"$PROXY_CTL"
+	: >"$PROXY_EVENTS"
+	python3 "$IPMD_TOP/tests/integration/ipfs_proxy.py" "$1" "$PROXY_CTL" \
+		"$TEST_DIR/proxy.port" "$PROXY_EVENTS" 2>>"$TEST_DIR/proxy.log" &
+	local pid=$! i
+	track_pid "$pid"
+	for i in $(seq 100); do
+		[ -s "$TEST_DIR/proxy.port" ] && break
+		sleep 0.05
+	done
+	[ -s "$TEST_DIR/proxy.port" ] || return 1
+	PROXY_ADDR=/ip4/127.0.0.1/tcp/$(cat "$TEST_DIR/proxy.port")
+}

@@ -1,0 +1,86 @@
+/*
+ * tests/tools/forge_commit.c — an attacker's commit, for the tests.
+ *
+ * Usage: forge_commit STORE OTHER_STORE
+ *
+ * Writes a new head commit into STORE that opens under STORE's manifest
+ * key (so it gets past decryption) but is signed with OTHER_STORE's
+ * signing key, and points STORE/head at it (the head file is sealed under
+ * STORE's journal key, which the attacker is granted here: the point is
+ * that the signature alone must stop the commit).  Both key files must be
+ * unwrapped.  Exit 0 when the forgery is in place, 1 otherwise.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto/keys.h"
+#include "crypto/seal.h"
+#include "fs/commit.h"
+#include "fs/head.h"
+#include "ipfs/bs_local.h"
+
+#define PATH_CAP 4096
+
+static int load(const char *store, struct mailbox_keys *k)
+{
+	char path[PATH_CAP];
+	int sys = 0;
+	snprintf(path, sizeof(path), "%s/key", store);
+	if (keyfile_load(path, NULL, 0, k, &sys) != 0) {
+		fprintf(stderr, "forge_commit: %s: cannot load\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct mailbox_keys mine, theirs, forged;
+	struct blockstore *bs = NULL;
+	struct head h;
+	struct commit c;
+	struct cid cid;
+	char path[PATH_CAP];
+	int rc = 1;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: forge_commit STORE OTHER_STORE\n");
+		return 2;
+	}
+	memset(&mine, 0, sizeof(mine));
+	memset(&theirs, 0, sizeof(theirs));
+	if (seal_init() != 0 || load(argv[1], &mine) || load(argv[2], &theirs))
+		goto out;
+	snprintf(path, sizeof(path), "%s/head", argv[1]);
+	if (head_read(path, mine.journal, &h) != 0 || h.commit.len == 0 ||
+	    bs_local_open(argv[1], &bs) != 0 ||
+	    commit_read(bs, &mine, &h.commit, &c) != 0) {
+		fprintf(stderr, "forge_commit: cannot read the head commit\n");
+		goto out;
+	}
+	/* This mailbox's manifest key, another mailbox's signature. */
+	forged = mine;
+	forged.sign_secret = theirs.sign_secret;
+	memcpy(forged.public_key, theirs.public_key, sizeof(forged.public_key));
+	forged.can_sign = 1;
+	c.parent = h.commit;
+	c.seq++;
+	if (commit_write(bs, &forged, &c, &cid) != 0) {
+		fprintf(stderr, "forge_commit: cannot write the commit\n");
+		goto out;
+	}
+	h.commit = cid;
+	h.seq = c.seq;
+	h.max_seq = c.seq;
+	if (head_write(path, mine.journal, &h) != 0) {
+		fprintf(stderr, "forge_commit: cannot write the head\n");
+		goto out;
+	}
+	rc = 0;
+out:
+	bs_close(bs);
+	keys_free(&mine);
+	keys_free(&theirs);
+	return rc;
+}

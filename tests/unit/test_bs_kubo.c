@@ -1,0 +1,592 @@
+/*
+ * tests/unit/test_bs_kubo.c — the Kubo RPC client (ipfs/bs_kubo.h) and the
+ * meaning of answers (ipfs/kubo_reply.h) on edge cases a real node rarely
+ * shows: garbage bytes, slow answers, 500s, inline errors in 200 bodies,
+ * wrong CIDs.  A tiny scripted HTTP server on 127.0.0.1 plays the node
+ * (the only mock allowed; the real node is in tests/integration/45-*.t).
+ */
+#include "ipfs/blockstore.h"
+#include "ipfs/bs_kubo.h"
+#include "ipfs/cid.h"
+#include "ipfs/kubo_reply.h"
+#include "ipfs/multibase.h"
+#include "tests/tap.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ mock node */
+
+#define MAX_SCRIPT 16
+#define REQ_MAX (2 * 1024 * 1024)
+
+struct answer {
+	int status;          /* 0: close the connection without answering */
+	const char *body;    /* NULL: the bytes in raw/raw_len */
+	const uint8_t *raw;
+	size_t raw_len;
+	unsigned delay_ms;   /* before answering */
+};
+
+struct mock {
+	int fd;
+	int port;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	struct answer script[MAX_SCRIPT];
+	int n_script, next;
+	int requests;
+	char last_head[4096]; /* request line and headers of the last one */
+	bool last_body_has_type;
+	bool stop;
+};
+
+static void msleep(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Read one request (headers, then Content-Length bytes of body). */
+static int read_request(int c, char *buf, size_t cap, size_t *head_len,
+			size_t *total)
+{
+	size_t n = 0;
+	char *end = NULL;
+	while (!end) {
+		if (n + 1 >= cap)
+			return -1;
+		ssize_t r = read(c, buf + n, cap - 1 - n);
+		if (r <= 0)
+			return -1;
+		n += (size_t)r;
+		buf[n] = '\0';
+		end = strstr(buf, "\r\n\r\n");
+	}
+	*head_len = (size_t)(end - buf) + 4;
+	size_t clen = 0;
+	char *cl = strcasestr(buf, "content-length:");
+	if (cl && cl < end)
+		clen = strtoul(cl + 15, NULL, 10);
+	while (n < *head_len + clen) {
+		if (n + 1 >= cap)
+			return -1;
+		ssize_t r = read(c, buf + n, cap - 1 - n);
+		if (r <= 0)
+			return -1;
+		n += (size_t)r;
+	}
+	*total = n;
+	return 0;
+}
+
+static void *mock_main(void *arg)
+{
+	struct mock *m = arg;
+	char *buf = malloc(REQ_MAX);
+	for (;;) {
+		int c = accept(m->fd, NULL, NULL);
+		if (c < 0)
+			break;
+		pthread_mutex_lock(&m->lock);
+		bool stop = m->stop;
+		pthread_mutex_unlock(&m->lock);
+		if (stop) {
+			close(c);
+			break;
+		}
+		size_t hl, total;
+		if (read_request(c, buf, REQ_MAX, &hl, &total) < 0) {
+			close(c);
+			continue;
+		}
+		pthread_mutex_lock(&m->lock);
+		m->requests++;
+		size_t keep = hl < sizeof(m->last_head) ? hl
+							: sizeof(m->last_head) - 1;
+		memcpy(m->last_head, buf, keep);
+		m->last_head[keep] = '\0';
+		buf[total] = '\0';
+		m->last_body_has_type =
+			memmem(buf + hl, total - hl,
+			       "Content-Type: application/octet-stream", 38) !=
+			NULL;
+		struct answer a = {.status = 500, .body = "{}"};
+		if (m->next < m->n_script)
+			a = m->script[m->next++];
+		else if (m->n_script)
+			a = m->script[m->n_script - 1];
+		pthread_mutex_unlock(&m->lock);
+		if (a.delay_ms)
+			msleep(a.delay_ms);
+		if (a.status) {
+			const uint8_t *b = a.body ? (const uint8_t *)a.body : a.raw;
+			size_t bl = a.body ? strlen(a.body) : a.raw_len;
+			char head[256];
+			int n = snprintf(head, sizeof(head),
+					 "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n"
+					 "Connection: close\r\n\r\n",
+					 a.status, bl);
+			/* The client may be gone already: fine. */
+			if (write(c, head, (size_t)n) == n && bl)
+				(void)!write(c, b, bl);
+		}
+		close(c);
+	}
+	free(buf);
+	return NULL;
+}
+
+static void mock_start(struct mock *m)
+{
+	memset(m, 0, sizeof(*m));
+	pthread_mutex_init(&m->lock, NULL);
+	m->fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	if (bind(m->fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(m->fd, 16) ||
+	    getsockname(m->fd, (struct sockaddr *)&sa, &sl))
+		abort();
+	m->port = ntohs(sa.sin_port);
+	pthread_create(&m->thread, NULL, mock_main, m);
+}
+
+static void mock_script(struct mock *m, const struct answer *a, int n)
+{
+	pthread_mutex_lock(&m->lock);
+	memcpy(m->script, a, sizeof(*a) * (size_t)n);
+	m->n_script = n;
+	m->next = 0;
+	m->requests = 0;
+	pthread_mutex_unlock(&m->lock);
+}
+
+static int mock_requests(struct mock *m)
+{
+	pthread_mutex_lock(&m->lock);
+	int n = m->requests;
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
+static void mock_stop(struct mock *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->stop = true;
+	pthread_mutex_unlock(&m->lock);
+	/* wake accept() */
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)m->port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	connect(c, (struct sockaddr *)&sa, sizeof(sa));
+	close(c);
+	pthread_join(m->thread, NULL);
+	close(m->fd);
+	pthread_mutex_destroy(&m->lock);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static void cid_text(const struct cid *c, char *out, size_t size)
+{
+	if (cid_format(c, out, size))
+		abort();
+}
+
+static void cid_b58(const struct cid *c, char *out, size_t size)
+{
+	if (!multibase_encode('z', out, size, c->bytes, c->len))
+		abort();
+}
+
+static struct blockstore *open_kubo(int port, unsigned get_timeout_ms,
+				    unsigned timeout_ms)
+{
+	char addr[64];
+	snprintf(addr, sizeof(addr), "/ip4/127.0.0.1/tcp/%d", port);
+	struct kubo_config cfg = {.addr = addr, .connections = 2,
+				  .get_timeout_ms = get_timeout_ms,
+				  .timeout_ms = timeout_ms, .backoff_ms = 20};
+	struct blockstore *bs = NULL;
+	if (bs_kubo_open(&cfg, &bs))
+		return NULL;
+	return bs;
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_urls(void)
+{
+	char u[KUBO_URL_MAX];
+	is_int(kubo_api_url("/ip4/127.0.0.1/tcp/5001", u, sizeof(u)), 0,
+	       "multiaddr ip4");
+	is_str(u, "http://127.0.0.1:5001/api/v0", "ip4 → URL");
+	is_int(kubo_api_url("/ip6/::1/tcp/5001/http", u, sizeof(u)), 0,
+	       "multiaddr ip6 with /http");
+	is_str(u, "http://[::1]:5001/api/v0", "ip6 → bracketed URL");
+	is_int(kubo_api_url("/dns4/localhost/tcp/80", u, sizeof(u)), 0, "dns4");
+	is_str(u, "http://localhost:80/api/v0", "dns4 → URL");
+	is_int(kubo_api_url("http://127.0.0.1:5001/", u, sizeof(u)), 0, "URL");
+	is_str(u, "http://127.0.0.1:5001/api/v0", "URL gets /api/v0");
+	is_int(kubo_api_url("http://127.0.0.1:5001/api/v0", u, sizeof(u)), 0,
+	       "URL with /api/v0");
+	is_str(u, "http://127.0.0.1:5001/api/v0", "kept as it is");
+	is_int(kubo_api_url("/ip4/127.0.0.1/udp/5001", u, sizeof(u)), -EINVAL,
+	       "udp refused");
+	is_int(kubo_api_url("/ip4/127.0.0.1/tcp/0", u, sizeof(u)), -EINVAL,
+	       "port 0 refused");
+	is_int(kubo_api_url("/ip4/127.0.0.1/tcp/70000", u, sizeof(u)), -EINVAL,
+	       "port over 65535 refused");
+	is_int(kubo_api_url("/ip4/1.2.3.4?x/tcp/1", u, sizeof(u)), -EINVAL,
+	       "odd characters in a host refused");
+	is_int(kubo_api_url("localhost:5001", u, sizeof(u)), -EINVAL,
+	       "neither multiaddr nor URL refused");
+	is_int(kubo_api_url("/ip4/127.0.0.1/tcp/5001", u, 10), -ENAMETOOLONG,
+	       "too small a buffer");
+
+	char dir[512], path[600], addr[128];
+	snprintf(dir, sizeof(dir), "%s/ipfsrepo", tap_tempdir());
+	snprintf(path, sizeof(path), "%s/api", dir);
+	char *old = getenv("IPFS_PATH") ? strdup(getenv("IPFS_PATH")) : NULL;
+	setenv("IPFS_PATH", dir, 1);
+	is_int(kubo_auto_addr(addr, sizeof(addr)), -ENOENT,
+	       "auto: no api file, no daemon");
+	mkdir(dir, 0700);
+	FILE *f = fopen(path, "w");
+	fputs("/ip4/127.0.0.1/tcp/5002\n", f);
+	fclose(f);
+	is_int(kubo_auto_addr(addr, sizeof(addr)), 0, "auto: api file read");
+	is_str(addr, "/ip4/127.0.0.1/tcp/5002", "auto: trailing newline cut");
+	if (old) {
+		setenv("IPFS_PATH", old, 1);
+		free(old);
+	} else {
+		unsetenv("IPFS_PATH");
+	}
+}
+
+static void test_parse(void)
+{
+	const uint8_t data[] = "some sealed block";
+	struct cid c, other;
+	cid_of_raw_block(&c, data, sizeof(data));
+	cid_of_raw_block(&other, data, sizeof(data) - 1);
+	char t32[CID_TEXT_MAX], t58[CID_TEXT_MAX], b[512];
+	cid_text(&c, t32, sizeof(t32));
+	cid_b58(&c, t58, sizeof(t58));
+	struct kubo_reply r;
+#define PARSE(op, st, body, want)                                             \
+	kubo_parse_reply(op, st, (const uint8_t *)(body), strlen(body), want, &r)
+
+	snprintf(b, sizeof(b), "{\"Key\":\"%s\",\"Size\":18}", t32);
+	is_int(PARSE(KUBO_OP_PUT, 200, b, &c), 0, "put: base32 CID accepted");
+	is_int(r.size, 18, "put: size read");
+	snprintf(b, sizeof(b), "{\"Key\":\"%s\",\"Size\":18}", t58);
+	is_int(PARSE(KUBO_OP_PUT, 200, b, &c), 0,
+	       "put: the same CID in base58btc accepted (decoded, not text)");
+	snprintf(b, sizeof(b), "{\"Key\":\"%s\",\"Size\":18}",
+		 "QmbWqxBEKC3P8tqsKc98xmWNzrzDtRLMiMPL8wBuTGsMnR");
+	is_int(PARSE(KUBO_OP_PUT, 200, b, &c), -EBADMSG,
+	       "put: a dag-pb CIDv0 for our raw block is refused");
+	char to[CID_TEXT_MAX];
+	cid_text(&other, to, sizeof(to));
+	snprintf(b, sizeof(b), "{\"Key\":\"%s\",\"Size\":18}", to);
+	is_int(PARSE(KUBO_OP_PUT, 200, b, &c), -EBADMSG,
+	       "put: another block's CID refused");
+	is_int(PARSE(KUBO_OP_PUT, 200, "{\"Key\":7}", &c), -EBADMSG,
+	       "put: Key not a string");
+	is_int(PARSE(KUBO_OP_PUT, 200, "not json at all", &c), -EBADMSG,
+	       "put: garbage body");
+	is_int(PARSE(KUBO_OP_PUT, 200, "[1,2]", &c), -EBADMSG,
+	       "put: JSON but not an object");
+	is_int(PARSE(KUBO_OP_PUT, 200, "", &c), -EBADMSG, "put: empty body");
+	snprintf(b, sizeof(b), "{\"Key\":\"%s\",\"Key\":\"%s\",\"Size\":1}",
+		 t32, to);
+	is_int(PARSE(KUBO_OP_PUT, 200, b, &c), -EBADMSG,
+	       "put: duplicate keys refused");
+
+	is_int(kubo_parse_reply(KUBO_OP_GET, 200, data, sizeof(data), &c, &r), 0,
+	       "get: matching bytes");
+	is_int(kubo_parse_reply(KUBO_OP_GET, 200, data, sizeof(data) - 1, &c,
+				&r),
+	       -EBADMSG, "get: one byte short is refused");
+	is_int(kubo_parse_reply(KUBO_OP_GET, 200, NULL, 0, &c, &r), -EBADMSG,
+	       "get: empty body for a non-empty block refused");
+
+	snprintf(b, sizeof(b), "{\"Key\":\"%s\",\"Size\":18}", t58);
+	is_int(PARSE(KUBO_OP_STAT, 200, b, &c), 1, "stat: present");
+	is_int(PARSE(KUBO_OP_STAT, 500,
+		     "{\"Message\":\"Failed to get block stats: request timed "
+		     "out\",\"Code\":0,\"Type\":\"error\"}",
+		     &c),
+	       0, "stat: node timed out looking → absent");
+	is_int(PARSE(KUBO_OP_GET, 500,
+		     "{\"Message\":\"Failed to get block: request timed out\","
+		     "\"Code\":0,\"Type\":\"error\"}",
+		     &c),
+	       -ETIMEDOUT, "get: node timed out → -ETIMEDOUT");
+	ok(strstr(r.msg, "timed out") != NULL, "the node's message is kept");
+	is_int(PARSE(KUBO_OP_GET, 500, "{\"Message\":\"disk on fire\"}", &c),
+	       -EIO, "500 → -EIO (temporary)");
+	ok(kubo_reply_temporary(-EIO), "-EIO is temporary");
+	is_int(PARSE(KUBO_OP_PUT, 400,
+		     "{\"Message\":\"Invalid request query input\",\"Code\":1,"
+		     "\"Type\":\"error\"}",
+		     &c),
+	       -EINVAL, "400 → -EINVAL (permanent)");
+	ok(!kubo_reply_temporary(-EINVAL), "-EINVAL is permanent");
+	is_int(PARSE(KUBO_OP_PUT, 404, "404 page not found", &c), -ENOTSUP,
+	       "404 → -ENOTSUP");
+	is_int(PARSE(KUBO_OP_PUT, 413, "{\"Message\":\"Payload too large\"}",
+		     &c),
+	       -EFBIG, "413 → -EFBIG");
+	is_int(PARSE(KUBO_OP_PUT, 302, "", &c), -EBADMSG, "302 → -EBADMSG");
+	is_int(PARSE(KUBO_OP_GET, 500, "\x01\x02garbage\xff", &c), -EIO,
+	       "500 with a garbage body still a clean -EIO");
+	ok(strlen(r.msg) == 0, "no message from a garbage body");
+	is_int(PARSE(KUBO_OP_PUT, 500, "{\"Message\":\"a\\nb\\u0001c\"}", &c),
+	       -EIO, "500 with control characters");
+	is_str(r.msg, "a?b?c", "control characters replaced: one line");
+
+	snprintf(b, sizeof(b), "{\"Hash\":\"%s\"}\n", t58);
+	is_int(PARSE(KUBO_OP_RM, 200, b, &c), 0, "rm: removed");
+	snprintf(b, sizeof(b),
+		 "{\"Hash\":\"%s\",\"Error\":\"cannot remove %s: pinned: "
+		 "recursive\"}\n",
+		 t58, t32);
+	is_int(PARSE(KUBO_OP_RM, 200, b, &c), -EBUSY,
+	       "rm: inline error in a 200 body (pinned) → -EBUSY");
+	snprintf(b, sizeof(b),
+		 "{\"Hash\":\"%s\",\"Error\":\"cannot remove %s: block not "
+		 "found\"}\n",
+		 t58, t32);
+	is_int(PARSE(KUBO_OP_RM, 200, b, &c), -ENOENT,
+	       "rm: inline 'not found' → -ENOENT");
+	snprintf(b, sizeof(b), "{\"Hash\":\"%s\",\"Error\":\"weird\"}", t58);
+	is_int(PARSE(KUBO_OP_RM, 200, b, &c), -EIO, "rm: other inline error");
+	snprintf(b, sizeof(b), "{\"Hash\":\"%s\"}", to);
+	is_int(PARSE(KUBO_OP_RM, 200, b, &c), -EBADMSG,
+	       "rm: answer about another block refused");
+
+	snprintf(b, sizeof(b), "{\"Pins\":[\"%s\"]}", t58);
+	is_int(PARSE(KUBO_OP_PIN_ADD, 200, b, &c), 0, "pin/add: our CID");
+	snprintf(b, sizeof(b), "{\"Pins\":[\"%s\"]}", to);
+	is_int(PARSE(KUBO_OP_PIN_ADD, 200, b, &c), -EBADMSG,
+	       "pin/add: another CID refused");
+	is_int(PARSE(KUBO_OP_PIN_ADD, 200, "{\"Pins\":[42]}", &c), -EBADMSG,
+	       "pin/add: not a string");
+	is_int(PARSE(KUBO_OP_PIN_RM, 500,
+		     "{\"Message\":\"is not pinned\",\"Type\":\"error\"}", &c),
+	       -ENOENT, "pin/rm: not pinned → -ENOENT");
+	is_int(PARSE(KUBO_OP_JSON, 200, "{\"ID\":\"x\"}", NULL), 0,
+	       "json: an object");
+	is_int(PARSE(KUBO_OP_JSON, 200,
+		     "{\"Type\":\"error\",\"Message\":\"no\"}", NULL),
+	       -EIO, "json: an error object in a 200");
+#undef PARSE
+}
+
+static void test_mock(void)
+{
+	struct mock m;
+	mock_start(&m);
+	struct blockstore *bs = open_kubo(m.port, 600, 3000);
+	ok(bs != NULL, "open on a multiaddr");
+	if (!bs) {
+		mock_stop(&m);
+		return;
+	}
+	uint8_t block[4096];
+	tap_fill_random(block, sizeof(block), 7);
+	struct cid c, got;
+	cid_of_raw_block(&c, block, sizeof(block));
+	char t32[CID_TEXT_MAX], t58[CID_TEXT_MAX], ok_put[256];
+	cid_text(&c, t32, sizeof(t32));
+	cid_b58(&c, t58, sizeof(t58));
+	snprintf(ok_put, sizeof(ok_put), "{\"Key\":\"%s\",\"Size\":4096}", t58);
+
+	/* put: what goes out, and retries of 500s */
+	struct answer a1[] = {{.status = 500, .body = "{\"Message\":\"busy\"}"},
+			      {.status = 503, .body = "oops"},
+			      {.status = 200, .body = ok_put}};
+	mock_script(&m, a1, 3);
+	is_int(bs_put(bs, block, sizeof(block), 0, &got), 0,
+	       "put succeeds after two 5xx answers");
+	is_int(mock_requests(&m), 3, "three requests: two retries");
+	ok(cid_equal(&got, &c), "put returns the CID computed locally");
+	ok(strstr(m.last_head, "POST /api/v0/block/put?") != NULL,
+	   "put goes to block/put");
+	ok(strstr(m.last_head, "format=raw") &&
+		   strstr(m.last_head, "cid-codec=raw") &&
+		   strstr(m.last_head, "mhtype=sha2-256"),
+	   "put asks for format=raw, cid-codec=raw, sha2-256");
+	ok(m.last_body_has_type, "the multipart part has a Content-Type");
+	ok(!strcasestr(m.last_head, "Expect: 100"), "no Expect: 100-continue");
+
+	/* put: a node that names another CID */
+	struct answer a2[] = {{.status = 200,
+			       .body = "{\"Key\":\"QmbWqxBEKC3P8tqsKc98xmWNzrzDt"
+				       "RLMiMPL8wBuTGsMnR\",\"Size\":4096}"}};
+	mock_script(&m, a2, 1);
+	is_int(bs_put(bs, block, sizeof(block), 0, NULL), -EBADMSG,
+	       "put: a wrong CID in the answer is -EBADMSG");
+	is_int(mock_requests(&m), 1, "not retried: it's permanent");
+	char err[512];
+	bs_kubo_last_error(bs, err, sizeof(err));
+	ok(strstr(err, "block/put") != NULL, "last error names the call: %s",
+	   err);
+
+	/* get: right bytes, wrong bytes, garbage, too much */
+	uint8_t buf[BLOCK_MAX_BYTES];
+	size_t len = 0;
+	struct answer a3[] = {{.status = 200, .raw = block,
+			       .raw_len = sizeof(block)}};
+	mock_script(&m, a3, 1);
+	is_int(bs_get(bs, &c, buf, sizeof(buf), &len), 0, "get: right bytes");
+	ok(len == sizeof(block) && !memcmp(buf, block, len),
+	   "get: the bytes served");
+	ok(strstr(m.last_head, t32) != NULL, "get asks for the base32 CID");
+	ok(strstr(m.last_head, "timeout=600ms") != NULL,
+	   "get passes its bound to the node (timeout=)");
+	uint8_t evil[4096];
+	memcpy(evil, block, sizeof(evil));
+	evil[100] ^= 1;
+	struct answer a4[] = {{.status = 200, .raw = evil,
+			       .raw_len = sizeof(evil)}};
+	mock_script(&m, a4, 1);
+	len = 77;
+	is_int(bs_get(bs, &c, buf, sizeof(buf), &len), -EBADMSG,
+	       "get: one flipped bit → -EBADMSG");
+	is_int(len, 0, "get: nothing served");
+	is_int(mock_requests(&m), 1, "wrong bytes are not retried");
+	static uint8_t huge[BLOCK_MAX_BYTES + 4096];
+	struct answer a5[] = {{.status = 200, .raw = huge,
+			       .raw_len = sizeof(huge)}};
+	mock_script(&m, a5, 1);
+	is_int(bs_get(bs, &c, buf, sizeof(buf), &len), -EBADMSG,
+	       "get: an answer over the block limit → -EBADMSG");
+	is_int(bs_get(bs, &c, buf, 100, &len), -EBADMSG,
+	       "get: same with a small buffer");
+	struct answer a6[] = {{.status = 200, .raw = block,
+			       .raw_len = sizeof(block)}};
+	mock_script(&m, a6, 1);
+	is_int(bs_get(bs, &c, buf, 100, &len), -ENOBUFS,
+	       "get: right block, buffer too small → -ENOBUFS");
+
+	/* get: slow node — bounded */
+	struct answer a7[] = {{.status = 200, .raw = block,
+			       .raw_len = sizeof(block), .delay_ms = 3000}};
+	mock_script(&m, a7, 1);
+	uint64_t t0 = now_ms();
+	int r = bs_get(bs, &c, buf, sizeof(buf), &len);
+	uint64_t took = now_ms() - t0;
+	is_int(r, -ETIMEDOUT, "get: a node slower than the bound → -ETIMEDOUT");
+	ok(took < 2500, "… within the bound (%llu ms for 600 + margin)",
+	   (unsigned long long)took);
+	msleep(2600); /* let the mock finish that answer */
+
+	/* the node's own timeout answer is not retried */
+	struct answer a8[] = {{.status = 500,
+			       .body = "{\"Message\":\"Failed to get block: "
+				       "request timed out\",\"Type\":\"error\"}"}};
+	mock_script(&m, a8, 1);
+	is_int(bs_get(bs, &c, buf, sizeof(buf), &len), -ETIMEDOUT,
+	       "get: the node timed out → -ETIMEDOUT");
+	is_int(mock_requests(&m), 1, "… asked once");
+
+	/* connection closed without an answer, then fine */
+	struct answer a9[] = {{.status = 0},
+			      {.status = 200, .raw = block,
+			       .raw_len = sizeof(block)}};
+	mock_script(&m, a9, 2);
+	is_int(bs_get(bs, &c, buf, sizeof(buf), &len), 0,
+	       "get: retried after the node hung up");
+	is_int(mock_requests(&m), 2, "… two requests");
+
+	/* has, rm, pin */
+	char stat_ok[256];
+	snprintf(stat_ok, sizeof(stat_ok), "{\"Key\":\"%s\",\"Size\":4096}",
+		 t32);
+	struct answer a10[] = {{.status = 200, .body = stat_ok}};
+	mock_script(&m, a10, 1);
+	is_int(bs_has(bs, &c), 1, "has: block/stat says present");
+	ok(strstr(m.last_head, "/block/stat?") != NULL, "has uses block/stat");
+	char rm_pinned[512];
+	snprintf(rm_pinned, sizeof(rm_pinned),
+		 "{\"Hash\":\"%s\",\"Error\":\"cannot remove: pinned: "
+		 "recursive\"}",
+		 t58);
+	struct answer a11[] = {{.status = 200, .body = rm_pinned}};
+	mock_script(&m, a11, 1);
+	is_int(bs_remove(bs, &c), -EBUSY, "rm: inline error in 200 → -EBUSY");
+	char pins[256];
+	snprintf(pins, sizeof(pins), "{\"Pins\":[\"%s\"]}", t58);
+	struct answer a12[] = {{.status = 200, .body = pins}};
+	mock_script(&m, a12, 1);
+	is_int(bs_pin(bs, &c), 0, "pin/add");
+	ok(strstr(m.last_head, "/pin/add?") != NULL, "pin uses pin/add");
+	mock_script(&m, a12, 1);
+	is_int(bs_unpin(bs, &c), 0, "pin/rm");
+
+	/* persistent 500s: retries end, the call fails with -EIO */
+	struct answer a13[] = {{.status = 500, .body = "{\"Message\":\"x\"}"}};
+	mock_script(&m, a13, 1);
+	is_int(bs_put(bs, block, sizeof(block), 0, NULL), -EIO,
+	       "put: persistent 500 → -EIO");
+	is_int(mock_requests(&m), 1 + KUBO_DEFAULT_RETRIES,
+	       "… after the configured retries");
+	bs_close(bs);
+	mock_stop(&m);
+
+	/* nobody listening: -ECONNREFUSED, quickly */
+	struct mock dead;
+	mock_start(&dead);
+	int port = dead.port;
+	mock_stop(&dead);
+	bs = open_kubo(port, 500, 1500);
+	t0 = now_ms();
+	is_int(bs_put(bs, block, sizeof(block), 0, NULL), -ECONNREFUSED,
+	       "put with the node down → -ECONNREFUSED");
+	took = now_ms() - t0;
+	ok(took < 2000, "… within the call's bound (%llu ms)",
+	   (unsigned long long)took);
+	is_int(bs_get(bs, &c, buf, sizeof(buf), &len), -ECONNREFUSED,
+	       "get with the node down → -ECONNREFUSED");
+	is_int(bs_kubo_ping(bs), -ECONNREFUSED, "ping: down");
+	bs_kubo_last_error(bs, err, sizeof(err));
+	ok(strstr(err, "connection refused") != NULL, "message: %s", err);
+	bs_close(bs);
+
+	struct kubo_config bad = {.addr = "nonsense"};
+	struct blockstore *none = NULL;
+	is_int(bs_kubo_open(&bad, &none), -EINVAL, "open: bad address refused");
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN); /* the mock writes to clients that left */
+	test_urls();
+	test_parse();
+	test_mock();
+	return tap_done();
+}

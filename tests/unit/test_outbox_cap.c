@@ -1,0 +1,110 @@
+/* tests/unit/test_outbox_cap.c — cache/outbox.h with a cap: pending blocks
+ * are never dropped, uploaded ones are (least recently used first) at a
+ * sync, and read back from the remote; outbox_pending_each lists what is
+ * pending.  The "remote" is a second local store. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cache/outbox.h"
+#include "ipfs/bs_local.h"
+#include "tests/tap.h"
+
+#define NB 40
+#define BSZ 10000
+
+static int count_one(const struct cid *cid, void *arg)
+{
+	(void)cid;
+	(*(unsigned *)arg)++;
+	return 0;
+}
+
+static unsigned local_blocks(const char *dir)
+{
+	struct blockstore *bs;
+	unsigned n = 0;
+	if (bs_local_open(dir, &bs))
+		return ~0u;
+	bs_iterate(bs, count_one, &n);
+	bs_close(bs);
+	return n;
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/ipmd-obcap-XXXXXX", rdir[64], ldir[64];
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(ldir, sizeof(ldir), "%s/l", dir);
+	snprintf(rdir, sizeof(rdir), "%s/r", dir);
+	struct blockstore *local, *remote, *ob;
+	is_int(bs_local_open(ldir, &local), 0, "local store");
+	is_int(bs_local_open(rdir, &remote), 0, "remote store");
+	struct outbox_config oc = {
+		.dir = ldir, .local = local, .remote = remote,
+		.local_cap_bytes = 10 * BSZ, /* room for 10 of 40 */
+	};
+	is_int(outbox_wrap(&oc, &ob), 0, "wrap with a cap");
+
+	static uint8_t blk[NB][BSZ];
+	struct cid cids[NB];
+	for (unsigned i = 0; i < NB; i++) {
+		for (unsigned j = 0; j < BSZ; j++)
+			blk[i][j] = (uint8_t)(i * 31 + j * 7 + (j >> 8));
+		bs_put(ob, blk[i], BSZ, 0, &cids[i]);
+	}
+	unsigned pend = 0;
+	is_int(outbox_pending_each(ldir, count_one, &pend), 0,
+	       "outbox_pending_each");
+	is_int(pend, NB, "… lists every block put (none uploaded yet)");
+
+	/* Not started: everything pending, so a sync drops nothing. */
+	is_int(bs_sync(ob), 0, "sync over the cap");
+	is_int(local_blocks(ldir), NB, "pending blocks are never dropped");
+
+	is_int(outbox_start(ob), 0, "start the uploads");
+	is_int(outbox_wait_drained(ob, 10000), 0, "drained");
+	pend = 0;
+	outbox_pending_each(ldir, count_one, &pend);
+	is_int(pend, 0, "nothing pending after the uploads");
+
+	/* Use the last 5 so they are the most recent. */
+	uint8_t *buf = malloc(BLOCK_MAX_BYTES);
+	size_t len;
+	usleep(5000);
+	for (unsigned i = NB - 5; i < NB; i++)
+		bs_get(ob, &cids[i], buf, BLOCK_MAX_BYTES, &len);
+	usleep(5000);
+	is_int(bs_sync(ob), 0, "sync");
+	unsigned left = local_blocks(ldir);
+	ok(left <= 9, "dropped down to 90%% of the cap (%u blocks left)", left);
+	struct outbox_stats st;
+	outbox_stats(ob, &st);
+	is_int((long long)st.evicted, NB - left, "evicted counted");
+	ok(st.local_bytes <= 9 * BSZ, "tracked bytes under 90%% of the cap");
+	/* The recently used ones stayed. */
+	struct blockstore *chk;
+	bs_local_open(ldir, &chk);
+	int stayed = 0;
+	for (unsigned i = NB - 5; i < NB; i++)
+		stayed += bs_has(chk, &cids[i]) == 1;
+	is_int(stayed, 5, "the 5 most recently read stayed");
+	bs_close(chk);
+
+	int same = 0;
+	for (unsigned i = 0; i < NB; i++)
+		same += bs_get(ob, &cids[i], buf, BLOCK_MAX_BYTES, &len) == 0 &&
+			len == BSZ && !memcmp(buf, blk[i], BSZ);
+	is_int(same, NB, "every block reads back (dropped ones from the remote)");
+	free(buf);
+	bs_close(ob);
+
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		tap_diag("could not remove %s", dir);
+	return tap_done();
+}
