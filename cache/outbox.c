@@ -46,6 +46,7 @@ struct outbox {
 	outbox_log_fn log;
 	void *log_arg;
 	bool read_only;
+	bool cache_reads;
 	char path[PATH_MAX];
 	int fd;               /* the log, O_APPEND; -1 read-only */
 
@@ -464,7 +465,7 @@ static int ob_get(struct blockstore *bs, const struct cid *cid, uint8_t *buf,
 		return e == -ENOBUFS ? e : -EIO;
 	}
 	/* Keep it as cache: it is on the node, so it's not pending. */
-	if (!o->read_only && bs_put(o->local, buf, *len, 0, NULL) == 0)
+	if (o->cache_reads && bs_put(o->local, buf, *len, 0, NULL) == 0)
 		touch(o, cid, *len);
 	return 0;
 }
@@ -850,6 +851,7 @@ int outbox_wrap(const struct outbox_config *cfg, struct blockstore **out)
 	o->log = cfg->log;
 	o->log_arg = cfg->log_arg;
 	o->read_only = cfg->read_only;
+	o->cache_reads = !cfg->read_only || cfg->cache_reads;
 	o->fd = -1;
 	o->want_threads = cfg->uploaders ? cfg->uploaders
 					 : OUTBOX_DEFAULT_UPLOADERS;
@@ -888,6 +890,13 @@ int outbox_wrap(const struct outbox_config *cfg, struct blockstore **out)
 	o->st.pending = o->pending.used;
 	*out = &o->base;
 	return 0;
+}
+
+struct blockstore *outbox_remote(struct blockstore *bs)
+{
+	if (!bs || bs->ops->name != outbox_name)
+		return NULL;
+	return to_ob(bs)->remote;
 }
 
 void outbox_stats(struct blockstore *bs, struct outbox_stats *st)

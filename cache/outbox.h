@@ -74,6 +74,9 @@ struct outbox_config {
 	outbox_log_fn log;          /* may be NULL */
 	void *log_arg;
 	bool read_only;             /* never write the log (read-only mount) */
+	bool cache_reads;           /* read-only too, but keep fetched blocks
+				       (a mount from a node: the store is
+				       only its cache) */
 	uint64_t local_cap_bytes;   /* evict above this (see above); 0: none */
 };
 
@@ -99,6 +102,9 @@ int outbox_wrap(const struct outbox_config *cfg, struct blockstore **out);
 /* Start the uploader threads (after any fork; for a store without a
  * remote, only ends the replay phase, see above).  0 or negative errno. */
 int outbox_start(struct blockstore *bs);
+
+/* The remote under an outbox (not owned), or NULL. */
+struct blockstore *outbox_remote(struct blockstore *bs);
 
 /* A snapshot of the counters (all zero if bs is not an outbox). */
 void outbox_stats(struct blockstore *bs, struct outbox_stats *st);

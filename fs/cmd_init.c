@@ -12,25 +12,6 @@
 #include "ipfs/bs_local.h"
 #include "ipfs/cid.h"
 
-static int make_dirs(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
-	if (n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
-			continue;
-		char c = buf[i];
-		buf[i] = '\0';
-		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-			return -errno;
-		buf[i] = c;
-	}
-	return 0;
-}
-
 static int init_store(const char *store, const struct passphrase_source *src)
 {
 	struct store_paths paths;
@@ -39,7 +20,7 @@ static int init_store(const char *store, const struct passphrase_source *src)
 		cli_error("init: cannot name the store: %s", strerror(-r));
 		return EXIT_FAILURE_;
 	}
-	if ((r = make_dirs(paths.root)) != 0) {
+	if ((r = store_make_dirs(paths.root)) != 0) {
 		cli_error("init: %s: %s", paths.root, strerror(-r));
 		return EXIT_FAILURE_;
 	}

@@ -22,6 +22,7 @@
 #include "fs/cli.h"
 #include "fs/config.h"
 #include "fs/mount.h"
+#include "fs/node.h"
 
 /* Every change reaches the tree through this kernel mount, which updates
  * or drops what it cached; nothing else changes an inode behind its back. */
@@ -35,13 +36,18 @@ static void mount_usage(FILE *out)
 		"[-o OPTS]\n"
 		"                       [--passphrase-file F] [--at SEQ|CID|TIME] "
 		"MOUNTPOINT\n"
+		"       ipmaildir mount --from-node ID|CID --capability FILE "
+		"[--node ADDR]\n"
+		"                       [--store CACHE] [--at …] [-f] [-o OPTS] "
+		"MOUNTPOINT\n"
 		"  -f                 stay in the foreground\n"
 		"  -d                 debug: foreground, log every FUSE call\n"
 		"  -o OPTS            FUSE options (allow_other, "
 		"default_permissions, ro, …)\n"
 		"                     and ipmaildir's: commit_delay=MS, "
 		"attr_timeout=S, cache_mb=N,\n"
-		"                     node_timeout=MS, local_cap_mb=N\n"
+		"                     node_timeout=MS, local_cap_mb=N, "
+		"upload_wait=S\n"
 		"  --node ADDR        an IPFS node's RPC API (multiaddr, http URL "
 		"or 'auto'):\n"
 		"                     the local store becomes its cache and "
@@ -51,7 +57,17 @@ static void mount_usage(FILE *out)
 		"  --at SEQ|CID|TIME  a past state, read-only: a commit's seq or "
 		"CID, or the\n"
 		"                     newest commit at or before an ISO-8601 "
-		"UTC time\n");
+		"UTC time\n"
+		"  --from-node ID|CID another machine's mailbox, read-only, "
+		"from the node:\n"
+		"                     its id (k51…: the newest commit published "
+		"over IPNS)\n"
+		"                     or a commit CID; blocks are fetched on "
+		"demand and\n"
+		"                     cached in --store (default "
+		"~/.cache/ipmaildir/ID)\n"
+		"  --capability FILE  the read capability (ipmaildir key export "
+		"--read-only)\n");
 }
 
 /* Take ipmaildir's own -o options out of opts (in place); the rest goes to
@@ -82,6 +98,10 @@ static int take_own_options(char *opts, struct mount_options *mo)
 			unsigned long long v = strtoull(tok + 13, &end, 10);
 			e = *end || v == 0 || v > (1ull << 30) ? -EINVAL : 0;
 			mo->local_cap_bytes = (uint64_t)v << 20;
+		} else if (!strncmp(tok, "upload_wait=", 12)) {
+			unsigned long v = strtoul(tok + 12, &end, 10);
+			e = *end || v > 86400 ? -EINVAL : 0;
+			mo->upload_wait_s = (unsigned)v;
 		} else if (!strncmp(tok, "cache_mb=", 9)) {
 			unsigned long v = strtoul(tok + 9, &end, 10);
 			e = *end || v == 0 || v > 65536 ? -EINVAL : 0;
@@ -106,12 +126,15 @@ int cmd_mount(int argc, char **argv)
 		{"fault", required_argument, NULL, 'F'},
 		{"at", required_argument, NULL, 'A'},
 		{"node", required_argument, NULL, 'N'},
+		{"from-node", required_argument, NULL, 'R'},
+		{"capability", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	struct mount_options mo = {
 		.attr_timeout = DEFAULT_ATTR_TIMEOUT,
 		.commit_delay_ms = DEFAULT_COMMIT_DELAY_MS,
+		.upload_wait_s = NODE_DEFAULT_UPLOAD_WAIT_S,
 	};
 	int foreground = 0, debug = 0, c;
 	char fuse_opts[4096] = "";
@@ -122,6 +145,8 @@ int cmd_mount(int argc, char **argv)
 		case 'F': mo.fault_spec = optarg; break;
 		case 'A': mo.at = optarg; break;
 		case 'N': mo.node = optarg; break;
+		case 'R': mo.from_node = optarg; break;
+		case 'C': mo.capability = optarg; break;
 		case 'f': foreground = 1; break;
 		case 'd': debug = foreground = 1; break;
 		case 'o':
@@ -146,8 +171,17 @@ int cmd_mount(int argc, char **argv)
 	/* Config files and environment (fs/config.h) under the command
 	 * line: -o options below override these. */
 	static struct config cfg; /* mo points into it while mounted */
+	const char *cache_dir = mo.store;
 	if (cli_config(&cfg, &mo.store, &mo.pass.file, &mo.node))
 		return EXIT_USAGE;
+	/* Another machine's mailbox: the configured store is this one's own,
+	 * never its cache. */
+	if (mo.from_node)
+		mo.store = cache_dir;
+	if (mo.capability && !mo.from_node) {
+		cli_error("mount: --capability goes with --from-node");
+		return EXIT_USAGE;
+	}
 	unsigned long ul;
 	if (config_get_uint(&cfg, CFG_COMMIT_DELAY, &ul) == 0)
 		mo.commit_delay_ms = (unsigned)ul;
@@ -161,7 +195,7 @@ int cmd_mount(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	/* A past state can't change: the kernel says so before we must. */
-	if (mo.at) {
+	if (mo.at || mo.from_node) {
 		if (strlen(fuse_opts) + 4 > sizeof(fuse_opts)) {
 			cli_error("mount: -o options too long");
 			return EXIT_USAGE;

@@ -19,6 +19,7 @@
 #include "fs/manifest.h"
 #include "fs/node.h"
 #include "fs/record.h"
+#include "fs/remote.h"
 #include "ipfs/bs_fault.h"
 #include "ipfs/bs_local.h"
 
@@ -187,18 +188,10 @@ static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
 	return 0;
 }
 
-int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
-		 char *msg, size_t msgsize)
+/* The store of this machine's mailbox: its paths, lock and keys. */
+static int open_own_store(struct ipmd_fs *fs, const struct mount_options *o,
+			  char *msg, size_t msgsize)
 {
-	memset(fs, 0, sizeof(*fs));
-	fs->lock_fd = -1;
-	pthread_mutex_init(&fs->lock, NULL);
-	pthread_mutex_init(&fs->commit_lock, NULL);
-	pthread_cond_init(&fs->commit_cond, NULL);
-	fs->read_only = o->read_only || o->at;
-	fs->attr_timeout = o->attr_timeout;
-	fs->commit_delay_ms = o->commit_delay_ms;
-
 	int e = store_paths_init(&fs->paths, o->store);
 	if (e)
 		return say(msg, msgsize, "cannot name the store: %s",
@@ -232,6 +225,26 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 		return say(msg, msgsize, "%s: %s", fs->paths.key,
 			   e == KEYS_E_IO && sys_errno ? strerror(sys_errno)
 						       : keys_strerror(e));
+	return 0;
+}
+
+int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
+		 char *msg, size_t msgsize)
+{
+	memset(fs, 0, sizeof(*fs));
+	fs->lock_fd = -1;
+	pthread_mutex_init(&fs->lock, NULL);
+	pthread_mutex_init(&fs->commit_lock, NULL);
+	pthread_cond_init(&fs->commit_cond, NULL);
+	fs->read_only = o->read_only || o->at || o->from_node;
+	fs->attr_timeout = o->attr_timeout;
+	fs->upload_wait_s = o->upload_wait_s;
+	fs->commit_delay_ms = o->commit_delay_ms;
+
+	int e = o->from_node ? remote_prepare(fs, o, msg, msgsize)
+			     : open_own_store(fs, o, msg, msgsize);
+	if (e)
+		return -1;
 	e = bs_local_open(fs->paths.root, &fs->bs);
 	if (e)
 		return say(msg, msgsize, "block store in %s: %s",
@@ -262,6 +275,8 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 		.fanout = OBJ_FANOUT_DEFAULT,
 		.cache = fs->cache,
 	};
+	if (o->from_node)
+		return remote_load(fs, o, msg, msgsize);
 	if (o->at)
 		return history_load_at(&fs->st, &fs->keys, &fs->paths, o->at,
 				       &fs->last, &fs->tree, msg, msgsize);
@@ -551,6 +566,7 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 		if (!e)
 			e = je;
 	}
+	ipmd_node_finish(fs, fs->upload_wait_s);
 	if (fs->tree) {
 		free_file_states(fs->tree);
 		tree_free(fs->tree);

@@ -47,6 +47,11 @@ struct mount_options {
 	unsigned node_timeout_ms; /* bound on a read from the node; 0: default */
 	uint64_t local_cap_bytes; /* with a node: cap on the local store, LRU
 				     eviction of uploaded blocks; 0: none */
+	unsigned upload_wait_s;   /* with a node: unmount waits this long for
+				     the outbox to drain (fs/node.h) */
+	const char *from_node;    /* another machine's mailbox (fs/remote.h):
+				     its id or a commit CID; read-only */
+	const char *capability;   /* with from_node: the read capability file */
 	const char *at;           /* a past state (fs/history.h --at SEQ|CID|TIME):
 				     read-only, no journal, no writer lock */
 };
@@ -66,6 +71,7 @@ struct ipmd_fs {
 	struct commit last; /* the commit the tree started from, or zero */
 	bool read_only;
 	double attr_timeout;
+	unsigned upload_wait_s;
 
 	/* Commits. */
 	pthread_mutex_t commit_lock; /* one commit at a time */

@@ -34,6 +34,12 @@ int ipmd_node_attach(struct ipmd_fs *fs, const struct mount_options *o,
 			 "dropped here must be on one");
 		return -1;
 	}
+	if (!node && o->from_node) {
+		snprintf(msg, msgsize,
+			 "--from-node needs a node: --node ADDR, "
+			 "IPMAILDIR_NODE or the config file");
+		return -1;
+	}
 	if (!node && access(path, F_OK) != 0)
 		return 0; /* never had a node: the plain local store */
 
@@ -74,6 +80,7 @@ int ipmd_node_attach(struct ipmd_fs *fs, const struct mount_options *o,
 		.remote = remote,
 		.log = to_syslog,
 		.read_only = fs->read_only,
+		.cache_reads = o->from_node != NULL,
 		.local_cap_bytes = o->local_cap_bytes,
 	};
 	struct blockstore *ob;
@@ -98,4 +105,31 @@ int ipmd_node_attach(struct ipmd_fs *fs, const struct mount_options *o,
 int ipmd_node_start(struct ipmd_fs *fs)
 {
 	return fs->outbox ? outbox_start(fs->outbox) : 0;
+}
+
+void ipmd_node_finish(struct ipmd_fs *fs, unsigned wait_s)
+{
+	struct outbox_stats st;
+	outbox_stats(fs->outbox, &st);
+	if (!st.remote || fs->read_only || st.pending == 0)
+		return;
+	uint64_t waited = 0, still = 0, last_uploaded = st.uploaded;
+	const unsigned step_ms = 250;
+	while (st.pending && waited < (uint64_t)wait_s * 1000) {
+		outbox_wait_drained(fs->outbox, step_ms);
+		waited += step_ms;
+		outbox_stats(fs->outbox, &st);
+		if (st.uploaded != last_uploaded || !st.last_error) {
+			last_uploaded = st.uploaded;
+			still = 0;
+		} else if ((still += step_ms) >= NODE_STALL_MS) {
+			break;
+		}
+	}
+	if (st.pending)
+		syslog(LOG_WARNING,
+		       "unmounting with %llu blocks not yet on the node: they "
+		       "stay in the outbox and go up at the next mount with "
+		       "a node",
+		       (unsigned long long)st.pending);
 }

@@ -32,4 +32,19 @@ int ipmd_node_attach(struct ipmd_fs *fs, const struct mount_options *o,
 /* After daemonizing: start the uploads.  0 or negative errno. */
 int ipmd_node_start(struct ipmd_fs *fs);
 
+/* Default of mount -o upload_wait= (seconds). */
+#define NODE_DEFAULT_UPLOAD_WAIT_S 30
+/* The unmount gives up waiting once uploads made no progress this long
+ * while the node fails: a node that is down costs seconds, not minutes. */
+#define NODE_STALL_MS 3000
+
+/*
+ * At unmount, after the last commit: let the outbox drain, so that what
+ * the mount wrote is on the node when it ends (another machine can read
+ * it), for at most wait_s seconds and only while uploads progress.
+ * Whatever is left stays queued in STORE/outbox.log for the next mount;
+ * the log says how much.  Nothing to do without a node.
+ */
+void ipmd_node_finish(struct ipmd_fs *fs, unsigned wait_s);
+
 #endif

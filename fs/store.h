@@ -42,6 +42,9 @@ struct store_paths {
  * -ENOENT (no HOME and no XDG_DATA_HOME) / -errno of getcwd. */
 int store_paths_init(struct store_paths *p, const char *dir);
 
+/* mkdir -p with mode 0700 for what it creates.  0 or negative errno. */
+int store_make_dirs(const char *path);
+
 /* Where the passphrase comes from. */
 struct passphrase_source {
 	const char *file; /* --passphrase-file, or NULL */

@@ -86,6 +86,17 @@ int bs_kubo_ping(struct blockstore *bs);
 int bs_kubo_unpin_many(struct blockstore *bs, const struct cid *cids,
 		       size_t n, size_t *unpinned);
 
+/*
+ * The newest commit published under an Ed25519 key (IPNS name/resolve,
+ * bypassing the node's cache), waiting at most timeout_ms (0: the get
+ * timeout).  Only the CID is taken from the node: the caller must verify
+ * the commit it names (signature, sequence) before trusting it.  0 and
+ * *out; -ENOENT nothing published (or not found in time); -EBADMSG the
+ * answer is not one /ipfs/CID; else as any call.
+ */
+int bs_kubo_name_resolve(struct blockstore *bs, const uint8_t pk[32],
+			 unsigned timeout_ms, struct cid *out);
+
 /* One line about the latest failure of any call ("" if none). */
 void bs_kubo_last_error(struct blockstore *bs, char *buf, size_t size);
 

@@ -220,19 +220,34 @@ bool cid_matches(const struct cid *c, const uint8_t *data, size_t len)
 	       0;
 }
 
-int ipns_name_of_ed25519(char *out, size_t out_size, const uint8_t pk[32])
+/* The identity multihash of an Ed25519 libp2p PublicKey; its length. */
+static size_t ed25519_identity(uint8_t *b, const uint8_t pk[32])
 {
-	uint8_t b[CID_MAX_BYTES];
 	size_t n = 0;
-	b[n++] = CID_VERSION_1;
-	b[n++] = CODEC_LIBP2P_KEY;
 	b[n++] = MH_IDENTITY;
 	b[n++] = LIBP2P_ED25519_PB_BYTES;
 	memcpy(b + n, LIBP2P_ED25519_PB_PREFIX, LIBP2P_ED25519_PB_PREFIX_BYTES);
 	n += LIBP2P_ED25519_PB_PREFIX_BYTES;
 	memcpy(b + n, pk, crypto_sign_PUBLICKEYBYTES);
-	n += crypto_sign_PUBLICKEYBYTES;
+	return n + crypto_sign_PUBLICKEYBYTES;
+}
+
+int ipns_name_of_ed25519(char *out, size_t out_size, const uint8_t pk[32])
+{
+	uint8_t b[CID_MAX_BYTES];
+	b[0] = CID_VERSION_1;
+	b[1] = CODEC_LIBP2P_KEY;
+	size_t n = 2 + ed25519_identity(b + 2, pk);
 	if (multibase_encode(MULTIBASE_BASE36, out, out_size, b, n) == 0)
+		return -ENOBUFS;
+	return 0;
+}
+
+int ipns_peer_id_of_ed25519(char *out, size_t out_size, const uint8_t pk[32])
+{
+	uint8_t b[CID_MAX_BYTES];
+	size_t n = ed25519_identity(b, pk);
+	if (base58btc_encode(out, out_size, b, n) == 0)
 		return -ENOBUFS;
 	return 0;
 }

@@ -85,6 +85,9 @@ bool cid_matches(const struct cid *c, const uint8_t *data, size_t len);
  * in base36 ("k51…").  out needs CID_TEXT_MAX bytes.
  */
 int ipns_name_of_ed25519(char *out, size_t out_size, const uint8_t pk[32]);
+/* The same key as a legacy peer id: the bare base58btc identity multihash
+ * ("12D3KooW…"), the form js-ipfs takes in name/resolve and prints. */
+int ipns_peer_id_of_ed25519(char *out, size_t out_size, const uint8_t pk[32]);
 /* The reverse: 0 and the key, or -EINVAL.  text is NUL terminated; it may be
  * that CID in any base cid_parse takes, or the legacy peer id (bare base58btc
  * identity multihash, "12D3KooW…"). */

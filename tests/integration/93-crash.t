@@ -209,6 +209,19 @@ kill_tree() {
 	kill -9 "$1" 2>/dev/null
 }
 
+# show_tree PID — what a hung client and its children wait on.
+show_tree() {
+	local c
+	kill -0 "$1" 2>/dev/null || return 0
+	diag "  $(ps -o pid=,stat=,wchan:24=,args= -p "$1" | cut -c1-110)"
+	sed -n 1,4p "/proc/$1/stack" 2>/dev/null | while IFS= read -r l; do diag "      $l"; done
+	if [ -n "${IPMD_CRASH_GDB:-}" ] && grep -q dovecot-lda "/proc/$1/cmdline" 2>/dev/null; then
+		ls -l "/proc/$1/fd" | sed 's/^/#        /'
+		gdb -batch -p "$1" -ex bt 2>/dev/null | grep '^#' | sed 's/^/#        /'
+	fi
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do show_tree "$c"; done
+}
+
 # wait_all SECONDS PID... — 0 when all exit in time, else 1 (a hang).
 wait_all() {
 	local limit=$1 p; shift
@@ -276,6 +289,7 @@ for it in $(seq 1 "$ITER"); do
 	if ! wait_all 30 $p3 $p4 $p5; then
 		hangs=$((hangs + 1))
 		diag "iteration $it: a client still runs 30 s after the crash"
+		for p in $p3 $p4 $p5; do show_tree "$p"; done
 		for p in $p3 $p4 $p5; do kill_tree "$p"; done
 	fi
 	for p in $p1 $p2; do

@@ -448,7 +448,16 @@ static void test_ipns(void)
 		if (ipns_vectors[i].k51)
 			is_str(name, ipns_vectors[i].k51, "%s: known name",
 			       src);
+		char peer[CID_TEXT_MAX];
+		is_int(ipns_peer_id_of_ed25519(peer, sizeof(peer), key), 0,
+		       "%s: peer id of key", src);
+		if (ipns_vectors[i].peer_id)
+			is_str(peer, ipns_vectors[i].peer_id,
+			       "%s: known peer id", src);
 		uint8_t back[32];
+		is_int(ipns_name_parse_ed25519(peer, back), 0,
+		       "%s: own peer id parses", src);
+		is_mem(back, key, 32, "%s: own peer id round trips", src);
 		is_int(ipns_name_parse_ed25519(name, back), 0,
 		       "%s: own name parses", src);
 		is_mem(back, key, 32, "%s: own name round trips", src);
