@@ -23,6 +23,7 @@
 #include "fs/config.h"
 #include "fs/mount.h"
 #include "fs/node.h"
+#include "fs/publish.h"
 
 /* Every change reaches the tree through this kernel mount, which updates
  * or drops what it cached; nothing else changes an inode behind its back. */
@@ -47,7 +48,8 @@ static void mount_usage(FILE *out)
 		"                     and ipmaildir's: commit_delay=MS, "
 		"attr_timeout=S, cache_mb=N,\n"
 		"                     node_timeout=MS, local_cap_mb=N, "
-		"upload_wait=S\n"
+		"upload_wait=S,\n"
+		"                     publish=S\n"
 		"  --node ADDR        an IPFS node's RPC API (multiaddr, http URL "
 		"or 'auto'):\n"
 		"                     the local store becomes its cache and "
@@ -98,6 +100,10 @@ static int take_own_options(char *opts, struct mount_options *mo)
 			unsigned long long v = strtoull(tok + 13, &end, 10);
 			e = *end || v == 0 || v > (1ull << 30) ? -EINVAL : 0;
 			mo->local_cap_bytes = (uint64_t)v << 20;
+		} else if (!strncmp(tok, "publish=", 8)) {
+			unsigned long v = strtoul(tok + 8, &end, 10);
+			e = *end || v > 86400 ? -EINVAL : 0;
+			mo->publish_interval_s = (unsigned)v;
 		} else if (!strncmp(tok, "upload_wait=", 12)) {
 			unsigned long v = strtoul(tok + 12, &end, 10);
 			e = *end || v > 86400 ? -EINVAL : 0;
@@ -135,6 +141,7 @@ int cmd_mount(int argc, char **argv)
 		.attr_timeout = DEFAULT_ATTR_TIMEOUT,
 		.commit_delay_ms = DEFAULT_COMMIT_DELAY_MS,
 		.upload_wait_s = NODE_DEFAULT_UPLOAD_WAIT_S,
+		.publish_interval_s = PUBLISH_DEFAULT_INTERVAL_S,
 	};
 	int foreground = 0, debug = 0, c;
 	char fuse_opts[4096] = "";

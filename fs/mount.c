@@ -18,6 +18,7 @@
 #include "fs/history.h"
 #include "fs/manifest.h"
 #include "fs/node.h"
+#include "fs/publish.h"
 #include "fs/record.h"
 #include "fs/remote.h"
 #include "ipfs/bs_fault.h"
@@ -239,6 +240,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	fs->read_only = o->read_only || o->at || o->from_node;
 	fs->attr_timeout = o->attr_timeout;
 	fs->upload_wait_s = o->upload_wait_s;
+	fs->publish_interval_s = o->publish_interval_s;
 	fs->commit_delay_ms = o->commit_delay_ms;
 
 	int e = o->from_node ? remote_prepare(fs, o, msg, msgsize)
@@ -460,6 +462,7 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 			fs->head = h;
 			fs->last = c;
 			journal_drop_before(fs->paths.journal, new_gen);
+			publisher_commit(fs->publisher, &cid, c.seq);
 		}
 	}
 	if (e && e != fs->commit_error)
@@ -567,6 +570,8 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 			e = je;
 	}
 	ipmd_node_finish(fs, fs->upload_wait_s);
+	publisher_stop(fs->publisher, 1);
+	fs->publisher = NULL;
 	if (fs->tree) {
 		free_file_states(fs->tree);
 		tree_free(fs->tree);

@@ -47,6 +47,8 @@ struct mount_options {
 	unsigned node_timeout_ms; /* bound on a read from the node; 0: default */
 	uint64_t local_cap_bytes; /* with a node: cap on the local store, LRU
 				     eviction of uploaded blocks; 0: none */
+	unsigned publish_interval_s; /* with a node: publish the head over
+				     IPNS at most this often; 0: never */
 	unsigned upload_wait_s;   /* with a node: unmount waits this long for
 				     the outbox to drain (fs/node.h) */
 	const char *from_node;    /* another machine's mailbox (fs/remote.h):
@@ -72,6 +74,8 @@ struct ipmd_fs {
 	bool read_only;
 	double attr_timeout;
 	unsigned upload_wait_s;
+	unsigned publish_interval_s;
+	struct publisher *publisher; /* IPNS head (fs/publish.h), or NULL */
 
 	/* Commits. */
 	pthread_mutex_t commit_lock; /* one commit at a time */

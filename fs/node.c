@@ -10,6 +10,7 @@
 
 #include "cache/outbox.h"
 #include "fs/mount.h"
+#include "fs/publish.h"
 #include "ipfs/bs_kubo.h"
 
 static void to_syslog(int prio, const char *msg, void *arg)
@@ -104,7 +105,19 @@ int ipmd_node_attach(struct ipmd_fs *fs, const struct mount_options *o,
 
 int ipmd_node_start(struct ipmd_fs *fs)
 {
-	return fs->outbox ? outbox_start(fs->outbox) : 0;
+	if (!fs->outbox)
+		return 0;
+	int e = outbox_start(fs->outbox);
+	if (e || fs->read_only)
+		return e;
+	fs->publisher = publisher_start(fs->outbox, &fs->keys,
+					fs->publish_interval_s, 0);
+	/* A restarted mount publishes its head again (the record may have
+	 * lapsed, or the last publication failed). */
+	if (fs->head.commit.len)
+		publisher_commit(fs->publisher, &fs->head.commit,
+				 fs->head.seq);
+	return 0;
 }
 
 void ipmd_node_finish(struct ipmd_fs *fs, unsigned wait_s)

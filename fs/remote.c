@@ -158,14 +158,31 @@ static int find_head(struct ipmd_fs *fs, const struct mount_options *o,
 	struct blockstore *node = outbox_remote(fs->outbox);
 	if (!node)
 		return say(msg, msgsize, "--from-node needs a node (--node)");
-	int e = bs_kubo_name_resolve(node, pk, RESOLVE_TIMEOUT_MS, head);
+	/* Every record the node's DHT has, each verified here, the highest
+	 * sequence winning: a node's own resolve would answer from a stale
+	 * local copy first.  A node without a DHT API: its resolve. */
+	uint64_t seq;
+	unsigned refused = 0;
+	int e = bs_kubo_ipns_get(node, pk, RESOLVE_TIMEOUT_MS, head, &seq,
+				 &refused);
+	if (refused)
+		syslog(LOG_WARNING,
+		       "%u IPNS records for %s were refused (bad signature, "
+		       "malformed or expired)",
+		       refused, o->from_node);
+	if (e && e != -ENOENT)
+		e = bs_kubo_name_resolve(node, pk, RESOLVE_TIMEOUT_MS, head);
 	if (e) {
 		char why[512];
 		bs_kubo_last_error(node, why, sizeof(why));
 		return say(msg, msgsize,
 			   "--from-node %s: the node found no head for this "
 			   "mailbox (%s)",
-			   o->from_node, why[0] ? why : strerror(-e));
+			   o->from_node,
+			   e == -ENOENT ? "nothing published, or not found "
+					  "in time"
+			   : why[0]     ? why
+					: strerror(-e));
 	}
 	if (!cid_is_raw_sha256(head))
 		return say(msg, msgsize,

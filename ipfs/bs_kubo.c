@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "ipfs/ipns_record.h"
 #include "ipfs/kubo_reply.h"
 
 /* Answers other than a block are small JSON objects. */
@@ -671,6 +672,86 @@ int bs_kubo_name_resolve(struct blockstore *bs, const uint8_t pk[32],
 	if (r == 0)
 		*out = rep.cid;
 	return r;
+}
+
+int bs_kubo_ipns_put(struct blockstore *bs, const uint8_t pk[32],
+		     const uint8_t *record, size_t len, unsigned *peers)
+{
+	struct bs_kubo *k = to_kubo(bs);
+	char peer[CID_TEXT_MAX];
+	if (ipns_peer_id_of_ed25519(peer, sizeof(peer), pk))
+		return -EINVAL;
+	struct kubo_req rq = {.op = KUBO_OP_DHT, .endpoint = "dht/put",
+			      .upload = record, .upload_len = len,
+			      .retry = true, .deadline_ms = k->timeout_ms};
+	snprintf(rq.query, sizeof(rq.query), "arg=/ipns/%s", peer);
+	struct body b = {.max = SMALL_BODY_MAX};
+	struct kubo_reply rep;
+	int r = call(k, &rq, &b, &rep);
+	struct kubo_dht_events ev;
+	memset(&ev, 0, sizeof(ev));
+	if (r == 0)
+		r = kubo_parse_dht_events(b.data, b.len, NULL, NULL, &ev);
+	free(b.data);
+	if (r == 0 && peers)
+		*peers = ev.peer_responses;
+	return r;
+}
+
+struct best_record {
+	const uint8_t *pk;
+	int64_t now_s;
+	struct cid cid;
+	uint64_t seq;
+	unsigned valid, refused;
+};
+
+static void take_record(const uint8_t *rec, size_t len, void *arg)
+{
+	struct best_record *b = arg;
+	struct cid c;
+	uint64_t seq;
+	if (ipns_record_open(rec, len, b->pk, b->now_s, &c, &seq) != 0) {
+		b->refused++;
+		return;
+	}
+	if (!b->valid++ || seq > b->seq) {
+		b->cid = c;
+		b->seq = seq;
+	}
+}
+
+int bs_kubo_ipns_get(struct blockstore *bs, const uint8_t pk[32],
+		     unsigned timeout_ms, struct cid *cid, uint64_t *seq,
+		     unsigned *refused)
+{
+	struct bs_kubo *k = to_kubo(bs);
+	char peer[CID_TEXT_MAX];
+	if (ipns_peer_id_of_ed25519(peer, sizeof(peer), pk))
+		return -EINVAL;
+	unsigned t = timeout_ms ? timeout_ms : k->get_timeout_ms;
+	struct kubo_req rq = {.op = KUBO_OP_DHT, .endpoint = "dht/get",
+			      .retry = true, .deadline_ms = t + GET_MARGIN_MS};
+	snprintf(rq.query, sizeof(rq.query), "arg=/ipns/%s&timeout=%ums", peer,
+		 t);
+	struct body b = {.max = SMALL_BODY_MAX};
+	struct kubo_reply rep;
+	int r = call(k, &rq, &b, &rep);
+	struct best_record best = {.pk = pk, .now_s = (int64_t)time(NULL)};
+	struct kubo_dht_events ev;
+	if (r == 0)
+		r = kubo_parse_dht_events(b.data, b.len, take_record, &best,
+					  &ev);
+	free(b.data);
+	if (refused)
+		*refused = best.refused;
+	if (r)
+		return r;
+	if (!best.valid)
+		return -ENOENT;
+	*cid = best.cid;
+	*seq = best.seq;
+	return 0;
 }
 
 void bs_kubo_last_error(struct blockstore *bs, char *buf, size_t size)

@@ -34,6 +34,7 @@
 #include <stddef.h>
 
 #include "ipfs/blockstore.h"
+#include "ipfs/cid.h"
 
 #define KUBO_DEFAULT_TIMEOUT_MS 30000
 #define KUBO_DEFAULT_GET_TIMEOUT_MS 10000
@@ -96,6 +97,27 @@ int bs_kubo_unpin_many(struct blockstore *bs, const struct cid *cids,
  */
 int bs_kubo_name_resolve(struct blockstore *bs, const uint8_t pk[32],
 			 unsigned timeout_ms, struct cid *out);
+
+/*
+ * Publish a signed IPNS record (ipfs/ipns_record.h) for pk's name through
+ * the node's DHT (dht/put of /ipns/PEER-ID): the node keeps it and hands
+ * it to its DHT peers.  0 (*peers, may be NULL: how many peers took it)
+ * or negative errno (-ENOTSUP: the node has no DHT API; -EIO with
+ * "DHT is not available": its routing is off).
+ */
+int bs_kubo_ipns_put(struct blockstore *bs, const uint8_t pk[32],
+		     const uint8_t *record, size_t len, unsigned *peers);
+
+/*
+ * Every IPNS record the node finds for pk's name (dht/get: its own and
+ * its peers'), each opened and verified here (signature by pk, not
+ * expired); the highest sequence wins.  0 with *cid and *seq; -ENOENT
+ * none valid (*refused, may be NULL, counts the invalid ones); else as
+ * any call.
+ */
+int bs_kubo_ipns_get(struct blockstore *bs, const uint8_t pk[32],
+		     unsigned timeout_ms, struct cid *cid, uint64_t *seq,
+		     unsigned *refused);
 
 /* One line about the latest failure of any call ("" if none). */
 void bs_kubo_last_error(struct blockstore *bs, char *buf, size_t size);

@@ -2,9 +2,11 @@
 #include "ipfs/kubo_reply.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #define HTTP_OK 200
 #define HTTP_NOT_FOUND 404
@@ -207,6 +209,8 @@ int kubo_parse_reply(enum kubo_op op, long status, const uint8_t *body,
 		return parse_pins(body, len, want, out);
 	case KUBO_OP_NAME:
 		return parse_name(body, len, want, out);
+	case KUBO_OP_DHT:
+		return 0; /* the events: kubo_parse_dht_events */
 	case KUBO_OP_JSON: {
 		json_t *j = load_object(body, len);
 		if (!j)
@@ -224,6 +228,84 @@ int kubo_parse_reply(enum kubo_op op, long status, const uint8_t *body,
 	}
 	}
 	return -EINVAL;
+}
+
+#define DHT_PEER_RESPONSE 1
+#define DHT_QUERY_ERROR 3
+#define DHT_VALUE 5
+#define DHT_VALUE_MAX 16384
+
+static int dht_event(json_t *j, kubo_value_fn fn, void *arg,
+		     struct kubo_dht_events *ev)
+{
+	json_t *t = json_object_get(j, "Type");
+	json_t *x = json_object_get(j, "Extra");
+	if (!json_is_integer(t))
+		return -EBADMSG;
+	switch (json_integer_value(t)) {
+	case DHT_PEER_RESPONSE:
+		ev->peer_responses++;
+		return 0;
+	case DHT_QUERY_ERROR:
+		if (json_is_string(x)) {
+			struct kubo_reply r;
+			keep_msg(&r, json_string_value(x));
+			memcpy(ev->error, r.msg, sizeof(ev->error));
+		}
+		return 0;
+	case DHT_VALUE: {
+		if (!json_is_string(x))
+			return -EBADMSG;
+		static const int variants[] = {
+			sodium_base64_VARIANT_ORIGINAL,
+			sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
+		};
+		uint8_t *buf = malloc(DHT_VALUE_MAX);
+		if (!buf)
+			return -ENOMEM;
+		size_t n = 0;
+		int r = -1;
+		for (size_t v = 0; v < 2 && r != 0; v++)
+			r = sodium_base642bin(buf, DHT_VALUE_MAX,
+					      json_string_value(x),
+					      json_string_length(x), NULL, &n,
+					      NULL, variants[v]);
+		if (r == 0) {
+			ev->values++;
+			if (fn)
+				fn(buf, n, arg);
+		}
+		free(buf);
+		return 0; /* an undecodable value is just not a value */
+	}
+	default:
+		return 0; /* progress events */
+	}
+}
+
+int kubo_parse_dht_events(const uint8_t *body, size_t len, kubo_value_fn fn,
+			  void *arg, struct kubo_dht_events *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	size_t i = 0;
+	while (i < len) {
+		const uint8_t *nl = memchr(body + i, '\n', len - i);
+		size_t end = nl ? (size_t)(nl - body) : len;
+		size_t j = i;
+		while (j < end && (body[j] == ' ' || body[j] == '\r'))
+			j++;
+		if (j < end) {
+			json_t *e = load_object(body + j, end - j);
+			if (!e)
+				return -EBADMSG;
+			int r = dht_event(e, fn, arg, ev);
+			json_decref(e);
+			if (r)
+				return r;
+		}
+		i = end + 1;
+	}
+	return 0;
 }
 
 bool kubo_reply_temporary(int result)

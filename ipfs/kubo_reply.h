@@ -45,6 +45,8 @@ enum kubo_op {
 	KUBO_OP_NAME,    /* name/resolve, name/publish: {"Path"|"Value":
 			    "/ipfs/cid"}: the CID, which must be want's
 			    when want is given (publish) */
+	KUBO_OP_DHT,     /* dht/put, dht/get: a stream of JSON events,
+			    read with kubo_parse_dht_events */
 	KUBO_OP_JSON,    /* anything else that answers a JSON object */
 };
 
@@ -66,6 +68,22 @@ struct kubo_reply {
 int kubo_parse_reply(enum kubo_op op, long status, const uint8_t *body,
 		     size_t len, const struct cid *want,
 		     struct kubo_reply *out);
+
+/*
+ * dht/put and dht/get (js-ipfs, Kubo) answer 200 and a stream of JSON
+ * events, one a line: {"Type":N,"ID":peer,"Extra":…}.  Type 1 (peer
+ * response): a peer took the record (put); Type 5 (value): Extra is a
+ * record, base64 (get), handed to fn; Type 3 (query error): Extra says
+ * why, kept in error.  A line that is not such an object is -EBADMSG.
+ */
+struct kubo_dht_events {
+	unsigned peer_responses;
+	unsigned values;
+	char error[KUBO_MSG_MAX];
+};
+typedef void (*kubo_value_fn)(const uint8_t *value, size_t len, void *arg);
+int kubo_parse_dht_events(const uint8_t *body, size_t len, kubo_value_fn fn,
+			  void *arg, struct kubo_dht_events *ev);
 
 /* Is this result worth another try after a pause? */
 bool kubo_reply_temporary(int result);

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# 47-node-two.t — two real IPFS nodes on loopback (js-ipfs, connected):
-# the mailbox is written through a mount on node A; on B, with only the
-# read capability (`key export --read-only`), a read-only mount by commit
-# CID reads every message byte-exact, its blocks fetched from A over
-# bitswap.  Also: writes on it are refused (EROFS); another mailbox's
-# capability, a mailbox id of another key, a capability readable by others
-# are refused with one line; an unknown commit fails within the bound.
+# 47-node-two.t — two real IPFS nodes on loopback (js-ipfs, connected, a
+# DHT between them): the mailbox is written through a mount on node A,
+# which publishes its head under the mailbox's IPNS name; on B, with only
+# the read capability (`key export --read-only`), a read-only mount by
+# mailbox id (and by commit CID) reads every message byte-exact, its blocks
+# fetched from A over bitswap.  New mail on A is seen by B's next mount;
+# an old head replayed over IPNS is refused as a rollback.  Also: writes on
+# B are refused (EROFS); another mailbox's capability, a mailbox id of
+# another key, a capability readable by others are refused with one line;
+# an unknown commit fails within the bound.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/ipfs-lib.sh"
@@ -14,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 DELIVER=$IPMD_TOOLS/maildir_deliver
 [ -x "$DELIVER" ] || bail "no $DELIVER (make)"
 ipfs_require
-ipfs_start 2
+ROUTING=dhtserver ipfs_start 2
 
 N=${IPMD_NODE_MSGS:-120}
 STORE=$TEST_DIR/store
@@ -22,7 +25,7 @@ MNT=$TEST_DIR/mnt
 MNT_B=$TEST_DIR/mnt-b
 CACHE_B=$TEST_DIR/cache-b
 ipmd_init "$STORE" || bail "init failed"
-ipmd_mount "$STORE" "$MNT" --node "$IPFS_ADDR_1" -o commit_delay=200 ||
+ipmd_mount "$STORE" "$MNT" --node "$IPFS_ADDR_1" -o commit_delay=200,publish=1 ||
 	bail "mount --node on A failed"
 
 # Mail of several sizes (one chunk, many chunks), a folder, flag renames.
@@ -61,10 +64,13 @@ chmod 600 "$TEST_DIR/cap"
 mid=$("$IPMD_BIN" status --store "$STORE" --json |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["mailbox"])')
 
+check "A published the head over IPNS" grep -q 'published commit' "$TEST_DIR/ipmaildir.log"
+
 # ------------------------------------------------ a read-only mount on B
-ipmd_mount "$CACHE_B" "$MNT_B" --from-node "$head" --capability "$TEST_DIR/cap" \
+ipmd_mount "$CACHE_B" "$MNT_B" --from-node "$mid" --capability "$TEST_DIR/cap" \
 	--node "$IPFS_ADDR_2" -o node_timeout=10000 ||
 	bail "mount --from-node on B failed: $(tail -3 "$TEST_DIR/ipmaildir.log")"
+check "B mounted the head A published ($mid)" grep -q "mounted commit .*($head)" "$TEST_DIR/ipmaildir.log"
 (cd "$MNT_B" && find . -type f | sort >"$TEST_DIR/b.list")
 is "$(diff "$TEST_DIR/ref.list" "$TEST_DIR/b.list" | wc -l)" 0 \
 	"B lists every file of the mailbox ($(wc -l <"$TEST_DIR/ref.list"))"
@@ -80,6 +86,49 @@ check "a new file is refused" bash -c "! (echo x >'$MNT_B/new/x') 2>/dev/null"
 err=$(mv "$MNT_B/cur/$(ls "$MNT_B/cur" | head -1)" "$MNT_B/cur/renamed" 2>&1)
 check "a rename is refused: read-only file system" grep -qi 'read-only' <<<"$err"
 ipmd_umount "$MNT_B" || not_ok "unmount of B"
+
+# New mail on A: B's next mount by id sees it.
+ipmd_mount "$STORE" "$MNT" --node "$IPFS_ADDR_1" -o commit_delay=200,publish=1 ||
+	bail "remount on A failed"
+for i in 1 2 3 4 5; do
+	printf 'Subject: later %s\n\nbody %s\n' "$i" "$i" | "$DELIVER" "$MNT" >/dev/null
+done
+ipmd_umount "$MNT" || bail "unmount of A failed"
+head2=$("$IPMD_BIN" log --store "$STORE" --json -n 1 |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["cid"])')
+seq1=$("$IPMD_BIN" log --store "$STORE" --json |
+	python3 -c 'import json,sys; print([c["seq"] for c in json.load(sys.stdin) if c["cid"] == sys.argv[1]][0])' "$head")
+ipmd_mount "$CACHE_B" "$MNT_B" --from-node "$mid" --capability "$TEST_DIR/cap" \
+	--node "$IPFS_ADDR_2" -o node_timeout=10000 || not_ok "remount by id on B"
+is "$(grep -l '^Subject: later' "$MNT_B"/new/* 2>/dev/null | wc -l)" 5 \
+	"B's next mount by id shows the 5 messages delivered on A since"
+check "… at A's new head" grep -q "mounted commit .*($head2)" "$TEST_DIR/ipmaildir.log"
+ipmd_umount "$MNT_B"
+
+# An old record replayed (validly signed, older sequence): refused.
+"$IPMD_TOOLS/ipns_record" "$STORE" "$head" "$seq1" >"$TEST_DIR/old.rec" ||
+	not_ok "ipns_record"
+peer=$(python3 -c '
+import sys
+a = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+k = sys.argv[1]; assert k.startswith("k")
+n = 0
+for ch in k[1:]: n = n * 36 + "0123456789abcdefghijklmnopqrstuvwxyz".index(ch)
+b = n.to_bytes((n.bit_length() + 7) // 8, "big")[2:]  # drop 0x01 0x72
+out = ""
+n = int.from_bytes(b, "big")
+while n: n, r = divmod(n, 58); out = a[r] + out
+print("1" * (len(b) - len(b.lstrip(b"\0"))) + out)' "$mid")
+curl -sf -X POST -F "file=@$TEST_DIR/old.rec" "$IPFS_API_1/dht/put?arg=/ipns/$peer" >/dev/null ||
+	not_ok "dht/put of the old record"
+out=$("$IPMD_BIN" mount -f --store "$CACHE_B" --node "$IPFS_ADDR_2" --from-node "$mid" \
+	--capability "$TEST_DIR/cap" "$MNT_B" 2>&1)
+check "an old head replayed over IPNS is refused as a rollback: $out" grep -q 'refusing a rollback' <<<"$out"
+ipmd_mount "$CACHE_B" "$MNT_B" --from-node "$head" --capability "$TEST_DIR/cap" \
+	--node "$IPFS_ADDR_2" || not_ok "mount of the old commit by CID"
+is "$(ls "$MNT_B/new" | wc -l)" "$(ls "$TEST_DIR/ref/new" | wc -l)" \
+	"… while that old commit mounts when named by CID on purpose"
+ipmd_umount "$MNT_B"
 
 # A second mount reads from the cache: stop A, B still has it all.
 ipfs_stop_node 1
