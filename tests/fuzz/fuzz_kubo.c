@@ -6,11 +6,25 @@
  * want picks the CID the request was about: the body's own CID (so a
  * block/get body can pass the hash check), a fixed one, or none.
  * A get answered 200 with success must hold exactly the bytes asked for.
+ * A DHT op also runs the event stream parser, each value through the
+ * IPNS record opener (ipfs/ipns_record.h) — what `mount --from-node`
+ * does with what a node's DHT hands back.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipfs/ipns_record.h"
 #include "ipfs/kubo_reply.h"
+
+static void open_value(const uint8_t *v, size_t len, void *arg)
+{
+	static const uint8_t pk[32] = {1};
+	struct cid c;
+	uint64_t seq;
+	(void)arg;
+	(void)ipns_record_open(v, len, pk, 0, &c, &seq);
+	(void)ipns_record_open(v, len, pk, 4102444800, &c, &seq);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -40,5 +54,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* the message must be a C string */
 	if (op == KUBO_OP_GET && rc == 0 && w && !cid_matches(w, body, len))
 		abort(); /* served bytes that are not the block */
+	if (op == KUBO_OP_DHT) {
+		struct kubo_dht_events ev;
+		(void)kubo_parse_dht_events(body, len, open_value, NULL, &ev);
+		if (memchr(ev.error, '\0', sizeof(ev.error)) == NULL)
+			abort();
+	}
 	return 0;
 }

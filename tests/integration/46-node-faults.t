@@ -126,7 +126,7 @@ is "$got" $((40 + n)) "every message is in the mailbox"
 ipmd_umount "$MNT" || bail "unmount failed"
 
 # ------------------------------------------------------------ 3. slow node
-ipmd_mount "$STORE" "$MNT" --node "$PROXY_ADDR" -o "$OPTS" || bail "remount failed"
+ipmd_mount "$STORE" "$MNT" --node "$PROXY_ADDR" -o "$OPTS,upload_wait=8" || bail "remount failed"
 echo "delay 3000" >"$PROXY_CTL"
 t0=$SECONDS
 is "$(deliver_n slow 1 15)" 0 "15 deliveries with the node answering in 3 s"
@@ -137,7 +137,10 @@ n_ls=$(ls "$MNT/new" | wc -l)
 ms=$((($(date +%s%N) - t0) / 1000000))
 check "a listing answers at once (${ms} ms, $n_ls entries)" test "$ms" -lt 2000
 check "a cached read works" grep -q "^Subject: slow 15" <(cat "$MNT"/new/*)
+t0=$SECONDS
 ipmd_umount "$MNT" || bail "unmount failed"
+check "unmount waits for a slow node's uploads no longer than upload_wait ($((SECONDS - t0)) s)" \
+	test $((SECONDS - t0)) -le 15
 rm -f "$cold_blk"
 ipmd_mount "$STORE" "$MNT" --node "$PROXY_ADDR" -o "$OPTS" || bail "remount failed"
 t0=$(date +%s%N)

@@ -18,7 +18,7 @@
 #     acknowledged rename, or of the one rename in flight at the kill;
 #   - every acknowledged folder is there with cur/ new/ tmp/;
 #   - fsck (when built) finds the crashed store consistent (exit 0).
-# IPMD_CRASH_ITERATIONS (default 50); `93-crash.t --long` runs 2000.
+# IPMD_CRASH_ITERATIONS (default 30); `93-crash.t --long` runs 2000.
 # IPMD_CRASH_SEED fixes the random choices.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -26,7 +26,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 [ "$IPMD_TEST_TARGET" = plain ] && skip_all "crashes need an ipmaildir mount"
 menv_require "$DOVECOT_LIBEXEC/dovecot-lda" setpriv python3 cc
 
-ITER=${IPMD_CRASH_ITERATIONS:-50}
+ITER=${IPMD_CRASH_ITERATIONS:-30}
 [ "${1:-}" = --long ] && ITER=${IPMD_CRASH_ITERATIONS:-2000}
 SEED=${IPMD_CRASH_SEED:-$$}
 RANDOM=$SEED
@@ -215,9 +215,12 @@ show_tree() {
 	kill -0 "$1" 2>/dev/null || return 0
 	diag "  $(ps -o pid=,stat=,wchan:24=,args= -p "$1" | cut -c1-110)"
 	sed -n 1,4p "/proc/$1/stack" 2>/dev/null | while IFS= read -r l; do diag "      $l"; done
-	if [ -n "${IPMD_CRASH_GDB:-}" ] && grep -q dovecot-lda "/proc/$1/cmdline" 2>/dev/null; then
+	if [ -n "${IPMD_CRASH_GDB:-}" ] && grep -qx dovecot-lda "/proc/$1/comm" 2>/dev/null; then
 		ls -l "/proc/$1/fd" | sed 's/^/#        /'
 		gdb -batch -p "$1" -ex bt 2>/dev/null | grep '^#' | sed 's/^/#        /'
+		strace -f -tt -p "$1" -o "$W/lda-strace.$1" & local sp=$!
+		sleep 5; kill "$sp"; wait "$sp" 2>/dev/null
+		tail -20 "$W/lda-strace.$1" | sed 's/^/#  strace /'
 	fi
 	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do show_tree "$c"; done
 }
@@ -285,10 +288,13 @@ for it in $(seq 1 "$ITER"); do
 	kill -9 "$IPMD_PID" 2>/dev/null
 	wait "$IPMD_PID" 2>/dev/null
 	touch "$W/stop"
-	# dovecot-lda, the storm and the folders must end by themselves.
-	if ! wait_all 30 $p3 $p4 $p5; then
+	# dovecot-lda, the storm and the folders must end by themselves.  A
+	# dovecot-lda on a loaded machine was seen still running (in its own
+	# event loop, not in a filesystem call) 30 s after a crash, and
+	# ending soon after: the bound is for hangs, not for slowness.
+	if ! wait_all 60 $p3 $p4 $p5; then
 		hangs=$((hangs + 1))
-		diag "iteration $it: a client still runs 30 s after the crash"
+		diag "iteration $it: a client still runs 60 s after the crash"
 		for p in $p3 $p4 $p5; do show_tree "$p"; done
 		for p in $p3 $p4 $p5; do kill_tree "$p"; done
 	fi

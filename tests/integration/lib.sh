@@ -97,7 +97,8 @@ ipmd_umount() {
 	fusermount3 -u "$mnt" || return 1
 	if [ -n "${IPMD_PID:-}" ]; then
 		local i
-		for i in $(seq 300); do kill -0 "$IPMD_PID" 2>/dev/null || return 0; sleep 0.1; done
+		# The daemon may wait for its node's uploads (-o upload_wait, 30 s).
+		for i in $(seq 600); do kill -0 "$IPMD_PID" 2>/dev/null || return 0; sleep 0.1; done
 		return 1
 	fi
 }
