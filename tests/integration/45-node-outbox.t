@@ -9,7 +9,9 @@
 #  4. the local copy of a block gone, remount: it is read back from the node
 #     byte-exact (a cold read);
 #  5. uploads pin every block (pin/ls); gc --node unpins the blocks it frees
-#     and only those.
+#     and only those;
+#  6. the whole local block store wiped, remount on the node: every message
+#     reads back byte-exact (cold reads from the node), the cache refills.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/ipfs-lib.sh"
@@ -19,7 +21,7 @@ DELIVER=$IPMD_TOOLS/maildir_deliver
 ipfs_require
 ipfs_start 1
 
-N=${IPMD_NODE_MSGS:-300}
+N=${IPMD_NODE_MSGS:-500}
 STORE=$TEST_DIR/store
 MNT=$TEST_DIR/mnt
 MARK=ipmd-plaintext-marker-7c1e
@@ -158,5 +160,20 @@ check "… with EIO" grep -q "Input/output error" <<<"$err"
 check "… within the bound (${ms} ms; node_timeout=2000)" test "$ms" -lt 10000
 check "the mount still answers" test -n "$(ls "$MNT/new")"
 check "the daemon logged why" grep -q "could not give it" "$TEST_DIR/ipmaildir.log"
+ipmd_umount "$MNT"
+
+# ------------------------------------------------------------ 6. cache wiped
+check "node restarted" ipfs_restart_node 1
+find "$STORE/blocks" -type f -delete
+is "$(find "$STORE/blocks" -type f | wc -l)" 0 "the local block store is empty"
+ipmd_mount "$STORE" "$MNT" --node "$IPFS_ADDR_1" -o node_timeout=10000 ||
+	bail "mount over a wiped cache failed: $(tail -3 "$TEST_DIR/ipmaildir.log")"
+(cd "$MNT" && find new cur -type f -exec sha256sum {} + | cut -c1-64 | sort) >"$TEST_DIR/mount.sums"
+sha256sum "$TEST_DIR"/msgs/* "$TEST_DIR/cold" | cut -c1-64 | sort >"$TEST_DIR/source.sums"
+is "$(wc -l <"$TEST_DIR/mount.sums")" "$(wc -l <"$TEST_DIR/source.sums")" \
+	"every message is listed over the wiped cache ($(wc -l <"$TEST_DIR/source.sums"))"
+check "every message reads back byte-exact from the node" cmp -s "$TEST_DIR/mount.sums" "$TEST_DIR/source.sums"
+n=$(find "$STORE/blocks" -type f | wc -l)
+check "the cache refilled from the node ($n blocks)" test "$n" -gt "$N"
 ipmd_umount "$MNT"
 done_testing
