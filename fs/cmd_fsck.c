@@ -17,6 +17,10 @@
  * at its first bad record; then the journal is replayed into a commit, as
  * a mount would.  After repairing, everything is checked again.
  *
+ * With a node (--node, IPMAILDIR_NODE, the config's node), a block missing
+ * from the local store — evicted under local_cap_mb, or the store wiped —
+ * is read from the node and checked the same way (fs/history.h).
+ *
  * Exit status, as e2fsck: 0 clean, 1 errors corrected, 4 errors left
  * uncorrected, 8 operational error (and 2 for usage).
  */
@@ -50,13 +54,17 @@ static void fsck_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: ipmaildir fsck [--store DIR] [--deep] [--repair] "
-		"[--passphrase-file F]\n"
+		"[--node ADDR] [--passphrase-file F]\n"
 		"  --deep             check the blocks of every retained commit, "
 		"not only the head's\n"
 		"  --repair           fix what can be fixed (the mailbox must "
 		"not be mounted)\n"
 		"  -v, --verbose      list every block verified: kind, CID, "
 		"file\n"
+		"  --node ADDR        read blocks missing here from this IPFS "
+		"node\n"
+		"                     (default: $IPMAILDIR_NODE, the config's "
+		"node)\n"
 		"  --passphrase-file F   read the key's passphrase from F\n"
 		"exit: 0 clean, 1 errors corrected, 4 errors left, "
 		"8 operational error\n");
@@ -701,11 +709,14 @@ int cmd_fsck(int argc, char **argv)
 		{"deep", no_argument, NULL, 'D'},
 		{"repair", no_argument, NULL, 'R'},
 		{"verbose", no_argument, NULL, 'v'},
+		{"node", required_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	struct history_options ho = {.lock = HISTORY_LOCK_READ};
-	bool repair = false, deep = false;
+	bool repair = false, deep = false, node_arg = false;
+	const char *node = getenv("IPMAILDIR_NODE");
+	node = node && *node ? node : NULL;
 	static struct fsck f;
 	memset(&f, 0, sizeof(f));
 	int c;
@@ -716,6 +727,7 @@ int cmd_fsck(int argc, char **argv)
 		case 'D': deep = true; break;
 		case 'R': repair = true; break;
 		case 'v': f.verbose = true; break;
+		case 'N': node = optarg; node_arg = true; break;
 		case 'h': fsck_usage(stdout); return EXIT_OK;
 		default: fsck_usage(stderr); return EXIT_USAGE;
 		}
@@ -725,8 +737,10 @@ int cmd_fsck(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct config cfg;
-	if (cli_config(&cfg, &ho.store, &ho.pass.file, NULL))
+	if (cli_config(&cfg, &ho.store, &ho.pass.file,
+		       node_arg ? NULL : &node))
 		return EXIT_USAGE;
+	ho.node = node;
 	if (repair)
 		ho.lock = HISTORY_LOCK_EXCLUSIVE;
 	f.deep = deep;

@@ -41,6 +41,7 @@
 #include "fs/cli.h"
 #include "fs/config.h"
 #include "fs/history.h"
+#include "fs/node.h"
 #include "fs/progress.h"
 #include "fs/reach.h"
 #include "fs/record.h"
@@ -216,25 +217,9 @@ static uint64_t block_size(struct gc *g, const struct cid *cid)
 /* The node to unpin on ("auto": the running daemon's api file). */
 static int open_node(const char *node, struct blockstore **out)
 {
-	char addr[KUBO_URL_MAX];
-	if (!strcmp(node, "auto")) {
-		int e = kubo_auto_addr(addr, sizeof(addr));
-		if (e) {
-			cli_error("gc: --node auto: no running IPFS node found "
-				  "($IPFS_PATH/api or ~/.ipfs/api: %s)",
-				  strerror(-e));
-			return -1;
-		}
-		node = addr;
-	}
-	struct kubo_config kc = {.addr = node};
-	int e = bs_kubo_open(&kc, out);
-	if (e) {
-		cli_error("gc: --node %s: %s", node,
-			  e == -EINVAL ? "not a node address (a multiaddr like "
-					 "/ip4/127.0.0.1/tcp/5001 or an http:// "
-					 "URL)"
-				       : strerror(-e));
+	char msg[512];
+	if (ipmd_node_open(node, 0, out, msg, sizeof(msg))) {
+		cli_error("gc: %s", msg);
 		return -1;
 	}
 	return 0;

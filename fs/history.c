@@ -14,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache/outbox.h"
 #include "fs/manifest.h"
+#include "fs/node.h"
 #include "ipfs/bs_local.h"
 
 #define NS_PER_SEC 1000000000LL
@@ -311,9 +313,33 @@ int history_open(struct history *h, const struct history_options *o,
 	if (e)
 		return say(msg, msgsize, "block store in %s: %s",
 			   h->paths.root, strerror(-e));
-	e = spy_wrap(h->local, &h->bs);
-	if (e)
+	struct blockstore *base = h->local;
+	if (o->node) {
+		/* A store whose local copy is a cache (local_cap_mb, wiped):
+		 * what is not here is read from the node, and nothing is
+		 * written (no log, no cache). */
+		struct blockstore *remote;
+		if (ipmd_node_open(o->node, 0, &remote, msg, msgsize))
+			return -1;
+		struct outbox_config oc = {.dir = h->paths.root,
+					   .local = h->local,
+					   .remote = remote,
+					   .read_only = true};
+		e = outbox_wrap(&oc, &base);
+		if (e) {
+			bs_close(remote);
+			return say(msg, msgsize, "outbox: %s", strerror(-e));
+		}
+		outbox_start(base);
+	}
+	e = spy_wrap(base, &h->bs);
+	if (e) {
+		if (base != h->local) {
+			bs_close(base);
+			h->local = NULL;
+		}
 		return say(msg, msgsize, "out of memory");
+	}
 	h->st = (struct obj_store){
 		.bs = h->bs,
 		.chunk_size = OBJ_CHUNK_DEFAULT,

@@ -58,6 +58,8 @@ struct history_options {
 	const char *store; /* NULL: the default */
 	struct passphrase_source pass;
 	enum history_lock lock;
+	const char *node;  /* blocks missing here are read from this IPFS node
+			      (fs/node.h), read-only; NULL: local only */
 };
 
 struct history {

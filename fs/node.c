@@ -19,10 +19,39 @@ static void to_syslog(int prio, const char *msg, void *arg)
 	syslog(prio, "%s", msg);
 }
 
+int ipmd_node_open(const char *node, unsigned get_timeout_ms,
+		   struct blockstore **out, char *msg, size_t msgsize)
+{
+	char addr[KUBO_URL_MAX];
+	if (!strcmp(node, "auto")) {
+		int e = kubo_auto_addr(addr, sizeof(addr));
+		if (e) {
+			snprintf(msg, msgsize,
+				 "--node auto: no running IPFS node found "
+				 "($IPFS_PATH/api or ~/.ipfs/api: %s)",
+				 strerror(-e));
+			return -1;
+		}
+		node = addr;
+	}
+	struct kubo_config kc = {.addr = node,
+				 .get_timeout_ms = get_timeout_ms};
+	int e = bs_kubo_open(&kc, out);
+	if (e) {
+		snprintf(msg, msgsize, "--node %s: %s", node,
+			 e == -EINVAL ? "not a node address (a multiaddr like "
+					"/ip4/127.0.0.1/tcp/5001 or an http:// "
+					"URL)"
+				      : strerror(-e));
+		return -1;
+	}
+	return 0;
+}
+
 int ipmd_node_attach(struct ipmd_fs *fs, const struct mount_options *o,
 		     char *msg, size_t msgsize)
 {
-	char path[PATH_MAX], addr[KUBO_URL_MAX];
+	char path[PATH_MAX];
 	if (snprintf(path, sizeof(path), "%s/%s", fs->paths.root,
 		     OUTBOX_LOG_NAME) >= (int)sizeof(path)) {
 		snprintf(msg, msgsize, "store path too long");
@@ -45,36 +74,11 @@ int ipmd_node_attach(struct ipmd_fs *fs, const struct mount_options *o,
 		return 0; /* never had a node: the plain local store */
 
 	struct blockstore *remote = NULL;
-	if (node) {
-		if (!strcmp(node, "auto")) {
-			int e = kubo_auto_addr(addr, sizeof(addr));
-			if (e) {
-				snprintf(msg, msgsize,
-					 "--node auto: no running IPFS node "
-					 "found ($IPFS_PATH/api or "
-					 "~/.ipfs/api: %s)",
-					 strerror(-e));
-				return -1;
-			}
-			node = addr;
-		}
-		struct kubo_config kc = {
-			.addr = node,
-			.get_timeout_ms = o->node_timeout_ms
-						  ? o->node_timeout_ms
-						  : NODE_DEFAULT_READ_TIMEOUT_MS,
-		};
-		int e = bs_kubo_open(&kc, &remote);
-		if (e) {
-			snprintf(msg, msgsize,
-				 "--node %s: %s", node,
-				 e == -EINVAL ? "not a node address (a multiaddr "
-						"like /ip4/127.0.0.1/tcp/5001 "
-						"or an http:// URL)"
-					      : strerror(-e));
-			return -1;
-		}
-	}
+	if (node && ipmd_node_open(node,
+				   o->node_timeout_ms ? o->node_timeout_ms
+						      : NODE_DEFAULT_READ_TIMEOUT_MS,
+				   &remote, msg, msgsize))
+		return -1;
 	struct outbox_config oc = {
 		.dir = fs->paths.root,
 		.local = fs->bs,

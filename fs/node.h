@@ -21,6 +21,13 @@ struct mount_options;
 /* Default bound on a block read from the node (mount -o node_timeout=). */
 #define NODE_DEFAULT_READ_TIMEOUT_MS 10000
 
+/* Open the node at node (a multiaddr, URL, or "auto": the api file of
+ * $IPFS_PATH, as Kubo's clients find a running daemon); get_timeout_ms 0:
+ * the default.  0, or -1 with one line in msg. */
+struct blockstore;
+int ipmd_node_open(const char *node, unsigned get_timeout_ms,
+		   struct blockstore **out, char *msg, size_t msgsize);
+
 /*
  * Called right after fs->bs is the local store: wraps it (fs->bs, and
  * fs->outbox names the wrapper) when there is a node or an outbox log.

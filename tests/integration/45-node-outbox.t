@@ -176,4 +176,11 @@ check "every message reads back byte-exact from the node" cmp -s "$TEST_DIR/moun
 n=$(find "$STORE/blocks" -type f | wc -l)
 check "the cache refilled from the node ($n blocks)" test "$n" -gt "$N"
 ipmd_umount "$MNT"
+find "$STORE/blocks" -type f -delete
+out=$("$IPMD_BIN" fsck --store "$STORE" 2>&1)
+is "$?" 4 "fsck without the node: the blocks are missing (exit 4)"
+out=$("$IPMD_BIN" fsck --store "$STORE" --node "$IPFS_ADDR_1" 2>&1)
+is "$?" 0 "fsck against the node: clean (exit 0)"
+diag "$(tail -2 <<<"$out")"
+is "$(find "$STORE/blocks" -type f | wc -l)" 0 "… and fsck wrote nothing into the store"
 done_testing
