@@ -48,6 +48,7 @@ struct outbox {
 	bool read_only;
 	bool cache_reads;
 	char path[PATH_MAX];
+	char dir[PATH_MAX];   /* the store */
 	int fd;               /* the log, O_APPEND; -1 read-only */
 
 	pthread_mutex_t lock; /* everything below */
@@ -524,6 +525,88 @@ static void write_cap_file(struct outbox *o, uint64_t bytes, uint64_t evicted)
 
 /* Bring the local store under the cap: drop the least recently used
  * blocks that are on the remote and were not used since `before`. */
+static int evicted_path(const char *dir, char *out, size_t size)
+{
+	int n = snprintf(out, size, "%s/%s", dir, OUTBOX_EVICTED_NAME);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static void append_evicted(struct outbox *o, uint8_t (*v)[LRU_DIGEST],
+			   size_t n)
+{
+	char path[PATH_MAX];
+	int fd = evicted_path(o->dir, path, sizeof(path))
+			 ? -1
+			 : open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+				0600);
+	size_t len = n * LRU_DIGEST;
+	if (fd < 0 || write(fd, v, len) != (ssize_t)len)
+		say(o, LOG_WARNING,
+		    "%s: cannot record evicted blocks (gc may leave them "
+		    "pinned on the node)",
+		    path);
+	if (fd >= 0)
+		close(fd);
+}
+
+int outbox_evicted_each(const char *dir, outbox_cid_fn fn, void *arg)
+{
+	char path[PATH_MAX];
+	int e = evicted_path(dir, path, sizeof(path));
+	FILE *f = e ? NULL : fopen(path, "rbe");
+	if (!f)
+		return e ? e : -errno;
+	uint8_t d[LRU_DIGEST];
+	while (!e && fread(d, 1, sizeof(d), f) == sizeof(d)) {
+		struct cid cid;
+		cid_of_digest(&cid, d);
+		e = fn(&cid, arg);
+	}
+	if (!e && ferror(f))
+		e = -EIO;
+	fclose(f);
+	return e;
+}
+
+int outbox_evicted_rewrite(const char *dir,
+			   bool (*keep)(const struct cid *cid, void *arg),
+			   void *arg)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	int e = evicted_path(dir, path, sizeof(path));
+	if (e)
+		return e;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *in = fopen(path, "rbe");
+	if (!in)
+		return -errno;
+	FILE *out = fopen(tmp, "wbe");
+	if (!out) {
+		e = -errno;
+		fclose(in);
+		return e;
+	}
+	uint8_t d[LRU_DIGEST];
+	while (fread(d, 1, sizeof(d), in) == sizeof(d)) {
+		struct cid cid;
+		cid_of_digest(&cid, d);
+		if (keep(&cid, arg) && fwrite(d, 1, sizeof(d), out) != sizeof(d))
+			e = -EIO;
+	}
+	if (ferror(in))
+		e = -EIO;
+	fclose(in);
+	if (fflush(out) || fsync(fileno(out)))
+		e = e ? e : -errno;
+	if (fclose(out) && !e)
+		e = -errno;
+	if (!e && rename(tmp, path))
+		e = -errno;
+	if (e)
+		unlink(tmp);
+	return e;
+}
+
 static void evict(struct outbox *o, uint64_t before)
 {
 	uint8_t(*v)[LRU_DIGEST];
@@ -536,6 +619,7 @@ static void evict(struct outbox *o, uint64_t before)
 		return;
 	}
 	uint64_t dropped = 0, bytes0 = lru_bytes(o->lru);
+	size_t gone = 0; /* v[0 … gone) are the removed ones */
 	for (size_t i = 0; i < n; i++) {
 		/* Under the lock, so a put can't make it pending between the
 		 * check and the unlink; an unlink is short. */
@@ -546,12 +630,15 @@ static void evict(struct outbox *o, uint64_t before)
 		int e = bs_remove(o->local, &cid);
 		if (e == 0 || e == -ENOENT) {
 			lru_forget(o->lru, v[i]);
+			memmove(v[gone++], v[i], LRU_DIGEST);
 			dropped++;
 		}
 	}
 	o->st.evicted += dropped;
 	uint64_t bytes1 = lru_bytes(o->lru), total = o->st.evicted;
 	pthread_mutex_unlock(&o->lock);
+	if (gone && !o->read_only)
+		append_evicted(o, v, gone);
 	free(v);
 	if (dropped && !o->read_only)
 		write_cap_file(o, bytes1, total);
@@ -851,6 +938,7 @@ int outbox_wrap(const struct outbox_config *cfg, struct blockstore **out)
 	o->log = cfg->log;
 	o->log_arg = cfg->log_arg;
 	o->read_only = cfg->read_only;
+	snprintf(o->dir, sizeof(o->dir), "%s", cfg->dir);
 	o->cache_reads = !cfg->read_only || cfg->cache_reads;
 	o->fd = -1;
 	o->want_threads = cfg->uploaders ? cfg->uploaders

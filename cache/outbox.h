@@ -58,6 +58,7 @@
 
 #define OUTBOX_LOG_NAME "outbox.log"
 #define OUTBOX_CAP_NAME "outbox.cap"
+#define OUTBOX_EVICTED_NAME "outbox.evicted"
 #define OUTBOX_RECORD_BYTES 33
 #define OUTBOX_DEFAULT_UPLOADERS 2
 #define OUTBOX_MAX_UPLOADERS 16
@@ -126,6 +127,20 @@ int outbox_cap_in(const char *dir, struct outbox_cap_info *ci);
 
 /* Called once per pending block; non-zero stops the walk and is returned. */
 typedef int (*outbox_cid_fn)(const struct cid *cid, void *arg);
+
+/*
+ * Blocks evicted under the cap are on the node only, pinned there: so that
+ * `ipmaildir gc` can unpin those it frees later, every eviction appends
+ * the digests (32 bytes each) to STORE/outbox.evicted.  Not synced: a lost
+ * entry only leaves a block pinned.  outbox_evicted_each calls fn for each
+ * (a block may appear twice); outbox_evicted_rewrite replaces the file
+ * with the blocks for which keep() says true (gc, with the store
+ * unmounted).  0, -ENOENT (no such file), fn's non-zero, negative errno.
+ */
+int outbox_evicted_each(const char *dir, outbox_cid_fn fn, void *arg);
+int outbox_evicted_rewrite(const char *dir,
+			   bool (*keep)(const struct cid *cid, void *arg),
+			   void *arg);
 
 /* Every block pending in the log of a store (`ipmaildir gc` keeps them):
  * 0, -ENOENT when the store has no outbox, fn's non-zero, or a negative

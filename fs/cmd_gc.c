@@ -187,11 +187,8 @@ struct sweep {
 	int error;
 };
 
-static int find_dead(const struct cid *cid, void *arg)
+static int add_dead(struct sweep *s, const struct cid *cid)
 {
-	struct sweep *s = arg;
-	if (cid_set_has(s->g->live, cid))
-		return 0;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 256;
 		struct cid *p = realloc(s->dead, cap * sizeof(*p));
@@ -202,6 +199,31 @@ static int find_dead(const struct cid *cid, void *arg)
 	}
 	s->dead[s->n++] = *cid;
 	return 0;
+}
+
+static int find_dead(const struct cid *cid, void *arg)
+{
+	struct sweep *s = arg;
+	return cid_set_has(s->g->live, cid) ? 0 : add_dead(s, cid);
+}
+
+/* Evicted under the cap (cache/outbox.h): gone from here, pinned on the
+ * node.  Those no longer live are unpinned with the rest. */
+static int find_dead_evicted(const struct cid *cid, void *arg)
+{
+	struct sweep *s = arg;
+	if (cid_set_has(s->g->live, cid) || bs_has(s->g->h.local, cid) == 1)
+		return 0;
+	for (size_t i = 0; i < s->n; i++) /* the log may repeat a block */
+		if (cid_equal(&s->dead[i], cid))
+			return 0;
+	return add_dead(s, cid);
+}
+
+static bool still_live(const struct cid *cid, void *arg)
+{
+	struct gc *g = arg;
+	return cid_set_has(g->live, cid);
 }
 
 static uint64_t block_size(struct gc *g, const struct cid *cid)
@@ -290,8 +312,11 @@ int cmd_gc(int argc, char **argv)
 	memset(&g, 0, sizeof(g));
 	struct commit_list l = {0};
 	struct sweep sw = {.g = &g};
+	struct sweep ev = {.g = &g}; /* evicted here, dead: unpin only */
 	int status = EXIT_FAILURE_;
 	char msg[1024] = "";
+	/* Live blocks evicted under the cap are read from the node. */
+	ho.node = node;
 	if (history_open(&g.h, &ho, msg, sizeof(msg))) {
 		cli_error("gc: %s", msg);
 		goto out;
@@ -382,6 +407,14 @@ int cmd_gc(int argc, char **argv)
 		cli_error("gc: listing the store: %s", strerror(-e));
 		goto out;
 	}
+	e = remote ? outbox_evicted_each(g.h.paths.root, find_dead_evicted,
+					 &ev)
+		   : 0;
+	if (e && e != -ENOENT) {
+		cli_error("gc: reading %s: %s", OUTBOX_EVICTED_NAME,
+			  strerror(-e));
+		goto out;
+	}
 	printf("gc: keeping %zu of %zu commits (seq %llu to %llu)%s; %zu "
 	       "blocks live\n",
 	       keep, l.n, (unsigned long long)l.commits[0].seq,
@@ -399,9 +432,12 @@ int cmd_gc(int argc, char **argv)
 	}
 	/* Unpinned before the local frees: the node down stops gc while
 	 * the blocks are still here to be named by the next run. */
-	if (remote && sw.n) {
-		size_t unpinned = 0;
+	if (remote && (sw.n || ev.n)) {
+		size_t unpinned = 0, unpinned_ev = 0;
 		e = bs_kubo_unpin_many(remote, sw.dead, sw.n, &unpinned);
+		if (!e && ev.n)
+			e = bs_kubo_unpin_many(remote, ev.dead, ev.n,
+					       &unpinned_ev);
 		if (e) {
 			char why[512];
 			bs_kubo_last_error(remote, why, sizeof(why));
@@ -411,8 +447,14 @@ int cmd_gc(int argc, char **argv)
 			goto out;
 		}
 		printf("gc: unpinned %zu of %zu blocks on the node%s\n",
-		       unpinned, sw.n,
-		       unpinned < sw.n ? " (the rest were not pinned)" : "");
+		       unpinned + unpinned_ev, sw.n + ev.n,
+		       unpinned + unpinned_ev < sw.n + ev.n
+			       ? " (the rest were not pinned)"
+			       : "");
+		if (ev.n)
+			printf("gc: %zu of them were no longer here (evicted "
+			       "under local_cap_mb)\n",
+			       ev.n);
 	}
 	struct progress pr = {0}; /* clock NULL: the monotonic one */
 	progress_start(&pr, STDERR_FILENO, dry ? "gc (dry run)" : "gc",
@@ -441,9 +483,18 @@ int cmd_gc(int argc, char **argv)
 		       (unsigned long long)l.commits[keep].seq,
 		       (unsigned long long)l.commits[keep - 1].seq);
 	status = e && e != -ENOENT ? EXIT_FAILURE_ : EXIT_OK;
+	/* The evicted blocks just unpinned need no more remembering. */
+	if (status == EXIT_OK && remote) {
+		int re = outbox_evicted_rewrite(g.h.paths.root, still_live, &g);
+		if (re && re != -ENOENT)
+			cli_error("gc: rewriting %s: %s (harmless: those "
+				  "blocks are unpinned again next time)",
+				  OUTBOX_EVICTED_NAME, strerror(-re));
+	}
 out:
 	bs_close(remote);
 	free(sw.dead);
+	free(ev.dead);
 	commit_list_free(&l);
 	cid_set_free(g.live);
 	history_close(&g.h);

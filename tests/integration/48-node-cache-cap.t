@@ -4,7 +4,9 @@
 # blocks already on the node; every message still reads back byte-exact
 # (from the node); blocks not yet uploaded are never dropped, even over the
 # cap; the option without a node is refused with one clear line; status
-# shows the cap's figures.  Few large messages (the point is bytes over
+# shows the cap's figures; gc --node unpins freed blocks that were evicted
+# here (known only from STORE/outbox.evicted) and reads evicted live ones
+# from the node.  Few large messages (the point is bytes over
 # the cap, not the count).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -152,5 +154,37 @@ under_cap 20
 b=$(local_bytes)
 check "under the cap again ($b bytes)" test "$b" -le $((CAP_MB << 20))
 check "every message reads back byte-exact" bash -c "$(declare -f same_messages diag); MNT='$MNT' TEST_DIR='$TEST_DIR'; same_messages up 24 && same_messages down 12"
+
+# ------------------------------------ gc: evicted blocks are unpinned too
+# Delete the "up" messages (their chunks were evicted here long ago), one
+# more commit, and gc keeping only the newest commit: those chunks are
+# dead, only on the node, and must be unpinned there.
+rm -f $(grep -l '^Subject: up ' "$MNT"/new/*)
+is "$(deliver tick 2 2)" 0 "one more delivery (a commit)"
+ipmd_umount "$MNT" || bail "unmount failed"
+pins() { curl -sf -m 30 -X POST "$IPFS_API_1/pin/ls?cid-base=base32" |
+	python3 -c 'import json,sys; print("\n".join(sorted(json.load(sys.stdin)["Keys"])))'; }
+pins >"$TEST_DIR/pins.before"
+python3 - "$STORE/outbox.evicted" <<'PY' | sort -u >"$TEST_DIR/evicted"
+import base64, sys
+d = open(sys.argv[1], "rb").read()
+for i in range(0, len(d) - len(d) % 32, 32):
+    print("b" + base64.b32encode(b"\x01\x55\x12\x20" + d[i:i+32]).decode().lower().rstrip("="))
+PY
+check "evictions were recorded ($(wc -l <"$TEST_DIR/evicted") blocks)" test -s "$TEST_DIR/evicted"
+out=$("$IPMD_BIN" gc --store "$STORE" --keep-last 1 --node "$IPFS_ADDR_1" 2>&1)
+is "$?" 0 "gc --keep-last 1 --node over a capped store exits 0"
+diag "$out"
+check "gc unpinned blocks that were no longer here" grep -q 'no longer here (evicted' <<<"$out"
+pins >"$TEST_DIR/pins.after"
+find "$STORE/blocks" -type f -printf '%f\n' | sort >"$TEST_DIR/local.after"
+# Every evicted block still pinned must be live: read by a mount below.
+comm -12 "$TEST_DIR/evicted" "$TEST_DIR/pins.after" >"$TEST_DIR/evicted.kept"
+comm -23 "$TEST_DIR/evicted" "$TEST_DIR/pins.after" >"$TEST_DIR/evicted.unpinned"
+check "some evicted blocks were unpinned ($(wc -l <"$TEST_DIR/evicted.unpinned"))" test -s "$TEST_DIR/evicted.unpinned"
+ipmd_mount "$STORE" "$MNT" --node "$IPFS_ADDR_1" -o "$OPTS" || bail "remount failed"
+check "the messages kept read back byte-exact after gc" bash -c "$(declare -f diag); MNT='$MNT' TEST_DIR='$TEST_DIR'; i=0; bad=0; while read -r n; do i=\$((i+1)); cmp -s \"\$MNT/new/\$n\" \"\$TEST_DIR/m/down.\$i\" || bad=1; done <'$TEST_DIR/names.down'; [ \$bad = 0 ]"
 ipmd_umount "$MNT"
+out=$("$IPMD_BIN" fsck --store "$STORE" --node "$IPFS_ADDR_1" 2>&1)
+is "$?" 0 "fsck against the node after gc: clean"
 done_testing
