@@ -28,7 +28,6 @@ N=2000
 die() { echo "node.sh: $*" >&2; exit 1; }
 [ -x "$BIN" ] || die "no $BIN (make)"
 [ "$(id -u)" = 0 ] || die "run as root (FUSE mounts)"
-command -v node >/dev/null || die "no nodejs (make deps)"
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/ipmd-bench-node.XXXXXX")
 PID=

@@ -30,7 +30,7 @@ is "$rc" 0 "bench/run --quick exits 0"
 # has_glob PATTERN: some file matches.
 has_glob() { compgen -G "$1" >/dev/null; }
 
-workloads=(seal_store mail_lda mail_raw mail_big mail_grep mail_imap mail_notmuch)
+workloads=(seal_store mail_lda mail_raw mail_big mail_grep mail_imap mail_notmuch node_io)
 for w in "${workloads[@]}"; do
 	check "summary: $w ok" grep -Eq "^$w +ok " "$LOG"
 	check "$w's output saved" has_glob "$OUT/$w-*.txt"
