@@ -28,8 +28,9 @@ set -uo pipefail
 export LC_ALL=C
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-build}
-IPMD_BIN=${IPMAILDIR_BIN:-$TOP/$BUILD/ipmaildir}
-IPMD_TOOLS=${IPMD_TOOLS:-$TOP/$BUILD/tests/tools}
+case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
+IPMD_BIN=${IPMAILDIR_BIN:-$BUILD/ipmaildir}
+IPMD_TOOLS=${IPMD_TOOLS:-$BUILD/tests/tools}
 # mail-env.sh finds the repository through it.
 export IPMD_TOP=$TOP
 MAIL_WORKLOADS=(lda raw big grep imap notmuch)

@@ -18,7 +18,8 @@
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
-BIN=$TOP/$BUILD/ipmaildir
+case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
+BIN=${IPMAILDIR_BIN:-$BUILD/ipmaildir}
 NODE_DIR=$TOP/tests/ipfs-node
 quick=0
 [ "${1:-}" = --quick ] && quick=1

@@ -32,7 +32,9 @@ has_glob() { compgen -G "$1" >/dev/null; }
 
 workloads=(seal_store mail_lda mail_raw mail_big mail_grep mail_imap mail_notmuch node_io)
 for w in "${workloads[@]}"; do
-	check "summary: $w ok" grep -Eq "^$w +ok " "$LOG"
+	if ! check "summary: $w ok" grep -Eq "^$w +ok " "$LOG"; then
+		for f in "$OUT/$w"-*.txt; do [ -e "$f" ] && tail -n 15 "$f" | sed 's/^/# /'; done
+	fi
 	check "$w's output saved" has_glob "$OUT/$w-*.txt"
 done
 

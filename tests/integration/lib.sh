@@ -25,7 +25,7 @@ ok()      { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
 not_ok()  { _tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1)); echo "not ok $_tap_n - $*"; }
 diag()    { echo "# $*"; }
 # check "name" command...   — ok if the command succeeds
-check()   { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+check()   { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; return 1; fi; }
 # is "got" "want" "name"
 is()      { if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3"; diag "got:  '$1'"; diag "want: '$2'"; fi; }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
