@@ -69,7 +69,7 @@ is "$?" 1 "a capability with another message's key fails"
 check "…as a verification failure" grep -q "does not verify" "$TEST_DIR/forged.err"
 is "$(ls "$R/new" | wc -l)" "$n_before" "…and nothing is delivered"
 check "…and tmp/ is clean" test -z "$(ls -A "$R/tmp")"
-check "the capability holds no mailbox key material" test "$(grep -c "$("$IPMD_BIN" key export --read-only --store "$S" | sed 's/.*://')" <<<"$cap1")" = 0
+check "the capability holds no mailbox key material" test "$(grep -cF -e "$("$IPMD_BIN" key export --read-only --store "$S" | sed 's/.*://')" <<<"$cap1")" = 0
 "$IPMD_BIN" fetch --store "$S" --into "$R" "ipmaildir:nonsense" 2>/dev/null
 is "$?" 2 "a malformed capability is a usage error"
 "$IPMD_BIN" fetch --store "$S" --into "$TEST_DIR/nope" "$cap1" 2>/dev/null

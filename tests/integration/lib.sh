@@ -39,7 +39,7 @@ track_pid()   { _tracked_pids+=("$1"); }
 on_cleanup()  { _cleanups+=("$*"); }
 
 _cleanup() {
-	local i
+	local i status=$?
 	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do eval "${_cleanups[$i]}" >/dev/null 2>&1 || true; done
 	for m in "${_mounts[@]}"; do ipmd_umount "$m" >/dev/null 2>&1 || true; done
 	for p in "${_tracked_pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -47,7 +47,20 @@ _cleanup() {
 		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$p" 2>/dev/null || true
 	done
+	# A sanitizer build's daemons report to their logs (stderr), where no
+	# check would see them: any report fails the script.
+	local reports
+	reports=$(grep -rlE --include='*.log' 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+		"${TEST_DIR:-/nonexistent}" 2>/dev/null)
+	if [ -n "$reports" ]; then
+		for f in $reports; do
+			echo "# sanitizer report in $f:"
+			grep -m1 -A25 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" | sed 's/^/#   /'
+		done
+		status=1
+	fi
 	[ -n "${TEST_DIR:-}" ] && [ -z "${IPMD_KEEP_TEMP:-}" ] && rm -rf "$TEST_DIR"
+	exit "$status"
 }
 trap _cleanup EXIT
 
