@@ -712,24 +712,34 @@ static void wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t ms)
 	pthread_cond_timedwait(c, m, &ts);
 }
 
-static void upload_done(struct outbox *o, const uint8_t *d, int e,
-			bool vanished)
+/* Under lock: one block's upload is over (e == 0), or it vanished from
+ * the local store (nothing left to upload), or it failed (e < 0: queued
+ * again). */
+static void block_done(struct outbox *o, const uint8_t *d, int e,
+		       bool vanished)
 {
 	if (!e || vanished) {
 		if (dset_del(&o->pending, d))
 			log_rec(o, REC_DONE, d);
-		if (!e) {
+		if (!e)
 			o->st.uploaded++;
-			if (o->st.last_error) {
-				say(o, LOG_NOTICE,
-				    "uploads to the node work again");
-				o->st.last_error = 0;
-			}
-			o->backoff_ms = 0;
-		}
 	} else {
 		dq_push(&o->queue, d); /* try again later */
 		o->st.upload_errors++;
+	}
+}
+
+/* Under lock: after a batch, whose first failure was e (0: none) and
+ * which stored something or not.  One batch moves the backoff once. */
+static void batch_done(struct outbox *o, int e, bool stored)
+{
+	if (stored && !e) {
+		if (o->st.last_error)
+			say(o, LOG_NOTICE, "uploads to the node work again");
+		o->st.last_error = 0;
+		o->backoff_ms = 0;
+	}
+	if (e) {
 		if (e != o->st.last_error) {
 			char msg[300] = "";
 			if (o->remote)
@@ -751,11 +761,69 @@ static void upload_done(struct outbox *o, const uint8_t *d, int e,
 		pthread_cond_broadcast(&o->drained);
 }
 
+/*
+ * An uploader's batch: up to UPLOAD_BATCH_BLOCKS queued blocks, read from
+ * the local store into one arena, handed to the remote in one
+ * bs_put_many (a node stores a batch in one request, see
+ * ipfs/bs_kubo.h).  The arena holds one block of the largest size, and
+ * about one request's body of small ones: a batch is one request (two at
+ * worst), which bounds how long unmount waits for a busy uploader.  A
+ * block that no longer fits waits for the next batch.
+ */
+#define UPLOAD_BATCH_BLOCKS 128
+#define UPLOAD_ARENA_BYTES BLOCK_MAX_BYTES
+
+struct upload_batch {
+	uint8_t digests[UPLOAD_BATCH_BLOCKS][DIGEST];
+	struct bs_block blocks[UPLOAD_BATCH_BLOCKS];
+	int results[UPLOAD_BATCH_BLOCKS];
+	int read[UPLOAD_BATCH_BLOCKS]; /* the local read: 0, -ENOENT, … */
+	uint8_t arena[UPLOAD_ARENA_BYTES];
+};
+
+/* Outside the lock: read the n blocks of b, upload those read.  Returns
+ * the first upload failure (0: none); b->read and b->results say what
+ * happened to each block (-ENOBUFS read: did not fit, not tried). */
+static int upload_batch(struct outbox *o, struct upload_batch *b, size_t n)
+{
+	struct bs_block send[UPLOAD_BATCH_BLOCKS];
+	size_t at[UPLOAD_BATCH_BLOCKS], m = 0, used = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct cid cid;
+		cid_of_digest(&cid, b->digests[i]);
+		size_t len = 0;
+		b->read[i] = bs_get(o->local, &cid, b->arena + used,
+				    UPLOAD_ARENA_BYTES - used, &len);
+		b->results[i] = b->read[i];
+		if (b->read[i] == -ENOENT) {
+			char text[CID_TEXT_MAX] = "?";
+			cid_format(&cid, text, sizeof(text));
+			say(o, LOG_WARNING,
+			    "outbox: block %s is no longer in the local store; "
+			    "not uploaded",
+			    text);
+		}
+		if (b->read[i])
+			continue;
+		send[m] = (struct bs_block){b->arena + used, len};
+		at[m++] = i;
+		used += len;
+	}
+	int first = 0;
+	if (m > 0) {
+		int results[UPLOAD_BATCH_BLOCKS];
+		first = bs_put_many(o->remote, send, m, 0, results);
+		for (size_t j = 0; j < m; j++)
+			b->results[at[j]] = results[j];
+	}
+	return first;
+}
+
 static void *uploader_main(void *arg)
 {
 	struct outbox *o = arg;
-	uint8_t *buf = malloc(BLOCK_MAX_BYTES);
-	if (!buf)
+	struct upload_batch *b = malloc(sizeof(*b));
+	if (!b)
 		return NULL;
 	pthread_mutex_lock(&o->lock);
 	while (!o->stopping) {
@@ -764,38 +832,39 @@ static void *uploader_main(void *arg)
 			wait_until(&o->work, &o->lock, o->resume_at_ms - t);
 			continue;
 		}
-		uint8_t d[DIGEST];
-		if (!dq_pop(&o->queue, d)) {
+		size_t n = 0;
+		while (n < UPLOAD_BATCH_BLOCKS && dq_pop(&o->queue, b->digests[n]))
+			if (dset_has(&o->pending, b->digests[n]))
+				n++; /* else removed meanwhile */
+		if (n == 0) {
 			pthread_cond_wait(&o->work, &o->lock);
 			continue;
 		}
-		if (!dset_has(&o->pending, d))
-			continue; /* removed meanwhile */
-		o->inflight++;
+		o->inflight += (unsigned)n;
 		pthread_mutex_unlock(&o->lock);
 
-		struct cid cid;
-		cid_of_digest(&cid, d);
-		size_t len;
-		int e = bs_get(o->local, &cid, buf, BLOCK_MAX_BYTES, &len);
-		bool vanished = e == -ENOENT;
-		if (vanished) {
-			char text[CID_TEXT_MAX] = "?";
-			cid_format(&cid, text, sizeof(text));
-			say(o, LOG_WARNING,
-			    "outbox: block %s is no longer in the local store; "
-			    "not uploaded",
-			    text);
-		}
-		if (!e)
-			e = bs_put(o->remote, buf, len, 0, NULL);
+		int e = upload_batch(o, b, n);
 
 		pthread_mutex_lock(&o->lock);
-		o->inflight--;
-		upload_done(o, d, e, vanished);
+		o->inflight -= (unsigned)n;
+		bool stored = false;
+		for (size_t i = 0; i < n; i++) {
+			if (b->read[i] == -ENOBUFS) {
+				dq_push(&o->queue, b->digests[i]);
+				continue;
+			}
+			/* A local read that failed otherwise is an upload
+			 * failure: retried. */
+			block_done(o, b->digests[i], b->results[i],
+				   b->read[i] == -ENOENT);
+			stored |= b->results[i] == 0;
+			if (!e && b->results[i] && b->read[i] != -ENOENT)
+				e = b->results[i];
+		}
+		batch_done(o, e, stored);
 	}
 	pthread_mutex_unlock(&o->lock);
-	free(buf);
+	free(b);
 	return NULL;
 }
 

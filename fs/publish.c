@@ -43,7 +43,7 @@ static int publish_once(struct publisher *p, const struct cid *cid,
 	unsigned peers = 0;
 	if (!e)
 		e = bs_kubo_ipns_put(p->node, p->keys->public_key, rec, len,
-				     &peers);
+				     PUBLISH_TIMEOUT_MS, &peers);
 	if (!e)
 		syslog(LOG_INFO,
 		       "published commit %llu under the mailbox's IPNS name "
@@ -166,7 +166,9 @@ void publisher_stop(struct publisher *p, int final)
 	pthread_join(p->thread, NULL);
 	if (final) {
 		pthread_mutex_lock(&p->lock);
-		bool newer = p->have_want &&
+		/* Not against a node whose routing is off: unmount would
+		 * only wait for the same refusal. */
+		bool newer = p->have_want && p->failing != -ENOTSUP &&
 			     (!p->published || p->want_seq != p->published_seq);
 		pthread_mutex_unlock(&p->lock);
 		if (newer)

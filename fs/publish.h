@@ -23,6 +23,8 @@
 
 #define PUBLISH_DEFAULT_INTERVAL_S 10
 #define PUBLISH_DEFAULT_LIFETIME_S (7 * 24 * 3600)
+/* One publication, retries included: bounds what unmount waits for. */
+#define PUBLISH_TIMEOUT_MS 5000
 
 struct publisher;
 
@@ -41,7 +43,9 @@ void publisher_commit(struct publisher *p, const struct cid *cid,
 		      uint64_t seq);
 
 /* Stop.  With final set, one last publication if the newest commit is not
- * yet out and the outbox is empty (unmount, after it drained). */
+ * yet out and the outbox is empty (unmount, after it drained), unless the
+ * node's routing is off.  Waits at most about 2 × PUBLISH_TIMEOUT_MS (a
+ * publication under way, then the last one). */
 void publisher_stop(struct publisher *p, int final);
 
 #endif

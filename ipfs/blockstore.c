@@ -70,6 +70,21 @@ int bs_usage(struct blockstore *bs, struct bs_usage *u)
 	return bs->ops->usage(bs, u);
 }
 
+int bs_put_many(struct blockstore *bs, const struct bs_block *blocks,
+		size_t n, unsigned flags, int *results)
+{
+	if (bs->ops->put_many)
+		return bs->ops->put_many(bs, blocks, n, flags, results);
+	int first = 0;
+	for (size_t i = 0; i < n; i++) {
+		results[i] = bs_put(bs, blocks[i].data, blocks[i].len, flags,
+				    NULL);
+		if (results[i] && !first)
+			first = results[i];
+	}
+	return first;
+}
+
 void bs_close(struct blockstore *bs)
 {
 	if (bs && bs->ops->close)

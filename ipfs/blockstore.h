@@ -35,7 +35,7 @@
 #define BLOCK_MAX_BYTES (1024 * 1024 - 1024)
 
 /* Bump when appending to struct blockstore_ops; older tables stay valid. */
-#define BLOCKSTORE_OPS_VERSION 1
+#define BLOCKSTORE_OPS_VERSION 2
 
 enum bs_caps {
 	BS_CAP_REMOVE = 1 << 0,  /* remove() frees space */
@@ -54,6 +54,12 @@ struct bs_usage {
 };
 
 struct blockstore;
+
+/* One block of a bs_put_many batch. */
+struct bs_block {
+	const uint8_t *data;
+	size_t len;
+};
 
 /* Called once per stored CID; a non-zero return stops the walk and is
  * returned by iterate(). */
@@ -78,6 +84,10 @@ struct blockstore_ops {
 	int (*iterate)(struct blockstore *bs, bs_iterate_fn fn, void *arg);
 	int (*usage)(struct blockstore *bs, struct bs_usage *u);
 	void (*close)(struct blockstore *bs);
+	/* Optional: put n blocks at once where the backend can batch them
+	 * (a node: few requests for many blocks); see bs_put_many. */
+	int (*put_many)(struct blockstore *bs, const struct bs_block *blocks,
+			size_t n, unsigned flags, int *results);
 };
 
 /* Every backend embeds this first. */
@@ -99,6 +109,15 @@ int bs_pin(struct blockstore *bs, const struct cid *cid);
 int bs_unpin(struct blockstore *bs, const struct cid *cid);
 int bs_iterate(struct blockstore *bs, bs_iterate_fn fn, void *arg);
 int bs_usage(struct blockstore *bs, struct bs_usage *u);
+/*
+ * Put n blocks, as n puts would (same contract, same flags), in as few
+ * round trips as the backend can; results[i] is block i's own outcome (0
+ * or negative errno), so a partly failed batch says which blocks are
+ * stored.  Returns 0 when every block is, else the first failure.  A
+ * backend without the slot gets one put per block.
+ */
+int bs_put_many(struct blockstore *bs, const struct bs_block *blocks,
+		size_t n, unsigned flags, int *results);
 /* Closes bs and, for wrappers, everything below it.  NULL is fine. */
 void bs_close(struct blockstore *bs);
 

@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "ipfs/car.h"
 #include "ipfs/ipns_record.h"
 #include "ipfs/kubo_reply.h"
 
@@ -34,6 +35,7 @@ struct bs_kubo {
 	pthread_cond_t freed;
 	CURL *pool[KUBO_MAX_CONNECTIONS];
 	bool busy[KUBO_MAX_CONNECTIONS];
+	bool no_import;             /* dag/import refused: block/put only */
 	char last_error[ERR_MAX];
 };
 
@@ -45,6 +47,7 @@ struct kubo_req {
 	const char *long_query;    /* instead of query when set (batches) */
 	const uint8_t *upload;     /* multipart body, or NULL */
 	size_t upload_len;
+	const char *upload_type;   /* its Content-Type; NULL: octet-stream */
 	const struct cid *want;
 	unsigned deadline_ms;      /* whole call, retries included */
 	bool retry;
@@ -301,7 +304,9 @@ static int attempt(struct bs_kubo *k, const struct kubo_req *rq,
 		curl_mimepart *part = mime ? curl_mime_addpart(mime) : NULL;
 		if (!part || curl_mime_name(part, "file") ||
 		    curl_mime_filename(part, "block") ||
-		    curl_mime_type(part, "application/octet-stream") ||
+		    curl_mime_type(part, rq->upload_type
+						 ? rq->upload_type
+						 : "application/octet-stream") ||
 		    curl_mime_data(part, (const char *)rq->upload,
 				   rq->upload_len)) {
 			curl_mime_free(mime);
@@ -433,6 +438,112 @@ static int kubo_put(struct blockstore *bs, const uint8_t *data, size_t len,
 	if (r >= 0 && cid_out)
 		*cid_out = cid;
 	return r < 0 ? r : 0;
+}
+
+/*
+ * Batches: one dag/import of a CAR whose roots are its blocks stores and
+ * pins them all (pin-roots).  Measured on js-ipfs 0.66.1, 5 KB blocks: 2.6x
+ * the blocks/s of one block/put each, a third of the node's CPU per block.
+ * The node's answer names every root it pinned; a block it does not name
+ * is put again on its own, and a node without dag/import (404, or a 4xx
+ * for the CAR) gets block/put from then on.
+ */
+static bool import_refused(struct bs_kubo *k)
+{
+	pthread_mutex_lock(&k->lock);
+	bool no = k->no_import;
+	pthread_mutex_unlock(&k->lock);
+	return no;
+}
+
+static int import_batch(struct bs_kubo *k, const struct cid *cids,
+			const struct bs_block *blocks, size_t n, int *results)
+{
+	const uint8_t *data[KUBO_IMPORT_MAX_BLOCKS];
+	size_t lens[KUBO_IMPORT_MAX_BLOCKS];
+	bool confirmed[KUBO_IMPORT_MAX_BLOCKS];
+	for (size_t i = 0; i < n; i++) {
+		data[i] = blocks[i].data;
+		lens[i] = blocks[i].len;
+	}
+	uint8_t *car;
+	size_t car_len;
+	int r = car_batch(cids, data, lens, n, &car, &car_len);
+	if (r)
+		return r;
+	struct kubo_req rq = {
+		.op = KUBO_OP_IMPORT, .endpoint = "dag/import", .upload = car,
+		.upload_len = car_len, .upload_type = "application/vnd.ipld.car",
+		.deadline_ms = k->timeout_ms, .retry = true,
+		.query = "pin-roots=true",
+	};
+	struct body b = {.max = SMALL_BODY_MAX};
+	struct kubo_reply rep;
+	r = call(k, &rq, &b, &rep);
+	free(car);
+	if (r >= 0) {
+		char msg[KUBO_MSG_MAX];
+		r = kubo_parse_import(b.data, b.len, cids, n, confirmed, msg);
+		if (r)
+			set_error(k, &rq, r, msg);
+	}
+	free(b.data);
+	if (r)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		results[i] = confirmed[i] ? 0 : -EIO;
+	return 0;
+}
+
+static int kubo_put_many(struct blockstore *bs, const struct bs_block *blocks,
+			 size_t n, unsigned flags, int *results)
+{
+	struct bs_kubo *k = to_kubo(bs);
+	struct cid cids[KUBO_IMPORT_MAX_BLOCKS];
+	size_t lens[KUBO_IMPORT_MAX_BLOCKS];
+	size_t i = 0;
+	while (i < n && !import_refused(k)) {
+		/* As many blocks as one request's body takes. */
+		size_t m = 0;
+		while (i + m < n && m < KUBO_IMPORT_MAX_BLOCKS &&
+		       blocks[i + m].len <= BLOCK_MAX_BYTES) {
+			cid_of_raw_block(&cids[m], blocks[i + m].data,
+					 blocks[i + m].len);
+			lens[m] = blocks[i + m].len;
+			if (m > 0 && car_batch_bound(cids, lens, m + 1) >
+					     KUBO_IMPORT_MAX_BYTES)
+				break;
+			m++;
+		}
+		if (m < 2) { /* one block: block/put is the simpler call */
+			results[i] = kubo_put(bs, blocks[i].data, blocks[i].len,
+					      flags, NULL);
+			i++;
+			continue;
+		}
+		int r = import_batch(k, cids, blocks + i, m, results + i);
+		if (r == -ENOTSUP || r == -EINVAL || r == -EFBIG) {
+			pthread_mutex_lock(&k->lock);
+			k->no_import = true;
+			pthread_mutex_unlock(&k->lock);
+			break;
+		}
+		for (size_t j = 0; j < m; j++)
+			if (r)
+				results[i + j] = r;
+			else if (results[i + j])
+				results[i + j] = kubo_put(bs, blocks[i + j].data,
+							  blocks[i + j].len,
+							  flags, NULL);
+		i += m;
+	}
+	for (; i < n; i++)
+		results[i] = kubo_put(bs, blocks[i].data, blocks[i].len, flags,
+				      NULL);
+	for (i = 0; i < n; i++)
+		if (results[i])
+			return results[i];
+	return 0;
 }
 
 static int kubo_get(struct blockstore *bs, const struct cid *cid,
@@ -596,6 +707,7 @@ static const struct blockstore_ops kubo_ops = {
 	.pin = kubo_pin,
 	.unpin = kubo_unpin,
 	.close = kubo_close,
+	.put_many = kubo_put_many,
 };
 
 int bs_kubo_open(const struct kubo_config *cfg, struct blockstore **out)
@@ -675,7 +787,8 @@ int bs_kubo_name_resolve(struct blockstore *bs, const uint8_t pk[32],
 }
 
 int bs_kubo_ipns_put(struct blockstore *bs, const uint8_t pk[32],
-		     const uint8_t *record, size_t len, unsigned *peers)
+		     const uint8_t *record, size_t len, unsigned timeout_ms,
+		     unsigned *peers)
 {
 	struct bs_kubo *k = to_kubo(bs);
 	char peer[CID_TEXT_MAX];
@@ -684,6 +797,8 @@ int bs_kubo_ipns_put(struct blockstore *bs, const uint8_t pk[32],
 	struct kubo_req rq = {.op = KUBO_OP_DHT, .endpoint = "dht/put",
 			      .upload = record, .upload_len = len,
 			      .retry = true, .deadline_ms = k->timeout_ms};
+	if (timeout_ms && timeout_ms < rq.deadline_ms)
+		rq.deadline_ms = timeout_ms;
 	snprintf(rq.query, sizeof(rq.query), "arg=/ipns/%s", peer);
 	struct body b = {.max = SMALL_BODY_MAX};
 	struct kubo_reply rep;

@@ -7,7 +7,11 @@
  * block put is pinned, in the same request; js-ipfs 0.66 and Kubo make
  * it a recursive pin, which for a raw block is the block alone); get =
  * block/get; has = block/stat; remove = block/rm; pin/unpin = pin/add and
- * pin/rm.  Caps: REMOVE, PIN.  sync() does nothing: the node answers a put
+ * pin/rm; put_many = dag/import?pin-roots=true of a CAR whose roots are
+ * its blocks (ipfs/car.h), up to KUBO_IMPORT_MAX_BLOCKS blocks and
+ * KUBO_IMPORT_MAX_BYTES a request, every block confirmed by the root the
+ * node names pinned (else put on its own); block/put from the first
+ * refusal on, for a node without dag/import.  Caps: REMOVE, PIN.  sync() does nothing: the node answers a put
  * once it has stored the block.
  *
  * Never trusts the node: every block it returns is re-hashed against the
@@ -43,6 +47,10 @@
 #define KUBO_DEFAULT_CONNECTIONS 4
 #define KUBO_MAX_CONNECTIONS 64
 #define KUBO_URL_MAX 512
+/* js-ipfs refuses a request body over 1 MiB; the rest is for the
+ * multipart framing around the CAR. */
+#define KUBO_IMPORT_MAX_BYTES (1024 * 1024 - 512)
+#define KUBO_IMPORT_MAX_BLOCKS 256
 
 struct kubo_config {
 	const char *addr;        /* multiaddr or http(s) URL (see below) */
@@ -101,12 +109,14 @@ int bs_kubo_name_resolve(struct blockstore *bs, const uint8_t pk[32],
 /*
  * Publish a signed IPNS record (ipfs/ipns_record.h) for pk's name through
  * the node's DHT (dht/put of /ipns/PEER-ID): the node keeps it and hands
- * it to its DHT peers.  0 (*peers, may be NULL: how many peers took it)
- * or negative errno (-ENOTSUP: the node has no DHT API; -EIO with
- * "DHT is not available": its routing is off).
+ * it to its DHT peers, within timeout_ms (0: the store's timeout),
+ * retries included.  0 (*peers, may be NULL: how many peers took it) or
+ * negative errno (-ENOTSUP: the node has no DHT API, or its routing is
+ * off — "DHT is not available" — neither worth a retry).
  */
 int bs_kubo_ipns_put(struct blockstore *bs, const uint8_t pk[32],
-		     const uint8_t *record, size_t len, unsigned *peers);
+		     const uint8_t *record, size_t len, unsigned timeout_ms,
+		     unsigned *peers);
 
 /*
  * Every IPNS record the node finds for pk's name (dht/get: its own and

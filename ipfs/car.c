@@ -44,10 +44,11 @@ static size_t cbor_text(const char *s, uint8_t *out)
 	return h + n;
 }
 
-size_t car_header(const struct cid *roots, size_t nroots, uint8_t *out)
+/* The header for any number of roots (out must hold
+ * car_header_bound(nroots)). */
+static size_t header_into(const struct cid *roots, size_t nroots,
+			  uint8_t *out)
 {
-	if (nroots == 0 || nroots > CAR_ROOTS_MAX)
-		return 0;
 	size_t n = cbor_head(CBOR_MAP, 2, out);
 	n += cbor_text("roots", out + n);
 	n += cbor_head(CBOR_ARRAY, nroots, out + n);
@@ -62,6 +63,59 @@ size_t car_header(const struct cid *roots, size_t nroots, uint8_t *out)
 	n += cbor_text("version", out + n);
 	n += cbor_head(0x00, CAR_VERSION, out + n); /* unsigned integer */
 	return n;
+}
+
+/* Map and key heads, "roots", "version", the array head, the version;
+ * per root a tag, a bytes head, the 0x00 prefix and the CID. */
+static size_t header_bound(size_t nroots)
+{
+	return 32 + nroots * (CID_MAX_BYTES + 6);
+}
+
+size_t car_header(const struct cid *roots, size_t nroots, uint8_t *out)
+{
+	if (nroots == 0 || nroots > CAR_ROOTS_MAX)
+		return 0;
+	return header_into(roots, nroots, out);
+}
+
+size_t car_batch_bound(const struct cid *cids, const size_t *lens, size_t n)
+{
+	size_t total = VARINT_MAX_BYTES + header_bound(n);
+	for (size_t i = 0; i < n; i++)
+		total += VARINT_MAX_BYTES + cids[i].len + lens[i];
+	return total;
+}
+
+int car_batch(const struct cid *cids, const uint8_t *const *data,
+	      const size_t *lens, size_t n, uint8_t **out, size_t *out_len)
+{
+	if (n == 0 || n > CAR_BATCH_MAX)
+		return -EINVAL;
+	size_t hb = header_bound(n);
+	uint8_t *hdr = malloc(hb);
+	uint8_t *buf = malloc(car_batch_bound(cids, lens, n));
+	if (!hdr || !buf) {
+		free(hdr);
+		free(buf);
+		return -ENOMEM;
+	}
+	size_t hn = header_into(cids, n, hdr);
+	size_t used = varint_encode(hn, buf);
+	memcpy(buf + used, hdr, hn);
+	used += hn;
+	free(hdr);
+	for (size_t i = 0; i < n; i++) {
+		used += varint_encode((uint64_t)cids[i].len + lens[i],
+				      buf + used);
+		memcpy(buf + used, cids[i].bytes, cids[i].len);
+		used += cids[i].len;
+		memcpy(buf + used, data[i], lens[i]);
+		used += lens[i];
+	}
+	*out = buf;
+	*out_len = used;
+	return 0;
 }
 
 struct car_writer {

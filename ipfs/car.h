@@ -30,6 +30,19 @@
  * length, or 0 for nroots 0 / > CAR_ROOTS_MAX. */
 size_t car_header(const struct cid *roots, size_t nroots, uint8_t *out);
 
+/*
+ * A whole CARv1 in memory whose roots are all its blocks, in order — the
+ * batch `dag import` (pin-roots) stores and pins in one request.  The
+ * caller vouches that data[i] hashes to cids[i].  car_batch_bound is an
+ * upper bound of its size; car_batch builds it into *out (malloc'd, the
+ * caller frees) and sets *out_len.  0, -EINVAL (n is 0 or over
+ * CAR_BATCH_MAX) or -ENOMEM.
+ */
+#define CAR_BATCH_MAX 4096
+size_t car_batch_bound(const struct cid *cids, const size_t *lens, size_t n);
+int car_batch(const struct cid *cids, const uint8_t *const *data,
+	      const size_t *lens, size_t n, uint8_t **out, size_t *out_len);
+
 struct car_writer;
 /* Write the header.  0 or -errno (-ENOMEM, -EINVAL, write's). */
 int car_writer_new(int fd, const struct cid *roots, size_t nroots,

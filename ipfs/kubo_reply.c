@@ -81,6 +81,10 @@ static int error_status(enum kubo_op op, long status, const uint8_t *body,
 	if ((contains(out->msg, "not found") ||
 	     contains(out->msg, "not pinned")) && op != KUBO_OP_PUT)
 		return -ENOENT;
+	/* Routing off (js-ipfs: "DHT is not available"): lasts until the
+	 * node's config changes. */
+	if (op == KUBO_OP_DHT && contains(out->msg, "not available"))
+		return -ENOTSUP;
 	/* "could not resolve name", "record not found", … */
 	if (op == KUBO_OP_NAME && (contains(out->msg, "resolve") ||
 				   contains(out->msg, "record")))
@@ -211,6 +215,8 @@ int kubo_parse_reply(enum kubo_op op, long status, const uint8_t *body,
 		return parse_name(body, len, want, out);
 	case KUBO_OP_DHT:
 		return 0; /* the events: kubo_parse_dht_events */
+	case KUBO_OP_IMPORT:
+		return 0; /* the roots: kubo_parse_import */
 	case KUBO_OP_JSON: {
 		json_t *j = load_object(body, len);
 		if (!j)
@@ -283,10 +289,13 @@ static int dht_event(json_t *j, kubo_value_fn fn, void *arg,
 	}
 }
 
-int kubo_parse_dht_events(const uint8_t *body, size_t len, kubo_value_fn fn,
-			  void *arg, struct kubo_dht_events *ev)
+/* Calls fn on every non-blank line of an NDJSON body, parsed; stops at
+ * the first non-zero return, or -EBADMSG for a line that is not an
+ * object. */
+typedef int (*json_line_fn)(json_t *line, void *arg);
+static int each_json_line(const uint8_t *body, size_t len, json_line_fn fn,
+			  void *arg)
 {
-	memset(ev, 0, sizeof(*ev));
 	size_t i = 0;
 	while (i < len) {
 		const uint8_t *nl = memchr(body + i, '\n', len - i);
@@ -298,7 +307,7 @@ int kubo_parse_dht_events(const uint8_t *body, size_t len, kubo_value_fn fn,
 			json_t *e = load_object(body + j, end - j);
 			if (!e)
 				return -EBADMSG;
-			int r = dht_event(e, fn, arg, ev);
+			int r = fn(e, arg);
 			json_decref(e);
 			if (r)
 				return r;
@@ -306,6 +315,84 @@ int kubo_parse_dht_events(const uint8_t *body, size_t len, kubo_value_fn fn,
 		i = end + 1;
 	}
 	return 0;
+}
+
+struct dht_state {
+	kubo_value_fn fn;
+	void *arg;
+	struct kubo_dht_events *ev;
+};
+
+static int dht_line(json_t *line, void *arg)
+{
+	struct dht_state *st = arg;
+	return dht_event(line, st->fn, st->arg, st->ev);
+}
+
+int kubo_parse_dht_events(const uint8_t *body, size_t len, kubo_value_fn fn,
+			  void *arg, struct kubo_dht_events *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	struct dht_state st = {fn, arg, ev};
+	return each_json_line(body, len, dht_line, &st);
+}
+
+struct import_state {
+	const struct cid *want;
+	size_t n;
+	bool *confirmed;
+	char *msg;
+};
+
+static int import_line(json_t *line, void *arg)
+{
+	struct import_state *st = arg;
+	json_t *t = json_object_get(line, "Type");
+	if (json_is_string(t) && !strcmp(json_string_value(t), "error")) {
+		if (st->msg) {
+			struct kubo_reply r;
+			json_t *m = json_object_get(line, "Message");
+			keep_msg(&r, json_is_string(m) ? json_string_value(m)
+						       : "");
+			memcpy(st->msg, r.msg, KUBO_MSG_MAX);
+		}
+		return -EIO;
+	}
+	json_t *root = json_object_get(line, "Root");
+	if (!root)
+		return 0; /* Stats, progress */
+	json_t *c = json_is_object(root) ? json_object_get(root, "Cid") : NULL;
+	json_t *text = json_is_object(c) ? json_object_get(c, "/") : NULL;
+	json_t *pin_err = json_object_get(root, "PinErrorMsg");
+	struct cid cid;
+	if (!json_is_string(text) ||
+	    cid_parse(&cid, json_string_value(text), json_string_length(text)))
+		return -EBADMSG;
+	if (pin_err && !json_is_string(pin_err) && !json_is_null(pin_err))
+		return -EBADMSG;
+	if (json_is_string(pin_err) && json_string_length(pin_err) > 0) {
+		if (st->msg) {
+			struct kubo_reply r;
+			keep_msg(&r, json_string_value(pin_err));
+			memcpy(st->msg, r.msg, KUBO_MSG_MAX);
+		}
+		return 0; /* that block stays unconfirmed */
+	}
+	for (size_t i = 0; i < st->n; i++)
+		if (cid_equal(&cid, &st->want[i]))
+			st->confirmed[i] = true;
+	return 0;
+}
+
+int kubo_parse_import(const uint8_t *body, size_t len, const struct cid *want,
+		      size_t n, bool *confirmed, char *msg)
+{
+	for (size_t i = 0; i < n; i++)
+		confirmed[i] = false;
+	if (msg)
+		msg[0] = '\0';
+	struct import_state st = {want, n, confirmed, msg};
+	return each_json_line(body, len, import_line, &st);
 }
 
 bool kubo_reply_temporary(int result)

@@ -47,6 +47,8 @@ enum kubo_op {
 			    when want is given (publish) */
 	KUBO_OP_DHT,     /* dht/put, dht/get: a stream of JSON events,
 			    read with kubo_parse_dht_events */
+	KUBO_OP_IMPORT,  /* dag/import: a stream of JSON lines, read with
+			    kubo_parse_import */
 	KUBO_OP_JSON,    /* anything else that answers a JSON object */
 };
 
@@ -84,6 +86,19 @@ struct kubo_dht_events {
 typedef void (*kubo_value_fn)(const uint8_t *value, size_t len, void *arg);
 int kubo_parse_dht_events(const uint8_t *body, size_t len, kubo_value_fn fn,
 			  void *arg, struct kubo_dht_events *ev);
+
+/*
+ * dag/import?pin-roots=true of a CAR whose roots are its blocks answers
+ * 200 and one line per root: {"Root":{"Cid":{"/":cid},"PinErrorMsg":""}}
+ * (other lines, such as {"Stats":…}, are skipped).  want[i] is confirmed
+ * (stored and pinned) when a line names it with an empty PinErrorMsg;
+ * confirmed[] (n entries) is set accordingly, a root we did not send
+ * counts as nothing.  A line that is not a JSON object is -EBADMSG; an
+ * error line ({"Message":…,"Type":"error"}) is -EIO, its words in msg
+ * (KUBO_MSG_MAX, may be NULL); else 0.
+ */
+int kubo_parse_import(const uint8_t *body, size_t len, const struct cid *want,
+		      size_t n, bool *confirmed, char *msg);
 
 /* Is this result worth another try after a pause? */
 bool kubo_reply_temporary(int result);

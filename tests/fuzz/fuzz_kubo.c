@@ -8,7 +8,9 @@
  * A get answered 200 with success must hold exactly the bytes asked for.
  * A DHT op also runs the event stream parser, each value through the
  * IPNS record opener (ipfs/ipns_record.h) — what `mount --from-node`
- * does with what a node's DHT hands back.
+ * does with what a node's DHT hands back.  An IMPORT op runs the
+ * dag/import answer parser, whose confirmations must name only CIDs
+ * asked about.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +60,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct kubo_dht_events ev;
 		(void)kubo_parse_dht_events(body, len, open_value, NULL, &ev);
 		if (memchr(ev.error, '\0', sizeof(ev.error)) == NULL)
+			abort();
+	}
+	if (op == KUBO_OP_IMPORT) {
+		/* The fixed CID, then the body's own: a root the body names
+		 * may confirm either, nothing else. */
+		struct cid asked[2];
+		bool confirmed[2];
+		char msg[KUBO_MSG_MAX];
+		cid_of_raw_block(&asked[0], (const uint8_t *)"x", 1);
+		cid_of_raw_block(&asked[1], body, len);
+		(void)kubo_parse_import(body, len, asked, 2, confirmed, msg);
+		if (memchr(msg, '\0', sizeof(msg)) == NULL)
 			abort();
 	}
 	return 0;

@@ -406,6 +406,153 @@ static void test_parse(void)
 #undef PARSE
 }
 
+/* dag/import answers: which of the blocks sent the node says it pinned. */
+static void test_parse_import(void)
+{
+	struct cid c[3];
+	char t[3][CID_TEXT_MAX];
+	for (int i = 0; i < 3; i++) {
+		uint8_t b[64];
+		tap_fill_random(b, sizeof(b), 100 + (unsigned)i);
+		cid_of_raw_block(&c[i], b, sizeof(b));
+		if (i == 1)
+			cid_b58(&c[i], t[i], sizeof(t[i]));
+		else
+			cid_text(&c[i], t[i], sizeof(t[i]));
+	}
+	bool conf[3];
+	char msg[KUBO_MSG_MAX], body[2048];
+	snprintf(body, sizeof(body),
+		 "{\"Root\":{\"Cid\":{\"/\":\"%s\"},\"PinErrorMsg\":\"\"}}\n"
+		 "{\"Root\":{\"Cid\":{\"/\":\"%s\"},\"PinErrorMsg\":\"\"}}\r\n"
+		 "\n{\"Stats\":{\"BlockCount\":3}}\n",
+		 t[0], t[1]);
+	is_int(kubo_parse_import((const uint8_t *)body, strlen(body), c, 3,
+				 conf, msg),
+	       0, "import: a well-formed answer");
+	ok(conf[0] && conf[1] && !conf[2],
+	   "import: the two roots named (base32 and base58) are confirmed, "
+	   "the third is not");
+	snprintf(body, sizeof(body),
+		 "{\"Root\":{\"Cid\":{\"/\":\"%s\"},\"PinErrorMsg\":\"disk "
+		 "full\"}}\n{\"Root\":{\"Cid\":{\"/\":\"%s\"}}}\n",
+		 t[0], t[2]);
+	is_int(kubo_parse_import((const uint8_t *)body, strlen(body), c, 3,
+				 conf, msg),
+	       0, "import: a pin error on one root");
+	ok(!conf[0] && !conf[1] && conf[2],
+	   "import: the root with a pin error is not confirmed");
+	ok(strstr(msg, "disk full") != NULL, "import: the node's words kept");
+	uint8_t other[64];
+	tap_fill_random(other, sizeof(other), 999);
+	struct cid oc;
+	cid_of_raw_block(&oc, other, sizeof(other));
+	char ot[CID_TEXT_MAX];
+	cid_text(&oc, ot, sizeof(ot));
+	snprintf(body, sizeof(body),
+		 "{\"Root\":{\"Cid\":{\"/\":\"%s\"},\"PinErrorMsg\":\"\"}}\n", ot);
+	is_int(kubo_parse_import((const uint8_t *)body, strlen(body), c, 3,
+				 conf, msg),
+	       0, "import: a root we did not send");
+	ok(!conf[0] && !conf[1] && !conf[2], "import: confirms nothing");
+	const char *bad[] = {
+		"{\"Root\":{\"Cid\":{\"/\":\"notacid\"}}}\n",
+		"{\"Root\":{\"Cid\":\"bafy\"}}\n",
+		"[1,2]\n",
+		"{\"Root\":{\"Cid\":{\"/\":\"x\"}\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		is_int(kubo_parse_import((const uint8_t *)bad[i], strlen(bad[i]),
+					 c, 3, conf, msg),
+		       -EBADMSG, "import: malformed answer %zu → -EBADMSG", i);
+	const char *err = "{\"Message\":\"blockstore closed\",\"Type\":\"error\"}";
+	is_int(kubo_parse_import((const uint8_t *)err, strlen(err), c, 3, conf,
+				 msg),
+	       -EIO, "import: an error line → -EIO");
+	ok(!strcmp(msg, "blockstore closed"), "import: its message kept");
+}
+
+/* put_many on a scripted node: one dag/import for the batch, a block the
+ * answer leaves out put again alone, block/put for good after a 404. */
+static void test_put_many(void)
+{
+	struct mock m;
+	mock_start(&m);
+	struct blockstore *bs = open_kubo(m.port, 600, 3000);
+	ok(bs != NULL, "open for put_many");
+	if (!bs) {
+		mock_stop(&m);
+		return;
+	}
+	enum { N = 3 };
+	static uint8_t data[N][5000];
+	struct bs_block blocks[N];
+	struct cid c[N];
+	char t[N][CID_TEXT_MAX];
+	for (int i = 0; i < N; i++) {
+		tap_fill_random(data[i], sizeof(data[i]), 200 + (unsigned)i);
+		blocks[i] = (struct bs_block){data[i], sizeof(data[i])};
+		cid_of_raw_block(&c[i], data[i], sizeof(data[i]));
+		cid_text(&c[i], t[i], sizeof(t[i]));
+	}
+	char all[2048], two[2048], put2[512];
+	snprintf(all, sizeof(all),
+		 "{\"Root\":{\"Cid\":{\"/\":\"%s\"},\"PinErrorMsg\":\"\"}}\n"
+		 "{\"Root\":{\"Cid\":{\"/\":\"%s\"},\"PinErrorMsg\":\"\"}}\n"
+		 "{\"Root\":{\"Cid\":{\"/\":\"%s\"},\"PinErrorMsg\":\"\"}}\n",
+		 t[0], t[1], t[2]);
+	snprintf(two, sizeof(two),
+		 "{\"Root\":{\"Cid\":{\"/\":\"%s\"},\"PinErrorMsg\":\"\"}}\n"
+		 "{\"Root\":{\"Cid\":{\"/\":\"%s\"},\"PinErrorMsg\":\"\"}}\n",
+		 t[0], t[1]);
+	snprintf(put2, sizeof(put2), "{\"Key\":\"%s\",\"Size\":5000}", t[2]);
+	int res[N];
+
+	struct answer a1[] = {{.status = 200, .body = all}};
+	mock_script(&m, a1, 1);
+	is_int(bs_put_many(bs, blocks, N, 0, res), 0, "put_many: stored");
+	is_int(mock_requests(&m), 1, "put_many: one request for three blocks");
+	ok(strstr(m.last_head, "POST /api/v0/dag/import?") &&
+		   strstr(m.last_head, "pin-roots=true"),
+	   "put_many: a dag/import that pins its roots");
+	ok(res[0] == 0 && res[1] == 0 && res[2] == 0, "put_many: each block 0");
+
+	struct answer a2[] = {{.status = 200, .body = two},
+			      {.status = 200, .body = put2}};
+	mock_script(&m, a2, 2);
+	is_int(bs_put_many(bs, blocks, N, 0, res), 0,
+	       "put_many: a block the answer leaves out …");
+	is_int(mock_requests(&m), 2, "… is put again on its own");
+	ok(strstr(m.last_head, "POST /api/v0/block/put?") != NULL,
+	   "… with block/put");
+
+	struct answer a3[] = {{.status = 500, .body = "{\"Message\":\"x\"}"}};
+	mock_script(&m, a3, 1);
+	int r = bs_put_many(bs, blocks, N, 0, res);
+	ok(r == -EIO && res[0] == -EIO && res[1] == -EIO && res[2] == -EIO,
+	   "put_many: a failing node fails every block of the batch (%d)", r);
+
+	char p[N][512];
+	for (int i = 0; i < N; i++)
+		snprintf(p[i], sizeof(p[i]), "{\"Key\":\"%s\",\"Size\":5000}",
+			 t[i]);
+	struct answer a4[] = {{.status = 404, .body = "404 page not found"},
+			      {.status = 200, .body = p[0]},
+			      {.status = 200, .body = p[1]},
+			      {.status = 200, .body = p[2]}};
+	mock_script(&m, a4, 4);
+	is_int(bs_put_many(bs, blocks, N, 0, res), 0,
+	       "put_many: a node without dag/import …");
+	is_int(mock_requests(&m), 4, "… gets one block/put per block");
+	mock_script(&m, a4 + 1, 3);
+	is_int(bs_put_many(bs, blocks, N, 0, res), 0, "… and from then on");
+	is_int(mock_requests(&m), 3, "… no dag/import is tried again");
+	ok(strstr(m.last_head, "POST /api/v0/block/put?") != NULL,
+	   "… block/put only");
+	bs_close(bs);
+	mock_stop(&m);
+}
+
 static void test_mock(void)
 {
 	struct mock m;
@@ -587,6 +734,8 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN); /* the mock writes to clients that left */
 	test_urls();
 	test_parse();
+	test_parse_import();
 	test_mock();
+	test_put_many();
 	return tap_done();
 }
