@@ -32,6 +32,10 @@
  * journal's replay, every put is queued, since a crash may have kept a
  * block file and lost its '+'.
  *
+ * Uploads go in batches (bs_put_many: one request to a node for many
+ * blocks): a batch starts once 128 blocks are queued or the first of them
+ * has waited OUTBOX_COALESCE_MS, at once while outbox_wait_drained runs.
+ *
  * Uploads retry forever with backoff (200 ms doubling to 10 s) while the
  * remote fails; nothing is dropped except a block that vanished from the
  * local store (removed), which is logged.
@@ -62,6 +66,7 @@
 #define OUTBOX_RECORD_BYTES 33
 #define OUTBOX_DEFAULT_UPLOADERS 2
 #define OUTBOX_MAX_UPLOADERS 16
+#define OUTBOX_COALESCE_MS 1000
 
 /* How the outbox reports what nobody called for (uploads going wrong,
  * coming back, blocks rejected); prio is a syslog priority. */
