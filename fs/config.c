@@ -1,12 +1,12 @@
 /* fs/config.c — config files and environment (config.h). */
 #include "fs/config.h"
+#include "fs/msgbuf.h"
 
 #include <ctype.h>
 #include <stdbool.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,17 +20,6 @@ const char *const config_key_names[CFG_NKEYS] = {
 	[CFG_CACHE_MB] = "cache-mb",
 	[CFG_LOCAL_CAP_MB] = "local-cap-mb",
 };
-
-static int say(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int say(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 void config_free(struct config *c)
 {
@@ -125,12 +114,12 @@ static int set(struct config *c, enum config_key k, const char *value,
 	char *v;
 	const char *why = check_value(k, value, &v);
 	if (why)
-		return say(msg, msgsize, "%s: %s: %s", origin,
+		return msgbuf_say(msg, msgsize, "%s: %s: %s", origin,
 			   config_key_names[k], why);
 	char *o = strdup(origin);
 	if (!o) {
 		free(v);
-		return say(msg, msgsize, "out of memory");
+		return msgbuf_say(msg, msgsize, "out of memory");
 	}
 	free(c->value[k]);
 	free(c->origin[k]);
@@ -156,7 +145,7 @@ static int load_file(struct config *c, const char *path, char *msg,
 	if (!f) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
-		return say(msg, msgsize, "%s: %s", path, strerror(errno));
+		return msgbuf_say(msg, msgsize, "%s: %s", path, strerror(errno));
 	}
 	char line[CONFIG_LINE_MAX + 2], origin[PATH_MAX + 32];
 	int e = 0;
@@ -165,11 +154,11 @@ static int load_file(struct config *c, const char *path, char *msg,
 		size_t len = strlen(line);
 		if (len > CONFIG_LINE_MAX ||
 		    (len == sizeof(line) - 1 && line[len - 1] != '\n')) {
-			e = say(msg, msgsize, "%s: line too long", origin);
+			e = msgbuf_say(msg, msgsize, "%s: line too long", origin);
 			break;
 		}
 		if (memchr(line, '\0', len) != NULL && strlen(line) != len) {
-			e = say(msg, msgsize, "%s: NUL byte", origin);
+			e = msgbuf_say(msg, msgsize, "%s: NUL byte", origin);
 			break;
 		}
 		char *s = trim(line);
@@ -177,7 +166,7 @@ static int load_file(struct config *c, const char *path, char *msg,
 			continue;
 		char *eq = strchr(s, '=');
 		if (!eq) {
-			e = say(msg, msgsize, "%s: expected 'key = value'",
+			e = msgbuf_say(msg, msgsize, "%s: expected 'key = value'",
 				origin);
 			break;
 		}
@@ -188,7 +177,7 @@ static int load_file(struct config *c, const char *path, char *msg,
 			value[vlen - 1] = '\0';
 			value++;
 		} else if (strchr(value, '"')) {
-			e = say(msg, msgsize, "%s: unbalanced '\"'", origin);
+			e = msgbuf_say(msg, msgsize, "%s: unbalanced '\"'", origin);
 			break;
 		}
 		int k;
@@ -196,14 +185,14 @@ static int load_file(struct config *c, const char *path, char *msg,
 			if (!strcmp(key, config_key_names[k]))
 				break;
 		if (k == CFG_NKEYS) {
-			e = say(msg, msgsize, "%s: unknown key '%s'", origin,
+			e = msgbuf_say(msg, msgsize, "%s: unknown key '%s'", origin,
 				key);
 			break;
 		}
 		e = set(c, (enum config_key)k, value, origin, msg, msgsize);
 	}
 	if (!e && ferror(f))
-		e = say(msg, msgsize, "%s: %s", path, strerror(errno));
+		e = msgbuf_say(msg, msgsize, "%s: %s", path, strerror(errno));
 	fclose(f);
 	return e;
 }

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,21 +15,11 @@
 
 #include "cache/outbox.h"
 #include "fs/manifest.h"
+#include "fs/msgbuf.h"
 #include "fs/node.h"
 #include "ipfs/bs_local.h"
 
 #define NS_PER_SEC 1000000000LL
-
-static int say(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int say(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* ================= the wrapper: remembers failed reads ================= */
 
@@ -261,37 +250,37 @@ int history_open(struct history *h, const struct history_options *o,
 	if (!e)
 		e = join(h->readers_path, h->paths.root, HISTORY_READERS_FILE);
 	if (e)
-		return say(msg, msgsize, "cannot name the store: %s",
+		return msgbuf_say(msg, msgsize, "cannot name the store: %s",
 			   strerror(-e));
 	if (access(h->paths.key, F_OK) != 0)
-		return say(msg, msgsize,
+		return msgbuf_say(msg, msgsize,
 			   "no mailbox in %s (run ipmaildir init first)",
 			   h->paths.root);
 	if (o->lock == HISTORY_LOCK_EXCLUSIVE) {
 		h->lock_fd = open(h->paths.lock, O_RDWR | O_CREAT | O_CLOEXEC,
 				  0600);
 		if (h->lock_fd < 0)
-			return say(msg, msgsize, "%s: %s", h->paths.lock,
+			return msgbuf_say(msg, msgsize, "%s: %s", h->paths.lock,
 				   strerror(errno));
 		e = try_flock(h->lock_fd, LOCK_EX);
 		if (e == -EWOULDBLOCK)
-			return say(msg, msgsize,
+			return msgbuf_say(msg, msgsize,
 				   "the mailbox in %s is mounted: unmount it "
 				   "first", h->paths.root);
 		if (e)
-			return say(msg, msgsize, "%s: %s", h->paths.lock,
+			return msgbuf_say(msg, msgsize, "%s: %s", h->paths.lock,
 				   strerror(-e));
 	}
 	if (o->lock != HISTORY_LOCK_NONE) {
 		h->readers_fd = open(h->readers_path,
 				     O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (h->readers_fd < 0)
-			return say(msg, msgsize, "%s: %s", h->readers_path,
+			return msgbuf_say(msg, msgsize, "%s: %s", h->readers_path,
 				   strerror(errno));
 		bool ex = o->lock == HISTORY_LOCK_EXCLUSIVE;
 		e = try_flock(h->readers_fd, ex ? LOCK_EX : LOCK_SH);
 		if (e == -EWOULDBLOCK)
-			return say(msg, msgsize,
+			return msgbuf_say(msg, msgsize,
 				   ex ? "a past state of the mailbox in %s is "
 					"mounted or being checked (mount --at, "
 					"archive, fsck): wait for it or unmount "
@@ -300,18 +289,18 @@ int history_open(struct history *h, const struct history_options *o,
 					"again when it is done",
 				   h->paths.root);
 		if (e)
-			return say(msg, msgsize, "%s: %s", h->readers_path,
+			return msgbuf_say(msg, msgsize, "%s: %s", h->readers_path,
 				   strerror(-e));
 	}
 	int sys_errno = 0;
 	e = store_load_keys(&h->paths, &o->pass, &h->keys, &sys_errno);
 	if (e)
-		return say(msg, msgsize, "%s: %s", h->paths.key,
+		return msgbuf_say(msg, msgsize, "%s: %s", h->paths.key,
 			   e == KEYS_E_IO && sys_errno ? strerror(sys_errno)
 						       : keys_strerror(e));
 	e = bs_local_open(h->paths.root, &h->local);
 	if (e)
-		return say(msg, msgsize, "block store in %s: %s",
+		return msgbuf_say(msg, msgsize, "block store in %s: %s",
 			   h->paths.root, strerror(-e));
 	struct blockstore *base = h->local;
 	if (o->node) {
@@ -328,7 +317,7 @@ int history_open(struct history *h, const struct history_options *o,
 		e = outbox_wrap(&oc, &base);
 		if (e) {
 			bs_close(remote);
-			return say(msg, msgsize, "outbox: %s", strerror(-e));
+			return msgbuf_say(msg, msgsize, "outbox: %s", strerror(-e));
 		}
 		outbox_start(base);
 	}
@@ -338,7 +327,7 @@ int history_open(struct history *h, const struct history_options *o,
 			bs_close(base);
 			h->local = NULL;
 		}
-		return say(msg, msgsize, "out of memory");
+		return msgbuf_say(msg, msgsize, "out of memory");
 	}
 	h->st = (struct obj_store){
 		.bs = h->bs,
@@ -694,7 +683,7 @@ int history_load_at(struct obj_store *st, const struct mailbox_keys *keys,
 {
 	struct history_at at;
 	if (history_parse_at(spec, &at))
-		return say(msg, msgsize,
+		return msgbuf_say(msg, msgsize,
 			   "--at %s: not a commit seq, a commit CID or an "
 			   "ISO-8601 UTC time (2026-11-23T05:00:00Z)",
 			   spec);
@@ -704,7 +693,7 @@ int history_load_at(struct obj_store *st, const struct mailbox_keys *keys,
 	if (e == -ENOENT || (!e && head.commit.len == 0))
 		memset(&head, 0, sizeof(head));
 	else if (e)
-		return say(msg, msgsize,
+		return msgbuf_say(msg, msgsize,
 			   "%s is damaged (%s): run ipmaildir fsck",
 			   paths->head, strerror(-e));
 	if (join(pruned_path, paths->root, HISTORY_PRUNED_FILE) ||
@@ -714,18 +703,18 @@ int history_load_at(struct obj_store *st, const struct mailbox_keys *keys,
 	e = history_resolve(st->bs, keys, &head.commit, &pruned.commit, &at,
 			    &cid, c);
 	if (e == -ENOENT)
-		return say(msg, msgsize,
+		return msgbuf_say(msg, msgsize,
 			   "--at %s: no such commit%s (see ipmaildir log)",
 			   spec,
 			   pruned.commit.len ? " among those gc kept" : "");
 	if (e)
-		return say(msg, msgsize,
+		return msgbuf_say(msg, msgsize,
 			   "--at %s: the commit chain is damaged (%s): run "
 			   "ipmaildir fsck",
 			   spec, strerror(-e));
 	e = manifest_load(st, &c->tree, c->next_ino, tree);
 	if (e)
-		return say(msg, msgsize, "the tree of commit %llu: %s",
+		return msgbuf_say(msg, msgsize, "the tree of commit %llu: %s",
 			   (unsigned long long)c->seq,
 			   e == -EBADMSG ? "damaged or malformed (run "
 					   "ipmaildir fsck)"

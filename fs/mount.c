@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "fs/file.h"
 #include "fs/history.h"
 #include "fs/manifest.h"
+#include "fs/msgbuf.h"
 #include "fs/node.h"
 #include "fs/publish.h"
 #include "fs/record.h"
@@ -26,17 +26,6 @@
 
 #define DEFAULT_CACHE_BYTES (64u << 20)
 #define MAILDIR_MODE 0700
-
-static int say(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int say(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static struct timespec now(void)
 {
@@ -150,18 +139,18 @@ static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
 	if (e == -ENOENT) {
 		memset(&fs->head, 0, sizeof(fs->head));
 		fs->head.journal_gen = 1;
-		return new_tree(fs) ? say(msg, msgsize, "out of memory") : 0;
+		return new_tree(fs) ? msgbuf_say(msg, msgsize, "out of memory") : 0;
 	}
 	if (e)
-		return say(msg, msgsize,
+		return msgbuf_say(msg, msgsize,
 			   "%s: the head file is damaged or was not written "
 			   "with this key (%s); run ipmaildir fsck",
 			   fs->paths.head, strerror(-e));
 	if (fs->head.commit.len == 0)
-		return new_tree(fs) ? say(msg, msgsize, "out of memory") : 0;
+		return new_tree(fs) ? msgbuf_say(msg, msgsize, "out of memory") : 0;
 	e = read_head_commit(fs);
 	if (e)
-		return say(msg, msgsize, "the head commit %s: %s",
+		return msgbuf_say(msg, msgsize, "the head commit %s: %s",
 			   e == -EKEYREJECTED ? "is not signed by this "
 						"mailbox's key: refusing it"
 			   : e == -ENOENT ? "is missing from the store"
@@ -176,14 +165,14 @@ static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
 	    seen.max_seq > fs->head.max_seq)
 		fs->head.max_seq = seen.max_seq;
 	if (fs->last.seq != fs->head.seq || fs->last.seq < fs->head.max_seq)
-		return say(msg, msgsize,
+		return msgbuf_say(msg, msgsize,
 			   "the head commit has seq %llu but seq %llu was "
 			   "already accepted here: refusing a rollback",
 			   (unsigned long long)fs->last.seq,
 			   (unsigned long long)fs->head.max_seq);
 	e = load_head_tree(fs);
 	if (e)
-		return say(msg, msgsize, "the manifest of commit %llu: %s",
+		return msgbuf_say(msg, msgsize, "the manifest of commit %llu: %s",
 			   (unsigned long long)fs->last.seq,
 			   e == -EBADMSG ? "damaged or malformed" : strerror(-e));
 	return 0;
@@ -195,16 +184,16 @@ static int open_own_store(struct ipmd_fs *fs, const struct mount_options *o,
 {
 	int e = store_paths_init(&fs->paths, o->store);
 	if (e)
-		return say(msg, msgsize, "cannot name the store: %s",
+		return msgbuf_say(msg, msgsize, "cannot name the store: %s",
 			   strerror(-e));
 	if (access(fs->paths.key, F_OK) != 0)
-		return say(msg, msgsize,
+		return msgbuf_say(msg, msgsize,
 			   "no mailbox in %s (run ipmaildir init first)",
 			   fs->paths.root);
 	/* A past state is immutable blocks: it may be read beside the writer
 	 * and only gc must wait for it (STORE/readers, fs/history.h). */
 	if (o->at && (e = history_reader_lock(&fs->paths, &fs->lock_fd)) != 0)
-		return say(msg, msgsize, "%s", e == -EBUSY
+		return msgbuf_say(msg, msgsize, "%s", e == -EBUSY
 				   ? "ipmaildir gc is running: try again when "
 				     "it is done"
 				   : strerror(-e));
@@ -212,18 +201,18 @@ static int open_own_store(struct ipmd_fs *fs, const struct mount_options *o,
 		fs->lock_fd = open(fs->paths.lock,
 				   O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fs->lock_fd < 0)
-		return say(msg, msgsize, "%s: %s", fs->paths.lock,
+		return msgbuf_say(msg, msgsize, "%s: %s", fs->paths.lock,
 			   strerror(errno));
 	if (!o->at &&
 	    flock(fs->lock_fd, (fs->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB))
-		return say(msg, msgsize,
+		return msgbuf_say(msg, msgsize,
 			   "%s is in use by another ipmaildir process",
 			   fs->paths.root);
 
 	int sys_errno = 0;
 	e = store_load_keys(&fs->paths, &o->pass, &fs->keys, &sys_errno);
 	if (e)
-		return say(msg, msgsize, "%s: %s", fs->paths.key,
+		return msgbuf_say(msg, msgsize, "%s: %s", fs->paths.key,
 			   e == KEYS_E_IO && sys_errno ? strerror(sys_errno)
 						       : keys_strerror(e));
 	return 0;
@@ -249,7 +238,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 		return -1;
 	e = bs_local_open(fs->paths.root, &fs->bs);
 	if (e)
-		return say(msg, msgsize, "block store in %s: %s",
+		return msgbuf_say(msg, msgsize, "block store in %s: %s",
 			   fs->paths.root, strerror(-e));
 	if (ipmd_node_attach(fs, o, msg, msgsize))
 		return -1;
@@ -258,18 +247,18 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 		struct blockstore *wrapped;
 		if (bs_fault_parse(o->fault_spec, &fc) ||
 		    bs_fault_wrap(fs->bs, &fc, &wrapped))
-			return say(msg, msgsize, "bad fault spec '%s'",
+			return msgbuf_say(msg, msgsize, "bad fault spec '%s'",
 				   o->fault_spec);
 		fs->bs = wrapped;
 	}
 	struct blockstore *wal;
 	if (wal_store_wrap(fs->bs, NULL, &wal))
-		return say(msg, msgsize, "out of memory");
+		return msgbuf_say(msg, msgsize, "out of memory");
 	fs->bs = wal;
 	fs->cache = chunk_cache_new(o->cache_bytes ? o->cache_bytes
 						   : DEFAULT_CACHE_BYTES);
 	if (!fs->cache)
-		return say(msg, msgsize, "out of memory");
+		return msgbuf_say(msg, msgsize, "out of memory");
 	fs->st = (struct obj_store){
 		.bs = fs->bs,
 		.convergence = fs->read_only ? NULL : fs->keys.convergence,
@@ -292,7 +281,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 			   fs->head.journal_gen, !fs->read_only, replay_one,
 			   &rc, &js);
 	if (e && e != -ENOENT && rc.store_error)
-		return say(msg, msgsize,
+		return msgbuf_say(msg, msgsize,
 			   "the store refused a block of journal %s (offset "
 			   "%llu): %s; nothing was lost, mount again when the "
 			   "store is back",
@@ -300,7 +289,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 			   (unsigned long long)js.bad_offset,
 			   strerror(-rc.store_error));
 	if (e && e != -ENOENT)
-		return say(msg, msgsize,
+		return msgbuf_say(msg, msgsize,
 			   "journal %s is damaged at offset %llu (%s): "
 			   "refusing to mount over it; run ipmaildir fsck",
 			   js.bad_file[0] ? js.bad_file : fs->paths.journal,
@@ -335,7 +324,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	e = journal_open(fs->paths.journal, fs->keys.journal, gen,
 			 &fs->journal);
 	if (e)
-		return say(msg, msgsize, "journal in %s: %s",
+		return msgbuf_say(msg, msgsize, "journal in %s: %s",
 			   fs->paths.journal, strerror(-e));
 	if (empty && (e = journal_drop_before(fs->paths.journal, gen)))
 		syslog(LOG_WARNING, "journal: cannot drop empty generations "
@@ -347,7 +336,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	 * node, a fault) gets a few more tries before the mount gives up. */
 	for (int tries = 0; fs->changes && (e = ipmd_fs_commit(fs)) != 0;) {
 		if (++tries == MOUNT_COMMIT_TRIES)
-			return say(msg, msgsize, "first commit: %s",
+			return msgbuf_say(msg, msgsize, "first commit: %s",
 				   strerror(-e));
 		syslog(LOG_WARNING, "first commit: %s; trying again",
 		       strerror(-e));

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,23 +16,13 @@
 #include "fs/history.h"
 #include "fs/manifest.h"
 #include "fs/mount.h"
+#include "fs/msgbuf.h"
 #include "ipfs/bs_kubo.h"
 
 /* How long a mount waits for the node to resolve the name. */
 #define RESOLVE_TIMEOUT_MS 30000
 /* A capability line is ~110 bytes; anything much larger is not one. */
 #define CAPABILITY_FILE_MAX 1024
-
-static int say(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int say(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* The capability file: private to its owner, one line.  The buffer is
  * wiped by the caller. */
@@ -42,17 +31,17 @@ static int read_capability(const char *path, char *buf, size_t size,
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		return say(msg, msgsize, "--capability %s: %s", path,
+		return msgbuf_say(msg, msgsize, "--capability %s: %s", path,
 			   strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return say(msg, msgsize, "--capability %s: not a file", path);
+		return msgbuf_say(msg, msgsize, "--capability %s: not a file", path);
 	}
 	/* It decrypts every message: the same rule as for key files. */
 	if (st.st_mode & 077) {
 		close(fd);
-		return say(msg, msgsize,
+		return msgbuf_say(msg, msgsize,
 			   "--capability %s is readable by others (it "
 			   "decrypts the whole mailbox): chmod 600 it",
 			   path);
@@ -61,7 +50,7 @@ static int read_capability(const char *path, char *buf, size_t size,
 	int err = errno;
 	close(fd);
 	if (n < 0)
-		return say(msg, msgsize, "--capability %s: %s", path,
+		return msgbuf_say(msg, msgsize, "--capability %s: %s", path,
 			   strerror(err));
 	buf[n] = '\0';
 	return 0;
@@ -85,14 +74,14 @@ int remote_prepare(struct ipmd_fs *fs, const struct mount_options *o,
 		   char *msg, size_t msgsize)
 {
 	if (!o->capability)
-		return say(msg, msgsize,
+		return msgbuf_say(msg, msgsize,
 			   "--from-node needs --capability FILE (what "
 			   "`ipmaildir key export --read-only` wrote)");
 	char line[CAPABILITY_FILE_MAX];
 	int e = read_capability(o->capability, line, sizeof(line), msg,
 				msgsize);
 	if (e == 0 && readcap_parse(line, &fs->keys) != 0)
-		e = say(msg, msgsize,
+		e = msgbuf_say(msg, msgsize,
 			"--capability %s: not a read capability (`ipmaildir "
 			"key export --read-only` writes one)",
 			o->capability);
@@ -105,7 +94,7 @@ int remote_prepare(struct ipmd_fs *fs, const struct mount_options *o,
 	uint8_t pk[IPMD_PUBLIC_KEY_BYTES];
 	if (ipns_name_parse_ed25519(o->from_node, pk) == 0 &&
 	    sodium_memcmp(pk, fs->keys.public_key, sizeof(pk)) != 0)
-		return say(msg, msgsize,
+		return msgbuf_say(msg, msgsize,
 			   "--from-node %s: the capability is for another "
 			   "mailbox",
 			   o->from_node);
@@ -116,7 +105,7 @@ int remote_prepare(struct ipmd_fs *fs, const struct mount_options *o,
 	if (!cache) {
 		e = default_cache_dir(dir, sizeof(dir), id);
 		if (e)
-			return say(msg, msgsize,
+			return msgbuf_say(msg, msgsize,
 				   "no cache directory (set --store, "
 				   "XDG_CACHE_HOME or HOME): %s",
 				   strerror(-e));
@@ -126,12 +115,12 @@ int remote_prepare(struct ipmd_fs *fs, const struct mount_options *o,
 	if (!e)
 		e = store_make_dirs(fs->paths.root);
 	if (e)
-		return say(msg, msgsize, "cache directory %s: %s", cache,
+		return msgbuf_say(msg, msgsize, "cache directory %s: %s", cache,
 			   strerror(-e));
 	/* A cache of someone else's mail is not a mailbox: refuse to mix
 	 * the two in one directory. */
 	if (access(fs->paths.key, F_OK) == 0)
-		return say(msg, msgsize,
+		return msgbuf_say(msg, msgsize,
 			   "%s holds a mailbox of its own: give --from-node "
 			   "a cache directory of its own (--store)",
 			   fs->paths.root);
@@ -147,7 +136,7 @@ static int find_head(struct ipmd_fs *fs, const struct mount_options *o,
 	if (ipns_name_parse_ed25519(o->from_node, pk) != 0) {
 		if (cid_parse(head, o->from_node, strlen(o->from_node)) != 0 ||
 		    !cid_is_raw_sha256(head))
-			return say(msg, msgsize,
+			return msgbuf_say(msg, msgsize,
 				   "--from-node %s: neither a mailbox id "
 				   "(k51…) nor a commit CID (bafkrei…)",
 				   o->from_node);
@@ -157,7 +146,7 @@ static int find_head(struct ipmd_fs *fs, const struct mount_options *o,
 	*from_ipns = true;
 	struct blockstore *node = outbox_remote(fs->outbox);
 	if (!node)
-		return say(msg, msgsize, "--from-node needs a node (--node)");
+		return msgbuf_say(msg, msgsize, "--from-node needs a node (--node)");
 	/* Every record the node's DHT has, each verified here, the highest
 	 * sequence winning: a node's own resolve would answer from a stale
 	 * local copy first.  A node without a DHT API: its resolve. */
@@ -175,7 +164,7 @@ static int find_head(struct ipmd_fs *fs, const struct mount_options *o,
 	if (e) {
 		char why[512];
 		bs_kubo_last_error(node, why, sizeof(why));
-		return say(msg, msgsize,
+		return msgbuf_say(msg, msgsize,
 			   "--from-node %s: the node found no head for this "
 			   "mailbox (%s)",
 			   o->from_node,
@@ -185,7 +174,7 @@ static int find_head(struct ipmd_fs *fs, const struct mount_options *o,
 					: strerror(-e));
 	}
 	if (!cid_is_raw_sha256(head))
-		return say(msg, msgsize,
+		return msgbuf_say(msg, msgsize,
 			   "--from-node %s: the name points at something that "
 			   "is not a commit",
 			   o->from_node);
@@ -221,7 +210,7 @@ int remote_load(struct ipmd_fs *fs, const struct mount_options *o, char *msg,
 	struct commit c;
 	int e = commit_read(fs->bs, &fs->keys, &head, &c);
 	if (e)
-		return say(msg, msgsize, "commit %s %s", text,
+		return msgbuf_say(msg, msgsize, "commit %s %s", text,
 			   commit_error(e));
 
 	/* Rollback protection for what IPNS says is newest. */
@@ -229,7 +218,7 @@ int remote_load(struct ipmd_fs *fs, const struct mount_options *o, char *msg,
 	if (head_read(fs->paths.seen, fs->keys.manifest, &seen) != 0)
 		memset(&seen, 0, sizeof(seen));
 	if (from_ipns && c.seq < seen.max_seq)
-		return say(msg, msgsize,
+		return msgbuf_say(msg, msgsize,
 			   "the node resolves %s to commit %llu, but commit "
 			   "%llu was already seen: refusing a rollback (an "
 			   "old record); mount that state by CID if you mean "
@@ -247,7 +236,7 @@ int remote_load(struct ipmd_fs *fs, const struct mount_options *o, char *msg,
 	if (o->at) {
 		struct history_at at;
 		if (history_parse_at(o->at, &at))
-			return say(msg, msgsize,
+			return msgbuf_say(msg, msgsize,
 				   "--at %s: not a commit seq, a commit CID or "
 				   "an ISO-8601 UTC time",
 				   o->at);
@@ -255,7 +244,7 @@ int remote_load(struct ipmd_fs *fs, const struct mount_options *o, char *msg,
 		e = history_resolve(fs->bs, &fs->keys, &head, NULL, &at, &cid,
 				    &c);
 		if (e)
-			return say(msg, msgsize, "--at %s: %s", o->at,
+			return msgbuf_say(msg, msgsize, "--at %s: %s", o->at,
 				   e == -ENOENT ? "no such commit before the "
 						  "head"
 						: strerror(-e));
@@ -267,7 +256,7 @@ int remote_load(struct ipmd_fs *fs, const struct mount_options *o, char *msg,
 	fs->head.seq = fs->head.max_seq = c.seq;
 	e = manifest_load(&fs->st, &c.tree, c.next_ino, &fs->tree);
 	if (e)
-		return say(msg, msgsize, "the tree of commit %llu: %s",
+		return msgbuf_say(msg, msgsize, "the tree of commit %llu: %s",
 			   (unsigned long long)c.seq,
 			   e == -EBADMSG ? "damaged or malformed"
 					 : strerror(-e));
