@@ -52,6 +52,33 @@ static void test_header_bytes(void)
 }
 
 /* Write a CAR of a few blocks and read it back section by section. */
+/* Walk the sections from off: each must be cids[i] then the n blocks'
+ * bytes (blocks[i], sizes[i]).  Returns how many matched in order; *end
+ * is where the walk stopped. */
+static int walk_sections(const uint8_t *buf, size_t len, size_t off,
+			 const struct cid *cids, const uint8_t *const *blocks,
+			 const size_t *sizes, int n, size_t *end)
+{
+	int i = 0;
+	while (off < len && i < n) {
+		uint64_t slen;
+		size_t vn = varint_decode(buf + off, len - off, &slen);
+		if (vn == 0 || off + vn + slen > len || slen < CID_RAW_BYTES)
+			break;
+		off += vn;
+		struct cid c;
+		if (cid_from_bytes(&c, buf + off, CID_RAW_BYTES) != 0 ||
+		    !cid_equal(&c, &cids[i]) ||
+		    slen - CID_RAW_BYTES != sizes[i] ||
+		    memcmp(buf + off + CID_RAW_BYTES, blocks[i], sizes[i]))
+			break;
+		off += slen;
+		i++;
+	}
+	*end = off;
+	return i;
+}
+
 static void test_roundtrip(void)
 {
 	char path[512];
@@ -85,26 +112,11 @@ static void test_roundtrip(void)
 	size_t off = varint_decode(buf, len, &hlen);
 	ok(off > 0 && off + hlen <= len, "header length varint");
 	off += hlen;
-	int i = 0, good = 1;
-	while (off < len && i < NB) {
-		uint64_t slen;
-		size_t vn = varint_decode(buf + off, len - off, &slen);
-		if (vn == 0 || off + vn + slen > len) {
-			good = 0;
-			break;
-		}
-		off += vn;
-		struct cid c;
-		if (cid_from_bytes(&c, buf + off, CID_RAW_BYTES) != 0 ||
-		    !cid_equal(&c, &cids[i]) ||
-		    !cid_matches(&c, buf + off + CID_RAW_BYTES,
-				 slen - CID_RAW_BYTES) ||
-		    slen - CID_RAW_BYTES != sizes[i])
-			good = 0;
-		off += slen;
-		i++;
-	}
-	ok(good, "every section: cid, then bytes that hash to it");
+	const uint8_t *data[NB];
+	for (int k = 0; k < NB; k++)
+		data[k] = blocks[k];
+	int i = walk_sections(buf, len, off, cids, data, sizes, NB, &off);
+	ok(i == NB, "every section: cid, then bytes that hash to it");
 	is_int(i, NB, "all %d sections are there", NB);
 	is_int(off, len, "nothing after the last section");
 	free(buf);
@@ -158,25 +170,8 @@ static void test_batch(void)
 	ok(off > 0 && hlen == w && !memcmp(car + off, want, w),
 	   "batch header: every block a root, in order");
 	off += hlen;
-	int i = 0, good = 1;
-	while (off < len && i < NB) {
-		uint64_t slen;
-		size_t vn = varint_decode(car + off, len - off, &slen);
-		if (vn == 0 || off + vn + slen > len) {
-			good = 0;
-			break;
-		}
-		off += vn;
-		struct cid c;
-		if (cid_from_bytes(&c, car + off, CID_RAW_BYTES) != 0 ||
-		    !cid_equal(&c, &cids[i]) ||
-		    slen - CID_RAW_BYTES != sizes[i] ||
-		    memcmp(car + off + CID_RAW_BYTES, blocks[i], sizes[i]))
-			good = 0;
-		off += slen;
-		i++;
-	}
-	ok(good && i == NB && off == len, "batch sections: the blocks, in order");
+	int i = walk_sections(car, len, off, cids, data, sizes, NB, &off);
+	ok(i == NB && off == len, "batch sections: the blocks, in order");
 	free(car);
 }
 
