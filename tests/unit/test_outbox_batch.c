@@ -1,0 +1,147 @@
+/* tests/unit/test_outbox_batch.c — cache/outbox.h: uploads are coalesced
+ * and batched.  Blocks put a little apart wait (OUTBOX_COALESCE_MS) and go
+ * up together in one bs_put_many; outbox_wait_drained sends them at once.
+ * The "remote" is a local store under a wrapper that counts put_many
+ * calls and the blocks in them. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache/outbox.h"
+#include "ipfs/bs_local.h"
+#include "tests/tap.h"
+
+#define BSZ 3000
+#define NBLOCKS 5
+
+struct counting {
+	struct blockstore base;
+	pthread_mutex_t lock;
+	unsigned calls, blocks;
+};
+
+static int c_put(struct blockstore *bs, const uint8_t *data, size_t len,
+		 unsigned flags, struct cid *cid)
+{
+	return bs_put(bs->parent, data, len, flags, cid);
+}
+
+static int c_put_many(struct blockstore *bs, const struct bs_block *blocks,
+		      size_t n, unsigned flags, int *results)
+{
+	struct counting *c = (struct counting *)bs;
+	pthread_mutex_lock(&c->lock);
+	c->calls++;
+	c->blocks += (unsigned)n;
+	pthread_mutex_unlock(&c->lock);
+	int first = 0;
+	for (size_t i = 0; i < n; i++) {
+		results[i] = bs_put(bs->parent, blocks[i].data, blocks[i].len,
+				    flags, NULL);
+		if (results[i] && !first)
+			first = results[i];
+	}
+	return first;
+}
+
+static int c_has(struct blockstore *bs, const struct cid *cid)
+{
+	return bs_has(bs->parent, cid);
+}
+
+static void c_close(struct blockstore *bs)
+{
+	struct counting *c = (struct counting *)bs;
+	bs_close(bs->parent);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static const struct blockstore_ops counting_ops = {
+	.version = BLOCKSTORE_OPS_VERSION,
+	.name = "counting",
+	.put = c_put,
+	.has = c_has,
+	.close = c_close,
+	.put_many = c_put_many,
+};
+
+static void counts(struct counting *c, unsigned *calls, unsigned *blocks)
+{
+	pthread_mutex_lock(&c->lock);
+	*calls = c->calls;
+	*blocks = c->blocks;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void msleep(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/ipmd-obbatch-XXXXXX", ldir[64], rdir[64];
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(ldir, sizeof(ldir), "%s/l", dir);
+	snprintf(rdir, sizeof(rdir), "%s/r", dir);
+	struct blockstore *local, *inner;
+	struct counting *c = calloc(1, sizeof(*c));
+	if (!c || bs_local_open(ldir, &local) || bs_local_open(rdir, &inner))
+		return 1;
+	c->base.ops = &counting_ops;
+	c->base.parent = inner;
+	pthread_mutex_init(&c->lock, NULL);
+	struct outbox_config oc = {.dir = ldir, .local = local,
+				   .remote = &c->base};
+	struct blockstore *ob;
+	is_int(outbox_wrap(&oc, &ob), 0, "wrap");
+	is_int(outbox_start(ob), 0, "start (an empty store: nothing queued)");
+
+	static uint8_t data[NBLOCKS][BSZ];
+	struct cid cids[NBLOCKS];
+	for (int i = 0; i < NBLOCKS; i++) {
+		tap_fill_random(data[i], BSZ, 300 + (unsigned)i);
+		is_int(bs_put(ob, data[i], BSZ, 0, &cids[i]), 0, "put %d", i);
+		msleep(40); /* a delivery's blocks come a little apart */
+	}
+	unsigned calls, blocks;
+	counts(c, &calls, &blocks);
+	ok(calls == 0 && blocks == 0,
+	   "within the coalescing window nothing went up yet (%u calls)",
+	   calls);
+	is_int(outbox_wait_drained(ob, 10000), 0,
+	       "waiting for the drain sends them at once");
+	counts(c, &calls, &blocks);
+	is_int(blocks, NBLOCKS, "every block went up once");
+	is_int(calls, 1, "in one batch");
+	int on = 0;
+	for (int i = 0; i < NBLOCKS; i++)
+		on += bs_has(inner, &cids[i]) == 1;
+	is_int(on, NBLOCKS, "all of them are on the remote");
+
+	/* Left alone, a batch still goes within the window. */
+	static uint8_t more[BSZ];
+	tap_fill_random(more, BSZ, 999);
+	is_int(bs_put(ob, more, BSZ, 0, NULL), 0, "one more put");
+	struct outbox_stats st;
+	int waited = 0;
+	do {
+		msleep(100);
+		waited += 100;
+		outbox_stats(ob, &st);
+	} while (st.pending && waited < 5000);
+	is_int((int)st.pending, 0, "uploaded without anyone waiting");
+	ok(waited >= OUTBOX_COALESCE_MS - 100,
+	   "… after the coalescing window (%d ms)", waited);
+	bs_close(ob);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		return 1;
+	return tap_done();
+}
