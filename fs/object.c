@@ -168,6 +168,8 @@ static void builder_free(struct builder *b)
 	memset(b, 0, sizeof(*b));
 }
 
+#define SEAL_PUT_TRIES 3
+
 /* Seal plain into sealed (cap bytes) and put it; out gets cid, key, size.
  * Called from sealing threads too: touches nothing but its arguments. */
 static int seal_put(const struct obj_store *st, uint8_t *sealed, size_t cap,
@@ -181,8 +183,17 @@ static int seal_put(const struct obj_store *st, uint8_t *sealed, size_t cap,
 				st->convergence);
 	if (r != 0)
 		return r;
-	r = bs_put(st->bs, sealed, len + IPMD_SEAL_OVERHEAD, st->put_flags,
-		   &out->cid);
+	/* A put is idempotent (content addressed): a store that fails for a
+	 * moment gets another try here, once for every block, rather than a
+	 * failed fsync or rename in the mail software — which Dovecot, for
+	 * one, answers by waiting minutes on the lock file it left. */
+	for (unsigned tries = 1;; tries++) {
+		r = bs_put(st->bs, sealed, len + IPMD_SEAL_OVERHEAD,
+			   st->put_flags, &out->cid);
+		if (r == 0 || tries == SEAL_PUT_TRIES ||
+		    (r != -EIO && r != -EAGAIN))
+			break;
+	}
 	if (r != 0)
 		return r;
 	/* Only raw sha2-256 CIDs fit an index entry. */
