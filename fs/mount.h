@@ -10,10 +10,10 @@
  *
  * Durability: every namespace change is a journal record appended under
  * `lock` before it is applied (fs/record.h).  Calls that promise durability
- * (fsync, rename into another directory, link, unlink, mkdir, rmdir,
- * symlink) then make the block store durable and sync the journal, outside
- * `lock`, in that order: a durable record never names a block that isn't.
- * A rename within one directory waits for the next sync or commit.
+ * (fsync, rename into another directory, link, mkdir, symlink) then make
+ * the block store durable and sync the journal, outside `lock`, in that
+ * order: a durable record never names a block that isn't.  A rename within
+ * one directory, unlink and rmdir wait for the next sync or commit.
  */
 #ifndef IPMD_FS_MOUNT_H
 #define IPMD_FS_MOUNT_H
