@@ -52,6 +52,25 @@ static bool u63(uint64_t v)
 }
 
 /*
+ * A create's mode and target as a manifest entry can hold them, no more
+ * (manifest.c: attrs_of, load_entry): a regular file, directory or
+ * symlink, no bits outside S_IFMT | 07777, a target exactly when it is a
+ * symlink.  tree_create alone takes stray bits, which replay would put in
+ * a tree that manifest_load then refuses; and it drops a non-symlink's
+ * target, so such a record would not say what the tree holds.
+ */
+static bool create_mode_ok(uint32_t mode, const char *target)
+{
+	uint32_t type = mode & S_IFMT;
+
+	if (mode & ~(uint32_t)(S_IFMT | 07777))
+		return false;
+	if (type != S_IFREG && type != S_IFDIR && type != S_IFLNK)
+		return false;
+	return (type == S_IFLNK) == (target != NULL);
+}
+
+/*
  * Refuse here whatever parse() would refuse, so that every record that is
  * journaled replays: a live operation fails cleanly instead of leaving a
  * record that makes its journal look corrupt.
@@ -64,7 +83,7 @@ static int check_record(const struct record *r)
 	switch (r->op) {
 	case REC_CREATE:
 		if (r->ino == 0 || !u63(r->ino) || !u63(r->dir) ||
-		    (S_ISLNK(r->mode) && !r->target))
+		    !create_mode_ok(r->mode, r->target))
 			return -EINVAL;
 		return tree_check_name(r->name);
 	case REC_LINK:
@@ -430,7 +449,7 @@ static int parse(json_t *o, struct record *r, struct text_buffers *tb)
 		       get_u32(o, "mode", &r->mode) ||
 		       get_u32(o, "uid", &r->uid) ||
 		       get_u32(o, "gid", &r->gid) ||
-		       (S_ISLNK(r->mode) && !r->target);
+		       !create_mode_ok(r->mode, r->target);
 	case REC_LINK:
 		return get_u64(o, "ino", &r->ino) ||
 		       get_u64(o, "dir", &r->dir) ||

@@ -20,6 +20,12 @@
  *    "atime":NS,"mtime":NS,"time":NS}
  *   {"op":"content","ino":I,"size":S,"cid":C,"key":K,"depth":D,
  *    "mtime":NS,"time":NS}
+ *
+ * What replay accepts is exactly what a commit can write: a create's M is
+ * a regular file, directory or symlink with no bits outside S_IFMT | 07777
+ * (what a manifest holds), and T is there if and only if M is a symlink.
+ * record_encode refuses any other create, and replay refuses it as
+ * malformed.
  */
 #ifndef IPMD_FS_RECORD_H
 #define IPMD_FS_RECORD_H
@@ -63,8 +69,10 @@ struct record {
 /*
  * JSON text of r (malloc'ed, caller frees); 0 or -ENOMEM, or an error for
  * a record that record_replay would refuse (so it is never journaled):
- * -EINVAL (unknown op; an ino or dir ≥ 2^63, a create's ino 0; a symlink
- * without target; a string that is not UTF-8; content whose cid is not raw
+ * -EINVAL (unknown op; an ino or dir ≥ 2^63, a create's ino 0; a create
+ * whose mode is not a regular file, directory or symlink, or has bits
+ * outside S_IFMT | 07777; a target on anything but a symlink, or a symlink
+ * without one; a string that is not UTF-8; content whose cid is not raw
  * or whose depth passes OBJ_DEPTH_MAX), tree_check_name's errno for a bad
  * name, -EOVERFLOW for a time more than about 292 years from 1970 or a
  * size ≥ 2^63.
@@ -84,9 +92,10 @@ int record_apply(struct fs_tree *t, const struct record *r,
 
 /*
  * Parse payload and apply it (journal replay).  -EBADMSG when the payload
- * is malformed; -ESTALE when it names an inode or directory that no
- * longer exists (a file unlinked while open: harmless); otherwise the
- * result of record_apply.
+ * is malformed (a create with a mode or target that record_encode
+ * refuses among them: no live operation journals one); -ESTALE when it
+ * names an inode or directory that no longer exists (a file unlinked
+ * while open: harmless); otherwise the result of record_apply.
  */
 int record_replay(struct fs_tree *t, const uint8_t *payload, size_t len);
 

@@ -591,12 +591,26 @@ static void gen_record(struct gen *g, struct record *r, bool *bad)
 			  (type < 6 ? S_IFREG : type < 9 ? S_IFDIR : S_IFLNK);
 		r->uid = (uint32_t)(rnd(&g->g) % 3 ? 1000 : rnd(&g->g));
 		r->gid = (uint32_t)(rnd(&g->g) % 3 ? 100 : rnd(&g->g));
+		/* A manifest holds no other mode (fs/record.h): rarely, one
+		 * with a bit above S_IFMT, or of a type it has no entry for. */
+		uint64_t odd = rnd(&g->g) % 100;
+		if (odd == 0) {
+			r->mode |= 1u << (16 + rnd(&g->g) % 16);
+			*bad = true;
+		} else if (odd == 1) {
+			const uint32_t other[] = {0, S_IFIFO, S_IFCHR,
+						  S_IFBLK, S_IFSOCK};
+			r->mode = (r->mode & 07777) | other[rnd(&g->g) % 5];
+			*bad = true;
+		}
+		/* A target exactly when it is a symlink. */
 		if (S_ISLNK(r->mode) || rnd(&g->g) % 20 == 0) {
 			size_t n = 1 + rnd(&g->g) % (sizeof(g->target) - 1);
 			for (size_t i = 0; i < n; i++)
 				g->target[i] = (char)('!' + rnd(&g->g) % 90);
 			g->target[n] = '\0';
 			r->target = g->target;
+			*bad = *bad || !S_ISLNK(r->mode);
 		}
 		if (S_ISLNK(r->mode) && rnd(&g->g) % 50 == 0) {
 			r->target = NULL;
@@ -1058,7 +1072,7 @@ static void test_malformed(void)
 	refuse(t, twin,
 	       "{\"op\":\"create\",\"dir\":1,\"name\":\"n\",\"ino\":9,"
 	       "\"mode\":8592,\"uid\":1,\"gid\":2,\"time\":1}",
-	       -EINVAL, "create a character device");
+	       -EBADMSG, "create a character device: never logged, malformed");
 	refuse(t, twin,
 	       "{\"op\":\"rename\",\"dir\":1,\"name\":\"d\",\"newdir\":2,"
 	       "\"newname\":\"n\",\"flags\":0,\"time\":1}",
@@ -1067,6 +1081,77 @@ static void test_malformed(void)
 	       "{\"op\":\"content\",\"ino\":4,\"size\":0,\"mtime\":1,"
 	       "\"time\":1}",
 	       -EINVAL, "content of a symlink");
+	tree_free(t);
+	tree_free(twin);
+}
+
+/*
+ * A create a commit could not write is refused when logged (-EINVAL) and
+ * when replayed (-EBADMSG): replay never builds a tree the manifest
+ * refuses.  The first is the fuzzer's: S_IFDIR with bit 0200000.
+ */
+static void test_create_modes(void)
+{
+	struct fs_tree *t = base_tree(), *twin = base_tree();
+	const struct {
+		uint32_t mode;
+		const char *target, *why;
+	} bad[] = {
+		{82942, NULL, "a directory with a bit above S_IFMT"},
+		{S_IFREG | 0644 | 0200000, NULL, "a file, a bit above S_IFMT"},
+		{S_IFREG | 0644 | 0x80000000u, NULL, "a file with bit 31"},
+		{S_IFLNK | 0777 | 0400000, "x", "a symlink, a bit above S_IFMT"},
+		{S_IFDIR | 0755, "x", "a directory with a target"},
+		{S_IFREG | 0644, "x", "a file with a target"},
+		{S_IFLNK | 0777, NULL, "a symlink without a target"},
+		{S_IFCHR | 0620, NULL, "a character device"},
+		{S_IFBLK | 0660, NULL, "a block device"},
+		{S_IFIFO | 0644, NULL, "a fifo"},
+		{S_IFSOCK | 0755, NULL, "a socket"},
+		{0644, NULL, "no file type"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct record r = {.op = REC_CREATE, .dir = 1, .name = "n",
+				   .ino = 9, .mode = bad[i].mode,
+				   .target = bad[i].target, .time = t0};
+		char *text = NULL, json[256], why[96];
+		size_t len;
+		is_int(record_encode(&r, &text, &len), -EINVAL,
+		       "%s: not logged", bad[i].why);
+		free(text);
+		snprintf(json, sizeof(json),
+			 "{\"op\":\"create\",\"dir\":1,\"name\":\"n\","
+			 "\"ino\":9,\"mode\":%u,\"uid\":1,\"gid\":2,"
+			 "\"time\":1%s%s%s}",
+			 (unsigned)bad[i].mode,
+			 bad[i].target ? ",\"target\":\"" : "",
+			 bad[i].target ? bad[i].target : "",
+			 bad[i].target ? "\"" : "");
+		snprintf(why, sizeof(why), "%s: not replayed", bad[i].why);
+		refuse(t, twin, json, -EBADMSG, why);
+	}
+
+	/* The edges of what a manifest holds go through both ways. */
+	const struct {
+		uint32_t mode;
+		const char *target, *why;
+	} good[] = {
+		{S_IFREG | 07777, NULL, "a file with every permission bit"},
+		{S_IFDIR | 07777, NULL, "a directory, every permission bit"},
+		{S_IFLNK | 07777, "x", "a symlink with every permission bit"},
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "g%zu", i);
+		struct record r = {.op = REC_CREATE, .dir = 1, .name = name,
+				   .ino = 10 + i, .mode = good[i].mode,
+				   .target = good[i].target, .time = t0};
+		is_int(replay_rec(t, &r), 0, "%s: logged and replayed",
+		       good[i].why);
+		struct inode *in = tree_get(t, r.ino);
+		ok(in && in->mode == good[i].mode, "%s: its mode, exactly",
+		   good[i].why);
+	}
 	tree_free(t);
 	tree_free(twin);
 }
@@ -1179,6 +1264,7 @@ int main(void)
 	test_release_fn();
 	test_encode_refuses();
 	test_malformed();
+	test_create_modes();
 	for (unsigned seed = 1; seed <= SEEDS; seed++)
 		determinism(seed);
 	return tap_done();
