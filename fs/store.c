@@ -89,9 +89,15 @@ static int prompt_tty(int tty, const char *prompt, char *buf, size_t cap,
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
 	quiet.c_lflag |= ECHONL;
-	if (write(tty, prompt, strlen(prompt)) < 0 ||
-	    tcsetattr(tty, TCSAFLUSH, &quiet) != 0)
+	/* Echo off (dropping what was typed ahead, as getpass does) before
+	 * the prompt shows: what is typed after it is all kept. */
+	if (tcsetattr(tty, TCSAFLUSH, &quiet) != 0)
 		return -errno;
+	if (write(tty, prompt, strlen(prompt)) < 0) {
+		int e = -errno;
+		tcsetattr(tty, TCSAFLUSH, &old);
+		return e;
+	}
 	int r = read_line(tty, buf, cap, len);
 	tcsetattr(tty, TCSAFLUSH, &old);
 	return r;
@@ -169,6 +175,9 @@ int store_load_keys(const struct store_paths *p,
 	int r = passphrase_read(src, "Passphrase: ", 0, &pass, &len);
 	if (r == -ENOENT)
 		return KEYS_E_NEED_PASS;
+	/* An empty line opens no wrapped key (init refuses empty ones). */
+	if (r == -EINVAL)
+		return KEYS_E_PASSPHRASE;
 	if (r < 0)
 		return r;
 	r = keyfile_load(p->key, pass, len, k, sys_errno);
