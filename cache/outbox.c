@@ -1150,6 +1150,26 @@ int outbox_cap_in(const char *dir, struct outbox_cap_info *ci)
 	return 0;
 }
 
+int outbox_queue_in(const char *dir, const struct cid *cid)
+{
+	char path[PATH_MAX];
+	const uint8_t *d = digest_of(cid);
+	int e = d ? log_path(dir, path, sizeof(path)) : -EINVAL;
+	if (e)
+		return e;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	uint8_t rec[OUTBOX_RECORD_BYTES];
+	rec[0] = REC_ADD;
+	memcpy(rec + 1, d, DIGEST);
+	e = write_all(fd, rec, sizeof(rec));
+	if (!e && fdatasync(fd) != 0)
+		e = -errno;
+	close(fd);
+	return e;
+}
+
 int outbox_pending_each(const char *dir, outbox_cid_fn fn, void *arg)
 {
 	char path[PATH_MAX];

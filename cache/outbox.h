@@ -147,6 +147,15 @@ int outbox_evicted_rewrite(const char *dir,
 			   bool (*keep)(const struct cid *cid, void *arg),
 			   void *arg);
 
+/*
+ * Queue one block of a store that isn't mounted for upload: append its '+'
+ * to the log and fdatasync it, so the invariant holds for a block written
+ * beside the outbox (fsck --repair's rollback commit).  The block must be
+ * durable in the local store first.  0 (also when the store has no log:
+ * the first open with a node queues every block), or negative errno.
+ */
+int outbox_queue_in(const char *dir, const struct cid *cid);
+
 /* Every block pending in the log of a store (`ipmaildir gc` keeps them):
  * 0, -ENOENT when the store has no outbox, fn's non-zero, or a negative
  * errno. */

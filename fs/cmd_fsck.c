@@ -31,9 +31,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache/journal.h"
+#include "cache/outbox.h"
 #include "cache/wal_store.h"
 #include "fs/cli.h"
 #include "fs/config.h"
@@ -359,9 +361,9 @@ static int check_chain(struct fsck *f, const struct cid *start,
 		why(f, &stop.at, e, text, sizeof(text), ctext);
 		if (e == -EPROTO)
 			snprintf(text, sizeof(text),
-				 "has seq %llu where %llu belongs",
+				 "has seq %llu, not below its child's %llu",
 				 (unsigned long long)stop.got_seq,
-				 (unsigned long long)stop.want_seq);
+				 (unsigned long long)stop.want_seq + 1);
 		if (l->n == 0)
 			problem(f, "the head commit %s: %s", ctext, text);
 		else
@@ -613,6 +615,47 @@ static int cut_file(const char *dir, const char *name, uint64_t off)
 	return e;
 }
 
+/*
+ * The rollback target's state as a new signed commit whose seq is above
+ * every seq accepted here (head, seen, the damaged chain): a remote reader
+ * that saw the lost commits refuses anything below them, and the next
+ * commit of the mount follows this one.  Its parent is the intact commit,
+ * so history and gc keep walking (a seq gap is allowed there only).
+ */
+static int rollback_commit(struct fsck *f, struct head *h)
+{
+	struct plan *p = &f->plan;
+	struct commit c;
+	int e = history_commit(&f->h, &p->rollback_cid, &c);
+	if (e)
+		return e;
+	uint64_t top = p->rollback_from;
+	if (f->h.head_err == 0 && f->h.head.max_seq > top)
+		top = f->h.head.max_seq;
+	if (f->h.seen_err == 0 && f->h.seen.max_seq > top)
+		top = f->h.seen.max_seq;
+	if (p->restore_head && p->new_head.max_seq > top)
+		top = p->new_head.max_seq;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	c.seq = top + 1;
+	c.parent = p->rollback_cid;
+	c.time_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+	c.added = c.removed = c.renamed = 0;
+	memset(h, 0, sizeof(*h));
+	/* Into the local store, durably, and queued for the node when the
+	 * mailbox has one: every commit a head names must reach it. */
+	e = commit_write(f->h.local, &f->h.keys, &c, &h->commit);
+	if (!e)
+		e = outbox_queue_in(f->h.paths.root, &h->commit);
+	if (e)
+		return e;
+	h->seq = h->max_seq = c.seq;
+	h->journal_gen = p->restore_head ? p->new_head.journal_gen
+					 : f->h.head.journal_gen;
+	return 0;
+}
+
 /* Everything but the journal replay; returns the first error. */
 static int repair_files(struct fsck *f)
 {
@@ -630,16 +673,14 @@ static int repair_files(struct fsck *f)
 		       ctext);
 	}
 	if (p->rollback) {
-		struct head h = {.commit = p->rollback_cid,
-				 .seq = p->rollback_seq,
-				 .journal_gen = p->restore_head
-							? p->new_head.journal_gen
-							: f->h.head.journal_gen,
-				 .max_seq = p->rollback_seq};
-		cid_format(&p->rollback_cid, ctext, sizeof(ctext));
+		struct head h;
+		e = rollback_commit(f, &h);
+		if (e)
+			return e;
 		e = write_head(f, &h);
 		if (e)
 			return e;
+		cid_format(&p->rollback_cid, ctext, sizeof(ctext));
 		printf("fsck: REPAIRED: rolled the head back from commit %llu "
 		       "to commit %llu (%s), the newest intact one: the "
 		       "changes of commits %llu to %llu are lost; the journal "
@@ -649,6 +690,12 @@ static int repair_files(struct fsck *f)
 		       (unsigned long long)p->rollback_seq, ctext,
 		       (unsigned long long)p->rollback_seq + 1,
 		       (unsigned long long)p->rollback_from);
+		cid_format(&h.commit, ctext, sizeof(ctext));
+		printf("fsck: REPAIRED: that state is the new commit %llu "
+		       "(%s), above every commit accepted before, so that "
+		       "readers who saw those take it as news, not as a "
+		       "rollback\n",
+		       (unsigned long long)h.seq, ctext);
 	}
 	if (p->cut_chain && !p->rollback) {
 		cid_format(&p->cut_cid, ctext, sizeof(ctext));

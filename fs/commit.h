@@ -10,7 +10,10 @@
  * JSON_SORT_KEYS.  The whole is sealed as BLOCK_COMMIT under the manifest
  * key (random nonce) and stored as a block; its CID names the commit.
  *
- * seq only grows: parent's seq + 1.  A reader refuses a commit whose
+ * seq only grows: parent's seq + 1, or more where fsck --repair rolled the
+ * head back (the rollback is a new commit above every seq accepted before,
+ * whose parent is the intact commit it restores); a reader requires a
+ * parent's seq below its child's.  A reader refuses a commit whose
  * signature fails (-EKEYREJECTED) or that does not open (-EBADMSG), and the
  * caller refuses one whose seq is below the highest it accepted (rollback).
  */

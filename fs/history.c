@@ -468,7 +468,7 @@ int chain_walk(struct blockstore *bs, const struct mailbox_keys *keys,
 	for (;;) {
 		struct commit c;
 		int e = commit_read(bs, keys, &at, &c);
-		if (!e && want && c.seq != want) {
+		if (!e && want && c.seq > want) {
 			e = -EPROTO;
 			stop->got_seq = c.seq;
 		}
@@ -492,8 +492,9 @@ int chain_walk(struct blockstore *bs, const struct mailbox_keys *keys,
 			stop->pruned = true;
 			return 0;
 		}
-		/* seq strictly falls by one: the walk ends within c.seq
-		 * steps whatever the blocks say. */
+		/* seq strictly falls (by one, or by more below a repair's
+		 * rollback commit): the walk ends within c.seq steps
+		 * whatever the blocks say. */
 		want = c.seq - 1;
 		at = c.parent;
 	}

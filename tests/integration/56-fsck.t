@@ -59,12 +59,22 @@ check "names the chunk, the file and what is wrong" grep -q "file /$last: chunk 
 run_fsck --repair
 is "$rc" 1 "--repair: exit 1 (corrected)"
 check "--repair says it rolled the head back and what is lost" grep -q "rolled the head back from commit $head_seq to commit $((head_seq - 1)).*lost" <<<"$out"
+# A reader that saw commit $head_seq must take the repaired state as news:
+# it is a new commit above it, whose parent is the intact one.
+check "the rolled-back state is the new commit $((head_seq + 1))" grep -q "that state is the new commit $((head_seq + 1)) " <<<"$out"
+seqs=$("$IPMD_BIN" log --store "$S" --json -n 2 | python3 -c 'import json,sys; print(" ".join(str(c["seq"]) for c in json.load(sys.stdin)))')
+is "$seqs" "$((head_seq + 1)) $((head_seq - 1))" "log: the new commit, then the intact one it restores"
 run_fsck
 is "$rc" 0 "fsck after the repair: clean"
 ipmd_mount "$S" "$M" || bail "mount after repair failed"
 check "the repaired mailbox mounts; older messages read back" cmp "$TEST_DIR/big.eml" "$M/cur/big:2,S"
 check "the damaged newest message is gone (lost with its commit)" test ! -e "$M/$last"
+printf 'Subject: after\n\nafter the repair\n' >"$M/new/after" && sync
 ipmd_umount "$M"
+seq=$("$IPMD_BIN" log --store "$S" --json -n 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["seq"])')
+is "$seq" "$((head_seq + 2))" "the next commit follows the repair's"
+run_fsck
+is "$rc" 0 "fsck over the chain with the repair's seq gap: clean"
 
 # ---------------------------------------------------------------- an index
 fresh

@@ -157,7 +157,8 @@ static void test_chain(void)
 		   -ENOENT,
 	   "a seq above the head: none");
 
-	/* A gap in seq: commit 8 whose parent is 6. */
+	/* A gap in seq, as fsck --repair's rollback commit makes: commit
+	 * NCOMMITS + 2 whose parent is NCOMMITS. */
 	c.seq = NCOMMITS + 2;
 	c.parent = cids[NCOMMITS];
 	struct cid gap;
@@ -165,9 +166,27 @@ static void test_chain(void)
 		bail("commit_write");
 	s.n = 0;
 	e = chain_walk(bs, &k, &gap, NULL, note_seq, &s, &stop);
-	ok(e == -EPROTO && stop.want_seq == NCOMMITS + 1 &&
+	ok(e == 0 && s.n == NCOMMITS + 1 && s.seqs[0] == NCOMMITS + 2 &&
+		   s.seqs[1] == NCOMMITS && s.seqs[NCOMMITS] == 1,
+	   "a seq gap (a repair's rollback commit) walks on to seq 1");
+	/* A parent whose seq is not below its child's: the walk could loop
+	 * (or run long) on such blocks, so it stops there. */
+	c.seq = NCOMMITS;
+	c.parent = cids[NCOMMITS];
+	struct cid same;
+	if (commit_write(bs, &k, &c, &same))
+		bail("commit_write");
+	e = chain_walk(bs, &k, &same, NULL, NULL, NULL, &stop);
+	ok(e == -EPROTO && stop.want_seq == NCOMMITS - 1 &&
 		   stop.got_seq == NCOMMITS && cid_equal(&stop.at, &cids[NCOMMITS]),
-	   "a seq that does not follow: -EPROTO at that commit");
+	   "a parent with its child's seq: -EPROTO at that commit");
+	c.seq = NCOMMITS - 1;
+	struct cid above;
+	if (commit_write(bs, &k, &c, &above))
+		bail("commit_write");
+	e = chain_walk(bs, &k, &above, NULL, NULL, NULL, &stop);
+	ok(e == -EPROTO && stop.got_seq == NCOMMITS,
+	   "a parent with a higher seq than its child: -EPROTO");
 	/* A parent that is missing. */
 	c.seq = 5;
 	fake_cid(&c.parent, 1234);
