@@ -412,22 +412,26 @@ static int ob_put(struct blockstore *bs, const uint8_t *data, size_t len,
 	if (o->lru && lru_touch(o->lru, d, len, wall_ms()) < 0)
 		e = -ENOMEM;
 	int added = e || on_remote ? 0 : dset_add(&o->pending, d);
+	bool sync_log = false;
 	if (added == 1) {
 		e = log_rec(o, REC_ADD, d);
 		if (!e && o->queue.len == 0)
 			o->queued_since_ms = now_ms();
 		if (!e)
 			e = dq_push(&o->queue, d);
-		if (!e && (flags & BS_PUT_DURABLE) && fdatasync(o->fd))
-			e = -errno;
-		if (!e && (flags & BS_PUT_DURABLE))
-			o->log_dirty = false;
+		sync_log = !e && (flags & BS_PUT_DURABLE) && o->fd >= 0;
 		o->st.pending = o->pending.used;
 		pthread_cond_signal(&o->work);
 	} else if (added < 0) {
 		e = added;
 	}
 	pthread_mutex_unlock(&o->lock);
+	/* Outside the lock: uploaders and other puts go on meanwhile.  The
+	 * fd lives as long as the outbox (the log is compacted only at
+	 * open).  log_dirty stays set: a '+' written after ours may have
+	 * missed this sync, and the next sync() costs one fdatasync more. */
+	if (sync_log && fdatasync(o->fd) != 0)
+		e = -errno;
 	return e;
 }
 
