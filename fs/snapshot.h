@@ -19,8 +19,8 @@
  * journal.  For what must name exactly the committed tree (a CAR whose
  * root is the head commit).
  *
- * The rollback check of mount (STORE/seen) is not repeated: a reader
- * changes nothing, and fsck reports a stale head.
+ * Both refuse a head older than one accepted here (STORE/seen), as mount
+ * does: what they read is handed out as the current mailbox.
  */
 #ifndef IPMD_FS_SNAPSHOT_H
 #define IPMD_FS_SNAPSHOT_H

@@ -131,6 +131,9 @@ cp "$TEST_DIR/head.old" "$S/head"
 run_fsck
 is "$rc" 4 "head swapped for an older copy: exit 4"
 check "says the head was rolled back (STORE/seen)" grep -q "was already accepted here (STORE/seen)" <<<"$out"
+out=$("$IPMD_BIN" export --store "$S" --car "$TEST_DIR/old.car" 2>&1); rc=$?
+is "$rc" 1 "export --car of the rolled-back head fails"
+check "and says it refuses a rollback" grep -q "refusing a rollback" <<<"$out"
 run_fsck --repair
 is "$rc" 1 "--repair restores the head from STORE/seen: exit 1"
 check "mounts again after the repair" ipmd_mount "$S" "$M"
