@@ -51,6 +51,23 @@ enum block_kind {
 #define IPMD_AAD_MAGIC "ipmd"
 #define IPMD_AAD_BYTES 6
 
+/*
+ * A padded convergent block (crypto/seal.h, seal_convergent_padded):
+ * plaintext ‖ zero bytes up to the padded length, sealed with
+ *   AAD   = "ipmd" ‖ version ‖ kind ‖ true length (u64, big endian),
+ *   nonce = first IPMD_NONCE_BYTES of BLAKE2b keyed with the block key over
+ *           this label ‖ padded length (u64, big endian).
+ * The key is that of the unpadded block (over the true plaintext).  A block
+ * whose padded length equals its true length is an unpadded block: the
+ * plain AAD and IPMD_NONCE_LABEL.  Both are part of the format.
+ * An addition to version 1, not a change (so no new version byte, which
+ * would change every block): every earlier block reads as before, and a
+ * reader from before padding refuses a padded block as damaged (a length
+ * its reference does not name).
+ */
+#define IPMD_PADDED_AAD_BYTES (IPMD_AAD_BYTES + 8)
+#define IPMD_PADDED_NONCE_LABEL "ipmd-padded-nonce-v1"
+
 /* crypto_kdf context and subkey ids derived from the master secret. */
 #define IPMD_KDF_CONTEXT "ipmdkey1" /* exactly crypto_kdf_CONTEXTBYTES */
 enum kdf_id {

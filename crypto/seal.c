@@ -77,6 +77,34 @@ static void make_aad(uint8_t aad[IPMD_AAD_BYTES], enum block_kind kind)
 	aad[IPMD_AAD_BYTES - 1] = (uint8_t)kind;
 }
 
+static void put_be64(uint8_t p[8], uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* AAD of a padded block: the plain AAD, then the true length. */
+static void make_padded_aad(uint8_t aad[IPMD_PADDED_AAD_BYTES],
+			    enum block_kind kind, uint64_t len)
+{
+	make_aad(aad, kind);
+	put_be64(aad + IPMD_AAD_BYTES, len);
+}
+
+uint64_t seal_padme(uint64_t len)
+{
+	if (len < 2)
+		return len;
+	/* e = floor(log2 len) ≥ 1; s = floor(log2 e) + 1 ≤ e. */
+	unsigned e = 63u - (unsigned)__builtin_clzll(len);
+	unsigned s = (unsigned)(sizeof(unsigned) * CHAR_BIT) -
+		     (unsigned)__builtin_clz(e);
+	uint64_t mask = ((uint64_t)1 << (e - s)) - 1;
+	if (len > UINT64_MAX - mask)
+		return len;
+	return (len + mask) & ~mask;
+}
+
 /*
  * Keyed BLAKE2b-256 in libcrypto, or NULL.  The EVP_MAC is fetched per call:
  * it is a lookup in libcrypto's method cache, ~0.4 µs against ~400 µs of
@@ -206,24 +234,59 @@ static int cipher_all(EVP_CIPHER_CTX *ctx, uint8_t *out, const uint8_t *in,
 	return 0;
 }
 
+/* Padding goes through the cipher in pieces of this many bytes. */
+#define PAD_PIECE 1024
+
 /*
- * XChaCha20-Poly1305-IETF, detached, in libcrypto; enc = 1 seals into
- * out/tag, enc = 0 opens into out after checking tag.  0, -EIO, or -EBADMSG
- * (opening only).  On failure out may hold partial output: callers wipe.
+ * The padding of a padded block: enc = 1 encrypts pad zero bytes into out;
+ * enc = 0 decrypts in[0..pad) and ORs every plaintext byte into *seen.
+ */
+static int cipher_pad(EVP_CIPHER_CTX *ctx, int enc, uint8_t *out,
+		      const uint8_t *in, size_t pad, uint8_t *seen)
+{
+	static const uint8_t zeros[PAD_PIECE];
+	uint8_t scratch[PAD_PIECE];
+	int r = 0;
+
+	while (pad > 0 && r == 0) { /* ≤ pad / PAD_PIECE + 1 rounds */
+		size_t n = pad < PAD_PIECE ? pad : PAD_PIECE;
+
+		if (enc) {
+			r = cipher_all(ctx, out, zeros, n);
+			out += n;
+		} else {
+			r = cipher_all(ctx, scratch, in, n);
+			for (size_t i = 0; i < n; i++)
+				*seen |= scratch[i];
+			in += n;
+		}
+		pad -= n;
+	}
+	sodium_memzero(scratch, sizeof(scratch));
+	return r;
+}
+
+/*
+ * XChaCha20-Poly1305-IETF, detached, in libcrypto, with aad[0..aad_len).
+ * enc = 1 seals in[0..len) followed by pad zero bytes into out (len + pad
+ * bytes) and tag; enc = 0 opens in[0..len + pad) after checking tag, the
+ * first len bytes into out, and requires the last pad to be zeros.  0,
+ * -EIO, or -EBADMSG (opening only: a bad tag, or a non-zero padding byte).
+ * On failure out may hold partial output: callers wipe.
  */
 static int xchacha_poly(int enc, uint8_t *out, const uint8_t *in, size_t len,
-			uint8_t tag[IPMD_TAG_BYTES], enum block_kind kind,
+			size_t pad, uint8_t tag[IPMD_TAG_BYTES],
+			const uint8_t *aad, size_t aad_len,
 			const uint8_t nonce[IPMD_NONCE_BYTES],
 			const uint8_t key[IPMD_KEY_BYTES])
 {
 	uint8_t subkey[IPMD_KEY_BYTES], iv[IETF_NONCE_BYTES] = { 0 };
-	uint8_t aad[IPMD_AAD_BYTES], spare[IPMD_TAG_BYTES];
+	uint8_t spare[IPMD_TAG_BYTES], seen = 0;
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int outl = 0, r = -EIO;
 
 	if (!ctx)
 		return -EIO;
-	make_aad(aad, kind);
 	crypto_core_hchacha20(subkey, nonce, key, NULL);
 	memcpy(iv + IETF_NONCE_ZEROS, nonce + HCHACHA_NONCE_BYTES,
 	       IPMD_NONCE_BYTES - HCHACHA_NONCE_BYTES);
@@ -236,8 +299,10 @@ static int xchacha_poly(int enc, uint8_t *out, const uint8_t *in, size_t len,
 	if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG,
 				       IPMD_TAG_BYTES, tag) != 1)
 		goto out;
-	if (EVP_CipherUpdate(ctx, NULL, &outl, aad, sizeof(aad)) != 1 ||
-	    cipher_all(ctx, out, in, len) != 0)
+	if (EVP_CipherUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1 ||
+	    cipher_all(ctx, out, in, len) != 0 ||
+	    (pad > 0 && cipher_pad(ctx, enc, enc ? out + len : NULL,
+				   enc ? NULL : in + len, pad, &seen) != 0))
 		goto out;
 	/* A stream cipher: Final writes nothing; it makes or checks the tag. */
 	if (EVP_CipherFinal_ex(ctx, spare, &outl) != 1) {
@@ -248,7 +313,8 @@ static int xchacha_poly(int enc, uint8_t *out, const uint8_t *in, size_t len,
 	    (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG,
 					IPMD_TAG_BYTES, tag) != 1))
 		goto out;
-	r = 0;
+	/* Authentic, but not the one way to pad this plaintext. */
+	r = seen ? -EBADMSG : 0;
 out:
 	/* EVP_CIPHER_CTX_free wipes the cipher state (OPENSSL_clear_free). */
 	EVP_CIPHER_CTX_free(ctx);
@@ -265,9 +331,13 @@ static int seal_in_place(uint8_t *out, const uint8_t *plain, size_t len,
 			 enum block_kind kind,
 			 const uint8_t key[IPMD_KEY_BYTES])
 {
-	int r = xchacha_poly(1, out + IPMD_NONCE_BYTES, plain, len,
-			     out + IPMD_NONCE_BYTES + len, kind, out, key);
+	uint8_t aad[IPMD_AAD_BYTES];
+	int r;
 
+	make_aad(aad, kind);
+	r = xchacha_poly(1, out + IPMD_NONCE_BYTES, plain, len, 0,
+			 out + IPMD_NONCE_BYTES + len, aad, sizeof(aad), out,
+			 key);
 	/* Half a block must not pass for a sealed one. */
 	if (r != 0)
 		sodium_memzero(out + IPMD_NONCE_BYTES, len + IPMD_TAG_BYTES);
@@ -315,11 +385,70 @@ int seal_convergent(uint8_t *out, uint8_t key_out[IPMD_KEY_BYTES],
 	return seal_in_place(out, plain, len, kind, key_out);
 }
 
+int seal_convergent_padded(uint8_t *out, uint8_t key_out[IPMD_KEY_BYTES],
+			   const uint8_t *plain, size_t len, size_t padded_len,
+			   enum block_kind kind,
+			   const uint8_t convergence[IPMD_KEY_BYTES])
+{
+	uint8_t aad[IPMD_PADDED_AAD_BYTES];
+	uint8_t label[sizeof(IPMD_PADDED_NONCE_LABEL) - 1 + 8];
+	int r;
+
+	if (padded_len == len)
+		return seal_convergent(out, key_out, plain, len, kind,
+				       convergence);
+	if (padded_len < len || !seal_args_ok(out, plain, len, kind) ||
+	    padded_len > crypto_aead_xchacha20poly1305_ietf_MESSAGEBYTES_MAX ||
+	    padded_len > SIZE_MAX - IPMD_SEAL_OVERHEAD)
+		return -EINVAL;
+	block_key(key_out, convergence, kind, plain, len);
+	/* Another nonce than the unpadded block's (and than that of another
+	 * padded length): a (key, nonce) never meets two plaintexts. */
+	memcpy(label, IPMD_PADDED_NONCE_LABEL,
+	       sizeof(IPMD_PADDED_NONCE_LABEL) - 1);
+	put_be64(label + sizeof(IPMD_PADDED_NONCE_LABEL) - 1, padded_len);
+	crypto_generichash(out, IPMD_NONCE_BYTES, label, sizeof(label),
+			   key_out, IPMD_KEY_BYTES);
+	make_padded_aad(aad, kind, len);
+	r = xchacha_poly(1, out + IPMD_NONCE_BYTES, plain, len,
+			 padded_len - len, out + IPMD_NONCE_BYTES + padded_len, aad, sizeof(aad),
+			 out, key_out);
+	if (r != 0)
+		sodium_memzero(out + IPMD_NONCE_BYTES,
+			       padded_len + IPMD_TAG_BYTES);
+	return r;
+}
+
+int seal_open_padded(uint8_t *plain, size_t len, const uint8_t *sealed,
+		     size_t sealed_len, enum block_kind kind,
+		     const uint8_t key[IPMD_KEY_BYTES])
+{
+	uint8_t tag[IPMD_TAG_BYTES], aad[IPMD_PADDED_AAD_BYTES];
+	size_t padded_len, pad;
+	int r;
+
+	if (!kind_ok(kind) || !sealed || sealed_len < IPMD_SEAL_OVERHEAD)
+		return -EINVAL;
+	padded_len = sealed_len - IPMD_SEAL_OVERHEAD;
+	if (padded_len < len || (len > 0 && !plain))
+		return -EINVAL;
+	if (padded_len == len)
+		return seal_open(plain, NULL, sealed, sealed_len, kind, key);
+	pad = padded_len - len;
+	make_padded_aad(aad, kind, len);
+	memcpy(tag, sealed + IPMD_NONCE_BYTES + padded_len, IPMD_TAG_BYTES);
+	r = xchacha_poly(0, plain, sealed + IPMD_NONCE_BYTES, len, pad, tag,
+			 aad, sizeof(aad), sealed, key);
+	if (r != 0 && len > 0)
+		sodium_memzero(plain, len);
+	return r;
+}
+
 int seal_open(uint8_t *plain, size_t *plain_len, const uint8_t *sealed,
 	      size_t sealed_len, enum block_kind kind,
 	      const uint8_t key[IPMD_KEY_BYTES])
 {
-	uint8_t tag[IPMD_TAG_BYTES];
+	uint8_t tag[IPMD_TAG_BYTES], aad[IPMD_AAD_BYTES];
 	size_t len;
 	int r;
 
@@ -330,8 +459,9 @@ int seal_open(uint8_t *plain, size_t *plain_len, const uint8_t *sealed,
 		return -EINVAL;
 	/* EVP_CTRL_AEAD_SET_TAG takes a mutable pointer. */
 	memcpy(tag, sealed + IPMD_NONCE_BYTES + len, IPMD_TAG_BYTES);
-	r = xchacha_poly(0, plain, sealed + IPMD_NONCE_BYTES, len, tag, kind,
-			 sealed, key);
+	make_aad(aad, kind);
+	r = xchacha_poly(0, plain, sealed + IPMD_NONCE_BYTES, len, 0, tag, aad,
+			 sizeof(aad), sealed, key);
 	if (r != 0) {
 		/* libcrypto decrypts before it checks: take it back. */
 		if (len > 0)

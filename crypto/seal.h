@@ -11,6 +11,14 @@
  *    nonce (seal_with_key with nonce == NULL).
  *  - Layout:  nonce[IPMD_NONCE_BYTES] ‖ ciphertext ‖ tag[IPMD_TAG_BYTES];
  *    sealed length = plaintext length + IPMD_SEAL_OVERHEAD.
+ *  - A convergent block may be padded (seal_convergent_padded): the
+ *    plaintext is followed by zero bytes up to a longer length before it is
+ *    sealed, so the block shows only that length.  The key is still over the
+ *    true plaintext; the true length is bound into the AAD and the padded
+ *    length into the nonce (crypto/format.h), so a padded block opens only
+ *    with its true length, and the padded and unpadded blocks of one
+ *    plaintext never share a (key, nonce).  The reader must know the true
+ *    length (fs/object.c has it from the reference naming the block).
  *  - AAD = "ipmd" ‖ IPMD_FORMAT_VERSION ‖ kind: a block of one kind never
  *    opens as another, nor under another format version.
  *  - Opening verifies before it writes anything the caller may use: on
@@ -92,6 +100,45 @@ int seal_with_key(uint8_t *out, const uint8_t *plain, size_t len,
 int seal_convergent(uint8_t *out, uint8_t key_out[IPMD_KEY_BYTES],
 		    const uint8_t *plain, size_t len, enum block_kind kind,
 		    const uint8_t convergence[IPMD_KEY_BYTES]);
+
+/*
+ * Convergent seal of plain[0..len) padded with zero bytes to padded_len
+ * (≥ len): key_out is the key seal_convergent gives (over the true
+ * plaintext); out must hold padded_len + IPMD_SEAL_OVERHEAD bytes and gets
+ * the block of crypto/format.h's "padded convergent block".  padded_len ==
+ * len gives exactly seal_convergent's bytes.  The padding is encrypted
+ * from a constant buffer: plain is not copied.  -EINVAL if padded_len < len.
+ */
+int seal_convergent_padded(uint8_t *out, uint8_t key_out[IPMD_KEY_BYTES],
+			   const uint8_t *plain, size_t len, size_t padded_len,
+			   enum block_kind kind,
+			   const uint8_t convergence[IPMD_KEY_BYTES]);
+
+/*
+ * Open a block whose true plaintext length is len, padded or not: a block
+ * of len + IPMD_SEAL_OVERHEAD bytes opens as seal_open does; a longer one as
+ * a padded block (AAD with len), whose padding bytes must all be zero.
+ * plain gets exactly len bytes (it needs no room for the padding).
+ * -EINVAL if sealed_len < len + IPMD_SEAL_OVERHEAD; -EBADMSG if
+ * authentication fails or a padding byte is not zero (plain is then
+ * zeroed).  Which padded lengths to accept is the caller's policy.
+ */
+int seal_open_padded(uint8_t *plain, size_t len, const uint8_t *sealed,
+		     size_t sealed_len, enum block_kind kind,
+		     const uint8_t key[IPMD_KEY_BYTES]);
+
+/*
+ * Padmé (Nikitin et al., "Reducing Metadata Leakage from Encrypted Files
+ * and Communication with PURBs", PETS 2019): len rounded up so that of
+ * its E + 1 bits (E = floor(log2 len)) only the top floor(log2 E) + 1 may
+ * be non-zero.  At most 2^(E - floor(log2 E) - 1) - 1 bytes (< 12 % of
+ * len) are added, a length reveals O(log log len) bits, and the result is
+ * never above the next power of two.  pad(0) = 0, pad(1) = 1; monotone
+ * and idempotent.  A pure function of len: the reader recomputes it.
+ * Lengths so close to 2^64 that the rounding would overflow come back
+ * unchanged.
+ */
+uint64_t seal_padme(uint64_t len);
 
 /*
  * Open sealed[0..sealed_len) as kind under key into plain, which must hold

@@ -49,7 +49,8 @@ static void mount_usage(FILE *out)
 		"attr_timeout=S, cache_mb=N,\n"
 		"                     node_timeout=MS, local_cap_mb=N, "
 		"upload_wait=S,\n"
-		"                     publish=S\n"
+		"                     publish=S, pad=padme|none (chunk size "
+		"padding)\n"
 		"  --node ADDR        an IPFS node's RPC API (multiaddr, http URL "
 		"or 'auto'):\n"
 		"                     the local store becomes its cache and "
@@ -73,8 +74,9 @@ static void mount_usage(FILE *out)
 }
 
 /* Take ipmaildir's own -o options out of opts (in place); the rest goes to
- * FUSE.  Returns 0 or -EINVAL. */
-static int take_own_options(char *opts, struct mount_options *mo)
+ * FUSE.  Returns 0, or -EINVAL with the bad option in bad. */
+static int take_own_options(char *opts, struct mount_options *mo, char *bad,
+			    size_t badsize)
 {
 	char *out = opts, *save = NULL;
 	char *copy = strdup(opts);
@@ -108,6 +110,13 @@ static int take_own_options(char *opts, struct mount_options *mo)
 			unsigned long v = strtoul(tok + 12, &end, 10);
 			e = *end || v > 86400 ? -EINVAL : 0;
 			mo->upload_wait_s = (unsigned)v;
+		} else if (!strncmp(tok, "pad=", 4)) {
+			if (!strcmp(tok + 4, "padme"))
+				mo->pad = OBJ_PAD_PADME;
+			else if (!strcmp(tok + 4, "none"))
+				mo->pad = OBJ_PAD_NONE;
+			else
+				e = -EINVAL;
 		} else if (!strncmp(tok, "cache_mb=", 9)) {
 			unsigned long v = strtoul(tok + 9, &end, 10);
 			e = *end || v == 0 || v > 65536 ? -EINVAL : 0;
@@ -119,6 +128,8 @@ static int take_own_options(char *opts, struct mount_options *mo)
 				strcat(out, ",");
 			strcat(out, tok);
 		}
+		if (e)
+			snprintf(bad, badsize, "%s", tok);
 	}
 	free(copy);
 	return e;
@@ -197,8 +208,9 @@ int cmd_mount(int argc, char **argv)
 	if (config_get_uint(&cfg, CFG_LOCAL_CAP_MB, &ul) == 0)
 		mo.local_cap_bytes = (uint64_t)ul << 20;
 	config_get_double(&cfg, CFG_ATTR_TIMEOUT, &mo.attr_timeout);
-	if (take_own_options(fuse_opts, &mo) != 0) {
-		cli_error("mount: bad ipmaildir option in -o %s", fuse_opts);
+	char bad[sizeof(fuse_opts)] = "";
+	if (take_own_options(fuse_opts, &mo, bad, sizeof(bad)) != 0) {
+		cli_error("mount: bad ipmaildir option in -o: %s", bad);
 		return EXIT_USAGE;
 	}
 	/* A past state can't change: the kernel says so before we must. */

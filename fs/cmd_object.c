@@ -160,6 +160,7 @@ static int object_run(const char *store, const struct passphrase_source *src,
 		.convergence = put ? keys.convergence : NULL,
 		.chunk_size = OBJ_CHUNK_DEFAULT,
 		.fanout = OBJ_FANOUT_DEFAULT,
+		.pad = OBJ_PAD_PADME,
 	};
 	int status = put ? object_put(&st, arg) : object_get(&st, arg);
 	bs_close(bs);

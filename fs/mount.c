@@ -265,6 +265,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 		.chunk_size = OBJ_CHUNK_DEFAULT,
 		.fanout = OBJ_FANOUT_DEFAULT,
 		.cache = fs->cache,
+		.pad = o->pad,
 	};
 	if (o->from_node)
 		return remote_load(fs, o, msg, msgsize);

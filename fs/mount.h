@@ -40,6 +40,8 @@ struct mount_options {
 	unsigned commit_delay_ms; /* group commits: wait this long after a
 				     change before committing */
 	size_t cache_bytes;       /* plaintext chunk cache */
+	enum obj_pad pad;         /* chunk padding of what this mount writes
+				     (-o pad=padme|none); zero: padded */
 	const char *fault_spec;   /* wrap the store in bs_fault (tests) */
 	const char *node;         /* IPFS node API (multiaddr, URL, "auto"):
 				     the local store becomes its cache and

@@ -13,9 +13,6 @@
 #include "cache/chunk_cache.h"
 #include "crypto/seal.h"
 
-/* Largest chunk whose sealed block still fits BLOCK_MAX_BYTES. */
-#define OBJ_CHUNK_MAX (BLOCK_MAX_BYTES - IPMD_SEAL_OVERHEAD)
-
 /* Offsets of the index header fields (object.h). */
 #define IX_MAGIC 0
 #define IX_VERSION 4
@@ -39,6 +36,8 @@ _Static_assert(OBJ_INDEX_HEADER_BYTES +
 	       "a full index fits a block");
 _Static_assert(OBJ_FANOUT_DEFAULT <= OBJ_FANOUT_MAX, "default fanout fits");
 _Static_assert(OBJ_CHUNK_DEFAULT <= OBJ_CHUNK_MAX, "default chunk fits");
+_Static_assert((OBJ_CHUNK_DEFAULT & (OBJ_CHUNK_DEFAULT - 1)) == 0,
+	       "a power of two: padding never takes a chunk beyond it");
 
 /* ---- bytes ---- */
 
@@ -100,7 +99,29 @@ static bool store_ok(const struct obj_store *st)
 	return st && st->bs && st->chunk_size >= 1 &&
 	       st->chunk_size <= OBJ_CHUNK_MAX && st->fanout >= 2 &&
 	       st->fanout <= OBJ_FANOUT_MAX &&
-	       st->seal_threads <= OBJ_SEAL_THREADS_MAX;
+	       st->seal_threads <= OBJ_SEAL_THREADS_MAX &&
+	       (st->pad == OBJ_PAD_PADME || st->pad == OBJ_PAD_NONE);
+}
+
+uint64_t obj_padded_len(uint64_t size)
+{
+	if (size > OBJ_CHUNK_MAX)
+		return size;
+	uint64_t p = seal_padme(size);
+	return p < OBJ_CHUNK_MAX ? p : OBJ_CHUNK_MAX;
+}
+
+/* What a writer of st seals a chunk of len bytes at. */
+static size_t chunk_sealed_len(const struct obj_store *st, size_t len)
+{
+	return st->pad == OBJ_PAD_NONE ? len : (size_t)obj_padded_len(len);
+}
+
+/* Room for the sealed block of any chunk of at most len bytes, padded or
+ * not (padding is monotone). */
+static size_t chunk_block_cap(size_t len)
+{
+	return (size_t)obj_padded_len(len) + IPMD_SEAL_OVERHEAD;
 }
 
 static void entry_get(const uint8_t *p, struct chunk_ref *out)
@@ -154,8 +175,10 @@ static int builder_init(struct builder *b, struct obj_store *st,
 	b->st = st;
 	b->index_cap = OBJ_INDEX_HEADER_BYTES +
 		       (size_t)st->fanout * OBJ_INDEX_ENTRY_BYTES;
-	b->sealed_cap = (chunk_cap > b->index_cap ? chunk_cap : b->index_cap) +
-			IPMD_SEAL_OVERHEAD;
+	size_t chunk_block = chunk_cap ? chunk_block_cap(chunk_cap) : 0;
+	b->sealed_cap = b->index_cap + IPMD_SEAL_OVERHEAD;
+	if (chunk_block > b->sealed_cap)
+		b->sealed_cap = chunk_block;
 	b->sealed = malloc(b->sealed_cap);
 	return b->sealed ? 0 : -ENOMEM;
 }
@@ -171,16 +194,18 @@ static void builder_free(struct builder *b)
 #define SEAL_PUT_TRIES 3
 
 /* Seal plain into sealed (cap bytes) and put it; out gets cid, key, size.
- * Called from sealing threads too: touches nothing but its arguments. */
+ * A chunk is padded as st says; an index never.  Called from sealing
+ * threads too: touches nothing but its arguments. */
 static int seal_put(const struct obj_store *st, uint8_t *sealed, size_t cap,
 		    const uint8_t *plain, size_t len, enum block_kind kind,
 		    struct chunk_ref *out)
 {
-	if (len + IPMD_SEAL_OVERHEAD > cap ||
-	    len + IPMD_SEAL_OVERHEAD > BLOCK_MAX_BYTES)
+	size_t padded = kind == BLOCK_CHUNK ? chunk_sealed_len(st, len) : len;
+	if (padded + IPMD_SEAL_OVERHEAD > cap ||
+	    padded + IPMD_SEAL_OVERHEAD > BLOCK_MAX_BYTES)
 		return -EFBIG;
-	int r = seal_convergent(sealed, out->key, plain, len, kind,
-				st->convergence);
+	int r = seal_convergent_padded(sealed, out->key, plain, len, padded,
+				       kind, st->convergence);
 	if (r != 0)
 		return r;
 	/* A put is idempotent (content addressed): a store that fails for a
@@ -188,7 +213,7 @@ static int seal_put(const struct obj_store *st, uint8_t *sealed, size_t cap,
 	 * failed fsync or rename in the mail software — which Dovecot, for
 	 * one, answers by waiting minutes on the lock file it left. */
 	for (unsigned tries = 1;; tries++) {
-		r = bs_put(st->bs, sealed, len + IPMD_SEAL_OVERHEAD,
+		r = bs_put(st->bs, sealed, padded + IPMD_SEAL_OVERHEAD,
 			   st->put_flags, &out->cid);
 		if (r == 0 || tries == SEAL_PUT_TRIES ||
 		    (r != -EIO && r != -EAGAIN))
@@ -450,7 +475,7 @@ static struct pool *pool_new(const struct obj_store *st, unsigned n)
 		return NULL;
 	p->st = st;
 	p->chunk_size = st->chunk_size;
-	p->sealed_cap = (size_t)st->chunk_size + IPMD_SEAL_OVERHEAD;
+	p->sealed_cap = chunk_block_cap(st->chunk_size);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);
@@ -668,7 +693,7 @@ int obj_seal_chunk(struct obj_store *st, const uint8_t *plain, size_t len,
 	/* A builder with fanout-sized index room would waste memory here. */
 	memset(&b, 0, sizeof(b));
 	b.st = st;
-	b.sealed_cap = len + IPMD_SEAL_OVERHEAD;
+	b.sealed_cap = chunk_block_cap(len);
 	b.sealed = malloc(b.sealed_cap);
 	if (!b.sealed)
 		return -ENOMEM;
@@ -680,25 +705,28 @@ int obj_seal_chunk(struct obj_store *st, const uint8_t *plain, size_t len,
 }
 
 /*
- * Fetch c into sealed (cap bytes), verify, open into plain (c->size bytes)
- * and remember the plaintext in the cache.
+ * Fetch c into sealed (cap ≥ chunk_block_cap(c->size) bytes), verify, open
+ * into plain (c->size bytes) and remember the plaintext in the cache.  The
+ * block must be c->size or obj_padded_len(c->size) bytes of plaintext
+ * (object.h, "Chunk padding"), with zero padding.
  */
 static int fetch_chunk(struct obj_store *st, const struct chunk_ref *c,
 		       uint8_t *sealed, size_t cap, uint8_t *plain)
 {
-	size_t slen = 0, plen = 0;
+	size_t slen = 0;
 	int r = bs_get(st->bs, &c->cid, sealed, cap, &slen);
 	if (r == -ENOBUFS)
 		return -EBADMSG; /* larger than its parent says */
 	if (r != 0)
 		return r;
-	if (slen != c->size + IPMD_SEAL_OVERHEAD)
+	if (slen != c->size + IPMD_SEAL_OVERHEAD &&
+	    slen != obj_padded_len(c->size) + IPMD_SEAL_OVERHEAD)
 		return -EBADMSG;
-	if (seal_open(plain, &plen, sealed, slen, BLOCK_CHUNK, c->key) != 0 ||
-	    plen != c->size)
+	if (seal_open_padded(plain, (size_t)c->size, sealed, slen, BLOCK_CHUNK,
+			     c->key) != 0)
 		return -EBADMSG;
 	/* A cache that can't take it costs speed, not correctness. */
-	(void)chunk_cache_insert(st->cache, &c->cid, plain, plen);
+	(void)chunk_cache_insert(st->cache, &c->cid, plain, (size_t)c->size);
 	return 0;
 }
 
@@ -720,7 +748,7 @@ int obj_open_chunk(struct obj_store *st, const struct chunk_ref *c,
 		*len = got;
 		return 0;
 	}
-	size_t cap = (size_t)c->size + IPMD_SEAL_OVERHEAD;
+	size_t cap = chunk_block_cap((size_t)c->size);
 	uint8_t *sealed = malloc(cap);
 	if (!sealed)
 		return -ENOMEM;
@@ -780,19 +808,20 @@ static int tree_room(struct tree *t, size_t cap)
 }
 
 /*
- * The largest block below the root: a chunk, or (depth ≥ 2) a full index.
- * Sized once, so a read allocates at most twice (root, then this), and a
- * small object never costs a megabyte.
+ * The largest block below the root: a chunk (padded), or (depth ≥ 2) a full
+ * index.  Sized once, so a read allocates at most twice (root, then this),
+ * and a small object never costs a megabyte.
  */
 static size_t tree_block_max(const struct tree *t)
 {
-	size_t need = (size_t)t->chunk_size;
+	size_t need = chunk_block_cap(t->chunk_size);
 	if (t->ref->depth >= 2) {
 		size_t ix = OBJ_INDEX_HEADER_BYTES +
-			    (size_t)t->fanout * OBJ_INDEX_ENTRY_BYTES;
+			    (size_t)t->fanout * OBJ_INDEX_ENTRY_BYTES +
+			    IPMD_SEAL_OVERHEAD;
 		need = ix > need ? ix : need;
 	}
-	return need + IPMD_SEAL_OVERHEAD;
+	return need;
 }
 
 /*

@@ -3,7 +3,9 @@
  *
  * A file's content is cut into chunks of exactly obj_store.chunk_size bytes
  * (the last one may be shorter).  Each chunk is sealed convergently
- * (crypto/seal.h, BLOCK_CHUNK) and put into the block store.  A file of at
+ * (crypto/seal.h, BLOCK_CHUNK), padded with zero bytes to
+ * obj_padded_len(size) unless obj_store.pad is OBJ_PAD_NONE (see "Chunk
+ * padding" below), and put into the block store.  A file of at
  * most one chunk is named by that chunk; a longer one by an index block
  * (BLOCK_INDEX) listing its children's (CID, key, size); index blocks nest,
  * so depth grows with log_fanout(size) and size has no practical limit.
@@ -22,9 +24,23 @@
  * chunk_size·fanout^(depth-1) bytes.  The reader uses the object's own
  * chunk_size and fanout, not obj_store's.
  *
+ * Chunk padding: a chunk of size bytes is stored as a block of exactly
+ * obj_padded_len(size) + IPMD_SEAL_OVERHEAD bytes (padded, the default) or
+ * size + IPMD_SEAL_OVERHEAD (OBJ_PAD_NONE, and every chunk written before
+ * padding existed); the two agree when size is already a Padmé length
+ * (256 KiB is one).  The key is over the true content either way; the true
+ * size comes from the chunk_ref that names the chunk (an index entry, a
+ * directory entry, a share), which is sealed, so no length is stored in
+ * the chunk.  A reader accepts exactly those two block sizes, checks that
+ * the padding is zero bytes, and hands on (and caches) exactly size bytes:
+ * anything else is -EBADMSG.  Index blocks are never padded.
+ *
  * Invariants
  *  - size == 0  ⇔  ref.cid.len == 0 (an empty file has no block at all);
  *  - depth == 0 ⇔  size ≤ chunk_size (root is the chunk itself);
+ *  - a chunk block is obj_padded_len(size) + IPMD_SEAL_OVERHEAD or
+ *    size + IPMD_SEAL_OVERHEAD bytes, an index block its plaintext +
+ *    IPMD_SEAL_OVERHEAD;
  *  - no block written is larger than BLOCK_MAX_BYTES.
  *
  * Memory: a writer holds one chunk plus one partial index per level, so a
@@ -71,21 +87,41 @@
 #define OBJ_DEPTH_MAX 64
 /* Most sealing threads one writer may have (obj_store.seal_threads). */
 #define OBJ_SEAL_THREADS_MAX 64
+/* Largest chunk whose sealed block still fits BLOCK_MAX_BYTES. */
+#define OBJ_CHUNK_MAX (BLOCK_MAX_BYTES - IPMD_SEAL_OVERHEAD)
 
 struct chunk_cache; /* cache/chunk_cache.h */
+
+/* How writers pad chunks (obj_store.pad); readers accept both always. */
+enum obj_pad {
+	OBJ_PAD_PADME = 0, /* the default: obj_padded_len() */
+	OBJ_PAD_NONE = 1,  /* a chunk block is its size + IPMD_SEAL_OVERHEAD */
+};
 
 /* Where objects are read from and written to; the caller owns all of it. */
 struct obj_store {
 	struct blockstore *bs;
 	const uint8_t *convergence; /* IPMD_KEY_BYTES, or NULL: read-only */
-	uint32_t chunk_size;        /* ≤ BLOCK_MAX_BYTES - IPMD_SEAL_OVERHEAD */
+	uint32_t chunk_size;        /* ≤ OBJ_CHUNK_MAX */
 	uint32_t fanout;            /* 2 … OBJ_FANOUT_MAX; tests use small ones */
 	unsigned put_flags;         /* passed to bs_put (BS_PUT_DURABLE …) */
 	struct chunk_cache *cache;  /* plaintext chunks, or NULL */
 	/* Writers' sealing threads: 0 (the default) seals in the caller's
 	 * thread; 1 … OBJ_SEAL_THREADS_MAX, see "Parallel sealing" above. */
 	unsigned seal_threads;
+	/* Writers' chunk padding; zero (a store built with = {…}) pads. */
+	enum obj_pad pad;
 };
+
+/*
+ * The plaintext length a padded chunk of size bytes is sealed at:
+ * seal_padme(size), but never above OBJ_CHUNK_MAX (so the block fits
+ * BLOCK_MAX_BYTES); size itself when size > OBJ_CHUNK_MAX (no such chunk).
+ * Never above the next power of two, so a chunk of at most
+ * OBJ_CHUNK_DEFAULT bytes stays within OBJ_CHUNK_DEFAULT.  A pure function
+ * of size: readers recompute it, whatever chunk size the writer had.
+ */
+uint64_t obj_padded_len(uint64_t size);
 
 /* One chunk, or one child of an index block. */
 struct chunk_ref {
@@ -127,9 +163,11 @@ int obj_read(struct obj_store *st, const struct obj_ref *ref, uint64_t off,
 /* Seal and store one chunk (0 < len ≤ chunk_size, else -EINVAL). */
 int obj_seal_chunk(struct obj_store *st, const uint8_t *plain, size_t len,
 		   struct chunk_ref *out);
-/* Fetch, verify and open one chunk into plain (chunk_size bytes);
- * -ENOBUFS if c->size > st->chunk_size, -EBADMSG if the block's size is not
- * c->size. */
+/* Fetch, verify and open one chunk into plain (c->size ≤ chunk_size
+ * bytes; no room for padding needed); -ENOBUFS if c->size >
+ * st->chunk_size, -EBADMSG if the block is neither c->size nor
+ * obj_padded_len(c->size) bytes of plaintext (+ IPMD_SEAL_OVERHEAD), or
+ * its padding is not zeros. */
 int obj_open_chunk(struct obj_store *st, const struct chunk_ref *c,
 		   uint8_t *plain, size_t *len);
 /* The chunk_ref of chunk number index (0-based) of ref; -ERANGE past the

@@ -138,6 +138,32 @@ out=$(setsid -w "$IPMD_BIN" mount -f --store "$P" "$PM" </dev/null 2>&1); rc=$?
 is "$rc" 1 "no terminal and no passphrase file: mount fails"
 case "$out" in *passphrase*) ok "and asks for a passphrase file";; *) not_ok "clear message"; diag "$out";; esac
 
+# Chunk padding: on by default (Padmé buckets), off with -o pad=none; a
+# mount reads both kinds of block.
+Z=$TEST_DIR/padstore
+ZM=$TEST_DIR/padmnt
+ipmd_init "$Z" || bail "init $Z"
+gen_message pad1 5000 >"$TEST_DIR/pad1"
+gen_message pad2 5000 >"$TEST_DIR/pad2"
+blocks_of() { find "$Z/blocks" -type f -size "$1"c | wc -l; }
+check "mount -o pad=none" ipmd_mount "$Z" "$ZM" -o pad=none
+cp "$TEST_DIR/pad1" "$ZM/new/1.pad1.host"
+check "unmount (pad=none)" ipmd_umount "$ZM"
+n1=$(stat -c %s "$TEST_DIR/pad1")
+is "$(blocks_of $((n1 + 40)))" 1 "pad=none: the $n1-byte message is a block of $((n1 + 40))"
+check "mount (padded, the default)" ipmd_mount "$Z" "$ZM"
+cp "$TEST_DIR/pad2" "$ZM/new/2.pad2.host"
+check "unmount (padded)" ipmd_umount "$ZM"
+n2=$(stat -c %s "$TEST_DIR/pad2")
+is "$(blocks_of "$(chunk_block_size "$n2")")" 1 "padded: the $n2-byte message is a block of $(chunk_block_size "$n2")"
+check "mount -o ro" ipmd_mount "$Z" "$ZM" -o ro
+check "the unpadded message reads back" cmp "$TEST_DIR/pad1" "$ZM/new/1.pad1.host"
+check "the padded message reads back" cmp "$TEST_DIR/pad2" "$ZM/new/2.pad2.host"
+check "unmount (ro)" ipmd_umount "$ZM"
+out=$("$IPMD_BIN" mount -f --store "$Z" -o pad=bucket "$ZM" 2>&1); rc=$?
+is "$rc" 2 "-o pad=bucket: a usage error"
+case "$out" in *"pad=bucket"*) ok "naming the option";; *) not_ok "names the option"; diag "$out";; esac
+
 out=$("$IPMD_BIN" mount -f --store "$TEST_DIR/nothing" "$M" 2>&1); rc=$?
 is "$rc" 1 "mount of a missing store fails"
 case "$out" in *"ipmaildir init"*) ok "and says to run init";; *) not_ok "clear message"; diag "$out";; esac

@@ -112,8 +112,8 @@ cold_name=$(grep -l "^Subject: cold 7" "$MNT"/new/* | head -1)
 ipmd_umount "$MNT" || bail "unmount failed"
 size=$(stat -c %s "$TEST_DIR/cold")
 cold_blk=$(comm -13 <(echo "$before") <(find "$STORE/blocks" -type f | sort) |
-	while read -r f; do [ "$(stat -c %s "$f")" = $((size + 40)) ] && echo "$f"; done | head -1)
-check "found the cold message's block (one chunk: size + 40)" test -n "$cold_blk"
+	while read -r f; do [ "$(stat -c %s "$f")" = "$(chunk_block_size "$size")" ] && echo "$f"; done | head -1)
+check "found the cold message's block (one chunk: padme(size) + 40)" test -n "$cold_blk"
 cp "$cold_blk" "$TEST_DIR/cold.blk"
 
 # ------------------------------------------------------------ 3. node back

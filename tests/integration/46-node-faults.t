@@ -74,8 +74,8 @@ check "the outbox drains through the honest proxy" wait_drained 60
 ipmd_umount "$MNT" || bail "unmount failed"
 size=$(stat -c %s "$TEST_DIR/cold")
 cold_blk=$(comm -13 <(echo "$before") <(find "$STORE/blocks" -type f | sort) |
-	while read -r f; do [ "$(stat -c %s "$f")" = $((size + 40)) ] && echo "$f"; done | head -1)
-check "found the message's block (one chunk: size + 40)" test -n "$cold_blk"
+	while read -r f; do [ "$(stat -c %s "$f")" = "$(chunk_block_size "$size")" ] && echo "$f"; done | head -1)
+check "found the message's block (one chunk: padme(size) + 40)" test -n "$cold_blk"
 cold_cid=$(basename "$cold_blk")
 check "the block is on the node" ipfs_has "$IPFS_API_1" "$cold_cid"
 

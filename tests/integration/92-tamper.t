@@ -71,6 +71,17 @@ for f in "$S"/blocks/*/*; do
 	[ "$(size_of "$f")" -eq $((262144 + 40)) ] && chunk_blks+=("$f")
 done
 is "${#chunk_blks[@]}" 2 "the big message has two full chunks"
+# Chunk blocks are padded (Padmé, fs/object.h): a block shows the size's
+# bucket, not the size.  256 KiB is a bucket of its own (above).
+small_size=$(size_of "$TEST_DIR/small")
+is "$(size_of "$small_blk")" "$(chunk_block_size "$small_size")" \
+	"the small message's chunk block is padme($small_size) + 40"
+tail_want=$(chunk_block_size $((700000 - 2 * 262144)))
+tail_blks=0
+for f in "$S"/blocks/*/*; do
+	[ "$(size_of "$f")" -eq "$tail_want" ] && tail_blks=$((tail_blks + 1))
+done
+is "$tail_blks" 1 "the big message's 175712-byte tail is a block of $tail_want"
 
 # expect_eio FILE-IN-MOUNT WHAT — reading fails with EIO, nothing served.
 expect_eio() {

@@ -134,3 +134,18 @@ free_port() {
 gen_message() {
 	python3 "${IPMD_TOP:-$PWD}/tests/integration/genmail.py" "$1" "$2"
 }
+
+# chunk_block_size SIZE — the block length a chunk of SIZE bytes is stored
+# at by a padding writer (the default): Padmé(SIZE) + 40, capped like
+# obj_padded_len (fs/object.h).  `pad=none` writers and old blocks: SIZE + 40.
+chunk_block_size() {
+	local L=$1 e=0 s=0 x max=$((1024 * 1024 - 1024 - 40))
+	if [ "$L" -ge 2 ] && [ "$L" -le "$max" ]; then
+		x=$L; while [ "$x" -gt 1 ]; do x=$((x >> 1)); e=$((e + 1)); done
+		x=$e; while [ "$x" -gt 1 ]; do x=$((x >> 1)); s=$((s + 1)); done
+		local mask=$(((1 << (e - s - 1)) - 1))
+		L=$(((L + mask) & ~mask))
+		[ "$L" -gt "$max" ] && L=$max
+	fi
+	echo $((L + 40))
+}
