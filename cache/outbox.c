@@ -419,12 +419,15 @@ static int ob_put(struct blockstore *bs, const uint8_t *data, size_t len,
 			o->queued_since_ms = now_ms();
 		if (!e)
 			e = dq_push(&o->queue, d);
-		sync_log = !e && (flags & BS_PUT_DURABLE) && o->fd >= 0;
 		o->st.pending = o->pending.used;
 		pthread_cond_signal(&o->work);
 	} else if (added < 0) {
 		e = added;
 	}
+	/* Also when another put queued it first: its '+' may not be synced
+	 * yet, and this caller was promised durability. */
+	sync_log = !e && (flags & BS_PUT_DURABLE) && o->fd >= 0 &&
+		   dset_has(&o->pending, d);
 	pthread_mutex_unlock(&o->lock);
 	/* Outside the lock: uploaders and other puts go on meanwhile.  The
 	 * fd lives as long as the outbox (the log is compacted only at
@@ -1164,6 +1167,16 @@ int outbox_queue_in(const char *dir, const struct cid *cid)
 	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
+	/* A crash may have left a torn last record (the log is compacted
+	 * only when an outbox opens): cut it, or ours would be misread. */
+	struct stat sb;
+	if (fstat(fd, &sb) != 0 ||
+	    (sb.st_size % OUTBOX_RECORD_BYTES &&
+	     ftruncate(fd, sb.st_size - sb.st_size % OUTBOX_RECORD_BYTES))) {
+		e = -errno;
+		close(fd);
+		return e;
+	}
 	uint8_t rec[OUTBOX_RECORD_BYTES];
 	rec[0] = REC_ADD;
 	memcpy(rec + 1, d, DIGEST);

@@ -359,7 +359,12 @@ static int check_chain(struct fsck *f, const struct cid *start,
 		return e;
 	if (e) {
 		why(f, &stop.at, e, text, sizeof(text), ctext);
-		if (e == -EPROTO)
+		if (e == -EPROTO && stop.parentless)
+			snprintf(text, sizeof(text),
+				 "has no parent but seq %llu (a first commit "
+				 "is seq 1)",
+				 (unsigned long long)stop.got_seq);
+		else if (e == -EPROTO)
 			snprintf(text, sizeof(text),
 				 "has seq %llu, not below its child's %llu",
 				 (unsigned long long)stop.got_seq,

@@ -38,9 +38,10 @@ static int init_store(const char *store, const struct passphrase_source *src)
 		}
 		if (r != 0) {
 			cli_error("init: passphrase: %s",
-				  r == -EINVAL ? "empty, too long or the two "
-						 "entries differ"
-					       : strerror(-r));
+				  r == -EINVAL	   ? "empty, or the two entries "
+						     "differ"
+				  : r == -EMSGSIZE ? "too long"
+						   : strerror(-r));
 			return EXIT_FAILURE_;
 		}
 	}

@@ -228,8 +228,11 @@ int history_reader_lock(const struct store_paths *paths, int *fd)
 
 static void read_state(struct history *h)
 {
-	h->head_err = head_read(h->paths.head, h->keys.journal, &h->head);
+	/* seen first: a mount writes head, then seen, so a commit landing
+	 * between the two reads can't make a current head look older than
+	 * seen (a false rollback for a reader beside the mount). */
 	h->seen_err = head_read(h->paths.seen, h->keys.journal, &h->seen);
+	h->head_err = head_read(h->paths.head, h->keys.journal, &h->head);
 	h->pruned_err = head_read(h->pruned_path, h->keys.journal, &h->pruned);
 	if (h->head_err)
 		memset(&h->head, 0, sizeof(h->head));
@@ -475,6 +478,7 @@ int chain_walk(struct blockstore *bs, const struct mailbox_keys *keys,
 		if (!e && c.parent.len == 0 && c.seq != 1) {
 			e = -EPROTO;
 			stop->got_seq = c.seq;
+			stop->parentless = true;
 		}
 		if (e) {
 			stop->error = e;

@@ -127,6 +127,7 @@ struct chain_stop {
 	struct cid at;    /* the commit that failed (error != 0) */
 	uint64_t want_seq; /* the seq it should have had (0: unknown) */
 	uint64_t got_seq;  /* the seq it had (error -EPROTO) */
+	bool parentless;   /* -EPROTO: it has no parent, yet seq ≠ 1 */
 	uint64_t commits;  /* commits passed to fn */
 };
 

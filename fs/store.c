@@ -70,7 +70,7 @@ static int read_line(int fd, char *buf, size_t cap, size_t *len)
 		if (r == 0 || c == '\n')
 			break;
 		if (n + 1 >= cap)
-			return -EINVAL;
+			return -EMSGSIZE;
 		buf[n++] = c;
 	}
 	if (n > 0 && buf[n - 1] == '\r')

@@ -56,7 +56,8 @@ struct passphrase_source {
  * or by prompting on /dev/tty (echo off) when interactive.  confirm asks
  * twice (for init and key passwd).  *pass is sodium_malloc'ed; free with
  * passphrase_free.  0, -ENOENT (no source: not a terminal and no file),
- * -EINVAL (empty or mismatched), or -errno.
+ * -EINVAL (empty or mismatched), -EMSGSIZE (longer than PASSPHRASE_MAX), or
+ * -errno.
  */
 int passphrase_read(const struct passphrase_source *src, const char *prompt,
 		    int confirm, char **pass, size_t *len);

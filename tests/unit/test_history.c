@@ -201,7 +201,8 @@ static void test_chain(void)
 	if (commit_write(bs, &k, &c, &root))
 		bail("commit_write");
 	e = chain_walk(bs, &k, &root, NULL, NULL, NULL, &stop);
-	ok(e == -EPROTO, "a parentless commit with seq 5: -EPROTO");
+	ok(e == -EPROTO && stop.parentless && stop.got_seq == 5,
+	   "a parentless commit with seq 5: -EPROTO, said so");
 	/* Another mailbox's key: every commit is refused. */
 	struct mailbox_keys other;
 	randombytes_buf(master, sizeof(master));
