@@ -1,6 +1,7 @@
 /* crypto/seal.c — see seal.h. */
 #include "crypto/seal.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
@@ -77,18 +78,13 @@ static void make_aad(uint8_t aad[IPMD_AAD_BYTES], enum block_kind kind)
 	aad[IPMD_AAD_BYTES - 1] = (uint8_t)kind;
 }
 
-static void put_be64(uint8_t p[8], uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
 /* AAD of a padded block: the plain AAD, then the true length. */
 static void make_padded_aad(uint8_t aad[IPMD_PADDED_AAD_BYTES],
 			    enum block_kind kind, uint64_t len)
 {
+	uint64_t be = htobe64(len);
 	make_aad(aad, kind);
-	put_be64(aad + IPMD_AAD_BYTES, len);
+	memcpy(aad + IPMD_AAD_BYTES, &be, sizeof(be));
 }
 
 uint64_t seal_padme(uint64_t len)
@@ -327,21 +323,55 @@ out:
  * straight into its final place, tag after it, so the hot path makes no
  * copy of the chunk.
  */
+static int seal_padded_in_place(uint8_t *out, const uint8_t *plain,
+				size_t len, size_t pad, const uint8_t *aad,
+				size_t aad_len,
+				const uint8_t key[IPMD_KEY_BYTES])
+{
+	int r = xchacha_poly(1, out + IPMD_NONCE_BYTES, plain, len, pad,
+			     out + IPMD_NONCE_BYTES + len + pad, aad, aad_len,
+			     out, key);
+	/* Half a block must not pass for a sealed one. */
+	if (r != 0)
+		sodium_memzero(out + IPMD_NONCE_BYTES,
+			       len + pad + IPMD_TAG_BYTES);
+	return r;
+}
+
 static int seal_in_place(uint8_t *out, const uint8_t *plain, size_t len,
 			 enum block_kind kind,
 			 const uint8_t key[IPMD_KEY_BYTES])
 {
 	uint8_t aad[IPMD_AAD_BYTES];
-	int r;
-
 	make_aad(aad, kind);
-	r = xchacha_poly(1, out + IPMD_NONCE_BYTES, plain, len, 0,
-			 out + IPMD_NONCE_BYTES + len, aad, sizeof(aad), out,
-			 key);
-	/* Half a block must not pass for a sealed one. */
-	if (r != 0)
-		sodium_memzero(out + IPMD_NONCE_BYTES, len + IPMD_TAG_BYTES);
+	return seal_padded_in_place(out, plain, len, 0, aad, sizeof(aad), key);
+}
+
+/* Open sealed (nonce ‖ len + pad bytes ‖ tag) into plain[0..len), the
+ * pad bytes after it required to be zeros; plain is wiped on failure. */
+static int open_padded(uint8_t *plain, size_t len, size_t pad,
+		       const uint8_t *sealed, const uint8_t *aad,
+		       size_t aad_len, const uint8_t key[IPMD_KEY_BYTES])
+{
+	uint8_t tag[IPMD_TAG_BYTES];
+	/* EVP_CTRL_AEAD_SET_TAG takes a mutable pointer. */
+	memcpy(tag, sealed + IPMD_NONCE_BYTES + len + pad, IPMD_TAG_BYTES);
+	int r = xchacha_poly(0, plain, sealed + IPMD_NONCE_BYTES, len, pad,
+			     tag, aad, aad_len, sealed, key);
+	/* libcrypto decrypts before it checks: take it back. */
+	if (r != 0 && len > 0)
+		sodium_memzero(plain, len);
 	return r;
+}
+
+/* The nonce of a convergent block: BLAKE2b keyed with its key over label.
+ * One BLAKE2b block: libsodium has no per-call setup, so it stays here. */
+static void convergent_nonce(uint8_t nonce[IPMD_NONCE_BYTES],
+			     const uint8_t *label, size_t label_len,
+			     const uint8_t key[IPMD_KEY_BYTES])
+{
+	crypto_generichash(nonce, IPMD_NONCE_BYTES, label, label_len, key,
+			   IPMD_KEY_BYTES);
 }
 
 static int seal_args_ok(const uint8_t *out, const uint8_t *plain, size_t len,
@@ -373,15 +403,10 @@ int seal_convergent(uint8_t *out, uint8_t key_out[IPMD_KEY_BYTES],
 	if (!seal_args_ok(out, plain, len, kind))
 		return -EINVAL;
 	block_key(key_out, convergence, kind, plain, len);
-	/*
-	 * The key is unique to (kind, plaintext), so a nonce derived from it
-	 * never meets a second plaintext under that key.  One BLAKE2b block:
-	 * libsodium has no per-call setup, so it stays here.
-	 */
-	crypto_generichash(out, IPMD_NONCE_BYTES,
-			   (const uint8_t *)IPMD_NONCE_LABEL,
-			   sizeof(IPMD_NONCE_LABEL) - 1, key_out,
-			   IPMD_KEY_BYTES);
+	/* The key is unique to (kind, plaintext), so a nonce derived from it
+	 * never meets a second plaintext under that key. */
+	convergent_nonce(out, (const uint8_t *)IPMD_NONCE_LABEL,
+			 sizeof(IPMD_NONCE_LABEL) - 1, key_out);
 	return seal_in_place(out, plain, len, kind, key_out);
 }
 
@@ -392,7 +417,7 @@ int seal_convergent_padded(uint8_t *out, uint8_t key_out[IPMD_KEY_BYTES],
 {
 	uint8_t aad[IPMD_PADDED_AAD_BYTES];
 	uint8_t label[sizeof(IPMD_PADDED_NONCE_LABEL) - 1 + 8];
-	int r;
+	uint64_t be = htobe64(padded_len);
 
 	if (padded_len == len)
 		return seal_convergent(out, key_out, plain, len, kind,
@@ -406,26 +431,19 @@ int seal_convergent_padded(uint8_t *out, uint8_t key_out[IPMD_KEY_BYTES],
 	 * padded length): a (key, nonce) never meets two plaintexts. */
 	memcpy(label, IPMD_PADDED_NONCE_LABEL,
 	       sizeof(IPMD_PADDED_NONCE_LABEL) - 1);
-	put_be64(label + sizeof(IPMD_PADDED_NONCE_LABEL) - 1, padded_len);
-	crypto_generichash(out, IPMD_NONCE_BYTES, label, sizeof(label),
-			   key_out, IPMD_KEY_BYTES);
+	memcpy(label + sizeof(IPMD_PADDED_NONCE_LABEL) - 1, &be, sizeof(be));
+	convergent_nonce(out, label, sizeof(label), key_out);
 	make_padded_aad(aad, kind, len);
-	r = xchacha_poly(1, out + IPMD_NONCE_BYTES, plain, len,
-			 padded_len - len, out + IPMD_NONCE_BYTES + padded_len, aad, sizeof(aad),
-			 out, key_out);
-	if (r != 0)
-		sodium_memzero(out + IPMD_NONCE_BYTES,
-			       padded_len + IPMD_TAG_BYTES);
-	return r;
+	return seal_padded_in_place(out, plain, len, padded_len - len, aad,
+				    sizeof(aad), key_out);
 }
 
 int seal_open_padded(uint8_t *plain, size_t len, const uint8_t *sealed,
 		     size_t sealed_len, enum block_kind kind,
 		     const uint8_t key[IPMD_KEY_BYTES])
 {
-	uint8_t tag[IPMD_TAG_BYTES], aad[IPMD_PADDED_AAD_BYTES];
-	size_t padded_len, pad;
-	int r;
+	uint8_t aad[IPMD_PADDED_AAD_BYTES];
+	size_t padded_len;
 
 	if (!kind_ok(kind) || !sealed || sealed_len < IPMD_SEAL_OVERHEAD)
 		return -EINVAL;
@@ -434,21 +452,16 @@ int seal_open_padded(uint8_t *plain, size_t len, const uint8_t *sealed,
 		return -EINVAL;
 	if (padded_len == len)
 		return seal_open(plain, NULL, sealed, sealed_len, kind, key);
-	pad = padded_len - len;
 	make_padded_aad(aad, kind, len);
-	memcpy(tag, sealed + IPMD_NONCE_BYTES + padded_len, IPMD_TAG_BYTES);
-	r = xchacha_poly(0, plain, sealed + IPMD_NONCE_BYTES, len, pad, tag,
-			 aad, sizeof(aad), sealed, key);
-	if (r != 0 && len > 0)
-		sodium_memzero(plain, len);
-	return r;
+	return open_padded(plain, len, padded_len - len, sealed, aad,
+			   sizeof(aad), key);
 }
 
 int seal_open(uint8_t *plain, size_t *plain_len, const uint8_t *sealed,
 	      size_t sealed_len, enum block_kind kind,
 	      const uint8_t key[IPMD_KEY_BYTES])
 {
-	uint8_t tag[IPMD_TAG_BYTES], aad[IPMD_AAD_BYTES];
+	uint8_t aad[IPMD_AAD_BYTES];
 	size_t len;
 	int r;
 
@@ -457,15 +470,9 @@ int seal_open(uint8_t *plain, size_t *plain_len, const uint8_t *sealed,
 	len = sealed_len - IPMD_SEAL_OVERHEAD;
 	if (len > 0 && !plain)
 		return -EINVAL;
-	/* EVP_CTRL_AEAD_SET_TAG takes a mutable pointer. */
-	memcpy(tag, sealed + IPMD_NONCE_BYTES + len, IPMD_TAG_BYTES);
 	make_aad(aad, kind);
-	r = xchacha_poly(0, plain, sealed + IPMD_NONCE_BYTES, len, 0, tag, aad,
-			 sizeof(aad), sealed, key);
+	r = open_padded(plain, len, 0, sealed, aad, sizeof(aad), key);
 	if (r != 0) {
-		/* libcrypto decrypts before it checks: take it back. */
-		if (len > 0)
-			sodium_memzero(plain, len);
 		if (plain_len)
 			*plain_len = 0;
 		return r;
