@@ -223,3 +223,12 @@ int head_write(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 	}
 	return fsync_parent(path);
 }
+
+bool head_accepts(const struct head *h, const struct head *seen,
+		  uint64_t commit_seq, uint64_t *accepted)
+{
+	*accepted = h->max_seq;
+	if (seen && seen->max_seq > *accepted)
+		*accepted = seen->max_seq;
+	return commit_seq == h->seq && commit_seq >= *accepted;
+}

@@ -12,6 +12,7 @@
 #ifndef IPMD_FS_HEAD_H
 #define IPMD_FS_HEAD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "crypto/format.h"
@@ -33,5 +34,16 @@ int head_read(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 	      struct head *h);
 int head_write(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 	       const struct head *h);
+
+/*
+ * The rollback check of the commit h names, whose own seq is commit_seq:
+ * it must be h's seq and no lower than the highest seq accepted here —
+ * h->max_seq, and seen's (STORE/seen, NULL if unreadable), so a head file
+ * swapped for an older copy still meets the seen file.  *accepted gets
+ * that highest seq (for the refusal's message); true when the commit
+ * passes.
+ */
+bool head_accepts(const struct head *h, const struct head *seen,
+		  uint64_t commit_seq, uint64_t *accepted);
 
 #endif

@@ -158,13 +158,11 @@ static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
 					    "tampered with)",
 			   e == -EKEYREJECTED || e == -ENOENT ? ""
 							      : strerror(-e));
-	/* The newest seq ever accepted here, from head and from seen: a head
-	 * file swapped for an older copy still meets the seen file. */
 	struct head seen;
-	if (head_read(fs->paths.seen, fs->keys.journal, &seen) == 0 &&
-	    seen.max_seq > fs->head.max_seq)
-		fs->head.max_seq = seen.max_seq;
-	if (fs->last.seq != fs->head.seq || fs->last.seq < fs->head.max_seq)
+	bool seen_ok = head_read(fs->paths.seen, fs->keys.journal, &seen) == 0;
+	bool fresh = head_accepts(&fs->head, seen_ok ? &seen : NULL,
+				  fs->last.seq, &fs->head.max_seq);
+	if (!fresh)
 		return msgbuf_say(msg, msgsize,
 			   "the head commit has seq %llu but seq %llu was "
 			   "already accepted here: refusing a rollback",

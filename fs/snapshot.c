@@ -62,10 +62,9 @@ static int open_committed(struct snapshot *s, const char *store,
 	/* The same rollback check as a mount: an export or a share of a
 	 * head swapped for an older copy would hand out a stale mailbox
 	 * as the current one. */
-	uint64_t accepted = h->head.max_seq;
-	if (h->seen_err == 0 && h->seen.max_seq > accepted)
-		accepted = h->seen.max_seq;
-	if (s->last.seq != h->head.seq || s->last.seq < accepted) {
+	uint64_t accepted;
+	if (!head_accepts(&h->head, h->seen_err ? NULL : &h->seen,
+			  s->last.seq, &accepted)) {
 		snprintf(msg, msgsize, "the head commit has seq %llu but seq "
 			 "%llu was already accepted here: refusing a "
 			 "rollback (run ipmaildir fsck)",
