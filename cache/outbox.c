@@ -265,15 +265,21 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* One record, op ‖ digest, appended to the log at fd. */
+static int write_rec(int fd, char op, const uint8_t *d)
+{
+	uint8_t rec[OUTBOX_RECORD_BYTES];
+	rec[0] = (uint8_t)op;
+	memcpy(rec + 1, d, DIGEST);
+	return write_all(fd, rec, sizeof(rec));
+}
+
 /* Under lock. */
 static int log_rec(struct outbox *o, char op, const uint8_t *d)
 {
 	if (o->fd < 0)
 		return 0;
-	uint8_t rec[OUTBOX_RECORD_BYTES];
-	rec[0] = (uint8_t)op;
-	memcpy(rec + 1, d, DIGEST);
-	int e = write_all(o->fd, rec, sizeof(rec));
+	int e = write_rec(o->fd, op, d);
 	if (!e && op == REC_ADD)
 		o->log_dirty = true;
 	return e;
@@ -1177,10 +1183,7 @@ int outbox_queue_in(const char *dir, const struct cid *cid)
 		close(fd);
 		return e;
 	}
-	uint8_t rec[OUTBOX_RECORD_BYTES];
-	rec[0] = REC_ADD;
-	memcpy(rec + 1, d, DIGEST);
-	e = write_all(fd, rec, sizeof(rec));
+	e = write_rec(fd, REC_ADD, d);
 	if (!e && fdatasync(fd) != 0)
 		e = -errno;
 	close(fd);
