@@ -17,15 +17,21 @@ BUILD   ?= build
 CC      ?= cc
 PKGS    := fuse3 libsodium libcurl jansson libxxhash libcrypto
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# pkg-config runs when a compile or link first needs its answer, not when
+# make reads this file: `make deps install` on a new machine parses the
+# Makefile before `deps` has installed the -dev packages.  Each answer is
+# computed once and kept (the eval replaces the variable by its value).
+pkg_config = $(or $(shell pkg-config $(1) $(PKGS) 2>/dev/null),$(error \
+	pkg-config finds no $(PKGS); run 'make deps' first (as root)))
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(call pkg_config,--cflags))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $$(call pkg_config,--libs))$(PKG_LIBS)
 
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
 	$(WARN) -I. $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS) -MMD -MP
-LDLIBS   := $(PKG_LIBS) -lpthread
+LDLIBS    = $(PKG_LIBS) -lpthread
 
 ifeq ($(SAN),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
