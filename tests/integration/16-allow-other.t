@@ -66,6 +66,8 @@ check "root prepares the tree" prepare
 is "$(grep " $M " /proc/self/mountinfo | grep -c default_permissions)" 1 \
 	"allow_other alone mounts with default_permissions"
 
+grep " $M " /proc/self/mountinfo | awk '{print $6}' | tr , '\n' | grep -qx nosuid
+is "$?" 0 "the mount is nosuid"
 is "$(try read "$M/cur/secret")" EACCES "another uid cannot read a 0600 file"
 is "$(try write "$M/cur/secret")" EACCES "another uid cannot overwrite it"
 is "$(try chmod "$M/cur/secret" 0666)" EPERM "another uid cannot chmod it"
