@@ -43,4 +43,12 @@ struct config;
 int cli_config(struct config *cfg, const char **store,
 	       const char **passphrase_file, const char **node);
 
+/* Apply fs/mount_access.h to the FUSE option list opts (size bytes) of
+ * command cmd ("mount", "archive"); call after openlog.  A contradiction or
+ * no room: one line on stderr and EXIT_USAGE.  The opt-out is logged as a
+ * warning, and also printed on stderr when foreground is 0 (the log does
+ * not go there then).  Else 0. */
+int cli_mount_access(const char *cmd, char *opts, size_t size,
+		     int foreground);
+
 #endif

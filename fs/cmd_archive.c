@@ -28,7 +28,8 @@ static void archive_usage(FILE *out)
 		"usage: ipmaildir archive [--store DIR] [-f] [-o OPTS] "
 		"[--passphrase-file F] MOUNTPOINT\n"
 		"  -f                 stay in the foreground\n"
-		"  -o OPTS            FUSE options (allow_other, …)\n"
+		"  -o OPTS            FUSE options (allow_other, which brings "
+		"default_permissions, …)\n"
 		"  --passphrase-file F   read the key's passphrase from F\n");
 }
 
@@ -71,6 +72,9 @@ int cmd_archive(int argc, char **argv)
 		return EXIT_USAGE;
 	openlog("ipmaildir", LOG_PID | (foreground ? LOG_PERROR : 0),
 		LOG_MAIL);
+	if (cli_mount_access("archive", fuse_opts, sizeof(fuse_opts),
+			     foreground))
+		return EXIT_USAGE;
 	static struct history h;
 	static struct archive a;
 	char msg[1024] = "";

@@ -43,8 +43,12 @@ static void mount_usage(FILE *out)
 		"MOUNTPOINT\n"
 		"  -f                 stay in the foreground\n"
 		"  -d                 debug: foreground, log every FUSE call\n"
-		"  -o OPTS            FUSE options (allow_other, "
-		"default_permissions, ro, …)\n"
+		"  -o OPTS            FUSE options (allow_other, which brings "
+		"default_permissions,\n"
+		"                     ro, …); no_default_permissions: other "
+		"users' access\n"
+		"                     unchecked by file modes (see "
+		"ipmaildir(1))\n"
 		"                     and ipmaildir's: commit_delay=MS, "
 		"attr_timeout=S, cache_mb=N,\n"
 		"                     node_timeout=MS, local_cap_mb=N, "
@@ -225,6 +229,9 @@ int cmd_mount(int argc, char **argv)
 	/* The mount's log: syslog, and stderr too while in the foreground. */
 	openlog("ipmaildir", LOG_PID | (foreground ? LOG_PERROR : 0),
 		LOG_MAIL);
+	if (cli_mount_access("mount", fuse_opts, sizeof(fuse_opts),
+			     foreground))
+		return EXIT_USAGE;
 	static struct ipmd_fs fs;
 	char msg[1024] = "";
 	if (ipmd_fs_open(&fs, &mo, msg, sizeof(msg)) != 0) {

@@ -14,6 +14,11 @@
 
 #define IO_BYTES (1024 * 1024)
 
+/* Modes come from the mailbox, which any user allowed into a mount may
+ * have chmod-ed: export, often run as root, hands out no setuid or setgid
+ * bit (a setgid folder loses its group inheritance too). */
+#define EXPORT_MODE_BITS (07777 & ~(mode_t)(S_ISUID | S_ISGID))
+
 struct exporter {
 	struct obj_store *st;
 	struct fs_tree *t;
@@ -123,7 +128,7 @@ static int put_file(struct exporter *x, int dfd, const char *name,
 	times_of(in, ts);
 	if (!e && x->chown && fchown(fd, in->uid, in->gid) != 0)
 		e = -errno;
-	if (!e && fchmod(fd, in->mode & 07777) != 0)
+	if (!e && fchmod(fd, in->mode & EXPORT_MODE_BITS) != 0)
 		e = -errno;
 	if (!e && futimens(fd, ts) != 0)
 		e = -errno;
@@ -200,7 +205,7 @@ static int put_dir(struct exporter *x, int dfd, struct inode *dir,
 	times_of(dir, ts);
 	if (x->chown && fchown(dfd, dir->uid, dir->gid) != 0)
 		return -errno;
-	if (fchmod(dfd, dir->mode & 07777) != 0 || futimens(dfd, ts) != 0)
+	if (fchmod(dfd, dir->mode & EXPORT_MODE_BITS) != 0 || futimens(dfd, ts) != 0)
 		return -errno;
 	return 0;
 }

@@ -4,7 +4,8 @@
  * Every directory, regular file and symlink of the tree is recreated under
  * dst with its name, content (byte for byte), mode and times (atime,
  * mtime; a directory's after its entries are in); owners too when run as
- * root, as cp -a would.  Hard links become separate files.  dst must not
+ * root, as cp -a would.  Never a setuid or setgid bit: those are dropped
+ * from every mode.  Hard links become separate files.  dst must not
  * exist, or be an empty directory: nothing already there is touched or
  * overwritten.  Files are written whole and the filesystem is synced
  * (syncfs) before export_tree returns.
