@@ -40,6 +40,7 @@ int cmd_import(int argc, char **argv)
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, 's'},
 		{"passphrase-file", required_argument, NULL, 'p'},
+		{"passphrase-command", required_argument, NULL, 'P'},
 		{"threads", required_argument, NULL, 'j'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -53,6 +54,7 @@ int cmd_import(int argc, char **argv)
 		switch (c) {
 		case 's': store = optarg; break;
 		case 'p': mo.pass.file = optarg; break;
+		case 'P': mo.pass.command = optarg; break;
 		case 'j': {
 			char *end;
 			unsigned long n = strtoul(optarg, &end, 10);
@@ -74,7 +76,7 @@ int cmd_import(int argc, char **argv)
 	}
 	const char *src = argv[optind];
 	struct config cfg;
-	if (cli_config(&cfg, &store, &mo.pass.file, NULL))
+	if (cli_config(&cfg, &store, &mo.pass, NULL))
 		return EXIT_USAGE;
 	mo.store = store;
 
