@@ -44,7 +44,7 @@ static const struct command commands[] = {
 	 "gc      [--store DIR] [--keep-last N] [--keep-within DURATION] "
 	 "[--dry-run]"},
 	{"import", cmd_import,
-	 "import  [--store DIR] [--threads N] [--quiet] MAILDIR"},
+	 "import  [--store DIR] [--threads N] [--quiet] [--force] MAILDIR"},
 	{"export", cmd_export,
 	 "export  [--store DIR] [--quiet] DIR | --car FILE [--head-only]"},
 	{"share", cmd_share, "share   PATH-IN-MOUNT | --store DIR PATH"},
