@@ -10,7 +10,8 @@
  * blank lines are ignored; whitespace around key and value is dropped;
  * a value may be "double quoted" (then it is taken as it is, quotes off).
  * Keys are the long options they mirror (config_key_names): store, node,
- * passphrase-file, passphrase-command, commit-delay, attr-timeout, cache-mb, local-cap-mb.
+ * passphrase-file, passphrase-command, commit-delay, attr-timeout,
+ * cache-mb, local-cap-mb.
  * Each has an
  * environment variable IPMAILDIR_<KEY> (upper case, '-' as '_').
  *
