@@ -33,7 +33,9 @@ static void key_usage(FILE *out)
 		"  --passphrase-file F   the passphrase is F's first line "
 		"(- : standard input)\n"
 		"  --passphrase-command CMD  or the first line that /bin/sh "
-		"-c CMD prints\n");
+		"-c CMD prints\n"
+		"  --new-passphrase-file NEW, --new-passphrase-command CMD  "
+		"the same for the new one\n");
 }
 
 /* The printable form of the master secret (crypto/key_backup.h). */
@@ -282,6 +284,7 @@ int cmd_key(int argc, char **argv)
 		{"passphrase-file", required_argument, NULL, 'p'},
 		{"passphrase-command", required_argument, NULL, 'P'},
 		{"new-passphrase-file", required_argument, NULL, 'N'},
+		{"new-passphrase-command", required_argument, NULL, 'C'},
 		{"no-new-passphrase", no_argument, NULL, 'Z'},
 		{"read-only", no_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
@@ -296,6 +299,7 @@ int cmd_key(int argc, char **argv)
 		case 'p': src.file = optarg; break;
 		case 'P': src.command = optarg; break;
 		case 'N': new_src.file = optarg; break;
+		case 'C': new_src.command = optarg; break;
 		case 'Z': new_src.none = 1; break;
 		case 'r': read_only = 1; break;
 		case 'h': key_usage(stdout); return EXIT_OK;
@@ -305,6 +309,11 @@ int cmd_key(int argc, char **argv)
 	int restore = optind < argc && !strcmp(argv[optind], "restore");
 	if (optind + 1 != argc && !(restore && optind + 2 == argc)) {
 		key_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (new_src.none + !!new_src.file + !!new_src.command > 1) {
+		cli_error("key: takes one of --new-passphrase-file, "
+			  "--new-passphrase-command, --no-new-passphrase");
 		return EXIT_USAGE;
 	}
 	struct config cfg;

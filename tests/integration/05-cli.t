@@ -124,6 +124,12 @@ is "$(cat "$OUT")" "$readcap" "passphrase-command is a config key too (IPMAILDIR
 run status --store "$S" --passphrase-command "cat '$P2'"
 is "$RC" 1 "status with a command printing the wrong passphrase exits 1"
 err_has "wrong passphrase" "... 'wrong passphrase' (the history's key load uses it too)"
+run key passwd --store "$S" --passphrase-command "cat '$P1'" --new-passphrase-command "echo 'a third one'"
+is "$RC" 0 "key passwd --passphrase-command / --new-passphrase-command"
+run key passwd --store "$S" --passphrase-command "echo 'a third one'" --new-passphrase-file - <"$P1"
+is "$RC" 0 "... and back, the new one from standard input"
+run key export --read-only --store "$S" --passphrase-file "$P1"
+is "$(cat "$OUT")" "$readcap" "... which opens the key again"
 PI=$TEST_DIR/store-stdin
 echo 'from standard input' | "$B" init --store "$PI" --passphrase-file - >/dev/null 2>&1
 is "$?" 0 "init --passphrase-file - takes the new passphrase from stdin"
