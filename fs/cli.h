@@ -31,17 +31,31 @@ int cmd_fetch(int argc, char **argv);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Message for a keys_error or negative errno, with the OS error if any. */
 void cli_keys_error(const char *what, int err, int sys_errno);
+/* The same for store_load_keys (fs/store.h): the key file or the
+ * passphrase source at fault. */
+struct store_paths;
+struct passphrase_source;
+void cli_load_keys_error(const struct store_paths *p,
+			 const struct passphrase_source *src, int err,
+			 int sys_errno);
+/* "ipmaildir: CMD: <source and why>" for a passphrase_read error. */
+void cli_passphrase_error(const char *cmd,
+			  const struct passphrase_source *src, int err);
 
 /* Load the config files and environment (fs/config.h) into cfg; on a bad
  * one print "ipmaildir: file:line: why" and return EXIT_USAGE, else 0.
  * Options the command line left unset (NULL) are filled from cfg; pass
  * NULL for an option the command does not take (or that the command line
- * ruled out: --no-passphrase, fetch's --store).  Every command that takes
- * --store, --passphrase-file or --node calls this once after getopt and
- * keeps cfg (the strings point into it) until it returns; config_free. */
+ * ruled out: fetch's --store).  pass: --passphrase-file and
+ * --passphrase-command together are a usage error (EXIT_USAGE, printed);
+ * when the command line gave neither (nor --no-passphrase), the config's
+ * passphrase-file, else its passphrase-command, is used.  Every command
+ * that takes --store, a passphrase or --node calls this once after getopt
+ * and keeps cfg (the strings point into it) until it returns;
+ * config_free. */
 struct config;
 int cli_config(struct config *cfg, const char **store,
-	       const char **passphrase_file, const char **node);
+	       struct passphrase_source *pass, const char **node);
 
 /* Apply fs/mount_access.h to the FUSE option list opts (size bytes) of
  * command cmd ("mount", "archive"); call after openlog.  A contradiction or

@@ -3,9 +3,28 @@
 
 #include "fs/cli.h"
 #include "fs/config.h"
+#include "fs/store.h"
+
+/* One passphrase source: the command line's, else the config's file,
+ * else its command. */
+static int apply_pass(const struct config *cfg,
+		      struct passphrase_source *pass)
+{
+	if (pass->file && pass->command) {
+		cli_error("takes --passphrase-file or --passphrase-command, "
+			  "not both");
+		return EXIT_USAGE;
+	}
+	if (pass->none || pass->file || pass->command)
+		return 0;
+	pass->file = config_get(cfg, CFG_PASSPHRASE_FILE);
+	if (!pass->file)
+		pass->command = config_get(cfg, CFG_PASSPHRASE_COMMAND);
+	return 0;
+}
 
 int cli_config(struct config *cfg, const char **store,
-	       const char **passphrase_file, const char **node)
+	       struct passphrase_source *pass, const char **node)
 {
 	char msg[1024];
 	if (config_load_default(cfg, msg, sizeof(msg)) != 0) {
@@ -14,8 +33,10 @@ int cli_config(struct config *cfg, const char **store,
 	}
 	if (store && !*store)
 		*store = config_get(cfg, CFG_STORE);
-	if (passphrase_file && !*passphrase_file)
-		*passphrase_file = config_get(cfg, CFG_PASSPHRASE_FILE);
+	if (pass && apply_pass(cfg, pass)) {
+		config_free(cfg);
+		return EXIT_USAGE;
+	}
 	if (node && !*node)
 		*node = config_get(cfg, CFG_NODE);
 	return 0;

@@ -30,7 +30,10 @@ static void archive_usage(FILE *out)
 		"  -f                 stay in the foreground\n"
 		"  -o OPTS            FUSE options (allow_other, which brings "
 		"default_permissions, …)\n"
-		"  --passphrase-file F   read the key's passphrase from F\n");
+		"  --passphrase-file F   read the key's passphrase from F "
+		"(- : standard input)\n"
+		"  --passphrase-command CMD  or from the first line that "
+		"/bin/sh -c CMD prints\n");
 }
 
 int cmd_archive(int argc, char **argv)
@@ -38,6 +41,7 @@ int cmd_archive(int argc, char **argv)
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, 's'},
 		{"passphrase-file", required_argument, NULL, 'p'},
+		{"passphrase-command", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -48,6 +52,7 @@ int cmd_archive(int argc, char **argv)
 		switch (c) {
 		case 's': ho.store = optarg; break;
 		case 'p': ho.pass.file = optarg; break;
+		case 'P': ho.pass.command = optarg; break;
 		case 'f': foreground = 1; break;
 		case 'o':
 			if (strlen(fuse_opts) + strlen(optarg) + 2 >
@@ -68,7 +73,7 @@ int cmd_archive(int argc, char **argv)
 	}
 	const char *mountpoint = argv[optind];
 	static struct config cfg; /* ho points into it while mounted */
-	if (cli_config(&cfg, &ho.store, &ho.pass.file, NULL))
+	if (cli_config(&cfg, &ho.store, &ho.pass, NULL))
 		return EXIT_USAGE;
 	openlog("ipmaildir", LOG_PID | (foreground ? LOG_PERROR : 0),
 		LOG_MAIL);

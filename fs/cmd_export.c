@@ -37,7 +37,9 @@ static void export_usage(FILE *out)
 		"is standard output)\n"
 		"  --head-only    only the head commit's blocks, not those of "
 		"older states\n"
-		"  --quiet        no progress\n");
+		"  --quiet        no progress\n"
+		"  --passphrase-command CMD  the passphrase is the first line "
+		"/bin/sh -c CMD prints\n");
 }
 
 static void on_progress(void *arg, const struct export_stats *st)
@@ -253,6 +255,7 @@ int cmd_export(int argc, char **argv)
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, 's'},
 		{"passphrase-file", required_argument, NULL, 'p'},
+		{"passphrase-command", required_argument, NULL, 'P'},
 		{"car", required_argument, NULL, 'c'},
 		{"head-only", no_argument, NULL, 'H'},
 		{"quiet", no_argument, NULL, 'q'},
@@ -267,6 +270,7 @@ int cmd_export(int argc, char **argv)
 		switch (c) {
 		case 's': store = optarg; break;
 		case 'p': pass.file = optarg; break;
+		case 'P': pass.command = optarg; break;
 		case 'c': car = optarg; break;
 		case 'H': head_only = true; break;
 		case 'q': quiet = true; break;
@@ -280,7 +284,7 @@ int cmd_export(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct config cfg;
-	if (cli_config(&cfg, &store, &pass.file, NULL))
+	if (cli_config(&cfg, &store, &pass, NULL))
 		return EXIT_USAGE;
 	static struct snapshot s;
 	char msg[1024] = "";

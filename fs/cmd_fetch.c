@@ -11,6 +11,12 @@
  * its peers (bitswap).  Without either option, a node from the config
  * (fs/config.h) is used, else the configured or default store.  Every block is re-hashed and opened with
  * authentication (fs/object.h), whoever served it.
+ *
+ * The capability decrypts the message, and a command line is readable by
+ * every local user (ps, /proc/PID/cmdline): --capability-file FILE (or -,
+ * standard input) keeps it off the command line.  A file, like the key
+ * file, must not be open to group or others.  A capability given as an
+ * argument still works, with a warning, as mysql warns of a password.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +46,13 @@ static void fetch_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: ipmaildir fetch [--store DIR | --node ADDR] "
+		"[--into MAILDIR] --capability-file FILE\n"
+		"       ipmaildir fetch [--store DIR | --node ADDR] "
 		"[--into MAILDIR] CAPABILITY\n"
+		"  --capability-file FILE  read the capability from FILE's "
+		"first line (- : standard input);\n"
+		"                   as an argument, other local users can "
+		"read it (ps)\n"
 		"  --into MAILDIR   deliver into MAILDIR/new (default: "
 		"standard output)\n"
 		"  --node ADDR      get the blocks from this IPFS node "
@@ -153,32 +165,104 @@ static int deliver(struct obj_store *st, const struct obj_ref *ref,
 	return e;
 }
 
+/* Drop the line end and blanks around the capability. */
+static void trim(char *s)
+{
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' ||
+			 s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+}
+
+static int read_fd_line(int fd, char *buf, size_t size)
+{
+	size_t n = 0;
+	while (n + 1 < size) {
+		ssize_t r = read(fd, buf + n, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0 || buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = '\0';
+	trim(buf);
+	return 0;
+}
+
+/* The first line of path ("-": stdin) into buf; prints why not and
+ * returns EXIT_FAILURE_.  A file open to group or others is refused. */
+static int read_capability_file(const char *path, char *buf, size_t size)
+{
+	if (!strcmp(path, "-")) {
+		int e = read_fd_line(STDIN_FILENO, buf, size);
+		if (e)
+			cli_error("fetch: standard input: %s", strerror(-e));
+		return e ? EXIT_FAILURE_ : EXIT_OK;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) != 0) {
+		cli_error("fetch: --capability-file %s: %s", path,
+			  strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EXIT_FAILURE_;
+	}
+	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
+		close(fd);
+		cli_error("fetch: --capability-file %s is readable by other "
+			  "users (it decrypts the message): chmod 600 it",
+			  path);
+		return EXIT_FAILURE_;
+	}
+	int e = read_fd_line(fd, buf, size);
+	close(fd);
+	if (e)
+		cli_error("fetch: --capability-file %s: %s", path,
+			  strerror(-e));
+	return e ? EXIT_FAILURE_ : EXIT_OK;
+}
+
 int cmd_fetch(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, 's'},
 		{"node", required_argument, NULL, 'n'},
 		{"into", required_argument, NULL, 'i'},
+		{"capability-file", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	const char *store = NULL, *node = NULL, *into = NULL;
+	const char *store = NULL, *node = NULL, *into = NULL, *cap_file = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "s:n:i:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': store = optarg; break;
 		case 'n': node = optarg; break;
 		case 'i': into = optarg; break;
+		case 'c': cap_file = optarg; break;
 		case 'h': fetch_usage(stdout); return EXIT_OK;
 		default: fetch_usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (optind + 1 != argc || (store && node)) {
+	if (optind + (cap_file ? 0 : 1) != argc || (store && node)) {
 		fetch_usage(stderr);
 		return EXIT_USAGE;
 	}
+	char text[CAPABILITY_MAX + 64] = "";
+	if (cap_file && read_capability_file(cap_file, text, sizeof(text)))
+		return EXIT_FAILURE_;
+	if (!cap_file)
+		cli_error("fetch: warning: a capability on the command line "
+			  "is visible to other local users (ps); use "
+			  "--capability-file FILE or -");
 	struct obj_ref ref;
-	if (capability_parse(argv[optind], &ref) != 0) {
+	int bad = capability_parse(cap_file ? text : argv[optind], &ref);
+	sodium_memzero(text, sizeof(text));
+	if (bad) {
 		cli_error("fetch: not a capability "
 			  "(ipmaildir:CID?size=N&depth=D#KEY)");
 		return EXIT_USAGE;

@@ -67,7 +67,10 @@ static void fsck_usage(FILE *out)
 		"node\n"
 		"                     (default: $IPMAILDIR_NODE, the config's "
 		"node)\n"
-		"  --passphrase-file F   read the key's passphrase from F\n"
+		"  --passphrase-file F   read the key's passphrase from F "
+		"(- : standard input)\n"
+		"  --passphrase-command CMD  or from the first line that "
+		"/bin/sh -c CMD prints\n"
 		"exit: 0 clean, 1 errors corrected, 4 errors left, "
 		"8 operational error\n");
 }
@@ -758,6 +761,7 @@ int cmd_fsck(int argc, char **argv)
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, 's'},
 		{"passphrase-file", required_argument, NULL, 'p'},
+		{"passphrase-command", required_argument, NULL, 'P'},
 		{"deep", no_argument, NULL, 'D'},
 		{"repair", no_argument, NULL, 'R'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -776,6 +780,7 @@ int cmd_fsck(int argc, char **argv)
 		switch (c) {
 		case 's': ho.store = optarg; break;
 		case 'p': ho.pass.file = optarg; break;
+		case 'P': ho.pass.command = optarg; break;
 		case 'D': deep = true; break;
 		case 'R': repair = true; break;
 		case 'v': f.verbose = true; break;
@@ -789,7 +794,7 @@ int cmd_fsck(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct config cfg;
-	if (cli_config(&cfg, &ho.store, &ho.pass.file,
+	if (cli_config(&cfg, &ho.store, &ho.pass,
 		       node_arg ? NULL : &node))
 		return EXIT_USAGE;
 	ho.node = node;

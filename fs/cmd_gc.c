@@ -64,7 +64,10 @@ static void gc_usage(FILE *out)
 		"  --dry-run          say what would be freed, free nothing\n"
 		"  --node ADDR        also unpin the freed blocks on this IPFS "
 		"node\n"
-		"  --passphrase-file F   read the key's passphrase from F\n");
+		"  --passphrase-file F   read the key's passphrase from F "
+		"(- : standard input)\n"
+		"  --passphrase-command CMD  or from the first line that "
+		"/bin/sh -c CMD prints\n");
 }
 
 /* "90s", "30m", "12h", "7d", "2w" → seconds; 0 or -EINVAL. */
@@ -252,6 +255,7 @@ int cmd_gc(int argc, char **argv)
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, 's'},
 		{"passphrase-file", required_argument, NULL, 'p'},
+		{"passphrase-command", required_argument, NULL, 'P'},
 		{"keep-last", required_argument, NULL, 'n'},
 		{"keep-within", required_argument, NULL, 'w'},
 		{"dry-run", no_argument, NULL, 'D'},
@@ -271,6 +275,7 @@ int cmd_gc(int argc, char **argv)
 		switch (c) {
 		case 's': ho.store = optarg; break;
 		case 'p': ho.pass.file = optarg; break;
+		case 'P': ho.pass.command = optarg; break;
 		case 'n': {
 			char *end;
 			errno = 0;
@@ -301,7 +306,7 @@ int cmd_gc(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct config cfg;
-	if (cli_config(&cfg, &ho.store, &ho.pass.file, node_arg ? NULL : &node))
+	if (cli_config(&cfg, &ho.store, &ho.pass, node_arg ? NULL : &node))
 		return EXIT_USAGE;
 	struct blockstore *remote = NULL;
 	if (node && !dry && open_node(node, &remote)) {

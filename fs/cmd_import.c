@@ -19,9 +19,13 @@ static void import_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: ipmaildir import [--store DIR] [--passphrase-file F] "
-		"[--threads N] [--quiet] MAILDIR\n"
+		"[--passphrase-command CMD] [--threads N] [--quiet] "
+		"[--force] MAILDIR\n"
 		"  --threads N   sealing threads (default: one per CPU)\n"
-		"  --quiet       no progress, only errors and the summary\n");
+		"  --quiet       no progress, only errors and the summary\n"
+		"  --force       import a directory that is not a Maildir (no "
+		"cur/ and new/,\n"
+		"                nor Maildir++ folders .NAME/ with them)\n");
 }
 
 static void on_progress(void *arg, const struct import_stats *st,
@@ -40,19 +44,22 @@ int cmd_import(int argc, char **argv)
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, 's'},
 		{"passphrase-file", required_argument, NULL, 'p'},
+		{"passphrase-command", required_argument, NULL, 'P'},
 		{"threads", required_argument, NULL, 'j'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"force", no_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	const char *store = NULL;
 	struct mount_options mo = {0};
 	struct import_options io = {0};
-	int quiet = 0, c;
-	while ((c = getopt_long(argc, argv, "s:p:j:qh", opts, NULL)) != -1) {
+	int quiet = 0, force = 0, c;
+	while ((c = getopt_long(argc, argv, "s:p:j:qfh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': store = optarg; break;
 		case 'p': mo.pass.file = optarg; break;
+		case 'P': mo.pass.command = optarg; break;
 		case 'j': {
 			char *end;
 			unsigned long n = strtoul(optarg, &end, 10);
@@ -64,6 +71,7 @@ int cmd_import(int argc, char **argv)
 			break;
 		}
 		case 'q': quiet = 1; break;
+		case 'f': force = 1; break;
 		case 'h': import_usage(stdout); return EXIT_OK;
 		default: import_usage(stderr); return EXIT_USAGE;
 		}
@@ -74,7 +82,7 @@ int cmd_import(int argc, char **argv)
 	}
 	const char *src = argv[optind];
 	struct config cfg;
-	if (cli_config(&cfg, &store, &mo.pass.file, NULL))
+	if (cli_config(&cfg, &store, &mo.pass, NULL))
 		return EXIT_USAGE;
 	mo.store = store;
 
@@ -87,6 +95,18 @@ int cmd_import(int argc, char **argv)
 	}
 	if (access(src, R_OK | X_OK) != 0) {
 		cli_error("import: %s: %s", src, strerror(errno));
+		goto out_cfg;
+	}
+	e = force ? 1 : import_source_is_maildir(src);
+	if (e < 0) {
+		cli_error("import: %s: %s", src, strerror(-e));
+		goto out_cfg;
+	}
+	if (e == 0) {
+		cli_error("import: %s is not a Maildir (no cur/ and new/, nor "
+			  "Maildir++ folders .NAME/ with them): nothing "
+			  "imported; --force imports it anyway",
+			  src);
 		goto out_cfg;
 	}
 	if (store_writer_active(&paths) == 1) {
@@ -119,12 +139,16 @@ int cmd_import(int argc, char **argv)
 	char errpath[PATH_MAX];
 	e = import_maildir(&fs, src, &io, &st, errpath);
 	int ce = ipmd_fs_close(&fs);
-	char extra[256];
+	char extra[512];
 	snprintf(extra, sizeof(extra),
-		 "%llu skipped (already in the mailbox)%s%llu not files "
-		 "(sockets, fifos, devices: left out); %llu commits",
-		 (unsigned long long)st.skipped, ", ",
+		 "%llu skipped (already in the mailbox), %llu not files "
+		 "(sockets, fifos, devices: left out), %llu symlinks (kept "
+		 "as links, not followed), %llu changed while importing "
+		 "(no longer a plain file: left out); %llu commits",
+		 (unsigned long long)st.skipped,
 		 (unsigned long long)st.other,
+		 (unsigned long long)st.symlinks,
+		 (unsigned long long)st.changed,
 		 (unsigned long long)st.commits);
 	/* The summary counts what was imported, not what was walked. */
 	prog.items = st.imported;

@@ -30,18 +30,15 @@ static int init_store(const char *store, const struct passphrase_source *src)
 	if (!src->none) {
 		r = passphrase_read(src, "New passphrase: ", 1, &pass,
 				    &pass_len);
-		if (r == -ENOENT) {
+		if (r == -ENOTTY) {
 			cli_error("init: no terminal to ask a passphrase on: "
-				  "give --passphrase-file F or "
+				  "give --passphrase-file F (- for standard "
+				  "input), --passphrase-command CMD or "
 				  "--no-passphrase");
 			return EXIT_USAGE;
 		}
 		if (r != 0) {
-			cli_error("init: passphrase: %s",
-				  r == -EINVAL	   ? "empty, or the two entries "
-						     "differ"
-				  : r == -EMSGSIZE ? "too long"
-						   : strerror(-r));
+			cli_passphrase_error("init", src, r);
 			return EXIT_FAILURE_;
 		}
 	}
@@ -88,6 +85,7 @@ int cmd_init(int argc, char **argv)
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, 's'},
 		{"passphrase-file", required_argument, NULL, 'p'},
+		{"passphrase-command", required_argument, NULL, 'P'},
 		{"no-passphrase", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
@@ -99,22 +97,28 @@ int cmd_init(int argc, char **argv)
 		switch (c) {
 		case 's': store = optarg; break;
 		case 'p': src.file = optarg; break;
+		case 'P': src.command = optarg; break;
 		case 'n': src.none = 1; break;
 		case 'h':
 			printf("usage: ipmaildir init [--store DIR] "
-			       "[--passphrase-file F | --no-passphrase]\n");
+			       "[--passphrase-file F | --passphrase-command "
+			       "CMD | --no-passphrase]\n"
+			       "  --passphrase-file F      the passphrase's "
+			       "first line in F (- : standard input)\n"
+			       "  --passphrase-command CMD the first line "
+			       "/bin/sh -c CMD prints\n");
 			return EXIT_OK;
 		default: return EXIT_USAGE;
 		}
 	}
-	if (optind != argc || (src.file && src.none)) {
-		cli_error("init: takes --passphrase-file or --no-passphrase, "
-			  "and no other arguments");
+	if (optind != argc || ((src.file || src.command) && src.none)) {
+		cli_error("init: takes --passphrase-file, --passphrase-command "
+			  "or --no-passphrase, and no other arguments");
 		return EXIT_USAGE;
 	}
 
 	struct config cfg;
-	if (cli_config(&cfg, &store, src.none ? NULL : &src.file, NULL))
+	if (cli_config(&cfg, &store, &src, NULL))
 		return EXIT_USAGE;
 	int status = init_store(store, &src);
 	config_free(&cfg);

@@ -29,7 +29,13 @@ static void key_usage(FILE *out)
 		"[--passphrase-file F]\n"
 		"       ipmaildir key restore [--store DIR] "
 		"[--new-passphrase-file NEW | --no-new-passphrase] "
-		"[FILE]\n");
+		"[FILE]\n"
+		"  --passphrase-file F   the passphrase is F's first line "
+		"(- : standard input)\n"
+		"  --passphrase-command CMD  or the first line that /bin/sh "
+		"-c CMD prints\n"
+		"  --new-passphrase-file NEW, --new-passphrase-command CMD  "
+		"the same for the new one\n");
 }
 
 /* The printable form of the master secret (crypto/key_backup.h). */
@@ -47,11 +53,17 @@ static int key_backup(const struct store_paths *paths,
 	int r = wrapped ? passphrase_read(src, "Passphrase: ", 0, &pass,
 					  &pass_len)
 			: 0;
-	if (r == -ENOENT) {
+	if (r == -ENOTTY) {
 		cli_error("key backup: no terminal to ask on: give "
-			  "--passphrase-file");
+			  "--passphrase-file or --passphrase-command");
 		return EXIT_USAGE;
 	}
+	if (r < 0 && r != -EINVAL) {
+		cli_passphrase_error("key backup", src, r);
+		return EXIT_FAILURE_;
+	}
+	if (r == -EINVAL)
+		r = KEYS_E_PASSPHRASE; /* an empty line opens no key */
 	uint8_t *master = sodium_malloc(IPMD_MASTER_BYTES);
 	if (!r && !master)
 		r = KEYS_E_NOMEM;
@@ -163,6 +175,11 @@ static int key_restore(const struct store_paths *paths, const char *file,
 	r = new_src->none ? 0
 			  : passphrase_read(new_src, "New passphrase: ", 1,
 					    &pass, &pass_len);
+	if (r && r != -ENOTTY) {
+		sodium_free(master);
+		cli_passphrase_error("key restore", new_src, r);
+		return EXIT_FAILURE_;
+	}
 	int sys_errno = 0;
 	if (!r)
 		r = keyfile_create_from(paths->key, master, pass, pass_len,
@@ -170,7 +187,7 @@ static int key_restore(const struct store_paths *paths, const char *file,
 	passphrase_free(pass, pass_len);
 	sodium_free(master);
 	keys_free(&keys);
-	if (r == -ENOENT) {
+	if (r == -ENOTTY) {
 		cli_error("key restore: no terminal to ask on: give "
 			  "--new-passphrase-file or --no-new-passphrase");
 		return EXIT_USAGE;
@@ -195,7 +212,7 @@ static int key_export(const struct store_paths *paths,
 	int sys_errno = 0;
 	int r = store_load_keys(paths, src, &keys, &sys_errno);
 	if (r != 0) {
-		cli_keys_error(paths->key, r, sys_errno);
+		cli_load_keys_error(paths, src, r, sys_errno);
 		return EXIT_FAILURE_;
 	}
 	char cap[READCAP_MAX];
@@ -223,20 +240,32 @@ static int key_passwd(const struct store_paths *paths,
 	char *old = NULL, *neu = NULL;
 	size_t old_len = 0, new_len = 0;
 	int r = 0;
+	const struct passphrase_source *at = old_src;
 	if (wrapped)
 		r = passphrase_read(old_src, "Current passphrase: ", 0, &old,
 				    &old_len);
-	if (r == 0 && !new_src->none)
+	if (r == 0 && !new_src->none) {
+		at = new_src;
 		r = passphrase_read(new_src, "New passphrase: ", 1, &neu,
 				    &new_len);
+	}
+	if (r == -EINVAL && at == old_src)
+		r = KEYS_E_PASSPHRASE; /* an empty line opens no key */
+	if (r != 0 && r != -ENOTTY && r != KEYS_E_PASSPHRASE) {
+		passphrase_free(old, old_len);
+		passphrase_free(neu, new_len);
+		cli_passphrase_error("key passwd", at, r);
+		return EXIT_FAILURE_;
+	}
 	if (r == 0)
 		r = keyfile_rewrap(paths->key, old, old_len, neu, new_len,
 				   &sys_errno);
 	passphrase_free(old, old_len);
 	passphrase_free(neu, new_len);
-	if (r == -ENOENT) {
+	if (r == -ENOTTY) {
 		cli_error("key passwd: no terminal to ask on: give "
-			  "--passphrase-file / --new-passphrase-file");
+			  "--passphrase-file (or --passphrase-command) / "
+			  "--new-passphrase-file");
 		return EXIT_USAGE;
 	}
 	if (r != 0) {
@@ -253,7 +282,9 @@ int cmd_key(int argc, char **argv)
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, 's'},
 		{"passphrase-file", required_argument, NULL, 'p'},
+		{"passphrase-command", required_argument, NULL, 'P'},
 		{"new-passphrase-file", required_argument, NULL, 'N'},
+		{"new-passphrase-command", required_argument, NULL, 'C'},
 		{"no-new-passphrase", no_argument, NULL, 'Z'},
 		{"read-only", no_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
@@ -266,7 +297,9 @@ int cmd_key(int argc, char **argv)
 		switch (c) {
 		case 's': store = optarg; break;
 		case 'p': src.file = optarg; break;
+		case 'P': src.command = optarg; break;
 		case 'N': new_src.file = optarg; break;
+		case 'C': new_src.command = optarg; break;
 		case 'Z': new_src.none = 1; break;
 		case 'r': read_only = 1; break;
 		case 'h': key_usage(stdout); return EXIT_OK;
@@ -278,8 +311,13 @@ int cmd_key(int argc, char **argv)
 		key_usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (new_src.none + !!new_src.file + !!new_src.command > 1) {
+		cli_error("key: takes one of --new-passphrase-file, "
+			  "--new-passphrase-command, --no-new-passphrase");
+		return EXIT_USAGE;
+	}
 	struct config cfg;
-	if (cli_config(&cfg, &store, &src.file, NULL))
+	if (cli_config(&cfg, &store, &src, NULL))
 		return EXIT_USAGE;
 	struct store_paths paths;
 	int r = store_paths_init(&paths, store);

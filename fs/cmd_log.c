@@ -16,7 +16,10 @@ static void log_usage(FILE *out)
 		"[--passphrase-file F]\n"
 		"  -n N               show the newest N commits only\n"
 		"  --json             one JSON array of commit objects\n"
-		"  --passphrase-file F   read the key's passphrase from F\n");
+		"  --passphrase-file F   read the key's passphrase from F "
+		"(- : standard input)\n"
+		"  --passphrase-command CMD  or from the first line that "
+		"/bin/sh -c CMD prints\n");
 }
 
 struct log_state {
@@ -113,6 +116,7 @@ int cmd_log(int argc, char **argv)
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, 's'},
 		{"passphrase-file", required_argument, NULL, 'p'},
+		{"passphrase-command", required_argument, NULL, 'P'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
@@ -124,6 +128,7 @@ int cmd_log(int argc, char **argv)
 		switch (c) {
 		case 's': ho.store = optarg; break;
 		case 'p': ho.pass.file = optarg; break;
+		case 'P': ho.pass.command = optarg; break;
 		case 'j': s.json = 1; break;
 		case 'n': {
 			char *end;
@@ -146,7 +151,7 @@ int cmd_log(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct config cfg;
-	if (cli_config(&cfg, &ho.store, &ho.pass.file, NULL))
+	if (cli_config(&cfg, &ho.store, &ho.pass, NULL))
 		return EXIT_USAGE;
 	int status = log_commits(&ho, &s);
 	config_free(&cfg);

@@ -60,7 +60,10 @@ static void mount_usage(FILE *out)
 		"                     the local store becomes its cache and "
 		"upload outbox\n"
 		"                     (default: $IPMAILDIR_NODE)\n"
-		"  --passphrase-file F   read the key's passphrase from F\n"
+		"  --passphrase-file F   read the key's passphrase from F "
+		"(- : standard input)\n"
+		"  --passphrase-command CMD  or from the first line that "
+		"/bin/sh -c CMD prints\n"
 		"  --at SEQ|CID|TIME  a past state, read-only: a commit's seq or "
 		"CID, or the\n"
 		"                     newest commit at or before an ISO-8601 "
@@ -144,6 +147,7 @@ int cmd_mount(int argc, char **argv)
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, 's'},
 		{"passphrase-file", required_argument, NULL, 'p'},
+		{"passphrase-command", required_argument, NULL, 'P'},
 		{"fault", required_argument, NULL, 'F'},
 		{"at", required_argument, NULL, 'A'},
 		{"node", required_argument, NULL, 'N'},
@@ -164,6 +168,7 @@ int cmd_mount(int argc, char **argv)
 		switch (c) {
 		case 's': mo.store = optarg; break;
 		case 'p': mo.pass.file = optarg; break;
+		case 'P': mo.pass.command = optarg; break;
 		case 'F': mo.fault_spec = optarg; break;
 		case 'A': mo.at = optarg; break;
 		case 'N': mo.node = optarg; break;
@@ -194,7 +199,7 @@ int cmd_mount(int argc, char **argv)
 	 * line: -o options below override these. */
 	static struct config cfg; /* mo points into it while mounted */
 	const char *cache_dir = mo.store;
-	if (cli_config(&cfg, &mo.store, &mo.pass.file, &mo.node))
+	if (cli_config(&cfg, &mo.store, &mo.pass, &mo.node))
 		return EXIT_USAGE;
 	/* Another machine's mailbox: the configured store is this one's own,
 	 * never its cache. */

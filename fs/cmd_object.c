@@ -143,7 +143,7 @@ static int object_run(const char *store, const struct passphrase_source *src,
 	if (put) {
 		r = store_load_keys(&paths, src, &keys, &sys_errno);
 		if (r != 0) {
-			cli_keys_error(paths.key, r, sys_errno);
+			cli_load_keys_error(&paths, src, r, sys_errno);
 			return EXIT_FAILURE_;
 		}
 	}
@@ -173,6 +173,7 @@ int cmd_object(int argc, char **argv)
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, 's'},
 		{"passphrase-file", required_argument, NULL, 'p'},
+		{"passphrase-command", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -183,6 +184,7 @@ int cmd_object(int argc, char **argv)
 		switch (c) {
 		case 's': store = optarg; break;
 		case 'p': src.file = optarg; break;
+		case 'P': src.command = optarg; break;
 		case 'h': object_usage(stdout); return EXIT_OK;
 		default: object_usage(stderr); return EXIT_USAGE;
 		}
@@ -193,7 +195,7 @@ int cmd_object(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct config cfg;
-	if (cli_config(&cfg, &store, &src.file, NULL))
+	if (cli_config(&cfg, &store, &src, NULL))
 		return EXIT_USAGE;
 	int status = object_run(store, &src, !strcmp(argv[optind], "put"),
 				argv[optind + 1]);

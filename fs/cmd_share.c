@@ -27,7 +27,9 @@ static void share_usage(FILE *out)
 	fprintf(out,
 		"usage: ipmaildir share PATH-IN-MOUNT\n"
 		"       ipmaildir share --store DIR [--passphrase-file F] "
-		"PATH-IN-MAILBOX\n");
+		"PATH-IN-MAILBOX\n"
+		"  --passphrase-command CMD  the passphrase is the first line "
+		"/bin/sh -c CMD prints\n");
 }
 
 /* EXIT_OK printed; -1 not an ipmaildir mount; else an exit status. */
@@ -100,6 +102,7 @@ int cmd_share(int argc, char **argv)
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, 's'},
 		{"passphrase-file", required_argument, NULL, 'p'},
+		{"passphrase-command", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -110,6 +113,7 @@ int cmd_share(int argc, char **argv)
 		switch (c) {
 		case 's': store = optarg; break;
 		case 'p': pass.file = optarg; break;
+		case 'P': pass.command = optarg; break;
 		case 'h': share_usage(stdout); return EXIT_OK;
 		default: share_usage(stderr); return EXIT_USAGE;
 		}
@@ -131,7 +135,7 @@ int cmd_share(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct config cfg;
-	if (cli_config(&cfg, &store, &pass.file, NULL))
+	if (cli_config(&cfg, &store, &pass, NULL))
 		return EXIT_USAGE;
 	r = share_offline(store, &pass, path);
 	config_free(&cfg);

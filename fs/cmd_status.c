@@ -23,7 +23,10 @@ static void status_usage(FILE *out)
 		"usage: ipmaildir status [--store DIR] [--json] "
 		"[--passphrase-file F]\n"
 		"  --json             one JSON object\n"
-		"  --passphrase-file F   read the key's passphrase from F\n");
+		"  --passphrase-file F   read the key's passphrase from F "
+		"(- : standard input)\n"
+		"  --passphrase-command CMD  or from the first line that "
+		"/bin/sh -c CMD prints\n");
 }
 
 struct journal_count {
@@ -63,6 +66,7 @@ int cmd_status(int argc, char **argv)
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, 's'},
 		{"passphrase-file", required_argument, NULL, 'p'},
+		{"passphrase-command", required_argument, NULL, 'P'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
@@ -74,6 +78,7 @@ int cmd_status(int argc, char **argv)
 		switch (c) {
 		case 's': ho.store = optarg; break;
 		case 'p': ho.pass.file = optarg; break;
+		case 'P': ho.pass.command = optarg; break;
 		case 'j': json = true; break;
 		case 'h': status_usage(stdout); return EXIT_OK;
 		default: status_usage(stderr); return EXIT_USAGE;
@@ -84,7 +89,7 @@ int cmd_status(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct config cfg;
-	if (cli_config(&cfg, &ho.store, &ho.pass.file, NULL))
+	if (cli_config(&cfg, &ho.store, &ho.pass, NULL))
 		return EXIT_USAGE;
 	struct history h;
 	char msg[1024] = "";

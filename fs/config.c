@@ -15,6 +15,7 @@ const char *const config_key_names[CFG_NKEYS] = {
 	[CFG_STORE] = "store",
 	[CFG_NODE] = "node",
 	[CFG_PASSPHRASE_FILE] = "passphrase-file",
+	[CFG_PASSPHRASE_COMMAND] = "passphrase-command",
 	[CFG_COMMIT_DELAY] = "commit-delay",
 	[CFG_ATTR_TIMEOUT] = "attr-timeout",
 	[CFG_CACHE_MB] = "cache-mb",
@@ -84,6 +85,7 @@ static const char *check_value(enum config_key k, const char *value,
 			return "must be an absolute path (or start with ~/)";
 		break;
 	case CFG_NODE:
+	case CFG_PASSPHRASE_COMMAND:
 		break;
 	case CFG_COMMIT_DELAY:
 		if (parse_uint(value, 0, 600000, &u))

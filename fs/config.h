@@ -10,7 +10,8 @@
  * blank lines are ignored; whitespace around key and value is dropped;
  * a value may be "double quoted" (then it is taken as it is, quotes off).
  * Keys are the long options they mirror (config_key_names): store, node,
- * passphrase-file, commit-delay, attr-timeout, cache-mb, local-cap-mb.
+ * passphrase-file, passphrase-command, commit-delay, attr-timeout,
+ * cache-mb, local-cap-mb.
  * Each has an
  * environment variable IPMAILDIR_<KEY> (upper case, '-' as '_').
  *
@@ -39,6 +40,7 @@ enum config_key {
 	CFG_STORE,
 	CFG_NODE,
 	CFG_PASSPHRASE_FILE,
+	CFG_PASSPHRASE_COMMAND, /* a shell command line, not a path */
 	CFG_COMMIT_DELAY, /* ms, 0 … 600000 */
 	CFG_ATTR_TIMEOUT, /* s, ≥ 0, fractions allowed */
 	CFG_CACHE_MB,     /* 1 … 65536 */

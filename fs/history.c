@@ -297,10 +297,12 @@ int history_open(struct history *h, const struct history_options *o,
 	}
 	int sys_errno = 0;
 	e = store_load_keys(&h->paths, &o->pass, &h->keys, &sys_errno);
-	if (e)
-		return msgbuf_say(msg, msgsize, "%s: %s", h->paths.key,
-			   e == KEYS_E_IO && sys_errno ? strerror(sys_errno)
-						       : keys_strerror(e));
+	if (e) {
+		char why[PATH_MAX + 128];
+		store_keys_strerror(&h->paths, &o->pass, e, sys_errno, why,
+				    sizeof(why));
+		return msgbuf_say(msg, msgsize, "%s", why);
+	}
 	e = bs_local_open(h->paths.root, &h->local);
 	if (e)
 		return msgbuf_say(msg, msgsize, "block store in %s: %s",

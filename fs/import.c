@@ -138,18 +138,15 @@ struct pool {
 	size_t n;
 	atomic_size_t next;
 	struct obj_store *st;
-	const char *src;
+	int rootfd; /* the source (import_walk.h) */
 };
 
 static int seal_file(struct pool *p, struct import_item *it, uint8_t *buf)
 {
-	char path[PATH_MAX];
-	int e = import_full_path(p->src, it->rel, path);
-	if (e)
-		return e;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = import_open_file(p->rootfd, it->rel);
 	if (fd < 0)
-		return -errno;
+		return fd;
+	int e;
 	struct obj_writer *w;
 	e = obj_writer_new(p->st, &w);
 	while (!e) {
@@ -235,6 +232,10 @@ static int log_batch(struct ipmd_fs *fs, struct import_item *v, size_t n,
 			stats->skipped++;
 			continue;
 		}
+		if (it->err == -ESTALE) {
+			stats->changed++; /* not what the walk found: left out */
+			continue;
+		}
 		if (it->err) {
 			e = it->err;
 			*bad = i;
@@ -278,6 +279,16 @@ static int log_batch(struct ipmd_fs *fs, struct import_item *v, size_t n,
 	return e;
 }
 
+int import_source_is_maildir(const char *src)
+{
+	int fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = import_is_maildir(fd);
+	close(fd);
+	return r;
+}
+
 int import_maildir(struct ipmd_fs *fs, const char *src,
 		   const struct import_options *o, struct import_stats *stats,
 		   char errpath[PATH_MAX])
@@ -308,6 +319,7 @@ int import_maildir(struct ipmd_fs *fs, const char *src,
 	stats->bytes = w->bytes;
 	stats->dirs = w->dirs_n;
 	stats->other = w->other;
+	stats->symlinks = w->links;
 	if (o->progress)
 		o->progress(o->progress_arg, stats, 0, 0);
 
@@ -347,7 +359,7 @@ int import_maildir(struct ipmd_fs *fs, const char *src,
 		e = plan_batch(fs, batch, n, &bad);
 		if (!e) {
 			struct pool p = {.items = batch, .n = n,
-					 .st = &direct, .src = src};
+					 .st = &direct, .rootfd = w->rootfd};
 			atomic_init(&p.next, 0);
 			run_pool(&p, threads);
 			e = bs_sync(direct.bs);

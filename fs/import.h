@@ -4,7 +4,11 @@
  *
  * What is taken: every directory, regular file and symlink below the
  * source, with names (flags included), modes, and mtimes (files, links and
- * the directories import creates or finds empty).  What is not: the
+ * the directories import creates or finds empty).  A symlink is taken as a
+ * link (its target text), never followed; a file is read through fds from
+ * the source's (fs/import_walk.h), so one swapped for a symlink or a FIFO
+ * after the walk is left out and counted in `changed`, not followed out of
+ * the source nor waited on.  What is not: the
  * contents of a Maildir's tmp/ (a tmp/ beside cur/ or new/: deliveries in
  * progress, never mail), sockets, fifos and devices (counted in `other`).
  * Dovecot's own files (dovecot-uidlist, dovecot-keywords, dovecot.index*,
@@ -47,6 +51,10 @@ struct import_stats {
 	uint64_t imported, imported_bytes;
 	uint64_t skipped;           /* names already in the mailbox */
 	uint64_t other;             /* sockets, fifos, devices: not taken */
+	uint64_t symlinks;          /* taken as symlinks, never followed */
+	uint64_t changed;           /* a file when walked, but a symlink,
+				       fifo, … (or below one) when read:
+				       left out */
 	uint64_t commits;
 };
 
@@ -60,6 +68,11 @@ struct import_options {
 			 uint64_t done_files, uint64_t done_bytes);
 	void *progress_arg;
 };
+
+/* Is src a Maildir: cur/ and new/ in it, or in a Maildir++ folder .NAME/
+ * in it?  1, 0, or -errno.  The CLI refuses anything else unless forced:
+ * `import /etc` run by root would take /etc into the mailbox. */
+int import_source_is_maildir(const char *src);
 
 /*
  * Import src into fs (opened writable by ipmd_fs_open, no committer).

@@ -12,6 +12,9 @@
 
 #include <sodium.h>
 
+/* A directory below the source: never through a symlink. */
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
 static void list_free(struct import_list *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
@@ -27,6 +30,9 @@ void import_walk_free(struct import_walk *w)
 {
 	list_free(&w->dirs);
 	list_free(&w->files);
+	if (w->rootfd >= 0)
+		close(w->rootfd);
+	w->rootfd = -1;
 }
 
 static struct import_item *list_add(struct import_list *l)
@@ -42,13 +48,6 @@ static struct import_item *list_add(struct import_list *l)
 	struct import_item *it = &l->v[l->n++];
 	memset(it, 0, sizeof(*it));
 	return it;
-}
-
-int import_full_path(const char *src, const char *rel, char *out)
-{
-	int n = rel[0] ? snprintf(out, PATH_MAX, "%s/%s", src, rel)
-		       : snprintf(out, PATH_MAX, "%s", src);
-	return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
 }
 
 static char *join(const char *rel, const char *name)
@@ -89,18 +88,22 @@ static int fail_at(struct import_walk *w, const char *rel, int e)
 static int walk_entry(struct import_walk *w, int dfd, const char *name,
 		      char *child, unsigned depth);
 
-static int walk_dir(struct import_walk *w, const char *rel, unsigned depth)
+/* Walk the directory open on fd (taken over: closed here). */
+static int walk_dir(struct import_walk *w, int fd, const char *rel,
+		    unsigned depth)
 {
-	char path[PATH_MAX];
-	int e = import_full_path(w->src, rel, path);
-	if (e)
-		return fail_at(w, rel, e);
-	if (depth > w->max_depth)
+	if (depth > w->max_depth) {
+		close(fd);
 		return fail_at(w, rel, -EMLINK);
-	DIR *d = opendir(path);
-	if (!d)
-		return fail_at(w, rel, -errno);
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = -errno;
+		close(fd);
+		return fail_at(w, rel, e);
+	}
 	struct dirent *de;
+	int e = 0;
 	errno = 0;
 	while (!e && (de = readdir(d)) != NULL) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -148,6 +151,7 @@ static int walk_entry(struct import_walk *w, int dfd, const char *name,
 		return 0;
 	}
 	if (S_ISLNK(st.st_mode)) {
+		w->links++;
 		char t[PATH_MAX + 1];
 		ssize_t n = readlinkat(dfd, name, t, sizeof(t));
 		if (n < 0)
@@ -161,11 +165,18 @@ static int walk_entry(struct import_walk *w, int dfd, const char *name,
 	w->dirs_n++;
 	if (maildir_tmp(dfd, name))
 		return 0;
+	/* By fd, not by path: a directory swapped for a symlink since the
+	 * fstatat is not followed out of the source. */
+	int fd = openat(dfd, name, DIR_FLAGS);
+	if (fd < 0)
+		return fail_at(w, child, -errno);
 	/* The list may move while we recurse: walk a copy of the name. */
 	char *rel = strdup(child);
-	if (!rel)
+	if (!rel) {
+		close(fd);
 		return -ENOMEM;
-	int e = walk_dir(w, rel, depth + 1);
+	}
+	int e = walk_dir(w, fd, rel, depth + 1);
 	free(rel);
 	return e;
 }
@@ -173,5 +184,112 @@ static int walk_entry(struct import_walk *w, int dfd, const char *name,
 int import_walk(struct import_walk *w)
 {
 	w->errpath[0] = '\0';
-	return walk_dir(w, "", 0);
+	/* The source itself may be a symlink: the user named it. */
+	w->rootfd = open(w->src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (w->rootfd < 0)
+		return fail_at(w, "", -errno);
+	/* Its own open file (a dup would share the directory offset). */
+	int fd = openat(w->rootfd, ".", DIR_FLAGS);
+	if (fd < 0)
+		return fail_at(w, "", -errno);
+	return walk_dir(w, fd, "", 0);
+}
+
+/* Open rel's parent directory below rootfd, one component at a time,
+ * none of them followed if a symlink.  *base: rel's last component. */
+static int open_parent(int rootfd, const char *rel, const char **base)
+{
+	int fd = openat(rootfd, ".", DIR_FLAGS);
+	if (fd < 0)
+		return -errno;
+	const char *p = rel;
+	for (const char *slash; (slash = strchr(p, '/')) != NULL;
+	     p = slash + 1) {
+		char name[NAME_MAX + 1];
+		size_t len = (size_t)(slash - p);
+		if (len == 0 || len > NAME_MAX) {
+			close(fd);
+			return -EINVAL;
+		}
+		memcpy(name, p, len);
+		name[len] = '\0';
+		int next = openat(fd, name, DIR_FLAGS);
+		int e = errno == ELOOP || errno == ENOTDIR ? -ESTALE : -errno;
+		close(fd);
+		if (next < 0)
+			return e;
+		fd = next;
+	}
+	*base = p;
+	return fd;
+}
+
+int import_open_file(int rootfd, const char *rel)
+{
+	const char *base = rel;
+	int dfd = open_parent(rootfd, rel, &base);
+	if (dfd < 0)
+		return dfd;
+	/* O_NONBLOCK: a FIFO put in a file's place must not hang us. */
+	int fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+				   O_CLOEXEC | O_NOCTTY);
+	int e = -errno;
+	close(dfd);
+	if (fd < 0)
+		return e == -ELOOP ? -ESTALE : e;
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		e = -errno;
+		close(fd);
+		return e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+static bool has_dir(int dfd, const char *name)
+{
+	struct stat st;
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISDIR(st.st_mode);
+}
+
+static bool maildir_here(int dfd)
+{
+	return has_dir(dfd, "cur") && has_dir(dfd, "new");
+}
+
+int import_is_maildir(int dir_fd)
+{
+	if (maildir_here(dir_fd))
+		return 1;
+	int fd = openat(dir_fd, ".", DIR_FLAGS);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	int found = 0;
+	struct dirent *de;
+	errno = 0;
+	while (!found && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' || !strcmp(de->d_name, ".") ||
+		    !strcmp(de->d_name, ".."))
+			continue;
+		int sub = openat(dirfd(d), de->d_name, DIR_FLAGS);
+		if (sub >= 0) {
+			found = maildir_here(sub);
+			close(sub);
+		}
+		errno = 0;
+	}
+	int e = !found && errno ? -errno : 0;
+	closedir(d);
+	return e ? e : found;
 }

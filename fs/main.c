@@ -10,6 +10,7 @@
 #include "crypto/keys.h"
 #include "crypto/seal.h"
 #include "fs/cli.h"
+#include "fs/store.h"
 
 #ifndef IPMD_VERSION
 #define IPMD_VERSION "0.1.0"
@@ -23,7 +24,8 @@ struct command {
 
 static const struct command commands[] = {
 	{"init", cmd_init,
-	 "init    [--store DIR] [--passphrase-file F | --no-passphrase]"},
+	 "init    [--store DIR] [--passphrase-file F|- | --passphrase-command "
+	 "CMD | --no-passphrase]"},
 	{"mount", cmd_mount,
 	 "mount   [--store DIR] [--node ADDR] [-f] [-d] [-o OPTS] "
 	 "[--passphrase-file F] "
@@ -42,12 +44,13 @@ static const struct command commands[] = {
 	 "gc      [--store DIR] [--keep-last N] [--keep-within DURATION] "
 	 "[--dry-run]"},
 	{"import", cmd_import,
-	 "import  [--store DIR] [--threads N] [--quiet] MAILDIR"},
+	 "import  [--store DIR] [--threads N] [--quiet] [--force] MAILDIR"},
 	{"export", cmd_export,
 	 "export  [--store DIR] [--quiet] DIR | --car FILE [--head-only]"},
 	{"share", cmd_share, "share   PATH-IN-MOUNT | --store DIR PATH"},
 	{"fetch", cmd_fetch,
-	 "fetch   [--store DIR | --node ADDR] [--into MAILDIR] CAPABILITY"},
+	 "fetch   [--store DIR | --node ADDR] [--into MAILDIR] "
+	 "--capability-file FILE|- | CAPABILITY"},
 };
 
 void cli_error(const char *fmt, ...)
@@ -66,6 +69,23 @@ void cli_keys_error(const char *what, int err, int sys_errno)
 		cli_error("%s: %s", what, strerror(sys_errno));
 	else
 		cli_error("%s: %s", what, keys_strerror(err));
+}
+
+void cli_load_keys_error(const struct store_paths *p,
+			 const struct passphrase_source *src, int err,
+			 int sys_errno)
+{
+	char why[PATH_MAX + 256];
+	store_keys_strerror(p, src, err, sys_errno, why, sizeof(why));
+	cli_error("%s", why);
+}
+
+void cli_passphrase_error(const char *cmd,
+			  const struct passphrase_source *src, int err)
+{
+	char why[PATH_MAX + 256];
+	passphrase_strerror(src, err, why, sizeof(why));
+	cli_error("%s: %s", cmd, why);
 }
 
 static void usage(FILE *out)

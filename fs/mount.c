@@ -209,10 +209,12 @@ static int open_own_store(struct ipmd_fs *fs, const struct mount_options *o,
 
 	int sys_errno = 0;
 	e = store_load_keys(&fs->paths, &o->pass, &fs->keys, &sys_errno);
-	if (e)
-		return msgbuf_say(msg, msgsize, "%s: %s", fs->paths.key,
-			   e == KEYS_E_IO && sys_errno ? strerror(sys_errno)
-						       : keys_strerror(e));
+	if (e) {
+		char why[PATH_MAX + 128];
+		store_keys_strerror(&fs->paths, &o->pass, e, sys_errno, why,
+				    sizeof(why));
+		return msgbuf_say(msg, msgsize, "%s", why);
+	}
 	return 0;
 }
 

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -103,53 +105,169 @@ static int prompt_tty(int tty, const char *prompt, char *buf, size_t cap,
 	return r;
 }
 
+/* A passphrase file: like the key file (crypto/keys.c), nobody else's. */
+static int open_pass_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	int e = fstat(fd, &st) != 0 ? -errno
+		: S_ISDIR(st.st_mode) ? -EISDIR
+		: st.st_mode & (S_IRWXG | S_IRWXO) ? PASS_E_PERMS
+						   : 0;
+	if (e) {
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+static int read_pass_file(const char *path, char *buf, size_t *len)
+{
+	if (!strcmp(path, "-"))
+		return read_line(STDIN_FILENO, buf, PASSPHRASE_MAX, len);
+	int fd = open_pass_file(path);
+	if (fd < 0)
+		return fd;
+	int r = read_line(fd, buf, PASSPHRASE_MAX, len);
+	close(fd);
+	return r;
+}
+
+/* Read what is left of the command's output, so that it is not killed by
+ * SIGPIPE for writing more than one line; bounded, then we stop. */
+static void drain(int fd)
+{
+	char junk[4096];
+	for (int i = 0; i < 256; i++) {
+		ssize_t n = read(fd, junk, sizeof(junk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+	}
+	sodium_memzero(junk, sizeof(junk));
+}
+
+/* The first line of `/bin/sh -c command`'s stdout; its exit must be 0. */
+static int read_pass_command(const char *command, char *buf, size_t *len)
+{
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) != 0)
+		return -errno;
+	posix_spawn_file_actions_t fa;
+	int e = posix_spawn_file_actions_init(&fa);
+	if (!e)
+		e = posix_spawn_file_actions_adddup2(&fa, pipefd[1],
+						     STDOUT_FILENO);
+	pid_t pid = -1;
+	if (!e) {
+		char *argv[] = {"sh", "-c", (char *)command, NULL};
+		e = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	if (e) {
+		close(pipefd[0]);
+		return -e;
+	}
+	int r = read_line(pipefd[0], buf, PASSPHRASE_MAX, len);
+	drain(pipefd[0]);
+	close(pipefd[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return PASS_E_COMMAND;
+	if (r == 0 && *len == 0)
+		return PASS_E_NOOUTPUT;
+	return r;
+}
+
+/* Ask on the terminal, twice when confirm. */
+static int read_pass_tty(const char *prompt, int confirm, char *buf,
+			 size_t *len)
+{
+	int tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (tty < 0)
+		return -ENOTTY;
+	int r = prompt_tty(tty, prompt, buf, PASSPHRASE_MAX, len);
+	if (r == 0 && confirm) {
+		size_t len2;
+		char *again = sodium_malloc(PASSPHRASE_MAX);
+		r = again ? prompt_tty(tty, "Again: ", again, PASSPHRASE_MAX,
+				       &len2)
+			  : -ENOMEM;
+		if (r == 0 && (len2 != *len ||
+			       sodium_memcmp(again, buf, *len) != 0))
+			r = -EINVAL;
+		if (again)
+			sodium_free(again);
+	}
+	close(tty);
+	return r;
+}
+
 int passphrase_read(const struct passphrase_source *src, const char *prompt,
 		    int confirm, char **pass, size_t *len)
 {
 	char *buf = sodium_malloc(PASSPHRASE_MAX);
-	char *again = NULL;
 	int r;
+	*len = 0;
 	if (!buf)
 		return -ENOMEM;
-	if (src && src->file) {
-		int fd = open(src->file, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			r = -errno;
-			goto fail;
-		}
-		r = read_line(fd, buf, PASSPHRASE_MAX, len);
-		close(fd);
-	} else {
-		int tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
-		if (tty < 0) {
-			r = -ENOENT;
-			goto fail;
-		}
-		r = prompt_tty(tty, prompt, buf, PASSPHRASE_MAX, len);
-		if (r == 0 && confirm) {
-			size_t len2;
-			again = sodium_malloc(PASSPHRASE_MAX);
-			r = again ? prompt_tty(tty, "Again: ", again,
-					       PASSPHRASE_MAX, &len2)
-				  : -ENOMEM;
-			if (r == 0 && (len2 != *len ||
-				       sodium_memcmp(again, buf, *len) != 0))
-				r = -EINVAL;
-			sodium_free(again);
-		}
-		close(tty);
-	}
+	if (src && src->file)
+		r = read_pass_file(src->file, buf, len);
+	else if (src && src->command)
+		r = read_pass_command(src->command, buf, len);
+	else
+		r = read_pass_tty(prompt, confirm, buf, len);
 	if (r == 0 && *len == 0)
 		r = -EINVAL;
-	if (r != 0)
-		goto fail;
+	if (r != 0) {
+		sodium_free(buf);
+		*pass = NULL;
+		*len = 0;
+		return r;
+	}
 	*pass = buf;
 	return 0;
-fail:
-	sodium_free(buf);
-	*pass = NULL;
-	*len = 0;
-	return r;
+}
+
+void passphrase_strerror(const struct passphrase_source *src, int err,
+			 char *msg, size_t size)
+{
+	const char *why = err == PASS_E_PERMS
+				  ? "is readable by other users (chmod 600 it)"
+			  : err == PASS_E_COMMAND
+				  ? "failed (it exited non-zero or was killed)"
+			  : err == PASS_E_NOOUTPUT ? "printed no passphrase"
+			  : err == -EMSGSIZE	   ? "too long"
+			  : err == -EINVAL ? "empty, or the two entries differ"
+					   : strerror(-err);
+	/* "is …", "failed …", "printed …" read on from the name; an errno
+	 * string follows a colon. */
+	const char *sep = err == PASS_E_PERMS || err == PASS_E_COMMAND ||
+				  err == PASS_E_NOOUTPUT
+			  ? " "
+			  : ": ";
+	if (src && src->file && !strcmp(src->file, "-"))
+		snprintf(msg, size, "--passphrase-file - (standard input)%s%s",
+			 sep, why);
+	else if (src && src->file)
+		snprintf(msg, size, "--passphrase-file %s%s%s", src->file,
+			 sep, why);
+	else if (src && src->command)
+		snprintf(msg, size, "--passphrase-command %s", why);
+	else if (err == -ENOTTY)
+		snprintf(msg, size, "no terminal to ask the passphrase on: "
+				    "give --passphrase-file F (or - for "
+				    "standard input) or --passphrase-command "
+				    "CMD");
+	else
+		snprintf(msg, size, "passphrase: %s", why);
 }
 
 void passphrase_free(char *pass, size_t len)
@@ -173,16 +291,30 @@ int store_load_keys(const struct store_paths *p,
 	char *pass;
 	size_t len;
 	int r = passphrase_read(src, "Passphrase: ", 0, &pass, &len);
-	if (r == -ENOENT)
+	if (r == -ENOTTY)
 		return KEYS_E_NEED_PASS;
 	/* An empty line opens no wrapped key (init refuses empty ones). */
 	if (r == -EINVAL)
 		return KEYS_E_PASSPHRASE;
-	if (r < 0)
-		return r;
+	if (r < 0) {
+		*sys_errno = r;
+		return STORE_E_PASSPHRASE;
+	}
 	r = keyfile_load(p->key, pass, len, k, sys_errno);
 	passphrase_free(pass, len);
 	return r;
+}
+
+void store_keys_strerror(const struct store_paths *p,
+			 const struct passphrase_source *src, int err,
+			 int sys_errno, char *msg, size_t size)
+{
+	if (err == STORE_E_PASSPHRASE)
+		passphrase_strerror(src, sys_errno, msg, size);
+	else
+		snprintf(msg, size, "%s: %s", p->key,
+			 err == KEYS_E_IO && sys_errno ? strerror(sys_errno)
+						       : keys_strerror(err));
 }
 
 int store_make_dirs(const char *path)

@@ -45,30 +45,57 @@ int store_paths_init(struct store_paths *p, const char *dir);
 /* mkdir -p with mode 0700 for what it creates.  0 or negative errno. */
 int store_make_dirs(const char *path);
 
-/* Where the passphrase comes from. */
+/* Where the passphrase comes from: at most one of file and command (the
+ * CLI refuses both); neither: the terminal. */
 struct passphrase_source {
-	const char *file; /* --passphrase-file, or NULL */
-	int none;         /* --no-passphrase */
+	const char *file;    /* --passphrase-file: a path, or "-": stdin */
+	const char *command; /* --passphrase-command: run by /bin/sh -c */
+	int none;            /* --no-passphrase */
+};
+
+/* passphrase_read's errors beside -errno (none collides with keys_error). */
+enum passphrase_error {
+	PASS_E_PERMS = -1101,   /* the file is open to group or others */
+	PASS_E_COMMAND = -1102, /* the command exited non-zero or was killed */
+	PASS_E_NOOUTPUT = -1103 /* the command printed nothing */
 };
 
 /*
- * Read the passphrase: from the file (first line, trailing newline dropped),
- * or by prompting on /dev/tty (echo off) when interactive.  confirm asks
- * twice (for init and key passwd).  *pass is sodium_malloc'ed; free with
- * passphrase_free.  0, -ENOENT (no source: not a terminal and no file),
- * -EINVAL (empty or mismatched), -EMSGSIZE (longer than PASSPHRASE_MAX), or
- * -errno.
+ * Read the passphrase: the first line (newline dropped) of the file, of
+ * standard input (file "-"), or of what the command writes on its stdout
+ * (its stdin and stderr are ours: it may prompt); else prompt on /dev/tty
+ * (echo off) when there is one.  A file, like the key file, must not be
+ * open to group or others (PASS_E_PERMS); a pipe such as bash's <(...) is
+ * 0600 and passes.  confirm asks the terminal twice (init, key passwd).
+ * *pass is sodium_malloc'ed; free with passphrase_free.  0, -ENOTTY (no
+ * source: no file, no command, no terminal), -EINVAL (empty, or the two
+ * entries differ), -EMSGSIZE (longer than PASSPHRASE_MAX), a
+ * passphrase_error, or -errno of the file, stdin or the command.
  */
 int passphrase_read(const struct passphrase_source *src, const char *prompt,
 		    int confirm, char **pass, size_t *len);
+/* One line for the user saying which source failed and why, e.g.
+ * "--passphrase-file /x: No such file or directory". */
+void passphrase_strerror(const struct passphrase_source *src, int err,
+			 char *msg, size_t size);
 void passphrase_free(char *pass, size_t len);
+
+/* store_load_keys: the passphrase could not be read; *sys_errno holds
+ * passphrase_read's error (for passphrase_strerror). */
+#define STORE_E_PASSPHRASE (-1100)
 
 /*
  * Load the mailbox keys of a store, asking for the passphrase only if the
- * key file is wrapped.  Returns 0 or a keys_error / negative errno.
+ * key file is wrapped.  Returns 0, STORE_E_PASSPHRASE, or a keys_error /
+ * negative errno of the key file (KEYS_E_NEED_PASS: no source to ask).
  */
 int store_load_keys(const struct store_paths *p,
 		    const struct passphrase_source *src,
 		    struct mailbox_keys *k, int *sys_errno);
+/* One line for a store_load_keys error: "KEYFILE: why" or the
+ * passphrase source and why. */
+void store_keys_strerror(const struct store_paths *p,
+			 const struct passphrase_source *src, int err,
+			 int sys_errno, char *msg, size_t size);
 
 #endif

@@ -87,6 +87,55 @@ run key export --read-only --store "$T" --passphrase-file "$P1"
 is "$RC" 1 "a truncated key file exits 1"
 err_has "truncated" "... saying 'truncated'"
 
+# --- where the passphrase comes from -------------------------------------
+# A passphrase file is checked like the key file; a missing one says so
+# (not "no terminal"); "-" is standard input; --passphrase-command runs a
+# command (restic's --password-command, gocryptfs's -extpass).
+P3=$TEST_DIR/pass-open
+cp "$P1" "$P3"; chmod 0644 "$P3"
+run key export --read-only --store "$S" --passphrase-file "$P3"
+is "$RC" 1 "a passphrase file readable by others (0644) exits 1"
+is "$(grep -c "^ipmaildir: --passphrase-file $P3 is readable by other users (chmod 600 it)\$" "$ERR")/$(wc -l <"$ERR")" 1/1 "... in one line naming the file, as for the key file"
+check "... and prints no capability" test ! -s "$OUT"
+run key export --read-only --store "$S" --passphrase-file "$TEST_DIR/no-such-pass"
+is "$RC" 1 "a missing passphrase file exits 1"
+err_has "no-such-pass: No such file or directory" "... naming the file and ENOENT (not 'no terminal')"
+"$B" key export --read-only --store "$S" --passphrase-file - <"$P1" >"$OUT" 2>"$ERR"
+is "$?" 0 "--passphrase-file - reads standard input"
+is "$(cat "$OUT")" "$readcap" "... and opens the key"
+run key export --read-only --store "$S" --passphrase-command "cat '$P1'"
+is "$RC" 0 "--passphrase-command CMD"
+is "$(cat "$OUT")" "$readcap" "... takes the first line CMD prints"
+run key export --read-only --store "$S" --passphrase-command "printf 'correct horse battery staple\nmore\n'; exit 0"
+is "$RC" 0 "... also when it prints more lines"
+run key export --read-only --store "$S" --passphrase-command "echo its-own-words >&2; exit 3"
+is "$RC" 1 "a failing --passphrase-command exits 1"
+is "$(grep -c '^ipmaildir:' "$ERR")" 1 "... with one line of ours"
+err_has "^ipmaildir: --passphrase-command failed" "... saying it failed"
+err_has "^its-own-words\$" "... after the command's own stderr"
+check "... and prints no capability" test ! -s "$OUT"
+run key export --read-only --store "$S" --passphrase-command true
+is "$RC" 1 "a --passphrase-command that prints nothing exits 1"
+err_has "printed no passphrase" "... saying so"
+run key export --read-only --store "$S" --passphrase-command "cat '$P1'" --passphrase-file "$P1"
+is "$RC" 2 "--passphrase-file and --passphrase-command together: usage"
+IPMAILDIR_PASSPHRASE_COMMAND="cat '$P1'" "$B" key export --read-only --store "$S" >"$OUT" 2>"$ERR"
+is "$(cat "$OUT")" "$readcap" "passphrase-command is a config key too (IPMAILDIR_PASSPHRASE_COMMAND)"
+run status --store "$S" --passphrase-command "cat '$P2'"
+is "$RC" 1 "status with a command printing the wrong passphrase exits 1"
+err_has "wrong passphrase" "... 'wrong passphrase' (the history's key load uses it too)"
+run key passwd --store "$S" --passphrase-command "cat '$P1'" --new-passphrase-command "echo 'a third one'"
+is "$RC" 0 "key passwd --passphrase-command / --new-passphrase-command"
+run key passwd --store "$S" --passphrase-command "echo 'a third one'" --new-passphrase-file - <"$P1"
+is "$RC" 0 "... and back, the new one from standard input"
+run key export --read-only --store "$S" --passphrase-file "$P1"
+is "$(cat "$OUT")" "$readcap" "... which opens the key again"
+PI=$TEST_DIR/store-stdin
+echo 'from standard input' | "$B" init --store "$PI" --passphrase-file - >/dev/null 2>&1
+is "$?" 0 "init --passphrase-file - takes the new passphrase from stdin"
+run status --store "$PI" --passphrase-command "echo 'from standard input'"
+is "$RC" 0 "... and it opens the key"
+
 # --- objects --------------------------------------------------------------
 head -c 3000000 /dev/urandom >"$TEST_DIR/big"
 run object put --store "$S" --passphrase-file "$P1" "$TEST_DIR/big"

@@ -119,7 +119,7 @@ ipmd_umount "$M"
 # A passphrase-protected mailbox: asked on the terminal (a pty here).
 P=$TEST_DIR/pstore PM=$TEST_DIR/pmnt
 mkdir -p "$PM"
-printf 'correct horse\n' > "$TEST_DIR/pass"
+(umask 077; printf 'correct horse\n' > "$TEST_DIR/pass")
 "$IPMD_BIN" init --store "$P" --passphrase-file "$TEST_DIR/pass" >/dev/null 2>&1
 # The passphrase is typed once the prompt is up: the prompt flushes what
 # was typed ahead (TCSAFLUSH), and under valgrind it comes up late.

@@ -38,7 +38,7 @@ Q='head["seq"]'; is "$(st)" "$seq" "the head did not move"
 
 # A wrapped key.
 W=$TEST_DIR/wrapped
-printf 'secret words\n' >"$TEST_DIR/pass"
+(umask 077; printf 'secret words\n' >"$TEST_DIR/pass")
 "$IPMD_BIN" init --store "$W" --passphrase-file "$TEST_DIR/pass" >/dev/null 2>&1 || bail "init wrapped"
 out=$("$IPMD_BIN" status --store "$W" --passphrase-file "$TEST_DIR/pass" 2>&1)
 check "a wrapped key: key: wrapped" grep -q '^key: *wrapped with a passphrase' <<<"$out"

@@ -3,7 +3,9 @@
 # folders, then `ipmaildir export` back to a plain Maildir: byte-exact, with
 # names (flags), modes and mtimes kept; tmp/ contents left out; re-import
 # skips what is there; import refuses a mounted mailbox; export refuses a
-# non-empty target; export works beside a mount (last commit).
+# non-empty target; export works beside a mount (last commit); import
+# refuses what is not a Maildir unless --force, keeps a symlink as a link
+# and leaves a FIFO unopened.
 . "$(dirname "$0")/lib.sh"
 [ "$IPMD_TEST_TARGET" = plain ] && skip_all "tests ipmaildir's own commands"
 
@@ -96,4 +98,42 @@ is "$?" 1 "import of a missing directory fails"
 check "…naming it" grep -q "nonexistent" "$TEST_DIR/bad.err"
 "$IPMD_BIN" import --store "$S" 2>/dev/null
 is "$?" 2 "import without MAILDIR is a usage error"
+
+# Not a Maildir: `import /etc` as root used to take all of /etc.  Refused
+# in one line unless --force.
+S2=$TEST_DIR/store2 E=$TEST_DIR/etc-like
+ipmd_init "$S2" || bail "init store2"
+mkdir -p "$E/ssl"; echo 'root:x:0:0' > "$E/passwd"; echo '[req]' > "$E/ssl/openssl.cnf"
+"$IPMD_BIN" import --store "$S2" "$E" >/dev/null 2>"$TEST_DIR/etc.err"
+is "$?" 1 "import of a directory that is not a Maildir fails"
+is "$(wc -l <"$TEST_DIR/etc.err")" 1 "...in one line"
+check "...saying it is not a Maildir and naming --force" grep -q "$E is not a Maildir.*--force" "$TEST_DIR/etc.err"
+"$IPMD_BIN" export --store "$S2" "$TEST_DIR/out-etc" 2>/dev/null
+is "$(find "$TEST_DIR/out-etc" -type f | wc -l)" 0 "...and imports nothing"
+"$IPMD_BIN" import --store "$S2" --force "$E" >/dev/null 2>"$TEST_DIR/etc2.err"
+is "$?" 0 "import --force takes it anyway"
+check "...all of it" grep -q "^import: 2 files" "$TEST_DIR/etc2.err"
+PP=$TEST_DIR/plusplus
+mkdir -p "$PP/.Sent/cur" "$PP/.Sent/new"; echo 'Subject: s' > "$PP/.Sent/cur/1.M1P1.h:2,S"
+"$IPMD_BIN" import --store "$S2" "$PP" >/dev/null 2>"$TEST_DIR/pp.err"
+is "$?" 0 "a directory of Maildir++ folders alone is a Maildir"
+
+# A symlink to a file outside and a FIFO in cur/: the symlink is kept as a
+# link (never read through), the FIFO is not opened (no hang), and the
+# summary counts both.
+S3=$TEST_DIR/store3 F=$TEST_DIR/odd
+ipmd_init "$S3" || bail "init store3"
+mkdir -p "$F"/{cur,new,tmp}
+echo 'Subject: fine' > "$F/cur/1.M1P1.h:2,S"
+echo 'root:secret-shadow-line' > "$TEST_DIR/shadow"; chmod 600 "$TEST_DIR/shadow"
+ln -s "$TEST_DIR/shadow" "$F/cur/2.M2P2.h:2,S"
+mkfifo "$F/cur/3.M3P3.h:2,S"
+timeout 60 "$IPMD_BIN" import --store "$S3" "$F" >/dev/null 2>"$TEST_DIR/odd.err"
+is "$?" 0 "import with a symlink and a FIFO in cur/ finishes"
+check "...reporting the FIFO as left out" grep -q "1 not files (sockets, fifos, devices: left out)" "$TEST_DIR/odd.err"
+check "...and the symlink as kept, not followed" grep -q "1 symlinks (kept as links, not followed)" "$TEST_DIR/odd.err"
+"$IPMD_BIN" export --store "$S3" "$TEST_DIR/out-odd" 2>/dev/null
+check "the symlink comes back as a symlink" test -L "$TEST_DIR/out-odd/cur/2.M2P2.h:2,S"
+check "no copy of the outside file's bytes in the export" test -z "$(find "$TEST_DIR/out-odd" -type f -exec grep -l secret-shadow-line {} +)"
+check "the FIFO is not in the mailbox" test ! -e "$TEST_DIR/out-odd/cur/3.M3P3.h:2,S"
 done_testing

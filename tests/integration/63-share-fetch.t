@@ -59,6 +59,27 @@ check "two fetches, two unique names" test "$out" != "$out2"
 "$IPMD_BIN" fetch --store "$S" "$cap1" > "$TEST_DIR/stdout.msg"
 check "without --into: standard output" cmp "$TEST_DIR/m1" "$TEST_DIR/stdout.msg"
 
+# The capability kept off the command line (where ps and /proc show it to
+# every local user): from a private file, or from standard input.
+"$IPMD_BIN" fetch --store "$S" "$cap1" 2>"$TEST_DIR/argv.err" >/dev/null
+check "a capability as an argument still works, with a warning" grep -q "visible to other local users" "$TEST_DIR/argv.err"
+(umask 077; printf '%s\n' "$cap1" > "$TEST_DIR/cap1")
+"$IPMD_BIN" fetch --store "$S" --capability-file "$TEST_DIR/cap1" >"$TEST_DIR/file.msg" 2>"$TEST_DIR/file.err"
+is "$?" 0 "fetch --capability-file FILE exits 0"
+check "...delivers that message" cmp "$TEST_DIR/m1" "$TEST_DIR/file.msg"
+check "...without a warning" test ! -s "$TEST_DIR/file.err"
+out3=$(printf '%s\n' "$cap2" | "$IPMD_BIN" fetch --store "$S" --into "$R" --capability-file - 2>"$TEST_DIR/stdin.err")
+is "$?" 0 "fetch --capability-file - reads standard input"
+check "...and delivers that message" cmp "$TEST_DIR/m2" "$out3"
+chmod 644 "$TEST_DIR/cap1"
+"$IPMD_BIN" fetch --store "$S" --capability-file "$TEST_DIR/cap1" >"$TEST_DIR/open.msg" 2>"$TEST_DIR/open.err"
+is "$?" 1 "a capability file readable by others is refused"
+check "...saying so in one line" test "$(grep -c 'readable by other users' "$TEST_DIR/open.err")" = 1
+check "...and printing nothing" test ! -s "$TEST_DIR/open.msg"
+"$IPMD_BIN" fetch --store "$S" --capability-file "$TEST_DIR/nocap" 2>"$TEST_DIR/nocap.err" >/dev/null
+is "$?" 1 "a missing capability file fails"
+check "...naming the file and ENOENT" grep -q "$TEST_DIR/nocap: No such file or directory" "$TEST_DIR/nocap.err"
+
 # The capability reads that message and nothing else: a wrong key (any
 # other message's) fails verification and delivers nothing.
 key3=$("$IPMD_BIN" share "$M/cur/3.M3P3.host:2,S" | sed 's/.*#//')

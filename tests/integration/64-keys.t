@@ -8,7 +8,7 @@
 [ "$IPMD_TEST_TARGET" = plain ] && skip_all "tests ipmaildir's own commands"
 
 S=$TEST_DIR/store M=$TEST_DIR/mnt
-printf 'first pass\n' > "$TEST_DIR/p1"; printf 'second pass\n' > "$TEST_DIR/p2"
+(umask 077; printf 'first pass\n' > "$TEST_DIR/p1"; printf 'second pass\n' > "$TEST_DIR/p2")
 "$IPMD_BIN" init --store "$S" --passphrase-file "$TEST_DIR/p1" >"$TEST_DIR/id" 2>"$TEST_DIR/init.err"
 is "$?" 0 "init with a passphrase"
 check "init warns plainly that losing the key loses the mail" grep -q "lose it (or its passphrase) and the mail is lost" "$TEST_DIR/init.err"

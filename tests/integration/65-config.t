@@ -13,7 +13,7 @@ unset IPMAILDIR_CONFIG IPMAILDIR_STORE IPMAILDIR_NODE IPMAILDIR_PASSPHRASE_FILE 
 CONF=$XDG_CONFIG_HOME/ipmaildir/config
 mkdir -p "$(dirname "$CONF")"
 SA=$TEST_DIR/storeA SB=$TEST_DIR/storeB M=$TEST_DIR/mnt
-printf 'pass A\n' > "$TEST_DIR/passA"
+(umask 077; printf 'pass A\n' > "$TEST_DIR/passA")
 "$IPMD_BIN" init --store "$SA" --passphrase-file "$TEST_DIR/passA" >/dev/null 2>&1 || bail "init A"
 ipmd_init "$SB" || bail "init B"
 cat > "$CONF" <<EOC
