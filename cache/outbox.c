@@ -70,6 +70,7 @@ struct outbox {
 	pthread_t threads[OUTBOX_MAX_UPLOADERS];
 	struct lru *lru;      /* with a cap only */
 	uint64_t cap;
+	bool evicting;        /* a pass is asking the node, lock dropped */
 };
 
 /* The ops table's name, compared by address: is this store an outbox? */
@@ -388,6 +389,23 @@ static int compact(struct outbox *o)
 
 /* ------------------------------------------------------------ the store */
 
+/* Under lock: d becomes pending, its '+' logged and it is queued for an
+ * uploader.  1, 0 if it was pending already, or negative errno. */
+static int enqueue(struct outbox *o, const uint8_t *d)
+{
+	int added = dset_add(&o->pending, d);
+	if (added != 1)
+		return added;
+	int e = log_rec(o, REC_ADD, d);
+	if (!e && o->queue.len == 0)
+		o->queued_since_ms = now_ms();
+	if (!e)
+		e = dq_push(&o->queue, d);
+	o->st.pending = o->pending.used;
+	pthread_cond_signal(&o->work);
+	return e ? e : 1;
+}
+
 static int ob_put(struct blockstore *bs, const uint8_t *data, size_t len,
 		  unsigned flags, struct cid *cid_out)
 {
@@ -417,19 +435,11 @@ static int ob_put(struct blockstore *bs, const uint8_t *data, size_t len,
 	pthread_mutex_lock(&o->lock);
 	if (o->lru && lru_touch(o->lru, d, len, wall_ms()) < 0)
 		e = -ENOMEM;
-	int added = e || on_remote ? 0 : dset_add(&o->pending, d);
-	bool sync_log = false;
-	if (added == 1) {
-		e = log_rec(o, REC_ADD, d);
-		if (!e && o->queue.len == 0)
-			o->queued_since_ms = now_ms();
-		if (!e)
-			e = dq_push(&o->queue, d);
-		o->st.pending = o->pending.used;
-		pthread_cond_signal(&o->work);
-	} else if (added < 0) {
-		e = added;
+	if (!e && !on_remote) {
+		int added = enqueue(o, d);
+		e = added < 0 ? added : 0;
 	}
+	bool sync_log = false;
 	/* Also when another put queued it first: its '+' may not be synced
 	 * yet, and this caller was promised durability. */
 	sync_log = !e && (flags & BS_PUT_DURABLE) && o->fd >= 0 &&
@@ -624,17 +634,61 @@ int outbox_evicted_rewrite(const char *dir,
 	return e;
 }
 
+/* How many of the picked blocks v[0 … n), in LRU order, the node says it
+ * has (block/stat): an upload's answer may have claimed a block stored
+ * and pinned that the node does not hold, and a dropped block would then
+ * be nowhere.  Asked without the lock, up to the first block not
+ * confirmed: a node lacking a block makes its stat wait out node_timeout,
+ * so one pass pays that at most once.  A block the node lacks is queued
+ * for upload again (the invariant "not pending = on the node" was
+ * false for it); after any other failure it just stays. */
+static size_t confirm_on_remote(struct outbox *o, uint8_t (*v)[LRU_DIGEST],
+				size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct cid cid;
+		cid_of_digest(&cid, v[i]);
+		int r = bs_has(o->remote, &cid);
+		if (r == 1)
+			continue;
+		char text[CID_TEXT_MAX] = "?";
+		cid_format(&cid, text, sizeof(text));
+		if (r != 0 && r != -ENOENT) {
+			say(o, LOG_WARNING,
+			    "block %s: the node could not confirm it has it "
+			    "(%s): kept here",
+			    text, strerror(-r));
+			return i;
+		}
+		pthread_mutex_lock(&o->lock);
+		r = enqueue(o, v[i]);
+		pthread_mutex_unlock(&o->lock);
+		say(o, LOG_WARNING,
+		    "block %s: the node does not have it although it "
+		    "confirmed its upload: kept here, %s",
+		    text, r < 0 ? "and queueing it again failed"
+				: "and uploaded again");
+		return i;
+	}
+	return n;
+}
+
 static void evict(struct outbox *o, uint64_t before)
 {
 	uint8_t(*v)[LRU_DIGEST];
 	size_t n;
 	pthread_mutex_lock(&o->lock);
-	if (!o->lru || lru_bytes(o->lru) <= o->cap ||
+	if (!o->lru || o->evicting || lru_bytes(o->lru) <= o->cap ||
 	    lru_pick(o->lru, o->cap / 100 * CAP_LOW_PERCENT, before,
 		     is_pending, o, &v, &n)) {
 		pthread_mutex_unlock(&o->lock);
 		return;
 	}
+	o->evicting = true;
+	pthread_mutex_unlock(&o->lock);
+	n = confirm_on_remote(o, v, n);
+	pthread_mutex_lock(&o->lock);
+	o->evicting = false;
 	uint64_t dropped = 0, bytes0 = lru_bytes(o->lru);
 	size_t gone = 0; /* v[0 … gone) are the removed ones */
 	for (size_t i = 0; i < n; i++) {

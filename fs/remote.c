@@ -127,10 +127,11 @@ int remote_prepare(struct ipmd_fs *fs, const struct mount_options *o,
 	return 0;
 }
 
-/* The commit the name points at now, or the CID given. */
+/* The commit the name points at now, or the CID given.  For a name,
+ * *rseq is the sequence of the record that names it. */
 static int find_head(struct ipmd_fs *fs, const struct mount_options *o,
-		     struct cid *head, bool *from_ipns, char *msg,
-		     size_t msgsize)
+		     struct cid *head, bool *from_ipns, uint64_t *rseq,
+		     char *msg, size_t msgsize)
 {
 	uint8_t pk[IPMD_PUBLIC_KEY_BYTES];
 	if (ipns_name_parse_ed25519(o->from_node, pk) != 0) {
@@ -148,30 +149,31 @@ static int find_head(struct ipmd_fs *fs, const struct mount_options *o,
 	if (!node)
 		return msgbuf_say(msg, msgsize, "--from-node needs a node (--node)");
 	/* Every record the node's DHT has, each verified here, the highest
-	 * sequence winning: a node's own resolve would answer from a stale
-	 * local copy first.  A node without a DHT API: its resolve. */
-	uint64_t seq;
+	 * sequence winning.  Nothing else names a head: a node's own resolve
+	 * answers from a stale local copy, and one that fails the DHT call
+	 * on purpose would pick the head itself. */
 	unsigned refused = 0;
-	int e = bs_kubo_ipns_get(node, pk, RESOLVE_TIMEOUT_MS, head, &seq,
+	int e = bs_kubo_ipns_get(node, pk, RESOLVE_TIMEOUT_MS, head, rseq,
 				 &refused);
 	if (refused)
 		syslog(LOG_WARNING,
 		       "%u IPNS records for %s were refused (bad signature, "
 		       "malformed or expired)",
 		       refused, o->from_node);
-	if (e && e != -ENOENT)
-		e = bs_kubo_name_resolve(node, pk, RESOLVE_TIMEOUT_MS, head);
+	if (e == -ENOENT)
+		return msgbuf_say(msg, msgsize,
+			   "--from-node %s: the node found no valid IPNS "
+			   "record for this mailbox (nothing published, or "
+			   "not found in time)",
+			   o->from_node);
 	if (e) {
 		char why[512];
 		bs_kubo_last_error(node, why, sizeof(why));
 		return msgbuf_say(msg, msgsize,
-			   "--from-node %s: the node found no head for this "
-			   "mailbox (%s)",
-			   o->from_node,
-			   e == -ENOENT ? "nothing published, or not found "
-					  "in time"
-			   : why[0]     ? why
-					: strerror(-e));
+			   "--from-node %s: the node's IPNS lookup failed "
+			   "(%s); no head is taken without a record signed "
+			   "by the mailbox",
+			   o->from_node, why[0] ? why : strerror(-e));
 	}
 	if (!cid_is_raw_sha256(head))
 		return msgbuf_say(msg, msgsize,
@@ -203,8 +205,22 @@ int remote_load(struct ipmd_fs *fs, const struct mount_options *o, char *msg,
 {
 	struct cid head;
 	bool from_ipns;
-	if (find_head(fs, o, &head, &from_ipns, msg, msgsize))
+	uint64_t rseq = 0;
+	if (find_head(fs, o, &head, &from_ipns, &rseq, msg, msgsize))
 		return -1;
+	/* Rollback protection for what IPNS says is newest: the record's
+	 * sequence, before its commit is even fetched. */
+	struct head seen;
+	if (head_read(fs->paths.seen, fs->keys.manifest, &seen) != 0)
+		memset(&seen, 0, sizeof(seen));
+	if (from_ipns && rseq < seen.max_seq)
+		return msgbuf_say(msg, msgsize,
+			   "the newest IPNS record for %s has sequence %llu, "
+			   "but commit %llu was already seen: refusing a "
+			   "rollback (an old record); mount that state by CID "
+			   "if you mean it",
+			   o->from_node, (unsigned long long)rseq,
+			   (unsigned long long)seen.max_seq);
 	char text[CID_TEXT_MAX] = "?";
 	cid_format(&head, text, sizeof(text));
 	struct commit c;
@@ -212,19 +228,15 @@ int remote_load(struct ipmd_fs *fs, const struct mount_options *o, char *msg,
 	if (e)
 		return msgbuf_say(msg, msgsize, "commit %s %s", text,
 			   commit_error(e));
-
-	/* Rollback protection for what IPNS says is newest. */
-	struct head seen;
-	if (head_read(fs->paths.seen, fs->keys.manifest, &seen) != 0)
-		memset(&seen, 0, sizeof(seen));
-	if (from_ipns && c.seq < seen.max_seq)
+	/* The mailbox publishes each commit under its own seq: a record whose
+	 * sequence is not its commit's is not one of ours, and its sequence
+	 * would say nothing about what is newest. */
+	if (from_ipns && c.seq != rseq)
 		return msgbuf_say(msg, msgsize,
-			   "the node resolves %s to commit %llu, but commit "
-			   "%llu was already seen: refusing a rollback (an "
-			   "old record); mount that state by CID if you mean "
-			   "it",
-			   o->from_node, (unsigned long long)c.seq,
-			   (unsigned long long)seen.max_seq);
+			   "the IPNS record for %s has sequence %llu but names "
+			   "commit %llu: refusing it",
+			   o->from_node, (unsigned long long)rseq,
+			   (unsigned long long)c.seq);
 	if (from_ipns && c.seq > seen.max_seq) {
 		struct head h = {.commit = head, .seq = c.seq,
 				 .max_seq = c.seq};

@@ -4,8 +4,10 @@
  * machine's mail, read-only, its blocks fetched on demand.
  *
  * NAME is the mailbox id (k51…, the peer-id form 12D3KooW…, or bafzaa…):
- * the node resolves it over IPNS to the newest published commit; or NAME
- * is a commit's CID (bafkrei…), taken as given.  Either way the commit is
+ * the head is the commit named by the highest-sequence IPNS record signed
+ * by the mailbox key among those the node's DHT returns (nothing else: a
+ * failed lookup refuses the mount, the node's own resolve is not asked);
+ * or NAME is a commit's CID (bafkrei…), taken as given.  Either way the commit is
  * fetched, opened with the capability's manifest key and its signature
  * checked against the capability's public key, so the node (and whoever
  * published the name) is trusted for nothing but availability.  The
@@ -14,8 +16,9 @@
  *
  * Rollback: the cache directory keeps, in CACHE/seen (sealed under the
  * manifest key, fs/head.h's format), the highest seq accepted from IPNS.
- * A resolved head below it is refused: a node or network that serves an
- * old record can't take mail back.  A commit CID given by hand, and
+ * A record whose sequence is below it is refused before its commit is
+ * fetched, and one whose sequence is not its commit's seq after: a node
+ * or network that serves an old record can't take mail back.  A commit CID given by hand, and
  * --at, are deliberate choices of a past state and are not refused.
  *
  * The cache directory (--store, default $XDG_CACHE_HOME/ipmaildir/ID,

@@ -762,30 +762,6 @@ int bs_kubo_ping(struct blockstore *bs)
 	return r < 0 ? r : 0;
 }
 
-int bs_kubo_name_resolve(struct blockstore *bs, const uint8_t pk[32],
-			 unsigned timeout_ms, struct cid *out)
-{
-	struct bs_kubo *k = to_kubo(bs);
-	char peer[CID_TEXT_MAX];
-	if (ipns_peer_id_of_ed25519(peer, sizeof(peer), pk))
-		return -EINVAL;
-	unsigned t = timeout_ms ? timeout_ms : k->get_timeout_ms;
-	/* nocache: the newest record, not what this node saw last time. */
-	struct kubo_req rq = {.op = KUBO_OP_NAME, .endpoint = "name/resolve",
-			      .retry = true, .deadline_ms = t + GET_MARGIN_MS};
-	if (snprintf(rq.query, sizeof(rq.query),
-		     "arg=/ipns/%s&nocache=true&recursive=false&timeout=%ums",
-		     peer, t) >= (int)sizeof(rq.query))
-		return -ENAMETOOLONG;
-	struct body b = {.max = SMALL_BODY_MAX};
-	struct kubo_reply rep;
-	int r = call(k, &rq, &b, &rep);
-	free(b.data);
-	if (r == 0)
-		*out = rep.cid;
-	return r;
-}
-
 int bs_kubo_ipns_put(struct blockstore *bs, const uint8_t pk[32],
 		     const uint8_t *record, size_t len, unsigned timeout_ms,
 		     unsigned *peers)

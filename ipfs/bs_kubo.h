@@ -96,17 +96,6 @@ int bs_kubo_unpin_many(struct blockstore *bs, const struct cid *cids,
 		       size_t n, size_t *unpinned);
 
 /*
- * The newest commit published under an Ed25519 key (IPNS name/resolve,
- * bypassing the node's cache), waiting at most timeout_ms (0: the get
- * timeout).  Only the CID is taken from the node: the caller must verify
- * the commit it names (signature, sequence) before trusting it.  0 and
- * *out; -ENOENT nothing published (or not found in time); -EBADMSG the
- * answer is not one /ipfs/CID; else as any call.
- */
-int bs_kubo_name_resolve(struct blockstore *bs, const uint8_t pk[32],
-			 unsigned timeout_ms, struct cid *out);
-
-/*
  * Publish a signed IPNS record (ipfs/ipns_record.h) for pk's name through
  * the node's DHT (dht/put of /ipns/PEER-ID): the node keeps it and hands
  * it to its DHT peers, within timeout_ms (0: the store's timeout),
@@ -123,7 +112,8 @@ int bs_kubo_ipns_put(struct blockstore *bs, const uint8_t pk[32],
  * its peers'), each opened and verified here (signature by pk, not
  * expired); the highest sequence wins.  0 with *cid and *seq; -ENOENT
  * none valid (*refused, may be NULL, counts the invalid ones); else as
- * any call.
+ * any call.  The only way a head is read from a node: there is no
+ * name/resolve, whose answer is the node's word alone.
  */
 int bs_kubo_ipns_get(struct blockstore *bs, const uint8_t pk[32],
 		     unsigned timeout_ms, struct cid *cid, uint64_t *seq,

@@ -85,10 +85,6 @@ static int error_status(enum kubo_op op, long status, const uint8_t *body,
 	 * node's config changes. */
 	if (op == KUBO_OP_DHT && contains(out->msg, "not available"))
 		return -ENOTSUP;
-	/* "could not resolve name", "record not found", … */
-	if (op == KUBO_OP_NAME && (contains(out->msg, "resolve") ||
-				   contains(out->msg, "record")))
-		return -ENOENT;
 	return -EIO;
 }
 
@@ -169,25 +165,6 @@ static int parse_pins(const uint8_t *body, size_t len, const struct cid *want,
 
 /* {"Path":"/ipfs/CID"} (resolve) or {"Name":…,"Value":"/ipfs/CID"}
  * (publish): exactly one CID, no path below it. */
-static int parse_name(const uint8_t *body, size_t len, const struct cid *want,
-		      struct kubo_reply *out)
-{
-	json_t *j = load_object(body, len);
-	if (!j)
-		return -EBADMSG;
-	json_t *v = json_object_get(j, "Path");
-	if (!v)
-		v = json_object_get(j, "Value");
-	int r = -EBADMSG;
-	const char *s = json_is_string(v) ? json_string_value(v) : NULL;
-	size_t n = s ? json_string_length(v) : 0;
-	if (s && n > 6 && !memcmp(s, "/ipfs/", 6) && !memchr(s + 6, '/', n - 6) &&
-	    cid_parse(&out->cid, s + 6, n - 6) == 0)
-		r = want && !cid_equal(&out->cid, want) ? -EBADMSG : 0;
-	json_decref(j);
-	return r;
-}
-
 int kubo_parse_reply(enum kubo_op op, long status, const uint8_t *body,
 		     size_t len, const struct cid *want,
 		     struct kubo_reply *out)
@@ -211,8 +188,6 @@ int kubo_parse_reply(enum kubo_op op, long status, const uint8_t *body,
 	case KUBO_OP_PIN_ADD:
 	case KUBO_OP_PIN_RM:
 		return parse_pins(body, len, want, out);
-	case KUBO_OP_NAME:
-		return parse_name(body, len, want, out);
 	case KUBO_OP_DHT:
 		return 0; /* the events: kubo_parse_dht_events */
 	case KUBO_OP_IMPORT:

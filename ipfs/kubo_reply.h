@@ -22,8 +22,7 @@
  * answered something malformed or wrong; -ENOENT absent; -ETIMEDOUT the
  * node gave up waiting; -EIO a server error that may pass (5xx); -EINVAL
  * the node refused the request (4xx); -EFBIG body too large (413);
- * -ENOTSUP no such endpoint (404); -EBUSY block/rm of a pinned block;
- * for NAME, -ENOENT the name resolves to nothing (yet).
+ * -ENOTSUP no such endpoint (404); -EBUSY block/rm of a pinned block.
  * kubo_reply_temporary() says which of those are worth a retry.
  */
 #ifndef IPMD_IPFS_KUBO_REPLY_H
@@ -42,9 +41,6 @@ enum kubo_op {
 	KUBO_OP_RM,      /* block/rm: {"Hash":cid[,"Error":msg]} */
 	KUBO_OP_PIN_ADD, /* pin/add: {"Pins":[cid…]} */
 	KUBO_OP_PIN_RM,  /* pin/rm: {"Pins":[cid…]} */
-	KUBO_OP_NAME,    /* name/resolve, name/publish: {"Path"|"Value":
-			    "/ipfs/cid"}: the CID, which must be want's
-			    when want is given (publish) */
 	KUBO_OP_DHT,     /* dht/put, dht/get: a stream of JSON events,
 			    read with kubo_parse_dht_events */
 	KUBO_OP_IMPORT,  /* dag/import: a stream of JSON lines, read with
@@ -56,7 +52,7 @@ enum kubo_op {
 #define KUBO_MSG_MAX 200
 
 struct kubo_reply {
-	struct cid cid;              /* PUT/STAT/NAME: the CID the node named */
+	struct cid cid;              /* PUT/STAT: the CID the node named */
 	uint64_t size;               /* PUT/STAT: "Size" */
 	char msg[KUBO_MSG_MAX];      /* error message from the node, or "" */
 };

@@ -17,7 +17,8 @@
 #                         diag "N blocks, M missing"
 #   ipfs_proxy_start PORT a misbehaving proxy in front of the API on PORT
 #                         (ipfs_proxy.py); sets PROXY_ADDR, PROXY_CTL (write
-#                         pass | corrupt | delay MS to it), PROXY_EVENTS
+#                         pass | corrupt | delay MS | dhtfail CID |
+#                         record FILE | fakepin to it), PROXY_EVENTS
 
 IPFS_NODE_DIR=${IPMD_TOP:-$PWD}/tests/ipfs-node
 IPFS_BASE=$TEST_DIR/ipfs

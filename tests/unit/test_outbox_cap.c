@@ -1,8 +1,11 @@
 /* tests/unit/test_outbox_cap.c — cache/outbox.h with a cap: pending blocks
  * are never dropped, uploaded ones are (least recently used first) at a
  * sync, and read back from the remote; outbox_pending_each lists what is
- * pending.  The "remote" is a second local store. */
+ * pending; a block the remote does not have (its upload was confirmed
+ * wrongly) is kept and uploaded again, and dropped once the remote has it.
+ * The "remote" is a second local store. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +34,74 @@ static unsigned local_blocks(const char *dir)
 	bs_iterate(bs, count_one, &n);
 	bs_close(bs);
 	return n;
+}
+
+static bool has_block(const char *dir, const struct cid *cid)
+{
+	struct blockstore *bs;
+	if (bs_local_open(dir, &bs))
+		return false;
+	bool r = bs_has(bs, cid) == 1;
+	bs_close(bs);
+	return r;
+}
+
+/* The remote confirmed uploads of blocks it then does not hold (a node
+ * answering dag/import with roots it never stored): eviction asks it first. */
+static void unconfirmed_not_dropped(const char *top)
+{
+	char ldir[64], rdir[64];
+	snprintf(ldir, sizeof(ldir), "%s/l2", top);
+	snprintf(rdir, sizeof(rdir), "%s/r2", top);
+	struct blockstore *local, *remote, *ob;
+	bs_local_open(ldir, &local);
+	bs_local_open(rdir, &remote);
+	struct outbox_config oc = {
+		.dir = ldir, .local = local, .remote = remote,
+		.local_cap_bytes = 10 * BSZ,
+	};
+	is_int(outbox_wrap(&oc, &ob), 0, "lost: wrap with a cap");
+	static uint8_t blk[NB][BSZ];
+	struct cid cids[NB];
+	for (unsigned i = 0; i < NB; i++) {
+		for (unsigned j = 0; j < BSZ; j++)
+			blk[i][j] = (uint8_t)(i * 17 + j * 3 + 1);
+		bs_put(ob, blk[i], BSZ, 0, &cids[i]);
+	}
+	outbox_start(ob);
+	is_int(outbox_wait_drained(ob, 10000), 0, "lost: drained");
+	/* The oldest block, first in line for eviction, is not on the
+	 * remote after all. */
+	struct blockstore *r2;
+	bs_local_open(rdir, &r2);
+	is_int(bs_remove(r2, &cids[0]), 0, "lost: the remote loses block 0");
+	usleep(5000);
+	is_int(bs_sync(ob), 0, "lost: sync over the cap");
+	ok(has_block(ldir, &cids[0]),
+	   "a block the remote does not have is not dropped here");
+	struct outbox_stats st;
+	outbox_stats(ob, &st);
+	is_int((long long)st.evicted, 0,
+	       "… nor anything after it in that pass (%llu evicted)",
+	       (unsigned long long)st.evicted);
+	is_int(outbox_wait_drained(ob, 10000), 0,
+	       "… it is queued again and uploaded");
+	ok(bs_has(r2, &cids[0]) == 1, "… so the remote has it now");
+	usleep(5000);
+	is_int(bs_sync(ob), 0, "lost: the next sync");
+	ok(!has_block(ldir, &cids[0]),
+	   "… drops it, the remote now having it");
+	outbox_stats(ob, &st);
+	ok(st.evicted >= NB - 10, "… with the rest (%llu evicted)",
+	   (unsigned long long)st.evicted);
+	uint8_t *buf = malloc(BLOCK_MAX_BYTES);
+	size_t len;
+	ok(buf && bs_get(ob, &cids[0], buf, BLOCK_MAX_BYTES, &len) == 0 &&
+		   len == BSZ && !memcmp(buf, blk[0], BSZ),
+	   "… and it reads back from the remote");
+	free(buf);
+	bs_close(r2);
+	bs_close(ob);
 }
 
 int main(void)
@@ -101,6 +172,8 @@ int main(void)
 	is_int(same, NB, "every block reads back (dropped ones from the remote)");
 	free(buf);
 	bs_close(ob);
+
+	unconfirmed_not_dropped(dir);
 
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
