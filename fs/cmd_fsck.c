@@ -111,7 +111,7 @@ struct plan {
 	struct cid salvage_parent; /* the newest commit below the head that
 				      names none of their blocks; len 0:
 				      none retained (the history is cut) */
-	uint64_t salvage_parent_seq, salvage_skipped;
+	uint64_t salvage_parent_seq;
 	bool dir_damaged;      /* the head's folders do not load: only
 				  --rollback-to repairs that */
 	uint64_t suggest_seq;  /* the newest intact commit, for it */
@@ -605,11 +605,9 @@ static void salvage_parent(struct fsck *f, struct commit_list *l)
 		if (!commit_names_bad(f, &l->commits[i])) {
 			f->plan.salvage_parent = l->cids[i];
 			f->plan.salvage_parent_seq = l->commits[i].seq;
-			f->plan.salvage_skipped = i;
 			return;
 		}
 	}
-	f->plan.salvage_skipped = l->n;
 }
 
 /*
@@ -1086,6 +1084,18 @@ static int repair_replay(const struct history_options *ho, bool torn,
 	return 0;
 }
 
+/* Only a rollback would repair this, and none was asked for: say how. */
+static bool rollback_unasked(const struct fsck *f)
+{
+	if (!f->plan.dir_damaged)
+		return false;
+	note("not repaired: a folder of the head does not load; nothing is "
+	     "rolled back unasked: ipmaildir fsck --rollback-to %llu "
+	     "restores the newest intact commit and lists what that drops",
+	     (unsigned long long)f->plan.suggest_seq);
+	return true;
+}
+
 int cmd_fsck(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1180,12 +1190,7 @@ int cmd_fsck(int argc, char **argv)
 		status = FSCK_UNCORRECTED;
 		goto out;
 	}
-	if (f.plan.dir_damaged) {
-		note("not repaired: a folder of the head does not load; "
-		     "nothing is rolled back unasked: ipmaildir fsck "
-		     "--rollback-to %llu restores the newest intact commit "
-		     "and lists what that drops",
-		     (unsigned long long)f.plan.suggest_seq);
+	if (rollback_unasked(&f)) {
 		status = FSCK_UNCORRECTED;
 		goto out;
 	}
