@@ -120,6 +120,22 @@ ipmd_umount "$M"
 out=$("$IPMD_BIN" fsck --store "$S" --deep 2>&1); rc=$?
 is "$rc" 0 "fsck --deep after gc: clean"
 
+# Every retained commit names the lost block (gc kept only the head): the
+# salvage starts the history.
+S=$TEST_DIR/pruned
+cp -a "$TEST_DIR/pristine" "$S"
+out=$("$IPMD_BIN" gc --store "$S" --keep-last 1 2>&1); rc=$?
+is "$rc" 0 "gc --keep-last 1 on a copy of the intact store"
+rm "$(blockfile "$c")"
+out=$("$IPMD_BIN" fsck --store "$S" --repair 2>&1); rc=$?
+is "$rc" 1 "--repair with no retained commit free of the lost block: exit 1"
+check "says the history now starts at the new commit" grep -q "every retained commit names the lost blocks: the history now starts at the new commit $((head_seq + 1))" <<<"$out"
+is "$("$IPMD_BIN" log --store "$S" --json | python3 -c 'import json,sys; print(" ".join(str(c["seq"]) for c in json.load(sys.stdin)))')" "$((head_seq + 1))" "log: just the new commit"
+out=$("$IPMD_BIN" gc --store "$S" 2>&1); rc=$?
+is "$rc" 0 "gc runs after it"
+out=$("$IPMD_BIN" fsck --store "$S" --deep 2>&1); rc=$?
+is "$rc" 0 "fsck --deep: clean"
+
 # An explicit rollback (on a copy made before the damage): the state of
 # the first half, saying what it drops.
 S=$TEST_DIR/pristine
