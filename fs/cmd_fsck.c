@@ -173,8 +173,9 @@ static void note(const char *fmt, ...)
 }
 
 /* Why a read failed, naming the block: the store's failure if it had one
- * (missing, altered), else the block's own (does not open). */
-static void why(struct fsck *f, const struct cid *hint, int err,
+ * (missing, altered), else the block's own (does not open).  Returns
+ * the error it names. */
+static int why(struct fsck *f, const struct cid *hint, int err,
 		char *text, size_t tsize, char *cid_text)
 {
 	struct cid bad;
@@ -190,16 +191,26 @@ static void why(struct fsck *f, const struct cid *hint, int err,
 		 : e == -EBADMSG      ? "does not open under its key "
 				       "(damaged or malformed)"
 				      : strerror(-e));
+	return e;
 }
 
 /* ---- blocks of a tree ---- */
 
-/* A damaged file of the head: what --repair will move aside. */
-static int collect(struct fsck *f, const struct reach_block *b,
+/* A damaged file of the head: what --repair will move aside.  Only a
+ * block that is gone or does not open is damage; any other failure (a
+ * node that does not answer, EIO) may pass, and moving the file would
+ * drop the blocks that still hold it. */
+static int collect(struct fsck *f, const struct reach_block *b, int err,
 		   const char *kind, const char *ctext, const char *text)
 {
 	if (!f->collect)
 		return 0;
+	if (err != -ENOENT && err != -EBADMSG) {
+		note("%s: a read error, not damage: --repair leaves it in "
+		     "place (run again when the store or node answers)",
+		     b->path);
+		return 0;
+	}
 	if (!f->bad_cids && !(f->bad_cids = cid_set_new()))
 		return -ENOMEM;
 	if (cid_set_add(f->bad_cids, b->cid) < 0)
@@ -216,11 +227,11 @@ static int verify_block(const struct reach_block *b, void *arg)
 	struct fsck *f = arg;
 	char text[128], ctext[CID_TEXT_MAX];
 	if (b->error) {
-		why(f, b->cid, b->error, text, sizeof(text), ctext);
+		int err = why(f, b->cid, b->error, text, sizeof(text), ctext);
 		problem(f, "file %s: index block %s: %s", b->path, ctext,
 			text);
 		f->tree_bad++;
-		return collect(f, b, "index block", ctext, text);
+		return collect(f, b, err, "index block", ctext, text);
 	}
 	f->blocks++;
 	progress_add(f->prog, 1, b->chunk ? b->chunk->size : 0);
@@ -230,10 +241,10 @@ static int verify_block(const struct reach_block *b, void *arg)
 	size_t len;
 	int e = obj_open_chunk(&f->h.st, b->chunk, f->plain, &len);
 	if (e) {
-		why(f, b->cid, e, text, sizeof(text), ctext);
+		e = why(f, b->cid, e, text, sizeof(text), ctext);
 		problem(f, "file %s: chunk %s: %s", b->path, ctext, text);
 		f->tree_bad++;
-		return collect(f, b, "chunk", ctext, text);
+		return collect(f, b, e, "chunk", ctext, text);
 	}
 	return 0;
 }

@@ -120,6 +120,17 @@ ipmd_umount "$M"
 out=$("$IPMD_BIN" fsck --store "$S" --deep 2>&1); rc=$?
 is "$rc" 0 "fsck --deep after gc: clean"
 
+# A block gone here whose node does not answer is not known to be lost:
+# the file stays where it is, and nothing is rolled back.
+S=$TEST_DIR/nodedown
+cp -a "$TEST_DIR/pristine" "$S"
+rm "$(blockfile "$c")"
+out=$("$IPMD_BIN" fsck --store "$S" --repair --node "/ip4/127.0.0.1/tcp/$(free_port)" 2>&1); rc=$?
+is "$rc" 4 "--repair with the node down: exit 4 (left)"
+check "says it leaves the file in place" grep -qF "fsck: /$victim: a read error, not damage: --repair leaves it in place" <<<"$out"
+check "moves and rolls back nothing" bash -c '! grep -q "REPAIRED" <<<"$1"' _ "$out"
+is "$("$IPMD_BIN" log --store "$S" --json -n 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["seq"])')" "$head_seq" "the head is still commit $head_seq"
+
 # Every retained commit names the lost block (gc kept only the head): the
 # salvage starts the history.
 S=$TEST_DIR/pruned
