@@ -112,6 +112,7 @@ struct plan {
 				      names none of their blocks; len 0:
 				      none retained (the history is cut) */
 	uint64_t salvage_parent_seq;
+	bool journal_damage;   /* damaged files only the journal names */
 	bool dir_damaged;      /* the head's folders do not load: only
 				  --rollback-to repairs that */
 	uint64_t suggest_seq;  /* the newest intact commit, for it */
@@ -761,9 +762,11 @@ static int run_check(struct fsck *f)
 		}
 	}
 	if (base) {
+		size_t before = f->damaged.n;
 		f->collect = true;
 		check_journal(f, base, from_gen);
 		f->collect = false;
+		f->plan.journal_damage = f->damaged.n > before;
 	}
 	e = 0;
 out:
@@ -1006,28 +1009,36 @@ static void say_salvaged(const struct salvage_report *r, void *arg)
 	}
 }
 
-/* Commit the moves.  When they came from the head, the commit skips the
- * commits that name the lost blocks (plan.salvage_parent), or starts the
- * history when none is left below. */
+/* Commit the moves.  Its parent is the newest commit naming none of the
+ * lost blocks: below the head when they came from it (plan.salvage_parent;
+ * none left: the history starts at the new commit), else the head the
+ * journal was replayed over (the replay's commit names them). */
 static int salvage_commit(struct ipmd_fs *fs, const struct plan *p)
 {
 	char ctext[CID_TEXT_MAX];
-	uint64_t from = fs->head.seq;
-	if (p->salvage && p->salvage_parent.len)
-		fs->head.commit = p->salvage_parent;
+	uint64_t from = fs->head.seq, pseq = 0;
+	struct cid parent = {0};
+	if (p->salvage) {
+		parent = p->salvage_parent;
+		pseq = p->salvage_parent_seq;
+	} else if (p->journal_damage && fs->last.parent.len) {
+		parent = fs->last.parent;
+		pseq = from - 1;
+	}
+	if (parent.len)
+		fs->head.commit = parent;
 	int e = ipmd_fs_commit(fs);
-	if (e || !p->salvage)
+	if (e || (!parent.len && !p->salvage))
 		return e;
-	if (p->salvage_parent.len) {
-		cid_format(&p->salvage_parent, ctext, sizeof(ctext));
+	if (parent.len) {
+		cid_format(&parent, ctext, sizeof(ctext));
 		printf("fsck: REPAIRED: commits %llu to %llu name the lost "
 		       "blocks: the new commit %llu follows commit %llu (%s), "
 		       "the newest that does not, so the history (log, --at) "
 		       "skips them and gc frees what only they held\n",
-		       (unsigned long long)p->salvage_parent_seq + 1,
-		       (unsigned long long)from,
+		       (unsigned long long)pseq + 1, (unsigned long long)from,
 		       (unsigned long long)fs->head.seq,
-		       (unsigned long long)p->salvage_parent_seq, ctext);
+		       (unsigned long long)pseq, ctext);
 		return 0;
 	}
 	char path[PATH_MAX];
