@@ -5,8 +5,11 @@
 # chunk are deleted from the store.  fsck --repair moves just those two to
 # the Maildir++ folder .lost+found (named on its output, what could be read
 # kept) and every other message stays byte-exact with its flags and
-# folder, through a remount and a gc.  A rollback happens only when asked
-# (--rollback-to SEQ) and lists each message it drops.
+# folder, through a remount and a gc.  Also: a damaged file only the
+# journal names; a block whose node does not answer (not damage: left in
+# place); every retained commit naming the lost block (the history starts
+# at the salvage).  A rollback happens only when asked (--rollback-to SEQ)
+# and lists each message it drops.  IPMD_SALVAGE_N sets N.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 [ "$IPMD_TEST_TARGET" = plain ] && skip_all "tests the store itself"
