@@ -44,6 +44,7 @@
 #include "fs/mount.h"
 #include "fs/reach.h"
 #include "fs/record.h"
+#include "fs/salvage.h"
 
 enum fsck_exit {
 	FSCK_CLEAN = 0,
@@ -56,11 +57,18 @@ static void fsck_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: ipmaildir fsck [--store DIR] [--deep] [--repair] "
-		"[--node ADDR] [--passphrase-file F]\n"
+		"[--rollback-to SEQ]\n"
+		"                     [--node ADDR] [--passphrase-file F]\n"
 		"  --deep             check the blocks of every retained commit, "
 		"not only the head's\n"
 		"  --repair           fix what can be fixed (the mailbox must "
-		"not be mounted)\n"
+		"not be mounted);\n"
+		"                     a damaged file is moved to "
+		"/.lost+found, nothing intact is dropped\n"
+		"  --rollback-to SEQ  make commit SEQ's state the head again, "
+		"as a new commit,\n"
+		"                     listing each file that drops (implies "
+		"--repair)\n"
 		"  -v, --verbose      list every block verified: kind, CID, "
 		"file\n"
 		"  --node ADDR        read blocks missing here from this IPFS "
@@ -75,6 +83,21 @@ static void fsck_usage(FILE *out)
 		"8 operational error\n");
 }
 
+/* --rollback-to's SEQ: a commit's seq, digits only.  0, or -1 (said). */
+static int parse_seq(const char *s, uint64_t *seq)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || errno || v == 0) {
+		cli_error("fsck: --rollback-to wants a commit's seq (ipmaildir "
+			  "log lists them), not '%s'", s);
+		return -1;
+	}
+	*seq = v;
+	return 0;
+}
+
 /* What --repair would do, found by the check. */
 struct plan {
 	bool restore_head;     /* write head (and seen) = new_head */
@@ -84,6 +107,18 @@ struct plan {
 	struct cid rollback_cid;
 	uint64_t rollback_seq, rollback_from;
 	bool no_intact;        /* no intact commit to roll back to */
+	bool explicit_rollback; /* --rollback-to: list what it drops */
+	struct commit head_commit; /* the head's, when it read */
+	bool head_commit_ok;
+	bool salvage;          /* damaged files: move them aside (salvage.h) */
+	struct cid salvage_parent; /* the newest commit below the head that
+				      names none of their blocks; len 0:
+				      none retained (the history is cut) */
+	uint64_t salvage_parent_seq;
+	bool journal_damage;   /* damaged files only the journal names */
+	bool dir_damaged;      /* the head's folders do not load: only
+				  --rollback-to repairs that */
+	uint64_t suggest_seq;  /* the newest intact commit, for it */
 	bool cut_chain;        /* commits below cut_seq are unreadable */
 	struct cid cut_cid;
 	uint64_t cut_seq;
@@ -103,6 +138,13 @@ struct fsck {
 	uint8_t *plain;
 	uint64_t blocks, files;
 	unsigned tree_bad; /* problems in the tree being checked */
+	bool tree_loaded;  /* the last check_tree got past its folders */
+	/* Damaged files of the head (and the journal over it), while
+	 * collect is set: what --repair salvages. */
+	struct salvage_list damaged;
+	struct cid_set *bad_cids; /* their blocks that failed */
+	bool collect;
+	uint64_t rollback_to; /* --rollback-to SEQ; 0: none */
 	/* A bar on stderr while blocks are verified, on a terminal only:
 	 * the per-commit lines on stdout are the plain form.  NULL: none. */
 	struct progress *prog;
@@ -135,8 +177,9 @@ static void note(const char *fmt, ...)
 }
 
 /* Why a read failed, naming the block: the store's failure if it had one
- * (missing, altered), else the block's own (does not open). */
-static void why(struct fsck *f, const struct cid *hint, int err,
+ * (missing, altered), else the block's own (does not open).  Returns
+ * the error it names. */
+static int why(struct fsck *f, const struct cid *hint, int err,
 		char *text, size_t tsize, char *cid_text)
 {
 	struct cid bad;
@@ -152,20 +195,47 @@ static void why(struct fsck *f, const struct cid *hint, int err,
 		 : e == -EBADMSG      ? "does not open under its key "
 				       "(damaged or malformed)"
 				      : strerror(-e));
+	return e;
 }
 
 /* ---- blocks of a tree ---- */
+
+/* A damaged file of the head: what --repair will move aside.  Only a
+ * block that is gone or does not open is damage; any other failure (a
+ * node that does not answer, EIO) may pass, and moving the file would
+ * drop the blocks that still hold it. */
+static int collect(struct fsck *f, const struct reach_block *b, int err,
+		   const char *kind, const char *ctext, const char *text)
+{
+	if (!f->collect)
+		return 0;
+	if (err != -ENOENT && err != -EBADMSG) {
+		note("%s: a read error, not damage: --repair leaves it in "
+		     "place (run again when the store or node answers)",
+		     b->path);
+		return 0;
+	}
+	if (!f->bad_cids && !(f->bad_cids = cid_set_new()))
+		return -ENOMEM;
+	if (cid_set_add(f->bad_cids, b->cid) < 0)
+		return -ENOMEM;
+	char why[SALVAGE_WHY_MAX];
+	if (snprintf(why, sizeof(why), "%s %s %s", kind, ctext, text) >=
+	    (int)sizeof(why))
+		why[sizeof(why) - 1] = '\0'; /* a shorter reason is enough */
+	return salvage_add(&f->damaged, b->path, why);
+}
 
 static int verify_block(const struct reach_block *b, void *arg)
 {
 	struct fsck *f = arg;
 	char text[128], ctext[CID_TEXT_MAX];
 	if (b->error) {
-		why(f, b->cid, b->error, text, sizeof(text), ctext);
+		int err = why(f, b->cid, b->error, text, sizeof(text), ctext);
 		problem(f, "file %s: index block %s: %s", b->path, ctext,
 			text);
 		f->tree_bad++;
-		return 0;
+		return collect(f, b, err, "index block", ctext, text);
 	}
 	f->blocks++;
 	progress_add(f->prog, 1, b->chunk ? b->chunk->size : 0);
@@ -175,9 +245,10 @@ static int verify_block(const struct reach_block *b, void *arg)
 	size_t len;
 	int e = obj_open_chunk(&f->h.st, b->chunk, f->plain, &len);
 	if (e) {
-		why(f, b->cid, e, text, sizeof(text), ctext);
+		e = why(f, b->cid, e, text, sizeof(text), ctext);
 		problem(f, "file %s: chunk %s: %s", b->path, ctext, text);
 		f->tree_bad++;
+		return collect(f, b, e, "chunk", ctext, text);
 	}
 	return 0;
 }
@@ -212,6 +283,7 @@ static unsigned check_tree(struct fsck *f, const struct cid *cid,
 	char text[128], ctext[CID_TEXT_MAX];
 	struct fs_tree *t = NULL;
 	f->tree_bad = 0;
+	f->tree_loaded = false;
 	history_clear_bad(&f->h);
 	int e = history_tree(&f->h, c, &t);
 	if (e) {
@@ -220,6 +292,7 @@ static unsigned check_tree(struct fsck *f, const struct cid *cid,
 			(unsigned long long)c->seq, ctext, text);
 		return 1;
 	}
+	f->tree_loaded = true;
 	uint64_t before = f->blocks;
 	if (f->verbose) {
 		char ctext2[CID_TEXT_MAX];
@@ -514,11 +587,111 @@ static long newest_intact(struct fsck *f, struct commit_list *l, size_t i)
 	return -1;
 }
 
+/* Does a commit's tree name a block that failed in the head (or fail to
+ * load or walk)?  Listing only: chunks are not opened. */
+static int names_bad(const struct reach_block *b, void *arg)
+{
+	struct fsck *f = arg;
+	return b->error || (f->bad_cids && cid_set_has(f->bad_cids, b->cid))
+		       ? 1
+		       : 0;
+}
+
+static bool commit_names_bad(struct fsck *f, const struct commit *c)
+{
+	struct fs_tree *t;
+	if (history_tree(&f->h, c, &t))
+		return true;
+	int r = reach_tree(&f->h.st, t, NULL, names_bad, f);
+	tree_free(t);
+	return r != 0;
+}
+
+/*
+ * Every commit from the head down to where the damaged files came in
+ * names their lost blocks: gc and fsck --deep would refuse or cut each.
+ * The salvage commit's parent is therefore the newest commit below that
+ * names none of them (a seq gap, as a rollback has); the ones skipped
+ * leave the history.  None retained: the history starts at the salvage.
+ */
+static void salvage_parent(struct fsck *f, struct commit_list *l)
+{
+	for (size_t i = 1; i < l->n; i++) {
+		if (!commit_names_bad(f, &l->commits[i])) {
+			f->plan.salvage_parent = l->cids[i];
+			f->plan.salvage_parent_seq = l->commits[i].seq;
+			return;
+		}
+	}
+}
+
+/*
+ * The head's tree is damaged.  Damaged files only: they are salvaged and
+ * the rest stays (plan.salvage).  A directory node that does not load
+ * hides the folders under it, and rolling back would drop whatever came
+ * after the intact commit: that is for the user to ask (--rollback-to),
+ * so only the newest intact commit is named.
+ */
+static void plan_damaged_head(struct fsck *f, struct commit_list *l,
+			      const struct commit **base)
+{
+	if (f->tree_loaded) {
+		f->plan.salvage = true;
+		*base = &l->commits[0];
+		salvage_parent(f, l);
+		return;
+	}
+	long i = newest_intact(f, l, 1);
+	if (i < 0) {
+		f->plan.no_intact = true;
+		note("no retained commit is intact: nothing to roll back to");
+		return;
+	}
+	char ctext[CID_TEXT_MAX];
+	cid_format(&l->cids[i], ctext, sizeof(ctext));
+	f->plan.dir_damaged = true;
+	f->plan.suggest_seq = l->commits[i].seq;
+	note("the newest intact commit is %llu (%s): ipmaildir fsck "
+	     "--rollback-to %llu restores it and lists what that drops",
+	     (unsigned long long)l->commits[i].seq, ctext,
+	     (unsigned long long)l->commits[i].seq);
+}
+
+/* --rollback-to SEQ: the commit must be in the chain below the head, and
+ * intact.  -ECANCELED (said why) otherwise. */
+static int plan_rollback_to(struct fsck *f, struct commit_list *l,
+			    const struct commit **base)
+{
+	size_t i = 0;
+	while (i < l->n && l->commits[i].seq != f->rollback_to)
+		i++;
+	const char *why = i == l->n ? "no such commit in the retained chain"
+			  : i == 0  ? "that is the head already"
+				    : NULL;
+	if (!why && newest_intact(f, l, i) != (long)i)
+		why = "that commit is damaged too";
+	if (why) {
+		cli_error("fsck: --rollback-to %llu: %s (ipmaildir log lists "
+			  "the commits)",
+			  (unsigned long long)f->rollback_to, why);
+		return -ECANCELED;
+	}
+	f->plan.rollback = f->plan.explicit_rollback = true;
+	f->plan.rollback_cid = l->cids[i];
+	f->plan.rollback_seq = l->commits[i].seq;
+	f->plan.rollback_from = l->commits[0].seq;
+	*base = &l->commits[i];
+	return 0;
+}
+
 static int run_check(struct fsck *f)
 {
 	struct cid start;
 	struct commit_list l = {0};
 	memset(&f->plan, 0, sizeof(f->plan));
+	salvage_free(&f->damaged);
+	cid_set_free(f->bad_cids);
+	f->bad_cids = NULL;
 	f->problems = 0;
 	f->blocks = 0;
 	progress_start(f->prog, STDERR_FILENO, "fsck", "blocks", 0, 0, false);
@@ -536,6 +709,15 @@ static int run_check(struct fsck *f)
 	const struct commit *base = NULL;
 	uint64_t from_gen = f->plan.restore_head ? f->plan.new_head.journal_gen
 						 : f->h.head.journal_gen;
+	if (l.n == 0 && f->rollback_to) {
+		cli_error("fsck: --rollback-to %llu: the head commit does not "
+			  "read, so the chain to it can't be followed; "
+			  "ipmaildir fsck --repair restores the newest commit "
+			  "in the store",
+			  (unsigned long long)f->rollback_to);
+		e = -ECANCELED;
+		goto out;
+	}
 	if (l.n == 0) {
 		/* The head commit itself is gone: its parent link with it.
 		 * The newest commit still in the store is where to go. */
@@ -558,28 +740,19 @@ static int run_check(struct fsck *f)
 			f->plan.no_intact = true;
 		}
 	} else {
+		f->plan.head_commit = l.commits[0];
+		f->plan.head_commit_ok = true;
+		f->collect = !f->rollback_to;
 		unsigned bad = check_tree(f, &l.cids[0], &l.commits[0], NULL);
-		if (bad) {
-			long i = newest_intact(f, &l, 1);
-			char ctext[CID_TEXT_MAX];
-			if (i < 0) {
-				f->plan.no_intact = true;
-				note("no retained commit is intact: nothing to "
-				     "roll back to");
-			} else {
-				f->plan.rollback = true;
-				f->plan.rollback_cid = l.cids[i];
-				f->plan.rollback_seq = l.commits[i].seq;
-				f->plan.rollback_from = l.commits[0].seq;
-				cid_format(&l.cids[i], ctext, sizeof(ctext));
-				note("the newest intact commit is %llu (%s)",
-				     (unsigned long long)l.commits[i].seq,
-				     ctext);
-				base = &l.commits[i];
-			}
-		} else {
+		f->collect = false;
+		if (f->rollback_to)
+			e = plan_rollback_to(f, &l, &base);
+		else if (bad)
+			plan_damaged_head(f, &l, &base);
+		else
 			base = &l.commits[0];
-		}
+		if (e)
+			goto out;
 		for (size_t i = 1; f->deep && i < l.n; i++) {
 			/* A damaged old commit: the history is cut above it
 			 * (its blocks go at the next gc). */
@@ -591,8 +764,13 @@ static int run_check(struct fsck *f)
 			}
 		}
 	}
-	if (base)
+	if (base) {
+		size_t before = f->damaged.n;
+		f->collect = true;
 		check_journal(f, base, from_gen);
+		f->collect = false;
+		f->plan.journal_damage = f->damaged.n > before;
+	}
 	e = 0;
 out:
 	commit_list_free(&l);
@@ -664,6 +842,100 @@ static int rollback_commit(struct fsck *f, struct head *h)
 	return 0;
 }
 
+/* Files of the head tree that the rollback target has no more (by
+ * inode: a message whose flags changed is the same message). */
+struct dropped {
+	struct fs_tree *target;
+	char *path;
+	size_t len, cap;
+	uint64_t n;
+};
+
+static int dropped_walk(struct dropped *d, struct inode *dir, unsigned depth)
+{
+	if (depth > TREE_DEPTH_MAX)
+		return -ELOOP;
+	for (uint32_t b = 0; b < dir->dir->nbuckets; b++) {
+		for (struct dirent *e = dir->dir->buckets[b]; e;
+		     e = e->hash_next) {
+			size_t back = d->len, need = back + e->name_len + 2;
+			if (need > d->cap) {
+				char *p = realloc(d->path, need * 2);
+				if (!p)
+					return -ENOMEM;
+				d->path = p;
+				d->cap = need * 2;
+			}
+			d->path[d->len++] = '/';
+			memcpy(d->path + d->len, e->name, e->name_len);
+			d->len += e->name_len;
+			d->path[d->len] = '\0';
+			int r = 0;
+			if (S_ISDIR(e->inode->mode)) {
+				r = dropped_walk(d, e->inode, depth + 1);
+			} else if (!tree_get(d->target, e->inode->ino)) {
+				printf("fsck: DROPPED: %s\n", d->path);
+				d->n++;
+			}
+			d->len = back;
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Print what an asked-for rollback drops; -1 when the head's tree does
+ * not load (then it can't be listed), else the count. */
+static long list_dropped(struct fsck *f)
+{
+	struct fs_tree *head = NULL;
+	struct dropped d = {0};
+	struct commit target;
+	if (!f->plan.head_commit_ok ||
+	    history_tree(&f->h, &f->plan.head_commit, &head))
+		return -1;
+	int e = history_commit(&f->h, &f->plan.rollback_cid, &target);
+	if (!e)
+		e = history_tree(&f->h, &target, &d.target);
+	if (!e)
+		e = dropped_walk(&d, head->root, 0);
+	tree_free(head);
+	tree_free(d.target);
+	free(d.path);
+	return e ? -1 : (long)d.n;
+}
+
+static void say_rollback(struct fsck *f, const struct head *h)
+{
+	struct plan *p = &f->plan;
+	char ctext[CID_TEXT_MAX];
+	long dropped = p->explicit_rollback ? list_dropped(f) : 0;
+	cid_format(&p->rollback_cid, ctext, sizeof(ctext));
+	printf("fsck: REPAIRED: rolled the head back from commit %llu "
+	       "to commit %llu (%s), %s: the changes of commits %llu to "
+	       "%llu are lost; the journal is replayed over it (changes "
+	       "that no longer apply are skipped)\n",
+	       (unsigned long long)p->rollback_from,
+	       (unsigned long long)p->rollback_seq, ctext,
+	       p->explicit_rollback ? "as asked" : "the newest intact one",
+	       (unsigned long long)p->rollback_seq + 1,
+	       (unsigned long long)p->rollback_from);
+	if (p->explicit_rollback && dropped >= 0)
+		printf("fsck: REPAIRED: the rollback dropped %ld file%s of "
+		       "the head (listed above as DROPPED)\n",
+		       dropped, dropped == 1 ? "" : "s");
+	else if (p->explicit_rollback)
+		printf("fsck: REPAIRED: the head's tree does not read, so "
+		       "what the rollback dropped can't be listed\n");
+	cid_format(&h->commit, ctext, sizeof(ctext));
+	printf("fsck: REPAIRED: that state is the new commit %llu "
+	       "(%s), above every commit accepted before, so that "
+	       "readers who saw those take it as news, not as a "
+	       "rollback\n",
+	       (unsigned long long)h->seq, ctext);
+}
+
 /* Everything but the journal replay; returns the first error. */
 static int repair_files(struct fsck *f)
 {
@@ -688,22 +960,7 @@ static int repair_files(struct fsck *f)
 		e = write_head(f, &h);
 		if (e)
 			return e;
-		cid_format(&p->rollback_cid, ctext, sizeof(ctext));
-		printf("fsck: REPAIRED: rolled the head back from commit %llu "
-		       "to commit %llu (%s), the newest intact one: the "
-		       "changes of commits %llu to %llu are lost; the journal "
-		       "is replayed over it (changes that no longer apply "
-		       "are skipped)\n",
-		       (unsigned long long)p->rollback_from,
-		       (unsigned long long)p->rollback_seq, ctext,
-		       (unsigned long long)p->rollback_seq + 1,
-		       (unsigned long long)p->rollback_from);
-		cid_format(&h.commit, ctext, sizeof(ctext));
-		printf("fsck: REPAIRED: that state is the new commit %llu "
-		       "(%s), above every commit accepted before, so that "
-		       "readers who saw those take it as news, not as a "
-		       "rollback\n",
-		       (unsigned long long)h.seq, ctext);
+		say_rollback(f, &h);
 	}
 	if (p->cut_chain && !p->rollback) {
 		cid_format(&p->cut_cid, ctext, sizeof(ctext));
@@ -728,9 +985,86 @@ static int repair_files(struct fsck *f)
 	return 0;
 }
 
-/* Replay the journal into a commit, exactly as a mount would. */
+/* One line per damaged file: where it went, or why it stayed. */
+static void say_salvaged(const struct salvage_report *r, void *arg)
+{
+	(void)arg;
+	const char *path = r->item->path;
+	switch (r->outcome) {
+	case SALVAGE_MOVED:
+		printf("fsck: REPAIRED: %s: damaged (%s): moved to %s (%llu "
+		       "of its %llu bytes read)\n",
+		       path, r->item->why, r->to,
+		       (unsigned long long)r->recovered,
+		       (unsigned long long)r->size);
+		break;
+	case SALVAGE_GONE:
+		printf("fsck: %s: gone after the journal's changes: nothing "
+		       "to move\n", path);
+		break;
+	case SALVAGE_READS:
+		printf("fsck: %s: reads whole now: left in place\n", path);
+		break;
+	case SALVAGE_FAILED:
+		printf("fsck: NOT REPAIRED: %s: moving it to %s failed: %s\n",
+		       path, SALVAGE_DIR, strerror(-r->error));
+		break;
+	}
+}
+
+/* Commit the moves.  Its parent is the newest commit naming none of the
+ * lost blocks: below the head when they came from it (plan.salvage_parent;
+ * none left: the history starts at the new commit), else the head the
+ * journal was replayed over (the replay's commit names them). */
+static int salvage_commit(struct ipmd_fs *fs, const struct plan *p)
+{
+	char ctext[CID_TEXT_MAX];
+	uint64_t from = fs->head.seq, pseq = 0;
+	struct cid parent = {0};
+	if (p->salvage) {
+		parent = p->salvage_parent;
+		pseq = p->salvage_parent_seq;
+	} else if (p->journal_damage && fs->last.parent.len) {
+		parent = fs->last.parent;
+		pseq = from - 1;
+	}
+	if (parent.len)
+		fs->head.commit = parent;
+	int e = ipmd_fs_commit(fs);
+	if (e || (!parent.len && !p->salvage))
+		return e;
+	if (parent.len) {
+		cid_format(&parent, ctext, sizeof(ctext));
+		printf("fsck: REPAIRED: commits %llu to %llu name the lost "
+		       "blocks: the new commit %llu follows commit %llu (%s), "
+		       "the newest that does not, so the history (log, --at) "
+		       "skips them and gc frees what only they held\n",
+		       (unsigned long long)pseq + 1, (unsigned long long)from,
+		       (unsigned long long)fs->head.seq,
+		       (unsigned long long)pseq, ctext);
+		return 0;
+	}
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s/%s", fs->paths.root,
+		     HISTORY_PRUNED_FILE) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	struct head pr = {.commit = fs->head.commit, .seq = fs->head.seq,
+			  .max_seq = fs->head.seq};
+	e = head_write(path, fs->keys.journal, &pr);
+	if (!e)
+		printf("fsck: REPAIRED: every retained commit names the lost "
+		       "blocks: the history now starts at the new commit "
+		       "%llu\n",
+		       (unsigned long long)fs->head.seq);
+	return e;
+}
+
+/* Replay the journal into a commit, exactly as a mount would; damaged
+ * files (if any) are moved aside in a commit of their own
+ * (fs/salvage.h). */
 static int repair_replay(const struct history_options *ho, bool torn,
-			 uint64_t records)
+			 uint64_t records, const struct salvage_list *damaged,
+			 const struct plan *p)
 {
 	struct mount_options mo = {.store = ho->store, .pass = ho->pass};
 	static struct ipmd_fs fs;
@@ -740,8 +1074,20 @@ static int repair_replay(const struct history_options *ho, bool torn,
 		ipmd_fs_close(&fs);
 		return -1;
 	}
+	long moved = damaged->n
+			     ? salvage_apply(&fs, damaged, say_salvaged, NULL)
+			     : 0;
+	if (moved < 0) {
+		cli_error("fsck: moving damaged files aside: %s",
+			  strerror((int)-moved));
+		ipmd_fs_close(&fs);
+		return -1;
+	}
+	/* The replay was committed by the open; the moves get their own. */
+	int e = moved ? salvage_commit(&fs, p) : 0;
 	uint64_t seq = fs.head.seq;
-	int e = ipmd_fs_close(&fs);
+	int ce = ipmd_fs_close(&fs);
+	e = e ? e : ce;
 	if (e) {
 		cli_error("fsck: the commit after the replay failed: %s",
 			  strerror(-e));
@@ -753,7 +1099,26 @@ static int repair_replay(const struct history_options *ho, bool torn,
 		printf("fsck: REPAIRED: replayed %llu journal records into "
 		       "commit %llu\n",
 		       (unsigned long long)records, (unsigned long long)seq);
+	if (moved)
+		printf("fsck: REPAIRED: %ld damaged file%s moved to %s (a "
+		       "Maildir++ folder: mail readers show it as "
+		       "\"lost+found\") in commit %llu; every other file is "
+		       "kept\n",
+		       moved, moved == 1 ? "" : "s", SALVAGE_DIR,
+		       (unsigned long long)seq);
 	return 0;
+}
+
+/* Only a rollback would repair this, and none was asked for: say how. */
+static bool rollback_unasked(const struct fsck *f)
+{
+	if (!f->plan.dir_damaged)
+		return false;
+	note("not repaired: a folder of the head does not load; nothing is "
+	     "rolled back unasked: ipmaildir fsck --rollback-to %llu "
+	     "restores the newest intact commit and lists what that drops",
+	     (unsigned long long)f->plan.suggest_seq);
+	return true;
 }
 
 int cmd_fsck(int argc, char **argv)
@@ -766,6 +1131,7 @@ int cmd_fsck(int argc, char **argv)
 		{"repair", no_argument, NULL, 'R'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"node", required_argument, NULL, 'N'},
+		{"rollback-to", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -785,6 +1151,11 @@ int cmd_fsck(int argc, char **argv)
 		case 'R': repair = true; break;
 		case 'v': f.verbose = true; break;
 		case 'N': node = optarg; node_arg = true; break;
+		case 'B':
+			if (parse_seq(optarg, &f.rollback_to))
+				return EXIT_USAGE;
+			repair = true;
+			break;
 		case 'h': fsck_usage(stdout); return EXIT_OK;
 		default: fsck_usage(stderr); return EXIT_USAGE;
 		}
@@ -820,14 +1191,16 @@ int cmd_fsck(int argc, char **argv)
 	int e = run_check(&f);
 	progress_done(f.prog, NULL);
 	if (e) {
-		cli_error("fsck: %s", strerror(-e));
+		if (e != -ECANCELED) /* said already */
+			cli_error("fsck: %s", strerror(-e));
 		goto out;
 	}
-	if (f.problems == 0) {
+	if (f.problems == 0 && !f.rollback_to) {
 		if (repair && f.plan.journal_records) {
 			history_close(&f.h);
 			status = repair_replay(&ho, false,
-					       f.plan.journal_records)
+					       f.plan.journal_records,
+					       &f.damaged, &f.plan)
 					 ? FSCK_OPERATIONAL
 							   : FSCK_CORRECTED;
 			goto out;
@@ -841,6 +1214,10 @@ int cmd_fsck(int argc, char **argv)
 		note("%u problem%s found; ipmaildir fsck --repair fixes what "
 		     "can be fixed",
 		     f.problems, f.problems == 1 ? "" : "s");
+		status = FSCK_UNCORRECTED;
+		goto out;
+	}
+	if (rollback_unasked(&f)) {
 		status = FSCK_UNCORRECTED;
 		goto out;
 	}
@@ -858,8 +1235,9 @@ int cmd_fsck(int argc, char **argv)
 	bool torn = f.plan.torn_tail;
 	uint64_t records = f.plan.journal_records;
 	history_close(&f.h);
-	if (repair_replay(&ho, torn, records))
+	if (repair_replay(&ho, torn, records, &f.damaged, &f.plan))
 		goto out;
+	f.rollback_to = 0; /* done: the check below must not plan it again */
 	/* Everything again, as a check only: the exit status tells the
 	 * truth about the result, not about the intent. */
 	ho.lock = HISTORY_LOCK_READ;
@@ -885,6 +1263,8 @@ int cmd_fsck(int argc, char **argv)
 out:
 	history_close(&f.h);
 	cid_set_free(f.verified);
+	salvage_free(&f.damaged);
+	cid_set_free(f.bad_cids);
 	free(f.plain);
 	config_free(&cfg);
 	return status;

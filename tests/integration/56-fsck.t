@@ -58,17 +58,21 @@ is "$rc" 4 "flipped chunk: exit 4 (errors left)"
 check "names the chunk, the file and what is wrong" grep -q "file /$last: chunk $c: altered" <<<"$out"
 run_fsck --repair
 is "$rc" 1 "--repair: exit 1 (corrected)"
-check "--repair says it rolled the head back and what is lost" grep -q "rolled the head back from commit $head_seq to commit $((head_seq - 1)).*lost" <<<"$out"
+check "--repair does not roll back unasked" bash -c '! grep -q "rolled the head back" <<<"$1"' _ "$out"
+check "--repair names the damaged message and moves it to .lost+found" grep -q "REPAIRED: /$last: damaged (chunk $c altered .*): moved to /.lost+found/cur/${last##*/} (0 of its" <<<"$out"
 # A reader that saw commit $head_seq must take the repaired state as news:
-# it is a new commit above it, whose parent is the intact one.
-check "the rolled-back state is the new commit $((head_seq + 1))" grep -q "that state is the new commit $((head_seq + 1)) " <<<"$out"
+# it is a new commit above it, whose parent is the newest commit that does
+# not name the damaged block.
+check "the salvaged state is the new commit $((head_seq + 1)), after commit $((head_seq - 1))" grep -q "the new commit $((head_seq + 1)) follows commit $((head_seq - 1)) " <<<"$out"
 seqs=$("$IPMD_BIN" log --store "$S" --json -n 2 | python3 -c 'import json,sys; print(" ".join(str(c["seq"]) for c in json.load(sys.stdin)))')
-is "$seqs" "$((head_seq + 1)) $((head_seq - 1))" "log: the new commit, then the intact one it restores"
+is "$seqs" "$((head_seq + 1)) $((head_seq - 1))" "log: the new commit, then the intact one below the damage"
 run_fsck
 is "$rc" 0 "fsck after the repair: clean"
 ipmd_mount "$S" "$M" || bail "mount after repair failed"
 check "the repaired mailbox mounts; older messages read back" cmp "$TEST_DIR/big.eml" "$M/cur/big:2,S"
-check "the damaged newest message is gone (lost with its commit)" test ! -e "$M/$last"
+check "the damaged newest message left its folder" test ! -e "$M/$last"
+check "and is in .lost+found/cur, saying what happened" grep -q "^Subject: \[ipmaildir fsck\] damaged file /$last" "$M/.lost+found/cur/${last##*/}"
+check "the other messages are all there" cmp "$TEST_DIR/big.eml" "$M/cur/big:2,S"
 printf 'Subject: after\n\nafter the repair\n' >"$M/new/after" && sync
 ipmd_umount "$M"
 seq=$("$IPMD_BIN" log --store "$S" --json -n 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["seq"])')
@@ -86,9 +90,11 @@ is "$rc" 4 "flipped index block: exit 4"
 check "names the index block and the file" grep -q "file /cur/big:2,S: index block $c: altered" <<<"$out"
 run_fsck --repair
 is "$rc" 1 "--repair: exit 1"
-check "rolls back to a commit before the big message" grep -q "rolled the head back from commit $head_seq to commit [0-9]" <<<"$out"
+check "moves the big message to .lost+found: nothing of it reads" grep -q "REPAIRED: /cur/big:2,S: damaged (index block $c altered .*): moved to /.lost+found/cur/big:2,S (0 of its [0-9]* bytes read)" <<<"$out"
 ipmd_mount "$S" "$M" || bail "mount after repair failed"
-check "the repaired mailbox mounts, without the damaged message" test ! -e "$M/cur/big:2,S"
+check "the repaired mailbox mounts, the damaged message out of cur/" test ! -e "$M/cur/big:2,S"
+check "in .lost+found/cur, saying its index does not read" grep -q "bytes lost here: the file's index does not read" "$M/.lost+found/cur/big:2,S"
+check "the newest message is still there" cmp "$TEST_DIR/last.eml" "$M/$last"
 ipmd_umount "$M"
 
 # ---------------------------------------------------------------- a directory node
@@ -99,6 +105,27 @@ flip "$(blockfile "$c")"
 run_fsck
 is "$rc" 4 "flipped directory node: exit 4"
 check "names the directory node and the commit" grep -q "commit $head_seq: directory node $c: altered" <<<"$out"
+run_fsck --repair
+is "$rc" 4 "--repair: an empty folder's node, shared by every commit: exit 4"
+check "says no commit is intact" grep -q "no retained commit is intact" <<<"$out"
+
+# The newest folder node (new/ with the last message): commit $((head_seq - 1))
+# is intact, but going back to it is for the user to ask.
+fresh
+c=$(cid_of directory "/new")
+flip "$(blockfile "$c")"
+run_fsck --repair
+is "$rc" 4 "--repair of a damaged folder: exit 4, nothing rolled back unasked"
+check "names the commit --rollback-to would restore" grep -q "not repaired: .* ipmaildir fsck --rollback-to [0-9]* restores" <<<"$out"
+to=$(sed -n 's/.*--rollback-to \([0-9]*\) restores the newest.*/\1/p' <<<"$out")
+seqs=$("$IPMD_BIN" log --store "$S" --json -n 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["seq"])')
+is "$seqs" "$head_seq" "the head is left as it was"
+run_fsck --rollback-to "$to"
+is "$rc" 1 "--rollback-to $to: exit 1"
+check "says it rolled back as asked" grep -q "rolled the head back from commit $head_seq to commit $to (.*), as asked" <<<"$out"
+check "the head's tree does not read: says what it dropped can't be listed" grep -q "what the rollback dropped can't be listed" <<<"$out"
+check "the rolled-back store mounts" ipmd_mount "$S" "$M"
+ipmd_umount "$M"
 
 # ---------------------------------------------------------------- the head commit
 fresh
