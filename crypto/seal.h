@@ -83,6 +83,17 @@ void block_key(uint8_t key[IPMD_KEY_BYTES],
 	       enum block_kind kind, const uint8_t *plain, size_t len);
 
 /*
+ * The convergence secret of one scope (a file): BLAKE2b-256 keyed with
+ * convergence over IPMD_SCOPE_LABEL ‖ salt (crypto/format.h).  Blocks keyed
+ * with it converge only with blocks of the same scope: two files with
+ * different salts never share a block, nor can anyone without the
+ * mailbox's secret tell that they hold equal content.  Cannot fail.
+ */
+void convergence_scope(uint8_t out[IPMD_KEY_BYTES],
+		       const uint8_t convergence[IPMD_KEY_BYTES],
+		       const uint8_t salt[IPMD_SCOPE_SALT_BYTES]);
+
+/*
  * Seal plain[0..len) under key as kind into out, which must hold
  * len + IPMD_SEAL_OVERHEAD bytes.  nonce == NULL: random nonce; otherwise
  * the given nonce is used (seal_convergent passes one derived from key).

@@ -42,5 +42,8 @@ void cli_keys_error(const char *what, int err, int sys_errno);
 struct config;
 int cli_config(struct config *cfg, const char **store,
 	       const char **passphrase_file, const char **node);
+/* The convergence scope cfg sets (key "convergence"), else the default;
+ * what a writing command (mount, import, object put) seals with. */
+enum obj_scope cli_scope(const struct config *cfg);
 
 #endif
