@@ -80,7 +80,8 @@ enum block_kind {
 /* crypto_kdf context and subkey ids derived from the master secret. */
 #define IPMD_KDF_CONTEXT "ipmdkey1" /* exactly crypto_kdf_CONTEXTBYTES */
 enum kdf_id {
-	KDF_CONVERGENCE = 1, /* keys content blocks: key = H_k(kind ‖ plaintext) */
+	KDF_CONVERGENCE = 1, /* keys content blocks: key = H_k(kind ‖ plaintext),
+			      * k this or a scope's secret derived from it */
 	KDF_MANIFEST = 2,    /* seals commits; part of the read capability */
 	KDF_SIGN_SEED = 3,   /* Ed25519 seed that signs commits */
 	KDF_JOURNAL = 4,     /* seals journal records and local state files */

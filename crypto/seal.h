@@ -3,10 +3,12 @@
  *
  * Contract
  *  - A content block (chunk, index, directory) is sealed under its own
- *    convergent key:  key = BLAKE2b-256 keyed with the convergence secret,
+ *    convergent key:  key = BLAKE2b-256 keyed with a convergence secret,
  *    over  kind byte ‖ plaintext.  Its nonce is derived from that key, so
- *    the same plaintext of the same kind in the same mailbox always gives the
- *    same sealed bytes (and CID), and nothing links two mailboxes.
+ *    the same plaintext of the same kind under the same secret always gives
+ *    the same sealed bytes (and CID), and nothing links two secrets.  The
+ *    secret is the mailbox's, or a scope's derived from it
+ *    (convergence_scope: one message's), which the caller chooses.
  *  - A block under a long-lived key (commit, journal record) gets a random
  *    nonce (seal_with_key with nonce == NULL).
  *  - Layout:  nonce[IPMD_NONCE_BYTES] ‖ ciphertext ‖ tag[IPMD_TAG_BYTES];

@@ -3,7 +3,8 @@
  *
  * A file's content is cut into chunks of exactly obj_store.chunk_size bytes
  * (the last one may be shorter).  Each chunk is sealed convergently
- * (crypto/seal.h, BLOCK_CHUNK), padded with zero bytes to
+ * (crypto/seal.h, BLOCK_CHUNK) within the file's convergence scope
+ * (obj_store.scope, "Convergence scope" below), padded with zero bytes to
  * obj_padded_len(size) unless obj_store.pad is OBJ_PAD_NONE (see "Chunk
  * padding" below), and put into the block store.  A file of at
  * most one chunk is named by that chunk; a longer one by an index block
@@ -100,7 +101,8 @@ enum obj_pad {
 
 /*
  * Convergence scope of what writers seal (obj_store.scope): how far equal
- * content shares blocks.  Readers need only the keys in the references,
+ * content shares blocks.  Chunks and index blocks are a file's content;
+ * directory nodes (fs/manifest.h) stay under the mailbox's secret.  Readers need only the keys in the references,
  * so blocks of either scope read alike.
  */
 enum obj_scope {
