@@ -42,6 +42,7 @@ int file_state_new(const struct obj_store *st, uint64_t id,
 	obj_store_scoped(st, salt, f->secret, &scoped);
 	f->scoped = scoped.convergence == f->secret;
 	if (pthread_mutex_init(&f->lock, NULL) != 0) {
+		sodium_memzero(f->secret, sizeof(f->secret));
 		free(f);
 		return -ENOMEM;
 	}
@@ -367,13 +368,14 @@ static int set_size(struct obj_store *st, struct file_state *f,
 	return 0;
 }
 
-/* st as this file seals with it: within its own scope (file_state_new). */
+/* st as this file seals with it: within its own scope (file_state_new).
+ * A store without a convergence secret stays read-only. */
 static struct obj_store *scoped(const struct obj_store *st,
 				const struct file_state *f,
 				struct obj_store *own)
 {
 	*own = *st;
-	if (f->scoped) {
+	if (f->scoped && st->convergence) {
 		own->convergence = f->secret;
 		own->scope = OBJ_SCOPE_MAILBOX;
 	}

@@ -904,6 +904,13 @@ static void test_scope(void)
 	ok(read_matches(&reader, NULL, &w2, data, n, 0, n, NULL),
 	   "reads back");
 
+	struct file_state *f;
+	if (file_state_new(&st, 13, &a, &f) != 0)
+		bail("file_state_new");
+	is_int(file_write(&reader, f, 0, data, 10), -EROFS,
+	       "a scoped state written through a read-only store: -EROFS");
+	file_state_free(f);
+
 	st.scope = OBJ_SCOPE_MAILBOX;
 	is_int(write_file(&st, 10, &empty_ref, data, n, &a), 0,
 	       "mailbox scope: file 10");
