@@ -85,6 +85,18 @@ ipmd_mount "$S" "$M" -o ro || bail "mount ro"
 check "the hard link reads back" cmp -s "$TEST_DIR/victim" "$M/cur/4.again.host:2,S"
 ipmd_umount "$M"
 
+# A crash before the commit: the journal's records name the blocks the
+# delivery sealed, so replay reads them and seals nothing new.
+ipmd_mount "$S" "$M" -o commit_delay=600000 || bail "mount"
+cp "$TEST_DIR/other" "$M/new/5.crash.host"
+sync "$M/new/5.crash.host"
+sealed=$(full_chunks "$S")
+ipmd_kill9 "$M"
+ipmd_mount "$S" "$M" || bail "mount after kill -9"
+check "after kill -9 the delivery is back from the journal" cmp -s "$TEST_DIR/other" "$M/new/5.crash.host"
+ipmd_umount "$M" || bail "umount"
+is "$(full_chunks "$S")" "$sealed" "replay and the commit after it add no block"
+
 # import and object put: the config key (here its variable) chooses.
 for scope in message mailbox; do
 	S=$TEST_DIR/imp-$scope
