@@ -47,6 +47,15 @@ enum block_kind {
  */
 #define IPMD_NONCE_LABEL "ipmd-convergent-nonce-v1"
 
+/*
+ * A convergence scope (crypto/seal.h, convergence_scope): the secret that
+ * keys the blocks of one file is BLAKE2b-256 keyed with the mailbox's
+ * convergence secret over this label ‖ the file's salt.  Only writers
+ * derive it; a reader needs the block key in the reference, as before.
+ */
+#define IPMD_SCOPE_LABEL "ipmd-convergence-scope-v1"
+#define IPMD_SCOPE_SALT_BYTES 16
+
 /* AAD = "ipmd" ‖ version byte ‖ kind byte. */
 #define IPMD_AAD_MAGIC "ipmd"
 #define IPMD_AAD_BYTES 6
@@ -71,7 +80,8 @@ enum block_kind {
 /* crypto_kdf context and subkey ids derived from the master secret. */
 #define IPMD_KDF_CONTEXT "ipmdkey1" /* exactly crypto_kdf_CONTEXTBYTES */
 enum kdf_id {
-	KDF_CONVERGENCE = 1, /* keys content blocks: key = H_k(kind ‖ plaintext) */
+	KDF_CONVERGENCE = 1, /* keys content blocks: key = H_k(kind ‖ plaintext),
+			      * k this or a scope's secret derived from it */
 	KDF_MANIFEST = 2,    /* seals commits; part of the read capability */
 	KDF_SIGN_SEED = 3,   /* Ed25519 seed that signs commits */
 	KDF_JOURNAL = 4,     /* seals journal records and local state files */

@@ -212,6 +212,18 @@ void block_key(uint8_t key[IPMD_KEY_BYTES],
 	sodium_memzero(&h, sizeof(h));
 }
 
+void convergence_scope(uint8_t out[IPMD_KEY_BYTES],
+		       const uint8_t convergence[IPMD_KEY_BYTES],
+		       const uint8_t salt[IPMD_SCOPE_SALT_BYTES])
+{
+	uint8_t in[sizeof(IPMD_SCOPE_LABEL) - 1 + IPMD_SCOPE_SALT_BYTES];
+	memcpy(in, IPMD_SCOPE_LABEL, sizeof(IPMD_SCOPE_LABEL) - 1);
+	memcpy(in + sizeof(IPMD_SCOPE_LABEL) - 1, salt,
+	       IPMD_SCOPE_SALT_BYTES);
+	crypto_generichash(out, IPMD_KEY_BYTES, in, sizeof(in), convergence,
+			   IPMD_KEY_BYTES);
+}
+
 /* Feed in[0..len) through the cipher into out, in int-sized pieces. */
 static int cipher_all(EVP_CIPHER_CTX *ctx, uint8_t *out, const uint8_t *in,
 		      size_t len)

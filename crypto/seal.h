@@ -3,10 +3,12 @@
  *
  * Contract
  *  - A content block (chunk, index, directory) is sealed under its own
- *    convergent key:  key = BLAKE2b-256 keyed with the convergence secret,
+ *    convergent key:  key = BLAKE2b-256 keyed with a convergence secret,
  *    over  kind byte ‖ plaintext.  Its nonce is derived from that key, so
- *    the same plaintext of the same kind in the same mailbox always gives the
- *    same sealed bytes (and CID), and nothing links two mailboxes.
+ *    the same plaintext of the same kind under the same secret always gives
+ *    the same sealed bytes (and CID), and nothing links two secrets.  The
+ *    secret is the mailbox's, or a scope's derived from it
+ *    (convergence_scope: one message's), which the caller chooses.
  *  - A block under a long-lived key (commit, journal record) gets a random
  *    nonce (seal_with_key with nonce == NULL).
  *  - Layout:  nonce[IPMD_NONCE_BYTES] ‖ ciphertext ‖ tag[IPMD_TAG_BYTES];
@@ -81,6 +83,17 @@ int block_key_final(struct block_key_state *st, uint8_t key[IPMD_KEY_BYTES]);
 void block_key(uint8_t key[IPMD_KEY_BYTES],
 	       const uint8_t convergence[IPMD_KEY_BYTES],
 	       enum block_kind kind, const uint8_t *plain, size_t len);
+
+/*
+ * The convergence secret of one scope (a file): BLAKE2b-256 keyed with
+ * convergence over IPMD_SCOPE_LABEL ‖ salt (crypto/format.h).  Blocks keyed
+ * with it converge only with blocks of the same scope: two files with
+ * different salts never share a block, nor can anyone without the
+ * mailbox's secret tell that they hold equal content.  Cannot fail.
+ */
+void convergence_scope(uint8_t out[IPMD_KEY_BYTES],
+		       const uint8_t convergence[IPMD_KEY_BYTES],
+		       const uint8_t salt[IPMD_SCOPE_SALT_BYTES]);
 
 /*
  * Seal plain[0..len) under key as kind into out, which must hold

@@ -64,5 +64,8 @@ int cli_config(struct config *cfg, const char **store,
  * not go there then).  Else 0. */
 int cli_mount_access(const char *cmd, char *opts, size_t size,
 		     int foreground);
+/* The convergence scope cfg sets (key "convergence"), else the default;
+ * what a writing command (mount, import, object put) seals with. */
+enum obj_scope cli_scope(const struct config *cfg);
 
 #endif

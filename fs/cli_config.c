@@ -3,6 +3,7 @@
 
 #include "fs/cli.h"
 #include "fs/config.h"
+#include "fs/object.h"
 #include "fs/store.h"
 
 /* One passphrase source: the command line's, else the config's file,
@@ -40,4 +41,13 @@ int cli_config(struct config *cfg, const char **store,
 	if (node && !*node)
 		*node = config_get(cfg, CFG_NODE);
 	return 0;
+}
+
+enum obj_scope cli_scope(const struct config *cfg)
+{
+	enum obj_scope scope = OBJ_SCOPE_MESSAGE;
+	const char *v = config_get(cfg, CFG_CONVERGENCE);
+	if (v) /* checked when loaded */
+		obj_scope_parse(v, &scope);
+	return scope;
 }

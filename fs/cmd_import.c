@@ -85,6 +85,7 @@ int cmd_import(int argc, char **argv)
 	if (cli_config(&cfg, &store, &mo.pass, NULL))
 		return EXIT_USAGE;
 	mo.store = store;
+	mo.scope = cli_scope(&cfg);
 
 	int status = EXIT_FAILURE_;
 	struct store_paths paths;

@@ -54,7 +54,11 @@ static void mount_usage(FILE *out)
 		"                     node_timeout=MS, local_cap_mb=N, "
 		"upload_wait=S,\n"
 		"                     publish=S, pad=padme|none (chunk size "
-		"padding)\n"
+		"padding),\n"
+		"                     convergence=message|mailbox (which "
+		"equal content\n"
+		"                     shares blocks: one message's, or the "
+		"whole mailbox's)\n"
 		"  --node ADDR        an IPFS node's RPC API (multiaddr, http URL "
 		"or 'auto'):\n"
 		"                     the local store becomes its cache and "
@@ -124,6 +128,8 @@ static int take_own_options(char *opts, struct mount_options *mo, char *bad,
 				mo->pad = OBJ_PAD_NONE;
 			else
 				e = -EINVAL;
+		} else if (!strncmp(tok, "convergence=", 12)) {
+			e = obj_scope_parse(tok + 12, &mo->scope);
 		} else if (!strncmp(tok, "cache_mb=", 9)) {
 			unsigned long v = strtoul(tok + 9, &end, 10);
 			e = *end || v == 0 || v > 65536 ? -EINVAL : 0;
@@ -217,6 +223,7 @@ int cmd_mount(int argc, char **argv)
 	if (config_get_uint(&cfg, CFG_LOCAL_CAP_MB, &ul) == 0)
 		mo.local_cap_bytes = (uint64_t)ul << 20;
 	config_get_double(&cfg, CFG_ATTR_TIMEOUT, &mo.attr_timeout);
+	mo.scope = cli_scope(&cfg);
 	char bad[sizeof(fuse_opts)] = "";
 	if (take_own_options(fuse_opts, &mo, bad, sizeof(bad)) != 0) {
 		cli_error("mount: bad ipmaildir option in -o: %s", bad);

@@ -130,7 +130,7 @@ static int object_get(struct obj_store *st, const char *text)
 }
 
 static int object_run(const char *store, const struct passphrase_source *src,
-		      int put, const char *arg)
+		      enum obj_scope scope, int put, const char *arg)
 {
 	struct store_paths paths;
 	int r = store_paths_init(&paths, store);
@@ -161,6 +161,7 @@ static int object_run(const char *store, const struct passphrase_source *src,
 		.chunk_size = OBJ_CHUNK_DEFAULT,
 		.fanout = OBJ_FANOUT_DEFAULT,
 		.pad = OBJ_PAD_PADME,
+		.scope = scope,
 	};
 	int status = put ? object_put(&st, arg) : object_get(&st, arg);
 	bs_close(bs);
@@ -197,8 +198,8 @@ int cmd_object(int argc, char **argv)
 	struct config cfg;
 	if (cli_config(&cfg, &store, &src, NULL))
 		return EXIT_USAGE;
-	int status = object_run(store, &src, !strcmp(argv[optind], "put"),
-				argv[optind + 1]);
+	int status = object_run(store, &src, cli_scope(&cfg),
+				!strcmp(argv[optind], "put"), argv[optind + 1]);
 	config_free(&cfg);
 	return status;
 }

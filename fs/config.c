@@ -1,6 +1,7 @@
 /* fs/config.c — config files and environment (config.h). */
 #include "fs/config.h"
 #include "fs/msgbuf.h"
+#include "fs/object.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -20,6 +21,7 @@ const char *const config_key_names[CFG_NKEYS] = {
 	[CFG_ATTR_TIMEOUT] = "attr-timeout",
 	[CFG_CACHE_MB] = "cache-mb",
 	[CFG_LOCAL_CAP_MB] = "local-cap-mb",
+	[CFG_CONVERGENCE] = "convergence",
 };
 
 void config_free(struct config *c)
@@ -103,6 +105,12 @@ static const char *check_value(enum config_key k, const char *value,
 		if (parse_uint(value, 1, 1ul << 30, &u))
 			return "must be MiB, 1 to 1073741824";
 		break;
+	case CFG_CONVERGENCE: {
+		enum obj_scope scope;
+		if (obj_scope_parse(value, &scope))
+			return "must be message or mailbox";
+		break;
+	}
 	case CFG_NKEYS:
 		return "unknown key";
 	}

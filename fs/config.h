@@ -11,7 +11,8 @@
  * a value may be "double quoted" (then it is taken as it is, quotes off).
  * Keys are the long options they mirror (config_key_names): store, node,
  * passphrase-file, passphrase-command, commit-delay, attr-timeout,
- * cache-mb, local-cap-mb.
+ * cache-mb, local-cap-mb, convergence (mount -o convergence=, also used
+ * by import and object put).
  * Each has an
  * environment variable IPMAILDIR_<KEY> (upper case, '-' as '_').
  *
@@ -45,6 +46,7 @@ enum config_key {
 	CFG_ATTR_TIMEOUT, /* s, ≥ 0, fractions allowed */
 	CFG_CACHE_MB,     /* 1 … 65536 */
 	CFG_LOCAL_CAP_MB, /* 1 … 2^30 (mount -o local_cap_mb) */
+	CFG_CONVERGENCE,  /* message | mailbox (fs/object.h, enum obj_scope) */
 	CFG_NKEYS
 };
 

@@ -26,14 +26,23 @@ struct file_state {
 	uint64_t size;
 	bool modified;
 	size_t buf_bytes; /* length of every dirty buffer (the chunk size) */
+	bool scoped;      /* seal under secret, the file's own scope */
+	uint8_t secret[IPMD_KEY_BYTES];
 };
 
-int file_state_new(const struct obj_ref *content, struct file_state **out)
+int file_state_new(const struct obj_store *st, uint64_t id,
+		   const struct obj_ref *content, struct file_state **out)
 {
 	struct file_state *f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
+	uint8_t salt[IPMD_SCOPE_SALT_BYTES];
+	struct obj_store scoped;
+	obj_salt_of_id(id, salt);
+	obj_store_scoped(st, salt, f->secret, &scoped);
+	f->scoped = scoped.convergence == f->secret;
 	if (pthread_mutex_init(&f->lock, NULL) != 0) {
+		sodium_memzero(f->secret, sizeof(f->secret));
 		free(f);
 		return -ENOMEM;
 	}
@@ -359,9 +368,24 @@ static int set_size(struct obj_store *st, struct file_state *f,
 	return 0;
 }
 
-int file_write(struct obj_store *st, struct file_state *f, uint64_t off,
+/* st as this file seals with it: within its own scope (file_state_new).
+ * A store without a convergence secret stays read-only. */
+static struct obj_store *scoped(const struct obj_store *st,
+				const struct file_state *f,
+				struct obj_store *own)
+{
+	*own = *st;
+	if (f->scoped && st->convergence) {
+		own->convergence = f->secret;
+		own->scope = OBJ_SCOPE_MAILBOX;
+	}
+	return own;
+}
+
+int file_write(struct obj_store *caller, struct file_state *f, uint64_t off,
 	       const uint8_t *data, size_t len)
 {
+	struct obj_store own, *st = scoped(caller, f, &own);
 	if (!st->convergence)
 		return -EROFS;
 	if (len == 0)
@@ -400,8 +424,10 @@ int file_write(struct obj_store *st, struct file_state *f, uint64_t off,
 	return r;
 }
 
-int file_truncate(struct obj_store *st, struct file_state *f, uint64_t size)
+int file_truncate(struct obj_store *caller, struct file_state *f,
+		  uint64_t size)
 {
+	struct obj_store own, *st = scoped(caller, f, &own);
 	if (!st->convergence)
 		return -EROFS;
 	pthread_mutex_lock(&f->lock);
@@ -414,8 +440,10 @@ int file_truncate(struct obj_store *st, struct file_state *f, uint64_t size)
 	return r;
 }
 
-int file_seal(struct obj_store *st, struct file_state *f, struct obj_ref *out)
+int file_seal(struct obj_store *caller, struct file_state *f,
+	      struct obj_ref *out)
 {
+	struct obj_store own, *st = scoped(caller, f, &own);
 	pthread_mutex_lock(&f->lock);
 	int r = 0;
 	if (!f->modified) {

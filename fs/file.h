@@ -14,6 +14,14 @@
  * extension is materialised as zero bytes (sealed zero chunks dedup to one
  * block per mailbox).
  *
+ * Convergence scope: a file_state seals under its file's scope
+ * (obj_store_scoped, fs/object.h), salted with the id it was made with:
+ * the inode number, unique in the mailbox and never reused.  So every
+ * state of one inode — across closes, remounts and journal replays, under
+ * any of its names — keys equal chunks alike, and a chunk rewritten
+ * unchanged is the block it was; another file's equal chunk never is.
+ * Under OBJ_SCOPE_MAILBOX the id plays no part.
+ *
  * Thread safety: a file_state has its own mutex; every function here takes
  * it.  Nothing here touches the tree: the caller copies size and content
  * into the inode under its own lock.
@@ -30,8 +38,11 @@
 
 struct file_state;
 
-/* A state over committed content (size may be 0: content.cid.len 0). */
-int file_state_new(const struct obj_ref *content, struct file_state **out);
+/* A state over committed content (size may be 0: content.cid.len 0) of
+ * the file id (its inode number), to be written through stores with st's
+ * scope and convergence secret. */
+int file_state_new(const struct obj_store *st, uint64_t id,
+		   const struct obj_ref *content, struct file_state **out);
 /* Wipe the buffers and free.  NULL is fine. */
 void file_state_free(struct file_state *f);
 

@@ -14,7 +14,9 @@
  * Dovecot's own files (dovecot-uidlist, dovecot-keywords, dovecot.index*,
  * subscriptions) are ordinary files and come along, so a Dovecot serving the
  * mount afterwards keeps its UIDs and keywords.  Hard links in the source
- * become separate files (the same bytes dedup to the same blocks).
+ * become separate files; each file is sealed in a scope of its own (a
+ * random salt: obj_writer_new) unless fs->st.scope is OBJ_SCOPE_MAILBOX,
+ * so equal files dedup only then.
  *
  * Idempotent: a name that exists already in the mailbox is left alone and
  * counted as skipped (a directory is entered), so an interrupted import is

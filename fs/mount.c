@@ -266,6 +266,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 		.fanout = OBJ_FANOUT_DEFAULT,
 		.cache = fs->cache,
 		.pad = o->pad,
+		.scope = o->scope,
 	};
 	if (o->from_node)
 		return remote_load(fs, o, msg, msgsize);

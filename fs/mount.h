@@ -42,6 +42,9 @@ struct mount_options {
 	size_t cache_bytes;       /* plaintext chunk cache */
 	enum obj_pad pad;         /* chunk padding of what this mount writes
 				     (-o pad=padme|none); zero: padded */
+	enum obj_scope scope;     /* convergence scope of what it writes
+				     (-o convergence=message|mailbox);
+				     zero: per message */
 	const char *fault_spec;   /* wrap the store in bs_fault (tests) */
 	const char *node;         /* IPFS node API (multiaddr, URL, "auto"):
 				     the local store becomes its cache and

@@ -1,6 +1,7 @@
 /* fs/object.c — see object.h. */
 #include "fs/object.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -92,6 +93,36 @@ static void wipe_free(void *p, size_t len)
 		sodium_memzero(p, len);
 		free(p);
 	}
+}
+
+int obj_scope_parse(const char *word, enum obj_scope *out)
+{
+	if (!strcmp(word, "message"))
+		*out = OBJ_SCOPE_MESSAGE;
+	else if (!strcmp(word, "mailbox"))
+		*out = OBJ_SCOPE_MAILBOX;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+void obj_salt_of_id(uint64_t id, uint8_t salt[IPMD_SCOPE_SALT_BYTES])
+{
+	uint64_t be = htobe64(id);
+	memset(salt, 0, IPMD_SCOPE_SALT_BYTES);
+	memcpy(salt + IPMD_SCOPE_SALT_BYTES - sizeof(be), &be, sizeof(be));
+}
+
+void obj_store_scoped(const struct obj_store *st,
+		      const uint8_t salt[IPMD_SCOPE_SALT_BYTES],
+		      uint8_t secret[IPMD_KEY_BYTES], struct obj_store *out)
+{
+	*out = *st;
+	if (st->scope != OBJ_SCOPE_MESSAGE || !st->convergence)
+		return;
+	convergence_scope(secret, st->convergence, salt);
+	out->convergence = secret;
+	out->scope = OBJ_SCOPE_MAILBOX;
 }
 
 static bool store_ok(const struct obj_store *st)
@@ -506,6 +537,8 @@ static struct pool *pool_new(const struct obj_store *st, unsigned n)
 /* ---- the streaming writer ---- */
 
 struct obj_writer {
+	struct obj_store st; /* the caller's, scoped to this object */
+	uint8_t secret[IPMD_KEY_BYTES]; /* st.convergence under message scope */
 	struct builder b;
 	uint8_t *chunk; /* st->chunk_size bytes of plaintext */
 	size_t fill;
@@ -526,10 +559,15 @@ int obj_writer_new(struct obj_store *st, struct obj_writer **out)
 	struct obj_writer *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
+	uint8_t salt[IPMD_SCOPE_SALT_BYTES];
+	randombytes_buf(salt, sizeof(salt));
+	obj_store_scoped(st, salt, w->secret, &w->st);
+	st = &w->st;
 	w->chunk = malloc(st->chunk_size);
 	if (!w->chunk || builder_init(&w->b, st, st->chunk_size) != 0) {
 		builder_free(&w->b);
 		free(w->chunk);
+		sodium_memzero(w->secret, sizeof(w->secret));
 		free(w);
 		return -ENOMEM;
 	}
@@ -653,6 +691,7 @@ void obj_writer_abort(struct obj_writer *w)
 	pool_free(w->pool); /* first: its threads use the store */
 	wipe_free(w->chunk, w->b.st ? w->b.st->chunk_size : 0);
 	builder_free(&w->b);
+	sodium_memzero(w->secret, sizeof(w->secret));
 	free(w);
 }
 

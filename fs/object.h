@@ -3,7 +3,8 @@
  *
  * A file's content is cut into chunks of exactly obj_store.chunk_size bytes
  * (the last one may be shorter).  Each chunk is sealed convergently
- * (crypto/seal.h, BLOCK_CHUNK), padded with zero bytes to
+ * (crypto/seal.h, BLOCK_CHUNK) within the file's convergence scope
+ * (obj_store.scope, "Convergence scope" below), padded with zero bytes to
  * obj_padded_len(size) unless obj_store.pad is OBJ_PAD_NONE (see "Chunk
  * padding" below), and put into the block store.  A file of at
  * most one chunk is named by that chunk; a longer one by an index block
@@ -98,6 +99,24 @@ enum obj_pad {
 	OBJ_PAD_NONE = 1,  /* a chunk block is its size + IPMD_SEAL_OVERHEAD */
 };
 
+/*
+ * Convergence scope of what writers seal (obj_store.scope): how far equal
+ * content shares blocks.  Chunks and index blocks are a file's content;
+ * directory nodes (fs/manifest.h) stay under the mailbox's secret.  Readers need only the keys in the references,
+ * so blocks of either scope read alike.
+ */
+enum obj_scope {
+	/* The default: each file (a message) is a scope of its own, its
+	 * chunks keyed with a secret derived from the convergence secret and
+	 * the file's salt (obj_store_scoped).  Its equal chunks, its names
+	 * (links, renames) and its rewrites share blocks; no other file's. */
+	OBJ_SCOPE_MESSAGE = 0,
+	/* Equal content anywhere in the mailbox is one block: cheaper, but
+	 * whoever can get mail into the mailbox and watch its blocks learns
+	 * whether content it chose is already there. */
+	OBJ_SCOPE_MAILBOX = 1,
+};
+
 /* Where objects are read from and written to; the caller owns all of it. */
 struct obj_store {
 	struct blockstore *bs;
@@ -111,7 +130,32 @@ struct obj_store {
 	unsigned seal_threads;
 	/* Writers' chunk padding; zero (a store built with = {…}) pads. */
 	enum obj_pad pad;
+	/* Writers' convergence scope; zero: OBJ_SCOPE_MESSAGE.  obj_seal_chunk
+	 * and obj_build seal under convergence as it is (callers scope the
+	 * store first); obj_writer_new scopes each object itself. */
+	enum obj_scope scope;
 };
+
+/* "message" or "mailbox" (the mount option's and config key's words): 0,
+ * or -EINVAL for anything else. */
+int obj_scope_parse(const char *word, enum obj_scope *out);
+
+/*
+ * The store one file is sealed with: *out = *st, but under
+ * OBJ_SCOPE_MESSAGE (and with a convergence secret) out->convergence =
+ * secret, filled with convergence_scope(st->convergence, salt)
+ * (crypto/seal.h), and out->scope = OBJ_SCOPE_MAILBOX: within out the file
+ * is the whole scope.  secret must outlive out (wipe it after).  The same
+ * salt gives the same secret: a file keeps its salt (fs/file.h: its inode
+ * number) so its rewrites converge with its earlier blocks.
+ */
+void obj_store_scoped(const struct obj_store *st,
+		      const uint8_t salt[IPMD_SCOPE_SALT_BYTES],
+		      uint8_t secret[IPMD_KEY_BYTES], struct obj_store *out);
+/* The salt of file id (an inode number, unique in a mailbox and never
+ * reused): eight zero bytes, then id big endian.  A random salt
+ * (obj_writer_new) is sixteen random bytes. */
+void obj_salt_of_id(uint64_t id, uint8_t salt[IPMD_SCOPE_SALT_BYTES]);
 
 /*
  * The plaintext length a padded chunk of size bytes is sealed at:
@@ -141,7 +185,9 @@ struct obj_ref {
 /* ---- whole streams ---- */
 
 struct obj_writer;
-/* st must outlive the writer and not change under it. */
+/* st must outlive the writer and not change under it.  Under
+ * OBJ_SCOPE_MESSAGE the object is its own scope, with a random salt: the
+ * same bytes written twice give two different objects. */
 int obj_writer_new(struct obj_store *st, struct obj_writer **out);
 /* Full chunks are sealed and stored as soon as they fill (with
  * seal_threads, handed over: a failure shows at a later write or at

@@ -210,7 +210,8 @@ static int truncate_locked(struct ipmd_fs *fs, struct inode *inode,
 		return -EROFS;
 	int e = 0;
 	if (!inode->file)
-		e = file_state_new(&inode->content, &inode->file);
+		e = file_state_new(&fs->st, inode->ino, &inode->content,
+				   &inode->file);
 	if (e == 0)
 		e = file_truncate(&fs->st, inode->file, size);
 	if (e != 0)
@@ -339,7 +340,8 @@ static int create_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (inode && fi) {
 		inode->opens++;
 		if ((fi->flags & O_ACCMODE) != O_RDONLY)
-			err = file_state_new(&inode->content, &inode->file);
+			err = file_state_new(&fs->st, inode->ino,
+					     &inode->content, &inode->file);
 		if (err)
 			inode->opens--;
 	}
@@ -529,7 +531,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	else if (writable && fs->read_only)
 		err = -EROFS;
 	else if (writable && !inode->file)
-		err = file_state_new(&inode->content, &inode->file);
+		err = file_state_new(&fs->st, inode->ino,
+				     &inode->content, &inode->file);
 	if (!err)
 		inode->opens++;
 	/* The kernel leaves O_TRUNC to us (FUSE_CAP_ATOMIC_O_TRUNC). */
@@ -605,7 +608,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	else if (fs->read_only)
 		err = -EROFS;
 	else if (!inode->file)
-		err = file_state_new(&inode->content, &inode->file);
+		err = file_state_new(&fs->st, inode->ino,
+				     &inode->content, &inode->file);
 	struct file_state *f = inode ? inode->file : NULL;
 	pthread_mutex_unlock(&fs->lock);
 	if (!err)

@@ -57,10 +57,11 @@ all_intact() {
 }
 check "the untouched mailbox reads back" all_intact
 
-# Which block is which: content is convergent within a mailbox, so
-# `object put` of the same bytes names the same blocks.
-small_cid=$("$IPMD_BIN" object put --store "$S" "$TEST_DIR/small" | cap_cid)
-big_cap=$("$IPMD_BIN" object put --store "$S" "$TEST_DIR/big")
+# Which block is which: an offline share names a message's own blocks
+# (`object put` of the same bytes would not: each message is its own
+# convergence scope).
+small_cid=$("$IPMD_BIN" share --store "$S" new/1.small.host | cap_cid)
+big_cap=$("$IPMD_BIN" share --store "$S" "cur/2.big.host:2,S")
 big_idx=$(echo "$big_cap" | cap_cid)
 small_blk=$(blockfile "$small_cid")
 idx_blk=$(blockfile "$big_idx")

@@ -77,6 +77,12 @@ static void test_precedence(void)
 	ok(config_get_uint(&c, CFG_CACHE_MB, &v) == -ENOENT, "unset: -ENOENT");
 	config_free(&c);
 
+	put(user_path, "convergence = mailbox\n");
+	is_int(config_load(&c, NULL, user_path, msg, sizeof(msg)), 0,
+	       "convergence = mailbox");
+	is_str(config_get(&c, CFG_CONVERGENCE), "mailbox", "…is kept");
+	config_free(&c);
+
 	setenv("HOME", "/home/tilde", 1);
 	put(user_path, "store = ~/mail\n");
 	is_int(config_load(&c, NULL, user_path, msg, sizeof(msg)), 0, "~/ path");
@@ -98,6 +104,7 @@ static void test_errors(void)
 		{"commit-delay = 12ms\n", ":1:", "milliseconds"},
 		{"cache-mb = 0\n", ":1:", "1 to 65536"},
 		{"attr-timeout = soon\n", ":1:", "seconds"},
+		{"convergence = folder\n", ":1:", "message or mailbox"},
 		{"store =\n", ":1:", "empty value"},
 		{"store = \"/a\n", ":1:", "unbalanced"},
 	};

@@ -74,10 +74,13 @@ static struct blockstore *open_store(const char *name)
 
 static struct obj_store store_of(struct blockstore *bs)
 {
+	/* Mailbox-wide: what a seal converges to is obj_writer's object of
+	 * the same bytes.  test_scope checks the per-message scope. */
 	return (struct obj_store){.bs = bs,
 				  .convergence = convergence,
 				  .chunk_size = CS,
-				  .fanout = FANOUT};
+				  .fanout = FANOUT,
+				  .scope = OBJ_SCOPE_MAILBOX};
 }
 
 static uint64_t block_count(struct blockstore *bs)
@@ -294,7 +297,7 @@ static void op_seal(struct run *u, unsigned long op)
 		fail(u, op, r, "stream of the same bytes: other root");
 
 	struct file_state *g;
-	if (file_state_new(&ref, &g) != 0)
+	if (file_state_new(&u->st, 1, &ref, &g) != 0)
 		bail("file_state_new");
 	if (!read_matches(&u->st, g, &ref, u->model, u->size, 0,
 			  (size_t)u->size + 1, &r))
@@ -325,7 +328,7 @@ static void random_run(unsigned seed, bool with_cache)
 	u.st = store_of(bs);
 	u.st.cache = cc;
 	u.model = xmalloc(MODEL_MAX);
-	if (file_state_new(&empty_ref, &u.f) != 0)
+	if (file_state_new(&u.st, 1, &empty_ref, &u.f) != 0)
 		bail("file_state_new");
 	for (unsigned long op = 0; op < OPS_PER_SEED; op++) {
 		unsigned k = (unsigned)(rnd(&u.g) % 100);
@@ -377,7 +380,7 @@ static void test_shrink_then_grow(void)
 			if (sealed)
 				is_int(write_whole(&st, data, 3 * CS, &ref), 0,
 				       "base of 3 chunks");
-			if (file_state_new(&ref, &f) != 0)
+			if (file_state_new(&st, 1, &ref, &f) != 0)
 				bail("file_state_new");
 			if (!sealed)
 				is_int(file_write(&st, f, 0, data, 3 * CS), 0,
@@ -422,7 +425,7 @@ static void test_hole(void)
 	struct file_state *f;
 	uint8_t data[100], *want = xmalloc(20 * CS);
 	memset(data, 0x5C, sizeof(data));
-	if (file_state_new(&empty_ref, &f) != 0)
+	if (file_state_new(&st, 1, &empty_ref, &f) != 0)
 		bail("file_state_new");
 	is_int(file_write(&st, f, 0, data, 10), 0, "write 10 bytes");
 	is_int(file_write(&st, f, 17 * CS + 3, data, sizeof(data)), 0,
@@ -455,7 +458,7 @@ static void test_stream(void)
 		struct blockstore *bs = open_store(name);
 		struct obj_store st = store_of(bs);
 		struct file_state *f;
-		if (file_state_new(&empty_ref, &f) != 0)
+		if (file_state_new(&st, 1, &empty_ref, &f) != 0)
 			bail("file_state_new");
 		int bad = 0;
 		for (size_t off = 0; off < STREAM_CHUNKS * CS;
@@ -499,7 +502,7 @@ static void test_table_overflow(void)
 	struct obj_store st = store_of(bs);
 	struct file_state *f;
 	uint8_t *want = xmalloc((FILE_DIRTY_MAX + 2) * CS);
-	if (file_state_new(&empty_ref, &f) != 0)
+	if (file_state_new(&st, 1, &empty_ref, &f) != 0)
 		bail("file_state_new");
 	/* Back to front, so the lowest is the last one touched. */
 	for (int i = FILE_DIRTY_MAX - 1; i >= 0; i--) {
@@ -539,7 +542,7 @@ static void test_unmodified_and_convergence(void)
 	uint64_t blocks = block_count(bs);
 
 	struct file_state *f;
-	if (file_state_new(&base, &f) != 0)
+	if (file_state_new(&st, 1, &base, &f) != 0)
 		bail("file_state_new");
 	ok(!file_modified(f), "a new state is unmodified");
 	is_int(file_size(f), n, "its size is the base's");
@@ -551,7 +554,7 @@ static void test_unmodified_and_convergence(void)
 	file_state_free(f);
 
 	struct file_state *e;
-	if (file_state_new(&empty_ref, &e) != 0)
+	if (file_state_new(&st, 1, &empty_ref, &e) != 0)
 		bail("file_state_new");
 	is_int(file_seal(&st, e, &out), 0, "seal an untouched empty file");
 	ok(out.cid.len == 0 && out.size == 0, "the empty object");
@@ -587,7 +590,7 @@ static void test_read_only(void)
 	is_int(write_whole(&st, data, sizeof(data), &ref), 0, "object");
 	st.convergence = NULL;
 	struct file_state *f;
-	if (file_state_new(&ref, &f) != 0)
+	if (file_state_new(&st, 1, &ref, &f) != 0)
 		bail("file_state_new");
 	is_int(file_write(&st, f, 0, data, 10), -EROFS, "write: -EROFS");
 	is_int(file_write(&st, f, 5000, data, 10), -EROFS,
@@ -610,7 +613,7 @@ static void test_limits(void)
 	struct obj_store st = store_of(bs);
 	struct file_state *f;
 	uint8_t b = 1;
-	if (file_state_new(&empty_ref, &f) != 0)
+	if (file_state_new(&st, 1, &empty_ref, &f) != 0)
 		bail("file_state_new");
 	is_int(file_write(&st, f, 0, &b, 0), 0, "empty write");
 	ok(!file_modified(f), "changes nothing");
@@ -667,7 +670,7 @@ static void test_damaged_block(void)
 	free(chunks);
 
 	struct file_state *f;
-	if (file_state_new(&ref, &f) != 0)
+	if (file_state_new(&st, 1, &ref, &f) != 0)
 		bail("file_state_new");
 	int r = 0;
 	ok(read_matches(&st, f, &ref, data, 3 * CS, 0, CS, NULL),
@@ -708,7 +711,7 @@ static void test_damaged_block(void)
 	is_int(obj_list_chunks(&st, &part, &chunks, &n), 0, "its chunks");
 	corrupt_block(bs, &chunks[0].cid);
 	free(chunks);
-	if (file_state_new(&part, &f) != 0)
+	if (file_state_new(&st, 1, &part, &f) != 0)
 		bail("file_state_new");
 	is_int(file_write(&st, f, 100, data, 2 * CS), -EBADMSG,
 	       "a growing write starting in the damaged chunk: -EBADMSG");
@@ -743,7 +746,7 @@ static void test_other_chunk_size(void)
 		is_int(write_whole(&old, data, n, &ref), 0,
 		       "object cut by %u", sizes[i]);
 		struct file_state *f;
-		if (file_state_new(&ref, &f) != 0)
+		if (file_state_new(&st, 1, &ref, &f) != 0)
 			bail("file_state_new");
 		ok(read_matches(&st, f, &ref, data, n, 0, n, NULL),
 		   "reads before any write");
@@ -764,6 +767,164 @@ static void test_other_chunk_size(void)
 	bs_close(bs);
 }
 
+/* ---- convergence scopes ---- */
+
+#define SCOPE_BLOCKS_MAX 64
+
+struct cid_list {
+	struct cid c[SCOPE_BLOCKS_MAX];
+	size_t n;
+};
+
+static int collect_cid(const struct cid *cid, enum block_kind kind,
+		       void *arg)
+{
+	struct cid_list *l = arg;
+	(void)kind;
+	if (l->n == SCOPE_BLOCKS_MAX)
+		return -ENOBUFS;
+	l->c[l->n++] = *cid;
+	return 0;
+}
+
+/* How many blocks of a are also blocks of b. */
+static size_t shared_blocks(struct obj_store *st, const struct obj_ref *a,
+			    const struct obj_ref *b)
+{
+	struct cid_list la = {.n = 0}, lb = {.n = 0};
+	if (obj_walk(st, a, collect_cid, &la) != 0 ||
+	    obj_walk(st, b, collect_cid, &lb) != 0)
+		bail("obj_walk");
+	size_t shared = 0;
+	for (size_t i = 0; i < la.n; i++)
+		for (size_t j = 0; j < lb.n; j++)
+			if (cid_equal(&la.c[i], &lb.c[j])) {
+				shared++;
+				break;
+			}
+	return shared;
+}
+
+/* data[0..n) written at off into a new state of file id over base,
+ * sealed. */
+static int write_at(struct obj_store *st, uint64_t id,
+		    const struct obj_ref *base, uint64_t off,
+		    const uint8_t *data, size_t n, struct obj_ref *out)
+{
+	struct file_state *f;
+	if (file_state_new(st, id, base, &f) != 0)
+		bail("file_state_new");
+	int r = file_write(st, f, off, data, n);
+	if (r == 0)
+		r = file_seal(st, f, out);
+	file_state_free(f);
+	return r;
+}
+
+static int write_file(struct obj_store *st, uint64_t id,
+		      const struct obj_ref *base, const uint8_t *data,
+		      size_t n, struct obj_ref *out)
+{
+	return write_at(st, id, base, 0, data, n, out);
+}
+
+/* Chunks at the same place in a and b that are the same block. */
+static size_t same_chunks(struct obj_store *st, const struct obj_ref *a,
+			  const struct obj_ref *b)
+{
+	struct chunk_ref *ca, *cb;
+	size_t na, nb, same = 0;
+	if (obj_list_chunks(st, a, &ca, &na) != 0 ||
+	    obj_list_chunks(st, b, &cb, &nb) != 0)
+		bail("obj_list_chunks");
+	for (size_t i = 0; i < na && i < nb; i++)
+		same += cid_equal(&ca[i].cid, &cb[i].cid);
+	free(ca);
+	free(cb);
+	return same;
+}
+
+static void test_scope(void)
+{
+	struct blockstore *bs = open_store("scope");
+	struct obj_store st = store_of(bs), reader = store_of(bs);
+	st.scope = OBJ_SCOPE_MESSAGE;
+	reader.convergence = NULL; /* a reader needs only the refs */
+	size_t n = 5 * CS + 123;
+	uint8_t *data = xmalloc(n);
+	tap_fill_random(data, n, 11);
+
+	struct obj_ref a, b, again, c, w1, w2;
+	is_int(write_file(&st, 10, &empty_ref, data, n, &a), 0,
+	       "message scope: file 10");
+	uint64_t blocks = block_count(bs);
+	is_int(write_file(&st, 11, &empty_ref, data, n, &b), 0,
+	       "file 11, the same bytes");
+	is_int(shared_blocks(&reader, &a, &b), 0,
+	       "two files share no block (not even the index)");
+	is_int(block_count(bs), 2 * blocks, "…so the store holds both");
+	ok(read_matches(&reader, NULL, &a, data, n, 0, n, NULL) &&
+	   read_matches(&reader, NULL, &b, data, n, 0, n, NULL),
+	   "both read back without the convergence secret");
+
+	is_int(write_file(&st, 10, &empty_ref, data, n, &again), 0,
+	       "file 10 written again from nothing");
+	ok(ref_eq(&again, &a), "its own scope: the same root");
+	is_int(block_count(bs), 2 * blocks, "and no new block");
+	is_int(write_at(&st, 10, &a, 10, data + 10, 100, &again), 0,
+	       "file 10 rewritten in place with its own bytes");
+	ok(ref_eq(&again, &a), "still the same root");
+
+	uint8_t *changed = xmalloc(n);
+	memcpy(changed, data, n);
+	changed[CS + 5] ^= 1;
+	is_int(write_file(&st, 10, &a, changed, n, &c), 0,
+	       "file 10 with one byte of chunk 1 changed");
+	is_int(same_chunks(&reader, &c, &a), 5,
+	       "keeps the five chunks that did not change");
+
+	memset(changed, 0x5a, 3 * CS);
+	struct obj_ref same;
+	is_int(write_file(&st, 12, &empty_ref, changed, 3 * CS, &same), 0,
+	       "a file of three equal chunks");
+	struct chunk_ref *chunks;
+	size_t nc;
+	is_int(obj_list_chunks(&reader, &same, &chunks, &nc), 0, "its chunks");
+	ok(nc == 3 && cid_equal(&chunks[0].cid, &chunks[1].cid) &&
+	   cid_equal(&chunks[1].cid, &chunks[2].cid),
+	   "equal chunks of one file are one block");
+	free(chunks);
+
+	/* obj_writer (import, object put): each object its own scope. */
+	is_int(write_whole(&st, data, n, &w1), 0, "writer: object");
+	is_int(write_whole(&st, data, n, &w2), 0, "writer: the same bytes");
+	is_int(shared_blocks(&reader, &w1, &w2), 0, "share no block");
+	is_int(shared_blocks(&reader, &w1, &a), 0,
+	       "nor with a file of the mount");
+	ok(read_matches(&reader, NULL, &w2, data, n, 0, n, NULL),
+	   "reads back");
+
+	struct file_state *f;
+	if (file_state_new(&st, 13, &a, &f) != 0)
+		bail("file_state_new");
+	is_int(file_write(&reader, f, 0, data, 10), -EROFS,
+	       "a scoped state written through a read-only store: -EROFS");
+	file_state_free(f);
+
+	st.scope = OBJ_SCOPE_MAILBOX;
+	is_int(write_file(&st, 10, &empty_ref, data, n, &a), 0,
+	       "mailbox scope: file 10");
+	is_int(write_file(&st, 11, &empty_ref, data, n, &b), 0, "file 11");
+	ok(ref_eq(&a, &b), "the same root: mailbox-wide convergence");
+	is_int(write_whole(&st, data, n, &w1), 0, "writer");
+	ok(ref_eq(&w1, &a), "converges with them too");
+
+	sodium_memzero(changed, n);
+	free(changed);
+	free(data);
+	bs_close(bs);
+}
+
 int main(void)
 {
 	if (seal_init() != 0)
@@ -780,6 +941,7 @@ int main(void)
 	test_limits();
 	test_damaged_block();
 	test_other_chunk_size();
+	test_scope();
 	for (unsigned seed = 1; seed <= SEEDS; seed++)
 		random_run(seed, seed % 2 == 0);
 	return tap_done();

@@ -43,10 +43,13 @@ static struct blockstore *open_store(const char *name)
 
 static struct obj_store small_store(struct blockstore *bs)
 {
+	/* Mailbox-wide, so writer and builder roots compare; test_file.c's
+	 * test_scope checks the per-message scope. */
 	return (struct obj_store){.bs = bs,
 				  .convergence = convergence,
 				  .chunk_size = SMALL_CHUNK,
-				  .fanout = SMALL_FANOUT};
+				  .fanout = SMALL_FANOUT,
+				  .scope = OBJ_SCOPE_MAILBOX};
 }
 
 static uint64_t div_up(uint64_t a, uint64_t b)
