@@ -215,7 +215,9 @@ int remote_load(struct ipmd_fs *fs, const struct mount_options *o, char *msg,
 
 	/* Rollback protection for what IPNS says is newest. */
 	struct head seen;
-	if (head_read(fs->paths.seen, fs->keys.manifest, &seen) != 0)
+	bool untyped;
+	if (head_read(fs->paths.seen, fs->keys.manifest, BLOCK_STATE_SEEN,
+		      &seen, &untyped) != 0)
 		memset(&seen, 0, sizeof(seen));
 	if (from_ipns && c.seq < seen.max_seq)
 		return msgbuf_say(msg, msgsize,
@@ -228,7 +230,8 @@ int remote_load(struct ipmd_fs *fs, const struct mount_options *o, char *msg,
 	if (from_ipns && c.seq > seen.max_seq) {
 		struct head h = {.commit = head, .seq = c.seq,
 				 .max_seq = c.seq};
-		e = head_write(fs->paths.seen, fs->keys.manifest, &h);
+		e = head_write(fs->paths.seen, fs->keys.manifest,
+			       BLOCK_STATE_SEEN, &h);
 		if (e)
 			syslog(LOG_WARNING, "%s: %s (rollback protection "
 			       "not updated)", fs->paths.seen, strerror(-e));
