@@ -58,6 +58,8 @@ refused "no head"
 run "$IPMD_BIN" fsck --store "$S"
 is "$rc" 4 "no head: fsck exits 4"
 check "no head: fsck says so" grep -q "STORE/head is missing" <<<"$out"
+run "$IPMD_BIN" status --store "$S"
+check "no head: status says the head is missing, not 'nothing committed'" grep -q "^head: .*STORE/head is missing" <<<"$out"
 run "$IPMD_BIN" gc --store "$S" --dry-run
 is "$rc" 1 "no head: gc --dry-run refuses"
 check "no head: gc names fsck --repair" grep -q "ipmaildir fsck --repair" <<<"$out"
@@ -83,6 +85,8 @@ is "$(seq_of "$S")" "$((head_seq + 1))" "no head, no seen: the next commit follo
 fresh
 rm "$S/seen"
 refused "no seen"
+run "$IPMD_BIN" status --store "$S" --json
+check "no seen: status --json names the problem" python3 -c 'import json,sys; assert "STORE/seen is missing" in json.load(sys.stdin)["problem"]' <<<"$out"
 run "$IPMD_BIN" fsck --store "$S"
 is "$rc" 4 "no seen: fsck exits 4"
 check "no seen: fsck says so" grep -q "STORE/seen is missing" <<<"$out"
