@@ -81,6 +81,22 @@ all_back "no head, no seen"
 ipmd_mount "$S" "$M" && printf 'Subject: after\n\nafter\n' | deliver "$M" && ipmd_umount "$M"
 is "$(seq_of "$S")" "$((head_seq + 1))" "no head, no seen: the next commit follows the newest one"
 
+# ---------------------------------------------------------------- rm head, and the newest commit lost
+# seen still says commit $head_seq was accepted: the head is rebuilt from
+# the newest commit left, as a new commit above $head_seq (never below).
+fresh
+hc=$("$IPMD_BIN" log --store "$S" --json -n 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["cid"])')
+rm "$S/head" "$S/blocks/${hc:(-3):2}/$hc"
+refused "no head, newest commit gone"
+run "$IPMD_BIN" fsck --store "$S" --repair
+is "$rc" 1 "no head, newest commit gone: fsck --repair exits 1"
+is "$(seq_of "$S")" "$((head_seq + 1))" "no head, newest commit gone: the rebuilt head is commit $((head_seq + 1)), above the seq accepted"
+ipmd_mount "$S" "$M" || bail "mount after repair failed"
+check "no head, newest commit gone: the older messages are there" cmp "$REF/cur/big:2,S" "$M/cur/big:2,S"
+ipmd_umount "$M"
+run "$IPMD_BIN" fsck --store "$S"
+is "$rc" 0 "no head, newest commit gone: fsck is clean afterwards"
+
 # ---------------------------------------------------------------- rm seen
 fresh
 rm "$S/seen"
