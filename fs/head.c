@@ -331,10 +331,11 @@ int state_upgrade(const char *head_path, const char *seen_path,
 enum state_problem state_check(const struct state_set *s,
 			       bool store_has_data)
 {
-	if (s->seen_err == -EBADMSG)
-		return STATE_SEEN_DAMAGED;
+	/* The head first: a key that opens neither is said to be wrong. */
 	if (s->head_err == -EBADMSG)
 		return STATE_HEAD_DAMAGED;
+	if (s->seen_err == -EBADMSG)
+		return STATE_SEEN_DAMAGED;
 	if (s->head_err == -ENOENT)
 		return store_has_data || s->seen_err == 0 ? STATE_HEAD_MISSING
 							  : STATE_OK;
@@ -368,9 +369,9 @@ const char *state_problem_text(enum state_problem p)
 		return "STORE/seen is missing: without it a rolled-back head "
 		       "can't be told apart; run ipmaildir fsck --repair";
 	case STATE_SEEN_DAMAGED:
-		return "STORE/seen is damaged or an old copy: without it a "
-		       "rolled-back head can't be told apart; run ipmaildir "
-		       "fsck --repair";
+		return "STORE/seen is damaged, an old copy, or not written "
+		       "with this key: without it a rolled-back head can't be "
+		       "told apart; run ipmaildir fsck --repair";
 	}
 	return "?";
 }
