@@ -12,8 +12,9 @@
  * Repairs: a head that is missing (while the store holds mail), damaged
  * or older than STORE/seen is restored from seen (or, failing that, from
  * the newest commit found in the store, never below a seq accepted here);
- * a seen that is missing or damaged is rewritten from the head; a head whose commit or tree is damaged is rolled back to the
- * newest fully intact commit (seen too: the rollback is deliberate); a
+ * a seen that is missing or damaged is rewritten from the head; a head
+ * whose commit or tree is damaged is rolled back to the newest fully
+ * intact commit (seen too: the rollback is deliberate); a
  * chain broken below the head is cut there (STORE/pruned); a journal is cut
  * at its first bad record; then the journal is replayed into a commit, as
  * a mount would.  After repairing, everything is checked again.
@@ -347,7 +348,7 @@ static bool rebuild_head(struct fsck *f, struct cid *start)
 	if (h->head_err == -EBADMSG)
 		problem(f, "STORE/head is damaged, an old untyped copy, or "
 			   "not written with this mailbox's key");
-	else if (h->head_err == -ENOENT && (data == 1 || seen_ok))
+	else if (h->head_err == -ENOENT && (data != 0 || seen_ok))
 		problem(f, "STORE/head is missing, but the store holds mail: "
 			   "a mount would start an empty mailbox over it");
 	else if (h->head_err == 0 && seen_ok)

@@ -726,10 +726,9 @@ int history_load_at(struct obj_store *st, const struct mailbox_keys *keys,
 		return msgbuf_say(msg, msgsize,
 			   "%s is damaged (%s): run ipmaildir fsck",
 			   paths->head, strerror(EBADMSG));
-	int e;
 	struct cid cid;
-	e = history_resolve(st->bs, keys, &head.commit, &pruned.commit, &at,
-			    &cid, c);
+	int e = history_resolve(st->bs, keys, &head.commit, &pruned.commit,
+				&at, &cid, c);
 	if (e == -ENOENT)
 		return msgbuf_say(msg, msgsize,
 			   "--at %s: no such commit%s (see ipmaildir log)",

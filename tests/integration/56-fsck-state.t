@@ -141,6 +141,27 @@ run "$IPMD_BIN" fsck --store "$S" --repair
 is "$rc" 1 "seen over head: fsck --repair exits 1"
 all_back "seen over head"
 
+# ---------------------------------------------------------------- no head, mail only in the journal
+# A crash before the delivery was committed, the head then lost: the
+# journal holds the mail; fsck --repair rebuilds the head (from the
+# mount's first, empty commit) and replays the journal into the next one.
+S=$TEST_DIR/jonly
+ipmd_init "$S" || bail "init failed"
+ipmd_mount "$S" "$M" -o commit_delay=600000 || bail "mount failed"
+printf 'Subject: j\n\nonly in the journal\n' >"$TEST_DIR/j.eml"
+j=$("$IPMD_TOOLS/maildir_deliver" "$M" <"$TEST_DIR/j.eml")
+ipmd_kill9 "$M"
+rm -f "$S/head" "$S/seen"
+refused "no head, mail only in the journal"
+run "$IPMD_BIN" fsck --store "$S"
+is "$rc" 4 "no head, mail only in the journal: fsck exits 4"
+run "$IPMD_BIN" fsck --store "$S" --repair
+is "$rc" 1 "no head, mail only in the journal: fsck --repair exits 1"
+check "no head, mail only in the journal: replayed into a commit" grep -q "replayed [0-9]* journal records into commit" <<<"$out"
+ipmd_mount "$S" "$M" || bail "mount after repair failed"
+check "no head, mail only in the journal: the message is back, byte for byte" cmp "$TEST_DIR/j.eml" "$M/$j"
+ipmd_umount "$M"
+
 # ---------------------------------------------------------------- a store without its key
 fresh
 cp "$S/key" "$TEST_DIR/key.saved"
