@@ -23,8 +23,15 @@ enum block_kind {
 	BLOCK_DIRECTORY = 3, /* a manifest directory node or shard */
 	BLOCK_COMMIT = 4,    /* a signed commit, sealed under the manifest key */
 	BLOCK_JOURNAL = 5,   /* a journal record, sealed under the journal key */
+	/* The store's local state files (fs/head.h), never blocks: one kind
+	 * each, so a file copied over another of them does not open.  Files
+	 * written before these kinds existed are BLOCK_JOURNAL, plaintext
+	 * "v":1; typed ones say "v":2. */
+	BLOCK_STATE_HEAD = 6,   /* STORE/head */
+	BLOCK_STATE_SEEN = 7,   /* STORE/seen (and a node mount's seen) */
+	BLOCK_STATE_PRUNED = 8, /* STORE/pruned */
 };
-#define BLOCK_KIND_MAX 5
+#define BLOCK_KIND_MAX 8
 
 /* Symmetric key of one block (convergent) or of the manifest/journal. */
 #define IPMD_KEY_BYTES 32

@@ -94,6 +94,13 @@ int cmd_archive(int argc, char **argv)
 		history_close(&h);
 		return EXIT_FAILURE_;
 	}
+	/* A head lost over mail is no empty history. */
+	enum state_problem sp = history_state_problem(&h);
+	if (sp == STATE_HEAD_MISSING || sp == STATE_HEAD_EMPTY) {
+		cli_error("archive: %s", state_problem_text(sp));
+		history_close(&h);
+		return EXIT_FAILURE_;
+	}
 	int e = archive_open(&a, &h);
 	if (e) {
 		cli_error("archive: the commit chain does not read (%s): run "

@@ -9,10 +9,12 @@
  * key; the journal: every record opens and replays over the head, and the
  * blocks it names are present (or carried in the journal itself).
  *
- * Repairs: a head that is missing, damaged or older than STORE/seen is
- * restored from seen (or, failing that, from the newest commit found in
- * the store); a head whose commit or tree is damaged is rolled back to the
- * newest fully intact commit (seen too: the rollback is deliberate); a
+ * Repairs: a head that is missing (while the store holds mail), damaged
+ * or older than STORE/seen is restored from seen (or, failing that, from
+ * the newest commit found in the store, never below a seq accepted here);
+ * a seen that is missing or damaged is rewritten from the head; a head
+ * whose commit or tree is damaged is rolled back to the newest fully
+ * intact commit (seen too: the rollback is deliberate); a
  * chain broken below the head is cut there (STORE/pruned); a journal is cut
  * at its first bad record; then the journal is replayed into a commit, as
  * a mount would.  After repairing, everything is checked again.
@@ -362,6 +364,139 @@ static bool find_newest_commit(struct fsck *f, struct cid *cid,
 	return n.found;
 }
 
+/* ---- the state files: a head or seen that is missing or damaged ---- */
+
+/* The highest seq this store is known to have accepted, from the state
+ * files that still read: a rebuilt head may not fall below it. */
+static uint64_t accepted_top(const struct history *h)
+{
+	uint64_t top = 0;
+	if (h->head_err == 0 && h->head.max_seq > top)
+		top = h->head.max_seq;
+	if (h->seen_err == 0 && h->seen.max_seq > top)
+		top = h->seen.max_seq;
+	if (h->pruned_err == 0 && h->pruned.seq > top)
+		top = h->pruned.seq;
+	return top;
+}
+
+/*
+ * The head from the newest commit that verifies: never below what was
+ * accepted here, so when that commit is older, its state becomes a new
+ * commit above (the rollback repair).  The journal generation is unknown:
+ * replay them all.  false: no commit of this mailbox is left.
+ */
+static bool head_from_newest(struct fsck *f, struct cid *start)
+{
+	struct cid cid;
+	struct commit c;
+	if (!find_newest_commit(f, &cid, &c))
+		return false;
+	uint64_t top = accepted_top(&f->h);
+	f->plan.restore_head = true;
+	f->plan.new_head = (struct head){.commit = cid, .seq = c.seq,
+					 .journal_gen = 1,
+					 .max_seq = c.seq > top ? c.seq : top};
+	f->plan.restore_why = "from the newest commit in the store";
+	if (c.seq < top) {
+		f->plan.rollback = true;
+		f->plan.rollback_cid = cid;
+		f->plan.rollback_seq = c.seq;
+		f->plan.rollback_from = top;
+	}
+	*start = cid;
+	return true;
+}
+
+/*
+ * The head is missing, damaged, or names no commit while seen names one:
+ * report it unless the store is simply new, and plan its rebuild — from
+ * seen, else from the newest commit that verifies, else (nothing was ever
+ * committed, only journaled) as a new mailbox's head.  Returns pick_head's
+ * answer.
+ */
+static bool rebuild_head(struct fsck *f, struct cid *start)
+{
+	struct history *h = &f->h;
+	bool seen_ok = h->seen_err == 0 && h->seen.commit.len;
+	int data = h->head_err == -ENOENT ? store_has_data(&h->paths) : 0;
+	struct commit c;
+	if (h->head_err == -EBADMSG)
+		problem(f, "STORE/head is damaged, an old untyped copy, or "
+			   "not written with this mailbox's key");
+	else if (h->head_err == -ENOENT && (data != 0 || seen_ok))
+		problem(f, "STORE/head is missing, but the store holds mail: "
+			   "a mount would start an empty mailbox over it");
+	else if (h->head_err == 0 && seen_ok)
+		problem(f, "STORE/head names no commit, but commit %llu was "
+			   "accepted here (STORE/seen): the head was "
+			   "replaced by an old copy",
+			(unsigned long long)h->seen.seq);
+	else
+		return false; /* never committed */
+	if (seen_ok && history_commit(h, &h->seen.commit, &c) == 0) {
+		f->plan.restore_head = true;
+		f->plan.new_head = h->seen;
+		f->plan.restore_why = "from STORE/seen";
+		*start = h->seen.commit;
+		return true;
+	}
+	if (head_from_newest(f, start))
+		return true;
+	if (accepted_top(h) > 0) {
+		problem(f, "no commit of this mailbox is left in the store");
+		f->plan.no_intact = true;
+		return false;
+	}
+	/* Only journal records: the head of a mailbox with no commit yet. */
+	f->plan.restore_head = true;
+	f->plan.new_head = (struct head){.journal_gen = 1};
+	f->plan.restore_why = "as a new mailbox's (no commit yet; its "
+			      "journal is replayed)";
+	return false;
+}
+
+/*
+ * The head reads but seen does not (damaged, an old untyped copy, or
+ * gone): rollback protection is lost until it is rewritten.  The repair
+ * writes it from the head — or, when the store holds a newer commit than
+ * the head names, moves the head there first (a head rolled back behind a
+ * damaged seen).  true when it did (and set *start).
+ */
+static bool check_seen(struct fsck *f, struct cid *start)
+{
+	struct history *h = &f->h;
+	if (h->seen_err == 0)
+		return false;
+	problem(f, "STORE/seen is %s: a rolled-back head can't be told apart "
+		   "without it",
+		h->seen_err == -ENOENT ? "missing"
+				       : "damaged or an old untyped copy");
+	struct cid cid;
+	struct commit c;
+	f->plan.restore_head = true;
+	f->plan.new_head = h->head;
+	f->plan.restore_why = "as it was, and STORE/seen from it";
+	if (find_newest_commit(f, &cid, &c) && c.seq > h->head.seq) {
+		char ctext[CID_TEXT_MAX];
+		cid_format(&cid, ctext, sizeof(ctext));
+		problem(f, "STORE/head names commit %llu, but the store holds "
+			   "commit %llu (%s): the head may have been rolled "
+			   "back",
+			(unsigned long long)h->head.seq,
+			(unsigned long long)c.seq, ctext);
+		f->plan.new_head = (struct head){
+			.commit = cid, .seq = c.seq,
+			.journal_gen = h->head.journal_gen,
+			.max_seq = c.seq > h->head.max_seq ? c.seq
+							   : h->head.max_seq};
+		f->plan.restore_why = "from the newest commit in the store";
+		*start = cid;
+		return true;
+	}
+	return false;
+}
+
 /* Decide which commit the check starts from; false: none (new mailbox). */
 static bool pick_head(struct fsck *f, struct cid *start)
 {
@@ -387,37 +522,12 @@ static bool pick_head(struct fsck *f, struct cid *start)
 			f->plan.restore_why = "from STORE/seen";
 			*start = h->seen.commit;
 		}
+		check_seen(f, start);
 		return true;
 	}
-	if (h->head_err == 0) /* a head with no commit yet */
-		return false;
-	if (h->head_err == -EBADMSG)
-		problem(f, "STORE/head is damaged (it does not open with "
-			   "this mailbox's key)");
-	else if (seen_ok)
-		problem(f, "STORE/head is missing");
-	else
-		return false; /* never committed */
-	if (seen_ok && history_commit(h, &h->seen.commit, &c) == 0) {
-		f->plan.restore_head = true;
-		f->plan.new_head = h->seen;
-		f->plan.restore_why = "from STORE/seen";
-		*start = h->seen.commit;
-		return true;
-	}
-	struct cid cid;
-	if (find_newest_commit(f, &cid, &c)) {
-		f->plan.restore_head = true;
-		f->plan.new_head = (struct head){.commit = cid, .seq = c.seq,
-						 .journal_gen = 1,
-						 .max_seq = c.seq};
-		f->plan.restore_why = "from the newest commit in the store";
-		/* The journal generation is unknown: replay them all. */
-		*start = cid;
-		return true;
-	}
-	problem(f, "no commit of this mailbox is left in the store");
-	return false;
+	if (h->head_err == 0 && !seen_ok) /* a head with no commit yet */
+		return h->seen_err == -EBADMSG && check_seen(f, start);
+	return rebuild_head(f, start);
 }
 
 /* ---- the chain ---- */
@@ -781,9 +891,11 @@ out:
 
 static int write_head(struct fsck *f, const struct head *h)
 {
-	int e = head_write(f->h.paths.head, f->h.keys.journal, h);
+	int e = head_write(f->h.paths.head, f->h.keys.journal,
+			   BLOCK_STATE_HEAD, h);
 	if (!e)
-		e = head_write(f->h.paths.seen, f->h.keys.journal, h);
+		e = head_write(f->h.paths.seen, f->h.keys.journal,
+			       BLOCK_STATE_SEEN, h);
 	return e;
 }
 
@@ -942,7 +1054,13 @@ static int repair_files(struct fsck *f)
 	struct plan *p = &f->plan;
 	char ctext[CID_TEXT_MAX];
 	int e = 0;
-	if (p->restore_head && !p->rollback) {
+	if (p->restore_head && !p->rollback && !p->new_head.commit.len) {
+		e = write_head(f, &p->new_head);
+		if (e)
+			return e;
+		printf("fsck: REPAIRED: STORE/head written %s\n",
+		       p->restore_why);
+	} else if (p->restore_head && !p->rollback) {
 		cid_format(&p->new_head.commit, ctext, sizeof(ctext));
 		e = write_head(f, &p->new_head);
 		if (e)
@@ -1050,7 +1168,7 @@ static int salvage_commit(struct ipmd_fs *fs, const struct plan *p)
 		return -ENAMETOOLONG;
 	struct head pr = {.commit = fs->head.commit, .seq = fs->head.seq,
 			  .max_seq = fs->head.seq};
-	e = head_write(path, fs->keys.journal, &pr);
+	e = head_write(path, fs->keys.journal, BLOCK_STATE_PRUNED, &pr);
 	if (!e)
 		printf("fsck: REPAIRED: every retained commit names the lost "
 		       "blocks: the history now starts at the new commit "

@@ -326,6 +326,12 @@ int cmd_gc(int argc, char **argv)
 		cli_error("gc: %s", msg);
 		goto out;
 	}
+	enum state_problem sp = history_state_problem(&g.h);
+	if (sp != STATE_OK) {
+		/* Without the head, every block would look unreachable. */
+		cli_error("gc: %s", state_problem_text(sp));
+		goto out;
+	}
 	if (g.h.head_err == -ENOENT || g.h.head.commit.len == 0) {
 		printf("gc: nothing committed yet: nothing to free\n");
 		status = EXIT_OK;

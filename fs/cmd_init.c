@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "crypto/keys.h"
 #include "fs/cli.h"
 #include "fs/config.h"
+#include "fs/head.h"
 #include "fs/store.h"
 #include "ipfs/bs_local.h"
 #include "ipfs/cid.h"
@@ -22,6 +24,21 @@ static int init_store(const char *store, const struct passphrase_source *src)
 	}
 	if ((r = store_make_dirs(paths.root)) != 0) {
 		cli_error("init: %s: %s", paths.root, strerror(-r));
+		return EXIT_FAILURE_;
+	}
+	/* A store with mail but no key lost its key file: a new key would
+	 * read none of that mail, and gc under it would free all of it. */
+	if (access(paths.key, F_OK) != 0 && errno == ENOENT &&
+	    (r = store_has_data(&paths)) != 0) {
+		if (r < 0)
+			cli_error("init: %s: %s", paths.root, strerror(-r));
+		else
+			cli_error("init: %s already holds a mailbox (blocks, "
+				  "journal or head) whose key file is "
+				  "missing: restore that key with ipmaildir "
+				  "key restore; init creates only new "
+				  "mailboxes",
+				  paths.root);
 		return EXIT_FAILURE_;
 	}
 
@@ -61,6 +78,15 @@ static int init_store(const char *store, const struct passphrase_source *src)
 		return EXIT_FAILURE_;
 	}
 	bs_close(bs);
+	/* A head from the start: from now on a missing one is damage, not
+	 * a new mailbox (fs/head.h). */
+	struct head h = {.journal_gen = 1};
+	r = head_write(paths.head, keys.journal, BLOCK_STATE_HEAD, &h);
+	if (r != 0) {
+		keys_free(&keys);
+		cli_error("init: %s: %s", paths.head, strerror(-r));
+		return EXIT_FAILURE_;
+	}
 
 	char id[CID_TEXT_MAX];
 	r = ipns_name_of_ed25519(id, sizeof(id), keys.public_key);

@@ -156,7 +156,9 @@ static int key_restore(const struct store_paths *paths, const char *file,
 	struct mailbox_keys keys = {0};
 	r = keys_from_master(&keys, master);
 	struct head h;
-	if (!r && head_read(paths->head, keys.journal, &h) == -EBADMSG) {
+	bool untyped;
+	if (!r && head_read(paths->head, keys.journal, BLOCK_STATE_HEAD, &h,
+			    &untyped) == -EBADMSG) {
 		keys_free(&keys);
 		sodium_free(master);
 		cli_error("key restore: this is not the key of the mailbox in "

@@ -81,6 +81,13 @@ static int log_commits(const struct history_options *ho,
 		history_close(&h);
 		return EXIT_FAILURE_;
 	}
+	/* A head lost over mail is no empty history. */
+	enum state_problem sp = history_state_problem(&h);
+	if (sp == STATE_HEAD_MISSING || sp == STATE_HEAD_EMPTY) {
+		cli_error("log: %s", state_problem_text(sp));
+		history_close(&h);
+		return EXIT_FAILURE_;
+	}
 	if (s->json)
 		printf("[");
 	else

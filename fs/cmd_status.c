@@ -114,6 +114,9 @@ int cmd_status(int argc, char **argv)
 			history_format_time(head.time_ns, when);
 	}
 	bool has_head = !h.head_err && h.head.commit.len && !head_e;
+	/* What a mount would refuse (a head lost over mail, seen damaged):
+	 * not "nothing committed yet". */
+	enum state_problem sp = history_state_problem(&h);
 	struct journal_count jc = {0, 0};
 	struct journal_replay_stats js;
 	uint64_t from = h.head_err ? 1 : h.head.journal_gen;
@@ -165,6 +168,8 @@ int cmd_status(int argc, char **argv)
 			printf("\"blocks\":%llu,\"bytes\":%llu,",
 			       (unsigned long long)u.blocks,
 			       (unsigned long long)u.bytes);
+		if (sp != STATE_OK)
+			json_str("problem", state_problem_text(sp), true);
 		printf("\"mounted\":%s,\"key_wrapped\":%s}\n",
 		       mounted == 1 ? "true" : "false",
 		       wrapped == 1 ? "true" : "false");
@@ -177,12 +182,16 @@ int cmd_status(int argc, char **argv)
 			       (unsigned long long)head.seq, when,
 			       (unsigned long long)head.messages,
 			       (unsigned long long)head.folders, hcid);
+		else if (sp == STATE_HEAD_MISSING || sp == STATE_HEAD_EMPTY)
+			printf("head:      %s\n", state_problem_text(sp));
 		else if (h.head_err == -ENOENT || !h.head.commit.len)
 			printf("head:      nothing committed yet\n");
 		else
 			printf("head:      unreadable (%s): run ipmaildir "
 			       "fsck\n",
 			       strerror(-head_e));
+		if (sp == STATE_SEEN_DAMAGED || sp == STATE_SEEN_MISSING)
+			printf("seen:      %s\n", state_problem_text(sp));
 		if (!je)
 			printf("journal:   %llu records (%llu bytes) not yet in "
 			       "a commit\n",

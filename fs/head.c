@@ -19,6 +19,8 @@
 #define HEAD_SEALED_MAX (HEAD_PLAIN_MAX + IPMD_SEAL_OVERHEAD)
 #define HEAD_KEYS 5 /* v, commit, seq, journal_gen, max_seq */
 #define HEAD_TMP_SUFFIX ".tmp-XXXXXX"
+#define HEAD_V_UNTYPED 1 /* sealed as BLOCK_JOURNAL */
+#define HEAD_V_TYPED 2   /* sealed as its BLOCK_STATE_* kind */
 
 static bool get_u64(const json_t *o, const char *name, uint64_t *out)
 {
@@ -29,7 +31,14 @@ static bool get_u64(const json_t *o, const char *name, uint64_t *out)
 	return true;
 }
 
-static int head_parse(const uint8_t *plain, size_t len, struct head *h)
+static bool state_kind(enum block_kind kind)
+{
+	return kind == BLOCK_STATE_HEAD || kind == BLOCK_STATE_SEEN ||
+	       kind == BLOCK_STATE_PRUNED;
+}
+
+static int head_parse(const uint8_t *plain, size_t len, int version,
+		      struct head *h)
 {
 	json_t *o = json_loadb((const char *)plain, len, JSON_REJECT_DUPLICATES,
 			       NULL);
@@ -40,7 +49,7 @@ static int head_parse(const uint8_t *plain, size_t len, struct head *h)
 	if (!json_is_object(o) || json_object_size(o) != HEAD_KEYS)
 		goto out;
 	v = json_object_get(o, "v");
-	if (!json_is_integer(v) || json_integer_value(v) != 1)
+	if (!json_is_integer(v) || json_integer_value(v) != version)
 		goto out;
 	if (!get_u64(o, "seq", &h->seq) ||
 	    !get_u64(o, "journal_gen", &h->journal_gen) ||
@@ -66,14 +75,36 @@ out:
 	return rc;
 }
 
-int head_read(const char *path, const uint8_t key[IPMD_KEY_BYTES],
-	      struct head *h)
+/* Open as the typed kind, else (when allowed) as an untyped file. */
+static int head_open(const uint8_t *sealed, size_t len,
+		     const uint8_t key[IPMD_KEY_BYTES], enum block_kind kind,
+		     struct head *h, bool *untyped)
 {
-	uint8_t sealed[HEAD_SEALED_MAX + 1], plain[HEAD_PLAIN_MAX];
-	size_t len = 0, plen = 0;
+	uint8_t plain[HEAD_PLAIN_MAX];
+	size_t plen = 0;
+	int rc = seal_open(plain, &plen, sealed, len, kind, key);
+	if (rc == 0)
+		rc = head_parse(plain, plen, HEAD_V_TYPED, h);
+	if (rc == 0 && untyped)
+		*untyped = false;
+	if (rc != 0 && untyped) {
+		rc = seal_open(plain, &plen, sealed, len, BLOCK_JOURNAL, key);
+		if (rc == 0)
+			rc = head_parse(plain, plen, HEAD_V_UNTYPED, h);
+		*untyped = rc == 0;
+	}
+	sodium_memzero(plain, sizeof(plain));
+	return rc == 0 ? 0 : -EBADMSG;
+}
+
+int head_read(const char *path, const uint8_t key[IPMD_KEY_BYTES],
+	      enum block_kind kind, struct head *h, bool *untyped)
+{
+	uint8_t sealed[HEAD_SEALED_MAX + 1];
+	size_t len = 0;
 	int fd, rc;
 
-	if (!path || !key || !h)
+	if (!path || !key || !h || !state_kind(kind))
 		return -EINVAL;
 	memset(h, 0, sizeof(*h));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -96,11 +127,7 @@ int head_read(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 	close(fd);
 	if (len > HEAD_SEALED_MAX || len < IPMD_SEAL_OVERHEAD)
 		return -EBADMSG;
-	rc = seal_open(plain, &plen, sealed, len, BLOCK_JOURNAL, key);
-	if (rc == 0)
-		rc = head_parse(plain, plen, h);
-	sodium_memzero(plain, sizeof(plain));
-	return rc == 0 ? 0 : -EBADMSG;
+	return head_open(sealed, len, key, kind, h, untyped);
 }
 
 static int write_all(int fd, const uint8_t *p, size_t len)
@@ -168,7 +195,7 @@ static int head_json(const struct head *h, char **out)
 		return -ENOMEM;
 	}
 	rc = json_object_set_new(o, "commit", c) |
-	     json_object_set_new(o, "v", json_integer(1)) |
+	     json_object_set_new(o, "v", json_integer(HEAD_V_TYPED)) |
 	     json_object_set_new(o, "seq", json_integer((json_int_t)h->seq)) |
 	     json_object_set_new(o, "journal_gen",
 				 json_integer((json_int_t)h->journal_gen)) |
@@ -180,7 +207,7 @@ static int head_json(const struct head *h, char **out)
 }
 
 int head_write(const char *path, const uint8_t key[IPMD_KEY_BYTES],
-	       const struct head *h)
+	       enum block_kind kind, const struct head *h)
 {
 	uint8_t sealed[HEAD_SEALED_MAX];
 	char tmp[PATH_MAX];
@@ -188,7 +215,7 @@ int head_write(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 	size_t len;
 	int fd, rc;
 
-	if (!path || !key || !h)
+	if (!path || !key || !h || !state_kind(kind))
 		return -EINVAL;
 	rc = head_json(h, &text);
 	if (rc != 0)
@@ -198,7 +225,7 @@ int head_write(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 		rc = -EOVERFLOW;
 	else
 		rc = seal_with_key(sealed, (const uint8_t *)text, len,
-				   BLOCK_JOURNAL, key, NULL);
+				   kind, key, NULL);
 	free(text);
 	if (rc != 0)
 		return rc;
@@ -231,4 +258,120 @@ bool head_accepts(const struct head *h, const struct head *seen,
 	if (seen && seen->max_seq > *accepted)
 		*accepted = seen->max_seq;
 	return commit_seq == h->seq && commit_seq >= *accepted;
+}
+
+/* One file of a set: read, with untyped files allowed for now. */
+static void state_one(const char *path, const uint8_t key[IPMD_KEY_BYTES],
+		      enum block_kind kind, struct head *h, int *err,
+		      bool *untyped)
+{
+	*untyped = false;
+	*err = path ? head_read(path, key, kind, h, untyped) : -ENOENT;
+	if (*err) {
+		memset(h, 0, sizeof(*h));
+		*untyped = false;
+		if (*err != -ENOENT)
+			*err = -EBADMSG;
+	}
+}
+
+void state_read(const char *head_path, const char *seen_path,
+		const char *pruned_path, const uint8_t key[IPMD_KEY_BYTES],
+		struct state_set *s)
+{
+	bool u_seen, u_head, u_pruned;
+	memset(s, 0, sizeof(*s));
+	state_one(seen_path, key, BLOCK_STATE_SEEN, &s->seen, &s->seen_err,
+		  &u_seen);
+	state_one(head_path, key, BLOCK_STATE_HEAD, &s->head, &s->head_err,
+		  &u_head);
+	state_one(pruned_path, key, BLOCK_STATE_PRUNED, &s->pruned,
+		  &s->pruned_err, &u_pruned);
+	bool typed = (s->seen_err == 0 && !u_seen) ||
+		     (s->head_err == 0 && !u_head);
+	if (!typed) {
+		s->untyped = u_seen || u_head || u_pruned;
+		return;
+	}
+	/* A typed head or seen: this store was written with types, so an
+	 * untyped file is an old copy put back (or another file's). */
+	if (u_seen) {
+		memset(&s->seen, 0, sizeof(s->seen));
+		s->seen_err = -EBADMSG;
+	}
+	if (u_head) {
+		memset(&s->head, 0, sizeof(s->head));
+		s->head_err = -EBADMSG;
+	}
+	if (u_pruned) {
+		memset(&s->pruned, 0, sizeof(s->pruned));
+		s->pruned_err = -EBADMSG;
+	}
+}
+
+int state_upgrade(const char *head_path, const char *seen_path,
+		  const char *pruned_path, const uint8_t key[IPMD_KEY_BYTES],
+		  struct state_set *s)
+{
+	int e = 0;
+	if (!s->untyped)
+		return 0;
+	if (pruned_path && s->pruned_err == 0)
+		e = head_write(pruned_path, key, BLOCK_STATE_PRUNED,
+			       &s->pruned);
+	if (!e && s->seen_err == 0)
+		e = head_write(seen_path, key, BLOCK_STATE_SEEN, &s->seen);
+	if (!e && s->head_err == 0)
+		e = head_write(head_path, key, BLOCK_STATE_HEAD, &s->head);
+	if (!e)
+		s->untyped = false;
+	return e;
+}
+
+enum state_problem state_check(const struct state_set *s,
+			       bool store_has_data)
+{
+	/* The head first: a key that opens neither is said to be wrong. */
+	if (s->head_err == -EBADMSG)
+		return STATE_HEAD_DAMAGED;
+	if (s->seen_err == -EBADMSG)
+		return STATE_SEEN_DAMAGED;
+	if (s->head_err == -ENOENT)
+		return store_has_data || s->seen_err == 0 ? STATE_HEAD_MISSING
+							  : STATE_OK;
+	if (s->head.commit.len == 0 && s->seen_err == 0 &&
+	    s->seen.max_seq > 0)
+		return STATE_HEAD_EMPTY;
+	/* Every commit writes seen after the head: a committed head without
+	 * one lost it, and with it what the head may not fall below. */
+	if (s->head.commit.len && s->seen_err == -ENOENT)
+		return STATE_SEEN_MISSING;
+	return STATE_OK;
+}
+
+const char *state_problem_text(enum state_problem p)
+{
+	switch (p) {
+	case STATE_OK:
+		return "";
+	case STATE_HEAD_MISSING:
+		return "STORE/head is missing but the store holds mail: "
+		       "refusing to start an empty mailbox over it; run "
+		       "ipmaildir fsck --repair";
+	case STATE_HEAD_DAMAGED:
+		return "STORE/head is damaged, an old copy, or not written "
+		       "with this key; run ipmaildir fsck --repair";
+	case STATE_HEAD_EMPTY:
+		return "STORE/head names no commit but commits were accepted "
+		       "here (STORE/seen): the head was replaced by an old "
+		       "copy; run ipmaildir fsck --repair";
+	case STATE_SEEN_MISSING:
+		return "STORE/seen is missing: without it a rolled-back head "
+		       "can't be told apart; run ipmaildir fsck --repair";
+	case STATE_SEEN_DAMAGED:
+		return "STORE/seen is damaged, an old copy, or not written "
+		       "with this key: without it a rolled-back head can't be "
+		       "told apart; run ipmaildir fsck --repair";
+	}
+	return "?";
 }

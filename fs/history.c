@@ -228,18 +228,30 @@ int history_reader_lock(const struct store_paths *paths, int *fd)
 
 static void read_state(struct history *h)
 {
-	/* seen first: a mount writes head, then seen, so a commit landing
-	 * between the two reads can't make a current head look older than
-	 * seen (a false rollback for a reader beside the mount). */
-	h->seen_err = head_read(h->paths.seen, h->keys.journal, &h->seen);
-	h->head_err = head_read(h->paths.head, h->keys.journal, &h->head);
-	h->pruned_err = head_read(h->pruned_path, h->keys.journal, &h->pruned);
-	if (h->head_err)
-		memset(&h->head, 0, sizeof(h->head));
-	if (h->seen_err)
-		memset(&h->seen, 0, sizeof(h->seen));
-	if (h->pruned_err)
-		memset(&h->pruned, 0, sizeof(h->pruned));
+	struct state_set s;
+	state_read(h->paths.head, h->paths.seen, h->pruned_path,
+		   h->keys.journal, &s);
+	h->head = s.head;
+	h->seen = s.seen;
+	h->pruned = s.pruned;
+	h->head_err = s.head_err;
+	h->seen_err = s.seen_err;
+	h->pruned_err = s.pruned_err;
+	h->untyped = s.untyped;
+}
+
+/* Under the writer's lock: rewrite untyped state files typed. */
+static int upgrade_state(struct history *h)
+{
+	struct state_set s = {.head = h->head, .seen = h->seen,
+			      .pruned = h->pruned, .head_err = h->head_err,
+			      .seen_err = h->seen_err,
+			      .pruned_err = h->pruned_err,
+			      .untyped = h->untyped};
+	int e = state_upgrade(h->paths.head, h->paths.seen, h->pruned_path,
+			      h->keys.journal, &s);
+	h->untyped = s.untyped;
+	return e;
 }
 
 int history_open(struct history *h, const struct history_options *o,
@@ -255,10 +267,10 @@ int history_open(struct history *h, const struct history_options *o,
 	if (e)
 		return msgbuf_say(msg, msgsize, "cannot name the store: %s",
 			   strerror(-e));
-	if (access(h->paths.key, F_OK) != 0)
-		return msgbuf_say(msg, msgsize,
-			   "no mailbox in %s (run ipmaildir init first)",
-			   h->paths.root);
+	if (access(h->paths.key, F_OK) != 0) {
+		store_no_key_message(&h->paths, msg, msgsize);
+		return -1;
+	}
 	if (o->lock == HISTORY_LOCK_EXCLUSIVE) {
 		h->lock_fd = open(h->paths.lock, O_RDWR | O_CREAT | O_CLOEXEC,
 				  0600);
@@ -340,7 +352,21 @@ int history_open(struct history *h, const struct history_options *o,
 		.fanout = OBJ_FANOUT_DEFAULT,
 	};
 	read_state(h);
+	if (o->lock == HISTORY_LOCK_EXCLUSIVE && (e = upgrade_state(h)))
+		return msgbuf_say(msg, msgsize,
+			   "rewriting the state files in the typed format: %s",
+			   strerror(-e));
 	return 0;
+}
+
+enum state_problem history_state_problem(struct history *h)
+{
+	struct state_set s = {.head = h->head, .seen = h->seen,
+			      .pruned = h->pruned, .head_err = h->head_err,
+			      .seen_err = h->seen_err,
+			      .pruned_err = h->pruned_err};
+	int data = h->head_err == -ENOENT ? store_has_data(&h->paths) : 0;
+	return state_check(&s, data != 0);
 }
 
 void history_close(struct history *h)
@@ -450,7 +476,8 @@ int history_write_pruned(struct history *h, const struct cid *cid,
 			 uint64_t seq)
 {
 	struct head p = {.commit = *cid, .seq = seq, .max_seq = seq};
-	int e = head_write(h->pruned_path, h->keys.journal, &p);
+	int e = head_write(h->pruned_path, h->keys.journal, BLOCK_STATE_PRUNED,
+			   &p);
 	if (!e) {
 		h->pruned = p;
 		h->pruned_err = 0;
@@ -694,21 +721,16 @@ int history_load_at(struct obj_store *st, const struct mailbox_keys *keys,
 			   "--at %s: not a commit seq, a commit CID or an "
 			   "ISO-8601 UTC time (2026-11-23T05:00:00Z)",
 			   spec);
-	struct head head, pruned;
-	char pruned_path[PATH_MAX];
-	int e = head_read(paths->head, keys->journal, &head);
-	if (e == -ENOENT || (!e && head.commit.len == 0))
-		memset(&head, 0, sizeof(head));
-	else if (e)
+	struct state_set s;
+	state_read(paths->head, paths->seen, paths->pruned, keys->journal, &s);
+	struct head head = s.head, pruned = s.pruned;
+	if (s.head_err == -EBADMSG)
 		return msgbuf_say(msg, msgsize,
 			   "%s is damaged (%s): run ipmaildir fsck",
-			   paths->head, strerror(-e));
-	if (join(pruned_path, paths->root, HISTORY_PRUNED_FILE) ||
-	    head_read(pruned_path, keys->journal, &pruned))
-		memset(&pruned, 0, sizeof(pruned));
+			   paths->head, strerror(EBADMSG));
 	struct cid cid;
-	e = history_resolve(st->bs, keys, &head.commit, &pruned.commit, &at,
-			    &cid, c);
+	int e = history_resolve(st->bs, keys, &head.commit, &pruned.commit,
+				&at, &cid, c);
 	if (e == -ENOENT)
 		return msgbuf_say(msg, msgsize,
 			   "--at %s: no such commit%s (see ipmaildir log)",

@@ -25,7 +25,9 @@
  *    holds it shared; gc holds it exclusively.  A writer mount never
  *    touches it, so browsing history never blocks mail delivery.
  *
- * STORE/pruned: sealed like the head (fs/head.h), its commit/seq name the
+ * STORE/pruned: sealed like the head (fs/head.h, state_read reads all
+ * three; under HISTORY_LOCK_EXCLUSIVE untyped ones are rewritten typed),
+ * its commit/seq name the
  * oldest commit gc kept.  That commit's parent was freed on purpose: a
  * chain that ends there ends normally.
  */
@@ -43,7 +45,7 @@
 #include "fs/store.h"
 #include "fs/tree.h"
 
-#define HISTORY_PRUNED_FILE "pruned"
+#define HISTORY_PRUNED_FILE STORE_PRUNED_FILE
 #define HISTORY_READERS_FILE "readers"
 /* "2026-11-23T05:00:00Z" and its NUL. */
 #define HISTORY_TIME_MAX 32
@@ -74,6 +76,7 @@ struct history {
 	/* State files; *_err is 0, -ENOENT (absent) or -EBADMSG (damaged). */
 	struct head head, seen, pruned;
 	int head_err, seen_err, pruned_err;
+	bool untyped; /* some of them in the untyped format (fs/head.h) */
 	int lock_fd, readers_fd;
 };
 
@@ -82,6 +85,10 @@ struct history {
 int history_open(struct history *h, const struct history_options *o,
 		 char *msg, size_t msgsize);
 void history_close(struct history *h);
+
+/* state_check (fs/head.h) of h's state files: what a writer would refuse
+ * to build on.  A store_has_data failure counts as holding data. */
+enum state_problem history_state_problem(struct history *h);
 
 /* Is the mailbox mounted read-write (STORE/lock held exclusively by
  * another process)?  1, 0, or negative errno.  Always 0 under

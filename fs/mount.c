@@ -133,22 +133,54 @@ static int load_head_tree(struct ipmd_fs *fs)
 	return e;
 }
 
-static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
+/*
+ * The state files, checked before anything is built on them: a missing
+ * head over a store with mail, or a damaged or missing seen, is refused
+ * (fs/head.h, state_check) rather than taken for a new mailbox.  A writer
+ * rewrites untyped files typed, and gives a new mailbox its head at once,
+ * so that from the first journal record on a missing head is damage.
+ */
+static int load_state(struct ipmd_fs *fs, struct state_set *s, char *msg,
+		      size_t msgsize)
 {
-	int e = head_read(fs->paths.head, fs->keys.journal, &fs->head);
-	if (e == -ENOENT) {
-		memset(&fs->head, 0, sizeof(fs->head));
-		fs->head.journal_gen = 1;
-		return new_tree(fs) ? msgbuf_say(msg, msgsize, "out of memory") : 0;
+	state_read(fs->paths.head, fs->paths.seen, fs->paths.pruned,
+		   fs->keys.journal, s);
+	int data = s->head_err == -ENOENT ? store_has_data(&fs->paths) : 0;
+	if (data < 0)
+		return msgbuf_say(msg, msgsize, "%s: %s", fs->paths.root,
+			   strerror(-data));
+	enum state_problem p = state_check(s, data == 1);
+	if (p != STATE_OK)
+		return msgbuf_say(msg, msgsize, "%s: %s", fs->paths.root,
+			   state_problem_text(p));
+	if (fs->read_only)
+		return 0;
+	int e = state_upgrade(fs->paths.head, fs->paths.seen,
+			      fs->paths.pruned, fs->keys.journal, s);
+	if (!e && s->head_err == -ENOENT) {
+		struct head h = {.journal_gen = 1};
+		e = head_write(fs->paths.head, fs->keys.journal,
+			       BLOCK_STATE_HEAD, &h);
 	}
 	if (e)
-		return msgbuf_say(msg, msgsize,
-			   "%s: the head file is damaged or was not written "
-			   "with this key (%s); run ipmaildir fsck",
-			   fs->paths.head, strerror(-e));
+		return msgbuf_say(msg, msgsize, "%s: %s", fs->paths.head,
+			   strerror(-e));
+	return 0;
+}
+
+static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
+{
+	struct state_set s;
+	if (load_state(fs, &s, msg, msgsize))
+		return -1;
+	fs->head = s.head;
+	if (s.head_err == -ENOENT) {
+		memset(&fs->head, 0, sizeof(fs->head));
+		fs->head.journal_gen = 1;
+	}
 	if (fs->head.commit.len == 0)
 		return new_tree(fs) ? msgbuf_say(msg, msgsize, "out of memory") : 0;
-	e = read_head_commit(fs);
+	int e = read_head_commit(fs);
 	if (e)
 		return msgbuf_say(msg, msgsize, "the head commit %s: %s",
 			   e == -EKEYREJECTED ? "is not signed by this "
@@ -158,10 +190,8 @@ static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
 					    "tampered with)",
 			   e == -EKEYREJECTED || e == -ENOENT ? ""
 							      : strerror(-e));
-	struct head seen;
-	bool seen_ok = head_read(fs->paths.seen, fs->keys.journal, &seen) == 0;
-	bool fresh = head_accepts(&fs->head, seen_ok ? &seen : NULL,
-				  fs->last.seq, &fs->head.max_seq);
+	bool fresh = head_accepts(&fs->head, &s.seen, fs->last.seq,
+				  &fs->head.max_seq);
 	if (!fresh)
 		return msgbuf_say(msg, msgsize,
 			   "the head commit has seq %llu but seq %llu was "
@@ -184,10 +214,10 @@ static int open_own_store(struct ipmd_fs *fs, const struct mount_options *o,
 	if (e)
 		return msgbuf_say(msg, msgsize, "cannot name the store: %s",
 			   strerror(-e));
-	if (access(fs->paths.key, F_OK) != 0)
-		return msgbuf_say(msg, msgsize,
-			   "no mailbox in %s (run ipmaildir init first)",
-			   fs->paths.root);
+	if (access(fs->paths.key, F_OK) != 0) {
+		store_no_key_message(&fs->paths, msg, msgsize);
+		return -1;
+	}
 	/* A past state is immutable blocks: it may be read beside the writer
 	 * and only gc must wait for it (STORE/readers, fs/history.h). */
 	if (o->at && (e = history_reader_lock(&fs->paths, &fs->lock_fd)) != 0)
@@ -446,9 +476,11 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 				 .max_seq = c.seq > fs->head.max_seq
 						    ? c.seq
 						    : fs->head.max_seq};
-		e = head_write(fs->paths.head, fs->keys.journal, &h);
+		e = head_write(fs->paths.head, fs->keys.journal,
+			       BLOCK_STATE_HEAD, &h);
 		if (!e)
-			e = head_write(fs->paths.seen, fs->keys.journal, &h);
+			e = head_write(fs->paths.seen, fs->keys.journal,
+				       BLOCK_STATE_SEEN, &h);
 		if (!e) {
 			fs->head = h;
 			fs->last = c;

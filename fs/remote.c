@@ -211,8 +211,18 @@ int remote_load(struct ipmd_fs *fs, const struct mount_options *o, char *msg,
 	/* Rollback protection for what IPNS says is newest: the record's
 	 * sequence, before its commit is even fetched. */
 	struct head seen;
-	if (head_read(fs->paths.seen, fs->keys.manifest, &seen) != 0)
+	bool untyped;
+	int se = head_read(fs->paths.seen, fs->keys.manifest,
+			   BLOCK_STATE_SEEN, &seen, &untyped);
+	if (se == -ENOENT)
 		memset(&seen, 0, sizeof(seen));
+	else if (se)
+		/* Read as "nothing seen", a damaged file would reset the
+		 * rollback protection: refuse instead. */
+		return msgbuf_say(msg, msgsize,
+			   "%s is damaged (%s): remove it only if you trust "
+			   "the node not to serve an old record",
+			   fs->paths.seen, strerror(-se));
 	if (from_ipns && rseq < seen.max_seq)
 		return msgbuf_say(msg, msgsize,
 			   "the newest IPNS record for %s has sequence %llu, "
@@ -240,7 +250,8 @@ int remote_load(struct ipmd_fs *fs, const struct mount_options *o, char *msg,
 	if (from_ipns && c.seq > seen.max_seq) {
 		struct head h = {.commit = head, .seq = c.seq,
 				 .max_seq = c.seq};
-		e = head_write(fs->paths.seen, fs->keys.manifest, &h);
+		e = head_write(fs->paths.seen, fs->keys.manifest,
+			       BLOCK_STATE_SEEN, &h);
 		if (e)
 			syslog(LOG_WARNING, "%s: %s (rollback protection "
 			       "not updated)", fs->paths.seen, strerror(-e));

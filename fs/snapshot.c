@@ -35,6 +35,13 @@ static int open_committed(struct snapshot *s, const char *store,
 	s->st = &s->st_cached;
 	s->bs = h->bs;
 	s->keys = &h->keys;
+	/* As a mount would: a lost head is not an empty mailbox to export,
+	 * and a lost seen can't vouch for the head. */
+	enum state_problem sp = history_state_problem(h);
+	if (sp != STATE_OK) {
+		snprintf(msg, msgsize, "%s", state_problem_text(sp));
+		return -1;
+	}
 	int e = h->head_err;
 	if (e == -ENOENT || (!e && h->head.commit.len == 0)) {
 		struct timespec t = {0};

@@ -1,6 +1,7 @@
 /* fs/store.c — see store.h. */
 #include "fs/store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -52,9 +53,84 @@ int store_paths_init(struct store_paths *p, const char *dir)
 	    join(p->journal, p->root, STORE_JOURNAL_DIR) ||
 	    join(p->head, p->root, STORE_HEAD_FILE) ||
 	    join(p->lock, p->root, STORE_LOCK_FILE) ||
-	    join(p->seen, p->root, STORE_SEEN_FILE))
+	    join(p->seen, p->root, STORE_SEEN_FILE) ||
+	    join(p->pruned, p->root, STORE_PRUNED_FILE))
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+/* Does dir hold an entry not starting with '.' for which fn says yes?
+ * 1, 0 (also when dir is missing), or negative errno. */
+static int dir_any(const char *dir, int (*fn)(const char *path))
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+	int r = 0;
+	struct dirent *de;
+	while (r == 0 && (de = readdir(d)) != NULL) {
+		char path[PATH_MAX];
+		if (de->d_name[0] == '.')
+			continue; /* ., .., and in-flight temp files */
+		if (join(path, dir, de->d_name))
+			r = -ENAMETOOLONG;
+		else
+			r = fn(path);
+	}
+	closedir(d);
+	return r;
+}
+
+static int is_block(const char *path)
+{
+	(void)path;
+	return 1;
+}
+
+/* A block shard directory holding a block. */
+static int shard_has_block(const char *path)
+{
+	return dir_any(path, is_block);
+}
+
+/* A journal file with something in it (an empty one records nothing). */
+static int journal_has_record(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return errno == ENOENT ? 0 : -errno;
+	return S_ISREG(st.st_mode) && st.st_size > 0;
+}
+
+int store_has_data(const struct store_paths *p)
+{
+	const char *files[] = {p->head, p->seen, p->pruned};
+	char blocks[PATH_MAX];
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (access(files[i], F_OK) == 0)
+			return 1;
+		if (errno != ENOENT)
+			return -errno;
+	}
+	if (join(blocks, p->root, STORE_BLOCKS_DIR))
+		return -ENAMETOOLONG;
+	int r = dir_any(blocks, shard_has_block);
+	return r ? r : dir_any(p->journal, journal_has_record);
+}
+
+void store_no_key_message(const struct store_paths *p, char *msg,
+			  size_t size)
+{
+	if (store_has_data(p) != 0)
+		snprintf(msg, size,
+			 "%s holds a mailbox but its key file %s is missing: "
+			 "restore it (ipmaildir key restore, or a copy of "
+			 "the file); a new key would read none of this mail",
+			 p->root, p->key);
+	else
+		snprintf(msg, size,
+			 "no mailbox in %s (run ipmaildir init first)",
+			 p->root);
 }
 
 /* Read one line (without its newline) from fd into buf. */

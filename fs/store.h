@@ -8,6 +8,7 @@
  *   STORE/lock       held (flock) by the one process that may write
  *   STORE/seen       the newest commit accepted here (sealed, like head):
  *                    a head replaced by an older one is refused
+ *   STORE/pruned     the oldest commit gc kept (fs/history.h)
  *
  * The default is $XDG_DATA_HOME/ipmaildir, else ~/.local/share/ipmaildir.
  * Nothing below the CLI prints: functions return 0 / negative errno or a
@@ -27,6 +28,7 @@
 #define STORE_HEAD_FILE "head"
 #define STORE_LOCK_FILE "lock"
 #define STORE_SEEN_FILE "seen"
+#define STORE_PRUNED_FILE "pruned"
 
 struct store_paths {
 	char root[PATH_MAX];
@@ -35,12 +37,30 @@ struct store_paths {
 	char head[PATH_MAX];
 	char lock[PATH_MAX];
 	char seen[PATH_MAX];
+	char pruned[PATH_MAX];
 };
 
 /* Fill paths for dir, or for the default when dir is NULL; a relative dir
  * is made absolute against the current directory.  0 or -ENAMETOOLONG /
  * -ENOENT (no HOME and no XDG_DATA_HOME) / -errno of getcwd. */
 int store_paths_init(struct store_paths *p, const char *dir);
+
+/*
+ * Does the store hold a mailbox's data — a block, a journal record, or a
+ * head, seen or pruned file?  (The key file and the lock don't count.)
+ * 1, 0, or negative errno.  What init must not write a new key over, and
+ * what a missing head must not be mounted over.
+ */
+int store_has_data(const struct store_paths *p);
+
+/*
+ * The line to give when p has no key file: "no mailbox in DIR (run
+ * ipmaildir init first)" for an empty store, else that the key file is
+ * missing and `ipmaildir key restore` brings it back (a new key would
+ * read none of the mail there).
+ */
+void store_no_key_message(const struct store_paths *p, char *msg,
+			  size_t size);
 
 /* mkdir -p with mode 0700 for what it creates.  0 or negative errno. */
 int store_make_dirs(const char *path);

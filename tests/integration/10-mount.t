@@ -94,8 +94,13 @@ cp "$TEST_DIR/head.old" "$S/head"
 out=$("$IPMD_BIN" mount -f --store "$S" "$M" 2>&1); rc=$?
 is "$rc" 1 "an older head than already seen: mount fails"
 case "$out" in *"rollback"*) ok "and says it refuses a rollback";; *) not_ok "rollback message"; diag "$out";; esac
+# seen is sealed as its own kind: copied over the head it is no head.
 cp "$S/seen" "$S/head"
-check "the newest head mounts again" ipmd_mount "$S" "$M"
+out=$("$IPMD_BIN" mount -f --store "$S" "$M" 2>&1); rc=$?
+is "$rc" 1 "seen copied over head: mount fails"
+case "$out" in *"fsck --repair"*) ok "and names fsck --repair";; *) not_ok "fsck --repair message"; diag "$out";; esac
+"$IPMD_BIN" fsck --repair --store "$S" >/dev/null 2>&1
+check "the newest head mounts again after fsck --repair" ipmd_mount "$S" "$M"
 is "$(cat "$M/new/newer")" "newer" "with the newest change"
 ipmd_umount "$M"
 

@@ -53,7 +53,8 @@ int main(int argc, char **argv)
 	if (seal_init() != 0 || load(argv[1], &mine) || load(argv[2], &theirs))
 		goto out;
 	snprintf(path, sizeof(path), "%s/head", argv[1]);
-	if (head_read(path, mine.journal, &h) != 0 || h.commit.len == 0 ||
+	if (head_read(path, mine.journal, BLOCK_STATE_HEAD, &h, NULL) != 0 ||
+	    h.commit.len == 0 ||
 	    bs_local_open(argv[1], &bs) != 0 ||
 	    commit_read(bs, &mine, &h.commit, &c) != 0) {
 		fprintf(stderr, "forge_commit: cannot read the head commit\n");
@@ -73,7 +74,7 @@ int main(int argc, char **argv)
 	h.commit = cid;
 	h.seq = c.seq;
 	h.max_seq = c.seq;
-	if (head_write(path, mine.journal, &h) != 0) {
+	if (head_write(path, mine.journal, BLOCK_STATE_HEAD, &h) != 0) {
 		fprintf(stderr, "forge_commit: cannot write the head\n");
 		goto out;
 	}

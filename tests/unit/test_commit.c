@@ -485,7 +485,8 @@ static int head_json_read(const char *path, const char *text)
 			  k1.journal, NULL) != 0)
 		abort();
 	write_file(path, sealed, len + IPMD_SEAL_OVERHEAD);
-	return head_read(path, k1.journal, &h);
+	bool untyped;
+	return head_read(path, k1.journal, BLOCK_STATE_HEAD, &h, &untyped);
 }
 
 static void head_bad_json(const char *path, const char *text, const char *what)
@@ -505,26 +506,32 @@ static void test_head(void)
 
 	ok(mkdir(dir, 0700) == 0, "head directory");
 
-	is_int(head_read(path, k1.journal, &got), -ENOENT, "no head: -ENOENT");
+	is_int(head_read(path, k1.journal, BLOCK_STATE_HEAD, &got, NULL),
+	       -ENOENT, "no head: -ENOENT");
 
 	memset(&h, 0, sizeof(h));
 	h.journal_gen = 3;
-	is_int(head_write(path, k1.journal, &h), 0, "empty head written");
-	is_int(head_read(path, k1.journal, &got), 0, "and read");
+	is_int(head_write(path, k1.journal, BLOCK_STATE_HEAD, &h), 0,
+	       "empty head written");
+	is_int(head_read(path, k1.journal, BLOCK_STATE_HEAD, &got, NULL), 0,
+	       "and read");
 	ok(same_head(&h, &got), "no commit, journal_gen survives");
 
 	fake_cid(&h.commit, 70);
 	h.seq = 5;
 	h.journal_gen = 7;
 	h.max_seq = 9;
-	is_int(head_write(path, k1.journal, &h), 0, "head replaced");
-	is_int(head_read(path, k1.journal, &got), 0, "and read");
+	is_int(head_write(path, k1.journal, BLOCK_STATE_HEAD, &h), 0,
+	       "head replaced");
+	is_int(head_read(path, k1.journal, BLOCK_STATE_HEAD, &got, NULL), 0,
+	       "and read");
 	ok(same_head(&h, &got), "every field survives");
 	is_int(dir_count(dir), 1, "no temp file left behind");
 	ok(stat(path, &stb) == 0 && (stb.st_mode & 077) == 0,
 	   "head readable by the owner only");
 
-	is_int(head_read(path, k2.journal, &got), -EBADMSG,
+	is_int(head_read(path, k2.journal, BLOCK_STATE_HEAD, &got, NULL),
+	       -EBADMSG,
 	       "another journal key: -EBADMSG");
 
 	f = fopen(path, "rb");
@@ -534,18 +541,22 @@ static void test_head(void)
 	ok(n > IPMD_SEAL_OVERHEAD, "head file read back (%zu bytes)", n);
 	buf[n / 2] ^= 4;
 	write_file(path, buf, n);
-	is_int(head_read(path, k1.journal, &got), -EBADMSG,
+	is_int(head_read(path, k1.journal, BLOCK_STATE_HEAD, &got, NULL),
+	       -EBADMSG,
 	       "tampered head: -EBADMSG");
 	buf[n / 2] ^= 4;
 	write_file(path, buf, n - 1);
-	is_int(head_read(path, k1.journal, &got), -EBADMSG,
+	is_int(head_read(path, k1.journal, BLOCK_STATE_HEAD, &got, NULL),
+	       -EBADMSG,
 	       "truncated head: -EBADMSG");
 	write_file(path, buf, 0);
-	is_int(head_read(path, k1.journal, &got), -EBADMSG,
+	is_int(head_read(path, k1.journal, BLOCK_STATE_HEAD, &got, NULL),
+	       -EBADMSG,
 	       "empty head file: -EBADMSG");
 	memset(buf, 0, sizeof(buf));
 	write_file(path, buf, sizeof(buf));
-	is_int(head_read(path, k1.journal, &got), -EBADMSG,
+	is_int(head_read(path, k1.journal, BLOCK_STATE_HEAD, &got, NULL),
+	       -EBADMSG,
 	       "oversize head file: -EBADMSG");
 
 	head_bad_json(path, "{\"v\":1,\"commit\":null,\"seq\":0}",
@@ -553,7 +564,7 @@ static void test_head(void)
 	head_bad_json(path,
 		      "{\"v\":2,\"commit\":null,\"seq\":0,\"journal_gen\":0,"
 		      "\"max_seq\":0}",
-		      "v 2");
+		      "v 2 sealed untyped");
 	head_bad_json(path,
 		      "{\"v\":1,\"commit\":null,\"seq\":3,\"journal_gen\":0,"
 		      "\"max_seq\":3}",
@@ -589,16 +600,16 @@ static void test_head(void)
 	}
 
 	h.max_seq = 4;
-	is_int(head_write(path, k1.journal, &h), -EINVAL,
+	is_int(head_write(path, k1.journal, BLOCK_STATE_HEAD, &h), -EINVAL,
 	       "max_seq below seq refused");
 	memset(&h, 0, sizeof(h));
 	h.seq = 1;
 	h.max_seq = 1;
-	is_int(head_write(path, k1.journal, &h), -EINVAL,
+	is_int(head_write(path, k1.journal, BLOCK_STATE_HEAD, &h), -EINVAL,
 	       "seq without a commit refused");
 	path = path_in("headdir/nodir/head");
 	memset(&h, 0, sizeof(h));
-	is_int(head_write(path, k1.journal, &h), -ENOENT,
+	is_int(head_write(path, k1.journal, BLOCK_STATE_HEAD, &h), -ENOENT,
 	       "missing directory: -ENOENT");
 }
 

@@ -1,0 +1,290 @@
+/* tests/unit/test_state.c — the store's state files (fs/head.h): typed
+ * head/seen/pruned, the untyped files of earlier releases, state_read's
+ * rule, state_upgrade, state_check; and store_has_data (fs/store.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/keys.h"
+#include "crypto/seal.h"
+#include "fs/head.h"
+#include "fs/store.h"
+#include "ipfs/cid.h"
+#include "tests/tap.h"
+
+static struct mailbox_keys keys;
+
+static char *path_in(const char *name)
+{
+	static char bufs[8][PATH_MAX];
+	static int next;
+	char *p = bufs[next++ % 8];
+	if (snprintf(p, PATH_MAX, "%s/%s", tap_tempdir(), name) >= PATH_MAX)
+		abort();
+	return p;
+}
+
+static void write_file(const char *path, const uint8_t *p, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(p, 1, len, f) != len)
+		abort();
+	fclose(f);
+}
+
+static size_t read_file(const char *path, uint8_t *buf, size_t cap)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(buf, 1, cap, f) : 0;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	uint8_t buf[8192];
+	write_file(to, buf, read_file(from, buf, sizeof(buf)));
+}
+
+static struct head sample(uint64_t seq, uint64_t seed)
+{
+	uint8_t data[64];
+	struct head h = {.seq = seq, .journal_gen = seq + 1, .max_seq = seq};
+	tap_fill_random(data, sizeof(data), seed);
+	cid_of_raw_block(&h.commit, data, sizeof(data));
+	return h;
+}
+
+static bool same(const struct head *a, const struct head *b)
+{
+	return cid_equal(&a->commit, &b->commit) && a->seq == b->seq &&
+	       a->journal_gen == b->journal_gen && a->max_seq == b->max_seq;
+}
+
+/* A state file as releases before the typed format wrote it. */
+static void write_untyped(const char *path, const struct head *h)
+{
+	char text[512], ctext[CID_TEXT_MAX];
+	uint8_t sealed[sizeof(text) + IPMD_SEAL_OVERHEAD];
+	if (cid_format(&h->commit, ctext, sizeof(ctext)) != 0)
+		abort();
+	int n = snprintf(text, sizeof(text),
+			 "{\"commit\":\"%s\",\"journal_gen\":%llu,"
+			 "\"max_seq\":%llu,\"seq\":%llu,\"v\":1}",
+			 ctext, (unsigned long long)h->journal_gen,
+			 (unsigned long long)h->max_seq,
+			 (unsigned long long)h->seq);
+	if (seal_with_key(sealed, (const uint8_t *)text, (size_t)n,
+			  BLOCK_JOURNAL, keys.journal, NULL) != 0)
+		abort();
+	write_file(path, sealed, (size_t)n + IPMD_SEAL_OVERHEAD);
+}
+
+static void test_kinds(void)
+{
+	const char *a = path_in("a"), *b = path_in("b");
+	struct head h = sample(4, 1), got;
+	bool untyped = true;
+
+	is_int(head_write(a, keys.journal, BLOCK_STATE_SEEN, &h), 0,
+	       "seen written typed");
+	is_int(head_read(a, keys.journal, BLOCK_STATE_SEEN, &got, &untyped), 0,
+	       "and reads as seen");
+	ok(same(&h, &got) && !untyped, "every field, and typed");
+	is_int(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, &untyped),
+	       -EBADMSG, "a seen does not open as a head (even with untyped "
+			 "files allowed)");
+	is_int(head_read(a, keys.journal, BLOCK_STATE_PRUNED, &got, NULL),
+	       -EBADMSG, "nor as pruned");
+	is_int(head_read(a, keys.journal, BLOCK_JOURNAL, &got, NULL), -EINVAL,
+	       "a kind that is not a state file: -EINVAL");
+	is_int(head_write(a, keys.journal, BLOCK_CHUNK, &h), -EINVAL,
+	       "nor written as one");
+
+	write_untyped(b, &h);
+	is_int(head_read(b, keys.journal, BLOCK_STATE_HEAD, &got, NULL),
+	       -EBADMSG, "an untyped file is refused when only typed ones "
+			 "may be");
+	untyped = false;
+	is_int(head_read(b, keys.journal, BLOCK_STATE_HEAD, &got, &untyped), 0,
+	       "and read when untyped ones may be");
+	ok(same(&h, &got) && untyped, "every field, and said untyped");
+}
+
+struct files {
+	const char *head, *seen, *pruned;
+};
+
+static struct files fresh_dir(const char *name)
+{
+	char *dir = path_in(name);
+	struct files f;
+	static char paths[3][3][PATH_MAX];
+	static int n;
+	if (mkdir(dir, 0700) != 0)
+		abort();
+	snprintf(paths[n][0], PATH_MAX, "%s/head", dir);
+	snprintf(paths[n][1], PATH_MAX, "%s/seen", dir);
+	snprintf(paths[n][2], PATH_MAX, "%s/pruned", dir);
+	f = (struct files){paths[n][0], paths[n][1], paths[n][2]};
+	n = (n + 1) % 3;
+	return f;
+}
+
+static void test_state_read(void)
+{
+	struct files f = fresh_dir("s1");
+	struct state_set s;
+	struct head h = sample(7, 2), p = sample(3, 3), got;
+	bool untyped;
+
+	state_read(f.head, f.seen, f.pruned, keys.journal, &s);
+	ok(s.head_err == -ENOENT && s.seen_err == -ENOENT &&
+		   s.pruned_err == -ENOENT && !s.untyped,
+	   "an empty store: nothing, all -ENOENT");
+	is_int(state_check(&s, false), STATE_OK, "a new mailbox is fine");
+	is_int(state_check(&s, true), STATE_HEAD_MISSING,
+	       "no head over blocks or journal records: refused");
+
+	/* A store of the release before: untyped, accepted, upgraded. */
+	write_untyped(f.head, &h);
+	write_untyped(f.seen, &h);
+	write_untyped(f.pruned, &p);
+	state_read(f.head, f.seen, f.pruned, keys.journal, &s);
+	ok(s.head_err == 0 && s.seen_err == 0 && s.pruned_err == 0 &&
+		   s.untyped,
+	   "untyped files of an untyped store are read (and flagged)");
+	ok(same(&s.head, &h) && same(&s.seen, &h) && same(&s.pruned, &p),
+	   "with their contents");
+	is_int(state_check(&s, true), STATE_OK, "and are fine");
+	is_int(state_upgrade(f.head, f.seen, f.pruned, keys.journal, &s), 0,
+	       "state_upgrade");
+	ok(!s.untyped, "clears the flag");
+	ok(head_read(f.head, keys.journal, BLOCK_STATE_HEAD, &got, NULL) == 0 &&
+		   same(&got, &h),
+	   "head rewritten typed, same contents");
+	ok(head_read(f.seen, keys.journal, BLOCK_STATE_SEEN, &got, NULL) == 0 &&
+		   same(&got, &h),
+	   "seen rewritten typed");
+	ok(head_read(f.pruned, keys.journal, BLOCK_STATE_PRUNED, &got,
+		     NULL) == 0 &&
+		   same(&got, &p),
+	   "pruned rewritten typed");
+
+	/* A typed store: an untyped copy put back is damage. */
+	write_untyped(f.head, &h);
+	state_read(f.head, f.seen, f.pruned, keys.journal, &s);
+	is_int(s.head_err, -EBADMSG,
+	       "an untyped head beside a typed seen reads as damaged");
+	ok(!s.untyped && s.head.commit.len == 0, "and is not used");
+	is_int(state_check(&s, true), STATE_HEAD_DAMAGED,
+	       "state_check: the head is damaged");
+	write_untyped(f.pruned, &p);
+	is_int(head_write(f.head, keys.journal, BLOCK_STATE_HEAD, &h), 0,
+	       "typed head back");
+	state_read(f.head, f.seen, f.pruned, keys.journal, &s);
+	is_int(s.pruned_err, -EBADMSG, "an untyped pruned in a typed store too");
+
+	/* The swap: seen copied over the head. */
+	is_int(head_write(f.pruned, keys.journal, BLOCK_STATE_PRUNED, &p), 0,
+	       "typed pruned back");
+	copy_file(f.seen, f.head);
+	state_read(f.head, f.seen, f.pruned, keys.journal, &s);
+	ok(s.head_err == -EBADMSG && s.seen_err == 0,
+	   "seen copied over head: the head does not open");
+	is_int(head_read(f.head, keys.journal, BLOCK_STATE_HEAD, &got,
+			 &untyped),
+	       -EBADMSG, "not even with untyped files allowed");
+
+	/* A flipped byte in seen. */
+	is_int(head_write(f.head, keys.journal, BLOCK_STATE_HEAD, &h), 0,
+	       "head back");
+	uint8_t buf[4096];
+	size_t n = read_file(f.seen, buf, sizeof(buf));
+	buf[n / 2] ^= 1;
+	write_file(f.seen, buf, n);
+	state_read(f.head, f.seen, f.pruned, keys.journal, &s);
+	is_int(s.seen_err, -EBADMSG, "a flipped byte in seen: damaged");
+	is_int(state_check(&s, true), STATE_SEEN_DAMAGED,
+	       "state_check refuses it (not treated as absent)");
+	unlink(f.seen);
+	state_read(f.head, f.seen, f.pruned, keys.journal, &s);
+	is_int(state_check(&s, true), STATE_SEEN_MISSING,
+	       "a committed head without seen: refused");
+
+	/* A head with no commit while seen names one. */
+	struct head empty = {.journal_gen = 1};
+	is_int(head_write(f.seen, keys.journal, BLOCK_STATE_SEEN, &h), 0,
+	       "seen back");
+	is_int(head_write(f.head, keys.journal, BLOCK_STATE_HEAD, &empty), 0,
+	       "an empty head");
+	state_read(f.head, f.seen, f.pruned, keys.journal, &s);
+	is_int(state_check(&s, true), STATE_HEAD_EMPTY,
+	       "an empty head after a commit was accepted: refused");
+	unlink(f.head);
+	state_read(f.head, f.seen, f.pruned, keys.journal, &s);
+	is_int(state_check(&s, false), STATE_HEAD_MISSING,
+	       "no head beside a seen: refused even with no blocks");
+	ok(state_problem_text(STATE_HEAD_MISSING) &&
+		   strstr(state_problem_text(STATE_HEAD_MISSING),
+			  "ipmaildir fsck --repair"),
+	   "the refusal names fsck --repair");
+}
+
+static void test_has_data(void)
+{
+	struct store_paths p;
+	char path[PATH_MAX + 32];
+	const char *root = path_in("store");
+	is_int(store_paths_init(&p, root), 0, "store paths");
+	is_int(store_has_data(&p), 0, "no directory: no data");
+	is_int(store_make_dirs(root), 0, "store directory");
+	write_file(p.key, (const uint8_t *)"k", 1);
+	snprintf(path, sizeof(path), "%s/lock", root);
+	write_file(path, (const uint8_t *)"", 0);
+	snprintf(path, sizeof(path), "%s/blocks", root);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/blocks/AB", root);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/blocks/AB/.tmp-1", root);
+	write_file(path, (const uint8_t *)"x", 1);
+	mkdir(p.journal, 0700);
+	snprintf(path, sizeof(path), "%s/0000000000000001.wal", p.journal);
+	write_file(path, (const uint8_t *)"", 0);
+	is_int(store_has_data(&p), 0,
+	       "key, lock, an empty shard, a temp file and an empty journal "
+	       "file: no data");
+	write_file(path, (const uint8_t *)"r", 1);
+	is_int(store_has_data(&p), 1, "a journal record: data");
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/blocks/AB/bafkreiab", root);
+	write_file(path, (const uint8_t *)"b", 1);
+	is_int(store_has_data(&p), 1, "a block: data");
+	unlink(path);
+	write_file(p.seen, (const uint8_t *)"s", 1);
+	is_int(store_has_data(&p), 1, "a seen file: data");
+	unlink(p.seen);
+	write_file(p.pruned, (const uint8_t *)"s", 1);
+	is_int(store_has_data(&p), 1, "a pruned file: data");
+}
+
+int main(void)
+{
+	uint8_t master[IPMD_MASTER_BYTES];
+	if (seal_init() != 0)
+		return 1;
+	tap_fill_random(master, sizeof(master), 9);
+	if (keys_from_master(&keys, master) != 0)
+		return 1;
+	test_kinds();
+	test_state_read();
+	test_has_data();
+	keys_free(&keys);
+	return tap_done();
+}
