@@ -83,15 +83,15 @@ static inline int memscan_maps(struct memscan_map *m, int max,
 static inline int memscan(const uint8_t *masked, size_t n,
 			  struct memscan_hit *hits, int max)
 {
-	enum { MAPS_MAX = 8192 };
+	enum { MAPS_MAX = 8192, ALIGN = 64 };
+	size_t maps_at = (MEMSCAN_READ + n + ALIGN - 1) / ALIGN * ALIGN;
 	size_t maps_bytes = MAPS_MAX * sizeof(struct memscan_map);
-	uint8_t *buf = mmap(NULL, MEMSCAN_READ + n + maps_bytes,
+	uint8_t *buf = mmap(NULL, maps_at + maps_bytes,
 			    PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED)
 		return -1;
-	struct memscan_map *m =
-		(struct memscan_map *)(buf + MEMSCAN_READ + n);
+	struct memscan_map *m = (struct memscan_map *)(buf + maps_at);
 	int mem = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
 	int nm = mem < 0 ? -1 : memscan_maps(m, MAPS_MAX, (uintptr_t)buf);
 	int found = 0;
@@ -122,7 +122,7 @@ static inline int memscan(const uint8_t *masked, size_t n,
 	}
 	if (mem >= 0)
 		close(mem);
-	munmap(buf, MEMSCAN_READ + n + maps_bytes);
+	munmap(buf, maps_at + maps_bytes);
 	return nm < 0 ? -1 : found;
 }
 
