@@ -50,7 +50,9 @@ struct journal {
 	bool syncing;       /* a thread is in fdatasync without the lock */
 	int failed;         /* sticky -EIO: a sync or a cut-back failed */
 	struct journal_stats st;
-	uint8_t key[IPMD_KEY_BYTES];
+	/* IPMD_KEY_BYTES in sodium_malloc'ed pages (guarded, mlocked where
+	 * allowed), read-only once set: it lives as long as the mount. */
+	uint8_t *key;
 };
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -438,7 +440,14 @@ int journal_open(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
 	if (!j)
 		return -ENOMEM;
 	j->fd = -1;
+	j->dirfd = -1;
+	j->key = sodium_malloc(IPMD_KEY_BYTES);
+	if (!j->key) {
+		free(j);
+		return -ENOMEM;
+	}
 	memcpy(j->key, key, IPMD_KEY_BYTES);
+	sodium_mprotect_readonly(j->key);
 	j->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (j->dirfd < 0)
 		r = -errno;
@@ -460,7 +469,7 @@ int journal_open(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
 			close(j->fd);
 		if (j->dirfd >= 0)
 			close(j->dirfd);
-		sodium_memzero(j->key, sizeof(j->key));
+		sodium_free(j->key); /* wipes */
 		free(j);
 		return r;
 	}
@@ -669,7 +678,7 @@ int journal_close(struct journal *j)
 	pthread_mutex_destroy(&j->rotate_lock);
 	pthread_cond_destroy(&j->sync_done);
 	pthread_mutex_destroy(&j->lock);
-	sodium_memzero(j->key, sizeof(j->key));
+	sodium_free(j->key); /* wipes */
 	free(j);
 	return r;
 }

@@ -146,6 +146,15 @@ static int alloc_secrets(struct mailbox_keys *k)
 	return 0;
 }
 
+/* Done: no key changes for the life of k, so a stray write faults. */
+static void secrets_readonly(struct mailbox_keys *k)
+{
+	sodium_mprotect_readonly(k->convergence);
+	sodium_mprotect_readonly(k->manifest);
+	sodium_mprotect_readonly(k->journal);
+	sodium_mprotect_readonly(k->sign_secret);
+}
+
 int keys_from_master(struct mailbox_keys *k,
 		     const uint8_t master[IPMD_MASTER_BYTES])
 {
@@ -168,6 +177,7 @@ int keys_from_master(struct mailbox_keys *k,
 	crypto_sign_seed_keypair(k->public_key, k->sign_secret, seed);
 	sodium_memzero(seed, sizeof(seed));
 	k->can_sign = 1;
+	secrets_readonly(k);
 	return 0;
 }
 
@@ -660,6 +670,7 @@ int readcap_parse(const char *text, struct mailbox_keys *k)
 		memcpy(k->manifest, bin + IPMD_PUBLIC_KEY_BYTES,
 		       IPMD_KEY_BYTES);
 		k->can_sign = 0;
+		secrets_readonly(k);
 	}
 	sodium_memzero(bin, sizeof(bin));
 	return rc;

@@ -11,8 +11,9 @@
  *  - a read capability (can_sign == 0): manifest key and public key only;
  *    convergence, journal and secret key are zero.  It can decrypt and
  *    verify commits but never seal a content block or sign.
- * Secrets live in sodium_malloc'ed memory (guarded, mlocked where allowed)
- * and are wiped by keys_free().  Nothing here prints.
+ * Secrets live in sodium_malloc'ed memory (guarded, mlocked where allowed),
+ * read-only once made (a write to them faults), and are wiped by
+ * keys_free().  Nothing here prints.
  *
  * Key file v1 (binary, fixed KEYFILE_BYTES, mode 0600):
  *   magic "ipmdkey\n" (8) ‖ version u8 (=1) ‖ wrap u8 (0 none, 1 argon2id)

@@ -4,8 +4,11 @@
 #include <endian.h>
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
@@ -48,6 +51,21 @@ _Static_assert(IPMD_TAG_BYTES == crypto_aead_chacha20poly1305_ietf_ABYTES,
 	       "the same Poly1305 tag");
 _Static_assert(EVP_PIECE_MAX <= INT_MAX, "pieces fit an int");
 
+/*
+ * jansson's free for every JSON value and buffer: wipe, then free.  Keys
+ * pass through JSON as base64 (journal records, directory nodes, commits,
+ * capabilities), in strings and in the buffers json_dumps and json_loadb
+ * use inside, which no caller can reach to wipe.  No size header, so a
+ * value allocated before this was installed still frees correctly.
+ */
+static void json_wipe_free(void *p)
+{
+	if (p) {
+		sodium_memzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
 int seal_init(void)
 {
 	EVP_MAC *mac;
@@ -57,6 +75,7 @@ int seal_init(void)
 	/* 1 means "already initialised", which is fine. */
 	if (sodium_init() < 0)
 		return -EIO;
+	json_set_alloc_funcs(malloc, json_wipe_free);
 	/* Where a provider lacks them, fail now, not at the first write. */
 	mac = EVP_MAC_fetch(NULL, MAC_BLAKE2B, NULL);
 	cipher = EVP_CIPHER_fetch(NULL, CIPHER_CHACHAPOLY, NULL);

@@ -51,7 +51,9 @@
 /*
  * Initialise libsodium and check that libcrypto offers the primitives
  * (a configuration that loads only a FIPS provider has neither); 0 or -EIO.
- * Safe to call more than once.
+ * Also sets jansson's allocator (process-wide) to one that wipes memory
+ * before freeing it, as keys travel through JSON.  Safe to call more than
+ * once, and at any time.
  */
 int seal_init(void);
 

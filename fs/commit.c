@@ -240,6 +240,28 @@ static int commit_fields(const json_t *o, struct commit *c)
 	return 0;
 }
 
+/*
+ * The stored bytes must be exactly what commit_seal writes: the canonical
+ * form of the whole object, "sig" included.  jansson parses many texts to
+ * one value (spacing, key order, \u escapes), and the signature covers the
+ * value's canonical form; without this check each of those texts, sealed,
+ * would be another CID carrying the same valid signature.  With it, the
+ * signed bytes are the stored bytes minus the "sig" member.
+ */
+static int is_canonical(const json_t *o, const uint8_t *plain, size_t plen)
+{
+	char *again = json_dumps(o, JSON_CANON);
+	int rc;
+
+	if (!again)
+		return -ENOMEM;
+	rc = strlen(again) == plen && memcmp(again, plain, plen) == 0
+		     ? 0
+		     : -EBADMSG;
+	wipe_free_text(again);
+	return rc;
+}
+
 int commit_open(const uint8_t *block, size_t len,
 		const struct mailbox_keys *keys, struct commit *c)
 {
@@ -267,8 +289,14 @@ int commit_open(const uint8_t *block, size_t len,
 	o = json_loadb((const char *)plain, plen, JSON_REJECT_DUPLICATES,
 		       NULL);
 	if (!json_is_object(o) ||
-	    !b64_get(json_object_get(o, "sig"), sig, sizeof(sig)) ||
-	    json_object_del(o, "sig") != 0) {
+	    !b64_get(json_object_get(o, "sig"), sig, sizeof(sig))) {
+		rc = -EBADMSG;
+		goto out;
+	}
+	rc = is_canonical(o, plain, plen);
+	if (rc != 0)
+		goto out;
+	if (json_object_del(o, "sig") != 0) {
 		rc = -EBADMSG;
 		goto out;
 	}

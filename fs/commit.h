@@ -7,8 +7,12 @@
  *    "added":N,"removed":N,"renamed":N,"sig":"base64url"}
  * where sig is the Ed25519 signature (mailbox signing key) over the
  * canonical form of the object without "sig": jansson, JSON_COMPACT |
- * JSON_SORT_KEYS.  The whole is sealed as BLOCK_COMMIT under the manifest
- * key (random nonce) and stored as a block; its CID names the commit.
+ * JSON_SORT_KEYS.  The sealed plaintext is the canonical form of the whole
+ * object, and a reader takes no other bytes: text that parses to the same
+ * value (spacing, key order, escapes) is refused (-EBADMSG), so one signed
+ * commit has one plaintext.  The whole is sealed as BLOCK_COMMIT under the
+ * manifest key (random nonce) and stored as a block; its CID names the
+ * commit.
  *
  * seq only grows: parent's seq + 1, or more where fsck --repair rolled the
  * head back (the rollback is a new commit above every seq accepted before,
@@ -45,8 +49,9 @@ struct commit {
 int commit_write(struct blockstore *bs, const struct mailbox_keys *keys,
 		 const struct commit *c, struct cid *cid);
 
-/* Fetch, open, verify.  -ENOENT, -EBADMSG (does not open, malformed),
- * -EKEYREJECTED (signature by another key or over other bytes). */
+/* Fetch, open, verify.  -ENOENT, -EBADMSG (does not open, malformed, not
+ * the canonical bytes), -EKEYREJECTED (signature by another key or over
+ * another value). */
 int commit_read(struct blockstore *bs, const struct mailbox_keys *keys,
 		const struct cid *cid, struct commit *c);
 

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "crypto/keys.h"
 #include "crypto/seal.h"
@@ -214,8 +216,33 @@ static int mount_helper(int argc, char **argv)
 	return cmd_mount(margc, margv);
 }
 
+/*
+ * Every command may hold the mailbox key, and the daemon holds plaintext
+ * too: no core file may carry them to disk.  RLIMIT_CORE 0 stops a core
+ * file; not dumpable stops a piped core handler (systemd-coredump, apport:
+ * the kernel ignores RLIMIT_CORE for those) and also makes /proc/PID/mem,
+ * environ and ptrace root-only, so another process of the same user can't
+ * read the keys out of us either.  Both survive fork (fuse_daemonize) and
+ * are done before any key is read.  0 or -errno.
+ */
+static int harden_process(void)
+{
+	const struct rlimit none = {0, 0};
+
+	if (setrlimit(RLIMIT_CORE, &none) != 0)
+		return -errno;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return -errno;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	int e = harden_process();
+	if (e != 0) {
+		cli_error("cannot turn core dumps off: %s", strerror(-e));
+		return EXIT_FAILURE_;
+	}
 	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
 	const char *name = argc > 0 ? (base ? base + 1 : argv[0]) : "";
 	/* mount(8) runs mount.TYPE: type "ipmaildir" or "fuse.ipmaildir". */

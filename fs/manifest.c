@@ -443,6 +443,15 @@ static int seal_flat(struct sealer *s, const struct inode *dir, size_t n,
 }
 
 /* {"entries":[…],"of":N,"shard":i,"v":1}; an empty shard has no block. */
+/* The old shard refs hold directory node keys: wipe before freeing. */
+static void shard_refs_free(struct dir_shards *sh)
+{
+	if (sh->refs)
+		sodium_memzero(sh->refs, sh->count * sizeof(*sh->refs));
+	free(sh->refs);
+	sh->refs = NULL;
+}
+
 static int seal_shard(struct sealer *s, uint32_t i, uint32_t of,
 		      const struct pick *p, size_t n, struct chunk_ref *out)
 {
@@ -544,7 +553,7 @@ static int layout(struct sealer *s, struct dir *d, uint32_t min)
 		return -ENOMEM;
 	}
 	free(sh->dirty);
-	free(sh->refs);
+	shard_refs_free(sh);
 	sh->dirty = dirty;
 	sh->refs = refs;
 	sh->count = want;
@@ -1441,7 +1450,7 @@ static int load_dir(struct loader *l, struct pending *p)
 	}
 	/* The next seal re-seals only what changes from here. */
 	free(sh->dirty);
-	free(sh->refs);
+	shard_refs_free(sh);
 	sh->dirty = dirty;
 	sh->refs = refs;
 	sh->count = of;

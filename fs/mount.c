@@ -397,6 +397,7 @@ int ipmd_fs_log(struct ipmd_fs *fs, struct record *r)
 	if (e != 0)
 		return e;
 	e = journal_append(fs->journal, (const uint8_t *)json, len, false);
+	sodium_memzero(json, len); /* a content record carries a file key */
 	free(json);
 	if (e != 0)
 		return e;

@@ -496,6 +496,7 @@ int record_replay(struct fs_tree *t, const uint8_t *payload, size_t len)
 	int e = !tb ? -ENOMEM
 		: parse(o, &r, tb) ? -EBADMSG
 				   : record_apply(t, &r, NULL, NULL);
+	sodium_memzero(&r.content, sizeof(r.content));
 	free(tb);
 	json_decref(o);
 	return e;

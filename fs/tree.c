@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
 #include <xxhash.h>
 
 /* fs/manifest.h's MANIFEST_SHARD_THRESHOLD; not included, because the tree
@@ -114,7 +115,12 @@ static void dir_free(struct dir *d)
 	}
 	free(d->buckets);
 	free(d->shards.dirty);
+	/* The shards' and the node's keys: wipe them with the rest. */
+	if (d->shards.refs)
+		sodium_memzero(d->shards.refs,
+			       d->shards.count * sizeof(*d->shards.refs));
 	free(d->shards.refs);
+	sodium_memzero(d, sizeof(*d));
 	free(d);
 }
 
@@ -123,6 +129,7 @@ static void inode_free(struct inode *in)
 	if (in->dir)
 		dir_free(in->dir);
 	free(in->target);
+	sodium_memzero(in, sizeof(*in)); /* its content key */
 	free(in);
 }
 

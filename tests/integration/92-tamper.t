@@ -3,7 +3,8 @@
 # clearly, and never served as valid data:
 #   a flipped byte in a chunk, in an index block, in each directory node;
 #   two blocks swapped; a block opened as another kind; a garbled and a
-#   truncated journal; a store holding another mailbox's key.
+#   truncated journal; a store holding another mailbox's key; a head
+#   commit re-encoded (same JSON meaning and signature, other bytes).
 # Reads of damaged content fail with EIO (never other bytes) and the mount
 # logs which inode; damage the mount can't work around refuses the mount
 # (exit 1, a one-line reason); fsck (when built) exits 4.  Each damage is
@@ -272,5 +273,27 @@ case "$out" in *"not written with this key"*|*"this mailbox"*) ok "and says the 
 cp "$TEST_DIR/key.good" "$S/key"
 check "the right key mounts again" ipmd_mount "$S" "$M"
 check "with every message" cmp -s "$TEST_DIR/big" "$M/cur/2.big.host:2,S"
-check "unmount at the end" ipmd_umount "$M"
+check "unmount" ipmd_umount "$M"
+
+# 8. The head commit re-encoded: its signed JSON with one more space, sealed
+#    again under the manifest key (what a read-capability holder can do).
+#    Same meaning, same signature, a new CID: every reader refuses it.
+cp "$S/head" "$TEST_DIR/head.good"
+nblocks() { find "$S/blocks" -type f | wc -l; }
+before=$(nblocks)
+check "a re-encoded head commit is written" "$IPMD_TOOLS/forge_commit" --reencode "$S"
+is "$(nblocks)" "$((before + 1))" "re-encoded: a block with a new CID"
+out=$("$IPMD_BIN" mount --store "$S" "$M" 2>&1); rc=$?
+is "$rc" 1 "re-encoded head commit: mount fails"
+check "and says the head commit is tampered with: $out" grep -q "the head commit does not open (damaged or tampered with)" <<<"$out"
+mountpoint -q "$M" && fusermount3 -u "$M"
+out=$("$IPMD_BIN" log --store "$S" 2>&1); rc=$?
+check "re-encoded head commit: log fails ($rc)" test "$rc" != 0
+check "saying the head does not open: $out" grep -q "(the head): it does not open" <<<"$out"
+"$IPMD_BIN" export --store "$S" "$TEST_DIR/exp.re" >"$TEST_DIR/exp.out" 2>&1; rc=$?
+check "re-encoded head commit: export fails ($rc)" test "$rc" != 0
+check "and exports no message" test -z "$(find "$TEST_DIR/exp.re" -type f 2>/dev/null)"
+fsck_finds "re-encoded head commit"
+cp "$TEST_DIR/head.good" "$S/head"
+check "head restored: all intact" all_intact
 done_testing

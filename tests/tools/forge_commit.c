@@ -2,13 +2,18 @@
  * tests/tools/forge_commit.c — an attacker's commit, for the tests.
  *
  * Usage: forge_commit STORE OTHER_STORE
+ *        forge_commit --reencode STORE
  *
- * Writes a new head commit into STORE that opens under STORE's manifest
- * key (so it gets past decryption) but is signed with OTHER_STORE's
- * signing key, and points STORE/head at it (the head file is sealed under
- * STORE's journal key, which the attacker is granted here: the point is
- * that the signature alone must stop the commit).  Both key files must be
- * unwrapped.  Exit 0 when the forgery is in place, 1 otherwise.
+ * The first writes a new head commit into STORE that opens under STORE's
+ * manifest key (so it gets past decryption) but is signed with
+ * OTHER_STORE's signing key.  --reencode takes the head commit's signed
+ * JSON as it is, adds one space after its opening brace (the same JSON
+ * meaning, the same signature, other bytes) and seals it again: what a
+ * read-capability holder can do to mint a second CID for a commit.
+ * Either way STORE/head then points at the new commit (the head file is
+ * sealed under STORE's journal key, which the attacker is granted here:
+ * the point is that the commit check alone must stop it).  Key files must
+ * be unwrapped.  Exit 0 when the forgery is in place, 1 otherwise.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +39,59 @@ static int load(const char *store, struct mailbox_keys *k)
 	return 0;
 }
 
+/* The head commit's plaintext with a space after "{", sealed again. */
+static int reencode(struct blockstore *bs, const struct mailbox_keys *k,
+		    const struct cid *head, struct cid *out)
+{
+	uint8_t block[COMMIT_PLAIN_MAX + IPMD_SEAL_OVERHEAD];
+	uint8_t plain[COMMIT_PLAIN_MAX + 1], sealed[sizeof(block) + 1];
+	size_t len = 0, plen = 0;
+
+	if (bs_get(bs, head, block, sizeof(block), &len) != 0 ||
+	    seal_open(plain + 1, &plen, block, len, BLOCK_COMMIT,
+		      k->manifest) != 0 ||
+	    plen < 2 || plain[1] != '{')
+		return -1;
+	plain[0] = '{';
+	plain[1] = ' ';
+	if (seal_with_key(sealed, plain, plen + 1, BLOCK_COMMIT, k->manifest,
+			  NULL) != 0)
+		return -1;
+	return bs_put(bs, sealed, plen + 1 + IPMD_SEAL_OVERHEAD,
+		      BS_PUT_DURABLE, out);
+}
+
+static int reencode_main(const char *store)
+{
+	struct mailbox_keys k;
+	struct blockstore *bs = NULL;
+	struct head h;
+	struct cid cid;
+	char path[PATH_CAP];
+	int rc = 1;
+
+	memset(&k, 0, sizeof(k));
+	if (seal_init() != 0 || load(store, &k))
+		goto out;
+	snprintf(path, sizeof(path), "%s/head", store);
+	if (head_read(path, k.journal, &h) != 0 || h.commit.len == 0 ||
+	    bs_local_open(store, &bs) != 0 ||
+	    reencode(bs, &k, &h.commit, &cid) != 0) {
+		fprintf(stderr, "forge_commit: cannot re-encode the head\n");
+		goto out;
+	}
+	h.commit = cid;
+	if (head_write(path, k.journal, &h) != 0) {
+		fprintf(stderr, "forge_commit: cannot write the head\n");
+		goto out;
+	}
+	rc = 0;
+out:
+	bs_close(bs);
+	keys_free(&k);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct mailbox_keys mine, theirs, forged;
@@ -44,8 +102,11 @@ int main(int argc, char **argv)
 	char path[PATH_CAP];
 	int rc = 1;
 
+	if (argc == 3 && strcmp(argv[1], "--reencode") == 0)
+		return reencode_main(argv[2]);
 	if (argc != 3) {
-		fprintf(stderr, "usage: forge_commit STORE OTHER_STORE\n");
+		fprintf(stderr, "usage: forge_commit STORE OTHER_STORE\n"
+				"       forge_commit --reencode STORE\n");
 		return 2;
 	}
 	memset(&mine, 0, sizeof(mine));

@@ -305,6 +305,109 @@ static void set_tree_field(const char *key, json_t *v, const char *what)
 	expect_bad(o, -EBADMSG, what);
 }
 
+/* Seal text under k1's manifest key and open it: commit_open's result. */
+static int open_text(const char *text)
+{
+	struct commit got;
+	uint8_t *block;
+	size_t len;
+	int rc;
+
+	if (seal_text(text, &block, &len) != 0)
+		abort();
+	rc = commit_open(block, len, &k1, &got);
+	free(block);
+	return rc;
+}
+
+/* text with from (its first occurrence) replaced by to; caller frees. */
+static char *replaced(const char *text, const char *from, const char *to)
+{
+	const char *at = strstr(text, from);
+	size_t n = strlen(text), fl = strlen(from), tl = strlen(to);
+	char *out = malloc(n - fl + tl + 1);
+
+	if (!at || !out)
+		abort();
+	memcpy(out, text, (size_t)(at - text));
+	memcpy(out + (at - text), to, tl);
+	strcpy(out + (at - text) + tl, at + fl);
+	return out;
+}
+
+/*
+ * g (signed, with "sig") in other encodings of the same JSON value: each
+ * carries a valid signature over the same canonical form, but is other
+ * bytes, so sealed it would be a second CID for one commit.  Only the
+ * canonical bytes open.
+ */
+static void test_reencoded(json_t *g)
+{
+	char *canon = json_dumps(g, JSON_COMPACT | JSON_SORT_KEYS);
+	char *t, *esc, seq[32];
+
+	is_int(open_text(canon), 0, "the canonical bytes open");
+	t = json_dumps(g, JSON_INDENT(2) | JSON_SORT_KEYS);
+	is_int(open_text(t), -EBADMSG, "indented: -EBADMSG");
+	free(t);
+	t = json_dumps(g, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	ok(strcmp(t, canon) != 0, "insertion order differs from sorted");
+	is_int(open_text(t), -EBADMSG, "other key order: -EBADMSG");
+	free(t);
+	t = replaced(canon, "{", "{ ");
+	is_int(open_text(t), -EBADMSG, "one space more: -EBADMSG");
+	free(t);
+	t = malloc(strlen(canon) + 2);
+	if (!t)
+		abort();
+	strcpy(t, canon);
+	strcat(t, "\n");
+	is_int(open_text(t), -EBADMSG, "a trailing newline: -EBADMSG");
+	free(t);
+	/* The same string with one character escaped: "b" as \u0062. */
+	esc = replaced(canon, "\"bafk", "\"\\u0062afk");
+	is_int(open_text(esc), -EBADMSG, "a \\u escape in a CID: -EBADMSG");
+	free(esc);
+	snprintf(seq, sizeof(seq), "\"seq\":%lld",
+		 (long long)json_integer_value(json_object_get(g, "seq")));
+	{
+		char with0[40];
+		snprintf(with0, sizeof(with0), "%s.0e0", seq);
+		t = replaced(canon, seq, with0);
+		ok(open_text(t) != 0, "seq written as a real: refused");
+		free(t);
+	}
+	free(canon);
+}
+
+/* Through the store: a re-encoded commit is a new CID, and refused. */
+static void test_reencoded_read(struct blockstore *bs)
+{
+	struct commit c = sample(3, 90), got;
+	uint8_t *block, plain[COMMIT_PLAIN_MAX + 1];
+	uint8_t sealed[COMMIT_PLAIN_MAX + 2 + IPMD_SEAL_OVERHEAD];
+	struct cid id, id2;
+	size_t len, plen;
+
+	is_int(commit_write(bs, &k1, &c, &id), 0, "wrote a commit");
+	if (commit_seal(&k1, &c, &block, &len) != 0 ||
+	    seal_open(plain + 1, &plen, block, len, BLOCK_COMMIT,
+		      k1.manifest) != 0)
+		abort();
+	free(block);
+	plain[0] = '{';
+	plain[1] = ' ';
+	is_int(seal_with_key(sealed, plain, plen + 1, BLOCK_COMMIT,
+			     k1.manifest, NULL),
+	       0, "re-sealed with a space added");
+	is_int(bs_put(bs, sealed, plen + 1 + IPMD_SEAL_OVERHEAD, 0, &id2), 0,
+	       "stored");
+	ok(!cid_equal(&id, &id2), "under a new CID");
+	is_int(commit_read(bs, &k1, &id2, &got), -EBADMSG,
+	       "commit_read refuses it: -EBADMSG");
+	is_int(commit_read(bs, &k1, &id, &got), 0, "the original reads");
+}
+
 static void test_malformed(void)
 {
 	struct commit got;
@@ -409,23 +512,16 @@ static void test_malformed(void)
 		is_int(seal_signed(g, &b2, &len), 0, "signed");
 		free(b2);
 		json_object_set_new(g, "seq", json_integer(1000));
-		t = json_dumps(g, JSON_COMPACT);
+		t = json_dumps(g, JSON_COMPACT | JSON_SORT_KEYS);
 		is_int(seal_text(t, &block, &len), 0, "sealed edited");
 		is_int(commit_open(block, len, &k1, &got), -EKEYREJECTED,
 		       "edited after signing: -EKEYREJECTED");
 		free(block);
 		free(t);
-		/* Same values, other key order and spacing: still the same
-		 * canonical bytes, so it verifies. */
 		json_object_set_new(g, "seq", json_integer(2));
 		is_int(seal_signed(g, &b2, &len), 0, "signed again");
 		free(b2);
-		t = json_dumps(g, JSON_INDENT(2));
-		is_int(seal_text(t, &block, &len), 0, "sealed reformatted");
-		is_int(commit_open(block, len, &k1, &got), 0,
-		       "reformatted JSON verifies (canonical form)");
-		free(block);
-		free(t);
+		test_reencoded(g);
 		/* A duplicate key, even with the same value. */
 		t = json_dumps(g, JSON_COMPACT | JSON_SORT_KEYS);
 		{
@@ -628,6 +724,7 @@ int main(void)
 	test_wrong_keys(bs);
 	test_read_capability(bs);
 	test_malformed();
+	test_reencoded_read(bs);
 	test_head();
 	bs_close(bs);
 	keys_free(&k1);

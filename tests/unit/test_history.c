@@ -213,6 +213,7 @@ static void test_chain(void)
 	   "another mailbox's key opens none of it (%d)", e);
 	/* Sealed under this mailbox's manifest key but signed by another
 	 * key: it opens, and its signature is refused. */
+	sodium_mprotect_readwrite(other.manifest); /* keys are read-only */
 	memcpy(other.manifest, k.manifest, IPMD_KEY_BYTES);
 	c = (struct commit){.seq = NCOMMITS + 1, .parent = cids[NCOMMITS],
 			    .time_ns = T0_NS, .next_ino = 10};

@@ -10,7 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cache/journal.h"
+#include "tests/memscan.h"
 #include "tests/tap.h"
 
 #define PAYLOAD_SIZE_MAX (10 * 1024)
@@ -848,6 +851,38 @@ static void test_enospc(void)
 	ok(system(cmd) == 0, "tmpfs unmounted");
 }
 
+/*
+ * The journal key lives as long as a mount: only in guarded pages
+ * (sodium_malloc), never in the ordinary heap, and nowhere once closed.
+ */
+static void test_key_memory(void)
+{
+	const char *dir = subdir("keymem");
+	uint8_t *k = sodium_malloc(IPMD_KEY_BYTES), masked[IPMD_KEY_BYTES];
+	struct memscan_hit hits[16];
+	struct journal *j = NULL;
+	int n, unguarded = 0;
+
+	if (!k) {
+		printf("Bail out! sodium_malloc\n");
+		exit(255);
+	}
+	randombytes_buf(k, IPMD_KEY_BYTES);
+	memscan_mask(masked, k, IPMD_KEY_BYTES);
+	is_int(journal_open(dir, k, 1, &j), 0, "key memory: open");
+	is_int(journal_append(j, (const uint8_t *)"x", 1, true), 0,
+	       "key memory: append");
+	n = memscan(masked, IPMD_KEY_BYTES, hits, 16);
+	for (int i = 0; i < n && i < 16; i++)
+		unguarded += !hits[i].guarded;
+	ok(n >= 2, "the key is in memory while open (%d copies)", n);
+	is_int(unguarded, 0, "every copy is in guarded (sodium_malloc) pages");
+	is_int(journal_close(j), 0, "key memory: close");
+	sodium_free(k);
+	is_int(memscan(masked, IPMD_KEY_BYTES, hits, 16), 0,
+	       "closed: the key is nowhere in memory");
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof(key); i++)
@@ -860,5 +895,6 @@ int main(void)
 	test_drop_before();
 	test_concurrent();
 	test_enospc();
+	test_key_memory();
 	return tap_done();
 }

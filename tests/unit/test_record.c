@@ -12,7 +12,9 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "crypto/seal.h"
 #include "ipfs/cid.h"
+#include "tests/memscan.h"
 #include "tests/tap.h"
 
 #define ROOT_UID 1000
@@ -1255,10 +1257,55 @@ static void test_encode_refuses(void)
 	tree_free(t);
 }
 
+/*
+ * A content record carries a file's key (base64 in the JSON).  After the
+ * record is encoded, replayed, its text wiped and freed, and the tree that
+ * took the key freed, neither form of the key is left in freed memory
+ * (jansson's buffers, the inode).  Masked needles: the test's own copies
+ * don't count; the stack is not scanned.
+ */
+static void test_key_wiped(void)
+{
+	struct fs_tree *t = new_tree();
+	struct record r = {.op = REC_CREATE, .dir = 1, .name = "secret",
+			   .ino = 2, .mode = S_IFREG | 0600, .time = t0};
+	char b64[sodium_base64_ENCODED_LEN(IPMD_KEY_BYTES,
+					   sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	/* malloc's free list overwrites a freed chunk's first 16 bytes: look
+	 * for the key's text from its 17th character on. */
+	uint8_t raw[IPMD_KEY_BYTES], text[sizeof(b64) - 1 - 16];
+	struct memscan_hit hits[4];
+	char *json;
+	size_t len;
+
+	is_int(replay_rec(t, &r), 0, "key wipe: a file");
+	r = (struct record){.op = REC_CONTENT, .ino = 2, .mtime = t0,
+			    .time = t0, .content = some_ref(4242, 5000, 0)};
+	sodium_bin2base64(b64, sizeof(b64), r.content.key, IPMD_KEY_BYTES,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	memscan_mask(raw, r.content.key, IPMD_KEY_BYTES);
+	memscan_mask(text, (const uint8_t *)b64 + 16, sizeof(text));
+	sodium_memzero(b64, sizeof(b64));
+	is_int(record_encode(&r, &json, &len), 0, "key wipe: encoded");
+	sodium_memzero(&r, sizeof(r));
+	is_int(record_replay(t, (const uint8_t *)json, len), 0,
+	       "key wipe: replayed");
+	ok(memscan(text, sizeof(text), hits, 4) >= 1,
+	   "the key's text is in the record");
+	sodium_memzero(json, len);
+	free(json);
+	tree_free(t);
+	is_int(memscan(text, sizeof(text), hits, 4), 0,
+	       "after use: the key's base64 is nowhere in memory");
+	is_int(memscan(raw, sizeof(raw), hits, 4), 0,
+	       "nor its bytes (the tree's inode)");
+}
+
 int main(void)
 {
-	if (sodium_init() < 0)
-		bail("sodium_init");
+	if (seal_init() != 0)
+		bail("seal_init");
+	test_key_wiped();
 	test_shapes();
 	test_round_trips();
 	test_release_fn();
