@@ -74,14 +74,15 @@ static int reencode_main(const char *store)
 	if (seal_init() != 0 || load(store, &k))
 		goto out;
 	snprintf(path, sizeof(path), "%s/head", store);
-	if (head_read(path, k.journal, &h) != 0 || h.commit.len == 0 ||
+	if (head_read(path, k.journal, BLOCK_STATE_HEAD, &h, NULL) != 0 ||
+	    h.commit.len == 0 ||
 	    bs_local_open(store, &bs) != 0 ||
 	    reencode(bs, &k, &h.commit, &cid) != 0) {
 		fprintf(stderr, "forge_commit: cannot re-encode the head\n");
 		goto out;
 	}
 	h.commit = cid;
-	if (head_write(path, k.journal, &h) != 0) {
+	if (head_write(path, k.journal, BLOCK_STATE_HEAD, &h) != 0) {
 		fprintf(stderr, "forge_commit: cannot write the head\n");
 		goto out;
 	}
