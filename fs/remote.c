@@ -211,14 +211,17 @@ int remote_load(struct ipmd_fs *fs, const struct mount_options *o, char *msg,
 	/* Rollback protection for what IPNS says is newest: the record's
 	 * sequence, before its commit is even fetched. */
 	struct head seen;
+	memset(&seen, 0, sizeof(seen));
 	bool untyped;
-	int se = head_read(fs->paths.seen, fs->keys.manifest,
-			   BLOCK_STATE_SEEN, &seen, &untyped);
+	int se = from_ipns ? head_read(fs->paths.seen, fs->keys.manifest,
+				       BLOCK_STATE_SEEN, &seen, &untyped)
+			   : -ENOENT;
 	if (se == -ENOENT)
 		memset(&seen, 0, sizeof(seen));
 	else if (se)
 		/* Read as "nothing seen", a damaged file would reset the
-		 * rollback protection: refuse instead. */
+		 * rollback protection: refuse instead.  (A commit named by
+		 * hand is a deliberate choice and needs no seen.) */
 		return msgbuf_say(msg, msgsize,
 			   "%s is damaged (%s): remove it only if you trust "
 			   "the node not to serve an old record",

@@ -192,5 +192,19 @@ check "… refused: $(grep -m1 -E "IPNS|refusing" <<<"$out")" \
 echo "record $TEST_DIR/head.rec" >"$PROXY_CTL"
 from_node
 is "$mounted" 1 "the head's record mounts again (what was seen was not raised by the refusals)"
+
+# A damaged CACHE/seen is not "nothing seen": that would reset the check.
+cp "$CACHE/seen" "$TEST_DIR/seen.good"
+python3 - "$CACHE/seen" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(30); b = f.read(1); f.seek(30); f.write(bytes([b[0] ^ 0xff]))
+PY
+echo "record $TEST_DIR/old.rec" >"$PROXY_CTL"
+from_node
+is "$mounted" 0 "a damaged CACHE/seen and an old record: not mounted"
+check "… the cache's seen is named as damaged: $(grep -m1 -E "seen" <<<"$out")" \
+	grep -q "seen is damaged" <<<"$out"
+cp "$TEST_DIR/seen.good" "$CACHE/seen"
 echo pass >"$PROXY_CTL"
 done_testing
