@@ -43,10 +43,11 @@ SAN_FLAGS := -fsanitize=fuzzer-no-link,address,undefined \
 	-fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 
-MODULE_DIRS := crypto ipfs cache fs
-LIB_SRC  := $(filter-out fs/main.c,$(wildcard $(addsuffix /*.c,$(MODULE_DIRS))))
+FS_ROOMS    := cli fuse model mount store tools
+MODULE_DIRS := util crypto ipfs cache fs $(addprefix fs/,$(FS_ROOMS))
+LIB_SRC  := $(filter-out fs/cli/main.c,$(wildcard $(addsuffix /*.c,$(MODULE_DIRS))))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
-MAIN_OBJ := $(BUILD)/fs/main.o
+MAIN_OBJ := $(BUILD)/fs/cli/main.o
 BIN      := $(BUILD)/ipmaildir
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

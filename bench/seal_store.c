@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "crypto/seal.h"
-#include "fs/object.h"
+#include "fs/model/object.h"
 #include "ipfs/bs_local.h"
 #include "ipfs/cid.h"
 

@@ -21,7 +21,7 @@
  * remote.  So
  *  - a '+' record is as durable as its block: put(BS_PUT_DURABLE) syncs the
  *    log too, and sync() syncs the local store, then the log; blocks made
- *    durable through the journal (cache/wal_store.h) are put back through
+ *    durable through the journal (fs/store/wal_store.h) are put back through
  *    this wrapper on replay and so queued again;
  *  - when no log exists yet (a store that never had a node), open queues
  *    every block of the local store;

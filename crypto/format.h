@@ -23,7 +23,7 @@ enum block_kind {
 	BLOCK_DIRECTORY = 3, /* a manifest directory node or shard */
 	BLOCK_COMMIT = 4,    /* a signed commit, sealed under the manifest key */
 	BLOCK_JOURNAL = 5,   /* a journal record, sealed under the journal key */
-	/* The store's local state files (fs/head.h), never blocks: one kind
+	/* The store's local state files (fs/store/head.h), never blocks: one kind
 	 * each, so a file copied over another of them does not open.  Files
 	 * written before these kinds existed are BLOCK_JOURNAL, plaintext
 	 * "v":1; typed ones say "v":2. */

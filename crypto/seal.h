@@ -20,7 +20,7 @@
  *    length into the nonce (crypto/format.h), so a padded block opens only
  *    with its true length, and the padded and unpadded blocks of one
  *    plaintext never share a (key, nonce).  The reader must know the true
- *    length (fs/object.c has it from the reference naming the block).
+ *    length (fs/model/object.c has it from the reference naming the block).
  *  - AAD = "ipmd" ‖ IPMD_FORMAT_VERSION ‖ kind: a block of one kind never
  *    opens as another, nor under another format version.
  *  - Opening verifies before it writes anything the caller may use: on

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/capability.h"
+#include "fs/model/capability.h"
 #include "ipfs/cid.h"
 #include "ipfs/multibase.h"
 #include "ipfs/varint.h"

@@ -16,7 +16,7 @@
 #include <sodium.h>
 
 #include "crypto/seal.h"
-#include "fs/commit.h"
+#include "fs/model/commit.h"
 
 #define CANON (JSON_COMPACT | JSON_SORT_KEYS)
 

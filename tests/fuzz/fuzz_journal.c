@@ -17,10 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cache/journal.h"
-#include "cache/wal_store.h"
-#include "fs/manifest.h"
-#include "fs/record.h"
+#include "fs/model/manifest.h"
+#include "fs/model/record.h"
+#include "fs/store/journal.h"
+#include "fs/store/wal_store.h"
 #include "tests/fuzz/fuzz_store.h"
 
 static char dir[64], file[128];

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/manifest.h"
+#include "fs/model/manifest.h"
 #include "tests/fuzz/fuzz_store.h"
 
 #define FUZZ_NEXT_INO 1024

@@ -52,7 +52,7 @@ is "$(listing | grep -c '^\./cur/big:2,S f 1000000')" 1 "earlier files intact af
 check "unmount again" ipmd_umount "$M"
 
 # Crash before any commit and before the store synced its block files:
-# the journal carries the blocks (cache/wal_store.h).  Losing every block
+# the journal carries the blocks (fs/store/wal_store.h).  Losing every block
 # file written since the last commit must lose nothing acknowledged.
 ipmd_mount "$S" "$M" -o commit_delay=600000
 sleep 1.1 # the block files below must be newer than the head, by mtime

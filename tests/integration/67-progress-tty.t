@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 67-progress-tty.t — fsck and gc show fs/progress.h's bar on a terminal
+# 67-progress-tty.t — fsck and gc show fs/cli/progress.h's bar on a terminal
 # (a pty here) and keep their plain output otherwise.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mail-env.sh"

@@ -73,7 +73,7 @@ for f in "$S"/blocks/*/*; do
 	[ "$(size_of "$f")" -eq $((262144 + 40)) ] && chunk_blks+=("$f")
 done
 is "${#chunk_blks[@]}" 2 "the big message has two full chunks"
-# Chunk blocks are padded (Padmé, fs/object.h): a block shows the size's
+# Chunk blocks are padded (Padmé, fs/model/object.h): a block shows the size's
 # bucket, not the size.  256 KiB is a bucket of its own (above).
 small_size=$(size_of "$TEST_DIR/small")
 is "$(size_of "$small_blk")" "$(chunk_block_size "$small_size")" \

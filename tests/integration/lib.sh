@@ -137,7 +137,7 @@ gen_message() {
 
 # chunk_block_size SIZE — the block length a chunk of SIZE bytes is stored
 # at by a padding writer (the default): Padmé(SIZE) + 40, capped like
-# obj_padded_len (fs/object.h).  `pad=none` writers and old blocks: SIZE + 40.
+# obj_padded_len (fs/model/object.h).  `pad=none` writers and old blocks: SIZE + 40.
 chunk_block_size() {
 	local L=$1 e=0 s=0 x max=$((1024 * 1024 - 1024 - 40))
 	if [ "$L" -ge 2 ] && [ "$L" -le "$max" ]; then

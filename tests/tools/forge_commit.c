@@ -21,8 +21,8 @@
 
 #include "crypto/keys.h"
 #include "crypto/seal.h"
-#include "fs/commit.h"
-#include "fs/head.h"
+#include "fs/model/commit.h"
+#include "fs/store/head.h"
 #include "ipfs/bs_local.h"
 
 #define PATH_CAP 4096

@@ -1,6 +1,6 @@
-/* tests/unit/test_changes.c — fs/changes.c: which records count as a
+/* tests/unit/test_changes.c — fs/model/changes.c: which records count as a
  * message added, removed or renamed, for a commit's statistics. */
-#include "fs/changes.h"
+#include "fs/model/changes.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
-/* tests/unit/test_commit.c — signed commits (fs/commit.h), the head file
- * (fs/head.h). */
+/* tests/unit/test_commit.c — signed commits (fs/model/commit.h), the head file
+ * (fs/store/head.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +15,8 @@
 
 #include "crypto/keys.h"
 #include "crypto/seal.h"
-#include "fs/commit.h"
-#include "fs/head.h"
+#include "fs/model/commit.h"
+#include "fs/store/head.h"
 #include "ipfs/blockstore.h"
 #include "ipfs/bs_local.h"
 #include "ipfs/cid.h"

@@ -1,11 +1,11 @@
-/* tests/unit/test_config.c — config files and environment (fs/config.h). */
+/* tests/unit/test_config.c — config files and environment (fs/cli/config.h). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/config.h"
+#include "fs/cli/config.h"
 #include "tests/tap.h"
 
 static char sys_path[512], user_path[512];

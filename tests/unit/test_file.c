@@ -1,6 +1,6 @@
-/* tests/unit/test_file.c — fs/file.c: unsealed writes over committed
+/* tests/unit/test_file.c — fs/mount/file.c: unsealed writes over committed
  * objects, checked against a plain byte array that gets the same writes. */
-#include "fs/file.h"
+#include "fs/mount/file.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,7 +1,7 @@
-/* tests/unit/test_history.c — fs/history.c and fs/cidset.c: naming a past
+/* tests/unit/test_history.c — fs/store/history.c and ipfs/cidset.c: naming a past
  * state (--at), walking the commit chain (seq, parents, the pruned end,
  * breaks), and the CID set the reachability walks use. */
-#include "fs/history.h"
+#include "fs/store/history.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -12,8 +12,8 @@
 #include <sodium.h>
 
 #include "crypto/seal.h"
-#include "fs/cidset.h"
 #include "ipfs/bs_local.h"
+#include "ipfs/cidset.h"
 #include "tests/tap.h"
 
 #define NCOMMITS 6

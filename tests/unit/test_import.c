@@ -18,10 +18,10 @@
 
 #include <sodium.h>
 
-#include "fs/import.h"
-#include "fs/mount.h"
-#include "fs/store.h"
-#include "fs/tree.h"
+#include "fs/model/tree.h"
+#include "fs/mount/mount.h"
+#include "fs/store/store.h"
+#include "fs/tools/import.h"
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"
 

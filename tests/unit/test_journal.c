@@ -1,4 +1,4 @@
-/* tests/unit/test_journal.c — the write-ahead journal (cache/journal.h). */
+/* tests/unit/test_journal.c — the write-ahead journal (fs/store/journal.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -12,7 +12,7 @@
 
 #include <sodium.h>
 
-#include "cache/journal.h"
+#include "fs/store/journal.h"
 #include "tests/memscan.h"
 #include "tests/tap.h"
 

@@ -1,5 +1,5 @@
 /* tests/unit/test_manifest.c — the tree as sealed directory nodes
- * (fs/manifest.h). */
+ * (fs/model/manifest.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,9 +15,9 @@
 
 #include "crypto/keys.h"
 #include "crypto/seal.h"
-#include "fs/manifest.h"
-#include "fs/object.h"
-#include "fs/tree.h"
+#include "fs/model/manifest.h"
+#include "fs/model/object.h"
+#include "fs/model/tree.h"
 #include "ipfs/blockstore.h"
 #include "ipfs/bs_fault.h"
 #include "ipfs/bs_local.h"

@@ -1,9 +1,9 @@
 /* tests/unit/test_mount_access.c — allow_other brings default_permissions
- * unless opted out by name (fs/mount_access.h). */
+ * unless opted out by name (fs/fuse/mount_access.h). */
 #include <errno.h>
 #include <string.h>
 
-#include "fs/mount_access.h"
+#include "fs/fuse/mount_access.h"
 #include "tests/tap.h"
 
 /* Run mount_access_options on a copy of in; check result and list. */

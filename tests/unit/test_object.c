@@ -8,7 +8,7 @@
 
 #include "cache/chunk_cache.h"
 #include "crypto/seal.h"
-#include "fs/object.h"
+#include "fs/model/object.h"
 #include "ipfs/bs_fault.h"
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"

@@ -1,6 +1,6 @@
 /* tests/unit/test_padding.c — chunk size padding: Padmé (crypto/seal.h
  * seal_padme), padded seal and open, and padded chunks in file objects
- * (fs/object.h, "Chunk padding"). */
+ * (fs/model/object.h, "Chunk padding"). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 
 #include "cache/chunk_cache.h"
 #include "crypto/seal.h"
-#include "fs/object.h"
+#include "fs/model/object.h"
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"
 

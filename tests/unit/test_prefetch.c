@@ -5,8 +5,8 @@
 
 #include "cache/chunk_cache.h"
 #include "crypto/seal.h"
-#include "fs/object.h"
-#include "fs/prefetch.h"
+#include "fs/model/object.h"
+#include "fs/mount/prefetch.h"
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"
 

@@ -1,11 +1,11 @@
-/* tests/unit/test_progress.c — progress lines (fs/progress.h), with a
+/* tests/unit/test_progress.c — progress lines (fs/cli/progress.h), with a
  * fake clock and a pipe for the output. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "fs/progress.h"
+#include "fs/cli/progress.h"
 #include "tests/tap.h"
 
 static double fake_now;

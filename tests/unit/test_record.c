@@ -1,7 +1,7 @@
-/* tests/unit/test_record.c — fs/record.c: journal records, their format,
+/* tests/unit/test_record.c — fs/model/record.c: journal records, their format,
  * and the property replay rests on: applying records live and replaying
  * their payloads end in the same tree. */
-#include "fs/record.h"
+#include "fs/model/record.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -593,7 +593,7 @@ static void gen_record(struct gen *g, struct record *r, bool *bad)
 			  (type < 6 ? S_IFREG : type < 9 ? S_IFDIR : S_IFLNK);
 		r->uid = (uint32_t)(rnd(&g->g) % 3 ? 1000 : rnd(&g->g));
 		r->gid = (uint32_t)(rnd(&g->g) % 3 ? 100 : rnd(&g->g));
-		/* A manifest holds no other mode (fs/record.h): rarely, one
+		/* A manifest holds no other mode (fs/model/record.h): rarely, one
 		 * with a bit above S_IFMT, or of a type it has no entry for. */
 		uint64_t odd = rnd(&g->g) % 100;
 		if (odd == 0) {

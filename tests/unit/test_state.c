@@ -1,6 +1,6 @@
-/* tests/unit/test_state.c — the store's state files (fs/head.h): typed
+/* tests/unit/test_state.c — the store's state files (fs/store/head.h): typed
  * head/seen/pruned, the untyped files of earlier releases, state_read's
- * rule, state_upgrade, state_check; and store_has_data (fs/store.h). */
+ * rule, state_upgrade, state_check; and store_has_data (fs/store/store.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,8 +12,8 @@
 
 #include "crypto/keys.h"
 #include "crypto/seal.h"
-#include "fs/head.h"
-#include "fs/store.h"
+#include "fs/store/head.h"
+#include "fs/store/store.h"
 #include "ipfs/cid.h"
 #include "tests/tap.h"
 

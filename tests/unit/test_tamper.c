@@ -16,9 +16,9 @@
 
 #include "crypto/keys.h"
 #include "crypto/seal.h"
-#include "fs/commit.h"
-#include "fs/manifest.h"
-#include "fs/object.h"
+#include "fs/model/commit.h"
+#include "fs/model/manifest.h"
+#include "fs/model/object.h"
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"
 

@@ -1,5 +1,5 @@
-/* tests/unit/test_tree.c — fs/tree.c: names, errnos, invariants, dirty marks. */
-#include "fs/tree.h"
+/* tests/unit/test_tree.c — fs/model/tree.c: names, errnos, invariants, dirty marks. */
+#include "fs/model/tree.h"
 
 #include <errno.h>
 #include <stdio.h>

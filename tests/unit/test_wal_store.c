@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache/journal.h"
-#include "cache/wal_store.h"
+#include "fs/store/journal.h"
+#include "fs/store/wal_store.h"
 #include "ipfs/bs_fault.h"
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"

@@ -1,0 +1,71 @@
+/*
+ * fs/cli/cli.h — the ipmaildir command line: one binary, subcommands.
+ *
+ * Each cmd_* parses its own options (getopt_long, argv[0] is the command
+ * name) and returns the process exit status.  Only this layer prints.
+ */
+#ifndef IPMD_FS_CLI_CLI_H
+#define IPMD_FS_CLI_CLI_H
+
+enum exit_status {
+	EXIT_OK = 0,
+	EXIT_FAILURE_ = 1, /* something failed; a one-line reason was printed */
+	EXIT_USAGE = 2,    /* the command line was wrong */
+};
+
+int cmd_init(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+int cmd_object(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_fsck(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_archive(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_share(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
+
+/* "ipmaildir: <message>\n" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Message for a keys_error or negative errno, with the OS error if any. */
+void cli_keys_error(const char *what, int err, int sys_errno);
+/* The same for store_load_keys (fs/store/store.h): the key file or the
+ * passphrase source at fault. */
+struct store_paths;
+struct passphrase_source;
+void cli_load_keys_error(const struct store_paths *p,
+			 const struct passphrase_source *src, int err,
+			 int sys_errno);
+/* "ipmaildir: CMD: <source and why>" for a passphrase_read error. */
+void cli_passphrase_error(const char *cmd,
+			  const struct passphrase_source *src, int err);
+
+/* Load the config files and environment (fs/cli/config.h) into cfg; on a bad
+ * one print "ipmaildir: file:line: why" and return EXIT_USAGE, else 0.
+ * Options the command line left unset (NULL) are filled from cfg; pass
+ * NULL for an option the command does not take (or that the command line
+ * ruled out: fetch's --store).  pass: --passphrase-file and
+ * --passphrase-command together are a usage error (EXIT_USAGE, printed);
+ * when the command line gave neither (nor --no-passphrase), the config's
+ * passphrase-file, else its passphrase-command, is used.  Every command
+ * that takes --store, a passphrase or --node calls this once after getopt
+ * and keeps cfg (the strings point into it) until it returns;
+ * config_free. */
+struct config;
+int cli_config(struct config *cfg, const char **store,
+	       struct passphrase_source *pass, const char **node);
+
+/* Apply fs/fuse/mount_access.h to the FUSE option list opts (size bytes) of
+ * command cmd ("mount", "archive"); call after openlog.  A contradiction or
+ * no room: one line on stderr and EXIT_USAGE.  The opt-out is logged as a
+ * warning, and also printed on stderr when foreground is 0 (the log does
+ * not go there then).  Else 0. */
+int cli_mount_access(const char *cmd, char *opts, size_t size,
+		     int foreground);
+/* The convergence scope cfg sets (key "convergence"), else the default;
+ * what a writing command (mount, import, object put) seals with. */
+enum obj_scope cli_scope(const struct config *cfg);
+
+#endif

@@ -1,0 +1,153 @@
+/*
+ * fs/cli/cmd_archive.c — `ipmaildir archive`: every retained commit as a
+ * directory named by its time, read-only (fs/fuse/archive.h).
+ *
+ * The store is read beside a running mount: only immutable blocks and the
+ * head file are read, and STORE/readers is held (shared) for the mount's
+ * lifetime so gc waits for it.  The chain is read once at start: commits
+ * made later appear in a new archive mount.
+ */
+#define FUSE_USE_VERSION 34
+#include <fuse_lowlevel.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "fs/cli/cli.h"
+#include "fs/cli/config.h"
+#include "fs/fuse/archive.h"
+
+static void archive_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: ipmaildir archive [--store DIR] [-f] [-o OPTS] "
+		"[--passphrase-file F] MOUNTPOINT\n"
+		"  -f                 stay in the foreground\n"
+		"  -o OPTS            FUSE options (allow_other, which brings "
+		"default_permissions, …)\n"
+		"  --passphrase-file F   read the key's passphrase from F "
+		"(- : standard input)\n"
+		"  --passphrase-command CMD  or from the first line that "
+		"/bin/sh -c CMD prints\n");
+}
+
+int cmd_archive(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"store", required_argument, NULL, 's'},
+		{"passphrase-file", required_argument, NULL, 'p'},
+		{"passphrase-command", required_argument, NULL, 'P'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	struct history_options ho = {.lock = HISTORY_LOCK_READ};
+	int foreground = 0, c;
+	char fuse_opts[4096] = "ro";
+	while ((c = getopt_long(argc, argv, "s:p:fo:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': ho.store = optarg; break;
+		case 'p': ho.pass.file = optarg; break;
+		case 'P': ho.pass.command = optarg; break;
+		case 'f': foreground = 1; break;
+		case 'o':
+			if (strlen(fuse_opts) + strlen(optarg) + 2 >
+			    sizeof(fuse_opts)) {
+				cli_error("archive: -o options too long");
+				return EXIT_USAGE;
+			}
+			strcat(fuse_opts, ",");
+			strcat(fuse_opts, optarg);
+			break;
+		case 'h': archive_usage(stdout); return EXIT_OK;
+		default: archive_usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		archive_usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *mountpoint = argv[optind];
+	static struct config cfg; /* ho points into it while mounted */
+	if (cli_config(&cfg, &ho.store, &ho.pass, NULL))
+		return EXIT_USAGE;
+	openlog("ipmaildir", LOG_PID | (foreground ? LOG_PERROR : 0),
+		LOG_MAIL);
+	if (cli_mount_access("archive", fuse_opts, sizeof(fuse_opts),
+			     foreground))
+		return EXIT_USAGE;
+	static struct history h;
+	static struct archive a;
+	char msg[1024] = "";
+	if (history_open(&h, &ho, msg, sizeof(msg))) {
+		cli_error("archive: %s", msg);
+		history_close(&h);
+		return EXIT_FAILURE_;
+	}
+	if (h.head_err && h.head_err != -ENOENT) {
+		cli_error("archive: %s is damaged (%s): run ipmaildir fsck",
+			  h.paths.head, strerror(-h.head_err));
+		history_close(&h);
+		return EXIT_FAILURE_;
+	}
+	/* A head lost over mail is no empty history. */
+	enum state_problem sp = history_state_problem(&h);
+	if (sp == STATE_HEAD_MISSING || sp == STATE_HEAD_EMPTY) {
+		cli_error("archive: %s", state_problem_text(sp));
+		history_close(&h);
+		return EXIT_FAILURE_;
+	}
+	int e = archive_open(&a, &h);
+	if (e) {
+		cli_error("archive: the commit chain does not read (%s): run "
+			  "ipmaildir fsck",
+			  strerror(-e));
+		archive_close(&a);
+		history_close(&h);
+		return EXIT_FAILURE_;
+	}
+	char base_opts[PATH_MAX + 64];
+	snprintf(base_opts, sizeof(base_opts),
+		 "fsname=ipmaildir-archive:%s,subtype=ipmaildir", h.paths.root);
+	char *fargv[] = {"ipmaildir", "-o", base_opts, "-o", fuse_opts, NULL};
+	struct fuse_args args = FUSE_ARGS_INIT(5, fargv);
+	int status = EXIT_FAILURE_;
+	struct fuse_session *se =
+		fuse_session_new(&args, &archive_ops, sizeof(archive_ops), &a);
+	if (!se) {
+		cli_error("archive: FUSE refused the options '%s'", fuse_opts);
+		goto out;
+	}
+	if (fuse_set_signal_handlers(se) != 0) {
+		cli_error("archive: cannot install signal handlers");
+		goto out_session;
+	}
+	if (fuse_session_mount(se, mountpoint) != 0) {
+		cli_error("archive: cannot mount on %s", mountpoint);
+		goto out_signals;
+	}
+	if (fuse_daemonize(foreground) != 0) {
+		cli_error("archive: cannot go to the background");
+		goto out_unmount;
+	}
+	int res = fuse_session_loop(se);
+	status = res == 0 || res == SIGTERM || res == SIGINT || res == SIGHUP
+			 ? EXIT_OK
+			 : EXIT_FAILURE_;
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+out:
+	fuse_opt_free_args(&args);
+	archive_close(&a);
+	history_close(&h);
+	config_free(&cfg);
+	return status;
+}

@@ -1,0 +1,166 @@
+/* fs/cli/cmd_log.c — `ipmaildir log`: the commits, newest first. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/cli/cli.h"
+#include "fs/cli/config.h"
+#include "fs/store/history.h"
+
+static void log_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: ipmaildir log [--store DIR] [-n N] [--json] "
+		"[--passphrase-file F]\n"
+		"  -n N               show the newest N commits only\n"
+		"  --json             one JSON array of commit objects\n"
+		"  --passphrase-file F   read the key's passphrase from F "
+		"(- : standard input)\n"
+		"  --passphrase-command CMD  or from the first line that "
+		"/bin/sh -c CMD prints\n");
+}
+
+struct log_state {
+	unsigned long long limit; /* 0: all */
+	unsigned long long shown;
+	int json;
+};
+
+static int print_one(const struct cid *cid, const struct commit *c,
+		     void *arg)
+{
+	struct log_state *s = arg;
+	char ctext[CID_TEXT_MAX], ptext[CID_TEXT_MAX] = "";
+	char when[HISTORY_TIME_MAX];
+	if (s->limit && s->shown >= s->limit)
+		return 1;
+	cid_format(cid, ctext, sizeof(ctext));
+	if (c->parent.len)
+		cid_format(&c->parent, ptext, sizeof(ptext));
+	history_format_time(c->time_ns, when);
+	if (s->json)
+		printf("%s\n  {\"seq\":%llu,\"time\":\"%s\",\"time_ns\":%lld,"
+		       "\"cid\":\"%s\",\"parent\":%s%s%s,\"messages\":%llu,"
+		       "\"folders\":%llu,\"added\":%llu,\"removed\":%llu,"
+		       "\"renamed\":%llu}",
+		       s->shown ? "," : "", (unsigned long long)c->seq, when,
+		       (long long)c->time_ns, ctext, *ptext ? "\"" : "",
+		       *ptext ? ptext : "null", *ptext ? "\"" : "",
+		       (unsigned long long)c->messages,
+		       (unsigned long long)c->folders,
+		       (unsigned long long)c->added,
+		       (unsigned long long)c->removed,
+		       (unsigned long long)c->renamed);
+	else
+		printf("%-6llu %s %9llu %7llu %6llu %7llu %7llu  %s\n",
+		       (unsigned long long)c->seq, when,
+		       (unsigned long long)c->messages,
+		       (unsigned long long)c->folders,
+		       (unsigned long long)c->added,
+		       (unsigned long long)c->removed,
+		       (unsigned long long)c->renamed, ctext);
+	s->shown++;
+	return 0;
+}
+
+static int log_commits(const struct history_options *ho,
+		       struct log_state *s)
+{
+	struct history h;
+	char msg[1024] = "";
+	if (history_open(&h, ho, msg, sizeof(msg))) {
+		cli_error("log: %s", msg);
+		history_close(&h);
+		return EXIT_FAILURE_;
+	}
+	if (h.head_err && h.head_err != -ENOENT) {
+		cli_error("log: %s is damaged (%s): run ipmaildir fsck",
+			  h.paths.head, strerror(-h.head_err));
+		history_close(&h);
+		return EXIT_FAILURE_;
+	}
+	/* A head lost over mail is no empty history. */
+	enum state_problem sp = history_state_problem(&h);
+	if (sp == STATE_HEAD_MISSING || sp == STATE_HEAD_EMPTY) {
+		cli_error("log: %s", state_problem_text(sp));
+		history_close(&h);
+		return EXIT_FAILURE_;
+	}
+	if (s->json)
+		printf("[");
+	else
+		printf("%-6s %-20s %9s %7s %6s %7s %7s  %s\n", "SEQ",
+		       "TIME (UTC)", "MESSAGES", "FOLDERS", "ADDED", "REMOVED",
+		       "RENAMED", "COMMIT");
+	struct chain_stop stop;
+	int e = history_walk(&h, print_one, s, &stop);
+	if (s->json)
+		printf("%s]\n", s->shown ? "\n" : "");
+	int status = EXIT_OK;
+	if (e < 0) {
+		char at[CID_TEXT_MAX] = "?";
+		cid_format(&stop.at, at, sizeof(at));
+		cli_error("log: the chain breaks at commit %s%s: %s; run "
+			  "ipmaildir fsck",
+			  at, stop.want_seq ? "" : " (the head)",
+			  e == -ENOENT	      ? "missing from the store"
+			  : e == -EKEYREJECTED ? "not signed by this mailbox"
+			  : e == -EPROTO	 ? "its seq does not follow"
+					   : "it does not open (damaged)");
+		status = EXIT_FAILURE_;
+	} else if (!s->json && stop.pruned &&
+		   !(s->limit && s->shown >= s->limit)) {
+		printf("(older commits were freed by ipmaildir gc)\n");
+	}
+	history_close(&h);
+	return status;
+}
+
+int cmd_log(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"store", required_argument, NULL, 's'},
+		{"passphrase-file", required_argument, NULL, 'p'},
+		{"passphrase-command", required_argument, NULL, 'P'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	struct history_options ho = {.lock = HISTORY_LOCK_READ};
+	struct log_state s = {0};
+	int c;
+	while ((c = getopt_long(argc, argv, "s:p:n:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': ho.store = optarg; break;
+		case 'p': ho.pass.file = optarg; break;
+		case 'P': ho.pass.command = optarg; break;
+		case 'j': s.json = 1; break;
+		case 'n': {
+			char *end;
+			errno = 0;
+			s.limit = strtoull(optarg, &end, 10);
+			if (errno || *end || !*optarg || s.limit == 0 ||
+			    *optarg == '-') {
+				cli_error("log: -n wants a count above 0, "
+					  "not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case 'h': log_usage(stdout); return EXIT_OK;
+		default: log_usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		log_usage(stderr);
+		return EXIT_USAGE;
+	}
+	struct config cfg;
+	if (cli_config(&cfg, &ho.store, &ho.pass, NULL))
+		return EXIT_USAGE;
+	int status = log_commits(&ho, &s);
+	config_free(&cfg);
+	return status;
+}

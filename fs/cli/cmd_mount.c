@@ -1,0 +1,320 @@
+/*
+ * fs/cli/cmd_mount.c — `ipmaildir mount`: serve a mailbox through FUSE.
+ *
+ * The mailbox is opened (keys, head, journal replay) before the process
+ * daemonizes, so every error reaches the terminal that ran the command and a
+ * passphrase can be asked for.  Unmounting (fusermount3 -u) or SIGTERM /
+ * SIGINT / SIGHUP ends the loop; then open files are sealed and a last
+ * commit is written before the process exits.
+ */
+#define FUSE_USE_VERSION 34
+#include <fuse_lowlevel.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <syslog.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/cli/cli.h"
+#include "fs/cli/config.h"
+#include "fs/mount/mount.h"
+#include "fs/mount/node.h"
+#include "fs/mount/publish.h"
+
+/* Every change reaches the tree through this kernel mount, which updates
+ * or drops what it cached; nothing else changes an inode behind its back. */
+#define DEFAULT_ATTR_TIMEOUT 30.0
+#define DEFAULT_COMMIT_DELAY_MS 1000
+
+static void mount_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: ipmaildir mount [--store DIR] [--node ADDR] [-f] [-d] "
+		"[-o OPTS]\n"
+		"                       [--passphrase-file F] [--at SEQ|CID|TIME] "
+		"MOUNTPOINT\n"
+		"       ipmaildir mount --from-node ID|CID --capability FILE "
+		"[--node ADDR]\n"
+		"                       [--store CACHE] [--at …] [-f] [-o OPTS] "
+		"MOUNTPOINT\n"
+		"  -f                 stay in the foreground\n"
+		"  -d                 debug: foreground, log every FUSE call\n"
+		"  -o OPTS            FUSE options (allow_other, which brings "
+		"default_permissions,\n"
+		"                     ro, …); no_default_permissions: other "
+		"users' access\n"
+		"                     unchecked by file modes (see "
+		"ipmaildir(1))\n"
+		"                     and ipmaildir's: commit_delay=MS, "
+		"attr_timeout=S, cache_mb=N,\n"
+		"                     node_timeout=MS, local_cap_mb=N, "
+		"upload_wait=S,\n"
+		"                     publish=S, pad=padme|none (chunk size "
+		"padding),\n"
+		"                     convergence=message|mailbox (which "
+		"equal content\n"
+		"                     shares blocks: one message's, or the "
+		"whole mailbox's)\n"
+		"  --node ADDR        an IPFS node's RPC API (multiaddr, http URL "
+		"or 'auto'):\n"
+		"                     the local store becomes its cache and "
+		"upload outbox\n"
+		"                     (default: $IPMAILDIR_NODE)\n"
+		"  --passphrase-file F   read the key's passphrase from F "
+		"(- : standard input)\n"
+		"  --passphrase-command CMD  or from the first line that "
+		"/bin/sh -c CMD prints\n"
+		"  --at SEQ|CID|TIME  a past state, read-only: a commit's seq or "
+		"CID, or the\n"
+		"                     newest commit at or before an ISO-8601 "
+		"UTC time\n"
+		"  --from-node ID|CID another machine's mailbox, read-only, "
+		"from the node:\n"
+		"                     its id (k51…: the newest commit published "
+		"over IPNS)\n"
+		"                     or a commit CID; blocks are fetched on "
+		"demand and\n"
+		"                     cached in --store (default "
+		"~/.cache/ipmaildir/ID)\n"
+		"  --capability FILE  the read capability (ipmaildir key export "
+		"--read-only)\n");
+}
+
+/* Take ipmaildir's own -o options out of opts (in place); the rest goes to
+ * FUSE.  Returns 0, or -EINVAL with the bad option in bad. */
+static int take_own_options(char *opts, struct mount_options *mo, char *bad,
+			    size_t badsize)
+{
+	char *out = opts, *save = NULL;
+	char *copy = strdup(opts);
+	if (!copy)
+		return -ENOMEM;
+	*out = '\0';
+	int e = 0;
+	for (char *tok = strtok_r(copy, ",", &save); tok && !e;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		if (!strncmp(tok, "commit_delay=", 13)) {
+			unsigned long v = strtoul(tok + 13, &end, 10);
+			e = *end || v > 600000 ? -EINVAL : 0;
+			mo->commit_delay_ms = (unsigned)v;
+		} else if (!strncmp(tok, "attr_timeout=", 13)) {
+			mo->attr_timeout = strtod(tok + 13, &end);
+			e = *end || mo->attr_timeout < 0 ? -EINVAL : 0;
+		} else if (!strncmp(tok, "node_timeout=", 13)) {
+			unsigned long v = strtoul(tok + 13, &end, 10);
+			e = *end || v == 0 || v > 600000 ? -EINVAL : 0;
+			mo->node_timeout_ms = (unsigned)v;
+		} else if (!strncmp(tok, "local_cap_mb=", 13)) {
+			unsigned long long v = strtoull(tok + 13, &end, 10);
+			e = *end || v == 0 || v > (1ull << 30) ? -EINVAL : 0;
+			mo->local_cap_bytes = (uint64_t)v << 20;
+		} else if (!strncmp(tok, "publish=", 8)) {
+			unsigned long v = strtoul(tok + 8, &end, 10);
+			e = *end || v > 86400 ? -EINVAL : 0;
+			mo->publish_interval_s = (unsigned)v;
+		} else if (!strncmp(tok, "upload_wait=", 12)) {
+			unsigned long v = strtoul(tok + 12, &end, 10);
+			e = *end || v > 86400 ? -EINVAL : 0;
+			mo->upload_wait_s = (unsigned)v;
+		} else if (!strncmp(tok, "pad=", 4)) {
+			if (!strcmp(tok + 4, "padme"))
+				mo->pad = OBJ_PAD_PADME;
+			else if (!strcmp(tok + 4, "none"))
+				mo->pad = OBJ_PAD_NONE;
+			else
+				e = -EINVAL;
+		} else if (!strncmp(tok, "convergence=", 12)) {
+			e = obj_scope_parse(tok + 12, &mo->scope);
+		} else if (!strncmp(tok, "cache_mb=", 9)) {
+			unsigned long v = strtoul(tok + 9, &end, 10);
+			e = *end || v == 0 || v > 65536 ? -EINVAL : 0;
+			mo->cache_bytes = (size_t)v << 20;
+		} else {
+			if (!strcmp(tok, "ro"))
+				mo->read_only = true;
+			if (*opts)
+				strcat(out, ",");
+			strcat(out, tok);
+		}
+		if (e)
+			snprintf(bad, badsize, "%s", tok);
+	}
+	free(copy);
+	return e;
+}
+
+int cmd_mount(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"store", required_argument, NULL, 's'},
+		{"passphrase-file", required_argument, NULL, 'p'},
+		{"passphrase-command", required_argument, NULL, 'P'},
+		{"fault", required_argument, NULL, 'F'},
+		{"at", required_argument, NULL, 'A'},
+		{"node", required_argument, NULL, 'N'},
+		{"from-node", required_argument, NULL, 'R'},
+		{"capability", required_argument, NULL, 'C'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	struct mount_options mo = {
+		.attr_timeout = DEFAULT_ATTR_TIMEOUT,
+		.commit_delay_ms = DEFAULT_COMMIT_DELAY_MS,
+		.upload_wait_s = NODE_DEFAULT_UPLOAD_WAIT_S,
+		.publish_interval_s = PUBLISH_DEFAULT_INTERVAL_S,
+	};
+	int foreground = 0, debug = 0, c;
+	char fuse_opts[4096] = "";
+	while ((c = getopt_long(argc, argv, "s:p:fdo:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': mo.store = optarg; break;
+		case 'p': mo.pass.file = optarg; break;
+		case 'P': mo.pass.command = optarg; break;
+		case 'F': mo.fault_spec = optarg; break;
+		case 'A': mo.at = optarg; break;
+		case 'N': mo.node = optarg; break;
+		case 'R': mo.from_node = optarg; break;
+		case 'C': mo.capability = optarg; break;
+		case 'f': foreground = 1; break;
+		case 'd': debug = foreground = 1; break;
+		case 'o':
+			if (strlen(fuse_opts) + strlen(optarg) + 2 >
+			    sizeof(fuse_opts)) {
+				cli_error("mount: -o options too long");
+				return EXIT_USAGE;
+			}
+			if (*fuse_opts)
+				strcat(fuse_opts, ",");
+			strcat(fuse_opts, optarg);
+			break;
+		case 'h': mount_usage(stdout); return EXIT_OK;
+		default: mount_usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		mount_usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *mountpoint = argv[optind];
+	/* Config files and environment (fs/cli/config.h) under the command
+	 * line: -o options below override these. */
+	static struct config cfg; /* mo points into it while mounted */
+	const char *cache_dir = mo.store;
+	if (cli_config(&cfg, &mo.store, &mo.pass, &mo.node))
+		return EXIT_USAGE;
+	/* Another machine's mailbox: the configured store is this one's own,
+	 * never its cache. */
+	if (mo.from_node)
+		mo.store = cache_dir;
+	if (mo.capability && !mo.from_node) {
+		cli_error("mount: --capability goes with --from-node");
+		return EXIT_USAGE;
+	}
+	unsigned long ul;
+	if (config_get_uint(&cfg, CFG_COMMIT_DELAY, &ul) == 0)
+		mo.commit_delay_ms = (unsigned)ul;
+	if (config_get_uint(&cfg, CFG_CACHE_MB, &ul) == 0)
+		mo.cache_bytes = (size_t)ul << 20;
+	if (config_get_uint(&cfg, CFG_LOCAL_CAP_MB, &ul) == 0)
+		mo.local_cap_bytes = (uint64_t)ul << 20;
+	config_get_double(&cfg, CFG_ATTR_TIMEOUT, &mo.attr_timeout);
+	mo.scope = cli_scope(&cfg);
+	char bad[sizeof(fuse_opts)] = "";
+	if (take_own_options(fuse_opts, &mo, bad, sizeof(bad)) != 0) {
+		cli_error("mount: bad ipmaildir option in -o: %s", bad);
+		return EXIT_USAGE;
+	}
+	/* A past state can't change: the kernel says so before we must. */
+	if (mo.at || mo.from_node) {
+		if (strlen(fuse_opts) + 4 > sizeof(fuse_opts)) {
+			cli_error("mount: -o options too long");
+			return EXIT_USAGE;
+		}
+		strcat(fuse_opts, *fuse_opts ? ",ro" : "ro");
+	}
+
+	/* The mount's log: syslog, and stderr too while in the foreground. */
+	openlog("ipmaildir", LOG_PID | (foreground ? LOG_PERROR : 0),
+		LOG_MAIL);
+	if (cli_mount_access("mount", fuse_opts, sizeof(fuse_opts),
+			     foreground))
+		return EXIT_USAGE;
+	static struct ipmd_fs fs;
+	char msg[1024] = "";
+	if (ipmd_fs_open(&fs, &mo, msg, sizeof(msg)) != 0) {
+		cli_error("mount: %s", msg[0] ? msg : "failed");
+		ipmd_fs_close(&fs);
+		return EXIT_FAILURE_;
+	}
+
+	char base_opts[PATH_MAX + 64];
+	snprintf(base_opts, sizeof(base_opts),
+		 "fsname=ipmaildir:%s,subtype=ipmaildir", fs.paths.root);
+	char *fargv[8];
+	int fargc = 0;
+	fargv[fargc++] = "ipmaildir";
+	fargv[fargc++] = "-o";
+	fargv[fargc++] = base_opts;
+	if (*fuse_opts) {
+		fargv[fargc++] = "-o";
+		fargv[fargc++] = fuse_opts;
+	}
+	if (debug)
+		fargv[fargc++] = "-d";
+	struct fuse_args args = FUSE_ARGS_INIT(fargc, fargv);
+
+	int status = EXIT_FAILURE_;
+	struct fuse_session *se =
+		fuse_session_new(&args, &ipmd_ops, sizeof(ipmd_ops), &fs);
+	if (!se) {
+		cli_error("mount: FUSE refused the options '%s'", fuse_opts);
+		ipmd_fs_close(&fs);
+		return EXIT_USAGE;
+	}
+	if (fuse_set_signal_handlers(se) != 0) {
+		cli_error("mount: cannot install signal handlers");
+		goto out_session;
+	}
+	if (fuse_session_mount(se, mountpoint) != 0) {
+		cli_error("mount: cannot mount on %s", mountpoint);
+		goto out_signals;
+	}
+	if (fuse_daemonize(foreground) != 0) {
+		cli_error("mount: cannot go to the background");
+		goto out_unmount;
+	}
+	/* Threads after daemonizing: fork keeps only the calling thread. */
+	if (ipmd_fs_start_committer(&fs) != 0) {
+		cli_error("mount: cannot start the committer thread");
+		goto out_unmount;
+	}
+	struct fuse_loop_config loop = {.clone_fd = 0,
+					.max_idle_threads = 10};
+	/* A signal ends the loop with its number: a normal stop too. */
+	int res = fuse_session_loop_mt(se, &loop);
+	status = res == 0 || res == SIGTERM || res == SIGINT || res == SIGHUP
+			 ? EXIT_OK
+			 : EXIT_FAILURE_;
+	if (status != EXIT_OK)
+		cli_error("mount: the FUSE loop failed (%d)", res);
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+	fuse_opt_free_args(&args);
+	int e = ipmd_fs_close(&fs);
+	if (e) {
+		cli_error("mount: the last commit failed (%s); the journal "
+			  "keeps every change for the next mount",
+			  strerror(-e));
+		status = EXIT_FAILURE_;
+	}
+	return status;
+}

@@ -1,0 +1,77 @@
+/*
+ * fs/cli/config.h — settings from config files and the environment.
+ *
+ * Files: /etc/ipmaildir/config (system), then the user's
+ * $XDG_CONFIG_HOME/ipmaildir/config (else ~/.config/ipmaildir/config), or
+ * the file $IPMAILDIR_CONFIG names instead of the user's.  A missing file
+ * is no error.  Lines:
+ *     # a comment (a whole line only: values may hold '#')
+ *     key = value
+ * blank lines are ignored; whitespace around key and value is dropped;
+ * a value may be "double quoted" (then it is taken as it is, quotes off).
+ * Keys are the long options they mirror (config_key_names): store, node,
+ * passphrase-file, passphrase-command, commit-delay, attr-timeout,
+ * cache-mb, local-cap-mb, convergence (mount -o convergence=, also used
+ * by import and object put).
+ * Each has an
+ * environment variable IPMAILDIR_<KEY> (upper case, '-' as '_').
+ *
+ * Precedence, highest first: command line (the caller applies it) >
+ * environment > user file > system file > built-in defaults (the caller's).
+ *
+ * Every value is checked when read: an unknown key, a line without '=',
+ * a relative path, a number out of range is an error naming file:line (or
+ * the variable), and nothing is used.  "~/" at the start of a path is
+ * $HOME.  Nothing prints.
+ */
+#ifndef IPMD_FS_CLI_CONFIG_H
+#define IPMD_FS_CLI_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_SYSTEM_PATH "/etc/ipmaildir/config"
+#define CONFIG_USER_REL "ipmaildir/config"
+#define CONFIG_ENV_FILE "IPMAILDIR_CONFIG"
+/* Set (and not "0"): the system file is not read, as GIT_CONFIG_NOSYSTEM
+ * does for git (test suites, and users who want only their own file). */
+#define CONFIG_ENV_NOSYSTEM "IPMAILDIR_CONFIG_NOSYSTEM"
+#define CONFIG_LINE_MAX 4096
+
+enum config_key {
+	CFG_STORE,
+	CFG_NODE,
+	CFG_PASSPHRASE_FILE,
+	CFG_PASSPHRASE_COMMAND, /* a shell command line, not a path */
+	CFG_COMMIT_DELAY, /* ms, 0 … 600000 */
+	CFG_ATTR_TIMEOUT, /* s, ≥ 0, fractions allowed */
+	CFG_CACHE_MB,     /* 1 … 65536 */
+	CFG_LOCAL_CAP_MB, /* 1 … 2^30 (mount -o local_cap_mb) */
+	CFG_CONVERGENCE,  /* message | mailbox (fs/model/object.h, enum obj_scope) */
+	CFG_NKEYS
+};
+
+extern const char *const config_key_names[CFG_NKEYS];
+
+struct config {
+	char *value[CFG_NKEYS];  /* NULL: not set anywhere */
+	char *origin[CFG_NKEYS]; /* "file:line" or "$IPMAILDIR_…" */
+};
+
+/*
+ * Read system_path, then user_path (either may be NULL), then the
+ * environment, later ones overriding.  0, or -1 with "file:line: why" in
+ * msg (the config is then empty).  c needs no init; free with config_free.
+ */
+int config_load(struct config *c, const char *system_path,
+		const char *user_path, char *msg, size_t msgsize);
+/* The same with the standard paths above. */
+int config_load_default(struct config *c, char *msg, size_t msgsize);
+void config_free(struct config *c);
+
+const char *config_get(const struct config *c, enum config_key k);
+/* Numeric values (already checked by load): 0, or -ENOENT when unset. */
+int config_get_uint(const struct config *c, enum config_key k,
+		    unsigned long *v);
+int config_get_double(const struct config *c, enum config_key k, double *v);
+
+#endif

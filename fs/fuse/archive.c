@@ -1,0 +1,459 @@
+/* fs/fuse/archive.c — see archive.h. */
+#define FUSE_USE_VERSION 34
+#include <fuse_lowlevel.h>
+
+#include "fs/fuse/archive.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "cache/chunk_cache.h"
+#include "fs/model/manifest.h"
+
+#define ARCHIVE_CACHE_BYTES (32u << 20)
+#define ARCHIVE_TIMEOUT 3600.0 /* seconds: nothing here ever changes */
+#define ARCHIVE_BLKSIZE 4096
+#define NS_PER_SEC 1000000000LL
+
+static int collect(const struct cid *cid, const struct commit *c, void *arg)
+{
+	struct archive *a = arg;
+	void *p = realloc(a->commits, (a->n + 1) * sizeof(*a->commits));
+	if (!p)
+		return -ENOMEM;
+	a->commits = p;
+	struct archive_commit *ac = &a->commits[a->n++];
+	memset(ac, 0, sizeof(*ac));
+	ac->cid = *cid;
+	ac->c = *c;
+	return 0;
+}
+
+static int64_t second_of(int64_t ns)
+{
+	return ns / NS_PER_SEC - (ns < 0 && ns % NS_PER_SEC);
+}
+
+/* Names by UTC time; all commits sharing a second get "-SEQ". */
+static void name_commits(struct archive *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		struct archive_commit *ac = &a->commits[i];
+		bool shared = false;
+		for (size_t j = 0; j < a->n && !shared; j++)
+			shared = j != i && second_of(a->commits[j].c.time_ns) ==
+						   second_of(ac->c.time_ns);
+		char when[HISTORY_TIME_MAX];
+		history_format_time(ac->c.time_ns, when);
+		if (shared)
+			snprintf(ac->name, sizeof(ac->name), "%s-%llu", when,
+				 (unsigned long long)ac->c.seq);
+		else
+			snprintf(ac->name, sizeof(ac->name), "%s", when);
+	}
+}
+
+int archive_open(struct archive *a, struct history *h)
+{
+	memset(a, 0, sizeof(*a));
+	a->h = h;
+	a->timeout = ARCHIVE_TIMEOUT;
+	struct chain_stop stop;
+	int e = history_walk(h, collect, a, &stop);
+	if (e)
+		return e < 0 ? e : -EIO;
+	a->cache = chunk_cache_new(ARCHIVE_CACHE_BYTES);
+	if (!a->cache)
+		return -ENOMEM;
+	a->st = h->st;
+	a->st.cache = a->cache;
+	name_commits(a);
+	return 0;
+}
+
+void archive_close(struct archive *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->commits[i].tree)
+			tree_free(a->commits[i].tree);
+	free(a->commits);
+	chunk_cache_free(a->cache);
+	memset(a, 0, sizeof(*a));
+}
+
+/* ---- inode numbers ---- */
+
+static fuse_ino_t ino_of(size_t k, uint64_t tree_ino)
+{
+	return (fuse_ino_t)(((uint64_t)k + 1) << ARCHIVE_INO_SHIFT | tree_ino);
+}
+
+/* The commit (loaded) and the tree inode behind a FUSE ino; NULL and *err
+ * for the root, latest, or a failure. */
+static struct inode *resolve(struct archive *a, fuse_ino_t ino,
+			     struct archive_commit **out, int *err)
+{
+	uint64_t k = ((uint64_t)ino >> ARCHIVE_INO_SHIFT);
+	uint64_t i = (uint64_t)ino & ((1ULL << ARCHIVE_INO_SHIFT) - 1);
+	*err = -ENOENT;
+	if (k == 0 || k > a->n)
+		return NULL;
+	struct archive_commit *ac = &a->commits[k - 1];
+	if (!ac->tree && !ac->load_error) {
+		if (ac->c.next_ino >= (1ULL << ARCHIVE_INO_SHIFT))
+			ac->load_error = -EIO;
+		else
+			ac->load_error = manifest_load(&a->st, &ac->c.tree,
+						       ac->c.next_ino,
+						       &ac->tree);
+		if (ac->load_error)
+			syslog(LOG_ERR,
+			       "archive: the tree of commit %llu does not "
+			       "load (%s): run ipmaildir fsck",
+			       (unsigned long long)ac->c.seq,
+			       strerror(-ac->load_error));
+	}
+	if (ac->load_error) {
+		*err = ac->load_error == -ENOMEM ? -ENOMEM : -EIO;
+		return NULL;
+	}
+	*out = ac;
+	struct inode *in = tree_get(ac->tree, i);
+	if (!in)
+		return NULL;
+	*err = 0;
+	return in;
+}
+
+static void stat_inode(size_t k, const struct inode *i, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino_of(k, i->ino);
+	/* Read-only whatever the mode said: nothing here can change. */
+	st->st_mode = i->mode & ~(mode_t)(S_IWUSR | S_IWGRP | S_IWOTH);
+	st->st_nlink = i->nlink;
+	st->st_uid = i->uid;
+	st->st_gid = i->gid;
+	st->st_size = S_ISLNK(i->mode) ? (off_t)strlen(i->target)
+		      : S_ISDIR(i->mode) ? ARCHIVE_BLKSIZE
+					 : (off_t)i->size;
+	st->st_blksize = ARCHIVE_BLKSIZE;
+	st->st_blocks = (st->st_size + 511) / 512;
+	st->st_atim = i->atime;
+	st->st_mtim = i->mtime;
+	st->st_ctim = i->ctime;
+}
+
+static void stat_root(const struct archive *a, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ARCHIVE_ROOT_INO;
+	st->st_mode = S_IFDIR | 0555;
+	st->st_nlink = 2 + a->n;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_size = ARCHIVE_BLKSIZE;
+	if (a->n) {
+		int64_t ns = a->commits[0].c.time_ns;
+		st->st_mtim.tv_sec = (time_t)second_of(ns);
+		st->st_mtim.tv_nsec = (long)(ns - second_of(ns) * NS_PER_SEC);
+		st->st_ctim = st->st_atim = st->st_mtim;
+	}
+}
+
+static void stat_latest(const struct archive *a, struct stat *st)
+{
+	stat_root(a, st);
+	st->st_ino = ARCHIVE_LATEST_INO;
+	st->st_mode = S_IFLNK | 0777;
+	st->st_nlink = 1;
+	st->st_size = a->n ? (off_t)strlen(a->commits[0].name) : 0;
+}
+
+/* ---- operations ---- */
+
+static struct archive *arc(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void reply_entry(fuse_req_t req, const struct stat *st)
+{
+	struct fuse_entry_param e;
+	memset(&e, 0, sizeof(e));
+	e.ino = st->st_ino;
+	e.attr = *st;
+	e.attr_timeout = e.entry_timeout = arc(req)->timeout;
+	fuse_reply_entry(req, &e);
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct archive *a = arc(req);
+	struct stat st;
+	if (parent == ARCHIVE_ROOT_INO) {
+		if (!strcmp(name, ARCHIVE_LATEST_NAME) && a->n) {
+			stat_latest(a, &st);
+			reply_entry(req, &st);
+			return;
+		}
+		for (size_t k = 0; k < a->n; k++) {
+			if (strcmp(name, a->commits[k].name))
+				continue;
+			/* The tree loads here, on first use. */
+			struct archive_commit *ac;
+			int err;
+			struct inode *root =
+				resolve(a, ino_of(k, TREE_ROOT_INO), &ac, &err);
+			if (!root) {
+				fuse_reply_err(req, -err);
+				return;
+			}
+			stat_inode(k, root, &st);
+			reply_entry(req, &st);
+			return;
+		}
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	struct archive_commit *ac;
+	int err;
+	struct inode *dir = resolve(a, parent, &ac, &err);
+	if (!dir || !S_ISDIR(dir->mode)) {
+		fuse_reply_err(req, dir ? ENOTDIR : -err);
+		return;
+	}
+	struct dirent *d = tree_lookup(dir, name);
+	if (!d) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	stat_inode((size_t)(ac - a->commits), d->inode, &st);
+	reply_entry(req, &st);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct archive *a = arc(req);
+	struct stat st;
+	if (ino == ARCHIVE_ROOT_INO || ino == ARCHIVE_LATEST_INO) {
+		if (ino == ARCHIVE_ROOT_INO)
+			stat_root(a, &st);
+		else
+			stat_latest(a, &st);
+		fuse_reply_attr(req, &st, a->timeout);
+		return;
+	}
+	struct archive_commit *ac;
+	int err;
+	struct inode *in = resolve(a, ino, &ac, &err);
+	if (!in) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	stat_inode((size_t)(ac - a->commits), in, &st);
+	fuse_reply_attr(req, &st, a->timeout);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct archive *a = arc(req);
+	if (ino == ARCHIVE_LATEST_INO) {
+		if (a->n)
+			fuse_reply_readlink(req, a->commits[0].name);
+		else
+			fuse_reply_err(req, ENOENT);
+		return;
+	}
+	struct archive_commit *ac;
+	int err;
+	struct inode *in = resolve(a, ino, &ac, &err);
+	if (!in || !S_ISLNK(in->mode))
+		fuse_reply_err(req, in ? EINVAL : -err);
+	else
+		fuse_reply_readlink(req, in->target);
+}
+
+/* A directory handle: its listing, made once at opendir. */
+struct dir_handle {
+	struct tree_listing list; /* for a commit's directory */
+	size_t k;                 /* its commit */
+	fuse_ino_t self, parent;
+	bool root;
+};
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct archive *a = arc(req);
+	struct dir_handle *h = calloc(1, sizeof(*h));
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	h->self = ino;
+	h->root = ino == ARCHIVE_ROOT_INO;
+	h->parent = ARCHIVE_ROOT_INO;
+	if (!h->root) {
+		struct archive_commit *ac;
+		int err;
+		struct inode *dir = resolve(a, ino, &ac, &err);
+		if (!dir || !S_ISDIR(dir->mode) ||
+		    (err = tree_list(dir, &h->list)) != 0) {
+			free(h);
+			fuse_reply_err(req, dir ? (S_ISDIR(dir->mode) ? -err
+								   : ENOTDIR)
+						: -err);
+			return;
+		}
+		h->k = (size_t)(ac - a->commits);
+		if (dir->ino != TREE_ROOT_INO)
+			h->parent = ino_of(h->k, dir->dir->parent->ino);
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)ino;
+	struct archive *a = arc(req);
+	struct dir_handle *h = (struct dir_handle *)(uintptr_t)fi->fh;
+	char *buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	/* Entries: ".", "..", then latest and the commits (root) or the
+	 * listing (a commit's directory). */
+	size_t total = 2 + (h->root ? (a->n ? 1 + a->n : 0) : h->list.count);
+	size_t used = 0;
+	for (size_t i = (size_t)off; i < total; i++) {
+		struct stat st;
+		memset(&st, 0, sizeof(st));
+		const char *name;
+		if (i < 2) {
+			name = i == 0 ? "." : "..";
+			st.st_ino = i == 0 ? h->self : h->parent;
+			st.st_mode = S_IFDIR;
+		} else if (h->root && i == 2) {
+			name = ARCHIVE_LATEST_NAME;
+			st.st_ino = ARCHIVE_LATEST_INO;
+			st.st_mode = S_IFLNK;
+		} else if (h->root) {
+			name = a->commits[i - 3].name;
+			st.st_ino = ino_of(i - 3, TREE_ROOT_INO);
+			st.st_mode = S_IFDIR;
+		} else {
+			struct tree_listing_entry *le = &h->list.entries[i - 2];
+			name = le->name;
+			st.st_ino = ino_of(h->k, le->ino);
+			st.st_mode = le->mode;
+		}
+		size_t n = fuse_add_direntry(req, buf + used, size - used, name,
+					     &st, (off_t)(i + 1));
+		if (n > size - used)
+			break;
+		used += n;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	(void)ino;
+	struct dir_handle *h = (struct dir_handle *)(uintptr_t)fi->fh;
+	if (h && !h->root)
+		tree_listing_free(&h->list);
+	free(h);
+	fuse_reply_err(req, 0);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct archive_commit *ac;
+	int err;
+	struct inode *in = resolve(arc(req), ino, &ac, &err);
+	if (!in) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	if ((fi->flags & O_ACCMODE) != O_RDONLY ||
+	    (fi->flags & (O_TRUNC | O_APPEND))) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (S_ISDIR(in->mode)) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct archive *a = arc(req);
+	struct archive_commit *ac;
+	int err;
+	struct inode *in = resolve(a, ino, &ac, &err);
+	if (!in || !S_ISREG(in->mode)) {
+		fuse_reply_err(req, in ? EISDIR : -err);
+		return;
+	}
+	uint8_t *buf = malloc(size ? size : 1);
+	size_t got = 0;
+	err = !buf ? -ENOMEM
+	      : (uint64_t)off >= in->size
+		      ? 0
+		      : obj_read(&a->st, &in->content, (uint64_t)off, buf, size,
+				 &got);
+	if (err) {
+		syslog(LOG_ERR, "archive: read of commit %llu inode %llu: %s",
+		       (unsigned long long)ac->c.seq,
+		       (unsigned long long)in->ino, strerror(-err));
+		fuse_reply_err(req, err == -ENOMEM ? ENOMEM : EIO);
+	} else {
+		fuse_reply_buf(req, (const char *)buf, got);
+	}
+	free(buf);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	(void)ino;
+	struct statvfs sv;
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = sv.f_frsize = ARCHIVE_BLKSIZE;
+	sv.f_namemax = TREE_NAME_MAX;
+	sv.f_flag = ST_RDONLY;
+	fuse_reply_statfs(req, &sv);
+}
+
+const struct fuse_lowlevel_ops archive_ops = {
+	.lookup = op_lookup,
+	.getattr = op_getattr,
+	.readlink = op_readlink,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.releasedir = op_releasedir,
+	.open = op_open,
+	.read = op_read,
+	.statfs = op_statfs,
+};

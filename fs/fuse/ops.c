@@ -1,0 +1,847 @@
+/*
+ * fs/fuse/ops.c — the FUSE low-level operations.
+ *
+ * Each operation: take fs->lock, resolve inodes, append a journal record
+ * and apply it (record_apply), update what the kernel is told, drop the
+ * lock; then, for calls that promise durability, make the block store and
+ * the journal durable (make_durable) before replying.  See fs/mount/mount.h for
+ * the locking and durability rules.
+ */
+#define FUSE_USE_VERSION 34
+#include <fuse_lowlevel.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs/fuse/share_ioctl.h"
+#include "fs/model/record.h"
+#include "fs/mount/file.h"
+#include "fs/mount/mount.h"
+#include "fs/store/wal_store.h"
+
+_Static_assert(sizeof(fuse_ino_t) >= sizeof(uint64_t),
+	       "inode numbers are passed to the kernel as they are");
+
+/* What the kernel sees as the best I/O size: a quarter chunk. */
+#define IO_BLOCK_SIZE 65536
+
+static struct ipmd_fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static struct timespec now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts;
+}
+
+static void fill_stat(const struct inode *i, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = i->ino;
+	st->st_mode = i->mode;
+	st->st_nlink = i->nlink;
+	st->st_uid = i->uid;
+	st->st_gid = i->gid;
+	st->st_size = S_ISLNK(i->mode) ? (off_t)strlen(i->target)
+		      : S_ISDIR(i->mode) ? 4096
+					 : (off_t)i->size;
+	st->st_blksize = IO_BLOCK_SIZE;
+	st->st_blocks = (st->st_size + 511) / 512;
+	st->st_atim = i->atime;
+	st->st_mtim = i->mtime;
+	st->st_ctim = i->ctime;
+}
+
+/* Under lock: the kernel gets a reference (lookup count) with the entry. */
+static void fill_entry(struct ipmd_fs *fs, struct inode *i,
+		       struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = i->ino;
+	e->attr_timeout = fs->attr_timeout;
+	e->entry_timeout = fs->attr_timeout;
+	fill_stat(i, &e->attr);
+	i->lookups++;
+}
+
+/* Outside lock: the blocks put so far (mostly carried by the journal, see
+ * fs/store/wal_store.h), then the journal that names them. */
+static int make_durable(struct ipmd_fs *fs)
+{
+	return wal_store_durable(fs->bs);
+}
+
+static struct inode *get_dir(struct ipmd_fs *fs, fuse_ino_t ino, int *err)
+{
+	struct inode *d = tree_get(fs->tree, ino);
+	*err = !d ? -ENOENT : !d->dir ? -ENOTDIR : 0;
+	return *err ? NULL : d;
+}
+
+/* Without lock, holding an open handle on ino (so its state lives). */
+static int seal_open_file(struct ipmd_fs *fs, fuse_ino_t ino)
+{
+	pthread_mutex_lock(&fs->lock);
+	struct inode *inode = tree_get(fs->tree, ino);
+	struct file_state *f = inode ? inode->file : NULL;
+	pthread_mutex_unlock(&fs->lock);
+	if (!f || !file_modified(f))
+		return 0;
+	struct record r = {.op = REC_CONTENT, .ino = ino};
+	int e = file_seal(&fs->st, f, &r.content);
+	if (e != 0)
+		return e;
+	pthread_mutex_lock(&fs->lock);
+	inode = tree_get(fs->tree, ino);
+	if (inode) {
+		r.mtime = inode->mtime;
+		r.time = now();
+		e = ipmd_fs_log(fs, &r);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return e;
+}
+
+/* ---- operations ---- */
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* The daemon is the only writer: whatever the kernel cached stays
+	 * true, so no writeback cache games are needed for coherence. */
+	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct ipmd_fs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	int err;
+	if (strlen(name) > TREE_NAME_MAX) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	struct inode *dir = get_dir(fs, parent, &err);
+	struct dirent *d = dir ? tree_lookup(dir, name) : NULL;
+	if (d)
+		fill_entry(fs, d->inode, &e);
+	pthread_mutex_unlock(&fs->lock);
+	if (err) {
+		fuse_reply_err(req, -err);
+	} else if (!d) {
+		/* A negative entry: the kernel may cache the absence. */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = fs->attr_timeout;
+		fuse_reply_entry(req, &e);
+	} else {
+		fuse_reply_entry(req, &e);
+	}
+}
+
+static void forget_locked(struct ipmd_fs *fs, fuse_ino_t ino, uint64_t n)
+{
+	struct inode *inode = tree_get(fs->tree, ino);
+	if (!inode)
+		return;
+	inode->lookups = inode->lookups > n ? inode->lookups - n : 0;
+	ipmd_fs_release_inode(inode, fs);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct ipmd_fs *fs = fs_of(req);
+	pthread_mutex_lock(&fs->lock);
+	forget_locked(fs, ino, nlookup);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	struct ipmd_fs *fs = fs_of(req);
+	pthread_mutex_lock(&fs->lock);
+	for (size_t i = 0; i < count; i++)
+		forget_locked(fs, forgets[i].ino, forgets[i].nlookup);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct ipmd_fs *fs = fs_of(req);
+	struct stat st;
+	pthread_mutex_lock(&fs->lock);
+	struct inode *inode = tree_get(fs->tree, ino);
+	if (inode)
+		fill_stat(inode, &st);
+	pthread_mutex_unlock(&fs->lock);
+	if (!inode)
+		fuse_reply_err(req, ENOENT);
+	else
+		fuse_reply_attr(req, &st, fs->attr_timeout);
+}
+
+/* Under lock: change the size of a regular file. */
+static int truncate_locked(struct ipmd_fs *fs, struct inode *inode,
+			   uint64_t size, const struct timespec *t)
+{
+	if (S_ISDIR(inode->mode))
+		return -EISDIR;
+	if (!S_ISREG(inode->mode))
+		return -EINVAL;
+	if (fs->read_only)
+		return -EROFS;
+	int e = 0;
+	if (!inode->file)
+		e = file_state_new(&fs->st, inode->ino, &inode->content,
+				   &inode->file);
+	if (e == 0)
+		e = file_truncate(&fs->st, inode->file, size);
+	if (e != 0)
+		return e;
+	inode->size = size;
+	inode->mtime = inode->ctime = *t;
+	if (inode->opens == 0) {
+		/* truncate(2) on a closed file: nobody will close it. */
+		e = ipmd_fs_seal_locked(fs, inode);
+		if (e == 0 && !file_modified(inode->file)) {
+			file_state_free(inode->file);
+			inode->file = NULL;
+		}
+	}
+	return e;
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct ipmd_fs *fs = fs_of(req);
+	struct timespec t = now();
+	struct stat st;
+	int e = 0;
+	pthread_mutex_lock(&fs->lock);
+	struct inode *inode = tree_get(fs->tree, ino);
+	if (!inode) {
+		e = -ENOENT;
+		goto out;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		e = truncate_locked(fs, inode, (uint64_t)attr->st_size, &t);
+		if (e)
+			goto out;
+	}
+	struct record r = {.op = REC_SETATTR, .ino = ino, .time = t,
+			   .mode = inode->mode, .uid = inode->uid,
+			   .gid = inode->gid, .atime = inode->atime,
+			   .mtime = inode->mtime};
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		r.set |= REC_SET_MODE;
+		r.mode = attr->st_mode;
+	}
+	if (to_set & FUSE_SET_ATTR_UID) {
+		r.set |= REC_SET_UID;
+		r.uid = attr->st_uid;
+	}
+	if (to_set & FUSE_SET_ATTR_GID) {
+		r.set |= REC_SET_GID;
+		r.gid = attr->st_gid;
+	}
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) {
+		r.set |= REC_SET_ATIME;
+		r.atime = to_set & FUSE_SET_ATTR_ATIME_NOW ? t : attr->st_atim;
+	}
+	if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
+		r.set |= REC_SET_MTIME;
+		r.mtime = to_set & FUSE_SET_ATTR_MTIME_NOW ? t : attr->st_mtim;
+	}
+	if (r.set || (to_set & FUSE_SET_ATTR_CTIME))
+		e = ipmd_fs_log(fs, &r);
+out:
+	if (e == 0)
+		fill_stat(inode, &st);
+	pthread_mutex_unlock(&fs->lock);
+	if (e)
+		fuse_reply_err(req, -e);
+	else
+		fuse_reply_attr(req, &st, fs->attr_timeout);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct ipmd_fs *fs = fs_of(req);
+	char target[TREE_SYMLINK_MAX + 1];
+	int e = 0;
+	pthread_mutex_lock(&fs->lock);
+	struct inode *inode = tree_get(fs->tree, ino);
+	if (!inode)
+		e = ENOENT;
+	else if (!S_ISLNK(inode->mode))
+		e = EINVAL;
+	else
+		snprintf(target, sizeof(target), "%s", inode->target);
+	pthread_mutex_unlock(&fs->lock);
+	if (e)
+		fuse_reply_err(req, e);
+	else
+		fuse_reply_readlink(req, target);
+}
+
+/* Create name in parent; on success *e is filled (a lookup reference). */
+static int create_node(fuse_req_t req, fuse_ino_t parent, const char *name,
+		       mode_t mode, const char *target,
+		       struct fuse_entry_param *e, struct fuse_file_info *fi)
+{
+	struct ipmd_fs *fs = fs_of(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	int err = tree_check_name(name);
+	if (err)
+		return err;
+	if (target && strlen(target) > TREE_SYMLINK_MAX)
+		return -ENAMETOOLONG;
+	pthread_mutex_lock(&fs->lock);
+	struct inode *dir = get_dir(fs, parent, &err);
+	struct inode *inode = NULL;
+	if (dir && tree_lookup(dir, name))
+		err = -EEXIST;
+	if (!err) {
+		struct record r = {.op = REC_CREATE, .dir = parent,
+				   .name = name, .ino = fs->tree->next_ino,
+				   .mode = mode, .uid = ctx->uid,
+				   .gid = ctx->gid, .target = target,
+				   .time = now()};
+		/* setgid directories hand their group down. */
+		if (dir->mode & S_ISGID) {
+			r.gid = dir->gid;
+			if (S_ISDIR(mode))
+				r.mode |= S_ISGID;
+		}
+		err = ipmd_fs_log(fs, &r);
+		inode = err ? NULL : tree_get(fs->tree, r.ino);
+		/* ipmd_fs_log counts messages added (fs/model/changes.h). */
+	}
+	if (inode && fi) {
+		inode->opens++;
+		if ((fi->flags & O_ACCMODE) != O_RDONLY)
+			err = file_state_new(&fs->st, inode->ino,
+					     &inode->content, &inode->file);
+		if (err)
+			inode->opens--;
+	}
+	if (inode && !err)
+		fill_entry(fs, inode, e);
+	pthread_mutex_unlock(&fs->lock);
+	return err;
+}
+
+static void reply_created(fuse_req_t req, int err, struct fuse_entry_param *e,
+			  bool durable)
+{
+	if (!err && durable)
+		err = make_durable(fs_of(req));
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_entry(req, e);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	(void)rdev;
+	struct fuse_entry_param e;
+	if ((mode & S_IFMT) != S_IFREG && (mode & S_IFMT) != 0) {
+		fuse_reply_err(req, EPERM); /* no devices, fifos, sockets */
+		return;
+	}
+	int err = create_node(req, parent, name, S_IFREG | (mode & 07777),
+			      NULL, &e, NULL);
+	reply_created(req, err, &e, false);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	struct fuse_entry_param e;
+	int err = create_node(req, parent, name, S_IFDIR | (mode & 07777),
+			      NULL, &e, NULL);
+	reply_created(req, err, &e, true);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	struct fuse_entry_param e;
+	int err = create_node(req, parent, name, S_IFLNK | 0777, link, &e,
+			      NULL);
+	reply_created(req, err, &e, true);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	struct ipmd_fs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	if (fs->read_only) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	int err = create_node(req, parent, name, S_IFREG | (mode & 07777),
+			      NULL, &e, fi);
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	fi->keep_cache = 1;
+	fuse_reply_create(req, &e, fi);
+}
+
+static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
+			bool rmdir)
+{
+	struct ipmd_fs *fs = fs_of(req);
+	int err;
+	pthread_mutex_lock(&fs->lock);
+	struct inode *dir = get_dir(fs, parent, &err);
+	if (dir) {
+		struct record r = {.op = REC_UNLINK, .dir = parent,
+				   .name = name, .rmdir = rmdir,
+				   .time = now()};
+		struct dirent *d = tree_lookup(dir, name);
+		err = !d ? -ENOENT : ipmd_fs_log(fs, &r);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	/* Journaled, durable at the next sync or commit, as a rename within
+	 * one directory: losing a removal to a crash never loses mail (the
+	 * name comes back), and the journal is a log, so nothing later is
+	 * durable without it.  Dovecot removes a lock file on every flag
+	 * change; one fdatasync each was a third of IMAP STORE's cost. */
+	fuse_reply_err(req, -err);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_name(req, parent, name, false);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_name(req, parent, name, true);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	struct ipmd_fs *fs = fs_of(req);
+	int err = tree_check_name(newname);
+	unsigned tflags = 0;
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		err = -EINVAL;
+	if (flags & RENAME_NOREPLACE)
+		tflags |= TREE_RENAME_NOREPLACE;
+	if (flags & RENAME_EXCHANGE)
+		tflags |= TREE_RENAME_EXCHANGE;
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	struct inode *dir = get_dir(fs, parent, &err);
+	struct dirent *d = dir ? tree_lookup(dir, name) : NULL;
+	if (dir && !d)
+		err = -ENOENT;
+	/* A message leaving tmp/ is whole: seal its tail first. */
+	if (!err)
+		err = ipmd_fs_seal_locked(fs, d->inode);
+	if (!err) {
+		struct record r = {.op = REC_RENAME, .dir = parent,
+				   .name = name, .newdir = newparent,
+				   .newname = newname, .flags = tflags,
+				   .time = now()};
+		err = ipmd_fs_log(fs, &r);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	/* A name entering a directory (tmp/ to new/, new/ to cur/) is durable
+	 * on return, as a delivery needs.  Within one directory (a Maildir
+	 * flag change, an index file replaced) it is journaled and durable at
+	 * the next sync or commit, as on a local filesystem, where only an
+	 * fsync of the directory promises it; Dovecot does that fsync. */
+	if (!err && parent != newparent)
+		err = make_durable(fs);
+	fuse_reply_err(req, -err);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	struct ipmd_fs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	int err = tree_check_name(newname);
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	struct inode *inode = tree_get(fs->tree, ino);
+	if (!inode)
+		err = -ENOENT;
+	if (!err)
+		err = ipmd_fs_seal_locked(fs, inode);
+	if (!err) {
+		struct record r = {.op = REC_LINK, .ino = ino,
+				   .dir = newparent, .name = newname,
+				   .time = now()};
+		err = ipmd_fs_log(fs, &r);
+	}
+	if (!err)
+		fill_entry(fs, inode, &e);
+	pthread_mutex_unlock(&fs->lock);
+	reply_created(req, err, &e, true);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ipmd_fs *fs = fs_of(req);
+	int err = 0;
+	bool writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+	pthread_mutex_lock(&fs->lock);
+	struct inode *inode = tree_get(fs->tree, ino);
+	if (!inode)
+		err = -ENOENT;
+	else if (S_ISDIR(inode->mode))
+		err = -EISDIR;
+	else if (writable && fs->read_only)
+		err = -EROFS;
+	else if (writable && !inode->file)
+		err = file_state_new(&fs->st, inode->ino,
+				     &inode->content, &inode->file);
+	if (!err)
+		inode->opens++;
+	/* The kernel leaves O_TRUNC to us (FUSE_CAP_ATOMIC_O_TRUNC). */
+	if (!err && writable && (fi->flags & O_TRUNC) && inode->size > 0) {
+		struct timespec t = now();
+		err = truncate_locked(fs, inode, 0, &t);
+		if (err)
+			inode->opens--;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	/* Only this daemon writes: cached pages stay true across opens. */
+	fi->keep_cache = 1;
+	/* Nothing to seal when a reader closes: no FLUSH round trip. */
+	fi->noflush = !writable;
+	fuse_reply_open(req, fi);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct ipmd_fs *fs = fs_of(req);
+	pthread_mutex_lock(&fs->lock);
+	struct inode *inode = tree_get(fs->tree, ino);
+	struct file_state *f = inode ? inode->file : NULL;
+	struct obj_ref content;
+	if (inode)
+		content = inode->content;
+	pthread_mutex_unlock(&fs->lock);
+	if (!inode) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	uint8_t *buf = malloc(size ? size : 1);
+	size_t got = 0;
+	int err = buf ? file_read(&fs->st, f, &content, (uint64_t)off, buf,
+				  size, &got)
+		      : -ENOMEM;
+	if (err) {
+		/* Damaged or missing blocks are never served: say which file. */
+		if (err == -EBADMSG || err == -ENOENT)
+			syslog(LOG_ERR, "read of inode %llu at %lld: a block "
+			       "%s; returning EIO (run ipmaildir fsck)",
+			       (unsigned long long)ino, (long long)off,
+			       err == -EBADMSG ? "failed verification"
+					       : "is missing");
+		fuse_reply_err(req, err == -EBADMSG || err == -ENOENT ? EIO
+								      : -err);
+	} else {
+		fuse_reply_buf(req, (const char *)buf, got);
+		/* A reader nearing the end of a chunk wants the next one. */
+		uint64_t cs = fs->st.chunk_size, end = (uint64_t)off + got;
+		if (!f && got > 0 && end % cs >= cs / 2)
+			prefetch_chunk(fs->prefetch, &content, end / cs + 1);
+	}
+	free(buf);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct ipmd_fs *fs = fs_of(req);
+	int err = 0;
+	pthread_mutex_lock(&fs->lock);
+	struct inode *inode = tree_get(fs->tree, ino);
+	if (!inode)
+		err = -ENOENT;
+	else if (fs->read_only)
+		err = -EROFS;
+	else if (!inode->file)
+		err = file_state_new(&fs->st, inode->ino,
+				     &inode->content, &inode->file);
+	struct file_state *f = inode ? inode->file : NULL;
+	pthread_mutex_unlock(&fs->lock);
+	if (!err)
+		err = file_write(&fs->st, f, (uint64_t)off,
+				 (const uint8_t *)buf, size);
+	if (!err) {
+		pthread_mutex_lock(&fs->lock);
+		inode = tree_get(fs->tree, ino);
+		if (inode) {
+			inode->size = file_size(f);
+			inode->mtime = inode->ctime = now();
+		}
+		pthread_mutex_unlock(&fs->lock);
+	}
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_write(req, size);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino,
+		     struct fuse_file_info *fi)
+{
+	/* close(2): the tail is sealed here, where an error still reaches
+	 * the caller. */
+	int err = (fi->flags & O_ACCMODE) != O_RDONLY
+			  ? seal_open_file(fs_of(req), ino)
+			  : 0;
+	fuse_reply_err(req, -err);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct ipmd_fs *fs = fs_of(req);
+	/* Writes through a shared mapping may land after the last flush. */
+	if ((fi->flags & O_ACCMODE) != O_RDONLY)
+		seal_open_file(fs, ino);
+	pthread_mutex_lock(&fs->lock);
+	struct inode *inode = tree_get(fs->tree, ino);
+	if (inode) {
+		if (inode->opens > 0)
+			inode->opens--;
+		if (inode->opens == 0 && inode->file &&
+		    !file_modified(inode->file)) {
+			file_state_free(inode->file);
+			inode->file = NULL;
+		}
+		ipmd_fs_release_inode(inode, fs);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	(void)datasync;
+	(void)fi;
+	struct ipmd_fs *fs = fs_of(req);
+	int err = seal_open_file(fs, ino);
+	if (!err)
+		err = make_durable(fs);
+	fuse_reply_err(req, -err);
+}
+
+/* ---- directories ---- */
+
+struct dir_handle {
+	struct tree_listing list;
+	bool served;
+};
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct ipmd_fs *fs = fs_of(req);
+	struct dir_handle *h = calloc(1, sizeof(*h));
+	int err = h ? 0 : -ENOMEM;
+	pthread_mutex_lock(&fs->lock);
+	struct inode *dir = err ? NULL : get_dir(fs, ino, &err);
+	if (dir)
+		err = tree_list(dir, &h->list);
+	pthread_mutex_unlock(&fs->lock);
+	if (err) {
+		free(h);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->cache_readdir = 0;
+	fuse_reply_open(req, fi);
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, struct fuse_file_info *fi, bool plus)
+{
+	struct ipmd_fs *fs = fs_of(req);
+	struct dir_handle *h = (struct dir_handle *)(uintptr_t)fi->fh;
+	char *buf = malloc(size);
+	size_t used = 0;
+	int err = buf ? 0 : -ENOMEM;
+
+	pthread_mutex_lock(&fs->lock);
+	struct inode *dir = err ? NULL : get_dir(fs, ino, &err);
+	if (dir && off == 0 && h->served) {
+		/* rewinddir: a fresh view */
+		tree_listing_free(&h->list);
+		err = tree_list(dir, &h->list);
+	}
+	h->served = true;
+	for (size_t i = (size_t)off; !err && i < h->list.count + 2; i++) {
+		struct fuse_entry_param e;
+		memset(&e, 0, sizeof(e));
+		const char *name;
+		struct inode *inode = NULL;
+		if (i < 2) {
+			name = i == 0 ? "." : "..";
+			e.attr.st_ino = i == 0 ? dir->ino : dir->dir->parent->ino;
+			e.attr.st_mode = S_IFDIR;
+		} else {
+			struct tree_listing_entry *le = &h->list.entries[i - 2];
+			inode = tree_get(fs->tree, le->ino);
+			if (!inode)
+				continue; /* gone since the listing was made */
+			name = le->name;
+			e.attr.st_ino = le->ino;
+			e.attr.st_mode = inode->mode;
+		}
+		size_t left = size - used, n;
+		if (plus) {
+			if (inode) {
+				fill_entry(fs, inode, &e);
+			}
+			n = fuse_add_direntry_plus(req, buf + used, left, name,
+						   &e, (off_t)(i + 1));
+			if (n > left && inode)
+				inode->lookups--; /* not sent after all */
+		} else {
+			n = fuse_add_direntry(req, buf + used, left, name,
+					      &e.attr, (off_t)(i + 1));
+		}
+		if (n > left)
+			break;
+		used += n;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, true);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	(void)ino;
+	struct dir_handle *h = (struct dir_handle *)(uintptr_t)fi->fh;
+	if (h) {
+		tree_listing_free(&h->list);
+		free(h);
+	}
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	fuse_reply_err(req, -make_durable(fs_of(req)));
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	(void)ino;
+	struct ipmd_fs *fs = fs_of(req);
+	struct statvfs sv;
+	if (statvfs(fs->paths.root, &sv) != 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	uint64_t files = fs->tree->ninodes;
+	pthread_mutex_unlock(&fs->lock);
+	sv.f_namemax = TREE_NAME_MAX;
+	sv.f_files = files + sv.f_ffree;
+	sv.f_favail = sv.f_ffree;
+	fuse_reply_statfs(req, &sv);
+}
+
+const struct fuse_lowlevel_ops ipmd_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.release = op_release,
+	.fsync = op_fsync,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.fsyncdir = op_fsyncdir,
+	.statfs = op_statfs,
+	.create = op_create,
+	.ioctl = ipmd_op_ioctl, /* share: fs/fuse/share_ioctl.h */
+};

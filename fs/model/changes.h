@@ -1,0 +1,29 @@
+/*
+ * fs/model/changes.h — what a journal record means to a mail reader, for the
+ * added / removed / renamed counts of a commit (fs/model/commit.h, ipmaildir log).
+ *
+ * Only names in a Maildir message directory count: a directory named
+ * "cur" or "new" (at any depth, so Maildir++ folders too).  A regular file
+ * appearing there (create, link, or rename from elsewhere, e.g. tmp/) is
+ * added; leaving (unlink, or rename out) is removed; a rename between two
+ * such names (new/ → cur/, a flag change) is renamed.  tmp/ and Dovecot's
+ * index files never count.  So a qmail-style delivery (create in tmp/,
+ * link into new/, unlink from tmp/) counts one added.
+ */
+#ifndef IPMD_FS_MODEL_CHANGES_H
+#define IPMD_FS_MODEL_CHANGES_H
+
+#include <stdint.h>
+
+#include "fs/model/record.h"
+#include "fs/model/tree.h"
+
+struct mail_changes {
+	uint64_t added, removed, renamed;
+};
+
+/* Classify r against t BEFORE it is applied; the caller adds the result
+ * to its counts only if the apply succeeds. */
+struct mail_changes mail_changes_of(struct fs_tree *t, const struct record *r);
+
+#endif

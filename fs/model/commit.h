@@ -1,0 +1,64 @@
+/*
+ * fs/model/commit.h — signed commits: the root of every mailbox state.
+ *
+ * A commit is the JSON object
+ *   {"v":1,"seq":N,"parent":"bafk…"|null,"tree":{"cid":…,"key":…},
+ *    "time":NS,"next_ino":N,"messages":N,"folders":N,
+ *    "added":N,"removed":N,"renamed":N,"sig":"base64url"}
+ * where sig is the Ed25519 signature (mailbox signing key) over the
+ * canonical form of the object without "sig": jansson, JSON_COMPACT |
+ * JSON_SORT_KEYS.  The sealed plaintext is the canonical form of the whole
+ * object, and a reader takes no other bytes: text that parses to the same
+ * value (spacing, key order, escapes) is refused (-EBADMSG), so one signed
+ * commit has one plaintext.  The whole is sealed as BLOCK_COMMIT under the
+ * manifest key (random nonce) and stored as a block; its CID names the
+ * commit.
+ *
+ * seq only grows: parent's seq + 1, or more where fsck --repair rolled the
+ * head back (the rollback is a new commit above every seq accepted before,
+ * whose parent is the intact commit it restores); a reader requires a
+ * parent's seq below its child's.  A reader refuses a commit whose
+ * signature fails (-EKEYREJECTED) or that does not open (-EBADMSG), and the
+ * caller refuses one whose seq is below the highest it accepted (rollback).
+ */
+#ifndef IPMD_FS_MODEL_COMMIT_H
+#define IPMD_FS_MODEL_COMMIT_H
+
+#include <stdint.h>
+
+#include "crypto/keys.h"
+#include "fs/model/object.h"
+#include "ipfs/cid.h"
+
+#define COMMIT_VERSION 1
+/* Largest commit JSON a reader accepts (a real one is ~600 bytes). */
+#define COMMIT_PLAIN_MAX 4096
+
+struct commit {
+	uint64_t seq;
+	struct cid parent; /* len 0: the first commit */
+	struct chunk_ref tree; /* cid and key; size is not stored (0) */
+	int64_t time_ns;
+	uint64_t next_ino;
+	uint64_t messages, folders;
+	uint64_t added, removed, renamed;
+};
+
+/* Sign, seal and store c; *cid names it.  Requires keys->can_sign (-EPERM).
+ * The block is put with BS_PUT_DURABLE. */
+int commit_write(struct blockstore *bs, const struct mailbox_keys *keys,
+		 const struct commit *c, struct cid *cid);
+
+/* Fetch, open, verify.  -ENOENT, -EBADMSG (does not open, malformed, not
+ * the canonical bytes), -EKEYREJECTED (signature by another key or over
+ * another value). */
+int commit_read(struct blockstore *bs, const struct mailbox_keys *keys,
+		const struct cid *cid, struct commit *c);
+
+/* The same on bytes in memory (for tests and fuzzing). */
+int commit_open(const uint8_t *block, size_t len,
+		const struct mailbox_keys *keys, struct commit *c);
+int commit_seal(const struct mailbox_keys *keys, const struct commit *c,
+		uint8_t **block, size_t *len);
+
+#endif

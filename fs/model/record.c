@@ -1,0 +1,503 @@
+/* fs/model/record.c — see record.h. */
+#include "fs/model/record.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "ipfs/cid.h"
+
+#define NS_PER_SEC 1000000000LL
+#define KEY_B64_MAX 64
+
+static const char *const op_names[] = {
+	[REC_CREATE] = "create", [REC_LINK] = "link",
+	[REC_UNLINK] = "unlink", [REC_RENAME] = "rename",
+	[REC_SETATTR] = "setattr", [REC_CONTENT] = "content",
+};
+#define OP_COUNT (sizeof(op_names) / sizeof(op_names[0]))
+
+static json_int_t ts_to_ns(const struct timespec *ts)
+{
+	return (json_int_t)ts->tv_sec * NS_PER_SEC + ts->tv_nsec;
+}
+
+static struct timespec ns_to_ts(json_int_t ns)
+{
+	struct timespec ts;
+	ts.tv_sec = (time_t)(ns / NS_PER_SEC);
+	ts.tv_nsec = (long)(ns % NS_PER_SEC);
+	if (ts.tv_nsec < 0) {
+		ts.tv_nsec += NS_PER_SEC;
+		ts.tv_sec--;
+	}
+	return ts;
+}
+
+/* A time JSON can carry as ns: |t| within about 292 years of 1970. */
+static bool ts_ok(const struct timespec *ts)
+{
+	return ts->tv_nsec >= 0 && ts->tv_nsec < NS_PER_SEC &&
+	       ts->tv_sec >= INT64_MIN / NS_PER_SEC &&
+	       ts->tv_sec <= (INT64_MAX - ts->tv_nsec) / NS_PER_SEC;
+}
+
+/* Integers are JSON's signed 64 bits; parse refuses negative ones. */
+static bool u63(uint64_t v)
+{
+	return v <= (uint64_t)INT64_MAX;
+}
+
+/*
+ * A create's mode and target as a manifest entry can hold them, no more
+ * (manifest.c: attrs_of, load_entry): a regular file, directory or
+ * symlink, no bits outside S_IFMT | 07777, a target exactly when it is a
+ * symlink.  tree_create alone takes stray bits, which replay would put in
+ * a tree that manifest_load then refuses; and it drops a non-symlink's
+ * target, so such a record would not say what the tree holds.
+ */
+static bool create_mode_ok(uint32_t mode, const char *target)
+{
+	uint32_t type = mode & S_IFMT;
+
+	if (mode & ~(uint32_t)(S_IFMT | 07777))
+		return false;
+	if (type != S_IFREG && type != S_IFDIR && type != S_IFLNK)
+		return false;
+	return (type == S_IFLNK) == (target != NULL);
+}
+
+/*
+ * Refuse here whatever parse() would refuse, so that every record that is
+ * journaled replays: a live operation fails cleanly instead of leaving a
+ * record that makes its journal look corrupt.
+ */
+static int check_record(const struct record *r)
+{
+	int e = 0;
+	if (!ts_ok(&r->time))
+		return -EOVERFLOW;
+	switch (r->op) {
+	case REC_CREATE:
+		if (r->ino == 0 || !u63(r->ino) || !u63(r->dir) ||
+		    !create_mode_ok(r->mode, r->target))
+			return -EINVAL;
+		return tree_check_name(r->name);
+	case REC_LINK:
+		if (!u63(r->ino) || !u63(r->dir))
+			return -EINVAL;
+		return tree_check_name(r->name);
+	case REC_UNLINK:
+		if (!u63(r->dir))
+			return -EINVAL;
+		return tree_check_name(r->name);
+	case REC_RENAME:
+		if (!u63(r->dir) || !u63(r->newdir))
+			return -EINVAL;
+		if ((e = tree_check_name(r->name)))
+			return e;
+		return tree_check_name(r->newname);
+	case REC_SETATTR:
+		if (!u63(r->ino))
+			return -EINVAL;
+		return ts_ok(&r->atime) && ts_ok(&r->mtime) ? 0 : -EOVERFLOW;
+	case REC_CONTENT:
+		if (!u63(r->ino))
+			return -EINVAL;
+		if (!ts_ok(&r->mtime) || !u63(r->content.size))
+			return -EOVERFLOW;
+		if (r->content.size > 0 &&
+		    (!cid_is_raw_sha256(&r->content.cid) ||
+		     r->content.depth > OBJ_DEPTH_MAX))
+			return -EINVAL;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int set_int(json_t *o, const char *k, json_int_t v)
+{
+	return json_object_set_new(o, k, json_integer(v));
+}
+
+static int set_content(json_t *o, const struct obj_ref *c)
+{
+	int r = set_int(o, "size", (json_int_t)c->size);
+	if (c->size == 0)
+		return r;
+	char cid[CID_TEXT_MAX], key[KEY_B64_MAX];
+	if (cid_format(&c->cid, cid, sizeof(cid)) != 0)
+		return -1;
+	sodium_bin2base64(key, sizeof(key), c->key, IPMD_KEY_BYTES,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	r |= json_object_set_new(o, "cid", json_string(cid));
+	r |= json_object_set_new(o, "key", json_string(key));
+	r |= set_int(o, "depth", c->depth);
+	sodium_memzero(key, sizeof(key));
+	return r;
+}
+
+/* Text that JSON can't hold (not UTF-8: names are bytes) goes as "b<key>",
+ * base64url, as the manifest does. */
+static int set_text(json_t *o, const char *k, const char *text)
+{
+	json_t *v = json_string(text);
+	if (v)
+		return json_object_set_new(o, k, v);
+	size_t n = strlen(text);
+	size_t cap = sodium_base64_ENCODED_LEN(
+		n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *b64 = malloc(cap);
+	char bkey[16];
+	if (!b64)
+		return -1;
+	snprintf(bkey, sizeof(bkey), "b%s", k);
+	sodium_bin2base64(b64, cap, (const unsigned char *)text, n,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	int r = json_object_set_new(o, bkey, json_string(b64));
+	free(b64);
+	return r;
+}
+
+int record_encode(const struct record *r, char **json, size_t *len)
+{
+	if (r->op < REC_CREATE || r->op > REC_CONTENT)
+		return -EINVAL;
+	int bad = check_record(r);
+	if (bad)
+		return bad;
+	json_t *o = json_object();
+	if (!o)
+		return -ENOMEM;
+	int e = json_object_set_new(o, "op", json_string(op_names[r->op]));
+	e |= set_int(o, "time", ts_to_ns(&r->time));
+	switch (r->op) {
+	case REC_CREATE:
+		e |= set_int(o, "dir", (json_int_t)r->dir);
+		e |= set_text(o, "name", r->name);
+		e |= set_int(o, "ino", (json_int_t)r->ino);
+		e |= set_int(o, "mode", r->mode);
+		e |= set_int(o, "uid", r->uid);
+		e |= set_int(o, "gid", r->gid);
+		if (r->target)
+			e |= set_text(o, "target", r->target);
+		break;
+	case REC_LINK:
+		e |= set_int(o, "ino", (json_int_t)r->ino);
+		e |= set_int(o, "dir", (json_int_t)r->dir);
+		e |= set_text(o, "name", r->name);
+		break;
+	case REC_UNLINK:
+		e |= set_int(o, "dir", (json_int_t)r->dir);
+		e |= set_text(o, "name", r->name);
+		e |= json_object_set_new(o, "rmdir", json_boolean(r->rmdir));
+		break;
+	case REC_RENAME:
+		e |= set_int(o, "dir", (json_int_t)r->dir);
+		e |= set_text(o, "name", r->name);
+		e |= set_int(o, "newdir", (json_int_t)r->newdir);
+		e |= set_text(o, "newname", r->newname);
+		e |= set_int(o, "flags", r->flags);
+		break;
+	case REC_SETATTR:
+		e |= set_int(o, "ino", (json_int_t)r->ino);
+		e |= set_int(o, "set", r->set);
+		e |= set_int(o, "mode", r->mode);
+		e |= set_int(o, "uid", r->uid);
+		e |= set_int(o, "gid", r->gid);
+		e |= set_int(o, "atime", ts_to_ns(&r->atime));
+		e |= set_int(o, "mtime", ts_to_ns(&r->mtime));
+		break;
+	case REC_CONTENT:
+		e |= set_int(o, "ino", (json_int_t)r->ino);
+		e |= set_int(o, "mtime", ts_to_ns(&r->mtime));
+		e |= set_content(o, &r->content);
+		break;
+	}
+	char *text = e ? NULL : json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!text)
+		return e ? -EINVAL : -ENOMEM;
+	*json = text;
+	*len = strlen(text);
+	return 0;
+}
+
+static void release(struct fs_tree *t, struct inode *inode,
+		    record_release_fn fn, void *arg)
+{
+	if (!inode || inode->nlink > 0 || inode->lookups || inode->opens)
+		return;
+	if (fn)
+		fn(inode, arg);
+	else
+		tree_release(t, inode);
+}
+
+int record_apply(struct fs_tree *t, const struct record *r,
+		 record_release_fn release_fn, void *arg)
+{
+	struct inode *dir = NULL, *inode = NULL;
+	struct dirent *d;
+	int e;
+
+	switch (r->op) {
+	case REC_CREATE: {
+		dir = tree_get(t, r->dir);
+		if (!dir)
+			return -ESTALE;
+		struct tree_new_inode spec = {
+			.mode = r->mode, .uid = r->uid, .gid = r->gid,
+			.target = r->target, .ino = r->ino,
+		};
+		return tree_create(t, dir, r->name, &spec, &r->time, &inode);
+	}
+	case REC_LINK:
+		dir = tree_get(t, r->dir);
+		inode = tree_get(t, r->ino);
+		if (!dir || !inode)
+			return -ESTALE;
+		return tree_link(t, inode, dir, r->name, &r->time);
+	case REC_UNLINK:
+		dir = tree_get(t, r->dir);
+		if (!dir)
+			return -ESTALE;
+		d = dir->dir ? tree_lookup(dir, r->name) : NULL;
+		inode = d ? d->inode : NULL;
+		e = tree_unlink(t, dir, r->name, r->rmdir, &r->time);
+		if (e == 0)
+			release(t, inode, release_fn, arg);
+		return e;
+	case REC_RENAME: {
+		struct inode *newdir = tree_get(t, r->newdir);
+		dir = tree_get(t, r->dir);
+		if (!dir || !newdir)
+			return -ESTALE;
+		d = newdir->dir ? tree_lookup(newdir, r->newname) : NULL;
+		struct inode *victim = d ? d->inode : NULL;
+		e = tree_rename(t, dir, r->name, newdir, r->newname, r->flags,
+				&r->time);
+		if (e == 0 && !(r->flags & TREE_RENAME_EXCHANGE))
+			release(t, victim, release_fn, arg);
+		return e;
+	}
+	case REC_SETATTR:
+		inode = tree_get(t, r->ino);
+		if (!inode)
+			return -ESTALE;
+		if (r->set & REC_SET_MODE)
+			inode->mode = (inode->mode & S_IFMT) |
+				      (r->mode & 07777);
+		if (r->set & REC_SET_UID)
+			inode->uid = r->uid;
+		if (r->set & REC_SET_GID)
+			inode->gid = r->gid;
+		if (r->set & REC_SET_ATIME)
+			inode->atime = r->atime;
+		if (r->set & REC_SET_MTIME)
+			inode->mtime = r->mtime;
+		inode->ctime = r->time;
+		tree_inode_changed(t, inode);
+		return 0;
+	case REC_CONTENT:
+		inode = tree_get(t, r->ino);
+		if (!inode)
+			return -ESTALE;
+		if (!S_ISREG(inode->mode))
+			return -EINVAL;
+		/* Replay sees only the size of an empty ref: so must we. */
+		inode->content = r->content;
+		if (r->content.size == 0)
+			memset(&inode->content, 0, sizeof(inode->content));
+		if (!inode->file)
+			inode->size = r->content.size;
+		inode->mtime = r->mtime;
+		inode->ctime = r->time;
+		tree_inode_changed(t, inode);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* ---- parsing (replay) ---- */
+
+static int get_u64(json_t *o, const char *k, uint64_t *v)
+{
+	json_t *x = json_object_get(o, k);
+	if (!json_is_integer(x) || json_integer_value(x) < 0)
+		return -1;
+	*v = (uint64_t)json_integer_value(x);
+	return 0;
+}
+
+static int get_u32(json_t *o, const char *k, uint32_t *v)
+{
+	uint64_t x;
+	if (get_u64(o, k, &x) || x > UINT32_MAX)
+		return -1;
+	*v = (uint32_t)x;
+	return 0;
+}
+
+static int get_time(json_t *o, const char *k, struct timespec *ts)
+{
+	json_t *x = json_object_get(o, k);
+	if (!json_is_integer(x))
+		return -1;
+	*ts = ns_to_ts(json_integer_value(x));
+	return 0;
+}
+
+/* "<k>": a string, or "b<k>": base64url bytes decoded into buf (cap
+ * bytes, NUL-terminated; no NUL inside).  Absent: *s = NULL, 0. */
+static int get_text(json_t *o, const char *k, char *buf, size_t cap,
+		    const char **s)
+{
+	char bkey[16];
+	json_t *x = json_object_get(o, k);
+	snprintf(bkey, sizeof(bkey), "b%s", k);
+	json_t *b = json_object_get(o, bkey);
+	*s = NULL;
+	if (x && b)
+		return -1;
+	if (x) {
+		if (!json_is_string(x))
+			return -1;
+		*s = json_string_value(x);
+		return 0;
+	}
+	if (!b)
+		return 0;
+	size_t n;
+	const char *end, *text = json_string_value(b);
+	if (!text ||
+	    sodium_base642bin((unsigned char *)buf, cap - 1, text,
+			      strlen(text), NULL, &n, &end,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    *end || memchr(buf, '\0', n))
+		return -1;
+	buf[n] = '\0';
+	*s = buf;
+	return 0;
+}
+
+static int get_name(json_t *o, const char *k, char *buf, const char **s)
+{
+	if (get_text(o, k, buf, TREE_NAME_MAX + 2, s) || !*s)
+		return -1;
+	return tree_check_name(*s) ? -1 : 0;
+}
+
+static int get_content(json_t *o, struct obj_ref *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (get_u64(o, "size", &c->size))
+		return -1;
+	if (c->size == 0)
+		return 0;
+	json_t *cid = json_object_get(o, "cid"), *key = json_object_get(o, "key");
+	uint32_t depth;
+	size_t key_len;
+	const char *end;
+	if (!json_is_string(cid) || !json_is_string(key) ||
+	    get_u32(o, "depth", &depth) || depth > OBJ_DEPTH_MAX)
+		return -1;
+	const char *ks = json_string_value(key);
+	if (cid_parse(&c->cid, json_string_value(cid),
+		      strlen(json_string_value(cid))) != 0 ||
+	    !cid_is_raw_sha256(&c->cid) ||
+	    sodium_base642bin(c->key, IPMD_KEY_BYTES, ks, strlen(ks), NULL,
+			      &key_len, &end,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    key_len != IPMD_KEY_BYTES || *end)
+		return -1;
+	c->depth = (uint8_t)depth;
+	return 0;
+}
+
+/* Room for names and targets decoded from base64url. */
+struct text_buffers {
+	char name[TREE_NAME_MAX + 2];
+	char newname[TREE_NAME_MAX + 2];
+	char target[TREE_SYMLINK_MAX + 2];
+};
+
+static int parse(json_t *o, struct record *r, struct text_buffers *tb)
+{
+	memset(r, 0, sizeof(*r));
+	json_t *op = json_object_get(o, "op");
+	if (!json_is_string(op))
+		return -1;
+	for (size_t i = 1; i < OP_COUNT; i++)
+		if (!strcmp(json_string_value(op), op_names[i]))
+			r->op = (enum record_op)i;
+	if (!r->op || get_time(o, "time", &r->time))
+		return -1;
+	json_t *x;
+	bool rmdir_ok;
+	switch (r->op) {
+	case REC_CREATE:
+		if (get_text(o, "target", tb->target, sizeof(tb->target),
+			     &r->target))
+			return -1;
+		return get_u64(o, "dir", &r->dir) ||
+		       get_name(o, "name", tb->name, &r->name) ||
+		       get_u64(o, "ino", &r->ino) || r->ino == 0 ||
+		       get_u32(o, "mode", &r->mode) ||
+		       get_u32(o, "uid", &r->uid) ||
+		       get_u32(o, "gid", &r->gid) ||
+		       !create_mode_ok(r->mode, r->target);
+	case REC_LINK:
+		return get_u64(o, "ino", &r->ino) ||
+		       get_u64(o, "dir", &r->dir) ||
+		       get_name(o, "name", tb->name, &r->name);
+	case REC_UNLINK:
+		x = json_object_get(o, "rmdir");
+		rmdir_ok = json_is_boolean(x);
+		r->rmdir = rmdir_ok && json_is_true(x);
+		return get_u64(o, "dir", &r->dir) ||
+		       get_name(o, "name", tb->name, &r->name) || !rmdir_ok;
+	case REC_RENAME:
+		return get_u64(o, "dir", &r->dir) ||
+		       get_name(o, "name", tb->name, &r->name) ||
+		       get_u64(o, "newdir", &r->newdir) ||
+		       get_name(o, "newname", tb->newname, &r->newname) ||
+		       get_u32(o, "flags", &r->flags);
+	case REC_SETATTR:
+		return get_u64(o, "ino", &r->ino) ||
+		       get_u32(o, "set", &r->set) ||
+		       get_u32(o, "mode", &r->mode) ||
+		       get_u32(o, "uid", &r->uid) ||
+		       get_u32(o, "gid", &r->gid) ||
+		       get_time(o, "atime", &r->atime) ||
+		       get_time(o, "mtime", &r->mtime);
+	case REC_CONTENT:
+		return get_u64(o, "ino", &r->ino) ||
+		       get_time(o, "mtime", &r->mtime) ||
+		       get_content(o, &r->content);
+	}
+	return -1;
+}
+
+int record_replay(struct fs_tree *t, const uint8_t *payload, size_t len)
+{
+	json_error_t err;
+	json_t *o = json_loadb((const char *)payload, len, JSON_REJECT_DUPLICATES,
+			       &err);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return -EBADMSG;
+	}
+	struct record r;
+	struct text_buffers *tb = malloc(sizeof(*tb));
+	int e = !tb ? -ENOMEM
+		: parse(o, &r, tb) ? -EBADMSG
+				   : record_apply(t, &r, NULL, NULL);
+	sodium_memzero(&r.content, sizeof(r.content));
+	free(tb);
+	json_decref(o);
+	return e;
+}

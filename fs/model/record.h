@@ -1,0 +1,102 @@
+/*
+ * fs/model/record.h — journal records: one namespace or attribute change each.
+ *
+ * A record is compact JSON (the journal seals it).  Every record carries
+ * what is needed to redo the change exactly: the inode number a create
+ * allocated, the time it happened, the content ref a seal produced.  Live
+ * operations append the record first and then apply it with record_apply,
+ * under the filesystem lock; replay applies the same records in the same
+ * order to the tree of the last commit, so both end in the same state.
+ * An operation that fails live fails the same way on replay (the state is
+ * the same); replay counts such records and moves on.
+ *
+ *   {"op":"create","dir":D,"name":N,"ino":I,"mode":M,"uid":U,"gid":G,
+ *    "time":NS[,"target":T]}
+ *   {"op":"link","ino":I,"dir":D,"name":N,"time":NS}
+ *   {"op":"unlink","dir":D,"name":N,"rmdir":B,"time":NS}
+ *   {"op":"rename","dir":D,"name":N,"newdir":D2,"newname":N2,"flags":F,
+ *    "time":NS}
+ *   {"op":"setattr","ino":I,"set":MASK,"mode":M,"uid":U,"gid":G,
+ *    "atime":NS,"mtime":NS,"time":NS}
+ *   {"op":"content","ino":I,"size":S,"cid":C,"key":K,"depth":D,
+ *    "mtime":NS,"time":NS}
+ *
+ * What replay accepts is exactly what a commit can write: a create's M is
+ * a regular file, directory or symlink with no bits outside S_IFMT | 07777
+ * (what a manifest holds), and T is there if and only if M is a symlink.
+ * record_encode refuses any other create, and replay refuses it as
+ * malformed.
+ */
+#ifndef IPMD_FS_MODEL_RECORD_H
+#define IPMD_FS_MODEL_RECORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fs/model/object.h"
+#include "fs/model/tree.h"
+
+enum record_op {
+	REC_CREATE = 1,
+	REC_LINK,
+	REC_UNLINK,
+	REC_RENAME,
+	REC_SETATTR,
+	REC_CONTENT,
+};
+
+enum record_set {
+	REC_SET_MODE = 1 << 0,
+	REC_SET_UID = 1 << 1,
+	REC_SET_GID = 1 << 2,
+	REC_SET_ATIME = 1 << 3,
+	REC_SET_MTIME = 1 << 4,
+};
+
+struct record {
+	enum record_op op;
+	uint64_t dir, newdir, ino;
+	const char *name, *newname, *target;
+	uint32_t mode, uid, gid;
+	unsigned flags; /* rename: enum tree_rename_flags */
+	bool rmdir;
+	unsigned set;   /* setattr: enum record_set */
+	struct timespec atime, mtime;
+	struct timespec time; /* when it happened: ctime/mtime of the change */
+	struct obj_ref content;
+};
+
+/*
+ * JSON text of r (malloc'ed, caller frees); 0 or -ENOMEM, or an error for
+ * a record that record_replay would refuse (so it is never journaled):
+ * -EINVAL (unknown op; an ino or dir ≥ 2^63, a create's ino 0; a create
+ * whose mode is not a regular file, directory or symlink, or has bits
+ * outside S_IFMT | 07777; a target on anything but a symlink, or a symlink
+ * without one; a string that is not UTF-8; content whose cid is not raw
+ * or whose depth passes OBJ_DEPTH_MAX), tree_check_name's errno for a bad
+ * name, -EOVERFLOW for a time more than about 292 years from 1970 or a
+ * size ≥ 2^63.
+ */
+int record_encode(const struct record *r, char **json, size_t *len);
+
+/*
+ * Apply r to t.  0, or the errno the change fails with.  Inodes whose
+ * last name goes and that nothing holds (no lookups, no opens) are freed,
+ * via release_fn when given (the caller may need to drop per-inode state),
+ * else tree_release.  Content of size 0 is the empty ref, whatever else
+ * r->content holds (only the size is journaled).
+ */
+typedef void (*record_release_fn)(struct inode *inode, void *arg);
+int record_apply(struct fs_tree *t, const struct record *r,
+		 record_release_fn release_fn, void *arg);
+
+/*
+ * Parse payload and apply it (journal replay).  -EBADMSG when the payload
+ * is malformed (a create with a mode or target that record_encode
+ * refuses among them: no live operation journals one); -ESTALE when it
+ * names an inode or directory that no longer exists (a file unlinked
+ * while open: harmless); otherwise the result of record_apply.
+ */
+int record_replay(struct fs_tree *t, const uint8_t *payload, size_t len);
+
+#endif

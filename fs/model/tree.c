@@ -1,0 +1,945 @@
+/* fs/model/tree.c — see tree.h. */
+#include "fs/model/tree.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+#include <xxhash.h>
+
+/* fs/model/manifest.h's MANIFEST_SHARD_THRESHOLD; not included, because the tree
+ * knows nothing of the manifest format beyond this default. */
+#define TREE_SHARD_THRESHOLD 1000
+#define INO_BUCKETS_MIN 64
+#define DIR_BUCKETS_MIN 8
+#define BUCKETS_MAX (UINT32_C(1) << 31)
+/* Fibonacci hashing: replayed or loaded inos may be strided, so mix them
+ * before taking bucket bits. */
+#define INO_MIX UINT64_C(0x9E3779B97F4A7C15)
+
+static bool is_dir(const struct inode *in)
+{
+	return S_ISDIR(in->mode);
+}
+
+/* ---- names ---- */
+
+static int name_len(const char *name, size_t *len)
+{
+	size_t n;
+	if (!name)
+		return -EINVAL;
+	n = strnlen(name, TREE_NAME_MAX + 1);
+	if (n == 0)
+		return -EINVAL;
+	if (n > TREE_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (memchr(name, '/', n))
+		return -EINVAL;
+	if (name[0] == '.' && (n == 1 || (n == 2 && name[1] == '.')))
+		return -EINVAL;
+	*len = n;
+	return 0;
+}
+
+int tree_check_name(const char *name)
+{
+	size_t len;
+	return name_len(name, &len);
+}
+
+uint64_t tree_name_hash(const char *name, size_t len)
+{
+	return XXH3_64bits(name, len);
+}
+
+static int target_len(const char *target, size_t *len)
+{
+	size_t n;
+	if (!target)
+		return -EINVAL;
+	n = strnlen(target, TREE_SYMLINK_MAX + 1);
+	if (n == 0)
+		return -EINVAL;
+	if (n > TREE_SYMLINK_MAX)
+		return -ENAMETOOLONG;
+	*len = n;
+	return 0;
+}
+
+/* ---- allocation ---- */
+
+/* The name lives in the same allocation, right after the struct. */
+static struct dirent *dirent_new(const char *name, size_t len, uint64_t hash)
+{
+	struct dirent *e = malloc(sizeof(*e) + len + 1);
+	if (!e)
+		return NULL;
+	memset(e, 0, sizeof(*e));
+	e->name = (char *)(e + 1);
+	memcpy(e->name, name, len);
+	e->name[len] = '\0';
+	e->name_len = (uint16_t)len;
+	e->hash = hash;
+	return e;
+}
+
+static struct dir *dir_new(void)
+{
+	struct dir *d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->buckets = calloc(DIR_BUCKETS_MIN, sizeof(*d->buckets));
+	d->shards.dirty = calloc(1, sizeof(*d->shards.dirty));
+	if (!d->buckets || !d->shards.dirty) {
+		free(d->buckets);
+		free(d->shards.dirty);
+		free(d);
+		return NULL;
+	}
+	d->nbuckets = DIR_BUCKETS_MIN;
+	d->shards.count = 1;
+	return d;
+}
+
+/* Frees the entries too: a directory owns its dirents. */
+static void dir_free(struct dir *d)
+{
+	for (uint32_t i = 0; i < d->nbuckets; i++) {
+		struct dirent *e = d->buckets[i], *next;
+		for (; e; e = next) {
+			next = e->hash_next;
+			free(e);
+		}
+	}
+	free(d->buckets);
+	free(d->shards.dirty);
+	/* The shards' and the node's keys: wipe them with the rest. */
+	if (d->shards.refs)
+		sodium_memzero(d->shards.refs,
+			       d->shards.count * sizeof(*d->shards.refs));
+	free(d->shards.refs);
+	sodium_memzero(d, sizeof(*d));
+	free(d);
+}
+
+static void inode_free(struct inode *in)
+{
+	if (in->dir)
+		dir_free(in->dir);
+	free(in->target);
+	sodium_memzero(in, sizeof(*in)); /* its content key */
+	free(in);
+}
+
+static struct inode *inode_new(uint64_t ino, uint32_t mode,
+			       const char *target, size_t tlen)
+{
+	struct inode *in = calloc(1, sizeof(*in));
+	if (!in)
+		return NULL;
+	in->ino = ino;
+	in->mode = mode;
+	if (S_ISDIR(mode) && !(in->dir = dir_new()))
+		goto fail;
+	if (S_ISLNK(mode)) {
+		in->target = malloc(tlen + 1);
+		if (!in->target)
+			goto fail;
+		memcpy(in->target, target, tlen);
+		in->target[tlen] = '\0';
+		in->size = tlen;
+	}
+	return in;
+fail:
+	inode_free(in);
+	return NULL;
+}
+
+/* ---- ino → inode ---- */
+
+static uint32_t ino_slot(uint64_t ino, uint32_t nbuckets)
+{
+	return (uint32_t)((ino * INO_MIX) >> 32) & (nbuckets - 1);
+}
+
+/* Best effort: if memory is short the chains get longer, nothing breaks. */
+static void ino_grow(struct fs_tree *t)
+{
+	struct inode **b;
+	uint32_t n;
+	if (t->ninodes < t->nbuckets || t->nbuckets >= BUCKETS_MAX)
+		return;
+	n = t->nbuckets * 2;
+	b = calloc(n, sizeof(*b));
+	if (!b)
+		return;
+	for (uint32_t i = 0; i < t->nbuckets; i++) {
+		struct inode *in = t->buckets[i], *next;
+		for (; in; in = next) {
+			uint32_t s = ino_slot(in->ino, n);
+			next = in->hash_next;
+			in->hash_next = b[s];
+			b[s] = in;
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = n;
+}
+
+static void ino_insert(struct fs_tree *t, struct inode *in)
+{
+	uint32_t s;
+	ino_grow(t);
+	s = ino_slot(in->ino, t->nbuckets);
+	in->hash_next = t->buckets[s];
+	t->buckets[s] = in;
+	t->ninodes++;
+	if (in->ino >= t->next_ino)
+		t->next_ino = in->ino + 1;
+}
+
+static void ino_remove(struct fs_tree *t, struct inode *in)
+{
+	struct inode **p = &t->buckets[ino_slot(in->ino, t->nbuckets)];
+	while (*p && *p != in)
+		p = &(*p)->hash_next;
+	if (*p) {
+		*p = in->hash_next;
+		t->ninodes--;
+	}
+}
+
+struct inode *tree_get(struct fs_tree *t, uint64_t ino)
+{
+	struct inode *in = t->buckets[ino_slot(ino, t->nbuckets)];
+	while (in && in->ino != ino)
+		in = in->hash_next;
+	return in;
+}
+
+/* An ino for a new inode: the caller's (replay) or the next free one. */
+static int pick_ino(struct fs_tree *t, uint64_t want, uint64_t *ino)
+{
+	if (want == 0) {
+		if (t->next_ino == UINT64_MAX)
+			return -ENOSPC;
+		*ino = t->next_ino;
+		return 0;
+	}
+	/* next_ino must be able to move past it. */
+	if (want == UINT64_MAX)
+		return -EINVAL;
+	if (tree_get(t, want))
+		return -EEXIST;
+	*ino = want;
+	return 0;
+}
+
+/* ---- name → dirent, per directory ---- */
+
+static struct dirent *dir_find(const struct dir *d, const char *name,
+			       size_t len, uint64_t hash)
+{
+	struct dirent *e = d->buckets[hash & (d->nbuckets - 1)];
+	for (; e; e = e->hash_next)
+		if (e->hash == hash && e->name_len == len &&
+		    memcmp(e->name, name, len) == 0)
+			return e;
+	return NULL;
+}
+
+struct dirent *tree_lookup(struct inode *dir, const char *name)
+{
+	size_t len;
+	if (!dir || !dir->dir || !name)
+		return NULL;
+	len = strnlen(name, TREE_NAME_MAX + 1);
+	if (len == 0 || len > TREE_NAME_MAX)
+		return NULL;
+	return dir_find(dir->dir, name, len, tree_name_hash(name, len));
+}
+
+/* Best effort, like ino_grow. */
+static void dir_grow(struct dir *d)
+{
+	struct dirent **b;
+	uint32_t n;
+	if (d->count < d->nbuckets || d->nbuckets >= BUCKETS_MAX)
+		return;
+	n = d->nbuckets * 2;
+	b = calloc(n, sizeof(*b));
+	if (!b)
+		return;
+	for (uint32_t i = 0; i < d->nbuckets; i++) {
+		struct dirent *e = d->buckets[i], *next;
+		for (; e; e = next) {
+			uint32_t s = (uint32_t)(e->hash & (n - 1));
+			next = e->hash_next;
+			e->hash_next = b[s];
+			b[s] = e;
+		}
+	}
+	free(d->buckets);
+	d->buckets = b;
+	d->nbuckets = n;
+}
+
+static void dir_insert(struct inode *dir, struct dirent *e)
+{
+	struct dir *d = dir->dir;
+	uint32_t s;
+	dir_grow(d);
+	s = (uint32_t)(e->hash & (d->nbuckets - 1));
+	e->hash_next = d->buckets[s];
+	d->buckets[s] = e;
+	e->dir = dir;
+	d->count++;
+}
+
+static void dir_remove(struct inode *dir, struct dirent *e)
+{
+	struct dir *d = dir->dir;
+	struct dirent **p = &d->buckets[e->hash & (d->nbuckets - 1)];
+	while (*p && *p != e)
+		p = &(*p)->hash_next;
+	if (*p) {
+		*p = e->hash_next;
+		d->count--;
+	}
+}
+
+/* ---- an inode's names ---- */
+
+static void link_add(struct inode *in, struct dirent *e)
+{
+	e->inode = in;
+	e->next_link = in->links;
+	in->links = e;
+}
+
+static void link_remove(struct inode *in, struct dirent *e)
+{
+	struct dirent **p = &in->links;
+	while (*p && *p != e)
+		p = &(*p)->next_link;
+	if (*p)
+		*p = e->next_link;
+	e->next_link = NULL;
+}
+
+/* ---- dirty marks and times ---- */
+
+static void dirty_push(struct fs_tree *t, struct inode *dir)
+{
+	struct dir *d = dir->dir;
+	if (d->dirty)
+		return;
+	d->dirty = true;
+	d->next_dirty = t->dirty_dirs;
+	t->dirty_dirs = dir;
+}
+
+/* A removed directory must leave the list before it can be freed. */
+static void dirty_remove(struct fs_tree *t, struct inode *dir)
+{
+	struct dir *d = dir->dir;
+	struct inode **p = &t->dirty_dirs;
+	if (!d->dirty)
+		return;
+	while (*p && *p != dir)
+		p = &(*p)->dir->next_dirty;
+	if (*p)
+		*p = d->next_dirty;
+	d->dirty = false;
+	d->next_dirty = NULL;
+}
+
+static void mark_name(struct fs_tree *t, struct inode *dir, uint64_t hash)
+{
+	struct dir_shards *s = &dir->dir->shards;
+	if (s->dirty && s->count)
+		s->dirty[tree_shard_of(hash, s->count)] = 1;
+	else
+		s->all_dirty = true;
+	dirty_push(t, dir);
+}
+
+/* A directory with no sealed node yet: every shard must be written. */
+static void mark_unsealed(struct fs_tree *t, struct inode *dir)
+{
+	struct dir_shards *s = &dir->dir->shards;
+	s->all_dirty = true;
+	if (s->dirty)
+		memset(s->dirty, 1, s->count);
+	dirty_push(t, dir);
+}
+
+void tree_inode_changed(struct fs_tree *t, struct inode *inode)
+{
+	for (struct dirent *e = inode->links; e; e = e->next_link)
+		mark_name(t, e->dir, e->hash);
+}
+
+void tree_clear_dirty(struct fs_tree *t)
+{
+	struct inode *dir = t->dirty_dirs, *next;
+	for (; dir; dir = next) {
+		struct dir *d = dir->dir;
+		next = d->next_dirty;
+		d->dirty = false;
+		d->next_dirty = NULL;
+		d->shards.all_dirty = false;
+		if (d->shards.dirty)
+			memset(d->shards.dirty, 0, d->shards.count);
+	}
+	t->dirty_dirs = NULL;
+}
+
+/* Entries of dir changed: its times, hence its own entry in its parent. */
+static void touch_dir(struct fs_tree *t, struct inode *dir,
+		      const struct timespec *now)
+{
+	dir->mtime = *now;
+	dir->ctime = *now;
+	tree_inode_changed(t, dir);
+}
+
+static void touch_inode(struct fs_tree *t, struct inode *in,
+			const struct timespec *now)
+{
+	in->ctime = *now;
+	tree_inode_changed(t, in);
+}
+
+/* Take e out of its directory and away from its inode, and free it.  The
+ * inode stays (tree_release frees it); the caller touches the directory. */
+static void drop_entry(struct fs_tree *t, struct dirent *e,
+		       const struct timespec *now)
+{
+	struct inode *dir = e->dir, *in = e->inode;
+	dir_remove(dir, e);
+	link_remove(in, e);
+	mark_name(t, dir, e->hash);
+	free(e);
+	if (is_dir(in)) {
+		in->nlink = 0;
+		in->dir->parent = in;
+		dir->dir->subdirs--;
+		dir->nlink--;
+		dirty_remove(t, in);
+	} else {
+		in->nlink--;
+	}
+	touch_inode(t, in, now);
+}
+
+/* ---- tree ---- */
+
+int tree_new(struct fs_tree **out, uint32_t uid, uint32_t gid,
+	     const struct timespec *now)
+{
+	struct fs_tree *t;
+	struct inode *root;
+	*out = NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->buckets = calloc(INO_BUCKETS_MIN, sizeof(*t->buckets));
+	root = inode_new(TREE_ROOT_INO, S_IFDIR | 0755, NULL, 0);
+	if (!t->buckets || !root) {
+		if (root)
+			inode_free(root);
+		free(t->buckets);
+		free(t);
+		return -ENOMEM;
+	}
+	t->nbuckets = INO_BUCKETS_MIN;
+	t->next_ino = TREE_ROOT_INO + 1;
+	t->shard_threshold = TREE_SHARD_THRESHOLD;
+	root->uid = uid;
+	root->gid = gid;
+	root->nlink = 2;
+	root->atime = root->mtime = root->ctime = *now;
+	root->dir->parent = root;
+	ino_insert(t, root);
+	t->root = root;
+	mark_unsealed(t, root);
+	*out = t;
+	return 0;
+}
+
+void tree_free(struct fs_tree *t)
+{
+	if (!t)
+		return;
+	for (uint32_t i = 0; i < t->nbuckets; i++) {
+		struct inode *in = t->buckets[i], *next;
+		for (; in; in = next) {
+			next = in->hash_next;
+			/* in->file, if any, belongs to its owner (fs/mount/file.h). */
+			inode_free(in);
+		}
+	}
+	free(t->buckets);
+	free(t);
+}
+
+/* Levels between the root (0) and dir. */
+static uint32_t dir_depth(const struct inode *dir)
+{
+	uint32_t depth = 0;
+	while (dir->dir && dir->dir->parent != dir && depth <= TREE_DEPTH_MAX) {
+		dir = dir->dir->parent;
+		depth++;
+	}
+	return depth;
+}
+
+/* Levels of directories below dir (0: no subdirectories); stops counting
+ * past TREE_DEPTH_MAX, which the tree never holds anyway. */
+static uint32_t dir_height(const struct inode *dir, uint32_t limit)
+{
+	uint32_t best = 0;
+	if (!dir->dir || dir->dir->subdirs == 0 || limit == 0)
+		return 0;
+	for (uint32_t b = 0; b < dir->dir->nbuckets; b++)
+		for (const struct dirent *e = dir->dir->buckets[b]; e;
+		     e = e->hash_next) {
+			if (!e->inode->dir)
+				continue;
+			uint32_t h = 1 + dir_height(e->inode, limit - 1);
+			if (h > best)
+				best = h;
+		}
+	return best;
+}
+
+/* Whether directory src fits below newdir (as one of its entries). */
+static bool depth_fits(const struct inode *newdir, const struct inode *src)
+{
+	uint64_t d = (uint64_t)dir_depth(newdir) + 1 +
+		     dir_height(src, TREE_DEPTH_MAX);
+	return d <= TREE_DEPTH_MAX;
+}
+
+int tree_create(struct fs_tree *t, struct inode *dir, const char *name,
+		const struct tree_new_inode *spec, const struct timespec *now,
+		struct inode **out)
+{
+	uint32_t type = spec->mode & S_IFMT;
+	size_t len, tlen = 0;
+	struct inode *in;
+	struct dirent *e;
+	uint64_t hash, ino;
+	int r;
+
+	if (out)
+		*out = NULL;
+	if (!dir->dir)
+		return -ENOTDIR;
+	if ((r = name_len(name, &len)))
+		return r;
+	if (dir->nlink == 0)
+		return -ENOENT;
+	hash = tree_name_hash(name, len);
+	if (dir_find(dir->dir, name, len, hash))
+		return -EEXIST;
+	if (type != S_IFREG && type != S_IFDIR && type != S_IFLNK)
+		return -EINVAL;
+	if (type == S_IFLNK && (r = target_len(spec->target, &tlen)))
+		return r;
+	if (type == S_IFDIR && dir->nlink >= TREE_LINK_MAX)
+		return -EMLINK;
+	if (type == S_IFDIR && dir_depth(dir) + 1 > TREE_DEPTH_MAX)
+		return -EMLINK;
+	if ((r = pick_ino(t, spec->ino, &ino)))
+		return r;
+
+	in = inode_new(ino, spec->mode, spec->target, tlen);
+	e = dirent_new(name, len, hash);
+	if (!in || !e) {
+		if (in)
+			inode_free(in);
+		free(e);
+		return -ENOMEM;
+	}
+	in->uid = spec->uid;
+	in->gid = spec->gid;
+	in->nlink = type == S_IFDIR ? 2 : 1;
+	in->atime = in->mtime = in->ctime = *now;
+	link_add(in, e);
+	dir_insert(dir, e);
+	ino_insert(t, in);
+	if (type == S_IFDIR) {
+		in->dir->parent = dir;
+		dir->dir->subdirs++;
+		dir->nlink++;
+		mark_unsealed(t, in);
+	}
+	mark_name(t, dir, hash);
+	touch_dir(t, dir, now);
+	if (out)
+		*out = in;
+	return 0;
+}
+
+int tree_link(struct fs_tree *t, struct inode *inode, struct inode *dir,
+	      const char *name, const struct timespec *now)
+{
+	struct dirent *e;
+	uint64_t hash;
+	size_t len;
+	int r;
+
+	if (!dir->dir)
+		return -ENOTDIR;
+	if ((r = name_len(name, &len)))
+		return r;
+	if (dir->nlink == 0)
+		return -ENOENT;
+	hash = tree_name_hash(name, len);
+	if (dir_find(dir->dir, name, len, hash))
+		return -EEXIST;
+	if (is_dir(inode))
+		return -EPERM;
+	/* Linux refuses to resurrect an unlinked file the same way. */
+	if (inode->nlink == 0)
+		return -ENOENT;
+	if (inode->nlink >= TREE_LINK_MAX)
+		return -EMLINK;
+	e = dirent_new(name, len, hash);
+	if (!e)
+		return -ENOMEM;
+	link_add(inode, e);
+	dir_insert(dir, e);
+	inode->nlink++;
+	mark_name(t, dir, hash);
+	touch_dir(t, dir, now);
+	touch_inode(t, inode, now);
+	return 0;
+}
+
+int tree_unlink(struct fs_tree *t, struct inode *dir, const char *name,
+		bool rmdir, const struct timespec *now)
+{
+	struct dirent *e;
+	size_t len;
+	int r;
+
+	if (!dir->dir)
+		return -ENOTDIR;
+	if ((r = name_len(name, &len)))
+		return r;
+	e = dir_find(dir->dir, name, len, tree_name_hash(name, len));
+	if (!e)
+		return -ENOENT;
+	if (rmdir) {
+		if (!is_dir(e->inode))
+			return -ENOTDIR;
+		if (e->inode->dir->count)
+			return -ENOTEMPTY;
+	} else if (is_dir(e->inode)) {
+		return -EISDIR;
+	}
+	drop_entry(t, e, now);
+	touch_dir(t, dir, now);
+	return 0;
+}
+
+/* Move n subdirectories (and their ".." links) between two parents; n < 0
+ * moves them the other way. */
+static void move_subdirs(struct inode *from, struct inode *to, int n)
+{
+	if (n < 0) {
+		struct inode *tmp = from;
+		from = to;
+		to = tmp;
+		n = -n;
+	}
+	from->dir->subdirs -= (uint32_t)n;
+	from->nlink -= (uint32_t)n;
+	to->dir->subdirs += (uint32_t)n;
+	to->nlink += (uint32_t)n;
+}
+
+static int rename_exchange(struct fs_tree *t, struct dirent *od,
+			   struct dirent *nd, const struct timespec *now)
+{
+	struct inode *a = od->inode, *b = nd->inode;
+	struct inode *odir = od->dir, *ndir = nd->dir;
+	/* Directories that change parent: > 0 moves towards ndir. */
+	int delta = (int)is_dir(a) - (int)is_dir(b);
+
+	if (is_dir(a) && tree_is_ancestor(a, ndir))
+		return -EINVAL;
+	if (is_dir(b) && tree_is_ancestor(b, odir))
+		return -EINVAL;
+	if (a == b)
+		return 0;
+	if (odir != ndir && ((delta > 0 && ndir->nlink >= TREE_LINK_MAX) ||
+			     (delta < 0 && odir->nlink >= TREE_LINK_MAX)))
+		return -EMLINK;
+
+	link_remove(a, od);
+	link_remove(b, nd);
+	link_add(b, od);
+	link_add(a, nd);
+	if (odir != ndir) {
+		if (is_dir(a))
+			a->dir->parent = ndir;
+		if (is_dir(b))
+			b->dir->parent = odir;
+		move_subdirs(odir, ndir, delta);
+	}
+	mark_name(t, odir, od->hash);
+	mark_name(t, ndir, nd->hash);
+	touch_inode(t, a, now);
+	touch_inode(t, b, now);
+	touch_dir(t, odir, now);
+	if (ndir != odir)
+		touch_dir(t, ndir, now);
+	return 0;
+}
+
+int tree_rename(struct fs_tree *t, struct inode *olddir, const char *oldname,
+		struct inode *newdir, const char *newname, unsigned flags,
+		const struct timespec *now)
+{
+	const unsigned known = TREE_RENAME_NOREPLACE | TREE_RENAME_EXCHANGE;
+	struct dirent *od, *nd, *ne;
+	struct inode *src, *victim;
+	size_t olen, nlen;
+	uint64_t ohash, nhash;
+	int r;
+
+	if ((flags & ~known) || (flags & known) == known)
+		return -EINVAL;
+	if (!olddir->dir || !newdir->dir)
+		return -ENOTDIR;
+	if ((r = name_len(oldname, &olen)) || (r = name_len(newname, &nlen)))
+		return r;
+	ohash = tree_name_hash(oldname, olen);
+	nhash = tree_name_hash(newname, nlen);
+	od = dir_find(olddir->dir, oldname, olen, ohash);
+	if (!od)
+		return -ENOENT;
+	nd = dir_find(newdir->dir, newname, nlen, nhash);
+	if (flags & TREE_RENAME_EXCHANGE) {
+		if (!nd)
+			return -ENOENT;
+		if (olddir != newdir &&
+		    ((is_dir(od->inode) && !depth_fits(newdir, od->inode)) ||
+		     (is_dir(nd->inode) && !depth_fits(olddir, nd->inode))))
+			return -EMLINK;
+		return rename_exchange(t, od, nd, now);
+	}
+	if (nd && (flags & TREE_RENAME_NOREPLACE))
+		return -EEXIST;
+	if (newdir->nlink == 0)
+		return -ENOENT;
+
+	/* The checks in the order Linux makes them (do_renameat2, then
+	 * vfs_rename), so each case gives the errno a local fs gives. */
+	src = od->inode;
+	victim = nd ? nd->inode : NULL;
+	if (is_dir(src) && tree_is_ancestor(src, newdir))
+		return -EINVAL;
+	if (victim && is_dir(victim) && tree_is_ancestor(victim, olddir))
+		return -ENOTEMPTY;
+	if (victim == src)
+		return 0;
+	if (victim) {
+		if (is_dir(src) && !is_dir(victim))
+			return -ENOTDIR;
+		if (!is_dir(src) && is_dir(victim))
+			return -EISDIR;
+		if (is_dir(victim) && victim->dir->count)
+			return -ENOTEMPTY;
+	} else if (is_dir(src) && olddir != newdir &&
+		   newdir->nlink >= TREE_LINK_MAX) {
+		return -EMLINK;
+	}
+	if (is_dir(src) && olddir != newdir && !depth_fits(newdir, src))
+		return -EMLINK;
+
+	/* The only allocation comes first: a failure changes nothing. */
+	ne = dirent_new(newname, nlen, nhash);
+	if (!ne)
+		return -ENOMEM;
+	link_remove(src, od);
+	dir_remove(olddir, od);
+	mark_name(t, olddir, ohash);
+	free(od);
+	if (nd)
+		drop_entry(t, nd, now);
+	link_add(src, ne);
+	dir_insert(newdir, ne);
+	mark_name(t, newdir, nhash);
+	if (is_dir(src) && olddir != newdir) {
+		src->dir->parent = newdir;
+		move_subdirs(olddir, newdir, 1);
+	}
+	touch_inode(t, src, now);
+	touch_dir(t, olddir, now);
+	if (newdir != olddir)
+		touch_dir(t, newdir, now);
+	return 0;
+}
+
+int tree_release(struct fs_tree *t, struct inode *inode)
+{
+	if (!inode || inode == t->root || inode->nlink || inode->lookups ||
+	    inode->opens || inode->file)
+		return 0;
+	ino_remove(t, inode);
+	if (inode->dir)
+		dirty_remove(t, inode);
+	inode_free(inode);
+	return 1;
+}
+
+int tree_list(struct inode *dir, struct tree_listing *out)
+{
+	struct tree_listing_entry *entries;
+	struct dir *d;
+	size_t total = 0, n = 0;
+	char *names, *p;
+
+	memset(out, 0, sizeof(*out));
+	if (!dir->dir)
+		return -ENOTDIR;
+	d = dir->dir;
+	if (d->count == 0)
+		return 0;
+	for (uint32_t i = 0; i < d->nbuckets; i++)
+		for (struct dirent *e = d->buckets[i]; e; e = e->hash_next)
+			total += (size_t)e->name_len + 1;
+	entries = calloc(d->count, sizeof(*entries));
+	names = malloc(total);
+	if (!entries || !names) {
+		free(entries);
+		free(names);
+		return -ENOMEM;
+	}
+	p = names;
+	for (uint32_t i = 0; i < d->nbuckets; i++) {
+		for (struct dirent *e = d->buckets[i]; e && n < d->count;
+		     e = e->hash_next) {
+			memcpy(p, e->name, (size_t)e->name_len + 1);
+			entries[n].name = p;
+			entries[n].ino = e->inode->ino;
+			entries[n].mode = e->inode->mode;
+			p += e->name_len + 1;
+			n++;
+		}
+	}
+	out->count = n;
+	out->entries = entries;
+	out->names = names;
+	return 0;
+}
+
+void tree_listing_free(struct tree_listing *l)
+{
+	if (!l)
+		return;
+	free(l->entries);
+	free(l->names);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Parents form a tree ending at a node that is its own parent (the root, or
+ * a removed directory), so the walk ends. */
+bool tree_is_ancestor(struct inode *a, struct inode *b)
+{
+	struct inode *cur = b;
+	if (!a || !b || !a->dir || !b->dir)
+		return false;
+	for (;;) {
+		if (cur == a)
+			return true;
+		if (cur->dir->parent == cur)
+			return false;
+		cur = cur->dir->parent;
+	}
+}
+
+int tree_load_entry(struct fs_tree *t, struct inode *dir, const char *name,
+		    uint64_t ino, const struct tree_load_attrs *attrs,
+		    struct inode **out)
+{
+	uint32_t type = attrs->mode & S_IFMT;
+	size_t len, tlen = 0;
+	struct inode *in;
+	struct dirent *e;
+	uint64_t hash;
+	int r;
+
+	if (out)
+		*out = NULL;
+	if (!dir->dir)
+		return -ENOTDIR;
+	if ((r = name_len(name, &len)))
+		return r;
+	hash = tree_name_hash(name, len);
+	if (dir_find(dir->dir, name, len, hash))
+		return -EEXIST;
+	if (ino == 0 || ino == UINT64_MAX)
+		return -EINVAL;
+
+	in = tree_get(t, ino);
+	if (in) {
+		if (is_dir(in) || (in->mode & S_IFMT) != type)
+			return -EINVAL;
+		if (in->nlink >= TREE_LINK_MAX)
+			return -EMLINK;
+		e = dirent_new(name, len, hash);
+		if (!e)
+			return -ENOMEM;
+		link_add(in, e);
+		dir_insert(dir, e);
+		in->nlink++;
+		if (out)
+			*out = in;
+		return 0;
+	}
+
+	if (type != S_IFREG && type != S_IFDIR && type != S_IFLNK)
+		return -EINVAL;
+	if (type == S_IFLNK && (r = target_len(attrs->target, &tlen)))
+		return r;
+	if (type == S_IFDIR && dir->nlink >= TREE_LINK_MAX)
+		return -EMLINK;
+	in = inode_new(ino, attrs->mode, attrs->target, tlen);
+	e = dirent_new(name, len, hash);
+	if (!in || !e) {
+		if (in)
+			inode_free(in);
+		free(e);
+		return -ENOMEM;
+	}
+	in->uid = attrs->uid;
+	in->gid = attrs->gid;
+	if (type != S_IFLNK)
+		in->size = attrs->size;
+	in->atime = attrs->atime;
+	in->mtime = attrs->mtime;
+	in->ctime = attrs->ctime;
+	if (type == S_IFREG)
+		in->content = attrs->content;
+	in->nlink = type == S_IFDIR ? 2 : 1;
+	link_add(in, e);
+	dir_insert(dir, e);
+	ino_insert(t, in);
+	if (type == S_IFDIR) {
+		in->dir->parent = dir;
+		dir->dir->subdirs++;
+		dir->nlink++;
+	}
+	if (out)
+		*out = in;
+	return 0;
+}

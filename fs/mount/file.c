@@ -1,0 +1,476 @@
+/* fs/mount/file.c — see file.h. */
+#include "fs/mount/file.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cache/chunk_cache.h"
+
+struct dirty_buf {
+	uint64_t index;
+	uint8_t *data; /* chunk_size bytes; zero beyond what was written */
+};
+
+struct file_state {
+	pthread_mutex_t lock;
+	struct obj_ref base;    /* committed content the state started from */
+	bool loaded;            /* chunks[] filled from base */
+	struct chunk_ref *chunks; /* cid.len 0: a chunk of zeros */
+	size_t nchunks, cap;
+	struct dirty_buf dirty[FILE_DIRTY_MAX];
+	size_t ndirty;
+	uint64_t size;
+	bool modified;
+	size_t buf_bytes; /* length of every dirty buffer (the chunk size) */
+	bool scoped;      /* seal under secret, the file's own scope */
+	uint8_t secret[IPMD_KEY_BYTES];
+};
+
+int file_state_new(const struct obj_store *st, uint64_t id,
+		   const struct obj_ref *content, struct file_state **out)
+{
+	struct file_state *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	uint8_t salt[IPMD_SCOPE_SALT_BYTES];
+	struct obj_store scoped;
+	obj_salt_of_id(id, salt);
+	obj_store_scoped(st, salt, f->secret, &scoped);
+	f->scoped = scoped.convergence == f->secret;
+	if (pthread_mutex_init(&f->lock, NULL) != 0) {
+		sodium_memzero(f->secret, sizeof(f->secret));
+		free(f);
+		return -ENOMEM;
+	}
+	f->base = *content;
+	f->size = content->size;
+	*out = f;
+	return 0;
+}
+
+static void drop_buffer(struct file_state *f, size_t slot, size_t chunk_size)
+{
+	sodium_memzero(f->dirty[slot].data, chunk_size);
+	free(f->dirty[slot].data);
+	f->dirty[slot] = f->dirty[--f->ndirty];
+}
+
+void file_state_free(struct file_state *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->ndirty; i++) {
+		sodium_memzero(f->dirty[i].data, f->buf_bytes);
+		free(f->dirty[i].data);
+	}
+	if (f->chunks) /* chunk keys: as secret as the plaintext */
+		sodium_memzero(f->chunks, f->cap * sizeof(*f->chunks));
+	free(f->chunks);
+	pthread_mutex_destroy(&f->lock);
+	sodium_memzero(f, sizeof(*f));
+	free(f);
+}
+
+uint64_t file_size(struct file_state *f)
+{
+	pthread_mutex_lock(&f->lock);
+	uint64_t s = f->size;
+	pthread_mutex_unlock(&f->lock);
+	return s;
+}
+
+bool file_modified(struct file_state *f)
+{
+	pthread_mutex_lock(&f->lock);
+	bool m = f->modified;
+	pthread_mutex_unlock(&f->lock);
+	return m;
+}
+
+/* Not (size + cs - 1) / cs: that wraps for sizes near 2^64. */
+static uint64_t chunks_for(uint64_t size, uint32_t cs)
+{
+	return size / cs + (size % cs != 0);
+}
+
+/* Length chunk i has in a file of this size. */
+static size_t chunk_len(uint64_t size, uint32_t cs, uint64_t i)
+{
+	uint64_t start = i * (uint64_t)cs;
+	if (start >= size)
+		return 0;
+	return size - start < cs ? (size_t)(size - start) : cs;
+}
+
+/* Is the list cut by cs, as every index into it assumes? */
+static bool cut_by(const struct chunk_ref *c, size_t n, uint64_t size,
+		   uint32_t cs)
+{
+	if (n != chunks_for(size, cs))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (c[i].size != chunk_len(size, cs, i))
+			return false;
+	return true;
+}
+
+/* The base was cut with another chunk size (the store's changed since it
+ * was written): cut it again by this one, a chunk in memory at a time. */
+static int rechunk(struct obj_store *st, const struct obj_ref *base,
+		   struct chunk_ref **out, size_t *nout)
+{
+	const uint32_t cs = st->chunk_size;
+	uint64_t n = chunks_for(base->size, cs);
+	if (n > SIZE_MAX / sizeof(struct chunk_ref))
+		return -EFBIG;
+	struct chunk_ref *list = calloc((size_t)n, sizeof(*list));
+	uint8_t *buf = malloc(cs);
+	int r = list && buf ? 0 : -ENOMEM;
+	for (uint64_t i = 0; r == 0 && i < n; i++) {
+		size_t want = chunk_len(base->size, cs, i), got = 0;
+		r = obj_read(st, base, i * cs, buf, want, &got);
+		if (r == 0 && got != want)
+			r = -EBADMSG;
+		if (r == 0)
+			r = obj_seal_chunk(st, buf, want, &list[i]);
+	}
+	if (buf)
+		sodium_memzero(buf, cs);
+	free(buf);
+	if (r != 0) {
+		if (list)
+			sodium_memzero(list, (size_t)n * sizeof(*list));
+		free(list);
+		return r;
+	}
+	*out = list;
+	*nout = (size_t)n;
+	return 0;
+}
+
+static int ensure_loaded(struct obj_store *st, struct file_state *f)
+{
+	if (f->loaded)
+		return 0;
+	struct chunk_ref *list = NULL;
+	size_t n = 0;
+	if (f->base.size > 0) {
+		int r = obj_list_chunks(st, &f->base, &list, &n);
+		if (r == 0 && !cut_by(list, n, f->base.size, st->chunk_size)) {
+			sodium_memzero(list, n * sizeof(*list));
+			free(list);
+			list = NULL;
+			r = rechunk(st, &f->base, &list, &n);
+		}
+		if (r != 0)
+			return r;
+	}
+	f->chunks = list;
+	f->nchunks = n;
+	f->cap = n;
+	f->loaded = true;
+	return 0;
+}
+
+static int resize_chunks(struct file_state *f, size_t n)
+{
+	if (n > f->cap) {
+		size_t cap = f->cap ? f->cap : 4;
+		while (cap < n)
+			cap *= 2;
+		struct chunk_ref *c = realloc(f->chunks, cap * sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		f->chunks = c;
+		f->cap = cap;
+	}
+	for (size_t i = f->nchunks; i < n; i++)
+		memset(&f->chunks[i], 0, sizeof(f->chunks[i]));
+	f->nchunks = n;
+	return 0;
+}
+
+static int find_dirty(struct file_state *f, uint64_t index)
+{
+	for (size_t i = 0; i < f->ndirty; i++)
+		if (f->dirty[i].index == index)
+			return (int)i;
+	return -1;
+}
+
+/* Copy the stored bytes of chunk c into dst (len bytes; zeros where the
+ * stored chunk is shorter: the file was extended past it). */
+static int read_stored(struct obj_store *st, const struct chunk_ref *c,
+		       size_t within, uint8_t *dst, size_t len)
+{
+	if (c->cid.len == 0 || within >= c->size) {
+		memset(dst, 0, len);
+		return 0;
+	}
+	size_t have = (size_t)c->size - within;
+	size_t n = have < len ? have : len;
+	size_t got = 0;
+	if (!st->cache ||
+	    chunk_cache_read(st->cache, &c->cid, within, dst, n, &got) != 0 ||
+	    got != n) {
+		uint8_t *tmp = malloc(st->chunk_size);
+		size_t plen;
+		if (!tmp)
+			return -ENOMEM;
+		int r = obj_open_chunk(st, c, tmp, &plen);
+		if (r == 0 && plen != c->size)
+			r = -EBADMSG;
+		if (r == 0)
+			memcpy(dst, tmp + within, n);
+		sodium_memzero(tmp, st->chunk_size);
+		free(tmp);
+		if (r != 0)
+			return r;
+	}
+	memset(dst + n, 0, len - n);
+	return 0;
+}
+
+static int seal_slot(struct obj_store *st, struct file_state *f, size_t slot)
+{
+	uint64_t index = f->dirty[slot].index;
+	size_t len = chunk_len(f->size, st->chunk_size, index);
+	struct chunk_ref ref;
+	int r = obj_seal_chunk(st, f->dirty[slot].data, len, &ref);
+	if (r != 0)
+		return r;
+	f->chunks[index] = ref;
+	drop_buffer(f, slot, st->chunk_size);
+	return 0;
+}
+
+/* The buffer of chunk index, loading its stored bytes on first use unless
+ * the caller is about to overwrite all of them (its first covered bytes):
+ * then the old chunk is neither fetched nor needed intact. */
+static int get_buffer(struct obj_store *st, struct file_state *f,
+		      uint64_t index, size_t covered, uint8_t **out)
+{
+	int slot = find_dirty(f, index);
+	if (slot >= 0) {
+		*out = f->dirty[slot].data;
+		return 0;
+	}
+	if (f->ndirty == FILE_DIRTY_MAX) {
+		/* Seal the lowest chunk: in-place rewriters (Dovecot's index
+		 * files) touch the head and tail, streams only the tail. */
+		size_t lowest = 0;
+		for (size_t i = 1; i < f->ndirty; i++)
+			if (f->dirty[i].index < f->dirty[lowest].index)
+				lowest = i;
+		int r = seal_slot(st, f, lowest);
+		if (r != 0)
+			return r;
+	}
+	uint8_t *data = calloc(1, st->chunk_size);
+	if (!data)
+		return -ENOMEM;
+	f->buf_bytes = st->chunk_size;
+	size_t len = chunk_len(f->size, st->chunk_size, index);
+	int r = covered >= len
+			? 0
+			: read_stored(st, &f->chunks[index], 0, data, len);
+	if (r != 0) {
+		free(data);
+		return r;
+	}
+	f->dirty[f->ndirty].index = index;
+	f->dirty[f->ndirty].data = data;
+	f->ndirty++;
+	*out = data;
+	return 0;
+}
+
+int file_read(struct obj_store *st, struct file_state *f,
+	      const struct obj_ref *content, uint64_t off, uint8_t *buf,
+	      size_t len, size_t *got)
+{
+	*got = 0;
+	if (!f)
+		return obj_read(st, content, off, buf, len, got);
+	pthread_mutex_lock(&f->lock);
+	int r = 0;
+	if (!f->loaded && !f->modified) {
+		struct obj_ref base = f->base;
+		pthread_mutex_unlock(&f->lock);
+		return obj_read(st, &base, off, buf, len, got);
+	}
+	const uint32_t cs = st->chunk_size;
+	uint64_t end = off + len;
+	if (off >= f->size)
+		goto out;
+	if (end > f->size || end < off)
+		end = f->size;
+	for (uint64_t pos = off; pos < end && r == 0;) {
+		uint64_t index = pos / cs;
+		size_t within = (size_t)(pos % cs);
+		size_t n = cs - within;
+		if (n > end - pos)
+			n = (size_t)(end - pos);
+		int slot = find_dirty(f, index);
+		if (slot >= 0)
+			memcpy(buf + (pos - off), f->dirty[slot].data + within,
+			       n);
+		else
+			r = read_stored(st, &f->chunks[index], within,
+					buf + (pos - off), n);
+		pos += n;
+		if (r == 0)
+			*got += n;
+	}
+out:
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
+/* Grow or shrink the chunk list to size; keeps the invariant that bytes
+ * past a shrink point read as zeros after a later extension. */
+static int set_size(struct obj_store *st, struct file_state *f,
+		    uint64_t size)
+{
+	const uint32_t cs = st->chunk_size;
+	uint64_t n = chunks_for(size, cs);
+	/* Half: resize_chunks may double the table past n. */
+	if (n > SIZE_MAX / 2 / sizeof(struct chunk_ref))
+		return -EFBIG;
+	if (size < f->size) {
+		/* Materialise the cut so stale bytes never return.  First:
+		 * loading it may fail, and then nothing may have changed. */
+		size_t tail = (size_t)(size % cs);
+		uint8_t *b = NULL;
+		if (tail != 0) {
+			int r = get_buffer(st, f, n - 1, 0, &b);
+			if (r != 0)
+				return r;
+		}
+		for (size_t i = 0; i < f->ndirty;) {
+			if (f->dirty[i].index >= n) {
+				drop_buffer(f, i, cs);
+				continue;
+			}
+			i++;
+		}
+		if (b)
+			memset(b + tail, 0, cs - tail);
+	}
+	int r = resize_chunks(f, (size_t)n);
+	if (r != 0)
+		return r;
+	f->size = size;
+	return 0;
+}
+
+/* st as this file seals with it: within its own scope (file_state_new).
+ * A store without a convergence secret stays read-only. */
+static struct obj_store *scoped(const struct obj_store *st,
+				const struct file_state *f,
+				struct obj_store *own)
+{
+	*own = *st;
+	if (f->scoped && st->convergence) {
+		own->convergence = f->secret;
+		own->scope = OBJ_SCOPE_MAILBOX;
+	}
+	return own;
+}
+
+int file_write(struct obj_store *caller, struct file_state *f, uint64_t off,
+	       const uint8_t *data, size_t len)
+{
+	struct obj_store own, *st = scoped(caller, f, &own);
+	if (!st->convergence)
+		return -EROFS;
+	if (len == 0)
+		return 0;
+	if (off + len < off)
+		return -EFBIG;
+	pthread_mutex_lock(&f->lock);
+	const uint32_t cs = st->chunk_size;
+	int r = ensure_loaded(st, f);
+	if (r == 0 && off + len > f->size) {
+		r = set_size(st, f, off + len);
+		/* The size is part of what file_seal must write, even if
+		 * loading a chunk below fails. */
+		f->modified |= r == 0;
+	}
+	for (size_t done = 0; r == 0 && done < len;) {
+		uint64_t pos = off + done;
+		uint64_t index = pos / cs;
+		size_t within = (size_t)(pos % cs);
+		size_t n = cs - within;
+		if (n > len - done)
+			n = len - done;
+		uint8_t *b;
+		r = get_buffer(st, f, index, within == 0 ? n : 0, &b);
+		if (r != 0)
+			break;
+		memcpy(b + within, data + done, n);
+		done += n;
+		f->modified = true;
+		/* A write that fills a chunk to its end: a stream moving on.
+		 * Seal it now so memory stays at one chunk. */
+		if (within + n == cs)
+			r = seal_slot(st, f, (size_t)find_dirty(f, index));
+	}
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
+int file_truncate(struct obj_store *caller, struct file_state *f,
+		  uint64_t size)
+{
+	struct obj_store own, *st = scoped(caller, f, &own);
+	if (!st->convergence)
+		return -EROFS;
+	pthread_mutex_lock(&f->lock);
+	int r = ensure_loaded(st, f);
+	if (r == 0 && size != f->size) {
+		r = set_size(st, f, size);
+		f->modified = true;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
+int file_seal(struct obj_store *caller, struct file_state *f,
+	      struct obj_ref *out)
+{
+	struct obj_store own, *st = scoped(caller, f, &own);
+	pthread_mutex_lock(&f->lock);
+	int r = 0;
+	if (!f->modified) {
+		*out = f->base;
+		goto out;
+	}
+	const uint32_t cs = st->chunk_size;
+	while (r == 0 && f->ndirty > 0)
+		r = seal_slot(st, f, 0);
+	for (size_t i = 0; r == 0 && i < f->nchunks; i++) {
+		size_t want = chunk_len(f->size, cs, i);
+		struct chunk_ref *c = &f->chunks[i];
+		if (c->cid.len != 0 && c->size == want)
+			continue;
+		/* A zero chunk, or a stored one whose length changed. */
+		uint8_t *b;
+		r = get_buffer(st, f, i, 0, &b);
+		if (r == 0)
+			r = seal_slot(st, f, (size_t)find_dirty(f, i));
+	}
+	if (r == 0)
+		r = obj_build(st, f->chunks, f->nchunks, out);
+	if (r == 0) {
+		f->base = *out;
+		f->modified = false;
+	}
+out:
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}

@@ -1,0 +1,69 @@
+/*
+ * fs/mount/file.h — the content of a regular file while it is being written.
+ *
+ * A file's committed content is an immutable object (inode.content).  The
+ * first write, or truncate, attaches a struct file_state: the object's
+ * chunk list plus at most FILE_DIRTY_MAX plaintext chunk buffers.  A chunk
+ * buffer is sealed as soon as a write fills it to its end (streams never
+ * hold more than one chunk), or when the buffer table is full, and all of
+ * them by file_seal (fsync, close, rename out of tmp/).  Plaintext never
+ * touches the disk; memory per file is bounded by FILE_DIRTY_MAX chunks.
+ *
+ * Invariant: every chunk in the list but the last is exactly
+ * st->chunk_size bytes, and the chunks cover [0, size): a hole or an
+ * extension is materialised as zero bytes (sealed zero chunks dedup to one
+ * block per mailbox).
+ *
+ * Convergence scope: a file_state seals under its file's scope
+ * (obj_store_scoped, fs/model/object.h), salted with the id it was made with:
+ * the inode number, unique in the mailbox and never reused.  So every
+ * state of one inode — across closes, remounts and journal replays, under
+ * any of its names — keys equal chunks alike, and a chunk rewritten
+ * unchanged is the block it was; another file's equal chunk never is.
+ * Under OBJ_SCOPE_MAILBOX the id plays no part.
+ *
+ * Thread safety: a file_state has its own mutex; every function here takes
+ * it.  Nothing here touches the tree: the caller copies size and content
+ * into the inode under its own lock.
+ */
+#ifndef IPMD_FS_MOUNT_FILE_H
+#define IPMD_FS_MOUNT_FILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fs/model/object.h"
+
+#define FILE_DIRTY_MAX 8
+
+struct file_state;
+
+/* A state over committed content (size may be 0: content.cid.len 0) of
+ * the file id (its inode number), to be written through stores with st's
+ * scope and convergence secret. */
+int file_state_new(const struct obj_store *st, uint64_t id,
+		   const struct obj_ref *content, struct file_state **out);
+/* Wipe the buffers and free.  NULL is fine. */
+void file_state_free(struct file_state *f);
+
+uint64_t file_size(struct file_state *f);
+/* Has anything changed since the last file_seal (or since new)? */
+bool file_modified(struct file_state *f);
+
+/*
+ * Read [off, off+len) into buf; *got is short only at end of file.
+ * f == NULL: read the committed content directly.
+ */
+int file_read(struct obj_store *st, struct file_state *f,
+	      const struct obj_ref *content, uint64_t off, uint8_t *buf,
+	      size_t len, size_t *got);
+
+int file_write(struct obj_store *st, struct file_state *f, uint64_t off,
+	       const uint8_t *data, size_t len);
+int file_truncate(struct obj_store *st, struct file_state *f, uint64_t size);
+
+/* Seal every buffer, build the object, return its root.  Afterwards the
+ * state is unmodified and *out names exactly what file_read would read. */
+int file_seal(struct obj_store *st, struct file_state *f, struct obj_ref *out);
+
+#endif

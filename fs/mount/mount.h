@@ -1,0 +1,125 @@
+/*
+ * fs/mount/mount.h — one mounted mailbox: the context every FUSE operation gets.
+ *
+ * Locking: `lock` guards the tree, every inode field, the journal's record
+ * order and the commit counters.  A struct file_state has its own mutex for
+ * file data (fs/mount/file.h); order: file mutex before `lock` is never needed —
+ * data calls run without `lock`, and take it only after they return.
+ * Slow work (fdatasync, sealing, block reads) never runs under `lock`,
+ * except the manifest sealing of a commit, which touches only dirty shards.
+ *
+ * Durability: every namespace change is a journal record appended under
+ * `lock` before it is applied (fs/model/record.h).  Calls that promise durability
+ * (fsync, rename into another directory, link, mkdir, symlink) then make
+ * the block store durable and sync the journal, outside `lock`, in that
+ * order: a durable record never names a block that isn't.  A rename within
+ * one directory, unlink and rmdir wait for the next sync or commit.
+ */
+#ifndef IPMD_FS_MOUNT_MOUNT_H
+#define IPMD_FS_MOUNT_MOUNT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cache/chunk_cache.h"
+#include "crypto/keys.h"
+#include "fs/model/commit.h"
+#include "fs/model/object.h"
+#include "fs/model/tree.h"
+#include "fs/mount/prefetch.h"
+#include "fs/store/head.h"
+#include "fs/store/journal.h"
+#include "fs/store/store.h"
+
+struct mount_options {
+	const char *store;        /* NULL: the default store */
+	struct passphrase_source pass;
+	bool read_only;
+	double attr_timeout;      /* seconds the kernel may cache attributes */
+	unsigned commit_delay_ms; /* group commits: wait this long after a
+				     change before committing */
+	size_t cache_bytes;       /* plaintext chunk cache */
+	enum obj_pad pad;         /* chunk padding of what this mount writes
+				     (-o pad=padme|none); zero: padded */
+	enum obj_scope scope;     /* convergence scope of what it writes
+				     (-o convergence=message|mailbox);
+				     zero: per message */
+	const char *fault_spec;   /* wrap the store in bs_fault (tests) */
+	const char *node;         /* IPFS node API (multiaddr, URL, "auto"):
+				     the local store becomes its cache and
+				     outbox (cache/outbox.h); NULL: none */
+	unsigned node_timeout_ms; /* bound on a read from the node; 0: default */
+	uint64_t local_cap_bytes; /* with a node: cap on the local store, LRU
+				     eviction of uploaded blocks; 0: none */
+	unsigned publish_interval_s; /* with a node: publish the head over
+				     IPNS at most this often; 0: never */
+	unsigned upload_wait_s;   /* with a node: unmount waits this long for
+				     the outbox to drain (fs/mount/node.h) */
+	const char *from_node;    /* another machine's mailbox (fs/mount/remote.h):
+				     its id or a commit CID; read-only */
+	const char *capability;   /* with from_node: the read capability file */
+	const char *at;           /* a past state (fs/store/history.h --at SEQ|CID|TIME):
+				     read-only, no journal, no writer lock */
+};
+
+struct ipmd_fs {
+	pthread_mutex_t lock;
+	struct fs_tree *tree;
+	struct store_paths paths;
+	struct mailbox_keys keys;
+	struct blockstore *bs;
+	struct blockstore *outbox; /* inside bs (not owned), or NULL */
+	struct chunk_cache *cache;
+	struct obj_store st;
+	struct prefetch *prefetch; /* next chunk of sequential reads */
+	struct journal *journal;
+	struct head head;
+	struct commit last; /* the commit the tree started from, or zero */
+	bool read_only;
+	double attr_timeout;
+	unsigned upload_wait_s;
+	unsigned publish_interval_s;
+	struct publisher *publisher; /* IPNS head (fs/mount/publish.h), or NULL */
+
+	/* Commits. */
+	pthread_mutex_t commit_lock; /* one commit at a time */
+	pthread_t committer;
+	bool committer_running;
+	pthread_cond_t commit_cond;
+	bool stopping;
+	unsigned commit_delay_ms;
+	uint64_t changes;   /* records since the last commit */
+	uint64_t added, removed, renamed;
+	int commit_error;   /* last commit failure, 0 when fine */
+	int lock_fd;        /* flock on STORE/lock: one writer per store */
+};
+
+/* Open the store, load keys, the head commit and replay the journal.
+ * On failure *msg says why in one line (static or into msgbuf). */
+int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
+		 char *msgbuf, size_t msgsize);
+/* Commit what is pending, stop the committer, free everything. */
+int ipmd_fs_close(struct ipmd_fs *fs);
+
+/* Write a commit now if anything changed (the committer calls it; so do
+ * unmount and fsyncdir).  0 or negative errno. */
+int ipmd_fs_commit(struct ipmd_fs *fs);
+int ipmd_fs_start_committer(struct ipmd_fs *fs);
+/* Tell the committer a change happened (called under lock). */
+void ipmd_fs_changed(struct ipmd_fs *fs);
+
+struct record;
+/* Under lock: journal a record, then apply it to the tree (fs/model/record.h). */
+int ipmd_fs_log(struct ipmd_fs *fs, struct record *r);
+/* Under lock: seal an inode's unsealed writes and journal the content
+ * (before rename/link out of tmp/, truncate of a closed file, unmount). */
+int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode);
+/* Under lock: free an inode nothing refers to (record_release_fn). */
+void ipmd_fs_release_inode(struct inode *inode, void *arg);
+
+/* The FUSE operations table (fs/fuse/ops.c). */
+struct fuse_lowlevel_ops;
+extern const struct fuse_lowlevel_ops ipmd_ops;
+
+#endif

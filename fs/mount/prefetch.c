@@ -1,0 +1,110 @@
+/* fs/mount/prefetch.c — see prefetch.h. */
+#include "fs/mount/prefetch.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+struct request {
+	struct obj_ref ref;
+	uint64_t index;
+};
+
+struct prefetch {
+	struct obj_store *st;
+	pthread_t worker;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct request ring[PREFETCH_QUEUE];
+	unsigned head, count;
+	bool stopping;
+};
+
+static void fetch(struct prefetch *p, const struct request *r, uint8_t *buf)
+{
+	struct chunk_ref c;
+	size_t len;
+	if (obj_chunk_at(p->st, &r->ref, r->index, &c) == 0 &&
+	    obj_open_chunk(p->st, &c, buf, &len) == 0)
+		sodium_memzero(buf, len);
+}
+
+static void *worker_main(void *arg)
+{
+	struct prefetch *p = arg;
+	uint8_t *buf = malloc(p->st->chunk_size);
+	pthread_mutex_lock(&p->lock);
+	while (!p->stopping) {
+		if (p->count == 0) {
+			pthread_cond_wait(&p->wake, &p->lock);
+			continue;
+		}
+		struct request r = p->ring[p->head];
+		p->head = (p->head + 1) % PREFETCH_QUEUE;
+		p->count--;
+		pthread_mutex_unlock(&p->lock);
+		if (buf)
+			fetch(p, &r, buf);
+		sodium_memzero(&r, sizeof(r));
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	free(buf);
+	return NULL;
+}
+
+int prefetch_start(struct obj_store *st, struct prefetch **out)
+{
+	struct prefetch *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->st = st;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->wake, NULL);
+	int e = pthread_create(&p->worker, NULL, worker_main, p);
+	if (e) {
+		pthread_cond_destroy(&p->wake);
+		pthread_mutex_destroy(&p->lock);
+		free(p);
+		return -e;
+	}
+	*out = p;
+	return 0;
+}
+
+void prefetch_stop(struct prefetch *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->worker, NULL);
+	pthread_cond_destroy(&p->wake);
+	pthread_mutex_destroy(&p->lock);
+	sodium_memzero(p->ring, sizeof(p->ring));
+	free(p);
+}
+
+void prefetch_chunk(struct prefetch *p, const struct obj_ref *ref,
+		    uint64_t index)
+{
+	if (!p || ref->size == 0 ||
+	    index >= (ref->size + p->st->chunk_size - 1) / p->st->chunk_size)
+		return;
+	pthread_mutex_lock(&p->lock);
+	if (p->count < PREFETCH_QUEUE) {
+		struct request *r =
+			&p->ring[(p->head + p->count) % PREFETCH_QUEUE];
+		r->ref = *ref;
+		r->index = index;
+		p->count++;
+		pthread_cond_signal(&p->wake);
+	}
+	pthread_mutex_unlock(&p->lock);
+}

@@ -1,0 +1,51 @@
+/*
+ * fs/mount/publish.h — publish a mount's newest commit under the mailbox's own
+ * IPNS name (its Ed25519 key), so another machine can mount it by id
+ * (fs/mount/remote.h).
+ *
+ * A background thread, rate-limited: at most one publication per
+ * interval.  A commit is published only once the outbox is empty, so a
+ * reader who resolves the name finds every block of that commit on the
+ * node.  The record (ipfs/ipns_record.h) is signed here with the mailbox
+ * key, its sequence is the commit's seq (so it only grows), and it is
+ * valid for `lifetime_s`; the same commit is published again after half
+ * of that, so the name never lapses while the mount runs.
+ * Failures are logged once when they start and once when they end.
+ */
+#ifndef IPMD_FS_MOUNT_PUBLISH_H
+#define IPMD_FS_MOUNT_PUBLISH_H
+
+#include <stdint.h>
+
+#include "crypto/keys.h"
+#include "ipfs/blockstore.h"
+#include "ipfs/cid.h"
+
+#define PUBLISH_DEFAULT_INTERVAL_S 10
+#define PUBLISH_DEFAULT_LIFETIME_S (7 * 24 * 3600)
+/* One publication, retries included: bounds what unmount waits for. */
+#define PUBLISH_TIMEOUT_MS 5000
+
+struct publisher;
+
+/*
+ * Start publishing through outbox's remote node (cache/outbox.h).  keys
+ * must be able to sign and outlive the publisher.  interval_s 0: never
+ * publish (NULL is returned, and every call below accepts NULL).
+ * NULL also when there is no node.
+ */
+struct publisher *publisher_start(struct blockstore *outbox,
+				  const struct mailbox_keys *keys,
+				  unsigned interval_s, unsigned lifetime_s);
+
+/* The newest commit (after it is written; cheap, never blocks long). */
+void publisher_commit(struct publisher *p, const struct cid *cid,
+		      uint64_t seq);
+
+/* Stop.  With final set, one last publication if the newest commit is not
+ * yet out and the outbox is empty (unmount, after it drained), unless the
+ * node's routing is off.  Waits at most about 2 × PUBLISH_TIMEOUT_MS (a
+ * publication under way, then the last one). */
+void publisher_stop(struct publisher *p, int final);
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * fs/store/head.h — the local head: which commit is current, and the journal.
+ *
+ * STORE/head holds, sealed under the journal key (so only the mailbox key
+ * reads it and nobody can edit it unnoticed):
+ *   {"v":2,"commit":"bafk…"|null,"seq":N,"journal_gen":G,"max_seq":M}
+ * commit/seq: the newest commit; journal_gen: the first journal generation
+ * NOT covered by that commit (replay from here); max_seq: the highest seq
+ * ever accepted here, for rollback protection.  STORE/seen and
+ * STORE/pruned (fs/store/history.h) are the same record.
+ * Written atomically: temp file, fsync, rename, fsync of the directory.
+ *
+ * Typed and untyped files
+ *  - Each of the three is sealed as its own kind (BLOCK_STATE_HEAD, _SEEN,
+ *    _PRUNED: crypto/format.h), so the kind is in the AAD and a seen copied
+ *    over the head does not open as a head.  Their JSON says "v":2.
+ *  - Releases before that sealed all three as BLOCK_JOURNAL, "v":1
+ *    ("untyped").  They still read, but only while no head or seen of the
+ *    store is typed (state_read): once a typed one is written, an untyped
+ *    file is an old copy put back, and reads as damaged.  A writer rewrites
+ *    untyped files typed (state_upgrade) when it takes the store.
+ */
+#ifndef IPMD_FS_STORE_HEAD_H
+#define IPMD_FS_STORE_HEAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "crypto/format.h"
+#include "ipfs/cid.h"
+
+/* Largest head JSON a reader accepts (a real one is ~150 bytes). */
+#define HEAD_PLAIN_MAX 4096
+
+struct head {
+	struct cid commit; /* len 0: no commit yet */
+	uint64_t seq;
+	uint64_t journal_gen;
+	uint64_t max_seq;
+};
+
+/*
+ * Read the state file of kind `kind` (BLOCK_STATE_*).  -ENOENT when there
+ * is none, -EBADMSG when it does not open as that kind or is malformed.
+ * untyped == NULL: only a typed file is accepted; otherwise an untyped one
+ * is accepted too and *untyped tells which it was.
+ */
+int head_read(const char *path, const uint8_t key[IPMD_KEY_BYTES],
+	      enum block_kind kind, struct head *h, bool *untyped);
+/* Write it typed, as kind.  0 or negative errno. */
+int head_write(const char *path, const uint8_t key[IPMD_KEY_BYTES],
+	       enum block_kind kind, const struct head *h);
+
+/* The three state files of a store, as a reader should take them. */
+struct state_set {
+	struct head head, seen, pruned; /* zeroed when not read */
+	int head_err, seen_err, pruned_err; /* 0, -ENOENT, -EBADMSG */
+	bool untyped; /* some file read as untyped: upgrade when writing */
+};
+
+/*
+ * Read head, seen and pruned (pruned_path may be NULL), applying the rule
+ * above: untyped files count only while neither head nor seen is typed.
+ * seen is read first: a mount writes head, then seen, so a commit landing
+ * between the reads can't make a current head look older than seen.
+ */
+void state_read(const char *head_path, const char *seen_path,
+		const char *pruned_path, const uint8_t key[IPMD_KEY_BYTES],
+		struct state_set *s);
+
+/* Rewrite the untyped files of s typed (pruned, then seen, then head, so
+ * a crash part-way leaves a typed seen beside an untyped head: fsck
+ * --repair rebuilds that head from seen).  0 or negative errno. */
+int state_upgrade(const char *head_path, const char *seen_path,
+		  const char *pruned_path, const uint8_t key[IPMD_KEY_BYTES],
+		  struct state_set *s);
+
+/*
+ * Is the state of a store safe to build on?  store_has_data: the store
+ * holds blocks, journal records or a seen/pruned file (store_has_data()).
+ * 0 when it is; else a problem (never written as a number):
+ *   STATE_HEAD_MISSING  no head, yet the store holds mail: mounting would
+ *                       start an empty mailbox over it
+ *   STATE_HEAD_DAMAGED  the head does not open (or is an untyped copy)
+ *   STATE_HEAD_EMPTY    a head with no commit, while seen names one
+ *   STATE_SEEN_DAMAGED  seen does not open: rollback protection is gone
+ *   STATE_SEEN_MISSING  the head names a commit but there is no seen
+ */
+enum state_problem {
+	STATE_OK = 0,
+	STATE_HEAD_MISSING,
+	STATE_HEAD_DAMAGED,
+	STATE_HEAD_EMPTY,
+	STATE_SEEN_DAMAGED,
+	STATE_SEEN_MISSING,
+};
+enum state_problem state_check(const struct state_set *s,
+			       bool store_has_data);
+/* One sentence for the problem, naming the repair; "" for STATE_OK. */
+const char *state_problem_text(enum state_problem p);
+
+/*
+ * The rollback check of the commit h names, whose own seq is commit_seq:
+ * it must be h's seq and no lower than the highest seq accepted here —
+ * h->max_seq, and seen's (STORE/seen, NULL if unreadable), so a head file
+ * swapped for an older copy still meets the seen file.  *accepted gets
+ * that highest seq (for the refusal's message); true when the commit
+ * passes.
+ */
+bool head_accepts(const struct head *h, const struct head *seen,
+		  uint64_t commit_seq, uint64_t *accepted);
+
+#endif

@@ -1,0 +1,763 @@
+/* fs/store/history.c — see history.h. */
+#include "fs/store/history.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache/outbox.h"
+#include "fs/model/manifest.h"
+#include "fs/mount/node.h"
+#include "ipfs/bs_local.h"
+#include "util/msgbuf.h"
+
+#define NS_PER_SEC 1000000000LL
+
+/* ================= the wrapper: remembers failed reads ================= */
+
+struct overlay_block {
+	struct cid cid;
+	uint8_t *bytes;
+	size_t len;
+};
+
+struct spy {
+	struct blockstore base;
+	pthread_mutex_t lock;
+	struct cid bad;
+	int bad_err; /* 0: nothing failed */
+	struct overlay_block *overlay;
+	size_t noverlay, overlay_cap;
+};
+
+static struct spy *to_spy(struct blockstore *bs)
+{
+	return (struct spy *)bs;
+}
+
+static const struct overlay_block *overlay_find(struct spy *s,
+						const struct cid *cid)
+{
+	for (size_t i = 0; i < s->noverlay; i++)
+		if (cid_equal(&s->overlay[i].cid, cid))
+			return &s->overlay[i];
+	return NULL;
+}
+
+static int spy_put(struct blockstore *bs, const uint8_t *data, size_t len,
+		   unsigned flags, struct cid *cid_out)
+{
+	return bs_put(bs->parent, data, len, flags, cid_out);
+}
+
+static int spy_get(struct blockstore *bs, const struct cid *cid, uint8_t *buf,
+		   size_t cap, size_t *len)
+{
+	struct spy *s = to_spy(bs);
+	int e = bs_get(bs->parent, cid, buf, cap, len);
+	pthread_mutex_lock(&s->lock);
+	if (e == -ENOENT) {
+		const struct overlay_block *o = overlay_find(s, cid);
+		if (o && o->len <= cap) {
+			memcpy(buf, o->bytes, o->len);
+			*len = o->len;
+			e = 0;
+		}
+	}
+	if (e) {
+		s->bad = *cid;
+		s->bad_err = e;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+static int spy_has(struct blockstore *bs, const struct cid *cid)
+{
+	return bs_has(bs->parent, cid);
+}
+
+static int spy_remove(struct blockstore *bs, const struct cid *cid)
+{
+	return bs_remove(bs->parent, cid);
+}
+
+static int spy_sync(struct blockstore *bs)
+{
+	return bs_sync(bs->parent);
+}
+
+static int spy_iterate(struct blockstore *bs, bs_iterate_fn fn, void *arg)
+{
+	return bs_iterate(bs->parent, fn, arg);
+}
+
+static int spy_usage(struct blockstore *bs, struct bs_usage *u)
+{
+	return bs_usage(bs->parent, u);
+}
+
+static void spy_close(struct blockstore *bs)
+{
+	struct spy *s = to_spy(bs);
+	for (size_t i = 0; i < s->noverlay; i++)
+		free(s->overlay[i].bytes);
+	free(s->overlay);
+	pthread_mutex_destroy(&s->lock);
+	bs_close(bs->parent);
+	free(s);
+}
+
+static const struct blockstore_ops spy_ops = {
+	.version = BLOCKSTORE_OPS_VERSION,
+	.name = "history",
+	.put = spy_put,
+	.get = spy_get,
+	.has = spy_has,
+	.remove = spy_remove,
+	.sync = spy_sync,
+	.iterate = spy_iterate,
+	.usage = spy_usage,
+	.close = spy_close,
+};
+
+static int spy_wrap(struct blockstore *parent, struct blockstore **out)
+{
+	struct spy *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->base.ops = &spy_ops;
+	s->base.caps = parent->caps;
+	s->base.parent = parent;
+	pthread_mutex_init(&s->lock, NULL);
+	*out = &s->base;
+	return 0;
+}
+
+bool history_last_bad(struct history *h, struct cid *cid, int *err)
+{
+	struct spy *s = to_spy(h->bs);
+	pthread_mutex_lock(&s->lock);
+	bool any = s->bad_err != 0;
+	if (any) {
+		*cid = s->bad;
+		*err = s->bad_err;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return any;
+}
+
+void history_clear_bad(struct history *h)
+{
+	struct spy *s = to_spy(h->bs);
+	pthread_mutex_lock(&s->lock);
+	s->bad_err = 0;
+	pthread_mutex_unlock(&s->lock);
+}
+
+int history_add_overlay(struct history *h, const uint8_t *block, size_t len,
+			struct cid *cid)
+{
+	struct spy *s = to_spy(h->bs);
+	if (len > BLOCK_MAX_BYTES)
+		return -EFBIG;
+	cid_of_raw_block(cid, block, len);
+	pthread_mutex_lock(&s->lock);
+	int e = 0;
+	if (!overlay_find(s, cid)) {
+		if (s->noverlay == s->overlay_cap) {
+			size_t cap = s->overlay_cap ? s->overlay_cap * 2 : 16;
+			void *p = realloc(s->overlay, cap * sizeof(*s->overlay));
+			if (!p)
+				e = -ENOMEM;
+			else {
+				s->overlay = p;
+				s->overlay_cap = cap;
+			}
+		}
+		uint8_t *copy = e ? NULL : malloc(len ? len : 1);
+		if (!e && !copy)
+			e = -ENOMEM;
+		if (!e) {
+			memcpy(copy, block, len);
+			s->overlay[s->noverlay++] =
+				(struct overlay_block){*cid, copy, len};
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+/* ================= opening ================= */
+
+static int join(char out[PATH_MAX], const char *dir, const char *name)
+{
+	int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+	return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
+static int try_flock(int fd, int op)
+{
+	int r;
+	do
+		r = flock(fd, op | LOCK_NB);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
+}
+
+int history_reader_lock(const struct store_paths *paths, int *fd)
+{
+	char path[PATH_MAX];
+	int e = join(path, paths->root, HISTORY_READERS_FILE);
+	if (e)
+		return e;
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return -errno;
+	e = try_flock(*fd, LOCK_SH);
+	return e == -EWOULDBLOCK ? -EBUSY : e;
+}
+
+static void read_state(struct history *h)
+{
+	struct state_set s;
+	state_read(h->paths.head, h->paths.seen, h->pruned_path,
+		   h->keys.journal, &s);
+	h->head = s.head;
+	h->seen = s.seen;
+	h->pruned = s.pruned;
+	h->head_err = s.head_err;
+	h->seen_err = s.seen_err;
+	h->pruned_err = s.pruned_err;
+	h->untyped = s.untyped;
+}
+
+/* Under the writer's lock: rewrite untyped state files typed. */
+static int upgrade_state(struct history *h)
+{
+	struct state_set s = {.head = h->head, .seen = h->seen,
+			      .pruned = h->pruned, .head_err = h->head_err,
+			      .seen_err = h->seen_err,
+			      .pruned_err = h->pruned_err,
+			      .untyped = h->untyped};
+	int e = state_upgrade(h->paths.head, h->paths.seen, h->pruned_path,
+			      h->keys.journal, &s);
+	h->untyped = s.untyped;
+	return e;
+}
+
+int history_open(struct history *h, const struct history_options *o,
+		 char *msg, size_t msgsize)
+{
+	memset(h, 0, sizeof(*h));
+	h->lock_fd = h->readers_fd = -1;
+	int e = store_paths_init(&h->paths, o->store);
+	if (!e)
+		e = join(h->pruned_path, h->paths.root, HISTORY_PRUNED_FILE);
+	if (!e)
+		e = join(h->readers_path, h->paths.root, HISTORY_READERS_FILE);
+	if (e)
+		return msgbuf_say(msg, msgsize, "cannot name the store: %s",
+			   strerror(-e));
+	if (access(h->paths.key, F_OK) != 0) {
+		store_no_key_message(&h->paths, msg, msgsize);
+		return -1;
+	}
+	if (o->lock == HISTORY_LOCK_EXCLUSIVE) {
+		h->lock_fd = open(h->paths.lock, O_RDWR | O_CREAT | O_CLOEXEC,
+				  0600);
+		if (h->lock_fd < 0)
+			return msgbuf_say(msg, msgsize, "%s: %s", h->paths.lock,
+				   strerror(errno));
+		e = try_flock(h->lock_fd, LOCK_EX);
+		if (e == -EWOULDBLOCK)
+			return msgbuf_say(msg, msgsize,
+				   "the mailbox in %s is mounted: unmount it "
+				   "first", h->paths.root);
+		if (e)
+			return msgbuf_say(msg, msgsize, "%s: %s", h->paths.lock,
+				   strerror(-e));
+	}
+	if (o->lock != HISTORY_LOCK_NONE) {
+		h->readers_fd = open(h->readers_path,
+				     O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (h->readers_fd < 0)
+			return msgbuf_say(msg, msgsize, "%s: %s", h->readers_path,
+				   strerror(errno));
+		bool ex = o->lock == HISTORY_LOCK_EXCLUSIVE;
+		e = try_flock(h->readers_fd, ex ? LOCK_EX : LOCK_SH);
+		if (e == -EWOULDBLOCK)
+			return msgbuf_say(msg, msgsize,
+				   ex ? "a past state of the mailbox in %s is "
+					"mounted or being checked (mount --at, "
+					"archive, fsck): wait for it or unmount "
+					"it"
+				      : "ipmaildir gc is running on %s: try "
+					"again when it is done",
+				   h->paths.root);
+		if (e)
+			return msgbuf_say(msg, msgsize, "%s: %s", h->readers_path,
+				   strerror(-e));
+	}
+	int sys_errno = 0;
+	e = store_load_keys(&h->paths, &o->pass, &h->keys, &sys_errno);
+	if (e) {
+		char why[PATH_MAX + 128];
+		store_keys_strerror(&h->paths, &o->pass, e, sys_errno, why,
+				    sizeof(why));
+		return msgbuf_say(msg, msgsize, "%s", why);
+	}
+	e = bs_local_open(h->paths.root, &h->local);
+	if (e)
+		return msgbuf_say(msg, msgsize, "block store in %s: %s",
+			   h->paths.root, strerror(-e));
+	struct blockstore *base = h->local;
+	if (o->node) {
+		/* A store whose local copy is a cache (local_cap_mb, wiped):
+		 * what is not here is read from the node, and nothing is
+		 * written (no log, no cache). */
+		struct blockstore *remote;
+		if (ipmd_node_open(o->node, 0, &remote, msg, msgsize))
+			return -1;
+		struct outbox_config oc = {.dir = h->paths.root,
+					   .local = h->local,
+					   .remote = remote,
+					   .read_only = true};
+		e = outbox_wrap(&oc, &base);
+		if (e) {
+			bs_close(remote);
+			return msgbuf_say(msg, msgsize, "outbox: %s", strerror(-e));
+		}
+		outbox_start(base);
+	}
+	e = spy_wrap(base, &h->bs);
+	if (e) {
+		if (base != h->local) {
+			bs_close(base);
+			h->local = NULL;
+		}
+		return msgbuf_say(msg, msgsize, "out of memory");
+	}
+	h->st = (struct obj_store){
+		.bs = h->bs,
+		.chunk_size = OBJ_CHUNK_DEFAULT,
+		.fanout = OBJ_FANOUT_DEFAULT,
+	};
+	read_state(h);
+	if (o->lock == HISTORY_LOCK_EXCLUSIVE && (e = upgrade_state(h)))
+		return msgbuf_say(msg, msgsize,
+			   "rewriting the state files in the typed format: %s",
+			   strerror(-e));
+	return 0;
+}
+
+enum state_problem history_state_problem(struct history *h)
+{
+	struct state_set s = {.head = h->head, .seen = h->seen,
+			      .pruned = h->pruned, .head_err = h->head_err,
+			      .seen_err = h->seen_err,
+			      .pruned_err = h->pruned_err};
+	int data = h->head_err == -ENOENT ? store_has_data(&h->paths) : 0;
+	return state_check(&s, data != 0);
+}
+
+void history_close(struct history *h)
+{
+	if (h->bs)
+		bs_close(h->bs); /* the wrapper closes local too */
+	else if (h->local)
+		bs_close(h->local);
+	h->bs = h->local = NULL;
+	keys_free(&h->keys);
+	if (h->readers_fd >= 0)
+		close(h->readers_fd);
+	if (h->lock_fd >= 0)
+		close(h->lock_fd);
+	h->readers_fd = h->lock_fd = -1;
+}
+
+int store_writer_active(const struct store_paths *paths)
+{
+	int fd = open(paths->lock, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	/* A shared probe fails only against an exclusive holder: a writer.
+	 * It is dropped at once; a mount starting in that instant is told
+	 * the store is busy and can be retried. */
+	int e = try_flock(fd, LOCK_SH);
+	close(fd);
+	if (e == -EWOULDBLOCK)
+		return 1;
+	return e ? e : 0;
+}
+
+int history_mounted(struct history *h)
+{
+	return h->lock_fd >= 0 ? 0 : store_writer_active(&h->paths);
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape(char *s)
+{
+	char *o = s;
+	for (char *p = s; *p; p++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '7' &&
+		    p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
+			*o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 +
+				      (p[3] - '0'));
+			p += 3;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+}
+
+int store_mountpoint(const struct store_paths *paths, char *out, size_t size)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	char *line = NULL;
+	size_t cap = 0;
+	int e = -ENOENT;
+	while (e == -ENOENT && getline(&line, &cap, f) > 0) {
+		/* id parent dev root MOUNTPOINT opts [tags] - TYPE SOURCE … */
+		char *save = NULL, *mnt = NULL, *sep = NULL;
+		int field = 0;
+		for (char *t = strtok_r(line, " \n", &save); t;
+		     t = strtok_r(NULL, " \n", &save), field++) {
+			if (field == 4)
+				mnt = t;
+			if (!strcmp(t, "-")) {
+				sep = t;
+				break;
+			}
+		}
+		char *type = sep ? strtok_r(NULL, " \n", &save) : NULL;
+		char *source = type ? strtok_r(NULL, " \n", &save) : NULL;
+		if (!mnt || !source || strcmp(type, "fuse.ipmaildir"))
+			continue;
+		unescape(source);
+		if (strncmp(source, "ipmaildir:", 10) ||
+		    strcmp(source + 10, paths->root))
+			continue;
+		unescape(mnt);
+		e = strlen(mnt) < size ? 0 : -ENAMETOOLONG;
+		if (!e)
+			memcpy(out, mnt, strlen(mnt) + 1);
+	}
+	free(line);
+	fclose(f);
+	return e;
+}
+
+int history_commit(struct history *h, const struct cid *cid,
+		   struct commit *c)
+{
+	return commit_read(h->bs, &h->keys, cid, c);
+}
+
+int history_tree(struct history *h, const struct commit *c,
+		 struct fs_tree **out)
+{
+	return manifest_load(&h->st, &c->tree, c->next_ino, out);
+}
+
+int history_write_pruned(struct history *h, const struct cid *cid,
+			 uint64_t seq)
+{
+	struct head p = {.commit = *cid, .seq = seq, .max_seq = seq};
+	int e = head_write(h->pruned_path, h->keys.journal, BLOCK_STATE_PRUNED,
+			   &p);
+	if (!e) {
+		h->pruned = p;
+		h->pruned_err = 0;
+	}
+	return e;
+}
+
+/* ================= the chain ================= */
+
+int chain_walk(struct blockstore *bs, const struct mailbox_keys *keys,
+	       const struct cid *from, const struct cid *pruned, chain_fn fn,
+	       void *arg, struct chain_stop *stop)
+{
+	struct chain_stop unused;
+	if (!stop)
+		stop = &unused;
+	memset(stop, 0, sizeof(*stop));
+	struct cid at = *from;
+	uint64_t want = 0; /* 0: the head, any seq */
+	for (;;) {
+		struct commit c;
+		int e = commit_read(bs, keys, &at, &c);
+		if (!e && want && c.seq > want) {
+			e = -EPROTO;
+			stop->got_seq = c.seq;
+		}
+		if (!e && c.parent.len == 0 && c.seq != 1) {
+			e = -EPROTO;
+			stop->got_seq = c.seq;
+			stop->parentless = true;
+		}
+		if (e) {
+			stop->error = e;
+			stop->at = at;
+			stop->want_seq = want;
+			return e;
+		}
+		stop->commits++;
+		int r = fn ? fn(&at, &c, arg) : 0;
+		if (r)
+			return r;
+		if (c.parent.len == 0)
+			return 0;
+		if (pruned && pruned->len && cid_equal(pruned, &at)) {
+			stop->pruned = true;
+			return 0;
+		}
+		/* seq strictly falls (by one, or by more below a repair's
+		 * rollback commit): the walk ends within c.seq steps
+		 * whatever the blocks say. */
+		want = c.seq - 1;
+		at = c.parent;
+	}
+}
+
+int history_walk(struct history *h, chain_fn fn, void *arg,
+		 struct chain_stop *stop)
+{
+	if (h->head_err || h->head.commit.len == 0) {
+		if (stop)
+			memset(stop, 0, sizeof(*stop));
+		return h->head_err ? h->head_err : 0;
+	}
+	return chain_walk(h->bs, &h->keys, &h->head.commit,
+			  h->pruned_err ? NULL : &h->pruned.commit, fn, arg,
+			  stop);
+}
+
+int commit_list_add(const struct cid *cid, const struct commit *c,
+		    void *list)
+{
+	struct commit_list *l = list;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct cid *a = realloc(l->cids, cap * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		l->cids = a;
+		struct commit *b = realloc(l->commits, cap * sizeof(*b));
+		if (!b)
+			return -ENOMEM;
+		l->commits = b;
+		l->cap = cap;
+	}
+	l->cids[l->n] = *cid;
+	l->commits[l->n++] = *c;
+	return 0;
+}
+
+void commit_list_free(struct commit_list *l)
+{
+	free(l->cids);
+	free(l->commits);
+	memset(l, 0, sizeof(*l));
+}
+
+/* ================= --at ================= */
+
+/* "…:SS.fffffffff[Z]": an exact time (as log --json's time_ns prints). */
+static int parse_fraction(const char *s, int64_t *ns)
+{
+	const char *dot = strchr(s, '.');
+	char whole[32];
+	if (!dot || (size_t)(dot - s) >= sizeof(whole))
+		return -EINVAL;
+	memcpy(whole, s, (size_t)(dot - s));
+	whole[dot - s] = '\0';
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	const char *end = strptime(whole, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end || *end)
+		return -EINVAL;
+	int64_t frac = 0;
+	int digits = 0;
+	const char *p = dot + 1;
+	for (; isdigit((unsigned char)*p) && digits < 9; p++, digits++)
+		frac = frac * 10 + (*p - '0');
+	if (digits == 0 || (*p && strcmp(p, "Z")))
+		return -EINVAL;
+	for (; digits < 9; digits++)
+		frac *= 10;
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1 || t > INT64_MAX / NS_PER_SEC - 1 ||
+	    t < INT64_MIN / NS_PER_SEC + 1)
+		return -EINVAL;
+	*ns = (int64_t)t * NS_PER_SEC + frac;
+	return 0;
+}
+
+static int parse_time(const char *s, int64_t *ns)
+{
+	if (strchr(s, '.'))
+		return parse_fraction(s, ns);
+	static const char *const formats[] = {
+		"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S",
+		"%Y-%m-%dT%H:%MZ",    "%Y-%m-%dT%H:%M",
+		"%Y-%m-%d",
+	};
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		struct tm tm;
+		memset(&tm, 0, sizeof(tm));
+		const char *end = strptime(s, formats[i], &tm);
+		if (!end || *end)
+			continue;
+		time_t t = timegm(&tm);
+		if (t == (time_t)-1 || t > INT64_MAX / NS_PER_SEC ||
+		    t < INT64_MIN / NS_PER_SEC)
+			return -EINVAL;
+		/* A time names its whole second (or minute, or day): the
+		 * newest commit within it counts as "at or before". */
+		int64_t span = i < 2 ? 1 : i < 4 ? 60 : 86400;
+		*ns = ((int64_t)t + span) * NS_PER_SEC - 1;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int history_parse_at(const char *spec, struct history_at *at)
+{
+	memset(at, 0, sizeof(*at));
+	if (!spec || !*spec)
+		return -EINVAL;
+	size_t n = strlen(spec);
+	if (strspn(spec, "0123456789") == n) {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(spec, &end, 10);
+		if (errno || *end || v == 0)
+			return -EINVAL;
+		at->kind = AT_SEQ;
+		at->seq = v;
+		return 0;
+	}
+	if (cid_parse(&at->cid, spec, n) == 0) {
+		if (!cid_is_raw_sha256(&at->cid))
+			return -EINVAL;
+		at->kind = AT_CID;
+		return 0;
+	}
+	if (parse_time(spec, &at->time_ns) == 0) {
+		at->kind = AT_TIME;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+struct find {
+	const struct history_at *at;
+	struct cid cid;
+	struct commit c;
+	bool found;
+};
+
+static int find_one(const struct cid *cid, const struct commit *c, void *arg)
+{
+	struct find *f = arg;
+	bool hit = f->at->kind == AT_SEQ ? c->seq == f->at->seq
+					  : c->time_ns <= f->at->time_ns;
+	if (f->at->kind == AT_SEQ && c->seq < f->at->seq)
+		return 1; /* passed it: seqs only fall from here */
+	if (!hit)
+		return 0;
+	f->cid = *cid;
+	f->c = *c;
+	f->found = true;
+	return 1;
+}
+
+int history_resolve(struct blockstore *bs, const struct mailbox_keys *keys,
+		    const struct cid *head, const struct cid *pruned,
+		    const struct history_at *at, struct cid *cid,
+		    struct commit *c)
+{
+	if (at->kind == AT_CID) {
+		int e = commit_read(bs, keys, &at->cid, c);
+		if (!e)
+			*cid = at->cid;
+		return e;
+	}
+	if (!head || head->len == 0)
+		return -ENOENT;
+	struct find f = {.at = at};
+	struct chain_stop stop;
+	int e = chain_walk(bs, keys, head, pruned, find_one, &f, &stop);
+	if (f.found) {
+		*cid = f.cid;
+		*c = f.c;
+		return 0;
+	}
+	return e < 0 ? e : -ENOENT;
+}
+
+int history_load_at(struct obj_store *st, const struct mailbox_keys *keys,
+		    const struct store_paths *paths, const char *spec,
+		    struct commit *c, struct fs_tree **tree, char *msg,
+		    size_t msgsize)
+{
+	struct history_at at;
+	if (history_parse_at(spec, &at))
+		return msgbuf_say(msg, msgsize,
+			   "--at %s: not a commit seq, a commit CID or an "
+			   "ISO-8601 UTC time (2026-11-23T05:00:00Z)",
+			   spec);
+	struct state_set s;
+	state_read(paths->head, paths->seen, paths->pruned, keys->journal, &s);
+	struct head head = s.head, pruned = s.pruned;
+	if (s.head_err == -EBADMSG)
+		return msgbuf_say(msg, msgsize,
+			   "%s is damaged (%s): run ipmaildir fsck",
+			   paths->head, strerror(EBADMSG));
+	struct cid cid;
+	int e = history_resolve(st->bs, keys, &head.commit, &pruned.commit,
+				&at, &cid, c);
+	if (e == -ENOENT)
+		return msgbuf_say(msg, msgsize,
+			   "--at %s: no such commit%s (see ipmaildir log)",
+			   spec,
+			   pruned.commit.len ? " among those gc kept" : "");
+	if (e)
+		return msgbuf_say(msg, msgsize,
+			   "--at %s: the commit chain is damaged (%s): run "
+			   "ipmaildir fsck",
+			   spec, strerror(-e));
+	e = manifest_load(st, &c->tree, c->next_ino, tree);
+	if (e)
+		return msgbuf_say(msg, msgsize, "the tree of commit %llu: %s",
+			   (unsigned long long)c->seq,
+			   e == -EBADMSG ? "damaged or malformed (run "
+					   "ipmaildir fsck)"
+					 : strerror(-e));
+	return 0;
+}
+
+void history_format_time(int64_t ns, char out[HISTORY_TIME_MAX])
+{
+	time_t t = (time_t)(ns / NS_PER_SEC);
+	if (ns < 0 && ns % NS_PER_SEC)
+		t--;
+	struct tm tm;
+	if (!gmtime_r(&t, &tm) ||
+	    !strftime(out, HISTORY_TIME_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, HISTORY_TIME_MAX, "@%lld", (long long)t);
+}

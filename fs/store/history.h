@@ -1,0 +1,218 @@
+/*
+ * fs/store/history.h — the read side of a store: open it without mounting, walk
+ * the commit chain, resolve a past state, load its tree.
+ *
+ * Used by log, status, fsck, gc, `mount --at` and archive.  Nothing here
+ * writes, except history_write_pruned (gc) and the head repairs fsck asks
+ * for through fs/store/head.h.
+ *
+ * What is safe to read while a mount writes
+ *  - STORE/head and STORE/seen are replaced by rename: a reader sees the
+ *    old or the new file, never half of one.
+ *  - Blocks are immutable and appear by rename: a commit, once readable,
+ *    stays readable until gc frees it — and gc refuses to run while the
+ *    mailbox is mounted or any past state is being read (below).
+ *  - The journal is appended to, rotated and dropped by the mount: a reader
+ *    may see a torn last record or a file vanish.  Readers that need the
+ *    journal (fsck, gc) check history_mounted() and leave it alone.
+ *
+ * Locks (flock, never blocking)
+ *  - STORE/lock: the writer holds it exclusively (fs/mount/mount.c), a read-only
+ *    mount of the head shares it.  HISTORY_LOCK_EXCLUSIVE takes it too, so
+ *    a mount can't start under gc or fsck --repair (and they refuse to run
+ *    under one).
+ *  - STORE/readers: every reader of past states (mount --at, archive, fsck)
+ *    holds it shared; gc holds it exclusively.  A writer mount never
+ *    touches it, so browsing history never blocks mail delivery.
+ *
+ * STORE/pruned: sealed like the head (fs/store/head.h, state_read reads all
+ * three; under HISTORY_LOCK_EXCLUSIVE untyped ones are rewritten typed),
+ * its commit/seq name the
+ * oldest commit gc kept.  That commit's parent was freed on purpose: a
+ * chain that ends there ends normally.
+ */
+#ifndef IPMD_FS_STORE_HISTORY_H
+#define IPMD_FS_STORE_HISTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/keys.h"
+#include "fs/model/commit.h"
+#include "fs/model/object.h"
+#include "fs/model/tree.h"
+#include "fs/store/head.h"
+#include "fs/store/store.h"
+
+#define HISTORY_PRUNED_FILE STORE_PRUNED_FILE
+#define HISTORY_READERS_FILE "readers"
+/* "2026-11-23T05:00:00Z" and its NUL. */
+#define HISTORY_TIME_MAX 32
+
+enum history_lock {
+	HISTORY_LOCK_NONE,      /* log, status: short, read commits only */
+	HISTORY_LOCK_READ,      /* STORE/readers shared: gc waits for us */
+	HISTORY_LOCK_EXCLUSIVE, /* STORE/lock and STORE/readers exclusive */
+};
+
+struct history_options {
+	const char *store; /* NULL: the default */
+	struct passphrase_source pass;
+	enum history_lock lock;
+	const char *node;  /* blocks missing here are read from this IPFS node
+			      (fs/mount/node.h), read-only; NULL: local only */
+};
+
+struct history {
+	struct store_paths paths;
+	char pruned_path[PATH_MAX];
+	char readers_path[PATH_MAX];
+	struct mailbox_keys keys;
+	struct blockstore *local; /* bs_local of the store */
+	struct blockstore *bs;    /* a wrapper over local that remembers the
+				     last block that failed to read */
+	struct obj_store st;      /* read-only: no convergence secret */
+	/* State files; *_err is 0, -ENOENT (absent) or -EBADMSG (damaged). */
+	struct head head, seen, pruned;
+	int head_err, seen_err, pruned_err;
+	bool untyped; /* some of them in the untyped format (fs/store/head.h) */
+	int lock_fd, readers_fd;
+};
+
+/* 0, or -1 with one line in msg (no mailbox, keys, lock refused: "is
+ * mounted" / "gc is running" …).  history_close is always safe after. */
+int history_open(struct history *h, const struct history_options *o,
+		 char *msg, size_t msgsize);
+void history_close(struct history *h);
+
+/* state_check (fs/store/head.h) of h's state files: what a writer would refuse
+ * to build on.  A store_has_data failure counts as holding data. */
+enum state_problem history_state_problem(struct history *h);
+
+/* Is the mailbox mounted read-write (STORE/lock held exclusively by
+ * another process)?  1, 0, or negative errno.  Always 0 under
+ * HISTORY_LOCK_EXCLUSIVE (we hold it). */
+int history_mounted(struct history *h);
+
+/* The same for a store not opened: does some process hold its writer
+ * lock?  1, 0, or negative errno. */
+int store_writer_active(const struct store_paths *paths);
+
+/* Where the store is mounted (/proc/self/mountinfo: fstype
+ * fuse.ipmaildir, source "ipmaildir:STORE").  0 and the mount point in
+ * out, -ENOENT, -ENAMETOOLONG or -errno. */
+int store_mountpoint(const struct store_paths *paths, char *out,
+		     size_t size);
+
+/* The block whose read failed last (and how), since the last clear: fsck
+ * names the exact block behind a failed tree load or index walk. */
+bool history_last_bad(struct history *h, struct cid *cid, int *err);
+void history_clear_bad(struct history *h);
+
+/*
+ * Give the wrapper blocks to serve when the store lacks them (the block
+ * records of a journal, which replay would put back).  The bytes are
+ * copied; they must hash to their CID (-EBADMSG).  0 or -ENOMEM.
+ */
+int history_add_overlay(struct history *h, const uint8_t *block, size_t len,
+			struct cid *cid);
+
+/* Read and verify one commit (commit_read through the wrapper). */
+int history_commit(struct history *h, const struct cid *cid,
+		   struct commit *c);
+/* Load a commit's tree (manifest_load); free with tree_free. */
+int history_tree(struct history *h, const struct commit *c,
+		 struct fs_tree **out);
+
+/* ---- the chain, newest first ---- */
+
+/* How a walk ended. */
+struct chain_stop {
+	int error;        /* 0: reached the first commit or the pruned one */
+	bool pruned;      /* ended at the oldest commit gc kept */
+	struct cid at;    /* the commit that failed (error != 0) */
+	uint64_t want_seq; /* the seq it should have had (0: unknown) */
+	uint64_t got_seq;  /* the seq it had (error -EPROTO) */
+	bool parentless;   /* -EPROTO: it has no parent, yet seq ≠ 1 */
+	uint64_t commits;  /* commits passed to fn */
+};
+
+typedef int (*chain_fn)(const struct cid *cid, const struct commit *c,
+			void *arg);
+
+/*
+ * Walk from commit `from` to the first commit: each is read and verified
+ * (signature), and must have seq = its child's seq - 1; the first commit
+ * has seq 1 and no parent.  pruned (may be NULL or empty): the commit
+ * whose parent gc freed; the walk stops there normally.
+ * Returns 0 when the chain ended normally; fn's non-zero return (stop set
+ * with error 0); or the chain's error, also in stop: -ENOENT missing,
+ * -EBADMSG does not open, -EKEYREJECTED bad signature, -EPROTO wrong seq
+ * or a parentless commit that is not seq 1.
+ */
+int chain_walk(struct blockstore *bs, const struct mailbox_keys *keys,
+	       const struct cid *from, const struct cid *pruned, chain_fn fn,
+	       void *arg, struct chain_stop *stop);
+/* The same from h's head, with h's pruned marker. */
+int history_walk(struct history *h, chain_fn fn, void *arg,
+		 struct chain_stop *stop);
+
+/* The commits a walk passes, newest first: give commit_list_add and a
+ * zeroed list to chain_walk or history_walk.  -ENOMEM stops the walk. */
+struct commit_list {
+	struct cid *cids;
+	struct commit *commits;
+	size_t n, cap;
+};
+int commit_list_add(const struct cid *cid, const struct commit *c,
+		    void *list);
+void commit_list_free(struct commit_list *l);
+
+/* ---- naming a past state: --at SEQ|CID|TIME ---- */
+
+enum at_kind { AT_SEQ, AT_CID, AT_TIME };
+struct history_at {
+	enum at_kind kind;
+	uint64_t seq;
+	struct cid cid;
+	int64_t time_ns; /* the newest commit at or before this */
+};
+
+/* Digits: a seq; "bafk…": a commit CID; ISO-8601 UTC ("2026-11-23",
+ * "2026-11-23T05:00", "2026-11-23T05:00:00Z"): a time.  0 or -EINVAL. */
+int history_parse_at(const char *spec, struct history_at *at);
+
+/*
+ * Find the commit at names, walking from `head` (a CID is read directly:
+ * any commit this key signed).  -ENOENT: no such commit in the chain (or
+ * it was pruned), else chain_walk's errors.  *cid and *c on success.
+ */
+int history_resolve(struct blockstore *bs, const struct mailbox_keys *keys,
+		    const struct cid *head, const struct cid *pruned,
+		    const struct history_at *at, struct cid *cid,
+		    struct commit *c);
+
+/*
+ * For `mount --at`: resolve spec against the store's head and load that
+ * tree.  st must be set up over the store's blocks.  0, or -1 with one line
+ * in msg.
+ */
+int history_load_at(struct obj_store *st, const struct mailbox_keys *keys,
+		    const struct store_paths *paths, const char *spec,
+		    struct commit *c, struct fs_tree **tree, char *msg,
+		    size_t msgsize);
+
+/* Hold STORE/readers shared (for a past-state mount): *fd keeps it.
+ * 0, -EBUSY (gc holds it), or negative errno. */
+int history_reader_lock(const struct store_paths *paths, int *fd);
+
+/* ---- small helpers ---- */
+
+/* "2026-11-23T05:00:00Z" (UTC, whole seconds). */
+void history_format_time(int64_t ns, char out[HISTORY_TIME_MAX]);
+/* Record c (the oldest commit kept) in STORE/pruned. */
+int history_write_pruned(struct history *h, const struct cid *cid,
+			 uint64_t seq);
+
+#endif

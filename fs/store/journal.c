@@ -1,0 +1,814 @@
+/* fs/store/journal.c — see journal.h. */
+#include "fs/store/journal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "crypto/seal.h"
+
+_Static_assert(sizeof(JOURNAL_MAGIC) - 1 + sizeof(uint64_t) ==
+		       JOURNAL_HEADER_BYTES,
+	       "the header is magic then gen");
+_Static_assert(JOURNAL_PREFIX_BYTES == 2 * sizeof(uint64_t),
+	       "the sealed prefix is gen then seq");
+_Static_assert(JOURNAL_SEALED_MAX <= UINT32_MAX,
+	       "a record's length fits its u32 field");
+
+/* "<16 hex digits>.jnl" and its NUL. */
+#define NAME_BYTES (JOURNAL_GEN_DIGITS + sizeof(JOURNAL_SUFFIX))
+/* More journal files than this in one directory is not a journal we wrote
+ * (a generation per commit, older ones dropped): refuse, don't allocate. */
+#define REPLAY_FILES_MAX (1u << 20)
+/* Window for checking that a tail is all zeros. */
+#define ZERO_SCAN_BYTES 65536
+
+struct journal {
+	pthread_mutex_t lock;
+	pthread_cond_t sync_done;    /* broadcast whenever a sync ends */
+	pthread_mutex_t rotate_lock; /* one rotation at a time */
+	int dirfd, fd;
+	uint64_t gen, seq;  /* seq: the next record's */
+	off_t end;          /* end of the last whole record in fd */
+	/*
+	 * Positions count bytes over all generations, so a waiter's target
+	 * stays meaningful across a rotation (which syncs the old file fully
+	 * before switching, so synced_pos never refers to an unsynced file).
+	 */
+	uint64_t pos, synced_pos;
+	bool syncing;       /* a thread is in fdatasync without the lock */
+	int failed;         /* sticky -EIO: a sync or a cut-back failed */
+	struct journal_stats st;
+	/* IPMD_KEY_BYTES in sodium_malloc'ed pages (guarded, mlocked where
+	 * allowed), read-only once set: it lives as long as the mount. */
+	uint8_t *key;
+};
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void gen_name(char name[NAME_BYTES], uint64_t gen)
+{
+	snprintf(name, NAME_BYTES, "%0*" PRIx64 JOURNAL_SUFFIX,
+		 JOURNAL_GEN_DIGITS, gen);
+}
+
+/* Only names gen_name() makes count: anything else in dir is not ours. */
+static bool parse_name(const char *name, uint64_t *gen)
+{
+	size_t n = strnlen(name, NAME_BYTES);
+	uint64_t g = 0;
+
+	if (n != NAME_BYTES - 1 ||
+	    strcmp(name + JOURNAL_GEN_DIGITS, JOURNAL_SUFFIX) != 0)
+		return false;
+	for (size_t i = 0; i < JOURNAL_GEN_DIGITS; i++) {
+		char c = name[i];
+		unsigned d;
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			d = (unsigned)(c - 'a' + 10);
+		else
+			return false;
+		g = g << 4 | d;
+	}
+	*gen = g;
+	return true;
+}
+
+static void make_header(uint8_t h[JOURNAL_HEADER_BYTES], uint64_t gen)
+{
+	memcpy(h, JOURNAL_MAGIC, sizeof(JOURNAL_MAGIC) - 1);
+	put_be64(h + sizeof(JOURNAL_MAGIC) - 1, gen);
+}
+
+static int write_all(int fd, const uint8_t *buf, size_t len, off_t off)
+{
+	while (len > 0) { /* each pass writes something or returns */
+		ssize_t n = pwrite(fd, buf, len, off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		buf += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+/* The caller checked the size: a short read means the file shrank. */
+static int read_all(int fd, uint8_t *buf, size_t len, off_t off)
+{
+	while (len > 0) {
+		ssize_t n = pread(fd, buf, len, off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		buf += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+static int fsync_fd(int fd)
+{
+	return fsync(fd) == 0 ? 0 : -errno;
+}
+
+/* fsync the directory that holds path (its last component's parent). */
+static int fsync_parent(const char *path, size_t len)
+{
+	char parent[PATH_MAX];
+	size_t n = len;
+	int fd, r;
+
+	while (n > 0 && path[n - 1] != '/')
+		n--;
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (n == 0)
+		memcpy(parent, ".", 2);
+	else {
+		memcpy(parent, path, n);
+		parent[n] = '\0';
+	}
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = fsync_fd(fd);
+	close(fd);
+	return r;
+}
+
+/* mkdir -p with mode 0700; a directory it creates is made durable in its
+ * parent, so the journal directory can't vanish in a crash. */
+static int mkdir_p(const char *dir)
+{
+	char path[PATH_MAX];
+	size_t len = strnlen(dir, sizeof(path));
+
+	if (len == 0)
+		return -EINVAL;
+	if (len >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, dir, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		if (path[i - 1] == '/')
+			continue; /* "a//b" */
+		char saved = path[i];
+		path[i] = '\0';
+		int r = mkdir(path, 0700) == 0 ? 0 : -errno;
+		if (r == 0)
+			r = fsync_parent(path, i);
+		else if (r == -EEXIST)
+			r = 0;
+		path[i] = saved;
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* One file's scan, shared by journal_open and journal_replay. */
+struct scan {
+	uint64_t gen;
+	bool last;            /* a torn tail is allowed (and measured) */
+	journal_replay_fn fn; /* NULL: only validate */
+	void *arg;
+	/* out */
+	off_t end;            /* after the last good record (0: no header) */
+	uint64_t records;     /* good records = the next seq */
+	uint64_t torn;        /* bytes from end to EOF, when last */
+	off_t bad;            /* where -EBADMSG was found */
+};
+
+static int all_zero(int fd, off_t off, off_t size, uint8_t *buf, bool *zero)
+{
+	*zero = true;
+	while (off < size) { /* bounded by size */
+		size_t n = size - off < ZERO_SCAN_BYTES ? (size_t)(size - off)
+							 : ZERO_SCAN_BYTES;
+		int r = read_all(fd, buf, n, off);
+		if (r)
+			return r;
+		for (size_t i = 0; i < n; i++)
+			if (buf[i]) {
+				*zero = false;
+				return 0;
+			}
+		off += (off_t)n;
+	}
+	return 0;
+}
+
+/* A damaged record at off: a torn write if the caller allows one there. */
+static int tail_or_bad(struct scan *sc, off_t off, off_t size, bool torn)
+{
+	if (torn && sc->last) {
+		sc->end = off;
+		sc->torn = (uint64_t)(size - off);
+		return 0;
+	}
+	sc->bad = off;
+	return -EBADMSG;
+}
+
+/* A file too short for a header: a creation a crash cut short, if its
+ * bytes are a prefix of the header it was to get; it holds no records. */
+static int scan_short(int fd, off_t size, struct scan *sc)
+{
+	uint8_t want[JOURNAL_HEADER_BYTES], got[JOURNAL_HEADER_BYTES];
+	int r = read_all(fd, got, (size_t)size, 0);
+
+	if (r)
+		return r;
+	make_header(want, sc->gen);
+	if (memcmp(got, want, (size_t)size) != 0) {
+		sc->bad = 0;
+		return -EBADMSG;
+	}
+	sc->end = 0;
+	sc->torn = sc->last ? (uint64_t)size : 0;
+	return 0;
+}
+
+static int scan_records(int fd, off_t size, const uint8_t *key,
+			struct scan *sc, uint8_t *sealed, uint8_t *plain,
+			size_t *plain_used)
+{
+	off_t off = JOURNAL_HEADER_BYTES;
+	uint64_t seq = 0;
+	int r;
+
+	/* Each pass consumes at least one minimal record or leaves. */
+	while (off < size) {
+		off_t rem = size - off;
+		uint8_t lenbuf[JOURNAL_LEN_BYTES];
+		size_t plen;
+		uint32_t len;
+
+		sc->records = seq;
+		if (rem < JOURNAL_LEN_BYTES)
+			return tail_or_bad(sc, off, size, true);
+		r = read_all(fd, lenbuf, sizeof(lenbuf), off);
+		if (r)
+			return r;
+		len = get_be32(lenbuf);
+		if (len < JOURNAL_SEALED_MIN || len > JOURNAL_SEALED_MAX) {
+			/* No writer makes this length; zeros are a file size
+			 * that got ahead of its data in a crash. */
+			bool zero;
+			r = all_zero(fd, off, size, sealed, &zero);
+			return r ? r : tail_or_bad(sc, off, size, zero);
+		}
+		if ((off_t)len > rem - JOURNAL_LEN_BYTES)
+			return tail_or_bad(sc, off, size, true);
+		r = read_all(fd, sealed, len, off + JOURNAL_LEN_BYTES);
+		if (r)
+			return r;
+		if (*plain_used < len - IPMD_SEAL_OVERHEAD)
+			*plain_used = len - IPMD_SEAL_OVERHEAD;
+		if (seal_open(plain, &plen, sealed, len, BLOCK_JOURNAL, key)) {
+			bool final = off + JOURNAL_LEN_BYTES + (off_t)len == size;
+			return tail_or_bad(sc, off, size, final);
+		}
+		/* Opened, so written by us: elsewhere means moved. */
+		if (get_be64(plain) != sc->gen || get_be64(plain + 8) != seq) {
+			sc->bad = off;
+			return -EBADMSG;
+		}
+		if (sc->fn) {
+			r = sc->fn(sc->gen, seq, plain + JOURNAL_PREFIX_BYTES,
+				   plen - JOURNAL_PREFIX_BYTES, sc->arg);
+			if (r)
+				return r;
+		}
+		off += JOURNAL_LEN_BYTES + (off_t)len;
+		seq++;
+	}
+	sc->records = seq;
+	sc->end = off;
+	return 0;
+}
+
+static int scan_file(int fd, const uint8_t *key, struct scan *sc)
+{
+	uint8_t want[JOURNAL_HEADER_BYTES], got[JOURNAL_HEADER_BYTES];
+	size_t plain_used = 0;
+	struct stat sb;
+	int r;
+
+	sc->end = 0;
+	sc->records = sc->torn = 0;
+	sc->bad = 0;
+	if (fstat(fd, &sb) != 0)
+		return -errno;
+	if (!S_ISREG(sb.st_mode))
+		return -EINVAL;
+	if (sb.st_size < JOURNAL_HEADER_BYTES)
+		return scan_short(fd, sb.st_size, sc);
+	r = read_all(fd, got, sizeof(got), 0);
+	if (r)
+		return r;
+	make_header(want, sc->gen);
+	if (memcmp(got, want, sizeof(want)) != 0)
+		return -EBADMSG; /* sc->bad = 0: the header */
+
+	uint8_t *sealed = malloc(JOURNAL_SEALED_MAX);
+	uint8_t *plain = malloc(JOURNAL_SEALED_MAX - IPMD_SEAL_OVERHEAD);
+	if (!sealed || !plain)
+		r = -ENOMEM;
+	else
+		r = scan_records(fd, sb.st_size, key, sc, sealed, plain,
+				 &plain_used);
+	if (plain)
+		sodium_memzero(plain, plain_used);
+	free(plain);
+	free(sealed);
+	return r;
+}
+
+/*
+ * Open (creating) generation gen in dirfd for appending: a new or
+ * cut-short file gets its header, an existing one loses its torn tail; either
+ * way what is on disk is made durable, so a rotation away from it needs no
+ * sync unless something is appended.
+ */
+static int open_gen(int dirfd, uint64_t gen, const uint8_t *key, int *fdp,
+		    off_t *endp, uint64_t *seqp)
+{
+	char name[NAME_BYTES];
+	struct scan sc = { .gen = gen, .last = true };
+	int fd, r;
+
+	gen_name(name, gen);
+	fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		    0600);
+	if (fd < 0)
+		return -errno;
+	r = scan_file(fd, key, &sc);
+	if (!r && sc.end < JOURNAL_HEADER_BYTES) {
+		uint8_t h[JOURNAL_HEADER_BYTES];
+		make_header(h, gen);
+		r = write_all(fd, h, sizeof(h), 0);
+		if (!r)
+			r = fsync_fd(fd);
+		if (!r)
+			r = fsync_fd(dirfd);
+		sc.end = JOURNAL_HEADER_BYTES;
+		sc.records = 0;
+	} else if (!r) {
+		if (sc.torn && ftruncate(fd, sc.end) != 0)
+			r = -errno;
+		/* Also covers records an earlier process left unsynced. */
+		if (!r)
+			r = fsync_fd(fd);
+	}
+	if (r) {
+		close(fd);
+		return r;
+	}
+	*fdp = fd;
+	*endp = sc.end;
+	*seqp = sc.records;
+	return 0;
+}
+
+int journal_open(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
+		 uint64_t gen, struct journal **out)
+{
+	struct journal *j;
+	int r;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!dir || !key)
+		return -EINVAL;
+	r = seal_init();
+	if (!r)
+		r = mkdir_p(dir);
+	if (r)
+		return r;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->fd = -1;
+	j->dirfd = -1;
+	j->key = sodium_malloc(IPMD_KEY_BYTES);
+	if (!j->key) {
+		free(j);
+		return -ENOMEM;
+	}
+	memcpy(j->key, key, IPMD_KEY_BYTES);
+	sodium_mprotect_readonly(j->key);
+	j->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (j->dirfd < 0)
+		r = -errno;
+	else
+		r = open_gen(j->dirfd, gen, j->key, &j->fd, &j->end, &j->seq);
+	if (!r && pthread_mutex_init(&j->lock, NULL) != 0)
+		r = -ENOMEM;
+	if (!r && pthread_cond_init(&j->sync_done, NULL) != 0) {
+		pthread_mutex_destroy(&j->lock);
+		r = -ENOMEM;
+	}
+	if (!r && pthread_mutex_init(&j->rotate_lock, NULL) != 0) {
+		pthread_cond_destroy(&j->sync_done);
+		pthread_mutex_destroy(&j->lock);
+		r = -ENOMEM;
+	}
+	if (r) {
+		if (j->fd >= 0)
+			close(j->fd);
+		if (j->dirfd >= 0)
+			close(j->dirfd);
+		sodium_free(j->key); /* wipes */
+		free(j);
+		return r;
+	}
+	j->gen = gen;
+	*out = j;
+	return 0;
+}
+
+/*
+ * Group commit; called and returns with j->lock held.  Whoever finds no sync
+ * running becomes the syncer for everything written so far; the others wait
+ * for it and re-check.  Each pass either returns or waits for a sync that
+ * ends with synced_pos advanced or failed set, so the loop terminates.
+ */
+static int wait_durable(struct journal *j, uint64_t want)
+{
+	while (!j->failed && j->synced_pos < want) {
+		if (j->syncing) {
+			pthread_cond_wait(&j->sync_done, &j->lock);
+			continue;
+		}
+		uint64_t target = j->pos;
+		int fd = j->fd; /* rotation waits for !syncing to switch */
+		j->syncing = true;
+		pthread_mutex_unlock(&j->lock);
+		int r = fdatasync(fd) == 0 ? 0 : -errno;
+		pthread_mutex_lock(&j->lock);
+		j->syncing = false;
+		j->st.syncs++;
+		if (r)
+			/* The kernel may have dropped the pages that failed;
+			 * retrying would report success for lost data. */
+			j->failed = -EIO;
+		else if (target > j->synced_pos)
+			j->synced_pos = target;
+		pthread_cond_broadcast(&j->sync_done);
+		if (r)
+			return r;
+	}
+	return j->synced_pos >= want ? 0 : j->failed;
+}
+
+int journal_append(struct journal *j, const uint8_t *payload, size_t len,
+		   bool sync)
+{
+	if (!j || (len > 0 && !payload))
+		return -EINVAL;
+	if (len > JOURNAL_RECORD_MAX)
+		return -EMSGSIZE;
+
+	size_t plen = JOURNAL_PREFIX_BYTES + len;
+	size_t slen = plen + IPMD_SEAL_OVERHEAD;
+	size_t rlen = JOURNAL_LEN_BYTES + slen;
+	uint8_t *plain = malloc(plen);
+	uint8_t *rec = malloc(rlen);
+	uint64_t mine = 0;
+	int r;
+
+	if (!plain || !rec) {
+		free(plain);
+		free(rec);
+		return -ENOMEM;
+	}
+	if (len > 0)
+		memcpy(plain + JOURNAL_PREFIX_BYTES, payload, len);
+	put_be32(rec, (uint32_t)slen);
+
+	/* Sealing under the lock keeps seq order = file order; records are
+	 * small, so the lock is held for microseconds. */
+	pthread_mutex_lock(&j->lock);
+	r = j->failed;
+	if (!r) {
+		put_be64(plain, j->gen);
+		put_be64(plain + 8, j->seq);
+		r = seal_with_key(rec + JOURNAL_LEN_BYTES, plain, plen,
+				  BLOCK_JOURNAL, j->key, NULL);
+	}
+	if (!r) {
+		r = write_all(j->fd, rec, rlen, j->end);
+		/* Cut a partial record off, or the next one would follow it
+		 * and replay would call the file corrupt. */
+		if (r && ftruncate(j->fd, j->end) != 0)
+			j->failed = -EIO;
+	}
+	if (!r) {
+		j->end += (off_t)rlen;
+		j->pos += rlen;
+		j->seq++;
+		j->st.appends++;
+		if (sync)
+			j->st.sync_appends++;
+		mine = j->pos;
+		if (sync)
+			r = wait_durable(j, mine);
+	}
+	pthread_mutex_unlock(&j->lock);
+
+	sodium_memzero(plain, plen);
+	free(plain);
+	free(rec);
+	return r;
+}
+
+int journal_sync(struct journal *j)
+{
+	int r;
+
+	if (!j)
+		return -EINVAL;
+	pthread_mutex_lock(&j->lock);
+	r = j->failed ? j->failed : wait_durable(j, j->pos);
+	pthread_mutex_unlock(&j->lock);
+	return r;
+}
+
+int journal_rotate(struct journal *j, uint64_t new_gen)
+{
+	int fd = -1, r;
+	off_t end = 0;
+	uint64_t seq = 0;
+
+	if (!j)
+		return -EINVAL;
+	pthread_mutex_lock(&j->rotate_lock);
+	pthread_mutex_lock(&j->lock);
+	r = j->failed ? j->failed : new_gen > j->gen ? 0 : -EINVAL;
+	pthread_mutex_unlock(&j->lock);
+
+	/* Creating the file (two fsyncs) doesn't hold up appenders. */
+	if (!r)
+		r = open_gen(j->dirfd, new_gen, j->key, &fd, &end, &seq);
+	if (!r) {
+		pthread_mutex_lock(&j->lock);
+		while (j->syncing)
+			pthread_cond_wait(&j->sync_done, &j->lock);
+		r = j->failed;
+		/* The old file must be whole before a later one gets
+		 * records, or its lost tail would be corruption mid-journal. */
+		if (!r && j->synced_pos < j->pos) {
+			j->st.syncs++;
+			if (fdatasync(j->fd) != 0) {
+				r = -errno;
+				j->failed = -EIO;
+			} else {
+				j->synced_pos = j->pos;
+			}
+		}
+		if (!r) {
+			int old = j->fd;
+			j->fd = fd;
+			j->gen = new_gen;
+			j->seq = seq;
+			j->end = end;
+			fd = old;
+		}
+		pthread_cond_broadcast(&j->sync_done);
+		pthread_mutex_unlock(&j->lock);
+		close(fd);
+	}
+	pthread_mutex_unlock(&j->rotate_lock);
+	return r;
+}
+
+uint64_t journal_gen(struct journal *j)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&j->lock);
+	g = j->gen;
+	pthread_mutex_unlock(&j->lock);
+	return g;
+}
+
+uint64_t journal_records(struct journal *j)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&j->lock);
+	n = j->seq;
+	pthread_mutex_unlock(&j->lock);
+	return n;
+}
+
+void journal_stats(struct journal *j, struct journal_stats *out)
+{
+	pthread_mutex_lock(&j->lock);
+	*out = j->st;
+	pthread_mutex_unlock(&j->lock);
+}
+
+int journal_close(struct journal *j)
+{
+	int r;
+
+	if (!j)
+		return 0;
+	pthread_mutex_lock(&j->lock);
+	r = j->failed ? j->failed : wait_durable(j, j->pos);
+	while (j->syncing) /* only if a caller still appends: don't race it */
+		pthread_cond_wait(&j->sync_done, &j->lock);
+	pthread_mutex_unlock(&j->lock);
+
+	if (close(j->fd) != 0 && !r)
+		r = -errno;
+	close(j->dirfd);
+	pthread_mutex_destroy(&j->rotate_lock);
+	pthread_cond_destroy(&j->sync_done);
+	pthread_mutex_destroy(&j->lock);
+	sodium_free(j->key); /* wipes */
+	free(j);
+	return r;
+}
+
+int journal_drop_before(const char *dir, uint64_t gen)
+{
+	DIR *d;
+	struct dirent *de;
+	bool removed = false;
+	int r = 0;
+
+	if (!dir)
+		return -EINVAL;
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	/* Bounded by the directory's entries. */
+	while ((de = readdir(d)) != NULL) {
+		uint64_t g;
+		if (!parse_name(de->d_name, &g) || g >= gen)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			removed = true;
+		else if (errno != ENOENT && !r)
+			r = -errno;
+	}
+	if (removed) {
+		int s = fsync_fd(dirfd(d));
+		if (!r)
+			r = s;
+	}
+	closedir(d);
+	return r;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Generations of DIR's journal files, ascending. */
+static int list_gens(DIR *d, uint64_t **gens, size_t *n)
+{
+	struct dirent *de;
+	size_t cap = 0;
+
+	*gens = NULL;
+	*n = 0;
+	while ((de = readdir(d)) != NULL) {
+		uint64_t g;
+		if (!parse_name(de->d_name, &g))
+			continue;
+		if (*n == REPLAY_FILES_MAX)
+			return -E2BIG;
+		if (*n == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			uint64_t *p = realloc(*gens, ncap * sizeof(*p));
+			if (!p)
+				return -ENOMEM;
+			*gens = p;
+			cap = ncap;
+		}
+		(*gens)[(*n)++] = g;
+	}
+	if (*n > 1)
+		qsort(*gens, *n, sizeof(**gens), cmp_u64);
+	return 0;
+}
+
+int journal_replay(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
+		   uint64_t from_gen, bool repair_tail, journal_replay_fn fn,
+		   void *arg, struct journal_replay_stats *stats)
+{
+	struct journal_replay_stats unused;
+	uint64_t *gens = NULL;
+	size_t n = 0;
+	DIR *d;
+	int r;
+
+	if (!stats)
+		stats = &unused;
+	memset(stats, 0, sizeof(*stats));
+	if (!dir || !key)
+		return -EINVAL;
+	r = seal_init();
+	if (r)
+		return r;
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	r = list_gens(d, &gens, &n);
+
+	for (size_t i = 0; !r && i < n; i++) {
+		bool last = i + 1 == n;
+		struct scan sc = { .gen = gens[i], .last = last, .fn = fn,
+				   .arg = arg };
+		char name[NAME_BYTES];
+		int fd;
+
+		if (gens[i] < from_gen)
+			continue;
+		gen_name(name, gens[i]);
+		fd = openat(dirfd(d), name,
+			    (repair_tail && last ? O_RDWR : O_RDONLY) |
+				    O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0) {
+			r = -errno;
+			break;
+		}
+		r = scan_file(fd, key, &sc);
+		stats->files++;
+		stats->records += sc.records;
+		stats->last_gen = gens[i];
+		if (r == -EBADMSG) {
+			snprintf(stats->bad_file, sizeof(stats->bad_file),
+				 "%s", name);
+			stats->bad_offset = (uint64_t)sc.bad;
+		} else if (!r && sc.torn) {
+			stats->torn_tail_bytes += sc.torn;
+			if (repair_tail) {
+				if (ftruncate(fd, sc.end) != 0)
+					r = -errno;
+				else
+					r = fsync_fd(fd);
+			}
+		}
+		close(fd);
+	}
+	free(gens);
+	closedir(d);
+	return r;
+}

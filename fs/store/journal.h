@@ -1,0 +1,127 @@
+/*
+ * fs/store/journal.h — the write-ahead journal of namespace changes.
+ *
+ * What an MDA was told succeeded (a rename, a link, an fsync) is in the
+ * journal, fsync'ed, before the call returns; mount replays the journal over
+ * the last commit.  Records are opaque payloads to this module (fs/ encodes
+ * them); each is sealed under the journal key (BLOCK_JOURNAL, random nonce),
+ * so the journal reveals neither names nor keys nor content.
+ *
+ * Files: DIR/<gen, 16 lower-case hex digits>.jnl, one per generation.  A
+ * commit starts a new generation (journal_rotate); the head file records the
+ * first generation not covered by the commit, and older files are deleted
+ * (journal_drop_before) once the head is durable.
+ *
+ * File layout: header "ipmdjnl1" ‖ gen u64be, then records:
+ *   len u32be ‖ sealed(gen u64be ‖ seq u64be ‖ payload)
+ * seq counts records from 0 within a generation.  Binding gen and seq inside
+ * the sealed bytes means records can't be moved between files or reordered
+ * unnoticed.
+ *
+ * Durability: journal_append(…, sync=true) returns after fdatasync covers
+ * the record.  Concurrent sync appends share one fdatasync (group commit):
+ * one thread syncs, the others wait for it.  A failed write (ENOSPC …) is
+ * cut off again (ftruncate to the last good end), so the file never holds a
+ * partial record that later records would follow.
+ *
+ * Replay: every file with gen ≥ from_gen in order; within a file, records in
+ * order.  At the end of the LAST file, a short or unopenable final record is a
+ * torn write: it is cut off (when repair_tail) and counted, not an error.
+ * Anything else that fails to open or is out of order is -EBADMSG with
+ * the file and offset in the stats: corruption is reported, never skipped.
+ *
+ * Thread safety: a struct journal may be used from several threads.
+ */
+#ifndef IPMD_FS_STORE_JOURNAL_H
+#define IPMD_FS_STORE_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/format.h"
+
+#define JOURNAL_MAGIC "ipmdjnl1"
+#define JOURNAL_HEADER_BYTES 16
+#define JOURNAL_RECORD_MAX (1024 * 1024) /* payload bytes */
+#define JOURNAL_SUFFIX ".jnl"
+#define JOURNAL_GEN_DIGITS 16           /* lower-case hex in the file name */
+#define JOURNAL_LEN_BYTES 4             /* the u32be length before a record */
+#define JOURNAL_PREFIX_BYTES 16         /* sealed gen ‖ seq before payload */
+/* Bounds of the length field: what a reader accepts. */
+#define JOURNAL_SEALED_MIN (JOURNAL_PREFIX_BYTES + IPMD_SEAL_OVERHEAD)
+#define JOURNAL_SEALED_MAX (JOURNAL_SEALED_MIN + JOURNAL_RECORD_MAX)
+
+struct journal;
+
+/*
+ * Open generation gen in dir for appending (creating dir and the file as
+ * needed; an existing file is appended to after its last valid record).
+ * The key is copied.  0 or negative errno (-EBADMSG: the existing file is
+ * corrupt before its tail; a torn tail is cut off and fsync'ed).
+ */
+int journal_open(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
+		 uint64_t gen, struct journal **out);
+/* Sync and close; NULL is fine. */
+int journal_close(struct journal *j);
+
+/*
+ * Append one record.  sync: return only once it is durable.
+ * -EMSGSIZE if len > JOURNAL_RECORD_MAX; a failed write (-ENOSPC …) leaves
+ * the file as it was, and a later append may succeed.  A failed fdatasync
+ * is sticky (the kernel may have dropped the dirty pages): every later call
+ * returns -EIO; close and reopen (which rescans the file) to go on.
+ */
+int journal_append(struct journal *j, const uint8_t *payload, size_t len,
+		   bool sync);
+/* Make every record appended so far durable. */
+int journal_sync(struct journal *j);
+
+/* Counters since journal_open, for tests and `ipmaildir status`. */
+struct journal_stats {
+	uint64_t appends;      /* records appended (all generations) */
+	uint64_t sync_appends; /* of which with sync=true */
+	uint64_t syncs;        /* fdatasync calls made */
+};
+void journal_stats(struct journal *j, struct journal_stats *out);
+
+/* Start generation new_gen (> current): later appends go to the new file,
+ * which is created and fsync'ed (with its directory) before this returns. */
+int journal_rotate(struct journal *j, uint64_t new_gen);
+uint64_t journal_gen(struct journal *j);
+/* Records appended to the current generation so far. */
+uint64_t journal_records(struct journal *j);
+
+/* Delete files of generations < gen in dir. */
+int journal_drop_before(const char *dir, uint64_t gen);
+
+struct journal_replay_stats {
+	uint64_t files, records;
+	uint64_t torn_tail_bytes;   /* cut off (or to cut) at the end */
+	uint64_t last_gen;          /* highest generation replayed (0: none) */
+	char bad_file[256];         /* file name (within dir) of corruption */
+	uint64_t bad_offset;
+};
+
+/* Called once per record; a non-zero return stops the replay with it. */
+typedef int (*journal_replay_fn)(uint64_t gen, uint64_t seq,
+				 const uint8_t *payload, size_t len,
+				 void *arg);
+
+/*
+ * Replay every record of generations ≥ from_gen.  repair_tail: truncate a
+ * torn tail of the last file.  0, -EBADMSG (corruption, see stats), or an
+ * error from fn or the file system.  A missing dir replays nothing (0).
+ * The payload is valid only during the call.  stats may be NULL.
+ *
+ * A file shorter than the header whose bytes are a prefix of it is a
+ * creation cut short by a crash: it holds no records and is not an error.
+ * After a crash, replay with repair_tail (or reopen the last generation,
+ * which cuts its torn tail too) before starting a newer generation: a torn
+ * tail that a later file follows is corruption.
+ */
+int journal_replay(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
+		   uint64_t from_gen, bool repair_tail, journal_replay_fn fn,
+		   void *arg, struct journal_replay_stats *stats);
+
+#endif

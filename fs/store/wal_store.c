@@ -1,0 +1,166 @@
+/* fs/store/wal_store.c — see wal_store.h. */
+#include "fs/store/wal_store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct wal_store {
+	struct blockstore base; /* first: the vtable dispatch casts to it */
+	pthread_mutex_t lock;
+	struct journal *journal;
+	uint64_t unembedded; /* parent puts not yet synced nor journaled */
+};
+
+static struct wal_store *wal(struct blockstore *bs)
+{
+	return (struct wal_store *)bs;
+}
+
+static int append_block(struct journal *j, const uint8_t *data, size_t len)
+{
+	uint8_t *rec = malloc(len + 1);
+	if (!rec)
+		return -ENOMEM;
+	rec[0] = WAL_BLOCK_MARK;
+	memcpy(rec + 1, data, len);
+	int e = journal_append(j, rec, len + 1, false);
+	free(rec);
+	return e;
+}
+
+static int w_put(struct blockstore *bs, const uint8_t *data, size_t len,
+		 unsigned flags, struct cid *cid_out)
+{
+	struct wal_store *w = wal(bs);
+	int e = bs_put(bs->parent, data, len, flags, cid_out);
+	if (e || (flags & BS_PUT_DURABLE))
+		return e;
+	pthread_mutex_lock(&w->lock);
+	struct journal *j = w->journal;
+	bool embed = j && len <= WAL_EMBED_MAX;
+	if (!embed)
+		w->unembedded++;
+	pthread_mutex_unlock(&w->lock);
+	return embed ? append_block(j, data, len) : 0;
+}
+
+static int w_get(struct blockstore *bs, const struct cid *cid, uint8_t *buf,
+		 size_t cap, size_t *len)
+{
+	return bs_get(bs->parent, cid, buf, cap, len);
+}
+
+static int w_has(struct blockstore *bs, const struct cid *cid)
+{
+	return bs_has(bs->parent, cid);
+}
+
+static int w_remove(struct blockstore *bs, const struct cid *cid)
+{
+	return bs_remove(bs->parent, cid);
+}
+
+static int w_sync(struct blockstore *bs)
+{
+	struct wal_store *w = wal(bs);
+	pthread_mutex_lock(&w->lock);
+	uint64_t pending = w->unembedded;
+	pthread_mutex_unlock(&w->lock);
+	int e = bs_sync(bs->parent);
+	if (!e) {
+		pthread_mutex_lock(&w->lock);
+		w->unembedded -= pending < w->unembedded ? pending
+							 : w->unembedded;
+		pthread_mutex_unlock(&w->lock);
+	}
+	return e;
+}
+
+static int w_pin(struct blockstore *bs, const struct cid *cid)
+{
+	return bs_pin(bs->parent, cid);
+}
+
+static int w_unpin(struct blockstore *bs, const struct cid *cid)
+{
+	return bs_unpin(bs->parent, cid);
+}
+
+static int w_iterate(struct blockstore *bs, bs_iterate_fn fn, void *arg)
+{
+	return bs_iterate(bs->parent, fn, arg);
+}
+
+static int w_usage(struct blockstore *bs, struct bs_usage *u)
+{
+	return bs_usage(bs->parent, u);
+}
+
+static void w_close(struct blockstore *bs)
+{
+	struct wal_store *w = wal(bs);
+	bs_close(bs->parent);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+static const struct blockstore_ops wal_ops = {
+	.version = BLOCKSTORE_OPS_VERSION,
+	.name = "wal",
+	.put = w_put,
+	.get = w_get,
+	.has = w_has,
+	.remove = w_remove,
+	.sync = w_sync,
+	.pin = w_pin,
+	.unpin = w_unpin,
+	.iterate = w_iterate,
+	.usage = w_usage,
+	.close = w_close,
+};
+
+int wal_store_wrap(struct blockstore *parent, struct journal *j,
+		   struct blockstore **out)
+{
+	struct wal_store *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	pthread_mutex_init(&w->lock, NULL);
+	w->base.ops = &wal_ops;
+	w->base.caps = parent->caps;
+	w->base.parent = parent;
+	w->journal = j;
+	*out = &w->base;
+	return 0;
+}
+
+void wal_store_set_journal(struct blockstore *bs, struct journal *j)
+{
+	struct wal_store *w = wal(bs);
+	pthread_mutex_lock(&w->lock);
+	w->journal = j;
+	pthread_mutex_unlock(&w->lock);
+}
+
+int wal_store_durable(struct blockstore *bs)
+{
+	struct wal_store *w = wal(bs);
+	pthread_mutex_lock(&w->lock);
+	bool parent_pending = w->unembedded > 0 || !w->journal;
+	struct journal *j = w->journal;
+	pthread_mutex_unlock(&w->lock);
+	int e = parent_pending ? w_sync(bs) : 0;
+	return e || !j ? e : journal_sync(j);
+}
+
+int wal_replay_block(struct blockstore *bs, const uint8_t *payload,
+		     size_t len, int *err)
+{
+	if (len == 0 || payload[0] != WAL_BLOCK_MARK)
+		return 0;
+	struct cid cid;
+	*err = bs_put(bs, payload + 1, len - 1, 0, &cid);
+	return 1;
+}

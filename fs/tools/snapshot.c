@@ -1,0 +1,192 @@
+/* fs/tools/snapshot.c — open a mailbox for reading without mounting it. */
+#include "fs/tools/snapshot.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cache/chunk_cache.h"
+#include "fs/model/manifest.h"
+
+#define SNAP_CACHE_BYTES (16u << 20)
+
+/* The last commit alone, no journal, no lock: what SNAP_COMMITTED and a
+ * mounted store get. */
+static int open_committed(struct snapshot *s, const char *store,
+			  const struct passphrase_source *pass, char *msg,
+			  size_t msgsize)
+{
+	struct history_options ho = {.store = store,
+				     .lock = HISTORY_LOCK_NONE};
+	if (pass)
+		ho.pass = *pass;
+	if (history_open(&s->h, &ho, msg, msgsize))
+		return -1;
+	struct history *h = &s->h;
+	s->cache = chunk_cache_new(SNAP_CACHE_BYTES);
+	if (!s->cache) {
+		snprintf(msg, msgsize, "out of memory");
+		return -1;
+	}
+	s->st_cached = h->st;
+	s->st_cached.cache = s->cache;
+	s->st = &s->st_cached;
+	s->bs = h->bs;
+	s->keys = &h->keys;
+	/* As a mount would: a lost head is not an empty mailbox to export,
+	 * and a lost seen can't vouch for the head. */
+	enum state_problem sp = history_state_problem(h);
+	if (sp != STATE_OK) {
+		snprintf(msg, msgsize, "%s", state_problem_text(sp));
+		return -1;
+	}
+	int e = h->head_err;
+	if (e == -ENOENT || (!e && h->head.commit.len == 0)) {
+		struct timespec t = {0};
+		if (tree_new(&s->committed_tree, getuid(), getgid(), &t)) {
+			snprintf(msg, msgsize, "out of memory");
+			return -1;
+		}
+		s->tree = s->committed_tree;
+		return 0;
+	}
+	if (e) {
+		snprintf(msg, msgsize, "%s: damaged or not written with this "
+			 "key (%s)", h->paths.head, strerror(-e));
+		return -1;
+	}
+	s->head = h->head;
+	e = history_commit(h, &h->head.commit, &s->last);
+	if (e) {
+		snprintf(msg, msgsize, "the head commit %s",
+			 e == -EKEYREJECTED ? "is not signed by this key"
+			 : e == -ENOENT	    ? "is missing from the store"
+					    : "does not open (damaged)");
+		return -1;
+	}
+	/* The same rollback check as a mount: an export or a share of a
+	 * head swapped for an older copy would hand out a stale mailbox
+	 * as the current one. */
+	uint64_t accepted;
+	if (!head_accepts(&h->head, h->seen_err ? NULL : &h->seen,
+			  s->last.seq, &accepted)) {
+		snprintf(msg, msgsize, "the head commit has seq %llu but seq "
+			 "%llu was already accepted here: refusing a "
+			 "rollback (run ipmaildir fsck)",
+			 (unsigned long long)s->last.seq,
+			 (unsigned long long)accepted);
+		return -1;
+	}
+	e = manifest_load(s->st, &s->last.tree, s->last.next_ino,
+			  &s->committed_tree);
+	if (e) {
+		snprintf(msg, msgsize, "the manifest of commit %llu: %s",
+			 (unsigned long long)s->last.seq,
+			 e == -EBADMSG ? "damaged or malformed" : strerror(-e));
+		return -1;
+	}
+	s->tree = s->committed_tree;
+	return 0;
+}
+
+/* The last commit with the journal replayed, as a read-only mount: 0,
+ * -1 with msg, or 1 when a writer took the store in between (then read
+ * the commit instead). */
+static int open_replayed(struct snapshot *s, const struct store_paths *paths,
+			 const char *store,
+			 const struct passphrase_source *pass, char *msg,
+			 size_t msgsize)
+{
+	struct mount_options mo = {.store = store,
+				   .read_only = true,
+				   .cache_bytes = SNAP_CACHE_BYTES};
+	if (pass)
+		mo.pass = *pass;
+	if (ipmd_fs_open(&s->fs, &mo, msg, msgsize) == 0) {
+		s->replayed = true;
+		s->tree = s->fs.tree;
+		s->st = &s->fs.st;
+		s->bs = s->fs.bs;
+		s->keys = &s->fs.keys;
+		s->head = s->fs.head;
+		s->last = s->fs.last;
+		return 0;
+	}
+	ipmd_fs_close(&s->fs);
+	memset(&s->fs, 0, sizeof(s->fs));
+	return store_writer_active(paths) == 1 ? 1 : -1;
+}
+
+int snapshot_open(struct snapshot *s, const char *store,
+		  const struct passphrase_source *pass, enum snapshot_mode mode,
+		  char *msg, size_t msgsize)
+{
+	memset(s, 0, sizeof(*s));
+	s->h.lock_fd = s->h.readers_fd = -1;
+	struct store_paths paths;
+	int e = store_paths_init(&paths, store);
+	if (e) {
+		snprintf(msg, msgsize, "cannot name the store: %s",
+			 strerror(-e));
+		return -1;
+	}
+	int busy = store_writer_active(&paths);
+	if (mode == SNAP_CURRENT && busy == 0) {
+		int r = open_replayed(s, &paths, store, pass, msg, msgsize);
+		if (r <= 0)
+			return r;
+		busy = 1; /* mounted in between */
+	}
+	/* For SNAP_CURRENT a store whose lock can't be probed is treated as
+	 * mounted: its journal is left alone. */
+	s->mounted = mode == SNAP_CURRENT ? busy != 0 : busy == 1;
+	return open_committed(s, store, pass, msg, msgsize);
+}
+
+void snapshot_close(struct snapshot *s)
+{
+	if (s->replayed) {
+		ipmd_fs_close(&s->fs);
+	} else {
+		if (s->committed_tree)
+			tree_free(s->committed_tree);
+		history_close(&s->h);
+		chunk_cache_free(s->cache);
+	}
+	s->committed_tree = NULL;
+	s->cache = NULL;
+	s->replayed = false;
+	s->tree = NULL;
+}
+
+int snapshot_lookup(struct snapshot *s, const char *path, struct inode **out)
+{
+	struct inode *cur = s->tree->root;
+	char *copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	int e = 0;
+	char *save = NULL;
+	for (char *name = strtok_r(copy, "/", &save); name && !e;
+	     name = strtok_r(NULL, "/", &save)) {
+		if (!S_ISDIR(cur->mode)) {
+			e = -ENOTDIR;
+			break;
+		}
+		if (!strcmp(name, ".") || !strcmp(name, "..")) {
+			e = -EINVAL;
+			break;
+		}
+		struct dirent *d = tree_lookup(cur, name);
+		if (!d)
+			e = -ENOENT;
+		else
+			cur = d->inode;
+	}
+	free(copy);
+	if (!e)
+		*out = cur;
+	return e;
+}
