@@ -105,7 +105,7 @@ static int ensure_dir(struct ipmd_fs *fs, struct inode *dir, const char *name,
 static int ensure_lost_found(struct ipmd_fs *fs, struct inode **cur)
 {
 	struct inode *lf;
-	int e = ensure_dir(fs, fs->tree->root, SALVAGE_DIR + 1, &lf);
+	int e = ensure_dir(fs, fs->tree->root, &SALVAGE_DIR[1], &lf);
 	for (size_t i = 0; !e && i < sizeof(maildir_subdirs) /
 					   sizeof(*maildir_subdirs); i++) {
 		struct inode *sub;

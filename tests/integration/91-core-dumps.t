@@ -31,7 +31,7 @@ check "unmount" ipmd_umount "$M"
 # from a FIFO nobody has written yet.
 U=$TEST_DIR/user
 mkdir "$U" && chown nobody:nogroup "$U"
-mkfifo "$U/pass" && chown nobody "$U/pass"
+mkfifo -m 600 "$U/pass" && chown nobody "$U/pass"
 # (setpriv and env exec: $! is the ipmaildir process itself.)
 setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME="$U" IPMAILDIR_CONFIG_NOSYSTEM=1 "$IPMD_BIN" init \
 	--store "$U/store" --passphrase-file "$U/pass" \
