@@ -38,7 +38,7 @@
 
 #include "fs/store/journal.h"
 #include "cache/outbox.h"
-#include "fs/store/wal_store.h"
+#include "fs/store/journal_payload.h"
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
 #include "fs/store/history.h"
@@ -591,16 +591,17 @@ static int replay_record(uint64_t gen, uint64_t seq, const uint8_t *payload,
 	(void)gen;
 	(void)seq;
 	struct replay *r = arg;
-	if (len > 0 && payload[0] == WAL_BLOCK_MARK) {
+	struct journal_payload p;
+	journal_payload_decode(payload, len, &p);
+	if (p.kind == JOURNAL_PAYLOAD_BLOCK) {
 		struct cid cid;
-		int e = history_add_overlay(&r->f->h, payload + 1, len - 1,
-					    &cid);
+		int e = history_add_overlay(&r->f->h, p.body, p.len, &cid);
 		if (e)
 			return e;
 		r->blocks++;
 		return 0;
 	}
-	int e = record_replay(r->tree, payload, len);
+	int e = record_replay(r->tree, p.body, p.len);
 	if (e == -EBADMSG)
 		return e;
 	if (e)

@@ -44,7 +44,7 @@
 #include "fs/mount/node.h"
 #include "fs/store/history.h"
 #include "fs/store/journal.h"
-#include "fs/store/wal_store.h"
+#include "fs/store/journal_payload.h"
 #include "ipfs/bs_kubo.h"
 #include "ipfs/bs_local.h"
 
@@ -119,18 +119,19 @@ static int replay_record(uint64_t gen, uint64_t seq, const uint8_t *payload,
 	(void)gen;
 	(void)seq;
 	struct replay *r = arg;
-	if (len > 0 && payload[0] == WAL_BLOCK_MARK) {
+	struct journal_payload p;
+	journal_payload_decode(payload, len, &p);
+	if (p.kind == JOURNAL_PAYLOAD_BLOCK) {
 		/* Served to the walk below (the store may lack it after a
 		 * crash), and live.  Not into g->live yet: reach_tree takes
 		 * a root found there for a file already walked. */
 		struct cid cid;
-		int e = history_add_overlay(&r->g->h, payload + 1, len - 1,
-					    &cid);
+		int e = history_add_overlay(&r->g->h, p.body, p.len, &cid);
 		if (!e)
 			e = cid_set_add(r->carried, &cid);
 		return e < 0 ? e : 0;
 	}
-	int e = record_replay(r->tree, payload, len);
+	int e = record_replay(r->tree, p.body, p.len);
 	return e == -EBADMSG ? e : 0;
 }
 

@@ -19,6 +19,7 @@
 #include "fs/mount/publish.h"
 #include "fs/mount/remote.h"
 #include "fs/store/history.h"
+#include "fs/store/journal_payload.h"
 #include "fs/store/wal_store.h"
 #include "ipfs/bs_fault.h"
 #include "ipfs/bs_local.h"
@@ -79,20 +80,25 @@ static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
 	(void)gen;
 	(void)seq;
 	struct replay_count *rc = arg;
+	struct journal_payload p;
+	journal_payload_decode(payload, len, &p);
 	int e;
-	if (wal_replay_block(rc->bs, payload, len, &e)) {
-		/* Putting a block is idempotent: a store failing for a
-		 * moment gets a few more tries. */
+	if (p.kind == JOURNAL_PAYLOAD_BLOCK) {
+		/* Back into the store (wal_store.h).  Putting a block is
+		 * idempotent: a store failing for a moment gets a few more
+		 * tries. */
+		struct cid cid;
+		e = bs_put(rc->bs, p.body, p.len, 0, &cid);
 		for (int tries = 1; e && transient(e) &&
 				    tries < MOUNT_COMMIT_TRIES; tries++) {
 			usleep(100000u << tries);
-			wal_replay_block(rc->bs, payload, len, &e);
+			e = bs_put(rc->bs, p.body, p.len, 0, &cid);
 		}
 		rc->blocks++;
 		rc->store_error = e;
 		return e; /* a block we can't store back: stop, say why */
 	}
-	e = record_replay(rc->tree, payload, len);
+	e = record_replay(rc->tree, p.body, p.len);
 	if (e == -EBADMSG)
 		return e; /* sealed and authentic, yet malformed: corrupt */
 	if (e == 0)
