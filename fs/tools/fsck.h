@@ -3,7 +3,7 @@
  *
  * What is checked and repaired is said in fs/cli/cmd_fsck.c's header (the
  * command the user reads); this engine does it, in four files by job:
- *   fsck.c        the whole check (fsck_check) and what it plans: the
+ *   fsck_check.c  the whole check (fsck_check) and what it plans: the
  *                 head's damaged files, a rollback asked or to suggest
  *   fsck_state.c  the state files: which commit the check starts from,
  *                 a head or seen to rebuild (fsck_pick_head)

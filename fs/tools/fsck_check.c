@@ -1,4 +1,5 @@
-/* fs/tools/fsck.c — the whole fsck check and what it plans (see fsck.h). */
+/* fs/tools/fsck_check.c — the whole fsck check and what it plans, and the
+ * lines it says (see fsck.h). */
 #include "fs/tools/fsck_int.h"
 
 #include <errno.h>
