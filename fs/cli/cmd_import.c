@@ -39,6 +39,45 @@ static void on_progress(void *arg, const struct import_stats *st,
 	progress_add(p, files - p->items, bytes - p->bytes);
 }
 
+/* The source is a Maildir (or --force) we can read, and the mailbox is
+ * not mounted: 0, or -1 (said). */
+static int check_source(const char *src, int force,
+			const struct store_paths *paths)
+{
+	if (access(src, R_OK | X_OK) != 0) {
+		cli_error("import: %s: %s", src, strerror(errno));
+		return -1;
+	}
+	int e = force ? 1 : import_source_is_maildir(src);
+	if (e < 0) {
+		cli_error("import: %s: %s", src, strerror(-e));
+		return -1;
+	}
+	if (e == 0) {
+		cli_error("import: %s is not a Maildir (no cur/ and new/, nor "
+			  "Maildir++ folders .NAME/ with them): nothing "
+			  "imported; --force imports it anyway",
+			  src);
+		return -1;
+	}
+	if (store_writer_active(paths) == 1) {
+		char mnt[PATH_MAX];
+		if (store_mountpoint(paths, mnt, sizeof(mnt)) == 0)
+			cli_error("import: the mailbox %s is mounted on %s: "
+				  "import works on an unmounted mailbox; to "
+				  "add mail now, copy it into the mount "
+				  "(cp -a %s/. %s/)",
+				  paths->root, mnt, src, mnt);
+		else
+			cli_error("import: the mailbox %s is in use (mounted?): "
+				  "import works on an unmounted mailbox; "
+				  "copy the mail into the mount point instead",
+				  paths->root);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_import(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -94,37 +133,8 @@ int cmd_import(int argc, char **argv)
 		cli_error("import: cannot name the store: %s", strerror(-e));
 		goto out_cfg;
 	}
-	if (access(src, R_OK | X_OK) != 0) {
-		cli_error("import: %s: %s", src, strerror(errno));
+	if (check_source(src, force, &paths))
 		goto out_cfg;
-	}
-	e = force ? 1 : import_source_is_maildir(src);
-	if (e < 0) {
-		cli_error("import: %s: %s", src, strerror(-e));
-		goto out_cfg;
-	}
-	if (e == 0) {
-		cli_error("import: %s is not a Maildir (no cur/ and new/, nor "
-			  "Maildir++ folders .NAME/ with them): nothing "
-			  "imported; --force imports it anyway",
-			  src);
-		goto out_cfg;
-	}
-	if (store_writer_active(&paths) == 1) {
-		char mnt[PATH_MAX];
-		if (store_mountpoint(&paths, mnt, sizeof(mnt)) == 0)
-			cli_error("import: the mailbox %s is mounted on %s: "
-				  "import works on an unmounted mailbox; to "
-				  "add mail now, copy it into the mount "
-				  "(cp -a %s/. %s/)",
-				  paths.root, mnt, src, mnt);
-		else
-			cli_error("import: the mailbox %s is in use (mounted?): "
-				  "import works on an unmounted mailbox; "
-				  "copy the mail into the mount point instead",
-				  paths.root);
-		goto out_cfg;
-	}
 	static struct ipmd_fs fs;
 	char msg[1024] = "";
 	if (ipmd_fs_open(&fs, &mo, msg, sizeof(msg)) != 0) {

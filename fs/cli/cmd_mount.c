@@ -148,6 +148,78 @@ static int take_own_options(char *opts, struct mount_options *mo, char *bad,
 	return e;
 }
 
+/* The FUSE session over an opened mailbox: mount, daemonize, start the
+ * threads, loop until unmounted or signalled, close.  The exit status. */
+static int serve(struct ipmd_fs *fs, const char *mountpoint,
+		 char *fuse_opts, int foreground, int debug)
+{
+	char base_opts[PATH_MAX + 64];
+	snprintf(base_opts, sizeof(base_opts),
+		 "fsname=ipmaildir:%s,subtype=ipmaildir", fs->paths.root);
+	char *fargv[8];
+	int fargc = 0;
+	fargv[fargc++] = "ipmaildir";
+	fargv[fargc++] = "-o";
+	fargv[fargc++] = base_opts;
+	if (*fuse_opts) {
+		fargv[fargc++] = "-o";
+		fargv[fargc++] = fuse_opts;
+	}
+	if (debug)
+		fargv[fargc++] = "-d";
+	struct fuse_args args = FUSE_ARGS_INIT(fargc, fargv);
+
+	int status = EXIT_FAILURE_;
+	struct fuse_session *se =
+		fuse_session_new(&args, &ipmd_ops, sizeof(ipmd_ops), fs);
+	if (!se) {
+		cli_error("mount: FUSE refused the options '%s'", fuse_opts);
+		ipmd_fs_close(fs);
+		return EXIT_USAGE;
+	}
+	if (fuse_set_signal_handlers(se) != 0) {
+		cli_error("mount: cannot install signal handlers");
+		goto out_session;
+	}
+	if (fuse_session_mount(se, mountpoint) != 0) {
+		cli_error("mount: cannot mount on %s", mountpoint);
+		goto out_signals;
+	}
+	if (fuse_daemonize(foreground) != 0) {
+		cli_error("mount: cannot go to the background");
+		goto out_unmount;
+	}
+	/* Threads after daemonizing: fork keeps only the calling thread. */
+	if (ipmd_fs_start_committer(fs) != 0) {
+		cli_error("mount: cannot start the committer thread");
+		goto out_unmount;
+	}
+	struct fuse_loop_config loop = {.clone_fd = 0,
+					.max_idle_threads = 10};
+	/* A signal ends the loop with its number: a normal stop too. */
+	int res = fuse_session_loop_mt(se, &loop);
+	status = res == 0 || res == SIGTERM || res == SIGINT || res == SIGHUP
+			 ? EXIT_OK
+			 : EXIT_FAILURE_;
+	if (status != EXIT_OK)
+		cli_error("mount: the FUSE loop failed (%d)", res);
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+	fuse_opt_free_args(&args);
+	int e = ipmd_fs_close(fs);
+	if (e) {
+		cli_error("mount: the last commit failed (%s); the journal "
+			  "keeps every change for the next mount",
+			  strerror(-e));
+		status = EXIT_FAILURE_;
+	}
+	return status;
+}
+
 int cmd_mount(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -252,69 +324,5 @@ int cmd_mount(int argc, char **argv)
 		return EXIT_FAILURE_;
 	}
 
-	char base_opts[PATH_MAX + 64];
-	snprintf(base_opts, sizeof(base_opts),
-		 "fsname=ipmaildir:%s,subtype=ipmaildir", fs.paths.root);
-	char *fargv[8];
-	int fargc = 0;
-	fargv[fargc++] = "ipmaildir";
-	fargv[fargc++] = "-o";
-	fargv[fargc++] = base_opts;
-	if (*fuse_opts) {
-		fargv[fargc++] = "-o";
-		fargv[fargc++] = fuse_opts;
-	}
-	if (debug)
-		fargv[fargc++] = "-d";
-	struct fuse_args args = FUSE_ARGS_INIT(fargc, fargv);
-
-	int status = EXIT_FAILURE_;
-	struct fuse_session *se =
-		fuse_session_new(&args, &ipmd_ops, sizeof(ipmd_ops), &fs);
-	if (!se) {
-		cli_error("mount: FUSE refused the options '%s'", fuse_opts);
-		ipmd_fs_close(&fs);
-		return EXIT_USAGE;
-	}
-	if (fuse_set_signal_handlers(se) != 0) {
-		cli_error("mount: cannot install signal handlers");
-		goto out_session;
-	}
-	if (fuse_session_mount(se, mountpoint) != 0) {
-		cli_error("mount: cannot mount on %s", mountpoint);
-		goto out_signals;
-	}
-	if (fuse_daemonize(foreground) != 0) {
-		cli_error("mount: cannot go to the background");
-		goto out_unmount;
-	}
-	/* Threads after daemonizing: fork keeps only the calling thread. */
-	if (ipmd_fs_start_committer(&fs) != 0) {
-		cli_error("mount: cannot start the committer thread");
-		goto out_unmount;
-	}
-	struct fuse_loop_config loop = {.clone_fd = 0,
-					.max_idle_threads = 10};
-	/* A signal ends the loop with its number: a normal stop too. */
-	int res = fuse_session_loop_mt(se, &loop);
-	status = res == 0 || res == SIGTERM || res == SIGINT || res == SIGHUP
-			 ? EXIT_OK
-			 : EXIT_FAILURE_;
-	if (status != EXIT_OK)
-		cli_error("mount: the FUSE loop failed (%d)", res);
-out_unmount:
-	fuse_session_unmount(se);
-out_signals:
-	fuse_remove_signal_handlers(se);
-out_session:
-	fuse_session_destroy(se);
-	fuse_opt_free_args(&args);
-	int e = ipmd_fs_close(&fs);
-	if (e) {
-		cli_error("mount: the last commit failed (%s); the journal "
-			  "keeps every change for the next mount",
-			  strerror(-e));
-		status = EXIT_FAILURE_;
-	}
-	return status;
+	return serve(&fs, mountpoint, fuse_opts, foreground, debug);
 }

@@ -61,6 +61,156 @@ static void json_str(const char *key, const char *v, bool comma)
 	printf("\"%s", comma ? "," : "");
 }
 
+/* What status shows, gathered before any of it is printed. */
+struct status {
+	struct history *h;
+	char id[CID_TEXT_MAX], hcid[CID_TEXT_MAX], when[HISTORY_TIME_MAX];
+	int wrapped, mounted;
+	struct commit head;
+	int head_e;
+	bool has_head;
+	enum state_problem sp;
+	int je; /* the journal's replay */
+	uint64_t records, jbytes;
+	int oe, ce; /* the outbox, its cap */
+	uint64_t pending;
+	struct outbox_cap_info ci;
+	int ue; /* the store's usage */
+	struct bs_usage u;
+};
+
+static void gather(struct history *h, struct status *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->h = h;
+	snprintf(s->id, sizeof(s->id), "?");
+	ipns_name_of_ed25519(s->id, sizeof(s->id), h->keys.public_key);
+	int sys_errno = 0;
+	s->wrapped = keyfile_is_wrapped(h->paths.key, &sys_errno);
+	s->mounted = history_mounted(h);
+	s->head_e = h->head_err;
+	if (!s->head_e && h->head.commit.len) {
+		s->head_e = history_commit(h, &h->head.commit, &s->head);
+		cid_format(&h->head.commit, s->hcid, sizeof(s->hcid));
+		if (!s->head_e)
+			history_format_time(s->head.time_ns, s->when);
+	}
+	s->has_head = !h->head_err && h->head.commit.len && !s->head_e;
+	/* What a mount would refuse (a head lost over mail, seen damaged):
+	 * not "nothing committed yet". */
+	s->sp = history_state_problem(h);
+	struct journal_count jc = {0, 0};
+	struct journal_replay_stats js;
+	uint64_t from = h->head_err ? 1 : h->head.journal_gen;
+	s->je = journal_replay(h->paths.journal, h->keys.journal, from, false,
+			       count_record, &jc, &js);
+	s->records = jc.records;
+	s->jbytes = jc.bytes;
+	s->oe = outbox_pending_in(h->paths.root, &s->pending);
+	/* A capped mount's figures: this process can't ask the mount, so
+	 * they are the ones it last wrote (cache/outbox.h). */
+	s->ce = s->oe ? -ENOENT : outbox_cap_in(h->paths.root, &s->ci);
+	s->ue = bs_usage(h->local, &s->u);
+}
+
+static void print_json(const struct status *s)
+{
+	printf("{");
+	json_str("mailbox", s->id, true);
+	json_str("store", s->h->paths.root, true);
+	if (s->has_head)
+		printf("\"head\":{\"seq\":%llu,\"cid\":\"%s\","
+		       "\"time\":\"%s\",\"time_ns\":%lld,"
+		       "\"messages\":%llu,\"folders\":%llu},",
+		       (unsigned long long)s->head.seq, s->hcid, s->when,
+		       (long long)s->head.time_ns,
+		       (unsigned long long)s->head.messages,
+		       (unsigned long long)s->head.folders);
+	else
+		printf("\"head\":null,");
+	if (!s->je)
+		printf("\"journal\":{\"records\":%llu,\"bytes\":%llu},",
+		       (unsigned long long)s->records,
+		       (unsigned long long)s->jbytes);
+	else
+		printf("\"journal\":null,");
+	if (!s->oe && !s->ce)
+		printf("\"outbox\":{\"pending\":%llu,\"cap_bytes\":"
+		       "%llu,\"local_bytes\":%llu,\"evicted\":%llu},",
+		       (unsigned long long)s->pending,
+		       (unsigned long long)s->ci.cap_bytes,
+		       (unsigned long long)s->ci.local_bytes,
+		       (unsigned long long)s->ci.evicted);
+	else if (!s->oe)
+		printf("\"outbox\":{\"pending\":%llu},",
+		       (unsigned long long)s->pending);
+	else
+		printf("\"outbox\":null,");
+	if (!s->ue)
+		printf("\"blocks\":%llu,\"bytes\":%llu,",
+		       (unsigned long long)s->u.blocks,
+		       (unsigned long long)s->u.bytes);
+	if (s->sp != STATE_OK)
+		json_str("problem", state_problem_text(s->sp), true);
+	printf("\"mounted\":%s,\"key_wrapped\":%s}\n",
+	       s->mounted == 1 ? "true" : "false",
+	       s->wrapped == 1 ? "true" : "false");
+}
+
+static void print_text(const struct status *s)
+{
+	printf("mailbox:   %s\n", s->id);
+	printf("store:     %s\n", s->h->paths.root);
+	if (s->has_head)
+		printf("head:      commit %llu, %s, %llu messages, %llu "
+		       "folders\n           %s\n",
+		       (unsigned long long)s->head.seq, s->when,
+		       (unsigned long long)s->head.messages,
+		       (unsigned long long)s->head.folders, s->hcid);
+	else if (s->sp == STATE_HEAD_MISSING || s->sp == STATE_HEAD_EMPTY)
+		printf("head:      %s\n", state_problem_text(s->sp));
+	else if (s->h->head_err == -ENOENT || !s->h->head.commit.len)
+		printf("head:      nothing committed yet\n");
+	else
+		printf("head:      unreadable (%s): run ipmaildir "
+		       "fsck\n",
+		       strerror(-s->head_e));
+	if (s->sp == STATE_SEEN_DAMAGED || s->sp == STATE_SEEN_MISSING)
+		printf("seen:      %s\n", state_problem_text(s->sp));
+	if (!s->je)
+		printf("journal:   %llu records (%llu bytes) not yet in "
+		       "a commit\n",
+		       (unsigned long long)s->records,
+		       (unsigned long long)s->jbytes);
+	else
+		printf("journal:   unreadable (%s): run ipmaildir "
+		       "fsck\n",
+		       strerror(-s->je));
+	if (!s->oe)
+		printf("outbox:    %llu blocks not yet on the node\n",
+		       (unsigned long long)s->pending);
+	if (!s->oe && !s->ce)
+		printf("cache cap: %.1f MiB; %s: %.1f MiB local, "
+		       "%llu blocks dropped (on the node)\n",
+		       (double)s->ci.cap_bytes / (1024.0 * 1024.0),
+		       s->mounted == 1 ? "the mount's last eviction"
+				       : "as the last mount left it",
+		       (double)s->ci.local_bytes / (1024.0 * 1024.0),
+		       (unsigned long long)s->ci.evicted);
+	if (s->oe)
+		printf("outbox:    none (no node configured)\n");
+	if (!s->ue)
+		printf("store use: %llu blocks, %.1f MiB\n",
+		       (unsigned long long)s->u.blocks,
+		       (double)s->u.bytes / (1024.0 * 1024.0));
+	printf("mounted:   %s\n",
+	       s->mounted == 1 ? "yes (read-write)" : "no");
+	printf("key:       %s\n",
+	       s->wrapped == 1 ? "wrapped with a passphrase"
+			       : "not wrapped: the key file alone "
+				 "opens the mailbox");
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -99,132 +249,12 @@ int cmd_status(int argc, char **argv)
 		config_free(&cfg);
 		return EXIT_FAILURE_;
 	}
-	char id[CID_TEXT_MAX] = "?", hcid[CID_TEXT_MAX] = "";
-	char when[HISTORY_TIME_MAX] = "";
-	ipns_name_of_ed25519(id, sizeof(id), h.keys.public_key);
-	int sys_errno = 0;
-	int wrapped = keyfile_is_wrapped(h.paths.key, &sys_errno);
-	int mounted = history_mounted(&h);
-	struct commit head;
-	int head_e = h.head_err;
-	if (!head_e && h.head.commit.len) {
-		head_e = history_commit(&h, &h.head.commit, &head);
-		cid_format(&h.head.commit, hcid, sizeof(hcid));
-		if (!head_e)
-			history_format_time(head.time_ns, when);
-	}
-	bool has_head = !h.head_err && h.head.commit.len && !head_e;
-	/* What a mount would refuse (a head lost over mail, seen damaged):
-	 * not "nothing committed yet". */
-	enum state_problem sp = history_state_problem(&h);
-	struct journal_count jc = {0, 0};
-	struct journal_replay_stats js;
-	uint64_t from = h.head_err ? 1 : h.head.journal_gen;
-	int je = journal_replay(h.paths.journal, h.keys.journal, from, false,
-				count_record, &jc, &js);
-	uint64_t records = jc.records, jbytes = jc.bytes;
-	uint64_t pending = 0;
-	int oe = outbox_pending_in(h.paths.root, &pending);
-	/* A capped mount's figures: this process can't ask the mount, so
-	 * they are the ones it last wrote (cache/outbox.h). */
-	struct outbox_cap_info ci;
-	int ce = oe ? -ENOENT : outbox_cap_in(h.paths.root, &ci);
-	struct bs_usage u = {0, 0};
-	int ue = bs_usage(h.local, &u);
-
-	if (json) {
-		printf("{");
-		json_str("mailbox", id, true);
-		json_str("store", h.paths.root, true);
-		if (has_head)
-			printf("\"head\":{\"seq\":%llu,\"cid\":\"%s\","
-			       "\"time\":\"%s\",\"time_ns\":%lld,"
-			       "\"messages\":%llu,\"folders\":%llu},",
-			       (unsigned long long)head.seq, hcid, when,
-			       (long long)head.time_ns,
-			       (unsigned long long)head.messages,
-			       (unsigned long long)head.folders);
-		else
-			printf("\"head\":null,");
-		if (!je)
-			printf("\"journal\":{\"records\":%llu,\"bytes\":%llu},",
-			       (unsigned long long)records,
-			       (unsigned long long)jbytes);
-		else
-			printf("\"journal\":null,");
-		if (!oe && !ce)
-			printf("\"outbox\":{\"pending\":%llu,\"cap_bytes\":"
-			       "%llu,\"local_bytes\":%llu,\"evicted\":%llu},",
-			       (unsigned long long)pending,
-			       (unsigned long long)ci.cap_bytes,
-			       (unsigned long long)ci.local_bytes,
-			       (unsigned long long)ci.evicted);
-		else if (!oe)
-			printf("\"outbox\":{\"pending\":%llu},",
-			       (unsigned long long)pending);
-		else
-			printf("\"outbox\":null,");
-		if (!ue)
-			printf("\"blocks\":%llu,\"bytes\":%llu,",
-			       (unsigned long long)u.blocks,
-			       (unsigned long long)u.bytes);
-		if (sp != STATE_OK)
-			json_str("problem", state_problem_text(sp), true);
-		printf("\"mounted\":%s,\"key_wrapped\":%s}\n",
-		       mounted == 1 ? "true" : "false",
-		       wrapped == 1 ? "true" : "false");
-	} else {
-		printf("mailbox:   %s\n", id);
-		printf("store:     %s\n", h.paths.root);
-		if (has_head)
-			printf("head:      commit %llu, %s, %llu messages, %llu "
-			       "folders\n           %s\n",
-			       (unsigned long long)head.seq, when,
-			       (unsigned long long)head.messages,
-			       (unsigned long long)head.folders, hcid);
-		else if (sp == STATE_HEAD_MISSING || sp == STATE_HEAD_EMPTY)
-			printf("head:      %s\n", state_problem_text(sp));
-		else if (h.head_err == -ENOENT || !h.head.commit.len)
-			printf("head:      nothing committed yet\n");
-		else
-			printf("head:      unreadable (%s): run ipmaildir "
-			       "fsck\n",
-			       strerror(-head_e));
-		if (sp == STATE_SEEN_DAMAGED || sp == STATE_SEEN_MISSING)
-			printf("seen:      %s\n", state_problem_text(sp));
-		if (!je)
-			printf("journal:   %llu records (%llu bytes) not yet in "
-			       "a commit\n",
-			       (unsigned long long)records,
-			       (unsigned long long)jbytes);
-		else
-			printf("journal:   unreadable (%s): run ipmaildir "
-			       "fsck\n",
-			       strerror(-je));
-		if (!oe)
-			printf("outbox:    %llu blocks not yet on the node\n",
-			       (unsigned long long)pending);
-		if (!oe && !ce)
-			printf("cache cap: %.1f MiB; %s: %.1f MiB local, "
-			       "%llu blocks dropped (on the node)\n",
-			       (double)ci.cap_bytes / (1024.0 * 1024.0),
-			       mounted == 1 ? "the mount's last eviction"
-					    : "as the last mount left it",
-			       (double)ci.local_bytes / (1024.0 * 1024.0),
-			       (unsigned long long)ci.evicted);
-		if (oe)
-			printf("outbox:    none (no node configured)\n");
-		if (!ue)
-			printf("store use: %llu blocks, %.1f MiB\n",
-			       (unsigned long long)u.blocks,
-			       (double)u.bytes / (1024.0 * 1024.0));
-		printf("mounted:   %s\n",
-		       mounted == 1 ? "yes (read-write)" : "no");
-		printf("key:       %s\n",
-		       wrapped == 1 ? "wrapped with a passphrase"
-				    : "not wrapped: the key file alone "
-				      "opens the mailbox");
-	}
+	static struct status st;
+	gather(&h, &st);
+	if (json)
+		print_json(&st);
+	else
+		print_text(&st);
 	history_close(&h);
 	config_free(&cfg);
 	return EXIT_OK;

@@ -19,6 +19,7 @@
 #include "fs/mount/publish.h"
 #include "fs/mount/remote.h"
 #include "fs/store/history.h"
+#include "fs/store/journal_payload.h"
 #include "fs/store/wal_store.h"
 #include "ipfs/bs_fault.h"
 #include "ipfs/bs_local.h"
@@ -79,20 +80,25 @@ static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
 	(void)gen;
 	(void)seq;
 	struct replay_count *rc = arg;
+	struct journal_payload p;
+	journal_payload_decode(payload, len, &p);
 	int e;
-	if (wal_replay_block(rc->bs, payload, len, &e)) {
-		/* Putting a block is idempotent: a store failing for a
-		 * moment gets a few more tries. */
+	if (p.kind == JOURNAL_PAYLOAD_BLOCK) {
+		/* Back into the store (wal_store.h).  Putting a block is
+		 * idempotent: a store failing for a moment gets a few more
+		 * tries. */
+		struct cid cid;
+		e = bs_put(rc->bs, p.body, p.len, 0, &cid);
 		for (int tries = 1; e && transient(e) &&
 				    tries < MOUNT_COMMIT_TRIES; tries++) {
 			usleep(100000u << tries);
-			wal_replay_block(rc->bs, payload, len, &e);
+			e = bs_put(rc->bs, p.body, p.len, 0, &cid);
 		}
 		rc->blocks++;
 		rc->store_error = e;
 		return e; /* a block we can't store back: stop, say why */
 	}
-	e = record_replay(rc->tree, payload, len);
+	e = record_replay(rc->tree, p.body, p.len);
 	if (e == -EBADMSG)
 		return e; /* sealed and authentic, yet malformed: corrupt */
 	if (e == 0)
@@ -248,6 +254,88 @@ static int open_own_store(struct ipmd_fs *fs, const struct mount_options *o,
 	return 0;
 }
 
+/* Replay the journal over the head's tree (fs->tree); block records go
+ * back into the store under the journal wrapper.  0, or -1 with why in
+ * msg; *err: the replay's own result (-ENOENT: no journal yet). */
+static int replay_journal(struct ipmd_fs *fs, struct journal_replay_stats *js,
+			  int *err, char *msg, size_t msgsize)
+{
+	struct replay_count rc = {.tree = fs->tree, .bs = fs->bs->parent};
+	memset(js, 0, sizeof(*js));
+	int e = journal_replay(fs->paths.journal, fs->keys.journal,
+			       fs->head.journal_gen, !fs->read_only,
+			       replay_one, &rc, js);
+	*err = e;
+	if (e && e != -ENOENT && rc.store_error)
+		return msgbuf_say(msg, msgsize,
+			   "the store refused a block of journal %s (offset "
+			   "%llu): %s; nothing was lost, mount again when the "
+			   "store is back",
+			   js->bad_file[0] ? js->bad_file : fs->paths.journal,
+			   (unsigned long long)js->bad_offset,
+			   strerror(-rc.store_error));
+	if (e && e != -ENOENT)
+		return msgbuf_say(msg, msgsize,
+			   "journal %s is damaged at offset %llu (%s): "
+			   "refusing to mount over it; run ipmaildir fsck",
+			   js->bad_file[0] ? js->bad_file : fs->paths.journal,
+			   (unsigned long long)js->bad_offset, strerror(-e));
+	if (rc.applied || rc.skipped) {
+		fs->changes += rc.applied + 1;
+		syslog(LOG_NOTICE,
+		       "replayed %llu journal records over commit %llu "
+		       "(%llu skipped: changes that failed live too)",
+		       (unsigned long long)rc.applied,
+		       (unsigned long long)fs->last.seq,
+		       (unsigned long long)rc.skipped);
+	}
+	if (js->torn_tail_bytes)
+		syslog(LOG_WARNING,
+		       "journal: cut %llu bytes of a record torn by a crash "
+		       "(never acknowledged)",
+		       (unsigned long long)js->torn_tail_bytes);
+	return 0;
+}
+
+/* A writable mount's journal: the generation to append to (empty: the
+ * replay found no record), and the replayed state a commit. */
+static int start_journal(struct ipmd_fs *fs, bool empty,
+			 const struct journal_replay_stats *js, char *msg,
+			 size_t msgsize)
+{
+	/* After records, a fresh generation (the first commit drops the
+	 * replayed ones).  With none, the newest empty one is reused and the
+	 * older ones, empty or covered by the head, go: otherwise every open
+	 * that changes nothing (fsck --repair, a mount without mail) would
+	 * leave one more empty file.  A crash in between leaves only empty
+	 * files, which replay to nothing. */
+	uint64_t gen = fs->head.journal_gen;
+	if (js->files > 0 && js->last_gen >= gen)
+		gen = empty ? js->last_gen : js->last_gen + 1;
+	int e = journal_open(fs->paths.journal, fs->keys.journal, gen,
+			     &fs->journal);
+	if (e)
+		return msgbuf_say(msg, msgsize, "journal in %s: %s",
+			   fs->paths.journal, strerror(-e));
+	if (empty && (e = journal_drop_before(fs->paths.journal, gen)))
+		syslog(LOG_WARNING, "journal: cannot drop empty generations "
+		       "before %llu: %s", (unsigned long long)gen,
+		       strerror(-e));
+	wal_store_set_journal(fs->bs, fs->journal);
+	/* Make the replayed state (or the new mailbox) a commit now. */
+	/* The journal holds it all, so a store that fails for a moment (a
+	 * node, a fault) gets a few more tries before the mount gives up. */
+	for (int tries = 0; fs->changes && (e = ipmd_fs_commit(fs)) != 0;) {
+		if (++tries == MOUNT_COMMIT_TRIES)
+			return msgbuf_say(msg, msgsize, "first commit: %s",
+				   strerror(-e));
+		syslog(LOG_WARNING, "first commit: %s; trying again",
+		       strerror(-e));
+		usleep(100000u << tries);
+	}
+	return 0;
+}
+
 int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 		 char *msg, size_t msgsize)
 {
@@ -306,75 +394,12 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	if (load_head(fs, msg, msgsize))
 		return -1;
 
-	struct replay_count rc = {.tree = fs->tree, .bs = fs->bs->parent};
 	struct journal_replay_stats js;
-	memset(&js, 0, sizeof(js));
-	e = journal_replay(fs->paths.journal, fs->keys.journal,
-			   fs->head.journal_gen, !fs->read_only, replay_one,
-			   &rc, &js);
-	if (e && e != -ENOENT && rc.store_error)
-		return msgbuf_say(msg, msgsize,
-			   "the store refused a block of journal %s (offset "
-			   "%llu): %s; nothing was lost, mount again when the "
-			   "store is back",
-			   js.bad_file[0] ? js.bad_file : fs->paths.journal,
-			   (unsigned long long)js.bad_offset,
-			   strerror(-rc.store_error));
-	if (e && e != -ENOENT)
-		return msgbuf_say(msg, msgsize,
-			   "journal %s is damaged at offset %llu (%s): "
-			   "refusing to mount over it; run ipmaildir fsck",
-			   js.bad_file[0] ? js.bad_file : fs->paths.journal,
-			   (unsigned long long)js.bad_offset, strerror(-e));
-	if (rc.applied || rc.skipped) {
-		fs->changes += rc.applied + 1;
-		syslog(LOG_NOTICE,
-		       "replayed %llu journal records over commit %llu "
-		       "(%llu skipped: changes that failed live too)",
-		       (unsigned long long)rc.applied,
-		       (unsigned long long)fs->last.seq,
-		       (unsigned long long)rc.skipped);
-	}
-	if (js.torn_tail_bytes)
-		syslog(LOG_WARNING,
-		       "journal: cut %llu bytes of a record torn by a crash "
-		       "(never acknowledged)",
-		       (unsigned long long)js.torn_tail_bytes);
+	if (replay_journal(fs, &js, &e, msg, msgsize))
+		return -1;
 	if (fs->read_only)
 		return 0;
-
-	/* After records, a fresh generation (the first commit drops the
-	 * replayed ones).  With none, the newest empty one is reused and the
-	 * older ones, empty or covered by the head, go: otherwise every open
-	 * that changes nothing (fsck --repair, a mount without mail) would
-	 * leave one more empty file.  A crash in between leaves only empty
-	 * files, which replay to nothing. */
-	bool empty = e == 0 && js.records == 0;
-	uint64_t gen = fs->head.journal_gen;
-	if (js.files > 0 && js.last_gen >= gen)
-		gen = empty ? js.last_gen : js.last_gen + 1;
-	e = journal_open(fs->paths.journal, fs->keys.journal, gen,
-			 &fs->journal);
-	if (e)
-		return msgbuf_say(msg, msgsize, "journal in %s: %s",
-			   fs->paths.journal, strerror(-e));
-	if (empty && (e = journal_drop_before(fs->paths.journal, gen)))
-		syslog(LOG_WARNING, "journal: cannot drop empty generations "
-		       "before %llu: %s", (unsigned long long)gen,
-		       strerror(-e));
-	wal_store_set_journal(fs->bs, fs->journal);
-	/* Make the replayed state (or the new mailbox) a commit now. */
-	/* The journal holds it all, so a store that fails for a moment (a
-	 * node, a fault) gets a few more tries before the mount gives up. */
-	for (int tries = 0; fs->changes && (e = ipmd_fs_commit(fs)) != 0;) {
-		if (++tries == MOUNT_COMMIT_TRIES)
-			return msgbuf_say(msg, msgsize, "first commit: %s",
-				   strerror(-e));
-		syslog(LOG_WARNING, "first commit: %s; trying again",
-		       strerror(-e));
-		usleep(100000u << tries);
-	}
-	return 0;
+	return start_journal(fs, e == 0 && js.records == 0, &js, msg, msgsize);
 }
 
 void ipmd_fs_release_inode(struct inode *inode, void *arg)

@@ -23,9 +23,8 @@ static int append_block(struct journal *j, const uint8_t *data, size_t len)
 	uint8_t *rec = malloc(len + 1);
 	if (!rec)
 		return -ENOMEM;
-	rec[0] = WAL_BLOCK_MARK;
-	memcpy(rec + 1, data, len);
-	int e = journal_append(j, rec, len + 1, false);
+	int e = journal_append(j, rec, journal_payload_put_block(rec, data, len),
+			       false);
 	free(rec);
 	return e;
 }
@@ -158,9 +157,11 @@ int wal_store_durable(struct blockstore *bs)
 int wal_replay_block(struct blockstore *bs, const uint8_t *payload,
 		     size_t len, int *err)
 {
-	if (len == 0 || payload[0] != WAL_BLOCK_MARK)
+	struct journal_payload p;
+	journal_payload_decode(payload, len, &p);
+	if (p.kind != JOURNAL_PAYLOAD_BLOCK)
 		return 0;
 	struct cid cid;
-	*err = bs_put(bs, payload + 1, len - 1, 0, &cid);
+	*err = bs_put(bs, p.body, p.len, 0, &cid);
 	return 1;
 }

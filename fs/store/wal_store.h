@@ -17,9 +17,8 @@
  * Larger blocks go to the parent as they are and are counted; durable()
  * syncs the parent first when any are pending.
  *
- * Payload of a block record: WAL_BLOCK_MARK ‖ sealed block bytes.  Journal
- * payloads of fs/model/record.h are JSON and start with '{', so the first byte
- * tells them apart.
+ * Payload of a block record: JOURNAL_PAYLOAD_BLOCK ‖ sealed block bytes
+ * (fs/store/journal_payload.h, the one owner of the payload kinds).
  */
 #ifndef IPMD_FS_STORE_WAL_STORE_H
 #define IPMD_FS_STORE_WAL_STORE_H
@@ -29,10 +28,10 @@
 #include <stdint.h>
 
 #include "fs/store/journal.h"
+#include "fs/store/journal_payload.h"
 #include "ipfs/blockstore.h"
 
 #define WAL_EMBED_MAX (64 * 1024)
-#define WAL_BLOCK_MARK 0x00
 
 /* Wrap parent (taking ownership); j is borrowed and must outlive the
  * wrapper, or be set later with wal_store_set_journal (NULL: no

@@ -1,0 +1,296 @@
+/* fs/tools/fsck_tree.c — fsck's checks of blocks, trees, the chain and the
+ * journal (see fsck.h). */
+#include "fs/tools/fsck_int.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs/model/reach.h"
+#include "fs/model/record.h"
+#include "fs/store/journal.h"
+#include "fs/store/journal_payload.h"
+
+/* ---- blocks of a tree ---- */
+
+/* A damaged file of the head: what --repair will move aside.  Only a
+ * block that is gone or does not open is damage; any other failure (a
+ * node that does not answer, EIO) may pass, and moving the file would
+ * drop the blocks that still hold it. */
+static int collect(struct fsck *f, const struct reach_block *b, int err,
+		   const char *kind, const char *ctext, const char *text)
+{
+	if (!f->collect)
+		return 0;
+	if (err != -ENOENT && err != -EBADMSG) {
+		fsck_note(f,
+			  "%s: a read error, not damage: --repair leaves it in "
+			  "place (run again when the store or node answers)",
+			  b->path);
+		return 0;
+	}
+	if (!f->bad_cids && !(f->bad_cids = cid_set_new()))
+		return -ENOMEM;
+	if (cid_set_add(f->bad_cids, b->cid) < 0)
+		return -ENOMEM;
+	char why[SALVAGE_WHY_MAX];
+	if (snprintf(why, sizeof(why), "%s %s %s", kind, ctext, text) >=
+	    (int)sizeof(why))
+		why[sizeof(why) - 1] = '\0'; /* a shorter reason is enough */
+	return salvage_add(&f->damaged, b->path, why);
+}
+
+static int verify_block(const struct reach_block *b, void *arg)
+{
+	struct fsck *f = arg;
+	char text[128], ctext[CID_TEXT_MAX];
+	if (b->error) {
+		int err = fsck_why(f, b->cid, b->error, text, sizeof(text),
+				   ctext);
+		fsck_problem(f, "file %s: index block %s: %s", b->path, ctext,
+			     text);
+		f->tree_bad++;
+		return collect(f, b, err, "index block", ctext, text);
+	}
+	f->blocks++;
+	fsck_bar_tick(f, b->chunk ? b->chunk->size : 0);
+	if (b->kind != BLOCK_CHUNK)
+		return 0; /* directories and indexes opened on the way */
+	history_clear_bad(&f->h);
+	size_t len;
+	int e = obj_open_chunk(&f->h.st, b->chunk, f->plain, &len);
+	if (e) {
+		e = fsck_why(f, b->cid, e, text, sizeof(text), ctext);
+		fsck_problem(f, "file %s: chunk %s: %s", b->path, ctext, text);
+		f->tree_bad++;
+		return collect(f, b, e, "chunk", ctext, text);
+	}
+	return 0;
+}
+
+static const char *kind_name(enum block_kind k)
+{
+	return k == BLOCK_CHUNK	    ? "chunk"
+	       : k == BLOCK_INDEX     ? "index"
+	       : k == BLOCK_DIRECTORY ? "directory"
+				      : "block";
+}
+
+/* --verbose: one line per block, for an admin who wants to see (and for
+ * tests that need to know which block file holds what). */
+static int verify_block_verbose(const struct reach_block *b, void *arg)
+{
+	struct fsck *f = arg;
+	unsigned before = f->problems;
+	int r = verify_block(b, arg);
+	char ctext[CID_TEXT_MAX];
+	cid_format(b->cid, ctext, sizeof(ctext));
+	if (f->problems == before)
+		fsck_say(f, FSCK_SAY_NOTE,
+			 "ok %s %s %s",
+			 kind_name(b->kind), ctext, b->path);
+	return r;
+}
+
+/* Check one commit's tree; returns the number of problems found in it. */
+unsigned fsck_check_tree(struct fsck *f, const struct cid *cid,
+			 const struct commit *c, struct fs_tree **keep)
+{
+	char text[128], ctext[CID_TEXT_MAX];
+	struct fs_tree *t = NULL;
+	f->tree_bad = 0;
+	f->tree_loaded = false;
+	history_clear_bad(&f->h);
+	int e = history_tree(&f->h, c, &t);
+	if (e) {
+		fsck_why(f, &c->tree.cid, e, text, sizeof(text), ctext);
+		fsck_problem(f,
+			     "commit %llu: directory node %s: %s",
+			     (unsigned long long)c->seq, ctext, text);
+		return 1;
+	}
+	f->tree_loaded = true;
+	uint64_t before = f->blocks;
+	if (f->verbose) {
+		char ctext2[CID_TEXT_MAX];
+		cid_format(cid, ctext2, sizeof(ctext2));
+		fsck_say(f, FSCK_SAY_NOTE,
+			 "ok commit %s %llu",
+			 ctext2, (unsigned long long)c->seq);
+	}
+	e = reach_tree(&f->h.st, t, f->verified,
+		       f->verbose ? verify_block_verbose : verify_block, f);
+	if (e) {
+		fsck_problem(f,
+			     "commit %llu: walking its tree: %s",
+			     (unsigned long long)c->seq, strerror(-e));
+		f->tree_bad++;
+	}
+	cid_format(cid, ctext, sizeof(ctext));
+	fsck_bar_clear(f);
+	if (!f->tree_bad)
+		fsck_note(f,
+			  "commit %llu (%s): %llu more blocks verified",
+			  (unsigned long long)c->seq, ctext,
+			  (unsigned long long)(f->blocks - before));
+	if (keep && !f->tree_bad)
+		*keep = t;
+	else
+		tree_free(t);
+	return f->tree_bad;
+}
+
+/* ---- the chain ---- */
+
+int fsck_check_chain(struct fsck *f, const struct cid *start,
+		     struct commit_list *l)
+{
+	struct chain_stop stop;
+	char ctext[CID_TEXT_MAX], text[128];
+	history_clear_bad(&f->h);
+	int e = chain_walk(f->h.bs, &f->h.keys, start,
+			   f->h.pruned_err ? NULL : &f->h.pruned.commit,
+			   commit_list_add, l, &stop);
+	if (e == -ENOMEM)
+		return e;
+	if (e) {
+		fsck_why(f, &stop.at, e, text, sizeof(text), ctext);
+		if (e == -EPROTO && stop.parentless)
+			snprintf(text, sizeof(text),
+				 "has no parent but seq %llu (a first commit "
+				 "is seq 1)",
+				 (unsigned long long)stop.got_seq);
+		else if (e == -EPROTO)
+			snprintf(text, sizeof(text),
+				 "has seq %llu, not below its child's %llu",
+				 (unsigned long long)stop.got_seq,
+				 (unsigned long long)stop.want_seq + 1);
+		if (l->n == 0)
+			fsck_problem(f, "the head commit %s: %s", ctext, text);
+		else
+			fsck_problem(f,
+				     "commit chain broken below commit %llu: "
+				     "its parent %s %s",
+				     (unsigned long long)
+					     l->commits[l->n - 1].seq,
+				     ctext, text);
+		if (l->n > 0) {
+			f->plan.cut_chain = true;
+			f->plan.cut_cid = l->cids[l->n - 1];
+			f->plan.cut_seq = l->commits[l->n - 1].seq;
+		}
+	}
+	if (l->n)
+		fsck_note(f,
+			  "chain: %zu commits, seq %llu down to %llu%s",
+			  l->n, (unsigned long long)l->commits[0].seq,
+			  (unsigned long long)l->commits[l->n - 1].seq,
+			  stop.pruned ? " (older ones freed by gc)" : "");
+	return 0;
+}
+
+/* ---- the journal ---- */
+
+struct replay {
+	struct fsck *f;
+	struct fs_tree *tree;
+	uint64_t applied, skipped, blocks;
+	int bad; /* a block record that does not fit */
+};
+
+static int replay_record(uint64_t gen, uint64_t seq, const uint8_t *payload,
+			 size_t len, void *arg)
+{
+	(void)gen;
+	(void)seq;
+	struct replay *r = arg;
+	struct journal_payload p;
+	journal_payload_decode(payload, len, &p);
+	if (p.kind == JOURNAL_PAYLOAD_BLOCK) {
+		struct cid cid;
+		int e = history_add_overlay(&r->f->h, p.body, p.len, &cid);
+		if (e)
+			return e;
+		r->blocks++;
+		return 0;
+	}
+	int e = record_replay(r->tree, p.body, p.len);
+	if (e == -EBADMSG)
+		return e;
+	if (e)
+		r->skipped++;
+	else
+		r->applied++;
+	return 0;
+}
+
+void fsck_check_journal(struct fsck *f, const struct commit *base,
+			uint64_t from_gen)
+{
+	if (f->mounted) {
+		fsck_note(f,
+			  "journal: not checked: the mailbox is mounted and "
+			  "writing it");
+		return;
+	}
+	struct replay r = {.f = f};
+	int e = base ? history_tree(&f->h, base, &r.tree)
+		     : tree_new(&r.tree, getuid(), getgid(),
+				&(struct timespec){0, 0});
+	if (e) {
+		fsck_note(f,
+			  "journal: not checked: no intact tree to replay it "
+			  "over");
+		return;
+	}
+	struct journal_replay_stats js;
+	e = journal_replay(f->h.paths.journal, f->h.keys.journal, from_gen,
+			   false, replay_record, &r, &js);
+	if (e == -EBADMSG) {
+		fsck_problem(f,
+			     "journal %s: the record at offset %llu does not "
+			     "open or is malformed (%llu records before it are "
+			     "fine)",
+			     js.bad_file, (unsigned long long)js.bad_offset,
+			     (unsigned long long)js.records);
+		f->plan.cut_journal = true;
+		snprintf(f->plan.journal_file, sizeof(f->plan.journal_file),
+			 "%s", js.bad_file);
+		f->plan.journal_offset = js.bad_offset;
+	} else if (e) {
+		fsck_problem(f, "journal: %s", strerror(-e));
+	}
+	if (!e && js.torn_tail_bytes) {
+		fsck_problem(f,
+			     "journal: its last record (%llu bytes) is torn or "
+			     "does not open: cut off at the next mount",
+			     (unsigned long long)js.torn_tail_bytes);
+		f->plan.torn_tail = true;
+	}
+	f->plan.journal_records = r.applied + r.skipped;
+	if (!e && js.records)
+		fsck_note(f,
+			  "journal: %llu files, %llu records (%llu blocks "
+			  "carried in it): %llu changes replay over commit "
+			  "%llu, %llu skipped (failed live too)",
+			  (unsigned long long)js.files,
+			  (unsigned long long)js.records,
+			  (unsigned long long)r.blocks,
+			  (unsigned long long)r.applied,
+			  (unsigned long long)(base ? base->seq : 0),
+			  (unsigned long long)r.skipped);
+	else if (!e)
+		fsck_note(f, "journal: empty");
+	/* What the replayed tree names beyond the commit must be there. */
+	if (!e && r.applied) {
+		f->tree_bad = 0;
+		e = reach_tree(&f->h.st, r.tree, f->verified, verify_block, f);
+		if (e)
+			fsck_problem(f,
+				     "journal: walking the replayed tree: %s",
+				     strerror(-e));
+	}
+	tree_free(r.tree);
+}
+

@@ -1,0 +1,335 @@
+/* fs/tools/gc.c — see gc.h. */
+#include "fs/tools/gc.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cache/outbox.h"
+#include "fs/model/reach.h"
+#include "fs/model/record.h"
+#include "fs/store/journal.h"
+#include "fs/store/journal_payload.h"
+#include "ipfs/bs_kubo.h"
+#include "ipfs/bs_local.h"
+#include "util/msgbuf.h"
+
+#define NS_PER_SEC 1000000000LL
+
+int gc_open(struct gc *g, const struct history_options *ho, char *msg,
+	    size_t msize)
+{
+	if (history_open(&g->h, ho, msg, msize))
+		return -1;
+	enum state_problem sp = history_state_problem(&g->h);
+	if (sp != STATE_OK) /* without the head, all would look unreachable */
+		return msgbuf_say(msg, msize, "%s", state_problem_text(sp));
+	if (g->h.head_err == -ENOENT || g->h.head.commit.len == 0)
+		return 1;
+	if (g->h.head_err || (g->h.seen_err == 0 &&
+			      g->h.seen.max_seq > g->h.head.seq))
+		return msgbuf_say(msg, msize,
+				  "the head is damaged or older than one "
+				  "accepted before: run ipmaildir fsck first");
+	struct chain_stop stop;
+	int e = history_walk(&g->h, commit_list_add, &g->chain, &stop);
+	if (e)
+		return msgbuf_say(msg, msize,
+				  "the commit chain does not read cleanly "
+				  "(%s): run ipmaildir fsck first",
+				  strerror(-e));
+	g->pruned_before = stop.pruned;
+	g->keep = g->chain.n;
+	return 0;
+}
+
+void gc_retain(struct gc *g, unsigned long long keep_last, int64_t within)
+{
+	const struct commit_list *l = &g->chain;
+	g->keep = l->n;
+	if (!keep_last && within < 0)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t cutoff = within >= 0
+				 ? ((int64_t)now.tv_sec - within) * NS_PER_SEC
+				 : INT64_MAX;
+	g->keep = 1;
+	for (size_t i = 0; i < l->n; i++)
+		if (i < keep_last || l->commits[i].time_ns >= cutoff)
+			g->keep = i + 1;
+}
+
+/* ---- marking ---- */
+
+static int mark(const struct reach_block *b, void *arg)
+{
+	struct gc *g = arg;
+	if (b->error && !g->walk_error) {
+		g->walk_error = b->error;
+		snprintf(g->walk_path, sizeof(g->walk_path), "%s", b->path);
+	}
+	return 0; /* reach_tree added the block to the set */
+}
+
+struct replay {
+	struct gc *g;
+	struct fs_tree *tree;
+	struct cid_set *carried; /* blocks carried in the journal */
+};
+
+static int replay_record(uint64_t gen, uint64_t seq, const uint8_t *payload,
+			 size_t len, void *arg)
+{
+	(void)gen;
+	(void)seq;
+	struct replay *r = arg;
+	struct journal_payload p;
+	journal_payload_decode(payload, len, &p);
+	if (p.kind == JOURNAL_PAYLOAD_BLOCK) {
+		/* Served to the walk below (the store may lack it after a
+		 * crash), and live.  Not into g->live yet: reach_tree takes
+		 * a root found there for a file already walked. */
+		struct cid cid;
+		int e = history_add_overlay(&r->g->h, p.body, p.len, &cid);
+		if (!e)
+			e = cid_set_add(r->carried, &cid);
+		return e < 0 ? e : 0;
+	}
+	int e = record_replay(r->tree, p.body, p.len);
+	return e == -EBADMSG ? e : 0;
+}
+
+/* The journal's blocks: carried ones and those of the replayed tree. */
+static int mark_journal(struct gc *g, const struct commit *head)
+{
+	struct replay r = {.g = g, .carried = cid_set_new()};
+	if (!r.carried)
+		return -ENOMEM;
+	int e = history_tree(&g->h, head, &r.tree);
+	if (e) {
+		cid_set_free(r.carried);
+		return e;
+	}
+	struct journal_replay_stats js;
+	e = journal_replay(g->h.paths.journal, g->h.keys.journal,
+			   g->h.head.journal_gen, false, replay_record, &r,
+			   &js);
+	if (!e)
+		e = reach_tree(&g->h.st, r.tree, g->live, mark, g);
+	tree_free(r.tree);
+	/* Every block the journal carries stays, named by a record or not. */
+	e = e ? e : cid_set_merge(g->live, r.carried);
+	cid_set_free(r.carried);
+	return e;
+}
+
+static int keep_pending_one(const struct cid *cid, void *arg)
+{
+	struct gc *g = arg;
+	int e = cid_set_add(g->live, cid);
+	if (e < 0)
+		return e;
+	g->outbox_pending += (uint64_t)e;
+	return 0;
+}
+
+/* The blocks the outbox has not yet confirmed on the node stay: a local
+ * block not pending is on the node (cache/outbox.h), one pending is not. */
+static int mark_outbox(struct gc *g)
+{
+	g->outbox_pending = 0;
+	int e = outbox_pending_each(g->h.paths.root, keep_pending_one, g);
+	return e == -ENOENT ? 0 : e;
+}
+
+/* The retained commits' trees, one tick each. */
+static int mark_commits(struct gc *g, void (*tick)(void *arg), void *arg,
+			char *msg, size_t msize)
+{
+	const struct commit_list *l = &g->chain;
+	for (size_t i = 0; i < g->keep; i++) {
+		struct fs_tree *t;
+		int e;
+		if (cid_set_add(g->live, &l->cids[i]) < 0 ||
+		    (e = history_tree(&g->h, &l->commits[i], &t)) != 0)
+			return msgbuf_say(msg, msize,
+					  "the tree of commit %llu does not "
+					  "read (%s): run ipmaildir fsck first",
+					  (unsigned long long)l->commits[i].seq,
+					  strerror(e ? -e : ENOMEM));
+		e = reach_tree(&g->h.st, t, g->live, mark, g);
+		tree_free(t);
+		if (e || g->walk_error)
+			return msgbuf_say(msg, msize,
+					  "commit %llu: %s%s: run ipmaildir "
+					  "fsck first",
+					  (unsigned long long)l->commits[i].seq,
+					  g->walk_error ? g->walk_path : "",
+					  g->walk_error ? ": a file does not read"
+							: strerror(-e));
+		if (tick)
+			tick(arg);
+	}
+	return 0;
+}
+
+int gc_mark(struct gc *g, void (*tick)(void *arg), void *arg, char *msg,
+	    size_t msize)
+{
+	g->live = cid_set_new();
+	if (!g->live)
+		return msgbuf_say(msg, msize, "out of memory");
+	if (mark_commits(g, tick, arg, msg, msize))
+		return -1;
+	int e = mark_journal(g, &g->chain.commits[0]);
+	if (e || g->walk_error)
+		return msgbuf_say(msg, msize,
+				  "the journal does not replay cleanly (%s): "
+				  "run ipmaildir fsck first",
+				  e ? strerror(-e) : g->walk_path);
+	e = mark_outbox(g);
+	if (e)
+		return msgbuf_say(msg, msize, "reading the outbox log: %s",
+				  strerror(-e));
+	return 0;
+}
+
+/* ---- finding the dead ---- */
+
+static int add_cid(struct gc_cids *s, const struct cid *cid)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		struct cid *p = realloc(s->v, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		s->v = p;
+		s->cap = cap;
+	}
+	s->v[s->n++] = *cid;
+	return 0;
+}
+
+static int find_dead(const struct cid *cid, void *arg)
+{
+	struct gc *g = arg;
+	return cid_set_has(g->live, cid) ? 0 : add_cid(&g->dead, cid);
+}
+
+/* Evicted under the cap (cache/outbox.h): gone from here, pinned on the
+ * node.  Those no longer live are unpinned with the rest. */
+static int find_dead_evicted(const struct cid *cid, void *arg)
+{
+	struct gc *g = arg;
+	if (cid_set_has(g->live, cid) || bs_has(g->h.local, cid) == 1)
+		return 0;
+	for (size_t i = 0; i < g->evicted.n; i++) /* the log may repeat one */
+		if (cid_equal(&g->evicted.v[i], cid))
+			return 0;
+	return add_cid(&g->evicted, cid);
+}
+
+int gc_find(struct gc *g, bool with_evicted, char *msg, size_t msize)
+{
+	int e = bs_iterate(g->h.local, find_dead, g);
+	if (e)
+		return msgbuf_say(msg, msize, "listing the store: %s",
+				  strerror(-e));
+	e = with_evicted ? outbox_evicted_each(g->h.paths.root,
+					       find_dead_evicted, g)
+			 : 0;
+	if (e && e != -ENOENT)
+		return msgbuf_say(msg, msize, "reading %s: %s",
+				  OUTBOX_EVICTED_NAME, strerror(-e));
+	return 0;
+}
+
+/* ---- the sweep ---- */
+
+int gc_write_pruned(struct gc *g, char *msg, size_t msize)
+{
+	const struct commit_list *l = &g->chain;
+	int e = history_write_pruned(&g->h, &l->cids[g->keep - 1],
+				     l->commits[g->keep - 1].seq);
+	return e ? msgbuf_say(msg, msize, "writing STORE/pruned: %s",
+			      strerror(-e))
+		 : 0;
+}
+
+int gc_unpin(struct gc *g, struct blockstore *node, size_t *unpinned,
+	     char *msg, size_t msize)
+{
+	size_t dead = 0, evicted = 0;
+	int e = bs_kubo_unpin_many(node, g->dead.v, g->dead.n, &dead);
+	if (!e && g->evicted.n)
+		e = bs_kubo_unpin_many(node, g->evicted.v, g->evicted.n,
+				       &evicted);
+	*unpinned = dead + evicted;
+	if (!e)
+		return 0;
+	char why[512];
+	bs_kubo_last_error(node, why, sizeof(why));
+	return msgbuf_say(msg, msize,
+			  "unpinning on the node: %s (%zu of %zu unpinned); "
+			  "nothing freed here",
+			  why[0] ? why : strerror(-e), dead, g->dead.n);
+}
+
+static uint64_t block_size(struct gc *g, const struct cid *cid)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	if (bs_local_path(g->h.local, cid, path, sizeof(path)) ||
+	    stat(path, &st))
+		return 0;
+	return (uint64_t)st.st_size;
+}
+
+int gc_free(struct gc *g, bool dry,
+	    void (*tick)(void *arg, uint64_t bytes), void *arg,
+	    uint64_t *freed, uint64_t *bytes, char *msg, size_t msize)
+{
+	*freed = *bytes = 0;
+	for (size_t i = 0; i < g->dead.n; i++) {
+		uint64_t size = block_size(g, &g->dead.v[i]);
+		int e = dry ? 0 : bs_remove(g->h.local, &g->dead.v[i]);
+		if (e && e != -ENOENT)
+			return msgbuf_say(msg, msize, "removing a block: %s",
+					  strerror(-e));
+		(*freed)++;
+		*bytes += size;
+		if (tick)
+			tick(arg, size);
+	}
+	return 0;
+}
+
+static bool still_live(const struct cid *cid, void *arg)
+{
+	struct gc *g = arg;
+	return cid_set_has(g->live, cid);
+}
+
+int gc_forget_evicted(struct gc *g, char *msg, size_t msize)
+{
+	int e = outbox_evicted_rewrite(g->h.paths.root, still_live, g);
+	return e && e != -ENOENT
+		       ? msgbuf_say(msg, msize,
+				    "rewriting %s: %s (harmless: those blocks "
+				    "are unpinned again next time)",
+				    OUTBOX_EVICTED_NAME, strerror(-e))
+		       : 0;
+}
+
+void gc_close(struct gc *g)
+{
+	free(g->dead.v);
+	free(g->evicted.v);
+	commit_list_free(&g->chain);
+	cid_set_free(g->live);
+	history_close(&g->h);
+}

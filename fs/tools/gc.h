@@ -1,0 +1,92 @@
+/*
+ * fs/tools/gc.h — the gc engine: which blocks no retained state needs, and
+ * freeing them (here, and unpinning them on a node).
+ *
+ * The rules (fs/cli/cmd_gc.c says them to the user): the newest commits
+ * kept by --keep-last / --keep-within are retained, with the head and the
+ * chain between; every block they reach is live, and so are the blocks of
+ * the tree the journal replays to, the blocks carried in the journal, and
+ * the blocks the outbox has not uploaded (cache/outbox.h).  Everything
+ * else in the local store is dead.
+ *
+ * Steps, in this order (each returns 0, or -1 with why in msg, one line
+ * without the "gc: " the CLI puts before it; nothing here prints):
+ *   gc_open     history opened exclusively; refuses a store whose state
+ *               files, head or chain don't read (1: nothing committed)
+ *   gc_retain   how many of the newest commits stay (g->keep)
+ *   gc_mark     the live set (a tick per retained commit, for a bar)
+ *   gc_find     the dead blocks (and, with a node, those evicted here)
+ *   gc_write_pruned, gc_unpin, gc_free, gc_forget_evicted: the sweep
+ *   gc_close    always, after gc_open was called (even when it failed)
+ *
+ * Safety is in the order: STORE/pruned is written before anything goes;
+ * unpinning precedes the local frees, so a node that fails leaves every
+ * block here to be named by the next run.
+ */
+#ifndef IPMD_FS_TOOLS_GC_H
+#define IPMD_FS_TOOLS_GC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fs/store/history.h"
+#include "ipfs/cidset.h"
+
+/* A growing list of CIDs (the dead, or the evicted and dead). */
+struct gc_cids {
+	struct cid *v;
+	size_t n, cap;
+};
+
+struct gc {
+	struct history h;
+	struct commit_list chain; /* from the head down, newest first */
+	bool pruned_before;       /* the chain ends where gc pruned it */
+	size_t keep;              /* chain[0 .. keep) is retained */
+	struct cid_set *live;
+	uint64_t outbox_pending;  /* live because not uploaded yet */
+	struct gc_cids dead;      /* here and not live: freed */
+	struct gc_cids evicted;   /* gone from here, dead: unpinned only */
+	int walk_error;           /* the first block a walk could not read */
+	char walk_path[256];
+};
+
+/* Open STORE under ho (ho->lock: HISTORY_LOCK_EXCLUSIVE) and read the
+ * chain.  0; 1 when nothing is committed yet (nothing to free); -1. */
+int gc_open(struct gc *g, const struct history_options *ho, char *msg,
+	    size_t msize);
+
+/* Retain the newest keep_last commits (0: no such rule) and those younger
+ * than within seconds (< 0: no such rule); with neither rule, all. */
+void gc_retain(struct gc *g, unsigned long long keep_last, int64_t within);
+
+/* Mark the live blocks; tick(arg) after each retained commit. */
+int gc_mark(struct gc *g, void (*tick)(void *arg), void *arg, char *msg,
+	    size_t msize);
+
+/* List the dead blocks; with_evicted: also the dead among those evicted
+ * under the cap (only a node holds them, to unpin). */
+int gc_find(struct gc *g, bool with_evicted, char *msg, size_t msize);
+
+/* Record chain[keep - 1] as the end of the history (STORE/pruned). */
+int gc_write_pruned(struct gc *g, char *msg, size_t msize);
+
+/* Unpin the dead and the evicted on node; *unpinned: how many were
+ * pinned there (the rest were not). */
+int gc_unpin(struct gc *g, struct blockstore *node, size_t *unpinned,
+	     char *msg, size_t msize);
+
+/* Free the dead blocks here (dry: count only); tick(arg, bytes) after
+ * each.  *freed and *bytes count what went, also when it fails midway. */
+int gc_free(struct gc *g, bool dry,
+	    void (*tick)(void *arg, uint64_t bytes), void *arg,
+	    uint64_t *freed, uint64_t *bytes, char *msg, size_t msize);
+
+/* Drop the evicted blocks no longer live from the outbox's list of them
+ * (they are unpinned now).  A failure is harmless: unpinned again later. */
+int gc_forget_evicted(struct gc *g, char *msg, size_t msize);
+
+void gc_close(struct gc *g);
+
+#endif
