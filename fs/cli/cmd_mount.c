@@ -21,6 +21,7 @@
 
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
+#include "fs/cli/options.h"
 #include "fs/mount/mount.h"
 #include "fs/mount/node.h"
 #include "fs/mount/publish.h"
@@ -48,17 +49,11 @@ static void mount_usage(FILE *out)
 		"                     ro, …); no_default_permissions: other "
 		"users' access\n"
 		"                     unchecked by file modes (see "
-		"ipmaildir(1))\n"
-		"                     and ipmaildir's: commit_delay=MS, "
-		"attr_timeout=S, cache_mb=N,\n"
-		"                     node_timeout=MS, local_cap_mb=N, "
-		"upload_wait=S,\n"
-		"                     publish=S, pad=padme|none (chunk size "
-		"padding),\n"
-		"                     convergence=message|mailbox (which "
-		"equal content\n"
-		"                     shares blocks: one message's, or the "
-		"whole mailbox's)\n"
+		"ipmaildir(1))\n");
+	opt_help(out, "and ipmaildir's:", 21, 78);
+	fprintf(out,
+		"                     (each also a config key, '_' as '-': "
+		"ipmaildir.conf(5))\n"
 		"  --node ADDR        an IPFS node's RPC API (multiaddr, http URL "
 		"or 'auto'):\n"
 		"                     the local store becomes its cache and "
@@ -82,70 +77,6 @@ static void mount_usage(FILE *out)
 		"~/.cache/ipmaildir/ID)\n"
 		"  --capability FILE  the read capability (ipmaildir key export "
 		"--read-only)\n");
-}
-
-/* Take ipmaildir's own -o options out of opts (in place); the rest goes to
- * FUSE.  Returns 0, or -EINVAL with the bad option in bad. */
-static int take_own_options(char *opts, struct mount_options *mo, char *bad,
-			    size_t badsize)
-{
-	char *out = opts, *save = NULL;
-	char *copy = strdup(opts);
-	if (!copy)
-		return -ENOMEM;
-	*out = '\0';
-	int e = 0;
-	for (char *tok = strtok_r(copy, ",", &save); tok && !e;
-	     tok = strtok_r(NULL, ",", &save)) {
-		char *end;
-		if (!strncmp(tok, "commit_delay=", 13)) {
-			unsigned long v = strtoul(tok + 13, &end, 10);
-			e = *end || v > 600000 ? -EINVAL : 0;
-			mo->commit_delay_ms = (unsigned)v;
-		} else if (!strncmp(tok, "attr_timeout=", 13)) {
-			mo->attr_timeout = strtod(tok + 13, &end);
-			e = *end || mo->attr_timeout < 0 ? -EINVAL : 0;
-		} else if (!strncmp(tok, "node_timeout=", 13)) {
-			unsigned long v = strtoul(tok + 13, &end, 10);
-			e = *end || v == 0 || v > 600000 ? -EINVAL : 0;
-			mo->node_timeout_ms = (unsigned)v;
-		} else if (!strncmp(tok, "local_cap_mb=", 13)) {
-			unsigned long long v = strtoull(tok + 13, &end, 10);
-			e = *end || v == 0 || v > (1ull << 30) ? -EINVAL : 0;
-			mo->local_cap_bytes = (uint64_t)v << 20;
-		} else if (!strncmp(tok, "publish=", 8)) {
-			unsigned long v = strtoul(tok + 8, &end, 10);
-			e = *end || v > 86400 ? -EINVAL : 0;
-			mo->publish_interval_s = (unsigned)v;
-		} else if (!strncmp(tok, "upload_wait=", 12)) {
-			unsigned long v = strtoul(tok + 12, &end, 10);
-			e = *end || v > 86400 ? -EINVAL : 0;
-			mo->upload_wait_s = (unsigned)v;
-		} else if (!strncmp(tok, "pad=", 4)) {
-			if (!strcmp(tok + 4, "padme"))
-				mo->pad = OBJ_PAD_PADME;
-			else if (!strcmp(tok + 4, "none"))
-				mo->pad = OBJ_PAD_NONE;
-			else
-				e = -EINVAL;
-		} else if (!strncmp(tok, "convergence=", 12)) {
-			e = obj_scope_parse(tok + 12, &mo->scope);
-		} else if (!strncmp(tok, "cache_mb=", 9)) {
-			unsigned long v = strtoul(tok + 9, &end, 10);
-			e = *end || v == 0 || v > 65536 ? -EINVAL : 0;
-			mo->cache_bytes = (size_t)v << 20;
-		} else {
-			if (!strcmp(tok, "ro"))
-				mo->read_only = true;
-			if (*opts)
-				strcat(out, ",");
-			strcat(out, tok);
-		}
-		if (e)
-			snprintf(bad, badsize, "%s", tok);
-	}
-	free(copy);
-	return e;
 }
 
 int cmd_mount(int argc, char **argv)
@@ -215,17 +146,9 @@ int cmd_mount(int argc, char **argv)
 		cli_error("mount: --capability goes with --from-node");
 		return EXIT_USAGE;
 	}
-	unsigned long ul;
-	if (config_get_uint(&cfg, CFG_COMMIT_DELAY, &ul) == 0)
-		mo.commit_delay_ms = (unsigned)ul;
-	if (config_get_uint(&cfg, CFG_CACHE_MB, &ul) == 0)
-		mo.cache_bytes = (size_t)ul << 20;
-	if (config_get_uint(&cfg, CFG_LOCAL_CAP_MB, &ul) == 0)
-		mo.local_cap_bytes = (uint64_t)ul << 20;
-	config_get_double(&cfg, CFG_ATTR_TIMEOUT, &mo.attr_timeout);
-	mo.scope = cli_scope(&cfg);
+	opt_from_config(&cfg, &mo);
 	char bad[sizeof(fuse_opts)] = "";
-	if (take_own_options(fuse_opts, &mo, bad, sizeof(bad)) != 0) {
+	if (opt_take(fuse_opts, &mo, bad, sizeof(bad)) != 0) {
 		cli_error("mount: bad ipmaildir option in -o: %s", bad);
 		return EXIT_USAGE;
 	}
