@@ -233,55 +233,55 @@ void opt_env_name(enum config_key k, char *buf, size_t size)
 		buf[n] = '\0';
 }
 
-/* Print word after the column col, wrapping before width. */
-static int put_word(FILE *out, const char *word, size_t len, int col,
-		    int indent, int width)
+/* Print the words of text after column col, wrapping before width to
+ * indent; returns the column reached. */
+static int put_words(FILE *out, const char *text, int col, int indent,
+		     int width)
 {
-	if (col > indent && col + 1 + (int)len > width) {
-		fprintf(out, "\n%*s", indent, "");
-		col = indent;
-	} else if (col > indent) {
-		fputc(' ', out);
-		col++;
+	for (const char *p = text + strspn(text, " "); *p;) {
+		int len = (int)strcspn(p, " ");
+		if (col > indent && col + 1 + len > width) {
+			fprintf(out, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', out);
+			col++;
+		}
+		col += fprintf(out, "%.*s", len, p);
+		p += len;
+		p += strspn(p, " ");
 	}
-	fprintf(out, "%.*s", (int)len, word);
-	return col + (int)len;
+	return col;
+}
+
+/* "NAME=METAVAR" or "NAME=a|b", then " (hint)" if any. */
+static void help_item(const struct opt_spec *o, char *buf, size_t size)
+{
+	size_t n = (size_t)snprintf(buf, size, "%s=%s", o->name,
+				    o->metavar ? o->metavar : "");
+	for (const struct opt_word *w = o->words; w && w->word && n < size;
+	     w++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s",
+				      w == o->words ? "" : "|", w->word);
+	if (o->hint && n < size)
+		snprintf(buf + n, size - n, " (%s)", o->hint);
 }
 
 void opt_help(FILE *out, const char *lead, int indent, int width)
 {
-	char text[1024];
-	size_t n = (size_t)snprintf(text, sizeof(text), "%s", lead);
-	for (int i = 0; i < OPT_COUNT && n < sizeof(text); i++) {
+	int col = fprintf(out, "%*s", indent, "");
+	col = put_words(out, lead, col, indent, width);
+	const char *sep = "";
+	for (int i = 0; i < OPT_COUNT; i++) {
 		const struct opt_spec *o = &opt_table[i];
-		if (!o->name || o->fuse)
+		if (!o->name || o->fuse) /* FUSE's own: told of above it */
 			continue;
-		n += (size_t)snprintf(text + n, sizeof(text) - n, " %s=", o->name);
-		for (const struct opt_word *w = o->words; w && w->word &&
-						n < sizeof(text); w++)
-			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s",
-					      w == o->words ? "" : "|", w->word);
-		if (o->metavar && n < sizeof(text))
-			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s",
-					      o->metavar);
-		if (o->hint && n < sizeof(text))
-			n += (size_t)snprintf(text + n, sizeof(text) - n,
-					      " (%s)", o->hint);
-		if (n < sizeof(text))
-			n += (size_t)snprintf(text + n, sizeof(text) - n, ",");
-	}
-	if (n >= sizeof(text))
-		n = sizeof(text) - 1;
-	if (n > 0 && text[n - 1] == ',')
-		text[--n] = '\0';
-	int col = indent;
-	fprintf(out, "%*s", indent, "");
-	for (const char *p = text; *p;) {
-		size_t len = strcspn(p, " ");
-		if (len)
-			col = put_word(out, p, len, col, indent, width);
-		p += len;
-		p += strspn(p, " ");
+		char item[256];
+		help_item(o, item, sizeof(item));
+		/* The comma goes with the item before, never alone. */
+		col += fprintf(out, "%s", sep);
+		col = put_words(out, item, col, indent, width);
+		sep = ",";
 	}
 	fputc('\n', out);
 }

@@ -121,6 +121,41 @@ static void test_one_parser(void)
 	}
 }
 
+/* Config values fill the fields; -o, taken after, overrides them. */
+static void test_from_config(void)
+{
+	static const char *const env[][2] = {
+		{"IPMAILDIR_COMMIT_DELAY", "300"}, {"IPMAILDIR_ATTR_TIMEOUT", "1.5"},
+		{"IPMAILDIR_CACHE_MB", "2"},       {"IPMAILDIR_NODE_TIMEOUT", "9"},
+		{"IPMAILDIR_LOCAL_CAP_MB", "4"},   {"IPMAILDIR_UPLOAD_WAIT", "5"},
+		{"IPMAILDIR_PUBLISH", "6"},        {"IPMAILDIR_PAD", "none"},
+		{"IPMAILDIR_CONVERGENCE", "mailbox"},
+	};
+	size_t n = sizeof(env) / sizeof(env[0]);
+	for (size_t i = 0; i < n; i++)
+		setenv(env[i][0], env[i][1], 1);
+	struct config c;
+	char msg[512];
+	is_int(config_load(&c, NULL, NULL, msg, sizeof(msg)), 0,
+	       "every mount key from the environment");
+	for (size_t i = 0; i < n; i++)
+		unsetenv(env[i][0]);
+	struct mount_options mo = {.commit_delay_ms = 1000};
+	opt_from_config(&c, &mo);
+	config_free(&c);
+	ok(mo.commit_delay_ms == 300 && mo.attr_timeout == 1.5 &&
+		   mo.cache_bytes == 2u << 20 && mo.node_timeout_ms == 9 &&
+		   mo.local_cap_bytes == 4ull << 20 && mo.upload_wait_s == 5 &&
+		   mo.publish_interval_s == 6 && mo.pad == OBJ_PAD_NONE &&
+		   mo.scope == OBJ_SCOPE_MAILBOX && !mo.read_only,
+	   "each in its field");
+	char list[] = "pad=padme,commit_delay=0", bad[64];
+	ok(opt_take(list, &mo, bad, sizeof(bad)) == 0 &&
+		   mo.pad == OBJ_PAD_PADME && mo.commit_delay_ms == 0 &&
+		   mo.publish_interval_s == 6,
+	   "-o overrides what it names, and only that");
+}
+
 /* The file name under the top of the tree (tests/run sets IPMD_TOP), read
  * whole; NULL if absent. */
 static char *slurp(const char *rel)
@@ -256,6 +291,7 @@ int main(void)
 	test_table();
 	test_take();
 	test_one_parser();
+	test_from_config();
 	test_conf5();
 	test_man1();
 	return tap_done();
