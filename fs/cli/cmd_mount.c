@@ -30,6 +30,8 @@
  * or drops what it cached; nothing else changes an inode behind its back. */
 #define DEFAULT_ATTR_TIMEOUT 30.0
 #define DEFAULT_COMMIT_DELAY_MS 1000
+/* Room for the -o list, every -o joined with ','. */
+#define MOUNT_OPTS_MAX 4096
 
 static void mount_usage(FILE *out)
 {
@@ -79,7 +81,12 @@ static void mount_usage(FILE *out)
 		"--read-only)\n");
 }
 
-int cmd_mount(int argc, char **argv)
+/* The command line, then the config (cfg: mo points into it) under it,
+ * then -o over both: mo, the -o list left for FUSE in fuse_opts (size
+ * bytes), -f and -d.  -1 to go on, else the exit status (said). */
+static int mount_args(int argc, char **argv, struct config *cfg,
+		      struct mount_options *mo_out, char *fuse_opts,
+		      size_t size, int *foreground_out, int *debug_out)
 {
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, 's'},
@@ -100,7 +107,7 @@ int cmd_mount(int argc, char **argv)
 		.publish_interval_s = PUBLISH_DEFAULT_INTERVAL_S,
 	};
 	int foreground = 0, debug = 0, c;
-	char fuse_opts[4096] = "";
+	*fuse_opts = '\0';
 	while ((c = getopt_long(argc, argv, "s:p:fdo:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': mo.store = optarg; break;
@@ -114,8 +121,7 @@ int cmd_mount(int argc, char **argv)
 		case 'f': foreground = 1; break;
 		case 'd': debug = foreground = 1; break;
 		case 'o':
-			if (strlen(fuse_opts) + strlen(optarg) + 2 >
-			    sizeof(fuse_opts)) {
+			if (strlen(fuse_opts) + strlen(optarg) + 2 > size) {
 				cli_error("mount: -o options too long");
 				return EXIT_USAGE;
 			}
@@ -131,12 +137,10 @@ int cmd_mount(int argc, char **argv)
 		mount_usage(stderr);
 		return EXIT_USAGE;
 	}
-	const char *mountpoint = argv[optind];
 	/* Config files and environment (fs/cli/config.h) under the command
 	 * line: -o options below override these. */
-	static struct config cfg; /* mo points into it while mounted */
 	const char *cache_dir = mo.store;
-	if (cli_config(&cfg, &mo.store, &mo.pass, &mo.node))
+	if (cli_config(cfg, &mo.store, &mo.pass, &mo.node))
 		return EXIT_USAGE;
 	/* Another machine's mailbox: the configured store is this one's own,
 	 * never its cache. */
@@ -146,20 +150,37 @@ int cmd_mount(int argc, char **argv)
 		cli_error("mount: --capability goes with --from-node");
 		return EXIT_USAGE;
 	}
-	opt_from_config(&cfg, &mo);
-	char bad[sizeof(fuse_opts)] = "";
+	opt_from_config(cfg, &mo);
+	char bad[MOUNT_OPTS_MAX] = "";
 	if (opt_take(fuse_opts, &mo, bad, sizeof(bad)) != 0) {
 		cli_error("mount: bad ipmaildir option in -o: %s", bad);
 		return EXIT_USAGE;
 	}
 	/* A past state can't change: the kernel says so before we must. */
 	if (mo.at || mo.from_node) {
-		if (strlen(fuse_opts) + 4 > sizeof(fuse_opts)) {
+		if (strlen(fuse_opts) + 4 > size) {
 			cli_error("mount: -o options too long");
 			return EXIT_USAGE;
 		}
 		strcat(fuse_opts, *fuse_opts ? ",ro" : "ro");
 	}
+	*mo_out = mo;
+	*foreground_out = foreground;
+	*debug_out = debug;
+	return -1;
+}
+
+int cmd_mount(int argc, char **argv)
+{
+	static struct config cfg; /* mo points into it while mounted */
+	struct mount_options mo;
+	int foreground, debug;
+	char fuse_opts[MOUNT_OPTS_MAX];
+	int r = mount_args(argc, argv, &cfg, &mo, fuse_opts, sizeof(fuse_opts),
+			   &foreground, &debug);
+	if (r >= 0)
+		return r;
+	const char *mountpoint = argv[optind];
 
 	/* The mount's log: syslog, and stderr too while in the foreground. */
 	openlog("ipmaildir", LOG_PID | (foreground ? LOG_PERROR : 0),

@@ -21,7 +21,7 @@ void config_free(struct config *c)
 }
 
 /* Check value for key k; a path's "~/" becomes $HOME.  The result is
- * malloc'ed into *out.  0, or -EINVAL with what is wrong in why. */
+ * malloc'ed into *out.  0, or nonzero with what is wrong in why. */
 static int check_value(enum config_key k, const char *value, char **out,
 		       char *why, size_t whysize)
 {
