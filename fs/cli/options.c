@@ -91,13 +91,12 @@ static int say_range(const struct opt_spec *o, char *why, size_t whysize)
 	size_t n = 0;
 	while (o->words[n].word)
 		n++;
-	int len = snprintf(why, whysize, "must be");
-	for (size_t i = 0; i < n && len >= 0 && (size_t)len < whysize; i++)
-		len += snprintf(why + len, whysize - (size_t)len, "%s%s",
-				i == 0	       ? " "
-				: i + 1 == n ? " or "
-					     : ", ",
-				o->words[i].word);
+	size_t len = (size_t)snprintf(why, whysize, "must be");
+	for (size_t i = 0; i < n && len < whysize; i++) {
+		const char *sep = i == 0 ? " " : i + 1 == n ? " or " : ", ";
+		len += (size_t)snprintf(why + len, whysize - len, "%s%s", sep,
+					o->words[i].word);
+	}
 	return -EINVAL;
 }
 
@@ -186,7 +185,7 @@ int opt_take(char *opts, struct mount_options *mo, char *bad,
 		return -ENOMEM;
 	*opts = '\0';
 	int e = 0;
-	for (char *tok = strtok_r(copy, ",", &save); tok && !e;
+	for (char *tok = strtok_r(copy, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		const char *value;
 		const struct opt_spec *o = named(tok, &value);
