@@ -3,6 +3,8 @@
 
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
+#include "fs/cli/options.h"
+#include "fs/mount/mount.h"
 #include "fs/model/object.h"
 #include "fs/store/store.h"
 
@@ -45,9 +47,8 @@ int cli_config(struct config *cfg, const char **store,
 
 enum obj_scope cli_scope(const struct config *cfg)
 {
-	enum obj_scope scope = OBJ_SCOPE_MESSAGE;
-	const char *v = config_get(cfg, CFG_CONVERGENCE);
-	if (v) /* checked when loaded */
-		obj_scope_parse(v, &scope);
-	return scope;
+	/* The mount's way (opt_from_config), for import and object put. */
+	struct mount_options mo = {.scope = OBJ_SCOPE_MESSAGE};
+	opt_from_config(cfg, &mo);
+	return mo.scope;
 }

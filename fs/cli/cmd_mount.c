@@ -21,6 +21,7 @@
 
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
+#include "fs/cli/options.h"
 #include "fs/mount/mount.h"
 #include "fs/mount/node.h"
 #include "fs/mount/publish.h"
@@ -29,6 +30,8 @@
  * or drops what it cached; nothing else changes an inode behind its back. */
 #define DEFAULT_ATTR_TIMEOUT 30.0
 #define DEFAULT_COMMIT_DELAY_MS 1000
+/* Room for the -o list, every -o joined with ','. */
+#define MOUNT_OPTS_MAX 4096
 
 static void mount_usage(FILE *out)
 {
@@ -48,17 +51,11 @@ static void mount_usage(FILE *out)
 		"                     ro, …); no_default_permissions: other "
 		"users' access\n"
 		"                     unchecked by file modes (see "
-		"ipmaildir(1))\n"
-		"                     and ipmaildir's: commit_delay=MS, "
-		"attr_timeout=S, cache_mb=N,\n"
-		"                     node_timeout=MS, local_cap_mb=N, "
-		"upload_wait=S,\n"
-		"                     publish=S, pad=padme|none (chunk size "
-		"padding),\n"
-		"                     convergence=message|mailbox (which "
-		"equal content\n"
-		"                     shares blocks: one message's, or the "
-		"whole mailbox's)\n"
+		"ipmaildir(1))\n");
+	opt_help(out, "and ipmaildir's:", 21, 78);
+	fprintf(out,
+		"                     (each also a config key, '_' as '-': "
+		"ipmaildir.conf(5))\n"
 		"  --node ADDR        an IPFS node's RPC API (multiaddr, http URL "
 		"or 'auto'):\n"
 		"                     the local store becomes its cache and "
@@ -84,143 +81,12 @@ static void mount_usage(FILE *out)
 		"--read-only)\n");
 }
 
-/* Take ipmaildir's own -o options out of opts (in place); the rest goes to
- * FUSE.  Returns 0, or -EINVAL with the bad option in bad. */
-static int take_own_options(char *opts, struct mount_options *mo, char *bad,
-			    size_t badsize)
-{
-	char *out = opts, *save = NULL;
-	char *copy = strdup(opts);
-	if (!copy)
-		return -ENOMEM;
-	*out = '\0';
-	int e = 0;
-	for (char *tok = strtok_r(copy, ",", &save); tok && !e;
-	     tok = strtok_r(NULL, ",", &save)) {
-		char *end;
-		if (!strncmp(tok, "commit_delay=", 13)) {
-			unsigned long v = strtoul(tok + 13, &end, 10);
-			e = *end || v > 600000 ? -EINVAL : 0;
-			mo->commit_delay_ms = (unsigned)v;
-		} else if (!strncmp(tok, "attr_timeout=", 13)) {
-			mo->attr_timeout = strtod(tok + 13, &end);
-			e = *end || mo->attr_timeout < 0 ? -EINVAL : 0;
-		} else if (!strncmp(tok, "node_timeout=", 13)) {
-			unsigned long v = strtoul(tok + 13, &end, 10);
-			e = *end || v == 0 || v > 600000 ? -EINVAL : 0;
-			mo->node_timeout_ms = (unsigned)v;
-		} else if (!strncmp(tok, "local_cap_mb=", 13)) {
-			unsigned long long v = strtoull(tok + 13, &end, 10);
-			e = *end || v == 0 || v > (1ull << 30) ? -EINVAL : 0;
-			mo->local_cap_bytes = (uint64_t)v << 20;
-		} else if (!strncmp(tok, "publish=", 8)) {
-			unsigned long v = strtoul(tok + 8, &end, 10);
-			e = *end || v > 86400 ? -EINVAL : 0;
-			mo->publish_interval_s = (unsigned)v;
-		} else if (!strncmp(tok, "upload_wait=", 12)) {
-			unsigned long v = strtoul(tok + 12, &end, 10);
-			e = *end || v > 86400 ? -EINVAL : 0;
-			mo->upload_wait_s = (unsigned)v;
-		} else if (!strncmp(tok, "pad=", 4)) {
-			if (!strcmp(tok + 4, "padme"))
-				mo->pad = OBJ_PAD_PADME;
-			else if (!strcmp(tok + 4, "none"))
-				mo->pad = OBJ_PAD_NONE;
-			else
-				e = -EINVAL;
-		} else if (!strncmp(tok, "convergence=", 12)) {
-			e = obj_scope_parse(tok + 12, &mo->scope);
-		} else if (!strncmp(tok, "cache_mb=", 9)) {
-			unsigned long v = strtoul(tok + 9, &end, 10);
-			e = *end || v == 0 || v > 65536 ? -EINVAL : 0;
-			mo->cache_bytes = (size_t)v << 20;
-		} else {
-			if (!strcmp(tok, "ro"))
-				mo->read_only = true;
-			if (*opts)
-				strcat(out, ",");
-			strcat(out, tok);
-		}
-		if (e)
-			snprintf(bad, badsize, "%s", tok);
-	}
-	free(copy);
-	return e;
-}
-
-/* The FUSE session over an opened mailbox: mount, daemonize, start the
- * threads, loop until unmounted or signalled, close.  The exit status. */
-static int serve(struct ipmd_fs *fs, const char *mountpoint,
-		 char *fuse_opts, int foreground, int debug)
-{
-	char base_opts[PATH_MAX + 64];
-	snprintf(base_opts, sizeof(base_opts),
-		 "fsname=ipmaildir:%s,subtype=ipmaildir", fs->paths.root);
-	char *fargv[8];
-	int fargc = 0;
-	fargv[fargc++] = "ipmaildir";
-	fargv[fargc++] = "-o";
-	fargv[fargc++] = base_opts;
-	if (*fuse_opts) {
-		fargv[fargc++] = "-o";
-		fargv[fargc++] = fuse_opts;
-	}
-	if (debug)
-		fargv[fargc++] = "-d";
-	struct fuse_args args = FUSE_ARGS_INIT(fargc, fargv);
-
-	int status = EXIT_FAILURE_;
-	struct fuse_session *se =
-		fuse_session_new(&args, &ipmd_ops, sizeof(ipmd_ops), fs);
-	if (!se) {
-		cli_error("mount: FUSE refused the options '%s'", fuse_opts);
-		ipmd_fs_close(fs);
-		return EXIT_USAGE;
-	}
-	if (fuse_set_signal_handlers(se) != 0) {
-		cli_error("mount: cannot install signal handlers");
-		goto out_session;
-	}
-	if (fuse_session_mount(se, mountpoint) != 0) {
-		cli_error("mount: cannot mount on %s", mountpoint);
-		goto out_signals;
-	}
-	if (fuse_daemonize(foreground) != 0) {
-		cli_error("mount: cannot go to the background");
-		goto out_unmount;
-	}
-	/* Threads after daemonizing: fork keeps only the calling thread. */
-	if (ipmd_fs_start_committer(fs) != 0) {
-		cli_error("mount: cannot start the committer thread");
-		goto out_unmount;
-	}
-	struct fuse_loop_config loop = {.clone_fd = 0,
-					.max_idle_threads = 10};
-	/* A signal ends the loop with its number: a normal stop too. */
-	int res = fuse_session_loop_mt(se, &loop);
-	status = res == 0 || res == SIGTERM || res == SIGINT || res == SIGHUP
-			 ? EXIT_OK
-			 : EXIT_FAILURE_;
-	if (status != EXIT_OK)
-		cli_error("mount: the FUSE loop failed (%d)", res);
-out_unmount:
-	fuse_session_unmount(se);
-out_signals:
-	fuse_remove_signal_handlers(se);
-out_session:
-	fuse_session_destroy(se);
-	fuse_opt_free_args(&args);
-	int e = ipmd_fs_close(fs);
-	if (e) {
-		cli_error("mount: the last commit failed (%s); the journal "
-			  "keeps every change for the next mount",
-			  strerror(-e));
-		status = EXIT_FAILURE_;
-	}
-	return status;
-}
-
-int cmd_mount(int argc, char **argv)
+/* The command line, then the config (cfg: mo points into it) under it,
+ * then -o over both: mo, the -o list left for FUSE in fuse_opts (size
+ * bytes), -f and -d.  -1 to go on, else the exit status (said). */
+static int mount_args(int argc, char **argv, struct config *cfg,
+		      struct mount_options *mo_out, char *fuse_opts,
+		      size_t size, int *foreground_out, int *debug_out)
 {
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, 's'},
@@ -241,7 +107,7 @@ int cmd_mount(int argc, char **argv)
 		.publish_interval_s = PUBLISH_DEFAULT_INTERVAL_S,
 	};
 	int foreground = 0, debug = 0, c;
-	char fuse_opts[4096] = "";
+	*fuse_opts = '\0';
 	while ((c = getopt_long(argc, argv, "s:p:fdo:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': mo.store = optarg; break;
@@ -255,8 +121,7 @@ int cmd_mount(int argc, char **argv)
 		case 'f': foreground = 1; break;
 		case 'd': debug = foreground = 1; break;
 		case 'o':
-			if (strlen(fuse_opts) + strlen(optarg) + 2 >
-			    sizeof(fuse_opts)) {
+			if (strlen(fuse_opts) + strlen(optarg) + 2 > size) {
 				cli_error("mount: -o options too long");
 				return EXIT_USAGE;
 			}
@@ -272,12 +137,10 @@ int cmd_mount(int argc, char **argv)
 		mount_usage(stderr);
 		return EXIT_USAGE;
 	}
-	const char *mountpoint = argv[optind];
 	/* Config files and environment (fs/cli/config.h) under the command
 	 * line: -o options below override these. */
-	static struct config cfg; /* mo points into it while mounted */
 	const char *cache_dir = mo.store;
-	if (cli_config(&cfg, &mo.store, &mo.pass, &mo.node))
+	if (cli_config(cfg, &mo.store, &mo.pass, &mo.node))
 		return EXIT_USAGE;
 	/* Another machine's mailbox: the configured store is this one's own,
 	 * never its cache. */
@@ -287,28 +150,37 @@ int cmd_mount(int argc, char **argv)
 		cli_error("mount: --capability goes with --from-node");
 		return EXIT_USAGE;
 	}
-	unsigned long ul;
-	if (config_get_uint(&cfg, CFG_COMMIT_DELAY, &ul) == 0)
-		mo.commit_delay_ms = (unsigned)ul;
-	if (config_get_uint(&cfg, CFG_CACHE_MB, &ul) == 0)
-		mo.cache_bytes = (size_t)ul << 20;
-	if (config_get_uint(&cfg, CFG_LOCAL_CAP_MB, &ul) == 0)
-		mo.local_cap_bytes = (uint64_t)ul << 20;
-	config_get_double(&cfg, CFG_ATTR_TIMEOUT, &mo.attr_timeout);
-	mo.scope = cli_scope(&cfg);
-	char bad[sizeof(fuse_opts)] = "";
-	if (take_own_options(fuse_opts, &mo, bad, sizeof(bad)) != 0) {
+	opt_from_config(cfg, &mo);
+	char bad[MOUNT_OPTS_MAX] = "";
+	if (opt_take(fuse_opts, &mo, bad, sizeof(bad)) != 0) {
 		cli_error("mount: bad ipmaildir option in -o: %s", bad);
 		return EXIT_USAGE;
 	}
 	/* A past state can't change: the kernel says so before we must. */
 	if (mo.at || mo.from_node) {
-		if (strlen(fuse_opts) + 4 > sizeof(fuse_opts)) {
+		if (strlen(fuse_opts) + 4 > size) {
 			cli_error("mount: -o options too long");
 			return EXIT_USAGE;
 		}
 		strcat(fuse_opts, *fuse_opts ? ",ro" : "ro");
 	}
+	*mo_out = mo;
+	*foreground_out = foreground;
+	*debug_out = debug;
+	return -1;
+}
+
+int cmd_mount(int argc, char **argv)
+{
+	static struct config cfg; /* mo points into it while mounted */
+	struct mount_options mo;
+	int foreground, debug;
+	char fuse_opts[MOUNT_OPTS_MAX];
+	int r = mount_args(argc, argv, &cfg, &mo, fuse_opts, sizeof(fuse_opts),
+			   &foreground, &debug);
+	if (r >= 0)
+		return r;
+	const char *mountpoint = argv[optind];
 
 	/* The mount's log: syslog, and stderr too while in the foreground. */
 	openlog("ipmaildir", LOG_PID | (foreground ? LOG_PERROR : 0),
@@ -324,5 +196,69 @@ int cmd_mount(int argc, char **argv)
 		return EXIT_FAILURE_;
 	}
 
-	return serve(&fs, mountpoint, fuse_opts, foreground, debug);
+	char base_opts[PATH_MAX + 64];
+	snprintf(base_opts, sizeof(base_opts),
+		 "fsname=ipmaildir:%s,subtype=ipmaildir", fs.paths.root);
+	char *fargv[8];
+	int fargc = 0;
+	fargv[fargc++] = "ipmaildir";
+	fargv[fargc++] = "-o";
+	fargv[fargc++] = base_opts;
+	if (*fuse_opts) {
+		fargv[fargc++] = "-o";
+		fargv[fargc++] = fuse_opts;
+	}
+	if (debug)
+		fargv[fargc++] = "-d";
+	struct fuse_args args = FUSE_ARGS_INIT(fargc, fargv);
+
+	int status = EXIT_FAILURE_;
+	struct fuse_session *se =
+		fuse_session_new(&args, &ipmd_ops, sizeof(ipmd_ops), &fs);
+	if (!se) {
+		cli_error("mount: FUSE refused the options '%s'", fuse_opts);
+		ipmd_fs_close(&fs);
+		return EXIT_USAGE;
+	}
+	if (fuse_set_signal_handlers(se) != 0) {
+		cli_error("mount: cannot install signal handlers");
+		goto out_session;
+	}
+	if (fuse_session_mount(se, mountpoint) != 0) {
+		cli_error("mount: cannot mount on %s", mountpoint);
+		goto out_signals;
+	}
+	if (fuse_daemonize(foreground) != 0) {
+		cli_error("mount: cannot go to the background");
+		goto out_unmount;
+	}
+	/* Threads after daemonizing: fork keeps only the calling thread. */
+	if (ipmd_fs_start_committer(&fs) != 0) {
+		cli_error("mount: cannot start the committer thread");
+		goto out_unmount;
+	}
+	struct fuse_loop_config loop = {.clone_fd = 0,
+					.max_idle_threads = 10};
+	/* A signal ends the loop with its number: a normal stop too. */
+	int res = fuse_session_loop_mt(se, &loop);
+	status = res == 0 || res == SIGTERM || res == SIGINT || res == SIGHUP
+			 ? EXIT_OK
+			 : EXIT_FAILURE_;
+	if (status != EXIT_OK)
+		cli_error("mount: the FUSE loop failed (%d)", res);
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+	fuse_opt_free_args(&args);
+	int e = ipmd_fs_close(&fs);
+	if (e) {
+		cli_error("mount: the last commit failed (%s); the journal "
+			  "keeps every change for the next mount",
+			  strerror(-e));
+		status = EXIT_FAILURE_;
+	}
+	return status;
 }

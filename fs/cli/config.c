@@ -1,28 +1,15 @@
 /* fs/cli/config.c — config files and environment (config.h). */
 #include "fs/cli/config.h"
-#include "fs/model/object.h"
+#include "fs/cli/options.h"
 #include "util/msgbuf.h"
 
 #include <ctype.h>
 #include <stdbool.h>
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-const char *const config_key_names[CFG_NKEYS] = {
-	[CFG_STORE] = "store",
-	[CFG_NODE] = "node",
-	[CFG_PASSPHRASE_FILE] = "passphrase-file",
-	[CFG_PASSPHRASE_COMMAND] = "passphrase-command",
-	[CFG_COMMIT_DELAY] = "commit-delay",
-	[CFG_ATTR_TIMEOUT] = "attr-timeout",
-	[CFG_CACHE_MB] = "cache-mb",
-	[CFG_LOCAL_CAP_MB] = "local-cap-mb",
-	[CFG_CONVERGENCE] = "convergence",
-};
 
 void config_free(struct config *c)
 {
@@ -33,99 +20,40 @@ void config_free(struct config *c)
 	}
 }
 
-static int parse_uint(const char *s, unsigned long lo, unsigned long hi,
-		      unsigned long *v)
-{
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	char *end;
-	errno = 0;
-	unsigned long x = strtoul(s, &end, 10);
-	if (errno || *end || x < lo || x > hi)
-		return -EINVAL;
-	*v = x;
-	return 0;
-}
-
-static int parse_double(const char *s, double *v)
-{
-	if (!isdigit((unsigned char)*s) && *s != '.')
-		return -EINVAL;
-	char *end;
-	errno = 0;
-	double x = strtod(s, &end);
-	if (errno || *end || !isfinite(x) || x < 0 || x > 86400.0)
-		return -EINVAL;
-	*v = x;
-	return 0;
-}
-
 /* Check value for key k; a path's "~/" becomes $HOME.  The result is
- * malloc'ed into *out.  NULL return: fine; else what is wrong. */
-static const char *check_value(enum config_key k, const char *value,
-			       char **out)
+ * malloc'ed into *out.  0, or nonzero with what is wrong in why. */
+static int check_value(enum config_key k, const char *value, char **out,
+		       char *why, size_t whysize)
 {
-	unsigned long u;
-	double d;
+	const struct opt_spec *o = &opt_table[k];
+	struct opt_value v;
 	*out = NULL;
-	if (!*value)
-		return "empty value";
-	switch (k) {
-	case CFG_STORE:
-	case CFG_PASSPHRASE_FILE:
-		if (value[0] == '~' && value[1] == '/') {
-			const char *home = getenv("HOME");
-			if (!home || !*home)
-				return "~/ but HOME is not set";
-			if (asprintf(out, "%s%s", home, value + 1) < 0) {
-				*out = NULL;
-				return "out of memory";
-			}
-			return NULL;
+	if (opt_parse(o, value, &v, why, whysize) != 0)
+		return -EINVAL;
+	if (o->type == OPT_PATH && value[0] == '~' && value[1] == '/') {
+		const char *home = getenv("HOME");
+		if (!home || !*home)
+			return msgbuf_say(why, whysize, "~/ but HOME is not set");
+		if (asprintf(out, "%s%s", home, value + 1) < 0) {
+			*out = NULL;
+			return msgbuf_say(why, whysize, "out of memory");
 		}
-		if (value[0] != '/')
-			return "must be an absolute path (or start with ~/)";
-		break;
-	case CFG_NODE:
-	case CFG_PASSPHRASE_COMMAND:
-		break;
-	case CFG_COMMIT_DELAY:
-		if (parse_uint(value, 0, 600000, &u))
-			return "must be milliseconds, 0 to 600000";
-		break;
-	case CFG_ATTR_TIMEOUT:
-		if (parse_double(value, &d))
-			return "must be seconds, 0 to 86400";
-		break;
-	case CFG_CACHE_MB:
-		if (parse_uint(value, 1, 65536, &u))
-			return "must be MiB, 1 to 65536";
-		break;
-	case CFG_LOCAL_CAP_MB:
-		if (parse_uint(value, 1, 1ul << 30, &u))
-			return "must be MiB, 1 to 1073741824";
-		break;
-	case CFG_CONVERGENCE: {
-		enum obj_scope scope;
-		if (obj_scope_parse(value, &scope))
-			return "must be message or mailbox";
-		break;
+		return 0;
 	}
-	case CFG_NKEYS:
-		return "unknown key";
-	}
+	if (o->type == OPT_PATH && value[0] != '/')
+		return msgbuf_say(why, whysize,
+				  "must be an absolute path (or start with ~/)");
 	*out = strdup(value);
-	return *out ? NULL : "out of memory";
+	return *out ? 0 : msgbuf_say(why, whysize, "out of memory");
 }
 
 static int set(struct config *c, enum config_key k, const char *value,
 	       const char *origin, char *msg, size_t msgsize)
 {
-	char *v;
-	const char *why = check_value(k, value, &v);
-	if (why)
+	char *v, why[128];
+	if (check_value(k, value, &v, why, sizeof(why)))
 		return msgbuf_say(msg, msgsize, "%s: %s: %s", origin,
-			   config_key_names[k], why);
+			   opt_table[k].key, why);
 	char *o = strdup(origin);
 	if (!o) {
 		free(v);
@@ -192,7 +120,7 @@ static int load_file(struct config *c, const char *path, char *msg,
 		}
 		int k;
 		for (k = 0; k < CFG_NKEYS; k++)
-			if (!strcmp(key, config_key_names[k]))
+			if (!strcmp(key, opt_table[k].key))
 				break;
 		if (k == CFG_NKEYS) {
 			e = msgbuf_say(msg, msgsize, "%s: unknown key '%s'", origin,
@@ -210,11 +138,8 @@ static int load_file(struct config *c, const char *path, char *msg,
 static int load_env(struct config *c, char *msg, size_t msgsize)
 {
 	for (int k = 0; k < CFG_NKEYS; k++) {
-		char var[64] = "IPMAILDIR_";
-		size_t n = strlen(var);
-		for (const char *p = config_key_names[k]; *p && n < 62; p++)
-			var[n++] = *p == '-' ? '_' : (char)toupper(*p);
-		var[n] = '\0';
+		char var[64];
+		opt_env_name((enum config_key)k, var, sizeof(var));
 		const char *v = getenv(var);
 		if (!v)
 			continue;
@@ -269,19 +194,32 @@ const char *config_get(const struct config *c, enum config_key k)
 	return k < CFG_NKEYS ? c->value[k] : NULL;
 }
 
+/* Values are checked when loaded; parsed again by the table's parser. */
 int config_get_uint(const struct config *c, enum config_key k,
 		    unsigned long *v)
 {
 	const char *s = config_get(c, k);
+	char why[128];
+	struct opt_value ov;
 	if (!s)
 		return -ENOENT;
-	return parse_uint(s, 0, ULONG_MAX, v);
+	if (opt_table[k].type != OPT_UINT ||
+	    opt_parse(&opt_table[k], s, &ov, why, sizeof(why)))
+		return -EINVAL;
+	*v = ov.u;
+	return 0;
 }
 
 int config_get_double(const struct config *c, enum config_key k, double *v)
 {
 	const char *s = config_get(c, k);
+	char why[128];
+	struct opt_value ov;
 	if (!s)
 		return -ENOENT;
-	return parse_double(s, v);
+	if (opt_table[k].type != OPT_DOUBLE ||
+	    opt_parse(&opt_table[k], s, &ov, why, sizeof(why)))
+		return -EINVAL;
+	*v = ov.d;
+	return 0;
 }

@@ -9,12 +9,11 @@
  *     key = value
  * blank lines are ignored; whitespace around key and value is dropped;
  * a value may be "double quoted" (then it is taken as it is, quotes off).
- * Keys are the long options they mirror (config_key_names): store, node,
- * passphrase-file, passphrase-command, commit-delay, attr-timeout,
- * cache-mb, local-cap-mb, convergence (mount -o convergence=, also used
- * by import and object put).
- * Each has an
- * environment variable IPMAILDIR_<KEY> (upper case, '-' as '_').
+ * Keys are the long options they mirror: store, node, passphrase-file,
+ * passphrase-command, and mount's -o options with '_' as '-' (commit-delay,
+ * attr-timeout, …; convergence is also used by import and object put).
+ * Their names, types and ranges are the table of fs/cli/options.h.  Each
+ * has an environment variable IPMAILDIR_<KEY> (upper case, '-' as '_').
  *
  * Precedence, highest first: command line (the caller applies it) >
  * environment > user file > system file > built-in defaults (the caller's).
@@ -37,20 +36,24 @@
 #define CONFIG_ENV_NOSYSTEM "IPMAILDIR_CONFIG_NOSYSTEM"
 #define CONFIG_LINE_MAX 4096
 
+/* The order is mount --help's; names, types and ranges: opt_table
+ * (fs/cli/options.h), indexed by these. */
 enum config_key {
 	CFG_STORE,
 	CFG_NODE,
 	CFG_PASSPHRASE_FILE,
-	CFG_PASSPHRASE_COMMAND, /* a shell command line, not a path */
-	CFG_COMMIT_DELAY, /* ms, 0 … 600000 */
-	CFG_ATTR_TIMEOUT, /* s, ≥ 0, fractions allowed */
-	CFG_CACHE_MB,     /* 1 … 65536 */
-	CFG_LOCAL_CAP_MB, /* 1 … 2^30 (mount -o local_cap_mb) */
-	CFG_CONVERGENCE,  /* message | mailbox (fs/model/object.h, enum obj_scope) */
+	CFG_PASSPHRASE_COMMAND,
+	CFG_COMMIT_DELAY,
+	CFG_ATTR_TIMEOUT,
+	CFG_CACHE_MB,
+	CFG_NODE_TIMEOUT,
+	CFG_LOCAL_CAP_MB,
+	CFG_UPLOAD_WAIT,
+	CFG_PUBLISH,
+	CFG_PAD,
+	CFG_CONVERGENCE,
 	CFG_NKEYS
 };
-
-extern const char *const config_key_names[CFG_NKEYS];
 
 struct config {
 	char *value[CFG_NKEYS];  /* NULL: not set anywhere */

@@ -1,11 +1,11 @@
 /* tests/unit/test_config.c — config files and environment (fs/cli/config.h). */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fs/cli/config.h"
+#include "fs/cli/options.h"
 #include "tests/tap.h"
 
 static char sys_path[512], user_path[512];
@@ -22,11 +22,8 @@ static void put(const char *path, const char *text)
 static void clear_env(void)
 {
 	for (int k = 0; k < CFG_NKEYS; k++) {
-		char var[64] = "IPMAILDIR_";
-		size_t n = strlen(var);
-		for (const char *p = config_key_names[k]; *p; p++)
-			var[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
-		var[n] = '\0';
+		char var[64];
+		opt_env_name((enum config_key)k, var, sizeof(var));
 		unsetenv(var);
 	}
 }

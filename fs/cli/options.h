@@ -1,0 +1,112 @@
+/*
+ * fs/cli/options.h — the one table of mount's own -o options and of the
+ * config keys (fs/cli/config.h), and the value parser both use.
+ *
+ * Each entry says: its config key (and so its environment variable,
+ * IPMAILDIR_<KEY> upper case with '-' as '_'), its -o name, its type and
+ * range, and where its value goes in struct mount_options.  From it come
+ * the parsing of -o in `ipmaildir mount` (opt_take), the checking of config
+ * and environment values (config.c), the config values a mount starts
+ * from (opt_from_config), the -o list of `mount --help` (opt_help) and a
+ * unit test holding man/ipmaildir.conf.5 to the same keys.
+ *
+ * Invariants (tests/unit/test_options.c checks them):
+ * - the first CFG_NKEYS entries, indexed by enum config_key, are exactly
+ *   the config keys (key != NULL); the entries after them have no key;
+ * - a key with an -o form is that -o name with '_' as '-';
+ * - a value a config file accepts, -o accepts for the same option, and
+ *   the other way round (one parser, one range).
+ * Nothing here prints but opt_help.
+ */
+#ifndef IPMD_FS_CLI_OPTIONS_H
+#define IPMD_FS_CLI_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "fs/cli/config.h"
+
+enum opt_type {
+	OPT_FLAG,   /* -o NAME without a value */
+	OPT_UINT,   /* decimal digits, lo … hi */
+	OPT_DOUBLE, /* a decimal number, fractions allowed, lo … hi */
+	OPT_STRING, /* any non-empty text (a command line, an address) */
+	OPT_PATH,   /* absolute, or "~/…" for $HOME */
+	OPT_ENUM,   /* one of words */
+};
+
+/* Where a value goes in struct mount_options (fs/mount/mount.h). */
+enum opt_field {
+	OPT_FIELD_NONE,     /* applied by cli_config, for every command */
+	OPT_FIELD_UNSIGNED, /* unsigned */
+	OPT_FIELD_SIZE,     /* size_t, the value << shift */
+	OPT_FIELD_U64,      /* uint64_t, the value << shift */
+	OPT_FIELD_DOUBLE,   /* double */
+	OPT_FIELD_BOOL,     /* bool, true when given */
+	OPT_FIELD_ENUM,     /* an enum (int-sized), the word's value */
+};
+
+struct opt_word {
+	const char *word;
+	int value;
+};
+
+struct opt_spec {
+	const char *key;  /* config key; NULL: not one */
+	const char *name; /* -o name; NULL: no -o form (a long option) */
+	enum opt_type type;
+	bool fuse;        /* -o: handed on to FUSE too (ro) */
+	const char *unit; /* OPT_UINT, OPT_DOUBLE: named in errors */
+	const char *metavar; /* mount --help: NAME=METAVAR */
+	unsigned long lo, hi; /* OPT_UINT, OPT_DOUBLE: the range */
+	const struct opt_word *words; /* OPT_ENUM: ends with {NULL, 0} */
+	const char *hint; /* mount --help: a few words after NAME=…, or NULL */
+	enum opt_field field;
+	size_t offset;    /* of the field in struct mount_options */
+	unsigned shift;   /* OPT_FIELD_SIZE, _U64: MiB → bytes */
+};
+
+/* After the config keys: -o options that are no config key. */
+enum { OPT_RO = CFG_NKEYS, OPT_COUNT };
+
+extern const struct opt_spec opt_table[OPT_COUNT];
+
+/* A parsed value: u for OPT_UINT, d for OPT_DOUBLE, the word's value in
+ * u for OPT_ENUM. */
+struct opt_value {
+	unsigned long u;
+	double d;
+};
+
+/*
+ * Check s for o (not OPT_PATH's "~/", which config.c expands first, nor
+ * OPT_FLAG).  0 with *v set, or -EINVAL with what o takes in why
+ * ("must be MiB, 1 to 65536"; empty s: "empty value").
+ */
+int opt_parse(const struct opt_spec *o, const char *s, struct opt_value *v,
+	      char *why, size_t whysize);
+
+struct mount_options;
+
+/*
+ * Take mount's own options out of the comma-separated list opts (in place):
+ * every table entry with an -o name sets its field; what FUSE must see
+ * (ro, and every name not in the table) stays, in order.  0, or -EINVAL
+ * with the first bad NAME=VALUE in bad (opts then undefined), or -ENOMEM.
+ */
+int opt_take(char *opts, struct mount_options *mo, char *bad,
+	     size_t badsize);
+
+/* Set every field of mo whose config key cfg holds (values config_load
+ * already checked); the -o list, taken after, overrides them. */
+void opt_from_config(const struct config *cfg, struct mount_options *mo);
+
+/* IPMAILDIR_<KEY> for config key k, into buf. */
+void opt_env_name(enum config_key k, char *buf, size_t size);
+
+/* mount --help's list of its own -o options, "NAME=METAVAR (hint), …",
+ * after lead, wrapped to width columns, continued at indent. */
+void opt_help(FILE *out, const char *lead, int indent, int width);
+
+#endif
