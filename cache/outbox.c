@@ -1,6 +1,7 @@
 /* cache/outbox.c — local cache and upload outbox; see outbox.h. */
 #include "cache/outbox.h"
 #include "cache/lru.h"
+#include "ipfs/cidset.h"
 #include "ipfs/bs_local.h"
 
 #include <errno.h>
@@ -21,18 +22,10 @@
 #define REC_DONE '-'
 #define BACKOFF_FIRST_MS 200
 #define BACKOFF_MAX_MS 10000
-#define SET_MIN_SLOTS 1024
 /* Evict down to this share of the cap, so passes are rare. */
 #define CAP_LOW_PERCENT 90
 
 _Static_assert(OUTBOX_RECORD_BYTES == 1 + DIGEST, "op ‖ digest");
-
-/* A set of digests: open addressing, linear probing, tombstones. */
-struct dset {
-	uint8_t (*keys)[DIGEST];
-	uint8_t *state; /* 0 empty, 1 full, 2 deleted */
-	size_t slots, used, filled; /* filled counts tombstones too */
-};
 
 /* FIFO of digests waiting for an uploader. */
 struct dqueue {
@@ -53,7 +46,7 @@ struct outbox {
 
 	pthread_mutex_t lock; /* everything below */
 	pthread_cond_t work, drained;
-	struct dset pending;
+	struct cid_set *pending; /* raw: by digest */
 	struct dqueue queue;
 	bool log_dirty;       /* '+' written since the last fdatasync */
 	bool stopping;
@@ -107,100 +100,6 @@ static void say(struct outbox *o, int prio, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	o->log(prio, msg, o->log_arg);
-}
-
-/* ------------------------------------------------------------ digest set */
-
-static size_t dhash(const uint8_t *d, size_t slots)
-{
-	uint64_t h;
-	memcpy(&h, d, sizeof(h)); /* a SHA-256 digest is uniform already */
-	return (size_t)h & (slots - 1);
-}
-
-static int dset_grow(struct dset *s, size_t slots)
-{
-	struct dset n = {.slots = slots};
-	n.keys = calloc(slots, DIGEST);
-	n.state = calloc(slots, 1);
-	if (!n.keys || !n.state) {
-		free(n.keys);
-		free(n.state);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < s->slots; i++) {
-		if (s->state[i] != 1)
-			continue;
-		size_t j = dhash(s->keys[i], slots);
-		while (n.state[j])
-			j = (j + 1) & (slots - 1);
-		memcpy(n.keys[j], s->keys[i], DIGEST);
-		n.state[j] = 1;
-		n.used++;
-	}
-	n.filled = n.used;
-	free(s->keys);
-	free(s->state);
-	*s = n;
-	return 0;
-}
-
-static bool dset_has(const struct dset *s, const uint8_t *d)
-{
-	if (!s->slots)
-		return false;
-	for (size_t j = dhash(d, s->slots);; j = (j + 1) & (s->slots - 1)) {
-		if (s->state[j] == 0)
-			return false;
-		if (s->state[j] == 1 && !memcmp(s->keys[j], d, DIGEST))
-			return true;
-	}
-}
-
-/* 1 added, 0 already there, or -ENOMEM. */
-static int dset_add(struct dset *s, const uint8_t *d)
-{
-	if (dset_has(s, d))
-		return 0;
-	if ((s->filled + 1) * 2 > s->slots) {
-		/* Rehash at half full (tombstones count), to a quarter. */
-		size_t slots = SET_MIN_SLOTS;
-		while (slots < (s->used + 1) * 4)
-			slots *= 2;
-		if (dset_grow(s, slots))
-			return -ENOMEM;
-	}
-	size_t j = dhash(d, s->slots);
-	while (s->state[j] == 1)
-		j = (j + 1) & (s->slots - 1);
-	if (s->state[j] == 0)
-		s->filled++;
-	memcpy(s->keys[j], d, DIGEST);
-	s->state[j] = 1;
-	s->used++;
-	return 1;
-}
-
-static bool dset_del(struct dset *s, const uint8_t *d)
-{
-	if (!s->slots)
-		return false;
-	for (size_t j = dhash(d, s->slots);; j = (j + 1) & (s->slots - 1)) {
-		if (s->state[j] == 0)
-			return false;
-		if (s->state[j] == 1 && !memcmp(s->keys[j], d, DIGEST)) {
-			s->state[j] = 2;
-			s->used--;
-			return true;
-		}
-	}
-}
-
-static void dset_free(struct dset *s)
-{
-	free(s->keys);
-	free(s->state);
-	memset(s, 0, sizeof(*s));
 }
 
 /* ------------------------------------------------------------ queue */
@@ -287,7 +186,7 @@ static int log_rec(struct outbox *o, char op, const uint8_t *d)
 }
 
 /* Read a log into a set (the pending digests).  -ENOENT if absent. */
-static int read_log(const char *path, struct dset *s)
+static int read_log(const char *path, struct cid_set *s)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -307,9 +206,11 @@ static int read_log(const char *path, struct dset *s)
 		size_t i = 0;
 		for (; i + OUTBOX_RECORD_BYTES <= have; i += OUTBOX_RECORD_BYTES) {
 			if (buf[i] == REC_ADD)
-				e = dset_add(s, buf + i + 1) < 0 ? -ENOMEM : 0;
+				e = cid_set_add_digest(s, buf + i + 1) < 0
+					    ? -ENOMEM
+					    : 0;
 			else if (buf[i] == REC_DONE)
-				dset_del(s, buf + i + 1);
+				cid_set_del_digest(s, buf + i + 1);
 			/* anything else: a damaged record; skip it */
 			if (e)
 				break;
@@ -324,7 +225,7 @@ static int read_log(const char *path, struct dset *s)
 }
 
 struct seed_arg {
-	struct dset *s;
+	struct cid_set *s;
 	int err;
 };
 
@@ -332,7 +233,7 @@ static int seed_one(const struct cid *cid, void *arg)
 {
 	struct seed_arg *a = arg;
 	const uint8_t *d = digest_of(cid);
-	if (d && dset_add(a->s, d) < 0)
+	if (d && cid_set_add_digest(a->s, d) < 0)
 		return a->err = -ENOMEM;
 	return 0;
 }
@@ -352,6 +253,22 @@ static int fsync_dir_of(const char *path)
 	return e;
 }
 
+struct compact_arg {
+	struct outbox *o;
+	int fd; /* the fresh log */
+};
+
+/* One pending block: its '+' into the fresh log, and queued. */
+static int compact_one(const struct cid *cid, void *arg)
+{
+	struct compact_arg *a = arg;
+	const uint8_t *d = digest_of(cid); /* a raw set holds raw CIDs */
+	int e = write_rec(a->fd, REC_ADD, d);
+	if (!e)
+		e = dq_push(&a->o->queue, d);
+	return e;
+}
+
 /* Write the pending set as a fresh log, atomically; leave o->fd open on it
  * for appending and queue every pending digest. */
 static int compact(struct outbox *o)
@@ -361,17 +278,8 @@ static int compact(struct outbox *o)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	int e = 0;
-	uint8_t rec[OUTBOX_RECORD_BYTES];
-	rec[0] = REC_ADD;
-	for (size_t i = 0; i < o->pending.slots && !e; i++) {
-		if (o->pending.state[i] != 1)
-			continue;
-		memcpy(rec + 1, o->pending.keys[i], DIGEST);
-		e = write_all(fd, rec, sizeof(rec));
-		if (!e)
-			e = dq_push(&o->queue, o->pending.keys[i]);
-	}
+	struct compact_arg a = {o, fd};
+	int e = cid_set_each(o->pending, compact_one, &a);
 	if (!e && fdatasync(fd))
 		e = -errno;
 	close(fd);
@@ -393,7 +301,7 @@ static int compact(struct outbox *o)
  * uploader.  1, 0 if it was pending already, or negative errno. */
 static int enqueue(struct outbox *o, const uint8_t *d)
 {
-	int added = dset_add(&o->pending, d);
+	int added = cid_set_add_digest(o->pending, d);
 	if (added != 1)
 		return added;
 	int e = log_rec(o, REC_ADD, d);
@@ -401,7 +309,7 @@ static int enqueue(struct outbox *o, const uint8_t *d)
 		o->queued_since_ms = now_ms();
 	if (!e)
 		e = dq_push(&o->queue, d);
-	o->st.pending = o->pending.used;
+	o->st.pending = cid_set_count(o->pending);
 	pthread_cond_signal(&o->work);
 	return e ? e : 1;
 }
@@ -420,7 +328,8 @@ static int ob_put(struct blockstore *bs, const uint8_t *data, size_t len,
 		cid_of_raw_block(&cid, data, len);
 		const uint8_t *d0 = digest_of(&cid);
 		pthread_mutex_lock(&o->lock);
-		bool ask = d0 && o->started && !dset_has(&o->pending, d0);
+		bool ask = d0 && o->started &&
+			   !cid_set_has_digest(o->pending, d0);
 		pthread_mutex_unlock(&o->lock);
 		on_remote = ask && bs_has(o->local, &cid) == 1;
 	}
@@ -443,7 +352,7 @@ static int ob_put(struct blockstore *bs, const uint8_t *data, size_t len,
 	/* Also when another put queued it first: its '+' may not be synced
 	 * yet, and this caller was promised durability. */
 	sync_log = !e && (flags & BS_PUT_DURABLE) && o->fd >= 0 &&
-		   dset_has(&o->pending, d);
+		   cid_set_has_digest(o->pending, d);
 	pthread_mutex_unlock(&o->lock);
 	/* Outside the lock: uploaders and other puts go on meanwhile.  The
 	 * fd lives as long as the outbox (the log is compacted only at
@@ -516,9 +425,9 @@ static int ob_remove(struct blockstore *bs, const struct cid *cid)
 		pthread_mutex_lock(&o->lock);
 		if (o->lru)
 			lru_forget(o->lru, d);
-		if (dset_del(&o->pending, d))
+		if (cid_set_del_digest(o->pending, d))
 			log_rec(o, REC_DONE, d);
-		o->st.pending = o->pending.used;
+		o->st.pending = cid_set_count(o->pending);
 		pthread_cond_broadcast(&o->drained);
 		pthread_mutex_unlock(&o->lock);
 	}
@@ -527,7 +436,7 @@ static int ob_remove(struct blockstore *bs, const struct cid *cid)
 
 static bool is_pending(const uint8_t *d, void *arg)
 {
-	return dset_has(&((struct outbox *)arg)->pending, d);
+	return cid_set_has_digest(((struct outbox *)arg)->pending, d);
 }
 
 /* STORE/outbox.cap for `ipmaildir status`, another process: replaced
@@ -694,7 +603,7 @@ static void evict(struct outbox *o, uint64_t before)
 	for (size_t i = 0; i < n; i++) {
 		/* Under the lock, so a put can't make it pending between the
 		 * check and the unlink; an unlink is short. */
-		if (dset_has(&o->pending, v[i]))
+		if (cid_set_has_digest(o->pending, v[i]))
 			continue;
 		struct cid cid;
 		cid_of_digest(&cid, v[i]);
@@ -790,7 +699,7 @@ static void block_done(struct outbox *o, const uint8_t *d, int e,
 		       bool vanished)
 {
 	if (!e || vanished) {
-		if (dset_del(&o->pending, d))
+		if (cid_set_del_digest(o->pending, d))
 			log_rec(o, REC_DONE, d);
 		if (!e)
 			o->st.uploaded++;
@@ -818,7 +727,7 @@ static void batch_done(struct outbox *o, int e, bool stored)
 			say(o, LOG_WARNING,
 			    "uploads to the node fail (%s); %llu blocks wait "
 			    "in the outbox, retrying",
-			    msg, (unsigned long long)o->pending.used);
+			    msg, (unsigned long long)cid_set_count(o->pending));
 		}
 		o->st.last_error = e;
 		o->backoff_ms = o->backoff_ms ? o->backoff_ms * 2
@@ -827,8 +736,8 @@ static void batch_done(struct outbox *o, int e, bool stored)
 			o->backoff_ms = BACKOFF_MAX_MS;
 		o->resume_at_ms = now_ms() + o->backoff_ms;
 	}
-	o->st.pending = o->pending.used;
-	if (o->pending.used == 0)
+	o->st.pending = cid_set_count(o->pending);
+	if (cid_set_count(o->pending) == 0)
 		pthread_cond_broadcast(&o->drained);
 }
 
@@ -927,7 +836,7 @@ static void *uploader_main(void *arg)
 		}
 		size_t n = 0;
 		while (n < UPLOAD_BATCH_BLOCKS && dq_pop(&o->queue, b->digests[n]))
-			if (dset_has(&o->pending, b->digests[n]))
+			if (cid_set_has_digest(o->pending, b->digests[n]))
 				n++; /* else removed meanwhile */
 		if (n == 0) {
 			pthread_cond_wait(&o->work, &o->lock);
@@ -1003,7 +912,7 @@ static void ob_close(struct blockstore *bs)
 	}
 	bs_close(o->local);
 	bs_close(o->remote);
-	dset_free(&o->pending);
+	cid_set_free(o->pending);
 	lru_free(o->lru);
 	free(o->queue.items);
 	pthread_cond_destroy(&o->work);
@@ -1111,12 +1020,14 @@ int outbox_wrap(const struct outbox_config *cfg, struct blockstore **out)
 	pthread_mutex_init(&o->lock, NULL);
 	pthread_cond_init(&o->work, NULL);
 	pthread_cond_init(&o->drained, NULL);
-	int e = log_path(cfg->dir, o->path, sizeof(o->path));
+	o->pending = cid_set_new_raw();
+	int e = o->pending ? log_path(cfg->dir, o->path, sizeof(o->path))
+			   : -ENOMEM;
 	if (!e)
-		e = read_log(o->path, &o->pending);
+		e = read_log(o->path, o->pending);
 	if (e == -ENOENT && !o->read_only) {
 		/* First time with a node: everything here is still to go. */
-		struct seed_arg a = {.s = &o->pending};
+		struct seed_arg a = {.s = o->pending};
 		e = bs_iterate(o->local, seed_one, &a);
 		if (a.err)
 			e = a.err;
@@ -1124,7 +1035,7 @@ int outbox_wrap(const struct outbox_config *cfg, struct blockstore **out)
 			say(o, LOG_NOTICE,
 			    "outbox: %llu blocks of the local store queued "
 			    "for the node",
-			    (unsigned long long)o->pending.used);
+			    (unsigned long long)cid_set_count(o->pending));
 	} else if (e == -ENOENT) {
 		e = 0;
 	}
@@ -1137,7 +1048,7 @@ int outbox_wrap(const struct outbox_config *cfg, struct blockstore **out)
 		ob_close(&o->base);
 		return e;
 	}
-	o->st.pending = o->pending.used;
+	o->st.pending = cid_set_count(o->pending);
 	*out = &o->base;
 	return 0;
 }
@@ -1157,7 +1068,7 @@ void outbox_stats(struct blockstore *bs, struct outbox_stats *st)
 	struct outbox *o = to_ob(bs);
 	pthread_mutex_lock(&o->lock);
 	*st = o->st;
-	st->pending = o->pending.used;
+	st->pending = cid_set_count(o->pending);
 	st->local_bytes = o->lru ? lru_bytes(o->lru) : 0;
 	pthread_mutex_unlock(&o->lock);
 }
@@ -1171,14 +1082,14 @@ int outbox_wait_drained(struct blockstore *bs, unsigned timeout_ms)
 	pthread_mutex_lock(&o->lock);
 	o->drain_waiters++;
 	pthread_cond_broadcast(&o->work); /* stop coalescing */
-	while (o->pending.used) {
+	while (cid_set_count(o->pending)) {
 		uint64_t t = now_ms();
 		if (t >= end)
 			break;
 		wait_until(&o->drained, &o->lock, end - t);
 	}
 	o->drain_waiters--;
-	int e = o->pending.used ? -ETIMEDOUT : 0;
+	int e = cid_set_count(o->pending) ? -ETIMEDOUT : 0;
 	pthread_mutex_unlock(&o->lock);
 	return e;
 }
@@ -1186,12 +1097,12 @@ int outbox_wait_drained(struct blockstore *bs, unsigned timeout_ms)
 int outbox_pending_in(const char *dir, uint64_t *pending)
 {
 	char path[PATH_MAX];
-	struct dset s = {0};
-	int e = log_path(dir, path, sizeof(path));
+	struct cid_set *s = cid_set_new_raw();
+	int e = s ? log_path(dir, path, sizeof(path)) : -ENOMEM;
 	if (!e)
-		e = read_log(path, &s);
-	*pending = s.used;
-	dset_free(&s);
+		e = read_log(path, s);
+	*pending = s ? cid_set_count(s) : 0;
+	cid_set_free(s);
 	return e;
 }
 
@@ -1247,17 +1158,12 @@ int outbox_queue_in(const char *dir, const struct cid *cid)
 int outbox_pending_each(const char *dir, outbox_cid_fn fn, void *arg)
 {
 	char path[PATH_MAX];
-	struct dset s = {0};
-	int e = log_path(dir, path, sizeof(path));
+	struct cid_set *s = cid_set_new_raw();
+	int e = s ? log_path(dir, path, sizeof(path)) : -ENOMEM;
 	if (!e)
-		e = read_log(path, &s);
-	for (size_t i = 0; !e && i < s.slots; i++) {
-		if (s.state[i] != 1)
-			continue;
-		struct cid cid;
-		cid_of_digest(&cid, s.keys[i]);
-		e = fn(&cid, arg);
-	}
-	dset_free(&s);
+		e = read_log(path, s);
+	if (!e)
+		e = cid_set_each(s, fn, arg);
+	cid_set_free(s);
 	return e;
 }
