@@ -2,7 +2,8 @@
 #include "fs/model/changes.h"
 
 #include <stdbool.h>
-#include <string.h>
+
+#include "fs/model/maildir.h"
 
 static bool is_msgdir(struct fs_tree *t, uint64_t ino)
 {
@@ -10,8 +11,7 @@ static bool is_msgdir(struct fs_tree *t, uint64_t ino)
 	if (!d || !S_ISDIR(d->mode) || !d->links)
 		return false;
 	const struct dirent *e = d->links;
-	return e->name_len == 3 && (!memcmp(e->name, "cur", 3) ||
-				    !memcmp(e->name, "new", 3));
+	return maildir_is_msgdir(e->name, e->name_len);
 }
 
 static bool names_file(struct fs_tree *t, uint64_t dir, const char *name)

@@ -6,8 +6,8 @@
  *   {"v":1,"entries":[ENTRY…]}            entries sorted by name (bytes)
  * The bytes are exactly what jansson writes with JSON_COMPACT |
  * JSON_SORT_KEYS (so equal trees give equal blocks and CIDs), though
- * manifest.c writes and reads them itself: jansson's object model costs
- * seconds on a 100,000-entry folder.  Times are clamped to what int64
+ * manifest_write.c and manifest_read.c write and read them by hand:
+ * jansson's object model costs seconds on a 100,000-entry folder.  Times are clamped to what int64
  * nanoseconds hold (±292 years around 1970).
  * Above that it is sharded by the name's xxh3 (tree_shard_of): a node
  *   {"v":1,"shards":N,"refs":[{"cid":…,"key":…}|null …]}
@@ -87,9 +87,5 @@ int manifest_seal(struct fs_tree *t, struct obj_store *st,
  */
 int manifest_load(struct obj_store *st, const struct chunk_ref *root,
 		  uint64_t next_ino, struct fs_tree **out);
-
-/* Count messages and folders below root, for commit statistics: files in
- * any "cur" or "new" directory, and Maildir++ folders (".Name"). */
-void manifest_count(struct fs_tree *t, uint64_t *messages, uint64_t *folders);
 
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fs/model/changes.h"
+#include "fs/model/maildir.h"
 #include "fs/model/manifest.h"
 #include "fs/model/record.h"
 #include "fs/mount/file.h"
@@ -43,15 +44,10 @@ static int new_tree(struct ipmd_fs *fs)
 	if (e)
 		return e;
 	fs->tree->root->mode = S_IFDIR | MAILDIR_MODE;
-	static const char *const subdirs[] = {"cur", "new", "tmp"};
-	for (size_t i = 0; i < 3 && !e; i++) {
-		struct tree_new_inode spec = {.mode = S_IFDIR | MAILDIR_MODE,
-					      .uid = getuid(),
-					      .gid = getgid()};
-		struct inode *out;
-		e = tree_create(fs->tree, fs->tree->root, subdirs[i], &spec,
-				&t, &out);
-	}
+	struct tree_new_inode spec = {.mode = S_IFDIR | MAILDIR_MODE,
+				      .uid = getuid(),
+				      .gid = getgid()};
+	e = maildir_create(fs->tree, fs->tree->root, &spec, &t);
 	fs->changes = 1; /* the first commit writes it */
 	return e;
 }
@@ -483,7 +479,7 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 		struct timespec t = now();
 		c.time_ns = (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
 		c.next_ino = fs->tree->next_ino;
-		manifest_count(fs->tree, &c.messages, &c.folders);
+		maildir_count(fs->tree, &c.messages, &c.folders);
 		c.added = fs->added;
 		c.removed = fs->removed;
 		c.renamed = fs->renamed;

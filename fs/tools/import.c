@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "fs/model/maildir.h"
 #include "fs/model/manifest.h"
 #include "fs/tools/import_walk.h"
 #include "fs/model/record.h"
@@ -325,7 +326,7 @@ int import_maildir(struct ipmd_fs *fs, const char *src,
 
 	uint64_t messages = 0, folders = 0;
 	pthread_mutex_lock(&fs->lock);
-	manifest_count(fs->tree, &messages, &folders);
+	maildir_count(fs->tree, &messages, &folders);
 	pthread_mutex_unlock(&fs->lock);
 	bool empty_box = messages == 0;
 	uint64_t seq0 = fs->head.seq;

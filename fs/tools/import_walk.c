@@ -12,6 +12,8 @@
 
 #include <sodium.h>
 
+#include "fs/model/maildir.h"
+
 /* A directory below the source: never through a symlink. */
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
@@ -68,11 +70,13 @@ static char *join(const char *rel, const char *name)
 static bool maildir_tmp(int dfd, const char *name)
 {
 	struct stat st;
-	if (strcmp(name, "tmp"))
+	if (!maildir_is_tmp(name, strlen(name)))
 		return false;
-	return (fstatat(dfd, "cur", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	return (fstatat(dfd, maildir_subdirs[MAILDIR_CUR], &st,
+			AT_SYMLINK_NOFOLLOW) == 0 &&
 		S_ISDIR(st.st_mode)) ||
-	       (fstatat(dfd, "new", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       (fstatat(dfd, maildir_subdirs[MAILDIR_NEW], &st,
+			AT_SYMLINK_NOFOLLOW) == 0 &&
 		S_ISDIR(st.st_mode));
 }
 
@@ -259,7 +263,8 @@ static bool has_dir(int dfd, const char *name)
 
 static bool maildir_here(int dfd)
 {
-	return has_dir(dfd, "cur") && has_dir(dfd, "new");
+	return has_dir(dfd, maildir_subdirs[MAILDIR_CUR]) &&
+	       has_dir(dfd, maildir_subdirs[MAILDIR_NEW]);
 }
 
 int import_is_maildir(int dir_fd)

@@ -11,12 +11,12 @@
 
 #include <sodium.h>
 
+#include "fs/model/maildir.h"
 #include "fs/model/record.h"
 
 /* Other names tried in SALVAGE_DIR/cur when a file's own is taken. */
 #define SALVAGE_RENAME_TRIES 1000
-/* Subfolders that make SALVAGE_DIR a Maildir++ folder. */
-static const char *const maildir_subdirs[] = {"cur", "new", "tmp"};
+/* Subfolders that make SALVAGE_DIR a Maildir++ folder: maildir_subdirs. */
 
 int salvage_add(struct salvage_list *l, const char *path, const char *why)
 {

@@ -1,0 +1,83 @@
+/* fs/model/maildir.c — see maildir.h. */
+#include "fs/model/maildir.h"
+
+#include <string.h>
+
+#include "fs/model/manifest.h"
+#include "fs/model/tree.h"
+
+const char *const maildir_subdirs[MAILDIR_SUBDIRS] = {"cur", "new", "tmp"};
+
+static bool is_name(const char *name, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+	return len == n && memcmp(name, s, n) == 0;
+}
+
+bool maildir_is_msgdir(const char *name, size_t len)
+{
+	return is_name(name, len, maildir_subdirs[MAILDIR_CUR]) ||
+	       is_name(name, len, maildir_subdirs[MAILDIR_NEW]);
+}
+
+bool maildir_is_tmp(const char *name, size_t len)
+{
+	return is_name(name, len, maildir_subdirs[MAILDIR_TMP]);
+}
+
+bool maildir_is_folder(const char *name, size_t len)
+{
+	return len > 0 && name[0] == '.';
+}
+
+int maildir_create(struct fs_tree *t, struct inode *dir,
+		   const struct tree_new_inode *spec,
+		   const struct timespec *now)
+{
+	int e = 0;
+
+	for (size_t i = 0; i < MAILDIR_SUBDIRS && !e; i++) {
+		struct inode *out;
+		e = tree_create(t, dir, maildir_subdirs[i], spec, now, &out);
+	}
+	return e;
+}
+
+/* Only directories holding directories are walked: cur/ and new/ are
+ * counted by their entry counts, never scanned.  The depth bound is the
+ * manifest's: no loaded or sealed tree is deeper. */
+static void count_dir(const struct fs_tree *t, const struct inode *dir,
+		      uint32_t depth, uint64_t *messages, uint64_t *folders)
+{
+	const struct dir *d = dir->dir;
+
+	if (depth > MANIFEST_DEPTH_MAX)
+		return;
+	for (uint32_t b = 0; b < d->nbuckets; b++) {
+		for (const struct dirent *e = d->buckets[b]; e;
+		     e = e->hash_next) {
+			const struct inode *in = e->inode;
+			if (!S_ISDIR(in->mode))
+				continue;
+			if (maildir_is_msgdir(e->name, e->name_len))
+				*messages += in->dir->count - in->dir->subdirs;
+			if (dir == t->root &&
+			    maildir_is_folder(e->name, e->name_len))
+				(*folders)++;
+			if (in->dir->subdirs > 0)
+				count_dir(t, in, depth + 1, messages, folders);
+		}
+	}
+}
+
+void maildir_count(struct fs_tree *t, uint64_t *messages, uint64_t *folders)
+{
+	uint64_t m = 0, f = 0;
+
+	if (t && t->root)
+		count_dir(t, t->root, 0, &m, &f);
+	if (messages)
+		*messages = m;
+	if (folders)
+		*folders = f;
+}

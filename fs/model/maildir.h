@@ -1,0 +1,54 @@
+/*
+ * fs/model/maildir.h — the Maildir rules, in one place: which names are a
+ * Maildir's subdirectories, which of them hold messages, what a Maildir++
+ * folder is, and the message/folder counts of a tree.
+ *
+ * A Maildir is a directory with cur/, new/ and tmp/.  Messages live in
+ * cur/ and new/ (at any depth, so Maildir++ folders too); tmp/ holds
+ * deliveries in progress and never counts.  A Maildir++ folder is a
+ * directory of the mailbox root whose name starts with '.'.
+ *
+ * Users: changes.c (what a record means to a mail reader), the commit
+ * statistics (maildir_count: fs/mount/mount.c, fs/tools/import.c), a new
+ * mailbox (fs/mount/mount.c), the import walk (fs/tools/import_walk.c) and
+ * fsck's lost+found (fs/tools/salvage.c).  Pure: no I/O, no threads.
+ */
+#ifndef IPMD_FS_MODEL_MAILDIR_H
+#define IPMD_FS_MODEL_MAILDIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Not tree.h: its struct dirent is not <dirent.h>'s, and the import walk,
+ * which reads a real Maildir through <dirent.h>, uses the names here. */
+struct fs_tree;
+struct inode;
+struct tree_new_inode;
+
+/* The subdirectories of a Maildir, in the order a new one creates them. */
+enum maildir_subdir { MAILDIR_CUR, MAILDIR_NEW, MAILDIR_TMP, MAILDIR_SUBDIRS };
+extern const char *const maildir_subdirs[MAILDIR_SUBDIRS];
+
+/* name[0..len) is "cur" or "new": a directory of messages. */
+bool maildir_is_msgdir(const char *name, size_t len);
+
+/* name[0..len) is "tmp": deliveries in progress (a Maildir's only beside
+ * cur/ or new/; the caller checks that). */
+bool maildir_is_tmp(const char *name, size_t len);
+
+/* name[0..len) names a Maildir++ folder when it is an entry of the root. */
+bool maildir_is_folder(const char *name, size_t len);
+
+/* Create cur/, new/ and tmp/ in dir, each as spec says (spec->mode is the
+ * directory's), at time now; the first error of tree_create, else 0. */
+int maildir_create(struct fs_tree *t, struct inode *dir,
+		   const struct tree_new_inode *spec,
+		   const struct timespec *now);
+
+/* Count messages and folders below root, for commit statistics: files in
+ * any "cur" or "new" directory, and Maildir++ folders (".Name"). */
+void maildir_count(struct fs_tree *t, uint64_t *messages, uint64_t *folders);
+
+#endif

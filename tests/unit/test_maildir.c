@@ -1,0 +1,94 @@
+/* tests/unit/test_maildir.c — fs/model/maildir.c: the Maildir names, a new
+ * Maildir's subdirectories, and the message/folder counts of a tree. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "fs/model/maildir.h"
+#include "fs/model/tree.h"
+#include "tests/tap.h"
+
+static bool is(bool (*f)(const char *, size_t), const char *name)
+{
+	return f(name, strlen(name));
+}
+
+static void test_names(void)
+{
+	ok(is(maildir_is_msgdir, "cur") && is(maildir_is_msgdir, "new") &&
+		   !is(maildir_is_msgdir, "tmp") &&
+		   !is(maildir_is_msgdir, "cu") &&
+		   !is(maildir_is_msgdir, "current") &&
+		   !maildir_is_msgdir("curx", 3 + 1),
+	   "cur/ and new/ hold messages; nothing else does");
+	ok(maildir_is_msgdir("curx", 3), "… compared by length, not NUL");
+	ok(is(maildir_is_tmp, "tmp") && !is(maildir_is_tmp, "tmp2") &&
+		   !is(maildir_is_tmp, "new"),
+	   "tmp/ is tmp/");
+	ok(is(maildir_is_folder, ".Sent") && !is(maildir_is_folder, "Sent") &&
+		   !maildir_is_folder("", 0),
+	   "a Maildir++ folder starts with a dot");
+	ok(!strcmp(maildir_subdirs[MAILDIR_CUR], "cur") &&
+		   !strcmp(maildir_subdirs[MAILDIR_NEW], "new") &&
+		   !strcmp(maildir_subdirs[MAILDIR_TMP], "tmp"),
+	   "the subdirectories, in creation order");
+}
+
+static struct inode *mkdir_in(struct fs_tree *t, struct inode *dir,
+			      const char *name, const struct timespec *now)
+{
+	struct tree_new_inode spec = {.mode = S_IFDIR | 0700};
+	struct inode *out = NULL;
+	return tree_create(t, dir, name, &spec, now, &out) == 0 ? out : NULL;
+}
+
+static void mkfile_in(struct fs_tree *t, struct inode *dir, const char *name,
+		      const struct timespec *now)
+{
+	struct tree_new_inode spec = {.mode = S_IFREG | 0600};
+	struct inode *out;
+	tree_create(t, dir, name, &spec, now, &out);
+}
+
+static void test_create_and_count(void)
+{
+	const struct timespec now = {1700000000, 0};
+	struct fs_tree *t = NULL;
+	if (tree_new(&t, 0, 0, &now) != 0) {
+		ok(0, "tree_new");
+		return;
+	}
+	struct tree_new_inode spec = {.mode = S_IFDIR | 0700};
+	ok(maildir_create(t, t->root, &spec, &now) == 0 &&
+		   tree_lookup(t->root, "cur") && tree_lookup(t->root, "new") &&
+		   tree_lookup(t->root, "tmp"),
+	   "maildir_create makes cur/ new/ tmp/");
+	ok(maildir_create(t, t->root, &spec, &now) != 0,
+	   "… and says so when they exist");
+	struct inode *cur = tree_lookup(t->root, "cur")->inode;
+	struct inode *tmp = tree_lookup(t->root, "tmp")->inode;
+	mkfile_in(t, cur, "1:2,S", &now);
+	mkfile_in(t, cur, "2:2,", &now);
+	mkfile_in(t, tmp, "3", &now); /* a delivery in progress */
+	struct inode *sent = mkdir_in(t, t->root, ".Sent", &now);
+	ok(sent && maildir_create(t, sent, &spec, &now) == 0,
+	   "a Maildir++ folder");
+	mkfile_in(t, tree_lookup(sent, "new")->inode, "4", &now);
+	mkdir_in(t, t->root, "plain", &now); /* not a folder */
+	uint64_t m = 0, f = 0;
+	maildir_count(t, &m, &f);
+	is_int(m, 3, "messages: cur/ and new/ at any depth, not tmp/");
+	is_int(f, 1, "folders: the dot directories of the root");
+	maildir_count(NULL, &m, &f);
+	ok(m == 0 && f == 0, "no tree: zero");
+	tree_free(t);
+}
+
+int main(void)
+{
+	test_names();
+	test_create_and_count();
+	return tap_done();
+}
