@@ -36,6 +36,8 @@ struct bs_kubo {
 	CURL *pool[KUBO_MAX_CONNECTIONS];
 	bool busy[KUBO_MAX_CONNECTIONS];
 	bool no_import;             /* dag/import refused: block/put only */
+	bool dht_names;             /* no routing/put (404): js-ipfs's
+				       dht/put, dht/get */
 	char last_error[ERR_MAX];
 };
 
@@ -762,6 +764,31 @@ int bs_kubo_ping(struct blockstore *bs)
 	return r < 0 ? r : 0;
 }
 
+/*
+ * IPNS records go through routing/put and routing/get, Kubo's names (its
+ * dht/put and dht/get answer 500 "removed, use 'ipfs routing' instead");
+ * a node without them (404: js-ipfs 0.66) gets dht/put and dht/get, the
+ * same calls under their old names, from then on.
+ */
+static int routing_call(struct bs_kubo *k, struct kubo_req *rq,
+			const char *kubo_name, const char *old_name,
+			struct body *b, struct kubo_reply *rep)
+{
+	pthread_mutex_lock(&k->lock);
+	bool old = k->dht_names;
+	pthread_mutex_unlock(&k->lock);
+	rq->endpoint = old ? old_name : kubo_name;
+	int r = call(k, rq, b, rep);
+	if (r == -ENOTSUP && !old && rep->no_endpoint) {
+		pthread_mutex_lock(&k->lock);
+		k->dht_names = true;
+		pthread_mutex_unlock(&k->lock);
+		rq->endpoint = old_name;
+		r = call(k, rq, b, rep);
+	}
+	return r;
+}
+
 int bs_kubo_ipns_put(struct blockstore *bs, const uint8_t pk[32],
 		     const uint8_t *record, size_t len, unsigned timeout_ms,
 		     unsigned *peers)
@@ -770,15 +797,15 @@ int bs_kubo_ipns_put(struct blockstore *bs, const uint8_t pk[32],
 	char peer[CID_TEXT_MAX];
 	if (ipns_peer_id_of_ed25519(peer, sizeof(peer), pk))
 		return -EINVAL;
-	struct kubo_req rq = {.op = KUBO_OP_DHT, .endpoint = "dht/put",
-			      .upload = record, .upload_len = len,
-			      .retry = true, .deadline_ms = k->timeout_ms};
+	struct kubo_req rq = {.op = KUBO_OP_DHT, .upload = record,
+			      .upload_len = len, .retry = true,
+			      .deadline_ms = k->timeout_ms};
 	if (timeout_ms && timeout_ms < rq.deadline_ms)
 		rq.deadline_ms = timeout_ms;
 	snprintf(rq.query, sizeof(rq.query), "arg=/ipns/%s", peer);
 	struct body b = {.max = SMALL_BODY_MAX};
 	struct kubo_reply rep;
-	int r = call(k, &rq, &b, &rep);
+	int r = routing_call(k, &rq, "routing/put", "dht/put", &b, &rep);
 	struct kubo_dht_events ev;
 	memset(&ev, 0, sizeof(ev));
 	if (r == 0)
@@ -821,13 +848,13 @@ int bs_kubo_ipns_get(struct blockstore *bs, const uint8_t pk[32],
 	if (ipns_peer_id_of_ed25519(peer, sizeof(peer), pk))
 		return -EINVAL;
 	unsigned t = timeout_ms ? timeout_ms : k->get_timeout_ms;
-	struct kubo_req rq = {.op = KUBO_OP_DHT, .endpoint = "dht/get",
-			      .retry = true, .deadline_ms = t + GET_MARGIN_MS};
+	struct kubo_req rq = {.op = KUBO_OP_DHT, .retry = true,
+			      .deadline_ms = t + GET_MARGIN_MS};
 	snprintf(rq.query, sizeof(rq.query), "arg=/ipns/%s&timeout=%ums", peer,
 		 t);
 	struct body b = {.max = SMALL_BODY_MAX};
 	struct kubo_reply rep;
-	int r = call(k, &rq, &b, &rep);
+	int r = routing_call(k, &rq, "routing/get", "dht/get", &b, &rep);
 	struct best_record best = {.pk = pk, .now_s = (int64_t)time(NULL)};
 	struct kubo_dht_events ev;
 	if (r == 0)

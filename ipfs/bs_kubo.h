@@ -97,7 +97,8 @@ int bs_kubo_unpin_many(struct blockstore *bs, const struct cid *cids,
 
 /*
  * Publish a signed IPNS record (ipfs/ipns_record.h) for pk's name through
- * the node's DHT (dht/put of /ipns/PEER-ID): the node keeps it and hands
+ * the node's DHT (routing/put of /ipns/PEER-ID; dht/put on a node without
+ * routing/put, js-ipfs): the node keeps it and hands
  * it to its DHT peers, within timeout_ms (0: the store's timeout),
  * retries included.  0 (*peers, may be NULL: how many peers took it) or
  * negative errno (-ENOTSUP: the node has no DHT API, or its routing is
@@ -108,7 +109,8 @@ int bs_kubo_ipns_put(struct blockstore *bs, const uint8_t pk[32],
 		     unsigned *peers);
 
 /*
- * Every IPNS record the node finds for pk's name (dht/get: its own and
+ * Every IPNS record the node finds for pk's name (routing/get, or
+ * dht/get as above: its own and
  * its peers'), each opened and verified here (signature by pk, not
  * expired); the highest sequence wins.  0 with *cid and *seq; -ENOENT
  * none valid (*refused, may be NULL, counts the invalid ones); else as

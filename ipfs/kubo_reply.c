@@ -64,21 +64,27 @@ static int error_status(enum kubo_op op, long status, const uint8_t *body,
 	json_t *m = j ? json_object_get(j, "Message") : NULL;
 	keep_msg(out, json_is_string(m) ? json_string_value(m) : "");
 	json_decref(j);
-	if (status == HTTP_NOT_FOUND)
+	if (status == HTTP_NOT_FOUND) {
+		out->no_endpoint = true;
 		return -ENOTSUP;
+	}
 	if (status == HTTP_TOO_LARGE)
 		return -EFBIG;
 	if (status >= HTTP_CLIENT_ERROR && status < HTTP_SERVER_ERROR)
 		return -EINVAL;
 	if (status < HTTP_SERVER_ERROR || status > HTTP_MAX)
 		return -EBADMSG; /* 1xx/3xx or no HTTP status at all */
-	/* 5xx.  The node gave up waiting for a block it doesn't have. */
-	if (contains(out->msg, "timed out") || contains(out->msg, "timeout")) {
+	/* 5xx.  The node gave up waiting for a block it doesn't have
+	 * (js-ipfs: "request timed out"; Kubo: "context deadline
+	 * exceeded"). */
+	if (contains(out->msg, "timed out") || contains(out->msg, "timeout") ||
+	    contains(out->msg, "deadline exceeded")) {
 		if (op == KUBO_OP_STAT)
 			return 0;
 		return -ETIMEDOUT;
 	}
 	if ((contains(out->msg, "not found") ||
+	     contains(out->msg, "could not find") ||
 	     contains(out->msg, "not pinned")) && op != KUBO_OP_PUT)
 		return -ENOENT;
 	/* Routing off (js-ipfs: "DHT is not available"): lasts until the
@@ -122,9 +128,12 @@ static int parse_rm(const uint8_t *body, size_t len, const struct cid *want,
 		r = -EBADMSG;
 	if (!r && json_is_string(e) && json_string_length(e) > 0) {
 		keep_msg(out, json_string_value(e));
-		r = contains(out->msg, "not found") ? -ENOENT
-		    : contains(out->msg, "pinned")  ? -EBUSY
-						    : -EIO;
+		/* js-ipfs: "… not found"; Kubo: "ipld: could not find …" */
+		r = contains(out->msg, "not found") ||
+				    contains(out->msg, "could not find")
+			    ? -ENOENT
+		    : contains(out->msg, "pinned") ? -EBUSY
+						   : -EIO;
 	} else if (!r && e && !json_is_null(e) && !json_is_string(e)) {
 		r = -EBADMSG;
 	}

@@ -7,7 +7,7 @@
  * only moves bytes and maps transport failures; every decision about a
  * body is made here.
  *
- * Rules (measured on js-ipfs 0.66.1 and Kubo's documented API):
+ * Rules (measured on js-ipfs 0.66.1 and Kubo 0.43.1):
  *  - Errors come as HTTP 4xx/5xx with {"Message":…,"Code":…,"Type":"error"},
  *    or inline in a 200 body ({"Hash":…,"Error":…} of block/rm).
  *  - CIDs come back in any multibase (base58btc unless cid-base=base32):
@@ -15,8 +15,11 @@
  *  - block/get bodies are re-hashed against the CID asked for: bytes that
  *    don't match are -EBADMSG, whatever the status said.
  *  - A node that waited out the request's timeout= for a block it does not
- *    have answers 500 "… request timed out": for block/stat that means
- *    absent (0), for block/get -ETIMEDOUT (not worth retrying at once).
+ *    have answers 500 "… request timed out" (js-ipfs) or "context deadline
+ *    exceeded" (Kubo): for block/stat that means absent (0), for
+ *    block/get -ETIMEDOUT (not worth retrying at once).
+ *  - A block that is not there: "… not found" (js-ipfs), "ipld: could not
+ *    find …" (Kubo's block/rm): -ENOENT.
  *
  * Result codes: 0 (or 1/0 for STAT: present/absent); -EBADMSG the node
  * answered something malformed or wrong; -ENOENT absent; -ETIMEDOUT the
@@ -41,7 +44,8 @@ enum kubo_op {
 	KUBO_OP_RM,      /* block/rm: {"Hash":cid[,"Error":msg]} */
 	KUBO_OP_PIN_ADD, /* pin/add: {"Pins":[cid…]} */
 	KUBO_OP_PIN_RM,  /* pin/rm: {"Pins":[cid…]} */
-	KUBO_OP_DHT,     /* dht/put, dht/get: a stream of JSON events,
+	KUBO_OP_DHT,     /* routing/put, routing/get (Kubo), dht/put,
+			    dht/get (js-ipfs): a stream of JSON events,
 			    read with kubo_parse_dht_events */
 	KUBO_OP_IMPORT,  /* dag/import: a stream of JSON lines, read with
 			    kubo_parse_import */
@@ -55,6 +59,9 @@ struct kubo_reply {
 	struct cid cid;              /* PUT/STAT: the CID the node named */
 	uint64_t size;               /* PUT/STAT: "Size" */
 	char msg[KUBO_MSG_MAX];      /* error message from the node, or "" */
+	bool no_endpoint;            /* 404: the node has no such call (an
+					older or other node: js-ipfs has
+					no routing/put) */
 };
 
 /*
@@ -68,8 +75,8 @@ int kubo_parse_reply(enum kubo_op op, long status, const uint8_t *body,
 		     struct kubo_reply *out);
 
 /*
- * dht/put and dht/get (js-ipfs, Kubo) answer 200 and a stream of JSON
- * events, one a line: {"Type":N,"ID":peer,"Extra":…}.  Type 1 (peer
+ * routing/put and routing/get (Kubo), dht/put and dht/get (js-ipfs)
+ * answer 200 and a stream of JSON events, one a line: {"Type":N,"ID":peer,"Extra":…}.  Type 1 (peer
  * response): a peer took the record (put); Type 5 (value): Extra is a
  * record, base64 (get), handed to fn; Type 3 (query error): Extra says
  * why, kept in error.  A line that is not such an object is -EBADMSG.

@@ -2,12 +2,20 @@
 # scripts (source after lib.sh).  The nodes live in $TEST_DIR/ipfs and are
 # stopped by pid in the EXIT trap.
 #
-#   ipfs_require          install the test node (tests/ipfs-node/install.sh)
-#                         or skip_all — except under CI=true, where a node
-#                         that can't be installed is a failure (bail)
+# IPMD_IPFS_NODE picks the node (set it before sourcing, or in the script):
+#   js    js-ipfs 0.66.1 (tests/ipfs-node/install.sh, start-nodes.sh) —
+#         the default for now
+#   kubo  Kubo (tests/ipfs-node/kubo-install.sh, kubo-start.sh): the same
+#         variables, plus IPFS_BIN, and ipfs_cli below
+#
+#   ipfs_require          install the test node or skip_all — except under
+#                         CI=true, where a node that can't be installed is
+#                         a failure (bail)
 #   ipfs_start N          start N connected nodes; sets IPFS_API_i,
 #                         IPFS_ADDR_i, IPFS_PEER_i … (nodes.env)
 #   ipfs_stop_node i      stop node i (by pid)       ipfs_restart_node i
+#   ipfs_cli i ARGS…      (kubo) node i's own CLI: `ipfs ARGS…` with its
+#                         IPFS_PATH, through its running daemon
 #   ipfs_has API CID      block/stat within 2 s: 0 present, 1 not
 #   raw_cid FILE          CIDv1 raw sha2-256 of a file, base32, computed
 #                         here (sha256sum + base32), not by ipmaildir
@@ -22,10 +30,22 @@
 
 IPFS_NODE_DIR=${IPMD_TOP:-$PWD}/tests/ipfs-node
 IPFS_BASE=$TEST_DIR/ipfs
+IPMD_IPFS_NODE=${IPMD_IPFS_NODE:-js}
+
+# ipfs_script WHAT — the script of the chosen node: install | start
+ipfs_script() {
+	case "$IPMD_IPFS_NODE:$1" in
+	js:install) echo "$IPFS_NODE_DIR/install.sh" ;;
+	js:start) echo "$IPFS_NODE_DIR/start-nodes.sh" ;;
+	kubo:install) echo "$IPFS_NODE_DIR/kubo-install.sh" ;;
+	kubo:start) echo "$IPFS_NODE_DIR/kubo-start.sh" ;;
+	*) bail "IPMD_IPFS_NODE=$IPMD_IPFS_NODE: js or kubo" ;;
+	esac
+}
 
 ipfs_require() {
 	command -v curl >/dev/null || skip_all "curl is not installed"
-	if ! "$IPFS_NODE_DIR/install.sh" >"$TEST_DIR/ipfs-install.log" 2>&1; then
+	if ! "$(ipfs_script install)" >"$TEST_DIR/ipfs-install.log" 2>&1; then
 		if [ "${CI:-}" = true ]; then
 			cat "$TEST_DIR/ipfs-install.log" >&2
 			bail "the IPFS test node cannot be installed (tests/ipfs-node/install.sh)"
@@ -36,14 +56,20 @@ ipfs_require() {
 
 ipfs_start() {
 	on_cleanup "'$IPFS_NODE_DIR/stop-nodes.sh' '$IPFS_BASE'"
-	"$IPFS_NODE_DIR/start-nodes.sh" "$1" "$IPFS_BASE" >"$TEST_DIR/ipfs-start.log" 2>&1 ||
+	"$(ipfs_script start)" "$1" "$IPFS_BASE" >"$TEST_DIR/ipfs-start.log" 2>&1 ||
 		{ cat "$TEST_DIR/ipfs-start.log" >&2; bail "IPFS nodes did not start"; }
 	# shellcheck disable=SC1091
 	. "$IPFS_BASE/nodes.env"
 }
 
 ipfs_stop_node() { "$IPFS_NODE_DIR/stop-nodes.sh" "$IPFS_BASE" "$1"; }
-ipfs_restart_node() { "$IPFS_NODE_DIR/start-nodes.sh" --restart "$1" "$IPFS_BASE" >>"$TEST_DIR/ipfs-start.log" 2>&1; }
+ipfs_restart_node() { "$(ipfs_script start)" --restart "$1" "$IPFS_BASE" >>"$TEST_DIR/ipfs-start.log" 2>&1; }
+ipfs_cli() {
+	local p="IPFS_PATH_$1"
+	shift
+	[ -n "${IPFS_BIN:-}" ] || bail "ipfs_cli: only for IPMD_IPFS_NODE=kubo"
+	IPFS_PATH=${!p} IPFS_TELEMETRY=off "$IPFS_BIN" "$@"
+}
 
 ipfs_has() { curl -sf -m 5 -X POST "$1/block/stat?arg=$2&timeout=2s" >/dev/null; }
 

@@ -9,9 +9,10 @@ usage: ipfs_proxy.py UPSTREAM_PORT CONTROL_FILE PORT_FILE EVENT_LOG
     pass          forward as is
     corrupt       block/get answers of 200 come back with one byte flipped
     delay MS      wait MS milliseconds before forwarding
-    dhtfail CID   dht/get fails (500, not "not found"); name/resolve
+    dhtfail CID   dht/get or routing/get fails (500, not "not found"); name/resolve
                   answers /ipfs/CID (a node picking the head itself)
-    record FILE   dht/get answers one value event: the IPNS record in FILE
+    record FILE   dht/get or routing/get answers one value event: the IPNS
+                  record in FILE
     fakepin       dag/import and block/put are answered as stored and
                   pinned without reaching the node (a node that lies)
   Each request so treated appends one line to EVENT_LOG ("corrupt CID",
@@ -161,13 +162,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def answer_here(self, what, arg, body):
         """The answers the proxy makes up itself; False: forward."""
         path = urllib.parse.urlparse(self.path).path
-        if what == 'dhtfail' and path.endswith('/dht/get'):
+        # routing/get: Kubo's name for js-ipfs's dht/get
+        get = path.endswith('/dht/get') or path.endswith('/routing/get')
+        if what == 'dhtfail' and get:
             event('dhtfail ' + self.path)
             self.reply(500, b'{"Message":"routing: query failed","Code":0,"Type":"error"}')
         elif what == 'dhtfail' and path.endswith('/name/resolve'):
             event('resolve ' + arg)
             self.reply(200, json.dumps({'Path': '/ipfs/' + arg}).encode())
-        elif what == 'record' and path.endswith('/dht/get'):
+        elif what == 'record' and get:
             event('record')
             with open(arg, 'rb') as f:
                 rec = base64.b64encode(f.read()).decode()

@@ -357,6 +357,28 @@ static void test_parse(void)
 	ok(!kubo_reply_temporary(-EINVAL), "-EINVAL is permanent");
 	is_int(PARSE(KUBO_OP_PUT, 404, "404 page not found", &c), -ENOTSUP,
 	       "404 → -ENOTSUP");
+	ok(r.no_endpoint, "… the node has no such call");
+	is_int(PARSE(KUBO_OP_DHT, 500,
+		     "{\"Message\":\"DHT is not available\",\"Type\":\"error\"}",
+		     NULL),
+	       -ENOTSUP, "routing off (\"not available\") → -ENOTSUP");
+	ok(!r.no_endpoint, "… but the call exists");
+	/* Kubo 0.43.1's words for the same cases as js-ipfs's */
+	is_int(PARSE(KUBO_OP_STAT, 500,
+		     "{\"Message\":\"context deadline exceeded\",\"Code\":0,"
+		     "\"Type\":\"error\"}",
+		     &c),
+	       0, "stat: Kubo's 'context deadline exceeded' → absent");
+	is_int(PARSE(KUBO_OP_GET, 500,
+		     "{\"Message\":\"context deadline exceeded\",\"Code\":0,"
+		     "\"Type\":\"error\"}",
+		     &c),
+	       -ETIMEDOUT, "get: Kubo's 'context deadline exceeded' → -ETIMEDOUT");
+	is_int(PARSE(KUBO_OP_DHT, 500,
+		     "{\"Message\":\"routing: not found\",\"Code\":0,"
+		     "\"Type\":\"error\"}",
+		     NULL),
+	       -ENOENT, "routing/get: Kubo's 'routing: not found' → -ENOENT");
 	is_int(PARSE(KUBO_OP_PUT, 413, "{\"Message\":\"Payload too large\"}",
 		     &c),
 	       -EFBIG, "413 → -EFBIG");
@@ -382,6 +404,11 @@ static void test_parse(void)
 		 t58, t32);
 	is_int(PARSE(KUBO_OP_RM, 200, b, &c), -ENOENT,
 	       "rm: inline 'not found' → -ENOENT");
+	snprintf(b, sizeof(b),
+		 "{\"Hash\":\"%s\",\"Error\":\"ipld: could not find %s\"}\n",
+		 t32, t32);
+	is_int(PARSE(KUBO_OP_RM, 200, b, &c), -ENOENT,
+	       "rm: Kubo's inline 'ipld: could not find' → -ENOENT");
 	snprintf(b, sizeof(b), "{\"Hash\":\"%s\",\"Error\":\"weird\"}", t58);
 	is_int(PARSE(KUBO_OP_RM, 200, b, &c), -EIO, "rm: other inline error");
 	snprintf(b, sizeof(b), "{\"Hash\":\"%s\"}", to);
@@ -729,6 +756,85 @@ static void test_mock(void)
 	is_int(bs_kubo_open(&bad, &none), -EINVAL, "open: bad address refused");
 }
 
+/* IPNS records: routing/put and routing/get (Kubo), dht/put and dht/get
+ * on a node without them (js-ipfs: 404), remembered. */
+static void test_routing(void)
+{
+	struct mock m;
+	mock_start(&m);
+	struct blockstore *bs = open_kubo(m.port, 600, 3000);
+	ok(bs != NULL, "routing: open");
+	if (!bs) {
+		mock_stop(&m);
+		return;
+	}
+	uint8_t pk[32], rec[100];
+	tap_fill_random(pk, sizeof(pk), 11);
+	tap_fill_random(rec, sizeof(rec), 12);
+	/* Kubo 0.43.1's whole answer: one Type 5 event naming the name's
+	 * peer id, no event per peer. */
+	const char *stored = "{\"ID\":\"12D3KooWGZWKdtymaBftptaN1m3McesMWKHqLm"
+			     "CRKk8zWNSFcUtf\",\"Type\":5,\"Responses\":null,"
+			     "\"Extra\":\"\"}\n";
+	/* js-ipfs's dht/put: one Type 1 event per peer that took it */
+	const char *took = "{\"Extra\":\"\",\"ID\":\"12D3KooWGZWKdtymaBftpt"
+			   "aN1m3McesMWKHqLmCRKk8zWNSFcUtf\",\"Responses\":null,"
+			   "\"Type\":1}\n";
+	struct answer kubo[] = {{.status = 200, .body = stored}};
+	mock_script(&m, kubo, 1);
+	unsigned peers = 7;
+	is_int(bs_kubo_ipns_put(bs, pk, rec, sizeof(rec), 0, &peers), 0,
+	       "ipns put on Kubo");
+	is_int(mock_requests(&m), 1, "… one request");
+	ok(strstr(m.last_head, "POST /api/v0/routing/put?arg=/ipns/") != NULL,
+	   "… to routing/put (Kubo's dht/put is removed)");
+	is_int(peers, 0, "… Kubo names no peer");
+
+	struct answer none[] = {{.status = 500,
+				 .body = "{\"Message\":\"routing: not found\","
+					 "\"Code\":0,\"Type\":\"error\"}"}};
+	mock_script(&m, none, 1);
+	struct cid c;
+	uint64_t seq;
+	is_int(bs_kubo_ipns_get(bs, pk, 500, &c, &seq, NULL), -ENOENT,
+	       "ipns get on Kubo, no record: -ENOENT");
+	ok(strstr(m.last_head, "POST /api/v0/routing/get?arg=/ipns/") != NULL,
+	   "… asked routing/get");
+	bs_close(bs);
+
+	/* js-ipfs 0.66: no routing/put (404), dht/put answers */
+	bs = open_kubo(m.port, 600, 3000);
+	struct answer js[] = {{.status = 404, .body = "{\"Message\":\"Not Found\","
+						    "\"Code\":0,\"Type\":\"error\"}"},
+			      {.status = 200, .body = took}};
+	mock_script(&m, js, 2);
+	is_int(bs_kubo_ipns_put(bs, pk, rec, sizeof(rec), 0, &peers), 0,
+	       "ipns put on a node without routing/put");
+	is_int(peers, 1, "… one peer took it");
+	is_int(mock_requests(&m), 2, "… routing/put, then dht/put");
+	ok(strstr(m.last_head, "POST /api/v0/dht/put?arg=/ipns/") != NULL,
+	   "… the second to dht/put");
+	mock_script(&m, none, 1);
+	is_int(bs_kubo_ipns_get(bs, pk, 500, &c, &seq, NULL), -ENOENT,
+	       "ipns get on that node");
+	is_int(mock_requests(&m), 1, "… one request: the 404 is remembered");
+	ok(strstr(m.last_head, "POST /api/v0/dht/get?arg=/ipns/") != NULL,
+	   "… to dht/get");
+
+	/* routing off on a node that has the call: no fallback */
+	bs_close(bs);
+	bs = open_kubo(m.port, 600, 3000);
+	struct answer off[] = {{.status = 500,
+				.body = "{\"Message\":\"DHT is not available\","
+					"\"Type\":\"error\"}"}};
+	mock_script(&m, off, 1);
+	is_int(bs_kubo_ipns_put(bs, pk, rec, sizeof(rec), 0, NULL), -ENOTSUP,
+	       "routing off: -ENOTSUP");
+	is_int(mock_requests(&m), 1, "… asked once, no dht/put after it");
+	bs_close(bs);
+	mock_stop(&m);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN); /* the mock writes to clients that left */
@@ -737,5 +843,6 @@ int main(void)
 	test_parse_import();
 	test_mock();
 	test_put_many();
+	test_routing();
 	return tap_done();
 }
