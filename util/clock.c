@@ -19,22 +19,22 @@ static uint64_t to_ms(struct timespec ts)
 	return (uint64_t)ts.tv_sec * MS_PER_S + (uint64_t)ts.tv_nsec / NS_PER_MS;
 }
 
-struct timespec clock_real_now(void)
+struct timespec wall_now(void)
 {
 	return clock_now(CLOCK_REALTIME);
 }
 
-uint64_t clock_mono_ms(void)
+uint64_t now_ms(void)
 {
 	return to_ms(clock_now(CLOCK_MONOTONIC));
 }
 
-uint64_t clock_real_ms(void)
+uint64_t wall_ms(void)
 {
 	return to_ms(clock_now(CLOCK_REALTIME));
 }
 
-double clock_mono_s(void)
+double now_s(void)
 {
 	struct timespec ts = clock_now(CLOCK_MONOTONIC);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -48,7 +48,7 @@ void sleep_ms(uint64_t ms)
 		;
 }
 
-struct timespec clock_deadline_ms(uint64_t ms)
+struct timespec deadline_ms(uint64_t ms)
 {
 	struct timespec ts = clock_now(CLOCK_REALTIME);
 	ts.tv_sec += (time_t)(ms / MS_PER_S);

@@ -13,39 +13,39 @@
 #include <stdint.h>
 #include <string.h>
 
-static inline void be16_put(uint8_t *p, uint16_t v)
+static inline void put_be16(uint8_t *p, uint16_t v)
 {
 	v = htobe16(v);
 	memcpy(p, &v, sizeof(v));
 }
 
-static inline void be32_put(uint8_t *p, uint32_t v)
+static inline void put_be32(uint8_t *p, uint32_t v)
 {
 	v = htobe32(v);
 	memcpy(p, &v, sizeof(v));
 }
 
-static inline void be64_put(uint8_t *p, uint64_t v)
+static inline void put_be64(uint8_t *p, uint64_t v)
 {
 	v = htobe64(v);
 	memcpy(p, &v, sizeof(v));
 }
 
-static inline uint16_t be16_get(const uint8_t *p)
+static inline uint16_t get_be16(const uint8_t *p)
 {
 	uint16_t v;
 	memcpy(&v, p, sizeof(v));
 	return be16toh(v);
 }
 
-static inline uint32_t be32_get(const uint8_t *p)
+static inline uint32_t get_be32(const uint8_t *p)
 {
 	uint32_t v;
 	memcpy(&v, p, sizeof(v));
 	return be32toh(v);
 }
 
-static inline uint64_t be64_get(const uint8_t *p)
+static inline uint64_t get_be64(const uint8_t *p)
 {
 	uint64_t v;
 	memcpy(&v, p, sizeof(v));
