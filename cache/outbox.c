@@ -16,6 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
+#include "util/io.h"
+
 #define DIGEST 32
 #define REC_ADD '+'
 #define REC_DONE '-'
@@ -79,20 +82,6 @@ static const char outbox_name[] = "outbox";
 static struct outbox *to_ob(struct blockstore *bs)
 {
 	return (struct outbox *)bs;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void say(struct outbox *o, int prio, const char *fmt, ...)
@@ -252,20 +241,6 @@ static const uint8_t *digest_of(const struct cid *c)
 	return cid_is_raw_sha256(c) && d && n == DIGEST ? d : NULL;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* One record, op ‖ digest, appended to the log at fd. */
 static int write_rec(int fd, char op, const uint8_t *d)
 {
@@ -337,21 +312,6 @@ static int seed_one(const struct cid *cid, void *arg)
 	return 0;
 }
 
-static int fsync_dir_of(const char *path)
-{
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int e = fsync(fd) ? -errno : 0;
-	close(fd);
-	return e;
-}
-
 /* Write the pending set as a fresh log, atomically; leave o->fd open on it
  * for appending and queue every pending digest. */
 static int compact(struct outbox *o)
@@ -378,7 +338,7 @@ static int compact(struct outbox *o)
 	if (!e && rename(tmp, o->path))
 		e = -errno;
 	if (!e)
-		e = fsync_dir_of(o->path);
+		e = fsync_parent(o->path);
 	if (e) {
 		unlink(tmp);
 		return e;
@@ -772,14 +732,7 @@ static int ob_usage(struct blockstore *bs, struct bs_usage *u)
 
 static void wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t ms)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	struct timespec ts = deadline_ms(ms);
 	pthread_cond_timedwait(c, m, &ts);
 }
 

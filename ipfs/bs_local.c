@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/io.h"
+
 #define LOCAL_BLOCKS_DIR "blocks"
 #define LOCAL_TMP_PREFIX ".tmp-"
 #define LOCAL_TMP_PREFIX_LEN (sizeof(LOCAL_TMP_PREFIX) - 1)
@@ -169,55 +171,6 @@ static void mark_dirty(struct bs_local *l, unsigned shard)
 	pthread_mutex_lock(&l->lock);
 	mark_dirty_locked(l, shard);
 	pthread_mutex_unlock(&l->lock);
-}
-
-static int write_all(int fd, const uint8_t *data, size_t len)
-{
-	size_t off = 0;
-	while (off < len) {
-		size_t want = len - off;
-		if (want > SSIZE_MAX)
-			want = SSIZE_MAX;
-		ssize_t n = write(fd, data + off, want);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO; /* no progress and no error: give up */
-		off += (size_t)n;
-	}
-	return 0;
-}
-
-/* Reads up to len bytes; fewer only at end of file. */
-static int read_full(int fd, uint8_t *buf, size_t len, size_t *got)
-{
-	size_t off = 0;
-	while (off < len) {
-		ssize_t n = read(fd, buf + off, len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	*got = off;
-	return 0;
-}
-
-static int fsync_dir_at(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int r = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return r;
 }
 
 /*

@@ -7,16 +7,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
+
 #define MIB (1024.0 * 1024.0)
 #define BAR_WIDTH 20
 
 static double mono_now(const struct progress *p)
 {
-	if (p->clock)
-		return p->clock(p->clock_arg);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return p->clock ? p->clock(p->clock_arg) : now_s();
 }
 
 static void put(int fd, const char *s, size_t n)

@@ -13,6 +13,7 @@
 
 #include "cache/chunk_cache.h"
 #include "crypto/seal.h"
+#include "util/endian.h"
 
 /* Offsets of the index header fields (object.h). */
 #define IX_MAGIC 0
@@ -41,45 +42,6 @@ _Static_assert((OBJ_CHUNK_DEFAULT & (OBJ_CHUNK_DEFAULT - 1)) == 0,
 	       "a power of two: padding never takes a chunk beyond it");
 
 /* ---- bytes ---- */
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	uint32_t v = 0;
-	for (int i = 0; i < 4; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 /* a·b, or false when it does not fit 64 bits. */
 static bool mul_ok(uint64_t a, uint64_t b, uint64_t *out)
