@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "util/clock.h"
+#include "util/io.h"
 
 #define MIB (1024.0 * 1024.0)
 #define BAR_WIDTH 20
@@ -19,15 +20,7 @@ static double mono_now(const struct progress *p)
 
 static void put(int fd, const char *s, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return; /* progress is best effort: never fail work */
-		s += w;
-		n -= (size_t)w;
-	}
+	(void)write_all(fd, s, n); /* best effort: progress never fails work */
 }
 
 void progress_start(struct progress *p, int fd, const char *what,
