@@ -14,79 +14,77 @@ static size_t clamp(size_t n)
 	return n > SSIZE_MAX ? SSIZE_MAX : n;
 }
 
+enum io_op { IO_READ, IO_WRITE, IO_PREAD, IO_PWRITE };
+
+/* One system call; -1 and errno as the call leaves them. */
+static ssize_t io_once(enum io_op op, int fd, void *p, size_t n, off_t off)
+{
+	switch (op) {
+	case IO_READ:
+		return read(fd, p, n);
+	case IO_WRITE:
+		return write(fd, p, n);
+	case IO_PREAD:
+		return pread(fd, p, n, off);
+	default:
+		return pwrite(fd, p, n, off);
+	}
+}
+
+/*
+ * Calls op until n bytes have moved, retrying EINTR and short transfers.
+ * A call that moves nothing (end of file for a read) stops the loop: *done
+ * is then below n and the caller decides what that means.  The one loop
+ * serves all four forms, so they cannot drift apart.
+ */
+static int io_loop(enum io_op op, int fd, void *p, size_t n, off_t off,
+		   size_t *done)
+{
+	uint8_t *b = p;
+	size_t k = 0;
+	int e = 0;
+
+	while (k < n) {
+		ssize_t r = io_once(op, fd, b + k, clamp(n - k),
+				    off + (off_t)k);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			e = -errno;
+		if (r <= 0)
+			break;
+		k += (size_t)r;
+	}
+	*done = k;
+	return e;
+}
+
+/* The write forms never write through p: the cast only lets them share
+ * io_loop with the reads. */
 int write_all(int fd, const void *p, size_t n)
 {
-	const uint8_t *b = p;
-	while (n > 0) {
-		ssize_t w = write(fd, b, clamp(n));
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (w == 0)
-			return -EIO; /* no progress and no error: give up */
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	size_t done;
+	int e = io_loop(IO_WRITE, fd, (void *)p, n, 0, &done);
+	return e ? e : done < n ? -EIO : 0; /* no progress, no error */
 }
 
 int pwrite_all(int fd, const void *p, size_t n, off_t off)
 {
-	const uint8_t *b = p;
-	while (n > 0) {
-		ssize_t w = pwrite(fd, b, clamp(n), off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (w == 0)
-			return -EIO;
-		b += w;
-		n -= (size_t)w;
-		off += w;
-	}
-	return 0;
+	size_t done;
+	int e = io_loop(IO_PWRITE, fd, (void *)p, n, off, &done);
+	return e ? e : done < n ? -EIO : 0;
 }
 
 int read_full(int fd, void *p, size_t n, size_t *got)
 {
-	uint8_t *b = p;
-	size_t off = 0;
-	while (off < n) {
-		ssize_t r = read(fd, b + off, clamp(n - off));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			break;
-		off += (size_t)r;
-	}
-	*got = off;
-	return 0;
+	return io_loop(IO_READ, fd, p, n, 0, got);
 }
 
 int pread_all(int fd, void *p, size_t n, off_t off)
 {
-	uint8_t *b = p;
-	while (n > 0) {
-		ssize_t r = pread(fd, b, clamp(n), off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			return -EIO;
-		b += r;
-		n -= (size_t)r;
-		off += r;
-	}
-	return 0;
+	size_t done;
+	int e = io_loop(IO_PREAD, fd, p, n, off, &done);
+	return e ? e : done < n ? -EIO : 0; /* the file shrank */
 }
 
 int fsync_fd(int fd)
