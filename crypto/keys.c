@@ -396,6 +396,18 @@ static struct scratch *scratch_new(void)
 	return sodium_malloc(sizeof(struct scratch));
 }
 
+/* A scratch holding path's key file image (*len bytes).  The caller
+ * sodium_free()s *s, also on failure (NULL then is fine). */
+static int scratch_read(const char *path, struct scratch **s, size_t *len,
+			int *sys_errno)
+{
+	*s = scratch_new();
+	if (!*s)
+		return KEYS_E_NOMEM;
+	return read_image(path, (*s)->image, sizeof((*s)->image), len,
+			  sys_errno);
+}
+
 static int create_file(const char *path, const uint8_t *master,
 		       const char *passphrase, size_t pass_len,
 		       struct mailbox_keys *k, int *sys_errno);
@@ -489,10 +501,7 @@ int keyfile_load(const char *path, const char *passphrase, size_t pass_len,
 	if (!path || !k)
 		return -EINVAL;
 	memset(k, 0, sizeof(*k));
-	s = scratch_new();
-	if (!s)
-		return KEYS_E_NOMEM;
-	rc = read_image(path, s->image, sizeof(s->image), &len, sys_errno);
+	rc = scratch_read(path, &s, &len, sys_errno);
 	if (!rc)
 		rc = keyfile_parse(s->image, len, passphrase, pass_len,
 				   s->master);
@@ -511,10 +520,7 @@ int keyfile_is_wrapped(const char *path, int *sys_errno)
 	set_sys(sys_errno, 0);
 	if (!path)
 		return -EINVAL;
-	s = scratch_new();
-	if (!s)
-		return KEYS_E_NOMEM;
-	rc = read_image(path, s->image, sizeof(s->image), &len, sys_errno);
+	rc = scratch_read(path, &s, &len, sys_errno);
 	if (!rc)
 		rc = check_image(s->image, len);
 	if (!rc)
@@ -534,10 +540,7 @@ int keyfile_rewrap(const char *path, const char *old_pass, size_t old_len,
 	set_sys(sys_errno, 0);
 	if (!path)
 		return -EINVAL;
-	s = scratch_new();
-	if (!s)
-		return KEYS_E_NOMEM;
-	rc = read_image(path, s->image, sizeof(s->image), &len, sys_errno);
+	rc = scratch_read(path, &s, &len, sys_errno);
 	if (!rc)
 		rc = keyfile_parse(s->image, len, old_pass, old_len, s->master);
 	if (!rc)

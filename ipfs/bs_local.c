@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/dir.h"
 #include "util/io.h"
 
 #define LOCAL_BLOCKS_DIR "blocks"
@@ -697,38 +698,24 @@ static int walk(struct bs_local *l, walk_fn fn, walk_fn other_fn, void *arg)
 {
 	/* A fresh open file description: a dup() would share the directory
 	 * offset with concurrent walks. */
-	int top_fd = openat(l->blocks_fd, ".",
-			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (top_fd < 0)
-		return -errno;
-	DIR *top = fdopendir(top_fd);
-	if (!top) {
-		int e = -errno;
-		close(top_fd);
-		return e;
-	}
-	int r = 0;
+	DIR *top;
+	int r = dir_open_at(l->blocks_fd, ".", 0, &top);
+	if (r)
+		return r;
 	struct dirent *de;
 	while (r == 0 && (errno = 0, de = readdir(top))) {
 		if (strlen(de->d_name) != LOCAL_SHARD_NAME_LEN ||
 		    shard_index(de->d_name) < 0)
 			continue;
-		int sfd = openat(top_fd, de->d_name,
-				 O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-					 O_NOFOLLOW);
-		if (sfd < 0) {
-			if (errno == ENOTDIR || errno == ELOOP ||
-			    errno == ENOENT)
-				continue;
-			r = -errno;
-			break;
+		DIR *sd;
+		r = dir_open_at(dirfd(top), de->d_name, O_NOFOLLOW, &sd);
+		if (r == -ENOTDIR || r == -ELOOP || r == -ENOENT) {
+			r = 0; /* not a shard directory, or gone */
+			continue;
 		}
-		DIR *sd = fdopendir(sfd);
-		if (!sd) {
-			r = -errno;
-			close(sfd);
+		if (r)
 			break;
-		}
+		int sfd = dirfd(sd);
 		struct dirent *be;
 		while (r == 0 && (errno = 0, be = readdir(sd))) {
 			struct cid cid;
@@ -860,15 +847,10 @@ static int open_blocks_dir(struct bs_local *l)
  */
 static int scan_shards(struct bs_local *l)
 {
-	int fd = openat(l->blocks_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
+	DIR *d;
+	int r = dir_open_at(l->blocks_fd, ".", 0, &d);
+	if (r)
+		return r;
 	struct dirent *de;
 	while ((errno = 0, de = readdir(d))) {
 		int s = strlen(de->d_name) == LOCAL_SHARD_NAME_LEN
@@ -882,7 +864,7 @@ static int scan_shards(struct bs_local *l)
 			bit_set(l->shard_durable, (unsigned)s);
 		}
 	}
-	int r = errno ? -errno : 0;
+	r = errno ? -errno : 0;
 	closedir(d);
 	return r;
 }

@@ -16,7 +16,8 @@ static struct timespec clock_now(clockid_t id)
 
 static uint64_t to_ms(struct timespec ts)
 {
-	return (uint64_t)ts.tv_sec * MS_PER_S + (uint64_t)ts.tv_nsec / NS_PER_MS;
+	return (uint64_t)ts.tv_sec * MS_PER_S +
+	       (uint64_t)ts.tv_nsec / NS_PER_MS;
 }
 
 struct timespec wall_now(void)
