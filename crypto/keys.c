@@ -396,11 +396,16 @@ static struct scratch *scratch_new(void)
 	return sodium_malloc(sizeof(struct scratch));
 }
 
-/* A scratch holding path's key file image (*len bytes).  The caller
- * sodium_free()s *s, also on failure (NULL then is fine). */
+/* A scratch holding path's key file image (*len bytes); sys_errno is
+ * cleared first.  The caller sodium_free()s *s, also on failure (it may
+ * be NULL then, which sodium_free allows). */
 static int scratch_read(const char *path, struct scratch **s, size_t *len,
 			int *sys_errno)
 {
+	set_sys(sys_errno, 0);
+	*s = NULL;
+	if (!path)
+		return -EINVAL;
 	*s = scratch_new();
 	if (!*s)
 		return KEYS_E_NOMEM;
@@ -515,12 +520,8 @@ int keyfile_is_wrapped(const char *path, int *sys_errno)
 {
 	struct scratch *s;
 	size_t len = 0;
-	int rc;
+	int rc = scratch_read(path, &s, &len, sys_errno);
 
-	set_sys(sys_errno, 0);
-	if (!path)
-		return -EINVAL;
-	rc = scratch_read(path, &s, &len, sys_errno);
 	if (!rc)
 		rc = check_image(s->image, len);
 	if (!rc)
@@ -535,12 +536,8 @@ int keyfile_rewrap(const char *path, const char *old_pass, size_t old_len,
 	char tmp[PATH_MAX];
 	struct scratch *s;
 	size_t len = 0;
-	int rc;
+	int rc = scratch_read(path, &s, &len, sys_errno);
 
-	set_sys(sys_errno, 0);
-	if (!path)
-		return -EINVAL;
-	rc = scratch_read(path, &s, &len, sys_errno);
 	if (!rc)
 		rc = keyfile_parse(s->image, len, old_pass, old_len, s->master);
 	if (!rc)
