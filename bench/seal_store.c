@@ -30,6 +30,8 @@
 #include "fs/model/object.h"
 #include "ipfs/bs_local.h"
 #include "ipfs/cid.h"
+#include "util/clock.h"
+#include "util/io.h"
 
 #define MIB (1024ull * 1024)
 #define BYTES_FULL (512 * MIB)
@@ -114,13 +116,6 @@ struct bench {
 	double sync_secs[ROUNDS_MAX]; /* the final bs_sync part of W_STORE */
 };
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static size_t piece_len(const struct bench *b, size_t off)
 {
 	return b->o->bytes - off < PIECE ? b->o->bytes - off : PIECE;
@@ -141,14 +136,14 @@ static int run_aead(struct bench *b, double *secs)
 	unsigned long long clen;
 
 	crypto_aead_xchacha20poly1305_ietf_keygen(key);
-	double t0 = now();
+	double t0 = now_s();
 	for (size_t off = 0; off < b->o->bytes; off += PIECE) {
 		sodium_increment(nonce, sizeof(nonce));
 		crypto_aead_xchacha20poly1305_ietf_encrypt(
 			b->scratch, &clen, b->data + off, piece_len(b, off),
 			NULL, 0, NULL, nonce, key);
 	}
-	*secs = now() - t0;
+	*secs = now_s() - t0;
 	sodium_memzero(key, sizeof(key));
 	return 0;
 }
@@ -157,12 +152,12 @@ static int run_blake2b(struct bench *b, double *secs)
 {
 	uint8_t out[IPMD_KEY_BYTES];
 
-	double t0 = now();
+	double t0 = now_s();
 	for (size_t off = 0; off < b->o->bytes; off += PIECE)
 		crypto_generichash(out, sizeof(out), b->data + off,
 				   piece_len(b, off), b->convergence,
 				   sizeof(b->convergence));
-	*secs = now() - t0;
+	*secs = now_s() - t0;
 	sodium_memzero(out, sizeof(out));
 	return 0;
 }
@@ -172,11 +167,11 @@ static int run_block_key(struct bench *b, double *secs)
 {
 	uint8_t out[IPMD_KEY_BYTES];
 
-	double t0 = now();
+	double t0 = now_s();
 	for (size_t off = 0; off < b->o->bytes; off += PIECE)
 		block_key(out, b->convergence, BLOCK_CHUNK, b->data + off,
 			  piece_len(b, off));
-	*secs = now() - t0;
+	*secs = now_s() - t0;
 	sodium_memzero(out, sizeof(out));
 	return 0;
 }
@@ -185,10 +180,10 @@ static int run_sha256(struct bench *b, double *secs)
 {
 	uint8_t out[SHA256_BYTES];
 
-	double t0 = now();
+	double t0 = now_s();
 	for (size_t off = 0; off < b->o->bytes; off += PIECE)
 		crypto_hash_sha256(out, b->data + off, piece_len(b, off));
-	*secs = now() - t0;
+	*secs = now_s() - t0;
 	return 0;
 }
 
@@ -197,10 +192,10 @@ static int run_cid(struct bench *b, double *secs)
 {
 	struct cid c;
 
-	double t0 = now();
+	double t0 = now_s();
 	for (size_t off = 0; off < b->o->bytes; off += PIECE)
 		cid_of_raw_block(&c, b->data + off, piece_len(b, off));
-	*secs = now() - t0;
+	*secs = now_s() - t0;
 	return 0;
 }
 
@@ -209,12 +204,12 @@ static int run_seal(struct bench *b, double *secs)
 	uint8_t key[IPMD_KEY_BYTES];
 	int r = 0;
 
-	double t0 = now();
+	double t0 = now_s();
 	for (size_t off = 0; r == 0 && off < b->o->bytes; off += PIECE)
 		r = seal_convergent(b->scratch, key, b->data + off,
 				    piece_len(b, off), BLOCK_CHUNK,
 				    b->convergence);
-	*secs = now() - t0;
+	*secs = now_s() - t0;
 	sodium_memzero(key, sizeof(key));
 	return r ? fail(b, "seal_convergent", r) : 0;
 }
@@ -284,12 +279,12 @@ static int run_store_read(struct bench *b, double *store_secs,
 			       .cache = NULL,
 			       .seal_threads = b->o->threads};
 
-	double t0 = now();
+	double t0 = now_s();
 	r = write_object(b, &st, &ref);
-	double t1 = now();
+	double t1 = now_s();
 	if (r == 0 && (r = bs_sync(bs)) != 0)
 		fail(b, "bs_sync", r);
-	double t2 = now();
+	double t2 = now_s();
 	*store_secs = t2 - t0;
 	*sync_secs = t2 - t1;
 	b->stored += b->o->bytes;
@@ -297,9 +292,9 @@ static int run_store_read(struct bench *b, double *store_secs,
 	if (r == 0) {
 		/* Stale bytes from the last round would hide a short read. */
 		memset(b->back, 0, b->o->bytes);
-		t0 = now();
+		t0 = now_s();
 		r = obj_read(&st, &ref, 0, b->back, b->o->bytes, &got);
-		*read_secs = now() - t0;
+		*read_secs = now_s() - t0;
 		if (r != 0)
 			fail(b, "obj_read", r);
 		else if (got != b->o->bytes ||
@@ -311,36 +306,20 @@ static int run_store_read(struct bench *b, double *store_secs,
 	return r; /* the store stays: see KEEP_MAX */
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	/* Each pass writes at least one byte or fails. */
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int run_plain(struct bench *b, double *secs)
 {
 	int r = 0;
 	int fd = open(b->plain, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return fail(b, "open plain file", -errno);
-	double t0 = now();
+	double t0 = now_s();
 	for (size_t off = 0; r == 0 && off < b->o->bytes; off += PIECE)
 		r = write_all(fd, b->data + off, piece_len(b, off));
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
-	*secs = now() - t0;
+	*secs = now_s() - t0;
 	if (r != 0)
 		fail(b, "plain write", r);
 	if (unlink(b->plain) < 0 && r == 0)

@@ -31,6 +31,7 @@
 #include "cache/lru.h"
 #include "cache/outbox.h"
 #include "ipfs/cidset.h"
+#include "util/clock.h"
 
 #define DIGEST 32
 #define REC_ADD '+'
@@ -83,20 +84,6 @@ extern const char outbox_name[];
 static inline struct outbox *to_ob(struct blockstore *bs)
 {
 	return (struct outbox *)bs;
-}
-
-static inline uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static inline uint64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* ---- outbox.c ---- */

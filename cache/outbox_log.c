@@ -3,6 +3,7 @@
  * read or appended to for a store that is not mounted.
  */
 #include "cache/outbox_internal.h"
+#include "util/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,20 +27,6 @@ const uint8_t *ob_digest_of(const struct cid *c)
 	uint64_t code;
 	const uint8_t *d = cid_digest(c, &n, &code);
 	return cid_is_raw_sha256(c) && d && n == DIGEST ? d : NULL;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* One record, op ‖ digest, appended to the log at fd. */
@@ -101,21 +88,6 @@ int ob_read_log(const char *path, struct cid_set *s)
 	return e;
 }
 
-static int fsync_dir_of(const char *path)
-{
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int e = fsync(fd) ? -errno : 0;
-	close(fd);
-	return e;
-}
-
 struct compact_arg {
 	struct outbox *o;
 	int fd; /* the fresh log */
@@ -149,7 +121,7 @@ int ob_compact(struct outbox *o)
 	if (!e && rename(tmp, o->path))
 		e = -errno;
 	if (!e)
-		e = fsync_dir_of(o->path);
+		e = fsync_parent(o->path);
 	if (e) {
 		unlink(tmp);
 		return e;

@@ -45,14 +45,7 @@ static bool dq_pop(struct dqueue *q, uint8_t *d)
 
 static void wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t ms)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	struct timespec ts = deadline_ms(ms);
 	pthread_cond_timedwait(c, m, &ts);
 }
 

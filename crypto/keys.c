@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/endian.h"
+#include "util/io.h"
+
 _Static_assert(sizeof(KEYFILE_MAGIC) - 1 == KEYFILE_MAGIC_BYTES, "magic");
 _Static_assert(KEYFILE_OFF_VERSION == KEYFILE_MAGIC_BYTES, "layout");
 _Static_assert(KEYFILE_OFF_WRAP == KEYFILE_OFF_VERSION + 1, "layout");
@@ -183,20 +186,6 @@ int keys_from_master(struct mailbox_keys *k,
 
 /* ---- key file image (pure) -------------------------------------------- */
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
 static void image_checksum(const uint8_t *img,
 			   uint8_t out[KEYFILE_CHECKSUM_BYTES])
 {
@@ -359,38 +348,11 @@ static int read_image(const char *path, uint8_t *buf, size_t cap,
 		close(fd);
 		return KEYS_E_PERMS;
 	}
-	while (got < cap) {
-		ssize_t r = read(fd, buf + got, cap - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			close(fd);
-			return io_error(sys_errno, e);
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
+	int e = read_full(fd, buf, cap, &got);
 	close(fd);
+	if (e)
+		return io_error(sys_errno, -e);
 	*len = got;
-	return 0;
-}
-
-static int write_all(int fd, const uint8_t *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t w = write(fd, buf + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return errno;
-		if (w == 0)
-			return EIO;
-		done += (size_t)w;
-	}
 	return 0;
 }
 
@@ -409,7 +371,7 @@ static int write_temp(const char *path, const uint8_t *img, char tmp[PATH_MAX],
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return io_error(sys_errno, errno);
-	e = write_all(fd, img, KEYFILE_BYTES);
+	e = -write_all(fd, img, KEYFILE_BYTES);
 	if (!e && fsync(fd) != 0)
 		e = errno;
 	if (close(fd) != 0 && !e)
@@ -421,37 +383,34 @@ static int write_temp(const char *path, const uint8_t *img, char tmp[PATH_MAX],
 	return 0;
 }
 
-/* Make the new name of path durable. */
+/* Make the new name of path durable.  EINVAL: this file system cannot
+ * sync directories; nothing to do. */
 static int fsync_dir(const char *path, int *sys_errno)
 {
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	int fd, e = 0;
-
-	if (!slash) {
-		strcpy(dir, ".");
-	} else if (slash == path) {
-		strcpy(dir, "/");
-	} else {
-		size_t n = (size_t)(slash - path);
-		if (n >= sizeof(dir))
-			return io_error(sys_errno, ENAMETOOLONG);
-		memcpy(dir, path, n);
-		dir[n] = '\0';
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return io_error(sys_errno, errno);
-	/* EINVAL: this file system cannot sync directories; nothing to do. */
-	if (fsync(fd) != 0 && errno != EINVAL)
-		e = errno;
-	close(fd);
-	return e ? io_error(sys_errno, e) : 0;
+	int e = fsync_parent(path);
+	return e && e != -EINVAL ? io_error(sys_errno, -e) : 0;
 }
 
 static struct scratch *scratch_new(void)
 {
 	return sodium_malloc(sizeof(struct scratch));
+}
+
+/* A scratch holding path's key file image (*len bytes); sys_errno is
+ * cleared first.  The caller sodium_free()s *s, also on failure (it may
+ * be NULL then, which sodium_free allows). */
+static int scratch_read(const char *path, struct scratch **s, size_t *len,
+			int *sys_errno)
+{
+	set_sys(sys_errno, 0);
+	*s = NULL;
+	if (!path)
+		return -EINVAL;
+	*s = scratch_new();
+	if (!*s)
+		return KEYS_E_NOMEM;
+	return read_image(path, (*s)->image, sizeof((*s)->image), len,
+			  sys_errno);
 }
 
 static int create_file(const char *path, const uint8_t *master,
@@ -547,10 +506,7 @@ int keyfile_load(const char *path, const char *passphrase, size_t pass_len,
 	if (!path || !k)
 		return -EINVAL;
 	memset(k, 0, sizeof(*k));
-	s = scratch_new();
-	if (!s)
-		return KEYS_E_NOMEM;
-	rc = read_image(path, s->image, sizeof(s->image), &len, sys_errno);
+	rc = scratch_read(path, &s, &len, sys_errno);
 	if (!rc)
 		rc = keyfile_parse(s->image, len, passphrase, pass_len,
 				   s->master);
@@ -564,15 +520,8 @@ int keyfile_is_wrapped(const char *path, int *sys_errno)
 {
 	struct scratch *s;
 	size_t len = 0;
-	int rc;
+	int rc = scratch_read(path, &s, &len, sys_errno);
 
-	set_sys(sys_errno, 0);
-	if (!path)
-		return -EINVAL;
-	s = scratch_new();
-	if (!s)
-		return KEYS_E_NOMEM;
-	rc = read_image(path, s->image, sizeof(s->image), &len, sys_errno);
 	if (!rc)
 		rc = check_image(s->image, len);
 	if (!rc)
@@ -587,15 +536,8 @@ int keyfile_rewrap(const char *path, const char *old_pass, size_t old_len,
 	char tmp[PATH_MAX];
 	struct scratch *s;
 	size_t len = 0;
-	int rc;
+	int rc = scratch_read(path, &s, &len, sys_errno);
 
-	set_sys(sys_errno, 0);
-	if (!path)
-		return -EINVAL;
-	s = scratch_new();
-	if (!s)
-		return KEYS_E_NOMEM;
-	rc = read_image(path, s->image, sizeof(s->image), &len, sys_errno);
 	if (!rc)
 		rc = keyfile_parse(s->image, len, old_pass, old_len, s->master);
 	if (!rc)

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#define MS_PER_SEC 1000
-#define NS_PER_MS 1000000L
+#include "util/clock.h"
+
 /* 53 random bits make a double in [0, 1). */
 #define UNIT_SHIFT 11
 #define UNIT_SCALE 0x1.0p-53
@@ -46,13 +46,6 @@ static uint64_t next_random(uint64_t *state)
 static double next_unit(uint64_t *state)
 {
 	return (double)(next_random(state) >> UNIT_SHIFT) * UNIT_SCALE;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = {ms / MS_PER_SEC, (long)(ms % MS_PER_SEC) * NS_PER_MS};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 /*

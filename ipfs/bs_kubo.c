@@ -15,6 +15,7 @@
 #include "ipfs/car.h"
 #include "ipfs/ipns_record.h"
 #include "ipfs/kubo_reply.h"
+#include "util/clock.h"
 
 /* Answers other than a block are small JSON objects. */
 #define SMALL_BODY_MAX (64 * 1024)
@@ -72,20 +73,6 @@ static void init_curl(void)
 static struct bs_kubo *to_kubo(struct blockstore *bs)
 {
 	return (struct bs_kubo *)bs;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(uint64_t ms)
-{
-	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 static size_t on_data(char *p, size_t size, size_t n, void *arg)

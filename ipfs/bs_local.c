@@ -20,6 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/dir.h"
+#include "util/io.h"
+
 #define LOCAL_BLOCKS_DIR "blocks"
 #define LOCAL_TMP_PREFIX ".tmp-"
 #define LOCAL_TMP_PREFIX_LEN (sizeof(LOCAL_TMP_PREFIX) - 1)
@@ -169,55 +172,6 @@ static void mark_dirty(struct bs_local *l, unsigned shard)
 	pthread_mutex_lock(&l->lock);
 	mark_dirty_locked(l, shard);
 	pthread_mutex_unlock(&l->lock);
-}
-
-static int write_all(int fd, const uint8_t *data, size_t len)
-{
-	size_t off = 0;
-	while (off < len) {
-		size_t want = len - off;
-		if (want > SSIZE_MAX)
-			want = SSIZE_MAX;
-		ssize_t n = write(fd, data + off, want);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO; /* no progress and no error: give up */
-		off += (size_t)n;
-	}
-	return 0;
-}
-
-/* Reads up to len bytes; fewer only at end of file. */
-static int read_full(int fd, uint8_t *buf, size_t len, size_t *got)
-{
-	size_t off = 0;
-	while (off < len) {
-		ssize_t n = read(fd, buf + off, len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	*got = off;
-	return 0;
-}
-
-static int fsync_dir_at(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int r = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return r;
 }
 
 /*
@@ -744,38 +698,24 @@ static int walk(struct bs_local *l, walk_fn fn, walk_fn other_fn, void *arg)
 {
 	/* A fresh open file description: a dup() would share the directory
 	 * offset with concurrent walks. */
-	int top_fd = openat(l->blocks_fd, ".",
-			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (top_fd < 0)
-		return -errno;
-	DIR *top = fdopendir(top_fd);
-	if (!top) {
-		int e = -errno;
-		close(top_fd);
-		return e;
-	}
-	int r = 0;
+	DIR *top;
+	int r = dir_open_at(l->blocks_fd, ".", 0, &top);
+	if (r)
+		return r;
 	struct dirent *de;
 	while (r == 0 && (errno = 0, de = readdir(top))) {
 		if (strlen(de->d_name) != LOCAL_SHARD_NAME_LEN ||
 		    shard_index(de->d_name) < 0)
 			continue;
-		int sfd = openat(top_fd, de->d_name,
-				 O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-					 O_NOFOLLOW);
-		if (sfd < 0) {
-			if (errno == ENOTDIR || errno == ELOOP ||
-			    errno == ENOENT)
-				continue;
-			r = -errno;
-			break;
+		DIR *sd;
+		r = dir_open_at(dirfd(top), de->d_name, O_NOFOLLOW, &sd);
+		if (r == -ENOTDIR || r == -ELOOP || r == -ENOENT) {
+			r = 0; /* not a shard directory, or gone */
+			continue;
 		}
-		DIR *sd = fdopendir(sfd);
-		if (!sd) {
-			r = -errno;
-			close(sfd);
+		if (r)
 			break;
-		}
+		int sfd = dirfd(sd);
 		struct dirent *be;
 		while (r == 0 && (errno = 0, be = readdir(sd))) {
 			struct cid cid;
@@ -907,15 +847,10 @@ static int open_blocks_dir(struct bs_local *l)
  */
 static int scan_shards(struct bs_local *l)
 {
-	int fd = openat(l->blocks_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
+	DIR *d;
+	int r = dir_open_at(l->blocks_fd, ".", 0, &d);
+	if (r)
+		return r;
 	struct dirent *de;
 	while ((errno = 0, de = readdir(d))) {
 		int s = strlen(de->d_name) == LOCAL_SHARD_NAME_LEN
@@ -929,7 +864,7 @@ static int scan_shards(struct bs_local *l)
 			bit_set(l->shard_durable, (unsigned)s);
 		}
 	}
-	int r = errno ? -errno : 0;
+	r = errno ? -errno : 0;
 	closedir(d);
 	return r;
 }

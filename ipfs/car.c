@@ -6,63 +6,33 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ipfs/cbor.h"
 #include "ipfs/varint.h"
+#include "util/io.h"
 
 #define CAR_BUF_BYTES (1024 * 1024)
 
-/* CBOR major types (RFC 8949) as their initial-byte high bits. */
-#define CBOR_BYTES 0x40
-#define CBOR_TEXT 0x60
-#define CBOR_ARRAY 0x80
-#define CBOR_MAP 0xa0
-#define CBOR_TAG 0xc0
-#define CBOR_TAG_CID 42
-
-/* A CBOR head (major type + argument) into out; returns its length. */
-static size_t cbor_head(uint8_t major, uint64_t v, uint8_t *out)
-{
-	if (v < 24) {
-		out[0] = (uint8_t)(major | v);
-		return 1;
-	}
-	if (v <= 0xff) {
-		out[0] = major | 24;
-		out[1] = (uint8_t)v;
-		return 2;
-	}
-	out[0] = major | 25; /* CIDs and counts here stay below 2^16 */
-	out[1] = (uint8_t)(v >> 8);
-	out[2] = (uint8_t)v;
-	return 3;
-}
-
-static size_t cbor_text(const char *s, uint8_t *out)
-{
-	size_t n = strlen(s);
-	size_t h = cbor_head(CBOR_TEXT, n, out);
-	memcpy(out + h, s, n);
-	return h + n;
-}
-
-/* The header for any number of roots (out must hold
- * car_header_bound(nroots)). */
+/* The header for any number of roots into out[0..cap); its length, or 0
+ * if it does not fit (the bounds below make that impossible). */
 static size_t header_into(const struct cid *roots, size_t nroots,
-			  uint8_t *out)
+			  uint8_t *out, size_t cap)
 {
-	size_t n = cbor_head(CBOR_MAP, 2, out);
-	n += cbor_text("roots", out + n);
-	n += cbor_head(CBOR_ARRAY, nroots, out + n);
+	struct cbor_out o = CBOR_OUT_INIT(out, cap);
+	static const uint8_t identity = 0x00;
+
+	cbor_head(&o, CBOR_MAP, 2);
+	cbor_text(&o, "roots");
+	cbor_head(&o, CBOR_ARRAY, nroots);
 	for (size_t i = 0; i < nroots; i++) {
-		n += cbor_head(CBOR_TAG, CBOR_TAG_CID, out + n);
+		cbor_head(&o, CBOR_TAG, CBOR_TAG_CID);
 		/* The multibase identity prefix 0x00, then the binary CID. */
-		n += cbor_head(CBOR_BYTES, (uint64_t)roots[i].len + 1, out + n);
-		out[n++] = 0x00;
-		memcpy(out + n, roots[i].bytes, roots[i].len);
-		n += roots[i].len;
+		cbor_head(&o, CBOR_BYTES, (uint64_t)roots[i].len + 1);
+		cbor_raw(&o, &identity, 1);
+		cbor_raw(&o, roots[i].bytes, roots[i].len);
 	}
-	n += cbor_text("version", out + n);
-	n += cbor_head(0x00, CAR_VERSION, out + n); /* unsigned integer */
-	return n;
+	cbor_text(&o, "version");
+	cbor_head(&o, CBOR_UINT, CAR_VERSION);
+	return o.ok ? o.len : 0;
 }
 
 /* Map and key heads, "roots", "version", the array head, the version;
@@ -76,7 +46,7 @@ size_t car_header(const struct cid *roots, size_t nroots, uint8_t *out)
 {
 	if (nroots == 0 || nroots > CAR_ROOTS_MAX)
 		return 0;
-	return header_into(roots, nroots, out);
+	return header_into(roots, nroots, out, CAR_HEADER_MAX);
 }
 
 size_t car_batch_bound(const struct cid *cids, const size_t *lens, size_t n)
@@ -100,7 +70,12 @@ int car_batch(const struct cid *cids, const uint8_t *const *data,
 		free(buf);
 		return -ENOMEM;
 	}
-	size_t hn = header_into(cids, n, hdr);
+	size_t hn = header_into(cids, n, hdr, hb);
+	if (hn == 0) { /* cannot happen: header_bound(n) holds it */
+		free(hdr);
+		free(buf);
+		return -EINVAL;
+	}
 	size_t used = varint_encode(hn, buf);
 	memcpy(buf + used, hdr, hn);
 	used += hn;
@@ -128,16 +103,8 @@ struct car_writer {
 
 static int flush(struct car_writer *w)
 {
-	size_t off = 0;
-	while (!w->error && off < w->used) {
-		ssize_t n = write(w->fd, w->buf + off, w->used - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			w->error = -errno;
-		else
-			off += (size_t)n;
-	}
+	if (!w->error)
+		w->error = write_all(w->fd, w->buf, w->used);
 	w->used = 0;
 	return w->error;
 }

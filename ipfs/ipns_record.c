@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "ipfs/cbor.h"
 #include "ipfs/varint.h"
 
 #define SIG_PREFIX "ipns-signature:"
@@ -31,59 +32,11 @@
 #define PB_SIG_V2 0x42
 #define PB_DATA 0x4a
 
-/* A growing buffer that refuses to overflow (ok turns false). */
-struct out {
-	uint8_t *p;
-	size_t len, cap;
-	bool ok;
-};
-
-static void put(struct out *o, const void *b, size_t n)
+/* The record is built in a struct cbor_out (ipfs/cbor.h): its protobuf
+ * framing goes in raw, the signed data as CBOR. */
+static void put_byte(struct cbor_out *o, uint8_t b)
 {
-	if (!o->ok || n > o->cap - o->len) {
-		o->ok = false;
-		return;
-	}
-	memcpy(o->p + o->len, b, n);
-	o->len += n;
-}
-
-static void put_byte(struct out *o, uint8_t b)
-{
-	put(o, &b, 1);
-}
-
-/* A CBOR head: major type and argument, in the shortest form. */
-static void cbor_head(struct out *o, uint8_t major, uint64_t v)
-{
-	uint8_t b[9];
-	size_t n;
-	if (v < 24) {
-		b[0] = (uint8_t)(major << 5 | v);
-		n = 1;
-	} else {
-		unsigned bytes = v <= 0xff ? 1 : v <= 0xffff ? 2
-					 : v <= 0xffffffffull ? 4 : 8;
-		b[0] = (uint8_t)(major << 5 |
-				 (bytes == 1 ? 24 : bytes == 2 ? 25
-						  : bytes == 4 ? 26 : 27));
-		for (unsigned i = 0; i < bytes; i++)
-			b[1 + i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
-		n = 1 + bytes;
-	}
-	put(o, b, n);
-}
-
-static void cbor_text(struct out *o, const char *s)
-{
-	cbor_head(o, 3, strlen(s));
-	put(o, s, strlen(s));
-}
-
-static void cbor_bytes(struct out *o, const void *b, size_t n)
-{
-	cbor_head(o, 2, n);
-	put(o, b, n);
+	cbor_raw(o, &b, 1);
 }
 
 /* The signed data: DAG-CBOR keys sort by length, then bytes. */
@@ -91,34 +44,34 @@ static size_t build_data(uint8_t *buf, size_t cap, const uint8_t *value,
 			 size_t value_len, const uint8_t *validity,
 			 size_t validity_len, uint64_t seq, uint64_t ttl)
 {
-	struct out o = {.p = buf, .cap = cap, .ok = true};
-	cbor_head(&o, 5, 5);
+	struct cbor_out o = CBOR_OUT_INIT(buf, cap);
+	cbor_head(&o, CBOR_MAP, 5);
 	cbor_text(&o, "TTL");
-	cbor_head(&o, 0, ttl);
+	cbor_head(&o, CBOR_UINT, ttl);
 	cbor_text(&o, "Value");
 	cbor_bytes(&o, value, value_len);
 	cbor_text(&o, "Sequence");
-	cbor_head(&o, 0, seq);
+	cbor_head(&o, CBOR_UINT, seq);
 	cbor_text(&o, "Validity");
 	cbor_bytes(&o, validity, validity_len);
 	cbor_text(&o, "ValidityType");
-	cbor_head(&o, 0, 0);
+	cbor_head(&o, CBOR_UINT, 0);
 	return o.ok ? o.len : 0;
 }
 
-static void pb_bytes(struct out *o, uint8_t key, const void *b, size_t n)
+static void pb_bytes(struct cbor_out *o, uint8_t key, const void *b, size_t n)
 {
 	uint8_t v[VARINT_MAX_BYTES];
 	put_byte(o, key);
-	put(o, v, varint_encode(n, v));
-	put(o, b, n);
+	cbor_raw(o, v, varint_encode(n, v));
+	cbor_raw(o, b, n);
 }
 
-static void pb_varint(struct out *o, uint8_t key, uint64_t x)
+static void pb_varint(struct cbor_out *o, uint8_t key, uint64_t x)
 {
 	uint8_t v[VARINT_MAX_BYTES];
 	put_byte(o, key);
-	put(o, v, varint_encode(x, v));
+	cbor_raw(o, v, varint_encode(x, v));
 }
 
 static int format_validity(int64_t t, char out[VALIDITY_LEN + 1])
@@ -180,7 +133,7 @@ int ipns_record_build(const uint8_t sk[64], const struct cid *cid,
 	crypto_sign_detached(sig, NULL, signed_msg, SIG_PREFIX_LEN + data_len,
 			     sk);
 
-	struct out o = {.p = out, .cap = IPNS_RECORD_MAX, .ok = true};
+	struct cbor_out o = CBOR_OUT_INIT(out, IPNS_RECORD_MAX);
 	pb_bytes(&o, PB_VALUE, value, value_len);
 	pb_varint(&o, PB_VALIDITY_TYPE, 0);
 	pb_bytes(&o, PB_VALIDITY, validity, VALIDITY_LEN);

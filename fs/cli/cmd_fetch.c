@@ -38,6 +38,7 @@
 #include "fs/store/store.h"
 #include "ipfs/bs_kubo.h"
 #include "ipfs/bs_local.h"
+#include "util/io.h"
 
 #define IO_BYTES (1024 * 1024)
 #define UNIQUE_TRIES 16
@@ -57,20 +58,6 @@ static void fetch_usage(FILE *out)
 		"standard output)\n"
 		"  --node ADDR      get the blocks from this IPFS node "
 		"(multiaddr or URL)\n");
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 static int copy_out(struct obj_store *st, const struct obj_ref *ref, int fd)

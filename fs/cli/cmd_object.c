@@ -20,6 +20,7 @@
 #include "fs/model/object.h"
 #include "fs/store/store.h"
 #include "ipfs/bs_local.h"
+#include "util/io.h"
 
 #define IO_BYTES (1024 * 1024)
 
@@ -27,21 +28,6 @@ static void object_usage(FILE *out)
 {
 	fprintf(out, "usage: ipmaildir object put FILE [--store DIR]\n"
 		     "       ipmaildir object get CAPABILITY [--store DIR]\n");
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 static int object_put(struct obj_store *st, const char *file)

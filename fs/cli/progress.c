@@ -7,29 +7,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
+#include "util/io.h"
+
 #define MIB (1024.0 * 1024.0)
 #define BAR_WIDTH 20
 
 static double mono_now(const struct progress *p)
 {
-	if (p->clock)
-		return p->clock(p->clock_arg);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return p->clock ? p->clock(p->clock_arg) : now_s();
 }
 
 static void put(int fd, const char *s, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return; /* progress is best effort: never fail work */
-		s += w;
-		n -= (size_t)w;
-	}
+	(void)write_all(fd, s, n); /* best effort: progress never fails work */
 }
 
 void progress_start(struct progress *p, int fd, const char *what,

@@ -26,6 +26,7 @@
 #include "fs/mount/file.h"
 #include "fs/mount/mount.h"
 #include "fs/store/wal_store.h"
+#include "util/clock.h"
 
 _Static_assert(sizeof(fuse_ino_t) >= sizeof(uint64_t),
 	       "inode numbers are passed to the kernel as they are");
@@ -36,13 +37,6 @@ _Static_assert(sizeof(fuse_ino_t) >= sizeof(uint64_t),
 static struct ipmd_fs *fs_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
-}
-
-static struct timespec now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts;
 }
 
 static void fill_stat(const struct inode *i, struct stat *st)
@@ -106,7 +100,7 @@ static int seal_open_file(struct ipmd_fs *fs, fuse_ino_t ino)
 	inode = tree_get(fs->tree, ino);
 	if (inode) {
 		r.mtime = inode->mtime;
-		r.time = now();
+		r.time = wall_now();
 		e = ipmd_fs_log(fs, &r);
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -234,7 +228,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 {
 	(void)fi;
 	struct ipmd_fs *fs = fs_of(req);
-	struct timespec t = now();
+	struct timespec t = wall_now();
 	struct stat st;
 	int e = 0;
 	pthread_mutex_lock(&fs->lock);
@@ -326,7 +320,7 @@ static int create_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 				   .name = name, .ino = fs->tree->next_ino,
 				   .mode = mode, .uid = ctx->uid,
 				   .gid = ctx->gid, .target = target,
-				   .time = now()};
+				   .time = wall_now()};
 		/* setgid directories hand their group down. */
 		if (dir->mode & S_ISGID) {
 			r.gid = dir->gid;
@@ -423,7 +417,7 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (dir) {
 		struct record r = {.op = REC_UNLINK, .dir = parent,
 				   .name = name, .rmdir = rmdir,
-				   .time = now()};
+				   .time = wall_now()};
 		struct dirent *d = tree_lookup(dir, name);
 		err = !d ? -ENOENT : ipmd_fs_log(fs, &r);
 	}
@@ -475,7 +469,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		struct record r = {.op = REC_RENAME, .dir = parent,
 				   .name = name, .newdir = newparent,
 				   .newname = newname, .flags = tflags,
-				   .time = now()};
+				   .time = wall_now()};
 		err = ipmd_fs_log(fs, &r);
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -508,7 +502,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	if (!err) {
 		struct record r = {.op = REC_LINK, .ino = ino,
 				   .dir = newparent, .name = newname,
-				   .time = now()};
+				   .time = wall_now()};
 		err = ipmd_fs_log(fs, &r);
 	}
 	if (!err)
@@ -537,7 +531,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		inode->opens++;
 	/* The kernel leaves O_TRUNC to us (FUSE_CAP_ATOMIC_O_TRUNC). */
 	if (!err && writable && (fi->flags & O_TRUNC) && inode->size > 0) {
-		struct timespec t = now();
+		struct timespec t = wall_now();
 		err = truncate_locked(fs, inode, 0, &t);
 		if (err)
 			inode->opens--;
@@ -620,7 +614,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		inode = tree_get(fs->tree, ino);
 		if (inode) {
 			inode->size = file_size(f);
-			inode->mtime = inode->ctime = now();
+			inode->mtime = inode->ctime = wall_now();
 		}
 		pthread_mutex_unlock(&fs->lock);
 	}

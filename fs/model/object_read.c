@@ -13,27 +13,7 @@
 
 #include "cache/chunk_cache.h"
 #include "crypto/seal.h"
-
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	uint32_t v = 0;
-	for (int i = 0; i < 4; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
+#include "util/endian.h"
 
 /* a·b, or false when it does not fit 64 bits. */
 static bool mul_ok(uint64_t a, uint64_t b, uint64_t *out)

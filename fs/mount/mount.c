@@ -24,22 +24,16 @@
 #include "fs/store/wal_store.h"
 #include "ipfs/bs_fault.h"
 #include "ipfs/bs_local.h"
+#include "util/clock.h"
 #include "util/msgbuf.h"
 
 #define DEFAULT_CACHE_BYTES (64u << 20)
 #define MAILDIR_MODE 0700
 
-static struct timespec now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts;
-}
-
 /* A new mailbox: an empty Maildir (cur/ new/ tmp/) owned by the caller. */
 static int new_tree(struct ipmd_fs *fs)
 {
-	struct timespec t = now();
+	struct timespec t = wall_now();
 	int e = tree_new(&fs->tree, getuid(), getgid(), &t);
 	if (e)
 		return e;
@@ -439,7 +433,7 @@ int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode)
 	    !file_modified(inode->file))
 		return 0;
 	struct record r = {.op = REC_CONTENT, .ino = inode->ino,
-			   .mtime = inode->mtime, .time = now()};
+			   .mtime = inode->mtime, .time = wall_now()};
 	int e = file_seal(&fs->st, inode->file, &r.content);
 	return e ? e : ipmd_fs_log(fs, &r);
 }
@@ -476,7 +470,7 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 	if (!e) {
 		c.seq = fs->head.seq + 1;
 		c.parent = fs->head.commit;
-		struct timespec t = now();
+		struct timespec t = wall_now();
 		c.time_ns = (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
 		c.next_ino = fs->tree->next_ino;
 		maildir_count(fs->tree, &c.messages, &c.folders);
@@ -538,13 +532,7 @@ static void *committer_main(void *arg)
 			continue;
 		}
 		/* Group commit: let more changes gather for a moment. */
-		struct timespec until = now();
-		until.tv_sec += fs->commit_delay_ms / 1000;
-		until.tv_nsec += (long)(fs->commit_delay_ms % 1000) * 1000000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
+		struct timespec until = deadline_ms(fs->commit_delay_ms);
 		pthread_cond_timedwait(&fs->commit_cond, &fs->lock, &until);
 		if (fs->stopping)
 			break;

@@ -12,6 +12,7 @@
 #include "cache/outbox.h"
 #include "ipfs/bs_kubo.h"
 #include "ipfs/ipns_record.h"
+#include "util/clock.h"
 
 struct publisher {
 	struct blockstore *outbox, *node;
@@ -101,9 +102,7 @@ static void *publisher_main(void *arg)
 	struct publisher *p = arg;
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
-		struct timespec t;
-		clock_gettime(CLOCK_REALTIME, &t);
-		t.tv_sec += p->interval_s;
+		struct timespec t = deadline_ms((uint64_t)p->interval_s * 1000);
 		pthread_cond_timedwait(&p->wake, &p->lock, &t);
 		if (p->stopping)
 			break;

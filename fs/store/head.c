@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "crypto/seal.h"
+#include "util/io.h"
 
 #define HEAD_SEALED_MAX (HEAD_PLAIN_MAX + IPMD_SEAL_OVERHEAD)
 #define HEAD_KEYS 5 /* v, commit, seq, journal_gen, max_seq */
@@ -111,63 +112,13 @@ int head_read(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 	if (fd < 0)
 		return -errno;
 	/* One byte more than the largest head tells an oversize file apart. */
-	while (len < sizeof(sealed)) {
-		ssize_t n = read(fd, sealed + len, sizeof(sealed) - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			close(fd);
-			return rc;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
+	rc = read_full(fd, sealed, sizeof(sealed), &len);
 	close(fd);
+	if (rc)
+		return rc;
 	if (len > HEAD_SEALED_MAX || len < IPMD_SEAL_OVERHEAD)
 		return -EBADMSG;
 	return head_open(sealed, len, key, kind, h, untyped);
-}
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int fsync_parent(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t n;
-	int fd, rc = 0;
-
-	if (!slash) {
-		dir[0] = '.';
-		n = 1;
-	} else {
-		n = slash == path ? 1 : (size_t)(slash - path);
-		if (n >= sizeof(dir))
-			return -ENAMETOOLONG;
-		memcpy(dir, path, n);
-	}
-	dir[n] = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) != 0)
-		rc = -errno;
-	close(fd);
-	return rc;
 }
 
 static int head_json(const struct head *h, char **out)

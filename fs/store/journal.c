@@ -17,6 +17,8 @@
 #include <sodium.h>
 
 #include "crypto/seal.h"
+#include "util/endian.h"
+#include "util/io.h"
 
 _Static_assert(sizeof(JOURNAL_MAGIC) - 1 + sizeof(uint64_t) ==
 		       JOURNAL_HEADER_BYTES,
@@ -55,32 +57,6 @@ struct journal {
 	uint8_t *key;
 };
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static void gen_name(char name[NAME_BYTES], uint64_t gen)
 {
 	snprintf(name, NAME_BYTES, "%0*" PRIx64 JOURNAL_SUFFIX,
@@ -117,73 +93,6 @@ static void make_header(uint8_t h[JOURNAL_HEADER_BYTES], uint64_t gen)
 	put_be64(h + sizeof(JOURNAL_MAGIC) - 1, gen);
 }
 
-static int write_all(int fd, const uint8_t *buf, size_t len, off_t off)
-{
-	while (len > 0) { /* each pass writes something or returns */
-		ssize_t n = pwrite(fd, buf, len, off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		buf += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
-/* The caller checked the size: a short read means the file shrank. */
-static int read_all(int fd, uint8_t *buf, size_t len, off_t off)
-{
-	while (len > 0) {
-		ssize_t n = pread(fd, buf, len, off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		buf += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
-static int fsync_fd(int fd)
-{
-	return fsync(fd) == 0 ? 0 : -errno;
-}
-
-/* fsync the directory that holds path (its last component's parent). */
-static int fsync_parent(const char *path, size_t len)
-{
-	char parent[PATH_MAX];
-	size_t n = len;
-	int fd, r;
-
-	while (n > 0 && path[n - 1] != '/')
-		n--;
-	while (n > 1 && path[n - 1] == '/')
-		n--;
-	if (n == 0)
-		memcpy(parent, ".", 2);
-	else {
-		memcpy(parent, path, n);
-		parent[n] = '\0';
-	}
-	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = fsync_fd(fd);
-	close(fd);
-	return r;
-}
-
 /* mkdir -p with mode 0700; a directory it creates is made durable in its
  * parent, so the journal directory can't vanish in a crash. */
 static int mkdir_p(const char *dir)
@@ -205,7 +114,7 @@ static int mkdir_p(const char *dir)
 		path[i] = '\0';
 		int r = mkdir(path, 0700) == 0 ? 0 : -errno;
 		if (r == 0)
-			r = fsync_parent(path, i);
+			r = fsync_parent(path);
 		else if (r == -EEXIST)
 			r = 0;
 		path[i] = saved;
@@ -234,7 +143,7 @@ static int all_zero(int fd, off_t off, off_t size, uint8_t *buf, bool *zero)
 	while (off < size) { /* bounded by size */
 		size_t n = size - off < ZERO_SCAN_BYTES ? (size_t)(size - off)
 							 : ZERO_SCAN_BYTES;
-		int r = read_all(fd, buf, n, off);
+		int r = pread_all(fd, buf, n, off);
 		if (r)
 			return r;
 		for (size_t i = 0; i < n; i++)
@@ -264,7 +173,7 @@ static int tail_or_bad(struct scan *sc, off_t off, off_t size, bool torn)
 static int scan_short(int fd, off_t size, struct scan *sc)
 {
 	uint8_t want[JOURNAL_HEADER_BYTES], got[JOURNAL_HEADER_BYTES];
-	int r = read_all(fd, got, (size_t)size, 0);
+	int r = pread_all(fd, got, (size_t)size, 0);
 
 	if (r)
 		return r;
@@ -296,7 +205,7 @@ static int scan_records(int fd, off_t size, const uint8_t *key,
 		sc->records = seq;
 		if (rem < JOURNAL_LEN_BYTES)
 			return tail_or_bad(sc, off, size, true);
-		r = read_all(fd, lenbuf, sizeof(lenbuf), off);
+		r = pread_all(fd, lenbuf, sizeof(lenbuf), off);
 		if (r)
 			return r;
 		len = get_be32(lenbuf);
@@ -309,7 +218,7 @@ static int scan_records(int fd, off_t size, const uint8_t *key,
 		}
 		if ((off_t)len > rem - JOURNAL_LEN_BYTES)
 			return tail_or_bad(sc, off, size, true);
-		r = read_all(fd, sealed, len, off + JOURNAL_LEN_BYTES);
+		r = pread_all(fd, sealed, len, off + JOURNAL_LEN_BYTES);
 		if (r)
 			return r;
 		if (*plain_used < len - IPMD_SEAL_OVERHEAD)
@@ -353,7 +262,7 @@ static int scan_file(int fd, const uint8_t *key, struct scan *sc)
 		return -EINVAL;
 	if (sb.st_size < JOURNAL_HEADER_BYTES)
 		return scan_short(fd, sb.st_size, sc);
-	r = read_all(fd, got, sizeof(got), 0);
+	r = pread_all(fd, got, sizeof(got), 0);
 	if (r)
 		return r;
 	make_header(want, sc->gen);
@@ -396,7 +305,7 @@ static int open_gen(int dirfd, uint64_t gen, const uint8_t *key, int *fdp,
 	if (!r && sc.end < JOURNAL_HEADER_BYTES) {
 		uint8_t h[JOURNAL_HEADER_BYTES];
 		make_header(h, gen);
-		r = write_all(fd, h, sizeof(h), 0);
+		r = pwrite_all(fd, h, sizeof(h), 0);
 		if (!r)
 			r = fsync_fd(fd);
 		if (!r)
@@ -548,7 +457,7 @@ int journal_append(struct journal *j, const uint8_t *payload, size_t len,
 				  BLOCK_JOURNAL, j->key, NULL);
 	}
 	if (!r) {
-		r = write_all(j->fd, rec, rlen, j->end);
+		r = pwrite_all(j->fd, rec, rlen, j->end);
 		/* Cut a partial record off, or the next one would follow it
 		 * and replay would call the file corrupt. */
 		if (r && ftruncate(j->fd, j->end) != 0)

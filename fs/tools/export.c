@@ -12,6 +12,8 @@
 
 #include <sodium.h>
 
+#include "util/io.h"
+
 #define IO_BYTES (1024 * 1024)
 
 /* Modes come from the mailbox, which any user allowed into a mount may
@@ -51,20 +53,6 @@ static void count(struct fs_tree *t, struct inode *dir, struct export_stats *s,
 		}
 	}
 	tree_listing_free(&l);
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* 1 empty, 0 not, or -errno.  Raw getdents64: <dirent.h> and fs/model/tree.h

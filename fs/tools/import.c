@@ -17,16 +17,10 @@
 #include "fs/model/manifest.h"
 #include "fs/tools/import_walk.h"
 #include "fs/model/record.h"
+#include "util/clock.h"
 
 #define READ_BYTES (1024 * 1024)
 #define MAX_THREADS 64
-
-static struct timespec now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts;
-}
 
 /* ---- the mailbox side (under fs->lock) ---- */
 
@@ -85,7 +79,7 @@ static int make_dirs(struct ipmd_fs *fs, struct import_list *dirs, bool empty_bo
 				   .name = base, .ino = fs->tree->next_ino,
 				   .mode = S_IFDIR | (it->mode & 07777),
 				   .uid = getuid(), .gid = getgid(),
-				   .time = now()};
+				   .time = wall_now()};
 		e = ipmd_fs_log(fs, &r);
 		it->ino = r.ino;
 		it->set_time = true;
@@ -116,7 +110,7 @@ static int set_dir_times(struct ipmd_fs *fs, struct import_list *dirs,
 					  REC_SET_MTIME,
 				   .mode = it->mode & 07777,
 				   .atime = it->atime, .mtime = it->mtime,
-				   .time = now()};
+				   .time = wall_now()};
 		e = ipmd_fs_log(fs, &r);
 	}
 	if (!e && root_too) {
@@ -125,7 +119,7 @@ static int set_dir_times(struct ipmd_fs *fs, struct import_list *dirs,
 					  REC_SET_MTIME,
 				   .mode = root->st_mode & 07777,
 				   .atime = root->st_atim,
-				   .mtime = root->st_mtim, .time = now()};
+				   .mtime = root->st_mtim, .time = wall_now()};
 		e = ipmd_fs_log(fs, &r);
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -244,7 +238,7 @@ static int log_batch(struct ipmd_fs *fs, struct import_item *v, size_t n,
 		}
 		const char *base = strrchr(it->rel, '/');
 		base = base ? base + 1 : it->rel;
-		struct timespec t = now();
+		struct timespec t = wall_now();
 		struct record c = {.op = REC_CREATE, .dir = it->dir_ino,
 				   .name = base, .ino = fs->tree->next_ino,
 				   .uid = getuid(), .gid = getgid(),

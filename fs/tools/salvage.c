@@ -13,6 +13,7 @@
 
 #include "fs/model/maildir.h"
 #include "fs/model/record.h"
+#include "util/clock.h"
 
 /* Other names tried in SALVAGE_DIR/cur when a file's own is taken. */
 #define SALVAGE_RENAME_TRIES 1000
@@ -45,13 +46,6 @@ void salvage_free(struct salvage_list *l)
 		free(l->v[i].path);
 	free(l->v);
 	memset(l, 0, sizeof(*l));
-}
-
-static struct timespec now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	return t;
 }
 
 /* The directory holding path and the last name in it; NULL when a
@@ -93,7 +87,7 @@ static int ensure_dir(struct ipmd_fs *fs, struct inode *dir, const char *name,
 	}
 	struct record r = {.op = REC_CREATE, .dir = dir->ino, .name = name,
 			   .ino = fs->tree->next_ino, .mode = S_IFDIR | 0700,
-			   .uid = dir->uid, .gid = dir->gid, .time = now()};
+			   .uid = dir->uid, .gid = dir->gid, .time = wall_now()};
 	int e = ipmd_fs_log(fs, &r);
 	if (e)
 		return e;
@@ -291,7 +285,7 @@ static int move_to(struct ipmd_fs *fs, struct inode *dir, const char *name,
 	}
 	struct record r = {.op = REC_RENAME, .dir = dir->ino, .name = name,
 			   .newdir = cur->ino, .newname = to,
-			   .flags = TREE_RENAME_NOREPLACE, .time = now()};
+			   .flags = TREE_RENAME_NOREPLACE, .time = wall_now()};
 	return ipmd_fs_log(fs, &r);
 }
 
@@ -343,7 +337,7 @@ static int salvage_one(struct ipmd_fs *fs, const struct salvage_item *it,
 	if (!e) {
 		struct record c = {.op = REC_CONTENT, .ino = ino,
 				   .content = report, .mtime = in->mtime,
-				   .time = now()};
+				   .time = wall_now()};
 		c.content.size = report.size;
 		e = ipmd_fs_log(fs, &c);
 	}

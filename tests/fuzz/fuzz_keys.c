@@ -16,12 +16,7 @@
 
 #include "crypto/keys.h"
 #include "crypto/seal.h"
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
+#include "util/endian.h"
 
 static void keyfile(const uint8_t *data, size_t size, int fix)
 {
@@ -35,8 +30,8 @@ static void keyfile(const uint8_t *data, size_t size, int fix)
 	memcpy(buf, data, size);
 	crypto_generichash(buf + KEYFILE_OFF_CHECKSUM, KEYFILE_CHECKSUM_BYTES,
 			   buf, KEYFILE_OFF_CHECKSUM, NULL, 0);
-	if (be32(buf + KEYFILE_OFF_OPSLIMIT) <= 1 &&
-	    be32(buf + KEYFILE_OFF_MEMLIMIT) <= 64)
+	if (get_be32(buf + KEYFILE_OFF_OPSLIMIT) <= 1 &&
+	    get_be32(buf + KEYFILE_OFF_MEMLIMIT) <= 64)
 		pass = "x";
 	(void)keyfile_parse(buf, size, pass, pass ? 1 : 0, master);
 }

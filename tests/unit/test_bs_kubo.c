@@ -11,6 +11,7 @@
 #include "ipfs/kubo_reply.h"
 #include "ipfs/multibase.h"
 #include "tests/tap.h"
+#include "util/clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -50,19 +51,6 @@ struct mock {
 	bool last_body_has_type;
 	bool stop;
 };
-
-static void msleep(unsigned ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Read one request (headers, then Content-Length bytes of body). */
 static int read_request(int c, char *buf, size_t cap, size_t *head_len,
@@ -135,7 +123,7 @@ static void *mock_main(void *arg)
 			a = m->script[m->n_script - 1];
 		pthread_mutex_unlock(&m->lock);
 		if (a.delay_ms)
-			msleep(a.delay_ms);
+			sleep_ms(a.delay_ms);
 		if (a.status) {
 			const uint8_t *b = a.body ? (const uint8_t *)a.body : a.raw;
 			size_t bl = a.body ? strlen(a.body) : a.raw_len;
@@ -677,7 +665,7 @@ static void test_mock(void)
 	is_int(r, -ETIMEDOUT, "get: a node slower than the bound → -ETIMEDOUT");
 	ok(took < 2500, "… within the bound (%llu ms for 600 + margin)",
 	   (unsigned long long)took);
-	msleep(2600); /* let the mock finish that answer */
+	sleep_ms(2600); /* let the mock finish that answer */
 
 	/* the node's own timeout answer is not retried */
 	struct answer a8[] = {{.status = 500,

@@ -12,6 +12,7 @@
 #include "cache/outbox.h"
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"
+#include "util/clock.h"
 
 #define BSZ 3000
 #define NBLOCKS 5
@@ -76,12 +77,6 @@ static void counts(struct counting *c, unsigned *calls, unsigned *blocks)
 	pthread_mutex_unlock(&c->lock);
 }
 
-static void msleep(unsigned ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 int main(void)
 {
 	char dir[] = "/tmp/ipmd-obbatch-XXXXXX", ldir[64], rdir[64];
@@ -107,7 +102,7 @@ int main(void)
 	for (int i = 0; i < NBLOCKS; i++) {
 		tap_fill_random(data[i], BSZ, 300 + (unsigned)i);
 		is_int(bs_put(ob, data[i], BSZ, 0, &cids[i]), 0, "put %d", i);
-		msleep(40); /* a delivery's blocks come a little apart */
+		sleep_ms(40); /* a delivery's blocks come a little apart */
 	}
 	unsigned calls, blocks;
 	counts(c, &calls, &blocks);
@@ -131,7 +126,7 @@ int main(void)
 	struct outbox_stats st;
 	int waited = 0;
 	do {
-		msleep(100);
+		sleep_ms(100);
 		waited += 100;
 		outbox_stats(ob, &st);
 	} while (st.pending && waited < 5000);
