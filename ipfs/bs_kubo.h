@@ -74,6 +74,13 @@ int kubo_api_url(const char *addr, char *url, size_t size);
  * no daemon), or another negative errno. */
 int kubo_auto_addr(char *addr, size_t size);
 
+/* A node by what a user names (mount --node, gc --node, the config key
+ * node): "auto" (kubo_auto_addr), a multiaddr or a URL; get_timeout_ms 0:
+ * the default.  Opened as bs_kubo_open does (no request is made).  0, or
+ * -1 with one line in msg naming the address and why. */
+int bs_kubo_open_addr(const char *node, unsigned get_timeout_ms,
+		      struct blockstore **out, char *msg, size_t msgsize);
+
 /* Open (no request is made: the node may come up later).  0 and *out,
  * -EINVAL for a bad address, -ENOMEM. */
 int bs_kubo_open(const struct kubo_config *cfg, struct blockstore **out);

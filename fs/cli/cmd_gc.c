@@ -41,7 +41,6 @@
 #include "fs/cli/progress.h"
 #include "fs/model/reach.h"
 #include "fs/model/record.h"
-#include "fs/mount/node.h"
 #include "fs/store/history.h"
 #include "fs/store/journal.h"
 #include "fs/store/wal_store.h"
@@ -243,7 +242,7 @@ static uint64_t block_size(struct gc *g, const struct cid *cid)
 static int open_node(const char *node, struct blockstore **out)
 {
 	char msg[512];
-	if (ipmd_node_open(node, 0, out, msg, sizeof(msg))) {
+	if (bs_kubo_open_addr(node, 0, out, msg, sizeof(msg))) {
 		cli_error("gc: %s", msg);
 		return -1;
 	}
