@@ -21,6 +21,7 @@
 
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
+#include "fs/fuse/ops.h"
 #include "fs/mount/mount.h"
 #include "fs/mount/node.h"
 #include "fs/mount/publish.h"

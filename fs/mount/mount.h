@@ -118,8 +118,4 @@ int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode);
 /* Under lock: free an inode nothing refers to (record_release_fn). */
 void ipmd_fs_release_inode(struct inode *inode, void *arg);
 
-/* The FUSE operations table (fs/fuse/ops.c). */
-struct fuse_lowlevel_ops;
-extern const struct fuse_lowlevel_ops ipmd_ops;
-
 #endif
