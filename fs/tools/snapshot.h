@@ -28,8 +28,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "fs/mount/mount.h"
-#include "fs/store/history.h"
+#include "crypto/keys.h"
+#include "fs/model/commit.h"
+#include "fs/model/object.h"
+#include "fs/model/tree.h"
+#include "fs/store/head.h"
+#include "fs/store/store.h"
+
+/* The owners (below) stay opaque to the tools: a snapshot user sees the
+ * mailbox, not the mount or the history it came through. */
+struct chunk_cache;
+struct history;
+struct ipmd_fs;
 
 enum snapshot_mode { SNAP_CURRENT, SNAP_COMMITTED };
 
@@ -45,9 +55,10 @@ struct snapshot {
 	bool mounted;  /* a writer held the store: journal not replayed */
 	bool replayed; /* the journal was replayed over the commit */
 
-	/* Owners: fs when replayed, else h (and committed_tree, st_cached). */
-	struct ipmd_fs fs;
-	struct history h;
+	/* Owners: fs when replayed, else h (and committed_tree, st_cached);
+	 * each allocated by snapshot_open, freed by snapshot_close. */
+	struct ipmd_fs *fs;
+	struct history *h;
 	struct fs_tree *committed_tree;
 	struct chunk_cache *cache;
 	struct obj_store st_cached;
