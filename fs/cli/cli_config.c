@@ -47,7 +47,9 @@ enum obj_scope cli_scope(const struct config *cfg)
 {
 	enum obj_scope scope = OBJ_SCOPE_MESSAGE;
 	const char *v = config_get(cfg, CFG_CONVERGENCE);
-	if (v) /* checked when loaded */
-		obj_scope_parse(v, &scope);
+	/* Checked when loaded, so a word it refuses never gets here; were
+	 * one to, the default stands (the parse leaves scope alone). */
+	if (v && obj_scope_parse(v, &scope) != 0)
+		scope = OBJ_SCOPE_MESSAGE;
 	return scope;
 }

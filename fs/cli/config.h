@@ -29,6 +29,8 @@
 
 #include <stddef.h>
 
+#include "util/attr.h"
+
 #define CONFIG_SYSTEM_PATH "/etc/ipmaildir/config"
 #define CONFIG_USER_REL "ipmaildir/config"
 #define CONFIG_ENV_FILE "IPMAILDIR_CONFIG"
@@ -62,9 +64,11 @@ struct config {
  * environment, later ones overriding.  0, or -1 with "file:line: why" in
  * msg (the config is then empty).  c needs no init; free with config_free.
  */
+IPMD_MUST_CHECK
 int config_load(struct config *c, const char *system_path,
 		const char *user_path, char *msg, size_t msgsize);
 /* The same with the standard paths above. */
+IPMD_MUST_CHECK
 int config_load_default(struct config *c, char *msg, size_t msgsize);
 void config_free(struct config *c);
 

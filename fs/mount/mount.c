@@ -86,7 +86,10 @@ static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
 		for (int tries = 1; e && transient(e) &&
 				    tries < MOUNT_COMMIT_TRIES; tries++) {
 			usleep(100000u << tries);
-			wal_replay_block(rc->bs, payload, len, &e);
+			/* The same payload, so a block record again: only
+			 * how the put went (e) is news. */
+			if (!wal_replay_block(rc->bs, payload, len, &e))
+				break;
 		}
 		rc->blocks++;
 		rc->store_error = e;

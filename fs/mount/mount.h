@@ -31,6 +31,7 @@
 #include "fs/store/head.h"
 #include "fs/store/journal.h"
 #include "fs/store/store.h"
+#include "util/attr.h"
 
 struct mount_options {
 	const char *store;        /* NULL: the default store */
@@ -97,6 +98,7 @@ struct ipmd_fs {
 
 /* Open the store, load keys, the head commit and replay the journal.
  * On failure *msg says why in one line (static or into msgbuf). */
+IPMD_MUST_CHECK
 int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 		 char *msgbuf, size_t msgsize);
 /* Commit what is pending, stop the committer, free everything. */

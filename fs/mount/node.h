@@ -20,6 +20,7 @@
 #include "crypto/keys.h"
 #include "fs/store/head.h"
 #include "ipfs/blockstore.h"
+#include "util/attr.h"
 
 struct publisher;
 
@@ -43,6 +44,7 @@ struct node_options {
  * the local store), else both are left as they are.  0, or -1 with one
  * line in msg.
  */
+IPMD_MUST_CHECK
 int ipmd_node_attach(const struct node_options *o, struct blockstore **bs,
 		     struct blockstore **outbox, char *msg, size_t msgsize);
 

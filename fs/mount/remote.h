@@ -36,6 +36,7 @@
 #include "fs/model/tree.h"
 #include "fs/store/head.h"
 #include "fs/store/store.h"
+#include "util/attr.h"
 
 /* What the mount was asked (fs/mount/mount.h's options of the same names). */
 struct remote_options {
@@ -47,6 +48,7 @@ struct remote_options {
 
 /* Before the store opens: the capability's keys into *keys, the cache
  * directory made and named in *paths.  0, or -1 with one line in msg. */
+IPMD_MUST_CHECK
 int remote_prepare(const struct remote_options *o, struct mailbox_keys *keys,
 		   struct store_paths *paths, char *msg, size_t msgsize);
 
@@ -66,6 +68,7 @@ struct remote_mount {
 /* Find the commit (resolve, verify, check the seq), apply o->at, load
  * its tree into m->tree / m->last / m->head.  0, or -1 with one line in
  * msg. */
+IPMD_MUST_CHECK
 int remote_load(const struct remote_options *o, struct remote_mount *m,
 		char *msg, size_t msgsize);
 

@@ -34,6 +34,7 @@
 #include "fs/model/tree.h"
 #include "fs/store/head.h"
 #include "fs/store/store.h"
+#include "util/attr.h"
 
 /* The owners (below) stay opaque to the tools: a snapshot user sees the
  * mailbox, not the mount or the history it came through. */
@@ -66,6 +67,7 @@ struct snapshot {
 
 /* 0, or -1 with a one-line reason in msg.  snapshot_close is always safe
  * after (s needs no init). */
+IPMD_MUST_CHECK
 int snapshot_open(struct snapshot *s, const char *store,
 		  const struct passphrase_source *pass, enum snapshot_mode mode,
 		  char *msg, size_t msgsize);
@@ -74,6 +76,7 @@ void snapshot_close(struct snapshot *s);
 /* The inode at path, relative to the mailbox root ("cur/x", "/cur/x" and
  * "" for the root itself; "." and ".." are refused).  0, -ENOENT,
  * -ENOTDIR, -EINVAL. */
+IPMD_MUST_CHECK
 int snapshot_lookup(struct snapshot *s, const char *path,
 		    struct inode **out);
 
