@@ -44,10 +44,10 @@ int ipmd_node_attach(const struct node_options *o, struct blockstore **bs,
 		return 0; /* never had a node: the plain local store */
 
 	struct blockstore *remote = NULL;
-	if (node && bs_kubo_open_addr(node,
-				      o->node_timeout_ms ? o->node_timeout_ms
-							 : NODE_DEFAULT_READ_TIMEOUT_MS,
-				      &remote, msg, msgsize))
+	unsigned timeout_ms = o->node_timeout_ms ? o->node_timeout_ms
+						 : NODE_DEFAULT_READ_TIMEOUT_MS;
+	if (node &&
+	    bs_kubo_open_addr(node, timeout_ms, &remote, msg, msgsize))
 		return -1;
 	struct outbox_config oc = {
 		.dir = o->root,

@@ -129,8 +129,9 @@ int remote_prepare(const struct remote_options *o, struct mailbox_keys *keys,
 /* The commit the name points at now, or the CID given.  For a name,
  * *rseq is the sequence of the record that names it. */
 static int find_head(struct blockstore *outbox,
-		     const struct remote_options *o, struct cid *head, bool *from_ipns, uint64_t *rseq,
-		     char *msg, size_t msgsize)
+		     const struct remote_options *o, struct cid *head,
+		     bool *from_ipns, uint64_t *rseq, char *msg,
+		     size_t msgsize)
 {
 	uint8_t pk[IPMD_PUBLIC_KEY_BYTES];
 	if (ipns_name_parse_ed25519(o->from_node, pk) != 0) {
