@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "ipfs/cid.h"
+#include "util/attr.h"
 
 struct chunk_cache;
 
@@ -28,6 +29,7 @@ void chunk_cache_free(struct chunk_cache *cc);
 
 /* Copy bytes [off, off+len) of the cached chunk into buf.  0 and *got
  * (short at the chunk's end), or -ENOENT if the chunk is not cached. */
+IPMD_MUST_CHECK
 int chunk_cache_read(struct chunk_cache *cc, const struct cid *cid,
 		     size_t off, uint8_t *buf, size_t len, size_t *got);
 /* Insert a copy (replacing nothing: same CID, same bytes).  0 or -ENOMEM;

@@ -18,7 +18,10 @@ void ob_cid_of_digest(struct cid *c, const uint8_t *d)
 	uint8_t b[CID_RAW_BYTES] = {CID_VERSION_1, CODEC_RAW, MH_SHA2_256,
 				    SHA256_BYTES};
 	memcpy(b + 4, d, DIGEST);
-	cid_from_bytes(c, b, sizeof(b));
+	/* A raw sha-256 CID built here, never refused: a zero CID would
+	 * name nothing if it were. */
+	if (cid_from_bytes(c, b, sizeof(b)) != 0)
+		memset(c, 0, sizeof(*c));
 }
 
 const uint8_t *ob_digest_of(const struct cid *c)

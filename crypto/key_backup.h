@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "crypto/format.h"
+#include "util/attr.h"
 
 #define KEY_BACKUP_HEADER "ipmaildir-key-backup-v1"
 #define KEY_BACKUP_VERSION 1
@@ -45,6 +46,7 @@ void key_backup_format(const uint8_t master[IPMD_MASTER_BYTES],
  * or a wrong count (*bad_at: 1-based index of the offending character
  * among the code characters, or 0); -EBADMSG for a checksum mismatch
  * (a typo somewhere); -EPROTONOSUPPORT for another version. */
+IPMD_MUST_CHECK
 int key_backup_parse(const char *text, uint8_t master[IPMD_MASTER_BYTES],
 		     size_t *bad_at);
 

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "crypto/format.h"
+#include "util/attr.h"
 
 #define KEYFILE_MAGIC "ipmdkey\n"
 #define KEYFILE_VERSION 1
@@ -96,6 +97,7 @@ struct mailbox_keys {
 };
 
 /* Derive every subkey from a master secret.  0 or KEYS_E_NOMEM. */
+IPMD_MUST_CHECK
 int keys_from_master(struct mailbox_keys *k,
 		     const uint8_t master[IPMD_MASTER_BYTES]);
 
@@ -118,6 +120,7 @@ int keyfile_create_from(const char *path,
 			struct mailbox_keys *k, int *sys_errno);
 
 /* The master secret of a key file (key backup); the caller wipes it. */
+IPMD_MUST_CHECK
 int keyfile_read_master(const char *path, const char *passphrase,
 			size_t pass_len, uint8_t master[IPMD_MASTER_BYTES],
 			int *sys_errno);
@@ -126,14 +129,17 @@ int keyfile_read_master(const char *path, const char *passphrase,
  * Load a key file.  passphrase may be NULL for an unwrapped file.
  * Refuses a file that group or others can read or write (KEYS_E_PERMS).
  */
+IPMD_MUST_CHECK
 int keyfile_load(const char *path, const char *passphrase, size_t pass_len,
 		 struct mailbox_keys *k, int *sys_errno);
 
 /* Parse an in-memory key file image (for tests and fuzzing). */
+IPMD_MUST_CHECK
 int keyfile_parse(const uint8_t *buf, size_t len, const char *passphrase,
 		  size_t pass_len, uint8_t master[IPMD_MASTER_BYTES]);
 
 /* Is the key file at path wrapped with a passphrase?  1, 0, or an error. */
+IPMD_MUST_CHECK
 int keyfile_is_wrapped(const char *path, int *sys_errno);
 
 /*
@@ -153,12 +159,14 @@ int keyfile_rewrap(const char *path, const char *old_pass, size_t old_len,
  */
 #define READCAP_MAX 128
 int readcap_format(const struct mailbox_keys *k, char out[READCAP_MAX]);
+IPMD_MUST_CHECK
 int readcap_parse(const char *text, struct mailbox_keys *k);
 
 /* Ed25519 detached signature over msg.  Requires can_sign. */
 int keys_sign(const struct mailbox_keys *k, uint8_t sig[IPMD_SIGNATURE_BYTES],
 	      const uint8_t *msg, size_t len);
 /* 0 if sig is valid for msg under public_key, else -EBADMSG. */
+IPMD_MUST_CHECK
 int keys_verify(const uint8_t public_key[IPMD_PUBLIC_KEY_BYTES],
 		const uint8_t sig[IPMD_SIGNATURE_BYTES], const uint8_t *msg,
 		size_t len);

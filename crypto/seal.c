@@ -380,6 +380,7 @@ static int seal_in_place(uint8_t *out, const uint8_t *plain, size_t len,
 
 /* Open sealed (nonce ‖ len + pad bytes ‖ tag) into plain[0..len), the
  * pad bytes after it required to be zeros; plain is wiped on failure. */
+IPMD_MUST_CHECK
 static int open_padded(uint8_t *plain, size_t len, size_t pad,
 		       const uint8_t *sealed, const uint8_t *aad,
 		       size_t aad_len, const uint8_t key[IPMD_KEY_BYTES])

@@ -47,6 +47,7 @@
 #include <stdint.h>
 
 #include "crypto/format.h"
+#include "util/attr.h"
 
 /*
  * Initialise libsodium and check that libcrypto offers the primitives
@@ -138,6 +139,7 @@ int seal_convergent_padded(uint8_t *out, uint8_t key_out[IPMD_KEY_BYTES],
  * authentication fails or a padding byte is not zero (plain is then
  * zeroed).  Which padded lengths to accept is the caller's policy.
  */
+IPMD_MUST_CHECK
 int seal_open_padded(uint8_t *plain, size_t len, const uint8_t *sealed,
 		     size_t sealed_len, enum block_kind kind,
 		     const uint8_t key[IPMD_KEY_BYTES]);
@@ -159,6 +161,7 @@ uint64_t seal_padme(uint64_t len);
  * Open sealed[0..sealed_len) as kind under key into plain, which must hold
  * sealed_len - IPMD_SEAL_OVERHEAD bytes; *plain_len gets that length.
  */
+IPMD_MUST_CHECK
 int seal_open(uint8_t *plain, size_t *plain_len, const uint8_t *sealed,
 	      size_t sealed_len, enum block_kind kind,
 	      const uint8_t key[IPMD_KEY_BYTES]);

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "ipfs/cid.h"
+#include "util/attr.h"
 
 /* What IPFS nodes accept and exchange, with room for framing. */
 #define BLOCK_MAX_BYTES (1024 * 1024 - 1024)
@@ -100,6 +101,7 @@ struct blockstore {
 /* Thin dispatchers; optional calls answer -ENOTSUP when the slot is NULL. */
 int bs_put(struct blockstore *bs, const uint8_t *data, size_t len,
 	   unsigned flags, struct cid *cid_out);
+IPMD_MUST_CHECK
 int bs_get(struct blockstore *bs, const struct cid *cid, uint8_t *buf,
 	   size_t cap, size_t *len);
 int bs_has(struct blockstore *bs, const struct cid *cid);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "ipfs/blockstore.h"
+#include "util/attr.h"
 
 enum fault_op { FAULT_PUT, FAULT_GET, FAULT_HAS, FAULT_SYNC, FAULT_REMOVE,
 		FAULT_OP_COUNT };
@@ -47,6 +48,7 @@ struct fault_counts {
  * EIO ENOSPC EDQUOT ETIMEDOUT EAGAIN ECONNREFUSED EFBIG).  Later keys win.
  * On -EINVAL cfg is left unchanged.
  */
+IPMD_MUST_CHECK
 int bs_fault_parse(const char *spec, struct fault_config *cfg);
 
 /* Wrap parent (taking ownership of it). 0 and *out, or -ENOMEM (parent

@@ -217,6 +217,35 @@ int kubo_auto_addr(char *addr, size_t size)
 	return got ? 0 : -EINVAL;
 }
 
+int bs_kubo_open_addr(const char *node, unsigned get_timeout_ms,
+		      struct blockstore **out, char *msg, size_t msgsize)
+{
+	char addr[KUBO_URL_MAX];
+	if (!strcmp(node, "auto")) {
+		int e = kubo_auto_addr(addr, sizeof(addr));
+		if (e) {
+			snprintf(msg, msgsize,
+				 "--node auto: no running IPFS node found "
+				 "($IPFS_PATH/api or ~/.ipfs/api: %s)",
+				 strerror(-e));
+			return -1;
+		}
+		node = addr;
+	}
+	struct kubo_config kc = {.addr = node,
+				 .get_timeout_ms = get_timeout_ms};
+	int e = bs_kubo_open(&kc, out);
+	if (e) {
+		snprintf(msg, msgsize, "--node %s: %s", node,
+			 e == -EINVAL ? "not a node address (a multiaddr like "
+					"/ip4/127.0.0.1/tcp/5001 or an http:// "
+					"URL)"
+				      : strerror(-e));
+		return -1;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------ transport */
 
 static CURL *take_handle(struct bs_kubo *k, unsigned *slot)

@@ -39,6 +39,7 @@
 
 #include "ipfs/blockstore.h"
 #include "ipfs/cid.h"
+#include "util/attr.h"
 
 #define KUBO_DEFAULT_TIMEOUT_MS 30000
 #define KUBO_DEFAULT_GET_TIMEOUT_MS 10000
@@ -67,15 +68,26 @@ struct kubo_config {
  *   http://HOST:PORT[/api/v0]  https://…                       (URL)
  * 0, -EINVAL (not an address we understand) or -ENAMETOOLONG.
  */
+IPMD_MUST_CHECK
 int kubo_api_url(const char *addr, char *url, size_t size);
 
 /* `--node auto`: the address in $IPFS_PATH/api (default ~/.ipfs/api), as
  * Kubo's own clients find a running daemon.  0, -ENOENT (no api file:
  * no daemon), or another negative errno. */
+IPMD_MUST_CHECK
 int kubo_auto_addr(char *addr, size_t size);
+
+/* A node by what a user names (mount --node, gc --node, the config key
+ * node): "auto" (kubo_auto_addr), a multiaddr or a URL; get_timeout_ms 0:
+ * the default.  Opened as bs_kubo_open does (no request is made).  0, or
+ * -1 with one line in msg naming the address and why. */
+IPMD_MUST_CHECK
+int bs_kubo_open_addr(const char *node, unsigned get_timeout_ms,
+		      struct blockstore **out, char *msg, size_t msgsize);
 
 /* Open (no request is made: the node may come up later).  0 and *out,
  * -EINVAL for a bad address, -ENOMEM. */
+IPMD_MUST_CHECK
 int bs_kubo_open(const struct kubo_config *cfg, struct blockstore **out);
 
 /* The node answers at all (POST /api/v0/id, one attempt, short timeout)?
@@ -117,6 +129,7 @@ int bs_kubo_ipns_put(struct blockstore *bs, const uint8_t pk[32],
  * any call.  The only way a head is read from a node: there is no
  * name/resolve, whose answer is the node's word alone.
  */
+IPMD_MUST_CHECK
 int bs_kubo_ipns_get(struct blockstore *bs, const uint8_t pk[32],
 		     unsigned timeout_ms, struct cid *cid, uint64_t *seq,
 		     unsigned *refused);

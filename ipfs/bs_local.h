@@ -36,8 +36,10 @@
 #define IPMD_IPFS_BS_LOCAL_H
 
 #include "ipfs/blockstore.h"
+#include "util/attr.h"
 
 /* Open (creating DIR/blocks if needed).  0 and *out, or a negative errno. */
+IPMD_MUST_CHECK
 int bs_local_open(const char *dir, struct blockstore **out);
 
 /* Path of a block's file, for tests and fsck messages.  0 or -ENOBUFS. */

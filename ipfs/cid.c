@@ -48,6 +48,7 @@ static bool take_varint(const uint8_t *b, size_t len, size_t *pos,
 }
 
 /* A multihash filling b[pos..len) exactly: code, length, digest. */
+IPMD_MUST_CHECK
 static int parse_multihash(const uint8_t *b, size_t len, size_t pos,
 			   struct cid_layout *l)
 {
@@ -66,6 +67,7 @@ static int parse_multihash(const uint8_t *b, size_t len, size_t pos,
 	return 0;
 }
 
+IPMD_MUST_CHECK
 static int parse_layout(const uint8_t *b, size_t len, struct cid_layout *l)
 {
 	if (len == 0 || len > CID_MAX_BYTES)

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/attr.h"
+
 #define CID_VERSION_1 0x01
 #define CODEC_RAW 0x55
 #define CODEC_DAG_PB 0x70
@@ -47,10 +49,12 @@ struct cid {
 void cid_of_raw_block(struct cid *c, const uint8_t *data, size_t len);
 
 /* Parse and validate a binary CID (v1, or v0 = bare sha2-256 multihash). */
+IPMD_MUST_CHECK
 int cid_from_bytes(struct cid *c, const uint8_t *bytes, size_t len);
 
 /* Parse text: 'b'/'B' base32, 'z' base58btc, 'k' base36, or CIDv0 "Qm…".
  * 0 or -EINVAL. */
+IPMD_MUST_CHECK
 int cid_parse(struct cid *c, const char *text, size_t len);
 
 /* Base32 text ("bafkrei…"), NUL terminated; 0 or -ENOBUFS.  A CIDv0 has
@@ -71,6 +75,7 @@ const uint8_t *cid_digest(const struct cid *c, size_t *digest_len,
 bool cid_is_raw_sha256(const struct cid *c);
 
 /* Does data hash to c?  Works for raw sha2-256 (and v0/dag-pb sha2-256). */
+IPMD_MUST_CHECK
 bool cid_matches(const struct cid *c, const uint8_t *data, size_t len);
 
 /* libp2p PublicKey protobuf of an Ed25519 key: field 1 (Type) = 1 (Ed25519),
@@ -91,6 +96,7 @@ int ipns_peer_id_of_ed25519(char *out, size_t out_size, const uint8_t pk[32]);
 /* The reverse: 0 and the key, or -EINVAL.  text is NUL terminated; it may be
  * that CID in any base cid_parse takes, or the legacy peer id (bare base58btc
  * identity multihash, "12D3KooW…"). */
+IPMD_MUST_CHECK
 int ipns_name_parse_ed25519(const char *text, uint8_t pk[32]);
 
 #endif

@@ -155,6 +155,7 @@ struct fields {
 	bool has_type, has_seq, has_ttl;
 };
 
+IPMD_MUST_CHECK
 static int parse_fields(const uint8_t *p, size_t len, struct fields *f)
 {
 	memset(f, 0, sizeof(*f));

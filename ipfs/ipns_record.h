@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "ipfs/cid.h"
+#include "util/attr.h"
 
 /* A record of ours is ~330 bytes; a reader accepts up to this (the
  * specification's limit is 10 KiB). */
@@ -46,6 +47,7 @@ int ipns_record_build(const uint8_t sk[64], const struct cid *cid,
  * -EBADMSG malformed or not of our form; -EKEYREJECTED the signature is
  * not pk's (or covers other fields); -ETIME expired.
  */
+IPMD_MUST_CHECK
 int ipns_record_open(const uint8_t *rec, size_t len, const uint8_t pk[32],
 		     int64_t now_s, struct cid *cid, uint64_t *seq);
 

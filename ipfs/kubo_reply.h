@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "ipfs/cid.h"
+#include "util/attr.h"
 
 enum kubo_op {
 	KUBO_OP_PUT,     /* block/put: {"Key":cid,"Size":n} */
@@ -70,6 +71,7 @@ struct kubo_reply {
  * computed ourselves; may be NULL for KUBO_OP_JSON).  Fills *out (zeroed
  * first) and returns the result code described above.
  */
+IPMD_MUST_CHECK
 int kubo_parse_reply(enum kubo_op op, long status, const uint8_t *body,
 		     size_t len, const struct cid *want,
 		     struct kubo_reply *out);
@@ -87,6 +89,7 @@ struct kubo_dht_events {
 	char error[KUBO_MSG_MAX];
 };
 typedef void (*kubo_value_fn)(const uint8_t *value, size_t len, void *arg);
+IPMD_MUST_CHECK
 int kubo_parse_dht_events(const uint8_t *body, size_t len, kubo_value_fn fn,
 			  void *arg, struct kubo_dht_events *ev);
 
@@ -100,6 +103,7 @@ int kubo_parse_dht_events(const uint8_t *body, size_t len, kubo_value_fn fn,
  * error line ({"Message":…,"Type":"error"}) is -EIO, its words in msg
  * (KUBO_MSG_MAX, may be NULL); else 0.
  */
+IPMD_MUST_CHECK
 int kubo_parse_import(const uint8_t *body, size_t len, const struct cid *want,
 		      size_t n, bool *confirmed, char *msg);
 

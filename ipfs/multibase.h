@@ -28,6 +28,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "util/attr.h"
+
 #define MULTIBASE_BASE32 'b'
 #define MULTIBASE_BASE32_UPPER 'B'
 #define MULTIBASE_BASE36 'k'
@@ -39,13 +41,16 @@
 
 /* Raw alphabets, no multibase prefix. */
 size_t base32_encode(char *out, size_t out_size, const uint8_t *in, size_t len);
+IPMD_MUST_CHECK
 ssize_t base32_decode(uint8_t *out, size_t out_size, const char *in,
 		      size_t len);
 size_t base36_encode(char *out, size_t out_size, const uint8_t *in, size_t len);
+IPMD_MUST_CHECK
 ssize_t base36_decode(uint8_t *out, size_t out_size, const char *in,
 		      size_t len);
 size_t base58btc_encode(char *out, size_t out_size, const uint8_t *in,
 			size_t len);
+IPMD_MUST_CHECK
 ssize_t base58btc_decode(uint8_t *out, size_t out_size, const char *in,
 			 size_t len);
 
@@ -53,6 +58,7 @@ ssize_t base58btc_decode(uint8_t *out, size_t out_size, const char *in,
 size_t multibase_encode(char prefix, char *out, size_t out_size,
 			const uint8_t *in, size_t len);
 /* Decode any of 'b', 'B', 'k', 'K', 'z'. */
+IPMD_MUST_CHECK
 ssize_t multibase_decode(uint8_t *out, size_t out_size, const char *in,
 			 size_t len);
 

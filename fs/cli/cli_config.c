@@ -49,6 +49,6 @@ enum obj_scope cli_scope(const struct config *cfg)
 {
 	/* The mount's way (opt_from_config), for import and object put. */
 	struct mount_options mo = {.scope = OBJ_SCOPE_MESSAGE};
-	opt_from_config(cfg, &mo);
+	opt_from_config(cfg->value, &mo);
 	return mo.scope;
 }

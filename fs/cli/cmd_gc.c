@@ -39,8 +39,8 @@
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
 #include "fs/cli/progress.h"
-#include "fs/mount/node.h"
 #include "fs/tools/gc.h"
+#include "ipfs/bs_kubo.h"
 
 #define NS_PER_SEC 1000000000LL
 
@@ -88,7 +88,7 @@ static int parse_duration(const char *s, int64_t *secs)
 static int open_node(const char *node, struct blockstore **out)
 {
 	char msg[512];
-	if (ipmd_node_open(node, 0, out, msg, sizeof(msg))) {
+	if (bs_kubo_open_addr(node, 0, out, msg, sizeof(msg))) {
 		cli_error("gc: %s", msg);
 		return -1;
 	}

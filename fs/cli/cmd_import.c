@@ -12,8 +12,9 @@
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
 #include "fs/cli/progress.h"
+#include "fs/mount/mount.h"
+#include "fs/store/history.h"
 #include "fs/tools/import.h"
-#include "fs/tools/snapshot.h"
 
 static void import_usage(FILE *out)
 {

@@ -22,6 +22,7 @@
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
 #include "fs/cli/options.h"
+#include "fs/fuse/ops.h"
 #include "fs/mount/mount.h"
 #include "fs/mount/node.h"
 #include "fs/mount/publish.h"
@@ -150,7 +151,7 @@ static int mount_args(int argc, char **argv, struct config *cfg,
 		cli_error("mount: --capability goes with --from-node");
 		return EXIT_USAGE;
 	}
-	opt_from_config(cfg, &mo);
+	opt_from_config(cfg->value, &mo);
 	char bad[MOUNT_OPTS_MAX] = "";
 	if (opt_take(fuse_opts, &mo, bad, sizeof(bad)) != 0) {
 		cli_error("mount: bad ipmaildir option in -o: %s", bad);

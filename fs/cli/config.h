@@ -28,6 +28,9 @@
 
 #include <stddef.h>
 
+#include "fs/cli/options.h"
+#include "util/attr.h"
+
 #define CONFIG_SYSTEM_PATH "/etc/ipmaildir/config"
 #define CONFIG_USER_REL "ipmaildir/config"
 #define CONFIG_ENV_FILE "IPMAILDIR_CONFIG"
@@ -35,25 +38,6 @@
  * does for git (test suites, and users who want only their own file). */
 #define CONFIG_ENV_NOSYSTEM "IPMAILDIR_CONFIG_NOSYSTEM"
 #define CONFIG_LINE_MAX 4096
-
-/* The order is mount --help's; names, types and ranges: opt_table
- * (fs/cli/options.h), indexed by these. */
-enum config_key {
-	CFG_STORE,
-	CFG_NODE,
-	CFG_PASSPHRASE_FILE,
-	CFG_PASSPHRASE_COMMAND,
-	CFG_COMMIT_DELAY,
-	CFG_ATTR_TIMEOUT,
-	CFG_CACHE_MB,
-	CFG_NODE_TIMEOUT,
-	CFG_LOCAL_CAP_MB,
-	CFG_UPLOAD_WAIT,
-	CFG_PUBLISH,
-	CFG_PAD,
-	CFG_CONVERGENCE,
-	CFG_NKEYS
-};
 
 struct config {
 	char *value[CFG_NKEYS];  /* NULL: not set anywhere */
@@ -65,9 +49,11 @@ struct config {
  * environment, later ones overriding.  0, or -1 with "file:line: why" in
  * msg (the config is then empty).  c needs no init; free with config_free.
  */
+IPMD_MUST_CHECK
 int config_load(struct config *c, const char *system_path,
 		const char *user_path, char *msg, size_t msgsize);
 /* The same with the standard paths above. */
+IPMD_MUST_CHECK
 int config_load_default(struct config *c, char *msg, size_t msgsize);
 void config_free(struct config *c);
 

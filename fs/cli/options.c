@@ -208,12 +208,13 @@ int opt_take(char *opts, struct mount_options *mo, char *bad,
 	return e;
 }
 
-void opt_from_config(const struct config *cfg, struct mount_options *mo)
+void opt_from_config(char *const value[CFG_NKEYS],
+		     struct mount_options *mo)
 {
 	char why[128];
 	for (int k = 0; k < CFG_NKEYS; k++) {
 		const struct opt_spec *o = &opt_table[k];
-		const char *s = config_get(cfg, (enum config_key)k);
+		const char *s = value[k];
 		struct opt_value v = {0};
 		/* Checked by config_load: a failure here is a value no file
 		 * could have set, and the built-in default stays. */

@@ -25,7 +25,25 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "fs/cli/config.h"
+
+/* The config keys, in mount --help's order; opt_table's first CFG_NKEYS
+ * entries, indexed by these, give their names, types and ranges. */
+enum config_key {
+	CFG_STORE,
+	CFG_NODE,
+	CFG_PASSPHRASE_FILE,
+	CFG_PASSPHRASE_COMMAND,
+	CFG_COMMIT_DELAY,
+	CFG_ATTR_TIMEOUT,
+	CFG_CACHE_MB,
+	CFG_NODE_TIMEOUT,
+	CFG_LOCAL_CAP_MB,
+	CFG_UPLOAD_WAIT,
+	CFG_PUBLISH,
+	CFG_PAD,
+	CFG_CONVERGENCE,
+	CFG_NKEYS
+};
 
 enum opt_type {
 	OPT_FLAG,   /* -o NAME without a value */
@@ -98,9 +116,12 @@ struct mount_options;
 int opt_take(char *opts, struct mount_options *mo, char *bad,
 	     size_t badsize);
 
-/* Set every field of mo whose config key cfg holds (values config_load
- * already checked); the -o list, taken after, overrides them. */
-void opt_from_config(const struct config *cfg, struct mount_options *mo);
+/* Set every field of mo whose config key holds a value (value: a struct
+ * config's, which config_load already checked); the -o list, taken after,
+ * overrides them.  The values, not the struct: config sits above this
+ * table, which it checks its values with. */
+void opt_from_config(char *const value[CFG_NKEYS],
+		     struct mount_options *mo);
 
 /* IPMAILDIR_<KEY> for config key k, into buf. */
 void opt_env_name(enum config_key k, char *buf, size_t size);

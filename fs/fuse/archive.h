@@ -28,6 +28,7 @@
 #include "fs/model/commit.h"
 #include "fs/model/tree.h"
 #include "fs/store/history.h"
+#include "util/attr.h"
 
 #define ARCHIVE_INO_SHIFT 40
 #define ARCHIVE_ROOT_INO 1
@@ -55,6 +56,7 @@ struct archive {
 
 /* Walk h's chain and name every commit.  0 or negative errno (the chain's
  * error: the archive refuses a broken chain, fsck tells more). */
+IPMD_MUST_CHECK
 int archive_open(struct archive *a, struct history *h);
 void archive_close(struct archive *a);
 

@@ -10,6 +10,8 @@
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
 
+#include "fs/fuse/ops.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

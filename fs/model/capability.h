@@ -12,6 +12,7 @@
 #define IPMD_FS_MODEL_CAPABILITY_H
 
 #include "fs/model/object.h"
+#include "util/attr.h"
 
 #define CAPABILITY_PREFIX "ipmaildir:"
 #define CAPABILITY_MAX 256
@@ -19,6 +20,7 @@
 /* 0, or -ENOBUFS if out (CAPABILITY_MAX is always enough) is too small. */
 int capability_format(const struct obj_ref *ref, char *out, size_t out_size);
 /* 0 or -EINVAL for anything malformed. */
+IPMD_MUST_CHECK
 int capability_parse(const char *text, struct obj_ref *ref);
 
 #endif

@@ -29,6 +29,7 @@
 #include "crypto/keys.h"
 #include "fs/model/object.h"
 #include "ipfs/cid.h"
+#include "util/attr.h"
 
 #define COMMIT_VERSION 1
 /* Largest commit JSON a reader accepts (a real one is ~600 bytes). */
@@ -52,10 +53,12 @@ int commit_write(struct blockstore *bs, const struct mailbox_keys *keys,
 /* Fetch, open, verify.  -ENOENT, -EBADMSG (does not open, malformed, not
  * the canonical bytes), -EKEYREJECTED (signature by another key or over
  * another value). */
+IPMD_MUST_CHECK
 int commit_read(struct blockstore *bs, const struct mailbox_keys *keys,
 		const struct cid *cid, struct commit *c);
 
 /* The same on bytes in memory (for tests and fuzzing). */
+IPMD_MUST_CHECK
 int commit_open(const uint8_t *block, size_t len,
 		const struct mailbox_keys *keys, struct commit *c);
 int commit_seal(const struct mailbox_keys *keys, const struct commit *c,

@@ -48,6 +48,7 @@
 
 #include "fs/model/object.h"
 #include "fs/model/tree.h"
+#include "util/attr.h"
 
 #define MANIFEST_VERSION 1
 #define MANIFEST_SHARD_THRESHOLD 1000
@@ -85,6 +86,7 @@ int manifest_seal(struct fs_tree *t, struct obj_store *st,
  * (must exceed every ino found, else -EBADMSG).  On success the tree is
  * clean (no dirty marks) and every directory remembers its shard refs.
  */
+IPMD_MUST_CHECK
 int manifest_load(struct obj_store *st, const struct chunk_ref *root,
 		  uint64_t next_ino, struct fs_tree **out);
 

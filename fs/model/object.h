@@ -73,6 +73,7 @@
 #include "crypto/format.h"
 #include "ipfs/blockstore.h"
 #include "ipfs/cid.h"
+#include "util/attr.h"
 
 #define OBJ_CHUNK_DEFAULT (256 * 1024)
 #define OBJ_INDEX_MAGIC "ipmx"
@@ -138,6 +139,7 @@ struct obj_store {
 
 /* "message" or "mailbox" (the mount option's and config key's words): 0,
  * or -EINVAL for anything else. */
+IPMD_MUST_CHECK
 int obj_scope_parse(const char *word, enum obj_scope *out);
 
 /*
@@ -201,6 +203,7 @@ void obj_writer_abort(struct obj_writer *w);
  * Read up to len bytes at off; *got is less than len only at end of object.
  * Reads only the blocks covering the range.
  */
+IPMD_MUST_CHECK
 int obj_read(struct obj_store *st, const struct obj_ref *ref, uint64_t off,
 	     uint8_t *buf, size_t len, size_t *got);
 
@@ -214,13 +217,16 @@ int obj_seal_chunk(struct obj_store *st, const uint8_t *plain, size_t len,
  * st->chunk_size, -EBADMSG if the block is neither c->size nor
  * obj_padded_len(c->size) bytes of plaintext (+ IPMD_SEAL_OVERHEAD), or
  * its padding is not zeros. */
+IPMD_MUST_CHECK
 int obj_open_chunk(struct obj_store *st, const struct chunk_ref *c,
 		   uint8_t *plain, size_t *len);
 /* The chunk_ref of chunk number index (0-based) of ref; -ERANGE past the
  * last chunk. */
+IPMD_MUST_CHECK
 int obj_chunk_at(struct obj_store *st, const struct obj_ref *ref,
 		 uint64_t index, struct chunk_ref *out);
 /* All chunk refs of ref, in order (malloc'ed array the caller frees). */
+IPMD_MUST_CHECK
 int obj_list_chunks(struct obj_store *st, const struct obj_ref *ref,
 		    struct chunk_ref **chunks, size_t *n);
 /*

@@ -425,6 +425,7 @@ struct text_buffers {
 	char target[TREE_SYMLINK_MAX + 2];
 };
 
+IPMD_MUST_CHECK
 static int parse(json_t *o, struct record *r, struct text_buffers *tb)
 {
 	memset(r, 0, sizeof(*r));

@@ -35,6 +35,7 @@
 
 #include "fs/model/object.h"
 #include "fs/model/tree.h"
+#include "util/attr.h"
 
 enum record_op {
 	REC_CREATE = 1,
@@ -97,6 +98,7 @@ int record_apply(struct fs_tree *t, const struct record *r,
  * names an inode or directory that no longer exists (a file unlinked
  * while open: harmless); otherwise the result of record_apply.
  */
+IPMD_MUST_CHECK
 int record_replay(struct fs_tree *t, const uint8_t *payload, size_t len);
 
 #endif

@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "fs/model/object.h"
+#include "util/attr.h"
 
 #define TREE_ROOT_INO 1
 #define TREE_NAME_MAX 255
@@ -120,6 +121,7 @@ struct inode *tree_get(struct fs_tree *t, uint64_t ino);
 struct dirent *tree_lookup(struct inode *dir, const char *name);
 uint64_t tree_name_hash(const char *name, size_t len);
 /* -ENAMETOOLONG, -EINVAL (empty, '/', ".", ".."), or 0. */
+IPMD_MUST_CHECK
 int tree_check_name(const char *name);
 
 struct tree_new_inode {
@@ -221,6 +223,7 @@ struct tree_load_attrs {
 	struct obj_ref content;
 	const char *target;
 };
+IPMD_MUST_CHECK
 int tree_load_entry(struct fs_tree *t, struct inode *dir, const char *name,
 		    uint64_t ino, const struct tree_load_attrs *attrs,
 		    struct inode **out);

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "fs/model/object.h"
+#include "util/attr.h"
 
 #define FILE_DIRTY_MAX 8
 
@@ -54,6 +55,7 @@ bool file_modified(struct file_state *f);
  * Read [off, off+len) into buf; *got is short only at end of file.
  * f == NULL: read the committed content directly.
  */
+IPMD_MUST_CHECK
 int file_read(struct obj_store *st, struct file_state *f,
 	      const struct obj_ref *content, uint64_t off, uint8_t *buf,
 	      size_t len, size_t *got);

@@ -326,6 +326,57 @@ static int start_journal(struct ipmd_fs *fs, bool empty,
 	return 0;
 }
 
+/* Right after fs->bs is the local store: the outbox and the node under
+ * it, if any (fs/mount/node.h). */
+static int attach_node(struct ipmd_fs *fs, const struct mount_options *o,
+		       char *msg, size_t msgsize)
+{
+	struct node_options no = {.root = fs->paths.root,
+				  .node = o->node,
+				  .node_timeout_ms = o->node_timeout_ms,
+				  .local_cap_bytes = o->local_cap_bytes,
+				  .read_only = fs->read_only,
+				  .from_node = o->from_node != NULL};
+	return ipmd_node_attach(&no, &fs->bs, &fs->outbox, msg, msgsize);
+}
+
+/* Another machine's mailbox (fs/mount/remote.h): its keys and cache
+ * directory first, its commit and tree once fs->st reads through the
+ * node. */
+static void remote_options_of(const struct mount_options *o,
+			      struct remote_options *ro)
+{
+	*ro = (struct remote_options){.from_node = o->from_node,
+				      .capability = o->capability,
+				      .store = o->store,
+				      .at = o->at};
+}
+
+static int prepare_remote(struct ipmd_fs *fs, const struct mount_options *o,
+			  char *msg, size_t msgsize)
+{
+	struct remote_options ro;
+	remote_options_of(o, &ro);
+	return remote_prepare(&ro, &fs->keys, &fs->paths, msg, msgsize);
+}
+
+static int load_remote(struct ipmd_fs *fs, const struct mount_options *o,
+		       char *msg, size_t msgsize)
+{
+	struct remote_options ro;
+	remote_options_of(o, &ro);
+	struct remote_mount m = {.st = &fs->st,
+				 .outbox = fs->outbox,
+				 .keys = &fs->keys,
+				 .seen = fs->paths.seen};
+	if (remote_load(&ro, &m, msg, msgsize))
+		return -1;
+	fs->head = m.head;
+	fs->last = m.last;
+	fs->tree = m.tree;
+	return 0;
+}
+
 int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 		 char *msg, size_t msgsize)
 {
@@ -340,7 +391,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	fs->publish_interval_s = o->publish_interval_s;
 	fs->commit_delay_ms = o->commit_delay_ms;
 
-	int e = o->from_node ? remote_prepare(fs, o, msg, msgsize)
+	int e = o->from_node ? prepare_remote(fs, o, msg, msgsize)
 			     : open_own_store(fs, o, msg, msgsize);
 	if (e)
 		return -1;
@@ -348,7 +399,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	if (e)
 		return msgbuf_say(msg, msgsize, "block store in %s: %s",
 			   fs->paths.root, strerror(-e));
-	if (ipmd_node_attach(fs, o, msg, msgsize))
+	if (attach_node(fs, o, msg, msgsize))
 		return -1;
 	if (o->fault_spec) {
 		struct fault_config fc;
@@ -377,7 +428,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 		.scope = o->scope,
 	};
 	if (o->from_node)
-		return remote_load(fs, o, msg, msgsize);
+		return load_remote(fs, o, msg, msgsize);
 	if (o->at)
 		return history_load_at(&fs->st, &fs->keys, &fs->paths, o->at,
 				       &fs->last, &fs->tree, msg, msgsize);
@@ -548,7 +599,9 @@ int ipmd_fs_start_committer(struct ipmd_fs *fs)
 {
 	int e = prefetch_start(&fs->st, &fs->prefetch);
 	if (!e)
-		e = ipmd_node_start(fs);
+		e = ipmd_node_start(fs->outbox, fs->read_only, &fs->keys,
+				    fs->publish_interval_s, &fs->head,
+				    &fs->publisher);
 	if (e)
 		return e;
 	if (fs->read_only)
@@ -602,7 +655,7 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 		if (!e)
 			e = je;
 	}
-	ipmd_node_finish(fs, fs->upload_wait_s);
+	ipmd_node_finish(fs->outbox, fs->read_only, fs->upload_wait_s);
 	publisher_stop(fs->publisher, 1);
 	fs->publisher = NULL;
 	if (fs->tree) {

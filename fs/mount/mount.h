@@ -31,6 +31,7 @@
 #include "fs/store/head.h"
 #include "fs/store/journal.h"
 #include "fs/store/store.h"
+#include "util/attr.h"
 
 struct mount_options {
 	const char *store;        /* NULL: the default store */
@@ -97,6 +98,7 @@ struct ipmd_fs {
 
 /* Open the store, load keys, the head commit and replay the journal.
  * On failure *msg says why in one line (static or into msgbuf). */
+IPMD_MUST_CHECK
 int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 		 char *msgbuf, size_t msgsize);
 /* Commit what is pending, stop the committer, free everything. */
@@ -117,9 +119,5 @@ int ipmd_fs_log(struct ipmd_fs *fs, struct record *r);
 int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode);
 /* Under lock: free an inode nothing refers to (record_release_fn). */
 void ipmd_fs_release_inode(struct inode *inode, void *arg);
-
-/* The FUSE operations table (fs/fuse/ops.c). */
-struct fuse_lowlevel_ops;
-extern const struct fuse_lowlevel_ops ipmd_ops;
 
 #endif

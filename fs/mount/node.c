@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "cache/outbox.h"
-#include "fs/mount/mount.h"
 #include "fs/mount/publish.h"
 #include "ipfs/bs_kubo.h"
 
@@ -19,40 +18,11 @@ static void to_syslog(int prio, const char *msg, void *arg)
 	syslog(prio, "%s", msg);
 }
 
-int ipmd_node_open(const char *node, unsigned get_timeout_ms,
-		   struct blockstore **out, char *msg, size_t msgsize)
-{
-	char addr[KUBO_URL_MAX];
-	if (!strcmp(node, "auto")) {
-		int e = kubo_auto_addr(addr, sizeof(addr));
-		if (e) {
-			snprintf(msg, msgsize,
-				 "--node auto: no running IPFS node found "
-				 "($IPFS_PATH/api or ~/.ipfs/api: %s)",
-				 strerror(-e));
-			return -1;
-		}
-		node = addr;
-	}
-	struct kubo_config kc = {.addr = node,
-				 .get_timeout_ms = get_timeout_ms};
-	int e = bs_kubo_open(&kc, out);
-	if (e) {
-		snprintf(msg, msgsize, "--node %s: %s", node,
-			 e == -EINVAL ? "not a node address (a multiaddr like "
-					"/ip4/127.0.0.1/tcp/5001 or an http:// "
-					"URL)"
-				      : strerror(-e));
-		return -1;
-	}
-	return 0;
-}
-
-int ipmd_node_attach(struct ipmd_fs *fs, const struct mount_options *o,
-		     char *msg, size_t msgsize)
+int ipmd_node_attach(const struct node_options *o, struct blockstore **bs,
+		     struct blockstore **outbox, char *msg, size_t msgsize)
 {
 	char path[PATH_MAX];
-	if (snprintf(path, sizeof(path), "%s/%s", fs->paths.root,
+	if (snprintf(path, sizeof(path), "%s/%s", o->root,
 		     OUTBOX_LOG_NAME) >= (int)sizeof(path)) {
 		snprintf(msg, msgsize, "store path too long");
 		return -1;
@@ -74,18 +44,18 @@ int ipmd_node_attach(struct ipmd_fs *fs, const struct mount_options *o,
 		return 0; /* never had a node: the plain local store */
 
 	struct blockstore *remote = NULL;
-	if (node && ipmd_node_open(node,
-				   o->node_timeout_ms ? o->node_timeout_ms
-						      : NODE_DEFAULT_READ_TIMEOUT_MS,
-				   &remote, msg, msgsize))
+	unsigned timeout_ms = o->node_timeout_ms ? o->node_timeout_ms
+						 : NODE_DEFAULT_READ_TIMEOUT_MS;
+	if (node &&
+	    bs_kubo_open_addr(node, timeout_ms, &remote, msg, msgsize))
 		return -1;
 	struct outbox_config oc = {
-		.dir = fs->paths.root,
-		.local = fs->bs,
+		.dir = o->root,
+		.local = *bs,
 		.remote = remote,
 		.log = to_syslog,
-		.read_only = fs->read_only,
-		.cache_reads = o->from_node != NULL,
+		.read_only = o->read_only,
+		.cache_reads = o->from_node,
 		.local_cap_bytes = o->local_cap_bytes,
 	};
 	struct blockstore *ob;
@@ -95,7 +65,7 @@ int ipmd_node_attach(struct ipmd_fs *fs, const struct mount_options *o,
 		snprintf(msg, msgsize, "outbox %s: %s", path, strerror(-e));
 		return -1;
 	}
-	fs->bs = fs->outbox = ob;
+	*bs = *outbox = ob;
 	if (remote && bs_kubo_ping(remote) != 0) {
 		char why[512];
 		bs_kubo_last_error(remote, why, sizeof(why));
@@ -107,35 +77,37 @@ int ipmd_node_attach(struct ipmd_fs *fs, const struct mount_options *o,
 	return 0;
 }
 
-int ipmd_node_start(struct ipmd_fs *fs)
+int ipmd_node_start(struct blockstore *outbox, bool read_only,
+		    const struct mailbox_keys *keys,
+		    unsigned publish_interval_s, const struct head *head,
+		    struct publisher **publisher)
 {
-	if (!fs->outbox)
+	if (!outbox)
 		return 0;
-	int e = outbox_start(fs->outbox);
-	if (e || fs->read_only)
+	int e = outbox_start(outbox);
+	if (e || read_only)
 		return e;
-	fs->publisher = publisher_start(fs->outbox, &fs->keys,
-					fs->publish_interval_s, 0);
+	*publisher = publisher_start(outbox, keys, publish_interval_s, 0);
 	/* A restarted mount publishes its head again (the record may have
 	 * lapsed, or the last publication failed). */
-	if (fs->head.commit.len)
-		publisher_commit(fs->publisher, &fs->head.commit,
-				 fs->head.seq);
+	if (head->commit.len)
+		publisher_commit(*publisher, &head->commit, head->seq);
 	return 0;
 }
 
-void ipmd_node_finish(struct ipmd_fs *fs, unsigned wait_s)
+void ipmd_node_finish(struct blockstore *outbox, bool read_only,
+		      unsigned wait_s)
 {
 	struct outbox_stats st;
-	outbox_stats(fs->outbox, &st);
-	if (!st.remote || fs->read_only || st.pending == 0)
+	outbox_stats(outbox, &st);
+	if (!st.remote || read_only || st.pending == 0)
 		return;
 	uint64_t waited = 0, still = 0, last_uploaded = st.uploaded;
 	const unsigned step_ms = 250;
 	while (st.pending && waited < (uint64_t)wait_s * 1000) {
-		outbox_wait_drained(fs->outbox, step_ms);
+		outbox_wait_drained(outbox, step_ms);
 		waited += step_ms;
-		outbox_stats(fs->outbox, &st);
+		outbox_stats(outbox, &st);
 		if (st.uploaded != last_uploaded || !st.last_error) {
 			last_uploaded = st.uploaded;
 			still = 0;

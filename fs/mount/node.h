@@ -13,31 +13,50 @@
 #ifndef IPMD_FS_MOUNT_NODE_H
 #define IPMD_FS_MOUNT_NODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-struct ipmd_fs;
-struct mount_options;
+#include "crypto/keys.h"
+#include "fs/store/head.h"
+#include "ipfs/blockstore.h"
+#include "util/attr.h"
+
+struct publisher;
 
 /* Default bound on a block read from the node (mount -o node_timeout=). */
 #define NODE_DEFAULT_READ_TIMEOUT_MS 10000
 
-/* Open the node at node (a multiaddr, URL, or "auto": the api file of
- * $IPFS_PATH, as Kubo's clients find a running daemon); get_timeout_ms 0:
- * the default.  0, or -1 with one line in msg. */
-struct blockstore;
-int ipmd_node_open(const char *node, unsigned get_timeout_ms,
-		   struct blockstore **out, char *msg, size_t msgsize);
+/* What the attach needs of the mount's options (fs/mount/mount.h). */
+struct node_options {
+	const char *root;          /* the store directory (its outbox.log) */
+	const char *node;          /* API address or "auto"; NULL or "": none */
+	unsigned node_timeout_ms;  /* 0: NODE_DEFAULT_READ_TIMEOUT_MS */
+	uint64_t local_cap_bytes;  /* 0: no cap (needs a node otherwise) */
+	bool read_only;
+	bool from_node;            /* a --from-node mount: needs a node, and
+				      what it reads is kept here */
+};
 
 /*
- * Called right after fs->bs is the local store: wraps it (fs->bs, and
- * fs->outbox names the wrapper) when there is a node or an outbox log.
- * 0, or -1 with one line in msg.
+ * Called right after *bs is the local store: wraps it when there is a
+ * node or an outbox log; then *bs and *outbox are the wrapper (it owns
+ * the local store), else both are left as they are.  0, or -1 with one
+ * line in msg.
  */
-int ipmd_node_attach(struct ipmd_fs *fs, const struct mount_options *o,
-		     char *msg, size_t msgsize);
+IPMD_MUST_CHECK
+int ipmd_node_attach(const struct node_options *o, struct blockstore **bs,
+		     struct blockstore **outbox, char *msg, size_t msgsize);
 
-/* After daemonizing: start the uploads.  0 or negative errno. */
-int ipmd_node_start(struct ipmd_fs *fs);
+/* After daemonizing: start the uploads of outbox (NULL: nothing to do)
+ * and, unless read_only, the IPNS publisher of keys' name (every
+ * publish_interval_s, fs/mount/publish.h), which publishes head at once
+ * if it names a commit.  *publisher is set only when one is started.
+ * 0 or negative errno. */
+int ipmd_node_start(struct blockstore *outbox, bool read_only,
+		    const struct mailbox_keys *keys,
+		    unsigned publish_interval_s, const struct head *head,
+		    struct publisher **publisher);
 
 /* Default of mount -o upload_wait= (seconds). */
 #define NODE_DEFAULT_UPLOAD_WAIT_S 30
@@ -52,6 +71,7 @@ int ipmd_node_start(struct ipmd_fs *fs);
  * Whatever is left stays queued in STORE/outbox.log for the next mount;
  * the log says how much.  Nothing to do without a node.
  */
-void ipmd_node_finish(struct ipmd_fs *fs, unsigned wait_s);
+void ipmd_node_finish(struct blockstore *outbox, bool read_only,
+		      unsigned wait_s);
 
 #endif

@@ -14,7 +14,6 @@
 
 #include "cache/outbox.h"
 #include "fs/model/manifest.h"
-#include "fs/mount/mount.h"
 #include "fs/store/history.h"
 #include "ipfs/bs_kubo.h"
 #include "util/msgbuf.h"
@@ -70,8 +69,8 @@ static int default_cache_dir(char *out, size_t size, const char *id)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-int remote_prepare(struct ipmd_fs *fs, const struct mount_options *o,
-		   char *msg, size_t msgsize)
+int remote_prepare(const struct remote_options *o, struct mailbox_keys *keys,
+		   struct store_paths *paths, char *msg, size_t msgsize)
 {
 	if (!o->capability)
 		return msgbuf_say(msg, msgsize,
@@ -80,7 +79,7 @@ int remote_prepare(struct ipmd_fs *fs, const struct mount_options *o,
 	char line[CAPABILITY_FILE_MAX];
 	int e = read_capability(o->capability, line, sizeof(line), msg,
 				msgsize);
-	if (e == 0 && readcap_parse(line, &fs->keys) != 0)
+	if (e == 0 && readcap_parse(line, keys) != 0)
 		e = msgbuf_say(msg, msgsize,
 			"--capability %s: not a read capability (`ipmaildir "
 			"key export --read-only` writes one)",
@@ -93,14 +92,14 @@ int remote_prepare(struct ipmd_fs *fs, const struct mount_options *o,
 	 * node is asked anything. */
 	uint8_t pk[IPMD_PUBLIC_KEY_BYTES];
 	if (ipns_name_parse_ed25519(o->from_node, pk) == 0 &&
-	    sodium_memcmp(pk, fs->keys.public_key, sizeof(pk)) != 0)
+	    sodium_memcmp(pk, keys->public_key, sizeof(pk)) != 0)
 		return msgbuf_say(msg, msgsize,
 			   "--from-node %s: the capability is for another "
 			   "mailbox",
 			   o->from_node);
 
 	char id[CID_TEXT_MAX], dir[PATH_MAX];
-	ipns_name_of_ed25519(id, sizeof(id), fs->keys.public_key);
+	ipns_name_of_ed25519(id, sizeof(id), keys->public_key);
 	const char *cache = o->store;
 	if (!cache) {
 		e = default_cache_dir(dir, sizeof(dir), id);
@@ -111,27 +110,28 @@ int remote_prepare(struct ipmd_fs *fs, const struct mount_options *o,
 				   strerror(-e));
 		cache = dir;
 	}
-	e = store_paths_init(&fs->paths, cache);
+	e = store_paths_init(paths, cache);
 	if (!e)
-		e = store_make_dirs(fs->paths.root);
+		e = store_make_dirs(paths->root);
 	if (e)
 		return msgbuf_say(msg, msgsize, "cache directory %s: %s", cache,
 			   strerror(-e));
 	/* A cache of someone else's mail is not a mailbox: refuse to mix
 	 * the two in one directory. */
-	if (access(fs->paths.key, F_OK) == 0)
+	if (access(paths->key, F_OK) == 0)
 		return msgbuf_say(msg, msgsize,
 			   "%s holds a mailbox of its own: give --from-node "
 			   "a cache directory of its own (--store)",
-			   fs->paths.root);
+			   paths->root);
 	return 0;
 }
 
 /* The commit the name points at now, or the CID given.  For a name,
  * *rseq is the sequence of the record that names it. */
-static int find_head(struct ipmd_fs *fs, const struct mount_options *o,
-		     struct cid *head, bool *from_ipns, uint64_t *rseq,
-		     char *msg, size_t msgsize)
+static int find_head(struct blockstore *outbox,
+		     const struct remote_options *o, struct cid *head,
+		     bool *from_ipns, uint64_t *rseq, char *msg,
+		     size_t msgsize)
 {
 	uint8_t pk[IPMD_PUBLIC_KEY_BYTES];
 	if (ipns_name_parse_ed25519(o->from_node, pk) != 0) {
@@ -145,7 +145,7 @@ static int find_head(struct ipmd_fs *fs, const struct mount_options *o,
 		return 0;
 	}
 	*from_ipns = true;
-	struct blockstore *node = outbox_remote(fs->outbox);
+	struct blockstore *node = outbox_remote(outbox);
 	if (!node)
 		return msgbuf_say(msg, msgsize, "--from-node needs a node (--node)");
 	/* Every record the node's DHT has, each verified here, the highest
@@ -200,20 +200,20 @@ static const char *commit_error(int e)
 	}
 }
 
-int remote_load(struct ipmd_fs *fs, const struct mount_options *o, char *msg,
-		size_t msgsize)
+int remote_load(const struct remote_options *o, struct remote_mount *m,
+		char *msg, size_t msgsize)
 {
 	struct cid head;
 	bool from_ipns;
 	uint64_t rseq = 0;
-	if (find_head(fs, o, &head, &from_ipns, &rseq, msg, msgsize))
+	if (find_head(m->outbox, o, &head, &from_ipns, &rseq, msg, msgsize))
 		return -1;
 	/* Rollback protection for what IPNS says is newest: the record's
 	 * sequence, before its commit is even fetched. */
 	struct head seen;
 	memset(&seen, 0, sizeof(seen));
 	bool untyped;
-	int se = from_ipns ? head_read(fs->paths.seen, fs->keys.manifest,
+	int se = from_ipns ? head_read(m->seen, m->keys->manifest,
 				       BLOCK_STATE_SEEN, &seen, &untyped)
 			   : -ENOENT;
 	if (se == -ENOENT)
@@ -225,7 +225,7 @@ int remote_load(struct ipmd_fs *fs, const struct mount_options *o, char *msg,
 		return msgbuf_say(msg, msgsize,
 			   "%s is damaged (%s): remove it only if you trust "
 			   "the node not to serve an old record",
-			   fs->paths.seen, strerror(-se));
+			   m->seen, strerror(-se));
 	if (from_ipns && rseq < seen.max_seq)
 		return msgbuf_say(msg, msgsize,
 			   "the newest IPNS record for %s has sequence %llu, "
@@ -237,7 +237,7 @@ int remote_load(struct ipmd_fs *fs, const struct mount_options *o, char *msg,
 	char text[CID_TEXT_MAX] = "?";
 	cid_format(&head, text, sizeof(text));
 	struct commit c;
-	int e = commit_read(fs->bs, &fs->keys, &head, &c);
+	int e = commit_read(m->st->bs, m->keys, &head, &c);
 	if (e)
 		return msgbuf_say(msg, msgsize, "commit %s %s", text,
 			   commit_error(e));
@@ -253,11 +253,11 @@ int remote_load(struct ipmd_fs *fs, const struct mount_options *o, char *msg,
 	if (from_ipns && c.seq > seen.max_seq) {
 		struct head h = {.commit = head, .seq = c.seq,
 				 .max_seq = c.seq};
-		e = head_write(fs->paths.seen, fs->keys.manifest,
-			       BLOCK_STATE_SEEN, &h);
+		e = head_write(m->seen, m->keys->manifest, BLOCK_STATE_SEEN,
+			       &h);
 		if (e)
 			syslog(LOG_WARNING, "%s: %s (rollback protection "
-			       "not updated)", fs->paths.seen, strerror(-e));
+			       "not updated)", m->seen, strerror(-e));
 	}
 	if (o->at) {
 		struct history_at at;
@@ -267,7 +267,7 @@ int remote_load(struct ipmd_fs *fs, const struct mount_options *o, char *msg,
 				   "an ISO-8601 UTC time",
 				   o->at);
 		struct cid cid;
-		e = history_resolve(fs->bs, &fs->keys, &head, NULL, &at, &cid,
+		e = history_resolve(m->st->bs, m->keys, &head, NULL, &at, &cid,
 				    &c);
 		if (e)
 			return msgbuf_say(msg, msgsize, "--at %s: %s", o->at,
@@ -277,10 +277,10 @@ int remote_load(struct ipmd_fs *fs, const struct mount_options *o, char *msg,
 		head = cid;
 		cid_format(&head, text, sizeof(text));
 	}
-	fs->last = c;
-	fs->head.commit = head;
-	fs->head.seq = fs->head.max_seq = c.seq;
-	e = manifest_load(&fs->st, &c.tree, c.next_ino, &fs->tree);
+	m->last = c;
+	m->head.commit = head;
+	m->head.seq = m->head.max_seq = c.seq;
+	e = manifest_load(m->st, &c.tree, c.next_ino, &m->tree);
 	if (e)
 		return msgbuf_say(msg, msgsize, "the tree of commit %llu: %s",
 			   (unsigned long long)c.seq,

@@ -30,18 +30,46 @@
 
 #include <stddef.h>
 
-struct ipmd_fs;
-struct mount_options;
+#include "crypto/keys.h"
+#include "fs/model/commit.h"
+#include "fs/model/object.h"
+#include "fs/model/tree.h"
+#include "fs/store/head.h"
+#include "fs/store/store.h"
+#include "util/attr.h"
 
-/* Before the store opens: the capability's keys into fs->keys, the cache
- * directory made and named in fs->paths.  0, or -1 with one line in msg. */
-int remote_prepare(struct ipmd_fs *fs, const struct mount_options *o,
-		   char *msg, size_t msgsize);
+/* What the mount was asked (fs/mount/mount.h's options of the same names). */
+struct remote_options {
+	const char *from_node;  /* the mailbox id or a commit CID */
+	const char *capability; /* the read capability file */
+	const char *store;      /* the cache directory; NULL: the default */
+	const char *at;         /* a past state (fs/store/history.h), or NULL */
+};
 
-/* With fs->bs over the node: find the commit (resolve, verify, check the
- * seq), apply o->at, load its tree into fs->tree / fs->last.  0, or -1
- * with one line in msg. */
-int remote_load(struct ipmd_fs *fs, const struct mount_options *o, char *msg,
-		size_t msgsize);
+/* Before the store opens: the capability's keys into *keys, the cache
+ * directory made and named in *paths.  0, or -1 with one line in msg. */
+IPMD_MUST_CHECK
+int remote_prepare(const struct remote_options *o, struct mailbox_keys *keys,
+		   struct store_paths *paths, char *msg, size_t msgsize);
+
+/* What remote_load reads through and what it finds. */
+struct remote_mount {
+	/* in: */
+	struct obj_store *st;      /* its bs reads through the outbox */
+	struct blockstore *outbox; /* the outbox (its remote is the node) */
+	const struct mailbox_keys *keys; /* remote_prepare's */
+	const char *seen;          /* CACHE/seen (store_paths.seen) */
+	/* out, set on success: */
+	struct head head;          /* the commit mounted, as a head */
+	struct commit last;        /* that commit */
+	struct fs_tree *tree;      /* its tree (the caller frees it) */
+};
+
+/* Find the commit (resolve, verify, check the seq), apply o->at, load
+ * its tree into m->tree / m->last / m->head.  0, or -1 with one line in
+ * msg. */
+IPMD_MUST_CHECK
+int remote_load(const struct remote_options *o, struct remote_mount *m,
+		char *msg, size_t msgsize);
 
 #endif

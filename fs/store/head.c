@@ -38,6 +38,7 @@ static bool state_kind(enum block_kind kind)
 	       kind == BLOCK_STATE_PRUNED;
 }
 
+IPMD_MUST_CHECK
 static int head_parse(const uint8_t *plain, size_t len, int version,
 		      struct head *h)
 {
@@ -77,6 +78,7 @@ out:
 }
 
 /* Open as the typed kind, else (when allowed) as an untyped file. */
+IPMD_MUST_CHECK
 static int head_open(const uint8_t *sealed, size_t len,
 		     const uint8_t key[IPMD_KEY_BYTES], enum block_kind kind,
 		     struct head *h, bool *untyped)

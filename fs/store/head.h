@@ -28,6 +28,7 @@
 
 #include "crypto/format.h"
 #include "ipfs/cid.h"
+#include "util/attr.h"
 
 /* Largest head JSON a reader accepts (a real one is ~150 bytes). */
 #define HEAD_PLAIN_MAX 4096
@@ -45,6 +46,7 @@ struct head {
  * untyped == NULL: only a typed file is accepted; otherwise an untyped one
  * is accepted too and *untyped tells which it was.
  */
+IPMD_MUST_CHECK
 int head_read(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 	      enum block_kind kind, struct head *h, bool *untyped);
 /* Write it typed, as kind.  0 or negative errno. */
@@ -94,6 +96,7 @@ enum state_problem {
 	STATE_SEEN_DAMAGED,
 	STATE_SEEN_MISSING,
 };
+IPMD_MUST_CHECK
 enum state_problem state_check(const struct state_set *s,
 			       bool store_has_data);
 /* One sentence for the problem, naming the repair; "" for STATE_OK. */
@@ -107,6 +110,7 @@ const char *state_problem_text(enum state_problem p);
  * that highest seq (for the refusal's message); true when the commit
  * passes.
  */
+IPMD_MUST_CHECK
 bool head_accepts(const struct head *h, const struct head *seen,
 		  uint64_t commit_seq, uint64_t *accepted);
 

@@ -15,7 +15,7 @@
 
 #include "cache/outbox.h"
 #include "fs/model/manifest.h"
-#include "fs/mount/node.h"
+#include "ipfs/bs_kubo.h"
 #include "ipfs/bs_local.h"
 #include "util/msgbuf.h"
 
@@ -325,7 +325,7 @@ int history_open(struct history *h, const struct history_options *o,
 		 * what is not here is read from the node, and nothing is
 		 * written (no log, no cache). */
 		struct blockstore *remote;
-		if (ipmd_node_open(o->node, 0, &remote, msg, msgsize))
+		if (bs_kubo_open_addr(o->node, 0, &remote, msg, msgsize))
 			return -1;
 		struct outbox_config oc = {.dir = h->paths.root,
 					   .local = h->local,

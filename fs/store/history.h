@@ -44,6 +44,7 @@
 #include "fs/model/tree.h"
 #include "fs/store/head.h"
 #include "fs/store/store.h"
+#include "util/attr.h"
 
 #define HISTORY_PRUNED_FILE STORE_PRUNED_FILE
 #define HISTORY_READERS_FILE "readers"
@@ -82,21 +83,25 @@ struct history {
 
 /* 0, or -1 with one line in msg (no mailbox, keys, lock refused: "is
  * mounted" / "gc is running" …).  history_close is always safe after. */
+IPMD_MUST_CHECK
 int history_open(struct history *h, const struct history_options *o,
 		 char *msg, size_t msgsize);
 void history_close(struct history *h);
 
 /* state_check (fs/store/head.h) of h's state files: what a writer would refuse
  * to build on.  A store_has_data failure counts as holding data. */
+IPMD_MUST_CHECK
 enum state_problem history_state_problem(struct history *h);
 
 /* Is the mailbox mounted read-write (STORE/lock held exclusively by
  * another process)?  1, 0, or negative errno.  Always 0 under
  * HISTORY_LOCK_EXCLUSIVE (we hold it). */
+IPMD_MUST_CHECK
 int history_mounted(struct history *h);
 
 /* The same for a store not opened: does some process hold its writer
  * lock?  1, 0, or negative errno. */
+IPMD_MUST_CHECK
 int store_writer_active(const struct store_paths *paths);
 
 /* Where the store is mounted (/proc/self/mountinfo: fstype
@@ -119,9 +124,11 @@ int history_add_overlay(struct history *h, const uint8_t *block, size_t len,
 			struct cid *cid);
 
 /* Read and verify one commit (commit_read through the wrapper). */
+IPMD_MUST_CHECK
 int history_commit(struct history *h, const struct cid *cid,
 		   struct commit *c);
 /* Load a commit's tree (manifest_load); free with tree_free. */
+IPMD_MUST_CHECK
 int history_tree(struct history *h, const struct commit *c,
 		 struct fs_tree **out);
 
@@ -181,6 +188,7 @@ struct history_at {
 
 /* Digits: a seq; "bafk…": a commit CID; ISO-8601 UTC ("2026-11-23",
  * "2026-11-23T05:00", "2026-11-23T05:00:00Z"): a time.  0 or -EINVAL. */
+IPMD_MUST_CHECK
 int history_parse_at(const char *spec, struct history_at *at);
 
 /*
@@ -188,6 +196,7 @@ int history_parse_at(const char *spec, struct history_at *at);
  * any commit this key signed).  -ENOENT: no such commit in the chain (or
  * it was pruned), else chain_walk's errors.  *cid and *c on success.
  */
+IPMD_MUST_CHECK
 int history_resolve(struct blockstore *bs, const struct mailbox_keys *keys,
 		    const struct cid *head, const struct cid *pruned,
 		    const struct history_at *at, struct cid *cid,
@@ -198,6 +207,7 @@ int history_resolve(struct blockstore *bs, const struct mailbox_keys *keys,
  * tree.  st must be set up over the store's blocks.  0, or -1 with one line
  * in msg.
  */
+IPMD_MUST_CHECK
 int history_load_at(struct obj_store *st, const struct mailbox_keys *keys,
 		    const struct store_paths *paths, const char *spec,
 		    struct commit *c, struct fs_tree **tree, char *msg,
@@ -205,6 +215,7 @@ int history_load_at(struct obj_store *st, const struct mailbox_keys *keys,
 
 /* Hold STORE/readers shared (for a past-state mount): *fd keeps it.
  * 0, -EBUSY (gc holds it), or negative errno. */
+IPMD_MUST_CHECK
 int history_reader_lock(const struct store_paths *paths, int *fd);
 
 /* ---- small helpers ---- */

@@ -289,6 +289,7 @@ static int scan_file(int fd, const uint8_t *key, struct scan *sc)
  * way what is on disk is made durable, so a rotation away from it needs no
  * sync unless something is appended.
  */
+IPMD_MUST_CHECK
 static int open_gen(int dirfd, uint64_t gen, const uint8_t *key, int *fdp,
 		    off_t *endp, uint64_t *seqp)
 {

@@ -40,6 +40,7 @@
 #include <stdint.h>
 
 #include "crypto/format.h"
+#include "util/attr.h"
 
 #define JOURNAL_MAGIC "ipmdjnl1"
 #define JOURNAL_HEADER_BYTES 16
@@ -60,6 +61,7 @@ struct journal;
  * The key is copied.  0 or negative errno (-EBADMSG: the existing file is
  * corrupt before its tail; a torn tail is cut off and fsync'ed).
  */
+IPMD_MUST_CHECK
 int journal_open(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
 		 uint64_t gen, struct journal **out);
 /* Sync and close; NULL is fine. */
@@ -120,6 +122,7 @@ typedef int (*journal_replay_fn)(uint64_t gen, uint64_t seq,
  * which cuts its torn tail too) before starting a newer generation: a torn
  * tail that a later file follows is corruption.
  */
+IPMD_MUST_CHECK
 int journal_replay(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
 		   uint64_t from_gen, bool repair_tail, journal_replay_fn fn,
 		   void *arg, struct journal_replay_stats *stats);

@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "crypto/keys.h"
+#include "util/attr.h"
 
 #define STORE_KEY_FILE "key"
 #define STORE_BLOCKS_DIR "blocks"
@@ -43,6 +44,7 @@ struct store_paths {
 /* Fill paths for dir, or for the default when dir is NULL; a relative dir
  * is made absolute against the current directory.  0 or -ENAMETOOLONG /
  * -ENOENT (no HOME and no XDG_DATA_HOME) / -errno of getcwd. */
+IPMD_MUST_CHECK
 int store_paths_init(struct store_paths *p, const char *dir);
 
 /*
@@ -51,6 +53,7 @@ int store_paths_init(struct store_paths *p, const char *dir);
  * 1, 0, or negative errno.  What init must not write a new key over, and
  * what a missing head must not be mounted over.
  */
+IPMD_MUST_CHECK
 int store_has_data(const struct store_paths *p);
 
 /*
@@ -92,6 +95,7 @@ enum passphrase_error {
  * entries differ), -EMSGSIZE (longer than PASSPHRASE_MAX), a
  * passphrase_error, or -errno of the file, stdin or the command.
  */
+IPMD_MUST_CHECK
 int passphrase_read(const struct passphrase_source *src, const char *prompt,
 		    int confirm, char **pass, size_t *len);
 /* One line for the user saying which source failed and why, e.g.
@@ -109,6 +113,7 @@ void passphrase_free(char *pass, size_t len);
  * key file is wrapped.  Returns 0, STORE_E_PASSPHRASE, or a keys_error /
  * negative errno of the key file (KEYS_E_NEED_PASS: no source to ask).
  */
+IPMD_MUST_CHECK
 int store_load_keys(const struct store_paths *p,
 		    const struct passphrase_source *src,
 		    struct mailbox_keys *k, int *sys_errno);

@@ -30,6 +30,7 @@
 #include "fs/store/journal.h"
 #include "fs/store/journal_payload.h"
 #include "ipfs/blockstore.h"
+#include "util/attr.h"
 
 #define WAL_EMBED_MAX (64 * 1024)
 
@@ -47,6 +48,7 @@ int wal_store_durable(struct blockstore *bs);
 /* Is this journal payload a block record?  If so, put its block into bs
  * (the parent store, non-durably).  Returns 1 when it was one (and *err
  * tells how the put went), 0 when it is not a block record. */
+IPMD_MUST_CHECK
 int wal_replay_block(struct blockstore *bs, const uint8_t *payload,
 		     size_t len, int *err);
 

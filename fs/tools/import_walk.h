@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "fs/model/object.h"
+#include "util/attr.h"
 
 struct import_item {
 	char *rel;      /* path below the source, no leading '/' */
@@ -67,6 +68,7 @@ void import_walk_free(struct import_walk *w);
  * symlink, FIFO, device, socket, or a file where a directory was), or
  * -errno.
  */
+IPMD_MUST_CHECK
 int import_open_file(int rootfd, const char *rel);
 /* Is dir_fd a Maildir: cur/ and new/ in it (tmp/ may be missing: it
  * holds nothing to import), or a Maildir++ folder .NAME/ with them?  1,

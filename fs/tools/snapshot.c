@@ -9,6 +9,8 @@
 
 #include "cache/chunk_cache.h"
 #include "fs/model/manifest.h"
+#include "fs/mount/mount.h"
+#include "fs/store/history.h"
 
 #define SNAP_CACHE_BYTES (16u << 20)
 
@@ -22,9 +24,14 @@ static int open_committed(struct snapshot *s, const char *store,
 				     .lock = HISTORY_LOCK_NONE};
 	if (pass)
 		ho.pass = *pass;
-	if (history_open(&s->h, &ho, msg, msgsize))
+	s->h = calloc(1, sizeof(*s->h));
+	if (!s->h) {
+		snprintf(msg, msgsize, "out of memory");
 		return -1;
-	struct history *h = &s->h;
+	}
+	if (history_open(s->h, &ho, msg, msgsize))
+		return -1;
+	struct history *h = s->h;
 	s->cache = chunk_cache_new(SNAP_CACHE_BYTES);
 	if (!s->cache) {
 		snprintf(msg, msgsize, "out of memory");
@@ -104,18 +111,24 @@ static int open_replayed(struct snapshot *s, const struct store_paths *paths,
 				   .cache_bytes = SNAP_CACHE_BYTES};
 	if (pass)
 		mo.pass = *pass;
-	if (ipmd_fs_open(&s->fs, &mo, msg, msgsize) == 0) {
+	s->fs = calloc(1, sizeof(*s->fs));
+	if (!s->fs) {
+		snprintf(msg, msgsize, "out of memory");
+		return -1;
+	}
+	if (ipmd_fs_open(s->fs, &mo, msg, msgsize) == 0) {
 		s->replayed = true;
-		s->tree = s->fs.tree;
-		s->st = &s->fs.st;
-		s->bs = s->fs.bs;
-		s->keys = &s->fs.keys;
-		s->head = s->fs.head;
-		s->last = s->fs.last;
+		s->tree = s->fs->tree;
+		s->st = &s->fs->st;
+		s->bs = s->fs->bs;
+		s->keys = &s->fs->keys;
+		s->head = s->fs->head;
+		s->last = s->fs->last;
 		return 0;
 	}
-	ipmd_fs_close(&s->fs);
-	memset(&s->fs, 0, sizeof(s->fs));
+	ipmd_fs_close(s->fs);
+	free(s->fs);
+	s->fs = NULL;
 	return store_writer_active(paths) == 1 ? 1 : -1;
 }
 
@@ -124,7 +137,6 @@ int snapshot_open(struct snapshot *s, const char *store,
 		  char *msg, size_t msgsize)
 {
 	memset(s, 0, sizeof(*s));
-	s->h.lock_fd = s->h.readers_fd = -1;
 	struct store_paths paths;
 	int e = store_paths_init(&paths, store);
 	if (e) {
@@ -148,11 +160,16 @@ int snapshot_open(struct snapshot *s, const char *store,
 void snapshot_close(struct snapshot *s)
 {
 	if (s->replayed) {
-		ipmd_fs_close(&s->fs);
+		ipmd_fs_close(s->fs);
+		free(s->fs);
+		s->fs = NULL;
 	} else {
 		if (s->committed_tree)
 			tree_free(s->committed_tree);
-		history_close(&s->h);
+		if (s->h)
+			history_close(s->h);
+		free(s->h);
+		s->h = NULL;
 		chunk_cache_free(s->cache);
 	}
 	s->committed_tree = NULL;

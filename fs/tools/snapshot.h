@@ -28,8 +28,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "fs/mount/mount.h"
-#include "fs/store/history.h"
+#include "crypto/keys.h"
+#include "fs/model/commit.h"
+#include "fs/model/object.h"
+#include "fs/model/tree.h"
+#include "fs/store/head.h"
+#include "fs/store/store.h"
+#include "util/attr.h"
+
+/* The owners (below) stay opaque to the tools: a snapshot user sees the
+ * mailbox, not the mount or the history it came through. */
+struct chunk_cache;
+struct history;
+struct ipmd_fs;
 
 enum snapshot_mode { SNAP_CURRENT, SNAP_COMMITTED };
 
@@ -45,9 +56,10 @@ struct snapshot {
 	bool mounted;  /* a writer held the store: journal not replayed */
 	bool replayed; /* the journal was replayed over the commit */
 
-	/* Owners: fs when replayed, else h (and committed_tree, st_cached). */
-	struct ipmd_fs fs;
-	struct history h;
+	/* Owners: fs when replayed, else h (and committed_tree, st_cached);
+	 * each allocated by snapshot_open, freed by snapshot_close. */
+	struct ipmd_fs *fs;
+	struct history *h;
 	struct fs_tree *committed_tree;
 	struct chunk_cache *cache;
 	struct obj_store st_cached;
@@ -55,6 +67,7 @@ struct snapshot {
 
 /* 0, or -1 with a one-line reason in msg.  snapshot_close is always safe
  * after (s needs no init). */
+IPMD_MUST_CHECK
 int snapshot_open(struct snapshot *s, const char *store,
 		  const struct passphrase_source *pass, enum snapshot_mode mode,
 		  char *msg, size_t msgsize);
@@ -63,6 +76,7 @@ void snapshot_close(struct snapshot *s);
 /* The inode at path, relative to the mailbox root ("cur/x", "/cur/x" and
  * "" for the root itself; "." and ".." are refused).  0, -ENOENT,
  * -ENOTDIR, -EINVAL. */
+IPMD_MUST_CHECK
 int snapshot_lookup(struct snapshot *s, const char *path,
 		    struct inode **out);
 

@@ -307,7 +307,8 @@ static void test_parse(void)
 		"put=0.1 ",     "put=.",
 	};
 	struct fault_config before;
-	bs_fault_parse("put=0.25,seed=99", &cfg);
+	is_int(bs_fault_parse("put=0.25,seed=99", &cfg), 0,
+	       "a good spec parses");
 	before = cfg;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		is_int(bs_fault_parse(bad[i], &cfg), -EINVAL, "reject \"%s\"",

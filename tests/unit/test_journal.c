@@ -319,7 +319,7 @@ static void test_sync_accounting(void)
 	struct journal_stats js;
 	struct journal *j;
 
-	journal_open(dir, key, 1, &j);
+	is_int(journal_open(dir, key, 1, &j), 0, "accounting: open");
 	append_id(j, 1, false);
 	append_id(j, 2, false);
 	journal_stats(j, &js);
@@ -363,7 +363,7 @@ static void test_no_plaintext(void)
 	_Static_assert(sizeof(marker) - 1 == 32, "a 32-byte marker");
 	memset(payload, 'x', sizeof(payload));
 	memcpy(payload + 50, marker, 32);
-	journal_open(dir, key, 7, &j);
+	is_int(journal_open(dir, key, 7, &j), 0, "no plaintext: open");
 	for (int i = 0; i < 20; i++)
 		journal_append(j, payload, sizeof(payload), i == 19);
 	journal_close(j);
@@ -711,7 +711,7 @@ static void test_concurrent(void)
 	struct collect c = { 0 };
 	int fails = 0, rot_fails = 0;
 
-	journal_open(dir, key, 10, &j);
+	is_int(journal_open(dir, key, 10, &j), 0, "concurrent: open");
 	for (int t = 0; t < THREADS; t++) {
 		w[t] = (struct worker){ .j = j, .id = (uint32_t)t };
 		pthread_create(&th[t], NULL, worker_main, &w[t]);

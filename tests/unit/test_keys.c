@@ -163,8 +163,8 @@ static void test_sign(void)
 	tap_fill_random(m1, sizeof(m1), 51);
 	tap_fill_random(m2, sizeof(m2), 52);
 	tap_fill_random(msg, sizeof(msg), 53);
-	keys_from_master(&a, m1);
-	keys_from_master(&b, m2);
+	is_int(keys_from_master(&a, m1), 0, "keys of master 1");
+	is_int(keys_from_master(&b, m2), 0, "keys of master 2");
 	is_int(keys_sign(&a, sig, msg, sizeof(msg)), 0, "sign");
 	is_int(keys_verify(a.public_key, sig, msg, sizeof(msg)), 0, "verify");
 	is_int(keys_verify(b.public_key, sig, msg, sizeof(msg)), -EBADMSG,
@@ -192,7 +192,7 @@ static void test_readcap(void)
 	size_t pre = strlen(READCAP_PREFIX), len;
 
 	tap_fill_random(master, sizeof(master), 61);
-	keys_from_master(&full, master);
+	is_int(keys_from_master(&full, master), 0, "keys of the master");
 	is_int(readcap_format(&full, line), 0, "readcap_format");
 	len = strlen(line);
 	ok(strncmp(line, READCAP_PREFIX, pre) == 0, "starts with the prefix");

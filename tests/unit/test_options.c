@@ -141,7 +141,7 @@ static void test_from_config(void)
 	for (size_t i = 0; i < n; i++)
 		unsetenv(env[i][0]);
 	struct mount_options mo = {.commit_delay_ms = 1000};
-	opt_from_config(&c, &mo);
+	opt_from_config(c.value, &mo);
 	config_free(&c);
 	ok(mo.commit_delay_ms == 300 && mo.attr_timeout == 1.5 &&
 		   mo.cache_bytes == 2u << 20 && mo.node_timeout_ms == 9 &&

@@ -54,8 +54,8 @@ static void unconfirmed_not_dropped(const char *top)
 	snprintf(ldir, sizeof(ldir), "%s/l2", top);
 	snprintf(rdir, sizeof(rdir), "%s/r2", top);
 	struct blockstore *local, *remote, *ob;
-	bs_local_open(ldir, &local);
-	bs_local_open(rdir, &remote);
+	is_int(bs_local_open(ldir, &local), 0, "lost: open local");
+	is_int(bs_local_open(rdir, &remote), 0, "lost: open remote");
 	struct outbox_config oc = {
 		.dir = ldir, .local = local, .remote = remote,
 		.local_cap_bytes = 10 * BSZ,
@@ -77,7 +77,7 @@ static void unconfirmed_not_dropped(const char *top)
 	/* The oldest block, first in line for eviction, is not on the
 	 * remote after all. */
 	struct blockstore *r2;
-	bs_local_open(rdir, &r2);
+	is_int(bs_local_open(rdir, &r2), 0, "lost: open the remote again");
 	is_int(bs_remove(r2, &cids[0]), 0, "lost: the remote loses block 0");
 	usleep(5000);
 	is_int(bs_sync(ob), 0, "lost: sync over the cap");
@@ -151,7 +151,8 @@ int main(void)
 	size_t len;
 	usleep(5000);
 	for (unsigned i = NB - 5; i < NB; i++)
-		bs_get(ob, &cids[i], buf, BLOCK_MAX_BYTES, &len);
+		is_int(bs_get(ob, &cids[i], buf, BLOCK_MAX_BYTES, &len), 0,
+		       "read block %u (now the most recent)", i);
 	usleep(5000);
 	is_int(bs_sync(ob), 0, "sync");
 	unsigned left = local_blocks(ldir);
@@ -162,7 +163,7 @@ int main(void)
 	ok(st.local_bytes <= 9 * BSZ, "tracked bytes under 90%% of the cap");
 	/* The recently used ones stayed. */
 	struct blockstore *chk;
-	bs_local_open(ldir, &chk);
+	is_int(bs_local_open(ldir, &chk), 0, "open the local store to check");
 	int stayed = 0;
 	for (unsigned i = NB - 5; i < NB; i++)
 		stayed += bs_has(chk, &cids[i]) == 1;
