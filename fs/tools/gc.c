@@ -153,7 +153,7 @@ static int mark_commits(struct gc *g, void (*tick)(void *arg), void *arg,
 	const struct commit_list *l = &g->chain;
 	for (size_t i = 0; i < g->keep; i++) {
 		struct fs_tree *t;
-		int e;
+		int e = 0;
 		if (cid_set_add(g->live, &l->cids[i]) < 0 ||
 		    (e = history_tree(&g->h, &l->commits[i], &t)) != 0)
 			return msgbuf_say(msg, msize,

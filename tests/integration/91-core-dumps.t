@@ -33,7 +33,7 @@ U=$TEST_DIR/user
 mkdir "$U" && chown nobody:nogroup "$U"
 mkfifo -m 600 "$U/pass" && chown nobody "$U/pass"
 # (setpriv and env exec: $! is the ipmaildir process itself.)
-setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME="$U" IPMAILDIR_CONFIG_NOSYSTEM=1 "$IPMD_BIN" init \
+setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME="$U" XDG_CONFIG_HOME="$U/.config" IPMAILDIR_CONFIG_NOSYSTEM=1 "$IPMD_BIN" init \
 	--store "$U/store" --passphrase-file "$U/pass" \
 	>"$TEST_DIR/init.out" 2>&1 </dev/null &
 pid=$!
