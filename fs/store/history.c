@@ -15,6 +15,8 @@
 
 #include "cache/outbox.h"
 #include "fs/model/manifest.h"
+#include "fs/model/record.h"
+#include "fs/store/journal_payload.h"
 #include "ipfs/bs_kubo.h"
 #include "ipfs/bs_local.h"
 #include "util/msgbuf.h"
@@ -194,6 +196,18 @@ int history_add_overlay(struct history *h, const uint8_t *block, size_t len,
 	}
 	pthread_mutex_unlock(&s->lock);
 	return e;
+}
+
+int history_replay_payload(struct history *h, struct fs_tree *tree,
+			   const uint8_t *payload, size_t len, bool *block,
+			   struct cid *cid)
+{
+	struct journal_payload p;
+	journal_payload_decode(payload, len, &p);
+	*block = p.kind == JOURNAL_PAYLOAD_BLOCK;
+	if (*block)
+		return history_add_overlay(h, p.body, p.len, cid);
+	return record_replay(tree, p.body, p.len);
 }
 
 /* ================= opening ================= */

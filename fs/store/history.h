@@ -123,6 +123,16 @@ void history_clear_bad(struct history *h);
 int history_add_overlay(struct history *h, const uint8_t *block, size_t len,
 			struct cid *cid);
 
+/*
+ * One journal record as the offline readers (fsck, gc) take it: a block
+ * record goes into the overlay as above (*block set, its CID in *cid),
+ * any other is applied to tree by record_replay (*block clear).  Returns
+ * that call's result; the caller decides which errors stop its replay.
+ */
+int history_replay_payload(struct history *h, struct fs_tree *tree,
+			   const uint8_t *payload, size_t len, bool *block,
+			   struct cid *cid);
+
 /* Read and verify one commit (commit_read through the wrapper). */
 IPMD_MUST_CHECK
 int history_commit(struct history *h, const struct cid *cid,

@@ -8,9 +8,7 @@
 #include <unistd.h>
 
 #include "fs/model/reach.h"
-#include "fs/model/record.h"
 #include "fs/store/journal.h"
-#include "fs/store/journal_payload.h"
 
 /* ---- blocks of a tree ---- */
 
@@ -205,17 +203,16 @@ static int replay_record(uint64_t gen, uint64_t seq, const uint8_t *payload,
 	(void)gen;
 	(void)seq;
 	struct replay *r = arg;
-	struct journal_payload p;
-	journal_payload_decode(payload, len, &p);
-	if (p.kind == JOURNAL_PAYLOAD_BLOCK) {
-		struct cid cid;
-		int e = history_add_overlay(&r->f->h, p.body, p.len, &cid);
+	struct cid cid;
+	bool block;
+	int e = history_replay_payload(&r->f->h, r->tree, payload, len,
+				       &block, &cid);
+	if (block) {
 		if (e)
 			return e;
 		r->blocks++;
 		return 0;
 	}
-	int e = record_replay(r->tree, p.body, p.len);
 	if (e == -EBADMSG)
 		return e;
 	if (e)

@@ -10,9 +10,7 @@
 
 #include "cache/outbox.h"
 #include "fs/model/reach.h"
-#include "fs/model/record.h"
 #include "fs/store/journal.h"
-#include "fs/store/journal_payload.h"
 #include "ipfs/bs_kubo.h"
 #include "ipfs/bs_local.h"
 #include "util/msgbuf.h"
@@ -87,19 +85,18 @@ static int replay_record(uint64_t gen, uint64_t seq, const uint8_t *payload,
 	(void)gen;
 	(void)seq;
 	struct replay *r = arg;
-	struct journal_payload p;
-	journal_payload_decode(payload, len, &p);
-	if (p.kind == JOURNAL_PAYLOAD_BLOCK) {
+	struct cid cid;
+	bool block;
+	int e = history_replay_payload(&r->g->h, r->tree, payload, len,
+				       &block, &cid);
+	if (block) {
 		/* Served to the walk below (the store may lack it after a
 		 * crash), and live.  Not into g->live yet: reach_tree takes
 		 * a root found there for a file already walked. */
-		struct cid cid;
-		int e = history_add_overlay(&r->g->h, p.body, p.len, &cid);
 		if (!e)
 			e = cid_set_add(r->carried, &cid);
 		return e < 0 ? e : 0;
 	}
-	int e = record_replay(r->tree, p.body, p.len);
 	return e == -EBADMSG ? e : 0;
 }
 
