@@ -64,6 +64,13 @@ int cli_config(struct config *cfg, const char **store,
  * not go there then).  Else 0. */
 int cli_mount_access(const char *cmd, char *opts, size_t size,
 		     int foreground);
+/* Install the signal handlers on se, mount it on mountpoint and daemonize
+ * (foreground 0) or not: 0.  A step that fails is said on stderr as
+ * "cmd: …", what was done is undone (se itself is the caller's) and -1
+ * returned. */
+struct fuse_session;
+int cli_fuse_start(const char *cmd, struct fuse_session *se,
+		   const char *mountpoint, int foreground);
 /* The convergence scope cfg sets (key "convergence"), else the default;
  * what a writing command (mount, import, object put) seals with. */
 enum obj_scope cli_scope(const struct config *cfg);

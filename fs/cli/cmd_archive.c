@@ -122,25 +122,13 @@ int cmd_archive(int argc, char **argv)
 		cli_error("archive: FUSE refused the options '%s'", fuse_opts);
 		goto out;
 	}
-	if (fuse_set_signal_handlers(se) != 0) {
-		cli_error("archive: cannot install signal handlers");
+	if (cli_fuse_start("archive", se, mountpoint, foreground) != 0)
 		goto out_session;
-	}
-	if (fuse_session_mount(se, mountpoint) != 0) {
-		cli_error("archive: cannot mount on %s", mountpoint);
-		goto out_signals;
-	}
-	if (fuse_daemonize(foreground) != 0) {
-		cli_error("archive: cannot go to the background");
-		goto out_unmount;
-	}
 	int res = fuse_session_loop(se);
 	status = res == 0 || res == SIGTERM || res == SIGINT || res == SIGHUP
 			 ? EXIT_OK
 			 : EXIT_FAILURE_;
-out_unmount:
 	fuse_session_unmount(se);
-out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);

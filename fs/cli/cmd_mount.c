@@ -221,18 +221,8 @@ int cmd_mount(int argc, char **argv)
 		ipmd_fs_close(&fs);
 		return EXIT_USAGE;
 	}
-	if (fuse_set_signal_handlers(se) != 0) {
-		cli_error("mount: cannot install signal handlers");
+	if (cli_fuse_start("mount", se, mountpoint, foreground) != 0)
 		goto out_session;
-	}
-	if (fuse_session_mount(se, mountpoint) != 0) {
-		cli_error("mount: cannot mount on %s", mountpoint);
-		goto out_signals;
-	}
-	if (fuse_daemonize(foreground) != 0) {
-		cli_error("mount: cannot go to the background");
-		goto out_unmount;
-	}
 	/* Threads after daemonizing: fork keeps only the calling thread. */
 	if (ipmd_fs_start_committer(&fs) != 0) {
 		cli_error("mount: cannot start the committer thread");
@@ -249,7 +239,6 @@ int cmd_mount(int argc, char **argv)
 		cli_error("mount: the FUSE loop failed (%d)", res);
 out_unmount:
 	fuse_session_unmount(se);
-out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);

@@ -26,6 +26,7 @@
 #include "ipfs/bs_local.h"
 #include "util/clock.h"
 #include "util/msgbuf.h"
+#include "util/thread.h"
 
 #define DEFAULT_CACHE_BYTES (64u << 20)
 #define MAILDIR_MODE 0700
@@ -626,11 +627,8 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 {
 	int e = 0;
 	if (fs->committer_running) {
-		pthread_mutex_lock(&fs->lock);
-		fs->stopping = true;
-		pthread_cond_signal(&fs->commit_cond);
-		pthread_mutex_unlock(&fs->lock);
-		pthread_join(fs->committer, NULL);
+		thread_stop(&fs->lock, &fs->commit_cond, &fs->stopping,
+			    fs->committer);
 		fs->committer_running = false;
 	}
 	prefetch_stop(fs->prefetch);

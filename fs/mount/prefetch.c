@@ -9,6 +9,8 @@
 
 #include <sodium.h>
 
+#include "util/thread.h"
+
 struct request {
 	struct obj_ref ref;
 	uint64_t index;
@@ -80,11 +82,7 @@ void prefetch_stop(struct prefetch *p)
 {
 	if (!p)
 		return;
-	pthread_mutex_lock(&p->lock);
-	p->stopping = true;
-	pthread_cond_signal(&p->wake);
-	pthread_mutex_unlock(&p->lock);
-	pthread_join(p->worker, NULL);
+	thread_stop(&p->lock, &p->wake, &p->stopping, p->worker);
 	pthread_cond_destroy(&p->wake);
 	pthread_mutex_destroy(&p->lock);
 	sodium_memzero(p->ring, sizeof(p->ring));

@@ -13,6 +13,7 @@
 #include "ipfs/bs_kubo.h"
 #include "ipfs/ipns_record.h"
 #include "util/clock.h"
+#include "util/thread.h"
 
 struct publisher {
 	struct blockstore *outbox, *node;
@@ -158,11 +159,7 @@ void publisher_stop(struct publisher *p, int final)
 {
 	if (!p)
 		return;
-	pthread_mutex_lock(&p->lock);
-	p->stopping = true;
-	pthread_cond_signal(&p->wake);
-	pthread_mutex_unlock(&p->lock);
-	pthread_join(p->thread, NULL);
+	thread_stop(&p->lock, &p->wake, &p->stopping, p->thread);
 	if (final) {
 		pthread_mutex_lock(&p->lock);
 		/* Not against a node whose routing is off: unmount would

@@ -15,6 +15,9 @@
 
 #include "cache/outbox.h"
 #include "fs/model/manifest.h"
+#include "fs/model/record.h"
+#include "fs/store/journal.h"
+#include "fs/store/journal_payload.h"
 #include "ipfs/bs_kubo.h"
 #include "ipfs/bs_local.h"
 #include "util/msgbuf.h"
@@ -194,6 +197,39 @@ int history_add_overlay(struct history *h, const uint8_t *block, size_t len,
 	}
 	pthread_mutex_unlock(&s->lock);
 	return e;
+}
+
+struct replay {
+	struct history *h;
+	struct fs_tree *tree;
+	history_replay_fn fn;
+	void *arg;
+};
+
+static int replay_record(uint64_t gen, uint64_t seq, const uint8_t *payload,
+			 size_t len, void *arg)
+{
+	(void)gen;
+	(void)seq;
+	struct replay *r = arg;
+	struct journal_payload p;
+	struct cid cid;
+	journal_payload_decode(payload, len, &p);
+	if (p.kind == JOURNAL_PAYLOAD_BLOCK) {
+		int e = history_add_overlay(r->h, p.body, p.len, &cid);
+		return r->fn(r->arg, true, &cid, e);
+	}
+	int e = record_replay(r->tree, p.body, p.len);
+	return r->fn(r->arg, false, NULL, e);
+}
+
+int history_replay_journal(struct history *h, struct fs_tree *tree,
+			   uint64_t from_gen, history_replay_fn fn, void *arg,
+			   struct journal_replay_stats *js)
+{
+	struct replay r = {.h = h, .tree = tree, .fn = fn, .arg = arg};
+	return journal_replay(h->paths.journal, h->keys.journal, from_gen,
+			      false, replay_record, &r, js);
 }
 
 /* ================= opening ================= */

@@ -123,6 +123,21 @@ void history_clear_bad(struct history *h);
 int history_add_overlay(struct history *h, const uint8_t *block, size_t len,
 			struct cid *cid);
 
+/*
+ * Replay the store's journal from generation from_gen over tree, as the
+ * offline readers (fsck, gc) do: a block record goes into the overlay as
+ * above, any other is applied to tree by record_replay.  fn is told each
+ * record's result (block: which kind; cid: the block's when err is 0;
+ * err: that call's result) and decides: a non-zero return stops the replay with it.
+ * Returns journal_replay's result and fills *js as it does.
+ */
+typedef int (*history_replay_fn)(void *arg, bool block,
+				 const struct cid *cid, int err);
+struct journal_replay_stats;
+int history_replay_journal(struct history *h, struct fs_tree *tree,
+			   uint64_t from_gen, history_replay_fn fn, void *arg,
+			   struct journal_replay_stats *js);
+
 /* Read and verify one commit (commit_read through the wrapper). */
 IPMD_MUST_CHECK
 int history_commit(struct history *h, const struct cid *cid,

@@ -543,24 +543,25 @@ int journal_rotate(struct journal *j, uint64_t new_gen)
 	return r;
 }
 
-uint64_t journal_gen(struct journal *j)
+/* One counter of j, read under its lock (the writer moves them together). */
+static uint64_t read_locked(struct journal *j, const uint64_t *field)
 {
-	uint64_t g;
+	uint64_t v;
 
 	pthread_mutex_lock(&j->lock);
-	g = j->gen;
+	v = *field;
 	pthread_mutex_unlock(&j->lock);
-	return g;
+	return v;
+}
+
+uint64_t journal_gen(struct journal *j)
+{
+	return read_locked(j, &j->gen);
 }
 
 uint64_t journal_records(struct journal *j)
 {
-	uint64_t n;
-
-	pthread_mutex_lock(&j->lock);
-	n = j->seq;
-	pthread_mutex_unlock(&j->lock);
-	return n;
+	return read_locked(j, &j->seq);
 }
 
 void journal_stats(struct journal *j, struct journal_stats *out)

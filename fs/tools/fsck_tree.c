@@ -8,9 +8,7 @@
 #include <unistd.h>
 
 #include "fs/model/reach.h"
-#include "fs/model/record.h"
 #include "fs/store/journal.h"
-#include "fs/store/journal_payload.h"
 
 /* ---- blocks of a tree ---- */
 
@@ -193,29 +191,21 @@ int fsck_check_chain(struct fsck *f, const struct cid *start,
 /* ---- the journal ---- */
 
 struct replay {
-	struct fsck *f;
 	struct fs_tree *tree;
 	uint64_t applied, skipped, blocks;
 	int bad; /* a block record that does not fit */
 };
 
-static int replay_record(uint64_t gen, uint64_t seq, const uint8_t *payload,
-			 size_t len, void *arg)
+static int replay_result(void *arg, bool block, const struct cid *cid, int e)
 {
-	(void)gen;
-	(void)seq;
+	(void)cid;
 	struct replay *r = arg;
-	struct journal_payload p;
-	journal_payload_decode(payload, len, &p);
-	if (p.kind == JOURNAL_PAYLOAD_BLOCK) {
-		struct cid cid;
-		int e = history_add_overlay(&r->f->h, p.body, p.len, &cid);
+	if (block) {
 		if (e)
 			return e;
 		r->blocks++;
 		return 0;
 	}
-	int e = record_replay(r->tree, p.body, p.len);
 	if (e == -EBADMSG)
 		return e;
 	if (e)
@@ -234,7 +224,7 @@ void fsck_check_journal(struct fsck *f, const struct commit *base,
 			  "writing it");
 		return;
 	}
-	struct replay r = {.f = f};
+	struct replay r = {0};
 	int e = base ? history_tree(&f->h, base, &r.tree)
 		     : tree_new(&r.tree, getuid(), getgid(),
 				&(struct timespec){0, 0});
@@ -245,8 +235,8 @@ void fsck_check_journal(struct fsck *f, const struct commit *base,
 		return;
 	}
 	struct journal_replay_stats js;
-	e = journal_replay(f->h.paths.journal, f->h.keys.journal, from_gen,
-			   false, replay_record, &r, &js);
+	e = history_replay_journal(&f->h, r.tree, from_gen, replay_result, &r,
+				   &js);
 	if (e == -EBADMSG) {
 		fsck_problem(f,
 			     "journal %s: the record at offset %llu does not "

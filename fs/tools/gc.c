@@ -10,9 +10,7 @@
 
 #include "cache/outbox.h"
 #include "fs/model/reach.h"
-#include "fs/model/record.h"
 #include "fs/store/journal.h"
-#include "fs/store/journal_payload.h"
 #include "ipfs/bs_kubo.h"
 #include "ipfs/bs_local.h"
 #include "util/msgbuf.h"
@@ -76,37 +74,28 @@ static int mark(const struct reach_block *b, void *arg)
 }
 
 struct replay {
-	struct gc *g;
 	struct fs_tree *tree;
 	struct cid_set *carried; /* blocks carried in the journal */
 };
 
-static int replay_record(uint64_t gen, uint64_t seq, const uint8_t *payload,
-			 size_t len, void *arg)
+static int replay_result(void *arg, bool block, const struct cid *cid, int e)
 {
-	(void)gen;
-	(void)seq;
 	struct replay *r = arg;
-	struct journal_payload p;
-	journal_payload_decode(payload, len, &p);
-	if (p.kind == JOURNAL_PAYLOAD_BLOCK) {
+	if (block) {
 		/* Served to the walk below (the store may lack it after a
 		 * crash), and live.  Not into g->live yet: reach_tree takes
 		 * a root found there for a file already walked. */
-		struct cid cid;
-		int e = history_add_overlay(&r->g->h, p.body, p.len, &cid);
 		if (!e)
-			e = cid_set_add(r->carried, &cid);
+			e = cid_set_add(r->carried, cid);
 		return e < 0 ? e : 0;
 	}
-	int e = record_replay(r->tree, p.body, p.len);
 	return e == -EBADMSG ? e : 0;
 }
 
 /* The journal's blocks: carried ones and those of the replayed tree. */
 static int mark_journal(struct gc *g, const struct commit *head)
 {
-	struct replay r = {.g = g, .carried = cid_set_new()};
+	struct replay r = {.carried = cid_set_new()};
 	if (!r.carried)
 		return -ENOMEM;
 	int e = history_tree(&g->h, head, &r.tree);
@@ -115,9 +104,8 @@ static int mark_journal(struct gc *g, const struct commit *head)
 		return e;
 	}
 	struct journal_replay_stats js;
-	e = journal_replay(g->h.paths.journal, g->h.keys.journal,
-			   g->h.head.journal_gen, false, replay_record, &r,
-			   &js);
+	e = history_replay_journal(&g->h, r.tree, g->h.head.journal_gen,
+				   replay_result, &r, &js);
 	if (!e)
 		e = reach_tree(&g->h.st, r.tree, g->live, mark, g);
 	tree_free(r.tree);
