@@ -17,8 +17,8 @@ A room may include rooms to its right, never to its left or beside it
   * a source file outside every room (directly in fs/, or in an fs/
     folder that is no room): place it, or add the room here;
   * a cycle of modules (a module is x.c + x.h + a private x_internal.h;
-    x includes y when either
-    file includes y.h or y.c), whether inside a room or across rooms:
+    x includes y when one of its files includes one of y's), whether
+    inside a room or across rooms:
     with the direction kept, a cycle can only be inside one room, and
     this names it.
 Includes are taken as written, relative to the top (-I.); a `#include`

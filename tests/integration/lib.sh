@@ -59,13 +59,17 @@ _cleanup() {
 		done
 		status=1
 	fi
-	[ -n "${TEST_DIR:-}" ] && [ -z "${IPMD_KEEP_TEMP:-}" ] && rm -rf "$TEST_DIR"
+	# Only the directory made below, never what TEST_DIR was set to by
+	# hand: sourced with TEST_DIR=/tmp, this once emptied /tmp.
+	[ -n "${_ipmd_scratch:-}" ] && [ "${TEST_DIR:-}" = "$_ipmd_scratch" ] &&
+		[ -z "${IPMD_KEEP_TEMP:-}" ] && rm -rf "$_ipmd_scratch"
 	exit "$status"
 }
 trap _cleanup EXIT
 
 # A fresh scratch directory for this script: $TEST_DIR.
 TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ipmd-it-XXXXXX")
+_ipmd_scratch=$TEST_DIR
 chmod 755 "$TEST_DIR"
 
 # ipmd_init STORE — a new mailbox without passphrase.
