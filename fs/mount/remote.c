@@ -211,7 +211,6 @@ int remote_load(const struct remote_options *o, struct remote_mount *m,
 	/* Rollback protection for what IPNS says is newest: the record's
 	 * sequence, before its commit is even fetched. */
 	struct head seen;
-	memset(&seen, 0, sizeof(seen));
 	bool untyped;
 	int se = from_ipns ? head_read(m->seen, m->keys->manifest,
 				       BLOCK_STATE_SEEN, &seen, &untyped)
