@@ -36,6 +36,18 @@
 #include "util/attr.h"
 
 #define TREE_ROOT_INO 1
+/*
+ * Inode ranges (docs/ARCHITECTURE.md, "Several devices"): device D
+ * allocates D << TREE_INO_RANGE_BITS + n, so numbers two devices allocate
+ * never meet.  Device 0 is the store that ran init (every store made
+ * before ranges existed); D < TREE_DEVICES keeps every number below 2^63.
+ */
+#define TREE_INO_RANGE_BITS 40
+#define TREE_DEVICES (UINT64_C(1) << 23)
+static inline uint64_t tree_ino_range(uint64_t ino)
+{
+	return ino >> TREE_INO_RANGE_BITS;
+}
 #define TREE_NAME_MAX 255
 #define TREE_SYMLINK_MAX 4095
 #define TREE_LINK_MAX 65000 /* nlink limit: -EMLINK past it */
