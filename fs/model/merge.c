@@ -24,6 +24,15 @@ struct ctx {
 	char *buf; /* a path being built: MERGE_PATH_MAX + 1 bytes */
 };
 
+/* qsort, but not on an empty (maybe NULL) array: qsort's base must not
+ * be NULL even for no elements. */
+static void sort(void *base, size_t n, size_t size,
+		 int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 static int key_cmp(const char *a, size_t al, const char *b, size_t bl)
 {
 	int c = memcmp(a, b, al < bl ? al : bl);
@@ -111,9 +120,9 @@ static int build_items(struct mg_input *in, struct item **out, size_t *n)
 			set_key(&it[k]);
 		}
 	}
-	qsort(it, total, sizeof(*it), item_cmp);
+	sort(it, total, sizeof(*it), item_cmp);
 	if (mark_duplicates(it, total))
-		qsort(it, total, sizeof(*it), item_cmp);
+		sort(it, total, sizeof(*it), item_cmp);
 	*out = it;
 	*n = total;
 	return 0;
@@ -564,7 +573,7 @@ static void drop(struct mg_want *arr, size_t *n, size_t i)
  * same path in another tree): the message. */
 static void drop_twins(struct mg_wants *w)
 {
-	qsort(w->w, w->n, sizeof(*w->w), want_cmp);
+	sort(w->w, w->n, sizeof(*w->w), want_cmp);
 	for (size_t i = 1; i < w->n;) {
 		if (strcmp(w->w[i - 1].path, w->w[i].path) != 0) {
 			i++;
@@ -598,7 +607,7 @@ static int force_parents(struct ctx *c, const char *path, size_t len)
 		d->kind = MG_DIR;
 		d->present = d->forced = true;
 		/* Keep d sorted for the next lookups. */
-		qsort(c->w->d, c->w->nd, sizeof(*c->w->d), want_cmp);
+		sort(c->w->d, c->w->nd, sizeof(*c->w->d), want_cmp);
 	}
 	return 0;
 }
@@ -629,7 +638,7 @@ static int force_all(struct ctx *c)
 {
 	int err = 0;
 
-	qsort(c->w->d, c->w->nd, sizeof(*c->w->d), want_cmp);
+	sort(c->w->d, c->w->nd, sizeof(*c->w->d), want_cmp);
 	for (size_t i = 0; i < c->w->n && !err; i++)
 		err = force_parents(c, c->w->w[i].path, c->w->w[i].plen);
 	for (size_t i = 0; i < c->w->nd && !err; i++) {

@@ -282,6 +282,11 @@ static int number_new(struct pc *c)
 	uint64_t next = c->t->next_ino;
 	size_t ntaken = 0;
 
+	if (c->ncand == 0) {
+		free(s);
+		free(taken);
+		return 0;
+	}
 	if (!s || !taken) {
 		free(s);
 		free(taken);

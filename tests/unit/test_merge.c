@@ -768,7 +768,8 @@ static void drop_msg(struct fs_tree *t, struct history *h, size_t i)
 	rm(t, p, false);
 	if (h->ndeleted < MSGS_MAX)
 		strcpy(h->deleted[h->ndeleted++], h->m[i].uniq);
-	h->m[i] = h->m[--h->n];
+	if (i != --h->n)
+		h->m[i] = h->m[h->n];
 }
 
 static void remove_folder(struct fs_tree *t, struct history *h, size_t f)
@@ -779,7 +780,9 @@ static void remove_folder(struct fs_tree *t, struct history *h, size_t f)
 		else
 			i++;
 	drop_folder(t, h->folders[f], "");
-	strcpy(h->folders[f], h->folders[--h->nfolders]);
+	if (f != --h->nfolders)
+		memcpy(h->folders[f], h->folders[h->nfolders],
+		       sizeof(h->folders[f]));
 }
 
 static void other_op(struct fs_tree *t, struct history *h, struct rng *g)
