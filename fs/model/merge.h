@@ -60,9 +60,14 @@
  * TREE_INO_RANGE_BITS), so equal numbers in two trees are one file.  The
  * records keep every local inode the merge keeps (the kernel's references
  * stay good) and give every other inode its number from the side it comes
- * from; a number local already uses for something else (only with a
- * duplicated range) or one two new inodes would share gets a new one from
- * local->next_ino up.
+ * from; a number local already uses for something else or one two new
+ * inodes would share gets a new one from local->next_ino up.  Only a
+ * duplicated range (a copied store directory, which the mount gives a
+ * range of its own) puts two files under one number: names of one number
+ * that are not the same file (type, content, target) as the one local
+ * has stay separate files, the other one renumbered; the devices then
+ * disagree on numbers, and a merge again renumbers (names and bytes stay)
+ * until one fast-forwards to the other's commit.
  *
  * The records, in order: unlinks of local names the merge drops; local
  * names that must leave a path the merge uses, or a directory it removes,

@@ -44,7 +44,12 @@ struct pc {
 	size_t *li, nli;   /* local non-directories by inode number, path */
 	uint64_t *dlino;   /* per directory want: its local number */
 	struct cand *cand;
-	size_t ncand, capcand, ngroups_new;
+	size_t ncand, capcand;
+	size_t file_cands; /* cand[0..file_cands): files; then directories */
+	size_t next_cand;  /* the second pass's position in cand */
+	bool *split;       /* per non-directory want: not the file its
+			      number names elsewhere (a duplicated range):
+			      a new inode of its own */
 	struct op *ops;
 	size_t nops, capops;
 	size_t *upd; /* wants whose local inode may need content/setattr */
@@ -249,13 +254,60 @@ static int add_cand(struct pc *c, uint64_t want)
 	return 0;
 }
 
+static bool same_file(const struct mg_want *a, const struct mg_want *b)
+{
+	if ((a->a.mode & S_IFMT) != (b->a.mode & S_IFMT) ||
+	    !mg_content_equal(&a->a.content, &b->a.content))
+		return false;
+	return !S_ISLNK(a->a.mode) ||
+	       strcmp(a->src->in->target, b->src->in->target) == 0;
+}
+
+/* How surely a want is the file local's inode of its number is: a name
+ * local has (2), taken from local (1), else (0). */
+static int local_rank(const struct pc *c, size_t w)
+{
+	const struct mg_ent *src = c->w->w[w].src;
+	if (c->done[w])
+		return 2;
+	return src >= c->loc->e && src < c->loc->e + c->loc->n;
+}
+
+/* Wants of one number are one inode (its names) unless two devices gave
+ * the number to two files (a duplicated range: merge.h): a want that is
+ * not the same file as the one local's inode is (else the first want) is
+ * split off. */
+static int find_split(struct pc *c, uint64_t ino, const size_t *w, size_t nw,
+		      const size_t *l, size_t nl)
+{
+	size_t ref = 0;
+
+	(void)ino;
+	(void)l;
+	for (size_t i = 1; i < nw && nl; i++)
+		if (local_rank(c, w[i]) > local_rank(c, w[ref]))
+			ref = i;
+	for (size_t i = 0; i < nw; i++)
+		c->split[w[i]] = !c->done[w[i]] &&
+				 !same_file(&c->w->w[w[ref]], &c->w->w[w[i]]);
+	return 0;
+}
+
+/* The first want of a group that is not split off, or nw. */
+static size_t first_kept(const struct pc *c, const size_t *w, size_t nw)
+{
+	size_t i = 0;
+	while (i < nw && c->split[w[i]])
+		i++;
+	return i;
+}
+
 /* First pass: an inode local does not name is new. */
 static int new_inode(struct pc *c, uint64_t ino, const size_t *w, size_t nw,
 		     const size_t *l, size_t nl)
 {
-	(void)w;
 	(void)l;
-	return nw && !nl ? add_cand(c, ino) : 0;
+	return first_kept(c, w, nw) < nw && !nl ? add_cand(c, ino) : 0;
 }
 
 static int cand_cmp(const void *x, const void *y)
@@ -331,21 +383,23 @@ static int add_op(struct pc *c, struct op o)
 static int name_ops(struct pc *c, uint64_t ino, const size_t *w, size_t nw,
 		    const size_t *l, size_t nl)
 {
-	size_t spare = 0;
+	size_t spare = 0, first = first_kept(c, w, nw);
 	int err = 0;
 
-	if (!nw)
+	if (first == nw)
 		return 0;
 	if (!nl) {
-		uint64_t got = c->cand[c->ngroups_new++].got;
-		err = add_op(c, (struct op){OP_CREATE, w[0], 0, got});
-		for (size_t i = 1; i < nw && !err; i++)
-			err = add_op(c, (struct op){OP_LINK, w[i], 0, got});
+		uint64_t got = c->cand[c->next_cand++].got;
+		err = add_op(c, (struct op){OP_CREATE, w[first], 0, got});
+		for (size_t i = first + 1; i < nw && !err; i++)
+			if (!c->split[w[i]])
+				err = add_op(c, (struct op){OP_LINK, w[i], 0,
+							    got});
 		return err;
 	}
-	c->upd[c->nupd++] = w[0]; /* sized for one per want */
-	for (size_t i = 0; i < nw && !err; i++) {
-		if (c->done[w[i]])
+	c->upd[c->nupd++] = w[first]; /* sized for one per want */
+	for (size_t i = first; i < nw && !err; i++) {
+		if (c->done[w[i]] || c->split[w[i]])
 			continue;
 		while (spare < nl && c->ls[l[spare]].kept)
 			spare++;
@@ -469,7 +523,7 @@ static bool local_dir(const struct pc *c, const char *path)
  * number_new (their candidates follow the inodes'). */
 static int emit_mkdirs(struct pc *c)
 {
-	size_t k = c->ngroups_new;
+	size_t k = c->file_cands;
 	int err = 0;
 
 	for (size_t i = 0; i < c->w->nd && !err; i++) {
@@ -617,7 +671,8 @@ static int setup(struct pc *c)
 	c->done = calloc(c->w->n + 1, sizeof(*c->done));
 	c->dlino = calloc(c->w->nd + 1, sizeof(*c->dlino));
 	c->upd = calloc(c->w->n + 1, sizeof(*c->upd));
-	if (!c->ls || !c->done || !c->dlino || !c->upd)
+	c->split = calloc(c->w->n + 1, sizeof(*c->split));
+	if (!c->ls || !c->done || !c->dlino || !c->upd || !c->split)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->w->nd; i++) {
 		const struct mg_ent *e = mg_find(c->loc, c->w->d[i].path);
@@ -633,7 +688,14 @@ static int build(struct pc *c)
 	int err = setup(c);
 
 	if (!err)
+		err = each_group(c, find_split);
+	if (!err)
 		err = each_group(c, new_inode);
+	/* A split-off want takes no number of a source: 0 is never free. */
+	for (size_t i = 0; i < c->w->n && !err; i++)
+		if (c->split[i])
+			err = add_cand(c, 0);
+	c->file_cands = c->ncand;
 	for (size_t i = 0; i < c->w->nd && !err; i++)
 		if (c->w->d[i].present && !local_dir(c, c->w->d[i].path))
 			err = add_cand(c, c->w->d[i].ino);
@@ -641,6 +703,10 @@ static int build(struct pc *c)
 		err = number_new(c);
 	if (!err)
 		err = each_group(c, name_ops);
+	for (size_t i = 0; i < c->w->n && !err; i++)
+		if (c->split[i])
+			err = add_op(c, (struct op){OP_CREATE, i, 0,
+						    c->cand[c->next_cand++].got});
 	if (err)
 		return err;
 	pick_temps(c);
@@ -656,6 +722,7 @@ static void pc_free(struct pc *c)
 	free(c->done);
 	free(c->dlino);
 	free(c->upd);
+	free(c->split);
 	free(c->wi);
 	free(c->li);
 	free(c->cand);

@@ -9,7 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+#include <sodium.h>
+
+#include "crypto/keys.h"
+#include "crypto/seal.h"
+#include "fs/model/commit.h"
+#include "fs/model/manifest.h"
+#include "fs/model/merge_base.h"
 #include "fs/model/record.h"
+#include "ipfs/bs_local.h"
 #include "tests/tap.h"
 
 /* The remote device allocates in its own range (fs/model/tree.h). */
@@ -612,6 +621,50 @@ static void test_links_and_swaps(void)
 	trio_free(&x);
 }
 
+/* Two devices that allocate the same numbers (a copied store directory:
+ * the mount gives a copy a range of its own, this is the engine's
+ * guard): two files under one number stay two files. */
+static void test_duplicated_range(void)
+{
+	struct trio x;
+	trio_new(&x, base_inbox);
+	x.r->next_ino = x.l->next_ino;
+	put(x.l, "new/40.L.a", 40);
+	put(x.r, "new/41.R.b", 41);
+	ok(lookup(x.l, "new/40.L.a")->ino == lookup(x.r, "new/41.R.b")->ino,
+	   "the two sides gave one number to two messages");
+	struct merge_plan pl, pr;
+	size_t fl = 1, fr = 1;
+	if (merge_plan(x.b, x.l, x.r, &t1, &pl) ||
+	    merge_plan(x.b, x.r, x.l, &t1, &pr))
+		bail("merge_plan", "duplicated range", 0);
+	merge_apply(x.l, &pl, NULL, NULL, &fl);
+	merge_apply(x.r, &pr, NULL, NULL, &fr);
+	merge_plan_free(&pl);
+	merge_plan_free(&pr);
+	ok(fl == 0 && fr == 0, "duplicated range: every record applies");
+	struct inode *a = lookup(x.l, "new/40.L.a"),
+		     *b = lookup(x.l, "new/41.R.b");
+	ok(a && b && a != b && a->content.size == content_of(40).size &&
+		   b->content.size == content_of(41).size,
+	   "each keeps its own bytes under a number of its own");
+	same_trees(&x, NULL, "duplicated range");
+	/* Merging again renumbers (each side keeps its own inodes, so the
+	 * two disagree on numbers until one fast-forwards to the other's
+	 * commit), but names and bytes stay. */
+	char *before = snapshot(x.l, NULL), *after;
+	if (merge_plan(x.b, x.l, x.r, &t1, &pl))
+		bail("merge_plan", "duplicated range", 0);
+	merge_apply(x.l, &pl, NULL, NULL, &fl);
+	merge_plan_free(&pl);
+	after = snapshot(x.l, NULL);
+	ok(fl == 0 && strcmp(before, after) == 0,
+	   "duplicated range: merging again keeps names and bytes");
+	free(before);
+	free(after);
+	trio_free(&x);
+}
+
 static void test_no_base(void)
 {
 	struct trio x;
@@ -1102,6 +1155,382 @@ static void test_property(void)
 		tap_diag("first failing case: %llu", (unsigned long long)y.first);
 }
 
+/* ---- commits with several parents (fs/model/commit.h, version 2) ---- */
+
+static struct mailbox_keys keys;
+static struct obj_store st;
+
+static void fake_cid(struct cid *c, uint64_t seed)
+{
+	uint8_t data[32];
+	tap_fill_random(data, sizeof(data), seed);
+	cid_of_raw_block(c, data, sizeof(data));
+}
+
+static struct commit sample(uint64_t seq)
+{
+	struct commit c;
+	memset(&c, 0, sizeof(c));
+	c.seq = seq;
+	fake_cid(&c.parent, seq * 10 + 1);
+	fake_cid(&c.tree.cid, seq * 10 + 2);
+	tap_fill_random(c.tree.key, sizeof(c.tree.key), seq * 10 + 3);
+	c.time_ns = 1700000000000000000LL;
+	c.next_ino = 100;
+	c.messages = 3;
+	return c;
+}
+
+/* The plaintext of a sealed commit, as text (caller frees). */
+static char *plain_of(const uint8_t *block, size_t len)
+{
+	char *p = calloc(1, len + 1);
+	size_t n = 0;
+	if (!p || seal_open((uint8_t *)p, &n, block, len, BLOCK_COMMIT,
+			    keys.manifest) != 0)
+		bail("seal_open", NULL, 0);
+	return p;
+}
+
+/* o signed by the mailbox key and sealed, as a writer would if it wrote
+ * that JSON. */
+static int open_crafted(json_t *o, struct commit *c)
+{
+	uint8_t sig[IPMD_SIGNATURE_BYTES], *block;
+	char b64[128], *canon = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	size_t n;
+	int e;
+
+	if (!canon || keys_sign(&keys, sig, (uint8_t *)canon, strlen(canon)))
+		bail("sign", NULL, 0);
+	free(canon);
+	sodium_bin2base64(b64, sizeof(b64), sig, sizeof(sig),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	json_object_set_new(o, "sig", json_string(b64));
+	canon = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	n = strlen(canon);
+	block = malloc(n + IPMD_SEAL_OVERHEAD);
+	if (seal_with_key(block, (uint8_t *)canon, n, BLOCK_COMMIT,
+			  keys.manifest, NULL))
+		bail("seal", NULL, 0);
+	e = commit_open(block, n + IPMD_SEAL_OVERHEAD, &keys, c);
+	free(block);
+	free(canon);
+	json_object_del(o, "sig");
+	return e;
+}
+
+static json_t *json_of(const struct commit *c)
+{
+	uint8_t *block;
+	size_t len;
+	char *p;
+	json_t *o;
+	if (commit_seal(&keys, c, &block, &len))
+		bail("commit_seal", NULL, 0);
+	p = plain_of(block, len);
+	o = json_loads(p, 0, NULL);
+	json_object_del(o, "sig");
+	free(p);
+	free(block);
+	return o;
+}
+
+static void test_commit_format(void)
+{
+	struct commit c = sample(5), got;
+	uint8_t *block;
+	size_t len;
+	struct cid id;
+	char *p;
+
+	/* One parent, device 0 only: version 1, as before. */
+	if (commit_seal(&keys, &c, &block, &len))
+		bail("commit_seal", NULL, 0);
+	p = plain_of(block, len);
+	ok(strstr(p, "\"v\":1") && !strstr(p, "merged") && !strstr(p, "inos"),
+	   "a commit of one parent is version 1, nothing added");
+	free(p);
+	free(block);
+
+	c.nmerged = 2;
+	fake_cid(&c.merged[0], 501);
+	fake_cid(&c.merged[1], 502);
+	c.ninos = 2;
+	c.inos[0] = 90;
+	c.inos[1] = (UINT64_C(3) << TREE_INO_RANGE_BITS) + 5;
+	c.next_ino = c.inos[1];
+	is_int(commit_write(st.bs, &keys, &c, &id), 0, "a merge commit written");
+	is_int(commit_read(st.bs, &keys, &id, &got), 0, "and read");
+	ok(got.nmerged == 2 && cid_equal(&got.merged[0], &c.merged[0]) &&
+		   cid_equal(&got.merged[1], &c.merged[1]) &&
+		   cid_equal(&got.parent, &c.parent),
+	   "its parents survive, in order");
+	ok(got.ninos == 2 && got.inos[0] == 90 && got.inos[1] == c.inos[1],
+	   "its inode ranges survive");
+	json_t *o = json_of(&c);
+	is_int(json_integer_value(json_object_get(o, "v")), 2, "version 2");
+	json_decref(o);
+
+	struct commit b = c;
+	b.parent.len = 0;
+	is_int(commit_seal(&keys, &b, &block, &len), -EINVAL,
+	       "merged parents without a first one: -EINVAL");
+	b = c;
+	b.merged[1] = b.parent;
+	is_int(commit_seal(&keys, &b, &block, &len), -EINVAL,
+	       "a merged parent equal to the first: -EINVAL");
+	b = c;
+	b.merged[1] = b.merged[0];
+	is_int(commit_seal(&keys, &b, &block, &len), -EINVAL,
+	       "a parent twice: -EINVAL");
+	b = c;
+	b.nmerged = COMMIT_MERGED_MAX + 1;
+	is_int(commit_seal(&keys, &b, &block, &len), -EINVAL,
+	       "too many parents: -EINVAL");
+	b = c;
+	b.inos[0] = (UINT64_C(5) << TREE_INO_RANGE_BITS) + 1;
+	is_int(commit_seal(&keys, &b, &block, &len), -EINVAL,
+	       "ranges not ascending: -EINVAL");
+	b = c;
+	b.inos[1] = TREE_DEVICES << TREE_INO_RANGE_BITS | 1;
+	b.next_ino = b.inos[1];
+	is_int(commit_seal(&keys, &b, &block, &len), -EINVAL,
+	       "a range past TREE_DEVICES: -EINVAL");
+	b = c;
+	b.next_ino = 95;
+	is_int(commit_seal(&keys, &b, &block, &len), -EINVAL,
+	       "a range's next number above next_ino: -EINVAL");
+	b = c;
+	b.inos[1] = UINT64_C(3) << TREE_INO_RANGE_BITS;
+	is_int(commit_seal(&keys, &b, &block, &len), -EINVAL,
+	       "a range's next number at its very start: -EINVAL");
+
+	/* What a reader refuses: each signed by the mailbox key. */
+	o = json_of(&c);
+	is_int(open_crafted(o, &got), 0, "the crafted merge itself opens");
+	json_object_set_new(o, "v", json_integer(1));
+	is_int(open_crafted(o, &got), -EBADMSG,
+	       "version 1 with merged parents: -EBADMSG");
+	json_object_set_new(o, "v", json_integer(2));
+	json_object_set_new(o, "merged", json_array());
+	is_int(open_crafted(o, &got), -EBADMSG, "an empty merged list: -EBADMSG");
+	json_object_set_new(o, "merged", json_string("x"));
+	is_int(open_crafted(o, &got), -EBADMSG, "merged not a list: -EBADMSG");
+	json_object_del(o, "merged");
+	json_object_set_new(o, "inos", json_pack("[I]", (json_int_t)-3));
+	is_int(open_crafted(o, &got), -EBADMSG, "a negative range: -EBADMSG");
+	json_object_del(o, "inos");
+	is_int(open_crafted(o, &got), -EBADMSG,
+	       "version 2 with neither member: -EBADMSG");
+	json_object_set_new(o, "v", json_integer(3));
+	is_int(open_crafted(o, &got), -EBADMSG, "version 3: -EBADMSG");
+	json_decref(o);
+}
+
+/* ---- merge bases ---- */
+
+static struct cid commit_of(uint64_t seq, const struct cid *parent,
+			    const struct cid *merged, const struct fs_tree *t,
+			    const struct chunk_ref *tree)
+{
+	struct commit c = sample(seq);
+	struct cid id;
+
+	memset(&c.parent, 0, sizeof(c.parent));
+	if (parent)
+		c.parent = *parent;
+	if (merged) {
+		c.nmerged = 1;
+		c.merged[0] = *merged;
+	}
+	if (tree)
+		c.tree = *tree;
+	if (t)
+		c.next_ino = t->next_ino;
+	if (commit_write(st.bs, &keys, &c, &id))
+		bail("commit_write", NULL, 0);
+	return id;
+}
+
+static void test_bases(void)
+{
+	struct merge_bases mb;
+	struct cid c1 = commit_of(1, NULL, NULL, NULL, NULL);
+	struct cid c2 = commit_of(2, &c1, NULL, NULL, NULL);
+	struct cid c3 = commit_of(3, &c2, NULL, NULL, NULL);
+	struct cid a4 = commit_of(4, &c3, NULL, NULL, NULL);
+	struct cid b4 = commit_of(4, &c3, NULL, NULL, NULL);
+	struct cid a5 = commit_of(5, &a4, NULL, NULL, NULL);
+	struct cid ma = commit_of(6, &a5, &b4, NULL, NULL);
+	struct cid xa = commit_of(5, &a4, &b4, NULL, NULL);
+	struct cid xb = commit_of(5, &b4, &a4, NULL, NULL);
+	struct cid lone = commit_of(1, NULL, NULL, NULL, NULL);
+	struct cid bad = commit_of(2, &c3, NULL, NULL, NULL);
+
+	ok(merge_find_bases(st.bs, &keys, &a5, &b4, &mb) == 0 && mb.n == 1 &&
+		   cid_equal(&mb.cid[0], &c3) && mb.c[0].seq == 3,
+	   "two lines from one commit: that commit");
+	ok(merge_find_bases(st.bs, &keys, &a5, &c2, &mb) == 0 && mb.n == 1 &&
+		   cid_equal(&mb.cid[0], &c2),
+	   "an ancestor of the other: itself");
+	ok(merge_find_bases(st.bs, &keys, &a5, &a5, &mb) == 0 && mb.n == 1 &&
+		   cid_equal(&mb.cid[0], &a5),
+	   "the same head: itself");
+	ok(merge_find_bases(st.bs, &keys, &ma, &b4, &mb) == 0 && mb.n == 1 &&
+		   cid_equal(&mb.cid[0], &b4),
+	   "a merge contains its merged parent");
+	ok(merge_find_bases(st.bs, &keys, &xa, &xb, &mb) == 0 && mb.n == 2 &&
+		   ((cid_equal(&mb.cid[0], &a4) && cid_equal(&mb.cid[1], &b4)) ||
+		    (cid_equal(&mb.cid[0], &b4) && cid_equal(&mb.cid[1], &a4))),
+	   "a criss-cross has two bases");
+	ok(merge_find_bases(st.bs, &keys, &a5, &lone, &mb) == 0 && mb.n == 0,
+	   "no common ancestor: none");
+	is_int(merge_contains(st.bs, &keys, &a5, &c2), 1, "a5 contains c2");
+	is_int(merge_contains(st.bs, &keys, &a5, &a5), 1, "a5 contains itself");
+	is_int(merge_contains(st.bs, &keys, &a5, &b4), 0, "a5 lacks b4");
+	is_int(merge_contains(st.bs, &keys, &ma, &b4), 1,
+	       "a merge contains its merged line");
+	is_int(merge_contains(st.bs, &keys, &c3, &a5), 0,
+	       "an ancestor does not contain its child");
+	is_int(merge_find_bases(st.bs, &keys, &bad, &a5, &mb), -EPROTO,
+	       "an edge that does not go down in seq: -EPROTO");
+	struct cid missing;
+	fake_cid(&missing, 999);
+	is_int(merge_find_bases(st.bs, &keys, &missing, &a5, &mb), -ENOENT,
+	       "a missing head: -ENOENT");
+	/* gc freed the oldest commits: the walk ends there. */
+	is_int(bs_remove(st.bs, &c1), 0, "c1 removed");
+	ok(merge_find_bases(st.bs, &keys, &a5, &b4, &mb) == 0 && mb.n == 1 &&
+		   cid_equal(&mb.cid[0], &c3),
+	   "a history whose root gc freed still has its base");
+}
+
+/* A tree's state as a commit: sealed, put, committed. */
+static struct cid commit_tree(uint64_t seq, struct fs_tree *t,
+			      const struct cid *parent, const struct cid *merged)
+{
+	struct chunk_ref root;
+	if (manifest_seal(t, &st, &root))
+		bail("manifest_seal", NULL, 0);
+	return commit_of(seq, parent, merged, t, &root);
+}
+
+static struct fs_tree *tree_at(const struct cid *id)
+{
+	struct commit c;
+	struct fs_tree *t;
+	if (commit_read(st.bs, &keys, id, &c) ||
+	    manifest_load(&st, &c.tree, c.next_ino, &t))
+		bail("tree_at", NULL, 0);
+	return t;
+}
+
+static struct fs_tree *merged_tree(const struct cid *l, const struct cid *r,
+				   struct fs_tree *base)
+{
+	struct fs_tree *t = tree_at(l), *o = tree_at(r);
+	struct merge_plan p;
+	if (merge_plan(base, t, o, &t1, &p))
+		bail("merge_plan", NULL, 0);
+	merge_apply(t, &p, NULL, NULL, NULL);
+	merge_plan_free(&p);
+	tree_free(o);
+	return t;
+}
+
+/* Two devices merge each other's heads at once (a criss-cross), then one
+ * deletes a message the other had added: with one base alone it would
+ * come back; the virtual base keeps it deleted. */
+static void test_criss_cross(void)
+{
+	struct fs_tree *t, *base, *vb, *l, *r;
+	struct merge_bases mb;
+	struct merge_plan p;
+	char *names;
+
+	tree_new(&t, 1000, 1000, &t0);
+	maildir(t, "");
+	put(t, "cur/1.X:2,", 1);
+	struct cid c3 = commit_tree(3, t, NULL, NULL);
+	put(t, "new/A", 2);
+	struct cid a4 = commit_tree(4, t, &c3, NULL);
+	tree_free(t);
+	t = tree_at(&c3);
+	t->next_ino = REMOTE_RANGE;
+	put(t, "new/B", 3);
+	struct cid b4 = commit_tree(4, t, &c3, NULL);
+	tree_free(t);
+	base = tree_at(&c3);
+	t = merged_tree(&a4, &b4, base);
+	struct cid ma = commit_tree(5, t, &a4, &b4);
+	tree_free(t);
+	t = merged_tree(&b4, &a4, base);
+	struct cid mbc = commit_tree(5, t, &b4, &a4);
+	tree_free(t);
+	tree_free(base);
+	t = tree_at(&ma);
+	rm(t, "new/A", false);
+	struct cid a6 = commit_tree(6, t, &ma, NULL);
+	tree_free(t);
+
+	ok(merge_find_bases(st.bs, &keys, &a6, &mbc, &mb) == 0 && mb.n == 2,
+	   "criss-cross: two bases");
+	is_int(merge_base_tree(&st, &keys, &mb, &t1, &vb), 0,
+	       "the virtual base is built");
+	names = names_in(vb, "new");
+	is_str(names, "A,B", "the virtual base holds both lines' mail");
+	free(names);
+
+	l = tree_at(&a6);
+	r = tree_at(&mbc);
+	if (merge_plan(vb, l, r, &t1, &p))
+		bail("merge_plan", NULL, 0);
+	merge_apply(l, &p, NULL, NULL, NULL);
+	merge_plan_free(&p);
+	names = names_in(l, "new");
+	is_str(names, "B", "against the virtual base A stays deleted");
+	free(names);
+	tree_free(l);
+
+	/* Why: against the other line's base alone, A comes back. */
+	l = tree_at(&a6);
+	base = tree_at(&b4);
+	if (merge_plan(base, l, r, &t1, &p))
+		bail("merge_plan", NULL, 0);
+	merge_apply(l, &p, NULL, NULL, NULL);
+	merge_plan_free(&p);
+	names = names_in(l, "new");
+	is_str(names, "A,B", "against one base alone it would come back");
+	free(names);
+	tree_free(l);
+	tree_free(base);
+	tree_free(r);
+	tree_free(vb);
+
+	struct merge_bases none = {0};
+	ok(merge_base_tree(&st, &keys, &none, &t1, &vb) == 0 && vb == NULL,
+	   "no base: the empty tree (NULL)");
+}
+
+static void setup_store(void)
+{
+	uint8_t master[IPMD_MASTER_BYTES];
+	char path[4096];
+
+	if (seal_init() != 0)
+		bail("seal_init", NULL, 0);
+	tap_fill_random(master, sizeof(master), 17);
+	if (keys_from_master(&keys, master) != 0)
+		bail("keys", NULL, 0);
+	st.convergence = keys.convergence;
+	st.chunk_size = OBJ_CHUNK_DEFAULT;
+	st.fanout = OBJ_FANOUT_DEFAULT;
+	snprintf(path, sizeof(path), "%s/store", tap_tempdir());
+	if (bs_local_open(path, &st.bs) != 0)
+		bail("bs_local_open", path, 0);
+}
+
 int main(void)
 {
 	test_added();
@@ -1112,9 +1541,16 @@ int main(void)
 	test_folder_moves();
 	test_other_files();
 	test_links_and_swaps();
+	test_duplicated_range();
 	test_no_base();
 	test_attributes();
 	test_refusals();
 	test_property();
+	setup_store();
+	test_commit_format();
+	test_bases();
+	test_criss_cross();
+	bs_close(st.bs);
+	keys_free(&keys);
 	return tap_done();
 }
