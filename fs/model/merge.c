@@ -146,14 +146,8 @@ static int push(struct mg_want **arr, size_t *n, size_t *cap,
 {
 	struct mg_want *w;
 
-	if (*n == *cap) {
-		size_t c = *cap ? *cap * 2 : 64;
-		struct mg_want *a = realloc(*arr, c * sizeof(*a));
-		if (!a)
-			return -ENOMEM;
-		*arr = a;
-		*cap = c;
-	}
+	if (mg_grow(arr, *n, cap, sizeof(**arr)))
+		return -ENOMEM;
 	w = &(*arr)[*n];
 	memset(w, 0, sizeof(*w));
 	w->path = strndup(path, len);

@@ -72,9 +72,9 @@
  * The records, in order: unlinks of local names the merge drops; local
  * names that must leave a path the merge uses, or a directory it removes,
  * renamed to a temporary name in the root (".ipmd-merge-N", N the first
- * free); rmdirs, deepest first; mkdirs, parents first; renames into
- * place, creates (then content, then setattr), links; content and
- * setattr of kept inodes.  Applied in one go under the caller's lock, no
+ * free); rmdirs, deepest first; mkdirs, parents first; then inode by
+ * inode, renames into place, creates (then content, then setattr of the
+ * mtime) and links; last content and setattr of kept inodes.  Applied in one go under the caller's lock, no
  * reader sees a temporary name.  All times of the records are now; a new
  * inode's mtime is set to the merged one.
  *

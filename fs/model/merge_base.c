@@ -9,6 +9,7 @@
 
 #include "fs/model/manifest.h"
 #include "fs/model/merge.h"
+#include "fs/model/merge_internal.h"
 
 enum mark {
 	FROM_A = 1 << 0,
@@ -90,14 +91,8 @@ static int push(struct walk *w, uint32_t i)
 {
 	size_t k;
 
-	if (w->nheap == w->capheap) {
-		size_t cap = w->capheap ? w->capheap * 2 : 256;
-		uint32_t *h = realloc(w->heap, cap * sizeof(*h));
-		if (!h)
-			return -ENOMEM;
-		w->heap = h;
-		w->capheap = cap;
-	}
+	if (mg_grow(&w->heap, w->nheap, &w->capheap, sizeof(*w->heap)))
+		return -ENOMEM;
 	for (k = w->nheap++; k > 0 && above(w, i, w->heap[(k - 1) / 2]);
 	     k = (k - 1) / 2)
 		w->heap[k] = w->heap[(k - 1) / 2];
@@ -153,14 +148,8 @@ static int reach(struct walk *w, const struct cid *cid, uint8_t marks,
 		return err;
 	if (c.seq >= below)
 		return -EPROTO;
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 256;
-		struct node *nn = realloc(w->nodes, cap * sizeof(*nn));
-		if (!nn)
-			return -ENOMEM;
-		w->nodes = nn;
-		w->cap = cap;
-	}
+	if (mg_grow(&w->nodes, w->n, &w->cap, sizeof(*w->nodes)))
+		return -ENOMEM;
 	if (2 * (w->n + 1) > w->nslots && (err = rehash(w)) != 0)
 		return err;
 	i = (long)w->n++;

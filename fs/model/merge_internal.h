@@ -106,6 +106,11 @@ void mg_wants_free(struct mg_wants *w);
 /* Index of the directory want at path[0..len) in w->d, or -1. */
 long mg_find_dir(const struct mg_wants *w, const char *path, size_t len);
 
+/* Room for element n of an array of size-byte elements at *(T **)arrp
+ * holding *cap: doubled (from 64) when full.  0 or -ENOMEM (the array
+ * unchanged).  For every growing array of fs/model/merge*.c. */
+int mg_grow(void *arrp, size_t n, size_t *cap, size_t size);
+
 void mg_attrs_of(const struct inode *in, struct mg_attrs *a);
 bool mg_content_equal(const struct obj_ref *a, const struct obj_ref *b);
 

@@ -57,18 +57,6 @@ struct pc {
 	char temp[sizeof(MERGE_TEMP_PREFIX) + 24];
 };
 
-#define GROW(arr, n, cap)                                                     \
-	do {                                                                  \
-		if ((n) == (cap)) {                                           \
-			size_t c_ = (cap) ? (cap) * 2 : 64;                   \
-			void *a_ = realloc((arr), c_ * sizeof(*(arr)));       \
-			if (!a_)                                              \
-				return -ENOMEM;                               \
-			(arr) = a_;                                           \
-			(cap) = c_;                                           \
-		}                                                             \
-	} while (0)
-
 /* ---- records ---- */
 
 static char *dup_or_null(const char *s, char **at)
@@ -93,20 +81,15 @@ static int emit(struct pc *c, struct record r)
 
 	if (!text)
 		return -ENOMEM;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 64;
-		struct record *recs = realloc(p->recs, cap * sizeof(*recs));
-		char **texts = recs ? realloc(p->text, cap * sizeof(*texts))
-				    : NULL;
-		if (recs)
-			p->recs = recs;
-		if (!texts) {
-			free(text);
-			return -ENOMEM;
-		}
-		p->text = texts;
-		p->cap = cap;
+	/* Two arrays of one length: the second grows to the first's. */
+	size_t cap = p->cap, tcap = p->cap;
+	if (mg_grow(&p->recs, p->n, &cap, sizeof(*p->recs)) ||
+	    mg_grow(&p->text, p->n, &tcap, sizeof(*p->text))) {
+		free(text);
+		p->cap = cap < tcap ? cap : tcap;
+		return -ENOMEM;
 	}
+	p->cap = cap;
 	r.name = dup_or_null(r.name, &at);
 	r.newname = dup_or_null(r.newname, &at);
 	r.target = dup_or_null(r.target, &at);
@@ -248,7 +231,8 @@ static int each_group(struct pc *c, group_fn fn)
 
 static int add_cand(struct pc *c, uint64_t want)
 {
-	GROW(c->cand, c->ncand, c->capcand);
+	if (mg_grow(&c->cand, c->ncand, &c->capcand, sizeof(*c->cand)))
+		return -ENOMEM;
 	c->cand[c->ncand] = (struct cand){.want = want, .order = c->ncand};
 	c->ncand++;
 	return 0;
@@ -371,7 +355,8 @@ static int number_new(struct pc *c)
 
 static int add_op(struct pc *c, struct op o)
 {
-	GROW(c->ops, c->nops, c->capops);
+	if (mg_grow(&c->ops, c->nops, &c->capops, sizeof(*c->ops)))
+		return -ENOMEM;
 	c->ops[c->nops++] = o;
 	return 0;
 }

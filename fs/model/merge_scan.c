@@ -1,6 +1,7 @@
 /* fs/model/merge_scan.c — a tree as entries sorted by path; see
  * merge_internal.h. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,16 +11,29 @@
 #define INFO_MARK ":2,"
 #define INFO_MARK_LEN 3
 
+int mg_grow(void *arrp, size_t n, size_t *cap, size_t size)
+{
+	void *arr, *a;
+	size_t c;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 64;
+	if (c < *cap || c > SIZE_MAX / size)
+		return -ENOMEM;
+	/* arrp points at a T *: copied as bytes, not read as a void *. */
+	memcpy(&arr, arrp, sizeof(arr));
+	if (!(a = realloc(arr, c * size)))
+		return -ENOMEM;
+	memcpy(arrp, &a, sizeof(a));
+	*cap = c;
+	return 0;
+}
+
 static int push(struct mg_side *s, struct mg_ent **out)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		struct mg_ent *e = realloc(s->e, cap * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		s->e = e;
-		s->cap = cap;
-	}
+	if (mg_grow(&s->e, s->n, &s->cap, sizeof(*s->e)))
+		return -ENOMEM;
 	*out = &s->e[s->n++];
 	memset(*out, 0, sizeof(**out));
 	return 0;

@@ -56,6 +56,16 @@ static struct inode *parent_of(struct fs_tree *t, const char *path,
 	return cur;
 }
 
+/* The same, for a path whose directory must be there. */
+static struct inode *dir_for(struct fs_tree *t, const char *path, char *buf,
+			     const char **name)
+{
+	struct inode *d = parent_of(t, path, buf, name);
+	if (!d)
+		bail("no directory for", path, 0);
+	return d;
+}
+
 static struct inode *lookup(struct fs_tree *t, const char *path)
 {
 	char buf[4096];
@@ -91,9 +101,7 @@ static void mk(struct fs_tree *t, const char *path, uint32_t mode,
 {
 	char buf[4096];
 	const char *name;
-	struct inode *d = parent_of(t, path, buf, &name);
-	if (!d)
-		bail("no parent", path, 0);
+	struct inode *d = dir_for(t, path, buf, &name);
 	apply(t,
 	      (struct record){.op = REC_CREATE, .dir = d->ino, .name = name,
 			      .ino = t->next_ino, .mode = mode, .uid = 1000,
@@ -130,10 +138,8 @@ static void mv(struct fs_tree *t, const char *from, const char *to)
 {
 	char b1[4096], b2[4096];
 	const char *n1, *n2;
-	struct inode *d1 = parent_of(t, from, b1, &n1),
-		     *d2 = parent_of(t, to, b2, &n2);
-	if (!d1 || !d2)
-		bail("mv", from, 0);
+	struct inode *d1 = dir_for(t, from, b1, &n1),
+		     *d2 = dir_for(t, to, b2, &n2);
 	apply(t,
 	      (struct record){.op = REC_RENAME, .dir = d1->ino, .name = n1,
 			      .newdir = d2->ino, .newname = n2},
@@ -144,7 +150,7 @@ static void ln(struct fs_tree *t, const char *from, const char *to)
 {
 	char buf[4096];
 	const char *name;
-	struct inode *d = parent_of(t, to, buf, &name);
+	struct inode *d = dir_for(t, to, buf, &name);
 	apply(t,
 	      (struct record){.op = REC_LINK, .ino = lookup(t, from)->ino,
 			      .dir = d->ino, .name = name},
@@ -155,9 +161,7 @@ static void rm(struct fs_tree *t, const char *path, bool dir)
 {
 	char buf[4096];
 	const char *name;
-	struct inode *d = parent_of(t, path, buf, &name);
-	if (!d)
-		bail("rm", path, 0);
+	struct inode *d = dir_for(t, path, buf, &name);
 	apply(t,
 	      (struct record){.op = REC_UNLINK, .dir = d->ino, .name = name,
 			      .rmdir = dir},
@@ -348,6 +352,20 @@ static void same_trees(struct trio *x, const char *const *skip,
 	free(b);
 }
 
+/* local merged with remote against base, in place: the records that
+ * failed. */
+static size_t merge_into(struct fs_tree *base, struct fs_tree *local,
+			 struct fs_tree *remote)
+{
+	struct merge_plan p;
+	size_t failed = 0;
+	if (merge_plan(base, local, remote, &t1, &p))
+		bail("merge_plan", NULL, 0);
+	merge_apply(local, &p, NULL, NULL, &failed);
+	merge_plan_free(&p);
+	return failed;
+}
+
 /* ---- the rules, one by one ---- */
 
 static void base_inbox(struct fs_tree *t)
@@ -378,49 +396,76 @@ static void test_added(void)
 	trio_free(&x);
 }
 
-static void test_move_holds(void)
-{
-	struct trio x;
-	trio_new(&x, base_inbox);
-	mv(x.l, "new/1.M1.a", "cur/1.M1.a:2,S"); /* read on local */
-	mv(x.r, "cur/2.M2.a:2,", "cur/2.M2.a:2,R"); /* replied on remote */
-	merge_both(&x, "new/ -> cur/ on one side");
-	both_have(&x, "new", "", "new/ -> cur/ on one side");
-	both_have(&x, "cur", "1.M1.a:2,S,2.M2.a:2,R,3.M3.a:2,FS",
-		  "new/ -> cur/ on one side");
-	trio_free(&x);
+/* A scenario of renames and deletions: each side's changes (from, to;
+ * to NULL: unlink), then the names two directories hold on both sides. */
+struct scenario {
+	const char *what;
+	bool folders; /* base_folders, else base_inbox */
+	const char *local[3][2], *remote[3][2];
+	const char *dir[2], *names[2];
+	int renamed; /* messages renamed into local, or -1: not checked */
+};
 
-	/* Both read it, with different flags: cur/, both flags. */
-	trio_new(&x, base_inbox);
-	mv(x.l, "new/1.M1.a", "cur/1.M1.a:2,S");
-	mv(x.r, "new/1.M1.a", "cur/1.M1.a:2,F");
-	merge_both(&x, "new/ -> cur/ on both sides");
-	both_have(&x, "cur", "1.M1.a:2,FS,2.M2.a:2,,3.M3.a:2,FS",
-		  "new/ -> cur/ on both sides");
-	is_int(x.sl.renamed, 1, "one message renamed into local");
-	trio_free(&x);
+static const struct scenario scenarios[] = {
+	{"new/ -> cur/ on one side", false,
+	 {{"new/1.M1.a", "cur/1.M1.a:2,S"}}, /* read on local */
+	 {{"cur/2.M2.a:2,", "cur/2.M2.a:2,R"}}, /* replied on remote */
+	 {"new", "cur"}, {"", "1.M1.a:2,S,2.M2.a:2,R,3.M3.a:2,FS"}, 1},
+	{"new/ -> cur/ on both sides, other flags", false,
+	 {{"new/1.M1.a", "cur/1.M1.a:2,S"}},
+	 {{"new/1.M1.a", "cur/1.M1.a:2,F"}},
+	 {"new", "cur"}, {"", "1.M1.a:2,FS,2.M2.a:2,,3.M3.a:2,FS"}, 1},
+	{"S on one side, F on the other", false,
+	 {{"cur/2.M2.a:2,", "cur/2.M2.a:2,S"},
+	  /* S removed on local, T added on remote: F T. */
+	  {"cur/3.M3.a:2,FS", "cur/3.M3.a:2,F"}},
+	 {{"cur/2.M2.a:2,", "cur/2.M2.a:2,F"},
+	  {"cur/3.M3.a:2,FS", "cur/3.M3.a:2,FST"}},
+	 {"cur", "new"}, {"2.M2.a:2,FS,3.M3.a:2,FT", "1.M1.a"}, 2},
+	{"a flag removed, untouched on the other side", false, {{NULL}},
+	 {{"cur/3.M3.a:2,FS", "cur/3.M3.a:2,S"}},
+	 {"cur", "new"}, {"2.M2.a:2,,3.M3.a:2,S", "1.M1.a"}, 1},
+	{"filed on local, flagged on remote", true,
+	 {{"cur/2.M2.a:2,", ".Foo/cur/2.M2.a:2,"}},
+	 {{"cur/2.M2.a:2,", "cur/2.M2.a:2,F"}},
+	 {".Foo/cur", "cur"}, {"2.M2.a:2,F,5.M5.a:2,S,6.M6.a:2,", "3.M3.a:2,FS"},
+	 -1},
+	/* Renamed on remote while mail was filed into it on local: the
+	 * folder stays under its old name with that mail (merge.h). */
+	{"renamed on remote, filed into on local", true,
+	 {{"cur/2.M2.a:2,", ".Foo/cur/2.M2.a:2,"}}, {{".Foo", ".Bar"}},
+	 {".Bar/cur", ".Foo/cur"}, {"5.M5.a:2,S,6.M6.a:2,", "2.M2.a:2,"}, -1},
+};
+
+static void base_folders(struct fs_tree *t);
+
+static void run_changes(struct fs_tree *t, const char *const (*ops)[2])
+{
+	for (int i = 0; i < 3 && ops[i][0]; i++) {
+		if (ops[i][1])
+			mv(t, ops[i][0], ops[i][1]);
+		else
+			rm(t, ops[i][0], false);
+	}
 }
 
-static void test_flags(void)
+static void test_scenarios(void)
 {
-	struct trio x;
-	trio_new(&x, base_inbox);
-	mv(x.l, "cur/2.M2.a:2,", "cur/2.M2.a:2,S");
-	mv(x.r, "cur/2.M2.a:2,", "cur/2.M2.a:2,F");
-	/* S removed on local, T added on remote: F T. */
-	mv(x.l, "cur/3.M3.a:2,FS", "cur/3.M3.a:2,F");
-	mv(x.r, "cur/3.M3.a:2,FS", "cur/3.M3.a:2,FST");
-	merge_both(&x, "flags");
-	both_have(&x, "cur", "2.M2.a:2,FS,3.M3.a:2,FT", "flags");
-	same_trees(&x, NULL, "flags");
-	trio_free(&x);
-
-	/* A flag removed on one side, untouched on the other: removed. */
-	trio_new(&x, base_inbox);
-	mv(x.r, "cur/3.M3.a:2,FS", "cur/3.M3.a:2,S");
-	merge_both(&x, "flag removed");
-	both_have(&x, "cur", "2.M2.a:2,,3.M3.a:2,S", "flag removed");
-	trio_free(&x);
+	for (size_t i = 0; i < sizeof(scenarios) / sizeof(*scenarios); i++) {
+		const struct scenario *sc = &scenarios[i];
+		struct trio x;
+		trio_new(&x, sc->folders ? base_folders : base_inbox);
+		run_changes(x.l, sc->local);
+		run_changes(x.r, sc->remote);
+		merge_both(&x, sc->what);
+		for (int d = 0; d < 2; d++)
+			both_have(&x, sc->dir[d], sc->names[d], sc->what);
+		if (sc->renamed >= 0)
+			is_int(x.sl.renamed, sc->renamed,
+			       "%s: messages renamed into local", sc->what);
+		same_trees(&x, NULL, sc->what);
+		trio_free(&x);
+	}
 }
 
 static void test_deletion_wins(void)
@@ -488,22 +533,13 @@ static void test_folder_deleted(void)
 	trio_free(&x);
 }
 
-static void test_folder_moves(void)
+/* The folder renamed on remote, a message read in it on local: its
+ * messages go with it (by temporary names: their directory goes). */
+static void test_folder_renamed(void)
 {
 	struct trio x;
 	char *top;
 
-	/* Filed into another folder on local, flagged on remote. */
-	trio_new(&x, base_folders);
-	mv(x.l, "cur/2.M2.a:2,", ".Foo/cur/2.M2.a:2,");
-	mv(x.r, "cur/2.M2.a:2,", "cur/2.M2.a:2,F");
-	merge_both(&x, "filed and flagged");
-	both_have(&x, ".Foo/cur", "2.M2.a:2,F,5.M5.a:2,S,6.M6.a:2,",
-		  "filed and flagged");
-	trio_free(&x);
-
-	/* The folder renamed on remote, a message read in it on local: its
-	 * messages go with it (the temporary names: their directory goes). */
 	trio_new(&x, base_folders);
 	mv(x.r, ".Foo", ".Bar");
 	mv(x.l, ".Foo/cur/6.M6.a:2,", ".Foo/cur/6.M6.a:2,S");
@@ -517,19 +553,6 @@ static void test_folder_moves(void)
 	   top);
 	free(top);
 	same_trees(&x, NULL, "folder renamed");
-	trio_free(&x);
-
-	/* Renamed on remote while mail was filed into it on local: the
-	 * folder stays under its old name with that mail (merge.h). */
-	trio_new(&x, base_folders);
-	mv(x.r, ".Foo", ".Bar");
-	mv(x.l, "cur/2.M2.a:2,", ".Foo/cur/2.M2.a:2,");
-	merge_both(&x, "renamed and filed into");
-	both_have(&x, ".Bar/cur", "5.M5.a:2,S,6.M6.a:2,",
-		  "renamed and filed into: the folder's mail moved");
-	both_have(&x, ".Foo/cur", "2.M2.a:2,",
-		  "renamed and filed into: the mail filed under the old name");
-	same_trees(&x, NULL, "renamed and filed into");
 	trio_free(&x);
 }
 
@@ -653,10 +676,7 @@ static void test_duplicated_range(void)
 	 * two disagree on numbers until one fast-forwards to the other's
 	 * commit), but names and bytes stay. */
 	char *before = snapshot(x.l, NULL), *after;
-	if (merge_plan(x.b, x.l, x.r, &t1, &pl))
-		bail("merge_plan", "duplicated range", 0);
-	merge_apply(x.l, &pl, NULL, NULL, &fl);
-	merge_plan_free(&pl);
+	fl = merge_into(x.b, x.l, x.r);
 	after = snapshot(x.l, NULL);
 	ok(fl == 0 && strcmp(before, after) == 0,
 	   "duplicated range: merging again keeps names and bytes");
@@ -668,17 +688,13 @@ static void test_duplicated_range(void)
 static void test_no_base(void)
 {
 	struct trio x;
-	struct merge_plan p;
-	size_t failed = 1;
 
 	trio_new(&x, base_inbox);
 	mv(x.l, "cur/2.M2.a:2,", "cur/2.M2.a:2,S");
 	mv(x.r, "cur/2.M2.a:2,", "cur/2.M2.a:2,F");
 	rm(x.r, "new/1.M1.a", false);
-	ok(merge_plan(NULL, x.l, x.r, &t1, &p) == 0, "merge without a base");
-	merge_apply(x.l, &p, NULL, NULL, &failed);
-	is_int(failed, 0, "without a base: every record applies");
-	merge_plan_free(&p);
+	is_int(merge_into(NULL, x.l, x.r), 0,
+	       "without a base: every record applies");
 	char *cur = names_in(x.l, "cur"), *nw = names_in(x.l, "new");
 	is_str(cur, "2.M2.a:2,FS,3.M3.a:2,FS",
 	       "without a base: flags united");
@@ -744,10 +760,9 @@ struct rng {
 
 static uint64_t next(struct rng *g)
 {
-	g->x ^= g->x << 13;
-	g->x ^= g->x >> 7;
-	g->x ^= g->x << 17;
-	return g->x;
+	uint64_t v;
+	tap_fill_random((uint8_t *)&v, sizeof(v), ++g->x);
+	return v;
 }
 
 static unsigned pick(struct rng *g, unsigned n)
@@ -867,6 +882,26 @@ static void new_folder(struct fs_tree *t, struct history *h, struct rng *g,
 	strcpy(h->folders[h->nfolders++], name);
 }
 
+/* A folder (never the inbox) renamed, its mail with it. */
+static void rename_folder(struct fs_tree *t, struct history *h,
+			  struct rng *g, char side, unsigned n)
+{
+	char name[64];
+	size_t f;
+
+	if (h->nfolders < 2)
+		return;
+	f = 1 + pick(g, (unsigned)h->nfolders - 1);
+	snprintf(name, sizeof(name), ".M%c%u", side, n);
+	if (lookup(t, name))
+		return;
+	mv(t, h->folders[f], name);
+	for (size_t i = 0; i < h->n; i++)
+		if (strcmp(h->m[i].folder, h->folders[f]) == 0)
+			strcpy(h->m[i].folder, name);
+	strcpy(h->folders[f], name);
+}
+
 /* One random change to t by side ('B' building the base, 'L', 'R'). */
 static void change(struct fs_tree *t, struct history *h, struct rng *g,
 		   char side, unsigned n)
@@ -874,7 +909,7 @@ static void change(struct fs_tree *t, struct history *h, struct rng *g,
 	char from[256], to[256], uniq[64];
 	struct msg *m = h->n ? &h->m[pick(g, (unsigned)h->n)] : NULL;
 
-	switch (pick(g, 10)) {
+	switch (pick(g, 11)) {
 	case 0:
 	case 1:
 		snprintf(uniq, sizeof(uniq), "%c%u.%llx", side, n,
@@ -914,6 +949,9 @@ static void change(struct fs_tree *t, struct history *h, struct rng *g,
 		return;
 	case 8:
 		new_folder(t, h, g, side, n);
+		return;
+	case 9:
+		rename_folder(t, h, g, side, n);
 		return;
 	default: /* drop a folder (never the inbox) */
 		if (h->nfolders > 1 && pick(g, 2)) {
@@ -991,8 +1029,21 @@ static bool in_list(char (*v)[64], size_t n, const char *s)
 struct tally {
 	unsigned apply, encode, determinism, commute, idem, lost, undeleted;
 	uint64_t first; /* the first case that failed */
-	uint64_t records, conflicts;
+	uint64_t records, conflicts, temps, mkdirs, rmdirs;
 };
+
+/* What the random merges did, so a reader sees the cases are varied. */
+static void count_kinds(struct tally *y, const struct merge_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct record *r = &p->recs[i];
+		y->temps += r->op == REC_RENAME &&
+			    !strncmp(r->newname, MERGE_TEMP_PREFIX,
+				     strlen(MERGE_TEMP_PREFIX));
+		y->mkdirs += r->op == REC_CREATE && S_ISDIR(r->mode);
+		y->rmdirs += r->op == REC_UNLINK && r->rmdir;
+	}
+}
 
 static void fail(struct tally *y, unsigned *what, uint64_t c)
 {
@@ -1088,6 +1139,7 @@ static void one_case(struct tally *y, uint64_t c, struct history *h)
 	check_records(y, c, b, l, r, &pl);
 	y->records += pl.n;
 	y->conflicts += pl.stats.conflicts;
+	count_kinds(y, &pl);
 	merge_apply(l, &pl, NULL, NULL, &fl);
 	merge_apply(r, &pr, NULL, NULL, &fr);
 	if (fl || fr)
@@ -1130,9 +1182,11 @@ static void test_property(void)
 	for (uint64_t c = 1; c <= CASES; c++)
 		one_case(&y, c, h);
 	free(h);
-	tap_diag("%d random histories, %llu records, %llu conflicts", CASES,
-		 (unsigned long long)y.records,
-		 (unsigned long long)y.conflicts);
+	tap_diag("%d random histories: %llu records (%llu through a "
+		 "temporary name, %llu mkdir, %llu rmdir), %llu conflicts",
+		 CASES, (unsigned long long)y.records,
+		 (unsigned long long)y.temps, (unsigned long long)y.mkdirs,
+		 (unsigned long long)y.rmdirs, (unsigned long long)y.conflicts);
 	ok(y.apply == 0, "every record of every merge applies (%u failed)",
 	   y.apply);
 	ok(y.encode == 0, "every record journals (%u did not)", y.encode);
@@ -1430,11 +1484,8 @@ static struct fs_tree *merged_tree(const struct cid *l, const struct cid *r,
 				   struct fs_tree *base)
 {
 	struct fs_tree *t = tree_at(l), *o = tree_at(r);
-	struct merge_plan p;
-	if (merge_plan(base, t, o, &t1, &p))
-		bail("merge_plan", NULL, 0);
-	merge_apply(t, &p, NULL, NULL, NULL);
-	merge_plan_free(&p);
+	if (merge_into(base, t, o))
+		bail("merge_into", NULL, 0);
 	tree_free(o);
 	return t;
 }
@@ -1446,7 +1497,6 @@ static void test_criss_cross(void)
 {
 	struct fs_tree *t, *base, *vb, *l, *r;
 	struct merge_bases mb;
-	struct merge_plan p;
 	char *names;
 
 	tree_new(&t, 1000, 1000, &t0);
@@ -1482,28 +1532,23 @@ static void test_criss_cross(void)
 	is_str(names, "A,B", "the virtual base holds both lines' mail");
 	free(names);
 
-	l = tree_at(&a6);
-	r = tree_at(&mbc);
-	if (merge_plan(vb, l, r, &t1, &p))
-		bail("merge_plan", NULL, 0);
-	merge_apply(l, &p, NULL, NULL, NULL);
-	merge_plan_free(&p);
-	names = names_in(l, "new");
-	is_str(names, "B", "against the virtual base A stays deleted");
-	free(names);
-	tree_free(l);
-
-	/* Why: against the other line's base alone, A comes back. */
-	l = tree_at(&a6);
+	/* Against the virtual base; then, to show why, against the other
+	 * line's base alone. */
 	base = tree_at(&b4);
-	if (merge_plan(base, l, r, &t1, &p))
-		bail("merge_plan", NULL, 0);
-	merge_apply(l, &p, NULL, NULL, NULL);
-	merge_plan_free(&p);
-	names = names_in(l, "new");
-	is_str(names, "A,B", "against one base alone it would come back");
-	free(names);
-	tree_free(l);
+	r = tree_at(&mbc);
+	struct fs_tree *bases[2] = {vb, base};
+	const char *want[2] = {"B", "A,B"};
+	const char *what[2] = {"against the virtual base A stays deleted",
+			       "against one base alone it would come back"};
+	for (int i = 0; i < 2; i++) {
+		l = tree_at(&a6);
+		if (merge_into(bases[i], l, r))
+			bail("merge_into", NULL, 0);
+		names = names_in(l, "new");
+		is_str(names, want[i], "%s", what[i]);
+		free(names);
+		tree_free(l);
+	}
 	tree_free(base);
 	tree_free(r);
 	tree_free(vb);
@@ -1534,11 +1579,10 @@ static void setup_store(void)
 int main(void)
 {
 	test_added();
-	test_move_holds();
-	test_flags();
+	test_scenarios();
 	test_deletion_wins();
 	test_folder_deleted();
-	test_folder_moves();
+	test_folder_renamed();
 	test_other_files();
 	test_links_and_swaps();
 	test_duplicated_range();
