@@ -685,6 +685,39 @@ static void test_duplicated_range(void)
 	trio_free(&x);
 }
 
+/* A device's allocator stays in its range though a merge inserts the
+ * other device's numbers (fs/model/tree.h, tree_set_range). */
+static void test_ranges(void)
+{
+	struct trio x;
+	struct inode *out;
+	struct tree_new_inode spec = {.mode = S_IFREG | 0600};
+	uint64_t end = UINT64_C(8) << TREE_INO_RANGE_BITS;
+
+	trio_new(&x, base_inbox);
+	is_int(tree_set_range(x.l, 0, x.l->next_ino), 0, "local: range 0");
+	is_int(tree_set_range(x.r, 7, REMOTE_RANGE), 0, "remote: range 7");
+	put(x.l, "new/50.L", 50);
+	put(x.r, "new/51.R", 51);
+	uint64_t before = x.l->next_ino;
+	merge_both(&x, "ranges");
+	is_int(x.l->next_ino, before,
+	       "local's next number stays in its range after the merge");
+	ok(tree_ino_range(x.r->next_ino) == 7,
+	   "remote's next number stays in its range after the merge");
+	is_int(tree_set_range(x.l, TREE_DEVICES, 5), -EINVAL,
+	       "a device past TREE_DEVICES: -EINVAL");
+	is_int(tree_set_range(x.l, 7, 5), -EINVAL,
+	       "a next number outside the range: -EINVAL");
+	is_int(tree_set_range(x.l, 0, 1), -EINVAL, "device 0 starts above the root");
+	is_int(tree_set_range(x.r, 7, end - 1), 0, "remote near its end");
+	is_int(tree_create(x.r, x.r->root, "last", &spec, &t0, &out), 0,
+	       "the last number of the range is allocated");
+	is_int(tree_create(x.r, x.r->root, "past", &spec, &t0, &out), -ENOSPC,
+	       "past the range's end: -ENOSPC");
+	trio_free(&x);
+}
+
 static void test_no_base(void)
 {
 	struct trio x;
@@ -1586,6 +1619,7 @@ int main(void)
 	test_other_files();
 	test_links_and_swaps();
 	test_duplicated_range();
+	test_ranges();
 	test_no_base();
 	test_attributes();
 	test_refusals();
