@@ -69,6 +69,70 @@ static json_t *cid_json(const struct cid *c)
 	return json_string(text);
 }
 
+/* The other parents: a merge has a first parent, and every parent is
+ * named once. */
+static bool merged_ok(const struct commit *c)
+{
+	if (c->nmerged > COMMIT_MERGED_MAX ||
+	    (c->nmerged && c->parent.len == 0))
+		return false;
+	for (unsigned i = 0; i < c->nmerged; i++) {
+		if (!cid_ok(&c->merged[i]) ||
+		    cid_equal(&c->merged[i], &c->parent))
+			return false;
+		for (unsigned j = 0; j < i; j++)
+			if (cid_equal(&c->merged[i], &c->merged[j]))
+				return false;
+	}
+	return true;
+}
+
+/* Each range's next number: inside its range (device 0's above the root),
+ * one per range, ascending, none above next_ino. */
+static bool inos_ok(const struct commit *c)
+{
+	const uint64_t low_mask = (UINT64_C(1) << TREE_INO_RANGE_BITS) - 1;
+
+	if (c->ninos > COMMIT_RANGES_MAX)
+		return false;
+	for (unsigned i = 0; i < c->ninos; i++) {
+		uint64_t v = c->inos[i];
+		if (tree_ino_range(v) >= TREE_DEVICES || (v & low_mask) == 0 ||
+		    v <= TREE_ROOT_INO || v > c->next_ino ||
+		    (i > 0 && tree_ino_range(v) <= tree_ino_range(c->inos[i - 1])))
+			return false;
+	}
+	return true;
+}
+
+static bool is_v2(const struct commit *c)
+{
+	return c->nmerged > 0 || c->ninos > 0;
+}
+
+/* "merged" and "inos" into o, for a version 2 commit. */
+static int v2_json(const struct commit *c, json_t *o)
+{
+	json_t *merged = json_array(), *inos = json_array();
+	int rc = !merged || !inos;
+
+	for (unsigned i = 0; !rc && i < c->nmerged; i++)
+		rc = json_array_append_new(merged, cid_json(&c->merged[i]));
+	for (unsigned i = 0; !rc && i < c->ninos; i++)
+		rc = json_array_append_new(inos,
+					   json_integer((json_int_t)c->inos[i]));
+	if (rc) {
+		json_decref(merged);
+		json_decref(inos);
+		return -ENOMEM;
+	}
+	rc = c->nmerged ? json_object_set_new(o, "merged", merged)
+			: (json_decref(merged), 0);
+	rc |= c->ninos ? json_object_set_new(o, "inos", inos)
+		       : (json_decref(inos), 0);
+	return rc ? -ENOMEM : 0;
+}
+
 /* The commit without "sig": what the signature covers. */
 static int commit_json(const struct commit *c, json_t **out)
 {
@@ -82,7 +146,8 @@ static int commit_json(const struct commit *c, json_t **out)
 	    !in_range(c->folders) || !in_range(c->added) ||
 	    !in_range(c->removed) || !in_range(c->renamed) ||
 	    !cid_ok(&c->tree.cid) ||
-	    (c->parent.len != 0 && !cid_ok(&c->parent)))
+	    (c->parent.len != 0 && !cid_ok(&c->parent)) || !merged_ok(c) ||
+	    !inos_ok(c))
 		return -EINVAL;
 	o = json_object();
 	tree = json_object();
@@ -97,7 +162,9 @@ static int commit_json(const struct commit *c, json_t **out)
 	     json_object_set_new(tree, "key", json_string(key));
 	sodium_memzero(key, sizeof(key));
 	rc |= json_object_set_new(o, "tree", tree) |
-	      json_object_set_new(o, "v", json_integer(COMMIT_VERSION)) |
+	      json_object_set_new(o, "v",
+				  json_integer(is_v2(c) ? COMMIT_VERSION_2
+							: COMMIT_VERSION)) |
 	      json_object_set_new(o, "seq", json_integer((json_int_t)c->seq)) |
 	      json_object_set_new(o, "parent",
 				  c->parent.len ? cid_json(&c->parent)
@@ -115,6 +182,8 @@ static int commit_json(const struct commit *c, json_t **out)
 				  json_integer((json_int_t)c->removed)) |
 	      json_object_set_new(o, "renamed",
 				  json_integer((json_int_t)c->renamed));
+	if (rc == 0 && is_v2(c))
+		rc = v2_json(c, o);
 	if (rc != 0) {
 		wipe_json_string(json_object_get(tree, "key"));
 		json_decref(o);
@@ -208,6 +277,36 @@ static bool get_cid(const json_t *s, struct cid *c)
 	       cid_ok(c);
 }
 
+/* "merged" and "inos" of a version 2 commit, each absent or a list of
+ * 1 … its maximum; merged_ok and inos_ok judge the values. */
+static int v2_fields(const json_t *o, struct commit *c)
+{
+	const json_t *merged = json_object_get(o, "merged");
+	const json_t *inos = json_object_get(o, "inos");
+	size_t i;
+	json_t *x;
+
+	if ((merged && (!json_is_array(merged) || !json_array_size(merged) ||
+			json_array_size(merged) > COMMIT_MERGED_MAX)) ||
+	    (inos && (!json_is_array(inos) || !json_array_size(inos) ||
+		      json_array_size(inos) > COMMIT_RANGES_MAX)))
+		return -EBADMSG;
+	json_array_foreach(merged, i, x)
+	{
+		if (!get_cid(x, &c->merged[i]))
+			return -EBADMSG;
+	}
+	c->nmerged = (unsigned)json_array_size(merged);
+	json_array_foreach(inos, i, x)
+	{
+		if (!json_is_integer(x) || json_integer_value(x) < 0)
+			return -EBADMSG;
+		c->inos[i] = (uint64_t)json_integer_value(x);
+	}
+	c->ninos = (unsigned)json_array_size(inos);
+	return merged_ok(c) && inos_ok(c) ? 0 : -EBADMSG;
+}
+
 /* Every field of a signed commit: types, ranges, nothing extra. */
 static int commit_fields(const json_t *o, struct commit *c)
 {
@@ -215,9 +314,16 @@ static int commit_fields(const json_t *o, struct commit *c)
 	const json_t *t = json_object_get(o, "time");
 	const json_t *parent = json_object_get(o, "parent");
 	const json_t *tree = json_object_get(o, "tree");
+	size_t extra = (json_object_get(o, "merged") != NULL) +
+		       (json_object_get(o, "inos") != NULL);
+	json_int_t version = json_is_integer(v) ? json_integer_value(v) : 0;
+	/* Version 1 has none of the version 2 members, version 2 has one
+	 * or both: one value, one encoding. */
+	bool v1 = version == COMMIT_VERSION && !extra;
+	bool v2 = version == COMMIT_VERSION_2 && extra;
 
-	if (json_object_size(o) != COMMIT_FIELDS || !json_is_integer(v) ||
-	    json_integer_value(v) != COMMIT_VERSION || !json_is_integer(t))
+	if (json_object_size(o) != COMMIT_FIELDS + extra || !(v1 || v2) ||
+	    !json_is_integer(t))
 		return -EBADMSG;
 	c->time_ns = json_integer_value(t);
 	if (!get_u64(o, "seq", &c->seq) || c->seq < 1 ||
@@ -237,7 +343,7 @@ static int commit_fields(const json_t *o, struct commit *c)
 	    !b64_get(json_object_get(tree, "key"), c->tree.key,
 		     IPMD_KEY_BYTES))
 		return -EBADMSG;
-	return 0;
+	return extra ? v2_fields(o, c) : 0;
 }
 
 /*

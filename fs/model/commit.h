@@ -14,10 +14,25 @@
  * manifest key (random nonce) and stored as a block; its CID names the
  * commit.
  *
+ * Version 2 (docs/ARCHITECTURE.md, "Several devices") has the same members
+ * and "v":2, and one or both of
+ *   "merged":[CID…]  the other parents of a merge (1 … COMMIT_MERGED_MAX,
+ *                    distinct, none equal to "parent", which a merge has)
+ *   "inos":[N…]      per inode range in use (tree.h, TREE_INO_RANGE_BITS),
+ *                    the next number its device allocates: ascending, one
+ *                    per range, N inside its range and ≤ next_ino
+ *                    (1 … COMMIT_RANGES_MAX)
+ * A commit with neither is written as version 1, byte for byte what this
+ * file wrote before version 2 existed; a reader refuses version 2 without
+ * either and version 1 with one, so one value has one encoding.  "parent"
+ * stays the first parent (the writing device's own previous head), so a
+ * walk along "parent" is one device's line.
+ *
  * seq only grows: parent's seq + 1, or more where fsck --repair rolled the
  * head back (the rollback is a new commit above every seq accepted before,
- * whose parent is the intact commit it restores); a reader requires a
- * parent's seq below its child's.  A reader refuses a commit whose
+ * whose parent is the intact commit it restores) or where a merge is above
+ * both its parents; a reader requires every parent's seq below its
+ * child's.  A reader refuses a commit whose
  * signature fails (-EKEYREJECTED) or that does not open (-EBADMSG), and the
  * caller refuses one whose seq is below the highest it accepted (rollback).
  */
@@ -32,8 +47,15 @@
 #include "util/attr.h"
 
 #define COMMIT_VERSION 1
-/* Largest commit JSON a reader accepts (a real one is ~600 bytes). */
+/* A merge, or a mailbox with inode ranges of several devices. */
+#define COMMIT_VERSION_2 2
+/* Largest commit JSON a reader accepts (a real one is ~600 bytes; a
+ * version 2 one with every list full ~1,100 more). */
 #define COMMIT_PLAIN_MAX 4096
+/* Other parents one commit may name (the engine merges two heads). */
+#define COMMIT_MERGED_MAX 3
+/* Inode ranges one commit may list. */
+#define COMMIT_RANGES_MAX 32
 
 struct commit {
 	uint64_t seq;
@@ -43,6 +65,11 @@ struct commit {
 	uint64_t next_ino;
 	uint64_t messages, folders;
 	uint64_t added, removed, renamed;
+	/* Version 2; zero counts: a version 1 commit. */
+	unsigned nmerged;
+	struct cid merged[COMMIT_MERGED_MAX];
+	unsigned ninos;
+	uint64_t inos[COMMIT_RANGES_MAX];
 };
 
 /* Sign, seal and store c; *cid names it.  Requires keys->can_sign (-EPERM).

@@ -197,7 +197,9 @@ static void ino_insert(struct fs_tree *t, struct inode *in)
 	in->hash_next = t->buckets[s];
 	t->buckets[s] = in;
 	t->ninodes++;
-	if (in->ino >= t->next_ino)
+	if (in->ino >= t->next_ino &&
+	    (!t->range_end ||
+	     (in->ino >= t->range_start && in->ino < t->range_end)))
 		t->next_ino = in->ino + 1;
 }
 
@@ -212,6 +214,23 @@ static void ino_remove(struct fs_tree *t, struct inode *in)
 	}
 }
 
+int tree_set_range(struct fs_tree *t, uint64_t device, uint64_t next)
+{
+	uint64_t start = device << TREE_INO_RANGE_BITS;
+	uint64_t end = (device + 1) << TREE_INO_RANGE_BITS;
+
+	if (device >= TREE_DEVICES)
+		return -EINVAL;
+	if (start <= TREE_ROOT_INO)
+		start = TREE_ROOT_INO + 1;
+	if (next < start || next >= end)
+		return -EINVAL;
+	t->range_start = start;
+	t->range_end = end;
+	t->next_ino = next;
+	return 0;
+}
+
 struct inode *tree_get(struct fs_tree *t, uint64_t ino)
 {
 	struct inode *in = t->buckets[ino_slot(ino, t->nbuckets)];
@@ -224,7 +243,8 @@ struct inode *tree_get(struct fs_tree *t, uint64_t ino)
 static int pick_ino(struct fs_tree *t, uint64_t want, uint64_t *ino)
 {
 	if (want == 0) {
-		if (t->next_ino == UINT64_MAX)
+		if (t->next_ino == UINT64_MAX ||
+		    (t->range_end && t->next_ino >= t->range_end))
 			return -ENOSPC;
 		*ino = t->next_ino;
 		return 0;

@@ -9,7 +9,10 @@
  *
  * Invariants (checked by tests/unit/test_tree.c)
  *  - ino values are unique and never reused (t->next_ino only grows);
- *    FUSE_ROOT_ID (1) is the root directory.
+ *    FUSE_ROOT_ID (1) is the root directory.  With a range set
+ *    (tree_set_range) only numbers inside it move next_ino: a merge
+ *    inserts numbers of other devices' ranges, which this tree must
+ *    never allocate.
  *  - A directory has exactly one name (its dirent in its parent; the root
  *    none) and nlink = 2 + number of subdirectories.
  *  - A non-directory's nlink = number of dirents naming it; its dirents are
@@ -36,6 +39,18 @@
 #include "util/attr.h"
 
 #define TREE_ROOT_INO 1
+/*
+ * Inode ranges (docs/ARCHITECTURE.md, "Several devices"): device D
+ * allocates D << TREE_INO_RANGE_BITS + n, so numbers two devices allocate
+ * never meet.  Device 0 is the store that ran init (every store made
+ * before ranges existed); D < TREE_DEVICES keeps every number below 2^63.
+ */
+#define TREE_INO_RANGE_BITS 40
+#define TREE_DEVICES (UINT64_C(1) << 23)
+static inline uint64_t tree_ino_range(uint64_t ino)
+{
+	return ino >> TREE_INO_RANGE_BITS;
+}
 #define TREE_NAME_MAX 255
 #define TREE_SYMLINK_MAX 4095
 #define TREE_LINK_MAX 65000 /* nlink limit: -EMLINK past it */
@@ -103,6 +118,7 @@ struct fs_tree {
 	uint32_t nbuckets;
 	uint64_t ninodes;
 	uint64_t next_ino;
+	uint64_t range_start, range_end; /* 0, 0: no range (every number) */
 	struct inode *root;
 	struct inode *dirty_dirs; /* directories with dirty shards */
 	uint32_t shard_threshold; /* entries per shard before splitting */
@@ -115,6 +131,17 @@ struct fs_tree {
 int tree_new(struct fs_tree **out, uint32_t uid, uint32_t gid,
 	     const struct timespec *now);
 void tree_free(struct fs_tree *t);
+
+/*
+ * Allocate in device's range only (TREE_INO_RANGE_BITS): next_ino := next,
+ * which must lie inside the range (device 0's starts above the root), and
+ * from then on only numbers inside the range move next_ino; an
+ * allocation (tree_create with ino 0) past the range's end is -ENOSPC.
+ * 0, or -EINVAL (device ≥ TREE_DEVICES, next outside the range).  Callers
+ * that pass next_ino themselves (live operations: the record carries the
+ * number) meet the end as -EEXIST instead, 2^40 numbers on.
+ */
+int tree_set_range(struct fs_tree *t, uint64_t device, uint64_t next);
 
 struct inode *tree_get(struct fs_tree *t, uint64_t ino);
 /* NULL when absent; dir must be a directory. */

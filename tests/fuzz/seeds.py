@@ -74,6 +74,10 @@ def commit():
     first = dict(c, seq=1, parent=None)
     put("commit", "first", b"\x01" + canon(first))
     put("commit", "raw", b"\x00" + canon(dict(c, sig="A" * 86)))
+    # Version 2: a merge, and a mailbox with a second device's range.
+    merge = dict(c, v=2, merged=[cid(6, b"m")], inos=[42, (5 << 40) + 9],
+                 next_ino=(5 << 40) + 9)
+    put("commit", "merge", b"\x01" + canon(merge))
 
 
 def keys():

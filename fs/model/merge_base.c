@@ -1,0 +1,369 @@
+/* fs/model/merge_base.c — see merge_base.h. */
+#include "fs/model/merge_base.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "fs/model/manifest.h"
+#include "fs/model/merge.h"
+#include "fs/model/merge_internal.h"
+
+enum mark {
+	FROM_A = 1 << 0,
+	FROM_B = 1 << 1,
+	STALE = 1 << 2, /* below a base found: not a base itself */
+};
+
+struct node {
+	struct cid cid;
+	uint64_t seq;
+	uint8_t marks;
+};
+
+/* The commits a walk has reached, a CID → node index table, and the
+ * queue of those not yet popped (a max-heap by seq). */
+struct walk {
+	struct blockstore *bs;
+	const struct mailbox_keys *keys;
+	struct node *nodes;
+	size_t n, cap;
+	uint32_t *slots; /* node index + 1; 0: empty */
+	size_t nslots;   /* a power of two, at least twice n */
+	uint32_t *heap;
+	size_t nheap, capheap;
+	size_t live; /* queued nodes that are not stale */
+};
+
+static size_t slot_of(const struct walk *w, const struct cid *c)
+{
+	return (size_t)XXH3_64bits(c->bytes, c->len) & (w->nslots - 1);
+}
+
+static int rehash(struct walk *w)
+{
+	size_t n = w->nslots ? w->nslots * 2 : 1024;
+	uint32_t *s = calloc(n, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	free(w->slots);
+	w->slots = s;
+	w->nslots = n;
+	for (size_t i = 0; i < w->n; i++) {
+		size_t k = slot_of(w, &w->nodes[i].cid);
+		while (s[k])
+			k = (k + 1) & (n - 1);
+		s[k] = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+static long find(const struct walk *w, const struct cid *c)
+{
+	if (!w->nslots)
+		return -1;
+	for (size_t k = slot_of(w, c); w->slots[k];
+	     k = (k + 1) & (w->nslots - 1))
+		if (cid_equal(&w->nodes[w->slots[k] - 1].cid, c))
+			return (long)w->slots[k] - 1;
+	return -1;
+}
+
+static int cid_cmp(const struct cid *a, const struct cid *b)
+{
+	int c = memcmp(a->bytes, b->bytes, a->len < b->len ? a->len : b->len);
+	return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+/* Heap order: higher seq first, then smaller CID bytes (deterministic). */
+static bool above(const struct walk *w, uint32_t x, uint32_t y)
+{
+	const struct node *a = &w->nodes[x], *b = &w->nodes[y];
+	if (a->seq != b->seq)
+		return a->seq > b->seq;
+	return cid_cmp(&a->cid, &b->cid) < 0;
+}
+
+static int push(struct walk *w, uint32_t i)
+{
+	size_t k;
+
+	if (mg_grow(&w->heap, w->nheap, &w->capheap, sizeof(*w->heap)))
+		return -ENOMEM;
+	for (k = w->nheap++; k > 0 && above(w, i, w->heap[(k - 1) / 2]);
+	     k = (k - 1) / 2)
+		w->heap[k] = w->heap[(k - 1) / 2];
+	w->heap[k] = i;
+	w->live += !(w->nodes[i].marks & STALE);
+	return 0;
+}
+
+static uint32_t pop(struct walk *w)
+{
+	uint32_t top = w->heap[0], last = w->heap[--w->nheap];
+	size_t k = 0;
+
+	for (;;) {
+		size_t c = 2 * k + 1;
+		if (c >= w->nheap)
+			break;
+		if (c + 1 < w->nheap && above(w, w->heap[c + 1], w->heap[c]))
+			c++;
+		if (!above(w, w->heap[c], last))
+			break;
+		w->heap[k] = w->heap[c];
+		k = c;
+	}
+	if (w->nheap)
+		w->heap[k] = last;
+	w->live -= !(w->nodes[top].marks & STALE);
+	return top;
+}
+
+/* Reach commit cid with marks: a new node is read (for its seq) and
+ * queued; a queued one gains the marks.  -ENOENT: the store lacks it. */
+static int reach(struct walk *w, const struct cid *cid, uint8_t marks,
+		 uint64_t below, long *out)
+{
+	long i = find(w, cid);
+	struct commit c;
+	int err;
+
+	if (i >= 0) {
+		struct node *nd = &w->nodes[i];
+		/* Queued until popped, and never reached after (its
+		 * children all have higher seqs): the marks land in time. */
+		if (!(nd->marks & STALE) && (marks & STALE))
+			w->live--;
+		nd->marks |= marks;
+		*out = i;
+		return nd->seq < below ? 0 : -EPROTO;
+	}
+	if (w->n >= MERGE_WALK_MAX)
+		return -EFBIG;
+	if ((err = commit_read(w->bs, w->keys, cid, &c)) != 0)
+		return err;
+	if (c.seq >= below)
+		return -EPROTO;
+	if (mg_grow(&w->nodes, w->n, &w->cap, sizeof(*w->nodes)))
+		return -ENOMEM;
+	if (2 * (w->n + 1) > w->nslots && (err = rehash(w)) != 0)
+		return err;
+	i = (long)w->n++;
+	w->nodes[i] = (struct node){.cid = *cid, .seq = c.seq, .marks = marks};
+	{
+		size_t k = slot_of(w, cid);
+		while (w->slots[k])
+			k = (k + 1) & (w->nslots - 1);
+		w->slots[k] = (uint32_t)i + 1;
+	}
+	*out = i;
+	return push(w, (uint32_t)i);
+}
+
+/* Every parent of c reached with marks; a missing one ends its line. */
+static int reach_parents(struct walk *w, const struct commit *c,
+			 uint8_t marks)
+{
+	long i;
+	int err = 0;
+
+	if (c->parent.len)
+		err = reach(w, &c->parent, marks, c->seq, &i);
+	if (err == -ENOENT)
+		err = 0;
+	for (unsigned k = 0; k < c->nmerged && !err; k++) {
+		err = reach(w, &c->merged[k], marks, c->seq, &i);
+		if (err == -ENOENT)
+			err = 0;
+	}
+	return err;
+}
+
+static void walk_free(struct walk *w)
+{
+	free(w->nodes);
+	free(w->slots);
+	free(w->heap);
+}
+
+static int base_cmp(const struct merge_bases *b, size_t x, size_t y)
+{
+	if (b->c[x].seq != b->c[y].seq)
+		return b->c[x].seq > b->c[y].seq ? -1 : 1;
+	return cid_cmp(&b->cid[x], &b->cid[y]);
+}
+
+/* Insertion into the sorted list (it holds at most MERGE_BASES_MAX). */
+static void add_base(struct merge_bases *out, const struct cid *cid,
+		     const struct commit *c)
+{
+	size_t k;
+
+	if (out->n == MERGE_BASES_MAX) {
+		out->truncated++;
+		return;
+	}
+	out->cid[out->n] = *cid;
+	out->c[out->n] = *c;
+	for (k = out->n++; k > 0 && base_cmp(out, k, k - 1) < 0; k--) {
+		struct cid tc = out->cid[k];
+		struct commit t = out->c[k];
+		out->cid[k] = out->cid[k - 1];
+		out->c[k] = out->c[k - 1];
+		out->cid[k - 1] = tc;
+		out->c[k - 1] = t;
+	}
+}
+
+/* Paint down until only stale commits are queued. */
+static int paint(struct walk *w, struct merge_bases *out)
+{
+	int err = 0;
+
+	while (w->live > 0 && !err) {
+		uint32_t i = pop(w);
+		uint8_t marks = w->nodes[i].marks;
+		struct cid cid = w->nodes[i].cid;
+		struct commit c;
+
+		if ((err = commit_read(w->bs, w->keys, &cid, &c)) != 0)
+			break;
+		if ((marks & (FROM_A | FROM_B)) == (FROM_A | FROM_B) &&
+		    !(marks & STALE)) {
+			add_base(out, &cid, &c);
+			marks |= STALE;
+			w->nodes[i].marks = marks;
+		}
+		err = reach_parents(w, &c, marks);
+	}
+	return err;
+}
+
+int merge_find_bases(struct blockstore *bs, const struct mailbox_keys *keys,
+		     const struct cid *a, const struct cid *b,
+		     struct merge_bases *out)
+{
+	struct walk w = {.bs = bs, .keys = keys};
+	long ia, ib;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (!bs || !keys || !a || !b)
+		return -EINVAL;
+	err = reach(&w, a, FROM_A, UINT64_MAX, &ia);
+	if (!err)
+		err = reach(&w, b, FROM_B, UINT64_MAX, &ib);
+	if (!err)
+		err = paint(&w, out);
+	walk_free(&w);
+	if (err)
+		memset(out, 0, sizeof(*out));
+	return err;
+}
+
+int merge_contains(struct blockstore *bs, const struct mailbox_keys *keys,
+		   const struct cid *head, const struct cid *anc)
+{
+	struct walk w = {.bs = bs, .keys = keys};
+	struct commit ac;
+	long i;
+	int err, found = 0;
+
+	if (!bs || !keys || !head || !anc)
+		return -EINVAL;
+	if ((err = commit_read(bs, keys, anc, &ac)) != 0)
+		return err;
+	err = reach(&w, head, FROM_A, UINT64_MAX, &i);
+	/* Down to anc's seq: below it nothing can be anc. */
+	while (!err && !found && w.nheap &&
+	       w.nodes[w.heap[0]].seq >= ac.seq) {
+		uint32_t k = pop(&w);
+		struct commit c;
+		found = cid_equal(&w.nodes[k].cid, anc);
+		if (!found && !(err = commit_read(bs, keys, &w.nodes[k].cid,
+						  &c)))
+			err = reach_parents(&w, &c, FROM_A);
+	}
+	walk_free(&w);
+	return err ? err : found;
+}
+
+/* ---- the tree to merge against ---- */
+
+static int load_tree(struct obj_store *st, const struct commit *c,
+		     struct fs_tree **out)
+{
+	return manifest_load(st, &c->tree, c->next_ino, out);
+}
+
+static int virtual_base(struct obj_store *st, const struct mailbox_keys *keys,
+			const struct merge_bases *bases,
+			const struct timespec *now, unsigned depth,
+			struct fs_tree **out);
+
+/* Merge base i into t (the first base's tree with those before i in),
+ * against the virtual base of the first and i. */
+static int fold_in(struct obj_store *st, const struct mailbox_keys *keys,
+		   const struct merge_bases *bases, size_t i,
+		   const struct timespec *now, unsigned depth,
+		   struct fs_tree *t)
+{
+	struct merge_bases sub;
+	struct fs_tree *vb = NULL, *other = NULL;
+	struct merge_plan plan;
+	int err;
+
+	memset(&plan, 0, sizeof(plan));
+	err = merge_find_bases(st->bs, keys, &bases->cid[0], &bases->cid[i],
+			       &sub);
+	if (!err)
+		err = virtual_base(st, keys, &sub, now, depth + 1, &vb);
+	if (!err)
+		err = load_tree(st, &bases->c[i], &other);
+	if (!err)
+		err = merge_plan(vb, t, other, now, &plan);
+	if (!err)
+		merge_apply(t, &plan, NULL, NULL, NULL);
+	merge_plan_free(&plan);
+	tree_free(vb);
+	tree_free(other);
+	return err;
+}
+
+static int virtual_base(struct obj_store *st, const struct mailbox_keys *keys,
+			const struct merge_bases *bases,
+			const struct timespec *now, unsigned depth,
+			struct fs_tree **out)
+{
+	struct fs_tree *t = NULL;
+	int err;
+
+	*out = NULL;
+	if (bases->n == 0)
+		return 0;
+	if ((err = load_tree(st, &bases->c[0], &t)) != 0)
+		return err;
+	for (size_t i = 1; i < bases->n && depth < MERGE_BASE_DEPTH_MAX &&
+			   !err;
+	     i++)
+		err = fold_in(st, keys, bases, i, now, depth, t);
+	if (err) {
+		tree_free(t);
+		return err;
+	}
+	*out = t;
+	return 0;
+}
+
+int merge_base_tree(struct obj_store *st, const struct mailbox_keys *keys,
+		    const struct merge_bases *bases,
+		    const struct timespec *now, struct fs_tree **out)
+{
+	if (!st || !keys || !bases || !now || !out)
+		return -EINVAL;
+	return virtual_base(st, keys, bases, now, 0, out);
+}

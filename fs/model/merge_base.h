@@ -1,0 +1,91 @@
+/*
+ * fs/model/merge_base.h — what two heads have in common: their merge bases
+ * (the common ancestors no other common ancestor descends from), and the
+ * tree a merge compares both sides against (docs/ARCHITECTURE.md, "Several
+ * devices: merging histories").
+ *
+ * The walk paints the two heads' histories down by seq, highest first,
+ * from the first parent and every merged one (fs/model/commit.h): every
+ * edge must go down in seq (else -EPROTO), so a commit is popped after all
+ * of its children and its marks are final then; a commit both heads reach
+ * is a base, and everything below a base is marked stale, so only bases
+ * no other base descends from are reported.  The walk stops once only
+ * stale commits are queued.  A commit the store lacks (-ENOENT: gc freed
+ * it, or it was never fetched) ends that line, as a root does: with no
+ * common ancestor found the merge runs against the empty tree, which
+ * loses nothing (a message deleted on one side before may come back).
+ * Every commit is read and verified (commit_read) when reached and again
+ * when popped, so memory holds about 80 bytes per commit walked, at most
+ * MERGE_WALK_MAX.
+ *
+ * Several bases (two devices that merged each other's heads at once, a
+ * criss-cross) are merged into one virtual base tree, as git's recursive
+ * strategy does: with either one alone as base, a message added in the
+ * other and deleted since on one side would come back.
+ */
+#ifndef IPMD_FS_MODEL_MERGE_BASE_H
+#define IPMD_FS_MODEL_MERGE_BASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "crypto/keys.h"
+#include "fs/model/commit.h"
+#include "fs/model/object.h"
+#include "fs/model/tree.h"
+#include "ipfs/blockstore.h"
+#include "util/attr.h"
+
+/* Bases reported (more are counted in truncated; a criss-cross has 2). */
+#define MERGE_BASES_MAX 8
+/* Commits one walk may visit: -EFBIG past it. */
+#define MERGE_WALK_MAX (1u << 22)
+/* Levels of virtual bases (bases of bases) built before the first base
+ * alone is taken. */
+#define MERGE_BASE_DEPTH_MAX 4
+
+struct merge_bases {
+	size_t n;         /* 0: no common ancestor */
+	size_t truncated; /* more bases than MERGE_BASES_MAX: how many */
+	struct cid cid[MERGE_BASES_MAX];   /* by seq falling, then CID bytes */
+	struct commit c[MERGE_BASES_MAX];
+};
+
+/*
+ * The merge bases of heads a and b.  If one contains the other, that one
+ * is the only base (a == b: a).  0, or -ENOMEM, -EFBIG (more than
+ * MERGE_WALK_MAX commits), -EPROTO (an edge that does not go down in seq),
+ * commit_read's errors but -ENOENT (a head that is missing is -ENOENT
+ * too).
+ */
+IPMD_MUST_CHECK
+int merge_find_bases(struct blockstore *bs, const struct mailbox_keys *keys,
+		     const struct cid *a, const struct cid *b,
+		     struct merge_bases *out);
+
+/*
+ * Is anc an ancestor of (or equal to) head?  1, 0 or a negative errno as
+ * merge_find_bases (it is a merge_find_bases that stops early).
+ */
+IPMD_MUST_CHECK
+int merge_contains(struct blockstore *bs, const struct mailbox_keys *keys,
+		   const struct cid *head, const struct cid *anc);
+
+/*
+ * The tree to merge against for bases: none → *out = NULL (the empty
+ * tree); one → its tree; several → the first's tree with each next one
+ * merged in (merge_plan, the first as local), each step against the
+ * virtual base of the first and that one, recursively up to
+ * MERGE_BASE_DEPTH_MAX levels, beyond which the first base alone.  now is
+ * the time of the virtual merges' records (deterministic: the caller's
+ * merge time).  st must read the store (manifest_load).  Free with
+ * tree_free.  0, or the errors of manifest_load, commit_read,
+ * merge_find_bases and merge_plan.
+ */
+IPMD_MUST_CHECK
+int merge_base_tree(struct obj_store *st, const struct mailbox_keys *keys,
+		    const struct merge_bases *bases,
+		    const struct timespec *now, struct fs_tree **out);
+
+#endif
