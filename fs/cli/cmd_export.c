@@ -253,9 +253,7 @@ static int export_car(struct snapshot *s, const char *file, bool head_only,
 int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"passphrase-file", required_argument, NULL, 'p'},
-		{"passphrase-command", required_argument, NULL, 'P'},
+		CLI_STORE_OPTIONS,
 		{"car", required_argument, NULL, 'c'},
 		{"head-only", no_argument, NULL, 'H'},
 		{"quiet", no_argument, NULL, 'q'},
@@ -267,22 +265,18 @@ int cmd_export(int argc, char **argv)
 	bool quiet = false, head_only = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "s:p:c:qh", opts, NULL)) != -1) {
+		if (cli_store_option(c, optarg, &store, &pass))
+			continue;
 		switch (c) {
-		case 's': store = optarg; break;
-		case 'p': pass.file = optarg; break;
-		case 'P': pass.command = optarg; break;
 		case 'c': car = optarg; break;
 		case 'H': head_only = true; break;
 		case 'q': quiet = true; break;
-		case 'h': export_usage(stdout); return EXIT_OK;
-		default: export_usage(stderr); return EXIT_USAGE;
+		default: return cli_usage(export_usage, c == 'h');
 		}
 	}
 	if ((car && optind != argc) || (!car && optind + 1 != argc) ||
-	    (head_only && !car)) {
-		export_usage(stderr);
-		return EXIT_USAGE;
-	}
+	    (head_only && !car))
+		return cli_usage(export_usage, false);
 	struct config cfg;
 	if (cli_config(&cfg, &store, &pass, NULL))
 		return EXIT_USAGE;

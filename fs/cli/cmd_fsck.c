@@ -230,16 +230,12 @@ static int repair(struct fsck *f, struct out *o, struct history_options *ho)
 	return FSCK_CORRECTED;
 }
 
-/* Options into *ho, *f, *repair, *node (*node_arg: from --node); -1:
- * return *exit. */
+/* Options into *ho, *f, *repair; -1: return *exit. */
 static int fsck_options(int argc, char **argv, struct history_options *ho,
-			struct fsck *f, bool *repair, const char **node,
-			bool *node_arg, int *exit)
+			struct fsck *f, bool *repair, int *exit)
 {
 	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"passphrase-file", required_argument, NULL, 'p'},
-		{"passphrase-command", required_argument, NULL, 'P'},
+		CLI_STORE_OPTIONS,
 		{"deep", no_argument, NULL, 'D'},
 		{"repair", no_argument, NULL, 'R'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -251,25 +247,23 @@ static int fsck_options(int argc, char **argv, struct history_options *ho,
 	*exit = EXIT_USAGE;
 	int c;
 	while ((c = getopt_long(argc, argv, "s:p:vh", opts, NULL)) != -1) {
+		if (cli_store_option(c, optarg, &ho->store, &ho->pass))
+			continue;
 		switch (c) {
-		case 's': ho->store = optarg; break;
-		case 'p': ho->pass.file = optarg; break;
-		case 'P': ho->pass.command = optarg; break;
 		case 'D': f->deep = true; break;
 		case 'R': *repair = true; break;
 		case 'v': f->verbose = true; break;
-		case 'N': *node = optarg; *node_arg = true; break;
+		case 'N': ho->node = optarg; break;
 		case 'B':
 			if (parse_seq(optarg, &f->rollback_to))
 				return -1;
 			*repair = true;
 			break;
-		case 'h': fsck_usage(stdout); *exit = EXIT_OK; return -1;
-		default: fsck_usage(stderr); return -1;
+		default: *exit = cli_usage(fsck_usage, c == 'h'); return -1;
 		}
 	}
 	if (optind != argc) {
-		fsck_usage(stderr);
+		*exit = cli_usage(fsck_usage, false);
 		return -1;
 	}
 	return 0;
@@ -278,21 +272,18 @@ static int fsck_options(int argc, char **argv, struct history_options *ho,
 int cmd_fsck(int argc, char **argv)
 {
 	struct history_options ho = {.lock = HISTORY_LOCK_READ};
-	bool repair_it = false, node_arg = false;
-	const char *node = getenv("IPMAILDIR_NODE");
-	node = node && *node ? node : NULL;
+	bool repair_it = false;
 	static struct fsck f;
 	static struct out o;
 	memset(&f, 0, sizeof(f));
 	memset(&o, 0, sizeof(o));
 	int status;
-	if (fsck_options(argc, argv, &ho, &f, &repair_it, &node, &node_arg,
-			 &status))
+	if (fsck_options(argc, argv, &ho, &f, &repair_it, &status))
 		return status;
+	/* --node, else $IPMAILDIR_NODE or the config's (fs/cli/config.h). */
 	struct config cfg;
-	if (cli_config(&cfg, &ho.store, &ho.pass, node_arg ? NULL : &node))
+	if (cli_config(&cfg, &ho.store, &ho.pass, &ho.node))
 		return EXIT_USAGE;
-	ho.node = node;
 	if (repair_it)
 		ho.lock = HISTORY_LOCK_EXCLUSIVE;
 	f.io = (struct fsck_io){.say = say, .bar_start = bar_start,

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -349,4 +350,27 @@ int obj_writer_finish(struct obj_writer *w, struct obj_ref *ref)
 		obj_set_empty(ref);
 	obj_writer_abort(w);
 	return r;
+}
+
+int obj_write_fd(struct obj_store *st, int fd, uint8_t *buf, size_t size,
+		 struct obj_ref *ref)
+{
+	struct obj_writer *w;
+	int e = obj_writer_new(st, &w);
+	while (!e) {
+		ssize_t n = read(fd, buf, size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			e = -errno;
+		else if (n == 0)
+			break;
+		else
+			e = obj_writer_write(w, buf, (size_t)n);
+	}
+	if (e) {
+		obj_writer_abort(w);
+		return e;
+	}
+	return obj_writer_finish(w, ref);
 }
