@@ -98,8 +98,7 @@ struct car_job {
 	int error;
 	struct cid bad;
 	uint64_t commits;
-	struct cid *chain; /* older commits, newest first */
-	size_t nchain, capchain;
+	struct cid_list chain; /* older commits, newest first */
 };
 
 static int put_block(struct car_job *j, const struct cid *cid)
@@ -133,16 +132,7 @@ static int on_commit(const struct cid *cid, const struct commit *c,
 {
 	(void)c;
 	struct car_job *j = arg;
-	if (j->nchain == j->capchain) {
-		size_t cap = j->capchain ? j->capchain * 2 : 64;
-		struct cid *v = realloc(j->chain, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		j->chain = v;
-		j->capchain = cap;
-	}
-	j->chain[j->nchain++] = *cid;
-	return 0;
+	return cid_list_add(&j->chain, cid);
 }
 
 /* Blocks of every state (or of the head only), each once: the head
@@ -160,14 +150,14 @@ static int car_blocks(struct car_job *j, bool head_only)
 	struct chain_stop stop;
 	chain_walk(s->bs, s->keys, &s->head.commit, NULL, on_commit, j,
 		   &stop); /* a chain cut by gc ends early: what is there */
-	for (size_t i = 0; i < j->nchain && !e; i++) {
-		if (cid_set_has(j->seen, &j->chain[i]))
+	for (size_t i = 0; i < j->chain.n && !e; i++) {
+		if (cid_set_has(j->seen, &j->chain.v[i]))
 			continue;
 		struct commit c;
-		e = commit_read(s->bs, s->keys, &j->chain[i], &c);
+		e = commit_read(s->bs, s->keys, &j->chain.v[i], &c);
 		if (!e)
-			e = put_block(j, &j->chain[i]);
-		if (!e && cid_set_add(j->seen, &j->chain[i]) < 0)
+			e = put_block(j, &j->chain.v[i]);
+		if (!e && cid_set_add(j->seen, &j->chain.v[i]) < 0)
 			e = -ENOMEM;
 		struct fs_tree *t = NULL;
 		if (!e)
@@ -178,7 +168,7 @@ static int car_blocks(struct car_job *j, bool head_only)
 			tree_free(t);
 		if (e && !j->error) {
 			j->error = e;
-			j->bad = j->chain[i];
+			j->bad = j->chain.v[i];
 		}
 		j->commits++;
 	}
@@ -232,7 +222,7 @@ static int export_car(struct snapshot *s, const char *file, bool head_only,
 		progress_done(&prog, extra);
 	}
 	free(j.buf);
-	free(j.chain);
+	cid_list_free(&j.chain);
 	cid_set_free(j.seen);
 	if (e) {
 		char cid[CID_TEXT_MAX] = "";

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "crypto/seal.h"
+#include "util/array.h"
 
 #define PERM_BITS 07777
 
@@ -51,14 +52,10 @@ static int push(struct loader *l, struct inode *dir,
 {
 	if (depth > MANIFEST_DEPTH_MAX)
 		return -EBADMSG;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct pending *p = realloc(l->stack, cap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		l->stack = p;
-		l->cap = cap;
-	}
+	struct pending *p = array_grow(l->stack, l->n, &l->cap, sizeof(*p), 64);
+	if (!p)
+		return -ENOMEM;
+	l->stack = p;
 	l->stack[l->n].dir = dir;
 	l->stack[l->n].ref = *ref;
 	l->stack[l->n++].depth = depth;
@@ -186,14 +183,11 @@ static int in_refs(struct loader *l, struct in *r, size_t *count)
 		struct chunk_ref *ref;
 		if (*count == MANIFEST_SHARDS_MAX)
 			return -EBADMSG;
-		if (*count == l->refs_cap) {
-			size_t cap = l->refs_cap ? l->refs_cap * 2 : 16;
-			ref = realloc(l->refs, cap * sizeof(*ref));
-			if (!ref)
-				return -ENOMEM;
-			l->refs = ref;
-			l->refs_cap = cap;
-		}
+		ref = array_grow(l->refs, *count, &l->refs_cap, sizeof(*ref),
+				 16);
+		if (!ref)
+			return -ENOMEM;
+		l->refs = ref;
 		ref = &l->refs[(*count)++];
 		memset(ref, 0, sizeof(*ref));
 		if (mf_in_lit(r, "null"))
