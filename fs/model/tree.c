@@ -220,6 +220,14 @@ struct inode *tree_get(struct fs_tree *t, uint64_t ino)
 	return in;
 }
 
+int tree_get_file(struct fs_tree *t, uint64_t ino, struct inode **out)
+{
+	*out = tree_get(t, ino);
+	if (!*out)
+		return -ENOENT;
+	return S_ISDIR((*out)->mode) ? -EISDIR : 0;
+}
+
 /* An ino for a new inode: the caller's (replay) or the next free one. */
 static int pick_ino(struct fs_tree *t, uint64_t want, uint64_t *ino)
 {

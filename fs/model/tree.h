@@ -117,6 +117,9 @@ int tree_new(struct fs_tree **out, uint32_t uid, uint32_t gid,
 void tree_free(struct fs_tree *t);
 
 struct inode *tree_get(struct fs_tree *t, uint64_t ino);
+/* The inode ino names, for opening as a file (open, share): *out and 0,
+ * -ENOENT (none) or -EISDIR (a directory). */
+int tree_get_file(struct fs_tree *t, uint64_t ino, struct inode **out);
 /* NULL when absent; dir must be a directory. */
 struct dirent *tree_lookup(struct inode *dir, const char *name);
 uint64_t tree_name_hash(const char *name, size_t len);
