@@ -204,19 +204,11 @@ static int in_refs(struct loader *l, struct in *r, size_t *count)
 static int in_self(struct loader *l, struct in *r)
 {
 	struct tree_load_attrs a;
-	struct inode *root = l->t->root;
 
 	if (!mf_in_fields(r, l->x) || l->x->seen != ATTR_FIELDS ||
 	    !attrs_of(l->x, &a) || l->x->num[F_INO] != TREE_ROOT_INO ||
-	    !S_ISDIR(a.mode))
+	    tree_load_root(l->t, &a) != 0)
 		return -EBADMSG;
-	root->mode = a.mode;
-	root->uid = a.uid;
-	root->gid = a.gid;
-	root->size = a.size;
-	root->atime = a.atime;
-	root->mtime = a.mtime;
-	root->ctime = a.ctime;
 	return 0;
 }
 
@@ -361,12 +353,9 @@ static int load_dir(struct loader *l, struct pending *p)
 	} else if (b.seen != (BIT(M_ENTRIES) | BIT(M_V) | self)) {
 		return -EBADMSG;
 	}
-	dirty = calloc(of, sizeof(*dirty));
-	refs = calloc(of, sizeof(*refs));
-	if (!dirty || !refs) {
-		rc = -ENOMEM;
-		goto out;
-	}
+	rc = mf_shards_alloc(of, &dirty, &refs);
+	if (rc != 0)
+		return rc;
 	if (of == 1) {
 		refs[0] = p->ref;
 	} else {
@@ -377,11 +366,7 @@ static int load_dir(struct loader *l, struct pending *p)
 			goto out;
 	}
 	/* The next seal re-seals only what changes from here. */
-	free(sh->dirty);
-	mf_shard_refs_free(sh);
-	sh->dirty = dirty;
-	sh->refs = refs;
-	sh->count = of;
+	mf_shards_take(sh, dirty, refs, of);
 	sh->all_dirty = false;
 	sh->node = p->ref;
 	sh->node_valid = true;

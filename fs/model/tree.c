@@ -875,6 +875,31 @@ bool tree_is_ancestor(struct inode *a, struct inode *b)
 	}
 }
 
+/* The attributes a committed manifest gives an inode of attrs' type (a
+ * symlink's size is its target's, only a file has content). */
+static void load_attrs(struct inode *in, const struct tree_load_attrs *attrs)
+{
+	uint32_t type = attrs->mode & S_IFMT;
+	in->mode = attrs->mode;
+	in->uid = attrs->uid;
+	in->gid = attrs->gid;
+	if (type != S_IFLNK)
+		in->size = attrs->size;
+	in->atime = attrs->atime;
+	in->mtime = attrs->mtime;
+	in->ctime = attrs->ctime;
+	if (type == S_IFREG)
+		in->content = attrs->content;
+}
+
+int tree_load_root(struct fs_tree *t, const struct tree_load_attrs *attrs)
+{
+	if (!S_ISDIR(attrs->mode))
+		return -EINVAL;
+	load_attrs(t->root, attrs);
+	return 0;
+}
+
 int tree_load_entry(struct fs_tree *t, struct inode *dir, const char *name,
 		    uint64_t ino, const struct tree_load_attrs *attrs,
 		    struct inode **out)
@@ -929,15 +954,7 @@ int tree_load_entry(struct fs_tree *t, struct inode *dir, const char *name,
 		free(e);
 		return -ENOMEM;
 	}
-	in->uid = attrs->uid;
-	in->gid = attrs->gid;
-	if (type != S_IFLNK)
-		in->size = attrs->size;
-	in->atime = attrs->atime;
-	in->mtime = attrs->mtime;
-	in->ctime = attrs->ctime;
-	if (type == S_IFREG)
-		in->content = attrs->content;
+	load_attrs(in, attrs);
 	in->nlink = type == S_IFDIR ? 2 : 1;
 	link_add(in, e);
 	dir_insert(dir, e);

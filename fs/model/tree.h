@@ -230,6 +230,10 @@ IPMD_MUST_CHECK
 int tree_load_entry(struct fs_tree *t, struct inode *dir, const char *name,
 		    uint64_t ino, const struct tree_load_attrs *attrs,
 		    struct inode **out);
+/* The root's own attributes, while loading the same way (attrs must be a
+ * directory's: else -EINVAL).  0. */
+IPMD_MUST_CHECK
+int tree_load_root(struct fs_tree *t, const struct tree_load_attrs *attrs);
 
 /* Shard of a name in a directory with count shards. */
 static inline uint32_t tree_shard_of(uint64_t hash, uint32_t count)
