@@ -12,8 +12,13 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-/* Set *stopping under lock, signal wake, and join thread.  The lock and
- * the condition stay the caller's (to destroy or reuse). */
+/* Set *stopping under lock, wake every waiter on wake (broadcast: a
+ * waiter that is not a worker checks its own condition again), and join
+ * the n threads.  The lock and the condition stay the caller's (to
+ * destroy or reuse). */
+void thread_stop_all(pthread_mutex_t *lock, pthread_cond_t *wake,
+		     bool *stopping, const pthread_t *threads, unsigned n);
+/* The same for one thread. */
 void thread_stop(pthread_mutex_t *lock, pthread_cond_t *wake, bool *stopping,
 		 pthread_t thread);
 

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "crypto/seal.h"
+#include "util/thread.h"
 
 /* ---- sealing threads (object.h, "Parallel sealing") ---- */
 
@@ -91,14 +92,9 @@ static void pool_free(struct pool *p)
 {
 	if (!p)
 		return;
-	if (p->nthreads > 0) {
-		pthread_mutex_lock(&p->lock);
-		p->stop = true;
-		pthread_cond_broadcast(&p->work);
-		pthread_mutex_unlock(&p->lock);
-		for (unsigned i = 0; i < p->nthreads; i++)
-			pthread_join(p->threads[i], NULL);
-	}
+	if (p->nthreads > 0)
+		thread_stop_all(&p->lock, &p->work, &p->stop, p->threads,
+				p->nthreads);
 	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->done);
 	pthread_mutex_destroy(&p->lock);
