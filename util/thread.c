@@ -1,6 +1,29 @@
 /* util/thread.c — see thread.h. */
 #include "util/thread.h"
 
+#include "util/clock.h"
+
+void thread_loop(pthread_mutex_t *lock, pthread_cond_t *wake,
+		 const bool *stopping, uint64_t delay_ms,
+		 bool (*ready)(void *arg), void (*job)(void *arg), void *arg)
+{
+	pthread_mutex_lock(lock);
+	while (!*stopping) {
+		if (ready && !ready(arg)) {
+			pthread_cond_wait(wake, lock);
+			continue;
+		}
+		struct timespec until = deadline_ms(delay_ms);
+		pthread_cond_timedwait(wake, lock, &until);
+		if (*stopping)
+			break;
+		pthread_mutex_unlock(lock);
+		job(arg);
+		pthread_mutex_lock(lock);
+	}
+	pthread_mutex_unlock(lock);
+}
+
 void thread_stop_all(pthread_mutex_t *lock, pthread_cond_t *wake,
 		     bool *stopping, const pthread_t *threads, unsigned n)
 {
