@@ -34,6 +34,10 @@ int cmd_fetch(int argc, char **argv);
  * (help: on stdout, EXIT_OK), or for a command line it does not take
  * (on stderr, EXIT_USAGE).  Returns that exit status. */
 int cli_usage(void (*usage)(FILE *out), bool help);
+/* A count above 0 in decimal (an option's value, as strtoull reads it,
+ * with nothing after it and no sign '-'): 0 and *out, or -1 (*out
+ * untouched). */
+int cli_count(const char *s, unsigned long long *out);
 
 /* "ipmaildir: <message>\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -109,11 +113,12 @@ struct config;
 int cli_config(struct config *cfg, const char **store,
 	       struct passphrase_source *pass, const char **node);
 
-/* Apply fs/fuse/mount_access.h to the FUSE option list opts (size bytes) of
- * command cmd ("mount", "archive"); call after openlog.  A contradiction or
- * no room: one line on stderr and EXIT_USAGE.  The opt-out is logged as a
- * warning, and also printed on stderr when foreground is 0 (the log does
- * not go there then).  Else 0. */
+/* The first step of a command that serves FUSE ("mount", "archive"):
+ * open its log (syslog, and stderr too when foreground), then apply
+ * fs/fuse/mount_access.h to its FUSE option list opts (size bytes).  A
+ * contradiction or no room: one line on stderr and EXIT_USAGE.  The
+ * opt-out is logged as a warning, and also printed on stderr when
+ * foreground is 0 (the log does not go there then).  Else 0. */
 int cli_mount_access(const char *cmd, char *opts, size_t size,
 		     int foreground);
 /* Add opt to the comma-separated option list opts (size bytes, a

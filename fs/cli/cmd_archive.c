@@ -16,7 +16,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <syslog.h>
 
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
@@ -65,8 +64,6 @@ int cmd_archive(int argc, char **argv)
 	static struct config cfg; /* ho points into it while mounted */
 	if (cli_config(&cfg, &ho.store, &ho.pass, NULL))
 		return EXIT_USAGE;
-	openlog("ipmaildir", LOG_PID | (foreground ? LOG_PERROR : 0),
-		LOG_MAIL);
 	if (cli_mount_access("archive", fuse_opts, sizeof(fuse_opts),
 			     foreground))
 		return EXIT_USAGE;

@@ -230,9 +230,10 @@ static int repair(struct fsck *f, struct out *o, struct history_options *ho)
 	return FSCK_CORRECTED;
 }
 
-/* Options into *ho, *f, *repair; -1: return *exit. */
+/* Options into *ho, *f, *repair: -1 to go on, else the exit status
+ * (said). */
 static int fsck_options(int argc, char **argv, struct history_options *ho,
-			struct fsck *f, bool *repair, int *exit)
+			struct fsck *f, bool *repair)
 {
 	static const struct option opts[] = {
 		CLI_STORE_OPTIONS,
@@ -244,7 +245,6 @@ static int fsck_options(int argc, char **argv, struct history_options *ho,
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	*exit = EXIT_USAGE;
 	int c;
 	while ((c = getopt_long(argc, argv, "s:p:vh", opts, NULL)) != -1) {
 		if (cli_store_option(c, optarg, &ho->store, &ho->pass))
@@ -256,17 +256,13 @@ static int fsck_options(int argc, char **argv, struct history_options *ho,
 		case 'N': ho->node = optarg; break;
 		case 'B':
 			if (parse_seq(optarg, &f->rollback_to))
-				return -1;
+				return EXIT_USAGE;
 			*repair = true;
 			break;
-		default: *exit = cli_usage(fsck_usage, c == 'h'); return -1;
+		default: return cli_usage(fsck_usage, c == 'h');
 		}
 	}
-	if (optind != argc) {
-		*exit = cli_usage(fsck_usage, false);
-		return -1;
-	}
-	return 0;
+	return optind != argc ? cli_usage(fsck_usage, false) : -1;
 }
 
 int cmd_fsck(int argc, char **argv)
@@ -277,8 +273,8 @@ int cmd_fsck(int argc, char **argv)
 	static struct out o;
 	memset(&f, 0, sizeof(f));
 	memset(&o, 0, sizeof(o));
-	int status;
-	if (fsck_options(argc, argv, &ho, &f, &repair_it, &status))
+	int status = fsck_options(argc, argv, &ho, &f, &repair_it);
+	if (status >= 0)
 		return status;
 	/* --node, else $IPMAILDIR_NODE or the config's (fs/cli/config.h). */
 	struct config cfg;

@@ -193,10 +193,11 @@ static int sweep(struct gc *g, bool dry, struct blockstore *remote)
 	return EXIT_OK;
 }
 
-/* Options into *ho, *keep_last, *within, *dry; -1: return *exit. */
+/* Options into *ho, *keep_last, *within, *dry: -1 to go on, else the
+ * exit status (said). */
 static int gc_options(int argc, char **argv, struct history_options *ho,
 		      unsigned long long *keep_last, int64_t *within,
-		      bool *dry, int *exit)
+		      bool *dry)
 {
 	static const struct option opts[] = {
 		CLI_STORE_OPTIONS,
@@ -207,41 +208,32 @@ static int gc_options(int argc, char **argv, struct history_options *ho,
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	*exit = EXIT_USAGE;
 	int c;
 	while ((c = getopt_long(argc, argv, "s:p:h", opts, NULL)) != -1) {
 		if (cli_store_option(c, optarg, &ho->store, &ho->pass))
 			continue;
 		switch (c) {
-		case 'n': {
-			char *end;
-			errno = 0;
-			*keep_last = strtoull(optarg, &end, 10);
-			if (errno || *end || *keep_last == 0 || *optarg == '-') {
+		case 'n':
+			if (cli_count(optarg, keep_last)) {
 				cli_error("gc: --keep-last wants a count "
 					  "above 0, not '%s'", optarg);
-				return -1;
+				return EXIT_USAGE;
 			}
 			break;
-		}
 		case 'w':
 			if (parse_duration(optarg, within)) {
 				cli_error("gc: --keep-within wants a duration "
 					  "such as 30m, 12h, 7d or 2w, not "
 					  "'%s'", optarg);
-				return -1;
+				return EXIT_USAGE;
 			}
 			break;
 		case 'D': *dry = true; break;
 		case 'N': ho->node = optarg; break;
-		default: *exit = cli_usage(gc_usage, c == 'h'); return -1;
+		default: return cli_usage(gc_usage, c == 'h');
 		}
 	}
-	if (optind != argc) {
-		*exit = cli_usage(gc_usage, false);
-		return -1;
-	}
-	return 0;
+	return optind != argc ? cli_usage(gc_usage, false) : -1;
 }
 
 int cmd_gc(int argc, char **argv)
@@ -250,8 +242,8 @@ int cmd_gc(int argc, char **argv)
 	unsigned long long keep_last = 0;
 	int64_t within = -1;
 	bool dry = false;
-	int status;
-	if (gc_options(argc, argv, &ho, &keep_last, &within, &dry, &status))
+	int status = gc_options(argc, argv, &ho, &keep_last, &within, &dry);
+	if (status >= 0)
 		return status;
 	/* --node, else $IPMAILDIR_NODE or the config's (fs/cli/config.h). */
 	struct config cfg;

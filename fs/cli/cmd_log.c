@@ -117,18 +117,13 @@ int cmd_log(int argc, char **argv)
 			continue;
 		switch (c) {
 		case 'j': s.json = 1; break;
-		case 'n': {
-			char *end;
-			errno = 0;
-			s.limit = strtoull(optarg, &end, 10);
-			if (errno || *end || !*optarg || s.limit == 0 ||
-			    *optarg == '-') {
+		case 'n':
+			if (cli_count(optarg, &s.limit)) {
 				cli_error("log: -n wants a count above 0, "
 					  "not '%s'", optarg);
 				return EXIT_USAGE;
 			}
 			break;
-		}
 		default: return cli_usage(log_usage, c == 'h');
 		}
 	}

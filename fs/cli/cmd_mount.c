@@ -15,7 +15,6 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
-#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,9 +167,6 @@ int cmd_mount(int argc, char **argv)
 		return r;
 	const char *mountpoint = argv[optind];
 
-	/* The mount's log: syslog, and stderr too while in the foreground. */
-	openlog("ipmaildir", LOG_PID | (foreground ? LOG_PERROR : 0),
-		LOG_MAIL);
 	if (cli_mount_access("mount", fuse_opts, sizeof(fuse_opts),
 			     foreground))
 		return EXIT_USAGE;

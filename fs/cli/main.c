@@ -65,12 +65,6 @@ void cli_error(const char *fmt, ...)
 	va_end(ap);
 }
 
-int cli_usage(void (*usage)(FILE *out), bool help)
-{
-	usage(help ? stdout : stderr);
-	return help ? EXIT_OK : EXIT_USAGE;
-}
-
 void cli_keys_error(const char *what, int err, int sys_errno)
 {
 	if (err == KEYS_E_IO && sys_errno)
