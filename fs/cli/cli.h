@@ -63,10 +63,14 @@ void cli_passphrase_error(const char *cmd,
 	{"store", required_argument, NULL, 's'},                           \
 	{"passphrase-file", required_argument, NULL, 'p'},                 \
 	{"passphrase-command", required_argument, NULL, 'P'}
-/* getopt's c and its argument arg: one of CLI_STORE_OPTIONS is taken
- * into *store or *pass (1); any other c is left to the command (0). */
-int cli_store_option(int c, char *arg, const char **store,
-		     struct passphrase_source *pass);
+/* getopt_long(argc, argv, shortopts, opts) that takes the store options
+ * on the way, into *store and *pass: the code of the next other option
+ * (optarg its argument, '?' one getopt refused), or -1 at the end of the
+ * options (optind at the first operand).  struct option: <getopt.h>. */
+struct option;
+int cli_getopt(int argc, char **argv, const char *shortopts,
+	       const struct option *opts, const char **store,
+	       struct passphrase_source *pass);
 /* The whole command line of a command whose only options are those and
  * --help, and which takes exactly operands operands (from argv[optind]
  * on): -1 to go on, else the exit status (usage said). */

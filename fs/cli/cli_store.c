@@ -12,8 +12,9 @@
 #include "fs/store/history.h"
 #include "fs/store/store.h"
 
-int cli_store_option(int c, char *arg, const char **store,
-		     struct passphrase_source *pass)
+/* c (with arg) is one of CLI_STORE_OPTIONS: taken (1); else 0. */
+static int store_option(int c, char *arg, const char **store,
+			struct passphrase_source *pass)
 {
 	switch (c) {
 	case 's': *store = arg; return 1;
@@ -21,6 +22,17 @@ int cli_store_option(int c, char *arg, const char **store,
 	case 'P': pass->command = arg; return 1;
 	default: return 0;
 	}
+}
+
+int cli_getopt(int argc, char **argv, const char *shortopts,
+	       const struct option *opts, const char **store,
+	       struct passphrase_source *pass)
+{
+	int c;
+	do
+		c = getopt_long(argc, argv, shortopts, opts, NULL);
+	while (c != -1 && store_option(c, optarg, store, pass));
+	return c;
 }
 
 int cli_store_args(int argc, char **argv, int operands,
@@ -32,10 +44,9 @@ int cli_store_args(int argc, char **argv, int operands,
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	int c;
-	while ((c = getopt_long(argc, argv, "s:p:h", opts, NULL)) != -1)
-		if (!cli_store_option(c, optarg, store, pass))
-			return cli_usage(usage, c == 'h');
+	int c = cli_getopt(argc, argv, "s:p:h", opts, store, pass);
+	if (c != -1)
+		return cli_usage(usage, c == 'h');
 	if (optind + operands != argc)
 		return cli_usage(usage, false);
 	return -1;

@@ -45,9 +45,8 @@ int cmd_archive(int argc, char **argv)
 	struct history_options ho = {.lock = HISTORY_LOCK_READ};
 	int foreground = 0, c;
 	char fuse_opts[4096] = "ro";
-	while ((c = getopt_long(argc, argv, "s:p:fo:h", opts, NULL)) != -1) {
-		if (cli_store_option(c, optarg, &ho.store, &ho.pass))
-			continue;
+	while ((c = cli_getopt(argc, argv, "s:p:fo:h", opts, &ho.store,
+			       &ho.pass)) != -1) {
 		switch (c) {
 		case 'f': foreground = 1; break;
 		case 'o':

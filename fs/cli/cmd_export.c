@@ -254,9 +254,8 @@ int cmd_export(int argc, char **argv)
 	struct passphrase_source pass = {0};
 	bool quiet = false, head_only = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "s:p:c:qh", opts, NULL)) != -1) {
-		if (cli_store_option(c, optarg, &store, &pass))
-			continue;
+	while ((c = cli_getopt(argc, argv, "s:p:c:qh", opts, &store,
+			       &pass)) != -1) {
 		switch (c) {
 		case 'c': car = optarg; break;
 		case 'H': head_only = true; break;

@@ -246,9 +246,8 @@ static int fsck_options(int argc, char **argv, struct history_options *ho,
 		{0, 0, 0, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "s:p:vh", opts, NULL)) != -1) {
-		if (cli_store_option(c, optarg, &ho->store, &ho->pass))
-			continue;
+	while ((c = cli_getopt(argc, argv, "s:p:vh", opts, &ho->store,
+			       &ho->pass)) != -1) {
 		switch (c) {
 		case 'D': f->deep = true; break;
 		case 'R': *repair = true; break;

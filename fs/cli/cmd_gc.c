@@ -209,9 +209,8 @@ static int gc_options(int argc, char **argv, struct history_options *ho,
 		{0, 0, 0, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "s:p:h", opts, NULL)) != -1) {
-		if (cli_store_option(c, optarg, &ho->store, &ho->pass))
-			continue;
+	while ((c = cli_getopt(argc, argv, "s:p:h", opts, &ho->store,
+			       &ho->pass)) != -1) {
 		switch (c) {
 		case 'n':
 			if (cli_count(optarg, keep_last)) {

@@ -92,9 +92,8 @@ int cmd_import(int argc, char **argv)
 	struct mount_options mo = {0};
 	struct import_options io = {0};
 	int quiet = 0, force = 0, c;
-	while ((c = getopt_long(argc, argv, "s:p:j:qfh", opts, NULL)) != -1) {
-		if (cli_store_option(c, optarg, &mo.store, &mo.pass))
-			continue;
+	while ((c = cli_getopt(argc, argv, "s:p:j:qfh", opts, &mo.store,
+			       &mo.pass)) != -1) {
 		switch (c) {
 		case 'j': {
 			char *end;

@@ -115,9 +115,8 @@ int cmd_init(int argc, char **argv)
 	const char *store = NULL;
 	struct passphrase_source src = {0};
 	int c;
-	while ((c = getopt_long(argc, argv, "s:p:nh", opts, NULL)) != -1) {
-		if (cli_store_option(c, optarg, &store, &src))
-			continue;
+	while ((c = cli_getopt(argc, argv, "s:p:nh", opts, &store,
+			       &src)) != -1) {
 		switch (c) {
 		case 'n': src.none = 1; break;
 		case 'h':

@@ -297,9 +297,8 @@ int cmd_key(int argc, char **argv)
 	const char *store = NULL;
 	struct passphrase_source src = {0}, new_src = {0};
 	int read_only = 0, c;
-	while ((c = getopt_long(argc, argv, "s:p:rh", opts, NULL)) != -1) {
-		if (cli_store_option(c, optarg, &store, &src))
-			continue;
+	while ((c = cli_getopt(argc, argv, "s:p:rh", opts, &store,
+			       &src)) != -1) {
 		switch (c) {
 		case 'N': new_src.file = optarg; break;
 		case 'C': new_src.command = optarg; break;

@@ -112,9 +112,8 @@ int cmd_log(int argc, char **argv)
 	struct history_options ho = {.lock = HISTORY_LOCK_READ};
 	struct log_state s = {0};
 	int c;
-	while ((c = getopt_long(argc, argv, "s:p:n:jh", opts, NULL)) != -1) {
-		if (cli_store_option(c, optarg, &ho.store, &ho.pass))
-			continue;
+	while ((c = cli_getopt(argc, argv, "s:p:n:jh", opts, &ho.store,
+			       &ho.pass)) != -1) {
 		switch (c) {
 		case 'j': s.json = 1; break;
 		case 'n':

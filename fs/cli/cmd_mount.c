@@ -106,9 +106,8 @@ static int mount_args(int argc, char **argv, struct config *cfg,
 	};
 	int foreground = 0, debug = 0, c;
 	*fuse_opts = '\0';
-	while ((c = getopt_long(argc, argv, "s:p:fdo:h", opts, NULL)) != -1) {
-		if (cli_store_option(c, optarg, &mo.store, &mo.pass))
-			continue;
+	while ((c = cli_getopt(argc, argv, "s:p:fdo:h", opts, &mo.store,
+			       &mo.pass)) != -1) {
 		switch (c) {
 		case 'F': mo.fault_spec = optarg; break;
 		case 'A': mo.at = optarg; break;

@@ -222,9 +222,8 @@ int cmd_status(int argc, char **argv)
 	struct history_options ho = {.lock = HISTORY_LOCK_NONE};
 	bool json = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "s:p:jh", opts, NULL)) != -1) {
-		if (cli_store_option(c, optarg, &ho.store, &ho.pass))
-			continue;
+	while ((c = cli_getopt(argc, argv, "s:p:jh", opts, &ho.store,
+			       &ho.pass)) != -1) {
 		if (c != 'j')
 			return cli_usage(status_usage, c == 'h');
 		json = true;
