@@ -63,6 +63,9 @@ void cli_passphrase_error(const char *cmd,
 	{"store", required_argument, NULL, 's'},                           \
 	{"passphrase-file", required_argument, NULL, 'p'},                 \
 	{"passphrase-command", required_argument, NULL, 'P'}
+/* The end of every command's table: --help, code 'h' (what cli_usage
+ * answers with help), then the table's terminator. */
+#define CLI_OPTIONS_END {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}
 /* getopt_long(argc, argv, shortopts, opts) that takes the store options
  * on the way, into *store and *pass: the code of the next other option
  * (optarg its argument, '?' one getopt refused), or -1 at the end of the

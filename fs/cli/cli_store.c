@@ -41,8 +41,7 @@ int cli_store_args(int argc, char **argv, int operands,
 {
 	static const struct option opts[] = {
 		CLI_STORE_OPTIONS,
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
 	int c = cli_getopt(argc, argv, "s:p:h", opts, store, pass);
 	if (c != -1)

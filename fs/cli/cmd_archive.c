@@ -39,8 +39,7 @@ int cmd_archive(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		CLI_STORE_OPTIONS,
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
 	struct history_options ho = {.lock = HISTORY_LOCK_READ};
 	int foreground = 0, c;

@@ -247,8 +247,7 @@ int cmd_export(int argc, char **argv)
 		{"car", required_argument, NULL, 'c'},
 		{"head-only", no_argument, NULL, 'H'},
 		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
 	const char *store = NULL, *car = NULL;
 	struct passphrase_source pass = {0};

@@ -242,8 +242,7 @@ static int fsck_options(int argc, char **argv, struct history_options *ho,
 		{"verbose", no_argument, NULL, 'v'},
 		{"node", required_argument, NULL, 'N'},
 		{"rollback-to", required_argument, NULL, 'B'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
 	int c;
 	while ((c = cli_getopt(argc, argv, "s:p:vh", opts, &ho->store,

@@ -205,8 +205,7 @@ static int gc_options(int argc, char **argv, struct history_options *ho,
 		{"keep-within", required_argument, NULL, 'w'},
 		{"dry-run", no_argument, NULL, 'D'},
 		{"node", required_argument, NULL, 'N'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
 	int c;
 	while ((c = cli_getopt(argc, argv, "s:p:h", opts, &ho->store,

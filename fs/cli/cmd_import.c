@@ -86,8 +86,7 @@ int cmd_import(int argc, char **argv)
 		{"threads", required_argument, NULL, 'j'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"force", no_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
 	struct mount_options mo = {0};
 	struct import_options io = {0};

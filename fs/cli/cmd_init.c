@@ -109,8 +109,7 @@ int cmd_init(int argc, char **argv)
 	static const struct option opts[] = {
 		CLI_STORE_OPTIONS,
 		{"no-passphrase", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
 	const char *store = NULL;
 	struct passphrase_source src = {0};

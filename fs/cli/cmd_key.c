@@ -291,8 +291,7 @@ int cmd_key(int argc, char **argv)
 		{"new-passphrase-command", required_argument, NULL, 'C'},
 		{"no-new-passphrase", no_argument, NULL, 'Z'},
 		{"read-only", no_argument, NULL, 'r'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
 	const char *store = NULL;
 	struct passphrase_source src = {0}, new_src = {0};

@@ -106,8 +106,7 @@ int cmd_log(int argc, char **argv)
 	static const struct option opts[] = {
 		CLI_STORE_OPTIONS,
 		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
 	struct history_options ho = {.lock = HISTORY_LOCK_READ};
 	struct log_state s = {0};

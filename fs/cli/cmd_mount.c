@@ -95,8 +95,7 @@ static int mount_args(int argc, char **argv, struct config *cfg,
 		{"node", required_argument, NULL, 'N'},
 		{"from-node", required_argument, NULL, 'R'},
 		{"capability", required_argument, NULL, 'C'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
 	struct mount_options mo = {
 		.attr_timeout = DEFAULT_ATTR_TIMEOUT,

@@ -216,8 +216,7 @@ int cmd_status(int argc, char **argv)
 	static const struct option opts[] = {
 		CLI_STORE_OPTIONS,
 		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
 	struct history_options ho = {.lock = HISTORY_LOCK_NONE};
 	bool json = false;
