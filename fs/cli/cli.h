@@ -97,9 +97,9 @@ struct mount_options;
 int cli_fs_open(const char *cmd, struct ipmd_fs *fs,
 		const struct mount_options *mo);
 /* history_open (fs/store/history.h): 0, or EXIT_FAILURE_ with "cmd: why"
- * said and h closed.  whole: also refuse a head that does not open or
- * was lost over mail (what log and archive read is the whole chain from
- * the head: neither is an empty history). */
+ * said and h closed.  whole: also refuse a head that does not open, or
+ * one lost over mail (log and archive read the chain from the head, and
+ * a lost head is no empty history). */
 struct history;
 struct history_options;
 int cli_history_open(const char *cmd, struct history *h,
