@@ -7,6 +7,7 @@
 #ifndef IPMD_FS_CLI_CLI_H
 #define IPMD_FS_CLI_CLI_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -39,6 +40,9 @@ int cli_usage(void (*usage)(FILE *out), bool help);
  * untouched). */
 int cli_count(const char *s, unsigned long long *out);
 
+/* One line on out: prefix, then fmt with ap, then a newline. */
+void cli_vline(FILE *out, const char *prefix, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 /* "ipmaildir: <message>\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Message for a keys_error or negative errno, with the OS error if any. */

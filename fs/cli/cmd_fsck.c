@@ -99,9 +99,7 @@ static void note(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("fsck: ", stdout);
-	vprintf(fmt, ap);
-	fputc('\n', stdout);
+	cli_vline(stdout, "fsck: ", fmt, ap);
 	va_end(ap);
 }
 

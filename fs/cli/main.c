@@ -55,13 +55,18 @@ static const struct command commands[] = {
 	 "--capability-file FILE|- | CAPABILITY"},
 };
 
+void cli_vline(FILE *out, const char *prefix, const char *fmt, va_list ap)
+{
+	fputs(prefix, out);
+	vfprintf(out, fmt, ap);
+	fputc('\n', out);
+}
+
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("ipmaildir: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	cli_vline(stderr, "ipmaildir: ", fmt, ap);
 	va_end(ap);
 }
 
