@@ -14,6 +14,8 @@
 
 #include <xxhash.h>
 
+#include "util/array.h"
+
 #define CIDSET_INITIAL 1024 /* slots; a power of two */
 #define KEY_ANY (1 + CID_MAX_BYTES)
 #define KEY_RAW SHA256_BYTES
@@ -295,4 +297,20 @@ bool cid_set_has_digest(const struct cid_set *s, const uint8_t *digest)
 bool cid_set_del_digest(struct cid_set *s, const uint8_t *digest)
 {
 	return s->width == KEY_RAW && del_key(s, digest);
+}
+
+int cid_list_add(struct cid_list *l, const struct cid *c)
+{
+	struct cid *v = array_grow(l->v, l->n, &l->cap, sizeof(*v), 64);
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
+	l->v[l->n++] = *c;
+	return 0;
+}
+
+void cid_list_free(struct cid_list *l)
+{
+	free(l->v);
+	*l = (struct cid_list){0};
 }

@@ -1,6 +1,7 @@
 /*
  * ipfs/cidset.h — a set of CIDs: reachability walks (fsck, gc, status) and
- * the outbox's pending blocks (cache/outbox.h).
+ * the outbox's pending blocks (cache/outbox.h); and a plain list of CIDs
+ * (the end of this file).
  *
  * Open addressing with linear probing over a power-of-two table kept at
  * most half full; removal shifts the following run back (no tombstones),
@@ -50,5 +51,17 @@ int cid_set_each(const struct cid_set *s, cid_set_fn fn, void *arg);
 int cid_set_add_digest(struct cid_set *s, const uint8_t *digest);
 bool cid_set_has_digest(const struct cid_set *s, const uint8_t *digest);
 bool cid_set_del_digest(struct cid_set *s, const uint8_t *digest);
+
+/* ---- a list of CIDs, in the order added, repeats kept ---- */
+
+/* v holds n CIDs, room for cap; {0} is the empty list. */
+struct cid_list {
+	struct cid *v;
+	size_t n, cap;
+};
+/* Append c: 0, or -ENOMEM and l unchanged. */
+int cid_list_add(struct cid_list *l, const struct cid *c);
+/* Free what l holds; l is the empty list after. */
+void cid_list_free(struct cid_list *l);
 
 #endif

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* One call never asks for more than a ssize_t can report. */
@@ -130,4 +131,33 @@ int fsync_dir_at(int dirfd, const char *name)
 	int r = fsync_fd(fd);
 	close(fd);
 	return r;
+}
+
+int mkdir_durable(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len = strnlen(path, sizeof(buf));
+
+	if (len == 0)
+		return -EINVAL;
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		if (buf[i - 1] == '/')
+			continue; /* "a//b" */
+		char saved = buf[i];
+		buf[i] = '\0';
+		int r = mkdir(buf, 0700) == 0 ? 0 : -errno;
+		if (r == 0)
+			r = fsync_parent(buf);
+		else if (r == -EEXIST)
+			r = 0;
+		buf[i] = saved;
+		if (r)
+			return r;
+	}
+	return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * util/io.h — whole reads and writes, and the fsyncs that make a file's
- * name durable.
+ * name (and a path of directories made) durable.
  *
  * Every function returns 0 or a negative errno and prints nothing.  EINTR
  * is retried everywhere, so a signal never turns into a short write or a
@@ -37,5 +37,11 @@ int fsync_parent(const char *path);
 
 /* fsync the directory name, relative to the directory fd dirfd. */
 int fsync_dir_at(int dirfd, const char *name);
+
+/* mkdir -p path, mode 0700 for what it makes, each directory it makes
+ * made durable in its parent (fsync_parent), so it can't vanish in a
+ * crash.  0, -EINVAL (empty), -ENAMETOOLONG, or -errno of the mkdir or
+ * fsync that failed. */
+int mkdir_durable(const char *path);
 
 #endif

@@ -1,5 +1,5 @@
-/* fs/cli/cli_mount_access.c — the CLI's side of fs/fuse/mount_access.h: apply,
- * report, log the opt-out. */
+/* fs/cli/cli_mount_access.c — the CLI's side of fs/fuse/mount_access.h: open
+ * the log, apply, report, log the opt-out. */
 #include <errno.h>
 #include <stdio.h>
 #include <syslog.h>
@@ -15,6 +15,9 @@
 int cli_mount_access(const char *cmd, char *opts, size_t size,
 		     int foreground)
 {
+	/* The mount's log: syslog, and stderr too while in the foreground. */
+	openlog("ipmaildir", LOG_PID | (foreground ? LOG_PERROR : 0),
+		LOG_MAIL);
 	int r = mount_access_options(opts, size);
 	if (r == -EINVAL) {
 		cli_error("%s: -o default_permissions and " MOUNT_ACCESS_OPT_OUT

@@ -16,7 +16,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <syslog.h>
 
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
@@ -39,68 +38,37 @@ static void archive_usage(FILE *out)
 int cmd_archive(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"passphrase-file", required_argument, NULL, 'p'},
-		{"passphrase-command", required_argument, NULL, 'P'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_STORE_OPTIONS,
+		CLI_OPTIONS_END,
 	};
 	struct history_options ho = {.lock = HISTORY_LOCK_READ};
 	int foreground = 0, c;
 	char fuse_opts[4096] = "ro";
-	while ((c = getopt_long(argc, argv, "s:p:fo:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "s:p:fo:h", opts, &ho.store,
+			       &ho.pass)) != -1) {
 		switch (c) {
-		case 's': ho.store = optarg; break;
-		case 'p': ho.pass.file = optarg; break;
-		case 'P': ho.pass.command = optarg; break;
 		case 'f': foreground = 1; break;
 		case 'o':
-			if (strlen(fuse_opts) + strlen(optarg) + 2 >
-			    sizeof(fuse_opts)) {
-				cli_error("archive: -o options too long");
+			if (cli_fuse_opt_add("archive", fuse_opts,
+					     sizeof(fuse_opts), optarg))
 				return EXIT_USAGE;
-			}
-			strcat(fuse_opts, ",");
-			strcat(fuse_opts, optarg);
 			break;
-		case 'h': archive_usage(stdout); return EXIT_OK;
-		default: archive_usage(stderr); return EXIT_USAGE;
+		default: return cli_usage(archive_usage, c == 'h');
 		}
 	}
-	if (optind + 1 != argc) {
-		archive_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind + 1 != argc)
+		return cli_usage(archive_usage, false);
 	const char *mountpoint = argv[optind];
 	static struct config cfg; /* ho points into it while mounted */
 	if (cli_config(&cfg, &ho.store, &ho.pass, NULL))
 		return EXIT_USAGE;
-	openlog("ipmaildir", LOG_PID | (foreground ? LOG_PERROR : 0),
-		LOG_MAIL);
 	if (cli_mount_access("archive", fuse_opts, sizeof(fuse_opts),
 			     foreground))
 		return EXIT_USAGE;
 	static struct history h;
 	static struct archive a;
-	char msg[1024] = "";
-	if (history_open(&h, &ho, msg, sizeof(msg))) {
-		cli_error("archive: %s", msg);
-		history_close(&h);
+	if (cli_history_open("archive", &h, &ho, true))
 		return EXIT_FAILURE_;
-	}
-	if (h.head_err && h.head_err != -ENOENT) {
-		cli_error("archive: %s is damaged (%s): run ipmaildir fsck",
-			  h.paths.head, strerror(-h.head_err));
-		history_close(&h);
-		return EXIT_FAILURE_;
-	}
-	/* A head lost over mail is no empty history. */
-	enum state_problem sp = history_state_problem(&h);
-	if (sp == STATE_HEAD_MISSING || sp == STATE_HEAD_EMPTY) {
-		cli_error("archive: %s", state_problem_text(sp));
-		history_close(&h);
-		return EXIT_FAILURE_;
-	}
 	int e = archive_open(&a, &h);
 	if (e) {
 		cli_error("archive: the commit chain does not read (%s): run "

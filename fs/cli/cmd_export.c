@@ -98,8 +98,7 @@ struct car_job {
 	int error;
 	struct cid bad;
 	uint64_t commits;
-	struct cid *chain; /* older commits, newest first */
-	size_t nchain, capchain;
+	struct cid_list chain; /* older commits, newest first */
 };
 
 static int put_block(struct car_job *j, const struct cid *cid)
@@ -133,16 +132,7 @@ static int on_commit(const struct cid *cid, const struct commit *c,
 {
 	(void)c;
 	struct car_job *j = arg;
-	if (j->nchain == j->capchain) {
-		size_t cap = j->capchain ? j->capchain * 2 : 64;
-		struct cid *v = realloc(j->chain, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		j->chain = v;
-		j->capchain = cap;
-	}
-	j->chain[j->nchain++] = *cid;
-	return 0;
+	return cid_list_add(&j->chain, cid);
 }
 
 /* Blocks of every state (or of the head only), each once: the head
@@ -160,14 +150,14 @@ static int car_blocks(struct car_job *j, bool head_only)
 	struct chain_stop stop;
 	chain_walk(s->bs, s->keys, &s->head.commit, NULL, on_commit, j,
 		   &stop); /* a chain cut by gc ends early: what is there */
-	for (size_t i = 0; i < j->nchain && !e; i++) {
-		if (cid_set_has(j->seen, &j->chain[i]))
+	for (size_t i = 0; i < j->chain.n && !e; i++) {
+		if (cid_set_has(j->seen, &j->chain.v[i]))
 			continue;
 		struct commit c;
-		e = commit_read(s->bs, s->keys, &j->chain[i], &c);
+		e = commit_read(s->bs, s->keys, &j->chain.v[i], &c);
 		if (!e)
-			e = put_block(j, &j->chain[i]);
-		if (!e && cid_set_add(j->seen, &j->chain[i]) < 0)
+			e = put_block(j, &j->chain.v[i]);
+		if (!e && cid_set_add(j->seen, &j->chain.v[i]) < 0)
 			e = -ENOMEM;
 		struct fs_tree *t = NULL;
 		if (!e)
@@ -178,7 +168,7 @@ static int car_blocks(struct car_job *j, bool head_only)
 			tree_free(t);
 		if (e && !j->error) {
 			j->error = e;
-			j->bad = j->chain[i];
+			j->bad = j->chain.v[i];
 		}
 		j->commits++;
 	}
@@ -232,7 +222,7 @@ static int export_car(struct snapshot *s, const char *file, bool head_only,
 		progress_done(&prog, extra);
 	}
 	free(j.buf);
-	free(j.chain);
+	cid_list_free(&j.chain);
 	cid_set_free(j.seen);
 	if (e) {
 		char cid[CID_TEXT_MAX] = "";
@@ -253,36 +243,28 @@ static int export_car(struct snapshot *s, const char *file, bool head_only,
 int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"passphrase-file", required_argument, NULL, 'p'},
-		{"passphrase-command", required_argument, NULL, 'P'},
+		CLI_STORE_OPTIONS,
 		{"car", required_argument, NULL, 'c'},
 		{"head-only", no_argument, NULL, 'H'},
 		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
 	const char *store = NULL, *car = NULL;
 	struct passphrase_source pass = {0};
 	bool quiet = false, head_only = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "s:p:c:qh", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "s:p:c:qh", opts, &store,
+			       &pass)) != -1) {
 		switch (c) {
-		case 's': store = optarg; break;
-		case 'p': pass.file = optarg; break;
-		case 'P': pass.command = optarg; break;
 		case 'c': car = optarg; break;
 		case 'H': head_only = true; break;
 		case 'q': quiet = true; break;
-		case 'h': export_usage(stdout); return EXIT_OK;
-		default: export_usage(stderr); return EXIT_USAGE;
+		default: return cli_usage(export_usage, c == 'h');
 		}
 	}
 	if ((car && optind != argc) || (!car && optind + 1 != argc) ||
-	    (head_only && !car)) {
-		export_usage(stderr);
-		return EXIT_USAGE;
-	}
+	    (head_only && !car))
+		return cli_usage(export_usage, false);
 	struct config cfg;
 	if (cli_config(&cfg, &store, &pass, NULL))
 		return EXIT_USAGE;

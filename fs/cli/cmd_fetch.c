@@ -220,8 +220,7 @@ int cmd_fetch(int argc, char **argv)
 		{"node", required_argument, NULL, 'n'},
 		{"into", required_argument, NULL, 'i'},
 		{"capability-file", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
 	const char *store = NULL, *node = NULL, *into = NULL, *cap_file = NULL;
 	int c;

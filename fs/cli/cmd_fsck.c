@@ -99,9 +99,7 @@ static void note(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("fsck: ", stdout);
-	vprintf(fmt, ap);
-	fputc('\n', stdout);
+	cli_vline(stdout, "fsck: ", fmt, ap);
 	va_end(ap);
 }
 
@@ -230,69 +228,54 @@ static int repair(struct fsck *f, struct out *o, struct history_options *ho)
 	return FSCK_CORRECTED;
 }
 
-/* Options into *ho, *f, *repair, *node (*node_arg: from --node); -1:
- * return *exit. */
+/* Options into *ho, *f, *repair: -1 to go on, else the exit status
+ * (said). */
 static int fsck_options(int argc, char **argv, struct history_options *ho,
-			struct fsck *f, bool *repair, const char **node,
-			bool *node_arg, int *exit)
+			struct fsck *f, bool *repair)
 {
 	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"passphrase-file", required_argument, NULL, 'p'},
-		{"passphrase-command", required_argument, NULL, 'P'},
+		CLI_STORE_OPTIONS,
 		{"deep", no_argument, NULL, 'D'},
 		{"repair", no_argument, NULL, 'R'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"node", required_argument, NULL, 'N'},
 		{"rollback-to", required_argument, NULL, 'B'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
-	*exit = EXIT_USAGE;
 	int c;
-	while ((c = getopt_long(argc, argv, "s:p:vh", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "s:p:vh", opts, &ho->store,
+			       &ho->pass)) != -1) {
 		switch (c) {
-		case 's': ho->store = optarg; break;
-		case 'p': ho->pass.file = optarg; break;
-		case 'P': ho->pass.command = optarg; break;
 		case 'D': f->deep = true; break;
 		case 'R': *repair = true; break;
 		case 'v': f->verbose = true; break;
-		case 'N': *node = optarg; *node_arg = true; break;
+		case 'N': ho->node = optarg; break;
 		case 'B':
 			if (parse_seq(optarg, &f->rollback_to))
-				return -1;
+				return EXIT_USAGE;
 			*repair = true;
 			break;
-		case 'h': fsck_usage(stdout); *exit = EXIT_OK; return -1;
-		default: fsck_usage(stderr); return -1;
+		default: return cli_usage(fsck_usage, c == 'h');
 		}
 	}
-	if (optind != argc) {
-		fsck_usage(stderr);
-		return -1;
-	}
-	return 0;
+	return optind != argc ? cli_usage(fsck_usage, false) : -1;
 }
 
 int cmd_fsck(int argc, char **argv)
 {
 	struct history_options ho = {.lock = HISTORY_LOCK_READ};
-	bool repair_it = false, node_arg = false;
-	const char *node = getenv("IPMAILDIR_NODE");
-	node = node && *node ? node : NULL;
+	bool repair_it = false;
 	static struct fsck f;
 	static struct out o;
 	memset(&f, 0, sizeof(f));
 	memset(&o, 0, sizeof(o));
-	int status;
-	if (fsck_options(argc, argv, &ho, &f, &repair_it, &node, &node_arg,
-			 &status))
+	int status = fsck_options(argc, argv, &ho, &f, &repair_it);
+	if (status >= 0)
 		return status;
+	/* --node, else $IPMAILDIR_NODE or the config's (fs/cli/config.h). */
 	struct config cfg;
-	if (cli_config(&cfg, &ho.store, &ho.pass, node_arg ? NULL : &node))
+	if (cli_config(&cfg, &ho.store, &ho.pass, &ho.node))
 		return EXIT_USAGE;
-	ho.node = node;
 	if (repair_it)
 		ho.lock = HISTORY_LOCK_EXCLUSIVE;
 	f.io = (struct fsck_io){.say = say, .bar_start = bar_start,

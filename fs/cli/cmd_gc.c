@@ -193,59 +193,45 @@ static int sweep(struct gc *g, bool dry, struct blockstore *remote)
 	return EXIT_OK;
 }
 
-/* Options into *ho, *keep_last, *within, *dry, *node; -1: return *exit. */
+/* Options into *ho, *keep_last, *within, *dry: -1 to go on, else the
+ * exit status (said). */
 static int gc_options(int argc, char **argv, struct history_options *ho,
 		      unsigned long long *keep_last, int64_t *within,
-		      bool *dry, const char **node, bool *node_arg, int *exit)
+		      bool *dry)
 {
 	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"passphrase-file", required_argument, NULL, 'p'},
-		{"passphrase-command", required_argument, NULL, 'P'},
+		CLI_STORE_OPTIONS,
 		{"keep-last", required_argument, NULL, 'n'},
 		{"keep-within", required_argument, NULL, 'w'},
 		{"dry-run", no_argument, NULL, 'D'},
 		{"node", required_argument, NULL, 'N'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
-	*exit = EXIT_USAGE;
 	int c;
-	while ((c = getopt_long(argc, argv, "s:p:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "s:p:h", opts, &ho->store,
+			       &ho->pass)) != -1) {
 		switch (c) {
-		case 's': ho->store = optarg; break;
-		case 'p': ho->pass.file = optarg; break;
-		case 'P': ho->pass.command = optarg; break;
-		case 'n': {
-			char *end;
-			errno = 0;
-			*keep_last = strtoull(optarg, &end, 10);
-			if (errno || *end || *keep_last == 0 || *optarg == '-') {
+		case 'n':
+			if (cli_count(optarg, keep_last)) {
 				cli_error("gc: --keep-last wants a count "
 					  "above 0, not '%s'", optarg);
-				return -1;
+				return EXIT_USAGE;
 			}
 			break;
-		}
 		case 'w':
 			if (parse_duration(optarg, within)) {
 				cli_error("gc: --keep-within wants a duration "
 					  "such as 30m, 12h, 7d or 2w, not "
 					  "'%s'", optarg);
-				return -1;
+				return EXIT_USAGE;
 			}
 			break;
 		case 'D': *dry = true; break;
-		case 'N': *node = optarg; *node_arg = true; break;
-		case 'h': gc_usage(stdout); *exit = EXIT_OK; return -1;
-		default: gc_usage(stderr); return -1;
+		case 'N': ho->node = optarg; break;
+		default: return cli_usage(gc_usage, c == 'h');
 		}
 	}
-	if (optind != argc) {
-		gc_usage(stderr);
-		return -1;
-	}
-	return 0;
+	return optind != argc ? cli_usage(gc_usage, false) : -1;
 }
 
 int cmd_gc(int argc, char **argv)
@@ -253,18 +239,16 @@ int cmd_gc(int argc, char **argv)
 	struct history_options ho = {.lock = HISTORY_LOCK_EXCLUSIVE};
 	unsigned long long keep_last = 0;
 	int64_t within = -1;
-	bool dry = false, node_arg = false;
-	const char *node = getenv("IPMAILDIR_NODE");
-	node = node && *node ? node : NULL;
-	int status;
-	if (gc_options(argc, argv, &ho, &keep_last, &within, &dry, &node,
-		       &node_arg, &status))
+	bool dry = false;
+	int status = gc_options(argc, argv, &ho, &keep_last, &within, &dry);
+	if (status >= 0)
 		return status;
+	/* --node, else $IPMAILDIR_NODE or the config's (fs/cli/config.h). */
 	struct config cfg;
-	if (cli_config(&cfg, &ho.store, &ho.pass, node_arg ? NULL : &node))
+	if (cli_config(&cfg, &ho.store, &ho.pass, &ho.node))
 		return EXIT_USAGE;
 	struct blockstore *remote = NULL;
-	if (node && !dry && open_node(node, &remote)) {
+	if (ho.node && !dry && open_node(ho.node, &remote)) {
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
@@ -273,7 +257,6 @@ int cmd_gc(int argc, char **argv)
 	status = EXIT_FAILURE_;
 	char msg[1024] = "";
 	/* Live blocks evicted under the cap are read from the node. */
-	ho.node = node;
 	int e = gc_open(&g, &ho, msg, sizeof(msg));
 	if (e == 1) {
 		printf("gc: nothing committed yet: nothing to free\n");

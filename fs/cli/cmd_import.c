@@ -82,24 +82,18 @@ static int check_source(const char *src, int force,
 int cmd_import(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"passphrase-file", required_argument, NULL, 'p'},
-		{"passphrase-command", required_argument, NULL, 'P'},
+		CLI_STORE_OPTIONS,
 		{"threads", required_argument, NULL, 'j'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"force", no_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
-	const char *store = NULL;
 	struct mount_options mo = {0};
 	struct import_options io = {0};
 	int quiet = 0, force = 0, c;
-	while ((c = getopt_long(argc, argv, "s:p:j:qfh", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "s:p:j:qfh", opts, &mo.store,
+			       &mo.pass)) != -1) {
 		switch (c) {
-		case 's': store = optarg; break;
-		case 'p': mo.pass.file = optarg; break;
-		case 'P': mo.pass.command = optarg; break;
 		case 'j': {
 			char *end;
 			unsigned long n = strtoul(optarg, &end, 10);
@@ -112,44 +106,32 @@ int cmd_import(int argc, char **argv)
 		}
 		case 'q': quiet = 1; break;
 		case 'f': force = 1; break;
-		case 'h': import_usage(stdout); return EXIT_OK;
-		default: import_usage(stderr); return EXIT_USAGE;
+		default: return cli_usage(import_usage, c == 'h');
 		}
 	}
-	if (optind + 1 != argc) {
-		import_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind + 1 != argc)
+		return cli_usage(import_usage, false);
 	const char *src = argv[optind];
 	struct config cfg;
-	if (cli_config(&cfg, &store, &mo.pass, NULL))
+	if (cli_config(&cfg, &mo.store, &mo.pass, NULL))
 		return EXIT_USAGE;
-	mo.store = store;
 	mo.scope = cli_scope(&cfg);
 
 	int status = EXIT_FAILURE_;
 	struct store_paths paths;
-	int e = store_paths_init(&paths, store);
-	if (e) {
-		cli_error("import: cannot name the store: %s", strerror(-e));
-		goto out_cfg;
-	}
-	if (check_source(src, force, &paths))
+	if (cli_store_paths("import", mo.store, &paths) ||
+	    check_source(src, force, &paths))
 		goto out_cfg;
 	static struct ipmd_fs fs;
-	char msg[1024] = "";
-	if (ipmd_fs_open(&fs, &mo, msg, sizeof(msg)) != 0) {
-		cli_error("import: %s", msg[0] ? msg : "cannot open the mailbox");
-		ipmd_fs_close(&fs);
+	if (cli_fs_open("import", &fs, &mo))
 		goto out_cfg;
-	}
 	struct progress prog = {0};
 	progress_start(&prog, 2, "import", "files", 0, 0, false);
 	io.progress = quiet ? NULL : on_progress;
 	io.progress_arg = &prog;
 	struct import_stats st;
 	char errpath[PATH_MAX];
-	e = import_maildir(&fs, src, &io, &st, errpath);
+	int e = import_maildir(&fs, src, &io, &st, errpath);
 	int ce = ipmd_fs_close(&fs);
 	char extra[512];
 	snprintf(extra, sizeof(extra),

@@ -17,12 +17,10 @@
 static int init_store(const char *store, const struct passphrase_source *src)
 {
 	struct store_paths paths;
-	int r = store_paths_init(&paths, store);
-	if (r != 0) {
-		cli_error("init: cannot name the store: %s", strerror(-r));
+	if (cli_store_paths("init", store, &paths))
 		return EXIT_FAILURE_;
-	}
-	if ((r = store_make_dirs(paths.root)) != 0) {
+	int r = store_make_dirs(paths.root);
+	if (r != 0) {
 		cli_error("init: %s: %s", paths.root, strerror(-r));
 		return EXIT_FAILURE_;
 	}
@@ -109,21 +107,16 @@ static int init_store(const char *store, const struct passphrase_source *src)
 int cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"passphrase-file", required_argument, NULL, 'p'},
-		{"passphrase-command", required_argument, NULL, 'P'},
+		CLI_STORE_OPTIONS,
 		{"no-passphrase", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
 	const char *store = NULL;
 	struct passphrase_source src = {0};
 	int c;
-	while ((c = getopt_long(argc, argv, "s:p:nh", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "s:p:nh", opts, &store,
+			       &src)) != -1) {
 		switch (c) {
-		case 's': store = optarg; break;
-		case 'p': src.file = optarg; break;
-		case 'P': src.command = optarg; break;
 		case 'n': src.none = 1; break;
 		case 'h':
 			printf("usage: ipmaildir init [--store DIR] "

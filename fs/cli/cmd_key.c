@@ -38,16 +38,26 @@ static void key_usage(FILE *out)
 		"the same for the new one\n");
 }
 
-/* The printable form of the master secret (crypto/key_backup.h). */
-static int key_backup(const struct store_paths *paths,
-		      const struct passphrase_source *src)
+/* Is the key file wrapped with a passphrase?  1, 0, or -1 (said). */
+static int key_wrapped(const struct store_paths *paths)
 {
 	int sys_errno = 0;
 	int wrapped = keyfile_is_wrapped(paths->key, &sys_errno);
 	if (wrapped < 0) {
 		cli_keys_error(paths->key, wrapped, sys_errno);
-		return EXIT_FAILURE_;
+		return -1;
 	}
+	return wrapped;
+}
+
+/* The printable form of the master secret (crypto/key_backup.h). */
+static int key_backup(const struct store_paths *paths,
+		      const struct passphrase_source *src)
+{
+	int wrapped = key_wrapped(paths);
+	if (wrapped < 0)
+		return EXIT_FAILURE_;
+	int sys_errno = 0;
 	char *pass = NULL;
 	size_t pass_len = 0;
 	int r = wrapped ? passphrase_read(src, "Passphrase: ", 0, &pass,
@@ -211,14 +221,10 @@ static int key_export(const struct store_paths *paths,
 		return EXIT_USAGE;
 	}
 	struct mailbox_keys keys = {0};
-	int sys_errno = 0;
-	int r = store_load_keys(paths, src, &keys, &sys_errno);
-	if (r != 0) {
-		cli_load_keys_error(paths, src, r, sys_errno);
+	if (cli_load_keys(paths, src, &keys))
 		return EXIT_FAILURE_;
-	}
 	char cap[READCAP_MAX];
-	r = readcap_format(&keys, cap);
+	int r = readcap_format(&keys, cap);
 	keys_free(&keys);
 	if (r != 0) {
 		cli_error("key export: %s", keys_strerror(r));
@@ -233,12 +239,10 @@ static int key_passwd(const struct store_paths *paths,
 		      const struct passphrase_source *old_src,
 		      const struct passphrase_source *new_src)
 {
-	int sys_errno = 0;
-	int wrapped = keyfile_is_wrapped(paths->key, &sys_errno);
-	if (wrapped < 0) {
-		cli_keys_error(paths->key, wrapped, sys_errno);
+	int wrapped = key_wrapped(paths);
+	if (wrapped < 0)
 		return EXIT_FAILURE_;
-	}
+	int sys_errno = 0;
 	char *old = NULL, *neu = NULL;
 	size_t old_len = 0, new_len = 0;
 	int r = 0;
@@ -282,37 +286,29 @@ static int key_passwd(const struct store_paths *paths,
 int cmd_key(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"passphrase-file", required_argument, NULL, 'p'},
-		{"passphrase-command", required_argument, NULL, 'P'},
+		CLI_STORE_OPTIONS,
 		{"new-passphrase-file", required_argument, NULL, 'N'},
 		{"new-passphrase-command", required_argument, NULL, 'C'},
 		{"no-new-passphrase", no_argument, NULL, 'Z'},
 		{"read-only", no_argument, NULL, 'r'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
 	const char *store = NULL;
 	struct passphrase_source src = {0}, new_src = {0};
 	int read_only = 0, c;
-	while ((c = getopt_long(argc, argv, "s:p:rh", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "s:p:rh", opts, &store,
+			       &src)) != -1) {
 		switch (c) {
-		case 's': store = optarg; break;
-		case 'p': src.file = optarg; break;
-		case 'P': src.command = optarg; break;
 		case 'N': new_src.file = optarg; break;
 		case 'C': new_src.command = optarg; break;
 		case 'Z': new_src.none = 1; break;
 		case 'r': read_only = 1; break;
-		case 'h': key_usage(stdout); return EXIT_OK;
-		default: key_usage(stderr); return EXIT_USAGE;
+		default: return cli_usage(key_usage, c == 'h');
 		}
 	}
 	int restore = optind < argc && !strcmp(argv[optind], "restore");
-	if (optind + 1 != argc && !(restore && optind + 2 == argc)) {
-		key_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind + 1 != argc && !(restore && optind + 2 == argc))
+		return cli_usage(key_usage, false);
 	if (new_src.none + !!new_src.file + !!new_src.command > 1) {
 		cli_error("key: takes one of --new-passphrase-file, "
 			  "--new-passphrase-command, --no-new-passphrase");
@@ -322,11 +318,9 @@ int cmd_key(int argc, char **argv)
 	if (cli_config(&cfg, &store, &src, NULL))
 		return EXIT_USAGE;
 	struct store_paths paths;
-	int r = store_paths_init(&paths, store);
 	int status = EXIT_USAGE;
 	const char *verb = argv[optind];
-	if (r != 0) {
-		cli_error("key: cannot name the store: %s", strerror(-r));
+	if (cli_store_paths("key", store, &paths)) {
 		status = EXIT_FAILURE_;
 	} else if (!strcmp(verb, "export")) {
 		status = key_export(&paths, &src, read_only);

@@ -69,25 +69,8 @@ static int log_commits(const struct history_options *ho,
 		       struct log_state *s)
 {
 	struct history h;
-	char msg[1024] = "";
-	if (history_open(&h, ho, msg, sizeof(msg))) {
-		cli_error("log: %s", msg);
-		history_close(&h);
+	if (cli_history_open("log", &h, ho, true))
 		return EXIT_FAILURE_;
-	}
-	if (h.head_err && h.head_err != -ENOENT) {
-		cli_error("log: %s is damaged (%s): run ipmaildir fsck",
-			  h.paths.head, strerror(-h.head_err));
-		history_close(&h);
-		return EXIT_FAILURE_;
-	}
-	/* A head lost over mail is no empty history. */
-	enum state_problem sp = history_state_problem(&h);
-	if (sp == STATE_HEAD_MISSING || sp == STATE_HEAD_EMPTY) {
-		cli_error("log: %s", state_problem_text(sp));
-		history_close(&h);
-		return EXIT_FAILURE_;
-	}
 	if (s->json)
 		printf("[");
 	else
@@ -121,42 +104,29 @@ static int log_commits(const struct history_options *ho,
 int cmd_log(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"passphrase-file", required_argument, NULL, 'p'},
-		{"passphrase-command", required_argument, NULL, 'P'},
+		CLI_STORE_OPTIONS,
 		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
 	struct history_options ho = {.lock = HISTORY_LOCK_READ};
 	struct log_state s = {0};
 	int c;
-	while ((c = getopt_long(argc, argv, "s:p:n:jh", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "s:p:n:jh", opts, &ho.store,
+			       &ho.pass)) != -1) {
 		switch (c) {
-		case 's': ho.store = optarg; break;
-		case 'p': ho.pass.file = optarg; break;
-		case 'P': ho.pass.command = optarg; break;
 		case 'j': s.json = 1; break;
-		case 'n': {
-			char *end;
-			errno = 0;
-			s.limit = strtoull(optarg, &end, 10);
-			if (errno || *end || !*optarg || s.limit == 0 ||
-			    *optarg == '-') {
+		case 'n':
+			if (cli_count(optarg, &s.limit)) {
 				cli_error("log: -n wants a count above 0, "
 					  "not '%s'", optarg);
 				return EXIT_USAGE;
 			}
 			break;
-		}
-		case 'h': log_usage(stdout); return EXIT_OK;
-		default: log_usage(stderr); return EXIT_USAGE;
+		default: return cli_usage(log_usage, c == 'h');
 		}
 	}
-	if (optind != argc) {
-		log_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind != argc)
+		return cli_usage(log_usage, false);
 	struct config cfg;
 	if (cli_config(&cfg, &ho.store, &ho.pass, NULL))
 		return EXIT_USAGE;

@@ -15,7 +15,6 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
-#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,16 +89,13 @@ static int mount_args(int argc, char **argv, struct config *cfg,
 		      size_t size, int *foreground_out, int *debug_out)
 {
 	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"passphrase-file", required_argument, NULL, 'p'},
-		{"passphrase-command", required_argument, NULL, 'P'},
+		CLI_STORE_OPTIONS,
 		{"fault", required_argument, NULL, 'F'},
 		{"at", required_argument, NULL, 'A'},
 		{"node", required_argument, NULL, 'N'},
 		{"from-node", required_argument, NULL, 'R'},
 		{"capability", required_argument, NULL, 'C'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
 	struct mount_options mo = {
 		.attr_timeout = DEFAULT_ATTR_TIMEOUT,
@@ -109,11 +105,9 @@ static int mount_args(int argc, char **argv, struct config *cfg,
 	};
 	int foreground = 0, debug = 0, c;
 	*fuse_opts = '\0';
-	while ((c = getopt_long(argc, argv, "s:p:fdo:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "s:p:fdo:h", opts, &mo.store,
+			       &mo.pass)) != -1) {
 		switch (c) {
-		case 's': mo.store = optarg; break;
-		case 'p': mo.pass.file = optarg; break;
-		case 'P': mo.pass.command = optarg; break;
 		case 'F': mo.fault_spec = optarg; break;
 		case 'A': mo.at = optarg; break;
 		case 'N': mo.node = optarg; break;
@@ -122,22 +116,14 @@ static int mount_args(int argc, char **argv, struct config *cfg,
 		case 'f': foreground = 1; break;
 		case 'd': debug = foreground = 1; break;
 		case 'o':
-			if (strlen(fuse_opts) + strlen(optarg) + 2 > size) {
-				cli_error("mount: -o options too long");
+			if (cli_fuse_opt_add("mount", fuse_opts, size, optarg))
 				return EXIT_USAGE;
-			}
-			if (*fuse_opts)
-				strcat(fuse_opts, ",");
-			strcat(fuse_opts, optarg);
 			break;
-		case 'h': mount_usage(stdout); return EXIT_OK;
-		default: mount_usage(stderr); return EXIT_USAGE;
+		default: return cli_usage(mount_usage, c == 'h');
 		}
 	}
-	if (optind + 1 != argc) {
-		mount_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind + 1 != argc)
+		return cli_usage(mount_usage, false);
 	/* Config files and environment (fs/cli/config.h) under the command
 	 * line: -o options below override these. */
 	const char *cache_dir = mo.store;
@@ -158,13 +144,9 @@ static int mount_args(int argc, char **argv, struct config *cfg,
 		return EXIT_USAGE;
 	}
 	/* A past state can't change: the kernel says so before we must. */
-	if (mo.at || mo.from_node) {
-		if (strlen(fuse_opts) + 4 > size) {
-			cli_error("mount: -o options too long");
-			return EXIT_USAGE;
-		}
-		strcat(fuse_opts, *fuse_opts ? ",ro" : "ro");
-	}
+	if ((mo.at || mo.from_node) &&
+	    cli_fuse_opt_add("mount", fuse_opts, size, "ro"))
+		return EXIT_USAGE;
 	*mo_out = mo;
 	*foreground_out = foreground;
 	*debug_out = debug;
@@ -175,7 +157,7 @@ int cmd_mount(int argc, char **argv)
 {
 	static struct config cfg; /* mo points into it while mounted */
 	struct mount_options mo;
-	int foreground, debug;
+	int foreground = 0, debug = 0;
 	char fuse_opts[MOUNT_OPTS_MAX];
 	int r = mount_args(argc, argv, &cfg, &mo, fuse_opts, sizeof(fuse_opts),
 			   &foreground, &debug);
@@ -183,19 +165,12 @@ int cmd_mount(int argc, char **argv)
 		return r;
 	const char *mountpoint = argv[optind];
 
-	/* The mount's log: syslog, and stderr too while in the foreground. */
-	openlog("ipmaildir", LOG_PID | (foreground ? LOG_PERROR : 0),
-		LOG_MAIL);
 	if (cli_mount_access("mount", fuse_opts, sizeof(fuse_opts),
 			     foreground))
 		return EXIT_USAGE;
 	static struct ipmd_fs fs;
-	char msg[1024] = "";
-	if (ipmd_fs_open(&fs, &mo, msg, sizeof(msg)) != 0) {
-		cli_error("mount: %s", msg[0] ? msg : "failed");
-		ipmd_fs_close(&fs);
+	if (cli_fs_open("mount", &fs, &mo))
 		return EXIT_FAILURE_;
-	}
 
 	char base_opts[PATH_MAX + 64];
 	snprintf(base_opts, sizeof(base_opts),

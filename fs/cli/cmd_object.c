@@ -38,30 +38,13 @@ static int object_put(struct obj_store *st, const char *file)
 		return EXIT_FAILURE_;
 	}
 	uint8_t *buf = malloc(IO_BYTES);
-	struct obj_writer *w = NULL;
-	int r = buf ? obj_writer_new(st, &w) : -ENOMEM;
-	while (r == 0) {
-		ssize_t n = read(fd, buf, IO_BYTES);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			r = -errno;
-		else if (n == 0)
-			break;
-		else
-			r = obj_writer_write(w, buf, (size_t)n);
-	}
+	struct obj_ref ref;
+	int r = buf ? obj_write_fd(st, fd, buf, IO_BYTES, &ref) : -ENOMEM;
 	if (fd != 0)
 		close(fd);
 	if (buf) {
 		sodium_memzero(buf, IO_BYTES);
 		free(buf);
-	}
-	struct obj_ref ref;
-	if (r == 0) {
-		r = obj_writer_finish(w, &ref);
-	} else if (w) {
-		obj_writer_abort(w);
 	}
 	if (r == 0)
 		r = bs_sync(st->bs);
@@ -119,22 +102,13 @@ static int object_run(const char *store, const struct passphrase_source *src,
 		      enum obj_scope scope, int put, const char *arg)
 {
 	struct store_paths paths;
-	int r = store_paths_init(&paths, store);
-	if (r != 0) {
-		cli_error("object: cannot name the store: %s", strerror(-r));
+	if (cli_store_paths("object", store, &paths))
 		return EXIT_FAILURE_;
-	}
 	struct mailbox_keys keys = {0};
-	int sys_errno = 0;
-	if (put) {
-		r = store_load_keys(&paths, src, &keys, &sys_errno);
-		if (r != 0) {
-			cli_load_keys_error(&paths, src, r, sys_errno);
-			return EXIT_FAILURE_;
-		}
-	}
+	if (put && cli_load_keys(&paths, src, &keys))
+		return EXIT_FAILURE_;
 	struct blockstore *bs;
-	r = bs_local_open(paths.root, &bs);
+	int r = bs_local_open(paths.root, &bs);
 	if (r != 0) {
 		keys_free(&keys);
 		cli_error("object: block store in %s: %s", paths.root,
@@ -157,30 +131,13 @@ static int object_run(const char *store, const struct passphrase_source *src,
 
 int cmd_object(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"passphrase-file", required_argument, NULL, 'p'},
-		{"passphrase-command", required_argument, NULL, 'P'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
-	};
 	const char *store = NULL;
 	struct passphrase_source src = {0};
-	int c;
-	while ((c = getopt_long(argc, argv, "s:p:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': store = optarg; break;
-		case 'p': src.file = optarg; break;
-		case 'P': src.command = optarg; break;
-		case 'h': object_usage(stdout); return EXIT_OK;
-		default: object_usage(stderr); return EXIT_USAGE;
-		}
-	}
-	if (optind + 2 != argc ||
-	    (strcmp(argv[optind], "put") && strcmp(argv[optind], "get"))) {
-		object_usage(stderr);
-		return EXIT_USAGE;
-	}
+	int r = cli_store_args(argc, argv, 2, object_usage, &store, &src);
+	if (r >= 0)
+		return r;
+	if (strcmp(argv[optind], "put") && strcmp(argv[optind], "get"))
+		return cli_usage(object_usage, false);
 	struct config cfg;
 	if (cli_config(&cfg, &store, &src, NULL))
 		return EXIT_USAGE;

@@ -99,32 +99,14 @@ out:
 
 int cmd_share(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"passphrase-file", required_argument, NULL, 'p'},
-		{"passphrase-command", required_argument, NULL, 'P'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
-	};
 	const char *store = NULL;
 	struct passphrase_source pass = {0};
-	int c;
-	while ((c = getopt_long(argc, argv, "s:p:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': store = optarg; break;
-		case 'p': pass.file = optarg; break;
-		case 'P': pass.command = optarg; break;
-		case 'h': share_usage(stdout); return EXIT_OK;
-		default: share_usage(stderr); return EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		share_usage(stderr);
-		return EXIT_USAGE;
-	}
+	int r = cli_store_args(argc, argv, 1, share_usage, &store, &pass);
+	if (r >= 0)
+		return r;
 	const char *path = argv[optind];
 	bool offline = store != NULL;
-	int r = share_mounted(path);
+	r = share_mounted(path);
 	if (r != -1)
 		return r;
 	if (!offline) {

@@ -214,38 +214,26 @@ static void print_text(const struct status *s)
 int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"store", required_argument, NULL, 's'},
-		{"passphrase-file", required_argument, NULL, 'p'},
-		{"passphrase-command", required_argument, NULL, 'P'},
+		CLI_STORE_OPTIONS,
 		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+		CLI_OPTIONS_END,
 	};
 	struct history_options ho = {.lock = HISTORY_LOCK_NONE};
 	bool json = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "s:p:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': ho.store = optarg; break;
-		case 'p': ho.pass.file = optarg; break;
-		case 'P': ho.pass.command = optarg; break;
-		case 'j': json = true; break;
-		case 'h': status_usage(stdout); return EXIT_OK;
-		default: status_usage(stderr); return EXIT_USAGE;
-		}
+	while ((c = cli_getopt(argc, argv, "s:p:jh", opts, &ho.store,
+			       &ho.pass)) != -1) {
+		if (c != 'j')
+			return cli_usage(status_usage, c == 'h');
+		json = true;
 	}
-	if (optind != argc) {
-		status_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind != argc)
+		return cli_usage(status_usage, false);
 	struct config cfg;
 	if (cli_config(&cfg, &ho.store, &ho.pass, NULL))
 		return EXIT_USAGE;
 	struct history h;
-	char msg[1024] = "";
-	if (history_open(&h, &ho, msg, sizeof(msg))) {
-		cli_error("status: %s", msg);
-		history_close(&h);
+	if (cli_history_open("status", &h, &ho, false)) {
 		config_free(&cfg);
 		return EXIT_FAILURE_;
 	}

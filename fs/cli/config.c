@@ -194,32 +194,36 @@ const char *config_get(const struct config *c, enum config_key k)
 	return k < CFG_NKEYS ? c->value[k] : NULL;
 }
 
-/* Values are checked when loaded; parsed again by the table's parser. */
-int config_get_uint(const struct config *c, enum config_key k,
-		    unsigned long *v)
+/* Values are checked when loaded; parsed again by the table's parser,
+ * if key k is of that type.  0, -ENOENT (not set) or -EINVAL. */
+static int get_parsed(const struct config *c, enum config_key k,
+		      enum opt_type type, struct opt_value *ov)
 {
 	const char *s = config_get(c, k);
 	char why[128];
-	struct opt_value ov;
 	if (!s)
 		return -ENOENT;
-	if (opt_table[k].type != OPT_UINT ||
-	    opt_parse(&opt_table[k], s, &ov, why, sizeof(why)))
+	if (opt_table[k].type != type ||
+	    opt_parse(&opt_table[k], s, ov, why, sizeof(why)))
 		return -EINVAL;
-	*v = ov.u;
 	return 0;
+}
+
+int config_get_uint(const struct config *c, enum config_key k,
+		    unsigned long *v)
+{
+	struct opt_value ov;
+	int e = get_parsed(c, k, OPT_UINT, &ov);
+	if (!e)
+		*v = ov.u;
+	return e;
 }
 
 int config_get_double(const struct config *c, enum config_key k, double *v)
 {
-	const char *s = config_get(c, k);
-	char why[128];
 	struct opt_value ov;
-	if (!s)
-		return -ENOENT;
-	if (opt_table[k].type != OPT_DOUBLE ||
-	    opt_parse(&opt_table[k], s, &ov, why, sizeof(why)))
-		return -EINVAL;
-	*v = ov.d;
-	return 0;
+	int e = get_parsed(c, k, OPT_DOUBLE, &ov);
+	if (!e)
+		*v = ov.d;
+	return e;
 }

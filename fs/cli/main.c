@@ -55,13 +55,18 @@ static const struct command commands[] = {
 	 "--capability-file FILE|- | CAPABILITY"},
 };
 
+void cli_vline(FILE *out, const char *prefix, const char *fmt, va_list ap)
+{
+	fputs(prefix, out);
+	vfprintf(out, fmt, ap);
+	fputc('\n', out);
+}
+
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("ipmaildir: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	cli_vline(stderr, "ipmaildir: ", fmt, ap);
 	va_end(ap);
 }
 
@@ -120,7 +125,7 @@ static int helper_drops(const char *opt)
 #define HELPER_PASS_OPT "passphrase_file="
 
 /* Sort one -o list (modified in place) into the options for cmd_mount
- * (appended to opts) and the passphrase file.  0 or -E2BIG. */
+ * (appended to opts) and the passphrase file.  0, or EXIT_USAGE (said). */
 static int helper_options(char *list, char *opts, size_t opts_size,
 			  char *pass, size_t pass_size)
 {
@@ -129,15 +134,16 @@ static int helper_options(char *list, char *opts, size_t opts_size,
 	for (char *tok = strtok_r(list, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		if (!strncmp(tok, HELPER_PASS_OPT, plen)) {
-			if (strlen(tok + plen) >= pass_size)
-				return -E2BIG;
+			if (strlen(tok + plen) >= pass_size) {
+				cli_error("mount.ipmaildir: -o options too "
+					  "long");
+				return EXIT_USAGE;
+			}
 			strcpy(pass, tok + plen);
-		} else if (!helper_drops(tok)) {
-			if (strlen(opts) + strlen(tok) + 2 > opts_size)
-				return -E2BIG;
-			if (*opts)
-				strcat(opts, ",");
-			strcat(opts, tok);
+		} else if (!helper_drops(tok) &&
+			   cli_fuse_opt_add("mount.ipmaildir", opts,
+					    opts_size, tok)) {
+			return EXIT_USAGE;
 		}
 	}
 	return 0;
@@ -164,11 +170,8 @@ static int mount_helper(int argc, char **argv)
 			return EXIT_USAGE;
 		case 'o':
 			if (helper_options(optarg, opts, sizeof(opts),
-					   pass_file, sizeof(pass_file))) {
-				cli_error("mount.ipmaildir: -o options too "
-					  "long");
+					   pass_file, sizeof(pass_file)))
 				return EXIT_USAGE;
-			}
 			break;
 		default: bad = 1; break;
 		}

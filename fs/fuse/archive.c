@@ -185,6 +185,30 @@ static struct archive *arc(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
+/* The inode ino names, of file type type (S_IFDIR …; 0: any), and its
+ * commit in *ac.  None: the error is replied (resolve's, or wrong for a
+ * type other than type) and NULL returned. */
+static struct inode *resolve_as(fuse_req_t req, fuse_ino_t ino, mode_t type,
+				int wrong, struct archive_commit **ac)
+{
+	int err;
+	struct inode *in = resolve(arc(req), ino, ac, &err);
+	if (!in)
+		fuse_reply_err(req, -err);
+	else if (type && (in->mode & S_IFMT) != type)
+		fuse_reply_err(req, wrong);
+	else
+		return in;
+	return NULL;
+}
+
+/* Nothing here ever changes: what the kernel cached stays true. */
+static void reply_open(fuse_req_t req, struct fuse_file_info *fi)
+{
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
 static void reply_entry(fuse_req_t req, const struct stat *st)
 {
 	struct fuse_entry_param e;
@@ -210,27 +234,21 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 				continue;
 			/* The tree loads here, on first use. */
 			struct archive_commit *ac;
-			int err;
-			struct inode *root =
-				resolve(a, ino_of(k, TREE_ROOT_INO), &ac, &err);
-			if (!root) {
-				fuse_reply_err(req, -err);
-				return;
+			struct inode *root = resolve_as(
+				req, ino_of(k, TREE_ROOT_INO), 0, 0, &ac);
+			if (root) {
+				stat_inode(k, root, &st);
+				reply_entry(req, &st);
 			}
-			stat_inode(k, root, &st);
-			reply_entry(req, &st);
 			return;
 		}
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
 	struct archive_commit *ac;
-	int err;
-	struct inode *dir = resolve(a, parent, &ac, &err);
-	if (!dir || !S_ISDIR(dir->mode)) {
-		fuse_reply_err(req, dir ? ENOTDIR : -err);
+	struct inode *dir = resolve_as(req, parent, S_IFDIR, ENOTDIR, &ac);
+	if (!dir)
 		return;
-	}
 	struct dirent *d = tree_lookup(dir, name);
 	if (!d) {
 		fuse_reply_err(req, ENOENT);
@@ -255,12 +273,9 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	struct archive_commit *ac;
-	int err;
-	struct inode *in = resolve(a, ino, &ac, &err);
-	if (!in) {
-		fuse_reply_err(req, -err);
+	struct inode *in = resolve_as(req, ino, 0, 0, &ac);
+	if (!in)
 		return;
-	}
 	stat_inode((size_t)(ac - a->commits), in, &st);
 	fuse_reply_attr(req, &st, a->timeout);
 }
@@ -276,11 +291,8 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 		return;
 	}
 	struct archive_commit *ac;
-	int err;
-	struct inode *in = resolve(a, ino, &ac, &err);
-	if (!in || !S_ISLNK(in->mode))
-		fuse_reply_err(req, in ? EINVAL : -err);
-	else
+	struct inode *in = resolve_as(req, ino, S_IFLNK, EINVAL, &ac);
+	if (in)
 		fuse_reply_readlink(req, in->target);
 }
 
@@ -306,14 +318,12 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 	h->parent = ARCHIVE_ROOT_INO;
 	if (!h->root) {
 		struct archive_commit *ac;
-		int err;
-		struct inode *dir = resolve(a, ino, &ac, &err);
-		if (!dir || !S_ISDIR(dir->mode) ||
-		    (err = tree_list(dir, &h->list)) != 0) {
+		struct inode *dir = resolve_as(req, ino, S_IFDIR, ENOTDIR, &ac);
+		int err = dir ? tree_list(dir, &h->list) : 0;
+		if (!dir || err) {
 			free(h);
-			fuse_reply_err(req, dir ? (S_ISDIR(dir->mode) ? -err
-								   : ENOTDIR)
-						: -err);
+			if (err)
+				fuse_reply_err(req, -err);
 			return;
 		}
 		h->k = (size_t)(ac - a->commits);
@@ -321,8 +331,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 			h->parent = ino_of(h->k, dir->dir->parent->ino);
 	}
 	fi->fh = (uint64_t)(uintptr_t)h;
-	fi->keep_cache = 1;
-	fuse_reply_open(req, fi);
+	reply_open(req, fi);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -386,12 +395,9 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct archive_commit *ac;
-	int err;
-	struct inode *in = resolve(arc(req), ino, &ac, &err);
-	if (!in) {
-		fuse_reply_err(req, -err);
+	struct inode *in = resolve_as(req, ino, 0, 0, &ac);
+	if (!in)
 		return;
-	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY ||
 	    (fi->flags & (O_TRUNC | O_APPEND))) {
 		fuse_reply_err(req, EROFS);
@@ -401,8 +407,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
-	fi->keep_cache = 1;
-	fuse_reply_open(req, fi);
+	reply_open(req, fi);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -411,15 +416,12 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	(void)fi;
 	struct archive *a = arc(req);
 	struct archive_commit *ac;
-	int err;
-	struct inode *in = resolve(a, ino, &ac, &err);
-	if (!in || !S_ISREG(in->mode)) {
-		fuse_reply_err(req, in ? EISDIR : -err);
+	struct inode *in = resolve_as(req, ino, S_IFREG, EISDIR, &ac);
+	if (!in)
 		return;
-	}
 	uint8_t *buf = malloc(size ? size : 1);
 	size_t got = 0;
-	err = !buf ? -ENOMEM
+	int err = !buf ? -ENOMEM
 	      : (uint64_t)off >= in->size
 		      ? 0
 		      : obj_read(&a->st, &in->content, (uint64_t)off, buf, size,

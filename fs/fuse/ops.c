@@ -516,17 +516,13 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ipmd_fs *fs = fs_of(req);
-	int err = 0;
 	bool writable = (fi->flags & O_ACCMODE) != O_RDONLY;
 	pthread_mutex_lock(&fs->lock);
-	struct inode *inode = tree_get(fs->tree, ino);
-	if (!inode)
-		err = -ENOENT;
-	else if (S_ISDIR(inode->mode))
-		err = -EISDIR;
-	else if (writable && fs->read_only)
+	struct inode *inode;
+	int err = tree_get_file(fs->tree, ino, &inode);
+	if (!err && writable && fs->read_only)
 		err = -EROFS;
-	else if (writable && !inode->file)
+	else if (!err && writable && !inode->file)
 		err = file_state_new(&fs->st, inode->ino,
 				     &inode->content, &inode->file);
 	if (!err)

@@ -30,18 +30,14 @@ void ipmd_op_ioctl(fuse_req_t req, fuse_ino_t ino, int cmd, void *arg,
 	struct ipmd_fs *fs = fuse_req_userdata(req);
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct obj_ref ref = {0};
-	int err = 0;
+	struct inode *inode;
 	pthread_mutex_lock(&fs->lock);
-	struct inode *inode = tree_get(fs->tree, ino);
-	if (!inode)
-		err = -ENOENT;
-	else if (S_ISDIR(inode->mode))
-		err = -EISDIR;
-	else if (!S_ISREG(inode->mode))
+	int err = tree_get_file(fs->tree, ino, &inode);
+	if (!err && !S_ISREG(inode->mode))
 		err = -EINVAL;
-	else if (ctx->uid != 0 && ctx->uid != inode->uid)
+	else if (!err && ctx->uid != 0 && ctx->uid != inode->uid)
 		err = -EPERM;
-	else if (!fs->read_only)
+	else if (!err && !fs->read_only)
 		err = ipmd_fs_seal_locked(fs, inode);
 	if (!err)
 		ref = inode->content;

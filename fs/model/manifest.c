@@ -129,6 +129,29 @@ void mf_shard_refs_free(struct dir_shards *sh)
 	sh->refs = NULL;
 }
 
+int mf_shards_alloc(uint32_t count, uint8_t **dirty, struct chunk_ref **refs)
+{
+	*dirty = calloc(count, sizeof(**dirty));
+	*refs = calloc(count, sizeof(**refs));
+	if (*dirty && *refs)
+		return 0;
+	free(*dirty);
+	free(*refs);
+	*dirty = NULL;
+	*refs = NULL;
+	return -ENOMEM;
+}
+
+void mf_shards_take(struct dir_shards *sh, uint8_t *dirty,
+		    struct chunk_ref *refs, uint32_t count)
+{
+	free(sh->dirty);
+	mf_shard_refs_free(sh);
+	sh->dirty = dirty;
+	sh->refs = refs;
+	sh->count = count;
+}
+
 static int seal_shard(struct sealer *s, uint32_t i, uint32_t of,
 		      const struct pick *p, size_t n, struct chunk_ref *out)
 {
@@ -222,18 +245,9 @@ static int layout(struct sealer *s, struct dir *d, uint32_t min)
 		want = MANIFEST_SHARDS_MAX;
 	if (want == sh->count && sh->dirty && sh->refs)
 		return 0;
-	dirty = calloc(want, sizeof(*dirty));
-	refs = calloc(want, sizeof(*refs));
-	if (!dirty || !refs) {
-		free(dirty);
-		free(refs);
+	if (mf_shards_alloc(want, &dirty, &refs))
 		return -ENOMEM;
-	}
-	free(sh->dirty);
-	mf_shard_refs_free(sh);
-	sh->dirty = dirty;
-	sh->refs = refs;
-	sh->count = want;
+	mf_shards_take(sh, dirty, refs, want);
 	sh->all_dirty = true;
 	return 0;
 }

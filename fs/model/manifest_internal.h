@@ -119,5 +119,14 @@ bool mf_in_fields(struct in *r, struct fields *x);
 
 /* Free a directory's shard refs, wiped first (they hold node keys). */
 void mf_shard_refs_free(struct dir_shards *sh);
+/* count fresh shard slots, all zero: dirty flags and refs.  0, or
+ * -ENOMEM with both NULL. */
+int mf_shards_alloc(uint32_t count, uint8_t **dirty,
+		    struct chunk_ref **refs);
+/* sh takes those over in place of its own (refs wiped and freed, as
+ * above), count of them; all_dirty, node and node_valid are the
+ * caller's to set. */
+void mf_shards_take(struct dir_shards *sh, uint8_t *dirty,
+		    struct chunk_ref *refs, uint32_t count);
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "crypto/seal.h"
+#include "util/array.h"
 
 #define PERM_BITS 07777
 
@@ -51,14 +52,10 @@ static int push(struct loader *l, struct inode *dir,
 {
 	if (depth > MANIFEST_DEPTH_MAX)
 		return -EBADMSG;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct pending *p = realloc(l->stack, cap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		l->stack = p;
-		l->cap = cap;
-	}
+	struct pending *p = array_grow(l->stack, l->n, &l->cap, sizeof(*p), 64);
+	if (!p)
+		return -ENOMEM;
+	l->stack = p;
 	l->stack[l->n].dir = dir;
 	l->stack[l->n].ref = *ref;
 	l->stack[l->n++].depth = depth;
@@ -186,14 +183,11 @@ static int in_refs(struct loader *l, struct in *r, size_t *count)
 		struct chunk_ref *ref;
 		if (*count == MANIFEST_SHARDS_MAX)
 			return -EBADMSG;
-		if (*count == l->refs_cap) {
-			size_t cap = l->refs_cap ? l->refs_cap * 2 : 16;
-			ref = realloc(l->refs, cap * sizeof(*ref));
-			if (!ref)
-				return -ENOMEM;
-			l->refs = ref;
-			l->refs_cap = cap;
-		}
+		ref = array_grow(l->refs, *count, &l->refs_cap, sizeof(*ref),
+				 16);
+		if (!ref)
+			return -ENOMEM;
+		l->refs = ref;
 		ref = &l->refs[(*count)++];
 		memset(ref, 0, sizeof(*ref));
 		if (mf_in_lit(r, "null"))
@@ -210,19 +204,11 @@ static int in_refs(struct loader *l, struct in *r, size_t *count)
 static int in_self(struct loader *l, struct in *r)
 {
 	struct tree_load_attrs a;
-	struct inode *root = l->t->root;
 
 	if (!mf_in_fields(r, l->x) || l->x->seen != ATTR_FIELDS ||
 	    !attrs_of(l->x, &a) || l->x->num[F_INO] != TREE_ROOT_INO ||
-	    !S_ISDIR(a.mode))
+	    tree_load_root(l->t, &a) != 0)
 		return -EBADMSG;
-	root->mode = a.mode;
-	root->uid = a.uid;
-	root->gid = a.gid;
-	root->size = a.size;
-	root->atime = a.atime;
-	root->mtime = a.mtime;
-	root->ctime = a.ctime;
 	return 0;
 }
 
@@ -367,12 +353,9 @@ static int load_dir(struct loader *l, struct pending *p)
 	} else if (b.seen != (BIT(M_ENTRIES) | BIT(M_V) | self)) {
 		return -EBADMSG;
 	}
-	dirty = calloc(of, sizeof(*dirty));
-	refs = calloc(of, sizeof(*refs));
-	if (!dirty || !refs) {
-		rc = -ENOMEM;
-		goto out;
-	}
+	rc = mf_shards_alloc(of, &dirty, &refs);
+	if (rc != 0)
+		return rc;
 	if (of == 1) {
 		refs[0] = p->ref;
 	} else {
@@ -383,11 +366,7 @@ static int load_dir(struct loader *l, struct pending *p)
 			goto out;
 	}
 	/* The next seal re-seals only what changes from here. */
-	free(sh->dirty);
-	mf_shard_refs_free(sh);
-	sh->dirty = dirty;
-	sh->refs = refs;
-	sh->count = of;
+	mf_shards_take(sh, dirty, refs, of);
 	sh->all_dirty = false;
 	sh->node = p->ref;
 	sh->node_valid = true;

@@ -198,6 +198,11 @@ int obj_writer_write(struct obj_writer *w, const uint8_t *data, size_t len);
 /* Seal the tail and the indexes; *ref names the object.  Frees w always. */
 int obj_writer_finish(struct obj_writer *w, struct obj_ref *ref);
 void obj_writer_abort(struct obj_writer *w);
+/* Everything fd reads, to its end, as one new object: *ref.  buf (size
+ * bytes) is the caller's room for each read.  0 or negative errno (of
+ * read or of the writer). */
+int obj_write_fd(struct obj_store *st, int fd, uint8_t *buf, size_t size,
+		 struct obj_ref *ref);
 
 /*
  * Read up to len bytes at off; *got is less than len only at end of object.

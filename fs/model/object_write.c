@@ -9,10 +9,12 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "crypto/seal.h"
+#include "util/thread.h"
 
 /* ---- sealing threads (object.h, "Parallel sealing") ---- */
 
@@ -90,14 +92,9 @@ static void pool_free(struct pool *p)
 {
 	if (!p)
 		return;
-	if (p->nthreads > 0) {
-		pthread_mutex_lock(&p->lock);
-		p->stop = true;
-		pthread_cond_broadcast(&p->work);
-		pthread_mutex_unlock(&p->lock);
-		for (unsigned i = 0; i < p->nthreads; i++)
-			pthread_join(p->threads[i], NULL);
-	}
+	if (p->nthreads > 0)
+		thread_stop_all(&p->lock, &p->work, &p->stop, p->threads,
+				p->nthreads);
 	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->done);
 	pthread_mutex_destroy(&p->lock);
@@ -349,4 +346,27 @@ int obj_writer_finish(struct obj_writer *w, struct obj_ref *ref)
 		obj_set_empty(ref);
 	obj_writer_abort(w);
 	return r;
+}
+
+int obj_write_fd(struct obj_store *st, int fd, uint8_t *buf, size_t size,
+		 struct obj_ref *ref)
+{
+	struct obj_writer *w;
+	int e = obj_writer_new(st, &w);
+	while (!e) {
+		ssize_t n = read(fd, buf, size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			e = -errno;
+		else if (n == 0)
+			break;
+		else
+			e = obj_writer_write(w, buf, (size_t)n);
+	}
+	if (e) {
+		obj_writer_abort(w);
+		return e;
+	}
+	return obj_writer_finish(w, ref);
 }

@@ -54,29 +54,15 @@ static void path_pop(struct walker *w, size_t to)
 		w->path[to] = '\0';
 }
 
-/* Index blocks of one file, held back until the whole file walked: a file
- * whose walk failed must leave no trace in seen (a later walk retries). */
-struct index_list {
-	struct cid *cids;
-	size_t n, cap;
-};
-
+/* Index blocks of one file (arg: a cid_list), held back until the whole
+ * file walked: a file whose walk failed must leave no trace in seen (a
+ * later walk retries). */
 static int on_object_block(const struct cid *cid, enum block_kind kind,
 			   void *arg)
 {
-	struct index_list *l = arg;
 	if (kind != BLOCK_INDEX)
 		return 0; /* chunks come with their keys from the listing */
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		void *p = realloc(l->cids, cap * sizeof(*l->cids));
-		if (!p)
-			return -ENOMEM;
-		l->cids = p;
-		l->cap = cap;
-	}
-	l->cids[l->n++] = *cid;
-	return 0;
+	return cid_list_add(arg, cid);
 }
 
 static int walk_file(struct walker *w, const struct obj_ref *ref)
@@ -90,7 +76,7 @@ static int walk_file(struct walker *w, const struct obj_ref *ref)
 		sodium_memzero(c.key, sizeof(c.key));
 		return r;
 	}
-	struct index_list idx = {0};
+	struct cid_list idx = {0};
 	struct chunk_ref *chunks = NULL;
 	size_t n = 0;
 	int e = obj_walk(w->st, ref, on_object_block, &idx);
@@ -106,11 +92,11 @@ static int walk_file(struct walker *w, const struct obj_ref *ref)
 	} else {
 		/* The root last: present in seen means the whole file is. */
 		for (size_t i = idx.n; i > 0 && !r; i--)
-			r = report(w, &idx.cids[i - 1], BLOCK_INDEX, NULL);
+			r = report(w, &idx.v[i - 1], BLOCK_INDEX, NULL);
 		for (size_t i = 0; i < n && !r; i++)
 			r = report(w, &chunks[i].cid, BLOCK_CHUNK, &chunks[i]);
 	}
-	free(idx.cids);
+	cid_list_free(&idx);
 	if (chunks) {
 		sodium_memzero(chunks, n * sizeof(*chunks));
 		free(chunks);

@@ -162,6 +162,23 @@ static int set_text(json_t *o, const char *k, const char *text)
 	return r;
 }
 
+/* The entry a record names: its directory's ino, then the name in it. */
+static int set_entry(json_t *o, uint64_t dir, const char *name)
+{
+	int e = set_int(o, "dir", (json_int_t)dir);
+	e |= set_text(o, "name", name);
+	return e;
+}
+
+/* The mode and the owner, in that order (create, setattr). */
+static int set_mode_owner(json_t *o, const struct record *r)
+{
+	int e = set_int(o, "mode", r->mode);
+	e |= set_int(o, "uid", r->uid);
+	e |= set_int(o, "gid", r->gid);
+	return e;
+}
+
 int record_encode(const struct record *r, char **json, size_t *len)
 {
 	if (r->op < REC_CREATE || r->op > REC_CONTENT)
@@ -176,28 +193,22 @@ int record_encode(const struct record *r, char **json, size_t *len)
 	e |= set_int(o, "time", ts_to_ns(&r->time));
 	switch (r->op) {
 	case REC_CREATE:
-		e |= set_int(o, "dir", (json_int_t)r->dir);
-		e |= set_text(o, "name", r->name);
+		e |= set_entry(o, r->dir, r->name);
 		e |= set_int(o, "ino", (json_int_t)r->ino);
-		e |= set_int(o, "mode", r->mode);
-		e |= set_int(o, "uid", r->uid);
-		e |= set_int(o, "gid", r->gid);
+		e |= set_mode_owner(o, r);
 		if (r->target)
 			e |= set_text(o, "target", r->target);
 		break;
 	case REC_LINK:
 		e |= set_int(o, "ino", (json_int_t)r->ino);
-		e |= set_int(o, "dir", (json_int_t)r->dir);
-		e |= set_text(o, "name", r->name);
+		e |= set_entry(o, r->dir, r->name);
 		break;
 	case REC_UNLINK:
-		e |= set_int(o, "dir", (json_int_t)r->dir);
-		e |= set_text(o, "name", r->name);
+		e |= set_entry(o, r->dir, r->name);
 		e |= json_object_set_new(o, "rmdir", json_boolean(r->rmdir));
 		break;
 	case REC_RENAME:
-		e |= set_int(o, "dir", (json_int_t)r->dir);
-		e |= set_text(o, "name", r->name);
+		e |= set_entry(o, r->dir, r->name);
 		e |= set_int(o, "newdir", (json_int_t)r->newdir);
 		e |= set_text(o, "newname", r->newname);
 		e |= set_int(o, "flags", r->flags);
@@ -205,9 +216,7 @@ int record_encode(const struct record *r, char **json, size_t *len)
 	case REC_SETATTR:
 		e |= set_int(o, "ino", (json_int_t)r->ino);
 		e |= set_int(o, "set", r->set);
-		e |= set_int(o, "mode", r->mode);
-		e |= set_int(o, "uid", r->uid);
-		e |= set_int(o, "gid", r->gid);
+		e |= set_mode_owner(o, r);
 		e |= set_int(o, "atime", ts_to_ns(&r->atime));
 		e |= set_int(o, "mtime", ts_to_ns(&r->mtime));
 		break;

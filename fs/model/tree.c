@@ -23,18 +23,103 @@ static bool is_dir(const struct inode *in)
 	return S_ISDIR(in->mode);
 }
 
+/* ---- the two hash tables ---- */
+
+/*
+ * Inodes by number (struct fs_tree) and a directory's entries by name
+ * (struct dir) are kept alike: chained through hash_next in a power of two
+ * of buckets, doubled once they hold as many entries as buckets, up to
+ * BUCKETS_MAX.  The growth is best effort: if memory is short the chains
+ * get longer, nothing breaks.  CHAIN_TABLE writes that once for an element
+ * type, as <sys/queue.h> does for lists; slot(e, n) is e's bucket of n:
+ *   NAME_link(b, n, e)        e into its bucket;
+ *   NAME_unlink(b, n, e)      e out of it: false if it was not there;
+ *   NAME_drain(b, n, fn)      fn on every element (fn may free it);
+ *   NAME_grow(&b, &n, count)  before a link: double if count has reached n.
+ */
+#define CHAIN_TABLE(NAME, TYPE, slot)                                        \
+	static void NAME##_link(TYPE **b, uint32_t n, TYPE *e)               \
+	{                                                                    \
+		uint32_t s = slot(e, n);                                     \
+		e->hash_next = b[s];                                         \
+		b[s] = e;                                                    \
+	}                                                                    \
+	static bool NAME##_unlink(TYPE **b, uint32_t n, TYPE *e)             \
+	{                                                                    \
+		TYPE **p = &b[slot(e, n)];                                   \
+		while (*p && *p != e)                                        \
+			p = &(*p)->hash_next;                                \
+		if (!*p)                                                     \
+			return false;                                        \
+		*p = e->hash_next;                                           \
+		return true;                                                 \
+	}                                                                    \
+	static void NAME##_drain(TYPE **b, uint32_t n, void (*fn)(TYPE *))   \
+	{                                                                    \
+		for (uint32_t i = 0; i < n; i++) {                           \
+			TYPE *e = b[i], *next;                               \
+			for (; e; e = next) {                                \
+				next = e->hash_next;                         \
+				fn(e);                                       \
+			}                                                    \
+		}                                                            \
+	}                                                                    \
+	static void NAME##_grow(TYPE ***b, uint32_t *n, uint64_t count)      \
+	{                                                                    \
+		if (count < *n || *n >= BUCKETS_MAX)                         \
+			return;                                              \
+		TYPE **nb = calloc((size_t)*n * 2, sizeof(*nb));             \
+		if (!nb)                                                     \
+			return;                                              \
+		for (uint32_t i = 0; i < *n; i++) {                          \
+			TYPE *e = (*b)[i], *next;                            \
+			for (; e; e = next) {                                \
+				next = e->hash_next;                         \
+				NAME##_link(nb, *n * 2, e);                  \
+			}                                                    \
+		}                                                            \
+		free(*b);                                                    \
+		*b = nb;                                                     \
+		*n *= 2;                                                     \
+	}
+
+static uint32_t ino_slot(uint64_t ino, uint32_t nbuckets)
+{
+	return (uint32_t)((ino * INO_MIX) >> 32) & (nbuckets - 1);
+}
+
+static uint32_t inode_slot(const struct inode *in, uint32_t nbuckets)
+{
+	return ino_slot(in->ino, nbuckets);
+}
+
+static uint32_t dirent_slot(const struct dirent *e, uint32_t nbuckets)
+{
+	return (uint32_t)(e->hash & (nbuckets - 1));
+}
+
+CHAIN_TABLE(ino_table, struct inode, inode_slot)
+CHAIN_TABLE(name_table, struct dirent, dirent_slot)
+
 /* ---- names ---- */
+
+/* The length of s, 1 to max: 0, -EINVAL (none, empty), -ENAMETOOLONG. */
+static int bounded_len(const char *s, size_t max, size_t *len)
+{
+	if (!s)
+		return -EINVAL;
+	*len = strnlen(s, max + 1);
+	if (*len == 0)
+		return -EINVAL;
+	return *len > max ? -ENAMETOOLONG : 0;
+}
 
 static int name_len(const char *name, size_t *len)
 {
 	size_t n;
-	if (!name)
-		return -EINVAL;
-	n = strnlen(name, TREE_NAME_MAX + 1);
-	if (n == 0)
-		return -EINVAL;
-	if (n > TREE_NAME_MAX)
-		return -ENAMETOOLONG;
+	int r = bounded_len(name, TREE_NAME_MAX, &n);
+	if (r)
+		return r;
 	if (memchr(name, '/', n))
 		return -EINVAL;
 	if (name[0] == '.' && (n == 1 || (n == 2 && name[1] == '.')))
@@ -56,16 +141,7 @@ uint64_t tree_name_hash(const char *name, size_t len)
 
 static int target_len(const char *target, size_t *len)
 {
-	size_t n;
-	if (!target)
-		return -EINVAL;
-	n = strnlen(target, TREE_SYMLINK_MAX + 1);
-	if (n == 0)
-		return -EINVAL;
-	if (n > TREE_SYMLINK_MAX)
-		return -ENAMETOOLONG;
-	*len = n;
-	return 0;
+	return bounded_len(target, TREE_SYMLINK_MAX, len);
 }
 
 /* ---- allocation ---- */
@@ -103,16 +179,15 @@ static struct dir *dir_new(void)
 	return d;
 }
 
+static void dirent_free(struct dirent *e)
+{
+	free(e);
+}
+
 /* Frees the entries too: a directory owns its dirents. */
 static void dir_free(struct dir *d)
 {
-	for (uint32_t i = 0; i < d->nbuckets; i++) {
-		struct dirent *e = d->buckets[i], *next;
-		for (; e; e = next) {
-			next = e->hash_next;
-			free(e);
-		}
-	}
+	name_table_drain(d->buckets, d->nbuckets, dirent_free);
 	free(d->buckets);
 	free(d->shards.dirty);
 	/* The shards' and the node's keys: wipe them with the rest. */
@@ -159,43 +234,10 @@ fail:
 
 /* ---- ino → inode ---- */
 
-static uint32_t ino_slot(uint64_t ino, uint32_t nbuckets)
-{
-	return (uint32_t)((ino * INO_MIX) >> 32) & (nbuckets - 1);
-}
-
-/* Best effort: if memory is short the chains get longer, nothing breaks. */
-static void ino_grow(struct fs_tree *t)
-{
-	struct inode **b;
-	uint32_t n;
-	if (t->ninodes < t->nbuckets || t->nbuckets >= BUCKETS_MAX)
-		return;
-	n = t->nbuckets * 2;
-	b = calloc(n, sizeof(*b));
-	if (!b)
-		return;
-	for (uint32_t i = 0; i < t->nbuckets; i++) {
-		struct inode *in = t->buckets[i], *next;
-		for (; in; in = next) {
-			uint32_t s = ino_slot(in->ino, n);
-			next = in->hash_next;
-			in->hash_next = b[s];
-			b[s] = in;
-		}
-	}
-	free(t->buckets);
-	t->buckets = b;
-	t->nbuckets = n;
-}
-
 static void ino_insert(struct fs_tree *t, struct inode *in)
 {
-	uint32_t s;
-	ino_grow(t);
-	s = ino_slot(in->ino, t->nbuckets);
-	in->hash_next = t->buckets[s];
-	t->buckets[s] = in;
+	ino_table_grow(&t->buckets, &t->nbuckets, t->ninodes);
+	ino_table_link(t->buckets, t->nbuckets, in);
 	t->ninodes++;
 	if (in->ino >= t->next_ino &&
 	    (!t->range_end ||
@@ -205,13 +247,8 @@ static void ino_insert(struct fs_tree *t, struct inode *in)
 
 static void ino_remove(struct fs_tree *t, struct inode *in)
 {
-	struct inode **p = &t->buckets[ino_slot(in->ino, t->nbuckets)];
-	while (*p && *p != in)
-		p = &(*p)->hash_next;
-	if (*p) {
-		*p = in->hash_next;
+	if (ino_table_unlink(t->buckets, t->nbuckets, in))
 		t->ninodes--;
-	}
 }
 
 int tree_set_range(struct fs_tree *t, uint64_t device, uint64_t next)
@@ -237,6 +274,14 @@ struct inode *tree_get(struct fs_tree *t, uint64_t ino)
 	while (in && in->ino != ino)
 		in = in->hash_next;
 	return in;
+}
+
+int tree_get_file(struct fs_tree *t, uint64_t ino, struct inode **out)
+{
+	*out = tree_get(t, ino);
+	if (!*out)
+		return -ENOENT;
+	return S_ISDIR((*out)->mode) ? -EISDIR : 0;
 }
 
 /* An ino for a new inode: the caller's (replay) or the next free one. */
@@ -271,6 +316,22 @@ static struct dirent *dir_find(const struct dir *d, const char *name,
 	return NULL;
 }
 
+/* May name be added to dir?  0 with its length and hash, else the first
+ * of -ENOTDIR, name_len's error, -ENOENT (dir was removed), -EEXIST. */
+static int new_name(const struct inode *dir, const char *name, size_t *len,
+		    uint64_t *hash)
+{
+	int r;
+	if (!dir->dir)
+		return -ENOTDIR;
+	if ((r = name_len(name, len)))
+		return r;
+	if (dir->nlink == 0)
+		return -ENOENT;
+	*hash = tree_name_hash(name, *len);
+	return dir_find(dir->dir, name, *len, *hash) ? -EEXIST : 0;
+}
+
 struct dirent *tree_lookup(struct inode *dir, const char *name)
 {
 	size_t len;
@@ -282,39 +343,11 @@ struct dirent *tree_lookup(struct inode *dir, const char *name)
 	return dir_find(dir->dir, name, len, tree_name_hash(name, len));
 }
 
-/* Best effort, like ino_grow. */
-static void dir_grow(struct dir *d)
-{
-	struct dirent **b;
-	uint32_t n;
-	if (d->count < d->nbuckets || d->nbuckets >= BUCKETS_MAX)
-		return;
-	n = d->nbuckets * 2;
-	b = calloc(n, sizeof(*b));
-	if (!b)
-		return;
-	for (uint32_t i = 0; i < d->nbuckets; i++) {
-		struct dirent *e = d->buckets[i], *next;
-		for (; e; e = next) {
-			uint32_t s = (uint32_t)(e->hash & (n - 1));
-			next = e->hash_next;
-			e->hash_next = b[s];
-			b[s] = e;
-		}
-	}
-	free(d->buckets);
-	d->buckets = b;
-	d->nbuckets = n;
-}
-
 static void dir_insert(struct inode *dir, struct dirent *e)
 {
 	struct dir *d = dir->dir;
-	uint32_t s;
-	dir_grow(d);
-	s = (uint32_t)(e->hash & (d->nbuckets - 1));
-	e->hash_next = d->buckets[s];
-	d->buckets[s] = e;
+	name_table_grow(&d->buckets, &d->nbuckets, d->count);
+	name_table_link(d->buckets, d->nbuckets, e);
 	e->dir = dir;
 	d->count++;
 }
@@ -322,13 +355,8 @@ static void dir_insert(struct inode *dir, struct dirent *e)
 static void dir_remove(struct inode *dir, struct dirent *e)
 {
 	struct dir *d = dir->dir;
-	struct dirent **p = &d->buckets[e->hash & (d->nbuckets - 1)];
-	while (*p && *p != e)
-		p = &(*p)->hash_next;
-	if (*p) {
-		*p = e->hash_next;
+	if (name_table_unlink(d->buckets, d->nbuckets, e))
 		d->count--;
-	}
 }
 
 /* ---- an inode's names ---- */
@@ -495,14 +523,8 @@ void tree_free(struct fs_tree *t)
 {
 	if (!t)
 		return;
-	for (uint32_t i = 0; i < t->nbuckets; i++) {
-		struct inode *in = t->buckets[i], *next;
-		for (; in; in = next) {
-			next = in->hash_next;
-			/* in->file, if any, belongs to its owner (fs/mount/file.h). */
-			inode_free(in);
-		}
-	}
+	/* in->file, if any, belongs to its owner (fs/mount/file.h). */
+	ino_table_drain(t->buckets, t->nbuckets, inode_free);
 	free(t->buckets);
 	free(t);
 }
@@ -545,6 +567,66 @@ static bool depth_fits(const struct inode *newdir, const struct inode *src)
 	return d <= TREE_DEPTH_MAX;
 }
 
+/* May an inode of mode (a symlink: to target) be made in dir?  0 with
+ * the target's length in *tlen, -EINVAL (a type the tree does not hold),
+ * target_len's error, or -EMLINK (a directory, and dir has its most). */
+static int new_inode_fits(const struct inode *dir, uint32_t mode,
+			  const char *target, size_t *tlen)
+{
+	uint32_t type = mode & S_IFMT;
+	int r;
+	if (type != S_IFREG && type != S_IFDIR && type != S_IFLNK)
+		return -EINVAL;
+	if (type == S_IFLNK && (r = target_len(target, tlen)))
+		return r;
+	if (type == S_IFDIR && dir->nlink >= TREE_LINK_MAX)
+		return -EMLINK;
+	return 0;
+}
+
+/* A new inode under its first name (checked by new_name) in dir: in the
+ * tree, with the links a directory adds.  NULL when out of memory. */
+static struct inode *add_inode(struct fs_tree *t, struct inode *dir,
+			       uint64_t ino, uint32_t mode, const char *target,
+			       size_t tlen, const char *name, size_t len,
+			       uint64_t hash)
+{
+	struct inode *in = inode_new(ino, mode, target, tlen);
+	struct dirent *e = dirent_new(name, len, hash);
+	if (!in || !e) {
+		if (in)
+			inode_free(in);
+		free(e);
+		return NULL;
+	}
+	in->nlink = S_ISDIR(mode) ? 2 : 1;
+	link_add(in, e);
+	dir_insert(dir, e);
+	ino_insert(t, in);
+	if (S_ISDIR(mode)) {
+		in->dir->parent = dir;
+		dir->dir->subdirs++;
+		dir->nlink++;
+	}
+	return in;
+}
+
+/* Another name (checked by new_name) in dir for in: 0, -EMLINK or
+ * -ENOMEM. */
+static int add_link(struct inode *dir, struct inode *in, const char *name,
+		    size_t len, uint64_t hash)
+{
+	if (in->nlink >= TREE_LINK_MAX)
+		return -EMLINK;
+	struct dirent *e = dirent_new(name, len, hash);
+	if (!e)
+		return -ENOMEM;
+	link_add(in, e);
+	dir_insert(dir, e);
+	in->nlink++;
+	return 0;
+}
+
 int tree_create(struct fs_tree *t, struct inode *dir, const char *name,
 		const struct tree_new_inode *spec, const struct timespec *now,
 		struct inode **out)
@@ -552,53 +634,29 @@ int tree_create(struct fs_tree *t, struct inode *dir, const char *name,
 	uint32_t type = spec->mode & S_IFMT;
 	size_t len, tlen = 0;
 	struct inode *in;
-	struct dirent *e;
 	uint64_t hash, ino;
 	int r;
 
 	if (out)
 		*out = NULL;
-	if (!dir->dir)
-		return -ENOTDIR;
-	if ((r = name_len(name, &len)))
+	if ((r = new_name(dir, name, &len, &hash)))
 		return r;
-	if (dir->nlink == 0)
-		return -ENOENT;
-	hash = tree_name_hash(name, len);
-	if (dir_find(dir->dir, name, len, hash))
-		return -EEXIST;
-	if (type != S_IFREG && type != S_IFDIR && type != S_IFLNK)
-		return -EINVAL;
-	if (type == S_IFLNK && (r = target_len(spec->target, &tlen)))
+	if ((r = new_inode_fits(dir, spec->mode, spec->target, &tlen)))
 		return r;
-	if (type == S_IFDIR && dir->nlink >= TREE_LINK_MAX)
-		return -EMLINK;
 	if (type == S_IFDIR && dir_depth(dir) + 1 > TREE_DEPTH_MAX)
 		return -EMLINK;
 	if ((r = pick_ino(t, spec->ino, &ino)))
 		return r;
 
-	in = inode_new(ino, spec->mode, spec->target, tlen);
-	e = dirent_new(name, len, hash);
-	if (!in || !e) {
-		if (in)
-			inode_free(in);
-		free(e);
+	in = add_inode(t, dir, ino, spec->mode, spec->target, tlen, name, len,
+		       hash);
+	if (!in)
 		return -ENOMEM;
-	}
 	in->uid = spec->uid;
 	in->gid = spec->gid;
-	in->nlink = type == S_IFDIR ? 2 : 1;
 	in->atime = in->mtime = in->ctime = *now;
-	link_add(in, e);
-	dir_insert(dir, e);
-	ino_insert(t, in);
-	if (type == S_IFDIR) {
-		in->dir->parent = dir;
-		dir->dir->subdirs++;
-		dir->nlink++;
+	if (type == S_IFDIR)
 		mark_unsealed(t, in);
-	}
 	mark_name(t, dir, hash);
 	touch_dir(t, dir, now);
 	if (out)
@@ -609,33 +667,19 @@ int tree_create(struct fs_tree *t, struct inode *dir, const char *name,
 int tree_link(struct fs_tree *t, struct inode *inode, struct inode *dir,
 	      const char *name, const struct timespec *now)
 {
-	struct dirent *e;
 	uint64_t hash;
 	size_t len;
 	int r;
 
-	if (!dir->dir)
-		return -ENOTDIR;
-	if ((r = name_len(name, &len)))
+	if ((r = new_name(dir, name, &len, &hash)))
 		return r;
-	if (dir->nlink == 0)
-		return -ENOENT;
-	hash = tree_name_hash(name, len);
-	if (dir_find(dir->dir, name, len, hash))
-		return -EEXIST;
 	if (is_dir(inode))
 		return -EPERM;
 	/* Linux refuses to resurrect an unlinked file the same way. */
 	if (inode->nlink == 0)
 		return -ENOENT;
-	if (inode->nlink >= TREE_LINK_MAX)
-		return -EMLINK;
-	e = dirent_new(name, len, hash);
-	if (!e)
-		return -ENOMEM;
-	link_add(inode, e);
-	dir_insert(dir, e);
-	inode->nlink++;
+	if ((r = add_link(dir, inode, name, len, hash)))
+		return r;
 	mark_name(t, dir, hash);
 	touch_dir(t, dir, now);
 	touch_inode(t, inode, now);
@@ -887,60 +931,12 @@ bool tree_is_ancestor(struct inode *a, struct inode *b)
 	}
 }
 
-int tree_load_entry(struct fs_tree *t, struct inode *dir, const char *name,
-		    uint64_t ino, const struct tree_load_attrs *attrs,
-		    struct inode **out)
+/* The attributes a committed manifest gives an inode of attrs' type (a
+ * symlink's size is its target's, only a file has content). */
+static void load_attrs(struct inode *in, const struct tree_load_attrs *attrs)
 {
 	uint32_t type = attrs->mode & S_IFMT;
-	size_t len, tlen = 0;
-	struct inode *in;
-	struct dirent *e;
-	uint64_t hash;
-	int r;
-
-	if (out)
-		*out = NULL;
-	if (!dir->dir)
-		return -ENOTDIR;
-	if ((r = name_len(name, &len)))
-		return r;
-	hash = tree_name_hash(name, len);
-	if (dir_find(dir->dir, name, len, hash))
-		return -EEXIST;
-	if (ino == 0 || ino == UINT64_MAX)
-		return -EINVAL;
-
-	in = tree_get(t, ino);
-	if (in) {
-		if (is_dir(in) || (in->mode & S_IFMT) != type)
-			return -EINVAL;
-		if (in->nlink >= TREE_LINK_MAX)
-			return -EMLINK;
-		e = dirent_new(name, len, hash);
-		if (!e)
-			return -ENOMEM;
-		link_add(in, e);
-		dir_insert(dir, e);
-		in->nlink++;
-		if (out)
-			*out = in;
-		return 0;
-	}
-
-	if (type != S_IFREG && type != S_IFDIR && type != S_IFLNK)
-		return -EINVAL;
-	if (type == S_IFLNK && (r = target_len(attrs->target, &tlen)))
-		return r;
-	if (type == S_IFDIR && dir->nlink >= TREE_LINK_MAX)
-		return -EMLINK;
-	in = inode_new(ino, attrs->mode, attrs->target, tlen);
-	e = dirent_new(name, len, hash);
-	if (!in || !e) {
-		if (in)
-			inode_free(in);
-		free(e);
-		return -ENOMEM;
-	}
+	in->mode = attrs->mode;
 	in->uid = attrs->uid;
 	in->gid = attrs->gid;
 	if (type != S_IFLNK)
@@ -950,15 +946,51 @@ int tree_load_entry(struct fs_tree *t, struct inode *dir, const char *name,
 	in->ctime = attrs->ctime;
 	if (type == S_IFREG)
 		in->content = attrs->content;
-	in->nlink = type == S_IFDIR ? 2 : 1;
-	link_add(in, e);
-	dir_insert(dir, e);
-	ino_insert(t, in);
-	if (type == S_IFDIR) {
-		in->dir->parent = dir;
-		dir->dir->subdirs++;
-		dir->nlink++;
+}
+
+int tree_load_root(struct fs_tree *t, const struct tree_load_attrs *attrs)
+{
+	if (!S_ISDIR(attrs->mode))
+		return -EINVAL;
+	load_attrs(t->root, attrs);
+	return 0;
+}
+
+int tree_load_entry(struct fs_tree *t, struct inode *dir, const char *name,
+		    uint64_t ino, const struct tree_load_attrs *attrs,
+		    struct inode **out)
+{
+	uint32_t type = attrs->mode & S_IFMT;
+	size_t len, tlen = 0;
+	struct inode *in;
+	uint64_t hash;
+	int r;
+
+	if (out)
+		*out = NULL;
+	if ((r = new_name(dir, name, &len, &hash)))
+		return r;
+	if (ino == 0 || ino == UINT64_MAX)
+		return -EINVAL;
+
+	in = tree_get(t, ino);
+	if (in) {
+		if (is_dir(in) || (in->mode & S_IFMT) != type)
+			return -EINVAL;
+		if ((r = add_link(dir, in, name, len, hash)))
+			return r;
+		if (out)
+			*out = in;
+		return 0;
 	}
+
+	if ((r = new_inode_fits(dir, attrs->mode, attrs->target, &tlen)))
+		return r;
+	in = add_inode(t, dir, ino, attrs->mode, attrs->target, tlen, name,
+		       len, hash);
+	if (!in)
+		return -ENOMEM;
+	load_attrs(in, attrs);
 	if (out)
 		*out = in;
 	return 0;

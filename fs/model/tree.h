@@ -144,6 +144,9 @@ void tree_free(struct fs_tree *t);
 int tree_set_range(struct fs_tree *t, uint64_t device, uint64_t next);
 
 struct inode *tree_get(struct fs_tree *t, uint64_t ino);
+/* The inode ino names, for opening as a file (open, share): *out and 0,
+ * -ENOENT (none) or -EISDIR (a directory). */
+int tree_get_file(struct fs_tree *t, uint64_t ino, struct inode **out);
 /* NULL when absent; dir must be a directory. */
 struct dirent *tree_lookup(struct inode *dir, const char *name);
 uint64_t tree_name_hash(const char *name, size_t len);
@@ -254,6 +257,10 @@ IPMD_MUST_CHECK
 int tree_load_entry(struct fs_tree *t, struct inode *dir, const char *name,
 		    uint64_t ino, const struct tree_load_attrs *attrs,
 		    struct inode **out);
+/* The root's own attributes, while loading the same way (attrs must be a
+ * directory's: else -EINVAL).  0. */
+IPMD_MUST_CHECK
+int tree_load_root(struct fs_tree *t, const struct tree_load_attrs *attrs);
 
 /* Shard of a name in a directory with count shards. */
 static inline uint32_t tree_shard_of(uint64_t hash, uint32_t count)

@@ -99,35 +99,40 @@ static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
 	return 0;
 }
 
-/* Loading the head: a few tries for errors that may pass, then give up. */
-static int read_head_commit(struct ipmd_fs *fs)
+/* Loading the head: a few tries of step for errors that may pass, each
+ * logged as what failed, then give up. */
+static int with_tries(struct ipmd_fs *fs, int (*step)(struct ipmd_fs *),
+		      const char *what)
 {
 	int e;
-	for (int tries = 0;
-	     (e = commit_read(fs->bs, &fs->keys, &fs->head.commit,
-			      &fs->last)) != 0 && transient(e);) {
+	for (int tries = 0; (e = step(fs)) != 0 && transient(e);) {
 		if (++tries == MOUNT_COMMIT_TRIES)
 			break;
-		syslog(LOG_WARNING, "the head commit: %s; trying again",
-		       strerror(-e));
+		syslog(LOG_WARNING, "%s: %s; trying again", what, strerror(-e));
 		usleep(100000u << tries);
 	}
 	return e;
 }
 
+static int head_commit_once(struct ipmd_fs *fs)
+{
+	return commit_read(fs->bs, &fs->keys, &fs->head.commit, &fs->last);
+}
+
+static int head_tree_once(struct ipmd_fs *fs)
+{
+	return manifest_load(&fs->st, &fs->last.tree, fs->last.next_ino,
+			     &fs->tree);
+}
+
+static int read_head_commit(struct ipmd_fs *fs)
+{
+	return with_tries(fs, head_commit_once, "the head commit");
+}
+
 static int load_head_tree(struct ipmd_fs *fs)
 {
-	int e;
-	for (int tries = 0;
-	     (e = manifest_load(&fs->st, &fs->last.tree, fs->last.next_ino,
-				&fs->tree)) != 0 && transient(e);) {
-		if (++tries == MOUNT_COMMIT_TRIES)
-			break;
-		syslog(LOG_WARNING, "the manifest: %s; trying again",
-		       strerror(-e));
-		usleep(100000u << tries);
-	}
-	return e;
+	return with_tries(fs, head_tree_once, "the manifest");
 }
 
 /*
@@ -574,25 +579,23 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 	return e;
 }
 
+static bool changed(void *arg)
+{
+	struct ipmd_fs *fs = arg;
+	return fs->changes != 0;
+}
+
+static void commit_now(void *arg)
+{
+	ipmd_fs_commit(arg); /* a failure is logged and kept in commit_error */
+}
+
 static void *committer_main(void *arg)
 {
 	struct ipmd_fs *fs = arg;
-	pthread_mutex_lock(&fs->lock);
-	while (!fs->stopping) {
-		if (fs->changes == 0) {
-			pthread_cond_wait(&fs->commit_cond, &fs->lock);
-			continue;
-		}
-		/* Group commit: let more changes gather for a moment. */
-		struct timespec until = deadline_ms(fs->commit_delay_ms);
-		pthread_cond_timedwait(&fs->commit_cond, &fs->lock, &until);
-		if (fs->stopping)
-			break;
-		pthread_mutex_unlock(&fs->lock);
-		ipmd_fs_commit(fs);
-		pthread_mutex_lock(&fs->lock);
-	}
-	pthread_mutex_unlock(&fs->lock);
+	/* Group commit: after a change, let more gather for a moment. */
+	thread_loop(&fs->lock, &fs->commit_cond, &fs->stopping,
+		    fs->commit_delay_ms, changed, commit_now, fs);
 	return NULL;
 }
 

@@ -12,7 +12,6 @@
 #include "cache/outbox.h"
 #include "ipfs/bs_kubo.h"
 #include "ipfs/ipns_record.h"
-#include "util/clock.h"
 #include "util/thread.h"
 
 struct publisher {
@@ -98,20 +97,16 @@ static void try_publish(struct publisher *p)
 	pthread_mutex_unlock(&p->lock);
 }
 
+static void publish_now(void *arg)
+{
+	try_publish(arg);
+}
+
 static void *publisher_main(void *arg)
 {
 	struct publisher *p = arg;
-	pthread_mutex_lock(&p->lock);
-	while (!p->stopping) {
-		struct timespec t = deadline_ms((uint64_t)p->interval_s * 1000);
-		pthread_cond_timedwait(&p->wake, &p->lock, &t);
-		if (p->stopping)
-			break;
-		pthread_mutex_unlock(&p->lock);
-		try_publish(p);
-		pthread_mutex_lock(&p->lock);
-	}
-	pthread_mutex_unlock(&p->lock);
+	thread_loop(&p->lock, &p->wake, &p->stopping,
+		    (uint64_t)p->interval_s * 1000, NULL, publish_now, p);
 	return NULL;
 }
 

@@ -20,6 +20,7 @@
 #include "fs/store/journal_payload.h"
 #include "ipfs/bs_kubo.h"
 #include "ipfs/bs_local.h"
+#include "util/array.h"
 #include "util/msgbuf.h"
 
 #define NS_PER_SEC 1000000000LL
@@ -586,18 +587,17 @@ int commit_list_add(const struct cid *cid, const struct commit *c,
 		    void *list)
 {
 	struct commit_list *l = list;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct cid *a = realloc(l->cids, cap * sizeof(*a));
-		if (!a)
-			return -ENOMEM;
-		l->cids = a;
-		struct commit *b = realloc(l->commits, cap * sizeof(*b));
-		if (!b)
-			return -ENOMEM;
-		l->commits = b;
-		l->cap = cap;
-	}
+	/* Two arrays of one capacity: l->cap moves with the second. */
+	size_t cap = l->cap;
+	struct cid *a = array_grow(l->cids, l->n, &cap, sizeof(*a), 64);
+	if (!a)
+		return -ENOMEM;
+	l->cids = a;
+	struct commit *b =
+		array_grow(l->commits, l->n, &l->cap, sizeof(*b), 64);
+	if (!b)
+		return -ENOMEM;
+	l->commits = b;
 	l->cids[l->n] = *cid;
 	l->commits[l->n++] = *c;
 	return 0;

@@ -93,37 +93,6 @@ static void make_header(uint8_t h[JOURNAL_HEADER_BYTES], uint64_t gen)
 	put_be64(h + sizeof(JOURNAL_MAGIC) - 1, gen);
 }
 
-/* mkdir -p with mode 0700; a directory it creates is made durable in its
- * parent, so the journal directory can't vanish in a crash. */
-static int mkdir_p(const char *dir)
-{
-	char path[PATH_MAX];
-	size_t len = strnlen(dir, sizeof(path));
-
-	if (len == 0)
-		return -EINVAL;
-	if (len >= sizeof(path))
-		return -ENAMETOOLONG;
-	memcpy(path, dir, len + 1);
-	for (size_t i = 1; i <= len; i++) {
-		if (path[i] != '/' && path[i] != '\0')
-			continue;
-		if (path[i - 1] == '/')
-			continue; /* "a//b" */
-		char saved = path[i];
-		path[i] = '\0';
-		int r = mkdir(path, 0700) == 0 ? 0 : -errno;
-		if (r == 0)
-			r = fsync_parent(path);
-		else if (r == -EEXIST)
-			r = 0;
-		path[i] = saved;
-		if (r)
-			return r;
-	}
-	return 0;
-}
-
 /* One file's scan, shared by journal_open and journal_replay. */
 struct scan {
 	uint64_t gen;
@@ -343,7 +312,7 @@ int journal_open(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
 		return -EINVAL;
 	r = seal_init();
 	if (!r)
-		r = mkdir_p(dir);
+		r = mkdir_durable(dir);
 	if (r)
 		return r;
 	j = calloc(1, sizeof(*j));

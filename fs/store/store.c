@@ -15,6 +15,8 @@
 
 #include <sodium.h>
 
+#include "util/io.h"
+
 #define PASSPHRASE_MAX 1024
 
 static int join(char out[PATH_MAX], const char *dir, const char *name)
@@ -395,19 +397,5 @@ void store_keys_strerror(const struct store_paths *p,
 
 int store_make_dirs(const char *path)
 {
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
-	if (n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
-			continue;
-		char c = buf[i];
-		buf[i] = '\0';
-		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-			return -errno;
-		buf[i] = c;
-	}
-	return 0;
+	return mkdir_durable(path);
 }

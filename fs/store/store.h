@@ -65,7 +65,8 @@ int store_has_data(const struct store_paths *p);
 void store_no_key_message(const struct store_paths *p, char *msg,
 			  size_t size);
 
-/* mkdir -p with mode 0700 for what it creates.  0 or negative errno. */
+/* mkdir -p with mode 0700 for what it creates, each made durable
+ * (mkdir_durable, util/io.h).  0 or negative errno. */
 int store_make_dirs(const char *path);
 
 /* Where the passphrase comes from: at most one of file and command (the

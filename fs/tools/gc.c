@@ -188,24 +188,10 @@ int gc_mark(struct gc *g, void (*tick)(void *arg), void *arg, char *msg,
 
 /* ---- finding the dead ---- */
 
-static int add_cid(struct gc_cids *s, const struct cid *cid)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		struct cid *p = realloc(s->v, cap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		s->v = p;
-		s->cap = cap;
-	}
-	s->v[s->n++] = *cid;
-	return 0;
-}
-
 static int find_dead(const struct cid *cid, void *arg)
 {
 	struct gc *g = arg;
-	return cid_set_has(g->live, cid) ? 0 : add_cid(&g->dead, cid);
+	return cid_set_has(g->live, cid) ? 0 : cid_list_add(&g->dead, cid);
 }
 
 /* Evicted under the cap (cache/outbox.h): gone from here, pinned on the
@@ -218,7 +204,7 @@ static int find_dead_evicted(const struct cid *cid, void *arg)
 	for (size_t i = 0; i < g->evicted.n; i++) /* the log may repeat one */
 		if (cid_equal(&g->evicted.v[i], cid))
 			return 0;
-	return add_cid(&g->evicted, cid);
+	return cid_list_add(&g->evicted, cid);
 }
 
 int gc_find(struct gc *g, bool with_evicted, char *msg, size_t msize)
@@ -315,8 +301,8 @@ int gc_forget_evicted(struct gc *g, char *msg, size_t msize)
 
 void gc_close(struct gc *g)
 {
-	free(g->dead.v);
-	free(g->evicted.v);
+	cid_list_free(&g->dead);
+	cid_list_free(&g->evicted);
 	commit_list_free(&g->chain);
 	cid_set_free(g->live);
 	history_close(&g->h);

@@ -33,12 +33,6 @@
 #include "fs/store/history.h"
 #include "ipfs/cidset.h"
 
-/* A growing list of CIDs (the dead, or the evicted and dead). */
-struct gc_cids {
-	struct cid *v;
-	size_t n, cap;
-};
-
 struct gc {
 	struct history h;
 	struct commit_list chain; /* from the head down, newest first */
@@ -46,8 +40,8 @@ struct gc {
 	size_t keep;              /* chain[0 .. keep) is retained */
 	struct cid_set *live;
 	uint64_t outbox_pending;  /* live because not uploaded yet */
-	struct gc_cids dead;      /* here and not live: freed */
-	struct gc_cids evicted;   /* gone from here, dead: unpinned only */
+	struct cid_list dead;     /* here and not live: freed */
+	struct cid_list evicted;  /* gone from here, dead: unpinned only */
 	int walk_error;           /* the first block a walk could not read */
 	char walk_path[256];
 };

@@ -141,26 +141,9 @@ static int seal_file(struct pool *p, struct import_item *it, uint8_t *buf)
 	int fd = import_open_file(p->rootfd, it->rel);
 	if (fd < 0)
 		return fd;
-	int e;
-	struct obj_writer *w;
-	e = obj_writer_new(p->st, &w);
-	while (!e) {
-		ssize_t n = read(fd, buf, READ_BYTES);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			e = -errno;
-		else if (n == 0)
-			break;
-		else
-			e = obj_writer_write(w, buf, (size_t)n);
-	}
+	int e = obj_write_fd(p->st, fd, buf, READ_BYTES, &it->ref);
 	close(fd);
-	if (e) {
-		obj_writer_abort(w);
-		return e;
-	}
-	return obj_writer_finish(w, &it->ref);
+	return e;
 }
 
 static void *pool_main(void *arg)

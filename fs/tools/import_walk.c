@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "fs/model/maildir.h"
+#include "util/array.h"
 
 /* A directory below the source: never through a symlink. */
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -39,14 +40,11 @@ void import_walk_free(struct import_walk *w)
 
 static struct import_item *list_add(struct import_list *l)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		struct import_item *v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		l->v = v;
-		l->cap = cap;
-	}
+	struct import_item *v =
+		array_grow(l->v, l->n, &l->cap, sizeof(*v), 256);
+	if (!v)
+		return NULL;
+	l->v = v;
 	struct import_item *it = &l->v[l->n++];
 	memset(it, 0, sizeof(*it));
 	return it;

@@ -13,6 +13,7 @@
 
 #include "fs/model/maildir.h"
 #include "fs/model/record.h"
+#include "util/array.h"
 #include "util/clock.h"
 
 /* Other names tried in SALVAGE_DIR/cur when a file's own is taken. */
@@ -24,14 +25,11 @@ int salvage_add(struct salvage_list *l, const char *path, const char *why)
 	for (size_t i = 0; i < l->n; i++)
 		if (strcmp(l->v[i].path, path) == 0)
 			return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		void *p = realloc(l->v, cap * sizeof(*l->v));
-		if (!p)
-			return -ENOMEM;
-		l->v = p;
-		l->cap = cap;
-	}
+	struct salvage_item *p =
+		array_grow(l->v, l->n, &l->cap, sizeof(*p), 8);
+	if (!p)
+		return -ENOMEM;
+	l->v = p;
 	struct salvage_item *it = &l->v[l->n];
 	if (!(it->path = strdup(path)))
 		return -ENOMEM;

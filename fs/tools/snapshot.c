@@ -11,32 +11,28 @@
 #include "fs/model/manifest.h"
 #include "fs/mount/mount.h"
 #include "fs/store/history.h"
+#include "util/msgbuf.h"
 
 #define SNAP_CACHE_BYTES (16u << 20)
 
 /* The last commit alone, no journal, no lock: what SNAP_COMMITTED and a
- * mounted store get. */
+ * mounted store get.  (pass, here and below, is never NULL: snapshot_open
+ * stands an empty source in for none.) */
 static int open_committed(struct snapshot *s, const char *store,
 			  const struct passphrase_source *pass, char *msg,
 			  size_t msgsize)
 {
-	struct history_options ho = {.store = store,
-				     .lock = HISTORY_LOCK_NONE};
-	if (pass)
-		ho.pass = *pass;
+	struct history_options ho = {
+		.store = store, .pass = *pass, .lock = HISTORY_LOCK_NONE};
 	s->h = calloc(1, sizeof(*s->h));
-	if (!s->h) {
-		snprintf(msg, msgsize, "out of memory");
-		return -1;
-	}
+	if (!s->h)
+		return msgbuf_say(msg, msgsize, "out of memory");
 	if (history_open(s->h, &ho, msg, msgsize))
 		return -1;
 	struct history *h = s->h;
 	s->cache = chunk_cache_new(SNAP_CACHE_BYTES);
-	if (!s->cache) {
-		snprintf(msg, msgsize, "out of memory");
-		return -1;
-	}
+	if (!s->cache)
+		return msgbuf_say(msg, msgsize, "out of memory");
 	s->st_cached = h->st;
 	s->st_cached.cache = s->cache;
 	s->st = &s->st_cached;
@@ -45,55 +41,49 @@ static int open_committed(struct snapshot *s, const char *store,
 	/* As a mount would: a lost head is not an empty mailbox to export,
 	 * and a lost seen can't vouch for the head. */
 	enum state_problem sp = history_state_problem(h);
-	if (sp != STATE_OK) {
-		snprintf(msg, msgsize, "%s", state_problem_text(sp));
-		return -1;
-	}
+	if (sp != STATE_OK)
+		return msgbuf_say(msg, msgsize, "%s", state_problem_text(sp));
 	int e = h->head_err;
 	if (e == -ENOENT || (!e && h->head.commit.len == 0)) {
 		struct timespec t = {0};
-		if (tree_new(&s->committed_tree, getuid(), getgid(), &t)) {
-			snprintf(msg, msgsize, "out of memory");
-			return -1;
-		}
+		if (tree_new(&s->committed_tree, getuid(), getgid(), &t))
+			return msgbuf_say(msg, msgsize, "out of memory");
 		s->tree = s->committed_tree;
 		return 0;
 	}
-	if (e) {
-		snprintf(msg, msgsize, "%s: damaged or not written with this "
-			 "key (%s)", h->paths.head, strerror(-e));
-		return -1;
-	}
+	if (e)
+		return msgbuf_say(msg, msgsize,
+				  "%s: damaged or not written with this key "
+				  "(%s)",
+				  h->paths.head, strerror(-e));
 	s->head = h->head;
 	e = history_commit(h, &h->head.commit, &s->last);
-	if (e) {
-		snprintf(msg, msgsize, "the head commit %s",
-			 e == -EKEYREJECTED ? "is not signed by this key"
-			 : e == -ENOENT	    ? "is missing from the store"
-					    : "does not open (damaged)");
-		return -1;
-	}
+	if (e)
+		return msgbuf_say(
+			msg, msgsize, "the head commit %s",
+			e == -EKEYREJECTED ? "is not signed by this key"
+			: e == -ENOENT	   ? "is missing from the store"
+					   : "does not open (damaged)");
 	/* The same rollback check as a mount: an export or a share of a
 	 * head swapped for an older copy would hand out a stale mailbox
 	 * as the current one. */
 	uint64_t accepted;
 	if (!head_accepts(&h->head, h->seen_err ? NULL : &h->seen,
-			  s->last.seq, &accepted)) {
-		snprintf(msg, msgsize, "the head commit has seq %llu but seq "
-			 "%llu was already accepted here: refusing a "
-			 "rollback (run ipmaildir fsck)",
-			 (unsigned long long)s->last.seq,
-			 (unsigned long long)accepted);
-		return -1;
-	}
+			  s->last.seq, &accepted))
+		return msgbuf_say(msg, msgsize,
+				  "the head commit has seq %llu but seq %llu "
+				  "was already accepted here: refusing a "
+				  "rollback (run ipmaildir fsck)",
+				  (unsigned long long)s->last.seq,
+				  (unsigned long long)accepted);
 	e = manifest_load(s->st, &s->last.tree, s->last.next_ino,
 			  &s->committed_tree);
-	if (e) {
-		snprintf(msg, msgsize, "the manifest of commit %llu: %s",
-			 (unsigned long long)s->last.seq,
-			 e == -EBADMSG ? "damaged or malformed" : strerror(-e));
-		return -1;
-	}
+	if (e)
+		return msgbuf_say(msg, msgsize,
+				  "the manifest of commit %llu: %s",
+				  (unsigned long long)s->last.seq,
+				  e == -EBADMSG ? "damaged or malformed"
+						: strerror(-e));
 	s->tree = s->committed_tree;
 	return 0;
 }
@@ -107,15 +97,12 @@ static int open_replayed(struct snapshot *s, const struct store_paths *paths,
 			 size_t msgsize)
 {
 	struct mount_options mo = {.store = store,
+				   .pass = *pass,
 				   .read_only = true,
 				   .cache_bytes = SNAP_CACHE_BYTES};
-	if (pass)
-		mo.pass = *pass;
 	s->fs = calloc(1, sizeof(*s->fs));
-	if (!s->fs) {
-		snprintf(msg, msgsize, "out of memory");
-		return -1;
-	}
+	if (!s->fs)
+		return msgbuf_say(msg, msgsize, "out of memory");
 	if (ipmd_fs_open(s->fs, &mo, msg, msgsize) == 0) {
 		s->replayed = true;
 		s->tree = s->fs->tree;
@@ -137,13 +124,14 @@ int snapshot_open(struct snapshot *s, const char *store,
 		  char *msg, size_t msgsize)
 {
 	memset(s, 0, sizeof(*s));
+	const struct passphrase_source none = {0};
+	if (!pass)
+		pass = &none;
 	struct store_paths paths;
 	int e = store_paths_init(&paths, store);
-	if (e) {
-		snprintf(msg, msgsize, "cannot name the store: %s",
-			 strerror(-e));
-		return -1;
-	}
+	if (e)
+		return msgbuf_say(msg, msgsize, "cannot name the store: %s",
+				  strerror(-e));
 	int busy = store_writer_active(&paths);
 	if (mode == SNAP_CURRENT && busy == 0) {
 		int r = open_replayed(s, &paths, store, pass, msg, msgsize);
