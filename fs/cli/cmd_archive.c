@@ -88,9 +88,10 @@ int cmd_archive(int argc, char **argv)
 		history_close(&h);
 		return EXIT_FAILURE_;
 	}
-	if (h.head_err && h.head_err != -ENOENT) {
+	if (h.store.state.head_err && h.store.state.head_err != -ENOENT) {
 		cli_error("archive: %s is damaged (%s): run ipmaildir fsck",
-			  h.paths.head, strerror(-h.head_err));
+			  h.store.paths.head,
+			  strerror(-h.store.state.head_err));
 		history_close(&h);
 		return EXIT_FAILURE_;
 	}
@@ -112,7 +113,8 @@ int cmd_archive(int argc, char **argv)
 	}
 	char base_opts[PATH_MAX + 64];
 	snprintf(base_opts, sizeof(base_opts),
-		 "fsname=ipmaildir-archive:%s,subtype=ipmaildir", h.paths.root);
+		 "fsname=ipmaildir-archive:%s,subtype=ipmaildir",
+		 h.store.paths.root);
 	char *fargv[] = {"ipmaildir", "-o", base_opts, "-o", fuse_opts, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(5, fargv);
 	int status = EXIT_FAILURE_;

@@ -75,9 +75,10 @@ static int log_commits(const struct history_options *ho,
 		history_close(&h);
 		return EXIT_FAILURE_;
 	}
-	if (h.head_err && h.head_err != -ENOENT) {
+	if (h.store.state.head_err && h.store.state.head_err != -ENOENT) {
 		cli_error("log: %s is damaged (%s): run ipmaildir fsck",
-			  h.paths.head, strerror(-h.head_err));
+			  h.store.paths.head,
+			  strerror(-h.store.state.head_err));
 		history_close(&h);
 		return EXIT_FAILURE_;
 	}
