@@ -2,7 +2,8 @@
  * cache/outbox.h — the local store as cache and write-back outbox of a
  * remote block store (an IPFS node, ipfs/bs_kubo.h).
  *
- * A wrapper over the local store (it owns both): every put goes to the
+ * A wrapper over the local store (it owns both; iterate and usage pass
+ * through to the local store, ipfs/blockstore.h): every put goes to the
  * local store first, with the durability the caller asked for, and is
  * queued for upload; uploader threads copy queued blocks to the remote in
  * the background.  A put never waits for, nor fails because of, the remote.
