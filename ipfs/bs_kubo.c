@@ -818,15 +818,25 @@ static int routing_call(struct bs_kubo *k, struct kubo_req *rq,
 	return r;
 }
 
+/* The node of the stack bs and the peer id naming pk's IPNS record, or
+ * NULL (no node, or pk is not a key). */
+static struct bs_kubo *ipns_target(struct blockstore *bs,
+				   const uint8_t pk[32],
+				   char peer[CID_TEXT_MAX])
+{
+	struct bs_kubo *k = kubo_of(bs);
+	if (!k || ipns_peer_id_of_ed25519(peer, CID_TEXT_MAX, pk))
+		return NULL;
+	return k;
+}
+
 int bs_kubo_ipns_put(struct blockstore *bs, const uint8_t pk[32],
 		     const uint8_t *record, size_t len, unsigned timeout_ms,
 		     unsigned *peers)
 {
-	struct bs_kubo *k = kubo_of(bs);
-	if (!k)
-		return -EINVAL;
 	char peer[CID_TEXT_MAX];
-	if (ipns_peer_id_of_ed25519(peer, sizeof(peer), pk))
+	struct bs_kubo *k = ipns_target(bs, pk, peer);
+	if (!k)
 		return -EINVAL;
 	struct kubo_req rq = {.op = KUBO_OP_DHT, .upload = record,
 			      .upload_len = len, .retry = true,
@@ -874,11 +884,9 @@ int bs_kubo_ipns_get(struct blockstore *bs, const uint8_t pk[32],
 		     unsigned timeout_ms, struct cid *cid, uint64_t *seq,
 		     unsigned *refused)
 {
-	struct bs_kubo *k = kubo_of(bs);
-	if (!k)
-		return -EINVAL;
 	char peer[CID_TEXT_MAX];
-	if (ipns_peer_id_of_ed25519(peer, sizeof(peer), pk))
+	struct bs_kubo *k = ipns_target(bs, pk, peer);
+	if (!k)
 		return -EINVAL;
 	unsigned t = timeout_ms ? timeout_ms : k->get_timeout_ms;
 	struct kubo_req rq = {.op = KUBO_OP_DHT, .retry = true,
