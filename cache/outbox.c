@@ -19,7 +19,12 @@
 #include "cache/outbox_internal.h"
 #include "ipfs/cidset.h"
 
-const char outbox_name[] = "outbox";
+static const struct blockstore_ops outbox_ops;
+
+struct outbox *ob_find(struct blockstore *bs)
+{
+	return (struct outbox *)bs_find(bs, &outbox_ops);
+}
 
 void ob_say(struct outbox *o, int prio, const char *fmt, ...)
 {
@@ -205,16 +210,6 @@ static int ob_unpin(struct blockstore *bs, const struct cid *cid)
 	return o->remote ? bs_unpin(o->remote, cid) : bs_unpin(o->local, cid);
 }
 
-static int ob_iterate(struct blockstore *bs, bs_iterate_fn fn, void *arg)
-{
-	return bs_iterate(to_ob(bs)->local, fn, arg);
-}
-
-static int ob_usage(struct blockstore *bs, struct bs_usage *u)
-{
-	return bs_usage(to_ob(bs)->local, u);
-}
-
 static void ob_close(struct blockstore *bs)
 {
 	struct outbox *o = to_ob(bs);
@@ -229,8 +224,7 @@ static void ob_close(struct blockstore *bs)
 			fdatasync(o->fd);
 		close(o->fd);
 	}
-	bs_close(o->local);
-	bs_close(o->remote);
+	bs_close(o->remote); /* the local store is the parent: closed next */
 	cid_set_free(o->pending);
 	lru_free(o->lru);
 	free(o->queue.items);
@@ -254,9 +248,10 @@ static int seed_one(const struct cid *cid, void *arg)
 	return 0;
 }
 
+/* iterate and usage are the local store's: they pass through. */
 static const struct blockstore_ops outbox_ops = {
 	.version = BLOCKSTORE_OPS_VERSION,
-	.name = outbox_name,
+	.name = "outbox",
 	.put = ob_put,
 	.get = ob_get,
 	.has = ob_has,
@@ -264,8 +259,6 @@ static const struct blockstore_ops outbox_ops = {
 	.sync = ob_sync,
 	.pin = ob_pin,
 	.unpin = ob_unpin,
-	.iterate = ob_iterate,
-	.usage = ob_usage,
 	.close = ob_close,
 };
 
@@ -274,13 +267,10 @@ int outbox_wrap(const struct outbox_config *cfg, struct blockstore **out)
 	struct outbox *o = calloc(1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
-	o->base.ops = &outbox_ops;
-	o->base.caps = cfg->local->caps & ~BS_CAP_LOCAL;
+	bs_wrap(&o->base, &outbox_ops, cfg->local);
 	if (cfg->remote)
-		o->base.caps |= cfg->remote->caps & BS_CAP_PIN;
-	else
-		o->base.caps = cfg->local->caps;
-	o->base.parent = cfg->local;
+		o->base.caps = (cfg->local->caps & ~BS_CAP_LOCAL) |
+			       (cfg->remote->caps & BS_CAP_PIN);
 	o->local = cfg->local;
 	o->remote = cfg->remote;
 	o->log = cfg->log;
@@ -321,7 +311,7 @@ int outbox_wrap(const struct outbox_config *cfg, struct blockstore **out)
 	if (!e && cfg->local_cap_bytes && o->remote && !o->read_only)
 		e = ob_seed_lru(o, cfg->local_cap_bytes);
 	if (e) {
-		o->local = o->remote = NULL; /* still the caller's */
+		o->remote = NULL; /* still the caller's, as local is */
 		ob_close(&o->base);
 		return e;
 	}
@@ -330,19 +320,12 @@ int outbox_wrap(const struct outbox_config *cfg, struct blockstore **out)
 	return 0;
 }
 
-struct blockstore *outbox_remote(struct blockstore *bs)
-{
-	if (!bs || bs->ops->name != outbox_name)
-		return NULL;
-	return to_ob(bs)->remote;
-}
-
 void outbox_stats(struct blockstore *bs, struct outbox_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	if (!bs || bs->ops->name != outbox_name)
+	struct outbox *o = ob_find(bs);
+	if (!o)
 		return;
-	struct outbox *o = to_ob(bs);
 	pthread_mutex_lock(&o->lock);
 	*st = o->st;
 	st->pending = cid_set_count(o->pending);

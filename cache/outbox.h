@@ -2,7 +2,8 @@
  * cache/outbox.h — the local store as cache and write-back outbox of a
  * remote block store (an IPFS node, ipfs/bs_kubo.h).
  *
- * A wrapper over the local store (it owns both): every put goes to the
+ * A wrapper over the local store (it owns both; iterate and usage pass
+ * through to the local store, ipfs/blockstore.h): every put goes to the
  * local store first, with the durability the caller asked for, and is
  * queued for upload; uploader threads copy queued blocks to the remote in
  * the background.  A put never waits for, nor fails because of, the remote.
@@ -105,14 +106,14 @@ struct outbox_stats {
  */
 int outbox_wrap(const struct outbox_config *cfg, struct blockstore **out);
 
+/* The calls below take the outbox or any stack over it (they find it
+ * with bs_find), and do nothing on a stack without one. */
+
 /* Start the uploader threads (after any fork; for a store without a
  * remote, only ends the replay phase, see above).  0 or negative errno. */
 int outbox_start(struct blockstore *bs);
 
-/* The remote under an outbox (not owned), or NULL. */
-struct blockstore *outbox_remote(struct blockstore *bs);
-
-/* A snapshot of the counters (all zero if bs is not an outbox). */
+/* A snapshot of the counters (all zero without an outbox). */
 void outbox_stats(struct blockstore *bs, struct outbox_stats *st);
 
 /* Wait until nothing is pending or timeout_ms passed: 0 or -ETIMEDOUT. */

@@ -78,15 +78,17 @@ struct outbox {
 	bool evicting;        /* a pass is asking the node, lock dropped */
 };
 
-/* The ops table's name, compared by address: is this store an outbox? */
-extern const char outbox_name[];
-
+/* In the table's own calls, where bs is the outbox (the dispatchers of
+ * ipfs/blockstore.h call a layer's slot with that layer). */
 static inline struct outbox *to_ob(struct blockstore *bs)
 {
 	return (struct outbox *)bs;
 }
 
 /* ---- outbox.c ---- */
+
+/* The outbox of the stack bs (bs itself or a layer below), or NULL. */
+struct outbox *ob_find(struct blockstore *bs);
 
 /* A message to the configured log (nothing without one). */
 void ob_say(struct outbox *o, int prio, const char *fmt, ...)

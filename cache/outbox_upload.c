@@ -230,8 +230,8 @@ static void *uploader_main(void *arg)
 
 int outbox_start(struct blockstore *bs)
 {
-	struct outbox *o = to_ob(bs);
-	if (bs->ops->name != outbox_name)
+	struct outbox *o = ob_find(bs);
+	if (!o)
 		return 0;
 	pthread_mutex_lock(&o->lock);
 	o->started = true;
@@ -256,9 +256,9 @@ int outbox_start(struct blockstore *bs)
 
 int outbox_wait_drained(struct blockstore *bs, unsigned timeout_ms)
 {
-	if (!bs || bs->ops->name != outbox_name)
+	struct outbox *o = ob_find(bs);
+	if (!o)
 		return 0;
-	struct outbox *o = to_ob(bs);
 	uint64_t end = now_ms() + timeout_ms;
 	pthread_mutex_lock(&o->lock);
 	o->drain_waiters++;

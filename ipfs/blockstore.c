@@ -1,78 +1,102 @@
-/* ipfs/blockstore.c — the dispatchers of ipfs/blockstore.h. */
+/* ipfs/blockstore.c — the dispatchers and the wrapper kit of
+ * ipfs/blockstore.h; the one place that walks `parent`. */
 #include "ipfs/blockstore.h"
 
 #include <errno.h>
 
-/* Mandatory slots may still be NULL in a half-written backend; answering
- * -ENOTSUP beats a NULL call. */
+/* Down to the layer that answers `slot`: a wrapper whose table leaves it
+ * NULL passes the call to its parent (Dovecot's fs-wrapper defaults,
+ * without a table of forwarding functions).  A backend that lacks the
+ * slot ends the walk, and the dispatcher answers -ENOTSUP. */
+#define DOWN_TO(bs, slot)                                                   \
+	while (!(bs)->ops->slot && (bs)->parent)                            \
+	(bs) = (bs)->parent
+
+void bs_wrap(struct blockstore *self, const struct blockstore_ops *ops,
+	     struct blockstore *parent)
+{
+	self->ops = ops;
+	self->caps = parent->caps;
+	self->parent = parent;
+}
+
+struct blockstore *bs_parent(struct blockstore *bs)
+{
+	return bs->parent;
+}
+
+struct blockstore *bs_find(struct blockstore *bs,
+			   const struct blockstore_ops *ops)
+{
+	for (; bs; bs = bs->parent)
+		if (bs->ops == ops)
+			return bs;
+	return NULL;
+}
+
 int bs_put(struct blockstore *bs, const uint8_t *data, size_t len,
 	   unsigned flags, struct cid *cid_out)
 {
-	if (!bs->ops->put)
-		return -ENOTSUP;
-	return bs->ops->put(bs, data, len, flags, cid_out);
+	DOWN_TO(bs, put);
+	return bs->ops->put ? bs->ops->put(bs, data, len, flags, cid_out)
+			    : -ENOTSUP;
 }
 
 int bs_get(struct blockstore *bs, const struct cid *cid, uint8_t *buf,
 	   size_t cap, size_t *len)
 {
-	if (!bs->ops->get)
-		return -ENOTSUP;
-	return bs->ops->get(bs, cid, buf, cap, len);
+	DOWN_TO(bs, get);
+	return bs->ops->get ? bs->ops->get(bs, cid, buf, cap, len) : -ENOTSUP;
 }
 
 int bs_has(struct blockstore *bs, const struct cid *cid)
 {
-	if (!bs->ops->has)
-		return -ENOTSUP;
-	return bs->ops->has(bs, cid);
+	DOWN_TO(bs, has);
+	return bs->ops->has ? bs->ops->has(bs, cid) : -ENOTSUP;
 }
 
 int bs_remove(struct blockstore *bs, const struct cid *cid)
 {
-	if (!bs->ops->remove)
-		return -ENOTSUP;
-	return bs->ops->remove(bs, cid);
+	DOWN_TO(bs, remove);
+	return bs->ops->remove ? bs->ops->remove(bs, cid) : -ENOTSUP;
 }
 
 int bs_sync(struct blockstore *bs)
 {
-	if (!bs->ops->sync)
-		return -ENOTSUP;
-	return bs->ops->sync(bs);
+	DOWN_TO(bs, sync);
+	return bs->ops->sync ? bs->ops->sync(bs) : -ENOTSUP;
 }
 
 int bs_pin(struct blockstore *bs, const struct cid *cid)
 {
-	if (!bs->ops->pin)
-		return -ENOTSUP;
-	return bs->ops->pin(bs, cid);
+	DOWN_TO(bs, pin);
+	return bs->ops->pin ? bs->ops->pin(bs, cid) : -ENOTSUP;
 }
 
 int bs_unpin(struct blockstore *bs, const struct cid *cid)
 {
-	if (!bs->ops->unpin)
-		return -ENOTSUP;
-	return bs->ops->unpin(bs, cid);
+	DOWN_TO(bs, unpin);
+	return bs->ops->unpin ? bs->ops->unpin(bs, cid) : -ENOTSUP;
 }
 
 int bs_iterate(struct blockstore *bs, bs_iterate_fn fn, void *arg)
 {
-	if (!bs->ops->iterate)
-		return -ENOTSUP;
-	return bs->ops->iterate(bs, fn, arg);
+	DOWN_TO(bs, iterate);
+	return bs->ops->iterate ? bs->ops->iterate(bs, fn, arg) : -ENOTSUP;
 }
 
 int bs_usage(struct blockstore *bs, struct bs_usage *u)
 {
-	if (!bs->ops->usage)
-		return -ENOTSUP;
-	return bs->ops->usage(bs, u);
+	DOWN_TO(bs, usage);
+	return bs->ops->usage ? bs->ops->usage(bs, u) : -ENOTSUP;
 }
 
 int bs_put_many(struct blockstore *bs, const struct bs_block *blocks,
 		size_t n, unsigned flags, int *results)
 {
+	/* Not past a layer that changes put: its put must see each block. */
+	while (!bs->ops->put_many && !bs->ops->put && bs->parent)
+		bs = bs->parent;
 	if (bs->ops->put_many)
 		return bs->ops->put_many(bs, blocks, n, flags, results);
 	int first = 0;
@@ -87,6 +111,10 @@ int bs_put_many(struct blockstore *bs, const struct bs_block *blocks,
 
 void bs_close(struct blockstore *bs)
 {
-	if (bs && bs->ops->close)
-		bs->ops->close(bs);
+	while (bs) {
+		struct blockstore *parent = bs->parent;
+		if (bs->ops->close)
+			bs->ops->close(bs);
+		bs = parent;
+	}
 }

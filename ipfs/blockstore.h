@@ -2,9 +2,11 @@
  * ipfs/blockstore.h — where sealed blocks live.
  *
  * One small vtable per backend (the model is Dovecot's lib-fs): the embedded
- * local directory (ipfs/bs_local.h), a Kubo RPC node, and wrappers that hold
- * a parent and change some calls (fault injection, ipfs/bs_fault.h; the
- * cache).  Backends are stacked at mount time.
+ * local directory (ipfs/bs_local.h), a Kubo RPC node (ipfs/bs_kubo.h), and
+ * wrappers that hold a parent and change some calls (fault injection,
+ * ipfs/bs_fault.h; the outbox, cache/outbox.h; the journal, fs/store/
+ * wal_store.h).  fs/store/stack.h builds a store's stack from a
+ * description.
  *
  * Contract every backend keeps
  *  - Blocks are immutable and named by their CID (CIDv1 raw sha2-256),
@@ -17,6 +19,15 @@
  *    storage; without the flag the block is durable after the next
  *    successful sync().  A crash may lose non-durable puts, nothing else.
  *  - All calls are safe from several threads at once.
+ *
+ * Wrappers (the model is Dovecot's fs-wrapper.c): bs_wrap() makes a struct
+ * a layer over a parent, and the wrapper's table sets only the calls it
+ * changes.  Every slot it leaves NULL passes through to the parent: the
+ * dispatchers below go down the stack to the first layer whose table has
+ * the slot.  A backend (no parent) answers -ENOTSUP for a slot it lacks.
+ * Only this file walks `parent`; code that needs a particular layer asks
+ * bs_find() for it by its table, or better keeps the handle the stack's
+ * builder gave it.
  *
  * Errors (negative errno): -ENOENT absent; -EBADMSG corrupt; -ENOSPC,
  * -EDQUOT full; -EIO, -ETIMEDOUT, -EAGAIN, -ECONNREFUSED for trouble that may
@@ -84,6 +95,8 @@ struct blockstore_ops {
 	int (*unpin)(struct blockstore *bs, const struct cid *cid);
 	int (*iterate)(struct blockstore *bs, bs_iterate_fn fn, void *arg);
 	int (*usage)(struct blockstore *bs, struct bs_usage *u);
+	/* Free this layer: what it owns and the struct itself, never its
+	 * parent (bs_close closes that next).  NULL: nothing to free. */
 	void (*close)(struct blockstore *bs);
 	/* Optional: put n blocks at once where the backend can batch them
 	 * (a node: few requests for many blocks); see bs_put_many. */
@@ -91,14 +104,35 @@ struct blockstore_ops {
 			size_t n, unsigned flags, int *results);
 };
 
-/* Every backend embeds this first. */
+/* Every backend and wrapper embeds this first. */
 struct blockstore {
 	const struct blockstore_ops *ops;
 	unsigned caps;             /* enum bs_caps */
-	struct blockstore *parent; /* wrapped store, or NULL */
+	struct blockstore *parent; /* wrapped store, or NULL; read by
+				      ipfs/blockstore.c only */
 };
 
-/* Thin dispatchers; optional calls answer -ENOTSUP when the slot is NULL. */
+/*
+ * Make self (zeroed, its struct blockstore first) a wrapper of parent
+ * with the table ops.  It shows parent's caps; a wrapper that changes
+ * what the stack can do sets caps after.  The wrapper owns parent from
+ * then on: bs_close(self) closes it.
+ */
+void bs_wrap(struct blockstore *self, const struct blockstore_ops *ops,
+	     struct blockstore *parent);
+
+/* The store a wrapper wraps, for the wrapper's own calls down (NULL for a
+ * backend).  Not for finding a layer: that is bs_find. */
+struct blockstore *bs_parent(struct blockstore *bs);
+
+/* The layer of the stack bs whose table is ops (bs itself or one it
+ * wraps, however deep), or NULL: how a module finds its own layer in a
+ * stack it is handed. */
+struct blockstore *bs_find(struct blockstore *bs,
+			   const struct blockstore_ops *ops);
+
+/* The dispatchers: each calls the slot of the first layer from bs down
+ * that has it (see Wrappers above), -ENOTSUP when none has. */
 int bs_put(struct blockstore *bs, const uint8_t *data, size_t len,
 	   unsigned flags, struct cid *cid_out);
 IPMD_MUST_CHECK
@@ -116,11 +150,12 @@ int bs_usage(struct blockstore *bs, struct bs_usage *u);
  * round trips as the backend can; results[i] is block i's own outcome (0
  * or negative errno), so a partly failed batch says which blocks are
  * stored.  Returns 0 when every block is, else the first failure.  A
- * backend without the slot gets one put per block.
+ * layer without the slot gets one put per block when it has put (a
+ * wrapper that changes put sees every block), else the call passes down.
  */
 int bs_put_many(struct blockstore *bs, const struct bs_block *blocks,
 		size_t n, unsigned flags, int *results);
-/* Closes bs and, for wrappers, everything below it.  NULL is fine. */
+/* Closes bs, then what it wraps, down to the backend.  NULL is fine. */
 void bs_close(struct blockstore *bs);
 
 #endif

@@ -29,9 +29,10 @@ struct bs_fault {
 
 static const struct blockstore_ops fault_ops;
 
+/* Our layer of the stack bs (the wrapper itself, or a stack over it). */
 static struct bs_fault *to_fault(struct blockstore *bs)
 {
-	return (struct bs_fault *)bs;
+	return (struct bs_fault *)bs_find(bs, &fault_ops);
 }
 
 /* splitmix64: tiny, seedable with any value, good enough to pick faults. */
@@ -72,7 +73,7 @@ static int fault_put(struct blockstore *bs, const uint8_t *data, size_t len,
 		     unsigned flags, struct cid *cid_out)
 {
 	int r = inject(to_fault(bs), FAULT_PUT);
-	return r ? r : bs_put(bs->parent, data, len, flags, cid_out);
+	return r ? r : bs_put(bs_parent(bs), data, len, flags, cid_out);
 }
 
 static int fault_get(struct blockstore *bs, const struct cid *cid,
@@ -84,55 +85,36 @@ static int fault_get(struct blockstore *bs, const struct cid *cid,
 			*len = 0;
 		return r;
 	}
-	return bs_get(bs->parent, cid, buf, cap, len);
+	return bs_get(bs_parent(bs), cid, buf, cap, len);
 }
 
 static int fault_has(struct blockstore *bs, const struct cid *cid)
 {
 	int r = inject(to_fault(bs), FAULT_HAS);
-	return r ? r : bs_has(bs->parent, cid);
+	return r ? r : bs_has(bs_parent(bs), cid);
 }
 
 static int fault_remove(struct blockstore *bs, const struct cid *cid)
 {
 	int r = inject(to_fault(bs), FAULT_REMOVE);
-	return r ? r : bs_remove(bs->parent, cid);
+	return r ? r : bs_remove(bs_parent(bs), cid);
 }
 
 static int fault_sync(struct blockstore *bs)
 {
 	int r = inject(to_fault(bs), FAULT_SYNC);
-	return r ? r : bs_sync(bs->parent);
-}
-
-static int fault_pin(struct blockstore *bs, const struct cid *cid)
-{
-	return bs_pin(bs->parent, cid);
-}
-
-static int fault_unpin(struct blockstore *bs, const struct cid *cid)
-{
-	return bs_unpin(bs->parent, cid);
-}
-
-static int fault_iterate(struct blockstore *bs, bs_iterate_fn fn, void *arg)
-{
-	return bs_iterate(bs->parent, fn, arg);
-}
-
-static int fault_usage(struct blockstore *bs, struct bs_usage *u)
-{
-	return bs_usage(bs->parent, u);
+	return r ? r : bs_sync(bs_parent(bs));
 }
 
 static void fault_close(struct blockstore *bs)
 {
 	struct bs_fault *f = to_fault(bs);
-	bs_close(bs->parent);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }
 
+/* pin, unpin, iterate, usage and put_many (one put per block, through
+ * fault_put) are never failed: they pass through. */
 static const struct blockstore_ops fault_ops = {
 	.version = BLOCKSTORE_OPS_VERSION,
 	.name = "fault",
@@ -141,10 +123,6 @@ static const struct blockstore_ops fault_ops = {
 	.has = fault_has,
 	.remove = fault_remove,
 	.sync = fault_sync,
-	.pin = fault_pin,
-	.unpin = fault_unpin,
-	.iterate = fault_iterate,
-	.usage = fault_usage,
 	.close = fault_close,
 };
 
@@ -156,9 +134,7 @@ int bs_fault_wrap(struct blockstore *parent, const struct fault_config *cfg,
 	struct bs_fault *f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
-	f->base.ops = &fault_ops;
-	f->base.caps = parent->caps;
-	f->base.parent = parent;
+	bs_wrap(&f->base, &fault_ops, parent);
 	f->cfg = *cfg;
 	if (f->cfg.error >= 0)
 		f->cfg.error = -EIO;
@@ -170,11 +146,11 @@ int bs_fault_wrap(struct blockstore *parent, const struct fault_config *cfg,
 
 void bs_fault_counts(struct blockstore *bs, struct fault_counts *out)
 {
-	if (!bs || bs->ops != &fault_ops) {
+	struct bs_fault *f = to_fault(bs);
+	if (!f) {
 		memset(out, 0, sizeof(*out));
 		return;
 	}
-	struct bs_fault *f = to_fault(bs);
 	pthread_mutex_lock(&f->lock);
 	*out = f->counts;
 	pthread_mutex_unlock(&f->lock);

@@ -52,11 +52,13 @@ IPMD_MUST_CHECK
 int bs_fault_parse(const char *spec, struct fault_config *cfg);
 
 /* Wrap parent (taking ownership of it). 0 and *out, or -ENOMEM (parent
- * then stays the caller's).  A cfg->error that is not negative means -EIO. */
+ * then stays the caller's).  A cfg->error that is not negative means -EIO.
+ * pin, unpin, iterate and usage pass through unfailed. */
 int bs_fault_wrap(struct blockstore *parent, const struct fault_config *cfg,
 		  struct blockstore **out);
 
-/* A snapshot of the counters; all zero if bs is not a fault wrapper. */
+/* A snapshot of the counters of the fault wrapper in the stack bs (bs
+ * itself or a layer below); all zero if it has none. */
 void bs_fault_counts(struct blockstore *bs, struct fault_counts *out);
 
 #endif

@@ -70,9 +70,18 @@ static void init_curl(void)
 	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+static const struct blockstore_ops kubo_ops;
+
+/* In the table's own calls, where bs is the node's store itself. */
 static struct bs_kubo *to_kubo(struct blockstore *bs)
 {
 	return (struct bs_kubo *)bs;
+}
+
+/* For the calls beyond the table, handed any stack: its node, or NULL. */
+static struct bs_kubo *kubo_of(struct blockstore *bs)
+{
+	return (struct bs_kubo *)bs_find(bs, &kubo_ops);
 }
 
 static size_t on_data(char *p, size_t size, size_t n, void *arg)
@@ -671,7 +680,9 @@ static int unpin_batch(struct bs_kubo *k, const struct cid *cids, size_t n)
 int bs_kubo_unpin_many(struct blockstore *bs, const struct cid *cids,
 		       size_t n, size_t *unpinned)
 {
-	struct bs_kubo *k = to_kubo(bs);
+	struct bs_kubo *k = kubo_of(bs);
+	if (!k)
+		return -EINVAL;
 	size_t done = 0;
 	int r = 0;
 	for (size_t i = 0; i < n && !r; i += KUBO_UNPIN_BATCH) {
@@ -770,7 +781,9 @@ int bs_kubo_open(const struct kubo_config *cfg, struct blockstore **out)
 
 int bs_kubo_ping(struct blockstore *bs)
 {
-	struct bs_kubo *k = to_kubo(bs);
+	struct bs_kubo *k = kubo_of(bs);
+	if (!k)
+		return -EINVAL;
 	struct kubo_req rq = {.op = KUBO_OP_JSON, .endpoint = "id",
 			      .deadline_ms = PING_TIMEOUT_MS};
 	struct body b = {.max = SMALL_BODY_MAX};
@@ -805,13 +818,25 @@ static int routing_call(struct bs_kubo *k, struct kubo_req *rq,
 	return r;
 }
 
+/* The node of the stack bs and the peer id naming pk's IPNS record, or
+ * NULL (no node, or pk is not a key). */
+static struct bs_kubo *ipns_target(struct blockstore *bs,
+				   const uint8_t pk[32],
+				   char peer[CID_TEXT_MAX])
+{
+	struct bs_kubo *k = kubo_of(bs);
+	if (!k || ipns_peer_id_of_ed25519(peer, CID_TEXT_MAX, pk))
+		return NULL;
+	return k;
+}
+
 int bs_kubo_ipns_put(struct blockstore *bs, const uint8_t pk[32],
 		     const uint8_t *record, size_t len, unsigned timeout_ms,
 		     unsigned *peers)
 {
-	struct bs_kubo *k = to_kubo(bs);
 	char peer[CID_TEXT_MAX];
-	if (ipns_peer_id_of_ed25519(peer, sizeof(peer), pk))
+	struct bs_kubo *k = ipns_target(bs, pk, peer);
+	if (!k)
 		return -EINVAL;
 	struct kubo_req rq = {.op = KUBO_OP_DHT, .upload = record,
 			      .upload_len = len, .retry = true,
@@ -859,9 +884,9 @@ int bs_kubo_ipns_get(struct blockstore *bs, const uint8_t pk[32],
 		     unsigned timeout_ms, struct cid *cid, uint64_t *seq,
 		     unsigned *refused)
 {
-	struct bs_kubo *k = to_kubo(bs);
 	char peer[CID_TEXT_MAX];
-	if (ipns_peer_id_of_ed25519(peer, sizeof(peer), pk))
+	struct bs_kubo *k = ipns_target(bs, pk, peer);
+	if (!k)
 		return -EINVAL;
 	unsigned t = timeout_ms ? timeout_ms : k->get_timeout_ms;
 	struct kubo_req rq = {.op = KUBO_OP_DHT, .retry = true,
@@ -890,7 +915,11 @@ int bs_kubo_ipns_get(struct blockstore *bs, const uint8_t pk[32],
 
 void bs_kubo_last_error(struct blockstore *bs, char *buf, size_t size)
 {
-	struct bs_kubo *k = to_kubo(bs);
+	struct bs_kubo *k = kubo_of(bs);
+	if (!k) {
+		snprintf(buf, size, "not an IPFS node");
+		return;
+	}
 	pthread_mutex_lock(&k->lock);
 	snprintf(buf, size, "%s", k->last_error);
 	pthread_mutex_unlock(&k->lock);
@@ -898,5 +927,6 @@ void bs_kubo_last_error(struct blockstore *bs, char *buf, size_t size)
 
 const char *bs_kubo_url(struct blockstore *bs)
 {
-	return to_kubo(bs)->url;
+	struct bs_kubo *k = kubo_of(bs);
+	return k ? k->url : NULL;
 }

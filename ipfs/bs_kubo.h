@@ -90,6 +90,9 @@ int bs_kubo_open_addr(const char *node, unsigned get_timeout_ms,
 IPMD_MUST_CHECK
 int bs_kubo_open(const struct kubo_config *cfg, struct blockstore **out);
 
+/* The calls below take the node's store or a stack over it (they find it
+ * with bs_find); on a stack without one they fail with -EINVAL. */
+
 /* The node answers at all (POST /api/v0/id, one attempt, short timeout)?
  * 0 or a negative errno. */
 int bs_kubo_ping(struct blockstore *bs);
@@ -134,10 +137,11 @@ int bs_kubo_ipns_get(struct blockstore *bs, const uint8_t pk[32],
 		     unsigned timeout_ms, struct cid *cid, uint64_t *seq,
 		     unsigned *refused);
 
-/* One line about the latest failure of any call ("" if none). */
+/* One line about the latest failure of any call ("" if none; "not an
+ * IPFS node" for a stack without one). */
 void bs_kubo_last_error(struct blockstore *bs, char *buf, size_t size);
 
-/* The API base URL in use. */
+/* The API base URL in use (NULL: no node in the stack). */
 const char *bs_kubo_url(struct blockstore *bs);
 
 #endif

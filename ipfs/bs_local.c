@@ -966,13 +966,14 @@ int bs_local_path(struct blockstore *bs, const struct cid *cid, char *out,
 		  size_t out_size)
 {
 	struct block_name bn;
-	if (!bs || bs->ops != &local_ops)
+	struct blockstore *local = bs_find(bs, &local_ops);
+	if (!local)
 		return -EINVAL;
 	int r = name_block(cid, &bn);
 	if (r < 0)
 		return r;
 	int w = snprintf(out, out_size, "%s/" LOCAL_BLOCKS_DIR "/%s",
-			 to_local(bs)->dir, bn.rel);
+			 to_local(local)->dir, bn.rel);
 	if (w < 0 || (size_t)w >= out_size)
 		return -ENOBUFS;
 	return 0;

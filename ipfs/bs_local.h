@@ -42,7 +42,8 @@
 IPMD_MUST_CHECK
 int bs_local_open(const char *dir, struct blockstore **out);
 
-/* Path of a block's file, for tests and fsck messages.  0 or -ENOBUFS. */
+/* Path of a block's file, for tests and fsck messages; bs: the local
+ * store or a stack over it.  0, -ENOBUFS, or -EINVAL (no local store). */
 int bs_local_path(struct blockstore *bs, const struct cid *cid, char *out,
 		  size_t out_size);
 

@@ -79,9 +79,9 @@ int cli_load_keys(const struct store_paths *paths,
  * or one lost over mail (that is no empty history).  0, or said. */
 static int head_whole(const char *cmd, struct history *h)
 {
-	if (h->head_err && h->head_err != -ENOENT) {
+	if (h->store.state.head_err && h->store.state.head_err != -ENOENT) {
 		cli_error("%s: %s is damaged (%s): run ipmaildir fsck", cmd,
-			  h->paths.head, strerror(-h->head_err));
+			  h->store.paths.head, strerror(-h->store.state.head_err));
 		return -1;
 	}
 	enum state_problem sp = history_state_problem(h);

@@ -80,7 +80,8 @@ int cmd_archive(int argc, char **argv)
 	}
 	char base_opts[PATH_MAX + 64];
 	snprintf(base_opts, sizeof(base_opts),
-		 "fsname=ipmaildir-archive:%s,subtype=ipmaildir", h.paths.root);
+		 "fsname=ipmaildir-archive:%s,subtype=ipmaildir",
+		 h.store.paths.root);
 	char *fargv[] = {"ipmaildir", "-o", base_opts, "-o", fuse_opts, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(5, fargv);
 	int status = EXIT_FAILURE_;

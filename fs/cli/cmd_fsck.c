@@ -287,7 +287,7 @@ int cmd_fsck(int argc, char **argv)
 		cli_error("fsck: %s", msg);
 		goto out;
 	}
-	note("checking %s%s", f.h.paths.root,
+	note("checking %s%s", f.h.store.paths.root,
 	     f.mounted ? " (mounted: the journal is left alone)" : "");
 	o.prog = isatty(STDERR_FILENO) ? &o.bar : NULL;
 	int e = fsck_check(&f);

@@ -174,7 +174,7 @@ int cmd_mount(int argc, char **argv)
 
 	char base_opts[PATH_MAX + 64];
 	snprintf(base_opts, sizeof(base_opts),
-		 "fsname=ipmaildir:%s,subtype=ipmaildir", fs.paths.root);
+		 "fsname=ipmaildir:%s,subtype=ipmaildir", fs.store.paths.root);
 	char *fargv[8];
 	int fargc = 0;
 	fargv[fargc++] = "ipmaildir";

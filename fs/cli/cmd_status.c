@@ -84,32 +84,33 @@ static void gather(struct history *h, struct status *s)
 	memset(s, 0, sizeof(*s));
 	s->h = h;
 	snprintf(s->id, sizeof(s->id), "?");
-	ipns_name_of_ed25519(s->id, sizeof(s->id), h->keys.public_key);
+	ipns_name_of_ed25519(s->id, sizeof(s->id), h->store.keys.public_key);
 	int sys_errno = 0;
-	s->wrapped = keyfile_is_wrapped(h->paths.key, &sys_errno);
+	s->wrapped = keyfile_is_wrapped(h->store.paths.key, &sys_errno);
 	s->mounted = history_mounted(h);
-	s->head_e = h->head_err;
-	if (!s->head_e && h->head.commit.len) {
-		s->head_e = history_commit(h, &h->head.commit, &s->head);
-		cid_format(&h->head.commit, s->hcid, sizeof(s->hcid));
+	const struct state_set *st = &h->store.state;
+	s->head_e = st->head_err;
+	if (!s->head_e && st->head.commit.len) {
+		s->head_e = history_commit(h, &st->head.commit, &s->head);
+		cid_format(&st->head.commit, s->hcid, sizeof(s->hcid));
 		if (!s->head_e)
 			history_format_time(s->head.time_ns, s->when);
 	}
-	s->has_head = !h->head_err && h->head.commit.len && !s->head_e;
+	s->has_head = !st->head_err && st->head.commit.len && !s->head_e;
 	/* What a mount would refuse (a head lost over mail, seen damaged):
 	 * not "nothing committed yet". */
 	s->sp = history_state_problem(h);
 	struct journal_count jc = {0, 0};
 	struct journal_replay_stats js;
-	uint64_t from = h->head_err ? 1 : h->head.journal_gen;
-	s->je = journal_replay(h->paths.journal, h->keys.journal, from, false,
-			       count_record, &jc, &js);
+	uint64_t from = st->head_err ? 1 : st->head.journal_gen;
+	s->je = journal_replay(h->store.paths.journal, h->store.keys.journal,
+			       from, false, count_record, &jc, &js);
 	s->records = jc.records;
 	s->jbytes = jc.bytes;
-	s->oe = outbox_pending_in(h->paths.root, &s->pending);
+	s->oe = outbox_pending_in(h->store.paths.root, &s->pending);
 	/* A capped mount's figures: this process can't ask the mount, so
 	 * they are the ones it last wrote (cache/outbox.h). */
-	s->ce = s->oe ? -ENOENT : outbox_cap_in(h->paths.root, &s->ci);
+	s->ce = s->oe ? -ENOENT : outbox_cap_in(h->store.paths.root, &s->ci);
 	s->ue = bs_usage(h->local, &s->u);
 }
 
@@ -117,7 +118,7 @@ static void print_json(const struct status *s)
 {
 	printf("{");
 	json_str("mailbox", s->id, true);
-	json_str("store", s->h->paths.root, true);
+	json_str("store", s->h->store.paths.root, true);
 	if (s->has_head)
 		printf("\"head\":{\"seq\":%llu,\"cid\":\"%s\","
 		       "\"time\":\"%s\",\"time_ns\":%lld,"
@@ -160,7 +161,7 @@ static void print_json(const struct status *s)
 static void print_text(const struct status *s)
 {
 	printf("mailbox:   %s\n", s->id);
-	printf("store:     %s\n", s->h->paths.root);
+	printf("store:     %s\n", s->h->store.paths.root);
 	if (s->has_head)
 		printf("head:      commit %llu, %s, %llu messages, %llu "
 		       "folders\n           %s\n",
@@ -169,7 +170,8 @@ static void print_text(const struct status *s)
 		       (unsigned long long)s->head.folders, s->hcid);
 	else if (s->sp == STATE_HEAD_MISSING || s->sp == STATE_HEAD_EMPTY)
 		printf("head:      %s\n", state_problem_text(s->sp));
-	else if (s->h->head_err == -ENOENT || !s->h->head.commit.len)
+	else if (s->h->store.state.head_err == -ENOENT ||
+		 !s->h->store.state.head.commit.len)
 		printf("head:      nothing committed yet\n");
 	else
 		printf("head:      unreadable (%s): run ipmaildir "

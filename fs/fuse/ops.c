@@ -75,7 +75,7 @@ static void fill_entry(struct ipmd_fs *fs, struct inode *i,
  * fs/store/wal_store.h), then the journal that names them. */
 static int make_durable(struct ipmd_fs *fs)
 {
-	return wal_store_durable(fs->bs);
+	return wal_store_durable(fs->stack.wal);
 }
 
 static struct inode *get_dir(struct ipmd_fs *fs, fuse_ino_t ino, int *err)
@@ -794,7 +794,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	(void)ino;
 	struct ipmd_fs *fs = fs_of(req);
 	struct statvfs sv;
-	if (statvfs(fs->paths.root, &sv) != 0) {
+	if (statvfs(fs->store.paths.root, &sv) != 0) {
 		fuse_reply_err(req, errno);
 		return;
 	}

@@ -2,11 +2,9 @@
 #include "fs/mount/mount.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,7 +21,6 @@
 #include "fs/store/journal_payload.h"
 #include "fs/store/wal_store.h"
 #include "ipfs/bs_fault.h"
-#include "ipfs/bs_local.h"
 #include "util/clock.h"
 #include "util/msgbuf.h"
 #include "util/thread.h"
@@ -116,7 +113,8 @@ static int with_tries(struct ipmd_fs *fs, int (*step)(struct ipmd_fs *),
 
 static int head_commit_once(struct ipmd_fs *fs)
 {
-	return commit_read(fs->bs, &fs->keys, &fs->head.commit, &fs->last);
+	return commit_read(fs->stack.top, &fs->store.keys, &fs->head.commit,
+			   &fs->last);
 }
 
 static int head_tree_once(struct ipmd_fs *fs)
@@ -135,48 +133,13 @@ static int load_head_tree(struct ipmd_fs *fs)
 	return with_tries(fs, head_tree_once, "the manifest");
 }
 
-/*
- * The state files, checked before anything is built on them: a missing
- * head over a store with mail, or a damaged or missing seen, is refused
- * (fs/store/head.h, state_check) rather than taken for a new mailbox.  A writer
- * rewrites untyped files typed, and gives a new mailbox its head at once,
- * so that from the first journal record on a missing head is damage.
- */
-static int load_state(struct ipmd_fs *fs, struct state_set *s, char *msg,
-		      size_t msgsize)
-{
-	state_read(fs->paths.head, fs->paths.seen, fs->paths.pruned,
-		   fs->keys.journal, s);
-	int data = s->head_err == -ENOENT ? store_has_data(&fs->paths) : 0;
-	if (data < 0)
-		return msgbuf_say(msg, msgsize, "%s: %s", fs->paths.root,
-			   strerror(-data));
-	enum state_problem p = state_check(s, data == 1);
-	if (p != STATE_OK)
-		return msgbuf_say(msg, msgsize, "%s: %s", fs->paths.root,
-			   state_problem_text(p));
-	if (fs->read_only)
-		return 0;
-	int e = state_upgrade(fs->paths.head, fs->paths.seen,
-			      fs->paths.pruned, fs->keys.journal, s);
-	if (!e && s->head_err == -ENOENT) {
-		struct head h = {.journal_gen = 1};
-		e = head_write(fs->paths.head, fs->keys.journal,
-			       BLOCK_STATE_HEAD, &h);
-	}
-	if (e)
-		return msgbuf_say(msg, msgsize, "%s: %s", fs->paths.head,
-			   strerror(-e));
-	return 0;
-}
-
+/* The head store_open read (and judged, fs/store/store_open.h): its
+ * commit and tree, or a new mailbox's. */
 static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
 {
-	struct state_set s;
-	if (load_state(fs, &s, msg, msgsize))
-		return -1;
-	fs->head = s.head;
-	if (s.head_err == -ENOENT) {
+	const struct state_set *s = &fs->store.state;
+	fs->head = s->head;
+	if (s->head_err == -ENOENT) {
 		memset(&fs->head, 0, sizeof(fs->head));
 		fs->head.journal_gen = 1;
 	}
@@ -192,7 +155,7 @@ static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
 					    "tampered with)",
 			   e == -EKEYREJECTED || e == -ENOENT ? ""
 							      : strerror(-e));
-	bool fresh = head_accepts(&fs->head, &s.seen, fs->last.seq,
+	bool fresh = head_accepts(&fs->head, &s->seen, fs->last.seq,
 				  &fs->head.max_seq);
 	if (!fresh)
 		return msgbuf_say(msg, msgsize,
@@ -208,46 +171,20 @@ static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
 	return 0;
 }
 
-/* The store of this machine's mailbox: its paths, lock and keys. */
+/* The store of this machine's mailbox: its paths, lock, keys and state
+ * files.  A past state is immutable blocks: it is read beside the writer
+ * and only gc must wait for it (STORE/readers). */
 static int open_own_store(struct ipmd_fs *fs, const struct mount_options *o,
 			  char *msg, size_t msgsize)
 {
-	int e = store_paths_init(&fs->paths, o->store);
-	if (e)
-		return msgbuf_say(msg, msgsize, "cannot name the store: %s",
-			   strerror(-e));
-	if (access(fs->paths.key, F_OK) != 0) {
-		store_no_key_message(&fs->paths, msg, msgsize);
-		return -1;
-	}
-	/* A past state is immutable blocks: it may be read beside the writer
-	 * and only gc must wait for it (STORE/readers, fs/store/history.h). */
-	if (o->at && (e = history_reader_lock(&fs->paths, &fs->lock_fd)) != 0)
-		return msgbuf_say(msg, msgsize, "%s", e == -EBUSY
-				   ? "ipmaildir gc is running: try again when "
-				     "it is done"
-				   : strerror(-e));
-	if (!o->at)
-		fs->lock_fd = open(fs->paths.lock,
-				   O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fs->lock_fd < 0)
-		return msgbuf_say(msg, msgsize, "%s: %s", fs->paths.lock,
-			   strerror(errno));
-	if (!o->at &&
-	    flock(fs->lock_fd, (fs->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB))
-		return msgbuf_say(msg, msgsize,
-			   "%s is in use by another ipmaildir process",
-			   fs->paths.root);
-
-	int sys_errno = 0;
-	e = store_load_keys(&fs->paths, &o->pass, &fs->keys, &sys_errno);
-	if (e) {
-		char why[PATH_MAX + 128];
-		store_keys_strerror(&fs->paths, &o->pass, e, sys_errno, why,
-				    sizeof(why));
-		return msgbuf_say(msg, msgsize, "%s", why);
-	}
-	return 0;
+	struct store_open_options so = {
+		.dir = o->store,
+		.pass = &o->pass,
+		.lock = o->at ? STORE_LOCK_PAST
+			: fs->read_only ? STORE_LOCK_SHARED
+					: STORE_LOCK_WRITE,
+	};
+	return store_open(&fs->store, &so, msg, msgsize);
 }
 
 /* Replay the journal over the head's tree (fs->tree); block records go
@@ -256,9 +193,10 @@ static int open_own_store(struct ipmd_fs *fs, const struct mount_options *o,
 static int replay_journal(struct ipmd_fs *fs, struct journal_replay_stats *js,
 			  int *err, char *msg, size_t msgsize)
 {
-	struct replay_count rc = {.tree = fs->tree, .bs = fs->bs->parent};
+	struct replay_count rc = {.tree = fs->tree, .bs = fs->stack.direct};
+	const char *dir = fs->store.paths.journal;
 	memset(js, 0, sizeof(*js));
-	int e = journal_replay(fs->paths.journal, fs->keys.journal,
+	int e = journal_replay(dir, fs->store.keys.journal,
 			       fs->head.journal_gen, !fs->read_only,
 			       replay_one, &rc, js);
 	*err = e;
@@ -267,14 +205,14 @@ static int replay_journal(struct ipmd_fs *fs, struct journal_replay_stats *js,
 			   "the store refused a block of journal %s (offset "
 			   "%llu): %s; nothing was lost, mount again when the "
 			   "store is back",
-			   js->bad_file[0] ? js->bad_file : fs->paths.journal,
+			   js->bad_file[0] ? js->bad_file : dir,
 			   (unsigned long long)js->bad_offset,
 			   strerror(-rc.store_error));
 	if (e && e != -ENOENT)
 		return msgbuf_say(msg, msgsize,
 			   "journal %s is damaged at offset %llu (%s): "
 			   "refusing to mount over it; run ipmaildir fsck",
-			   js->bad_file[0] ? js->bad_file : fs->paths.journal,
+			   js->bad_file[0] ? js->bad_file : dir,
 			   (unsigned long long)js->bad_offset, strerror(-e));
 	if (rc.applied || rc.skipped) {
 		fs->changes += rc.applied + 1;
@@ -308,16 +246,16 @@ static int start_journal(struct ipmd_fs *fs, bool empty,
 	uint64_t gen = fs->head.journal_gen;
 	if (js->files > 0 && js->last_gen >= gen)
 		gen = empty ? js->last_gen : js->last_gen + 1;
-	int e = journal_open(fs->paths.journal, fs->keys.journal, gen,
-			     &fs->journal);
+	const char *dir = fs->store.paths.journal;
+	int e = journal_open(dir, fs->store.keys.journal, gen, &fs->journal);
 	if (e)
-		return msgbuf_say(msg, msgsize, "journal in %s: %s",
-			   fs->paths.journal, strerror(-e));
-	if (empty && (e = journal_drop_before(fs->paths.journal, gen)))
+		return msgbuf_say(msg, msgsize, "journal in %s: %s", dir,
+			   strerror(-e));
+	if (empty && (e = journal_drop_before(dir, gen)))
 		syslog(LOG_WARNING, "journal: cannot drop empty generations "
 		       "before %llu: %s", (unsigned long long)gen,
 		       strerror(-e));
-	wal_store_set_journal(fs->bs, fs->journal);
+	wal_store_set_journal(fs->stack.wal, fs->journal);
 	/* Make the replayed state (or the new mailbox) a commit now. */
 	/* The journal holds it all, so a store that fails for a moment (a
 	 * node, a fault) gets a few more tries before the mount gives up. */
@@ -332,18 +270,25 @@ static int start_journal(struct ipmd_fs *fs, bool empty,
 	return 0;
 }
 
-/* Right after fs->bs is the local store: the outbox and the node under
- * it, if any (fs/mount/node.h). */
-static int attach_node(struct ipmd_fs *fs, const struct mount_options *o,
-		       char *msg, size_t msgsize)
+/* The block stack (fs/store/stack.h): the local store, the outbox and
+ * the node if any (fs/mount/node.h), a fault wrapper for the tests, the
+ * journal's wrapper on top. */
+static int open_stack(struct ipmd_fs *fs, const struct mount_options *o,
+		      char *msg, size_t msgsize)
 {
-	struct node_options no = {.root = fs->paths.root,
-				  .node = o->node,
+	struct node_options no = {.node = o->node,
 				  .node_timeout_ms = o->node_timeout_ms,
 				  .local_cap_bytes = o->local_cap_bytes,
 				  .read_only = fs->read_only,
 				  .from_node = o->from_node != NULL};
-	return ipmd_node_attach(&no, &fs->bs, &fs->outbox, msg, msgsize);
+	struct store_stack_spec spec = {.root = fs->store.paths.root,
+					.fault = o->fault_spec,
+					.wal = true};
+	if (ipmd_node_spec(&no, &spec, msg, msgsize) ||
+	    store_stack_open(&spec, &fs->stack, msg, msgsize))
+		return -1;
+	ipmd_node_ping(&fs->stack);
+	return 0;
 }
 
 /* Another machine's mailbox (fs/mount/remote.h): its keys and cache
@@ -363,7 +308,8 @@ static int prepare_remote(struct ipmd_fs *fs, const struct mount_options *o,
 {
 	struct remote_options ro;
 	remote_options_of(o, &ro);
-	return remote_prepare(&ro, &fs->keys, &fs->paths, msg, msgsize);
+	return remote_prepare(&ro, &fs->store.keys, &fs->store.paths, msg,
+			      msgsize);
 }
 
 static int load_remote(struct ipmd_fs *fs, const struct mount_options *o,
@@ -372,9 +318,9 @@ static int load_remote(struct ipmd_fs *fs, const struct mount_options *o,
 	struct remote_options ro;
 	remote_options_of(o, &ro);
 	struct remote_mount m = {.st = &fs->st,
-				 .outbox = fs->outbox,
-				 .keys = &fs->keys,
-				 .seen = fs->paths.seen};
+				 .node = fs->stack.remote,
+				 .keys = &fs->store.keys,
+				 .seen = fs->store.paths.seen};
 	if (remote_load(&ro, &m, msg, msgsize))
 		return -1;
 	fs->head = m.head;
@@ -387,7 +333,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 		 char *msg, size_t msgsize)
 {
 	memset(fs, 0, sizeof(*fs));
-	fs->lock_fd = -1;
+	store_reset(&fs->store);
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_mutex_init(&fs->commit_lock, NULL);
 	pthread_cond_init(&fs->commit_cond, NULL);
@@ -399,34 +345,16 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 
 	int e = o->from_node ? prepare_remote(fs, o, msg, msgsize)
 			     : open_own_store(fs, o, msg, msgsize);
-	if (e)
+	if (e || open_stack(fs, o, msg, msgsize))
 		return -1;
-	e = bs_local_open(fs->paths.root, &fs->bs);
-	if (e)
-		return msgbuf_say(msg, msgsize, "block store in %s: %s",
-			   fs->paths.root, strerror(-e));
-	if (attach_node(fs, o, msg, msgsize))
-		return -1;
-	if (o->fault_spec) {
-		struct fault_config fc;
-		struct blockstore *wrapped;
-		if (bs_fault_parse(o->fault_spec, &fc) ||
-		    bs_fault_wrap(fs->bs, &fc, &wrapped))
-			return msgbuf_say(msg, msgsize, "bad fault spec '%s'",
-				   o->fault_spec);
-		fs->bs = wrapped;
-	}
-	struct blockstore *wal;
-	if (wal_store_wrap(fs->bs, NULL, &wal))
-		return msgbuf_say(msg, msgsize, "out of memory");
-	fs->bs = wal;
 	fs->cache = chunk_cache_new(o->cache_bytes ? o->cache_bytes
 						   : DEFAULT_CACHE_BYTES);
 	if (!fs->cache)
 		return msgbuf_say(msg, msgsize, "out of memory");
 	fs->st = (struct obj_store){
-		.bs = fs->bs,
-		.convergence = fs->read_only ? NULL : fs->keys.convergence,
+		.bs = fs->stack.top,
+		.convergence = fs->read_only ? NULL
+					     : fs->store.keys.convergence,
 		.chunk_size = OBJ_CHUNK_DEFAULT,
 		.fanout = OBJ_FANOUT_DEFAULT,
 		.cache = fs->cache,
@@ -436,8 +364,9 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	if (o->from_node)
 		return load_remote(fs, o, msg, msgsize);
 	if (o->at)
-		return history_load_at(&fs->st, &fs->keys, &fs->paths, o->at,
-				       &fs->last, &fs->tree, msg, msgsize);
+		return history_load_at(&fs->st, &fs->store.keys,
+				       &fs->store.paths, o->at, &fs->last,
+				       &fs->tree, msg, msgsize);
 	if (load_head(fs, msg, msgsize))
 		return -1;
 
@@ -519,7 +448,7 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 	/* Directory nodes go straight to the store, not through the journal:
 	 * the bs_sync below makes them durable before the commit names them. */
 	struct obj_store direct = fs->st;
-	direct.bs = fs->bs->parent;
+	direct.bs = fs->stack.direct;
 	e = manifest_seal(fs->tree, &direct, &c.tree);
 	uint64_t new_gen = journal_gen(fs->journal) + 1;
 	if (!e)
@@ -540,24 +469,25 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 
 	struct cid cid;
 	if (!e)
-		e = bs_sync(fs->bs);
+		e = bs_sync(fs->stack.top);
 	if (!e)
-		e = commit_write(fs->bs, &fs->keys, &c, &cid);
+		e = commit_write(fs->stack.top, &fs->store.keys, &c, &cid);
 	if (!e) {
 		struct head h = {.commit = cid, .seq = c.seq,
 				 .journal_gen = new_gen,
 				 .max_seq = c.seq > fs->head.max_seq
 						    ? c.seq
 						    : fs->head.max_seq};
-		e = head_write(fs->paths.head, fs->keys.journal,
+		const struct store_paths *p = &fs->store.paths;
+		e = head_write(p->head, fs->store.keys.journal,
 			       BLOCK_STATE_HEAD, &h);
 		if (!e)
-			e = head_write(fs->paths.seen, fs->keys.journal,
+			e = head_write(p->seen, fs->store.keys.journal,
 				       BLOCK_STATE_SEEN, &h);
 		if (!e) {
 			fs->head = h;
 			fs->last = c;
-			journal_drop_before(fs->paths.journal, new_gen);
+			journal_drop_before(fs->store.paths.journal, new_gen);
 			publisher_commit(fs->publisher, &cid, c.seq);
 		}
 	}
@@ -603,9 +533,9 @@ int ipmd_fs_start_committer(struct ipmd_fs *fs)
 {
 	int e = prefetch_start(&fs->st, &fs->prefetch);
 	if (!e)
-		e = ipmd_node_start(fs->outbox, fs->read_only, &fs->keys,
-				    fs->publish_interval_s, &fs->head,
-				    &fs->publisher);
+		e = ipmd_node_start(&fs->stack, fs->read_only,
+				    &fs->store.keys, fs->publish_interval_s,
+				    &fs->head, &fs->publisher);
 	if (e)
 		return e;
 	if (fs->read_only)
@@ -624,6 +554,28 @@ static void free_file_states(struct fs_tree *t)
 			file_state_free(i->file);
 			i->file = NULL;
 		}
+}
+
+/* With --fault, say what was injected (the reliability tests count). */
+static void log_faults(struct blockstore *fault)
+{
+	struct fault_counts fc;
+	bs_fault_counts(fault, &fc);
+	uint64_t calls = 0, failed = 0, delayed = 0;
+	for (int i = 0; i < FAULT_OP_COUNT; i++) {
+		calls += fc.calls[i];
+		failed += fc.failed[i];
+		delayed += fc.delayed[i];
+	}
+	if (calls)
+		syslog(LOG_NOTICE,
+		       "fault injection: %llu store calls, %llu failed "
+		       "(put %llu, get %llu, sync %llu), %llu delayed",
+		       (unsigned long long)calls, (unsigned long long)failed,
+		       (unsigned long long)fc.failed[FAULT_PUT],
+		       (unsigned long long)fc.failed[FAULT_GET],
+		       (unsigned long long)fc.failed[FAULT_SYNC],
+		       (unsigned long long)delayed);
 }
 
 int ipmd_fs_close(struct ipmd_fs *fs)
@@ -651,44 +603,22 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 			e = ce;
 	}
 	if (fs->journal) {
-		wal_store_set_journal(fs->bs, NULL);
+		wal_store_set_journal(fs->stack.wal, NULL);
 		int je = journal_close(fs->journal);
 		if (!e)
 			e = je;
 	}
-	ipmd_node_finish(fs->outbox, fs->read_only, fs->upload_wait_s);
+	ipmd_node_finish(fs->stack.outbox, fs->read_only, fs->upload_wait_s);
 	publisher_stop(fs->publisher, 1);
 	fs->publisher = NULL;
 	if (fs->tree) {
 		free_file_states(fs->tree);
 		tree_free(fs->tree);
 	}
-	/* With --fault, say what was injected (the reliability tests count). */
-	for (struct blockstore *b = fs->bs; b; b = b->parent) {
-		struct fault_counts fc;
-		bs_fault_counts(b, &fc);
-		uint64_t calls = 0, failed = 0, delayed = 0;
-		for (int i = 0; i < FAULT_OP_COUNT; i++) {
-			calls += fc.calls[i];
-			failed += fc.failed[i];
-			delayed += fc.delayed[i];
-		}
-		if (calls)
-			syslog(LOG_NOTICE,
-			       "fault injection: %llu store calls, %llu failed "
-			       "(put %llu, get %llu, sync %llu), %llu delayed",
-			       (unsigned long long)calls,
-			       (unsigned long long)failed,
-			       (unsigned long long)fc.failed[FAULT_PUT],
-			       (unsigned long long)fc.failed[FAULT_GET],
-			       (unsigned long long)fc.failed[FAULT_SYNC],
-			       (unsigned long long)delayed);
-	}
-	bs_close(fs->bs);
+	log_faults(fs->stack.fault);
+	store_stack_close(&fs->stack);
 	chunk_cache_free(fs->cache);
-	keys_free(&fs->keys);
-	if (fs->lock_fd >= 0)
-		close(fs->lock_fd);
+	store_close(&fs->store);
 	pthread_cond_destroy(&fs->commit_cond);
 	pthread_mutex_destroy(&fs->commit_lock);
 	pthread_mutex_destroy(&fs->lock);

@@ -30,7 +30,8 @@
 #include "fs/mount/prefetch.h"
 #include "fs/store/head.h"
 #include "fs/store/journal.h"
-#include "fs/store/store.h"
+#include "fs/store/stack.h"
+#include "fs/store/store_open.h"
 #include "util/attr.h"
 
 struct mount_options {
@@ -67,10 +68,13 @@ struct mount_options {
 struct ipmd_fs {
 	pthread_mutex_t lock;
 	struct fs_tree *tree;
-	struct store_paths paths;
-	struct mailbox_keys keys;
-	struct blockstore *bs;
-	struct blockstore *outbox; /* inside bs (not owned), or NULL */
+	/* Paths, keys, locks, the state files as opened (store_open); a
+	 * mount from a node has the cache directory's paths and the
+	 * capability's keys, and holds no lock. */
+	struct store store;
+	/* The blocks (fs/store/stack.h): wal over [fault] over [outbox over
+	 * local, the node beside], by name. */
+	struct store_stack stack;
 	struct chunk_cache *cache;
 	struct obj_store st;
 	struct prefetch *prefetch; /* next chunk of sequential reads */
@@ -93,7 +97,6 @@ struct ipmd_fs {
 	uint64_t changes;   /* records since the last commit */
 	uint64_t added, removed, renamed;
 	int commit_error;   /* last commit failure, 0 when fine */
-	int lock_fd;        /* flock on STORE/lock: one writer per store */
 };
 
 /* Open the store, load keys, the head commit and replay the journal.

@@ -1,5 +1,6 @@
 /*
- * fs/mount/node.h — attach a mount's block store to an IPFS node.
+ * fs/mount/node.h — a mount's IPFS node: its part of the block stack,
+ * the uploads, the IPNS publisher, the drain at unmount.
  *
  * With a node (mount --node ADDR, IPMAILDIR_NODE), the local store is
  * wrapped in the outbox (cache/outbox.h) with a Kubo RPC store
@@ -19,6 +20,7 @@
 
 #include "crypto/keys.h"
 #include "fs/store/head.h"
+#include "fs/store/stack.h"
 #include "ipfs/blockstore.h"
 #include "util/attr.h"
 
@@ -27,9 +29,9 @@ struct publisher;
 /* Default bound on a block read from the node (mount -o node_timeout=). */
 #define NODE_DEFAULT_READ_TIMEOUT_MS 10000
 
-/* What the attach needs of the mount's options (fs/mount/mount.h). */
+/* What the node's part of the stack needs of the mount's options
+ * (fs/mount/mount.h). */
 struct node_options {
-	const char *root;          /* the store directory (its outbox.log) */
 	const char *node;          /* API address or "auto"; NULL or "": none */
 	unsigned node_timeout_ms;  /* 0: NODE_DEFAULT_READ_TIMEOUT_MS */
 	uint64_t local_cap_bytes;  /* 0: no cap (needs a node otherwise) */
@@ -39,21 +41,25 @@ struct node_options {
 };
 
 /*
- * Called right after *bs is the local store: wraps it when there is a
- * node or an outbox log; then *bs and *outbox are the wrapper (it owns
- * the local store), else both are left as they are.  0, or -1 with one
- * line in msg.
+ * The node's part of a mount's stack (fs/store/stack.h): checks o (a cap
+ * or --from-node needs a node) and fills spec's node and outbox fields:
+ * the outbox when there is a node or an outbox log, its uploads reported
+ * to syslog.  0, or -1 with one line in msg.
  */
 IPMD_MUST_CHECK
-int ipmd_node_attach(const struct node_options *o, struct blockstore **bs,
-		     struct blockstore **outbox, char *msg, size_t msgsize);
+int ipmd_node_spec(const struct node_options *o,
+		   struct store_stack_spec *spec, char *msg, size_t msgsize);
 
-/* After daemonizing: start the uploads of outbox (NULL: nothing to do)
- * and, unless read_only, the IPNS publisher of keys' name (every
- * publish_interval_s, fs/mount/publish.h), which publishes head at once
- * if it names a commit.  *publisher is set only when one is started.
- * 0 or negative errno. */
-int ipmd_node_start(struct blockstore *outbox, bool read_only,
+/* Once the stack is built: a node that does not answer is only logged
+ * (the mount goes on; writes wait in the outbox). */
+void ipmd_node_ping(const struct store_stack *s);
+
+/* After daemonizing: start the uploads of s's outbox (none: nothing to
+ * do) and, unless read_only, the IPNS publisher of keys' name through
+ * s's node (every publish_interval_s, fs/mount/publish.h), which
+ * publishes head at once if it names a commit.  *publisher is set only
+ * when one is started.  0 or negative errno. */
+int ipmd_node_start(const struct store_stack *s, bool read_only,
 		    const struct mailbox_keys *keys,
 		    unsigned publish_interval_s, const struct head *head,
 		    struct publisher **publisher);

@@ -111,10 +111,10 @@ static void *publisher_main(void *arg)
 }
 
 struct publisher *publisher_start(struct blockstore *outbox,
+				  struct blockstore *node,
 				  const struct mailbox_keys *keys,
 				  unsigned interval_s, unsigned lifetime_s)
 {
-	struct blockstore *node = outbox_remote(outbox);
 	if (!interval_s || !node || !keys->can_sign)
 		return NULL;
 	struct publisher *p = calloc(1, sizeof(*p));

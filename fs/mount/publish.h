@@ -29,12 +29,14 @@
 struct publisher;
 
 /*
- * Start publishing through outbox's remote node (cache/outbox.h).  keys
- * must be able to sign and outlive the publisher.  interval_s 0: never
- * publish (NULL is returned, and every call below accepts NULL).
+ * Start publishing through node (ipfs/bs_kubo.h), the remote of outbox
+ * (cache/outbox.h: what is pending there holds a publication back).
+ * keys must be able to sign and outlive the publisher.  interval_s 0:
+ * never publish (NULL is returned, and every call below accepts NULL).
  * NULL also when there is no node.
  */
 struct publisher *publisher_start(struct blockstore *outbox,
+				  struct blockstore *node,
 				  const struct mailbox_keys *keys,
 				  unsigned interval_s, unsigned lifetime_s);
 

@@ -12,7 +12,6 @@
 
 #include <sodium.h>
 
-#include "cache/outbox.h"
 #include "fs/model/manifest.h"
 #include "fs/store/history.h"
 #include "ipfs/bs_kubo.h"
@@ -128,7 +127,7 @@ int remote_prepare(const struct remote_options *o, struct mailbox_keys *keys,
 
 /* The commit the name points at now, or the CID given.  For a name,
  * *rseq is the sequence of the record that names it. */
-static int find_head(struct blockstore *outbox,
+static int find_head(struct blockstore *node,
 		     const struct remote_options *o, struct cid *head,
 		     bool *from_ipns, uint64_t *rseq, char *msg,
 		     size_t msgsize)
@@ -145,7 +144,6 @@ static int find_head(struct blockstore *outbox,
 		return 0;
 	}
 	*from_ipns = true;
-	struct blockstore *node = outbox_remote(outbox);
 	if (!node)
 		return msgbuf_say(msg, msgsize, "--from-node needs a node (--node)");
 	/* Every record the node's DHT has, each verified here, the highest
@@ -206,7 +204,7 @@ int remote_load(const struct remote_options *o, struct remote_mount *m,
 	struct cid head;
 	bool from_ipns;
 	uint64_t rseq = 0;
-	if (find_head(m->outbox, o, &head, &from_ipns, &rseq, msg, msgsize))
+	if (find_head(m->node, o, &head, &from_ipns, &rseq, msg, msgsize))
 		return -1;
 	/* Rollback protection for what IPNS says is newest: the record's
 	 * sequence, before its commit is even fetched. */

@@ -56,7 +56,7 @@ int remote_prepare(const struct remote_options *o, struct mailbox_keys *keys,
 struct remote_mount {
 	/* in: */
 	struct obj_store *st;      /* its bs reads through the outbox */
-	struct blockstore *outbox; /* the outbox (its remote is the node) */
+	struct blockstore *node;   /* the node (the stack's remote) */
 	const struct mailbox_keys *keys; /* remote_prepare's */
 	const char *seen;          /* CACHE/seen (store_paths.seen) */
 	/* out, set on success: */

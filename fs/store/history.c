@@ -3,23 +3,18 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cache/outbox.h"
 #include "fs/model/manifest.h"
 #include "fs/model/record.h"
 #include "fs/store/journal.h"
 #include "fs/store/journal_payload.h"
-#include "ipfs/bs_kubo.h"
-#include "ipfs/bs_local.h"
+#include "fs/store/stack.h"
 #include "util/array.h"
 #include "util/msgbuf.h"
 
@@ -56,17 +51,11 @@ static const struct overlay_block *overlay_find(struct spy *s,
 	return NULL;
 }
 
-static int spy_put(struct blockstore *bs, const uint8_t *data, size_t len,
-		   unsigned flags, struct cid *cid_out)
-{
-	return bs_put(bs->parent, data, len, flags, cid_out);
-}
-
 static int spy_get(struct blockstore *bs, const struct cid *cid, uint8_t *buf,
 		   size_t cap, size_t *len)
 {
 	struct spy *s = to_spy(bs);
-	int e = bs_get(bs->parent, cid, buf, cap, len);
+	int e = bs_get(bs_parent(bs), cid, buf, cap, len);
 	pthread_mutex_lock(&s->lock);
 	if (e == -ENOENT) {
 		const struct overlay_block *o = overlay_find(s, cid);
@@ -84,31 +73,6 @@ static int spy_get(struct blockstore *bs, const struct cid *cid, uint8_t *buf,
 	return e;
 }
 
-static int spy_has(struct blockstore *bs, const struct cid *cid)
-{
-	return bs_has(bs->parent, cid);
-}
-
-static int spy_remove(struct blockstore *bs, const struct cid *cid)
-{
-	return bs_remove(bs->parent, cid);
-}
-
-static int spy_sync(struct blockstore *bs)
-{
-	return bs_sync(bs->parent);
-}
-
-static int spy_iterate(struct blockstore *bs, bs_iterate_fn fn, void *arg)
-{
-	return bs_iterate(bs->parent, fn, arg);
-}
-
-static int spy_usage(struct blockstore *bs, struct bs_usage *u)
-{
-	return bs_usage(bs->parent, u);
-}
-
 static void spy_close(struct blockstore *bs)
 {
 	struct spy *s = to_spy(bs);
@@ -116,20 +80,14 @@ static void spy_close(struct blockstore *bs)
 		free(s->overlay[i].bytes);
 	free(s->overlay);
 	pthread_mutex_destroy(&s->lock);
-	bs_close(bs->parent);
 	free(s);
 }
 
+/* Only reads are watched: every other call passes through. */
 static const struct blockstore_ops spy_ops = {
 	.version = BLOCKSTORE_OPS_VERSION,
 	.name = "history",
-	.put = spy_put,
 	.get = spy_get,
-	.has = spy_has,
-	.remove = spy_remove,
-	.sync = spy_sync,
-	.iterate = spy_iterate,
-	.usage = spy_usage,
 	.close = spy_close,
 };
 
@@ -138,9 +96,7 @@ static int spy_wrap(struct blockstore *parent, struct blockstore **out)
 	struct spy *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->base.ops = &spy_ops;
-	s->base.caps = parent->caps;
-	s->base.parent = parent;
+	bs_wrap(&s->base, &spy_ops, parent);
 	pthread_mutex_init(&s->lock, NULL);
 	*out = &s->base;
 	return 0;
@@ -229,278 +185,67 @@ int history_replay_journal(struct history *h, struct fs_tree *tree,
 			   struct journal_replay_stats *js)
 {
 	struct replay r = {.h = h, .tree = tree, .fn = fn, .arg = arg};
-	return journal_replay(h->paths.journal, h->keys.journal, from_gen,
-			      false, replay_record, &r, js);
+	return journal_replay(h->store.paths.journal, h->store.keys.journal,
+			      from_gen, false, replay_record, &r, js);
 }
 
 /* ================= opening ================= */
-
-static int join(char out[PATH_MAX], const char *dir, const char *name)
-{
-	int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
-	return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
-}
-
-static int try_flock(int fd, int op)
-{
-	int r;
-	do
-		r = flock(fd, op | LOCK_NB);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : 0;
-}
-
-int history_reader_lock(const struct store_paths *paths, int *fd)
-{
-	char path[PATH_MAX];
-	int e = join(path, paths->root, HISTORY_READERS_FILE);
-	if (e)
-		return e;
-	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (*fd < 0)
-		return -errno;
-	e = try_flock(*fd, LOCK_SH);
-	return e == -EWOULDBLOCK ? -EBUSY : e;
-}
-
-static void read_state(struct history *h)
-{
-	struct state_set s;
-	state_read(h->paths.head, h->paths.seen, h->pruned_path,
-		   h->keys.journal, &s);
-	h->head = s.head;
-	h->seen = s.seen;
-	h->pruned = s.pruned;
-	h->head_err = s.head_err;
-	h->seen_err = s.seen_err;
-	h->pruned_err = s.pruned_err;
-	h->untyped = s.untyped;
-}
-
-/* Under the writer's lock: rewrite untyped state files typed. */
-static int upgrade_state(struct history *h)
-{
-	struct state_set s = {.head = h->head, .seen = h->seen,
-			      .pruned = h->pruned, .head_err = h->head_err,
-			      .seen_err = h->seen_err,
-			      .pruned_err = h->pruned_err,
-			      .untyped = h->untyped};
-	int e = state_upgrade(h->paths.head, h->paths.seen, h->pruned_path,
-			      h->keys.journal, &s);
-	h->untyped = s.untyped;
-	return e;
-}
 
 int history_open(struct history *h, const struct history_options *o,
 		 char *msg, size_t msgsize)
 {
 	memset(h, 0, sizeof(*h));
-	h->lock_fd = h->readers_fd = -1;
-	int e = store_paths_init(&h->paths, o->store);
-	if (!e)
-		e = join(h->pruned_path, h->paths.root, HISTORY_PRUNED_FILE);
-	if (!e)
-		e = join(h->readers_path, h->paths.root, HISTORY_READERS_FILE);
-	if (e)
-		return msgbuf_say(msg, msgsize, "cannot name the store: %s",
-			   strerror(-e));
-	if (access(h->paths.key, F_OK) != 0) {
-		store_no_key_message(&h->paths, msg, msgsize);
+	struct store_open_options so = {.dir = o->store,
+					.pass = &o->pass,
+					.lock = (enum store_lock)o->lock};
+	if (store_open(&h->store, &so, msg, msgsize))
 		return -1;
-	}
-	if (o->lock == HISTORY_LOCK_EXCLUSIVE) {
-		h->lock_fd = open(h->paths.lock, O_RDWR | O_CREAT | O_CLOEXEC,
-				  0600);
-		if (h->lock_fd < 0)
-			return msgbuf_say(msg, msgsize, "%s: %s", h->paths.lock,
-				   strerror(errno));
-		e = try_flock(h->lock_fd, LOCK_EX);
-		if (e == -EWOULDBLOCK)
-			return msgbuf_say(msg, msgsize,
-				   "the mailbox in %s is mounted: unmount it "
-				   "first", h->paths.root);
-		if (e)
-			return msgbuf_say(msg, msgsize, "%s: %s", h->paths.lock,
-				   strerror(-e));
-	}
-	if (o->lock != HISTORY_LOCK_NONE) {
-		h->readers_fd = open(h->readers_path,
-				     O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (h->readers_fd < 0)
-			return msgbuf_say(msg, msgsize, "%s: %s", h->readers_path,
-				   strerror(errno));
-		bool ex = o->lock == HISTORY_LOCK_EXCLUSIVE;
-		e = try_flock(h->readers_fd, ex ? LOCK_EX : LOCK_SH);
-		if (e == -EWOULDBLOCK)
-			return msgbuf_say(msg, msgsize,
-				   ex ? "a past state of the mailbox in %s is "
-					"mounted or being checked (mount --at, "
-					"archive, fsck): wait for it or unmount "
-					"it"
-				      : "ipmaildir gc is running on %s: try "
-					"again when it is done",
-				   h->paths.root);
-		if (e)
-			return msgbuf_say(msg, msgsize, "%s: %s", h->readers_path,
-				   strerror(-e));
-	}
-	int sys_errno = 0;
-	e = store_load_keys(&h->paths, &o->pass, &h->keys, &sys_errno);
-	if (e) {
-		char why[PATH_MAX + 128];
-		store_keys_strerror(&h->paths, &o->pass, e, sys_errno, why,
-				    sizeof(why));
-		return msgbuf_say(msg, msgsize, "%s", why);
-	}
-	e = bs_local_open(h->paths.root, &h->local);
-	if (e)
-		return msgbuf_say(msg, msgsize, "block store in %s: %s",
-			   h->paths.root, strerror(-e));
-	struct blockstore *base = h->local;
-	if (o->node) {
-		/* A store whose local copy is a cache (local_cap_mb, wiped):
-		 * what is not here is read from the node, and nothing is
-		 * written (no log, no cache). */
-		struct blockstore *remote;
-		if (bs_kubo_open_addr(o->node, 0, &remote, msg, msgsize))
-			return -1;
-		struct outbox_config oc = {.dir = h->paths.root,
-					   .local = h->local,
-					   .remote = remote,
-					   .read_only = true};
-		e = outbox_wrap(&oc, &base);
-		if (e) {
-			bs_close(remote);
-			return msgbuf_say(msg, msgsize, "outbox: %s", strerror(-e));
-		}
-		outbox_start(base);
-	}
-	e = spy_wrap(base, &h->bs);
-	if (e) {
-		if (base != h->local) {
-			bs_close(base);
-			h->local = NULL;
-		}
+	/* With a node, the local copy may be only a cache (local_cap_mb,
+	 * wiped): what is not here is read from the node, and nothing is
+	 * written (no log, no cache). */
+	struct store_stack_spec spec = {.root = h->store.paths.root,
+					.node = o->node,
+					.read_only = true};
+	struct store_stack stack;
+	if (store_stack_open(&spec, &stack, msg, msgsize))
+		return -1;
+	outbox_start(stack.outbox);
+	if (spy_wrap(stack.top, &h->bs)) {
+		store_stack_close(&stack);
 		return msgbuf_say(msg, msgsize, "out of memory");
 	}
+	h->local = stack.local;
 	h->st = (struct obj_store){
 		.bs = h->bs,
 		.chunk_size = OBJ_CHUNK_DEFAULT,
 		.fanout = OBJ_FANOUT_DEFAULT,
 	};
-	read_state(h);
-	if (o->lock == HISTORY_LOCK_EXCLUSIVE && (e = upgrade_state(h)))
-		return msgbuf_say(msg, msgsize,
-			   "rewriting the state files in the typed format: %s",
-			   strerror(-e));
 	return 0;
 }
 
 enum state_problem history_state_problem(struct history *h)
 {
-	struct state_set s = {.head = h->head, .seen = h->seen,
-			      .pruned = h->pruned, .head_err = h->head_err,
-			      .seen_err = h->seen_err,
-			      .pruned_err = h->pruned_err};
-	int data = h->head_err == -ENOENT ? store_has_data(&h->paths) : 0;
-	return state_check(&s, data != 0);
+	return store_state_problem(&h->store);
 }
 
 void history_close(struct history *h)
 {
-	if (h->bs)
-		bs_close(h->bs); /* the wrapper closes local too */
-	else if (h->local)
-		bs_close(h->local);
+	bs_close(h->bs); /* the wrapper closes the stack under it */
 	h->bs = h->local = NULL;
-	keys_free(&h->keys);
-	if (h->readers_fd >= 0)
-		close(h->readers_fd);
-	if (h->lock_fd >= 0)
-		close(h->lock_fd);
-	h->readers_fd = h->lock_fd = -1;
-}
-
-int store_writer_active(const struct store_paths *paths)
-{
-	int fd = open(paths->lock, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	/* A shared probe fails only against an exclusive holder: a writer.
-	 * It is dropped at once; a mount starting in that instant is told
-	 * the store is busy and can be retried. */
-	int e = try_flock(fd, LOCK_SH);
-	close(fd);
-	if (e == -EWOULDBLOCK)
-		return 1;
-	return e ? e : 0;
+	store_close(&h->store);
 }
 
 int history_mounted(struct history *h)
 {
-	return h->lock_fd >= 0 ? 0 : store_writer_active(&h->paths);
-}
-
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(char *s)
-{
-	char *o = s;
-	for (char *p = s; *p; p++) {
-		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '7' &&
-		    p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
-			*o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 +
-				      (p[3] - '0'));
-			p += 3;
-		} else {
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
-}
-
-int store_mountpoint(const struct store_paths *paths, char *out, size_t size)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return -errno;
-	char *line = NULL;
-	size_t cap = 0;
-	int e = -ENOENT;
-	while (e == -ENOENT && getline(&line, &cap, f) > 0) {
-		/* id parent dev root MOUNTPOINT opts [tags] - TYPE SOURCE … */
-		char *save = NULL, *mnt = NULL, *sep = NULL;
-		int field = 0;
-		for (char *t = strtok_r(line, " \n", &save); t;
-		     t = strtok_r(NULL, " \n", &save), field++) {
-			if (field == 4)
-				mnt = t;
-			if (!strcmp(t, "-")) {
-				sep = t;
-				break;
-			}
-		}
-		char *type = sep ? strtok_r(NULL, " \n", &save) : NULL;
-		char *source = type ? strtok_r(NULL, " \n", &save) : NULL;
-		if (!mnt || !source || strcmp(type, "fuse.ipmaildir"))
-			continue;
-		unescape(source);
-		if (strncmp(source, "ipmaildir:", 10) ||
-		    strcmp(source + 10, paths->root))
-			continue;
-		unescape(mnt);
-		e = strlen(mnt) < size ? 0 : -ENAMETOOLONG;
-		if (!e)
-			memcpy(out, mnt, strlen(mnt) + 1);
-	}
-	free(line);
-	fclose(f);
-	return e;
+	/* Under HISTORY_LOCK_EXCLUSIVE we hold the writer lock ourselves. */
+	return h->store.lock_fd >= 0 ? 0
+				     : store_writer_active(&h->store.paths);
 }
 
 int history_commit(struct history *h, const struct cid *cid,
 		   struct commit *c)
 {
-	return commit_read(h->bs, &h->keys, cid, c);
+	return commit_read(h->bs, &h->store.keys, cid, c);
 }
 
 int history_tree(struct history *h, const struct commit *c,
@@ -513,11 +258,11 @@ int history_write_pruned(struct history *h, const struct cid *cid,
 			 uint64_t seq)
 {
 	struct head p = {.commit = *cid, .seq = seq, .max_seq = seq};
-	int e = head_write(h->pruned_path, h->keys.journal, BLOCK_STATE_PRUNED,
-			   &p);
+	int e = head_write(h->store.paths.pruned, h->store.keys.journal,
+			   BLOCK_STATE_PRUNED, &p);
 	if (!e) {
-		h->pruned = p;
-		h->pruned_err = 0;
+		h->store.state.pruned = p;
+		h->store.state.pruned_err = 0;
 	}
 	return e;
 }
@@ -573,13 +318,14 @@ int chain_walk(struct blockstore *bs, const struct mailbox_keys *keys,
 int history_walk(struct history *h, chain_fn fn, void *arg,
 		 struct chain_stop *stop)
 {
-	if (h->head_err || h->head.commit.len == 0) {
+	const struct state_set *st = &h->store.state;
+	if (st->head_err || st->head.commit.len == 0) {
 		if (stop)
 			memset(stop, 0, sizeof(*stop));
-		return h->head_err ? h->head_err : 0;
+		return st->head_err ? st->head_err : 0;
 	}
-	return chain_walk(h->bs, &h->keys, &h->head.commit,
-			  h->pruned_err ? NULL : &h->pruned.commit, fn, arg,
+	return chain_walk(h->bs, &h->store.keys, &st->head.commit,
+			  st->pruned_err ? NULL : &st->pruned.commit, fn, arg,
 			  stop);
 }
 

@@ -16,14 +16,10 @@
  *    may see a torn last record or a file vanish.  Readers that need the
  *    journal (fsck, gc) check history_mounted() and leave it alone.
  *
- * Locks (flock, never blocking)
- *  - STORE/lock: the writer holds it exclusively (fs/mount/mount.c), a read-only
- *    mount of the head shares it.  HISTORY_LOCK_EXCLUSIVE takes it too, so
- *    a mount can't start under gc or fsck --repair (and they refuse to run
- *    under one).
- *  - STORE/readers: every reader of past states (mount --at, archive, fsck)
- *    holds it shared; gc holds it exclusively.  A writer mount never
- *    touches it, so browsing history never blocks mail delivery.
+ * Locks: store_open's (fs/store/store_open.h).  HISTORY_LOCK_EXCLUSIVE
+ * takes STORE/lock, so a mount can't start under gc or fsck --repair (and
+ * they refuse to run under one); every reader of past states holds
+ * STORE/readers, which gc takes exclusively.
  *
  * STORE/pruned: sealed like the head (fs/store/head.h, state_read reads all
  * three; under HISTORY_LOCK_EXCLUSIVE untyped ones are rewritten typed),
@@ -44,17 +40,17 @@
 #include "fs/model/tree.h"
 #include "fs/store/head.h"
 #include "fs/store/store.h"
+#include "fs/store/store_open.h"
 #include "util/attr.h"
 
-#define HISTORY_PRUNED_FILE STORE_PRUNED_FILE
-#define HISTORY_READERS_FILE "readers"
 /* "2026-11-23T05:00:00Z" and its NUL. */
 #define HISTORY_TIME_MAX 32
 
+/* store_open's kinds (fs/store/store_open.h) a reader takes. */
 enum history_lock {
-	HISTORY_LOCK_NONE,      /* log, status: short, read commits only */
-	HISTORY_LOCK_READ,      /* STORE/readers shared: gc waits for us */
-	HISTORY_LOCK_EXCLUSIVE, /* STORE/lock and STORE/readers exclusive */
+	HISTORY_LOCK_NONE = STORE_LOCK_NONE, /* log, status: read commits */
+	HISTORY_LOCK_READ = STORE_LOCK_READ, /* readers shared: gc waits */
+	HISTORY_LOCK_EXCLUSIVE = STORE_LOCK_EXCLUSIVE, /* gc, fsck --repair */
 };
 
 struct history_options {
@@ -66,49 +62,34 @@ struct history_options {
 };
 
 struct history {
-	struct store_paths paths;
-	char pruned_path[PATH_MAX];
-	char readers_path[PATH_MAX];
-	struct mailbox_keys keys;
-	struct blockstore *local; /* bs_local of the store */
-	struct blockstore *bs;    /* a wrapper over local that remembers the
-				     last block that failed to read */
+	/* Paths, keys, locks and the state files (head, seen, pruned; each
+	 * *_err 0, -ENOENT or -EBADMSG): store_open's. */
+	struct store store;
+	struct blockstore *local; /* the store's own blocks (bs_local) */
+	struct blockstore *bs;    /* the stack (fs/store/stack.h: local, or
+				     the outbox over it with a node) under a
+				     wrapper that remembers the last block
+				     that failed to read; owns it all */
 	struct obj_store st;      /* read-only: no convergence secret */
-	/* State files; *_err is 0, -ENOENT (absent) or -EBADMSG (damaged). */
-	struct head head, seen, pruned;
-	int head_err, seen_err, pruned_err;
-	bool untyped; /* some of them in the untyped format (fs/store/head.h) */
-	int lock_fd, readers_fd;
 };
 
-/* 0, or -1 with one line in msg (no mailbox, keys, lock refused: "is
- * mounted" / "gc is running" …).  history_close is always safe after. */
+/* 0, or -1 with one line in msg (store_open's: no mailbox, keys, lock
+ * refused: "is mounted" / "gc is running" …; the stack's).
+ * history_close is always safe after. */
 IPMD_MUST_CHECK
 int history_open(struct history *h, const struct history_options *o,
 		 char *msg, size_t msgsize);
 void history_close(struct history *h);
 
 /* state_check (fs/store/head.h) of h's state files: what a writer would refuse
- * to build on.  A store_has_data failure counts as holding data. */
+ * to build on (store_state_problem). */
 IPMD_MUST_CHECK
 enum state_problem history_state_problem(struct history *h);
 
-/* Is the mailbox mounted read-write (STORE/lock held exclusively by
- * another process)?  1, 0, or negative errno.  Always 0 under
- * HISTORY_LOCK_EXCLUSIVE (we hold it). */
+/* Is the mailbox mounted read-write (store_writer_active)?  1, 0, or
+ * negative errno.  Always 0 under HISTORY_LOCK_EXCLUSIVE (we hold it). */
 IPMD_MUST_CHECK
 int history_mounted(struct history *h);
-
-/* The same for a store not opened: does some process hold its writer
- * lock?  1, 0, or negative errno. */
-IPMD_MUST_CHECK
-int store_writer_active(const struct store_paths *paths);
-
-/* Where the store is mounted (/proc/self/mountinfo: fstype
- * fuse.ipmaildir, source "ipmaildir:STORE").  0 and the mount point in
- * out, -ENOENT, -ENAMETOOLONG or -errno. */
-int store_mountpoint(const struct store_paths *paths, char *out,
-		     size_t size);
 
 /* The block whose read failed last (and how), since the last clear: fsck
  * names the exact block behind a failed tree load or index walk. */
@@ -227,11 +208,6 @@ int history_load_at(struct obj_store *st, const struct mailbox_keys *keys,
 		    const struct store_paths *paths, const char *spec,
 		    struct commit *c, struct fs_tree **tree, char *msg,
 		    size_t msgsize);
-
-/* Hold STORE/readers shared (for a past-state mount): *fd keeps it.
- * 0, -EBUSY (gc holds it), or negative errno. */
-IPMD_MUST_CHECK
-int history_reader_lock(const struct store_paths *paths, int *fd);
 
 /* ---- small helpers ---- */
 

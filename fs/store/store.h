@@ -9,6 +9,8 @@
  *   STORE/seen       the newest commit accepted here (sealed, like head):
  *                    a head replaced by an older one is refused
  *   STORE/pruned     the oldest commit gc kept (fs/store/history.h)
+ *   STORE/readers    held (flock) by readers of past states, and by gc
+ *                    (fs/store/store_open.h)
  *
  * The default is $XDG_DATA_HOME/ipmaildir, else ~/.local/share/ipmaildir.
  * Nothing below the CLI prints: functions return 0 / negative errno or a
@@ -30,6 +32,7 @@
 #define STORE_LOCK_FILE "lock"
 #define STORE_SEEN_FILE "seen"
 #define STORE_PRUNED_FILE "pruned"
+#define STORE_READERS_FILE "readers"
 
 struct store_paths {
 	char root[PATH_MAX];
@@ -39,6 +42,7 @@ struct store_paths {
 	char lock[PATH_MAX];
 	char seen[PATH_MAX];
 	char pruned[PATH_MAX];
+	char readers[PATH_MAX];
 };
 
 /* Fill paths for dir, or for the default when dir is NULL; a relative dir

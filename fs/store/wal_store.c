@@ -13,9 +13,12 @@ struct wal_store {
 	uint64_t unembedded; /* parent puts not yet synced nor journaled */
 };
 
+static const struct blockstore_ops wal_ops;
+
+/* Our layer of the stack bs (the wrapper itself, or a stack over it). */
 static struct wal_store *wal(struct blockstore *bs)
 {
-	return (struct wal_store *)bs;
+	return (struct wal_store *)bs_find(bs, &wal_ops);
 }
 
 static int append_block(struct journal *j, const uint8_t *data, size_t len)
@@ -33,7 +36,7 @@ static int w_put(struct blockstore *bs, const uint8_t *data, size_t len,
 		 unsigned flags, struct cid *cid_out)
 {
 	struct wal_store *w = wal(bs);
-	int e = bs_put(bs->parent, data, len, flags, cid_out);
+	int e = bs_put(bs_parent(bs), data, len, flags, cid_out);
 	if (e || (flags & BS_PUT_DURABLE))
 		return e;
 	pthread_mutex_lock(&w->lock);
@@ -45,29 +48,13 @@ static int w_put(struct blockstore *bs, const uint8_t *data, size_t len,
 	return embed ? append_block(j, data, len) : 0;
 }
 
-static int w_get(struct blockstore *bs, const struct cid *cid, uint8_t *buf,
-		 size_t cap, size_t *len)
-{
-	return bs_get(bs->parent, cid, buf, cap, len);
-}
-
-static int w_has(struct blockstore *bs, const struct cid *cid)
-{
-	return bs_has(bs->parent, cid);
-}
-
-static int w_remove(struct blockstore *bs, const struct cid *cid)
-{
-	return bs_remove(bs->parent, cid);
-}
-
 static int w_sync(struct blockstore *bs)
 {
 	struct wal_store *w = wal(bs);
 	pthread_mutex_lock(&w->lock);
 	uint64_t pending = w->unembedded;
 	pthread_mutex_unlock(&w->lock);
-	int e = bs_sync(bs->parent);
+	int e = bs_sync(bs_parent(bs));
 	if (!e) {
 		pthread_mutex_lock(&w->lock);
 		w->unembedded -= pending < w->unembedded ? pending
@@ -77,46 +64,19 @@ static int w_sync(struct blockstore *bs)
 	return e;
 }
 
-static int w_pin(struct blockstore *bs, const struct cid *cid)
-{
-	return bs_pin(bs->parent, cid);
-}
-
-static int w_unpin(struct blockstore *bs, const struct cid *cid)
-{
-	return bs_unpin(bs->parent, cid);
-}
-
-static int w_iterate(struct blockstore *bs, bs_iterate_fn fn, void *arg)
-{
-	return bs_iterate(bs->parent, fn, arg);
-}
-
-static int w_usage(struct blockstore *bs, struct bs_usage *u)
-{
-	return bs_usage(bs->parent, u);
-}
-
 static void w_close(struct blockstore *bs)
 {
 	struct wal_store *w = wal(bs);
-	bs_close(bs->parent);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }
 
+/* Everything else (get, has, remove, pin, iterate …) passes through. */
 static const struct blockstore_ops wal_ops = {
 	.version = BLOCKSTORE_OPS_VERSION,
 	.name = "wal",
 	.put = w_put,
-	.get = w_get,
-	.has = w_has,
-	.remove = w_remove,
 	.sync = w_sync,
-	.pin = w_pin,
-	.unpin = w_unpin,
-	.iterate = w_iterate,
-	.usage = w_usage,
 	.close = w_close,
 };
 
@@ -127,9 +87,7 @@ int wal_store_wrap(struct blockstore *parent, struct journal *j,
 	if (!w)
 		return -ENOMEM;
 	pthread_mutex_init(&w->lock, NULL);
-	w->base.ops = &wal_ops;
-	w->base.caps = parent->caps;
-	w->base.parent = parent;
+	bs_wrap(&w->base, &wal_ops, parent);
 	w->journal = j;
 	*out = &w->base;
 	return 0;
@@ -138,6 +96,8 @@ int wal_store_wrap(struct blockstore *parent, struct journal *j,
 void wal_store_set_journal(struct blockstore *bs, struct journal *j)
 {
 	struct wal_store *w = wal(bs);
+	if (!w)
+		return;
 	pthread_mutex_lock(&w->lock);
 	w->journal = j;
 	pthread_mutex_unlock(&w->lock);
@@ -146,11 +106,13 @@ void wal_store_set_journal(struct blockstore *bs, struct journal *j)
 int wal_store_durable(struct blockstore *bs)
 {
 	struct wal_store *w = wal(bs);
+	if (!w)
+		return -EINVAL;
 	pthread_mutex_lock(&w->lock);
 	bool parent_pending = w->unembedded > 0 || !w->journal;
 	struct journal *j = w->journal;
 	pthread_mutex_unlock(&w->lock);
-	int e = parent_pending ? w_sync(bs) : 0;
+	int e = parent_pending ? w_sync(&w->base) : 0;
 	return e || !j ? e : journal_sync(j);
 }
 

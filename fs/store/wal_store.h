@@ -36,13 +36,17 @@
 
 /* Wrap parent (taking ownership); j is borrowed and must outlive the
  * wrapper, or be set later with wal_store_set_journal (NULL: no
- * embedding, puts pass through). */
+ * embedding, puts pass through).  Only put and sync are the wrapper's:
+ * every other call passes through to parent (ipfs/blockstore.h). */
 int wal_store_wrap(struct blockstore *parent, struct journal *j,
 		   struct blockstore **out);
+/* bs: the wrapper or a stack over it (found by bs_find); nothing happens
+ * on a stack without one. */
 void wal_store_set_journal(struct blockstore *bs, struct journal *j);
 
 /* Make every put so far durable: the parent if it holds blocks that were
- * not embedded, then the journal. */
+ * not embedded, then the journal.  -EINVAL on a stack without the
+ * wrapper. */
 int wal_store_durable(struct blockstore *bs);
 
 /* Is this journal payload a block record?  If so, put its block into bs

@@ -223,8 +223,9 @@ static void plan_head_gone(struct fsck *f)
 	f->plan.rollback = true;
 	f->plan.rollback_cid = cid;
 	f->plan.rollback_seq = nc.seq;
-	f->plan.rollback_from = f->plan.restore_head ? f->plan.new_head.seq
-						     : f->h.head.seq;
+	f->plan.rollback_from = f->plan.restore_head
+					? f->plan.new_head.seq
+					: f->h.store.state.head.seq;
 	cid_format(&cid, ctext, sizeof(ctext));
 	fsck_note(f, "the newest intact commit in the store is %llu (%s)",
 		  (unsigned long long)nc.seq, ctext);
@@ -287,8 +288,9 @@ int fsck_check(struct fsck *f)
 	if (e)
 		goto out;
 	const struct commit *base = NULL;
-	uint64_t from_gen = f->plan.restore_head ? f->plan.new_head.journal_gen
-						 : f->h.head.journal_gen;
+	uint64_t from_gen = f->plan.restore_head
+				    ? f->plan.new_head.journal_gen
+				    : f->h.store.state.head.journal_gen;
 	if (l.n == 0 && f->rollback_to) {
 		fsck_say(f, FSCK_SAY_ERROR,
 			 "--rollback-to %llu: the head commit does not read, "

@@ -19,10 +19,10 @@
 
 static int write_head(struct fsck *f, const struct head *h)
 {
-	int e = head_write(f->h.paths.head, f->h.keys.journal,
+	int e = head_write(f->h.store.paths.head, f->h.store.keys.journal,
 			   BLOCK_STATE_HEAD, h);
 	if (!e)
-		e = head_write(f->h.paths.seen, f->h.keys.journal,
+		e = head_write(f->h.store.paths.seen, f->h.store.keys.journal,
 			       BLOCK_STATE_SEEN, h);
 	return e;
 }
@@ -55,11 +55,12 @@ static int rollback_commit(struct fsck *f, struct head *h)
 	int e = history_commit(&f->h, &p->rollback_cid, &c);
 	if (e)
 		return e;
+	const struct state_set *st = &f->h.store.state;
 	uint64_t top = p->rollback_from;
-	if (f->h.head_err == 0 && f->h.head.max_seq > top)
-		top = f->h.head.max_seq;
-	if (f->h.seen_err == 0 && f->h.seen.max_seq > top)
-		top = f->h.seen.max_seq;
+	if (st->head_err == 0 && st->head.max_seq > top)
+		top = st->head.max_seq;
+	if (st->seen_err == 0 && st->seen.max_seq > top)
+		top = st->seen.max_seq;
 	if (p->restore_head && p->new_head.max_seq > top)
 		top = p->new_head.max_seq;
 	struct timespec now;
@@ -71,14 +72,14 @@ static int rollback_commit(struct fsck *f, struct head *h)
 	memset(h, 0, sizeof(*h));
 	/* Into the local store, durably, and queued for the node when the
 	 * mailbox has one: every commit a head names must reach it. */
-	e = commit_write(f->h.local, &f->h.keys, &c, &h->commit);
+	e = commit_write(f->h.local, &f->h.store.keys, &c, &h->commit);
 	if (!e)
-		e = outbox_queue_in(f->h.paths.root, &h->commit);
+		e = outbox_queue_in(f->h.store.paths.root, &h->commit);
 	if (e)
 		return e;
 	h->seq = h->max_seq = c.seq;
 	h->journal_gen = p->restore_head ? p->new_head.journal_gen
-					 : f->h.head.journal_gen;
+					 : st->head.journal_gen;
 	return 0;
 }
 
@@ -224,7 +225,7 @@ int fsck_repair_files(struct fsck *f)
 			 (unsigned long long)p->cut_seq, ctext);
 	}
 	if (p->cut_journal) {
-		e = cut_file(f->h.paths.journal, p->journal_file,
+		e = cut_file(f->h.store.paths.journal, p->journal_file,
 			     p->journal_offset);
 		if (e)
 			return e;
@@ -304,13 +305,10 @@ static int salvage_commit(struct fsck *f, struct ipmd_fs *fs)
 			 (unsigned long long)pseq, ctext);
 		return 0;
 	}
-	char path[PATH_MAX];
-	if (snprintf(path, sizeof(path), "%s/%s", fs->paths.root,
-		     HISTORY_PRUNED_FILE) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
 	struct head pr = {.commit = fs->head.commit, .seq = fs->head.seq,
 			  .max_seq = fs->head.seq};
-	e = head_write(path, fs->keys.journal, BLOCK_STATE_PRUNED, &pr);
+	e = head_write(fs->store.paths.pruned, fs->store.keys.journal,
+		       BLOCK_STATE_PRUNED, &pr);
 	if (!e)
 		fsck_say(f, FSCK_SAY_REPAIRED,
 			 "every retained commit names the lost blocks: the "

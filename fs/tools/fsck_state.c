@@ -25,7 +25,7 @@ static int try_commit(const struct cid *cid, void *arg)
 	struct commit c;
 	if (bs_get(n->h->local, cid, n->buf, COMMIT_PLAIN_MAX + 64, &len))
 		return 0; /* too big to be a commit, or unreadable */
-	if (commit_open(n->buf, len, &n->h->keys, &c) == 0 &&
+	if (commit_open(n->buf, len, &n->h->store.keys, &c) == 0 &&
 	    (!n->found || c.seq > n->c.seq)) {
 		n->cid = *cid;
 		n->c = c;
@@ -55,13 +55,14 @@ bool fsck_find_newest(struct fsck *f, struct cid *cid, struct commit *c)
  * files that still read: a rebuilt head may not fall below it. */
 static uint64_t accepted_top(const struct history *h)
 {
+	const struct state_set *st = &h->store.state;
 	uint64_t top = 0;
-	if (h->head_err == 0 && h->head.max_seq > top)
-		top = h->head.max_seq;
-	if (h->seen_err == 0 && h->seen.max_seq > top)
-		top = h->seen.max_seq;
-	if (h->pruned_err == 0 && h->pruned.seq > top)
-		top = h->pruned.seq;
+	if (st->head_err == 0 && st->head.max_seq > top)
+		top = st->head.max_seq;
+	if (st->seen_err == 0 && st->seen.max_seq > top)
+		top = st->seen.max_seq;
+	if (st->pruned_err == 0 && st->pruned.seq > top)
+		top = st->pruned.seq;
 	return top;
 }
 
@@ -103,30 +104,32 @@ static bool head_from_newest(struct fsck *f, struct cid *start)
 static bool rebuild_head(struct fsck *f, struct cid *start)
 {
 	struct history *h = &f->h;
-	bool seen_ok = h->seen_err == 0 && h->seen.commit.len;
-	int data = h->head_err == -ENOENT ? store_has_data(&h->paths) : 0;
+	const struct state_set *st = &h->store.state;
+	bool seen_ok = st->seen_err == 0 && st->seen.commit.len;
+	int data =
+		st->head_err == -ENOENT ? store_has_data(&h->store.paths) : 0;
 	struct commit c;
-	if (h->head_err == -EBADMSG)
+	if (st->head_err == -EBADMSG)
 		fsck_problem(f,
 			     "STORE/head is damaged, an old untyped copy, or "
 			     "not written with this mailbox's key");
-	else if (h->head_err == -ENOENT && (data != 0 || seen_ok))
+	else if (st->head_err == -ENOENT && (data != 0 || seen_ok))
 		fsck_problem(f,
 			     "STORE/head is missing, but the store holds mail: "
 			     "a mount would start an empty mailbox over it");
-	else if (h->head_err == 0 && seen_ok)
+	else if (st->head_err == 0 && seen_ok)
 		fsck_problem(f,
 			     "STORE/head names no commit, but commit %llu was "
 			     "accepted here (STORE/seen): the head was "
 			     "replaced by an old copy",
-			     (unsigned long long)h->seen.seq);
+			     (unsigned long long)st->seen.seq);
 	else
 		return false; /* never committed */
-	if (seen_ok && history_commit(h, &h->seen.commit, &c) == 0) {
+	if (seen_ok && history_commit(h, &st->seen.commit, &c) == 0) {
 		f->plan.restore_head = true;
-		f->plan.new_head = h->seen;
+		f->plan.new_head = st->seen;
 		f->plan.restore_why = "from STORE/seen";
-		*start = h->seen.commit;
+		*start = st->seen.commit;
 		return true;
 	}
 	if (head_from_newest(f, start))
@@ -155,32 +158,34 @@ static bool rebuild_head(struct fsck *f, struct cid *start)
 static bool check_seen(struct fsck *f, struct cid *start)
 {
 	struct history *h = &f->h;
-	if (h->seen_err == 0)
+	const struct state_set *st = &h->store.state;
+	if (st->seen_err == 0)
 		return false;
 	fsck_problem(f,
 		     "STORE/seen is %s: a rolled-back head can't be told apart "
 		     "without it",
-		     h->seen_err == -ENOENT ? "missing"
-					    : "damaged or an old untyped copy");
+		     st->seen_err == -ENOENT
+			     ? "missing"
+			     : "damaged or an old untyped copy");
 	struct cid cid;
 	struct commit c;
 	f->plan.restore_head = true;
-	f->plan.new_head = h->head;
+	f->plan.new_head = st->head;
 	f->plan.restore_why = "as it was, and STORE/seen from it";
-	if (fsck_find_newest(f, &cid, &c) && c.seq > h->head.seq) {
+	if (fsck_find_newest(f, &cid, &c) && c.seq > st->head.seq) {
 		char ctext[CID_TEXT_MAX];
 		cid_format(&cid, ctext, sizeof(ctext));
 		fsck_problem(f,
 			     "STORE/head names commit %llu, but the store "
 			     "holds commit %llu (%s): the head may have been "
 			     "rolled back",
-			     (unsigned long long)h->head.seq,
+			     (unsigned long long)st->head.seq,
 			     (unsigned long long)c.seq, ctext);
 		f->plan.new_head = (struct head){
 			.commit = cid, .seq = c.seq,
-			.journal_gen = h->head.journal_gen,
-			.max_seq = c.seq > h->head.max_seq ? c.seq
-							   : h->head.max_seq};
+			.journal_gen = st->head.journal_gen,
+			.max_seq = c.seq > st->head.max_seq ? c.seq
+							    : st->head.max_seq};
 		f->plan.restore_why = "from the newest commit in the store";
 		*start = cid;
 		return true;
@@ -192,32 +197,33 @@ static bool check_seen(struct fsck *f, struct cid *start)
 bool fsck_pick_head(struct fsck *f, struct cid *start)
 {
 	struct history *h = &f->h;
+	const struct state_set *st = &h->store.state;
 	char ctext[CID_TEXT_MAX];
-	bool seen_ok = h->seen_err == 0 && h->seen.commit.len;
+	bool seen_ok = st->seen_err == 0 && st->seen.commit.len;
 	struct commit c;
-	if (h->head_err == 0 && h->head.commit.len) {
-		*start = h->head.commit;
-		if (seen_ok && h->seen.max_seq > h->head.seq &&
-		    h->seen.seq > h->head.seq &&
-		    history_commit(h, &h->seen.commit, &c) == 0) {
-			cid_format(&h->seen.commit, ctext, sizeof(ctext));
+	if (st->head_err == 0 && st->head.commit.len) {
+		*start = st->head.commit;
+		if (seen_ok && st->seen.max_seq > st->head.seq &&
+		    st->seen.seq > st->head.seq &&
+		    history_commit(h, &st->seen.commit, &c) == 0) {
+			cid_format(&st->seen.commit, ctext, sizeof(ctext));
 			fsck_problem(f,
 				     "STORE/head names commit %llu, but commit "
 				     "%llu (%s) was already accepted here "
 				     "(STORE/seen): the head was rolled back "
 				     "or replaced by an older copy",
-				     (unsigned long long)h->head.seq,
-				     (unsigned long long)h->seen.seq, ctext);
+				     (unsigned long long)st->head.seq,
+				     (unsigned long long)st->seen.seq, ctext);
 			f->plan.restore_head = true;
-			f->plan.new_head = h->seen;
+			f->plan.new_head = st->seen;
 			f->plan.restore_why = "from STORE/seen";
-			*start = h->seen.commit;
+			*start = st->seen.commit;
 		}
 		check_seen(f, start);
 		return true;
 	}
-	if (h->head_err == 0 && !seen_ok) /* a head with no commit yet */
-		return h->seen_err == -EBADMSG && check_seen(f, start);
+	if (st->head_err == 0 && !seen_ok) /* a head with no commit yet */
+		return st->seen_err == -EBADMSG && check_seen(f, start);
 	return rebuild_head(f, start);
 }
 

@@ -147,8 +147,9 @@ int fsck_check_chain(struct fsck *f, const struct cid *start,
 	struct chain_stop stop;
 	char ctext[CID_TEXT_MAX], text[128];
 	history_clear_bad(&f->h);
-	int e = chain_walk(f->h.bs, &f->h.keys, start,
-			   f->h.pruned_err ? NULL : &f->h.pruned.commit,
+	const struct state_set *st = &f->h.store.state;
+	int e = chain_walk(f->h.bs, &f->h.store.keys, start,
+			   st->pruned_err ? NULL : &st->pruned.commit,
 			   commit_list_add, l, &stop);
 	if (e == -ENOMEM)
 		return e;

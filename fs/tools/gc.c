@@ -25,10 +25,11 @@ int gc_open(struct gc *g, const struct history_options *ho, char *msg,
 	enum state_problem sp = history_state_problem(&g->h);
 	if (sp != STATE_OK) /* without the head, all would look unreachable */
 		return msgbuf_say(msg, msize, "%s", state_problem_text(sp));
-	if (g->h.head_err == -ENOENT || g->h.head.commit.len == 0)
+	const struct state_set *st = &g->h.store.state;
+	if (st->head_err == -ENOENT || st->head.commit.len == 0)
 		return 1;
-	if (g->h.head_err || (g->h.seen_err == 0 &&
-			      g->h.seen.max_seq > g->h.head.seq))
+	if (st->head_err ||
+	    (st->seen_err == 0 && st->seen.max_seq > st->head.seq))
 		return msgbuf_say(msg, msize,
 				  "the head is damaged or older than one "
 				  "accepted before: run ipmaildir fsck first");
@@ -104,7 +105,8 @@ static int mark_journal(struct gc *g, const struct commit *head)
 		return e;
 	}
 	struct journal_replay_stats js;
-	e = history_replay_journal(&g->h, r.tree, g->h.head.journal_gen,
+	e = history_replay_journal(&g->h, r.tree,
+				   g->h.store.state.head.journal_gen,
 				   replay_result, &r, &js);
 	if (!e)
 		e = reach_tree(&g->h.st, r.tree, g->live, mark, g);
@@ -130,7 +132,7 @@ static int keep_pending_one(const struct cid *cid, void *arg)
 static int mark_outbox(struct gc *g)
 {
 	g->outbox_pending = 0;
-	int e = outbox_pending_each(g->h.paths.root, keep_pending_one, g);
+	int e = outbox_pending_each(g->h.store.paths.root, keep_pending_one, g);
 	return e == -ENOENT ? 0 : e;
 }
 
@@ -213,7 +215,7 @@ int gc_find(struct gc *g, bool with_evicted, char *msg, size_t msize)
 	if (e)
 		return msgbuf_say(msg, msize, "listing the store: %s",
 				  strerror(-e));
-	e = with_evicted ? outbox_evicted_each(g->h.paths.root,
+	e = with_evicted ? outbox_evicted_each(g->h.store.paths.root,
 					       find_dead_evicted, g)
 			 : 0;
 	if (e && e != -ENOENT)
@@ -290,7 +292,7 @@ static bool still_live(const struct cid *cid, void *arg)
 
 int gc_forget_evicted(struct gc *g, char *msg, size_t msize)
 {
-	int e = outbox_evicted_rewrite(g->h.paths.root, still_live, g);
+	int e = outbox_evicted_rewrite(g->h.store.paths.root, still_live, g);
 	return e && e != -ENOENT
 		       ? msgbuf_say(msg, msize,
 				    "rewriting %s: %s (harmless: those blocks "

@@ -314,7 +314,7 @@ int import_maildir(struct ipmd_fs *fs, const char *src,
 	 * the journal: a batch's records are logged only once its blocks are
 	 * durable. */
 	struct obj_store direct = fs->st;
-	direct.bs = fs->bs->parent ? fs->bs->parent : fs->bs;
+	direct.bs = fs->stack.direct;
 	direct.cache = NULL;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = o->threads ? o->threads : ncpu > 0 ? (unsigned)ncpu : 1;

@@ -37,14 +37,15 @@ static int open_committed(struct snapshot *s, const char *store,
 	s->st_cached.cache = s->cache;
 	s->st = &s->st_cached;
 	s->bs = h->bs;
-	s->keys = &h->keys;
+	s->keys = &h->store.keys;
 	/* As a mount would: a lost head is not an empty mailbox to export,
 	 * and a lost seen can't vouch for the head. */
 	enum state_problem sp = history_state_problem(h);
 	if (sp != STATE_OK)
 		return msgbuf_say(msg, msgsize, "%s", state_problem_text(sp));
-	int e = h->head_err;
-	if (e == -ENOENT || (!e && h->head.commit.len == 0)) {
+	const struct state_set *st = &h->store.state;
+	int e = st->head_err;
+	if (e == -ENOENT || (!e && st->head.commit.len == 0)) {
 		struct timespec t = {0};
 		if (tree_new(&s->committed_tree, getuid(), getgid(), &t))
 			return msgbuf_say(msg, msgsize, "out of memory");
@@ -55,9 +56,9 @@ static int open_committed(struct snapshot *s, const char *store,
 		return msgbuf_say(msg, msgsize,
 				  "%s: damaged or not written with this key "
 				  "(%s)",
-				  h->paths.head, strerror(-e));
-	s->head = h->head;
-	e = history_commit(h, &h->head.commit, &s->last);
+				  h->store.paths.head, strerror(-e));
+	s->head = st->head;
+	e = history_commit(h, &st->head.commit, &s->last);
 	if (e)
 		return msgbuf_say(
 			msg, msgsize, "the head commit %s",
@@ -68,7 +69,7 @@ static int open_committed(struct snapshot *s, const char *store,
 	 * head swapped for an older copy would hand out a stale mailbox
 	 * as the current one. */
 	uint64_t accepted;
-	if (!head_accepts(&h->head, h->seen_err ? NULL : &h->seen,
+	if (!head_accepts(&st->head, st->seen_err ? NULL : &st->seen,
 			  s->last.seq, &accepted))
 		return msgbuf_say(msg, msgsize,
 				  "the head commit has seq %llu but seq %llu "
@@ -107,8 +108,8 @@ static int open_replayed(struct snapshot *s, const struct store_paths *paths,
 		s->replayed = true;
 		s->tree = s->fs->tree;
 		s->st = &s->fs->st;
-		s->bs = s->fs->bs;
-		s->keys = &s->fs->keys;
+		s->bs = s->fs->stack.top;
+		s->keys = &s->fs->store.keys;
 		s->head = s->fs->head;
 		s->last = s->fs->last;
 		return 0;

@@ -30,8 +30,11 @@ static const char *sub(const char *name)
 	return p;
 }
 
-static struct blockstore *wrap_new(const char *name,
-				   const struct fault_config *cfg)
+/* A fault wrapper over a new local store; *below (may be NULL) is that
+ * store, owned by the wrapper. */
+static struct blockstore *wrap_over(const char *name,
+				    const struct fault_config *cfg,
+				    struct blockstore **below)
 {
 	struct blockstore *parent = NULL, *bs = NULL;
 	if (bs_local_open(sub(name), &parent) < 0)
@@ -40,7 +43,15 @@ static struct blockstore *wrap_new(const char *name,
 		bs_close(parent);
 		return NULL;
 	}
+	if (below)
+		*below = parent;
 	return bs;
+}
+
+static struct blockstore *wrap_new(const char *name,
+				   const struct fault_config *cfg)
+{
+	return wrap_over(name, cfg, NULL);
 }
 
 static struct fault_config quiet(void)
@@ -62,18 +73,21 @@ static int count_block(const struct cid *c, void *arg)
 static void test_pass_through(void)
 {
 	struct fault_config cfg = quiet();
-	struct blockstore *bs = wrap_new("pass", &cfg);
+	struct blockstore *parent = NULL;
+	struct blockstore *bs = wrap_over("pass", &cfg, &parent);
 	ok(bs != NULL, "wrap a local store");
 	if (!bs)
 		return;
-	ok(bs->parent != NULL && bs->caps == bs->parent->caps,
+	ok(bs_parent(bs) == parent && bs->caps == parent->caps,
 	   "the wrapper holds its parent and shows its caps");
+	ok(bs_find(bs, bs->ops) == bs && bs_find(parent, bs->ops) == NULL,
+	   "bs_find finds the wrapper in its stack, not below it");
 	uint8_t d[500], out[500];
 	struct cid c;
 	size_t len = 0;
 	tap_fill_random(d, sizeof(d), 1);
 	is_int(bs_put(bs, d, sizeof(d), 0, &c), 0, "put passes");
-	is_int(bs_has(bs->parent, &c), 1, "and reached the parent");
+	is_int(bs_has(parent, &c), 1, "and reached the parent");
 	is_int(bs_get(bs, &c, out, sizeof(out), &len), 0, "get passes");
 	is_mem(out, d, sizeof(d), "with the bytes");
 	is_int(bs_has(bs, &c), 1, "has passes");
@@ -104,7 +118,7 @@ static void test_pass_through(void)
 	is_int(f, 0, "nothing failed");
 	is_int(dl, 0, "nothing delayed");
 
-	bs_fault_counts(bs->parent, &fc);
+	bs_fault_counts(parent, &fc);
 	is_int(fc.calls[FAULT_PUT], 0, "counts of a non-wrapper are zero");
 
 	/* Closing the wrapper closes the parent: a lone opener may then clean
@@ -129,7 +143,8 @@ static void test_always_fail(void)
 	cfg.fail_rate[FAULT_PUT] = 1.0;
 	cfg.fail_rate[FAULT_GET] = 1.0;
 	cfg.error = -ENOSPC;
-	struct blockstore *bs = wrap_new("fail", &cfg);
+	struct blockstore *parent = NULL;
+	struct blockstore *bs = wrap_over("fail", &cfg, &parent);
 	ok(bs != NULL, "wrap with put=1.0 get=1.0");
 	if (!bs)
 		return;
@@ -142,13 +157,13 @@ static void test_always_fail(void)
 	}
 	ok(all, "every put fails with the configured error");
 	struct bs_usage u = {99, 99};
-	is_int(bs_usage(bs->parent, &u), 0, "parent usage");
+	is_int(bs_usage(parent, &u), 0, "parent usage");
 	is_int(u.blocks, 0, "a failed put stores nothing in the parent");
 
 	uint8_t d[100], out[100];
 	struct cid c;
 	tap_fill_random(d, sizeof(d), 7);
-	is_int(bs_put(bs->parent, d, sizeof(d), 0, &c), 0,
+	is_int(bs_put(parent, d, sizeof(d), 0, &c), 0,
 	       "store a block in the parent directly");
 	memset(out, 0xAA, sizeof(out));
 	size_t len = 1234;

@@ -23,12 +23,6 @@ struct counting {
 	unsigned calls, blocks;
 };
 
-static int c_put(struct blockstore *bs, const uint8_t *data, size_t len,
-		 unsigned flags, struct cid *cid)
-{
-	return bs_put(bs->parent, data, len, flags, cid);
-}
-
 static int c_put_many(struct blockstore *bs, const struct bs_block *blocks,
 		      size_t n, unsigned flags, int *results)
 {
@@ -37,34 +31,20 @@ static int c_put_many(struct blockstore *bs, const struct bs_block *blocks,
 	c->calls++;
 	c->blocks += (unsigned)n;
 	pthread_mutex_unlock(&c->lock);
-	int first = 0;
-	for (size_t i = 0; i < n; i++) {
-		results[i] = bs_put(bs->parent, blocks[i].data, blocks[i].len,
-				    flags, NULL);
-		if (results[i] && !first)
-			first = results[i];
-	}
-	return first;
-}
-
-static int c_has(struct blockstore *bs, const struct cid *cid)
-{
-	return bs_has(bs->parent, cid);
+	return bs_put_many(bs_parent(bs), blocks, n, flags, results);
 }
 
 static void c_close(struct blockstore *bs)
 {
 	struct counting *c = (struct counting *)bs;
-	bs_close(bs->parent);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
+/* Counts batches; put, has, get … pass through to the store below. */
 static const struct blockstore_ops counting_ops = {
 	.version = BLOCKSTORE_OPS_VERSION,
 	.name = "counting",
-	.put = c_put,
-	.has = c_has,
 	.close = c_close,
 	.put_many = c_put_many,
 };
@@ -88,8 +68,7 @@ int main(void)
 	struct counting *c = calloc(1, sizeof(*c));
 	if (!c || bs_local_open(ldir, &local) || bs_local_open(rdir, &inner))
 		return 1;
-	c->base.ops = &counting_ops;
-	c->base.parent = inner;
+	bs_wrap(&c->base, &counting_ops, inner);
 	pthread_mutex_init(&c->lock, NULL);
 	struct outbox_config oc = {.dir = ldir, .local = local,
 				   .remote = &c->base};
