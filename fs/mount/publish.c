@@ -32,9 +32,10 @@ struct publisher {
 	int failing; /* the error of the last try, 0 after a success */
 };
 
-/* One try; 0 or negative errno.  Called without the lock. */
+/* One try; 0 or negative errno.  Called without the lock.  again: the
+ * same commit as the last publication (a refresh, logged at debug). */
 static int publish_once(struct publisher *p, const struct cid *cid,
-			uint64_t seq)
+			uint64_t seq, bool again)
 {
 	uint8_t rec[IPNS_RECORD_MAX];
 	size_t len;
@@ -46,10 +47,10 @@ static int publish_once(struct publisher *p, const struct cid *cid,
 		e = bs_kubo_ipns_put(p->node, p->keys->public_key, rec, len,
 				     PUBLISH_TIMEOUT_MS, &peers);
 	if (!e)
-		syslog(LOG_INFO,
-		       "published commit %llu under the mailbox's IPNS name "
+		syslog(again ? LOG_DEBUG : LOG_INFO,
+		       "published commit %llu%s under the mailbox's IPNS name "
 		       "(%u peers took it)",
-		       (unsigned long long)seq, peers);
+		       (unsigned long long)seq, again ? " again" : "", peers);
 	return e;
 }
 
@@ -60,7 +61,10 @@ static bool due(const struct publisher *p, time_t now)
 		return false;
 	if (!p->published || p->want_seq != p->published_seq)
 		return true;
-	return now - p->published_at >= (time_t)p->lifetime_s / 2;
+	time_t every = (time_t)p->interval_s * PUBLISH_REFRESH_INTERVALS;
+	if (every > (time_t)p->lifetime_s / 2)
+		every = (time_t)p->lifetime_s / 2;
+	return now - p->published_at >= every;
 }
 
 static void try_publish(struct publisher *p)
@@ -74,9 +78,10 @@ static void try_publish(struct publisher *p)
 	}
 	struct cid cid = p->want;
 	uint64_t seq = p->want_seq;
+	bool again = p->published && p->published_seq == seq;
 	pthread_mutex_unlock(&p->lock);
 
-	int e = publish_once(p, &cid, seq);
+	int e = publish_once(p, &cid, seq, again);
 
 	pthread_mutex_lock(&p->lock);
 	if (!e) {

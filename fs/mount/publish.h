@@ -8,8 +8,12 @@
  * reader who resolves the name finds every block of that commit on the
  * node.  The record (ipfs/ipns_record.h) is signed here with the mailbox
  * key, its sequence is the commit's seq (so it only grows), and it is
- * valid for `lifetime_s`; the same commit is published again after half
- * of that, so the name never lapses while the mount runs.
+ * valid for `lifetime_s`.  An unchanged commit is published again every
+ * PUBLISH_REFRESH_INTERVALS intervals (at most half the lifetime apart):
+ * Kubo answers a publication alike whether or not any peer took it (a node
+ * just restarted, or cut off from the others, keeps the record to itself,
+ * and a reader's node on a network without public peers answers from its
+ * own older copy), and DHT peers drop a record after 48 hours.
  * Failures are logged once when they start and once when they end.
  */
 #ifndef IPMD_FS_MOUNT_PUBLISH_H
@@ -23,6 +27,8 @@
 
 #define PUBLISH_DEFAULT_INTERVAL_S 10
 #define PUBLISH_DEFAULT_LIFETIME_S (7 * 24 * 3600)
+/* The same commit again after this many intervals (5 min by default). */
+#define PUBLISH_REFRESH_INTERVALS 30
 /* One publication, retries included: bounds what unmount waits for. */
 #define PUBLISH_TIMEOUT_MS 5000
 

@@ -16,6 +16,9 @@
 #   ipfs_stop_node i      stop node i (by pid)       ipfs_restart_node i
 #   ipfs_cli i ARGS…      (kubo) node i's own CLI: `ipfs ARGS…` with its
 #                         IPFS_PATH, through its running daemon
+#   ipfs_in i CMD…        (kubo) CMD in node i's network namespace
+#                         (kubo-start.sh's NETNS; none: CMD as is), where
+#                         its API address is reachable
 #   ipfs_has API CID      block/stat within 2 s: 0 present, 1 not
 #   raw_cid FILE          CIDv1 raw sha2-256 of a file, base32, computed
 #                         here (sha256sum + base32), not by ipmaildir
@@ -65,10 +68,15 @@ ipfs_start() {
 ipfs_stop_node() { "$IPFS_NODE_DIR/stop-nodes.sh" "$IPFS_BASE" "$1"; }
 ipfs_restart_node() { "$(ipfs_script start)" --restart "$1" "$IPFS_BASE" >>"$TEST_DIR/ipfs-start.log" 2>&1; }
 ipfs_cli() {
-	local p="IPFS_PATH_$1"
+	local p="IPFS_PATH_$1" i=$1
 	shift
 	[ -n "${IPFS_BIN:-}" ] || bail "ipfs_cli: only for IPMD_IPFS_NODE=kubo"
-	IPFS_PATH=${!p} IPFS_TELEMETRY=off "$IPFS_BIN" "$@"
+	IPFS_PATH=${!p} IPFS_TELEMETRY=off ipfs_in "$i" "$IPFS_BIN" "$@"
+}
+ipfs_in() {
+	local ns="IPFS_NETNS_$1"
+	shift
+	if [ -n "${!ns:-}" ]; then nsenter "--net=/run/netns/${!ns}" "$@"; else "$@"; fi
 }
 
 ipfs_has() { curl -sf -m 5 -X POST "$1/block/stat?arg=$2&timeout=2s" >/dev/null; }
