@@ -530,6 +530,18 @@ static int same_head(const struct head *a, const struct head *b)
 	       a->journal_gen == b->journal_gen && a->max_seq == b->max_seq;
 }
 
+/* h written as the head at path and read back: every field the same. */
+static void head_round_trip(const char *path, const struct head *h,
+			    const char *written, const char *survives)
+{
+	struct head got;
+	is_int(head_write(path, k1.journal, BLOCK_STATE_HEAD, h), 0, "%s",
+	       written);
+	is_int(head_read(path, k1.journal, BLOCK_STATE_HEAD, &got, NULL), 0,
+	       "and read");
+	ok(same_head(h, &got), "%s", survives);
+}
+
 static int head_json_read(const char *path, const char *text)
 {
 	uint8_t sealed[HEAD_PLAIN_MAX + IPMD_SEAL_OVERHEAD];
@@ -566,21 +578,14 @@ static void test_head(void)
 
 	memset(&h, 0, sizeof(h));
 	h.journal_gen = 3;
-	is_int(head_write(path, k1.journal, BLOCK_STATE_HEAD, &h), 0,
-	       "empty head written");
-	is_int(head_read(path, k1.journal, BLOCK_STATE_HEAD, &got, NULL), 0,
-	       "and read");
-	ok(same_head(&h, &got), "no commit, journal_gen survives");
+	head_round_trip(path, &h, "empty head written",
+			"no commit, journal_gen survives");
 
 	fake_cid(&h.commit, 70);
 	h.seq = 5;
 	h.journal_gen = 7;
 	h.max_seq = 9;
-	is_int(head_write(path, k1.journal, BLOCK_STATE_HEAD, &h), 0,
-	       "head replaced");
-	is_int(head_read(path, k1.journal, BLOCK_STATE_HEAD, &got, NULL), 0,
-	       "and read");
-	ok(same_head(&h, &got), "every field survives");
+	head_round_trip(path, &h, "head replaced", "every field survives");
 	is_int(harness_dir_entries(dir), 1, "no temp file left behind");
 	ok(stat(path, &stb) == 0 && (stb.st_mode & 077) == 0,
 	   "head readable by the owner only");

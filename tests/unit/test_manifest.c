@@ -681,6 +681,8 @@ static void ref_text(const struct chunk_ref *r, char *out, size_t cap)
 	#size ",\"mtime\":1,\"ctime\":2,\"atime\":3"
 /* 33152 = S_IFREG|0600, 16832 = S_IFDIR|0700, 41471 = S_IFLNK|0777. */
 #define FILE0(name, ino) "{\"name\":\"" name "\"," ATTRS(ino, 33152, 0) "}"
+#define ENTRY_A(ino, mode, size)                                              \
+	"{\"name\":\"a\"," ATTRS(ino, mode, size) "}"
 #define DIRENT(name, ino, ref)                                                \
 	"{\"name\":\"" name "\"," ATTRS(ino, 16832, 0) ",%s}"
 
@@ -772,9 +774,8 @@ static const struct {
 	{"{\"name\":\"a\",\"ino\":\"2\",\"mode\":33152,\"uid\":1,\"gid\":2,"
 	 "\"size\":0,\"mtime\":1,\"ctime\":2,\"atime\":3}",
 	 -EBADMSG, "ino a string"},
-	{"{\"name\":\"a\"," ATTRS(2, 33152.0, 0) "}", -EBADMSG, "mode a real"},
-	{"{\"name\":\"a\"," ATTRS(2, 33152, -1) "}", -EBADMSG,
-	 "negative size"},
+	{ENTRY_A(2, 33152.0, 0), -EBADMSG, "mode a real"},
+	{ENTRY_A(2, 33152, -1), -EBADMSG, "negative size"},
 	{"{\"name\":\"a\",\"ino\":2,\"mode\":33152,\"uid\":4294967296,"
 	 "\"gid\":2,\"size\":0,\"mtime\":1,\"ctime\":2,\"atime\":3}",
 	 -EBADMSG, "uid past 32 bits"},
@@ -786,14 +787,11 @@ static const struct {
 	 -EBADMSG, "mtime missing"},
 	{"{\"name\":\"a\"," ATTRS(2, 33152, 0) ",\"x\":1}", -EBADMSG,
 	 "an unknown member"},
-	{"{\"name\":\"a\"," ATTRS(2, 4480, 0) "}", -EBADMSG, "a fifo"},
-	{"{\"name\":\"a\"," ATTRS(2, 98688, 0) "}", -EBADMSG,
-	 "mode with bits beyond the type"},
-	{"{\"name\":\"a\"," ATTRS(0, 33152, 0) "}", -EBADMSG, "ino 0"},
-	{"{\"name\":\"a\"," ATTRS(1, 33152, 0) "}", -EBADMSG,
-	 "ino 1 (the root)"},
-	{"{\"name\":\"a\"," ATTRS(1000, 33152, 0) "}", -EBADMSG,
-	 "ino not below next_ino"},
+	{ENTRY_A(2, 4480, 0), -EBADMSG, "a fifo"},
+	{ENTRY_A(2, 98688, 0), -EBADMSG, "mode with bits beyond the type"},
+	{ENTRY_A(0, 33152, 0), -EBADMSG, "ino 0"},
+	{ENTRY_A(1, 33152, 0), -EBADMSG, "ino 1 (the root)"},
+	{ENTRY_A(1000, 33152, 0), -EBADMSG, "ino not below next_ino"},
 	{"[1]", -EBADMSG, "an entry not an object"},
 	/* Files. */
 	{"{\"name\":\"f\"," ATTRS(2, 33152, 97) "}", -EBADMSG,
@@ -816,26 +814,18 @@ static const struct {
 		       ",\"target\":\"abc\"}",
 	 -EBADMSG, "a file and a symlink with one ino"},
 	/* Names: any well-formed JSON string, nothing else. */
-	{"{\"name\":\"\\u00e9\\ud83d\\ude00\"," ATTRS(2, 33152, 0) "}", 0,
+	{FILE0("\\u00e9\\ud83d\\ude00", 2), 0,
 	 "\\u escapes and a surrogate pair load"},
-	{"{\"name\":\"\\ud83d\"," ATTRS(2, 33152, 0) "}", -EBADMSG,
-	 "a lone surrogate"},
-	{"{\"name\":\"\\u0000\"," ATTRS(2, 33152, 0) "}", -EBADMSG,
-	 "\\u0000 in a name"},
-	{"{\"name\":\"\xff\"," ATTRS(2, 33152, 0) "}", -EBADMSG,
-	 "raw bytes that are not UTF-8"},
-	{"{\"name\":\"\xc0\xaf\"," ATTRS(2, 33152, 0) "}", -EBADMSG,
-	 "an overlong UTF-8 form"},
-	{"{\"name\":\"a\x01\"," ATTRS(2, 33152, 0) "}", -EBADMSG,
-	 "a raw control character"},
-	{"{\"name\":\"a\\q\"," ATTRS(2, 33152, 0) "}", -EBADMSG,
-	 "an unknown escape"},
-	{"{\"name\":\"a\"," ATTRS(02, 33152, 0) "}", -EBADMSG,
-	 "a leading zero"},
-	{"{\"name\":\"a\"," ATTRS(2e0, 33152, 0) "}", -EBADMSG,
-	 "an exponent"},
-	{"{\"name\":\"a\"," ATTRS(9223372036854775808, 33152, 0) "}",
-	 -EBADMSG, "an integer past int64"},
+	{FILE0("\\ud83d", 2), -EBADMSG, "a lone surrogate"},
+	{FILE0("\\u0000", 2), -EBADMSG, "\\u0000 in a name"},
+	{FILE0("\xff", 2), -EBADMSG, "raw bytes that are not UTF-8"},
+	{FILE0("\xc0\xaf", 2), -EBADMSG, "an overlong UTF-8 form"},
+	{FILE0("a\x01", 2), -EBADMSG, "a raw control character"},
+	{FILE0("a\\q", 2), -EBADMSG, "an unknown escape"},
+	{ENTRY_A(02, 33152, 0), -EBADMSG, "a leading zero"},
+	{ENTRY_A(2e0, 33152, 0), -EBADMSG, "an exponent"},
+	{ENTRY_A(9223372036854775808, 33152, 0), -EBADMSG,
+	 "an integer past int64"},
 };
 
 static void test_crafted_entries(void)
@@ -942,10 +932,67 @@ static void test_crafted_entries(void)
 	}
 }
 
+/*
+ * A root node of `shards` shards whose refs list is refs with each A and B
+ * standing for {a} and {b} (the refs of two crafted shards), tail after
+ * it, loaded with next_ino 10.
+ */
+static int load_sharded(unsigned shards, const char *refs, const char *tail,
+			const char *a, const char *b)
+{
+	char list[2048] = "", text[4096];
+	for (const char *p = refs; *p; p++) {
+		size_t n = strlen(list);
+		const char *ref = *p == 'A' ? a : *p == 'B' ? b : NULL;
+		if (ref)
+			snprintf(list + n, sizeof(list) - n, "{%s}", ref);
+		else
+			snprintf(list + n, sizeof(list) - n, "%c", *p);
+	}
+	snprintf(text, sizeof(text),
+		 "{\"v\":1," SELF ",\"shards\":%u,\"refs\":[%s]%s}", shards,
+		 list, tail);
+	return load_text(text, 10);
+}
+
+/* Shard `shard` of `of` holding one file, name with ino; its ref's text
+ * (ref_text) in ref[256]. */
+static void craft_shard(unsigned shard, unsigned of, const char *name,
+			uint64_t ino, char ref[256])
+{
+	char text[512];
+	snprintf(text, sizeof(text),
+		 "{\"v\":1,\"shard\":%u,\"of\":%u,\"entries\":["
+		 "{\"name\":\"%s\",\"ino\":%llu,\"mode\":33152,\"uid\":1,"
+		 "\"gid\":2,\"size\":0,\"mtime\":1,\"ctime\":2,\"atime\":3}]}",
+		 shard, of, name, (unsigned long long)ino);
+	struct chunk_ref r = craft(text);
+	ref_text(&r, ref, 256);
+}
+
+/* Sharded roots over two good shards: A in shard 0, B in shard 1. */
+static const struct {
+	unsigned shards;
+	const char *refs, *tail;
+	int want;
+	const char *what;
+} sharded[] = {
+	{2, "A,B", "", 0, "a crafted sharded root loads"},
+	{2, "A,null", "", 0, "a null (empty) shard loads"},
+	{2, "B,A", "", -EBADMSG, "shards swapped: -EBADMSG"},
+	{2, "A,A", "", -EBADMSG, "a shard twice: -EBADMSG"},
+	{3, "A,B,null", "", -EBADMSG, "3 shards: -EBADMSG"},
+	{1, "A", "", -EBADMSG, "1 shard: -EBADMSG"},
+	{8192, "A", "", -EBADMSG, "8192 shards: -EBADMSG"},
+	{2, "A", "", -EBADMSG, "refs too short: -EBADMSG"},
+	{2, "A,7", "", -EBADMSG, "a ref a number: -EBADMSG"},
+	{2, "A,B", ",\"entries\":[]", -EBADMSG, "refs and entries: -EBADMSG"},
+};
+
 static void test_crafted_shards(void)
 {
 	char buf[8192], r0[256], r1[256], *p;
-	struct chunk_ref s0, s1, self_ref;
+	struct chunk_ref self_ref;
 	const char *names[2] = {NULL, NULL};
 	static char cand[64][16];
 
@@ -958,76 +1005,21 @@ static void test_crafted_shards(void)
 		if (!names[s])
 			names[s] = cand[i];
 	}
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1,\"shard\":0,\"of\":2,\"entries\":["
-		 "{\"name\":\"%s\"," ATTRS(2, 33152, 0) "}]}",
-		 names[0]);
-	s0 = craft(buf);
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1,\"shard\":1,\"of\":2,\"entries\":["
-		 "{\"name\":\"%s\"," ATTRS(3, 33152, 0) "}]}",
-		 names[1]);
-	s1 = craft(buf);
-	ref_text(&s0, r0, sizeof(r0));
-	ref_text(&s1, r1, sizeof(r1));
+	craft_shard(0, 2, names[0], 2, r0);
+	craft_shard(1, 2, names[1], 3, r1);
 
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},{%s}]}", r0,
-		 r1);
-	is_int(load_text(buf, 10), 0, "a crafted sharded root loads");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},null]}", r0);
-	is_int(load_text(buf, 10), 0, "a null (empty) shard loads");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},{%s}]}", r1,
-		 r0);
-	is_int(load_text(buf, 10), -EBADMSG, "shards swapped: -EBADMSG");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},{%s}]}", r0,
-		 r0);
-	is_int(load_text(buf, 10), -EBADMSG, "a shard twice: -EBADMSG");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":3,\"refs\":[{%s},{%s},null]}",
-		 r0, r1);
-	is_int(load_text(buf, 10), -EBADMSG, "3 shards: -EBADMSG");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":1,\"refs\":[{%s}]}", r0);
-	is_int(load_text(buf, 10), -EBADMSG, "1 shard: -EBADMSG");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":8192,\"refs\":[{%s}]}", r0);
-	is_int(load_text(buf, 10), -EBADMSG, "8192 shards: -EBADMSG");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s}]}", r0);
-	is_int(load_text(buf, 10), -EBADMSG, "refs too short: -EBADMSG");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},7]}", r0);
-	is_int(load_text(buf, 10), -EBADMSG, "a ref a number: -EBADMSG");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF
-		 ",\"shards\":2,\"refs\":[{%s},{%s}],\"entries\":[]}",
-		 r0, r1);
-	is_int(load_text(buf, 10), -EBADMSG, "refs and entries: -EBADMSG");
+	for (size_t i = 0; i < sizeof(sharded) / sizeof(*sharded); i++)
+		is_int(load_sharded(sharded[i].shards, sharded[i].refs,
+				    sharded[i].tail, r0, r1),
+		       sharded[i].want, "%s", sharded[i].what);
 
 	/* Shard blocks that lie about themselves. */
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1,\"shard\":1,\"of\":2,\"entries\":["
-		 "{\"name\":\"%s\"," ATTRS(2, 33152, 0) "}]}",
-		 names[0]);
-	s1 = craft(buf);
-	ref_text(&s1, r1, sizeof(r1));
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[null,{%s}]}", r1);
-	is_int(load_text(buf, 10), -EBADMSG,
+	craft_shard(1, 2, names[0], 2, r1);
+	is_int(load_sharded(2, "null,B", "", r0, r1), -EBADMSG,
 	       "an entry in the wrong shard: -EBADMSG");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1,\"shard\":0,\"of\":4,\"entries\":["
-		 "{\"name\":\"%s\"," ATTRS(2, 33152, 0) "}]}",
-		 names[0]);
-	s1 = craft(buf);
-	ref_text(&s1, r1, sizeof(r1));
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},null]}", r1);
-	is_int(load_text(buf, 10), -EBADMSG, "a shard of 4 in a node of 2");
+	craft_shard(0, 4, names[0], 2, r1);
+	is_int(load_sharded(2, "B,null", "", r0, r1), -EBADMSG,
+	       "a shard of 4 in a node of 2");
 
 	/* Cycles: a subdirectory pointing at an ancestor's node. */
 	{
