@@ -82,6 +82,18 @@ uint64_t harness_block_count(struct blockstore *bs)
 	return u.blocks;
 }
 
+struct obj_store harness_obj_store(struct blockstore *bs,
+				   const uint8_t *convergence,
+				   uint32_t chunk_size, uint32_t fanout,
+				   enum obj_scope scope)
+{
+	return (struct obj_store){.bs = bs,
+				  .convergence = convergence,
+				  .chunk_size = chunk_size,
+				  .fanout = fanout,
+				  .scope = scope};
+}
+
 int harness_write_object(struct obj_store *st, const uint8_t *data, size_t n,
 			 struct obj_ref *ref)
 {
@@ -123,10 +135,18 @@ int harness_dir_entries(const char *dir)
 	return n;
 }
 
-void harness_write_file(const char *path, const void *p, size_t len)
+int harness_try_write_file(const char *path, const void *p, size_t len)
 {
 	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(p, 1, len, f) != len || fclose(f) != 0)
+	if (!f)
+		return -1;
+	size_t n = fwrite(p, 1, len, f);
+	return fclose(f) == 0 && n == len ? 0 : -1;
+}
+
+void harness_write_file(const char *path, const void *p, size_t len)
+{
+	if (harness_try_write_file(path, p, len) != 0)
 		harness_bail("write %s", path);
 }
 

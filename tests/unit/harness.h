@@ -19,11 +19,11 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "fs/model/object.h"
+
 struct blockstore;
 struct fs_tree;
 struct mailbox_keys;
-struct obj_ref;
-struct obj_store;
 
 /* Print "Bail out! <message>" and exit 255. */
 _Noreturn void harness_bail(const char *fmt, ...)
@@ -55,6 +55,14 @@ struct blockstore *harness_local_store(const char *name);
 /* How many blocks bs holds (bs_usage), or bail. */
 uint64_t harness_block_count(struct blockstore *bs);
 
+/* An object store (fs/model/object.h) over bs with these chunks, fanout
+ * and convergence scope; the rest zero (padded, no cache, no threads).
+ * convergence must outlive the store. */
+struct obj_store harness_obj_store(struct blockstore *bs,
+				   const uint8_t *convergence,
+				   uint32_t chunk_size, uint32_t fanout,
+				   enum obj_scope scope);
+
 /* The object obj_writer makes of data[0 .. n), written in one piece:
  * what a seal must converge to.  0, or the writer's error (the writer is
  * aborted then). */
@@ -75,7 +83,11 @@ struct fs_tree *harness_tree(uint32_t uid, uint32_t gid,
 /* Entries of dir other than "." and ".."; -1 if it cannot be opened. */
 int harness_dir_entries(const char *dir);
 
-/* path created or truncated, holding exactly p[0 .. len); or bail. */
+/* path created or truncated, holding exactly p[0 .. len): 0, or -1 when
+ * that failed (a test that expects it may, on a full disk). */
+int harness_try_write_file(const char *path, const void *p, size_t len);
+
+/* The same, and bail if it failed. */
 void harness_write_file(const char *path, const void *p, size_t len);
 
 /* The whole of path in a malloc'ed buffer (the caller frees it), its

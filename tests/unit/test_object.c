@@ -12,6 +12,7 @@
 #include "ipfs/bs_fault.h"
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"
+#include "tests/unit/harness.h"
 
 #define SMALL_CHUNK 4096
 #define SMALL_FANOUT 4
@@ -19,37 +20,26 @@
 
 static uint8_t convergence[IPMD_KEY_BYTES];
 
-static uint64_t rng_state = 0x243f6a8885a308d3ull;
-static uint64_t rnd(void)
-{
-	uint64_t x = rng_state;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return rng_state = x;
-}
-
-static struct blockstore *open_store(const char *name)
-{
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s/%s", tap_tempdir(), name);
-	struct blockstore *bs = NULL;
-	if (bs_local_open(dir, &bs) != 0) {
-		printf("Bail out! bs_local_open %s\n", dir);
-		exit(255);
-	}
-	return bs;
-}
+static struct harness_rng rng = {0x243f6a8885a308d3ull};
 
 static struct obj_store small_store(struct blockstore *bs)
 {
 	/* Mailbox-wide, so writer and builder roots compare; test_file.c's
 	 * test_scope checks the per-message scope. */
-	return (struct obj_store){.bs = bs,
-				  .convergence = convergence,
-				  .chunk_size = SMALL_CHUNK,
-				  .fanout = SMALL_FANOUT,
-				  .scope = OBJ_SCOPE_MAILBOX};
+	return harness_obj_store(bs, convergence, SMALL_CHUNK, SMALL_FANOUT,
+				 OBJ_SCOPE_MAILBOX);
+}
+
+/* A local store in name under a fault wrapper of cfg; what names the
+ * check that the wrapping worked. */
+static struct blockstore *faulty_store(const char *name,
+				       const struct fault_config *cfg,
+				       const char *what)
+{
+	struct blockstore *fb = NULL;
+	is_int(bs_fault_wrap(harness_local_store(name), cfg, &fb), 0, "%s",
+	       what);
+	return fb;
 }
 
 static uint64_t div_up(uint64_t a, uint64_t b)
@@ -122,21 +112,21 @@ static int random_reads(struct obj_store *st, const struct obj_ref *ref,
 	int bad = 0;
 	for (int i = 0; i < RANDOM_READS; i++) {
 		uint64_t off;
-		switch (rnd() % 3) {
+		switch (harness_rnd(&rng) % 3) {
 		case 0: /* anywhere, including past the end */
-			off = rnd() % (size + cs + 1);
+			off = harness_rnd(&rng) % (size + cs + 1);
 			break;
 		case 1: /* just before a chunk boundary */
-			off = (rnd() % (size / cs + 2)) * cs;
-			off = off > 7 ? off - rnd() % 8 : off;
+			off = (harness_rnd(&rng) % (size / cs + 2)) * cs;
+			off = off > 7 ? off - harness_rnd(&rng) % 8 : off;
 			break;
 		default: /* near the end */
-			off = size > 20 ? size - rnd() % 20 : 0;
+			off = size > 20 ? size - harness_rnd(&rng) % 20 : 0;
 			break;
 		}
 		/* Mostly FUSE-sized reads; one in four spans several chunks. */
-		size_t len = rnd() % 4 == 0 ? rnd() % (3 * cs + 2)
-					    : rnd() % (8 * 1024 + 1);
+		size_t len = harness_rnd(&rng) % 4 == 0 ? harness_rnd(&rng) % (3 * cs + 2)
+					    : harness_rnd(&rng) % (8 * 1024 + 1);
 		size_t got = 7777;
 		int r = obj_read(st, ref, off, buf, len, &got);
 		size_t want = off >= size ? 0 : size - off < len ? size - off
@@ -158,12 +148,8 @@ static int random_reads(struct obj_store *st, const struct obj_ref *ref,
 static void check_object(struct obj_store *st, size_t size, uint64_t seed)
 {
 	size_t cs = st->chunk_size;
-	uint8_t *data = malloc(size ? size : 1);
-	uint8_t *buf = malloc(size + 3 * cs + 2);
-	if (!data || !buf) {
-		printf("Bail out! malloc\n");
-		exit(255);
-	}
+	uint8_t *data = harness_alloc(size);
+	uint8_t *buf = harness_alloc(size + 3 * cs + 2);
 	tap_fill_random(data, size, seed);
 	uint64_t nchunks = div_up(size, cs);
 	unsigned depth;
@@ -275,7 +261,7 @@ static int check_file_size(const struct cid *cid, void *arg)
 
 static void test_shapes(void)
 {
-	struct blockstore *bs = open_store("shapes");
+	struct blockstore *bs = harness_local_store("shapes");
 	struct obj_store st = small_store(bs);
 	const size_t c = SMALL_CHUNK;
 	const size_t sizes[] = {
@@ -309,7 +295,7 @@ static void test_shapes(void)
 /* Identical chunks are stored once; the tree still reads back. */
 static void test_dedup(void)
 {
-	struct blockstore *bs = open_store("dedup");
+	struct blockstore *bs = harness_local_store("dedup");
 	struct obj_store st = small_store(bs);
 	size_t size = 8 * SMALL_CHUNK;
 	uint8_t *zeros = calloc(1, size), *buf = malloc(size);
@@ -364,7 +350,7 @@ static int find_index(const struct cid *cid, enum block_kind kind, void *arg)
 
 static void test_damage(void)
 {
-	struct blockstore *bs = open_store("damage");
+	struct blockstore *bs = harness_local_store("damage");
 	struct obj_store st = small_store(bs);
 	size_t size = 20 * SMALL_CHUNK + 100; /* depth 3 */
 	uint8_t *data = malloc(size), *buf = malloc(size);
@@ -528,7 +514,7 @@ static int read_crafted(struct obj_store *st, const struct crafted *x,
 
 static void test_crafted(void)
 {
-	struct blockstore *bs = open_store("crafted");
+	struct blockstore *bs = harness_local_store("crafted");
 	struct obj_store st = small_store(bs);
 	uint8_t data[3 * SMALL_CHUNK];
 	tap_fill_random(data, sizeof(data), 3);
@@ -719,7 +705,7 @@ static void test_crafted(void)
 
 static void test_chunk_api(void)
 {
-	struct blockstore *bs = open_store("chunks");
+	struct blockstore *bs = harness_local_store("chunks");
 	struct obj_store st = small_store(bs);
 	uint8_t data[SMALL_CHUNK + 2], out[SMALL_CHUNK];
 	tap_fill_random(data, sizeof(data), 4);
@@ -785,7 +771,7 @@ static void test_chunk_api(void)
 
 static void test_read_only(void)
 {
-	struct blockstore *bs = open_store("ro");
+	struct blockstore *bs = harness_local_store("ro");
 	struct obj_store st = small_store(bs);
 	size_t size = 6 * SMALL_CHUNK + 1;
 	uint8_t *data = malloc(size), *buf = malloc(size);
@@ -830,10 +816,9 @@ static void test_read_only(void)
 /* A store whose puts fail: the writer reports it and stays failed. */
 static void test_put_failure(void)
 {
-	struct blockstore *bs = open_store("fault"), *fb;
 	struct fault_config cfg = {.error = -ENOSPC, .seed = 1};
 	cfg.fail_rate[FAULT_PUT] = 1.0;
-	is_int(bs_fault_wrap(bs, &cfg, &fb), 0, "wrap in faults");
+	struct blockstore *fb = faulty_store("fault", &cfg, "wrap in faults");
 	struct obj_store st = small_store(fb);
 	uint8_t data[3 * SMALL_CHUNK];
 	tap_fill_random(data, sizeof(data), 8);
@@ -855,7 +840,7 @@ static void test_put_failure(void)
 /* 64 MiB in, 64 MiB out, one MiB (and a bit) at a time. */
 static void test_stream(void)
 {
-	struct blockstore *bs = open_store("stream");
+	struct blockstore *bs = harness_local_store("stream");
 	struct obj_store st = small_store(bs);
 	st.chunk_size = OBJ_CHUNK_DEFAULT;
 	st.fanout = OBJ_FANOUT_DEFAULT;
@@ -916,8 +901,8 @@ static int check_in_other(const struct cid *cid, void *arg)
 /* Sealing threads: the same blocks and roots as sealing inline. */
 static void test_threads(void)
 {
-	struct blockstore *bs0 = open_store("threads-inline");
-	struct blockstore *bsn = open_store("threads-pool");
+	struct blockstore *bs0 = harness_local_store("threads-inline");
+	struct blockstore *bsn = harness_local_store("threads-pool");
 	struct obj_store st0 = small_store(bs0), stn = small_store(bsn);
 	const size_t c = SMALL_CHUNK;
 	const size_t sizes[] = {
@@ -982,10 +967,10 @@ static void test_threads(void)
  * abort waits for work in flight. */
 static void test_threads_failure(void)
 {
-	struct blockstore *bs = open_store("threads-fault"), *fb;
 	struct fault_config cfg = {.error = -ENOSPC, .seed = 3};
 	cfg.fail_rate[FAULT_PUT] = 0.2;
-	is_int(bs_fault_wrap(bs, &cfg, &fb), 0, "wrap in faults");
+	struct blockstore *fb = faulty_store("threads-fault", &cfg,
+					     "wrap in faults");
 	struct obj_store st = small_store(fb);
 	st.seal_threads = 2;
 	size_t size = 40 * SMALL_CHUNK;
@@ -1011,8 +996,8 @@ static void test_threads_failure(void)
 
 	/* Every put fails: the tail, sealed at finish, too. */
 	cfg.fail_rate[FAULT_PUT] = 1.0;
-	struct blockstore *bs2 = open_store("threads-fault-all"), *fb2;
-	is_int(bs_fault_wrap(bs2, &cfg, &fb2), 0, "wrap in faults");
+	struct blockstore *fb2 = faulty_store("threads-fault-all", &cfg,
+					      "wrap in faults");
 	st.bs = fb2;
 	is_int(obj_writer_new(&st, &w), 0, "writer");
 	r = obj_writer_write(w, data, 3 * SMALL_CHUNK + 5);
@@ -1022,8 +1007,8 @@ static void test_threads_failure(void)
 	/* Abort with slow puts in flight: nothing leaks, nothing crashes. */
 	struct fault_config slow = {.seed = 4, .delay_ms = 20};
 	slow.delay_rate[FAULT_PUT] = 1.0;
-	struct blockstore *bs3 = open_store("threads-slow"), *fb3;
-	is_int(bs_fault_wrap(bs3, &slow, &fb3), 0, "wrap in delays");
+	struct blockstore *fb3 = faulty_store("threads-slow", &slow,
+					      "wrap in delays");
 	st.bs = fb3;
 	is_int(obj_writer_new(&st, &w), 0, "writer");
 	is_int(obj_writer_write(w, data, 6 * SMALL_CHUNK), 0,
@@ -1039,12 +1024,8 @@ static void test_threads_failure(void)
 
 int main(void)
 {
-	if (seal_init() != 0) {
-		printf("Bail out! seal_init\n");
-		return 255;
-	}
-	for (size_t i = 0; i < sizeof(convergence); i++)
-		convergence[i] = (uint8_t)(i * 7 + 1);
+	harness_seal_init();
+	harness_pattern_key(convergence, sizeof(convergence), 7, 1);
 	test_shapes();
 	test_dedup();
 	test_damage();
