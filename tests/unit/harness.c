@@ -94,6 +94,16 @@ struct obj_store harness_obj_store(struct blockstore *bs,
 				  .scope = scope};
 }
 
+void harness_run_with_stores(const struct harness_store_test *tests, size_t n,
+			     struct obj_store (*make)(struct blockstore *bs))
+{
+	for (size_t i = 0; i < n; i++) {
+		struct obj_store st = make(harness_local_store(tests[i].dir));
+		tests[i].run(st);
+		bs_close(st.bs);
+	}
+}
+
 int harness_write_object(struct obj_store *st, const uint8_t *data, size_t n,
 			 struct obj_ref *ref)
 {

@@ -63,6 +63,17 @@ struct obj_store harness_obj_store(struct blockstore *bs,
 				   uint32_t chunk_size, uint32_t fanout,
 				   enum obj_scope scope);
 
+/* A test that wants an object store of its own, in harness_path(dir). */
+struct harness_store_test {
+	const char *dir;
+	void (*run)(struct obj_store st); /* a copy: the test may change it */
+};
+
+/* Each of tests[0 .. n) in turn, on a new local store in its dir that
+ * make turns into an object store; the block store is closed after. */
+void harness_run_with_stores(const struct harness_store_test *tests, size_t n,
+			     struct obj_store (*make)(struct blockstore *bs));
+
 /* The object obj_writer makes of data[0 .. n), written in one piece:
  * what a seal must converge to.  0, or the writer's error (the writer is
  * aborted then). */

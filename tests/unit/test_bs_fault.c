@@ -139,7 +139,8 @@ static void test_pass_through(void)
 		fclose(fp);
 	bs_close(bs);
 	struct blockstore *again = NULL;
-	is_int(bs_local_open(harness_path("pass"), &again), 0, "reopen the parent's dir");
+	is_int(bs_local_open(harness_path("pass"), &again), 0,
+	       "reopen the parent's dir");
 	ok(access(tmp, F_OK) != 0, "close of the wrapper closed the parent");
 	bs_close(again);
 }
@@ -225,7 +226,8 @@ static void test_rate(void)
 	is_int(other, 0, "the rest passed through");
 	const struct count_want want[] = {
 		{CALLS, FAULT_HAS, RATE_CALLS, "calls counted"},
-		{FAILED, FAULT_HAS, (uint64_t)failed, "failures counted as seen"},
+		{FAILED, FAULT_HAS, (uint64_t)failed,
+		 "failures counted as seen"},
 	};
 	struct fault_counts fc = COUNTS_ARE(bs, want);
 	is_int(fc.calls[FAULT_PUT] + fc.failed[FAULT_PUT], 0,

@@ -115,7 +115,8 @@ static uint64_t pick_offset(struct run *u)
 	case 3: /* far past the end: a hole of many chunks */
 		return u->size + harness_rnd(&u->g) % (40 * CS);
 	case 4: /* just before a boundary */
-		return (1 + harness_rnd(&u->g) % cut) * CS - 1 - harness_rnd(&u->g) % 64;
+		return (1 + harness_rnd(&u->g) % cut) * CS - 1 -
+		       harness_rnd(&u->g) % 64;
 	default:
 		return harness_rnd(&u->g) % (u->size + CS);
 	}
@@ -168,12 +169,13 @@ static void op_truncate(struct run *u, unsigned long op)
 	uint64_t size;
 	switch (harness_rnd(&u->g) % 5) {
 	case 0: /* shrink within the last chunk */
-		size = u->size - (u->size ? harness_rnd(&u->g) % (u->size % CS + 1)
-					  : 0);
+		size = u->size -
+		       (u->size ? harness_rnd(&u->g) % (u->size % CS + 1) : 0);
 		break;
 	case 1: /* to a boundary below */
-		size = u->size / CS ? (harness_rnd(&u->g) % (u->size / CS + 1)) * CS
-				    : 0;
+		size = u->size / CS
+			       ? (harness_rnd(&u->g) % (u->size / CS + 1)) * CS
+			       : 0;
 		break;
 	case 2:
 		size = harness_rnd(&u->g) % 8 == 0 ? 0 : u->size / 2;
@@ -198,8 +200,9 @@ static void op_truncate(struct run *u, unsigned long op)
 static void op_read(struct run *u, unsigned long op)
 {
 	uint64_t off = harness_rnd(&u->g) % (u->size + CS + 1);
-	size_t len = harness_rnd(&u->g) % 4 == 0 ? harness_rnd(&u->g) % (12 * CS)
-					 : harness_rnd(&u->g) % (CS + 2);
+	size_t len = harness_rnd(&u->g) % 4 == 0
+			     ? harness_rnd(&u->g) % (12 * CS)
+			     : harness_rnd(&u->g) % (CS + 2);
 	int r;
 	if (!read_matches(&u->st, u->f, NULL, u->model, u->size, off, len, &r))
 		fail(u, op, r, "read %llu+%zu", (unsigned long long)off, len);
@@ -302,10 +305,8 @@ static void random_run(unsigned seed, bool with_cache)
 
 /* ---- regressions ---- */
 
-static void test_shrink_then_grow(void)
+static void test_shrink_then_grow(struct obj_store st)
 {
-	struct blockstore *bs = harness_local_store("shrink");
-	struct obj_store st = store_of(bs);
 	uint8_t *want = harness_alloc(3 * CS);
 	uint8_t *data = harness_alloc(3 * CS);
 	memset(data, 0xAA, 3 * CS);
@@ -316,8 +317,9 @@ static void test_shrink_then_grow(void)
 			struct file_state *f;
 			struct obj_ref ref = empty_ref;
 			if (sealed)
-				is_int(harness_write_object(&st, data, 3 * CS, &ref), 0,
-				       "base of 3 chunks");
+				is_int(harness_write_object(&st, data, 3 * CS,
+							    &ref),
+				       0, "base of 3 chunks");
 			f = state_over(&st, &ref);
 			if (!sealed)
 				is_int(file_write(&st, f, 0, data, 3 * CS), 0,
@@ -352,13 +354,10 @@ static void test_shrink_then_grow(void)
 	}
 	free(want);
 	free(data);
-	bs_close(bs);
 }
 
-static void test_hole(void)
+static void test_hole(struct obj_store st)
 {
-	struct blockstore *bs = harness_local_store("hole");
-	struct obj_store st = store_of(bs);
 	struct file_state *f;
 	uint8_t data[100], *want = harness_alloc(20 * CS);
 	memset(data, 0x5C, sizeof(data));
@@ -377,7 +376,6 @@ static void test_hole(void)
 	   "the sealed hole reads zeros");
 	file_state_free(f);
 	free(want);
-	bs_close(bs);
 }
 
 /* Every full chunk is sealed the moment it fills: the store grows by one
@@ -420,8 +418,9 @@ static void test_stream(void)
 		ok(read_matches(&st, NULL, &ref, data, STREAM_CHUNKS * CS, 0,
 				STREAM_CHUNKS * CS, NULL),
 		   "stream reads back");
-		is_int(harness_write_object(&st, data, STREAM_CHUNKS * CS, &whole), 0,
-		       "obj_writer of the same bytes");
+		is_int(harness_write_object(&st, data, STREAM_CHUNKS * CS,
+					    &whole),
+		       0, "obj_writer of the same bytes");
 		ok(ref_eq(&ref, &whole), "same root as obj_writer");
 		file_state_free(f);
 		bs_close(bs);
@@ -430,10 +429,8 @@ static void test_stream(void)
 }
 
 /* A ninth dirty chunk seals the lowest of the eight. */
-static void test_table_overflow(void)
+static void test_table_overflow(struct obj_store st)
 {
-	struct blockstore *bs = harness_local_store("overflow");
-	struct obj_store st = store_of(bs);
 	struct file_state *f;
 	uint8_t *want = harness_alloc((FILE_DIRTY_MAX + 2) * CS);
 	f = state_over(&st, &empty_ref);
@@ -444,13 +441,14 @@ static void test_table_overflow(void)
 		is_int(file_write(&st, f, (uint64_t)i * CS + 1, &b, 1), 0,
 		       "poke chunk %d", i);
 	}
-	is_int(harness_block_count(bs), 0, "%d partial chunks: none sealed",
+	is_int(harness_block_count(st.bs), 0, "%d partial chunks: none sealed",
 	       FILE_DIRTY_MAX);
 	uint8_t b = 0x77;
 	want[FILE_DIRTY_MAX * CS + 1] = b;
 	is_int(file_write(&st, f, FILE_DIRTY_MAX * CS + 1, &b, 1), 0,
 	       "poke one more chunk");
-	is_int(harness_block_count(bs), 1, "the table overflowed: one chunk sealed");
+	is_int(harness_block_count(st.bs), 1,
+	       "the table overflowed: one chunk sealed");
 	uint64_t size = FILE_DIRTY_MAX * CS + 2;
 	ok(read_matches(&st, f, NULL, want, size, 0, (size_t)size, NULL),
 	   "everything reads back");
@@ -460,19 +458,16 @@ static void test_table_overflow(void)
 	   "sealed object reads back");
 	file_state_free(f);
 	free(want);
-	bs_close(bs);
 }
 
-static void test_unmodified_and_convergence(void)
+static void test_unmodified_and_convergence(struct obj_store st)
 {
-	struct blockstore *bs = harness_local_store("converge");
-	struct obj_store st = store_of(bs);
 	size_t n = 5 * CS + 123;
 	uint8_t *data = harness_alloc(n);
 	tap_fill_random(data, n, 7);
 	struct obj_ref base, out;
 	is_int(harness_write_object(&st, data, n, &base), 0, "base object");
-	uint64_t blocks = harness_block_count(bs);
+	uint64_t blocks = harness_block_count(st.bs);
 
 	struct file_state *f = state_over(&st, &base);
 	ok(!file_modified(f), "a new state is unmodified");
@@ -481,7 +476,7 @@ static void test_unmodified_and_convergence(void)
 	ok(!file_modified(f), "…changes nothing");
 	is_int(file_seal(&st, f, &out), 0, "seal unmodified");
 	ok(ref_eq(&out, &base), "the base ref comes back");
-	is_int(harness_block_count(bs), blocks, "no block was written");
+	is_int(harness_block_count(st.bs), blocks, "no block was written");
 	file_state_free(f);
 
 	struct file_state *e = state_over(&st, &empty_ref);
@@ -506,17 +501,15 @@ static void test_unmodified_and_convergence(void)
 	ok(out.cid.len == 0 && out.size == 0, "sealed empty");
 	file_state_free(e);
 	free(data);
-	bs_close(bs);
 }
 
-static void test_read_only(void)
+static void test_read_only(struct obj_store st)
 {
-	struct blockstore *bs = harness_local_store("ro");
-	struct obj_store st = store_of(bs);
 	uint8_t data[3000];
 	tap_fill_random(data, sizeof(data), 3);
 	struct obj_ref ref;
-	is_int(harness_write_object(&st, data, sizeof(data), &ref), 0, "object");
+	is_int(harness_write_object(&st, data, sizeof(data), &ref), 0,
+	       "object");
 	st.convergence = NULL;
 	struct file_state *f = state_over(&st, &ref);
 	is_int(file_write(&st, f, 0, data, 10), -EROFS, "write: -EROFS");
@@ -531,13 +524,10 @@ static void test_read_only(void)
 	is_int(file_seal(&st, f, &out), 0, "seal of the unmodified state");
 	ok(ref_eq(&out, &ref), "gives the base");
 	file_state_free(f);
-	bs_close(bs);
 }
 
-static void test_limits(void)
+static void test_limits(struct obj_store st)
 {
-	struct blockstore *bs = harness_local_store("limits");
-	struct obj_store st = store_of(bs);
 	struct file_state *f;
 	uint8_t b = 1;
 	f = state_over(&st, &empty_ref);
@@ -563,7 +553,6 @@ static void test_limits(void)
 	is_int(file_size(f), 0, "size still 0");
 	file_state_free(NULL);
 	file_state_free(f);
-	bs_close(bs);
 }
 
 static void corrupt_block(struct blockstore *bs, const struct cid *cid)
@@ -580,19 +569,18 @@ static void corrupt_block(struct blockstore *bs, const struct cid *cid)
 		harness_bail("flip a byte");
 }
 
-static void test_damaged_block(void)
+static void test_damaged_block(struct obj_store st)
 {
-	struct blockstore *bs = harness_local_store("damaged");
-	struct obj_store st = store_of(bs);
 	uint8_t *data = harness_alloc(3 * CS), *want = harness_alloc(3 * CS);
 	tap_fill_random(data, 3 * CS, 11);
 	struct obj_ref ref;
-	is_int(harness_write_object(&st, data, 3 * CS, &ref), 0, "object of 3 chunks");
+	is_int(harness_write_object(&st, data, 3 * CS, &ref), 0,
+	       "object of 3 chunks");
 	struct chunk_ref *chunks;
 	size_t n;
 	is_int(obj_list_chunks(&st, &ref, &chunks, &n), 0, "its chunks");
 	is_int(n, 3, "three");
-	corrupt_block(bs, &chunks[1].cid);
+	corrupt_block(st.bs, &chunks[1].cid);
 	free(chunks);
 
 	struct file_state *f = state_over(&st, &ref);
@@ -633,7 +621,7 @@ static void test_damaged_block(void)
 	is_int(harness_write_object(&st, data, CS + 2000, &part), 0,
 	       "object of 1.5 chunks");
 	is_int(obj_list_chunks(&st, &part, &chunks, &n), 0, "its chunks");
-	corrupt_block(bs, &chunks[0].cid);
+	corrupt_block(st.bs, &chunks[0].cid);
 	free(chunks);
 	f = state_over(&st, &part);
 	is_int(file_write(&st, f, 100, data, 2 * CS), -EBADMSG,
@@ -649,7 +637,6 @@ static void test_damaged_block(void)
 	file_state_free(f);
 	free(data);
 	free(want);
-	bs_close(bs);
 }
 
 /* An object cut with another chunk size (written before the store's chunk
@@ -818,7 +805,8 @@ static void test_scope(void)
 
 	/* obj_writer (import, object put): each object its own scope. */
 	is_int(harness_write_object(&st, data, n, &w1), 0, "writer: object");
-	is_int(harness_write_object(&st, data, n, &w2), 0, "writer: the same bytes");
+	is_int(harness_write_object(&st, data, n, &w2), 0,
+	       "writer: the same bytes");
 	is_int(shared_blocks(&reader, &w1, &w2), 0, "share no block");
 	is_int(shared_blocks(&reader, &w1, &a), 0,
 	       "nor with a file of the mount");
@@ -846,21 +834,26 @@ static void test_scope(void)
 	bs_close(bs);
 }
 
+/* The tests that want a store of their own. */
+static const struct harness_store_test with_store[] = {
+	{"shrink", test_shrink_then_grow},
+	{"hole", test_hole},
+	{"overflow", test_table_overflow},
+	{"converge", test_unmodified_and_convergence},
+	{"ro", test_read_only},
+	{"limits", test_limits},
+	{"damaged", test_damaged_block},
+};
+
 int main(void)
 {
-	if (seal_init() != 0)
-		harness_bail("seal_init");
-	for (size_t i = 0; i < sizeof(convergence); i++)
-		convergence[i] = (uint8_t)(0xC0 + i);
+	harness_seal_init();
+	harness_pattern_key(convergence, sizeof(convergence), 1, 0xC0);
 
-	test_shrink_then_grow();
-	test_hole();
+	harness_run_with_stores(with_store,
+				sizeof(with_store) / sizeof(*with_store),
+				store_of);
 	test_stream();
-	test_table_overflow();
-	test_unmodified_and_convergence();
-	test_read_only();
-	test_limits();
-	test_damaged_block();
 	test_other_chunk_size();
 	test_scope();
 	for (unsigned seed = 1; seed <= SEEDS; seed++)

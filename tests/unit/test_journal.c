@@ -251,7 +251,8 @@ static void test_round_trip(void)
 	c.stop_after = 0;
 
 	r = replay(harness_path("no-such-journal"), 0, false, &c);
-	ok(r == 0 && c.n == 0 && c.st.files == 0, "a missing dir replays nothing");
+	ok(r == 0 && c.n == 0 && c.st.files == 0,
+	   "a missing dir replays nothing");
 }
 
 /* Without a crash to simulate, the fdatasync counter shows what is synced. */
@@ -408,8 +409,8 @@ static void test_torn_tail(void)
 	gen_path(p2, sizeof(p2), dir, 2);
 	harness_write_file(p2, (const uint8_t *)JOURNAL_MAGIC, 5);
 	r = replay(dir, 0, true, &c);
-	ok(r == 0 && c.n == 10 && c.st.files == 2 && c.st.torn_tail_bytes == 5 &&
-		   file_size(p2) == 0,
+	ok(r == 0 && c.n == 10 && c.st.files == 2 &&
+		   c.st.torn_tail_bytes == 5 && file_size(p2) == 0,
 	   "a header cut short is a torn tail, cut to nothing");
 	ok(journal_open(dir, key, 2, &j) == 0 &&
 		   file_size(p2) == JOURNAL_HEADER_BYTES,
@@ -452,7 +453,8 @@ static void test_corruption(void)
 	make_small(dir, 2, 310, 10, offs2);
 	gen_path(p1, sizeof(p1), dir, 1);
 	gen_path(p2, sizeof(p2), dir, 2);
-	uint8_t *f1 = harness_read_file(p1, &len1), *f2 = harness_read_file(p2, &len2);
+	uint8_t *f1 = harness_read_file(p1, &len1), *f2 = harness_read_file(p2,
+					&len2);
 	r = replay(dir, 0, false, &c);
 	ok(f1 && f2 && r == 0 && c.n == 20, "20 records in two files");
 

@@ -518,7 +518,8 @@ static void test_read_only(void)
 	if (keys_from_master(&k, master) != 0)
 		abort();
 	sodium_memzero(master, sizeof(master));
-	is_int(write_faults(k.manifest), 1, "a write to the manifest key faults");
+	is_int(write_faults(k.manifest), 1,
+	       "a write to the manifest key faults");
 	is_int(write_faults(k.journal), 1, "to the journal key");
 	is_int(write_faults(k.convergence), 1, "to the convergence secret");
 	is_int(write_faults(k.sign_secret), 1, "to the signing key");

@@ -348,7 +348,8 @@ static void test_round_trip(void)
 		tree_inode_changed(t, d);
 		before = harness_block_count(st.bs);
 		is_int(manifest_seal(t, &st, &ref2), 0, "chmod sealed");
-		is_int(harness_block_count(st.bs), before + 1, "only the root node is new");
+		is_int(harness_block_count(st.bs), before + 1,
+		       "only the root node is new");
 		ok(!cid_equal(&ref.cid, &ref2.cid), "root CID changed");
 		d = tree_lookup(d, "d1")->inode;
 		d = tree_lookup(d, "d2")->inode;
@@ -431,7 +432,8 @@ static void test_delivery(void)
 	is_int(manifest_seal(t, &st, &ref2), 0, "one delivery sealed");
 	tap_diag("one delivery wrote %llu blocks",
 		 (unsigned long long)(harness_block_count(st.bs) - before));
-	ok(harness_block_count(st.bs) - before <= 3 && harness_block_count(st.bs) - before >= 2,
+	ok(harness_block_count(st.bs) - before <= 3 &&
+		   harness_block_count(st.bs) - before >= 2,
 	   "one delivery writes a shard, the node and the root only");
 
 	is_int(manifest_load(&st, &ref2, t->next_ino, &u), 0, "loaded");
@@ -1087,7 +1089,8 @@ static void test_big(void)
 		mkfile(u, cur, "1800000000.one.more:2,", 1, 0);
 		is_int(manifest_seal(u, &st, &ref2), 0, "one more sealed");
 		clock_gettime(CLOCK_MONOTONIC, &d);
-		ok(harness_block_count(st.bs) - before <= 3, "one delivery: %llu blocks",
+		ok(harness_block_count(st.bs) - before <= 3,
+		   "one delivery: %llu blocks",
 		   (unsigned long long)(harness_block_count(st.bs) - before));
 		tap_diag("100,000 files: one delivery re-sealed in %.4f s",
 			 (double)(d.tv_sec - c.tv_sec) +

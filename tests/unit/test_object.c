@@ -125,8 +125,9 @@ static int random_reads(struct obj_store *st, const struct obj_ref *ref,
 			break;
 		}
 		/* Mostly FUSE-sized reads; one in four spans several chunks. */
-		size_t len = harness_rnd(&rng) % 4 == 0 ? harness_rnd(&rng) % (3 * cs + 2)
-					    : harness_rnd(&rng) % (8 * 1024 + 1);
+		size_t len = harness_rnd(&rng) % 4 == 0
+				     ? harness_rnd(&rng) % (3 * cs + 2)
+				     : harness_rnd(&rng) % (8 * 1024 + 1);
 		size_t got = 7777;
 		int r = obj_read(st, ref, off, buf, len, &got);
 		size_t want = off >= size ? 0 : size - off < len ? size - off
@@ -259,10 +260,8 @@ static int check_file_size(const struct cid *cid, void *arg)
 	return 0;
 }
 
-static void test_shapes(void)
+static void test_shapes(struct obj_store st)
 {
-	struct blockstore *bs = harness_local_store("shapes");
-	struct obj_store st = small_store(bs);
 	const size_t c = SMALL_CHUNK;
 	const size_t sizes[] = {
 		0, 1, c - 1, c, c + 1, 3 * c + 17,
@@ -284,19 +283,16 @@ static void test_shapes(void)
 	deep.fanout = 2;
 	check_object(&deep, 75 * c - 3, 78);
 
-	struct size_check sc = {.bs = bs};
-	is_int(bs_iterate(bs, check_file_size, &sc), 0, "iterate the store");
+	struct size_check sc = {.bs = st.bs};
+	is_int(bs_iterate(st.bs, check_file_size, &sc), 0, "iterate the store");
 	ok(sc.blocks > 100, "store holds %llu blocks",
 	   (unsigned long long)sc.blocks);
 	is_int(sc.too_big, 0, "no block file over BLOCK_MAX_BYTES");
-	bs_close(bs);
 }
 
 /* Identical chunks are stored once; the tree still reads back. */
-static void test_dedup(void)
+static void test_dedup(struct obj_store st)
 {
-	struct blockstore *bs = harness_local_store("dedup");
-	struct obj_store st = small_store(bs);
 	size_t size = 8 * SMALL_CHUNK;
 	uint8_t *zeros = calloc(1, size), *buf = malloc(size);
 	struct obj_ref ref;
@@ -307,14 +303,13 @@ static void test_dedup(void)
 	is_int(obj_read(&st, &ref, 0, buf, size, &got), 0, "read zeros");
 	ok(got == size && memcmp(buf, zeros, size) == 0, "zeros back");
 	struct bs_usage u;
-	is_int(bs_usage(bs, &u), 0, "usage");
+	is_int(bs_usage(st.bs, &u), 0, "usage");
 	is_int(u.blocks, 3, "one chunk, one index, one root");
-	struct walk_count wc = {.bs = bs};
+	struct walk_count wc = {.bs = st.bs};
 	is_int(obj_walk(&st, &ref, count_block, &wc), 0, "walk");
 	is_int(wc.chunks + wc.indexes, 11, "walk visits every position");
 	free(zeros);
 	free(buf);
-	bs_close(bs);
 }
 
 static int flip_byte(struct blockstore *bs, const struct cid *cid, long at)
@@ -348,10 +343,8 @@ static int find_index(const struct cid *cid, enum block_kind kind, void *arg)
 	return 0;
 }
 
-static void test_damage(void)
+static void test_damage(struct obj_store st)
 {
-	struct blockstore *bs = harness_local_store("damage");
-	struct obj_store st = small_store(bs);
 	size_t size = 20 * SMALL_CHUNK + 100; /* depth 3 */
 	uint8_t *data = malloc(size), *buf = malloc(size);
 	tap_fill_random(data, size, 9);
@@ -363,7 +356,7 @@ static void test_damage(void)
 	size_t got;
 
 	/* A damaged chunk: reads touching it fail, others still work. */
-	is_int(flip_byte(bs, &c5.cid, 100), 0, "flip a byte in chunk 5");
+	is_int(flip_byte(st.bs, &c5.cid, 100), 0, "flip a byte in chunk 5");
 	is_int(obj_read(&st, &ref, 5 * SMALL_CHUNK + 10, buf, 10, &got),
 	       -EBADMSG, "read of a damaged chunk");
 	is_int(obj_read(&st, &ref, 0, buf, size, &got), -EBADMSG,
@@ -376,7 +369,7 @@ static void test_damage(void)
 	uint8_t plain[SMALL_CHUNK];
 	is_int(obj_open_chunk(&st, &c5, plain, &len), -EBADMSG,
 	       "obj_open_chunk of the damaged chunk");
-	is_int(flip_byte(bs, &c5.cid, 100), 0, "repair it");
+	is_int(flip_byte(st.bs, &c5.cid, 100), 0, "repair it");
 	is_int(obj_read(&st, &ref, 5 * SMALL_CHUNK + 10, buf, 10, &got), 0,
 	       "repaired chunk reads");
 
@@ -384,19 +377,19 @@ static void test_damage(void)
 	struct first_index fi = {0};
 	is_int(obj_walk(&st, &ref, find_index, &fi), 1,
 	       "walk stops at a non-zero return");
-	is_int(flip_byte(bs, &fi.cid, 50), 0, "flip a byte in an index");
+	is_int(flip_byte(st.bs, &fi.cid, 50), 0, "flip a byte in an index");
 	is_int(obj_read(&st, &ref, 0, buf, 10, &got), -EBADMSG,
 	       "read through a damaged index");
-	struct walk_count wc = {.bs = bs};
+	struct walk_count wc = {.bs = st.bs};
 	is_int(obj_walk(&st, &ref, count_block, &wc), -EBADMSG,
 	       "walk over a damaged index");
-	is_int(flip_byte(bs, &fi.cid, 50), 0, "repair the index");
+	is_int(flip_byte(st.bs, &fi.cid, 50), 0, "repair the index");
 
 	/* A damaged root. */
-	is_int(flip_byte(bs, &ref.cid, 7), 0, "flip a byte in the root");
+	is_int(flip_byte(st.bs, &ref.cid, 7), 0, "flip a byte in the root");
 	is_int(obj_read(&st, &ref, 0, buf, 10, &got), -EBADMSG,
 	       "read through a damaged root");
-	is_int(flip_byte(bs, &ref.cid, 7), 0, "repair the root");
+	is_int(flip_byte(st.bs, &ref.cid, 7), 0, "repair the root");
 
 	/* A wrong key: the store's hash is fine, the AEAD is not. */
 	struct obj_ref wrong = ref;
@@ -413,15 +406,15 @@ static void test_damage(void)
 	       "chunk of another size than its ref says");
 
 	/* Missing blocks. */
-	is_int(bs_remove(bs, &c5.cid), 0, "remove chunk 5");
+	is_int(bs_remove(st.bs, &c5.cid), 0, "remove chunk 5");
 	is_int(obj_read(&st, &ref, 5 * SMALL_CHUNK, buf, 1, &got), -ENOENT,
 	       "read of a missing chunk");
 	is_int(obj_read(&st, &ref, 0, buf, 1, &got), 0,
 	       "other chunks still read");
-	is_int(bs_remove(bs, &fi.cid), 0, "remove an index");
+	is_int(bs_remove(st.bs, &fi.cid), 0, "remove an index");
 	is_int(obj_read(&st, &ref, 0, buf, 1, &got), -ENOENT,
 	       "read below a missing index");
-	is_int(bs_remove(bs, &ref.cid), 0, "remove the root");
+	is_int(bs_remove(st.bs, &ref.cid), 0, "remove the root");
 	is_int(obj_read(&st, &ref, 0, buf, 1, &got), -ENOENT,
 	       "read of a missing root");
 	is_int(obj_read(&st, &ref, size, buf, 1, &got), 0,
@@ -429,7 +422,6 @@ static void test_damage(void)
 	is_int(got, 0, "and gets nothing");
 	free(data);
 	free(buf);
-	bs_close(bs);
 }
 
 /* ---- indexes crafted by hand ---- */
@@ -512,10 +504,8 @@ static int read_crafted(struct obj_store *st, const struct crafted *x,
 	return r;
 }
 
-static void test_crafted(void)
+static void test_crafted(struct obj_store st)
 {
-	struct blockstore *bs = harness_local_store("crafted");
-	struct obj_store st = small_store(bs);
 	uint8_t data[3 * SMALL_CHUNK];
 	tap_fill_random(data, sizeof(data), 3);
 	struct chunk_ref ch[3], tail;
@@ -578,7 +568,7 @@ static void test_crafted(void)
 	is_int(put_index(&st, &x, &xr), 0, "put it");
 	struct obj_ref xref = {.cid = xr.cid, .size = sz, .depth = 1};
 	memcpy(xref.key, xr.key, IPMD_KEY_BYTES);
-	struct walk_count wcx = {.bs = bs};
+	struct walk_count wcx = {.bs = st.bs};
 	is_int(obj_walk(&st, &xref, count_block, &wcx), -EBADMSG,
 	       "walk refuses the short child too");
 	struct chunk_ref *lst = NULL;
@@ -700,13 +690,10 @@ static void test_crafted(void)
 	ref.depth = 0;
 	is_int(obj_read(&st, &ref, 0, buf, 10, &got), 0, "the chunk itself");
 	ok(got == 10 && memcmp(buf, data, 10) == 0, "reads");
-	bs_close(bs);
 }
 
-static void test_chunk_api(void)
+static void test_chunk_api(struct obj_store st)
 {
-	struct blockstore *bs = harness_local_store("chunks");
-	struct obj_store st = small_store(bs);
 	uint8_t data[SMALL_CHUNK + 2], out[SMALL_CHUNK];
 	tap_fill_random(data, sizeof(data), 4);
 	struct chunk_ref c, c2;
@@ -740,7 +727,7 @@ static void test_chunk_api(void)
 	struct chunk_cache *cc = chunk_cache_new(1 << 20);
 	st.cache = cc;
 	is_int(obj_open_chunk(&st, &c, out, &len), 0, "open (miss)");
-	is_int(bs_remove(bs, &c.cid), 0, "remove the block");
+	is_int(bs_remove(st.bs, &c.cid), 0, "remove the block");
 	memset(out, 0, sizeof(out));
 	is_int(obj_open_chunk(&st, &c, out, &len), 0, "open from the cache");
 	ok(len == 1000 && memcmp(out, data, 1000) == 0, "cached bytes");
@@ -766,13 +753,10 @@ static void test_chunk_api(void)
 	is_int(obj_build(&st, v, 2, &ref), 0, "build: two chunks");
 	is_int(ref.depth, 1, "depth 1");
 	is_int(ref.size, SMALL_CHUNK + 5, "size");
-	bs_close(bs);
 }
 
-static void test_read_only(void)
+static void test_read_only(struct obj_store st)
 {
-	struct blockstore *bs = harness_local_store("ro");
-	struct obj_store st = small_store(bs);
 	size_t size = 6 * SMALL_CHUNK + 1;
 	uint8_t *data = malloc(size), *buf = malloc(size);
 	tap_fill_random(data, size, 6);
@@ -797,7 +781,7 @@ static void test_read_only(void)
 	size_t len;
 	uint8_t plain[SMALL_CHUNK];
 	is_int(obj_open_chunk(&ro, &chunks[1], plain, &len), 0, "open works");
-	struct walk_count wc = {.bs = bs};
+	struct walk_count wc = {.bs = st.bs};
 	is_int(obj_walk(&ro, &ref, count_block, &wc), 0, "walk works");
 	free(chunks);
 
@@ -810,7 +794,6 @@ static void test_read_only(void)
 	       "a chunk that can't fit a block refused");
 	free(data);
 	free(buf);
-	bs_close(bs);
 }
 
 /* A store whose puts fail: the writer reports it and stays failed. */
@@ -838,10 +821,8 @@ static void test_put_failure(void)
 }
 
 /* 64 MiB in, 64 MiB out, one MiB (and a bit) at a time. */
-static void test_stream(void)
+static void test_stream(struct obj_store st)
 {
-	struct blockstore *bs = harness_local_store("stream");
-	struct obj_store st = small_store(bs);
 	st.chunk_size = OBJ_CHUNK_DEFAULT;
 	st.fanout = OBJ_FANOUT_DEFAULT;
 	const size_t total = 64u << 20, piece = (1u << 20) + 7;
@@ -874,7 +855,6 @@ static void test_stream(void)
 	is_int(bad, 0, "64 MiB read back piece by piece");
 	free(buf);
 	free(back);
-	bs_close(bs);
 }
 
 static bool same_ref(const struct obj_ref *a, const struct obj_ref *b)
@@ -1022,18 +1002,25 @@ static void test_threads_failure(void)
 	bs_close(fb3);
 }
 
+/* The tests that want a store of their own. */
+static const struct harness_store_test with_store[] = {
+	{"shapes", test_shapes},
+	{"dedup", test_dedup},
+	{"damage", test_damage},
+	{"crafted", test_crafted},
+	{"chunks", test_chunk_api},
+	{"ro", test_read_only},
+	{"stream", test_stream},
+};
+
 int main(void)
 {
 	harness_seal_init();
 	harness_pattern_key(convergence, sizeof(convergence), 7, 1);
-	test_shapes();
-	test_dedup();
-	test_damage();
-	test_crafted();
-	test_chunk_api();
-	test_read_only();
+	harness_run_with_stores(with_store,
+				sizeof(with_store) / sizeof(*with_store),
+				small_store);
 	test_put_failure();
-	test_stream();
 	test_threads();
 	test_threads_failure();
 	return tap_done();

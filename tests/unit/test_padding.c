@@ -334,8 +334,8 @@ static void check_sizes(struct obj_store *st, size_t size, uint64_t seed,
 	uint8_t *data = harness_alloc(size), *back = harness_alloc(size + 1);
 	tap_fill_random(data, size, seed);
 	struct obj_ref ref;
-	is_int(harness_write_object(st, data, size, &ref), 0, "%s: write %zu", what,
-	       size);
+	is_int(harness_write_object(st, data, size, &ref), 0, "%s: write %zu",
+	       what, size);
 	struct chunk_ref *chunks = NULL;
 	size_t n = 0, right = 0;
 	is_int(obj_list_chunks(st, &ref, &chunks, &n), 0, "%s: list", what);

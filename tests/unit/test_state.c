@@ -179,7 +179,8 @@ static void test_state_read(void)
 	is_int(head_write(f.head, keys.journal, BLOCK_STATE_HEAD, &h), 0,
 	       "typed head back");
 	read_set(&f, &s);
-	is_int(s.pruned_err, -EBADMSG, "an untyped pruned in a typed store too");
+	is_int(s.pruned_err, -EBADMSG,
+	       "an untyped pruned in a typed store too");
 
 	/* The swap: seen copied over the head. */
 	is_int(head_write(f.pruned, keys.journal, BLOCK_STATE_PRUNED, &p), 0,
