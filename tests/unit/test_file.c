@@ -850,13 +850,13 @@ int main(void)
 	harness_seal_init();
 	harness_pattern_key(convergence, sizeof(convergence), 1, 0xC0);
 
-	harness_run_with_stores(with_store,
-				sizeof(with_store) / sizeof(*with_store),
-				store_of);
 	test_stream();
 	test_other_chunk_size();
 	test_scope();
 	for (unsigned seed = 1; seed <= SEEDS; seed++)
 		random_run(seed, seed % 2 == 0);
+	harness_run_with_stores(with_store,
+				sizeof(with_store) / sizeof(*with_store),
+				store_of);
 	return tap_done();
 }

@@ -168,6 +168,14 @@ static void test_padme_properties(void)
 
 /* ---- sealing and opening padded blocks ---- */
 
+/* plain[0 .. len) sealed as a chunk padded to padded bytes (key out). */
+static int seal_padded(uint8_t *out, uint8_t *key, const uint8_t *plain,
+		       size_t len, size_t padded)
+{
+	return seal_convergent_padded(out, key, plain, len, padded,
+				      BLOCK_CHUNK, convergence);
+}
+
 static void test_seal_padded(void)
 {
 	const size_t len = 1000, padded = 1024;
@@ -177,26 +185,21 @@ static void test_seal_padded(void)
 	uint8_t ka[IPMD_KEY_BYTES], kb[IPMD_KEY_BYTES];
 	tap_fill_random(plain, len, 41);
 
-	is_int(seal_convergent_padded(a, ka, plain, len, padded, BLOCK_CHUNK,
-				      convergence),
-	       0, "seal 1000 bytes padded to 1024");
+	is_int(seal_padded(a, ka, plain, len, padded), 0,
+	       "seal 1000 bytes padded to 1024");
 	is_int(seal_convergent(b, kb, plain, len, BLOCK_CHUNK, convergence), 0,
 	       "seal them unpadded");
 	is_mem(ka, kb, IPMD_KEY_BYTES, "the same key: over the true plaintext");
 	ok(memcmp(a, b, IPMD_NONCE_BYTES) != 0,
 	   "another nonce than the unpadded block's");
-	is_int(seal_convergent_padded(b, kb, plain, len, padded, BLOCK_CHUNK,
-				      convergence),
-	       0, "seal padded again");
+	is_int(seal_padded(b, kb, plain, len, padded), 0, "seal padded again");
 	is_mem(a, b, padded + IPMD_SEAL_OVERHEAD, "convergent: same bytes");
-	is_int(seal_convergent_padded(b, kb, plain, len, padded + 8,
-				      BLOCK_CHUNK, convergence),
-	       0, "seal padded to another length");
+	is_int(seal_padded(b, kb, plain, len, padded + 8), 0,
+	       "seal padded to another length");
 	ok(memcmp(a, b, IPMD_NONCE_BYTES) != 0,
 	   "another padded length, another nonce");
-	is_int(seal_convergent_padded(b, kb, plain, len, len - 1, BLOCK_CHUNK,
-				      convergence),
-	       -EINVAL, "a padded length below the length is refused");
+	is_int(seal_padded(b, kb, plain, len, len - 1), -EINVAL,
+	       "a padded length below the length is refused");
 
 	memset(back, 0x77, padded);
 	is_int(seal_open_padded(back, len, a, padded + IPMD_SEAL_OVERHEAD,
@@ -231,24 +234,20 @@ static void test_seal_padded(void)
 				BLOCK_CHUNK, kb),
 	       0, "seal_open_padded opens an unpadded block");
 	ok(memcmp(back, plain, len) == 0, "the same bytes");
-	is_int(seal_convergent_padded(a, ka, plain, len, len, BLOCK_CHUNK,
-				      convergence),
-	       0, "padded to its own length");
+	is_int(seal_padded(a, ka, plain, len, len), 0,
+	       "padded to its own length");
 	is_mem(a, b, len + IPMD_SEAL_OVERHEAD,
 	       "is exactly the unpadded block");
 
 	/* Empty plaintext, padded: the padding alone. */
-	is_int(seal_convergent_padded(a, ka, plain, 0, 5, BLOCK_CHUNK,
-				      convergence),
-	       0, "0 bytes padded to 5");
+	is_int(seal_padded(a, ka, plain, 0, 5), 0, "0 bytes padded to 5");
 	is_int(seal_open_padded(NULL, 0, a, 5 + IPMD_SEAL_OVERHEAD,
 				BLOCK_CHUNK, ka),
 	       0, "opens with length 0");
 	/* Padding of several pieces (PAD_PIECE is 1 KiB). */
 	uint8_t *big = harness_alloc(10000 + IPMD_SEAL_OVERHEAD);
-	is_int(seal_convergent_padded(big, ka, plain, 100, 10000, BLOCK_CHUNK,
-				      convergence),
-	       0, "100 bytes padded to 10000");
+	is_int(seal_padded(big, ka, plain, 100, 10000), 0,
+	       "100 bytes padded to 10000");
 	is_int(seal_open_padded(back, 100, big, 10000 + IPMD_SEAL_OVERHEAD,
 				BLOCK_CHUNK, ka),
 	       0, "opens");
@@ -300,9 +299,8 @@ static void test_format_pinned(void)
 	uint8_t plain[300], key[IPMD_KEY_BYTES], back[320];
 	uint8_t mine[320 + IPMD_SEAL_OVERHEAD], theirs[320 + IPMD_SEAL_OVERHEAD];
 	tap_fill_random(plain, len, 42);
-	is_int(seal_convergent_padded(mine, key, plain, len, padded,
-				      BLOCK_CHUNK, convergence),
-	       0, "seal 300 bytes padded to 320");
+	is_int(seal_padded(mine, key, plain, len, padded), 0,
+	       "seal 300 bytes padded to 320");
 	forge_padded(theirs, plain, len, padded, key, 0, 0);
 	is_mem(mine, theirs, sizeof(mine),
 	       "the bytes libsodium makes from the documented format");
@@ -492,10 +490,8 @@ static void test_reader_rules(void)
 	/* A third length: properly sealed and padded, but not to padme. */
 	const size_t others[] = {1016, 1032, 1100, 2048};
 	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
-		is_int(seal_convergent_padded(sealed, key, plain, len,
-					      others[i], BLOCK_CHUNK,
-					      convergence),
-		       0, "seal padded to %zu", others[i]);
+		is_int(seal_padded(sealed, key, plain, len, others[i]), 0,
+		       "seal padded to %zu", others[i]);
 		struct chunk_ref third = put_chunk(
 			bs, sealed, others[i] + IPMD_SEAL_OVERHEAD, len, key);
 		is_int(seal_open_padded(out, len, sealed,
