@@ -137,13 +137,8 @@ static int check_layout(struct blockstore *bs, const char *dir,
 	       (size_t)st.st_size == len;
 }
 
-static void test_round_trip(void)
+static void test_round_trip(const char *dir, struct blockstore *bs)
 {
-	const char *dir = sub("rt");
-	struct blockstore *bs = NULL;
-	is_int(bs_local_open(dir, &bs), 0, "open a new store");
-	if (!bs)
-		return;
 	ok(bs->caps == (BS_CAP_REMOVE | BS_CAP_ITERATE | BS_CAP_LOCAL),
 	   "caps: remove, iterate, local");
 
@@ -214,7 +209,6 @@ static void test_round_trip(void)
 	       "bs_local_path into a small buffer: -ENOBUFS");
 	free(d);
 	free(out);
-	bs_close(bs);
 }
 
 static int corrupt_file(const char *path, off_t at, int truncate_it)
@@ -246,13 +240,9 @@ static int no_bytes_leaked(const uint8_t *buf, size_t n)
 	return 1;
 }
 
-static void test_corruption(void)
+static void test_corruption(const char *dir, struct blockstore *bs)
 {
-	const char *dir = sub("corrupt");
-	struct blockstore *bs = NULL;
-	is_int(bs_local_open(dir, &bs), 0, "open");
-	if (!bs)
-		return;
+	(void)dir;
 	const size_t n = 70000;
 	uint8_t *data = block(n, 21), *out = malloc(n);
 	struct cid c;
@@ -302,7 +292,6 @@ static void test_corruption(void)
 	free(zeros);
 	free(data);
 	free(out);
-	bs_close(bs);
 }
 
 struct cid_set {
@@ -340,13 +329,8 @@ static int write_file(const char *path, const void *data, size_t len)
 	return r;
 }
 
-static void test_iterate(void)
+static void test_iterate(const char *dir, struct blockstore *bs)
 {
-	const char *dir = sub("iter");
-	struct blockstore *bs = NULL;
-	is_int(bs_local_open(dir, &bs), 0, "open");
-	if (!bs)
-		return;
 	struct cid stored[ITER_BLOCKS];
 	uint64_t bytes = 0;
 	int put_ok = 1;
@@ -409,16 +393,11 @@ static void test_iterate(void)
 		layout &= check_layout(bs, dir, &stored[i],
 				       (i * 7919) % 5000);
 	ok(layout, "every block's file is blocks/<shard>/<cid_format>");
-	bs_close(bs);
 }
 
-static void test_sync(void)
+static void test_sync(const char *dir, struct blockstore *bs)
 {
-	const char *dir = sub("sync");
-	struct blockstore *bs = NULL;
-	is_int(bs_local_open(dir, &bs), 0, "open");
-	if (!bs)
-		return;
+	(void)dir;
 	int all = 1;
 	for (size_t i = 0; i < MANY_BLOCKS; i++) {
 		uint8_t d[64];
@@ -452,7 +431,6 @@ static void test_sync(void)
 		       len == sizeof(d) && memcmp(out, d, len) == 0;
 	}
 	ok(all, "blocks read back after sync");
-	bs_close(bs);
 }
 
 /* Blocks the threads of test_threads and test_two_openers share. */
@@ -555,13 +533,8 @@ static void check_shared(struct blockstore *const *stores, size_t n,
 	is_int(count_files(dir, ".tmp-"), 0, "no temp file left behind");
 }
 
-static void test_threads(void)
+static void test_threads(const char *dir, struct blockstore *bs)
 {
-	const char *dir = sub("threads");
-	struct blockstore *bs = NULL;
-	is_int(bs_local_open(dir, &bs), 0, "open");
-	if (!bs)
-		return;
 	struct shared sh;
 	make_shared(&sh, 777);
 	is_int(run_workers(&bs, 1, &sh), 0,
@@ -570,7 +543,6 @@ static void test_threads(void)
 	check_shared(&bs, 1, &sh, dir, "every stored block verifies",
 		     "most shared blocks were stored");
 	free(sh.blocks);
-	bs_close(bs);
 }
 
 /*
@@ -699,14 +671,30 @@ static void test_enospc(void)
 	is_int(bits & ~31, 0, "child set no other failure bits");
 }
 
+/* The tests that want a new store of their own, in sub(dir); what names
+ * the check that it opens.  The store is closed after. */
+static const struct {
+	const char *dir, *what;
+	void (*run)(const char *dir, struct blockstore *bs);
+} one_store[] = {
+	{"rt", "open a new store", test_round_trip},
+	{"corrupt", "open", test_corruption},
+	{"iter", "open", test_iterate},
+	{"sync", "open", test_sync},
+	{"threads", "open", test_threads},
+};
+
 int main(void)
 {
 	test_dispatch();
-	test_round_trip();
-	test_corruption();
-	test_iterate();
-	test_sync();
-	test_threads();
+	for (size_t i = 0; i < sizeof(one_store) / sizeof(*one_store); i++) {
+		const char *dir = sub(one_store[i].dir);
+		struct blockstore *bs = NULL;
+		is_int(bs_local_open(dir, &bs), 0, "%s", one_store[i].what);
+		if (bs)
+			one_store[i].run(dir, bs);
+		bs_close(bs);
+	}
 	test_two_openers();
 	test_stale_temps();
 	test_enospc();

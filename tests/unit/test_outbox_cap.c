@@ -63,6 +63,19 @@ static struct blockstore *capped_outbox(const char *ldir, const char *rdir,
 	return ob;
 }
 
+/* NB blocks of BSZ random bytes (seeded) put through ob in order, gap_us
+ * apart; their CIDs in cids. */
+static void put_blocks(struct blockstore *ob, uint8_t (*blk)[BSZ],
+		       struct cid *cids, uint64_t seed, unsigned gap_us)
+{
+	for (unsigned i = 0; i < NB; i++) {
+		tap_fill_random(blk[i], BSZ, seed + i);
+		bs_put(ob, blk[i], BSZ, 0, &cids[i]);
+		if (gap_us)
+			usleep(gap_us);
+	}
+}
+
 /* The remote confirmed uploads of blocks it then does not hold (a node
  * answering dag/import with roots it never stored): eviction asks it first. */
 static void unconfirmed_not_dropped(void)
@@ -71,15 +84,10 @@ static void unconfirmed_not_dropped(void)
 	struct blockstore *ob = capped_outbox(ldir, rdir, "lost: ");
 	static uint8_t blk[NB][BSZ];
 	struct cid cids[NB];
-	for (unsigned i = 0; i < NB; i++) {
-		for (unsigned j = 0; j < BSZ; j++)
-			blk[i][j] = (uint8_t)(i * 17 + j * 3 + 1);
-		bs_put(ob, blk[i], BSZ, 0, &cids[i]);
-		/* Last use is kept in ms: one tick per block makes block 0
-		 * the least recently used, first in line for eviction (equal
-		 * ticks leave the order open, and the check below flaky). */
-		usleep(2000);
-	}
+	/* Last use is kept in ms: one tick per block makes block 0 the least
+	 * recently used, first in line for eviction (equal ticks leave the
+	 * order open, and the check below flaky). */
+	put_blocks(ob, blk, cids, 2000, 2000);
 	outbox_start(ob);
 	is_int(outbox_wait_drained(ob, 10000), 0, "lost: drained");
 	/* The oldest block, first in line for eviction, is not on the
@@ -120,14 +128,9 @@ int main(void)
 {
 	const char *ldir = harness_path("l"), *rdir = harness_path("r");
 	struct blockstore *ob = capped_outbox(ldir, rdir, "");
-
 	static uint8_t blk[NB][BSZ];
 	struct cid cids[NB];
-	for (unsigned i = 0; i < NB; i++) {
-		for (unsigned j = 0; j < BSZ; j++)
-			blk[i][j] = (uint8_t)(i * 31 + j * 7 + (j >> 8));
-		bs_put(ob, blk[i], BSZ, 0, &cids[i]);
-	}
+	put_blocks(ob, blk, cids, 1000, 0);
 	unsigned pend = 0;
 	is_int(outbox_pending_each(ldir, count_one, &pend), 0,
 	       "outbox_pending_each");
