@@ -136,6 +136,13 @@ ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b != "" && b + 0 != 0) printf "%.2f", a / b }'
 }
 
+# vs_plain KEY [UNIT] — "ipmaildir R gocryptfs R": KEY on each over KEY on
+# plain (ratio), UNIT after each.
+vs_plain() {
+	echo "ipmaildir $(ratio "${VAL[$1,ipmaildir]}" "${VAL[$1,plain]}")${2:-}" \
+		"gocryptfs $(ratio "${VAL[$1,gocryptfs]}" "${VAL[$1,plain]}")${2:-}"
+}
+
 # emit_rows: this workload's rows, printed as a table and appended to $csv.
 emit_rows() {
 	local f=$TEST_DIR/rows.csv k t line p
@@ -564,10 +571,7 @@ delivery_modes() {
 		all_down
 	done
 	emit_rows
-	headline "$kind msg/s vs plain: seq ipmaildir $(ratio "${VAL[${kind}1,ipmaildir]}" "${VAL[${kind}1,plain]}")" \
-		"gocryptfs $(ratio "${VAL[${kind}1,gocryptfs]}" "${VAL[${kind}1,plain]}");" \
-		"x$par ipmaildir $(ratio "${VAL[$kind$par,ipmaildir]}" "${VAL[$kind$par,plain]}")" \
-		"gocryptfs $(ratio "${VAL[$kind$par,gocryptfs]}" "${VAL[$kind$par,plain]}")"
+	headline "$kind msg/s vs plain: seq $(vs_plain "${kind}1");" "x$par $(vs_plain "$kind$par")"
 }
 
 # Each target's Dovecot configuration, for dovecot-lda.
@@ -817,10 +821,7 @@ mail_grep() {
 	done
 	all_down
 	emit_rows
-	headline "grep MB/s vs plain: warm ipmaildir $(ratio "${VAL[warm,ipmaildir]}" "${VAL[warm,plain]}")" \
-		"gocryptfs $(ratio "${VAL[warm,gocryptfs]}" "${VAL[warm,plain]}");" \
-		"cold ipmaildir $(ratio "${VAL[cold,ipmaildir]}" "${VAL[cold,plain]}")" \
-		"gocryptfs $(ratio "${VAL[cold,gocryptfs]}" "${VAL[cold,plain]}")"
+	headline "grep MB/s vs plain: warm $(vs_plain warm);" "cold $(vs_plain cold)"
 }
 
 # log_errors LOG: the Error/Panic/Fatal lines of a Dovecot log.
@@ -912,8 +913,7 @@ PY
 	done
 	all_down
 	emit_rows
-	headline "imap ops/s vs plain: 1 client ipmaildir $(ratio "${VAL[imap1,ipmaildir]}" "${VAL[imap1,plain]}")" \
-		"gocryptfs $(ratio "${VAL[imap1,gocryptfs]}" "${VAL[imap1,plain]}"); $par clients ipmaildir" \
+	headline "imap ops/s vs plain: 1 client $(vs_plain imap1); $par clients ipmaildir" \
 		"$(ratio "${VAL[imap$par,ipmaildir]:-}" "${VAL[imap$par,plain]:-}");" \
 		"errors in Dovecot's log: ipmaildir ${VAL[imaperr,ipmaildir]}"
 }
@@ -962,8 +962,7 @@ mail_notmuch() {
 	done
 	all_down
 	emit_rows
-	headline "notmuch new time vs plain: ipmaildir $(ratio "${VAL[nm,ipmaildir]}" "${VAL[nm,plain]}")x" \
-		"gocryptfs $(ratio "${VAL[nm,gocryptfs]}" "${VAL[nm,plain]}")x"
+	headline "notmuch new time vs plain: $(vs_plain nm x)"
 }
 
 # ---- main ----
