@@ -1635,9 +1635,12 @@ static void is_same_ts(struct ctx *c, struct timespec before,
 		     before.tv_nsec, (long long)after.tv_sec, after.tv_nsec);
 }
 
-/* call ("unlink", "mkdir", "rmdir" or "symlink" to "ef") on path. */
+/* call ("create", "unlink", "mkdir", "rmdir" or "symlink" to "ef") on
+ * path. */
 static struct res dir_change(const char *call, const char *path)
 {
+	if (!strcmp(call, "create"))
+		return RN(put_str(path, "f"));
 	if (!strcmp(call, "mkdir"))
 		return R(mkdir(path, 0755));
 	if (!strcmp(call, "rmdir"))
@@ -1645,6 +1648,38 @@ static struct res dir_change(const char *call, const char *path)
 	if (!strcmp(call, "symlink"))
 		return R(symlink("ef", path));
 	return R(unlink(path));
+}
+
+/* call (dir_change) on dir/name changes dir's mtime and ctime. */
+static void touches_dir(struct ctx *c, const char *dir, const char *call,
+			const char *name)
+{
+	struct stat b;
+	char what[128];
+	snprintf(what, sizeof what,
+		 "dir times: %s changes the directory's mtime and ctime", call);
+	snap(c, dir, &b);
+	nap(c);
+	setup(c, dir_change(call, pj(dir, name).s), "%s", call);
+	is_touched(c, &b, dir, what);
+}
+
+/* call, made since before (path's stat then), changed path's ctime and
+ * left its mtime alone. */
+static void ctime_only(struct ctx *c, const struct stat *before,
+		       const char *path, const char *call)
+{
+	struct stat after;
+	lstat(path, &after);
+	if (!check(c, ts_cmp(after.st_ctim, before->st_ctim) > 0,
+		   "file times: %s changes the file's ctime", call))
+		diag("ctime %lld.%09ld -> %lld.%09ld",
+		     (long long)before->st_ctim.tv_sec, before->st_ctim.tv_nsec,
+		     (long long)after.st_ctim.tv_sec, after.st_ctim.tv_nsec);
+	char what[128];
+	snprintf(what, sizeof what,
+		 "file times: %s leaves the file's mtime alone", call);
+	is_same_ts(c, before->st_mtim, after.st_mtim, what);
 }
 
 static void t_dirtimes(struct ctx *c, path_t d)
@@ -1655,11 +1690,7 @@ static void t_dirtimes(struct ctx *c, path_t d)
 	path_t f = pj(D.s, "f"), g = pj(D.s, "g"), ef = pj(E.s, "ef");
 	struct stat b, b2, fb;
 
-	snap(c, D.s, &b);
-	nap(c);
-	setup(c, RN(put_str(f.s, "f")), "create %s", f.s);
-	is_touched(c, &b, D.s,
-		   "dir times: create changes the directory's mtime and ctime");
+	touches_dir(c, D.s, "create", "f");
 
 	snap(c, D.s, &b);
 	snap(c, f.s, &fb);
@@ -1700,14 +1731,7 @@ static void t_dirtimes(struct ctx *c, path_t d)
 	setup(c, R(link(ef.s, f.s)), "link %s", f.s);
 	is_touched(c, &b, D.s,
 		   "dir times: link changes the directory's mtime and ctime");
-	lstat(ef.s, &after);
-	if (!check(c, ts_cmp(after.st_ctim, fb.st_ctim) > 0,
-		   "file times: link changes the file's ctime"))
-		diag("ctime %lld.%09ld -> %lld.%09ld",
-		     (long long)fb.st_ctim.tv_sec, fb.st_ctim.tv_nsec,
-		     (long long)after.st_ctim.tv_sec, after.st_ctim.tv_nsec);
-	is_same_ts(c, fb.st_mtim, after.st_mtim,
-		   "file times: link leaves the file's mtime alone");
+	ctime_only(c, &fb, ef.s, "link");
 
 	/* Names made and removed in D, one kind of call each. */
 	static const struct {
@@ -1716,17 +1740,8 @@ static void t_dirtimes(struct ctx *c, path_t d)
 		{"unlink", "f"}, {"mkdir", "sub"}, {"rmdir", "sub"},
 		{"symlink", "sym"},
 	};
-	for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++) {
-		char name[128];
-		snprintf(name, sizeof name,
-			 "dir times: %s changes the directory's mtime and ctime",
-			 changes[i].call);
-		snap(c, D.s, &b);
-		nap(c);
-		setup(c, dir_change(changes[i].call, pj(D.s, changes[i].name).s),
-		      "%s", changes[i].call);
-		is_touched(c, &b, D.s, name);
-	}
+	for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++)
+		touches_dir(c, D.s, changes[i].call, changes[i].name);
 
 	snap(c, ef.s, &fb);
 	nap(c);
@@ -1736,14 +1751,7 @@ static void t_dirtimes(struct ctx *c, path_t d)
 	snap(c, ef.s, &fb);
 	nap(c);
 	setup(c, R(chmod(ef.s, 0600)), "chmod");
-	lstat(ef.s, &after);
-	if (!check(c, ts_cmp(after.st_ctim, fb.st_ctim) > 0,
-		   "file times: chmod changes the file's ctime"))
-		diag("ctime %lld.%09ld -> %lld.%09ld",
-		     (long long)fb.st_ctim.tv_sec, fb.st_ctim.tv_nsec,
-		     (long long)after.st_ctim.tv_sec, after.st_ctim.tv_nsec);
-	is_same_ts(c, fb.st_mtim, after.st_mtim,
-		   "file times: chmod leaves the file's mtime alone");
+	ctime_only(c, &fb, ef.s, "chmod");
 }
 
 /* ----------------------------------------------------------- utimensat */
