@@ -85,7 +85,9 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libipmaildir.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libipmaildir.a $(LDLIBS)
 
-$(BUILD)/tests/tap.o: tests/tap.c
+# A static pattern rule: these are targets of their own, which make keeps
+# (a plain pattern rule would make them intermediate, deleted after a link).
+$(TEST_LIB): $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

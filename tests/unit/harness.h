@@ -32,8 +32,9 @@ _Noreturn void harness_bail(const char *fmt, ...)
 /* calloc(1, n) (a 0 asks for 1 byte, so never NULL), or bail. */
 void *harness_alloc(size_t n);
 
-/* tap_tempdir()/name.  The string lives in one of HARNESS_PATHS buffers
- * reused in turn: a caller may hold that many at once. */
+/* tap_tempdir()/name (bail if longer than PATH_MAX).  The string lives in
+ * one of HARNESS_PATHS buffers reused in turn: a caller may hold that many
+ * at once. */
 #define HARNESS_PATHS 8
 const char *harness_path(const char *name);
 
@@ -113,8 +114,8 @@ uint64_t harness_rnd(struct harness_rng *g);
 
 /* A count of differences that tells only the first few: for comparisons
  * that could disagree in thousands of places.  Start with
- * {.max = N, .label = "what"}; each harness_differ counts one and, while
- * the count is at most max, prints "# label: message". */
+ * {.max = N, .label = "what"}; each harness_differ counts one, and the
+ * first max of them print "# label: message". */
 struct harness_diffs {
 	unsigned long n, max;
 	const char *label;

@@ -319,8 +319,8 @@ static void test_bad_text(void)
 		/* a character outside the alphabet */
 		"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyk1",
 		/* unknown multibase prefix ('f' base16) */
-		"f01551220e3b0c44298fc1c149afbf4c8996fb92427ae41e46"
-		"49b934ca495991b7852b855",
+		("f01551220e3b0c44298fc1c149afbf4c8996fb92427ae41e46"
+		 "49b934ca495991b7852b855"),
 		/* CIDv0 text one short, one long, with a bad character */
 		"QmRAQB6YaCyidP37UdDnjFY5vQuiBrcqdyoW1CuDgwxkD",
 		"QmRAQB6YaCyidP37UdDnjFY5vQuiBrcqdyoW1CuDgwxkD4a",
@@ -499,8 +499,8 @@ static void test_ipns(void)
 		"bafzbeie5745rpv2m6tjyuugywy4d5ewrqgqqhfnf445he3omzpjbx5xqxe",
 		/* the content-hash name, one character dropped / changed */
 		"k51qzi5uqu5dihst24f3rp2ej4co9berxohfkxaenbq1wjty7nrd5e9xp4afx",
-		"k51qzi5uqu5dihst24f3rp2ej4co9berxohfkxaenbq1wjty7nrd5e9xp4a"
-		"f-1",
+		("k51qzi5uqu5dihst24f3rp2ej4co9berxohfkxaenbq1wjty7nrd5e9xp4a"
+		 "f-1"),
 		/* the content-hash peer id, truncated */
 		"12D3KooWG4NvqQVczTrWY1H2tvsJmbQf5bbA3xGYXC4FM3wWCfE",
 		"1",
