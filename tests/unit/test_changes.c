@@ -116,7 +116,8 @@ int main(void)
 	dirs[CUR] = mkdir_in(t, TREE_ROOT_INO, "cur");
 	dirs[NEW] = mkdir_in(t, TREE_ROOT_INO, "new");
 	dirs[TMP] = mkdir_in(t, TREE_ROOT_INO, "tmp");
-	dirs[SENT_CUR] = mkdir_in(t, mkdir_in(t, TREE_ROOT_INO, ".Sent"), "cur");
+	uint64_t sent = mkdir_in(t, TREE_ROOT_INO, ".Sent");
+	dirs[SENT_CUR] = mkdir_in(t, sent, "cur");
 
 	for (size_t i = 0; i < sizeof(steps) / sizeof(*steps); i++) {
 		struct record r = record_of(t, &steps[i], dirs);
