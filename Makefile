@@ -52,7 +52,10 @@ BIN      := $(BUILD)/ipmaildir
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TEST_LIB := $(BUILD)/tests/tap.o
+# What every unit test links: the TAP producer and the shared set-up
+# (tests/unit/harness.h).
+TEST_LIB := $(BUILD)/tests/tap.o $(BUILD)/tests/unit/harness.o \
+	$(BUILD)/tests/unit/harness_tree.o
 # Standalone programs the integration scripts run (conformance, deliverers).
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
@@ -82,7 +85,9 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libipmaildir.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libipmaildir.a $(LDLIBS)
 
-$(BUILD)/tests/tap.o: tests/tap.c
+# A static pattern rule: these are targets of their own, which make keeps
+# (a plain pattern rule would make them intermediate, deleted after a link).
+$(TEST_LIB): $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -157,4 +162,4 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d) \
-	$(FUZZ_BIN:=.d)
+	$(FUZZ_BIN:=.d) $(TEST_LIB:.o=.d)

@@ -136,6 +136,13 @@ ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b != "" && b + 0 != 0) printf "%.2f", a / b }'
 }
 
+# vs_plain KEY [UNIT] — "ipmaildir R gocryptfs R": KEY on each over KEY on
+# plain (ratio), UNIT after each.
+vs_plain() {
+	echo "ipmaildir $(ratio "${VAL[$1,ipmaildir]}" "${VAL[$1,plain]}")${2:-}" \
+		"gocryptfs $(ratio "${VAL[$1,gocryptfs]}" "${VAL[$1,plain]}")${2:-}"
+}
+
 # emit_rows: this workload's rows, printed as a table and appended to $csv.
 emit_rows() {
 	local f=$TEST_DIR/rows.csv k t line p
@@ -536,11 +543,50 @@ deliver_round() {
 
 # ---- workloads ----
 
+# delivery_modes KIND WHAT N SEQ_GOAL PAR_GOAL [PREPARE] — KIND's delivery
+# of the N messages split into $TEST_DIR/KIND-list, one at a time and then
+# $par at once, on every target: msg/s (SEQ_GOAL, PAR_GOAL) and the
+# tempfails retried, then the headline.  PREPARE, a function, runs once the
+# targets are up, before each mode's deliveries.
+delivery_modes() {
+	local kind=$1 what=$2 n=$3 seq_goal=$4 par_goal=$5 prepare=${6:-}
+	local t key p modes=(1)
+	[ "$par" = 1 ] || modes+=("$par")
+	for p in "${modes[@]}"; do
+		key=$kind$p
+		if [ "$p" = 1 ]; then
+			row "$key" "$kind" "$what $n msgs sequential (median of $rounds parts)" msg/s higher "$seq_goal"
+		else
+			row "$key" "$kind" "$what $n msgs $p parallel (median of $rounds parts)" msg/s higher "$par_goal"
+		fi
+		row "$key-retry" "$kind" "  of which tempfails retried" count lower
+		all_up
+		if [ -n "$prepare" ]; then "$prepare"; fi
+		for t in "${TARGETS[@]}"; do
+			deliver_round "$kind" "$t" "$TEST_DIR/$kind-list" "$p" "$n"
+			[ "$(menv_count "${TGT_DIR[$t]}")" = "$n" ] || die "$kind on $t: not $n messages in the Maildir"
+			put "$key" "$t" "$LAST_RATE"
+			put "$key-retry" "$t" "$RW_RETRIES"
+		done
+		all_down
+	done
+	emit_rows
+	headline "$kind msg/s vs plain: seq $(vs_plain "${kind}1");" "x$par $(vs_plain "$kind$par")"
+}
+
+# Each target's Dovecot configuration, for dovecot-lda.
+lda_conf() {
+	local t
+	for t in "${TARGETS[@]}"; do
+		menv_dovecot_conf "${TGT_BASE[$t]}/dovecot" "${TGT_DIR[$t]}"
+		DCONF[$t]=$DOVECOT_CONF
+	done
+}
+
 # dovecot-lda delivery of a mail corpus, sequential and P in parallel:
 # the whole MDA (index, dovecot-uidlist, fsync) as a user runs it.
 mail_lda() {
-	local n=$lda_n t key p modes=(1)
-	[ "$par" = 1 ] || modes+=("$par")
+	local n=$lda_n
 	menv_require "$DOVECOT_LIBEXEC/dovecot-lda"
 	menv_user
 	mkdir -p "$TEST_DIR/home"
@@ -550,66 +596,19 @@ mail_lda() {
 	chmod -R a+rX "$TEST_DIR/lda"
 	split_lists "$TEST_DIR/lda" "$TEST_DIR/lda-list" "$par" "$rounds"
 	echo "  corpus: $(bytes_in "$TEST_DIR/lda") bytes"
-	for p in "${modes[@]}"; do
-		key=lda$p
-		if [ "$p" = 1 ]; then
-			row "$key" lda "dovecot-lda $n msgs sequential (median of $rounds parts)" msg/s higher "r>=0.9 g>=1.3"
-		else
-			row "$key" lda "dovecot-lda $n msgs $p parallel (median of $rounds parts)" msg/s higher "r>=1.0"
-		fi
-		row "$key-retry" lda "  of which tempfails retried" count lower
-		all_up
-		for t in "${TARGETS[@]}"; do
-			menv_dovecot_conf "${TGT_BASE[$t]}/dovecot" "${TGT_DIR[$t]}"
-			DCONF[$t]=$DOVECOT_CONF
-		done
-		for t in "${TARGETS[@]}"; do
-			deliver_round lda "$t" "$TEST_DIR/lda-list" "$p" "$n"
-			[ "$(menv_count "${TGT_DIR[$t]}")" = "$n" ] || die "lda on $t: not $n messages in the Maildir"
-			put "$key" "$t" "$LAST_RATE"
-			put "$key-retry" "$t" "$RW_RETRIES"
-		done
-		all_down
-	done
-	emit_rows
-	headline "lda msg/s vs plain: seq ipmaildir $(ratio "${VAL[lda1,ipmaildir]}" "${VAL[lda1,plain]}")" \
-		"gocryptfs $(ratio "${VAL[lda1,gocryptfs]}" "${VAL[lda1,plain]}");" \
-		"x$par ipmaildir $(ratio "${VAL[lda$par,ipmaildir]}" "${VAL[lda$par,plain]}")" \
-		"gocryptfs $(ratio "${VAL[lda$par,gocryptfs]}" "${VAL[lda$par,plain]}")"
+	delivery_modes lda dovecot-lda "$n" "r>=0.9 g>=1.3" "r>=1.0" lda_conf
 }
 
 # The qmail-style C deliverer (tmp/, write, fsync, link, unlink): the
 # filesystem's share of a delivery with the least around it.
 mail_raw() {
-	local n=$raw_n t key p modes=(1)
-	[ "$par" = 1 ] || modes+=("$par")
+	local n=$raw_n
 	menv_user
 	echo "C deliverer ($MAIL_DELIVER): $n messages (genmail mail mix), sequential then $par in parallel"
 	menv_gen_many "$TEST_DIR/raw" raw "$n" mail || die "genmail failed"
 	split_lists "$TEST_DIR/raw" "$TEST_DIR/raw-list" "$par" "$rounds"
 	echo "  corpus: $(bytes_in "$TEST_DIR/raw") bytes"
-	for p in "${modes[@]}"; do
-		key=raw$p
-		if [ "$p" = 1 ]; then
-			row "$key" raw "C deliverer $n msgs sequential (median of $rounds parts)" msg/s higher "r>=0.5"
-		else
-			row "$key" raw "C deliverer $n msgs $p parallel (median of $rounds parts)" msg/s higher "r>=0.5"
-		fi
-		row "$key-retry" raw "  of which tempfails retried" count lower
-		all_up
-		for t in "${TARGETS[@]}"; do
-			deliver_round raw "$t" "$TEST_DIR/raw-list" "$p" "$n"
-			[ "$(menv_count "${TGT_DIR[$t]}")" = "$n" ] || die "raw on $t: not $n messages in the Maildir"
-			put "$key" "$t" "$LAST_RATE"
-			put "$key-retry" "$t" "$RW_RETRIES"
-		done
-		all_down
-	done
-	emit_rows
-	headline "raw msg/s vs plain: seq ipmaildir $(ratio "${VAL[raw1,ipmaildir]}" "${VAL[raw1,plain]}")" \
-		"gocryptfs $(ratio "${VAL[raw1,gocryptfs]}" "${VAL[raw1,plain]}");" \
-		"x$par ipmaildir $(ratio "${VAL[raw$par,ipmaildir]}" "${VAL[raw$par,plain]}")" \
-		"gocryptfs $(ratio "${VAL[raw$par,gocryptfs]}" "${VAL[raw$par,plain]}")"
+	delivery_modes raw "C deliverer" "$n" "r>=0.5" "r>=0.5"
 }
 
 # timed_rounds KEY LABEL CMD [warm]: run `bash -c CMD _ MAILDIR` once on
@@ -822,10 +821,7 @@ mail_grep() {
 	done
 	all_down
 	emit_rows
-	headline "grep MB/s vs plain: warm ipmaildir $(ratio "${VAL[warm,ipmaildir]}" "${VAL[warm,plain]}")" \
-		"gocryptfs $(ratio "${VAL[warm,gocryptfs]}" "${VAL[warm,plain]}");" \
-		"cold ipmaildir $(ratio "${VAL[cold,ipmaildir]}" "${VAL[cold,plain]}")" \
-		"gocryptfs $(ratio "${VAL[cold,gocryptfs]}" "${VAL[cold,plain]}")"
+	headline "grep MB/s vs plain: warm $(vs_plain warm);" "cold $(vs_plain cold)"
 }
 
 # log_errors LOG: the Error/Panic/Fatal lines of a Dovecot log.
@@ -917,8 +913,7 @@ PY
 	done
 	all_down
 	emit_rows
-	headline "imap ops/s vs plain: 1 client ipmaildir $(ratio "${VAL[imap1,ipmaildir]}" "${VAL[imap1,plain]}")" \
-		"gocryptfs $(ratio "${VAL[imap1,gocryptfs]}" "${VAL[imap1,plain]}"); $par clients ipmaildir" \
+	headline "imap ops/s vs plain: 1 client $(vs_plain imap1); $par clients ipmaildir" \
 		"$(ratio "${VAL[imap$par,ipmaildir]:-}" "${VAL[imap$par,plain]:-}");" \
 		"errors in Dovecot's log: ipmaildir ${VAL[imaperr,ipmaildir]}"
 }
@@ -942,19 +937,7 @@ mail_notmuch() {
 	for t in "${TARGETS[@]}"; do
 		cp -r "$TEST_DIR/nm/." "${TGT_DIR[$t]}/cur/" || die "cp into $t failed"
 		chown -R "$MAIL_UID:$MAIL_GID" "${TGT_DIR[$t]}/cur" || die "chown on $t failed"
-		cat >"${TGT_BASE[$t]}/notmuch-config" <<EOF
-[database]
-path=${TGT_DIR[$t]}
-[user]
-name=Test User
-primary_email=$MAIL_USER@localhost
-[new]
-tags=unread;inbox;
-ignore=
-[maildir]
-synchronize_flags=true
-EOF
-		chmod 644 "${TGT_BASE[$t]}/notmuch-config"
+		menv_notmuch_config "${TGT_BASE[$t]}/notmuch-config" "${TGT_DIR[$t]}"
 		# Warm: what is measured is indexing, not the first read.
 		find "${TGT_DIR[$t]}/cur" -type f -exec cat {} + >/dev/null
 	done
@@ -979,8 +962,7 @@ EOF
 	done
 	all_down
 	emit_rows
-	headline "notmuch new time vs plain: ipmaildir $(ratio "${VAL[nm,ipmaildir]}" "${VAL[nm,plain]}")x" \
-		"gocryptfs $(ratio "${VAL[nm,gocryptfs]}" "${VAL[nm,plain]}")x"
+	headline "notmuch new time vs plain: $(vs_plain nm x)"
 }
 
 # ---- main ----

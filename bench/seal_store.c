@@ -129,89 +129,96 @@ static int fail(struct bench *b, const char *what, int r)
 
 /* ---- in-memory workloads: where the time of seal+store goes ---- */
 
-static int run_aead(struct bench *b, double *secs)
-{
-	uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
-	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES] = {0};
-	unsigned long long clen;
+/* What the in-memory workloads keep between pieces. */
+struct piece_state {
+	uint8_t key[IPMD_KEY_BYTES]; /* AEAD key in, or seal's key out */
+	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+	uint8_t out[IPMD_KEY_BYTES]; /* a hash, thrown away */
+};
 
-	crypto_aead_xchacha20poly1305_ietf_keygen(key);
-	double t0 = now_s();
-	for (size_t off = 0; off < b->o->bytes; off += PIECE) {
-		sodium_increment(nonce, sizeof(nonce));
-		crypto_aead_xchacha20poly1305_ietf_encrypt(
-			b->scratch, &clen, b->data + off, piece_len(b, off),
-			NULL, 0, NULL, nonce, key);
-	}
-	*secs = now_s() - t0;
-	sodium_memzero(key, sizeof(key));
+/* One workload's work on one piece p[0 .. n): 0, or the error that ends
+ * the round. */
+typedef int (*piece_fn)(struct bench *b, const uint8_t *p, size_t n,
+			struct piece_state *s);
+
+static int aead_piece(struct bench *b, const uint8_t *p, size_t n,
+		      struct piece_state *s)
+{
+	unsigned long long clen;
+	sodium_increment(s->nonce, sizeof(s->nonce));
+	crypto_aead_xchacha20poly1305_ietf_encrypt(b->scratch, &clen, p, n,
+						   NULL, 0, NULL, s->nonce,
+						   s->key);
 	return 0;
 }
 
-static int run_blake2b(struct bench *b, double *secs)
+static int blake2b_piece(struct bench *b, const uint8_t *p, size_t n,
+			 struct piece_state *s)
 {
-	uint8_t out[IPMD_KEY_BYTES];
-
-	double t0 = now_s();
-	for (size_t off = 0; off < b->o->bytes; off += PIECE)
-		crypto_generichash(out, sizeof(out), b->data + off,
-				   piece_len(b, off), b->convergence,
-				   sizeof(b->convergence));
-	*secs = now_s() - t0;
-	sodium_memzero(out, sizeof(out));
+	crypto_generichash(s->out, sizeof(s->out), p, n, b->convergence,
+			   sizeof(b->convergence));
 	return 0;
 }
 
 /* The convergent key as seal_convergent computes it (crypto/seal.c). */
-static int run_block_key(struct bench *b, double *secs)
+static int block_key_piece(struct bench *b, const uint8_t *p, size_t n,
+			   struct piece_state *s)
 {
-	uint8_t out[IPMD_KEY_BYTES];
-
-	double t0 = now_s();
-	for (size_t off = 0; off < b->o->bytes; off += PIECE)
-		block_key(out, b->convergence, BLOCK_CHUNK, b->data + off,
-			  piece_len(b, off));
-	*secs = now_s() - t0;
-	sodium_memzero(out, sizeof(out));
+	block_key(s->out, b->convergence, BLOCK_CHUNK, p, n);
 	return 0;
 }
 
-static int run_sha256(struct bench *b, double *secs)
+static int sha256_piece(struct bench *b, const uint8_t *p, size_t n,
+			struct piece_state *s)
 {
-	uint8_t out[SHA256_BYTES];
-
-	double t0 = now_s();
-	for (size_t off = 0; off < b->o->bytes; off += PIECE)
-		crypto_hash_sha256(out, b->data + off, piece_len(b, off));
-	*secs = now_s() - t0;
+	(void)b;
+	_Static_assert(sizeof(s->out) >= SHA256_BYTES, "room for a sha256");
+	crypto_hash_sha256(s->out, p, n);
 	return 0;
 }
 
 /* What every put and every verified get hashes with (OpenSSL). */
-static int run_cid(struct bench *b, double *secs)
+static int cid_piece(struct bench *b, const uint8_t *p, size_t n,
+		     struct piece_state *s)
 {
 	struct cid c;
-
-	double t0 = now_s();
-	for (size_t off = 0; off < b->o->bytes; off += PIECE)
-		cid_of_raw_block(&c, b->data + off, piece_len(b, off));
-	*secs = now_s() - t0;
+	(void)b;
+	(void)s;
+	cid_of_raw_block(&c, p, n);
 	return 0;
 }
 
-static int run_seal(struct bench *b, double *secs)
+static int seal_piece(struct bench *b, const uint8_t *p, size_t n,
+		      struct piece_state *s)
 {
-	uint8_t key[IPMD_KEY_BYTES];
+	int r = seal_convergent(b->scratch, s->key, p, n, BLOCK_CHUNK,
+				b->convergence);
+	return r ? fail(b, "seal_convergent", r) : 0;
+}
+
+/* The in-memory workloads, in the order a round runs them. */
+static const struct {
+	enum workload w;
+	piece_fn fn;
+} in_memory[] = {
+	{W_AEAD, aead_piece},	       {W_BLAKE2B, blake2b_piece},
+	{W_BLOCK_KEY, block_key_piece}, {W_SHA256, sha256_piece},
+	{W_CID, cid_piece},	       {W_SEAL, seal_piece},
+};
+
+/* fn over the data, piece by piece: its time in *secs. */
+static int time_pieces(struct bench *b, piece_fn fn, double *secs)
+{
+	struct piece_state s = {0};
 	int r = 0;
 
+	crypto_aead_xchacha20poly1305_ietf_keygen(s.key);
 	double t0 = now_s();
 	for (size_t off = 0; r == 0 && off < b->o->bytes; off += PIECE)
-		r = seal_convergent(b->scratch, key, b->data + off,
-				    piece_len(b, off), BLOCK_CHUNK,
-				    b->convergence);
+		r = fn(b, b->data + off, piece_len(b, off), &s);
 	*secs = now_s() - t0;
-	sodium_memzero(key, sizeof(key));
-	return r ? fail(b, "seal_convergent", r) : 0;
+	sodium_memzero(&s, sizeof(s));
+	return r;
 }
 
 /* ---- on disk ---- */
@@ -331,17 +338,11 @@ static int run_round(struct bench *b, unsigned i)
 {
 	/* Each round's blocks are new to the store (KEEP_MAX). */
 	randombytes_buf(b->convergence, sizeof(b->convergence));
-	int r = run_aead(b, &b->secs[W_AEAD][i]);
-	if (r == 0)
-		r = run_blake2b(b, &b->secs[W_BLAKE2B][i]);
-	if (r == 0)
-		r = run_block_key(b, &b->secs[W_BLOCK_KEY][i]);
-	if (r == 0)
-		r = run_sha256(b, &b->secs[W_SHA256][i]);
-	if (r == 0)
-		r = run_cid(b, &b->secs[W_CID][i]);
-	if (r == 0)
-		r = run_seal(b, &b->secs[W_SEAL][i]);
+	int r = 0;
+	for (size_t k = 0; r == 0 && k < sizeof(in_memory) / sizeof(*in_memory);
+	     k++)
+		r = time_pieces(b, in_memory[k].fn,
+				&b->secs[in_memory[k].w][i]);
 	if (r == 0)
 		r = run_store_read(b, &b->secs[W_STORE][i],
 				   &b->sync_secs[i], &b->secs[W_READ][i]);

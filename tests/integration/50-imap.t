@@ -10,12 +10,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 menv_require /usr/sbin/dovecot "$DOVECOT_LIBEXEC/dovecot-lda" setpriv python3 cc
 MNT=$TEST_DIR/mnt
-PORT=$(free_port)
 
-menv_user
-menv_mount "$MNT"
-menv_deliverer
-menv_dovecot_conf "$TEST_DIR/dovecot" "$MNT" "$PORT"
+menv_imap_mount "$MNT"
 
 # 12 messages: half through dovecot-lda, half qmail-style behind its back.
 menv_gen_many "$TEST_DIR/msgs" imap 11 small

@@ -5,49 +5,43 @@
 # while the mailbox or a past state of it is mounted.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-[ "$IPMD_TEST_TARGET" = plain ] && skip_all "tests the store itself"
-command -v python3 >/dev/null || skip_all "python3 not installed"
+ipmd_store_only
 
 S=$TEST_DIR/store M=$TEST_DIR/mnt A=$TEST_DIR/at
-deliver() { "$IPMD_TOOLS/maildir_deliver" "$1" >/dev/null; }
 nblocks() { find "$S/blocks" -type f -name 'bafk*' | wc -l; }
-seqs() { "$IPMD_BIN" log --store "$S" --json | python3 -c 'import json,sys; print(" ".join(str(c["seq"]) for c in json.load(sys.stdin)))'; }
 ipmd_init "$S" || bail "init failed"
 # Four sessions; each delivers, and rewrites a state file several times
 # (as Dovecot does its index): the old versions are garbage at once.
 for s in 1 2 3 4; do
 	ipmd_mount "$S" "$M" || bail "mount failed"
-	for i in 1 2; do printf 'Subject: s%s m%s\n\n%s\n' "$s" "$i" "$(head -c 3000 /dev/urandom | base64)" | deliver "$M"; done
+	for i in 1 2; do printf 'Subject: s%s m%s\n\n%s\n' "$s" "$i" "$(head -c 3000 /dev/urandom | base64)" | ipmd_deliver "$M"; done
 	for v in 1 2 3; do head -c 5000 /dev/urandom >"$M/dovecot.index.log"; sync "$M/dovecot.index.log"; done
 	gen_message "big$s" 600000 >"$TEST_DIR/big$s.eml"
 	cp "$TEST_DIR/big$s.eml" "$M/cur/big$s:2,S"
 	[ "$s" -gt 1 ] && rm "$M/cur/big$((s - 1)):2,S"
 	ipmd_umount "$M" || bail "unmount failed"
 done
-all=$(seqs)
+all=$(ipmd_seqs "$S")
 before=$(nblocks)
 diag "commits: $all; blocks: $before"
 
-out=$("$IPMD_BIN" gc --store "$S" --dry-run 2>&1)
-is "$?" 0 "gc --dry-run exits 0"
+exits 0 "gc --dry-run exits 0" "$IPMD_BIN" gc --store "$S" --dry-run
 would=$(sed -nE 's/^gc: would free ([0-9]+) blocks.*/\1/p' <<<"$out")
 check "--dry-run says what it would free ($would blocks)" test -n "$would" -a "${would:-0}" -gt 0
 is "$(nblocks)" "$before" "--dry-run frees nothing"
 
-out=$("$IPMD_BIN" gc --store "$S" 2>&1)
-is "$?" 0 "gc (keeping every commit) exits 0"
+exits 0 "gc (keeping every commit) exits 0" "$IPMD_BIN" gc --store "$S"
 freed=$(sed -nE 's/^gc: freed ([0-9]+) blocks.*/\1/p' <<<"$out")
 is "$freed" "$would" "it frees what --dry-run announced"
 is "$(nblocks)" "$((before - freed))" "the store holds that many blocks fewer"
-is "$(seqs)" "$all" "every commit is still in the log"
+is "$(ipmd_seqs "$S")" "$all" "every commit is still in the log"
 "$IPMD_BIN" fsck --store "$S" --deep >"$TEST_DIR/fsck1" 2>&1
 is "$?" 0 "fsck --deep is clean after gc"
 
 # Keep the newest two commits.
-out=$("$IPMD_BIN" gc --store "$S" --keep-last 2 2>&1)
-is "$?" 0 "gc --keep-last 2 exits 0"
-check "says which commits it dropped" grep -q "dropped commits 1 to" <<<"$out"
-read -r -a kept <<<"$(seqs)"
+exits 0 "gc --keep-last 2 exits 0" "$IPMD_BIN" gc --store "$S" --keep-last 2
+says "says which commits it dropped" "dropped commits 1 to"
+read -r -a kept <<<"$(ipmd_seqs "$S")"
 is "${#kept[@]}" 2 "the log shows two commits"
 check "log says older commits were freed by gc" sh -c "'$IPMD_BIN' log --store '$S' | grep -q 'freed by ipmaildir gc'"
 "$IPMD_BIN" fsck --store "$S" --deep >"$TEST_DIR/fsck2" 2>&1
@@ -64,15 +58,13 @@ check "with a clear reason" grep -q "no such commit among those gc kept" "$TEST_
 ipmd_mount "$S" "$A" --at "${kept[1]}" || bail "mount --at failed"
 check "the older retained commit reads back (big3)" cmp "$TEST_DIR/big3.eml" "$A/cur/big3:2,S"
 check "…and does not have big4" test ! -e "$A/cur/big4:2,S"
-out=$("$IPMD_BIN" gc --store "$S" 2>&1)
-is "$?" 1 "gc refuses while a past state is mounted"
-check "and says why" grep -q "past state of the mailbox" <<<"$out"
+exits 1 "gc refuses while a past state is mounted" "$IPMD_BIN" gc --store "$S"
+says "and says why" "past state of the mailbox"
 ipmd_umount "$A"
 ipmd_mount "$S" "$M" || bail "mount failed"
 check "the head reads back after gc (big4)" cmp "$TEST_DIR/big4.eml" "$M/cur/big4:2,S"
-out=$("$IPMD_BIN" gc --store "$S" 2>&1)
-is "$?" 1 "gc refuses while the mailbox is mounted"
-check "and says why" grep -q "is mounted: unmount it first" <<<"$out"
+exits 1 "gc refuses while the mailbox is mounted" "$IPMD_BIN" gc --store "$S"
+says "and says why" "is mounted: unmount it first"
 
 # A crash leaves changes only in the journal (no commit names them): gc
 # must keep their blocks.

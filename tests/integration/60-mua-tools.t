@@ -30,21 +30,7 @@ mid() { grep -m1 -i '^Message-ID:' "$TEST_DIR/msgs/mua-$(printf %05d "$1").eml" 
 orig() { echo "$TEST_DIR/msgs/mua-$(printf %05d "$1").eml"; }
 
 # ---------------------------------------------------------------- notmuch
-cat >"$TEST_DIR/notmuch-config" <<EOF
-[database]
-path=$MNT
-[user]
-name=Test User
-primary_email=$MAIL_USER@localhost
-[new]
-tags=unread;inbox;
-ignore=
-[search]
-exclude_tags=
-[maildir]
-synchronize_flags=true
-EOF
-chmod 644 "$TEST_DIR/notmuch-config"
+menv_notmuch_config "$TEST_DIR/notmuch-config" "$MNT"
 nm() { menv_as_user NOTMUCH_CONFIG="$TEST_DIR/notmuch-config" notmuch "$@"; }
 
 out=$(nm new 2>&1)

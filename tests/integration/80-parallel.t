@@ -14,12 +14,8 @@ WORKERS=8
 PER=${IPMD_PARALLEL_PER:-100}
 TOTAL=$((WORKERS * PER))
 MNT=$TEST_DIR/mnt
-PORT=$(free_port)
 
-menv_user
-menv_mount "$MNT"
-menv_deliverer
-menv_dovecot_conf "$TEST_DIR/dovecot" "$MNT" "$PORT"
+menv_imap_mount "$MNT"
 for k in $(seq 0 $((WORKERS - 1))); do menv_gen_many "$TEST_DIR/msgs" "p$k" "$PER" small; done
 check "dovecot starts on 127.0.0.1:$PORT" menv_dovecot_start "$PORT"
 

@@ -28,6 +28,12 @@ diag()    { echo "# $*"; }
 check()   { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; return 1; fi; }
 # is "got" "want" "name"
 is()      { if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3"; diag "got:  '$1'"; diag "want: '$2'"; fi; }
+# run CMD... — CMD's output (stdout and stderr) in $out, its status in $rc.
+run()     { out=$("$@" 2>&1); rc=$?; }
+# exits RC "name" CMD... — ok if CMD (through run) exits RC
+exits()   { local want=$1 name=$2; shift 2; run "$@"; is "$rc" "$want" "$name"; }
+# says "name" PATTERN — ok if the last run's output has a line matching PATTERN
+says()    { check "$1" grep -q -- "$2" <<<"$out"; }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 bail()    { echo "Bail out! $*"; exit 255; }
 done_testing() {
@@ -127,6 +133,45 @@ ipmd_kill9() {
 	kill -9 "$IPMD_PID" 2>/dev/null
 	wait "$IPMD_PID" 2>/dev/null
 	fusermount3 -u -z "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------- stores
+
+# ipmd_store_only — skip the script unless it runs against ipmaildir (it
+# looks into the store) with python3 (to read the --json output).
+ipmd_store_only() {
+	[ "$IPMD_TEST_TARGET" = plain ] && skip_all "tests the store itself"
+	command -v python3 >/dev/null || skip_all "python3 not installed"
+}
+
+# ipmd_deliver MAILDIR <MESSAGE — one delivery by the C deliverer, quietly.
+ipmd_deliver() { "$IPMD_TOOLS/maildir_deliver" "$1" >/dev/null; }
+
+# ipmd_seqs STORE [N] — the seqs of the newest N commits (all without N),
+# newest first, on one line.
+ipmd_seqs() {
+	"$IPMD_BIN" log --store "$1" --json ${2:+-n "$2"} |
+		python3 -c 'import json,sys; print(" ".join(str(c["seq"]) for c in json.load(sys.stdin)))'
+}
+
+# ipmd_copy — S becomes a new copy of the store $P ($TEST_DIR/s1, s2, …),
+# for one kind of damage each.
+ipmd_copy() { _ipmd_copies=$((${_ipmd_copies:-0} + 1)); S=$TEST_DIR/s$_ipmd_copies; cp -a "$P" "$S"; }
+
+# ipmd_fsck_exits RC "name" [ARGS...] — ipmaildir fsck --store $S ARGS
+# exits RC (its output in $out, for says).
+ipmd_fsck_exits() { local want=$1 name=$2; shift 2; exits "$want" "$name" "$IPMD_BIN" fsck --store "$S" "$@"; }
+
+# flip_byte FILE [MASK] [AT] — the byte at AT (the middle by default; from
+# the end if negative) xor MASK (1 by default), in place.
+flip_byte() {
+	python3 - "$1" "${2:-1}" "${3:-}" <<'PY'
+import sys
+path, mask, at = sys.argv[1], int(sys.argv[2], 0), sys.argv[3]
+b = bytearray(open(path, 'rb').read())
+b[int(at) if at else len(b) // 2] ^= mask
+open(path, 'wb').write(bytes(b))
+PY
 }
 
 # free_port — an unused TCP port on 127.0.0.1.

@@ -360,6 +360,38 @@ menv_deliverer() {
 		bail "cannot build $src"
 }
 
+# menv_imap_mount MNT — what an IMAP test starts from: the test user, its
+# mount at MNT, the C deliverer, and a private Dovecot configured to serve
+# MNT on 127.0.0.1:$PORT, a free port (menv_dovecot_start "$PORT").
+menv_imap_mount() {
+	PORT=$(free_port)
+	menv_user
+	menv_mount "$1"
+	menv_deliverer
+	menv_dovecot_conf "$TEST_DIR/dovecot" "$1" "$PORT"
+}
+
+# menv_notmuch_config FILE MAILDIR — a notmuch configuration for the test
+# user in FILE: the database in MAILDIR, new mail tagged unread and inbox,
+# no tag excluded from searches, flags kept in step with Maildir names.
+menv_notmuch_config() {
+	cat >"$1" <<EOF
+[database]
+path=$2
+[user]
+name=Test User
+primary_email=$MAIL_USER@localhost
+[new]
+tags=unread;inbox;
+ignore=
+[search]
+exclude_tags=
+[maildir]
+synchronize_flags=true
+EOF
+	chmod 644 "$1"
+}
+
 # ---------------------------------------------------------------- messages
 
 # menv_gen SEED SIZE [MARKER] — one message on stdout (see genmail.py).

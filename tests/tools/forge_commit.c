@@ -39,6 +39,31 @@ static int load(const char *store, struct mailbox_keys *k)
 	return 0;
 }
 
+/* store's head file (its path in path), naming a commit, and its block
+ * store: 0, or -1. */
+static int open_head(const char *store, const struct mailbox_keys *k,
+		     char path[PATH_CAP], struct head *h,
+		     struct blockstore **bs)
+{
+	snprintf(path, PATH_CAP, "%s/head", store);
+	if (head_read(path, k->journal, BLOCK_STATE_HEAD, h, NULL) != 0 ||
+	    h->commit.len == 0)
+		return -1;
+	return bs_local_open(store, bs) != 0 ? -1 : 0;
+}
+
+/* h, now naming cid, written back to path: the exit status. */
+static int set_head(const char *path, const struct mailbox_keys *k,
+		    struct head *h, const struct cid *cid)
+{
+	h->commit = *cid;
+	if (head_write(path, k->journal, BLOCK_STATE_HEAD, h) != 0) {
+		fprintf(stderr, "forge_commit: cannot write the head\n");
+		return 1;
+	}
+	return 0;
+}
+
 /* The head commit's plaintext with a space after "{", sealed again. */
 static int reencode(struct blockstore *bs, const struct mailbox_keys *k,
 		    const struct cid *head, struct cid *out)
@@ -73,20 +98,12 @@ static int reencode_main(const char *store)
 	memset(&k, 0, sizeof(k));
 	if (seal_init() != 0 || load(store, &k))
 		goto out;
-	snprintf(path, sizeof(path), "%s/head", store);
-	if (head_read(path, k.journal, BLOCK_STATE_HEAD, &h, NULL) != 0 ||
-	    h.commit.len == 0 ||
-	    bs_local_open(store, &bs) != 0 ||
+	if (open_head(store, &k, path, &h, &bs) != 0 ||
 	    reencode(bs, &k, &h.commit, &cid) != 0) {
 		fprintf(stderr, "forge_commit: cannot re-encode the head\n");
 		goto out;
 	}
-	h.commit = cid;
-	if (head_write(path, k.journal, BLOCK_STATE_HEAD, &h) != 0) {
-		fprintf(stderr, "forge_commit: cannot write the head\n");
-		goto out;
-	}
-	rc = 0;
+	rc = set_head(path, &k, &h, &cid);
 out:
 	bs_close(bs);
 	keys_free(&k);
@@ -114,10 +131,7 @@ int main(int argc, char **argv)
 	memset(&theirs, 0, sizeof(theirs));
 	if (seal_init() != 0 || load(argv[1], &mine) || load(argv[2], &theirs))
 		goto out;
-	snprintf(path, sizeof(path), "%s/head", argv[1]);
-	if (head_read(path, mine.journal, BLOCK_STATE_HEAD, &h, NULL) != 0 ||
-	    h.commit.len == 0 ||
-	    bs_local_open(argv[1], &bs) != 0 ||
+	if (open_head(argv[1], &mine, path, &h, &bs) != 0 ||
 	    commit_read(bs, &mine, &h.commit, &c) != 0) {
 		fprintf(stderr, "forge_commit: cannot read the head commit\n");
 		goto out;
@@ -133,14 +147,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "forge_commit: cannot write the commit\n");
 		goto out;
 	}
-	h.commit = cid;
 	h.seq = c.seq;
 	h.max_seq = c.seq;
-	if (head_write(path, mine.journal, BLOCK_STATE_HEAD, &h) != 0) {
-		fprintf(stderr, "forge_commit: cannot write the head\n");
-		goto out;
-	}
-	rc = 0;
+	rc = set_head(path, &mine, &h, &cid);
 out:
 	bs_close(bs);
 	keys_free(&mine);

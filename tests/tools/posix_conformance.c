@@ -95,16 +95,22 @@ static const char *ename(int e)
 	return s ? s : "E?";
 }
 
+/* One TAP line that is not a check: what starts it, then the message. */
+static void vsay(const char *what, const char *fmt, va_list ap)
+{
+	fputs(what, stdout);
+	vprintf(fmt, ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
 static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void diag(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("# ", stdout);
-	vprintf(fmt, ap);
-	putchar('\n');
+	vsay("# ", fmt, ap);
 	va_end(ap);
-	fflush(stdout);
 }
 
 static void bail(const char *fmt, ...)
@@ -113,11 +119,8 @@ static void bail(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("Bail out! ", stdout);
-	vprintf(fmt, ap);
-	putchar('\n');
+	vsay("Bail out! ", fmt, ap);
 	va_end(ap);
-	fflush(stdout);
 	exit(255);
 }
 
@@ -591,11 +594,8 @@ static bool make_many(struct ctx *c, const char *dir, char prefix)
 
 /* ---------------------------------------------------------------- open */
 
-static void t_open(struct ctx *c)
+static void t_open(struct ctx *c, path_t d)
 {
-	path_t d;
-	if (!group_dir(c, "open", &d))
-		return;
 	path_t f = pj(d.s, "f");
 
 	int fd = open(f.s, O_CREAT | O_EXCL | O_WRONLY, 0640);
@@ -704,11 +704,8 @@ static void t_open(struct ctx *c)
 
 /* ------------------------------------------------------ read and write */
 
-static void t_rw(struct ctx *c)
+static void t_rw(struct ctx *c, path_t d)
 {
-	path_t d;
-	if (!group_dir(c, "rw", &d))
-		return;
 	path_t f = pj(d.s, "holes");
 	struct stat st;
 	int fd = open(f.s, O_CREAT | O_EXCL | O_RDWR, 0644);
@@ -845,11 +842,8 @@ static void t_rw(struct ctx *c)
 
 /* ------------------------------------------------------------ truncate */
 
-static void t_truncate(struct ctx *c)
+static void t_truncate(struct ctx *c, path_t d)
 {
-	path_t d;
-	if (!group_dir(c, "truncate", &d))
-		return;
 	path_t t = pj(d.s, "t");
 	char pat[10000], want[20000];
 	struct stat st;
@@ -923,11 +917,8 @@ static void t_truncate(struct ctx *c)
 
 /* ---------------------------------------------------------------- sync */
 
-static void t_sync(struct ctx *c)
+static void t_sync(struct ctx *c, path_t d)
 {
-	path_t d;
-	if (!group_dir(c, "sync", &d))
-		return;
 	path_t f = pj(d.s, "f");
 	char data[4096];
 	pattern(data, sizeof data, 6);
@@ -960,11 +951,8 @@ static void t_sync(struct ctx *c)
 
 /* -------------------------------------------------------------- unlink */
 
-static void t_unlink(struct ctx *c)
+static void t_unlink(struct ctx *c, path_t d)
 {
-	path_t d;
-	if (!group_dir(c, "unlink", &d))
-		return;
 	path_t f = pj(d.s, "f"), sub = pj(d.s, "sub");
 	struct stat st;
 	setup(c, RN(put_str(f.s, "before")), "write %s", f.s);
@@ -1106,11 +1094,8 @@ static void rename_atomic(struct ctx *c, const char *d)
 	is_content(c, target.s, v, sizeof v, "rename: the last version won");
 }
 
-static void t_rename(struct ctx *c)
+static void t_rename(struct ctx *c, path_t d)
 {
-	path_t d;
-	if (!group_dir(c, "rename", &d))
-		return;
 	struct stat st;
 	path_t a = pj(d.s, "a"), b = pj(d.s, "b");
 	setup(c, RN(put_str(a.s, "AAAA")), "write %s", a.s);
@@ -1286,11 +1271,8 @@ static void t_rename(struct ctx *c)
 
 /* ---------------------------------------------------------------- link */
 
-static void t_link(struct ctx *c)
+static void t_link(struct ctx *c, path_t d)
 {
-	path_t d;
-	if (!group_dir(c, "link", &d))
-		return;
 	path_t f = pj(d.s, "f"), g = pj(d.s, "g"), sub = pj(d.s, "sub");
 	struct stat sf, sg;
 	setup(c, RN(put_str(f.s, "shared-content")), "write %s", f.s);
@@ -1352,11 +1334,8 @@ static void t_link(struct ctx *c)
 
 /* ---------------------------------------------------- mkdir and rmdir */
 
-static void t_dirs(struct ctx *c)
+static void t_dirs(struct ctx *c, path_t d)
 {
-	path_t d;
-	if (!group_dir(c, "dirs", &d))
-		return;
 	struct stat st;
 	path_t a = pj(d.s, "a"), f = pj(d.s, "f");
 	is_ok(c, R(mkdir(a.s, 0750)), "mkdir: a new directory");
@@ -1424,11 +1403,8 @@ static void t_dirs(struct ctx *c)
 
 /* ------------------------------------------------------------- readdir */
 
-static void t_readdir(struct ctx *c)
+static void t_readdir(struct ctx *c, path_t d)
 {
-	path_t d;
-	if (!group_dir(c, "readdir", &d))
-		return;
 	path_t small = pj(d.s, "small");
 	setup(c, R(mkdir(small.s, 0755)), "mkdir");
 	setup(c, RN(put_str(pj(small.s, "f").s, "f")), "write");
@@ -1659,22 +1635,62 @@ static void is_same_ts(struct ctx *c, struct timespec before,
 		     before.tv_nsec, (long long)after.tv_sec, after.tv_nsec);
 }
 
-static void t_dirtimes(struct ctx *c)
+/* call ("create", "unlink", "mkdir", "rmdir" or "symlink" to "ef") on
+ * path. */
+static struct res dir_change(const char *call, const char *path)
 {
-	path_t d;
-	if (!group_dir(c, "dirtimes", &d))
-		return;
+	if (!strcmp(call, "create"))
+		return RN(put_str(path, "f"));
+	if (!strcmp(call, "mkdir"))
+		return R(mkdir(path, 0755));
+	if (!strcmp(call, "rmdir"))
+		return R(rmdir(path));
+	if (!strcmp(call, "symlink"))
+		return R(symlink("ef", path));
+	return R(unlink(path));
+}
+
+/* call (dir_change) on dir/name changes dir's mtime and ctime. */
+static void touches_dir(struct ctx *c, const char *dir, const char *call,
+			const char *name)
+{
+	struct stat b;
+	char what[128];
+	snprintf(what, sizeof what,
+		 "dir times: %s changes the directory's mtime and ctime", call);
+	snap(c, dir, &b);
+	nap(c);
+	setup(c, dir_change(call, pj(dir, name).s), "%s", call);
+	is_touched(c, &b, dir, what);
+}
+
+/* call, made since before (path's stat then), changed path's ctime and
+ * left its mtime alone. */
+static void ctime_only(struct ctx *c, const struct stat *before,
+		       const char *path, const char *call)
+{
+	struct stat after;
+	lstat(path, &after);
+	if (!check(c, ts_cmp(after.st_ctim, before->st_ctim) > 0,
+		   "file times: %s changes the file's ctime", call))
+		diag("ctime %lld.%09ld -> %lld.%09ld",
+		     (long long)before->st_ctim.tv_sec, before->st_ctim.tv_nsec,
+		     (long long)after.st_ctim.tv_sec, after.st_ctim.tv_nsec);
+	char what[128];
+	snprintf(what, sizeof what,
+		 "file times: %s leaves the file's mtime alone", call);
+	is_same_ts(c, before->st_mtim, after.st_mtim, what);
+}
+
+static void t_dirtimes(struct ctx *c, path_t d)
+{
 	path_t D = pj(d.s, "D"), E = pj(d.s, "E");
 	setup(c, R(mkdir(D.s, 0755)), "mkdir");
 	setup(c, R(mkdir(E.s, 0755)), "mkdir");
 	path_t f = pj(D.s, "f"), g = pj(D.s, "g"), ef = pj(E.s, "ef");
 	struct stat b, b2, fb;
 
-	snap(c, D.s, &b);
-	nap(c);
-	setup(c, RN(put_str(f.s, "f")), "create %s", f.s);
-	is_touched(c, &b, D.s,
-		   "dir times: create changes the directory's mtime and ctime");
+	touches_dir(c, D.s, "create", "f");
 
 	snap(c, D.s, &b);
 	snap(c, f.s, &fb);
@@ -1715,37 +1731,17 @@ static void t_dirtimes(struct ctx *c)
 	setup(c, R(link(ef.s, f.s)), "link %s", f.s);
 	is_touched(c, &b, D.s,
 		   "dir times: link changes the directory's mtime and ctime");
-	lstat(ef.s, &after);
-	if (!check(c, ts_cmp(after.st_ctim, fb.st_ctim) > 0,
-		   "file times: link changes the file's ctime"))
-		diag("ctime %lld.%09ld -> %lld.%09ld",
-		     (long long)fb.st_ctim.tv_sec, fb.st_ctim.tv_nsec,
-		     (long long)after.st_ctim.tv_sec, after.st_ctim.tv_nsec);
-	is_same_ts(c, fb.st_mtim, after.st_mtim,
-		   "file times: link leaves the file's mtime alone");
+	ctime_only(c, &fb, ef.s, "link");
 
-	snap(c, D.s, &b);
-	nap(c);
-	setup(c, R(unlink(f.s)), "unlink %s", f.s);
-	is_touched(c, &b, D.s,
-		   "dir times: unlink changes the directory's mtime and ctime");
-
-	snap(c, D.s, &b);
-	nap(c);
-	setup(c, R(mkdir(pj(D.s, "sub").s, 0755)), "mkdir");
-	is_touched(c, &b, D.s,
-		   "dir times: mkdir changes the directory's mtime and ctime");
-	snap(c, D.s, &b);
-	nap(c);
-	setup(c, R(rmdir(pj(D.s, "sub").s)), "rmdir");
-	is_touched(c, &b, D.s,
-		   "dir times: rmdir changes the directory's mtime and ctime");
-	snap(c, D.s, &b);
-	nap(c);
-	setup(c, R(symlink("ef", pj(D.s, "sym").s)), "symlink");
-	is_touched(
-		c, &b, D.s,
-		"dir times: symlink changes the directory's mtime and ctime");
+	/* Names made and removed in D, one kind of call each. */
+	static const struct {
+		const char *call, *name;
+	} changes[] = {
+		{"unlink", "f"}, {"mkdir", "sub"}, {"rmdir", "sub"},
+		{"symlink", "sym"},
+	};
+	for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++)
+		touches_dir(c, D.s, changes[i].call, changes[i].name);
 
 	snap(c, ef.s, &fb);
 	nap(c);
@@ -1755,14 +1751,7 @@ static void t_dirtimes(struct ctx *c)
 	snap(c, ef.s, &fb);
 	nap(c);
 	setup(c, R(chmod(ef.s, 0600)), "chmod");
-	lstat(ef.s, &after);
-	if (!check(c, ts_cmp(after.st_ctim, fb.st_ctim) > 0,
-		   "file times: chmod changes the file's ctime"))
-		diag("ctime %lld.%09ld -> %lld.%09ld",
-		     (long long)fb.st_ctim.tv_sec, fb.st_ctim.tv_nsec,
-		     (long long)after.st_ctim.tv_sec, after.st_ctim.tv_nsec);
-	is_same_ts(c, fb.st_mtim, after.st_mtim,
-		   "file times: chmod leaves the file's mtime alone");
+	ctime_only(c, &fb, ef.s, "chmod");
 }
 
 /* ----------------------------------------------------------- utimensat */
@@ -1795,11 +1784,8 @@ static void is_mtime(struct ctx *c, const char *path, struct timespec want,
 	is_time(c, path, false, want, name);
 }
 
-static void t_utime(struct ctx *c)
+static void t_utime(struct ctx *c, path_t d)
 {
-	path_t d;
-	if (!group_dir(c, "utime", &d))
-		return;
 	path_t f = pj(d.s, "f");
 	setup(c, RN(put_str(f.s, "times")), "write");
 	const struct timespec T1 = { 1000000000, 123456789 },
@@ -1886,11 +1872,8 @@ static void t_utime(struct ctx *c)
 
 /* ----------------------------------------- chmod, chown, symlinks */
 
-static void t_attr(struct ctx *c)
+static void t_attr(struct ctx *c, path_t d)
 {
-	path_t d;
-	if (!group_dir(c, "attr", &d))
-		return;
 	path_t f = pj(d.s, "f");
 	struct stat st;
 	setup(c, RN(put_str(f.s, "attrs")), "write");
@@ -2001,8 +1984,9 @@ static void t_attr(struct ctx *c)
 
 /* -------------------------------------------------------------- statfs */
 
-static void t_statfs(struct ctx *c)
+static void t_statfs(struct ctx *c, path_t d)
 {
+	(void)d; /* statfs asks about the file system, not a directory */
 	struct statfs sf;
 	struct statvfs sv;
 	bool a = is_ok(c, R(statfs(c->top, &sf)), "statfs: succeeds");
@@ -2035,11 +2019,8 @@ static void t_statfs(struct ctx *c)
 
 /* ---------------------------------------------------------------- mmap */
 
-static void t_mmap(struct ctx *c)
+static void t_mmap(struct ctx *c, path_t d)
 {
-	path_t d;
-	if (!group_dir(c, "mmap", &d))
-		return;
 	path_t m = pj(d.s, "m");
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), len = 3 * page + 100;
 	char *data = xmalloc(len), *back = xmalloc(len);
@@ -2190,11 +2171,8 @@ static bool is_locked_err(int e)
 	return e == EAGAIN || e == EACCES;
 }
 
-static void t_locks(struct ctx *c)
+static void t_locks(struct ctx *c, path_t d)
 {
-	path_t d;
-	if (!group_dir(c, "locks", &d))
-		return;
 	path_t lk = pj(d.s, "lockfile");
 	char zero[300] = { 0 };
 	setup(c, RN(put_file(lk.s, zero, sizeof zero)), "write %s", lk.s);
@@ -2289,11 +2267,8 @@ static int cmp_ino(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void t_inodes(struct ctx *c)
+static void t_inodes(struct ctx *c, path_t d)
 {
-	path_t d;
-	if (!group_dir(c, "inodes", &d))
-		return;
 	ino_t ino[PC_INODES], sorted[PC_INODES];
 	struct stat dst, st;
 	lstat(d.s, &dst);
@@ -2393,11 +2368,8 @@ static int deliver(const char *md, const char *name, const char *msg,
 	return 0;
 }
 
-static void t_maildir(struct ctx *c)
+static void t_maildir(struct ctx *c, path_t md)
 {
-	path_t md;
-	if (!group_dir(c, "maildir", &md))
-		return;
 	const char *sub[] = { "tmp", "new", "cur" };
 	for (int i = 0; i < 3; i++)
 		if (!setup(c, R(mkdir(pj(md.s, sub[i]).s, 0700)), "mkdir %s",
@@ -2650,9 +2622,10 @@ static int rm_entry(const char *path, const struct stat *st, int flag,
 	return flag == FTW_DP ? rmdir(path) : unlink(path);
 }
 
+/* The check groups, each run in a fresh directory of its name. */
 static const struct group {
 	const char *name;
-	void (*run)(struct ctx *);
+	void (*run)(struct ctx *, path_t dir);
 } groups[] = {
 	{ "open", t_open },	    { "rw", t_rw },
 	{ "truncate", t_truncate }, { "sync", t_sync },
@@ -2737,9 +2710,12 @@ int main(int argc, char **argv)
 		if (mkdir(c.top, 0755) != 0)
 			bail("mkdir %s: %s", c.top, ename(errno));
 		probe_timestamps(&c);
-		for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
-			if (selected(c.only, groups[g].name))
-				groups[g].run(&c);
+		for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+			path_t d;
+			if (selected(c.only, groups[g].name) &&
+			    group_dir(&c, groups[g].name, &d))
+				groups[g].run(&c, d);
+		}
 		if (keep)
 			diag("kept %s", c.top);
 		else

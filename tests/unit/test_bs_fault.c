@@ -4,6 +4,7 @@
 #include "ipfs/bs_local.h"
 #include "ipfs/cid.h"
 #include "tests/tap.h"
+#include "tests/unit/harness.h"
 #include "util/clock.h"
 
 #include <errno.h>
@@ -20,16 +21,6 @@
 #define SEQ_CALLS 200
 #define DELAY_MS 20
 
-static const char *sub(const char *name)
-{
-	static char paths[8][PATH_MAX];
-	static int next;
-	char *p = paths[next++ % 8];
-	if (snprintf(p, PATH_MAX, "%s/%s", tap_tempdir(), name) >= PATH_MAX)
-		abort();
-	return p;
-}
-
 /* A fault wrapper over a new local store; *below (may be NULL) is that
  * store, owned by the wrapper. */
 static struct blockstore *wrap_over(const char *name,
@@ -37,7 +28,7 @@ static struct blockstore *wrap_over(const char *name,
 				    struct blockstore **below)
 {
 	struct blockstore *parent = NULL, *bs = NULL;
-	if (bs_local_open(sub(name), &parent) < 0)
+	if (bs_local_open(harness_path(name), &parent) < 0)
 		return NULL;
 	if (bs_fault_wrap(parent, cfg, &bs) < 0) {
 		bs_close(parent);
@@ -63,6 +54,32 @@ static struct fault_config quiet(void)
 	return cfg;
 }
 
+/* One count bs_fault_counts should report. */
+enum count_kind { CALLS, FAILED, DELAYED };
+struct count_want {
+	enum count_kind kind;
+	enum fault_op op;
+	uint64_t n;
+	const char *what;
+};
+
+/* bs's counts, with each of want[0 .. n) checked. */
+static struct fault_counts counts_are(struct blockstore *bs,
+				      const struct count_want *want, size_t n)
+{
+	struct fault_counts fc;
+	bs_fault_counts(bs, &fc);
+	for (size_t i = 0; i < n; i++) {
+		const uint64_t *of = want[i].kind == CALLS    ? fc.calls
+				     : want[i].kind == FAILED ? fc.failed
+							      : fc.delayed;
+		is_int(of[want[i].op], want[i].n, "%s", want[i].what);
+	}
+	return fc;
+}
+#define COUNTS_ARE(bs, want)                                                  \
+	counts_are((bs), (want), sizeof(want) / sizeof(*(want)))
+
 static int count_block(const struct cid *c, void *arg)
 {
 	(void)c;
@@ -73,6 +90,14 @@ static int count_block(const struct cid *c, void *arg)
 static void test_pass_through(void)
 {
 	struct fault_config cfg = quiet();
+	/* The counts it must end with. */
+	static const struct count_want want[] = {
+		{CALLS, FAULT_PUT, 1, "1 put counted"},
+		{CALLS, FAULT_GET, 1, "1 get counted"},
+		{CALLS, FAULT_HAS, 2, "2 has counted (not the parent's)"},
+		{CALLS, FAULT_SYNC, 1, "1 sync counted"},
+		{CALLS, FAULT_REMOVE, 1, "1 remove counted"},
+	};
 	struct blockstore *parent = NULL;
 	struct blockstore *bs = wrap_over("pass", &cfg, &parent);
 	ok(bs != NULL, "wrap a local store");
@@ -103,13 +128,7 @@ static void test_pass_through(void)
 	is_int(bs_remove(bs, &c), 0, "remove passes");
 	is_int(bs_has(bs, &c), 0, "the block is gone");
 
-	struct fault_counts fc;
-	bs_fault_counts(bs, &fc);
-	is_int(fc.calls[FAULT_PUT], 1, "1 put counted");
-	is_int(fc.calls[FAULT_GET], 1, "1 get counted");
-	is_int(fc.calls[FAULT_HAS], 2, "2 has counted (not the parent's)");
-	is_int(fc.calls[FAULT_SYNC], 1, "1 sync counted");
-	is_int(fc.calls[FAULT_REMOVE], 1, "1 remove counted");
+	struct fault_counts fc = COUNTS_ARE(bs, want);
 	uint64_t f = 0, dl = 0;
 	for (int op = 0; op < FAULT_OP_COUNT; op++) {
 		f += fc.failed[op];
@@ -118,13 +137,15 @@ static void test_pass_through(void)
 	is_int(f, 0, "nothing failed");
 	is_int(dl, 0, "nothing delayed");
 
-	bs_fault_counts(parent, &fc);
-	is_int(fc.calls[FAULT_PUT], 0, "counts of a non-wrapper are zero");
+	static const struct count_want none[] = {
+		{CALLS, FAULT_PUT, 0, "counts of a non-wrapper are zero"},
+	};
+	COUNTS_ARE(parent, none);
 
 	/* Closing the wrapper closes the parent: a lone opener may then clean
 	 * temp files, which it must not do while the parent is open. */
 	char shard[PATH_MAX], tmp[PATH_MAX + 32];
-	snprintf(shard, sizeof(shard), "%s/blocks/aa", sub("pass"));
+	snprintf(shard, sizeof(shard), "%s/blocks/aa", harness_path("pass"));
 	mkdir(shard, 0700);
 	snprintf(tmp, sizeof(tmp), "%s/.tmp-1", shard);
 	FILE *fp = fopen(tmp, "w");
@@ -132,13 +153,21 @@ static void test_pass_through(void)
 		fclose(fp);
 	bs_close(bs);
 	struct blockstore *again = NULL;
-	is_int(bs_local_open(sub("pass"), &again), 0, "reopen the parent's dir");
+	is_int(bs_local_open(harness_path("pass"), &again), 0,
+	       "reopen the parent's dir");
 	ok(access(tmp, F_OK) != 0, "close of the wrapper closed the parent");
 	bs_close(again);
 }
 
 static void test_always_fail(void)
 {
+	/* The counts it must end with. */
+	static const struct count_want want[] = {
+		{CALLS, FAULT_PUT, 20, "20 puts counted"},
+		{FAILED, FAULT_PUT, 20, "20 puts failed"},
+		{FAILED, FAULT_GET, 1, "1 get failed"},
+		{FAILED, FAULT_HAS, 0, "no has failed"},
+	};
 	struct fault_config cfg = quiet();
 	cfg.fail_rate[FAULT_PUT] = 1.0;
 	cfg.fail_rate[FAULT_GET] = 1.0;
@@ -176,12 +205,7 @@ static void test_always_fail(void)
 	ok(untouched, "and hands none out");
 	is_int(bs_has(bs, &c), 1, "has is not affected");
 
-	struct fault_counts fc;
-	bs_fault_counts(bs, &fc);
-	is_int(fc.calls[FAULT_PUT], 20, "20 puts counted");
-	is_int(fc.failed[FAULT_PUT], 20, "20 puts failed");
-	is_int(fc.failed[FAULT_GET], 1, "1 get failed");
-	is_int(fc.failed[FAULT_HAS], 0, "no has failed");
+	COUNTS_ARE(bs, want);
 	bs_close(bs);
 
 	cfg = quiet();
@@ -215,10 +239,12 @@ static void test_rate(void)
 	ok(failed >= 220 && failed <= 380, "about 30%% of %d calls failed (%d)",
 	   RATE_CALLS, failed);
 	is_int(other, 0, "the rest passed through");
-	struct fault_counts fc;
-	bs_fault_counts(bs, &fc);
-	is_int(fc.calls[FAULT_HAS], RATE_CALLS, "calls counted");
-	is_int(fc.failed[FAULT_HAS], failed, "failures counted as seen");
+	const struct count_want want[] = {
+		{CALLS, FAULT_HAS, RATE_CALLS, "calls counted"},
+		{FAILED, FAULT_HAS, (uint64_t)failed,
+		 "failures counted as seen"},
+	};
+	struct fault_counts fc = COUNTS_ARE(bs, want);
 	is_int(fc.calls[FAULT_PUT] + fc.failed[FAULT_PUT], 0,
 	       "other kinds untouched");
 	bs_close(bs);
@@ -250,6 +276,11 @@ static void test_seed(void)
 
 static void test_delay(void)
 {
+	/* The counts it must end with. */
+	static const struct count_want want[] = {
+		{DELAYED, FAULT_GET, 1, "1 delayed get counted"},
+		{DELAYED, FAULT_PUT, 0, "no delayed put"},
+	};
 	struct fault_config cfg = quiet();
 	cfg.delay_rate[FAULT_GET] = 1.0;
 	cfg.delay_ms = DELAY_MS;
@@ -267,10 +298,7 @@ static void test_delay(void)
 	is_int(r, 0, "a delayed get still succeeds");
 	is_mem(out, d, sizeof(d), "with the bytes");
 	ok(took >= DELAY_MS, "and took at least %d ms (%.1f)", DELAY_MS, took);
-	struct fault_counts fc;
-	bs_fault_counts(bs, &fc);
-	is_int(fc.delayed[FAULT_GET], 1, "1 delayed get counted");
-	is_int(fc.delayed[FAULT_PUT], 0, "no delayed put");
+	COUNTS_ARE(bs, want);
 	bs_close(bs);
 }
 

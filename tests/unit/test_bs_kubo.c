@@ -221,6 +221,17 @@ static struct blockstore *open_kubo(int port, unsigned get_timeout_ms,
 	return bs;
 }
 
+/* A mock node started in m and a store on it (600 ms gets, 3 s calls);
+ * what names the check that it opens.  NULL (m stopped) if it does not. */
+static struct blockstore *mock_open(struct mock *m, const char *what)
+{
+	mock_start(m);
+	struct blockstore *bs = open_kubo(m->port, 600, 3000);
+	if (!ok(bs != NULL, "%s", what))
+		mock_stop(m);
+	return bs;
+}
+
 /* ------------------------------------------------------------ tests */
 
 static void test_urls(void)
@@ -492,13 +503,9 @@ static void test_parse_import(void)
 static void test_put_many(void)
 {
 	struct mock m;
-	mock_start(&m);
-	struct blockstore *bs = open_kubo(m.port, 600, 3000);
-	ok(bs != NULL, "open for put_many");
-	if (!bs) {
-		mock_stop(&m);
+	struct blockstore *bs = mock_open(&m, "open for put_many");
+	if (!bs)
 		return;
-	}
 	enum { N = 3 };
 	static uint8_t data[N][5000];
 	struct bs_block blocks[N];
@@ -571,13 +578,9 @@ static void test_put_many(void)
 static void test_mock(void)
 {
 	struct mock m;
-	mock_start(&m);
-	struct blockstore *bs = open_kubo(m.port, 600, 3000);
-	ok(bs != NULL, "open on a multiaddr");
-	if (!bs) {
-		mock_stop(&m);
+	struct blockstore *bs = mock_open(&m, "open on a multiaddr");
+	if (!bs)
 		return;
-	}
 	uint8_t block[4096];
 	tap_fill_random(block, sizeof(block), 7);
 	struct cid c, got;
@@ -749,13 +752,9 @@ static void test_mock(void)
 static void test_routing(void)
 {
 	struct mock m;
-	mock_start(&m);
-	struct blockstore *bs = open_kubo(m.port, 600, 3000);
-	ok(bs != NULL, "routing: open");
-	if (!bs) {
-		mock_stop(&m);
+	struct blockstore *bs = mock_open(&m, "routing: open");
+	if (!bs)
 		return;
-	}
 	uint8_t pk[32], rec[100];
 	tap_fill_random(pk, sizeof(pk), 11);
 	tap_fill_random(rec, sizeof(rec), 12);

@@ -137,13 +137,8 @@ static int check_layout(struct blockstore *bs, const char *dir,
 	       (size_t)st.st_size == len;
 }
 
-static void test_round_trip(void)
+static void test_round_trip(const char *dir, struct blockstore *bs)
 {
-	const char *dir = sub("rt");
-	struct blockstore *bs = NULL;
-	is_int(bs_local_open(dir, &bs), 0, "open a new store");
-	if (!bs)
-		return;
 	ok(bs->caps == (BS_CAP_REMOVE | BS_CAP_ITERATE | BS_CAP_LOCAL),
 	   "caps: remove, iterate, local");
 
@@ -214,7 +209,6 @@ static void test_round_trip(void)
 	       "bs_local_path into a small buffer: -ENOBUFS");
 	free(d);
 	free(out);
-	bs_close(bs);
 }
 
 static int corrupt_file(const char *path, off_t at, int truncate_it)
@@ -246,13 +240,9 @@ static int no_bytes_leaked(const uint8_t *buf, size_t n)
 	return 1;
 }
 
-static void test_corruption(void)
+static void test_corruption(const char *dir, struct blockstore *bs)
 {
-	const char *dir = sub("corrupt");
-	struct blockstore *bs = NULL;
-	is_int(bs_local_open(dir, &bs), 0, "open");
-	if (!bs)
-		return;
+	(void)dir;
 	const size_t n = 70000;
 	uint8_t *data = block(n, 21), *out = malloc(n);
 	struct cid c;
@@ -302,7 +292,6 @@ static void test_corruption(void)
 	free(zeros);
 	free(data);
 	free(out);
-	bs_close(bs);
 }
 
 struct cid_set {
@@ -340,13 +329,8 @@ static int write_file(const char *path, const void *data, size_t len)
 	return r;
 }
 
-static void test_iterate(void)
+static void test_iterate(const char *dir, struct blockstore *bs)
 {
-	const char *dir = sub("iter");
-	struct blockstore *bs = NULL;
-	is_int(bs_local_open(dir, &bs), 0, "open");
-	if (!bs)
-		return;
 	struct cid stored[ITER_BLOCKS];
 	uint64_t bytes = 0;
 	int put_ok = 1;
@@ -409,16 +393,11 @@ static void test_iterate(void)
 		layout &= check_layout(bs, dir, &stored[i],
 				       (i * 7919) % 5000);
 	ok(layout, "every block's file is blocks/<shard>/<cid_format>");
-	bs_close(bs);
 }
 
-static void test_sync(void)
+static void test_sync(const char *dir, struct blockstore *bs)
 {
-	const char *dir = sub("sync");
-	struct blockstore *bs = NULL;
-	is_int(bs_local_open(dir, &bs), 0, "open");
-	if (!bs)
-		return;
+	(void)dir;
 	int all = 1;
 	for (size_t i = 0; i < MANY_BLOCKS; i++) {
 		uint8_t d[64];
@@ -452,15 +431,30 @@ static void test_sync(void)
 		       len == sizeof(d) && memcmp(out, d, len) == 0;
 	}
 	ok(all, "blocks read back after sync");
-	bs_close(bs);
+}
+
+/* Blocks the threads of test_threads and test_two_openers share. */
+struct shared {
+	uint8_t (*blocks)[4096];
+	struct cid cids[SHARED_BLOCKS];
+};
+
+static void make_shared(struct shared *sh, uint64_t seed)
+{
+	sh->blocks = malloc(SHARED_BLOCKS * sizeof(*sh->blocks));
+	if (!sh->blocks)
+		abort();
+	for (size_t i = 0; i < SHARED_BLOCKS; i++) {
+		tap_fill_random(sh->blocks[i], sizeof(sh->blocks[i]), seed + i);
+		cid_of_raw_block(&sh->cids[i], sh->blocks[i],
+				 sizeof(sh->blocks[i]));
+	}
 }
 
 struct worker {
 	struct blockstore *bs;
-	uint8_t (*blocks)[4096];
-	struct cid *cids;
-	int id;
-	int failures;
+	const struct shared *sh;
+	int id, failures;
 };
 
 static void *work(void *arg)
@@ -475,13 +469,14 @@ static void *work(void *arg)
 		size_t k = x % SHARED_BLOCKS;
 		struct cid c;
 		unsigned flags = (x >> 8) % 4 == 0 ? BS_PUT_DURABLE : 0;
-		if (bs_put(w->bs, w->blocks[k], sizeof(out), flags, &c) != 0 ||
-		    !cid_equal(&c, &w->cids[k]))
+		if (bs_put(w->bs, w->sh->blocks[k], sizeof(out), flags,
+			   &c) != 0 ||
+		    !cid_equal(&c, &w->sh->cids[k]))
 			w->failures++;
 		size_t j = (x >> 16) % SHARED_BLOCKS, len = 0;
-		int r = bs_get(w->bs, &w->cids[j], out, sizeof(out), &len);
+		int r = bs_get(w->bs, &w->sh->cids[j], out, sizeof(out), &len);
 		if (r == 0 && (len != sizeof(out) ||
-			       memcmp(out, w->blocks[j], len) != 0))
+			       memcmp(out, w->sh->blocks[j], len) != 0))
 			w->failures++;
 		else if (r != 0 && r != -ENOENT)
 			w->failures++;
@@ -491,23 +486,15 @@ static void *work(void *arg)
 	return NULL;
 }
 
-static void test_threads(void)
+/* THREADS threads putting and getting the shared blocks, thread i through
+ * stores[i % n]; their failures, summed. */
+static int run_workers(struct blockstore *const *stores, size_t n,
+		       const struct shared *sh)
 {
-	const char *dir = sub("threads");
-	struct blockstore *bs = NULL;
-	is_int(bs_local_open(dir, &bs), 0, "open");
-	if (!bs)
-		return;
-	uint8_t(*blocks)[4096] = malloc(SHARED_BLOCKS * sizeof(*blocks));
-	struct cid cids[SHARED_BLOCKS];
-	for (size_t i = 0; i < SHARED_BLOCKS; i++) {
-		tap_fill_random(blocks[i], sizeof(blocks[i]), 777 + i);
-		cid_of_raw_block(&cids[i], blocks[i], sizeof(blocks[i]));
-	}
 	pthread_t th[THREADS];
 	struct worker w[THREADS];
 	for (int i = 0; i < THREADS; i++) {
-		w[i] = (struct worker){bs, blocks, cids, i, 0};
+		w[i] = (struct worker){stores[(size_t)i % n], sh, i, 0};
 		if (pthread_create(&th[i], NULL, work, &w[i]) != 0)
 			w[i].failures = -1000;
 	}
@@ -517,28 +504,45 @@ static void test_threads(void)
 			pthread_join(th[i], NULL);
 		failures += w[i].failures;
 	}
-	is_int(failures, 0, "%d threads putting and getting shared blocks",
-	       THREADS);
-	is_int(bs_sync(bs), 0, "sync");
+	return failures;
+}
+
+/* After the threads: every shared block got through stores[(i + 1) % n]
+ * (another opener than the one that put it, where there are two) is
+ * absent or intact, most are there, and dir holds no temp file. */
+static void check_shared(struct blockstore *const *stores, size_t n,
+			 const struct shared *sh, const char *dir,
+			 const char *all_what, const char *most_what)
+{
 	int all = 1, present = 0;
 	for (size_t i = 0; i < SHARED_BLOCKS; i++) {
 		uint8_t out[4096];
 		size_t len = 0;
-		int r = bs_get(bs, &cids[i], out, sizeof(out), &len);
+		int r = bs_get(stores[(i + 1) % n], &sh->cids[i], out,
+			       sizeof(out), &len);
 		if (r == 0) {
 			present++;
 			all &= len == sizeof(out) &&
-			       memcmp(out, blocks[i], len) == 0;
+			       memcmp(out, sh->blocks[i], len) == 0;
 		} else {
 			all &= r == -ENOENT;
 		}
 	}
-	ok(all, "every stored block verifies");
-	ok(present > SHARED_BLOCKS / 2, "most shared blocks were stored (%d)",
-	   present);
+	ok(all, "%s", all_what);
+	ok(present > SHARED_BLOCKS / 2, "%s (%d)", most_what, present);
 	is_int(count_files(dir, ".tmp-"), 0, "no temp file left behind");
-	free(blocks);
-	bs_close(bs);
+}
+
+static void test_threads(const char *dir, struct blockstore *bs)
+{
+	struct shared sh;
+	make_shared(&sh, 777);
+	is_int(run_workers(&bs, 1, &sh), 0,
+	       "%d threads putting and getting shared blocks", THREADS);
+	is_int(bs_sync(bs), 0, "sync");
+	check_shared(&bs, 1, &sh, dir, "every stored block verifies",
+		     "most shared blocks were stored");
+	free(sh.blocks);
 }
 
 /*
@@ -549,57 +553,27 @@ static void test_threads(void)
 static void test_two_openers(void)
 {
 	const char *dir = sub("two");
-	struct blockstore *a = NULL, *b = NULL;
-	is_int(bs_local_open(dir, &a), 0, "open A");
-	is_int(bs_local_open(dir, &b), 0, "open B on the same directory");
-	if (!a || !b) {
-		bs_close(a);
-		bs_close(b);
+	struct blockstore *ab[2] = {NULL, NULL};
+	is_int(bs_local_open(dir, &ab[0]), 0, "open A");
+	is_int(bs_local_open(dir, &ab[1]), 0, "open B on the same directory");
+	if (!ab[0] || !ab[1]) {
+		bs_close(ab[0]);
+		bs_close(ab[1]);
 		return;
 	}
-	uint8_t(*blocks)[4096] = malloc(SHARED_BLOCKS * sizeof(*blocks));
-	struct cid cids[SHARED_BLOCKS];
-	for (size_t i = 0; i < SHARED_BLOCKS; i++) {
-		tap_fill_random(blocks[i], sizeof(blocks[i]), 4242 + i);
-		cid_of_raw_block(&cids[i], blocks[i], sizeof(blocks[i]));
-	}
-	pthread_t th[THREADS];
-	struct worker w[THREADS];
-	for (int i = 0; i < THREADS; i++) {
-		w[i] = (struct worker){i % 2 ? b : a, blocks, cids, i, 0};
-		if (pthread_create(&th[i], NULL, work, &w[i]) != 0)
-			w[i].failures = -1000;
-	}
-	int failures = 0;
-	for (int i = 0; i < THREADS; i++) {
-		if (w[i].failures != -1000)
-			pthread_join(th[i], NULL);
-		failures += w[i].failures;
-	}
-	is_int(failures, 0, "%d threads on two openers, same blocks",
-	       THREADS);
-	is_int(bs_sync(a), 0, "sync A");
-	is_int(bs_sync(b), 0, "sync B");
-	int all = 1, present = 0;
-	for (size_t i = 0; i < SHARED_BLOCKS; i++) {
-		uint8_t out[4096];
-		size_t len = 0;
-		int r = bs_get(i % 2 ? a : b, &cids[i], out, sizeof(out), &len);
-		if (r == 0) {
-			present++;
-			all &= len == sizeof(out) &&
-			       memcmp(out, blocks[i], len) == 0;
-		} else {
-			all &= r == -ENOENT;
-		}
-	}
-	ok(all, "every block either opener stored verifies through the other");
-	ok(present > SHARED_BLOCKS / 2, "most blocks were stored (%d)",
-	   present);
-	is_int(count_files(dir, ".tmp-"), 0, "no temp file left behind");
-	free(blocks);
-	bs_close(b);
-	bs_close(a);
+	struct shared sh;
+	make_shared(&sh, 4242);
+	is_int(run_workers(ab, 2, &sh), 0,
+	       "%d threads on two openers, same blocks", THREADS);
+	is_int(bs_sync(ab[0]), 0, "sync A");
+	is_int(bs_sync(ab[1]), 0, "sync B");
+	check_shared(ab, 2, &sh, dir,
+		     "every block either opener stored verifies through the "
+		     "other",
+		     "most blocks were stored");
+	free(sh.blocks);
+	bs_close(ab[1]);
+	bs_close(ab[0]);
 }
 
 static void test_stale_temps(void)
@@ -697,14 +671,30 @@ static void test_enospc(void)
 	is_int(bits & ~31, 0, "child set no other failure bits");
 }
 
+/* The tests that want a new store of their own, in sub(dir); what names
+ * the check that it opens.  The store is closed after. */
+static const struct {
+	const char *dir, *what;
+	void (*run)(const char *dir, struct blockstore *bs);
+} one_store[] = {
+	{"rt", "open a new store", test_round_trip},
+	{"corrupt", "open", test_corruption},
+	{"iter", "open", test_iterate},
+	{"sync", "open", test_sync},
+	{"threads", "open", test_threads},
+};
+
 int main(void)
 {
 	test_dispatch();
-	test_round_trip();
-	test_corruption();
-	test_iterate();
-	test_sync();
-	test_threads();
+	for (size_t i = 0; i < sizeof(one_store) / sizeof(*one_store); i++) {
+		const char *dir = sub(one_store[i].dir);
+		struct blockstore *bs = NULL;
+		is_int(bs_local_open(dir, &bs), 0, "%s", one_store[i].what);
+		if (bs)
+			one_store[i].run(dir, bs);
+		bs_close(bs);
+	}
 	test_two_openers();
 	test_stale_temps();
 	test_enospc();

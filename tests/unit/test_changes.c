@@ -7,21 +7,16 @@
 #include <string.h>
 
 #include "tests/tap.h"
+#include "tests/unit/harness.h"
 
 static const struct timespec t0 = {.tv_sec = 1700000000, .tv_nsec = 0};
-
-static void bail(const char *what)
-{
-	printf("Bail out! %s\n", what);
-	exit(255);
-}
 
 static uint64_t mkdir_in(struct fs_tree *t, uint64_t dir, const char *name)
 {
 	struct tree_new_inode spec = {.mode = S_IFDIR | 0700};
 	struct inode *out;
 	if (tree_create(t, tree_get(t, dir), name, &spec, &t0, &out))
-		bail("mkdir");
+		harness_bail("mkdir");
 	return out->ino;
 }
 
@@ -30,7 +25,7 @@ static struct mail_changes run(struct fs_tree *t, const struct record *r)
 {
 	struct mail_changes c = mail_changes_of(t, r);
 	if (record_apply(t, r, NULL, NULL) != 0)
-		bail("record_apply");
+		harness_bail("record_apply");
 	return c;
 }
 
@@ -44,73 +39,95 @@ static void counts(struct mail_changes c, int a, int rm, int rn,
 	   (unsigned long long)c.renamed);
 }
 
-int main(void)
-{
-	struct fs_tree *t;
-	if (tree_new(&t, 0, 0, &t0))
-		bail("tree_new");
-	uint64_t cur = mkdir_in(t, 1, "cur"), nw = mkdir_in(t, 1, "new"),
-		 tmp = mkdir_in(t, 1, "tmp");
-	uint64_t folder = mkdir_in(t, 1, ".Sent");
-	uint64_t fcur = mkdir_in(t, folder, "cur");
+/* The directories a step names: the mailbox's and one folder's. */
+enum where { TOP, CUR, NEW, TMP, SENT_CUR, WHERE_COUNT };
 
+/* One change in the order a deliverer, a reader or a cleaner makes it,
+ * and what it counts as.  LINK links dir/name to newdir/newname. */
+enum kind { CREATE, MKDIR, LINK, UNLINK, RMDIR, RENAME };
+static const struct step {
+	enum kind kind;
+	enum where dir;
+	const char *name;
+	enum where newdir;
+	const char *newname;
+	int added, removed, renamed;
+	const char *what;
+} steps[] = {
 	/* qmail: create in tmp/, link into new/, unlink tmp/: one added. */
-	struct record r = {.op = REC_CREATE, .dir = tmp, .name = "m1",
-			   .mode = S_IFREG | 0600, .time = t0};
-	counts(run(t, &r), 0, 0, 0, "create in tmp/");
-	uint64_t m1 = tree_lookup(tree_get(t, tmp), "m1")->inode->ino;
-	r = (struct record){.op = REC_LINK, .ino = m1, .dir = nw,
-			    .name = "m1", .time = t0};
-	counts(run(t, &r), 1, 0, 0, "link tmp/ -> new/");
-	r = (struct record){.op = REC_UNLINK, .dir = tmp, .name = "m1",
-			    .time = t0};
-	counts(run(t, &r), 0, 0, 0, "unlink from tmp/");
-
+	{CREATE, TMP, "m1", TOP, NULL, 0, 0, 0, "create in tmp/"},
+	{LINK, TMP, "m1", NEW, "m1", 1, 0, 0, "link tmp/ -> new/"},
+	{UNLINK, TMP, "m1", TOP, NULL, 0, 0, 0, "unlink from tmp/"},
 	/* Dovecot: create in tmp/, rename into new/: one added. */
-	r = (struct record){.op = REC_CREATE, .dir = tmp, .name = "m2",
-			    .mode = S_IFREG | 0600, .time = t0};
-	run(t, &r);
-	r = (struct record){.op = REC_RENAME, .dir = tmp, .name = "m2",
-			    .newdir = nw, .newname = "m2", .time = t0};
-	counts(run(t, &r), 1, 0, 0, "rename tmp/ -> new/");
-
+	{CREATE, TMP, "m2", TOP, NULL, 0, 0, 0, "create m2 in tmp/"},
+	{RENAME, TMP, "m2", NEW, "m2", 1, 0, 0, "rename tmp/ -> new/"},
 	/* A reader: new/ -> cur/ with flags, then a flag change. */
-	r = (struct record){.op = REC_RENAME, .dir = nw, .name = "m2",
-			    .newdir = cur, .newname = "m2:2,", .time = t0};
-	counts(run(t, &r), 0, 0, 1, "rename new/ -> cur/");
-	r = (struct record){.op = REC_RENAME, .dir = cur, .name = "m2:2,",
-			    .newdir = cur, .newname = "m2:2,S", .time = t0};
-	counts(run(t, &r), 0, 0, 1, "flag change in cur/");
-	r = (struct record){.op = REC_RENAME, .dir = cur, .name = "m2:2,S",
-			    .newdir = fcur, .newname = "m2:2,S", .time = t0};
-	counts(run(t, &r), 0, 0, 1, "move to a folder's cur/");
-
+	{RENAME, NEW, "m2", CUR, "m2:2,", 0, 0, 1, "rename new/ -> cur/"},
+	{RENAME, CUR, "m2:2,", CUR, "m2:2,S", 0, 0, 1, "flag change in cur/"},
+	{RENAME, CUR, "m2:2,S", SENT_CUR, "m2:2,S", 0, 0, 1,
+	 "move to a folder's cur/"},
 	/* Deletions and moves out. */
-	r = (struct record){.op = REC_UNLINK, .dir = fcur, .name = "m2:2,S",
-			    .time = t0};
-	counts(run(t, &r), 0, 1, 0, "unlink from a folder's cur/");
-	r = (struct record){.op = REC_RENAME, .dir = nw, .name = "m1",
-			    .newdir = tmp, .newname = "back", .time = t0};
-	counts(run(t, &r), 0, 1, 0, "rename new/ -> tmp/");
-
+	{UNLINK, SENT_CUR, "m2:2,S", TOP, NULL, 0, 1, 0,
+	 "unlink from a folder's cur/"},
+	{RENAME, NEW, "m1", TMP, "back", 0, 1, 0, "rename new/ -> tmp/"},
 	/* Not messages: a file at the top, a directory in cur/, a create
 	 * directly in cur/ (counts: it is a message appearing there). */
-	r = (struct record){.op = REC_CREATE, .dir = 1, .name = "dovecot.index",
-			    .mode = S_IFREG | 0600, .time = t0};
-	counts(run(t, &r), 0, 0, 0, "create at the top");
-	r = (struct record){.op = REC_CREATE, .dir = cur, .name = "sub",
-			    .mode = S_IFDIR | 0700, .time = t0};
-	counts(run(t, &r), 0, 0, 0, "mkdir in cur/");
-	r = (struct record){.op = REC_UNLINK, .dir = cur, .name = "sub",
-			    .rmdir = true, .time = t0};
-	counts(run(t, &r), 0, 0, 0, "rmdir in cur/");
-	r = (struct record){.op = REC_CREATE, .dir = cur, .name = "direct",
-			    .mode = S_IFREG | 0600, .time = t0};
-	counts(run(t, &r), 1, 0, 0, "create directly in cur/");
+	{CREATE, TOP, "dovecot.index", TOP, NULL, 0, 0, 0, "create at the top"},
+	{MKDIR, CUR, "sub", TOP, NULL, 0, 0, 0, "mkdir in cur/"},
+	{RMDIR, CUR, "sub", TOP, NULL, 0, 0, 0, "rmdir in cur/"},
+	{CREATE, CUR, "direct", TOP, NULL, 1, 0, 0, "create directly in cur/"},
+};
+
+/* The record of step s in t, whose directories are at dirs. */
+static struct record record_of(struct fs_tree *t, const struct step *s,
+			       const uint64_t dirs[WHERE_COUNT])
+{
+	struct record r = {.dir = dirs[s->dir], .name = s->name, .time = t0};
+	switch (s->kind) {
+	case CREATE:
+	case MKDIR:
+		r.op = REC_CREATE;
+		r.mode = s->kind == MKDIR ? S_IFDIR | 0700 : S_IFREG | 0600;
+		break;
+	case LINK:
+		r.op = REC_LINK;
+		r.ino = tree_lookup(tree_get(t, r.dir), s->name)->inode->ino;
+		r.dir = dirs[s->newdir];
+		r.name = s->newname;
+		break;
+	case UNLINK:
+	case RMDIR:
+		r.op = REC_UNLINK;
+		r.rmdir = s->kind == RMDIR;
+		break;
+	case RENAME:
+		r.op = REC_RENAME;
+		r.newdir = dirs[s->newdir];
+		r.newname = s->newname;
+		break;
+	}
+	return r;
+}
+
+int main(void)
+{
+	struct fs_tree *t = harness_tree(0, 0, &t0);
+	uint64_t dirs[WHERE_COUNT] = {[TOP] = TREE_ROOT_INO};
+	dirs[CUR] = mkdir_in(t, TREE_ROOT_INO, "cur");
+	dirs[NEW] = mkdir_in(t, TREE_ROOT_INO, "new");
+	dirs[TMP] = mkdir_in(t, TREE_ROOT_INO, "tmp");
+	uint64_t sent = mkdir_in(t, TREE_ROOT_INO, ".Sent");
+	dirs[SENT_CUR] = mkdir_in(t, sent, "cur");
+
+	for (size_t i = 0; i < sizeof(steps) / sizeof(*steps); i++) {
+		struct record r = record_of(t, &steps[i], dirs);
+		counts(run(t, &r), steps[i].added, steps[i].removed,
+		       steps[i].renamed, steps[i].what);
+	}
 	/* A record that will fail (no such name) still classifies to
 	 * nothing: the caller counts only applied records anyway. */
-	r = (struct record){.op = REC_UNLINK, .dir = cur, .name = "absent",
-			    .time = t0};
+	struct record r = {.op = REC_UNLINK, .dir = dirs[CUR],
+			   .name = "absent", .time = t0};
 	struct mail_changes c = mail_changes_of(t, &r);
 	counts(c, 0, 0, 0, "unlink of an absent name");
 	tree_free(t);

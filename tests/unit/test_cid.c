@@ -9,6 +9,7 @@
 #include "ipfs/cid.h"
 #include "ipfs/multibase.h"
 #include "tests/tap.h"
+#include "tests/unit/harness.h"
 
 static void hex_to_bytes(const char *hex, uint8_t *out, size_t len)
 {
@@ -318,8 +319,8 @@ static void test_bad_text(void)
 		/* a character outside the alphabet */
 		"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyk1",
 		/* unknown multibase prefix ('f' base16) */
-		"f01551220e3b0c44298fc1c149afbf4c8996fb92427ae41e46"
-		"49b934ca495991b7852b855",
+		("f01551220e3b0c44298fc1c149afbf4c8996fb92427ae41e46"
+		 "49b934ca495991b7852b855"),
 		/* CIDv0 text one short, one long, with a bad character */
 		"QmRAQB6YaCyidP37UdDnjFY5vQuiBrcqdyoW1CuDgwxkD",
 		"QmRAQB6YaCyidP37UdDnjFY5vQuiBrcqdyoW1CuDgwxkD4a",
@@ -410,36 +411,37 @@ static const struct {
 	  "k51qzi5uqu5dm4inosjntx5i61w42pk04qo0bftl9af6yie6uozkzd87bzkrbq" },
 };
 
+/* text (a peer id or a name: what) parses to an Ed25519 key: the key
+ * already known if *have_key, else from now on. */
+static void parses_to_key(const char *text, const char *src, const char *what,
+			  uint8_t key[32], int *have_key)
+{
+	uint8_t got[32];
+	is_int(ipns_name_parse_ed25519(text, got), 0, "%s: %s parses", src,
+	       what);
+	if (*have_key)
+		is_mem(got, key, 32, "%s: %s holds the key", src, what);
+	memcpy(key, got, 32);
+	*have_key = 1;
+}
+
 static void test_ipns(void)
 {
 	for (size_t i = 0; i < sizeof(ipns_vectors) / sizeof(ipns_vectors[0]);
 	     i++) {
 		const char *src = ipns_vectors[i].source;
-		uint8_t key[32], from_peer[32], from_name[32];
+		uint8_t key[32];
 		int have_key = 0;
 		if (ipns_vectors[i].key_hex) {
 			hex_to_bytes(ipns_vectors[i].key_hex, key, 32);
 			have_key = 1;
 		}
-		if (ipns_vectors[i].peer_id) {
-			is_int(ipns_name_parse_ed25519(ipns_vectors[i].peer_id,
-						       from_peer),
-			       0, "%s: peer id parses", src);
-			if (have_key)
-				is_mem(from_peer, key, 32,
-				       "%s: peer id holds the key", src);
-			memcpy(key, from_peer, 32);
-			have_key = 1;
-		}
-		if (ipns_vectors[i].k51) {
-			is_int(ipns_name_parse_ed25519(ipns_vectors[i].k51,
-						       from_name),
-			       0, "%s: name parses", src);
-			if (have_key)
-				is_mem(from_name, key, 32,
-				       "%s: name holds the key", src);
-			memcpy(key, from_name, 32);
-		}
+		if (ipns_vectors[i].peer_id)
+			parses_to_key(ipns_vectors[i].peer_id, src, "peer id",
+				      key, &have_key);
+		if (ipns_vectors[i].k51)
+			parses_to_key(ipns_vectors[i].k51, src, "name", key,
+				      &have_key);
 		char name[CID_TEXT_MAX];
 		is_int(ipns_name_of_ed25519(name, sizeof(name), key), 0,
 		       "%s: name of key", src);
@@ -497,8 +499,8 @@ static void test_ipns(void)
 		"bafzbeie5745rpv2m6tjyuugywy4d5ewrqgqqhfnf445he3omzpjbx5xqxe",
 		/* the content-hash name, one character dropped / changed */
 		"k51qzi5uqu5dihst24f3rp2ej4co9berxohfkxaenbq1wjty7nrd5e9xp4afx",
-		"k51qzi5uqu5dihst24f3rp2ej4co9berxohfkxaenbq1wjty7nrd5e9xp4a"
-		"f-1",
+		("k51qzi5uqu5dihst24f3rp2ej4co9berxohfkxaenbq1wjty7nrd5e9xp4a"
+		 "f-1"),
 		/* the content-hash peer id, truncated */
 		"12D3KooWG4NvqQVczTrWY1H2tvsJmbQf5bbA3xGYXC4FM3wWCfE",
 		"1",
@@ -524,8 +526,7 @@ static void test_ipns(void)
 
 int main(void)
 {
-	if (sodium_init() < 0)
-		return 1;
+	harness_seal_init();
 	test_raw_blocks();
 	test_matches();
 	test_text_forms();

@@ -1,6 +1,5 @@
 /* tests/unit/test_commit.c — signed commits (fs/model/commit.h), the head file
  * (fs/store/head.h). */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,20 +20,11 @@
 #include "ipfs/bs_local.h"
 #include "ipfs/cid.h"
 #include "tests/tap.h"
+#include "tests/unit/harness.h"
 
 #define B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
 
 static struct mailbox_keys k1, k2;
-
-static char *path_in(const char *name)
-{
-	static char bufs[8][PATH_MAX];
-	static int next;
-	char *p = bufs[next++ % 8];
-	if (snprintf(p, PATH_MAX, "%s/%s", tap_tempdir(), name) >= PATH_MAX)
-		abort();
-	return p;
-}
 
 static void fake_cid(struct cid *c, uint64_t seed)
 {
@@ -71,14 +61,6 @@ static int same_commit(const struct commit *a, const struct commit *b)
 	       a->messages == b->messages && a->folders == b->folders &&
 	       a->added == b->added && a->removed == b->removed &&
 	       a->renamed == b->renamed;
-}
-
-static void make_keys(struct mailbox_keys *k, uint64_t seed)
-{
-	uint8_t master[IPMD_MASTER_BYTES];
-	tap_fill_random(master, sizeof(master), seed);
-	if (keys_from_master(k, master) != 0)
-		abort();
 }
 
 /* ---- commits ---- */
@@ -284,6 +266,21 @@ static void expect_bad(json_t *o, int want, const char *what)
 	json_decref(o);
 }
 
+/* g dumped as it is (not signed again), sealed and opened: want. */
+static void expect_unsigned(json_t *g, size_t flags, int want,
+			    const char *sealed, const char *what)
+{
+	struct commit got;
+	uint8_t *block;
+	size_t len;
+	char *t = json_dumps(g, flags);
+
+	is_int(seal_text(t, &block, &len), 0, "%s", sealed);
+	is_int(commit_open(block, len, &k1, &got), want, "%s", what);
+	free(block);
+	free(t);
+}
+
 static void set_field(const char *key, json_t *v, const char *what)
 {
 	json_t *o = good_json();
@@ -480,27 +477,15 @@ static void test_malformed(void)
 	free(block);
 	{
 		json_t *g = good_json();
-		char *t = json_dumps(g, JSON_COMPACT);
-		is_int(seal_text(t, &block, &len), 0, "sealed without sig");
-		is_int(commit_open(block, len, &k1, &got), -EBADMSG,
-		       "no signature: -EBADMSG");
-		free(block);
-		free(t);
+		expect_unsigned(g, JSON_COMPACT, -EBADMSG, "sealed without sig",
+				"no signature: -EBADMSG");
 		json_object_set_new(g, "sig", json_string("!!notbase64!!"));
-		t = json_dumps(g, JSON_COMPACT);
-		is_int(seal_text(t, &block, &len), 0, "sealed bad sig");
-		is_int(commit_open(block, len, &k1, &got), -EBADMSG,
-		       "sig not base64: -EBADMSG");
-		free(block);
-		free(t);
+		expect_unsigned(g, JSON_COMPACT, -EBADMSG, "sealed bad sig",
+				"sig not base64: -EBADMSG");
 		sodium_bin2base64(b64, sizeof(b64), bytes, 32, B64);
 		json_object_set_new(g, "sig", json_string(b64));
-		t = json_dumps(g, JSON_COMPACT);
-		is_int(seal_text(t, &block, &len), 0, "sealed short sig");
-		is_int(commit_open(block, len, &k1, &got), -EBADMSG,
-		       "sig of 32 bytes: -EBADMSG");
-		free(block);
-		free(t);
+		expect_unsigned(g, JSON_COMPACT, -EBADMSG, "sealed short sig",
+				"sig of 32 bytes: -EBADMSG");
 		json_decref(g);
 	}
 	/* Signed, then one field changed under the manifest key: what a
@@ -512,12 +497,9 @@ static void test_malformed(void)
 		is_int(seal_signed(g, &b2, &len), 0, "signed");
 		free(b2);
 		json_object_set_new(g, "seq", json_integer(1000));
-		t = json_dumps(g, JSON_COMPACT | JSON_SORT_KEYS);
-		is_int(seal_text(t, &block, &len), 0, "sealed edited");
-		is_int(commit_open(block, len, &k1, &got), -EKEYREJECTED,
-		       "edited after signing: -EKEYREJECTED");
-		free(block);
-		free(t);
+		expect_unsigned(g, JSON_COMPACT | JSON_SORT_KEYS, -EKEYREJECTED,
+				"sealed edited",
+				"edited after signing: -EKEYREJECTED");
 		json_object_set_new(g, "seq", json_integer(2));
 		is_int(seal_signed(g, &b2, &len), 0, "signed again");
 		free(b2);
@@ -548,27 +530,16 @@ static int same_head(const struct head *a, const struct head *b)
 	       a->journal_gen == b->journal_gen && a->max_seq == b->max_seq;
 }
 
-static int dir_count(const char *dir)
+/* h written as the head at path and read back: every field the same. */
+static void head_round_trip(const char *path, const struct head *h,
+			    const char *written, const char *survives)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
-
-static void write_file(const char *path, const uint8_t *p, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(p, 1, len, f) != len)
-		abort();
-	fclose(f);
+	struct head got;
+	is_int(head_write(path, k1.journal, BLOCK_STATE_HEAD, h), 0, "%s",
+	       written);
+	is_int(head_read(path, k1.journal, BLOCK_STATE_HEAD, &got, NULL), 0,
+	       "and read");
+	ok(same_head(h, &got), "%s", survives);
 }
 
 static int head_json_read(const char *path, const char *text)
@@ -580,7 +551,7 @@ static int head_json_read(const char *path, const char *text)
 	if (seal_with_key(sealed, (const uint8_t *)text, len, BLOCK_JOURNAL,
 			  k1.journal, NULL) != 0)
 		abort();
-	write_file(path, sealed, len + IPMD_SEAL_OVERHEAD);
+	harness_write_file(path, sealed, len + IPMD_SEAL_OVERHEAD);
 	bool untyped;
 	return head_read(path, k1.journal, BLOCK_STATE_HEAD, &h, &untyped);
 }
@@ -592,8 +563,8 @@ static void head_bad_json(const char *path, const char *text, const char *what)
 
 static void test_head(void)
 {
-	const char *dir = path_in("headdir");
-	const char *path = path_in("headdir/head");
+	const char *dir = harness_path("headdir");
+	const char *path = harness_path("headdir/head");
 	struct head h, got;
 	struct stat stb;
 	uint8_t buf[8192];
@@ -607,22 +578,15 @@ static void test_head(void)
 
 	memset(&h, 0, sizeof(h));
 	h.journal_gen = 3;
-	is_int(head_write(path, k1.journal, BLOCK_STATE_HEAD, &h), 0,
-	       "empty head written");
-	is_int(head_read(path, k1.journal, BLOCK_STATE_HEAD, &got, NULL), 0,
-	       "and read");
-	ok(same_head(&h, &got), "no commit, journal_gen survives");
+	head_round_trip(path, &h, "empty head written",
+			"no commit, journal_gen survives");
 
 	fake_cid(&h.commit, 70);
 	h.seq = 5;
 	h.journal_gen = 7;
 	h.max_seq = 9;
-	is_int(head_write(path, k1.journal, BLOCK_STATE_HEAD, &h), 0,
-	       "head replaced");
-	is_int(head_read(path, k1.journal, BLOCK_STATE_HEAD, &got, NULL), 0,
-	       "and read");
-	ok(same_head(&h, &got), "every field survives");
-	is_int(dir_count(dir), 1, "no temp file left behind");
+	head_round_trip(path, &h, "head replaced", "every field survives");
+	is_int(harness_dir_entries(dir), 1, "no temp file left behind");
 	ok(stat(path, &stb) == 0 && (stb.st_mode & 077) == 0,
 	   "head readable by the owner only");
 
@@ -636,21 +600,21 @@ static void test_head(void)
 		fclose(f);
 	ok(n > IPMD_SEAL_OVERHEAD, "head file read back (%zu bytes)", n);
 	buf[n / 2] ^= 4;
-	write_file(path, buf, n);
+	harness_write_file(path, buf, n);
 	is_int(head_read(path, k1.journal, BLOCK_STATE_HEAD, &got, NULL),
 	       -EBADMSG,
 	       "tampered head: -EBADMSG");
 	buf[n / 2] ^= 4;
-	write_file(path, buf, n - 1);
+	harness_write_file(path, buf, n - 1);
 	is_int(head_read(path, k1.journal, BLOCK_STATE_HEAD, &got, NULL),
 	       -EBADMSG,
 	       "truncated head: -EBADMSG");
-	write_file(path, buf, 0);
+	harness_write_file(path, buf, 0);
 	is_int(head_read(path, k1.journal, BLOCK_STATE_HEAD, &got, NULL),
 	       -EBADMSG,
 	       "empty head file: -EBADMSG");
 	memset(buf, 0, sizeof(buf));
-	write_file(path, buf, sizeof(buf));
+	harness_write_file(path, buf, sizeof(buf));
 	is_int(head_read(path, k1.journal, BLOCK_STATE_HEAD, &got, NULL),
 	       -EBADMSG,
 	       "oversize head file: -EBADMSG");
@@ -703,7 +667,7 @@ static void test_head(void)
 	h.max_seq = 1;
 	is_int(head_write(path, k1.journal, BLOCK_STATE_HEAD, &h), -EINVAL,
 	       "seq without a commit refused");
-	path = path_in("headdir/nodir/head");
+	path = harness_path("headdir/nodir/head");
 	memset(&h, 0, sizeof(h));
 	is_int(head_write(path, k1.journal, BLOCK_STATE_HEAD, &h), -ENOENT,
 	       "missing directory: -ENOENT");
@@ -713,12 +677,10 @@ int main(void)
 {
 	struct blockstore *bs;
 
-	if (seal_init() != 0)
-		return 1;
-	make_keys(&k1, 1);
-	make_keys(&k2, 2);
-	if (bs_local_open(path_in("store"), &bs) != 0)
-		return 1;
+	harness_seal_init();
+	harness_keys(&k1, 1);
+	harness_keys(&k2, 2);
+	bs = harness_local_store("store");
 	test_round_trip(bs);
 	test_bad_input(bs);
 	test_wrong_keys(bs);

@@ -12,6 +12,7 @@
 #include "crypto/seal.h"
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"
+#include "tests/unit/harness.h"
 
 #define CS 4096
 #define FANOUT 4
@@ -35,63 +36,25 @@ const char *__asan_default_options(void)
 	return "allocator_may_return_null=1";
 }
 
-static void bail(const char *what)
-{
-	printf("Bail out! %s\n", what);
-	exit(255);
-}
-
-static void *xmalloc(size_t n)
-{
-	void *p = calloc(1, n ? n : 1);
-	if (!p)
-		bail("out of memory");
-	return p;
-}
-
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rnd(struct rng *g)
-{
-	uint64_t x = g->s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return g->s = x;
-}
-
-static struct blockstore *open_store(const char *name)
-{
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s/%s", tap_tempdir(), name);
-	struct blockstore *bs = NULL;
-	if (bs_local_open(dir, &bs) != 0)
-		bail("bs_local_open");
-	return bs;
-}
-
 static struct obj_store store_of(struct blockstore *bs)
 {
 	/* Mailbox-wide: what a seal converges to is obj_writer's object of
 	 * the same bytes.  test_scope checks the per-message scope. */
-	return (struct obj_store){.bs = bs,
-				  .convergence = convergence,
-				  .chunk_size = CS,
-				  .fanout = FANOUT,
-				  .scope = OBJ_SCOPE_MAILBOX};
-}
-
-static uint64_t block_count(struct blockstore *bs)
-{
-	struct bs_usage u;
-	if (bs_usage(bs, &u) != 0)
-		bail("bs_usage");
-	return u.blocks;
+	return harness_obj_store(bs, convergence, CS, FANOUT,
+				 OBJ_SCOPE_MAILBOX);
 }
 
 static const struct obj_ref empty_ref;
+
+/* A file state (ino 1) over base, or bail. */
+static struct file_state *state_over(struct obj_store *st,
+				     const struct obj_ref *base)
+{
+	struct file_state *f;
+	if (file_state_new(st, 1, base, &f) != 0)
+		harness_bail("file_state_new");
+	return f;
+}
 
 static bool ref_eq(const struct obj_ref *a, const struct obj_ref *b)
 {
@@ -100,28 +63,12 @@ static bool ref_eq(const struct obj_ref *a, const struct obj_ref *b)
 	       memcmp(a->key, b->key, IPMD_KEY_BYTES) == 0;
 }
 
-/* The object obj_writer makes of data: what a seal must converge to. */
-static int write_whole(struct obj_store *st, const uint8_t *data, size_t n,
-		       struct obj_ref *ref)
-{
-	struct obj_writer *w;
-	int r = obj_writer_new(st, &w);
-	if (r != 0)
-		return r;
-	r = obj_writer_write(w, data, n);
-	if (r != 0) {
-		obj_writer_abort(w);
-		return r;
-	}
-	return obj_writer_finish(w, ref);
-}
-
 /* file_read of [off, off+len) against want[0 .. size). */
 static bool read_matches(struct obj_store *st, struct file_state *f,
 			 const struct obj_ref *content, const uint8_t *want,
 			 uint64_t size, uint64_t off, size_t len, int *err)
 {
-	uint8_t *buf = xmalloc(len);
+	uint8_t *buf = harness_alloc(len);
 	size_t got = 99999;
 	memset(buf, 0xEE, len);
 	int r = file_read(st, f, content, off, buf, len, &got);
@@ -141,61 +88,54 @@ struct run {
 	struct file_state *f;
 	uint8_t *model;   /* MODEL_MAX bytes; zero past size */
 	uint64_t size;
-	struct rng g;
+	struct harness_rng g;
 	unsigned seed;
-	unsigned long bad; /* mismatches seen */
+	struct harness_diffs diffs; /* mismatches seen */
 	unsigned long seals, overflows, holes;
 };
 
-static void fail(struct run *u, unsigned long op, int r, const char *fmt,
-		 ...) __attribute__((format(printf, 4, 5)));
-static void fail(struct run *u, unsigned long op, int r, const char *fmt,
-		 ...)
-{
-	if (u->bad++ >= DIAG_MAX)
-		return;
-	char what[160];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	tap_diag("seed %u op %lu: %s (r %d, size %llu)", u->seed, op, what, r,
-		 (unsigned long long)u->size);
-}
+/* A mismatch at op of run u (r: what the call returned); the first
+ * DIAG_MAX of a run are told. */
+#define fail(u, op, r, fmt, ...)                                              \
+	harness_differ(&(u)->diffs,                                           \
+		       "seed %u op %lu: " fmt " (r %d, size %llu)", (u)->seed, \
+		       (unsigned long)(op), ##__VA_ARGS__, (r),                \
+		       (unsigned long long)(u)->size)
 
 static uint64_t pick_offset(struct run *u)
 {
 	uint64_t cut = u->size / CS + 2;
-	switch (rnd(&u->g) % 6) {
+	switch (harness_rnd(&u->g) % 6) {
 	case 0: /* anywhere inside */
-		return u->size ? rnd(&u->g) % u->size : 0;
+		return u->size ? harness_rnd(&u->g) % u->size : 0;
 	case 1: /* a chunk boundary */
-		return (rnd(&u->g) % cut) * CS;
+		return (harness_rnd(&u->g) % cut) * CS;
 	case 2: /* append */
 		return u->size;
 	case 3: /* far past the end: a hole of many chunks */
-		return u->size + rnd(&u->g) % (40 * CS);
+		return u->size + harness_rnd(&u->g) % (40 * CS);
 	case 4: /* just before a boundary */
-		return (1 + rnd(&u->g) % cut) * CS - 1 - rnd(&u->g) % 64;
+		return (1 + harness_rnd(&u->g) % cut) * CS - 1 -
+		       harness_rnd(&u->g) % 64;
 	default:
-		return rnd(&u->g) % (u->size + CS);
+		return harness_rnd(&u->g) % (u->size + CS);
 	}
 }
 
 static size_t pick_length(struct run *u)
 {
-	switch (rnd(&u->g) % 6) {
+	switch (harness_rnd(&u->g) % 6) {
 	case 0:
-		return 1 + rnd(&u->g) % 64;
+		return 1 + harness_rnd(&u->g) % 64;
 	case 1:
-		return 1 + rnd(&u->g) % CS;
+		return 1 + harness_rnd(&u->g) % CS;
 	case 2:
 		return CS;
 	case 3: /* more chunks than the buffer table holds */
-		return (FILE_DIRTY_MAX + 1 + rnd(&u->g) % 4) * CS +
-		       rnd(&u->g) % CS;
+		return (FILE_DIRTY_MAX + 1 + harness_rnd(&u->g) % 4) * CS +
+		       harness_rnd(&u->g) % CS;
 	default:
-		return 1 + rnd(&u->g) % (3 * CS);
+		return 1 + harness_rnd(&u->g) % (3 * CS);
 	}
 }
 
@@ -204,13 +144,13 @@ static void op_write(struct run *u, unsigned long op)
 	uint64_t off = pick_offset(u);
 	size_t len = pick_length(u);
 	if (off >= MODEL_MAX)
-		off = rnd(&u->g) % MODEL_MAX;
+		off = harness_rnd(&u->g) % MODEL_MAX;
 	if (off + len > MODEL_MAX)
 		len = (size_t)(MODEL_MAX - off);
 	if (len == 0)
 		return;
-	uint8_t *data = xmalloc(len);
-	tap_fill_random(data, len, rnd(&u->g));
+	uint8_t *data = harness_alloc(len);
+	tap_fill_random(data, len, harness_rnd(&u->g));
 	if (off > u->size)
 		u->holes++;
 	if (len > FILE_DIRTY_MAX * CS)
@@ -227,23 +167,24 @@ static void op_write(struct run *u, unsigned long op)
 static void op_truncate(struct run *u, unsigned long op)
 {
 	uint64_t size;
-	switch (rnd(&u->g) % 5) {
+	switch (harness_rnd(&u->g) % 5) {
 	case 0: /* shrink within the last chunk */
-		size = u->size - (u->size ? rnd(&u->g) % (u->size % CS + 1)
-					  : 0);
+		size = u->size -
+		       (u->size ? harness_rnd(&u->g) % (u->size % CS + 1) : 0);
 		break;
 	case 1: /* to a boundary below */
-		size = u->size / CS ? (rnd(&u->g) % (u->size / CS + 1)) * CS
-				    : 0;
+		size = u->size / CS
+			       ? (harness_rnd(&u->g) % (u->size / CS + 1)) * CS
+			       : 0;
 		break;
 	case 2:
-		size = rnd(&u->g) % 8 == 0 ? 0 : u->size / 2;
+		size = harness_rnd(&u->g) % 8 == 0 ? 0 : u->size / 2;
 		break;
 	case 3: /* grow */
-		size = u->size + rnd(&u->g) % (5 * CS);
+		size = u->size + harness_rnd(&u->g) % (5 * CS);
 		break;
 	default:
-		size = rnd(&u->g) % (u->size + 2 * CS + 1);
+		size = harness_rnd(&u->g) % (u->size + 2 * CS + 1);
 		break;
 	}
 	if (size > MODEL_MAX)
@@ -258,9 +199,10 @@ static void op_truncate(struct run *u, unsigned long op)
 
 static void op_read(struct run *u, unsigned long op)
 {
-	uint64_t off = rnd(&u->g) % (u->size + CS + 1);
-	size_t len = rnd(&u->g) % 4 == 0 ? rnd(&u->g) % (12 * CS)
-					 : rnd(&u->g) % (CS + 2);
+	uint64_t off = harness_rnd(&u->g) % (u->size + CS + 1);
+	size_t len = harness_rnd(&u->g) % 4 == 0
+			     ? harness_rnd(&u->g) % (12 * CS)
+			     : harness_rnd(&u->g) % (CS + 2);
 	int r;
 	if (!read_matches(&u->st, u->f, NULL, u->model, u->size, off, len, &r))
 		fail(u, op, r, "read %llu+%zu", (unsigned long long)off, len);
@@ -292,25 +234,23 @@ static void op_seal(struct run *u, unsigned long op)
 	if (r != 0 || !ref_eq(&ref, &again))
 		fail(u, op, r, "second seal differs");
 	/* Convergence: the same bytes written as one stream, same root. */
-	r = write_whole(&u->st, u->model, (size_t)u->size, &whole);
+	r = harness_write_object(&u->st, u->model, (size_t)u->size, &whole);
 	if (r != 0 || !ref_eq(&ref, &whole))
 		fail(u, op, r, "stream of the same bytes: other root");
 
-	struct file_state *g;
-	if (file_state_new(&u->st, 1, &ref, &g) != 0)
-		bail("file_state_new");
+	struct file_state *g = state_over(&u->st, &ref);
 	if (!read_matches(&u->st, g, &ref, u->model, u->size, 0,
 			  (size_t)u->size + 1, &r))
 		fail(u, op, r, "new state over the sealed ref");
 	for (int i = 0; i < 8; i++) {
-		uint64_t off = rnd(&u->g) % (u->size + 1);
-		size_t len = rnd(&u->g) % (3 * CS);
+		uint64_t off = harness_rnd(&u->g) % (u->size + 1);
+		size_t len = harness_rnd(&u->g) % (3 * CS);
 		if (!read_matches(&u->st, g, &ref, u->model, u->size, off, len,
 				  &r))
 			fail(u, op, r, "new state read %llu+%zu",
 			     (unsigned long long)off, len);
 	}
-	if (rnd(&u->g) % 2) {
+	if (harness_rnd(&u->g) % 2) {
 		file_state_free(u->f);
 		u->f = g;
 	} else {
@@ -322,16 +262,17 @@ static void random_run(unsigned seed, bool with_cache)
 {
 	char name[64];
 	snprintf(name, sizeof(name), "random-%u", seed);
-	struct run u = {.seed = seed, .g = {.s = 0x9e3779b97f4a7c15ull * seed}};
-	struct blockstore *bs = open_store(name);
+	struct run u = {.seed = seed,
+			.g = {.s = 0x9e3779b97f4a7c15ull * seed},
+			.diffs = {.max = DIAG_MAX, .label = "model"}};
+	struct blockstore *bs = harness_local_store(name);
 	struct chunk_cache *cc = with_cache ? chunk_cache_new(32 * CS) : NULL;
 	u.st = store_of(bs);
 	u.st.cache = cc;
-	u.model = xmalloc(MODEL_MAX);
-	if (file_state_new(&u.st, 1, &empty_ref, &u.f) != 0)
-		bail("file_state_new");
+	u.model = harness_alloc(MODEL_MAX);
+	u.f = state_over(&u.st, &empty_ref);
 	for (unsigned long op = 0; op < OPS_PER_SEED; op++) {
-		unsigned k = (unsigned)(rnd(&u.g) % 100);
+		unsigned k = (unsigned)(harness_rnd(&u.g) % 100);
 		if (k < 40)
 			op_write(&u, op);
 		else if (k < 52)
@@ -349,7 +290,7 @@ static void random_run(unsigned seed, bool with_cache)
 			  (size_t)u.size + 1, &r))
 		fail(&u, OPS_PER_SEED, r, "final read");
 	op_seal(&u, OPS_PER_SEED);
-	is_int(u.bad, 0,
+	is_int(u.diffs.n, 0,
 	       "seed %u%s: %d ops (%lu seals, %lu holes, %lu table overflows) "
 	       "match the model",
 	       seed, with_cache ? " (chunk cache)" : "", OPS_PER_SEED, u.seals,
@@ -364,12 +305,10 @@ static void random_run(unsigned seed, bool with_cache)
 
 /* ---- regressions ---- */
 
-static void test_shrink_then_grow(void)
+static void test_shrink_then_grow(struct obj_store st)
 {
-	struct blockstore *bs = open_store("shrink");
-	struct obj_store st = store_of(bs);
-	uint8_t *want = xmalloc(3 * CS);
-	uint8_t *data = xmalloc(3 * CS);
+	uint8_t *want = harness_alloc(3 * CS);
+	uint8_t *data = harness_alloc(3 * CS);
 	memset(data, 0xAA, 3 * CS);
 	/* Sealed base, dirty state, and a cut at a boundary. */
 	const uint64_t cuts[] = {CS + 100, 50, CS, 2 * CS - 1};
@@ -378,10 +317,10 @@ static void test_shrink_then_grow(void)
 			struct file_state *f;
 			struct obj_ref ref = empty_ref;
 			if (sealed)
-				is_int(write_whole(&st, data, 3 * CS, &ref), 0,
-				       "base of 3 chunks");
-			if (file_state_new(&st, 1, &ref, &f) != 0)
-				bail("file_state_new");
+				is_int(harness_write_object(&st, data, 3 * CS,
+							    &ref),
+				       0, "base of 3 chunks");
+			f = state_over(&st, &ref);
 			if (!sealed)
 				is_int(file_write(&st, f, 0, data, 3 * CS), 0,
 				       "write 3 chunks");
@@ -415,18 +354,14 @@ static void test_shrink_then_grow(void)
 	}
 	free(want);
 	free(data);
-	bs_close(bs);
 }
 
-static void test_hole(void)
+static void test_hole(struct obj_store st)
 {
-	struct blockstore *bs = open_store("hole");
-	struct obj_store st = store_of(bs);
 	struct file_state *f;
-	uint8_t data[100], *want = xmalloc(20 * CS);
+	uint8_t data[100], *want = harness_alloc(20 * CS);
 	memset(data, 0x5C, sizeof(data));
-	if (file_state_new(&st, 1, &empty_ref, &f) != 0)
-		bail("file_state_new");
+	f = state_over(&st, &empty_ref);
 	is_int(file_write(&st, f, 0, data, 10), 0, "write 10 bytes");
 	is_int(file_write(&st, f, 17 * CS + 3, data, sizeof(data)), 0,
 	       "write far past the end");
@@ -441,7 +376,6 @@ static void test_hole(void)
 	   "the sealed hole reads zeros");
 	file_state_free(f);
 	free(want);
-	bs_close(bs);
 }
 
 /* Every full chunk is sealed the moment it fills: the store grows by one
@@ -450,16 +384,14 @@ static void test_hole(void)
 static void test_stream(void)
 {
 	const size_t pieces[] = {CS, 1000};
-	uint8_t *data = xmalloc(STREAM_CHUNKS * CS);
+	uint8_t *data = harness_alloc(STREAM_CHUNKS * CS);
 	tap_fill_random(data, STREAM_CHUNKS * CS, 42);
 	for (size_t p = 0; p < 2; p++) {
 		char name[32];
 		snprintf(name, sizeof(name), "stream-%zu", pieces[p]);
-		struct blockstore *bs = open_store(name);
+		struct blockstore *bs = harness_local_store(name);
 		struct obj_store st = store_of(bs);
-		struct file_state *f;
-		if (file_state_new(&st, 1, &empty_ref, &f) != 0)
-			bail("file_state_new");
+		struct file_state *f = state_over(&st, &empty_ref);
 		int bad = 0;
 		for (size_t off = 0; off < STREAM_CHUNKS * CS;
 		     off += pieces[p]) {
@@ -467,7 +399,7 @@ static void test_stream(void)
 			if (n > STREAM_CHUNKS * CS - off)
 				n = STREAM_CHUNKS * CS - off;
 			int r = file_write(&st, f, off, data + off, n);
-			uint64_t blocks = block_count(bs);
+			uint64_t blocks = harness_block_count(bs);
 			if (r != 0 || blocks != (off + n) / CS) {
 				if (!bad++)
 					tap_diag("after %zu bytes: r %d, %llu "
@@ -486,8 +418,9 @@ static void test_stream(void)
 		ok(read_matches(&st, NULL, &ref, data, STREAM_CHUNKS * CS, 0,
 				STREAM_CHUNKS * CS, NULL),
 		   "stream reads back");
-		is_int(write_whole(&st, data, STREAM_CHUNKS * CS, &whole), 0,
-		       "obj_writer of the same bytes");
+		is_int(harness_write_object(&st, data, STREAM_CHUNKS * CS,
+					    &whole),
+		       0, "obj_writer of the same bytes");
 		ok(ref_eq(&ref, &whole), "same root as obj_writer");
 		file_state_free(f);
 		bs_close(bs);
@@ -496,14 +429,11 @@ static void test_stream(void)
 }
 
 /* A ninth dirty chunk seals the lowest of the eight. */
-static void test_table_overflow(void)
+static void test_table_overflow(struct obj_store st)
 {
-	struct blockstore *bs = open_store("overflow");
-	struct obj_store st = store_of(bs);
 	struct file_state *f;
-	uint8_t *want = xmalloc((FILE_DIRTY_MAX + 2) * CS);
-	if (file_state_new(&st, 1, &empty_ref, &f) != 0)
-		bail("file_state_new");
+	uint8_t *want = harness_alloc((FILE_DIRTY_MAX + 2) * CS);
+	f = state_over(&st, &empty_ref);
 	/* Back to front, so the lowest is the last one touched. */
 	for (int i = FILE_DIRTY_MAX - 1; i >= 0; i--) {
 		uint8_t b = (uint8_t)(0x10 + i);
@@ -511,13 +441,14 @@ static void test_table_overflow(void)
 		is_int(file_write(&st, f, (uint64_t)i * CS + 1, &b, 1), 0,
 		       "poke chunk %d", i);
 	}
-	is_int(block_count(bs), 0, "%d partial chunks: none sealed",
+	is_int(harness_block_count(st.bs), 0, "%d partial chunks: none sealed",
 	       FILE_DIRTY_MAX);
 	uint8_t b = 0x77;
 	want[FILE_DIRTY_MAX * CS + 1] = b;
 	is_int(file_write(&st, f, FILE_DIRTY_MAX * CS + 1, &b, 1), 0,
 	       "poke one more chunk");
-	is_int(block_count(bs), 1, "the table overflowed: one chunk sealed");
+	is_int(harness_block_count(st.bs), 1,
+	       "the table overflowed: one chunk sealed");
 	uint64_t size = FILE_DIRTY_MAX * CS + 2;
 	ok(read_matches(&st, f, NULL, want, size, 0, (size_t)size, NULL),
 	   "everything reads back");
@@ -527,35 +458,28 @@ static void test_table_overflow(void)
 	   "sealed object reads back");
 	file_state_free(f);
 	free(want);
-	bs_close(bs);
 }
 
-static void test_unmodified_and_convergence(void)
+static void test_unmodified_and_convergence(struct obj_store st)
 {
-	struct blockstore *bs = open_store("converge");
-	struct obj_store st = store_of(bs);
 	size_t n = 5 * CS + 123;
-	uint8_t *data = xmalloc(n);
+	uint8_t *data = harness_alloc(n);
 	tap_fill_random(data, n, 7);
 	struct obj_ref base, out;
-	is_int(write_whole(&st, data, n, &base), 0, "base object");
-	uint64_t blocks = block_count(bs);
+	is_int(harness_write_object(&st, data, n, &base), 0, "base object");
+	uint64_t blocks = harness_block_count(st.bs);
 
-	struct file_state *f;
-	if (file_state_new(&st, 1, &base, &f) != 0)
-		bail("file_state_new");
+	struct file_state *f = state_over(&st, &base);
 	ok(!file_modified(f), "a new state is unmodified");
 	is_int(file_size(f), n, "its size is the base's");
 	is_int(file_truncate(&st, f, n), 0, "truncate to the same size");
 	ok(!file_modified(f), "…changes nothing");
 	is_int(file_seal(&st, f, &out), 0, "seal unmodified");
 	ok(ref_eq(&out, &base), "the base ref comes back");
-	is_int(block_count(bs), blocks, "no block was written");
+	is_int(harness_block_count(st.bs), blocks, "no block was written");
 	file_state_free(f);
 
-	struct file_state *e;
-	if (file_state_new(&st, 1, &empty_ref, &e) != 0)
-		bail("file_state_new");
+	struct file_state *e = state_over(&st, &empty_ref);
 	is_int(file_seal(&st, e, &out), 0, "seal an untouched empty file");
 	ok(out.cid.len == 0 && out.size == 0, "the empty object");
 	/* Rewrite the same bytes in another order: the same root. */
@@ -577,21 +501,17 @@ static void test_unmodified_and_convergence(void)
 	ok(out.cid.len == 0 && out.size == 0, "sealed empty");
 	file_state_free(e);
 	free(data);
-	bs_close(bs);
 }
 
-static void test_read_only(void)
+static void test_read_only(struct obj_store st)
 {
-	struct blockstore *bs = open_store("ro");
-	struct obj_store st = store_of(bs);
 	uint8_t data[3000];
 	tap_fill_random(data, sizeof(data), 3);
 	struct obj_ref ref;
-	is_int(write_whole(&st, data, sizeof(data), &ref), 0, "object");
+	is_int(harness_write_object(&st, data, sizeof(data), &ref), 0,
+	       "object");
 	st.convergence = NULL;
-	struct file_state *f;
-	if (file_state_new(&st, 1, &ref, &f) != 0)
-		bail("file_state_new");
+	struct file_state *f = state_over(&st, &ref);
 	is_int(file_write(&st, f, 0, data, 10), -EROFS, "write: -EROFS");
 	is_int(file_write(&st, f, 5000, data, 10), -EROFS,
 	       "write past the end: -EROFS");
@@ -604,17 +524,13 @@ static void test_read_only(void)
 	is_int(file_seal(&st, f, &out), 0, "seal of the unmodified state");
 	ok(ref_eq(&out, &ref), "gives the base");
 	file_state_free(f);
-	bs_close(bs);
 }
 
-static void test_limits(void)
+static void test_limits(struct obj_store st)
 {
-	struct blockstore *bs = open_store("limits");
-	struct obj_store st = store_of(bs);
 	struct file_state *f;
 	uint8_t b = 1;
-	if (file_state_new(&st, 1, &empty_ref, &f) != 0)
-		bail("file_state_new");
+	f = state_over(&st, &empty_ref);
 	is_int(file_write(&st, f, 0, &b, 0), 0, "empty write");
 	ok(!file_modified(f), "changes nothing");
 	is_int(file_write(&st, f, UINT64_MAX, &b, 1), -EFBIG,
@@ -637,41 +553,37 @@ static void test_limits(void)
 	is_int(file_size(f), 0, "size still 0");
 	file_state_free(NULL);
 	file_state_free(f);
-	bs_close(bs);
 }
 
 static void corrupt_block(struct blockstore *bs, const struct cid *cid)
 {
 	char path[4096];
 	if (bs_local_path(bs, cid, path, sizeof(path)) != 0)
-		bail("bs_local_path");
+		harness_bail("bs_local_path");
 	FILE *fp = fopen(path, "r+b");
 	if (!fp || fseek(fp, 40, SEEK_SET) != 0)
-		bail("open block file");
+		harness_bail("open block file");
 	int c = fgetc(fp);
 	if (c == EOF || fseek(fp, 40, SEEK_SET) != 0 ||
 	    fputc(c ^ 0x01, fp) == EOF || fclose(fp) != 0)
-		bail("flip a byte");
+		harness_bail("flip a byte");
 }
 
-static void test_damaged_block(void)
+static void test_damaged_block(struct obj_store st)
 {
-	struct blockstore *bs = open_store("damaged");
-	struct obj_store st = store_of(bs);
-	uint8_t *data = xmalloc(3 * CS), *want = xmalloc(3 * CS);
+	uint8_t *data = harness_alloc(3 * CS), *want = harness_alloc(3 * CS);
 	tap_fill_random(data, 3 * CS, 11);
 	struct obj_ref ref;
-	is_int(write_whole(&st, data, 3 * CS, &ref), 0, "object of 3 chunks");
+	is_int(harness_write_object(&st, data, 3 * CS, &ref), 0,
+	       "object of 3 chunks");
 	struct chunk_ref *chunks;
 	size_t n;
 	is_int(obj_list_chunks(&st, &ref, &chunks, &n), 0, "its chunks");
 	is_int(n, 3, "three");
-	corrupt_block(bs, &chunks[1].cid);
+	corrupt_block(st.bs, &chunks[1].cid);
 	free(chunks);
 
-	struct file_state *f;
-	if (file_state_new(&st, 1, &ref, &f) != 0)
-		bail("file_state_new");
+	struct file_state *f = state_over(&st, &ref);
 	int r = 0;
 	ok(read_matches(&st, f, &ref, data, 3 * CS, 0, CS, NULL),
 	   "chunk 0 reads");
@@ -706,13 +618,12 @@ static void test_damaged_block(void)
 	/* A write past EOF that fails on a damaged chunk below: whatever
 	 * size it leaves, a seal must record exactly that. */
 	struct obj_ref part;
-	is_int(write_whole(&st, data, CS + 2000, &part), 0,
+	is_int(harness_write_object(&st, data, CS + 2000, &part), 0,
 	       "object of 1.5 chunks");
 	is_int(obj_list_chunks(&st, &part, &chunks, &n), 0, "its chunks");
-	corrupt_block(bs, &chunks[0].cid);
+	corrupt_block(st.bs, &chunks[0].cid);
 	free(chunks);
-	if (file_state_new(&st, 1, &part, &f) != 0)
-		bail("file_state_new");
+	f = state_over(&st, &part);
 	is_int(file_write(&st, f, 100, data, 2 * CS), -EBADMSG,
 	       "a growing write starting in the damaged chunk: -EBADMSG");
 	is_int(file_seal(&st, f, &out), 0, "seal");
@@ -726,28 +637,25 @@ static void test_damaged_block(void)
 	file_state_free(f);
 	free(data);
 	free(want);
-	bs_close(bs);
 }
 
 /* An object cut with another chunk size (written before the store's chunk
  * size changed) is read as it is and rewritten by the new size. */
 static void test_other_chunk_size(void)
 {
-	struct blockstore *bs = open_store("rechunk");
+	struct blockstore *bs = harness_local_store("rechunk");
 	const uint32_t sizes[] = {1024, 3 * CS, CS / 2 + 7};
 	size_t n = 5 * CS + 300;
-	uint8_t *data = xmalloc(n), *want = xmalloc(n + 100);
+	uint8_t *data = harness_alloc(n), *want = harness_alloc(n + 100);
 	tap_fill_random(data, n, 5);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		struct obj_store old = store_of(bs);
 		old.chunk_size = sizes[i];
 		struct obj_store st = store_of(bs);
 		struct obj_ref ref, out, whole;
-		is_int(write_whole(&old, data, n, &ref), 0,
+		is_int(harness_write_object(&old, data, n, &ref), 0,
 		       "object cut by %u", sizes[i]);
-		struct file_state *f;
-		if (file_state_new(&st, 1, &ref, &f) != 0)
-			bail("file_state_new");
+		struct file_state *f = state_over(&st, &ref);
 		ok(read_matches(&st, f, &ref, data, n, 0, n, NULL),
 		   "reads before any write");
 		memcpy(want, data, n);
@@ -757,7 +665,7 @@ static void test_other_chunk_size(void)
 		ok(read_matches(&st, f, NULL, want, n, 0, n, NULL),
 		   "reads what was written, and the rest unchanged");
 		is_int(file_seal(&st, f, &out), 0, "seal");
-		is_int(write_whole(&st, want, n, &whole), 0,
+		is_int(harness_write_object(&st, want, n, &whole), 0,
 		       "the same bytes by the store's chunk size");
 		ok(ref_eq(&out, &whole), "sealed by the store's chunk size");
 		file_state_free(f);
@@ -794,7 +702,7 @@ static size_t shared_blocks(struct obj_store *st, const struct obj_ref *a,
 	struct cid_list la = {.n = 0}, lb = {.n = 0};
 	if (obj_walk(st, a, collect_cid, &la) != 0 ||
 	    obj_walk(st, b, collect_cid, &lb) != 0)
-		bail("obj_walk");
+		harness_bail("obj_walk");
 	size_t shared = 0;
 	for (size_t i = 0; i < la.n; i++)
 		for (size_t j = 0; j < lb.n; j++)
@@ -813,7 +721,7 @@ static int write_at(struct obj_store *st, uint64_t id,
 {
 	struct file_state *f;
 	if (file_state_new(st, id, base, &f) != 0)
-		bail("file_state_new");
+		harness_bail("file_state_new");
 	int r = file_write(st, f, off, data, n);
 	if (r == 0)
 		r = file_seal(st, f, out);
@@ -836,7 +744,7 @@ static size_t same_chunks(struct obj_store *st, const struct obj_ref *a,
 	size_t na, nb, same = 0;
 	if (obj_list_chunks(st, a, &ca, &na) != 0 ||
 	    obj_list_chunks(st, b, &cb, &nb) != 0)
-		bail("obj_list_chunks");
+		harness_bail("obj_list_chunks");
 	for (size_t i = 0; i < na && i < nb; i++)
 		same += cid_equal(&ca[i].cid, &cb[i].cid);
 	free(ca);
@@ -846,23 +754,23 @@ static size_t same_chunks(struct obj_store *st, const struct obj_ref *a,
 
 static void test_scope(void)
 {
-	struct blockstore *bs = open_store("scope");
+	struct blockstore *bs = harness_local_store("scope");
 	struct obj_store st = store_of(bs), reader = store_of(bs);
 	st.scope = OBJ_SCOPE_MESSAGE;
 	reader.convergence = NULL; /* a reader needs only the refs */
 	size_t n = 5 * CS + 123;
-	uint8_t *data = xmalloc(n);
+	uint8_t *data = harness_alloc(n);
 	tap_fill_random(data, n, 11);
 
 	struct obj_ref a, b, again, c, w1, w2;
 	is_int(write_file(&st, 10, &empty_ref, data, n, &a), 0,
 	       "message scope: file 10");
-	uint64_t blocks = block_count(bs);
+	uint64_t blocks = harness_block_count(bs);
 	is_int(write_file(&st, 11, &empty_ref, data, n, &b), 0,
 	       "file 11, the same bytes");
 	is_int(shared_blocks(&reader, &a, &b), 0,
 	       "two files share no block (not even the index)");
-	is_int(block_count(bs), 2 * blocks, "…so the store holds both");
+	is_int(harness_block_count(bs), 2 * blocks, "…so the store holds both");
 	ok(read_matches(&reader, NULL, &a, data, n, 0, n, NULL) &&
 	   read_matches(&reader, NULL, &b, data, n, 0, n, NULL),
 	   "both read back without the convergence secret");
@@ -870,12 +778,12 @@ static void test_scope(void)
 	is_int(write_file(&st, 10, &empty_ref, data, n, &again), 0,
 	       "file 10 written again from nothing");
 	ok(ref_eq(&again, &a), "its own scope: the same root");
-	is_int(block_count(bs), 2 * blocks, "and no new block");
+	is_int(harness_block_count(bs), 2 * blocks, "and no new block");
 	is_int(write_at(&st, 10, &a, 10, data + 10, 100, &again), 0,
 	       "file 10 rewritten in place with its own bytes");
 	ok(ref_eq(&again, &a), "still the same root");
 
-	uint8_t *changed = xmalloc(n);
+	uint8_t *changed = harness_alloc(n);
 	memcpy(changed, data, n);
 	changed[CS + 5] ^= 1;
 	is_int(write_file(&st, 10, &a, changed, n, &c), 0,
@@ -896,8 +804,9 @@ static void test_scope(void)
 	free(chunks);
 
 	/* obj_writer (import, object put): each object its own scope. */
-	is_int(write_whole(&st, data, n, &w1), 0, "writer: object");
-	is_int(write_whole(&st, data, n, &w2), 0, "writer: the same bytes");
+	is_int(harness_write_object(&st, data, n, &w1), 0, "writer: object");
+	is_int(harness_write_object(&st, data, n, &w2), 0,
+	       "writer: the same bytes");
 	is_int(shared_blocks(&reader, &w1, &w2), 0, "share no block");
 	is_int(shared_blocks(&reader, &w1, &a), 0,
 	       "nor with a file of the mount");
@@ -906,7 +815,7 @@ static void test_scope(void)
 
 	struct file_state *f;
 	if (file_state_new(&st, 13, &a, &f) != 0)
-		bail("file_state_new");
+		harness_bail("file_state_new");
 	is_int(file_write(&reader, f, 0, data, 10), -EROFS,
 	       "a scoped state written through a read-only store: -EROFS");
 	file_state_free(f);
@@ -916,7 +825,7 @@ static void test_scope(void)
 	       "mailbox scope: file 10");
 	is_int(write_file(&st, 11, &empty_ref, data, n, &b), 0, "file 11");
 	ok(ref_eq(&a, &b), "the same root: mailbox-wide convergence");
-	is_int(write_whole(&st, data, n, &w1), 0, "writer");
+	is_int(harness_write_object(&st, data, n, &w1), 0, "writer");
 	ok(ref_eq(&w1, &a), "converges with them too");
 
 	sodium_memzero(changed, n);
@@ -925,24 +834,29 @@ static void test_scope(void)
 	bs_close(bs);
 }
 
+/* The tests that want a store of their own. */
+static const struct harness_store_test with_store[] = {
+	{"shrink", test_shrink_then_grow},
+	{"hole", test_hole},
+	{"overflow", test_table_overflow},
+	{"converge", test_unmodified_and_convergence},
+	{"ro", test_read_only},
+	{"limits", test_limits},
+	{"damaged", test_damaged_block},
+};
+
 int main(void)
 {
-	if (seal_init() != 0)
-		bail("seal_init");
-	for (size_t i = 0; i < sizeof(convergence); i++)
-		convergence[i] = (uint8_t)(0xC0 + i);
+	harness_seal_init();
+	harness_pattern_key(convergence, sizeof(convergence), 1, 0xC0);
 
-	test_shrink_then_grow();
-	test_hole();
 	test_stream();
-	test_table_overflow();
-	test_unmodified_and_convergence();
-	test_read_only();
-	test_limits();
-	test_damaged_block();
 	test_other_chunk_size();
 	test_scope();
 	for (unsigned seed = 1; seed <= SEEDS; seed++)
 		random_run(seed, seed % 2 == 0);
+	harness_run_with_stores(with_store,
+				sizeof(with_store) / sizeof(*with_store),
+				store_of);
 	return tap_done();
 }

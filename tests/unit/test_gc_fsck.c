@@ -23,33 +23,12 @@
 #include "fs/tools/import.h"
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"
-
-static void bail(const char *what)
-{
-	tap_diag("setup failed: %s", what);
-	tap_done();
-	exit(1);
-}
+#include "tests/unit/harness.h"
 
 static void mkdirs(const char *p)
 {
 	if (mkdir(p, 0700) != 0 && errno != EEXIST)
-		bail(p);
-}
-
-static void make_store(const char *root)
-{
-	struct store_paths paths;
-	struct mailbox_keys keys = {0};
-	struct blockstore *bs;
-	int sys_errno = 0;
-	if (store_paths_init(&paths, root) || store_make_dirs(paths.root) ||
-	    keyfile_create(paths.key, NULL, 0, &keys, &sys_errno))
-		bail("store");
-	keys_free(&keys);
-	if (bs_local_open(paths.root, &bs))
-		bail("block store");
-	bs_close(bs);
+		harness_bail("%s", p);
 }
 
 /* One import of a Maildir holding one message: a commit of its own. */
@@ -65,7 +44,7 @@ static void commit_one(const char *store, const char *tmp, int n)
 	snprintf(p, sizeof(p), "%s/cur/m%d", src, n);
 	FILE *f = fopen(p, "w");
 	if (!f)
-		bail(p);
+		harness_bail("%s", p);
 	fprintf(f, "Subject: %d\n\nmessage %d\n", n, n);
 	fclose(f);
 	struct mount_options mo = {.store = store};
@@ -76,7 +55,7 @@ static void commit_one(const char *store, const char *tmp, int n)
 	if (ipmd_fs_open(&fs, &mo, msg, sizeof(msg)) ||
 	    import_maildir(&fs, src, &io, &st, errpath) ||
 	    ipmd_fs_close(&fs))
-		bail("import");
+		harness_bail("import");
 }
 
 static size_t gc_run(const char *store, unsigned long long keep_last,
@@ -138,7 +117,8 @@ int main(void)
 	const char *tmp = tap_tempdir();
 	char store[PATH_MAX];
 	snprintf(store, sizeof(store), "%s/store", tmp);
-	make_store(store);
+	if (harness_make_store(store) != 0)
+		harness_bail("store");
 	for (int n = 1; n <= 3; n++)
 		commit_one(store, tmp, n);
 

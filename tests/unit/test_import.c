@@ -24,6 +24,7 @@
 #include "fs/tools/import.h"
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"
+#include "tests/unit/harness.h"
 
 static char src[PATH_MAX], outside[PATH_MAX];
 
@@ -48,22 +49,6 @@ static void mkdirs(const char *base, const char *rel)
 		perror(p);
 		exit(1);
 	}
-}
-
-static int make_store(const char *root)
-{
-	struct store_paths paths;
-	struct mailbox_keys keys = {0};
-	struct blockstore *bs;
-	int sys_errno = 0;
-	if (store_paths_init(&paths, root) || store_make_dirs(paths.root) ||
-	    keyfile_create(paths.key, NULL, 0, &keys, &sys_errno))
-		return -1;
-	keys_free(&keys);
-	if (bs_local_open(paths.root, &bs))
-		return -1;
-	bs_close(bs);
-	return 0;
 }
 
 /* After the walk: cur/b becomes a FIFO, .Folder/cur a symlink to a
@@ -109,7 +94,7 @@ int main(void)
 	snprintf(store, sizeof(store), "%s/store", tmp);
 	snprintf(src, sizeof(src), "%s/src", tmp);
 	snprintf(outside, sizeof(outside), "%s/outside", tmp);
-	ok(make_store(store) == 0, "a store");
+	ok(harness_make_store(store) == 0, "a store");
 	mkdirs(tmp, "src");
 	mkdirs(src, "cur");
 	mkdirs(src, "new");

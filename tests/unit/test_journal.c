@@ -15,6 +15,7 @@
 #include "fs/store/journal.h"
 #include "tests/memscan.h"
 #include "tests/tap.h"
+#include "tests/unit/harness.h"
 
 #define PAYLOAD_SIZE_MAX (10 * 1024)
 #define THREADS 8
@@ -24,31 +25,10 @@ static uint8_t key[IPMD_KEY_BYTES];
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-	if (!p) {
-		printf("Bail out! out of memory\n");
-		exit(255);
-	}
-	return p;
-}
-
-static const char *subdir(const char *name)
-{
-	static char bufs[8][512];
-	static int next;
-	char *b = bufs[next++ % 8];
-	snprintf(b, sizeof(bufs[0]), "%s/%s", tap_tempdir(), name);
-	return b;
-}
-
 static void gen_path(char *out, size_t cap, const char *dir, uint64_t gen)
 {
-	if (snprintf(out, cap, "%s/%016" PRIx64 ".jnl", dir, gen) >= (int)cap) {
-		printf("Bail out! path too long\n");
-		exit(255);
-	}
+	if (snprintf(out, cap, "%s/%016" PRIx64 ".jnl", dir, gen) >= (int)cap)
+		harness_bail("path too long: %s", dir);
 }
 
 static size_t payload_len(uint64_t id)
@@ -67,38 +47,6 @@ static void payload_fill(uint8_t *buf, size_t len, uint64_t id)
 static off_t rec_bytes(size_t len)
 {
 	return JOURNAL_LEN_BYTES + JOURNAL_SEALED_MIN + (off_t)len;
-}
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-
-	*len = 0;
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = xmalloc((size_t)n);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		free(buf);
-		return NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
-static int write_file(const char *path, const uint8_t *buf, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return -1;
-	size_t n = fwrite(buf, 1, len, f);
-	return fclose(f) == 0 && n == len ? 0 : -1;
 }
 
 static off_t file_size(const char *path)
@@ -122,6 +70,7 @@ struct collect {
 	struct rec *r;
 	size_t n, cap;
 	int stop_after; /* > 0: return -ECANCELED after that many */
+	struct journal_replay_stats st; /* the last replay's */
 };
 
 static int collect_fn(uint64_t gen, uint64_t seq, const uint8_t *payload,
@@ -133,16 +82,14 @@ static int collect_fn(uint64_t gen, uint64_t seq, const uint8_t *payload,
 	if (c->n == c->cap) {
 		c->cap = c->cap ? 2 * c->cap : 64;
 		c->r = realloc(c->r, c->cap * sizeof(*c->r));
-		if (!c->r) {
-			printf("Bail out! out of memory\n");
-			exit(255);
-		}
+		if (!c->r)
+			harness_bail("out of memory");
 	}
 	struct rec *r = &c->r[c->n++];
 	r->gen = gen;
 	r->seq = seq;
 	r->len = len;
-	r->data = xmalloc(len);
+	r->data = harness_alloc(len);
 	if (len)
 		memcpy(r->data, payload, len);
 	return 0;
@@ -157,19 +104,19 @@ static void collect_free(struct collect *c)
 }
 
 static int replay(const char *dir, uint64_t from, bool repair,
-		  struct collect *c, struct journal_replay_stats *st)
+		  struct collect *c)
 {
 	int stop = c->stop_after;
 	collect_free(c);
 	c->stop_after = stop;
-	return journal_replay(dir, key, from, repair, collect_fn, c, st);
+	return journal_replay(dir, key, from, repair, collect_fn, c, &c->st);
 }
 
 /* Does rec r hold the payload of id? */
 static bool rec_is(const struct rec *r, uint64_t id)
 {
 	size_t len = payload_len(id);
-	uint8_t *want = xmalloc(len);
+	uint8_t *want = harness_alloc(len);
 	bool same;
 
 	payload_fill(want, len, id);
@@ -181,7 +128,7 @@ static bool rec_is(const struct rec *r, uint64_t id)
 static int append_id(struct journal *j, uint64_t id, bool sync)
 {
 	size_t len = payload_len(id);
-	uint8_t *p = xmalloc(len);
+	uint8_t *p = harness_alloc(len);
 	int r;
 
 	payload_fill(p, len, id);
@@ -197,18 +144,14 @@ static void make_small(const char *dir, uint64_t gen, uint64_t base, int n,
 	struct journal *j;
 	off_t off = JOURNAL_HEADER_BYTES;
 
-	if (journal_open(dir, key, gen, &j) != 0) {
-		printf("Bail out! journal_open %s\n", dir);
-		exit(255);
-	}
+	if (journal_open(dir, key, gen, &j) != 0)
+		harness_bail("journal_open %s", dir);
 	for (int i = 0; i < n; i++) {
 		if (offs)
 			offs[i] = off;
 		off += rec_bytes(payload_len(base + (uint64_t)i));
-		if (append_id(j, base + (uint64_t)i, false) != 0) {
-			printf("Bail out! append\n");
-			exit(255);
-		}
+		if (append_id(j, base + (uint64_t)i, false) != 0)
+			harness_bail("append");
 	}
 	if (offs)
 		offs[n] = off;
@@ -219,9 +162,8 @@ static void make_small(const char *dir, uint64_t gen, uint64_t base, int n,
 
 static void test_round_trip(void)
 {
-	const char *dir = subdir("rt/deep/journal");
+	const char *dir = harness_path("rt/deep/journal");
 	struct journal *j;
-	struct journal_replay_stats st;
 	struct collect c = { 0 };
 	struct stat sb;
 	int r, bad = 0, fails = 0;
@@ -251,34 +193,34 @@ static void test_round_trip(void)
 	is_int(journal_rotate(j, 2), -EINVAL, "rotate backwards refused");
 	is_int(journal_append(j, NULL, JOURNAL_RECORD_MAX + 1, false),
 	       -EINVAL, "NULL payload with a length refused");
-	uint8_t *big = xmalloc(JOURNAL_RECORD_MAX + 1);
+	uint8_t *big = harness_alloc(JOURNAL_RECORD_MAX + 1);
 	is_int(journal_append(j, big, JOURNAL_RECORD_MAX + 1, false),
 	       -EMSGSIZE, "payload over JOURNAL_RECORD_MAX refused");
 	is_int(journal_records(j), 250, "a refused append adds nothing");
 	is_int(journal_close(j), 0, "close");
 
-	r = replay(dir, 0, false, &c, &st);
+	r = replay(dir, 0, false, &c);
 	is_int(r, 0, "replay all");
 	is_int(c.n, 1000, "1000 records replayed");
-	is_int(st.records, 1000, "stats count 1000 records");
-	is_int(st.files, 4, "stats count 4 files");
-	is_int(st.last_gen, 4, "last_gen is 4");
-	is_int(st.torn_tail_bytes, 0, "no torn tail");
+	is_int(c.st.records, 1000, "stats count 1000 records");
+	is_int(c.st.files, 4, "stats count 4 files");
+	is_int(c.st.last_gen, 4, "last_gen is 4");
+	is_int(c.st.torn_tail_bytes, 0, "no torn tail");
 	for (size_t k = 0; k < c.n; k++)
 		if (c.r[k].gen != 1 + k / 250 || c.r[k].seq != k % 250 ||
 		    !rec_is(&c.r[k], k))
 			bad++;
 	is_int(bad, 0, "every record has its gen, seq and payload, in order");
 
-	r = replay(dir, 3, false, &c, &st);
+	r = replay(dir, 3, false, &c);
 	is_int(r, 0, "replay from generation 3");
-	is_int(st.files, 2, "only generations 3 and 4 read");
+	is_int(c.st.files, 2, "only generations 3 and 4 read");
 	ok(c.n == 500 && c.r[0].gen == 3 && c.r[0].seq == 0 &&
 		   rec_is(&c.r[0], 500) && rec_is(&c.r[499], 999),
 	   "records 500…999 replayed, older ones skipped");
 
-	r = replay(dir, 5, false, &c, &st);
-	ok(r == 0 && c.n == 0 && st.files == 0,
+	r = replay(dir, 5, false, &c);
+	ok(r == 0 && c.n == 0 && c.st.files == 0,
 	   "replay from a generation past the last reads nothing");
 
 	/* Reopen the last generation: seqs continue. */
@@ -291,7 +233,7 @@ static void test_round_trip(void)
 	is_int(journal_append(j, big, JOURNAL_RECORD_MAX, true), 0,
 	       "a JOURNAL_RECORD_MAX payload is accepted");
 	is_int(journal_close(j), 0, "close");
-	r = replay(dir, 4, false, &c, &st);
+	r = replay(dir, 4, false, &c);
 	is_int(r, 0, "replay generation 4 after reopening");
 	ok(c.n == 256 && c.r[250].seq == 250 && rec_is(&c.r[250], 1000) &&
 		   c.r[254].seq == 254 && rec_is(&c.r[254], 1004),
@@ -302,20 +244,21 @@ static void test_round_trip(void)
 	free(big);
 
 	c.stop_after = 10;
-	r = replay(dir, 0, false, &c, &st);
-	ok(r == -ECANCELED && c.n == 10 && st.records == 10,
+	r = replay(dir, 0, false, &c);
+	ok(r == -ECANCELED && c.n == 10 && c.st.records == 10,
 	   "a callback's error stops the replay and is returned");
 	collect_free(&c);
 	c.stop_after = 0;
 
-	r = replay(subdir("no-such-journal"), 0, false, &c, &st);
-	ok(r == 0 && c.n == 0 && st.files == 0, "a missing dir replays nothing");
+	r = replay(harness_path("no-such-journal"), 0, false, &c);
+	ok(r == 0 && c.n == 0 && c.st.files == 0,
+	   "a missing dir replays nothing");
 }
 
 /* Without a crash to simulate, the fdatasync counter shows what is synced. */
 static void test_sync_accounting(void)
 {
-	const char *dir = subdir("accounting");
+	const char *dir = harness_path("accounting");
 	struct journal_stats js;
 	struct journal *j;
 
@@ -344,7 +287,7 @@ static void test_sync_accounting(void)
 	append_id(j, 5, false);
 	is_int(journal_close(j), 0, "close");
 	struct collect c = { 0 };
-	int r = replay(dir, 0, false, &c, NULL);
+	int r = journal_replay(dir, key, 0, false, collect_fn, &c, NULL);
 	ok(r == 0 && c.n == 5 && c.r[2].gen == 1 && c.r[3].gen == 3 &&
 		   rec_is(&c.r[4], 5),
 	   "close synced the last record; replay with NULL stats");
@@ -353,7 +296,7 @@ static void test_sync_accounting(void)
 
 static void test_no_plaintext(void)
 {
-	const char *dir = subdir("plain");
+	const char *dir = harness_path("plain");
 	static const char marker[] = "ipmd-MARKER-that-must-not-leak!!";
 	uint8_t payload[200];
 	struct journal *j;
@@ -369,7 +312,7 @@ static void test_no_plaintext(void)
 	journal_close(j);
 
 	gen_path(p, sizeof(p), dir, 7);
-	uint8_t *file = read_file(p, &len);
+	uint8_t *file = harness_read_file(p, &len);
 	ok(file && (off_t)len == JOURNAL_HEADER_BYTES + 20 * rec_bytes(200),
 	   "file holds header and 20 records");
 	ok(file && memmem(file, len, JOURNAL_MAGIC, 8) == file,
@@ -383,8 +326,7 @@ static void test_no_plaintext(void)
 
 static void test_torn_tail(void)
 {
-	const char *dir = subdir("torn");
-	struct journal_replay_stats st;
+	const char *dir = harness_path("torn");
 	struct collect c = { 0 };
 	off_t offs[11];
 	char p[600];
@@ -392,7 +334,7 @@ static void test_torn_tail(void)
 
 	make_small(dir, 1, 100, 10, offs);
 	gen_path(p, sizeof(p), dir, 1);
-	uint8_t *orig = read_file(p, &len);
+	uint8_t *orig = harness_read_file(p, &len);
 	ok(orig && (off_t)len == offs[10], "10 records laid out as expected");
 
 	const off_t last = offs[9];
@@ -402,21 +344,21 @@ static void test_torn_tail(void)
 		off_t cut = cuts[k];
 		long rel = (long)(cut - last);
 
-		write_file(p, orig, (size_t)cut);
-		int r = replay(dir, 0, false, &c, &st);
+		harness_write_file(p, orig, (size_t)cut);
+		int r = replay(dir, 0, false, &c);
 		ok(r == 0 && c.n == 9 && rec_is(&c.r[8], 108),
 		   "cut at +%ld: 9 records replayed", rel);
-		is_int(st.torn_tail_bytes, cut - last,
+		is_int(c.st.torn_tail_bytes, cut - last,
 		       "cut at +%ld: torn bytes counted", rel);
 		is_int(file_size(p), cut, "cut at +%ld: no repair, no change",
 		       rel);
-		r = replay(dir, 0, true, &c, &st);
-		ok(r == 0 && c.n == 9 && st.torn_tail_bytes == (uint64_t)rel,
+		r = replay(dir, 0, true, &c);
+		ok(r == 0 && c.n == 9 && c.st.torn_tail_bytes == (uint64_t)rel,
 		   "cut at +%ld: repairing replay", rel);
 		is_int(file_size(p), last, "cut at +%ld: repaired file ends "
 		       "after the last whole record", rel);
-		r = replay(dir, 0, false, &c, &st);
-		ok(r == 0 && c.n == 9 && st.torn_tail_bytes == 0,
+		r = replay(dir, 0, false, &c);
+		ok(r == 0 && c.n == 9 && c.st.torn_tail_bytes == 0,
 		   "cut at +%ld: clean after repair", rel);
 
 		struct journal *j;
@@ -427,14 +369,14 @@ static void test_torn_tail(void)
 			append_id(j, 999, true);
 			journal_close(j);
 		}
-		r = replay(dir, 0, false, &c, &st);
+		r = replay(dir, 0, false, &c);
 		ok(r == 0 && c.n == 10 && c.r[9].seq == 9 &&
-			   rec_is(&c.r[9], 999) && st.torn_tail_bytes == 0,
+			   rec_is(&c.r[9], 999) && c.st.torn_tail_bytes == 0,
 		   "cut at +%ld: appended record replays after the rest", rel);
 	}
 
 	/* journal_open cuts a torn tail itself. */
-	write_file(p, orig, (size_t)(last + 7));
+	harness_write_file(p, orig, (size_t)(last + 7));
 	struct journal *j;
 	ok(journal_open(dir, key, 1, &j) == 0 && file_size(p) == last &&
 		   journal_records(j) == 9,
@@ -442,56 +384,56 @@ static void test_torn_tail(void)
 	journal_close(j);
 
 	/* A file size that got ahead of its data: zeros after the end. */
-	uint8_t *zeros = xmalloc((size_t)offs[10] + 5000);
+	uint8_t *zeros = harness_alloc((size_t)offs[10] + 5000);
 	memcpy(zeros, orig, (size_t)offs[10]);
 	memset(zeros + offs[10], 0, 5000);
-	write_file(p, zeros, (size_t)offs[10] + 5000);
-	int r = replay(dir, 0, true, &c, &st);
-	ok(r == 0 && c.n == 10 && st.torn_tail_bytes == 5000 &&
+	harness_write_file(p, zeros, (size_t)offs[10] + 5000);
+	int r = replay(dir, 0, true, &c);
+	ok(r == 0 && c.n == 10 && c.st.torn_tail_bytes == 5000 &&
 		   file_size(p) == offs[10],
 	   "a zero-filled tail is torn and cut");
 	free(zeros);
 
 	/* The final record damaged in place: indistinguishable from torn. */
 	orig[last + 30] ^= 0x01;
-	write_file(p, orig, len);
+	harness_write_file(p, orig, len);
 	orig[last + 30] ^= 0x01;
-	r = replay(dir, 0, false, &c, &st);
+	r = replay(dir, 0, false, &c);
 	ok(r == 0 && c.n == 9 &&
-		   st.torn_tail_bytes == (uint64_t)(offs[10] - last),
+		   c.st.torn_tail_bytes == (uint64_t)(offs[10] - last),
 	   "an unopenable final record is a torn tail");
 
 	/* A generation whose creation a crash cut short, as the last file. */
-	write_file(p, orig, len);
+	harness_write_file(p, orig, len);
 	char p2[600];
 	gen_path(p2, sizeof(p2), dir, 2);
-	write_file(p2, (const uint8_t *)JOURNAL_MAGIC, 5);
-	r = replay(dir, 0, true, &c, &st);
-	ok(r == 0 && c.n == 10 && st.files == 2 && st.torn_tail_bytes == 5 &&
-		   file_size(p2) == 0,
+	harness_write_file(p2, (const uint8_t *)JOURNAL_MAGIC, 5);
+	r = replay(dir, 0, true, &c);
+	ok(r == 0 && c.n == 10 && c.st.files == 2 &&
+		   c.st.torn_tail_bytes == 5 && file_size(p2) == 0,
 	   "a header cut short is a torn tail, cut to nothing");
 	ok(journal_open(dir, key, 2, &j) == 0 &&
 		   file_size(p2) == JOURNAL_HEADER_BYTES,
 	   "opening it writes the header");
 	append_id(j, 500, true);
 	journal_close(j);
-	r = replay(dir, 0, false, &c, &st);
+	r = replay(dir, 0, false, &c);
 	ok(r == 0 && c.n == 11 && c.r[10].gen == 2 && rec_is(&c.r[10], 500),
 	   "and appends to it replay");
-	write_file(p2, (const uint8_t *)"ipmdXXX", 7);
-	r = replay(dir, 0, false, &c, &st);
-	ok(r == -EBADMSG && !strcmp(st.bad_file, "0000000000000002.jnl"),
+	harness_write_file(p2, (const uint8_t *)"ipmdXXX", 7);
+	r = replay(dir, 0, false, &c);
+	ok(r == -EBADMSG && !strcmp(c.st.bad_file, "0000000000000002.jnl"),
 	   "a short file that is no header prefix is corruption");
 
 	/* Torn records are fine only at the end of the last file. */
-	write_file(p2, (const uint8_t *)JOURNAL_MAGIC, 0);
+	harness_write_file(p2, (const uint8_t *)JOURNAL_MAGIC, 0);
 	make_small(dir, 3, 200, 2, NULL);
-	write_file(p, orig, (size_t)(last + 9));
-	r = replay(dir, 0, false, &c, &st);
-	ok(r == -EBADMSG && !strcmp(st.bad_file, "0000000000000001.jnl") &&
-		   st.bad_offset == (uint64_t)last && c.n == 9,
+	harness_write_file(p, orig, (size_t)(last + 9));
+	r = replay(dir, 0, false, &c);
+	ok(r == -EBADMSG && !strcmp(c.st.bad_file, "0000000000000001.jnl") &&
+		   c.st.bad_offset == (uint64_t)last && c.n == 9,
 	   "a torn record followed by a later file is corruption");
-	r = replay(dir, 0, true, &c, &st);
+	r = replay(dir, 0, true, &c);
 	ok(r == -EBADMSG && file_size(p) == last + 9,
 	   "and repair_tail does not cut it");
 	collect_free(&c);
@@ -500,8 +442,7 @@ static void test_torn_tail(void)
 
 static void test_corruption(void)
 {
-	const char *dir = subdir("corrupt");
-	struct journal_replay_stats st;
+	const char *dir = harness_path("corrupt");
 	struct collect c = { 0 };
 	off_t offs[11], offs2[11];
 	char p1[600], p2[600];
@@ -512,8 +453,9 @@ static void test_corruption(void)
 	make_small(dir, 2, 310, 10, offs2);
 	gen_path(p1, sizeof(p1), dir, 1);
 	gen_path(p2, sizeof(p2), dir, 2);
-	uint8_t *f1 = read_file(p1, &len1), *f2 = read_file(p2, &len2);
-	r = replay(dir, 0, false, &c, &st);
+	uint8_t *f1 = harness_read_file(p1, &len1), *f2 = harness_read_file(p2,
+					&len2);
+	r = replay(dir, 0, false, &c);
 	ok(f1 && f2 && r == 0 && c.n == 20, "20 records in two files");
 
 	/* A flipped byte in a middle record's ciphertext. */
@@ -522,106 +464,106 @@ static void test_corruption(void)
 		int at = recs[k];
 		off_t where = offs[at] + JOURNAL_LEN_BYTES + 10 + 7 * k;
 		f1[where] ^= 0x40;
-		write_file(p1, f1, len1);
+		harness_write_file(p1, f1, len1);
 		f1[where] ^= 0x40;
-		r = replay(dir, 0, true, &c, &st);
+		r = replay(dir, 0, true, &c);
 		is_int(r, -EBADMSG, "flipped byte in record %d: -EBADMSG", at);
-		ok(st.bad_offset == (uint64_t)offs[at] &&
-			   !strcmp(st.bad_file, "0000000000000001.jnl"),
+		ok(c.st.bad_offset == (uint64_t)offs[at] &&
+			   !strcmp(c.st.bad_file, "0000000000000001.jnl"),
 		   "bad_file/bad_offset point at record %d", at);
 		ok(c.n == (size_t)at, "records before it were replayed");
 		is_int(file_size(p1), len1, "repair_tail did not cut it");
 	}
 	/* Flipped byte in the last record of a non-last file. */
 	f1[offs[9] + 30] ^= 1;
-	write_file(p1, f1, len1);
+	harness_write_file(p1, f1, len1);
 	f1[offs[9] + 30] ^= 1;
-	r = replay(dir, 0, false, &c, &st);
-	ok(r == -EBADMSG && st.bad_offset == (uint64_t)offs[9],
+	r = replay(dir, 0, false, &c);
+	ok(r == -EBADMSG && c.st.bad_offset == (uint64_t)offs[9],
 	   "damaged final record of a file a later one follows: -EBADMSG");
 
 	/* A length field that no writer makes, mid-file. */
 	f1[offs[3]] = 0xff;
-	write_file(p1, f1, len1);
+	harness_write_file(p1, f1, len1);
 	f1[offs[3]] = 0;
-	r = replay(dir, 0, false, &c, &st);
-	ok(r == -EBADMSG && st.bad_offset == (uint64_t)offs[3],
+	r = replay(dir, 0, false, &c);
+	ok(r == -EBADMSG && c.st.bad_offset == (uint64_t)offs[3],
 	   "an impossible length mid-file: -EBADMSG at that record");
 	/* Same in the last file, with records after it: not a torn tail. */
-	write_file(p1, f1, len1);
+	harness_write_file(p1, f1, len1);
 	f2[offs2[3] + 1] = 0xff;
-	write_file(p2, f2, len2);
+	harness_write_file(p2, f2, len2);
 	f2[offs2[3] + 1] = 0;
-	r = replay(dir, 0, true, &c, &st);
-	ok(r == -EBADMSG && st.bad_offset == (uint64_t)offs2[3] &&
+	r = replay(dir, 0, true, &c);
+	ok(r == -EBADMSG && c.st.bad_offset == (uint64_t)offs2[3] &&
 		   file_size(p2) == (off_t)len2,
 	   "an impossible length in the last file with data after: -EBADMSG");
-	write_file(p2, f2, len2);
+	harness_write_file(p2, f2, len2);
 
 	/* A record moved from one file to another: same length slot. */
-	r = replay(dir, 0, false, &c, &st);
+	r = replay(dir, 0, false, &c);
 	ok(r == 0 && c.n == 20, "files restored");
 	/* Build gen 2 anew with record 0 replaced by gen 1's record 0. */
 	size_t moved_len = (size_t)(offs[1] - offs[0]);
-	uint8_t *nf = xmalloc(JOURNAL_HEADER_BYTES + moved_len + len2);
+	uint8_t *nf = harness_alloc(JOURNAL_HEADER_BYTES + moved_len + len2);
 	memcpy(nf, f2, JOURNAL_HEADER_BYTES);
 	memcpy(nf + JOURNAL_HEADER_BYTES, f1 + offs[0], moved_len);
 	memcpy(nf + JOURNAL_HEADER_BYTES + moved_len, f2 + offs2[1],
 	       len2 - (size_t)offs2[1]);
-	write_file(p2, nf, JOURNAL_HEADER_BYTES + moved_len + len2 -
+	harness_write_file(p2, nf, JOURNAL_HEADER_BYTES + moved_len + len2 -
 				   (size_t)offs2[1]);
-	r = replay(dir, 0, false, &c, &st);
-	ok(r == -EBADMSG && !strcmp(st.bad_file, "0000000000000002.jnl") &&
-		   st.bad_offset == JOURNAL_HEADER_BYTES && c.n == 10,
+	r = replay(dir, 0, false, &c);
+	ok(r == -EBADMSG && !strcmp(c.st.bad_file, "0000000000000002.jnl") &&
+		   c.st.bad_offset == JOURNAL_HEADER_BYTES && c.n == 10,
 	   "a record copied into another file: -EBADMSG");
 
 	/* Appended at the end of the last file: it opens, so not torn. */
 	size_t rec2 = (size_t)(offs[3] - offs[2]);
 	free(nf);
-	nf = xmalloc(len2 + rec2);
+	nf = harness_alloc(len2 + rec2);
 	memcpy(nf, f2, len2);
 	memcpy(nf + len2, f1 + offs[2], rec2);
-	write_file(p2, nf, len2 + rec2);
-	r = replay(dir, 0, true, &c, &st);
-	ok(r == -EBADMSG && st.bad_offset == (uint64_t)len2 && c.n == 20,
+	harness_write_file(p2, nf, len2 + rec2);
+	r = replay(dir, 0, true, &c);
+	ok(r == -EBADMSG && c.st.bad_offset == (uint64_t)len2 && c.n == 20,
 	   "another file's record at the end of the last file: -EBADMSG");
 	free(nf);
 
 	/* Two records swapped within a file. */
-	write_file(p2, f2, len2);
+	harness_write_file(p2, f2, len2);
 	size_t l0 = (size_t)(offs[1] - offs[0]), l1 = (size_t)(offs[2] - offs[1]);
-	uint8_t *sw = xmalloc(len1);
+	uint8_t *sw = harness_alloc(len1);
 	memcpy(sw, f1, len1);
 	memcpy(sw + offs[0], f1 + offs[1], l1);
 	memcpy(sw + offs[0] + l1, f1 + offs[0], l0);
-	write_file(p1, sw, len1);
-	r = replay(dir, 0, false, &c, &st);
-	ok(r == -EBADMSG && st.bad_offset == (uint64_t)offs[0] && c.n == 0,
+	harness_write_file(p1, sw, len1);
+	r = replay(dir, 0, false, &c);
+	ok(r == -EBADMSG && c.st.bad_offset == (uint64_t)offs[0] && c.n == 0,
 	   "two records swapped: -EBADMSG");
 	free(sw);
 
 	/* Header naming another generation (a renamed file). */
-	write_file(p1, f2, len2);
-	r = replay(dir, 0, false, &c, &st);
-	ok(r == -EBADMSG && st.bad_offset == 0 &&
-		   !strcmp(st.bad_file, "0000000000000001.jnl"),
+	harness_write_file(p1, f2, len2);
+	r = replay(dir, 0, false, &c);
+	ok(r == -EBADMSG && c.st.bad_offset == 0 &&
+		   !strcmp(c.st.bad_file, "0000000000000001.jnl"),
 	   "a file under another generation's name: -EBADMSG");
-	write_file(p1, f1, len1);
+	harness_write_file(p1, f1, len1);
 
 	/* Wrong key. */
 	uint8_t other[IPMD_KEY_BYTES];
 	memcpy(other, key, sizeof(other));
 	other[0] ^= 1;
 	collect_free(&c);
-	r = journal_replay(dir, other, 0, false, collect_fn, &c, &st);
-	ok(r == -EBADMSG && c.n == 0 && st.bad_offset == JOURNAL_HEADER_BYTES,
+	r = journal_replay(dir, other, 0, false, collect_fn, &c, &c.st);
+	ok(r == -EBADMSG && c.n == 0 && c.st.bad_offset == JOURNAL_HEADER_BYTES,
 	   "wrong key: -EBADMSG at the first record");
 	struct journal *j = NULL;
 	is_int(journal_open(dir, other, 1, &j), -EBADMSG,
 	       "wrong key: journal_open refuses the file");
 	ok(j == NULL && file_size(p1) == (off_t)len1,
 	   "and leaves it untouched");
-	r = replay(dir, 0, false, &c, &st);
+	r = replay(dir, 0, false, &c);
 	ok(r == 0 && c.n == 20, "the right key still replays everything");
 
 	collect_free(&c);
@@ -631,8 +573,7 @@ static void test_corruption(void)
 
 static void test_drop_before(void)
 {
-	const char *dir = subdir("drop");
-	struct journal_replay_stats st;
+	const char *dir = harness_path("drop");
 	struct collect c = { 0 };
 	char p[600];
 
@@ -645,11 +586,11 @@ static void test_drop_before(void)
 					"000000000000001.jnl" };
 	for (size_t i = 0; i < 4; i++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, others[i]);
-		write_file(p, (const uint8_t *)"junk", 4);
+		harness_write_file(p, (const uint8_t *)"junk", 4);
 	}
 
-	int r = replay(dir, 0, false, &c, &st);
-	ok(r == 0 && c.n == 8 && st.files == 4 && st.last_gen == 5 &&
+	int r = replay(dir, 0, false, &c);
+	ok(r == 0 && c.n == 8 && c.st.files == 4 && c.st.last_gen == 5 &&
 		   c.r[6].gen == 5 && rec_is(&c.r[7], 407),
 	   "a gap in generations is fine; other files are ignored");
 
@@ -670,10 +611,10 @@ static void test_drop_before(void)
 		others_kept &= exists(p);
 	}
 	ok(others_kept, "files that aren't journal generations are kept");
-	r = replay(dir, 0, false, &c, &st);
+	r = replay(dir, 0, false, &c);
 	ok(r == 0 && c.n == 4 && c.r[0].gen == 3 && rec_is(&c.r[0], 404),
 	   "replay after the drop starts at generation 3");
-	is_int(journal_drop_before(subdir("no-such-dir"), 9), 0,
+	is_int(journal_drop_before(harness_path("no-such-dir"), 9), 0,
 	       "drop_before on a missing dir is a no-op");
 	collect_free(&c);
 }
@@ -702,12 +643,11 @@ static void *worker_main(void *arg)
 
 static void test_concurrent(void)
 {
-	const char *dir = subdir("concurrent");
+	const char *dir = harness_path("concurrent");
 	struct worker w[THREADS];
 	pthread_t th[THREADS];
 	struct journal *j;
 	struct journal_stats js;
-	struct journal_replay_stats st;
 	struct collect c = { 0 };
 	int fails = 0, rot_fails = 0;
 
@@ -737,10 +677,10 @@ static void test_concurrent(void)
 	   js.syncs, js.sync_appends);
 	is_int(journal_close(j), 0, "close");
 
-	int r = replay(dir, 0, false, &c, &st);
+	int r = replay(dir, 0, false, &c);
 	is_int(r, 0, "replay");
 	is_int(c.n, THREADS * PER_THREAD, "every record replayed");
-	ok(st.files == 4 && st.last_gen == 13, "across 4 generations");
+	ok(c.st.files == 4 && c.st.last_gen == 13, "across 4 generations");
 	static int seen[THREADS][PER_THREAD];
 	int last_i[THREADS];
 	int bad = 0, order = 0, seqbad = 0;
@@ -788,9 +728,8 @@ static void test_concurrent(void)
 
 static void test_enospc(void)
 {
-	const char *mnt = subdir("tiny");
+	const char *mnt = harness_path("tiny");
 	char cmd[700], filler[600], jdir[600], p[600];
-	struct journal_replay_stats st;
 	struct collect c = { 0 };
 	struct journal *j;
 
@@ -803,9 +742,10 @@ static void test_enospc(void)
 	}
 	snprintf(filler, sizeof(filler), "%s/filler", mnt);
 	snprintf(jdir, sizeof(jdir), "%s/journal", mnt);
-	uint8_t *fill = xmalloc(16384);
+	uint8_t *fill = harness_alloc(16384);
 	memset(fill, 'f', 16384);
-	ok(write_file(filler, fill, 16384) == 0, "filler file written");
+	ok(harness_try_write_file(filler, fill, 16384) == 0,
+	   "filler file written");
 	free(fill);
 
 	int r = journal_open(jdir, key, 1, &j);
@@ -829,8 +769,8 @@ static void test_enospc(void)
 		gen_path(p, sizeof(p), jdir, 1);
 		is_int(file_size(p), want,
 		       "the partial record was cut off the file");
-		r = replay(jdir, 0, false, &c, &st);
-		ok(r == 0 && c.n == acked && st.torn_tail_bytes == 0,
+		r = replay(jdir, 0, false, &c);
+		ok(r == 0 && c.n == acked && c.st.torn_tail_bytes == 0,
 		   "the file replays cleanly with every acknowledged record");
 		bool all = c.n == acked;
 		for (size_t k = 0; all && k < c.n; k++)
@@ -841,7 +781,7 @@ static void test_enospc(void)
 		is_int(append_id(j, 5000 + acked, true), 0,
 		       "an append succeeds again");
 		is_int(journal_close(j), 0, "close");
-		r = replay(jdir, 0, false, &c, &st);
+		r = replay(jdir, 0, false, &c);
 		ok(r == 0 && c.n == acked + 1 &&
 			   rec_is(&c.r[acked], 5000 + acked),
 		   "and replays after the others");
@@ -857,16 +797,14 @@ static void test_enospc(void)
  */
 static void test_key_memory(void)
 {
-	const char *dir = subdir("keymem");
+	const char *dir = harness_path("keymem");
 	uint8_t *k = sodium_malloc(IPMD_KEY_BYTES), masked[IPMD_KEY_BYTES];
 	struct memscan_hit hits[16];
 	struct journal *j = NULL;
 	int n, unguarded = 0;
 
-	if (!k) {
-		printf("Bail out! sodium_malloc\n");
-		exit(255);
-	}
+	if (!k)
+		harness_bail("sodium_malloc");
 	randombytes_buf(k, IPMD_KEY_BYTES);
 	memscan_mask(masked, k, IPMD_KEY_BYTES);
 	is_int(journal_open(dir, k, 1, &j), 0, "key memory: open");
@@ -885,8 +823,7 @@ static void test_key_memory(void)
 
 int main(void)
 {
-	for (size_t i = 0; i < sizeof(key); i++)
-		key[i] = (uint8_t)(i * 13 + 7);
+	harness_pattern_key(key, sizeof(key), 13, 7);
 	test_round_trip();
 	test_sync_accounting();
 	test_no_plaintext();

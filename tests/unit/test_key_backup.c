@@ -7,6 +7,7 @@
 
 #include "crypto/key_backup.h"
 #include "tests/tap.h"
+#include "tests/unit/harness.h"
 
 static void test_roundtrip(void)
 {
@@ -102,8 +103,7 @@ static void test_errors(void)
 
 int main(void)
 {
-	if (sodium_init() < 0)
-		return 1;
+	harness_seal_init();
 	test_roundtrip();
 	test_errors();
 	return tap_done();

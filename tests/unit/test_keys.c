@@ -1,5 +1,4 @@
 /* tests/unit/test_keys.c — key file, subkeys, read capability, signatures. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,17 +11,12 @@
 #include "crypto/keys.h"
 #include "crypto/seal.h"
 #include "tests/tap.h"
+#include "tests/unit/harness.h"
 
 #define PASS "correct horse battery staple"
 #define PASS2 "new passphrase"
 
 static char dir[4096];
-
-static const char *in_dir(char *buf, size_t cap, const char *name)
-{
-	snprintf(buf, cap, "%s/%s", dir, name);
-	return buf;
-}
 
 /* Whole file into buf; its length or -1. */
 static long slurp(const char *path, uint8_t *buf, size_t cap)
@@ -69,21 +63,6 @@ static int same_keys(const struct mailbox_keys *a, const struct mailbox_keys *b)
 	       memcmp(a->journal, b->journal, IPMD_KEY_BYTES) == 0 &&
 	       memcmp(a->sign_secret, b->sign_secret, IPMD_SECRET_KEY_BYTES) ==
 		       0;
-}
-
-static int dir_entries(void)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
 }
 
 static void rechecksum(uint8_t img[KEYFILE_BYTES])
@@ -276,23 +255,51 @@ static void test_readcap(void)
 	keys_free(&full);
 }
 
+/* img with byte off set to v and its checksum made right again: damage
+ * only the parser's rules can see. */
+static void patched(uint8_t *img, const uint8_t *from, size_t off, uint8_t v)
+{
+	memcpy(img, from, KEYFILE_BYTES);
+	img[off] = v;
+	rechecksum(img);
+}
+
+/* Key files cut short, and checksummed ones whose contents are wrong. */
+static const struct {
+	size_t len;
+	const char *what;
+} truncated[] = {
+	{100, "truncated file"},
+	{4, "truncated inside the magic"},
+	{0, "empty file"},
+};
+static const struct {
+	size_t off;
+	uint8_t v;
+	const char *what;
+} corrupt[] = {
+	{0, 'X', "bad magic"},
+	{KEYFILE_OFF_WRAP, 7, "unknown wrap"},
+	{KEYFILE_OFF_RESERVED, 1, "reserved bytes not zero"},
+};
+
 static void test_plain_file(void)
 {
-	char path[4200], path2[4200];
+	const char *path, *path2;
 	uint8_t img[KEYFILE_BYTES + 8], before[KEYFILE_BYTES + 8];
 	uint8_t master[IPMD_MASTER_BYTES], bad[KEYFILE_BYTES + 1];
 	struct mailbox_keys k, l, m;
 	struct stat st;
 	int err = -1;
 
-	in_dir(path, sizeof(path), "plain.key");
+	path = harness_path("plain.key");
 	is_int(keyfile_create(path, NULL, 0, &k, &err), 0,
 	       "create unwrapped key file");
 	is_int(err, 0, "sys_errno 0 on success");
 	is_int(k.can_sign, 1, "created keys can sign");
 	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "mode 0600");
 	is_int(st.st_size, KEYFILE_BYTES, "size is KEYFILE_BYTES");
-	is_int(dir_entries(), 1, "no temp file left behind");
+	is_int(harness_dir_entries(dir), 1, "no temp file left behind");
 	is_int(slurp(path, img, sizeof(img)), KEYFILE_BYTES, "read it back");
 	is_mem(img, KEYFILE_MAGIC, KEYFILE_MAGIC_BYTES, "magic");
 	is_int(img[KEYFILE_OFF_VERSION], 1, "version 1");
@@ -322,19 +329,15 @@ static void test_plain_file(void)
 	ok(l.convergence == NULL, "... k left empty");
 	is_int(slurp(path, img, sizeof(img)), KEYFILE_BYTES, "... still there");
 	is_mem(img, before, KEYFILE_BYTES, "... unchanged byte for byte");
-	is_int(dir_entries(), 1, "... and no temp file left");
+	is_int(harness_dir_entries(dir), 1, "... and no temp file left");
 
 	/* Damage, told apart. */
-	in_dir(path2, sizeof(path2), "bad.key");
-	spit(path2, before, 100, 0600);
-	is_int(keyfile_load(path2, NULL, 0, &l, &err), KEYS_E_TRUNCATED,
-	       "truncated file");
-	spit(path2, before, 4, 0600);
-	is_int(keyfile_load(path2, NULL, 0, &l, &err), KEYS_E_TRUNCATED,
-	       "truncated inside the magic");
-	spit(path2, before, 0, 0600);
-	is_int(keyfile_load(path2, NULL, 0, &l, &err), KEYS_E_TRUNCATED,
-	       "empty file");
+	path2 = harness_path("bad.key");
+	for (size_t i = 0; i < sizeof(truncated) / sizeof(truncated[0]); i++) {
+		spit(path2, before, truncated[i].len, 0600);
+		is_int(keyfile_load(path2, NULL, 0, &l, &err),
+		       KEYS_E_TRUNCATED, "%s", truncated[i].what);
+	}
 	memcpy(bad, before, KEYFILE_BYTES);
 	bad[KEYFILE_BYTES] = '\n';
 	spit(path2, bad, KEYFILE_BYTES + 1, 0600);
@@ -353,25 +356,13 @@ static void test_plain_file(void)
 	bad[KEYFILE_BYTES - 1] ^= 0x01;
 	is_int(keyfile_parse(bad, KEYFILE_BYTES, NULL, 0, master),
 	       KEYS_E_CORRUPT, "a flipped checksum byte");
-	memcpy(bad, before, KEYFILE_BYTES);
-	bad[0] = 'X';
-	rechecksum(bad);
-	is_int(keyfile_parse(bad, KEYFILE_BYTES, NULL, 0, master),
-	       KEYS_E_CORRUPT, "bad magic");
-	memcpy(bad, before, KEYFILE_BYTES);
-	bad[KEYFILE_OFF_WRAP] = 7;
-	rechecksum(bad);
-	is_int(keyfile_parse(bad, KEYFILE_BYTES, NULL, 0, master),
-	       KEYS_E_CORRUPT, "unknown wrap");
-	memcpy(bad, before, KEYFILE_BYTES);
-	bad[KEYFILE_OFF_RESERVED] = 1;
-	rechecksum(bad);
-	is_int(keyfile_parse(bad, KEYFILE_BYTES, NULL, 0, master),
-	       KEYS_E_CORRUPT, "reserved bytes not zero");
+	for (size_t i = 0; i < sizeof(corrupt) / sizeof(corrupt[0]); i++) {
+		patched(bad, before, corrupt[i].off, corrupt[i].v);
+		is_int(keyfile_parse(bad, KEYFILE_BYTES, NULL, 0, master),
+		       KEYS_E_CORRUPT, "%s", corrupt[i].what);
+	}
 
-	memcpy(bad, before, KEYFILE_BYTES);
-	bad[KEYFILE_OFF_VERSION] = 2;
-	rechecksum(bad);
+	patched(bad, before, KEYFILE_OFF_VERSION, 2);
 	spit(path2, bad, KEYFILE_BYTES, 0600);
 	is_int(keyfile_load(path2, NULL, 0, &l, &err), KEYS_E_VERSION,
 	       "version 2 (checksum recomputed)");
@@ -390,30 +381,30 @@ static void test_plain_file(void)
 	keys_free(&l);
 	chmod(path, 0600);
 
-	in_dir(path2, sizeof(path2), "missing.key");
+	path2 = harness_path("missing.key");
 	is_int(keyfile_load(path2, NULL, 0, &l, &err), KEYS_E_IO,
 	       "missing file: KEYS_E_IO");
 	is_int(err, ENOENT, "... sys_errno ENOENT");
 	is_int(keyfile_load(dir, NULL, 0, &l, &err), KEYS_E_IO,
 	       "a directory: KEYS_E_IO");
-	in_dir(path2, sizeof(path2), "nodir/x.key");
+	path2 = harness_path("nodir/x.key");
 	is_int(keyfile_create(path2, NULL, 0, &l, &err), KEYS_E_IO,
 	       "create in a missing directory: KEYS_E_IO");
 	is_int(err, ENOENT, "... sys_errno ENOENT");
-	unlink(in_dir(path2, sizeof(path2), "bad.key"));
+	unlink(harness_path("bad.key"));
 	keys_free(&k);
 }
 
 /* Six Argon2id runs in all: create, load, wrong, rewrap, load, rewrap. */
 static void test_wrapped_file(void)
 {
-	char path[4200];
+	const char *path;
 	uint8_t img[KEYFILE_BYTES + 8], before[KEYFILE_BYTES + 8];
 	uint8_t master[IPMD_MASTER_BYTES];
 	struct mailbox_keys k, l;
 	int err = -1;
 
-	in_dir(path, sizeof(path), "wrapped.key");
+	path = harness_path("wrapped.key");
 	is_int(keyfile_create(path, PASS, strlen(PASS), &k, &err), 0,
 	       "create wrapped key file");
 	is_int(keyfile_is_wrapped(path, &err), 1, "keyfile_is_wrapped: yes");
@@ -440,20 +431,18 @@ static void test_wrapped_file(void)
 	is_int(keyfile_parse(img, KEYFILE_BYTES, NULL, 0, master),
 	       KEYS_E_NEED_PASS, "keyfile_parse: needs a passphrase");
 	memcpy(before, img, KEYFILE_BYTES);
-	img[KEYFILE_OFF_MEMLIMIT] = 0xff; /* ~4 TiB: refused, not attempted */
-	rechecksum(img);
+	/* ~4 TiB: refused, not attempted */
+	patched(img, before, KEYFILE_OFF_MEMLIMIT, 0xff);
 	is_int(keyfile_parse(img, KEYFILE_BYTES, PASS, strlen(PASS), master),
 	       KEYS_E_CORRUPT, "absurd memlimit refused without running it");
-	memcpy(img, before, KEYFILE_BYTES);
-	img[KEYFILE_OFF_OPSLIMIT + 3] = 0;
-	rechecksum(img);
+	patched(img, before, KEYFILE_OFF_OPSLIMIT + 3, 0);
 	is_int(keyfile_parse(img, KEYFILE_BYTES, PASS, strlen(PASS), master),
 	       KEYS_E_CORRUPT, "opslimit 0 refused");
 
 	is_int(keyfile_rewrap(path, PASS, strlen(PASS), PASS2, strlen(PASS2),
 			      &err),
 	       0, "rewrap to a new passphrase");
-	is_int(dir_entries(), 2, "no temp file left behind");
+	is_int(harness_dir_entries(dir), 2, "no temp file left behind");
 	is_int(slurp(path, img, sizeof(img)), KEYFILE_BYTES, "read it back");
 	ok(memcmp(img + KEYFILE_OFF_SALT, before + KEYFILE_OFF_SALT,
 		  KEYFILE_SALT_BYTES) != 0,
@@ -529,7 +518,8 @@ static void test_read_only(void)
 	if (keys_from_master(&k, master) != 0)
 		abort();
 	sodium_memzero(master, sizeof(master));
-	is_int(write_faults(k.manifest), 1, "a write to the manifest key faults");
+	is_int(write_faults(k.manifest), 1,
+	       "a write to the manifest key faults");
 	is_int(write_faults(k.journal), 1, "to the journal key");
 	is_int(write_faults(k.convergence), 1, "to the convergence secret");
 	is_int(write_faults(k.sign_secret), 1, "to the signing key");

@@ -23,6 +23,7 @@
 #include "ipfs/bs_fault.h"
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"
+#include "tests/unit/harness.h"
 
 #define B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
 #define DELIVERY_DIR_FILES 5000
@@ -34,24 +35,6 @@ static struct mailbox_keys keys;
 static struct obj_store st;
 static struct obj_ref contents[8]; /* fake file contents, sealed once */
 static const struct timespec now = {1700000000, 123456789};
-
-static char *path_in(const char *name)
-{
-	static char bufs[8][PATH_MAX];
-	static int next;
-	char *p = bufs[next++ % 8];
-	if (snprintf(p, PATH_MAX, "%s/%s", tap_tempdir(), name) >= PATH_MAX)
-		abort();
-	return p;
-}
-
-static uint64_t blocks(struct blockstore *bs)
-{
-	struct bs_usage u;
-	if (bs_usage(bs, &u) != 0)
-		abort();
-	return u.blocks;
-}
 
 static void make_contents(void)
 {
@@ -131,8 +114,7 @@ static struct fs_tree *sample_tree(bool reverse)
 	struct inode *root, *cur, *new_, *sent, *scur, *snew, *deep, *f;
 	char name[64];
 
-	if (tree_new(&t, 1000, 100, &now) != 0)
-		abort();
+	t = harness_tree(1000, 100, &now);
 	root = t->root;
 	if (!reverse) {
 		maildir(t, root, 10, &cur, &new_);
@@ -180,19 +162,9 @@ static struct fs_tree *sample_tree(bool reverse)
 
 /* ---- comparing trees ---- */
 
-static int mismatches;
-
-static void diff(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void diff(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (mismatches++ < 10)
-		tap_diag("mismatch: %s", buf);
-}
+/* The first ten differences same_tree finds are told. */
+static struct harness_diffs mismatches = {.max = 10, .label = "mismatch"};
+#define diff(...) harness_differ(&mismatches, __VA_ARGS__)
 
 static bool same_ts(struct timespec a, struct timespec b)
 {
@@ -261,14 +233,14 @@ static void cmp_dir(struct fs_tree *tb, const struct inode *a,
 
 static int same_tree(struct fs_tree *a, struct fs_tree *b)
 {
-	mismatches = 0;
+	mismatches.n = 0;
 	cmp_inode(b, "/", a->root, b->root);
 	cmp_dir(b, a->root, b->root);
 	if (a->ninodes != b->ninodes)
 		diff("inode counts %llu vs %llu",
 		     (unsigned long long)a->ninodes,
 		     (unsigned long long)b->ninodes);
-	return mismatches == 0;
+	return mismatches.n == 0;
 }
 
 static bool clean(struct fs_tree *t)
@@ -356,10 +328,10 @@ static void test_round_trip(void)
 		is_int(f, 1, "loaded: the same folders");
 	}
 
-	before = blocks(st.bs);
+	before = harness_block_count(st.bs);
 	is_int(manifest_seal(t, &st, &ref2), 0, "sealed again, unchanged");
 	ok(cid_equal(&ref.cid, &ref2.cid), "same root CID");
-	is_int(blocks(st.bs), before, "no new block");
+	is_int(harness_block_count(st.bs), before, "no new block");
 	if (u) {
 		is_int(manifest_seal(u, &st, &ref3), 0, "loaded tree sealed");
 		ok(cid_equal(&ref.cid, &ref3.cid), "same root CID after load");
@@ -367,23 +339,24 @@ static void test_round_trip(void)
 	is_int(manifest_seal(r, &st, &ref4), 0, "same tree built backwards");
 	ok(cid_equal(&ref.cid, &ref4.cid),
 	   "same root CID whatever the insertion order");
-	is_int(blocks(st.bs), before, "still no new block");
+	is_int(harness_block_count(st.bs), before, "still no new block");
 
 	/* A chmod in a deep directory re-seals the path up to the root. */
 	{
 		struct inode *d = tree_lookup(t->root, "d0")->inode;
 		d->mode = S_IFDIR | 0755;
 		tree_inode_changed(t, d);
-		before = blocks(st.bs);
+		before = harness_block_count(st.bs);
 		is_int(manifest_seal(t, &st, &ref2), 0, "chmod sealed");
-		is_int(blocks(st.bs), before + 1, "only the root node is new");
+		is_int(harness_block_count(st.bs), before + 1,
+		       "only the root node is new");
 		ok(!cid_equal(&ref.cid, &ref2.cid), "root CID changed");
 		d = tree_lookup(d, "d1")->inode;
 		d = tree_lookup(d, "d2")->inode;
 		mkfile(t, d, "new leaf", 5, 0);
-		before = blocks(st.bs);
+		before = harness_block_count(st.bs);
 		is_int(manifest_seal(t, &st, &ref2), 0, "deep change sealed");
-		is_int(blocks(st.bs), before + 4,
+		is_int(harness_block_count(st.bs), before + 4,
 		       "d2, d1, d0 and the root are new");
 	}
 	tree_free(u);
@@ -400,8 +373,7 @@ static void test_empty(void)
 	struct fs_tree *t, *u = NULL;
 	struct chunk_ref ref;
 
-	if (tree_new(&t, 5, 6, &now) != 0)
-		abort();
+	t = harness_tree(5, 6, &now);
 	is_int(seal_load(t, &ref, &u), 0, "empty tree sealed and loaded");
 	ok(u && same_tree(t, u), "empty tree equal");
 	ok(u && u->root->uid == 5 && u->root->gid == 6,
@@ -444,8 +416,7 @@ static void test_delivery(void)
 	struct chunk_ref ref, ref2, ref3;
 	uint64_t before;
 
-	if (tree_new(&t, 0, 0, &now) != 0)
-		abort();
+	t = harness_tree(0, 0, &now);
 	cur = big_dir(t, "cur", DELIVERY_DIR_FILES, 0);
 	is_int(t->shard_threshold, MANIFEST_SHARD_THRESHOLD, "real threshold");
 	is_int(manifest_seal(t, &st, &ref), 0, "5,000 files sealed");
@@ -456,12 +427,13 @@ static void test_delivery(void)
 		   jansson_canonical(&ref),
 	   "sharded node, a shard and the root: jansson's bytes");
 
-	before = blocks(st.bs);
+	before = harness_block_count(st.bs);
 	mkfile(t, cur, "1800000000.new.delivery:2,", 1, 0);
 	is_int(manifest_seal(t, &st, &ref2), 0, "one delivery sealed");
 	tap_diag("one delivery wrote %llu blocks",
-		 (unsigned long long)(blocks(st.bs) - before));
-	ok(blocks(st.bs) - before <= 3 && blocks(st.bs) - before >= 2,
+		 (unsigned long long)(harness_block_count(st.bs) - before));
+	ok(harness_block_count(st.bs) - before <= 3 &&
+		   harness_block_count(st.bs) - before >= 2,
 	   "one delivery writes a shard, the node and the root only");
 
 	is_int(manifest_load(&st, &ref2, t->next_ino, &u), 0, "loaded");
@@ -472,11 +444,11 @@ static void test_delivery(void)
 		       "loaded directory keeps its shard count");
 		/* The loaded tree, too, re-seals one shard per delivery,
 		 * and ends where the original does. */
-		before = blocks(st.bs);
+		before = harness_block_count(st.bs);
 		mkfile(t, cur, "1800000001.second:2,", 2, 0);
 		mkfile(u, ucur, "1800000001.second:2,", 2, 0);
 		is_int(manifest_seal(u, &st, &ref3), 0, "loaded tree sealed");
-		ok(blocks(st.bs) - before <= 3,
+		ok(harness_block_count(st.bs) - before <= 3,
 		   "loaded tree: one delivery writes at most 3 blocks");
 		is_int(manifest_seal(t, &st, &ref2), 0, "original sealed");
 		ok(cid_equal(&ref2.cid, &ref3.cid),
@@ -495,8 +467,7 @@ static void test_reshard(void)
 	const int sizes[] = {4, 16, 64, 200};
 	int have = 0, n_ok = 0;
 
-	if (tree_new(&t, 0, 0, &now) != 0)
-		abort();
+	t = harness_tree(0, 0, &now);
 	t->shard_threshold = 4; /* small, to walk through several layouts */
 	d = mkdir_(t, t->root, "grow", 0);
 	for (int step = 0; step < 4; step++) {
@@ -545,8 +516,7 @@ static void test_oversize(void)
 	char name[32];
 	struct chunk_ref ref;
 
-	if (tree_new(&t, 0, 0, &now) != 0)
-		abort();
+	t = harness_tree(0, 0, &now);
 	d = mkdir_(t, t->root, "links", 0);
 	/* 300 entries, far below the threshold, but over a megabyte. */
 	for (int i = 0; i < 300; i++) {
@@ -571,8 +541,7 @@ static void test_retry(void)
 	struct chunk_ref ref, want;
 	int rc = -1, tries = 0, failures = 0;
 
-	if (bs_local_open(path_in("faulty"), &local) != 0)
-		abort();
+	local = harness_local_store("faulty");
 	cfg.fail_rate[FAULT_PUT] = 0.3;
 	cfg.error = -EIO;
 	cfg.seed = 3;
@@ -638,8 +607,7 @@ static void test_tamper(void)
 	struct chunk_ref ref, shard;
 	uint32_t i = 0;
 
-	if (tree_new(&t, 0, 0, &now) != 0)
-		abort();
+	t = harness_tree(0, 0, &now);
 	cur = big_dir(t, "cur", 1500, 0);
 	is_int(manifest_seal(t, &st, &ref), 0, "sealed");
 	while (i < cur->dir->shards.count && !cur->dir->shards.refs[i].cid.len)
@@ -715,6 +683,8 @@ static void ref_text(const struct chunk_ref *r, char *out, size_t cap)
 	#size ",\"mtime\":1,\"ctime\":2,\"atime\":3"
 /* 33152 = S_IFREG|0600, 16832 = S_IFDIR|0700, 41471 = S_IFLNK|0777. */
 #define FILE0(name, ino) "{\"name\":\"" name "\"," ATTRS(ino, 33152, 0) "}"
+#define ENTRY_A(ino, mode, size)                                              \
+	"{\"name\":\"a\"," ATTRS(ino, mode, size) "}"
 #define DIRENT(name, ino, ref)                                                \
 	"{\"name\":\"" name "\"," ATTRS(ino, 16832, 0) ",%s}"
 
@@ -729,21 +699,136 @@ static int load_text(const char *root_text, uint64_t next_ino)
 	return rc;
 }
 
+/* A root node holding entries (a JSON list's inside), loaded. */
+static int load_entries(const char *entries)
+{
+	char *text = harness_alloc(strlen(entries) + 512);
+	sprintf(text, "{\"v\":1,%s,\"entries\":[%s]}", SELF, entries);
+	int rc = load_text(text, 1000);
+	free(text);
+	return rc;
+}
+
 static void bad_root(const char *entries, const char *what)
 {
-	char *text = malloc(strlen(entries) + 512);
-	sprintf(text, "{\"v\":1,%s,\"entries\":[%s]}", SELF, entries);
-	is_int(load_text(text, 1000), -EBADMSG, "%s", what);
-	free(text);
+	is_int(load_entries(entries), -EBADMSG, "%s", what);
 }
 
 static void good_root(const char *entries, const char *what)
 {
-	char *text = malloc(strlen(entries) + 512);
-	sprintf(text, "{\"v\":1,%s,\"entries\":[%s]}", SELF, entries);
-	is_int(load_text(text, 1000), 0, "%s", what);
-	free(text);
+	is_int(load_entries(entries), 0, "%s", what);
 }
+
+/* Whole root nodes, and what loading them with next_ino gives. */
+static const struct {
+	const char *text;
+	uint64_t next_ino;
+	int want;
+	const char *what;
+} crafted_roots[] = {
+	{"{\"v\":1," SELF ",\"entries\":[]}", 2, 0,
+	 "a minimal crafted root loads (the harness is right)"},
+	{"{\"v\":1,\"entries\":[]}", 2, -EBADMSG, "root without self"},
+	{"{\"v\":2," SELF ",\"entries\":[]}", 2, -EBADMSG, "v 2"},
+	{"{\"v\":1," SELF ",\"entries\":{}}", 2, -EBADMSG,
+	 "entries an object"},
+	{"{\"v\":1," SELF ",\"entries\":[],\"x\":0}", 2, -EBADMSG,
+	 "an extra member"},
+	{"[]", 2, -EBADMSG, "an array"},
+	{"{\"v\":1,", 2, -EBADMSG, "not JSON"},
+	{"{\"v\":1,\"self\":{\"ino\":2,\"mode\":16877,\"uid\":0,\"gid\":0,"
+	 "\"size\":0,\"mtime\":5,\"ctime\":6,\"atime\":7},\"entries\":[]}",
+	 9, -EBADMSG, "self with ino 2"},
+	{"{\"v\":1,\"self\":{\"ino\":1,\"mode\":33152,\"uid\":0,\"gid\":0,"
+	 "\"size\":0,\"mtime\":5,\"ctime\":6,\"atime\":7},\"entries\":[]}",
+	 9, -EBADMSG, "self not a directory"},
+	{"{\"v\":1," SELF ",\"entries\":[]}", 1, -EBADMSG, "next_ino 1"},
+	{"", 2, -EBADMSG, "an empty block"},
+	{"{\"v\":1," SELF ",\"entries\":[]} x", 2, -EBADMSG,
+	 "trailing bytes after the object"},
+	{"{\"v\":1," SELF ",\"entries\":[],}", 2, -EBADMSG,
+	 "a trailing comma"},
+	{"{\"v\":1," SELF ",\"v\":1,\"entries\":[]}", 2, -EBADMSG,
+	 "a duplicate member"},
+};
+
+/* Entries of a root node, and whether it loads (0) or is refused. */
+static const struct {
+	const char *entries;
+	int want;
+	const char *what;
+} crafted_entries[] = {
+	{FILE0("a", 2) "," FILE0("b", 3), 0, "two files load"},
+	{FILE0("a", 2) "," FILE0("b", 2), 0, "a hard link loads"},
+	{FILE0("a", 2) "," FILE0("a", 3), -EBADMSG, "duplicate names"},
+	{FILE0("b", 2) "," FILE0("a", 3), -EBADMSG, "names out of order"},
+	{FILE0(".", 2), -EBADMSG, "\".\" as a name"},
+	{FILE0("..", 2), -EBADMSG, "\"..\" as a name"},
+	{FILE0("a/b", 2), -EBADMSG, "a slash in a name"},
+	{FILE0("", 2), -EBADMSG, "an empty name"},
+	{"{\"name\":\"a\",\"bname\":\"YQ\"," ATTRS(2, 33152, 0) "}", -EBADMSG,
+	 "name and bname"},
+	{"{\"bname\":\"YQBi\"," ATTRS(2, 33152, 0) "}", -EBADMSG,
+	 "a NUL inside bname"},
+	{"{\"bname\":\"_w\"," ATTRS(2, 33152, 0) "}", 0,
+	 "a bname of a non-UTF-8 byte loads"},
+	{"{\"name\":7," ATTRS(2, 33152, 0) "}", -EBADMSG, "name a number"},
+	{"{\"name\":\"a\",\"ino\":\"2\",\"mode\":33152,\"uid\":1,\"gid\":2,"
+	 "\"size\":0,\"mtime\":1,\"ctime\":2,\"atime\":3}",
+	 -EBADMSG, "ino a string"},
+	{ENTRY_A(2, 33152.0, 0), -EBADMSG, "mode a real"},
+	{ENTRY_A(2, 33152, -1), -EBADMSG, "negative size"},
+	{"{\"name\":\"a\",\"ino\":2,\"mode\":33152,\"uid\":4294967296,"
+	 "\"gid\":2,\"size\":0,\"mtime\":1,\"ctime\":2,\"atime\":3}",
+	 -EBADMSG, "uid past 32 bits"},
+	{"{\"name\":\"a\",\"ino\":2,\"mode\":33152,\"uid\":1,\"gid\":2,"
+	 "\"size\":0,\"mtime\":\"1\",\"ctime\":2,\"atime\":3}",
+	 -EBADMSG, "mtime a string"},
+	{"{\"name\":\"a\",\"ino\":2,\"mode\":33152,\"uid\":1,\"gid\":2,"
+	 "\"size\":0,\"ctime\":2,\"atime\":3}",
+	 -EBADMSG, "mtime missing"},
+	{"{\"name\":\"a\"," ATTRS(2, 33152, 0) ",\"x\":1}", -EBADMSG,
+	 "an unknown member"},
+	{ENTRY_A(2, 4480, 0), -EBADMSG, "a fifo"},
+	{ENTRY_A(2, 98688, 0), -EBADMSG, "mode with bits beyond the type"},
+	{ENTRY_A(0, 33152, 0), -EBADMSG, "ino 0"},
+	{ENTRY_A(1, 33152, 0), -EBADMSG, "ino 1 (the root)"},
+	{ENTRY_A(1000, 33152, 0), -EBADMSG, "ino not below next_ino"},
+	{"[1]", -EBADMSG, "an entry not an object"},
+	/* Files. */
+	{"{\"name\":\"f\"," ATTRS(2, 33152, 97) "}", -EBADMSG,
+	 "size without content"},
+	{"{\"name\":\"f\"," ATTRS(2, 33152, 97)
+	 ",\"cid\":\"bafy\",\"key\":\"AAAA\",\"depth\":0}",
+	 -EBADMSG, "a bad cid and key"},
+	/* Directories and symlinks. */
+	{"{\"name\":\"d\"," ATTRS(2, 16832, 0) "}", -EBADMSG,
+	 "a directory without its node"},
+	{"{\"name\":\"l\"," ATTRS(2, 41471, 1) "}", -EBADMSG,
+	 "a symlink without target"},
+	{"{\"name\":\"l\"," ATTRS(2, 41471, 5) ",\"target\":\"abc\"}",
+	 -EBADMSG, "a symlink whose size is not its target's"},
+	{"{\"name\":\"l\"," ATTRS(2, 41471, 3) ",\"target\":\"abc\"}", 0,
+	 "a symlink loads"},
+	{"{\"name\":\"l\"," ATTRS(2, 41471, 0) ",\"target\":\"\"}", -EBADMSG,
+	 "an empty target"},
+	{FILE0("a", 2) ",{\"name\":\"b\"," ATTRS(2, 41471, 3)
+		       ",\"target\":\"abc\"}",
+	 -EBADMSG, "a file and a symlink with one ino"},
+	/* Names: any well-formed JSON string, nothing else. */
+	{FILE0("\\u00e9\\ud83d\\ude00", 2), 0,
+	 "\\u escapes and a surrogate pair load"},
+	{FILE0("\\ud83d", 2), -EBADMSG, "a lone surrogate"},
+	{FILE0("\\u0000", 2), -EBADMSG, "\\u0000 in a name"},
+	{FILE0("\xff", 2), -EBADMSG, "raw bytes that are not UTF-8"},
+	{FILE0("\xc0\xaf", 2), -EBADMSG, "an overlong UTF-8 form"},
+	{FILE0("a\x01", 2), -EBADMSG, "a raw control character"},
+	{FILE0("a\\q", 2), -EBADMSG, "an unknown escape"},
+	{ENTRY_A(02, 33152, 0), -EBADMSG, "a leading zero"},
+	{ENTRY_A(2e0, 33152, 0), -EBADMSG, "an exponent"},
+	{ENTRY_A(9223372036854775808, 33152, 0), -EBADMSG,
+	 "an integer past int64"},
+};
 
 static void test_crafted_entries(void)
 {
@@ -756,86 +841,27 @@ static void test_crafted_entries(void)
 	memcpy(content.key, contents[1].key, IPMD_KEY_BYTES);
 	ref_text(&content, file_ref, sizeof(file_ref));
 
-	is_int(load_text("{\"v\":1," SELF ",\"entries\":[]}", 2), 0,
-	       "a minimal crafted root loads (the harness is right)");
-	good_root(FILE0("a", 2) "," FILE0("b", 3), "two files load");
+	for (size_t i = 0; i < sizeof(crafted_roots) / sizeof(*crafted_roots);
+	     i++)
+		is_int(load_text(crafted_roots[i].text,
+				 crafted_roots[i].next_ino),
+		       crafted_roots[i].want, "%s", crafted_roots[i].what);
+	for (size_t i = 0;
+	     i < sizeof(crafted_entries) / sizeof(*crafted_entries); i++)
+		is_int(load_entries(crafted_entries[i].entries),
+		       crafted_entries[i].want, "%s", crafted_entries[i].what);
+
+	/* Entries made around a ref or a name. */
 	snprintf(buf, sizeof(buf), DIRENT("d", 2, ref), ref);
 	good_root(buf, "a subdirectory loads");
 	snprintf(buf, sizeof(buf),
 		 "{\"name\":\"f\"," ATTRS(2, 33152, 97) ",%s,\"depth\":0}",
 		 file_ref);
 	good_root(buf, "a file with content loads");
-	good_root(FILE0("a", 2) "," FILE0("b", 2), "a hard link loads");
-
-	is_int(load_text("{\"v\":1,\"entries\":[]}", 2), -EBADMSG,
-	       "root without self");
-	is_int(load_text("{\"v\":2," SELF ",\"entries\":[]}", 2), -EBADMSG,
-	       "v 2");
-	is_int(load_text("{\"v\":1," SELF ",\"entries\":{}}", 2), -EBADMSG,
-	       "entries an object");
-	is_int(load_text("{\"v\":1," SELF ",\"entries\":[],\"x\":0}", 2),
-	       -EBADMSG, "an extra member");
-	is_int(load_text("[]", 2), -EBADMSG, "an array");
-	is_int(load_text("{\"v\":1,", 2), -EBADMSG, "not JSON");
-	is_int(load_text("{\"v\":1,\"self\":{\"ino\":2,\"mode\":16877,"
-			 "\"uid\":0,\"gid\":0,\"size\":0,\"mtime\":5,"
-			 "\"ctime\":6,\"atime\":7},\"entries\":[]}",
-			 9),
-	       -EBADMSG, "self with ino 2");
-	is_int(load_text("{\"v\":1,\"self\":{\"ino\":1,\"mode\":33152,"
-			 "\"uid\":0,\"gid\":0,\"size\":0,\"mtime\":5,"
-			 "\"ctime\":6,\"atime\":7},\"entries\":[]}",
-			 9),
-	       -EBADMSG, "self not a directory");
-	is_int(load_text("{\"v\":1," SELF ",\"entries\":[]}", 1), -EBADMSG,
-	       "next_ino 1");
-
-	bad_root(FILE0("a", 2) "," FILE0("a", 3), "duplicate names");
-	bad_root(FILE0("b", 2) "," FILE0("a", 3), "names out of order");
-	bad_root(FILE0(".", 2), "\".\" as a name");
-	bad_root(FILE0("..", 2), "\"..\" as a name");
-	bad_root(FILE0("a/b", 2), "a slash in a name");
-	bad_root(FILE0("", 2), "an empty name");
 	memset(longname, 'x', 256);
 	longname[256] = '\0';
 	snprintf(buf, sizeof(buf), FILE0("%s", 2), longname);
 	bad_root(buf, "a 256-byte name");
-	bad_root("{\"name\":\"a\",\"bname\":\"YQ\"," ATTRS(2, 33152, 0) "}",
-		 "name and bname");
-	bad_root("{\"bname\":\"YQBi\"," ATTRS(2, 33152, 0) "}",
-		 "a NUL inside bname");
-	good_root("{\"bname\":\"_w\"," ATTRS(2, 33152, 0) "}",
-		  "a bname of a non-UTF-8 byte loads");
-	bad_root("{\"name\":7," ATTRS(2, 33152, 0) "}", "name a number");
-	bad_root("{\"name\":\"a\",\"ino\":\"2\",\"mode\":33152,\"uid\":1,"
-		 "\"gid\":2,\"size\":0,\"mtime\":1,\"ctime\":2,\"atime\":3}",
-		 "ino a string");
-	bad_root("{\"name\":\"a\"," ATTRS(2, 33152.0, 0) "}", "mode a real");
-	bad_root("{\"name\":\"a\"," ATTRS(2, 33152, -1) "}", "negative size");
-	bad_root("{\"name\":\"a\",\"ino\":2,\"mode\":33152,\"uid\":4294967296,"
-		 "\"gid\":2,\"size\":0,\"mtime\":1,\"ctime\":2,\"atime\":3}",
-		 "uid past 32 bits");
-	bad_root("{\"name\":\"a\",\"ino\":2,\"mode\":33152,\"uid\":1,"
-		 "\"gid\":2,\"size\":0,\"mtime\":\"1\",\"ctime\":2,"
-		 "\"atime\":3}",
-		 "mtime a string");
-	bad_root("{\"name\":\"a\",\"ino\":2,\"mode\":33152,\"uid\":1,"
-		 "\"gid\":2,\"size\":0,\"ctime\":2,\"atime\":3}",
-		 "mtime missing");
-	bad_root("{\"name\":\"a\"," ATTRS(2, 33152, 0) ",\"x\":1}",
-		 "an unknown member");
-	bad_root("{\"name\":\"a\"," ATTRS(2, 4480, 0) "}", "a fifo");
-	bad_root("{\"name\":\"a\"," ATTRS(2, 98688, 0) "}",
-		 "mode with bits beyond the type");
-	bad_root("{\"name\":\"a\"," ATTRS(0, 33152, 0) "}", "ino 0");
-	bad_root("{\"name\":\"a\"," ATTRS(1, 33152, 0) "}", "ino 1 (the root)");
-	bad_root("{\"name\":\"a\"," ATTRS(1000, 33152, 0) "}",
-		 "ino not below next_ino");
-	bad_root("[1]", "an entry not an object");
-
-	/* Files. */
-	bad_root("{\"name\":\"f\"," ATTRS(2, 33152, 97) "}",
-		 "size without content");
 	snprintf(buf, sizeof(buf),
 		 "{\"name\":\"f\"," ATTRS(2, 33152, 0) ",%s,\"depth\":0}",
 		 file_ref);
@@ -847,38 +873,19 @@ static void test_crafted_entries(void)
 	snprintf(buf, sizeof(buf),
 		 "{\"name\":\"f\"," ATTRS(2, 33152, 97) ",%s}", file_ref);
 	bad_root(buf, "depth missing");
-	bad_root("{\"name\":\"f\"," ATTRS(2, 33152, 97)
-		 ",\"cid\":\"bafy\",\"key\":\"AAAA\",\"depth\":0}",
-		 "a bad cid and key");
 	snprintf(buf, sizeof(buf),
 		 "{\"name\":\"f\"," ATTRS(2, 33152, 97)
 		 ",%.*s,\"key\":\"AAAA\",\"depth\":0}",
 		 (int)(strstr(file_ref, ",\"key\"") - file_ref), file_ref);
 	bad_root(buf, "a 3-byte key");
-
-	/* Directories and symlinks. */
-	bad_root("{\"name\":\"d\"," ATTRS(2, 16832, 0) "}",
-		 "a directory without its node");
 	snprintf(buf, sizeof(buf), "{\"name\":\"d\"," ATTRS(2, 16832, 0)
 		 ",%s,\"target\":\"x\"}", ref);
 	bad_root(buf, "a directory with a target");
-	bad_root("{\"name\":\"l\"," ATTRS(2, 41471, 1) "}",
-		 "a symlink without target");
-	bad_root("{\"name\":\"l\"," ATTRS(2, 41471, 5) ",\"target\":\"abc\"}",
-		 "a symlink whose size is not its target's");
-	good_root("{\"name\":\"l\"," ATTRS(2, 41471, 3) ",\"target\":\"abc\"}",
-		  "a symlink loads");
-	bad_root("{\"name\":\"l\"," ATTRS(2, 41471, 0) ",\"target\":\"\"}",
-		 "an empty target");
 	snprintf(buf, sizeof(buf), DIRENT("d", 2, ref) "," DIRENT("e", 2, ref),
 		 ref, ref);
 	bad_root(buf, "two names for one directory");
 	snprintf(buf, sizeof(buf), DIRENT("d", 2, ref) "," FILE0("e", 2), ref);
 	bad_root(buf, "a file and a directory with one ino");
-	snprintf(buf, sizeof(buf),
-		 FILE0("a", 2) ",{\"name\":\"b\"," ATTRS(2, 41471, 3)
-			       ",\"target\":\"abc\"}");
-	bad_root(buf, "a file and a symlink with one ino");
 	{
 		struct chunk_ref missing = content;
 		char mref[256];
@@ -886,15 +893,8 @@ static void test_crafted_entries(void)
 		missing.cid.bytes[10] ^= 1;
 		ref_text(&missing, mref, sizeof(mref));
 		snprintf(buf, sizeof(buf), DIRENT("d", 2, ref), mref);
-		is_int(load_text("", 2), -EBADMSG, "an empty block");
-		{
-			char *text = malloc(strlen(buf) + 512);
-			sprintf(text, "{\"v\":1,%s,\"entries\":[%s]}", SELF,
-				buf);
-			is_int(load_text(text, 1000), -ENOENT,
-			       "a subdirectory whose node is missing: -ENOENT");
-			free(text);
-		}
+		is_int(load_entries(buf), -ENOENT,
+		       "a subdirectory whose node is missing: -ENOENT");
 	}
 	/* Any well-formed JSON of the right shape reads: spacing, key order,
 	 * escapes; anything else does not. */
@@ -920,34 +920,6 @@ static void test_crafted_entries(void)
 		   "the target unescaped");
 		tree_free(u);
 	}
-	good_root("{\"name\":\"\\u00e9\\ud83d\\ude00\"," ATTRS(2, 33152, 0)
-		  "}",
-		  "\\u escapes and a surrogate pair load");
-	bad_root("{\"name\":\"\\ud83d\"," ATTRS(2, 33152, 0) "}",
-		 "a lone surrogate");
-	bad_root("{\"name\":\"\\u0000\"," ATTRS(2, 33152, 0) "}",
-		 "\\u0000 in a name");
-	bad_root("{\"name\":\"\xff\"," ATTRS(2, 33152, 0) "}",
-		 "raw bytes that are not UTF-8");
-	bad_root("{\"name\":\"\xc0\xaf\"," ATTRS(2, 33152, 0) "}",
-		 "an overlong UTF-8 form");
-	bad_root("{\"name\":\"a\x01\"," ATTRS(2, 33152, 0) "}",
-		 "a raw control character");
-	bad_root("{\"name\":\"a\\q\"," ATTRS(2, 33152, 0) "}",
-		 "an unknown escape");
-	bad_root("{\"name\":\"a\"," ATTRS(02, 33152, 0) "}",
-		 "a leading zero");
-	bad_root("{\"name\":\"a\"," ATTRS(2e0, 33152, 0) "}",
-		 "an exponent");
-	bad_root("{\"name\":\"a\"," ATTRS(9223372036854775808, 33152, 0)
-		 "}",
-		 "an integer past int64");
-	is_int(load_text("{\"v\":1," SELF ",\"entries\":[]} x", 2), -EBADMSG,
-	       "trailing bytes after the object");
-	is_int(load_text("{\"v\":1," SELF ",\"entries\":[],}", 2), -EBADMSG,
-	       "a trailing comma");
-	is_int(load_text("{\"v\":1," SELF ",\"v\":1,\"entries\":[]}", 2),
-	       -EBADMSG, "a duplicate member");
 
 	/* A directory node sealed as a chunk does not open as a node. */
 	{
@@ -962,10 +934,67 @@ static void test_crafted_entries(void)
 	}
 }
 
+/*
+ * A root node of `shards` shards whose refs list is refs with each A and B
+ * standing for {a} and {b} (the refs of two crafted shards), tail after
+ * it, loaded with next_ino 10.
+ */
+static int load_sharded(unsigned shards, const char *refs, const char *tail,
+			const char *a, const char *b)
+{
+	char list[2048] = "", text[4096];
+	for (const char *p = refs; *p; p++) {
+		size_t n = strlen(list);
+		const char *ref = *p == 'A' ? a : *p == 'B' ? b : NULL;
+		if (ref)
+			snprintf(list + n, sizeof(list) - n, "{%s}", ref);
+		else
+			snprintf(list + n, sizeof(list) - n, "%c", *p);
+	}
+	snprintf(text, sizeof(text),
+		 "{\"v\":1," SELF ",\"shards\":%u,\"refs\":[%s]%s}", shards,
+		 list, tail);
+	return load_text(text, 10);
+}
+
+/* Shard `shard` of `of` holding one file, name with ino; its ref's text
+ * (ref_text) in ref[256]. */
+static void craft_shard(unsigned shard, unsigned of, const char *name,
+			uint64_t ino, char ref[256])
+{
+	char text[512];
+	snprintf(text, sizeof(text),
+		 "{\"v\":1,\"shard\":%u,\"of\":%u,\"entries\":["
+		 "{\"name\":\"%s\",\"ino\":%llu,\"mode\":33152,\"uid\":1,"
+		 "\"gid\":2,\"size\":0,\"mtime\":1,\"ctime\":2,\"atime\":3}]}",
+		 shard, of, name, (unsigned long long)ino);
+	struct chunk_ref r = craft(text);
+	ref_text(&r, ref, 256);
+}
+
+/* Sharded roots over two good shards: A in shard 0, B in shard 1. */
+static const struct {
+	unsigned shards;
+	const char *refs, *tail;
+	int want;
+	const char *what;
+} sharded[] = {
+	{2, "A,B", "", 0, "a crafted sharded root loads"},
+	{2, "A,null", "", 0, "a null (empty) shard loads"},
+	{2, "B,A", "", -EBADMSG, "shards swapped: -EBADMSG"},
+	{2, "A,A", "", -EBADMSG, "a shard twice: -EBADMSG"},
+	{3, "A,B,null", "", -EBADMSG, "3 shards: -EBADMSG"},
+	{1, "A", "", -EBADMSG, "1 shard: -EBADMSG"},
+	{8192, "A", "", -EBADMSG, "8192 shards: -EBADMSG"},
+	{2, "A", "", -EBADMSG, "refs too short: -EBADMSG"},
+	{2, "A,7", "", -EBADMSG, "a ref a number: -EBADMSG"},
+	{2, "A,B", ",\"entries\":[]", -EBADMSG, "refs and entries: -EBADMSG"},
+};
+
 static void test_crafted_shards(void)
 {
 	char buf[8192], r0[256], r1[256], *p;
-	struct chunk_ref s0, s1, self_ref;
+	struct chunk_ref self_ref;
 	const char *names[2] = {NULL, NULL};
 	static char cand[64][16];
 
@@ -978,76 +1007,21 @@ static void test_crafted_shards(void)
 		if (!names[s])
 			names[s] = cand[i];
 	}
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1,\"shard\":0,\"of\":2,\"entries\":["
-		 "{\"name\":\"%s\"," ATTRS(2, 33152, 0) "}]}",
-		 names[0]);
-	s0 = craft(buf);
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1,\"shard\":1,\"of\":2,\"entries\":["
-		 "{\"name\":\"%s\"," ATTRS(3, 33152, 0) "}]}",
-		 names[1]);
-	s1 = craft(buf);
-	ref_text(&s0, r0, sizeof(r0));
-	ref_text(&s1, r1, sizeof(r1));
+	craft_shard(0, 2, names[0], 2, r0);
+	craft_shard(1, 2, names[1], 3, r1);
 
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},{%s}]}", r0,
-		 r1);
-	is_int(load_text(buf, 10), 0, "a crafted sharded root loads");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},null]}", r0);
-	is_int(load_text(buf, 10), 0, "a null (empty) shard loads");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},{%s}]}", r1,
-		 r0);
-	is_int(load_text(buf, 10), -EBADMSG, "shards swapped: -EBADMSG");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},{%s}]}", r0,
-		 r0);
-	is_int(load_text(buf, 10), -EBADMSG, "a shard twice: -EBADMSG");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":3,\"refs\":[{%s},{%s},null]}",
-		 r0, r1);
-	is_int(load_text(buf, 10), -EBADMSG, "3 shards: -EBADMSG");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":1,\"refs\":[{%s}]}", r0);
-	is_int(load_text(buf, 10), -EBADMSG, "1 shard: -EBADMSG");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":8192,\"refs\":[{%s}]}", r0);
-	is_int(load_text(buf, 10), -EBADMSG, "8192 shards: -EBADMSG");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s}]}", r0);
-	is_int(load_text(buf, 10), -EBADMSG, "refs too short: -EBADMSG");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},7]}", r0);
-	is_int(load_text(buf, 10), -EBADMSG, "a ref a number: -EBADMSG");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF
-		 ",\"shards\":2,\"refs\":[{%s},{%s}],\"entries\":[]}",
-		 r0, r1);
-	is_int(load_text(buf, 10), -EBADMSG, "refs and entries: -EBADMSG");
+	for (size_t i = 0; i < sizeof(sharded) / sizeof(*sharded); i++)
+		is_int(load_sharded(sharded[i].shards, sharded[i].refs,
+				    sharded[i].tail, r0, r1),
+		       sharded[i].want, "%s", sharded[i].what);
 
 	/* Shard blocks that lie about themselves. */
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1,\"shard\":1,\"of\":2,\"entries\":["
-		 "{\"name\":\"%s\"," ATTRS(2, 33152, 0) "}]}",
-		 names[0]);
-	s1 = craft(buf);
-	ref_text(&s1, r1, sizeof(r1));
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[null,{%s}]}", r1);
-	is_int(load_text(buf, 10), -EBADMSG,
+	craft_shard(1, 2, names[0], 2, r1);
+	is_int(load_sharded(2, "null,B", "", r0, r1), -EBADMSG,
 	       "an entry in the wrong shard: -EBADMSG");
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1,\"shard\":0,\"of\":4,\"entries\":["
-		 "{\"name\":\"%s\"," ATTRS(2, 33152, 0) "}]}",
-		 names[0]);
-	s1 = craft(buf);
-	ref_text(&s1, r1, sizeof(r1));
-	snprintf(buf, sizeof(buf),
-		 "{\"v\":1," SELF ",\"shards\":2,\"refs\":[{%s},null]}", r1);
-	is_int(load_text(buf, 10), -EBADMSG, "a shard of 4 in a node of 2");
+	craft_shard(0, 4, names[0], 2, r1);
+	is_int(load_sharded(2, "B,null", "", r0, r1), -EBADMSG,
+	       "a shard of 4 in a node of 2");
 
 	/* Cycles: a subdirectory pointing at an ancestor's node. */
 	{
@@ -1096,8 +1070,7 @@ static void test_big(void)
 	uint64_t before, m = 0, f = 0;
 	int rc;
 
-	if (tree_new(&t, 0, 0, &now) != 0)
-		abort();
+	t = harness_tree(0, 0, &now);
 	big_dir(t, "cur", BIG_DIR_FILES, 0);
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	is_int(manifest_seal(t, &st, &ref), 0, "100,000 files sealed");
@@ -1111,13 +1084,14 @@ static void test_big(void)
 		 (double)(c.tv_sec - b.tv_sec) + (c.tv_nsec - b.tv_nsec) / 1e9);
 	if (u) {
 		struct inode *cur = tree_lookup(u->root, "cur")->inode;
-		before = blocks(st.bs);
+		before = harness_block_count(st.bs);
 		clock_gettime(CLOCK_MONOTONIC, &c);
 		mkfile(u, cur, "1800000000.one.more:2,", 1, 0);
 		is_int(manifest_seal(u, &st, &ref2), 0, "one more sealed");
 		clock_gettime(CLOCK_MONOTONIC, &d);
-		ok(blocks(st.bs) - before <= 3, "one delivery: %llu blocks",
-		   (unsigned long long)(blocks(st.bs) - before));
+		ok(harness_block_count(st.bs) - before <= 3,
+		   "one delivery: %llu blocks",
+		   (unsigned long long)(harness_block_count(st.bs) - before));
 		tap_diag("100,000 files: one delivery re-sealed in %.4f s",
 			 (double)(d.tv_sec - c.tv_sec) +
 				 (d.tv_nsec - c.tv_nsec) / 1e9);
@@ -1135,18 +1109,12 @@ static void test_big(void)
 
 int main(void)
 {
-	uint8_t master[IPMD_MASTER_BYTES];
-
-	if (seal_init() != 0)
-		return 1;
-	tap_fill_random(master, sizeof(master), 42);
-	if (keys_from_master(&keys, master) != 0)
-		return 1;
+	harness_seal_init();
+	harness_keys(&keys, 42);
 	st.convergence = keys.convergence;
 	st.chunk_size = CHUNK;
 	st.fanout = FANOUT;
-	if (bs_local_open(path_in("store"), &st.bs) != 0)
-		return 1;
+	st.bs = harness_local_store("store");
 	make_contents();
 
 	test_round_trip();

@@ -289,36 +289,32 @@ static const char *shown(const char *s)
 	return buf;
 }
 
+/* What each of bases[] refuses: texts (up to a NULL), and nul, two bytes
+ * that are good but for the NUL. */
+static const struct {
+	const char *const *texts;
+	const char *nul;
+} refused[NBASES] = {
+	{(const char *const[]){"1", "my=", "m y", "mz", "mzxw6yr", "m", "mzx",
+			       "mzxw6y", "8a", "0a", "my\n", "\xc3\xa9",
+			       "mzxq====", NULL},
+	 "m\0"},
+	{(const char *const[]){"-", "a b", "ab!", "a_", "\xff", NULL}, "1\0"},
+	{(const char *const[]){"0", "O", "I", "l", "+", "/", "abc0", "2 2",
+			       "\x80", NULL},
+	 "2\0"},
+};
+
 static void test_rejections(void)
 {
 	uint8_t out[TEXT_MAX];
-	static const char *const bad32[] = {
-		"1",	  "my=", "m y", "mz", "mzxw6yr", "m",	      "mzx",
-		"mzxw6y", "8a",	 "0a",	"my\n", "\xc3\xa9", "mzxq====",
-	};
-	for (size_t i = 0; i < sizeof(bad32) / sizeof(bad32[0]); i++)
-		is_int(base32_decode(out, sizeof(out), bad32[i],
-				     strlen(bad32[i])),
-		       -1, "base32 refuses '%s'", shown(bad32[i]));
-	is_int(base32_decode(out, sizeof(out), "m\0", 2), -1,
-	       "base32 refuses NUL");
-
-	static const char *const bad36[] = { "-", "a b", "ab!", "a_", "\xff" };
-	for (size_t i = 0; i < sizeof(bad36) / sizeof(bad36[0]); i++)
-		is_int(base36_decode(out, sizeof(out), bad36[i],
-				     strlen(bad36[i])),
-		       -1, "base36 refuses '%s'", shown(bad36[i]));
-	is_int(base36_decode(out, sizeof(out), "1\0", 2), -1,
-	       "base36 refuses NUL");
-
-	static const char *const bad58[] = { "0", "O", "I", "l", "+", "/",
-					     "abc0", "2 2", "\x80" };
-	for (size_t i = 0; i < sizeof(bad58) / sizeof(bad58[0]); i++)
-		is_int(base58btc_decode(out, sizeof(out), bad58[i],
-					strlen(bad58[i])),
-		       -1, "base58btc refuses '%s'", shown(bad58[i]));
-	is_int(base58btc_decode(out, sizeof(out), "2\0", 2), -1,
-	       "base58btc refuses NUL");
+	for (size_t b = 0; b < NBASES; b++) {
+		for (const char *const *t = refused[b].texts; *t; t++)
+			is_int(bases[b].dec(out, sizeof(out), *t, strlen(*t)),
+			       -1, "%s refuses '%s'", bases[b].name, shown(*t));
+		is_int(bases[b].dec(out, sizeof(out), refused[b].nul, 2), -1,
+		       "%s refuses NUL", bases[b].name);
+	}
 
 	static const char *const badmb[] = { "", "f00", "mAA", "Q", "Zabc",
 					     "u", "9", "bmz", "z0", "k-" };

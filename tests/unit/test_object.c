@@ -12,6 +12,7 @@
 #include "ipfs/bs_fault.h"
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"
+#include "tests/unit/harness.h"
 
 #define SMALL_CHUNK 4096
 #define SMALL_FANOUT 4
@@ -19,37 +20,26 @@
 
 static uint8_t convergence[IPMD_KEY_BYTES];
 
-static uint64_t rng_state = 0x243f6a8885a308d3ull;
-static uint64_t rnd(void)
-{
-	uint64_t x = rng_state;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return rng_state = x;
-}
-
-static struct blockstore *open_store(const char *name)
-{
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s/%s", tap_tempdir(), name);
-	struct blockstore *bs = NULL;
-	if (bs_local_open(dir, &bs) != 0) {
-		printf("Bail out! bs_local_open %s\n", dir);
-		exit(255);
-	}
-	return bs;
-}
+static struct harness_rng rng = {0x243f6a8885a308d3ull};
 
 static struct obj_store small_store(struct blockstore *bs)
 {
 	/* Mailbox-wide, so writer and builder roots compare; test_file.c's
 	 * test_scope checks the per-message scope. */
-	return (struct obj_store){.bs = bs,
-				  .convergence = convergence,
-				  .chunk_size = SMALL_CHUNK,
-				  .fanout = SMALL_FANOUT,
-				  .scope = OBJ_SCOPE_MAILBOX};
+	return harness_obj_store(bs, convergence, SMALL_CHUNK, SMALL_FANOUT,
+				 OBJ_SCOPE_MAILBOX);
+}
+
+/* A local store in name under a fault wrapper of cfg; what names the
+ * check that the wrapping worked. */
+static struct blockstore *faulty_store(const char *name,
+				       const struct fault_config *cfg,
+				       const char *what)
+{
+	struct blockstore *fb = NULL;
+	is_int(bs_fault_wrap(harness_local_store(name), cfg, &fb), 0, "%s",
+	       what);
+	return fb;
 }
 
 static uint64_t div_up(uint64_t a, uint64_t b)
@@ -122,21 +112,22 @@ static int random_reads(struct obj_store *st, const struct obj_ref *ref,
 	int bad = 0;
 	for (int i = 0; i < RANDOM_READS; i++) {
 		uint64_t off;
-		switch (rnd() % 3) {
+		switch (harness_rnd(&rng) % 3) {
 		case 0: /* anywhere, including past the end */
-			off = rnd() % (size + cs + 1);
+			off = harness_rnd(&rng) % (size + cs + 1);
 			break;
 		case 1: /* just before a chunk boundary */
-			off = (rnd() % (size / cs + 2)) * cs;
-			off = off > 7 ? off - rnd() % 8 : off;
+			off = (harness_rnd(&rng) % (size / cs + 2)) * cs;
+			off = off > 7 ? off - harness_rnd(&rng) % 8 : off;
 			break;
 		default: /* near the end */
-			off = size > 20 ? size - rnd() % 20 : 0;
+			off = size > 20 ? size - harness_rnd(&rng) % 20 : 0;
 			break;
 		}
 		/* Mostly FUSE-sized reads; one in four spans several chunks. */
-		size_t len = rnd() % 4 == 0 ? rnd() % (3 * cs + 2)
-					    : rnd() % (8 * 1024 + 1);
+		size_t len = harness_rnd(&rng) % 4 == 0
+				     ? harness_rnd(&rng) % (3 * cs + 2)
+				     : harness_rnd(&rng) % (8 * 1024 + 1);
 		size_t got = 7777;
 		int r = obj_read(st, ref, off, buf, len, &got);
 		size_t want = off >= size ? 0 : size - off < len ? size - off
@@ -158,12 +149,8 @@ static int random_reads(struct obj_store *st, const struct obj_ref *ref,
 static void check_object(struct obj_store *st, size_t size, uint64_t seed)
 {
 	size_t cs = st->chunk_size;
-	uint8_t *data = malloc(size ? size : 1);
-	uint8_t *buf = malloc(size + 3 * cs + 2);
-	if (!data || !buf) {
-		printf("Bail out! malloc\n");
-		exit(255);
-	}
+	uint8_t *data = harness_alloc(size);
+	uint8_t *buf = harness_alloc(size + 3 * cs + 2);
 	tap_fill_random(data, size, seed);
 	uint64_t nchunks = div_up(size, cs);
 	unsigned depth;
@@ -273,10 +260,8 @@ static int check_file_size(const struct cid *cid, void *arg)
 	return 0;
 }
 
-static void test_shapes(void)
+static void test_shapes(struct obj_store st)
 {
-	struct blockstore *bs = open_store("shapes");
-	struct obj_store st = small_store(bs);
 	const size_t c = SMALL_CHUNK;
 	const size_t sizes[] = {
 		0, 1, c - 1, c, c + 1, 3 * c + 17,
@@ -298,19 +283,16 @@ static void test_shapes(void)
 	deep.fanout = 2;
 	check_object(&deep, 75 * c - 3, 78);
 
-	struct size_check sc = {.bs = bs};
-	is_int(bs_iterate(bs, check_file_size, &sc), 0, "iterate the store");
+	struct size_check sc = {.bs = st.bs};
+	is_int(bs_iterate(st.bs, check_file_size, &sc), 0, "iterate the store");
 	ok(sc.blocks > 100, "store holds %llu blocks",
 	   (unsigned long long)sc.blocks);
 	is_int(sc.too_big, 0, "no block file over BLOCK_MAX_BYTES");
-	bs_close(bs);
 }
 
 /* Identical chunks are stored once; the tree still reads back. */
-static void test_dedup(void)
+static void test_dedup(struct obj_store st)
 {
-	struct blockstore *bs = open_store("dedup");
-	struct obj_store st = small_store(bs);
 	size_t size = 8 * SMALL_CHUNK;
 	uint8_t *zeros = calloc(1, size), *buf = malloc(size);
 	struct obj_ref ref;
@@ -321,14 +303,13 @@ static void test_dedup(void)
 	is_int(obj_read(&st, &ref, 0, buf, size, &got), 0, "read zeros");
 	ok(got == size && memcmp(buf, zeros, size) == 0, "zeros back");
 	struct bs_usage u;
-	is_int(bs_usage(bs, &u), 0, "usage");
+	is_int(bs_usage(st.bs, &u), 0, "usage");
 	is_int(u.blocks, 3, "one chunk, one index, one root");
-	struct walk_count wc = {.bs = bs};
+	struct walk_count wc = {.bs = st.bs};
 	is_int(obj_walk(&st, &ref, count_block, &wc), 0, "walk");
 	is_int(wc.chunks + wc.indexes, 11, "walk visits every position");
 	free(zeros);
 	free(buf);
-	bs_close(bs);
 }
 
 static int flip_byte(struct blockstore *bs, const struct cid *cid, long at)
@@ -362,10 +343,8 @@ static int find_index(const struct cid *cid, enum block_kind kind, void *arg)
 	return 0;
 }
 
-static void test_damage(void)
+static void test_damage(struct obj_store st)
 {
-	struct blockstore *bs = open_store("damage");
-	struct obj_store st = small_store(bs);
 	size_t size = 20 * SMALL_CHUNK + 100; /* depth 3 */
 	uint8_t *data = malloc(size), *buf = malloc(size);
 	tap_fill_random(data, size, 9);
@@ -377,7 +356,7 @@ static void test_damage(void)
 	size_t got;
 
 	/* A damaged chunk: reads touching it fail, others still work. */
-	is_int(flip_byte(bs, &c5.cid, 100), 0, "flip a byte in chunk 5");
+	is_int(flip_byte(st.bs, &c5.cid, 100), 0, "flip a byte in chunk 5");
 	is_int(obj_read(&st, &ref, 5 * SMALL_CHUNK + 10, buf, 10, &got),
 	       -EBADMSG, "read of a damaged chunk");
 	is_int(obj_read(&st, &ref, 0, buf, size, &got), -EBADMSG,
@@ -390,7 +369,7 @@ static void test_damage(void)
 	uint8_t plain[SMALL_CHUNK];
 	is_int(obj_open_chunk(&st, &c5, plain, &len), -EBADMSG,
 	       "obj_open_chunk of the damaged chunk");
-	is_int(flip_byte(bs, &c5.cid, 100), 0, "repair it");
+	is_int(flip_byte(st.bs, &c5.cid, 100), 0, "repair it");
 	is_int(obj_read(&st, &ref, 5 * SMALL_CHUNK + 10, buf, 10, &got), 0,
 	       "repaired chunk reads");
 
@@ -398,19 +377,19 @@ static void test_damage(void)
 	struct first_index fi = {0};
 	is_int(obj_walk(&st, &ref, find_index, &fi), 1,
 	       "walk stops at a non-zero return");
-	is_int(flip_byte(bs, &fi.cid, 50), 0, "flip a byte in an index");
+	is_int(flip_byte(st.bs, &fi.cid, 50), 0, "flip a byte in an index");
 	is_int(obj_read(&st, &ref, 0, buf, 10, &got), -EBADMSG,
 	       "read through a damaged index");
-	struct walk_count wc = {.bs = bs};
+	struct walk_count wc = {.bs = st.bs};
 	is_int(obj_walk(&st, &ref, count_block, &wc), -EBADMSG,
 	       "walk over a damaged index");
-	is_int(flip_byte(bs, &fi.cid, 50), 0, "repair the index");
+	is_int(flip_byte(st.bs, &fi.cid, 50), 0, "repair the index");
 
 	/* A damaged root. */
-	is_int(flip_byte(bs, &ref.cid, 7), 0, "flip a byte in the root");
+	is_int(flip_byte(st.bs, &ref.cid, 7), 0, "flip a byte in the root");
 	is_int(obj_read(&st, &ref, 0, buf, 10, &got), -EBADMSG,
 	       "read through a damaged root");
-	is_int(flip_byte(bs, &ref.cid, 7), 0, "repair the root");
+	is_int(flip_byte(st.bs, &ref.cid, 7), 0, "repair the root");
 
 	/* A wrong key: the store's hash is fine, the AEAD is not. */
 	struct obj_ref wrong = ref;
@@ -427,15 +406,15 @@ static void test_damage(void)
 	       "chunk of another size than its ref says");
 
 	/* Missing blocks. */
-	is_int(bs_remove(bs, &c5.cid), 0, "remove chunk 5");
+	is_int(bs_remove(st.bs, &c5.cid), 0, "remove chunk 5");
 	is_int(obj_read(&st, &ref, 5 * SMALL_CHUNK, buf, 1, &got), -ENOENT,
 	       "read of a missing chunk");
 	is_int(obj_read(&st, &ref, 0, buf, 1, &got), 0,
 	       "other chunks still read");
-	is_int(bs_remove(bs, &fi.cid), 0, "remove an index");
+	is_int(bs_remove(st.bs, &fi.cid), 0, "remove an index");
 	is_int(obj_read(&st, &ref, 0, buf, 1, &got), -ENOENT,
 	       "read below a missing index");
-	is_int(bs_remove(bs, &ref.cid), 0, "remove the root");
+	is_int(bs_remove(st.bs, &ref.cid), 0, "remove the root");
 	is_int(obj_read(&st, &ref, 0, buf, 1, &got), -ENOENT,
 	       "read of a missing root");
 	is_int(obj_read(&st, &ref, size, buf, 1, &got), 0,
@@ -443,7 +422,6 @@ static void test_damage(void)
 	is_int(got, 0, "and gets nothing");
 	free(data);
 	free(buf);
-	bs_close(bs);
 }
 
 /* ---- indexes crafted by hand ---- */
@@ -526,10 +504,8 @@ static int read_crafted(struct obj_store *st, const struct crafted *x,
 	return r;
 }
 
-static void test_crafted(void)
+static void test_crafted(struct obj_store st)
 {
-	struct blockstore *bs = open_store("crafted");
-	struct obj_store st = small_store(bs);
 	uint8_t data[3 * SMALL_CHUNK];
 	tap_fill_random(data, sizeof(data), 3);
 	struct chunk_ref ch[3], tail;
@@ -544,45 +520,39 @@ static void test_crafted(void)
 	is_int(read_crafted(&st, &x, 1, sz), 0, "a well-formed crafted index "
 	       "reads (so the failures below are the fields')");
 
-	x = level1(a, 2, sz);
-	x.count = 0;
-	x.n = 0;
-	x.total = 0;
-	is_int(read_crafted(&st, &x, 1, sz), -EBADMSG, "count 0");
-	x = level1(a, 2, sz);
-	x.count = 3;
-	is_int(read_crafted(&st, &x, 1, sz), -EBADMSG,
-	       "count larger than the entries present");
+/* A good two-entry index with one change (edit, an expression on x), read
+ * as an object of size bytes: refused. */
+#define BAD_INDEX(edit, size, what)                                           \
+	do {                                                                  \
+		x = level1(a, 2, sz);                                         \
+		(void)(edit);                                                 \
+		is_int(read_crafted(&st, &x, 1, (size)), -EBADMSG, what);     \
+	} while (0)
+	BAD_INDEX((x.count = 0, x.n = 0, x.total = 0), sz, "count 0");
+	BAD_INDEX(x.count = 3, sz, "count larger than the entries present");
+	BAD_INDEX(x.level = 2, sz, "wrong level");
+	BAD_INDEX(x.magic[3] = 'y', sz, "bad magic");
+	BAD_INDEX(x.version = 2, sz, "unknown version");
+	BAD_INDEX(x.reserved = 1, sz, "reserved not zero");
+	BAD_INDEX(x.total = sz + 1, sz + 1, "sizes don't add up to the total");
+	BAD_INDEX(0, sz - 1, "total is not the ref's size");
+	BAD_INDEX((x.e[1].size = 11, x.total = sz + 1), sz + 1,
+		  "entry size is not its chunk's size");
+	BAD_INDEX(x.chunk_size = SMALL_CHUNK + 1, sz,
+		  "chunk_size that doesn't match the children");
+	BAD_INDEX(x.chunk_size = 0, sz, "chunk_size 0");
+	BAD_INDEX(x.e[1].cid.bytes[1] = 0x71 /* dag-cbor */, sz,
+		  "a child CID that is not raw sha2-256");
+	BAD_INDEX(x.e[1].key[0] ^= 1, sz, "a child under a wrong key");
+	BAD_INDEX((x.e[1].size = 0, x.total = SMALL_CHUNK), SMALL_CHUNK,
+		  "an empty last child");
+#undef BAD_INDEX
 	x = level1(a, 1, SMALL_CHUNK);
 	is_int(read_crafted(&st, &x, 1, SMALL_CHUNK), -EBADMSG,
 	       "a root listing one child");
 	x = level1(a, 2, sz);
-	x.level = 2;
-	is_int(read_crafted(&st, &x, 1, sz), -EBADMSG, "wrong level");
-	x = level1(a, 2, sz);
 	is_int(read_crafted(&st, &x, 2, sz), -EBADMSG,
 	       "ref depth 2 over a level-1 index");
-	x = level1(a, 2, sz);
-	x.magic[3] = 'y';
-	is_int(read_crafted(&st, &x, 1, sz), -EBADMSG, "bad magic");
-	x = level1(a, 2, sz);
-	x.version = 2;
-	is_int(read_crafted(&st, &x, 1, sz), -EBADMSG, "unknown version");
-	x = level1(a, 2, sz);
-	x.reserved = 1;
-	is_int(read_crafted(&st, &x, 1, sz), -EBADMSG, "reserved not zero");
-	x = level1(a, 2, sz);
-	x.total = sz + 1;
-	is_int(read_crafted(&st, &x, 1, sz + 1), -EBADMSG,
-	       "sizes don't add up to the total");
-	x = level1(a, 2, sz);
-	is_int(read_crafted(&st, &x, 1, sz - 1), -EBADMSG,
-	       "total is not the ref's size");
-	x = level1(a, 2, sz);
-	x.e[1].size = 11;
-	x.total = sz + 1;
-	is_int(read_crafted(&st, &x, 1, sz + 1), -EBADMSG,
-	       "entry size is not its chunk's size");
 	struct chunk_ref b[2] = {tail, ch[0]};
 	x = level1(b, 2, sz);
 	is_int(read_crafted(&st, &x, 1, sz), -EBADMSG,
@@ -592,7 +562,7 @@ static void test_crafted(void)
 	is_int(put_index(&st, &x, &xr), 0, "put it");
 	struct obj_ref xref = {.cid = xr.cid, .size = sz, .depth = 1};
 	memcpy(xref.key, xr.key, IPMD_KEY_BYTES);
-	struct walk_count wcx = {.bs = bs};
+	struct walk_count wcx = {.bs = st.bs};
 	is_int(obj_walk(&st, &xref, count_block, &wcx), -EBADMSG,
 	       "walk refuses the short child too");
 	struct chunk_ref *lst = NULL;
@@ -612,26 +582,6 @@ static void test_crafted(void)
 	       "entry larger than the cached chunk");
 	st.cache = NULL;
 	chunk_cache_free(cc);
-	x = level1(a, 2, sz);
-	x.chunk_size = SMALL_CHUNK + 1;
-	is_int(read_crafted(&st, &x, 1, sz), -EBADMSG,
-	       "chunk_size that doesn't match the children");
-	x = level1(a, 2, sz);
-	x.chunk_size = 0;
-	is_int(read_crafted(&st, &x, 1, sz), -EBADMSG, "chunk_size 0");
-	x = level1(a, 2, sz);
-	x.e[1].cid.bytes[1] = 0x71; /* dag-cbor */
-	is_int(read_crafted(&st, &x, 1, sz), -EBADMSG,
-	       "a child CID that is not raw sha2-256");
-	x = level1(a, 2, sz);
-	x.e[1].key[0] ^= 1;
-	is_int(read_crafted(&st, &x, 1, sz), -EBADMSG,
-	       "a child under a wrong key");
-	x = level1(a, 2, sz);
-	x.e[1].size = 0;
-	x.total = SMALL_CHUNK;
-	is_int(read_crafted(&st, &x, 1, SMALL_CHUNK), -EBADMSG,
-	       "an empty last child");
 
 	/* Two levels, fanout 2: root [idx(ch0, ch1), idx(tail)]. */
 	struct chunk_ref l1a, l1b;
@@ -714,13 +664,10 @@ static void test_crafted(void)
 	ref.depth = 0;
 	is_int(obj_read(&st, &ref, 0, buf, 10, &got), 0, "the chunk itself");
 	ok(got == 10 && memcmp(buf, data, 10) == 0, "reads");
-	bs_close(bs);
 }
 
-static void test_chunk_api(void)
+static void test_chunk_api(struct obj_store st)
 {
-	struct blockstore *bs = open_store("chunks");
-	struct obj_store st = small_store(bs);
 	uint8_t data[SMALL_CHUNK + 2], out[SMALL_CHUNK];
 	tap_fill_random(data, sizeof(data), 4);
 	struct chunk_ref c, c2;
@@ -754,7 +701,7 @@ static void test_chunk_api(void)
 	struct chunk_cache *cc = chunk_cache_new(1 << 20);
 	st.cache = cc;
 	is_int(obj_open_chunk(&st, &c, out, &len), 0, "open (miss)");
-	is_int(bs_remove(bs, &c.cid), 0, "remove the block");
+	is_int(bs_remove(st.bs, &c.cid), 0, "remove the block");
 	memset(out, 0, sizeof(out));
 	is_int(obj_open_chunk(&st, &c, out, &len), 0, "open from the cache");
 	ok(len == 1000 && memcmp(out, data, 1000) == 0, "cached bytes");
@@ -780,13 +727,10 @@ static void test_chunk_api(void)
 	is_int(obj_build(&st, v, 2, &ref), 0, "build: two chunks");
 	is_int(ref.depth, 1, "depth 1");
 	is_int(ref.size, SMALL_CHUNK + 5, "size");
-	bs_close(bs);
 }
 
-static void test_read_only(void)
+static void test_read_only(struct obj_store st)
 {
-	struct blockstore *bs = open_store("ro");
-	struct obj_store st = small_store(bs);
 	size_t size = 6 * SMALL_CHUNK + 1;
 	uint8_t *data = malloc(size), *buf = malloc(size);
 	tap_fill_random(data, size, 6);
@@ -811,7 +755,7 @@ static void test_read_only(void)
 	size_t len;
 	uint8_t plain[SMALL_CHUNK];
 	is_int(obj_open_chunk(&ro, &chunks[1], plain, &len), 0, "open works");
-	struct walk_count wc = {.bs = bs};
+	struct walk_count wc = {.bs = st.bs};
 	is_int(obj_walk(&ro, &ref, count_block, &wc), 0, "walk works");
 	free(chunks);
 
@@ -824,16 +768,14 @@ static void test_read_only(void)
 	       "a chunk that can't fit a block refused");
 	free(data);
 	free(buf);
-	bs_close(bs);
 }
 
 /* A store whose puts fail: the writer reports it and stays failed. */
 static void test_put_failure(void)
 {
-	struct blockstore *bs = open_store("fault"), *fb;
 	struct fault_config cfg = {.error = -ENOSPC, .seed = 1};
 	cfg.fail_rate[FAULT_PUT] = 1.0;
-	is_int(bs_fault_wrap(bs, &cfg, &fb), 0, "wrap in faults");
+	struct blockstore *fb = faulty_store("fault", &cfg, "wrap in faults");
 	struct obj_store st = small_store(fb);
 	uint8_t data[3 * SMALL_CHUNK];
 	tap_fill_random(data, sizeof(data), 8);
@@ -853,10 +795,8 @@ static void test_put_failure(void)
 }
 
 /* 64 MiB in, 64 MiB out, one MiB (and a bit) at a time. */
-static void test_stream(void)
+static void test_stream(struct obj_store st)
 {
-	struct blockstore *bs = open_store("stream");
-	struct obj_store st = small_store(bs);
 	st.chunk_size = OBJ_CHUNK_DEFAULT;
 	st.fanout = OBJ_FANOUT_DEFAULT;
 	const size_t total = 64u << 20, piece = (1u << 20) + 7;
@@ -889,7 +829,6 @@ static void test_stream(void)
 	is_int(bad, 0, "64 MiB read back piece by piece");
 	free(buf);
 	free(back);
-	bs_close(bs);
 }
 
 static bool same_ref(const struct obj_ref *a, const struct obj_ref *b)
@@ -916,8 +855,8 @@ static int check_in_other(const struct cid *cid, void *arg)
 /* Sealing threads: the same blocks and roots as sealing inline. */
 static void test_threads(void)
 {
-	struct blockstore *bs0 = open_store("threads-inline");
-	struct blockstore *bsn = open_store("threads-pool");
+	struct blockstore *bs0 = harness_local_store("threads-inline");
+	struct blockstore *bsn = harness_local_store("threads-pool");
 	struct obj_store st0 = small_store(bs0), stn = small_store(bsn);
 	const size_t c = SMALL_CHUNK;
 	const size_t sizes[] = {
@@ -982,10 +921,10 @@ static void test_threads(void)
  * abort waits for work in flight. */
 static void test_threads_failure(void)
 {
-	struct blockstore *bs = open_store("threads-fault"), *fb;
 	struct fault_config cfg = {.error = -ENOSPC, .seed = 3};
 	cfg.fail_rate[FAULT_PUT] = 0.2;
-	is_int(bs_fault_wrap(bs, &cfg, &fb), 0, "wrap in faults");
+	struct blockstore *fb = faulty_store("threads-fault", &cfg,
+					     "wrap in faults");
 	struct obj_store st = small_store(fb);
 	st.seal_threads = 2;
 	size_t size = 40 * SMALL_CHUNK;
@@ -1011,8 +950,8 @@ static void test_threads_failure(void)
 
 	/* Every put fails: the tail, sealed at finish, too. */
 	cfg.fail_rate[FAULT_PUT] = 1.0;
-	struct blockstore *bs2 = open_store("threads-fault-all"), *fb2;
-	is_int(bs_fault_wrap(bs2, &cfg, &fb2), 0, "wrap in faults");
+	struct blockstore *fb2 = faulty_store("threads-fault-all", &cfg,
+					      "wrap in faults");
 	st.bs = fb2;
 	is_int(obj_writer_new(&st, &w), 0, "writer");
 	r = obj_writer_write(w, data, 3 * SMALL_CHUNK + 5);
@@ -1022,8 +961,8 @@ static void test_threads_failure(void)
 	/* Abort with slow puts in flight: nothing leaks, nothing crashes. */
 	struct fault_config slow = {.seed = 4, .delay_ms = 20};
 	slow.delay_rate[FAULT_PUT] = 1.0;
-	struct blockstore *bs3 = open_store("threads-slow"), *fb3;
-	is_int(bs_fault_wrap(bs3, &slow, &fb3), 0, "wrap in delays");
+	struct blockstore *fb3 = faulty_store("threads-slow", &slow,
+					      "wrap in delays");
 	st.bs = fb3;
 	is_int(obj_writer_new(&st, &w), 0, "writer");
 	is_int(obj_writer_write(w, data, 6 * SMALL_CHUNK), 0,
@@ -1037,22 +976,25 @@ static void test_threads_failure(void)
 	bs_close(fb3);
 }
 
+/* The tests that want a store of their own. */
+static const struct harness_store_test with_store[] = {
+	{"shapes", test_shapes},
+	{"dedup", test_dedup},
+	{"damage", test_damage},
+	{"crafted", test_crafted},
+	{"chunks", test_chunk_api},
+	{"ro", test_read_only},
+	{"stream", test_stream},
+};
+
 int main(void)
 {
-	if (seal_init() != 0) {
-		printf("Bail out! seal_init\n");
-		return 255;
-	}
-	for (size_t i = 0; i < sizeof(convergence); i++)
-		convergence[i] = (uint8_t)(i * 7 + 1);
-	test_shapes();
-	test_dedup();
-	test_damage();
-	test_crafted();
-	test_chunk_api();
-	test_read_only();
+	harness_seal_init();
+	harness_pattern_key(convergence, sizeof(convergence), 7, 1);
+	harness_run_with_stores(with_store,
+				sizeof(with_store) / sizeof(*with_store),
+				small_store);
 	test_put_failure();
-	test_stream();
 	test_threads();
 	test_threads_failure();
 	return tap_done();

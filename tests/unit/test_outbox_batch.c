@@ -12,6 +12,7 @@
 #include "cache/outbox.h"
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"
+#include "tests/unit/harness.h"
 #include "util/clock.h"
 
 #define BSZ 3000
@@ -59,15 +60,10 @@ static void counts(struct counting *c, unsigned *calls, unsigned *blocks)
 
 int main(void)
 {
-	char dir[] = "/tmp/ipmd-obbatch-XXXXXX", ldir[64], rdir[64];
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(ldir, sizeof(ldir), "%s/l", dir);
-	snprintf(rdir, sizeof(rdir), "%s/r", dir);
-	struct blockstore *local, *inner;
-	struct counting *c = calloc(1, sizeof(*c));
-	if (!c || bs_local_open(ldir, &local) || bs_local_open(rdir, &inner))
-		return 1;
+	const char *ldir = harness_path("l");
+	struct blockstore *local = harness_local_store("l");
+	struct blockstore *inner = harness_local_store("r");
+	struct counting *c = harness_alloc(sizeof(*c));
 	bs_wrap(&c->base, &counting_ops, inner);
 	pthread_mutex_init(&c->lock, NULL);
 	struct outbox_config oc = {.dir = ldir, .local = local,
@@ -113,9 +109,5 @@ int main(void)
 	ok(waited >= OUTBOX_COALESCE_MS - 100,
 	   "… after the coalescing window (%d ms)", waited);
 	bs_close(ob);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		return 1;
 	return tap_done();
 }

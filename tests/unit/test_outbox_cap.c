@@ -14,6 +14,7 @@
 #include "cache/outbox.h"
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"
+#include "tests/unit/harness.h"
 
 #define NB 40
 #define BSZ 10000
@@ -46,32 +47,47 @@ static bool has_block(const char *dir, const struct cid *cid)
 	return r;
 }
 
-/* The remote confirmed uploads of blocks it then does not hold (a node
- * answering dag/import with roots it never stored): eviction asks it first. */
-static void unconfirmed_not_dropped(const char *top)
+/* An outbox capped at 10 blocks of BSZ, over local stores in ldir (its
+ * own) and rdir (the remote); label starts the names of its checks. */
+static struct blockstore *capped_outbox(const char *ldir, const char *rdir,
+					const char *label)
 {
-	char ldir[64], rdir[64];
-	snprintf(ldir, sizeof(ldir), "%s/l2", top);
-	snprintf(rdir, sizeof(rdir), "%s/r2", top);
-	struct blockstore *local, *remote, *ob;
-	is_int(bs_local_open(ldir, &local), 0, "lost: open local");
-	is_int(bs_local_open(rdir, &remote), 0, "lost: open remote");
+	struct blockstore *local, *remote, *ob = NULL;
+	is_int(bs_local_open(ldir, &local), 0, "%sopen local", label);
+	is_int(bs_local_open(rdir, &remote), 0, "%sopen remote", label);
 	struct outbox_config oc = {
 		.dir = ldir, .local = local, .remote = remote,
-		.local_cap_bytes = 10 * BSZ,
+		.local_cap_bytes = 10 * BSZ, /* room for 10 of 40 */
 	};
-	is_int(outbox_wrap(&oc, &ob), 0, "lost: wrap with a cap");
+	is_int(outbox_wrap(&oc, &ob), 0, "%swrap with a cap", label);
+	return ob;
+}
+
+/* NB blocks of BSZ random bytes (seeded) put through ob in order, gap_us
+ * apart; their CIDs in cids. */
+static void put_blocks(struct blockstore *ob, uint8_t (*blk)[BSZ],
+		       struct cid *cids, uint64_t seed, unsigned gap_us)
+{
+	for (unsigned i = 0; i < NB; i++) {
+		tap_fill_random(blk[i], BSZ, seed + i);
+		bs_put(ob, blk[i], BSZ, 0, &cids[i]);
+		if (gap_us)
+			usleep(gap_us);
+	}
+}
+
+/* The remote confirmed uploads of blocks it then does not hold (a node
+ * answering dag/import with roots it never stored): eviction asks it first. */
+static void unconfirmed_not_dropped(void)
+{
+	const char *ldir = harness_path("l2"), *rdir = harness_path("r2");
+	struct blockstore *ob = capped_outbox(ldir, rdir, "lost: ");
 	static uint8_t blk[NB][BSZ];
 	struct cid cids[NB];
-	for (unsigned i = 0; i < NB; i++) {
-		for (unsigned j = 0; j < BSZ; j++)
-			blk[i][j] = (uint8_t)(i * 17 + j * 3 + 1);
-		bs_put(ob, blk[i], BSZ, 0, &cids[i]);
-		/* Last use is kept in ms: one tick per block makes block 0
-		 * the least recently used, first in line for eviction (equal
-		 * ticks leave the order open, and the check below flaky). */
-		usleep(2000);
-	}
+	/* Last use is kept in ms: one tick per block makes block 0 the least
+	 * recently used, first in line for eviction (equal ticks leave the
+	 * order open, and the check below flaky). */
+	put_blocks(ob, blk, cids, 2000, 2000);
 	outbox_start(ob);
 	is_int(outbox_wait_drained(ob, 10000), 0, "lost: drained");
 	/* The oldest block, first in line for eviction, is not on the
@@ -110,27 +126,11 @@ static void unconfirmed_not_dropped(const char *top)
 
 int main(void)
 {
-	char dir[] = "/tmp/ipmd-obcap-XXXXXX", rdir[64], ldir[64];
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(ldir, sizeof(ldir), "%s/l", dir);
-	snprintf(rdir, sizeof(rdir), "%s/r", dir);
-	struct blockstore *local, *remote, *ob;
-	is_int(bs_local_open(ldir, &local), 0, "local store");
-	is_int(bs_local_open(rdir, &remote), 0, "remote store");
-	struct outbox_config oc = {
-		.dir = ldir, .local = local, .remote = remote,
-		.local_cap_bytes = 10 * BSZ, /* room for 10 of 40 */
-	};
-	is_int(outbox_wrap(&oc, &ob), 0, "wrap with a cap");
-
+	const char *ldir = harness_path("l"), *rdir = harness_path("r");
+	struct blockstore *ob = capped_outbox(ldir, rdir, "");
 	static uint8_t blk[NB][BSZ];
 	struct cid cids[NB];
-	for (unsigned i = 0; i < NB; i++) {
-		for (unsigned j = 0; j < BSZ; j++)
-			blk[i][j] = (uint8_t)(i * 31 + j * 7 + (j >> 8));
-		bs_put(ob, blk[i], BSZ, 0, &cids[i]);
-	}
+	put_blocks(ob, blk, cids, 1000, 0);
 	unsigned pend = 0;
 	is_int(outbox_pending_each(ldir, count_one, &pend), 0,
 	       "outbox_pending_each");
@@ -178,11 +178,6 @@ int main(void)
 	free(buf);
 	bs_close(ob);
 
-	unconfirmed_not_dropped(dir);
-
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		tap_diag("could not remove %s", dir);
+	unconfirmed_not_dropped();
 	return tap_done();
 }

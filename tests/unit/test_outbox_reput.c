@@ -10,6 +10,7 @@
 #include "cache/outbox.h"
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"
+#include "tests/unit/harness.h"
 
 #define BSZ 5000
 
@@ -35,11 +36,7 @@ static int wrap(const char *ldir, const char *rdir, struct blockstore **ob,
 
 int main(void)
 {
-	char dir[] = "/tmp/ipmd-obreput-XXXXXX", rdir[64], ldir[64];
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(ldir, sizeof(ldir), "%s/l", dir);
-	snprintf(rdir, sizeof(rdir), "%s/r", dir);
+	const char *ldir = harness_path("l"), *rdir = harness_path("r");
 	static uint8_t a[BSZ], b[BSZ];
 	for (unsigned j = 0; j < BSZ; j++) {
 		a[j] = (uint8_t)(j * 7 + (j >> 8));
@@ -88,10 +85,5 @@ int main(void)
 	outbox_stats(ob, &st);
 	is_int((int)st.pending, 0, "after start: B not queued");
 	bs_close(ob);
-
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		tap_diag("could not remove %s", dir);
 	return tap_done();
 }

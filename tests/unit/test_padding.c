@@ -11,20 +11,11 @@
 #include "fs/model/object.h"
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"
+#include "tests/unit/harness.h"
 
 #define SMALL_CHUNK 4096
 
 static uint8_t convergence[IPMD_KEY_BYTES];
-
-static uint8_t *xmalloc(size_t n)
-{
-	uint8_t *p = malloc(n ? n : 1);
-	if (!p) {
-		printf("Bail out! malloc\n");
-		exit(255);
-	}
-	return p;
-}
 
 /* ---- Padmé ---- */
 
@@ -177,35 +168,38 @@ static void test_padme_properties(void)
 
 /* ---- sealing and opening padded blocks ---- */
 
+/* plain[0 .. len) sealed as a chunk padded to padded bytes (key out). */
+static int seal_padded(uint8_t *out, uint8_t *key, const uint8_t *plain,
+		       size_t len, size_t padded)
+{
+	return seal_convergent_padded(out, key, plain, len, padded,
+				      BLOCK_CHUNK, convergence);
+}
+
 static void test_seal_padded(void)
 {
 	const size_t len = 1000, padded = 1024;
-	uint8_t *plain = xmalloc(len), *back = xmalloc(padded);
-	uint8_t *a = xmalloc(padded + IPMD_SEAL_OVERHEAD);
-	uint8_t *b = xmalloc(padded + 8 + IPMD_SEAL_OVERHEAD);
+	uint8_t *plain = harness_alloc(len), *back = harness_alloc(padded);
+	uint8_t *a = harness_alloc(padded + IPMD_SEAL_OVERHEAD);
+	uint8_t *b = harness_alloc(padded + 8 + IPMD_SEAL_OVERHEAD);
 	uint8_t ka[IPMD_KEY_BYTES], kb[IPMD_KEY_BYTES];
 	tap_fill_random(plain, len, 41);
 
-	is_int(seal_convergent_padded(a, ka, plain, len, padded, BLOCK_CHUNK,
-				      convergence),
-	       0, "seal 1000 bytes padded to 1024");
+	is_int(seal_padded(a, ka, plain, len, padded), 0,
+	       "seal 1000 bytes padded to 1024");
 	is_int(seal_convergent(b, kb, plain, len, BLOCK_CHUNK, convergence), 0,
 	       "seal them unpadded");
 	is_mem(ka, kb, IPMD_KEY_BYTES, "the same key: over the true plaintext");
 	ok(memcmp(a, b, IPMD_NONCE_BYTES) != 0,
 	   "another nonce than the unpadded block's");
-	is_int(seal_convergent_padded(b, kb, plain, len, padded, BLOCK_CHUNK,
-				      convergence),
-	       0, "seal padded again");
+	is_int(seal_padded(b, kb, plain, len, padded), 0, "seal padded again");
 	is_mem(a, b, padded + IPMD_SEAL_OVERHEAD, "convergent: same bytes");
-	is_int(seal_convergent_padded(b, kb, plain, len, padded + 8,
-				      BLOCK_CHUNK, convergence),
-	       0, "seal padded to another length");
+	is_int(seal_padded(b, kb, plain, len, padded + 8), 0,
+	       "seal padded to another length");
 	ok(memcmp(a, b, IPMD_NONCE_BYTES) != 0,
 	   "another padded length, another nonce");
-	is_int(seal_convergent_padded(b, kb, plain, len, len - 1, BLOCK_CHUNK,
-				      convergence),
-	       -EINVAL, "a padded length below the length is refused");
+	is_int(seal_padded(b, kb, plain, len, len - 1), -EINVAL,
+	       "a padded length below the length is refused");
 
 	memset(back, 0x77, padded);
 	is_int(seal_open_padded(back, len, a, padded + IPMD_SEAL_OVERHEAD,
@@ -240,24 +234,20 @@ static void test_seal_padded(void)
 				BLOCK_CHUNK, kb),
 	       0, "seal_open_padded opens an unpadded block");
 	ok(memcmp(back, plain, len) == 0, "the same bytes");
-	is_int(seal_convergent_padded(a, ka, plain, len, len, BLOCK_CHUNK,
-				      convergence),
-	       0, "padded to its own length");
+	is_int(seal_padded(a, ka, plain, len, len), 0,
+	       "padded to its own length");
 	is_mem(a, b, len + IPMD_SEAL_OVERHEAD,
 	       "is exactly the unpadded block");
 
 	/* Empty plaintext, padded: the padding alone. */
-	is_int(seal_convergent_padded(a, ka, plain, 0, 5, BLOCK_CHUNK,
-				      convergence),
-	       0, "0 bytes padded to 5");
+	is_int(seal_padded(a, ka, plain, 0, 5), 0, "0 bytes padded to 5");
 	is_int(seal_open_padded(NULL, 0, a, 5 + IPMD_SEAL_OVERHEAD,
 				BLOCK_CHUNK, ka),
 	       0, "opens with length 0");
 	/* Padding of several pieces (PAD_PIECE is 1 KiB). */
-	uint8_t *big = xmalloc(10000 + IPMD_SEAL_OVERHEAD);
-	is_int(seal_convergent_padded(big, ka, plain, 100, 10000, BLOCK_CHUNK,
-				      convergence),
-	       0, "100 bytes padded to 10000");
+	uint8_t *big = harness_alloc(10000 + IPMD_SEAL_OVERHEAD);
+	is_int(seal_padded(big, ka, plain, 100, 10000), 0,
+	       "100 bytes padded to 10000");
 	is_int(seal_open_padded(back, 100, big, 10000 + IPMD_SEAL_OVERHEAD,
 				BLOCK_CHUNK, ka),
 	       0, "opens");
@@ -279,7 +269,7 @@ static void forge_padded(uint8_t *out, const uint8_t *plain, size_t len,
 			 size_t padded, const uint8_t key[IPMD_KEY_BYTES],
 			 size_t at, uint8_t pad_byte)
 {
-	uint8_t *full = xmalloc(padded);
+	uint8_t *full = harness_alloc(padded);
 	uint8_t label[sizeof(IPMD_PADDED_NONCE_LABEL) - 1 + 8];
 	uint8_t aad[IPMD_PADDED_AAD_BYTES] = {'i', 'p', 'm', 'd',
 					      IPMD_FORMAT_VERSION,
@@ -309,9 +299,8 @@ static void test_format_pinned(void)
 	uint8_t plain[300], key[IPMD_KEY_BYTES], back[320];
 	uint8_t mine[320 + IPMD_SEAL_OVERHEAD], theirs[320 + IPMD_SEAL_OVERHEAD];
 	tap_fill_random(plain, len, 42);
-	is_int(seal_convergent_padded(mine, key, plain, len, padded,
-				      BLOCK_CHUNK, convergence),
-	       0, "seal 300 bytes padded to 320");
+	is_int(seal_padded(mine, key, plain, len, padded), 0,
+	       "seal 300 bytes padded to 320");
 	forge_padded(theirs, plain, len, padded, key, 0, 0);
 	is_mem(mine, theirs, sizeof(mine),
 	       "the bytes libsodium makes from the documented format");
@@ -325,41 +314,14 @@ static void test_format_pinned(void)
 
 /* ---- padded chunks in file objects ---- */
 
-static struct blockstore *open_store(const char *name)
-{
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s/%s", tap_tempdir(), name);
-	struct blockstore *bs = NULL;
-	if (bs_local_open(dir, &bs) != 0) {
-		printf("Bail out! bs_local_open %s\n", dir);
-		exit(255);
-	}
-	return bs;
-}
-
 /* The stored length of a block, or -1. */
 static long long block_len(struct blockstore *bs, const struct cid *cid)
 {
-	uint8_t *buf = xmalloc(BLOCK_MAX_BYTES);
+	uint8_t *buf = harness_alloc(BLOCK_MAX_BYTES);
 	size_t len = 0;
 	int r = bs_get(bs, cid, buf, BLOCK_MAX_BYTES, &len);
 	free(buf);
 	return r == 0 ? (long long)len : -1;
-}
-
-static int write_all(struct obj_store *st, const uint8_t *data, size_t size,
-		     struct obj_ref *ref)
-{
-	struct obj_writer *w;
-	int r = obj_writer_new(st, &w);
-	if (r != 0)
-		return r;
-	r = obj_writer_write(w, data, size);
-	if (r != 0) {
-		obj_writer_abort(w);
-		return r;
-	}
-	return obj_writer_finish(w, ref);
 }
 
 /* Every chunk of ref is stored at the length the mode gives, and the
@@ -367,11 +329,11 @@ static int write_all(struct obj_store *st, const uint8_t *data, size_t size,
 static void check_sizes(struct obj_store *st, size_t size, uint64_t seed,
 			const char *what)
 {
-	uint8_t *data = xmalloc(size), *back = xmalloc(size + 1);
+	uint8_t *data = harness_alloc(size), *back = harness_alloc(size + 1);
 	tap_fill_random(data, size, seed);
 	struct obj_ref ref;
-	is_int(write_all(st, data, size, &ref), 0, "%s: write %zu", what,
-	       size);
+	is_int(harness_write_object(st, data, size, &ref), 0, "%s: write %zu",
+	       what, size);
 	struct chunk_ref *chunks = NULL;
 	size_t n = 0, right = 0;
 	is_int(obj_list_chunks(st, &ref, &chunks, &n), 0, "%s: list", what);
@@ -408,11 +370,10 @@ static void check_sizes(struct obj_store *st, size_t size, uint64_t seed,
 
 static void test_object_sizes(void)
 {
-	struct blockstore *bs = open_store("sizes");
-	struct obj_store st = {.bs = bs,
-			       .convergence = convergence,
-			       .chunk_size = OBJ_CHUNK_DEFAULT,
-			       .fanout = 16};
+	struct blockstore *bs = harness_local_store("sizes");
+	struct obj_store st = harness_obj_store(bs, convergence,
+						OBJ_CHUNK_DEFAULT, 16,
+						OBJ_SCOPE_MESSAGE);
 	const size_t sizes[] = {1,      2,      3,      100,    1000,
 				5000,   20000,  100001, 175712, 262143,
 				262144, 262145, 700000};
@@ -464,10 +425,8 @@ static struct chunk_ref put_chunk(struct blockstore *bs, const uint8_t *sealed,
 {
 	struct chunk_ref c;
 	memset(&c, 0, sizeof(c));
-	if (bs_put(bs, sealed, len, 0, &c.cid) != 0) {
-		printf("Bail out! bs_put\n");
-		exit(255);
-	}
+	if (bs_put(bs, sealed, len, 0, &c.cid) != 0)
+		harness_bail("bs_put");
 	memcpy(c.key, key, IPMD_KEY_BYTES);
 	c.size = size;
 	return c;
@@ -475,11 +434,9 @@ static struct chunk_ref put_chunk(struct blockstore *bs, const uint8_t *sealed,
 
 static void test_reader_rules(void)
 {
-	struct blockstore *bs = open_store("rules");
-	struct obj_store st = {.bs = bs,
-			       .convergence = convergence,
-			       .chunk_size = SMALL_CHUNK,
-			       .fanout = 4};
+	struct blockstore *bs = harness_local_store("rules");
+	struct obj_store st = harness_obj_store(bs, convergence, SMALL_CHUNK, 4,
+						OBJ_SCOPE_MESSAGE);
 	const size_t len = 1000, padded = 1024; /* padme(1000) */
 	uint8_t plain[1000], key[IPMD_KEY_BYTES], out[SMALL_CHUNK];
 	uint8_t sealed[2048 + IPMD_SEAL_OVERHEAD];
@@ -533,10 +490,8 @@ static void test_reader_rules(void)
 	/* A third length: properly sealed and padded, but not to padme. */
 	const size_t others[] = {1016, 1032, 1100, 2048};
 	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
-		is_int(seal_convergent_padded(sealed, key, plain, len,
-					      others[i], BLOCK_CHUNK,
-					      convergence),
-		       0, "seal padded to %zu", others[i]);
+		is_int(seal_padded(sealed, key, plain, len, others[i]), 0,
+		       "seal padded to %zu", others[i]);
 		struct chunk_ref third = put_chunk(
 			bs, sealed, others[i] + IPMD_SEAL_OVERHEAD, len, key);
 		is_int(seal_open_padded(out, len, sealed,
@@ -584,12 +539,8 @@ static void test_reader_rules(void)
 
 int main(void)
 {
-	if (seal_init() != 0) {
-		printf("Bail out! seal_init\n");
-		return 255;
-	}
-	for (size_t i = 0; i < sizeof(convergence); i++)
-		convergence[i] = (uint8_t)(i * 13 + 5);
+	harness_seal_init();
+	harness_pattern_key(convergence, sizeof(convergence), 13, 5);
 	test_padme_values();
 	test_padme_properties();
 	test_seal_padded();

@@ -16,6 +16,7 @@
 #include "ipfs/cid.h"
 #include "tests/memscan.h"
 #include "tests/tap.h"
+#include "tests/unit/harness.h"
 
 #define ROOT_UID 1000
 #define ROOT_GID 100
@@ -25,39 +26,12 @@
 #define DIFF_MAX 5
 #define T0_SEC 1700000000
 
-static void bail(const char *what)
-{
-	printf("Bail out! %s\n", what);
-	exit(255);
-}
-
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rnd(struct rng *g)
-{
-	uint64_t x = g->s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return g->s = x;
-}
-
 static struct timespec ts(long long sec, long nsec)
 {
 	return (struct timespec){.tv_sec = (time_t)sec, .tv_nsec = nsec};
 }
 
 static const struct timespec t0 = {.tv_sec = T0_SEC, .tv_nsec = 123};
-
-static struct fs_tree *new_tree(void)
-{
-	struct fs_tree *t;
-	if (tree_new(&t, ROOT_UID, ROOT_GID, &t0) != 0)
-		bail("tree_new");
-	return t;
-}
 
 /* Encode r and replay the payload into t: what a remount does. */
 static int replay_rec(struct fs_tree *t, const struct record *r)
@@ -93,25 +67,6 @@ static uint64_t ino_of(struct fs_tree *t, uint64_t dir, const char *name)
 
 /* ---- whole-tree comparison ---- */
 
-struct diff {
-	unsigned long n;
-	const char *label;
-};
-
-static void differ(struct diff *d, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void differ(struct diff *d, const char *fmt, ...)
-{
-	if (d->n++ >= DIFF_MAX)
-		return;
-	char buf[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	tap_diag("%s: %s", d->label, buf);
-}
-
 static int by_name(const void *a, const void *b)
 {
 	return strcmp(((const struct tree_listing_entry *)a)->name,
@@ -126,64 +81,71 @@ static bool ref_eq(const struct obj_ref *a, const struct obj_ref *b)
 	       memcmp(a->key, b->key, IPMD_KEY_BYTES) == 0;
 }
 
-static void compare_dirs(struct diff *d, struct inode *x, struct inode *y)
+static void compare_dirs(struct harness_diffs *d, struct inode *x,
+			 struct inode *y)
 {
 	struct tree_listing lx, ly;
 	if (tree_list(x, &lx) != 0 || tree_list(y, &ly) != 0)
-		bail("tree_list");
+		harness_bail("tree_list");
 	if (lx.count != ly.count) {
-		differ(d, "dir %llu: %zu entries vs %zu",
-		       (unsigned long long)x->ino, lx.count, ly.count);
+		harness_differ(d, "dir %llu: %zu entries vs %zu",
+			       (unsigned long long)x->ino, lx.count, ly.count);
 	} else if (lx.count > 0) {
 		qsort(lx.entries, lx.count, sizeof(*lx.entries), by_name);
 		qsort(ly.entries, ly.count, sizeof(*ly.entries), by_name);
 		for (size_t i = 0; i < lx.count; i++)
 			if (strcmp(lx.entries[i].name, ly.entries[i].name) ||
 			    lx.entries[i].ino != ly.entries[i].ino)
-				differ(d, "dir %llu: entry %s→%llu vs %s→%llu",
-				       (unsigned long long)x->ino,
-				       lx.entries[i].name,
-				       (unsigned long long)lx.entries[i].ino,
-				       ly.entries[i].name,
-				       (unsigned long long)ly.entries[i].ino);
+				harness_differ(
+					d, "dir %llu: entry %s→%llu vs %s→%llu",
+					(unsigned long long)x->ino,
+					lx.entries[i].name,
+					(unsigned long long)lx.entries[i].ino,
+					ly.entries[i].name,
+					(unsigned long long)ly.entries[i].ino);
 	}
 	if (x->dir->subdirs != y->dir->subdirs)
-		differ(d, "dir %llu: subdirs", (unsigned long long)x->ino);
+		harness_differ(d, "dir %llu: subdirs",
+			       (unsigned long long)x->ino);
 	if (x->dir->parent->ino != y->dir->parent->ino)
-		differ(d, "dir %llu: parent %llu vs %llu",
-		       (unsigned long long)x->ino,
-		       (unsigned long long)x->dir->parent->ino,
-		       (unsigned long long)y->dir->parent->ino);
+		harness_differ(d, "dir %llu: parent %llu vs %llu",
+			       (unsigned long long)x->ino,
+			       (unsigned long long)x->dir->parent->ino,
+			       (unsigned long long)y->dir->parent->ino);
 	tree_listing_free(&lx);
 	tree_listing_free(&ly);
 }
 
-static void compare_inodes(struct diff *d, struct inode *x, struct inode *y)
+static void compare_inodes(struct harness_diffs *d, struct inode *x,
+			   struct inode *y)
 {
 	unsigned long long ino = (unsigned long long)x->ino;
 	if (x->mode != y->mode)
-		differ(d, "ino %llu: mode %o vs %o", ino, x->mode, y->mode);
+		harness_differ(d, "ino %llu: mode %o vs %o", ino, x->mode,
+			       y->mode);
 	if (x->uid != y->uid || x->gid != y->gid)
-		differ(d, "ino %llu: owner %u:%u vs %u:%u", ino, x->uid, x->gid,
-		       y->uid, y->gid);
+		harness_differ(d, "ino %llu: owner %u:%u vs %u:%u", ino, x->uid,
+			       x->gid, y->uid, y->gid);
 	if (x->nlink != y->nlink)
-		differ(d, "ino %llu: nlink %u vs %u", ino, x->nlink, y->nlink);
+		harness_differ(d, "ino %llu: nlink %u vs %u", ino, x->nlink,
+			       y->nlink);
 	if (x->size != y->size)
-		differ(d, "ino %llu: size %llu vs %llu", ino,
-		       (unsigned long long)x->size,
-		       (unsigned long long)y->size);
+		harness_differ(d, "ino %llu: size %llu vs %llu", ino,
+			       (unsigned long long)x->size,
+			       (unsigned long long)y->size);
 	if (!ts_eq(x->atime, y->atime) || !ts_eq(x->mtime, y->mtime) ||
 	    !ts_eq(x->ctime, y->ctime))
-		differ(d, "ino %llu: times (ctime %lld.%09ld vs %lld.%09ld)",
-		       ino, (long long)x->ctime.tv_sec, x->ctime.tv_nsec,
-		       (long long)y->ctime.tv_sec, y->ctime.tv_nsec);
+		harness_differ(
+			d, "ino %llu: times (ctime %lld.%09ld vs %lld.%09ld)",
+			ino, (long long)x->ctime.tv_sec, x->ctime.tv_nsec,
+			(long long)y->ctime.tv_sec, y->ctime.tv_nsec);
 	if (!ref_eq(&x->content, &y->content))
-		differ(d, "ino %llu: content", ino);
+		harness_differ(d, "ino %llu: content", ino);
 	if ((x->target == NULL) != (y->target == NULL) ||
 	    (x->target && strcmp(x->target, y->target)))
-		differ(d, "ino %llu: target", ino);
+		harness_differ(d, "ino %llu: target", ino);
 	if ((x->dir == NULL) != (y->dir == NULL))
-		differ(d, "ino %llu: dir vs not", ino);
+		harness_differ(d, "ino %llu: dir vs not", ino);
 	else if (x->dir)
 		compare_dirs(d, x, y);
 }
@@ -192,20 +154,21 @@ static void compare_inodes(struct diff *d, struct inode *x, struct inode *y)
 static unsigned long compare_trees(struct fs_tree *a, struct fs_tree *b,
 				   const char *label)
 {
-	struct diff d = {0, label};
+	struct harness_diffs d = {.max = DIFF_MAX, .label = label};
 	if (a->ninodes != b->ninodes)
-		differ(&d, "%llu inodes vs %llu", (unsigned long long)a->ninodes,
-		       (unsigned long long)b->ninodes);
+		harness_differ(&d, "%llu inodes vs %llu",
+			       (unsigned long long)a->ninodes,
+			       (unsigned long long)b->ninodes);
 	if (a->next_ino != b->next_ino)
-		differ(&d, "next_ino %llu vs %llu",
-		       (unsigned long long)a->next_ino,
-		       (unsigned long long)b->next_ino);
+		harness_differ(&d, "next_ino %llu vs %llu",
+			       (unsigned long long)a->next_ino,
+			       (unsigned long long)b->next_ino);
 	for (uint32_t i = 0; i < a->nbuckets; i++)
 		for (struct inode *x = a->buckets[i]; x; x = x->hash_next) {
 			struct inode *y = tree_get(b, x->ino);
 			if (!y)
-				differ(&d, "ino %llu missing",
-				       (unsigned long long)x->ino);
+				harness_differ(&d, "ino %llu missing",
+					       (unsigned long long)x->ino);
 			else
 				compare_inodes(&d, x, y);
 		}
@@ -304,7 +267,7 @@ static void test_shapes(void)
 
 static void test_round_trips(void)
 {
-	struct fs_tree *t = new_tree();
+	struct fs_tree *t = harness_tree(ROOT_UID, ROOT_GID, &t0);
 	struct timespec t1 = ts(T0_SEC + 1, 1), t2 = ts(T0_SEC + 2, 999999999);
 	struct record r = {.op = REC_CREATE, .dir = 1, .name = "file",
 			   .ino = 2, .mode = S_IFREG | 0640, .uid = 7,
@@ -474,7 +437,7 @@ static void test_round_trips(void)
 /* ---- live apply and replay end in the same tree ---- */
 
 struct gen {
-	struct rng g;
+	struct harness_rng g;
 	struct fs_tree *t; /* the live tree: choices come from it */
 	uint64_t *inos;    /* every ino ever created */
 	size_t ninos, cap;
@@ -487,20 +450,26 @@ static const char *const pool[NAME_POOL] = {
 	"a", "b", "c", "cur", "new", "tmp", "1700000000.M1P2.host:2,S",
 	"dovecot.index", "ü-名前", "x y", ".hidden", "..."};
 
+/* The generator's next number. */
+static uint64_t rnd(struct gen *g)
+{
+	return harness_rnd(&g->g);
+}
+
 static uint64_t pick_ino(struct gen *g)
 {
-	uint64_t k = rnd(&g->g) % 100;
+	uint64_t k = rnd(g) % 100;
 	if (k < 4 || g->ninos == 0)
 		return TREE_ROOT_INO;
 	if (k < 6)
-		return 1000000 + rnd(&g->g) % 1000; /* never existed */
-	return g->inos[rnd(&g->g) % g->ninos];
+		return 1000000 + rnd(g) % 1000; /* never existed */
+	return g->inos[rnd(g) % g->ninos];
 }
 
 /* Mostly an inode that is there, of the kind asked for (0: any). */
 static uint64_t pick_live(struct gen *g, uint32_t type)
 {
-	for (int i = 0; i < 8 && rnd(&g->g) % 10; i++) {
+	for (int i = 0; i < 8 && rnd(g) % 10; i++) {
 		uint64_t ino = pick_ino(g);
 		struct inode *in = tree_get(g->t, ino);
 		if (in && in->nlink > 0 &&
@@ -522,11 +491,11 @@ static const char *pick_name(struct gen *g, int slot, uint64_t dir,
 {
 	char *out = g->name[slot];
 	struct inode *d = tree_get(g->t, dir);
-	uint64_t k = rnd(&g->g) % 200;
+	uint64_t k = rnd(g) % 200;
 	if (k == 0) {
 		const char *const wrong[] = {".", "..", "a/b", ""};
 		*bad = true;
-		return wrong[rnd(&g->g) % 4];
+		return wrong[rnd(g) % 4];
 	}
 	if (k == 1) {
 		memset(out, 'n', TREE_NAME_MAX + 1);
@@ -535,7 +504,7 @@ static const char *pick_name(struct gen *g, int slot, uint64_t dir,
 		return out;
 	}
 	if (k < 2 * existing && d && d->dir && d->dir->count > 0) {
-		uint32_t skip = (uint32_t)(rnd(&g->g) % d->dir->count);
+		uint32_t skip = (uint32_t)(rnd(g) % d->dir->count);
 		for (uint32_t b = 0; b < d->dir->nbuckets; b++)
 			for (struct dirent *e = d->dir->buckets[b]; e;
 			     e = e->hash_next)
@@ -550,23 +519,23 @@ static const char *pick_name(struct gen *g, int slot, uint64_t dir,
 		out[TREE_NAME_MAX] = '\0';
 		return out;
 	}
-	return pool[rnd(&g->g) % NAME_POOL];
+	return pool[rnd(g) % NAME_POOL];
 }
 
 static struct timespec pick_time(struct gen *g, bool *bad)
 {
-	uint64_t k = rnd(&g->g) % 100;
+	uint64_t k = rnd(g) % 100;
 	if (k == 0) {
 		*bad = true; /* beyond what ns in 64 bits can say */
 		return ts(20000000000LL, 0);
 	}
 	if (k < 3)
-		return ts(-(long long)(rnd(&g->g) % 2000000000),
-			  (long)(rnd(&g->g) % 1000000000));
+		return ts(-(long long)(rnd(g) % 2000000000),
+			  (long)(rnd(g) % 1000000000));
 	if (k < 5)
 		return ts(9000000000LL, 999999999); /* year 2255 */
-	return ts(T0_SEC + (long long)(rnd(&g->g) % 100000000),
-		  (long)(rnd(&g->g) % 1000000000));
+	return ts(T0_SEC + (long long)(rnd(g) % 100000000),
+		  (long)(rnd(g) % 1000000000));
 }
 
 /* A random record as the live filesystem might log it.  *bad: one that
@@ -575,52 +544,52 @@ static void gen_record(struct gen *g, struct record *r, bool *bad)
 {
 	memset(r, 0, sizeof(*r));
 	*bad = false;
-	g->now.tv_nsec += (long)(rnd(&g->g) % 1000000000);
+	g->now.tv_nsec += (long)(rnd(g) % 1000000000);
 	if (g->now.tv_nsec >= 1000000000) {
 		g->now.tv_nsec -= 1000000000;
 		g->now.tv_sec++;
 	}
 	r->time = g->now;
-	uint64_t k = rnd(&g->g) % 100;
+	uint64_t k = rnd(g) % 100;
 	if (k < 28) {
 		r->op = REC_CREATE;
 		r->dir = pick_dir(g);
 		r->name = pick_name(g, 0, r->dir, 10, bad);
 		/* As ops.c: the next ino; rarely one in use. */
-		r->ino = rnd(&g->g) % 50 ? g->t->next_ino : pick_ino(g);
-		uint64_t type = rnd(&g->g) % 10;
-		r->mode = (uint32_t)(rnd(&g->g) % 010000) |
+		r->ino = rnd(g) % 50 ? g->t->next_ino : pick_ino(g);
+		uint64_t type = rnd(g) % 10;
+		r->mode = (uint32_t)(rnd(g) % 010000) |
 			  (type < 6 ? S_IFREG : type < 9 ? S_IFDIR : S_IFLNK);
-		r->uid = (uint32_t)(rnd(&g->g) % 3 ? 1000 : rnd(&g->g));
-		r->gid = (uint32_t)(rnd(&g->g) % 3 ? 100 : rnd(&g->g));
+		r->uid = (uint32_t)(rnd(g) % 3 ? 1000 : rnd(g));
+		r->gid = (uint32_t)(rnd(g) % 3 ? 100 : rnd(g));
 		/* A manifest holds no other mode (fs/model/record.h): rarely, one
 		 * with a bit above S_IFMT, or of a type it has no entry for. */
-		uint64_t odd = rnd(&g->g) % 100;
+		uint64_t odd = rnd(g) % 100;
 		if (odd == 0) {
-			r->mode |= 1u << (16 + rnd(&g->g) % 16);
+			r->mode |= 1u << (16 + rnd(g) % 16);
 			*bad = true;
 		} else if (odd == 1) {
 			const uint32_t other[] = {0, S_IFIFO, S_IFCHR,
 						  S_IFBLK, S_IFSOCK};
-			r->mode = (r->mode & 07777) | other[rnd(&g->g) % 5];
+			r->mode = (r->mode & 07777) | other[rnd(g) % 5];
 			*bad = true;
 		}
 		/* A target exactly when it is a symlink. */
-		if (S_ISLNK(r->mode) || rnd(&g->g) % 20 == 0) {
-			size_t n = 1 + rnd(&g->g) % (sizeof(g->target) - 1);
+		if (S_ISLNK(r->mode) || rnd(g) % 20 == 0) {
+			size_t n = 1 + rnd(g) % (sizeof(g->target) - 1);
 			for (size_t i = 0; i < n; i++)
-				g->target[i] = (char)('!' + rnd(&g->g) % 90);
+				g->target[i] = (char)('!' + rnd(g) % 90);
 			g->target[n] = '\0';
 			r->target = g->target;
 			*bad = *bad || !S_ISLNK(r->mode);
 		}
-		if (S_ISLNK(r->mode) && rnd(&g->g) % 50 == 0) {
+		if (S_ISLNK(r->mode) && rnd(g) % 50 == 0) {
 			r->target = NULL;
 			*bad = true;
 		}
 	} else if (k < 36) {
 		r->op = REC_LINK;
-		r->ino = pick_live(g, rnd(&g->g) % 4 ? S_IFREG : 0);
+		r->ino = pick_live(g, rnd(g) % 4 ? S_IFREG : 0);
 		r->dir = pick_dir(g);
 		r->name = pick_name(g, 0, r->dir, 10, bad);
 	} else if (k < 56) {
@@ -629,39 +598,39 @@ static void gen_record(struct gen *g, struct record *r, bool *bad)
 		r->name = pick_name(g, 0, r->dir, 80, bad);
 		uint64_t ino = *bad ? 0 : ino_of(g->t, r->dir, r->name);
 		struct inode *in = ino ? tree_get(g->t, ino) : NULL;
-		r->rmdir = in && rnd(&g->g) % 5 ? in->dir != NULL
-						: rnd(&g->g) % 2;
+		r->rmdir = in && rnd(g) % 5 ? in->dir != NULL
+						: rnd(g) % 2;
 	} else if (k < 76) {
 		r->op = REC_RENAME;
 		r->dir = pick_dir(g);
 		r->name = pick_name(g, 0, r->dir, 80, bad);
 		r->newdir = pick_dir(g);
 		r->newname = pick_name(g, 1, r->newdir, 30, bad);
-		uint64_t f = rnd(&g->g) % 100;
+		uint64_t f = rnd(g) % 100;
 		r->flags = f < 70   ? 0
 			   : f < 84 ? TREE_RENAME_NOREPLACE
 			   : f < 98 ? TREE_RENAME_EXCHANGE
-				    : (unsigned)(rnd(&g->g) % 8);
+				    : (unsigned)(rnd(g) % 8);
 	} else if (k < 90) {
 		r->op = REC_SETATTR;
 		r->ino = pick_live(g, 0);
-		r->set = (unsigned)(rnd(&g->g) % 32);
-		r->mode = (uint32_t)rnd(&g->g);
-		r->uid = (uint32_t)rnd(&g->g);
-		r->gid = (uint32_t)rnd(&g->g);
+		r->set = (unsigned)(rnd(g) % 32);
+		r->mode = (uint32_t)rnd(g);
+		r->uid = (uint32_t)rnd(g);
+		r->gid = (uint32_t)rnd(g);
 		r->atime = pick_time(g, bad);
 		r->mtime = pick_time(g, bad);
 	} else {
 		r->op = REC_CONTENT;
 		r->ino = pick_live(g, S_IFREG);
 		r->mtime = pick_time(g, bad);
-		uint64_t k2 = rnd(&g->g) % 20;
+		uint64_t k2 = rnd(g) % 20;
 		if (k2 > 4)
-			r->content = some_ref(rnd(&g->g),
-					      1 + rnd(&g->g) % (1ull << 40),
-					      (uint8_t)(rnd(&g->g) % 5));
+			r->content = some_ref(rnd(g),
+					      1 + rnd(g) % (1ull << 40),
+					      (uint8_t)(rnd(g) % 5));
 		else if (k2 == 0) /* size 0 over a stale ref: empty all the same */
-			r->content = some_ref(rnd(&g->g), 0, 1);
+			r->content = some_ref(rnd(g), 0, 1);
 	}
 }
 
@@ -671,7 +640,9 @@ struct tally {
 
 static void determinism(unsigned seed)
 {
-	struct fs_tree *a = new_tree(), *b = new_tree();
+	struct fs_tree *a = harness_tree(ROOT_UID, ROOT_GID,
+					 &t0), *b = harness_tree(ROOT_UID,
+					 ROOT_GID, &t0);
 	struct gen g = {.g = {.s = 0x2545F4914F6CDD1Dull * seed},
 			.t = a,
 			.now = ts(T0_SEC, 0)};
@@ -682,7 +653,7 @@ static void determinism(unsigned seed)
 	unsigned long refused_wrongly = 0, accepted_wrongly = 0;
 	size_t n = 0;
 	if (!payloads || !lens || !results)
-		bail("calloc");
+		harness_bail("calloc");
 
 	for (int i = 0; i < RECORDS_PER_SEED; i++) {
 		struct record r;
@@ -711,7 +682,7 @@ static void determinism(unsigned seed)
 					g.inos = realloc(g.inos,
 							 g.cap * sizeof(*g.inos));
 					if (!g.inos)
-						bail("realloc");
+						harness_bail("realloc");
 				}
 				g.inos[g.ninos++] = r.ino;
 			}
@@ -780,7 +751,7 @@ static void on_release(struct inode *inode, void *arg)
 
 static void test_release_fn(void)
 {
-	struct fs_tree *t = new_tree();
+	struct fs_tree *t = harness_tree(ROOT_UID, ROOT_GID, &t0);
 	struct released rl = {t, 0, 0};
 	struct record r = {.op = REC_CREATE, .dir = 1, .name = "a", .ino = 2,
 			   .mode = S_IFREG | 0600, .time = t0};
@@ -812,7 +783,7 @@ static void test_release_fn(void)
 /* A small tree, built the same way twice. */
 static struct fs_tree *base_tree(void)
 {
-	struct fs_tree *t = new_tree();
+	struct fs_tree *t = harness_tree(ROOT_UID, ROOT_GID, &t0);
 	const char *const recs[] = {
 		"{\"op\":\"create\",\"dir\":1,\"name\":\"d\",\"ino\":2,"
 		"\"mode\":16877,\"uid\":1,\"gid\":2,\"time\":5}",
@@ -824,7 +795,7 @@ static struct fs_tree *base_tree(void)
 	};
 	for (size_t i = 0; i < 3; i++)
 		if (replay_str(t, recs[i]) != 0)
-			bail("base tree");
+			harness_bail("base tree");
 	return t;
 }
 
@@ -943,7 +914,7 @@ static void test_malformed(void)
 	struct obj_ref c = some_ref(9, 5000, 1);
 	uint8_t k33[33] = {0};
 	if (cid_format(&c.cid, cid, sizeof(cid)) != 0)
-		bail("cid_format");
+		harness_bail("cid_format");
 	sodium_bin2base64(key, sizeof(key), c.key, IPMD_KEY_BYTES,
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 #define CONTENT_FMT                                                           \
@@ -1006,7 +977,7 @@ static void test_malformed(void)
 		char *text;
 		size_t len;
 		if (record_encode(&all[i], &text, &len) != 0)
-			bail("record_encode");
+			harness_bail("record_encode");
 		json_error_t err;
 		json_t *o = json_loads(text, 0, &err);
 		free(text);
@@ -1231,7 +1202,7 @@ static void test_encode_refuses(void)
 	       "setattr atime 2^40 s");
 
 	/* Extreme times that fit come back to the ns. */
-	struct fs_tree *t = new_tree();
+	struct fs_tree *t = harness_tree(ROOT_UID, ROOT_GID, &t0);
 	r = base;
 	r.time = ts(9223372036LL, 854775807);
 	is_int(replay_rec(t, &r), 0, "create at the last representable ns");
@@ -1266,7 +1237,7 @@ static void test_encode_refuses(void)
  */
 static void test_key_wiped(void)
 {
-	struct fs_tree *t = new_tree();
+	struct fs_tree *t = harness_tree(ROOT_UID, ROOT_GID, &t0);
 	struct record r = {.op = REC_CREATE, .dir = 1, .name = "secret",
 			   .ino = 2, .mode = S_IFREG | 0600, .time = t0};
 	char b64[sodium_base64_ENCODED_LEN(IPMD_KEY_BYTES,
@@ -1304,7 +1275,7 @@ static void test_key_wiped(void)
 int main(void)
 {
 	if (seal_init() != 0)
-		bail("seal_init");
+		harness_bail("seal_init");
 	test_key_wiped();
 	test_shapes();
 	test_round_trips();

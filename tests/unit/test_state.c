@@ -16,40 +16,16 @@
 #include "fs/store/store.h"
 #include "ipfs/cid.h"
 #include "tests/tap.h"
+#include "tests/unit/harness.h"
 
 static struct mailbox_keys keys;
 
-static char *path_in(const char *name)
-{
-	static char bufs[8][PATH_MAX];
-	static int next;
-	char *p = bufs[next++ % 8];
-	if (snprintf(p, PATH_MAX, "%s/%s", tap_tempdir(), name) >= PATH_MAX)
-		abort();
-	return p;
-}
-
-static void write_file(const char *path, const uint8_t *p, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(p, 1, len, f) != len)
-		abort();
-	fclose(f);
-}
-
-static size_t read_file(const char *path, uint8_t *buf, size_t cap)
-{
-	FILE *f = fopen(path, "rb");
-	size_t n = f ? fread(buf, 1, cap, f) : 0;
-	if (f)
-		fclose(f);
-	return n;
-}
-
 static void copy_file(const char *from, const char *to)
 {
-	uint8_t buf[8192];
-	write_file(to, buf, read_file(from, buf, sizeof(buf)));
+	size_t n;
+	uint8_t *buf = harness_read_file(from, &n);
+	harness_write_file(to, buf, n);
+	free(buf);
 }
 
 static struct head sample(uint64_t seq, uint64_t seed)
@@ -83,12 +59,12 @@ static void write_untyped(const char *path, const struct head *h)
 	if (seal_with_key(sealed, (const uint8_t *)text, (size_t)n,
 			  BLOCK_JOURNAL, keys.journal, NULL) != 0)
 		abort();
-	write_file(path, sealed, (size_t)n + IPMD_SEAL_OVERHEAD);
+	harness_write_file(path, sealed, (size_t)n + IPMD_SEAL_OVERHEAD);
 }
 
 static void test_kinds(void)
 {
-	const char *a = path_in("a"), *b = path_in("b");
+	const char *a = harness_path("a"), *b = harness_path("b");
 	struct head h = sample(4, 1), got;
 	bool untyped = true;
 
@@ -123,7 +99,7 @@ struct files {
 
 static struct files fresh_dir(const char *name)
 {
-	char *dir = path_in(name);
+	const char *dir = harness_path(name);
 	struct files f;
 	static char paths[3][3][PATH_MAX];
 	static int n;
@@ -137,6 +113,20 @@ static struct files fresh_dir(const char *name)
 	return f;
 }
 
+/* state_read of f's three files. */
+static void read_set(const struct files *f, struct state_set *s)
+{
+	state_read(f->head, f->seen, f->pruned, keys.journal, s);
+}
+
+/* f read again: state_check's verdict (blocks: the store holds data). */
+static void check_set(const struct files *f, struct state_set *s,
+		      bool blocks, enum state_problem want, const char *what)
+{
+	read_set(f, s);
+	is_int(state_check(s, blocks), want, "%s", what);
+}
+
 static void test_state_read(void)
 {
 	struct files f = fresh_dir("s1");
@@ -144,7 +134,7 @@ static void test_state_read(void)
 	struct head h = sample(7, 2), p = sample(3, 3), got;
 	bool untyped;
 
-	state_read(f.head, f.seen, f.pruned, keys.journal, &s);
+	read_set(&f, &s);
 	ok(s.head_err == -ENOENT && s.seen_err == -ENOENT &&
 		   s.pruned_err == -ENOENT && !s.untyped,
 	   "an empty store: nothing, all -ENOENT");
@@ -156,7 +146,7 @@ static void test_state_read(void)
 	write_untyped(f.head, &h);
 	write_untyped(f.seen, &h);
 	write_untyped(f.pruned, &p);
-	state_read(f.head, f.seen, f.pruned, keys.journal, &s);
+	read_set(&f, &s);
 	ok(s.head_err == 0 && s.seen_err == 0 && s.pruned_err == 0 &&
 		   s.untyped,
 	   "untyped files of an untyped store are read (and flagged)");
@@ -179,7 +169,7 @@ static void test_state_read(void)
 
 	/* A typed store: an untyped copy put back is damage. */
 	write_untyped(f.head, &h);
-	state_read(f.head, f.seen, f.pruned, keys.journal, &s);
+	read_set(&f, &s);
 	is_int(s.head_err, -EBADMSG,
 	       "an untyped head beside a typed seen reads as damaged");
 	ok(!s.untyped && s.head.commit.len == 0, "and is not used");
@@ -188,14 +178,15 @@ static void test_state_read(void)
 	write_untyped(f.pruned, &p);
 	is_int(head_write(f.head, keys.journal, BLOCK_STATE_HEAD, &h), 0,
 	       "typed head back");
-	state_read(f.head, f.seen, f.pruned, keys.journal, &s);
-	is_int(s.pruned_err, -EBADMSG, "an untyped pruned in a typed store too");
+	read_set(&f, &s);
+	is_int(s.pruned_err, -EBADMSG,
+	       "an untyped pruned in a typed store too");
 
 	/* The swap: seen copied over the head. */
 	is_int(head_write(f.pruned, keys.journal, BLOCK_STATE_PRUNED, &p), 0,
 	       "typed pruned back");
 	copy_file(f.seen, f.head);
-	state_read(f.head, f.seen, f.pruned, keys.journal, &s);
+	read_set(&f, &s);
 	ok(s.head_err == -EBADMSG && s.seen_err == 0,
 	   "seen copied over head: the head does not open");
 	is_int(head_read(f.head, keys.journal, BLOCK_STATE_HEAD, &got,
@@ -205,18 +196,20 @@ static void test_state_read(void)
 	/* A flipped byte in seen. */
 	is_int(head_write(f.head, keys.journal, BLOCK_STATE_HEAD, &h), 0,
 	       "head back");
-	uint8_t buf[4096];
-	size_t n = read_file(f.seen, buf, sizeof(buf));
+	size_t n;
+	uint8_t *buf = harness_read_file(f.seen, &n);
+	if (!buf || n == 0)
+		harness_bail("read %s", f.seen);
 	buf[n / 2] ^= 1;
-	write_file(f.seen, buf, n);
-	state_read(f.head, f.seen, f.pruned, keys.journal, &s);
+	harness_write_file(f.seen, buf, n);
+	free(buf);
+	read_set(&f, &s);
 	is_int(s.seen_err, -EBADMSG, "a flipped byte in seen: damaged");
 	is_int(state_check(&s, true), STATE_SEEN_DAMAGED,
 	       "state_check refuses it (not treated as absent)");
 	unlink(f.seen);
-	state_read(f.head, f.seen, f.pruned, keys.journal, &s);
-	is_int(state_check(&s, true), STATE_SEEN_MISSING,
-	       "a committed head without seen: refused");
+	check_set(&f, &s, true, STATE_SEEN_MISSING,
+		  "a committed head without seen: refused");
 
 	/* A head with no commit while seen names one. */
 	struct head empty = {.journal_gen = 1};
@@ -224,13 +217,11 @@ static void test_state_read(void)
 	       "seen back");
 	is_int(head_write(f.head, keys.journal, BLOCK_STATE_HEAD, &empty), 0,
 	       "an empty head");
-	state_read(f.head, f.seen, f.pruned, keys.journal, &s);
-	is_int(state_check(&s, true), STATE_HEAD_EMPTY,
-	       "an empty head after a commit was accepted: refused");
+	check_set(&f, &s, true, STATE_HEAD_EMPTY,
+		  "an empty head after a commit was accepted: refused");
 	unlink(f.head);
-	state_read(f.head, f.seen, f.pruned, keys.journal, &s);
-	is_int(state_check(&s, false), STATE_HEAD_MISSING,
-	       "no head beside a seen: refused even with no blocks");
+	check_set(&f, &s, false, STATE_HEAD_MISSING,
+		  "no head beside a seen: refused even with no blocks");
 	ok(state_problem_text(STATE_HEAD_MISSING) &&
 		   strstr(state_problem_text(STATE_HEAD_MISSING),
 			  "ipmaildir fsck --repair"),
@@ -241,47 +232,43 @@ static void test_has_data(void)
 {
 	struct store_paths p;
 	char path[PATH_MAX + 32];
-	const char *root = path_in("store");
+	const char *root = harness_path("store");
 	is_int(store_paths_init(&p, root), 0, "store paths");
 	is_int(store_has_data(&p), 0, "no directory: no data");
 	is_int(store_make_dirs(root), 0, "store directory");
-	write_file(p.key, (const uint8_t *)"k", 1);
+	harness_write_file(p.key, (const uint8_t *)"k", 1);
 	snprintf(path, sizeof(path), "%s/lock", root);
-	write_file(path, (const uint8_t *)"", 0);
+	harness_write_file(path, (const uint8_t *)"", 0);
 	snprintf(path, sizeof(path), "%s/blocks", root);
 	mkdir(path, 0700);
 	snprintf(path, sizeof(path), "%s/blocks/AB", root);
 	mkdir(path, 0700);
 	snprintf(path, sizeof(path), "%s/blocks/AB/.tmp-1", root);
-	write_file(path, (const uint8_t *)"x", 1);
+	harness_write_file(path, (const uint8_t *)"x", 1);
 	mkdir(p.journal, 0700);
 	snprintf(path, sizeof(path), "%s/0000000000000001.wal", p.journal);
-	write_file(path, (const uint8_t *)"", 0);
+	harness_write_file(path, (const uint8_t *)"", 0);
 	is_int(store_has_data(&p), 0,
 	       "key, lock, an empty shard, a temp file and an empty journal "
 	       "file: no data");
-	write_file(path, (const uint8_t *)"r", 1);
+	harness_write_file(path, (const uint8_t *)"r", 1);
 	is_int(store_has_data(&p), 1, "a journal record: data");
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/blocks/AB/bafkreiab", root);
-	write_file(path, (const uint8_t *)"b", 1);
+	harness_write_file(path, (const uint8_t *)"b", 1);
 	is_int(store_has_data(&p), 1, "a block: data");
 	unlink(path);
-	write_file(p.seen, (const uint8_t *)"s", 1);
+	harness_write_file(p.seen, (const uint8_t *)"s", 1);
 	is_int(store_has_data(&p), 1, "a seen file: data");
 	unlink(p.seen);
-	write_file(p.pruned, (const uint8_t *)"s", 1);
+	harness_write_file(p.pruned, (const uint8_t *)"s", 1);
 	is_int(store_has_data(&p), 1, "a pruned file: data");
 }
 
 int main(void)
 {
-	uint8_t master[IPMD_MASTER_BYTES];
-	if (seal_init() != 0)
-		return 1;
-	tap_fill_random(master, sizeof(master), 9);
-	if (keys_from_master(&keys, master) != 0)
-		return 1;
+	harness_seal_init();
+	harness_keys(&keys, 9);
 	test_kinds();
 	test_state_read();
 	test_has_data();

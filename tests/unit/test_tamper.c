@@ -55,6 +55,24 @@ static void test_kind_matrix(void)
 	}
 }
 
+/* A ref that takes the block cid (under key) for an object of size bytes,
+ * depth levels of index. */
+static struct obj_ref object_ref(const struct cid *cid, const uint8_t *key,
+				 uint64_t size, uint8_t depth)
+{
+	struct obj_ref r = {.cid = *cid, .size = size, .depth = depth};
+	memcpy(r.key, key, IPMD_KEY_BYTES);
+	return r;
+}
+
+/* A ref that takes the block cid (under key) for a directory node. */
+static struct chunk_ref node_ref(const struct cid *cid, const uint8_t *key)
+{
+	struct chunk_ref r = {.cid = *cid};
+	memcpy(r.key, key, IPMD_KEY_BYTES);
+	return r;
+}
+
 static void test_roles(void)
 {
 	char dir[PATH_MAX];
@@ -100,23 +118,16 @@ static void test_roles(void)
 	is_int(obj_read(&st, &wrong, 0, buf, 100, &got), -EBADMSG,
 	       "an index block read as a chunk: -EBADMSG");
 	/* A chunk read as an index. */
-	memset(&wrong, 0, sizeof(wrong));
-	wrong.cid = c0.cid;
-	memcpy(wrong.key, c0.key, IPMD_KEY_BYTES);
-	wrong.size = sizeof(data);
-	wrong.depth = 1;
+	wrong = object_ref(&c0.cid, c0.key, sizeof(data), 1);
 	is_int(obj_read(&st, &wrong, 0, buf, 100, &got), -EBADMSG,
 	       "a chunk read as an index block: -EBADMSG");
 
 	/* File content as a directory node. */
-	memset(&as_dir, 0, sizeof(as_dir));
-	as_dir.cid = c0.cid;
-	memcpy(as_dir.key, c0.key, IPMD_KEY_BYTES);
+	as_dir = node_ref(&c0.cid, c0.key);
 	is_int(manifest_load(&st, &as_dir, 100, &loaded), -EBADMSG,
 	       "a chunk loaded as the root directory: -EBADMSG");
 	ok(loaded == NULL, "and no tree");
-	as_dir.cid = obj.cid;
-	memcpy(as_dir.key, obj.key, IPMD_KEY_BYTES);
+	as_dir = node_ref(&obj.cid, obj.key);
 	is_int(manifest_load(&st, &as_dir, 100, &loaded), -EBADMSG,
 	       "an index loaded as the root directory: -EBADMSG");
 
@@ -125,10 +136,7 @@ static void test_roles(void)
 	is_int(manifest_seal(t, &st, &node), 0, "its root node sealed");
 	is_int(manifest_load(&st, &node, 2, &loaded), 0, "and loads");
 	tree_free(loaded);
-	memset(&wrong, 0, sizeof(wrong));
-	wrong.cid = node.cid;
-	memcpy(wrong.key, node.key, IPMD_KEY_BYTES);
-	wrong.size = node.size;
+	wrong = object_ref(&node.cid, node.key, node.size, 0);
 	is_int(obj_read(&st, &wrong, 0, buf, 10, &got), -EBADMSG,
 	       "a directory node read as file content: -EBADMSG");
 	memset(master, 5, sizeof(master));

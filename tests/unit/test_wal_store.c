@@ -36,7 +36,7 @@ int main(void)
 	char dir[4096], jdir[4096], other[4096];
 	uint8_t key[IPMD_KEY_BYTES];
 	static uint8_t small[1000], big[WAL_EMBED_MAX + 1];
-	struct blockstore *local, *fault, *wal;
+	struct blockstore *local, *fault = NULL, *wal;
 	struct journal *j;
 	struct fault_config fc;
 	struct fault_counts counts;
