@@ -199,7 +199,7 @@ int cmd_mount(int argc, char **argv)
 	if (cli_fuse_start("mount", se, mountpoint, foreground) != 0)
 		goto out_session;
 	/* Threads after daemonizing: fork keeps only the calling thread. */
-	if (ipmd_fs_start_committer(&fs) != 0) {
+	if (ipmd_fs_start_workers(&fs) != 0) {
 		cli_error("mount: cannot start the committer thread");
 		goto out_unmount;
 	}

@@ -529,7 +529,7 @@ static void *committer_main(void *arg)
 	return NULL;
 }
 
-int ipmd_fs_start_committer(struct ipmd_fs *fs)
+int ipmd_fs_start_workers(struct ipmd_fs *fs)
 {
 	int e = prefetch_start(&fs->st, &fs->prefetch);
 	if (!e)

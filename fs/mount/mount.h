@@ -5,8 +5,12 @@
  * order and the commit counters.  A struct file_state has its own mutex for
  * file data (fs/mount/file.h); order: file mutex before `lock` is never needed —
  * data calls run without `lock`, and take it only after they return.
- * Slow work (fdatasync, sealing, block reads) never runs under `lock`,
- * except the manifest sealing of a commit, which touches only dirty shards.
+ * Slow work (fdatasync, block reads) never runs under `lock`.  Sealing runs
+ * under it in two bounded places: the manifest sealing of a commit (only
+ * dirty shards), and ipmd_fs_seal_locked, which seals the at most
+ * FILE_DIRTY_MAX buffers a file still holds (puts without durability, no
+ * fsync) so that its content record and the rename or close that needs it
+ * are one step under the lock.
  *
  * Durability: every namespace change is a journal record appended under
  * `lock` before it is applied (fs/model/record.h).  Calls that promise durability
@@ -110,7 +114,9 @@ int ipmd_fs_close(struct ipmd_fs *fs);
 /* Write a commit now if anything changed (the committer calls it; so do
  * unmount and fsyncdir).  0 or negative errno. */
 int ipmd_fs_commit(struct ipmd_fs *fs);
-int ipmd_fs_start_committer(struct ipmd_fs *fs);
+/* Start the mount's threads: the prefetcher, the node's uploaders and
+ * publisher, and (read-write) the committer.  0 or negative errno. */
+int ipmd_fs_start_workers(struct ipmd_fs *fs);
 /* Tell the committer a change happened (called under lock). */
 void ipmd_fs_changed(struct ipmd_fs *fs);
 
