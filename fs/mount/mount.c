@@ -479,11 +479,8 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 						    ? c.seq
 						    : fs->head.max_seq};
 		const struct store_paths *p = &fs->store.paths;
-		e = head_write(p->head, fs->store.keys.journal,
-			       BLOCK_STATE_HEAD, &h);
-		if (!e)
-			e = head_write(p->seen, fs->store.keys.journal,
-				       BLOCK_STATE_SEEN, &h);
+		e = state_advance(p->head, p->seen, fs->store.keys.journal,
+				  &h);
 		if (!e) {
 			fs->head = h;
 			fs->last = c;

@@ -228,6 +228,13 @@ static void state_one(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 	}
 }
 
+int state_advance(const char *head_path, const char *seen_path,
+		  const uint8_t key[IPMD_KEY_BYTES], const struct head *h)
+{
+	int e = head_write(head_path, key, BLOCK_STATE_HEAD, h);
+	return e ? e : head_write(seen_path, key, BLOCK_STATE_SEEN, h);
+}
+
 void state_read(const char *head_path, const char *seen_path,
 		const char *pruned_path, const uint8_t key[IPMD_KEY_BYTES],
 		struct state_set *s)

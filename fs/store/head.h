@@ -53,6 +53,12 @@ int head_read(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 int head_write(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 	       enum block_kind kind, const struct head *h);
 
+/* A new head accepted here: head, then seen (the order state_read relies
+ * on; a crash between them leaves seen one behind, which a reader takes).
+ * 0 or negative errno. */
+int state_advance(const char *head_path, const char *seen_path,
+		  const uint8_t key[IPMD_KEY_BYTES], const struct head *h);
+
 /* The three state files of a store, as a reader should take them. */
 struct state_set {
 	struct head head, seen, pruned; /* zeroed when not read */

@@ -19,12 +19,8 @@
 
 static int write_head(struct fsck *f, const struct head *h)
 {
-	int e = head_write(f->h.store.paths.head, f->h.store.keys.journal,
-			   BLOCK_STATE_HEAD, h);
-	if (!e)
-		e = head_write(f->h.store.paths.seen, f->h.store.keys.journal,
-			       BLOCK_STATE_SEEN, h);
-	return e;
+	return state_advance(f->h.store.paths.head, f->h.store.paths.seen,
+			     f->h.store.keys.journal, h);
 }
 
 static int cut_file(const char *dir, const char *name, uint64_t off)
