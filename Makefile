@@ -52,7 +52,9 @@ BIN      := $(BUILD)/ipmaildir
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TEST_LIB := $(BUILD)/tests/tap.o
+# Helpers the unit tests and the tools share (tests/dagstore.h).
+TEST_SUPPORT := $(BUILD)/tests/dagstore.o
+TEST_LIB := $(BUILD)/tests/tap.o $(TEST_SUPPORT)
 # Standalone programs the integration scripts run (conformance, deliverers).
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
@@ -78,11 +80,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(TEST_LIB) $(BUILD)/libipmaildir.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(TEST_LIB) $(BUILD)/libipmaildir.a $(LDLIBS)
 
-$(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libipmaildir.a
+$(BUILD)/tests/tools/%: tests/tools/%.c $(TEST_SUPPORT) $(BUILD)/libipmaildir.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libipmaildir.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(TEST_SUPPORT) $(BUILD)/libipmaildir.a $(LDLIBS)
 
-$(BUILD)/tests/tap.o: tests/tap.c
+$(BUILD)/tests/tap.o $(TEST_SUPPORT): $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -157,4 +159,5 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d) \
+	$(TEST_LIB:.o=.d) \
 	$(FUZZ_BIN:=.d)
