@@ -141,7 +141,8 @@ int history_tree(struct history *h, const struct commit *c,
  *    commits and the merges it made — what --at SEQ names.
  * Each commit is read and verified (signature: a merged parent is a
  * commit of the same key); every edge must go down in seq (-EPROTO), and
- * a visited commit without parents must be seq 1 (-EPROTO, parentless).
+ * a visited commit without parents must be seq 1 (-EPROTO, parentless),
+ * but at or below the boundary (fsck --repair cut the history there).
  *
  * Where gc cut the history: pruned (may be NULL or empty) is STORE/pruned's
  * commit, the oldest gc kept; its seq B is the boundary.  A visited commit

@@ -56,7 +56,8 @@ int chain_walk(struct blockstore *bs, const struct mailbox_keys *keys,
 			stop->pruned = true;
 			return 0;
 		}
-		if (!e && c.parent.len == 0 && c.seq != 1) {
+		if (!e && c.parent.len == 0 && c.seq != 1 &&
+		    !(bound && c.seq <= bound)) {
 			e = -EPROTO;
 			stop->got_seq = c.seq;
 			stop->parentless = true;
@@ -192,7 +193,8 @@ static int dag_visit(struct dag *d, uint32_t k, chain_fn fn, void *arg)
 	struct cid cid = d->q.nodes[k].cid;
 	d->held[k] = NULL;
 	int r = 0;
-	if (c->parent.len == 0 && c->seq != 1) {
+	if (c->parent.len == 0 && c->seq != 1 &&
+	    !(d->bound && c->seq <= d->bound)) {
 		d->stop->got_seq = c->seq;
 		d->stop->parentless = true;
 		r = dag_fail(d, -EPROTO, &cid, NULL, NULL, false);
