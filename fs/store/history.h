@@ -232,9 +232,9 @@ int history_parse_at(const char *spec, struct history_at *at);
  * first-parent line (chain_walk: two devices' lines may both have a
  * commit of that seq; the line names one), a TIME over the DAG (dag_walk:
  * of the commits at or before it the latest, on equal times the higher
- * seq), a CID directly (any commit this key signed).  -ENOENT: no such
- * commit (or gc freed it), else the walk's errors.  *cid and *c on
- * success.
+ * seq), a CID directly (any commit this key signed, but none below gc's
+ * boundary).  -ENOENT: no such commit (or gc freed it), else the walk's
+ * errors.  *cid and *c on success.
  */
 IPMD_MUST_CHECK
 int history_resolve(struct blockstore *bs, const struct mailbox_keys *keys,

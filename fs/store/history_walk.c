@@ -340,7 +340,12 @@ int history_resolve(struct blockstore *bs, const struct mailbox_keys *keys,
 		    struct commit *c)
 {
 	if (at->kind == AT_CID) {
+		/* Any commit this key signed, but not one gc dropped: below
+		 * the boundary only a commit block may be left. */
+		uint64_t bound = boundary_of(bs, keys, pruned);
 		int e = commit_read(bs, keys, &at->cid, c);
+		if (!e && bound && c->seq < bound)
+			e = -ENOENT;
 		if (!e)
 			*cid = at->cid;
 		return e;
