@@ -37,7 +37,7 @@ int gc_open(struct gc *g, const struct history_options *ho, char *msg,
 	int e = history_walk(&g->h, commit_list_add, &g->chain, &stop);
 	if (e)
 		return msgbuf_say(msg, msize,
-				  "the commit chain does not read cleanly "
+				  "the commit history does not read cleanly "
 				  "(%s): run ipmaildir fsck first",
 				  strerror(-e));
 	g->pruned_before = stop.pruned;
