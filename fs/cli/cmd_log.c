@@ -95,8 +95,8 @@ static void where_of(const struct chain_stop *stop, char *out, size_t size)
 {
 	char child[CID_TEXT_MAX];
 	if (!stop->child.len) {
-		snprintf(out, size, "%s",
-			 stop->want_seq || stop->parentless ? "" : " (the head)");
+		bool head = !stop->want_seq && !stop->parentless;
+		snprintf(out, size, "%s", head ? " (the head)" : "");
 		return;
 	}
 	cid_format(&stop->child, child, sizeof(child));

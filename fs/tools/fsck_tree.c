@@ -152,7 +152,8 @@ static void chain_problem(struct fsck *f, const struct chain_stop *stop,
 			 "has no parent but seq %llu (a first commit is seq 1)",
 			 (unsigned long long)stop->got_seq);
 	else if (e == -EPROTO)
-		snprintf(text, tsize, "has seq %llu, not below its child's %llu",
+		snprintf(text, tsize,
+			 "has seq %llu, not below its child's %llu",
 			 (unsigned long long)stop->got_seq,
 			 (unsigned long long)stop->want_seq + 1);
 }

@@ -104,6 +104,19 @@ fail:
 	return (size_t)-1;
 }
 
+/* gc's sweep without a node: STORE/pruned, then the frees; how many
+ * blocks went. */
+static uint64_t sweep(struct gc *g, const char *label)
+{
+	char msg[512] = "";
+	uint64_t freed = 0, bytes = 0;
+	is_int(gc_write_pruned(g, msg, sizeof(msg)), 0, "%spruned written",
+	       label);
+	is_int(gc_free(g, false, NULL, NULL, &freed, &bytes, msg, sizeof(msg)),
+	       0, "%sfreed (%s)", label, msg);
+	return freed;
+}
+
 /* What fsck said: DAMAGE lines counted, the first "ok chunk" CID kept,
  * the "history: …" note and the first DAMAGE line. */
 struct heard {
@@ -125,8 +138,8 @@ static void hear(void *arg, enum fsck_say kind, const char *text)
 		sscanf(text + 9, "%127s", h->chunk);
 }
 
-static int fsck_run(const char *store, bool verbose, struct heard *heard,
-		    struct fsck *f)
+static int fsck_run(const char *store, bool verbose, bool deep,
+		    struct heard *heard, struct fsck *f)
 {
 	struct history_options ho = {.store = store,
 				     .lock = HISTORY_LOCK_READ};
@@ -134,6 +147,7 @@ static int fsck_run(const char *store, bool verbose, struct heard *heard,
 	memset(f, 0, sizeof(*f));
 	memset(heard, 0, sizeof(*heard));
 	f->verbose = verbose;
+	f->deep = deep;
 	f->io = (struct fsck_io){.say = hear, .arg = heard};
 	if (fsck_open(f, &ho, msg, sizeof(msg))) {
 		tap_diag("fsck: %s", msg);
@@ -196,19 +210,22 @@ static void test_dag(const char *tmp)
 
 	static struct fsck f;
 	struct heard heard;
-	is_int(fsck_run(store, false, &heard, &f), 0, "DAG: fsck checks");
+	is_int(fsck_run(store, false, false, &heard, &f), 0,
+	       "DAG: fsck checks");
 	ok(f.problems == 0, "DAG: clean (%s)", heard.history);
 	ok(strstr(heard.history, "(1 merge)") != NULL,
 	   "DAG: fsck counts the merge");
 	fsck_free(&f);
 
 	static struct gc g;
-	is_int(gc_run(store, 0, &g), 0, "DAG: gc keeping everything: none dead");
+	is_int(gc_run(store, 0, &g), 0,
+	       "DAG: gc keeping everything: none dead");
 	size_t before = g.chain.n;
 	ok(before >= 9 && cid_equal(&g.chain.cids[0], &x.m),
 	   "DAG: gc sees every commit of both lines (%zu), the merge first",
 	   before);
-	ok(tree_has(&g, &x.m, "cur", "a-1") && tree_has(&g, &x.m, "cur", "o-6") &&
+	ok(tree_has(&g, &x.m, "cur", "a-1") &&
+		   tree_has(&g, &x.m, "cur", "o-6") &&
 		   tree_has(&g, &x.m, "cur", "m10"),
 	   "DAG: the merge holds both lines' messages and the base's");
 	gc_close(&g);
@@ -224,12 +241,7 @@ static void test_dag(const char *tmp)
 	   "DAG: the merge's first parent below the boundary keeps its "
 	   "commit block, not its tree");
 	ok(!cid_set_has(g.live, &x.o[5]), "DAG: o-5 goes");
-	char msg[512] = "";
-	uint64_t freed = 0, bytes = 0;
-	is_int(gc_write_pruned(&g, msg, sizeof(msg)), 0, "DAG: pruned written");
-	is_int(gc_free(&g, false, NULL, NULL, &freed, &bytes, msg,
-		       sizeof(msg)),
-	       0, "DAG: freed (%s)", msg);
+	sweep(&g, "DAG: ");
 	ok(bs_has(g.h.local, &x.a) == 1 && bs_has(g.h.local, &ac.tree.cid) == 0,
 	   "DAG: a's commit block is still there, its tree node gone");
 	gc_close(&g);
@@ -242,22 +254,16 @@ static void test_dag(const char *tmp)
 	   "DAG: both kept trees load after gc");
 	gc_close(&g);
 
-	static struct fsck deep;
-	deep.deep = true;
-	struct history_options ho = {.store = store,
-				     .lock = HISTORY_LOCK_READ};
-	memset(&heard, 0, sizeof(heard));
-	deep.io = (struct fsck_io){.say = hear, .arg = &heard};
-	if (fsck_open(&deep, &ho, msg, sizeof(msg)) || fsck_check(&deep))
-		bail("fsck --deep");
-	ok(deep.problems == 0 && strstr(heard.history, "freed by gc"),
-	   "DAG: fsck --deep clean after gc, the end is gc's (%s)",
-	   heard.history);
+	is_int(fsck_run(store, false, true, &heard, &f), 0,
+	       "DAG: fsck --deep after gc");
+	ok(f.problems == 0 && strstr(heard.history, "freed by gc"),
+	   "DAG: clean, the end is gc's (%s)", heard.history);
 
 	/* A broken edge: the merged parent gone. */
-	is_int(bs_remove(deep.h.local, &x.o[6]), 0, "DAG: remove o-6's commit");
-	fsck_free(&deep);
-	is_int(fsck_run(store, false, &heard, &f), 0, "DAG: fsck checks again");
+	is_int(bs_remove(f.h.local, &x.o[6]), 0, "DAG: remove o-6's commit");
+	fsck_free(&f);
+	is_int(fsck_run(store, false, false, &heard, &f), 0,
+	       "DAG: fsck checks again");
 	ok(f.problems > 0 && strstr(heard.first_damage, "merged parent"),
 	   "DAG: the missing merged parent is damage: %s", heard.first_damage);
 	ok(f.plan.cut_chain && cid_equal(&f.plan.cut_cid, &x.m),
@@ -286,12 +292,7 @@ int main(void)
 	ok(dead != (size_t)-1 && dead > 0 && g.keep == 1,
 	   "gc keeping the newest: the older commits' blocks are dead (%zu)",
 	   dead);
-	char msg[512] = "";
-	uint64_t freed = 0, bytes = 0;
-	is_int(gc_write_pruned(&g, msg, sizeof(msg)), 0, "pruned written");
-	is_int(gc_free(&g, false, NULL, NULL, &freed, &bytes, msg,
-		       sizeof(msg)),
-	       0, "freed (%s)", msg);
+	uint64_t freed = sweep(&g, "");
 	is_int(freed, dead, "every dead block freed");
 	int gone = 0;
 	for (size_t i = 0; i < g.dead.n; i++)
@@ -305,7 +306,7 @@ int main(void)
 
 	static struct fsck f;
 	struct heard heard;
-	is_int(fsck_run(store, true, &heard, &f), 0, "fsck checks");
+	is_int(fsck_run(store, true, false, &heard, &f), 0, "fsck checks");
 	ok(f.problems == 0 && heard.damage == 0, "clean after gc");
 	ok(heard.chunk[0] != 0, "--verbose names a chunk: %s", heard.chunk);
 	struct cid victim;
@@ -315,7 +316,8 @@ int main(void)
 	is_int(e, 0, "remove that chunk from the store");
 	fsck_free(&f);
 
-	is_int(fsck_run(store, false, &heard, &f), 0, "fsck checks again");
+	is_int(fsck_run(store, false, false, &heard, &f), 0,
+	       "fsck checks again");
 	ok(f.problems > 0 && heard.damage == f.problems,
 	   "the missing chunk is damage, said as such (%u)", f.problems);
 	ok(f.plan.salvage && f.damaged.n == 1,
