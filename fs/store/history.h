@@ -30,6 +30,7 @@
 #ifndef IPMD_FS_STORE_HISTORY_H
 #define IPMD_FS_STORE_HISTORY_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -174,20 +175,24 @@ struct chain_stop {
 	uint64_t merges;   /* of them, merges */
 };
 
+/* fn returns 0 to go on, WALK_END_LINE to follow none of this commit's
+ * parents (the walk goes on with the other lines; chain_walk ends), or
+ * anything else to stop the walk with it. */
 typedef int (*chain_fn)(const struct cid *cid, const struct commit *c,
 			void *arg);
+#define WALK_END_LINE INT_MAX
 
 /* dag_walk's flags. */
 enum { DAG_MISSING_ENDS_LINE = 1 };
 
 /*
  * The walks above from commit `from`; fn (may be NULL) is given each
- * commit visited.  Returns 0 when every line ended normally; fn's
- * non-zero return (stop set with error 0); or the walk's error, also in
- * stop: -ENOENT missing, -EBADMSG does not open, -EKEYREJECTED bad
- * signature, -EPROTO an edge whose seq does not fall or a parentless
- * commit that is not seq 1; -ENOMEM (dag_walk), -EFBIG (more than
- * COMMIT_QUEUE_MAX commits).
+ * commit visited.  Returns 0 when every line ended normally; fn's return
+ * other than 0 and WALK_END_LINE (stop set with error 0); or the walk's
+ * error, also in stop: -ENOENT missing, -EBADMSG does not open,
+ * -EKEYREJECTED bad signature, -EPROTO an edge whose seq does not fall or
+ * a parentless commit that is not seq 1; -ENOMEM (dag_walk), -EFBIG (more
+ * than COMMIT_QUEUE_MAX commits).
  */
 int dag_walk(struct blockstore *bs, const struct mailbox_keys *keys,
 	     const struct cid *from, const struct cid *pruned, unsigned flags,
@@ -230,11 +235,11 @@ int history_parse_at(const char *spec, struct history_at *at);
 /*
  * Find the commit at names, walking from `head`: a SEQ along the
  * first-parent line (chain_walk: two devices' lines may both have a
- * commit of that seq; the line names one), a TIME over the DAG (dag_walk:
- * of the commits at or before it the latest, on equal times the higher
- * seq), a CID directly (any commit this key signed, but none below gc's
- * boundary).  -ENOENT: no such commit (or gc freed it), else the walk's
- * errors.  *cid and *c on success.
+ * commit of that seq; the line names one), a TIME over the DAG (dag_walk,
+ * each line down to its first commit at or before TIME: of those the
+ * latest, on equal times the higher seq), a CID directly (any commit this
+ * key signed, but none below gc's boundary).  -ENOENT: no such commit (or
+ * gc freed it), else the walk's errors.  *cid and *c on success.
  */
 IPMD_MUST_CHECK
 int history_resolve(struct blockstore *bs, const struct mailbox_keys *keys,

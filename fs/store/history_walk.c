@@ -72,7 +72,7 @@ int chain_walk(struct blockstore *bs, const struct mailbox_keys *keys,
 		stop->merges += c.nmerged > 0;
 		int r = fn ? fn(&at, &c, arg) : 0;
 		if (r)
-			return r;
+			return r == WALK_END_LINE ? 0 : r;
 		if (c.parent.len == 0)
 			return 0;
 		if (ends_line(&at, &c, pruned, bound)) {
@@ -205,7 +205,10 @@ static int dag_visit(struct dag *d, uint32_t k, chain_fn fn, void *arg)
 		d->stop->merges += c->nmerged > 0;
 		r = fn ? fn(&cid, c, arg) : 0;
 	}
-	if (!r && c->parent.len && ends_line(&cid, c, d->pruned, d->bound))
+	if (r == WALK_END_LINE)
+		r = 0; /* fn wants none of its parents */
+	else if (!r && c->parent.len &&
+		 ends_line(&cid, c, d->pruned, d->bound))
 		d->stop->pruned = true;
 	else if (!r && c->parent.len) {
 		r = dag_reach(d, &cid, c, &c->parent, false);
@@ -320,18 +323,23 @@ static int find_seq(const struct cid *cid, const struct commit *c, void *arg)
 }
 
 /* --at TIME, over the DAG: the latest time at or before it (devices'
- * clocks need not follow seq); of equal times the higher seq, met first. */
+ * clocks need not follow seq); of equal times the higher seq, met first.
+ * A line is walked down until it passes TIME: below a commit at or
+ * before it, commits are older (a commit is made after its parents; a
+ * clock set back between two devices may hide one), and a mount from a
+ * node need not fetch the whole history. */
 static int find_time(const struct cid *cid, const struct commit *c,
 		     void *arg)
 {
 	struct find *f = arg;
-	if (c->time_ns > f->at->time_ns ||
-	    (f->found && c->time_ns <= f->c.time_ns))
+	if (c->time_ns > f->at->time_ns)
 		return 0;
-	f->cid = *cid;
-	f->c = *c;
-	f->found = true;
-	return 0;
+	if (!f->found || c->time_ns > f->c.time_ns) {
+		f->cid = *cid;
+		f->c = *c;
+		f->found = true;
+	}
+	return WALK_END_LINE;
 }
 
 int history_resolve(struct blockstore *bs, const struct mailbox_keys *keys,

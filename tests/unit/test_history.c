@@ -299,6 +299,14 @@ static int dag_count(struct dag_fixture *x, const struct cid *from,
 	return dag_walk(x->bs, &x->k, from, pruned, flags, visit, v, stop);
 }
 
+/* Visit, but follow no parent of a commit of seq 2. */
+static int visit_above_2(const struct cid *cid, const struct commit *c,
+			 void *arg)
+{
+	int e = visit(cid, c, arg);
+	return e ? e : c->seq == 2 ? WALK_END_LINE : 0;
+}
+
 /* base(1) → a(2), b(2) → m(3) = a + b. */
 static void test_diamond(struct dag_fixture *x)
 {
@@ -314,6 +322,10 @@ static void test_diamond(struct dag_fixture *x)
 		   cid_equal(&v.l.cids[3], &base) && visited(&v.l, &b) &&
 		   stop.merges == 1 && stop.commits == 4,
 	   "diamond: every commit once, highest seq first, base last");
+	commit_list_free(&v.l);
+	e = dag_walk(x->bs, &x->k, &m, NULL, 0, visit_above_2, &v, &stop);
+	ok(e == 0 && v.l.n == 3 && !visited(&v.l, &base),
+	   "WALK_END_LINE: the lines end there, the walk goes on");
 	struct seen s = {{0}, 0};
 	e = chain_walk(x->bs, &x->k, &m, NULL, note_seq, &s, &stop);
 	ok(e == 0 && s.n == 3 && stop.merges == 1,
