@@ -52,10 +52,12 @@ BIN      := $(BUILD)/ipmaildir
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-# What every unit test links: the TAP producer and the shared set-up
-# (tests/unit/harness.h).
+# Helpers the unit tests and the tools share (tests/dagstore.h).
+TEST_SUPPORT := $(BUILD)/tests/dagstore.o
+# What every unit test links: the TAP producer, the shared set-up
+# (tests/unit/harness.h) and TEST_SUPPORT.
 TEST_LIB := $(BUILD)/tests/tap.o $(BUILD)/tests/unit/harness.o \
-	$(BUILD)/tests/unit/harness_tree.o
+	$(BUILD)/tests/unit/harness_tree.o $(TEST_SUPPORT)
 # Standalone programs the integration scripts run (conformance, deliverers).
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
@@ -81,9 +83,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(TEST_LIB) $(BUILD)/libipmaildir.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(TEST_LIB) $(BUILD)/libipmaildir.a $(LDLIBS)
 
-$(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libipmaildir.a
+$(BUILD)/tests/tools/%: tests/tools/%.c $(TEST_SUPPORT) $(BUILD)/libipmaildir.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libipmaildir.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(TEST_SUPPORT) $(BUILD)/libipmaildir.a $(LDLIBS)
 
 # A static pattern rule: these are targets of their own, which make keeps
 # (a plain pattern rule would make them intermediate, deleted after a link).

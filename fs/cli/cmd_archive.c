@@ -4,7 +4,7 @@
  *
  * The store is read beside a running mount: only immutable blocks and the
  * head file are read, and STORE/readers is held (shared) for the mount's
- * lifetime so gc waits for it.  The chain is read once at start: commits
+ * lifetime so gc waits for it.  The history is read once at start: commits
  * made later appear in a new archive mount.
  */
 #define FUSE_USE_VERSION 34
@@ -71,7 +71,7 @@ int cmd_archive(int argc, char **argv)
 		return EXIT_FAILURE_;
 	int e = archive_open(&a, &h);
 	if (e) {
-		cli_error("archive: the commit chain does not read (%s): run "
+		cli_error("archive: the commit history does not read (%s): run "
 			  "ipmaildir fsck",
 			  strerror(-e));
 		archive_close(&a);

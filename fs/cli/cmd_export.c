@@ -98,7 +98,7 @@ struct car_job {
 	int error;
 	struct cid bad;
 	uint64_t commits;
-	struct cid_list chain; /* older commits, newest first */
+	struct cid_list chain; /* the commits of the DAG, newest first */
 };
 
 static int put_block(struct car_job *j, const struct cid *cid)
@@ -136,7 +136,8 @@ static int on_commit(const struct cid *cid, const struct commit *c,
 }
 
 /* Blocks of every state (or of the head only), each once: the head
- * commit, its tree, then each older commit and what its tree adds. */
+ * commit, its tree, then each older commit of the DAG (highest seq first)
+ * and what its tree adds. */
 static int car_blocks(struct car_job *j, bool head_only)
 {
 	struct snapshot *s = j->s;
@@ -147,9 +148,15 @@ static int car_blocks(struct car_job *j, bool head_only)
 		e = reach_tree(s->st, s->tree, j->seen, on_block, j);
 	if (e || head_only)
 		return e;
+	/* Every commit of the DAG once, newest first, down to where gc cut
+	 * the history; a line missing here ends early: what is there. */
 	struct chain_stop stop;
-	chain_walk(s->bs, s->keys, &s->head.commit, NULL, on_commit, j,
-		   &stop); /* a chain cut by gc ends early: what is there */
+	e = dag_walk(s->bs, s->keys, &s->head.commit,
+		     s->pruned.len ? &s->pruned : NULL, DAG_MISSING_ENDS_LINE,
+		     on_commit, j, &stop);
+	if (e == -ENOMEM)
+		return e;
+	e = 0;
 	for (size_t i = 0; i < j->chain.n && !e; i++) {
 		if (cid_set_has(j->seen, &j->chain.v[i]))
 			continue;

@@ -2,9 +2,10 @@
  * fs/cli/cmd_fsck.c — `ipmaildir fsck`: check a store, and with --repair make
  * it mountable again, saying exactly what that costs.
  *
- * Checks, in order: the state files (head, seen); the commit chain from the
- * head (signatures, seq falling by one, parents, ending at the first
- * commit or where gc pruned); every block of the head's tree (all retained
+ * Checks, in order: the state files (head, seen); every commit of the
+ * history's DAG from the head and every edge, a merge's other parents
+ * too (signatures, each parent's seq below its child's, parents present,
+ * ending at the first commit or where gc pruned); every block of the head's tree (all retained
  * commits with --deep): present, hashing to its CID, opening under its
  * key; the journal: every record opens and replays over the head, and the
  * blocks it names are present (or carried in the journal itself).
@@ -15,7 +16,7 @@
  * a seen that is missing or damaged is rewritten from the head; a head
  * whose commit or tree is damaged is rolled back to the newest fully
  * intact commit (seen too: the rollback is deliberate); a
- * chain broken below the head is cut there (STORE/pruned); a journal is cut
+ * history broken below the head is cut there (STORE/pruned); a journal is cut
  * at its first bad record; then the journal is replayed into a commit, as
  * a mount would.  After repairing, everything is checked again.
  *

@@ -3,8 +3,10 @@
  *
  * Retained: the newest --keep-last N commits and those younger than
  * --keep-within DURATION (either rule keeps a commit; without either, every
- * commit of the chain).  The head is always retained, and so is the chain
- * between it and the oldest retained commit: what is dropped is a tail.
+ * commit), newest by seq over the whole history (a merge's lines too).
+ * The head is always retained, and so is every commit of a seq at or
+ * above the oldest retained one's: what is dropped is everything below a
+ * seq, on every line (fs/tools/gc.h).
  *
  * Live (never freed): every block of a retained commit (commit, directory
  * nodes and shards, index blocks, chunks); the blocks of the tree the
@@ -23,7 +25,7 @@
  * so it refuses to run while the mailbox or a past state of it is mounted,
  * and nothing can mount it meanwhile.  Before freeing anything it records
  * the oldest retained commit in STORE/pruned, so log and fsck see the end
- * of the chain there as normal.  It refuses a store whose head, chain,
+ * of the history there as normal.  It refuses a store whose head, history,
  * retained trees or journal don't read cleanly: run fsck first.
  *
  * This file is the command: options, messages, bars and exit status; the
@@ -159,7 +161,7 @@ static int sweep(struct gc *g, bool dry, struct blockstore *remote)
 	const struct commit_list *l = &g->chain;
 	bool drop = g->keep < l->n;
 	char msg[1024];
-	/* Before anything goes: the chain now ends here, normally. */
+	/* Before anything goes: the history now ends here, normally. */
 	if (!dry && drop && gc_write_pruned(g, msg, sizeof(msg))) {
 		cli_error("gc: %s", msg);
 		return EXIT_FAILURE_;

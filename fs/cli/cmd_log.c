@@ -1,4 +1,6 @@
-/* fs/cli/cmd_log.c — `ipmaildir log`: the commits, newest first. */
+/* fs/cli/cmd_log.c — `ipmaildir log`: the commits, newest first: every
+ * commit of the history's DAG once, highest seq first (history_walk), a
+ * merge marked and its other parents named. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -28,6 +30,23 @@ struct log_state {
 	int json;
 };
 
+/* The other parents of a merge: a JSON array, or one line each. */
+static void print_merged(const struct commit *c, int json)
+{
+	char text[CID_TEXT_MAX];
+	if (json)
+		printf(",\"merged\":[");
+	for (unsigned i = 0; i < c->nmerged; i++) {
+		cid_format(&c->merged[i], text, sizeof(text));
+		if (json)
+			printf("%s\"%s\"", i ? "," : "", text);
+		else
+			printf("%-6s merged %s\n", "", text);
+	}
+	if (json)
+		printf("]");
+}
+
 static int print_one(const struct cid *cid, const struct commit *c,
 		     void *arg)
 {
@@ -40,11 +59,11 @@ static int print_one(const struct cid *cid, const struct commit *c,
 	if (c->parent.len)
 		cid_format(&c->parent, ptext, sizeof(ptext));
 	history_format_time(c->time_ns, when);
-	if (s->json)
+	if (s->json) {
 		printf("%s\n  {\"seq\":%llu,\"time\":\"%s\",\"time_ns\":%lld,"
 		       "\"cid\":\"%s\",\"parent\":%s%s%s,\"messages\":%llu,"
 		       "\"folders\":%llu,\"added\":%llu,\"removed\":%llu,"
-		       "\"renamed\":%llu}",
+		       "\"renamed\":%llu",
 		       s->shown ? "," : "", (unsigned long long)c->seq, when,
 		       (long long)c->time_ns, ctext, *ptext ? "\"" : "",
 		       *ptext ? ptext : "null", *ptext ? "\"" : "",
@@ -53,16 +72,36 @@ static int print_one(const struct cid *cid, const struct commit *c,
 		       (unsigned long long)c->added,
 		       (unsigned long long)c->removed,
 		       (unsigned long long)c->renamed);
-	else
-		printf("%-6llu %s %9llu %7llu %6llu %7llu %7llu  %s\n",
+		print_merged(c, 1);
+		printf("}");
+	} else {
+		printf("%-6llu %s %9llu %7llu %6llu %7llu %7llu  %s%s\n",
 		       (unsigned long long)c->seq, when,
 		       (unsigned long long)c->messages,
 		       (unsigned long long)c->folders,
 		       (unsigned long long)c->added,
 		       (unsigned long long)c->removed,
-		       (unsigned long long)c->renamed, ctext);
+		       (unsigned long long)c->renamed, ctext,
+		       c->nmerged ? " (merge)" : "");
+		print_merged(c, 0);
+	}
 	s->shown++;
 	return 0;
+}
+
+/* Where a broken commit sits: " (the head)", " (the parent of X)",
+ * " (merged into X)", or "". */
+static void where_of(const struct chain_stop *stop, char *out, size_t size)
+{
+	char child[CID_TEXT_MAX];
+	if (!stop->child.len) {
+		bool head = !stop->want_seq && !stop->parentless;
+		snprintf(out, size, "%s", head ? " (the head)" : "");
+		return;
+	}
+	cid_format(&stop->child, child, sizeof(child));
+	snprintf(out, size, " (%s %s)",
+		 stop->merged ? "merged into" : "the parent of", child);
 }
 
 static int log_commits(const struct history_options *ho,
@@ -83,15 +122,19 @@ static int log_commits(const struct history_options *ho,
 		printf("%s]\n", s->shown ? "\n" : "");
 	int status = EXIT_OK;
 	if (e < 0) {
-		char at[CID_TEXT_MAX] = "?";
+		char at[CID_TEXT_MAX] = "?", where[CID_TEXT_MAX + 32] = "";
 		cid_format(&stop.at, at, sizeof(at));
-		cli_error("log: the chain breaks at commit %s%s: %s; run "
+		where_of(&stop, where, sizeof(where));
+		cli_error("log: the history breaks at commit %s%s: %s; run "
 			  "ipmaildir fsck",
-			  at, stop.want_seq ? "" : " (the head)",
+			  at, where,
 			  e == -ENOENT	      ? "missing from the store"
 			  : e == -EKEYREJECTED ? "not signed by this mailbox"
-			  : e == -EPROTO	 ? "its seq does not follow"
-					   : "it does not open (damaged)");
+			  : stop.parentless    ? "it has no parent but is not "
+					      "the first commit"
+			  : e == -EPROTO       ? "its seq does not fall below "
+					      "its child's"
+					      : "it does not open (damaged)");
 		status = EXIT_FAILURE_;
 	} else if (!s->json && stop.pruned &&
 		   !(s->limit && s->shown >= s->limit)) {

@@ -42,18 +42,36 @@ static int64_t second_of(int64_t ns)
 	return ns / NS_PER_SEC - (ns < 0 && ns % NS_PER_SEC);
 }
 
-/* Names by UTC time; all commits sharing a second get "-SEQ". */
+static bool same_second(const struct archive_commit *a,
+			const struct archive_commit *b)
+{
+	return second_of(a->c.time_ns) == second_of(b->c.time_ns);
+}
+
+/* Names by UTC time; all commits sharing a second get "-SEQ", and those
+ * sharing the seq as well (two lines of a DAG) "-SEQ-CIDTAIL". */
 static void name_commits(struct archive *a)
 {
 	for (size_t i = 0; i < a->n; i++) {
 		struct archive_commit *ac = &a->commits[i];
-		bool shared = false;
-		for (size_t j = 0; j < a->n && !shared; j++)
-			shared = j != i && second_of(a->commits[j].c.time_ns) ==
-						   second_of(ac->c.time_ns);
-		char when[HISTORY_TIME_MAX];
+		bool shared = false, same_seq = false;
+		for (size_t j = 0; j < a->n; j++) {
+			if (j == i || !same_second(&a->commits[j], ac))
+				continue;
+			shared = true;
+			same_seq |= a->commits[j].c.seq == ac->c.seq;
+		}
+		char when[HISTORY_TIME_MAX], ctext[CID_TEXT_MAX];
 		history_format_time(ac->c.time_ns, when);
-		if (shared)
+		cid_format(&ac->cid, ctext, sizeof(ctext));
+		size_t len = strlen(ctext);
+		const char *tail =
+			ctext + (len > ARCHIVE_CID_TAIL ? len - ARCHIVE_CID_TAIL
+							: 0);
+		if (same_seq)
+			snprintf(ac->name, sizeof(ac->name), "%s-%llu-%s", when,
+				 (unsigned long long)ac->c.seq, tail);
+		else if (shared)
 			snprintf(ac->name, sizeof(ac->name), "%s-%llu", when,
 				 (unsigned long long)ac->c.seq);
 		else
@@ -70,6 +88,8 @@ int archive_open(struct archive *a, struct history *h)
 	int e = history_walk(h, collect, a, &stop);
 	if (e)
 		return e < 0 ? e : -EIO;
+	if (a->n >= (UINT64_C(1) << ARCHIVE_COMMIT_SHIFT) - 1)
+		return -EFBIG; /* k + 1 must fit above the shift */
 	a->cache = chunk_cache_new(ARCHIVE_CACHE_BYTES);
 	if (!a->cache)
 		return -ENOMEM;
@@ -81,19 +101,73 @@ int archive_open(struct archive *a, struct history *h)
 
 void archive_close(struct archive *a)
 {
-	for (size_t i = 0; i < a->n; i++)
-		if (a->commits[i].tree)
-			tree_free(a->commits[i].tree);
+	for (size_t i = 0; i < a->n; i++) {
+		tree_free(a->commits[i].tree);
+		free(a->commits[i].inos);
+	}
 	free(a->commits);
 	chunk_cache_free(a->cache);
 	memset(a, 0, sizeof(*a));
 }
 
-/* ---- inode numbers ---- */
+/* ---- inode numbers: commit k's n-th inode (archive.h) ---- */
 
-static fuse_ino_t ino_of(size_t k, uint64_t tree_ino)
+#define INDEX_MASK ((UINT64_C(1) << ARCHIVE_COMMIT_SHIFT) - 1)
+
+static int ino_cmp(const void *x, const void *y)
 {
-	return (fuse_ino_t)(((uint64_t)k + 1) << ARCHIVE_INO_SHIFT | tree_ino);
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return (a > b) - (a < b);
+}
+
+/* The tree's inode numbers, ascending: the map's n → tree ino. */
+static int map_tree(struct archive_commit *ac)
+{
+	const struct fs_tree *t = ac->tree;
+	if (t->ninodes > INDEX_MASK)
+		return -EIO;
+	ac->inos = malloc((t->ninodes ? t->ninodes : 1) * sizeof(*ac->inos));
+	if (!ac->inos)
+		return -ENOMEM;
+	for (uint32_t b = 0; b < t->nbuckets; b++)
+		for (struct inode *in = t->buckets[b];
+		     in && ac->ninos < t->ninodes; in = in->hash_next)
+			ac->inos[ac->ninos++] = in->ino;
+	qsort(ac->inos, ac->ninos, sizeof(*ac->inos), ino_cmp);
+	return 0;
+}
+
+/* FUSE ino of commit k's tree inode tree_ino (its tree loaded, or the
+ * root: n = 0 whatever the tree). */
+static fuse_ino_t ino_of(const struct archive *a, size_t k, uint64_t tree_ino)
+{
+	const struct archive_commit *ac = &a->commits[k];
+	size_t lo = 0, hi = ac->ninos;
+	while (tree_ino != TREE_ROOT_INO && lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ac->inos[mid] < tree_ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (fuse_ino_t)(((uint64_t)k + 1) << ARCHIVE_COMMIT_SHIFT | lo);
+}
+
+/* Load commit ac's tree and its map, once; the error sticks. */
+static void load_commit(struct archive *a, struct archive_commit *ac)
+{
+	if (ac->tree || ac->load_error)
+		return;
+	ac->load_error = manifest_load(&a->st, &ac->c.tree, ac->c.next_ino,
+				       &ac->tree);
+	if (!ac->load_error)
+		ac->load_error = map_tree(ac);
+	if (ac->load_error)
+		syslog(LOG_ERR,
+		       "archive: the tree of commit %llu does not load (%s): "
+		       "run ipmaildir fsck",
+		       (unsigned long long)ac->c.seq,
+		       strerror(-ac->load_error));
 }
 
 /* The commit (loaded) and the tree inode behind a FUSE ino; NULL and *err
@@ -101,42 +175,31 @@ static fuse_ino_t ino_of(size_t k, uint64_t tree_ino)
 static struct inode *resolve(struct archive *a, fuse_ino_t ino,
 			     struct archive_commit **out, int *err)
 {
-	uint64_t k = ((uint64_t)ino >> ARCHIVE_INO_SHIFT);
-	uint64_t i = (uint64_t)ino & ((1ULL << ARCHIVE_INO_SHIFT) - 1);
+	uint64_t k = (uint64_t)ino >> ARCHIVE_COMMIT_SHIFT;
+	uint64_t n = (uint64_t)ino & INDEX_MASK;
 	*err = -ENOENT;
 	if (k == 0 || k > a->n)
 		return NULL;
 	struct archive_commit *ac = &a->commits[k - 1];
-	if (!ac->tree && !ac->load_error) {
-		if (ac->c.next_ino >= (1ULL << ARCHIVE_INO_SHIFT))
-			ac->load_error = -EIO;
-		else
-			ac->load_error = manifest_load(&a->st, &ac->c.tree,
-						       ac->c.next_ino,
-						       &ac->tree);
-		if (ac->load_error)
-			syslog(LOG_ERR,
-			       "archive: the tree of commit %llu does not "
-			       "load (%s): run ipmaildir fsck",
-			       (unsigned long long)ac->c.seq,
-			       strerror(-ac->load_error));
-	}
+	load_commit(a, ac);
 	if (ac->load_error) {
 		*err = ac->load_error == -ENOMEM ? -ENOMEM : -EIO;
 		return NULL;
 	}
 	*out = ac;
-	struct inode *in = tree_get(ac->tree, i);
+	struct inode *in = n < ac->ninos ? tree_get(ac->tree, ac->inos[n])
+					 : NULL;
 	if (!in)
 		return NULL;
 	*err = 0;
 	return in;
 }
 
-static void stat_inode(size_t k, const struct inode *i, struct stat *st)
+static void stat_inode(const struct archive *a, size_t k,
+		       const struct inode *i, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_ino = ino_of(k, i->ino);
+	st->st_ino = ino_of(a, k, i->ino);
 	/* Read-only whatever the mode said: nothing here can change. */
 	st->st_mode = i->mode & ~(mode_t)(S_IWUSR | S_IWGRP | S_IWOTH);
 	st->st_nlink = i->nlink;
@@ -235,9 +298,9 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			/* The tree loads here, on first use. */
 			struct archive_commit *ac;
 			struct inode *root = resolve_as(
-				req, ino_of(k, TREE_ROOT_INO), 0, 0, &ac);
+				req, ino_of(a, k, TREE_ROOT_INO), 0, 0, &ac);
 			if (root) {
-				stat_inode(k, root, &st);
+				stat_inode(a, k, root, &st);
 				reply_entry(req, &st);
 			}
 			return;
@@ -254,7 +317,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	stat_inode((size_t)(ac - a->commits), d->inode, &st);
+	stat_inode(a, (size_t)(ac - a->commits), d->inode, &st);
 	reply_entry(req, &st);
 }
 
@@ -276,7 +339,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct inode *in = resolve_as(req, ino, 0, 0, &ac);
 	if (!in)
 		return;
-	stat_inode((size_t)(ac - a->commits), in, &st);
+	stat_inode(a, (size_t)(ac - a->commits), in, &st);
 	fuse_reply_attr(req, &st, a->timeout);
 }
 
@@ -328,7 +391,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		}
 		h->k = (size_t)(ac - a->commits);
 		if (dir->ino != TREE_ROOT_INO)
-			h->parent = ino_of(h->k, dir->dir->parent->ino);
+			h->parent = ino_of(a, h->k, dir->dir->parent->ino);
 	}
 	fi->fh = (uint64_t)(uintptr_t)h;
 	reply_open(req, fi);
@@ -363,12 +426,12 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			st.st_mode = S_IFLNK;
 		} else if (h->root) {
 			name = a->commits[i - 3].name;
-			st.st_ino = ino_of(i - 3, TREE_ROOT_INO);
+			st.st_ino = ino_of(a, i - 3, TREE_ROOT_INO);
 			st.st_mode = S_IFDIR;
 		} else {
 			struct tree_listing_entry *le = &h->list.entries[i - 2];
 			name = le->name;
-			st.st_ino = ino_of(h->k, le->ino);
+			st.st_ino = ino_of(a, h->k, le->ino);
 			st.st_mode = le->mode;
 		}
 		size_t n = fuse_add_direntry(req, buf + used, size - used, name,

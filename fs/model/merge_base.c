@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <xxhash.h>
-
+#include "fs/model/commit_queue.h"
 #include "fs/model/manifest.h"
 #include "fs/model/merge.h"
 #include "fs/model/merge_internal.h"
@@ -17,109 +16,27 @@ enum mark {
 	STALE = 1 << 2, /* below a base found: not a base itself */
 };
 
-struct node {
-	struct cid cid;
-	uint64_t seq;
-	uint8_t marks;
-};
-
-/* The commits a walk has reached, a CID → node index table, and the
- * queue of those not yet popped (a max-heap by seq). */
+/* The commits a walk has reached and those queued (commit_queue.h), and
+ * how many of the queued are not stale. */
 struct walk {
 	struct blockstore *bs;
 	const struct mailbox_keys *keys;
-	struct node *nodes;
-	size_t n, cap;
-	uint32_t *slots; /* node index + 1; 0: empty */
-	size_t nslots;   /* a power of two, at least twice n */
-	uint32_t *heap;
-	size_t nheap, capheap;
-	size_t live; /* queued nodes that are not stale */
+	struct commit_queue q;
+	size_t live;
 };
-
-static size_t slot_of(const struct walk *w, const struct cid *c)
-{
-	return (size_t)XXH3_64bits(c->bytes, c->len) & (w->nslots - 1);
-}
-
-static int rehash(struct walk *w)
-{
-	size_t n = w->nslots ? w->nslots * 2 : 1024;
-	uint32_t *s = calloc(n, sizeof(*s));
-
-	if (!s)
-		return -ENOMEM;
-	free(w->slots);
-	w->slots = s;
-	w->nslots = n;
-	for (size_t i = 0; i < w->n; i++) {
-		size_t k = slot_of(w, &w->nodes[i].cid);
-		while (s[k])
-			k = (k + 1) & (n - 1);
-		s[k] = (uint32_t)i + 1;
-	}
-	return 0;
-}
-
-static long find(const struct walk *w, const struct cid *c)
-{
-	if (!w->nslots)
-		return -1;
-	for (size_t k = slot_of(w, c); w->slots[k];
-	     k = (k + 1) & (w->nslots - 1))
-		if (cid_equal(&w->nodes[w->slots[k] - 1].cid, c))
-			return (long)w->slots[k] - 1;
-	return -1;
-}
-
-static int cid_cmp(const struct cid *a, const struct cid *b)
-{
-	int c = memcmp(a->bytes, b->bytes, a->len < b->len ? a->len : b->len);
-	return c ? c : (a->len > b->len) - (a->len < b->len);
-}
-
-/* Heap order: higher seq first, then smaller CID bytes (deterministic). */
-static bool above(const struct walk *w, uint32_t x, uint32_t y)
-{
-	const struct node *a = &w->nodes[x], *b = &w->nodes[y];
-	if (a->seq != b->seq)
-		return a->seq > b->seq;
-	return cid_cmp(&a->cid, &b->cid) < 0;
-}
 
 static int push(struct walk *w, uint32_t i)
 {
-	size_t k;
-
-	if (mg_grow(&w->heap, w->nheap, &w->capheap, sizeof(*w->heap)))
-		return -ENOMEM;
-	for (k = w->nheap++; k > 0 && above(w, i, w->heap[(k - 1) / 2]);
-	     k = (k - 1) / 2)
-		w->heap[k] = w->heap[(k - 1) / 2];
-	w->heap[k] = i;
-	w->live += !(w->nodes[i].marks & STALE);
-	return 0;
+	int err = cq_push(&w->q, i);
+	if (!err)
+		w->live += !(w->q.nodes[i].marks & STALE);
+	return err;
 }
 
 static uint32_t pop(struct walk *w)
 {
-	uint32_t top = w->heap[0], last = w->heap[--w->nheap];
-	size_t k = 0;
-
-	for (;;) {
-		size_t c = 2 * k + 1;
-		if (c >= w->nheap)
-			break;
-		if (c + 1 < w->nheap && above(w, w->heap[c + 1], w->heap[c]))
-			c++;
-		if (!above(w, w->heap[c], last))
-			break;
-		w->heap[k] = w->heap[c];
-		k = c;
-	}
-	if (w->nheap)
-		w->heap[k] = last;
-	w->live -= !(w->nodes[top].marks & STALE);
+	uint32_t top = cq_pop(&w->q);
+	w->live -= !(w->q.nodes[top].marks & STALE);
 	return top;
 }
 
@@ -128,12 +45,13 @@ static uint32_t pop(struct walk *w)
 static int reach(struct walk *w, const struct cid *cid, uint8_t marks,
 		 uint64_t below, long *out)
 {
-	long i = find(w, cid);
+	long i = cq_find(&w->q, cid);
 	struct commit c;
+	uint32_t k;
 	int err;
 
 	if (i >= 0) {
-		struct node *nd = &w->nodes[i];
+		struct cq_node *nd = &w->q.nodes[i];
 		/* Queued until popped, and never reached after (its
 		 * children all have higher seqs): the marks land in time. */
 		if (!(nd->marks & STALE) && (marks & STALE))
@@ -142,26 +60,16 @@ static int reach(struct walk *w, const struct cid *cid, uint8_t marks,
 		*out = i;
 		return nd->seq < below ? 0 : -EPROTO;
 	}
-	if (w->n >= MERGE_WALK_MAX)
+	if (w->q.n >= MERGE_WALK_MAX)
 		return -EFBIG;
 	if ((err = commit_read(w->bs, w->keys, cid, &c)) != 0)
 		return err;
 	if (c.seq >= below)
 		return -EPROTO;
-	if (mg_grow(&w->nodes, w->n, &w->cap, sizeof(*w->nodes)))
-		return -ENOMEM;
-	if (2 * (w->n + 1) > w->nslots && (err = rehash(w)) != 0)
+	if ((err = cq_add(&w->q, cid, c.seq, marks, &k)) != 0)
 		return err;
-	i = (long)w->n++;
-	w->nodes[i] = (struct node){.cid = *cid, .seq = c.seq, .marks = marks};
-	{
-		size_t k = slot_of(w, cid);
-		while (w->slots[k])
-			k = (k + 1) & (w->nslots - 1);
-		w->slots[k] = (uint32_t)i + 1;
-	}
-	*out = i;
-	return push(w, (uint32_t)i);
+	*out = k;
+	return push(w, k);
 }
 
 /* Every parent of c reached with marks; a missing one ends its line. */
@@ -185,16 +93,14 @@ static int reach_parents(struct walk *w, const struct commit *c,
 
 static void walk_free(struct walk *w)
 {
-	free(w->nodes);
-	free(w->slots);
-	free(w->heap);
+	cq_free(&w->q);
 }
 
 static int base_cmp(const struct merge_bases *b, size_t x, size_t y)
 {
 	if (b->c[x].seq != b->c[y].seq)
 		return b->c[x].seq > b->c[y].seq ? -1 : 1;
-	return cid_cmp(&b->cid[x], &b->cid[y]);
+	return cq_cid_cmp(&b->cid[x], &b->cid[y]);
 }
 
 /* Insertion into the sorted list (it holds at most MERGE_BASES_MAX). */
@@ -226,8 +132,8 @@ static int paint(struct walk *w, struct merge_bases *out)
 
 	while (w->live > 0 && !err) {
 		uint32_t i = pop(w);
-		uint8_t marks = w->nodes[i].marks;
-		struct cid cid = w->nodes[i].cid;
+		uint8_t marks = w->q.nodes[i].marks;
+		struct cid cid = w->q.nodes[i].cid;
 		struct commit c;
 
 		if ((err = commit_read(w->bs, w->keys, &cid, &c)) != 0)
@@ -236,7 +142,7 @@ static int paint(struct walk *w, struct merge_bases *out)
 		    !(marks & STALE)) {
 			add_base(out, &cid, &c);
 			marks |= STALE;
-			w->nodes[i].marks = marks;
+			w->q.nodes[i].marks = marks;
 		}
 		err = reach_parents(w, &c, marks);
 	}
@@ -279,12 +185,12 @@ int merge_contains(struct blockstore *bs, const struct mailbox_keys *keys,
 		return err;
 	err = reach(&w, head, FROM_A, UINT64_MAX, &i);
 	/* Down to anc's seq: below it nothing can be anc. */
-	while (!err && !found && w.nheap &&
-	       w.nodes[w.heap[0]].seq >= ac.seq) {
+	while (!err && !found && w.q.nheap &&
+	       cq_top(&w.q)->seq >= ac.seq) {
 		uint32_t k = pop(&w);
 		struct commit c;
-		found = cid_equal(&w.nodes[k].cid, anc);
-		if (!found && !(err = commit_read(bs, keys, &w.nodes[k].cid,
+		found = cid_equal(&w.q.nodes[k].cid, anc);
+		if (!found && !(err = commit_read(bs, keys, &w.q.nodes[k].cid,
 						  &c)))
 			err = reach_parents(&w, &c, FROM_A);
 	}

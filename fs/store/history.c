@@ -15,7 +15,6 @@
 #include "fs/store/journal.h"
 #include "fs/store/journal_payload.h"
 #include "fs/store/stack.h"
-#include "util/array.h"
 #include "util/msgbuf.h"
 
 #define NS_PER_SEC 1000000000LL
@@ -267,95 +266,6 @@ int history_write_pruned(struct history *h, const struct cid *cid,
 	return e;
 }
 
-/* ================= the chain ================= */
-
-int chain_walk(struct blockstore *bs, const struct mailbox_keys *keys,
-	       const struct cid *from, const struct cid *pruned, chain_fn fn,
-	       void *arg, struct chain_stop *stop)
-{
-	struct chain_stop unused;
-	if (!stop)
-		stop = &unused;
-	memset(stop, 0, sizeof(*stop));
-	struct cid at = *from;
-	uint64_t want = 0; /* 0: the head, any seq */
-	for (;;) {
-		struct commit c;
-		int e = commit_read(bs, keys, &at, &c);
-		if (!e && want && c.seq > want) {
-			e = -EPROTO;
-			stop->got_seq = c.seq;
-		}
-		if (!e && c.parent.len == 0 && c.seq != 1) {
-			e = -EPROTO;
-			stop->got_seq = c.seq;
-			stop->parentless = true;
-		}
-		if (e) {
-			stop->error = e;
-			stop->at = at;
-			stop->want_seq = want;
-			return e;
-		}
-		stop->commits++;
-		int r = fn ? fn(&at, &c, arg) : 0;
-		if (r)
-			return r;
-		if (c.parent.len == 0)
-			return 0;
-		if (pruned && pruned->len && cid_equal(pruned, &at)) {
-			stop->pruned = true;
-			return 0;
-		}
-		/* seq strictly falls (by one, or by more below a repair's
-		 * rollback commit): the walk ends within c.seq steps
-		 * whatever the blocks say. */
-		want = c.seq - 1;
-		at = c.parent;
-	}
-}
-
-int history_walk(struct history *h, chain_fn fn, void *arg,
-		 struct chain_stop *stop)
-{
-	const struct state_set *st = &h->store.state;
-	if (st->head_err || st->head.commit.len == 0) {
-		if (stop)
-			memset(stop, 0, sizeof(*stop));
-		return st->head_err ? st->head_err : 0;
-	}
-	return chain_walk(h->bs, &h->store.keys, &st->head.commit,
-			  st->pruned_err ? NULL : &st->pruned.commit, fn, arg,
-			  stop);
-}
-
-int commit_list_add(const struct cid *cid, const struct commit *c,
-		    void *list)
-{
-	struct commit_list *l = list;
-	/* Two arrays of one capacity: l->cap moves with the second. */
-	size_t cap = l->cap;
-	struct cid *a = array_grow(l->cids, l->n, &cap, sizeof(*a), 64);
-	if (!a)
-		return -ENOMEM;
-	l->cids = a;
-	struct commit *b =
-		array_grow(l->commits, l->n, &l->cap, sizeof(*b), 64);
-	if (!b)
-		return -ENOMEM;
-	l->commits = b;
-	l->cids[l->n] = *cid;
-	l->commits[l->n++] = *c;
-	return 0;
-}
-
-void commit_list_free(struct commit_list *l)
-{
-	free(l->cids);
-	free(l->commits);
-	memset(l, 0, sizeof(*l));
-}
-
 /* ================= --at ================= */
 
 /* "…:SS.fffffffff[Z]": an exact time (as log --json's time_ns prints). */
@@ -444,52 +354,6 @@ int history_parse_at(const char *spec, struct history_at *at)
 		return 0;
 	}
 	return -EINVAL;
-}
-
-struct find {
-	const struct history_at *at;
-	struct cid cid;
-	struct commit c;
-	bool found;
-};
-
-static int find_one(const struct cid *cid, const struct commit *c, void *arg)
-{
-	struct find *f = arg;
-	bool hit = f->at->kind == AT_SEQ ? c->seq == f->at->seq
-					  : c->time_ns <= f->at->time_ns;
-	if (f->at->kind == AT_SEQ && c->seq < f->at->seq)
-		return 1; /* passed it: seqs only fall from here */
-	if (!hit)
-		return 0;
-	f->cid = *cid;
-	f->c = *c;
-	f->found = true;
-	return 1;
-}
-
-int history_resolve(struct blockstore *bs, const struct mailbox_keys *keys,
-		    const struct cid *head, const struct cid *pruned,
-		    const struct history_at *at, struct cid *cid,
-		    struct commit *c)
-{
-	if (at->kind == AT_CID) {
-		int e = commit_read(bs, keys, &at->cid, c);
-		if (!e)
-			*cid = at->cid;
-		return e;
-	}
-	if (!head || head->len == 0)
-		return -ENOENT;
-	struct find f = {.at = at};
-	struct chain_stop stop;
-	int e = chain_walk(bs, keys, head, pruned, find_one, &f, &stop);
-	if (f.found) {
-		*cid = f.cid;
-		*c = f.c;
-		return 0;
-	}
-	return e < 0 ? e : -ENOENT;
 }
 
 int history_load_at(struct obj_store *st, const struct mailbox_keys *keys,

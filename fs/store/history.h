@@ -1,6 +1,6 @@
 /*
  * fs/store/history.h — the read side of a store: open it without mounting, walk
- * the commit chain, resolve a past state, load its tree.
+ * the commit DAG, resolve a past state, load its tree.
  *
  * Used by log, status, fsck, gc, `mount --at` and archive.  Nothing here
  * writes, except history_write_pruned (gc) and the head repairs fsck asks
@@ -23,13 +23,14 @@
  *
  * STORE/pruned: sealed like the head (fs/store/head.h, state_read reads all
  * three; under HISTORY_LOCK_EXCLUSIVE untyped ones are rewritten typed),
- * its commit/seq name the
- * oldest commit gc kept.  That commit's parent was freed on purpose: a
- * chain that ends there ends normally.
+ * its commit/seq name the oldest commit gc kept, and so the boundary of
+ * the history: commits below that seq were freed on purpose, and a walk
+ * that reaches them ends there normally (dag_walk below).
  */
 #ifndef IPMD_FS_STORE_HISTORY_H
 #define IPMD_FS_STORE_HISTORY_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -128,41 +129,85 @@ IPMD_MUST_CHECK
 int history_tree(struct history *h, const struct commit *c,
 		 struct fs_tree **out);
 
-/* ---- the chain, newest first ---- */
+/* ---- the history, newest first (history_walk.c) ---- */
+
+/*
+ * Commits form a DAG (fs/model/commit.h: a merge names other parents in
+ * "merged"), every edge going down in seq.  Two walks:
+ *  - dag_walk: every commit reachable from `from`, each once, highest seq
+ *    first (equal seqs: smaller CID bytes first), with a max-heap by seq
+ *    and a CID table (fs/model/commit_queue.h): what log, gc, fsck,
+ *    archive and export --car read.
+ *  - chain_walk: the first-parent line only ("parent"): one device's own
+ *    commits and the merges it made — what --at SEQ names.
+ * Each commit is read and verified (signature: a merged parent is a
+ * commit of the same key); every edge must go down in seq (-EPROTO), and
+ * a visited commit without parents must be seq 1 (-EPROTO, parentless),
+ * but at or below the boundary (fsck --repair cut the history there).
+ *
+ * Where gc cut the history: pruned (may be NULL or empty) is STORE/pruned's
+ * commit, the oldest gc kept; its seq B is the boundary.  A visited commit
+ * whose seq is at most B, or that is pruned itself, ends its line: its
+ * parents were freed on purpose and are not read.  A parent reached from
+ * above B whose seq is below B is read (gc keeps the commit block of
+ * each such parent, only it: fs/tools/gc.h) and ends its line too,
+ * unvisited.  Both set stop->pruned.  So every commit of seq ≥ B the
+ * head reaches is visited and must read; a parent missing above the
+ * boundary is damage (-ENOENT), unless flags has DAG_MISSING_ENDS_LINE
+ * (export --car: what is there), which ends that line instead and sets
+ * stop->missing.
+ */
 
 /* How a walk ended. */
 struct chain_stop {
-	int error;        /* 0: reached the first commit or the pruned one */
-	bool pruned;      /* ended at the oldest commit gc kept */
+	int error;        /* 0: every line ended normally */
+	bool pruned;      /* a line ended at gc's boundary */
+	bool missing;     /* DAG_MISSING_ENDS_LINE ended a line */
 	struct cid at;    /* the commit that failed (error != 0) */
-	uint64_t want_seq; /* the seq it should have had (0: unknown) */
+	struct cid child; /* the commit whose parent at is (len 0: at is where
+			     the walk started, or is parentless itself) */
+	bool merged;      /* at is a merged parent of child, not its first */
+	uint64_t want_seq; /* the highest seq at may have: child's - 1 (0:
+			      unknown, at is where the walk started) */
 	uint64_t got_seq;  /* the seq it had (error -EPROTO) */
 	bool parentless;   /* -EPROTO: it has no parent, yet seq ≠ 1 */
 	uint64_t commits;  /* commits passed to fn */
+	uint64_t merges;   /* of them, merges */
 };
 
+/* fn returns 0 to go on, WALK_END_LINE to follow none of this commit's
+ * parents (the walk goes on with the other lines; chain_walk ends), or
+ * anything else to stop the walk with it. */
 typedef int (*chain_fn)(const struct cid *cid, const struct commit *c,
 			void *arg);
+#define WALK_END_LINE INT_MAX
+
+/* dag_walk's flags. */
+enum { DAG_MISSING_ENDS_LINE = 1 };
 
 /*
- * Walk from commit `from` to the first commit: each is read and verified
- * (signature), and must have seq = its child's seq - 1; the first commit
- * has seq 1 and no parent.  pruned (may be NULL or empty): the commit
- * whose parent gc freed; the walk stops there normally.
- * Returns 0 when the chain ended normally; fn's non-zero return (stop set
- * with error 0); or the chain's error, also in stop: -ENOENT missing,
- * -EBADMSG does not open, -EKEYREJECTED bad signature, -EPROTO wrong seq
- * or a parentless commit that is not seq 1.
+ * The walks above from commit `from`; fn (may be NULL) is given each
+ * commit visited.  Returns 0 when every line ended normally; fn's return
+ * other than 0 and WALK_END_LINE (stop set with error 0); or the walk's
+ * error, also in stop: -ENOENT missing, -EBADMSG does not open,
+ * -EKEYREJECTED bad signature, -EPROTO an edge whose seq does not fall or
+ * a parentless commit that is not seq 1; -ENOMEM (dag_walk), -EFBIG (more
+ * than COMMIT_QUEUE_MAX commits).
  */
+int dag_walk(struct blockstore *bs, const struct mailbox_keys *keys,
+	     const struct cid *from, const struct cid *pruned, unsigned flags,
+	     chain_fn fn, void *arg, struct chain_stop *stop);
 int chain_walk(struct blockstore *bs, const struct mailbox_keys *keys,
 	       const struct cid *from, const struct cid *pruned, chain_fn fn,
 	       void *arg, struct chain_stop *stop);
-/* The same from h's head, with h's pruned marker. */
+/* dag_walk from h's head, with h's pruned marker. */
 int history_walk(struct history *h, chain_fn fn, void *arg,
 		 struct chain_stop *stop);
+/* h's STORE/pruned commit, or NULL (none, or it does not read). */
+const struct cid *history_pruned(const struct history *h);
 
-/* The commits a walk passes, newest first: give commit_list_add and a
- * zeroed list to chain_walk or history_walk.  -ENOMEM stops the walk. */
+/* The commits a walk passes, in its order: give commit_list_add and a
+ * zeroed list to a walk.  -ENOMEM stops the walk. */
 struct commit_list {
 	struct cid *cids;
 	struct commit *commits;
@@ -188,9 +233,13 @@ IPMD_MUST_CHECK
 int history_parse_at(const char *spec, struct history_at *at);
 
 /*
- * Find the commit at names, walking from `head` (a CID is read directly:
- * any commit this key signed).  -ENOENT: no such commit in the chain (or
- * it was pruned), else chain_walk's errors.  *cid and *c on success.
+ * Find the commit at names, walking from `head`: a SEQ along the
+ * first-parent line (chain_walk: two devices' lines may both have a
+ * commit of that seq; the line names one), a TIME over the DAG (dag_walk,
+ * each line down to its first commit at or before TIME: of those the
+ * latest, on equal times the higher seq), a CID directly (any commit this
+ * key signed, but none below gc's boundary).  -ENOENT: no such commit (or
+ * gc freed it), else the walk's errors.  *cid and *c on success.
  */
 IPMD_MUST_CHECK
 int history_resolve(struct blockstore *bs, const struct mailbox_keys *keys,

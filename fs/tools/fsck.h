@@ -7,7 +7,7 @@
  *                 head's damaged files, a rollback asked or to suggest
  *   fsck_state.c  the state files: which commit the check starts from,
  *                 a head or seen to rebuild (fsck_pick_head)
- *   fsck_tree.c   the checks of blocks, trees, the chain and the journal
+ *   fsck_tree.c   the checks of blocks, trees, the history and the journal
  *   fsck_repair.c the repairs of a plan (fsck_repair_files) and the
  *                 journal's replay into a commit, salvaging damaged files
  *                 (fsck_repair_replay)
@@ -74,7 +74,7 @@ struct fsck_plan {
 	bool dir_damaged;      /* the head's folders do not load: only
 				  --rollback-to repairs that */
 	uint64_t suggest_seq;  /* the newest intact commit, for it */
-	bool cut_chain;        /* commits below cut_seq are unreadable */
+	bool cut_chain;        /* history broken below cut_seq: cut there */
 	struct cid cut_cid;
 	uint64_t cut_seq;
 	bool cut_journal;

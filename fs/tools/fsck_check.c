@@ -180,14 +180,27 @@ static void plan_damaged_head(struct fsck *f, struct commit_list *l,
 		  (unsigned long long)l->commits[i].seq);
 }
 
-/* --rollback-to SEQ: the commit must be in the chain below the head, and
- * intact.  -ECANCELED (said why) otherwise. */
+/* The commit of seq on the first-parent line from l's head (l is a
+ * walk's list, seq falling), as --at SEQ names it; l->n: none. */
+static size_t first_parent_at(const struct commit_list *l, uint64_t seq)
+{
+	struct cid want = l->cids[0];
+	for (size_t i = 0; i < l->n && l->commits[i].seq >= seq; i++) {
+		if (!cid_equal(&l->cids[i], &want))
+			continue; /* another line's */
+		if (l->commits[i].seq == seq)
+			return i;
+		want = l->commits[i].parent;
+	}
+	return l->n;
+}
+
+/* --rollback-to SEQ: the commit must be on the head's first-parent line
+ * below the head, and intact.  -ECANCELED (said why) otherwise. */
 static int plan_rollback_to(struct fsck *f, struct commit_list *l,
 			    const struct commit **base)
 {
-	size_t i = 0;
-	while (i < l->n && l->commits[i].seq != f->rollback_to)
-		i++;
+	size_t i = first_parent_at(l, f->rollback_to);
 	const char *why = i == l->n ? "no such commit in the retained chain"
 			  : i == 0  ? "that is the head already"
 				    : NULL;
@@ -253,12 +266,16 @@ static int check_commits(struct fsck *f, struct commit_list *l,
 		return e;
 	for (size_t i = 1; f->deep && i < l->n; i++) {
 		/* A damaged old commit: the history is cut above it (its
-		 * blocks go at the next gc). */
+		 * blocks go at the next gc), at the lowest seq above its
+		 * own: every line's commits of its seq and below go. */
 		if (fsck_check_tree(f, &l->cids[i], &l->commits[i], NULL) &&
 		    !f->plan.cut_chain && !f->plan.rollback) {
+			size_t j = i - 1;
+			while (j > 0 && l->commits[j].seq == l->commits[i].seq)
+				j--;
 			f->plan.cut_chain = true;
-			f->plan.cut_cid = l->cids[i - 1];
-			f->plan.cut_seq = l->commits[i - 1].seq;
+			f->plan.cut_cid = l->cids[j];
+			f->plan.cut_seq = l->commits[j].seq;
 		}
 	}
 	return 0;

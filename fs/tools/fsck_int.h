@@ -26,7 +26,8 @@ int fsck_why(struct fsck *f, const struct cid *hint, int err, char *text,
 	     size_t tsize, char *cid_text);
 
 /* fsck_tree.c: one commit's tree (the number of problems in it), the
- * chain from start into l, the journal over base. */
+ * history from start into l (every commit of the DAG, dag_walk order),
+ * the journal over base. */
 unsigned fsck_check_tree(struct fsck *f, const struct cid *cid,
 			 const struct commit *c, struct fs_tree **keep);
 int fsck_check_chain(struct fsck *f, const struct cid *start,

@@ -3,6 +3,7 @@
 #include "fs/tools/fsck_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -139,51 +140,69 @@ unsigned fsck_check_tree(struct fsck *f, const struct cid *cid,
 	return f->tree_bad;
 }
 
-/* ---- the chain ---- */
+/* ---- the history ---- */
 
+/* What is wrong with the commit a walk stopped at, in text. */
+static void chain_problem(struct fsck *f, const struct chain_stop *stop,
+			  int e, char *text, size_t tsize, char *ctext)
+{
+	fsck_why(f, &stop->at, e, text, tsize, ctext);
+	if (e == -EPROTO && stop->parentless)
+		snprintf(text, tsize,
+			 "has no parent but seq %llu (a first commit is seq 1)",
+			 (unsigned long long)stop->got_seq);
+	else if (e == -EPROTO)
+		snprintf(text, tsize,
+			 "has seq %llu, not below its child's %llu",
+			 (unsigned long long)stop->got_seq,
+			 (unsigned long long)stop->want_seq + 1);
+}
+
+/*
+ * Every commit the head reaches, each edge checked (dag_walk): the
+ * history is cut (plan.cut_chain) where it breaks — at the child of a
+ * parent that fails (the child of highest seq: the walk reaches a parent
+ * from it first), or at a parentless commit that is not seq 1 — so that
+ * everything below that seq leaves the history (STORE/pruned).
+ */
 int fsck_check_chain(struct fsck *f, const struct cid *start,
 		     struct commit_list *l)
 {
 	struct chain_stop stop;
 	char ctext[CID_TEXT_MAX], text[128];
 	history_clear_bad(&f->h);
-	const struct state_set *st = &f->h.store.state;
-	int e = chain_walk(f->h.bs, &f->h.store.keys, start,
-			   st->pruned_err ? NULL : &st->pruned.commit,
-			   commit_list_add, l, &stop);
+	int e = dag_walk(f->h.bs, &f->h.store.keys, start,
+			 history_pruned(&f->h), 0, commit_list_add, l, &stop);
 	if (e == -ENOMEM)
 		return e;
 	if (e) {
-		fsck_why(f, &stop.at, e, text, sizeof(text), ctext);
-		if (e == -EPROTO && stop.parentless)
-			snprintf(text, sizeof(text),
-				 "has no parent but seq %llu (a first commit "
-				 "is seq 1)",
-				 (unsigned long long)stop.got_seq);
-		else if (e == -EPROTO)
-			snprintf(text, sizeof(text),
-				 "has seq %llu, not below its child's %llu",
-				 (unsigned long long)stop.got_seq,
-				 (unsigned long long)stop.want_seq + 1);
+		chain_problem(f, &stop, e, text, sizeof(text), ctext);
 		if (l->n == 0)
 			fsck_problem(f, "the head commit %s: %s", ctext, text);
+		else if (!stop.child.len)
+			fsck_problem(f, "history broken at commit %s: it %s",
+				     ctext, text);
 		else
 			fsck_problem(f,
 				     "commit chain broken below commit %llu: "
-				     "its parent %s %s",
-				     (unsigned long long)
-					     l->commits[l->n - 1].seq,
+				     "its %s %s %s",
+				     (unsigned long long)stop.want_seq + 1,
+				     stop.merged ? "merged parent" : "parent",
 				     ctext, text);
 		if (l->n > 0) {
 			f->plan.cut_chain = true;
-			f->plan.cut_cid = l->cids[l->n - 1];
-			f->plan.cut_seq = l->commits[l->n - 1].seq;
+			f->plan.cut_cid = stop.child.len ? stop.child : stop.at;
+			f->plan.cut_seq = stop.child.len ? stop.want_seq + 1
+							 : stop.got_seq;
 		}
 	}
 	if (l->n)
 		fsck_note(f,
-			  "chain: %zu commits, seq %llu down to %llu%s",
-			  l->n, (unsigned long long)l->commits[0].seq,
+			  "history: %zu commits (%llu merge%s), seq %llu down "
+			  "to %llu%s",
+			  l->n, (unsigned long long)stop.merges,
+			  stop.merges == 1 ? "" : "s",
+			  (unsigned long long)l->commits[0].seq,
 			  (unsigned long long)l->commits[l->n - 1].seq,
 			  stop.pruned ? " (older ones freed by gc)" : "");
 	return 0;

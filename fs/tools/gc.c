@@ -37,7 +37,7 @@ int gc_open(struct gc *g, const struct history_options *ho, char *msg,
 	int e = history_walk(&g->h, commit_list_add, &g->chain, &stop);
 	if (e)
 		return msgbuf_say(msg, msize,
-				  "the commit chain does not read cleanly "
+				  "the commit history does not read cleanly "
 				  "(%s): run ipmaildir fsck first",
 				  strerror(-e));
 	g->pruned_before = stop.pruned;
@@ -60,6 +60,11 @@ void gc_retain(struct gc *g, unsigned long long keep_last, int64_t within)
 	for (size_t i = 0; i < l->n; i++)
 		if (i < keep_last || l->commits[i].time_ns >= cutoff)
 			g->keep = i + 1;
+	/* The boundary is a seq: every commit of the last one kept stays
+	 * (two devices' lines may have one each). */
+	while (g->keep < l->n &&
+	       l->commits[g->keep].seq == l->commits[g->keep - 1].seq)
+		g->keep++;
 }
 
 /* ---- marking ---- */
@@ -136,6 +141,24 @@ static int mark_outbox(struct gc *g)
 	return e == -ENOENT ? 0 : e;
 }
 
+/*
+ * A retained commit above the boundary (the seq of the last retained) may
+ * have a parent below it, on another line: its commit block stays — only
+ * it, not its tree — so that the walks read that parent's seq and end the
+ * line there normally (fs/store/history.h).  A parent that is retained is
+ * marked anyway.  -ENOMEM or 0.
+ */
+static int mark_parents(struct gc *g, const struct commit *c)
+{
+	const struct commit_list *l = &g->chain;
+	if (c->seq <= l->commits[g->keep - 1].seq)
+		return 0; /* a line ends here: its parents are not read */
+	int e = c->parent.len ? cid_set_add(g->live, &c->parent) : 0;
+	for (unsigned m = 0; e >= 0 && m < c->nmerged; m++)
+		e = cid_set_add(g->live, &c->merged[m]);
+	return e < 0 ? e : 0;
+}
+
 /* The retained commits' trees, one tick each. */
 static int mark_commits(struct gc *g, void (*tick)(void *arg), void *arg,
 			char *msg, size_t msize)
@@ -145,6 +168,7 @@ static int mark_commits(struct gc *g, void (*tick)(void *arg), void *arg,
 		struct fs_tree *t;
 		int e = 0;
 		if (cid_set_add(g->live, &l->cids[i]) < 0 ||
+		    mark_parents(g, &l->commits[i]) ||
 		    (e = history_tree(&g->h, &l->commits[i], &t)) != 0)
 			return msgbuf_say(msg, msize,
 					  "the tree of commit %llu does not "

@@ -2,12 +2,18 @@
  * fs/tools/gc.h — the gc engine: which blocks no retained state needs, and
  * freeing them (here, and unpinning them on a node).
  *
- * The rules (fs/cli/cmd_gc.c says them to the user): the newest commits
- * kept by --keep-last / --keep-within are retained, with the head and the
- * chain between; every block they reach is live, and so are the blocks of
- * the tree the journal replays to, the blocks carried in the journal, and
- * the blocks the outbox has not uploaded (cache/outbox.h).  Everything
- * else in the local store is dead.
+ * The rules (fs/cli/cmd_gc.c says them to the user): the history is the
+ * commit DAG in history_walk's order (highest seq first); the newest
+ * commits kept by --keep-last / --keep-within are retained, counted in
+ * that order, with every commit of the last retained seq (two devices'
+ * lines may each have one): so every commit of seq ≥ that boundary the
+ * head reaches is retained.  Every block they reach is live, and so are:
+ * the commit block (only) of each parent below the boundary that a
+ * retained commit above it names, so the walks read its seq and end that
+ * line there (fs/store/history.h); the blocks of the tree the journal
+ * replays to, the blocks carried in the journal, and the blocks the
+ * outbox has not uploaded (cache/outbox.h).  Everything else in the local
+ * store is dead.
  *
  * Steps, in this order (each returns 0, or -1 with why in msg, one line
  * without the "gc: " the CLI puts before it; nothing here prints):
@@ -35,9 +41,10 @@
 
 struct gc {
 	struct history h;
-	struct commit_list chain; /* from the head down, newest first */
-	bool pruned_before;       /* the chain ends where gc pruned it */
-	size_t keep;              /* chain[0 .. keep) is retained */
+	struct commit_list chain; /* the DAG from the head, highest seq first */
+	bool pruned_before;       /* it ends where gc pruned it */
+	size_t keep;              /* chain[0 .. keep) is retained: every
+				     commit of seq ≥ chain[keep - 1]'s */
 	struct cid_set *live;
 	uint64_t outbox_pending;  /* live because not uploaded yet */
 	struct cid_list dead;     /* here and not live: freed */
@@ -47,12 +54,13 @@ struct gc {
 };
 
 /* Open STORE under ho (ho->lock: HISTORY_LOCK_EXCLUSIVE) and read the
- * chain.  0; 1 when nothing is committed yet (nothing to free); -1. */
+ * history.  0; 1 when nothing is committed yet (nothing to free); -1. */
 int gc_open(struct gc *g, const struct history_options *ho, char *msg,
 	    size_t msize);
 
 /* Retain the newest keep_last commits (0: no such rule) and those younger
- * than within seconds (< 0: no such rule); with neither rule, all. */
+ * than within seconds (< 0: no such rule), and every commit of the last
+ * one's seq; with neither rule, all. */
 void gc_retain(struct gc *g, unsigned long long keep_last, int64_t within);
 
 /* Mark the live blocks; tick(arg) after each retained commit. */
@@ -63,7 +71,8 @@ int gc_mark(struct gc *g, void (*tick)(void *arg), void *arg, char *msg,
  * under the cap (only a node holds them, to unpin). */
 int gc_find(struct gc *g, bool with_evicted, char *msg, size_t msize);
 
-/* Record chain[keep - 1] as the end of the history (STORE/pruned). */
+/* Record chain[keep - 1] as the end of the history (STORE/pruned): its
+ * seq is the boundary. */
 int gc_write_pruned(struct gc *g, char *msg, size_t msize);
 
 /* Unpin the dead and the evicted on node; *unpinned: how many were

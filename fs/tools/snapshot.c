@@ -44,6 +44,8 @@ static int open_committed(struct snapshot *s, const char *store,
 	if (sp != STATE_OK)
 		return msgbuf_say(msg, msgsize, "%s", state_problem_text(sp));
 	const struct state_set *st = &h->store.state;
+	if (st->pruned_err == 0)
+		s->pruned = st->pruned.commit;
 	int e = st->head_err;
 	if (e == -ENOENT || (!e && st->head.commit.len == 0)) {
 		struct timespec t = {0};
@@ -112,6 +114,8 @@ static int open_replayed(struct snapshot *s, const struct store_paths *paths,
 		s->keys = &s->fs->store.keys;
 		s->head = s->fs->head;
 		s->last = s->fs->last;
+		if (s->fs->store.state.pruned_err == 0)
+			s->pruned = s->fs->store.state.pruned.commit;
 		return 0;
 	}
 	ipmd_fs_close(s->fs);

@@ -53,6 +53,8 @@ struct snapshot {
 	const struct mailbox_keys *keys;
 	struct head head;
 	struct commit last;         /* the head commit, or zero */
+	struct cid pruned; /* STORE/pruned's commit, where gc cut the
+			      history (fs/store/history.h); len 0: none */
 	bool mounted;  /* a writer held the store: journal not replayed */
 	bool replayed; /* the journal was replayed over the commit */
 

@@ -4,8 +4,13 @@
  * frees nothing, gc keeping the newest frees the older commits' own
  * blocks and ends the chain there; fsck then finds the store clean, and
  * a chunk removed from under the head is damage whose file --repair
- * would salvage (the folders still load).  The lines the engines say go
- * through the callback (nothing printed below the CLI).
+ * would salvage (the folders still load).  Then a DAG-shaped history
+ * (tests/dagstore.h: a line of one commit and another device's line of
+ * six, merged): fsck checks every commit, gc keeping the newest two frees
+ * nothing the merge or the other line's kept commit needs and keeps the
+ * commit block of the merge's first parent below its boundary, and a
+ * missing merged parent is a broken edge fsck names.  The lines the
+ * engines say go through the callback (nothing printed below the CLI).
  */
 #include <errno.h>
 #include <limits.h>
@@ -22,6 +27,7 @@
 #include "fs/tools/gc.h"
 #include "fs/tools/import.h"
 #include "ipfs/bs_local.h"
+#include "tests/dagstore.h"
 #include "tests/tap.h"
 #include "tests/unit/harness.h"
 
@@ -77,24 +83,42 @@ fail:
 	return (size_t)-1;
 }
 
-/* What fsck said: DAMAGE lines counted, the first "ok chunk" CID kept. */
+/* gc's sweep without a node: STORE/pruned, then the frees; how many
+ * blocks went. */
+static uint64_t sweep(struct gc *g, const char *label)
+{
+	char msg[512] = "";
+	uint64_t freed = 0, bytes = 0;
+	is_int(gc_write_pruned(g, msg, sizeof(msg)), 0, "%spruned written",
+	       label);
+	is_int(gc_free(g, false, NULL, NULL, &freed, &bytes, msg, sizeof(msg)),
+	       0, "%sfreed (%s)", label, msg);
+	return freed;
+}
+
+/* What fsck said: DAMAGE lines counted, the first "ok chunk" CID kept,
+ * the "history: …" note and the first DAMAGE line. */
 struct heard {
 	unsigned damage;
 	char chunk[128];
+	char history[256];
+	char first_damage[512];
 };
 
 static void hear(void *arg, enum fsck_say kind, const char *text)
 {
 	struct heard *h = arg;
-	if (kind == FSCK_SAY_DAMAGE)
-		h->damage++;
+	if (kind == FSCK_SAY_DAMAGE && !h->damage++)
+		snprintf(h->first_damage, sizeof(h->first_damage), "%s", text);
+	if (kind == FSCK_SAY_NOTE && !strncmp(text, "history: ", 9))
+		snprintf(h->history, sizeof(h->history), "%s", text);
 	if (kind == FSCK_SAY_NOTE && !h->chunk[0] &&
 	    !strncmp(text, "ok chunk ", 9))
 		sscanf(text + 9, "%127s", h->chunk);
 }
 
-static int fsck_run(const char *store, bool verbose, struct heard *heard,
-		    struct fsck *f)
+static int fsck_run(const char *store, bool verbose, bool deep,
+		    struct heard *heard, struct fsck *f)
 {
 	struct history_options ho = {.store = store,
 				     .lock = HISTORY_LOCK_READ};
@@ -102,12 +126,129 @@ static int fsck_run(const char *store, bool verbose, struct heard *heard,
 	memset(f, 0, sizeof(*f));
 	memset(heard, 0, sizeof(*heard));
 	f->verbose = verbose;
+	f->deep = deep;
 	f->io = (struct fsck_io){.say = hear, .arg = heard};
 	if (fsck_open(f, &ho, msg, sizeof(msg))) {
 		tap_diag("fsck: %s", msg);
 		return -1;
 	}
 	return fsck_check(f);
+}
+
+/* The DAG: base, a (this device), o[1..6] (device 1), m = a + o[6]. */
+struct dag {
+	struct cid base, a, o[7], m;
+	size_t commits; /* in the whole history */
+};
+
+static void make_dag(const char *store, const char *tmp, struct dag *x)
+{
+	if (harness_make_store(store) != 0)
+		harness_bail("store");
+	commit_one(store, tmp, 10);
+	struct dagstore d;
+	int e = dagstore_open(&d, store);
+	if (!e)
+		e = dagstore_head(&d, &x->base);
+	if (!e)
+		e = dagstore_add(&d, &x->base, 0, "a-1", &x->a);
+	x->o[0] = x->base;
+	for (int i = 1; i <= 6 && !e; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "o-%d", i);
+		e = dagstore_add(&d, &x->o[i - 1], 1, name, &x->o[i]);
+	}
+	if (!e)
+		e = dagstore_merge(&d, &x->a, &x->o[6], 0, 0, &x->m);
+	if (!e)
+		e = dagstore_set_head(&d, &x->m);
+	dagstore_close(&d);
+	if (e)
+		harness_bail("the DAG");
+}
+
+/* Does the tree of commit cid (read through g's history) name path? */
+static bool tree_has(struct gc *g, const struct cid *cid, const char *dir,
+		     const char *name)
+{
+	struct commit c;
+	struct fs_tree *t;
+	if (history_commit(&g->h, cid, &c) || history_tree(&g->h, &c, &t))
+		return false;
+	struct dirent *d = tree_lookup(t->root, dir);
+	bool has = d && tree_lookup(d->inode, name);
+	tree_free(t);
+	return has;
+}
+
+static void test_dag(const char *tmp)
+{
+	char store[PATH_MAX];
+	snprintf(store, sizeof(store), "%s/dag", tmp);
+	struct dag x;
+	make_dag(store, tmp, &x);
+
+	static struct fsck f;
+	struct heard heard;
+	is_int(fsck_run(store, false, false, &heard, &f), 0,
+	       "DAG: fsck checks");
+	ok(f.problems == 0, "DAG: clean (%s)", heard.history);
+	ok(strstr(heard.history, "(1 merge)") != NULL,
+	   "DAG: fsck counts the merge");
+	fsck_free(&f);
+
+	static struct gc g;
+	is_int(gc_run(store, 0, &g), 0,
+	       "DAG: gc keeping everything: none dead");
+	size_t before = g.chain.n;
+	ok(before >= 9 && cid_equal(&g.chain.cids[0], &x.m),
+	   "DAG: gc sees every commit of both lines (%zu), the merge first",
+	   before);
+	ok(tree_has(&g, &x.m, "cur", "a-1") &&
+		   tree_has(&g, &x.m, "cur", "o-6") &&
+		   tree_has(&g, &x.m, "cur", "m10"),
+	   "DAG: the merge holds both lines' messages and the base's");
+	gc_close(&g);
+
+	size_t dead = gc_run(store, 2, &g);
+	ok(dead != (size_t)-1 && dead > 0 && g.keep == 2 &&
+		   cid_equal(&g.chain.cids[1], &x.o[6]),
+	   "DAG: keeping the newest two by seq: the merge and o-6 (%zu dead)",
+	   dead);
+	struct commit ac;
+	ok(history_commit(&g.h, &x.a, &ac) == 0 && cid_set_has(g.live, &x.a) &&
+		   !cid_set_has(g.live, &ac.tree.cid),
+	   "DAG: the merge's first parent below the boundary keeps its "
+	   "commit block, not its tree");
+	ok(!cid_set_has(g.live, &x.o[5]), "DAG: o-5 goes");
+	sweep(&g, "DAG: ");
+	ok(bs_has(g.h.local, &x.a) == 1 && bs_has(g.h.local, &ac.tree.cid) == 0,
+	   "DAG: a's commit block is still there, its tree node gone");
+	gc_close(&g);
+
+	is_int(gc_run(store, 0, &g), 0, "DAG: a second gc finds nothing more");
+	ok(g.chain.n == 2 && g.pruned_before,
+	   "DAG: the history is the two kept commits, ended at the boundary");
+	ok(tree_has(&g, &x.o[6], "cur", "o-6") &&
+		   tree_has(&g, &x.m, "cur", "a-1"),
+	   "DAG: both kept trees load after gc");
+	gc_close(&g);
+
+	is_int(fsck_run(store, false, true, &heard, &f), 0,
+	       "DAG: fsck --deep after gc");
+	ok(f.problems == 0 && strstr(heard.history, "freed by gc"),
+	   "DAG: clean, the end is gc's (%s)", heard.history);
+
+	/* A broken edge: the merged parent gone. */
+	is_int(bs_remove(f.h.local, &x.o[6]), 0, "DAG: remove o-6's commit");
+	fsck_free(&f);
+	is_int(fsck_run(store, false, false, &heard, &f), 0,
+	       "DAG: fsck checks again");
+	ok(f.problems > 0 && strstr(heard.first_damage, "merged parent"),
+	   "DAG: the missing merged parent is damage: %s", heard.first_damage);
+	ok(f.plan.cut_chain && cid_equal(&f.plan.cut_cid, &x.m),
+	   "DAG: --repair would cut the history at the merge");
+	fsck_free(&f);
 }
 
 int main(void)
@@ -132,12 +273,7 @@ int main(void)
 	ok(dead != (size_t)-1 && dead > 0 && g.keep == 1,
 	   "gc keeping the newest: the older commits' blocks are dead (%zu)",
 	   dead);
-	char msg[512] = "";
-	uint64_t freed = 0, bytes = 0;
-	is_int(gc_write_pruned(&g, msg, sizeof(msg)), 0, "pruned written");
-	is_int(gc_free(&g, false, NULL, NULL, &freed, &bytes, msg,
-		       sizeof(msg)),
-	       0, "freed (%s)", msg);
+	uint64_t freed = sweep(&g, "");
 	is_int(freed, dead, "every dead block freed");
 	int gone = 0;
 	for (size_t i = 0; i < g.dead.n; i++)
@@ -151,7 +287,7 @@ int main(void)
 
 	static struct fsck f;
 	struct heard heard;
-	is_int(fsck_run(store, true, &heard, &f), 0, "fsck checks");
+	is_int(fsck_run(store, true, false, &heard, &f), 0, "fsck checks");
 	ok(f.problems == 0 && heard.damage == 0, "clean after gc");
 	ok(heard.chunk[0] != 0, "--verbose names a chunk: %s", heard.chunk);
 	struct cid victim;
@@ -161,11 +297,13 @@ int main(void)
 	is_int(e, 0, "remove that chunk from the store");
 	fsck_free(&f);
 
-	is_int(fsck_run(store, false, &heard, &f), 0, "fsck checks again");
+	is_int(fsck_run(store, false, false, &heard, &f), 0,
+	       "fsck checks again");
 	ok(f.problems > 0 && heard.damage == f.problems,
 	   "the missing chunk is damage, said as such (%u)", f.problems);
 	ok(f.plan.salvage && f.damaged.n == 1,
 	   "the plan: salvage the one damaged file (%zu)", f.damaged.n);
 	fsck_free(&f);
+	test_dag(tmp);
 	return tap_done();
 }

@@ -1,6 +1,8 @@
 /* tests/unit/test_history.c — fs/store/history.c and ipfs/cidset.c: naming a past
  * state (--at), walking the commit chain (seq, parents, the pruned end,
- * breaks), and the CID set the reachability walks use. */
+ * breaks) and the commit DAG (a diamond, a criss-cross, a merge whose other
+ * line is long; gc's boundary, broken edges), and the CID set the
+ * reachability walks use. */
 #include "fs/store/history.h"
 
 #include <errno.h>
@@ -230,6 +232,229 @@ static void test_chain(void)
 	sodium_memzero(master, sizeof(master));
 }
 
+/* ---- the commit DAG ---- */
+
+struct dag_fixture {
+	struct mailbox_keys k;
+	struct blockstore *bs;
+};
+
+/* A commit of seq on parent (NULL: none) merging merged (NULL: none),
+ * at time t; its tree a fake CID (the walks never load trees). */
+static struct cid dag_commit(struct dag_fixture *x, uint64_t seq,
+			     const struct cid *parent,
+			     const struct cid *merged, int64_t t)
+{
+	static uint64_t tree_seed = 5000;
+	struct commit c = {.seq = seq, .time_ns = t, .next_ino = 10};
+	if (parent)
+		c.parent = *parent;
+	if (merged) {
+		c.nmerged = 1;
+		c.merged[0] = *merged;
+	}
+	fake_cid(&c.tree.cid, tree_seed++);
+	struct cid out;
+	if (commit_write(x->bs, &x->k, &c, &out))
+		bail("commit_write");
+	return out;
+}
+
+/* What a walk visited, in order. */
+struct visits {
+	struct commit_list l;
+};
+
+static int visit(const struct cid *cid, const struct commit *c, void *arg)
+{
+	return commit_list_add(cid, c, &((struct visits *)arg)->l);
+}
+
+/* Seqs never rise, no CID twice. */
+static bool well_ordered(const struct commit_list *l)
+{
+	for (size_t i = 1; i < l->n; i++) {
+		if (l->commits[i].seq > l->commits[i - 1].seq)
+			return false;
+		for (size_t j = 0; j < i; j++)
+			if (cid_equal(&l->cids[i], &l->cids[j]))
+				return false;
+	}
+	return true;
+}
+
+static bool visited(const struct commit_list *l, const struct cid *c)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (cid_equal(&l->cids[i], c))
+			return true;
+	return false;
+}
+
+static int dag_count(struct dag_fixture *x, const struct cid *from,
+		     const struct cid *pruned, unsigned flags,
+		     struct chain_stop *stop, struct visits *v)
+{
+	commit_list_free(&v->l);
+	return dag_walk(x->bs, &x->k, from, pruned, flags, visit, v, stop);
+}
+
+/* Visit, but follow no parent of a commit of seq 2. */
+static int visit_above_2(const struct cid *cid, const struct commit *c,
+			 void *arg)
+{
+	int e = visit(cid, c, arg);
+	return e ? e : c->seq == 2 ? WALK_END_LINE : 0;
+}
+
+/* base(1) → a(2), b(2) → m(3) = a + b. */
+static void test_diamond(struct dag_fixture *x)
+{
+	struct cid base = dag_commit(x, 1, NULL, NULL, T0_NS);
+	struct cid a = dag_commit(x, 2, &base, NULL, T0_NS + STEP_NS);
+	struct cid b = dag_commit(x, 2, &base, NULL, T0_NS + 2 * STEP_NS);
+	struct cid m = dag_commit(x, 3, &a, &b, T0_NS + 3 * STEP_NS);
+	struct visits v = {{0}};
+	struct chain_stop stop;
+	int e = dag_count(x, &m, NULL, 0, &stop, &v);
+	ok(e == 0 && v.l.n == 4 && well_ordered(&v.l) &&
+		   cid_equal(&v.l.cids[0], &m) &&
+		   cid_equal(&v.l.cids[3], &base) && visited(&v.l, &b) &&
+		   stop.merges == 1 && stop.commits == 4,
+	   "diamond: every commit once, highest seq first, base last");
+	commit_list_free(&v.l);
+	e = dag_walk(x->bs, &x->k, &m, NULL, 0, visit_above_2, &v, &stop);
+	ok(e == 0 && v.l.n == 3 && !visited(&v.l, &base),
+	   "WALK_END_LINE: the lines end there, the walk goes on");
+	struct seen s = {{0}, 0};
+	e = chain_walk(x->bs, &x->k, &m, NULL, note_seq, &s, &stop);
+	ok(e == 0 && s.n == 3 && stop.merges == 1,
+	   "diamond: the first-parent chain is the merging device's line");
+	/* --at TIME across the DAG: b is the newest at or before its time,
+	 * though the first-parent line never passes it. */
+	struct history_at at = {.kind = AT_TIME,
+				.time_ns = T0_NS + 2 * STEP_NS + 5};
+	struct cid got;
+	struct commit gc;
+	e = history_resolve(x->bs, &x->k, &m, NULL, &at, &got, &gc);
+	ok(e == 0 && cid_equal(&got, &b),
+	   "--at TIME: the other line's commit when it is the newest");
+	at.time_ns = T0_NS + STEP_NS;
+	e = history_resolve(x->bs, &x->k, &m, NULL, &at, &got, &gc);
+	ok(e == 0 && cid_equal(&got, &a), "--at TIME: and this line's");
+	at = (struct history_at){.kind = AT_SEQ, .seq = 2};
+	e = history_resolve(x->bs, &x->k, &m, NULL, &at, &got, &gc);
+	ok(e == 0 && cid_equal(&got, &a),
+	   "--at SEQ: of two commits of seq 2, the first-parent line's");
+	commit_list_free(&v.l);
+}
+
+/* Two devices merged each other's heads at once, then one merged both
+ * merges: x(3) = a + b and y(3) = b + a, z(4) = x + y. */
+static void test_criss_cross(struct dag_fixture *x)
+{
+	struct cid base = dag_commit(x, 1, NULL, NULL, T0_NS);
+	struct cid a = dag_commit(x, 2, &base, NULL, T0_NS + 1);
+	struct cid b = dag_commit(x, 2, &base, NULL, T0_NS + 2);
+	struct cid mx = dag_commit(x, 3, &a, &b, T0_NS + 3);
+	struct cid my = dag_commit(x, 3, &b, &a, T0_NS + 4);
+	struct cid z = dag_commit(x, 4, &mx, &my, T0_NS + 5);
+	struct visits v = {{0}};
+	struct chain_stop stop;
+	int e = dag_count(x, &z, NULL, 0, &stop, &v);
+	ok(e == 0 && v.l.n == 6 && well_ordered(&v.l) &&
+		   visited(&v.l, &my) && visited(&v.l, &b) &&
+		   stop.merges == 3,
+	   "criss-cross: six commits, each once, three merges");
+	/* gc's boundary at seq 3 (STORE/pruned names x): both merges stay,
+	 * the lines end there without reading a or b. */
+	e = dag_count(x, &z, &mx, 0, &stop, &v);
+	ok(e == 0 && v.l.n == 3 && stop.pruned && visited(&v.l, &my) &&
+		   !visited(&v.l, &a),
+	   "criss-cross pruned at seq 3: z, x and y, ended normally");
+	commit_list_free(&v.l);
+}
+
+/* A merge whose other line is long: base(1), a(2) on this line,
+ * o2 … o11 on the other, m(12) = a + o11. */
+static void test_long_line(struct dag_fixture *x)
+{
+	struct cid base = dag_commit(x, 1, NULL, NULL, T0_NS);
+	struct cid a = dag_commit(x, 2, &base, NULL, T0_NS + 1);
+	struct cid o[12];
+	o[1] = base;
+	for (uint64_t i = 2; i <= 11; i++)
+		o[i] = dag_commit(x, i, &o[i - 1], NULL, T0_NS + (int64_t)i);
+	struct cid m = dag_commit(x, 12, &a, &o[11], T0_NS + 12);
+	struct visits v = {{0}};
+	struct chain_stop stop;
+	int e = dag_count(x, &m, NULL, 0, &stop, &v);
+	ok(e == 0 && v.l.n == 13 && well_ordered(&v.l) &&
+		   cid_equal(&v.l.cids[1], &o[11]) &&
+		   (cid_equal(&v.l.cids[10], &a) ||
+		    cid_equal(&v.l.cids[11], &a)) &&
+		   cid_equal(&v.l.cids[12], &base) && !stop.pruned,
+	   "long other line: 13 commits, seq order (a with o2, after o3)");
+	/* gc kept seq ≥ 10 (m, o11, o10): a is below the boundary, read
+	 * for its seq and not visited; o10 ends the other line. */
+	e = dag_count(x, &m, &o[10], 0, &stop, &v);
+	ok(e == 0 && v.l.n == 3 && stop.pruned && !visited(&v.l, &a) &&
+		   visited(&v.l, &o[10]),
+	   "pruned at seq 10: m, o11, o10; a below it ends its line");
+	/* A line broken above the boundary: a missing merged parent. */
+	struct cid lost;
+	fake_cid(&lost, 4242);
+	struct cid broken = dag_commit(x, 13, &m, &lost, T0_NS + 13);
+	e = dag_count(x, &broken, NULL, 0, &stop, &v);
+	ok(e == -ENOENT && stop.merged && cid_equal(&stop.at, &lost) &&
+		   cid_equal(&stop.child, &broken) && stop.want_seq == 12,
+	   "a merged parent missing: -ENOENT, named as merged into its child");
+	e = dag_count(x, &broken, NULL, DAG_MISSING_ENDS_LINE, &stop, &v);
+	ok(e == 0 && stop.missing && v.l.n == 14,
+	   "DAG_MISSING_ENDS_LINE: that line ends, the rest is walked");
+	/* A merged parent whose seq is not below the merge's. */
+	struct cid flat = dag_commit(x, 11, &a, &o[11], T0_NS + 14);
+	e = dag_count(x, &flat, NULL, 0, &stop, &v);
+	ok(e == -EPROTO && stop.merged && stop.got_seq == 11 &&
+		   stop.want_seq == 10 && cid_equal(&stop.at, &o[11]),
+	   "a merge not above its merged parent: -EPROTO on that edge");
+	/* The same parent reached again from a commit below its seq. */
+	struct cid twice = dag_commit(x, 12, &o[11], &flat, T0_NS + 15);
+	e = dag_count(x, &twice, NULL, 0, &stop, &v);
+	ok(e == -EPROTO && cid_equal(&stop.at, &o[11]) &&
+		   cid_equal(&stop.child, &flat),
+	   "a parent already queued, reached from a lower child: -EPROTO");
+	/* A parentless commit that is not seq 1 ends a line only at the
+	 * boundary (fsck --repair cut the history there). */
+	struct cid orphan = dag_commit(x, 7, NULL, NULL, T0_NS + 16);
+	struct cid top = dag_commit(x, 9, &orphan, NULL, T0_NS + 17);
+	e = dag_count(x, &top, NULL, 0, &stop, &v);
+	ok(e == -EPROTO && stop.parentless && stop.got_seq == 7,
+	   "a parentless commit of seq 7: -EPROTO");
+	e = dag_count(x, &top, &orphan, 0, &stop, &v);
+	ok(e == 0 && v.l.n == 2, "… unless the history was cut there");
+	commit_list_free(&v.l);
+}
+
+static void test_dag(void)
+{
+	struct dag_fixture x;
+	uint8_t master[IPMD_MASTER_BYTES];
+	randombytes_buf(master, sizeof(master));
+	if (keys_from_master(&x.k, master))
+		bail("keys");
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/dag", tap_tempdir());
+	if (bs_local_open(dir, &x.bs))
+		bail("bs_local_open");
+	test_diamond(&x);
+	test_criss_cross(&x);
+	test_long_line(&x);
+	keys_free(&x.k);
+	bs_close(x.bs);
+	sodium_memzero(master, sizeof(master));
+}
+
 static void test_cidset(void)
 {
 	struct cid_set *a = cid_set_new(), *b = cid_set_new();
@@ -273,6 +498,7 @@ int main(void)
 		bail("seal_init");
 	test_parse();
 	test_chain();
+	test_dag();
 	test_cidset();
 	return tap_done();
 }
