@@ -7,6 +7,8 @@
 #ifndef IPMD_FS_CLI_CLI_H
 #define IPMD_FS_CLI_CLI_H
 
+#include <stdbool.h>
+
 enum exit_status {
 	EXIT_OK = 0,
 	EXIT_FAILURE_ = 1, /* something failed; a one-line reason was printed */
@@ -26,6 +28,7 @@ int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_share(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
 
 /* "ipmaildir: <message>\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -58,12 +61,25 @@ int cli_config(struct config *cfg, const char **store,
 	       struct passphrase_source *pass, const char **node);
 
 /* Apply fs/fuse/mount_access.h to the FUSE option list opts (size bytes) of
- * command cmd ("mount", "archive"); call after openlog.  A contradiction or
+ * command cmd ("mount", "archive"); call after cli_log_start.  A contradiction or
  * no room: one line on stderr and EXIT_USAGE.  The opt-out is logged as a
  * warning, and also printed on stderr when foreground is 0 (the log does
  * not go there then).  Else 0. */
 int cli_mount_access(const char *cmd, char *opts, size_t size,
 		     int foreground);
+/* A mount point must be an empty directory: a file, or a directory that
+ * holds anything (unless nonempty: -o nonempty), is refused with one line
+ * "cmd: …" on stderr and EXIT_FAILURE_, as is one that does not stat.
+ * Else 0, with its absolute path in abs (PATH_MAX bytes): the daemon
+ * works from "/". */
+int cli_mountpoint_check(const char *cmd, const char *mountpoint,
+			 bool nonempty, char *abs);
+/* Choose the daemon's log (util/log.h): the file (-o log=FILE) when file
+ * is not NULL or "", else syslog or stderr; libfuse's own messages go
+ * there too.  Before daemonizing (a relative file is the current
+ * directory's).  A file that does not open: one line, EXIT_FAILURE_;
+ * else 0. */
+int cli_log_start(const char *cmd, const char *file, int foreground);
 /* Install the signal handlers on se, mount it on mountpoint and daemonize
  * (foreground 0) or not: 0.  A step that fails is said on stderr as
  * "cmd: …", what was done is undone (se itself is the caller's) and -1

@@ -2,10 +2,10 @@
  * report, log the opt-out. */
 #include <errno.h>
 #include <stdio.h>
-#include <syslog.h>
 
 #include "fs/cli/cli.h"
 #include "fs/fuse/mount_access.h"
+#include "util/log.h"
 
 #define UNCHECKED_MSG                                                        \
 	"-o allow_other," MOUNT_ACCESS_OPT_OUT ": file modes are not "       \
@@ -27,7 +27,7 @@ int cli_mount_access(const char *cmd, char *opts, size_t size,
 		return EXIT_USAGE;
 	}
 	if (r == MOUNT_ACCESS_UNCHECKED) {
-		syslog(LOG_WARNING, "%s: " UNCHECKED_MSG, cmd);
+		logmsg(LOG_WARNING, "%s: " UNCHECKED_MSG, cmd);
 		if (!foreground)
 			cli_error("%s: warning: " UNCHECKED_MSG, cmd);
 	}

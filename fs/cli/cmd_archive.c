@@ -16,11 +16,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <syslog.h>
 
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
 #include "fs/fuse/archive.h"
+#include "fs/store/mountinfo.h"
 
 static void archive_usage(FILE *out)
 {
@@ -75,11 +75,12 @@ int cmd_archive(int argc, char **argv)
 	static struct config cfg; /* ho points into it while mounted */
 	if (cli_config(&cfg, &ho.store, &ho.pass, NULL))
 		return EXIT_USAGE;
-	openlog("ipmaildir", LOG_PID | (foreground ? LOG_PERROR : 0),
-		LOG_MAIL);
-	if (cli_mount_access("archive", fuse_opts, sizeof(fuse_opts),
-			     foreground))
-		return EXIT_USAGE;
+	int r = cli_log_start("archive", NULL, foreground);
+	if (!r)
+		r = cli_mount_access("archive", fuse_opts, sizeof(fuse_opts),
+				     foreground);
+	if (r)
+		return r;
 	static struct history h;
 	static struct archive a;
 	char msg[1024] = "";
@@ -112,7 +113,8 @@ int cmd_archive(int argc, char **argv)
 	}
 	char base_opts[PATH_MAX + 64];
 	snprintf(base_opts, sizeof(base_opts),
-		 "fsname=ipmaildir-archive:%s,subtype=ipmaildir", h.paths.root);
+		 "fsname=" MOUNTINFO_ARCHIVE_SOURCE "%s,subtype=ipmaildir",
+		 h.paths.root);
 	char *fargv[] = {"ipmaildir", "-o", base_opts, "-o", fuse_opts, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(5, fargv);
 	int status = EXIT_FAILURE_;

@@ -3,29 +3,37 @@
  *
  * The mailbox is opened (keys, head, journal replay) before the process
  * daemonizes, so every error reaches the terminal that ran the command and a
- * passphrase can be asked for.  Unmounting (fusermount3 -u) or SIGTERM /
- * SIGINT / SIGHUP ends the loop; then open files are sealed and a last
- * commit is written before the process exits.
+ * passphrase can be asked for.  Once the mount answers, systemd hears
+ * READY=1 (fs/cli/service.h).  Unmounting (ipmaildir umount, fusermount3
+ * -u) or SIGTERM / SIGINT / SIGHUP ends the loop; then open files are
+ * sealed and a last commit is written before the process exits, and a
+ * writer leaves its exit status in STORE/lock for `ipmaildir umount`
+ * (fs/store/lock_note.h).
  */
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
-#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
 #include "fs/cli/options.h"
+#include "fs/cli/service.h"
 #include "fs/fuse/ops.h"
 #include "fs/mount/mount.h"
 #include "fs/mount/node.h"
 #include "fs/mount/publish.h"
+#include "fs/store/lock_note.h"
+#include "fs/store/mountinfo.h"
+#include "util/log.h"
 
 /* Every change reaches the tree through this kernel mount, which updates
  * or drops what it cached; nothing else changes an inode behind its back. */
@@ -45,7 +53,8 @@ static void mount_usage(FILE *out)
 		"[--node ADDR]\n"
 		"                       [--store CACHE] [--at …] [-f] [-o OPTS] "
 		"MOUNTPOINT\n"
-		"  -f                 stay in the foreground\n"
+		"  -f                 stay in the foreground; say \"mounted and ready\"\n"
+		"                     on stdout once the mount answers\n"
 		"  -d                 debug: foreground, log every FUSE call\n"
 		"  -o OPTS            FUSE options (allow_other, which brings "
 		"default_permissions,\n"
@@ -171,6 +180,31 @@ static int mount_args(int argc, char **argv, struct config *cfg,
 	return -1;
 }
 
+/* A writer's note in STORE/lock (fs/store/lock_note.h): a copy of the
+ * lock's descriptor, so the lock stays held after ipmd_fs_close closed
+ * its own, until note_end has written the exit status.  -1: no writer. */
+static int note_start(const struct ipmd_fs *fs)
+{
+	if (fs->read_only || fs->lock_fd < 0)
+		return -1;
+	int fd = fcntl(fs->lock_fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0 || lock_note_running(fd, getpid()) != 0)
+		logmsg(LOG_WARNING, "%s: cannot write this process's pid; "
+				    "ipmaildir umount will not know how it "
+				    "ends", fs->paths.lock);
+	return fd;
+}
+
+/* The exit status into the note, then the lock goes. */
+static void note_end(int fd, int status)
+{
+	if (fd < 0)
+		return;
+	if (lock_note_exit(fd, status) != 0)
+		logmsg(LOG_WARNING, "cannot write the exit status into the "
+				    "store's lock");
+	close(fd);
+}
 int cmd_mount(int argc, char **argv)
 {
 	static struct config cfg; /* mo points into it while mounted */
@@ -181,14 +215,18 @@ int cmd_mount(int argc, char **argv)
 			   &foreground, &debug);
 	if (r >= 0)
 		return r;
-	const char *mountpoint = argv[optind];
-
-	/* The mount's log: syslog, and stderr too while in the foreground. */
-	openlog("ipmaildir", LOG_PID | (foreground ? LOG_PERROR : 0),
-		LOG_MAIL);
-	if (cli_mount_access("mount", fuse_opts, sizeof(fuse_opts),
-			     foreground))
-		return EXIT_USAGE;
+	/* Usage errors first, then the mount point, before the store (and
+	 * its passphrase) is opened. */
+	static char mountpoint[PATH_MAX];
+	r = cli_log_start("mount", mo.log_file, foreground);
+	if (!r)
+		r = cli_mount_access("mount", fuse_opts, sizeof(fuse_opts),
+				     foreground);
+	if (!r)
+		r = cli_mountpoint_check("mount", argv[optind], mo.nonempty,
+					 mountpoint);
+	if (r)
+		return r;
 	static struct ipmd_fs fs;
 	char msg[1024] = "";
 	if (ipmd_fs_open(&fs, &mo, msg, sizeof(msg)) != 0) {
@@ -199,7 +237,8 @@ int cmd_mount(int argc, char **argv)
 
 	char base_opts[PATH_MAX + 64];
 	snprintf(base_opts, sizeof(base_opts),
-		 "fsname=ipmaildir:%s,subtype=ipmaildir", fs.paths.root);
+		 "fsname=" MOUNTINFO_SOURCE "%s,subtype=ipmaildir",
+		 fs.paths.root);
 	char *fargv[8];
 	int fargc = 0;
 	fargv[fargc++] = "ipmaildir";
@@ -213,7 +252,8 @@ int cmd_mount(int argc, char **argv)
 		fargv[fargc++] = "-d";
 	struct fuse_args args = FUSE_ARGS_INIT(fargc, fargv);
 
-	int status = EXIT_FAILURE_;
+	int status = EXIT_FAILURE_, note = -1;
+	struct service *svc = NULL;
 	struct fuse_session *se =
 		fuse_session_new(&args, &ipmd_ops, sizeof(ipmd_ops), &fs);
 	if (!se) {
@@ -224,10 +264,14 @@ int cmd_mount(int argc, char **argv)
 	if (cli_fuse_start("mount", se, mountpoint, foreground) != 0)
 		goto out_session;
 	/* Threads after daemonizing: fork keeps only the calling thread. */
+	note = note_start(&fs);
 	if (ipmd_fs_start_committer(&fs) != 0) {
-		cli_error("mount: cannot start the committer thread");
+		logmsg(LOG_ERR, "cannot start the committer thread");
 		goto out_unmount;
 	}
+	if (service_start(&svc, &fs, mountpoint, foreground) != 0)
+		logmsg(LOG_WARNING, "cannot start the thread that tells "
+				    "systemd the mount is ready");
 	struct fuse_loop_config loop = {.clone_fd = 0,
 					.max_idle_threads = 10};
 	/* A signal ends the loop with its number: a normal stop too. */
@@ -236,19 +280,23 @@ int cmd_mount(int argc, char **argv)
 			 ? EXIT_OK
 			 : EXIT_FAILURE_;
 	if (status != EXIT_OK)
-		cli_error("mount: the FUSE loop failed (%d)", res);
+		logmsg(LOG_ERR, "the FUSE loop failed (%d)", res);
 out_unmount:
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
+	service_stop(svc);
 out_session:
 	fuse_session_destroy(se);
 	fuse_opt_free_args(&args);
+	/* From here on the log is where the daemon speaks (the terminal
+	 * may be long gone): the foreground's goes to stderr too. */
 	int e = ipmd_fs_close(&fs);
 	if (e) {
-		cli_error("mount: the last commit failed (%s); the journal "
-			  "keeps every change for the next mount",
-			  strerror(-e));
+		logmsg(LOG_ERR, "the last commit failed (%s); the journal "
+				"keeps every change for the next mount",
+		       strerror(-e));
 		status = EXIT_FAILURE_;
 	}
+	note_end(note, status);
 	return status;
 }

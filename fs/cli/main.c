@@ -32,6 +32,8 @@ static const struct command commands[] = {
 	 "mount   [--store DIR] [--node ADDR] [-f] [-d] [-o OPTS] "
 	 "[--passphrase-file F] "
 	 "[--at SEQ|CID|TIME] MOUNTPOINT"},
+	{"umount", cmd_umount,
+	 "umount  MOUNTPOINT   (returns after the last commit)"},
 	{"key", cmd_key,
 	 "key     export --read-only | passwd | backup | restore [FILE]   "
 	 "[--store DIR]"},

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cache/outbox.h"
 #include "fs/model/changes.h"
 #include "fs/model/maildir.h"
 #include "fs/model/manifest.h"
@@ -25,6 +25,7 @@
 #include "ipfs/bs_fault.h"
 #include "ipfs/bs_local.h"
 #include "util/clock.h"
+#include "util/log.h"
 #include "util/msgbuf.h"
 #include "util/thread.h"
 
@@ -108,7 +109,7 @@ static int read_head_commit(struct ipmd_fs *fs)
 			      &fs->last)) != 0 && transient(e);) {
 		if (++tries == MOUNT_COMMIT_TRIES)
 			break;
-		syslog(LOG_WARNING, "the head commit: %s; trying again",
+		logmsg(LOG_WARNING, "the head commit: %s; trying again",
 		       strerror(-e));
 		usleep(100000u << tries);
 	}
@@ -123,7 +124,7 @@ static int load_head_tree(struct ipmd_fs *fs)
 				&fs->tree)) != 0 && transient(e);) {
 		if (++tries == MOUNT_COMMIT_TRIES)
 			break;
-		syslog(LOG_WARNING, "the manifest: %s; trying again",
+		logmsg(LOG_WARNING, "the manifest: %s; trying again",
 		       strerror(-e));
 		usleep(100000u << tries);
 	}
@@ -273,7 +274,7 @@ static int replay_journal(struct ipmd_fs *fs, struct journal_replay_stats *js,
 			   (unsigned long long)js->bad_offset, strerror(-e));
 	if (rc.applied || rc.skipped) {
 		fs->changes += rc.applied + 1;
-		syslog(LOG_NOTICE,
+		logmsg(LOG_NOTICE,
 		       "replayed %llu journal records over commit %llu "
 		       "(%llu skipped: changes that failed live too)",
 		       (unsigned long long)rc.applied,
@@ -281,7 +282,7 @@ static int replay_journal(struct ipmd_fs *fs, struct journal_replay_stats *js,
 		       (unsigned long long)rc.skipped);
 	}
 	if (js->torn_tail_bytes)
-		syslog(LOG_WARNING,
+		logmsg(LOG_WARNING,
 		       "journal: cut %llu bytes of a record torn by a crash "
 		       "(never acknowledged)",
 		       (unsigned long long)js->torn_tail_bytes);
@@ -309,7 +310,7 @@ static int start_journal(struct ipmd_fs *fs, bool empty,
 		return msgbuf_say(msg, msgsize, "journal in %s: %s",
 			   fs->paths.journal, strerror(-e));
 	if (empty && (e = journal_drop_before(fs->paths.journal, gen)))
-		syslog(LOG_WARNING, "journal: cannot drop empty generations "
+		logmsg(LOG_WARNING, "journal: cannot drop empty generations "
 		       "before %llu: %s", (unsigned long long)gen,
 		       strerror(-e));
 	wal_store_set_journal(fs->bs, fs->journal);
@@ -320,7 +321,7 @@ static int start_journal(struct ipmd_fs *fs, bool empty,
 		if (++tries == MOUNT_COMMIT_TRIES)
 			return msgbuf_say(msg, msgsize, "first commit: %s",
 				   strerror(-e));
-		syslog(LOG_WARNING, "first commit: %s; trying again",
+		logmsg(LOG_WARNING, "first commit: %s; trying again",
 		       strerror(-e));
 		usleep(100000u << tries);
 	}
@@ -557,11 +558,11 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 		}
 	}
 	if (e && e != fs->commit_error)
-		syslog(LOG_ERR, "commit %llu failed: %s; the journal keeps "
+		logmsg(LOG_ERR, "commit %llu failed: %s; the journal keeps "
 				"every change, retrying",
 		       (unsigned long long)c.seq, strerror(-e));
 	else if (!e && fs->commit_error)
-		syslog(LOG_NOTICE, "commit %llu written; commits work again",
+		logmsg(LOG_NOTICE, "commit %llu written; commits work again",
 		       (unsigned long long)c.seq);
 	if (e) {
 		/* The journal still holds every change: retry later. */
@@ -671,7 +672,7 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 			delayed += fc.delayed[i];
 		}
 		if (calls)
-			syslog(LOG_NOTICE,
+			logmsg(LOG_NOTICE,
 			       "fault injection: %llu store calls, %llu failed "
 			       "(put %llu, get %llu, sync %llu), %llu delayed",
 			       (unsigned long long)calls,
@@ -690,4 +691,17 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 	pthread_mutex_destroy(&fs->commit_lock);
 	pthread_mutex_destroy(&fs->lock);
 	return e;
+}
+
+void ipmd_fs_status(struct ipmd_fs *fs, struct ipmd_fs_status *st)
+{
+	struct outbox_stats os;
+	outbox_stats(fs->outbox, &os);
+	/* head and commit_error change under commit_lock (ipmd_fs_commit). */
+	pthread_mutex_lock(&fs->commit_lock);
+	*st = (struct ipmd_fs_status){.head_seq = fs->head.seq,
+				      .pending = os.pending,
+				      .node = os.remote,
+				      .commit_error = fs->commit_error};
+	pthread_mutex_unlock(&fs->commit_lock);
 }

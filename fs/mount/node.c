@@ -5,17 +5,17 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include "cache/outbox.h"
 #include "fs/mount/publish.h"
 #include "ipfs/bs_kubo.h"
+#include "util/log.h"
 
-static void to_syslog(int prio, const char *msg, void *arg)
+static void to_log(int prio, const char *msg, void *arg)
 {
 	(void)arg;
-	syslog(prio, "%s", msg);
+	logmsg(prio, "%s", msg);
 }
 
 int ipmd_node_attach(const struct node_options *o, struct blockstore **bs,
@@ -53,7 +53,7 @@ int ipmd_node_attach(const struct node_options *o, struct blockstore **bs,
 		.dir = o->root,
 		.local = *bs,
 		.remote = remote,
-		.log = to_syslog,
+		.log = to_log,
 		.read_only = o->read_only,
 		.cache_reads = o->from_node,
 		.local_cap_bytes = o->local_cap_bytes,
@@ -69,7 +69,7 @@ int ipmd_node_attach(const struct node_options *o, struct blockstore **bs,
 	if (remote && bs_kubo_ping(remote) != 0) {
 		char why[512];
 		bs_kubo_last_error(remote, why, sizeof(why));
-		syslog(LOG_WARNING,
+		logmsg(LOG_WARNING,
 		       "the IPFS node does not answer (%s); mounting anyway: "
 		       "writes wait in the outbox",
 		       why);
@@ -116,7 +116,7 @@ void ipmd_node_finish(struct blockstore *outbox, bool read_only,
 		}
 	}
 	if (st.pending)
-		syslog(LOG_WARNING,
+		logmsg(LOG_WARNING,
 		       "unmounting with %llu blocks not yet on the node: they "
 		       "stay in the outbox and go up at the next mount with "
 		       "a node",

@@ -116,6 +116,7 @@ check "restored commit mounts again" ipmd_mount "$S" "$M"
 ipmd_umount "$M"
 # A second mount of the same store is refused while one runs.
 ipmd_mount "$S" "$M"
+mkdir -p "$TEST_DIR/other" # a mount point as it must be: empty, so the store is what fails
 out=$("$IPMD_BIN" mount -f --store "$S" "$TEST_DIR/other" 2>&1); rc=$?
 is "$rc" 1 "a second mount of one store fails"
 case "$out" in *"in use"*) ok "and says the store is in use";; *) not_ok "clear message"; diag "$out";; esac
