@@ -261,10 +261,14 @@ int cmd_mount(int argc, char **argv)
 		ipmd_fs_close(&fs);
 		return EXIT_USAGE;
 	}
+	/* "running" before the mount exists: an umount never reads the
+	 * status an earlier mount left. */
+	note = note_start(&fs);
 	if (cli_fuse_start("mount", se, mountpoint, foreground) != 0)
 		goto out_session;
+	if (note >= 0 && !foreground)
+		(void)lock_note_running(note, getpid()); /* the daemon's pid */
 	/* Threads after daemonizing: fork keeps only the calling thread. */
-	note = note_start(&fs);
 	if (ipmd_fs_start_committer(&fs) != 0) {
 		logmsg(LOG_ERR, "cannot start the committer thread");
 		goto out_unmount;
