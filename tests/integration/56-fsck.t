@@ -56,6 +56,17 @@ flip "$(blockfile "$c")"
 run_fsck
 is "$rc" 4 "flipped chunk: exit 4 (errors left)"
 check "names the chunk, the file and what is wrong" grep -q "file /$last: chunk $c: altered" <<<"$out"
+# --json: the same verdict, one object on stdout.
+json_fsck() { # json_fsck EXPR ARGS... — python EXPR over fsck --json's object
+	local expr=$1; shift
+	"$IPMD_BIN" fsck --store "$S" --json "$@" 2>/dev/null |
+		python3 -c "import json,sys; d=json.load(sys.stdin); print($expr)"
+}
+is "$(json_fsck 'd["exit"], d["result"], d["problems"] > 0' )" "4 uncorrected True" \
+	"fsck --json: exit 4, uncorrected, problems counted"
+check "... its damage list names the chunk" grep -q "chunk $c: altered" <<<"$(json_fsck '"\n".join(d["damage"])')"
+"$IPMD_BIN" fsck --store "$S" --json >/dev/null 2>&1
+is "$?" 4 "... and its exit status is fsck's"
 run_fsck --repair
 is "$rc" 1 "--repair: exit 1 (corrected)"
 check "--repair does not roll back unasked" bash -c '! grep -q "rolled the head back" <<<"$1"' _ "$out"
@@ -68,6 +79,8 @@ seqs=$("$IPMD_BIN" log --store "$S" --json -n 2 | python3 -c 'import json,sys; p
 is "$seqs" "$((head_seq + 1)) $((head_seq - 1))" "log: the new commit, then the intact one below the damage"
 run_fsck
 is "$rc" 0 "fsck after the repair: clean"
+is "$(json_fsck 'd["exit"], d["result"], len(d["damage"]), d["store"]')" "0 clean 0 $S" \
+	"fsck --json after the repair: exit 0, clean, no damage, the store named"
 ipmd_mount "$S" "$M" || bail "mount after repair failed"
 check "the repaired mailbox mounts; older messages read back" cmp "$TEST_DIR/big.eml" "$M/cur/big:2,S"
 check "the damaged newest message left its folder" test ! -e "$M/$last"
