@@ -61,10 +61,10 @@ int cli_config(struct config *cfg, const char **store,
 	       struct passphrase_source *pass, const char **node);
 
 /* Apply fs/fuse/mount_access.h to the FUSE option list opts (size bytes) of
- * command cmd ("mount", "archive"); call after cli_log_start.  A contradiction or
- * no room: one line on stderr and EXIT_USAGE.  The opt-out is logged as a
- * warning, and also printed on stderr when foreground is 0 (the log does
- * not go there then).  Else 0. */
+ * command cmd ("mount", "archive"); call after cli_log_start.  A
+ * contradiction or no room: one line on stderr and EXIT_USAGE.  The
+ * opt-out is logged as a warning, and also printed on stderr when
+ * foreground is 0 (the log may not go there then).  Else 0. */
 int cli_mount_access(const char *cmd, char *opts, size_t size,
 		     int foreground);
 /* A mount point must be an empty directory: a file, or a directory that
@@ -90,5 +90,15 @@ int cli_fuse_start(const char *cmd, struct fuse_session *se,
 /* The convergence scope cfg sets (key "convergence"), else the default;
  * what a writing command (mount, import, object put) seals with. */
 enum obj_scope cli_scope(const struct config *cfg);
+
+/* --json (fsck, gc, import, export): one JSON object on stdout, printed
+ * at the end.  cli_json_fail says "ipmaildir: cmd: why" on stderr as
+ * every error is, and also puts why under "error" in doc (NULL: no
+ * --json); returns -1.  cli_json_print adds "exit": status, prints doc
+ * and frees it. */
+typedef struct json_t json_t;
+int cli_json_fail(json_t *doc, const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void cli_json_print(json_t *doc, int status);
 
 #endif

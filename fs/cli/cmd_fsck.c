@@ -174,15 +174,12 @@ static void json_end(json_t *doc, const struct fsck *f, int status)
 	json_object_set_new(doc, "mounted", json_boolean(f->mounted));
 	json_object_set_new(doc, "problems", json_integer(f->problems));
 	json_object_set_new(doc, "blocks", json_integer((json_int_t)f->blocks));
-	json_object_set_new(doc, "exit", json_integer(status));
 	json_object_set_new(doc, "result",
 			    json_string(status >= 0 && status <= 8 &&
 						result[status]
 					? result[status]
 					: "usage"));
-	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	fputc('\n', stdout);
-	json_decref(doc);
+	cli_json_print(doc, status);
 }
 
 static void bar_start(void *arg)

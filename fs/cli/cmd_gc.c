@@ -106,8 +106,7 @@ static json_t *num(uint64_t n)
 /* "gc: why" on stderr, and in the JSON object. */
 static void fail(json_t *doc, const char *why)
 {
-	cli_error("gc: %s", why);
-	put(doc, "error", json_string(why));
+	cli_json_fail(doc, "gc", "%s", why);
 }
 
 /* The node to unpin on ("auto": the running daemon's api file). */
@@ -155,12 +154,12 @@ static int plan(struct gc *g, bool with_evicted, json_t *doc)
 	put(doc, "kept_to_seq", num(l->commits[0].seq));
 	put(doc, "live_blocks", num(cid_set_count(g->live)));
 	if (!doc)
-		printf("gc: keeping %zu of %zu commits (seq %llu to %llu)%s; %zu "
-	       "blocks live\n",
-	       g->keep, l->n, (unsigned long long)l->commits[0].seq,
-	       (unsigned long long)l->commits[g->keep - 1].seq,
-	       g->pruned_before ? ", older ones freed before" : "",
-	       cid_set_count(g->live));
+		printf("gc: keeping %zu of %zu commits (seq %llu to %llu)%s; "
+		       "%zu blocks live\n",
+		       g->keep, l->n, (unsigned long long)l->commits[0].seq,
+		       (unsigned long long)l->commits[g->keep - 1].seq,
+		       g->pruned_before ? ", older ones freed before" : "",
+		       cid_set_count(g->live));
 	return 0;
 }
 
@@ -307,10 +306,7 @@ static void json_end(json_t *doc, const struct gc *g, const struct gc_args *a,
 		return;
 	json_object_set_new(doc, "store", json_string(g->h.paths.root));
 	json_object_set_new(doc, "dry_run", json_boolean(a->dry));
-	json_object_set_new(doc, "exit", json_integer(status));
-	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	fputc('\n', stdout);
-	json_decref(doc);
+	cli_json_print(doc, status);
 }
 
 int cmd_gc(int argc, char **argv)

@@ -40,17 +40,19 @@ static const struct command commands[] = {
 	{"object", cmd_object,
 	 "object  put FILE | get CAPABILITY   [--store DIR]"},
 	{"log", cmd_log, "log     [--store DIR] [-n N] [--json]"},
-	{"fsck", cmd_fsck, "fsck    [--store DIR] [--deep] [--repair]"},
+	{"fsck", cmd_fsck, "fsck    [--store DIR] [--deep] [--repair] [--json]"},
 	{"status", cmd_status, "status  [--store DIR] [--json]"},
 	{"archive", cmd_archive,
 	 "archive [--store DIR] [-f] [-o OPTS] MOUNTPOINT"},
 	{"gc", cmd_gc,
 	 "gc      [--store DIR] [--keep-last N] [--keep-within DURATION] "
-	 "[--dry-run]"},
+	 "[--dry-run] [--json]"},
 	{"import", cmd_import,
-	 "import  [--store DIR] [--threads N] [--quiet] [--force] MAILDIR"},
+	 "import  [--store DIR] [--threads N] [--quiet] [--force] [--json] "
+	 "MAILDIR"},
 	{"export", cmd_export,
-	 "export  [--store DIR] [--quiet] DIR | --car FILE [--head-only]"},
+	 "export  [--store DIR] [--quiet] [--json] DIR | --car FILE "
+	 "[--head-only]"},
 	{"share", cmd_share, "share   PATH-IN-MOUNT | --store DIR PATH"},
 	{"fetch", cmd_fetch,
 	 "fetch   [--store DIR | --node ADDR] [--into MAILDIR] "

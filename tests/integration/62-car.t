@@ -27,6 +27,12 @@ check "log names the head commit" test -n "$head_cid"
 "$IPMD_BIN" export --store "$S" --car "$CAR" 2>"$TEST_DIR/car.err"
 is "$?" 0 "export --car exits 0"
 check "the CAR is not empty" test -s "$CAR"
+"$IPMD_BIN" export --store "$S" --json --car "$TEST_DIR/j.car" >"$TEST_DIR/car.json" 2>/dev/null
+is "$?" 0 "export --json --car FILE exits 0"
+is "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["root"], d["bytes"], d["exit"])' "$TEST_DIR/car.json")" \
+	"$head_cid $(stat -c %s "$TEST_DIR/j.car") 0" "... one JSON object: the root, the CAR's size"
+"$IPMD_BIN" export --store "$S" --json --car - >/dev/null 2>&1
+is "$?" 2 "--json with --car - (both on stdout): usage error"
 
 # An independent reader: CARv1 by the spec, sections hashed here.
 python3 - "$CAR" "$S/blocks" >"$TEST_DIR/py.out" 2>&1 <<'PY'
