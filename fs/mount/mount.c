@@ -64,6 +64,7 @@ struct replay_count {
 	struct blockstore *bs; /* where block records go back to */
 	uint64_t applied, skipped, blocks;
 	int store_error; /* a block record the store would not take back */
+	struct mail_changes mail; /* for the replayed commit's counts */
 };
 
 static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
@@ -90,7 +91,7 @@ static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
 		rc->store_error = e;
 		return e; /* a block we can't store back: stop, say why */
 	}
-	e = record_replay(rc->tree, p.body, p.len);
+	e = mail_changes_replay(rc->tree, p.body, p.len, &rc->mail);
 	if (e == -EBADMSG)
 		return e; /* sealed and authentic, yet malformed: corrupt */
 	if (e == 0)
@@ -274,6 +275,9 @@ static int replay_journal(struct ipmd_fs *fs, struct journal_replay_stats *js,
 			   (unsigned long long)js->bad_offset, strerror(-e));
 	if (rc.applied || rc.skipped) {
 		fs->changes += rc.applied + 1;
+		fs->added += rc.mail.added;
+		fs->removed += rc.mail.removed;
+		fs->renamed += rc.mail.renamed;
 		logmsg(LOG_NOTICE,
 		       "replayed %llu journal records over commit %llu "
 		       "(%llu skipped: changes that failed live too)",

@@ -45,6 +45,10 @@ nnames=$(find "$SRC" ! -type d ! -path "$SRC/tmp/*" | wc -l) # files and the sym
 "$IPMD_BIN" import --store "$S" "$SRC" >"$TEST_DIR/imp.out" 2>"$TEST_DIR/imp.err"
 is "$?" 0 "import exits 0"
 check "import prints a summary with the count" grep -q "^import: $nfiles files" "$TEST_DIR/imp.err"
+# log's ADDED counts messages: files in a cur/ or new/, each once.
+nmsgs=$(find "$SRC" -type f \( -path '*/cur/*' -o -path '*/new/*' \) | wc -l)
+is "$("$IPMD_BIN" log --store "$S" --json | python3 -c 'import json,sys; print(sum(c["added"] for c in json.load(sys.stdin)))')" \
+	"$nmsgs" "log: the import's commits added $nmsgs messages (not every file, not twice)"
 
 "$IPMD_BIN" export --store "$S" "$OUT" 2>"$TEST_DIR/exp.err"
 is "$?" 0 "export exits 0"
