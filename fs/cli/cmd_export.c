@@ -86,7 +86,11 @@ static int export_dir(struct snapshot *s, const char *dst, bool quiet,
 	int e = export_tree(s->st, s->tree, dst, &o, &st, errpath);
 	bar.items = st.written;
 	bar.bytes = st.written_bytes;
-	progress_done(prog, NULL);
+	/* The summary says it was done: only when it was. */
+	if (e)
+		progress_clear(prog);
+	else
+		progress_done(prog, NULL);
 	if (doc) {
 		json_object_set_new(doc, "dir", json_string(dst));
 		json_object_set_new(doc, "commit", num(s->last.seq));
@@ -121,7 +125,8 @@ struct car_job {
 	struct cid_set *seen;
 	struct progress *prog;
 	uint8_t *buf;
-	int error;
+	int error;       /* a block's fault: bad names it */
+	bool write_failed; /* the CAR's: its file is named */
 	struct cid bad;
 	uint64_t commits;
 	struct cid *chain; /* older commits, newest first */
@@ -132,11 +137,14 @@ static int put_block(struct car_job *j, const struct cid *cid)
 {
 	size_t len;
 	int e = bs_get(j->s->bs, cid, j->buf, BLOCK_MAX_BYTES, &len);
-	if (!e)
-		e = car_put(j->w, cid, j->buf, len);
-	if (e) {
+	if (e) { /* the block's fault; a failed write is the file's */
 		j->error = e;
 		j->bad = *cid;
+		return e;
+	}
+	e = car_put(j->w, cid, j->buf, len);
+	if (e) {
+		j->write_failed = true;
 		return e;
 	}
 	progress_add(j->prog, 1, len);
@@ -202,7 +210,7 @@ static int car_blocks(struct car_job *j, bool head_only)
 			e = reach_tree(s->st, t, j->seen, on_block, j);
 		if (t)
 			tree_free(t);
-		if (e && !j->error) {
+		if (e && !j->error && !j->write_failed) {
 			j->error = e;
 			j->bad = j->chain[i];
 		}
@@ -252,7 +260,9 @@ static int export_car(struct snapshot *s, const char *file, bool head_only,
 		e = -errno;
 	if (!out_stdout && close(fd) != 0 && !e)
 		e = -errno;
-	if (!quiet) {
+	if (!quiet && e) {
+		progress_clear(&prog);
+	} else if (!quiet) {
 		char extra[128];
 		snprintf(extra, sizeof(extra), "%llu commits, CAR of %llu "
 			 "bytes", (unsigned long long)j.commits + 1,
@@ -274,8 +284,12 @@ static int export_car(struct snapshot *s, const char *file, bool head_only,
 		char cid[CID_TEXT_MAX] = "";
 		if (j.error)
 			cid_format(&j.bad, cid, sizeof(cid));
-		cli_json_fail(doc, "export --car", "%s%s%s; %s",
-			      cid[0] ? "block " : "", cid, cid[0] ? ": " : "",
+		/* A block at fault, else the file (a full disk, …). */
+		const char *what = cid[0]	? cid
+				   : out_stdout ? "standard output"
+						: file;
+		cli_json_fail(doc, "export --car", "%s%s: %s",
+			      cid[0] ? "block " : "", what,
 			      e == -ENOENT    ? "missing from the store"
 			      : e == -EBADMSG ? "damaged (does not verify)"
 					      : strerror(-e));
@@ -319,6 +333,13 @@ int cmd_export(int argc, char **argv)
 	if ((car && optind != argc) || (!car && optind + 1 != argc) ||
 	    (head_only && !car)) {
 		export_usage(stderr);
+		return EXIT_USAGE;
+	}
+	/* A CAR is binary: not for a terminal (as gzip refuses). */
+	if (car && !strcmp(car, "-") && isatty(STDOUT_FILENO)) {
+		cli_error("export: --car - would write binary to the "
+			  "terminal: redirect standard output to a file or "
+			  "a pipe");
 		return EXIT_USAGE;
 	}
 	if (json && car && !strcmp(car, "-")) {

@@ -114,6 +114,34 @@ check "--head-only is smaller (older states left out): $hsz < $fsz" test "$hsz" 
 is "$?" 1 "export --car never overwrites a file"
 check "…and says so" grep -q "exists already" "$TEST_DIR/car2.err"
 
+# A full disk: the error names the file and why, and no summary claims
+# success before it.
+FULL=$TEST_DIR/full
+mkdir -p "$FULL"
+if mount -t tmpfs -o size=64k ipmd-test-car-full "$FULL" 2>/dev/null; then
+	on_cleanup "umount '$FULL'"
+	"$IPMD_BIN" export --store "$S" --car "$FULL/x.car" 2>"$TEST_DIR/full.err"
+	is "$?" 1 "export --car onto a full disk: exit 1"
+	is "$(cat "$TEST_DIR/full.err")" "ipmaildir: export --car: $FULL/x.car: No space left on device" \
+		"... one line naming the file and why, no summary before it"
+	check "... and no partial CAR left" test ! -e "$FULL/x.car"
+	"$IPMD_BIN" export --store "$S" "$FULL/dir" 2>"$TEST_DIR/fulld.err"
+	is "$?" 1 "export DIR onto a full disk: exit 1"
+	check "... no summary line, only the error" \
+		bash -c "! grep -qE '^export: [0-9]+ files' '$TEST_DIR/fulld.err' && grep -q 'No space left' '$TEST_DIR/fulld.err'"
+	umount "$FULL"
+else
+	ok "# SKIP cannot mount a tmpfs"
+fi
+# A CAR is binary: never onto a terminal.
+if command -v script >/dev/null; then
+	script -qec "'$IPMD_BIN' export --store '$S' --car -; echo rc=\$?" /dev/null >"$TEST_DIR/tty.out" 2>&1
+	check "export --car - on a terminal: refused, exit 2" grep -q 'rc=2' "$TEST_DIR/tty.out"
+	check "... saying why" grep -q 'would write binary to the terminal' "$TEST_DIR/tty.out"
+else
+	ok "# SKIP no script(1) for a terminal"
+fi
+
 # The JS reference reader, if the test node's modules are installed.
 CARJS=$IPMD_TOP/tests/ipfs-node/node_modules/@ipld/car/src/index.js
 if command -v node >/dev/null && [ -f "$CARJS" ]; then
