@@ -30,8 +30,14 @@ int cmd_share(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 
-/* "ipmaildir: <message>\n" on stderr. */
+/* One line on stderr, "ipmaildir COMMAND: <message>": a message that
+ * starts with the command's name ("mount: …") is not given it twice;
+ * before any command, "ipmaildir: <message>". */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A usage error of cmd: why (if not NULL: getopt said it already) as
+ * cli_error says it, then the hint "Try 'ipmaildir cmd --help'."; returns
+ * EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *why);
 /* Message for a keys_error or negative errno, with the OS error if any. */
 void cli_keys_error(const char *what, int err, int sys_errno);
 /* The same for store_load_keys (fs/store/store.h): the key file or the

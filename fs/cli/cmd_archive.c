@@ -64,11 +64,11 @@ int cmd_archive(int argc, char **argv)
 			strcat(fuse_opts, optarg);
 			break;
 		case 'h': archive_usage(stdout); return EXIT_OK;
-		default: archive_usage(stderr); return EXIT_USAGE;
+		default: return cli_usage("archive", NULL);
 		}
 	}
 	if (optind + 1 != argc) {
-		archive_usage(stderr);
+		cli_usage("archive", "wants one MOUNTPOINT");
 		return EXIT_USAGE;
 	}
 	const char *mountpoint = argv[optind];

@@ -327,12 +327,13 @@ int cmd_export(int argc, char **argv)
 		case 'q': quiet = true; break;
 		case 'J': json = true; break;
 		case 'h': export_usage(stdout); return EXIT_OK;
-		default: export_usage(stderr); return EXIT_USAGE;
+		default: return cli_usage("export", NULL);
 		}
 	}
 	if ((car && optind != argc) || (!car && optind + 1 != argc) ||
 	    (head_only && !car)) {
-		export_usage(stderr);
+		cli_usage("export", "wants one DIR, or --car FILE "
+				    "(--head-only goes with --car)");
 		return EXIT_USAGE;
 	}
 	/* A CAR is binary: not for a terminal (as gzip refuses). */

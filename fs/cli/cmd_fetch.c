@@ -256,11 +256,13 @@ int cmd_fetch(int argc, char **argv)
 		case 'i': into = optarg; break;
 		case 'c': cap_file = optarg; break;
 		case 'h': fetch_usage(stdout); return EXIT_OK;
-		default: fetch_usage(stderr); return EXIT_USAGE;
+		default: return cli_usage("fetch", NULL);
 		}
 	}
 	if (optind + (cap_file ? 0 : 1) != argc || (store && node)) {
-		fetch_usage(stderr);
+		cli_usage("fetch", "wants one CAPABILITY (or "
+				   "--capability-file), and --store or --node, "
+				   "not both");
 		return EXIT_USAGE;
 	}
 	char text[CAPABILITY_MAX + 64] = "";

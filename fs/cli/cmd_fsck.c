@@ -320,11 +320,11 @@ static int fsck_options(int argc, char **argv, struct history_options *ho,
 			*repair = true;
 			break;
 		case 'h': fsck_usage(stdout); *exit = EXIT_OK; return -1;
-		default: fsck_usage(stderr); return -1;
+		default: cli_usage("fsck", NULL); return -1;
 		}
 	}
 	if (optind != argc) {
-		fsck_usage(stderr);
+		cli_usage("fsck", "takes no arguments");
 		return -1;
 	}
 	return 0;

@@ -288,11 +288,11 @@ static int gc_options(int argc, char **argv, struct history_options *ho,
 		case 'j': a->json = true; break;
 		case 'N': a->node = optarg; a->node_arg = true; break;
 		case 'h': gc_usage(stdout); *exit = EXIT_OK; return -1;
-		default: gc_usage(stderr); return -1;
+		default: cli_usage("gc", NULL); return -1;
 		}
 	}
 	if (optind != argc) {
-		gc_usage(stderr);
+		cli_usage("gc", "takes no arguments");
 		return -1;
 	}
 	return 0;

@@ -143,11 +143,11 @@ int cmd_import(int argc, char **argv)
 		case 'f': force = 1; break;
 		case 'J': json = 1; break;
 		case 'h': import_usage(stdout); return EXIT_OK;
-		default: import_usage(stderr); return EXIT_USAGE;
+		default: return cli_usage("import", NULL);
 		}
 	}
 	if (optind + 1 != argc) {
-		import_usage(stderr);
+		cli_usage("import", "wants one MAILDIR");
 		return EXIT_USAGE;
 	}
 	const char *src = argv[optind];

@@ -305,12 +305,13 @@ int cmd_key(int argc, char **argv)
 		case 'Z': new_src.none = 1; break;
 		case 'r': read_only = 1; break;
 		case 'h': key_usage(stdout); return EXIT_OK;
-		default: key_usage(stderr); return EXIT_USAGE;
+		default: return cli_usage("key", NULL);
 		}
 	}
 	int restore = optind < argc && !strcmp(argv[optind], "restore");
 	if (optind + 1 != argc && !(restore && optind + 2 == argc)) {
-		key_usage(stderr);
+		cli_usage("key", "wants export --read-only, passwd, backup, "
+				 "or restore [FILE]");
 		return EXIT_USAGE;
 	}
 	if (new_src.none + !!new_src.file + !!new_src.command > 1) {
@@ -337,7 +338,8 @@ int cmd_key(int argc, char **argv)
 	} else if (restore) {
 		status = key_restore(&paths, argv[optind + 1], &new_src);
 	} else {
-		key_usage(stderr);
+		cli_usage("key", "wants export --read-only, passwd, backup, "
+				 "or restore [FILE]");
 	}
 	config_free(&cfg); /* store and src.file may point into it */
 	return status;

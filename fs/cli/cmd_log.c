@@ -150,11 +150,11 @@ int cmd_log(int argc, char **argv)
 			break;
 		}
 		case 'h': log_usage(stdout); return EXIT_OK;
-		default: log_usage(stderr); return EXIT_USAGE;
+		default: return cli_usage("log", NULL);
 		}
 	}
 	if (optind != argc) {
-		log_usage(stderr);
+		cli_usage("log", "takes no arguments");
 		return EXIT_USAGE;
 	}
 	struct config cfg;

@@ -31,6 +31,7 @@
 #include "fs/mount/mount.h"
 #include "fs/mount/node.h"
 #include "fs/mount/publish.h"
+#include "fs/store/history.h"
 #include "fs/store/lock_note.h"
 #include "fs/store/mountinfo.h"
 #include "util/log.h"
@@ -141,11 +142,11 @@ static int mount_args(int argc, char **argv, struct config *cfg,
 			strcat(fuse_opts, optarg);
 			break;
 		case 'h': mount_usage(stdout); return EXIT_OK;
-		default: mount_usage(stderr); return EXIT_USAGE;
+		default: return cli_usage("mount", NULL);
 		}
 	}
 	if (optind + 1 != argc) {
-		mount_usage(stderr);
+		cli_usage("mount", "wants one MOUNTPOINT");
 		return EXIT_USAGE;
 	}
 	/* Config files and environment (fs/cli/config.h) under the command
@@ -157,6 +158,17 @@ static int mount_args(int argc, char **argv, struct config *cfg,
 	 * never its cache. */
 	if (mo.from_node)
 		mo.store = cache_dir;
+	/* A malformed --at is the command line's fault (exit 2), found
+	 * before the store is opened; one naming no commit is the store's. */
+	struct history_at at;
+	if (mo.at && history_parse_at(mo.at, &at) != 0) {
+		char why[256];
+		snprintf(why, sizeof(why),
+			 "--at wants a commit's seq, its CID or an ISO-8601 "
+			 "UTC time (2026-11-23T05:00), not '%s'",
+			 mo.at);
+		return cli_usage("mount", why);
+	}
 	if (mo.capability && !mo.from_node) {
 		cli_error("mount: --capability goes with --from-node");
 		return EXIT_USAGE;
@@ -210,7 +222,7 @@ int cmd_mount(int argc, char **argv)
 {
 	static struct config cfg; /* mo points into it while mounted */
 	struct mount_options mo;
-	int foreground, debug;
+	int foreground = 0, debug = 0;
 	char fuse_opts[MOUNT_OPTS_MAX];
 	int r = mount_args(argc, argv, &cfg, &mo, fuse_opts, sizeof(fuse_opts),
 			   &foreground, &debug);

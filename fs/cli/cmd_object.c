@@ -173,12 +173,12 @@ int cmd_object(int argc, char **argv)
 		case 'p': src.file = optarg; break;
 		case 'P': src.command = optarg; break;
 		case 'h': object_usage(stdout); return EXIT_OK;
-		default: object_usage(stderr); return EXIT_USAGE;
+		default: return cli_usage("object", NULL);
 		}
 	}
 	if (optind + 2 != argc ||
 	    (strcmp(argv[optind], "put") && strcmp(argv[optind], "get"))) {
-		object_usage(stderr);
+		cli_usage("object", "wants put FILE or get CAPABILITY");
 		return EXIT_USAGE;
 	}
 	struct config cfg;

@@ -115,11 +115,11 @@ int cmd_share(int argc, char **argv)
 		case 'p': pass.file = optarg; break;
 		case 'P': pass.command = optarg; break;
 		case 'h': share_usage(stdout); return EXIT_OK;
-		default: share_usage(stderr); return EXIT_USAGE;
+		default: return cli_usage("share", NULL);
 		}
 	}
 	if (optind + 1 != argc) {
-		share_usage(stderr);
+		cli_usage("share", "wants one PATH");
 		return EXIT_USAGE;
 	}
 	const char *path = argv[optind];

@@ -250,11 +250,11 @@ int cmd_status(int argc, char **argv)
 		case 'P': ho.pass.command = optarg; break;
 		case 'j': json = true; break;
 		case 'h': status_usage(stdout); return EXIT_OK;
-		default: status_usage(stderr); return EXIT_USAGE;
+		default: return cli_usage("status", NULL);
 		}
 	}
 	if (optind != argc) {
-		status_usage(stderr);
+		cli_usage("status", "takes no arguments");
 		return EXIT_USAGE;
 	}
 	struct config cfg;

@@ -176,11 +176,10 @@ int cmd_umount(int argc, char **argv)
 			umount_usage(stdout);
 			return EXIT_OK;
 		}
-		umount_usage(stderr);
-		return EXIT_USAGE;
+		return cli_usage("umount", NULL);
 	}
 	if (optind + 1 != argc) {
-		umount_usage(stderr);
+		cli_usage("umount", "wants one MOUNTPOINT");
 		return EXIT_USAGE;
 	}
 	const char *arg = argv[optind];

@@ -59,14 +59,36 @@ static const struct command commands[] = {
 	 "--capability-file FILE|- | CAPABILITY"},
 };
 
+/* The command being run ("mount"), for cli_error's prefix: set once by
+ * main before the command runs, as the C library's
+ * program_invocation_name is before main. */
+static const char *running;
+
 void cli_error(const char *fmt, ...)
 {
+	char msg[8192];
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("ipmaildir: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Every line "ipmaildir COMMAND: …": a message that starts with
+	 * its command ("mount: …", "export --car: …") is given the program
+	 * name, any other the command too. */
+	size_t n = running ? strlen(running) : 0;
+	if (n && !strncmp(msg, running, n) && (msg[n] == ':' || msg[n] == ' '))
+		fprintf(stderr, "ipmaildir %s\n", msg);
+	else if (n)
+		fprintf(stderr, "ipmaildir %s: %s\n", running, msg);
+	else
+		fprintf(stderr, "ipmaildir: %s\n", msg);
+}
+
+int cli_usage(const char *cmd, const char *why)
+{
+	if (why)
+		cli_error("%s: %s", cmd, why);
+	fprintf(stderr, "Try 'ipmaildir %s --help'.\n", cmd);
+	return EXIT_USAGE;
 }
 
 void cli_keys_error(const char *what, int err, int sys_errno)
@@ -184,6 +206,7 @@ static int mount_helper(int argc, char **argv)
 	}
 	if (fake)
 		return EXIT_OK;
+	running = "mount";
 	if (seal_init() != 0) {
 		cli_error("libsodium failed to initialise");
 		return EXIT_FAILURE_;
@@ -202,7 +225,7 @@ static int mount_helper(int argc, char **argv)
 	}
 	char *margv[10];
 	int margc = 0;
-	margv[margc++] = "mount";
+	margv[margc++] = "ipmaildir mount"; /* getopt's messages name it */
 	margv[margc++] = "--store";
 	margv[margc++] = store;
 	if (*pass_file) {
@@ -271,8 +294,15 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE_;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
+		if (!strcmp(argv[1], commands[i].name)) {
+			/* getopt's own lines start "ipmaildir COMMAND:" too */
+			char full[64];
+			snprintf(full, sizeof(full), "ipmaildir %s",
+				 commands[i].name);
+			running = commands[i].name;
+			argv[1] = full;
 			return commands[i].run(argc - 1, argv + 1);
+		}
 	cli_error("unknown command '%s' (try ipmaildir --help)", argv[1]);
 	return EXIT_USAGE;
 }

@@ -122,7 +122,7 @@ if mount -t tmpfs -o size=64k ipmd-test-car-full "$FULL" 2>/dev/null; then
 	on_cleanup "umount '$FULL'"
 	"$IPMD_BIN" export --store "$S" --car "$FULL/x.car" 2>"$TEST_DIR/full.err"
 	is "$?" 1 "export --car onto a full disk: exit 1"
-	is "$(cat "$TEST_DIR/full.err")" "ipmaildir: export --car: $FULL/x.car: No space left on device" \
+	is "$(cat "$TEST_DIR/full.err")" "ipmaildir export --car: $FULL/x.car: No space left on device" \
 		"... one line naming the file and why, no summary before it"
 	check "... and no partial CAR left" test ! -e "$FULL/x.car"
 	"$IPMD_BIN" export --store "$S" "$FULL/dir" 2>"$TEST_DIR/fulld.err"
