@@ -11,7 +11,6 @@
 #include <systemd/sd-daemon.h>
 
 #include "fs/mount/mount.h"
-#include "util/clock.h"
 #include "util/log.h"
 #include "util/thread.h"
 
@@ -84,21 +83,18 @@ static void wait_ready(struct service *s)
 	}
 }
 
+/* Each SERVICE_STATUS_MS, the status if it changed (thread_loop's job). */
+static void tell_status(void *arg)
+{
+	tell(arg, false);
+}
+
 static void *service_main(void *arg)
 {
 	struct service *s = arg;
 	wait_ready(s);
-	pthread_mutex_lock(&s->lock);
-	while (!s->stopping) {
-		struct timespec t = deadline_ms(SERVICE_STATUS_MS);
-		pthread_cond_timedwait(&s->wake, &s->lock, &t);
-		if (s->stopping)
-			break;
-		pthread_mutex_unlock(&s->lock);
-		tell(s, false);
-		pthread_mutex_lock(&s->lock);
-	}
-	pthread_mutex_unlock(&s->lock);
+	thread_loop(&s->lock, &s->wake, &s->stopping, SERVICE_STATUS_MS, NULL,
+		    tell_status, s);
 	return NULL;
 }
 
