@@ -15,7 +15,7 @@ DESTDIR ?=
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 BUILD   ?= build
 CC      ?= cc
-PKGS    := fuse3 libsodium libcurl jansson libxxhash libcrypto
+PKGS    := fuse3 libsodium libcurl jansson libxxhash libcrypto libsystemd
 
 # pkg-config runs when a compile or link first needs its answer, not when
 # make reads this file: `make deps install` on a new machine parses the

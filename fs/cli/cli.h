@@ -7,7 +7,6 @@
 #ifndef IPMD_FS_CLI_CLI_H
 #define IPMD_FS_CLI_CLI_H
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -30,21 +29,25 @@ int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_share(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
 
-/* A command's usage (usage prints it on out): asked for with --help
- * (help: on stdout, EXIT_OK), or for a command line it does not take
- * (on stderr, EXIT_USAGE).  Returns that exit status. */
-int cli_usage(void (*usage)(FILE *out), bool help);
+/* One line on stderr, "ipmaildir COMMAND: <message>": a message that
+ * starts with the command's name ("mount: …") is not given it twice;
+ * before any command, "ipmaildir: <message>". */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A usage error of cmd: why (if not NULL: getopt said it already) as
+ * cli_error says it, then the hint "Try 'ipmaildir cmd --help'."; returns
+ * EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *why);
+/* The answer to an option code c of cli_getopt that cmd's loop does not
+ * take itself: --help ('h'): the usage (usage prints it on out) on
+ * stdout, EXIT_OK; any other (getopt said what): cli_usage(cmd, NULL),
+ * EXIT_USAGE. */
+int cli_help(const char *cmd, void (*usage)(FILE *out), int c);
 /* A count above 0 in decimal (an option's value, as strtoull reads it,
  * with nothing after it and no sign '-'): 0 and *out, or -1 (*out
  * untouched). */
 int cli_count(const char *s, unsigned long long *out);
-
-/* One line on out: prefix, then fmt with ap, then a newline. */
-void cli_vline(FILE *out, const char *prefix, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
-/* "ipmaildir: <message>\n" on stderr. */
-void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Message for a keys_error or negative errno, with the OS error if any. */
 void cli_keys_error(const char *what, int err, int sys_errno);
 /* The same for store_load_keys (fs/store/store.h): the key file or the
@@ -67,8 +70,8 @@ void cli_passphrase_error(const char *cmd,
 	{"store", required_argument, NULL, 's'},                           \
 	{"passphrase-file", required_argument, NULL, 'p'},                 \
 	{"passphrase-command", required_argument, NULL, 'P'}
-/* The end of every command's table: --help, code 'h' (what cli_usage
- * answers with help), then the table's terminator. */
+/* The end of every command's table: --help, code 'h' (what cli_help
+ * answers with the usage), then the table's terminator. */
 #define CLI_OPTIONS_END {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}
 /* getopt_long(argc, argv, shortopts, opts) that takes the store options
  * on the way, into *store and *pass: the code of the next other option
@@ -78,16 +81,20 @@ struct option;
 int cli_getopt(int argc, char **argv, const char *shortopts,
 	       const struct option *opts, const char **store,
 	       struct passphrase_source *pass);
-/* The whole command line of a command whose only options are those and
- * --help, and which takes exactly operands operands (from argv[optind]
- * on): -1 to go on, else the exit status (usage said). */
-int cli_store_args(int argc, char **argv, int operands,
-		   void (*usage)(FILE *out), const char **store,
-		   struct passphrase_source *pass);
+/* The whole command line of command cmd, whose only options are those
+ * and --help, and which takes exactly operands operands (from
+ * argv[optind] on): -1 to go on, else the exit status (cli_help's
+ * answer, or cli_usage(cmd, why) for another number of operands). */
+int cli_store_args(const char *cmd, int argc, char **argv, int operands,
+		   const char *why, void (*usage)(FILE *out),
+		   const char **store, struct passphrase_source *pass);
+/* A --json command's object (<jansson.h>): where cli_store_paths and
+ * cli_fs_open put their failure too (cli_json_fail); NULL: none. */
+typedef struct json_t json_t;
 /* store_paths_init of store (NULL: the default): 0, or EXIT_FAILURE_
- * with "cmd: cannot name the store: why" said. */
+ * with "cmd: cannot name the store: why" said (and in doc). */
 int cli_store_paths(const char *cmd, const char *store,
-		    struct store_paths *paths);
+		    struct store_paths *paths, json_t *doc);
 /* store_load_keys: 0, or EXIT_FAILURE_ with the key file or passphrase
  * source at fault said (cli_load_keys_error). */
 struct mailbox_keys;
@@ -95,11 +102,11 @@ int cli_load_keys(const struct store_paths *paths,
 		  const struct passphrase_source *pass,
 		  struct mailbox_keys *keys);
 /* ipmd_fs_open (fs/mount/mount.h): 0, or EXIT_FAILURE_ with "cmd: why"
- * said and fs closed. */
+ * said (and in doc) and fs closed. */
 struct ipmd_fs;
 struct mount_options;
 int cli_fs_open(const char *cmd, struct ipmd_fs *fs,
-		const struct mount_options *mo);
+		const struct mount_options *mo, json_t *doc);
 /* history_open (fs/store/history.h): 0, or EXIT_FAILURE_ with "cmd: why"
  * said and h closed.  whole: also refuse a head that does not open, or
  * one lost over mail (log and archive read the chain from the head, and
@@ -124,12 +131,11 @@ struct config;
 int cli_config(struct config *cfg, const char **store,
 	       struct passphrase_source *pass, const char **node);
 
-/* The first step of a command that serves FUSE ("mount", "archive"):
- * open its log (syslog, and stderr too when foreground), then apply
- * fs/fuse/mount_access.h to its FUSE option list opts (size bytes).  A
+/* Apply fs/fuse/mount_access.h to the FUSE option list opts (size bytes) of
+ * command cmd ("mount", "archive"); call after cli_log_start.  A
  * contradiction or no room: one line on stderr and EXIT_USAGE.  The
  * opt-out is logged as a warning, and also printed on stderr when
- * foreground is 0 (the log does not go there then).  Else 0. */
+ * foreground is 0 (the log may not go there then).  Else 0. */
 int cli_mount_access(const char *cmd, char *opts, size_t size,
 		     int foreground);
 /* Add opt to the comma-separated option list opts (size bytes, a
@@ -137,6 +143,19 @@ int cli_mount_access(const char *cmd, char *opts, size_t size,
  * opts unchanged. */
 int cli_fuse_opt_add(const char *cmd, char *opts, size_t size,
 		     const char *opt);
+/* A mount point must be an empty directory: a file, or a directory that
+ * holds anything (unless nonempty: -o nonempty), is refused with one line
+ * "cmd: …" on stderr and EXIT_FAILURE_, as is one that does not stat.
+ * Else 0, with its absolute path in abs (PATH_MAX bytes): the daemon
+ * works from "/". */
+int cli_mountpoint_check(const char *cmd, const char *mountpoint,
+			 bool nonempty, char *abs);
+/* Choose the daemon's log (util/log.h): the file (-o log=FILE) when file
+ * is not NULL or "", else syslog or stderr; libfuse's own messages go
+ * there too.  Before daemonizing (a relative file is the current
+ * directory's).  A file that does not open: one line, EXIT_FAILURE_;
+ * else 0. */
+int cli_log_start(const char *cmd, const char *file, int foreground);
 /* Install the signal handlers on se, mount it on mountpoint and daemonize
  * (foreground 0) or not: 0.  A step that fails is said on stderr as
  * "cmd: …", what was done is undone (se itself is the caller's) and -1
@@ -147,5 +166,14 @@ int cli_fuse_start(const char *cmd, struct fuse_session *se,
 /* The convergence scope cfg sets (key "convergence"), else the default;
  * what a writing command (mount, import, object put) seals with. */
 enum obj_scope cli_scope(const struct config *cfg);
+
+/* --json (fsck, gc, import, export): one JSON object on stdout, printed
+ * at the end.  cli_json_fail says "ipmaildir cmd: why" on stderr as
+ * every error is, and also puts why under "error" in doc (NULL: no
+ * --json); returns -1.  cli_json_print adds "exit": status, prints doc
+ * and frees it.  (json_t: <jansson.h>, declared above.) */
+int cli_json_fail(json_t *doc, const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void cli_json_print(json_t *doc, int status);
 
 #endif

@@ -1,14 +1,25 @@
-/* fs/cli/cli_args.c — small answers to a command line (fs/cli/cli.h): the
- * usage, a count. */
+/* fs/cli/cli_args.c — small answers to a command line (fs/cli/cli.h): a
+ * usage error, --help, a count. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "fs/cli/cli.h"
 
-int cli_usage(void (*usage)(FILE *out), bool help)
+int cli_usage(const char *cmd, const char *why)
 {
-	usage(help ? stdout : stderr);
-	return help ? EXIT_OK : EXIT_USAGE;
+	if (why)
+		cli_error("%s: %s", cmd, why);
+	fprintf(stderr, "Try 'ipmaildir %s --help'.\n", cmd);
+	return EXIT_USAGE;
+}
+
+int cli_help(const char *cmd, void (*usage)(FILE *out), int c)
+{
+	if (c != 'h')
+		return cli_usage(cmd, NULL);
+	usage(stdout);
+	return EXIT_OK;
 }
 
 int cli_count(const char *s, unsigned long long *out)

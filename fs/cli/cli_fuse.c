@@ -1,14 +1,89 @@
 /*
  * fs/cli/cli_fuse.c — the steps that put a FUSE session in place, the same
- * for `mount` and `archive` (and mount.ipmaildir): the -o list, signal
- * handlers, the mount, daemonizing.
+ * for `mount` and `archive` (and mount.ipmaildir): the mount point, the log,
+ * the -o list, signal handlers, the mount, daemonizing.
  */
 #define FUSE_USE_VERSION 34
+#include <fuse_log.h>
 #include <fuse_lowlevel.h>
 
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fs/cli/cli.h"
+#include "util/log.h"
+
+/* An entry other than "." and ".."?  1, 0, or -errno. */
+static int dir_has_entry(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	int found = 0;
+	errno = 0;
+	for (struct dirent *de; !found && (de = readdir(d));)
+		found = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	int e = !found && errno ? -errno : found;
+	closedir(d);
+	return e;
+}
+
+int cli_mountpoint_check(const char *cmd, const char *mountpoint,
+			 bool nonempty, char *abs)
+{
+	struct stat st;
+	if (stat(mountpoint, &st) != 0 || !realpath(mountpoint, abs)) {
+		cli_error("%s: %s: %s", cmd, mountpoint, strerror(errno));
+		return EXIT_FAILURE_;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		cli_error("%s: %s is not a directory", cmd, mountpoint);
+		return EXIT_FAILURE_;
+	}
+	int r = nonempty ? 0 : dir_has_entry(abs);
+	if (r < 0) {
+		cli_error("%s: %s: %s", cmd, mountpoint, strerror(-r));
+		return EXIT_FAILURE_;
+	}
+	if (r) {
+		cli_error("%s: %s is not empty: the mount would hide what it "
+			  "holds (-o nonempty to mount there anyway)",
+			  cmd, mountpoint);
+		return EXIT_FAILURE_;
+	}
+	return 0;
+}
+
+/* libfuse's own messages: into the log, but -d's trace where libfuse puts
+ * it (stderr), never into syslog. */
+static void fuse_to_log(enum fuse_log_level level, const char *fmt,
+			va_list ap)
+{
+	if (level == FUSE_LOG_DEBUG) {
+		vfprintf(stderr, fmt, ap);
+		return;
+	}
+	char msg[LOG_LINE_MAX];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	logmsg((int)level, "%s", msg);
+}
+
+int cli_log_start(const char *cmd, const char *file, int foreground)
+{
+	int e = file && *file ? log_to_file(file) : log_to_default(foreground);
+	if (e) {
+		cli_error("%s: %s%s: %s", cmd, file && *file ? "-o log=" : "",
+			  file && *file ? file : "the log", strerror(-e));
+		return EXIT_FAILURE_;
+	}
+	fuse_set_log_func(fuse_to_log);
+	return 0;
+}
 
 int cli_fuse_opt_add(const char *cmd, char *opts, size_t size,
 		     const char *opt)

@@ -1,11 +1,11 @@
-/* fs/cli/cli_mount_access.c — the CLI's side of fs/fuse/mount_access.h: open
- * the log, apply, report, log the opt-out. */
+/* fs/cli/cli_mount_access.c — the CLI's side of fs/fuse/mount_access.h: apply,
+ * report, log the opt-out. */
 #include <errno.h>
 #include <stdio.h>
-#include <syslog.h>
 
 #include "fs/cli/cli.h"
 #include "fs/fuse/mount_access.h"
+#include "util/log.h"
 
 #define UNCHECKED_MSG                                                        \
 	"-o allow_other," MOUNT_ACCESS_OPT_OUT ": file modes are not "       \
@@ -15,9 +15,6 @@
 int cli_mount_access(const char *cmd, char *opts, size_t size,
 		     int foreground)
 {
-	/* The mount's log: syslog, and stderr too while in the foreground. */
-	openlog("ipmaildir", LOG_PID | (foreground ? LOG_PERROR : 0),
-		LOG_MAIL);
 	int r = mount_access_options(opts, size);
 	if (r == -EINVAL) {
 		cli_error("%s: -o default_permissions and " MOUNT_ACCESS_OPT_OUT
@@ -30,7 +27,7 @@ int cli_mount_access(const char *cmd, char *opts, size_t size,
 		return EXIT_USAGE;
 	}
 	if (r == MOUNT_ACCESS_UNCHECKED) {
-		syslog(LOG_WARNING, "%s: " UNCHECKED_MSG, cmd);
+		logmsg(LOG_WARNING, "%s: " UNCHECKED_MSG, cmd);
 		if (!foreground)
 			cli_error("%s: warning: " UNCHECKED_MSG, cmd);
 	}

@@ -35,9 +35,9 @@ int cli_getopt(int argc, char **argv, const char *shortopts,
 	return c;
 }
 
-int cli_store_args(int argc, char **argv, int operands,
-		   void (*usage)(FILE *out), const char **store,
-		   struct passphrase_source *pass)
+int cli_store_args(const char *cmd, int argc, char **argv, int operands,
+		   const char *why, void (*usage)(FILE *out),
+		   const char **store, struct passphrase_source *pass)
 {
 	static const struct option opts[] = {
 		CLI_STORE_OPTIONS,
@@ -45,18 +45,19 @@ int cli_store_args(int argc, char **argv, int operands,
 	};
 	int c = cli_getopt(argc, argv, "s:p:h", opts, store, pass);
 	if (c != -1)
-		return cli_usage(usage, c == 'h');
+		return cli_help(cmd, usage, c);
 	if (optind + operands != argc)
-		return cli_usage(usage, false);
+		return cli_usage(cmd, why);
 	return -1;
 }
 
 int cli_store_paths(const char *cmd, const char *store,
-		    struct store_paths *paths)
+		    struct store_paths *paths, json_t *doc)
 {
 	int r = store_paths_init(paths, store);
 	if (r != 0) {
-		cli_error("%s: cannot name the store: %s", cmd, strerror(-r));
+		cli_json_fail(doc, cmd, "cannot name the store: %s",
+			      strerror(-r));
 		return EXIT_FAILURE_;
 	}
 	return 0;
@@ -93,12 +94,12 @@ static int head_whole(const char *cmd, struct history *h)
 }
 
 int cli_fs_open(const char *cmd, struct ipmd_fs *fs,
-		const struct mount_options *mo)
+		const struct mount_options *mo, json_t *doc)
 {
 	char msg[1024] = "";
 	if (ipmd_fs_open(fs, mo, msg, sizeof(msg)) != 0) {
-		cli_error("%s: %s", cmd,
-			  msg[0] ? msg : "cannot open the mailbox");
+		cli_json_fail(doc, cmd, "%s",
+			      msg[0] ? msg : "cannot open the mailbox");
 		ipmd_fs_close(fs);
 		return EXIT_FAILURE_;
 	}

@@ -20,6 +20,7 @@
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
 #include "fs/fuse/archive.h"
+#include "fs/store/mountinfo.h"
 
 static void archive_usage(FILE *out)
 {
@@ -53,18 +54,21 @@ int cmd_archive(int argc, char **argv)
 					     sizeof(fuse_opts), optarg))
 				return EXIT_USAGE;
 			break;
-		default: return cli_usage(archive_usage, c == 'h');
+		default: return cli_help("archive", archive_usage, c);
 		}
 	}
 	if (optind + 1 != argc)
-		return cli_usage(archive_usage, false);
+		return cli_usage("archive", "wants one MOUNTPOINT");
 	const char *mountpoint = argv[optind];
 	static struct config cfg; /* ho points into it while mounted */
 	if (cli_config(&cfg, &ho.store, &ho.pass, NULL))
 		return EXIT_USAGE;
-	if (cli_mount_access("archive", fuse_opts, sizeof(fuse_opts),
-			     foreground))
-		return EXIT_USAGE;
+	int r = cli_log_start("archive", NULL, foreground);
+	if (!r)
+		r = cli_mount_access("archive", fuse_opts, sizeof(fuse_opts),
+				     foreground);
+	if (r)
+		return r;
 	static struct history h;
 	static struct archive a;
 	if (cli_history_open("archive", &h, &ho, true))
@@ -80,7 +84,7 @@ int cmd_archive(int argc, char **argv)
 	}
 	char base_opts[PATH_MAX + 64];
 	snprintf(base_opts, sizeof(base_opts),
-		 "fsname=ipmaildir-archive:%s,subtype=ipmaildir",
+		 "fsname=" MOUNTINFO_ARCHIVE_SOURCE "%s,subtype=ipmaildir",
 		 h.store.paths.root);
 	char *fargv[] = {"ipmaildir", "-o", base_opts, "-o", fuse_opts, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(5, fargv);

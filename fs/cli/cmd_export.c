@@ -6,10 +6,12 @@
  * Both read the store without mounting it (fs/tools/snapshot.h).  While it is
  * mounted, the Maildir export is of the last commit, and says so; the CAR
  * is always of the last commit (its root must name exactly its tree).
+ * --json: no progress or summary, one JSON object on stdout at the end.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,9 @@ static void export_usage(FILE *out)
 		"  --head-only    only the head commit's blocks, not those of "
 		"older states\n"
 		"  --quiet        no progress\n"
+		"  --json         one JSON object at the end: what was "
+		"written, or the error\n"
+		"                 (not with --car -)\n"
 		"  --passphrase-command CMD  the passphrase is the first line "
 		"/bin/sh -c CMD prints\n");
 }
@@ -52,7 +57,13 @@ static void on_progress(void *arg, const struct export_stats *st)
 			     st->written_bytes - p->bytes);
 }
 
-static int export_dir(struct snapshot *s, const char *dst, bool quiet)
+static json_t *num(uint64_t n)
+{
+	return json_integer((json_int_t)n);
+}
+
+static int export_dir(struct snapshot *s, const char *dst, bool quiet,
+		      json_t *doc)
 {
 	if (s->mounted) {
 		char when[HISTORY_TIME_MAX];
@@ -64,26 +75,45 @@ static int export_dir(struct snapshot *s, const char *dst, bool quiet)
 			"those)\n",
 			(unsigned long long)s->last.seq, when);
 	}
-	struct progress prog = {0};
-	progress_start(&prog, 2, "export", "files", 0, 0, false);
-	struct export_options o = {.progress = quiet ? NULL : on_progress,
-				   .progress_arg = &prog};
-	struct export_stats st;
+	/* --json: the object is the summary; no bar, no line. */
+	struct progress bar = {0}, *prog = doc ? NULL : &bar;
+	progress_start(prog, 2, "export", "files", 0, 0, false);
+	struct export_options o = {
+		.progress = quiet || doc ? NULL : on_progress,
+		.progress_arg = prog};
+	struct export_stats st = {0};
 	char errpath[PATH_MAX];
 	int e = export_tree(s->st, s->tree, dst, &o, &st, errpath);
-	prog.items = st.written;
-	prog.bytes = st.written_bytes;
-	progress_done(&prog, NULL);
+	bar.items = st.written;
+	bar.bytes = st.written_bytes;
+	/* The summary says it was done: only when it was. */
+	if (e)
+		progress_clear(prog);
+	else
+		progress_done(prog, NULL);
+	if (doc) {
+		json_object_set_new(doc, "dir", json_string(dst));
+		json_object_set_new(doc, "commit", num(s->last.seq));
+		json_object_set_new(doc, "mounted", json_boolean(s->mounted));
+		json_object_set_new(doc, "files", num(st.written));
+		json_object_set_new(doc, "bytes", num(st.written_bytes));
+		json_object_set_new(doc, "directories", num(st.dirs));
+		json_object_set_new(doc, "symlinks", num(st.symlinks));
+	}
 	if (e) {
-		cli_error("export: %s: %s", errpath[0] ? errpath : dst,
-			  e == -ENOTEMPTY ? "exists and is not empty: export "
-					    "writes only into a new or empty "
-					    "directory"
-			  : e == -EBADMSG ? "a block is damaged (it does not "
-					    "verify); run ipmaildir fsck"
-			  : e == -ENOENT ? "missing (a block or the "
-					   "directory); run ipmaildir fsck"
-					 : strerror(-e));
+		cli_json_fail(doc, "export", "%s: %s",
+			      errpath[0] ? errpath : dst,
+			      e == -ENOTEMPTY
+				      ? "exists and is not empty: export "
+					"writes only into a new or empty "
+					"directory"
+			      : e == -EBADMSG ? "a block is damaged (it does "
+						"not verify); run ipmaildir "
+						"fsck"
+			      : e == -ENOENT ? "missing (a block or the "
+					       "directory); run ipmaildir "
+					       "fsck"
+					     : strerror(-e));
 		return EXIT_FAILURE_;
 	}
 	return EXIT_OK;
@@ -95,7 +125,8 @@ struct car_job {
 	struct cid_set *seen;
 	struct progress *prog;
 	uint8_t *buf;
-	int error;
+	int error;       /* a block's fault: bad names it */
+	bool write_failed; /* the CAR's: its file is named */
 	struct cid bad;
 	uint64_t commits;
 	struct cid_list chain; /* the commits of the DAG, newest first */
@@ -105,11 +136,14 @@ static int put_block(struct car_job *j, const struct cid *cid)
 {
 	size_t len;
 	int e = bs_get(j->s->bs, cid, j->buf, BLOCK_MAX_BYTES, &len);
-	if (!e)
-		e = car_put(j->w, cid, j->buf, len);
-	if (e) {
+	if (e) { /* the block's fault; a failed write is the file's */
 		j->error = e;
 		j->bad = *cid;
+		return e;
+	}
+	e = car_put(j->w, cid, j->buf, len);
+	if (e) {
+		j->write_failed = true;
 		return e;
 	}
 	progress_add(j->prog, 1, len);
@@ -173,7 +207,7 @@ static int car_blocks(struct car_job *j, bool head_only)
 			e = reach_tree(s->st, t, j->seen, on_block, j);
 		if (t)
 			tree_free(t);
-		if (e && !j->error) {
+		if (e && !j->error && !j->write_failed) {
 			j->error = e;
 			j->bad = j->chain.v[i];
 		}
@@ -183,10 +217,10 @@ static int car_blocks(struct car_job *j, bool head_only)
 }
 
 static int export_car(struct snapshot *s, const char *file, bool head_only,
-		      bool quiet)
+		      bool quiet, json_t *doc)
 {
 	if (s->head.commit.len == 0) {
-		cli_error("export --car: nothing committed yet");
+		cli_json_fail(doc, "export --car", "nothing committed yet");
 		return EXIT_FAILURE_;
 	}
 	bool out_stdout = !strcmp(file, "-");
@@ -195,11 +229,13 @@ static int export_car(struct snapshot *s, const char *file, bool head_only,
 				   O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 				   0600);
 	if (fd < 0) {
-		cli_error("export --car: %s: %s", file,
-			  errno == EEXIST ? "exists already (not overwritten)"
-					  : strerror(errno));
+		cli_json_fail(doc, "export --car", "%s: %s", file,
+			      errno == EEXIST
+				      ? "exists already (not overwritten)"
+				      : strerror(errno));
 		return EXIT_FAILURE_;
 	}
+	quiet = quiet || doc; /* --json: the object is the summary */
 	struct progress prog = {0};
 	progress_start(quiet ? NULL : &prog, 2, "export", "blocks", 0, 0,
 		       false);
@@ -221,7 +257,9 @@ static int export_car(struct snapshot *s, const char *file, bool head_only,
 		e = -errno;
 	if (!out_stdout && close(fd) != 0 && !e)
 		e = -errno;
-	if (!quiet) {
+	if (!quiet && e) {
+		progress_clear(&prog);
+	} else if (!quiet) {
 		char extra[128];
 		snprintf(extra, sizeof(extra), "%llu commits, CAR of %llu "
 			 "bytes", (unsigned long long)j.commits + 1,
@@ -231,15 +269,27 @@ static int export_car(struct snapshot *s, const char *file, bool head_only,
 	free(j.buf);
 	cid_list_free(&j.chain);
 	cid_set_free(j.seen);
+	if (doc) {
+		char root[CID_TEXT_MAX];
+		cid_format(&s->head.commit, root, sizeof(root));
+		json_object_set_new(doc, "car", json_string(file));
+		json_object_set_new(doc, "root", json_string(root));
+		json_object_set_new(doc, "commits", num(j.commits + 1));
+		json_object_set_new(doc, "bytes", num(bytes));
+	}
 	if (e) {
 		char cid[CID_TEXT_MAX] = "";
 		if (j.error)
 			cid_format(&j.bad, cid, sizeof(cid));
-		cli_error("export --car: %s%s%s; %s", cid[0] ? "block " : "",
-			  cid, cid[0] ? ": " : "",
-			  e == -ENOENT	  ? "missing from the store"
-			  : e == -EBADMSG ? "damaged (does not verify)"
-					  : strerror(-e));
+		/* A block at fault, else the file (a full disk, …). */
+		const char *what = cid[0]	? cid
+				   : out_stdout ? "standard output"
+						: file;
+		cli_json_fail(doc, "export --car", "%s%s: %s",
+			      cid[0] ? "block " : "", what,
+			      e == -ENOENT    ? "missing from the store"
+			      : e == -EBADMSG ? "damaged (does not verify)"
+					      : strerror(-e));
 		if (!out_stdout)
 			unlink(file); /* never leave a partial CAR */
 		return EXIT_FAILURE_;
@@ -254,11 +304,12 @@ int cmd_export(int argc, char **argv)
 		{"car", required_argument, NULL, 'c'},
 		{"head-only", no_argument, NULL, 'H'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"json", no_argument, NULL, 'J'},
 		CLI_OPTIONS_END,
 	};
 	const char *store = NULL, *car = NULL;
 	struct passphrase_source pass = {0};
-	bool quiet = false, head_only = false;
+	bool quiet = false, head_only = false, json = false;
 	int c;
 	while ((c = cli_getopt(argc, argv, "s:p:c:qh", opts, &store,
 			       &pass)) != -1) {
@@ -266,26 +317,44 @@ int cmd_export(int argc, char **argv)
 		case 'c': car = optarg; break;
 		case 'H': head_only = true; break;
 		case 'q': quiet = true; break;
-		default: return cli_usage(export_usage, c == 'h');
+		case 'J': json = true; break;
+		default: return cli_help("export", export_usage, c);
 		}
 	}
 	if ((car && optind != argc) || (!car && optind + 1 != argc) ||
 	    (head_only && !car))
-		return cli_usage(export_usage, false);
+		return cli_usage("export", "wants one DIR, or --car FILE "
+					   "(--head-only goes with --car)");
+	/* A CAR is binary: not for a terminal (as gzip refuses). */
+	if (car && !strcmp(car, "-") && isatty(STDOUT_FILENO)) {
+		cli_error("export: --car - would write binary to the "
+			  "terminal: redirect standard output to a file or "
+			  "a pipe");
+		return EXIT_USAGE;
+	}
+	if (json && car && !strcmp(car, "-")) {
+		cli_error("export: --json and --car - would share standard "
+			  "output: give the CAR a file");
+		return EXIT_USAGE;
+	}
 	struct config cfg;
 	if (cli_config(&cfg, &store, &pass, NULL))
 		return EXIT_USAGE;
 	static struct snapshot s;
 	char msg[1024] = "";
 	int status = EXIT_FAILURE_;
+	json_t *doc = json ? json_object() : NULL;
 	if (snapshot_open(&s, store, &pass,
 			  car ? SNAP_COMMITTED : SNAP_CURRENT, msg,
 			  sizeof(msg)) != 0)
-		cli_error("export: %s", msg[0] ? msg : "cannot open the store");
+		cli_json_fail(doc, "export", "%s",
+			      msg[0] ? msg : "cannot open the store");
 	else if (car)
-		status = export_car(&s, car, head_only, quiet);
+		status = export_car(&s, car, head_only, quiet, doc);
 	else
-		status = export_dir(&s, argv[optind], quiet);
+		status = export_dir(&s, argv[optind], quiet, doc);
+	if (doc)
+		cli_json_print(doc, status);
 	snapshot_close(&s);
 	config_free(&cfg);
 	return status;

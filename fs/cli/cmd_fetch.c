@@ -2,8 +2,8 @@
  * fs/cli/cmd_fetch.c — `ipmaildir fetch CAPABILITY`: get one shared message,
  * verify and decrypt it, and deliver it into a Maildir's new/ the qmail
  * way: O_EXCL create in tmp/ under a unique name, write, fsync, link into
- * new/, unlink tmp/.  Nothing appears in new/ unless every block was
- * there and verified.  Without --into, the message goes to standard
+ * new/, unlink tmp/; cur/, new/ and tmp/ are made where missing.  Nothing
+ * appears in new/ unless every block was there and verified.  Without --into, the message goes to standard
  * output (and a failure may leave part of it written: trust exit 0 only).
  *
  * Blocks come from the local store (--store, default) or from an IPFS
@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,8 +55,9 @@ static void fetch_usage(FILE *out)
 		"first line (- : standard input);\n"
 		"                   as an argument, other local users can "
 		"read it (ps)\n"
-		"  --into MAILDIR   deliver into MAILDIR/new (default: "
-		"standard output)\n"
+		"  --into MAILDIR   deliver into MAILDIR/new, making cur/ new/ "
+		"tmp/ if missing\n"
+		"                   (default: standard output)\n"
 		"  --node ADDR      get the blocks from this IPFS node "
 		"(multiaddr or URL)\n");
 }
@@ -103,12 +105,34 @@ static void unique_name(char *out, size_t size, unsigned n)
 		 (long)tv.tv_usec, (long)getpid(), n, clean);
 }
 
+/* cur/, new/ and tmp/ in maildir, made (0700) where missing, as
+ * maildirmake would: a directory given to --into becomes a Maildir.
+ * 0, or -errno with the one at fault in *step. */
+static int make_maildir(const char *maildir, const char **step)
+{
+	static const char *const sub[] = {"cur/", "new/", "tmp/"};
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		char path[PATH_MAX];
+		if (snprintf(path, sizeof(path), "%s/%.3s", maildir, sub[i]) >=
+		    (int)sizeof(path))
+			return -ENAMETOOLONG;
+		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+			*step = sub[i];
+			return -errno;
+		}
+	}
+	return 0;
+}
+
 static int deliver(struct obj_store *st, const struct obj_ref *ref,
 		   const char *maildir, char *name, size_t name_size,
 		   const char **step)
 {
 	char tmp[PATH_MAX], dst[PATH_MAX];
 	int fd = -1;
+	int e = make_maildir(maildir, step);
+	if (e)
+		return e;
 	*step = "tmp/";
 	for (unsigned n = 0; fd < 0 && n < UNIQUE_TRIES; n++) {
 		unique_name(name, name_size, n);
@@ -124,7 +148,7 @@ static int deliver(struct obj_store *st, const struct obj_ref *ref,
 	if (fd < 0)
 		return -EEXIST;
 	*step = "fetching the message";
-	int e = copy_out(st, ref, fd);
+	e = copy_out(st, ref, fd);
 	if (!e && fsync(fd) != 0) {
 		*step = "fsync";
 		e = -errno;
@@ -230,14 +254,13 @@ int cmd_fetch(int argc, char **argv)
 		case 'n': node = optarg; break;
 		case 'i': into = optarg; break;
 		case 'c': cap_file = optarg; break;
-		case 'h': fetch_usage(stdout); return EXIT_OK;
-		default: fetch_usage(stderr); return EXIT_USAGE;
+		default: return cli_help("fetch", fetch_usage, c);
 		}
 	}
-	if (optind + (cap_file ? 0 : 1) != argc || (store && node)) {
-		fetch_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind + (cap_file ? 0 : 1) != argc || (store && node))
+		return cli_usage("fetch", "wants one CAPABILITY (or "
+					  "--capability-file), and --store or "
+					  "--node, not both");
 	char text[CAPABILITY_MAX + 64] = "";
 	if (cap_file && read_capability_file(cap_file, text, sizeof(text)))
 		return EXIT_FAILURE_;
@@ -300,14 +323,19 @@ int cmd_fetch(int argc, char **argv)
 	sodium_memzero(&ref, sizeof(ref));
 	config_free(&cfg);
 	if (e) {
+		/* What a block's errors mean, only while blocks are read: a
+		 * missing tmp/ is ENOENT too. */
+		bool reading = !strcmp(step, "fetching the message");
 		cli_error("fetch: %s: %s%s%s; nothing was delivered", step,
-			  e == -EBADMSG ? "a block does not verify (damaged, "
-					  "or the capability's key is wrong)"
-			  : e == -ENOENT ? "a block of the message is not in "
-					   "the store"
-			  : e == -ETIMEDOUT ? "the node did not find a block "
-					      "in time"
-					    : strerror(-e),
+			  reading && e == -EBADMSG
+				  ? "a block does not verify (damaged, or "
+				    "the capability's key is wrong)"
+			  : reading && e == -ENOENT
+				  ? "a block of the message is not in the "
+				    "store"
+			  : reading && e == -ETIMEDOUT
+				  ? "the node did not find a block in time"
+				  : strerror(-e),
 			  why[0] ? ": " : "", why);
 		(void)from;
 		return EXIT_FAILURE_;

@@ -27,11 +27,15 @@
  * Exit status, as e2fsck: 0 clean, 1 errors corrected, 4 errors left
  * uncorrected, 8 operational error (and 2 for usage).
  *
+ * --json: the same lines, gathered by kind, and the result in one JSON
+ * object on stdout at the end (errors still get their line on stderr).
+ *
  * This file is the command: options, the lines (fsck: …), the bar and the
  * exit status; the engine that checks and repairs is fs/tools/fsck.h.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +72,8 @@ static void fsck_usage(FILE *out)
 		"--repair)\n"
 		"  -v, --verbose      list every block verified: kind, CID, "
 		"file\n"
+		"  --json             one JSON object: the result and every "
+		"line by kind\n"
 		"  --node ADDR        read blocks missing here from this IPFS "
 		"node\n"
 		"                     (default: $IPMAILDIR_NODE, the config's "
@@ -95,15 +101,6 @@ static int parse_seq(const char *s, uint64_t *seq)
 	return 0;
 }
 
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	cli_vline(stdout, "fsck: ", fmt, ap);
-	va_end(ap);
-}
-
 /* ---- the engine's lines and bar (fs/tools/fsck.h) ---- */
 
 /* A bar on stderr while blocks are verified, on a terminal only: the
@@ -111,11 +108,12 @@ static void note(const char *fmt, ...)
 struct out {
 	struct progress *prog;
 	struct progress bar;
+	json_t *doc; /* --json: the lines by kind, printed at the end */
 };
 
 static void say(void *arg, enum fsck_say kind, const char *text)
 {
-	(void)arg;
+	struct out *o = arg;
 	static const char *const word[] = {
 		[FSCK_SAY_NOTE] = "",
 		[FSCK_SAY_DAMAGE] = "DAMAGE: ",
@@ -123,10 +121,66 @@ static void say(void *arg, enum fsck_say kind, const char *text)
 		[FSCK_SAY_NOT_REPAIRED] = "NOT REPAIRED: ",
 		[FSCK_SAY_DROPPED] = "DROPPED: ",
 	};
+	static const char *const key[] = {
+		[FSCK_SAY_NOTE] = "notes",
+		[FSCK_SAY_DAMAGE] = "damage",
+		[FSCK_SAY_REPAIRED] = "repaired",
+		[FSCK_SAY_NOT_REPAIRED] = "not_repaired",
+		[FSCK_SAY_DROPPED] = "dropped",
+		[FSCK_SAY_ERROR] = "errors",
+	};
+	if (o->doc)
+		json_array_append_new(json_object_get(o->doc, key[kind]),
+				      json_string(text));
 	if (kind == FSCK_SAY_ERROR)
 		cli_error("fsck: %s", text);
-	else
+	else if (!o->doc)
 		printf("fsck: %s%s\n", word[kind], text);
+}
+
+/* A line of this command's own, as the engine's notes are said. */
+static void note(const struct fsck *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void note(const struct fsck *f, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	say(f->io.arg, FSCK_SAY_NOTE, text);
+}
+
+/* --json: the object the lines are gathered in; NULL without memory (the
+ * lines are then printed). */
+static json_t *json_doc(void)
+{
+	json_t *doc = json_object();
+	static const char *const keys[] = {"notes", "damage", "repaired",
+					   "not_repaired", "dropped", "errors"};
+	for (size_t i = 0; doc && i < sizeof(keys) / sizeof(keys[0]); i++)
+		json_object_set_new(doc, keys[i], json_array());
+	return doc;
+}
+
+/* --json: the result, then the object on stdout. */
+static void json_end(json_t *doc, const struct fsck *f, int status)
+{
+	static const char *const result[] = {
+		[FSCK_CLEAN] = "clean", [FSCK_CORRECTED] = "corrected",
+		[FSCK_UNCORRECTED] = "uncorrected",
+		[FSCK_OPERATIONAL] = "operational error",
+	};
+	json_object_set_new(doc, "store", json_string(f->h.store.paths.root));
+	json_object_set_new(doc, "mounted", json_boolean(f->mounted));
+	json_object_set_new(doc, "problems", json_integer(f->problems));
+	json_object_set_new(doc, "blocks", json_integer((json_int_t)f->blocks));
+	json_object_set_new(doc, "result",
+			    json_string(status >= 0 && status <= 8 &&
+						result[status]
+					? result[status]
+					: "usage"));
+	cli_json_print(doc, status);
 }
 
 static void bar_start(void *arg)
@@ -152,7 +206,7 @@ static bool rollback_unasked(const struct fsck *f)
 {
 	if (!f->plan.dir_damaged)
 		return false;
-	note("not repaired: a folder of the head does not load; nothing is "
+	note(f, "not repaired: a folder of the head does not load; nothing is "
 	     "rolled back unasked: ipmaildir fsck --rollback-to %llu "
 	     "restores the newest intact commit and lists what that drops",
 	     (unsigned long long)f->plan.suggest_seq);
@@ -172,12 +226,12 @@ static int verdict(struct fsck *f, const struct history_options *ho,
 				       ? FSCK_OPERATIONAL
 				       : FSCK_CORRECTED;
 		}
-		note("clean: %llu blocks verified",
+		note(f, "clean: %llu blocks verified",
 		     (unsigned long long)f->blocks);
 		return FSCK_CLEAN;
 	}
 	if (!repair) {
-		note("%u problem%s found; ipmaildir fsck --repair fixes what "
+		note(f, "%u problem%s found; ipmaildir fsck --repair fixes what "
 		     "can be fixed",
 		     f->problems, f->problems == 1 ? "" : "s");
 		return FSCK_UNCORRECTED;
@@ -185,7 +239,7 @@ static int verdict(struct fsck *f, const struct history_options *ho,
 	if (rollback_unasked(f))
 		return FSCK_UNCORRECTED;
 	if (f->plan.no_intact && !f->plan.restore_head) {
-		note("%u problem%s found and no intact commit to repair from",
+		note(f, "%u problem%s found and no intact commit to repair from",
 		     f->problems, f->problems == 1 ? "" : "s");
 		return FSCK_UNCORRECTED;
 	}
@@ -197,8 +251,10 @@ static int verdict(struct fsck *f, const struct history_options *ho,
 static int repair(struct fsck *f, struct out *o, struct history_options *ho)
 {
 	int e = fsck_repair_files(f);
+	char msg[1024] = "";
 	if (e) {
-		cli_error("fsck: repairing: %s", strerror(-e));
+		snprintf(msg, sizeof(msg), "repairing: %s", strerror(-e));
+		say(o, FSCK_SAY_ERROR, msg);
 		return FSCK_OPERATIONAL;
 	}
 	bool torn = f->plan.torn_tail;
@@ -208,31 +264,30 @@ static int repair(struct fsck *f, struct out *o, struct history_options *ho)
 		return FSCK_OPERATIONAL;
 	f->rollback_to = 0; /* done: the check below must not plan it again */
 	ho->lock = HISTORY_LOCK_READ;
-	char msg[1024] = "";
 	if (history_open(&f->h, ho, msg, sizeof(msg))) {
-		cli_error("fsck: %s", msg);
+		say(o, FSCK_SAY_ERROR, msg);
 		return FSCK_OPERATIONAL;
 	}
-	note("checking again after the repair");
+	note(f, "checking again after the repair");
 	e = fsck_check(f);
 	progress_done(o->prog, NULL);
 	if (e) {
-		cli_error("fsck: %s", strerror(-e));
+		say(o, FSCK_SAY_ERROR, strerror(-e));
 		return FSCK_OPERATIONAL;
 	}
 	if (f->problems) {
-		note("%u problem%s left after the repair", f->problems,
+		note(f, "%u problem%s left after the repair", f->problems,
 		     f->problems == 1 ? "" : "s");
 		return FSCK_UNCORRECTED;
 	}
-	note("repaired: the mailbox is consistent and mountable");
+	note(f, "repaired: the mailbox is consistent and mountable");
 	return FSCK_CORRECTED;
 }
 
-/* Options into *ho, *f, *repair: -1 to go on, else the exit status
- * (said). */
+/* Options into *ho, *f, *repair, *json: -1 to go on, else the exit
+ * status (said). */
 static int fsck_options(int argc, char **argv, struct history_options *ho,
-			struct fsck *f, bool *repair)
+			struct fsck *f, bool *repair, bool *json)
 {
 	static const struct option opts[] = {
 		CLI_STORE_OPTIONS,
@@ -241,6 +296,7 @@ static int fsck_options(int argc, char **argv, struct history_options *ho,
 		{"verbose", no_argument, NULL, 'v'},
 		{"node", required_argument, NULL, 'N'},
 		{"rollback-to", required_argument, NULL, 'B'},
+		{"json", no_argument, NULL, 'j'},
 		CLI_OPTIONS_END,
 	};
 	int c;
@@ -250,27 +306,28 @@ static int fsck_options(int argc, char **argv, struct history_options *ho,
 		case 'D': f->deep = true; break;
 		case 'R': *repair = true; break;
 		case 'v': f->verbose = true; break;
+		case 'j': *json = true; break;
 		case 'N': ho->node = optarg; break;
 		case 'B':
 			if (parse_seq(optarg, &f->rollback_to))
 				return EXIT_USAGE;
 			*repair = true;
 			break;
-		default: return cli_usage(fsck_usage, c == 'h');
+		default: return cli_help("fsck", fsck_usage, c);
 		}
 	}
-	return optind != argc ? cli_usage(fsck_usage, false) : -1;
+	return optind != argc ? cli_usage("fsck", "takes no arguments") : -1;
 }
 
 int cmd_fsck(int argc, char **argv)
 {
 	struct history_options ho = {.lock = HISTORY_LOCK_READ};
-	bool repair_it = false;
+	bool repair_it = false, json = false;
 	static struct fsck f;
 	static struct out o;
 	memset(&f, 0, sizeof(f));
 	memset(&o, 0, sizeof(o));
-	int status = fsck_options(argc, argv, &ho, &f, &repair_it);
+	int status = fsck_options(argc, argv, &ho, &f, &repair_it, &json);
 	if (status >= 0)
 		return status;
 	/* --node, else $IPMAILDIR_NODE or the config's (fs/cli/config.h). */
@@ -282,26 +339,29 @@ int cmd_fsck(int argc, char **argv)
 	f.io = (struct fsck_io){.say = say, .bar_start = bar_start,
 				.bar_tick = bar_tick, .bar_clear = bar_clear,
 				.arg = &o};
+	o.doc = json ? json_doc() : NULL;
 	char msg[1024] = "";
 	status = FSCK_OPERATIONAL;
 	if (fsck_open(&f, &ho, msg, sizeof(msg))) {
-		cli_error("fsck: %s", msg);
+		say(&o, FSCK_SAY_ERROR, msg);
 		goto out;
 	}
-	note("checking %s%s", f.h.store.paths.root,
+	note(&f, "checking %s%s", f.h.store.paths.root,
 	     f.mounted ? " (mounted: the journal is left alone)" : "");
 	o.prog = isatty(STDERR_FILENO) ? &o.bar : NULL;
 	int e = fsck_check(&f);
 	progress_done(o.prog, NULL);
 	if (e) {
 		if (e != -ECANCELED) /* said already */
-			cli_error("fsck: %s", strerror(-e));
+			say(&o, FSCK_SAY_ERROR, strerror(-e));
 		goto out;
 	}
 	status = verdict(&f, &ho, repair_it);
 	if (status < 0)
 		status = repair(&f, &o, &ho);
 out:
+	if (o.doc)
+		json_end(o.doc, &f, status);
 	fsck_free(&f);
 	config_free(&cfg);
 	return status;

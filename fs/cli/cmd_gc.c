@@ -29,10 +29,13 @@
  * retained trees or journal don't read cleanly: run fsck first.
  *
  * This file is the command: options, messages, bars and exit status; the
- * engine that decides and frees is fs/tools/gc.c.
+ * engine that decides and frees is fs/tools/gc.c.  --json: no lines on
+ * stdout, one JSON object at the end with the same numbers (errors keep
+ * their line on stderr and are in it too).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +61,8 @@ static void gc_usage(FILE *out)
 		"                     (with neither, every commit is kept and "
 		"only garbage goes)\n"
 		"  --dry-run          say what would be freed, free nothing\n"
+		"  --json             one JSON object: what was kept, freed, "
+		"unpinned\n"
 		"  --node ADDR        also unpin the freed blocks on this IPFS "
 		"node\n"
 		"  --passphrase-file F   read the key's passphrase from F "
@@ -86,6 +91,26 @@ static int parse_duration(const char *s, int64_t *secs)
 	return 0;
 }
 
+/* --json: v under key in doc (taking v); without --json, nothing. */
+static void put(json_t *doc, const char *key, json_t *v)
+{
+	if (doc)
+		json_object_set_new(doc, key, v);
+	else
+		json_decref(v);
+}
+
+static json_t *num(uint64_t n)
+{
+	return json_integer((json_int_t)n);
+}
+
+/* "gc: why" on stderr, and in the JSON object. */
+static void fail(json_t *doc, const char *why)
+{
+	cli_json_fail(doc, "gc", "%s", why);
+}
+
 /* The node to unpin on ("auto": the running daemon's api file). */
 static int open_node(const char *node, struct blockstore **out)
 {
@@ -109,7 +134,7 @@ static void tick_block(void *arg, uint64_t bytes)
 }
 
 /* The retained commits, the live set and the dead: 0, or -1 (said). */
-static int plan(struct gc *g, bool with_evicted)
+static int plan(struct gc *g, bool with_evicted, json_t *doc)
 {
 	char msg[1024];
 	/* Marking can be long too: a bar on a terminal, erased after. */
@@ -121,31 +146,41 @@ static int plan(struct gc *g, bool with_evicted)
 	if (!e)
 		e = gc_find(g, with_evicted, msg, sizeof(msg));
 	if (e) {
-		cli_error("gc: %s", msg);
+		fail(doc, msg);
 		return -1;
 	}
 	const struct commit_list *l = &g->chain;
-	printf("gc: keeping %zu of %zu commits (seq %llu to %llu)%s; %zu "
-	       "blocks live\n",
-	       g->keep, l->n, (unsigned long long)l->commits[0].seq,
-	       (unsigned long long)l->commits[g->keep - 1].seq,
-	       g->pruned_before ? ", older ones freed before" : "",
-	       cid_set_count(g->live));
+	put(doc, "commits", num(l->n));
+	put(doc, "kept", num(g->keep));
+	put(doc, "kept_from_seq", num(l->commits[g->keep - 1].seq));
+	put(doc, "kept_to_seq", num(l->commits[0].seq));
+	put(doc, "live_blocks", num(cid_set_count(g->live)));
+	if (!doc)
+		printf("gc: keeping %zu of %zu commits (seq %llu to %llu)%s; "
+		       "%zu blocks live\n",
+		       g->keep, l->n, (unsigned long long)l->commits[0].seq,
+		       (unsigned long long)l->commits[g->keep - 1].seq,
+		       g->pruned_before ? ", older ones freed before" : "",
+		       cid_set_count(g->live));
 	return 0;
 }
 
 /* Unpinned before the local frees: the node down stops gc while the
  * blocks are still here to be named by the next run.  0, or -1 (said). */
-static int unpin(struct gc *g, struct blockstore *remote)
+static int unpin(struct gc *g, struct blockstore *remote, json_t *doc)
 {
 	size_t n = g->dead.n + g->evicted.n, unpinned;
 	if (!remote || !n)
 		return 0;
 	char msg[1024];
 	if (gc_unpin(g, remote, &unpinned, msg, sizeof(msg))) {
-		cli_error("gc: %s", msg);
+		fail(doc, msg);
 		return -1;
 	}
+	put(doc, "unpinned", num(unpinned));
+	put(doc, "evicted", num(g->evicted.n));
+	if (doc)
+		return 0;
 	printf("gc: unpinned %zu of %zu blocks on the node%s\n", unpinned, n,
 	       unpinned < n ? " (the rest were not pinned)" : "");
 	if (g->evicted.n)
@@ -156,17 +191,18 @@ static int unpin(struct gc *g, struct blockstore *remote)
 }
 
 /* Free (or count) the dead, say what went; the exit status. */
-static int sweep(struct gc *g, bool dry, struct blockstore *remote)
+static int sweep(struct gc *g, bool dry, struct blockstore *remote,
+		 json_t *doc)
 {
 	const struct commit_list *l = &g->chain;
 	bool drop = g->keep < l->n;
 	char msg[1024];
 	/* Before anything goes: the history now ends here, normally. */
 	if (!dry && drop && gc_write_pruned(g, msg, sizeof(msg))) {
-		cli_error("gc: %s", msg);
+		fail(doc, msg);
 		return EXIT_FAILURE_;
 	}
-	if (unpin(g, remote))
+	if (unpin(g, remote, doc))
 		return EXIT_FAILURE_;
 	struct progress pr = {0}; /* clock NULL: the monotonic one */
 	progress_start(&pr, STDERR_FILENO, dry ? "gc (dry run)" : "gc",
@@ -175,13 +211,17 @@ static int sweep(struct gc *g, bool dry, struct blockstore *remote)
 	int e = gc_free(g, dry, tick_block, &pr, &freed, &bytes, msg,
 			sizeof(msg));
 	if (e)
-		cli_error("gc: %s", msg);
+		fail(doc, msg);
 	progress_done(&pr, NULL);
-	printf("gc: %s %llu blocks (%.1f MiB)%s\n",
-	       dry ? "would free" : "freed", (unsigned long long)freed,
-	       (double)bytes / (1024.0 * 1024.0),
-	       dry && drop ? " and drop the older commits" : "");
-	if (!dry && drop)
+	put(doc, "freed_blocks", num(freed));
+	put(doc, "freed_bytes", num(bytes));
+	put(doc, "dropped_commits", num(drop ? l->n - g->keep : 0));
+	if (!doc)
+		printf("gc: %s %llu blocks (%.1f MiB)%s\n",
+		       dry ? "would free" : "freed", (unsigned long long)freed,
+		       (double)bytes / (1024.0 * 1024.0),
+		       dry && drop ? " and drop the older commits" : "");
+	if (!doc && !dry && drop)
 		printf("gc: dropped commits %llu to %llu; the history now "
 		       "starts at commit %llu\n",
 		       (unsigned long long)l->commits[l->n - 1].seq,
@@ -191,21 +231,27 @@ static int sweep(struct gc *g, bool dry, struct blockstore *remote)
 		return EXIT_FAILURE_;
 	/* The evicted blocks just unpinned need no more remembering. */
 	if (remote && gc_forget_evicted(g, msg, sizeof(msg)))
-		cli_error("gc: %s", msg);
+		fail(doc, msg);
 	return EXIT_OK;
 }
 
-/* Options into *ho, *keep_last, *within, *dry: -1 to go on, else the
- * exit status (said). */
+/* What the command line asks beside the store. */
+struct gc_args {
+	unsigned long long keep_last;
+	int64_t within;
+	bool dry, json;
+};
+
+/* Options into *ho and *a: -1 to go on, else the exit status (said). */
 static int gc_options(int argc, char **argv, struct history_options *ho,
-		      unsigned long long *keep_last, int64_t *within,
-		      bool *dry)
+		      struct gc_args *a)
 {
 	static const struct option opts[] = {
 		CLI_STORE_OPTIONS,
 		{"keep-last", required_argument, NULL, 'n'},
 		{"keep-within", required_argument, NULL, 'w'},
 		{"dry-run", no_argument, NULL, 'D'},
+		{"json", no_argument, NULL, 'j'},
 		{"node", required_argument, NULL, 'N'},
 		CLI_OPTIONS_END,
 	};
@@ -214,35 +260,45 @@ static int gc_options(int argc, char **argv, struct history_options *ho,
 			       &ho->pass)) != -1) {
 		switch (c) {
 		case 'n':
-			if (cli_count(optarg, keep_last)) {
+			if (cli_count(optarg, &a->keep_last)) {
 				cli_error("gc: --keep-last wants a count "
 					  "above 0, not '%s'", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'w':
-			if (parse_duration(optarg, within)) {
+			if (parse_duration(optarg, &a->within)) {
 				cli_error("gc: --keep-within wants a duration "
 					  "such as 30m, 12h, 7d or 2w, not "
 					  "'%s'", optarg);
 				return EXIT_USAGE;
 			}
 			break;
-		case 'D': *dry = true; break;
+		case 'D': a->dry = true; break;
+		case 'j': a->json = true; break;
 		case 'N': ho->node = optarg; break;
-		default: return cli_usage(gc_usage, c == 'h');
+		default: return cli_help("gc", gc_usage, c);
 		}
 	}
-	return optind != argc ? cli_usage(gc_usage, false) : -1;
+	return optind != argc ? cli_usage("gc", "takes no arguments") : -1;
+}
+
+/* --json: the run's settings, then the object on stdout at the end. */
+static void json_end(json_t *doc, const struct gc *g, const struct gc_args *a,
+		     int status)
+{
+	if (!doc)
+		return;
+	json_object_set_new(doc, "store", json_string(g->h.store.paths.root));
+	json_object_set_new(doc, "dry_run", json_boolean(a->dry));
+	cli_json_print(doc, status);
 }
 
 int cmd_gc(int argc, char **argv)
 {
 	struct history_options ho = {.lock = HISTORY_LOCK_EXCLUSIVE};
-	unsigned long long keep_last = 0;
-	int64_t within = -1;
-	bool dry = false;
-	int status = gc_options(argc, argv, &ho, &keep_last, &within, &dry);
+	struct gc_args a = {.within = -1};
+	int status = gc_options(argc, argv, &ho, &a);
 	if (status >= 0)
 		return status;
 	/* --node, else $IPMAILDIR_NODE or the config's (fs/cli/config.h). */
@@ -250,10 +306,11 @@ int cmd_gc(int argc, char **argv)
 	if (cli_config(&cfg, &ho.store, &ho.pass, &ho.node))
 		return EXIT_USAGE;
 	struct blockstore *remote = NULL;
-	if (ho.node && !dry && open_node(ho.node, &remote)) {
+	if (ho.node && !a.dry && open_node(ho.node, &remote)) {
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
+	json_t *doc = a.json ? json_object() : NULL;
 	static struct gc g;
 	memset(&g, 0, sizeof(g));
 	status = EXIT_FAILURE_;
@@ -261,15 +318,18 @@ int cmd_gc(int argc, char **argv)
 	/* Live blocks evicted under the cap are read from the node. */
 	int e = gc_open(&g, &ho, msg, sizeof(msg));
 	if (e == 1) {
-		printf("gc: nothing committed yet: nothing to free\n");
+		if (!doc)
+			printf("gc: nothing committed yet: nothing to free\n");
+		put(doc, "freed_blocks", num(0));
 		status = EXIT_OK;
 	} else if (e) {
-		cli_error("gc: %s", msg);
+		fail(doc, msg);
 	} else {
-		gc_retain(&g, keep_last, within);
-		if (!plan(&g, remote != NULL))
-			status = sweep(&g, dry, remote);
+		gc_retain(&g, a.keep_last, a.within);
+		if (!plan(&g, remote != NULL, doc))
+			status = sweep(&g, a.dry, remote, doc);
 	}
+	json_end(doc, &g, &a, status);
 	bs_close(remote);
 	gc_close(&g);
 	config_free(&cfg);

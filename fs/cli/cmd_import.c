@@ -1,9 +1,12 @@
 /*
  * fs/cli/cmd_import.c — `ipmaildir import MAILDIR`: a plain Maildir into an
  * unmounted mailbox (fs/tools/import.h says what is taken and how).
+ * --json: no progress or summary, one JSON object on stdout at the end
+ * (the counts, or the error, which keeps its line on stderr too).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +27,8 @@ static void import_usage(FILE *out)
 		"[--force] MAILDIR\n"
 		"  --threads N   sealing threads (default: one per CPU)\n"
 		"  --quiet       no progress, only errors and the summary\n"
+		"  --json        one JSON object at the end: the counts or the "
+		"error\n"
 		"  --force       import a directory that is not a Maildir (no "
 		"cur/ and new/,\n"
 		"                nor Maildir++ folders .NAME/ with them)\n");
@@ -43,40 +48,63 @@ static void on_progress(void *arg, const struct import_stats *st,
 /* The source is a Maildir (or --force) we can read, and the mailbox is
  * not mounted: 0, or -1 (said). */
 static int check_source(const char *src, int force,
-			const struct store_paths *paths)
+			const struct store_paths *paths, json_t *doc)
 {
-	if (access(src, R_OK | X_OK) != 0) {
-		cli_error("import: %s: %s", src, strerror(errno));
-		return -1;
-	}
+	const char *cmd = "import";
+	if (access(src, R_OK | X_OK) != 0)
+		return cli_json_fail(doc, cmd, "%s: %s", src, strerror(errno));
 	int e = force ? 1 : import_source_is_maildir(src);
-	if (e < 0) {
-		cli_error("import: %s: %s", src, strerror(-e));
-		return -1;
-	}
-	if (e == 0) {
-		cli_error("import: %s is not a Maildir (no cur/ and new/, nor "
-			  "Maildir++ folders .NAME/ with them): nothing "
-			  "imported; --force imports it anyway",
-			  src);
-		return -1;
-	}
+	if (e < 0)
+		return cli_json_fail(doc, cmd, "%s: %s", src, strerror(-e));
+	if (e == 0)
+		return cli_json_fail(doc, cmd,
+				     "%s is not a Maildir (no cur/ and new/, "
+				     "nor Maildir++ folders .NAME/ with "
+				     "them): nothing imported; --force "
+				     "imports it anyway",
+				     src);
 	if (store_writer_active(paths) == 1) {
 		char mnt[PATH_MAX];
 		if (store_mountpoint(paths, mnt, sizeof(mnt)) == 0)
-			cli_error("import: the mailbox %s is mounted on %s: "
-				  "import works on an unmounted mailbox; to "
-				  "add mail now, copy it into the mount "
-				  "(cp -a %s/. %s/)",
-				  paths->root, mnt, src, mnt);
-		else
-			cli_error("import: the mailbox %s is in use (mounted?): "
-				  "import works on an unmounted mailbox; "
-				  "copy the mail into the mount point instead",
-				  paths->root);
-		return -1;
+			return cli_json_fail(
+				doc, cmd,
+				"the mailbox %s is mounted on %s: import "
+				"works on an unmounted mailbox; to add mail "
+				"now, copy it into the mount (cp -a %s/. %s/)",
+				paths->root, mnt, src, mnt);
+		return cli_json_fail(doc, cmd,
+				     "the mailbox %s is in use (mounted?): "
+				     "import works on an unmounted mailbox; "
+				     "copy the mail into the mount point "
+				     "instead",
+				     paths->root);
 	}
 	return 0;
+}
+
+/* --json: the counts, the source, the store and the exit status, on
+ * stdout. */
+static void json_end(json_t *doc, const struct import_stats *st,
+		     const char *src, const char *store, int status)
+{
+	const struct {
+		const char *key;
+		uint64_t v;
+	} n[] = {
+		{"imported", st->imported},
+		{"imported_bytes", st->imported_bytes},
+		{"skipped", st->skipped},
+		{"not_files", st->other},
+		{"symlinks", st->symlinks},
+		{"changed", st->changed},
+		{"commits", st->commits},
+	};
+	for (size_t i = 0; i < sizeof(n) / sizeof(n[0]); i++)
+		json_object_set_new(doc, n[i].key,
+				    json_integer((json_int_t)n[i].v));
+	json_object_set_new(doc, "source", json_string(src));
+	json_object_set_new(doc, "store", json_string(store));
+	cli_json_print(doc, status);
 }
 
 int cmd_import(int argc, char **argv)
@@ -86,11 +114,12 @@ int cmd_import(int argc, char **argv)
 		{"threads", required_argument, NULL, 'j'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"force", no_argument, NULL, 'f'},
+		{"json", no_argument, NULL, 'J'},
 		CLI_OPTIONS_END,
 	};
 	struct mount_options mo = {0};
 	struct import_options io = {0};
-	int quiet = 0, force = 0, c;
+	int quiet = 0, force = 0, json = 0, c;
 	while ((c = cli_getopt(argc, argv, "s:p:j:qfh", opts, &mo.store,
 			       &mo.pass)) != -1) {
 		switch (c) {
@@ -106,11 +135,12 @@ int cmd_import(int argc, char **argv)
 		}
 		case 'q': quiet = 1; break;
 		case 'f': force = 1; break;
-		default: return cli_usage(import_usage, c == 'h');
+		case 'J': json = 1; break;
+		default: return cli_help("import", import_usage, c);
 		}
 	}
 	if (optind + 1 != argc)
-		return cli_usage(import_usage, false);
+		return cli_usage("import", "wants one MAILDIR");
 	const char *src = argv[optind];
 	struct config cfg;
 	if (cli_config(&cfg, &mo.store, &mo.pass, NULL))
@@ -118,18 +148,20 @@ int cmd_import(int argc, char **argv)
 	mo.scope = cli_scope(&cfg);
 
 	int status = EXIT_FAILURE_;
-	struct store_paths paths;
-	if (cli_store_paths("import", mo.store, &paths) ||
-	    check_source(src, force, &paths))
+	json_t *doc = json ? json_object() : NULL;
+	struct import_stats st = {0};
+	struct store_paths paths = {0};
+	if (cli_store_paths("import", mo.store, &paths, doc) ||
+	    check_source(src, force, &paths, doc))
 		goto out_cfg;
 	static struct ipmd_fs fs;
-	if (cli_fs_open("import", &fs, &mo))
+	if (cli_fs_open("import", &fs, &mo, doc))
 		goto out_cfg;
-	struct progress prog = {0};
-	progress_start(&prog, 2, "import", "files", 0, 0, false);
-	io.progress = quiet ? NULL : on_progress;
-	io.progress_arg = &prog;
-	struct import_stats st;
+	/* --json: the object is the summary; no bar, no line. */
+	struct progress bar = {0}, *prog = doc ? NULL : &bar;
+	progress_start(prog, 2, "import", "files", 0, 0, false);
+	io.progress = quiet || doc ? NULL : on_progress;
+	io.progress_arg = prog;
 	char errpath[PATH_MAX];
 	int e = import_maildir(&fs, src, &io, &st, errpath);
 	int ce = ipmd_fs_close(&fs);
@@ -145,24 +177,28 @@ int cmd_import(int argc, char **argv)
 		 (unsigned long long)st.changed,
 		 (unsigned long long)st.commits);
 	/* The summary counts what was imported, not what was walked. */
-	prog.items = st.imported;
-	prog.bytes = st.imported_bytes;
-	progress_done(&prog, extra);
+	bar.items = st.imported;
+	bar.bytes = st.imported_bytes;
+	progress_done(prog, extra);
 	if (e) {
-		cli_error("import: %s%s%s; what was imported before it is "
-			  "kept, run the import again to finish",
-			  errpath[0] ? errpath : "", errpath[0] ? ": " : "",
-			  strerror(-e));
+		cli_json_fail(doc, "import",
+			      "%s%s%s; what was imported before it is kept, "
+			      "run the import again to finish",
+			      errpath[0] ? errpath : "",
+			      errpath[0] ? ": " : "", strerror(-e));
 		goto out_cfg;
 	}
 	if (ce) {
-		cli_error("import: the last commit failed (%s); the journal "
-			  "keeps the changes for the next mount",
-			  strerror(-ce));
+		cli_json_fail(doc, "import",
+			      "the last commit failed (%s); the journal "
+			      "keeps the changes for the next mount",
+			      strerror(-ce));
 		goto out_cfg;
 	}
 	status = EXIT_OK;
 out_cfg:
+	if (doc)
+		json_end(doc, &st, src, paths.root, status);
 	config_free(&cfg);
 	return status;
 }

@@ -17,7 +17,7 @@
 static int init_store(const char *store, const struct passphrase_source *src)
 {
 	struct store_paths paths;
-	if (cli_store_paths("init", store, &paths))
+	if (cli_store_paths("init", store, &paths, NULL))
 		return EXIT_FAILURE_;
 	int r = store_make_dirs(paths.root);
 	if (r != 0) {

@@ -283,6 +283,10 @@ static int key_passwd(const struct store_paths *paths,
 	return EXIT_OK;
 }
 
+/* The usage error of a command line without one of the verbs. */
+#define KEY_WANTS                                                        \
+	"wants export --read-only, passwd, backup, or restore [FILE]"
+
 int cmd_key(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -303,12 +307,12 @@ int cmd_key(int argc, char **argv)
 		case 'C': new_src.command = optarg; break;
 		case 'Z': new_src.none = 1; break;
 		case 'r': read_only = 1; break;
-		default: return cli_usage(key_usage, c == 'h');
+		default: return cli_help("key", key_usage, c);
 		}
 	}
 	int restore = optind < argc && !strcmp(argv[optind], "restore");
 	if (optind + 1 != argc && !(restore && optind + 2 == argc))
-		return cli_usage(key_usage, false);
+		return cli_usage("key", KEY_WANTS);
 	if (new_src.none + !!new_src.file + !!new_src.command > 1) {
 		cli_error("key: takes one of --new-passphrase-file, "
 			  "--new-passphrase-command, --no-new-passphrase");
@@ -320,7 +324,7 @@ int cmd_key(int argc, char **argv)
 	struct store_paths paths;
 	int status = EXIT_USAGE;
 	const char *verb = argv[optind];
-	if (cli_store_paths("key", store, &paths)) {
+	if (cli_store_paths("key", store, &paths, NULL)) {
 		status = EXIT_FAILURE_;
 	} else if (!strcmp(verb, "export")) {
 		status = key_export(&paths, &src, read_only);
@@ -331,7 +335,7 @@ int cmd_key(int argc, char **argv)
 	} else if (restore) {
 		status = key_restore(&paths, argv[optind + 1], &new_src);
 	} else {
-		key_usage(stderr);
+		status = cli_usage("key", KEY_WANTS);
 	}
 	config_free(&cfg); /* store and src.file may point into it */
 	return status;

@@ -165,11 +165,11 @@ int cmd_log(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
-		default: return cli_usage(log_usage, c == 'h');
+		default: return cli_help("log", log_usage, c);
 		}
 	}
 	if (optind != argc)
-		return cli_usage(log_usage, false);
+		return cli_usage("log", "takes no arguments");
 	struct config cfg;
 	if (cli_config(&cfg, &ho.store, &ho.pass, NULL))
 		return EXIT_USAGE;

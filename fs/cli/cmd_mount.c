@@ -3,28 +3,38 @@
  *
  * The mailbox is opened (keys, head, journal replay) before the process
  * daemonizes, so every error reaches the terminal that ran the command and a
- * passphrase can be asked for.  Unmounting (fusermount3 -u) or SIGTERM /
- * SIGINT / SIGHUP ends the loop; then open files are sealed and a last
- * commit is written before the process exits.
+ * passphrase can be asked for.  Once the mount answers, systemd hears
+ * READY=1 (fs/cli/service.h).  Unmounting (ipmaildir umount, fusermount3
+ * -u) or SIGTERM / SIGINT / SIGHUP ends the loop; then open files are
+ * sealed and a last commit is written before the process exits, and a
+ * writer leaves its exit status in STORE/lock for `ipmaildir umount`
+ * (fs/store/lock_note.h).
  */
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
 #include "fs/cli/options.h"
+#include "fs/cli/service.h"
 #include "fs/fuse/ops.h"
 #include "fs/mount/mount.h"
 #include "fs/mount/node.h"
 #include "fs/mount/publish.h"
+#include "fs/store/history.h"
+#include "fs/store/lock_note.h"
+#include "fs/store/mountinfo.h"
+#include "util/log.h"
 
 /* Every change reaches the tree through this kernel mount, which updates
  * or drops what it cached; nothing else changes an inode behind its back. */
@@ -44,7 +54,9 @@ static void mount_usage(FILE *out)
 		"[--node ADDR]\n"
 		"                       [--store CACHE] [--at …] [-f] [-o OPTS] "
 		"MOUNTPOINT\n"
-		"  -f                 stay in the foreground\n"
+		"  -f                 stay in the foreground; say \"mounted and "
+		"ready\"\n"
+		"                     on stdout once the mount answers\n"
 		"  -d                 debug: foreground, log every FUSE call\n"
 		"  -o OPTS            FUSE options (allow_other, which brings "
 		"default_permissions,\n"
@@ -119,11 +131,11 @@ static int mount_args(int argc, char **argv, struct config *cfg,
 			if (cli_fuse_opt_add("mount", fuse_opts, size, optarg))
 				return EXIT_USAGE;
 			break;
-		default: return cli_usage(mount_usage, c == 'h');
+		default: return cli_help("mount", mount_usage, c);
 		}
 	}
 	if (optind + 1 != argc)
-		return cli_usage(mount_usage, false);
+		return cli_usage("mount", "wants one MOUNTPOINT");
 	/* Config files and environment (fs/cli/config.h) under the command
 	 * line: -o options below override these. */
 	const char *cache_dir = mo.store;
@@ -133,6 +145,17 @@ static int mount_args(int argc, char **argv, struct config *cfg,
 	 * never its cache. */
 	if (mo.from_node)
 		mo.store = cache_dir;
+	/* A malformed --at is the command line's fault (exit 2), found
+	 * before the store is opened; one naming no commit is the store's. */
+	struct history_at at;
+	if (mo.at && history_parse_at(mo.at, &at) != 0) {
+		char why[256];
+		snprintf(why, sizeof(why),
+			 "--at wants a commit's seq, its CID or an ISO-8601 "
+			 "UTC time (2026-11-23T05:00), not '%s'",
+			 mo.at);
+		return cli_usage("mount", why);
+	}
 	if (mo.capability && !mo.from_node) {
 		cli_error("mount: --capability goes with --from-node");
 		return EXIT_USAGE;
@@ -153,6 +176,31 @@ static int mount_args(int argc, char **argv, struct config *cfg,
 	return -1;
 }
 
+/* A writer's note in STORE/lock (fs/store/lock_note.h): a copy of the
+ * lock's descriptor, so the lock stays held after ipmd_fs_close closed
+ * its own, until note_end has written the exit status.  -1: no writer. */
+static int note_start(const struct ipmd_fs *fs)
+{
+	if (fs->read_only || fs->store.lock_fd < 0)
+		return -1;
+	int fd = fcntl(fs->store.lock_fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0 || lock_note_running(fd, getpid()) != 0)
+		logmsg(LOG_WARNING, "%s: cannot write this process's pid; "
+				    "ipmaildir umount will not know how it "
+				    "ends", fs->store.paths.lock);
+	return fd;
+}
+
+/* The exit status into the note, then the lock goes. */
+static void note_end(int fd, int status)
+{
+	if (fd < 0)
+		return;
+	if (lock_note_exit(fd, status) != 0)
+		logmsg(LOG_WARNING, "cannot write the exit status into the "
+				    "store's lock");
+	close(fd);
+}
 int cmd_mount(int argc, char **argv)
 {
 	static struct config cfg; /* mo points into it while mounted */
@@ -163,18 +211,26 @@ int cmd_mount(int argc, char **argv)
 			   &foreground, &debug);
 	if (r >= 0)
 		return r;
-	const char *mountpoint = argv[optind];
-
-	if (cli_mount_access("mount", fuse_opts, sizeof(fuse_opts),
-			     foreground))
-		return EXIT_USAGE;
+	/* Usage errors first, then the mount point, before the store (and
+	 * its passphrase) is opened. */
+	static char mountpoint[PATH_MAX];
+	r = cli_log_start("mount", mo.log_file, foreground);
+	if (!r)
+		r = cli_mount_access("mount", fuse_opts, sizeof(fuse_opts),
+				     foreground);
+	if (!r)
+		r = cli_mountpoint_check("mount", argv[optind], mo.nonempty,
+					 mountpoint);
+	if (r)
+		return r;
 	static struct ipmd_fs fs;
-	if (cli_fs_open("mount", &fs, &mo))
+	if (cli_fs_open("mount", &fs, &mo, NULL))
 		return EXIT_FAILURE_;
 
 	char base_opts[PATH_MAX + 64];
 	snprintf(base_opts, sizeof(base_opts),
-		 "fsname=ipmaildir:%s,subtype=ipmaildir", fs.store.paths.root);
+		 "fsname=" MOUNTINFO_SOURCE "%s,subtype=ipmaildir",
+		 fs.store.paths.root);
 	char *fargv[8];
 	int fargc = 0;
 	fargv[fargc++] = "ipmaildir";
@@ -188,7 +244,8 @@ int cmd_mount(int argc, char **argv)
 		fargv[fargc++] = "-d";
 	struct fuse_args args = FUSE_ARGS_INIT(fargc, fargv);
 
-	int status = EXIT_FAILURE_;
+	int status = EXIT_FAILURE_, note = -1;
+	struct service *svc = NULL;
 	struct fuse_session *se =
 		fuse_session_new(&args, &ipmd_ops, sizeof(ipmd_ops), &fs);
 	if (!se) {
@@ -196,13 +253,21 @@ int cmd_mount(int argc, char **argv)
 		ipmd_fs_close(&fs);
 		return EXIT_USAGE;
 	}
+	/* "running" before the mount exists: an umount never reads the
+	 * status an earlier mount left. */
+	note = note_start(&fs);
 	if (cli_fuse_start("mount", se, mountpoint, foreground) != 0)
 		goto out_session;
+	if (note >= 0 && !foreground)
+		(void)lock_note_running(note, getpid()); /* the daemon's pid */
 	/* Threads after daemonizing: fork keeps only the calling thread. */
 	if (ipmd_fs_start_workers(&fs) != 0) {
-		cli_error("mount: cannot start the committer thread");
+		logmsg(LOG_ERR, "cannot start the mount's threads");
 		goto out_unmount;
 	}
+	if (service_start(&svc, &fs, mountpoint, foreground) != 0)
+		logmsg(LOG_WARNING, "cannot start the thread that tells "
+				    "systemd the mount is ready");
 	struct fuse_loop_config loop = {.clone_fd = 0,
 					.max_idle_threads = 10};
 	/* A signal ends the loop with its number: a normal stop too. */
@@ -211,19 +276,23 @@ int cmd_mount(int argc, char **argv)
 			 ? EXIT_OK
 			 : EXIT_FAILURE_;
 	if (status != EXIT_OK)
-		cli_error("mount: the FUSE loop failed (%d)", res);
+		logmsg(LOG_ERR, "the FUSE loop failed (%d)", res);
 out_unmount:
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
+	service_stop(svc);
 out_session:
 	fuse_session_destroy(se);
 	fuse_opt_free_args(&args);
+	/* From here on the log is where the daemon speaks (the terminal
+	 * may be long gone): the foreground's goes to stderr too. */
 	int e = ipmd_fs_close(&fs);
 	if (e) {
-		cli_error("mount: the last commit failed (%s); the journal "
-			  "keeps every change for the next mount",
-			  strerror(-e));
+		logmsg(LOG_ERR, "the last commit failed (%s); the journal "
+				"keeps every change for the next mount",
+		       strerror(-e));
 		status = EXIT_FAILURE_;
 	}
+	note_end(note, status);
 	return status;
 }

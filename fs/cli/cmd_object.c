@@ -102,7 +102,7 @@ static int object_run(const char *store, const struct passphrase_source *src,
 		      enum obj_scope scope, int put, const char *arg)
 {
 	struct store_paths paths;
-	if (cli_store_paths("object", store, &paths))
+	if (cli_store_paths("object", store, &paths, NULL))
 		return EXIT_FAILURE_;
 	struct mailbox_keys keys = {0};
 	if (put && cli_load_keys(&paths, src, &keys))
@@ -129,15 +129,19 @@ static int object_run(const char *store, const struct passphrase_source *src,
 	return status;
 }
 
+/* The usage error of a command line without a verb and its operand. */
+#define OBJECT_WANTS "wants put FILE or get CAPABILITY"
+
 int cmd_object(int argc, char **argv)
 {
 	const char *store = NULL;
 	struct passphrase_source src = {0};
-	int r = cli_store_args(argc, argv, 2, object_usage, &store, &src);
+	int r = cli_store_args("object", argc, argv, 2, OBJECT_WANTS,
+			       object_usage, &store, &src);
 	if (r >= 0)
 		return r;
 	if (strcmp(argv[optind], "put") && strcmp(argv[optind], "get"))
-		return cli_usage(object_usage, false);
+		return cli_usage("object", OBJECT_WANTS);
 	struct config cfg;
 	if (cli_config(&cfg, &store, &src, NULL))
 		return EXIT_USAGE;

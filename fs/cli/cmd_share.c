@@ -101,7 +101,8 @@ int cmd_share(int argc, char **argv)
 {
 	const char *store = NULL;
 	struct passphrase_source pass = {0};
-	int r = cli_store_args(argc, argv, 1, share_usage, &store, &pass);
+	int r = cli_store_args("share", argc, argv, 1, "wants one PATH",
+			       share_usage, &store, &pass);
 	if (r >= 0)
 		return r;
 	const char *path = argv[optind];

@@ -77,7 +77,14 @@ struct status {
 	struct outbox_cap_info ci;
 	int ue; /* the store's usage */
 	struct bs_usage u;
+	char mnt[PATH_MAX]; /* where it is mounted ("": nowhere seen) */
 };
+
+/* "s" unless n is 1: "1 message", "2 messages". */
+static const char *s_of(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
 
 static void gather(struct history *h, struct status *s)
 {
@@ -88,6 +95,9 @@ static void gather(struct history *h, struct status *s)
 	int sys_errno = 0;
 	s->wrapped = keyfile_is_wrapped(h->store.paths.key, &sys_errno);
 	s->mounted = history_mounted(h);
+	/* In this mount namespace; a mount elsewhere is only "mounted". */
+	if (store_mountpoint(&h->store.paths, s->mnt, sizeof(s->mnt)) != 0)
+		s->mnt[0] = '\0';
 	const struct state_set *st = &h->store.state;
 	s->head_e = st->head_err;
 	if (!s->head_e && st->head.commit.len) {
@@ -153,6 +163,10 @@ static void print_json(const struct status *s)
 		       (unsigned long long)s->u.bytes);
 	if (s->sp != STATE_OK)
 		json_str("problem", state_problem_text(s->sp), true);
+	if (s->mnt[0])
+		json_str("mountpoint", s->mnt, true);
+	else
+		printf("\"mountpoint\":null,");
 	printf("\"mounted\":%s,\"key_wrapped\":%s}\n",
 	       s->mounted == 1 ? "true" : "false",
 	       s->wrapped == 1 ? "true" : "false");
@@ -163,11 +177,13 @@ static void print_text(const struct status *s)
 	printf("mailbox:   %s\n", s->id);
 	printf("store:     %s\n", s->h->store.paths.root);
 	if (s->has_head)
-		printf("head:      commit %llu, %s, %llu messages, %llu "
-		       "folders\n           %s\n",
+		printf("head:      commit %llu, %s, %llu message%s, %llu "
+		       "folder%s\n           %s\n",
 		       (unsigned long long)s->head.seq, s->when,
 		       (unsigned long long)s->head.messages,
-		       (unsigned long long)s->head.folders, s->hcid);
+		       s_of(s->head.messages),
+		       (unsigned long long)s->head.folders,
+		       s_of(s->head.folders), s->hcid);
 	else if (s->sp == STATE_HEAD_MISSING || s->sp == STATE_HEAD_EMPTY)
 		printf("head:      %s\n", state_problem_text(s->sp));
 	else if (s->h->store.state.head_err == -ENOENT ||
@@ -180,33 +196,36 @@ static void print_text(const struct status *s)
 	if (s->sp == STATE_SEEN_DAMAGED || s->sp == STATE_SEEN_MISSING)
 		printf("seen:      %s\n", state_problem_text(s->sp));
 	if (!s->je)
-		printf("journal:   %llu records (%llu bytes) not yet in "
+		printf("journal:   %llu record%s (%llu byte%s) not yet in "
 		       "a commit\n",
-		       (unsigned long long)s->records,
-		       (unsigned long long)s->jbytes);
+		       (unsigned long long)s->records, s_of(s->records),
+		       (unsigned long long)s->jbytes, s_of(s->jbytes));
 	else
 		printf("journal:   unreadable (%s): run ipmaildir "
 		       "fsck\n",
 		       strerror(-s->je));
 	if (!s->oe)
-		printf("outbox:    %llu blocks not yet on the node\n",
-		       (unsigned long long)s->pending);
+		printf("outbox:    %llu block%s not yet on the node\n",
+		       (unsigned long long)s->pending, s_of(s->pending));
 	if (!s->oe && !s->ce)
 		printf("cache cap: %.1f MiB; %s: %.1f MiB local, "
-		       "%llu blocks dropped (on the node)\n",
+		       "%llu block%s dropped (on the node)\n",
 		       (double)s->ci.cap_bytes / (1024.0 * 1024.0),
 		       s->mounted == 1 ? "the mount's last eviction"
 				       : "as the last mount left it",
 		       (double)s->ci.local_bytes / (1024.0 * 1024.0),
-		       (unsigned long long)s->ci.evicted);
+		       (unsigned long long)s->ci.evicted, s_of(s->ci.evicted));
 	if (s->oe)
 		printf("outbox:    none (no node configured)\n");
 	if (!s->ue)
-		printf("store use: %llu blocks, %.1f MiB\n",
-		       (unsigned long long)s->u.blocks,
+		printf("store use: %llu block%s, %.1f MiB\n",
+		       (unsigned long long)s->u.blocks, s_of(s->u.blocks),
 		       (double)s->u.bytes / (1024.0 * 1024.0));
-	printf("mounted:   %s\n",
-	       s->mounted == 1 ? "yes (read-write)" : "no");
+	printf("mounted:   %s%s%s\n",
+	       s->mounted == 1 ? "yes (read-write)"
+	       : s->mnt[0]     ? "read-only"
+			       : "no",
+	       s->mnt[0] ? " on " : "", s->mnt);
 	printf("key:       %s\n",
 	       s->wrapped == 1 ? "wrapped with a passphrase"
 			       : "not wrapped: the key file alone "
@@ -226,11 +245,11 @@ int cmd_status(int argc, char **argv)
 	while ((c = cli_getopt(argc, argv, "s:p:jh", opts, &ho.store,
 			       &ho.pass)) != -1) {
 		if (c != 'j')
-			return cli_usage(status_usage, c == 'h');
+			return cli_help("status", status_usage, c);
 		json = true;
 	}
 	if (optind != argc)
-		return cli_usage(status_usage, false);
+		return cli_usage("status", "takes no arguments");
 	struct config cfg;
 	if (cli_config(&cfg, &ho.store, &ho.pass, NULL))
 		return EXIT_USAGE;

@@ -28,21 +28,14 @@ static int check_value(enum config_key k, const char *value, char **out,
 	const struct opt_spec *o = &opt_table[k];
 	struct opt_value v;
 	*out = NULL;
+	char path[PATH_MAX];
 	if (opt_parse(o, value, &v, why, whysize) != 0)
 		return -EINVAL;
-	if (o->type == OPT_PATH && value[0] == '~' && value[1] == '/') {
-		const char *home = getenv("HOME");
-		if (!home || !*home)
-			return msgbuf_say(why, whysize, "~/ but HOME is not set");
-		if (asprintf(out, "%s%s", home, value + 1) < 0) {
-			*out = NULL;
-			return msgbuf_say(why, whysize, "out of memory");
-		}
-		return 0;
+	if (o->type == OPT_PATH) {
+		if (opt_path(value, path, sizeof(path), why, whysize) != 0)
+			return -EINVAL;
+		value = path;
 	}
-	if (o->type == OPT_PATH && value[0] != '/')
-		return msgbuf_say(why, whysize,
-				  "must be an absolute path (or start with ~/)");
 	*out = strdup(value);
 	return *out ? 0 : msgbuf_say(why, whysize, "out of memory");
 }

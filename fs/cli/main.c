@@ -32,42 +32,55 @@ static const struct command commands[] = {
 	 "mount   [--store DIR] [--node ADDR] [-f] [-d] [-o OPTS] "
 	 "[--passphrase-file F] "
 	 "[--at SEQ|CID|TIME] MOUNTPOINT"},
+	{"umount", cmd_umount,
+	 "umount  MOUNTPOINT   (returns after the last commit)"},
 	{"key", cmd_key,
 	 "key     export --read-only | passwd | backup | restore [FILE]   "
 	 "[--store DIR]"},
 	{"object", cmd_object,
 	 "object  put FILE | get CAPABILITY   [--store DIR]"},
 	{"log", cmd_log, "log     [--store DIR] [-n N] [--json]"},
-	{"fsck", cmd_fsck, "fsck    [--store DIR] [--deep] [--repair]"},
+	{"fsck", cmd_fsck, "fsck    [--store DIR] [--deep] [--repair] [--json]"},
 	{"status", cmd_status, "status  [--store DIR] [--json]"},
 	{"archive", cmd_archive,
 	 "archive [--store DIR] [-f] [-o OPTS] MOUNTPOINT"},
 	{"gc", cmd_gc,
 	 "gc      [--store DIR] [--keep-last N] [--keep-within DURATION] "
-	 "[--dry-run]"},
+	 "[--dry-run] [--json]"},
 	{"import", cmd_import,
-	 "import  [--store DIR] [--threads N] [--quiet] [--force] MAILDIR"},
+	 "import  [--store DIR] [--threads N] [--quiet] [--force] [--json] "
+	 "MAILDIR"},
 	{"export", cmd_export,
-	 "export  [--store DIR] [--quiet] DIR | --car FILE [--head-only]"},
+	 "export  [--store DIR] [--quiet] [--json] DIR | --car FILE "
+	 "[--head-only]"},
 	{"share", cmd_share, "share   PATH-IN-MOUNT | --store DIR PATH"},
 	{"fetch", cmd_fetch,
 	 "fetch   [--store DIR | --node ADDR] [--into MAILDIR] "
 	 "--capability-file FILE|- | CAPABILITY"},
 };
 
-void cli_vline(FILE *out, const char *prefix, const char *fmt, va_list ap)
-{
-	fputs(prefix, out);
-	vfprintf(out, fmt, ap);
-	fputc('\n', out);
-}
+/* The command being run ("mount"), for cli_error's prefix: set once by
+ * main before the command runs, as the C library's
+ * program_invocation_name is before main. */
+static const char *running;
 
 void cli_error(const char *fmt, ...)
 {
+	char msg[8192];
 	va_list ap;
 	va_start(ap, fmt);
-	cli_vline(stderr, "ipmaildir: ", fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Every line "ipmaildir COMMAND: …": a message that starts with
+	 * its command ("mount: …", "export --car: …") is given the program
+	 * name, any other the command too. */
+	size_t n = running ? strlen(running) : 0;
+	if (n && !strncmp(msg, running, n) && (msg[n] == ':' || msg[n] == ' '))
+		fprintf(stderr, "ipmaildir %s\n", msg);
+	else if (n)
+		fprintf(stderr, "ipmaildir %s: %s\n", running, msg);
+	else
+		fprintf(stderr, "ipmaildir: %s\n", msg);
 }
 
 void cli_keys_error(const char *what, int err, int sys_errno)
@@ -183,6 +196,7 @@ static int mount_helper(int argc, char **argv)
 	}
 	if (fake)
 		return EXIT_OK;
+	running = "mount";
 	if (seal_init() != 0) {
 		cli_error("libsodium failed to initialise");
 		return EXIT_FAILURE_;
@@ -201,7 +215,7 @@ static int mount_helper(int argc, char **argv)
 	}
 	char *margv[10];
 	int margc = 0;
-	margv[margc++] = "mount";
+	margv[margc++] = "ipmaildir mount"; /* getopt's messages name it */
 	margv[margc++] = "--store";
 	margv[margc++] = store;
 	if (*pass_file) {
@@ -270,8 +284,15 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE_;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
+		if (!strcmp(argv[1], commands[i].name)) {
+			/* getopt's own lines start "ipmaildir COMMAND:" too */
+			char full[64];
+			snprintf(full, sizeof(full), "ipmaildir %s",
+				 commands[i].name);
+			running = commands[i].name;
+			argv[1] = full;
 			return commands[i].run(argc - 1, argv + 1);
+		}
 	cli_error("unknown command '%s' (try ipmaildir --help)", argv[1]);
 	return EXIT_USAGE;
 }

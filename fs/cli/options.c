@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -74,6 +75,14 @@ const struct opt_spec opt_table[OPT_COUNT] = {
 			     .hint = "which equal content shares blocks: one "
 				     "message's, or the whole mailbox's",
 			     MO(scope, OPT_FIELD_ENUM)},
+	/* The daemon's, not the mailbox's (fs/cli/cmd_mount.c). */
+	[CFG_NONEMPTY] = {.key = "nonempty", .name = "nonempty",
+			  .type = OPT_FLAG,
+			  .hint = "mount on a directory that is not empty",
+			  MO(nonempty, OPT_FIELD_BOOL)},
+	[CFG_LOG] = {.key = "log", .name = "log", .type = OPT_PATH,
+		     .metavar = "FILE", .hint = "messages there, not syslog",
+		     MO(log_file, OPT_FIELD_PATH)},
 	/* -o only: in a config file, ro would make every mount read-only
 	 * (--at and --from-node are read-only by themselves). */
 	[OPT_RO] = {.name = "ro", .type = OPT_FLAG, .fuse = true,
@@ -100,12 +109,15 @@ static int say_range(const struct opt_spec *o, char *why, size_t whysize)
 	return -EINVAL;
 }
 
+static const struct opt_word flag_words[] = {
+	{"yes", 1}, {"no", 0}, {"true", 1}, {"false", 0}, {"1", 1}, {"0", 0},
+	{NULL, 0},
+};
+
 int opt_parse(const struct opt_spec *o, const char *s, struct opt_value *v,
 	      char *why, size_t whysize)
 {
 	char *end;
-	if (o->type == OPT_FLAG)
-		return 0;
 	if (!*s) {
 		snprintf(why, whysize, "empty value");
 		return -EINVAL;
@@ -129,38 +141,79 @@ int opt_parse(const struct opt_spec *o, const char *s, struct opt_value *v,
 			return say_range(o, why, whysize);
 		return 0;
 	case OPT_ENUM:
-		for (const struct opt_word *w = o->words; w->word; w++)
+	case OPT_FLAG:
+		for (const struct opt_word *w =
+			     o->type == OPT_FLAG ? flag_words : o->words;
+		     w->word; w++)
 			if (!strcmp(s, w->word)) {
 				v->u = (unsigned long)w->value;
 				return 0;
 			}
+		if (o->type == OPT_FLAG) {
+			snprintf(why, whysize, "must be yes or no");
+			return -EINVAL;
+		}
 		return say_range(o, why, whysize);
-	case OPT_FLAG:
-	case OPT_STRING:
 	case OPT_PATH:
+		if (s[0] != '/' && (s[0] != '~' || s[1] != '/')) {
+			snprintf(why, whysize, "must be an absolute path (or "
+					       "start with ~/)");
+			return -EINVAL;
+		}
+		if (strlen(s) >= PATH_MAX) {
+			snprintf(why, whysize, "too long");
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_STRING:
 		break;
 	}
 	return 0;
 }
 
-/* Store v into o's field of mo. */
-static void set_field(const struct opt_spec *o, const struct opt_value *v,
-		      struct mount_options *mo)
+int opt_path(const char *s, char *out, size_t size, char *why,
+	     size_t whysize)
+{
+	const char *home = "";
+	if (s[0] == '~' && s[1] == '/') {
+		home = getenv("HOME");
+		if (!home || !*home) {
+			snprintf(why, whysize, "~/ but HOME is not set");
+			return -EINVAL;
+		}
+		s++;
+	}
+	if ((size_t)snprintf(out, size, "%s%s", home, s) >= size) {
+		snprintf(why, whysize, "too long");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Store v (s, for a path) into o's field of mo.  0, or -EINVAL with why
+ * (a path that does not expand). */
+static int set_field(const struct opt_spec *o, const char *s,
+		     const struct opt_value *v, struct mount_options *mo,
+		     char *why, size_t whysize)
 {
 	char *p = (char *)mo + o->offset;
 	int e = (int)v->u;
 	switch (o->field) {
+	case OPT_FIELD_PATH: return opt_path(s, p, PATH_MAX, why, whysize);
 	case OPT_FIELD_UNSIGNED: *(unsigned *)p = (unsigned)v->u; break;
 	case OPT_FIELD_SIZE: *(size_t *)p = (size_t)v->u << o->shift; break;
 	case OPT_FIELD_U64: *(uint64_t *)p = (uint64_t)v->u << o->shift; break;
 	case OPT_FIELD_DOUBLE: *(double *)p = v->d; break;
-	case OPT_FIELD_BOOL: *(bool *)p = true; break;
+	case OPT_FIELD_BOOL: *(bool *)p = v->u != 0; break;
 	case OPT_FIELD_ENUM: memcpy(p, &e, sizeof(e)); break;
 	case OPT_FIELD_NONE: break;
 	}
+	return 0;
 }
 
-/* The table entry tok names (NAME for a flag, NAME=… else), or NULL. */
+/* The table entry tok names, or NULL: NAME=… , or NAME alone for a flag
+ * (its value "yes"); a flag FUSE sees too (ro) only alone, as FUSE takes
+ * it. */
 static const struct opt_spec *named(const char *tok, const char **value)
 {
 	for (int i = 0; i < OPT_COUNT; i++) {
@@ -168,8 +221,12 @@ static const struct opt_spec *named(const char *tok, const char **value)
 		size_t n = o->name ? strlen(o->name) : 0;
 		if (!n || strncmp(tok, o->name, n))
 			continue;
-		if (o->type == OPT_FLAG ? tok[n] == '\0' : tok[n] == '=') {
-			*value = tok[n] ? tok + n + 1 : tok + n;
+		if (o->type == OPT_FLAG && tok[n] == '\0') {
+			*value = "yes";
+			return o;
+		}
+		if (tok[n] == '=' && !(o->type == OPT_FLAG && o->fuse)) {
+			*value = tok + n + 1;
 			return o;
 		}
 	}
@@ -190,13 +247,12 @@ int opt_take(char *opts, struct mount_options *mo, char *bad,
 		const char *value;
 		const struct opt_spec *o = named(tok, &value);
 		struct opt_value v = {0};
-		if (o && opt_parse(o, value, &v, why, sizeof(why)) != 0) {
+		if (o && (opt_parse(o, value, &v, why, sizeof(why)) != 0 ||
+			  set_field(o, value, &v, mo, why, sizeof(why)) != 0)) {
 			snprintf(bad, badsize, "%s", tok);
 			e = -EINVAL;
 			break;
 		}
-		if (o)
-			set_field(o, &v, mo);
 		if (o && !o->fuse)
 			continue;
 		/* The list only shrinks: tok fits where it was. */
@@ -220,7 +276,7 @@ void opt_from_config(char *const value[CFG_NKEYS],
 		 * could have set, and the built-in default stays. */
 		if (s && o->field != OPT_FIELD_NONE &&
 		    opt_parse(o, s, &v, why, sizeof(why)) == 0)
-			set_field(o, &v, mo);
+			(void)set_field(o, s, &v, mo, why, sizeof(why));
 	}
 }
 
@@ -254,10 +310,11 @@ static int put_words(FILE *out, const char *text, int col, int indent,
 	return col;
 }
 
-/* "NAME=METAVAR" or "NAME=a|b", then " (hint)" if any. */
+/* "NAME=METAVAR", "NAME=a|b" or a flag's "NAME", then " (hint)" if any. */
 static void help_item(const struct opt_spec *o, char *buf, size_t size)
 {
-	size_t n = (size_t)snprintf(buf, size, "%s=%s", o->name,
+	size_t n = (size_t)snprintf(buf, size, "%s%s%s", o->name,
+				    o->type == OPT_FLAG ? "" : "=",
 				    o->metavar ? o->metavar : "");
 	for (const struct opt_word *w = o->words; w && w->word && n < size;
 	     w++)

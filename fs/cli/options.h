@@ -42,15 +42,18 @@ enum config_key {
 	CFG_PUBLISH,
 	CFG_PAD,
 	CFG_CONVERGENCE,
+	CFG_NONEMPTY,
+	CFG_LOG,
 	CFG_NKEYS
 };
 
 enum opt_type {
-	OPT_FLAG,   /* -o NAME without a value */
+	OPT_FLAG,   /* -o NAME (yes); NAME=yes|no|true|false|1|0, also in a
+		       config file, for one with a key */
 	OPT_UINT,   /* decimal digits, lo … hi */
 	OPT_DOUBLE, /* a decimal number, fractions allowed, lo … hi */
 	OPT_STRING, /* any non-empty text (a command line, an address) */
-	OPT_PATH,   /* absolute, or "~/…" for $HOME */
+	OPT_PATH,   /* absolute, or "~/…" for $HOME (opt_path expands it) */
 	OPT_ENUM,   /* one of words */
 };
 
@@ -61,8 +64,9 @@ enum opt_field {
 	OPT_FIELD_SIZE,     /* size_t, the value << shift */
 	OPT_FIELD_U64,      /* uint64_t, the value << shift */
 	OPT_FIELD_DOUBLE,   /* double */
-	OPT_FIELD_BOOL,     /* bool, true when given */
+	OPT_FIELD_BOOL,     /* bool, the flag's value */
 	OPT_FIELD_ENUM,     /* an enum (int-sized), the word's value */
+	OPT_FIELD_PATH,     /* char[PATH_MAX], "~/" expanded (opt_path) */
 };
 
 struct opt_word {
@@ -98,12 +102,19 @@ struct opt_value {
 };
 
 /*
- * Check s for o (not OPT_PATH's "~/", which config.c expands first, nor
- * OPT_FLAG).  0 with *v set, or -EINVAL with what o takes in why
- * ("must be MiB, 1 to 65536"; empty s: "empty value").
+ * Check s for o.  0 with *v set (a flag: u is 1 or 0), or -EINVAL with
+ * what o takes in why ("must be MiB, 1 to 65536"; empty s: "empty
+ * value").  A path is only checked (absolute or "~/…", shorter than
+ * PATH_MAX): opt_path gives its value.
  */
 int opt_parse(const struct opt_spec *o, const char *s, struct opt_value *v,
 	      char *why, size_t whysize);
+
+/* A path value opt_parse accepted, "~/" at its start made $HOME's, into
+ * out (size bytes).  0, or -EINVAL with why ("~/ but HOME is not set",
+ * "too long"). */
+int opt_path(const char *s, char *out, size_t size, char *why,
+	     size_t whysize);
 
 struct mount_options;
 

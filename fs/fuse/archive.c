@@ -12,11 +12,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include "cache/chunk_cache.h"
 #include "fs/model/manifest.h"
+#include "util/log.h"
 
 #define ARCHIVE_CACHE_BYTES (32u << 20)
 #define ARCHIVE_TIMEOUT 3600.0 /* seconds: nothing here ever changes */
@@ -163,7 +163,7 @@ static void load_commit(struct archive *a, struct archive_commit *ac)
 	if (!ac->load_error)
 		ac->load_error = map_tree(ac);
 	if (ac->load_error)
-		syslog(LOG_ERR,
+		logmsg(LOG_ERR,
 		       "archive: the tree of commit %llu does not load (%s): "
 		       "run ipmaildir fsck",
 		       (unsigned long long)ac->c.seq,
@@ -490,7 +490,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		      : obj_read(&a->st, &in->content, (uint64_t)off, buf, size,
 				 &got);
 	if (err) {
-		syslog(LOG_ERR, "archive: read of commit %llu inode %llu: %s",
+		logmsg(LOG_ERR, "archive: read of commit %llu inode %llu: %s",
 		       (unsigned long long)ac->c.seq,
 		       (unsigned long long)in->ino, strerror(-err));
 		fuse_reply_err(req, err == -ENOMEM ? ENOMEM : EIO);

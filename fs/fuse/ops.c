@@ -19,7 +19,6 @@
 #include <string.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +28,7 @@
 #include "fs/mount/mount.h"
 #include "fs/store/wal_store.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 _Static_assert(sizeof(fuse_ino_t) >= sizeof(uint64_t),
 	       "inode numbers are passed to the kernel as they are");
@@ -570,7 +570,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (err) {
 		/* Damaged or missing blocks are never served: say which file. */
 		if (err == -EBADMSG || err == -ENOENT)
-			syslog(LOG_ERR, "read of inode %llu at %lld: a block "
+			logmsg(LOG_ERR, "read of inode %llu at %lld: a block "
 			       "%s; returning EIO (run ipmaildir fsck)",
 			       (unsigned long long)ino, (long long)off,
 			       err == -EBADMSG ? "failed verification"

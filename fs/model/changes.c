@@ -1,7 +1,11 @@
 /* fs/model/changes.c — see changes.h. */
 #include "fs/model/changes.h"
 
+#include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
+
+#include <sodium.h>
 
 #include "fs/model/maildir.h"
 
@@ -59,4 +63,26 @@ struct mail_changes mail_changes_of(struct fs_tree *t, const struct record *r)
 		break;
 	}
 	return c;
+}
+
+int mail_changes_replay(struct fs_tree *t, const uint8_t *payload,
+			size_t len, struct mail_changes *mc)
+{
+	struct record r;
+	struct record_text *tb = malloc(sizeof(*tb));
+	int e = !tb ? -ENOMEM : record_decode(payload, len, &r, tb);
+	struct mail_changes c = {0, 0, 0};
+	if (!e)
+		c = mail_changes_of(t, &r);
+	if (!e)
+		e = record_apply(t, &r, NULL, NULL);
+	if (!e) {
+		mc->added += c.added;
+		mc->removed += c.removed;
+		mc->renamed += c.renamed;
+	}
+	sodium_memzero(&r.content, sizeof(r.content));
+	record_text_done(tb);
+	free(tb);
+	return e;
 }

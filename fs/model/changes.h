@@ -13,6 +13,7 @@
 #ifndef IPMD_FS_MODEL_CHANGES_H
 #define IPMD_FS_MODEL_CHANGES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "fs/model/record.h"
@@ -25,5 +26,12 @@ struct mail_changes {
 /* Classify r against t BEFORE it is applied; the caller adds the result
  * to its counts only if the apply succeeds. */
 struct mail_changes mail_changes_of(struct fs_tree *t, const struct record *r);
+
+/* record_replay (fs/model/record.h), and what the record changed added to
+ * *mc when it applied: a replayed journal's commit counts its mail as the
+ * live mount would have.  record_replay's result. */
+IPMD_MUST_CHECK
+int mail_changes_replay(struct fs_tree *t, const uint8_t *payload,
+			size_t len, struct mail_changes *mc);
 
 #endif

@@ -43,6 +43,19 @@ int maildir_create(struct fs_tree *t, struct inode *dir,
 	return e;
 }
 
+/* Does dir hold a cur/ or new/ directory (is it a Maildir)? */
+static bool has_msgdir(const struct inode *dir)
+{
+	const struct dir *d = dir->dir;
+	for (uint32_t b = 0; d->subdirs && b < d->nbuckets; b++)
+		for (const struct dirent *e = d->buckets[b]; e;
+		     e = e->hash_next)
+			if (S_ISDIR(e->inode->mode) &&
+			    maildir_is_msgdir(e->name, e->name_len))
+				return true;
+	return false;
+}
+
 /* Only directories holding directories are walked: cur/ and new/ are
  * counted by their entry counts, never scanned.  The depth bound is the
  * manifest's: no loaded or sealed tree is deeper. */
@@ -61,8 +74,10 @@ static void count_dir(const struct fs_tree *t, const struct inode *dir,
 				continue;
 			if (maildir_is_msgdir(e->name, e->name_len))
 				*messages += in->dir->count - in->dir->subdirs;
+			/* .notmuch, .git, …: a dot directory, no folder. */
 			if (dir == t->root &&
-			    maildir_is_folder(e->name, e->name_len))
+			    maildir_is_folder(e->name, e->name_len) &&
+			    has_msgdir(in))
 				(*folders)++;
 			if (in->dir->subdirs > 0)
 				count_dir(t, in, depth + 1, messages, folders);

@@ -48,7 +48,8 @@ int maildir_create(struct fs_tree *t, struct inode *dir,
 		   const struct timespec *now);
 
 /* Count messages and folders below root, for commit statistics: files in
- * any "cur" or "new" directory, and Maildir++ folders (".Name"). */
+ * any "cur" or "new" directory, and Maildir++ folders (".Name" holding a
+ * cur/ or new/: notmuch's .notmuch or a .git is no folder). */
 void maildir_count(struct fs_tree *t, uint64_t *messages, uint64_t *folders);
 
 #endif

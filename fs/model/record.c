@@ -428,14 +428,8 @@ static int get_content(json_t *o, struct obj_ref *c)
 }
 
 /* Room for names and targets decoded from base64url. */
-struct text_buffers {
-	char name[TREE_NAME_MAX + 2];
-	char newname[TREE_NAME_MAX + 2];
-	char target[TREE_SYMLINK_MAX + 2];
-};
-
 IPMD_MUST_CHECK
-static int parse(json_t *o, struct record *r, struct text_buffers *tb)
+static int parse(json_t *o, struct record *r, struct record_text *tb)
 {
 	memset(r, 0, sizeof(*r));
 	json_t *op = json_object_get(o, "op");
@@ -492,22 +486,31 @@ static int parse(json_t *o, struct record *r, struct text_buffers *tb)
 	return -1;
 }
 
-int record_replay(struct fs_tree *t, const uint8_t *payload, size_t len)
+int record_decode(const uint8_t *payload, size_t len, struct record *r,
+		  struct record_text *tb)
 {
 	json_error_t err;
 	json_t *o = json_loadb((const char *)payload, len, JSON_REJECT_DUPLICATES,
 			       &err);
-	if (!json_is_object(o)) {
-		json_decref(o);
-		return -EBADMSG;
-	}
+	tb->parsed = o;
+	return json_is_object(o) && !parse(o, r, tb) ? 0 : -EBADMSG;
+}
+
+void record_text_done(struct record_text *tb)
+{
+	if (tb)
+		json_decref(tb->parsed);
+}
+
+int record_replay(struct fs_tree *t, const uint8_t *payload, size_t len)
+{
 	struct record r;
-	struct text_buffers *tb = malloc(sizeof(*tb));
-	int e = !tb ? -ENOMEM
-		: parse(o, &r, tb) ? -EBADMSG
-				   : record_apply(t, &r, NULL, NULL);
+	struct record_text *tb = malloc(sizeof(*tb));
+	int e = !tb ? -ENOMEM : record_decode(payload, len, &r, tb);
+	if (!e)
+		e = record_apply(t, &r, NULL, NULL);
 	sodium_memzero(&r.content, sizeof(r.content));
+	record_text_done(tb);
 	free(tb);
-	json_decref(o);
 	return e;
 }

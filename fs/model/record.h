@@ -91,6 +91,26 @@ typedef void (*record_release_fn)(struct inode *inode, void *arg);
 int record_apply(struct fs_tree *t, const struct record *r,
 		 record_release_fn release_fn, void *arg);
 
+/* Where a decoded record's strings live (record_decode): buffers for
+ * names sent as bytes, and the parsed payload the others point into. */
+struct record_text {
+	char name[TREE_NAME_MAX + 2];
+	char newname[TREE_NAME_MAX + 2];
+	char target[TREE_SYMLINK_MAX + 2];
+	void *parsed;
+};
+
+/*
+ * Parse payload into *r, its strings in *tb: r is valid until
+ * record_text_done(tb), which the caller calls whatever this returned
+ * (a content record carries a file key in r->content: the caller wipes
+ * it).  0, or -EBADMSG when malformed (see record_replay).
+ */
+IPMD_MUST_CHECK
+int record_decode(const uint8_t *payload, size_t len, struct record *r,
+		  struct record_text *tb);
+void record_text_done(struct record_text *tb);
+
 /*
  * Parse payload and apply it (journal replay).  -EBADMSG when the payload
  * is malformed (a create with a mode or target that record_encode

@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cache/outbox.h"
 #include "fs/model/changes.h"
 #include "fs/model/maildir.h"
 #include "fs/model/manifest.h"
@@ -22,6 +22,7 @@
 #include "fs/store/wal_store.h"
 #include "ipfs/bs_fault.h"
 #include "util/clock.h"
+#include "util/log.h"
 #include "util/msgbuf.h"
 #include "util/thread.h"
 
@@ -60,6 +61,7 @@ struct replay_count {
 	struct blockstore *bs; /* where block records go back to */
 	uint64_t applied, skipped, blocks;
 	int store_error; /* a block record the store would not take back */
+	struct mail_changes mail; /* for the replayed commit's counts */
 };
 
 static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
@@ -86,7 +88,7 @@ static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
 		rc->store_error = e;
 		return e; /* a block we can't store back: stop, say why */
 	}
-	e = record_replay(rc->tree, p.body, p.len);
+	e = mail_changes_replay(rc->tree, p.body, p.len, &rc->mail);
 	if (e == -EBADMSG)
 		return e; /* sealed and authentic, yet malformed: corrupt */
 	if (e == 0)
@@ -105,7 +107,7 @@ static int with_tries(struct ipmd_fs *fs, int (*step)(struct ipmd_fs *),
 	for (int tries = 0; (e = step(fs)) != 0 && transient(e);) {
 		if (++tries == MOUNT_COMMIT_TRIES)
 			break;
-		syslog(LOG_WARNING, "%s: %s; trying again", what, strerror(-e));
+		logmsg(LOG_WARNING, "%s: %s; trying again", what, strerror(-e));
 		usleep(100000u << tries);
 	}
 	return e;
@@ -216,7 +218,10 @@ static int replay_journal(struct ipmd_fs *fs, struct journal_replay_stats *js,
 			   (unsigned long long)js->bad_offset, strerror(-e));
 	if (rc.applied || rc.skipped) {
 		fs->changes += rc.applied + 1;
-		syslog(LOG_NOTICE,
+		fs->added += rc.mail.added;
+		fs->removed += rc.mail.removed;
+		fs->renamed += rc.mail.renamed;
+		logmsg(LOG_NOTICE,
 		       "replayed %llu journal records over commit %llu "
 		       "(%llu skipped: changes that failed live too)",
 		       (unsigned long long)rc.applied,
@@ -224,7 +229,7 @@ static int replay_journal(struct ipmd_fs *fs, struct journal_replay_stats *js,
 		       (unsigned long long)rc.skipped);
 	}
 	if (js->torn_tail_bytes)
-		syslog(LOG_WARNING,
+		logmsg(LOG_WARNING,
 		       "journal: cut %llu bytes of a record torn by a crash "
 		       "(never acknowledged)",
 		       (unsigned long long)js->torn_tail_bytes);
@@ -252,7 +257,7 @@ static int start_journal(struct ipmd_fs *fs, bool empty,
 		return msgbuf_say(msg, msgsize, "journal in %s: %s", dir,
 			   strerror(-e));
 	if (empty && (e = journal_drop_before(dir, gen)))
-		syslog(LOG_WARNING, "journal: cannot drop empty generations "
+		logmsg(LOG_WARNING, "journal: cannot drop empty generations "
 		       "before %llu: %s", (unsigned long long)gen,
 		       strerror(-e));
 	wal_store_set_journal(fs->stack.wal, fs->journal);
@@ -263,7 +268,7 @@ static int start_journal(struct ipmd_fs *fs, bool empty,
 		if (++tries == MOUNT_COMMIT_TRIES)
 			return msgbuf_say(msg, msgsize, "first commit: %s",
 				   strerror(-e));
-		syslog(LOG_WARNING, "first commit: %s; trying again",
+		logmsg(LOG_WARNING, "first commit: %s; trying again",
 		       strerror(-e));
 		usleep(100000u << tries);
 	}
@@ -489,11 +494,11 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 		}
 	}
 	if (e && e != fs->commit_error)
-		syslog(LOG_ERR, "commit %llu failed: %s; the journal keeps "
+		logmsg(LOG_ERR, "commit %llu failed: %s; the journal keeps "
 				"every change, retrying",
 		       (unsigned long long)c.seq, strerror(-e));
 	else if (!e && fs->commit_error)
-		syslog(LOG_NOTICE, "commit %llu written; commits work again",
+		logmsg(LOG_NOTICE, "commit %llu written; commits work again",
 		       (unsigned long long)c.seq);
 	if (e) {
 		/* The journal still holds every change: retry later. */
@@ -565,7 +570,7 @@ static void log_faults(struct blockstore *fault)
 		delayed += fc.delayed[i];
 	}
 	if (calls)
-		syslog(LOG_NOTICE,
+		logmsg(LOG_NOTICE,
 		       "fault injection: %llu store calls, %llu failed "
 		       "(put %llu, get %llu, sync %llu), %llu delayed",
 		       (unsigned long long)calls, (unsigned long long)failed,
@@ -620,4 +625,17 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 	pthread_mutex_destroy(&fs->commit_lock);
 	pthread_mutex_destroy(&fs->lock);
 	return e;
+}
+
+void ipmd_fs_status(struct ipmd_fs *fs, struct ipmd_fs_status *st)
+{
+	struct outbox_stats os;
+	outbox_stats(fs->stack.outbox, &os);
+	/* head and commit_error change under commit_lock (ipmd_fs_commit). */
+	pthread_mutex_lock(&fs->commit_lock);
+	*st = (struct ipmd_fs_status){.head_seq = fs->head.seq,
+				      .pending = os.pending,
+				      .node = os.remote,
+				      .commit_error = fs->commit_error};
+	pthread_mutex_unlock(&fs->commit_lock);
 }

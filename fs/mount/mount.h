@@ -22,6 +22,7 @@
 #ifndef IPMD_FS_MOUNT_MOUNT_H
 #define IPMD_FS_MOUNT_MOUNT_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -67,6 +68,12 @@ struct mount_options {
 	const char *capability;   /* with from_node: the read capability file */
 	const char *at;           /* a past state (fs/store/history.h --at SEQ|CID|TIME):
 				     read-only, no journal, no writer lock */
+	/* The daemon's, not the mailbox's: fs/cli reads them, the mount
+	 * does not (they share the option table, fs/cli/options.h). */
+	bool nonempty;            /* -o nonempty: mount on a directory that
+				     is not empty */
+	char log_file[PATH_MAX];  /* -o log=FILE: the log goes there; "":
+				     syslog, else stderr (util/log.h) */
 };
 
 struct ipmd_fs {
@@ -128,5 +135,17 @@ int ipmd_fs_log(struct ipmd_fs *fs, struct record *r);
 int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode);
 /* Under lock: free an inode nothing refers to (record_release_fn). */
 void ipmd_fs_release_inode(struct inode *inode, void *arg);
+
+/* What a running mount tells its service manager (fs/cli: systemd's
+ * STATUS=): the head commit's seq (0: none yet), blocks waiting for the
+ * node (node: there is an outbox), the last commit's failure (0: none).
+ * Waits for a commit under way. */
+struct ipmd_fs_status {
+	uint64_t head_seq;
+	uint64_t pending;
+	bool node;
+	int commit_error;
+};
+void ipmd_fs_status(struct ipmd_fs *fs, struct ipmd_fs_status *st);
 
 #endif

@@ -1,17 +1,16 @@
 /* fs/mount/node.c — the outbox and the node under a mount; see node.h. */
 #include "fs/mount/node.h"
 
-#include <syslog.h>
-
 #include "cache/outbox.h"
 #include "fs/mount/publish.h"
 #include "ipfs/bs_kubo.h"
+#include "util/log.h"
 #include "util/msgbuf.h"
 
-static void to_syslog(int prio, const char *msg, void *arg)
+static void to_log(int prio, const char *msg, void *arg)
 {
 	(void)arg;
-	syslog(prio, "%s", msg);
+	logmsg(prio, "%s", msg);
 }
 
 int ipmd_node_spec(const struct node_options *o,
@@ -34,7 +33,7 @@ int ipmd_node_spec(const struct node_options *o,
 	spec->read_only = o->read_only;
 	spec->cache_reads = o->from_node;
 	spec->local_cap_bytes = o->local_cap_bytes;
-	spec->log = to_syslog;
+	spec->log = to_log;
 	return 0;
 }
 
@@ -44,7 +43,7 @@ void ipmd_node_ping(const struct store_stack *s)
 		return;
 	char why[512];
 	bs_kubo_last_error(s->remote, why, sizeof(why));
-	syslog(LOG_WARNING,
+	logmsg(LOG_WARNING,
 	       "the IPFS node does not answer (%s); mounting anyway: writes "
 	       "wait in the outbox",
 	       why);
@@ -90,7 +89,7 @@ void ipmd_node_finish(struct blockstore *outbox, bool read_only,
 		}
 	}
 	if (st.pending)
-		syslog(LOG_WARNING,
+		logmsg(LOG_WARNING,
 		       "unmounting with %llu blocks not yet on the node: they "
 		       "stay in the outbox and go up at the next mount with "
 		       "a node",

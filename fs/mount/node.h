@@ -44,7 +44,7 @@ struct node_options {
  * The node's part of a mount's stack (fs/store/stack.h): checks o (a cap
  * or --from-node needs a node) and fills spec's node and outbox fields:
  * the outbox when there is a node or an outbox log, its uploads reported
- * to syslog.  0, or -1 with one line in msg.
+ * to the log (util/log.h).  0, or -1 with one line in msg.
  */
 IPMD_MUST_CHECK
 int ipmd_node_spec(const struct node_options *o,

@@ -6,12 +6,12 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 
 #include "cache/outbox.h"
 #include "ipfs/bs_kubo.h"
 #include "ipfs/ipns_record.h"
+#include "util/log.h"
 #include "util/thread.h"
 
 struct publisher {
@@ -47,7 +47,7 @@ static int publish_once(struct publisher *p, const struct cid *cid,
 		e = bs_kubo_ipns_put(p->node, p->keys->public_key, rec, len,
 				     PUBLISH_TIMEOUT_MS, &peers);
 	if (!e)
-		syslog(again ? LOG_DEBUG : LOG_INFO,
+		logmsg(again ? LOG_DEBUG : LOG_INFO,
 		       "published commit %llu%s under the mailbox's IPNS name "
 		       "(%u peers took it)",
 		       (unsigned long long)seq, again ? " again" : "", peers);
@@ -89,11 +89,11 @@ static void try_publish(struct publisher *p)
 		p->published_seq = seq;
 		p->published_at = time(NULL);
 		if (p->failing)
-			syslog(LOG_NOTICE, "publishing the head works again");
+			logmsg(LOG_NOTICE, "publishing the head works again");
 	} else if (!p->failing) {
 		char why[512];
 		bs_kubo_last_error(p->node, why, sizeof(why));
-		syslog(LOG_WARNING,
+		logmsg(LOG_WARNING,
 		       "cannot publish the head over IPNS (%s); retrying, "
 		       "mail is not affected",
 		       why[0] ? why : strerror(-e));

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -15,6 +14,7 @@
 #include "fs/model/manifest.h"
 #include "fs/store/history.h"
 #include "ipfs/bs_kubo.h"
+#include "util/log.h"
 #include "util/msgbuf.h"
 
 /* How long a mount waits for the node to resolve the name. */
@@ -154,7 +154,7 @@ static int find_head(struct blockstore *node,
 	int e = bs_kubo_ipns_get(node, pk, RESOLVE_TIMEOUT_MS, head, rseq,
 				 &refused);
 	if (refused)
-		syslog(LOG_WARNING,
+		logmsg(LOG_WARNING,
 		       "%u IPNS records for %s were refused (bad signature, "
 		       "malformed or expired)",
 		       refused, o->from_node);
@@ -253,7 +253,7 @@ int remote_load(const struct remote_options *o, struct remote_mount *m,
 		e = head_write(m->seen, m->keys->manifest, BLOCK_STATE_SEEN,
 			       &h);
 		if (e)
-			syslog(LOG_WARNING, "%s: %s (rollback protection "
+			logmsg(LOG_WARNING, "%s: %s (rollback protection "
 			       "not updated)", m->seen, strerror(-e));
 	}
 	if (o->at) {
@@ -283,7 +283,7 @@ int remote_load(const struct remote_options *o, struct remote_mount *m,
 			   (unsigned long long)c.seq,
 			   e == -EBADMSG ? "damaged or malformed"
 					 : strerror(-e));
-	syslog(LOG_INFO, "mounted commit %llu (%s) of %s read-only",
+	logmsg(LOG_INFO, "mounted commit %llu (%s) of %s read-only",
 	       (unsigned long long)c.seq, text, o->from_node);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "fs/store/mountinfo.h"
 #include "util/msgbuf.h"
 
 static int try_flock(int fd, int op)
@@ -216,58 +217,29 @@ int store_writer_active(const struct store_paths *paths)
 	return e ? e : 0;
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(char *s)
+struct where {
+	const char *root;
+	char *out;
+	size_t size;
+};
+
+static int is_store_mount(const struct mountinfo_entry *e, void *arg)
 {
-	char *o = s;
-	for (char *p = s; *p; p++) {
-		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '7' &&
-		    p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
-			*o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 +
-				      (p[3] - '0'));
-			p += 3;
-		} else {
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
+	struct where *w = arg;
+	size_t n = strlen(MOUNTINFO_SOURCE);
+	if (strcmp(e->type, MOUNTINFO_TYPE) ||
+	    strncmp(e->source, MOUNTINFO_SOURCE, n) ||
+	    strcmp(e->source + n, w->root))
+		return 0;
+	if (strlen(e->mountpoint) >= w->size)
+		return -ENAMETOOLONG;
+	memcpy(w->out, e->mountpoint, strlen(e->mountpoint) + 1);
+	return 1;
 }
 
 int store_mountpoint(const struct store_paths *paths, char *out, size_t size)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return -errno;
-	char *line = NULL;
-	size_t cap = 0;
-	int e = -ENOENT;
-	while (e == -ENOENT && getline(&line, &cap, f) > 0) {
-		/* id parent dev root MOUNTPOINT opts [tags] - TYPE SOURCE … */
-		char *save = NULL, *mnt = NULL, *sep = NULL;
-		int field = 0;
-		for (char *t = strtok_r(line, " \n", &save); t;
-		     t = strtok_r(NULL, " \n", &save), field++) {
-			if (field == 4)
-				mnt = t;
-			if (!strcmp(t, "-")) {
-				sep = t;
-				break;
-			}
-		}
-		char *type = sep ? strtok_r(NULL, " \n", &save) : NULL;
-		char *source = type ? strtok_r(NULL, " \n", &save) : NULL;
-		if (!mnt || !source || strcmp(type, "fuse.ipmaildir"))
-			continue;
-		unescape(source);
-		if (strncmp(source, "ipmaildir:", 10) ||
-		    strcmp(source + 10, paths->root))
-			continue;
-		unescape(mnt);
-		e = strlen(mnt) < size ? 0 : -ENAMETOOLONG;
-		if (!e)
-			memcpy(out, mnt, strlen(mnt) + 1);
-	}
-	free(line);
-	fclose(f);
-	return e;
+	struct where w = {.root = paths->root, .out = out, .size = size};
+	int r = mountinfo_each(is_store_mount, &w);
+	return r == 1 ? 0 : r < 0 ? r : -ENOENT;
 }

@@ -238,8 +238,9 @@ static int log_batch(struct ipmd_fs *fs, struct import_item *v, size_t n,
 			r.op = REC_CONTENT;
 			r.content = it->ref;
 			r.mtime = it->mtime;
+			/* The create counted it, in cur/ or new/ only
+			 * (ipmd_fs_log, fs/model/changes.h). */
 			e = ipmd_fs_log(fs, &r);
-			fs->added++;
 			stats->imported++;
 			stats->imported_bytes += it->ref.size;
 		} else if (!e) {

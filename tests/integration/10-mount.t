@@ -47,6 +47,13 @@ for i in 1 2 3 4 5; do
 	cmp -s "$TEST_DIR/c$i" "$M/$name" || { lost=$((lost + 1)); diag "lost c$i ($name)"; }
 done
 is "$lost" 0 "every acknowledged delivery is back after a crash"
+# The replayed journal's commit counts what it holds, as the mount would
+# have: five messages added (tmp/ -> new/).
+for _ in $(seq 50); do
+	added=$("$IPMD_BIN" log --store "$S" --json -n 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["added"])')
+	[ "$added" = 5 ] && break; sleep 0.1
+done
+is "$added" 5 "log: the commit of the replayed journal added 5 messages"
 is "$(listing | grep -c '^\./cur/big:2,S f 1000000')" 1 "earlier files intact after a crash"
 
 check "unmount again" ipmd_umount "$M"
@@ -116,6 +123,7 @@ check "restored commit mounts again" ipmd_mount "$S" "$M"
 ipmd_umount "$M"
 # A second mount of the same store is refused while one runs.
 ipmd_mount "$S" "$M"
+mkdir -p "$TEST_DIR/other" # a mount point as it must be: empty, so the store is what fails
 out=$("$IPMD_BIN" mount -f --store "$S" "$TEST_DIR/other" 2>&1); rc=$?
 is "$rc" 1 "a second mount of one store fails"
 case "$out" in *"in use"*) ok "and says the store is in use";; *) not_ok "clear message"; diag "$out";; esac

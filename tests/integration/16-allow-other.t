@@ -125,7 +125,7 @@ ipmd_umount "$M" || bail "unmount failed"
 "$IPMD_BIN" mount -f --store "$S" -o default_permissions,no_default_permissions "$M" \
 	2> "$TEST_DIR/both.log"
 is "$?" 2 "default_permissions with no_default_permissions is a usage error"
-grep -q '^ipmaildir: mount: -o default_permissions and no_default_permissions contradict' "$TEST_DIR/both.log"
+grep -q '^ipmaildir mount: -o default_permissions and no_default_permissions contradict' "$TEST_DIR/both.log"
 is "$?" 0 "with one line naming the option"
 
 done_testing

@@ -24,6 +24,7 @@ OPTS=commit_delay=200,node_timeout=3000,local_cap_mb=$CAP_MB
 ipmd_init "$STORE" || bail "init failed"
 
 # Refused without a node, before any node is started.
+mkdir -p "$MNT" # a mount point as it must be (empty), so the option is what fails
 err=$("$IPMD_BIN" mount -f --store "$STORE" -o "$OPTS" "$MNT" 2>&1)
 rc=$?
 check "local_cap_mb without a node is refused (rc $rc)" test "$rc" != 0

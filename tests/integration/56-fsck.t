@@ -46,6 +46,17 @@ damage() {
 # ---------------------------------------------------------------- a chunk
 damage chunk "/$last" flip_byte "flipped chunk: exit 4 (errors left)"
 says "names the chunk, the file and what is wrong" "file /$last: chunk $c: altered"
+# --json: the same verdict, one object on stdout.
+json_fsck() { # json_fsck EXPR ARGS... — python EXPR over fsck --json's object
+	local expr=$1; shift
+	"$IPMD_BIN" fsck --store "$S" --json "$@" 2>/dev/null |
+		python3 -c "import json,sys; d=json.load(sys.stdin); print($expr)"
+}
+is "$(json_fsck 'd["exit"], d["result"], d["problems"] > 0' )" "4 uncorrected True" \
+	"fsck --json: exit 4, uncorrected, problems counted"
+check "... its damage list names the chunk" grep -q "chunk $c: altered" <<<"$(json_fsck '"\n".join(d["damage"])')"
+"$IPMD_BIN" fsck --store "$S" --json >/dev/null 2>&1
+is "$?" 4 "... and its exit status is fsck's"
 ipmd_fsck_exits 1 "--repair: exit 1 (corrected)" --repair
 check "--repair does not roll back unasked" bash -c '! grep -q "rolled the head back" <<<"$1"' _ "$out"
 says "--repair names the damaged message and moves it to .lost+found" "REPAIRED: /$last: damaged (chunk $c altered .*): moved to /.lost+found/cur/${last##*/} (0 of its"
@@ -56,6 +67,8 @@ says "the salvaged state is the new commit $((head_seq + 1)), after commit $((he
 seqs=$(ipmd_seqs "$S" 2)
 is "$seqs" "$((head_seq + 1)) $((head_seq - 1))" "log: the new commit, then the intact one below the damage"
 ipmd_fsck_exits 0 "fsck after the repair: clean"
+is "$(json_fsck 'd["exit"], d["result"], len(d["damage"]), d["store"]')" "0 clean 0 $S" \
+	"fsck --json after the repair: exit 0, clean, no damage, the store named"
 ipmd_mount "$S" "$M" || bail "mount after repair failed"
 check "the repaired mailbox mounts; older messages read back" cmp "$TEST_DIR/big.eml" "$M/cur/big:2,S"
 check "the damaged newest message left its folder" test ! -e "$M/$last"

@@ -29,6 +29,11 @@ exits 0 "gc --dry-run exits 0" "$IPMD_BIN" gc --store "$S" --dry-run
 would=$(sed -nE 's/^gc: would free ([0-9]+) blocks.*/\1/p' <<<"$out")
 check "--dry-run says what it would free ($would blocks)" test -n "$would" -a "${would:-0}" -gt 0
 is "$(nblocks)" "$before" "--dry-run frees nothing"
+"$IPMD_BIN" gc --store "$S" --dry-run --json >"$TEST_DIR/gc.json" 2>/dev/null
+is "$?" 0 "gc --dry-run --json exits 0"
+is "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["dry_run"], d["freed_blocks"], d["kept"] == d["commits"], d["exit"], d["store"])' "$TEST_DIR/gc.json")" \
+	"True $would True 0 $S" "... one JSON object: the same blocks, every commit kept, the store"
+is "$(nblocks)" "$before" "... and frees nothing"
 
 exits 0 "gc (keeping every commit) exits 0" "$IPMD_BIN" gc --store "$S"
 freed=$(sed -nE 's/^gc: freed ([0-9]+) blocks.*/\1/p' <<<"$out")

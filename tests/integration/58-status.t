@@ -16,7 +16,10 @@ Q=mounted; is "$(st)" True "status while mounted: mounted"
 "$IPMD_BIN" status --store "$S" >"$TEST_DIR/text" 2>&1
 is "$?" 0 "status (text) exits 0 while mounted"
 check "text says mounted: yes" grep -q '^mounted: *yes' "$TEST_DIR/text"
+check "... and names the mount point" grep -qx "mounted: *yes (read-write) on $M" "$TEST_DIR/text"
+Q=mountpoint; is "$(st)" "$M" "--json names the mount point"
 ipmd_umount "$M"
+Q=mountpoint; is "$(st)" None "... and none once unmounted"
 
 Q=mounted; is "$(st)" False "status after unmount: not mounted"
 id=$("$IPMD_BIN" status --store "$S" | sed -n 's/^mailbox: *//p')
@@ -24,6 +27,14 @@ check "the mailbox id is an IPNS name (k51…)" grep -qE '^k51[a-z0-9]{50,}$' <<
 Q='head["seq"]'; seq=$(st)
 is "$seq" "$("$IPMD_BIN" log --store "$S" --json -n 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["seq"])')" "head seq is log's newest"
 Q='head["messages"]'; is "$(st)" 2 "head: 2 messages"
+check "text: '2 messages, 0 folders'" \
+	grep -qE '^head: +commit [0-9]+, .*, 2 messages, 0 folders$' <<<"$("$IPMD_BIN" status --store "$S")"
+ipmd_mount "$S" "$M" || bail "mount failed"
+rm "$(ls "$M"/new/* "$M"/cur/* 2>/dev/null | head -1)"
+ipmd_umount "$M"
+check "one message: '1 message', not '1 messages'" \
+	grep -qE '^head: +commit [0-9]+, .*, 1 message, 0 folders$' <<<"$("$IPMD_BIN" status --store "$S")"
+Q='head["seq"]'; seq=$(st)
 Q='journal["records"]'; is "$(st)" 0 "no journal pending after a clean unmount"
 Q=blocks; is "$(st)" "$(find "$S/blocks" -type f -name 'bafk*' | wc -l)" "block count matches the store"
 Q=key_wrapped; is "$(st)" False "key not wrapped (--no-passphrase)"

@@ -45,6 +45,10 @@ nnames=$(find "$SRC" ! -type d ! -path "$SRC/tmp/*" | wc -l) # files and the sym
 "$IPMD_BIN" import --store "$S" "$SRC" >"$TEST_DIR/imp.out" 2>"$TEST_DIR/imp.err"
 is "$?" 0 "import exits 0"
 check "import prints a summary with the count" grep -q "^import: $nfiles files" "$TEST_DIR/imp.err"
+# log's ADDED counts messages: files in a cur/ or new/, each once.
+nmsgs=$(find "$SRC" -type f \( -path '*/cur/*' -o -path '*/new/*' \) | wc -l)
+is "$("$IPMD_BIN" log --store "$S" --json | python3 -c 'import json,sys; print(sum(c["added"] for c in json.load(sys.stdin)))')" \
+	"$nmsgs" "log: the import's commits added $nmsgs messages (not every file, not twice)"
 
 "$IPMD_BIN" export --store "$S" "$OUT" 2>"$TEST_DIR/exp.err"
 is "$?" 0 "export exits 0"
@@ -75,6 +79,12 @@ echo "new one" > "$M/new/late.msg"
 "$IPMD_BIN" export --store "$S" "$TEST_DIR/out2" 2>"$TEST_DIR/exp2.err"
 is "$?" 0 "export while mounted works"
 check "…and says it exports the last commit" grep -q "mounted: exporting its last commit" "$TEST_DIR/exp2.err"
+# jq FILE EXPR — python EXPR over the JSON object in FILE (as d).
+jq() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
+"$IPMD_BIN" export --store "$S" --json "$TEST_DIR/out2j" >"$TEST_DIR/exp2.json" 2>/dev/null
+is "$?" 0 "export --json while mounted works"
+is "$(jq "$TEST_DIR/exp2.json" 'd["files"], d["mounted"], d["exit"], d["dir"]')" \
+	"$nfiles True 0 $TEST_DIR/out2j" "... one JSON object: the files written, mounted, exit 0"
 check "…which has the imported mail" cmp "$SRC/cur/big.M3P3.host:2," "$TEST_DIR/out2/cur/big.M3P3.host:2,"
 ipmd_umount "$M" || bail "unmount failed"
 
@@ -84,6 +94,11 @@ echo "one more" > "$SRC/new/new.M9P9.host"
 is "$?" 0 "re-import exits 0"
 check "re-import imports only the new file" grep -q "^import: 1 files" "$TEST_DIR/imp2.err"
 check "re-import reports the rest as skipped" grep -q "$nnames skipped" "$TEST_DIR/imp2.err"
+"$IPMD_BIN" import --store "$S" --json "$SRC" >"$TEST_DIR/imp3.json" 2>"$TEST_DIR/imp3.err"
+is "$?" 0 "import --json exits 0"
+is "$(jq "$TEST_DIR/imp3.json" 'd["imported"], d["skipped"], d["exit"], d["store"]')" \
+	"0 $((nnames + 1)) 0 $S" "... one JSON object: nothing new, everything skipped, the store"
+check "... and nothing on stderr (no progress, no summary)" test ! -s "$TEST_DIR/imp3.err"
 "$IPMD_BIN" export --store "$S" "$TEST_DIR/out3" 2>/dev/null
 check "after re-import the mailbox has the new file and the late one" \
 	test -f "$TEST_DIR/out3/new/new.M9P9.host" -a -f "$TEST_DIR/out3/new/late.msg"
@@ -92,6 +107,9 @@ check "after re-import the mailbox has the new file and the late one" \
 "$IPMD_BIN" export --store "$S" "$OUT" 2>"$TEST_DIR/exp3.err"
 is "$?" 1 "export into a non-empty directory fails"
 check "…with a clear reason" grep -q "not empty" "$TEST_DIR/exp3.err"
+"$IPMD_BIN" export --store "$S" --json "$OUT" >"$TEST_DIR/exp3.json" 2>/dev/null
+is "$?" 1 "export --json into a non-empty directory fails"
+check "...the object says why" grep -q "not empty" <<<"$(jq "$TEST_DIR/exp3.json" 'd["error"]')"
 # Bad input.
 "$IPMD_BIN" import --store "$S" "$TEST_DIR/nonexistent" 2>"$TEST_DIR/bad.err"
 is "$?" 1 "import of a missing directory fails"
@@ -107,6 +125,9 @@ mkdir -p "$E/ssl"; echo 'root:x:0:0' > "$E/passwd"; echo '[req]' > "$E/ssl/opens
 "$IPMD_BIN" import --store "$S2" "$E" >/dev/null 2>"$TEST_DIR/etc.err"
 is "$?" 1 "import of a directory that is not a Maildir fails"
 is "$(wc -l <"$TEST_DIR/etc.err")" 1 "...in one line"
+"$IPMD_BIN" import --store "$S2" --json "$E" >"$TEST_DIR/etc.json" 2>/dev/null
+is "$(jq "$TEST_DIR/etc.json" 'd["exit"], d["imported"], "not a Maildir" in d["error"]')" "1 0 True" \
+	"...and with --json, an object with the error"
 check "...saying it is not a Maildir and naming --force" grep -q "$E is not a Maildir.*--force" "$TEST_DIR/etc.err"
 "$IPMD_BIN" export --store "$S2" "$TEST_DIR/out-etc" 2>/dev/null
 is "$(find "$TEST_DIR/out-etc" -type f | wc -l)" 0 "...and imports nothing"

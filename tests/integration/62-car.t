@@ -27,6 +27,12 @@ check "log names the head commit" test -n "$head_cid"
 "$IPMD_BIN" export --store "$S" --car "$CAR" 2>"$TEST_DIR/car.err"
 is "$?" 0 "export --car exits 0"
 check "the CAR is not empty" test -s "$CAR"
+"$IPMD_BIN" export --store "$S" --json --car "$TEST_DIR/j.car" >"$TEST_DIR/car.json" 2>/dev/null
+is "$?" 0 "export --json --car FILE exits 0"
+is "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["root"], d["bytes"], d["exit"])' "$TEST_DIR/car.json")" \
+	"$head_cid $(stat -c %s "$TEST_DIR/j.car") 0" "... one JSON object: the root, the CAR's size"
+"$IPMD_BIN" export --store "$S" --json --car - >/dev/null 2>&1
+is "$?" 2 "--json with --car - (both on stdout): usage error"
 
 # An independent reader: CARv1 by the spec, sections hashed here.
 python3 - "$CAR" "$S/blocks" >"$TEST_DIR/py.out" 2>&1 <<'PY'
@@ -107,6 +113,34 @@ check "--head-only is smaller (older states left out): $hsz < $fsz" test "$hsz" 
 "$IPMD_BIN" export --store "$S" --car "$CAR" 2>"$TEST_DIR/car2.err"
 is "$?" 1 "export --car never overwrites a file"
 check "…and says so" grep -q "exists already" "$TEST_DIR/car2.err"
+
+# A full disk: the error names the file and why, and no summary claims
+# success before it.
+FULL=$TEST_DIR/full
+mkdir -p "$FULL"
+if mount -t tmpfs -o size=64k ipmd-test-car-full "$FULL" 2>/dev/null; then
+	on_cleanup "umount '$FULL'"
+	"$IPMD_BIN" export --store "$S" --car "$FULL/x.car" 2>"$TEST_DIR/full.err"
+	is "$?" 1 "export --car onto a full disk: exit 1"
+	is "$(cat "$TEST_DIR/full.err")" "ipmaildir export --car: $FULL/x.car: No space left on device" \
+		"... one line naming the file and why, no summary before it"
+	check "... and no partial CAR left" test ! -e "$FULL/x.car"
+	"$IPMD_BIN" export --store "$S" "$FULL/dir" 2>"$TEST_DIR/fulld.err"
+	is "$?" 1 "export DIR onto a full disk: exit 1"
+	check "... no summary line, only the error" \
+		bash -c "! grep -qE '^export: [0-9]+ files' '$TEST_DIR/fulld.err' && grep -q 'No space left' '$TEST_DIR/fulld.err'"
+	umount "$FULL"
+else
+	ok "# SKIP cannot mount a tmpfs"
+fi
+# A CAR is binary: never onto a terminal.
+if command -v script >/dev/null; then
+	script -qec "'$IPMD_BIN' export --store '$S' --car -; echo rc=\$?" /dev/null >"$TEST_DIR/tty.out" 2>&1
+	check "export --car - on a terminal: refused, exit 2" grep -q 'rc=2' "$TEST_DIR/tty.out"
+	check "... saying why" grep -q 'would write binary to the terminal' "$TEST_DIR/tty.out"
+else
+	ok "# SKIP no script(1) for a terminal"
+fi
 
 # The JS reference reader, if the test node's modules are installed.
 CARJS=$IPMD_TOP/tests/ipfs-node/node_modules/@ipld/car/src/index.js

@@ -95,6 +95,19 @@ check "the capability holds no mailbox key material" test "$(grep -cF -e "$("$IP
 is "$?" 2 "a malformed capability is a usage error"
 "$IPMD_BIN" fetch --store "$S" --into "$TEST_DIR/nope" "$cap1" 2>/dev/null
 is "$?" 1 "fetch into a missing Maildir fails"
+# A directory that is no Maildir yet becomes one (as maildirmake would),
+# and a failure there is named as what it is, not as a missing block.
+mkdir -p "$TEST_DIR/bare"
+out5=$("$IPMD_BIN" fetch --store "$S" --into "$TEST_DIR/bare" "$cap1" 2>"$TEST_DIR/bare.err")
+is "$?" 0 "fetch --into a directory without cur/ new/ tmp/: exit 0"
+check "... makes them and delivers into new/" cmp "$TEST_DIR/m1" "$out5"
+check "... cur/ and tmp/ are there too" test -d "$TEST_DIR/bare/cur" -a -d "$TEST_DIR/bare/tmp"
+mkdir -p "$TEST_DIR/ro"
+touch "$TEST_DIR/ro/tmp" # a file where tmp/ must be
+"$IPMD_BIN" fetch --store "$S" --into "$TEST_DIR/ro" "$cap1" 2>"$TEST_DIR/ro.err"
+is "$?" 1 "fetch --into a directory whose tmp is a file: exit 1"
+check "... naming tmp/, not a missing block" \
+	bash -c "grep -q 'fetch: tmp/: Not a directory' '$TEST_DIR/ro.err' && ! grep -q 'not in the store' '$TEST_DIR/ro.err'"
 
 ipmd_umount "$M" || bail "unmount failed"
 # Offline: the path inside the mailbox.

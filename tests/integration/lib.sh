@@ -98,8 +98,10 @@ ipmd_mount() {
 	# IPMD_WRAPPER="valgrind …": the daemon runs under that command.
 	local fault=()
 	[ -n "${IPMD_FAULT:-}" ] && fault=(--fault "$IPMD_FAULT")
+	# stdout: the foreground's one "mounted and ready" line, kept out of
+	# the TAP stream.
 	${IPMD_WRAPPER:-} "$IPMD_BIN" mount -f --store "$store" "${fault[@]}" "$@" "$mnt" \
-		2>>"$TEST_DIR/ipmaildir.log" &
+		>>"$TEST_DIR/ipmaildir.out" 2>>"$TEST_DIR/ipmaildir.log" &
 	IPMD_PID=$!
 	track_pid "$IPMD_PID"
 	_mounts+=("$mnt")

@@ -2,6 +2,7 @@
  * message added, removed or renamed, for a commit's statistics. */
 #include "fs/model/changes.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,42 @@ int main(void)
 			   .name = "absent", .time = t0};
 	struct mail_changes c = mail_changes_of(t, &r);
 	counts(c, 0, 0, 0, "unlink of an absent name");
+
+	/* Replay counts as the live mount did: a journal's records, encoded
+	 * and replayed, add to the same counts when they apply. */
+	struct mail_changes sum = {0, 0, 0};
+	static const struct record replayed[] = {
+		{.op = REC_CREATE, .dir = 3, .name = "r1",
+		 .mode = S_IFREG | 0600},
+		{.op = REC_RENAME, .dir = 3, .name = "r1", .newdir = 2,
+		 .newname = "r1:2,S"},
+		{.op = REC_CREATE, .dir = 4, .name = "r2",
+		 .mode = S_IFREG | 0600},
+		{.op = REC_UNLINK, .dir = 3, .name = "absent"},
+	};
+	ok(dirs[CUR] == 2 && dirs[NEW] == 3 && dirs[TMP] == 4,
+	   "cur, new, tmp are 2, 3, 4");
+	int failed = 0;
+	for (size_t i = 0; i < sizeof(replayed) / sizeof(replayed[0]); i++) {
+		struct record rr = replayed[i];
+		rr.time = t0;
+		if (rr.op == REC_CREATE)
+			rr.ino = t->next_ino;
+		if (rr.op == REC_RENAME)
+			rr.ino = tree_lookup(tree_get(t, 3), "r1")->inode->ino;
+		char *json;
+		size_t len;
+		if (record_encode(&rr, &json, &len))
+			harness_bail("record_encode");
+		failed += mail_changes_replay(t, (const uint8_t *)json, len,
+					      &sum) != 0;
+		free(json);
+	}
+	is_int(failed, 1, "replayed: the unlink of an absent name fails");
+	counts(sum, 1, 0, 1, "replayed: create in new/, new/ -> cur/, "
+			     "create in tmp/, a failed unlink");
+	is_int(mail_changes_replay(t, (const uint8_t *)"{}", 2, &sum), -EBADMSG,
+	       "a malformed record: -EBADMSG");
 	tree_free(t);
 	return tap_done();
 }

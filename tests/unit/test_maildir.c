@@ -77,10 +77,16 @@ static void test_create_and_count(void)
 	   "a Maildir++ folder");
 	mkfile_in(t, tree_lookup(sent, "new")->inode, "4", &now);
 	mkdir_in(t, t->root, "plain", &now); /* not a folder */
+	/* notmuch's database: a dot directory, but no Maildir. */
+	struct inode *nm = mkdir_in(t, t->root, ".notmuch", &now);
+	struct inode *xa = nm ? mkdir_in(t, nm, "xapian", &now) : NULL;
+	if (xa)
+		mkfile_in(t, xa, "postlist.glass", &now);
 	uint64_t m = 0, f = 0;
 	maildir_count(t, &m, &f);
 	is_int(m, 3, "messages: cur/ and new/ at any depth, not tmp/");
-	is_int(f, 1, "folders: the dot directories of the root");
+	is_int(f, 1, "folders: the dot directories of the root that are "
+		     "Maildirs (.Sent, not .notmuch)");
 	maildir_count(NULL, &m, &f);
 	ok(m == 0 && f == 0, "no tree: zero");
 	tree_free(t);

@@ -86,6 +86,30 @@ static void test_take(void)
 		ok(r == -EINVAL && !strcmp(bad, refused[i]), "-o %s refused",
 		   refused[i]);
 	}
+	/* The daemon's own: a flag with or without a value, a path. */
+	mo = take("nonempty,log=/var/log/x.log,ro", &r, rest, bad);
+	ok(r == 0 && !strcmp(rest, "ro") && mo.nonempty &&
+		   !strcmp(mo.log_file, "/var/log/x.log"),
+	   "nonempty and log=FILE taken, not handed to FUSE");
+	mo = take("nonempty=no", &r, rest, bad);
+	ok(r == 0 && !mo.nonempty && !*rest, "nonempty=no: off");
+	mo = take("nonempty=yes", &r, rest, bad);
+	ok(r == 0 && mo.nonempty, "nonempty=yes: on");
+	setenv("HOME", "/home/x", 1);
+	mo = take("log=~/ipmd.log", &r, rest, bad);
+	is_str(mo.log_file, "/home/x/ipmd.log", "log=~/…: $HOME's");
+	static const char *const refused_too[] = {
+		"log=relative.log", "log=", "nonempty=maybe", "nonempty=",
+	};
+	for (size_t i = 0; i < sizeof(refused_too) / sizeof(refused_too[0]);
+	     i++) {
+		take(refused_too[i], &r, rest, bad);
+		ok(r == -EINVAL && !strcmp(bad, refused_too[i]),
+		   "-o %s refused", refused_too[i]);
+	}
+	/* ro is FUSE's as well: only the bare word is ours. */
+	take("ro=no", &r, rest, bad);
+	ok(r == 0 && !strcmp(rest, "ro=no"), "ro=no: left to FUSE");
 }
 
 /* The same words through -o and through a config variable: both accept or
@@ -95,7 +119,8 @@ static void test_one_parser(void)
 	static const char *const values[] = {
 		"0", "1", "600000", "600001", "65536", "65537", "86400",
 		"86401", "1073741824", "1073741825", "2.5", ".5", "-1", "+1",
-		"x", "padme", "none", "message", "mailbox", "1e3",
+		"x", "padme", "none", "message", "mailbox", "1e3", "yes",
+		"no", "true", "/var/log/ipmaildir.log", "relative",
 	};
 	for (int k = 0; k < CFG_NKEYS; k++) {
 		const struct opt_spec *o = &opt_table[k];
