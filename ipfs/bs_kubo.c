@@ -54,6 +54,8 @@ struct kubo_req {
 	const struct cid *want;
 	unsigned deadline_ms;      /* whole call, retries included */
 	bool retry;
+	bool absent_ok;            /* -ENOENT is an answer, not a failure
+				      (last_error keeps it out) */
 };
 
 struct body {
@@ -410,8 +412,7 @@ static int call(struct bs_kubo *k, const struct kubo_req *rq, struct body *b,
 		sleep_ms(pause);
 		pause = pause * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : pause * 2;
 	}
-	if (r < 0 && !((rq->op == KUBO_OP_RM || rq->op == KUBO_OP_PIN_RM) &&
-		       r == -ENOENT))
+	if (r < 0 && !(rq->absent_ok && r == -ENOENT))
 		set_error(k, rq, r, rep->msg);
 	return r;
 }
@@ -598,7 +599,9 @@ static int simple_call(struct bs_kubo *k, enum kubo_op op,
 		       unsigned deadline_ms)
 {
 	struct kubo_req rq = {.op = op, .endpoint = endpoint, .want = cid,
-			      .retry = true, .deadline_ms = deadline_ms};
+			      .retry = true, .deadline_ms = deadline_ms,
+			      .absent_ok = op == KUBO_OP_RM ||
+					   op == KUBO_OP_PIN_RM};
 	int r = cid_arg(rq.query, sizeof(rq.query), extra, cid,
 			node_timeout_ms);
 	if (r)
@@ -640,25 +643,35 @@ static int kubo_unpin(struct blockstore *bs, const struct cid *cid)
 			   0, k->timeout_ms);
 }
 
-/* One pin/rm naming every CID of the batch: 0, or -ENOENT when one of
- * them is not pinned (the node then removes none). */
-static int unpin_batch(struct bs_kubo *k, const struct cid *cids, size_t n)
+/* "arg=C1&arg=C2&…" of n CIDs, then tail; NULL: out of memory (or a
+ * CID that does not format). */
+static char *args_query(const struct cid *cids, size_t n, const char *tail)
 {
-	size_t cap = n * (CID_TEXT_MAX + 5) + 64, used = 0;
+	size_t cap = n * (CID_TEXT_MAX + 5) + strlen(tail) + 1, used = 0;
 	char *q = malloc(cap);
 	if (!q)
-		return -ENOMEM;
+		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		char text[CID_TEXT_MAX];
 		if (cid_format(&cids[i], text, sizeof(text))) {
 			free(q);
-			return -EINVAL;
+			return NULL;
 		}
 		used += (size_t)snprintf(q + used, cap - used, "arg=%s&", text);
 	}
-	snprintf(q + used, cap - used, "recursive=true");
-	struct kubo_req rq = {.op = KUBO_OP_PIN_RM, .endpoint = "pin/rm",
-			      .long_query = q, .retry = true,
+	snprintf(q + used, cap - used, "%s", tail);
+	return q;
+}
+
+/* One request naming n CIDs (pin/ls, pin/rm): the result of call(). */
+static int args_call(struct bs_kubo *k, enum kubo_op op, const char *endpoint,
+		     const struct cid *cids, size_t n, const char *tail)
+{
+	char *q = args_query(cids, n, tail);
+	if (!q)
+		return -ENOMEM;
+	struct kubo_req rq = {.op = op, .endpoint = endpoint, .long_query = q,
+			      .retry = true, .absent_ok = true,
 			      .deadline_ms = k->timeout_ms};
 	struct body b = {.max = SMALL_BODY_MAX};
 	struct kubo_reply rep;
@@ -668,27 +681,57 @@ static int unpin_batch(struct bs_kubo *k, const struct cid *cids, size_t n)
 	return r < 0 ? r : 0;
 }
 
+/*
+ * Unpin those of cids[0..n) that are pinned; *done += how many.  Kubo's
+ * pin/rm naming several CIDs, one of them not pinned, unpins those before
+ * it and then fails without saying which (js-ipfs unpins none), so a
+ * failed pin/rm leaves no way to know what it did.  So ask first: a
+ * pin/ls naming the batch fails when one is not pinned and changes
+ * nothing; a batch known pinned is unpinned whole, one that is not is
+ * halved.  k CIDs not pinned among n cost about 2k·log2(n/k) pin/ls.
+ * Only recursive pins count: every pin ipmaildir makes is one (block/put
+ * pin=true, dag/import pin-roots, pin/add recursive).
+ */
+static int unpin_pinned(struct bs_kubo *k, const struct cid *cids, size_t n,
+			size_t *done)
+{
+	int r = args_call(k, KUBO_OP_JSON, "pin/ls", cids, n,
+			  "type=recursive");
+	if (r == -ENOENT) {
+		if (n == 1)
+			return 0; /* not pinned: nothing to do */
+		r = unpin_pinned(k, cids, n / 2, done);
+		return r ? r : unpin_pinned(k, cids + n / 2, n - n / 2, done);
+	}
+	if (r)
+		return r;
+	r = args_call(k, KUBO_OP_PIN_RM, "pin/rm", cids, n, "recursive=true");
+	if (r != -ENOENT) {
+		*done += r ? 0 : n;
+		return r;
+	}
+	/* Unpinned by someone else since the pin/ls: the rest one by one
+	 * (on Kubo those before it are gone and not counted). */
+	for (size_t i = 0; i < n; i++) {
+		r = kubo_unpin(&k->base, &cids[i]);
+		if (r && r != -ENOENT)
+			return r;
+		*done += r == 0;
+	}
+	return 0;
+}
+
 int bs_kubo_unpin_many(struct blockstore *bs, const struct cid *cids,
 		       size_t n, size_t *unpinned)
 {
 	struct bs_kubo *k = to_kubo(bs);
 	size_t done = 0;
 	int r = 0;
-	for (size_t i = 0; i < n && !r; i += KUBO_UNPIN_BATCH) {
-		size_t m = n - i < KUBO_UNPIN_BATCH ? n - i : KUBO_UNPIN_BATCH;
-		r = unpin_batch(k, cids + i, m);
-		if (!r) {
-			done += m;
-		} else if (r == -ENOENT) {
-			/* Some were not pinned: the rest one by one. */
-			r = 0;
-			for (size_t j = i; j < i + m && !r; j++) {
-				r = kubo_unpin(bs, &cids[j]);
-				done += r == 0;
-				r = r == -ENOENT ? 0 : r;
-			}
-		}
-	}
+	for (size_t i = 0; i < n && !r; i += KUBO_UNPIN_BATCH)
+		r = unpin_pinned(k, cids + i,
+				 n - i < KUBO_UNPIN_BATCH ? n - i
+							  : KUBO_UNPIN_BATCH,
+				 &done);
 	if (unpinned)
 		*unpinned = done;
 	return r;

@@ -99,10 +99,14 @@ int bs_kubo_ping(struct blockstore *bs);
 
 /*
  * Unpin many blocks (`ipmaildir gc` releasing what it frees), up to
- * KUBO_UNPIN_BATCH per pin/rm request.  A block that is not pinned is
- * fine: a batch naming one fails whole on the node, so that batch is
- * redone one block at a time.  0 (with *unpinned, may be NULL, the count
- * actually unpinned) or the first other negative errno.
+ * KUBO_UNPIN_BATCH per request.  A block that is not pinned is fine and
+ * not counted: each batch is first asked about (pin/ls naming it, which
+ * fails if one is not pinned and changes nothing), unpinned whole (one
+ * pin/rm) when all are, else halved — Kubo's pin/rm of several, one not
+ * pinned, unpins those before it and fails without saying which.  Only
+ * recursive pins (the kind ipmaildir makes) are seen.  0 (with *unpinned,
+ * may be NULL, the count actually unpinned) or the first other negative
+ * errno.
  */
 int bs_kubo_unpin_many(struct blockstore *bs, const struct cid *cids,
 		       size_t n, size_t *unpinned);
