@@ -40,6 +40,8 @@
 #   deliver_n SUBJECT FIRST LAST  deliver those into $MNT; prints failures
 #   maildir_sums DIR      sha256 of every message under DIR/{new,cur}, sorted
 #   store_bytes STORE     bytes of STORE's block files
+#   store_under STORE BYTES SECONDS  until store_bytes <= BYTES (eviction
+#                         runs at the commit after a delivery)
 #   store_head STORE      the CID of STORE's newest commit
 #   store_mailbox STORE   STORE's mailbox id (its IPNS name, k51…)
 #   read_cap STORE FILE   the read capability into FILE (0600)
@@ -186,6 +188,15 @@ deliver_n() {
 maildir_sums() { (cd "$1" && find new cur -type f -exec sha256sum {} + | cut -c1-64 | sort); }
 
 store_bytes() { find "$1/blocks" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
+
+store_under() {
+	local i
+	for i in $(seq $(($3 * 5))); do
+		[ "$(store_bytes "$1")" -le "$2" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
 
 store_head() {
 	"$IPMD_BIN" log --store "$1" --json -n 1 |
