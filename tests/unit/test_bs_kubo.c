@@ -570,6 +570,33 @@ static void test_put_many(void)
 	ok(strstr(m.last_head, "POST /api/v0/block/put?") != NULL,
 	   "… block/put only");
 	bs_close(bs);
+
+	/* A body too large for the node (413): the same blocks again in
+	 * bodies of KUBO_IMPORT_SMALL_BYTES, and from then on; refused at
+	 * that size too: block/put. */
+	bs = open_kubo(m.port, 600, 3000);
+	const char *big = "{\"Message\":\"request body too large\"}";
+	struct answer a5[] = {{.status = 413, .body = big},
+			      {.status = 200, .body = all}};
+	mock_script(&m, a5, 2);
+	is_int(bs_put_many(bs, blocks, N, 0, res), 0,
+	       "put_many: a node refusing a large body …");
+	ok(mock_requests(&m) == 2 && strstr(m.lines[1], "/dag/import?"),
+	   "… gets the batch again in a smaller dag/import");
+	struct answer a6[] = {{.status = 200, .body = all}};
+	mock_script(&m, a6, 1);
+	is_int(bs_put_many(bs, blocks, N, 0, res), 0, "… and from then on");
+	is_int(mock_requests(&m), 1, "… one dag/import");
+	struct answer a7[] = {{.status = 413, .body = big},
+			      {.status = 200, .body = p[0]},
+			      {.status = 200, .body = p[1]},
+			      {.status = 200, .body = p[2]}};
+	mock_script(&m, a7, 4);
+	is_int(bs_put_many(bs, blocks, N, 0, res), 0,
+	       "… refused at the small size too");
+	ok(mock_requests(&m) == 4 && strstr(m.lines[3], "/block/put?"),
+	   "… block/put for each block");
+	bs_close(bs);
 	mock_stop(&m);
 }
 
