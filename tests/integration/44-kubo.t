@@ -18,8 +18,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 node_test_require
 
 N=${IPMD_NODE_MSGS:-100}
-STORE=$TEST_DIR/store
-MNT=$TEST_DIR/mnt
 MNT_B=$TEST_DIR/mnt-b
 CACHE_B=$TEST_DIR/cache-b
 mount_a() { ipmd_mount "$STORE" "$MNT" --node "$IPFS_ADDR_1" "$@"; }

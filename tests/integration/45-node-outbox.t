@@ -19,8 +19,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 node_test_require
 
 N=${IPMD_NODE_MSGS:-500}
-STORE=$TEST_DIR/store
-MNT=$TEST_DIR/mnt
 MARK=ipmd-plaintext-marker-7c1e
 # all_on_node API — every block file of the store is on the node
 all_on_node() { ipfs_all_blocks "$1" "$STORE"; }

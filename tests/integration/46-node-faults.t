@@ -14,10 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ipfs-lib.sh"
 node_test_require
 
-STORE=$TEST_DIR/store
-MNT=$TEST_DIR/mnt
 OPTS=commit_delay=200,node_timeout=2000
-LOG=$TEST_DIR/ipmaildir.log
 node_msgs before 1 20 1500
 node_msgs during 1 400 1500
 node_msgs after 1 20 1500

@@ -16,8 +16,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 node_test_require
 
 N=${IPMD_NODE_MSGS:-120}
-STORE=$TEST_DIR/store
-MNT=$TEST_DIR/mnt
 MNT_B=$TEST_DIR/mnt-b
 CACHE_B=$TEST_DIR/cache-b
 ROUTING=dhtserver node_start 2 "$STORE" "$MNT" -o commit_delay=200,publish=1

@@ -13,9 +13,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ipfs-lib.sh"
 node_test_require
 
-STORE=$TEST_DIR/store
-MNT=$TEST_DIR/mnt
-LOG=$TEST_DIR/ipmaildir.log
 CAP_MB=1
 OPTS=commit_delay=200,node_timeout=3000,local_cap_mb=$CAP_MB
 

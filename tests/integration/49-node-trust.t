@@ -17,9 +17,6 @@ node_test_require
 RECORD=$IPMD_TOOLS/ipns_record
 [ -x "$RECORD" ] || bail "no $RECORD (make)"
 
-STORE=$TEST_DIR/store
-MNT=$TEST_DIR/mnt
-LOG=$TEST_DIR/ipmaildir.log
 CAP_MB=1
 OPTS=commit_delay=200,node_timeout=2000,local_cap_mb=$CAP_MB
 node_msgs big 1 16 120000

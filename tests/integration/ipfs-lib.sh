@@ -27,7 +27,9 @@
 #
 # What every node test shares:
 #   node_test_require     an ipmaildir mount target, the binary, DELIVER
-#                         (maildir_deliver), python3 and Kubo — or skip/bail
+#                         (maildir_deliver), python3 and Kubo — or skip/bail;
+#                         sets STORE, MNT (in $TEST_DIR) and LOG (the
+#                         daemons' log)
 #   node_start [--proxy] N STORE MNT [mount args…]
 #                         N nodes; with --proxy, ipfs_proxy_start in front
 #                         of node 1; NODE_ADDR is node 1's API (or the
@@ -142,6 +144,7 @@ node_test_require() {
 	[ -x "$DELIVER" ] || bail "no $DELIVER (make)"
 	command -v python3 >/dev/null || skip_all "python3 is not installed"
 	ipfs_require
+	STORE=$TEST_DIR/store MNT=$TEST_DIR/mnt LOG=$TEST_DIR/ipmaildir.log
 }
 
 node_start() {
