@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # bench/mail.sh — mail workloads on three filesystems side by side in one
 # run: a plain directory, a gocryptfs mount, an ipmaildir mount on its
-# local store and (when `ipmaildir mount --node` and the js-ipfs test node
-# of tests/ipfs-node/ are there) an ipmaildir mount on a js-ipfs node on
-# 127.0.0.1, all backed by the same local filesystem (bench/README.md,
+# local store and (when `ipmaildir mount --node` and Kubo from
+# tests/ipfs-node/kubo-install.sh are there) an ipmaildir mount on a Kubo
+# node on 127.0.0.1, all backed by the same local filesystem (bench/README.md,
 # "mail").  IPMD_BENCH_NODE=0 leaves the node out, =1 makes it required.
 #
 #   bench/mail.sh [--quick] [--csv FILE] [--rounds R] [--par P]
@@ -248,7 +248,7 @@ done
 for c in gocryptfs fusermount3 mountpoint setpriv python3 "$IPMD_BIN"; do
 	command -v "$c" >/dev/null 2>&1 || die "$c not found (make; make deps)"
 done
-# The node column: ipmaildir on a js-ipfs node (tests/ipfs-node/) on
+# The node column: ipmaildir on a Kubo node (tests/ipfs-node/) on
 # 127.0.0.1, when this ipmaildir can mount on a node.
 NODE_DIR=$TOP/tests/ipfs-node
 NODE_NOTE=
@@ -256,8 +256,8 @@ if [ "${IPMD_BENCH_NODE:-auto}" = 0 ]; then
 	NODE_NOTE="left out (IPMD_BENCH_NODE=0)"
 elif ! "$IPMD_BIN" mount --help 2>&1 | grep -q -- '--node'; then
 	NODE_NOTE="not run: this ipmaildir has no 'mount --node'"
-elif [ ! -x "$NODE_DIR/start-nodes.sh" ] || ! command -v node >/dev/null 2>&1; then
-	NODE_NOTE="not run: no js-ipfs test node (tests/ipfs-node/, nodejs)"
+elif ! "$NODE_DIR/kubo-install.sh" >/dev/null 2>&1; then
+	NODE_NOTE="not run: no Kubo (tests/ipfs-node/kubo-install.sh)"
 else
 	TARGETS+=(node)
 fi
@@ -386,9 +386,9 @@ tgt_up() {
 	if [ "${TGT_KIND[$t]}" = node ]; then
 		# A node of its own per target, in the target's directory.
 		on_cleanup "'$NODE_DIR/stop-nodes.sh' '$base/ipfs'"
-		"$NODE_DIR/start-nodes.sh" 1 "$base/ipfs" >>"$base/daemon.log" 2>&1 ||
-			die "js-ipfs node failed to start: $(tail -n 5 "$base/daemon.log")"
-		# shellcheck disable=SC1091 # written by start-nodes.sh
+		"$NODE_DIR/kubo-start.sh" 1 "$base/ipfs" >>"$base/daemon.log" 2>&1 ||
+			die "Kubo node failed to start: $(tail -n 5 "$base/daemon.log")"
+		# shellcheck disable=SC1091 # written by kubo-start.sh
 		TGT_API[$t]=$(. "$base/ipfs/nodes.env" && echo "$IPFS_API_1")
 		[ -n "${TGT_API[$t]}" ] || die "no API address in $base/ipfs/nodes.env"
 	fi

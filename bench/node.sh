@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# bench/node.sh — ipmaildir and a real IPFS node (js-ipfs 0.66.1 from
-# tests/ipfs-node/, on 127.0.0.1): upload throughput of the outbox and
+# bench/node.sh — ipmaildir and a real IPFS node (Kubo from
+# tests/ipfs-node/kubo-install.sh, on 127.0.0.1): upload throughput of the outbox and
 # cold-read throughput from the node, beside local writes and warm reads
 # of the same corpus in the same run.  (Delivery rates on a node against
 # the local store are the "node" column of the mail workloads.)
@@ -40,9 +40,9 @@ cleanup() {
 trap cleanup EXIT
 export IPMAILDIR_CONFIG_NOSYSTEM=1 XDG_CONFIG_HOME=$W/config
 
-"$NODE_DIR/start-nodes.sh" 1 "$W/ipfs" >"$W/ipfs.log" 2>&1 ||
-	die "the js-ipfs node did not start: $(tail -3 "$W/ipfs.log")"
-# shellcheck disable=SC1091 # written by start-nodes.sh
+"$NODE_DIR/kubo-start.sh" 1 "$W/ipfs" >"$W/ipfs.log" 2>&1 ||
+	die "the Kubo node did not start: $(tail -3 "$W/ipfs.log")"
+# shellcheck disable=SC1091 # written by kubo-start.sh
 . "$W/ipfs/nodes.env"
 
 # A corpus of mixed sizes (most small, some large), as mail is.
@@ -91,7 +91,7 @@ rate() { awk -v a="$1" -v s="$2" 'BEGIN { printf "%.1f", (s > 0 ? a / s : 0) }';
 
 mail_bytes=$(du -sb "$W/corpus" | cut -f1)
 mail_mb=$(awk -v b="$mail_bytes" 'BEGIN { printf "%.1f", b / 1048576 }')
-echo "corpus: $N messages, $mail_mb MB; node: js-ipfs 0.66.1 on 127.0.0.1"
+echo "corpus: $N messages, $mail_mb MB; node: $("$IPFS_BIN" version) on 127.0.0.1"
 
 # 1. local write
 mount_it

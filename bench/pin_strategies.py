@@ -4,7 +4,7 @@ per-block pins vs a pin-set DAG (dag-cbor nodes linking every live block,
 one recursive pin).  Measures against a running node's RPC API.
 
 usage: pin_strategies.py API_URL [N] [BATCH]
-  API_URL  http://127.0.0.1:P/api/v0 (tests/ipfs-node/start-nodes.sh)
+  API_URL  http://127.0.0.1:P/api/v0 (tests/ipfs-node/kubo-start.sh)
   N        blocks (default 10000), 4 KiB random, put with format=raw
   BATCH    CIDs per pin/add request in the batched per-block run (100)
 

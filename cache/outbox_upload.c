@@ -11,6 +11,8 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "ipfs/bs_kubo.h"
+
 #define BACKOFF_FIRST_MS 200
 #define BACKOFF_MAX_MS 10000
 
@@ -107,7 +109,8 @@ static void batch_done(struct outbox *o, int e, bool stored)
  * once while someone waits for the drain (unmount) or at stop.  A
  * delivery queues a few blocks at moments apart; sent as they come, each
  * is one request, and a node on the same machine spends ~4 ms of CPU on
- * each (js-ipfs), taken from the mail software.  Batched, a third of that.
+ * each (js-ipfs; Kubo takes about 90 ms a request beyond its blocks'
+ * work), taken from the mail software.  Batched, a fraction of that.
  */
 static bool coalescing(const struct outbox *o, uint64_t now, uint64_t *until)
 {
@@ -122,12 +125,14 @@ static bool coalescing(const struct outbox *o, uint64_t now, uint64_t *until)
  * An uploader's batch: up to UPLOAD_BATCH_BLOCKS queued blocks, read from
  * the local store into one arena, handed to the remote in one
  * bs_put_many (a node stores a batch in one request, see
- * ipfs/bs_kubo.h).  The arena holds one block of the largest size, and
- * about one request's body of small ones: a batch is one request (two at
- * worst), which bounds how long unmount waits for a busy uploader.  A
- * block that no longer fits waits for the next batch.
+ * ipfs/bs_kubo.h).  The arena holds one request's body to Kubo
+ * (KUBO_IMPORT_MAX_BYTES): a batch is one request, which bounds how long
+ * unmount waits for a busy uploader (128 blocks: about 0.3 s of Kubo's
+ * work).  A block that no longer fits waits for the next batch.
  */
-#define UPLOAD_ARENA_BYTES BLOCK_MAX_BYTES
+#define UPLOAD_ARENA_BYTES KUBO_IMPORT_MAX_BYTES
+_Static_assert(UPLOAD_ARENA_BYTES >= BLOCK_MAX_BYTES,
+	       "the arena holds a block of the largest size");
 
 struct upload_batch {
 	uint8_t digests[UPLOAD_BATCH_BLOCKS][DIGEST];

@@ -1,6 +1,7 @@
 /*
  * ipfs/bs_kubo.h — a block store on an IPFS node, over the Kubo HTTP RPC
- * API (libcurl).  Works with Kubo and with js-ipfs's Kubo-style API.
+ * API (libcurl), as Kubo speaks it (docs/ARCHITECTURE.md lists where
+ * js-ipfs's Kubo-style API differs; those differences are still handled).
  *
  * Calls: put = block/put?format=raw&cid-codec=raw&mhtype=sha2-256&pin=true
  * (one multipart part with a Content-Type, one block per request: every
@@ -10,8 +11,8 @@
  * pin/rm; put_many = dag/import?pin-roots=true of a CAR whose roots are
  * its blocks (ipfs/car.h), up to KUBO_IMPORT_MAX_BLOCKS blocks and
  * KUBO_IMPORT_MAX_BYTES a request, every block confirmed by the root the
- * node names pinned (else put on its own); block/put from the first
- * refusal on, for a node without dag/import.  Caps: REMOVE, PIN.  sync() does nothing: the node answers a put
+ * node names pinned (else put on its own); smaller bodies after a node
+ * refused one, block/put for a node without dag/import.  Caps: REMOVE, PIN.  sync() does nothing: the node answers a put
  * once it has stored the block.
  *
  * Never trusts the node: every block it returns is re-hashed against the
@@ -48,9 +49,12 @@
 #define KUBO_DEFAULT_CONNECTIONS 4
 #define KUBO_MAX_CONNECTIONS 64
 #define KUBO_URL_MAX 512
-/* js-ipfs refuses a request body over 1 MiB; the rest is for the
- * multipart framing around the CAR. */
-#define KUBO_IMPORT_MAX_BYTES (1024 * 1024 - 512)
+/* A dag/import's body (the CAR; multipart framing aside): Kubo takes far
+ * more, and 4 MiB makes one request of an uploader's batch
+ * (cache/outbox_upload.c).  A node that refuses that much (js-ipfs: over
+ * 1 MiB) gets SMALL from then on. */
+#define KUBO_IMPORT_MAX_BYTES (4 * 1024 * 1024)
+#define KUBO_IMPORT_SMALL_BYTES (1024 * 1024 - 512)
 #define KUBO_IMPORT_MAX_BLOCKS 256
 
 struct kubo_config {
@@ -102,10 +106,14 @@ int bs_kubo_ping(struct blockstore *bs);
 
 /*
  * Unpin many blocks (`ipmaildir gc` releasing what it frees), up to
- * KUBO_UNPIN_BATCH per pin/rm request.  A block that is not pinned is
- * fine: a batch naming one fails whole on the node, so that batch is
- * redone one block at a time.  0 (with *unpinned, may be NULL, the count
- * actually unpinned) or the first other negative errno.
+ * KUBO_UNPIN_BATCH per request.  A block that is not pinned is fine and
+ * not counted: each batch is first asked about (pin/ls naming it, which
+ * fails if one is not pinned and changes nothing), unpinned whole (one
+ * pin/rm) when all are, else halved — Kubo's pin/rm of several, one not
+ * pinned, unpins those before it and fails without saying which.  Only
+ * recursive pins (the kind ipmaildir makes) are seen.  0 (with *unpinned,
+ * may be NULL, the count actually unpinned) or the first other negative
+ * errno.
  */
 int bs_kubo_unpin_many(struct blockstore *bs, const struct cid *cids,
 		       size_t n, size_t *unpinned);

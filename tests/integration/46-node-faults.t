@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 46-node-faults.t — a mount on a real IPFS node (js-ipfs) that misbehaves:
+# 46-node-faults.t — a mount on a real IPFS node (Kubo) that misbehaves:
 #  1. wrong bytes: a proxy in front of the node flips a byte of every
 #     block/get answer; a block missing locally then reads as EIO, nothing
 #     of it is served or cached, the log says why; honest again, it reads
@@ -12,65 +12,23 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/ipfs-lib.sh"
-[ -x "$IPMD_BIN" ] || bail "no ipmaildir binary at $IPMD_BIN"
-DELIVER=$IPMD_TOOLS/maildir_deliver
-[ -x "$DELIVER" ] || bail "no $DELIVER (make)"
-command -v python3 >/dev/null || skip_all "python3 is not installed"
-ipfs_require
-ipfs_start 1
-API_PORT=${IPFS_API_1#http://127.0.0.1:}
-API_PORT=${API_PORT%%/*}
-ipfs_proxy_start "$API_PORT" || bail "proxy did not start"
+node_test_require
 
-STORE=$TEST_DIR/store
-MNT=$TEST_DIR/mnt
 OPTS=commit_delay=200,node_timeout=2000
-LOG=$TEST_DIR/ipmaildir.log
-ipmd_init "$STORE" || bail "init failed"
-
-wait_drained() {
-	local i
-	for i in $(seq $(($1 * 5))); do
-		[ "$(outbox_pending "$STORE")" = 0 ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
-# msgs DIR SUBJECT FIRST LAST SIZE — messages DIR/SUBJECT.N of about SIZE
-# bytes, distinct per N (one python process for all)
-msgs() {
-	python3 - "$@" <<'PY'
-import random, sys
-d, subj, first, last, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-for n in range(first, last + 1):
-    r = random.Random(f"{subj}{n}")
-    body = " ".join(f"w{r.randrange(10**6)}" for _ in range(size // 8))
-    open(f"{d}/{subj}.{n}", "w").write(f"Subject: {subj} {n}\nMessage-ID: <{n}.{subj}@test>\n\n{body[:size]}\n")
-PY
-}
-mkdir -p "$TEST_DIR/m"
-msgs "$TEST_DIR/m" before 1 20 1500
-msgs "$TEST_DIR/m" during 1 400 1500
-msgs "$TEST_DIR/m" after 1 20 1500
-msgs "$TEST_DIR/m" slow 1 15 1500
-msgs "$TEST_DIR/m" cold 1 1 60000
-# deliver_n SUBJECT FIRST LAST — prints the number of failed deliveries
-deliver_n() {
-	local i failed=0
-	for i in $(seq "$2" "$3"); do
-		"$DELIVER" "$MNT" <"$TEST_DIR/m/$1.$i" >/dev/null || failed=$((failed + 1))
-	done
-	echo "$failed"
-}
+node_msgs before 1 20 1500
+node_msgs during 1 400 1500
+node_msgs after 1 20 1500
+node_msgs slow 1 15 1500
+node_msgs cold 1 1 60000
 
 # ------------------------------------------------------------ 1. wrong bytes
-ipmd_mount "$STORE" "$MNT" --node "$PROXY_ADDR" -o "$OPTS" || bail "mount --node (proxy) failed"
+node_start --proxy 1 "$STORE" "$MNT" -o "$OPTS"
 before=$(find "$STORE/blocks" -type f | sort)
 cp "$TEST_DIR/m/cold.1" "$TEST_DIR/cold"
-"$DELIVER" "$MNT" <"$TEST_DIR/cold" >/dev/null || not_ok "cold message delivered"
+is "$(deliver_n cold 1 1)" 0 "the cold message delivered"
 cold_name=$(grep -l "^Subject: cold 1" "$MNT"/new/* | head -1)
 cold_name=${cold_name##*/}
-check "the outbox drains through the honest proxy" wait_drained 60
+check "the outbox drains through the honest proxy" outbox_drained "$STORE" 60
 ipmd_umount "$MNT" || bail "unmount failed"
 size=$(stat -c %s "$TEST_DIR/cold")
 cold_blk=$(comm -13 <(echo "$before") <(find "$STORE/blocks" -type f | sort) |
@@ -119,7 +77,7 @@ check "the node came back (restart rc $rrc)" test "$rrc" = 0
 is "$failed" 0 "$n deliveries while the node was killed and restarting all succeed"
 check "… they waited in the outbox (${pend:-?} pending after 5)" test "${pend:-0}" -gt 0
 is "$(deliver_n after 1 20)" 0 "20 deliveries after the restart"
-check "the outbox drains to zero" wait_drained 90
+check "the outbox drains to zero" outbox_drained "$STORE" 90
 check "every local block is on the node" ipfs_all_blocks "$IPFS_API_1" "$STORE"
 got=$(grep -l "^Subject: \(before\|during\|after\) " "$MNT"/new/* | wc -l)
 is "$got" $((40 + n)) "every message is in the mailbox"
@@ -151,7 +109,7 @@ check "an uncached read from the slow node fails (rc $rc)" test "$rc" = 1
 check "… within the bound (${ms} ms; node_timeout=2000)" test "$ms" -lt 10000
 check "the proxy did delay requests" grep -q "^delay .*block/" "$PROXY_EVENTS"
 echo pass >"$PROXY_CTL"
-check "uploads get through once it is fast again" wait_drained 90
+check "uploads get through once it is fast again" outbox_drained "$STORE" 90
 check "every local block is on the node" ipfs_all_blocks "$IPFS_API_1" "$STORE"
 ipmd_umount "$MNT"
 done_testing

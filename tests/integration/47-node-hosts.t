@@ -32,7 +32,6 @@
 # refuses a namespace, the script skips — under CI=true it fails instead.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-IPMD_IPFS_NODE=kubo
 . "$here/ipfs-lib.sh"
 [ "$IPMD_TEST_TARGET" = plain ] && skip_all "needs ipmaildir mounts"
 [ -x "$IPMD_BIN" ] || bail "no ipmaildir binary at $IPMD_BIN"

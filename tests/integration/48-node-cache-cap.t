@@ -11,66 +11,23 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/ipfs-lib.sh"
-[ -x "$IPMD_BIN" ] || bail "no ipmaildir binary at $IPMD_BIN"
-DELIVER=$IPMD_TOOLS/maildir_deliver
-[ -x "$DELIVER" ] || bail "no $DELIVER (make)"
-command -v python3 >/dev/null || skip_all "python3 is not installed"
+node_test_require
 
-STORE=$TEST_DIR/store
-MNT=$TEST_DIR/mnt
-LOG=$TEST_DIR/ipmaildir.log
 CAP_MB=1
 OPTS=commit_delay=200,node_timeout=3000,local_cap_mb=$CAP_MB
-ipmd_init "$STORE" || bail "init failed"
 
-# Refused without a node, before any node is started.
+# Refused without a node (a store of its own, never mounted).
+ipmd_init "$TEST_DIR/nonode" || bail "init failed"
 mkdir -p "$MNT" # a mount point as it must be (empty), so the option is what fails
-err=$("$IPMD_BIN" mount -f --store "$STORE" -o "$OPTS" "$MNT" 2>&1)
+err=$("$IPMD_BIN" mount -f --store "$TEST_DIR/nonode" -o "$OPTS" "$MNT" 2>&1)
 rc=$?
 check "local_cap_mb without a node is refused (rc $rc)" test "$rc" != 0
 check "… with one clear line ($err)" grep -q "local_cap_mb needs a node" <<<"$err"
 check "… and nothing mounted" bash -c "! mountpoint -q '$MNT'"
 
-ipfs_require
-ipfs_start 1
-
-mkdir -p "$TEST_DIR/m"
-python3 - "$TEST_DIR/m" <<'PY'
-import random, sys
-d = sys.argv[1]
-for subj, n in (("up", 24), ("down", 12), ("tick", 2)):
-    for i in range(1, n + 1):
-        r = random.Random(f"{subj}{i}")
-        size = 120000 if subj != "tick" else 200
-        body = " ".join(f"w{r.randrange(10**6)}" for _ in range(size // 8))[:size]
-        open(f"{d}/{subj}.{i}", "w").write(
-            f"Subject: {subj} {i}\nMessage-ID: <{i}.{subj}@test>\n\n{body}\n")
-PY
-wait_drained() {
-	local i
-	for i in $(seq $(($1 * 5))); do
-		[ "$(outbox_pending "$STORE")" = 0 ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
-deliver() { # SUBJECT FIRST LAST — prints failures
-	local i failed=0
-	for i in $(seq "$2" "$3"); do
-		"$DELIVER" "$MNT" <"$TEST_DIR/m/$1.$i" >/dev/null || failed=$((failed + 1))
-	done
-	echo "$failed"
-}
-# under_cap SECONDS — the commit after a delivery evicts; wait for it
-under_cap() {
-	local i
-	for i in $(seq $(($1 * 5))); do
-		[ "$(local_bytes)" -le $((CAP_MB << 20)) ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
-local_bytes() { find "$STORE/blocks" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
+node_msgs up 1 24 120000
+node_msgs down 1 12 120000
+node_msgs tick 1 2 200
 # same_messages SUBJECT N — every message SUBJECT 1..N reads back exact
 same_messages() {
 	local i f bad=0
@@ -83,13 +40,13 @@ same_messages() {
 }
 
 # ------------------------------------------------- over the cap, node up
-ipmd_mount "$STORE" "$MNT" --node "$IPFS_ADDR_1" -o "$OPTS" || bail "mount failed"
-is "$(deliver up 1 24)" 0 "24 deliveries of 120 kB (2.9 MB, cap $CAP_MB MiB)"
-check "the outbox drains" wait_drained 60
+node_start 1 "$STORE" "$MNT" -o "$OPTS"
+is "$(deliver_n up 1 24)" 0 "24 deliveries of 120 kB (2.9 MB, cap $CAP_MB MiB)"
+check "the outbox drains" outbox_drained "$STORE" 60
 # Eviction runs at a commit: one more delivery makes one.
-is "$(deliver tick 1 1)" 0 "one more delivery (a commit)"
-under_cap 20
-b=$(local_bytes)
+is "$(deliver_n tick 1 1)" 0 "one more delivery (a commit)"
+store_under "$STORE" $((CAP_MB << 20)) 20
+b=$(store_bytes "$STORE")
 check "the local store is back under its cap ($b bytes)" test "$b" -le $((CAP_MB << 20))
 check "… the daemon said what it dropped" grep -q "over its cap.*dropped [0-9]* blocks already on the node" "$LOG"
 check "… the node has every block" ipfs_all_blocks "$IPFS_API_1" "$STORE"
@@ -104,13 +61,13 @@ ipmd_umount "$MNT" || bail "unmount failed"
 ipfs_stop_node 1
 ipmd_mount "$STORE" "$MNT" --node "$IPFS_ADDR_1" -o "$OPTS" || bail "remount failed"
 ls "$MNT/new" | sort >"$TEST_DIR/names.before"
-is "$(deliver down 1 12)" 0 "12 deliveries of 120 kB with the node down"
+is "$(deliver_n down 1 12)" 0 "12 deliveries of 120 kB with the node down"
 # Their names, in delivery order (a listing reads no block; reading the
 # other messages to find them would ask the node for evicted blocks).
 ls "$MNT/new" | sort | comm -13 "$TEST_DIR/names.before" - >"$TEST_DIR/names.down"
-is "$(deliver tick 2 2)" 0 "one more delivery (a commit)"
+is "$(deliver_n tick 2 2)" 0 "one more delivery (a commit)"
 ipmd_umount "$MNT" || bail "unmount failed"
-b=$(local_bytes)
+b=$(store_bytes "$STORE")
 check "over the cap, since nothing may be dropped ($b bytes)" test "$b" -gt $((CAP_MB << 20))
 pending_here() {
 	python3 - "$STORE" <<'PY'
@@ -149,10 +106,10 @@ ipmd_umount "$MNT" || bail "unmount failed"
 # ----------------------------------------------- node back: drain, evict
 check "node restarted" ipfs_restart_node 1
 ipmd_mount "$STORE" "$MNT" --node "$IPFS_ADDR_1" -o "$OPTS" || bail "remount failed"
-check "the outbox drains once the node is back" wait_drained 90
-is "$(deliver tick 1 1)" 0 "one more delivery (a commit)"
-under_cap 20
-b=$(local_bytes)
+check "the outbox drains once the node is back" outbox_drained "$STORE" 90
+is "$(deliver_n tick 1 1)" 0 "one more delivery (a commit)"
+store_under "$STORE" $((CAP_MB << 20)) 20
+b=$(store_bytes "$STORE")
 check "under the cap again ($b bytes)" test "$b" -le $((CAP_MB << 20))
 check "every message reads back byte-exact" bash -c "$(declare -f same_messages diag); MNT='$MNT' TEST_DIR='$TEST_DIR'; same_messages up 24 && same_messages down 12"
 
@@ -161,11 +118,9 @@ check "every message reads back byte-exact" bash -c "$(declare -f same_messages 
 # more commit, and gc keeping only the newest commit: those chunks are
 # dead, only on the node, and must be unpinned there.
 rm -f $(grep -l '^Subject: up ' "$MNT"/new/*)
-is "$(deliver tick 2 2)" 0 "one more delivery (a commit)"
+is "$(deliver_n tick 2 2)" 0 "one more delivery (a commit)"
 ipmd_umount "$MNT" || bail "unmount failed"
-pins() { curl -sf -m 30 -X POST "$IPFS_API_1/pin/ls?cid-base=base32" |
-	python3 -c 'import json,sys; print("\n".join(sorted(json.load(sys.stdin)["Keys"])))'; }
-pins >"$TEST_DIR/pins.before"
+ipfs_pins "$IPFS_API_1" >"$TEST_DIR/pins.before"
 python3 - "$STORE/outbox.evicted" <<'PY' | sort -u >"$TEST_DIR/evicted"
 import base64, sys
 d = open(sys.argv[1], "rb").read()
@@ -177,7 +132,7 @@ out=$("$IPMD_BIN" gc --store "$STORE" --keep-last 1 --node "$IPFS_ADDR_1" 2>&1)
 is "$?" 0 "gc --keep-last 1 --node over a capped store exits 0"
 diag "$out"
 check "gc unpinned blocks that were no longer here" grep -q 'no longer here (evicted' <<<"$out"
-pins >"$TEST_DIR/pins.after"
+ipfs_pins "$IPFS_API_1" >"$TEST_DIR/pins.after"
 find "$STORE/blocks" -type f -printf '%f\n' | sort >"$TEST_DIR/local.after"
 # Every evicted block still pinned must be live: read by a mount below.
 comm -12 "$TEST_DIR/evicted" "$TEST_DIR/pins.after" >"$TEST_DIR/evicted.kept"

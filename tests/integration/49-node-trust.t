@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# 49-node-trust.t — what a node that lies can and can't do (one js-ipfs
+# 49-node-trust.t — what a node that lies can and can't do (one Kubo
 # node behind tests/integration/ipfs_proxy.py, which makes up answers):
 #  1. local_cap_mb: a node that answers dag/import/block/put "stored and
 #     pinned" without storing anything: no block is dropped here (eviction
 #     asks block/stat first), every message reads back; once the node
 #     really has the blocks, the next commit drops them down to the cap.
-#  2. mount --from-node: a node whose dht/get fails (not "not found") and
+#  2. mount --from-node: a node whose routing/get fails (not "not found") and
 #     whose name/resolve names an old commit is refused — the head comes
 #     only from a record signed by the mailbox; a valid record mounts the
 #     head; a record of a lower sequence than one seen before, or whose
@@ -13,60 +13,14 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/ipfs-lib.sh"
-[ "$IPMD_TEST_TARGET" = plain ] && skip_all "needs ipmaildir mounts"
-[ -x "$IPMD_BIN" ] || bail "no ipmaildir binary at $IPMD_BIN"
-DELIVER=$IPMD_TOOLS/maildir_deliver
+node_test_require
 RECORD=$IPMD_TOOLS/ipns_record
-[ -x "$DELIVER" ] && [ -x "$RECORD" ] || bail "no $DELIVER or $RECORD (make)"
-command -v python3 >/dev/null || skip_all "python3 is not installed"
-ipfs_require
-ipfs_start 1
-API_PORT=${IPFS_API_1#http://127.0.0.1:}
-API_PORT=${API_PORT%%/*}
-ipfs_proxy_start "$API_PORT" || bail "proxy did not start"
+[ -x "$RECORD" ] || bail "no $RECORD (make)"
 
-STORE=$TEST_DIR/store
-MNT=$TEST_DIR/mnt
-LOG=$TEST_DIR/ipmaildir.log
 CAP_MB=1
 OPTS=commit_delay=200,node_timeout=2000,local_cap_mb=$CAP_MB
-ipmd_init "$STORE" || bail "init failed"
-
-mkdir -p "$TEST_DIR/m"
-python3 - "$TEST_DIR/m" <<'PY'
-import random, sys
-d = sys.argv[1]
-for subj, n, size in (("big", 16, 120000), ("tick", 4, 200)):
-    for i in range(1, n + 1):
-        r = random.Random(f"{subj}{i}")
-        body = " ".join(f"w{r.randrange(10**6)}" for _ in range(size // 8))[:size]
-        open(f"{d}/{subj}.{i}", "w").write(
-            f"Subject: {subj} {i}\nMessage-ID: <{i}.{subj}@test>\n\n{body}\n")
-PY
-deliver() { # SUBJECT FIRST LAST — prints failures
-	local i failed=0
-	for i in $(seq "$2" "$3"); do
-		"$DELIVER" "$MNT" <"$TEST_DIR/m/$1.$i" >/dev/null || failed=$((failed + 1))
-	done
-	echo "$failed"
-}
-wait_drained() {
-	local i
-	for i in $(seq $(($1 * 5))); do
-		[ "$(outbox_pending "$STORE")" = 0 ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
-local_bytes() { find "$STORE/blocks" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
-under_cap() {
-	local i
-	for i in $(seq $(($1 * 5))); do
-		[ "$(local_bytes)" -le $((CAP_MB << 20)) ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
+node_msgs big 1 16 120000
+node_msgs tick 1 4 200
 # big_exact — every "big" message reads back byte-exact
 big_exact() {
 	local i f bad=0
@@ -79,17 +33,17 @@ big_exact() {
 }
 
 # ------------------------------------- 1. a node that claims false pins
+node_start --proxy 1 "$STORE" "$MNT" -o "$OPTS"
 echo fakepin >"$PROXY_CTL"
-ipmd_mount "$STORE" "$MNT" --node "$PROXY_ADDR" -o "$OPTS" || bail "mount failed"
-is "$(deliver big 1 16)" 0 "16 deliveries of 120 kB (1.9 MB, cap $CAP_MB MiB)"
-check "the outbox 'drains' into a node that stores nothing" wait_drained 60
+is "$(deliver_n big 1 16)" 0 "16 deliveries of 120 kB (1.9 MB, cap $CAP_MB MiB)"
+check "the outbox 'drains' into a node that stores nothing" outbox_drained "$STORE" 60
 check "… the proxy made up the node's answers" grep -q '^fakepin' "$PROXY_EVENTS"
 nblocks=$(find "$STORE/blocks" -type f | wc -l)
-is "$(deliver tick 1 1)" 0 "one more delivery (a commit: an eviction pass)"
+is "$(deliver_n tick 1 1)" 0 "one more delivery (a commit: an eviction pass)"
 for _ in $(seq 50); do grep -q 'does not have it although it confirmed' "$LOG" && break; sleep 0.2; done
 check "the daemon says the node lacks a block it confirmed" \
 	grep -q 'does not have it although it confirmed its upload: kept here, and uploaded again' "$LOG"
-b=$(local_bytes)
+b=$(store_bytes "$STORE")
 check "nothing was dropped: still over the cap ($b bytes)" test "$b" -gt $((CAP_MB << 20))
 check "… every block is still here ($nblocks before)" test "$(find "$STORE/blocks" -type f | wc -l)" -ge "$nblocks"
 check "every message reads back byte-exact" big_exact
@@ -111,9 +65,9 @@ done
 is "$put_failed" 0 "block/put of every local block, straight to the node"
 echo pass >"$PROXY_CTL"
 is "$have_all" 1 "the node has every block now"
-is "$(deliver tick 2 2)" 0 "one more delivery (a commit)"
-under_cap 20
-b=$(local_bytes)
+is "$(deliver_n tick 2 2)" 0 "one more delivery (a commit)"
+store_under "$STORE" $((CAP_MB << 20)) 20
+b=$(store_bytes "$STORE")
 check "… drops blocks the node has: under the cap ($b bytes)" test "$b" -le $((CAP_MB << 20))
 check "… the daemon said what it dropped" grep -q "over its cap.*dropped [0-9]* blocks already on the node" "$LOG"
 check "every message still reads back byte-exact (cold ones from the node)" big_exact
@@ -127,7 +81,7 @@ STORE=$TEST_DIR/store2
 ipmd_init "$STORE" || bail "init failed"
 ipmd_mount "$STORE" "$MNT" --node "$PROXY_ADDR" -o commit_delay=100 || bail "mount of store2 failed"
 for i in 1 2 3; do
-	is "$(deliver tick "$i" "$i")" 0 "delivery $i to store2"
+	is "$(deliver_n tick "$i" "$i")" 0 "delivery $i to store2"
 	sleep 0.5 # a commit each
 done
 ipmd_umount "$MNT" || bail "unmount failed"
@@ -138,10 +92,8 @@ import json, sys
 c = json.load(open(sys.argv[1]))
 print(c[0]["cid"], c[0]["seq"], c[-1]["cid"], c[-1]["seq"])' "$TEST_DIR/log.json")"
 check "a head ($hseq) and an older commit ($oseq)" test "$oseq" -lt "$hseq"
-"$IPMD_BIN" key export --read-only --store "$STORE" >"$TEST_DIR/cap" || bail "key export --read-only"
-chmod 600 "$TEST_DIR/cap"
-mid=$("$IPMD_BIN" status --store "$STORE" --json |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["mailbox"])')
+read_cap "$STORE" "$TEST_DIR/cap" || bail "key export --read-only"
+mid=$(store_mailbox "$STORE")
 CACHE=$TEST_DIR/cache
 MNT_B=$TEST_DIR/mnt-b
 lacks() { ! grep -q "$1" <<<"$2"; }
@@ -162,11 +114,11 @@ from_node() {
 
 echo "dhtfail $old" >"$PROXY_CTL"
 from_node
-is "$mounted" 0 "dht/get failing (not 'not found'), name/resolve naming an old commit: not mounted"
+is "$mounted" 0 "routing/get failing (not 'not found'), name/resolve naming an old commit: not mounted"
 check "… one clear line: $(grep -m1 -E "IPNS|refusing" <<<"$out")" \
 	grep -q "IPNS lookup failed.*no head is taken without a record signed by the mailbox" <<<"$out"
 check "… the old commit was not mounted" lacks 'mounted commit' "$out"
-check "… the proxy failed dht/get" grep -q '^dhtfail ' "$PROXY_EVENTS"
+check "… the proxy failed routing/get" grep -q '^dhtfail ' "$PROXY_EVENTS"
 
 "$RECORD" "$STORE" "$head" "$hseq" >"$TEST_DIR/head.rec" || not_ok "ipns_record"
 echo "record $TEST_DIR/head.rec" >"$PROXY_CTL"

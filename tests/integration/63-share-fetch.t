@@ -119,11 +119,9 @@ is "$?" 2 "share of a file outside any mount, without --store, is a usage error"
 
 # Two nodes: the sender's mount writes to node 1, the receiver fetches from
 # node 2, which gets the blocks from node 1 over bitswap.
-if "$IPFS_NODE_DIR/install.sh" >"$TEST_DIR/ipfs-install.log" 2>&1; then
-	ipfs_start 2
+if "$IPFS_NODE_DIR/kubo-install.sh" >"$TEST_DIR/ipfs-install.log" 2>&1; then
 	S2=$TEST_DIR/store2 M2=$TEST_DIR/mnt2
-	ipmd_init "$S2" || bail "init 2 failed"
-	ipmd_mount "$S2" "$M2" --node "$IPFS_ADDR_1" || bail "mount with a node failed"
+	node_start 2 "$S2" "$M2"
 	gen_message twonodes 400000 > "$TEST_DIR/m4"
 	cp "$TEST_DIR/m4" "$M2/tmp/4.x" && mv "$M2/tmp/4.x" "$M2/new/4.M4P4.host"
 	cap4=$("$IPMD_BIN" share "$M2/new/4.M4P4.host")
@@ -136,6 +134,6 @@ if "$IPFS_NODE_DIR/install.sh" >"$TEST_DIR/ipfs-install.log" 2>&1; then
 	# Nothing was ever put to node 2: it has the block because it pulled it.
 	check "the receiver's node now holds the root block (pulled)" ipfs_has "$IPFS_API_2" "$root4"
 else
-	ok "# SKIP no IPFS test node: $(tail -1 "$TEST_DIR/ipfs-install.log")"
+	ok "# SKIP no Kubo: $(tail -1 "$TEST_DIR/ipfs-install.log")"
 fi
 done_testing

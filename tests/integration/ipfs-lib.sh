@@ -1,28 +1,25 @@
-# tests/integration/ipfs-lib.sh — real IPFS nodes for the integration
-# scripts (source after lib.sh).  The nodes live in $TEST_DIR/ipfs and are
+# tests/integration/ipfs-lib.sh — real Kubo nodes for the integration
+# scripts (source after lib.sh).  The nodes (tests/ipfs-node/kubo-start.sh,
+# Kubo from kubo-install.sh) live in $TEST_DIR/ipfs, on 127.0.0.1, and are
 # stopped by pid in the EXIT trap.
 #
-# IPMD_IPFS_NODE picks the node (set it before sourcing, or in the script):
-#   js    js-ipfs 0.66.1 (tests/ipfs-node/install.sh, start-nodes.sh) —
-#         the default for now
-#   kubo  Kubo (tests/ipfs-node/kubo-install.sh, kubo-start.sh): the same
-#         variables, plus IPFS_BIN, and ipfs_cli below
-#
-#   ipfs_require          install the test node or skip_all — except under
-#                         CI=true, where a node that can't be installed is
-#                         a failure (bail)
-#   ipfs_start N          start N connected nodes; sets IPFS_API_i,
-#                         IPFS_ADDR_i, IPFS_PEER_i … (nodes.env)
+#   ipfs_require          Kubo, or skip_all — except under CI=true, where
+#                         a Kubo that can't be provided is a failure (bail)
+#   ipfs_start N          start N nodes (TOPOLOGY, ROUTING: kubo-start.sh);
+#                         sets IPFS_API_i, IPFS_ADDR_i, IPFS_PEER_i,
+#                         IPFS_SWARM_i, IPFS_PATH_i, IPFS_BIN (nodes.env)
 #   ipfs_stop_node i      stop node i (by pid)       ipfs_restart_node i
-#   ipfs_cli i ARGS…      (kubo) node i's own CLI: `ipfs ARGS…` with its
+#   ipfs_cli i ARGS…      node i's own CLI: `ipfs ARGS…` with its
 #                         IPFS_PATH, through its running daemon
 #   ipfs_in i CMD…        (kubo) CMD in node i's network namespace
 #                         (kubo-start.sh's NETNS; none: CMD as is), where
 #                         its API address is reachable
 #   ipfs_has API CID      block/stat within 2 s: 0 present, 1 not
+#   ipfs_pins API         the node's recursive pins, base32, sorted
 #   raw_cid FILE          CIDv1 raw sha2-256 of a file, base32, computed
 #                         here (sha256sum + base32), not by ipmaildir
 #   outbox_pending STORE  pending entries of STORE/outbox.log (cache/outbox.h)
+#   outbox_drained STORE SECONDS  until nothing is pending (1: not in time)
 #   ipfs_all_blocks API STORE  every block file of STORE is on the node
 #                         (one python process, keep-alive, 8 in parallel);
 #                         diag "N blocks, M missing"
@@ -30,47 +27,57 @@
 #                         (ipfs_proxy.py); sets PROXY_ADDR, PROXY_CTL (write
 #                         pass | corrupt | delay MS | dhtfail CID |
 #                         record FILE | fakepin to it), PROXY_EVENTS
+#
+# What every node test shares:
+#   node_test_require     an ipmaildir mount target, the binary, DELIVER
+#                         (maildir_deliver), python3 and Kubo — or skip/bail;
+#                         sets STORE, MNT (in $TEST_DIR) and LOG (the
+#                         daemons' log)
+#   node_start [--proxy] N STORE MNT [mount args…]
+#                         N nodes; with --proxy, ipfs_proxy_start in front
+#                         of node 1; NODE_ADDR is node 1's API (or the
+#                         proxy's); STORE made (ipmd_init) and mounted on
+#                         MNT with --node NODE_ADDR and the args; bails on
+#                         any failure
+#   node_msgs SUBJECT FIRST LAST SIZE  messages $TEST_DIR/m/SUBJECT.N of
+#                         about SIZE bytes, distinct per N; SIZE "mixed":
+#                         300 B to 30 kB, every 20th 300 kB (many chunks)
+#   deliver_n SUBJECT FIRST LAST  deliver those into $MNT; prints failures
+#   maildir_sums DIR      sha256 of every message under DIR/{new,cur}, sorted
+#   store_bytes STORE     bytes of STORE's block files
+#   store_under STORE BYTES SECONDS  until store_bytes <= BYTES (eviction
+#                         runs at the commit after a delivery)
+#   store_head STORE      the CID of STORE's newest commit
+#   store_mailbox STORE   STORE's mailbox id (its IPNS name, k51…)
+#   read_cap STORE FILE   the read capability into FILE (0600)
 
 IPFS_NODE_DIR=${IPMD_TOP:-$PWD}/tests/ipfs-node
 IPFS_BASE=$TEST_DIR/ipfs
-IPMD_IPFS_NODE=${IPMD_IPFS_NODE:-js}
-
-# ipfs_script WHAT — the script of the chosen node: install | start
-ipfs_script() {
-	case "$IPMD_IPFS_NODE:$1" in
-	js:install) echo "$IPFS_NODE_DIR/install.sh" ;;
-	js:start) echo "$IPFS_NODE_DIR/start-nodes.sh" ;;
-	kubo:install) echo "$IPFS_NODE_DIR/kubo-install.sh" ;;
-	kubo:start) echo "$IPFS_NODE_DIR/kubo-start.sh" ;;
-	*) bail "IPMD_IPFS_NODE=$IPMD_IPFS_NODE: js or kubo" ;;
-	esac
-}
 
 ipfs_require() {
 	command -v curl >/dev/null || skip_all "curl is not installed"
-	if ! "$(ipfs_script install)" >"$TEST_DIR/ipfs-install.log" 2>&1; then
+	if ! "$IPFS_NODE_DIR/kubo-install.sh" >"$TEST_DIR/ipfs-install.log" 2>&1; then
 		if [ "${CI:-}" = true ]; then
 			cat "$TEST_DIR/ipfs-install.log" >&2
-			bail "the IPFS test node cannot be installed (tests/ipfs-node/install.sh)"
+			bail "Kubo cannot be provided (tests/ipfs-node/kubo-install.sh)"
 		fi
-		skip_all "no IPFS test node: $(tail -1 "$TEST_DIR/ipfs-install.log")"
+		skip_all "no Kubo: $(tail -1 "$TEST_DIR/ipfs-install.log")"
 	fi
 }
 
 ipfs_start() {
 	on_cleanup "'$IPFS_NODE_DIR/stop-nodes.sh' '$IPFS_BASE'"
-	"$(ipfs_script start)" "$1" "$IPFS_BASE" >"$TEST_DIR/ipfs-start.log" 2>&1 ||
-		{ cat "$TEST_DIR/ipfs-start.log" >&2; bail "IPFS nodes did not start"; }
+	"$IPFS_NODE_DIR/kubo-start.sh" "$1" "$IPFS_BASE" >"$TEST_DIR/ipfs-start.log" 2>&1 ||
+		{ cat "$TEST_DIR/ipfs-start.log" >&2; bail "Kubo nodes did not start"; }
 	# shellcheck disable=SC1091
 	. "$IPFS_BASE/nodes.env"
 }
 
 ipfs_stop_node() { "$IPFS_NODE_DIR/stop-nodes.sh" "$IPFS_BASE" "$1"; }
-ipfs_restart_node() { "$(ipfs_script start)" --restart "$1" "$IPFS_BASE" >>"$TEST_DIR/ipfs-start.log" 2>&1; }
+ipfs_restart_node() { "$IPFS_NODE_DIR/kubo-start.sh" --restart "$1" "$IPFS_BASE" >>"$TEST_DIR/ipfs-start.log" 2>&1; }
 ipfs_cli() {
 	local p="IPFS_PATH_$1" i=$1
 	shift
-	[ -n "${IPFS_BIN:-}" ] || bail "ipfs_cli: only for IPMD_IPFS_NODE=kubo"
 	IPFS_PATH=${!p} IPFS_TELEMETRY=off ipfs_in "$i" "$IPFS_BIN" "$@"
 }
 ipfs_in() {
@@ -80,6 +87,11 @@ ipfs_in() {
 }
 
 ipfs_has() { curl -sf -m 5 -X POST "$1/block/stat?arg=$2&timeout=2s" >/dev/null; }
+
+ipfs_pins() {
+	curl -sf -m 30 -X POST "$1/pin/ls?type=recursive&cid-base=base32" |
+		python3 -c 'import json,sys; print("\n".join(sorted(json.load(sys.stdin)["Keys"])))'
+}
 
 raw_cid() {
 	{ printf '\x01\x55\x12\x20'; sha256sum "$1" | cut -c1-64 | xxd -r -p; } |
@@ -99,6 +111,15 @@ print(len(p))
 PY
 }
 
+outbox_drained() {
+	local i
+	for i in $(seq $(($2 * 5))); do
+		[ "$(outbox_pending "$1")" = 0 ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 ipfs_all_blocks() {
 	local out
 	out=$(find "$2/blocks" -type f | python3 "$IPMD_TOP/tests/integration/ipfs_blocks.py" "$1" -)
@@ -111,6 +132,7 @@ ipfs_proxy_start() {
 	PROXY_CTL=$TEST_DIR/proxy.ctl PROXY_EVENTS=$TEST_DIR/proxy.events
 	echo pass >"$PROXY_CTL"
 	: >"$PROXY_EVENTS"
+	rm -f "$TEST_DIR/proxy.port"
 	python3 "$IPMD_TOP/tests/integration/ipfs_proxy.py" "$1" "$PROXY_CTL" \
 		"$TEST_DIR/proxy.port" "$PROXY_EVENTS" 2>>"$TEST_DIR/proxy.log" &
 	local pid=$! i
@@ -121,4 +143,82 @@ ipfs_proxy_start() {
 	done
 	[ -s "$TEST_DIR/proxy.port" ] || return 1
 	PROXY_ADDR=/ip4/127.0.0.1/tcp/$(cat "$TEST_DIR/proxy.port")
+}
+
+node_test_require() {
+	[ "$IPMD_TEST_TARGET" = plain ] && skip_all "needs ipmaildir mounts on a node"
+	[ -x "$IPMD_BIN" ] || bail "no ipmaildir binary at $IPMD_BIN"
+	DELIVER=$IPMD_TOOLS/maildir_deliver
+	[ -x "$DELIVER" ] || bail "no $DELIVER (make)"
+	command -v python3 >/dev/null || skip_all "python3 is not installed"
+	ipfs_require
+	STORE=$TEST_DIR/store MNT=$TEST_DIR/mnt LOG=$TEST_DIR/ipmaildir.log
+}
+
+node_start() {
+	local proxy=0
+	[ "$1" = --proxy ] && { proxy=1; shift; }
+	local n=$1 store=$2 mnt=$3
+	shift 3
+	ipfs_start "$n"
+	NODE_ADDR=$IPFS_ADDR_1
+	if [ "$proxy" = 1 ]; then
+		ipfs_proxy_start "${IPFS_ADDR_1##*/}" || bail "proxy did not start"
+		NODE_ADDR=$PROXY_ADDR
+	fi
+	ipmd_init "$store" || bail "init failed"
+	ipmd_mount "$store" "$mnt" --node "$NODE_ADDR" "$@" ||
+		bail "mount --node on Kubo failed: $(tail -3 "$TEST_DIR/ipmaildir.log")"
+}
+
+node_msgs() {
+	mkdir -p "$TEST_DIR/m"
+	python3 - "$TEST_DIR/m" "$@" <<'PY'
+import random, sys
+d, subj, first, last, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+for n in range(first, last + 1):
+    r = random.Random(f"{subj}{n}")
+    if size == "mixed":
+        s = r.choice([300, 3000, 30000, 300000 if n % 20 == 0 else 4000])
+    else:
+        s = int(size)
+    body = " ".join(f"w{r.randrange(10**6)}" for _ in range(s // 8 + 1))[:s]
+    with open(f"{d}/{subj}.{n}", "w") as f:
+        f.write(f"Subject: {subj} {n}\nMessage-ID: <{n}.{subj}@test>\n\n{body}\n")
+PY
+}
+
+deliver_n() {
+	local i failed=0
+	for i in $(seq "$2" "$3"); do
+		"$DELIVER" "$MNT" <"$TEST_DIR/m/$1.$i" >/dev/null || failed=$((failed + 1))
+	done
+	echo "$failed"
+}
+
+maildir_sums() { (cd "$1" && find new cur -type f -exec sha256sum {} + | cut -c1-64 | sort); }
+
+store_bytes() { find "$1/blocks" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
+
+store_under() {
+	local i
+	for i in $(seq $(($3 * 5))); do
+		[ "$(store_bytes "$1")" -le "$2" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+store_head() {
+	"$IPMD_BIN" log --store "$1" --json -n 1 |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["cid"])'
+}
+
+store_mailbox() {
+	"$IPMD_BIN" status --store "$1" --json |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["mailbox"])'
+}
+
+read_cap() {
+	(umask 077 && "$IPMD_BIN" key export --read-only --store "$1" >"$2")
 }

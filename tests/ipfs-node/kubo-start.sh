@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # tests/ipfs-node/kubo-start.sh — start N Kubo nodes on 127.0.0.1 for a
-# test, and connect them.  Same interface as start-nodes.sh (js-ipfs), so
-# that tests/integration/ipfs-lib.sh switches by one variable.
+# test, and connect them (tests/integration/ipfs-lib.sh, bench/).
 #
 # usage: kubo-start.sh N BASE_DIR
 #   node i lives in BASE_DIR/node$i, its own IPFS_PATH, made by

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# tests/ipfs-node/stop-nodes.sh — stop the nodes start-nodes.sh or
-# kubo-start.sh started in BASE_DIR: SIGTERM each daemon by its pid,
-# SIGKILL after 15 s.
+# tests/ipfs-node/stop-nodes.sh — stop the nodes kubo-start.sh started
+# in BASE_DIR: SIGTERM each daemon by its pid, SIGKILL after 15 s.
 # usage: stop-nodes.sh BASE_DIR [i]   (i: only node i)
 set -u
 BASE_DIR=${1:?usage: stop-nodes.sh BASE_DIR [i]}

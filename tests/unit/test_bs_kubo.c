@@ -48,6 +48,7 @@ struct mock {
 	int n_script, next;
 	int requests;
 	char last_head[4096]; /* request line and headers of the last one */
+	char lines[MAX_SCRIPT][512]; /* request lines, in order (the first) */
 	bool last_body_has_type;
 	bool stop;
 };
@@ -111,6 +112,10 @@ static void *mock_main(void *arg)
 							: sizeof(m->last_head) - 1;
 		memcpy(m->last_head, buf, keep);
 		m->last_head[keep] = '\0';
+		if (m->requests <= MAX_SCRIPT)
+			snprintf(m->lines[m->requests - 1],
+				 sizeof(m->lines[0]), "%.*s",
+				 (int)strcspn(buf, "\r"), buf);
 		buf[total] = '\0';
 		m->last_body_has_type =
 			memmem(buf + hl, total - hl,
@@ -572,6 +577,30 @@ static void test_put_many(void)
 	ok(strstr(m.last_head, "POST /api/v0/block/put?") != NULL,
 	   "… block/put only");
 	bs_close(bs);
+
+	/* A body too large for the node (413): the same blocks again in
+	 * bodies of KUBO_IMPORT_SMALL_BYTES, and from then on; refused at
+	 * that size too: block/put. */
+	bs = open_kubo(m.port, 600, 3000);
+	const char *big = "{\"Message\":\"request body too large\"}";
+	struct answer a5[] = {{.status = 413, .body = big},
+			      {.status = 200, .body = all}};
+	mock_script(&m, a5, 2);
+	is_int(bs_put_many(bs, blocks, N, 0, res), 0,
+	       "put_many: a node refusing a large body …");
+	ok(mock_requests(&m) == 2 && strstr(m.lines[1], "/dag/import?"),
+	   "… gets the batch again in a smaller dag/import");
+	struct answer a6[] = {{.status = 200, .body = all}};
+	mock_script(&m, a6, 1);
+	is_int(bs_put_many(bs, blocks, N, 0, res), 0, "… and from then on");
+	is_int(mock_requests(&m), 1, "… one dag/import");
+	a4[0] = (struct answer){.status = 413, .body = big}; /* then puts */
+	mock_script(&m, a4, 4);
+	is_int(bs_put_many(bs, blocks, N, 0, res), 0,
+	       "… refused at the small size too");
+	ok(mock_requests(&m) == 4 && strstr(m.lines[3], "/block/put?"),
+	   "… block/put for each block");
+	bs_close(bs);
 	mock_stop(&m);
 }
 
@@ -822,6 +851,91 @@ static void test_routing(void)
 	mock_stop(&m);
 }
 
+/* bs_kubo_unpin_many: a batch is asked about (pin/ls) before its pin/rm,
+ * since Kubo's pin/rm of several, one not pinned, unpins those before it
+ * and fails; a batch with one not pinned is halved; the count is what
+ * was unpinned. */
+static void test_unpin_many(void)
+{
+	struct mock m;
+	mock_start(&m);
+	struct blockstore *bs = open_kubo(m.port, 600, 3000);
+	enum { N = 3 };
+	struct cid c[N];
+	char t[N][CID_TEXT_MAX], rm[N][256];
+	for (int i = 0; i < N; i++) {
+		uint8_t data[8] = {'u', 'n', 'p', 'i', 'n', (uint8_t)i};
+		cid_of_raw_block(&c[i], data, sizeof(data));
+		cid_text(&c[i], t[i], sizeof(t[i]));
+		snprintf(rm[i], sizeof(rm[i]), "{\"Pins\":[\"%s\"]}", t[i]);
+	}
+	const char *listed = "{\"Keys\":{}}";
+	const char *not_pinned = "{\"Message\":\"path 'x' is not pinned\","
+				 "\"Code\":0,\"Type\":\"error\"}";
+	const char *rm_fail = "{\"Message\":\"not pinned or pinned "
+			      "indirectly\",\"Code\":0,\"Type\":\"error\"}";
+	char all[1024];
+	snprintf(all, sizeof(all), "{\"Pins\":[\"%s\",\"%s\",\"%s\"]}",
+		 t[0], t[1], t[2]);
+	size_t n = 99;
+
+	struct answer a1[] = {{.status = 200, .body = listed},
+			      {.status = 200, .body = all}};
+	mock_script(&m, a1, 2);
+	is_int(bs_kubo_unpin_many(bs, c, N, &n), 0, "unpin_many: all pinned");
+	ok(n == N && mock_requests(&m) == 2,
+	   "… one pin/ls, one pin/rm, %zu unpinned", n);
+	ok(strstr(m.lines[0], "/pin/ls?") && strstr(m.lines[0], "type=recursive") &&
+		   strstr(m.lines[1], "/pin/rm?") && strstr(m.lines[1], t[2]),
+	   "… pin/ls of the recursive pins, then pin/rm of the batch");
+
+	struct answer a2[] = {
+		{.status = 500, .body = not_pinned}, /* ls 0 1 2 */
+		{.status = 200, .body = listed},     /* ls 0 */
+		{.status = 200, .body = rm[0]},      /* rm 0 */
+		{.status = 500, .body = not_pinned}, /* ls 1 2 */
+		{.status = 500, .body = not_pinned}, /* ls 1 */
+		{.status = 200, .body = listed},     /* ls 2 */
+		{.status = 200, .body = rm[2]},      /* rm 2 */
+	};
+	mock_script(&m, a2, 7);
+	is_int(bs_kubo_unpin_many(bs, c, N, &n), 0,
+	       "unpin_many: the middle one not pinned");
+	ok(n == 2 && mock_requests(&m) == 7,
+	   "… halved: 2 unpinned in %d requests", mock_requests(&m));
+	bool named1 = false;
+	for (int i = 0; i < 7; i++)
+		if (strstr(m.lines[i], "/pin/rm?") && strstr(m.lines[i], t[1]))
+			named1 = true;
+	ok(!named1 && strstr(m.lines[2], "/pin/rm?") && strstr(m.lines[2], t[0]) &&
+		   strstr(m.lines[6], "/pin/rm?") && strstr(m.lines[6], t[2]),
+	   "… no pin/rm names the one not pinned");
+	char why[256];
+	bs_kubo_last_error(bs, why, sizeof(why));
+	ok(!strstr(why, "not pinned"), "… which is no error (%s)", why);
+
+	struct answer a3[] = {
+		{.status = 200, .body = listed},  /* ls 0 1 2 */
+		{.status = 500, .body = rm_fail}, /* rm 0 1 2: one went since */
+		{.status = 500, .body = rm_fail}, /* rm 0 */
+		{.status = 200, .body = rm[1]},   /* rm 1 */
+		{.status = 200, .body = rm[2]},   /* rm 2 */
+	};
+	mock_script(&m, a3, 5);
+	is_int(bs_kubo_unpin_many(bs, c, N, &n), 0,
+	       "unpin_many: one unpinned by someone else after the pin/ls");
+	ok(n == 2 && mock_requests(&m) == 5, "… one by one then: %zu unpinned",
+	   n);
+
+	struct answer a4[] = {{.status = 500, .body = "{\"Message\":\"x\"}"}};
+	mock_script(&m, a4, 1);
+	is_int(bs_kubo_unpin_many(bs, c, N, &n), -EIO,
+	       "unpin_many: a failing node is an error");
+	is_int((int)n, 0, "… nothing unpinned");
+	bs_close(bs);
+	mock_stop(&m);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN); /* the mock writes to clients that left */
@@ -831,5 +945,6 @@ int main(void)
 	test_mock();
 	test_put_many();
 	test_routing();
+	test_unpin_many();
 	return tap_done();
 }
