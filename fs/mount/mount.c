@@ -490,6 +490,32 @@ int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode)
 	return e ? e : ipmd_fs_log(fs, &r);
 }
 
+/* Under lock: seal the writes no known handle will seal at its release
+ * (see mount.h, "File states"), and free the states left idle.  Returns
+ * how many could not be sealed: they stay, and the commit comes back. */
+static unsigned seal_unclaimed_locked(struct ipmd_fs *fs)
+{
+	unsigned failed = 0;
+	if (!fs->unclaimed_writes)
+		return 0;
+	fs->unclaimed_writes = false;
+	for (uint32_t b = 0; b < fs->tree->nbuckets; b++)
+		for (struct inode *i = fs->tree->buckets[b]; i;
+		     i = i->hash_next) {
+			/* Unlinked: nothing names it, nothing to commit. */
+			if (!i->file || i->opens || !i->nlink)
+				continue;
+			if (ipmd_fs_seal_locked(fs, i) != 0) {
+				failed++;
+			} else if (file_state_idle(i->file)) {
+				file_state_free(i->file);
+				i->file = NULL;
+			}
+		}
+	fs->unclaimed_writes = failed > 0;
+	return failed;
+}
+
 void ipmd_fs_changed(struct ipmd_fs *fs)
 {
 	if (fs->changes++ == 0)
@@ -510,6 +536,7 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 		pthread_mutex_unlock(&fs->commit_lock);
 		return 0;
 	}
+	unsigned unsealed = seal_unclaimed_locked(fs);
 	memset(&c, 0, sizeof(c));
 	/* Directory nodes go straight to the store, not through the journal:
 	 * the bs_sync below makes them durable before the commit names them. */
@@ -529,7 +556,9 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 		c.added = fs->added;
 		c.removed = fs->removed;
 		c.renamed = fs->renamed;
-		fs->changes = fs->added = fs->removed = fs->renamed = 0;
+		fs->added = fs->removed = fs->renamed = 0;
+		/* Writes that would not seal: the committer comes back. */
+		fs->changes = unsealed;
 	}
 	pthread_mutex_unlock(&fs->lock);
 

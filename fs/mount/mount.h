@@ -14,6 +14,16 @@
  * the block store durable and sync the journal, outside `lock`, in that
  * order: a durable record never names a block that isn't.  A rename within
  * one directory, unlink and rmdir wait for the next sync or commit.
+ *
+ * File states (fs/mount/file.h) belong to the inode, not to an open
+ * handle: with the kernel's no-open (`no_open`, fs/fuse/ops.c) most
+ * handles are never shown to the daemon, and no flush or release tells it
+ * a writer is done.  A state is made by the first write or truncate and
+ * sealed by fsync, by a rename or link, by the release of a handle the
+ * daemon did see (a create's: inode->opens counts those), or else by the
+ * next commit, which seals every state no such handle holds
+ * (`unclaimed_writes` says one may be waiting).  It is freed once
+ * file_state_idle says so and no known handle is open.
  */
 #ifndef IPMD_FS_MOUNT_MOUNT_H
 #define IPMD_FS_MOUNT_MOUNT_H
@@ -37,6 +47,9 @@ struct mount_options {
 	const char *store;        /* NULL: the default store */
 	struct passphrase_source pass;
 	bool read_only;
+	bool no_open;       /* the kernel opens files without asking us */
+	bool unclaimed_writes; /* a state no known handle holds has writes
+				  to seal: the next commit looks for it */
 	double attr_timeout;      /* seconds the kernel may cache attributes */
 	unsigned commit_delay_ms; /* group commits: wait this long after a
 				     change before committing */
@@ -78,6 +91,9 @@ struct ipmd_fs {
 	struct head head;
 	struct commit last; /* the commit the tree started from, or zero */
 	bool read_only;
+	bool no_open;       /* the kernel opens files without asking us */
+	bool unclaimed_writes; /* a state no known handle holds has writes
+				  to seal: the next commit looks for it */
 	double attr_timeout;
 	unsigned upload_wait_s;
 	unsigned publish_interval_s;
