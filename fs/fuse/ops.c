@@ -391,7 +391,9 @@ static int create_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		inode = err ? NULL : tree_get(fs->tree, r.ino);
 		/* ipmd_fs_log counts messages added (fs/model/changes.h). */
 	}
-	if (inode && fi) {
+	/* With no-open the kernel sends no release for a create's handle
+	 * either (once the first open has answered ENOSYS): not counted. */
+	if (inode && fi && !fs->no_open) {
 		inode->opens++;
 		if ((fi->flags & O_ACCMODE) != O_RDONLY)
 			err = file_state_new(&fs->st, inode->ino,
@@ -707,8 +709,8 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino,
 		/* Every close would cost a round trip, a reader's too (no-open
 		 * handles carry no FOPEN_NOFLUSH): ENOSYS, and the kernel
 		 * sends no more.  A writer's tail is sealed by its fsync, a
-		 * rename, the release of a created file, or the next commit
-		 * (fs/mount/mount.h, "File states"). */
+		 * rename or link, or the next commit (fs/mount/mount.h, "File
+		 * states"). */
 		fuse_reply_err(req, ENOSYS);
 		return;
 	}

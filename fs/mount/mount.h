@@ -16,14 +16,15 @@
  * one directory, unlink and rmdir wait for the next sync or commit.
  *
  * File states (fs/mount/file.h) belong to the inode, not to an open
- * handle: with the kernel's no-open (`no_open`, fs/fuse/ops.c) most
- * handles are never shown to the daemon, and no flush or release tells it
- * a writer is done.  A state is made by the first write or truncate and
- * sealed by fsync, by a rename or link, by the release of a handle the
- * daemon did see (a create's: inode->opens counts those), or else by the
- * next commit, which seals every state no such handle holds
- * (`unclaimed_writes` says one may be waiting).  It is freed once
- * file_state_idle says so and no known handle is open.
+ * handle: with the kernel's no-open (`no_open`, fs/fuse/ops.c) the
+ * daemon sees no handle (a create's neither: no release comes for it),
+ * and no flush or release tells it a writer is done.  A state is made by
+ * the first write or truncate and sealed by fsync, by a rename or link,
+ * or else by the next commit, which seals every state no handle the
+ * daemon knows of holds (`unclaimed_writes` says one may be waiting).
+ * Without no-open (a kernel that lacks it) inode->opens counts the
+ * handles, and a handle's release seals what it wrote.  A state is freed
+ * once file_state_idle says so and no known handle is open.
  */
 #ifndef IPMD_FS_MOUNT_MOUNT_H
 #define IPMD_FS_MOUNT_MOUNT_H
