@@ -171,6 +171,13 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
+	/* Always readdirplus, never the kernel's adaptive choice: a tree
+	 * walker (grep -r, tar, find -exec) reads a whole directory before it
+	 * opens a file, which the adaptive mode takes for a plain ls, and a
+	 * LOOKUP per file followed (39,646 requests for a cold grep -r of
+	 * 20,000 files, 20,071 with this).  Entries cost no block: they come
+	 * from the tree. */
+	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
 	/* An open and a release per file read were all a warm grep -r cost
 	 * the daemon: op_open answers ENOSYS once, and the kernel opens by
 	 * itself from then on.  No open carries O_TRUNC then: it must come
