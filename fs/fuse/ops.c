@@ -35,6 +35,7 @@
 #include "fs/model/record.h"
 #include "fs/mount/file.h"
 #include "fs/mount/mount.h"
+#include "fs/mount/prefetch.h"
 #include "fs/store/wal_store.h"
 #include "util/clock.h"
 
@@ -626,6 +627,26 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_open(req, fi);
 }
 
+/* After the first read of file ino: the files of its directory a reader
+ * of many small files reads next (fs/mount/prefetch.h). */
+static void prefetch_files(struct ipmd_fs *fs, fuse_ino_t ino)
+{
+	pthread_mutex_lock(&fs->lock);
+	struct inode *in = tree_get(fs->tree, ino);
+	struct inode *dir = in && in->links ? in->links->dir : NULL;
+	uint64_t from = 0, to = 0;
+	if (dir)
+		prefetch_ahead(fs->prefetch, dir->ino, ino, &from, &to);
+	for (uint64_t i = from; i < to; i++) {
+		struct inode *n = tree_get(fs->tree, i);
+		/* Being written: its state, not its content, is what reads. */
+		if (n && S_ISREG(n->mode) && !n->file && n->links &&
+		    n->links->dir == dir)
+			prefetch_chunk(fs->prefetch, &n->content, 0);
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -667,6 +688,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 								      : -err);
 	} else {
 		fuse_reply_buf(req, (const char *)buf, got);
+		if (!f && got > 0 && off == 0)
+			prefetch_files(fs, ino);
 		/* A reader nearing the end of a chunk wants the next one. */
 		uint64_t cs = fs->st.chunk_size, end = (uint64_t)off + got;
 		if (!f && got > 0 && end % cs >= cs / 2)
@@ -767,6 +790,26 @@ struct dir_handle {
 	bool served;
 };
 
+static int by_ino(const void *a, const void *b)
+{
+	uint64_t x = ((const struct tree_listing_entry *)a)->ino;
+	uint64_t y = ((const struct tree_listing_entry *)b)->ino;
+	return (x > y) - (x < y);
+}
+
+/* Under lock: dir's entries in inode order, the order the files were
+ * made in: what a tree walker reads in the listing's order then reads
+ * in the order prefetch_files follows (fs/mount/prefetch.h), and fts,
+ * which sorts a directory of more than 10,000 entries by inode, finds
+ * nothing to change.  (tree_list gives hash order.) */
+static int list_dir(struct inode *dir, struct tree_listing *l)
+{
+	int err = tree_list(dir, l);
+	if (err == 0 && l->count > 1)
+		qsort(l->entries, l->count, sizeof(*l->entries), by_ino);
+	return err;
+}
+
 static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
@@ -776,7 +819,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 	pthread_mutex_lock(&fs->lock);
 	struct inode *dir = err ? NULL : get_dir(fs, ino, &err);
 	if (dir)
-		err = tree_list(dir, &h->list);
+		err = list_dir(dir, &h->list);
 	pthread_mutex_unlock(&fs->lock);
 	if (err) {
 		free(h);
@@ -802,7 +845,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	if (dir && off == 0 && h->served) {
 		/* rewinddir: a fresh view */
 		tree_listing_free(&h->list);
-		err = tree_list(dir, &h->list);
+		err = list_dir(dir, &h->list);
 	}
 	h->served = true;
 	for (size_t i = (size_t)off; !err && i < h->list.count + 2; i++) {

@@ -6,6 +6,7 @@
 # created file.  Checks:
 #   - a warm pass over many files costs the daemon no open, flush or
 #     release (counted in the mount's -d log of FUSE calls);
+#   - readdir lists a directory in inode order (what prefetching follows);
 #   - one file read by many processes at once gives each the same bytes;
 #   - a file created, written, renamed while still open, written on and
 #     closed: all of it is committed (no release seals it);
@@ -67,6 +68,11 @@ is "$(($(calls OPEN FLUSH RELEASE) - before))" 0 \
 	"two warm passes over $N files: no open, flush or release reached the daemon"
 diag "READ calls in the warm passes: $(($(calls READ) - reads))"
 check "the kernel's open was asked for at most once" test "$(calls OPEN)" -le 1
+# readdir lists in inode order, the order prefetching follows (fs/fuse/ops.c
+# list_dir); the import made the files in name order.
+ls -fi "$MNT/cur" | awk '$2 ~ /^m-/ { print $1 }' >"$TEST_DIR/inos"
+check "readdir lists files in inode order" sort -n -c "$TEST_DIR/inos"
+is "$(wc -l <"$TEST_DIR/inos")" $N "and lists every one"
 ipmd_umount "$MNT" || bail "unmount failed"
 
 # ---- many readers, then writers, on one mount ----

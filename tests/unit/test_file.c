@@ -607,6 +607,41 @@ static void test_read_only(void)
 	bs_close(bs);
 }
 
+/* file_state_idle: what the owner frees by (fs/mount/mount.h, "File
+ * states"): nothing unsealed and no call holding the state. */
+static void test_idle(void)
+{
+	struct blockstore *bs = open_store("idle");
+	struct obj_store st = store_of(bs);
+	struct file_state *f;
+	if (file_state_new(&st, 1, &empty_ref, &f) != 0)
+		bail("file_state_new");
+	ok(file_state_idle(f), "a new state is idle");
+	file_state_hold(f);
+	ok(!file_state_idle(f), "held: not idle");
+	file_state_hold(f);
+	file_state_unhold(f);
+	ok(!file_state_idle(f), "held twice, let go once: not idle");
+	file_state_unhold(f);
+	ok(file_state_idle(f), "let go of: idle");
+	uint8_t b[100] = {1};
+	is_int(file_write(&st, f, 0, b, sizeof(b)), 0, "a write");
+	ok(!file_state_idle(f), "unsealed writes: not idle");
+	struct obj_ref out;
+	file_state_hold(f);
+	is_int(file_seal(&st, f, &out), 0, "sealed while held");
+	ok(!file_state_idle(f), "sealed but held: not idle");
+	file_state_unhold(f);
+	ok(file_state_idle(f), "sealed and let go of: idle");
+	file_state_unhold(f);
+	ok(file_state_idle(f), "one let-go too many changes nothing");
+	file_state_hold(f);
+	ok(!file_state_idle(f), "and the count still counts");
+	file_state_unhold(f);
+	file_state_free(f);
+	bs_close(bs);
+}
+
 static void test_limits(void)
 {
 	struct blockstore *bs = open_store("limits");
@@ -938,6 +973,7 @@ int main(void)
 	test_table_overflow();
 	test_unmodified_and_convergence();
 	test_read_only();
+	test_idle();
 	test_limits();
 	test_damaged_block();
 	test_other_chunk_size();
