@@ -781,13 +781,48 @@ grep_once() {
 	[ "$total" = "$GREP_WANT" ] || die "grep on $t counts $total lines, ${TARGETS[0]} $GREP_WANT"
 }
 
+# grep_rounds WKEY CKEY BYTES [HOOK]: grep_once on every target, untimed,
+# then R warm rounds and R cold rounds (each drops the page cache;
+# ipmaildir and node are mounted again first: their chunk cache is in the
+# daemon); the medians in MB/s into VAL[WKEY,*] and VAL[CKEY,*].  HOOK T,
+# when given, runs after T's last warm grep and after each cold one.
+grep_rounds() {
+	local wkey=$1 ckey=$2 bytes=$3 hook=${4:-} t r
+	local -A warm cold
+	for t in "${TARGETS[@]}"; do grep_once "$t" "$bytes"; done
+	for ((r = 1; r <= rounds; r++)); do
+		for t in "${TARGETS[@]}"; do
+			grep_once "$t" "$bytes"
+			warm[$t]="${warm[$t]:-} $(mbps "$bytes" "$GREP_S")"
+		done
+	done
+	for t in "${TARGETS[@]}"; do [ -z "$hook" ] || "$hook" "$t"; done
+	for ((r = 1; r <= rounds; r++)); do
+		for t in "${TARGETS[@]}"; do
+			case ${TGT_KIND[$t]} in
+			ipmaildir | node) tgt_unmount "$t"; tgt_mount "$t" ;;
+			esac
+			drop_caches
+			grep_once "$t" "$bytes"
+			cold[$t]="${cold[$t]:-} $(mbps "$bytes" "$GREP_S")"
+			[ -z "$hook" ] || "$hook" "$t"
+		done
+	done
+	for t in "${TARGETS[@]}"; do
+		# shellcheck disable=SC2086 # the list of rounds, split on purpose
+		put "$wkey" "$t" "$(median ${warm[$t]})"
+		# shellcheck disable=SC2086
+		put "$ckey" "$t" "$(median ${cold[$t]})"
+		say "$t" "warm MB/s:${warm[$t]}, median ${VAL[$wkey,$t]}; cold:${cold[$t]}, median ${VAL[$ckey,$t]} ($GREP_WANT matching lines)"
+	done
+}
+
 # grep -r over a corpus with MB-sized messages, warm and cold: the read
 # path (FUSE, block fetch, decryption) with nothing written.  Each figure
 # is the median of R rounds; a cold round drops the page cache and
 # remounts ipmaildir (its chunk cache lives in the daemon).
 mail_grep() {
-	local n=$grep_n t bytes r
-	local -A warm cold
+	local n=$grep_n t bytes
 	menv_user
 	echo "grep -rc $GREP_WORD over $n messages (genmail mail mix) in cur/"
 	menv_gen_many "$TEST_DIR/grep" grep "$n" mail || die "genmail failed"
@@ -800,30 +835,7 @@ mail_grep() {
 		cp -r "$TEST_DIR/grep/." "${TGT_DIR[$t]}/cur/" || die "cp into $t failed"
 	done
 	sync -f "$TEST_DIR"
-	for t in "${TARGETS[@]}"; do grep_once "$t" "$bytes"; done
-	for ((r = 1; r <= rounds; r++)); do
-		for t in "${TARGETS[@]}"; do
-			grep_once "$t" "$bytes"
-			warm[$t]="${warm[$t]:-} $(mbps "$bytes" "$GREP_S")"
-		done
-	done
-	for ((r = 1; r <= rounds; r++)); do
-		for t in "${TARGETS[@]}"; do
-			case ${TGT_KIND[$t]} in
-			ipmaildir | node) tgt_unmount "$t"; tgt_mount "$t" ;;
-			esac
-			drop_caches
-			grep_once "$t" "$bytes"
-			cold[$t]="${cold[$t]:-} $(mbps "$bytes" "$GREP_S")"
-		done
-	done
-	for t in "${TARGETS[@]}"; do
-		# shellcheck disable=SC2086 # the list of rounds, split on purpose
-		put warm "$t" "$(median ${warm[$t]})"
-		# shellcheck disable=SC2086
-		put cold "$t" "$(median ${cold[$t]})"
-		say "$t" "warm MB/s:${warm[$t]}, median ${VAL[warm,$t]}; cold:${cold[$t]}, median ${VAL[cold,$t]} ($GREP_WANT matching lines)"
-	done
+	grep_rounds warm cold "$bytes"
 	all_down
 	emit_rows
 	headline "grep MB/s vs plain: warm ipmaildir $(ratio "${VAL[warm,ipmaildir]}" "${VAL[warm,plain]}")" \
@@ -851,8 +863,12 @@ fuse_replies() {
 	awk '$NF == "write" || $NF == "writev" { n += $4 } END { print n + 0 }' "$out"
 }
 
-# max_of A B: the larger figure (either may be empty).
-max_of() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "" || (a != "" && a + 0 > b + 0)) print a; else print b }'; }
+# archive_rss T: the highest VmHWM of T's daemons so far into VAL[arss,T].
+archive_rss() {
+	[ "${TGT_KIND[$1]}" != plain ] || return 0
+	put arss "$1" "$(awk -v a="${VAL[arss,$1]:-}" -v b="$(peak_rss_mib "${TGT_PID[$1]}")" \
+		'BEGIN { print (a != "" && a + 0 > b + 0) ? a : b }')"
+}
 
 # An archive read with shell tools: N small messages (about the 3.6 KiB of
 # the issue's 364 MiB / 100,000) in cur/ — copied into plain and
@@ -861,8 +877,7 @@ max_of() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "" || (a != "" && a + 0 > b
 # requests in one warm pass (two per file before the no-open change:
 # open and release), its peak RSS, and the time to mount it.
 mail_archive() {
-	local n=$archive_n t r s t0 bytes base_n=2000 per
-	local -A warm cold
+	local n=$archive_n t s t0 bytes base_n=2000 per
 	[ "$quick" = 1 ] && base_n=200
 	[ "$base_n" -gt "$n" ] && base_n=$n
 	menv_user
@@ -903,38 +918,13 @@ mail_archive() {
 		say "$t" "populate ${VAL[afill,$t]} s, mount ${VAL[amount,$t]:--} s"
 	done
 	for t in "${TARGETS[@]}"; do grep_once "$t" "$bytes"; done
-	for ((r = 1; r <= rounds; r++)); do
-		for t in "${TARGETS[@]}"; do
-			grep_once "$t" "$bytes"
-			warm[$t]="${warm[$t]:-} $(mbps "$bytes" "$GREP_S")"
-		done
-	done
 	for t in "${TARGETS[@]:1}"; do
 		per=$(fuse_replies "$t")
 		[ -z "$per" ] || put areq "$t" "$(awk -v a="$per" -v n="$n" 'BEGIN { printf "%.3f", a / n }')"
-		put arss "$t" "$(peak_rss_mib "${TGT_PID[$t]}")"
 		say "$t" "one warm grep -r: ${per:-?} FUSE replies for $n messages"
 	done
-	for ((r = 1; r <= rounds; r++)); do
-		for t in "${TARGETS[@]}"; do
-			if [ "${TGT_KIND[$t]}" != plain ]; then
-				tgt_unmount "$t"
-				tgt_mount "$t"
-			fi
-			drop_caches
-			grep_once "$t" "$bytes"
-			cold[$t]="${cold[$t]:-} $(mbps "$bytes" "$GREP_S")"
-			[ "${TGT_KIND[$t]}" = plain ] ||
-				put arss "$t" "$(max_of "${VAL[arss,$t]}" "$(peak_rss_mib "${TGT_PID[$t]}")")"
-		done
-	done
-	for t in "${TARGETS[@]}"; do
-		# shellcheck disable=SC2086 # the list of rounds, split on purpose
-		put awarm "$t" "$(median ${warm[$t]})"
-		# shellcheck disable=SC2086
-		put acold "$t" "$(median ${cold[$t]})"
-		say "$t" "warm MB/s:${warm[$t]}, median ${VAL[awarm,$t]}; cold:${cold[$t]}, median ${VAL[acold,$t]} ($GREP_WANT matching lines); peak RSS ${VAL[arss,$t]:--} MiB"
-	done
+	grep_rounds awarm acold "$bytes" archive_rss
+	for t in "${TARGETS[@]:1}"; do say "$t" "peak RSS ${VAL[arss,$t]} MiB"; done
 	all_down
 	emit_rows
 	headline "archive grep MB/s vs plain: warm ipmaildir $(ratio "${VAL[awarm,ipmaildir]}" "${VAL[awarm,plain]}")" \
