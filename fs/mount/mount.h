@@ -48,9 +48,6 @@ struct mount_options {
 	const char *store;        /* NULL: the default store */
 	struct passphrase_source pass;
 	bool read_only;
-	bool no_open;       /* the kernel opens files without asking us */
-	bool unclaimed_writes; /* a state no known handle holds has writes
-				  to seal: the next commit looks for it */
 	double attr_timeout;      /* seconds the kernel may cache attributes */
 	unsigned commit_delay_ms; /* group commits: wait this long after a
 				     change before committing */
