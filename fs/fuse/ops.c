@@ -121,8 +121,7 @@ static void file_settle(struct ipmd_fs *fs, struct inode *inode)
 	if (!f || inode->opens > 0)
 		return;
 	if (file_modified(f)) {
-		fs->unclaimed_writes = true;
-		ipmd_fs_changed(fs);
+		ipmd_fs_unclaimed(fs, inode->ino);
 	} else if (file_state_idle(f)) {
 		file_state_free(f);
 		inode->file = NULL;
