@@ -8,8 +8,9 @@
 #
 #   bench/mail.sh [--quick] [--csv FILE] [--rounds R] [--par P]
 #                 [--lda-n N] [--raw-n N] [--big-n N] [--big-more N]
-#                 [--grep-n N] [--imap-n N] [--nm-n N] [WORKLOAD...]
-#                 workloads: lda raw big grep imap notmuch
+#                 [--grep-n N] [--imap-n N] [--nm-n N] [--archive-n N]
+#                 [WORKLOAD...]
+#                 workloads: lda raw big grep imap notmuch archive
 #   bench/mail.sh --table CSV                     print CSV as a markdown table
 #
 # Each workload gets fresh targets, measures each target in turn (one step
@@ -33,7 +34,7 @@ IPMD_BIN=${IPMAILDIR_BIN:-$BUILD/ipmaildir}
 IPMD_TOOLS=${IPMD_TOOLS:-$BUILD/tests/tools}
 # mail-env.sh finds the repository through it.
 export IPMD_TOP=$TOP
-MAIL_WORKLOADS=(lda raw big grep imap notmuch)
+MAIL_WORKLOADS=(lda raw big grep imap notmuch archive)
 # Every column of the CSV; TARGETS are those that run (node when it can).
 ALL_TARGETS=(plain gocryptfs ipmaildir node)
 TARGETS=(plain gocryptfs ipmaildir)
@@ -56,9 +57,10 @@ big_more=${IPMD_BENCH_BIG_MORE:-}
 grep_n=${IPMD_BENCH_GREP_N:-}
 imap_n=${IPMD_BENCH_IMAP_N:-}
 nm_n=${IPMD_BENCH_NM_N:-}
+archive_n=${IPMD_BENCH_ARCHIVE_N:-}
 
 usage() {
-	sed -n '6,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '9,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 # ---- results: one row per metric, one value per target ----
@@ -203,7 +205,8 @@ fi
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 ;;
-	--csv | --rounds | --par | --lda-n | --raw-n | --big-n | --big-more | --grep-n | --imap-n | --nm-n)
+	--csv | --rounds | --par | --lda-n | --raw-n | --big-n | --big-more | --grep-n | --imap-n | --nm-n | \
+		--archive-n)
 		[ $# -ge 2 ] || { usage >&2; exit 2; }
 		case $1 in
 		--csv) csv=$2 ;;
@@ -216,6 +219,7 @@ while [ $# -gt 0 ]; do
 		--grep-n) grep_n=$2 ;;
 		--imap-n) imap_n=$2 ;;
 		--nm-n) nm_n=$2 ;;
+		--archive-n) archive_n=$2 ;;
 		esac
 		shift
 		;;
@@ -234,12 +238,12 @@ done
 # take); --quick keeps the harness alive in about two minutes.
 if [ "$quick" = 1 ]; then
 	: "${lda_n:=20}" "${raw_n:=40}" "${big_n:=1000}" "${big_more:=40}" "${grep_n:=100}"
-	: "${imap_n:=30}" "${nm_n:=60}" "${rounds:=2}"
+	: "${imap_n:=30}" "${nm_n:=60}" "${archive_n:=500}" "${rounds:=2}"
 else
 	: "${lda_n:=5000}" "${raw_n:=2000}" "${big_n:=100000}" "${big_more:=1000}" "${grep_n:=3000}"
-	: "${imap_n:=500}" "${nm_n:=2000}" "${rounds:=3}"
+	: "${imap_n:=500}" "${nm_n:=2000}" "${archive_n:=100000}" "${rounds:=3}"
 fi
-for v in "$rounds" "$par" "$lda_n" "$raw_n" "$big_n" "$big_more" "$grep_n" "$imap_n" "$nm_n"; do
+for v in "$rounds" "$par" "$lda_n" "$raw_n" "$big_n" "$big_more" "$grep_n" "$imap_n" "$nm_n" "$archive_n"; do
 	case $v in '' | *[!0-9]* | 0) echo "bench/mail.sh: not a positive count: '$v'" >&2; exit 2 ;; esac
 done
 [ "$csv" = "" ] || case $csv in /*) ;; *) csv=$PWD/$csv ;; esac
@@ -776,13 +780,48 @@ grep_once() {
 	[ "$total" = "$GREP_WANT" ] || die "grep on $t counts $total lines, ${TARGETS[0]} $GREP_WANT"
 }
 
+# grep_rounds WKEY CKEY BYTES [HOOK]: grep_once on every target, untimed,
+# then R warm rounds and R cold rounds (each drops the page cache;
+# ipmaildir and node are mounted again first: their chunk cache is in the
+# daemon); the medians in MB/s into VAL[WKEY,*] and VAL[CKEY,*].  HOOK T,
+# when given, runs after T's last warm grep and after each cold one.
+grep_rounds() {
+	local wkey=$1 ckey=$2 bytes=$3 hook=${4:-} t r
+	local -A warm cold
+	for t in "${TARGETS[@]}"; do grep_once "$t" "$bytes"; done
+	for ((r = 1; r <= rounds; r++)); do
+		for t in "${TARGETS[@]}"; do
+			grep_once "$t" "$bytes"
+			warm[$t]="${warm[$t]:-} $(mbps "$bytes" "$GREP_S")"
+		done
+	done
+	for t in "${TARGETS[@]}"; do [ -z "$hook" ] || "$hook" "$t"; done
+	for ((r = 1; r <= rounds; r++)); do
+		for t in "${TARGETS[@]}"; do
+			case ${TGT_KIND[$t]} in
+			ipmaildir | node) tgt_unmount "$t"; tgt_mount "$t" ;;
+			esac
+			drop_caches
+			grep_once "$t" "$bytes"
+			cold[$t]="${cold[$t]:-} $(mbps "$bytes" "$GREP_S")"
+			[ -z "$hook" ] || "$hook" "$t"
+		done
+	done
+	for t in "${TARGETS[@]}"; do
+		# shellcheck disable=SC2086 # the list of rounds, split on purpose
+		put "$wkey" "$t" "$(median ${warm[$t]})"
+		# shellcheck disable=SC2086
+		put "$ckey" "$t" "$(median ${cold[$t]})"
+		say "$t" "warm MB/s:${warm[$t]}, median ${VAL[$wkey,$t]}; cold:${cold[$t]}, median ${VAL[$ckey,$t]} ($GREP_WANT matching lines)"
+	done
+}
+
 # grep -r over a corpus with MB-sized messages, warm and cold: the read
 # path (FUSE, block fetch, decryption) with nothing written.  Each figure
 # is the median of R rounds; a cold round drops the page cache and
 # remounts ipmaildir (its chunk cache lives in the daemon).
 mail_grep() {
-	local n=$grep_n t bytes r
-	local -A warm cold
+	local n=$grep_n t bytes
 	menv_user
 	echo "grep -rc $GREP_WORD over $n messages (genmail mail mix) in cur/"
 	menv_gen_many "$TEST_DIR/grep" grep "$n" mail || die "genmail failed"
@@ -795,36 +834,102 @@ mail_grep() {
 		cp -r "$TEST_DIR/grep/." "${TGT_DIR[$t]}/cur/" || die "cp into $t failed"
 	done
 	sync -f "$TEST_DIR"
-	for t in "${TARGETS[@]}"; do grep_once "$t" "$bytes"; done
-	for ((r = 1; r <= rounds; r++)); do
-		for t in "${TARGETS[@]}"; do
-			grep_once "$t" "$bytes"
-			warm[$t]="${warm[$t]:-} $(mbps "$bytes" "$GREP_S")"
-		done
-	done
-	for ((r = 1; r <= rounds; r++)); do
-		for t in "${TARGETS[@]}"; do
-			case ${TGT_KIND[$t]} in
-			ipmaildir | node) tgt_unmount "$t"; tgt_mount "$t" ;;
-			esac
-			drop_caches
-			grep_once "$t" "$bytes"
-			cold[$t]="${cold[$t]:-} $(mbps "$bytes" "$GREP_S")"
-		done
-	done
-	for t in "${TARGETS[@]}"; do
-		# shellcheck disable=SC2086 # the list of rounds, split on purpose
-		put warm "$t" "$(median ${warm[$t]})"
-		# shellcheck disable=SC2086
-		put cold "$t" "$(median ${cold[$t]})"
-		say "$t" "warm MB/s:${warm[$t]}, median ${VAL[warm,$t]}; cold:${cold[$t]}, median ${VAL[cold,$t]} ($GREP_WANT matching lines)"
-	done
+	grep_rounds warm cold "$bytes"
 	all_down
 	emit_rows
 	headline "grep MB/s vs plain: warm $(vs_plain warm);" "cold $(vs_plain cold)"
 }
 
 # log_errors LOG: the Error/Panic/Fatal lines of a Dovecot log.
+# fuse_replies T: how many replies T's FUSE daemon writes (write and
+# writev calls of all its threads, strace -c; it writes nothing else
+# while grep -r reads) during one grep -r of its Maildir.  Empty without
+# strace.  Not timed: strace slows the daemon.
+fuse_replies() {
+	local t=$1 out=$TEST_DIR/strace.$1 sp
+	command -v strace >/dev/null 2>&1 || return 0
+	strace -c -f -o "$out" -p "${TGT_PID[$t]}" 2>/dev/null &
+	sp=$!
+	track_pid "$sp"
+	sleep 1 # until every thread is attached
+	grep -rc "$GREP_WORD" "${TGT_DIR[$t]}" >"$TEST_DIR/grep.out"
+	sleep 0.5 # a release comes after close returns
+	kill -INT "$sp" 2>/dev/null
+	wait "$sp" 2>/dev/null
+	awk '$NF == "write" || $NF == "writev" { n += $4 } END { print n + 0 }' "$out"
+}
+
+# archive_rss T: the highest VmHWM of T's daemons so far into VAL[arss,T].
+archive_rss() {
+	[ "${TGT_KIND[$1]}" != plain ] || return 0
+	put arss "$1" "$(awk -v a="${VAL[arss,$1]:-}" -v b="$(peak_rss_mib "${TGT_PID[$1]}")" \
+		'BEGIN { print (a != "" && a + 0 > b + 0) ? a : b }')"
+}
+
+# An archive read with shell tools: N small messages (about the 3.6 KiB of
+# the issue's 364 MiB / 100,000) in cur/ — copied into plain and
+# gocryptfs, imported into ipmaildir (`ipmaildir import`, as an archive
+# is made) — then grep -r over it, warm and cold, the FUSE daemon's
+# requests in one warm pass (two per file before the no-open change:
+# open and release), its peak RSS, and the time to mount it.
+mail_archive() {
+	local n=$archive_n t s t0 bytes base_n=2000 per
+	[ "$quick" = 1 ] && base_n=200
+	[ "$base_n" -gt "$n" ] && base_n=$n
+	menv_user
+	echo "an archive of $n messages (${base_n} genmail messages of 3,500 bytes, each copy with a header of its own) in cur/"
+	menv_gen_many "$TEST_DIR/arc-base" arc "$base_n" 3500 || die "genmail failed"
+	replicate "$TEST_DIR/arc-base" "$TEST_DIR/archive/cur" "$n"
+	mkdir -p "$TEST_DIR/archive/new" "$TEST_DIR/archive/tmp"
+	bytes=$(bytes_in "$TEST_DIR/archive")
+	echo "  corpus: $bytes bytes"
+	GREP_WANT=
+	row afill archive "populate $n msgs (cp -r + sync; ipmaildir: import)" s lower
+	row amount archive "mount of the $n-msg archive until mountpoint" s lower "v<=1"
+	row awarm archive "grep -r $n msgs warm (page cache; median of $rounds)" MB/s higher "r>=0.7"
+	row acold archive "grep -r $n msgs cold (drop_caches; FUSE: remounted; median of $rounds)" MB/s higher "r>=0.5"
+	row areq archive "FUSE requests per msg of one warm grep -r (strace -c)" count lower "v<=1"
+	row arss archive "daemon peak RSS (VmHWM) of any mount through a full grep" MiB lower "v<=150"
+	all_up
+	for t in "${TARGETS[@]}"; do
+		t0=$(now)
+		case ${TGT_KIND[$t]} in
+		ipmaildir | node)
+			tgt_unmount "$t"
+			"$IPMD_BIN" import --store "${TGT_STORE[$t]}" --quiet "$TEST_DIR/archive" \
+				>>"${TGT_BASE[$t]}/daemon.log" 2>&1 || die "import into $t failed"
+			;;
+		*) cp -r "$TEST_DIR/archive/cur/." "${TGT_DIR[$t]}/cur/" || die "cp into $t failed" ;;
+		esac
+		sync -f "$TEST_DIR" || die "sync failed"
+		put afill "$t" "$(since "$t0")"
+		if [ "${TGT_KIND[$t]}" != plain ]; then
+			tgt_unmount "$t"
+			t0=$(now)
+			tgt_mount "$t"
+			put amount "$t" "$(since "$t0")"
+		fi
+		s=$(find "${TGT_DIR[$t]}/cur" -maxdepth 1 -type f | wc -l)
+		[ "$s" = "$n" ] || die "$t: $s files in cur/, not $n"
+		say "$t" "populate ${VAL[afill,$t]} s, mount ${VAL[amount,$t]:--} s"
+	done
+	for t in "${TARGETS[@]}"; do grep_once "$t" "$bytes"; done
+	for t in "${TARGETS[@]:1}"; do
+		per=$(fuse_replies "$t")
+		[ -z "$per" ] || put areq "$t" "$(awk -v a="$per" -v n="$n" 'BEGIN { printf "%.3f", a / n }')"
+		say "$t" "one warm grep -r: ${per:-?} FUSE replies for $n messages"
+	done
+	grep_rounds awarm acold "$bytes" archive_rss
+	for t in "${TARGETS[@]:1}"; do say "$t" "peak RSS ${VAL[arss,$t]} MiB"; done
+	all_down
+	emit_rows
+	headline "archive grep MB/s vs plain: warm ipmaildir $(ratio "${VAL[awarm,ipmaildir]}" "${VAL[awarm,plain]}")" \
+		"gocryptfs $(ratio "${VAL[awarm,gocryptfs]}" "${VAL[awarm,plain]}");" \
+		"cold ipmaildir $(ratio "${VAL[acold,ipmaildir]}" "${VAL[acold,plain]}")" \
+		"gocryptfs $(ratio "${VAL[acold,gocryptfs]}" "${VAL[acold,plain]}");" \
+		"ipmaildir ${VAL[areq,ipmaildir]:-?} requests/msg warm, mount ${VAL[amount,ipmaildir]} s, RSS ${VAL[arss,ipmaildir]} MiB"
+}
+
 log_errors() { grep -cE '(Error|Panic|Fatal):' "$1"; }
 
 # imap_pass T CLIENTS PASS: one pass of bench/imap_load.py against T's
@@ -975,7 +1080,8 @@ headline() { HEADLINE="$*"; }
 
 echo "# mail: $TEST_DIR ($(stat -f -c %T "$TEST_DIR")), $(gocryptfs -version 2>/dev/null | cut -d';' -f1)," \
 	"dovecot $(dovecot --version 2>/dev/null | cut -d' ' -f1), rounds $rounds, parallel $par"
-echo "# sizes: lda $lda_n, raw $raw_n, big $big_n + $big_more, grep $grep_n, imap $imap_n, notmuch $nm_n$([ "$quick" = 1 ] && echo ' (quick)')"
+echo "# sizes: lda $lda_n, raw $raw_n, big $big_n + $big_more, grep $grep_n, imap $imap_n, notmuch $nm_n," \
+	"archive $archive_n$([ "$quick" = 1 ] && echo ' (quick)')"
 echo "# targets: ${TARGETS[*]}${NODE_NOTE:+ (node $NODE_NOTE)}"
 for w in "${selected[@]}"; do
 	echo

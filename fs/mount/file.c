@@ -25,6 +25,7 @@ struct file_state {
 	size_t ndirty;
 	uint64_t size;
 	bool modified;
+	uint32_t holds;   /* calls using the state (file_state_hold) */
 	size_t buf_bytes; /* length of every dirty buffer (the chunk size) */
 	bool scoped;      /* seal under secret, the file's own scope */
 	uint8_t secret[IPMD_KEY_BYTES];
@@ -73,6 +74,29 @@ void file_state_free(struct file_state *f)
 	pthread_mutex_destroy(&f->lock);
 	sodium_memzero(f, sizeof(*f));
 	free(f);
+}
+
+void file_state_hold(struct file_state *f)
+{
+	pthread_mutex_lock(&f->lock);
+	f->holds++;
+	pthread_mutex_unlock(&f->lock);
+}
+
+void file_state_unhold(struct file_state *f)
+{
+	pthread_mutex_lock(&f->lock);
+	if (f->holds > 0)
+		f->holds--;
+	pthread_mutex_unlock(&f->lock);
+}
+
+bool file_state_idle(struct file_state *f)
+{
+	pthread_mutex_lock(&f->lock);
+	bool idle = !f->modified && f->holds == 0;
+	pthread_mutex_unlock(&f->lock);
+	return idle;
 }
 
 uint64_t file_size(struct file_state *f)

@@ -25,6 +25,12 @@
  * Thread safety: a file_state has its own mutex; every function here takes
  * it.  Nothing here touches the tree: the caller copies size and content
  * into the inode under its own lock.
+ *
+ * Lifetime: the owner (the inode, fs/mount/mount.h) frees a state only
+ * when file_state_idle says nothing needs it.  A call that uses the state
+ * outside the owner's lock holds it (file_state_hold, then
+ * file_state_unhold), both under the owner's lock, so the owner never
+ * frees a state a call is still using.
  */
 #ifndef IPMD_FS_MOUNT_FILE_H
 #define IPMD_FS_MOUNT_FILE_H
@@ -46,6 +52,12 @@ int file_state_new(const struct obj_store *st, uint64_t id,
 		   const struct obj_ref *content, struct file_state **out);
 /* Wipe the buffers and free.  NULL is fine. */
 void file_state_free(struct file_state *f);
+
+/* Count a call that uses f outside its owner's lock; and its end. */
+void file_state_hold(struct file_state *f);
+void file_state_unhold(struct file_state *f);
+/* Nothing unsealed and no call holding it: the owner may free it. */
+bool file_state_idle(struct file_state *f);
 
 uint64_t file_size(struct file_state *f);
 /* Has anything changed since the last file_seal (or since new)? */

@@ -429,6 +429,58 @@ int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode)
 	return e ? e : ipmd_fs_log(fs, &r);
 }
 
+void ipmd_fs_unclaimed(struct ipmd_fs *fs, uint64_t ino)
+{
+	struct unclaimed *u = &fs->unclaimed;
+	ipmd_fs_changed(fs);
+	/* A writer's calls come one after another: list it once. */
+	if (u->all || (u->n > 0 && u->ino[u->n - 1] == ino))
+		return;
+	if (u->n == UNCLAIMED_MAX)
+		u->all = true;
+	else
+		u->ino[u->n++] = ino;
+}
+
+/* Under lock: seal inode i's writes if no known handle will (mount.h,
+ * "File states"), and free its state if that leaves it idle.  0, or the
+ * seal's error. */
+static int seal_unclaimed_inode(struct ipmd_fs *fs, struct inode *i)
+{
+	/* Unlinked: nothing names it, nothing to commit. */
+	if (!i || !i->file || i->opens || !i->nlink)
+		return 0;
+	int e = ipmd_fs_seal_locked(fs, i);
+	if (e == 0 && file_state_idle(i->file)) {
+		file_state_free(i->file);
+		i->file = NULL;
+	}
+	return e;
+}
+
+/* Under lock: seal what ipmd_fs_unclaimed listed.  Returns how many could
+ * not be sealed: they stay listed, and the commit comes back for them. */
+static unsigned seal_unclaimed_locked(struct ipmd_fs *fs)
+{
+	struct unclaimed *u = &fs->unclaimed;
+	unsigned failed = 0;
+	size_t kept = 0;
+	/* Nothing lists more meanwhile: the lock is held throughout. */
+	for (size_t k = 0; !u->all && k < u->n; k++) {
+		if (seal_unclaimed_inode(fs, tree_get(fs->tree, u->ino[k]))) {
+			u->ino[kept++] = u->ino[k];
+			failed++;
+		}
+	}
+	u->n = kept;
+	for (uint32_t b = 0; u->all && b < fs->tree->nbuckets; b++)
+		for (struct inode *i = fs->tree->buckets[b]; i;
+		     i = i->hash_next)
+			failed += seal_unclaimed_inode(fs, i) != 0;
+	u->all = u->all && failed > 0;
+	return failed;
+}
+
 void ipmd_fs_changed(struct ipmd_fs *fs)
 {
 	if (fs->changes++ == 0)
@@ -449,6 +501,7 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 		pthread_mutex_unlock(&fs->commit_lock);
 		return 0;
 	}
+	unsigned unsealed = seal_unclaimed_locked(fs);
 	memset(&c, 0, sizeof(c));
 	/* Directory nodes go straight to the store, not through the journal:
 	 * the bs_sync below makes them durable before the commit names them. */
@@ -468,7 +521,9 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 		c.added = fs->added;
 		c.removed = fs->removed;
 		c.renamed = fs->renamed;
-		fs->changes = fs->added = fs->removed = fs->renamed = 0;
+		fs->added = fs->removed = fs->renamed = 0;
+		/* Writes that would not seal: the committer comes back. */
+		fs->changes = unsealed;
 	}
 	pthread_mutex_unlock(&fs->lock);
 

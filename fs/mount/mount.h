@@ -18,6 +18,17 @@
  * the block store durable and sync the journal, outside `lock`, in that
  * order: a durable record never names a block that isn't.  A rename within
  * one directory, unlink and rmdir wait for the next sync or commit.
+ *
+ * File states (fs/mount/file.h) belong to the inode, not to an open
+ * handle: with the kernel's no-open (`no_open`, fs/fuse/ops.c) the
+ * daemon sees no handle (a create's neither: no release comes for it),
+ * and no flush or release tells it a writer is done.  A state is made by
+ * the first write or truncate and sealed by fsync, by a rename or link,
+ * or else by the next commit, which seals every state no handle the
+ * daemon knows of holds (the inodes ipmd_fs_unclaimed listed).
+ * Without no-open (a kernel that lacks it) inode->opens counts the
+ * handles, and a handle's release seals what it wrote.  A state is freed
+ * once file_state_idle says so and no known handle is open.
  */
 #ifndef IPMD_FS_MOUNT_MOUNT_H
 #define IPMD_FS_MOUNT_MOUNT_H
@@ -76,6 +87,16 @@ struct mount_options {
 				     syslog, else stderr (util/log.h) */
 };
 
+/* The inodes whose file state may hold writes no known handle will seal:
+ * a list, or, once more than UNCLAIMED_MAX were listed, every inode (a
+ * walk over all of them cost 15-30 ms under the lock at 100,000). */
+#define UNCLAIMED_MAX 1024
+struct unclaimed {
+	uint64_t ino[UNCLAIMED_MAX];
+	size_t n;
+	bool all;
+};
+
 struct ipmd_fs {
 	pthread_mutex_t lock;
 	struct fs_tree *tree;
@@ -93,6 +114,8 @@ struct ipmd_fs {
 	struct head head;
 	struct commit last; /* the commit the tree started from, or zero */
 	bool read_only;
+	bool no_open;       /* the kernel opens files without asking us */
+	struct unclaimed unclaimed; /* for the next commit to seal */
 	double attr_timeout;
 	unsigned upload_wait_s;
 	unsigned publish_interval_s;
@@ -133,6 +156,9 @@ int ipmd_fs_log(struct ipmd_fs *fs, struct record *r);
 /* Under lock: seal an inode's unsealed writes and journal the content
  * (before rename/link out of tmp/, truncate of a closed file, unmount). */
 int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode);
+/* Under lock: inode ino's file state holds writes no handle the daemon
+ * knows of will seal (see "File states"): the next commit seals them. */
+void ipmd_fs_unclaimed(struct ipmd_fs *fs, uint64_t ino);
 /* Under lock: free an inode nothing refers to (record_release_fn). */
 void ipmd_fs_release_inode(struct inode *inode, void *arg);
 

@@ -18,12 +18,16 @@ struct request {
 
 struct prefetch {
 	struct obj_store *st;
-	pthread_t worker;
+	pthread_t workers[PREFETCH_WORKERS];
+	unsigned nworkers;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct request ring[PREFETCH_QUEUE];
 	unsigned head, count;
 	bool stopping;
+	/* prefetch_ahead: the directory read last, and the first id of it
+	 * not handed out yet. */
+	uint64_t ahead_dir, ahead_next;
 };
 
 static void fetch(struct prefetch *p, const struct request *r, uint8_t *buf)
@@ -54,6 +58,9 @@ static void *worker_main(void *arg)
 		sodium_memzero(&r, sizeof(r));
 		pthread_mutex_lock(&p->lock);
 	}
+	/* Pass the stop on: thread_stop wakes one worker per call, and the
+	 * one it joins may not be the one woken. */
+	pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->lock);
 	free(buf);
 	return NULL;
@@ -67,8 +74,15 @@ int prefetch_start(struct obj_store *st, struct prefetch **out)
 	p->st = st;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->wake, NULL);
-	int e = pthread_create(&p->worker, NULL, worker_main, p);
-	if (e) {
+	int e = 0;
+	/* Fewer workers than asked for still prefetch: only none fails. */
+	while (p->nworkers < PREFETCH_WORKERS && e == 0) {
+		e = pthread_create(&p->workers[p->nworkers], NULL,
+				   worker_main, p);
+		if (e == 0)
+			p->nworkers++;
+	}
+	if (p->nworkers == 0) {
 		pthread_cond_destroy(&p->wake);
 		pthread_mutex_destroy(&p->lock);
 		free(p);
@@ -82,7 +96,8 @@ void prefetch_stop(struct prefetch *p)
 {
 	if (!p)
 		return;
-	thread_stop(&p->lock, &p->wake, &p->stopping, p->worker);
+	for (unsigned i = 0; i < p->nworkers; i++)
+		thread_stop(&p->lock, &p->wake, &p->stopping, p->workers[i]);
 	pthread_cond_destroy(&p->wake);
 	pthread_mutex_destroy(&p->lock);
 	sodium_memzero(p->ring, sizeof(p->ring));
@@ -104,5 +119,22 @@ void prefetch_chunk(struct prefetch *p, const struct obj_ref *ref,
 		p->count++;
 		pthread_cond_signal(&p->wake);
 	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+void prefetch_ahead(struct prefetch *p, uint64_t dir, uint64_t id,
+		    uint64_t *from, uint64_t *to)
+{
+	*from = *to = id;
+	if (!p || id > UINT64_MAX - 1 - PREFETCH_AHEAD)
+		return;
+	*to = id + 1 + PREFETCH_AHEAD;
+	pthread_mutex_lock(&p->lock);
+	/* Going on in the same directory: skip what was handed out. */
+	bool on = dir == p->ahead_dir && id < p->ahead_next &&
+		  p->ahead_next <= *to;
+	*from = on ? p->ahead_next : id + 1;
+	p->ahead_dir = dir;
+	p->ahead_next = *to;
 	pthread_mutex_unlock(&p->lock);
 }

@@ -30,7 +30,7 @@ is "$rc" 0 "bench/run --quick exits 0"
 # has_glob PATTERN: some file matches.
 has_glob() { compgen -G "$1" >/dev/null; }
 
-workloads=(seal_store mail_lda mail_raw mail_big mail_grep mail_imap mail_notmuch node_io)
+workloads=(seal_store mail_lda mail_raw mail_big mail_grep mail_imap mail_notmuch mail_archive node_io)
 for w in "${workloads[@]}"; do
 	if ! check "summary: $w ok" grep -Eq "^$w +ok " "$LOG"; then
 		for f in "$OUT/$w"-*.txt; do [ -e "$f" ] && tail -n 15 "$f" | sed 's/^/# /'; done
@@ -96,6 +96,13 @@ want imap '1 client' pgi
 want imap '4 clients' pgi
 want imap "errors in Dovecot's log" pgi
 want notmuch 'notmuch new' pgi
+want archive '^populate' pgi
+want archive 'until mountpoint' gi
+want archive 'warm' pgi
+want archive 'cold' pgi
+# Counted with strace: no strace, no figure.
+command -v strace >/dev/null 2>&1 && want archive 'FUSE requests' gi
+want archive 'peak RSS' gi
 
 # The ratios are the figures' ratios; a goal's verdict is yes or NO.
 bad=$(awk -F, 'NR > 1 {

@@ -526,6 +526,36 @@ static void test_read_only(struct obj_store st)
 	file_state_free(f);
 }
 
+/* file_state_idle: what the owner frees by (fs/mount/mount.h, "File
+ * states"): nothing unsealed and no call holding the state. */
+static void test_idle(struct obj_store st)
+{
+	struct file_state *f = state_over(&st, &empty_ref);
+	ok(file_state_idle(f), "a new state is idle");
+	file_state_hold(f);
+	ok(!file_state_idle(f), "held: not idle");
+	file_state_hold(f);
+	file_state_unhold(f);
+	ok(!file_state_idle(f), "held twice, let go once: not idle");
+	file_state_unhold(f);
+	ok(file_state_idle(f), "let go of: idle");
+	uint8_t b[100] = {1};
+	is_int(file_write(&st, f, 0, b, sizeof(b)), 0, "a write");
+	ok(!file_state_idle(f), "unsealed writes: not idle");
+	struct obj_ref out;
+	file_state_hold(f);
+	is_int(file_seal(&st, f, &out), 0, "sealed while held");
+	ok(!file_state_idle(f), "sealed but held: not idle");
+	file_state_unhold(f);
+	ok(file_state_idle(f), "sealed and let go of: idle");
+	file_state_unhold(f);
+	ok(file_state_idle(f), "one let-go too many changes nothing");
+	file_state_hold(f);
+	ok(!file_state_idle(f), "and the count still counts");
+	file_state_unhold(f);
+	file_state_free(f);
+}
+
 static void test_limits(struct obj_store st)
 {
 	struct file_state *f;
@@ -841,6 +871,7 @@ static const struct harness_store_test with_store[] = {
 	{"overflow", test_table_overflow},
 	{"converge", test_unmodified_and_convergence},
 	{"ro", test_read_only},
+	{"idle", test_idle},
 	{"limits", test_limits},
 	{"damaged", test_damaged_block},
 };

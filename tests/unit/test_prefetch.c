@@ -1,4 +1,6 @@
-/* tests/unit/test_prefetch.c — the next chunk lands in the cache. */
+/* tests/unit/test_prefetch.c — the next chunk lands in the cache; the ids
+ * a reader of many small files gets looked at (prefetch_ahead). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -65,6 +67,38 @@ int main(void)
 	   "the prefetched chunk reads back right");
 	chunk_cache_stats(cc, &after);
 	ok(after.hits > before.hits, "and that read was a cache hit");
+
+	/* prefetch_ahead: what a reader of many small files, reading them
+	 * in id order, gets looked at. */
+	uint64_t from, to;
+	prefetch_ahead(p, 7, 100, &from, &to);
+	ok(from == 101 && to == 101 + PREFETCH_AHEAD,
+	   "the first read of a directory: the %d ids after it",
+	   PREFETCH_AHEAD);
+	prefetch_ahead(p, 7, 101, &from, &to);
+	ok(from == 101 + PREFETCH_AHEAD && to == 102 + PREFETCH_AHEAD,
+	   "the next file: only the one id not looked at yet");
+	prefetch_ahead(p, 7, 104, &from, &to);
+	ok(from == 102 + PREFETCH_AHEAD && to == 105 + PREFETCH_AHEAD,
+	   "a few files on: the ids not looked at yet");
+	prefetch_ahead(p, 7, 104, &from, &to);
+	ok(from == to, "the same file again: nothing");
+	prefetch_ahead(p, 9, 110, &from, &to);
+	ok(from == 111 && to == 111 + PREFETCH_AHEAD,
+	   "another directory: from its file on");
+	prefetch_ahead(p, 7, 112, &from, &to);
+	ok(from == 113 && to == 113 + PREFETCH_AHEAD,
+	   "back in the first: what the other handed out says nothing here");
+	prefetch_ahead(p, 7, 50, &from, &to);
+	ok(from == 51 && to == 51 + PREFETCH_AHEAD,
+	   "a jump back: from the new file on");
+	prefetch_ahead(p, 7, 500, &from, &to);
+	ok(from == 501 && to == 501 + PREFETCH_AHEAD,
+	   "a jump past what was handed out: from the new file on");
+	prefetch_ahead(p, 7, UINT64_MAX - 3, &from, &to);
+	ok(from == to, "ids near 2^64: nothing (no wrap)");
+	prefetch_ahead(NULL, 7, 100, &from, &to);
+	ok(from == to, "no prefetcher: nothing");
 
 	for (int i = 0; i < 100; i++)
 		prefetch_chunk(p, &ref, (uint64_t)(i % CHUNKS));
