@@ -21,10 +21,12 @@
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
 #include "fs/cli/options.h"
+#include "fs/fuse/notify.h"
 #include "fs/fuse/ops.h"
 #include "fs/mount/mount.h"
 #include "fs/mount/node.h"
 #include "fs/mount/publish.h"
+#include "fs/mount/sync.h"
 
 /* Every change reaches the tree through this kernel mount, which updates
  * or drops what it cached; nothing else changes an inode behind its back. */
@@ -102,6 +104,7 @@ static int mount_args(int argc, char **argv, struct config *cfg,
 		.commit_delay_ms = DEFAULT_COMMIT_DELAY_MS,
 		.upload_wait_s = NODE_DEFAULT_UPLOAD_WAIT_S,
 		.publish_interval_s = PUBLISH_DEFAULT_INTERVAL_S,
+		.sync_interval_s = MOUNT_SYNC_AUTO,
 	};
 	int foreground = 0, debug = 0, c;
 	*fuse_opts = '\0';
@@ -189,6 +192,7 @@ int cmd_mount(int argc, char **argv)
 	struct fuse_args args = FUSE_ARGS_INIT(fargc, fargv);
 
 	int status = EXIT_FAILURE_;
+	struct sync *sync = NULL;
 	struct fuse_session *se =
 		fuse_session_new(&args, &ipmd_ops, sizeof(ipmd_ops), &fs);
 	if (!se) {
@@ -199,7 +203,8 @@ int cmd_mount(int argc, char **argv)
 	if (cli_fuse_start("mount", se, mountpoint, foreground) != 0)
 		goto out_session;
 	/* Threads after daemonizing: fork keeps only the calling thread. */
-	if (ipmd_fs_start_committer(&fs) != 0) {
+	ipmd_fuse_notify(&fs, se);
+	if (ipmd_fs_start_committer(&fs) != 0 || sync_start(&fs, &sync)) {
 		cli_error("mount: cannot start the committer thread");
 		goto out_unmount;
 	}
@@ -213,6 +218,7 @@ int cmd_mount(int argc, char **argv)
 	if (status != EXIT_OK)
 		cli_error("mount: the FUSE loop failed (%d)", res);
 out_unmount:
+	sync_stop(sync); /* no merge once the kernel is gone */
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 out_session:

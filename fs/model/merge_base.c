@@ -72,19 +72,13 @@ static long find(const struct walk *w, const struct cid *c)
 	return -1;
 }
 
-static int cid_cmp(const struct cid *a, const struct cid *b)
-{
-	int c = memcmp(a->bytes, b->bytes, a->len < b->len ? a->len : b->len);
-	return c ? c : (a->len > b->len) - (a->len < b->len);
-}
-
 /* Heap order: higher seq first, then smaller CID bytes (deterministic). */
 static bool above(const struct walk *w, uint32_t x, uint32_t y)
 {
 	const struct node *a = &w->nodes[x], *b = &w->nodes[y];
 	if (a->seq != b->seq)
 		return a->seq > b->seq;
-	return cid_cmp(&a->cid, &b->cid) < 0;
+	return cid_compare(&a->cid, &b->cid) < 0;
 }
 
 static int push(struct walk *w, uint32_t i)
@@ -194,7 +188,7 @@ static int base_cmp(const struct merge_bases *b, size_t x, size_t y)
 {
 	if (b->c[x].seq != b->c[y].seq)
 		return b->c[x].seq > b->c[y].seq ? -1 : 1;
-	return cid_cmp(&b->cid[x], &b->cid[y]);
+	return cid_compare(&b->cid[x], &b->cid[y]);
 }
 
 /* Insertion into the sorted list (it holds at most MERGE_BASES_MAX). */
@@ -366,4 +360,65 @@ int merge_base_tree(struct obj_store *st, const struct mailbox_keys *keys,
 	if (!st || !keys || !bases || !now || !out)
 		return -EINVAL;
 	return virtual_base(st, keys, bases, now, 0, out);
+}
+
+/* ---- redoing a merge record ---- */
+
+_Static_assert(RECORD_MERGE_BASES_MAX == MERGE_BASES_MAX,
+	       "a merge record holds every base a walk reports");
+
+int merge_sides_load(struct obj_store *st, const struct mailbox_keys *keys,
+		     const struct record_merge *m, struct merge_sides *out)
+{
+	struct merge_bases bases;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(&bases, 0, sizeof(bases));
+	if (m->nbases > MERGE_BASES_MAX)
+		return -EINVAL;
+	for (unsigned i = 0; !err && i < m->nbases; i++) {
+		bases.cid[i] = m->bases[i];
+		err = commit_read(st->bs, keys, &m->bases[i], &bases.c[i]);
+	}
+	bases.n = m->nbases;
+	if (!err)
+		err = commit_read(st->bs, keys, &m->parent, &out->remote);
+	if (!err)
+		err = load_tree(st, &out->remote, &out->remote_tree);
+	if (!err)
+		err = merge_base_tree(st, keys, &bases, &m->time, &out->base);
+	return err;
+}
+
+void merge_sides_free(struct merge_sides *s)
+{
+	tree_free(s->remote_tree);
+	tree_free(s->base);
+	memset(s, 0, sizeof(*s));
+}
+
+int merge_replay(struct obj_store *st, const struct mailbox_keys *keys,
+		 const struct record_merge *m, struct fs_tree *local,
+		 record_release_fn release_fn, void *arg,
+		 struct commit *remote, struct merge_stats *stats)
+{
+	struct merge_sides sides;
+	struct merge_plan plan;
+
+	memset(&plan, 0, sizeof(plan));
+	int err = merge_sides_load(st, keys, m, &sides);
+	if (!err)
+		err = merge_plan(sides.base, local, sides.remote_tree, &m->time,
+				 &plan);
+	if (!err) {
+		merge_apply(local, &plan, release_fn, arg, NULL);
+		if (remote)
+			*remote = sides.remote;
+		if (stats)
+			*stats = plan.stats;
+	}
+	merge_plan_free(&plan);
+	merge_sides_free(&sides);
+	return err;
 }

@@ -18,6 +18,7 @@
 #ifndef IPMD_FS_MOUNT_MOUNT_H
 #define IPMD_FS_MOUNT_MOUNT_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -63,6 +64,23 @@ struct mount_options {
 	const char *capability;   /* with from_node: the read capability file */
 	const char *at;           /* a past state (fs/store/history.h --at SEQ|CID|TIME):
 				     read-only, no journal, no writer lock */
+	unsigned sync_interval_s; /* a writable mount with a node: follow the
+				     published head this often (fs/mount/sync.h);
+				     0: never; MOUNT_SYNC_AUTO: the default */
+};
+
+/* mount_options.sync_interval_s: MOUNT_SYNC_DEFAULT_S with a node, else
+ * off. */
+#define MOUNT_SYNC_AUTO UINT_MAX
+#define MOUNT_SYNC_DEFAULT_S 30
+
+/* What the kernel may have cached that a merge or a fast-forward changed
+ * behind it (fs/fuse sets it once the session exists; unset: nothing to
+ * tell).  Called without `lock`, never from a FUSE request. */
+struct ipmd_notify {
+	void (*entry)(void *arg, uint64_t parent, const char *name);
+	void (*inode)(void *arg, uint64_t ino);
+	void *arg;
 };
 
 struct ipmd_fs {
@@ -86,6 +104,17 @@ struct ipmd_fs {
 	unsigned upload_wait_s;
 	unsigned publish_interval_s;
 	struct publisher *publisher; /* IPNS head (fs/mount/publish.h), or NULL */
+
+	/* Several devices (docs/ARCHITECTURE.md, "Several devices"). */
+	uint64_t device;          /* this store's inode range (fs/store/device.h) */
+	struct ino_ranges ranges; /* every range's next number as merged in
+				     (this device's own: the tree's next_ino) */
+	unsigned sync_interval_s; /* 0: no sync (fs/mount/sync.h); else the
+				     publisher gets only heads sync cleared */
+	unsigned nmerged;         /* heads merged in since the last commit: */
+	struct cid merged[COMMIT_MERGED_MAX]; /* its "merged" */
+	uint64_t merged_seq;      /* the largest seq among them */
+	struct ipmd_notify notify;
 
 	/* Commits. */
 	pthread_mutex_t commit_lock; /* one commit at a time */
@@ -122,5 +151,17 @@ int ipmd_fs_log(struct ipmd_fs *fs, struct record *r);
 int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode);
 /* Under lock: free an inode nothing refers to (record_release_fn). */
 void ipmd_fs_release_inode(struct inode *inode, void *arg);
+/* Under lock: seal every open file's unsealed writes (a merge's first
+ * step; unmount's).  0, or the first failure (the rest are still tried). */
+int ipmd_fs_seal_all_locked(struct ipmd_fs *fs);
+/* Under lock: head cid (commit c) was merged into the tree, with the
+ * merge's counts: the next commit names it in "merged", above its seq,
+ * with its ranges (journal replay and fs/mount/follow.c). */
+struct merge_stats;
+void ipmd_fs_merged(struct ipmd_fs *fs, const struct cid *cid,
+		    const struct commit *c, const struct merge_stats *ms);
+/* Under lock: a tree just loaded allocates in this device's range from
+ * fs->ranges (tree_set_range).  0 or -EINVAL. */
+int ipmd_fs_set_range(struct ipmd_fs *fs, struct fs_tree *t);
 
 #endif
