@@ -9,6 +9,8 @@
 #include <sodium.h>
 
 #include "fs/model/manifest.h"
+#include "fs/model/reach.h"
+#include "ipfs/cidset.h"
 #include "util/clock.h"
 
 /* ---- telling the kernel ---- */
@@ -35,6 +37,50 @@ static void notify_plan(const struct ipmd_fs *fs, const struct merge_plan *p)
 			n->inode(n->arg, r->dir);
 		}
 	}
+}
+
+/* ---- the other head's mail, here ---- */
+
+struct fetch {
+	struct ipmd_fs *fs;
+	uint8_t *buf;
+	uint64_t fetched, failed;
+};
+
+static int fetch_one(const struct reach_block *b, void *arg)
+{
+	struct fetch *f = arg;
+	size_t len;
+	if (b->error) {
+		f->failed++;
+		return 0;
+	}
+	if (b->kind != BLOCK_CHUNK || bs_has(f->fs->stack.local, b->cid) == 1)
+		return 0;
+	if (bs_get(f->fs->st.bs, b->cid, f->buf, BLOCK_MAX_BYTES, &len))
+		f->failed++;
+	else
+		f->fetched++;
+	return 0;
+}
+
+/* Every block of t's files not in the local store yet, from the node
+ * (kept here by the outbox): a device that took another's mail in can
+ * read it offline.  Best effort: what fails is read from the node later,
+ * on demand, as before; the count is logged. */
+static void fetch_content(struct ipmd_fs *fs, struct fs_tree *t)
+{
+	struct fetch f = {.fs = fs, .buf = malloc(BLOCK_MAX_BYTES)};
+	struct cid_set *seen = cid_set_new();
+	if (f.buf && seen)
+		(void)reach_tree(&fs->st, t, seen, fetch_one, &f);
+	if (f.failed)
+		syslog(LOG_WARNING, "sync: %llu blocks of the other device's "
+		       "mail could not be fetched now (read from the node "
+		       "when opened)",
+		       (unsigned long long)f.failed);
+	cid_set_free(seen);
+	free(f.buf);
 }
 
 /* ---- merge ---- */
@@ -84,8 +130,10 @@ int follow_merge(struct ipmd_fs *fs, const struct cid *remote,
 	/* What replay reads must be here, durable, before the record names
 	 * it: the reads went through the outbox into the local store. */
 	int e = merge_sides_load(&fs->st, &fs->store.keys, &m, &sides);
-	if (!e)
+	if (!e) {
+		fetch_content(fs, sides.remote_tree);
 		e = bs_sync(fs->stack.top);
+	}
 	if (!e) {
 		pthread_mutex_lock(&fs->lock);
 		e = merge_locked(fs, &m, &sides, &plan);
@@ -217,6 +265,7 @@ int follow_forward(struct ipmd_fs *fs, const struct cid *remote,
 	if (!e)
 		e = manifest_load(&fs->st, &f.c.tree, f.c.next_ino, &f.tree);
 	if (!e) {
+		fetch_content(fs, f.tree);
 		pthread_mutex_lock(&fs->commit_lock);
 		pthread_mutex_lock(&fs->lock);
 		e = forward_locked(fs, &f, head, done);

@@ -116,13 +116,15 @@ check "the merge waits in B's journal ($nrec records)" test "$nrec" -gt 0
 
 # ------------------------------------------------------------ replayed
 # Without a node: the merge's inputs (commits, directory nodes) must be in
-# B's own store.  Message content stays on the node until read: names only.
+# B's own store, and the mail it took in too (fetched before merging).
 mount_b || bail "B does not mount after the crash: $(tail -3 "$TEST_DIR/ipmaildir.log")"
 check "the mount without a node redid the merge from B's own blocks" \
 	logged "$PID_B" "replayed [0-9]* journal records"
 missing=0
 for n in "${a_names[@]}" "$b4"; do [ -e "$MB/new/$n" ] || missing=$((missing + 1)); done
 is "$missing" 0 "A's three messages and B's own are there after the replay"
+check "… and A's read without a node (fetched before the merge)" \
+	grep -q '^Subject: a-2$' "$MB/new/${a_names[1]}"
 is "$(ls "$MB/cur" | grep -F "$flagged")" "$flagged:2,FS" "the flag A added since is there"
 check "the deletion made on B holds" test ! -e "$MB/new/$gone"
 check "the replay's commit is B's head now" test "$(head_b)" != "$before"
