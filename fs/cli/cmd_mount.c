@@ -29,7 +29,8 @@
 #include "fs/mount/sync.h"
 
 /* Every change reaches the tree through this kernel mount, which updates
- * or drops what it cached; nothing else changes an inode behind its back. */
+ * or drops what it cached; a merge from another device, the one change
+ * behind its back, tells it (fs/fuse/notify.h). */
 #define DEFAULT_ATTR_TIMEOUT 30.0
 #define DEFAULT_COMMIT_DELAY_MS 1000
 /* Room for the -o list, every -o joined with ','. */

@@ -10,6 +10,7 @@
 
 #include "fs/model/manifest.h"
 #include "fs/model/reach.h"
+#include "fs/mount/file.h"
 #include "ipfs/cidset.h"
 #include "util/clock.h"
 
@@ -151,7 +152,8 @@ int follow_merge(struct ipmd_fs *fs, const struct cid *remote,
 
 /* ---- fast-forward ---- */
 
-/* Nothing uncommitted, nothing open for writing, the head as compared. */
+/* Nothing uncommitted (no change, no unsealed write), the head as
+ * compared. */
 static bool can_forward(struct ipmd_fs *fs, const struct cid *head)
 {
 	if (fs->changes || fs->nmerged || fs->head.commit.len != head->len ||
@@ -159,37 +161,55 @@ static bool can_forward(struct ipmd_fs *fs, const struct cid *head)
 		return false;
 	for (uint32_t b = 0; b < fs->tree->nbuckets; b++)
 		for (struct inode *i = fs->tree->buckets[b]; i; i = i->hash_next)
-			if (i->file)
+			if (i->file && file_modified(i->file))
 				return false;
 	return true;
 }
 
-/* What the kernel holds of from's inodes, onto to's of the same numbers
- * (nameless copies for those to lacks).  -EEXIST when to has a number as
- * another type (a duplicated range: merge instead); to then may hold
- * orphans, from is unchanged. */
+static bool held(const struct inode *i)
+{
+	return i->lookups || i->opens || i->file;
+}
+
+/* A file open for writing keeps its state only over the same content. */
+static bool same_content(const struct inode *a, const struct inode *b)
+{
+	return a->content.size == b->content.size &&
+	       (!a->content.size || cid_equal(&a->content.cid, &b->content.cid));
+}
+
+/* What the kernel holds of from's inodes (lookups, opens, the state of a
+ * file open for writing), onto to's of the same numbers; nameless copies
+ * for those to lacks.  -EEXIST when to has a number as another type (a
+ * duplicated range), -EBUSY when a file open for writing has other
+ * content there: merge instead.  to then may hold orphans, from is
+ * unchanged. */
 static int move_refs(struct fs_tree *to, struct fs_tree *from)
 {
 	struct inode *t;
 	for (uint32_t b = 0; b < from->nbuckets; b++)
 		for (struct inode *i = from->buckets[b]; i; i = i->hash_next) {
-			if (!i->lookups && !i->opens)
+			if (!held(i))
 				continue;
 			t = tree_get(to, i->ino);
 			if (t && (t->mode & S_IFMT) != (i->mode & S_IFMT))
 				return -EEXIST;
+			if (i->file && !(t && same_content(t, i)))
+				return -EBUSY;
 			int e = t ? 0 : tree_add_orphan(to, i, &t);
 			if (e)
 				return e;
 		}
 	for (uint32_t b = 0; b < from->nbuckets; b++)
 		for (struct inode *i = from->buckets[b]; i; i = i->hash_next) {
-			if (!i->lookups && !i->opens)
+			if (!held(i))
 				continue;
 			t = tree_get(to, i->ino);
 			t->lookups = i->lookups;
 			t->opens = i->opens;
+			t->file = i->file;
 			i->lookups = i->opens = 0;
+			i->file = NULL;
 		}
 	return 0;
 }
@@ -237,11 +257,12 @@ static int forward_locked(struct ipmd_fs *fs, struct forward *f,
 			       BLOCK_STATE_HEAD, &h);
 	if (e) {
 		/* Orphans made in f->tree and refs moved: give them back. */
-		if (e != -EEXIST && e != -ENOMEM)
+		if (e != -EEXIST && e != -EBUSY && e != -ENOMEM)
 			syslog(LOG_ERR, "fast-forward: %s", strerror(-e));
 		move_refs(fs->tree, f->tree);
 		fs->ranges = keep;
-		return e;
+		/* Numbers or open files that don't fit: merge instead. */
+		return e == -EEXIST || e == -EBUSY ? 0 : e;
 	}
 	/* The head is written: from here the new tree is the mount's. */
 	if (head_write(p->seen, fs->store.keys.journal, BLOCK_STATE_SEEN, &h))

@@ -587,9 +587,11 @@ static void fill_commit(struct ipmd_fs *fs, struct commit *c)
 	c->parent = fs->head.commit;
 	struct timespec t = wall_now();
 	c->time_ns = (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
-	c->next_ino = fs->tree->next_ino;
+	/* The loader's bound: the largest range's next number (the tree's
+	 * own next_ino is in this device's range, which may be unused). */
 	struct ino_ranges r = fs->ranges;
 	own_range(fs, &r);
+	c->next_ino = r.n ? 0 : fs->tree->next_ino;
 	commit_set_ranges(c, &r);
 	maildir_count(fs->tree, &c->messages, &c->folders);
 	c->added = fs->added;
