@@ -655,7 +655,7 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 			journal_drop_before(fs->store.paths.journal, new_gen);
 			/* With sync on, only a head that contains the
 			 * published one goes out (fs/mount/sync.h). */
-			if (!fs->sync_interval_s)
+			if (!fs->sync_interval_s || fs->sync_cleared)
 				publisher_commit(fs->publisher, &cid, c.seq);
 		}
 	}

@@ -111,6 +111,10 @@ struct ipmd_fs {
 				     (this device's own: the tree's next_ino) */
 	unsigned sync_interval_s; /* 0: no sync (fs/mount/sync.h); else the
 				     publisher gets only heads sync cleared */
+	bool sync_cleared;        /* under commit_lock: the last sync round
+				     found the head containing the published
+				     one, so every later commit does too and
+				     goes to the publisher as it is written */
 	unsigned nmerged;         /* heads merged in since the last commit: */
 	struct cid merged[COMMIT_MERGED_MAX]; /* its "merged" */
 	uint64_t merged_seq;      /* the largest seq among them */

@@ -54,12 +54,25 @@ static void head_now(struct ipmd_fs *fs, struct cid *h, uint64_t *seq)
 	pthread_mutex_unlock(&fs->commit_lock);
 }
 
+/* The head contains the published one (cleared) or may not: only a
+ * cleared head, and the commits after it, go to the publisher. */
+static void set_cleared(struct ipmd_fs *fs, bool cleared)
+{
+	pthread_mutex_lock(&fs->commit_lock);
+	fs->sync_cleared = cleared;
+	pthread_mutex_unlock(&fs->commit_lock);
+}
+
 /* The head, as the one to publish: it contains the published one. */
 static void clear_head(struct ipmd_fs *fs)
 {
 	struct cid h;
 	uint64_t seq;
-	head_now(fs, &h, &seq);
+	pthread_mutex_lock(&fs->commit_lock);
+	h = fs->head.commit;
+	seq = fs->head.seq;
+	fs->sync_cleared = true;
+	pthread_mutex_unlock(&fs->commit_lock);
 	if (h.len)
 		publisher_commit(fs->publisher, &h, seq);
 }
@@ -140,10 +153,12 @@ static int take_in(struct ipmd_fs *fs, const struct cid *p, uint64_t pseq,
 		*how = DEVICE_HOW_FORWARD;
 		e = follow_forward(fs, p, &h, &done);
 		if (e || done) {
-			if (done)
+			if (done) {
 				syslog(LOG_INFO, "fast-forwarded to commit "
 				       "%llu of another device",
 				       (unsigned long long)pseq);
+				set_cleared(fs, true); /* P is out already */
+			}
 			return e;
 		}
 	}
@@ -151,6 +166,7 @@ static int take_in(struct ipmd_fs *fs, const struct cid *p, uint64_t pseq,
 		/* Written here before the first sync: a history of its own,
 		 * merged next round. */
 		*how = DEVICE_HOW_FAILED;
+		set_cleared(fs, false);
 		return ipmd_fs_commit(fs);
 	}
 	*how = DEVICE_HOW_MERGED;
@@ -188,8 +204,11 @@ static void round_once(struct sync *s)
 		return;
 	}
 	e = take_in(fs, &p, pseq, &how);
-	if (e)
+	if (e) {
+		/* The head may not contain P: nothing goes out until it does. */
+		set_cleared(fs, false);
 		how = DEVICE_HOW_FAILED;
+	}
 	say(s, e, "following the published head");
 	note_peer(s, &p, pseq, how);
 }

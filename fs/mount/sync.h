@@ -18,9 +18,11 @@
  *   4. record P, when and what was done in STORE/device's peer
  *      (fs/store/device.h), for `ipmaildir status`.
  * With sync on, the publisher (fs/mount/publish.h) is given only heads a
- * round found to contain the published one, so a mount never publishes
- * over a head it does not contain; commits in between wait for the next
- * round.  A name with no record yet: the head is published as the first.
+ * round found to contain the published one, and the commits written
+ * after such a head (they contain it too), so a mount never publishes
+ * over a head it does not contain; once a round could not take the
+ * published head in, nothing goes out until one does.  A name with no
+ * record yet: the head is published as the first.
  * Failures (the node, a missing block) are logged once while they last;
  * the next round tries again.  Mail is never affected: a merge that fails
  * leaves the tree as it was.
