@@ -302,22 +302,19 @@ static int replay_journal(struct ipmd_fs *fs, struct journal_replay_stats *js,
 			       fs->head.journal_gen, !fs->read_only,
 			       replay_one, &rc, js);
 	*err = e;
-	if (e && e != -ENOENT && rc.merge_error)
+	/* A store (or, for a merge, the node) failing for a moment. */
+	int later = rc.merge_error ? rc.merge_error : rc.store_error;
+	if (e && e != -ENOENT && later)
 		return msgbuf_say(msg, msgsize,
-			   "a merge in journal %s (offset %llu) cannot be "
-			   "redone: %s; nothing was lost, mount again when "
-			   "the node or store is back",
+			   "%s journal %s (offset %llu)%s: %s; nothing was "
+			   "lost, mount again when the %s is back",
+			   rc.merge_error ? "a merge in"
+					  : "the store refused a block of",
 			   js->bad_file[0] ? js->bad_file : dir,
 			   (unsigned long long)js->bad_offset,
-			   strerror(-rc.merge_error));
-	if (e && e != -ENOENT && rc.store_error)
-		return msgbuf_say(msg, msgsize,
-			   "the store refused a block of journal %s (offset "
-			   "%llu): %s; nothing was lost, mount again when the "
-			   "store is back",
-			   js->bad_file[0] ? js->bad_file : dir,
-			   (unsigned long long)js->bad_offset,
-			   strerror(-rc.store_error));
+			   rc.merge_error ? " cannot be redone" : "",
+			   strerror(-later),
+			   rc.merge_error ? "node or store" : "store");
 	if (e && e != -ENOENT)
 		return msgbuf_say(msg, msgsize,
 			   "journal %s is damaged at offset %llu (%s): "

@@ -28,18 +28,7 @@ MA=$TEST_DIR/mnt-a
 MB=$TEST_DIR/mnt-b
 OPTS=commit_delay=200,publish=1,sync=2
 
-# poll SECONDS CMD… — until CMD succeeds, every 0.5 s, at most SECONDS.
-poll() {
-	local i n=$(($1 * 2))
-	shift
-	for i in $(seq "$n"); do
-		"$@" && return 0
-		sleep 0.5
-	done
-	return 1
-}
-# names MNT — every file below MNT, sorted
-names() { (cd "$1" && find . -type f | LC_ALL=C sort); }
+names() { file_names "$1"; }
 # count MNT — messages in new/ and cur/
 count() { find "$1/new" "$1/cur" -type f | wc -l; }
 same_names() { [ "$(names "$MA")" = "$(names "$MB")" ]; }

@@ -35,16 +35,7 @@ SEED=${IPMD_CRASH_SEED:-$$}
 RANDOM=$SEED
 diag "seed=$SEED"
 
-poll() {
-	local i n=$(($1 * 2))
-	shift
-	for i in $(seq "$n"); do
-		"$@" && return 0
-		sleep 0.5
-	done
-	return 1
-}
-names() { (cd "$1" && find . -type f | LC_ALL=C sort); }
+names() { file_names "$1"; }
 msg() { printf 'Subject: %s\nMessage-ID: <%s@crash>\n\nbody of %s\n' "$1" "$1" "$1"; }
 deliver() { msg "$2" | "$DELIVER" "$1" | sed 's|^new/||'; }
 # logged PID TEXT — the daemon PID has logged TEXT
@@ -53,11 +44,7 @@ mount_a() { ipmd_mount "$A" "$MA" --node "$IPFS_ADDR_1" -o "$OPTS" && PID_A=$IPM
 mount_b() { ipmd_mount "$B" "$MB" "$@" && PID_B=$IPMD_PID; }
 umount_a() { IPMD_PID=$PID_A ipmd_umount "$MA"; }
 umount_b() { IPMD_PID=$PID_B ipmd_umount "$MB"; }
-kill_b() {
-	kill -9 "$PID_B" 2>/dev/null
-	wait "$PID_B" 2>/dev/null
-	fusermount3 -u -z "$MB" 2>/dev/null
-}
+kill_b() { IPMD_PID=$PID_B ipmd_kill9 "$MB"; }
 # published STORE PID — the daemon PID has published STORE's head commit
 published() {
 	local seq

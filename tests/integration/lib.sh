@@ -153,3 +153,18 @@ chunk_block_size() {
 	fi
 	echo $((L + 40))
 }
+
+# poll SECONDS CMD… — run CMD every 0.5 s until it succeeds, at most
+# SECONDS: 0 when it did.  A bound for waits, never a timing check.
+poll() {
+	local i n=$(($1 * 2))
+	shift
+	for i in $(seq "$n"); do
+		"$@" && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# file_names DIR — every file below DIR, "./path", sorted bytewise.
+file_names() { (cd "$1" && find . -type f | LC_ALL=C sort); }
