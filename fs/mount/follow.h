@@ -6,7 +6,8 @@
  * Each reads what it needs first, without fs->lock (commits, directory
  * nodes: through the outbox, so blocks missing here come from the node and
  * stay in the local store; and, best effort, every block of the remote
- * tree's files this store lacks, so mail taken in reads offline), then
+ * tree's files this store lacks, so mail taken in reads offline — but
+ * not under -o local_cap_mb), then
  * changes the tree in one hold of fs->lock,
  * then tells the kernel which names and inodes changed behind it
  * (fs->notify), without the lock.  The sync thread (fs/mount/sync.h) is

@@ -449,6 +449,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	fs->upload_wait_s = o->upload_wait_s;
 	fs->publish_interval_s = o->publish_interval_s;
 	fs->commit_delay_ms = o->commit_delay_ms;
+	fs->local_cap = o->local_cap_bytes != 0;
 
 	int e = o->from_node ? prepare_remote(fs, o, msg, msgsize)
 			     : open_own_store(fs, o, msg, msgsize);

@@ -119,6 +119,8 @@ struct ipmd_fs {
 	struct cid merged[COMMIT_MERGED_MAX]; /* its "merged" */
 	uint64_t merged_seq;      /* the largest seq among them */
 	struct ipmd_notify notify;
+	bool local_cap;           /* -o local_cap_mb: the local store keeps
+				     only some blocks; a merge fetches none */
 
 	/* Commits. */
 	pthread_mutex_t commit_lock; /* one commit at a time */
