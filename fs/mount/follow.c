@@ -67,8 +67,9 @@ static int fetch_one(const struct reach_block *b, void *arg)
 
 /* Every block of t's files not in the local store yet, from the node
  * (kept here by the outbox): a device that took another's mail in can
- * read it offline.  Not under a local cap, which would evict them again.  Best effort: what fails is read from the node later,
- * on demand, as before; the count is logged. */
+ * read it offline.  Not under a local cap, which would evict them again.
+ * Best effort: what fails is read from the node later, on demand, as
+ * before; the count is logged. */
 static void fetch_content(struct ipmd_fs *fs, struct fs_tree *t)
 {
 	if (fs->local_cap)

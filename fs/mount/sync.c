@@ -139,8 +139,10 @@ static int take_in(struct ipmd_fs *fs, const struct cid *p, uint64_t pseq,
 	memset(&b, 0, sizeof(b));
 	head_now(fs, &h, &hseq);
 	*how = DEVICE_HOW_CONTAINED;
-	if (h.len && cid_equal(p, &h))
+	if (h.len && cid_equal(p, &h)) {
+		set_cleared(fs, true); /* out already */
 		return 0;
+	}
 	if (h.len)
 		e = merge_find_bases(fs->st.bs, &fs->store.keys, &h, p, &b);
 	if (e)
