@@ -41,9 +41,7 @@ link() {
 peers() { ipfs_cli 2 swarm peers 2>/dev/null | grep -c .; }
 
 ipmd_init "$A" || bail "init of A failed"
-"$IPMD_BIN" key backup --store "$A" >"$TEST_DIR/backup" 2>/dev/null || bail "key backup"
-"$IPMD_BIN" key restore --store "$B" --no-new-passphrase "$TEST_DIR/backup" \
-	2>/dev/null || bail "key restore"
+ipmd_second_device "$A" "$B" || bail "key backup/restore"
 ipmd_mount "$A" "$MA" --node "$IPFS_ADDR_1" -o "$OPTS" || bail "mount of A failed"
 PID_A=$IPMD_PID
 m1=$(deliver "$MA" m1)

@@ -38,10 +38,7 @@ deliver() { msg "$2" | "$DELIVER" "$1" | sed 's|^new/||'; }
 
 # ------------------------------------------------------------ two stores
 ipmd_init "$A" || bail "init of A failed"
-"$IPMD_BIN" key backup --store "$A" >"$TEST_DIR/backup" 2>/dev/null ||
-	bail "key backup"
-"$IPMD_BIN" key restore --store "$B" --no-new-passphrase "$TEST_DIR/backup" \
-	2>"$TEST_DIR/restore.err" || bail "key restore: $(cat "$TEST_DIR/restore.err")"
+ipmd_second_device "$A" "$B" || bail "key backup/restore: $(cat "$TEST_DIR/restore.err")"
 check "key restore makes B a new device: $(tail -1 "$TEST_DIR/restore.err")" \
 	grep -q 'a new device of the mailbox' "$TEST_DIR/restore.err"
 dev_b=$("$IPMD_BIN" status --store "$B" --json |

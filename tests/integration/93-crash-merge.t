@@ -60,9 +60,7 @@ same_bytes() {
 
 # ------------------------------------------------------------ the devices
 ipmd_init "$A" || bail "init of A failed"
-"$IPMD_BIN" key backup --store "$A" >"$TEST_DIR/backup" 2>/dev/null || bail "key backup"
-"$IPMD_BIN" key restore --store "$B" --no-new-passphrase "$TEST_DIR/backup" \
-	2>/dev/null || bail "key restore"
+ipmd_second_device "$A" "$B" || bail "key backup/restore"
 mount_a || bail "mount of A failed"
 base=$(deliver "$MA" base)
 flagged=$(deliver "$MA" flagged)

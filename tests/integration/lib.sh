@@ -168,3 +168,13 @@ poll() {
 
 # file_names DIR — every file below DIR, "./path", sorted bytewise.
 file_names() { (cd "$1" && find . -type f | LC_ALL=C sort); }
+
+# ipmd_second_device STORE STORE2 — make STORE2 a second device of
+# STORE's mailbox: `key backup` of STORE, `key restore` into STORE2 (no
+# passphrase; it draws a device number of its own, said on
+# $TEST_DIR/restore.err).
+ipmd_second_device() {
+	"$IPMD_BIN" key backup --store "$1" >"$TEST_DIR/backup" 2>/dev/null &&
+		"$IPMD_BIN" key restore --store "$2" --no-new-passphrase \
+			"$TEST_DIR/backup" 2>"$TEST_DIR/restore.err"
+}
