@@ -11,13 +11,8 @@
 # names and bytes.  Waits are polls with generous bounds.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-IPMD_IPFS_NODE=kubo
 . "$here/ipfs-lib.sh"
-[ "$IPMD_TEST_TARGET" = plain ] && skip_all "needs ipmaildir mounts"
-[ -x "$IPMD_BIN" ] || bail "no ipmaildir binary at $IPMD_BIN"
-DELIVER=$IPMD_TOOLS/maildir_deliver
-[ -x "$DELIVER" ] || bail "no $DELIVER (make)"
-ipfs_require
+node_test_require
 ROUTING=dhtserver ipfs_start 2
 
 A=$TEST_DIR/store-a
