@@ -30,8 +30,9 @@ enum block_kind {
 	BLOCK_STATE_HEAD = 6,   /* STORE/head */
 	BLOCK_STATE_SEEN = 7,   /* STORE/seen (and a node mount's seen) */
 	BLOCK_STATE_PRUNED = 8, /* STORE/pruned */
+	BLOCK_STATE_DEVICE = 9, /* STORE/device (fs/store/device.h) */
 };
-#define BLOCK_KIND_MAX 8
+#define BLOCK_KIND_MAX 9
 
 /* Symmetric key of one block (convergent) or of the manifest/journal. */
 #define IPMD_KEY_BYTES 32

@@ -935,7 +935,10 @@ static void take_record(const uint8_t *rec, size_t len, void *arg)
 		b->refused++;
 		return;
 	}
-	if (!b->valid++ || seq > b->seq) {
+	/* Equal sequences (two devices' commits of one seq): the smaller
+	 * CID, so whoever sees the same records picks the same head. */
+	if (!b->valid++ || seq > b->seq ||
+	    (seq == b->seq && cid_compare(&c, &b->cid) < 0)) {
 		b->cid = c;
 		b->seq = seq;
 	}

@@ -135,7 +135,9 @@ int bs_kubo_ipns_put(struct blockstore *bs, const uint8_t pk[32],
  * Every IPNS record the node finds for pk's name (routing/get, or
  * dht/get as above: its own and
  * its peers'), each opened and verified here (signature by pk, not
- * expired); the highest sequence wins.  0 with *cid and *seq; -ENOENT
+ * expired); the highest sequence wins, on a tie the smaller CID (bytes),
+ * so nodes that answer with the same records give the same head.  0 with
+ * *cid and *seq; -ENOENT
  * none valid (*refused, may be NULL, counts the invalid ones); else as
  * any call.  The only way a head is read from a node: there is no
  * name/resolve, whose answer is the node's word alone.

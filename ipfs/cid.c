@@ -168,6 +168,13 @@ bool cid_equal(const struct cid *a, const struct cid *b)
 	       memcmp(a->bytes, b->bytes, a->len) == 0;
 }
 
+int cid_compare(const struct cid *a, const struct cid *b)
+{
+	size_t n = a->len < b->len ? a->len : b->len;
+	int c = memcmp(a->bytes, b->bytes, n);
+	return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
 int cid_version(const struct cid *c)
 {
 	struct cid_layout l;

@@ -63,6 +63,9 @@ int cid_parse(struct cid *c, const char *text, size_t len);
 int cid_format(const struct cid *c, char *out, size_t out_size);
 
 bool cid_equal(const struct cid *a, const struct cid *b);
+/* Byte order (a shorter prefix first): <0, 0, >0 — a deterministic order
+ * where one must be chosen (merge bases, equal IPNS sequences). */
+int cid_compare(const struct cid *a, const struct cid *b);
 
 /* Fields of a parsed CID. */
 int cid_version(const struct cid *c);

@@ -13,6 +13,7 @@
 #include "crypto/keys.h"
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
+#include "fs/store/device.h"
 #include "fs/store/head.h"
 #include "fs/store/store.h"
 #include "ipfs/cid.h"
@@ -176,10 +177,20 @@ static int key_restore(const struct store_paths *paths, const char *file,
 			  paths->root);
 		return EXIT_FAILURE_;
 	}
-	keys_free(&keys);
 	if (mkdir(paths->root, 0700) != 0 && errno != EEXIST) {
+		keys_free(&keys);
 		sodium_free(master);
 		cli_error("key restore: %s: %s", paths->root, strerror(errno));
+		return EXIT_FAILURE_;
+	}
+	/* A new store is a new device: an inode range of its own. */
+	uint64_t device = 0;
+	bool drawn = false;
+	r = device_restore(paths, keys.journal, &device, &drawn);
+	keys_free(&keys);
+	if (r) {
+		sodium_free(master);
+		cli_error("key restore: %s: %s", paths->device, strerror(-r));
 		return EXIT_FAILURE_;
 	}
 	char *pass = NULL;
@@ -209,6 +220,11 @@ static int key_restore(const struct store_paths *paths, const char *file,
 		return EXIT_FAILURE_;
 	}
 	fprintf(stderr, "ipmaildir: key file %s restored\n", paths->key);
+	if (drawn)
+		fprintf(stderr, "ipmaildir: a new device of the mailbox "
+			"(number %llu): mount it read-write with --node to "
+			"merge with the others\n",
+			(unsigned long long)device);
 	return EXIT_OK;
 }
 

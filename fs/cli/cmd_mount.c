@@ -27,17 +27,20 @@
 #include "fs/cli/config.h"
 #include "fs/cli/options.h"
 #include "fs/cli/service.h"
+#include "fs/fuse/notify.h"
 #include "fs/fuse/ops.h"
 #include "fs/mount/mount.h"
 #include "fs/mount/node.h"
 #include "fs/mount/publish.h"
+#include "fs/mount/sync.h"
 #include "fs/store/history.h"
 #include "fs/store/lock_note.h"
 #include "fs/store/mountinfo.h"
 #include "util/log.h"
 
 /* Every change reaches the tree through this kernel mount, which updates
- * or drops what it cached; nothing else changes an inode behind its back. */
+ * or drops what it cached; a merge from another device, the one change
+ * behind its back, tells it (fs/fuse/notify.h). */
 #define DEFAULT_ATTR_TIMEOUT 30.0
 #define DEFAULT_COMMIT_DELAY_MS 1000
 /* Room for the -o list, every -o joined with ','. */
@@ -114,6 +117,7 @@ static int mount_args(int argc, char **argv, struct config *cfg,
 		.commit_delay_ms = DEFAULT_COMMIT_DELAY_MS,
 		.upload_wait_s = NODE_DEFAULT_UPLOAD_WAIT_S,
 		.publish_interval_s = PUBLISH_DEFAULT_INTERVAL_S,
+		.sync_interval_s = MOUNT_SYNC_AUTO,
 	};
 	int foreground = 0, debug = 0, c;
 	*fuse_opts = '\0';
@@ -246,6 +250,7 @@ int cmd_mount(int argc, char **argv)
 
 	int status = EXIT_FAILURE_, note = -1;
 	struct service *svc = NULL;
+	struct sync *sync = NULL;
 	struct fuse_session *se =
 		fuse_session_new(&args, &ipmd_ops, sizeof(ipmd_ops), &fs);
 	if (!se) {
@@ -261,7 +266,8 @@ int cmd_mount(int argc, char **argv)
 	if (note >= 0 && !foreground)
 		(void)lock_note_running(note, getpid()); /* the daemon's pid */
 	/* Threads after daemonizing: fork keeps only the calling thread. */
-	if (ipmd_fs_start_workers(&fs) != 0) {
+	ipmd_fuse_notify(&fs, se);
+	if (ipmd_fs_start_workers(&fs) != 0 || sync_start(&fs, &sync)) {
 		logmsg(LOG_ERR, "cannot start the mount's threads");
 		goto out_unmount;
 	}
@@ -278,6 +284,7 @@ int cmd_mount(int argc, char **argv)
 	if (status != EXIT_OK)
 		logmsg(LOG_ERR, "the FUSE loop failed (%d)", res);
 out_unmount:
+	sync_stop(sync); /* no merge once the kernel is gone */
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 	service_stop(svc);

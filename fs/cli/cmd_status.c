@@ -14,6 +14,7 @@
 #include "cache/outbox.h"
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
+#include "fs/store/device.h"
 #include "fs/store/history.h"
 #include "fs/store/journal.h"
 
@@ -78,6 +79,9 @@ struct status {
 	int ue; /* the store's usage */
 	struct bs_usage u;
 	char mnt[PATH_MAX]; /* where it is mounted ("": nowhere seen) */
+	int de; /* STORE/device (-ENOENT: device 0, nothing seen) */
+	struct device_state dev;
+	char peer[CID_TEXT_MAX], peer_when[HISTORY_TIME_MAX];
 };
 
 /* "s" unless n is 1: "1 message", "2 messages". */
@@ -122,6 +126,44 @@ static void gather(struct history *h, struct status *s)
 	 * they are the ones it last wrote (cache/outbox.h). */
 	s->ce = s->oe ? -ENOENT : outbox_cap_in(h->store.paths.root, &s->ci);
 	s->ue = bs_usage(h->local, &s->u);
+	s->de = device_read(h->store.paths.device, h->store.keys.journal,
+			    &s->dev);
+	if (!s->de && s->dev.has_peer) {
+		cid_format(&s->dev.peer, s->peer, sizeof(s->peer));
+		history_format_time(s->dev.peer_seen_ns, s->peer_when);
+	}
+}
+
+/* The peers' head: what the mailbox's IPNS name named at the last sync. */
+static void print_device_json(const struct status *s)
+{
+	if (s->de && s->de != -ENOENT)
+		return;
+	printf("\"device\":%llu,", (unsigned long long)s->dev.device);
+	if (!s->dev.has_peer) {
+		printf("\"peers_head\":null,");
+		return;
+	}
+	printf("\"peers_head\":{\"seq\":%llu,\"cid\":\"%s\","
+	       "\"seen\":\"%s\",\"seen_ns\":%lld,\"how\":\"%s\"},",
+	       (unsigned long long)s->dev.peer_seq, s->peer, s->peer_when,
+	       (long long)s->dev.peer_seen_ns, s->dev.peer_how);
+}
+
+static void print_device_text(const struct status *s)
+{
+	if (s->de && s->de != -ENOENT) {
+		printf("device:    %s unreadable (%s)\n",
+		       s->h->store.paths.device, strerror(-s->de));
+		return;
+	}
+	printf("device:    %llu (inode range)\n",
+	       (unsigned long long)s->dev.device);
+	if (s->dev.has_peer)
+		printf("peers:     head commit %llu seen %s: %s\n"
+		       "           %s\n",
+		       (unsigned long long)s->dev.peer_seq, s->peer_when,
+		       s->dev.peer_how, s->peer);
 }
 
 static void print_json(const struct status *s)
@@ -161,6 +203,7 @@ static void print_json(const struct status *s)
 		printf("\"blocks\":%llu,\"bytes\":%llu,",
 		       (unsigned long long)s->u.blocks,
 		       (unsigned long long)s->u.bytes);
+	print_device_json(s);
 	if (s->sp != STATE_OK)
 		json_str("problem", state_problem_text(s->sp), true);
 	if (s->mnt[0])
@@ -221,6 +264,7 @@ static void print_text(const struct status *s)
 		printf("store use: %llu block%s, %.1f MiB\n",
 		       (unsigned long long)s->u.blocks, s_of(s->u.blocks),
 		       (double)s->u.bytes / (1024.0 * 1024.0));
+	print_device_text(s);
 	printf("mounted:   %s%s%s\n",
 	       s->mounted == 1 ? "yes (read-write)"
 	       : s->mnt[0]     ? "read-only"

@@ -67,6 +67,11 @@ const struct opt_spec opt_table[OPT_COUNT] = {
 			 .unit = "seconds", .metavar = "S", .lo = 0,
 			 .hi = 86400,
 			 MO(publish_interval_s, OPT_FIELD_UNSIGNED)},
+	[CFG_SYNC] = {.key = "sync", .name = "sync", .type = OPT_UINT,
+		      .unit = "seconds", .metavar = "S", .lo = 0, .hi = 86400,
+		      .hint = "follow the other devices' head; default 30 "
+			      "with a node, 0: never",
+		      MO(sync_interval_s, OPT_FIELD_UNSIGNED)},
 	[CFG_PAD] = {.key = "pad", .name = "pad", .type = OPT_ENUM,
 		     .words = pad_words, .hint = "chunk size padding",
 		     MO(pad, OPT_FIELD_ENUM)},

@@ -466,3 +466,69 @@ int commit_read(struct blockstore *bs, const struct mailbox_keys *keys,
 		return rc;
 	return commit_open(block, len, keys, c);
 }
+
+/* ---- inode ranges ---- */
+
+void commit_ranges(const struct commit *c, struct ino_ranges *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (c->ninos) {
+		r->n = c->ninos;
+		memcpy(r->next, c->inos, c->ninos * sizeof(*c->inos));
+	} else if (c->next_ino > TREE_ROOT_INO) {
+		r->n = 1;
+		r->next[0] = c->next_ino;
+	}
+}
+
+int ino_ranges_raise(struct ino_ranges *r, uint64_t next)
+{
+	const uint64_t low_mask = (UINT64_C(1) << TREE_INO_RANGE_BITS) - 1;
+	uint64_t d = tree_ino_range(next);
+	unsigned i = 0;
+
+	if (d >= TREE_DEVICES || (next & low_mask) == 0 ||
+	    next <= TREE_ROOT_INO)
+		return -EINVAL;
+	while (i < r->n && tree_ino_range(r->next[i]) < d)
+		i++;
+	if (i < r->n && tree_ino_range(r->next[i]) == d) {
+		if (next > r->next[i])
+			r->next[i] = next;
+		return 0;
+	}
+	if (r->n == COMMIT_RANGES_MAX)
+		return -ENOSPC;
+	memmove(&r->next[i + 1], &r->next[i], (r->n - i) * sizeof(*r->next));
+	r->next[i] = next;
+	r->n++;
+	return 0;
+}
+
+int ino_ranges_merge(struct ino_ranges *r, const struct ino_ranges *from)
+{
+	int e = 0;
+	for (unsigned i = 0; !e && i < from->n; i++)
+		e = ino_ranges_raise(r, from->next[i]);
+	return e;
+}
+
+uint64_t ino_ranges_get(const struct ino_ranges *r, uint64_t device)
+{
+	for (unsigned i = 0; i < r->n; i++)
+		if (tree_ino_range(r->next[i]) == device)
+			return r->next[i];
+	return 0;
+}
+
+void commit_set_ranges(struct commit *c, const struct ino_ranges *r)
+{
+	c->ninos = 0;
+	for (unsigned i = 0; i < r->n; i++)
+		if (r->next[i] > c->next_ino)
+			c->next_ino = r->next[i];
+	if (r->n == 0 || (r->n == 1 && tree_ino_range(r->next[0]) == 0))
+		return;
+	c->ninos = r->n;
+	memcpy(c->inos, r->next, r->n * sizeof(*r->next));
+}

@@ -72,6 +72,30 @@ struct commit {
 	uint64_t inos[COMMIT_RANGES_MAX];
 };
 
+/*
+ * The inode ranges of a mailbox (docs/ARCHITECTURE.md, "Inode numbers: one
+ * range per device"): each device's next number, by range ascending, as
+ * "inos" lists them.  A version 1 commit has one, device 0's: next_ino.
+ */
+struct ino_ranges {
+	unsigned n;
+	uint64_t next[COMMIT_RANGES_MAX];
+};
+/* c's ranges (a commit of no range — none is read that way — gives 0). */
+void commit_ranges(const struct commit *c, struct ino_ranges *r);
+/* Raise the range of next to next (added, in order, when absent).  0, or
+ * -ENOSPC (COMMIT_RANGES_MAX ranges already), -EINVAL (no range's number:
+ * device ≥ TREE_DEVICES, the first of a range, or the root). */
+int ino_ranges_raise(struct ino_ranges *r, uint64_t next);
+/* Raise each of from's ranges in r (a merge: the largest per range). */
+int ino_ranges_merge(struct ino_ranges *r, const struct ino_ranges *from);
+/* The next number of device's range in r, 0 when r has none. */
+uint64_t ino_ranges_get(const struct ino_ranges *r, uint64_t device);
+/* c's "inos" and next_ino from r: only device 0's range (or none) is a
+ * version 1 commit (no "inos", next_ino that number); else "inos" is r
+ * and next_ino the largest.  next_ino never drops below c's. */
+void commit_set_ranges(struct commit *c, const struct ino_ranges *r);
+
 /* Sign, seal and store c; *cid names it.  Requires keys->can_sign (-EPERM).
  * The block is put with BS_PUT_DURABLE. */
 int commit_write(struct blockstore *bs, const struct mailbox_keys *keys,

@@ -273,3 +273,64 @@ int merge_base_tree(struct obj_store *st, const struct mailbox_keys *keys,
 		return -EINVAL;
 	return virtual_base(st, keys, bases, now, 0, out);
 }
+
+/* ---- redoing a merge record ---- */
+
+_Static_assert(RECORD_MERGE_BASES_MAX == MERGE_BASES_MAX,
+	       "a merge record holds every base a walk reports");
+
+int merge_sides_load(struct obj_store *st, const struct mailbox_keys *keys,
+		     const struct record_merge *m, struct merge_sides *out)
+{
+	struct merge_bases bases;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(&bases, 0, sizeof(bases));
+	if (m->nbases > MERGE_BASES_MAX)
+		return -EINVAL;
+	for (unsigned i = 0; !err && i < m->nbases; i++) {
+		bases.cid[i] = m->bases[i];
+		err = commit_read(st->bs, keys, &m->bases[i], &bases.c[i]);
+	}
+	bases.n = m->nbases;
+	if (!err)
+		err = commit_read(st->bs, keys, &m->parent, &out->remote);
+	if (!err)
+		err = load_tree(st, &out->remote, &out->remote_tree);
+	if (!err)
+		err = merge_base_tree(st, keys, &bases, &m->time, &out->base);
+	return err;
+}
+
+void merge_sides_free(struct merge_sides *s)
+{
+	tree_free(s->remote_tree);
+	tree_free(s->base);
+	memset(s, 0, sizeof(*s));
+}
+
+int merge_replay(struct obj_store *st, const struct mailbox_keys *keys,
+		 const struct record_merge *m, struct fs_tree *local,
+		 record_release_fn release_fn, void *arg,
+		 struct commit *remote, struct merge_stats *stats)
+{
+	struct merge_sides sides;
+	struct merge_plan plan;
+
+	memset(&plan, 0, sizeof(plan));
+	int err = merge_sides_load(st, keys, m, &sides);
+	if (!err)
+		err = merge_plan(sides.base, local, sides.remote_tree, &m->time,
+				 &plan);
+	if (!err) {
+		merge_apply(local, &plan, release_fn, arg, NULL);
+		if (remote)
+			*remote = sides.remote;
+		if (stats)
+			*stats = plan.stats;
+	}
+	merge_plan_free(&plan);
+	merge_sides_free(&sides);
+	return err;
+}

@@ -33,6 +33,7 @@
 #include "crypto/keys.h"
 #include "fs/model/commit.h"
 #include "fs/model/object.h"
+#include "fs/model/record.h"
 #include "fs/model/tree.h"
 #include "ipfs/blockstore.h"
 #include "util/attr.h"
@@ -87,5 +88,39 @@ IPMD_MUST_CHECK
 int merge_base_tree(struct obj_store *st, const struct mailbox_keys *keys,
 		    const struct merge_bases *bases,
 		    const struct timespec *now, struct fs_tree **out);
+
+/*
+ * What redoing a merge needs, as a merge record names it (fs/model/record.h):
+ * the parent's commit and tree and the tree of the bases (merge_base_tree
+ * at the record's time; NULL: the empty tree).  0, or the errors of
+ * commit_read, manifest_load and merge_base_tree; -EINVAL for more bases
+ * than MERGE_BASES_MAX.  Free with merge_sides_free (also after an error).
+ */
+struct record_merge;
+struct merge_sides {
+	struct commit remote;
+	struct fs_tree *remote_tree;
+	struct fs_tree *base;
+};
+IPMD_MUST_CHECK
+int merge_sides_load(struct obj_store *st, const struct mailbox_keys *keys,
+		     const struct record_merge *m, struct merge_sides *out);
+void merge_sides_free(struct merge_sides *s);
+
+/*
+ * Replay a merge record on local (journal replay: mount, fsck, gc):
+ * merge_sides_load, then merge_plan and merge_apply at the record's time,
+ * with release_fn/arg — the records the live merge applied, since the
+ * engine is deterministic (merge.h) and local is the tree it merged into.
+ * *remote and *stats (each may be NULL): the parent's commit and the
+ * merge's counts.  0, or merge_sides_load's and merge_plan's errors (local
+ * untouched then).
+ */
+struct merge_stats;
+IPMD_MUST_CHECK
+int merge_replay(struct obj_store *st, const struct mailbox_keys *keys,
+		 const struct record_merge *m, struct fs_tree *local,
+		 record_release_fn release_fn, void *arg,
+		 struct commit *remote, struct merge_stats *stats);
 
 #endif

@@ -514,3 +514,76 @@ int record_replay(struct fs_tree *t, const uint8_t *payload, size_t len)
 	free(tb);
 	return e;
 }
+
+/* ---- the merge record ---- */
+
+static json_t *cid_string(const struct cid *c)
+{
+	char text[CID_TEXT_MAX];
+	if (!cid_is_raw_sha256(c) || cid_format(c, text, sizeof(text)) != 0)
+		return NULL;
+	return json_string(text);
+}
+
+static bool cid_of(const json_t *x, struct cid *c)
+{
+	return json_is_string(x) &&
+	       cid_parse(c, json_string_value(x), json_string_length(x)) == 0 &&
+	       cid_is_raw_sha256(c);
+}
+
+int record_merge_encode(const struct record_merge *m, char **json,
+			size_t *len)
+{
+	if (!ts_ok(&m->time))
+		return -EOVERFLOW;
+	if (m->nbases > RECORD_MERGE_BASES_MAX ||
+	    !cid_is_raw_sha256(&m->parent))
+		return -EINVAL;
+	for (unsigned i = 0; i < m->nbases; i++)
+		if (!cid_is_raw_sha256(&m->bases[i]))
+			return -EINVAL;
+	json_t *bases = json_array(), *o = json_object();
+	int e = !bases || !o;
+	for (unsigned i = 0; !e && i < m->nbases; i++)
+		e = json_array_append_new(bases, cid_string(&m->bases[i]));
+	/* Insertion order is output order (jansson ≥ 2.8): "op" first, so
+	 * the text starts RECORD_MERGE_PREFIX. */
+	if (!e)
+		e = json_object_set_new(o, "op", json_string("merge")) |
+		    json_object_set_new(o, "parent", cid_string(&m->parent)) |
+		    json_object_set(o, "bases", bases) |
+		    set_int(o, "time", ts_to_ns(&m->time));
+	json_decref(bases);
+	char *text = e ? NULL : json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!text)
+		return -ENOMEM;
+	*json = text;
+	*len = strlen(text);
+	return 0;
+}
+
+int record_merge_parse(const uint8_t *payload, size_t len,
+		       struct record_merge *m)
+{
+	memset(m, 0, sizeof(*m));
+	json_t *o = json_loadb((const char *)payload, len,
+			       JSON_REJECT_DUPLICATES, NULL);
+	const json_t *op = json_object_get(o, "op");
+	const json_t *bases = json_object_get(o, "bases");
+	bool ok = json_is_object(o) && json_object_size(o) == 4 &&
+		  json_is_string(op) && !strcmp(json_string_value(op), "merge") &&
+		  cid_of(json_object_get(o, "parent"), &m->parent) &&
+		  json_is_array(bases) &&
+		  json_array_size(bases) <= RECORD_MERGE_BASES_MAX &&
+		  get_time(o, "time", &m->time) == 0;
+	for (size_t i = 0; ok && i < json_array_size(bases); i++)
+		ok = cid_of(json_array_get(bases, i), &m->bases[i]);
+	if (ok)
+		m->nbases = (unsigned)json_array_size(bases);
+	json_decref(o);
+	if (!ok)
+		memset(m, 0, sizeof(*m));
+	return ok ? 0 : -EBADMSG;
+}

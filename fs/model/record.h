@@ -21,6 +21,17 @@
  *   {"op":"content","ino":I,"size":S,"cid":C,"key":K,"depth":D,
  *    "mtime":NS,"time":NS}
  *
+ *
+ * A merge (fs/model/merge.h) is one record of its own kind: what to merge,
+ * not the changes, which replay recomputes from the same inputs
+ * (docs/ARCHITECTURE.md, "Crash story"):
+ *   {"op":"merge","parent":"bafk…","bases":["bafk…",…],"time":NS}
+ * parent: the other head merged in; bases: its merge bases (0 …
+ * RECORD_MERGE_BASES_MAX, fs/model/merge_base.h); time: the merge's
+ * records' time.  Its text starts with RECORD_MERGE_PREFIX, by which
+ * fs/store/journal_payload.h tells it from the others; record_replay
+ * refuses it (replay needs blocks: fs/model/merge_base.h, merge_replay).
+ *
  * What replay accepts is exactly what a commit can write: a create's M is
  * a regular file, directory or symlink with no bits outside S_IFMT | 07777
  * (what a manifest holds), and T is there if and only if M is a symlink.
@@ -35,6 +46,7 @@
 
 #include "fs/model/object.h"
 #include "fs/model/tree.h"
+#include "ipfs/cid.h"
 #include "util/attr.h"
 
 enum record_op {
@@ -120,5 +132,25 @@ void record_text_done(struct record_text *tb);
  */
 IPMD_MUST_CHECK
 int record_replay(struct fs_tree *t, const uint8_t *payload, size_t len);
+
+/* The merge record (above). */
+#define RECORD_MERGE_BASES_MAX 8
+#define RECORD_MERGE_PREFIX "{\"op\":\"merge\","
+struct record_merge {
+	struct cid parent;
+	unsigned nbases;
+	struct cid bases[RECORD_MERGE_BASES_MAX];
+	struct timespec time;
+};
+
+/* Its text (malloc'ed, starting RECORD_MERGE_PREFIX).  0, -ENOMEM,
+ * -EINVAL (a CID that is no commit's: not raw sha2-256; too many bases),
+ * -EOVERFLOW (time). */
+int record_merge_encode(const struct record_merge *m, char **json,
+			size_t *len);
+/* Parse one.  0 or -EBADMSG (malformed, or not a merge record). */
+IPMD_MUST_CHECK
+int record_merge_parse(const uint8_t *payload, size_t len,
+		       struct record_merge *m);
 
 #endif

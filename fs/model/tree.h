@@ -213,6 +213,18 @@ int tree_rename(struct fs_tree *t, struct inode *olddir, const char *oldname,
  */
 int tree_release(struct fs_tree *t, struct inode *inode);
 
+/*
+ * A nameless inode in t shaped like `like` (of another tree): its number,
+ * type, target, attributes and content, nlink 0, a directory empty and
+ * its own parent — what an unlink leaves while the kernel still holds the
+ * inode.  For a mount that replaces its tree by another commit's
+ * (fs/mount/follow.h): the kernel's references outlive the names.  The
+ * caller moves lookups, opens and file state.  -EEXIST (t has that
+ * number), -ENOMEM.
+ */
+int tree_add_orphan(struct fs_tree *t, const struct inode *like,
+		    struct inode **out);
+
 /* Mark every shard naming inode dirty (after attributes or content
  * changed).  Directories: the shard in the parent. */
 void tree_inode_changed(struct fs_tree *t, struct inode *inode);

@@ -12,11 +12,14 @@
 #include "fs/model/changes.h"
 #include "fs/model/maildir.h"
 #include "fs/model/manifest.h"
+#include "fs/model/merge.h"
+#include "fs/model/merge_base.h"
 #include "fs/model/record.h"
 #include "fs/mount/file.h"
 #include "fs/mount/node.h"
 #include "fs/mount/publish.h"
 #include "fs/mount/remote.h"
+#include "fs/store/device.h"
 #include "fs/store/history.h"
 #include "fs/store/journal_payload.h"
 #include "fs/store/wal_store.h"
@@ -37,12 +40,47 @@ static int new_tree(struct ipmd_fs *fs)
 	if (e)
 		return e;
 	fs->tree->root->mode = S_IFDIR | MAILDIR_MODE;
+	if (!fs->read_only && (e = ipmd_fs_set_range(fs, fs->tree)))
+		return e;
 	struct tree_new_inode spec = {.mode = S_IFDIR | MAILDIR_MODE,
 				      .uid = getuid(),
 				      .gid = getgid()};
 	e = maildir_create(fs->tree, fs->tree->root, &spec, &t);
-	fs->changes = 1; /* the first commit writes it */
+	/* The first commit writes it; but a second device that will follow
+	 * the published head (fs/mount/sync.h) waits for it: its first commit
+	 * would start a history of its own. */
+	fs->changes = fs->device && fs->sync_interval_s ? 0 : 1;
 	return e;
+}
+
+int ipmd_fs_set_range(struct ipmd_fs *fs, struct fs_tree *t)
+{
+	uint64_t next = ino_ranges_get(&fs->ranges, fs->device);
+	if (!next)
+		next = fs->device ? (fs->device << TREE_INO_RANGE_BITS) + 1
+				  : TREE_ROOT_INO + 1;
+	return tree_set_range(t, fs->device, next);
+}
+
+/* This store's device (fs/store/device.h): a writer's inode range. */
+static int take_device(struct ipmd_fs *fs, char *msg, size_t msgsize)
+{
+	struct device_state d;
+	enum device_taken how;
+	int e = device_take(&fs->store.paths, fs->store.keys.journal,
+			    fs->last.inos, fs->last.ninos, &d, &how);
+	if (e)
+		return msgbuf_say(msg, msgsize,
+			   "%s: %s; refusing to guess this store's inode range",
+			   fs->store.paths.device,
+			   e == -EBADMSG ? "damaged or another mailbox's"
+					 : strerror(-e));
+	if (how == DEVICE_MOVED)
+		logmsg(LOG_NOTICE, "this store was made on another machine: "
+		       "it allocates inode numbers as device %llu from now on",
+		       (unsigned long long)d.device);
+	fs->device = d.device;
+	return 0;
 }
 
 /* Tries of the commit a mount makes at once (backing off 0.2 … 1.6 s). */
@@ -57,12 +95,64 @@ static bool transient(int e)
 }
 
 struct replay_count {
-	struct fs_tree *tree;
+	struct ipmd_fs *fs;
 	struct blockstore *bs; /* where block records go back to */
 	uint64_t applied, skipped, blocks;
 	int store_error; /* a block record the store would not take back */
 	struct mail_changes mail; /* for the replayed commit's counts */
+	int merge_error; /* a merge record whose blocks would not read */
 };
+
+/* A merged head, for the next commit's "merged" (fs->nmerged < max: the
+ * sync merges again only after a commit). */
+static void note_merged(struct ipmd_fs *fs, const struct cid *cid,
+			const struct commit *c)
+{
+	struct ino_ranges r;
+	for (unsigned i = 0; i < fs->nmerged; i++)
+		if (cid_equal(&fs->merged[i], cid))
+			return;
+	if (fs->nmerged < COMMIT_MERGED_MAX)
+		fs->merged[fs->nmerged++] = *cid;
+	if (c->seq > fs->merged_seq)
+		fs->merged_seq = c->seq;
+	commit_ranges(c, &r);
+	if (ino_ranges_merge(&fs->ranges, &r))
+		logmsg(LOG_WARNING, "more than %d devices' inode ranges: some "
+		       "are not recorded", COMMIT_RANGES_MAX);
+}
+
+void ipmd_fs_merged(struct ipmd_fs *fs, const struct cid *cid,
+		    const struct commit *c, const struct merge_stats *ms)
+{
+	note_merged(fs, cid, c);
+	fs->added += ms->added;
+	fs->removed += ms->removed;
+	fs->renamed += ms->renamed;
+	ipmd_fs_changed(fs);
+}
+
+/* A merge record: redone from its inputs (fs/model/merge_base.h), which
+ * the live merge made durable in the store before journaling it. */
+static int replay_merge(struct replay_count *rc, const uint8_t *body,
+			size_t len)
+{
+	struct ipmd_fs *fs = rc->fs;
+	struct record_merge m;
+	struct merge_stats ms;
+	struct commit remote;
+	if (record_merge_parse(body, len, &m))
+		return -EBADMSG;
+	int e = merge_replay(&fs->st, &fs->store.keys, &m, fs->tree, NULL,
+			     NULL, &remote, &ms);
+	if (e) {
+		rc->merge_error = e;
+		return e;
+	}
+	ipmd_fs_merged(fs, &m.parent, &remote, &ms);
+	rc->applied++;
+	return 0;
+}
 
 static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
 		      size_t len, void *arg)
@@ -88,7 +178,9 @@ static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
 		rc->store_error = e;
 		return e; /* a block we can't store back: stop, say why */
 	}
-	e = mail_changes_replay(rc->tree, p.body, p.len, &rc->mail);
+	if (p.kind == JOURNAL_PAYLOAD_MERGE)
+		return replay_merge(rc, p.body, p.len);
+	e = mail_changes_replay(rc->fs->tree, p.body, p.len, &rc->mail);
 	if (e == -EBADMSG)
 		return e; /* sealed and authentic, yet malformed: corrupt */
 	if (e == 0)
@@ -146,7 +238,9 @@ static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
 		fs->head.journal_gen = 1;
 	}
 	if (fs->head.commit.len == 0)
-		return new_tree(fs) ? msgbuf_say(msg, msgsize, "out of memory") : 0;
+		return (!fs->read_only && take_device(fs, msg, msgsize)) ? -1
+		       : new_tree(fs) ? msgbuf_say(msg, msgsize, "out of memory")
+				      : 0;
 	int e = read_head_commit(fs);
 	if (e)
 		return msgbuf_say(msg, msgsize, "the head commit %s: %s",
@@ -165,11 +259,19 @@ static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
 			   "already accepted here: refusing a rollback",
 			   (unsigned long long)fs->last.seq,
 			   (unsigned long long)fs->head.max_seq);
+	if (!fs->read_only && take_device(fs, msg, msgsize))
+		return -1;
 	e = load_head_tree(fs);
 	if (e)
 		return msgbuf_say(msg, msgsize, "the manifest of commit %llu: %s",
 			   (unsigned long long)fs->last.seq,
 			   e == -EBADMSG ? "damaged or malformed" : strerror(-e));
+	commit_ranges(&fs->last, &fs->ranges);
+	if (!fs->read_only && ipmd_fs_set_range(fs, fs->tree))
+		return msgbuf_say(msg, msgsize,
+			   "commit %llu gives device %llu no inode range",
+			   (unsigned long long)fs->last.seq,
+			   (unsigned long long)fs->device);
 	return 0;
 }
 
@@ -195,21 +297,26 @@ static int open_own_store(struct ipmd_fs *fs, const struct mount_options *o,
 static int replay_journal(struct ipmd_fs *fs, struct journal_replay_stats *js,
 			  int *err, char *msg, size_t msgsize)
 {
-	struct replay_count rc = {.tree = fs->tree, .bs = fs->stack.direct};
+	struct replay_count rc = {.fs = fs, .bs = fs->stack.direct};
 	const char *dir = fs->store.paths.journal;
 	memset(js, 0, sizeof(*js));
 	int e = journal_replay(dir, fs->store.keys.journal,
 			       fs->head.journal_gen, !fs->read_only,
 			       replay_one, &rc, js);
 	*err = e;
-	if (e && e != -ENOENT && rc.store_error)
+	/* A store (or, for a merge, the node) failing for a moment. */
+	int later = rc.merge_error ? rc.merge_error : rc.store_error;
+	if (e && e != -ENOENT && later)
 		return msgbuf_say(msg, msgsize,
-			   "the store refused a block of journal %s (offset "
-			   "%llu): %s; nothing was lost, mount again when the "
-			   "store is back",
+			   "%s journal %s (offset %llu)%s: %s; nothing was "
+			   "lost, mount again when the %s is back",
+			   rc.merge_error ? "a merge in"
+					  : "the store refused a block of",
 			   js->bad_file[0] ? js->bad_file : dir,
 			   (unsigned long long)js->bad_offset,
-			   strerror(-rc.store_error));
+			   rc.merge_error ? " cannot be redone" : "",
+			   strerror(-later),
+			   rc.merge_error ? "node or store" : "store");
 	if (e && e != -ENOENT)
 		return msgbuf_say(msg, msgsize,
 			   "journal %s is damaged at offset %llu (%s): "
@@ -347,11 +454,17 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	fs->upload_wait_s = o->upload_wait_s;
 	fs->publish_interval_s = o->publish_interval_s;
 	fs->commit_delay_ms = o->commit_delay_ms;
+	fs->local_cap = o->local_cap_bytes != 0;
 
 	int e = o->from_node ? prepare_remote(fs, o, msg, msgsize)
 			     : open_own_store(fs, o, msg, msgsize);
 	if (e || open_stack(fs, o, msg, msgsize))
 		return -1;
+	/* Following the published head needs a node and a writer. */
+	if (fs->stack.remote && !fs->read_only)
+		fs->sync_interval_s = o->sync_interval_s == MOUNT_SYNC_AUTO
+					      ? MOUNT_SYNC_DEFAULT_S
+					      : o->sync_interval_s;
 	fs->cache = chunk_cache_new(o->cache_bytes ? o->cache_bytes
 						   : DEFAULT_CACHE_BYTES);
 	if (!fs->cache)
@@ -481,10 +594,74 @@ static unsigned seal_unclaimed_locked(struct ipmd_fs *fs)
 	return failed;
 }
 
+/* A merge's first step: content journaled before the merge record, so
+ * replay sees it sealed.  A state left idle is freed (as the commit's
+ * seal does): a merge may change the content under it, and a stale state
+ * would be read instead of the merged content. */
+int ipmd_fs_seal_all_locked(struct ipmd_fs *fs)
+{
+	int first = 0;
+	for (uint32_t b = 0; b < fs->tree->nbuckets; b++)
+		for (struct inode *i = fs->tree->buckets[b]; i;
+		     i = i->hash_next) {
+			if (!i->file)
+				continue;
+			int e = ipmd_fs_seal_locked(fs, i);
+			if (e && !first)
+				first = e;
+			if (!e && !i->opens && file_state_idle(i->file)) {
+				file_state_free(i->file);
+				i->file = NULL;
+			}
+		}
+	return first;
+}
+
 void ipmd_fs_changed(struct ipmd_fs *fs)
 {
 	if (fs->changes++ == 0)
 		pthread_cond_signal(&fs->commit_cond);
+}
+
+/* This device's range raised to the tree's next number, when it holds
+ * anything (device 0's always does: the root's Maildir). */
+static void own_range(const struct ipmd_fs *fs, struct ino_ranges *r)
+{
+	uint64_t first = (fs->device << TREE_INO_RANGE_BITS) + 1;
+	if (fs->device == 0 || fs->tree->next_ino > first)
+		if (ino_ranges_raise(r, fs->tree->next_ino))
+			logmsg(LOG_WARNING, "inode ranges: device %llu's is "
+			       "not recorded",
+			       (unsigned long long)fs->device);
+}
+
+/* Under lock: the commit of the tree as it is (its tree CID set). */
+static void fill_commit(struct ipmd_fs *fs, struct commit *c)
+{
+	c->seq = fs->head.seq + 1;
+	/* A merge: above both parents and everything accepted here. */
+	if (fs->nmerged) {
+		uint64_t top = fs->head.seq > fs->merged_seq ? fs->head.seq
+							     : fs->merged_seq;
+		if (fs->head.max_seq > top)
+			top = fs->head.max_seq;
+		c->seq = top + 1;
+		c->nmerged = fs->nmerged;
+		memcpy(c->merged, fs->merged, sizeof(c->merged));
+	}
+	c->parent = fs->head.commit;
+	struct timespec t = wall_now();
+	c->time_ns = (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+	/* The loader's bound: the largest range's next number (the tree's
+	 * own next_ino is in this device's range, which may be unused). */
+	struct ino_ranges r = fs->ranges;
+	own_range(fs, &r);
+	c->next_ino = r.n ? 0 : fs->tree->next_ino;
+	commit_set_ranges(c, &r);
+	maildir_count(fs->tree, &c->messages, &c->folders);
+	c->added = fs->added;
+	c->removed = fs->removed;
+	c->renamed = fs->renamed;
 }
 
 int ipmd_fs_commit(struct ipmd_fs *fs)
@@ -511,16 +688,12 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 	uint64_t new_gen = journal_gen(fs->journal) + 1;
 	if (!e)
 		e = journal_rotate(fs->journal, new_gen);
+	unsigned nmerged = 0;
 	if (!e) {
-		c.seq = fs->head.seq + 1;
-		c.parent = fs->head.commit;
-		struct timespec t = wall_now();
-		c.time_ns = (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
-		c.next_ino = fs->tree->next_ino;
-		maildir_count(fs->tree, &c.messages, &c.folders);
-		c.added = fs->added;
-		c.removed = fs->removed;
-		c.renamed = fs->renamed;
+		fill_commit(fs, &c);
+		/* The merged heads go with this commit; back if it fails. */
+		nmerged = fs->nmerged;
+		fs->nmerged = 0;
 		fs->added = fs->removed = fs->renamed = 0;
 		/* Writes that would not seal: the committer comes back. */
 		fs->changes = unsealed;
@@ -545,7 +718,10 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 			fs->head = h;
 			fs->last = c;
 			journal_drop_before(fs->store.paths.journal, new_gen);
-			publisher_commit(fs->publisher, &cid, c.seq);
+			/* With sync on, only a head that contains the
+			 * published one goes out (fs/mount/sync.h). */
+			if (!fs->sync_interval_s || fs->sync_cleared)
+				publisher_commit(fs->publisher, &cid, c.seq);
 		}
 	}
 	if (e && e != fs->commit_error)
@@ -559,6 +735,10 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 		/* The journal still holds every change: retry later. */
 		pthread_mutex_lock(&fs->lock);
 		fs->changes++;
+		if (nmerged && !fs->nmerged) {
+			fs->nmerged = nmerged;
+			memcpy(fs->merged, c.merged, sizeof(fs->merged));
+		}
 		pthread_mutex_unlock(&fs->lock);
 	}
 	fs->commit_error = e;
@@ -590,9 +770,14 @@ int ipmd_fs_start_workers(struct ipmd_fs *fs)
 {
 	int e = prefetch_start(&fs->st, &fs->prefetch);
 	if (!e)
+	{
+		/* With sync on, its first round says what may be published. */
+		struct head none = {0};
 		e = ipmd_node_start(&fs->stack, fs->read_only,
 				    &fs->store.keys, fs->publish_interval_s,
-				    &fs->head, &fs->publisher);
+				    fs->sync_interval_s ? &none : &fs->head,
+				    &fs->publisher);
+	}
 	if (e)
 		return e;
 	if (fs->read_only)
@@ -648,12 +833,8 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 	if (fs->journal && fs->tree) {
 		/* Seal what open files still hold, then commit it all. */
 		pthread_mutex_lock(&fs->lock);
-		for (uint32_t b = 0; b < fs->tree->nbuckets; b++)
-			for (struct inode *i = fs->tree->buckets[b]; i;
-			     i = i->hash_next) {
-				if (ipmd_fs_seal_locked(fs, i))
-					e = -EIO;
-			}
+		if (ipmd_fs_seal_all_locked(fs))
+			e = -EIO;
 		pthread_mutex_unlock(&fs->lock);
 		int ce = ipmd_fs_commit(fs);
 		if (!e)

@@ -85,6 +85,9 @@ struct mount_options {
 				     is not empty */
 	char log_file[PATH_MAX];  /* -o log=FILE: the log goes there; "":
 				     syslog, else stderr (util/log.h) */
+	unsigned sync_interval_s; /* a writable mount with a node: follow the
+				     published head this often (fs/mount/sync.h);
+				     0: never; MOUNT_SYNC_AUTO: the default */
 };
 
 /* The inodes whose file state may hold writes no known handle will seal:
@@ -95,6 +98,20 @@ struct unclaimed {
 	uint64_t ino[UNCLAIMED_MAX];
 	size_t n;
 	bool all;
+};
+
+/* mount_options.sync_interval_s: MOUNT_SYNC_DEFAULT_S with a node, else
+ * off. */
+#define MOUNT_SYNC_AUTO UINT_MAX
+#define MOUNT_SYNC_DEFAULT_S 30
+
+/* What the kernel may have cached that a merge or a fast-forward changed
+ * behind it (fs/fuse sets it once the session exists; unset: nothing to
+ * tell).  Called without `lock`, never from a FUSE request. */
+struct ipmd_notify {
+	void (*entry)(void *arg, uint64_t parent, const char *name);
+	void (*inode)(void *arg, uint64_t ino);
+	void *arg;
 };
 
 struct ipmd_fs {
@@ -120,6 +137,23 @@ struct ipmd_fs {
 	unsigned upload_wait_s;
 	unsigned publish_interval_s;
 	struct publisher *publisher; /* IPNS head (fs/mount/publish.h), or NULL */
+
+	/* Several devices (docs/ARCHITECTURE.md, "Several devices"). */
+	uint64_t device;          /* this store's inode range (fs/store/device.h) */
+	struct ino_ranges ranges; /* every range's next number as merged in
+				     (this device's own: the tree's next_ino) */
+	unsigned sync_interval_s; /* 0: no sync (fs/mount/sync.h); else the
+				     publisher gets only heads sync cleared */
+	bool sync_cleared;        /* under commit_lock: the last sync round
+				     found the head containing the published
+				     one, so every later commit does too and
+				     goes to the publisher as it is written */
+	unsigned nmerged;         /* heads merged in since the last commit: */
+	struct cid merged[COMMIT_MERGED_MAX]; /* its "merged" */
+	uint64_t merged_seq;      /* the largest seq among them */
+	struct ipmd_notify notify;
+	bool local_cap;           /* -o local_cap_mb: the local store keeps
+				     only some blocks; a merge fetches none */
 
 	/* Commits. */
 	pthread_mutex_t commit_lock; /* one commit at a time */
@@ -161,6 +195,19 @@ int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode);
 void ipmd_fs_unclaimed(struct ipmd_fs *fs, uint64_t ino);
 /* Under lock: free an inode nothing refers to (record_release_fn). */
 void ipmd_fs_release_inode(struct inode *inode, void *arg);
+/* Under lock: seal every file state's unsealed writes, and free each
+ * state left idle that no known handle holds (a merge's first step).  0,
+ * or the first failure (the rest are still tried). */
+int ipmd_fs_seal_all_locked(struct ipmd_fs *fs);
+/* Under lock: head cid (commit c) was merged into the tree, with the
+ * merge's counts: the next commit names it in "merged", above its seq,
+ * with its ranges (journal replay and fs/mount/follow.c). */
+struct merge_stats;
+void ipmd_fs_merged(struct ipmd_fs *fs, const struct cid *cid,
+		    const struct commit *c, const struct merge_stats *ms);
+/* Under lock: a tree just loaded allocates in this device's range from
+ * fs->ranges (tree_set_range).  0 or -EINVAL. */
+int ipmd_fs_set_range(struct ipmd_fs *fs, struct fs_tree *t);
 
 /* What a running mount tells its service manager (fs/cli: systemd's
  * STATUS=): the head commit's seq (0: none yet), blocks waiting for the

@@ -100,27 +100,35 @@ static int head_open(const uint8_t *sealed, size_t len,
 	return rc == 0 ? 0 : -EBADMSG;
 }
 
+int state_file_load(const char *path, uint8_t *sealed, size_t cap,
+		    size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* One byte more than the largest file tells an oversize one apart. */
+	uint8_t extra;
+	int rc = read_full(fd, sealed, cap, len);
+	size_t more = 0;
+	if (rc == 0 && *len == cap)
+		rc = read_full(fd, &extra, 1, &more);
+	close(fd);
+	if (rc)
+		return rc;
+	return more || *len < IPMD_SEAL_OVERHEAD ? -EBADMSG : 0;
+}
+
 int head_read(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 	      enum block_kind kind, struct head *h, bool *untyped)
 {
-	uint8_t sealed[HEAD_SEALED_MAX + 1];
+	uint8_t sealed[HEAD_SEALED_MAX];
 	size_t len = 0;
-	int fd, rc;
 
 	if (!path || !key || !h || !state_kind(kind))
 		return -EINVAL;
 	memset(h, 0, sizeof(*h));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	/* One byte more than the largest head tells an oversize file apart. */
-	rc = read_full(fd, sealed, sizeof(sealed), &len);
-	close(fd);
-	if (rc)
-		return rc;
-	if (len > HEAD_SEALED_MAX || len < IPMD_SEAL_OVERHEAD)
-		return -EBADMSG;
-	return head_open(sealed, len, key, kind, h, untyped);
+	int rc = state_file_load(path, sealed, sizeof(sealed), &len);
+	return rc ? rc : head_open(sealed, len, key, kind, h, untyped);
 }
 
 static int head_json(const struct head *h, char **out)
@@ -159,31 +167,19 @@ static int head_json(const struct head *h, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-int head_write(const char *path, const uint8_t key[IPMD_KEY_BYTES],
-	       enum block_kind kind, const struct head *h)
+int state_file_write(const char *path, const uint8_t key[IPMD_KEY_BYTES],
+		     enum block_kind kind, const uint8_t *plain, size_t len)
 {
-	uint8_t sealed[HEAD_SEALED_MAX];
+	uint8_t sealed[STATE_FILE_PLAIN_MAX + IPMD_SEAL_OVERHEAD];
 	char tmp[PATH_MAX];
-	char *text = NULL;
-	size_t len;
 	int fd, rc;
 
-	if (!path || !key || !h || !state_kind(kind))
-		return -EINVAL;
-	rc = head_json(h, &text);
-	if (rc != 0)
-		return rc;
-	len = strlen(text);
-	if (len > HEAD_PLAIN_MAX)
-		rc = -EOVERFLOW;
-	else
-		rc = seal_with_key(sealed, (const uint8_t *)text, len,
-				   kind, key, NULL);
-	free(text);
+	if (len > STATE_FILE_PLAIN_MAX)
+		return -EOVERFLOW;
+	rc = seal_with_key(sealed, plain, len, kind, key, NULL);
 	if (rc != 0)
 		return rc;
 	len += IPMD_SEAL_OVERHEAD;
-
 	if (snprintf(tmp, sizeof(tmp), "%s" HEAD_TMP_SUFFIX, path) >=
 	    (int)sizeof(tmp))
 		return -ENAMETOOLONG;
@@ -202,6 +198,25 @@ int head_write(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 		return rc;
 	}
 	return fsync_parent(path);
+}
+
+int head_write(const char *path, const uint8_t key[IPMD_KEY_BYTES],
+	       enum block_kind kind, const struct head *h)
+{
+	char *text = NULL;
+
+	if (!path || !key || !h || !state_kind(kind))
+		return -EINVAL;
+	int rc = head_json(h, &text);
+	if (rc != 0)
+		return rc;
+	size_t len = strlen(text);
+	rc = len > HEAD_PLAIN_MAX
+		     ? -EOVERFLOW
+		     : state_file_write(path, key, kind,
+					(const uint8_t *)text, len);
+	free(text);
+	return rc;
 }
 
 bool head_accepts(const struct head *h, const struct head *seen,

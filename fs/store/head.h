@@ -32,6 +32,8 @@
 
 /* Largest head JSON a reader accepts (a real one is ~150 bytes). */
 #define HEAD_PLAIN_MAX 4096
+/* Largest plaintext of any state file (head, seen, pruned, device). */
+#define STATE_FILE_PLAIN_MAX 4096
 
 struct head {
 	struct cid commit; /* len 0: no commit yet */
@@ -58,6 +60,19 @@ int head_write(const char *path, const uint8_t key[IPMD_KEY_BYTES],
  * 0 or negative errno. */
 int state_advance(const char *head_path, const char *seen_path,
 		  const uint8_t key[IPMD_KEY_BYTES], const struct head *h);
+
+/*
+ * The state files' way of storing (head above, fs/store/device.h): plain
+ * sealed as kind under key (crypto/seal.h), written atomically — a temp
+ * file, fsync, rename, fsync of the directory.  -EOVERFLOW past
+ * STATE_FILE_PLAIN_MAX.  state_file_load reads the sealed bytes back, at
+ * most cap: -ENOENT, -EBADMSG when larger than cap or shorter than a seal.
+ */
+int state_file_write(const char *path, const uint8_t key[IPMD_KEY_BYTES],
+		     enum block_kind kind, const uint8_t *plain, size_t len);
+IPMD_MUST_CHECK
+int state_file_load(const char *path, uint8_t *sealed, size_t cap,
+		    size_t *len);
 
 /* The three state files of a store, as a reader should take them. */
 struct state_set {

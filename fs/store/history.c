@@ -11,6 +11,7 @@
 
 #include "cache/outbox.h"
 #include "fs/model/manifest.h"
+#include "fs/model/merge_base.h"
 #include "fs/model/record.h"
 #include "fs/store/journal.h"
 #include "fs/store/journal_payload.h"
@@ -175,7 +176,17 @@ static int replay_record(uint64_t gen, uint64_t seq, const uint8_t *payload,
 		int e = history_add_overlay(r->h, p.body, p.len, &cid);
 		return r->fn(r->arg, true, &cid, e);
 	}
-	int e = record_replay(r->tree, p.body, p.len);
+	int e;
+	if (p.kind == JOURNAL_PAYLOAD_MERGE) {
+		/* Redone from its inputs, read through the wrapper. */
+		struct record_merge m;
+		e = record_merge_parse(p.body, p.len, &m);
+		if (!e)
+			e = merge_replay(&r->h->st, &r->h->store.keys, &m,
+					 r->tree, NULL, NULL, NULL, NULL);
+	} else {
+		e = record_replay(r->tree, p.body, p.len);
+	}
 	return r->fn(r->arg, false, NULL, e);
 }
 

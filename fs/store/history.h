@@ -108,7 +108,9 @@ int history_add_overlay(struct history *h, const uint8_t *block, size_t len,
 /*
  * Replay the store's journal from generation from_gen over tree, as the
  * offline readers (fsck, gc) do: a block record goes into the overlay as
- * above, any other is applied to tree by record_replay.  fn is told each
+ * above, a merge is redone from its inputs (merge_replay,
+ * fs/model/merge_base.h: the parent's and bases' trees read through the
+ * wrapper), any other is applied to tree by record_replay.  fn is told each
  * record's result (block: which kind; cid: the block's when err is 0;
  * err: that call's result) and decides: a non-zero return stops the replay with it.
  * Returns journal_replay's result and fills *js as it does.

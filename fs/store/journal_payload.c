@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "fs/model/record.h"
+
 void journal_payload_decode(const uint8_t *payload, size_t len,
 			    struct journal_payload *out)
 {
@@ -12,7 +14,10 @@ void journal_payload_decode(const uint8_t *payload, size_t len,
 		out->len = len - 1;
 		return;
 	}
-	out->kind = JOURNAL_PAYLOAD_RECORD;
+	size_t n = strlen(RECORD_MERGE_PREFIX);
+	out->kind = len >= n && !memcmp(payload, RECORD_MERGE_PREFIX, n)
+			    ? JOURNAL_PAYLOAD_MERGE
+			    : JOURNAL_PAYLOAD_RECORD;
 	out->body = payload;
 	out->len = len;
 }

@@ -27,11 +27,13 @@
 enum journal_payload_kind {
 	JOURNAL_PAYLOAD_BLOCK = 0x00,  /* the first byte of a block record */
 	JOURNAL_PAYLOAD_RECORD = '{',  /* the first byte record_encode writes */
+	JOURNAL_PAYLOAD_MERGE = 'm',   /* not a byte of the format: a record
+					  starting RECORD_MERGE_PREFIX */
 };
 
 /* A payload's kind and its body: for a block, the sealed block bytes
- * after the type byte; for a record, the whole payload (the JSON includes
- * its '{').  body points into the payload decoded: it lives as long. */
+ * after the type byte; for a record or a merge, the whole payload (the
+ * JSON includes its '{').  body points into the payload decoded: it lives as long. */
 struct journal_payload {
 	enum journal_payload_kind kind;
 	const uint8_t *body;

@@ -11,6 +11,9 @@
  *   STORE/pruned     the oldest commit gc kept (fs/store/history.h)
  *   STORE/readers    held (flock) by readers of past states, and by gc
  *                    (fs/store/store_open.h)
+ *   STORE/device     this store's device number (its inode range) and the
+ *                    head other devices published, last seen
+ *                    (fs/store/device.h)
  *
  * The default is $XDG_DATA_HOME/ipmaildir, else ~/.local/share/ipmaildir.
  * Nothing below the CLI prints: functions return 0 / negative errno or a
@@ -33,6 +36,7 @@
 #define STORE_SEEN_FILE "seen"
 #define STORE_PRUNED_FILE "pruned"
 #define STORE_READERS_FILE "readers"
+#define STORE_DEVICE_FILE "device"
 
 struct store_paths {
 	char root[PATH_MAX];
@@ -43,6 +47,7 @@ struct store_paths {
 	char seen[PATH_MAX];
 	char pruned[PATH_MAX];
 	char readers[PATH_MAX];
+	char device[PATH_MAX];
 };
 
 /* Fill paths for dir, or for the default when dir is NULL; a relative dir

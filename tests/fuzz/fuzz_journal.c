@@ -6,7 +6,7 @@
  *        bytes that don't open);
  *  odd:  the rest is record payloads cut at NUL bytes, appended through
  *        journal_append under the right key, so every payload reaches
- *        record_replay (or wal_replay_block).  The tree that replay builds
+ *        record_replay (or wal_replay_block) and record_merge_parse.  The tree that replay builds
  *        must seal and load again (manifest): a record the replay accepts
  *        never leaves a tree the commit can't write.  Then the file is cut
  *        at a point the second byte picks: a truncated journal replays the
@@ -64,6 +64,9 @@ static int apply(uint64_t gen, uint64_t seq, const uint8_t *payload,
 		return 0;
 	if (c->t)
 		(void)record_replay(c->t, payload, len);
+	/* A merge record is parsed on its own (its replay needs blocks). */
+	struct record_merge m;
+	(void)record_merge_parse(payload, len, &m);
 	return 0;
 }
 

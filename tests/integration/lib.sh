@@ -200,3 +200,28 @@ chunk_block_size() {
 	fi
 	echo $((L + 40))
 }
+
+# poll SECONDS CMD… — run CMD every 0.5 s until it succeeds, at most
+# SECONDS: 0 when it did.  A bound for waits, never a timing check.
+poll() {
+	local i n=$(($1 * 2))
+	shift
+	for i in $(seq "$n"); do
+		"$@" && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# file_names DIR — every file below DIR, "./path", sorted bytewise.
+file_names() { (cd "$1" && find . -type f | LC_ALL=C sort); }
+
+# ipmd_second_device STORE STORE2 — make STORE2 a second device of
+# STORE's mailbox: `key backup` of STORE, `key restore` into STORE2 (no
+# passphrase; it draws a device number of its own, said on
+# $TEST_DIR/restore.err).
+ipmd_second_device() {
+	"$IPMD_BIN" key backup --store "$1" >"$TEST_DIR/backup" 2>/dev/null &&
+		"$IPMD_BIN" key restore --store "$2" --no-new-passphrase \
+			"$TEST_DIR/backup" 2>"$TEST_DIR/restore.err"
+}

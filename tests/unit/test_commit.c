@@ -673,6 +673,64 @@ static void test_head(void)
 	       "missing directory: -ENOENT");
 }
 
+/* The inode ranges (commit.h): read from a commit, raised, written. */
+static void test_ranges(void)
+{
+	/* TREE_INO_RANGE_BITS: fs/model/tree.h's struct dirent would clash
+	 * with <dirent.h> here. */
+	const uint64_t R = UINT64_C(1) << 40;
+	struct commit c = sample(1, 1);
+	struct ino_ranges r;
+	c.next_ino = 40;
+	c.ninos = 0;
+	commit_ranges(&c, &r);
+	ok(r.n == 1 && r.next[0] == 40, "version 1: device 0's next is next_ino");
+	is_int(ino_ranges_raise(&r, 7 * R + 3), 0, "device 7 added");
+	is_int(ino_ranges_raise(&r, 2 * R + 5), 0, "device 2 added");
+	is_int(ino_ranges_raise(&r, 7 * R + 2), 0, "device 7 not lowered");
+	is_int(ino_ranges_raise(&r, 50), 0, "device 0 raised");
+	ok(r.n == 3 && r.next[0] == 50 && r.next[1] == 2 * R + 5 &&
+		   r.next[2] == 7 * R + 3,
+	   "by range ascending, each its largest");
+	is_int(ino_ranges_get(&r, 7), 7 * R + 3, "device 7's next");
+	is_int(ino_ranges_get(&r, 3), 0, "device 3: none");
+	is_int(ino_ranges_raise(&r, 4 * R), -EINVAL, "a range's first: -EINVAL");
+	is_int(ino_ranges_raise(&r, 1), -EINVAL, "the root: -EINVAL");
+	struct ino_ranges full = {0};
+	for (unsigned i = 0; i < COMMIT_RANGES_MAX; i++)
+		ino_ranges_raise(&full, (uint64_t)(i + 1) * R + 1);
+	is_int(ino_ranges_raise(&full, 100 * R + 1), -ENOSPC,
+	       "past COMMIT_RANGES_MAX: -ENOSPC");
+	struct ino_ranges other = {0};
+	ino_ranges_raise(&other, 2 * R + 9);
+	ino_ranges_raise(&other, 9 * R + 1);
+	is_int(ino_ranges_merge(&r, &other), 0, "merged");
+	ok(r.n == 4 && r.next[1] == 2 * R + 9 && r.next[3] == 9 * R + 1,
+	   "a merge keeps the largest per range");
+
+	c.next_ino = 0;
+	commit_set_ranges(&c, &r);
+	ok(c.ninos == 4 && c.next_ino == 9 * R + 1 && c.inos[0] == 50,
+	   "written: every range, next_ino the largest");
+	struct commit one = sample(1, 1);
+	struct ino_ranges zero = {0};
+	ino_ranges_raise(&zero, 60);
+	one.next_ino = 0;
+	commit_set_ranges(&one, &zero);
+	ok(one.ninos == 0 && one.next_ino == 60,
+	   "device 0 alone: version 1, next_ino its number");
+	struct commit back;
+	struct blockstore *bs;
+	struct cid id;
+	ok(bs_local_open(harness_path("ranges"), &bs) == 0 &&
+		   commit_write(bs, &k1, &c, &id) == 0 &&
+		   commit_read(bs, &k1, &id, &back) == 0 && back.ninos == 4,
+	   "a commit with the ranges reads back");
+	commit_ranges(&back, &other);
+	ok(other.n == 4 && other.next[3] == 9 * R + 1, "… as they were");
+	bs_close(bs);
+}
+
 int main(void)
 {
 	struct blockstore *bs;
@@ -688,6 +746,7 @@ int main(void)
 	test_malformed();
 	test_reencoded_read(bs);
 	test_head();
+	test_ranges();
 	bs_close(bs);
 	keys_free(&k1);
 	keys_free(&k2);

@@ -2,8 +2,10 @@
  * one decoder (fs/store/journal_payload.h): the first byte, as written
  * before the decoder existed. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "fs/model/record.h"
 #include "fs/store/journal_payload.h"
 #include "tests/tap.h"
 
@@ -42,9 +44,44 @@ static void test_record(void)
 	   "an empty payload: a record (malformed, said by record_replay)");
 }
 
+/* A merge record: told apart by its text's start, as record_merge_encode
+ * writes it; anything else starting '{' stays a record. */
+static void test_merge(void)
+{
+	struct record_merge m = {.time = {1700000000, 5}};
+	m.parent.len = 36;
+	m.parent.bytes[0] = 0x01;
+	m.parent.bytes[1] = 0x55;
+	m.parent.bytes[2] = 0x12;
+	m.parent.bytes[3] = 0x20;
+	char *json;
+	size_t len;
+	struct journal_payload p;
+	is_int(record_merge_encode(&m, &json, &len), 0, "a merge record");
+	ok(len > strlen(RECORD_MERGE_PREFIX) &&
+		   !memcmp(json, RECORD_MERGE_PREFIX,
+			   strlen(RECORD_MERGE_PREFIX)),
+	   "… starts " RECORD_MERGE_PREFIX);
+	journal_payload_decode((const uint8_t *)json, len, &p);
+	ok(p.kind == JOURNAL_PAYLOAD_MERGE && p.body == (const uint8_t *)json &&
+		   p.len == len,
+	   "decoded as a merge, the whole payload its body");
+	free(json);
+	const char other[] = "{\"op\":\"mergeX\"}", spaced[] =
+		"{ \"op\":\"merge\",\"time\":1}";
+	journal_payload_decode((const uint8_t *)other, strlen(other), &p);
+	is_int(p.kind, JOURNAL_PAYLOAD_RECORD, "another op: a record");
+	journal_payload_decode((const uint8_t *)spaced, strlen(spaced), &p);
+	is_int(p.kind, JOURNAL_PAYLOAD_RECORD,
+	       "other spacing: a record (record_replay refuses it)");
+	journal_payload_decode((const uint8_t *)RECORD_MERGE_PREFIX, 5, &p);
+	is_int(p.kind, JOURNAL_PAYLOAD_RECORD, "a cut prefix: a record");
+}
+
 int main(void)
 {
 	test_block();
 	test_record();
+	test_merge();
 	return tap_done();
 }

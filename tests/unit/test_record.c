@@ -1272,10 +1272,60 @@ static void test_key_wiped(void)
 	       "nor its bytes (the tree's inode)");
 }
 
+/* The merge record (record.h): its refusals both ways, and record_replay
+ * never takes one (it needs blocks). */
+static void test_merge_record(void)
+{
+	struct record_merge m = {.nbases = 2, .time = {1700000000, 7}};
+	struct record_merge got;
+	char *json = NULL;
+	size_t len;
+	for (unsigned i = 0; i < 3; i++) {
+		struct cid *c = i == 0 ? &m.parent : &m.bases[i - 1];
+		c->len = 36;
+		memcpy(c->bytes, "\x01\x55\x12\x20", 4);
+		c->bytes[4] = (uint8_t)i;
+	}
+	ok(record_merge_encode(&m, &json, &len) == 0 &&
+		   record_merge_parse((const uint8_t *)json, len, &got) == 0 &&
+		   cid_equal(&got.parent, &m.parent) && got.nbases == 2 &&
+		   cid_equal(&got.bases[1], &m.bases[1]) &&
+		   got.time.tv_nsec == 7,
+	   "a merge record round-trips");
+	struct fs_tree *t;
+	struct timespec now = {1, 0};
+	if (tree_new(&t, 0, 0, &now))
+		harness_bail("tree_new");
+	is_int(record_replay(t, (const uint8_t *)json, len), -EBADMSG,
+	       "record_replay refuses a merge record");
+	tree_free(t);
+	free(json);
+	struct record_merge bad = m;
+	bad.nbases = RECORD_MERGE_BASES_MAX + 1;
+	is_int(record_merge_encode(&bad, &json, &len), -EINVAL,
+	       "too many bases: -EINVAL");
+	bad = m;
+	bad.parent.bytes[1] = 0x71; /* dag-cbor: no commit */
+	is_int(record_merge_encode(&bad, &json, &len), -EINVAL,
+	       "a parent that is no commit's CID: -EINVAL");
+	const char *const refused[] = {
+		"{\"op\":\"merge\",\"parent\":\"x\",\"bases\":[],\"time\":1}",
+		"{\"op\":\"merge\",\"bases\":[],\"time\":1}",
+		"{\"op\":\"unlink\",\"dir\":1,\"name\":\"a\",\"rmdir\":false,"
+		"\"time\":1}",
+		"[]",
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(*refused); i++)
+		is_int(record_merge_parse((const uint8_t *)refused[i],
+					  strlen(refused[i]), &got),
+		       -EBADMSG, "not a merge record: %s", refused[i]);
+}
+
 int main(void)
 {
 	if (seal_init() != 0)
 		harness_bail("seal_init");
+	test_merge_record();
 	test_key_wiped();
 	test_shapes();
 	test_round_trips();

@@ -12,6 +12,8 @@
 
 #include "crypto/keys.h"
 #include "crypto/seal.h"
+#include "fs/model/tree.h"
+#include "fs/store/device.h"
 #include "fs/store/head.h"
 #include "fs/store/store.h"
 #include "ipfs/cid.h"
@@ -265,6 +267,102 @@ static void test_has_data(void)
 	is_int(store_has_data(&p), 1, "a pruned file: data");
 }
 
+/* STORE/device (fs/store/device.h): its file, what a writer takes, what
+ * key restore draws. */
+static void test_device(void)
+{
+	struct store_paths p;
+	struct device_state d = {.device = 77, .has_peer = true,
+				 .peer_seq = 9, .peer_seen_ns = 123456789};
+	struct device_state got;
+	enum device_taken how;
+	const char *root = harness_path("dev");
+	is_int(store_paths_init(&p, root), 0, "store paths");
+	is_int(store_make_dirs(root), 0, "store directory");
+	snprintf(d.machine, sizeof(d.machine), "0123abcd");
+	snprintf(d.peer_how, sizeof(d.peer_how), DEVICE_HOW_MERGED);
+	d.peer.len = 36;
+	memcpy(d.peer.bytes, "\x01\x55\x12\x20", 4);
+	is_int(device_read(p.device, keys.journal, &got), -ENOENT,
+	       "no device file: -ENOENT");
+	is_int(device_write(p.device, keys.journal, &d), 0, "written");
+	ok(device_read(p.device, keys.journal, &got) == 0 &&
+		   got.device == 77 && !strcmp(got.machine, "0123abcd") &&
+		   got.has_peer && got.peer_seq == 9 &&
+		   got.peer_seen_ns == 123456789 &&
+		   cid_equal(&got.peer, &d.peer) &&
+		   !strcmp(got.peer_how, DEVICE_HOW_MERGED),
+	   "… and read back, the peer's head with it");
+	struct head h = {.seq = 0, .journal_gen = 1};
+	is_int(head_write(p.head, keys.journal, BLOCK_STATE_HEAD, &h), 0,
+	       "a head file");
+	uint8_t buf[4096];
+	size_t n = 0;
+	int fd = open(p.head, O_RDONLY);
+	n = (size_t)read(fd, buf, sizeof(buf));
+	close(fd);
+	harness_write_file(p.device, buf, n);
+	is_int(device_read(p.device, keys.journal, &got), -EBADMSG,
+	       "a head copied over the device file does not open as one");
+	unlink(p.head);
+
+	/* A writer: no file is device 0, recorded. */
+	unlink(p.device);
+	ok(device_take(&p, keys.journal, NULL, 0, &got, &how) == 0 &&
+		   how == DEVICE_FIRST && got.device == 0,
+	   "no file: device 0");
+	ok(device_take(&p, keys.journal, NULL, 0, &got, &how) == 0 &&
+		   how == DEVICE_KEPT && got.device == 0,
+	   "… kept by the next writer");
+	char here[DEVICE_MACHINE_MAX + 1];
+	device_machine_id(here);
+	/* A store copied from another machine: a new range, avoiding the
+	 * head's. */
+	d.device = 5;
+	d.has_peer = false;
+	snprintf(d.machine, sizeof(d.machine), "%s",
+		 strcmp(here, "feedface") ? "feedface" : "deadbeef");
+	is_int(device_write(p.device, keys.journal, &d), 0,
+	       "another machine's file");
+	uint64_t avoid[2] = {UINT64_C(5) << TREE_INO_RANGE_BITS | 9, 100};
+	int e = device_take(&p, keys.journal, avoid, 2, &got, &how);
+	if (here[0])
+		ok(e == 0 && how == DEVICE_MOVED && got.device != 5 &&
+			   got.device != 0 && got.device < TREE_DEVICES &&
+			   !strcmp(got.machine, here),
+		   "a copied store draws a device of its own (%llu)",
+		   (unsigned long long)got.device);
+	else
+		ok(e == 0 && how == DEVICE_KEPT, "no machine id: kept");
+	for (int i = 0; i < 1000; i++) {
+		uint64_t v = device_draw(avoid, 1);
+		if (v == 5 || v == 0 || v >= TREE_DEVICES) {
+			ok(0, "a draw avoided range 5: %llu",
+			   (unsigned long long)v);
+			break;
+		}
+	}
+
+	/* key restore: a store without data draws, one with data does not. */
+	uint64_t dev = 0;
+	bool drawn = false;
+	unlink(p.device);
+	ok(device_restore(&p, keys.journal, &dev, &drawn) == 0 && drawn &&
+		   dev > 0 && dev < TREE_DEVICES,
+	   "a restore into an empty store draws a device (%llu)",
+	   (unsigned long long)dev);
+	uint64_t again = 0;
+	ok(device_restore(&p, keys.journal, &again, &drawn) == 0 && !drawn &&
+		   again == dev,
+	   "… a second restore keeps it");
+	unlink(p.device);
+	harness_write_file(p.seen, (const uint8_t *)"s", 1);
+	ok(device_restore(&p, keys.journal, NULL, &drawn) == 0 && !drawn &&
+		   access(p.device, F_OK) != 0,
+	   "a store with data and no device file stays device 0");
+	unlink(p.seen);
+}
+
 int main(void)
 {
 	harness_seal_init();
@@ -272,6 +370,7 @@ int main(void)
 	test_kinds();
 	test_state_read();
 	test_has_data();
+	test_device();
 	keys_free(&keys);
 	return tap_done();
 }

@@ -1336,8 +1336,46 @@ static void test_random(void)
 	tree_free(g.t);
 }
 
+/* tree_add_orphan: a nameless copy of another tree's inode. */
+static void test_orphan(void)
+{
+	struct fs_tree *a, *b;
+	struct inode *f, *d, *o;
+	struct timespec now = {100, 0};
+	struct tree_new_inode file = {.mode = S_IFREG | 0640, .uid = 5,
+				      .gid = 6};
+	struct tree_new_inode dir = {.mode = S_IFDIR | 0700};
+	struct tree_new_inode link = {.mode = S_IFLNK | 0777,
+				      .target = "../x"};
+	tree_new(&a, 0, 0, &now);
+	tree_new(&b, 0, 0, &now);
+	ok(tree_create(a, a->root, "f", &file, &now, &f) == 0 &&
+		   tree_create(a, a->root, "d", &dir, &now, &d) == 0,
+	   "a file and a directory");
+	f->size = 1234;
+	uint64_t next = b->next_ino;
+	ok(tree_add_orphan(b, f, &o) == 0 && o->ino == f->ino &&
+		   o->nlink == 0 && o->mode == f->mode && o->uid == 5 &&
+		   o->size == 1234 && !o->links && tree_get(b, f->ino) == o,
+	   "the file's orphan: its number and attributes, no name");
+	ok(tree_add_orphan(b, d, &o) == 0 && o->dir && o->dir->count == 0 &&
+		   o->dir->parent == o && o->nlink == 0,
+	   "the directory's: empty, its own parent");
+	ok(b->next_ino > next, "next_ino moves past them");
+	is_int(tree_add_orphan(b, f, &o), -EEXIST, "a number taken: -EEXIST");
+	struct inode *l;
+	ok(tree_create(a, a->root, "l", &link, &now, &l) == 0 &&
+		   tree_add_orphan(b, l, &o) == 0 && !strcmp(o->target, "../x"),
+	   "a symlink's keeps its target");
+	o->lookups = 0;
+	is_int(tree_release(b, o), 1, "an orphan nothing holds is released");
+	tree_free(a);
+	tree_free(b);
+}
+
 int main(void)
 {
+	test_orphan();
 	test_names();
 	test_new();
 	test_create();
