@@ -19,6 +19,7 @@
 #include <fuse_lowlevel.h>
 
 #include "fs/fuse/ops.h"
+#include "fs/fuse/ops_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,7 +46,7 @@ _Static_assert(sizeof(fuse_ino_t) >= sizeof(uint64_t),
 /* What the kernel sees as the best I/O size: a quarter chunk. */
 #define IO_BLOCK_SIZE 65536
 
-static struct ipmd_fs *fs_of(fuse_req_t req)
+struct ipmd_fs *ops_fs(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
 }
@@ -69,8 +70,8 @@ static void fill_stat(const struct inode *i, struct stat *st)
 }
 
 /* Under lock: the kernel gets a reference (lookup count) with the entry. */
-static void fill_entry(struct ipmd_fs *fs, struct inode *i,
-		       struct fuse_entry_param *e)
+void ops_fill_entry(struct ipmd_fs *fs, struct inode *i,
+		    struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->ino = i->ino;
@@ -82,12 +83,12 @@ static void fill_entry(struct ipmd_fs *fs, struct inode *i,
 
 /* Outside lock: the blocks put so far (mostly carried by the journal, see
  * fs/store/wal_store.h), then the journal that names them. */
-static int make_durable(struct ipmd_fs *fs)
+int ops_make_durable(struct ipmd_fs *fs)
 {
 	return wal_store_durable(fs->stack.wal);
 }
 
-static struct inode *get_dir(struct ipmd_fs *fs, fuse_ino_t ino, int *err)
+struct inode *ops_get_dir(struct ipmd_fs *fs, fuse_ino_t ino, int *err)
 {
 	struct inode *d = tree_get(fs->tree, ino);
 	*err = !d ? -ENOENT : !d->dir ? -ENOTDIR : 0;
@@ -191,7 +192,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct ipmd_fs *fs = fs_of(req);
+	struct ipmd_fs *fs = ops_fs(req);
 	struct fuse_entry_param e;
 	int err;
 	if (strlen(name) > TREE_NAME_MAX) {
@@ -199,10 +200,10 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	pthread_mutex_lock(&fs->lock);
-	struct inode *dir = get_dir(fs, parent, &err);
+	struct inode *dir = ops_get_dir(fs, parent, &err);
 	struct dirent *d = dir ? tree_lookup(dir, name) : NULL;
 	if (d)
-		fill_entry(fs, d->inode, &e);
+		ops_fill_entry(fs, d->inode, &e);
 	pthread_mutex_unlock(&fs->lock);
 	if (err) {
 		fuse_reply_err(req, -err);
@@ -227,7 +228,7 @@ static void forget_locked(struct ipmd_fs *fs, fuse_ino_t ino, uint64_t n)
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	struct ipmd_fs *fs = fs_of(req);
+	struct ipmd_fs *fs = ops_fs(req);
 	pthread_mutex_lock(&fs->lock);
 	forget_locked(fs, ino, nlookup);
 	pthread_mutex_unlock(&fs->lock);
@@ -237,7 +238,7 @@ static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 static void op_forget_multi(fuse_req_t req, size_t count,
 			    struct fuse_forget_data *forgets)
 {
-	struct ipmd_fs *fs = fs_of(req);
+	struct ipmd_fs *fs = ops_fs(req);
 	pthread_mutex_lock(&fs->lock);
 	for (size_t i = 0; i < count; i++)
 		forget_locked(fs, forgets[i].ino, forgets[i].nlookup);
@@ -249,7 +250,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	(void)fi;
-	struct ipmd_fs *fs = fs_of(req);
+	struct ipmd_fs *fs = ops_fs(req);
 	struct stat st;
 	pthread_mutex_lock(&fs->lock);
 	struct inode *inode = tree_get(fs->tree, ino);
@@ -294,7 +295,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
 	(void)fi;
-	struct ipmd_fs *fs = fs_of(req);
+	struct ipmd_fs *fs = ops_fs(req);
 	struct timespec t = wall_now();
 	struct stat st;
 	int e = 0;
@@ -347,7 +348,7 @@ out:
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-	struct ipmd_fs *fs = fs_of(req);
+	struct ipmd_fs *fs = ops_fs(req);
 	char target[TREE_SYMLINK_MAX + 1];
 	int e = 0;
 	pthread_mutex_lock(&fs->lock);
@@ -370,7 +371,7 @@ static int create_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		       mode_t mode, const char *target,
 		       struct fuse_entry_param *e, struct fuse_file_info *fi)
 {
-	struct ipmd_fs *fs = fs_of(req);
+	struct ipmd_fs *fs = ops_fs(req);
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	int err = tree_check_name(name);
 	if (err)
@@ -378,7 +379,7 @@ static int create_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (target && strlen(target) > TREE_SYMLINK_MAX)
 		return -ENAMETOOLONG;
 	pthread_mutex_lock(&fs->lock);
-	struct inode *dir = get_dir(fs, parent, &err);
+	struct inode *dir = ops_get_dir(fs, parent, &err);
 	struct inode *inode = NULL;
 	if (dir && tree_lookup(dir, name))
 		err = -EEXIST;
@@ -409,7 +410,7 @@ static int create_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 			inode->opens--;
 	}
 	if (inode && !err)
-		fill_entry(fs, inode, e);
+		ops_fill_entry(fs, inode, e);
 	pthread_mutex_unlock(&fs->lock);
 	return err;
 }
@@ -418,7 +419,7 @@ static void reply_created(fuse_req_t req, int err, struct fuse_entry_param *e,
 			  bool durable)
 {
 	if (!err && durable)
-		err = make_durable(fs_of(req));
+		err = ops_make_durable(ops_fs(req));
 	if (err)
 		fuse_reply_err(req, -err);
 	else
@@ -460,7 +461,7 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, struct fuse_file_info *fi)
 {
-	struct ipmd_fs *fs = fs_of(req);
+	struct ipmd_fs *fs = ops_fs(req);
 	struct fuse_entry_param e;
 	if (fs->read_only) {
 		fuse_reply_err(req, EROFS);
@@ -479,10 +480,10 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 			bool rmdir)
 {
-	struct ipmd_fs *fs = fs_of(req);
+	struct ipmd_fs *fs = ops_fs(req);
 	int err;
 	pthread_mutex_lock(&fs->lock);
-	struct inode *dir = get_dir(fs, parent, &err);
+	struct inode *dir = ops_get_dir(fs, parent, &err);
 	if (dir) {
 		struct record r = {.op = REC_UNLINK, .dir = parent,
 				   .name = name, .rmdir = rmdir,
@@ -513,7 +514,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname,
 		      unsigned int flags)
 {
-	struct ipmd_fs *fs = fs_of(req);
+	struct ipmd_fs *fs = ops_fs(req);
 	int err = tree_check_name(newname);
 	unsigned tflags = 0;
 	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
@@ -527,7 +528,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	pthread_mutex_lock(&fs->lock);
-	struct inode *dir = get_dir(fs, parent, &err);
+	struct inode *dir = ops_get_dir(fs, parent, &err);
 	struct dirent *d = dir ? tree_lookup(dir, name) : NULL;
 	if (dir && !d)
 		err = -ENOENT;
@@ -550,14 +551,14 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	 * the next sync or commit, as on a local filesystem, where only an
 	 * fsync of the directory promises it; Dovecot does that fsync. */
 	if (!err && parent != newparent)
-		err = make_durable(fs);
+		err = ops_make_durable(fs);
 	fuse_reply_err(req, -err);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		    const char *newname)
 {
-	struct ipmd_fs *fs = fs_of(req);
+	struct ipmd_fs *fs = ops_fs(req);
 	struct fuse_entry_param e;
 	int err = tree_check_name(newname);
 	if (err) {
@@ -579,14 +580,14 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		err = ipmd_fs_log(fs, &r);
 	}
 	if (!err)
-		fill_entry(fs, inode, &e);
+		ops_fill_entry(fs, inode, &e);
 	pthread_mutex_unlock(&fs->lock);
 	reply_created(req, err, &e, true);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct ipmd_fs *fs = fs_of(req);
+	struct ipmd_fs *fs = ops_fs(req);
 	bool writable = (fi->flags & O_ACCMODE) != O_RDONLY;
 	if (fs->no_open) {
 		/* Success, and the last open we see (op_init). */
@@ -646,7 +647,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	(void)fi;
-	struct ipmd_fs *fs = fs_of(req);
+	struct ipmd_fs *fs = ops_fs(req);
 	int err = 0;
 	pthread_mutex_lock(&fs->lock);
 	struct inode *inode = tree_get(fs->tree, ino);
@@ -697,7 +698,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
 	(void)fi;
-	struct ipmd_fs *fs = fs_of(req);
+	struct ipmd_fs *fs = ops_fs(req);
 	int err = 0;
 	struct file_state *f = NULL;
 	pthread_mutex_lock(&fs->lock);
@@ -730,7 +731,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 static void op_flush(fuse_req_t req, fuse_ino_t ino,
 		     struct fuse_file_info *fi)
 {
-	if (fs_of(req)->no_open) {
+	if (ops_fs(req)->no_open) {
 		/* Every close would cost a round trip, a reader's too (no-open
 		 * handles carry no FOPEN_NOFLUSH): ENOSYS, and the kernel
 		 * sends no more.  A writer's tail is sealed by its fsync, a
@@ -742,7 +743,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino,
 	/* close(2): the tail is sealed here, where an error still reaches
 	 * the caller. */
 	int err = (fi->flags & O_ACCMODE) != O_RDONLY
-			  ? seal_open_file(fs_of(req), ino)
+			  ? seal_open_file(ops_fs(req), ino)
 			  : 0;
 	fuse_reply_err(req, -err);
 }
@@ -750,7 +751,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino,
 static void op_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct ipmd_fs *fs = fs_of(req);
+	struct ipmd_fs *fs = ops_fs(req);
 	/* Writes through a shared mapping may land after the last flush. */
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
 		seal_open_file(fs, ino);
@@ -771,158 +772,17 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 {
 	(void)datasync;
 	(void)fi;
-	struct ipmd_fs *fs = fs_of(req);
+	struct ipmd_fs *fs = ops_fs(req);
 	int err = seal_open_file(fs, ino);
 	if (!err)
-		err = make_durable(fs);
+		err = ops_make_durable(fs);
 	fuse_reply_err(req, -err);
-}
-
-/* ---- directories ---- */
-
-struct dir_handle {
-	struct tree_listing list;
-	bool served;
-};
-
-static int by_ino(const void *a, const void *b)
-{
-	uint64_t x = ((const struct tree_listing_entry *)a)->ino;
-	uint64_t y = ((const struct tree_listing_entry *)b)->ino;
-	return (x > y) - (x < y);
-}
-
-/* Under lock: dir's entries in inode order, the order the files were
- * made in: what a tree walker reads in the listing's order then reads
- * in the order prefetch_files follows (fs/mount/prefetch.h), and fts,
- * which sorts a directory of more than 10,000 entries by inode, finds
- * nothing to change.  (tree_list gives hash order.) */
-static int list_dir(struct inode *dir, struct tree_listing *l)
-{
-	int err = tree_list(dir, l);
-	if (err == 0 && l->count > 1)
-		qsort(l->entries, l->count, sizeof(*l->entries), by_ino);
-	return err;
-}
-
-static void op_opendir(fuse_req_t req, fuse_ino_t ino,
-		       struct fuse_file_info *fi)
-{
-	struct ipmd_fs *fs = fs_of(req);
-	struct dir_handle *h = calloc(1, sizeof(*h));
-	int err = h ? 0 : -ENOMEM;
-	pthread_mutex_lock(&fs->lock);
-	struct inode *dir = err ? NULL : get_dir(fs, ino, &err);
-	if (dir)
-		err = list_dir(dir, &h->list);
-	pthread_mutex_unlock(&fs->lock);
-	if (err) {
-		free(h);
-		fuse_reply_err(req, -err);
-		return;
-	}
-	fi->fh = (uint64_t)(uintptr_t)h;
-	fi->cache_readdir = 0;
-	fuse_reply_open(req, fi);
-}
-
-static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
-		       off_t off, struct fuse_file_info *fi, bool plus)
-{
-	struct ipmd_fs *fs = fs_of(req);
-	struct dir_handle *h = (struct dir_handle *)(uintptr_t)fi->fh;
-	char *buf = malloc(size);
-	size_t used = 0;
-	int err = buf ? 0 : -ENOMEM;
-
-	pthread_mutex_lock(&fs->lock);
-	struct inode *dir = err ? NULL : get_dir(fs, ino, &err);
-	if (dir && off == 0 && h->served) {
-		/* rewinddir: a fresh view */
-		tree_listing_free(&h->list);
-		err = list_dir(dir, &h->list);
-	}
-	h->served = true;
-	for (size_t i = (size_t)off; !err && i < h->list.count + 2; i++) {
-		struct fuse_entry_param e;
-		memset(&e, 0, sizeof(e));
-		const char *name;
-		struct inode *inode = NULL;
-		if (i < 2) {
-			name = i == 0 ? "." : "..";
-			e.attr.st_ino = i == 0 ? dir->ino : dir->dir->parent->ino;
-			e.attr.st_mode = S_IFDIR;
-		} else {
-			struct tree_listing_entry *le = &h->list.entries[i - 2];
-			inode = tree_get(fs->tree, le->ino);
-			if (!inode)
-				continue; /* gone since the listing was made */
-			name = le->name;
-			e.attr.st_ino = le->ino;
-			e.attr.st_mode = inode->mode;
-		}
-		size_t left = size - used, n;
-		if (plus) {
-			if (inode) {
-				fill_entry(fs, inode, &e);
-			}
-			n = fuse_add_direntry_plus(req, buf + used, left, name,
-						   &e, (off_t)(i + 1));
-			if (n > left && inode)
-				inode->lookups--; /* not sent after all */
-		} else {
-			n = fuse_add_direntry(req, buf + used, left, name,
-					      &e.attr, (off_t)(i + 1));
-		}
-		if (n > left)
-			break;
-		used += n;
-	}
-	pthread_mutex_unlock(&fs->lock);
-	if (err)
-		fuse_reply_err(req, -err);
-	else
-		fuse_reply_buf(req, buf, used);
-	free(buf);
-}
-
-static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
-		       off_t off, struct fuse_file_info *fi)
-{
-	do_readdir(req, ino, size, off, fi, false);
-}
-
-static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
-			   off_t off, struct fuse_file_info *fi)
-{
-	do_readdir(req, ino, size, off, fi, true);
-}
-
-static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
-			  struct fuse_file_info *fi)
-{
-	(void)ino;
-	struct dir_handle *h = (struct dir_handle *)(uintptr_t)fi->fh;
-	if (h) {
-		tree_listing_free(&h->list);
-		free(h);
-	}
-	fuse_reply_err(req, 0);
-}
-
-static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
-			struct fuse_file_info *fi)
-{
-	(void)ino;
-	(void)datasync;
-	(void)fi;
-	fuse_reply_err(req, -make_durable(fs_of(req)));
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	(void)ino;
-	struct ipmd_fs *fs = fs_of(req);
+	struct ipmd_fs *fs = ops_fs(req);
 	struct statvfs sv;
 	if (statvfs(fs->store.paths.root, &sv) != 0) {
 		fuse_reply_err(req, errno);
@@ -958,11 +818,11 @@ const struct fuse_lowlevel_ops ipmd_ops = {
 	.flush = op_flush,
 	.release = op_release,
 	.fsync = op_fsync,
-	.opendir = op_opendir,
-	.readdir = op_readdir,
-	.readdirplus = op_readdirplus,
-	.releasedir = op_releasedir,
-	.fsyncdir = op_fsyncdir,
+	.opendir = ops_opendir,
+	.readdir = ops_readdir,
+	.readdirplus = ops_readdirplus,
+	.releasedir = ops_releasedir,
+	.fsyncdir = ops_fsyncdir,
 	.statfs = op_statfs,
 	.create = op_create,
 	.ioctl = ipmd_op_ioctl, /* share: fs/fuse/share_ioctl.h */

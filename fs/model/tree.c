@@ -1,5 +1,6 @@
 /* fs/model/tree.c — see tree.h. */
 #include "fs/model/tree.h"
+#include "fs/model/tree_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@
  * before taking bucket bits. */
 #define INO_MIX UINT64_C(0x9E3779B97F4A7C15)
 
-static bool is_dir(const struct inode *in)
+bool tr_is_dir(const struct inode *in)
 {
 	return S_ISDIR(in->mode);
 }
@@ -114,7 +115,7 @@ static int bounded_len(const char *s, size_t max, size_t *len)
 	return *len > max ? -ENAMETOOLONG : 0;
 }
 
-static int name_len(const char *name, size_t *len)
+int tr_name_len(const char *name, size_t *len)
 {
 	size_t n;
 	int r = bounded_len(name, TREE_NAME_MAX, &n);
@@ -131,7 +132,7 @@ static int name_len(const char *name, size_t *len)
 int tree_check_name(const char *name)
 {
 	size_t len;
-	return name_len(name, &len);
+	return tr_name_len(name, &len);
 }
 
 uint64_t tree_name_hash(const char *name, size_t len)
@@ -147,7 +148,7 @@ static int target_len(const char *target, size_t *len)
 /* ---- allocation ---- */
 
 /* The name lives in the same allocation, right after the struct. */
-static struct dirent *dirent_new(const char *name, size_t len, uint64_t hash)
+struct dirent *tr_dirent_new(const char *name, size_t len, uint64_t hash)
 {
 	struct dirent *e = malloc(sizeof(*e) + len + 1);
 	if (!e)
@@ -305,7 +306,7 @@ static int pick_ino(struct fs_tree *t, uint64_t want, uint64_t *ino)
 
 /* ---- name → dirent, per directory ---- */
 
-static struct dirent *dir_find(const struct dir *d, const char *name,
+struct dirent *tr_dir_find(const struct dir *d, const char *name,
 			       size_t len, uint64_t hash)
 {
 	struct dirent *e = d->buckets[hash & (d->nbuckets - 1)];
@@ -324,12 +325,12 @@ static int new_name(const struct inode *dir, const char *name, size_t *len,
 	int r;
 	if (!dir->dir)
 		return -ENOTDIR;
-	if ((r = name_len(name, len)))
+	if ((r = tr_name_len(name, len)))
 		return r;
 	if (dir->nlink == 0)
 		return -ENOENT;
 	*hash = tree_name_hash(name, *len);
-	return dir_find(dir->dir, name, *len, *hash) ? -EEXIST : 0;
+	return tr_dir_find(dir->dir, name, *len, *hash) ? -EEXIST : 0;
 }
 
 struct dirent *tree_lookup(struct inode *dir, const char *name)
@@ -340,10 +341,10 @@ struct dirent *tree_lookup(struct inode *dir, const char *name)
 	len = strnlen(name, TREE_NAME_MAX + 1);
 	if (len == 0 || len > TREE_NAME_MAX)
 		return NULL;
-	return dir_find(dir->dir, name, len, tree_name_hash(name, len));
+	return tr_dir_find(dir->dir, name, len, tree_name_hash(name, len));
 }
 
-static void dir_insert(struct inode *dir, struct dirent *e)
+void tr_dir_insert(struct inode *dir, struct dirent *e)
 {
 	struct dir *d = dir->dir;
 	name_table_grow(&d->buckets, &d->nbuckets, d->count);
@@ -352,7 +353,7 @@ static void dir_insert(struct inode *dir, struct dirent *e)
 	d->count++;
 }
 
-static void dir_remove(struct inode *dir, struct dirent *e)
+void tr_dir_remove(struct inode *dir, struct dirent *e)
 {
 	struct dir *d = dir->dir;
 	if (name_table_unlink(d->buckets, d->nbuckets, e))
@@ -361,14 +362,14 @@ static void dir_remove(struct inode *dir, struct dirent *e)
 
 /* ---- an inode's names ---- */
 
-static void link_add(struct inode *in, struct dirent *e)
+void tr_link_add(struct inode *in, struct dirent *e)
 {
 	e->inode = in;
 	e->next_link = in->links;
 	in->links = e;
 }
 
-static void link_remove(struct inode *in, struct dirent *e)
+void tr_link_remove(struct inode *in, struct dirent *e)
 {
 	struct dirent **p = &in->links;
 	while (*p && *p != e)
@@ -405,7 +406,7 @@ static void dirty_remove(struct fs_tree *t, struct inode *dir)
 	d->next_dirty = NULL;
 }
 
-static void mark_name(struct fs_tree *t, struct inode *dir, uint64_t hash)
+void tr_mark_name(struct fs_tree *t, struct inode *dir, uint64_t hash)
 {
 	struct dir_shards *s = &dir->dir->shards;
 	if (s->dirty && s->count)
@@ -428,7 +429,7 @@ static void mark_unsealed(struct fs_tree *t, struct inode *dir)
 void tree_inode_changed(struct fs_tree *t, struct inode *inode)
 {
 	for (struct dirent *e = inode->links; e; e = e->next_link)
-		mark_name(t, e->dir, e->hash);
+		tr_mark_name(t, e->dir, e->hash);
 }
 
 void tree_clear_dirty(struct fs_tree *t)
@@ -447,7 +448,7 @@ void tree_clear_dirty(struct fs_tree *t)
 }
 
 /* Entries of dir changed: its times, hence its own entry in its parent. */
-static void touch_dir(struct fs_tree *t, struct inode *dir,
+void tr_touch_dir(struct fs_tree *t, struct inode *dir,
 		      const struct timespec *now)
 {
 	dir->mtime = *now;
@@ -455,7 +456,7 @@ static void touch_dir(struct fs_tree *t, struct inode *dir,
 	tree_inode_changed(t, dir);
 }
 
-static void touch_inode(struct fs_tree *t, struct inode *in,
+void tr_touch_inode(struct fs_tree *t, struct inode *in,
 			const struct timespec *now)
 {
 	in->ctime = *now;
@@ -464,15 +465,15 @@ static void touch_inode(struct fs_tree *t, struct inode *in,
 
 /* Take e out of its directory and away from its inode, and free it.  The
  * inode stays (tree_release frees it); the caller touches the directory. */
-static void drop_entry(struct fs_tree *t, struct dirent *e,
+void tr_drop_entry(struct fs_tree *t, struct dirent *e,
 		       const struct timespec *now)
 {
 	struct inode *dir = e->dir, *in = e->inode;
-	dir_remove(dir, e);
-	link_remove(in, e);
-	mark_name(t, dir, e->hash);
+	tr_dir_remove(dir, e);
+	tr_link_remove(in, e);
+	tr_mark_name(t, dir, e->hash);
 	free(e);
-	if (is_dir(in)) {
+	if (tr_is_dir(in)) {
 		in->nlink = 0;
 		in->dir->parent = in;
 		dir->dir->subdirs--;
@@ -481,7 +482,7 @@ static void drop_entry(struct fs_tree *t, struct dirent *e,
 	} else {
 		in->nlink--;
 	}
-	touch_inode(t, in, now);
+	tr_touch_inode(t, in, now);
 }
 
 /* ---- tree ---- */
@@ -530,7 +531,7 @@ void tree_free(struct fs_tree *t)
 }
 
 /* Levels between the root (0) and dir. */
-static uint32_t dir_depth(const struct inode *dir)
+uint32_t tr_dir_depth(const struct inode *dir)
 {
 	uint32_t depth = 0;
 	while (dir->dir && dir->dir->parent != dir && depth <= TREE_DEPTH_MAX) {
@@ -538,33 +539,6 @@ static uint32_t dir_depth(const struct inode *dir)
 		depth++;
 	}
 	return depth;
-}
-
-/* Levels of directories below dir (0: no subdirectories); stops counting
- * past TREE_DEPTH_MAX, which the tree never holds anyway. */
-static uint32_t dir_height(const struct inode *dir, uint32_t limit)
-{
-	uint32_t best = 0;
-	if (!dir->dir || dir->dir->subdirs == 0 || limit == 0)
-		return 0;
-	for (uint32_t b = 0; b < dir->dir->nbuckets; b++)
-		for (const struct dirent *e = dir->dir->buckets[b]; e;
-		     e = e->hash_next) {
-			if (!e->inode->dir)
-				continue;
-			uint32_t h = 1 + dir_height(e->inode, limit - 1);
-			if (h > best)
-				best = h;
-		}
-	return best;
-}
-
-/* Whether directory src fits below newdir (as one of its entries). */
-static bool depth_fits(const struct inode *newdir, const struct inode *src)
-{
-	uint64_t d = (uint64_t)dir_depth(newdir) + 1 +
-		     dir_height(src, TREE_DEPTH_MAX);
-	return d <= TREE_DEPTH_MAX;
 }
 
 /* May an inode of mode (a symlink: to target) be made in dir?  0 with
@@ -592,7 +566,7 @@ static struct inode *add_inode(struct fs_tree *t, struct inode *dir,
 			       uint64_t hash)
 {
 	struct inode *in = inode_new(ino, mode, target, tlen);
-	struct dirent *e = dirent_new(name, len, hash);
+	struct dirent *e = tr_dirent_new(name, len, hash);
 	if (!in || !e) {
 		if (in)
 			inode_free(in);
@@ -600,8 +574,8 @@ static struct inode *add_inode(struct fs_tree *t, struct inode *dir,
 		return NULL;
 	}
 	in->nlink = S_ISDIR(mode) ? 2 : 1;
-	link_add(in, e);
-	dir_insert(dir, e);
+	tr_link_add(in, e);
+	tr_dir_insert(dir, e);
 	ino_insert(t, in);
 	if (S_ISDIR(mode)) {
 		in->dir->parent = dir;
@@ -618,11 +592,11 @@ static int add_link(struct inode *dir, struct inode *in, const char *name,
 {
 	if (in->nlink >= TREE_LINK_MAX)
 		return -EMLINK;
-	struct dirent *e = dirent_new(name, len, hash);
+	struct dirent *e = tr_dirent_new(name, len, hash);
 	if (!e)
 		return -ENOMEM;
-	link_add(in, e);
-	dir_insert(dir, e);
+	tr_link_add(in, e);
+	tr_dir_insert(dir, e);
 	in->nlink++;
 	return 0;
 }
@@ -643,7 +617,7 @@ int tree_create(struct fs_tree *t, struct inode *dir, const char *name,
 		return r;
 	if ((r = new_inode_fits(dir, spec->mode, spec->target, &tlen)))
 		return r;
-	if (type == S_IFDIR && dir_depth(dir) + 1 > TREE_DEPTH_MAX)
+	if (type == S_IFDIR && tr_dir_depth(dir) + 1 > TREE_DEPTH_MAX)
 		return -EMLINK;
 	if ((r = pick_ino(t, spec->ino, &ino)))
 		return r;
@@ -657,8 +631,8 @@ int tree_create(struct fs_tree *t, struct inode *dir, const char *name,
 	in->atime = in->mtime = in->ctime = *now;
 	if (type == S_IFDIR)
 		mark_unsealed(t, in);
-	mark_name(t, dir, hash);
-	touch_dir(t, dir, now);
+	tr_mark_name(t, dir, hash);
+	tr_touch_dir(t, dir, now);
 	if (out)
 		*out = in;
 	return 0;
@@ -673,16 +647,16 @@ int tree_link(struct fs_tree *t, struct inode *inode, struct inode *dir,
 
 	if ((r = new_name(dir, name, &len, &hash)))
 		return r;
-	if (is_dir(inode))
+	if (tr_is_dir(inode))
 		return -EPERM;
 	/* Linux refuses to resurrect an unlinked file the same way. */
 	if (inode->nlink == 0)
 		return -ENOENT;
 	if ((r = add_link(dir, inode, name, len, hash)))
 		return r;
-	mark_name(t, dir, hash);
-	touch_dir(t, dir, now);
-	touch_inode(t, inode, now);
+	tr_mark_name(t, dir, hash);
+	tr_touch_dir(t, dir, now);
+	tr_touch_inode(t, inode, now);
 	return 0;
 }
 
@@ -695,161 +669,21 @@ int tree_unlink(struct fs_tree *t, struct inode *dir, const char *name,
 
 	if (!dir->dir)
 		return -ENOTDIR;
-	if ((r = name_len(name, &len)))
+	if ((r = tr_name_len(name, &len)))
 		return r;
-	e = dir_find(dir->dir, name, len, tree_name_hash(name, len));
+	e = tr_dir_find(dir->dir, name, len, tree_name_hash(name, len));
 	if (!e)
 		return -ENOENT;
 	if (rmdir) {
-		if (!is_dir(e->inode))
+		if (!tr_is_dir(e->inode))
 			return -ENOTDIR;
 		if (e->inode->dir->count)
 			return -ENOTEMPTY;
-	} else if (is_dir(e->inode)) {
+	} else if (tr_is_dir(e->inode)) {
 		return -EISDIR;
 	}
-	drop_entry(t, e, now);
-	touch_dir(t, dir, now);
-	return 0;
-}
-
-/* Move n subdirectories (and their ".." links) between two parents; n < 0
- * moves them the other way. */
-static void move_subdirs(struct inode *from, struct inode *to, int n)
-{
-	if (n < 0) {
-		struct inode *tmp = from;
-		from = to;
-		to = tmp;
-		n = -n;
-	}
-	from->dir->subdirs -= (uint32_t)n;
-	from->nlink -= (uint32_t)n;
-	to->dir->subdirs += (uint32_t)n;
-	to->nlink += (uint32_t)n;
-}
-
-static int rename_exchange(struct fs_tree *t, struct dirent *od,
-			   struct dirent *nd, const struct timespec *now)
-{
-	struct inode *a = od->inode, *b = nd->inode;
-	struct inode *odir = od->dir, *ndir = nd->dir;
-	/* Directories that change parent: > 0 moves towards ndir. */
-	int delta = (int)is_dir(a) - (int)is_dir(b);
-
-	if (is_dir(a) && tree_is_ancestor(a, ndir))
-		return -EINVAL;
-	if (is_dir(b) && tree_is_ancestor(b, odir))
-		return -EINVAL;
-	if (a == b)
-		return 0;
-	if (odir != ndir && ((delta > 0 && ndir->nlink >= TREE_LINK_MAX) ||
-			     (delta < 0 && odir->nlink >= TREE_LINK_MAX)))
-		return -EMLINK;
-
-	link_remove(a, od);
-	link_remove(b, nd);
-	link_add(b, od);
-	link_add(a, nd);
-	if (odir != ndir) {
-		if (is_dir(a))
-			a->dir->parent = ndir;
-		if (is_dir(b))
-			b->dir->parent = odir;
-		move_subdirs(odir, ndir, delta);
-	}
-	mark_name(t, odir, od->hash);
-	mark_name(t, ndir, nd->hash);
-	touch_inode(t, a, now);
-	touch_inode(t, b, now);
-	touch_dir(t, odir, now);
-	if (ndir != odir)
-		touch_dir(t, ndir, now);
-	return 0;
-}
-
-int tree_rename(struct fs_tree *t, struct inode *olddir, const char *oldname,
-		struct inode *newdir, const char *newname, unsigned flags,
-		const struct timespec *now)
-{
-	const unsigned known = TREE_RENAME_NOREPLACE | TREE_RENAME_EXCHANGE;
-	struct dirent *od, *nd, *ne;
-	struct inode *src, *victim;
-	size_t olen, nlen;
-	uint64_t ohash, nhash;
-	int r;
-
-	if ((flags & ~known) || (flags & known) == known)
-		return -EINVAL;
-	if (!olddir->dir || !newdir->dir)
-		return -ENOTDIR;
-	if ((r = name_len(oldname, &olen)) || (r = name_len(newname, &nlen)))
-		return r;
-	ohash = tree_name_hash(oldname, olen);
-	nhash = tree_name_hash(newname, nlen);
-	od = dir_find(olddir->dir, oldname, olen, ohash);
-	if (!od)
-		return -ENOENT;
-	nd = dir_find(newdir->dir, newname, nlen, nhash);
-	if (flags & TREE_RENAME_EXCHANGE) {
-		if (!nd)
-			return -ENOENT;
-		if (olddir != newdir &&
-		    ((is_dir(od->inode) && !depth_fits(newdir, od->inode)) ||
-		     (is_dir(nd->inode) && !depth_fits(olddir, nd->inode))))
-			return -EMLINK;
-		return rename_exchange(t, od, nd, now);
-	}
-	if (nd && (flags & TREE_RENAME_NOREPLACE))
-		return -EEXIST;
-	if (newdir->nlink == 0)
-		return -ENOENT;
-
-	/* The checks in the order Linux makes them (do_renameat2, then
-	 * vfs_rename), so each case gives the errno a local fs gives. */
-	src = od->inode;
-	victim = nd ? nd->inode : NULL;
-	if (is_dir(src) && tree_is_ancestor(src, newdir))
-		return -EINVAL;
-	if (victim && is_dir(victim) && tree_is_ancestor(victim, olddir))
-		return -ENOTEMPTY;
-	if (victim == src)
-		return 0;
-	if (victim) {
-		if (is_dir(src) && !is_dir(victim))
-			return -ENOTDIR;
-		if (!is_dir(src) && is_dir(victim))
-			return -EISDIR;
-		if (is_dir(victim) && victim->dir->count)
-			return -ENOTEMPTY;
-	} else if (is_dir(src) && olddir != newdir &&
-		   newdir->nlink >= TREE_LINK_MAX) {
-		return -EMLINK;
-	}
-	if (is_dir(src) && olddir != newdir && !depth_fits(newdir, src))
-		return -EMLINK;
-
-	/* The only allocation comes first: a failure changes nothing. */
-	ne = dirent_new(newname, nlen, nhash);
-	if (!ne)
-		return -ENOMEM;
-	link_remove(src, od);
-	dir_remove(olddir, od);
-	mark_name(t, olddir, ohash);
-	free(od);
-	if (nd)
-		drop_entry(t, nd, now);
-	link_add(src, ne);
-	dir_insert(newdir, ne);
-	mark_name(t, newdir, nhash);
-	if (is_dir(src) && olddir != newdir) {
-		src->dir->parent = newdir;
-		move_subdirs(olddir, newdir, 1);
-	}
-	touch_inode(t, src, now);
-	touch_dir(t, olddir, now);
-	if (newdir != olddir)
-		touch_dir(t, newdir, now);
+	tr_drop_entry(t, e, now);
+	tr_touch_dir(t, dir, now);
 	return 0;
 }
 
@@ -932,7 +766,7 @@ int tree_load_entry(struct fs_tree *t, struct inode *dir, const char *name,
 
 	in = tree_get(t, ino);
 	if (in) {
-		if (is_dir(in) || (in->mode & S_IFMT) != type)
+		if (tr_is_dir(in) || (in->mode & S_IFMT) != type)
 			return -EINVAL;
 		if ((r = add_link(dir, in, name, len, hash)))
 			return r;
