@@ -59,6 +59,7 @@ static void fill_stat(const struct inode *i, struct stat *st)
 	st->st_nlink = i->nlink;
 	st->st_uid = i->uid;
 	st->st_gid = i->gid;
+	st->st_rdev = (dev_t)i->rdev;
 	st->st_size = S_ISLNK(i->mode) ? (off_t)strlen(i->target)
 		      : S_ISDIR(i->mode) ? 4096
 					 : (off_t)i->size;
@@ -366,13 +367,23 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_readlink(req, target);
 }
 
+/* What create_node makes: the type and permission bits, a symlink's
+ * target, a device node's device. */
+struct node_kind {
+	mode_t mode;
+	const char *target;
+	dev_t rdev;
+};
+
 /* Create name in parent; on success *e is filled (a lookup reference). */
 static int create_node(fuse_req_t req, fuse_ino_t parent, const char *name,
-		       mode_t mode, const char *target,
-		       struct fuse_entry_param *e, struct fuse_file_info *fi)
+		       const struct node_kind *k, struct fuse_entry_param *e,
+		       struct fuse_file_info *fi)
 {
 	struct ipmd_fs *fs = ops_fs(req);
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	const char *target = k->target;
+	mode_t mode = k->mode;
 	int err = tree_check_name(name);
 	if (err)
 		return err;
@@ -388,7 +399,7 @@ static int create_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 				   .name = name, .ino = fs->tree->next_ino,
 				   .mode = mode, .uid = ctx->uid,
 				   .gid = ctx->gid, .target = target,
-				   .time = wall_now()};
+				   .rdev = k->rdev, .time = wall_now()};
 		/* setgid directories hand their group down. */
 		if (dir->mode & S_ISGID) {
 			r.gid = dir->gid;
@@ -426,17 +437,28 @@ static void reply_created(fuse_req_t req, int err, struct fuse_entry_param *e,
 		fuse_reply_entry(req, e);
 }
 
+/*
+ * Regular files and the special files (FIFOs, sockets, character and
+ * block devices: entries of the tree, fs/model/tree.h).  The kernel
+ * answers for what a local filesystem's would: it refuses a device node
+ * to a caller without CAP_MKNOD (EPERM) before asking, makes a FIFO or a
+ * socket work itself, and refuses to open a device node on a mount
+ * without "dev" (FUSE mounts are nodev unless mounted with -o dev).
+ */
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev)
 {
-	(void)rdev;
 	struct fuse_entry_param e;
-	if ((mode & S_IFMT) != S_IFREG && (mode & S_IFMT) != 0) {
-		fuse_reply_err(req, EPERM); /* no devices, fifos, sockets */
+	struct node_kind k = {.mode = (mode & S_IFMT) | (mode & 07777)};
+	if ((mode & S_IFMT) == 0)
+		k.mode |= S_IFREG;
+	if (!S_ISREG(k.mode) && !tree_is_special(k.mode)) {
+		fuse_reply_err(req, EINVAL); /* as mknod(2) for a directory */
 		return;
 	}
-	int err = create_node(req, parent, name, S_IFREG | (mode & 07777),
-			      NULL, &e, NULL);
+	if (tree_has_rdev(k.mode))
+		k.rdev = rdev;
+	int err = create_node(req, parent, name, &k, &e, NULL);
 	reply_created(req, err, &e, false);
 }
 
@@ -444,8 +466,8 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode)
 {
 	struct fuse_entry_param e;
-	int err = create_node(req, parent, name, S_IFDIR | (mode & 07777),
-			      NULL, &e, NULL);
+	struct node_kind k = {.mode = S_IFDIR | (mode & 07777)};
+	int err = create_node(req, parent, name, &k, &e, NULL);
 	reply_created(req, err, &e, true);
 }
 
@@ -453,8 +475,8 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		       const char *name)
 {
 	struct fuse_entry_param e;
-	int err = create_node(req, parent, name, S_IFLNK | 0777, link, &e,
-			      NULL);
+	struct node_kind k = {.mode = S_IFLNK | 0777, .target = link};
+	int err = create_node(req, parent, name, &k, &e, NULL);
 	reply_created(req, err, &e, true);
 }
 
@@ -467,8 +489,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	int err = create_node(req, parent, name, S_IFREG | (mode & 07777),
-			      NULL, &e, fi);
+	struct node_kind k = {.mode = S_IFREG | (mode & 07777)};
+	int err = create_node(req, parent, name, &k, &e, fi);
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;

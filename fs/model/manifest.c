@@ -65,6 +65,7 @@ static int put_out(struct sealer *s, struct chunk_ref *out)
 		sodium_memzero(s->out.p, len);
 	s->out.len = 0;
 	s->out.rc = 0;
+	s->out.special = false;
 	if (rc != 0)
 		return rc;
 	out->size = len;
@@ -104,8 +105,7 @@ static void out_node_tail(struct sealer *s, const struct inode *dir,
 		mf_out_key(&s->out, "shards", false);
 		mf_out_int(&s->out, shards);
 	}
-	mf_out_key(&s->out, "v", false);
-	mf_out_int(&s->out, MANIFEST_VERSION);
+	mf_out_version(&s->out);
 	mf_out_mem(&s->out, "}", 1);
 }
 
@@ -165,8 +165,7 @@ static int seal_shard(struct sealer *s, uint32_t i, uint32_t of,
 	mf_out_int(&s->out, of);
 	mf_out_key(&s->out, "shard", false);
 	mf_out_int(&s->out, i);
-	mf_out_key(&s->out, "v", false);
-	mf_out_int(&s->out, MANIFEST_VERSION);
+	mf_out_version(&s->out);
 	mf_out_mem(&s->out, "}", 1);
 	return put_out(s, out);
 }

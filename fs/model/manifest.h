@@ -21,7 +21,11 @@
  *          "mtime":NS,"ctime":NS,"atime":NS, …by type…}
  *   times are integer nanoseconds since the epoch;
  *   regular file: "cid","key","depth" of its content (absent when size 0);
- *   directory: "cid","key" of its node; symlink: "target".
+ *   directory: "cid","key" of its node; symlink: "target";
+ *   special file (FIFO, socket, character or block device: mode's type
+ *   bits, tree_is_special): size 0, and on a device node only "rdev", the
+ *   device as stat(2)'s st_rdev on Linux (major and minor as glibc's
+ *   makedev packs them).
  * "key" is base64url without padding; "cid" is the base32 text ("bafkrei…").
  * A name or symlink target that is not valid UTF-8 (JSON can't hold it) is
  * written as "bname" / "btarget", base64url of its bytes, instead.
@@ -29,6 +33,14 @@
  * the loader joins them into one inode.  The size and content written are
  * the last *sealed* ones (inode.content), never unsealed data.  A symlink's
  * size is its target's length; a directory's is the inode's (0).
+ *
+ * Versions.  A block ("v") is version 2 (MANIFEST_VERSION_SPECIAL) when
+ * one of its entries is a special file's, else version 1: a tree without
+ * special files is written byte for byte as before they existed (same
+ * blocks, same CIDs), and a reader refuses version 1 with a special entry
+ * and version 2 without one, so one tree has one encoding.  A release
+ * from before reads every store that holds no special file, and refuses
+ * (as damaged) a block that holds one.
  *
  * The root directory has no entry to hold its own attributes, so the root's
  * node (either form) carries one more member, "self": the ENTRY fields
@@ -51,6 +63,7 @@
 #include "util/attr.h"
 
 #define MANIFEST_VERSION 1
+#define MANIFEST_VERSION_SPECIAL 2 /* a block holding a special file */
 #define MANIFEST_SHARD_THRESHOLD 1000
 /* Shard counts step by this factor (both ways); a directory shrinks when
  * its entries fall below shards·threshold/MANIFEST_SHRINK_DIV. */

@@ -56,6 +56,7 @@ struct out {
 	char *p;
 	size_t len, cap;
 	int rc;
+	bool special; /* an entry of a special file written: "v":2 */
 };
 
 void mf_out_mem(struct out *o, const void *p, size_t n);
@@ -69,6 +70,10 @@ void mf_out_key(struct out *o, const char *key, bool first);
  * or -EIO (the tree broke an invariant), else 0 (o->rc may still be set). */
 int mf_out_entry(struct out *o, const struct inode *in, const char *name,
 		 size_t name_len);
+/* The block's ",\"v\":N" member: MANIFEST_VERSION_SPECIAL when an entry
+ * written into o since it was emptied is a special file's, else
+ * MANIFEST_VERSION (manifest.h, "Versions"). */
+void mf_out_version(struct out *o);
 
 /* ---- reading (manifest_read.c) ---- */
 
@@ -80,7 +85,8 @@ struct in {
 /* The member names this format knows, sorted (ENTRY, ref, "self"). */
 enum field {
 	F_ATIME, F_BNAME, F_BTARGET, F_CID, F_CTIME, F_DEPTH, F_GID, F_INO,
-	F_KEY, F_MODE, F_MTIME, F_NAME, F_SIZE, F_TARGET, F_UID, F_COUNT
+	F_KEY, F_MODE, F_MTIME, F_NAME, F_RDEV, F_SIZE, F_TARGET, F_UID,
+	F_COUNT
 };
 #define BIT(f) (1u << (f))
 #define ATTR_FIELDS                                                           \

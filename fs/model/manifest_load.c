@@ -81,7 +81,7 @@ static bool attrs_of(const struct fields *x, struct tree_load_attrs *a)
 	a->atime = ns_to_ts(v[F_ATIME]);
 	if (a->mode & ~(uint32_t)(S_IFMT | PERM_BITS))
 		return false;
-	return S_ISREG(a->mode) || S_ISDIR(a->mode) || S_ISLNK(a->mode);
+	return tree_type_ok(a->mode);
 }
 
 /* Where the entries of one block go, and what they must obey. */
@@ -91,7 +91,24 @@ struct scope {
 	char prev[TREE_NAME_MAX + 1]; /* entries must ascend strictly */
 	size_t prev_len;
 	bool first;
+	bool special; /* an entry was a special file's: the block is v2 */
 };
+
+/* A special file's members (manifest.h): size 0, and "rdev" exactly on a
+ * device node.  The fields it adds to *want, or false. */
+static bool special_of(const struct fields *x, struct tree_load_attrs *a,
+		       unsigned *want)
+{
+	if (a->size != 0)
+		return false;
+	if (!tree_has_rdev(a->mode))
+		return true;
+	if (x->num[F_RDEV] < 0)
+		return false;
+	a->rdev = (uint64_t)x->num[F_RDEV];
+	*want |= BIT(F_RDEV);
+	return true;
+}
 
 /* One ENTRY, already parsed into l->x: check it and put it in the tree. */
 static int load_entry(struct loader *l, struct scope *sc)
@@ -140,6 +157,10 @@ static int load_entry(struct loader *l, struct scope *sc)
 		    memchr(x->target, '\0', x->target_len))
 			return -EBADMSG;
 		a.target = x->target;
+	} else if (tree_is_special(a.mode)) {
+		if (!special_of(x, &a, &want))
+			return -EBADMSG;
+		sc->special = true;
 	}
 	if (x->seen != want)
 		return -EBADMSG;
@@ -274,7 +295,10 @@ static int in_block(struct loader *l, struct in *r, struct scope *sc,
 	if (!mf_in_char(r, '}'))
 		return -EBADMSG;
 	mf_in_ws(r);
-	if (r->p != r->end || !(b->seen & BIT(M_V)) || b->v != MANIFEST_VERSION)
+	/* One encoding per value: version 2 exactly when an entry is a
+	 * special file's (manifest.h, "Versions"). */
+	if (r->p != r->end || !(b->seen & BIT(M_V)) ||
+	    b->v != (sc->special ? MANIFEST_VERSION_SPECIAL : MANIFEST_VERSION))
 		return -EBADMSG;
 	return 0;
 }

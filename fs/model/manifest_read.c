@@ -255,7 +255,7 @@ bool mf_in_str(struct in *r, char *out, size_t max, size_t *len)
 /* enum field's names, in its order (manifest_internal.h). */
 static const char *const field_names[F_COUNT] = {
 	"atime", "bname", "btarget", "cid", "ctime", "depth", "gid", "ino",
-	"key", "mode", "mtime", "name", "size", "target", "uid",
+	"key", "mode", "mtime", "name", "rdev", "size", "target", "uid",
 };
 
 /* Index of key in a sorted table of n names, or -1. */

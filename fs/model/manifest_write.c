@@ -176,10 +176,29 @@ static void out_bytes_s(struct out *o, const char *key, const char *p,
 	}
 }
 
+void mf_out_version(struct out *o)
+{
+	mf_out_key(o, "v", false);
+	mf_out_int(o, o->special ? MANIFEST_VERSION_SPECIAL : MANIFEST_VERSION);
+}
+
+/* A special file's "rdev" (a device node's only), and the mark that makes
+ * its block a version 2 one.  Sorted between "name" and "size". */
+static void out_special(struct out *o, const struct inode *in)
+{
+	if (!tree_is_special(in->mode))
+		return;
+	o->special = true;
+	if (tree_has_rdev(in->mode)) {
+		mf_out_key(o, "rdev", false);
+		mf_out_int(o, (long long)in->rdev);
+	}
+}
+
 /*
  * An ENTRY (name != NULL) or "self" (name == NULL).  Members in sorted
  * order: atime bname btarget cid ctime depth gid ino key mode mtime name
- * size target uid.
+ * rdev size target uid.
  */
 int mf_out_entry(struct out *o, const struct inode *in, const char *name,
 		 size_t name_len)
@@ -190,7 +209,7 @@ int mf_out_entry(struct out *o, const struct inode *in, const char *name,
 	const uint8_t *key = NULL;
 	size_t tlen = 0;
 
-	if (in->ino > INT64_MAX || size > INT64_MAX)
+	if (in->ino > INT64_MAX || size > INT64_MAX || in->rdev > INT64_MAX)
 		return -EOVERFLOW;
 	if (name && reg && size > 0) {
 		/* A file's content is sealed before it reaches the tree. */
@@ -241,6 +260,7 @@ int mf_out_entry(struct out *o, const struct inode *in, const char *name,
 	mf_out_int(o, ts_to_ns(&in->mtime));
 	if (name)
 		out_bytes_s(o, "name", name, name_len);
+	out_special(o, in);
 	mf_out_key(o, "size", false);
 	mf_out_int(o, (long long)size);
 	if (tlen)

@@ -53,21 +53,18 @@ static bool u63(uint64_t v)
 
 /*
  * A create's mode and target as a manifest entry can hold them, no more
- * (manifest.c: attrs_of, load_entry): a regular file, directory or
- * symlink, no bits outside S_IFMT | 07777, a target exactly when it is a
+ * (manifest.c: attrs_of, load_entry): a type tree_type_ok takes, no bits outside S_IFMT | 07777, a target exactly when it is a
  * symlink.  tree_create alone takes stray bits, which replay would put in
  * a tree that manifest_load then refuses; and it drops a non-symlink's
  * target, so such a record would not say what the tree holds.
  */
 static bool create_mode_ok(uint32_t mode, const char *target)
 {
-	uint32_t type = mode & S_IFMT;
-
 	if (mode & ~(uint32_t)(S_IFMT | 07777))
 		return false;
-	if (type != S_IFREG && type != S_IFDIR && type != S_IFLNK)
+	if (!tree_type_ok(mode))
 		return false;
-	return (type == S_IFLNK) == (target != NULL);
+	return S_ISLNK(mode) == (target != NULL);
 }
 
 /*
@@ -83,7 +80,8 @@ static int check_record(const struct record *r)
 	switch (r->op) {
 	case REC_CREATE:
 		if (r->ino == 0 || !u63(r->ino) || !u63(r->dir) ||
-		    !create_mode_ok(r->mode, r->target))
+		    !create_mode_ok(r->mode, r->target) || !u63(r->rdev) ||
+		    (r->rdev && !tree_has_rdev(r->mode)))
 			return -EINVAL;
 		return tree_check_name(r->name);
 	case REC_LINK:
@@ -179,6 +177,14 @@ static int set_mode_owner(json_t *o, const struct record *r)
 	return e;
 }
 
+/* A device node's "rdev", on its create only (record.h). */
+static int set_rdev(json_t *o, const struct record *r)
+{
+	if (!tree_has_rdev(r->mode))
+		return 0;
+	return set_int(o, "rdev", (json_int_t)r->rdev);
+}
+
 int record_encode(const struct record *r, char **json, size_t *len)
 {
 	if (r->op < REC_CREATE || r->op > REC_CONTENT)
@@ -198,6 +204,7 @@ int record_encode(const struct record *r, char **json, size_t *len)
 		e |= set_mode_owner(o, r);
 		if (r->target)
 			e |= set_text(o, "target", r->target);
+		e |= set_rdev(o, r);
 		break;
 	case REC_LINK:
 		e |= set_int(o, "ino", (json_int_t)r->ino);
@@ -260,7 +267,7 @@ int record_apply(struct fs_tree *t, const struct record *r,
 			return -ESTALE;
 		struct tree_new_inode spec = {
 			.mode = r->mode, .uid = r->uid, .gid = r->gid,
-			.target = r->target, .ino = r->ino,
+			.target = r->target, .ino = r->ino, .rdev = r->rdev,
 		};
 		return tree_create(t, dir, r->name, &spec, &r->time, &inode);
 	}
@@ -427,6 +434,15 @@ static int get_content(json_t *o, struct obj_ref *c)
 	return 0;
 }
 
+/* A create's "rdev": there exactly when the mode is a device node's
+ * (records from before special files have none, and make none). */
+static int get_rdev(json_t *o, struct record *r)
+{
+	if (!tree_has_rdev(r->mode))
+		return json_object_get(o, "rdev") ? -1 : 0;
+	return get_u64(o, "rdev", &r->rdev);
+}
+
 /* Room for names and targets decoded from base64url. */
 IPMD_MUST_CHECK
 static int parse(json_t *o, struct record *r, struct record_text *tb)
@@ -453,7 +469,8 @@ static int parse(json_t *o, struct record *r, struct record_text *tb)
 		       get_u32(o, "mode", &r->mode) ||
 		       get_u32(o, "uid", &r->uid) ||
 		       get_u32(o, "gid", &r->gid) ||
-		       !create_mode_ok(r->mode, r->target);
+		       !create_mode_ok(r->mode, r->target) ||
+		       get_rdev(o, r);
 	case REC_LINK:
 		return get_u64(o, "ino", &r->ino) ||
 		       get_u64(o, "dir", &r->dir) ||

@@ -11,7 +11,7 @@
  * the same); replay counts such records and moves on.
  *
  *   {"op":"create","dir":D,"name":N,"ino":I,"mode":M,"uid":U,"gid":G,
- *    "time":NS[,"target":T]}
+ *    "time":NS[,"target":T][,"rdev":R]}
  *   {"op":"link","ino":I,"dir":D,"name":N,"time":NS}
  *   {"op":"unlink","dir":D,"name":N,"rmdir":B,"time":NS}
  *   {"op":"rename","dir":D,"name":N,"newdir":D2,"newname":N2,"flags":F,
@@ -33,10 +33,13 @@
  * refuses it (replay needs blocks: fs/model/merge_base.h, merge_replay).
  *
  * What replay accepts is exactly what a commit can write: a create's M is
- * a regular file, directory or symlink with no bits outside S_IFMT | 07777
- * (what a manifest holds), and T is there if and only if M is a symlink.
+ * a type tree_type_ok takes (a regular file, directory, symlink, FIFO,
+ * socket, character or block device) with no bits outside S_IFMT | 07777
+ * (what a manifest holds), T is there if and only if M is a symlink, and
+ * R (the device, as stat's st_rdev) if and only if M is a device node.
  * record_encode refuses any other create, and replay refuses it as
- * malformed.
+ * malformed.  Records written before special files existed never carry
+ * R and never make one, so they read as they always did.
  */
 #ifndef IPMD_FS_MODEL_RECORD_H
 #define IPMD_FS_MODEL_RECORD_H
@@ -71,6 +74,7 @@ struct record {
 	uint64_t dir, newdir, ino;
 	const char *name, *newname, *target;
 	uint32_t mode, uid, gid;
+	uint64_t rdev;  /* create of a device node: its device */
 	unsigned flags; /* rename: enum tree_rename_flags */
 	bool rmdir;
 	unsigned set;   /* setattr: enum record_set */
@@ -83,9 +87,9 @@ struct record {
  * JSON text of r (malloc'ed, caller frees); 0 or -ENOMEM, or an error for
  * a record that record_replay would refuse (so it is never journaled):
  * -EINVAL (unknown op; an ino or dir ≥ 2^63, a create's ino 0; a create
- * whose mode is not a regular file, directory or symlink, or has bits
- * outside S_IFMT | 07777; a target on anything but a symlink, or a symlink
- * without one; a string that is not UTF-8; content whose cid is not raw
+ * whose mode is not a type tree_type_ok takes, or has bits outside
+ * S_IFMT | 07777; a target on anything but a symlink, or a symlink
+ * without one; an rdev on anything but a device node, or ≥ 2^63; a string that is not UTF-8; content whose cid is not raw
  * or whose depth passes OBJ_DEPTH_MAX), tree_check_name's errno for a bad
  * name, -EOVERFLOW for a time more than about 292 years from 1970 or a
  * size ≥ 2^63.

@@ -549,7 +549,7 @@ static int new_inode_fits(const struct inode *dir, uint32_t mode,
 {
 	uint32_t type = mode & S_IFMT;
 	int r;
-	if (type != S_IFREG && type != S_IFDIR && type != S_IFLNK)
+	if (!tree_type_ok(mode))
 		return -EINVAL;
 	if (type == S_IFLNK && (r = target_len(target, tlen)))
 		return r;
@@ -628,6 +628,7 @@ int tree_create(struct fs_tree *t, struct inode *dir, const char *name,
 		return -ENOMEM;
 	in->uid = spec->uid;
 	in->gid = spec->gid;
+	in->rdev = tree_has_rdev(spec->mode) ? spec->rdev : 0;
 	in->atime = in->mtime = in->ctime = *now;
 	if (type == S_IFDIR)
 		mark_unsealed(t, in);
@@ -715,6 +716,7 @@ int tree_add_orphan(struct fs_tree *t, const struct inode *like,
 	in->mtime = like->mtime;
 	in->ctime = like->ctime;
 	in->content = like->content;
+	in->rdev = like->rdev;
 	if (in->dir)
 		in->dir->parent = in; /* removed: its own parent */
 	ino_insert(t, in);
@@ -737,6 +739,7 @@ static void load_attrs(struct inode *in, const struct tree_load_attrs *attrs)
 	in->ctime = attrs->ctime;
 	if (type == S_IFREG)
 		in->content = attrs->content;
+	in->rdev = tree_has_rdev(attrs->mode) ? attrs->rdev : 0;
 }
 
 int tree_load_root(struct fs_tree *t, const struct tree_load_attrs *attrs)

@@ -87,13 +87,15 @@ struct dir {
 
 struct inode {
 	uint64_t ino;
-	uint32_t mode; /* S_IFREG | S_IFDIR | S_IFLNK, and permission bits */
+	uint32_t mode; /* a type tree_type_ok takes, and permission bits */
 	uint32_t uid, gid;
 	uint32_t nlink;
 	uint64_t size;
 	struct timespec atime, mtime, ctime;
 	struct obj_ref content; /* regular files: the last sealed content */
 	char *target;           /* symlinks: NUL-terminated target */
+	uint64_t rdev;          /* device nodes: the device (stat's st_rdev);
+				   0 for every other type */
 	struct dir *dir;        /* directories */
 	struct dirent *links;   /* dirents naming this inode (a directory:
 				   its one name; root, removed: NULL) */
@@ -154,15 +156,41 @@ uint64_t tree_name_hash(const char *name, size_t len);
 IPMD_MUST_CHECK
 int tree_check_name(const char *name);
 
+/*
+ * The types the tree holds: regular files, directories, symlinks, and the
+ * special files (FIFOs, sockets, character and block devices), which are
+ * a name, an owner, a mode and for a device node its rdev, nothing else:
+ * the kernel makes a FIFO or a socket work, the device's driver a device
+ * node.  A special file has no content and size 0.
+ */
+static inline bool tree_is_special(uint32_t mode)
+{
+	return S_ISFIFO(mode) || S_ISSOCK(mode) || S_ISCHR(mode) ||
+	       S_ISBLK(mode);
+}
+/* Device nodes: the only inodes whose rdev means something. */
+static inline bool tree_has_rdev(uint32_t mode)
+{
+	return S_ISCHR(mode) || S_ISBLK(mode);
+}
+static inline bool tree_type_ok(uint32_t mode)
+{
+	return S_ISREG(mode) || S_ISDIR(mode) || S_ISLNK(mode) ||
+	       tree_is_special(mode);
+}
+
 struct tree_new_inode {
-	uint32_t mode; /* type bits decide file / directory / symlink */
+	uint32_t mode; /* type bits decide file / directory / symlink /
+			  special file (tree_type_ok) */
 	uint32_t uid, gid;
 	const char *target; /* symlinks */
+	uint64_t rdev;      /* device nodes (tree_has_rdev); else ignored */
 	uint64_t ino;       /* 0: allocate; replay passes the recorded one */
 };
 
 /*
- * Create a file, directory or symlink named name in dir.  -EEXIST,
+ * Create a file, directory, symlink or special file named name in dir.
+ * -EEXIST,
  * -ENOTDIR (dir is not a directory), -ENAMETOOLONG, -EINVAL,
  * -ENOENT (dir was removed), -EMLINK (too many subdirectories, or a
  * directory deeper than TREE_DEPTH_MAX), -ENOMEM.
@@ -215,7 +243,7 @@ int tree_release(struct fs_tree *t, struct inode *inode);
 
 /*
  * A nameless inode in t shaped like `like` (of another tree): its number,
- * type, target, attributes and content, nlink 0, a directory empty and
+ * type, target, rdev, attributes and content, nlink 0, a directory empty and
  * its own parent — what an unlink leaves while the kernel still holds the
  * inode.  For a mount that replaces its tree by another commit's
  * (fs/mount/follow.h): the kernel's references outlive the names.  The
@@ -264,6 +292,7 @@ struct tree_load_attrs {
 	struct timespec atime, mtime, ctime;
 	struct obj_ref content;
 	const char *target;
+	uint64_t rdev; /* device nodes */
 };
 IPMD_MUST_CHECK
 int tree_load_entry(struct fs_tree *t, struct inode *dir, const char *name,

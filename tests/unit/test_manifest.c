@@ -200,6 +200,9 @@ static void cmp_inode(struct fs_tree *tb, const char *name,
 	} else if (a->size != b->size) {
 		diff("%s: size", name);
 	}
+	if (a->rdev != b->rdev)
+		diff("%s: rdev %llu vs %llu", name,
+		     (unsigned long long)a->rdev, (unsigned long long)b->rdev);
 }
 
 static void cmp_dir(struct fs_tree *tb, const struct inode *a,
@@ -1107,6 +1110,125 @@ static void test_big(void)
 	tree_free(t);
 }
 
+/* A directory block's plaintext, NUL-terminated (the caller frees). */
+static char *block_text(const struct chunk_ref *ref)
+{
+	uint8_t *sealed = harness_alloc(BLOCK_MAX_BYTES);
+	char *plain = harness_alloc(BLOCK_MAX_BYTES + 1);
+	size_t len = 0, plen = 0;
+	if (bs_get(st.bs, &ref->cid, sealed, BLOCK_MAX_BYTES, &len) != 0 ||
+	    seal_open((uint8_t *)plain, &plen, sealed, len, BLOCK_DIRECTORY,
+		      ref->key) != 0)
+		harness_bail("block_text");
+	plain[plen] = '\0';
+	free(sealed);
+	return plain;
+}
+
+/* A root node of version v holding entries, loaded. */
+static int load_entries_v(int v, const char *entries)
+{
+	char *text = harness_alloc(strlen(entries) + 512);
+	sprintf(text, "{\"v\":%d,%s,\"entries\":[%s]}", v, SELF, entries);
+	int rc = load_text(text, 1000);
+	free(text);
+	return rc;
+}
+
+/*
+ * Special files (FIFOs, sockets, devices) round trip with their type,
+ * mode and rdev, hard links included; the block holding one is version 2,
+ * every other block still version 1 (the bytes of a tree without special
+ * files do not change); a version 1 block with a special entry, a version
+ * 2 one without, and malformed special entries are refused.
+ */
+static void test_special_entries(void)
+{
+	struct fs_tree *t = harness_tree(1000, 100, &now), *u = NULL;
+	struct inode *dev = mkdir_(t, t->root, "dev", 2);
+	struct chunk_ref ref;
+	struct tree_new_inode spec = {.uid = 7, .gid = 8};
+	const struct {
+		const char *name;
+		uint32_t mode;
+		uint64_t rdev;
+	} kinds[] = {
+		{"fifo", S_IFIFO | 0644, 0},
+		{"sock", S_IFSOCK | 0755, 0},
+		{"null", S_IFCHR | 0666, 0x103},   /* 1,3 */
+		{"loop0", S_IFBLK | 0660, 0x700},  /* 7,0 */
+		{"big", S_IFCHR | 0600, 0xfff0fffffULL}, /* big major, minor */
+	};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(*kinds); i++) {
+		spec.mode = kinds[i].mode;
+		spec.rdev = kinds[i].rdev;
+		spec.ino = 10 + i;
+		is_int(tree_create(t, dev, kinds[i].name, &spec, &now, NULL), 0,
+		       "tree_create %s", kinds[i].name);
+	}
+	is_int(tree_link(t, tree_get(t, 10), t->root, "fifo-link", &now), 0,
+	       "a hard link to the fifo, in another directory");
+	mkfile(t, t->root, "plain", 1, 30);
+
+	is_int(seal_load(t, &ref, &u), 0, "sealed and loaded");
+	ok(u && same_tree(t, u), "the same tree: types, modes, rdevs, links");
+	struct inode *big = u ? tree_get(u, 14) : NULL;
+	ok(big && big->rdev == 0xfff0fffffULL && S_ISCHR(big->mode),
+	   "a device number past 32 bits kept");
+	char *root = block_text(&ref);
+	ok(strstr(root, "\"v\":2}") != NULL,
+	   "the root (a hard link to the fifo) is version 2");
+	free(root);
+	char *devtext = block_text(&dev->dir->shards.node);
+	ok(jansson_canonical(&dev->dir->shards.node),
+	   "the special entries are what jansson writes");
+	ok(strstr(devtext, "\"rdev\":259,\"size\":0") &&
+		   strstr(devtext, "\"v\":2}"),
+	   "a device's rdev between name and size, version 2");
+	free(devtext);
+	tree_free(u);
+	u = NULL;
+
+	/* Without special files, version 1 as ever. */
+	is_int(tree_unlink(t, t->root, "fifo-link", false, &now), 0,
+	       "the link to the fifo removed");
+	is_int(seal_load(t, &ref, &u), 0, "sealed again");
+	root = block_text(&ref);
+	ok(strstr(root, "\"v\":1}") && !strstr(root, "rdev"),
+	   "the root, special files gone, is version 1 again");
+	free(root);
+	tree_free(u);
+	tree_free(t);
+
+#define SPECIAL(mode, extra)                                                  \
+	"{\"name\":\"a\"," ATTRS(5, mode, 0) extra "}"
+	/* 12708 = 0030644 (no type); 4516 = S_IFIFO|0644, 8576 = S_IFCHR|0600, 25008 = S_IFBLK|0660,
+	 * 49645 = S_IFSOCK|0755. */
+	is_int(load_entries_v(2, SPECIAL(4516, "")), 0, "v2: a fifo loads");
+	is_int(load_entries_v(2, SPECIAL(49645, "")), 0, "v2: a socket loads");
+	is_int(load_entries_v(2, SPECIAL(8576, ",\"rdev\":0")), 0,
+	       "v2: a character device 0,0 loads");
+	is_int(load_entries_v(1, SPECIAL(4516, "")), -EBADMSG,
+	       "v1 with a special entry: refused");
+	is_int(load_entries_v(2, FILE0("a", 5)), -EBADMSG,
+	       "v2 without one: refused");
+	is_int(load_entries_v(2, SPECIAL(8576, "")), -EBADMSG,
+	       "a device without rdev: refused");
+	is_int(load_entries_v(2, SPECIAL(25008, ",\"rdev\":-1")), -EBADMSG,
+	       "a negative rdev: refused");
+	is_int(load_entries_v(2, SPECIAL(4516, ",\"rdev\":1")), -EBADMSG,
+	       "a fifo with rdev: refused");
+	is_int(load_entries_v(1, FILE0("a", 5) ",{\"name\":\"b\","
+			      ATTRS(6, 33152, 0) ",\"rdev\":1}"),
+	       -EBADMSG, "a file with rdev: refused");
+	is_int(load_entries_v(2, "{\"name\":\"a\"," ATTRS(5, 4516, 3) "}"),
+	       -EBADMSG, "a fifo of size 3: refused");
+	is_int(load_entries_v(2, "{\"name\":\"a\"," ATTRS(5, 12708, 0)
+			      "}"),
+	       -EBADMSG, "type bits naming no type: refused");
+#undef SPECIAL
+}
+
 int main(void)
 {
 	harness_seal_init();
@@ -1126,6 +1248,7 @@ int main(void)
 	test_tamper();
 	test_crafted_entries();
 	test_crafted_shards();
+	test_special_entries();
 	test_big();
 
 	bs_close(st.bs);

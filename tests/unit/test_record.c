@@ -141,6 +141,10 @@ static void compare_inodes(struct harness_diffs *d, struct inode *x,
 			(long long)y->ctime.tv_sec, y->ctime.tv_nsec);
 	if (!ref_eq(&x->content, &y->content))
 		harness_differ(d, "ino %llu: content", ino);
+	if (x->rdev != y->rdev)
+		harness_differ(d, "ino %llu: rdev %llu vs %llu", ino,
+			       (unsigned long long)x->rdev,
+			       (unsigned long long)y->rdev);
 	if ((x->target == NULL) != (y->target == NULL) ||
 	    (x->target && strcmp(x->target, y->target)))
 		harness_differ(d, "ino %llu: target", ino);
@@ -557,9 +561,17 @@ static void gen_record(struct gen *g, struct record *r, bool *bad)
 		r->name = pick_name(g, 0, r->dir, 10, bad);
 		/* As ops.c: the next ino; rarely one in use. */
 		r->ino = rnd(g) % 50 ? g->t->next_ino : pick_ino(g);
-		uint64_t type = rnd(g) % 10;
+		uint64_t type = rnd(g) % 20;
+		const uint32_t special[] = {S_IFIFO, S_IFCHR, S_IFBLK,
+					    S_IFSOCK};
 		r->mode = (uint32_t)(rnd(g) % 010000) |
-			  (type < 6 ? S_IFREG : type < 9 ? S_IFDIR : S_IFLNK);
+			  (type < 12   ? S_IFREG
+			   : type < 17 ? S_IFDIR
+			   : type < 19 ? S_IFLNK
+				       : special[rnd(g) % 4]);
+		/* A device's number: any, as stat's st_rdev. */
+		if (tree_has_rdev(r->mode))
+			r->rdev = rnd(g) % 3 ? rnd(g) % 0x100000 : 0;
 		r->uid = (uint32_t)(rnd(g) % 3 ? 1000 : rnd(g));
 		r->gid = (uint32_t)(rnd(g) % 3 ? 100 : rnd(g));
 		/* A manifest holds no other mode (fs/model/record.h): rarely, one
@@ -569,9 +581,14 @@ static void gen_record(struct gen *g, struct record *r, bool *bad)
 			r->mode |= 1u << (16 + rnd(g) % 16);
 			*bad = true;
 		} else if (odd == 1) {
-			const uint32_t other[] = {0, S_IFIFO, S_IFCHR,
-						  S_IFBLK, S_IFSOCK};
+			/* No type, or type bits naming none. */
+			const uint32_t other[] = {0, 0030000, 0050000,
+						  0070000, 0170000};
 			r->mode = (r->mode & 07777) | other[rnd(g) % 5];
+			r->rdev = 0;
+			*bad = true;
+		} else if (odd == 2 && !tree_has_rdev(r->mode)) {
+			r->rdev = 1 + rnd(g) % 1000; /* only devices have one */
 			*bad = true;
 		}
 		/* A target exactly when it is a symlink. */
@@ -1077,10 +1094,8 @@ static void test_create_modes(void)
 		{S_IFDIR | 0755, "x", "a directory with a target"},
 		{S_IFREG | 0644, "x", "a file with a target"},
 		{S_IFLNK | 0777, NULL, "a symlink without a target"},
-		{S_IFCHR | 0620, NULL, "a character device"},
-		{S_IFBLK | 0660, NULL, "a block device"},
-		{S_IFIFO | 0644, NULL, "a fifo"},
-		{S_IFSOCK | 0755, NULL, "a socket"},
+		{S_IFIFO | 0644, "x", "a fifo with a target"},
+		{0030644, NULL, "type bits naming no type"},
 		{0644, NULL, "no file type"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1112,6 +1127,10 @@ static void test_create_modes(void)
 		{S_IFREG | 07777, NULL, "a file with every permission bit"},
 		{S_IFDIR | 07777, NULL, "a directory, every permission bit"},
 		{S_IFLNK | 07777, "x", "a symlink with every permission bit"},
+		{S_IFCHR | 0620, NULL, "a character device"},
+		{S_IFBLK | 0660, NULL, "a block device"},
+		{S_IFIFO | 0644, NULL, "a fifo"},
+		{S_IFSOCK | 0755, NULL, "a socket"},
 	};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		char name[8];
@@ -1321,6 +1340,89 @@ static void test_merge_record(void)
 		       -EBADMSG, "not a merge record: %s", refused[i]);
 }
 
+/* Special files: a device's create carries its rdev and nothing else
+ * does; records from before (no "rdev") read as they always did. */
+static void test_special_records(void)
+{
+	struct fs_tree *t = base_tree(), *twin = base_tree();
+	struct record r = {.op = REC_CREATE, .dir = 1, .name = "tty",
+			   .ino = 20, .mode = S_IFCHR | 0620,
+			   .rdev = 0x8801, .time = t0};
+	char *json = NULL;
+	size_t len;
+
+	refuse(t, twin, "{\"op\":\"create\",\"dir\":1,\"name\":\"n\","
+	       "\"ino\":9,\"mode\":8576,\"uid\":1,\"gid\":2,\"time\":1}",
+	       -EBADMSG, "a device without rdev: not replayed");
+	refuse(t, twin, "{\"op\":\"create\",\"dir\":1,\"name\":\"n\","
+	       "\"ino\":9,\"mode\":4516,\"uid\":1,\"gid\":2,\"time\":1,"
+	       "\"rdev\":3}",
+	       -EBADMSG, "a fifo with rdev: not replayed");
+	refuse(t, twin, "{\"op\":\"create\",\"dir\":1,\"name\":\"n\","
+	       "\"ino\":9,\"mode\":33188,\"uid\":1,\"gid\":2,\"time\":1,"
+	       "\"rdev\":0}",
+	       -EBADMSG, "a file with rdev: not replayed");
+	refuse(t, twin, "{\"op\":\"create\",\"dir\":1,\"name\":\"n\","
+	       "\"ino\":9,\"mode\":25008,\"uid\":1,\"gid\":2,\"time\":1,"
+	       "\"rdev\":-1}",
+	       -EBADMSG, "a negative rdev: not replayed");
+	is_int(record_encode(&r, &json, &len), 0, "a device's create: encoded");
+	ok(json && strstr(json, "\"rdev\":34817"), "...with its rdev: %s",
+	   json ? json : "");
+	free(json);
+	is_int(replay_rec(t, &r), 0, "...and replayed");
+	struct inode *in = tree_get(t, 20);
+	ok(in && in->mode == (S_IFCHR | 0620) && in->rdev == 0x8801 &&
+		   in->size == 0 && in->nlink == 1,
+	   "the tree holds a character device 136,1");
+
+	r.mode = S_IFIFO | 0600;
+	r.rdev = 0;
+	r.name = "fifo";
+	r.ino = 21;
+	is_int(record_encode(&r, &json, &len), 0, "a fifo's create: encoded");
+	ok(json && !strstr(json, "rdev"), "...without rdev: %s",
+	   json ? json : "");
+	free(json);
+	r.rdev = 5;
+	is_int(record_encode(&r, &json, &len), -EINVAL,
+	       "a fifo with an rdev: not logged");
+	r.mode = S_IFBLK | 0600;
+	r.rdev = (uint64_t)INT64_MAX + 1;
+	is_int(record_encode(&r, &json, &len), -EINVAL,
+	       "an rdev past 2^63: not logged");
+
+	/* A record as written before special files: still replays. */
+	is_int(replay_str(twin, "{\"op\":\"create\",\"dir\":1,"
+			  "\"name\":\"old\",\"ino\":30,\"mode\":33188,"
+			  "\"uid\":1,\"gid\":2,\"time\":1}"),
+	       0, "an old create (no rdev) replays");
+	/* And a special file is an inode like any other: link, rename,
+	 * chmod, unlink. */
+	const char *const life[] = {
+		"{\"op\":\"link\",\"ino\":20,\"dir\":2,\"name\":\"tty2\","
+		"\"time\":9}",
+		"{\"op\":\"rename\",\"dir\":1,\"name\":\"tty\",\"newdir\":1,"
+		"\"newname\":\"tty1\",\"flags\":0,\"time\":10}",
+		"{\"op\":\"setattr\",\"ino\":20,\"set\":7,\"mode\":384,"
+		"\"uid\":7,\"gid\":8,\"atime\":0,\"mtime\":0,\"time\":11}",
+		"{\"op\":\"unlink\",\"dir\":1,\"name\":\"tty1\","
+		"\"rmdir\":false,\"time\":12}",
+	};
+	for (size_t i = 0; i < sizeof(life) / sizeof(*life); i++)
+		is_int(replay_str(t, life[i]), 0, "special file: %.28s…",
+		       life[i]);
+	in = tree_get(t, 20);
+	ok(in && in->nlink == 1 && in->mode == (S_IFCHR | 0600) &&
+		   in->uid == 7 && in->gid == 8 && in->rdev == 0x8801 &&
+		   tree_lookup(tree_get(t, 2), "tty2") &&
+		   !tree_lookup(t->root, "tty1"),
+	   "linked, renamed, chmod'ed, chown'ed, unlinked: one name left, "
+	   "type and rdev kept");
+	tree_free(t);
+	tree_free(twin);
+}
+
 int main(void)
 {
 	if (seal_init() != 0)
@@ -1333,6 +1435,7 @@ int main(void)
 	test_encode_refuses();
 	test_malformed();
 	test_create_modes();
+	test_special_records();
 	for (unsigned seed = 1; seed <= SEEDS; seed++)
 		determinism(seed);
 	return tap_done();

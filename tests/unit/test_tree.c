@@ -403,8 +403,10 @@ static void test_create(void)
 	is_int(mk(t, r, ".", S_IFDIR | 0755, 4, NULL), -EINVAL, "EINVAL dot");
 	is_int(mk(t, r, "..", S_IFDIR | 0755, 4, NULL), -EINVAL,
 	       "EINVAL dotdot");
-	is_int(mk(t, r, "fifo", S_IFIFO | 0644, 4, NULL), -EINVAL,
+	is_int(mk(t, r, "odd", 0030000 | 0644, 4, NULL), -EINVAL,
 	       "EINVAL for a type the tree does not hold");
+	is_int(mk(t, r, "notype", 0644, 4, NULL), -EINVAL,
+	       "EINVAL for no type at all");
 	spec.target = NULL;
 	is_int(tree_create(t, r, "l2", &spec, &now, NULL), -EINVAL,
 	       "symlink without target");
