@@ -436,7 +436,8 @@ static bool other_equal(const struct mg_ent *x, const struct mg_ent *y)
 	a = x->in;
 	b = y->in;
 	if (a->ino != b->ino || a->mode != b->mode || a->uid != b->uid ||
-	    a->gid != b->gid || ts_cmp(&a->mtime, &b->mtime) != 0)
+	    a->gid != b->gid || a->rdev != b->rdev ||
+	    ts_cmp(&a->mtime, &b->mtime) != 0)
 		return false;
 	if (S_ISLNK(a->mode))
 		return strcmp(a->target, b->target) == 0;

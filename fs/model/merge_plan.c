@@ -243,6 +243,10 @@ static bool same_file(const struct mg_want *a, const struct mg_want *b)
 	if ((a->a.mode & S_IFMT) != (b->a.mode & S_IFMT) ||
 	    !mg_content_equal(&a->a.content, &b->a.content))
 		return false;
+	/* A special file is its type and, a device node, its rdev. */
+	if (tree_has_rdev(a->a.mode) &&
+	    a->src->in->rdev != b->src->in->rdev)
+		return false;
 	return !S_ISLNK(a->a.mode) ||
 	       strcmp(a->src->in->target, b->src->in->target) == 0;
 }
@@ -541,7 +545,8 @@ static int emit_create(struct pc *c, const struct mg_want *w, uint64_t ino)
 					  .gid = w->a.gid,
 					  .target = S_ISLNK(w->a.mode)
 							    ? src->target
-							    : NULL});
+							    : NULL,
+					  .rdev = src->rdev});
 	if (!err && content)
 		err = emit(c, (struct record){.op = REC_CONTENT,
 					      .ino = ino,

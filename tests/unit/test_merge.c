@@ -225,9 +225,10 @@ static void list(struct inode *dir, const char *at, char **lines,
 			continue;
 		if (S_ISREG(in->mode) && in->content.size)
 			cid_format(&in->content.cid, cid, sizeof(cid));
-		snprintf(line, sizeof(line), "%s %o %s %llu %s", path,
+		snprintf(line, sizeof(line), "%s %o %s %llu %s rdev %llx", path,
 			 in->mode, cid, (unsigned long long)in->content.size,
-			 in->target ? in->target : "");
+			 in->target ? in->target : "",
+			 (unsigned long long)in->rdev);
 		if (*n >= LIST_MAX)
 			bail("list: too many", path, 0);
 		lines[(*n)++] = strdup(line);
@@ -601,6 +602,70 @@ static void test_other_files(void)
 	merge_both(&x, "other file deleted and changed");
 	ok(!lookup(x.l, "dovecot-uidlist") && lookup(x.r, "dovecot-uidlist"),
 	   "deleted on one side, changed on the other: each its own");
+	trio_free(&x);
+}
+
+/* A special file: a FIFO, a socket or (rdev given) a device node. */
+static void mknod_(struct fs_tree *t, const char *path, uint32_t mode,
+		   uint64_t rdev)
+{
+	char buf[4096];
+	const char *name;
+	struct inode *d = dir_for(t, path, buf, &name);
+	apply(t,
+	      (struct record){.op = REC_CREATE, .dir = d->ino, .name = name,
+			      .ino = t->next_ino, .mode = mode, .uid = 1000,
+			      .gid = 1000, .rdev = rdev},
+	      path);
+}
+
+static void base_special(struct fs_tree *t)
+{
+	base_inbox(t);
+	mknod_(t, "queue", S_IFIFO | 0600, 0);
+}
+
+/* Special files are "other files" to a merge: added, changed (chmod),
+ * renamed or removed on one side, the merge does the same on the other,
+ * type and device number kept. */
+static void test_special_files(void)
+{
+	struct trio x;
+
+	trio_new(&x, base_special);
+	mknod_(x.l, "null", S_IFCHR | 0666, 0x103);
+	mknod_(x.l, "loop0", S_IFBLK | 0660, 0x700);
+	mknod_(x.r, "sock", S_IFSOCK | 0755, 0);
+	apply(x.r,
+	      (struct record){.op = REC_SETATTR,
+			      .ino = lookup(x.r, "queue")->ino,
+			      .set = REC_SET_MODE, .mode = 0640},
+	      "queue");
+	merge_both(&x, "special files");
+	same_trees(&x, NULL, "special files");
+	struct inode *null_ = lookup(x.r, "null"), *loop = lookup(x.r, "loop0");
+	struct inode *sock = lookup(x.l, "sock"), *q = lookup(x.l, "queue");
+	ok(null_ && S_ISCHR(null_->mode) && null_->rdev == 0x103 && loop &&
+		   S_ISBLK(loop->mode) && loop->rdev == 0x700,
+	   "devices made on one side: on the other, with their numbers");
+	ok(sock && S_ISSOCK(sock->mode), "a socket made on one side too");
+	ok(q && q->mode == (S_IFIFO | 0640), "a FIFO chmod'ed on one side");
+	is_int(x.sl.conflicts, 0, "no conflict");
+	trio_free(&x);
+
+	trio_new(&x, base_special);
+	mv(x.l, "queue", "queue.old");
+	merge_both(&x, "a FIFO renamed on one side");
+	ok(!lookup(x.r, "queue") && lookup(x.r, "queue.old") &&
+		   S_ISFIFO(lookup(x.r, "queue.old")->mode),
+	   "renamed on the other side too");
+	trio_free(&x);
+
+	trio_new(&x, base_special);
+	rm(x.r, "queue", false);
+	merge_both(&x, "a FIFO removed on one side");
+	ok(!lookup(x.l, "queue") && !lookup(x.r, "queue"),
+	   "removed on both");
 	trio_free(&x);
 }
 
@@ -1736,6 +1801,7 @@ int main(void)
 	test_folder_deleted();
 	test_folder_renamed();
 	test_other_files();
+	test_special_files();
 	test_links_and_swaps();
 	test_duplicated_range();
 	test_ranges();
