@@ -99,6 +99,8 @@ static int export_dir(struct snapshot *s, const char *dst, bool quiet,
 		json_object_set_new(doc, "bytes", num(st.written_bytes));
 		json_object_set_new(doc, "directories", num(st.dirs));
 		json_object_set_new(doc, "symlinks", num(st.symlinks));
+		json_object_set_new(doc, "special_files",
+				    num(st.written_specials));
 	}
 	if (e) {
 		cli_json_fail(doc, "export", "%s: %s",

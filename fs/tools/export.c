@@ -50,6 +50,8 @@ static void count(struct fs_tree *t, struct inode *dir, struct export_stats *s,
 			s->bytes += in->size;
 		} else if (S_ISLNK(in->mode)) {
 			s->symlinks++;
+		} else if (tree_is_special(in->mode)) {
+			s->specials++;
 		}
 	}
 	tree_listing_free(&l);
@@ -132,6 +134,26 @@ static int put_file(struct exporter *x, int dfd, const char *name,
 static int put_dir(struct exporter *x, int dfd, struct inode *dir,
 		   unsigned depth);
 
+/* A FIFO, socket or device node, as mknod(2) makes them (a device needs
+ * CAP_MKNOD: without it, EPERM names the entry and ends the export, as a
+ * copy that can't be whole should).  A socket file is the name a bind(2)
+ * left: nothing listens on it here either. */
+static int put_special(struct exporter *x, int dfd, const char *name,
+		       const struct inode *in)
+{
+	struct timespec ts[2];
+	times_of(in, ts);
+	if (mknodat(dfd, name, (in->mode & S_IFMT) | 0600,
+		    (dev_t)in->rdev) != 0 ||
+	    (x->chown &&
+	     fchownat(dfd, name, in->uid, in->gid, AT_SYMLINK_NOFOLLOW) != 0) ||
+	    fchmodat(dfd, name, in->mode & EXPORT_MODE_BITS, 0) != 0 ||
+	    utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW) != 0)
+		return -errno;
+	x->stats->written_specials++;
+	return 0;
+}
+
 static int put_entry(struct exporter *x, int dfd, const char *name,
 		     struct inode *in, unsigned depth)
 {
@@ -164,6 +186,8 @@ static int put_entry(struct exporter *x, int dfd, const char *name,
 			      AT_SYMLINK_NOFOLLOW) != 0) ||
 		    utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW) != 0)
 			e = -errno;
+	} else if (tree_is_special(in->mode)) {
+		e = put_special(x, dfd, name, in);
 	}
 	if (!e)
 		x->path[plen] = '\0';

@@ -5,7 +5,10 @@
  * dst with its name, content (byte for byte), mode and times (atime,
  * mtime; a directory's after its entries are in); owners too when run as
  * root, as cp -a would.  Never a setuid or setgid bit: those are dropped
- * from every mode.  Hard links become separate files.  dst must not
+ * from every mode.  Special files (FIFOs, sockets, device nodes) are
+ * made with mknod(2), their mode, times and device number; a device node
+ * needs CAP_MKNOD (root): without it the export fails with -EPERM naming
+ * it.  Hard links become separate files.  dst must not
  * exist, or be an empty directory: nothing already there is touched or
  * overwritten.  Files are written whole and the filesystem is synced
  * (syncfs) before export_tree returns.
@@ -26,7 +29,8 @@
 struct export_stats {
 	uint64_t files, bytes; /* in the tree */
 	uint64_t dirs, symlinks;
-	uint64_t written, written_bytes;
+	uint64_t specials; /* FIFOs, sockets, device nodes (fs/model/tree.h) */
+	uint64_t written, written_bytes, written_specials;
 };
 
 struct export_options {
