@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,11 +30,33 @@ static void archive_usage(FILE *out)
 		"[--passphrase-file F] MOUNTPOINT\n"
 		"  -f                 stay in the foreground\n"
 		"  -o OPTS            FUSE options (allow_other, which brings "
-		"default_permissions, …)\n"
+		"default_permissions, …); nonempty: mount over a non-empty "
+		"directory\n"
 		"  --passphrase-file F   read the key's passphrase from F "
 		"(- : standard input)\n"
 		"  --passphrase-command CMD  or from the first line that "
 		"/bin/sh -c CMD prints\n");
+}
+
+/* -o OPTS: each option to FUSE's list, but "nonempty", which is ours
+ * (cli_mountpoint_check), as for mount. */
+static int archive_opts_add(char *fuse_opts, size_t size, const char *arg,
+			    bool *nonempty)
+{
+	char buf[4096];
+	if (strlen(arg) >= sizeof(buf)) {
+		cli_error("archive: -o options too long");
+		return EXIT_USAGE;
+	}
+	strcpy(buf, arg);
+	for (char *save = NULL, *o = strtok_r(buf, ",", &save); o;
+	     o = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(o, "nonempty"))
+			*nonempty = true;
+		else if (cli_fuse_opt_add("archive", fuse_opts, size, o))
+			return EXIT_USAGE;
+	}
+	return 0;
 }
 
 int cmd_archive(int argc, char **argv)
@@ -44,14 +67,15 @@ int cmd_archive(int argc, char **argv)
 	};
 	struct history_options ho = {.lock = HISTORY_LOCK_READ};
 	int foreground = 0, c;
+	bool nonempty = false;
 	char fuse_opts[4096] = "ro";
 	while ((c = cli_getopt(argc, argv, "s:p:fo:h", opts, &ho.store,
 			       &ho.pass)) != -1) {
 		switch (c) {
 		case 'f': foreground = 1; break;
 		case 'o':
-			if (cli_fuse_opt_add("archive", fuse_opts,
-					     sizeof(fuse_opts), optarg))
+			if (archive_opts_add(fuse_opts, sizeof(fuse_opts),
+					     optarg, &nonempty))
 				return EXIT_USAGE;
 			break;
 		default: return cli_help("archive", archive_usage, c);
@@ -59,11 +83,16 @@ int cmd_archive(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage("archive", "wants one MOUNTPOINT");
-	const char *mountpoint = argv[optind];
+	static char mountpoint[PATH_MAX];
+	/* Over a file, or hiding what a directory holds: refused. */
+	int r = cli_mountpoint_check("archive", argv[optind], nonempty,
+				     mountpoint);
+	if (r)
+		return r;
 	static struct config cfg; /* ho points into it while mounted */
 	if (cli_config(&cfg, &ho.store, &ho.pass, NULL))
 		return EXIT_USAGE;
-	int r = cli_log_start("archive", NULL, foreground);
+	r = cli_log_start("archive", NULL, foreground);
 	if (!r)
 		r = cli_mount_access("archive", fuse_opts, sizeof(fuse_opts),
 				     foreground);

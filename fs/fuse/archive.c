@@ -205,6 +205,7 @@ static void stat_inode(const struct archive *a, size_t k,
 	st->st_nlink = i->nlink;
 	st->st_uid = i->uid;
 	st->st_gid = i->gid;
+	st->st_rdev = (dev_t)i->rdev;
 	st->st_size = S_ISLNK(i->mode) ? (off_t)strlen(i->target)
 		      : S_ISDIR(i->mode) ? ARCHIVE_BLKSIZE
 					 : (off_t)i->size;
@@ -455,9 +456,29 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
+/* An open and a release per file read were all a warm pass over the
+ * archive cost (as they were for the mount: fs/fuse/ops.c op_init): with
+ * the kernel's no-open, op_open answers ENOSYS once and the kernel opens
+ * by itself from then on, keeping its cached pages.  Nothing is lost: the
+ * mount is read-only ("ro": the kernel refuses writes and O_TRUNC with
+ * EROFS), and a file's bytes never change. */
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct archive *a = userdata;
+	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) {
+		conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
+		a->no_open = true;
+	}
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct archive_commit *ac;
+	if (arc(req)->no_open) {
+		/* Success, and the last open we see (op_init). */
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	struct inode *in = resolve_as(req, ino, 0, 0, &ac);
 	if (!in)
 		return;
@@ -512,6 +533,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 }
 
 const struct fuse_lowlevel_ops archive_ops = {
+	.init = op_init,
 	.lookup = op_lookup,
 	.getattr = op_getattr,
 	.readlink = op_readlink,

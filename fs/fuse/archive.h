@@ -28,6 +28,7 @@
 #ifndef IPMD_FS_FUSE_ARCHIVE_H
 #define IPMD_FS_FUSE_ARCHIVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,6 +62,7 @@ struct archive {
 	struct chunk_cache *cache;      /* plaintext chunks for reads */
 	struct obj_store st;            /* h's, with the cache */
 	double timeout;                 /* kernel cache: nothing changes */
+	bool no_open; /* the kernel opens files without asking (op_init) */
 };
 
 /* Walk h's history and name every commit.  0 or negative errno (the

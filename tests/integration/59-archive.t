@@ -54,4 +54,35 @@ ipmd_umount "$M"
 out=$("$IPMD_BIN" gc --store "$S" 2>&1)
 is "$?" 1 "gc refuses while the archive is mounted"
 check "fusermount3 -u unmounts the archive" fusermount3 -u "$R"
+
+# The mountpoint must be an empty directory, as for mount (-o nonempty
+# overrides); a file is refused too.
+echo keep >"$R/mine"
+"$IPMD_BIN" archive --store "$S" "$R" 2>"$TEST_DIR/nonempty.err"
+is "$?" 1 "archive over a non-empty directory: refused"
+is "$(cat "$TEST_DIR/nonempty.err")" "ipmaildir archive: $R is not empty: the mount would hide what it holds (-o nonempty to mount there anyway)" \
+	"...with one line saying why and how to override"
+check "...and nothing was mounted there" sh -c "! mountpoint -q '$R'"
+"$IPMD_BIN" archive --store "$S" "$R/mine" 2>"$TEST_DIR/file.err"
+is "$?" 1 "archive over a file: refused"
+"$IPMD_BIN" archive --store "$S" -o nonempty "$R" 2>"$TEST_DIR/nonempty2.err"
+is "$?" 0 "-o nonempty mounts there anyway"
+check "...the archive is there" test -L "$R/latest"
+check "fusermount3 -u unmounts it" fusermount3 -u "$R"
+check "...and what the directory held is back" test "$(cat "$R/mine")" = keep
+rm "$R/mine"
+
+# No open, flush or release per file read (the kernel's no-open, as the
+# mount has it: 17-no-open.t): counted in libfuse's debug trace.
+LOG=$TEST_DIR/archive-debug.log
+"$IPMD_BIN" archive --store "$S" -f -o debug "$R" >"$LOG" 2>&1 &
+track_pid $!
+poll 30 test -L "$R/latest" || bail "archive -f -o debug did not come up"
+calls() { grep -cE "opcode: (OPEN|FLUSH|RELEASE) " "$LOG"; }
+for i in 1 2 3; do cat "$R"/*/new/* "$R"/*/cur/* >/dev/null 2>&1; done
+reads=$(find "$R"/ -mindepth 3 -type f | wc -l)
+sleep 1 # a release is sent after close returns: let any arrive
+check "three passes over the archive's $reads files: at most one open and one flush reached the daemon ($(calls))" test "$(calls)" -le 2
+check "...and they read byte-exact" cmp "$TEST_DIR/m2.eml" "$R/$s3/$(cat "$TEST_DIR/n2")"
+fusermount3 -u "$R"
 done_testing
