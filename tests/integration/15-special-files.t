@@ -9,7 +9,10 @@
 #   - a FIFO on the mount passes data between two processes;
 #   - a device node on the mount (nodev, as FUSE mounts are) can't be
 #     opened: EACCES, as a local nodev mount says;
-#   - after a remount every one is still there, the same; fsck is clean;
+#   - after a remount every one is still there, the same; made, the
+#     directory fsynced and the daemon killed: replayed from the journal;
+#   - with -o dev (root) the kernel opens a device on the mount;
+#   - fsck is clean;
 #   - mount --at (a past state) and the archive view show them;
 #   - export writes them back as what they are.
 . "$(dirname "$0")/lib.sh"
@@ -104,6 +107,27 @@ for t in $types; do
 done
 is "$(stat -c %h "$MNT/cur/fifo.moved")" 1 "a name removed after the remount: nlink back to 1"
 ipmd_umount "$MNT" || bail "unmount failed"
+
+# Journaled like any create: an fsync of the directory makes it durable,
+# and a crash right after loses none (journal replay, no commit between).
+ipmd_mount "$STORE" "$MNT" -o commit_delay=600000 || bail "mount failed"
+mk "$MNT" crash.fifo fifo
+$root && mk "$MNT" crash.chr chr
+python3 -c 'import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)' "$MNT" || bail "fsync of the directory"
+crashed=$(desc "$MNT/crash.fifo"; $root && desc "$MNT/crash.chr")
+ipmd_kill9 "$MNT"
+ipmd_mount "$STORE" "$MNT" || bail "mount after the crash failed"
+is "$(desc "$MNT/crash.fifo"; $root && desc "$MNT/crash.chr")" "$crashed" \
+	"made, the directory fsynced, then a crash: replayed from the journal as they were"
+rm "$MNT"/crash.*
+ipmd_umount "$MNT" || bail "unmount failed"
+if $root; then
+	# With -o dev (root) the kernel opens the device: 1,3 is /dev/null.
+	ipmd_mount "$STORE" "$MNT" -o dev || bail "mount -o dev failed"
+	check "-o dev: the character device 1,3 on the mount is a null device (write)" sh -c "echo x >'$MNT/cur/chr.moved'"
+	is "$(wc -c <"$MNT/cur/chr.moved")" 0 "...(read: nothing)"
+	ipmd_umount "$MNT" || bail "unmount failed"
+fi
 
 "$IPMD_BIN" fsck --store "$STORE" >"$TEST_DIR/fsck.out" 2>&1
 is "$?" 0 "fsck: clean"
