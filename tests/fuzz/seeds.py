@@ -63,6 +63,15 @@ def manifest():
     put("manifest", "escapes", canon({"v": 1, "self": self_, "entries": [
         dict(attrs(2, 0o100600), name="\u00e9t\u00e9 \"q\"\\\t\U0001F600")]}).replace(
             b"\\t", b"\\u0009"))
+    # Special files (a version 2 block): a FIFO, a socket, devices with
+    # their rdev, and a hard link to the FIFO.
+    special = [dict(attrs(10, 0o10640), name="fifo"),
+               dict(attrs(11, 0o140755), name="sock"),
+               dict(attrs(12, 0o20620), name="null", rdev=0x103),
+               dict(attrs(13, 0o60660), name="loop0", rdev=0x700),
+               dict(attrs(10, 0o10640), name="fifo2")]
+    put("manifest", "special", canon({"v": 2, "self": self_, "entries": sorted(
+        special, key=lambda e: e["name"].encode())}))
 
 
 def commit():
@@ -125,6 +134,14 @@ def journal():
         {"op": "create", "dir": 1, "name": "l", "ino": 5, "mode": 0o120777,
          "uid": 0, "gid": 0, "time": 14, "target": "cur"},
     ]
+    special = [
+        {"op": "create", "dir": 1, "name": "fifo", "ino": 6, "mode": 0o10644,
+         "uid": 0, "gid": 0, "time": 15},
+        {"op": "create", "dir": 1, "name": "tty", "ino": 7, "mode": 0o20620,
+         "uid": 0, "gid": 5, "time": 16, "rdev": 0x8801},
+        {"op": "link", "ino": 6, "dir": 2, "name": "fifo2", "time": 17},
+    ]
+    put("journal", "special", b"\x01\xff" + b"\0".join(canon(r) for r in recs + special))
     put("journal", "records", b"\x01\xff" + b"\0".join(canon(r) for r in recs))
     put("journal", "records-cut", b"\x01\x80" + b"\0".join(canon(r) for r in recs))
     put("journal", "block", b"\x01\xff" + b"\0" + b"\x00" * 80)
