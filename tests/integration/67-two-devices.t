@@ -8,6 +8,7 @@
 #   - the same message flagged S on A and F on B: ":2,FS" on both;
 #   - a message deleted on B: gone on both, and it stays gone;
 #   - a flag set on A: held on both;
+#   - a FIFO made on A, a socket and (root) a device on B: on both;
 # and at the end both mounts hold the same names with the same bytes.
 # Every wait is a poll with a generous bound; nothing is timed.
 here=$(cd "$(dirname "$0")" && pwd)
@@ -64,6 +65,10 @@ mv "$MA/new/$shared" "$MA/cur/$shared:2,S"
 mv "$MB/new/$shared" "$MB/cur/$shared:2,F"
 rm "$MB/new/$gone"
 mv "$MA/new/$flag_a" "$MA/cur/$flag_a:2,R"
+# Special files are "other files" to a merge: one made on each side.
+mkfifo -m 640 "$MA/queue.fifo"
+python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$MB/control.sock"
+[ "$(id -u)" = 0 ] && mknod -m 620 "$MB/tty" c 136 4
 wait "$pa" "$pb"
 is "$(cat "$TEST_DIR/a.fail" "$TEST_DIR/b.fail")" "" "$N deliveries on each side"
 
@@ -84,6 +89,12 @@ is "$(ls "$MA/cur" | grep -F "$flag_a")" "$flag_a:2,R" "… and on A"
 bad=0
 while read -r f; do cmp -s "$MA/$f" "$MB/$f" || bad=$((bad + 1)); done < <(names "$MA")
 is "$bad" 0 "every file has the same bytes on both ($(names "$MA" | wc -l) files)"
+
+kinds() { stat -c '%n %F %a %t:%T' "$1/queue.fifo" "$1/control.sock" 2>/dev/null; [ "$(id -u)" = 0 ] && stat -c '%n %F %a %t:%T' "$1/tty" 2>/dev/null; }
+special_both() { [ "$(cd "$MA" && kinds .)" = "$(cd "$MB" && kinds .)" ] && [ -p "$MA/queue.fifo" ] && [ -S "$MA/control.sock" ]; }
+check "special files made on one side are on both (FIFO from A, socket and device from B)" poll 120 special_both ||
+	diag "A: $(cd "$MA" && kinds .) / B: $(cd "$MB" && kinds .)"
+[ "$(id -u)" = 0 ] && is "$(stat -c '%F %t:%T' "$MA/tty" 2>&1)" "character special file 88:4" "… the device with its number, 136,4"
 
 # A round later nothing comes back: the deletion and the flags hold.
 sleep 5
