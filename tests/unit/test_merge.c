@@ -96,8 +96,9 @@ static struct obj_ref content_of(uint64_t seed)
 	return r;
 }
 
-static void mk(struct fs_tree *t, const char *path, uint32_t mode,
-	       const char *target)
+/* Any inode: a symlink's target, a device node's rdev. */
+static void mk_node(struct fs_tree *t, const char *path, uint32_t mode,
+		    const char *target, uint64_t rdev)
 {
 	char buf[4096];
 	const char *name;
@@ -105,8 +106,14 @@ static void mk(struct fs_tree *t, const char *path, uint32_t mode,
 	apply(t,
 	      (struct record){.op = REC_CREATE, .dir = d->ino, .name = name,
 			      .ino = t->next_ino, .mode = mode, .uid = 1000,
-			      .gid = 1000, .target = target},
+			      .gid = 1000, .target = target, .rdev = rdev},
 	      path);
+}
+
+static void mk(struct fs_tree *t, const char *path, uint32_t mode,
+	       const char *target)
+{
+	mk_node(t, path, mode, target, 0);
 }
 
 static void mkdir_(struct fs_tree *t, const char *path)
@@ -609,14 +616,7 @@ static void test_other_files(void)
 static void mknod_(struct fs_tree *t, const char *path, uint32_t mode,
 		   uint64_t rdev)
 {
-	char buf[4096];
-	const char *name;
-	struct inode *d = dir_for(t, path, buf, &name);
-	apply(t,
-	      (struct record){.op = REC_CREATE, .dir = d->ino, .name = name,
-			      .ino = t->next_ino, .mode = mode, .uid = 1000,
-			      .gid = 1000, .rdev = rdev},
-	      path);
+	mk_node(t, path, mode, NULL, rdev);
 }
 
 static void base_special(struct fs_tree *t)
