@@ -1375,9 +1375,67 @@ static void test_orphan(void)
 	tree_free(b);
 }
 
+/* Special files: an inode of their type, a device with its rdev (and
+ * nothing else with one), linked, renamed, loaded and orphaned like any
+ * file. */
+static void test_special(void)
+{
+	struct fs_tree *t, *u;
+	struct timespec now = {100, 0};
+	struct inode *fifo, *dev, *sock, *blk, *o;
+	struct tree_new_inode spec = {.mode = S_IFIFO | 0640, .uid = 5,
+				      .gid = 6, .rdev = 42};
+	tree_new(&t, 0, 0, &now);
+	tree_new(&u, 0, 0, &now);
+	is_int(tree_create(t, t->root, "fifo", &spec, &now, &fifo), 0,
+	       "a FIFO");
+	ok(fifo && S_ISFIFO(fifo->mode) && fifo->rdev == 0 &&
+		   fifo->size == 0 && fifo->nlink == 1 && !fifo->dir &&
+		   !fifo->target,
+	   "...of its type, size 0, no rdev (42 ignored: not a device)");
+	spec.mode = S_IFSOCK | 0755;
+	is_int(tree_create(t, t->root, "sock", &spec, &now, &sock), 0,
+	       "a socket");
+	spec.mode = S_IFCHR | 0620;
+	spec.rdev = 0x8801;
+	is_int(tree_create(t, t->root, "tty", &spec, &now, &dev), 0,
+	       "a character device");
+	ok(dev && dev->rdev == 0x8801, "...with its rdev");
+	spec.mode = S_IFBLK | 0660;
+	spec.rdev = 0x700;
+	is_int(tree_create(t, t->root, "loop0", &spec, &now, &blk), 0,
+	       "a block device");
+	is_int(tree_link(t, fifo, t->root, "fifo2", &now), 0,
+	       "the FIFO hard-linked");
+	is_int(fifo->nlink, 2, "...nlink 2");
+	is_int(tree_rename(t, t->root, "tty", t->root, "tty1", 0, &now), 0,
+	       "the device renamed");
+	ok(tree_lookup(t->root, "tty1") && tree_lookup(t->root, "tty1")->inode ==
+						  dev && dev->rdev == 0x8801,
+	   "...the same inode, its rdev kept");
+	is_int(tree_rename(t, t->root, "sock", t->root, "fifo2", 0, &now), 0,
+	       "a socket renamed over a FIFO's second name");
+	is_int(fifo->nlink, 1, "...the FIFO has one name left");
+	is_int(tree_add_orphan(u, dev, &o), 0, "the device's orphan");
+	ok(o && S_ISCHR(o->mode) && o->rdev == 0x8801,
+	   "...keeps type and rdev");
+	struct tree_load_attrs la = {.mode = S_IFBLK | 0600, .rdev = 0x801};
+	struct inode *ld = NULL;
+	is_int(tree_load_entry(u, u->root, "sda1", 90, &la, &ld), 0,
+	       "a block device loaded");
+	ok(ld && ld->rdev == 0x801 && S_ISBLK(ld->mode), "...with its rdev");
+	la.mode = S_IFIFO | 0600;
+	is_int(tree_load_entry(u, u->root, "p", 91, &la, &ld), 0,
+	       "a FIFO loaded (an rdev there ignored)");
+	ok(ld && ld->rdev == 0, "...none kept");
+	tree_free(t);
+	tree_free(u);
+}
+
 int main(void)
 {
 	test_orphan();
+	test_special();
 	test_names();
 	test_new();
 	test_create();
