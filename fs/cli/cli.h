@@ -163,6 +163,13 @@ int cli_log_start(const char *cmd, const char *file, int foreground);
 struct fuse_session;
 int cli_fuse_start(const char *cmd, struct fuse_session *se,
 		   const char *mountpoint, int foreground);
+/* A long option's argument arg checked by the option table's parser for
+ * config key key (enum config_key, fs/cli/options.h), the one a config
+ * file's value goes through: 0 with *v, or EXIT_USAGE with "cmd: --KEY
+ * must be …, not 'arg'" said. */
+struct opt_value;
+int cli_opt_value(const char *cmd, int key, const char *arg,
+		  struct opt_value *v);
 /* The convergence scope cfg sets (key "convergence"), else the default;
  * what a writing command (mount, import, object put) seals with. */
 enum obj_scope cli_scope(const struct config *cfg);
