@@ -95,6 +95,12 @@ typedef struct json_t json_t;
  * with "cmd: cannot name the store: why" said (and in doc). */
 int cli_store_paths(const char *cmd, const char *store,
 		    struct store_paths *paths, json_t *doc);
+/* passphrase_read of a new passphrase (init, key passwd, key restore:
+ * asked twice on a terminal), and the one warning on stderr when it is
+ * shorter than PASSPHRASE_SHORT characters (fs/store/store.h); the
+ * result is passphrase_read's. */
+int cli_new_passphrase(const char *cmd, const struct passphrase_source *src,
+		       char **pass, size_t *len);
 /* store_load_keys: 0, or EXIT_FAILURE_ with the key file or passphrase
  * source at fault said (cli_load_keys_error). */
 struct mailbox_keys;

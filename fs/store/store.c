@@ -333,6 +333,14 @@ void passphrase_strerror(const struct passphrase_source *src, int err,
 		snprintf(msg, size, "passphrase: %s", why);
 }
 
+size_t passphrase_chars(const char *pass, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += ((unsigned char)pass[i] & 0xc0) != 0x80;
+	return n;
+}
+
 void passphrase_free(char *pass, size_t len)
 {
 	(void)len; /* sodium_free wipes the whole allocation */
