@@ -340,9 +340,7 @@ int cmd_export(int argc, char **argv)
 	struct config cfg;
 	if (cli_config(&cfg, &store, &pass, NULL))
 		return EXIT_USAGE;
-	bool q;
-	if (!quiet && !config_get_flag(&cfg, CFG_QUIET, &q))
-		quiet = q;
+	quiet = quiet || config_flag(&cfg, CFG_QUIET);
 	static struct snapshot s;
 	char msg[1024] = "";
 	int status = EXIT_FAILURE_;

@@ -147,9 +147,7 @@ int cmd_import(int argc, char **argv)
 	unsigned long threads;
 	if (!io.threads && !config_get_uint(&cfg, CFG_THREADS, &threads))
 		io.threads = (unsigned)threads;
-	bool q;
-	if (!quiet && !config_get_flag(&cfg, CFG_QUIET, &q))
-		quiet = q;
+	quiet = quiet || config_flag(&cfg, CFG_QUIET);
 
 	int status = EXIT_FAILURE_;
 	json_t *doc = json ? json_object() : NULL;

@@ -230,14 +230,21 @@ static int get_parsed(const struct config *c, enum config_key k,
 	return 0;
 }
 
+/* A value of type whose parse lands in u (uint, duration, flag). */
+static int get_u(const struct config *c, enum config_key k,
+		 enum opt_type type, unsigned long *u)
+{
+	struct opt_value ov;
+	int e = get_parsed(c, k, type, &ov);
+	if (!e)
+		*u = ov.u;
+	return e;
+}
+
 int config_get_uint(const struct config *c, enum config_key k,
 		    unsigned long *v)
 {
-	struct opt_value ov;
-	int e = get_parsed(c, k, OPT_UINT, &ov);
-	if (!e)
-		*v = ov.u;
-	return e;
+	return get_u(c, k, OPT_UINT, v);
 }
 
 int config_get_double(const struct config *c, enum config_key k, double *v)
@@ -249,21 +256,14 @@ int config_get_double(const struct config *c, enum config_key k, double *v)
 	return e;
 }
 
-int config_get_flag(const struct config *c, enum config_key k, bool *v)
+bool config_flag(const struct config *c, enum config_key k)
 {
-	struct opt_value ov;
-	int e = get_parsed(c, k, OPT_FLAG, &ov);
-	if (!e)
-		*v = ov.u != 0;
-	return e;
+	unsigned long u;
+	return get_u(c, k, OPT_FLAG, &u) == 0 && u != 0;
 }
 
 int config_get_duration(const struct config *c, enum config_key k,
 			unsigned long *secs)
 {
-	struct opt_value ov;
-	int e = get_parsed(c, k, OPT_DURATION, &ov);
-	if (!e)
-		*secs = ov.u;
-	return e;
+	return get_u(c, k, OPT_DURATION, secs);
 }

@@ -67,8 +67,9 @@ const char *config_get(const struct config *c, enum config_key k);
 int config_get_uint(const struct config *c, enum config_key k,
 		    unsigned long *v);
 int config_get_double(const struct config *c, enum config_key k, double *v);
-/* A flag's value (yes/no …), a duration's seconds; the same results. */
-int config_get_flag(const struct config *c, enum config_key k, bool *v);
+/* A flag key's value: true only when set to yes (true, 1). */
+bool config_flag(const struct config *c, enum config_key k);
+/* A duration's seconds; the same results. */
 int config_get_duration(const struct config *c, enum config_key k,
 			unsigned long *secs);
 

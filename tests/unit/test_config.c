@@ -148,20 +148,20 @@ static void test_settings(void)
 	struct config c;
 	char msg[512];
 	unsigned long v;
-	bool b;
 	put(user_path, "threads = 3\nquiet = yes\nkeep-last = 5\n"
 		       "keep-within = 2w\ndeep = true\nverbose = 0\n");
 	is_int(config_load(&c, NULL, user_path, msg, sizeof(msg)), 0,
 	       "every setting loads: %s", msg);
 	ok(config_get_uint(&c, CFG_THREADS, &v) == 0 && v == 3, "threads 3");
-	ok(config_get_flag(&c, CFG_QUIET, &b) == 0 && b, "quiet yes");
+	ok(config_flag(&c, CFG_QUIET), "quiet yes");
 	ok(config_get_uint(&c, CFG_KEEP_LAST, &v) == 0 && v == 5,
 	   "keep-last 5");
 	ok(config_get_duration(&c, CFG_KEEP_WITHIN, &v) == 0 &&
 		   v == 14 * 86400,
 	   "keep-within 2w in seconds");
-	ok(config_get_flag(&c, CFG_DEEP, &b) == 0 && b, "deep true");
-	ok(config_get_flag(&c, CFG_VERBOSE, &b) == 0 && !b, "verbose 0");
+	ok(config_flag(&c, CFG_DEEP), "deep true");
+	ok(!config_flag(&c, CFG_VERBOSE), "verbose 0");
+	ok(!config_flag(&c, CFG_NONEMPTY), "an unset flag: no");
 	ok(config_get_uint(&c, CFG_KEEP_WITHIN, &v) == -EINVAL,
 	   "a duration is no uint");
 	config_free(&c);
