@@ -90,10 +90,11 @@ const struct opt_spec opt_table[OPT_COUNT] = {
 		     MO(log_file, OPT_FIELD_PATH)},
 	/* The settings of other commands (their long options). */
 	[CFG_THREADS] = {.key = "threads", .type = OPT_UINT,
-			 .unit = "threads", .metavar = "N", .lo = 1, .hi = 64},
+			 .unit = "a number of threads", .metavar = "N",
+			 .lo = 1, .hi = 64},
 	[CFG_QUIET] = {.key = "quiet", .type = OPT_FLAG},
 	[CFG_KEEP_LAST] = {.key = "keep-last", .type = OPT_UINT,
-			   .unit = "commits", .metavar = "N", .lo = 1,
+			   .unit = "a count of commits", .metavar = "N", .lo = 1,
 			   .hi = 4294967295ul},
 	/* Seconds that still count in nanoseconds in an int64_t. */
 	[CFG_KEEP_WITHIN] = {.key = "keep-within", .type = OPT_DURATION,

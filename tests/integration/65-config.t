@@ -180,7 +180,7 @@ printf 'store = %s\npassphrase-file = %s/passA\nthreads = 65\n' "$SA" "$TEST_DIR
 mkdir -p "$TEST_DIR/md/cur" "$TEST_DIR/md/new" "$TEST_DIR/md/tmp"
 "$IPMD_BIN" import "$TEST_DIR/md" >/dev/null 2>"$TEST_DIR/thr.err" </dev/null
 is "$?" 2 "import: threads from the file is checked as --threads is"
-check "…naming the range" grep -q "threads: must be threads, 1 to 64" "$TEST_DIR/thr.err"
+check "…naming the range" grep -q "threads: must be a number of threads, 1 to 64" "$TEST_DIR/thr.err"
 # local-cap-mb with the node also from the file: the mount starts (the
 # node need not answer: writes wait in the outbox).
 port=$(free_port)
