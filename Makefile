@@ -6,6 +6,7 @@
 #   make asan       the same suite under AddressSanitizer + UBSan (build-asan/)
 #   make bench      benchmarks (bench/), side by side with the baselines
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make uninstall  the same PREFIX and DESTDIR: removes what install put
 #   make clean
 
 PREFIX  ?= /usr/local
@@ -65,7 +66,8 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all check unit integration asan bench bench-quick install clean deps
+.PHONY: all check unit integration asan bench bench-quick install uninstall \
+	clean deps
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -122,20 +124,38 @@ bench: $(BIN) $(BENCH_BIN) $(TOOL_BIN)
 bench-quick: $(BIN) $(BENCH_BIN) $(TOOL_BIN)
 	BUILD=$(BUILD) bench/run --quick
 
+# What install puts where, and so what uninstall removes: nothing else.
+MANDIR   := $(PREFIX)/share/man
+MAN_SRC  := $(wildcard man/*.1 man/*.5 man/*.8)
+# man/NAME.S goes to $(MANDIR)/manS/NAME.S.
+MAN_DEST  = $(foreach m,$(MAN_SRC),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+# mount(8) runs mount.fuse.ipmaildir for type fuse.ipmaildir: its page is
+# mount.ipmaildir(8), under that name too.
+MAN_LINK := $(MANDIR)/man8/mount.fuse.ipmaildir.8
+HELPERS  := $(PREFIX)/sbin/mount.ipmaildir $(PREFIX)/sbin/mount.fuse.ipmaildir
+COMPDIR  ?= $(PREFIX)/share/bash-completion/completions
+INSTALLED = $(PREFIX)/bin/ipmaildir $(HELPERS) $(MAN_DEST) $(MAN_LINK) \
+	$(UNITDIR)/ipmaildir@.service $(COMPDIR)/ipmaildir
+
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
-		$(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man5 \
-		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(UNITDIR)
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(COMPDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ipmaildir
-	ln -sf ../bin/ipmaildir $(DESTDIR)$(PREFIX)/sbin/mount.ipmaildir
-	ln -sf ../bin/ipmaildir $(DESTDIR)$(PREFIX)/sbin/mount.fuse.ipmaildir
+	for h in $(HELPERS); do ln -sf ../bin/ipmaildir $(DESTDIR)$$h; done
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' docs/systemd/ipmaildir@.service \
 		>$(DESTDIR)$(UNITDIR)/ipmaildir@.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/ipmaildir@.service
-	for m in man/*.1; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
-	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
-	for m in man/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/; done; true
+	for m in $(MAN_SRC); do \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/ || exit 1; \
+	done
+	ln -sf mount.ipmaildir.8 $(DESTDIR)$(MAN_LINK)
+	install -m 0644 docs/bash-completion/ipmaildir $(DESTDIR)$(COMPDIR)/ipmaildir
+
+# Exactly the files install made (directories stay: others may share
+# them); one already gone is no error.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
 # Idempotent: apt-get runs only when a package is missing.
 deps:

@@ -95,6 +95,12 @@ typedef struct json_t json_t;
  * with "cmd: cannot name the store: why" said (and in doc). */
 int cli_store_paths(const char *cmd, const char *store,
 		    struct store_paths *paths, json_t *doc);
+/* passphrase_read of a new passphrase (init, key passwd, key restore:
+ * asked twice on a terminal), and the one warning on stderr when it is
+ * shorter than PASSPHRASE_SHORT characters (fs/store/store.h); the
+ * result is passphrase_read's. */
+int cli_new_passphrase(const char *cmd, const struct passphrase_source *src,
+		       char **pass, size_t *len);
 /* store_load_keys: 0, or EXIT_FAILURE_ with the key file or passphrase
  * source at fault said (cli_load_keys_error). */
 struct mailbox_keys;
@@ -163,6 +169,13 @@ int cli_log_start(const char *cmd, const char *file, int foreground);
 struct fuse_session;
 int cli_fuse_start(const char *cmd, struct fuse_session *se,
 		   const char *mountpoint, int foreground);
+/* A long option's argument arg checked by the option table's parser for
+ * config key key (enum config_key, fs/cli/options.h), the one a config
+ * file's value goes through: 0 with *v, or EXIT_USAGE with "cmd: --KEY
+ * must be …, not 'arg'" said. */
+struct opt_value;
+int cli_opt_value(const char *cmd, int key, const char *arg,
+		  struct opt_value *v);
 /* The convergence scope cfg sets (key "convergence"), else the default;
  * what a writing command (mount, import, object put) seals with. */
 enum obj_scope cli_scope(const struct config *cfg);

@@ -52,3 +52,13 @@ enum obj_scope cli_scope(const struct config *cfg)
 	opt_from_config(cfg->value, &mo);
 	return mo.scope;
 }
+
+int cli_opt_value(const char *cmd, int key, const char *arg,
+		  struct opt_value *v)
+{
+	char why[128];
+	if (opt_parse(&opt_table[key], arg, v, why, sizeof(why)) == 0)
+		return 0;
+	cli_error("%s: --%s %s, not '%s'", cmd, opt_table[key].key, why, arg);
+	return EXIT_USAGE;
+}

@@ -121,3 +121,16 @@ int cli_history_open(const char *cmd, struct history *h,
 	}
 	return 0;
 }
+
+int cli_new_passphrase(const char *cmd, const struct passphrase_source *src,
+		       char **pass, size_t *len)
+{
+	int r = passphrase_read(src, "New passphrase: ", 1, pass, len);
+	if (r == 0 && passphrase_chars(*pass, *len) < PASSPHRASE_SHORT)
+		fprintf(stderr,
+			"ipmaildir %s: warning: the passphrase has fewer than "
+			"%d characters; whoever copies the key file can try "
+			"short ones quickly\n",
+			cmd, PASSPHRASE_SHORT);
+	return r;
+}

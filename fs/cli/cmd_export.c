@@ -342,6 +342,7 @@ int cmd_export(int argc, char **argv)
 	struct config cfg;
 	if (cli_config(&cfg, &store, &pass, NULL))
 		return EXIT_USAGE;
+	quiet = quiet || config_flag(&cfg, CFG_QUIET);
 	static struct snapshot s;
 	char msg[1024] = "";
 	int status = EXIT_FAILURE_;

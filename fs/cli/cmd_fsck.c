@@ -334,6 +334,9 @@ int cmd_fsck(int argc, char **argv)
 	struct config cfg;
 	if (cli_config(&cfg, &ho.store, &ho.pass, &ho.node))
 		return EXIT_USAGE;
+	/* The config's deep and verbose, where the options gave none. */
+	f.deep = f.deep || config_flag(&cfg, CFG_DEEP);
+	f.verbose = f.verbose || config_flag(&cfg, CFG_VERBOSE);
 	if (repair_it)
 		ho.lock = HISTORY_LOCK_EXCLUSIVE;
 	f.io = (struct fsck_io){.say = say, .bar_start = bar_start,

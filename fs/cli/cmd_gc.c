@@ -47,7 +47,6 @@
 #include "fs/tools/gc.h"
 #include "ipfs/bs_kubo.h"
 
-#define NS_PER_SEC 1000000000LL
 
 static void gc_usage(FILE *out)
 {
@@ -59,7 +58,9 @@ static void gc_usage(FILE *out)
 		"  --keep-within DURATION   keep the commits younger than "
 		"DURATION (30m, 12h, 7d, 2w)\n"
 		"                     (with neither, every commit is kept and "
-		"only garbage goes)\n"
+		"only garbage goes:\n"
+		"                     old versions, and 'object put' objects, "
+		"which no commit names)\n"
 		"  --dry-run          say what would be freed, free nothing\n"
 		"  --json             one JSON object: what was kept, freed, "
 		"unpinned\n"
@@ -69,26 +70,6 @@ static void gc_usage(FILE *out)
 		"(- : standard input)\n"
 		"  --passphrase-command CMD  or from the first line that "
 		"/bin/sh -c CMD prints\n");
-}
-
-/* "90s", "30m", "12h", "7d", "2w" → seconds; 0 or -EINVAL. */
-static int parse_duration(const char *s, int64_t *secs)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || end == s || v < 0 || *s == '-')
-		return -EINVAL;
-	int64_t unit = !strcmp(end, "s") || !*end ? 1
-		       : !strcmp(end, "m")	  ? 60
-		       : !strcmp(end, "h")	  ? 3600
-		       : !strcmp(end, "d")	  ? 86400
-		       : !strcmp(end, "w")	  ? 604800
-						  : 0;
-	if (!unit || v > INT64_MAX / unit / NS_PER_SEC)
-		return -EINVAL;
-	*secs = v * unit;
-	return 0;
 }
 
 /* --json: v under key in doc (taking v); without --json, nothing. */
@@ -256,23 +237,19 @@ static int gc_options(int argc, char **argv, struct history_options *ho,
 		CLI_OPTIONS_END,
 	};
 	int c;
+	struct opt_value v;
 	while ((c = cli_getopt(argc, argv, "s:p:h", opts, &ho->store,
 			       &ho->pass)) != -1) {
 		switch (c) {
 		case 'n':
-			if (cli_count(optarg, &a->keep_last)) {
-				cli_error("gc: --keep-last wants a count "
-					  "above 0, not '%s'", optarg);
+			if (cli_opt_value("gc", CFG_KEEP_LAST, optarg, &v))
 				return EXIT_USAGE;
-			}
+			a->keep_last = v.u;
 			break;
 		case 'w':
-			if (parse_duration(optarg, &a->within)) {
-				cli_error("gc: --keep-within wants a duration "
-					  "such as 30m, 12h, 7d or 2w, not "
-					  "'%s'", optarg);
+			if (cli_opt_value("gc", CFG_KEEP_WITHIN, optarg, &v))
 				return EXIT_USAGE;
-			}
+			a->within = (int64_t)v.u;
 			break;
 		case 'D': a->dry = true; break;
 		case 'j': a->json = true; break;
@@ -281,6 +258,19 @@ static int gc_options(int argc, char **argv, struct history_options *ho,
 		}
 	}
 	return optind != argc ? cli_usage("gc", "takes no arguments") : -1;
+}
+
+/* The config's keep-last and keep-within, when the command line gave
+ * neither: a retention rule given there replaces the configured ones. */
+static void config_retention(const struct config *cfg, struct gc_args *a)
+{
+	unsigned long n;
+	if (a->keep_last || a->within >= 0)
+		return;
+	if (!config_get_uint(cfg, CFG_KEEP_LAST, &n))
+		a->keep_last = n;
+	if (!config_get_duration(cfg, CFG_KEEP_WITHIN, &n))
+		a->within = (int64_t)n;
 }
 
 /* --json: the run's settings, then the object on stdout at the end. */
@@ -305,6 +295,7 @@ int cmd_gc(int argc, char **argv)
 	struct config cfg;
 	if (cli_config(&cfg, &ho.store, &ho.pass, &ho.node))
 		return EXIT_USAGE;
+	config_retention(&cfg, &a);
 	struct blockstore *remote = NULL;
 	if (ho.node && !a.dry && open_node(ho.node, &remote)) {
 		config_free(&cfg);

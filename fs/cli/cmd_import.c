@@ -124,13 +124,10 @@ int cmd_import(int argc, char **argv)
 			       &mo.pass)) != -1) {
 		switch (c) {
 		case 'j': {
-			char *end;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (*end || n == 0 || n > 64) {
-				cli_error("import: --threads takes 1 to 64");
+			struct opt_value v;
+			if (cli_opt_value("import", CFG_THREADS, optarg, &v))
 				return EXIT_USAGE;
-			}
-			io.threads = (unsigned)n;
+			io.threads = (unsigned)v.u;
 			break;
 		}
 		case 'q': quiet = 1; break;
@@ -146,6 +143,11 @@ int cmd_import(int argc, char **argv)
 	if (cli_config(&cfg, &mo.store, &mo.pass, NULL))
 		return EXIT_USAGE;
 	mo.scope = cli_scope(&cfg);
+	/* The config's settings where the command line gave none. */
+	unsigned long threads;
+	if (!io.threads && !config_get_uint(&cfg, CFG_THREADS, &threads))
+		io.threads = (unsigned)threads;
+	quiet = quiet || config_flag(&cfg, CFG_QUIET);
 
 	int status = EXIT_FAILURE_;
 	json_t *doc = json ? json_object() : NULL;

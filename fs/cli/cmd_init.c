@@ -43,8 +43,7 @@ static int init_store(const char *store, const struct passphrase_source *src)
 	char *pass = NULL;
 	size_t pass_len = 0;
 	if (!src->none) {
-		r = passphrase_read(src, "New passphrase: ", 1, &pass,
-				    &pass_len);
+		r = cli_new_passphrase("init", src, &pass, &pass_len);
 		if (r == -ENOTTY) {
 			cli_error("init: no terminal to ask a passphrase on: "
 				  "give --passphrase-file F (- for standard "

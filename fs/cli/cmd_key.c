@@ -196,8 +196,8 @@ static int key_restore(const struct store_paths *paths, const char *file,
 	char *pass = NULL;
 	size_t pass_len = 0;
 	r = new_src->none ? 0
-			  : passphrase_read(new_src, "New passphrase: ", 1,
-					    &pass, &pass_len);
+			  : cli_new_passphrase("key restore", new_src, &pass,
+					       &pass_len);
 	if (r && r != -ENOTTY) {
 		sodium_free(master);
 		cli_passphrase_error("key restore", new_src, r);
@@ -268,8 +268,8 @@ static int key_passwd(const struct store_paths *paths,
 				    &old_len);
 	if (r == 0 && !new_src->none) {
 		at = new_src;
-		r = passphrase_read(new_src, "New passphrase: ", 1, &neu,
-				    &new_len);
+		r = cli_new_passphrase("key passwd", new_src, &neu,
+				       &new_len);
 	}
 	if (r == -EINVAL && at == old_src)
 		r = KEYS_E_PASSPHRASE; /* an empty line opens no key */

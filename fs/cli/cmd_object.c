@@ -26,8 +26,16 @@
 
 static void object_usage(FILE *out)
 {
-	fprintf(out, "usage: ipmaildir object put FILE [--store DIR]\n"
-		     "       ipmaildir object get CAPABILITY [--store DIR]\n");
+	fprintf(out,
+		"usage: ipmaildir object put [--store DIR] [--passphrase-file F"
+		" | --passphrase-command CMD] FILE\n"
+		"       ipmaildir object get [--store DIR] CAPABILITY\n"
+		"  FILE - is standard input; put prints the capability\n"
+		"  --passphrase-file F   the passphrase is F's first line "
+		"(- : standard input)\n"
+		"  --passphrase-command CMD  or the first line /bin/sh -c CMD "
+		"prints\n"
+		"  the object is no commit's: the next gc frees it\n");
 }
 
 static int object_put(struct obj_store *st, const char *file)

@@ -16,11 +16,9 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fs/cli/cli.h"
@@ -28,8 +26,7 @@
 #include "fs/store/mountinfo.h"
 #include "fs/store/store.h"
 #include "util/msgbuf.h"
-
-extern char **environ;
+#include "util/spawn.h"
 
 static void umount_usage(FILE *out)
 {
@@ -90,44 +87,36 @@ static int resolve(const char *path, char abs[PATH_MAX])
 /* fusermount3 -u; its complaint, first line, into why.  0 or -1. */
 static int fuse_unmount(const char *path, char *why, size_t size)
 {
-	int pipefd[2];
-	if (pipe2(pipefd, O_CLOEXEC) != 0)
-		return msgbuf_say(why, size, "%s", strerror(errno));
-	posix_spawn_file_actions_t fa;
-	int e = posix_spawn_file_actions_init(&fa);
-	if (!e)
-		e = posix_spawn_file_actions_adddup2(&fa, pipefd[1],
-						     STDERR_FILENO);
-	pid_t pid = -1;
-	if (!e) {
-		char *argv[] = {"fusermount3", "-u", "--", (char *)path, NULL};
-		e = posix_spawnp(&pid, "fusermount3", &fa, NULL, argv, environ);
+	char *argv[] = {"fusermount3", "-u", "--", (char *)path, NULL};
+	struct spawn sp;
+	int e = spawn_start(argv, STDERR_FILENO, &sp);
+	if (e) {
+		char how[128];
+		spawn_strerror(e, how, sizeof(how));
+		return msgbuf_say(why, size, "fusermount3: %s%s", how,
+				  e == -ENOENT ? " (is fuse3 installed?)" : "");
 	}
-	posix_spawn_file_actions_destroy(&fa);
-	close(pipefd[1]);
 	char out[512];
 	size_t got = 0;
-	for (ssize_t r; !e && got < sizeof(out) - 1 &&
-			(r = read(pipefd[0], out + got, sizeof(out) - 1 - got));)
+	for (ssize_t r; got < sizeof(out) - 1 &&
+			(r = read(sp.fd, out + got, sizeof(out) - 1 - got));)
 		if (r > 0)
 			got += (size_t)r;
 		else if (errno != EINTR)
 			break;
-	close(pipefd[0]);
-	if (e)
-		return msgbuf_say(why, size, "fusermount3: %s", strerror(e));
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return msgbuf_say(why, size, "%s", strerror(errno));
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	int status = spawn_finish(&sp);
+	if (status == 0)
 		return 0;
 	out[got] = '\0';
 	out[strcspn(out, "\n")] = '\0';
 	const char *msg = out;
 	if (!strncmp(msg, "fusermount3: ", 13))
 		msg += 13;
-	return msgbuf_say(why, size, "%s", *msg ? msg : "fusermount3 failed");
+	if (*msg)
+		return msgbuf_say(why, size, "%s", msg);
+	char how[128];
+	spawn_strerror(status, how, sizeof(how));
+	return msgbuf_say(why, size, "fusermount3 %s", how);
 }
 
 /* The writer's end, from STORE/lock: its exit status, said if not 0. */

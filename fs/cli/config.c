@@ -69,14 +69,32 @@ static char *trim(char *s)
 	return s;
 }
 
-static int load_file(struct config *c, const char *path, char *msg,
-		     size_t msgsize)
+/* A key no entry of the table has: one of opt_not_keys (a command
+ * line's own), or unknown. */
+static int unknown_key(const char *key, const char *origin, char *msg,
+		       size_t msgsize)
+{
+	for (const char *const *n = opt_not_keys; *n; n++)
+		if (!strcmp(key, *n))
+			return msgbuf_say(msg, msgsize,
+					  "%s: '%s' is an option of one command "
+					  "line (--%s), not a setting",
+					  origin, key, key);
+	return msgbuf_say(msg, msgsize, "%s: unknown key '%s'", origin, key);
+}
+
+/* must: a file that does not exist is an error too (one the user
+ * named), not an empty config. */
+static int load_file(struct config *c, const char *path, bool must,
+		     char *msg, size_t msgsize)
 {
 	FILE *f = fopen(path, "re");
 	if (!f) {
-		if (errno == ENOENT || errno == ENOTDIR)
+		if (!must && (errno == ENOENT || errno == ENOTDIR))
 			return 0;
-		return msgbuf_say(msg, msgsize, "%s: %s", path, strerror(errno));
+		return msgbuf_say(msg, msgsize, "%s%s: %s", path,
+				  must ? " ($" CONFIG_ENV_FILE ")" : "",
+				  strerror(errno));
 	}
 	char line[CONFIG_LINE_MAX + 2], origin[PATH_MAX + 32];
 	int e = 0;
@@ -116,8 +134,7 @@ static int load_file(struct config *c, const char *path, char *msg,
 			if (!strcmp(key, opt_table[k].key))
 				break;
 		if (k == CFG_NKEYS) {
-			e = msgbuf_say(msg, msgsize, "%s: unknown key '%s'", origin,
-				key);
+			e = unknown_key(key, origin, msg, msgsize);
 			break;
 		}
 		e = set(c, (enum config_key)k, value, origin, msg, msgsize);
@@ -144,20 +161,29 @@ static int load_env(struct config *c, char *msg, size_t msgsize)
 	return 0;
 }
 
-int config_load(struct config *c, const char *system_path,
-		const char *user_path, char *msg, size_t msgsize)
+/* The same as config_load; user_must: user_path was named
+ * ($IPMAILDIR_CONFIG) and must exist. */
+static int load_all(struct config *c, const char *system_path,
+		    const char *user_path, bool user_must, char *msg,
+		    size_t msgsize)
 {
 	memset(c, 0, sizeof(*c));
 	int e = 0;
 	if (system_path)
-		e = load_file(c, system_path, msg, msgsize);
+		e = load_file(c, system_path, false, msg, msgsize);
 	if (!e && user_path)
-		e = load_file(c, user_path, msg, msgsize);
+		e = load_file(c, user_path, user_must, msg, msgsize);
 	if (!e)
 		e = load_env(c, msg, msgsize);
 	if (e)
 		config_free(c);
 	return e;
+}
+
+int config_load(struct config *c, const char *system_path,
+		const char *user_path, char *msg, size_t msgsize)
+{
+	return load_all(c, system_path, user_path, false, msg, msgsize);
 }
 
 int config_load_default(struct config *c, char *msg, size_t msgsize)
@@ -178,8 +204,10 @@ int config_load_default(struct config *c, char *msg, size_t msgsize)
 		up = NULL;
 	const char *nosys = getenv(CONFIG_ENV_NOSYSTEM);
 	bool skip_system = nosys && *nosys && strcmp(nosys, "0") != 0;
-	return config_load(c, skip_system ? NULL : CONFIG_SYSTEM_PATH, up, msg,
-			   msgsize);
+	/* A file named in the environment that is not there is a mistake
+	 * to say, not a reason to fall back to the built-in defaults. */
+	return load_all(c, skip_system ? NULL : CONFIG_SYSTEM_PATH, up,
+			up == file, msg, msgsize);
 }
 
 const char *config_get(const struct config *c, enum config_key k)
@@ -202,14 +230,21 @@ static int get_parsed(const struct config *c, enum config_key k,
 	return 0;
 }
 
+/* A value of type whose parse lands in u (uint, duration, flag). */
+static int get_u(const struct config *c, enum config_key k,
+		 enum opt_type type, unsigned long *u)
+{
+	struct opt_value ov;
+	int e = get_parsed(c, k, type, &ov);
+	if (!e)
+		*u = ov.u;
+	return e;
+}
+
 int config_get_uint(const struct config *c, enum config_key k,
 		    unsigned long *v)
 {
-	struct opt_value ov;
-	int e = get_parsed(c, k, OPT_UINT, &ov);
-	if (!e)
-		*v = ov.u;
-	return e;
+	return get_u(c, k, OPT_UINT, v);
 }
 
 int config_get_double(const struct config *c, enum config_key k, double *v)
@@ -219,4 +254,16 @@ int config_get_double(const struct config *c, enum config_key k, double *v)
 	if (!e)
 		*v = ov.d;
 	return e;
+}
+
+bool config_flag(const struct config *c, enum config_key k)
+{
+	unsigned long u;
+	return get_u(c, k, OPT_FLAG, &u) == 0 && u != 0;
+}
+
+int config_get_duration(const struct config *c, enum config_key k,
+			unsigned long *secs)
+{
+	return get_u(c, k, OPT_DURATION, secs);
 }

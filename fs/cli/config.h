@@ -4,15 +4,19 @@
  * Files: /etc/ipmaildir/config (system), then the user's
  * $XDG_CONFIG_HOME/ipmaildir/config (else ~/.config/ipmaildir/config), or
  * the file $IPMAILDIR_CONFIG names instead of the user's.  A missing file
- * is no error.  Lines:
+ * is no error, but for the one $IPMAILDIR_CONFIG names.  Lines:
  *     # a comment (a whole line only: values may hold '#')
  *     key = value
  * blank lines are ignored; whitespace around key and value is dropped;
  * a value may be "double quoted" (then it is taken as it is, quotes off).
  * Keys are the long options they mirror: store, node, passphrase-file,
- * passphrase-command, and mount's -o options with '_' as '-' (commit-delay,
- * attr-timeout, …; convergence is also used by import and object put).
- * Their names, types and ranges are the table of fs/cli/options.h.  Each
+ * passphrase-command, mount's -o options with '_' as '-' (commit-delay,
+ * attr-timeout, …; convergence is also used by import and object put),
+ * and the other commands' settings (threads, quiet, keep-last,
+ * keep-within, deep, verbose).  A long option that acts or names
+ * something for one run (repair, at, json, …: opt_not_keys) is refused
+ * as that.  Their names, types and ranges are the table of
+ * fs/cli/options.h.  Each
  * has an environment variable IPMAILDIR_<KEY> (upper case, '-' as '_').
  *
  * Precedence, highest first: command line (the caller applies it) >
@@ -26,6 +30,7 @@
 #ifndef IPMD_FS_CLI_CONFIG_H
 #define IPMD_FS_CLI_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "fs/cli/options.h"
@@ -62,5 +67,10 @@ const char *config_get(const struct config *c, enum config_key k);
 int config_get_uint(const struct config *c, enum config_key k,
 		    unsigned long *v);
 int config_get_double(const struct config *c, enum config_key k, double *v);
+/* A flag key's value: true only when set to yes (true, 1). */
+bool config_flag(const struct config *c, enum config_key k);
+/* A duration's seconds; the same results. */
+int config_get_duration(const struct config *c, enum config_key k,
+			unsigned long *secs);
 
 #endif

@@ -88,15 +88,43 @@ const struct opt_spec opt_table[OPT_COUNT] = {
 	[CFG_LOG] = {.key = "log", .name = "log", .type = OPT_PATH,
 		     .metavar = "FILE", .hint = "messages there, not syslog",
 		     MO(log_file, OPT_FIELD_PATH)},
+	/* The settings of other commands (their long options). */
+	[CFG_THREADS] = {.key = "threads", .type = OPT_UINT,
+			 .unit = "a number of threads", .metavar = "N",
+			 .lo = 1, .hi = 64},
+	[CFG_QUIET] = {.key = "quiet", .type = OPT_FLAG},
+	[CFG_KEEP_LAST] = {.key = "keep-last", .type = OPT_UINT,
+			   .unit = "a count of commits", .metavar = "N", .lo = 1,
+			   .hi = 4294967295ul},
+	/* Seconds that still count in nanoseconds in an int64_t. */
+	[CFG_KEEP_WITHIN] = {.key = "keep-within", .type = OPT_DURATION,
+			     .unit = "a duration such as 30m, 12h, 7d "
+				     "or 2w",
+			     .metavar = "DURATION", .lo = 0,
+			     .hi = 9223372036ul},
+	[CFG_DEEP] = {.key = "deep", .type = OPT_FLAG},
+	[CFG_VERBOSE] = {.key = "verbose", .type = OPT_FLAG},
 	/* -o only: in a config file, ro would make every mount read-only
 	 * (--at and --from-node are read-only by themselves). */
 	[OPT_RO] = {.name = "ro", .type = OPT_FLAG, .fuse = true,
 		    MO(read_only, OPT_FIELD_BOOL)},
 };
 
+const char *const opt_not_keys[] = {
+	"at", "from-node", "capability", "capability-file", "into", "car",
+	"head-only", "dry-run", "repair", "rollback-to", "force", "json",
+	"read-only", "no-passphrase", "new-passphrase-file",
+	"new-passphrase-command", "no-new-passphrase", "help", "version",
+	NULL,
+};
+
 /* "must be message or mailbox", "must be MiB, 1 to 65536". */
 static int say_range(const struct opt_spec *o, char *why, size_t whysize)
 {
+	if (o->type == OPT_DURATION) {
+		snprintf(why, whysize, "must be %s", o->unit);
+		return -EINVAL;
+	}
 	if (o->type != OPT_ENUM) {
 		snprintf(why, whysize, "must be %s, %lu to %lu", o->unit,
 			 o->lo, o->hi);
@@ -118,6 +146,32 @@ static const struct opt_word flag_words[] = {
 	{"yes", 1}, {"no", 0}, {"true", 1}, {"false", 0}, {"1", 1}, {"0", 0},
 	{NULL, 0},
 };
+
+/* "90s", "30m", "12h", "7d", "2w" (a bare number: seconds) → seconds in
+ * v->u, within o's range. */
+static int parse_duration(const struct opt_spec *o, const char *s,
+			  struct opt_value *v, char *why, size_t whysize)
+{
+	static const struct {
+		char unit;
+		unsigned long secs;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400},
+		     {'w', 604800}};
+	char *end;
+	if (!isdigit((unsigned char)*s))
+		return say_range(o, why, whysize);
+	errno = 0;
+	unsigned long n = strtoul(s, &end, 10), unit = 0;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (*end == units[i].unit && end[1] == '\0')
+			unit = units[i].secs;
+	if (*end == '\0')
+		unit = 1;
+	if (errno || !unit || n > o->hi / unit || n * unit < o->lo)
+		return say_range(o, why, whysize);
+	v->u = n * unit;
+	return 0;
+}
 
 int opt_parse(const struct opt_spec *o, const char *s, struct opt_value *v,
 	      char *why, size_t whysize)
@@ -170,6 +224,8 @@ int opt_parse(const struct opt_spec *o, const char *s, struct opt_value *v,
 			return -EINVAL;
 		}
 		return 0;
+	case OPT_DURATION:
+		return parse_duration(o, s, v, why, whysize);
 	case OPT_STRING:
 		break;
 	}

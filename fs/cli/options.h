@@ -45,6 +45,13 @@ enum config_key {
 	CFG_CONVERGENCE,
 	CFG_NONEMPTY,
 	CFG_LOG,
+	/* Other commands' settings: long options, no -o form. */
+	CFG_THREADS,     /* import */
+	CFG_QUIET,       /* import, export */
+	CFG_KEEP_LAST,   /* gc */
+	CFG_KEEP_WITHIN, /* gc */
+	CFG_DEEP,        /* fsck */
+	CFG_VERBOSE,     /* fsck */
 	CFG_NKEYS
 };
 
@@ -56,6 +63,8 @@ enum opt_type {
 	OPT_STRING, /* any non-empty text (a command line, an address) */
 	OPT_PATH,   /* absolute, or "~/…" for $HOME (opt_path expands it) */
 	OPT_ENUM,   /* one of words */
+	OPT_DURATION, /* digits and a unit s, m, h, d or w (none: s), in
+			 seconds lo … hi: "90s", "12h", "2w" */
 };
 
 /* Where a value goes in struct mount_options (fs/mount/mount.h). */
@@ -96,7 +105,7 @@ enum { OPT_RO = CFG_NKEYS, OPT_COUNT };
 extern const struct opt_spec opt_table[OPT_COUNT];
 
 /* A parsed value: u for OPT_UINT, d for OPT_DOUBLE, the word's value in
- * u for OPT_ENUM. */
+ * u for OPT_ENUM, seconds in u for OPT_DURATION. */
 struct opt_value {
 	unsigned long u;
 	double d;
@@ -116,6 +125,12 @@ int opt_parse(const struct opt_spec *o, const char *s, struct opt_value *v,
  * "too long"). */
 int opt_path(const char *s, char *out, size_t size, char *why,
 	     size_t whysize);
+
+/* The long options of the commands that are no config key: what one
+ * command line does or names (--repair, --at, --json, …), never a
+ * default for every run.  NULL-terminated, without the leading "--".
+ * config_load refuses them as such, not as unknown keys. */
+extern const char *const opt_not_keys[];
 
 struct mount_options;
 

@@ -7,15 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "util/io.h"
+#include "util/spawn.h"
 
 #define PASSPHRASE_MAX 1024
 
@@ -233,33 +232,17 @@ static void drain(int fd)
 /* The first line of `/bin/sh -c command`'s stdout; its exit must be 0. */
 static int read_pass_command(const char *command, char *buf, size_t *len)
 {
-	int pipefd[2];
-	if (pipe2(pipefd, O_CLOEXEC) != 0)
-		return -errno;
-	posix_spawn_file_actions_t fa;
-	int e = posix_spawn_file_actions_init(&fa);
-	if (!e)
-		e = posix_spawn_file_actions_adddup2(&fa, pipefd[1],
-						     STDOUT_FILENO);
-	pid_t pid = -1;
-	if (!e) {
-		char *argv[] = {"sh", "-c", (char *)command, NULL};
-		e = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	close(pipefd[1]);
-	if (e) {
-		close(pipefd[0]);
-		return -e;
-	}
-	int r = read_line(pipefd[0], buf, PASSPHRASE_MAX, len);
-	drain(pipefd[0]);
-	close(pipefd[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	char *argv[] = {"/bin/sh", "-c", (char *)command, NULL};
+	struct spawn sp;
+	int e = spawn_start(argv, STDOUT_FILENO, &sp);
+	if (e)
+		return e;
+	int r = read_line(sp.fd, buf, PASSPHRASE_MAX, len);
+	drain(sp.fd);
+	int status = spawn_finish(&sp);
+	if (status < 0)
+		return status;
+	if (status != 0)
 		return PASS_E_COMMAND;
 	if (r == 0 && *len == 0)
 		return PASS_E_NOOUTPUT;
@@ -348,6 +331,14 @@ void passphrase_strerror(const struct passphrase_source *src, int err,
 				    "CMD");
 	else
 		snprintf(msg, size, "passphrase: %s", why);
+}
+
+size_t passphrase_chars(const char *pass, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += ((unsigned char)pass[i] & 0xc0) != 0x80;
+	return n;
 }
 
 void passphrase_free(char *pass, size_t len)

@@ -108,6 +108,13 @@ enum passphrase_error {
 IPMD_MUST_CHECK
 int passphrase_read(const struct passphrase_source *src, const char *prompt,
 		    int confirm, char **pass, size_t *len);
+/* A new passphrase of fewer characters (UTF-8 code points) than this is
+ * taken, with a warning: the key file's Argon2id slows a guess, it does
+ * not make a short one safe. */
+#define PASSPHRASE_SHORT 8
+/* The characters of pass (len bytes, UTF-8): its bytes but continuation
+ * bytes. */
+size_t passphrase_chars(const char *pass, size_t len);
 /* One line for the user saying which source failed and why, e.g.
  * "--passphrase-file /x: No such file or directory". */
 void passphrase_strerror(const struct passphrase_source *src, int err,

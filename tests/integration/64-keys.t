@@ -72,4 +72,66 @@ ipmd_mount "$S" "$M" --passphrase-file "$TEST_DIR/p2" || bail "mount with the ne
 check "the mail reads with the new passphrase" cmp "$TEST_DIR/msg" "$M/new/1.M1.host"
 ipmd_umount "$M"
 is "$("$IPMD_BIN" key backup --store "$S" --passphrase-file "$TEST_DIR/p2" 2>/dev/null)" "$(cat "$TEST_DIR/backup")" "the master secret is unchanged (same backup)"
+# Passphrase sources for every command that takes one (its --help names
+# --passphrase-command): a command's first output line, and standard
+# input with --passphrase-file -.  A wrong one fails each command, the
+# right one opens the key: so each really read it.
+PS=$TEST_DIR/pp-store PM=$TEST_DIR/pp-mnt PMD=$TEST_DIR/pp-md
+mkdir -p "$PM" "$PMD/cur" "$PMD/new" "$PMD/tmp"
+GOOD="echo 'a long passphrase'"
+"$IPMD_BIN" init --store "$PS" --passphrase-command "$GOOD" >/dev/null 2>"$TEST_DIR/init3.err"
+rc=$?; is "$rc" 0 "init --passphrase-command"; [ "$rc" = 0 ] || diag "$(cat "$TEST_DIR/init3.err")"
+check "…no short-passphrase warning for 17 characters" bash -c "! grep -q 'warning' '$TEST_DIR/init3.err'"
+# run_with CMD SOURCE-OPTION... — one use of command CMD that needs the key.
+run_with() {
+	local c=$1; shift
+	case $c in
+	init) rm -rf "$TEST_DIR/pp-new"
+		"$IPMD_BIN" init --store "$TEST_DIR/pp-new" "$@" ;;
+	log) "$IPMD_BIN" log --store "$PS" -n 1 "$@" ;;
+	status|fsck) "$IPMD_BIN" "$c" --store "$PS" "$@" ;;
+	gc) "$IPMD_BIN" gc --store "$PS" --dry-run "$@" ;;
+	import) "$IPMD_BIN" import --store "$PS" "$@" "$PMD" ;;
+	export) rm -rf "$TEST_DIR/pp-out"; "$IPMD_BIN" export --store "$PS" "$@" "$TEST_DIR/pp-out" ;;
+	key) "$IPMD_BIN" key backup --store "$PS" "$@" ;;
+	object) "$IPMD_BIN" object put --store "$PS" "$@" "$TEST_DIR/p1" ;;
+	share) "$IPMD_BIN" share --store "$PS" "$@" /new ;;
+	mount|archive)
+		"$IPMD_BIN" "$c" --store "$PS" "$@" "$PM" || return
+		_mounts+=("$PM")
+		mountpoint -q "$PM" && "$IPMD_BIN" umount "$PM" ;;
+	*) echo "no use of '$c' in 64-keys.t: add one"; return 99 ;;
+	esac
+}
+cmds=$("$IPMD_BIN" --help 2>&1 | sed -nE 's/^ +ipmaildir ([a-z]+).*/\1/p' | sort -u)
+takers=
+for c in $cmds; do
+	"$IPMD_BIN" "$c" --help 2>&1 | grep -q -- --passphrase-command && takers="$takers $c"
+done
+check "several commands take a passphrase ($takers)" test "$(wc -w <<<"$takers")" -ge 10
+for c in $takers; do
+	[ "$c" = init ] && continue # a new key: anything opens it
+	run_with "$c" --passphrase-command "echo wrong" >/dev/null 2>"$TEST_DIR/pc.err" </dev/null
+	rc=$?
+	check "$c --passphrase-command: a wrong one fails ($rc)" grep -q "wrong passphrase" "$TEST_DIR/pc.err"
+	# share answers 1 for /new (a directory), after opening the key.
+	run_with "$c" --passphrase-command "$GOOD" >/dev/null 2>"$TEST_DIR/pc.err" </dev/null
+	rc=$?
+	check "$c --passphrase-command: the right one opens the key ($rc)" \
+		bash -c "! grep -q 'passphrase\|no use of' '$TEST_DIR/pc.err'"
+	printf 'a long passphrase\n' | run_with "$c" --passphrase-file - >/dev/null 2>"$TEST_DIR/pf.err"
+	check "$c --passphrase-file -: read from standard input" \
+		bash -c "! grep -q 'passphrase\|no use of' '$TEST_DIR/pf.err'"
+done
+
+# A new passphrase under 8 characters is taken, with one warning.
+printf 'short\n' | "$IPMD_BIN" init --store "$TEST_DIR/pp-short" --passphrase-file - >/dev/null 2>"$TEST_DIR/short.err"
+is "$?" 0 "init with a 5-character passphrase works"
+is "$(grep -c 'warning: the passphrase has fewer than 8 characters' "$TEST_DIR/short.err")" 1 "…with one warning"
+"$IPMD_BIN" key passwd --store "$PS" --passphrase-command "$GOOD" --new-passphrase-command "echo 'ça été'" >/dev/null 2>"$TEST_DIR/short2.err"
+is "$?" 0 "key passwd to 'ça été' (6 characters, 8 bytes)"
+is "$(grep -c 'warning: the passphrase has fewer than 8 characters' "$TEST_DIR/short2.err")" 1 "…warns once"
+"$IPMD_BIN" key passwd --store "$PS" --passphrase-command "echo 'ça été'" --new-passphrase-command "$GOOD" >/dev/null 2>"$TEST_DIR/long.err"
+is "$?" 0 "key passwd back to a long one"
+check "…without a warning" bash -c "! grep -q warning '$TEST_DIR/long.err'"
 done_testing

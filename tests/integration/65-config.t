@@ -126,4 +126,79 @@ printf 'store = relative/dir\n' > "$CONF"
 "$IPMD_BIN" key export --read-only 2>"$TEST_DIR/bad4.err"
 is "$?" 2 "a relative store path is refused"
 check "…saying it must be absolute" grep -q "absolute path" "$TEST_DIR/bad4.err"
+# Every long option that a command's --help names is a config key, or one
+# the file refuses as an option of one command line (--repair, --at, …):
+# never an "unknown key".  The list comes from the --help texts, so a new
+# option that is neither fails here.
+cmds=$("$IPMD_BIN" --help 2>&1 | sed -nE 's/^ +ipmaildir ([a-z]+).*/\1/p' | sort -u)
+longs=$(for c in "" $cmds; do "$IPMD_BIN" $c --help 2>&1; done |
+	grep -oE -- '--[a-z][a-z-]+' | sed 's/^--//' | sort -u)
+check "the commands' --help texts name long options" test "$(wc -w <<<"$longs")" -gt 20
+nkeys=0
+for o in $longs; do
+	# "x" is no valid value of most keys: the error then names the key
+	# and what it takes, which shows it is known.
+	printf '%s = x\n' "$o" >"$CONF"
+	err=$("$IPMD_BIN" log --store "$SA" --passphrase-file "$TEST_DIR/passA" -n 1 2>&1 >/dev/null </dev/null)
+	if grep -q "is an option of one command line (--$o), not a setting" <<<"$err"; then
+		ok "--$o: refused as an option of one command line"
+	elif grep -q "unknown key" <<<"$err"; then
+		not_ok "--$o is a config key"
+		diag "$err"
+	else
+		ok "--$o is a config key"
+		nkeys=$((nkeys + 1))
+	fi
+done
+check "most of them are keys ($nkeys)" test "$nkeys" -ge 10
+# mount's own -o options, as mount --help lists them, '_' as '-'.
+oopts=$("$IPMD_BIN" mount --help 2>&1 | sed -n "/and ipmaildir's:/,/each also a config key/p" |
+	sed '$d' | sed "s/.*and ipmaildir's://" | tr '\n' ' ' | sed 's/([^)]*)//g' |
+	tr ',' '\n' | sed -E 's/^ *([a-z_]+).*/\1/' | grep -E '^[a-z_]+$' | sort -u)
+check "mount --help lists -o options of its own" test "$(wc -w <<<"$oopts")" -ge 10
+for o in $oopts; do
+	printf '%s = x\n' "${o//_/-}" >"$CONF"
+	err=$("$IPMD_BIN" log --store "$SA" --passphrase-file "$TEST_DIR/passA" -n 1 2>&1 >/dev/null </dev/null)
+	check "-o $o is the config key ${o//_/-}" bash -c '! grep -q "unknown key\|not a setting" <<<"$1"' _ "$err"
+done
+
+# Some of them taking effect from the file.  Store A has two commits.
+printf 'store = %s\npassphrase-file = %s/passA\nkeep-last = 1\n' "$SA" "$TEST_DIR" >"$CONF"
+out=$("$IPMD_BIN" gc --dry-run 2>&1 </dev/null)
+check "gc: keep-last from the file keeps one commit" grep -q "keeping 1 of [2-9]" <<<"$out"
+out=$("$IPMD_BIN" gc --dry-run --keep-within 1w 2>&1 </dev/null)
+check "…and a rule on the command line replaces it" grep -qE "keeping ([2-9]) of \1 commits" <<<"$out"
+printf 'keep-within = 2w\n' >>"$CONF"
+out=$("$IPMD_BIN" gc --dry-run 2>&1 </dev/null)
+check "keep-within from the file: every young commit kept" grep -qE "keeping ([2-9]) of \1 commits" <<<"$out"
+printf 'store = %s\npassphrase-file = %s/passA\nverbose = yes\n' "$SA" "$TEST_DIR" >"$CONF"
+out=$("$IPMD_BIN" fsck 2>&1 </dev/null)
+check "fsck: verbose from the file lists every block" grep -q "^fsck: ok commit " <<<"$out"
+out=$(IPMAILDIR_VERBOSE=no "$IPMD_BIN" fsck 2>&1 </dev/null)
+check "…IPMAILDIR_VERBOSE=no turns it off for one run" bash -c '! grep -q "^fsck: ok commit " <<<"$1"' _ "$out"
+printf 'store = %s\npassphrase-file = %s/passA\nthreads = 65\n' "$SA" "$TEST_DIR" >"$CONF"
+mkdir -p "$TEST_DIR/md/cur" "$TEST_DIR/md/new" "$TEST_DIR/md/tmp"
+"$IPMD_BIN" import "$TEST_DIR/md" >/dev/null 2>"$TEST_DIR/thr.err" </dev/null
+is "$?" 2 "import: threads from the file is checked as --threads is"
+check "…naming the range" grep -q "threads: must be a number of threads, 1 to 64" "$TEST_DIR/thr.err"
+# local-cap-mb with the node also from the file: the mount starts (the
+# node need not answer: writes wait in the outbox).
+port=$(free_port)
+printf 'store = %s\npassphrase-file = %s/passA\nnode = /ip4/127.0.0.1/tcp/%s\nlocal-cap-mb = 64\nupload-wait = 0\nsync = 0\n' \
+	"$SA" "$TEST_DIR" "$port" >"$CONF"
+"$IPMD_BIN" mount -f "$M" >/dev/null 2>"$TEST_DIR/cap.log" &
+pid=$!; track_pid "$pid"
+for _ in $(seq 100); do mountpoint -q "$M" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+check "local-cap-mb and node, both from the file: mounted" mountpoint -q "$M"
+check "…no 'needs a node'" bash -c "! grep -q 'needs a node' '$TEST_DIR/cap.log'"
+fusermount3 -u "$M" 2>/dev/null; for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+printf 'store = %s\npassphrase-file = %s/passA\nlocal-cap-mb = 64\n' "$SA" "$TEST_DIR" >"$CONF"
+"$IPMD_BIN" mount -f "$M" >/dev/null 2>"$TEST_DIR/cap2.log" </dev/null
+is "$?" 1 "local-cap-mb without any node is refused"
+check "…saying it needs a node" grep -q "needs a node" "$TEST_DIR/cap2.log"
+
+# A config file named by IPMAILDIR_CONFIG must exist.
+IPMAILDIR_CONFIG=$TEST_DIR/no-such.conf "$IPMD_BIN" log --store "$SA" 2>"$TEST_DIR/nf.err" </dev/null
+is "$?" 2 "a missing \$IPMAILDIR_CONFIG is an error"
+check "…naming it" grep -qF "$TEST_DIR/no-such.conf (\$IPMAILDIR_CONFIG): No such file" "$TEST_DIR/nf.err"
 done_testing

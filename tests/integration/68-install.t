@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # 68-install.t — `make install`: a DESTDIR tree with everything (binary,
-# mount helpers, man pages 1 5 8, systemd unit), the installed binary runs,
+# mount helpers, man pages 1 5 8 and the mount.fuse.ipmaildir(8) link,
+# systemd unit, bash completion), the installed binary runs (--version),
+# its completion completes commands and each command's options, `make
+# uninstall` removes every file install put and nothing else,
 # the unit passes systemd-analyze verify, and mount(8) mounts through the
 # installed helper: `mount -t fuse.ipmaildir ipmaildir#STORE DIR`, and the
 # fstab lines of mount.ipmaildir(8) with `mount -T FSTAB DIR`.  mount(8)
@@ -32,6 +35,32 @@ for h in mount.ipmaildir mount.fuse.ipmaildir; do
 	is "$(readlink "$D/usr/sbin/$h")" "../bin/ipmaildir" "/usr/sbin/$h links to ../bin/ipmaildir"
 done
 check "the installed binary is the built one" cmp -s "$IPMD_BIN" "$D/usr/bin/ipmaildir"
+is "$(readlink "$D/usr/share/man/man8/mount.fuse.ipmaildir.8")" "mount.ipmaildir.8" \
+	"man8/mount.fuse.ipmaildir.8 links to mount.ipmaildir.8"
+check "…which man renders" bash -c "man -l '$D/usr/share/man/man8/mount.fuse.ipmaildir.8' 2>/dev/null | grep -q 'mount.fuse.ipmaildir'"
+ver=$("$D/usr/bin/ipmaildir" --version 2>&1)
+is "$?" 0 "ipmaildir --version exits 0"
+check "…and prints 'ipmaildir X.Y.Z' ($ver)" grep -qxE 'ipmaildir [0-9]+\.[0-9]+\.[0-9]+' <<<"$ver"
+C=$D/usr/share/bash-completion/completions/ipmaildir
+check "bash completion in /usr/share/bash-completion/completions/ipmaildir" test -s "$C"
+# complete WORDS... — what the installed completion offers for the last
+# word, completing the installed binary (one word a line).
+complete_words() {
+	bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+		_ipmaildir; printf "%s\n" "${COMPREPLY[@]}"' _ "$C" "$@" | sort
+}
+cmds=$("$IPMD_BIN" --help 2>&1 | sed -nE 's/^ +ipmaildir ([a-z]+).*/\1/p' | sort -u)
+is "$(complete_words "$D/usr/bin/ipmaildir" "")" "$cmds" "completion: every command of --help"
+is "$(complete_words "$D/usr/bin/ipmaildir" "st")" "status" "completion: a command from its start"
+for c in $cmds; do
+	want=$("$IPMD_BIN" "$c" --help 2>&1 | sed -E "s/ipmaildir $c /@ /g; s/ipmaildir [a-z]+( [a-z]+)? --[a-z-]+//g" |
+		grep -oE -- '--[a-z][a-z-]+' | sort -u)
+	[ -n "$want" ] || continue
+	is "$(complete_words "$D/usr/bin/ipmaildir" "$c" "--")" "$want" "completion: $c's options"
+done
+is "$(complete_words "$D/usr/bin/ipmaildir" key "" | tr '\n' ' ')" "backup export passwd restore " "completion: key's verbs"
+mkdir -p "$TEST_DIR/cdir/sub"
+is "$(cd "$TEST_DIR/cdir" && complete_words "$D/usr/bin/ipmaildir" mount --store "")" "sub" "completion: --store DIR offers directories"
 "$D/usr/bin/ipmaildir" --help >"$TEST_DIR/help" 2>&1
 is "$?" 0 "the installed ipmaildir --help exits 0"
 check "... and lists 'mount'" grep -qE '^ +ipmaildir mount( |$)' "$TEST_DIR/help"
@@ -45,6 +74,15 @@ if command -v mandoc >/dev/null; then
 		is "$out" "" "mandoc -Tlint: installed $(basename "$m") is clean"
 	done
 fi
+
+# --- make uninstall: every file gone, nothing else touched ------------------
+touch "$D/usr/share/man/man1/other.1"
+make -s -C "$TOP" uninstall DESTDIR="$D" PREFIX=/usr >"$TEST_DIR/unmake.log" 2>&1
+is "$?" 0 "make uninstall DESTDIR=… PREFIX=/usr exits 0"
+left=$(cd "$D" && find . \( -type f -o -type l \) | sort)
+is "$left" "./usr/share/man/man1/other.1" "…every file install put is gone, another one stays"
+make -s -C "$TOP" uninstall DESTDIR="$D" PREFIX=/usr >/dev/null 2>&1
+is "$?" 0 "a second make uninstall is no error"
 
 # --- a real prefix: systemd-analyze and mount(8) ----------------------------
 P=$TEST_DIR/pfx

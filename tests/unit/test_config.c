@@ -104,6 +104,15 @@ static void test_errors(void)
 		{"convergence = folder\n", ":1:", "message or mailbox"},
 		{"store =\n", ":1:", "empty value"},
 		{"store = \"/a\n", ":1:", "unbalanced"},
+		{"repair = yes\n", ":1:", "'repair' is an option of one "
+					 "command line (--repair), not a "
+					 "setting"},
+		{"json = yes\n", ":1:", "not a setting"},
+		{"keep-within = soon\n", ":1:", "a duration such as 30m"},
+		{"keep-within = 7y\n", ":1:", "a duration such as 30m"},
+		{"keep-last = 0\n", ":1:", "commits, 1 to"},
+		{"threads = 65\n", ":1:", "threads, 1 to 64"},
+		{"deep = maybe\n", ":1:", "yes or no"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct config c;
@@ -133,6 +142,47 @@ static void test_errors(void)
 	   "an over-long line is refused");
 }
 
+/* The other commands' settings, and the file IPMAILDIR_CONFIG names. */
+static void test_settings(void)
+{
+	struct config c;
+	char msg[512];
+	unsigned long v;
+	put(user_path, "threads = 3\nquiet = yes\nkeep-last = 5\n"
+		       "keep-within = 2w\ndeep = true\nverbose = 0\n");
+	is_int(config_load(&c, NULL, user_path, msg, sizeof(msg)), 0,
+	       "every setting loads: %s", msg);
+	ok(config_get_uint(&c, CFG_THREADS, &v) == 0 && v == 3, "threads 3");
+	ok(config_flag(&c, CFG_QUIET), "quiet yes");
+	ok(config_get_uint(&c, CFG_KEEP_LAST, &v) == 0 && v == 5,
+	   "keep-last 5");
+	ok(config_get_duration(&c, CFG_KEEP_WITHIN, &v) == 0 &&
+		   v == 14 * 86400,
+	   "keep-within 2w in seconds");
+	ok(config_flag(&c, CFG_DEEP), "deep true");
+	ok(!config_flag(&c, CFG_VERBOSE), "verbose 0");
+	ok(!config_flag(&c, CFG_NONEMPTY), "an unset flag: no");
+	ok(config_get_uint(&c, CFG_KEEP_WITHIN, &v) == -EINVAL,
+	   "a duration is no uint");
+	config_free(&c);
+
+	/* A named file that is not there: an error, not empty defaults. */
+	char gone[600];
+	snprintf(gone, sizeof(gone), "%s/not-there", tap_tempdir());
+	setenv(CONFIG_ENV_FILE, gone, 1);
+	setenv(CONFIG_ENV_NOSYSTEM, "1", 1);
+	ok(config_load_default(&c, msg, sizeof(msg)) == -1 &&
+		   strstr(msg, gone) && strstr(msg, "$IPMAILDIR_CONFIG"),
+	   "a missing $IPMAILDIR_CONFIG is an error: %s", msg);
+	put(gone, "threads = 2\n");
+	ok(config_load_default(&c, msg, sizeof(msg)) == 0 &&
+		   config_get_uint(&c, CFG_THREADS, &v) == 0 && v == 2,
+	   "…and read once it exists");
+	config_free(&c);
+	unsetenv(CONFIG_ENV_FILE);
+	unsetenv(CONFIG_ENV_NOSYSTEM);
+}
+
 int main(void)
 {
 	clear_env();
@@ -140,5 +190,6 @@ int main(void)
 	snprintf(user_path, sizeof(user_path), "%s/user", tap_tempdir());
 	test_precedence();
 	test_errors();
+	test_settings();
 	return tap_done();
 }

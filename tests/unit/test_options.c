@@ -33,6 +33,25 @@ static void test_table(void)
 			ok(o->unit && o->metavar && o->lo <= o->hi,
 			   "%s has a unit, a metavar and a range", o->name);
 	}
+	/* A long option is a key or one run's, never both. */
+	for (const char *const *n = opt_not_keys; *n; n++)
+		for (int k = 0; k < CFG_NKEYS; k++)
+			if (!strcmp(*n, opt_table[k].key))
+				ok(0, "%s is both a key and one run's", *n);
+	struct opt_value v;
+	char why[128];
+	ok(opt_parse(&opt_table[CFG_KEEP_WITHIN], "90", &v, why, sizeof(why)) ==
+			   0 && v.u == 90,
+	   "a bare duration is seconds");
+	ok(opt_parse(&opt_table[CFG_KEEP_WITHIN], "3h", &v, why, sizeof(why)) ==
+			   0 && v.u == 3 * 3600,
+	   "3h");
+	ok(opt_parse(&opt_table[CFG_KEEP_WITHIN], "99999999999w", &v, why,
+		     sizeof(why)) == -EINVAL,
+	   "a duration past its range: %s", why);
+	ok(opt_parse(&opt_table[CFG_KEEP_WITHIN], "-1d", &v, why,
+		     sizeof(why)) == -EINVAL,
+	   "a negative duration");
 	char var[64];
 	opt_env_name(CFG_PASSPHRASE_COMMAND, var, sizeof(var));
 	is_str(var, "IPMAILDIR_PASSPHRASE_COMMAND", "the variable of a key");

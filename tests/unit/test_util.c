@@ -1,11 +1,12 @@
 /*
  * tests/unit/test_util.c — the shared helpers: util/io, util/dir,
- * util/clock, util/endian and ipfs/cbor (the byte forms the formats rely
+ * util/clock, util/endian, util/spawn and ipfs/cbor (the byte forms the formats rely
  * on: big-endian fields and shortest CBOR heads).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "util/dir.h"
 #include "util/endian.h"
 #include "util/io.h"
+#include "util/spawn.h"
 
 static void test_io(void)
 {
@@ -150,11 +152,59 @@ static void test_cbor(void)
 	ok(!o.ok, "and stays false");
 }
 
+/* util/spawn.h: the captured stream, the exit status, a missing program
+ * and a killed child, each said in words. */
+static void test_spawn(void)
+{
+	struct spawn sp;
+	char *out_argv[] = {"sh", "-c", "echo to-out; exit 3",
+			    NULL};
+	char buf[64] = "", why[64];
+	is_int(spawn_start(out_argv, STDOUT_FILENO, &sp), 0,
+	       "spawn_start: sh found in PATH");
+	size_t n = 0;
+	(void)read_full(sp.fd, buf, sizeof(buf) - 1, &n);
+	buf[n] = '\0';
+	is_str(buf, "to-out\n", "stdout captured");
+	int st = spawn_finish(&sp);
+	is_int(st, 3, "the exit status");
+	ok(sp.pid == -1 && sp.fd == -1, "finished: empty");
+	spawn_strerror(st, why, sizeof(why));
+	is_str(why, "exited with status 3", "said in words");
+
+	char *err_argv[] = {"sh", "-c", "echo oops >&2", NULL};
+	is_int(spawn_start(err_argv, STDERR_FILENO, &sp), 0, "stderr captured");
+	(void)read_full(sp.fd, buf, sizeof(buf) - 1, &n);
+	buf[n] = '\0';
+	is_str(buf, "oops\n", "…its text");
+	is_int(spawn_finish(&sp), 0, "exit 0");
+
+	char *none[] = {"ipmd-no-such-program-here", NULL};
+	int e = spawn_start(none, STDOUT_FILENO, &sp);
+	is_int(e, -ENOENT, "a missing program: -ENOENT");
+	spawn_strerror(e, why, sizeof(why));
+	is_str(why, "not found", "…said as not found");
+
+	char *killed[] = {"sh", "-c", "kill -KILL $$", NULL};
+	is_int(spawn_start(killed, STDOUT_FILENO, &sp), 0, "a child killed");
+	st = spawn_finish(&sp);
+	is_int(st, SPAWN_SIGNALED + SIGKILL, "SPAWN_SIGNALED + the signal");
+	spawn_strerror(st, why, sizeof(why));
+	is_str(why, "killed by SIGKILL", "…said with its name");
+
+	/* A child writing more than we read ends on EPIPE, never blocks. */
+	char *loud[] = {"sh", "-c", "yes | head -c 10000000", NULL};
+	is_int(spawn_start(loud, STDOUT_FILENO, &sp), 0, "a loud child");
+	st = spawn_finish(&sp);
+	ok(st != 0, "closing the pipe ends it (status %d)", st);
+}
+
 int main(void)
 {
 	test_io();
 	test_endian();
 	test_clock();
 	test_cbor();
+	test_spawn();
 	return tap_done();
 }
