@@ -111,14 +111,11 @@ int service_start(struct service **out, struct ipmd_fs *fs,
 	strcpy(s->mountpoint, mountpoint);
 	s->fs = fs;
 	s->foreground = foreground;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->wake, NULL);
-	int e = pthread_create(&s->thread, NULL, service_main, s);
-	if (e) {
-		pthread_cond_destroy(&s->wake);
-		pthread_mutex_destroy(&s->lock);
+	int e = thread_start(&s->lock, &s->wake, &s->thread, 1, service_main,
+			     s);
+	if (e < 0) {
 		free(s);
-		return -e;
+		return e;
 	}
 	*out = s;
 	return 0;
