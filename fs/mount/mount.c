@@ -395,6 +395,7 @@ static int open_stack(struct ipmd_fs *fs, const struct mount_options *o,
 				  .from_node = o->from_node != NULL};
 	struct store_stack_spec spec = {.root = fs->store.paths.root,
 					.fault = o->fault_spec,
+					.watch = !fs->read_only,
 					.wal = true};
 	if (ipmd_node_spec(&no, &spec, msg, msgsize) ||
 	    store_stack_open(&spec, &fs->stack, msg, msgsize))
@@ -448,6 +449,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	store_reset(&fs->store);
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_mutex_init(&fs->commit_lock, NULL);
+	pthread_mutex_init(&fs->housekeeping, NULL);
 	pthread_cond_init(&fs->commit_cond, NULL);
 	fs->read_only = o->read_only || o->at || o->from_node;
 	fs->attr_timeout = o->attr_timeout;
@@ -859,6 +861,7 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 	store_close(&fs->store);
 	pthread_cond_destroy(&fs->commit_cond);
 	pthread_mutex_destroy(&fs->commit_lock);
+	pthread_mutex_destroy(&fs->housekeeping);
 	pthread_mutex_destroy(&fs->lock);
 	return e;
 }

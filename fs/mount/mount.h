@@ -165,6 +165,13 @@ struct ipmd_fs {
 	uint64_t changes;   /* records since the last commit */
 	uint64_t added, removed, renamed;
 	int commit_error;   /* last commit failure, 0 when fine */
+
+	/* Housekeeping beside the writers (gc, fsck and status through the
+	 * control socket, fs/cli/control.h): held by it, and by a sync
+	 * round from fetching what it takes in to the tree holding it
+	 * (fs/mount/sync.c), so gc never sees blocks a merge fetched but
+	 * nothing names yet.  Order: housekeeping, commit_lock, lock. */
+	pthread_mutex_t housekeeping;
 };
 
 /* Open the store, load keys, the head commit and replay the journal.

@@ -205,7 +205,9 @@ static void round_once(struct sync *s)
 		say(s, e, "the mailbox's IPNS name does not resolve");
 		return;
 	}
+	pthread_mutex_lock(&fs->housekeeping);
 	e = take_in(fs, &p, pseq, &how);
+	pthread_mutex_unlock(&fs->housekeeping);
 	if (e) {
 		/* The head may not contain P: nothing goes out until it does. */
 		set_cleared(fs, false);

@@ -9,6 +9,7 @@
 
 #include "fs/store/wal_store.h"
 #include "ipfs/bs_fault.h"
+#include "ipfs/bs_watch.h"
 #include "ipfs/bs_kubo.h"
 #include "ipfs/bs_local.h"
 #include "util/msgbuf.h"
@@ -60,6 +61,14 @@ static int add_fault(const char *spec, struct store_stack *s, char *msg,
 	return 0;
 }
 
+static int add_watch(struct store_stack *s, char *msg, size_t msgsize)
+{
+	if (bs_watch_wrap(s->top, &s->watch))
+		return msgbuf_say(msg, msgsize, "out of memory");
+	s->top = s->watch;
+	return 0;
+}
+
 static int add_wal(struct store_stack *s, char *msg, size_t msgsize)
 {
 	if (wal_store_wrap(s->top, NULL, &s->wal))
@@ -80,6 +89,8 @@ int store_stack_open(const struct store_stack_spec *spec,
 	int r = add_outbox(spec, s, msg, msgsize);
 	if (!r && spec->fault)
 		r = add_fault(spec->fault, s, msg, msgsize);
+	if (!r && spec->watch)
+		r = add_watch(s, msg, msgsize);
 	s->direct = s->top;
 	if (!r && spec->wal)
 		r = add_wal(s, msg, msgsize);
