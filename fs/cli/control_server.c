@@ -118,15 +118,17 @@ static void serve(struct control *c, int fd)
 	FILE *out = stream_open(&so), *err = stream_open(&se);
 	json_t *req = NULL;
 	int status = EXIT_FAILURE_;
-	if (!out || !err) {
+	/* The request is read even from a peer refused: closing with it
+	 * unread would reset the connection before the refusal arrives. */
+	if (control_frame_recv(fd, &req) != 0) {
+		status = -1; /* no request, nobody to answer */
+	} else if (!out || !err) {
 		logmsg(LOG_ERR, "control: out of memory");
 	} else if (!allowed(c, fd, &cr)) {
 		logmsg(LOG_WARNING, "control: refused a request from uid %u",
 		       (unsigned)cr.uid);
 		fprintf(err, "ipmaildir: only the mailbox's owner may ask its "
 			     "mount (uid %u is not)\n", (unsigned)cr.uid);
-	} else if (control_frame_recv(fd, &req) != 0) {
-		status = -1; /* no request, nobody to answer */
 	} else {
 		status = run(c, req, out, err);
 	}
