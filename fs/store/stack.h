@@ -48,6 +48,8 @@ struct store_stack_spec {
 	uint64_t local_cap_bytes;
 	outbox_log_fn log;        /* may be NULL */
 	void *log_arg;
+	void (*changed)(void *arg); /* outbox_config's; may be NULL */
+	void *changed_arg;
 	const char *fault;        /* bs_fault spec (ipfs/bs_fault.h); NULL:
 				     none */
 	bool watch;               /* a bs_watch under the WAL */
