@@ -84,6 +84,8 @@ static void fsck_usage(FILE *out)
 		"(- : standard input)\n"
 		"  --passphrase-command CMD  or from the first line that "
 		"/bin/sh -c CMD prints\n"
+		"mounted read-write, the mailbox is checked by its mount "
+		"(not --repair)\n"
 		"exit: 0 clean, 1 errors corrected, 4 errors left, "
 		"8 operational error\n");
 }

@@ -70,7 +70,9 @@ static void gc_usage(FILE *out)
 		"  --passphrase-file F   read the key's passphrase from F "
 		"(- : standard input)\n"
 		"  --passphrase-command CMD  or from the first line that "
-		"/bin/sh -c CMD prints\n");
+		"/bin/sh -c CMD prints\n"
+		"mounted read-write, the mailbox is collected by its mount, "
+		"beside the deliveries\n");
 }
 
 /* "90s", "30m", "12h", "7d", "2w" → seconds; 0 or -EINVAL. */

@@ -29,7 +29,9 @@ static void status_usage(FILE *out)
 		"  --passphrase-file F   read the key's passphrase from F "
 		"(- : standard input)\n"
 		"  --passphrase-command CMD  or from the first line that "
-		"/bin/sh -c CMD prints\n");
+		"/bin/sh -c CMD prints\n"
+		"mounted read-write, the mount answers (no passphrase "
+		"asked)\n");
 }
 
 struct journal_count {
