@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,9 +113,7 @@ int control_address(const char *path, int *dirfd, struct sockaddr_un *sa)
 	return 0;
 }
 
-/* Connect to path: the fd, CONTROL_UNSERVED (nothing answers there), or
- * -errno. */
-static int connect_to(const char *path)
+int control_socket(const char *path, bool listening)
 {
 	struct sockaddr_un sa;
 	int dirfd, fd = -1;
@@ -123,7 +122,11 @@ static int connect_to(const char *path)
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		e = fd < 0 ? -errno : 0;
 	}
-	if (!e && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	struct sockaddr *a = (struct sockaddr *)&sa;
+	if (!e && (listening ? bind(fd, a, sizeof(sa)) != 0 ||
+				       chmod(path, 0600) != 0 ||
+				       listen(fd, 8) != 0
+			     : connect(fd, a, sizeof(sa)) != 0))
 		e = -errno;
 	if (dirfd >= 0)
 		close(dirfd);
@@ -131,10 +134,18 @@ static int connect_to(const char *path)
 		return fd;
 	if (fd >= 0)
 		close(fd);
-	/* No socket, or one nobody listens on (its daemon was killed). */
-	if (e == -ENOENT || e == -ECONNREFUSED || e == -ENOTSOCK)
-		return CONTROL_UNSERVED;
 	return e;
+}
+
+/* Connect to path: the fd, CONTROL_UNSERVED (nothing answers there), or
+ * -errno. */
+static int connect_to(const char *path)
+{
+	int fd = control_socket(path, false);
+	/* No socket, or one nobody listens on (its daemon was killed). */
+	if (fd == -ENOENT || fd == -ECONNREFUSED || fd == -ENOTSOCK)
+		return CONTROL_UNSERVED;
+	return fd;
 }
 
 /* Copy the answer's frames out until "exit": the status, or -errno. */

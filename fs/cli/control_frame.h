@@ -6,6 +6,7 @@
 #define IPMD_FS_CLI_CONTROL_FRAME_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <sys/un.h>
 
 /* One frame: 0 or -errno (-EMSGSIZE above CONTROL_FRAME_MAX).  Never
@@ -21,5 +22,9 @@ int control_frame_recv(int fd, json_t **out);
  * that directory's, to close after bind or connect; else -1.  0 or
  * -errno. */
 int control_address(const char *path, int *dirfd, struct sockaddr_un *sa);
+
+/* A stream socket at path's address: connected to it (listening false),
+ * or bound there, made 0600 and listening (true).  The fd, or -errno. */
+int control_socket(const char *path, bool listening);
 
 #endif

@@ -178,24 +178,7 @@ static int listen_on(const char *path)
 	 * so no daemon serves it.  Anything else there is not ours. */
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(path);
-	struct sockaddr_un sa;
-	int dirfd;
-	int e = control_address(path, &dirfd, &sa);
-	if (e)
-		return e;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		e = -errno;
-	else if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-		 chmod(path, 0600) != 0 || listen(fd, 8) != 0)
-		e = -errno;
-	if (dirfd >= 0)
-		close(dirfd);
-	if (!e)
-		return fd;
-	if (fd >= 0)
-		close(fd);
-	return e;
+	return control_socket(path, true);
 }
 
 int control_start(struct control **out, struct ipmd_fs *fs)
