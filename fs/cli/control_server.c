@@ -37,6 +37,7 @@ struct control {
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* thread_start's; the poll is the wait */
 	bool stopping;
+	int conn;      /* under lock: the connection being served, or -1 */
 	pthread_t thread;
 };
 
@@ -164,7 +165,13 @@ static void *control_main(void *arg)
 			continue;
 		struct timeval tv = {.tv_sec = CONTROL_REQUEST_WAIT_S};
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		pthread_mutex_lock(&c->lock);
+		c->conn = fd;
+		pthread_mutex_unlock(&c->lock);
 		serve(c, fd);
+		pthread_mutex_lock(&c->lock);
+		c->conn = -1;
+		pthread_mutex_unlock(&c->lock);
 		close(fd);
 	}
 	return NULL;
@@ -192,6 +199,7 @@ int control_start(struct control **out, struct ipmd_fs *fs)
 	c->fs = fs;
 	c->owner = st.st_uid;
 	c->wake[0] = c->wake[1] = -1;
+	c->conn = -1;
 	c->listen_fd = listen_on(fs->store.paths.control);
 	int e = c->listen_fd < 0 ? c->listen_fd : 0;
 	if (!e && pipe2(c->wake, O_CLOEXEC) != 0)
@@ -226,6 +234,10 @@ void control_stop(struct control *c)
 	unlink(c->fs->store.paths.control);
 	pthread_mutex_lock(&c->lock);
 	c->stopping = true;
+	/* The request under way runs to its end, but a client that stopped
+	 * reading must not hold the unmount: its output is cut. */
+	if (c->conn >= 0)
+		shutdown(c->conn, SHUT_WR);
 	pthread_mutex_unlock(&c->lock);
 	(void)!write(c->wake[1], "", 1);
 	pthread_join(c->thread, NULL);
