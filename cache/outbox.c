@@ -275,6 +275,8 @@ int outbox_wrap(const struct outbox_config *cfg, struct blockstore **out)
 	o->remote = cfg->remote;
 	o->log = cfg->log;
 	o->log_arg = cfg->log_arg;
+	o->changed = cfg->changed;
+	o->changed_arg = cfg->changed_arg;
 	o->read_only = cfg->read_only;
 	snprintf(o->dir, sizeof(o->dir), "%s", cfg->dir);
 	o->cache_reads = !cfg->read_only || cfg->cache_reads;

@@ -85,6 +85,10 @@ struct outbox_config {
 				       (a mount from a node: the store is
 				       only its cache) */
 	uint64_t local_cap_bytes;   /* evict above this (see above); 0: none */
+	/* Told after each upload batch (the pending count moved), under
+	 * the outbox's lock: a wake-up, nothing more.  May be NULL. */
+	void (*changed)(void *arg);
+	void *changed_arg;
 };
 
 struct outbox_stats {

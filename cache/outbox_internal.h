@@ -50,6 +50,8 @@ struct outbox {
 	struct blockstore *local, *remote;
 	outbox_log_fn log;
 	void *log_arg;
+	void (*changed)(void *arg); /* outbox_config's */
+	void *changed_arg;
 	bool read_only;
 	bool cache_reads;
 	char path[PATH_MAX];

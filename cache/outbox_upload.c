@@ -99,6 +99,8 @@ static void batch_done(struct outbox *o, int e, bool stored)
 	o->st.pending = cid_set_count(o->pending);
 	if (cid_set_count(o->pending) == 0)
 		pthread_cond_broadcast(&o->drained);
+	if (o->changed)
+		o->changed(o->changed_arg);
 }
 
 #define UPLOAD_BATCH_BLOCKS 128

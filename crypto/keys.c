@@ -184,6 +184,36 @@ int keys_from_master(struct mailbox_keys *k,
 	return 0;
 }
 
+/* Each secret copied (a NULL one stays NULL: a capability's keys have
+ * no signing secret, a zeroed k none at all). */
+static int copy_secret(uint8_t **dst, const uint8_t *src, size_t len)
+{
+	if (!src)
+		return 0;
+	*dst = secret_alloc(len);
+	if (!*dst)
+		return KEYS_E_NOMEM;
+	memcpy(*dst, src, len);
+	sodium_mprotect_readonly(*dst);
+	return 0;
+}
+
+int keys_copy(struct mailbox_keys *dst, const struct mailbox_keys *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->can_sign = src->can_sign;
+	memcpy(dst->public_key, src->public_key, sizeof(dst->public_key));
+	if (copy_secret(&dst->convergence, src->convergence, IPMD_KEY_BYTES) ||
+	    copy_secret(&dst->manifest, src->manifest, IPMD_KEY_BYTES) ||
+	    copy_secret(&dst->journal, src->journal, IPMD_KEY_BYTES) ||
+	    copy_secret(&dst->sign_secret, src->sign_secret,
+			IPMD_SECRET_KEY_BYTES)) {
+		keys_free(dst);
+		return KEYS_E_NOMEM;
+	}
+	return 0;
+}
+
 /* ---- key file image (pure) -------------------------------------------- */
 
 static void image_checksum(const uint8_t *img,

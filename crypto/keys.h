@@ -101,6 +101,11 @@ IPMD_MUST_CHECK
 int keys_from_master(struct mailbox_keys *k,
 		     const uint8_t master[IPMD_MASTER_BYTES]);
 
+/* dst: a copy of src with secrets of its own (read-only, as src's), to
+ * be keys_free'd independently.  0 or KEYS_E_NOMEM (dst then zeroed). */
+IPMD_MUST_CHECK
+int keys_copy(struct mailbox_keys *dst, const struct mailbox_keys *src);
+
 /* Wipe and free the secrets; k may be zeroed or half-built. */
 void keys_free(struct mailbox_keys *k);
 

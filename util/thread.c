@@ -3,6 +3,26 @@
 
 #include "util/clock.h"
 
+int thread_start(pthread_mutex_t *lock, pthread_cond_t *wake,
+		 pthread_t *threads, unsigned n, void *(*fn)(void *arg),
+		 void *arg)
+{
+	pthread_mutex_init(lock, NULL);
+	pthread_cond_init(wake, NULL);
+	unsigned started = 0;
+	int e = 0;
+	while (started < n && e == 0) {
+		e = pthread_create(&threads[started], NULL, fn, arg);
+		if (e == 0)
+			started++;
+	}
+	if (started)
+		return (int)started;
+	pthread_cond_destroy(wake);
+	pthread_mutex_destroy(lock);
+	return -e;
+}
+
 void thread_loop(pthread_mutex_t *lock, pthread_cond_t *wake,
 		 const bool *stopping, uint64_t delay_ms,
 		 bool (*ready)(void *arg), void (*job)(void *arg), void *arg)

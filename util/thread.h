@@ -15,6 +15,17 @@
 #include <stdint.h>
 
 /*
+ * Start such workers: lock and wake initialised, then n (≥ 1) threads
+ * running fn(arg) in threads[0 .. n).  Returns how many started (fewer
+ * than n when pthread_create failed for the rest: the caller decides
+ * whether that is enough), or -errno when none did; then lock and wake
+ * are destroyed again and nothing is left to clean up.
+ */
+int thread_start(pthread_mutex_t *lock, pthread_cond_t *wake,
+		 pthread_t *threads, unsigned n, void *(*fn)(void *arg),
+		 void *arg);
+
+/*
  * The loop of such a worker, run in its thread: until *stopping, wait on
  * wake for delay_ms (a signal ends the wait early: a wake-up, or the
  * stop), then, not stopped meanwhile, run job(arg) with lock released.

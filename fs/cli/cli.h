@@ -189,4 +189,23 @@ int cli_json_fail(json_t *doc, const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void cli_json_print(json_t *doc, int status);
 
+/*
+ * Where a command that a mount's daemon also runs (gc, fsck, status:
+ * fs/cli/control.h) writes its report: this process's stdout and stderr
+ * (cli_io_std, with progress bars on a terminal), or the client's,
+ * through the control socket (no bars).  The _to forms write there; an
+ * error line is "ipmaildir " and the text, which starts with its
+ * command ("gc: …").
+ */
+struct cli_io {
+	FILE *out, *err;
+	bool bars;
+};
+struct cli_io cli_io_std(void);
+void cli_error_to(FILE *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int cli_json_fail_to(FILE *err, json_t *doc, const char *cmd,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void cli_json_print_to(FILE *out, json_t *doc, int status);
+
 #endif

@@ -44,7 +44,9 @@
 
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
+#include "fs/cli/control.h"
 #include "fs/cli/progress.h"
+#include "fs/mount/mount.h"
 #include "fs/tools/fsck.h"
 
 enum fsck_exit {
@@ -82,6 +84,8 @@ static void fsck_usage(FILE *out)
 		"(- : standard input)\n"
 		"  --passphrase-command CMD  or from the first line that "
 		"/bin/sh -c CMD prints\n"
+		"mounted read-write, the mailbox is checked by its mount "
+		"(not --repair)\n"
 		"exit: 0 clean, 1 errors corrected, 4 errors left, "
 		"8 operational error\n");
 }
@@ -106,6 +110,7 @@ static int parse_seq(const char *s, uint64_t *seq)
 /* A bar on stderr while blocks are verified, on a terminal only: the
  * per-commit lines on stdout are the plain form.  prog NULL: none. */
 struct out {
+	const struct cli_io *io;
 	struct progress *prog;
 	struct progress bar;
 	json_t *doc; /* --json: the lines by kind, printed at the end */
@@ -133,9 +138,9 @@ static void say(void *arg, enum fsck_say kind, const char *text)
 		json_array_append_new(json_object_get(o->doc, key[kind]),
 				      json_string(text));
 	if (kind == FSCK_SAY_ERROR)
-		cli_error("fsck: %s", text);
+		cli_error_to(o->io->err, "fsck: %s", text);
 	else if (!o->doc)
-		printf("fsck: %s%s\n", word[kind], text);
+		fprintf(o->io->out, "fsck: %s%s\n", word[kind], text);
 }
 
 /* A line of this command's own, as the engine's notes are said. */
@@ -164,8 +169,9 @@ static json_t *json_doc(void)
 }
 
 /* --json: the result, then the object on stdout. */
-static void json_end(json_t *doc, const struct fsck *f, int status)
+static void json_end(const struct out *o, const struct fsck *f, int status)
 {
+	json_t *doc = o->doc;
 	static const char *const result[] = {
 		[FSCK_CLEAN] = "clean", [FSCK_CORRECTED] = "corrected",
 		[FSCK_UNCORRECTED] = "uncorrected",
@@ -180,7 +186,7 @@ static void json_end(json_t *doc, const struct fsck *f, int status)
 						result[status]
 					? result[status]
 					: "usage"));
-	cli_json_print(doc, status);
+	cli_json_print_to(o->io->out, doc, status);
 }
 
 static void bar_start(void *arg)
@@ -319,15 +325,89 @@ static int fsck_options(int argc, char **argv, struct history_options *ho,
 	return optind != argc ? cli_usage("fsck", "takes no arguments") : -1;
 }
 
+/* What the command line asks beside the store and f's own settings. */
+struct fsck_args {
+	bool repair, json;
+};
+
+/* Open, check, repair as asked: the exit status.  live: the running
+ * mount whose daemon this is (fs/cli/control.h), NULL offline. */
+static int check(struct fsck *f, struct out *o, struct history_options *ho,
+		 const struct fsck_args *a, struct ipmd_fs *live)
+{
+	char msg[1024] = "";
+	if (fsck_open(f, ho, msg, sizeof(msg))) {
+		say(o, FSCK_SAY_ERROR, msg);
+		return FSCK_OPERATIONAL;
+	}
+	note(f, "checking %s%s", f->h.store.paths.root,
+	     live ? " (mounted: checked by the mount, between commits; the "
+		    "journal is left alone)"
+	     : f->mounted ? " (mounted: the journal is left alone)"
+			  : "");
+	o->prog = o->io->bars && isatty(STDERR_FILENO) ? &o->bar : NULL;
+	int e = fsck_check(f);
+	progress_done(o->prog, NULL);
+	if (e) {
+		if (e != -ECANCELED) /* said already */
+			say(o, FSCK_SAY_ERROR, strerror(-e));
+		return FSCK_OPERATIONAL;
+	}
+	int status = verdict(f, ho, a->repair);
+	return status < 0 ? repair(f, o, ho) : status;
+}
+
+/* f's settings made; the rest of the run.  The exit status. */
+static int fsck_run(struct fsck *f, struct history_options *ho,
+		    const struct fsck_args *a, struct ipmd_fs *live,
+		    const struct cli_io *io)
+{
+	struct out *o = calloc(1, sizeof(*o));
+	if (!o) {
+		cli_error_to(io->err, "fsck: out of memory");
+		return FSCK_OPERATIONAL;
+	}
+	o->io = io;
+	f->io = (struct fsck_io){.say = say, .bar_start = bar_start,
+				 .bar_tick = bar_tick, .bar_clear = bar_clear,
+				 .arg = o};
+	o->doc = a->json ? json_doc() : NULL;
+	if (live) { /* the head stays while it is checked */
+		pthread_mutex_lock(&live->housekeeping);
+		pthread_mutex_lock(&live->commit_lock);
+	}
+	int status = check(f, o, ho, a, live);
+	if (live) {
+		pthread_mutex_unlock(&live->commit_lock);
+		pthread_mutex_unlock(&live->housekeeping);
+	}
+	if (o->doc)
+		json_end(o, f, status);
+	fsck_free(f);
+	free(o);
+	return status;
+}
+
+/* Mounted read-write: its daemon checks (fs/cli/control.h). */
+static int ask_mount(const struct fsck *f, const struct history_options *ho,
+		     const struct fsck_args *a)
+{
+	json_t *req = json_pack("{s:b,s:b,s:b}", "json", a->json, "deep",
+				f->deep, "verbose", f->verbose);
+	if (!req)
+		return CONTROL_UNSERVED;
+	if (ho->node) /* absent: none */
+		json_object_set_new(req, "node", json_string(ho->node));
+	return control_ask("fsck", ho->store, req);
+}
+
 int cmd_fsck(int argc, char **argv)
 {
 	struct history_options ho = {.lock = HISTORY_LOCK_READ};
-	bool repair_it = false, json = false;
+	struct fsck_args a = {0};
 	static struct fsck f;
-	static struct out o;
 	memset(&f, 0, sizeof(f));
-	memset(&o, 0, sizeof(o));
-	int status = fsck_options(argc, argv, &ho, &f, &repair_it, &json);
+	int status = fsck_options(argc, argv, &ho, &f, &a.repair, &a.json);
 	if (status >= 0)
 		return status;
 	/* --node, else $IPMAILDIR_NODE or the config's (fs/cli/config.h). */
@@ -337,35 +417,38 @@ int cmd_fsck(int argc, char **argv)
 	/* The config's deep and verbose, where the options gave none. */
 	f.deep = f.deep || config_flag(&cfg, CFG_DEEP);
 	f.verbose = f.verbose || config_flag(&cfg, CFG_VERBOSE);
-	if (repair_it)
-		ho.lock = HISTORY_LOCK_EXCLUSIVE;
-	f.io = (struct fsck_io){.say = say, .bar_start = bar_start,
-				.bar_tick = bar_tick, .bar_clear = bar_clear,
-				.arg = &o};
-	o.doc = json ? json_doc() : NULL;
-	char msg[1024] = "";
-	status = FSCK_OPERATIONAL;
-	if (fsck_open(&f, &ho, msg, sizeof(msg))) {
-		say(&o, FSCK_SAY_ERROR, msg);
-		goto out;
+	/* A repair needs the mailbox unmounted: the lock says so. */
+	status = a.repair ? CONTROL_UNSERVED : ask_mount(&f, &ho, &a);
+	if (status == CONTROL_UNSERVED) {
+		if (a.repair)
+			ho.lock = HISTORY_LOCK_EXCLUSIVE;
+		struct cli_io io = cli_io_std();
+		status = fsck_run(&f, &ho, &a, NULL, &io);
 	}
-	note(&f, "checking %s%s", f.h.store.paths.root,
-	     f.mounted ? " (mounted: the journal is left alone)" : "");
-	o.prog = isatty(STDERR_FILENO) ? &o.bar : NULL;
-	int e = fsck_check(&f);
-	progress_done(o.prog, NULL);
-	if (e) {
-		if (e != -ECANCELED) /* said already */
-			say(&o, FSCK_SAY_ERROR, strerror(-e));
-		goto out;
-	}
-	status = verdict(&f, &ho, repair_it);
-	if (status < 0)
-		status = repair(&f, &o, &ho);
-out:
-	if (o.doc)
-		json_end(o.doc, &f, status);
-	fsck_free(&f);
 	config_free(&cfg);
+	return status;
+}
+
+int fsck_serve(struct ipmd_fs *fs, const json_t *req, const struct cli_io *io)
+{
+	struct fsck *f = calloc(1, sizeof(*f));
+	struct fsck_args a = {0};
+	int json = 0, deep = 0, verbose = 0;
+	const char *node = NULL;
+	if (!f || json_unpack((json_t *)req, "{s?b,s?b,s?b,s?s}", "json",
+			      &json, "deep", &deep, "verbose", &verbose,
+			      "node", &node)) {
+		free(f);
+		cli_error_to(io->err, "fsck: a request the daemon does not "
+			     "understand");
+		return EXIT_USAGE;
+	}
+	a.json = json;
+	f->deep = deep;
+	f->verbose = verbose;
+	struct history_options ho = {.lock = HISTORY_LOCK_READ, .node = node,
+				     .beside = &fs->store};
+	int status = fsck_run(f, &ho, &a, fs, io);
+	free(f);
 	return status;
 }

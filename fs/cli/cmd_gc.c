@@ -43,8 +43,10 @@
 
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
+#include "fs/cli/control.h"
 #include "fs/cli/progress.h"
 #include "fs/tools/gc.h"
+#include "fs/tools/gc_live.h"
 #include "ipfs/bs_kubo.h"
 
 
@@ -69,7 +71,9 @@ static void gc_usage(FILE *out)
 		"  --passphrase-file F   read the key's passphrase from F "
 		"(- : standard input)\n"
 		"  --passphrase-command CMD  or from the first line that "
-		"/bin/sh -c CMD prints\n");
+		"/bin/sh -c CMD prints\n"
+		"mounted read-write, the mailbox is collected by its mount, "
+		"beside the deliveries\n");
 }
 
 /* --json: v under key in doc (taking v); without --json, nothing. */
@@ -86,18 +90,25 @@ static json_t *num(uint64_t n)
 	return json_integer((json_int_t)n);
 }
 
-/* "gc: why" on stderr, and in the JSON object. */
-static void fail(json_t *doc, const char *why)
+/* One run's output and JSON object (NULL: no --json). */
+struct run {
+	const struct cli_io *io;
+	json_t *doc;
+};
+
+/* "gc: why" on the run's stderr, and in the JSON object. */
+static void fail(const struct run *r, const char *why)
 {
-	cli_json_fail(doc, "gc", "%s", why);
+	cli_json_fail_to(r->io->err, r->doc, "gc", "%s", why);
 }
 
 /* The node to unpin on ("auto": the running daemon's api file). */
-static int open_node(const char *node, struct blockstore **out)
+static int open_node(const struct cli_io *io, const char *node,
+		     struct blockstore **out)
 {
 	char msg[512];
 	if (bs_kubo_open_addr(node, 0, out, msg, sizeof(msg))) {
-		cli_error("gc: %s", msg);
+		cli_error_to(io->err, "gc: %s", msg);
 		return -1;
 	}
 	return 0;
@@ -115,19 +126,25 @@ static void tick_block(void *arg, uint64_t bytes)
 }
 
 /* The retained commits, the live set and the dead: 0, or -1 (said). */
-static int plan(struct gc *g, bool with_evicted, json_t *doc)
+static int plan(struct gc *g, bool with_evicted, struct ipmd_fs *live,
+		const struct run *r)
 {
 	char msg[1024];
+	json_t *doc = r->doc;
 	/* Marking can be long too: a bar on a terminal, erased after. */
-	struct progress mk = {0}, *mkp = isatty(STDERR_FILENO) ? &mk : NULL;
+	struct progress mk = {0},
+			*mkp = r->io->bars && isatty(STDERR_FILENO) ? &mk
+								    : NULL;
 	progress_start(mkp, STDERR_FILENO, "gc (marking)", "commits", g->keep,
 		       0, false);
 	int e = gc_mark(g, tick_commit, mkp, msg, sizeof(msg));
 	progress_clear(mkp);
+	if (!e && live)
+		e = gc_live_mark(g, live, msg, sizeof(msg));
 	if (!e)
 		e = gc_find(g, with_evicted, msg, sizeof(msg));
 	if (e) {
-		fail(doc, msg);
+		fail(r, msg);
 		return -1;
 	}
 	const struct commit_list *l = &g->chain;
@@ -137,7 +154,7 @@ static int plan(struct gc *g, bool with_evicted, json_t *doc)
 	put(doc, "kept_to_seq", num(l->commits[0].seq));
 	put(doc, "live_blocks", num(cid_set_count(g->live)));
 	if (!doc)
-		printf("gc: keeping %zu of %zu commits (seq %llu to %llu)%s; "
+		fprintf(r->io->out, "gc: keeping %zu of %zu commits (seq %llu to %llu)%s; "
 		       "%zu blocks live\n",
 		       g->keep, l->n, (unsigned long long)l->commits[0].seq,
 		       (unsigned long long)l->commits[g->keep - 1].seq,
@@ -148,24 +165,25 @@ static int plan(struct gc *g, bool with_evicted, json_t *doc)
 
 /* Unpinned before the local frees: the node down stops gc while the
  * blocks are still here to be named by the next run.  0, or -1 (said). */
-static int unpin(struct gc *g, struct blockstore *remote, json_t *doc)
+static int unpin(struct gc *g, struct blockstore *remote, const struct run *r)
 {
+	json_t *doc = r->doc;
 	size_t n = g->dead.n + g->evicted.n, unpinned;
 	if (!remote || !n)
 		return 0;
 	char msg[1024];
 	if (gc_unpin(g, remote, &unpinned, msg, sizeof(msg))) {
-		fail(doc, msg);
+		fail(r, msg);
 		return -1;
 	}
 	put(doc, "unpinned", num(unpinned));
 	put(doc, "evicted", num(g->evicted.n));
 	if (doc)
 		return 0;
-	printf("gc: unpinned %zu of %zu blocks on the node%s\n", unpinned, n,
+	fprintf(r->io->out, "gc: unpinned %zu of %zu blocks on the node%s\n", unpinned, n,
 	       unpinned < n ? " (the rest were not pinned)" : "");
 	if (g->evicted.n)
-		printf("gc: %zu of them were no longer here (evicted "
+		fprintf(r->io->out, "gc: %zu of them were no longer here (evicted "
 		       "under local_cap_mb)\n",
 		       g->evicted.n);
 	return 0;
@@ -173,37 +191,44 @@ static int unpin(struct gc *g, struct blockstore *remote, json_t *doc)
 
 /* Free (or count) the dead, say what went; the exit status. */
 static int sweep(struct gc *g, bool dry, struct blockstore *remote,
-		 json_t *doc)
+		 const struct run *r)
 {
+	json_t *doc = r->doc;
+	FILE *out = r->io->out;
 	const struct commit_list *l = &g->chain;
 	bool drop = g->keep < l->n;
 	char msg[1024];
 	/* Before anything goes: the history now ends here, normally. */
 	if (!dry && drop && gc_write_pruned(g, msg, sizeof(msg))) {
-		fail(doc, msg);
+		fail(r, msg);
 		return EXIT_FAILURE_;
 	}
-	if (unpin(g, remote, doc))
+	if (unpin(g, remote, r))
 		return EXIT_FAILURE_;
-	struct progress pr = {0}; /* clock NULL: the monotonic one */
-	progress_start(&pr, STDERR_FILENO, dry ? "gc (dry run)" : "gc",
+	struct progress bar = {0}, *pr = r->io->bars ? &bar : NULL;
+	progress_start(pr, STDERR_FILENO, dry ? "gc (dry run)" : "gc",
 		       "blocks", g->dead.n, 0, false);
 	uint64_t freed, bytes;
-	int e = gc_free(g, dry, tick_block, &pr, &freed, &bytes, msg,
+	int e = gc_free(g, dry, tick_block, pr, &freed, &bytes, msg,
 			sizeof(msg));
 	if (e)
-		fail(doc, msg);
-	progress_done(&pr, NULL);
+		fail(r, msg);
+	progress_done(pr, NULL);
 	put(doc, "freed_blocks", num(freed));
 	put(doc, "freed_bytes", num(bytes));
 	put(doc, "dropped_commits", num(drop ? l->n - g->keep : 0));
+	if (g->remove_via)
+		put(doc, "kept_rewritten", num(g->kept_busy));
 	if (!doc)
-		printf("gc: %s %llu blocks (%.1f MiB)%s\n",
+		fprintf(out, "gc: %s %llu blocks (%.1f MiB)%s\n",
 		       dry ? "would free" : "freed", (unsigned long long)freed,
 		       (double)bytes / (1024.0 * 1024.0),
 		       dry && drop ? " and drop the older commits" : "");
+	if (!doc && g->kept_busy)
+		fprintf(out, "gc: kept %llu of them: written again "
+			"meanwhile\n", (unsigned long long)g->kept_busy);
 	if (!doc && !dry && drop)
-		printf("gc: dropped commits %llu to %llu; the history now "
+		fprintf(out, "gc: dropped commits %llu to %llu; the history now "
 		       "starts at commit %llu\n",
 		       (unsigned long long)l->commits[l->n - 1].seq,
 		       (unsigned long long)l->commits[g->keep].seq,
@@ -212,7 +237,7 @@ static int sweep(struct gc *g, bool dry, struct blockstore *remote,
 		return EXIT_FAILURE_;
 	/* The evicted blocks just unpinned need no more remembering. */
 	if (remote && gc_forget_evicted(g, msg, sizeof(msg)))
-		fail(doc, msg);
+		fail(r, msg);
 	return EXIT_OK;
 }
 
@@ -274,14 +299,85 @@ static void config_retention(const struct config *cfg, struct gc_args *a)
 }
 
 /* --json: the run's settings, then the object on stdout at the end. */
-static void json_end(json_t *doc, const struct gc *g, const struct gc_args *a,
-		     int status)
+static void json_end(const struct run *r, const struct gc *g,
+		     const struct gc_args *a, int status)
 {
-	if (!doc)
+	if (!r->doc)
 		return;
-	json_object_set_new(doc, "store", json_string(g->h.store.paths.root));
-	json_object_set_new(doc, "dry_run", json_boolean(a->dry));
-	cli_json_print(doc, status);
+	json_object_set_new(r->doc, "store",
+			    json_string(g->h.store.paths.root));
+	json_object_set_new(r->doc, "dry_run", json_boolean(a->dry));
+	cli_json_print_to(r->io->out, r->doc, status);
+}
+
+/* Open, plan, sweep: the exit status.  live: the running mount whose
+ * daemon this is (fs/tools/gc_live.h), NULL offline. */
+static int collect(struct gc *g, const struct gc_args *a,
+		   const struct history_options *ho, struct ipmd_fs *live,
+		   struct blockstore *remote, const struct run *r)
+{
+	char msg[1024] = "";
+	if (live && gc_live_begin(g, live, msg, sizeof(msg))) {
+		fail(r, msg);
+		return EXIT_FAILURE_;
+	}
+	int status = EXIT_FAILURE_;
+	/* Live blocks evicted under the cap are read from the node. */
+	int e = gc_open(g, ho, msg, sizeof(msg));
+	if (e == 1) {
+		if (!r->doc)
+			fprintf(r->io->out, "gc: nothing committed yet: nothing "
+				"to free\n");
+		put(r->doc, "freed_blocks", num(0));
+		status = EXIT_OK;
+	} else if (e) {
+		fail(r, msg);
+	} else {
+		gc_retain(g, a->keep_last, a->within);
+		if (!plan(g, remote != NULL, live, r))
+			status = sweep(g, a->dry, remote, r);
+	}
+	if (live)
+		gc_live_end(live);
+	return status;
+}
+
+static int gc_run(const struct gc_args *a, const struct history_options *ho,
+		  struct ipmd_fs *live, const struct cli_io *io)
+{
+	struct blockstore *remote = NULL;
+	if (ho->node && !a->dry && open_node(io, ho->node, &remote))
+		return EXIT_USAGE;
+	struct run r = {.io = io, .doc = a->json ? json_object() : NULL};
+	struct gc *g = calloc(1, sizeof(*g));
+	int status = EXIT_FAILURE_;
+	if (!g)
+		fail(&r, "out of memory");
+	else
+		status = collect(g, a, ho, live, remote, &r);
+	if (g)
+		json_end(&r, g, a, status);
+	else
+		json_decref(r.doc);
+	bs_close(remote);
+	if (g)
+		gc_close(g);
+	free(g);
+	return status;
+}
+
+/* Mounted read-write: its daemon collects (fs/cli/control.h). */
+static int ask_mount(const struct gc_args *a, const struct history_options *ho)
+{
+	json_t *req = json_pack("{s:b,s:b,s:I,s:I}", "json", a->json,
+				"dry_run", a->dry, "keep_last",
+				(json_int_t)a->keep_last, "keep_within",
+				(json_int_t)a->within);
+	if (!req)
+		return CONTROL_UNSERVED;
+	if (ho->node) /* absent: none */
+		json_object_set_new(req, "node", json_string(ho->node));
+	return control_ask("gc", ho->store, req);
 }
 
 int cmd_gc(int argc, char **argv)
@@ -296,33 +392,34 @@ int cmd_gc(int argc, char **argv)
 	if (cli_config(&cfg, &ho.store, &ho.pass, &ho.node))
 		return EXIT_USAGE;
 	config_retention(&cfg, &a);
-	struct blockstore *remote = NULL;
-	if (ho.node && !a.dry && open_node(ho.node, &remote)) {
-		config_free(&cfg);
-		return EXIT_USAGE;
+	status = ask_mount(&a, &ho);
+	if (status == CONTROL_UNSERVED) {
+		struct cli_io io = cli_io_std();
+		status = gc_run(&a, &ho, NULL, &io);
 	}
-	json_t *doc = a.json ? json_object() : NULL;
-	static struct gc g;
-	memset(&g, 0, sizeof(g));
-	status = EXIT_FAILURE_;
-	char msg[1024] = "";
-	/* Live blocks evicted under the cap are read from the node. */
-	int e = gc_open(&g, &ho, msg, sizeof(msg));
-	if (e == 1) {
-		if (!doc)
-			printf("gc: nothing committed yet: nothing to free\n");
-		put(doc, "freed_blocks", num(0));
-		status = EXIT_OK;
-	} else if (e) {
-		fail(doc, msg);
-	} else {
-		gc_retain(&g, a.keep_last, a.within);
-		if (!plan(&g, remote != NULL, doc))
-			status = sweep(&g, a.dry, remote, doc);
-	}
-	json_end(doc, &g, &a, status);
-	bs_close(remote);
-	gc_close(&g);
 	config_free(&cfg);
 	return status;
+}
+
+int gc_serve(struct ipmd_fs *fs, const json_t *req, const struct cli_io *io)
+{
+	struct gc_args a = {.within = -1};
+	json_int_t keep_last = 0, within = -1;
+	int json = 0, dry = 0;
+	const char *node = NULL;
+	if (json_unpack((json_t *)req, "{s?b,s?b,s?I,s?I,s?s}", "json", &json,
+			"dry_run", &dry, "keep_last", &keep_last,
+			"keep_within", &within, "node", &node) ||
+	    keep_last < 0) {
+		cli_error_to(io->err, "gc: a request the daemon does not "
+			     "understand");
+		return EXIT_USAGE;
+	}
+	a.json = json;
+	a.dry = dry;
+	a.keep_last = (unsigned long long)keep_last;
+	a.within = within;
+	struct history_options ho = {.lock = HISTORY_LOCK_EXCLUSIVE,
+				     .node = node, .beside = &fs->store};
+	return gc_run(&a, &ho, fs, io);
 }

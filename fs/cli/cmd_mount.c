@@ -25,6 +25,7 @@
 
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
+#include "fs/cli/control.h"
 #include "fs/cli/options.h"
 #include "fs/cli/service.h"
 #include "fs/fuse/notify.h"
@@ -250,6 +251,7 @@ int cmd_mount(int argc, char **argv)
 
 	int status = EXIT_FAILURE_, note = -1;
 	struct service *svc = NULL;
+	struct control *ctl = NULL;
 	struct sync *sync = NULL;
 	struct fuse_session *se =
 		fuse_session_new(&args, &ipmd_ops, sizeof(ipmd_ops), &fs);
@@ -274,6 +276,12 @@ int cmd_mount(int argc, char **argv)
 	if (service_start(&svc, &fs, mountpoint, foreground) != 0)
 		logmsg(LOG_WARNING, "cannot start the thread that tells "
 				    "systemd the mount is ready");
+	/* gc, fsck and status while mounted (fs/cli/control.h). */
+	int ce = fs.read_only ? 0 : control_start(&ctl, &fs);
+	if (ce)
+		logmsg(LOG_WARNING, "cannot serve %s (%s): gc, fsck and status "
+		       "need the mailbox unmounted", fs.store.paths.control,
+		       strerror(-ce));
 	struct fuse_loop_config loop = {.clone_fd = 0,
 					.max_idle_threads = 10};
 	/* A signal ends the loop with its number: a normal stop too. */
@@ -284,6 +292,7 @@ int cmd_mount(int argc, char **argv)
 	if (status != EXIT_OK)
 		logmsg(LOG_ERR, "the FUSE loop failed (%d)", res);
 out_unmount:
+	control_stop(ctl); /* a request under way ends first */
 	sync_stop(sync); /* no merge once the kernel is gone */
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);

@@ -14,6 +14,8 @@
 #include "cache/outbox.h"
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
+#include "fs/cli/control.h"
+#include "fs/mount/mount.h"
 #include "fs/store/device.h"
 #include "fs/store/history.h"
 #include "fs/store/journal.h"
@@ -27,7 +29,9 @@ static void status_usage(FILE *out)
 		"  --passphrase-file F   read the key's passphrase from F "
 		"(- : standard input)\n"
 		"  --passphrase-command CMD  or from the first line that "
-		"/bin/sh -c CMD prints\n");
+		"/bin/sh -c CMD prints\n"
+		"mounted read-write, the mount answers (no passphrase "
+		"asked)\n");
 }
 
 struct journal_count {
@@ -47,19 +51,19 @@ static int count_record(uint64_t gen, uint64_t seq, const uint8_t *payload,
 	return 0;
 }
 
-static void json_str(const char *key, const char *v, bool comma)
+static void json_str(FILE *out, const char *key, const char *v, bool comma)
 {
 	/* Only paths need escaping here; ids and CIDs are plain ASCII. */
-	printf("\"%s\":\"", key);
+	fprintf(out, "\"%s\":\"", key);
 	for (const char *p = v; *p; p++) {
 		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
+			fprintf(out, "\\%c", *p);
 		else if ((unsigned char)*p < 0x20)
-			printf("\\u%04x", *p);
+			fprintf(out, "\\u%04x", *p);
 		else
-			putchar(*p);
+			fputc(*p, out);
 	}
-	printf("\"%s", comma ? "," : "");
+	fprintf(out, "\"%s", comma ? "," : "");
 }
 
 /* What status shows, gathered before any of it is printed. */
@@ -135,44 +139,44 @@ static void gather(struct history *h, struct status *s)
 }
 
 /* The peers' head: what the mailbox's IPNS name named at the last sync. */
-static void print_device_json(const struct status *s)
+static void print_device_json(FILE *out, const struct status *s)
 {
 	if (s->de && s->de != -ENOENT)
 		return;
-	printf("\"device\":%llu,", (unsigned long long)s->dev.device);
+	fprintf(out, "\"device\":%llu,", (unsigned long long)s->dev.device);
 	if (!s->dev.has_peer) {
-		printf("\"peers_head\":null,");
+		fprintf(out, "\"peers_head\":null,");
 		return;
 	}
-	printf("\"peers_head\":{\"seq\":%llu,\"cid\":\"%s\","
+	fprintf(out, "\"peers_head\":{\"seq\":%llu,\"cid\":\"%s\","
 	       "\"seen\":\"%s\",\"seen_ns\":%lld,\"how\":\"%s\"},",
 	       (unsigned long long)s->dev.peer_seq, s->peer, s->peer_when,
 	       (long long)s->dev.peer_seen_ns, s->dev.peer_how);
 }
 
-static void print_device_text(const struct status *s)
+static void print_device_text(FILE *out, const struct status *s)
 {
 	if (s->de && s->de != -ENOENT) {
-		printf("device:    %s unreadable (%s)\n",
+		fprintf(out, "device:    %s unreadable (%s)\n",
 		       s->h->store.paths.device, strerror(-s->de));
 		return;
 	}
-	printf("device:    %llu (inode range)\n",
+	fprintf(out, "device:    %llu (inode range)\n",
 	       (unsigned long long)s->dev.device);
 	if (s->dev.has_peer)
-		printf("peers:     head commit %llu seen %s: %s\n"
+		fprintf(out, "peers:     head commit %llu seen %s: %s\n"
 		       "           %s\n",
 		       (unsigned long long)s->dev.peer_seq, s->peer_when,
 		       s->dev.peer_how, s->peer);
 }
 
-static void print_json(const struct status *s)
+static void print_json(FILE *out, const struct status *s)
 {
-	printf("{");
-	json_str("mailbox", s->id, true);
-	json_str("store", s->h->store.paths.root, true);
+	fprintf(out, "{");
+	json_str(out, "mailbox", s->id, true);
+	json_str(out, "store", s->h->store.paths.root, true);
 	if (s->has_head)
-		printf("\"head\":{\"seq\":%llu,\"cid\":\"%s\","
+		fprintf(out, "\"head\":{\"seq\":%llu,\"cid\":\"%s\","
 		       "\"time\":\"%s\",\"time_ns\":%lld,"
 		       "\"messages\":%llu,\"folders\":%llu},",
 		       (unsigned long long)s->head.seq, s->hcid, s->when,
@@ -180,47 +184,47 @@ static void print_json(const struct status *s)
 		       (unsigned long long)s->head.messages,
 		       (unsigned long long)s->head.folders);
 	else
-		printf("\"head\":null,");
+		fprintf(out, "\"head\":null,");
 	if (!s->je)
-		printf("\"journal\":{\"records\":%llu,\"bytes\":%llu},",
+		fprintf(out, "\"journal\":{\"records\":%llu,\"bytes\":%llu},",
 		       (unsigned long long)s->records,
 		       (unsigned long long)s->jbytes);
 	else
-		printf("\"journal\":null,");
+		fprintf(out, "\"journal\":null,");
 	if (!s->oe && !s->ce)
-		printf("\"outbox\":{\"pending\":%llu,\"cap_bytes\":"
+		fprintf(out, "\"outbox\":{\"pending\":%llu,\"cap_bytes\":"
 		       "%llu,\"local_bytes\":%llu,\"evicted\":%llu},",
 		       (unsigned long long)s->pending,
 		       (unsigned long long)s->ci.cap_bytes,
 		       (unsigned long long)s->ci.local_bytes,
 		       (unsigned long long)s->ci.evicted);
 	else if (!s->oe)
-		printf("\"outbox\":{\"pending\":%llu},",
+		fprintf(out, "\"outbox\":{\"pending\":%llu},",
 		       (unsigned long long)s->pending);
 	else
-		printf("\"outbox\":null,");
+		fprintf(out, "\"outbox\":null,");
 	if (!s->ue)
-		printf("\"blocks\":%llu,\"bytes\":%llu,",
+		fprintf(out, "\"blocks\":%llu,\"bytes\":%llu,",
 		       (unsigned long long)s->u.blocks,
 		       (unsigned long long)s->u.bytes);
-	print_device_json(s);
+	print_device_json(out, s);
 	if (s->sp != STATE_OK)
-		json_str("problem", state_problem_text(s->sp), true);
+		json_str(out, "problem", state_problem_text(s->sp), true);
 	if (s->mnt[0])
-		json_str("mountpoint", s->mnt, true);
+		json_str(out, "mountpoint", s->mnt, true);
 	else
-		printf("\"mountpoint\":null,");
-	printf("\"mounted\":%s,\"key_wrapped\":%s}\n",
+		fprintf(out, "\"mountpoint\":null,");
+	fprintf(out, "\"mounted\":%s,\"key_wrapped\":%s}\n",
 	       s->mounted == 1 ? "true" : "false",
 	       s->wrapped == 1 ? "true" : "false");
 }
 
-static void print_text(const struct status *s)
+static void print_text(FILE *out, const struct status *s)
 {
-	printf("mailbox:   %s\n", s->id);
-	printf("store:     %s\n", s->h->store.paths.root);
+	fprintf(out, "mailbox:   %s\n", s->id);
+	fprintf(out, "store:     %s\n", s->h->store.paths.root);
 	if (s->has_head)
-		printf("head:      commit %llu, %s, %llu message%s, %llu "
+		fprintf(out, "head:      commit %llu, %s, %llu message%s, %llu "
 		       "folder%s\n           %s\n",
 		       (unsigned long long)s->head.seq, s->when,
 		       (unsigned long long)s->head.messages,
@@ -228,30 +232,30 @@ static void print_text(const struct status *s)
 		       (unsigned long long)s->head.folders,
 		       s_of(s->head.folders), s->hcid);
 	else if (s->sp == STATE_HEAD_MISSING || s->sp == STATE_HEAD_EMPTY)
-		printf("head:      %s\n", state_problem_text(s->sp));
+		fprintf(out, "head:      %s\n", state_problem_text(s->sp));
 	else if (s->h->store.state.head_err == -ENOENT ||
 		 !s->h->store.state.head.commit.len)
-		printf("head:      nothing committed yet\n");
+		fprintf(out, "head:      nothing committed yet\n");
 	else
-		printf("head:      unreadable (%s): run ipmaildir "
+		fprintf(out, "head:      unreadable (%s): run ipmaildir "
 		       "fsck\n",
 		       strerror(-s->head_e));
 	if (s->sp == STATE_SEEN_DAMAGED || s->sp == STATE_SEEN_MISSING)
-		printf("seen:      %s\n", state_problem_text(s->sp));
+		fprintf(out, "seen:      %s\n", state_problem_text(s->sp));
 	if (!s->je)
-		printf("journal:   %llu record%s (%llu byte%s) not yet in "
+		fprintf(out, "journal:   %llu record%s (%llu byte%s) not yet in "
 		       "a commit\n",
 		       (unsigned long long)s->records, s_of(s->records),
 		       (unsigned long long)s->jbytes, s_of(s->jbytes));
 	else
-		printf("journal:   unreadable (%s): run ipmaildir "
+		fprintf(out, "journal:   unreadable (%s): run ipmaildir "
 		       "fsck\n",
 		       strerror(-s->je));
 	if (!s->oe)
-		printf("outbox:    %llu block%s not yet on the node\n",
+		fprintf(out, "outbox:    %llu block%s not yet on the node\n",
 		       (unsigned long long)s->pending, s_of(s->pending));
 	if (!s->oe && !s->ce)
-		printf("cache cap: %.1f MiB; %s: %.1f MiB local, "
+		fprintf(out, "cache cap: %.1f MiB; %s: %.1f MiB local, "
 		       "%llu block%s dropped (on the node)\n",
 		       (double)s->ci.cap_bytes / (1024.0 * 1024.0),
 		       s->mounted == 1 ? "the mount's last eviction"
@@ -259,21 +263,57 @@ static void print_text(const struct status *s)
 		       (double)s->ci.local_bytes / (1024.0 * 1024.0),
 		       (unsigned long long)s->ci.evicted, s_of(s->ci.evicted));
 	if (s->oe)
-		printf("outbox:    none (no node configured)\n");
+		fprintf(out, "outbox:    none (no node configured)\n");
 	if (!s->ue)
-		printf("store use: %llu block%s, %.1f MiB\n",
+		fprintf(out, "store use: %llu block%s, %.1f MiB\n",
 		       (unsigned long long)s->u.blocks, s_of(s->u.blocks),
 		       (double)s->u.bytes / (1024.0 * 1024.0));
-	print_device_text(s);
-	printf("mounted:   %s%s%s\n",
+	print_device_text(out, s);
+	fprintf(out, "mounted:   %s%s%s\n",
 	       s->mounted == 1 ? "yes (read-write)"
 	       : s->mnt[0]     ? "read-only"
 			       : "no",
 	       s->mnt[0] ? " on " : "", s->mnt);
-	printf("key:       %s\n",
+	fprintf(out, "key:       %s\n",
 	       s->wrapped == 1 ? "wrapped with a passphrase"
 			       : "not wrapped: the key file alone "
 				 "opens the mailbox");
+}
+
+/* Open, gather, print: the exit status.  live: the running mount whose
+ * daemon this is (fs/cli/control.h): gathered between its commits. */
+static int status_run(struct history_options *ho, bool json,
+		      struct ipmd_fs *live, const struct cli_io *io)
+{
+	struct history h;
+	char msg[1024] = "";
+	if (history_open(&h, ho, msg, sizeof(msg))) {
+		cli_error_to(io->err, "status: %s", msg);
+		history_close(&h);
+		return EXIT_FAILURE_;
+	}
+	struct status *st = calloc(1, sizeof(*st));
+	if (!st) {
+		cli_error_to(io->err, "status: out of memory");
+		history_close(&h);
+		return EXIT_FAILURE_;
+	}
+	if (live) {
+		pthread_mutex_lock(&live->housekeeping);
+		pthread_mutex_lock(&live->commit_lock);
+	}
+	gather(&h, st);
+	if (live) {
+		pthread_mutex_unlock(&live->commit_lock);
+		pthread_mutex_unlock(&live->housekeeping);
+	}
+	if (json)
+		print_json(io->out, st);
+	else
+		print_text(io->out, st);
+	free(st);
+	history_close(&h);
+	return EXIT_OK;
 }
 
 int cmd_status(int argc, char **argv)
@@ -297,18 +337,28 @@ int cmd_status(int argc, char **argv)
 	struct config cfg;
 	if (cli_config(&cfg, &ho.store, &ho.pass, NULL))
 		return EXIT_USAGE;
-	struct history h;
-	if (cli_history_open("status", &h, &ho, false)) {
-		config_free(&cfg);
-		return EXIT_FAILURE_;
+	/* Mounted read-write: its daemon answers, with no passphrase. */
+	json_t *req = json_pack("{s:b}", "json", json);
+	int status = req ? control_ask("status", ho.store, req)
+			 : CONTROL_UNSERVED;
+	if (status == CONTROL_UNSERVED) {
+		struct cli_io io = cli_io_std();
+		status = status_run(&ho, json, NULL, &io);
 	}
-	static struct status st;
-	gather(&h, &st);
-	if (json)
-		print_json(&st);
-	else
-		print_text(&st);
-	history_close(&h);
 	config_free(&cfg);
-	return EXIT_OK;
+	return status;
+}
+
+int status_serve(struct ipmd_fs *fs, const json_t *req,
+		 const struct cli_io *io)
+{
+	int json = 0;
+	if (json_unpack((json_t *)req, "{s?b}", "json", &json)) {
+		cli_error_to(io->err, "status: a request the daemon does not "
+			     "understand");
+		return EXIT_USAGE;
+	}
+	struct history_options ho = {.lock = HISTORY_LOCK_NONE,
+				     .beside = &fs->store};
+	return status_run(&ho, json, fs, io);
 }

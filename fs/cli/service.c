@@ -14,8 +14,6 @@
 #include "util/log.h"
 #include "util/thread.h"
 
-/* How often the status is looked at; it is sent only when it changed. */
-#define SERVICE_STATUS_MS 1000
 #define SERVICE_STATUS_MAX 256
 
 struct service {
@@ -25,6 +23,7 @@ struct service {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stopping; /* under lock */
+	bool changed;  /* under lock: the mount said its status may have */
 	pthread_t thread;
 	char status[SERVICE_STATUS_MAX]; /* the last STATUS= sent */
 };
@@ -83,18 +82,33 @@ static void wait_ready(struct service *s)
 	}
 }
 
-/* Each SERVICE_STATUS_MS, the status if it changed (thread_loop's job). */
-static void tell_status(void *arg)
+/* The mount's word that its status may have changed (ipmd_fs_on_status:
+ * under its locks, so only the wake-up happens here). */
+static void status_wake(void *arg)
 {
-	tell(arg, false);
+	struct service *s = arg;
+	pthread_mutex_lock(&s->lock);
+	s->changed = true;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
 }
 
 static void *service_main(void *arg)
 {
 	struct service *s = arg;
 	wait_ready(s);
-	thread_loop(&s->lock, &s->wake, &s->stopping, SERVICE_STATUS_MS, NULL,
-		    tell_status, s);
+	pthread_mutex_lock(&s->lock);
+	while (!s->stopping) {
+		if (!s->changed) {
+			pthread_cond_wait(&s->wake, &s->lock);
+			continue;
+		}
+		s->changed = false;
+		pthread_mutex_unlock(&s->lock);
+		tell(s, false); /* sent only if the text changed */
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
 
@@ -111,15 +125,13 @@ int service_start(struct service **out, struct ipmd_fs *fs,
 	strcpy(s->mountpoint, mountpoint);
 	s->fs = fs;
 	s->foreground = foreground;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->wake, NULL);
-	int e = pthread_create(&s->thread, NULL, service_main, s);
-	if (e) {
-		pthread_cond_destroy(&s->wake);
-		pthread_mutex_destroy(&s->lock);
+	int e = thread_start(&s->lock, &s->wake, &s->thread, 1, service_main,
+			     s);
+	if (e < 0) {
 		free(s);
-		return -e;
+		return e;
 	}
+	ipmd_fs_on_status(fs, status_wake, s);
 	*out = s;
 	return 0;
 }
@@ -128,6 +140,7 @@ void service_stop(struct service *s)
 {
 	if (!s)
 		return;
+	ipmd_fs_on_status(s->fs, NULL, NULL); /* no wake-up into s after */
 	sd_notify(0, "STOPPING=1\nSTATUS=unmounted, writing the last commit");
 	thread_stop(&s->lock, &s->wake, &s->stopping, s->thread);
 	pthread_cond_destroy(&s->wake);

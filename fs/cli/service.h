@@ -10,8 +10,9 @@
  * once the loop serves it, and only then does the thread send READY=1
  * with a first STATUS= line, log that the mount is ready and, in the
  * foreground, print "ipmaildir: mounted and ready on MNT" (as gocryptfs
- * does).  After that it looks once a second and sends a STATUS= line
- * ("head commit N, P uploads pending") whenever it changed.
+ * does).  After that it sleeps until the mount says its status may have
+ * changed (ipmd_fs_on_status: a commit, an upload batch) and then sends
+ * a STATUS= line ("head commit N, P uploads pending") if it did.
  * service_stop sends STOPPING=1 and ends the thread.
  */
 #ifndef IPMD_FS_CLI_SERVICE_H

@@ -498,3 +498,17 @@ out:
 	pthread_mutex_unlock(&f->lock);
 	return r;
 }
+
+int file_state_refs(struct file_state *f,
+		    int (*fn)(const struct obj_ref *ref,
+			      const struct chunk_ref *chunk, void *arg),
+		    void *arg)
+{
+	pthread_mutex_lock(&f->lock);
+	int e = f->base.cid.len ? fn(&f->base, NULL, arg) : 0;
+	for (size_t i = 0; !e && i < f->nchunks; i++)
+		if (f->chunks[i].cid.len)
+			e = fn(NULL, &f->chunks[i], arg);
+	pthread_mutex_unlock(&f->lock);
+	return e;
+}

@@ -76,6 +76,15 @@ int file_write(struct obj_store *st, struct file_state *f, uint64_t off,
 	       const uint8_t *data, size_t len);
 int file_truncate(struct obj_store *st, struct file_state *f, uint64_t size);
 
+/* The blocks f names now, under its mutex: the root of the content it
+ * was made from or last sealed (fn with a ref; its index blocks are the
+ * caller's to walk) and every chunk sealed since (fn with a chunk).  0, or
+ * fn's first non-zero return. */
+int file_state_refs(struct file_state *f,
+		    int (*fn)(const struct obj_ref *ref,
+			      const struct chunk_ref *chunk, void *arg),
+		    void *arg);
+
 /* Seal every buffer, build the object, return its root.  Afterwards the
  * state is unmodified and *out names exactly what file_read would read. */
 int file_seal(struct obj_store *st, struct file_state *f, struct obj_ref *out);

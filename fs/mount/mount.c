@@ -382,6 +382,24 @@ static int start_journal(struct ipmd_fs *fs, bool empty,
 	return 0;
 }
 
+/* ipmd_fs_status may say something new: tell who asked. */
+static void status_changed(void *arg)
+{
+	struct ipmd_fs *fs = arg;
+	pthread_mutex_lock(&fs->status_lock);
+	if (fs->on_status)
+		fs->on_status(fs->on_status_arg);
+	pthread_mutex_unlock(&fs->status_lock);
+}
+
+void ipmd_fs_on_status(struct ipmd_fs *fs, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&fs->status_lock);
+	fs->on_status = fn;
+	fs->on_status_arg = arg;
+	pthread_mutex_unlock(&fs->status_lock);
+}
+
 /* The block stack (fs/store/stack.h): the local store, the outbox and
  * the node if any (fs/mount/node.h), a fault wrapper for the tests, the
  * journal's wrapper on top. */
@@ -395,7 +413,10 @@ static int open_stack(struct ipmd_fs *fs, const struct mount_options *o,
 				  .from_node = o->from_node != NULL};
 	struct store_stack_spec spec = {.root = fs->store.paths.root,
 					.fault = o->fault_spec,
-					.wal = true};
+					.watch = !fs->read_only,
+					.wal = true,
+					.changed = status_changed,
+					.changed_arg = fs};
 	if (ipmd_node_spec(&no, &spec, msg, msgsize) ||
 	    store_stack_open(&spec, &fs->stack, msg, msgsize))
 		return -1;
@@ -448,6 +469,8 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	store_reset(&fs->store);
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_mutex_init(&fs->commit_lock, NULL);
+	pthread_mutex_init(&fs->housekeeping, NULL);
+	pthread_mutex_init(&fs->status_lock, NULL);
 	pthread_cond_init(&fs->commit_cond, NULL);
 	fs->read_only = o->read_only || o->at || o->from_node;
 	fs->attr_timeout = o->attr_timeout;
@@ -743,6 +766,7 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 	}
 	fs->commit_error = e;
 	pthread_mutex_unlock(&fs->commit_lock);
+	status_changed(fs);
 	return e;
 }
 
@@ -859,6 +883,8 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 	store_close(&fs->store);
 	pthread_cond_destroy(&fs->commit_cond);
 	pthread_mutex_destroy(&fs->commit_lock);
+	pthread_mutex_destroy(&fs->housekeeping);
+	pthread_mutex_destroy(&fs->status_lock);
 	pthread_mutex_destroy(&fs->lock);
 	return e;
 }

@@ -165,6 +165,18 @@ struct ipmd_fs {
 	uint64_t changes;   /* records since the last commit */
 	uint64_t added, removed, renamed;
 	int commit_error;   /* last commit failure, 0 when fine */
+
+	/* Housekeeping beside the writers (gc, fsck and status through the
+	 * control socket, fs/cli/control.h): held by it, and by a sync
+	 * round from fetching what it takes in to the tree holding it
+	 * (fs/mount/sync.c), so gc never sees blocks a merge fetched but
+	 * nothing names yet.  Order: housekeeping, commit_lock, lock. */
+	pthread_mutex_t housekeeping;
+
+	/* Who is told that the status may have changed (ipmd_fs_on_status). */
+	pthread_mutex_t status_lock;
+	void (*on_status)(void *arg);
+	void *on_status_arg;
 };
 
 /* Open the store, load keys, the head commit and replay the journal.
@@ -220,5 +232,11 @@ struct ipmd_fs_status {
 	int commit_error;
 };
 void ipmd_fs_status(struct ipmd_fs *fs, struct ipmd_fs_status *st);
+/* fn(arg) is called whenever that may have changed: after each commit
+ * (written or failed) and each upload batch, from the mount's threads,
+ * under status_lock and maybe the outbox's lock, so it only wakes
+ * someone.  fn NULL: nobody; once this returns, no call of the old fn
+ * is under way. */
+void ipmd_fs_on_status(struct ipmd_fs *fs, void (*fn)(void *arg), void *arg);
 
 #endif

@@ -72,22 +72,14 @@ int prefetch_start(struct obj_store *st, struct prefetch **out)
 	if (!p)
 		return -ENOMEM;
 	p->st = st;
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->wake, NULL);
-	int e = 0;
 	/* Fewer workers than asked for still prefetch: only none fails. */
-	while (p->nworkers < PREFETCH_WORKERS && e == 0) {
-		e = pthread_create(&p->workers[p->nworkers], NULL,
-				   worker_main, p);
-		if (e == 0)
-			p->nworkers++;
-	}
-	if (p->nworkers == 0) {
-		pthread_cond_destroy(&p->wake);
-		pthread_mutex_destroy(&p->lock);
+	int e = thread_start(&p->lock, &p->wake, p->workers, PREFETCH_WORKERS,
+			     worker_main, p);
+	if (e < 0) {
 		free(p);
-		return -e;
+		return e;
 	}
+	p->nworkers = (unsigned)e;
 	*out = p;
 	return 0;
 }

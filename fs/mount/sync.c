@@ -205,7 +205,9 @@ static void round_once(struct sync *s)
 		say(s, e, "the mailbox's IPNS name does not resolve");
 		return;
 	}
+	pthread_mutex_lock(&fs->housekeeping);
 	e = take_in(fs, &p, pseq, &how);
+	pthread_mutex_unlock(&fs->housekeeping);
 	if (e) {
 		/* The head may not contain P: nothing goes out until it does. */
 		set_cleared(fs, false);
@@ -247,14 +249,10 @@ int sync_start(struct ipmd_fs *fs, struct sync **out)
 	if (!s)
 		return -ENOMEM;
 	s->fs = fs;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->wake, NULL);
-	int e = pthread_create(&s->thread, NULL, sync_main, s);
-	if (e) {
-		pthread_cond_destroy(&s->wake);
-		pthread_mutex_destroy(&s->lock);
+	int e = thread_start(&s->lock, &s->wake, &s->thread, 1, sync_main, s);
+	if (e < 0) {
 		free(s);
-		return -e;
+		return e;
 	}
 	logmsg(LOG_INFO, "following the mailbox's published head every %u s",
 	       fs->sync_interval_s);

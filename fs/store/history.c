@@ -208,7 +208,10 @@ int history_open(struct history *h, const struct history_options *o,
 	struct store_open_options so = {.dir = o->store,
 					.pass = &o->pass,
 					.lock = (enum store_lock)o->lock};
-	if (store_open(&h->store, &so, msg, msgsize))
+	if (o->beside ? store_open_beside(&h->store, o->beside,
+					  (enum store_lock)o->lock, msg,
+					  msgsize)
+		      : store_open(&h->store, &so, msg, msgsize))
 		return -1;
 	/* With a node, the local copy may be only a cache (local_cap_mb,
 	 * wiped): what is not here is read from the node, and nothing is

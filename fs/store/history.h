@@ -60,6 +60,10 @@ struct history_options {
 	enum history_lock lock;
 	const char *node;  /* blocks missing here are read from this IPFS node
 			      (fs/mount/node.h), read-only; NULL: local only */
+	/* A running mount's own store, read from inside its process
+	 * (store_open_beside): store and pass are then unused, and lock
+	 * takes only STORE/readers.  NULL: store_open as usual. */
+	const struct store *beside;
 };
 
 struct history {

@@ -9,6 +9,7 @@
 
 #include "fs/store/wal_store.h"
 #include "ipfs/bs_fault.h"
+#include "ipfs/bs_watch.h"
 #include "ipfs/bs_kubo.h"
 #include "ipfs/bs_local.h"
 #include "util/msgbuf.h"
@@ -35,6 +36,8 @@ static int add_outbox(const struct store_stack_spec *spec,
 		.remote = remote,
 		.log = spec->log,
 		.log_arg = spec->log_arg,
+		.changed = spec->changed,
+		.changed_arg = spec->changed_arg,
 		.read_only = spec->read_only,
 		.cache_reads = spec->cache_reads,
 		.local_cap_bytes = spec->local_cap_bytes,
@@ -60,6 +63,14 @@ static int add_fault(const char *spec, struct store_stack *s, char *msg,
 	return 0;
 }
 
+static int add_watch(struct store_stack *s, char *msg, size_t msgsize)
+{
+	if (bs_watch_wrap(s->top, &s->watch))
+		return msgbuf_say(msg, msgsize, "out of memory");
+	s->top = s->watch;
+	return 0;
+}
+
 static int add_wal(struct store_stack *s, char *msg, size_t msgsize)
 {
 	if (wal_store_wrap(s->top, NULL, &s->wal))
@@ -80,6 +91,8 @@ int store_stack_open(const struct store_stack_spec *spec,
 	int r = add_outbox(spec, s, msg, msgsize);
 	if (!r && spec->fault)
 		r = add_fault(spec->fault, s, msg, msgsize);
+	if (!r && spec->watch)
+		r = add_watch(s, msg, msgsize);
 	s->direct = s->top;
 	if (!r && spec->wal)
 		r = add_wal(s, msg, msgsize);

@@ -11,6 +11,9 @@
  *                as its remote: with a node, or (keep_outbox) when
  *                STORE/outbox.log says the store once had one
  *     fault      ipfs/bs_fault.h: with a fault spec (tests)
+ *     watch      ipfs/bs_watch.h: when asked (a writable mount, whose gc
+ *                runs beside its writers); every put of the stack, the
+ *                WAL's and the direct ones, passes it
  *     wal        fs/store/wal_store.h: when asked; its journal is set
  *                later (wal_store_set_journal)
  *
@@ -45,8 +48,11 @@ struct store_stack_spec {
 	uint64_t local_cap_bytes;
 	outbox_log_fn log;        /* may be NULL */
 	void *log_arg;
+	void (*changed)(void *arg); /* outbox_config's; may be NULL */
+	void *changed_arg;
 	const char *fault;        /* bs_fault spec (ipfs/bs_fault.h); NULL:
 				     none */
+	bool watch;               /* a bs_watch under the WAL */
 	bool wal;                 /* a wal_store on top */
 };
 
@@ -57,6 +63,7 @@ struct store_stack {
 				      one): puts that skip the journal */
 	struct blockstore *wal;
 	struct blockstore *fault;
+	struct blockstore *watch;
 	struct blockstore *outbox;
 	struct blockstore *remote; /* the node (owned by the outbox) */
 	struct blockstore *local;  /* the store's own blocks */

@@ -57,7 +57,8 @@ int store_paths_init(struct store_paths *p, const char *dir)
 	    join(p->seen, p->root, STORE_SEEN_FILE) ||
 	    join(p->pruned, p->root, STORE_PRUNED_FILE) ||
 	    join(p->readers, p->root, STORE_READERS_FILE) ||
-	    join(p->device, p->root, STORE_DEVICE_FILE))
+	    join(p->device, p->root, STORE_DEVICE_FILE) ||
+	    join(p->control, p->root, STORE_CONTROL_FILE))
 		return -ENAMETOOLONG;
 	return 0;
 }

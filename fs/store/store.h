@@ -14,6 +14,8 @@
  *   STORE/device     this store's device number (its inode range) and the
  *                    head other devices published, last seen
  *                    (fs/store/device.h)
+ *   STORE/control    a read-write mount's control socket, owner-only: gc,
+ *                    fsck and status while mounted (fs/cli/control.h)
  *
  * The default is $XDG_DATA_HOME/ipmaildir, else ~/.local/share/ipmaildir.
  * Nothing below the CLI prints: functions return 0 / negative errno or a
@@ -37,6 +39,7 @@
 #define STORE_PRUNED_FILE "pruned"
 #define STORE_READERS_FILE "readers"
 #define STORE_DEVICE_FILE "device"
+#define STORE_CONTROL_FILE "control"
 
 struct store_paths {
 	char root[PATH_MAX];
@@ -48,6 +51,7 @@ struct store_paths {
 	char pruned[PATH_MAX];
 	char readers[PATH_MAX];
 	char device[PATH_MAX];
+	char control[PATH_MAX];
 };
 
 /* Fill paths for dir, or for the default when dir is NULL; a relative dir

@@ -179,6 +179,24 @@ int store_open(struct store *s, const struct store_open_options *o,
 	return open_state(s, o->lock, msg, msgsize);
 }
 
+int store_open_beside(struct store *s, const struct store *writer,
+		      enum store_lock kind, char *msg, size_t msgsize)
+{
+	store_reset(s);
+	if (kind != STORE_LOCK_NONE && kind != STORE_LOCK_READ &&
+	    kind != STORE_LOCK_EXCLUSIVE)
+		return msgbuf_say(msg, msgsize, "no such lock beside a writer");
+	s->paths = writer->paths;
+	if (keys_copy(&s->keys, &writer->keys))
+		return msgbuf_say(msg, msgsize, "out of memory");
+	if (take_readers(s, kind, msg, msgsize))
+		return -1;
+	/* The writer typed the state files when it opened the store. */
+	state_read(s->paths.head, s->paths.seen, s->paths.pruned,
+		   s->keys.journal, &s->state);
+	return 0;
+}
+
 void store_reset(struct store *s)
 {
 	memset(s, 0, sizeof(*s));

@@ -78,6 +78,18 @@ struct store {
 IPMD_MUST_CHECK
 int store_open(struct store *s, const struct store_open_options *o,
 	       char *msg, size_t msgsize);
+/*
+ * A reader inside the writer's own process (the housekeeping a running
+ * mount does for `ipmaildir gc`, fsck and status, fs/cli/control.h):
+ * writer's paths and a copy of its keys (no passphrase asked), STORE/lock
+ * left to the writer that holds it, STORE/readers taken as kind says
+ * (NONE; READ shared; EXCLUSIVE exclusive, refused with store_open's
+ * line while a past state is read), the state files read as they are
+ * now.  0, or -1 with one line in msg; store_close after either.
+ */
+IPMD_MUST_CHECK
+int store_open_beside(struct store *s, const struct store *writer,
+		      enum store_lock kind, char *msg, size_t msgsize);
 /* Wipe the keys, drop the locks; leaves *s as store_reset does. */
 void store_close(struct store *s);
 /* Nothing held: zeroed, no lock.  For a mount whose keys and paths come

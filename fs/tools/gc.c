@@ -296,7 +296,14 @@ int gc_free(struct gc *g, bool dry,
 	*freed = *bytes = 0;
 	for (size_t i = 0; i < g->dead.n; i++) {
 		uint64_t size = block_size(g, &g->dead.v[i]);
-		int e = dry ? 0 : bs_remove(g->h.local, &g->dead.v[i]);
+		int e = dry ? 0
+			    : bs_remove(g->remove_via ? g->remove_via
+						      : g->h.local,
+					&g->dead.v[i]);
+		if (e == -EBUSY) { /* written again since the mark */
+			g->kept_busy++;
+			continue;
+		}
 		if (e && e != -ENOENT)
 			return msgbuf_say(msg, msize, "removing a block: %s",
 					  strerror(-e));

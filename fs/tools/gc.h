@@ -49,6 +49,9 @@ struct gc {
 	uint64_t outbox_pending;  /* live because not uploaded yet */
 	struct cid_list dead;     /* here and not live: freed */
 	struct cid_list evicted;  /* gone from here, dead: unpinned only */
+	struct blockstore *remove_via; /* gc_free removes through this
+				     (fs/tools/gc_live.h); NULL: h.local */
+	uint64_t kept_busy;       /* dead, but put again meanwhile: kept */
 	int walk_error;           /* the first block a walk could not read */
 	char walk_path[256];
 };
