@@ -304,9 +304,12 @@ static int replay_journal(struct ipmd_fs *fs, struct journal_replay_stats *js,
 			       fs->head.journal_gen, !fs->read_only,
 			       replay_one, &rc, js);
 	*err = e;
-	/* A store (or, for a merge, the node) failing for a moment. */
+	/* A store (or, for a merge, the node) failing for a moment.  Its
+	 * error may be -ENOENT (a merge's parent missing): never taken for
+	 * a journal that is not there, which would drop the merge and every
+	 * record after it. */
 	int later = rc.merge_error ? rc.merge_error : rc.store_error;
-	if (e && e != -ENOENT && later)
+	if (e && later)
 		return msgbuf_say(msg, msgsize,
 			   "%s journal %s (offset %llu)%s: %s; nothing was "
 			   "lost, mount again when the %s is back",

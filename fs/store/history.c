@@ -16,6 +16,7 @@
 #include "fs/store/journal.h"
 #include "fs/store/journal_payload.h"
 #include "fs/store/stack.h"
+#include "ipfs/cidset.h"
 #include "util/msgbuf.h"
 
 #define NS_PER_SEC 1000000000LL
@@ -35,6 +36,8 @@ struct spy {
 	int bad_err; /* 0: nothing failed */
 	struct overlay_block *overlay;
 	size_t noverlay, overlay_cap;
+	struct cid_set *watch; /* history_watch_reads: blocks read */
+	int watch_err;
 };
 
 static struct spy *to_spy(struct blockstore *bs)
@@ -68,6 +71,9 @@ static int spy_get(struct blockstore *bs, const struct cid *cid, uint8_t *buf,
 	if (e) {
 		s->bad = *cid;
 		s->bad_err = e;
+	} else if (s->watch && !s->watch_err) {
+		int w = cid_set_add(s->watch, cid);
+		s->watch_err = w < 0 ? w : 0;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return e;
@@ -121,6 +127,17 @@ void history_clear_bad(struct history *h)
 	pthread_mutex_lock(&s->lock);
 	s->bad_err = 0;
 	pthread_mutex_unlock(&s->lock);
+}
+
+int history_watch_reads(struct history *h, struct cid_set *set)
+{
+	struct spy *s = to_spy(h->bs);
+	pthread_mutex_lock(&s->lock);
+	int e = s->watch_err;
+	s->watch = set;
+	s->watch_err = 0;
+	pthread_mutex_unlock(&s->lock);
+	return e;
 }
 
 int history_add_overlay(struct history *h, const uint8_t *block, size_t len,
@@ -197,6 +214,28 @@ int history_replay_journal(struct history *h, struct fs_tree *tree,
 	struct replay r = {.h = h, .tree = tree, .fn = fn, .arg = arg};
 	return journal_replay(h->store.paths.journal, h->store.keys.journal,
 			      from_gen, false, replay_record, &r, js);
+}
+
+/* history_journal_merges: every merge record's parent, nothing applied. */
+static int list_merge(uint64_t gen, uint64_t seq, const uint8_t *payload,
+		      size_t len, void *arg)
+{
+	(void)gen;
+	(void)seq;
+	struct journal_payload p;
+	struct record_merge m;
+	journal_payload_decode(payload, len, &p);
+	if (p.kind != JOURNAL_PAYLOAD_MERGE)
+		return 0;
+	int e = record_merge_parse(p.body, p.len, &m);
+	return e ? e : cid_list_add(arg, &m.parent);
+}
+
+int history_journal_merges(struct history *h, uint64_t from_gen,
+			   struct cid_list *parents)
+{
+	return journal_replay(h->store.paths.journal, h->store.keys.journal,
+			      from_gen, false, list_merge, parents, NULL);
 }
 
 /* ================= opening ================= */

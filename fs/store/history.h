@@ -106,6 +106,28 @@ int history_add_overlay(struct history *h, const uint8_t *block, size_t len,
 			struct cid *cid);
 
 /*
+ * While set is not NULL, add to it the CID of every block read through h
+ * that read (gc keeps what a journal replay reads: the commits and
+ * directory nodes a journaled merge is redone from).  Call with NULL to
+ * stop: returns 0, or -ENOMEM if a CID could not be added meanwhile.  The
+ * set stays the caller's.
+ */
+struct cid_set;
+int history_watch_reads(struct history *h, struct cid_set *set);
+
+/*
+ * The parent (the other device's head) of every merge record in the
+ * journal from generation from_gen, appended to *parents, in the
+ * journal's order: a merge journaled and not yet committed makes that
+ * line part of the history the next commit names (gc keeps it).  0, or
+ * journal_replay's errors, -EBADMSG for a merge record that does not
+ * parse, -ENOMEM.
+ */
+struct cid_list;
+int history_journal_merges(struct history *h, uint64_t from_gen,
+			   struct cid_list *parents);
+
+/*
  * Replay the store's journal from generation from_gen over tree, as the
  * offline readers (fsck, gc) do: a block record goes into the overlay as
  * above, a merge is redone from its inputs (merge_replay,

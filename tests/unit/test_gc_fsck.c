@@ -21,7 +21,10 @@
 
 #include <sodium.h>
 
+#include "fs/model/merge_base.h"
+#include "fs/model/record.h"
 #include "fs/mount/mount.h"
+#include "fs/store/journal.h"
 #include "fs/store/store.h"
 #include "fs/tools/fsck.h"
 #include "fs/tools/gc.h"
@@ -141,7 +144,9 @@ struct dag {
 	size_t commits; /* in the whole history */
 };
 
-static void make_dag(const char *store, const char *tmp, struct dag *x)
+/* merged false: no m, the head is a (another device's line beside). */
+static void make_dag(const char *store, const char *tmp, struct dag *x,
+		     bool merged)
 {
 	if (harness_make_store(store) != 0)
 		harness_bail("store");
@@ -158,10 +163,10 @@ static void make_dag(const char *store, const char *tmp, struct dag *x)
 		snprintf(name, sizeof(name), "o-%d", i);
 		e = dagstore_add(&d, &x->o[i - 1], 1, name, &x->o[i]);
 	}
-	if (!e)
+	if (!e && merged)
 		e = dagstore_merge(&d, &x->a, &x->o[6], 0, 0, &x->m);
 	if (!e)
-		e = dagstore_set_head(&d, &x->m);
+		e = dagstore_set_head(&d, merged ? &x->m : &x->a);
 	dagstore_close(&d);
 	if (e)
 		harness_bail("the DAG");
@@ -186,7 +191,7 @@ static void test_dag(const char *tmp)
 	char store[PATH_MAX];
 	snprintf(store, sizeof(store), "%s/dag", tmp);
 	struct dag x;
-	make_dag(store, tmp, &x);
+	make_dag(store, tmp, &x, true);
 
 	static struct fsck f;
 	struct heard heard;
@@ -251,6 +256,111 @@ static void test_dag(const char *tmp)
 	fsck_free(&f);
 }
 
+
+/* A daemon killed after journaling a merge of o-6 into a (the record
+ * durable, no commit naming it yet), as 93-crash-merge.t leaves it. */
+static void journal_merge(const char *store, const struct dag *x)
+{
+	struct history h;
+	struct history_options ho = {.store = store};
+	char msg[512] = "", *json = NULL;
+	size_t len;
+	struct journal *j = NULL;
+	struct record_merge m = {.parent = x->o[6], .nbases = 1,
+				 .time = {.tv_sec = 1700000000}};
+	m.bases[0] = x->base;
+	if (history_open(&h, &ho, msg, sizeof(msg)))
+		harness_bail("history_open: %s", msg);
+	int e = record_merge_encode(&m, &json, &len);
+	if (!e)
+		e = journal_open(h.store.paths.journal, h.store.keys.journal,
+				 h.store.state.head.journal_gen, &j);
+	if (!e)
+		e = journal_append(j, (const uint8_t *)json, len, true);
+	e = e ? e : journal_close(j);
+	free(json);
+	history_close(&h);
+	if (e)
+		harness_bail("journaling the merge: %s", strerror(-e));
+}
+
+/* Does the tree name dir/name? */
+static bool has(struct fs_tree *t, const char *dir, const char *name)
+{
+	struct dirent *d = tree_lookup(t->root, dir);
+	return d && tree_lookup(d->inode, name);
+}
+
+/* gc between a crash mid-merge and the remount: it keeps what the
+ * journaled merge is redone from (the other line's commits and trees, the
+ * base's commit and directory nodes), so the mount finishes the merge and
+ * loses nothing; the commit it writes names both lines, which read. */
+static void test_journaled_merge(const char *tmp)
+{
+	char store[PATH_MAX];
+	snprintf(store, sizeof(store), "%s/crash-merge", tmp);
+	struct dag x;
+	make_dag(store, tmp, &x, false);
+	journal_merge(store, &x);
+
+	static struct gc g;
+	size_t dead = gc_run(store, 1, &g);
+	ok(dead != (size_t)-1 && dead > 0,
+	   "journaled merge: gc keeping the newest runs (%zu dead)", dead);
+	ok(cid_set_has(g.live, &x.o[6]) && cid_set_has(g.live, &x.o[1]),
+	   "… keeps the merged line, whose head the next commit names");
+	struct commit bc;
+	ok(history_commit(&g.h, &x.base, &bc) == 0 &&
+		   cid_set_has(g.live, &bc.tree.cid),
+	   "… and the base's tree, which the merge is redone against");
+	bool head_kept = false;
+	for (size_t i = 0; i < g.keep; i++)
+		head_kept |= cid_equal(&g.chain.cids[i], &x.a);
+	ok(cid_equal(&g.chain.cids[0], &x.o[6]) && head_kept,
+	   "… and the head, below the merged line's seqs (%zu kept)", g.keep);
+	sweep(&g, "journaled merge: ");
+	gc_close(&g);
+
+	static struct ipmd_fs fs;
+	struct mount_options mo = {.store = store};
+	char msg[512] = "";
+	int e = ipmd_fs_open(&fs, &mo, msg, sizeof(msg));
+	ok(e == 0, "journaled merge: the store mounts after gc (%s)", msg);
+	if (e)
+		return;
+	ok(has(fs.tree, "cur", "a-1") && has(fs.tree, "cur", "o-6") &&
+		   has(fs.tree, "cur", "o-1") && has(fs.tree, "cur", "m10"),
+	   "… the replay finished the merge: both lines' mail is there");
+	is_int(ipmd_fs_close(&fs), 0, "… and commits it");
+
+	static struct fsck f;
+	struct heard heard;
+	is_int(fsck_run(store, false, true, &heard, &f), 0,
+	       "journaled merge: fsck --deep after the commit");
+	ok(f.problems == 0 && strstr(heard.history, "(1 merge)"),
+	   "… clean, the merge commit and both lines read (%s)",
+	   heard.history);
+	fsck_free(&f);
+
+	/* The merge's parent missing (a gc from before this rule): the
+	 * mount refuses, and says so, rather than drop the merge and every
+	 * record after it. */
+	snprintf(store, sizeof(store), "%s/crash-merge-lost", tmp);
+	make_dag(store, tmp, &x, false);
+	journal_merge(store, &x);
+	struct dagstore d;
+	if (dagstore_open(&d, store))
+		harness_bail("dagstore_open");
+	is_int(bs_remove(d.bs, &x.o[6]), 0, "lost parent: remove o-6's commit");
+	dagstore_close(&d);
+	msg[0] = '\0';
+	e = ipmd_fs_open(&fs, &mo, msg, sizeof(msg));
+	ok(e != 0 && strstr(msg, "cannot be redone"),
+	   "… the mount refuses: %s", msg);
+	if (!e)
+		ipmd_fs_close(&fs);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -305,5 +415,6 @@ int main(void)
 	   "the plan: salvage the one damaged file (%zu)", f.damaged.n);
 	fsck_free(&f);
 	test_dag(tmp);
+	test_journaled_merge(tmp);
 	return tap_done();
 }
