@@ -715,8 +715,17 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 						    ? c.seq
 						    : fs->head.max_seq};
 		const struct store_paths *p = &fs->store.paths;
+		enum state_failed failed;
 		e = state_advance(p->head, p->seen, fs->store.keys.journal,
-				  &h);
+				  &h, &failed);
+		if (e && failed == STATE_FAILED_SEEN) {
+			/* The head holds: committed; seen stays one behind,
+			 * as after a crash between the two. */
+			logmsg(LOG_WARNING, "commit %llu: %s not updated: %s",
+			       (unsigned long long)c.seq, p->seen,
+			       strerror(-e));
+			e = 0;
+		}
 		if (!e) {
 			fs->head = h;
 			fs->last = c;

@@ -12,13 +12,8 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/ipfs-lib.sh"
-node_test_require
-ROUTING=dhtserver ipfs_start 2
+ipmd_two_devices
 
-A=$TEST_DIR/store-a
-B=$TEST_DIR/store-b
-MA=$TEST_DIR/mnt-a
-MB=$TEST_DIR/mnt-b
 OPTS=commit_delay=200,publish=1,sync=2
 msg() { printf 'Subject: %s\nMessage-ID: <%s@offline>\n\nbody of %s\n' "$1" "$1" "$1"; }
 deliver() { msg "$2" | "$DELIVER" "$1" | sed 's|^new/||'; }
@@ -35,8 +30,6 @@ link() {
 }
 peers() { ipfs_cli 2 swarm peers 2>/dev/null | grep -c .; }
 
-ipmd_init "$A" || bail "init of A failed"
-ipmd_second_device "$A" "$B" || bail "key backup/restore"
 ipmd_mount "$A" "$MA" --node "$IPFS_ADDR_1" -o "$OPTS" || bail "mount of A failed"
 PID_A=$IPMD_PID
 m1=$(deliver "$MA" m1)

@@ -222,3 +222,12 @@ store_mailbox() {
 read_cap() {
 	(umask 077 && "$IPMD_BIN" key export --read-only --store "$1" >"$2")
 }
+
+# ipmd_two_devices — the two-device tests' start (issue 17): Kubo required,
+# two nodes (dhtserver routing: they find each other's IPNS records), and
+# lib.sh's ipmd_two_stores (A, B, MA, MB).
+ipmd_two_devices() {
+	node_test_require
+	ROUTING=dhtserver ipfs_start 2
+	ipmd_two_stores
+}
