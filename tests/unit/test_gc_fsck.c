@@ -18,12 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "fs/model/merge_base.h"
 #include "fs/model/record.h"
 #include "fs/mount/mount.h"
+#include "fs/store/device.h"
 #include "fs/store/journal.h"
 #include "fs/store/store.h"
 #include "fs/tools/fsck.h"
@@ -361,6 +363,96 @@ static void test_journaled_merge(const char *tmp)
 		ipmd_fs_close(&fs);
 }
 
+/* STORE/device as a store that fetched o-6 for a merge records it. */
+static void saw_peer(const char *store, const struct cid *peer)
+{
+	struct history h;
+	struct history_options ho = {.store = store};
+	char msg[512] = "";
+	struct device_state ds = {.device = 0, .has_peer = true,
+				  .peer = *peer, .peer_seq = 7};
+	snprintf(ds.peer_how, sizeof(ds.peer_how), "%s", DEVICE_HOW_MERGED);
+	if (history_open(&h, &ho, msg, sizeof(msg)) ||
+	    device_write(h.store.paths.device, h.store.keys.journal, &ds))
+		harness_bail("STORE/device: %s", msg);
+	history_close(&h);
+}
+
+static void remove_state(const char *store, const char *name)
+{
+	char p[PATH_MAX + 16];
+	snprintf(p, sizeof(p), "%s/%s", store, name);
+	if (unlink(p) != 0)
+		harness_bail("unlink %s", p);
+}
+
+/* fsck's picks on a store that holds another device's line of higher seq
+ * (a, seq 2, is this device's head; o-1 … o-6, seqs 2 … 7, were fetched):
+ * what a user of this device means, not the highest seq. */
+static void test_own_line(const char *tmp)
+{
+	char store[PATH_MAX];
+	struct dag x;
+	static struct fsck f;
+	struct heard heard;
+
+	/* seen lost: a commit of higher seq that does not hold the head is
+	 * no sign of a rolled-back head. */
+	snprintf(store, sizeof(store), "%s/own-seen", tmp);
+	make_dag(store, tmp, &x, false);
+	remove_state(store, "seen");
+	is_int(fsck_run(store, false, false, &heard, &f), 0,
+	       "own line: fsck without seen");
+	ok(f.plan.restore_head && cid_equal(&f.plan.new_head.commit, &x.a),
+	   "… seen is rebuilt from the head, not from o-6 (%s)",
+	   heard.first_damage);
+	fsck_free(&f);
+
+	/* head and seen lost: the newest commit of this device's line. */
+	snprintf(store, sizeof(store), "%s/own-head", tmp);
+	make_dag(store, tmp, &x, false);
+	saw_peer(store, &x.o[6]);
+	remove_state(store, "head");
+	remove_state(store, "seen");
+	is_int(fsck_run(store, false, false, &heard, &f), 0,
+	       "own line: fsck without head and seen");
+	ok(f.plan.restore_head && cid_equal(&f.plan.new_head.commit, &x.a),
+	   "… the head is rebuilt at a, this device's newest, not at o-6");
+	fsck_free(&f);
+
+	/* Merged, both lost: the merge holds both lines. */
+	snprintf(store, sizeof(store), "%s/own-merged", tmp);
+	make_dag(store, tmp, &x, true);
+	saw_peer(store, &x.o[6]);
+	remove_state(store, "head");
+	remove_state(store, "seen");
+	is_int(fsck_run(store, false, false, &heard, &f), 0,
+	       "own line: a merged store without head and seen");
+	ok(f.plan.restore_head && cid_equal(&f.plan.new_head.commit, &x.m),
+	   "… the head is rebuilt at the merge, which holds both");
+	fsck_free(&f);
+
+	/* The merge's folders do not load: the commit suggested for
+	 * --rollback-to is on the first-parent line (a), which it names. */
+	snprintf(store, sizeof(store), "%s/own-suggest", tmp);
+	make_dag(store, tmp, &x, true);
+	struct dagstore d;
+	struct commit mc, ac;
+	if (dagstore_open(&d, store) ||
+	    commit_read(d.bs, &d.keys, &x.m, &mc) ||
+	    commit_read(d.bs, &d.keys, &x.a, &ac) ||
+	    bs_remove(d.bs, &mc.tree.cid))
+		harness_bail("the merge's tree");
+	dagstore_close(&d);
+	is_int(fsck_run(store, false, false, &heard, &f), 0,
+	       "own line: the merge's directory node gone");
+	ok(f.plan.dir_damaged && f.plan.suggest_seq == ac.seq,
+	   "… the suggestion is a's seq %llu, not o-6's (%llu)",
+	   (unsigned long long)ac.seq,
+	   (unsigned long long)f.plan.suggest_seq);
+	fsck_free(&f);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -416,5 +508,6 @@ int main(void)
 	fsck_free(&f);
 	test_dag(tmp);
 	test_journaled_merge(tmp);
+	test_own_line(tmp);
 	return tap_done();
 }
