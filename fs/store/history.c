@@ -249,6 +249,10 @@ int history_open(struct history *h, const struct history_options *o,
 					.lock = (enum store_lock)o->lock};
 	if (store_open(&h->store, &so, msg, msgsize))
 		return -1;
+	/* Where fetched lines end (walk_ends): none when it does not read. */
+	if (device_read(h->store.paths.device, h->store.keys.journal,
+			&h->device))
+		memset(&h->device, 0, sizeof(h->device));
 	/* With a node, the local copy may be only a cache (local_cap_mb,
 	 * wiped): what is not here is read from the node, and nothing is
 	 * written (no log, no cache). */
@@ -424,9 +428,14 @@ int history_load_at(struct obj_store *st, const struct mailbox_keys *keys,
 		return msgbuf_say(msg, msgsize,
 			   "%s is damaged (%s): run ipmaildir fsck",
 			   paths->head, strerror(EBADMSG));
+	struct device_state dev;
+	if (device_read(paths->device, keys->journal, &dev))
+		memset(&dev, 0, sizeof(dev));
+	struct walk_ends we = {.pruned = &pruned.commit, .fetched = dev.ends,
+			       .nfetched = dev.nends};
 	struct cid cid;
-	int e = history_resolve(st->bs, keys, &head.commit, &pruned.commit,
-				&at, &cid, c);
+	int e = history_resolve_ends(st->bs, keys, &head.commit, &we, &at,
+				     &cid, c);
 	if (e == -ENOENT)
 		return msgbuf_say(msg, msgsize,
 			   "--at %s: no such commit%s (see ipmaildir log)",

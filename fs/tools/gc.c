@@ -78,16 +78,17 @@ static int add_merged_lines(struct gc *g)
 	for (size_t i = 0; !e && i < g->chain.n; i++)
 		e = cid_set_add(x.have, &g->chain.cids[i]) < 0 ? -ENOMEM : 0;
 	size_t from = g->chain.n;
+	struct walk_ends we = history_ends(&g->h);
 	for (size_t i = 0; !e && i < parents.n; i++) {
 		struct commit p;
 		e = history_commit(&g->h, &parents.v[i], &p);
 		if (!e && p.seq < g->roots_seq)
 			g->roots_seq = p.seq;
 		if (!e)
-			e = dag_walk(g->h.bs, &g->h.store.keys, &parents.v[i],
-				     history_pruned(&g->h),
-				     DAG_MISSING_ENDS_LINE, add_extra, &x,
-				     NULL);
+			e = dag_walk_ends(g->h.bs, &g->h.store.keys,
+					  &parents.v[i], &we,
+					  DAG_MISSING_ENDS_LINE, add_extra, &x,
+					  NULL);
 	}
 	if (!e)
 		chain_sort(&g->chain, from);

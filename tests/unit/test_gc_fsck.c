@@ -453,6 +453,77 @@ static void test_own_line(const char *tmp)
 	fsck_free(&f);
 }
 
+/* Another device's gc freed o-2 before this store fetched its line: the
+ * merge's walk of that line reports where it ends (o-3), STORE/device
+ * records it as the mount's sync does, and the walkers end the line
+ * there — fsck clean, gc runs — where before they called it damage. */
+static void test_fetched_end(const char *tmp)
+{
+	char store[PATH_MAX];
+	snprintf(store, sizeof(store), "%s/fetched-end", tmp);
+	struct dag x;
+	make_dag(store, tmp, &x, false);
+	struct dagstore d;
+	struct merge_bases b;
+	if (dagstore_open(&d, store))
+		harness_bail("dagstore_open");
+	is_int(bs_remove(d.bs, &x.o[2]), 0, "fetched end: o-2 freed");
+	is_int(merge_find_bases(d.bs, &d.keys, &x.a, &x.o[6], &b), 0,
+	       "… the merge's walk of o-6's line");
+	ok(b.n == 0 && b.nends == 1 && cid_equal(&b.ends[0], &x.o[3]),
+	   "… says the line ends at o-3 (%zu ends), no common ancestor",
+	   b.nends);
+	struct merge_bases mine;
+	ok(merge_find_bases(d.bs, &d.keys, NULL, &x.o[6], &mine) == 0 &&
+		   mine.nends == 1 && cid_equal(&mine.ends[0], &x.o[3]),
+	   "… and so does a device with no head yet (its first mount)");
+	int e = dagstore_merge(&d, &x.a, &x.o[6], 0, 0, &x.m);
+	if (!e)
+		e = dagstore_set_head(&d, &x.m);
+	dagstore_close(&d);
+	if (e)
+		harness_bail("the merge");
+
+	static struct fsck f;
+	struct heard heard;
+	is_int(fsck_run(store, false, false, &heard, &f), 0,
+	       "fetched end: fsck, the end not recorded");
+	ok(f.problems > 0, "… a missing parent is damage: %s",
+	   heard.first_damage);
+	fsck_free(&f);
+
+	struct history h;
+	struct history_options ho = {.store = store};
+	char msg[512] = "";
+	if (history_open(&h, &ho, msg, sizeof(msg)))
+		harness_bail("history_open: %s", msg);
+	struct device_state ds;
+	if (device_read(h.store.paths.device, h.store.keys.journal, &ds))
+		memset(&ds, 0, sizeof(ds));
+	is_int(device_add_ends(&ds, b.ends, b.nends), 1, "… recorded once");
+	is_int(device_add_ends(&ds, b.ends, b.nends), 0, "… not twice");
+	is_int(device_write(h.store.paths.device, h.store.keys.journal, &ds),
+	       0, "… in STORE/device");
+	history_close(&h);
+
+	is_int(fsck_run(store, false, true, &heard, &f), 0,
+	       "fetched end: fsck --deep with the end recorded");
+	ok(f.problems == 0 && strstr(heard.history, "another device's gc"),
+	   "… clean, the line ends there: %s", heard.history);
+	fsck_free(&f);
+	static struct gc g;
+	size_t dead = gc_run(store, 0, &g);
+	bool o3 = false, o1 = false;
+	for (size_t i = 0; dead != (size_t)-1 && i < g.chain.n; i++) {
+		o3 |= cid_equal(&g.chain.cids[i], &x.o[3]);
+		o1 |= cid_equal(&g.chain.cids[i], &x.o[1]);
+	}
+	ok(dead != (size_t)-1 && o3 && !o1,
+	   "… gc reads the history down to o-3, not past it (%zu commits)",
+	   g.chain.n);
+	gc_close(&g);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -509,5 +580,6 @@ int main(void)
 	test_dag(tmp);
 	test_journaled_merge(tmp);
 	test_own_line(tmp);
+	test_fetched_end(tmp);
 	return tap_done();
 }
