@@ -136,9 +136,12 @@ static int log_commits(const struct history_options *ho,
 					      "its child's"
 					      : "it does not open (damaged)");
 		status = EXIT_FAILURE_;
-	} else if (!s->json && stop.pruned &&
+	} else if (!s->json && (stop.pruned || stop.fetched) &&
 		   !(s->limit && s->shown >= s->limit)) {
-		printf("(older commits were freed by ipmaildir gc)\n");
+		printf("(older commits were freed by ipmaildir gc%s)\n",
+		       stop.fetched ? stop.pruned ? ", here and on another device"
+						 : " on another device"
+				    : "");
 	}
 	history_close(&h);
 	return status;

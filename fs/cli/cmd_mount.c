@@ -119,6 +119,8 @@ static int mount_args(int argc, char **argv, struct config *cfg,
 		.upload_wait_s = NODE_DEFAULT_UPLOAD_WAIT_S,
 		.publish_interval_s = PUBLISH_DEFAULT_INTERVAL_S,
 		.sync_interval_s = MOUNT_SYNC_AUTO,
+		.owner_uid = OWNER_AUTO,
+		.owner_gid = OWNER_AUTO,
 	};
 	int foreground = 0, debug = 0, c;
 	*fuse_opts = '\0';
@@ -231,6 +233,9 @@ int cmd_mount(int argc, char **argv)
 	static struct ipmd_fs fs;
 	if (cli_fs_open("mount", &fs, &mo, NULL))
 		return EXIT_FAILURE_;
+	/* Whose the mail is on this device (fs/mount/owner.h). */
+	owner_map_init(&fs.owner, mo.owner_uid, mo.owner_gid,
+		       (uint32_t)geteuid(), (uint32_t)getegid());
 
 	char base_opts[PATH_MAX + 64];
 	snprintf(base_opts, sizeof(base_opts),

@@ -72,6 +72,17 @@ const struct opt_spec opt_table[OPT_COUNT] = {
 		      .hint = "follow the other devices' head; default 30 "
 			      "with a node, 0: never",
 		      MO(sync_interval_s, OPT_FIELD_UNSIGNED)},
+	[CFG_OWNER] = {.key = "owner", .name = "owner", .type = OPT_UINT,
+		       .unit = "a uid", .metavar = "UID", .lo = 0,
+		       .hi = UINT32_MAX - 1,
+		       .hint = "this device's mail user: shown as the owner "
+			       "of the mailbox owner's files",
+		       MO(owner_uid, OPT_FIELD_UNSIGNED)},
+	[CFG_GROUP] = {.key = "group", .name = "group", .type = OPT_UINT,
+		       .unit = "a gid", .metavar = "GID", .lo = 0,
+		       .hi = UINT32_MAX - 1,
+		       .hint = "this device's mail group, likewise",
+		       MO(owner_gid, OPT_FIELD_UNSIGNED)},
 	[CFG_PAD] = {.key = "pad", .name = "pad", .type = OPT_ENUM,
 		     .words = pad_words, .hint = "chunk size padding",
 		     MO(pad, OPT_FIELD_ENUM)},

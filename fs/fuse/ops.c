@@ -51,14 +51,16 @@ struct ipmd_fs *ops_fs(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-static void fill_stat(const struct inode *i, struct stat *st)
+/* Under lock: owners as this device's mail user sees them (owner.h). */
+static void fill_stat(const struct ipmd_fs *fs, const struct inode *i,
+		      struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = i->ino;
 	st->st_mode = i->mode;
 	st->st_nlink = i->nlink;
-	st->st_uid = i->uid;
-	st->st_gid = i->gid;
+	st->st_uid = owner_show_uid(&fs->owner, fs->tree, i->uid);
+	st->st_gid = owner_show_gid(&fs->owner, fs->tree, i->gid);
 	st->st_rdev = (dev_t)i->rdev;
 	st->st_size = S_ISLNK(i->mode) ? (off_t)strlen(i->target)
 		      : S_ISDIR(i->mode) ? 4096
@@ -78,7 +80,7 @@ void ops_fill_entry(struct ipmd_fs *fs, struct inode *i,
 	e->ino = i->ino;
 	e->attr_timeout = fs->attr_timeout;
 	e->entry_timeout = fs->attr_timeout;
-	fill_stat(i, &e->attr);
+	fill_stat(fs, i, &e->attr);
 	i->lookups++;
 }
 
@@ -256,7 +258,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	pthread_mutex_lock(&fs->lock);
 	struct inode *inode = tree_get(fs->tree, ino);
 	if (inode)
-		fill_stat(inode, &st);
+		fill_stat(fs, inode, &st);
 	pthread_mutex_unlock(&fs->lock);
 	if (!inode)
 		fuse_reply_err(req, ENOENT);
@@ -321,11 +323,11 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	}
 	if (to_set & FUSE_SET_ATTR_UID) {
 		r.set |= REC_SET_UID;
-		r.uid = attr->st_uid;
+		r.uid = owner_store_uid(&fs->owner, fs->tree, attr->st_uid);
 	}
 	if (to_set & FUSE_SET_ATTR_GID) {
 		r.set |= REC_SET_GID;
-		r.gid = attr->st_gid;
+		r.gid = owner_store_gid(&fs->owner, fs->tree, attr->st_gid);
 	}
 	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) {
 		r.set |= REC_SET_ATIME;
@@ -339,7 +341,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		e = ipmd_fs_log(fs, &r);
 out:
 	if (e == 0)
-		fill_stat(inode, &st);
+		fill_stat(fs, inode, &st);
 	pthread_mutex_unlock(&fs->lock);
 	if (e)
 		fuse_reply_err(req, -e);
@@ -397,9 +399,13 @@ static int create_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!err) {
 		struct record r = {.op = REC_CREATE, .dir = parent,
 				   .name = name, .ino = fs->tree->next_ino,
-				   .mode = mode, .uid = ctx->uid,
-				   .gid = ctx->gid, .target = target,
-				   .rdev = k->rdev, .time = wall_now()};
+				   .mode = mode,
+				   .uid = owner_store_uid(&fs->owner, fs->tree,
+							  ctx->uid),
+				   .gid = owner_store_gid(&fs->owner, fs->tree,
+							  ctx->gid),
+				   .target = target, .rdev = k->rdev,
+				   .time = wall_now()};
 		/* setgid directories hand their group down. */
 		if (dir->mode & S_ISGID) {
 			r.gid = dir->gid;

@@ -23,6 +23,7 @@ struct walk {
 	const struct mailbox_keys *keys;
 	struct commit_queue q;
 	size_t live;
+	struct merge_bases *out; /* NULL: ends are not recorded */
 };
 
 static int push(struct walk *w, uint32_t i)
@@ -72,21 +73,40 @@ static int reach(struct walk *w, const struct cid *cid, uint8_t marks,
 	return push(w, k);
 }
 
-/* Every parent of c reached with marks; a missing one ends its line. */
-static int reach_parents(struct walk *w, const struct commit *c,
-			 uint8_t marks)
+/* A parent of commit cid (reached with marks) is missing: where b's own
+ * line ends, noted once (a's are this store's: gc's boundary). */
+static void note_end(struct walk *w, const struct cid *cid, uint8_t marks)
+{
+	struct merge_bases *o = w->out;
+	if (!o || (marks & FROM_A))
+		return;
+	for (size_t k = 0; k < o->nends; k++)
+		if (cid_equal(&o->ends[k], cid))
+			return;
+	if (o->nends == MERGE_ENDS_MAX)
+		o->ends_truncated++;
+	else
+		o->ends[o->nends++] = *cid;
+}
+
+/* Every parent of commit cid reached with marks; a missing one ends its
+ * line. */
+static int reach_parents(struct walk *w, const struct cid *cid,
+			 const struct commit *c, uint8_t marks)
 {
 	long i;
 	int err = 0;
 
 	if (c->parent.len)
 		err = reach(w, &c->parent, marks, c->seq, &i);
-	if (err == -ENOENT)
-		err = 0;
-	for (unsigned k = 0; k < c->nmerged && !err; k++) {
-		err = reach(w, &c->merged[k], marks, c->seq, &i);
-		if (err == -ENOENT)
+	for (unsigned k = 0; k <= c->nmerged; k++) {
+		if (err == -ENOENT) {
+			note_end(w, cid, marks);
 			err = 0;
+		}
+		if (err || k == c->nmerged)
+			break;
+		err = reach(w, &c->merged[k], marks, c->seq, &i);
 	}
 	return err;
 }
@@ -144,7 +164,7 @@ static int paint(struct walk *w, struct merge_bases *out)
 			marks |= STALE;
 			w->q.nodes[i].marks = marks;
 		}
-		err = reach_parents(w, &c, marks);
+		err = reach_parents(w, &cid, &c, marks);
 	}
 	return err;
 }
@@ -153,14 +173,15 @@ int merge_find_bases(struct blockstore *bs, const struct mailbox_keys *keys,
 		     const struct cid *a, const struct cid *b,
 		     struct merge_bases *out)
 {
-	struct walk w = {.bs = bs, .keys = keys};
+	struct walk w = {.bs = bs, .keys = keys, .out = out};
 	long ia, ib;
-	int err;
+	int err = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (!bs || !keys || !a || !b)
+	if (!bs || !keys || !b)
 		return -EINVAL;
-	err = reach(&w, a, FROM_A, UINT64_MAX, &ia);
+	if (a && a->len)
+		err = reach(&w, a, FROM_A, UINT64_MAX, &ia);
 	if (!err)
 		err = reach(&w, b, FROM_B, UINT64_MAX, &ib);
 	if (!err)
@@ -192,7 +213,8 @@ int merge_contains(struct blockstore *bs, const struct mailbox_keys *keys,
 		found = cid_equal(&w.q.nodes[k].cid, anc);
 		if (!found && !(err = commit_read(bs, keys, &w.q.nodes[k].cid,
 						  &c)))
-			err = reach_parents(&w, &c, FROM_A);
+			err = reach_parents(&w, &w.q.nodes[k].cid, &c,
+					    FROM_A);
 	}
 	walk_free(&w);
 	return err ? err : found;

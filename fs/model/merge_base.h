@@ -46,16 +46,26 @@
  * alone is taken. */
 #define MERGE_BASE_DEPTH_MAX 4
 
+/* Ends of b's line reported (more are counted in ends_truncated). */
+#define MERGE_ENDS_MAX 8
+
 struct merge_bases {
 	size_t n;         /* 0: no common ancestor */
 	size_t truncated; /* more bases than MERGE_BASES_MAX: how many */
 	struct cid cid[MERGE_BASES_MAX];   /* by seq falling, then CID bytes */
 	struct commit c[MERGE_BASES_MAX];
+	/* Commits only b reaches whose parent the store lacks: where the
+	 * line fetched from another device ends (its gc freed the rest),
+	 * for the walkers (fs/store/device.h "ends").  a's missing parents
+	 * are this store's own gc's, not listed. */
+	size_t nends, ends_truncated;
+	struct cid ends[MERGE_ENDS_MAX];
 };
 
 /*
  * The merge bases of heads a and b.  If one contains the other, that one
- * is the only base (a == b: a).  0, or -ENOMEM, -EFBIG (more than
+ * is the only base (a == b: a).  a NULL or empty (a device that has no
+ * head yet): no base, and b's whole history is walked for its ends.  0, or -ENOMEM, -EFBIG (more than
  * MERGE_WALK_MAX commits), -EPROTO (an edge that does not go down in seq),
  * commit_read's errors but -ENOENT (a head that is missing is -ENOENT
  * too).

@@ -273,10 +273,14 @@ static int forward_locked(struct ipmd_fs *fs, struct forward *f,
 					    ? f->c.seq
 					    : fs->head.max_seq};
 	const struct store_paths *p = &fs->store.paths;
+	enum state_failed failed = STATE_FAILED_HEAD;
 	if (!e)
-		e = head_write(p->head, fs->store.keys.journal,
-			       BLOCK_STATE_HEAD, &h);
-	if (e) {
+		e = state_advance(p->head, p->seen, fs->store.keys.journal, &h,
+				  &failed);
+	if (e && failed == STATE_FAILED_SEEN)
+		logmsg(LOG_WARNING, "fast-forward: %s not updated: %s",
+		       p->seen, strerror(-e));
+	else if (e) {
 		/* Orphans made in f->tree and refs moved: give them back. */
 		if (e != -EEXIST && e != -EBUSY && e != -ENOMEM)
 			logmsg(LOG_ERR, "fast-forward: %s", strerror(-e));
@@ -286,8 +290,6 @@ static int forward_locked(struct ipmd_fs *fs, struct forward *f,
 		return e == -EEXIST || e == -EBUSY ? 0 : e;
 	}
 	/* The head is written: from here the new tree is the mount's. */
-	if (head_write(p->seen, fs->store.keys.journal, BLOCK_STATE_SEEN, &h))
-		logmsg(LOG_WARNING, "fast-forward: %s not updated", p->seen);
 	journal_drop_before(p->journal, gen);
 	tree_free(fs->tree);
 	fs->tree = f->tree;

@@ -304,9 +304,12 @@ static int replay_journal(struct ipmd_fs *fs, struct journal_replay_stats *js,
 			       fs->head.journal_gen, !fs->read_only,
 			       replay_one, &rc, js);
 	*err = e;
-	/* A store (or, for a merge, the node) failing for a moment. */
+	/* A store (or, for a merge, the node) failing for a moment.  Its
+	 * error may be -ENOENT (a merge's parent missing): never taken for
+	 * a journal that is not there, which would drop the merge and every
+	 * record after it. */
 	int later = rc.merge_error ? rc.merge_error : rc.store_error;
-	if (e && e != -ENOENT && later)
+	if (e && later)
 		return msgbuf_say(msg, msgsize,
 			   "%s journal %s (offset %llu)%s: %s; nothing was "
 			   "lost, mount again when the %s is back",
@@ -735,8 +738,17 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 						    ? c.seq
 						    : fs->head.max_seq};
 		const struct store_paths *p = &fs->store.paths;
+		enum state_failed failed;
 		e = state_advance(p->head, p->seen, fs->store.keys.journal,
-				  &h);
+				  &h, &failed);
+		if (e && failed == STATE_FAILED_SEEN) {
+			/* The head holds: committed; seen stays one behind,
+			 * as after a crash between the two. */
+			logmsg(LOG_WARNING, "commit %llu: %s not updated: %s",
+			       (unsigned long long)c.seq, p->seen,
+			       strerror(-e));
+			e = 0;
+		}
 		if (!e) {
 			fs->head = h;
 			fs->last = c;

@@ -43,6 +43,7 @@
 #include "fs/model/commit.h"
 #include "fs/model/object.h"
 #include "fs/model/tree.h"
+#include "fs/mount/owner.h"
 #include "fs/mount/prefetch.h"
 #include "fs/store/head.h"
 #include "fs/store/journal.h"
@@ -88,6 +89,9 @@ struct mount_options {
 	unsigned sync_interval_s; /* a writable mount with a node: follow the
 				     published head this often (fs/mount/sync.h);
 				     0: never; MOUNT_SYNC_AUTO: the default */
+	unsigned owner_uid, owner_gid; /* the FUSE daemon's -o owner, group:
+				     this device's mail user (fs/mount/owner.h;
+				     OWNER_AUTO: the daemon's, unless root) */
 };
 
 /* The inodes whose file state may hold writes no known handle will seal:
@@ -142,6 +146,10 @@ struct ipmd_fs {
 	uint64_t device;          /* this store's inode range (fs/store/device.h) */
 	struct ino_ranges ranges; /* every range's next number as merged in
 				     (this device's own: the tree's next_ino) */
+	struct owner_map owner;   /* this device's mail user: what the kernel
+				     is shown (fs/mount/owner.h); zeroed
+				     (off) by ipmd_fs_open, set by the FUSE
+				     daemon */
 	unsigned sync_interval_s; /* 0: no sync (fs/mount/sync.h); else the
 				     publisher gets only heads sync cleared */
 	bool sync_cleared;        /* under commit_lock: the last sync round

@@ -103,6 +103,26 @@ static void note_peer(struct sync *s, const struct cid *p, uint64_t seq,
 	s->noted_how = how;
 }
 
+/* Where the line of p this round takes in ends (its device's gc freed
+ * the rest: merge_bases' ends) into STORE/device, before it becomes part
+ * of this store's history: the walkers (log, fsck, gc, --at) end the line
+ * there instead of calling it damage (fs/store/history.h walk_ends). */
+static int note_ends(struct ipmd_fs *fs, const struct merge_bases *b)
+{
+	struct device_state d;
+	if (!b->nends)
+		return 0;
+	if (b->ends_truncated)
+		logmsg(LOG_WARNING, "sync: the fetched history ends in %zu "
+		       "more places than recorded", b->ends_truncated);
+	int e = device_read(fs->store.paths.device, fs->store.keys.journal,
+			    &d);
+	if (!e && device_add_ends(&d, b->ends, b->nends))
+		e = device_write(fs->store.paths.device,
+				 fs->store.keys.journal, &d);
+	return e;
+}
+
 /* Merge p into the live tree and commit the merge. */
 static int merge_in(struct ipmd_fs *fs, const struct cid *p, uint64_t pseq,
 		    const struct merge_bases *b)
@@ -143,8 +163,10 @@ static int take_in(struct ipmd_fs *fs, const struct cid *p, uint64_t pseq,
 		set_cleared(fs, true); /* out already */
 		return 0;
 	}
-	if (h.len)
-		e = merge_find_bases(fs->st.bs, &fs->store.keys, &h, p, &b);
+	/* No head yet: p's whole history is walked, for its ends. */
+	e = merge_find_bases(fs->st.bs, &fs->store.keys, &h, p, &b);
+	if (!e)
+		e = note_ends(fs, &b);
 	if (e)
 		return e;
 	if (h.len && b.n == 1 && cid_equal(&b.cid[0], p)) {

@@ -93,6 +93,46 @@ static int parse_peer(const json_t *p, struct device_state *d)
 	return 0;
 }
 
+static int parse_ends(const json_t *a, struct device_state *d)
+{
+	size_t i;
+	const json_t *x;
+	if (!a)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > DEVICE_ENDS_MAX)
+		return -EBADMSG;
+	json_array_foreach(a, i, x) {
+		if (!json_is_string(x) ||
+		    cid_parse(&d->ends[i], json_string_value(x),
+			      json_string_length(x)) != 0 ||
+		    !cid_is_raw_sha256(&d->ends[i]))
+			return -EBADMSG;
+		d->nends = (unsigned)i + 1;
+	}
+	return 0;
+}
+
+unsigned device_add_ends(struct device_state *d, const struct cid *ends,
+			 size_t n)
+{
+	unsigned added = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool have = false;
+		for (unsigned k = 0; k < d->nends && !have; k++)
+			have = cid_equal(&d->ends[k], &ends[i]);
+		if (have)
+			continue;
+		if (d->nends == DEVICE_ENDS_MAX) {
+			memmove(d->ends, d->ends + 1,
+				(DEVICE_ENDS_MAX - 1) * sizeof(d->ends[0]));
+			d->nends--;
+		}
+		d->ends[d->nends++] = ends[i];
+		added++;
+	}
+	return added;
+}
+
 static int parse(const uint8_t *plain, size_t len, struct device_state *d)
 {
 	json_t *o = json_loadb((const char *)plain, len, JSON_REJECT_DUPLICATES,
@@ -104,6 +144,8 @@ static int parse(const uint8_t *plain, size_t len, struct device_state *d)
 	    get_u64(o, "device", &d->device) && d->device < TREE_DEVICES &&
 	    get_str(o, "machine", d->machine, sizeof(d->machine)))
 		e = parse_peer(json_object_get(o, "peer"), d);
+	if (!e)
+		e = parse_ends(json_object_get(o, "ends"), d);
 	json_decref(o);
 	return e;
 }
@@ -135,6 +177,21 @@ static json_t *peer_json(const struct device_state *d)
 			 (json_int_t)d->peer_seen_ns, "how", d->peer_how);
 }
 
+/* d's ends as a JSON array, or NULL (out of memory). */
+static json_t *ends_json(const struct device_state *d)
+{
+	json_t *a = json_array();
+	for (unsigned i = 0; a && i < d->nends; i++) {
+		char text[CID_TEXT_MAX];
+		if (cid_format(&d->ends[i], text, sizeof(text)) != 0 ||
+		    json_array_append_new(a, json_string(text))) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	return a;
+}
+
 int device_write(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 		 const struct device_state *d)
 {
@@ -143,6 +200,11 @@ int device_write(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 	json_t *o = json_pack("{s:i,s:I,s:s,s:o}", "v", DEVICE_V, "device",
 			      (json_int_t)d->device, "machine", d->machine,
 			      "peer", peer_json(d));
+	/* Only when there are any: the file is byte for byte as before. */
+	if (o && d->nends && json_object_set_new(o, "ends", ends_json(d))) {
+		json_decref(o);
+		o = NULL;
+	}
 	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
 	if (!text)

@@ -5,7 +5,8 @@
  * STORE/device, sealed as BLOCK_STATE_DEVICE under the journal key and
  * written the state files' way (head.h: atomically):
  *   {"v":1,"device":D,"machine":"<machine id>",
- *    "peer":null|{"commit":"bafk…","seq":N,"seen":NS,"how":"…"}}
+ *    "peer":null|{"commit":"bafk…","seq":N,"seen":NS,"how":"…"},
+ *    "ends":["bafk…",…]}
  *
  * D names the store's inode range (fs/model/tree.h, TREE_INO_RANGE_BITS):
  *  - 0: the store that ran init, and every store without the file (all
@@ -21,6 +22,10 @@
  * peer: the head the mailbox's IPNS name named when a mount last looked
  * (fs/mount/sync.h), when (ns), and what the mount did with it
  * (DEVICE_HOW_*); shown by `ipmaildir status`.
+ * ends (absent: none): commits of lines fetched from another device whose
+ * parents neither this store nor the node had — that device's gc freed
+ * them — so the history ends there on purpose (fs/store/history.h,
+ * walk_ends); recorded by a sync that took such a line in.
  *
  * Errors: 0 or negative errno; a file that does not open or parse is
  * -EBADMSG (a mount refuses to guess its range).
@@ -46,6 +51,9 @@
 #define DEVICE_HOW_MERGED "merged"         /* merged into ours */
 #define DEVICE_HOW_FAILED "failed"         /* could not follow it (logged) */
 
+/* Ends of fetched lines kept (the newest). */
+#define DEVICE_ENDS_MAX 16
+
 struct device_state {
 	uint64_t device;
 	char machine[DEVICE_MACHINE_MAX + 1];
@@ -54,7 +62,14 @@ struct device_state {
 	uint64_t peer_seq;
 	int64_t peer_seen_ns;
 	char peer_how[DEVICE_HOW_MAX + 1];
+	unsigned nends;                   /* ends[0..nends), oldest first */
+	struct cid ends[DEVICE_ENDS_MAX];
 };
+
+/* Add ends[0..n) to d's, each once; past DEVICE_ENDS_MAX the oldest go.
+ * How many were new. */
+unsigned device_add_ends(struct device_state *d, const struct cid *ends,
+			 size_t n);
 
 IPMD_MUST_CHECK
 int device_read(const char *path, const uint8_t key[IPMD_KEY_BYTES],

@@ -244,10 +244,21 @@ static void state_one(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 }
 
 int state_advance(const char *head_path, const char *seen_path,
-		  const uint8_t key[IPMD_KEY_BYTES], const struct head *h)
+		  const uint8_t key[IPMD_KEY_BYTES], const struct head *h,
+		  enum state_failed *failed)
 {
+	enum state_failed unused;
+	if (!failed)
+		failed = &unused;
+	*failed = STATE_FAILED_HEAD;
 	int e = head_write(head_path, key, BLOCK_STATE_HEAD, h);
-	return e ? e : head_write(seen_path, key, BLOCK_STATE_SEEN, h);
+	if (!e) {
+		*failed = STATE_FAILED_SEEN;
+		e = head_write(seen_path, key, BLOCK_STATE_SEEN, h);
+	}
+	if (!e)
+		*failed = STATE_FAILED_NONE;
+	return e;
 }
 
 void state_read(const char *head_path, const char *seen_path,

@@ -57,9 +57,13 @@ int head_write(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 
 /* A new head accepted here: head, then seen (the order state_read relies
  * on; a crash between them leaves seen one behind, which a reader takes).
- * 0 or negative errno. */
+ * 0 or negative errno; *failed (may be NULL) says which write failed:
+ * STATE_FAILED_HEAD, nothing changed; STATE_FAILED_SEEN, the head is
+ * written and holds (seen one behind, as after a crash between them). */
+enum state_failed { STATE_FAILED_NONE, STATE_FAILED_HEAD, STATE_FAILED_SEEN };
 int state_advance(const char *head_path, const char *seen_path,
-		  const uint8_t key[IPMD_KEY_BYTES], const struct head *h);
+		  const uint8_t key[IPMD_KEY_BYTES], const struct head *h,
+		  enum state_failed *failed);
 
 /*
  * The state files' way of storing (head above, fs/store/device.h): plain

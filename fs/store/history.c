@@ -16,6 +16,7 @@
 #include "fs/store/journal.h"
 #include "fs/store/journal_payload.h"
 #include "fs/store/stack.h"
+#include "ipfs/cidset.h"
 #include "util/msgbuf.h"
 
 #define NS_PER_SEC 1000000000LL
@@ -35,6 +36,8 @@ struct spy {
 	int bad_err; /* 0: nothing failed */
 	struct overlay_block *overlay;
 	size_t noverlay, overlay_cap;
+	struct cid_set *watch; /* history_watch_reads: blocks read */
+	int watch_err;
 };
 
 static struct spy *to_spy(struct blockstore *bs)
@@ -68,6 +71,9 @@ static int spy_get(struct blockstore *bs, const struct cid *cid, uint8_t *buf,
 	if (e) {
 		s->bad = *cid;
 		s->bad_err = e;
+	} else if (s->watch && !s->watch_err) {
+		int w = cid_set_add(s->watch, cid);
+		s->watch_err = w < 0 ? w : 0;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return e;
@@ -121,6 +127,17 @@ void history_clear_bad(struct history *h)
 	pthread_mutex_lock(&s->lock);
 	s->bad_err = 0;
 	pthread_mutex_unlock(&s->lock);
+}
+
+int history_watch_reads(struct history *h, struct cid_set *set)
+{
+	struct spy *s = to_spy(h->bs);
+	pthread_mutex_lock(&s->lock);
+	int e = s->watch_err;
+	s->watch = set;
+	s->watch_err = 0;
+	pthread_mutex_unlock(&s->lock);
+	return e;
 }
 
 int history_add_overlay(struct history *h, const uint8_t *block, size_t len,
@@ -199,6 +216,28 @@ int history_replay_journal(struct history *h, struct fs_tree *tree,
 			      from_gen, false, replay_record, &r, js);
 }
 
+/* history_journal_merges: every merge record's parent, nothing applied. */
+static int list_merge(uint64_t gen, uint64_t seq, const uint8_t *payload,
+		      size_t len, void *arg)
+{
+	(void)gen;
+	(void)seq;
+	struct journal_payload p;
+	struct record_merge m;
+	journal_payload_decode(payload, len, &p);
+	if (p.kind != JOURNAL_PAYLOAD_MERGE)
+		return 0;
+	int e = record_merge_parse(p.body, p.len, &m);
+	return e ? e : cid_list_add(arg, &m.parent);
+}
+
+int history_journal_merges(struct history *h, uint64_t from_gen,
+			   struct cid_list *parents)
+{
+	return journal_replay(h->store.paths.journal, h->store.keys.journal,
+			      from_gen, false, list_merge, parents, NULL);
+}
+
 /* ================= opening ================= */
 
 int history_open(struct history *h, const struct history_options *o,
@@ -213,6 +252,10 @@ int history_open(struct history *h, const struct history_options *o,
 					  msgsize)
 		      : store_open(&h->store, &so, msg, msgsize))
 		return -1;
+	/* Where fetched lines end (walk_ends): none when it does not read. */
+	if (device_read(h->store.paths.device, h->store.keys.journal,
+			&h->device))
+		memset(&h->device, 0, sizeof(h->device));
 	/* With a node, the local copy may be only a cache (local_cap_mb,
 	 * wiped): what is not here is read from the node, and nothing is
 	 * written (no log, no cache). */
@@ -388,9 +431,14 @@ int history_load_at(struct obj_store *st, const struct mailbox_keys *keys,
 		return msgbuf_say(msg, msgsize,
 			   "%s is damaged (%s): run ipmaildir fsck",
 			   paths->head, strerror(EBADMSG));
+	struct device_state dev;
+	if (device_read(paths->device, keys->journal, &dev))
+		memset(&dev, 0, sizeof(dev));
+	struct walk_ends we = {.pruned = &pruned.commit, .fetched = dev.ends,
+			       .nfetched = dev.nends};
 	struct cid cid;
-	int e = history_resolve(st->bs, keys, &head.commit, &pruned.commit,
-				&at, &cid, c);
+	int e = history_resolve_ends(st->bs, keys, &head.commit, &we, &at,
+				     &cid, c);
 	if (e == -ENOENT)
 		return msgbuf_say(msg, msgsize,
 			   "--at %s: no such commit%s (see ipmaildir log)",

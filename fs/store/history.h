@@ -39,6 +39,7 @@
 #include "fs/model/commit.h"
 #include "fs/model/object.h"
 #include "fs/model/tree.h"
+#include "fs/store/device.h"
 #include "fs/store/head.h"
 #include "fs/store/store.h"
 #include "fs/store/store_open.h"
@@ -76,6 +77,9 @@ struct history {
 				     wrapper that remembers the last block
 				     that failed to read; owns it all */
 	struct obj_store st;      /* read-only: no convergence secret */
+	struct device_state device; /* STORE/device as opened (zeroed when
+				       there is none or it does not read):
+				       where fetched lines end */
 };
 
 /* 0, or -1 with one line in msg (store_open's: no mailbox, keys, lock
@@ -108,6 +112,28 @@ void history_clear_bad(struct history *h);
  */
 int history_add_overlay(struct history *h, const uint8_t *block, size_t len,
 			struct cid *cid);
+
+/*
+ * While set is not NULL, add to it the CID of every block read through h
+ * that read (gc keeps what a journal replay reads: the commits and
+ * directory nodes a journaled merge is redone from).  Call with NULL to
+ * stop: returns 0, or -ENOMEM if a CID could not be added meanwhile.  The
+ * set stays the caller's.
+ */
+struct cid_set;
+int history_watch_reads(struct history *h, struct cid_set *set);
+
+/*
+ * The parent (the other device's head) of every merge record in the
+ * journal from generation from_gen, appended to *parents, in the
+ * journal's order: a merge journaled and not yet committed makes that
+ * line part of the history the next commit names (gc keeps it).  0, or
+ * journal_replay's errors, -EBADMSG for a merge record that does not
+ * parse, -ENOMEM.
+ */
+struct cid_list;
+int history_journal_merges(struct history *h, uint64_t from_gen,
+			   struct cid_list *parents);
 
 /*
  * Replay the store's journal from generation from_gen over tree, as the
@@ -164,10 +190,25 @@ int history_tree(struct history *h, const struct commit *c,
  * stop->missing.
  */
 
+/*
+ * Where lines end on purpose, beside gc's boundary (pruned, as above): a
+ * line fetched from another device whose older commits that device's gc
+ * freed before this store fetched them (fs/store/device.h, "ends",
+ * recorded by the mount's sync).  A parent the store lacks of a commit in
+ * fetched[0..nfetched) ends that line (stop->fetched), as gc's boundary
+ * does; a parent missing anywhere else is still damage.
+ */
+struct walk_ends {
+	const struct cid *pruned; /* may be NULL */
+	const struct cid *fetched;
+	size_t nfetched;
+};
+
 /* How a walk ended. */
 struct chain_stop {
 	int error;        /* 0: every line ended normally */
 	bool pruned;      /* a line ended at gc's boundary */
+	bool fetched;     /* a line ended where a fetched line ends */
 	bool missing;     /* DAG_MISSING_ENDS_LINE ended a line */
 	struct cid at;    /* the commit that failed (error != 0) */
 	struct cid child; /* the commit whose parent at is (len 0: at is where
@@ -206,7 +247,18 @@ int dag_walk(struct blockstore *bs, const struct mailbox_keys *keys,
 int chain_walk(struct blockstore *bs, const struct mailbox_keys *keys,
 	       const struct cid *from, const struct cid *pruned, chain_fn fn,
 	       void *arg, struct chain_stop *stop);
-/* dag_walk from h's head, with h's pruned marker. */
+/* The walks with every end (walk_ends above); dag_walk and chain_walk
+ * are these with gc's boundary only. */
+int dag_walk_ends(struct blockstore *bs, const struct mailbox_keys *keys,
+		  const struct cid *from, const struct walk_ends *we,
+		  unsigned flags, chain_fn fn, void *arg,
+		  struct chain_stop *stop);
+int chain_walk_ends(struct blockstore *bs, const struct mailbox_keys *keys,
+		    const struct cid *from, const struct walk_ends *we,
+		    chain_fn fn, void *arg, struct chain_stop *stop);
+/* h's ends: STORE/pruned's and STORE/device's (valid while h is). */
+struct walk_ends history_ends(const struct history *h);
+/* dag_walk_ends from h's head, with h's ends. */
 int history_walk(struct history *h, chain_fn fn, void *arg,
 		 struct chain_stop *stop);
 /* h's STORE/pruned commit, or NULL (none, or it does not read). */
@@ -252,6 +304,13 @@ int history_resolve(struct blockstore *bs, const struct mailbox_keys *keys,
 		    const struct cid *head, const struct cid *pruned,
 		    const struct history_at *at, struct cid *cid,
 		    struct commit *c);
+/* The same with every end (walk_ends above). */
+IPMD_MUST_CHECK
+int history_resolve_ends(struct blockstore *bs,
+			 const struct mailbox_keys *keys,
+			 const struct cid *head, const struct walk_ends *we,
+			 const struct history_at *at, struct cid *cid,
+			 struct commit *c);
 
 /*
  * For `mount --at`: resolve spec against the store's head and load that

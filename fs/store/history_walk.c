@@ -32,20 +32,34 @@ static bool ends_line(const struct cid *cid, const struct commit *c,
 
 /* ================= the first-parent chain ================= */
 
-int chain_walk(struct blockstore *bs, const struct mailbox_keys *keys,
-	       const struct cid *from, const struct cid *pruned, chain_fn fn,
-	       void *arg, struct chain_stop *stop)
+/* Is cid where a fetched line ends (its parents missing on purpose)? */
+static bool fetched_end(const struct walk_ends *we, const struct cid *cid)
+{
+	for (size_t i = 0; we && i < we->nfetched; i++)
+		if (cid_equal(&we->fetched[i], cid))
+			return true;
+	return false;
+}
+
+int chain_walk_ends(struct blockstore *bs, const struct mailbox_keys *keys,
+		    const struct cid *from, const struct walk_ends *we,
+		    chain_fn fn, void *arg, struct chain_stop *stop)
 {
 	struct chain_stop unused;
 	if (!stop)
 		stop = &unused;
 	memset(stop, 0, sizeof(*stop));
+	const struct cid *pruned = we ? we->pruned : NULL;
 	uint64_t bound = boundary_of(bs, keys, pruned);
 	struct cid at = *from;
 	uint64_t want = 0; /* 0: the head, any seq */
 	for (;;) {
 		struct commit c;
 		int e = commit_read(bs, keys, &at, &c);
+		if (e == -ENOENT && want && fetched_end(we, &stop->child)) {
+			stop->fetched = true;
+			return 0;
+		}
 		if (!e && want && c.seq > want) {
 			e = -EPROTO;
 			stop->got_seq = c.seq;
@@ -88,6 +102,14 @@ int chain_walk(struct blockstore *bs, const struct mailbox_keys *keys,
 	}
 }
 
+int chain_walk(struct blockstore *bs, const struct mailbox_keys *keys,
+	       const struct cid *from, const struct cid *pruned, chain_fn fn,
+	       void *arg, struct chain_stop *stop)
+{
+	struct walk_ends we = {.pruned = pruned};
+	return chain_walk_ends(bs, keys, from, &we, fn, arg, stop);
+}
+
 /* ================= the DAG ================= */
 
 /* Node marks: read only for its seq, below the boundary, not visited. */
@@ -97,6 +119,7 @@ struct dag {
 	struct blockstore *bs;
 	const struct mailbox_keys *keys;
 	const struct cid *pruned;
+	const struct walk_ends *ends;
 	uint64_t bound;
 	unsigned flags;
 	struct chain_stop *stop;
@@ -161,6 +184,11 @@ static int dag_reach(struct dag *d, const struct cid *ccid,
 	}
 	struct commit *pc = malloc(sizeof(*pc));
 	int e = pc ? commit_read(d->bs, d->keys, p, pc) : -ENOMEM;
+	if (e == -ENOENT && fetched_end(d->ends, ccid)) {
+		free(pc); /* another device's gc freed it: the line ends */
+		d->stop->fetched = true;
+		return 0;
+	}
 	if (e == -ENOENT && (d->flags & DAG_MISSING_ENDS_LINE)) {
 		free(pc);
 		d->stop->missing = true;
@@ -219,15 +247,17 @@ static int dag_visit(struct dag *d, uint32_t k, chain_fn fn, void *arg)
 	return r;
 }
 
-int dag_walk(struct blockstore *bs, const struct mailbox_keys *keys,
-	     const struct cid *from, const struct cid *pruned, unsigned flags,
-	     chain_fn fn, void *arg, struct chain_stop *stop)
+int dag_walk_ends(struct blockstore *bs, const struct mailbox_keys *keys,
+		  const struct cid *from, const struct walk_ends *we,
+		  unsigned flags, chain_fn fn, void *arg,
+		  struct chain_stop *stop)
 {
 	struct chain_stop unused;
 	if (!stop)
 		stop = &unused;
 	memset(stop, 0, sizeof(*stop));
-	struct dag d = {.bs = bs, .keys = keys, .pruned = pruned,
+	const struct cid *pruned = we ? we->pruned : NULL;
+	struct dag d = {.bs = bs, .keys = keys, .pruned = pruned, .ends = we,
 			.bound = boundary_of(bs, keys, pruned),
 			.flags = flags, .stop = stop};
 	struct commit *c = malloc(sizeof(*c));
@@ -253,6 +283,21 @@ int dag_walk(struct blockstore *bs, const struct mailbox_keys *keys,
 	return e;
 }
 
+int dag_walk(struct blockstore *bs, const struct mailbox_keys *keys,
+	     const struct cid *from, const struct cid *pruned, unsigned flags,
+	     chain_fn fn, void *arg, struct chain_stop *stop)
+{
+	struct walk_ends we = {.pruned = pruned};
+	return dag_walk_ends(bs, keys, from, &we, flags, fn, arg, stop);
+}
+
+struct walk_ends history_ends(const struct history *h)
+{
+	return (struct walk_ends){.pruned = history_pruned(h),
+				  .fetched = h->device.ends,
+				  .nfetched = h->device.nends};
+}
+
 int history_walk(struct history *h, chain_fn fn, void *arg,
 		 struct chain_stop *stop)
 {
@@ -262,8 +307,9 @@ int history_walk(struct history *h, chain_fn fn, void *arg,
 			memset(stop, 0, sizeof(*stop));
 		return st->head_err ? st->head_err : 0;
 	}
-	return dag_walk(h->bs, &h->store.keys, &st->head.commit,
-			history_pruned(h), 0, fn, arg, stop);
+	struct walk_ends we = history_ends(h);
+	return dag_walk_ends(h->bs, &h->store.keys, &st->head.commit, &we, 0,
+			     fn, arg, stop);
 }
 
 const struct cid *history_pruned(const struct history *h)
@@ -347,6 +393,17 @@ int history_resolve(struct blockstore *bs, const struct mailbox_keys *keys,
 		    const struct history_at *at, struct cid *cid,
 		    struct commit *c)
 {
+	struct walk_ends we = {.pruned = pruned};
+	return history_resolve_ends(bs, keys, head, &we, at, cid, c);
+}
+
+int history_resolve_ends(struct blockstore *bs,
+			 const struct mailbox_keys *keys,
+			 const struct cid *head, const struct walk_ends *we,
+			 const struct history_at *at, struct cid *cid,
+			 struct commit *c)
+{
+	const struct cid *pruned = we->pruned;
 	if (at->kind == AT_CID) {
 		/* Any commit this key signed, but not one gc dropped: below
 		 * the boundary only a commit block may be left. */
@@ -362,9 +419,9 @@ int history_resolve(struct blockstore *bs, const struct mailbox_keys *keys,
 		return -ENOENT;
 	struct find f = {.at = at};
 	int e = at->kind == AT_SEQ
-			? chain_walk(bs, keys, head, pruned, find_seq, &f, NULL)
-			: dag_walk(bs, keys, head, pruned, 0, find_time, &f,
-				   NULL);
+			? chain_walk_ends(bs, keys, head, we, find_seq, &f, NULL)
+			: dag_walk_ends(bs, keys, head, we, 0, find_time, &f,
+					NULL);
 	if (f.found && (at->kind == AT_SEQ || e == 0)) {
 		*cid = f.cid;
 		*c = f.c;

@@ -84,10 +84,26 @@ int fsck_why(struct fsck *f, const struct cid *hint, int err, char *text,
 
 /* ---- the whole check ---- */
 
-/* Newest commit (from index i on) whose tree is intact, or -1. */
+/* The index of commit i's first parent in l (a walk's list, seq
+ * falling: after i), or l->n when the walk did not reach it. */
+static size_t first_parent_of(const struct commit_list *l, size_t i)
+{
+	const struct cid *want = &l->commits[i].parent;
+	if (want->len == 0)
+		return l->n;
+	for (size_t j = i + 1; j < l->n; j++)
+		if (cid_equal(&l->cids[j], want))
+			return j;
+	return l->n;
+}
+
+/* Newest commit whose tree is intact from index i down the first-parent
+ * line (this device's own commits and the merges it made, what
+ * --rollback-to names; another device's line may hold a newer seq, which
+ * is not what a user of this device means), or -1. */
 static long newest_intact(struct fsck *f, struct commit_list *l, size_t i)
 {
-	for (; i < l->n; i++) {
+	for (; i < l->n; i = first_parent_of(l, i)) {
 		struct cid_set *save = f->verified;
 		unsigned before = f->problems;
 		/* Checked against a set of its own, quietly counted. */
@@ -130,13 +146,16 @@ static bool commit_names_bad(struct fsck *f, const struct commit *c)
 /*
  * Every commit from the head down to where the damaged files came in
  * names their lost blocks: gc and fsck --deep would refuse or cut each.
- * The salvage commit's parent is therefore the newest commit below that
- * names none of them (a seq gap, as a rollback has); the ones skipped
+ * The salvage commit's parent is therefore the newest commit below on the
+ * first-parent line that names none of them (a seq gap, as a rollback has); the ones skipped
  * leave the history.  None retained: the history starts at the salvage.
  */
 static void salvage_parent(struct fsck *f, struct commit_list *l)
 {
-	for (size_t i = 1; i < l->n; i++) {
+	/* Down the first-parent line: a parent on another device's line
+	 * would drop this device's own commits from the history. */
+	for (size_t i = first_parent_of(l, 0); i < l->n;
+	     i = first_parent_of(l, i)) {
 		if (!commit_names_bad(f, &l->commits[i])) {
 			f->plan.salvage_parent = l->cids[i];
 			f->plan.salvage_parent_seq = l->commits[i].seq;
@@ -161,7 +180,7 @@ static void plan_damaged_head(struct fsck *f, struct commit_list *l,
 		salvage_parent(f, l);
 		return;
 	}
-	long i = newest_intact(f, l, 1);
+	long i = newest_intact(f, l, first_parent_of(l, 0));
 	if (i < 0) {
 		f->plan.no_intact = true;
 		fsck_note(f,
@@ -228,7 +247,7 @@ static void plan_head_gone(struct fsck *f)
 	struct cid cid;
 	struct commit nc;
 	char ctext[CID_TEXT_MAX];
-	if (!fsck_find_newest(f, &cid, &nc) ||
+	if (!fsck_find_newest(f, NULL, &cid, &nc) ||
 	    fsck_check_tree(f, &cid, &nc, NULL) != 0) {
 		f->plan.no_intact = true;
 		return;

@@ -35,9 +35,11 @@ int fsck_check_chain(struct fsck *f, const struct cid *start,
 void fsck_check_journal(struct fsck *f, const struct commit *base,
 			uint64_t from_gen);
 
-/* fsck_state.c: the newest commit anywhere in the store; which commit the
- * check starts from (false: none, a new mailbox). */
-bool fsck_find_newest(struct fsck *f, struct cid *cid, struct commit *c);
+/* fsck_state.c: the commit of the store a user of this device means as
+ * its newest (want, may be NULL: one whose history holds it); which
+ * commit the check starts from (false: none, a new mailbox). */
+bool fsck_find_newest(struct fsck *f, const struct cid *want,
+		      struct cid *cid, struct commit *c);
 bool fsck_pick_head(struct fsck *f, struct cid *start);
 
 #endif

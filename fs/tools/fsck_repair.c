@@ -20,7 +20,7 @@
 static int write_head(struct fsck *f, const struct head *h)
 {
 	return state_advance(f->h.store.paths.head, f->h.store.paths.seen,
-			     f->h.store.keys.journal, h);
+			     f->h.store.keys.journal, h, NULL);
 }
 
 static int cut_file(const char *dir, const char *name, uint64_t off)

@@ -6,47 +6,138 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "fs/model/commit_queue.h"
+#include "fs/model/merge_base.h"
+#include "fs/store/device.h"
 #include "fs/store/store.h"
+#include "util/array.h"
 
 /* ---- the head ---- */
 
-struct newest {
+/* Every commit of this mailbox the store holds: CID and seq (the commit
+ * is read again for the one picked), and the CIDs some commit names as a
+ * parent. */
+struct stored {
 	struct history *h;
-	struct cid cid;
-	struct commit c;
-	bool found;
+	struct cid *cids;
+	uint64_t *seqs;
+	size_t n, cap;
+	struct cid_set *named; /* parents and merged parents */
 	uint8_t *buf;
+	int error;
 };
 
 static int try_commit(const struct cid *cid, void *arg)
 {
-	struct newest *n = arg;
+	struct stored *s = arg;
 	size_t len;
 	struct commit c;
-	if (bs_get(n->h->local, cid, n->buf, COMMIT_PLAIN_MAX + 64, &len))
-		return 0; /* too big to be a commit, or unreadable */
-	if (commit_open(n->buf, len, &n->h->store.keys, &c) == 0 &&
-	    (!n->found || c.seq > n->c.seq)) {
-		n->cid = *cid;
-		n->c = c;
-		n->found = true;
-	}
+	if (bs_get(s->h->local, cid, s->buf, COMMIT_PLAIN_MAX + 64, &len) ||
+	    commit_open(s->buf, len, &s->h->store.keys, &c))
+		return 0; /* too big to be a commit, unreadable, or no commit */
+	size_t cap = s->cap;
+	struct cid *a = array_grow(s->cids, s->n, &cap, sizeof(*a), 64);
+	if (a)
+		s->cids = a;
+	uint64_t *q = a ? array_grow(s->seqs, s->n, &s->cap, sizeof(*q), 64)
+			: NULL;
+	if (q)
+		s->seqs = q;
+	int e = q ? 0 : -ENOMEM;
+	if (!e && c.parent.len && cid_set_add(s->named, &c.parent) < 0)
+		e = -ENOMEM;
+	for (unsigned m = 0; !e && m < c.nmerged; m++)
+		if (cid_set_add(s->named, &c.merged[m]) < 0)
+			e = -ENOMEM;
+	if (e)
+		return s->error = e;
+	s->cids[s->n] = *cid;
+	s->seqs[s->n++] = c.seq;
 	return 0;
 }
 
-/* The newest commit anywhere in the store: the last resort for a head. */
-bool fsck_find_newest(struct fsck *f, struct cid *cid, struct commit *c)
+/* Is anc in head's history (merge_contains through the store)? */
+static bool contains(struct fsck *f, const struct cid *head,
+		     const struct cid *anc)
 {
-	struct newest n = {.h = &f->h, .buf = malloc(COMMIT_PLAIN_MAX + 64)};
-	if (!n.buf)
+	return merge_contains(f->h.bs, &f->h.store.keys, head, anc) == 1;
+}
+
+/* The head the other devices published, as this store last saw it
+ * (STORE/device), or false. */
+static bool peer_head(struct fsck *f, struct cid *peer)
+{
+	struct device_state d;
+	if (device_read(f->h.store.paths.device, f->h.store.keys.journal,
+			&d) ||
+	    !d.has_peer)
 		return false;
-	bs_iterate(f->h.local, try_commit, &n);
-	free(n.buf);
-	if (n.found) {
-		*cid = n.cid;
-		*c = n.c;
+	*peer = d.peer;
+	return true;
+}
+
+/*
+ * The tip (a stored commit no other stored commit names as a parent) a
+ * user of this device means, pass: 0 tips that contain want (NULL: any)
+ * and are not another device's fetched line — in the history of the head
+ * it published (STORE/device's peer) while this store's own line is
+ * not; 1 any tip that contains want.  The highest seq of those (equal
+ * seqs: smaller CID bytes), or -1.
+ */
+static long pick_tip(struct fsck *f, const struct stored *s,
+		     const struct cid *want, const struct cid *peer, int pass)
+{
+	long best = -1;
+	for (size_t i = 0; i < s->n; i++) {
+		if (cid_set_has(s->named, &s->cids[i]))
+			continue; /* not a tip: a newer stored commit has it */
+		if (best >= 0 &&
+		    (s->seqs[i] < s->seqs[best] ||
+		     (s->seqs[i] == s->seqs[best] &&
+		      cq_cid_cmp(&s->cids[i], &s->cids[best]) > 0)))
+			continue;
+		if (want && !contains(f, &s->cids[i], want))
+			continue;
+		if (pass == 0 && peer && contains(f, peer, &s->cids[i]))
+			continue; /* the other device's line */
+		best = (long)i;
 	}
-	return n.found;
+	return best;
+}
+
+/*
+ * The last resort for a head: the commit a user of this device means
+ * among those the store holds, not merely the highest seq (another
+ * device's line fetched for a merge may hold a higher one without this
+ * device's commits).  Only tips count (a merge of both lines is one tip,
+ * holding both); of them this device's own newest, a tip outside the
+ * other device's published line; else (this device's line is in it) the
+ * newest tip.  want (may be NULL): only commits whose history holds it.
+ */
+bool fsck_find_newest(struct fsck *f, const struct cid *want,
+		      struct cid *cid, struct commit *c)
+{
+	struct stored s = {.h = &f->h,
+			   .buf = malloc(COMMIT_PLAIN_MAX + 64),
+			   .named = cid_set_new()};
+	bool found = false;
+	if (s.buf && s.named && bs_iterate(f->h.local, try_commit, &s) == 0 &&
+	    !s.error) {
+		struct cid peer;
+		bool has_peer = peer_head(f, &peer);
+		long i = pick_tip(f, &s, want, has_peer ? &peer : NULL, 0);
+		if (i < 0)
+			i = pick_tip(f, &s, want, NULL, 1);
+		if (i >= 0 && history_commit(&f->h, &s.cids[i], c) == 0) {
+			*cid = s.cids[i];
+			found = true;
+		}
+	}
+	free(s.buf);
+	free(s.cids);
+	free(s.seqs);
+	cid_set_free(s.named);
+	return found;
 }
 
 /* ---- the state files: a head or seen that is missing or damaged ---- */
@@ -76,7 +167,7 @@ static bool head_from_newest(struct fsck *f, struct cid *start)
 {
 	struct cid cid;
 	struct commit c;
-	if (!fsck_find_newest(f, &cid, &c))
+	if (!fsck_find_newest(f, NULL, &cid, &c))
 		return false;
 	uint64_t top = accepted_top(&f->h);
 	f->plan.restore_head = true;
@@ -172,7 +263,10 @@ static bool check_seen(struct fsck *f, struct cid *start)
 	f->plan.restore_head = true;
 	f->plan.new_head = st->head;
 	f->plan.restore_why = "as it was, and STORE/seen from it";
-	if (fsck_find_newest(f, &cid, &c) && c.seq > st->head.seq) {
+	/* Only a commit that holds the head can be where it was rolled back
+	 * from; another device's line may have a higher seq. */
+	if (fsck_find_newest(f, &st->head.commit, &cid, &c) &&
+	    c.seq > st->head.seq) {
 		char ctext[CID_TEXT_MAX];
 		cid_format(&cid, ctext, sizeof(ctext));
 		fsck_problem(f,

@@ -171,8 +171,9 @@ int fsck_check_chain(struct fsck *f, const struct cid *start,
 	struct chain_stop stop;
 	char ctext[CID_TEXT_MAX], text[128];
 	history_clear_bad(&f->h);
-	int e = dag_walk(f->h.bs, &f->h.store.keys, start,
-			 history_pruned(&f->h), 0, commit_list_add, l, &stop);
+	struct walk_ends we = history_ends(&f->h);
+	int e = dag_walk_ends(f->h.bs, &f->h.store.keys, start, &we, 0,
+			      commit_list_add, l, &stop);
 	if (e == -ENOMEM)
 		return e;
 	if (e) {
@@ -204,7 +205,13 @@ int fsck_check_chain(struct fsck *f, const struct cid *start,
 			  stop.merges == 1 ? "" : "s",
 			  (unsigned long long)l->commits[0].seq,
 			  (unsigned long long)l->commits[l->n - 1].seq,
-			  stop.pruned ? " (older ones freed by gc)" : "");
+			  stop.pruned && stop.fetched
+				  ? " (older ones freed by gc, here and on "
+				    "another device)"
+			  : stop.pruned ? " (older ones freed by gc)"
+			  : stop.fetched ? " (older ones freed by another "
+					   "device's gc)"
+					 : "");
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cache/outbox.h"
+#include "fs/model/commit_queue.h"
 #include "fs/model/reach.h"
 #include "fs/store/journal.h"
 #include "ipfs/bs_kubo.h"
@@ -16,6 +17,85 @@
 #include "util/msgbuf.h"
 
 #define NS_PER_SEC 1000000000LL
+
+/* The commits of a journaled merge's line not already in the chain. */
+struct extra {
+	struct gc *g;
+	struct cid_set *have; /* the chain's CIDs */
+};
+
+static int add_extra(const struct cid *cid, const struct commit *c,
+		     void *arg)
+{
+	struct extra *x = arg;
+	int e = cid_set_add(x->have, cid);
+	if (e <= 0) /* in the chain already, so is everything below it */
+		return e < 0 ? e : WALK_END_LINE;
+	return commit_list_add(cid, c, &x->g->chain);
+}
+
+/* history_walk's order: seq falling, equal seqs smaller CID bytes first. */
+static int chain_order(const struct commit_list *l, size_t a, size_t b)
+{
+	if (l->commits[a].seq != l->commits[b].seq)
+		return l->commits[a].seq > l->commits[b].seq ? -1 : 1;
+	return cq_cid_cmp(&l->cids[a], &l->cids[b]);
+}
+
+/* Insertion sort of the tail [from, n) into the sorted [0, from): the
+ * tail is a merged line's commits, usually few. */
+static void chain_sort(struct commit_list *l, size_t from)
+{
+	for (size_t i = from; i < l->n; i++) {
+		struct cid cid = l->cids[i];
+		struct commit c = l->commits[i];
+		size_t j = i;
+		for (; j > 0 && chain_order(l, j - 1, i) > 0; j--)
+			;
+		memmove(&l->cids[j + 1], &l->cids[j], (i - j) * sizeof(cid));
+		memmove(&l->commits[j + 1], &l->commits[j],
+			(i - j) * sizeof(c));
+		l->cids[j] = cid;
+		l->commits[j] = c;
+	}
+}
+
+/*
+ * A merge journaled and not yet committed (a crash between them) makes
+ * the other device's line part of the history: the next mount redoes it
+ * and its commit names that line's head.  Its commits join the chain (and
+ * the roots gc_retain must keep); a parent of that line the store lacks
+ * ends it (nothing here to keep or free).  0 or -errno.
+ */
+static int add_merged_lines(struct gc *g)
+{
+	struct cid_list parents = {0};
+	const struct state_set *st = &g->h.store.state;
+	int e = history_journal_merges(&g->h, st->head.journal_gen, &parents);
+	struct extra x = {.g = g, .have = e ? NULL : cid_set_new()};
+	if (!e && !x.have)
+		e = -ENOMEM;
+	for (size_t i = 0; !e && i < g->chain.n; i++)
+		e = cid_set_add(x.have, &g->chain.cids[i]) < 0 ? -ENOMEM : 0;
+	size_t from = g->chain.n;
+	struct walk_ends we = history_ends(&g->h);
+	for (size_t i = 0; !e && i < parents.n; i++) {
+		struct commit p;
+		e = history_commit(&g->h, &parents.v[i], &p);
+		if (!e && p.seq < g->roots_seq)
+			g->roots_seq = p.seq;
+		if (!e)
+			e = dag_walk_ends(g->h.bs, &g->h.store.keys,
+					  &parents.v[i], &we,
+					  DAG_MISSING_ENDS_LINE, add_extra, &x,
+					  NULL);
+	}
+	if (!e)
+		chain_sort(&g->chain, from);
+	cid_set_free(x.have);
+	cid_list_free(&parents);
+	return e;
+}
 
 int gc_open(struct gc *g, const struct history_options *ho, char *msg,
 	    size_t msize)
@@ -41,6 +121,14 @@ int gc_open(struct gc *g, const struct history_options *ho, char *msg,
 				  "(%s): run ipmaildir fsck first",
 				  strerror(-e));
 	g->pruned_before = stop.pruned;
+	g->head = g->chain.commits[0];
+	g->roots_seq = g->head.seq;
+	e = add_merged_lines(g);
+	if (e)
+		return msgbuf_say(msg, msize,
+				  "the line of a merge the journal holds does "
+				  "not read (%s): run ipmaildir fsck first",
+				  strerror(-e));
 	g->keep = g->chain.n;
 	return 0;
 }
@@ -64,6 +152,10 @@ void gc_retain(struct gc *g, unsigned long long keep_last, int64_t within)
 	 * (two devices' lines may have one each). */
 	while (g->keep < l->n &&
 	       l->commits[g->keep].seq == l->commits[g->keep - 1].seq)
+		g->keep++;
+	/* The head and a journaled merge's parent stay, whatever the rules
+	 * (that parent's seq may be above the head's, or below). */
+	while (g->keep < l->n && l->commits[g->keep].seq >= g->roots_seq)
 		g->keep++;
 }
 
@@ -98,27 +190,38 @@ static int replay_result(void *arg, bool block, const struct cid *cid, int e)
 	return e == -EBADMSG ? e : 0;
 }
 
-/* The journal's blocks: carried ones and those of the replayed tree. */
+/* The journal's blocks: carried ones, those of the replayed tree, and
+ * every block the replay reads (a merge record's inputs: the other
+ * side's commit and directory nodes and its bases', which the next mount
+ * reads again to redo it). */
 static int mark_journal(struct gc *g, const struct commit *head)
 {
 	struct replay r = {.carried = cid_set_new()};
-	if (!r.carried)
-		return -ENOMEM;
-	int e = history_tree(&g->h, head, &r.tree);
+	struct cid_set *read = cid_set_new();
+	int e = r.carried && read ? 0 : -ENOMEM;
+	if (!e)
+		e = history_tree(&g->h, head, &r.tree);
 	if (e) {
 		cid_set_free(r.carried);
+		cid_set_free(read);
 		return e;
 	}
 	struct journal_replay_stats js;
+	history_watch_reads(&g->h, read);
 	e = history_replay_journal(&g->h, r.tree,
 				   g->h.store.state.head.journal_gen,
 				   replay_result, &r, &js);
+	int w = history_watch_reads(&g->h, NULL);
+	e = e ? e : w;
 	if (!e)
 		e = reach_tree(&g->h.st, r.tree, g->live, mark, g);
 	tree_free(r.tree);
-	/* Every block the journal carries stays, named by a record or not. */
+	/* Every block the journal carries stays, named by a record or not;
+	 * into the live set only now: reach_tree skips a root found there. */
 	e = e ? e : cid_set_merge(g->live, r.carried);
+	e = e ? e : cid_set_merge(g->live, read);
 	cid_set_free(r.carried);
+	cid_set_free(read);
 	return e;
 }
 
@@ -199,7 +302,7 @@ int gc_mark(struct gc *g, void (*tick)(void *arg), void *arg, char *msg,
 		return msgbuf_say(msg, msize, "out of memory");
 	if (mark_commits(g, tick, arg, msg, msize))
 		return -1;
-	int e = mark_journal(g, &g->chain.commits[0]);
+	int e = mark_journal(g, &g->head);
 	if (e || g->walk_error)
 		return msgbuf_say(msg, msize,
 				  "the journal does not replay cleanly (%s): "

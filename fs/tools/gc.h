@@ -15,6 +15,13 @@
  * outbox has not uploaded (cache/outbox.h).  Everything else in the local
  * store is dead.
  *
+ * A merge the journal holds and no commit names yet (a crash between the
+ * two: the next mount redoes it, fs/model/merge_base.h merge_replay)
+ * counts as committed: the other device's line from its parent joins the
+ * history (retained whatever the rules, down to the lower of its seq and
+ * the head's), and every block the journal's replay reads is live — the
+ * bases' commits and directory nodes the merge is redone against.
+ *
  * Steps, in this order (each returns 0, or -1 with why in msg, one line
  * without the "gc: " the CLI puts before it; nothing here prints):
  *   gc_open     history opened exclusively; refuses a store whose state
@@ -41,7 +48,13 @@
 
 struct gc {
 	struct history h;
-	struct commit_list chain; /* the DAG from the head, highest seq first */
+	struct commit_list chain; /* the DAG from the head and from each
+				     journaled merge's parent, highest seq
+				     first */
+	struct commit head;       /* the head's commit */
+	uint64_t roots_seq;       /* the lowest seq of the head and those
+				     parents: every commit of seq ≥ it is
+				     retained */
 	bool pruned_before;       /* it ends where gc pruned it */
 	size_t keep;              /* chain[0 .. keep) is retained: every
 				     commit of seq ≥ chain[keep - 1]'s */

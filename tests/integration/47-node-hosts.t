@@ -36,29 +36,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 [ "$IPMD_TEST_TARGET" = plain ] && skip_all "needs ipmaildir mounts"
 [ -x "$IPMD_BIN" ] || bail "no ipmaildir binary at $IPMD_BIN"
 
-# mail-env.sh sets CI=true when unset: decide skip or fail before it.
-ci=${CI:-}
-cannot() { [ "$ci" = true ] && bail "$*"; skip_all "$*"; }
-[ "$(id -u)" = 0 ] || cannot "not root: ip netns and nsenter need root"
-for c in ip nsenter; do command -v "$c" >/dev/null || cannot "$c not installed"; done
-
-NS_A=ipmd-a-$$ NS_B=ipmd-b-$$
-VETH_A=ipmdva$$ VETH_B=ipmdvb$$
-IP_A=10.47.0.1 IP_B=10.47.0.2
-ip netns add "$NS_A" 2>"$TEST_DIR/netns.err" ||
-	cannot "ip netns is not allowed here: $(head -1 "$TEST_DIR/netns.err")"
-# Registered first, so it runs after the nodes are stopped; a namespace
-# whose name is gone lives on until its last process (a mount) exits.
-on_cleanup "ip netns del $NS_A"
-ip netns add "$NS_B" || cannot "ip netns add $NS_B failed"
-on_cleanup "ip netns del $NS_B"
-ip link add "$VETH_A" netns "$NS_A" type veth peer name "$VETH_B" netns "$NS_B" ||
-	cannot "no veth pair"
-ip -n "$NS_A" addr add "$IP_A/24" dev "$VETH_A" &&
-	ip -n "$NS_B" addr add "$IP_B/24" dev "$VETH_B" &&
-	ip -n "$NS_A" link set lo up && ip -n "$NS_B" link set lo up &&
-	ip -n "$NS_A" link set "$VETH_A" up && ip -n "$NS_B" link set "$VETH_B" up ||
-	bail "cannot set up the veth pair"
+netns_hosts 10.47.0
 
 ipfs_require
 . "$here/mail-env.sh"
@@ -67,14 +45,7 @@ menv_user
 
 NETNS="$NS_A $NS_B" SWARM_IP="$IP_A $IP_B" TOPOLOGY=star ROUTING=dhtserver ipfs_start 2
 diag "$("$IPFS_BIN" version): node A $IPFS_SWARM_1 in $NS_A, node B $IPFS_SWARM_2 in $NS_B"
-# Each node keeps the other in Peering (config, for a restart; and now).
-for i in 1 2; do
-	j=$((3 - i)) peer="IPFS_PEER_$((3 - i))" sw="IPFS_SWARM_$((3 - i))"
-	ipfs_cli "$i" config --json Peering.Peers \
-		"[{\"ID\":\"${!peer}\",\"Addrs\":[\"${!sw%/p2p/*}\"]}]" >/dev/null &&
-		ipfs_cli "$i" swarm peering add "${!sw}" >/dev/null ||
-		bail "peering of node $i with node $j failed"
-done
+netns_peering
 
 STORE=$TEST_DIR/store
 MNT_A=$TEST_DIR/mnt-a
@@ -95,15 +66,13 @@ poll() {
 # mount_a / umount_a, mount_b / umount_b: each mount's daemon runs in its
 # host's network namespace; IPMD_PID is lib.sh's, kept per mount here.
 mount_a() {
-	IPMD_WRAPPER="nsenter --net=/run/netns/$NS_A ${IPMD_WRAPPER:-}" \
-		ipmd_mount "$STORE" "$MNT_A" --node "$IPFS_ADDR_1" \
+	netns_mount "$NS_A" "$STORE" "$MNT_A" --node "$IPFS_ADDR_1" \
 		-o allow_other,commit_delay=200,publish=1 || return 1
 	PID_A=$IPMD_PID
 }
 umount_a() { IPMD_PID=$PID_A ipmd_umount "$MNT_A"; }
 mount_b() {
-	IPMD_WRAPPER="nsenter --net=/run/netns/$NS_B ${IPMD_WRAPPER:-}" \
-		ipmd_mount "$CACHE_B" "$MNT_B" --from-node "$MID" \
+	netns_mount "$NS_B" "$CACHE_B" "$MNT_B" --from-node "$MID" \
 		--capability "$TEST_DIR/cap" --node "$IPFS_ADDR_2" -o node_timeout=10000 ||
 		return 1
 	PID_B=$IPMD_PID

@@ -14,14 +14,9 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/ipfs-lib.sh"
-node_test_require
-ROUTING=dhtserver ipfs_start 2
+ipmd_two_devices
 
 N=${IPMD_TWO_MSGS:-20}
-A=$TEST_DIR/store-a
-B=$TEST_DIR/store-b
-MA=$TEST_DIR/mnt-a
-MB=$TEST_DIR/mnt-b
 OPTS=commit_delay=200,publish=1,sync=2
 
 names() { file_names "$1"; }
@@ -33,8 +28,6 @@ msg() { printf 'Subject: %s\nMessage-ID: <%s@two>\n\nbody of %s\n' "$1" "$1" "$1
 deliver() { msg "$2" | "$DELIVER" "$1" | sed 's|^new/||'; }
 
 # ------------------------------------------------------------ two stores
-ipmd_init "$A" || bail "init of A failed"
-ipmd_second_device "$A" "$B" || bail "key backup/restore: $(cat "$TEST_DIR/restore.err")"
 check "key restore makes B a new device: $(tail -1 "$TEST_DIR/restore.err")" \
 	grep -q 'a new device of the mailbox' "$TEST_DIR/restore.err"
 dev_b=$("$IPMD_BIN" status --store "$B" --json |

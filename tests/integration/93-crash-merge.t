@@ -8,8 +8,9 @@
 # journals the merge, and then cannot commit it: the merge is in the
 # journal and in no commit.  B is killed there (SIGKILL, after the merge
 # is logged), then mounted again without any node: the replay redoes the
-# merge from the blocks the merge had made durable in B's own store, and
-# the first commit names A's head as merged.  Then, both mounted with
+# merge from the blocks the merge had made durable in B's own store (a
+# gc --keep-last 1 in between keeps them), and the first commit names
+# A's head as merged.  Then, both mounted with
 # sync, A fast-forwards to B's head (it contains A's), and both hold the
 # same names and bytes: A's mail, B's mail, the flags and the deletion.
 # A second round kills B at random moments while it merges, a few times,
@@ -17,13 +18,8 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/ipfs-lib.sh"
-node_test_require
-ROUTING=dhtserver ipfs_start 2
+ipmd_two_devices
 
-A=$TEST_DIR/store-a
-B=$TEST_DIR/store-b
-MA=$TEST_DIR/mnt-a
-MB=$TEST_DIR/mnt-b
 OPTS=commit_delay=200,publish=1,sync=1
 ITER=${IPMD_CRASH_MERGE_ITERATIONS:-4}
 SEED=${IPMD_CRASH_SEED:-$$}
@@ -54,8 +50,6 @@ same_bytes() {
 }
 
 # ------------------------------------------------------------ the devices
-ipmd_init "$A" || bail "init of A failed"
-ipmd_second_device "$A" "$B" || bail "key backup/restore"
 mount_a || bail "mount of A failed"
 base=$(deliver "$MA" base)
 flagged=$(deliver "$MA" flagged)
@@ -93,6 +87,10 @@ is "$(head_b)" "$before" "… and is killed before any commit could name the mer
 nrec=$("$IPMD_BIN" status --store "$B" --json |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["journal"]["records"])')
 check "the merge waits in B's journal ($nrec records)" test "$nrec" -gt 0
+# gc between the crash and the remount, keeping as little as it may: it
+# must keep what the journaled merge is redone from (A's line, the base).
+check "gc --keep-last 1 runs on B after the crash" \
+	"$IPMD_BIN" gc --store "$B" --keep-last 1
 
 # ------------------------------------------------------------ replayed
 # Without a node: the merge's inputs (commits, directory nodes) must be in

@@ -222,3 +222,75 @@ store_mailbox() {
 read_cap() {
 	(umask 077 && "$IPMD_BIN" key export --read-only --store "$1" >"$2")
 }
+
+# ipmd_two_devices — the two-device tests' start (issue 17): Kubo required,
+# two nodes (dhtserver routing: they find each other's IPNS records), and
+# lib.sh's ipmd_two_stores (A, B, MA, MB).
+ipmd_two_devices() {
+	node_test_require
+	ROUTING=dhtserver ipfs_start 2
+	ipmd_two_stores
+}
+
+# ---- two hosts: network namespaces joined by a veth pair ----
+
+# netns_hosts SUBNET — two hosts with a real network between them, for
+# the node tests that cut it: network namespaces NS_A and NS_B (named by
+# this shell's pid) joined by the veth pair VETH_A/VETH_B, SUBNET.1 (IP_A)
+# and SUBNET.2 (IP_B), loopback up, nothing else (no route out of
+# either); removed at cleanup, after the nodes (registered first).  Root,
+# ip and nsenter are needed: without them, or where the kernel refuses a
+# namespace, the script skips — under CI=true it fails instead (so call
+# it before mail-env.sh, which sets CI).  Start the nodes in them with
+# NETNS="$NS_A $NS_B" SWARM_IP="$IP_A $IP_B" ipfs_start 2.
+netns_hosts() {
+	local ci=${CI:-}
+	_netns_cannot() { [ "$ci" = true ] && bail "$*"; skip_all "$*"; }
+	[ "$(id -u)" = 0 ] || _netns_cannot "not root: ip netns and nsenter need root"
+	local c
+	for c in ip nsenter; do
+		command -v "$c" >/dev/null || _netns_cannot "$c not installed"
+	done
+	NS_A=ipmd-a-$$ NS_B=ipmd-b-$$
+	VETH_A=ipmdva$$ VETH_B=ipmdvb$$
+	IP_A=$1.1 IP_B=$1.2
+	ip netns add "$NS_A" 2>"$TEST_DIR/netns.err" ||
+		_netns_cannot "ip netns is not allowed here: $(head -1 "$TEST_DIR/netns.err")"
+	# A namespace whose name is gone lives on until its last process (a
+	# mount) exits.
+	on_cleanup "ip netns del $NS_A"
+	ip netns add "$NS_B" || _netns_cannot "ip netns add $NS_B failed"
+	on_cleanup "ip netns del $NS_B"
+	ip link add "$VETH_A" netns "$NS_A" type veth peer name "$VETH_B" netns "$NS_B" ||
+		_netns_cannot "no veth pair"
+	ip -n "$NS_A" addr add "$IP_A/24" dev "$VETH_A" &&
+		ip -n "$NS_B" addr add "$IP_B/24" dev "$VETH_B" &&
+		ip -n "$NS_A" link set lo up && ip -n "$NS_B" link set lo up &&
+		ip -n "$NS_A" link set "$VETH_A" up && ip -n "$NS_B" link set "$VETH_B" up ||
+		bail "cannot set up the veth pair"
+}
+
+# netns_peering — each node keeps the other in Peering.Peers (config, for
+# a restart; and now), as two fixed hosts would.
+netns_peering() {
+	local i j peer sw
+	for i in 1 2; do
+		j=$((3 - i)) peer="IPFS_PEER_$((3 - i))" sw="IPFS_SWARM_$((3 - i))"
+		ipfs_cli "$i" config --json Peering.Peers \
+			"[{\"ID\":\"${!peer}\",\"Addrs\":[\"${!sw%/p2p/*}\"]}]" >/dev/null &&
+			ipfs_cli "$i" swarm peering add "${!sw}" >/dev/null ||
+			bail "peering of node $i with node $j failed"
+	done
+}
+
+# netns_link up|down — the veth pair between the two hosts
+netns_link() { ip -n "$NS_A" link set "$VETH_A" "$1" && ip -n "$NS_B" link set "$VETH_B" "$1"; }
+
+# netns_mount NS STORE MNT ARGS… — ipmd_mount with the daemon in network
+# namespace NS (the FUSE mount stays in this mount namespace)
+netns_mount() {
+	local ns=$1
+	shift
+	IPMD_WRAPPER="nsenter --net=/run/netns/$ns ${IPMD_WRAPPER:-}" ipmd_mount "$@"
+}
+

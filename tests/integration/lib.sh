@@ -225,3 +225,17 @@ ipmd_second_device() {
 		"$IPMD_BIN" key restore --store "$2" --no-new-passphrase \
 			"$TEST_DIR/backup" 2>"$TEST_DIR/restore.err"
 }
+
+# ipmd_two_stores — two devices of one mailbox in $TEST_DIR: A (store-a,
+# init) and B (store-b, ipmd_second_device of A), with mount points MA
+# and MB; bails when either cannot be made.  ipfs-lib.sh's
+# ipmd_two_devices starts their nodes too.
+ipmd_two_stores() {
+	A=$TEST_DIR/store-a
+	B=$TEST_DIR/store-b
+	MA=$TEST_DIR/mnt-a
+	MB=$TEST_DIR/mnt-b
+	ipmd_init "$A" || bail "init of A failed"
+	ipmd_second_device "$A" "$B" ||
+		bail "key backup/restore: $(cat "$TEST_DIR/restore.err")"
+}

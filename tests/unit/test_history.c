@@ -17,16 +17,11 @@
 #include "ipfs/bs_local.h"
 #include "ipfs/cidset.h"
 #include "tests/tap.h"
+#include "tests/unit/harness.h"
 
 #define NCOMMITS 6
 #define T0_NS 1795432700000000000LL /* 2026-11-23T08:38:20Z */
 #define STEP_NS 60000000000LL       /* a minute between commits */
-
-static void bail(const char *what)
-{
-	printf("Bail out! %s\n", what);
-	exit(255);
-}
 
 static void fake_cid(struct cid *c, uint64_t seed)
 {
@@ -100,12 +95,12 @@ static void test_chain(void)
 	uint8_t master[IPMD_MASTER_BYTES];
 	randombytes_buf(master, sizeof(master));
 	if (keys_from_master(&k, master))
-		bail("keys");
+		harness_bail("keys");
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s/store", tap_tempdir());
 	struct blockstore *bs;
 	if (bs_local_open(dir, &bs))
-		bail("bs_local_open");
+		harness_bail("bs_local_open");
 	struct cid cids[NCOMMITS + 1];
 	struct commit c;
 	memset(&c, 0, sizeof(c));
@@ -116,7 +111,7 @@ static void test_chain(void)
 		c.time_ns = T0_NS + (int64_t)i * STEP_NS;
 		c.next_ino = 10;
 		if (commit_write(bs, &k, &c, &cids[i]))
-			bail("commit_write");
+			harness_bail("commit_write");
 	}
 	struct seen s = {{0}, 0};
 	struct chain_stop stop;
@@ -165,7 +160,7 @@ static void test_chain(void)
 	c.parent = cids[NCOMMITS];
 	struct cid gap;
 	if (commit_write(bs, &k, &c, &gap))
-		bail("commit_write");
+		harness_bail("commit_write");
 	s.n = 0;
 	e = chain_walk(bs, &k, &gap, NULL, note_seq, &s, &stop);
 	ok(e == 0 && s.n == NCOMMITS + 1 && s.seqs[0] == NCOMMITS + 2 &&
@@ -177,7 +172,7 @@ static void test_chain(void)
 	c.parent = cids[NCOMMITS];
 	struct cid same;
 	if (commit_write(bs, &k, &c, &same))
-		bail("commit_write");
+		harness_bail("commit_write");
 	e = chain_walk(bs, &k, &same, NULL, NULL, NULL, &stop);
 	ok(e == -EPROTO && stop.want_seq == NCOMMITS - 1 &&
 		   stop.got_seq == NCOMMITS && cid_equal(&stop.at, &cids[NCOMMITS]),
@@ -185,7 +180,7 @@ static void test_chain(void)
 	c.seq = NCOMMITS - 1;
 	struct cid above;
 	if (commit_write(bs, &k, &c, &above))
-		bail("commit_write");
+		harness_bail("commit_write");
 	e = chain_walk(bs, &k, &above, NULL, NULL, NULL, &stop);
 	ok(e == -EPROTO && stop.got_seq == NCOMMITS,
 	   "a parent with a higher seq than its child: -EPROTO");
@@ -194,14 +189,14 @@ static void test_chain(void)
 	fake_cid(&c.parent, 1234);
 	struct cid orphan;
 	if (commit_write(bs, &k, &c, &orphan))
-		bail("commit_write");
+		harness_bail("commit_write");
 	e = chain_walk(bs, &k, &orphan, NULL, NULL, NULL, &stop);
 	ok(e == -ENOENT && stop.commits == 1, "a missing parent: -ENOENT");
 	/* A parentless commit that is not seq 1. */
 	c.parent.len = 0;
 	struct cid root;
 	if (commit_write(bs, &k, &c, &root))
-		bail("commit_write");
+		harness_bail("commit_write");
 	e = chain_walk(bs, &k, &root, NULL, NULL, NULL, &stop);
 	ok(e == -EPROTO && stop.parentless && stop.got_seq == 5,
 	   "a parentless commit with seq 5: -EPROTO, said so");
@@ -209,7 +204,7 @@ static void test_chain(void)
 	struct mailbox_keys other;
 	randombytes_buf(master, sizeof(master));
 	if (keys_from_master(&other, master))
-		bail("keys");
+		harness_bail("keys");
 	e = chain_walk(bs, &other, &cids[NCOMMITS], NULL, NULL, NULL, &stop);
 	ok(e == -EBADMSG || e == -EKEYREJECTED,
 	   "another mailbox's key opens none of it (%d)", e);
@@ -222,7 +217,7 @@ static void test_chain(void)
 	fake_cid(&c.tree.cid, 77);
 	struct cid forged;
 	if (commit_write(bs, &other, &c, &forged))
-		bail("commit_write");
+		harness_bail("commit_write");
 	e = chain_walk(bs, &k, &forged, NULL, NULL, NULL, &stop);
 	ok(e == -EKEYREJECTED && cid_equal(&stop.at, &forged),
 	   "a commit signed by another key: -EKEYREJECTED, named");
@@ -256,7 +251,7 @@ static struct cid dag_commit(struct dag_fixture *x, uint64_t seq,
 	fake_cid(&c.tree.cid, tree_seed++);
 	struct cid out;
 	if (commit_write(x->bs, &x->k, &c, &out))
-		bail("commit_write");
+		harness_bail("commit_write");
 	return out;
 }
 
@@ -442,11 +437,11 @@ static void test_dag(void)
 	uint8_t master[IPMD_MASTER_BYTES];
 	randombytes_buf(master, sizeof(master));
 	if (keys_from_master(&x.k, master))
-		bail("keys");
+		harness_bail("keys");
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s/dag", tap_tempdir());
 	if (bs_local_open(dir, &x.bs))
-		bail("bs_local_open");
+		harness_bail("bs_local_open");
 	test_diamond(&x);
 	test_criss_cross(&x);
 	test_long_line(&x);
@@ -459,7 +454,7 @@ static void test_cidset(void)
 {
 	struct cid_set *a = cid_set_new(), *b = cid_set_new();
 	if (!a || !b)
-		bail("cid_set_new");
+		harness_bail("cid_set_new");
 	struct cid c;
 	int added = 0, again = 0;
 	for (uint64_t i = 0; i < 5000; i++) {
@@ -495,7 +490,7 @@ static void test_cidset(void)
 int main(void)
 {
 	if (seal_init() != 0)
-		bail("seal_init");
+		harness_bail("seal_init");
 	test_parse();
 	test_chain();
 	test_dag();

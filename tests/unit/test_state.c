@@ -363,6 +363,32 @@ static void test_device(void)
 	unlink(p.seen);
 }
 
+/* state_advance says which of its two writes failed: the head (nothing
+ * changed) or seen (the head holds), for a caller to go on or not. */
+static void test_advance(void)
+{
+	struct files f = fresh_dir("adv");
+	struct head h1 = sample(4, 1), h2 = sample(5, 2), got;
+	enum state_failed failed = STATE_FAILED_HEAD;
+	is_int(state_advance(f.head, f.seen, keys.journal, &h1, &failed), 0,
+	       "state_advance: both written");
+	is_int(failed, STATE_FAILED_NONE, "… nothing failed");
+	bool untyped;
+	/* seen a directory: its rename fails, the head's does not. */
+	ok(unlink(f.seen) == 0 && mkdir(f.seen, 0700) == 0, "seen blocked");
+	ok(state_advance(f.head, f.seen, keys.journal, &h2, &failed) < 0 &&
+		   failed == STATE_FAILED_SEEN,
+	   "seen fails: said so");
+	ok(head_read(f.head, keys.journal, BLOCK_STATE_HEAD, &got,
+		     &untyped) == 0 && same(&got, &h2),
+	   "… the head was written and holds");
+	/* the head a directory too: nothing is written. */
+	ok(unlink(f.head) == 0 && mkdir(f.head, 0700) == 0, "head blocked");
+	ok(state_advance(f.head, f.seen, keys.journal, &h1, &failed) < 0 &&
+		   failed == STATE_FAILED_HEAD,
+	   "the head fails: said so");
+}
+
 int main(void)
 {
 	harness_seal_init();
@@ -371,6 +397,7 @@ int main(void)
 	test_state_read();
 	test_has_data();
 	test_device();
+	test_advance();
 	keys_free(&keys);
 	return tap_done();
 }
