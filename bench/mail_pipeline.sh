@@ -7,6 +7,14 @@
 # time, one message per session; then $par IMAP clients fetch the whole
 # INBOX back (tests/integration/imap_fetchback.py) and every message must
 # be the one sent, byte for byte below the trace headers the servers add.
+#
+# IPMD_BENCH_PROFILE=DIR: the servers' and the FUSE daemons' calls are
+# traced while it runs (figures then measure the tracing too): Dovecot and
+# its children with `strace -f -T -y` on file calls (DIR/T-dovecot.strace),
+# each FUSE daemon with `strace -f -T -y` on every call, /dev/fuse's
+# buffers included (DIR/T-daemon.strace), and ipmaildir's daemon also with
+# `perf record -g` (DIR/T-perf.data); bench/strace_profile.py and
+# `perf report` summarize them into DIR/*.md and DIR/*-perf.txt.
 
 # pipe_servers T: T's Postfix and Dovecot configured and started.
 declare -A P_SMTP P_IMAP P_PCONF P_PLOG P_PPID P_DLOG P_DPID
@@ -25,12 +33,48 @@ pipe_servers() {
 	menv_postfix_start || die "postfix on $t did not start"
 	P_PPID[$t]=$POSTFIX_PID
 	menv_wait_port "${P_SMTP[$t]}" || die "smtpd on $t does not answer"
+	[ -z "${IPMD_BENCH_PROFILE:-}" ] || pipe_trace "$t"
+}
+
+# pipe_trace T: the tracers of IPMD_BENCH_PROFILE on T's servers and daemon.
+declare -A P_TRACERS
+pipe_trace() {
+	local t=$1 dir=$IPMD_BENCH_PROFILE pid
+	mkdir -p "$dir" || die "no profile directory $dir"
+	command -v strace >/dev/null || die "IPMD_BENCH_PROFILE needs strace"
+	strace -f -qq -ttt -T -y -e trace=%file,%desc -o "$dir/$t-dovecot.strace" -p "${P_DPID[$t]}" &
+	P_TRACERS[$t]=$!
+	if [ -n "${TGT_PID[$t]:-}" ]; then
+		strace -f -qq -ttt -T -y -x -s 64 -o "$dir/$t-daemon.strace" -p "${TGT_PID[$t]}" &
+		P_TRACERS[$t]="${P_TRACERS[$t]} $!"
+	fi
+	if [ "${TGT_KIND[$t]}" = ipmaildir ] && command -v perf >/dev/null; then
+		perf record -q -g -F 499 -o "$dir/$t-perf.data" -p "${TGT_PID[$t]}" 2>>"$dir/perf.err" &
+		P_TRACERS[$t]="${P_TRACERS[$t]} $!"
+	fi
+	for pid in ${P_TRACERS[$t]}; do track_pid "$pid"; done
+	sleep 1 # until every thread is attached
+}
+
+# pipe_untrace T: stop T's tracers and summarize what they saw.
+pipe_untrace() {
+	local t=$1 dir=${IPMD_BENCH_PROFILE:-} pid
+	[ -n "$dir" ] && [ -n "${P_TRACERS[$t]:-}" ] || return 0
+	for pid in ${P_TRACERS[$t]}; do kill -INT "$pid" 2>/dev/null; done
+	for pid in ${P_TRACERS[$t]}; do wait "$pid" 2>/dev/null; done
+	"$MENV_PY" "$TOP/bench/strace_profile.py" files "$dir/$t-dovecot.strace" >"$dir/$t-dovecot.md"
+	[ ! -e "$dir/$t-daemon.strace" ] ||
+		"$MENV_PY" "$TOP/bench/strace_profile.py" fuse "$dir/$t-daemon.strace" >"$dir/$t-daemon.md"
+	[ ! -e "$dir/$t-perf.data" ] ||
+		perf report -i "$dir/$t-perf.data" --stdio --no-children --percent-limit 1 \
+			>"$dir/$t-perf.txt" 2>/dev/null
 }
 
 # pipe_stop T: Postfix (postfix stop, until its master is gone) and
 # Dovecot of T stopped.
 pipe_stop() {
 	local t=$1 i
+	pipe_untrace "$t"
 	postfix -c "${P_PCONF[$t]}" stop >/dev/null 2>&1
 	for ((i = 0; i < 100; i++)); do kill -0 "${P_PPID[$t]}" 2>/dev/null || break; sleep 0.1; done
 	menv_stop_pid "${P_DPID[$t]}"
