@@ -123,6 +123,7 @@ json_field() { "$MENV_PY" -c 'import json,sys; print(json.loads(sys.argv[1])[sys
 mail_pipeline() {
 	local n=$pipe_n t r want=0 m
 	local -A e2e smtp fetch fetchmb
+	local fetch_n=$((rounds + 1))
 	menv_require postfix smtp-source /usr/sbin/dovecot xargs
 	menv_user
 	mkdir -p "$TEST_DIR/home"
@@ -135,8 +136,9 @@ mail_pipeline() {
 	echo "  corpus: $(bytes_in "$TEST_DIR/pipe") bytes, $(find "$TEST_DIR/pipe" -size +1M | wc -l) messages over 1 MiB"
 	row pipe pipeline "SMTP in to stored via LMTP $n msgs $par sessions (median of $rounds parts)" msg/s higher "r>=0.8"
 	row pipesmtp pipeline "  smtpd accepted (until the last session ended; median)" msg/s higher
-	row pipefetch pipeline "IMAP fetch-back of all $n msgs $par clients (median of $rounds)" msg/s higher
-	row pipefetchmb pipeline "IMAP fetch-back of all $n msgs $par clients (median of $rounds)" MB/s higher
+	row pipefirst pipeline "first IMAP fetch-back of all $n msgs $par clients (Dovecot fills its cache)" msg/s higher
+	row pipefetch pipeline "IMAP fetch-back of all $n msgs $par clients again (median of $rounds)" msg/s higher
+	row pipefetchmb pipeline "IMAP fetch-back of all $n msgs $par clients again (median of $rounds)" MB/s higher
 	row pipebad pipeline "  msgs lost or altered SMTP in to IMAP out" count lower "v<=0"
 	row pipeerr pipeline "  errors in Dovecot's and Postfix's logs" count lower "v<=0"
 	all_up
@@ -154,9 +156,15 @@ mail_pipeline() {
 	for t in "${TARGETS[@]}"; do
 		[ "$(menv_count "${TGT_DIR[$t]}")" = "$n" ] || die "$t: not $n messages in the Maildir"
 	done
-	for ((r = 0; r < rounds; r++)); do
+	# The first fetch-back reads what LMTP wrote and has Dovecot fill
+	# dovecot.index.cache; the next ones read with the cache filled.
+	for ((r = 0; r < fetch_n; r++)); do
 		for t in "${TARGETS[@]}"; do
 			pipe_fetch "$t"
+			if [ "$r" = 0 ]; then
+				put pipefirst "$t" "$(json_field "$PIPE_FETCH" msgs_per_s)"
+				continue
+			fi
 			fetch[$t]="${fetch[$t]:-} $(json_field "$PIPE_FETCH" msgs_per_s)"
 			fetchmb[$t]="${fetchmb[$t]:-} $(json_field "$PIPE_FETCH" mb_per_s)"
 		done
@@ -175,7 +183,7 @@ mail_pipeline() {
 		put pipebad "$t" "$(json_field "$PIPE_FETCH" corrupt)"
 		put pipeerr "$t" "$(($(log_errors "${P_DLOG[$t]}") +
 			$(grep -cE ': (error|fatal|panic):|status=(deferred|bounced)' "${P_PLOG[$t]}")))"
-		say "$t" "end to end msg/s:${e2e[$t]}, median ${VAL[pipe,$t]}; smtpd accepted:${smtp[$t]}; IMAP fetch-back msg/s:${fetch[$t]} (MB/s:${fetchmb[$t]}); ${VAL[pipeerr,$t]} errors in the logs"
+		say "$t" "end to end msg/s:${e2e[$t]}, median ${VAL[pipe,$t]}; smtpd accepted:${smtp[$t]}; IMAP fetch-back msg/s: first ${VAL[pipefirst,$t]}, again${fetch[$t]} (MB/s:${fetchmb[$t]}); ${VAL[pipeerr,$t]} errors in the logs"
 		if [ "${VAL[pipeerr,$t]}" != 0 ]; then
 			grep -hE '(Error|Panic|Fatal):|: (error|fatal|panic):|status=(deferred|bounced)' \
 				"${P_DLOG[$t]}" "${P_PLOG[$t]}" | head -n 3 >&2
@@ -184,6 +192,6 @@ mail_pipeline() {
 	done
 	all_down
 	emit_rows
-	headline "pipeline msg/s vs plain: end to end $(vs_plain pipe); IMAP fetch-back $(vs_plain pipefetch);" \
+	headline "pipeline msg/s vs plain: end to end $(vs_plain pipe); IMAP fetch-back first $(vs_plain pipefirst), again $(vs_plain pipefetch);" \
 		"lost or altered: ipmaildir ${VAL[pipebad,ipmaildir]}"
 }

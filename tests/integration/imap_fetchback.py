@@ -21,24 +21,19 @@ duplicate, corrupt, foreign or failed; 1 otherwise; 2 usage.
 """
 import imaplib
 import json
-import os
 import re
 import sys
 import threading
 import time
 
+from mailcheck import msgid, originals
+
 BATCH = 25
-MID = re.compile(rb"^message-id:[ \t]*(<[^>\r\n]+>)", re.I | re.M)
 UID = re.compile(rb"UID (\d+)")
 SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 # What an MTA and an MDA may put above a message, and its folded lines.
 TRACE = re.compile(rb"^(?:(?:return-path|delivered-to|received|x-original-to):.*|[ \t].*)$",
                    re.I)
-
-
-def msgid(data):
-    m = MID.search(data.split(b"\n\n", 1)[0])
-    return m.group(1) if m else None
 
 
 def verdict(body, size, want):
@@ -94,12 +89,7 @@ def main():
         return 2
     port, user, password, clients, origdir = sys.argv[1:]
     port, clients = int(port), int(clients)
-    origs = {}
-    for n in sorted(os.listdir(origdir)):
-        if n.endswith(".eml"):
-            with open(os.path.join(origdir, n), "rb") as f:
-                d = f.read()
-            origs[msgid(d)] = (n, d)
+    origs = originals(origdir)
 
     conns = [Client(port, user, password) for _ in range(clients)]
     typ, data = conns[0].imap.uid("SEARCH", None, "ALL")
