@@ -45,7 +45,7 @@ pipe_trace() {
 	strace -f -qq -ttt -T -y -e trace=%file,%desc -o "$dir/$t-dovecot.strace" -p "${P_DPID[$t]}" &
 	P_TRACERS[$t]=$!
 	if [ -n "${TGT_PID[$t]:-}" ]; then
-		strace -f -qq -ttt -T -y -x -s 64 -o "$dir/$t-daemon.strace" -p "${TGT_PID[$t]}" &
+		strace -f -qq -ttt -T -y -x -s 192 -o "$dir/$t-daemon.strace" -p "${TGT_PID[$t]}" &
 		P_TRACERS[$t]="${P_TRACERS[$t]} $!"
 	fi
 	if [ "${TGT_KIND[$t]}" = ipmaildir ] && command -v perf >/dev/null; then
@@ -62,7 +62,7 @@ pipe_untrace() {
 	[ -n "$dir" ] && [ -n "${P_TRACERS[$t]:-}" ] || return 0
 	for pid in ${P_TRACERS[$t]}; do kill -INT "$pid" 2>/dev/null; done
 	for pid in ${P_TRACERS[$t]}; do wait "$pid" 2>/dev/null; done
-	"$MENV_PY" "$TOP/bench/strace_profile.py" files "$dir/$t-dovecot.strace" >"$dir/$t-dovecot.md"
+	"$MENV_PY" "$TOP/bench/strace_profile.py" files "$dir/$t-dovecot.strace" "${TGT_DIR[$t]}" >"$dir/$t-dovecot.md"
 	[ ! -e "$dir/$t-daemon.strace" ] ||
 		"$MENV_PY" "$TOP/bench/strace_profile.py" fuse "$dir/$t-daemon.strace" >"$dir/$t-daemon.md"
 	[ ! -e "$dir/$t-perf.data" ] ||

@@ -2,9 +2,10 @@
 """Summaries of the straces bench/mail.sh's pipeline takes when profiling.
 
     strace_profile.py fuse TRACE      a FUSE daemon's requests
-    strace_profile.py files TRACE     a mail server's file system calls
+    strace_profile.py files TRACE MAILDIR   a mail server's calls on MAILDIR
 
-fuse: TRACE is `strace -f -ttt -T -y -x -s 64 -o TRACE -p DAEMON`.
+fuse: TRACE is `strace -f -ttt -T -y -x -s 192 -o TRACE -p DAEMON` (-s: room for
+the longest name after the request's header).
 Each read() of /dev/fuse is a request (struct fuse_in_header: len, opcode,
 unique, nodeid, ...; then the name of a LOOKUP, CREATE, MKNOD, MKDIR,
 UNLINK, RMDIR, RENAME, LINK); the writev() that answers it on the same
@@ -15,9 +16,9 @@ of file they name (nodeids are named by the LOOKUP/CREATE/MKNOD/MKDIR/LINK
 replies, struct fuse_entry_out).
 
 files: TRACE is `strace -f -ttt -T -y -e trace=%file,%desc -o TRACE -p SERVER`
-(the server's children followed).  Each call's time (-T) is added to the
-class of the file it names (a path argument, or -y's <path> of its fd),
-per call name.
+(the server's children followed).  Each call on a file below MAILDIR (a
+path argument, or -y's <path> of its fd) adds its time (-T) to the
+file's class, per call name.
 
 Both print markdown tables: count, total ms, mean us, share of the total.
 """
@@ -76,11 +77,12 @@ def file_class(name):
     base = name.rsplit("/", 1)[-1]
     if base.startswith("dovecot.list.index"):
         return "dovecot.list.index*"
+    if base == "dovecot-uidlist.lock":
+        return base
     for k in ("dovecot.index.log", "dovecot.index.cache", "dovecot.index",
               "dovecot-uidlist", "dovecot-keywords"):
         if base.startswith(k):
-            return k + ("(.lock)" if base.endswith(".lock") else "") \
-                if k == "dovecot-uidlist" else k + "*"
+            return k + "*"
     if base in ("", "cur", "new", "tmp", "/") or name in ("<root>",):
         return "directory"
     if re.match(r"^\d+\.", base):
@@ -112,20 +114,24 @@ def fuse(path):
             if c:
                 calls[c.group(3)][0] += 1
                 calls[c.group(3)][1] += float(took.group(1))
+        line = line.rstrip("\n")
         m = START.match(line)
         if m:
             tid, t, call, fd, fdpath, rest = m.groups()
             if fdpath == "</dev/fuse>":
                 fuse_fds.add(fd)
-            if rest.endswith("<unfinished ...>\n"):
-                open_calls[tid] = fd
+            if rest.endswith("<unfinished ...>"):
+                open_calls[tid] = (fd, t, rest)
                 continue
         else:
             m = RESUMED.match(line)
-            if not m:
+            if not m or m.group(1) not in open_calls:
                 continue
             tid, t, call, rest = m.groups()
-            fd = open_calls.pop(tid, None)
+            fd, t_start, rest_start = open_calls.pop(tid)
+            # A read's buffer is in its end, a writev's in its start.
+            if call == "writev":
+                t, rest = t_start, rest_start
         if fd not in fuse_fds:
             continue
         t = float(t)
@@ -181,7 +187,8 @@ FD_PATH = re.compile(r'^-?\d+<([^>]*)>')
 PATH_ARG = re.compile(r'"([^"]*)"')
 
 
-def files(path):
+def files(path, maildir):
+    maildir = maildir.rstrip("/") + "/"
     by = defaultdict(lambda: [0, 0.0])
     started = {}            # tid -> the line of a call <unfinished ...>
     for line in open(path, errors="replace"):
@@ -199,10 +206,7 @@ def files(path):
         fd = FD_PATH.match(args)
         p = PATH_ARG.search(args)
         name = fd.group(1) if fd else (p.group(1) if p else None)
-        if name is None or name.startswith(("socket:", "pipe:", "anon_inode:", "/dev/", "/proc/",
-                                            "/usr/", "/etc/", "/lib")):
-            continue
-        if "/run/" in name or name.endswith((".conf", ".log")):
+        if name is None or not (name + "/").startswith(maildir):
             continue
         cls = file_class(name)
         by[(cls, call)][0] += 1
@@ -219,10 +223,13 @@ def files(path):
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("fuse", "files"):
+    if sys.argv[1:2] == ["fuse"] and len(sys.argv) == 3:
+        fuse(sys.argv[2])
+    elif sys.argv[1:2] == ["files"] and len(sys.argv) == 4:
+        files(sys.argv[2], sys.argv[3])
+    else:
         sys.stderr.write(__doc__)
         return 2
-    (fuse if sys.argv[1] == "fuse" else files)(sys.argv[2])
     return 0
 
 
