@@ -117,12 +117,23 @@ pipe_fetch() {
 		{ head -n 10 "$err" >&2; die "IMAP fetch-back on $t: $PIPE_FETCH"; }
 }
 
+# cpu_ticks PID: user + system CPU of a process so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
+
+# lmtp_ms T: the mean time, in ms, of the LMTP transmission of T's
+# deliveries (the last of Postfix's delays=a/b/c/d: connection setup
+# excluded, Dovecot's storing of the message included).
+lmtp_ms() {
+	sed -n 's/.*relay=.*lmtp.* delays=[^/]*\/[^/]*\/[^/]*\/\([0-9.]*\),.*status=sent.*/\1/p' "${P_PLOG[$1]}" |
+		awk '{ s += $1; n++ } END { if (n) printf "%.1f", s * 1000 / n }'
+}
+
 # json_field JSON KEY
 json_field() { "$MENV_PY" -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
 mail_pipeline() {
 	local n=$pipe_n t r want=0 m
-	local -A e2e smtp fetch fetchmb
+	local -A e2e smtp fetch fetchmb cpu0
 	local fetch_n=$((rounds + 1))
 	menv_require postfix smtp-source /usr/sbin/dovecot xargs
 	menv_user
@@ -136,13 +147,18 @@ mail_pipeline() {
 	echo "  corpus: $(bytes_in "$TEST_DIR/pipe") bytes, $(find "$TEST_DIR/pipe" -size +1M | wc -l) messages over 1 MiB"
 	row pipe pipeline "SMTP in to stored via LMTP $n msgs $par sessions (median of $rounds parts)" msg/s higher "r>=0.8"
 	row pipesmtp pipeline "  smtpd accepted (until the last session ended; median)" msg/s higher
+	row pipelmtp pipeline "  LMTP transmission per msg (mean of Postfix's delays d: Dovecot storing it)" ms lower
+	row pipecpu pipeline "  FUSE daemon CPU per msg delivered (user+system)" ms lower
 	row pipefirst pipeline "first IMAP fetch-back of all $n msgs $par clients (Dovecot fills its cache)" msg/s higher
 	row pipefetch pipeline "IMAP fetch-back of all $n msgs $par clients again (median of $rounds)" msg/s higher
 	row pipefetchmb pipeline "IMAP fetch-back of all $n msgs $par clients again (median of $rounds)" MB/s higher
 	row pipebad pipeline "  msgs lost or altered SMTP in to IMAP out" count lower "v<=0"
 	row pipeerr pipeline "  errors in Dovecot's and Postfix's logs" count lower "v<=0"
 	all_up
-	for t in "${TARGETS[@]}"; do pipe_servers "$t"; done
+	for t in "${TARGETS[@]}"; do
+		pipe_servers "$t"
+		[ -z "${TGT_PID[$t]:-}" ] || cpu0[$t]=$(cpu_ticks "${TGT_PID[$t]}")
+	done
 	for ((r = 0; r < rounds; r++)); do
 		[ -e "$TEST_DIR/pipe-list.$r.all" ] || continue
 		m=$(wc -l <"$TEST_DIR/pipe-list.$r.all")
@@ -155,6 +171,9 @@ mail_pipeline() {
 	done
 	for t in "${TARGETS[@]}"; do
 		[ "$(menv_count "${TGT_DIR[$t]}")" = "$n" ] || die "$t: not $n messages in the Maildir"
+		put pipelmtp "$t" "$(lmtp_ms "$t")"
+		[ -z "${cpu0[$t]:-}" ] || put pipecpu "$t" "$(awk -v a="${cpu0[$t]}" -v b="$(cpu_ticks "${TGT_PID[$t]}")" \
+			-v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN { printf "%.2f", (b - a) * 1000 / hz / n }')"
 	done
 	# The first fetch-back reads what LMTP wrote and has Dovecot fill
 	# dovecot.index.cache; the next ones read with the cache filled.
@@ -183,7 +202,7 @@ mail_pipeline() {
 		put pipebad "$t" "$(json_field "$PIPE_FETCH" corrupt)"
 		put pipeerr "$t" "$(($(log_errors "${P_DLOG[$t]}") +
 			$(grep -cE ': (error|fatal|panic):|status=(deferred|bounced)' "${P_PLOG[$t]}")))"
-		say "$t" "end to end msg/s:${e2e[$t]}, median ${VAL[pipe,$t]}; smtpd accepted:${smtp[$t]}; IMAP fetch-back msg/s: first ${VAL[pipefirst,$t]}, again${fetch[$t]} (MB/s:${fetchmb[$t]}); ${VAL[pipeerr,$t]} errors in the logs"
+		say "$t" "end to end msg/s:${e2e[$t]}, median ${VAL[pipe,$t]}; smtpd accepted:${smtp[$t]}; LMTP ${VAL[pipelmtp,$t]} ms/msg; daemon CPU ${VAL[pipecpu,$t]:--} ms/msg; IMAP fetch-back msg/s: first ${VAL[pipefirst,$t]}, again${fetch[$t]} (MB/s:${fetchmb[$t]}); ${VAL[pipeerr,$t]} errors in the logs"
 		if [ "${VAL[pipeerr,$t]}" != 0 ]; then
 			grep -hE '(Error|Panic|Fatal):|: (error|fatal|panic):|status=(deferred|bounced)' \
 				"${P_DLOG[$t]}" "${P_PLOG[$t]}" | head -n 3 >&2
@@ -192,6 +211,6 @@ mail_pipeline() {
 	done
 	all_down
 	emit_rows
-	headline "pipeline msg/s vs plain: end to end $(vs_plain pipe); IMAP fetch-back first $(vs_plain pipefirst), again $(vs_plain pipefetch);" \
+	headline "pipeline msg/s vs plain: end to end $(vs_plain pipe); LMTP ms/msg $(vs_plain pipelmtp x); IMAP fetch-back first $(vs_plain pipefirst), again $(vs_plain pipefetch);" \
 		"lost or altered: ipmaildir ${VAL[pipebad,ipmaildir]}"
 }

@@ -105,6 +105,8 @@ command -v strace >/dev/null 2>&1 && want archive 'FUSE requests' gi
 want archive 'peak RSS' gi
 want pipeline '^SMTP in to stored via LMTP' pgi
 want pipeline 'smtpd accepted' pgi
+want pipeline 'LMTP transmission per msg' pgi
+want pipeline 'FUSE daemon CPU per msg' gi
 want pipeline '^first IMAP fetch-back' pgi
 want pipeline '^IMAP fetch-back .* again' pgi
 want pipeline 'lost or altered' pgi
