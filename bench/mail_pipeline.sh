@@ -13,8 +13,10 @@
 # its children with `strace -f -T -y` on file calls (DIR/T-dovecot.strace),
 # each FUSE daemon with `strace -f -T -y` on every call, /dev/fuse's
 # buffers included (DIR/T-daemon.strace), and ipmaildir's daemon also with
-# `perf record -g` (DIR/T-perf.data); bench/strace_profile.py and
-# `perf report` summarize them into DIR/*.md and DIR/*-perf.txt.
+# `perf record -g` (DIR/T-perf.data); bench/strace_profile.py sums the
+# straces of the delivery phase and of the fetch-back into
+# DIR/T-{dovecot,daemon}-{deliver,fetch}.md, `perf report` the samples
+# into DIR/T-perf.txt.
 
 # pipe_servers T: T's Postfix and Dovecot configured and started.
 declare -A P_SMTP P_IMAP P_PCONF P_PLOG P_PPID P_DLOG P_DPID
@@ -56,15 +58,23 @@ pipe_trace() {
 	sleep 1 # until every thread is attached
 }
 
-# pipe_untrace T: stop T's tracers and summarize what they saw.
+# pipe_untrace T: stop T's tracers and summarize what they saw, in the
+# delivery phase (from P_T0 to P_T1) and in the fetch-back (from P_T1 on).
+P_T0=
+P_T1=
 pipe_untrace() {
-	local t=$1 dir=${IPMD_BENCH_PROFILE:-} pid
+	local t=$1 dir=${IPMD_BENCH_PROFILE:-} pid phase win
 	[ -n "$dir" ] && [ -n "${P_TRACERS[$t]:-}" ] || return 0
 	for pid in ${P_TRACERS[$t]}; do kill -INT "$pid" 2>/dev/null; done
 	for pid in ${P_TRACERS[$t]}; do wait "$pid" 2>/dev/null; done
-	"$MENV_PY" "$TOP/bench/strace_profile.py" files "$dir/$t-dovecot.strace" "${TGT_DIR[$t]}" >"$dir/$t-dovecot.md"
-	[ ! -e "$dir/$t-daemon.strace" ] ||
-		"$MENV_PY" "$TOP/bench/strace_profile.py" fuse "$dir/$t-daemon.strace" >"$dir/$t-daemon.md"
+	for phase in deliver fetch; do
+		win=(--from "$P_T0" --to "$P_T1")
+		[ "$phase" = deliver ] || win=(--from "$P_T1")
+		"$MENV_PY" "$TOP/bench/strace_profile.py" "${win[@]}" files "$dir/$t-dovecot.strace" \
+			"${TGT_DIR[$t]}" >"$dir/$t-dovecot-$phase.md"
+		[ ! -e "$dir/$t-daemon.strace" ] || "$MENV_PY" "$TOP/bench/strace_profile.py" "${win[@]}" \
+			fuse "$dir/$t-daemon.strace" >"$dir/$t-daemon-$phase.md"
+	done
 	[ ! -e "$dir/$t-perf.data" ] ||
 		perf report -i "$dir/$t-perf.data" --stdio --no-children --percent-limit 1 \
 			>"$dir/$t-perf.txt" 2>/dev/null
@@ -159,6 +169,7 @@ mail_pipeline() {
 		pipe_servers "$t"
 		[ -z "${TGT_PID[$t]:-}" ] || cpu0[$t]=$(cpu_ticks "${TGT_PID[$t]}")
 	done
+	P_T0=$EPOCHREALTIME
 	for ((r = 0; r < rounds; r++)); do
 		[ -e "$TEST_DIR/pipe-list.$r.all" ] || continue
 		m=$(wc -l <"$TEST_DIR/pipe-list.$r.all")
@@ -175,6 +186,7 @@ mail_pipeline() {
 		[ -z "${cpu0[$t]:-}" ] || put pipecpu "$t" "$(awk -v a="${cpu0[$t]}" -v b="$(cpu_ticks "${TGT_PID[$t]}")" \
 			-v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN { printf "%.2f", (b - a) * 1000 / hz / n }')"
 	done
+	P_T1=$EPOCHREALTIME
 	# The first fetch-back reads what LMTP wrote and has Dovecot fill
 	# dovecot.index.cache; the next ones read with the cache filled.
 	for ((r = 0; r < fetch_n; r++)); do

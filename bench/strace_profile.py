@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Summaries of the straces bench/mail.sh's pipeline takes when profiling.
 
-    strace_profile.py fuse TRACE      a FUSE daemon's requests
-    strace_profile.py files TRACE MAILDIR   a mail server's calls on MAILDIR
+    strace_profile.py [--from T] [--to T] fuse TRACE      a FUSE daemon's requests
+    strace_profile.py [--from T] [--to T] files TRACE MAILDIR
+                                          a mail server's calls on MAILDIR
+
+--from and --to (seconds since the epoch, as strace -ttt prints them)
+keep the calls that started in that window.
 
 fuse: TRACE is `strace -f -ttt -T -y -x -s 192 -o TRACE -p DAEMON` (-s: room for
 the longest name after the request's header).
@@ -100,6 +104,13 @@ def table(rows, head):
     print()
 
 
+WINDOW = [0.0, float("inf")]
+
+
+def in_window(t):
+    return WINDOW[0] <= float(t) <= WINDOW[1]
+
+
 def fuse(path):
     names = {1: "<root>"}
     pending = {}            # tid -> (t, opcode, unique, nodeid, name)
@@ -111,7 +122,7 @@ def fuse(path):
         took = TOOK.search(line)
         if took:
             c = START.match(line) or RESUMED.match(line)
-            if c:
+            if c and in_window(c.group(2)):
                 calls[c.group(3)][0] += 1
                 calls[c.group(3)][1] += float(took.group(1))
         line = line.rstrip("\n")
@@ -150,7 +161,7 @@ def fuse(path):
         elif call == "writev" and tid in pending and len(data) >= 16:
             _, err, unique = struct.unpack_from("<IiQ", data)
             t0, op, want, nodeid, name = pending.pop(tid)
-            if unique != want:
+            if unique != want or not in_window(t0):
                 continue
             dt = t - t0
             if op in ENTRY_OPS and err == 0:
@@ -182,7 +193,7 @@ def fuse(path):
         table([(k, v[0], v[1]) for k, v in calls.items()], "system call")
 
 
-FILES_LINE = re.compile(r'^(\d+)\s+\d+\.\d+ (\w+)\((.*)\) = (.*) <(\d+\.\d+)>$')
+FILES_LINE = re.compile(r'^(\d+)\s+(\d+\.\d+) (\w+)\((.*)\) = (.*) <(\d+\.\d+)>$')
 FD_PATH = re.compile(r'^-?\d+<([^>]*)>')
 PATH_ARG = re.compile(r'"([^"]*)"')
 
@@ -200,9 +211,9 @@ def files(path, maildir):
         if r and r.group(1) in started:
             line = started.pop(r.group(1)) + r.group(4)
         m = FILES_LINE.match(line)
-        if not m:
+        if not m or not in_window(m.group(2)):
             continue
-        call, args, secs = m.group(2), m.group(3), float(m.group(5))
+        call, args, secs = m.group(3), m.group(4), float(m.group(6))
         fd = FD_PATH.match(args)
         p = PATH_ARG.search(args)
         name = fd.group(1) if fd else (p.group(1) if p else None)
@@ -223,10 +234,14 @@ def files(path, maildir):
 
 
 def main():
-    if sys.argv[1:2] == ["fuse"] and len(sys.argv) == 3:
-        fuse(sys.argv[2])
-    elif sys.argv[1:2] == ["files"] and len(sys.argv) == 4:
-        files(sys.argv[2], sys.argv[3])
+    args = sys.argv[1:]
+    while args[:1] in (["--from"], ["--to"]) and len(args) > 1:
+        WINDOW[0 if args[0] == "--from" else 1] = float(args[1])
+        args = args[2:]
+    if args[:1] == ["fuse"] and len(args) == 2:
+        fuse(args[1])
+    elif args[:1] == ["files"] and len(args) == 3:
+        files(args[1], args[2])
     else:
         sys.stderr.write(__doc__)
         return 2
