@@ -12,11 +12,12 @@
 # traced while it runs (figures then measure the tracing too): Dovecot and
 # its children with `strace -f -T -y` on file calls (DIR/T-dovecot.strace),
 # each FUSE daemon with `strace -f -T -y` on every call, /dev/fuse's
-# buffers included (DIR/T-daemon.strace), and ipmaildir's daemon also with
-# `perf record -g` (DIR/T-perf.data); bench/strace_profile.py sums the
+# buffers included (DIR/T-daemon.strace); bench/strace_profile.py sums the
 # straces of the delivery phase and of the fetch-back into
-# DIR/T-{dovecot,daemon}-{deliver,fetch}.md, `perf report` the samples
-# into DIR/T-perf.txt.
+# DIR/T-{dovecot,daemon}-{deliver,fetch}.md.  With
+# IPMD_BENCH_PROFILE_WITH=perf, instead of strace (whose ptrace stops
+# would fill the samples), ipmaildir's daemon runs under `perf record -g`
+# (DIR/T-perf.data, `perf report` in DIR/T-perf.txt).
 
 # pipe_servers T: T's Postfix and Dovecot configured and started.
 declare -A P_SMTP P_IMAP P_PCONF P_PLOG P_PPID P_DLOG P_DPID
@@ -43,16 +44,20 @@ declare -A P_TRACERS
 pipe_trace() {
 	local t=$1 dir=$IPMD_BENCH_PROFILE pid
 	mkdir -p "$dir" || die "no profile directory $dir"
-	command -v strace >/dev/null || die "IPMD_BENCH_PROFILE needs strace"
-	strace -f -qq -ttt -T -y -e trace=%file,%desc -o "$dir/$t-dovecot.strace" -p "${P_DPID[$t]}" &
-	P_TRACERS[$t]=$!
-	if [ -n "${TGT_PID[$t]:-}" ]; then
-		strace -f -qq -ttt -T -y -x -s 192 -o "$dir/$t-daemon.strace" -p "${TGT_PID[$t]}" &
-		P_TRACERS[$t]="${P_TRACERS[$t]} $!"
-	fi
-	if [ "${TGT_KIND[$t]}" = ipmaildir ] && command -v perf >/dev/null; then
-		perf record -q -g -F 499 -o "$dir/$t-perf.data" -p "${TGT_PID[$t]}" 2>>"$dir/perf.err" &
-		P_TRACERS[$t]="${P_TRACERS[$t]} $!"
+	P_TRACERS[$t]=
+	if [ "${IPMD_BENCH_PROFILE_WITH:-strace}" = perf ]; then
+		command -v perf >/dev/null || die "IPMD_BENCH_PROFILE_WITH=perf needs perf"
+		[ "${TGT_KIND[$t]}" = ipmaildir ] || return 0
+		perf record -q -g -F 1999 -o "$dir/$t-perf.data" -p "${TGT_PID[$t]}" 2>>"$dir/perf.err" &
+		P_TRACERS[$t]=$!
+	else
+		command -v strace >/dev/null || die "IPMD_BENCH_PROFILE needs strace"
+		strace -f -qq -ttt -T -y -e trace=%file,%desc -o "$dir/$t-dovecot.strace" -p "${P_DPID[$t]}" &
+		P_TRACERS[$t]=$!
+		if [ -n "${TGT_PID[$t]:-}" ]; then
+			strace -f -qq -ttt -T -y -x -s 192 -o "$dir/$t-daemon.strace" -p "${TGT_PID[$t]}" &
+			P_TRACERS[$t]="${P_TRACERS[$t]} $!"
+		fi
 	fi
 	for pid in ${P_TRACERS[$t]}; do track_pid "$pid"; done
 	sleep 1 # until every thread is attached
@@ -68,6 +73,7 @@ pipe_untrace() {
 	for pid in ${P_TRACERS[$t]}; do kill -INT "$pid" 2>/dev/null; done
 	for pid in ${P_TRACERS[$t]}; do wait "$pid" 2>/dev/null; done
 	for phase in deliver fetch; do
+		[ -e "$dir/$t-dovecot.strace" ] || break
 		win=(--from "$P_T0" --to "$P_T1")
 		[ "$phase" = deliver ] || win=(--from "$P_T1")
 		"$MENV_PY" "$TOP/bench/strace_profile.py" "${win[@]}" files "$dir/$t-dovecot.strace" \
@@ -76,7 +82,7 @@ pipe_untrace() {
 			fuse "$dir/$t-daemon.strace" >"$dir/$t-daemon-$phase.md"
 	done
 	[ ! -e "$dir/$t-perf.data" ] ||
-		perf report -i "$dir/$t-perf.data" --stdio --no-children --percent-limit 1 \
+		perf report -i "$dir/$t-perf.data" --stdio --no-children --percent-limit 0.5 -g none \
 			>"$dir/$t-perf.txt" 2>/dev/null
 }
 

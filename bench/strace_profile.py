@@ -8,16 +8,18 @@
 --from and --to (seconds since the epoch, as strace -ttt prints them)
 keep the calls that started in that window.
 
-fuse: TRACE is `strace -f -ttt -T -y -x -s 192 -o TRACE -p DAEMON` (-s: room for
-the longest name after the request's header).
-Each read() of /dev/fuse is a request (struct fuse_in_header: len, opcode,
-unique, nodeid, ...; then the name of a LOOKUP, CREATE, MKNOD, MKDIR,
-UNLINK, RMDIR, RENAME, LINK); the writev() that answers it on the same
+fuse: TRACE is `strace -f -ttt -T -y -x -s 192 -o TRACE -p DAEMON` (-s:
+room for the longest name after the request's header).  Each read() of
+/dev/fuse is a request (struct fuse_in_header: len, opcode, unique,
+nodeid, ...; then the name of a LOOKUP, CREATE, MKNOD, MKDIR, UNLINK,
+RMDIR, RENAME, LINK); the writev() or write() that answers it on the same
 thread carries its unique.  The time between the two is what the daemon
 took (strace's own cost included: compare ops with each other, not with
-a run without strace).  Requests are grouped by opcode and by the class
-of file they name (nodeids are named by the LOOKUP/CREATE/MKNOD/MKDIR/LINK
-replies, struct fuse_entry_out).
+a run without strace; the wait in the kernel's queue before the read is
+not in it).  Requests are grouped by opcode and by the class of file they
+name (nodeids are named by the LOOKUP/CREATE/MKNOD/MKDIR/LINK replies,
+struct fuse_entry_out; "?" is a nodeid looked up before the trace began,
+such as cur/ new/ tmp/, or a name the daemon encrypts).
 
 files: TRACE is `strace -f -ttt -T -y -e trace=%file,%desc -o TRACE -p SERVER`
 (the server's children followed).  Each call on a file below MAILDIR (a
@@ -140,8 +142,8 @@ def fuse(path):
                 continue
             tid, t, call, rest = m.groups()
             fd, t_start, rest_start = open_calls.pop(tid)
-            # A read's buffer is in its end, a writev's in its start.
-            if call == "writev":
+            # A read's buffer is in its end, a reply's in its start.
+            if call in ("writev", "write"):
                 t, rest = t_start, rest_start
         if fd not in fuse_fds:
             continue
@@ -158,7 +160,7 @@ def fuse(path):
             if op in NAME_AT and len(data) > HDR + NAME_AT[op]:
                 name = data[HDR + NAME_AT[op]:].split(b"\0", 1)[0].decode("latin-1")
             pending[tid] = (t, op, unique, nodeid, name)
-        elif call == "writev" and tid in pending and len(data) >= 16:
+        elif call in ("writev", "write") and tid in pending and len(data) >= 16:
             _, err, unique = struct.unpack_from("<IiQ", data)
             t0, op, want, nodeid, name = pending.pop(tid)
             if unique != want or not in_window(t0):
