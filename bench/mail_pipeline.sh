@@ -72,6 +72,7 @@ pipe_untrace() {
 	[ -n "$dir" ] && [ -n "${P_TRACERS[$t]:-}" ] || return 0
 	for pid in ${P_TRACERS[$t]}; do kill -INT "$pid" 2>/dev/null; done
 	for pid in ${P_TRACERS[$t]}; do wait "$pid" 2>/dev/null; done
+	echo "deliver $P_T0 $P_T1" >"$dir/$t.phases"
 	for phase in deliver fetch; do
 		[ -e "$dir/$t-dovecot.strace" ] || break
 		win=(--from "$P_T0" --to "$P_T1")

@@ -96,14 +96,27 @@ def file_class(name):
     return "other"
 
 
-def table(rows, head):
+def table(rows, head, inflight=None):
+    """ROWS of (key, count, seconds); INFLIGHT: {key: most at once}."""
     total = sum(r[2] for r in rows) or 1
-    print(f"| {head} | count | total ms | mean us | share |")
-    print("|---|--:|--:|--:|--:|")
+    extra = " most at once |" if inflight else ""
+    print(f"| {head} | count | total ms | mean us | share |{extra}")
+    print("|---|--:|--:|--:|--:|" + ("--:|" if inflight else ""))
     for key, n, secs in sorted(rows, key=lambda r: -r[2]):
+        more = f" {inflight.get(key, 0)} |" if inflight else ""
         print(f"| {key} | {n} | {secs * 1e3:.1f} | {secs / n * 1e6:.0f} | "
-              f"{secs / total * 100:.1f}% |")
+              f"{secs / total * 100:.1f}% |{more}")
     print()
+
+
+def most_at_once(spans):
+    """The largest number of (start, end) SPANS open at one time."""
+    events = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans])
+    n = top = 0
+    for _, d in events:
+        n += d
+        top = max(top, n)
+    return top
 
 
 WINDOW = [0.0, float("inf")]
@@ -118,6 +131,7 @@ def fuse(path):
     pending = {}            # tid -> (t, opcode, unique, nodeid, name)
     by_op = defaultdict(lambda: [0, 0.0])
     by_file = defaultdict(lambda: [0, 0.0])
+    spans = defaultdict(list)
     fuse_fds, open_calls = set(), {}
     calls = defaultdict(lambda: [0, 0.0])
     for line in open(path, errors="replace"):
@@ -173,6 +187,7 @@ def fuse(path):
                     if len(entry) >= 8:
                         names[struct.unpack_from("<Q", entry)[0]] = name
             opname = OPS.get(op, str(op))
+            spans[opname].append((t0, t))
             by_op[opname][0] += 1
             by_op[opname][1] += dt
             cls = file_class(name if name is not None else names.get(nodeid))
@@ -181,7 +196,9 @@ def fuse(path):
     rows = [(k, v[0], v[1]) for k, v in by_op.items()]
     print(f"FUSE requests: {sum(r[1] for r in rows)}, "
           f"{sum(r[2] for r in rows):.2f} s in the daemon (under strace)\n")
-    table(rows, "opcode")
+    print("most at once: the most requests of that opcode the daemon was "
+          "working on at one time (its threads, or the kernel's locks, bound it)\n")
+    table(rows, "opcode", {k: most_at_once(v) for k, v in spans.items()})
     per = defaultdict(lambda: [0, 0.0])
     for (cls, _), v in by_file.items():
         per[cls][0] += v[0]
