@@ -177,15 +177,18 @@ def fuse(path):
         elif call in ("writev", "write") and tid in pending and len(data) >= 16:
             _, err, unique = struct.unpack_from("<IiQ", data)
             t0, op, want, nodeid, name = pending.pop(tid)
-            if unique != want or not in_window(t0):
+            if unique != want:
                 continue
             dt = t - t0
+            # Names come from the whole trace, whatever the window.
             if op in ENTRY_OPS and err == 0:
                 iovs = STR.findall(rest)
                 if len(iovs) > 1:
                     entry = unescape(iovs[1])
                     if len(entry) >= 8:
                         names[struct.unpack_from("<Q", entry)[0]] = name
+            if not in_window(t0):
+                continue
             opname = OPS.get(op, str(op))
             spans[opname].append((t0, t))
             by_op[opname][0] += 1
