@@ -405,10 +405,9 @@ PY
 
 # menv_smtp_send PORT SESSIONS LIST — every file named in LIST (one path a
 # line) sent to smtpd on 127.0.0.1:PORT by Postfix's smtp-source (see
-# menv_smtp_expect for what arrives), one SMTP
-# session per message (from sender@example.org to $MAIL_USER@localhost),
-# SESSIONS sessions at a time.  Prints "rc file" per message (rc: 0 the
-# server accepted it).
+# menv_smtp_expect for what arrives), one SMTP session per message (from
+# sender@example.org to $MAIL_USER@localhost), SESSIONS sessions at a
+# time.  Prints "rc file" per message (rc: 0 the server accepted it).
 menv_smtp_send() {
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	tr '\n' '\0' <"$3" | xargs -0 -r -n 1 -P "$2" sh -c 'smtp-source -4 -F "$2" -m 1 \
