@@ -9,8 +9,8 @@
 #   bench/mail.sh [--quick] [--csv FILE] [--rounds R] [--par P]
 #                 [--lda-n N] [--raw-n N] [--big-n N] [--big-more N]
 #                 [--grep-n N] [--imap-n N] [--nm-n N] [--archive-n N]
-#                 [WORKLOAD...]
-#                 workloads: lda raw big grep imap notmuch archive
+#                 [--pipe-n N] [WORKLOAD...]
+#                 workloads: lda raw big grep imap notmuch archive pipeline
 #   bench/mail.sh --table CSV                     print CSV as a markdown table
 #
 # Each workload gets fresh targets, measures each target in turn (one step
@@ -34,7 +34,7 @@ IPMD_BIN=${IPMAILDIR_BIN:-$BUILD/ipmaildir}
 IPMD_TOOLS=${IPMD_TOOLS:-$BUILD/tests/tools}
 # mail-env.sh finds the repository through it.
 export IPMD_TOP=$TOP
-MAIL_WORKLOADS=(lda raw big grep imap notmuch archive)
+MAIL_WORKLOADS=(lda raw big grep imap notmuch archive pipeline)
 # Every column of the CSV; TARGETS are those that run (node when it can).
 ALL_TARGETS=(plain gocryptfs ipmaildir node)
 TARGETS=(plain gocryptfs ipmaildir)
@@ -58,6 +58,7 @@ grep_n=${IPMD_BENCH_GREP_N:-}
 imap_n=${IPMD_BENCH_IMAP_N:-}
 nm_n=${IPMD_BENCH_NM_N:-}
 archive_n=${IPMD_BENCH_ARCHIVE_N:-}
+pipe_n=${IPMD_BENCH_PIPE_N:-}
 
 usage() {
 	sed -n '9,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
@@ -206,7 +207,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 ;;
 	--csv | --rounds | --par | --lda-n | --raw-n | --big-n | --big-more | --grep-n | --imap-n | --nm-n | \
-		--archive-n)
+		--archive-n | --pipe-n)
 		[ $# -ge 2 ] || { usage >&2; exit 2; }
 		case $1 in
 		--csv) csv=$2 ;;
@@ -220,6 +221,7 @@ while [ $# -gt 0 ]; do
 		--imap-n) imap_n=$2 ;;
 		--nm-n) nm_n=$2 ;;
 		--archive-n) archive_n=$2 ;;
+		--pipe-n) pipe_n=$2 ;;
 		esac
 		shift
 		;;
@@ -238,12 +240,12 @@ done
 # take); --quick keeps the harness alive in about two minutes.
 if [ "$quick" = 1 ]; then
 	: "${lda_n:=20}" "${raw_n:=40}" "${big_n:=1000}" "${big_more:=40}" "${grep_n:=100}"
-	: "${imap_n:=30}" "${nm_n:=60}" "${archive_n:=500}" "${rounds:=2}"
+	: "${imap_n:=30}" "${nm_n:=60}" "${archive_n:=500}" "${pipe_n:=40}" "${rounds:=2}"
 else
 	: "${lda_n:=5000}" "${raw_n:=2000}" "${big_n:=100000}" "${big_more:=1000}" "${grep_n:=3000}"
-	: "${imap_n:=500}" "${nm_n:=2000}" "${archive_n:=100000}" "${rounds:=3}"
+	: "${imap_n:=500}" "${nm_n:=2000}" "${archive_n:=100000}" "${pipe_n:=2000}" "${rounds:=3}"
 fi
-for v in "$rounds" "$par" "$lda_n" "$raw_n" "$big_n" "$big_more" "$grep_n" "$imap_n" "$nm_n" "$archive_n"; do
+for v in "$rounds" "$par" "$lda_n" "$raw_n" "$big_n" "$big_more" "$grep_n" "$imap_n" "$nm_n" "$archive_n" "$pipe_n"; do
 	case $v in '' | *[!0-9]* | 0) echo "bench/mail.sh: not a positive count: '$v'" >&2; exit 2 ;; esac
 done
 [ "$csv" = "" ] || case $csv in /*) ;; *) csv=$PWD/$csv ;; esac
@@ -1070,6 +1072,10 @@ mail_notmuch() {
 	headline "notmuch new time vs plain: $(vs_plain nm x)"
 }
 
+# The SMTP -> LMTP -> IMAP pipeline (its own file: this one is long).
+# shellcheck source=bench/mail_pipeline.sh
+. "$TOP/bench/mail_pipeline.sh"
+
 # ---- main ----
 
 T_START=$(now)
@@ -1081,7 +1087,7 @@ headline() { HEADLINE="$*"; }
 echo "# mail: $TEST_DIR ($(stat -f -c %T "$TEST_DIR")), $(gocryptfs -version 2>/dev/null | cut -d';' -f1)," \
 	"dovecot $(dovecot --version 2>/dev/null | cut -d' ' -f1), rounds $rounds, parallel $par"
 echo "# sizes: lda $lda_n, raw $raw_n, big $big_n + $big_more, grep $grep_n, imap $imap_n, notmuch $nm_n," \
-	"archive $archive_n$([ "$quick" = 1 ] && echo ' (quick)')"
+	"archive $archive_n, pipeline $pipe_n$([ "$quick" = 1 ] && echo ' (quick)')"
 echo "# targets: ${TARGETS[*]}${NODE_NOTE:+ (node $NODE_NOTE)}"
 for w in "${selected[@]}"; do
 	echo

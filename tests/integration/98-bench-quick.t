@@ -12,7 +12,7 @@ TOP=${IPMD_TOP:-$(cd "$here/../.." && pwd)}
 [ "$IPMD_TEST_TARGET" = ipmaildir ] || skip_all "the harness mounts its own targets"
 [ "$(id -u)" = 0 ] || skip_all "bench/mail.sh needs root"
 for c in gocryptfs /usr/sbin/dovecot /usr/lib/dovecot/dovecot-lda notmuch gnuplot \
-	fusermount3 setpriv python3; do
+	fusermount3 setpriv python3 postfix smtp-source; do
 	command -v "$c" >/dev/null 2>&1 || [ -x "$c" ] || skip_all "$c not installed"
 done
 [ -x "$IPMD_BIN" ] || bail "no ipmaildir binary at $IPMD_BIN (run make)"
@@ -30,7 +30,7 @@ is "$rc" 0 "bench/run --quick exits 0"
 # has_glob PATTERN: some file matches.
 has_glob() { compgen -G "$1" >/dev/null; }
 
-workloads=(seal_store mail_lda mail_raw mail_big mail_grep mail_imap mail_notmuch mail_archive node_io)
+workloads=(seal_store mail_lda mail_raw mail_big mail_grep mail_imap mail_notmuch mail_archive mail_pipeline node_io)
 for w in "${workloads[@]}"; do
 	if ! check "summary: $w ok" grep -Eq "^$w +ok " "$LOG"; then
 		for f in "$OUT/$w"-*.txt; do [ -e "$f" ] && tail -n 15 "$f" | sed 's/^/# /'; done
@@ -103,6 +103,14 @@ want archive 'cold' pgi
 # Counted with strace: no strace, no figure.
 command -v strace >/dev/null 2>&1 && want archive 'FUSE requests' gi
 want archive 'peak RSS' gi
+want pipeline '^SMTP in to stored via LMTP' pgi
+want pipeline 'smtpd accepted' pgi
+want pipeline 'LMTP transmission per msg' pgi
+want pipeline 'FUSE daemon CPU per msg' gi
+want pipeline '^first IMAP fetch-back' pgi
+want pipeline '^IMAP fetch-back .* again' pgi
+want pipeline 'lost or altered' pgi
+want pipeline "errors in Dovecot's and Postfix's logs" pgi
 
 # The ratios are the figures' ratios; a goal's verdict is yes or NO.
 bad=$(awk -F, 'NR > 1 {

@@ -138,16 +138,24 @@ PY
 
 # ---------------------------------------------------------------- Dovecot
 
-# menv_dovecot_conf DIR MAILDIR [PORT] — write DIR/dovecot.conf for a
-# private instance: Maildir++ at MAILDIR with Dovecot's own index files in
-# it (as a user's Dovecot would), IMAP on 127.0.0.1:PORT when PORT is
-# given, plain login for $MAIL_USER / $MAIL_PASS.  Sets DOVECOT_CONF and
-# DOVECOT_LOG.
+# menv_dovecot_conf DIR MAILDIR [PORT [LMTP_USER]] — write
+# DIR/dovecot.conf for a private instance: Maildir++ at MAILDIR with
+# Dovecot's own index files in it (as a user's Dovecot would), IMAP on
+# 127.0.0.1:PORT when PORT is given (0: no IMAP listener), plain login
+# for $MAIL_USER / $MAIL_PASS.  With LMTP_USER, Dovecot's LMTP server
+# also runs, on the unix socket $DOVECOT_LMTP (mode 0600, owned by
+# LMTP_USER: Postfix's lmtp(8) runs as mail_owner).  Sets DOVECOT_CONF,
+# DOVECOT_LOG and DOVECOT_LMTP.
 menv_dovecot_conf() {
-	local dir=$1 maildir=$2 port=${3:-}
+	local dir=$1 maildir=$2 port=${3:-} lmtp_user=${4:-} protocols=
+	[ "$port" = 0 ] && port=
+	[ -n "$port" ] && protocols=imap
+	[ -n "$lmtp_user" ] && protocols="$protocols lmtp"
 	mkdir -p "$dir"
 	DOVECOT_CONF=$dir/dovecot.conf
 	DOVECOT_LOG=$dir/dovecot.log
+	# base_dir is run/; the socket is named after its listener.
+	DOVECOT_LMTP=${lmtp_user:+$dir/run/lmtp}
 	printf '%s:{PLAIN}%s::::::\n' "$MAIL_USER" "$MAIL_PASS" >"$dir/passwd"
 	chmod 644 "$dir/passwd"
 	# Written by the log process (root) and by dovecot-lda (the user).
@@ -161,7 +169,7 @@ state_dir = $dir/state
 log_path = $DOVECOT_LOG
 info_log_path = $DOVECOT_LOG
 log_timestamp = "%Y-%m-%d %H:%M:%S "
-protocols = ${port:+imap}
+protocols = ${protocols# }
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -210,7 +218,8 @@ service submission-login {
 }
 service lmtp {
   unix_listener lmtp {
-    mode = 0600
+    mode = 0600${lmtp_user:+
+    user = $lmtp_user}
   }
 }
 # dovecot-lda runs as the test user and reports to the stats process when
@@ -219,6 +228,12 @@ service stats {
   unix_listener stats-writer {
     mode = 0666
   }
+}
+EOF
+	# LMTP's recipient is user@domain; the passdb knows the user.
+	[ -z "$lmtp_user" ] || cat >>"$DOVECOT_CONF" <<'EOF'
+protocol lmtp {
+  auth_username_format = %Ln
 }
 EOF
 	chmod 644 "$DOVECOT_CONF"
@@ -259,11 +274,15 @@ menv_dovecot_log_clean() {
 
 # ---------------------------------------------------------------- Postfix
 
-# menv_postfix_conf DIR — a private Postfix: config, queue and data
-# directories under DIR, local delivery to home_mailbox = Maildir/, nothing
-# listening on the network and nothing relayed.  Sets POSTFIX_CONF.
+# menv_postfix_conf DIR [SMTP_PORT LMTP_SOCKET] — a private Postfix:
+# config, queue and data directories under DIR, nothing relayed.  Alone:
+# local delivery to home_mailbox = Maildir/, nothing listening on the
+# network.  With SMTP_PORT and LMTP_SOCKET: smtpd(8) on 127.0.0.1:SMTP_PORT
+# and every local recipient handed to the LMTP server at LMTP_SOCKET (a
+# unix socket, e.g. Dovecot's), as an MX in front of Dovecot runs.  Sets
+# POSTFIX_CONF, POSTFIX_QUEUE and POSTFIX_LOG.
 menv_postfix_conf() {
-	local dir=$1
+	local dir=$1 smtp_port=${2:-} lmtp_socket=${3:-}
 	POSTFIX_CONF=$dir/etc
 	POSTFIX_QUEUE=$dir/spool
 	POSTFIX_LOG=$dir/maillog
@@ -321,6 +340,25 @@ discard   unix  -       -       n       -       -       discard
 local     unix  -       n       n       -       -       local
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
+	[ -n "$smtp_port" ] || return 0
+	# Mail from 127.0.0.1 is treated as an MX treats mail from outside:
+	# its headers are not rewritten (local_header_rewrite_clients), and
+	# no MIME conversion: what comes in is what Dovecot gets.  Delays are
+	# logged to the ms (bench/mail_pipeline.sh sums them).
+	cat >>"$POSTFIX_CONF/main.cf" <<EOF
+local_transport = lmtp:unix:$lmtp_socket
+local_header_rewrite_clients =
+disable_mime_output_conversion = yes
+smtpd_peername_lookup = no
+delay_logging_resolution_limit = 3
+EOF
+	cat >>"$POSTFIX_CONF/master.cf" <<EOF
+127.0.0.1:$smtp_port inet n     -       n       -       -       smtpd
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+proxymap  unix  -       -       n       -       -       proxymap
+EOF
 }
 
 # menv_postfix_start — start the instance (postfix(1) daemonizes master;
@@ -345,6 +383,36 @@ menv_postfix_start() {
 # menv_sendmail RCPT <MESSAGE — submit through the private instance.
 menv_sendmail() {
 	sendmail -C "$POSTFIX_CONF" -i -f sender@example.org "$@"
+}
+
+# menv_smtp_expect ORIGDIR EXPECTDIR — each ORIGDIR/*.eml as it arrives
+# when smtp-source -F sends it: smtp-source ends the DATA with an empty
+# line of its own (CRLF CRLF "." CRLF), so the message the server receives
+# is the file and one more LF.  What the mail server must then store.
+menv_smtp_expect() {
+	"$MENV_PY" - "$1" "$2" <<'PY'
+import os, sys
+src, dst = sys.argv[1:]
+os.makedirs(dst, exist_ok=True)
+for n in sorted(os.listdir(src)):
+    if n.endswith(".eml"):
+        with open(os.path.join(src, n), "rb") as f:
+            d = f.read()
+        with open(os.path.join(dst, n), "wb") as f:
+            f.write(d + b"\n")
+PY
+}
+
+# menv_smtp_send PORT SESSIONS LIST — every file named in LIST (one path a
+# line) sent to smtpd on 127.0.0.1:PORT by Postfix's smtp-source (see
+# menv_smtp_expect for what arrives), one SMTP session per message (from
+# sender@example.org to $MAIL_USER@localhost), SESSIONS sessions at a
+# time.  Prints "rc file" per message (rc: 0 the server accepted it).
+menv_smtp_send() {
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	tr '\n' '\0' <"$3" | xargs -0 -r -n 1 -P "$2" sh -c 'smtp-source -4 -F "$2" -m 1 \
+		-f sender@example.org -t "$0@localhost" -M client.example.org \
+		"inet:127.0.0.1:$1" >/dev/null 2>&1; echo "$? $2"' "$MAIL_USER" "$1"
 }
 
 # ---------------------------------------------------------------- deliverer
@@ -404,7 +472,7 @@ menv_gen_many() {
 	"$MENV_PY" "$MENV_DIR/genmail.py" --many "$@"
 }
 
-# menv_match [--exact] [--folder F] ORIGDIR MAILDIR — every ORIGDIR/*.eml
+# menv_match [--exact] ORIGDIR MAILDIR — see mailcheck.py: every ORIGDIR/*.eml
 # is in MAILDIR's new/ or cur/ exactly once (found by Message-ID), byte for
 # byte: the delivered file ends with the original and anything before it is
 # whole header lines an MDA added (Return-Path, Delivered-To, Received...);
@@ -413,62 +481,7 @@ menv_gen_many() {
 # to stderr as TAP comments.  Exit 0 when nothing is missing, duplicate or
 # corrupt (messages other than the originals are counted, not errors).
 menv_match() {
-	"$MENV_PY" - "$@" <<'PY'
-import os, re, sys
-args = sys.argv[1:]
-exact = "--exact" in args
-args = [a for a in args if a != "--exact"]
-orig_dir, maildir = args
-HDR = re.compile(rb"^(?:[!-9;-~]+:.*|[ \t].*)$")
-
-def msgid(data):
-    head = data.split(b"\n\n", 1)[0]
-    m = re.search(rb"^message-id:[ \t]*(<[^>\n]+>)", head, re.I | re.M)
-    return m.group(1) if m else None
-
-origs = {}
-for n in sorted(os.listdir(orig_dir)):
-    if n.endswith(".eml"):
-        with open(os.path.join(orig_dir, n), "rb") as f:
-            d = f.read()
-        origs[msgid(d)] = (n, d)
-found, others = {}, 0
-for sub in ("new", "cur"):
-    p = os.path.join(maildir, sub)
-    for n in sorted(os.listdir(p)):
-        with open(os.path.join(p, n), "rb") as f:
-            d = f.read()
-        k = msgid(d)
-        if k in origs:
-            found.setdefault(k, []).append((f"{sub}/{n}", d))
-        else:
-            others += 1
-missing = dup = corrupt = 0
-shown = 0
-def note(s):
-    global shown
-    if shown < 20:
-        sys.stderr.write(f"# {s}\n")
-    shown += 1
-for k, (name, want) in origs.items():
-    got = found.get(k, [])
-    if not got:
-        missing += 1; note(f"missing: {name}"); continue
-    if len(got) > 1:
-        dup += 1; note(f"duplicate: {name} as {[g[0] for g in got]}")
-    path, d = got[0]
-    prefix = d[:-len(want)] if len(d) >= len(want) else None
-    good = d.endswith(want) and (
-        prefix == b"" if exact else
-        all(HDR.match(l) for l in prefix.split(b"\n")[:-1]) and
-        (prefix == b"" or prefix.endswith(b"\n")))
-    if not good:
-        corrupt += 1
-        note(f"corrupt: {path} (original {name}, {len(d)} vs {len(want)} bytes)")
-print(f"originals={len(origs)} found={sum(1 for k in origs if k in found)} "
-      f"missing={missing} duplicate={dup} corrupt={corrupt} others={others}")
-sys.exit(1 if missing or dup or corrupt else 0)
-PY
+	"$MENV_PY" "$MENV_DIR/mailcheck.py" "$@"
 }
 
 # menv_count MAILDIR — number of messages in new/ and cur/.
