@@ -30,8 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs/fuse/ops_cache.h"
 #include "fs/fuse/share_ioctl.h"
 #include "fs/model/record.h"
+#include "fs/mount/cache_file.h"
 #include "fs/mount/file.h"
 #include "fs/mount/mount.h"
 #include "fs/mount/prefetch.h"
@@ -273,6 +275,14 @@ static int truncate_locked(struct ipmd_fs *fs, struct inode *inode,
 	if (fs->read_only)
 		return -EROFS;
 	int e = 0;
+	if (inode->cache) { /* fs/mount/cache_file.h: nothing to seal */
+		e = cache_file_truncate(inode->cache, inode->size, size);
+		if (e == 0) {
+			inode->size = size;
+			inode->mtime = inode->ctime = *t;
+		}
+		return e;
+	}
 	if (!inode->file)
 		e = file_state_new(&fs->st, inode->ino, &inode->content,
 				   &inode->file);
@@ -635,7 +645,8 @@ static void prefetch_files(struct ipmd_fs *fs, fuse_ino_t ino)
 	for (uint64_t i = from; i < to; i++) {
 		struct inode *n = tree_get(fs->tree, i);
 		/* Being written: its state, not its content, is what reads. */
-		if (n && S_ISREG(n->mode) && !n->file && n->links &&
+		if (n && S_ISREG(n->mode) && !n->file && !n->cache &&
+		    n->links &&
 		    n->links->dir == dir)
 			prefetch_chunk(fs->prefetch, &n->content, 0);
 	}
@@ -648,6 +659,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	(void)fi;
 	struct ipmd_fs *fs = fs_of(req);
 	int err = 0;
+	if (ops_cache_read(req, ino, size, off))
+		return;
 	pthread_mutex_lock(&fs->lock);
 	struct inode *inode = tree_get(fs->tree, ino);
 	struct file_state *f = inode ? file_get(fs, inode, false, &err) : NULL;
@@ -700,6 +713,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	struct ipmd_fs *fs = fs_of(req);
 	int err = 0;
 	struct file_state *f = NULL;
+	if (ops_cache_write(req, ino, buf, size, off))
+		return;
 	pthread_mutex_lock(&fs->lock);
 	struct inode *inode = tree_get(fs->tree, ino);
 	if (!inode)
@@ -772,6 +787,8 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	(void)datasync;
 	(void)fi;
 	struct ipmd_fs *fs = fs_of(req);
+	if (ops_cache_fsync(req, ino))
+		return;
 	int err = seal_open_file(fs, ino);
 	if (!err)
 		err = make_durable(fs);

@@ -15,6 +15,8 @@
 #include "fs/model/merge.h"
 #include "fs/model/merge_base.h"
 #include "fs/model/record.h"
+#include "fs/mount/cache_class.h"
+#include "fs/mount/cache_file.h"
 #include "fs/mount/file.h"
 #include "fs/mount/node.h"
 #include "fs/mount/publish.h"
@@ -368,6 +370,10 @@ static int start_journal(struct ipmd_fs *fs, bool empty,
 		       "before %llu: %s", (unsigned long long)gen,
 		       strerror(-e));
 	wal_store_set_journal(fs->stack.wal, fs->journal);
+	if ((e = cache_dir_open(fs->store.paths.root, fs->store.keys.journal,
+				&fs->cache_dir)))
+		return msgbuf_say(msg, msgsize, "cache directory in %s: %s",
+				  fs->store.paths.root, strerror(-e));
 	/* Make the replayed state (or the new mailbox) a commit now. */
 	/* The journal holds it all, so a store that fails for a moment (a
 	 * node, a fault) gets a few more tries before the mount gives up. */
@@ -503,15 +509,58 @@ void ipmd_fs_release_inode(struct inode *inode, void *arg)
 		return;
 	file_state_free(inode->file);
 	inode->file = NULL;
+	cache_file_unref(inode->cache);
+	inode->cache = NULL;
 	tree_release(fs->tree, inode);
 }
 
+/* Under lock: r, which touches only cache files (cache_file_classify),
+ * applied without the journal.  Nothing to commit: a cache file is in no
+ * directory node, and the shards its name marked dirty seal as before. */
+static int log_local(struct ipmd_fs *fs, struct record *r)
+{
+	struct cache_file *cf = NULL;
+	int e = 0;
+	if (r->op == REC_CREATE) {
+		if (!fs->cache_dir)
+			return -EROFS;
+		if ((e = cache_file_new(fs->cache_dir, &cf)))
+			return e;
+	}
+	e = record_apply(fs->tree, r, ipmd_fs_release_inode, fs);
+	struct inode *i = e == 0 && cf ? tree_get(fs->tree, r->ino) : NULL;
+	if (i)
+		i->cache = cf;
+	else
+		cache_file_unref(cf);
+	return e;
+}
+
+static int log_journaled(struct ipmd_fs *fs, struct record *r);
+
 int ipmd_fs_log(struct ipmd_fs *fs, struct record *r)
+{
+	if (fs->read_only)
+		return -EROFS;
+	bool unlink_first;
+	int e = cache_file_classify(fs->tree, r, &unlink_first);
+	if (e < 0)
+		return e;
+	if (e == 0)
+		return log_journaled(fs, r);
+	if (unlink_first) {
+		struct record u = {.op = REC_UNLINK, .dir = r->newdir,
+				   .name = r->newname, .time = r->time};
+		if ((e = log_journaled(fs, &u)))
+			return e;
+	}
+	return log_local(fs, r);
+}
+
+static int log_journaled(struct ipmd_fs *fs, struct record *r)
 {
 	char *json;
 	size_t len;
-	if (fs->read_only)
-		return -EROFS;
 	int e = record_encode(r, &json, &len);
 	if (e != 0)
 		return e;
@@ -795,6 +844,8 @@ static void free_file_states(struct fs_tree *t)
 		for (struct inode *i = t->buckets[b]; i; i = i->hash_next) {
 			file_state_free(i->file);
 			i->file = NULL;
+			cache_file_unref(i->cache);
+			i->cache = NULL;
 		}
 }
 
@@ -853,6 +904,8 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 		free_file_states(fs->tree);
 		tree_free(fs->tree);
 	}
+	cache_dir_close(fs->cache_dir);
+	fs->cache_dir = NULL;
 	log_faults(fs->stack.fault);
 	store_stack_close(&fs->stack);
 	chunk_cache_free(fs->cache);

@@ -1,0 +1,303 @@
+/*
+ * fs/mount/cache_file.c — local cache files (cache_file.h).
+ *
+ * On disk a cache file is a run of slots, one per page of CACHE_PAGE
+ * plaintext bytes: nonce ‖ ciphertext ‖ tag.  Pages are materialised in
+ * order (a write past the last one writes the zero pages between), so a
+ * slot that is not there lies past the end and reads as zeros, and no
+ * all-zero slot is ever taken for a page.  Every byte at or past the
+ * file's size is zero (truncate clears a cut page's tail), so a write or
+ * a truncate past the end needs no zeroing of its own.
+ */
+#include "fs/mount/cache_file.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/format.h"
+#include "util/endian.h"
+#include "util/io.h"
+
+#define NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define TAG crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define SLOT (NONCE + CACHE_PAGE + TAG)
+#define FILE_ID 16
+#define AAD_BYTES (FILE_ID + 8)
+
+struct cache_dir {
+	int fd;
+	uint8_t *key; /* sodium_malloc'ed, read-only */
+};
+
+struct cache_file {
+	struct cache_dir *dir;
+	int fd;
+	atomic_uint refs;
+	pthread_mutex_t mu;
+	uint64_t pages; /* slots on disk */
+	uint8_t id[FILE_ID];
+};
+
+/* Files a kernel without O_TMPFILE left named (a crash) hold nothing any
+ * mount will read again. */
+static void sweep(int fd)
+{
+	int dup_fd = dup(fd);
+	DIR *d = dup_fd < 0 ? NULL : fdopendir(dup_fd);
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return;
+	}
+	for (struct dirent *e; (e = readdir(d));)
+		if (e->d_name[0] != '.')
+			(void)unlinkat(fd, e->d_name, 0);
+	closedir(d);
+}
+
+int cache_dir_open(const char *root, const uint8_t *journal_key,
+		   struct cache_dir **out)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s/%s", root, CACHE_DIR_NAME) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	struct cache_dir *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d->key = sodium_malloc(crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
+	int e = d->fd < 0 ? -errno : !d->key ? -ENOMEM : 0;
+	if (e == 0) {
+		sweep(d->fd);
+		/* A subkey of the journal key: local state, never shared. */
+		crypto_generichash(d->key,
+				   crypto_aead_xchacha20poly1305_ietf_KEYBYTES,
+				   (const uint8_t *)IPMD_CACHE_KEY_LABEL,
+				   strlen(IPMD_CACHE_KEY_LABEL), journal_key,
+				   IPMD_KEY_BYTES);
+		sodium_mprotect_readonly(d->key);
+		*out = d;
+		return 0;
+	}
+	cache_dir_close(d);
+	return e;
+}
+
+void cache_dir_close(struct cache_dir *d)
+{
+	if (!d)
+		return;
+	if (d->fd >= 0)
+		close(d->fd);
+	sodium_free(d->key);
+	free(d);
+}
+
+/* An unnamed file in the cache directory, or, without O_TMPFILE, a
+ * named one removed at once. */
+static int open_unnamed(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
+			errno != EINVAL))
+		return fd < 0 ? -errno : fd;
+	char name[2 * FILE_ID + 1];
+	uint8_t r[FILE_ID];
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(name, sizeof(name), r, sizeof(r));
+	fd = openat(dirfd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	(void)unlinkat(dirfd, name, 0);
+	return fd;
+}
+
+int cache_file_new(struct cache_dir *d, struct cache_file **out)
+{
+	struct cache_file *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->fd = open_unnamed(d->fd);
+	if (f->fd < 0) {
+		int e = f->fd;
+		free(f);
+		return e;
+	}
+	f->dir = d;
+	atomic_init(&f->refs, 1);
+	pthread_mutex_init(&f->mu, NULL);
+	randombytes_buf(f->id, sizeof(f->id));
+	*out = f;
+	return 0;
+}
+
+struct cache_file *cache_file_ref(struct cache_file *f)
+{
+	atomic_fetch_add(&f->refs, 1);
+	return f;
+}
+
+void cache_file_unref(struct cache_file *f)
+{
+	if (!f || atomic_fetch_sub(&f->refs, 1) != 1)
+		return;
+	close(f->fd);
+	pthread_mutex_destroy(&f->mu);
+	free(f);
+}
+
+static void page_aad(const struct cache_file *f, uint64_t page,
+		     uint8_t aad[AAD_BYTES])
+{
+	memcpy(aad, f->id, FILE_ID);
+	put_be64(aad + FILE_ID, page);
+}
+
+/* Under f->mu: page's plaintext into p (zeros past the last slot). */
+static int page_get(struct cache_file *f, uint64_t page,
+		    uint8_t p[CACHE_PAGE])
+{
+	if (page >= f->pages) {
+		memset(p, 0, CACHE_PAGE);
+		return 0;
+	}
+	uint8_t slot[SLOT], aad[AAD_BYTES];
+	int e = pread_all(f->fd, slot, SLOT, (off_t)(page * SLOT));
+	if (e)
+		return e;
+	page_aad(f, page, aad);
+	unsigned long long n;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+		    p, &n, NULL, slot + NONCE, CACHE_PAGE + TAG, aad,
+		    sizeof(aad), slot, f->dir->key) != 0)
+		return -EIO;
+	return 0;
+}
+
+/* Under f->mu: seal p into page's slot (a fresh nonce each time). */
+static int slot_put(struct cache_file *f, uint64_t page,
+		    const uint8_t p[CACHE_PAGE])
+{
+	uint8_t slot[SLOT], aad[AAD_BYTES];
+	randombytes_buf(slot, NONCE);
+	page_aad(f, page, aad);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(slot + NONCE, NULL, p,
+						   CACHE_PAGE, aad,
+						   sizeof(aad), NULL, slot,
+						   f->dir->key);
+	return pwrite_all(f->fd, slot, SLOT, (off_t)(page * SLOT));
+}
+
+/* Under f->mu: p as page, materialising the zero pages before it. */
+static int page_put(struct cache_file *f, uint64_t page,
+		    const uint8_t p[CACHE_PAGE])
+{
+	static const uint8_t zero[CACHE_PAGE];
+	for (; f->pages < page; f->pages++) {
+		int e = slot_put(f, f->pages, zero);
+		if (e)
+			return e;
+	}
+	int e = slot_put(f, page, p);
+	if (e == 0 && f->pages <= page)
+		f->pages = page + 1;
+	return e;
+}
+
+int cache_file_read(struct cache_file *f, uint64_t size, uint64_t off,
+		    uint8_t *buf, size_t len, size_t *got)
+{
+	*got = 0;
+	if (off >= size)
+		return 0;
+	if (len > size - off)
+		len = (size_t)(size - off);
+	uint8_t *p = sodium_malloc(CACHE_PAGE);
+	if (!p)
+		return -ENOMEM;
+	int e = 0;
+	pthread_mutex_lock(&f->mu);
+	while (*got < len && e == 0) {
+		uint64_t at = off + *got, page = at / CACHE_PAGE;
+		size_t in = (size_t)(at % CACHE_PAGE);
+		size_t n = CACHE_PAGE - in < len - *got ? CACHE_PAGE - in
+							: len - *got;
+		e = page_get(f, page, p);
+		if (e == 0) {
+			memcpy(buf + *got, p + in, n);
+			*got += n;
+		}
+	}
+	pthread_mutex_unlock(&f->mu);
+	sodium_free(p); /* wipes */
+	return e;
+}
+
+int cache_file_write(struct cache_file *f, uint64_t size, uint64_t off,
+		     const uint8_t *data, size_t len)
+{
+	uint8_t *p = sodium_malloc(CACHE_PAGE);
+	if (!p)
+		return -ENOMEM;
+	int e = 0;
+	size_t done = 0;
+	pthread_mutex_lock(&f->mu);
+	(void)size; /* bytes past it are zeros already (truncate) */
+	while (done < len && e == 0) {
+		uint64_t at = off + done, page = at / CACHE_PAGE;
+		size_t in = (size_t)(at % CACHE_PAGE);
+		size_t n = CACHE_PAGE - in < len - done ? CACHE_PAGE - in
+							: len - done;
+		if (n < CACHE_PAGE)
+			e = page_get(f, page, p);
+		if (e == 0) {
+			memcpy(p + in, data + done, n);
+			e = page_put(f, page, p);
+		}
+		done += n;
+	}
+	pthread_mutex_unlock(&f->mu);
+	sodium_free(p);
+	return e;
+}
+
+int cache_file_truncate(struct cache_file *f, uint64_t size,
+			uint64_t new_size)
+{
+	if (new_size >= size)
+		return 0; /* the bytes past size are zeros already */
+	uint64_t keep = (new_size + CACHE_PAGE - 1) / CACHE_PAGE;
+	int e = 0;
+	pthread_mutex_lock(&f->mu);
+	if (keep < f->pages) {
+		if (ftruncate(f->fd, (off_t)(keep * SLOT)) != 0)
+			e = -errno;
+		else
+			f->pages = keep;
+	}
+	size_t in = (size_t)(new_size % CACHE_PAGE);
+	if (e == 0 && in && new_size / CACHE_PAGE < f->pages) {
+		uint8_t *p = sodium_malloc(CACHE_PAGE);
+		e = p ? page_get(f, new_size / CACHE_PAGE, p) : -ENOMEM;
+		if (e == 0) {
+			memset(p + in, 0, CACHE_PAGE - in);
+			e = page_put(f, new_size / CACHE_PAGE, p);
+		}
+		sodium_free(p);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return e;
+}
