@@ -11,7 +11,6 @@
  */
 #include "fs/mount/cache_file.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,13 +24,14 @@
 #include <unistd.h>
 
 #include "crypto/format.h"
+#include "util/dir.h"
 #include "util/endian.h"
 #include "util/io.h"
 
 #define NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define TAG crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define SLOT (NONCE + CACHE_PAGE + TAG)
-#define FILE_ID 16
+#define FILE_ID CACHE_FILE_ID
 #define AAD_BYTES (FILE_ID + 8)
 
 struct cache_dir {
@@ -46,22 +46,26 @@ struct cache_file {
 	pthread_mutex_t mu;
 	uint64_t pages; /* slots on disk */
 	uint8_t id[FILE_ID];
+	/* A file a clean unmount kept is named until the mount ends (an
+	 * unlinked file can't be linked again, as an O_TMPFILE can): removed
+	 * with its last reference unless kept once more. */
+	char name[CACHE_NAME_BYTES];
+	bool kept;
 };
 
-/* Files a kernel without O_TMPFILE left named (a crash) hold nothing any
- * mount will read again. */
-static void sweep(int fd)
+void cache_dir_sweep(struct cache_dir *cd,
+		     const char (*keep)[CACHE_NAME_BYTES], size_t nkeep)
 {
-	int dup_fd = dup(fd);
-	DIR *d = dup_fd < 0 ? NULL : fdopendir(dup_fd);
-	if (!d) {
-		if (dup_fd >= 0)
-			close(dup_fd);
+	DIR *d;
+	if (dir_open_at(cd->fd, ".", 0, &d) != 0)
 		return;
+	for (struct dirent *e; (e = readdir(d));) {
+		bool kept = e->d_name[0] == '.';
+		for (size_t i = 0; i < nkeep && !kept; i++)
+			kept = strcmp(e->d_name, keep[i]) == 0;
+		if (!kept)
+			(void)unlinkat(cd->fd, e->d_name, 0);
 	}
-	for (struct dirent *e; (e = readdir(d));)
-		if (e->d_name[0] != '.')
-			(void)unlinkat(fd, e->d_name, 0);
 	closedir(d);
 }
 
@@ -81,7 +85,6 @@ int cache_dir_open(const char *root, const uint8_t *journal_key,
 	d->key = sodium_malloc(crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
 	int e = d->fd < 0 ? -errno : !d->key ? -ENOMEM : 0;
 	if (e == 0) {
-		sweep(d->fd);
 		/* A subkey of the journal key: local state, never shared. */
 		crypto_generichash(d->key,
 				   crypto_aead_xchacha20poly1305_ietf_KEYBYTES,
@@ -144,6 +147,111 @@ int cache_file_new(struct cache_dir *d, struct cache_file **out)
 	return 0;
 }
 
+int cache_file_adopt(struct cache_dir *d, const char *name,
+		     const uint8_t id[CACHE_FILE_ID], struct cache_file **out)
+{
+	if (strlen(name) + 1 > CACHE_NAME_BYTES)
+		return -ENAMETOOLONG;
+	int fd = openat(d->fd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	int e = fstat(fd, &st) != 0 ? -errno
+		: !S_ISREG(st.st_mode) || st.st_size % SLOT ? -EBADMSG
+							     : 0;
+	struct cache_file *f = e ? NULL : calloc(1, sizeof(*f));
+	if (!e && !f)
+		e = -ENOMEM;
+	if (e) {
+		close(fd);
+		return e;
+	}
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->fd = fd;
+	f->dir = d;
+	f->pages = (uint64_t)st.st_size / SLOT;
+	atomic_init(&f->refs, 1);
+	pthread_mutex_init(&f->mu, NULL);
+	memcpy(f->id, id, FILE_ID);
+	*out = f;
+	return 0;
+}
+
+int cache_file_keep(struct cache_file *f, char name[CACHE_NAME_BYTES],
+		    uint8_t id[CACHE_FILE_ID])
+{
+	if (!f->name[0]) {
+		char self[64], fresh[CACHE_NAME_BYTES];
+		uint8_t r[CACHE_FILE_ID];
+		randombytes_buf(r, sizeof(r));
+		sodium_bin2hex(fresh, sizeof(fresh), r, sizeof(r));
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", f->fd);
+		if (linkat(AT_FDCWD, self, f->dir->fd, fresh,
+			   AT_SYMLINK_FOLLOW) != 0)
+			return -errno;
+		memcpy(f->name, fresh, sizeof(fresh));
+	}
+	f->kept = true;
+	memcpy(name, f->name, CACHE_NAME_BYTES);
+	memcpy(id, f->id, FILE_ID);
+	return 0;
+}
+
+/* The AAD of a sealed blob: its name, so one can't stand for another. */
+int cache_dir_put_sealed(struct cache_dir *d, const char *name,
+			 const uint8_t *data, size_t len)
+{
+	size_t n = NONCE + len + TAG;
+	uint8_t *buf = malloc(n);
+	if (!buf)
+		return -ENOMEM;
+	randombytes_buf(buf, NONCE);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(
+		buf + NONCE, NULL, data, len, (const uint8_t *)name,
+		strlen(name), NULL, buf, d->key);
+	int fd = openat(d->fd, name, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC,
+			0600);
+	int e = fd < 0 ? -errno : write_all(fd, buf, n);
+	if (fd >= 0 && close(fd) != 0 && e == 0)
+		e = -errno;
+	free(buf);
+	return e;
+}
+
+int cache_dir_take_sealed(struct cache_dir *d, const char *name,
+			  uint8_t **data, size_t *len)
+{
+	*data = NULL;
+	int fd = openat(d->fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	(void)unlinkat(d->fd, name, 0); /* read once: a crash later keeps none */
+	struct stat st;
+	int e = fstat(fd, &st) != 0 ? -errno : 0;
+	size_t n = e ? 0 : (size_t)st.st_size;
+	if (!e && (n < NONCE + TAG || n > CACHE_SEALED_MAX))
+		e = -EBADMSG;
+	uint8_t *buf = e ? NULL : malloc(n), *out = e ? NULL : malloc(n);
+	if (!e && (!buf || !out))
+		e = -ENOMEM;
+	if (!e)
+		e = pread_all(fd, buf, n, 0);
+	unsigned long long m = 0;
+	if (!e && crypto_aead_xchacha20poly1305_ietf_decrypt(
+			  out, &m, NULL, buf + NONCE, n - NONCE,
+			  (const uint8_t *)name, strlen(name), buf, d->key) != 0)
+		e = -EBADMSG;
+	close(fd);
+	free(buf);
+	if (e) {
+		free(out);
+		return e;
+	}
+	*data = out;
+	*len = (size_t)m;
+	return 0;
+}
+
 struct cache_file *cache_file_ref(struct cache_file *f)
 {
 	atomic_fetch_add(&f->refs, 1);
@@ -154,6 +262,8 @@ void cache_file_unref(struct cache_file *f)
 {
 	if (!f || atomic_fetch_sub(&f->refs, 1) != 1)
 		return;
+	if (f->name[0] && !f->kept)
+		(void)unlinkat(f->dir->fd, f->name, 0);
 	close(f->fd);
 	pthread_mutex_destroy(&f->mu);
 	free(f);

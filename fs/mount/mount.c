@@ -17,6 +17,7 @@
 #include "fs/model/record.h"
 #include "fs/mount/cache_class.h"
 #include "fs/mount/cache_file.h"
+#include "fs/mount/cache_keep.h"
 #include "fs/mount/file.h"
 #include "fs/mount/node.h"
 #include "fs/mount/publish.h"
@@ -345,6 +346,21 @@ static int replay_journal(struct ipmd_fs *fs, struct journal_replay_stats *js,
 	return 0;
 }
 
+/* The cache files the last unmount kept, when this mount starts from the
+ * state they were written over: its head, and nothing replayed
+ * (fs/mount/cache_keep.h).  Losing them costs Dovecot a rebuild only. */
+static void restore_cache_files(struct ipmd_fs *fs, bool replayed_none)
+{
+	static const struct cid none; /* equals no head */
+	int n = cache_keep_restore(fs->cache_dir, fs->tree,
+				   replayed_none ? &fs->head.commit : &none,
+				   fs->head.journal_gen);
+	if (n < 0)
+		logmsg(LOG_WARNING, "cache files kept at the last unmount "
+		       "dropped: their catalog does not open (%s)",
+		       strerror(-n));
+}
+
 /* A writable mount's journal: the generation to append to (empty: the
  * replay found no record), and the replayed state a commit. */
 static int start_journal(struct ipmd_fs *fs, bool empty,
@@ -374,6 +390,7 @@ static int start_journal(struct ipmd_fs *fs, bool empty,
 				&fs->cache_dir)))
 		return msgbuf_say(msg, msgsize, "cache directory in %s: %s",
 				  fs->store.paths.root, strerror(-e));
+	restore_cache_files(fs, empty);
 	/* Make the replayed state (or the new mailbox) a commit now. */
 	/* The journal holds it all, so a store that fails for a moment (a
 	 * node, a fault) gets a few more tries before the mount gives up. */
@@ -890,6 +907,15 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 		int ce = ipmd_fs_commit(fs);
 		if (!e)
 			e = ce;
+		/* Committed: the cache files may outlive the mount. */
+		if (!e && fs->cache_dir) {
+			int kept = cache_keep_save(fs->cache_dir, fs->tree,
+						   &fs->head.commit,
+						   fs->head.journal_gen);
+			if (kept < 0)
+				logmsg(LOG_WARNING, "cache files not kept: %s",
+				       strerror(-kept));
+		}
 	}
 	if (fs->journal) {
 		wal_store_set_journal(fs->stack.wal, NULL);

@@ -17,6 +17,7 @@
 #include "fs/model/record.h"
 #include "fs/model/tree.h"
 #include "fs/mount/cache_class.h"
+#include "fs/mount/cache_keep.h"
 #include "tests/tap.h"
 #include "tests/unit/harness.h"
 
@@ -237,6 +238,79 @@ static void test_classify(struct cache_file *cf)
 	tree_free(t);
 }
 
+static void free_cache_files(struct fs_tree *t)
+{
+	for (uint32_t b = 0; b < t->nbuckets; b++)
+		for (struct inode *i = t->buckets[b]; i; i = i->hash_next) {
+			cache_file_unref(i->cache);
+			i->cache = NULL;
+		}
+}
+
+/* A clean unmount's catalog: back for the same head and generation only,
+ * each file whole; a damaged catalog or another head keeps nothing. */
+static void test_keep(struct cache_dir *d, const char *dir)
+{
+	struct fs_tree *t;
+	struct timespec now = {1, 0};
+	if (tree_new(&t, 0, 0, &now) != 0)
+		harness_bail("tree_new");
+	(void)mk(t, "dovecot-uidlist", S_IFREG | 0600);
+	struct inode *log = mk(t, "dovecot.index.log", S_IFREG | 0600);
+	struct inode *two = mk(t, "dovecot.index.cache", S_IFREG | 0600);
+	uint8_t data[3 * CACHE_PAGE + 7];
+	tap_fill_random(data, sizeof(data), 99);
+	if (cache_file_new(d, &log->cache) || cache_file_new(d, &two->cache) ||
+	    cache_file_write(log->cache, 0, 0, data, sizeof(data)) ||
+	    cache_file_write(two->cache, 0, 0, data, 10))
+		harness_bail("cache files");
+	log->size = sizeof(data);
+	two->size = 10;
+	log->mtime = (struct timespec){12345, 678};
+	uint64_t log_ino = log->ino;
+	struct cid head;
+	cid_of_raw_block(&head, (const uint8_t *)"head", 4);
+	is_int(cache_keep_save(d, t, &head, 7), 2, "two cache files kept");
+	free_cache_files(t);
+	tree_free(t);
+
+	/* The same mailbox again: the root and dovecot-uidlist. */
+	struct fs_tree *u;
+	if (tree_new(&u, 0, 0, &now) != 0)
+		harness_bail("tree_new");
+	(void)mk(u, "dovecot-uidlist", S_IFREG | 0600);
+	u->next_ino = log_ino + 2;
+	is_int(cache_keep_restore(d, u, &head, 7), 2, "both come back");
+	struct dirent *e = tree_lookup(u->root, "dovecot.index.log");
+	struct inode *back = e ? e->inode : NULL;
+	ok(back && back->cache && back->ino == log_ino &&
+	   back->size == sizeof(data) && back->mtime.tv_sec == 12345 &&
+	   back->mtime.tv_nsec == 678,
+	   "under their names, numbers, sizes and times");
+	uint8_t got[sizeof(data)];
+	size_t n = 0;
+	ok(back && cache_file_read(back->cache, back->size, 0, got,
+				   sizeof(got), &n) == 0 &&
+	   n == sizeof(data) && memcmp(got, data, n) == 0,
+	   "with their bytes");
+	struct cid other;
+	cid_of_raw_block(&other, (const uint8_t *)"other", 5);
+	is_int(cache_keep_save(d, u, &head, 7), 2, "kept again");
+	free_cache_files(u);
+	tree_free(u);
+	if (tree_new(&u, 0, 0, &now) != 0)
+		harness_bail("tree_new");
+	u->next_ino = log_ino + 2;
+	is_int(cache_keep_restore(d, u, &other, 7), 0,
+	       "another head takes none back");
+	is_int(cache_keep_restore(d, u, &head, 7), 0,
+	       "and the catalog was used up");
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", dir);
+	is_int(system(cmd), 0, "nothing named is left in the cache directory");
+	tree_free(u);
+}
+
 int main(void)
 {
 	harness_seal_init();
@@ -254,13 +328,15 @@ int main(void)
 	ok(sfd >= 0 && close(sfd) == 0, "a file left there");
 	struct cache_dir *d;
 	is_int(cache_dir_open(root, key, &d), 0, "cache_dir_open");
-	ok(access(stale, F_OK) != 0, "the leftover file is gone");
+	cache_dir_sweep(d, NULL, 0);
+	ok(access(stale, F_OK) != 0, "a sweep removes the leftover file");
 	test_random_io(d);
 	test_sealed(d, dir);
 	test_names();
 	struct cache_file *cf;
 	is_int(cache_file_new(d, &cf), 0, "a cache file for the tree");
 	test_classify(cf);
+	test_keep(d, dir);
 	cache_file_unref(cf);
 	cache_dir_close(d);
 	return tap_done();
