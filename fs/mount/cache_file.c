@@ -276,6 +276,35 @@ static void page_aad(const struct cache_file *f, uint64_t page,
 	put_be64(aad + FILE_ID, page);
 }
 
+/* Under f->mu: open the n slots read into s (pages first …) into out,
+ * out_off bytes into the first page, len bytes in all. */
+static int open_slots(struct cache_file *f, uint64_t first,
+		      const uint8_t *s, size_t out_off, uint8_t *out,
+		      size_t len)
+{
+	uint8_t p[CACHE_PAGE], aad[AAD_BYTES];
+	size_t done = 0;
+	int e = 0;
+	for (uint64_t page = first; done < len && e == 0; page++) {
+		size_t in = done == 0 ? out_off : 0;
+		size_t n = CACHE_PAGE - in < len - done ? CACHE_PAGE - in
+							: len - done;
+		const uint8_t *slot = s + (page - first) * SLOT;
+		/* A whole page opens straight into out. */
+		uint8_t *dst = n == CACHE_PAGE ? out + done : p;
+		page_aad(f, page, aad);
+		if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+			    dst, NULL, NULL, slot + NONCE, CACHE_PAGE + TAG,
+			    aad, sizeof(aad), slot, f->dir->key) != 0)
+			e = -EIO;
+		else if (dst == p)
+			memcpy(out + done, p + in, n);
+		done += n;
+	}
+	sodium_memzero(p, sizeof(p));
+	return e;
+}
+
 /* Under f->mu: page's plaintext into p (zeros past the last slot). */
 static int page_get(struct cache_file *f, uint64_t page,
 		    uint8_t p[CACHE_PAGE])
@@ -284,31 +313,22 @@ static int page_get(struct cache_file *f, uint64_t page,
 		memset(p, 0, CACHE_PAGE);
 		return 0;
 	}
-	uint8_t slot[SLOT], aad[AAD_BYTES];
+	uint8_t slot[SLOT];
 	int e = pread_all(f->fd, slot, SLOT, (off_t)(page * SLOT));
-	if (e)
-		return e;
-	page_aad(f, page, aad);
-	unsigned long long n;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-		    p, &n, NULL, slot + NONCE, CACHE_PAGE + TAG, aad,
-		    sizeof(aad), slot, f->dir->key) != 0)
-		return -EIO;
-	return 0;
+	return e ? e : open_slots(f, page, slot, 0, p, CACHE_PAGE);
 }
 
-/* Under f->mu: seal p into page's slot (a fresh nonce each time). */
-static int slot_put(struct cache_file *f, uint64_t page,
-		    const uint8_t p[CACHE_PAGE])
+/* Seal p as page into slot (a fresh nonce each time). */
+static void seal_slot(const struct cache_file *f, uint64_t page,
+		      const uint8_t p[CACHE_PAGE], uint8_t slot[SLOT])
 {
-	uint8_t slot[SLOT], aad[AAD_BYTES];
+	uint8_t aad[AAD_BYTES];
 	randombytes_buf(slot, NONCE);
 	page_aad(f, page, aad);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(slot + NONCE, NULL, p,
 						   CACHE_PAGE, aad,
 						   sizeof(aad), NULL, slot,
 						   f->dir->key);
-	return pwrite_all(f->fd, slot, SLOT, (off_t)(page * SLOT));
 }
 
 /* Under f->mu: p as page, materialising the zero pages before it. */
@@ -316,13 +336,16 @@ static int page_put(struct cache_file *f, uint64_t page,
 		    const uint8_t p[CACHE_PAGE])
 {
 	static const uint8_t zero[CACHE_PAGE];
+	uint8_t slot[SLOT];
 	for (; f->pages < page; f->pages++) {
-		int e = slot_put(f, f->pages, zero);
+		seal_slot(f, f->pages, zero, slot);
+		int e = pwrite_all(f->fd, slot, SLOT, (off_t)(f->pages * SLOT));
 		if (e)
 			return e;
 	}
-	int e = slot_put(f, page, p);
-	if (e == 0 && f->pages <= page)
+	seal_slot(f, page, p, slot);
+	int e = pwrite_all(f->fd, slot, SLOT, (off_t)(page * SLOT));
+	if (e == 0 && f->pages == page)
 		f->pages = page + 1;
 	return e;
 }
@@ -335,37 +358,40 @@ int cache_file_read(struct cache_file *f, uint64_t size, uint64_t off,
 		return 0;
 	if (len > size - off)
 		len = (size_t)(size - off);
-	uint8_t *p = sodium_malloc(CACHE_PAGE);
-	if (!p)
-		return -ENOMEM;
-	int e = 0;
 	pthread_mutex_lock(&f->mu);
-	while (*got < len && e == 0) {
-		uint64_t at = off + *got, page = at / CACHE_PAGE;
-		size_t in = (size_t)(at % CACHE_PAGE);
-		size_t n = CACHE_PAGE - in < len - *got ? CACHE_PAGE - in
-							: len - *got;
-		e = page_get(f, page, p);
-		if (e == 0) {
-			memcpy(buf + *got, p + in, n);
-			*got += n;
-		}
+	/* Past the last slot: zeros (a size set by truncate). */
+	uint64_t first = off / CACHE_PAGE, end = off + len;
+	uint64_t stored = f->pages * CACHE_PAGE;
+	size_t have = first >= f->pages ? 0
+		      : (size_t)((end < stored ? end : stored) - off);
+	int e = 0;
+	if (have > 0) {
+		uint64_t last = (off + have - 1) / CACHE_PAGE;
+		size_t n = (size_t)(last - first + 1) * SLOT;
+		uint8_t *s = malloc(n);
+		e = !s ? -ENOMEM
+		       : pread_all(f->fd, s, n, (off_t)(first * SLOT));
+		if (e == 0)
+			e = open_slots(f, first, s, (size_t)(off % CACHE_PAGE),
+				       buf, have);
+		free(s); /* ciphertext only */
 	}
 	pthread_mutex_unlock(&f->mu);
-	sodium_free(p); /* wipes */
-	return e;
+	if (e)
+		return e;
+	memset(buf + have, 0, len - have);
+	*got = len;
+	return 0;
 }
 
 int cache_file_write(struct cache_file *f, uint64_t size, uint64_t off,
 		     const uint8_t *data, size_t len)
 {
-	uint8_t *p = sodium_malloc(CACHE_PAGE);
-	if (!p)
-		return -ENOMEM;
+	uint8_t p[CACHE_PAGE];
 	int e = 0;
 	size_t done = 0;
-	pthread_mutex_lock(&f->mu);
 	(void)size; /* bytes past it are zeros already (truncate) */
+	pthread_mutex_lock(&f->mu);
 	while (done < len && e == 0) {
 		uint64_t at = off + done, page = at / CACHE_PAGE;
 		size_t in = (size_t)(at % CACHE_PAGE);
@@ -380,7 +406,7 @@ int cache_file_write(struct cache_file *f, uint64_t size, uint64_t off,
 		done += n;
 	}
 	pthread_mutex_unlock(&f->mu);
-	sodium_free(p);
+	sodium_memzero(p, sizeof(p));
 	return e;
 }
 
@@ -400,13 +426,13 @@ int cache_file_truncate(struct cache_file *f, uint64_t size,
 	}
 	size_t in = (size_t)(new_size % CACHE_PAGE);
 	if (e == 0 && in && new_size / CACHE_PAGE < f->pages) {
-		uint8_t *p = sodium_malloc(CACHE_PAGE);
-		e = p ? page_get(f, new_size / CACHE_PAGE, p) : -ENOMEM;
+		uint8_t p[CACHE_PAGE];
+		e = page_get(f, new_size / CACHE_PAGE, p);
 		if (e == 0) {
 			memset(p + in, 0, CACHE_PAGE - in);
 			e = page_put(f, new_size / CACHE_PAGE, p);
 		}
-		sodium_free(p);
+		sodium_memzero(p, sizeof(p));
 	}
 	pthread_mutex_unlock(&f->mu);
 	return e;

@@ -61,9 +61,17 @@ static void test_random_io(struct cache_dir *d)
 		if (cache_file_read(f, size, 0, got, MAXSIZE, &n) != 0 ||
 		    n != size || memcmp(got, ref, size) != 0)
 			bad = 3;
+		/* And a read from anywhere, of any length. */
+		uint64_t at = (uint64_t)rand() % (size + 1);
+		size_t want = (size_t)rand() % (3 * CACHE_PAGE);
+		size_t exp = at + want > size ? (size_t)(size - at) : want;
+		if (cache_file_read(f, size, at, got, want, &n) != 0 ||
+		    n != exp || memcmp(got, ref + at, n) != 0)
+			bad = 4;
 	}
 	is_int(bad, 0, "400 random writes and truncates read back as a "
-	       "plain buffer (cuts and holes read as zeros)");
+	       "plain buffer, whole and from anywhere (cuts and holes read "
+	       "as zeros)");
 	size_t n = 0;
 	is_int(cache_file_read(f, size, size + 10, got, 10, &n), 0,
 	       "a read past the end");
