@@ -32,6 +32,7 @@
 
 #include "fs/fuse/ops_cache.h"
 #include "fs/fuse/share_ioctl.h"
+#include "fs/model/maildir.h"
 #include "fs/model/record.h"
 #include "fs/mount/cache_file.h"
 #include "fs/mount/file.h"
@@ -539,6 +540,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	pthread_mutex_lock(&fs->lock);
 	struct inode *dir = get_dir(fs, parent, &err);
 	struct dirent *d = dir ? tree_lookup(dir, name) : NULL;
+	bool seen = maildir_is_new_to_cur(dir, tree_get(fs->tree, newparent));
 	if (dir && !d)
 		err = -ENOENT;
 	/* A message leaving tmp/ is whole: seal its tail first. */
@@ -554,12 +556,13 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		err = ipmd_fs_log(fs, &r);
 	}
 	pthread_mutex_unlock(&fs->lock);
-	/* A name entering a directory (tmp/ to new/, new/ to cur/) is durable
-	 * on return, as a delivery needs.  Within one directory (a Maildir
-	 * flag change, an index file replaced) it is journaled and durable at
-	 * the next sync or commit, as on a local filesystem, where only an
-	 * fsync of the directory promises it; Dovecot does that fsync. */
-	if (!err && parent != newparent)
+	/* A name entering a directory (tmp/ to new/) is durable on return, as
+	 * a delivery needs.  Within one directory (a Maildir flag change, an
+	 * index file replaced) and from new/ to cur/ (mail seen: a crash puts
+	 * it back in new/, whole) it is journaled and durable at the next sync
+	 * or commit, as on a local filesystem, where only an fsync of the
+	 * directory promises it. */
+	if (!err && parent != newparent && !seen)
 		err = make_durable(fs);
 	fuse_reply_err(req, -err);
 }

@@ -14,7 +14,8 @@
  *
  * Durability: every namespace change is a journal record appended under
  * `lock` before it is applied (fs/model/record.h).  Calls that promise durability
- * (fsync, rename into another directory, link, mkdir, symlink) then make
+ * (fsync, rename into another directory but new/ to cur/, link, mkdir,
+ * symlink) then make
  * the block store durable and sync the journal, outside `lock`, in that
  * order: a durable record never names a block that isn't.  A rename within
  * one directory, unlink and rmdir wait for the next sync or commit.
