@@ -95,6 +95,11 @@ enum kdf_id {
 	KDF_JOURNAL = 4,     /* seals journal records and local state files */
 };
 
+/* A mount's local cache files (fs/mount/cache_file.h) are sealed under
+ * BLAKE2b keyed with the journal key over this label: local state, like
+ * the journal, that no capability opens. */
+#define IPMD_CACHE_KEY_LABEL "ipmd-local-cache-v1"
+
 /* Ed25519 sizes, named for prototypes. */
 #define IPMD_PUBLIC_KEY_BYTES crypto_sign_PUBLICKEYBYTES /* 32 */
 #define IPMD_SECRET_KEY_BYTES crypto_sign_SECRETKEYBYTES /* 64 */

@@ -31,8 +31,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs/fuse/ops_cache.h"
 #include "fs/fuse/share_ioctl.h"
+#include "fs/model/maildir.h"
 #include "fs/model/record.h"
+#include "fs/mount/cache_file.h"
 #include "fs/mount/file.h"
 #include "fs/mount/mount.h"
 #include "fs/mount/prefetch.h"
@@ -277,6 +280,14 @@ static int truncate_locked(struct ipmd_fs *fs, struct inode *inode,
 	if (fs->read_only)
 		return -EROFS;
 	int e = 0;
+	if (inode->cache) { /* fs/mount/cache_file.h: nothing to seal */
+		e = cache_file_truncate(inode->cache, inode->size, size);
+		if (e == 0) {
+			inode->size = size;
+			inode->mtime = inode->ctime = *t;
+		}
+		return e;
+	}
 	if (!inode->file)
 		e = file_state_new(&fs->st, inode->ino, &inode->content,
 				   &inode->file);
@@ -558,6 +569,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	pthread_mutex_lock(&fs->lock);
 	struct inode *dir = ops_get_dir(fs, parent, &err);
 	struct dirent *d = dir ? tree_lookup(dir, name) : NULL;
+	bool seen = maildir_is_new_to_cur(dir, tree_get(fs->tree, newparent));
 	if (dir && !d)
 		err = -ENOENT;
 	/* A message leaving tmp/ is whole: seal its tail first. */
@@ -573,12 +585,13 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		err = ipmd_fs_log(fs, &r);
 	}
 	pthread_mutex_unlock(&fs->lock);
-	/* A name entering a directory (tmp/ to new/, new/ to cur/) is durable
-	 * on return, as a delivery needs.  Within one directory (a Maildir
-	 * flag change, an index file replaced) it is journaled and durable at
-	 * the next sync or commit, as on a local filesystem, where only an
-	 * fsync of the directory promises it; Dovecot does that fsync. */
-	if (!err && parent != newparent)
+	/* A name entering a directory (tmp/ to new/) is durable on return, as
+	 * a delivery needs.  Within one directory (a Maildir flag change, an
+	 * index file replaced) and from new/ to cur/ (mail seen: a crash puts
+	 * it back in new/, whole) it is journaled and durable at the next sync
+	 * or commit, as on a local filesystem, where only an fsync of the
+	 * directory promises it. */
+	if (!err && parent != newparent && !seen)
 		err = ops_make_durable(fs);
 	fuse_reply_err(req, -err);
 }
@@ -664,7 +677,8 @@ static void prefetch_files(struct ipmd_fs *fs, fuse_ino_t ino)
 	for (uint64_t i = from; i < to; i++) {
 		struct inode *n = tree_get(fs->tree, i);
 		/* Being written: its state, not its content, is what reads. */
-		if (n && S_ISREG(n->mode) && !n->file && n->links &&
+		if (n && S_ISREG(n->mode) && !n->file && !n->cache &&
+		    n->links &&
 		    n->links->dir == dir)
 			prefetch_chunk(fs->prefetch, &n->content, 0);
 	}
@@ -677,6 +691,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	(void)fi;
 	struct ipmd_fs *fs = ops_fs(req);
 	int err = 0;
+	if (ops_cache_read(req, ino, size, off))
+		return;
 	pthread_mutex_lock(&fs->lock);
 	struct inode *inode = tree_get(fs->tree, ino);
 	struct file_state *f = inode ? file_get(fs, inode, false, &err) : NULL;
@@ -729,6 +745,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	struct ipmd_fs *fs = ops_fs(req);
 	int err = 0;
 	struct file_state *f = NULL;
+	if (ops_cache_write(req, ino, buf, size, off))
+		return;
 	pthread_mutex_lock(&fs->lock);
 	struct inode *inode = tree_get(fs->tree, ino);
 	if (!inode)
@@ -801,6 +819,8 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	(void)datasync;
 	(void)fi;
 	struct ipmd_fs *fs = ops_fs(req);
+	if (ops_cache_fsync(req, ino))
+		return;
 	int err = seal_open_file(fs, ino);
 	if (!err)
 		err = ops_make_durable(fs);

@@ -20,6 +20,15 @@ bool maildir_is_msgdir(const char *name, size_t len)
 	       is_name(name, len, maildir_subdirs[MAILDIR_NEW]);
 }
 
+bool maildir_is_new_to_cur(const struct inode *from, const struct inode *to)
+{
+	const struct dirent *f = from ? from->links : NULL;
+	const struct dirent *t = to ? to->links : NULL;
+	return f && t && f->dir == t->dir &&
+	       is_name(f->name, f->name_len, maildir_subdirs[MAILDIR_NEW]) &&
+	       is_name(t->name, t->name_len, maildir_subdirs[MAILDIR_CUR]);
+}
+
 bool maildir_is_tmp(const char *name, size_t len)
 {
 	return is_name(name, len, maildir_subdirs[MAILDIR_TMP]);

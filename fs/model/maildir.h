@@ -34,6 +34,11 @@ extern const char *const maildir_subdirs[MAILDIR_SUBDIRS];
 /* name[0..len) is "cur" or "new": a directory of messages. */
 bool maildir_is_msgdir(const char *name, size_t len);
 
+/* Are directories from and to a Maildir's new/ and cur/ (so named, in one
+ * parent)?  A move between them (an IMAP server marking mail seen) takes
+ * a message that is already stored whole under its name in new/. */
+bool maildir_is_new_to_cur(const struct inode *from, const struct inode *to);
+
 /* name[0..len) is "tmp": deliveries in progress (a Maildir's only beside
  * cur/ or new/; the caller checks that). */
 bool maildir_is_tmp(const char *name, size_t len);

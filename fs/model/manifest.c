@@ -276,6 +276,9 @@ static int gather(struct sealer *s, const struct dir *d, bool all,
 			uint32_t i = tree_shard_of(e->hash, sh->count);
 			if (!all && !sh->dirty[i])
 				continue;
+			/* A local cache file is this mount's alone. */
+			if (e->inode->cache)
+				continue;
 			/* The count disagrees with the table: a tree bug. */
 			if (*n == s->picks_cap)
 				return -EIO;

@@ -86,6 +86,8 @@ static int scan_dir(struct scan *sc, struct inode *dir, size_t len,
 			struct mg_ent *e;
 			int r;
 
+			if (de->inode->cache)
+				continue; /* local, not the mailbox's */
 			if (at + de->name_len > MERGE_PATH_MAX)
 				return -ENAMETOOLONG;
 			if (len)

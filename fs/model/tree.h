@@ -61,6 +61,7 @@ static inline uint64_t tree_ino_range(uint64_t ino)
 #define TREE_DEPTH_MAX 2048
 
 struct file_state; /* fs/mount/file.h */
+struct cache_file; /* fs/mount/cache_file.h */
 struct dirent;
 
 /* Per-directory manifest bookkeeping: which shards need sealing again. */
@@ -102,6 +103,9 @@ struct inode {
 	uint64_t lookups;       /* kernel references (FUSE lookup count) */
 	uint32_t opens;         /* open handles */
 	struct file_state *file; /* fs/mount/file.h: unsealed writes, or NULL */
+	struct cache_file *cache; /* a local cache file (fs/mount/cache_file.h):
+				     its bytes live there; it is never in a
+				     directory node, a journal or a merge */
 	struct inode *hash_next;
 };
 

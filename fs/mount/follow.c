@@ -9,6 +9,7 @@
 
 #include "fs/model/manifest.h"
 #include "fs/model/reach.h"
+#include "fs/mount/cache_file.h"
 #include "fs/mount/file.h"
 #include "ipfs/cidset.h"
 #include "util/clock.h"
@@ -186,6 +187,17 @@ static void drop_idle_states(struct fs_tree *t)
 			}
 }
 
+/* The old tree's cache files nothing holds: gone with it, as after a
+ * crash (fs/mount/cache_keep.h: a fast-forward's head keeps none). */
+static void drop_cache_files(struct fs_tree *t)
+{
+	for (uint32_t b = 0; b < t->nbuckets; b++)
+		for (struct inode *i = t->buckets[b]; i; i = i->hash_next) {
+			cache_file_unref(i->cache);
+			i->cache = NULL;
+		}
+}
+
 static bool held(const struct inode *i)
 {
 	return i->lookups || i->opens || i->file;
@@ -230,6 +242,12 @@ static int move_refs(struct fs_tree *to, struct fs_tree *from)
 			t->file = i->file;
 			i->lookups = i->opens = 0;
 			i->file = NULL;
+			/* A cache file the kernel holds reads on as an
+			 * unlinked one (its name is in no commit). */
+			if (i->cache && !t->links && !t->cache) {
+				t->cache = i->cache;
+				i->cache = NULL;
+			}
 		}
 	return 0;
 }
@@ -291,6 +309,7 @@ static int forward_locked(struct ipmd_fs *fs, struct forward *f,
 	}
 	/* The head is written: from here the new tree is the mount's. */
 	journal_drop_before(p->journal, gen);
+	drop_cache_files(fs->tree);
 	tree_free(fs->tree);
 	fs->tree = f->tree;
 	f->tree = NULL;

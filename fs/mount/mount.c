@@ -15,6 +15,9 @@
 #include "fs/model/merge.h"
 #include "fs/model/merge_base.h"
 #include "fs/model/record.h"
+#include "fs/mount/cache_class.h"
+#include "fs/mount/cache_file.h"
+#include "fs/mount/cache_keep.h"
 #include "fs/mount/file.h"
 #include "fs/mount/node.h"
 #include "fs/mount/publish.h"
@@ -346,6 +349,21 @@ static int replay_journal(struct ipmd_fs *fs, struct journal_replay_stats *js,
 	return 0;
 }
 
+/* The cache files the last unmount kept, when this mount starts from the
+ * state they were written over: its head, and nothing replayed
+ * (fs/mount/cache_keep.h).  Losing them costs Dovecot a rebuild only. */
+static void restore_cache_files(struct ipmd_fs *fs, bool replayed_none)
+{
+	static const struct cid none; /* equals no head */
+	int n = cache_keep_restore(fs->cache_dir, fs->tree,
+				   replayed_none ? &fs->head.commit : &none,
+				   fs->head.journal_gen);
+	if (n < 0)
+		logmsg(LOG_WARNING, "cache files kept at the last unmount "
+		       "dropped: their catalog does not open (%s)",
+		       strerror(-n));
+}
+
 /* A writable mount's journal: the generation to append to (empty: the
  * replay found no record), and the replayed state a commit. */
 static int start_journal(struct ipmd_fs *fs, bool empty,
@@ -371,6 +389,11 @@ static int start_journal(struct ipmd_fs *fs, bool empty,
 		       "before %llu: %s", (unsigned long long)gen,
 		       strerror(-e));
 	wal_store_set_journal(fs->stack.wal, fs->journal);
+	if ((e = cache_dir_open(fs->store.paths.root, fs->store.keys.journal,
+				&fs->cache_dir)))
+		return msgbuf_say(msg, msgsize, "cache directory in %s: %s",
+				  fs->store.paths.root, strerror(-e));
+	restore_cache_files(fs, empty);
 	/* Make the replayed state (or the new mailbox) a commit now. */
 	/* The journal holds it all, so a store that fails for a moment (a
 	 * node, a fault) gets a few more tries before the mount gives up. */
@@ -529,15 +552,58 @@ void ipmd_fs_release_inode(struct inode *inode, void *arg)
 		return;
 	file_state_free(inode->file);
 	inode->file = NULL;
+	cache_file_unref(inode->cache);
+	inode->cache = NULL;
 	tree_release(fs->tree, inode);
 }
 
+/* Under lock: r, which touches only cache files (cache_file_classify),
+ * applied without the journal.  Nothing to commit: a cache file is in no
+ * directory node, and the shards its name marked dirty seal as before. */
+static int log_local(struct ipmd_fs *fs, struct record *r)
+{
+	struct cache_file *cf = NULL;
+	int e = 0;
+	if (r->op == REC_CREATE) {
+		if (!fs->cache_dir)
+			return -EROFS;
+		if ((e = cache_file_new(fs->cache_dir, &cf)))
+			return e;
+	}
+	e = record_apply(fs->tree, r, ipmd_fs_release_inode, fs);
+	struct inode *i = e == 0 && cf ? tree_get(fs->tree, r->ino) : NULL;
+	if (i)
+		i->cache = cf;
+	else
+		cache_file_unref(cf);
+	return e;
+}
+
+static int log_journaled(struct ipmd_fs *fs, struct record *r);
+
 int ipmd_fs_log(struct ipmd_fs *fs, struct record *r)
+{
+	if (fs->read_only)
+		return -EROFS;
+	bool unlink_first;
+	int e = cache_file_classify(fs->tree, r, &unlink_first);
+	if (e < 0)
+		return e;
+	if (e == 0)
+		return log_journaled(fs, r);
+	if (unlink_first) {
+		struct record u = {.op = REC_UNLINK, .dir = r->newdir,
+				   .name = r->newname, .time = r->time};
+		if ((e = log_journaled(fs, &u)))
+			return e;
+	}
+	return log_local(fs, r);
+}
+
+static int log_journaled(struct ipmd_fs *fs, struct record *r)
 {
 	char *json;
 	size_t len;
-	if (fs->read_only)
-		return -EROFS;
 	int e = record_encode(r, &json, &len);
 	if (e != 0)
 		return e;
@@ -831,6 +897,8 @@ static void free_file_states(struct fs_tree *t)
 		for (struct inode *i = t->buckets[b]; i; i = i->hash_next) {
 			file_state_free(i->file);
 			i->file = NULL;
+			cache_file_unref(i->cache);
+			i->cache = NULL;
 		}
 }
 
@@ -875,6 +943,15 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 		int ce = ipmd_fs_commit(fs);
 		if (!e)
 			e = ce;
+		/* Committed: the cache files may outlive the mount. */
+		if (!e && fs->cache_dir) {
+			int kept = cache_keep_save(fs->cache_dir, fs->tree,
+						   &fs->head.commit,
+						   fs->head.journal_gen);
+			if (kept < 0)
+				logmsg(LOG_WARNING, "cache files not kept: %s",
+				       strerror(-kept));
+		}
 	}
 	if (fs->journal) {
 		wal_store_set_journal(fs->stack.wal, NULL);
@@ -889,6 +966,8 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 		free_file_states(fs->tree);
 		tree_free(fs->tree);
 	}
+	cache_dir_close(fs->cache_dir);
+	fs->cache_dir = NULL;
 	log_faults(fs->stack.fault);
 	store_stack_close(&fs->stack);
 	chunk_cache_free(fs->cache);

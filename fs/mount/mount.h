@@ -14,7 +14,8 @@
  *
  * Durability: every namespace change is a journal record appended under
  * `lock` before it is applied (fs/model/record.h).  Calls that promise durability
- * (fsync, rename into another directory, link, mkdir, symlink) then make
+ * (fsync, rename into another directory but new/ to cur/, link, mkdir,
+ * symlink) then make
  * the block store durable and sync the journal, outside `lock`, in that
  * order: a durable record never names a block that isn't.  A rename within
  * one directory, unlink and rmdir wait for the next sync or commit.
@@ -131,6 +132,8 @@ struct ipmd_fs {
 	struct chunk_cache *cache;
 	struct obj_store st;
 	struct prefetch *prefetch; /* next chunk of sequential reads */
+	struct cache_dir *cache_dir; /* local cache files (fs/mount/cache_file.h);
+					NULL on a read-only mount */
 	struct journal *journal;
 	struct head head;
 	struct commit last; /* the commit the tree started from, or zero */
@@ -205,7 +208,11 @@ int ipmd_fs_start_workers(struct ipmd_fs *fs);
 void ipmd_fs_changed(struct ipmd_fs *fs);
 
 struct record;
-/* Under lock: journal a record, then apply it to the tree (fs/model/record.h). */
+/* Under lock: journal a record, then apply it to the tree (fs/model/record.h).
+ * A record that touches only local cache files (cache_file_classify) is
+ * applied without the journal and wakes no commit; a create of one gives
+ * the new inode its cache file.  -EXDEV: a cache file would leave the
+ * cache names. */
 int ipmd_fs_log(struct ipmd_fs *fs, struct record *r);
 /* Under lock: seal an inode's unsealed writes and journal the content
  * (before rename/link out of tmp/, truncate of a closed file, unmount). */

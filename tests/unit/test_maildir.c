@@ -92,9 +92,35 @@ static void test_create_and_count(void)
 	tree_free(t);
 }
 
+/* Which renames are a Maildir's new/ to cur/ (durable at the next sync). */
+static void test_new_to_cur(void)
+{
+	struct timespec now = {1, 0};
+	struct fs_tree *t;
+	if (tree_new(&t, 0, 0, &now) != 0) {
+		ok(0, "tree_new");
+		return;
+	}
+	struct inode *cur = mkdir_in(t, t->root, "cur", &now);
+	struct inode *new = mkdir_in(t, t->root, "new", &now);
+	struct inode *tmp = mkdir_in(t, t->root, "tmp", &now);
+	struct inode *f = mkdir_in(t, t->root, ".F", &now);
+	struct inode *fcur = f ? mkdir_in(t, f, "cur", &now) : NULL;
+	struct inode *fnew = f ? mkdir_in(t, f, "new", &now) : NULL;
+	ok(maildir_is_new_to_cur(new, cur), "new/ to cur/: yes");
+	ok(maildir_is_new_to_cur(fnew, fcur), "a folder's new/ to its cur/: yes");
+	ok(!maildir_is_new_to_cur(cur, new), "cur/ to new/: no");
+	ok(!maildir_is_new_to_cur(tmp, new), "tmp/ to new/ (a delivery): no");
+	ok(!maildir_is_new_to_cur(new, fcur), "new/ to another folder's cur/: no");
+	ok(!maildir_is_new_to_cur(t->root, cur) && !maildir_is_new_to_cur(NULL, cur),
+	   "the root, or none: no");
+	tree_free(t);
+}
+
 int main(void)
 {
 	test_names();
 	test_create_and_count();
+	test_new_to_cur();
 	return tap_done();
 }
