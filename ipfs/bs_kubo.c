@@ -367,7 +367,7 @@ int kubo_call(struct bs_kubo *k, const struct kubo_req *rq, struct body *b,
 		sleep_ms(pause);
 		pause = pause * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : pause * 2;
 	}
-	if (r < 0 && !(rq->absent_ok && r == -ENOENT))
+	if (r < 0 && !rq->quiet && !(rq->absent_ok && r == -ENOENT))
 		set_error(k, rq, r, rep->msg);
 	return r;
 }

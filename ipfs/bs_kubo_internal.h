@@ -67,6 +67,9 @@ struct kubo_req {
 	bool retry;
 	bool absent_ok;            /* -ENOENT is an answer, not a failure
 				      (last_error keeps it out) */
+	bool quiet;                /* any failure is an answer (a question
+				      whose "no" is expected): last_error
+				      keeps it out */
 };
 
 struct body {
@@ -89,7 +92,7 @@ static inline struct bs_kubo *to_kubo(struct blockstore *bs)
  * (retrying temporary trouble, see bs_kubo.h).  On success (a result
  * >= 0, as kubo_parse_reply decides) the body is left in *b for the
  * caller to free; a failure is kept for bs_kubo_last_error unless the
- * request said absent_ok and the answer is -ENOENT.
+ * request said quiet, or absent_ok and the answer is -ENOENT.
  */
 int kubo_call(struct bs_kubo *k, const struct kubo_req *rq, struct body *b,
 	      struct kubo_reply *rep);

@@ -47,6 +47,24 @@ static struct bs_kubo *ipns_target(struct blockstore *bs,
 	return k;
 }
 
+/* The peers in the node's DHT routing tables (Kubo's stats/dht), those a
+ * put goes to; 0 when it has none, its routing is not a DHT, or it has
+ * no stats/dht.  Kubo 0.43's routing/put names none of the peers that
+ * took a record, and answers alike when none did. */
+static unsigned dht_peers(struct bs_kubo *k)
+{
+	struct kubo_req rq = {.op = KUBO_OP_DHT, .endpoint = "stats/dht",
+			      .deadline_ms = k->timeout_ms, .quiet = true};
+	struct body b = {.max = SMALL_BODY_MAX};
+	struct kubo_reply rep;
+	unsigned peers = 0;
+	int r = kubo_call(k, &rq, &b, &rep);
+	if (r == 0 && kubo_parse_dht_peers(b.data, b.len, &peers))
+		peers = 0;
+	free(b.data);
+	return peers;
+}
+
 int bs_kubo_ipns_put(struct blockstore *bs, const uint8_t pk[32],
 		     const uint8_t *record, size_t len, unsigned timeout_ms,
 		     unsigned *peers)
@@ -70,7 +88,7 @@ int bs_kubo_ipns_put(struct blockstore *bs, const uint8_t pk[32],
 		r = kubo_parse_dht_events(b.data, b.len, NULL, NULL, &ev);
 	free(b.data);
 	if (r == 0 && peers)
-		*peers = ev.peer_responses;
+		*peers = ev.peer_responses ? ev.peer_responses : dht_peers(k);
 	return r;
 }
 
