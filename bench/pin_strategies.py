@@ -201,6 +201,14 @@ def count_pins(node):
     return sum(1 for line in out.splitlines() if line.strip())
 
 
+def node_costs(label, node):
+    """What the pins cost the node itself: listing them, its own gc."""
+    n, dt = timed(lambda: count_pins(node))
+    fig(label, 'pin/ls type=recursive', dt, f'{n} pins')
+    _, dt = timed(lambda: node.call('/repo/gc?quiet=true'))
+    fig(label, 'repo gc (nothing to free but 100 blocks)', dt)
+
+
 def per_block(node):
     blocks = new_blocks(N)
     _, dt = timed(lambda: import_blocks(node, blocks, True))
@@ -215,10 +223,7 @@ def per_block(node):
             node.call(f'/pin/rm?{q}&recursive=true')
     _, dt = timed(unpin)
     fig('per-block', 'gc --node: unpin 100 freed blocks', dt, '2 pin/ls + 2 pin/rm')
-    n, dt = timed(lambda: count_pins(node))
-    fig('per-block', 'pin/ls type=recursive', dt, f'{n} pins')
-    _, dt = timed(lambda: node.call('/repo/gc?quiet=true'))
-    fig('per-block', 'repo gc (nothing to free but 100 blocks)', dt)
+    node_costs('per-block', node)
 
 
 def pin_set(node):
@@ -246,10 +251,7 @@ def pin_set(node):
         node.call(f'/pin/update?arg={old}&arg={ps.root}&unpin=true')
     _, dt = timed(gc)
     fig('pin-set', 'gc --node: unpin 100 freed blocks', dt, 'changed leaves + root, pin/update')
-    n, dt = timed(lambda: count_pins(node))
-    fig('pin-set', 'pin/ls type=recursive', dt, f'{n} pins')
-    _, dt = timed(lambda: node.call('/repo/gc?quiet=true'))
-    fig('pin-set', 'repo gc (nothing to free but 100 blocks)', dt)
+    node_costs('pin-set', node)
 
 
 def main():
