@@ -50,11 +50,12 @@ static struct bs_kubo *ipns_target(struct blockstore *bs,
 /* The peers in the node's DHT routing tables (Kubo's stats/dht), those a
  * put goes to; 0 when it has none, its routing is not a DHT, or it has
  * no stats/dht.  Kubo 0.43's routing/put names none of the peers that
- * took a record, and answers alike when none did. */
-static unsigned dht_peers(struct bs_kubo *k)
+ * took a record, and answers alike when none did.  Within deadline_ms
+ * (the put's own bound, so an unmount waits no longer). */
+static unsigned dht_peers(struct bs_kubo *k, unsigned deadline_ms)
 {
 	struct kubo_req rq = {.op = KUBO_OP_DHT, .endpoint = "stats/dht",
-			      .deadline_ms = k->timeout_ms, .quiet = true};
+			      .deadline_ms = deadline_ms, .quiet = true};
 	struct body b = {.max = SMALL_BODY_MAX};
 	struct kubo_reply rep;
 	unsigned peers = 0;
@@ -88,7 +89,8 @@ int bs_kubo_ipns_put(struct blockstore *bs, const uint8_t pk[32],
 		r = kubo_parse_dht_events(b.data, b.len, NULL, NULL, &ev);
 	free(b.data);
 	if (r == 0 && peers)
-		*peers = ev.peer_responses ? ev.peer_responses : dht_peers(k);
+		*peers = ev.peer_responses ? ev.peer_responses
+					   : dht_peers(k, rq.deadline_ms);
 	return r;
 }
 

@@ -50,7 +50,7 @@ static int publish_once(struct publisher *p, const struct cid *cid,
 	if (!e)
 		logmsg(again ? LOG_DEBUG : LOG_INFO,
 		       "published commit %llu%s under the mailbox's IPNS name "
-		       "(%u peers took it)",
+		       "(%u DHT peers)",
 		       (unsigned long long)seq, again ? " again" : "", peers);
 	*peers_out = peers;
 	return e;
