@@ -1,5 +1,6 @@
 /* ipfs/bs_kubo.c — block store on a node's Kubo RPC API; see bs_kubo.h. */
 #include "ipfs/bs_kubo.h"
+#include "ipfs/bs_kubo_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,59 +14,12 @@
 #include <curl/curl.h>
 
 #include "ipfs/car.h"
-#include "ipfs/ipns_record.h"
 #include "ipfs/kubo_reply.h"
 #include "util/clock.h"
 
-/* Answers other than a block are small JSON objects. */
-#define SMALL_BODY_MAX (64 * 1024)
 #define CONNECT_TIMEOUT_MS 3000
 #define PING_TIMEOUT_MS 2000
 #define BACKOFF_MAX_MS 2000
-/* Room for curl to see the node's own "timed out" answer to a get. */
-#define GET_MARGIN_MS 1000
-#define QUERY_MAX 256
-#define ERR_MAX 256
-
-struct bs_kubo {
-	struct blockstore base;
-	char url[KUBO_URL_MAX];
-	unsigned timeout_ms, get_timeout_ms, retries, backoff_ms, nconn;
-	struct curl_slist *headers; /* read-only once built */
-	pthread_mutex_t lock;       /* pool, last_error */
-	pthread_cond_t freed;
-	CURL *pool[KUBO_MAX_CONNECTIONS];
-	bool busy[KUBO_MAX_CONNECTIONS];
-	size_t import_max;          /* a dag/import's body at most:
-				       KUBO_IMPORT_MAX_BYTES, SMALL_BYTES
-				       once a node refused that, 0 once
-				       it refused dag/import (block/put) */
-	bool dht_names;             /* no routing/put (404): js-ipfs's
-				       dht/put, dht/get */
-	char last_error[ERR_MAX];
-};
-
-/* One request. */
-struct kubo_req {
-	enum kubo_op op;
-	const char *endpoint;      /* "block/put" */
-	char query[QUERY_MAX];     /* "arg=…&…", may be "" */
-	const char *long_query;    /* instead of query when set (batches) */
-	const uint8_t *upload;     /* multipart body, or NULL */
-	size_t upload_len;
-	const char *upload_type;   /* its Content-Type; NULL: octet-stream */
-	const struct cid *want;
-	unsigned deadline_ms;      /* whole call, retries included */
-	bool retry;
-	bool absent_ok;            /* -ENOENT is an answer, not a failure
-				      (last_error keeps it out) */
-};
-
-struct body {
-	uint8_t *data;
-	size_t len, cap, max;
-	bool overflow;
-};
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result;
@@ -77,14 +31,7 @@ static void init_curl(void)
 
 static const struct blockstore_ops kubo_ops;
 
-/* In the table's own calls, where bs is the node's store itself. */
-static struct bs_kubo *to_kubo(struct blockstore *bs)
-{
-	return (struct bs_kubo *)bs;
-}
-
-/* For the calls beyond the table, handed any stack: its node, or NULL. */
-static struct bs_kubo *kubo_of(struct blockstore *bs)
+struct bs_kubo *kubo_of(struct blockstore *bs)
 {
 	return (struct bs_kubo *)bs_find(bs, &kubo_ops);
 }
@@ -390,12 +337,8 @@ static void set_error(struct bs_kubo *k, const struct kubo_req *rq, int e,
 	pthread_mutex_unlock(&k->lock);
 }
 
-/*
- * Run a request until it gives a final answer or its deadline passes.
- * On success (a result ≥ 0) the body is left in *b for the caller to free.
- */
-static int call(struct bs_kubo *k, const struct kubo_req *rq, struct body *b,
-		struct kubo_reply *rep)
+int kubo_call(struct bs_kubo *k, const struct kubo_req *rq, struct body *b,
+	      struct kubo_reply *rep)
 {
 	uint64_t start = now_ms(), deadline = start + rq->deadline_ms;
 	uint64_t pause = k->backoff_ms;
@@ -424,7 +367,7 @@ static int call(struct bs_kubo *k, const struct kubo_req *rq, struct body *b,
 		sleep_ms(pause);
 		pause = pause * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : pause * 2;
 	}
-	if (r < 0 && !(rq->absent_ok && r == -ENOENT))
+	if (r < 0 && !rq->quiet && !(rq->absent_ok && r == -ENOENT))
 		set_error(k, rq, r, rep->msg);
 	return r;
 }
@@ -464,7 +407,7 @@ static int kubo_put(struct blockstore *bs, const uint8_t *data, size_t len,
 	};
 	struct body b = {.max = SMALL_BODY_MAX};
 	struct kubo_reply rep;
-	int r = call(k, &rq, &b, &rep);
+	int r = kubo_call(k, &rq, &b, &rep);
 	free(b.data);
 	if (r >= 0 && cid_out)
 		*cid_out = cid;
@@ -527,7 +470,7 @@ static int import_batch(struct bs_kubo *k, const struct cid *cids,
 	};
 	struct body b = {.max = SMALL_BODY_MAX};
 	struct kubo_reply rep;
-	r = call(k, &rq, &b, &rep);
+	r = kubo_call(k, &rq, &b, &rep);
 	free(car);
 	if (r >= 0) {
 		char msg[KUBO_MSG_MAX];
@@ -604,7 +547,7 @@ static int kubo_get(struct blockstore *bs, const struct cid *cid,
 		return r;
 	struct body b = {.max = BLOCK_MAX_BYTES};
 	struct kubo_reply rep;
-	r = call(k, &rq, &b, &rep);
+	r = kubo_call(k, &rq, &b, &rep);
 	if (r >= 0) {
 		if (b.len > cap) {
 			r = -ENOBUFS;
@@ -619,10 +562,9 @@ static int kubo_get(struct blockstore *bs, const struct cid *cid,
 	return r;
 }
 
-static int simple_call(struct bs_kubo *k, enum kubo_op op,
-		       const char *endpoint, const char *extra,
-		       const struct cid *cid, unsigned node_timeout_ms,
-		       unsigned deadline_ms)
+int kubo_cid_call(struct bs_kubo *k, enum kubo_op op, const char *endpoint,
+		  const char *extra, const struct cid *cid,
+		  unsigned node_timeout_ms, unsigned deadline_ms)
 {
 	struct kubo_req rq = {.op = op, .endpoint = endpoint, .want = cid,
 			      .retry = true, .deadline_ms = deadline_ms,
@@ -634,7 +576,7 @@ static int simple_call(struct bs_kubo *k, enum kubo_op op,
 		return r;
 	struct body b = {.max = SMALL_BODY_MAX};
 	struct kubo_reply rep;
-	r = call(k, &rq, &b, &rep);
+	r = kubo_call(k, &rq, &b, &rep);
 	free(b.data);
 	return r;
 }
@@ -642,7 +584,7 @@ static int simple_call(struct bs_kubo *k, enum kubo_op op,
 static int kubo_has(struct blockstore *bs, const struct cid *cid)
 {
 	struct bs_kubo *k = to_kubo(bs);
-	return simple_call(k, KUBO_OP_STAT, "block/stat", "&cid-base=base32",
+	return kubo_cid_call(k, KUBO_OP_STAT, "block/stat", "&cid-base=base32",
 			   cid, k->get_timeout_ms,
 			   k->get_timeout_ms + GET_MARGIN_MS);
 }
@@ -650,119 +592,8 @@ static int kubo_has(struct blockstore *bs, const struct cid *cid)
 static int kubo_remove(struct blockstore *bs, const struct cid *cid)
 {
 	struct bs_kubo *k = to_kubo(bs);
-	return simple_call(k, KUBO_OP_RM, "block/rm", "&cid-base=base32", cid,
+	return kubo_cid_call(k, KUBO_OP_RM, "block/rm", "&cid-base=base32", cid,
 			   0, k->timeout_ms);
-}
-
-static int kubo_pin(struct blockstore *bs, const struct cid *cid)
-{
-	struct bs_kubo *k = to_kubo(bs);
-	/* pin/add fetches what the node lacks: bound that wait too. */
-	return simple_call(k, KUBO_OP_PIN_ADD, "pin/add", "&recursive=true",
-			   cid, k->timeout_ms, k->timeout_ms + GET_MARGIN_MS);
-}
-
-static int kubo_unpin(struct blockstore *bs, const struct cid *cid)
-{
-	struct bs_kubo *k = to_kubo(bs);
-	return simple_call(k, KUBO_OP_PIN_RM, "pin/rm", "&recursive=true", cid,
-			   0, k->timeout_ms);
-}
-
-/* "arg=C1&arg=C2&…" of n CIDs, then tail; NULL: out of memory (or a
- * CID that does not format). */
-static char *args_query(const struct cid *cids, size_t n, const char *tail)
-{
-	size_t cap = n * (CID_TEXT_MAX + 5) + strlen(tail) + 1, used = 0;
-	char *q = malloc(cap);
-	if (!q)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		char text[CID_TEXT_MAX];
-		if (cid_format(&cids[i], text, sizeof(text))) {
-			free(q);
-			return NULL;
-		}
-		used += (size_t)snprintf(q + used, cap - used, "arg=%s&", text);
-	}
-	snprintf(q + used, cap - used, "%s", tail);
-	return q;
-}
-
-/* One request naming n CIDs (pin/ls, pin/rm): the result of call(). */
-static int args_call(struct bs_kubo *k, enum kubo_op op, const char *endpoint,
-		     const struct cid *cids, size_t n, const char *tail)
-{
-	char *q = args_query(cids, n, tail);
-	if (!q)
-		return -ENOMEM;
-	struct kubo_req rq = {.op = op, .endpoint = endpoint, .long_query = q,
-			      .retry = true, .absent_ok = true,
-			      .deadline_ms = k->timeout_ms};
-	struct body b = {.max = SMALL_BODY_MAX};
-	struct kubo_reply rep;
-	int r = call(k, &rq, &b, &rep);
-	free(b.data);
-	free(q);
-	return r < 0 ? r : 0;
-}
-
-/*
- * Unpin those of cids[0..n) that are pinned; *done += how many.  Kubo's
- * pin/rm naming several CIDs, one of them not pinned, unpins those before
- * it and then fails without saying which (js-ipfs unpins none), so a
- * failed pin/rm leaves no way to know what it did.  So ask first: a
- * pin/ls naming the batch fails when one is not pinned and changes
- * nothing; a batch known pinned is unpinned whole, one that is not is
- * halved.  k CIDs not pinned among n cost about 2k·log2(n/k) pin/ls.
- * Only recursive pins count: every pin ipmaildir makes is one (block/put
- * pin=true, dag/import pin-roots, pin/add recursive).
- */
-static int unpin_pinned(struct bs_kubo *k, const struct cid *cids, size_t n,
-			size_t *done)
-{
-	int r = args_call(k, KUBO_OP_JSON, "pin/ls", cids, n,
-			  "type=recursive");
-	if (r == -ENOENT) {
-		if (n == 1)
-			return 0; /* not pinned: nothing to do */
-		r = unpin_pinned(k, cids, n / 2, done);
-		return r ? r : unpin_pinned(k, cids + n / 2, n - n / 2, done);
-	}
-	if (r)
-		return r;
-	r = args_call(k, KUBO_OP_PIN_RM, "pin/rm", cids, n, "recursive=true");
-	if (r != -ENOENT) {
-		*done += r ? 0 : n;
-		return r;
-	}
-	/* Unpinned by someone else since the pin/ls: the rest one by one
-	 * (on Kubo those before it are gone and not counted). */
-	for (size_t i = 0; i < n; i++) {
-		r = kubo_unpin(&k->base, &cids[i]);
-		if (r && r != -ENOENT)
-			return r;
-		*done += r == 0;
-	}
-	return 0;
-}
-
-int bs_kubo_unpin_many(struct blockstore *bs, const struct cid *cids,
-		       size_t n, size_t *unpinned)
-{
-	struct bs_kubo *k = kubo_of(bs);
-	if (!k)
-		return -EINVAL;
-	size_t done = 0;
-	int r = 0;
-	for (size_t i = 0; i < n && !r; i += KUBO_UNPIN_BATCH)
-		r = unpin_pinned(k, cids + i,
-				 n - i < KUBO_UNPIN_BATCH ? n - i
-							  : KUBO_UNPIN_BATCH,
-				 &done);
-	if (unpinned)
-		*unpinned = done;
-	return r;
 }
 
 static int kubo_sync(struct blockstore *bs)
@@ -849,132 +680,9 @@ int bs_kubo_ping(struct blockstore *bs)
 			      .deadline_ms = PING_TIMEOUT_MS};
 	struct body b = {.max = SMALL_BODY_MAX};
 	struct kubo_reply rep;
-	int r = call(k, &rq, &b, &rep);
+	int r = kubo_call(k, &rq, &b, &rep);
 	free(b.data);
 	return r < 0 ? r : 0;
-}
-
-/*
- * IPNS records go through routing/put and routing/get, Kubo's names (its
- * dht/put and dht/get answer 500 "removed, use 'ipfs routing' instead");
- * a node without them (404: js-ipfs 0.66) gets dht/put and dht/get, the
- * same calls under their old names, from then on.
- */
-static int routing_call(struct bs_kubo *k, struct kubo_req *rq,
-			const char *kubo_name, const char *old_name,
-			struct body *b, struct kubo_reply *rep)
-{
-	pthread_mutex_lock(&k->lock);
-	bool old = k->dht_names;
-	pthread_mutex_unlock(&k->lock);
-	rq->endpoint = old ? old_name : kubo_name;
-	int r = call(k, rq, b, rep);
-	if (r == -ENOTSUP && !old && rep->no_endpoint) {
-		pthread_mutex_lock(&k->lock);
-		k->dht_names = true;
-		pthread_mutex_unlock(&k->lock);
-		rq->endpoint = old_name;
-		r = call(k, rq, b, rep);
-	}
-	return r;
-}
-
-/* The node of the stack bs and the peer id naming pk's IPNS record, or
- * NULL (no node, or pk is not a key). */
-static struct bs_kubo *ipns_target(struct blockstore *bs,
-				   const uint8_t pk[32],
-				   char peer[CID_TEXT_MAX])
-{
-	struct bs_kubo *k = kubo_of(bs);
-	if (!k || ipns_peer_id_of_ed25519(peer, CID_TEXT_MAX, pk))
-		return NULL;
-	return k;
-}
-
-int bs_kubo_ipns_put(struct blockstore *bs, const uint8_t pk[32],
-		     const uint8_t *record, size_t len, unsigned timeout_ms,
-		     unsigned *peers)
-{
-	char peer[CID_TEXT_MAX];
-	struct bs_kubo *k = ipns_target(bs, pk, peer);
-	if (!k)
-		return -EINVAL;
-	struct kubo_req rq = {.op = KUBO_OP_DHT, .upload = record,
-			      .upload_len = len, .retry = true,
-			      .deadline_ms = k->timeout_ms};
-	if (timeout_ms && timeout_ms < rq.deadline_ms)
-		rq.deadline_ms = timeout_ms;
-	snprintf(rq.query, sizeof(rq.query), "arg=/ipns/%s", peer);
-	struct body b = {.max = SMALL_BODY_MAX};
-	struct kubo_reply rep;
-	int r = routing_call(k, &rq, "routing/put", "dht/put", &b, &rep);
-	struct kubo_dht_events ev;
-	memset(&ev, 0, sizeof(ev));
-	if (r == 0)
-		r = kubo_parse_dht_events(b.data, b.len, NULL, NULL, &ev);
-	free(b.data);
-	if (r == 0 && peers)
-		*peers = ev.peer_responses;
-	return r;
-}
-
-struct best_record {
-	const uint8_t *pk;
-	int64_t now_s;
-	struct cid cid;
-	uint64_t seq;
-	unsigned valid, refused;
-};
-
-static void take_record(const uint8_t *rec, size_t len, void *arg)
-{
-	struct best_record *b = arg;
-	struct cid c;
-	uint64_t seq;
-	if (ipns_record_open(rec, len, b->pk, b->now_s, &c, &seq) != 0) {
-		b->refused++;
-		return;
-	}
-	/* Equal sequences (two devices' commits of one seq): the smaller
-	 * CID, so whoever sees the same records picks the same head. */
-	if (!b->valid++ || seq > b->seq ||
-	    (seq == b->seq && cid_compare(&c, &b->cid) < 0)) {
-		b->cid = c;
-		b->seq = seq;
-	}
-}
-
-int bs_kubo_ipns_get(struct blockstore *bs, const uint8_t pk[32],
-		     unsigned timeout_ms, struct cid *cid, uint64_t *seq,
-		     unsigned *refused)
-{
-	char peer[CID_TEXT_MAX];
-	struct bs_kubo *k = ipns_target(bs, pk, peer);
-	if (!k)
-		return -EINVAL;
-	unsigned t = timeout_ms ? timeout_ms : k->get_timeout_ms;
-	struct kubo_req rq = {.op = KUBO_OP_DHT, .retry = true,
-			      .deadline_ms = t + GET_MARGIN_MS};
-	snprintf(rq.query, sizeof(rq.query), "arg=/ipns/%s&timeout=%ums", peer,
-		 t);
-	struct body b = {.max = SMALL_BODY_MAX};
-	struct kubo_reply rep;
-	int r = routing_call(k, &rq, "routing/get", "dht/get", &b, &rep);
-	struct best_record best = {.pk = pk, .now_s = (int64_t)time(NULL)};
-	struct kubo_dht_events ev;
-	if (r == 0)
-		r = kubo_parse_dht_events(b.data, b.len, take_record, &best,
-					  &ev);
-	free(b.data);
-	if (refused)
-		*refused = best.refused;
-	if (r)
-		return r;
-	if (!best.valid)
-		return -ENOENT;
-	*cid = best.cid;
-	*seq = best.seq;
-	return 0;
 }
 
 void bs_kubo_last_error(struct blockstore *bs, char *buf, size_t size)

@@ -123,7 +123,10 @@ int bs_kubo_unpin_many(struct blockstore *bs, const struct cid *cids,
  * the node's DHT (routing/put of /ipns/PEER-ID; dht/put on a node without
  * routing/put, js-ipfs): the node keeps it and hands
  * it to its DHT peers, within timeout_ms (0: the store's timeout),
- * retries included.  0 (*peers, may be NULL: how many peers took it) or
+ * retries included.  0 (*peers, may be NULL: how many peers took it, as
+ * js-ipfs says; Kubo 0.43 does not say, so then the peers in its DHT
+ * routing tables, stats/dht, to which the put went — 0: the record stays
+ * on the node alone, Routing.Type none or no peers) or
  * negative errno (-ENOTSUP: the node has no DHT API, or its routing is
  * off — "DHT is not available" — neither worth a retry).
  */

@@ -321,6 +321,30 @@ int kubo_parse_dht_events(const uint8_t *body, size_t len, kubo_value_fn fn,
 	return each_json_line(body, len, dht_line, &st);
 }
 
+static int dht_peers_line(json_t *line, void *arg)
+{
+	unsigned *peers = arg;
+	json_t *buckets = json_object_get(line, "Buckets");
+	if (!json_is_array(buckets) && !json_is_null(buckets))
+		return -EBADMSG;
+	size_t i;
+	json_t *b;
+	json_array_foreach(buckets, i, b) {
+		json_t *p = json_is_object(b) ? json_object_get(b, "Peers")
+					      : NULL;
+		if (!json_is_array(p) && !json_is_null(p))
+			return -EBADMSG;
+		*peers += (unsigned)json_array_size(p);
+	}
+	return 0;
+}
+
+int kubo_parse_dht_peers(const uint8_t *body, size_t len, unsigned *peers)
+{
+	*peers = 0;
+	return each_json_line(body, len, dht_peers_line, peers);
+}
+
 struct import_state {
 	const struct cid *want;
 	size_t n;

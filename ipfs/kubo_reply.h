@@ -79,7 +79,8 @@ int kubo_parse_reply(enum kubo_op op, long status, const uint8_t *body,
 /*
  * routing/put and routing/get (Kubo), dht/put and dht/get (js-ipfs)
  * answer 200 and a stream of JSON events, one a line: {"Type":N,"ID":peer,"Extra":…}.  Type 1 (peer
- * response): a peer took the record (put); Type 5 (value): Extra is a
+ * response): a peer took the record (put; js-ipfs: Kubo 0.43 names no
+ * peer, it answers one Type 5 event naming itself); Type 5 (value): Extra is a
  * record, base64 (get), handed to fn; Type 3 (query error): Extra says
  * why, kept in error.  A line that is not such an object is -EBADMSG.
  */
@@ -92,6 +93,16 @@ typedef void (*kubo_value_fn)(const uint8_t *value, size_t len, void *arg);
 IPMD_MUST_CHECK
 int kubo_parse_dht_events(const uint8_t *body, size_t len, kubo_value_fn fn,
 			  void *arg, struct kubo_dht_events *ev);
+
+/*
+ * Kubo's stats/dht answers 200 and one JSON object a line per DHT it runs
+ * ({"Name":"wan"|"lan","Buckets":[{"Peers":[{"ID":…},…]},…]}): *peers is
+ * the number of peers in all its routing tables, those an IPNS put goes
+ * to.  A line that is not such an object is -EBADMSG.  (A node whose
+ * routing is not a DHT answers 500 "routing service is not a DHT".)
+ */
+IPMD_MUST_CHECK
+int kubo_parse_dht_peers(const uint8_t *body, size_t len, unsigned *peers);
 
 /*
  * dag/import?pin-roots=true of a CAR whose roots are its blocks answers

@@ -30,12 +30,13 @@ struct publisher {
 	bool published;
 	time_t published_at;
 	int failing; /* the error of the last try, 0 after a success */
+	bool node_only; /* the last publication reached no DHT peer */
 };
 
 /* One try; 0 or negative errno.  Called without the lock.  again: the
  * same commit as the last publication (a refresh, logged at debug). */
 static int publish_once(struct publisher *p, const struct cid *cid,
-			uint64_t seq, bool again)
+			uint64_t seq, bool again, unsigned *peers_out)
 {
 	uint8_t rec[IPNS_RECORD_MAX];
 	size_t len;
@@ -49,8 +50,9 @@ static int publish_once(struct publisher *p, const struct cid *cid,
 	if (!e)
 		logmsg(again ? LOG_DEBUG : LOG_INFO,
 		       "published commit %llu%s under the mailbox's IPNS name "
-		       "(%u peers took it)",
+		       "(%u DHT peers)",
 		       (unsigned long long)seq, again ? " again" : "", peers);
+	*peers_out = peers;
 	return e;
 }
 
@@ -61,10 +63,35 @@ static bool due(const struct publisher *p, time_t now)
 		return false;
 	if (!p->published || p->want_seq != p->published_seq)
 		return true;
+	/* Kept by the node alone: again at every interval, so the record
+	 * goes out as soon as the node has a DHT peer. */
+	if (p->node_only)
+		return true;
 	time_t every = (time_t)p->interval_s * PUBLISH_REFRESH_INTERVALS;
 	if (every > (time_t)p->lifetime_s / 2)
 		every = (time_t)p->lifetime_s / 2;
 	return now - p->published_at >= every;
+}
+
+/* A publication that no DHT peer took (Kubo with Routing.Type none, or
+ * a DHT with no peers yet) succeeds all the same: the record stays on the
+ * node, where only its own resolver finds it.  Said once when that
+ * starts, once when a publication reaches peers again.  Under lock. */
+static void note_reach(struct publisher *p, unsigned peers)
+{
+	if (peers == 0 && !p->node_only)
+		logmsg(LOG_WARNING,
+		       "the head is published on the IPFS node only: no DHT "
+		       "peer took the record (routing off or no peers), so "
+		       "other machines cannot resolve the mailbox yet; "
+		       "publishing again every %u s, mail is not affected",
+		       p->interval_s);
+	else if (peers > 0 && p->node_only)
+		logmsg(LOG_NOTICE,
+		       "the head reached the node's DHT peers (%u): other "
+		       "machines can resolve the mailbox",
+		       peers);
+	p->node_only = peers == 0;
 }
 
 static void try_publish(struct publisher *p)
@@ -81,7 +108,8 @@ static void try_publish(struct publisher *p)
 	bool again = p->published && p->published_seq == seq;
 	pthread_mutex_unlock(&p->lock);
 
-	int e = publish_once(p, &cid, seq, again);
+	unsigned peers = 0;
+	int e = publish_once(p, &cid, seq, again, &peers);
 
 	pthread_mutex_lock(&p->lock);
 	if (!e) {
@@ -90,6 +118,7 @@ static void try_publish(struct publisher *p)
 		p->published_at = time(NULL);
 		if (p->failing)
 			logmsg(LOG_NOTICE, "publishing the head works again");
+		note_reach(p, peers);
 	} else if (!p->failing) {
 		char why[512];
 		bs_kubo_last_error(p->node, why, sizeof(why));

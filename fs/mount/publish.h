@@ -10,11 +10,15 @@
  * key, its sequence is the commit's seq (so it only grows), and it is
  * valid for `lifetime_s`.  An unchanged commit is published again every
  * PUBLISH_REFRESH_INTERVALS intervals (at most half the lifetime apart):
- * Kubo answers a publication alike whether or not any peer took it (a node
- * just restarted, or cut off from the others, keeps the record to itself,
- * and a reader's node on a network without public peers answers from its
- * own older copy), and DHT peers drop a record after 48 hours.
- * Failures are logged once when they start and once when they end.
+ * a node just restarted, or cut off from the others, keeps the record to
+ * itself, a reader's node on a network without public peers answers from
+ * its own older copy, and DHT peers drop a record after 48 hours.
+ * Kubo accepts a publication alike whether or not a peer took it; one
+ * that reached no DHT peer (bs_kubo_ipns_put's count: Routing.Type none,
+ * or no peers yet) is published again at every interval until one does,
+ * so the mount goes on and the record goes out once it can.  That state
+ * and failures are each logged in one line when they start and once when
+ * they end.
  */
 #ifndef IPMD_FS_MOUNT_PUBLISH_H
 #define IPMD_FS_MOUNT_PUBLISH_H

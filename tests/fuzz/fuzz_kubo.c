@@ -61,6 +61,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)kubo_parse_dht_events(body, len, open_value, NULL, &ev);
 		if (memchr(ev.error, '\0', sizeof(ev.error)) == NULL)
 			abort();
+		/* stats/dht's tables: a count, whatever the body */
+		unsigned peers = 1;
+		if (kubo_parse_dht_peers(body, len, &peers) != 0 && peers > len)
+			abort(); /* no more peers than bytes, even on failure */
 	}
 	if (op == KUBO_OP_IMPORT) {
 		/* The fixed CID, then the body's own: a root the body names

@@ -796,15 +796,44 @@ static void test_routing(void)
 	const char *took = "{\"Extra\":\"\",\"ID\":\"12D3KooWGZWKdtymaBftpt"
 			   "aN1m3McesMWKHqLmCRKk8zWNSFcUtf\",\"Responses\":null,"
 			   "\"Type\":1}\n";
-	struct answer kubo[] = {{.status = 200, .body = stored}};
-	mock_script(&m, kubo, 1);
+	/* So the peers it went to are those of its routing tables. */
+	const char *tables = "{\"Name\":\"wan\",\"Buckets\":[]}\n"
+			     "{\"Name\":\"lan\",\"Buckets\":[{\"Peers\":["
+			     "{\"ID\":\"12D3KooWA\",\"Connected\":true},"
+			     "{\"ID\":\"12D3KooWB\",\"Connected\":true}]},"
+			     "{\"Peers\":[{\"ID\":\"12D3KooWC\"}]}]}\n";
+	struct answer kubo[] = {{.status = 200, .body = stored},
+				{.status = 200, .body = tables}};
+	mock_script(&m, kubo, 2);
 	unsigned peers = 7;
 	is_int(bs_kubo_ipns_put(bs, pk, rec, sizeof(rec), 0, &peers), 0,
 	       "ipns put on Kubo");
-	is_int(mock_requests(&m), 1, "… one request");
-	ok(strstr(m.last_head, "POST /api/v0/routing/put?arg=/ipns/") != NULL,
-	   "… to routing/put (Kubo's dht/put is removed)");
-	is_int(peers, 0, "… Kubo names no peer");
+	is_int(mock_requests(&m), 2, "… two requests");
+	ok(strstr(m.last_head, "POST /api/v0/stats/dht") != NULL,
+	   "… routing/put, then stats/dht (Kubo names no peer)");
+	is_int(peers, 3, "… the 3 peers of its routing tables");
+	struct answer lonely[] = {
+		{.status = 200, .body = stored},
+		{.status = 200, .body = "{\"Name\":\"wan\",\"Buckets\":[]}\n"
+					"{\"Name\":\"lan\",\"Buckets\":[]}\n"}};
+	mock_script(&m, lonely, 2);
+	is_int(bs_kubo_ipns_put(bs, pk, rec, sizeof(rec), 0, &peers), 0,
+	       "ipns put on Kubo without DHT peers: still a success");
+	is_int(peers, 0, "… reaching no peer");
+	struct answer no_dht[] = {
+		{.status = 200, .body = stored},
+		{.status = 500, .body = "{\"Message\":\"routing service is not "
+					"a DHT\",\"Code\":0,\"Type\":\"error\"}"}};
+	mock_script(&m, no_dht, 2);
+	peers = 7;
+	is_int(bs_kubo_ipns_put(bs, pk, rec, sizeof(rec), 0, &peers), 0,
+	       "ipns put on Kubo with Routing.Type none: a success");
+	is_int(peers, 0, "… reaching no peer");
+	is_int(mock_requests(&m), 2, "… stats/dht asked once, not retried");
+	char why[256];
+	bs_kubo_last_error(bs, why, sizeof(why));
+	ok(strstr(why, "stats/dht") == NULL,
+	   "… and that answer is no failure to report");
 
 	struct answer none[] = {{.status = 500,
 				 .body = "{\"Message\":\"routing: not found\","
