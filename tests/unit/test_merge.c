@@ -1571,7 +1571,7 @@ static struct cid commit_tree(uint64_t seq, struct fs_tree *t,
 static struct fs_tree *tree_at(const struct cid *id)
 {
 	struct commit c;
-	struct fs_tree *t;
+	struct fs_tree *t = NULL; /* bail returns, as far as clang knows */
 	if (commit_read(st.bs, &keys, id, &c) ||
 	    manifest_load(&st, &c.tree, c.next_ino, &t))
 		bail("tree_at", NULL, 0);
