@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # 03-test-lib.t — the scripts' own library (lib.sh): its EXIT trap stops
 # the processes a script tracked, and never one that took a tracked pid
-# after that process ended.  Pids wrap around fast on a machine running
+# after that process ended; tests/ipfs-node/stop-nodes.sh the same for
+# the Kubo nodes.  Pids wrap around fast on a machine running
 # several suites (32768 of them), and the suite runs as root: a stale pid
 # can name any process of the machine — the likely end of the one
 # `ipmaildir object get` whose status made 05-cli.t's "object get with a
@@ -41,4 +42,21 @@ check "a process that took a tracked pid is left alone" grep -q '^y-alive$' <<<"
 	diag "inner script: ${out//$'\n'/ | }"
 check "a tracked process still running is stopped" grep -q '^z-stopped$' <<<"$out" ||
 	diag "inner script: ${out//$'\n'/ | }"
+# stop-nodes.sh (tests/ipfs-node) the same: a node whose pid another
+# process took (its start time differs from daemon.start) is left alone,
+# a running one is stopped.
+NODES=$TEST_DIR/nodes
+mkdir -p "$NODES/node1" "$NODES/node2"
+sleep 60 & other=$!
+sleep 60 & daemon=$!
+echo "$other" >"$NODES/node1/daemon.pid"
+echo 1 >"$NODES/node1/daemon.start" # started at another time
+echo "$daemon" >"$NODES/node2/daemon.pid"
+pid_start "$daemon" >"$NODES/node2/daemon.start"
+"$here/../ipfs-node/stop-nodes.sh" "$NODES"
+wait "$daemon" 2>/dev/null
+check "stop-nodes.sh leaves a process that took a node's pid alone" kill -0 "$other"
+check "… and stops a node that runs" bash -c "! kill -0 $daemon 2>/dev/null"
+kill "$other"
+wait "$other" 2>/dev/null
 done_testing

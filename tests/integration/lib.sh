@@ -42,22 +42,12 @@ done_testing() {
 	[ "$_tap_failed" -eq 0 ] && [ "$_tap_n" -gt 0 ]
 }
 
-# A process is its pid and its start time (field 22 of /proc/PID/stat):
-# pids wrap around fast on a busy machine (32768 of them, several suites
-# at once), and a pid whose process ended may name another by the time the
-# EXIT trap runs — a daemon stopped long before, say.  The trap signals
-# only a pid whose start time is still the one recorded; as root a stale
-# pid could name any process of the machine.
-_pid_start() {
-	local s
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	s=${s##*) }
-	set -- $s
-	echo "${20}"
-}
-# pid_is PID START — PID is still the process that started at START.
-pid_is() { [ -n "$2" ] && [ "$(_pid_start "$1" 2>/dev/null)" = "$2" ]; }
-track_pid()   { _tracked_pids+=("$1:$(_pid_start "$1")"); }
+# A process is its pid and its start time (tests/ipfs-node/pid.sh): a
+# daemon stopped long before may have left its pid to another process by
+# the time the EXIT trap runs, which signals only a pid that still has the
+# start time recorded.
+. "$(dirname "${BASH_SOURCE[0]}")/../ipfs-node/pid.sh"
+track_pid()   { _tracked_pids+=("$1:$(pid_start "$1")"); }
 on_cleanup()  { _cleanups+=("$*"); }
 
 _cleanup() {

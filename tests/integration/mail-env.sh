@@ -114,7 +114,7 @@ menv_mount() {
 }
 
 # menv_stop_pid PID [START] — SIGTERM, wait up to 10 s, then SIGKILL; with
-# START (lib.sh _pid_start), only while PID is still that process: an
+# START (pid_start, tests/ipfs-node/pid.sh), only while PID is still that process: an
 # EXIT trap runs it long after, when the pid may name another.
 menv_stop_pid() {
 	local p=$1 s=${2:-} i
@@ -239,7 +239,7 @@ menv_dovecot_start() {
 	DOVECOT_PID=$!
 	track_pid "$DOVECOT_PID"
 	# Before the unmount in the EXIT trap: imap processes hold files open.
-	on_cleanup "menv_stop_pid $DOVECOT_PID $(_pid_start "$DOVECOT_PID")"
+	on_cleanup "menv_stop_pid $DOVECOT_PID $(pid_start "$DOVECOT_PID")"
 	if [ -n "$port" ]; then
 		menv_wait_port "$port" || { cat "$DOVECOT_LOG" >&2; return 1; }
 	fi
