@@ -117,8 +117,10 @@ int ob_compact(struct outbox *o);
 
 /* ---- outbox_upload.c ---- */
 
-/* d at the end of the queue: 0 or -ENOMEM. */
+/* d at the end of the queue: 0 or -ENOMEM (the queue unchanged). */
 int ob_dq_push(struct dqueue *q, const uint8_t *d);
+/* The queue's first digest into d and off the queue; false if empty. */
+bool ob_dq_pop(struct dqueue *q, uint8_t *d);
 
 /* ---- outbox_cap.c ---- */
 

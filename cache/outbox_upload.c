@@ -12,6 +12,7 @@
 #include <syslog.h>
 
 #include "ipfs/bs_kubo.h"
+#include "util/array.h"
 
 #define BACKOFF_FIRST_MS 200
 #define BACKOFF_MAX_MS 10000
@@ -19,23 +20,24 @@
 int ob_dq_push(struct dqueue *q, const uint8_t *d)
 {
 	if (q->len == q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : 256;
-		uint8_t(*n)[DIGEST] = malloc(cap * DIGEST);
+		size_t old = q->cap;
+		uint8_t(*n)[DIGEST] =
+			array_grow(q->items, q->len, &q->cap, DIGEST, 256);
 		if (!n)
 			return -ENOMEM;
-		for (size_t i = 0; i < q->len; i++)
-			memcpy(n[i], q->items[(q->head + i) % q->cap], DIGEST);
-		free(q->items);
+		/* A full ring runs from head to the end, then from 0 to
+		 * head: move that second part past the old end, into the new
+		 * room, so the queue runs from head without a wrap. */
+		if (q->head)
+			memcpy(n[old], n[0], q->head * DIGEST);
 		q->items = n;
-		q->cap = cap;
-		q->head = 0;
 	}
 	memcpy(q->items[(q->head + q->len) % q->cap], d, DIGEST);
 	q->len++;
 	return 0;
 }
 
-static bool dq_pop(struct dqueue *q, uint8_t *d)
+bool ob_dq_pop(struct dqueue *q, uint8_t *d)
 {
 	if (!q->len)
 		return false;
@@ -200,7 +202,7 @@ static void *uploader_main(void *arg)
 			continue;
 		}
 		size_t n = 0;
-		while (n < UPLOAD_BATCH_BLOCKS && dq_pop(&o->queue, b->digests[n]))
+		while (n < UPLOAD_BATCH_BLOCKS && ob_dq_pop(&o->queue, b->digests[n]))
 			if (cid_set_has_digest(o->pending, b->digests[n]))
 				n++; /* else removed meanwhile */
 		if (n == 0) {

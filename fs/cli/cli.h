@@ -33,8 +33,14 @@ int cmd_umount(int argc, char **argv);
 
 /* One line on stderr, "ipmaildir COMMAND: <message>": a message that
  * starts with the command's name ("mount: …") is not given it twice;
- * before any command, "ipmaildir: <message>". */
+ * before any command, "ipmaildir: <message>".  After cli_verb, COMMAND
+ * is the command and its verb ("key backup"), and a message that starts
+ * with the bare command ("key: …") is given the verb after it. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The running command's verb (a command with verbs, once it has checked
+ * argv's: "backup" of `key backup`), for cli_error's prefix; verb must
+ * outlive the command (a string of argv). */
+void cli_verb(const char *verb);
 /* A usage error of cmd: why (if not NULL: getopt said it already) as
  * cli_error says it, then the hint "Try 'ipmaildir cmd --help'."; returns
  * EXIT_USAGE. */

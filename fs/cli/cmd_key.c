@@ -329,6 +329,10 @@ int cmd_key(int argc, char **argv)
 	int restore = optind < argc && !strcmp(argv[optind], "restore");
 	if (optind + 1 != argc && !(restore && optind + 2 == argc))
 		return cli_usage("key", KEY_WANTS);
+	const char *verb = argv[optind];
+	if (!strcmp(verb, "export") || !strcmp(verb, "passwd") ||
+	    !strcmp(verb, "backup") || restore)
+		cli_verb(verb);
 	if (new_src.none + !!new_src.file + !!new_src.command > 1) {
 		cli_error("key: takes one of --new-passphrase-file, "
 			  "--new-passphrase-command, --no-new-passphrase");
@@ -339,7 +343,6 @@ int cmd_key(int argc, char **argv)
 		return EXIT_USAGE;
 	struct store_paths paths;
 	int status = EXIT_USAGE;
-	const char *verb = argv[optind];
 	if (cli_store_paths("key", store, &paths, NULL)) {
 		status = EXIT_FAILURE_;
 	} else if (!strcmp(verb, "export")) {

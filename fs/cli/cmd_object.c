@@ -150,6 +150,7 @@ int cmd_object(int argc, char **argv)
 		return r;
 	if (strcmp(argv[optind], "put") && strcmp(argv[optind], "get"))
 		return cli_usage("object", OBJECT_WANTS);
+	cli_verb(argv[optind]);
 	struct config cfg;
 	if (cli_config(&cfg, &store, &src, NULL))
 		return EXIT_USAGE;

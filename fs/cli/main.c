@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,26 +62,55 @@ static const struct command commands[] = {
 
 /* The command being run ("mount"), for cli_error's prefix: set once by
  * main before the command runs, as the C library's
- * program_invocation_name is before main. */
+ * program_invocation_name is before main; and its verb ("backup" of
+ * "key backup"), once the command has checked it (cli_verb).  Both point
+ * into argv or the commands table: they outlive every message. */
 static const char *running;
+static const char *running_verb;
+
+void cli_verb(const char *verb)
+{
+	running_verb = verb;
+}
+
+/* Does msg start with the n bytes of word, then ':' or ' '? */
+static bool starts_with_word(const char *msg, const char *word, size_t n)
+{
+	return !strncmp(msg, word, n) && (msg[n] == ':' || msg[n] == ' ');
+}
 
 void cli_error(const char *fmt, ...)
 {
-	char msg[8192];
+	char msg[8192], full[64];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	/* Every line "ipmaildir COMMAND: …": a message that starts with
-	 * its command ("mount: …", "export --car: …") is given the program
-	 * name, any other the command too. */
-	size_t n = running ? strlen(running) : 0;
-	if (n && !strncmp(msg, running, n) && (msg[n] == ':' || msg[n] == ' '))
-		fprintf(stderr, "ipmaildir %s\n", msg);
-	else if (n)
-		fprintf(stderr, "ipmaildir %s: %s\n", running, msg);
-	else
+	if (!running) {
 		fprintf(stderr, "ipmaildir: %s\n", msg);
+		return;
+	}
+	/* Every line "ipmaildir COMMAND: …", COMMAND with its verb once
+	 * known ("key backup"): a message that starts with it ("mount: …",
+	 * "export --car: …", "key backup: …") is given the program name
+	 * only; one that starts with the bare command ("object: …", said by
+	 * code shared by all its verbs) the verb too; any other the whole
+	 * command. */
+	int len = running_verb ? snprintf(full, sizeof(full), "%s %s",
+					  running, running_verb)
+			       : snprintf(full, sizeof(full), "%s", running);
+	if (len < 0 || (size_t)len >= sizeof(full))
+		len = snprintf(full, sizeof(full), "%s", running);
+	size_t cmd = strlen(running);
+	if (starts_with_word(msg, full, (size_t)len))
+		fprintf(stderr, "ipmaildir %s\n", msg);
+	else if (running_verb && starts_with_word(msg, running, cmd) &&
+		 msg[cmd] == ':')
+		fprintf(stderr, "ipmaildir %s%s\n", full, msg + cmd);
+	else if (starts_with_word(msg, running, cmd))
+		fprintf(stderr, "ipmaildir %s\n", msg);
+	else
+		fprintf(stderr, "ipmaildir %s: %s\n", full, msg);
 }
 
 void cli_keys_error(const char *what, int err, int sys_errno)

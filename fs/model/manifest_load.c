@@ -398,6 +398,8 @@ static int load_dir(struct loader *l, struct pending *p)
 	refs = NULL;
 out:
 	free(dirty);
+	if (refs) /* on failure: they hold this directory's node keys */
+		sodium_memzero(refs, of * sizeof(*refs));
 	free(refs);
 	return rc;
 }
@@ -426,7 +428,12 @@ int manifest_load(struct obj_store *st, const struct chunk_ref *root,
 		struct pending p = l.stack[--l.n];
 		rc = load_dir(&l, &p);
 	}
+	/* Both hold node keys (pending dirs' refs, a node's shard refs). */
+	if (l.stack)
+		sodium_memzero(l.stack, l.cap * sizeof(*l.stack));
 	free(l.stack);
+	if (l.refs)
+		sodium_memzero(l.refs, l.refs_cap * sizeof(*l.refs));
 	free(l.refs);
 	free(l.sealed);
 	free(l.plain);

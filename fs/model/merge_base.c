@@ -24,7 +24,14 @@ struct walk {
 	struct commit_queue q;
 	size_t live;
 	struct merge_bases *out; /* NULL: ends are not recorded */
+	uint64_t bound;          /* gc's boundary (merge_base.h), 0: none */
 };
+
+/* Does the line end at c (gc freed below it, as history_walk ends it)? */
+static bool at_boundary(const struct walk *w, const struct commit *c)
+{
+	return w->bound && c->seq <= w->bound;
+}
 
 static int push(struct walk *w, uint32_t i)
 {
@@ -158,13 +165,17 @@ static int paint(struct walk *w, struct merge_bases *out)
 
 		if ((err = commit_read(w->bs, w->keys, &cid, &c)) != 0)
 			break;
+		/* Below the boundary only the commit block is left: it is
+		 * no base (its tree is gone), and its line ends. */
+		bool below = w->bound && c.seq < w->bound;
 		if ((marks & (FROM_A | FROM_B)) == (FROM_A | FROM_B) &&
-		    !(marks & STALE)) {
+		    !(marks & STALE) && !below) {
 			add_base(out, &cid, &c);
 			marks |= STALE;
 			w->q.nodes[i].marks = marks;
 		}
-		err = reach_parents(w, &cid, &c, marks);
+		if (!at_boundary(w, &c))
+			err = reach_parents(w, &cid, &c, marks);
 	}
 	return err;
 }
@@ -173,13 +184,22 @@ int merge_find_bases(struct blockstore *bs, const struct mailbox_keys *keys,
 		     const struct cid *a, const struct cid *b,
 		     struct merge_bases *out)
 {
-	struct walk w = {.bs = bs, .keys = keys, .out = out};
+	return merge_find_bases_within(bs, keys, a, b, 0, out);
+}
+
+int merge_find_bases_within(struct blockstore *bs,
+			    const struct mailbox_keys *keys,
+			    const struct cid *a, const struct cid *b,
+			    uint64_t bound, struct merge_bases *out)
+{
+	struct walk w = {.bs = bs, .keys = keys, .out = out, .bound = bound};
 	long ia, ib;
 	int err = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!bs || !keys || !b)
 		return -EINVAL;
+	out->bound = bound;
 	if (a && a->len)
 		err = reach(&w, a, FROM_A, UINT64_MAX, &ia);
 	if (!err)
@@ -195,7 +215,15 @@ int merge_find_bases(struct blockstore *bs, const struct mailbox_keys *keys,
 int merge_contains(struct blockstore *bs, const struct mailbox_keys *keys,
 		   const struct cid *head, const struct cid *anc)
 {
-	struct walk w = {.bs = bs, .keys = keys};
+	return merge_contains_within(bs, keys, head, anc, 0);
+}
+
+int merge_contains_within(struct blockstore *bs,
+			  const struct mailbox_keys *keys,
+			  const struct cid *head, const struct cid *anc,
+			  uint64_t bound)
+{
+	struct walk w = {.bs = bs, .keys = keys, .bound = bound};
 	struct commit ac;
 	long i;
 	int err, found = 0;
@@ -211,8 +239,12 @@ int merge_contains(struct blockstore *bs, const struct mailbox_keys *keys,
 		uint32_t k = pop(&w);
 		struct commit c;
 		found = cid_equal(&w.q.nodes[k].cid, anc);
+		/* Unlike a base, anc may be a parent just below the
+		 * boundary: gc kept those commit blocks (an old published
+		 * head the node still names). */
 		if (!found && !(err = commit_read(bs, keys, &w.q.nodes[k].cid,
-						  &c)))
+						  &c)) &&
+		    !(bound && c.seq < bound))
 			err = reach_parents(&w, &w.q.nodes[k].cid, &c,
 					    FROM_A);
 	}
@@ -246,8 +278,8 @@ static int fold_in(struct obj_store *st, const struct mailbox_keys *keys,
 	int err;
 
 	memset(&plan, 0, sizeof(plan));
-	err = merge_find_bases(st->bs, keys, &bases->cid[0], &bases->cid[i],
-			       &sub);
+	err = merge_find_bases_within(st->bs, keys, &bases->cid[0],
+				      &bases->cid[i], bases->bound, &sub);
 	if (!err)
 		err = virtual_base(st, keys, &sub, now, depth + 1, &vb);
 	if (!err)

@@ -60,6 +60,7 @@ struct merge_bases {
 	 * are this store's own gc's, not listed. */
 	size_t nends, ends_truncated;
 	struct cid ends[MERGE_ENDS_MAX];
+	uint64_t bound; /* the walk's gc boundary (_within), 0: none */
 };
 
 /*
@@ -82,6 +83,29 @@ int merge_find_bases(struct blockstore *bs, const struct mailbox_keys *keys,
 IPMD_MUST_CHECK
 int merge_contains(struct blockstore *bs, const struct mailbox_keys *keys,
 		   const struct cid *head, const struct cid *anc);
+
+/*
+ * The same walks within gc's boundary bound (the seq of STORE/pruned's
+ * commit, fs/store/history.h; 0: none), which ends lines as history_walk
+ * does: a commit of seq at most bound is visited but its parents are not
+ * read (gc freed what lies below them, or a live gc is freeing it now),
+ * and one below bound, reached as a parent, is read for its seq only: it
+ * is never a base (gc kept its commit block, not its tree).  Only
+ * merge_contains_within reads the parents of a commit at bound (gc kept
+ * their blocks): anc may be one.  Bases found this way carry bound, and
+ * merge_base_tree's walks between them keep it.  merge_find_bases and
+ * merge_contains are these with bound 0.
+ */
+IPMD_MUST_CHECK
+int merge_find_bases_within(struct blockstore *bs,
+			    const struct mailbox_keys *keys,
+			    const struct cid *a, const struct cid *b,
+			    uint64_t bound, struct merge_bases *out);
+IPMD_MUST_CHECK
+int merge_contains_within(struct blockstore *bs,
+			  const struct mailbox_keys *keys,
+			  const struct cid *head, const struct cid *anc,
+			  uint64_t bound);
 
 /*
  * The tree to merge against for bases: none → *out = NULL (the empty

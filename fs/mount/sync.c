@@ -12,6 +12,7 @@
 #include "fs/mount/follow.h"
 #include "fs/mount/publish.h"
 #include "fs/store/device.h"
+#include "fs/store/history.h"
 #include "ipfs/bs_kubo.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -163,8 +164,12 @@ static int take_in(struct ipmd_fs *fs, const struct cid *p, uint64_t pseq,
 		set_cleared(fs, true); /* out already */
 		return 0;
 	}
-	/* No head yet: p's whole history is walked, for its ends. */
-	e = merge_find_bases(fs->st.bs, &fs->store.keys, &h, p, &b);
+	/* No head yet: p's whole history is walked, for its ends.  Lines
+	 * end at gc's boundary, as every walker's do: below it only commit
+	 * blocks are left, and a live gc may be freeing them. */
+	e = merge_find_bases_within(fs->st.bs, &fs->store.keys, &h, p,
+				    store_gc_boundary(&fs->store, fs->st.bs),
+				    &b);
 	if (!e)
 		e = note_ends(fs, &b);
 	if (e)
@@ -299,9 +304,12 @@ void sync_stop(struct sync *s)
 					 SYNC_RESOLVE_TIMEOUT_MS, &p, &pseq,
 					 NULL);
 		if (h.len && (e == -ENOENT ||
-			      (!e && merge_contains(fs->st.bs,
-						    &fs->store.keys, &h,
-						    &p) == 1)))
+			      (!e && merge_contains_within(
+					     fs->st.bs, &fs->store.keys, &h,
+					     &p,
+					     store_gc_boundary(&fs->store,
+							       fs->st.bs)) ==
+					     1)))
 			publisher_commit(fs->publisher, &h, hseq);
 	}
 	pthread_cond_destroy(&s->wake);

@@ -17,6 +17,7 @@
 #include "fs/store/journal_payload.h"
 #include "fs/store/stack.h"
 #include "ipfs/cidset.h"
+#include "util/array.h"
 #include "util/msgbuf.h"
 
 #define NS_PER_SEC 1000000000LL
@@ -150,16 +151,13 @@ int history_add_overlay(struct history *h, const uint8_t *block, size_t len,
 	pthread_mutex_lock(&s->lock);
 	int e = 0;
 	if (!overlay_find(s, cid)) {
-		if (s->noverlay == s->overlay_cap) {
-			size_t cap = s->overlay_cap ? s->overlay_cap * 2 : 16;
-			void *p = realloc(s->overlay, cap * sizeof(*s->overlay));
-			if (!p)
-				e = -ENOMEM;
-			else {
-				s->overlay = p;
-				s->overlay_cap = cap;
-			}
-		}
+		struct overlay_block *p =
+			array_grow(s->overlay, s->noverlay, &s->overlay_cap,
+				   sizeof(*s->overlay), 16);
+		if (!p)
+			e = -ENOMEM;
+		else
+			s->overlay = p;
 		uint8_t *copy = e ? NULL : malloc(len ? len : 1);
 		if (!e && !copy)
 			e = -ENOMEM;

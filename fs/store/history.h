@@ -263,6 +263,12 @@ int history_walk(struct history *h, chain_fn fn, void *arg,
 		 struct chain_stop *stop);
 /* h's STORE/pruned commit, or NULL (none, or it does not read). */
 const struct cid *history_pruned(const struct history *h);
+/* gc's boundary in store s now, for walks outside a struct history (the
+ * mount's merges, fs/model/merge_base.h _within): STORE/pruned read
+ * afresh, as a live gc may have moved it since s was opened, and the seq
+ * of its commit read in bs, as the walks above take it; 0 when there is
+ * none or it does not read. */
+uint64_t store_gc_boundary(const struct store *s, struct blockstore *bs);
 
 /* The commits a walk passes, in its order: give commit_list_add and a
  * zeroed list to a walk.  -ENOMEM stops the walk. */

@@ -318,6 +318,18 @@ const struct cid *history_pruned(const struct history *h)
 	return st->pruned_err ? NULL : &st->pruned.commit;
 }
 
+uint64_t store_gc_boundary(const struct store *s, struct blockstore *bs)
+{
+	struct head p;
+	bool untyped;
+	/* Read afresh: a gc run beside the mount (fs/tools/gc_live.h) moves
+	 * it after the store was opened. */
+	if (head_read(s->paths.pruned, s->keys.journal, BLOCK_STATE_PRUNED, &p,
+		      &untyped) != 0)
+		return 0;
+	return boundary_of(bs, &s->keys, &p.commit);
+}
+
 int commit_list_add(const struct cid *cid, const struct commit *c,
 		    void *list)
 {

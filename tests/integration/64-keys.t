@@ -114,6 +114,10 @@ for c in $takers; do
 	run_with "$c" --passphrase-command "echo wrong" >/dev/null 2>"$TEST_DIR/pc.err" </dev/null
 	rc=$?
 	check "$c --passphrase-command: a wrong one fails ($rc)" grep -q "wrong passphrase" "$TEST_DIR/pc.err"
+	# Every error line names the command as it was run, verb and all.
+	case $c in key) say="key backup" ;; object) say="object put" ;; *) say=$c ;; esac
+	is "$(grep -vc "^ipmaildir $say: " "$TEST_DIR/pc.err")/$(grep -c . "$TEST_DIR/pc.err")" \
+		"0/$(grep -c . "$TEST_DIR/pc.err")" "$c: each error line starts 'ipmaildir $say:'"
 	# share answers 1 for /new (a directory), after opening the key.
 	run_with "$c" --passphrase-command "$GOOD" >/dev/null 2>"$TEST_DIR/pc.err" </dev/null
 	rc=$?

@@ -8,7 +8,8 @@
 # filesystem is blamed.
 #
 # Every server or daemon a script starts is recorded with track_pid and
-# stopped (by pid, never by name) in the EXIT trap, which also unmounts.
+# stopped (by pid and start time, never by name) in the EXIT trap, which
+# also unmounts.
 
 set -u
 IPMD_BIN=${IPMAILDIR_BIN:-${IPMD_TOP:-$PWD}/build/ipmaildir}
@@ -41,17 +42,27 @@ done_testing() {
 	[ "$_tap_failed" -eq 0 ] && [ "$_tap_n" -gt 0 ]
 }
 
-track_pid()   { _tracked_pids+=("$1"); }
+# A process is its pid and its start time (tests/ipfs-node/pid.sh): a
+# daemon stopped long before may have left its pid to another process by
+# the time the EXIT trap runs, which signals only a pid that still has the
+# start time recorded.
+. "$(dirname "${BASH_SOURCE[0]}")/../ipfs-node/pid.sh"
+track_pid()   { _tracked_pids+=("$1:$(pid_start "$1")"); }
 on_cleanup()  { _cleanups+=("$*"); }
 
 _cleanup() {
 	local i status=$?
 	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do eval "${_cleanups[$i]}" >/dev/null 2>&1 || true; done
 	for m in "${_mounts[@]}"; do ipmd_umount "$m" >/dev/null 2>&1 || true; done
-	for p in "${_tracked_pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${_tracked_pids[@]}"; do
-		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$p" 2>/dev/null || true
+	local t p s
+	for t in "${_tracked_pids[@]}"; do
+		p=${t%%:*} s=${t#*:}
+		pid_is "$p" "$s" && kill "$p" 2>/dev/null
+	done
+	for t in "${_tracked_pids[@]}"; do
+		p=${t%%:*} s=${t#*:}
+		for _ in $(seq 50); do pid_is "$p" "$s" || break; sleep 0.1; done
+		pid_is "$p" "$s" && kill -9 "$p" 2>/dev/null
 	done
 	# A sanitizer build's daemons report to their logs (stderr), where no
 	# check would see them: any report fails the script.

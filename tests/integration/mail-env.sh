@@ -113,11 +113,18 @@ menv_mount() {
 	chown "$MAIL_UID:$MAIL_GID" "$TEST_DIR/home"
 }
 
-# menv_stop_pid PID — SIGTERM, wait up to 10 s, then SIGKILL.
+# menv_stop_pid PID [START] — SIGTERM, wait up to 10 s, then SIGKILL; with
+# START (pid_start, tests/ipfs-node/pid.sh), only while PID is still that process: an
+# EXIT trap runs it long after, when the pid may name another.
 menv_stop_pid() {
-	local p=$1 i
+	local p=$1 s=${2:-} i
+	[ -z "$s" ] || pid_is "$p" "$s" || return 0
 	kill "$p" 2>/dev/null || return 0
-	for i in $(seq 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
+	for i in $(seq 100); do
+		kill -0 "$p" 2>/dev/null || return 0
+		[ -z "$s" ] || pid_is "$p" "$s" || return 0
+		sleep 0.1
+	done
 	kill -9 "$p" 2>/dev/null || true
 }
 
@@ -247,7 +254,7 @@ menv_dovecot_start() {
 	DOVECOT_PID=$!
 	track_pid "$DOVECOT_PID"
 	# Before the unmount in the EXIT trap: imap processes hold files open.
-	on_cleanup "menv_stop_pid $DOVECOT_PID"
+	on_cleanup "menv_stop_pid $DOVECOT_PID $(pid_start "$DOVECOT_PID")"
 	if [ -n "$port" ]; then
 		menv_wait_port "$port" || { cat "$DOVECOT_LOG" >&2; return 1; }
 	fi

@@ -27,9 +27,10 @@
 # (/ip4/SWARM_IP/tcp/P/p2p/ID), IPFS_PID_i, IPFS_PATH_i, IPFS_NETNS_i
 # (empty: none), IPFS_N, IPFS_BIN.  Restart one stopped node (same ports,
 # repo and namespace): kubo-start.sh --restart i BASE_DIR.  Stop with
-# stop-nodes.sh BASE_DIR (by pid).
+# stop-nodes.sh BASE_DIR (by pid and start time, pid.sh).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/pid.sh"
 
 RESTART=0
 if [ "${1:-}" = --restart ]; then RESTART=1; shift; fi
@@ -105,7 +106,7 @@ PY
 # start_one i — (re)start node i
 start_one() {
 	local i=$1 R="$BASE_DIR/node$1"
-	if [ -f "$R/daemon.pid" ] && kill -0 "$(cat "$R/daemon.pid")" 2>/dev/null; then
+	if node_alive "$R"; then
 		echo "node$i already running (pid $(cat "$R/daemon.pid"))" >&2; return 1
 	fi
 	if [ ! -f "$R/config" ]; then
@@ -117,6 +118,7 @@ start_one() {
 	rm -f "$R/api" "$R/repo.lock" # left by a daemon killed with SIGKILL
 	IPFS_PATH="$R" nohup "${IN[@]}" "$IPFS" daemon --migrate=false >>"$R/daemon.log" 2>&1 &
 	echo $! >"$R/daemon.pid"
+	pid_start $! >"$R/daemon.start" || rm -f "$R/daemon.start"
 }
 
 # wait_ready i — until $IPFS_PATH/api exists and POST id answers; keeps the
@@ -127,7 +129,7 @@ wait_ready() {
 	until [ -s "$R/api" ] && api=$(sed -n 's#^/ip4/127\.0\.0\.1/tcp/\([0-9]*\)$#\1#p' "$R/api") &&
 		[ -n "$api" ] &&
 		out=$("${IN[@]}" curl -sf -m 5 -X POST "http://127.0.0.1:$api/api/v0/id" 2>/dev/null); do
-		if ! kill -0 "$(cat "$R/daemon.pid")" 2>/dev/null; then
+		if ! node_alive "$R"; then
 			echo "node$i died; log:" >&2; tail -20 "$R/daemon.log" >&2; return 1
 		fi
 		[ $SECONDS -ge "$deadline" ] && { echo "node$i not ready after ${READY_TIMEOUT}s" >&2; return 1; }

@@ -127,6 +127,38 @@ static void test_chain(void)
 		   s.seqs[s.n - 1] == 3,
 	   "a chain pruned at 3 ends there, normally");
 
+	/* gc's boundary as the mount reads it: STORE/pruned afresh each
+	 * time (a gc beside the mount moves it), the seq of its commit. */
+	{
+		struct store st;
+		memset(&st, 0, sizeof(st));
+		st.keys = k;
+		if (snprintf(st.paths.pruned, sizeof(st.paths.pruned),
+			     "%.200s/pruned", dir) < 0)
+			harness_bail("snprintf");
+		is_int((int)store_gc_boundary(&st, bs), 0,
+		       "gc boundary: none without STORE/pruned");
+		struct head p = {.commit = cids[5], .seq = 5, .max_seq = 5};
+		if (head_write(st.paths.pruned, k.journal, BLOCK_STATE_PRUNED,
+			       &p))
+			harness_bail("head_write");
+		is_int((int)store_gc_boundary(&st, bs), 5,
+		       "gc boundary: STORE/pruned's commit's seq");
+		p = (struct head){.commit = cids[6], .seq = 6, .max_seq = 6};
+		if (head_write(st.paths.pruned, k.journal, BLOCK_STATE_PRUNED,
+			       &p))
+			harness_bail("head_write");
+		is_int((int)store_gc_boundary(&st, bs), 6,
+		       "gc boundary: moved by another gc, read again");
+		fake_cid(&p.commit, 999);
+		if (head_write(st.paths.pruned, k.journal, BLOCK_STATE_PRUNED,
+			       &p))
+			harness_bail("head_write");
+		is_int((int)store_gc_boundary(&st, bs), 0,
+		       "gc boundary: none when its commit does not read");
+		sodium_memzero(&st.keys, sizeof(st.keys));
+	}
+
 	/* resolve */
 	struct history_at at = {.kind = AT_SEQ, .seq = 4};
 	struct cid got;

@@ -22,6 +22,7 @@
 #include "ipfs/blockstore.h"
 #include "ipfs/bs_fault.h"
 #include "ipfs/bs_local.h"
+#include "tests/memscan.h"
 #include "tests/tap.h"
 #include "tests/unit/harness.h"
 
@@ -650,6 +651,45 @@ static void test_tamper(void)
 	tree_free(t);
 }
 
+/* A load that fails part-way (its last shard is missing) leaves no shard's
+ * node key behind in memory: the copies it made of the node's refs are
+ * wiped before they are freed, as everywhere else keys are. */
+static void test_failed_load_wipes_keys(void)
+{
+	struct fs_tree *t, *u = NULL;
+	struct inode *cur;
+	struct chunk_ref ref;
+	struct memscan_hit hits[4];
+	uint8_t masked[IPMD_KEY_BYTES];
+	uint32_t last = 0, first = UINT32_MAX;
+	uint64_t next_ino;
+
+	t = harness_tree(0, 0, &now);
+	cur = big_dir(t, "wipe", 1400, 0);
+	is_int(manifest_seal(t, &st, &ref), 0, "wipe: sealed");
+	for (uint32_t i = 0; i < cur->dir->shards.count; i++) {
+		if (!cur->dir->shards.refs[i].cid.len)
+			continue;
+		if (first == UINT32_MAX)
+			first = i;
+		last = i;
+	}
+	ok(first < last, "wipe: at least two shards");
+	memscan_mask(masked, cur->dir->shards.refs[first].key,
+		     IPMD_KEY_BYTES);
+	is_int(bs_remove(st.bs, &cur->dir->shards.refs[last].cid), 0,
+	       "wipe: last shard removed");
+	next_ino = t->next_ino;
+	tree_free(t); /* wipes its own refs */
+	is_int(memscan(masked, sizeof(masked), hits, 4), 0,
+	       "wipe: the first shard's key is gone with the tree");
+	is_int(manifest_load(&st, &ref, next_ino, &u), -ENOENT,
+	       "wipe: the load fails at the missing shard");
+	is_int(memscan(masked, sizeof(masked), hits, 4), 0,
+	       "wipe: after the failed load its key is nowhere in memory");
+	sodium_memzero(masked, sizeof(masked));
+}
+
 /* ---- crafted nodes ---- */
 
 static struct chunk_ref craft(const char *text)
@@ -1246,6 +1286,7 @@ int main(void)
 	test_oversize();
 	test_retry();
 	test_tamper();
+	test_failed_load_wipes_keys();
 	test_crafted_entries();
 	test_crafted_shards();
 	test_special_entries();

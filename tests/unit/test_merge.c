@@ -1571,7 +1571,7 @@ static struct cid commit_tree(uint64_t seq, struct fs_tree *t,
 static struct fs_tree *tree_at(const struct cid *id)
 {
 	struct commit c;
-	struct fs_tree *t;
+	struct fs_tree *t = NULL; /* bail returns, as far as clang knows */
 	if (commit_read(st.bs, &keys, id, &c) ||
 	    manifest_load(&st, &c.tree, c.next_ino, &t))
 		bail("tree_at", NULL, 0);
@@ -1679,6 +1679,77 @@ static char *numbers(struct fs_tree *t)
 	}
 	free(lines);
 	return x.s;
+}
+
+
+/* gc --keep-last 3 of ten commits: 8 (STORE/pruned) is the boundary, 7's
+ * commit block is kept (the parent of the oldest kept), its tree and all
+ * below are freed.  Another device branched from 7.  The mount's walks
+ * end their lines at the boundary as history_walk does. */
+static void test_gc_boundary(void)
+{
+	struct fs_tree *t, *vb = NULL;
+	struct merge_bases mb;
+	struct commit c;
+	struct cid l[11];
+	char name[32];
+
+	tree_new(&t, 1000, 1000, &t0);
+	maildir(t, "");
+	for (uint64_t q = 1; q <= 10; q++) {
+		snprintf(name, sizeof(name), "cur/%llu.gc:2,",
+			 (unsigned long long)q);
+		put(t, name, q);
+		l[q] = commit_tree(q, t, q > 1 ? &l[q - 1] : NULL, NULL);
+	}
+	tree_free(t);
+	t = tree_at(&l[7]);
+	t->next_ino = REMOTE_RANGE;
+	put(t, "new/X", 11);
+	struct cid x = commit_tree(8, t, &l[7], NULL);
+	tree_free(t);
+	t = tree_at(&l[8]);
+	t->next_ino = REMOTE_RANGE;
+	put(t, "new/Y", 12);
+	struct cid y = commit_tree(9, t, &l[8], NULL);
+	tree_free(t);
+	for (int q = 1; q <= 6; q++)
+		if (bs_remove(st.bs, &l[q]))
+			bail("bs_remove", NULL, 0);
+	if (commit_read(st.bs, &keys, &l[7], &c) ||
+	    bs_remove(st.bs, &c.tree.cid))
+		bail("gc of 7's tree", NULL, 0);
+
+	/* Why: unbounded, 7 is the base, and its tree is gone. */
+	ok(merge_find_bases(st.bs, &keys, &l[10], &x, &mb) == 0 &&
+		   mb.n == 1 && cid_equal(&mb.cid[0], &l[7]),
+	   "gc boundary: unbounded, the walk takes 7 (below it) for base");
+	is_int(merge_base_tree(&st, &keys, &mb, &t1, &vb), -ENOENT,
+	       "... whose tree gc freed: no merge could run");
+	ok(merge_find_bases_within(st.bs, &keys, &l[10], &x, 8, &mb) == 0 &&
+		   mb.n == 0 && mb.nends == 0,
+	   "gc boundary: within it no base below it, no fetched end noted");
+	is_int(merge_base_tree(&st, &keys, &mb, &t1, &vb), 0,
+	       "... the merge runs (against the empty tree)");
+	ok(vb == NULL, "... which is none");
+	ok(merge_find_bases_within(st.bs, &keys, &l[10], &y, 8, &mb) == 0 &&
+		   mb.n == 1 && cid_equal(&mb.cid[0], &l[8]),
+	   "gc boundary: the boundary's own commit is still a base");
+	is_int(merge_contains_within(st.bs, &keys, &l[10], &l[7], 8), 1,
+	       "gc boundary: 10 contains 7, a kept block just below it");
+	is_int(merge_contains_within(st.bs, &keys, &l[10], &x, 8), 0,
+	       "gc boundary: 10 does not contain the other line");
+
+	/* A gc running beside the mount frees 7's block too. */
+	if (bs_remove(st.bs, &l[7]))
+		bail("bs_remove", NULL, 0);
+	ok(merge_find_bases(st.bs, &keys, &l[10], &x, &mb) == 0 &&
+		   mb.nends == 1 && cid_equal(&mb.ends[0], &x),
+	   "gc boundary: unbounded, our own gc looks like the other "
+	   "device's end of history");
+	ok(merge_find_bases_within(st.bs, &keys, &l[10], &x, 8, &mb) == 0 &&
+		   mb.n == 0 && mb.nends == 0,
+	   "gc boundary: within it the freed block is never read");
 }
 
 /* A merge as the journal holds it (a record naming the other head and the
@@ -1813,6 +1884,7 @@ int main(void)
 	test_commit_format();
 	test_bases();
 	test_criss_cross();
+	test_gc_boundary();
 	test_replay();
 	bs_close(st.bs);
 	keys_free(&keys);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cache/outbox.h"
+#include "cache/outbox_internal.h"
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"
 #include "tests/unit/harness.h"
@@ -58,8 +59,45 @@ static void counts(struct counting *c, unsigned *calls, unsigned *blocks)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* The upload queue keeps its order when it grows while wrapped around
+ * (its first 256 slots full, the head moved on), again and again. */
+static void test_queue_order(void)
+{
+	struct dqueue q = {0};
+	uint8_t d[DIGEST], got[DIGEST];
+	uint32_t next = 0, expect = 0;
+	bool in_order = true;
+
+	for (int round = 0; round < 5; round++) {
+		for (int i = 0; i < 300 << round; i++) {
+			memset(d, 0, sizeof(d));
+			memcpy(d, &next, sizeof(next));
+			next++;
+			if (ob_dq_push(&q, d) != 0)
+				in_order = false;
+		}
+		/* Pop part, so the next pushes wrap around the end. */
+		for (int i = 0; i < 200 << round && ob_dq_pop(&q, got); i++) {
+			uint32_t v;
+			memcpy(&v, got, sizeof(v));
+			in_order &= v == expect++;
+		}
+	}
+	while (ob_dq_pop(&q, got)) {
+		uint32_t v;
+		memcpy(&v, got, sizeof(v));
+		in_order &= v == expect++;
+	}
+	ok(in_order && expect == next, "queue: %u digests out in order",
+	   expect);
+	ok(q.cap >= 256 && (q.cap & (q.cap - 1)) == 0,
+	   "queue: grew by doubling (%zu slots)", q.cap);
+	free(q.items);
+}
+
 int main(void)
 {
+	test_queue_order();
 	const char *ldir = harness_path("l");
 	struct blockstore *local = harness_local_store("l");
 	struct blockstore *inner = harness_local_store("r");
