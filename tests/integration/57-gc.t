@@ -13,11 +13,12 @@ S=$TEST_DIR/store M=$TEST_DIR/mnt A=$TEST_DIR/at
 nblocks() { find "$S/blocks" -type f -name 'bafk*' | wc -l; }
 ipmd_init "$S" || bail "init failed"
 # Four sessions; each delivers, and rewrites a state file several times
-# (as Dovecot does its index): the old versions are garbage at once.
+# (as Dovecot does dovecot-uidlist; its index files are local cache, never
+# committed): the old versions are garbage at once.
 for s in 1 2 3 4; do
 	ipmd_mount "$S" "$M" || bail "mount failed"
 	for i in 1 2; do printf 'Subject: s%s m%s\n\n%s\n' "$s" "$i" "$(head -c 3000 /dev/urandom | base64)" | ipmd_deliver "$M"; done
-	for v in 1 2 3; do head -c 5000 /dev/urandom >"$M/dovecot.index.log"; sync "$M/dovecot.index.log"; done
+	for v in 1 2 3; do head -c 5000 /dev/urandom >"$M/dovecot-uidlist"; sync "$M/dovecot-uidlist"; done
 	gen_message "big$s" 600000 >"$TEST_DIR/big$s.eml"
 	cp "$TEST_DIR/big$s.eml" "$M/cur/big$s:2,S"
 	[ "$s" -gt 1 ] && rm "$M/cur/big$((s - 1)):2,S"
