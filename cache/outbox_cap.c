@@ -56,18 +56,21 @@ static void append_evicted(struct outbox *o, uint8_t (*v)[LRU_DIGEST],
 			   size_t n)
 {
 	char path[PATH_MAX];
+	size_t len = n * LRU_DIGEST;
+	pthread_mutex_lock(&o->evicted_lock);
 	int fd = evicted_path(o->dir, path, sizeof(path))
 			 ? -1
 			 : open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 				0600);
-	size_t len = n * LRU_DIGEST;
-	if (fd < 0 || write(fd, v, len) != (ssize_t)len)
+	bool ok = fd >= 0 && write(fd, v, len) == (ssize_t)len;
+	if (fd >= 0)
+		close(fd);
+	pthread_mutex_unlock(&o->evicted_lock);
+	if (!ok)
 		ob_say(o, LOG_WARNING,
 		       "%s: cannot record evicted blocks (gc may leave them "
 		       "pinned on the node)",
 		       path);
-	if (fd >= 0)
-		close(fd);
 }
 
 int outbox_evicted_each(const char *dir, outbox_cid_fn fn, void *arg)
@@ -89,7 +92,7 @@ int outbox_evicted_each(const char *dir, outbox_cid_fn fn, void *arg)
 	return e;
 }
 
-int outbox_evicted_rewrite(const char *dir,
+static int evicted_rewrite(const char *dir,
 			   bool (*keep)(const struct cid *cid, void *arg),
 			   void *arg)
 {
@@ -125,6 +128,21 @@ int outbox_evicted_rewrite(const char *dir,
 		e = -errno;
 	if (e)
 		unlink(tmp);
+	return e;
+}
+
+int outbox_evicted_rewrite(const char *dir, struct blockstore *beside,
+			   bool (*keep)(const struct cid *cid, void *arg),
+			   void *arg)
+{
+	struct outbox *o = beside ? ob_find(beside) : NULL;
+	if (!o)
+		return evicted_rewrite(dir, keep, arg);
+	/* An append between the read and the rename would be lost, and
+	 * its blocks left pinned for good. */
+	pthread_mutex_lock(&o->evicted_lock);
+	int e = evicted_rewrite(o->dir, keep, arg);
+	pthread_mutex_unlock(&o->evicted_lock);
 	return e;
 }
 

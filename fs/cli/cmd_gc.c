@@ -189,6 +189,27 @@ static int unpin(struct gc *g, struct blockstore *remote, const struct run *r)
 	return 0;
 }
 
+/* After the unpin, even one that failed partway: the unpinned blocks
+ * still here go up to the node again (fs/tools/gc.h gc_requeue_kept).
+ * 0, or -1 (said). */
+static int requeue(struct gc *g, const struct blockstore *remote,
+		   const struct run *r)
+{
+	if (!remote || !(g->dead.n + g->evicted.n))
+		return 0;
+	char msg[1024];
+	uint64_t n;
+	int e = gc_requeue_kept(g, &n, msg, sizeof(msg));
+	if (e)
+		fail(r, msg);
+	put(r->doc, "requeued", num(n));
+	if (!r->doc && n)
+		fprintf(r->io->out, "gc: %llu unpinned blocks are still here: "
+			"queued for upload to the node again\n",
+			(unsigned long long)n);
+	return e;
+}
+
 /* Free (or count) the dead, say what went; the exit status. */
 static int sweep(struct gc *g, bool dry, struct blockstore *remote,
 		 const struct run *r)
@@ -203,8 +224,10 @@ static int sweep(struct gc *g, bool dry, struct blockstore *remote,
 		fail(r, msg);
 		return EXIT_FAILURE_;
 	}
-	if (unpin(g, remote, r))
+	if (unpin(g, remote, r)) {
+		requeue(g, remote, r); /* some may be unpinned */
 		return EXIT_FAILURE_;
+	}
 	struct progress bar = {0}, *pr = r->io->bars ? &bar : NULL;
 	progress_start(pr, STDERR_FILENO, dry ? "gc (dry run)" : "gc",
 		       "blocks", g->dead.n, 0, false);
@@ -217,7 +240,7 @@ static int sweep(struct gc *g, bool dry, struct blockstore *remote,
 	put(doc, "freed_blocks", num(freed));
 	put(doc, "freed_bytes", num(bytes));
 	put(doc, "dropped_commits", num(drop ? l->n - g->keep : 0));
-	if (g->remove_via)
+	if (g->beside)
 		put(doc, "kept_rewritten", num(g->kept_busy));
 	if (!doc)
 		fprintf(out, "gc: %s %llu blocks (%.1f MiB)%s\n",
@@ -233,6 +256,8 @@ static int sweep(struct gc *g, bool dry, struct blockstore *remote,
 		       (unsigned long long)l->commits[l->n - 1].seq,
 		       (unsigned long long)l->commits[g->keep].seq,
 		       (unsigned long long)l->commits[g->keep - 1].seq);
+	if (requeue(g, remote, r))
+		e = -1;
 	if (e)
 		return EXIT_FAILURE_;
 	/* The evicted blocks just unpinned need no more remembering. */

@@ -12,7 +12,7 @@
  *   gc_live_begin  fs->housekeeping, then fs->commit_lock: no commit, no
  *                  merge or fast-forward runs, the head stays; then the
  *                  watch (ipfs/bs_watch.h) remembers every put from here
- *                  on, and g->remove_via makes gc_free remove through it
+ *                  on, and g->beside makes gc_free remove through it
  *   gc_open, gc_retain, gc_mark as offline (the history opened beside
  *                  the mount: fs/store/store_open.h store_open_beside)
  *   gc_live_mark   under fs->lock, the roots of every inode's content and
