@@ -110,13 +110,22 @@ static int evicted_rewrite(const char *dir,
 		fclose(in);
 		return e;
 	}
-	uint8_t d[LRU_DIGEST];
-	while (fread(d, 1, sizeof(d), in) == sizeof(d)) {
-		struct cid cid;
-		ob_cid_of_digest(&cid, d);
-		if (keep(&cid, arg) && fwrite(d, 1, sizeof(d), out) != sizeof(d))
-			e = -EIO;
-	}
+	/* Records in chunks, a short one last: the end is read once (a torn
+	 * last record left out), so what is appended after that goes to
+	 * the file being replaced — hence evicted_lock beside a mount. */
+	enum { CHUNK = 256 };
+	uint8_t d[CHUNK][LRU_DIGEST];
+	size_t n;
+	do {
+		n = fread(d, LRU_DIGEST, CHUNK, in);
+		for (size_t i = 0; i < n; i++) {
+			struct cid cid;
+			ob_cid_of_digest(&cid, d[i]);
+			if (keep(&cid, arg) &&
+			    fwrite(d[i], 1, LRU_DIGEST, out) != LRU_DIGEST)
+				e = -EIO;
+		}
+	} while (n == CHUNK);
 	if (ferror(in))
 		e = -EIO;
 	fclose(in);
