@@ -44,6 +44,7 @@
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
 #include "fs/cli/control.h"
+#include "fs/cli/options.h"
 #include "fs/cli/progress.h"
 #include "fs/tools/gc.h"
 #include "fs/tools/gc_live.h"
@@ -426,6 +427,32 @@ int cmd_gc(int argc, char **argv)
 	return status;
 }
 
+/* A request's rules in the command line's ranges (the option table: a
+ * keep_within beyond it overflows the cutoff in nanoseconds); 0 and -1
+ * mean no such rule.  0, or -1 (said). */
+static int serve_range(json_int_t keep_last, json_int_t within,
+		       const struct cli_io *io)
+{
+	const struct {
+		int key;
+		json_int_t v, none;
+	} rules[] = {{CFG_KEEP_LAST, keep_last, 0},
+		     {CFG_KEEP_WITHIN, within, -1}};
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		const struct opt_spec *o = &opt_table[rules[i].key];
+		char why[128];
+		if (rules[i].v != rules[i].none &&
+		    opt_check_range(o, rules[i].v, why, sizeof(why))) {
+			cli_error_to(io->err, "gc: --%s %s, not %lld%s", o->key,
+				     why, (long long)rules[i].v,
+				     o->type == OPT_DURATION ? " seconds"
+							     : "");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int gc_serve(struct ipmd_fs *fs, const json_t *req, const struct cli_io *io)
 {
 	struct gc_args a = {.within = -1};
@@ -434,12 +461,13 @@ int gc_serve(struct ipmd_fs *fs, const json_t *req, const struct cli_io *io)
 	const char *node = NULL;
 	if (json_unpack((json_t *)req, "{s?b,s?b,s?I,s?I,s?s}", "json", &json,
 			"dry_run", &dry, "keep_last", &keep_last,
-			"keep_within", &within, "node", &node) ||
-	    keep_last < 0) {
+			"keep_within", &within, "node", &node)) {
 		cli_error_to(io->err, "gc: a request the daemon does not "
 			     "understand");
 		return EXIT_USAGE;
 	}
+	if (serve_range(keep_last, within, io))
+		return EXIT_USAGE;
 	a.json = json;
 	a.dry = dry;
 	a.keep_last = (unsigned long long)keep_last;

@@ -108,6 +108,34 @@ is "$(json_get '["dropped_commits"]' <<<"$out" | grep -c '^[1-9]')" 1 "... and d
 exits 0 "gc (text) while mounted, again" ipmd gc --keep-last 1
 says "... says what it freed" "^gc: freed [0-9]* blocks"
 
+# Another client's request: the command line's ranges hold in the daemon
+# too (a keep_within that large overflowed the cutoff in nanoseconds).
+cat >"$TEST_DIR/ask_gc.py" <<'EOF'
+import json, socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+req = {"v": 1, "cmd": "gc", "dry_run": True}
+req.update(json.loads(sys.argv[2]))
+req = json.dumps(req).encode()
+s.sendall(struct.pack(">I", len(req)) + req)
+data = b""
+while True:
+	b = s.recv(65536)
+	if not b: break
+	data += b
+while data:
+	n = struct.unpack(">I", data[:4])[0]
+	print(json.loads(data[4:4 + n])); data = data[4 + n:]
+EOF
+for rule in '"keep_within": 100000000000000' '"keep_within": -2' \
+	'"keep_last": 4294967296' '"keep_last": -3'; do
+	run python3 "$TEST_DIR/ask_gc.py" "$S/control" "{$rule}"
+	says "a gc request with $rule is refused" "'exit': 2"
+done
+says "... saying the range" "keep-last must be a count of commits, 1 to"
+run python3 "$TEST_DIR/ask_gc.py" "$S/control" '{"keep_within": 3600, "keep_last": 2}'
+says "one within the ranges runs" "'exit': 0"
+
 touch "$STOP"
 wait "$BG"
 n=$(cat "$TEST_DIR/bg.count")
