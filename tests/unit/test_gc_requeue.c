@@ -95,9 +95,13 @@ static void rig_open(struct rig *r)
 		 "%s", ldir);
 }
 
-static void fill(uint8_t *b, unsigned seed)
+/* A new block (random, seeded) put in blk, uploaded; its CID in cid. */
+static void put_uploaded(struct rig *r, uint8_t *blk, unsigned seed,
+			 struct cid *cid, const char *name)
 {
-	tap_fill_random(b, BSZ, seed);
+	tap_fill_random(blk, BSZ, seed);
+	is_int(bs_put(r->top, blk, BSZ, 0, cid), 0, "%s put", name);
+	is_int(outbox_wait_drained(r->top, 20000), 0, "%s uploaded", name);
 }
 
 static uint64_t pending(struct rig *r)
@@ -130,9 +134,7 @@ static void sweep(struct rig *r, uint64_t n, const char *what)
 static void test_dead_put_again(struct rig *r, uint8_t *blk)
 {
 	struct cid a;
-	fill(blk, 1);
-	is_int(bs_put(r->top, blk, BSZ, 0, &a), 0, "A put");
-	is_int(outbox_wait_drained(r->top, 20000), 0, "A uploaded");
+	put_uploaded(r, blk, 1, &a, "A");
 	is_int(bs_watch_begin(r->top), 0, "gc begins: the watch");
 	cid_list_add(&r->g.dead, &a); /* marked dead */
 	is_int(bs_put(r->top, blk, BSZ, 0, NULL), 0,
@@ -153,9 +155,7 @@ static void test_dead_put_again(struct rig *r, uint8_t *blk)
 static void test_evicted_put_again(struct rig *r, uint8_t *blk)
 {
 	struct cid b;
-	fill(blk, 2);
-	is_int(bs_put(r->top, blk, BSZ, 0, &b), 0, "B put");
-	is_int(outbox_wait_drained(r->top, 20000), 0, "B uploaded");
+	put_uploaded(r, blk, 2, &b, "B");
 	is_int(bs_remove(r->here, &b), 0, "B evicted here");
 	is_int(bs_watch_begin(r->top), 0, "gc begins");
 	cid_list_add(&r->g.evicted, &b); /* dead among the evicted */
@@ -173,7 +173,7 @@ static void test_evicted_put_again(struct rig *r, uint8_t *blk)
 static void test_upload_under_way(struct rig *r, uint8_t *blk)
 {
 	struct cid c;
-	fill(blk, 3);
+	tap_fill_random(blk, BSZ, 3);
 	pthread_mutex_lock(&r->gate->m);
 	r->gate->armed = true;
 	pthread_mutex_unlock(&r->gate->m);
@@ -206,9 +206,7 @@ static void test_upload_under_way(struct rig *r, uint8_t *blk)
 static void test_freed_not_queued(struct rig *r, uint8_t *blk)
 {
 	struct cid d;
-	fill(blk, 4);
-	is_int(bs_put(r->top, blk, BSZ, 0, &d), 0, "D put");
-	is_int(outbox_wait_drained(r->top, 20000), 0, "D uploaded");
+	put_uploaded(r, blk, 4, &d, "D");
 	is_int(bs_watch_begin(r->top), 0, "gc begins");
 	cid_list_add(&r->g.dead, &d);
 	is_int(bs_remove(r->node, &d), 0, "gc unpins D");
