@@ -19,7 +19,10 @@
  * in batches, before they go here; a block the node doesn't have pinned
  * is fine.  The node down fails gc before anything is freed here, so a
  * later run names the same blocks again.  Blocks dropped from a capped
- * cache (cache/outbox.h) aren't here to be named: they stay pinned.
+ * cache (cache/outbox.h) are unpinned too when dead (STORE/outbox.evicted
+ * names them).  An unpinned block still here after the frees (written
+ * again meanwhile, or left by a failure) is queued for upload again: the
+ * outbox counts a block here as on the node (fs/tools/gc.h).
  *
  * Safety: gc holds STORE/lock and STORE/readers exclusively (fs/store/history.h),
  * so it refuses to run while the mailbox or a past state of it is mounted,
