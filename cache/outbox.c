@@ -190,6 +190,7 @@ static int ob_remove(struct blockstore *bs, const struct cid *cid)
 			lru_forget(o->lru, d);
 		if (cid_set_del_digest(o->pending, d))
 			ob_log_rec(o, REC_DONE, d);
+		cid_set_del_digest(o->again, d);
 		o->st.pending = cid_set_count(o->pending);
 		pthread_cond_broadcast(&o->drained);
 		pthread_mutex_unlock(&o->lock);
