@@ -20,7 +20,9 @@
  *                  and file states change only under it); then, outside
  *                  it, their index blocks read and everything marked live
  *   gc_find, the sweep as offline; a block put again since the begin is
- *                  kept (counted in g->kept_busy), never freed
+ *                  kept (counted in g->kept_busy), never freed, and, if
+ *                  it was unpinned on a node, queued for upload again
+ *                  through the mount's outbox (gc_requeue_kept)
  *   gc_live_end    the watch ended, the locks released (always, after a
  *                  begin that succeeded)
  *
