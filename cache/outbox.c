@@ -104,6 +104,28 @@ static int ob_put(struct blockstore *bs, const uint8_t *data, size_t len,
 	return e;
 }
 
+int outbox_requeue(struct blockstore *bs, const struct cid *cid)
+{
+	struct outbox *o = ob_find(bs);
+	const uint8_t *d = ob_digest_of(cid);
+	if (!o || o->read_only || !d)
+		return 0;
+	/* Under the lock, as eviction removes under it: a block here at
+	 * the check is here when queued. */
+	pthread_mutex_lock(&o->lock);
+	int e = bs_has(o->local, cid);
+	if (e == 1) {
+		e = ob_enqueue(o, d);
+		/* Pending already: an upload of it may have reached the
+		 * remote before it lost the block. */
+		if (e == 0)
+			e = cid_set_add_digest(o->again, d);
+		e = e < 0 ? e : 1;
+	}
+	pthread_mutex_unlock(&o->lock);
+	return e == -ENOENT ? 0 : e;
+}
+
 /* A block here was used: it becomes the most recently used. */
 static void touch(struct outbox *o, const struct cid *cid, size_t len)
 {
@@ -168,6 +190,7 @@ static int ob_remove(struct blockstore *bs, const struct cid *cid)
 			lru_forget(o->lru, d);
 		if (cid_set_del_digest(o->pending, d))
 			ob_log_rec(o, REC_DONE, d);
+		cid_set_del_digest(o->again, d);
 		o->st.pending = cid_set_count(o->pending);
 		pthread_cond_broadcast(&o->drained);
 		pthread_mutex_unlock(&o->lock);
@@ -226,11 +249,13 @@ static void ob_close(struct blockstore *bs)
 	}
 	bs_close(o->remote); /* the local store is the parent: closed next */
 	cid_set_free(o->pending);
+	cid_set_free(o->again);
 	lru_free(o->lru);
 	free(o->queue.items);
 	pthread_cond_destroy(&o->work);
 	pthread_cond_destroy(&o->drained);
 	pthread_mutex_destroy(&o->lock);
+	pthread_mutex_destroy(&o->evicted_lock);
 	free(o);
 }
 
@@ -287,10 +312,12 @@ int outbox_wrap(const struct outbox_config *cfg, struct blockstore **out)
 		o->want_threads = OUTBOX_MAX_UPLOADERS;
 	o->st.remote = cfg->remote != NULL;
 	pthread_mutex_init(&o->lock, NULL);
+	pthread_mutex_init(&o->evicted_lock, NULL);
 	pthread_cond_init(&o->work, NULL);
 	pthread_cond_init(&o->drained, NULL);
 	o->pending = cid_set_new_raw();
-	int e = o->pending ? ob_log_path(cfg->dir, o->path, sizeof(o->path))
+	o->again = cid_set_new_raw();
+	int e = o->pending && o->again ? ob_log_path(cfg->dir, o->path, sizeof(o->path))
 			   : -ENOMEM;
 	if (!e)
 		e = ob_read_log(o->path, o->pending);

@@ -139,16 +139,30 @@ int outbox_cap_in(const char *dir, struct outbox_cap_info *ci);
 typedef int (*outbox_cid_fn)(const struct cid *cid, void *arg);
 
 /*
+ * The remote may no longer hold cid (gc unpinned it, fs/tools/gc.h) while
+ * the block is here, where a put of it would count it as on the remote
+ * (the invariant above) and never upload it: if it is here, it is queued
+ * for upload again — also when pending already, since an upload under
+ * way may have reached the remote before it lost the block (that one is
+ * then uploaded once more).  1 queued, 0 not here (a put of it uploads
+ * it) or no outbox or read-only, or negative errno.
+ */
+int outbox_requeue(struct blockstore *bs, const struct cid *cid);
+
+/*
  * Blocks evicted under the cap are on the node only, pinned there: so that
  * `ipmaildir gc` can unpin those it frees later, every eviction appends
  * the digests (32 bytes each) to STORE/outbox.evicted.  Not synced: a lost
  * entry only leaves a block pinned.  outbox_evicted_each calls fn for each
  * (a block may appear twice); outbox_evicted_rewrite replaces the file
- * with the blocks for which keep() says true (gc, with the store
- * unmounted).  0, -ENOENT (no such file), fn's non-zero, negative errno.
+ * with the blocks for which keep() says true, called for each record in
+ * the file's order.  beside: the running mount's stack whose outbox
+ * appends to the file (gc beside it, fs/tools/gc_live.h), which appends
+ * nothing until the file is replaced; NULL: the store is not mounted.
+ * 0, -ENOENT (no such file), fn's non-zero, negative errno.
  */
 int outbox_evicted_each(const char *dir, outbox_cid_fn fn, void *arg);
-int outbox_evicted_rewrite(const char *dir,
+int outbox_evicted_rewrite(const char *dir, struct blockstore *beside,
 			   bool (*keep)(const struct cid *cid, void *arg),
 			   void *arg);
 

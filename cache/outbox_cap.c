@@ -56,18 +56,21 @@ static void append_evicted(struct outbox *o, uint8_t (*v)[LRU_DIGEST],
 			   size_t n)
 {
 	char path[PATH_MAX];
+	size_t len = n * LRU_DIGEST;
+	pthread_mutex_lock(&o->evicted_lock);
 	int fd = evicted_path(o->dir, path, sizeof(path))
 			 ? -1
 			 : open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 				0600);
-	size_t len = n * LRU_DIGEST;
-	if (fd < 0 || write(fd, v, len) != (ssize_t)len)
+	bool ok = fd >= 0 && write(fd, v, len) == (ssize_t)len;
+	if (fd >= 0)
+		close(fd);
+	pthread_mutex_unlock(&o->evicted_lock);
+	if (!ok)
 		ob_say(o, LOG_WARNING,
 		       "%s: cannot record evicted blocks (gc may leave them "
 		       "pinned on the node)",
 		       path);
-	if (fd >= 0)
-		close(fd);
 }
 
 int outbox_evicted_each(const char *dir, outbox_cid_fn fn, void *arg)
@@ -89,7 +92,7 @@ int outbox_evicted_each(const char *dir, outbox_cid_fn fn, void *arg)
 	return e;
 }
 
-int outbox_evicted_rewrite(const char *dir,
+static int evicted_rewrite(const char *dir,
 			   bool (*keep)(const struct cid *cid, void *arg),
 			   void *arg)
 {
@@ -107,13 +110,22 @@ int outbox_evicted_rewrite(const char *dir,
 		fclose(in);
 		return e;
 	}
-	uint8_t d[LRU_DIGEST];
-	while (fread(d, 1, sizeof(d), in) == sizeof(d)) {
-		struct cid cid;
-		ob_cid_of_digest(&cid, d);
-		if (keep(&cid, arg) && fwrite(d, 1, sizeof(d), out) != sizeof(d))
-			e = -EIO;
-	}
+	/* Records in chunks, a short one last: the end is read once (a torn
+	 * last record left out), so what is appended after that goes to
+	 * the file being replaced — hence evicted_lock beside a mount. */
+	enum { CHUNK = 256 };
+	uint8_t d[CHUNK][LRU_DIGEST];
+	size_t n;
+	do {
+		n = fread(d, LRU_DIGEST, CHUNK, in);
+		for (size_t i = 0; i < n; i++) {
+			struct cid cid;
+			ob_cid_of_digest(&cid, d[i]);
+			if (keep(&cid, arg) &&
+			    fwrite(d[i], 1, LRU_DIGEST, out) != LRU_DIGEST)
+				e = -EIO;
+		}
+	} while (n == CHUNK);
 	if (ferror(in))
 		e = -EIO;
 	fclose(in);
@@ -125,6 +137,21 @@ int outbox_evicted_rewrite(const char *dir,
 		e = -errno;
 	if (e)
 		unlink(tmp);
+	return e;
+}
+
+int outbox_evicted_rewrite(const char *dir, struct blockstore *beside,
+			   bool (*keep)(const struct cid *cid, void *arg),
+			   void *arg)
+{
+	struct outbox *o = beside ? ob_find(beside) : NULL;
+	if (!o)
+		return evicted_rewrite(dir, keep, arg);
+	/* An append between the read and the rename would be lost, and
+	 * its blocks left pinned for good. */
+	pthread_mutex_lock(&o->evicted_lock);
+	int e = evicted_rewrite(o->dir, keep, arg);
+	pthread_mutex_unlock(&o->evicted_lock);
 	return e;
 }
 

@@ -61,6 +61,10 @@ struct outbox {
 	pthread_mutex_t lock; /* everything below */
 	pthread_cond_t work, drained;
 	struct cid_set *pending; /* raw: by digest */
+	/* Pending blocks requeued (outbox_requeue) while an upload of them
+	 * may be under way since before the remote lost them: one more
+	 * upload before they are done. */
+	struct cid_set *again;
 	struct dqueue queue;
 	bool log_dirty;       /* '+' written since the last fdatasync */
 	bool stopping;
@@ -78,6 +82,9 @@ struct outbox {
 	struct lru *lru;      /* with a cap only */
 	uint64_t cap;
 	bool evicting;        /* a pass is asking the node, lock dropped */
+	/* STORE/outbox.evicted: appends and gc's rewrite (outbox.h) take
+	 * it, never with `lock` held. */
+	pthread_mutex_t evicted_lock;
 };
 
 /* In the table's own calls, where bs is the outbox (the dispatchers of

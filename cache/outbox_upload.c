@@ -59,6 +59,13 @@ static void wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t ms)
 static void block_done(struct outbox *o, const uint8_t *d, int e,
 		       bool vanished)
 {
+	/* Requeued meanwhile (outbox_requeue): this upload may have gone
+	 * before the remote lost it; one more, still pending. */
+	if (cid_set_del_digest(o->again, d) && !e && !vanished) {
+		ob_dq_push(&o->queue, d);
+		o->st.uploaded++;
+		return;
+	}
 	if (!e || vanished) {
 		if (cid_set_del_digest(o->pending, d))
 			ob_log_rec(o, REC_DONE, d);

@@ -19,7 +19,10 @@
  * in batches, before they go here; a block the node doesn't have pinned
  * is fine.  The node down fails gc before anything is freed here, so a
  * later run names the same blocks again.  Blocks dropped from a capped
- * cache (cache/outbox.h) aren't here to be named: they stay pinned.
+ * cache (cache/outbox.h) are unpinned too when dead (STORE/outbox.evicted
+ * names them).  An unpinned block still here after the frees (written
+ * again meanwhile, or left by a failure) is queued for upload again: the
+ * outbox counts a block here as on the node (fs/tools/gc.h).
  *
  * Safety: gc holds STORE/lock and STORE/readers exclusively (fs/store/history.h),
  * so it refuses to run while the mailbox or a past state of it is mounted,
@@ -44,6 +47,7 @@
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
 #include "fs/cli/control.h"
+#include "fs/cli/options.h"
 #include "fs/cli/progress.h"
 #include "fs/tools/gc.h"
 #include "fs/tools/gc_live.h"
@@ -189,6 +193,27 @@ static int unpin(struct gc *g, struct blockstore *remote, const struct run *r)
 	return 0;
 }
 
+/* After the unpin, even one that failed partway: the unpinned blocks
+ * still here go up to the node again (fs/tools/gc.h gc_requeue_kept).
+ * 0, or -1 (said). */
+static int requeue(struct gc *g, const struct blockstore *remote,
+		   const struct run *r)
+{
+	if (!remote || !(g->dead.n + g->evicted.n))
+		return 0;
+	char msg[1024];
+	uint64_t n;
+	int e = gc_requeue_kept(g, &n, msg, sizeof(msg));
+	if (e)
+		fail(r, msg);
+	put(r->doc, "requeued", num(n));
+	if (!r->doc && n)
+		fprintf(r->io->out, "gc: %llu unpinned blocks are still here: "
+			"queued for upload to the node again\n",
+			(unsigned long long)n);
+	return e;
+}
+
 /* Free (or count) the dead, say what went; the exit status. */
 static int sweep(struct gc *g, bool dry, struct blockstore *remote,
 		 const struct run *r)
@@ -203,8 +228,10 @@ static int sweep(struct gc *g, bool dry, struct blockstore *remote,
 		fail(r, msg);
 		return EXIT_FAILURE_;
 	}
-	if (unpin(g, remote, r))
+	if (unpin(g, remote, r)) {
+		requeue(g, remote, r); /* some may be unpinned */
 		return EXIT_FAILURE_;
+	}
 	struct progress bar = {0}, *pr = r->io->bars ? &bar : NULL;
 	progress_start(pr, STDERR_FILENO, dry ? "gc (dry run)" : "gc",
 		       "blocks", g->dead.n, 0, false);
@@ -217,7 +244,7 @@ static int sweep(struct gc *g, bool dry, struct blockstore *remote,
 	put(doc, "freed_blocks", num(freed));
 	put(doc, "freed_bytes", num(bytes));
 	put(doc, "dropped_commits", num(drop ? l->n - g->keep : 0));
-	if (g->remove_via)
+	if (g->beside)
 		put(doc, "kept_rewritten", num(g->kept_busy));
 	if (!doc)
 		fprintf(out, "gc: %s %llu blocks (%.1f MiB)%s\n",
@@ -233,6 +260,8 @@ static int sweep(struct gc *g, bool dry, struct blockstore *remote,
 		       (unsigned long long)l->commits[l->n - 1].seq,
 		       (unsigned long long)l->commits[g->keep].seq,
 		       (unsigned long long)l->commits[g->keep - 1].seq);
+	if (requeue(g, remote, r))
+		e = -1;
 	if (e)
 		return EXIT_FAILURE_;
 	/* The evicted blocks just unpinned need no more remembering. */
@@ -401,6 +430,32 @@ int cmd_gc(int argc, char **argv)
 	return status;
 }
 
+/* A request's rules in the command line's ranges (the option table: a
+ * keep_within beyond it overflows the cutoff in nanoseconds); 0 and -1
+ * mean no such rule.  0, or -1 (said). */
+static int serve_range(json_int_t keep_last, json_int_t within,
+		       const struct cli_io *io)
+{
+	const struct {
+		int key;
+		json_int_t v, none;
+	} rules[] = {{CFG_KEEP_LAST, keep_last, 0},
+		     {CFG_KEEP_WITHIN, within, -1}};
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		const struct opt_spec *o = &opt_table[rules[i].key];
+		char why[128];
+		if (rules[i].v != rules[i].none &&
+		    opt_check_range(o, rules[i].v, why, sizeof(why))) {
+			cli_error_to(io->err, "gc: --%s %s, not %lld%s", o->key,
+				     why, (long long)rules[i].v,
+				     o->type == OPT_DURATION ? " seconds"
+							     : "");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int gc_serve(struct ipmd_fs *fs, const json_t *req, const struct cli_io *io)
 {
 	struct gc_args a = {.within = -1};
@@ -409,12 +464,13 @@ int gc_serve(struct ipmd_fs *fs, const json_t *req, const struct cli_io *io)
 	const char *node = NULL;
 	if (json_unpack((json_t *)req, "{s?b,s?b,s?I,s?I,s?s}", "json", &json,
 			"dry_run", &dry, "keep_last", &keep_last,
-			"keep_within", &within, "node", &node) ||
-	    keep_last < 0) {
+			"keep_within", &within, "node", &node)) {
 		cli_error_to(io->err, "gc: a request the daemon does not "
 			     "understand");
 		return EXIT_USAGE;
 	}
+	if (serve_range(keep_last, within, io))
+		return EXIT_USAGE;
 	a.json = json;
 	a.dry = dry;
 	a.keep_last = (unsigned long long)keep_last;

@@ -153,6 +153,15 @@ static int say_range(const struct opt_spec *o, char *why, size_t whysize)
 	return -EINVAL;
 }
 
+int opt_check_range(const struct opt_spec *o, long long v, char *why,
+		    size_t whysize)
+{
+	if (v < 0 || (unsigned long long)v < o->lo ||
+	    (unsigned long long)v > o->hi)
+		return say_range(o, why, whysize);
+	return 0;
+}
+
 static const struct opt_word flag_words[] = {
 	{"yes", 1}, {"no", 0}, {"true", 1}, {"false", 0}, {"1", 1}, {"0", 0},
 	{NULL, 0},

@@ -122,6 +122,12 @@ struct opt_value {
 int opt_parse(const struct opt_spec *o, const char *s, struct opt_value *v,
 	      char *why, size_t whysize);
 
+/* A number that came parsed (a request to a mount's daemon, fs/cli/
+ * control.h) for o, an OPT_UINT or OPT_DURATION (seconds): 0 if o's range
+ * holds it, else -EINVAL with why as opt_parse says it. */
+int opt_check_range(const struct opt_spec *o, long long v, char *why,
+		    size_t whysize);
+
 /* A path value opt_parse accepted, "~/" at its start made $HOME's, into
  * out (size bytes).  0, or -EINVAL with why ("~/ but HOME is not set",
  * "too long"). */

@@ -328,6 +328,7 @@ static int find_dead(const struct cid *cid, void *arg)
 static int find_dead_evicted(const struct cid *cid, void *arg)
 {
 	struct gc *g = arg;
+	g->evicted_read++;
 	if (cid_set_has(g->live, cid) || bs_has(g->h.local, cid) == 1)
 		return 0;
 	for (size_t i = 0; i < g->evicted.n; i++) /* the log may repeat one */
@@ -400,8 +401,7 @@ int gc_free(struct gc *g, bool dry,
 	for (size_t i = 0; i < g->dead.n; i++) {
 		uint64_t size = block_size(g, &g->dead.v[i]);
 		int e = dry ? 0
-			    : bs_remove(g->remove_via ? g->remove_via
-						      : g->h.local,
+			    : bs_remove(g->beside ? g->beside : g->h.local,
 					&g->dead.v[i]);
 		if (e == -EBUSY) { /* written again since the mark */
 			g->kept_busy++;
@@ -418,15 +418,55 @@ int gc_free(struct gc *g, bool dry,
 	return 0;
 }
 
-static bool still_live(const struct cid *cid, void *arg)
+/* 1 if cid is here and now queued for upload again, 0 if not here. */
+static int requeue_one(struct gc *g, const struct cid *cid)
+{
+	if (g->beside) /* the mount's outbox: it checks, under its lock */
+		return outbox_requeue(g->beside, cid);
+	int e = bs_has(g->h.local, cid);
+	if (e != 1)
+		return e == -ENOENT ? 0 : e;
+	e = outbox_queue_in(g->h.store.paths.root, cid);
+	return e ? e : 1;
+}
+
+int gc_requeue_kept(struct gc *g, uint64_t *requeued, char *msg,
+		    size_t msize)
+{
+	const struct cid_list *lists[] = {&g->dead, &g->evicted};
+	int first = 0;
+	*requeued = 0;
+	for (size_t k = 0; k < 2; k++)
+		for (size_t i = 0; i < lists[k]->n; i++) {
+			int e = requeue_one(g, &lists[k]->v[i]);
+			if (e == 1)
+				(*requeued)++;
+			else if (e < 0 && !first)
+				first = e;
+		}
+	return first ? msgbuf_say(msg, msize,
+				  "queueing the unpinned blocks kept here for "
+				  "upload again: %s (a put of one would not "
+				  "pin it on the node again)",
+				  strerror(-first))
+		     : 0;
+}
+
+/* A record gc_find read stays while its block is live (the others were
+ * unpinned); one appended since (the mount evicting beside a live gc)
+ * was not looked at: it stays. */
+static bool keep_evicted(const struct cid *cid, void *arg)
 {
 	struct gc *g = arg;
-	return cid_set_has(g->live, cid);
+	return g->evicted_at++ >= g->evicted_read ||
+	       cid_set_has(g->live, cid);
 }
 
 int gc_forget_evicted(struct gc *g, char *msg, size_t msize)
 {
-	int e = outbox_evicted_rewrite(g->h.store.paths.root, still_live, g);
+	g->evicted_at = 0;
+	int e = outbox_evicted_rewrite(g->h.store.paths.root, g->beside,
+				       keep_evicted, g);
 	return e && e != -ENOENT
 		       ? msgbuf_say(msg, msize,
 				    "rewriting %s: %s (harmless: those blocks "

@@ -29,12 +29,18 @@
  *   gc_retain   how many of the newest commits stay (g->keep)
  *   gc_mark     the live set (a tick per retained commit, for a bar)
  *   gc_find     the dead blocks (and, with a node, those evicted here)
- *   gc_write_pruned, gc_unpin, gc_free, gc_forget_evicted: the sweep
+ *   gc_write_pruned, gc_unpin, gc_free, gc_requeue_kept,
+ *               gc_forget_evicted: the sweep
  *   gc_close    always, after gc_open was called (even when it failed)
  *
  * Safety is in the order: STORE/pruned is written before anything goes;
  * unpinning precedes the local frees, so a node that fails leaves every
- * block here to be named by the next run.
+ * block here to be named by the next run; and after both, every unpinned
+ * block still here is queued for upload again (gc_requeue_kept), since
+ * the outbox counts a block here and not pending as on the node
+ * (cache/outbox.h): one put again beside a live gc (convergent
+ * encryption names equal content alike), or left by a failure, would
+ * otherwise never be pinned again, and the node's gc would drop it.
  */
 #ifndef IPMD_FS_TOOLS_GC_H
 #define IPMD_FS_TOOLS_GC_H
@@ -62,8 +68,14 @@ struct gc {
 	uint64_t outbox_pending;  /* live because not uploaded yet */
 	struct cid_list dead;     /* here and not live: freed */
 	struct cid_list evicted;  /* gone from here, dead: unpinned only */
-	struct blockstore *remove_via; /* gc_free removes through this
-				     (fs/tools/gc_live.h); NULL: h.local */
+	struct blockstore *beside; /* the running mount's stack under its
+				     WAL (fs/tools/gc_live.h), NULL offline:
+				     gc_free removes through it, its outbox
+				     queues what gc_requeue_kept names and
+				     appends to outbox.evicted */
+	uint64_t evicted_read;    /* records of outbox.evicted gc_find read
+				     (those after: appended since, kept) */
+	uint64_t evicted_at;      /* gc_forget_evicted's count of them */
 	uint64_t kept_busy;       /* dead, but put again meanwhile: kept */
 	int walk_error;           /* the first block a walk could not read */
 	char walk_path[256];
@@ -102,8 +114,18 @@ int gc_free(struct gc *g, bool dry,
 	    void (*tick)(void *arg, uint64_t bytes), void *arg,
 	    uint64_t *freed, uint64_t *bytes, char *msg, size_t msize);
 
+/* After gc_unpin (also one that failed partway) and gc_free: every dead
+ * or evicted block here now — put again since the mark (kept by gc_free),
+ * or not reached — queued for upload again, through the mount's outbox
+ * (g->beside) or in STORE/outbox.log.  *requeued: how many.  Goes on past
+ * a failure; 0 or -1 with the first. */
+int gc_requeue_kept(struct gc *g, uint64_t *requeued, char *msg,
+		    size_t msize);
+
 /* Drop the evicted blocks no longer live from the outbox's list of them
- * (they are unpinned now).  A failure is harmless: unpinned again later. */
+ * (they are unpinned now), under the mount's outbox's lock beside one;
+ * records appended since gc_find stay.  A failure is harmless: unpinned
+ * again later. */
 int gc_forget_evicted(struct gc *g, char *msg, size_t msize);
 
 void gc_close(struct gc *g);

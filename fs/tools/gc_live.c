@@ -27,7 +27,7 @@ int gc_live_begin(struct gc *g, struct ipmd_fs *fs, char *msg, size_t msize)
 					    "nothing to collect beside it"
 					  : strerror(-e));
 	}
-	g->remove_via = fs->stack.direct;
+	g->beside = fs->stack.direct;
 	return 0;
 }
 

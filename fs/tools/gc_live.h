@@ -12,7 +12,7 @@
  *   gc_live_begin  fs->housekeeping, then fs->commit_lock: no commit, no
  *                  merge or fast-forward runs, the head stays; then the
  *                  watch (ipfs/bs_watch.h) remembers every put from here
- *                  on, and g->remove_via makes gc_free remove through it
+ *                  on, and g->beside makes gc_free remove through it
  *   gc_open, gc_retain, gc_mark as offline (the history opened beside
  *                  the mount: fs/store/store_open.h store_open_beside)
  *   gc_live_mark   under fs->lock, the roots of every inode's content and
@@ -20,7 +20,9 @@
  *                  and file states change only under it); then, outside
  *                  it, their index blocks read and everything marked live
  *   gc_find, the sweep as offline; a block put again since the begin is
- *                  kept (counted in g->kept_busy), never freed
+ *                  kept (counted in g->kept_busy), never freed, and, if
+ *                  it was unpinned on a node, queued for upload again
+ *                  through the mount's outbox (gc_requeue_kept)
  *   gc_live_end    the watch ended, the locks released (always, after a
  *                  begin that succeeded)
  *

@@ -83,6 +83,29 @@ check "fsck --repair while mounted is refused" test "$rc" -ne 0
 is "$(wc -l <<<"$out")" 1 "... in one line"
 says "... that says why" "mounted: unmount it first"
 
+# A request to the daemon as another client would send it: argv[2] is its
+# JSON (v added); prints the answer's frames.
+cat >"$TEST_DIR/ask.py" <<'EOF'
+import json, socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+	s.connect(sys.argv[1])
+except OSError as e:
+	print("connect:", e.strerror); sys.exit(0)
+req = {"v": 1}
+req.update(json.loads(sys.argv[2]))
+req = json.dumps(req).encode()
+s.sendall(struct.pack(">I", len(req)) + req)
+data = b""
+while True:
+	b = s.recv(65536)
+	if not b: break
+	data += b
+while data:
+	n = struct.unpack(">I", data[:4])[0]
+	print(json.loads(data[4:4 + n])); data = data[4 + n:]
+EOF
+
 # --- gc -------------------------------------------------------------------
 rm "$M"/new/gone* "$M"/new/biggone*
 for f in "$ORIG"/gone* "$ORIG"/biggone*; do rm "$f"; done
@@ -108,6 +131,17 @@ is "$(json_get '["dropped_commits"]' <<<"$out" | grep -c '^[1-9]')" 1 "... and d
 exits 0 "gc (text) while mounted, again" ipmd gc --keep-last 1
 says "... says what it freed" "^gc: freed [0-9]* blocks"
 
+# Another client's request: the command line's ranges hold in the daemon
+# too (a keep_within that large overflowed the cutoff in nanoseconds).
+for rule in '"keep_within": 100000000000000' '"keep_within": -2' \
+	'"keep_last": 4294967296' '"keep_last": -3'; do
+	run python3 "$TEST_DIR/ask.py" "$S/control" "{\"cmd\": \"gc\", \"dry_run\": true, $rule}"
+	says "a gc request with $rule is refused" "'exit': 2"
+done
+says "... saying the range" "keep-last must be a count of commits, 1 to"
+run python3 "$TEST_DIR/ask.py" "$S/control" '{"cmd": "gc", "dry_run": true, "keep_within": 3600, "keep_last": 2}'
+says "one within the ranges runs" "'exit': 0"
+
 touch "$STOP"
 wait "$BG"
 n=$(cat "$TEST_DIR/bg.count")
@@ -125,30 +159,12 @@ is "$(ls "$M/new" | grep -c 'gone')" 0 "the deleted mail stays deleted"
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
 	(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$TEST_DIR"); then
 	as_nobody() { (cd / && setpriv --reuid=65534 --regid=65534 --clear-groups "$@"); }
-	cat >"$TEST_DIR/ask.py" <<'EOF'
-import json, socket, struct, sys
-s = socket.socket(socket.AF_UNIX)
-try:
-	s.connect(sys.argv[1])
-except OSError as e:
-	print("connect:", e.strerror); sys.exit(0)
-req = json.dumps({"v": 1, "cmd": "status", "json": False}).encode()
-s.sendall(struct.pack(">I", len(req)) + req)
-data = b""
-while True:
-	b = s.recv(65536)
-	if not b: break
-	data += b
-while data:
-	n = struct.unpack(">I", data[:4])[0]
-	print(json.loads(data[4:4 + n])); data = data[4 + n:]
-EOF
-	run as_nobody /usr/bin/python3 "$TEST_DIR/ask.py" "$S/control"
+	run as_nobody /usr/bin/python3 "$TEST_DIR/ask.py" "$S/control" '{"cmd": "status", "json": false}'
 	says "another uid cannot even connect (the socket is 0600 in a 0700 store)" "connect:"
 	is "$(stat -c %a "$S/control")" 600 "the socket is 0600"
 	# Opened up by hand: the daemon still checks who asks.
 	chmod 711 "$S"; chmod 666 "$S/control"
-	run as_nobody /usr/bin/python3 "$TEST_DIR/ask.py" "$S/control"
+	run as_nobody /usr/bin/python3 "$TEST_DIR/ask.py" "$S/control" '{"cmd": "status", "json": false}'
 	says "... opened up by hand, the daemon refuses uid 65534" "only the mailbox's owner may ask its mount"
 	says "... with exit status 1" "'exit': 1"
 	check "... and tells it nothing of the mailbox" bash -c '! grep -q "mailbox:" <<<"$1"' _ "$out"
