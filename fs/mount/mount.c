@@ -354,6 +354,10 @@ static int replay_journal(struct ipmd_fs *fs, struct journal_replay_stats *js,
 static void restore_cache_files(struct ipmd_fs *fs, bool replayed_none)
 {
 	static const struct cid none; /* equals no head */
+	if (fs->index_cache_off) { /* kept ones go: nothing would use them */
+		cache_dir_sweep(fs->cache_dir, NULL, 0);
+		return;
+	}
 	int n = cache_keep_restore(fs->cache_dir, fs->tree,
 				   replayed_none ? &fs->head.commit : &none,
 				   fs->head.journal_gen);
@@ -498,6 +502,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	pthread_mutex_init(&fs->status_lock, NULL);
 	pthread_cond_init(&fs->commit_cond, NULL);
 	fs->read_only = o->read_only || o->at || o->from_node;
+	fs->index_cache_off = o->index_cache == MOUNT_INDEX_CACHE_OFF;
 	fs->attr_timeout = o->attr_timeout;
 	fs->upload_wait_s = o->upload_wait_s;
 	fs->publish_interval_s = o->publish_interval_s;

@@ -58,8 +58,11 @@ int ipmd_fs_log(struct ipmd_fs *fs, struct record *r)
 {
 	if (fs->read_only)
 		return -EROFS;
-	bool unlink_first;
-	int e = cache_file_classify(fs->tree, r, &unlink_first);
+	bool unlink_first = false;
+	/* Off, no inode is a cache file (none is made, none restored). */
+	int e = fs->index_cache_off
+			? 0
+			: cache_file_classify(fs->tree, r, &unlink_first);
 	if (e < 0)
 		return e;
 	if (e == 0)
