@@ -394,8 +394,14 @@ static int start_journal(struct ipmd_fs *fs, bool empty,
 	wal_store_set_journal(fs->stack.wal, fs->journal);
 	if ((e = cache_dir_open(fs->store.paths.root, fs->store.keys.journal,
 				&fs->cache_dir)))
-		return msgbuf_say(msg, msgsize, "cache directory in %s: %s",
-				  fs->store.paths.root, strerror(-e));
+		return msgbuf_say(msg, msgsize, "cache directory in %s: %s%s",
+				  fs->store.paths.root, strerror(-e),
+				  e == -EPERM || e == -ELOOP || e == -ENOTDIR
+					  ? ": it must be a directory (no "
+					    "symlink) of the mount's user, "
+					    "writable by it alone; it holds "
+					    "only cache: chown it or remove it"
+					  : "");
 	restore_cache_files(fs, empty);
 	/* Make the replayed state (or the new mailbox) a commit now. */
 	/* The journal holds it all, so a store that fails for a moment (a
