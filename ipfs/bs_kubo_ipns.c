@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "ipfs/ipns_record.h"
+#include "util/clock.h"
 
 /*
  * IPNS records go through routing/put and routing/get, Kubo's names (its
@@ -50,10 +51,13 @@ static struct bs_kubo *ipns_target(struct blockstore *bs,
 /* The peers in the node's DHT routing tables (Kubo's stats/dht), those a
  * put goes to; 0 when it has none, its routing is not a DHT, or it has
  * no stats/dht.  Kubo 0.43's routing/put names none of the peers that
- * took a record, and answers alike when none did.  Within deadline_ms
- * (the put's own bound, so an unmount waits no longer). */
+ * took a record, and answers alike when none did.  Within deadline_ms,
+ * what is left of the put's own bound, so put and count together wait no
+ * longer than that bound (an unmount waits on it); none left: 0. */
 static unsigned dht_peers(struct bs_kubo *k, unsigned deadline_ms)
 {
+	if (deadline_ms == 0)
+		return 0;
 	struct kubo_req rq = {.op = KUBO_OP_DHT, .endpoint = "stats/dht",
 			      .deadline_ms = deadline_ms, .quiet = true};
 	struct body b = {.max = SMALL_BODY_MAX};
@@ -82,15 +86,19 @@ int bs_kubo_ipns_put(struct blockstore *bs, const uint8_t pk[32],
 	snprintf(rq.query, sizeof(rq.query), "arg=/ipns/%s", peer);
 	struct body b = {.max = SMALL_BODY_MAX};
 	struct kubo_reply rep;
+	uint64_t end = now_ms() + rq.deadline_ms;
 	int r = routing_call(k, &rq, "routing/put", "dht/put", &b, &rep);
 	struct kubo_dht_events ev;
 	memset(&ev, 0, sizeof(ev));
 	if (r == 0)
 		r = kubo_parse_dht_events(b.data, b.len, NULL, NULL, &ev);
 	free(b.data);
-	if (r == 0 && peers)
-		*peers = ev.peer_responses ? ev.peer_responses
-					   : dht_peers(k, rq.deadline_ms);
+	if (r == 0 && peers) {
+		uint64_t t = now_ms();
+		*peers = ev.peer_responses
+				 ? ev.peer_responses
+				 : dht_peers(k, t < end ? (unsigned)(end - t) : 0);
+	}
 	return r;
 }
 

@@ -122,9 +122,12 @@ int control_socket(const char *path, bool listening)
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		e = fd < 0 ? -errno : 0;
 	}
+	/* The socket's mode before bind: Linux makes the file with it (less
+	 * the umask), so it is never wider than 0600 and no chmod by name
+	 * follows (one a symlink swapped in after bind would redirect). */
 	struct sockaddr *a = (struct sockaddr *)&sa;
-	if (!e && (listening ? bind(fd, a, sizeof(sa)) != 0 ||
-				       chmod(path, 0600) != 0 ||
+	if (!e && (listening ? fchmod(fd, 0600) != 0 ||
+				       bind(fd, a, sizeof(sa)) != 0 ||
 				       listen(fd, 8) != 0
 			     : connect(fd, a, sizeof(sa)) != 0))
 		e = -errno;

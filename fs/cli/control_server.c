@@ -2,7 +2,7 @@
  * fs/cli/control_server.c — the daemon's side of the control socket
  * (control.h): one thread, one request at a time, each run by the
  * command's own code (gc_serve, fsck_serve, status_serve) with its
- * output framed back to the client.
+ * output kept, then framed back to the client once the command is done.
  *
  * Here, in fs/cli, because the engines are fs/tools': the mount's room
  * may not call them (docs/ARCHITECTURE.md), the CLI may call both.
@@ -28,6 +28,10 @@
 
 /* A client that connects and says nothing does not hold the thread. */
 #define CONTROL_REQUEST_WAIT_S 10
+/* Nor one that stops reading its answer for longer (the answer is sent
+ * after the command ran, so this holds no lock: only the next request
+ * waits; a pager gets minutes). */
+#define CONTROL_ANSWER_WAIT_S 300
 
 struct control {
 	struct ipmd_fs *fs;
@@ -43,23 +47,75 @@ struct control {
 
 /* ---- the command's output, as frames ---- */
 
+/*
+ * The output is kept here while the command runs and sent after it
+ * returned: gc and fsck hold the mount's housekeeping and commit_lock
+ * while they write, and a client that stops reading (`fsck --verbose |
+ * less`) would otherwise stop the mount's commits with them.  Runs of
+ * one stream are joined into frames of up to CONTROL_CHUNK bytes, each
+ * write whole (a frame's text must be UTF-8, which a cut could break),
+ * and at most CONTROL_OUTPUT_MAX bytes are kept: past that the answer
+ * says it was cut.
+ */
+#define CONTROL_CHUNK (64u << 10)
+#define CONTROL_OUTPUT_MAX (64u << 20)
+
+struct outq {
+	json_t *frames;  /* {"out": text} and {"err": text}, in order */
+	const char *key; /* the stream of buf */
+	char *buf;
+	size_t len, cap, total;
+	bool cut;
+};
+
 struct stream {
-	int fd;
+	struct outq *q;
 	const char *key; /* "out" or "err" */
 };
+
+static void outq_flush(struct outq *q)
+{
+	if (q->len) {
+		json_t *text = json_stringn(q->buf, q->len);
+		json_t *m = text ? json_object() : NULL;
+		/* Text that is not UTF-8 is dropped, as before it was. */
+		if (m && !json_object_set_new(m, q->key, text))
+			json_array_append_new(q->frames, m);
+		else {
+			json_decref(m);
+			json_decref(text);
+		}
+	}
+	q->len = 0;
+}
 
 static ssize_t stream_write(void *cookie, const char *buf, size_t size)
 {
 	struct stream *s = cookie;
-	json_t *m = json_object();
-	json_t *text = json_stringn(buf, size);
-	if (m && text && !json_object_set_new(m, s->key, text))
-		(void)control_frame_send(s->fd, m);
-	else
-		json_decref(text);
-	json_decref(m);
-	/* A client gone away costs it the output, never the work: gc
-	 * goes on to the end it would have reached. */
+	struct outq *q = s->q;
+	if (q->cut || q->total + size > CONTROL_OUTPUT_MAX) {
+		q->cut = true;
+		return (ssize_t)size;
+	}
+	if (q->key != s->key || q->len + size > CONTROL_CHUNK)
+		outq_flush(q);
+	q->key = s->key;
+	if (q->len + size > q->cap) {
+		size_t cap = q->len + size > CONTROL_CHUNK ? q->len + size
+							    : CONTROL_CHUNK;
+		char *b = realloc(q->buf, cap);
+		if (!b) {
+			q->cut = true;
+			return (ssize_t)size;
+		}
+		q->buf = b;
+		q->cap = cap;
+	}
+	memcpy(q->buf + q->len, buf, size);
+	q->len += size;
+	q->total += size;
+	/* Output that can't be kept costs it the output, never the work:
+	 * gc goes on to the end it would have reached. */
 	return (ssize_t)size;
 }
 
@@ -70,6 +126,35 @@ static FILE *stream_open(struct stream *s)
 	if (f)
 		setvbuf(f, NULL, _IONBF, 0); /* frames keep out/err order */
 	return f;
+}
+
+/* Send what the command wrote, then its exit status (none: status < 0).
+ * A client that reads nothing for CONTROL_ANSWER_WAIT_S (SO_SNDTIMEO)
+ * gets no more: it sees the answer end early and says the daemon ended
+ * before it answered. */
+static void outq_send(struct outq *q, int fd, int status)
+{
+	outq_flush(q);
+	if (q->cut) {
+		json_t *m = json_pack("{s:s}", "err",
+				      "ipmaildir: the mount's answer was too "
+				      "long: the rest is cut\n");
+		if (m)
+			json_array_append_new(q->frames, m);
+	}
+	json_t *end = status >= 0 ? json_pack("{s:i}", "exit", status) : NULL;
+	if (end)
+		json_array_append_new(q->frames, end);
+	size_t i;
+	json_t *m;
+	json_array_foreach(q->frames, i, m) {
+		int e = control_frame_send(fd, m);
+		if (e) {
+			logmsg(LOG_WARNING, "control: the answer was cut: %s",
+			       strerror(-e));
+			break;
+		}
+	}
 }
 
 /* ---- one request ---- */
@@ -115,7 +200,8 @@ static int run(struct control *c, const json_t *req, FILE *out, FILE *err)
 static void serve(struct control *c, int fd)
 {
 	struct ucred cr;
-	struct stream so = {fd, "out"}, se = {fd, "err"};
+	struct outq q = {.frames = json_array()};
+	struct stream so = {&q, "out"}, se = {&q, "err"};
 	FILE *out = stream_open(&so), *err = stream_open(&se);
 	json_t *req = NULL;
 	int status = EXIT_FAILURE_;
@@ -123,7 +209,7 @@ static void serve(struct control *c, int fd)
 	 * unread would reset the connection before the refusal arrives. */
 	if (control_frame_recv(fd, &req) != 0) {
 		status = -1; /* no request, nobody to answer */
-	} else if (!out || !err) {
+	} else if (!out || !err || !q.frames) {
 		logmsg(LOG_ERR, "control: out of memory");
 	} else if (!allowed(c, fd, &cr)) {
 		logmsg(LOG_WARNING, "control: refused a request from uid %u",
@@ -138,10 +224,10 @@ static void serve(struct control *c, int fd)
 	if (err)
 		fclose(err);
 	json_decref(req);
-	json_t *end = json_pack("{s:i}", "exit", status);
-	if (status >= 0 && end)
-		(void)control_frame_send(fd, end);
-	json_decref(end);
+	if (q.frames)
+		outq_send(&q, fd, status);
+	json_decref(q.frames);
+	free(q.buf);
 }
 
 static bool stopping(struct control *c)
@@ -165,6 +251,8 @@ static void *control_main(void *arg)
 			continue;
 		struct timeval tv = {.tv_sec = CONTROL_REQUEST_WAIT_S};
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		tv.tv_sec = CONTROL_ANSWER_WAIT_S;
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		pthread_mutex_lock(&c->lock);
 		c->conn = fd;
 		pthread_mutex_unlock(&c->lock);

@@ -15,6 +15,8 @@
 _Static_assert(sizeof(enum obj_pad) == sizeof(int), "enum obj_pad is an int");
 _Static_assert(sizeof(enum obj_scope) == sizeof(int),
 	       "enum obj_scope is an int");
+_Static_assert(sizeof(enum mount_index_cache) == sizeof(int),
+	       "enum mount_index_cache is an int");
 
 static const struct opt_word pad_words[] = {
 	{"padme", OBJ_PAD_PADME},
@@ -25,6 +27,12 @@ static const struct opt_word pad_words[] = {
 static const struct opt_word scope_words[] = {
 	{"message", OBJ_SCOPE_MESSAGE},
 	{"mailbox", OBJ_SCOPE_MAILBOX},
+	{NULL, 0},
+};
+
+static const struct opt_word on_off_words[] = {
+	{"on", MOUNT_INDEX_CACHE_ON},
+	{"off", MOUNT_INDEX_CACHE_OFF},
 	{NULL, 0},
 };
 
@@ -91,6 +99,12 @@ const struct opt_spec opt_table[OPT_COUNT] = {
 			     .hint = "which equal content shares blocks: one "
 				     "message's, or the whole mailbox's",
 			     MO(scope, OPT_FIELD_ENUM)},
+	[CFG_INDEX_CACHE] = {.key = "index-cache", .name = "index_cache",
+			     .type = OPT_ENUM, .words = on_off_words,
+			     .hint = "Dovecot's index files kept as local "
+				     "cache, uncommitted; off for "
+				     "LAYOUT=index and dbox",
+			     MO(index_cache, OPT_FIELD_ENUM)},
 	/* The daemon's, not the mailbox's (fs/cli/cmd_mount.c). */
 	[CFG_NONEMPTY] = {.key = "nonempty", .name = "nonempty",
 			  .type = OPT_FLAG,

@@ -45,6 +45,7 @@ enum config_key {
 	CFG_GROUP,
 	CFG_PAD,
 	CFG_CONVERGENCE,
+	CFG_INDEX_CACHE,
 	CFG_NONEMPTY,
 	CFG_LOG,
 	/* Other commands' settings: long options, no -o form. */

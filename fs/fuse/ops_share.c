@@ -35,7 +35,8 @@ void ipmd_op_ioctl(fuse_req_t req, fuse_ino_t ino, int cmd, void *arg,
 	int err = tree_get_file(fs->tree, ino, &inode);
 	if (!err && !S_ISREG(inode->mode))
 		err = -EINVAL;
-	else if (!err && ctx->uid != 0 && ctx->uid != inode->uid)
+	else if (!err && ctx->uid != 0 &&
+		 ctx->uid != owner_show_uid(&fs->owner, fs->tree, inode->uid))
 		err = -EPERM;
 	else if (!err && !fs->read_only)
 		err = ipmd_fs_seal_locked(fs, inode);

@@ -9,6 +9,8 @@
  * import) stay ordinary mailbox files until Dovecot replaces them.  A
  * cache file keeps cache names: a rename or link to another name is
  * -EXDEV (as across filesystems; Dovecot never asks).
+ * A mount with -o index_cache=off (mount.h) does not ask: every file is
+ * a mailbox file there.
  */
 #ifndef IPMD_FS_MOUNT_CACHE_CLASS_H
 #define IPMD_FS_MOUNT_CACHE_CLASS_H

@@ -69,6 +69,20 @@ void cache_dir_sweep(struct cache_dir *cd,
 	closedir(d);
 }
 
+/* The sweep removes every file of the directory and the catalog is
+ * written there, so it must be the daemon's own: not another user's
+ * directory (nor, since it is opened O_NOFOLLOW, one a symlink points
+ * to), and not one others may add names to.  -EPERM otherwise. */
+static int trusted_dir(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return -EPERM;
+	return 0;
+}
+
 int cache_dir_open(const char *root, const uint8_t *journal_key,
 		   struct cache_dir **out)
 {
@@ -81,9 +95,9 @@ int cache_dir_open(const char *root, const uint8_t *journal_key,
 	struct cache_dir *d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	d->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d->fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	d->key = sodium_malloc(crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
-	int e = d->fd < 0 ? -errno : !d->key ? -ENOMEM : 0;
+	int e = d->fd < 0 ? -errno : !d->key ? -ENOMEM : trusted_dir(d->fd);
 	if (e == 0) {
 		/* A subkey of the journal key: local state, never shared. */
 		crypto_generichash(d->key,
@@ -209,7 +223,8 @@ int cache_dir_put_sealed(struct cache_dir *d, const char *name,
 	crypto_aead_xchacha20poly1305_ietf_encrypt(
 		buf + NONCE, NULL, data, len, (const uint8_t *)name,
 		strlen(name), NULL, buf, d->key);
-	int fd = openat(d->fd, name, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC,
+	int fd = openat(d->fd, name,
+			O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
 			0600);
 	int e = fd < 0 ? -errno : write_all(fd, buf, n);
 	if (fd >= 0 && close(fd) != 0 && e == 0)

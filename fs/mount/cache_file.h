@@ -49,7 +49,9 @@ struct cache_dir;
 struct cache_file;
 
 /* The mount's cache directory ROOT/cache (made 0700 if missing) and the
- * page key from journal_key.  0 or negative errno.  Files named there are
+ * page key from journal_key.  0 or negative errno: -ELOOP or -ENOTDIR
+ * when ROOT/cache is a symlink (it is never followed), -EPERM when it is
+ * not owned by the effective uid or is group- or other-writable.  Files named there are
  * what a clean unmount kept (fs/mount/cache_keep.h) or what a crash left:
  * the caller adopts what it wants, then sweeps. */
 IPMD_MUST_CHECK
@@ -61,7 +63,8 @@ void cache_dir_close(struct cache_dir *d);
 void cache_dir_sweep(struct cache_dir *d,
 		     const char (*keep)[CACHE_NAME_BYTES], size_t nkeep);
 /* A small sealed file of the cache directory (the key, name as the
- * associated data), written whole; taken: read, opened and removed.
+ * associated data), written whole (never through a symlink: -ELOOP);
+ * taken: read, opened and removed.
  * -EBADMSG when it does not open. */
 int cache_dir_put_sealed(struct cache_dir *d, const char *name,
 			 const uint8_t *data, size_t len);

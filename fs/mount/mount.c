@@ -15,7 +15,6 @@
 #include "fs/model/merge.h"
 #include "fs/model/merge_base.h"
 #include "fs/model/record.h"
-#include "fs/mount/cache_class.h"
 #include "fs/mount/cache_file.h"
 #include "fs/mount/cache_keep.h"
 #include "fs/mount/file.h"
@@ -355,6 +354,10 @@ static int replay_journal(struct ipmd_fs *fs, struct journal_replay_stats *js,
 static void restore_cache_files(struct ipmd_fs *fs, bool replayed_none)
 {
 	static const struct cid none; /* equals no head */
+	if (fs->index_cache_off) { /* kept ones go: nothing would use them */
+		cache_dir_sweep(fs->cache_dir, NULL, 0);
+		return;
+	}
 	int n = cache_keep_restore(fs->cache_dir, fs->tree,
 				   replayed_none ? &fs->head.commit : &none,
 				   fs->head.journal_gen);
@@ -391,8 +394,14 @@ static int start_journal(struct ipmd_fs *fs, bool empty,
 	wal_store_set_journal(fs->stack.wal, fs->journal);
 	if ((e = cache_dir_open(fs->store.paths.root, fs->store.keys.journal,
 				&fs->cache_dir)))
-		return msgbuf_say(msg, msgsize, "cache directory in %s: %s",
-				  fs->store.paths.root, strerror(-e));
+		return msgbuf_say(msg, msgsize, "cache directory in %s: %s%s",
+				  fs->store.paths.root, strerror(-e),
+				  e == -EPERM || e == -ELOOP || e == -ENOTDIR
+					  ? ": it must be a directory (no "
+					    "symlink) of the mount's user, "
+					    "writable by it alone; it holds "
+					    "only cache: chown it or remove it"
+					  : "");
 	restore_cache_files(fs, empty);
 	/* Make the replayed state (or the new mailbox) a commit now. */
 	/* The journal holds it all, so a store that fails for a moment (a
@@ -499,6 +508,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	pthread_mutex_init(&fs->status_lock, NULL);
 	pthread_cond_init(&fs->commit_cond, NULL);
 	fs->read_only = o->read_only || o->at || o->from_node;
+	fs->index_cache_off = o->index_cache == MOUNT_INDEX_CACHE_OFF;
 	fs->attr_timeout = o->attr_timeout;
 	fs->upload_wait_s = o->upload_wait_s;
 	fs->publish_interval_s = o->publish_interval_s;
@@ -543,95 +553,6 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 	if (fs->read_only)
 		return 0;
 	return start_journal(fs, e == 0 && js.records == 0, &js, msg, msgsize);
-}
-
-void ipmd_fs_release_inode(struct inode *inode, void *arg)
-{
-	struct ipmd_fs *fs = arg;
-	if (inode->nlink || inode->lookups || inode->opens)
-		return;
-	file_state_free(inode->file);
-	inode->file = NULL;
-	cache_file_unref(inode->cache);
-	inode->cache = NULL;
-	tree_release(fs->tree, inode);
-}
-
-/* Under lock: r, which touches only cache files (cache_file_classify),
- * applied without the journal.  Nothing to commit: a cache file is in no
- * directory node, and the shards its name marked dirty seal as before. */
-static int log_local(struct ipmd_fs *fs, struct record *r)
-{
-	struct cache_file *cf = NULL;
-	int e = 0;
-	if (r->op == REC_CREATE) {
-		if (!fs->cache_dir)
-			return -EROFS;
-		if ((e = cache_file_new(fs->cache_dir, &cf)))
-			return e;
-	}
-	e = record_apply(fs->tree, r, ipmd_fs_release_inode, fs);
-	struct inode *i = e == 0 && cf ? tree_get(fs->tree, r->ino) : NULL;
-	if (i)
-		i->cache = cf;
-	else
-		cache_file_unref(cf);
-	return e;
-}
-
-static int log_journaled(struct ipmd_fs *fs, struct record *r);
-
-int ipmd_fs_log(struct ipmd_fs *fs, struct record *r)
-{
-	if (fs->read_only)
-		return -EROFS;
-	bool unlink_first;
-	int e = cache_file_classify(fs->tree, r, &unlink_first);
-	if (e < 0)
-		return e;
-	if (e == 0)
-		return log_journaled(fs, r);
-	if (unlink_first) {
-		struct record u = {.op = REC_UNLINK, .dir = r->newdir,
-				   .name = r->newname, .time = r->time};
-		if ((e = log_journaled(fs, &u)))
-			return e;
-	}
-	return log_local(fs, r);
-}
-
-static int log_journaled(struct ipmd_fs *fs, struct record *r)
-{
-	char *json;
-	size_t len;
-	int e = record_encode(r, &json, &len);
-	if (e != 0)
-		return e;
-	e = journal_append(fs->journal, (const uint8_t *)json, len, false);
-	sodium_memzero(json, len); /* a content record carries a file key */
-	free(json);
-	if (e != 0)
-		return e;
-	struct mail_changes mc = mail_changes_of(fs->tree, r);
-	e = record_apply(fs->tree, r, ipmd_fs_release_inode, fs);
-	if (e == 0) {
-		fs->added += mc.added;
-		fs->removed += mc.removed;
-		fs->renamed += mc.renamed;
-		ipmd_fs_changed(fs);
-	}
-	return e;
-}
-
-int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode)
-{
-	if (!S_ISREG(inode->mode) || !inode->file ||
-	    !file_modified(inode->file))
-		return 0;
-	struct record r = {.op = REC_CONTENT, .ino = inode->ino,
-			   .mtime = inode->mtime, .time = wall_now()};
-	int e = file_seal(&fs->st, inode->file, &r.content);
-	return e ? e : ipmd_fs_log(fs, &r);
 }
 
 void ipmd_fs_unclaimed(struct ipmd_fs *fs, uint64_t ino)

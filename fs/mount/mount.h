@@ -52,6 +52,16 @@
 #include "fs/store/store_open.h"
 #include "util/attr.h"
 
+/* mount_options.index_cache.  Off: Dovecot's index files are mailbox
+ * files like any other, committed and journaled; for Dovecot setups whose
+ * index files are not caches (mail_location with LAYOUT=index, where
+ * dovecot.list.index holds the folder names; sdbox and mdbox, where
+ * dovecot.index holds UIDs and flags). */
+enum mount_index_cache {
+	MOUNT_INDEX_CACHE_ON,
+	MOUNT_INDEX_CACHE_OFF,
+};
+
 struct mount_options {
 	const char *store;        /* NULL: the default store */
 	struct passphrase_source pass;
@@ -65,6 +75,9 @@ struct mount_options {
 	enum obj_scope scope;     /* convergence scope of what it writes
 				     (-o convergence=message|mailbox);
 				     zero: per message */
+	enum mount_index_cache index_cache; /* -o index_cache=on|off: are
+				     Dovecot's index files local cache files
+				     (fs/mount/cache_class.h)?  zero: on */
 	const char *fault_spec;   /* wrap the store in bs_fault (tests) */
 	const char *node;         /* IPFS node API (multiaddr, URL, "auto"):
 				     the local store becomes its cache and
@@ -138,6 +151,8 @@ struct ipmd_fs {
 	struct head head;
 	struct commit last; /* the commit the tree started from, or zero */
 	bool read_only;
+	bool index_cache_off; /* -o index_cache=off: no file is created as
+				 a local cache file (fs/mount/cache_class.h) */
 	bool no_open;       /* the kernel opens files without asking us */
 	struct unclaimed unclaimed; /* for the next commit to seal */
 	double attr_timeout;

@@ -137,17 +137,23 @@ static int put_dir(struct exporter *x, int dfd, struct inode *dir,
 /* A FIFO, socket or device node, as mknod(2) makes them (a device needs
  * CAP_MKNOD: without it, EPERM names the entry and ends the export, as a
  * copy that can't be whole should).  A socket file is the name a bind(2)
- * left: nothing listens on it here either. */
+ * left: nothing listens on it here either.  A device node is the
+ * exporting user's, mode 0600, whatever the tree says: a merged or forged
+ * tree could carry a 0666 node for a disk, and a root export would hand
+ * that disk to every local user.  Its number is kept (a restore as root
+ * means it); who may open it is for the admin to widen. */
 static int put_special(struct exporter *x, int dfd, const char *name,
 		       const struct inode *in)
 {
 	struct timespec ts[2];
 	times_of(in, ts);
+	bool device = S_ISCHR(in->mode) || S_ISBLK(in->mode);
+	mode_t mode = device ? 0600 : in->mode & EXPORT_MODE_BITS;
 	if (mknodat(dfd, name, (in->mode & S_IFMT) | 0600,
 		    (dev_t)in->rdev) != 0 ||
-	    (x->chown &&
+	    (x->chown && !device &&
 	     fchownat(dfd, name, in->uid, in->gid, AT_SYMLINK_NOFOLLOW) != 0) ||
-	    fchmodat(dfd, name, in->mode & EXPORT_MODE_BITS, 0) != 0 ||
+	    fchmodat(dfd, name, mode, 0) != 0 ||
 	    utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW) != 0)
 		return -errno;
 	x->stats->written_specials++;

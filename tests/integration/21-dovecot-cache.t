@@ -12,7 +12,9 @@
 #   - a cache file keeps its class: renaming it to another name is EXDEV;
 #   - SIGKILL after the deliveries loses only the cache files: every
 #     acknowledged message and dovecot-uidlist come back, Dovecot rebuilds
-#     its index (the same UIDs, new ones above), and its log has no error.
+#     its index (the same UIDs, new ones above), and its log has no error;
+#   - with -o index_cache=off the index files are ordinary mailbox files:
+#     journaled (a SIGKILL loses none), committed (export has them).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/mail-env.sh"
@@ -139,6 +141,29 @@ is "$(menv_doveadm search all 2>/dev/null | awk '{print $2}' | sort -n | paste -
 	"the $uids_before UIDs given before the crash are kept, the new ones follow"
 summary=$(menv_match "$TEST_DIR/msgs" "$MNT")
 check "every message present once, byte-exact ($summary)" test $? -eq 0
-check "no Error/Panic/Fatal in Dovecot's log" menv_dovecot_log_clean
+
+# ---- -o index_cache=off: the index files are mailbox files ----
+# (for LAYOUT=index and dbox, where they hold state Dovecot can't rebuild)
 check "unmounts" ipmd_umount "$MNT"
+ipmd_mount "$STORE" "$MNT" -o allow_other,index_cache=off || bail "mount -o index_cache=off failed"
+is "$(find "$STORE/cache" -type f | wc -l)" 0 "index_cache=off: the cache files kept at the unmount are dropped"
+is "$(menv_doveadm mailbox status messages INBOX 2>&1)" "INBOX messages=$N" \
+	"index_cache=off: Dovecot rebuilds its index: $N messages"
+check "... dovecot.index.log is there again" test -s "$MNT/dovecot.index.log"
+printf 'index-state\n' >"$MNT/dovecot.list.index"
+# Acknowledged as mailbox files are: fsync'd (as Dovecot does with
+# mail_fsync=optimized, where they are state).
+"$MENV_PY" -c 'import os, sys
+for f in sys.argv[1:]:
+    fd = os.open(f, os.O_RDONLY); os.fsync(fd); os.close(fd)' "$MNT"/dovecot.index* "$MNT"/dovecot.list.index*
+before=$(sums)
+ipmd_kill9 "$MNT"
+ipmd_mount "$STORE" "$MNT" -o allow_other,index_cache=off || bail "remount -o index_cache=off failed"
+is "$(sums)" "$before" "index_cache=off: after SIGKILL the index files are there, byte for byte"
+check "unmounts" ipmd_umount "$MNT"
+rm -rf "$TEST_DIR/export"
+"$IPMD_BIN" export --store "$STORE" "$TEST_DIR/export" >/dev/null 2>&1
+is "$(cd "$TEST_DIR/export" && md5sum dovecot.index* dovecot.list.index* 2>/dev/null)" "$before" \
+	"index_cache=off: the index files are in the commit (export)"
+check "no Error/Panic/Fatal in Dovecot's log" menv_dovecot_log_clean
 done_testing

@@ -6,9 +6,10 @@
 # the blocks of deleted mail and loses nothing: every message byte-exact
 # after, fsck clean after the unmount.  fsck --repair while mounted is
 # refused in one line.  Another local user is refused (the socket's mode,
-# and the daemon's SO_PEERCRED check behind it).  A killed daemon's stale
-# socket does not hang the CLI, and a daemon that dies mid-request gives
-# its client one line.
+# and the daemon's SO_PEERCRED check behind it).  A client that stops
+# reading its answer does not stop the mount's commits.  A killed daemon's
+# stale socket does not hang the CLI, and a daemon that dies mid-request
+# gives its client one line.
 #
 # The store's key is wrapped with a passphrase that the housekeeping
 # commands are not given: offline they could not open the store at all,
@@ -172,6 +173,54 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
 else
 	ok "# SKIP another uid: needs root and setpriv"
 fi
+
+# --- a client that stops reading ---------------------------------------------
+# fsck holds the mount's commit lock while it checks: its output is kept
+# and sent after, so a client that reads none of it (`fsck --verbose |
+# less`, left open) does not stop the mount's commits.
+s0=$(head_seq)
+python3 -c 'import os,sys
+for i in range(600):
+	t = os.path.join(sys.argv[1], "tmp", "many%d" % i)
+	with open(t, "w") as f:
+		f.write("Subject: many %d\n\nbody %d\n" % (i, i))
+	os.rename(t, os.path.join(sys.argv[1], "new", "many%d" % i))' "$M" || bail "delivering many"
+poll 60 seq_above "$s0" || bail "the many messages were not committed"
+verbose_lines=$(ipmd fsck --verbose | wc -l)
+# Each line a frame of its own: far more than a socket's send buffer holds.
+check "fsck --verbose says a line per block ($verbose_lines)" test "$verbose_lines" -gt 400
+cat >"$TEST_DIR/mute.py" <<'EOF'
+import json, socket, struct, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(sys.argv[1])
+req = json.dumps({"v": 1, "cmd": "fsck", "json": False, "deep": False,
+		  "verbose": True}).encode()
+s.sendall(struct.pack(">I", len(req)) + req)
+# Once its answer starts arriving, unread (FIONREAD: bytes queued), the
+# daemon is writing it: without the daemon's buffer, from inside fsck.
+import array, fcntl, termios
+n = array.array("i", [0])
+while n[0] == 0:
+	time.sleep(0.05)
+	fcntl.ioctl(s, termios.FIONREAD, n)
+print("answering", flush=True)
+time.sleep(600)
+EOF
+python3 "$TEST_DIR/mute.py" "$S/control" >"$TEST_DIR/mute.out" &
+MUTE=$!
+track_pid "$MUTE"
+answering() { grep -q answering "$TEST_DIR/mute.out"; }
+poll 60 answering || diag "the mute client got no answer"
+s0=$(head_seq)
+deliver during-mute 2000
+poll 60 seq_above "$s0"
+is "$?" 0 "a client that reads none of fsck --verbose: the mount still commits"
+cmp -s "$ORIG/during-mute" "$M/new/during-mute"
+is "$?" 0 "... the message delivered meanwhile is there"
+kill "$MUTE"
+wait "$MUTE" 2>/dev/null
+exits 0 "... and once that client is gone, the daemon answers the next" ipmd status
 
 # --- a daemon that dies mid-request -----------------------------------------
 kill -STOP "$IPMD_PID"

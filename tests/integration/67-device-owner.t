@@ -9,7 +9,8 @@
 #  - what 65534 writes is stored as the mailbox owner's: mounted again
 #    without the option (a root daemon shows owners as stored) it is uid 0;
 #  - another owner (a chown to 4242) is shown as stored either way;
-#  - a chown to this device's user is stored as the mailbox owner.
+#  - a chown to this device's user is stored as the mailbox owner;
+#  - this device's user may share its mail (ipmaildir share), not others'.
 . "$(dirname "$0")/lib.sh"
 [ "$IPMD_TEST_TARGET" = plain ] && skip_all "tests ipmaildir's own mount options"
 [ "$(id -u)" = 0 ] || skip_all "needs root to switch to another uid"
@@ -39,6 +40,12 @@ is "$(as_user cat "$M/cur/1.root:2,S" 2>&1 | tail -1)" secret \
 as_user sh -c "printf 'Subject: new\n\nhello\n' > '$M/new/2.user'"
 is "$?" 0 "… and delivers into its 0700 folder"
 is "$(owner "$M/new/2.user")" 65534:65534 "… its new file shown as its own"
+cap=$(as_user "$IPMD_BIN" share "$M/cur/1.root:2,S" 2>"$TEST_DIR/share.err")
+is "$?" 0 "this device's user shares its mail (the owner it is shown)"
+check "… and gets a capability" grep -q '^ipmaildir:' <<<"$cap"
+as_user "$IPMD_BIN" share "$M/cur/other" >"$TEST_DIR/share-other.out" 2>/dev/null
+is "$?" 1 "… but not another owner's message"
+check "… which gets no capability" test ! -s "$TEST_DIR/share-other.out"
 chown 65534:65534 "$M/cur/other"
 is "$(owner "$M/cur/other")" 65534:65534 "a chown to this device's user"
 ipmd_umount "$M" || bail "unmount failed"

@@ -835,6 +835,19 @@ static void test_routing(void)
 	ok(strstr(why, "stats/dht") == NULL,
 	   "… and that answer is no failure to report");
 
+	/* The count shares the put's bound: a put that took 600 of its
+	 * 1000 ms leaves the count 400, too little for an 800 ms answer
+	 * (given the whole 1000 again, it would have named 3 peers). */
+	struct answer slow[] = {{.status = 200, .body = stored,
+				 .delay_ms = 600},
+				{.status = 200, .body = tables, .delay_ms = 800}};
+	mock_script(&m, slow, 2);
+	peers = 7;
+	is_int(bs_kubo_ipns_put(bs, pk, rec, sizeof(rec), 1000, &peers), 0,
+	       "ipns put taking most of its bound: a success");
+	is_int(peers, 0, "… the count gets only what is left of the bound");
+	sleep_ms(900); /* let the mock finish that answer */
+
 	struct answer none[] = {{.status = 500,
 				 .body = "{\"Message\":\"routing: not found\","
 					 "\"Code\":0,\"Type\":\"error\"}"}};

@@ -319,6 +319,59 @@ static void test_keep(struct cache_dir *d, const char *dir)
 	tree_free(u);
 }
 
+/* A cache directory the daemon does not own outright is refused before
+ * anything is swept from it or written to it: a symlink (to a directory
+ * whose files a sweep would remove), a group-writable directory; and the
+ * catalog is never written through a symlink. */
+static void test_unsafe(struct cache_dir *d, const char *dir)
+{
+	char root[4096], target[4096], cache[4200], victim[4200];
+	snprintf(root, sizeof(root), "%s", harness_path("linked"));
+	snprintf(target, sizeof(target), "%s", harness_path("elsewhere"));
+	snprintf(cache, sizeof(cache), "%s/%s", root, CACHE_DIR_NAME);
+	snprintf(victim, sizeof(victim), "%s/precious", target);
+	ok(mkdir(root, 0700) == 0 && mkdir(target, 0700) == 0 &&
+	   symlink(target, cache) == 0, "a store whose cache is a symlink");
+	int vfd = open(victim, O_CREAT | O_WRONLY, 0600);
+	ok(vfd >= 0 && close(vfd) == 0, "… to a directory holding a file");
+	struct cache_dir *x = NULL;
+	int e = cache_dir_open(root, key, &x);
+	ok(e == -ELOOP || e == -ENOTDIR, "cache_dir_open refuses it (%d)", e);
+	if (x) {
+		cache_dir_sweep(x, NULL, 0);
+		cache_dir_close(x);
+	}
+	ok(access(victim, F_OK) == 0, "… and the file there is left alone");
+
+	snprintf(root, sizeof(root), "%s", harness_path("shared"));
+	snprintf(cache, sizeof(cache), "%s/%s", root, CACHE_DIR_NAME);
+	ok(mkdir(root, 0700) == 0 && mkdir(cache, 0700) == 0 &&
+	   chmod(cache, 0770) == 0, "a store whose cache is group-writable");
+	x = NULL;
+	is_int(cache_dir_open(root, key, &x), -EPERM,
+	       "cache_dir_open refuses it: -EPERM");
+	cache_dir_close(x);
+	if (geteuid() == 0) {
+		ok(chmod(cache, 0700) == 0 && chown(cache, 4242, 4242) == 0,
+		   "a cache directory of another user");
+		x = NULL;
+		is_int(cache_dir_open(root, key, &x), -EPERM,
+		       "cache_dir_open refuses it: -EPERM");
+		cache_dir_close(x);
+	}
+
+	char link[4200];
+	snprintf(link, sizeof(link), "%s/%s", dir, CACHE_CATALOG_NAME);
+	ok(symlink(victim, link) == 0, "the catalog's name a symlink");
+	is_int(cache_dir_put_sealed(d, CACHE_CATALOG_NAME,
+				    (const uint8_t *)"x", 1),
+	       -ELOOP, "writing the catalog does not follow it: -ELOOP");
+	struct stat st;
+	ok(stat(victim, &st) == 0 && st.st_size == 0,
+	   "… the file it names is untouched");
+	unlink(link);
+}
+
 int main(void)
 {
 	harness_seal_init();
@@ -345,6 +398,7 @@ int main(void)
 	is_int(cache_file_new(d, &cf), 0, "a cache file for the tree");
 	test_classify(cf);
 	test_keep(d, dir);
+	test_unsafe(d, dir);
 	cache_file_unref(cf);
 	cache_dir_close(d);
 	return tap_done();

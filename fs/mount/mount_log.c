@@ -1,0 +1,111 @@
+/*
+ * fs/mount/mount_log.c — a mount's changes (mount.h: ipmd_fs_log,
+ * ipmd_fs_seal_locked, ipmd_fs_release_inode): journaled and applied, or,
+ * for changes that touch only local cache files (fs/mount/cache_class.h),
+ * applied without the journal.
+ */
+#include "fs/mount/mount.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include <sodium.h>
+
+#include "fs/model/changes.h"
+#include "fs/model/record.h"
+#include "fs/mount/cache_class.h"
+#include "fs/mount/cache_file.h"
+#include "fs/mount/file.h"
+#include "util/clock.h"
+
+void ipmd_fs_release_inode(struct inode *inode, void *arg)
+{
+	struct ipmd_fs *fs = arg;
+	if (inode->nlink || inode->lookups || inode->opens)
+		return;
+	file_state_free(inode->file);
+	inode->file = NULL;
+	cache_file_unref(inode->cache);
+	inode->cache = NULL;
+	tree_release(fs->tree, inode);
+}
+
+/* Under lock: r, which touches only cache files (cache_file_classify),
+ * applied without the journal.  Nothing to commit: a cache file is in no
+ * directory node, and the shards its name marked dirty seal as before. */
+static int log_local(struct ipmd_fs *fs, struct record *r)
+{
+	struct cache_file *cf = NULL;
+	int e = 0;
+	if (r->op == REC_CREATE) {
+		if (!fs->cache_dir)
+			return -EROFS;
+		if ((e = cache_file_new(fs->cache_dir, &cf)))
+			return e;
+	}
+	e = record_apply(fs->tree, r, ipmd_fs_release_inode, fs);
+	struct inode *i = e == 0 && cf ? tree_get(fs->tree, r->ino) : NULL;
+	if (i)
+		i->cache = cf;
+	else
+		cache_file_unref(cf);
+	return e;
+}
+
+static int log_journaled(struct ipmd_fs *fs, struct record *r);
+
+int ipmd_fs_log(struct ipmd_fs *fs, struct record *r)
+{
+	if (fs->read_only)
+		return -EROFS;
+	bool unlink_first = false;
+	/* Off, no inode is a cache file (none is made, none restored). */
+	int e = fs->index_cache_off
+			? 0
+			: cache_file_classify(fs->tree, r, &unlink_first);
+	if (e < 0)
+		return e;
+	if (e == 0)
+		return log_journaled(fs, r);
+	if (unlink_first) {
+		struct record u = {.op = REC_UNLINK, .dir = r->newdir,
+				   .name = r->newname, .time = r->time};
+		if ((e = log_journaled(fs, &u)))
+			return e;
+	}
+	return log_local(fs, r);
+}
+
+static int log_journaled(struct ipmd_fs *fs, struct record *r)
+{
+	char *json;
+	size_t len;
+	int e = record_encode(r, &json, &len);
+	if (e != 0)
+		return e;
+	e = journal_append(fs->journal, (const uint8_t *)json, len, false);
+	sodium_memzero(json, len); /* a content record carries a file key */
+	free(json);
+	if (e != 0)
+		return e;
+	struct mail_changes mc = mail_changes_of(fs->tree, r);
+	e = record_apply(fs->tree, r, ipmd_fs_release_inode, fs);
+	if (e == 0) {
+		fs->added += mc.added;
+		fs->removed += mc.removed;
+		fs->renamed += mc.renamed;
+		ipmd_fs_changed(fs);
+	}
+	return e;
+}
+
+int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode)
+{
+	if (!S_ISREG(inode->mode) || !inode->file ||
+	    !file_modified(inode->file))
+		return 0;
+	struct record r = {.op = REC_CONTENT, .ino = inode->ino,
+			   .mtime = inode->mtime, .time = wall_now()};
+	int e = file_seal(&fs->st, inode->file, &r.content);
+	return e ? e : ipmd_fs_log(fs, &r);
+}
