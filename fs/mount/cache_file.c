@@ -70,15 +70,19 @@ void cache_dir_sweep(struct cache_dir *cd,
 }
 
 /* The sweep removes every file of the directory and the catalog is
- * written there, so it must be the daemon's own: not another user's
- * directory (nor, since it is opened O_NOFOLLOW, one a symlink points
- * to), and not one others may add names to.  -EPERM otherwise. */
-static int trusted_dir(int fd)
+ * written there, so it must be the daemon's own or the store's owner's
+ * (a root daemon serving a user's store: that user holds the whole store
+ * anyway), not a third user's directory (nor, since it is opened
+ * O_NOFOLLOW, one a symlink points to), and not one others may add names
+ * to.  -EPERM otherwise. */
+static int trusted_dir(int fd, const char *root)
 {
-	struct stat st;
-	if (fstat(fd, &st) != 0)
+	struct stat st, top;
+	if (fstat(fd, &st) != 0 || stat(root, &top) != 0)
 		return -errno;
-	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+	if (st.st_uid != geteuid() && st.st_uid != top.st_uid)
+		return -EPERM;
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
 		return -EPERM;
 	return 0;
 }
@@ -97,7 +101,7 @@ int cache_dir_open(const char *root, const uint8_t *journal_key,
 		return -ENOMEM;
 	d->fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	d->key = sodium_malloc(crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
-	int e = d->fd < 0 ? -errno : !d->key ? -ENOMEM : trusted_dir(d->fd);
+	int e = d->fd < 0 ? -errno : !d->key ? -ENOMEM : trusted_dir(d->fd, root);
 	if (e == 0) {
 		/* A subkey of the journal key: local state, never shared. */
 		crypto_generichash(d->key,

@@ -319,7 +319,7 @@ static void test_keep(struct cache_dir *d, const char *dir)
 	tree_free(u);
 }
 
-/* A cache directory the daemon does not own outright is refused before
+/* A cache directory neither the daemon's nor the store owner's is refused before
  * anything is swept from it or written to it: a symlink (to a directory
  * whose files a sweep would remove), a group-writable directory; and the
  * catalog is never written through a symlink. */
@@ -353,10 +353,18 @@ static void test_unsafe(struct cache_dir *d, const char *dir)
 	cache_dir_close(x);
 	if (geteuid() == 0) {
 		ok(chmod(cache, 0700) == 0 && chown(cache, 4242, 4242) == 0,
-		   "a cache directory of another user");
+		   "a cache directory of a third user");
 		x = NULL;
 		is_int(cache_dir_open(root, key, &x), -EPERM,
 		       "cache_dir_open refuses it: -EPERM");
+		cache_dir_close(x);
+		/* A root daemon serving a user's store (fstab): the cache the
+		 * user's own mounts made is the store owner's, like the rest. */
+		ok(chown(root, 4242, 4242) == 0,
+		   "… the store itself that user's");
+		x = NULL;
+		is_int(cache_dir_open(root, key, &x), 0,
+		       "cache_dir_open takes the store owner's directory");
 		cache_dir_close(x);
 	}
 
