@@ -398,8 +398,9 @@ static int start_journal(struct ipmd_fs *fs, bool empty,
 				  fs->store.paths.root, strerror(-e),
 				  e == -EPERM || e == -ELOOP || e == -ENOTDIR
 					  ? ": it must be a directory (no "
-					    "symlink) of the mount's user, "
-					    "writable by it alone; it holds "
+					    "symlink) of the mount's user or "
+					    "the store's owner, writable by "
+					    "them alone; it holds "
 					    "only cache: chown it or remove it"
 					  : "");
 	restore_cache_files(fs, empty);
