@@ -128,7 +128,10 @@ b_cut_off() { ! b_reaches_a; }
 # a_same_address — node A's addresses include the swarm address it had
 a_same_address() { ipfs_cli 1 id -f '<addrs>' | grep -qxF "$IPFS_SWARM_1"; }
 # files DIR — "sha256  path" of every file under DIR, sorted
-files() { (cd "$1" && find . -type f -exec sha256sum {} + | sort -k2); }
+# Dovecot's index files are local cache on A (docs/ARCHITECTURE.md, "Local
+# cache files"), never committed, so B cannot list them: compare the rest.
+files() { (cd "$1" && find . -type f ! -name 'dovecot.index*' \
+	! -name 'dovecot.list.index*' -exec sha256sum {} + | sort -k2); }
 
 # b_catches_up WHAT MSGDIR… — A settles, B's node serves the record of
 # A's head, B mounts it by id: B holds A's files, names and bytes, and every
