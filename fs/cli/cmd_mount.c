@@ -274,7 +274,8 @@ int cmd_mount(int argc, char **argv)
 		(void)lock_note_running(note, getpid()); /* the daemon's pid */
 	/* Threads after daemonizing: fork keeps only the calling thread. */
 	ipmd_fuse_notify(&fs, se);
-	if (ipmd_fs_start_workers(&fs) != 0 || sync_start(&fs, &sync)) {
+	if (ipmd_fs_start_workers(&fs) != 0 || sync_start(&fs, &sync) ||
+	    ipmd_fuse_durable_start(&fs) != 0) {
 		logmsg(LOG_ERR, "cannot start the mount's threads");
 		goto out_unmount;
 	}
@@ -297,6 +298,9 @@ int cmd_mount(int argc, char **argv)
 	if (status != EXIT_OK)
 		logmsg(LOG_ERR, "the FUSE loop failed (%d)", res);
 out_unmount:
+	/* Every fsync still waiting for its sync is answered while the
+	 * session (and the kernel's end) still exists. */
+	ipmd_fuse_durable_stop(&fs);
 	control_stop(ctl); /* a request under way ends first */
 	sync_stop(sync); /* no merge once the kernel is gone */
 	fuse_session_unmount(se);

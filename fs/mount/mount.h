@@ -44,6 +44,7 @@
 #include "fs/model/commit.h"
 #include "fs/model/object.h"
 #include "fs/model/tree.h"
+#include "fs/mount/durable_queue.h"
 #include "fs/mount/owner.h"
 #include "fs/mount/prefetch.h"
 #include "fs/store/head.h"
@@ -163,6 +164,10 @@ struct ipmd_fs {
 	struct cid merged[COMMIT_MERGED_MAX]; /* its "merged" */
 	uint64_t merged_seq;      /* the largest seq among them */
 	struct ipmd_notify notify;
+	/* Answers the FUSE calls that promise durability once the store is
+	 * (fs/mount/durable_queue.h): fs/fuse starts and stops it; NULL:
+	 * none, the caller waits itself. */
+	struct durable_queue *durable;
 	bool local_cap;           /* -o local_cap_mb: the local store keeps
 				     only some blocks; a merge fetches none */
 
