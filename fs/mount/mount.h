@@ -17,7 +17,9 @@
  * (fsync, rename into another directory but new/ to cur/, link, mkdir,
  * symlink) then make
  * the block store durable and sync the journal, outside `lock`, in that
- * order: a durable record never names a block that isn't.  A rename within
+ * order: a durable record never names a block that isn't.  The FUSE side
+ * does that in the durable queue's thread, not in its worker
+ * (fs/mount/durable_queue.h), and replies from there.  A rename within
  * one directory, unlink and rmdir wait for the next sync or commit.
  *
  * File states (fs/mount/file.h) belong to the inode, not to an open
