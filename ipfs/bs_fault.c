@@ -225,11 +225,13 @@ static int apply_item(struct fault_config *cfg, const char *key,
 {
 	double rate;
 	uint64_t n;
+	/* "sync=R" fails syncs; "delay_sync=R" delays them. */
+	bool delay_op = strncmp(key, "delay_", 6) == 0;
 	for (int op = 0; op < FAULT_OP_COUNT; op++)
-		if (strcmp(key, fault_op_keys[op]) == 0) {
+		if (strcmp(key + (delay_op ? 6 : 0), fault_op_keys[op]) == 0) {
 			if (parse_rate(val, &rate) < 0)
 				return -EINVAL;
-			cfg->fail_rate[op] = rate;
+			(delay_op ? cfg->delay_rate : cfg->fail_rate)[op] = rate;
 			return 0;
 		}
 	if (strcmp(key, "fail") == 0 || strcmp(key, "delay") == 0) {

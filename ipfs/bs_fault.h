@@ -43,7 +43,8 @@ struct fault_counts {
  * Parse "put=0.05,get=0.05,sync=0.01,delay=0.01,delay_ms=2000,seed=7,
  * error=EIO" (every key optional; "fail=R" sets all fail rates, "delay=R"
  * all delay rates).  0 or -EINVAL; cfg holds defaults for absent keys.
- * Keys: put get has sync remove fail delay (rates, decimal, 0 … 1),
+ * Keys: put get has sync remove fail delay, and delay_put … delay_remove
+ * (one kind's delay rate) (rates, decimal, 0 … 1),
  * delay_ms (≤ FAULT_DELAY_MS_MAX), seed (decimal), error (ENOENT EBADMSG
  * EIO ENOSPC EDQUOT ETIMEDOUT EAGAIN ECONNREFUSED EFBIG).  Later keys win.
  * On -EINVAL cfg is left unchanged.

@@ -10,7 +10,8 @@
  * writer leaves its exit status in STORE/lock for `ipmaildir umount`
  * (fs/store/lock_note.h).
  */
-#define FUSE_USE_VERSION 34
+/* 3.12: the loop's worker limit (fuse_loop_cfg_set_max_threads). */
+#define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
 #include <errno.h>
@@ -46,6 +47,10 @@
 #define DEFAULT_COMMIT_DELAY_MS 1000
 /* Room for the -o list, every -o joined with ','. */
 #define MOUNT_OPTS_MAX 4096
+/* FUSE workers: at most MOUNT_MAX_THREADS at once (libfuse's default is
+ * 10), MOUNT_IDLE_THREADS kept waiting when idle. */
+#define MOUNT_MAX_THREADS 32
+#define MOUNT_IDLE_THREADS 10
 
 static void mount_usage(FILE *out)
 {
@@ -208,6 +213,21 @@ static void note_end(int fd, int status)
 				    "store's lock");
 	close(fd);
 }
+/* The FUSE loop until unmount or a signal: fuse_session_loop_mt's
+ * result, or -ENOMEM when its configuration cannot be made. */
+static int run_loop(struct fuse_session *se)
+{
+	struct fuse_loop_config *loop = fuse_loop_cfg_create();
+	if (!loop)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(loop, 0);
+	fuse_loop_cfg_set_idle_threads(loop, MOUNT_IDLE_THREADS);
+	fuse_loop_cfg_set_max_threads(loop, MOUNT_MAX_THREADS);
+	int res = fuse_session_loop_mt(se, loop);
+	fuse_loop_cfg_destroy(loop);
+	return res;
+}
+
 int cmd_mount(int argc, char **argv)
 {
 	static struct config cfg; /* mo points into it while mounted */
@@ -274,7 +294,8 @@ int cmd_mount(int argc, char **argv)
 		(void)lock_note_running(note, getpid()); /* the daemon's pid */
 	/* Threads after daemonizing: fork keeps only the calling thread. */
 	ipmd_fuse_notify(&fs, se);
-	if (ipmd_fs_start_workers(&fs) != 0 || sync_start(&fs, &sync)) {
+	if (ipmd_fs_start_workers(&fs) != 0 || sync_start(&fs, &sync) ||
+	    ipmd_fuse_durable_start(&fs) != 0) {
 		logmsg(LOG_ERR, "cannot start the mount's threads");
 		goto out_unmount;
 	}
@@ -287,16 +308,17 @@ int cmd_mount(int argc, char **argv)
 		logmsg(LOG_WARNING, "cannot serve %s (%s): gc, fsck and status "
 		       "need the mailbox unmounted", fs.store.paths.control,
 		       strerror(-ce));
-	struct fuse_loop_config loop = {.clone_fd = 0,
-					.max_idle_threads = 10};
 	/* A signal ends the loop with its number: a normal stop too. */
-	int res = fuse_session_loop_mt(se, &loop);
+	int res = run_loop(se);
 	status = res == 0 || res == SIGTERM || res == SIGINT || res == SIGHUP
 			 ? EXIT_OK
 			 : EXIT_FAILURE_;
 	if (status != EXIT_OK)
 		logmsg(LOG_ERR, "the FUSE loop failed (%d)", res);
 out_unmount:
+	/* Every fsync still waiting for its sync is answered while the
+	 * session (and the kernel's end) still exists. */
+	ipmd_fuse_durable_stop(&fs);
 	control_stop(ctl); /* a request under way ends first */
 	sync_stop(sync); /* no merge once the kernel is gone */
 	fuse_session_unmount(se);

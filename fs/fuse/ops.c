@@ -3,8 +3,9 @@
  *
  * Each operation: take fs->lock, resolve inodes, append a journal record
  * and apply it (record_apply), update what the kernel is told, drop the
- * lock; then, for calls that promise durability, make the block store and
- * the journal durable (make_durable) before replying.  See fs/mount/mount.h for
+ * lock; then, for calls that promise durability, reply only once the block
+ * store and the journal are durable (ops_reply_*_durable: the mount's
+ * durable queue replies, the worker does not wait).  See fs/mount/mount.h for
  * the locking and durability rules.
  *
  * Opens cost nothing (the kernel's no-open, op_init): the kernel opens a
@@ -446,9 +447,9 @@ static int create_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void reply_created(fuse_req_t req, int err, struct fuse_entry_param *e,
 			  bool durable)
 {
-	if (!err && durable)
-		err = ops_make_durable(ops_fs(req));
-	if (err)
+	if (durable)
+		ops_reply_entry_durable(req, err, e);
+	else if (err)
 		fuse_reply_err(req, -err);
 	else
 		fuse_reply_entry(req, e);
@@ -591,9 +592,10 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	 * it back in new/, whole) it is journaled and durable at the next sync
 	 * or commit, as on a local filesystem, where only an fsync of the
 	 * directory promises it. */
-	if (!err && parent != newparent && !seen)
-		err = ops_make_durable(fs);
-	fuse_reply_err(req, -err);
+	if (parent != newparent && !seen)
+		ops_reply_err_durable(req, err);
+	else
+		fuse_reply_err(req, -err);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
@@ -821,10 +823,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	struct ipmd_fs *fs = ops_fs(req);
 	if (ops_cache_fsync(req, ino))
 		return;
-	int err = seal_open_file(fs, ino);
-	if (!err)
-		err = ops_make_durable(fs);
-	fuse_reply_err(req, -err);
+	ops_reply_err_durable(req, seal_open_file(fs, ino));
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)

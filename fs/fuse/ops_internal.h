@@ -4,7 +4,9 @@
  *
  *   ops.c      the table, and the operations on names, attributes and
  *              file contents;
- *   ops_dir.c  the directory listings (opendir … releasedir, fsyncdir).
+ *   ops_dir.c  the directory listings (opendir … releasedir, fsyncdir);
+ *   ops_durable.c  replies that promise durability, sent by the mount's
+ *              durable queue once the store is durable.
  *
  * The locking rules are ops.c's (and fs/mount/mount.h's): "under lock"
  * means with fs->lock held.
@@ -26,6 +28,13 @@ void ops_fill_entry(struct ipmd_fs *fs, struct inode *i,
 		    struct fuse_entry_param *e);
 /* Outside lock: the blocks put so far, then the journal naming them. */
 int ops_make_durable(struct ipmd_fs *fs);
+/* Outside lock, instead of make-durable-then-reply: reply err when it is
+ * an error, else 0 (or the entry *e, copied) once everything journaled
+ * and put before this call is durable, or the sync's error.  The calling
+ * worker does not wait (ops_durable.c). */
+void ops_reply_err_durable(fuse_req_t req, int err);
+void ops_reply_entry_durable(fuse_req_t req, int err,
+			     const struct fuse_entry_param *e);
 /* Under lock: the directory ino names; NULL with *err -ENOENT or
  * -ENOTDIR. */
 struct inode *ops_get_dir(struct ipmd_fs *fs, fuse_ino_t ino, int *err);

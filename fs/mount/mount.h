@@ -17,7 +17,9 @@
  * (fsync, rename into another directory but new/ to cur/, link, mkdir,
  * symlink) then make
  * the block store durable and sync the journal, outside `lock`, in that
- * order: a durable record never names a block that isn't.  A rename within
+ * order: a durable record never names a block that isn't.  The FUSE side
+ * does that in the durable queue's thread, not in its worker
+ * (fs/mount/durable_queue.h), and replies from there.  A rename within
  * one directory, unlink and rmdir wait for the next sync or commit.
  *
  * File states (fs/mount/file.h) belong to the inode, not to an open
@@ -44,6 +46,7 @@
 #include "fs/model/commit.h"
 #include "fs/model/object.h"
 #include "fs/model/tree.h"
+#include "fs/mount/durable_queue.h"
 #include "fs/mount/owner.h"
 #include "fs/mount/prefetch.h"
 #include "fs/store/head.h"
@@ -178,6 +181,10 @@ struct ipmd_fs {
 	struct cid merged[COMMIT_MERGED_MAX]; /* its "merged" */
 	uint64_t merged_seq;      /* the largest seq among them */
 	struct ipmd_notify notify;
+	/* Answers the FUSE calls that promise durability once the store is
+	 * (fs/mount/durable_queue.h): fs/fuse starts and stops it; NULL:
+	 * none, the caller waits itself. */
+	struct durable_queue *durable;
 	bool local_cap;           /* -o local_cap_mb: the local store keeps
 				     only some blocks; a merge fetches none */
 

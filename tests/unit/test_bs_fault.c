@@ -323,6 +323,15 @@ static void test_parse(void)
 	is_int(cfg.seed, 7, "seed");
 	is_int(cfg.error, -EIO, "error");
 
+	is_int(bs_fault_parse("delay_sync=1,sync=0.5", &cfg), 0,
+	       "parse a delay of one kind");
+	ok(cfg.delay_rate[FAULT_SYNC] == 1.0 && cfg.fail_rate[FAULT_SYNC] == 0.5 &&
+		   cfg.delay_rate[FAULT_PUT] == 0.0 &&
+		   cfg.fail_rate[FAULT_PUT] == 0.0,
+	   "delay_sync= sets the sync delay rate only");
+	is_int(bs_fault_parse("delay_bogus=1", &cfg), -EINVAL,
+	       "reject a delay of no kind");
+
 	is_int(bs_fault_parse("", &cfg), 0, "empty spec");
 	ok(cfg.fail_rate[FAULT_PUT] == 0.0 && cfg.delay_rate[FAULT_GET] == 0.0,
 	   "empty spec: rates 0");

@@ -1,0 +1,99 @@
+/*
+ * fs/fuse/ops_durable.c — replies that promise durability, sent once the
+ * store is durable by the mount's durable queue (fs/mount/durable_queue.h),
+ * so the FUSE worker goes back to the loop instead of waiting for the
+ * group commit.
+ *
+ * libfuse lets any thread reply to a request, once; a request the kernel
+ * interrupts meanwhile still gets its one reply (no interrupt callback is
+ * registered: a sync is bounded, and an fsync must not report success or
+ * EINTR before it knows).  The queue answers everything it accepted before
+ * ipmd_fuse_durable_stop returns, which cmd_mount calls once the session
+ * loop has ended and before the session is destroyed: no request outlives
+ * its session, and none is answered twice.
+ */
+#define FUSE_USE_VERSION 34
+#include <fuse_lowlevel.h>
+
+#include "fs/fuse/ops.h"
+#include "fs/fuse/ops_internal.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "fs/mount/durable_queue.h"
+#include "fs/mount/mount.h"
+
+struct durable_reply {
+	struct durable_wait w; /* first: done gets &w back */
+	fuse_req_t req;
+	bool entry; /* reply e, else 0 */
+	struct fuse_entry_param e;
+};
+
+static void reply_now(fuse_req_t req, int err, const struct fuse_entry_param *e)
+{
+	if (err || !e)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_entry(req, e);
+}
+
+/* The queue's thread: the sync covering this request is done. */
+static void reply_done(struct durable_wait *w, int err)
+{
+	struct durable_reply *r = (struct durable_reply *)w;
+	reply_now(r->req, err, r->entry ? &r->e : NULL);
+	free(r);
+}
+
+/* Outside lock: what req promises was journaled (or put) before this
+ * call.  Without a queue (not started, stopping) or memory for the
+ * waiter, this thread makes the store durable itself, as before. */
+static void reply_durable(fuse_req_t req, int err,
+			  const struct fuse_entry_param *e)
+{
+	struct ipmd_fs *fs = ops_fs(req);
+	struct durable_reply *r = err ? NULL : malloc(sizeof(*r));
+	if (r) {
+		*r = (struct durable_reply){.w.done = reply_done, .req = req,
+					    .entry = e != NULL};
+		if (e)
+			r->e = *e;
+		if (durable_queue_add(fs->durable, &r->w))
+			return;
+		free(r);
+	}
+	if (!err)
+		err = ops_make_durable(fs);
+	reply_now(req, err, e);
+}
+
+void ops_reply_err_durable(fuse_req_t req, int err)
+{
+	reply_durable(req, err, NULL);
+}
+
+void ops_reply_entry_durable(fuse_req_t req, int err,
+			     const struct fuse_entry_param *e)
+{
+	reply_durable(req, err, e);
+}
+
+static int sync_mount(void *arg)
+{
+	return ops_make_durable(arg);
+}
+
+int ipmd_fuse_durable_start(struct ipmd_fs *fs)
+{
+	if (fs->read_only)
+		return 0;
+	return durable_queue_start(sync_mount, fs, &fs->durable);
+}
+
+void ipmd_fuse_durable_stop(struct ipmd_fs *fs)
+{
+	durable_queue_stop(fs->durable);
+	fs->durable = NULL;
+}

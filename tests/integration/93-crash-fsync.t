@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# 93-crash-fsync.t — many fsyncs at once, each waiting for a slow sync:
+# the daemon still answers other requests meanwhile, every fsync returns 0,
+# and a SIGKILL right after they return loses nothing they covered.
+#
+# The store's syncs are delayed (--fault delay_sync=1: 8 s each) and each
+# file holds a block too big for the journal, so every fsync waits for a
+# store sync.  WRITERS (more than libfuse's 10 FUSE workers) write a file
+# each and fsync it at once; half of them then rename it from tmp/ into
+# new/ and fsync new/ (a delivery), half write in cur/ (an fsync alone).
+# While the fsyncs wait, a probe looks up a missing name, creates a file
+# and lists cur/: it must be done before the first fsync returns (a
+# worker waiting for durability used to hold its FUSE thread, and with
+# every thread waiting the probe waited for the syncs).  Then SIGKILL,
+# remount without faults, and every file must be there, byte-exact.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+[ "$IPMD_TEST_TARGET" = plain ] && skip_all "needs an ipmaildir mount"
+command -v python3 >/dev/null || skip_all "needs python3"
+
+WRITERS=${IPMD_FSYNC_WRITERS:-16}
+S=$TEST_DIR/store
+MNT=$TEST_DIR/mnt
+ipmd_init "$S" || bail "init failed"
+# No commit before the kill: what the fsyncs covered comes back from the
+# journal alone.
+ipmd_mount "$S" "$MNT" --fault "delay_sync=1,delay_ms=8000" \
+	-o commit_delay=600000 || bail "mount failed"
+
+cat >"$TEST_DIR/fsyncs.py" <<'PY'
+# fsyncs.py MNT N — N writers fsync at once while a probe runs; prints
+# one JSON object: each writer's result and when its fsync returned, and
+# when the probe was done.
+import json, os, sys, threading, time
+mnt, n = sys.argv[1], int(sys.argv[2])
+SIZE = 200 * 1024  # one chunk over the journal's 64 KiB embedding limit
+
+def data(i):
+    line = ("writer %04d " % i).encode() * 8 + b"\n"
+    return (line * (SIZE // len(line) + 1))[:SIZE]
+
+started = threading.Semaphore(0)
+res = [None] * n
+
+def writer(i):
+    r = {"i": i}
+    try:
+        deliver = i % 2 == 0
+        path = os.path.join(mnt, "tmp" if deliver else "cur", "f%02d" % i)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.write(fd, data(i))
+        started.release()
+        os.fsync(fd)
+        r["fsync_done"] = time.monotonic()
+        os.close(fd)
+        if deliver:
+            os.rename(path, os.path.join(mnt, "new", "f%02d" % i))
+            dfd = os.open(os.path.join(mnt, "new"), os.O_RDONLY | os.O_DIRECTORY)
+            os.fsync(dfd)
+            os.close(dfd)
+        r["ok"] = True
+    except OSError as e:
+        started.release()
+        r["error"] = str(e)
+    res[i] = r
+
+threads = [threading.Thread(target=writer, args=(i,)) for i in range(n)]
+for t in threads:
+    t.start()
+for _ in range(n):
+    started.acquire()
+time.sleep(1)  # let the last fsyncs reach the daemon
+probe = {}
+try:
+    probe["missing"] = not os.path.exists(os.path.join(mnt, "cur", "no-such-name"))
+    with open(os.path.join(mnt, "probe"), "wb") as f:
+        f.write(b"probe\n")
+    probe["listed"] = len(os.listdir(os.path.join(mnt, "cur")))
+    probe["done"] = time.monotonic()
+except OSError as e:
+    probe["error"] = str(e)
+for t in threads:
+    t.join()
+print(json.dumps({"writers": res, "probe": probe}))
+PY
+
+cat >"$TEST_DIR/check.py" <<'PY'
+# check.py RESULT MNT N — what the writers were told, and what is there.
+import json, os, sys
+out, mnt, n = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3])
+SIZE = 200 * 1024
+def data(i):
+    line = ("writer %04d " % i).encode() * 8 + b"\n"
+    return (line * (SIZE // len(line) + 1))[:SIZE]
+mode = sys.argv[4]
+bad = []
+if mode == "told":
+    for r in out["writers"]:
+        if not r or not r.get("ok"):
+            bad.append("writer %s: %s" % (r and r["i"], r and r.get("error")))
+    p = out["probe"]
+    if "done" not in p or not p.get("missing"):
+        bad.append("probe failed: %s" % p)
+    else:
+        first = min(r["fsync_done"] for r in out["writers"] if r and "fsync_done" in r)
+        if p["done"] >= first:
+            bad.append("the probe was done %.2f s after the first fsync returned"
+                       % (p["done"] - first))
+else:
+    for i in range(n):
+        path = os.path.join(mnt, "new" if i % 2 == 0 else "cur", "f%02d" % i)
+        try:
+            got = open(path, "rb").read()
+        except OSError as e:
+            bad.append("%s: %s" % (path, e))
+            continue
+        if got != data(i):
+            bad.append("%s: %d bytes, not what was written" % (path, len(got)))
+for b in bad[:20]:
+    print("# " + b)
+sys.exit(1 if bad else 0)
+PY
+
+python3 "$TEST_DIR/fsyncs.py" "$MNT" "$WRITERS" >"$TEST_DIR/result.json"
+check "the $WRITERS writers ran" test -s "$TEST_DIR/result.json"
+check "every fsync, rename and fsync of new/ returned 0, and the probe was answered while the fsyncs waited" \
+	python3 "$TEST_DIR/check.py" "$TEST_DIR/result.json" "$MNT" "$WRITERS" told
+
+ipmd_kill9 "$MNT"
+check "remount after SIGKILL" ipmd_mount "$S" "$MNT"
+check "every fsynced file is there, byte-exact, under its acknowledged name" \
+	python3 "$TEST_DIR/check.py" "$TEST_DIR/result.json" "$MNT" "$WRITERS" there
+check "unmount" ipmd_umount "$MNT"
+done_testing
