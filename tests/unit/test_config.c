@@ -31,7 +31,7 @@ static void clear_env(void)
 static void test_precedence(void)
 {
 	struct config c;
-	char msg[512];
+	char msg[512] = "";
 	put(sys_path, "# system\nstore = /srv/sys\nnode = /ip4/127.0.0.1/tcp/5001\n"
 		      "commit-delay = 500\ncache-mb=32\n");
 	put(user_path, "\n  # user, with blanks\n\tstore=/home/u/store  \n"
@@ -126,7 +126,7 @@ static void test_errors(void)
 		ok(config_get(&c, CFG_STORE) == NULL, "…nothing used");
 	}
 	struct config c;
-	char msg[512];
+	char msg[512] = "";
 	setenv("IPMAILDIR_COMMIT_DELAY", "soon", 1);
 	ok(config_load(&c, NULL, NULL, msg, sizeof(msg)) == -1 &&
 		   strstr(msg, "$IPMAILDIR_COMMIT_DELAY"),
@@ -146,7 +146,7 @@ static void test_errors(void)
 static void test_settings(void)
 {
 	struct config c;
-	char msg[512];
+	char msg[512] = "";
 	unsigned long v;
 	put(user_path, "threads = 3\nquiet = yes\nkeep-last = 5\n"
 		       "keep-within = 2w\ndeep = true\nverbose = 0\n");
