@@ -144,13 +144,17 @@ static void file_put(struct ipmd_fs *fs, struct inode *inode,
 	file_settle(fs, inode);
 }
 
-/* Without lock, during a call on ino (fsync, flush, release). */
-static int seal_open_file(struct ipmd_fs *fs, fuse_ino_t ino)
+/* Without lock, during a call on ino (fsync, flush, release).  *cache,
+ * when asked for: ino is a cache file (nothing to seal, nothing made
+ * durable: fs/mount/cache_file.h). */
+static int seal_open_file(struct ipmd_fs *fs, fuse_ino_t ino, bool *cache)
 {
 	int e = 0;
 	pthread_mutex_lock(&fs->lock);
 	struct inode *inode = tree_get(fs->tree, ino);
 	struct file_state *f = inode ? file_get(fs, inode, false, &e) : NULL;
+	if (cache)
+		*cache = inode && inode->cache;
 	pthread_mutex_unlock(&fs->lock);
 	if (!f)
 		return e;
@@ -693,15 +697,24 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	(void)fi;
 	struct ipmd_fs *fs = ops_fs(req);
 	int err = 0;
-	if (ops_cache_read(req, ino, size, off))
-		return;
+	struct cache_file *cf = NULL;
+	struct file_state *f = NULL;
+	struct obj_ref content;
+	uint64_t fsize = 0;
 	pthread_mutex_lock(&fs->lock);
 	struct inode *inode = tree_get(fs->tree, ino);
-	struct file_state *f = inode ? file_get(fs, inode, false, &err) : NULL;
-	struct obj_ref content;
-	if (inode)
+	if (inode && inode->cache) {
+		cf = cache_file_ref(inode->cache);
+		fsize = inode->size;
+	} else if (inode) {
+		f = file_get(fs, inode, false, &err);
 		content = inode->content;
+	}
 	pthread_mutex_unlock(&fs->lock);
+	if (cf) {
+		ops_cache_read(req, ino, cf, fsize, size, off);
+		return;
+	}
 	if (!inode) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -747,17 +760,22 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	struct ipmd_fs *fs = ops_fs(req);
 	int err = 0;
 	struct file_state *f = NULL;
-	if (ops_cache_write(req, ino, buf, size, off))
-		return;
+	struct cache_file *cf = NULL;
 	pthread_mutex_lock(&fs->lock);
 	struct inode *inode = tree_get(fs->tree, ino);
 	if (!inode)
 		err = -ENOENT;
+	else if (inode->cache)
+		cf = cache_file_ref(inode->cache);
 	else if (fs->read_only)
 		err = -EROFS;
 	else
 		f = file_get(fs, inode, true, &err);
 	pthread_mutex_unlock(&fs->lock);
+	if (cf) {
+		ops_cache_write(req, ino, cf, buf, size, off);
+		return;
+	}
 	if (!err)
 		err = file_write(&fs->st, f, (uint64_t)off,
 				 (const uint8_t *)buf, size);
@@ -791,7 +809,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino,
 	/* close(2): the tail is sealed here, where an error still reaches
 	 * the caller. */
 	int err = (fi->flags & O_ACCMODE) != O_RDONLY
-			  ? seal_open_file(ops_fs(req), ino)
+			  ? seal_open_file(ops_fs(req), ino, NULL)
 			  : 0;
 	fuse_reply_err(req, -err);
 }
@@ -802,7 +820,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 	struct ipmd_fs *fs = ops_fs(req);
 	/* Writes through a shared mapping may land after the last flush. */
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
-		seal_open_file(fs, ino);
+		seal_open_file(fs, ino, NULL);
 	pthread_mutex_lock(&fs->lock);
 	struct inode *inode = tree_get(fs->tree, ino);
 	if (inode) {
@@ -820,10 +838,12 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 {
 	(void)datasync;
 	(void)fi;
-	struct ipmd_fs *fs = ops_fs(req);
-	if (ops_cache_fsync(req, ino))
-		return;
-	ops_reply_err_durable(req, seal_open_file(fs, ino));
+	bool cache;
+	int err = seal_open_file(ops_fs(req), ino, &cache);
+	if (cache) /* promises nothing (fs/mount/cache_file.h) */
+		fuse_reply_err(req, 0);
+	else
+		ops_reply_err_durable(req, err);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)

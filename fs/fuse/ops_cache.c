@@ -9,29 +9,9 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-/* Under no lock: ino's cache file, referenced, and its size; NULL when
- * ino is not a cache file. */
-static struct cache_file *cache_of(struct ipmd_fs *fs, fuse_ino_t ino,
-				   uint64_t *size)
+void ops_cache_read(fuse_req_t req, fuse_ino_t ino, struct cache_file *cf,
+		    uint64_t fsize, size_t size, off_t off)
 {
-	struct cache_file *cf = NULL;
-	pthread_mutex_lock(&fs->lock);
-	struct inode *i = tree_get(fs->tree, ino);
-	if (i && i->cache) {
-		cf = cache_file_ref(i->cache);
-		*size = i->size;
-	}
-	pthread_mutex_unlock(&fs->lock);
-	return cf;
-}
-
-bool ops_cache_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
-{
-	struct ipmd_fs *fs = fuse_req_userdata(req);
-	uint64_t fsize;
-	struct cache_file *cf = cache_of(fs, ino, &fsize);
-	if (!cf)
-		return false;
 	uint8_t *buf = malloc(size ? size : 1);
 	size_t got = 0;
 	int e = buf ? cache_file_read(cf, fsize, (uint64_t)off, buf, size,
@@ -47,19 +27,15 @@ bool ops_cache_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
 	else
 		fuse_reply_buf(req, (const char *)buf, got);
 	free(buf);
-	return true;
 }
 
-bool ops_cache_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
-		     size_t size, off_t off)
+void ops_cache_write(fuse_req_t req, fuse_ino_t ino, struct cache_file *cf,
+		     const char *buf, size_t size, off_t off)
 {
 	struct ipmd_fs *fs = fuse_req_userdata(req);
-	uint64_t fsize;
-	struct cache_file *cf = cache_of(fs, ino, &fsize);
-	if (!cf)
-		return false;
-	int e = cache_file_write(cf, fsize, (uint64_t)off,
-				 (const uint8_t *)buf, size);
+	int e = cache_file_write(cf, (uint64_t)off, (const uint8_t *)buf, size);
+	/* Looked up again: the inode may have gone, or been given another
+	 * cache file, while the lock was not held. */
 	pthread_mutex_lock(&fs->lock);
 	struct inode *i = tree_get(fs->tree, ino);
 	if (e == 0 && i && i->cache == cf) {
@@ -74,17 +50,4 @@ bool ops_cache_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		fuse_reply_err(req, -e);
 	else
 		fuse_reply_write(req, size);
-	return true;
-}
-
-bool ops_cache_fsync(fuse_req_t req, fuse_ino_t ino)
-{
-	struct ipmd_fs *fs = fuse_req_userdata(req);
-	uint64_t fsize;
-	struct cache_file *cf = cache_of(fs, ino, &fsize);
-	if (!cf)
-		return false;
-	cache_file_unref(cf);
-	fuse_reply_err(req, 0);
-	return true;
 }

@@ -403,13 +403,13 @@ int cache_file_read(struct cache_file *f, uint64_t size, uint64_t off,
 	return 0;
 }
 
-int cache_file_write(struct cache_file *f, uint64_t size, uint64_t off,
-		     const uint8_t *data, size_t len)
+int cache_file_write(struct cache_file *f, uint64_t off, const uint8_t *data,
+		     size_t len)
 {
+	/* No size: the bytes past it are zeros already (truncate). */
 	uint8_t p[CACHE_PAGE];
 	int e = 0;
 	size_t done = 0;
-	(void)size; /* bytes past it are zeros already (truncate) */
 	pthread_mutex_lock(&f->mu);
 	while (done < len && e == 0) {
 		uint64_t at = off + done, page = at / CACHE_PAGE;

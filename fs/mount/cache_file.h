@@ -92,9 +92,10 @@ void cache_file_unref(struct cache_file *f);
 IPMD_MUST_CHECK
 int cache_file_read(struct cache_file *f, uint64_t size, uint64_t off,
 		    uint8_t *buf, size_t len, size_t *got);
-/* Write; the caller sets the inode's size to max(size, off + len). */
-int cache_file_write(struct cache_file *f, uint64_t size, uint64_t off,
-		     const uint8_t *data, size_t len);
+/* Write; the caller sets the inode's size to max(size, off + len).  The
+ * bytes between the old size and off read as zeros. */
+int cache_file_write(struct cache_file *f, uint64_t off, const uint8_t *data,
+		     size_t len);
 /* Cut or extend a file of size bytes to new_size (zeros). */
 int cache_file_truncate(struct cache_file *f, uint64_t size,
 			uint64_t new_size);

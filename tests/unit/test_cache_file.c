@@ -50,7 +50,7 @@ static void test_random_io(struct cache_dir *d)
 		if (off + len > MAXSIZE)
 			len = MAXSIZE - off;
 		tap_fill_random(data, len, (uint64_t)step);
-		if (cache_file_write(f, size, off, data, len) != 0)
+		if (cache_file_write(f, off, data, len) != 0)
 			bad = 2;
 		if (off > size)
 			memset(ref + size, 0, off - size);
@@ -109,7 +109,7 @@ static void test_sealed(struct cache_dir *d, const char *dir)
 	uint8_t page[CACHE_PAGE];
 	for (size_t i = 0; i + sizeof(mark) <= sizeof(page); i += sizeof(mark))
 		memcpy(page + i, mark, sizeof(mark));
-	is_int(cache_file_write(f, 0, 0, page, sizeof(page)), 0, "one page");
+	is_int(cache_file_write(f, 0, page, sizeof(page)), 0, "one page");
 	int fd = newest_fd(dir);
 	ok(fd >= 0, "its file is unnamed under the cache directory");
 	uint8_t disk[2 * CACHE_PAGE];
@@ -131,7 +131,7 @@ static void test_sealed(struct cache_dir *d, const char *dir)
 	 * file id is in the associated data. */
 	struct cache_file *g;
 	is_int(cache_file_new(d, &g), 0, "a third cache file");
-	is_int(cache_file_write(g, 0, 0, page, 16), 0, "a page of it");
+	is_int(cache_file_write(g, 0, page, 16), 0, "a page of it");
 	int gfd = newest_fd(dir);
 	uint8_t other[CACHE_PAGE + 40];
 	ok(pread(gfd, other, sizeof(other), 0) == (ssize_t)sizeof(other) &&
@@ -269,8 +269,8 @@ static void test_keep(struct cache_dir *d, const char *dir)
 	uint8_t data[3 * CACHE_PAGE + 7];
 	tap_fill_random(data, sizeof(data), 99);
 	if (cache_file_new(d, &log->cache) || cache_file_new(d, &two->cache) ||
-	    cache_file_write(log->cache, 0, 0, data, sizeof(data)) ||
-	    cache_file_write(two->cache, 0, 0, data, 10))
+	    cache_file_write(log->cache, 0, data, sizeof(data)) ||
+	    cache_file_write(two->cache, 0, data, 10))
 		harness_bail("cache files");
 	log->size = sizeof(data);
 	two->size = 10;
