@@ -120,28 +120,37 @@ static struct file_state *file_get(struct ipmd_fs *fs, struct inode *inode,
 	return inode->file;
 }
 
-/* Under lock, with no known handle left open: writes still unsealed go to
- * the next commit (nobody else will seal them); a state holding nothing
- * is freed. */
-static void file_settle(struct ipmd_fs *fs, struct inode *inode)
+/* Under lock, inode's state of status s, with no known handle left open:
+ * writes still unsealed go to the next commit (nobody else will seal
+ * them); a state holding nothing is freed. */
+static void settle_as(struct ipmd_fs *fs, struct inode *inode,
+		      struct file_status s)
 {
-	struct file_state *f = inode->file;
-	if (!f || inode->opens > 0)
+	if (!inode->file || inode->opens > 0)
 		return;
-	if (file_modified(f)) {
+	if (s.modified) {
 		ipmd_fs_unclaimed(fs, inode->ino);
-	} else if (file_state_idle(f)) {
-		file_state_free(f);
+	} else if (s.idle) {
+		file_state_free(inode->file);
 		inode->file = NULL;
 	}
 }
 
-/* Under lock: the end of a file_get. */
+static void file_settle(struct ipmd_fs *fs, struct inode *inode)
+{
+	struct file_state *f = inode->file;
+	if (f)
+		settle_as(fs, inode, (struct file_status){
+			.modified = file_modified(f),
+			.idle = file_state_idle(f)});
+}
+
+/* Under lock: the end of a file_get (f is inode->file: held, nothing
+ * freed or replaced it). */
 static void file_put(struct ipmd_fs *fs, struct inode *inode,
 		     struct file_state *f)
 {
-	file_state_unhold(f);
-	file_settle(fs, inode);
+	settle_as(fs, inode, file_state_unhold(f));
 }
 
 /* Without lock, during a call on ino (fsync, flush, release).  *cache,

@@ -83,12 +83,15 @@ void file_state_hold(struct file_state *f)
 	pthread_mutex_unlock(&f->lock);
 }
 
-void file_state_unhold(struct file_state *f)
+struct file_status file_state_unhold(struct file_state *f)
 {
 	pthread_mutex_lock(&f->lock);
 	if (f->holds > 0)
 		f->holds--;
+	struct file_status s = {.modified = f->modified,
+				.idle = !f->modified && f->holds == 0};
 	pthread_mutex_unlock(&f->lock);
+	return s;
 }
 
 bool file_state_idle(struct file_state *f)

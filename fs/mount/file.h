@@ -53,9 +53,17 @@ int file_state_new(const struct obj_store *st, uint64_t id,
 /* Wipe the buffers and free.  NULL is fine. */
 void file_state_free(struct file_state *f);
 
-/* Count a call that uses f outside its owner's lock; and its end. */
+/* What file_modified and file_state_idle say, from one look at f. */
+struct file_status {
+	bool modified;
+	bool idle;
+};
+
+/* Count a call that uses f outside its owner's lock; and its end, which
+ * gives f's status after it (the owner settles f by it without locking f
+ * again). */
 void file_state_hold(struct file_state *f);
-void file_state_unhold(struct file_state *f);
+struct file_status file_state_unhold(struct file_state *f);
 /* Nothing unsealed and no call holding it: the owner may free it. */
 bool file_state_idle(struct file_state *f);
 
