@@ -542,7 +542,7 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 				   .name = name, .rmdir = rmdir,
 				   .time = wall_now()};
 		struct dirent *d = tree_lookup(dir, name);
-		err = !d ? -ENOENT : ipmd_fs_log(fs, &r);
+		err = !d ? -ENOENT : ipmd_fs_log_from(fs, &r, d->inode);
 	}
 	pthread_mutex_unlock(&fs->lock);
 	/* Journaled, durable at the next sync or commit, as a rename within
@@ -596,7 +596,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 				   .name = name, .newdir = newparent,
 				   .newname = newname, .flags = tflags,
 				   .time = wall_now()};
-		err = ipmd_fs_log(fs, &r);
+		err = ipmd_fs_log_from(fs, &r, d->inode);
 	}
 	pthread_mutex_unlock(&fs->lock);
 	/* A name entering a directory (tmp/ to new/) is durable on return, as

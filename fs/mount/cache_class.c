@@ -30,9 +30,8 @@ static struct inode *named(struct fs_tree *t, uint64_t dir, const char *name)
 }
 
 static int classify_rename(struct fs_tree *t, const struct record *r,
-			   bool *unlink_first)
+			   const struct inode *src, bool *unlink_first)
 {
-	struct inode *src = named(t, r->dir, r->name);
 	struct inode *dst = named(t, r->newdir, r->newname);
 	bool src_cache = src && src->cache, dst_cache = dst && dst->cache;
 	if (r->flags & TREE_RENAME_EXCHANGE) {
@@ -52,18 +51,19 @@ static int classify_rename(struct fs_tree *t, const struct record *r,
 }
 
 int cache_file_classify(struct fs_tree *t, const struct record *r,
-			bool *unlink_first)
+			const struct inode *src, bool *unlink_first)
 {
 	*unlink_first = false;
-	struct inode *i;
+	const struct inode *i;
+	if (!src && (r->op == REC_UNLINK || r->op == REC_RENAME))
+		src = named(t, r->dir, r->name);
 	switch (r->op) {
 	case REC_CREATE:
 		return S_ISREG(r->mode) && cache_file_name_is(r->name);
 	case REC_UNLINK:
-		i = named(t, r->dir, r->name);
-		return i && i->cache;
+		return src && src->cache;
 	case REC_RENAME:
-		return classify_rename(t, r, unlink_first);
+		return classify_rename(t, r, src, unlink_first);
 	case REC_LINK:
 		i = tree_get(t, r->ino);
 		if (!i || !i->cache)

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 
 struct fs_tree;
+struct inode;
 struct record;
 
 /* Is name one of the cache names: "dovecot.index" or "dovecot.list.index",
@@ -31,9 +32,11 @@ bool cache_file_name_is(const char *name);
  * file would take a name outside the list (or an ordinary file a cache
  * file's place by exchange).  For a rename of a cache file over an
  * ordinary file, *unlink_first is set: that name's removal is journaled
- * first.
+ * first.  src: for an unlink or a rename, the inode r->dir and r->name
+ * name in t, when the caller has looked it up already; NULL: looked up
+ * here.
  */
 int cache_file_classify(struct fs_tree *t, const struct record *r,
-			bool *unlink_first);
+			const struct inode *src, bool *unlink_first);
 
 #endif

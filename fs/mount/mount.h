@@ -236,6 +236,11 @@ struct record;
  * the new inode its cache file.  -EXDEV: a cache file would leave the
  * cache names. */
 int ipmd_fs_log(struct ipmd_fs *fs, struct record *r);
+/* ipmd_fs_log of an unlink or a rename whose source, the inode r->dir and
+ * r->name name, the caller looked up under this same hold of the lock:
+ * src (not looked up again). */
+int ipmd_fs_log_from(struct ipmd_fs *fs, struct record *r,
+		     const struct inode *src);
 /* Under lock: seal an inode's unsealed writes and journal the content
  * (before rename/link out of tmp/, truncate of a closed file, unmount). */
 int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode);

@@ -56,13 +56,19 @@ static int log_journaled(struct ipmd_fs *fs, struct record *r);
 
 int ipmd_fs_log(struct ipmd_fs *fs, struct record *r)
 {
+	return ipmd_fs_log_from(fs, r, NULL);
+}
+
+int ipmd_fs_log_from(struct ipmd_fs *fs, struct record *r,
+		     const struct inode *src)
+{
 	if (fs->read_only)
 		return -EROFS;
 	bool unlink_first = false;
 	/* Off, no inode is a cache file (none is made, none restored). */
 	int e = fs->index_cache_off
 			? 0
-			: cache_file_classify(fs->tree, r, &unlink_first);
+			: cache_file_classify(fs->tree, r, src, &unlink_first);
 	if (e < 0)
 		return e;
 	if (e == 0)

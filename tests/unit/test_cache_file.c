@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,10 +177,21 @@ static struct inode *mk(struct fs_tree *t, const char *name, uint32_t mode)
 	return i;
 }
 
+/* cache_file_classify looking the source up, and given it as a caller
+ * that looked it up (an unlink's, a rename's) does: both must agree. */
 static int classify(struct fs_tree *t, struct record r, bool *first)
 {
 	*first = false;
-	return cache_file_classify(t, &r, first);
+	int c = cache_file_classify(t, &r, NULL, first);
+	if (r.op != REC_UNLINK && r.op != REC_RENAME)
+		return c;
+	struct inode *d = tree_get(t, r.dir);
+	struct dirent *e = d && d->dir ? tree_lookup(d, r.name) : NULL;
+	bool given_first = false;
+	if (e && (cache_file_classify(t, &r, e->inode, &given_first) != c ||
+	     given_first != *first))
+		return INT_MIN; /* fails the caller's is_int */
+	return c;
 }
 
 static void test_classify(struct cache_file *cf)
