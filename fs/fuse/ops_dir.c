@@ -30,14 +30,21 @@ static int by_ino(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Under lock: dir's entries in inode order, the order the files were
- * made in: what a tree walker reads in the listing's order then reads
- * in the order prefetch_files follows (fs/mount/prefetch.h), and fts,
- * which sorts a directory of more than 10,000 entries by inode, finds
- * nothing to change.  (tree_list gives hash order.) */
-static int list_dir(struct inode *dir, struct tree_listing *l)
+/* Takes fs->lock: a copy of directory ino's entries (tree_list), then,
+ * outside the lock (other calls wait on it, not on a sort of a large
+ * directory), in inode order, the order the files were made in: what a
+ * tree walker reads in the listing's order then reads in the order
+ * prefetch_files follows (fs/mount/prefetch.h), and fts, which sorts a
+ * directory of more than 10,000 entries by inode, finds nothing to
+ * change.  (tree_list gives hash order.) */
+static int list_dir(struct ipmd_fs *fs, fuse_ino_t ino, struct tree_listing *l)
 {
-	int err = tree_list(dir, l);
+	int err;
+	pthread_mutex_lock(&fs->lock);
+	struct inode *dir = ops_get_dir(fs, ino, &err);
+	if (dir)
+		err = tree_list(dir, l);
+	pthread_mutex_unlock(&fs->lock);
 	if (err == 0 && l->count > 1)
 		qsort(l->entries, l->count, sizeof(*l->entries), by_ino);
 	return err;
@@ -48,12 +55,7 @@ void ops_opendir(fuse_req_t req, fuse_ino_t ino,
 {
 	struct ipmd_fs *fs = ops_fs(req);
 	struct dir_handle *h = calloc(1, sizeof(*h));
-	int err = h ? 0 : -ENOMEM;
-	pthread_mutex_lock(&fs->lock);
-	struct inode *dir = err ? NULL : ops_get_dir(fs, ino, &err);
-	if (dir)
-		err = list_dir(dir, &h->list);
-	pthread_mutex_unlock(&fs->lock);
+	int err = h ? list_dir(fs, ino, &h->list) : -ENOMEM;
 	if (err) {
 		free(h);
 		fuse_reply_err(req, -err);
@@ -73,13 +75,15 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	size_t used = 0;
 	int err = buf ? 0 : -ENOMEM;
 
-	pthread_mutex_lock(&fs->lock);
-	struct inode *dir = err ? NULL : ops_get_dir(fs, ino, &err);
-	if (dir && off == 0 && h->served) {
+	/* h is this handle's alone: the kernel sends one readdir of a
+	 * handle at a time (its position lock), so no lock guards it. */
+	if (!err && off == 0 && h->served) {
 		/* rewinddir: a fresh view */
 		tree_listing_free(&h->list);
-		err = list_dir(dir, &h->list);
+		err = list_dir(fs, ino, &h->list);
 	}
+	pthread_mutex_lock(&fs->lock);
+	struct inode *dir = err ? NULL : ops_get_dir(fs, ino, &err);
 	h->served = true;
 	for (size_t i = (size_t)off; !err && i < h->list.count + 2; i++) {
 		struct fuse_entry_param e;
