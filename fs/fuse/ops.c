@@ -120,37 +120,23 @@ static struct file_state *file_get(struct ipmd_fs *fs, struct inode *inode,
 	return inode->file;
 }
 
-/* Under lock, inode's state of status s, with no known handle left open:
- * writes still unsealed go to the next commit (nobody else will seal
- * them); a state holding nothing is freed. */
-static void settle_as(struct ipmd_fs *fs, struct inode *inode,
-		      struct file_status s)
-{
-	if (!inode->file || inode->opens > 0)
-		return;
-	if (s.modified) {
-		ipmd_fs_unclaimed(fs, inode->ino);
-	} else if (s.idle) {
-		file_state_free(inode->file);
-		inode->file = NULL;
-	}
-}
-
+/* Under lock, with no known handle left open: writes still unsealed go to
+ * the next commit (nobody else will seal them); a state holding nothing
+ * is freed (ipmd_fs_settle_locked). */
 static void file_settle(struct ipmd_fs *fs, struct inode *inode)
 {
-	struct file_state *f = inode->file;
-	if (f)
-		settle_as(fs, inode, (struct file_status){
-			.modified = file_modified(f),
-			.idle = file_state_idle(f)});
+	if (ipmd_fs_settle_locked(inode, NULL))
+		ipmd_fs_unclaimed(fs, inode->ino);
 }
 
 /* Under lock: the end of a file_get (f is inode->file: held, nothing
- * freed or replaced it). */
+ * freed or replaced it), settled by the status the let-go gives. */
 static void file_put(struct ipmd_fs *fs, struct inode *inode,
 		     struct file_state *f)
 {
-	settle_as(fs, inode, file_state_unhold(f));
+	struct file_status s = file_state_unhold(f);
+	if (ipmd_fs_settle_locked(inode, &s))
+		ipmd_fs_unclaimed(fs, inode->ino);
 }
 
 /* Without lock, during a call on ino (fsync, flush, release).  *cache,

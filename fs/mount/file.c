@@ -76,6 +76,13 @@ void file_state_free(struct file_state *f)
 	free(f);
 }
 
+/* Under f->lock. */
+static struct file_status status_locked(const struct file_state *f)
+{
+	return (struct file_status){.modified = f->modified,
+				    .idle = !f->modified && f->holds == 0};
+}
+
 void file_state_hold(struct file_state *f)
 {
 	pthread_mutex_lock(&f->lock);
@@ -88,18 +95,22 @@ struct file_status file_state_unhold(struct file_state *f)
 	pthread_mutex_lock(&f->lock);
 	if (f->holds > 0)
 		f->holds--;
-	struct file_status s = {.modified = f->modified,
-				.idle = !f->modified && f->holds == 0};
+	struct file_status s = status_locked(f);
+	pthread_mutex_unlock(&f->lock);
+	return s;
+}
+
+struct file_status file_state_status(struct file_state *f)
+{
+	pthread_mutex_lock(&f->lock);
+	struct file_status s = status_locked(f);
 	pthread_mutex_unlock(&f->lock);
 	return s;
 }
 
 bool file_state_idle(struct file_state *f)
 {
-	pthread_mutex_lock(&f->lock);
-	bool idle = !f->modified && f->holds == 0;
-	pthread_mutex_unlock(&f->lock);
-	return idle;
+	return file_state_status(f).idle;
 }
 
 uint64_t file_size(struct file_state *f)

@@ -66,6 +66,8 @@ void file_state_hold(struct file_state *f);
 struct file_status file_state_unhold(struct file_state *f);
 /* Nothing unsealed and no call holding it: the owner may free it. */
 bool file_state_idle(struct file_state *f);
+/* file_modified and file_state_idle from one look. */
+struct file_status file_state_status(struct file_state *f);
 
 uint64_t file_size(struct file_state *f);
 /* Has anything changed since the last file_seal (or since new)? */

@@ -181,10 +181,7 @@ static void drop_idle_states(struct fs_tree *t)
 {
 	for (uint32_t b = 0; b < t->nbuckets; b++)
 		for (struct inode *i = t->buckets[b]; i; i = i->hash_next)
-			if (i->file && !i->opens && file_state_idle(i->file)) {
-				file_state_free(i->file);
-				i->file = NULL;
-			}
+			(void)ipmd_fs_settle_locked(i, NULL);
 }
 
 /* The old tree's cache files nothing holds: gone with it, as after a

@@ -578,10 +578,10 @@ static int seal_unclaimed_inode(struct ipmd_fs *fs, struct inode *i)
 	if (!i || !i->file || i->opens || !i->nlink)
 		return 0;
 	int e = ipmd_fs_seal_locked(fs, i);
-	if (e == 0 && file_state_idle(i->file)) {
-		file_state_free(i->file);
-		i->file = NULL;
-	}
+	/* Modified again only by a call holding it, which lists it when it
+	 * lets go (fs/fuse/ops.c, file_put). */
+	if (e == 0)
+		(void)ipmd_fs_settle_locked(i, NULL);
 	return e;
 }
 
@@ -623,10 +623,8 @@ int ipmd_fs_seal_all_locked(struct ipmd_fs *fs)
 			int e = ipmd_fs_seal_locked(fs, i);
 			if (e && !first)
 				first = e;
-			if (!e && !i->opens && file_state_idle(i->file)) {
-				file_state_free(i->file);
-				i->file = NULL;
-			}
+			if (!e)
+				(void)ipmd_fs_settle_locked(i, NULL);
 		}
 	return first;
 }

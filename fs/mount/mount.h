@@ -229,6 +229,7 @@ int ipmd_fs_start_workers(struct ipmd_fs *fs);
 /* Tell the committer a change happened (called under lock). */
 void ipmd_fs_changed(struct ipmd_fs *fs);
 
+struct file_status;
 struct record;
 /* Under lock: journal a record, then apply it to the tree (fs/model/record.h).
  * A record that touches only local cache files (cache_file_classify) is
@@ -247,6 +248,14 @@ int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode);
 /* Under lock: inode ino's file state holds writes no handle the daemon
  * knows of will seal (see "File states"): the next commit seals them. */
 void ipmd_fs_unclaimed(struct ipmd_fs *fs, uint64_t ino);
+/* Under lock: settle inode i's file state once nothing the caller does
+ * holds it (see "File states"): a known handle open keeps it as it is;
+ * else a state holding nothing (file_state_idle) is freed.  s: its status
+ * when the caller has it (file_state_unhold's), NULL: looked at here.
+ * True when it holds writes no known handle will seal: the caller lists
+ * it (ipmd_fs_unclaimed) unless it is sealing it itself.  False for an
+ * inode without a state. */
+bool ipmd_fs_settle_locked(struct inode *i, const struct file_status *s);
 /* Under lock: free an inode nothing refers to (record_release_fn). */
 void ipmd_fs_release_inode(struct inode *inode, void *arg);
 /* Under lock: seal every file state's unsealed writes, and free each

@@ -2,7 +2,8 @@
  * fs/mount/mount_log.c — a mount's changes (mount.h: ipmd_fs_log,
  * ipmd_fs_seal_locked, ipmd_fs_release_inode): journaled and applied, or,
  * for changes that touch only local cache files (fs/mount/cache_class.h),
- * applied without the journal.
+ * applied without the journal; and what an inode's file state becomes
+ * once a change or a call is done with it (ipmd_fs_settle_locked).
  */
 #include "fs/mount/mount.h"
 
@@ -17,6 +18,18 @@
 #include "fs/mount/cache_file.h"
 #include "fs/mount/file.h"
 #include "util/clock.h"
+
+bool ipmd_fs_settle_locked(struct inode *i, const struct file_status *s)
+{
+	if (!i->file || i->opens > 0)
+		return false; /* a known handle's: its release settles it */
+	struct file_status now = s ? *s : file_state_status(i->file);
+	if (now.idle) {
+		file_state_free(i->file);
+		i->file = NULL;
+	}
+	return now.modified;
+}
 
 void ipmd_fs_release_inode(struct inode *inode, void *arg)
 {

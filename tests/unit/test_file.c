@@ -532,6 +532,8 @@ static void test_idle(struct obj_store st)
 {
 	struct file_state *f = state_over(&st, &empty_ref);
 	ok(file_state_idle(f), "a new state is idle");
+	ok(file_state_status(f).idle && !file_state_status(f).modified,
+	   "… as its status says");
 	file_state_hold(f);
 	ok(!file_state_idle(f), "held: not idle");
 	file_state_hold(f);
@@ -544,6 +546,8 @@ static void test_idle(struct obj_store st)
 	uint8_t b[100] = {1};
 	is_int(file_write(&st, f, 0, b, sizeof(b)), 0, "a write");
 	ok(!file_state_idle(f), "unsealed writes: not idle");
+	s = file_state_status(f);
+	ok(s.modified && !s.idle, "… and its status says modified");
 	struct obj_ref out;
 	file_state_hold(f);
 	is_int(file_write(&st, f, 0, b, sizeof(b)), 0, "a write while held");
