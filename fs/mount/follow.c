@@ -9,7 +9,6 @@
 
 #include "fs/model/manifest.h"
 #include "fs/model/reach.h"
-#include "fs/mount/cache_file.h"
 #include "fs/mount/file.h"
 #include "ipfs/cidset.h"
 #include "util/clock.h"
@@ -184,16 +183,6 @@ static void drop_idle_states(struct fs_tree *t)
 			(void)ipmd_fs_settle_locked(i, NULL);
 }
 
-/* The old tree's cache files nothing holds: gone with it, as after a
- * crash (fs/mount/cache_keep.h: a fast-forward's head keeps none). */
-static void drop_cache_files(struct fs_tree *t)
-{
-	for (uint32_t b = 0; b < t->nbuckets; b++)
-		for (struct inode *i = t->buckets[b]; i; i = i->hash_next) {
-			cache_file_unref(i->cache);
-			i->cache = NULL;
-		}
-}
 
 static bool held(const struct inode *i)
 {
@@ -306,7 +295,10 @@ static int forward_locked(struct ipmd_fs *fs, struct forward *f,
 	}
 	/* The head is written: from here the new tree is the mount's. */
 	journal_drop_before(p->journal, gen);
-	drop_cache_files(fs->tree);
+	/* The old tree's cache files nothing holds: gone with it, as after
+	 * a crash (fs/mount/cache_keep.h: a fast-forward's head keeps none).
+	 * Its file states went to the new tree (move_refs): none is left. */
+	ipmd_fs_drop_states(fs->tree);
 	tree_free(fs->tree);
 	fs->tree = f->tree;
 	f->tree = NULL;

@@ -17,7 +17,6 @@
 #include "fs/model/record.h"
 #include "fs/mount/cache_file.h"
 #include "fs/mount/cache_keep.h"
-#include "fs/mount/file.h"
 #include "fs/mount/node.h"
 #include "fs/mount/publish.h"
 #include "fs/mount/remote.h"
@@ -811,17 +810,6 @@ int ipmd_fs_start_workers(struct ipmd_fs *fs)
 	return 0;
 }
 
-static void free_file_states(struct fs_tree *t)
-{
-	for (uint32_t b = 0; b < t->nbuckets; b++)
-		for (struct inode *i = t->buckets[b]; i; i = i->hash_next) {
-			file_state_free(i->file);
-			i->file = NULL;
-			cache_file_unref(i->cache);
-			i->cache = NULL;
-		}
-}
-
 /* With --fault, say what was injected (the reliability tests count). */
 static void log_faults(struct blockstore *fault)
 {
@@ -883,7 +871,7 @@ int ipmd_fs_close(struct ipmd_fs *fs)
 	publisher_stop(fs->publisher, 1);
 	fs->publisher = NULL;
 	if (fs->tree) {
-		free_file_states(fs->tree);
+		ipmd_fs_drop_states(fs->tree);
 		tree_free(fs->tree);
 	}
 	cache_dir_close(fs->cache_dir);

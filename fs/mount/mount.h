@@ -256,6 +256,9 @@ void ipmd_fs_unclaimed(struct ipmd_fs *fs, uint64_t ino);
  * it (ipmd_fs_unclaimed) unless it is sealing it itself.  False for an
  * inode without a state. */
 bool ipmd_fs_settle_locked(struct inode *i, const struct file_status *s);
+/* Every inode of t without its file state and cache file (freed, the
+ * reference dropped): t is about to be freed (tree_free frees neither). */
+void ipmd_fs_drop_states(struct fs_tree *t);
 /* Under lock: free an inode nothing refers to (record_release_fn). */
 void ipmd_fs_release_inode(struct inode *inode, void *arg);
 /* Under lock: seal every file state's unsealed writes, and free each

@@ -31,15 +31,29 @@ bool ipmd_fs_settle_locked(struct inode *i, const struct file_status *s)
 	return now.modified;
 }
 
+/* What the mount hangs on inode i: its file state, freed, and its
+ * reference to its cache file, dropped. */
+static void drop_inode_states(struct inode *i)
+{
+	file_state_free(i->file);
+	i->file = NULL;
+	cache_file_unref(i->cache);
+	i->cache = NULL;
+}
+
+void ipmd_fs_drop_states(struct fs_tree *t)
+{
+	for (uint32_t b = 0; b < t->nbuckets; b++)
+		for (struct inode *i = t->buckets[b]; i; i = i->hash_next)
+			drop_inode_states(i);
+}
+
 void ipmd_fs_release_inode(struct inode *inode, void *arg)
 {
 	struct ipmd_fs *fs = arg;
 	if (inode->nlink || inode->lookups || inode->opens)
 		return;
-	file_state_free(inode->file);
-	inode->file = NULL;
-	cache_file_unref(inode->cache);
-	inode->cache = NULL;
+	drop_inode_states(inode);
 	tree_release(fs->tree, inode);
 }
 
