@@ -76,7 +76,9 @@ static void fill_stat(const struct ipmd_fs *fs, const struct inode *i,
 	st->st_ctim = i->ctime;
 }
 
-/* Under lock: the kernel gets a reference (lookup count) with the entry. */
+/* Under lock: the kernel gets a reference (lookup count) with the entry,
+ * counted before the reply (a FORGET may follow the reply at once) and
+ * given back if the reply fails (ops_reply_entry). */
 void ops_fill_entry(struct ipmd_fs *fs, struct inode *i,
 		    struct fuse_entry_param *e)
 {
@@ -219,11 +221,11 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		e.entry_timeout = fs->attr_timeout;
 		fuse_reply_entry(req, &e);
 	} else {
-		fuse_reply_entry(req, &e);
+		ops_reply_entry(req, &e);
 	}
 }
 
-static void forget_locked(struct ipmd_fs *fs, fuse_ino_t ino, uint64_t n)
+void ops_forget_locked(struct ipmd_fs *fs, fuse_ino_t ino, uint64_t n)
 {
 	struct inode *inode = tree_get(fs->tree, ino);
 	if (!inode)
@@ -232,11 +234,24 @@ static void forget_locked(struct ipmd_fs *fs, fuse_ino_t ino, uint64_t n)
 	ipmd_fs_release_inode(inode, fs);
 }
 
+void ops_entry_unsent(struct ipmd_fs *fs, const struct fuse_entry_param *e)
+{
+	pthread_mutex_lock(&fs->lock);
+	ops_forget_locked(fs, e->ino, 1);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void ops_reply_entry(fuse_req_t req, const struct fuse_entry_param *e)
+{
+	if (fuse_reply_entry(req, e) != 0)
+		ops_entry_unsent(ops_fs(req), e);
+}
+
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct ipmd_fs *fs = ops_fs(req);
 	pthread_mutex_lock(&fs->lock);
-	forget_locked(fs, ino, nlookup);
+	ops_forget_locked(fs, ino, nlookup);
 	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_none(req);
 }
@@ -247,7 +262,7 @@ static void op_forget_multi(fuse_req_t req, size_t count,
 	struct ipmd_fs *fs = ops_fs(req);
 	pthread_mutex_lock(&fs->lock);
 	for (size_t i = 0; i < count; i++)
-		forget_locked(fs, forgets[i].ino, forgets[i].nlookup);
+		ops_forget_locked(fs, forgets[i].ino, forgets[i].nlookup);
 	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_none(req);
 }
@@ -451,7 +466,7 @@ static void reply_created(fuse_req_t req, int err, struct fuse_entry_param *e,
 	else if (err)
 		fuse_reply_err(req, -err);
 	else
-		fuse_reply_entry(req, e);
+		ops_reply_entry(req, e);
 }
 
 /*
@@ -513,7 +528,18 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	fi->keep_cache = 1;
-	fuse_reply_create(req, &e, fi);
+	if (fuse_reply_create(req, &e, fi) == 0)
+		return;
+	/* Not delivered (ops_reply_entry): no FORGET, and no RELEASE for
+	 * the handle create_node counted, will come. */
+	pthread_mutex_lock(&fs->lock);
+	struct inode *inode = tree_get(fs->tree, e.ino);
+	if (inode && !fs->no_open && inode->opens > 0) {
+		inode->opens--;
+		file_settle(fs, inode);
+	}
+	ops_forget_locked(fs, e.ino, 1);
+	pthread_mutex_unlock(&fs->lock);
 }
 
 static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -662,7 +688,16 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->keep_cache = 1;
 	/* Nothing to seal when a reader closes: no FLUSH round trip. */
 	fi->noflush = !writable;
-	fuse_reply_open(req, fi);
+	if (fuse_reply_open(req, fi) == 0)
+		return;
+	/* Interrupted: no RELEASE will come for the handle counted above. */
+	pthread_mutex_lock(&fs->lock);
+	if ((inode = tree_get(fs->tree, ino)) && inode->opens > 0) {
+		inode->opens--;
+		file_settle(fs, inode);
+		ipmd_fs_release_inode(inode, fs);
+	}
+	pthread_mutex_unlock(&fs->lock);
 }
 
 /* After the first read of file ino: the files of its directory a reader

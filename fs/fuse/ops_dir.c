@@ -63,7 +63,23 @@ void ops_opendir(fuse_req_t req, fuse_ino_t ino,
 	}
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->cache_readdir = 0;
-	fuse_reply_open(req, fi);
+	if (fuse_reply_open(req, fi) != 0) { /* no RELEASEDIR will come */
+		tree_listing_free(&h->list);
+		free(h);
+	}
+}
+
+/* Outside lock: a readdirplus reply carrying entries [from, to) of h's
+ * listing did not reach the kernel: the lookup references ops_fill_entry
+ * counted for them are given back (ops_reply_entry).  An entry gone when
+ * the reply was made was not counted, and is still gone. */
+static void unsend(struct ipmd_fs *fs, const struct dir_handle *h,
+		   size_t from, size_t to)
+{
+	pthread_mutex_lock(&fs->lock);
+	for (size_t i = from < 2 ? 2 : from; i < to; i++)
+		ops_forget_locked(fs, h->list.entries[i - 2].ino, 1);
+	pthread_mutex_unlock(&fs->lock);
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
@@ -72,7 +88,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	struct ipmd_fs *fs = ops_fs(req);
 	struct dir_handle *h = (struct dir_handle *)(uintptr_t)fi->fh;
 	char *buf = malloc(size);
-	size_t used = 0;
+	size_t used = 0, end = (size_t)off; /* entries [off, end) in buf */
 	int err = buf ? 0 : -ENOMEM;
 
 	/* h is this handle's alone: the kernel sends one readdir of a
@@ -119,12 +135,13 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		if (n > left)
 			break;
 		used += n;
+		end = i + 1;
 	}
 	pthread_mutex_unlock(&fs->lock);
 	if (err)
 		fuse_reply_err(req, -err);
-	else
-		fuse_reply_buf(req, buf, used);
+	else if (fuse_reply_buf(req, buf, used) != 0 && plus)
+		unsend(fs, h, (size_t)off, end);
 	free(buf);
 }
 

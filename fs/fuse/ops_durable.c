@@ -36,13 +36,16 @@ static void reply_now(fuse_req_t req, int err, const struct fuse_entry_param *e)
 	if (err || !e)
 		fuse_reply_err(req, -err);
 	else
-		fuse_reply_entry(req, e);
+		ops_reply_entry(req, e);
 }
 
-/* The queue's thread: the sync covering this request is done. */
+/* The queue's thread: the sync covering this request is done.  An entry
+ * not made durable is replied as the error: the kernel does not get it. */
 static void reply_done(struct durable_wait *w, int err)
 {
 	struct durable_reply *r = (struct durable_reply *)w;
+	if (err && r->entry)
+		ops_entry_unsent(ops_fs(r->req), &r->e);
 	reply_now(r->req, err, r->entry ? &r->e : NULL);
 	free(r);
 }
@@ -64,8 +67,11 @@ static void reply_durable(fuse_req_t req, int err,
 			return;
 		free(r);
 	}
-	if (!err)
+	if (!err) {
 		err = ops_make_durable(fs);
+		if (err && e)
+			ops_entry_unsent(fs, e);
+	}
 	reply_now(req, err, e);
 }
 

@@ -26,6 +26,19 @@ struct ipmd_fs *ops_fs(fuse_req_t req);
 /* Under lock: *e for i, the kernel getting a lookup reference with it. */
 void ops_fill_entry(struct ipmd_fs *fs, struct inode *i,
 		    struct fuse_entry_param *e);
+/* Outside lock: reply *e that ops_fill_entry filled.  A reply that fails
+ * (the request was interrupted, the connection aborted: libfuse returns
+ * -ENOENT or the like) never gave the kernel the entry, which will then
+ * never FORGET it: its lookup reference is given back. */
+void ops_reply_entry(fuse_req_t req, const struct fuse_entry_param *e);
+/* Outside lock: give back the lookup reference of e, filled by
+ * ops_fill_entry, that the kernel did not get (the reply failed, or an
+ * error was replied instead). */
+void ops_entry_unsent(struct ipmd_fs *fs, const struct fuse_entry_param *e);
+/* Under lock: the kernel drops n lookup references of ino (FORGET, or a
+ * reference it never got); an inode nothing refers to any more is
+ * freed. */
+void ops_forget_locked(struct ipmd_fs *fs, fuse_ino_t ino, uint64_t n);
 /* Outside lock: the blocks put so far, then the journal naming them. */
 int ops_make_durable(struct ipmd_fs *fs);
 /* Outside lock, instead of make-durable-then-reply: reply err when it is
