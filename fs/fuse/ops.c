@@ -11,10 +11,8 @@
  * Opens cost nothing (the kernel's no-open, op_init): the kernel opens a
  * file without asking, keeps its cached pages, and sends no flush or
  * release for it, so a warm read of a file reaches the daemon not at all.
- * The file state is the inode's (fs/mount/mount.h, "File states"): a call
- * that uses it outside fs->lock holds it (file_get … file_put), and puts
- * it back before it replies: after the reply the kernel may forget the
- * inode, and its state may go with it.
+ * The calls on a file's contents (read, write, flush, release, fsync) and
+ * the file states they use are ops_file.c's.
  */
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
@@ -32,17 +30,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fs/fuse/ops_cache.h"
 #include "fs/fuse/share_ioctl.h"
 #include "fs/model/maildir.h"
 #include "fs/model/record.h"
 #include "fs/mount/cache_file.h"
 #include "fs/mount/file.h"
 #include "fs/mount/mount.h"
-#include "fs/mount/prefetch.h"
 #include "fs/store/wal_store.h"
 #include "util/clock.h"
-#include "util/log.h"
 
 _Static_assert(sizeof(fuse_ino_t) >= sizeof(uint64_t),
 	       "inode numbers are passed to the kernel as they are");
@@ -102,72 +97,6 @@ struct inode *ops_get_dir(struct ipmd_fs *fs, fuse_ino_t ino, int *err)
 	struct inode *d = tree_get(fs->tree, ino);
 	*err = !d ? -ENOENT : !d->dir ? -ENOTDIR : 0;
 	return *err ? NULL : d;
-}
-
-/* ---- file states (fs/mount/mount.h, "File states") ---- */
-
-/* Under lock: inode's file state, made first when make (a write), held
- * for the caller's use outside the lock; NULL when there is none and
- * !make, or on error (*err). */
-static struct file_state *file_get(struct ipmd_fs *fs, struct inode *inode,
-				   bool make, int *err)
-{
-	*err = 0;
-	if (!inode->file && make)
-		*err = file_state_new(&fs->st, inode->ino, &inode->content,
-				      &inode->file);
-	if (*err || !inode->file)
-		return NULL;
-	file_state_hold(inode->file);
-	return inode->file;
-}
-
-/* Under lock, with no known handle left open: writes still unsealed go to
- * the next commit (nobody else will seal them); a state holding nothing
- * is freed (ipmd_fs_settle_locked). */
-static void file_settle(struct ipmd_fs *fs, struct inode *inode)
-{
-	if (ipmd_fs_settle_locked(inode, NULL))
-		ipmd_fs_unclaimed(fs, inode->ino);
-}
-
-/* Under lock: the end of a file_get (f is inode->file: held, nothing
- * freed or replaced it), settled by the status the let-go gives. */
-static void file_put(struct ipmd_fs *fs, struct inode *inode,
-		     struct file_state *f)
-{
-	struct file_status s = file_state_unhold(f);
-	if (ipmd_fs_settle_locked(inode, &s))
-		ipmd_fs_unclaimed(fs, inode->ino);
-}
-
-/* Without lock, during a call on ino (fsync, flush, release).  *cache,
- * when asked for: ino is a cache file (nothing to seal, nothing made
- * durable: fs/mount/cache_file.h). */
-static int seal_open_file(struct ipmd_fs *fs, fuse_ino_t ino, bool *cache)
-{
-	int e = 0;
-	pthread_mutex_lock(&fs->lock);
-	struct inode *inode = tree_get(fs->tree, ino);
-	struct file_state *f = inode ? file_get(fs, inode, false, &e) : NULL;
-	if (cache)
-		*cache = inode && inode->cache;
-	pthread_mutex_unlock(&fs->lock);
-	if (!f)
-		return e;
-	struct record r = {.op = REC_CONTENT, .ino = ino};
-	bool sealed = file_modified(f);
-	if (sealed)
-		e = file_seal(&fs->st, f, &r.content);
-	pthread_mutex_lock(&fs->lock);
-	if (sealed && e == 0) {
-		r.mtime = inode->mtime;
-		r.time = wall_now();
-		e = ipmd_fs_log(fs, &r);
-	}
-	file_put(fs, inode, f);
-	pthread_mutex_unlock(&fs->lock);
-	return e;
 }
 
 /* ---- operations ---- */
@@ -315,7 +244,7 @@ static int truncate_locked(struct ipmd_fs *fs, struct inode *inode,
 	if (inode->opens == 0) {
 		/* No handle we know of will be closed: seal it now. */
 		e = ipmd_fs_seal_locked(fs, inode);
-		file_settle(fs, inode);
+		ops_file_settle(fs, inode);
 	}
 	return e;
 }
@@ -536,7 +465,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct inode *inode = tree_get(fs->tree, e.ino);
 	if (inode && !fs->no_open && inode->opens > 0) {
 		inode->opens--;
-		file_settle(fs, inode);
+		ops_file_settle(fs, inode);
 	}
 	ops_forget_locked(fs, e.ino, 1);
 	pthread_mutex_unlock(&fs->lock);
@@ -602,7 +531,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!err)
 		err = ipmd_fs_seal_locked(fs, d->inode);
 	if (!err)
-		file_settle(fs, d->inode);
+		ops_file_settle(fs, d->inode);
 	if (!err) {
 		struct record r = {.op = REC_RENAME, .dir = parent,
 				   .name = name, .newdir = newparent,
@@ -640,7 +569,7 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	if (!err)
 		err = ipmd_fs_seal_locked(fs, inode);
 	if (!err)
-		file_settle(fs, inode);
+		ops_file_settle(fs, inode);
 	if (!err) {
 		struct record r = {.op = REC_LINK, .ino = ino,
 				   .dir = newparent, .name = newname,
@@ -694,186 +623,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_lock(&fs->lock);
 	if ((inode = tree_get(fs->tree, ino)) && inode->opens > 0) {
 		inode->opens--;
-		file_settle(fs, inode);
+		ops_file_settle(fs, inode);
 		ipmd_fs_release_inode(inode, fs);
 	}
 	pthread_mutex_unlock(&fs->lock);
-}
-
-/* After the first read of file ino: the files of its directory a reader
- * of many small files reads next (fs/mount/prefetch.h). */
-static void prefetch_files(struct ipmd_fs *fs, fuse_ino_t ino)
-{
-	pthread_mutex_lock(&fs->lock);
-	struct inode *in = tree_get(fs->tree, ino);
-	struct inode *dir = in && in->links ? in->links->dir : NULL;
-	uint64_t from = 0, to = 0;
-	if (dir)
-		prefetch_ahead(fs->prefetch, dir->ino, ino, &from, &to);
-	for (uint64_t i = from; i < to; i++) {
-		struct inode *n = tree_get(fs->tree, i);
-		/* Being written: its state, not its content, is what reads. */
-		if (n && S_ISREG(n->mode) && !n->file && !n->cache &&
-		    n->links &&
-		    n->links->dir == dir)
-			prefetch_chunk(fs->prefetch, &n->content, 0);
-	}
-	pthread_mutex_unlock(&fs->lock);
-}
-
-static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		    struct fuse_file_info *fi)
-{
-	(void)fi;
-	struct ipmd_fs *fs = ops_fs(req);
-	int err = 0;
-	struct cache_file *cf = NULL;
-	struct file_state *f = NULL;
-	struct obj_ref content;
-	uint64_t fsize = 0;
-	pthread_mutex_lock(&fs->lock);
-	struct inode *inode = tree_get(fs->tree, ino);
-	if (inode && inode->cache) {
-		cf = cache_file_ref(inode->cache);
-		fsize = inode->size;
-	} else if (inode) {
-		f = file_get(fs, inode, false, &err);
-		content = inode->content;
-	}
-	pthread_mutex_unlock(&fs->lock);
-	if (cf) {
-		ops_cache_read(req, ino, cf, fsize, size, off);
-		return;
-	}
-	if (!inode) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	uint8_t *buf = malloc(size ? size : 1);
-	size_t got = 0;
-	if (!buf)
-		err = -ENOMEM;
-	if (!err)
-		err = file_read(&fs->st, f, &content, (uint64_t)off, buf, size,
-				&got);
-	if (f) {
-		pthread_mutex_lock(&fs->lock);
-		file_put(fs, inode, f);
-		pthread_mutex_unlock(&fs->lock);
-	}
-	if (err) {
-		/* Damaged or missing blocks are never served: say which file. */
-		if (err == -EBADMSG || err == -ENOENT)
-			logmsg(LOG_ERR, "read of inode %llu at %lld: a block "
-			       "%s; returning EIO (run ipmaildir fsck)",
-			       (unsigned long long)ino, (long long)off,
-			       err == -EBADMSG ? "failed verification"
-					       : "is missing");
-		fuse_reply_err(req, err == -EBADMSG || err == -ENOENT ? EIO
-								      : -err);
-	} else {
-		fuse_reply_buf(req, (const char *)buf, got);
-		if (!f && got > 0 && off == 0)
-			prefetch_files(fs, ino);
-		/* A reader nearing the end of a chunk wants the next one. */
-		uint64_t cs = fs->st.chunk_size, end = (uint64_t)off + got;
-		if (!f && got > 0 && end % cs >= cs / 2)
-			prefetch_chunk(fs->prefetch, &content, end / cs + 1);
-	}
-	free(buf);
-}
-
-static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
-		     size_t size, off_t off, struct fuse_file_info *fi)
-{
-	(void)fi;
-	struct ipmd_fs *fs = ops_fs(req);
-	int err = 0;
-	struct file_state *f = NULL;
-	struct cache_file *cf = NULL;
-	pthread_mutex_lock(&fs->lock);
-	struct inode *inode = tree_get(fs->tree, ino);
-	if (!inode)
-		err = -ENOENT;
-	else if (inode->cache)
-		cf = cache_file_ref(inode->cache);
-	else if (fs->read_only)
-		err = -EROFS;
-	else
-		f = file_get(fs, inode, true, &err);
-	pthread_mutex_unlock(&fs->lock);
-	if (cf) {
-		ops_cache_write(req, ino, cf, buf, size, off);
-		return;
-	}
-	if (!err)
-		err = file_write(&fs->st, f, (uint64_t)off,
-				 (const uint8_t *)buf, size);
-	if (f) {
-		pthread_mutex_lock(&fs->lock);
-		if (!err) {
-			inode->size = file_size(f);
-			inode->mtime = inode->ctime = wall_now();
-		}
-		file_put(fs, inode, f);
-		pthread_mutex_unlock(&fs->lock);
-	}
-	if (err)
-		fuse_reply_err(req, -err);
-	else
-		fuse_reply_write(req, size);
-}
-
-static void op_flush(fuse_req_t req, fuse_ino_t ino,
-		     struct fuse_file_info *fi)
-{
-	if (ops_fs(req)->no_open) {
-		/* Every close would cost a round trip, a reader's too (no-open
-		 * handles carry no FOPEN_NOFLUSH): ENOSYS, and the kernel
-		 * sends no more.  A writer's tail is sealed by its fsync, a
-		 * rename or link, or the next commit (fs/mount/mount.h, "File
-		 * states"). */
-		fuse_reply_err(req, ENOSYS);
-		return;
-	}
-	/* close(2): the tail is sealed here, where an error still reaches
-	 * the caller. */
-	int err = (fi->flags & O_ACCMODE) != O_RDONLY
-			  ? seal_open_file(ops_fs(req), ino, NULL)
-			  : 0;
-	fuse_reply_err(req, -err);
-}
-
-static void op_release(fuse_req_t req, fuse_ino_t ino,
-		       struct fuse_file_info *fi)
-{
-	struct ipmd_fs *fs = ops_fs(req);
-	/* Writes through a shared mapping may land after the last flush. */
-	if ((fi->flags & O_ACCMODE) != O_RDONLY)
-		seal_open_file(fs, ino, NULL);
-	pthread_mutex_lock(&fs->lock);
-	struct inode *inode = tree_get(fs->tree, ino);
-	if (inode) {
-		if (inode->opens > 0)
-			inode->opens--;
-		file_settle(fs, inode);
-		ipmd_fs_release_inode(inode, fs);
-	}
-	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_err(req, 0);
-}
-
-static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
-		     struct fuse_file_info *fi)
-{
-	(void)datasync;
-	(void)fi;
-	bool cache;
-	int err = seal_open_file(ops_fs(req), ino, &cache);
-	if (cache) /* promises nothing (fs/mount/cache_file.h) */
-		fuse_reply_err(req, 0);
-	else
-		ops_reply_err_durable(req, err);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -910,11 +663,11 @@ const struct fuse_lowlevel_ops ipmd_ops = {
 	.rename = op_rename,
 	.link = op_link,
 	.open = op_open,
-	.read = op_read,
-	.write = op_write,
-	.flush = op_flush,
-	.release = op_release,
-	.fsync = op_fsync,
+	.read = ops_read,
+	.write = ops_write,
+	.flush = ops_flush,
+	.release = ops_release,
+	.fsync = ops_fsync,
 	.opendir = ops_opendir,
 	.readdir = ops_readdir,
 	.readdirplus = ops_readdirplus,

@@ -2,8 +2,10 @@
  * fs/fuse/ops_internal.h — what the pieces of the FUSE table share; for
  * fs/fuse/ops*.c only.
  *
- *   ops.c      the table, and the operations on names, attributes and
- *              file contents;
+ *   ops.c      the table, and the operations on names and attributes,
+ *              open;
+ *   ops_file.c the operations on file contents (read … fsync) and the
+ *              file states they use;
  *   ops_dir.c  the directory listings (opendir … releasedir, fsyncdir);
  *   ops_durable.c  replies that promise durability, sent by the mount's
  *              durable queue once the store is durable.
@@ -51,6 +53,21 @@ void ops_reply_entry_durable(fuse_req_t req, int err,
 /* Under lock: the directory ino names; NULL with *err -ENOENT or
  * -ENOTDIR. */
 struct inode *ops_get_dir(struct ipmd_fs *fs, fuse_ino_t ino, int *err);
+
+/* Under lock, with no known handle of inode left open: writes still
+ * unsealed go to the next commit (nobody else will seal them); a state
+ * holding nothing is freed (ipmd_fs_settle_locked). */
+void ops_file_settle(struct ipmd_fs *fs, struct inode *inode);
+
+/* The file content operations of the table (ops_file.c). */
+void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	      struct fuse_file_info *fi);
+void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+	       off_t off, struct fuse_file_info *fi);
+void ops_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+	       struct fuse_file_info *fi);
 
 /* The directory operations of the table (ops_dir.c). */
 void ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
