@@ -46,6 +46,7 @@
 #include "fs/cli/config.h"
 #include "fs/cli/control.h"
 #include "fs/cli/progress.h"
+#include "fs/mount/housekeeping.h"
 #include "fs/mount/mount.h"
 #include "fs/tools/fsck.h"
 
@@ -372,15 +373,11 @@ static int fsck_run(struct fsck *f, struct history_options *ho,
 				 .bar_tick = bar_tick, .bar_clear = bar_clear,
 				 .arg = o};
 	o->doc = a->json ? json_doc() : NULL;
-	if (live) { /* the head stays while it is checked */
-		pthread_mutex_lock(&live->housekeeping);
-		pthread_mutex_lock(&live->commit_lock);
-	}
+	if (live) /* the head stays while it is checked */
+		housekeeping_begin(live);
 	int status = check(f, o, ho, a, live);
-	if (live) {
-		pthread_mutex_unlock(&live->commit_lock);
-		pthread_mutex_unlock(&live->housekeeping);
-	}
+	if (live)
+		housekeeping_end(live);
 	if (o->doc)
 		json_end(o, f, status);
 	fsck_free(f);
