@@ -14,15 +14,11 @@ command -v python3 >/dev/null || skip_all "no python3"
 S=$TEST_DIR/store M=$TEST_DIR/mnt
 ipmd_init "$S" || bail "init failed"
 
+# has_line FILE PATTERN — a line of FILE matches (a FILE not there yet:
+# none does).
+has_line() { grep -qE "$2" "$1" 2>/dev/null; }
 # wait_for FILE PATTERN — until a line of FILE matches (at most 30 s).
-wait_for() {
-	local i
-	for i in $(seq 300); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
+wait_for() { poll 30 has_line "$1" "$2"; }
 # the newest commit's "messages" from log --json
 newest_messages() {
 	"$IPMD_BIN" log --store "$S" --json -n 1 |
@@ -38,7 +34,7 @@ SOCK=$TEST_DIR/notify.sock NLOG=$TEST_DIR/notify.log
 python3 "$here/notify_listen.py" "$SOCK" "$M" "$NLOG" &
 LISTENER=$!
 track_pid "$LISTENER"
-for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+poll 10 test -S "$SOCK" # if it never comes, the READY=1 check fails
 NOTIFY_SOCKET=$SOCK ipmd_mount "$S" "$M" || bail "mount failed"
 check "READY=1 reaches the notify socket" wait_for "$NLOG" '^READY=1$'
 check "... once the mount answers (it was mounted and served a stat then)" \
