@@ -87,6 +87,27 @@ check "the journal kept the delivery for the next mount" test -f "$M/new/f1"
 "$IPMD_BIN" umount "$M"
 is "$?" 0 "which commits it at its umount"
 
+# fusermount3's own refusal (a busy mount: a process's working directory
+# is in it) is its first line, without its "fusermount3: " prefix; exit
+# 1, and the mount stays.
+ipmd_mount "$S" "$M" || bail "mount failed"
+(cd "$M" && exec sleep 600) &
+HOLDER=$!
+track_pid "$HOLDER"
+holder_inside() { [ "$(readlink "/proc/$HOLDER/cwd")" = "$M" ]; }
+poll 30 holder_inside || diag "the holder did not get into $M"
+"$IPMD_BIN" umount "$M" 2>"$TEST_DIR/err"
+is "$?" 1 "umount of a busy mount exits 1"
+is "$(wc -l <"$TEST_DIR/err")" 1 "... with one line"
+check "... fusermount3's reason, without its prefix" grep -qE \
+	'^ipmaildir umount: failed to unmount .*: Device or resource busy$' \
+	"$TEST_DIR/err"
+check "... and the mount stays" mountpoint -q "$M"
+kill "$HOLDER"
+wait "$HOLDER" 2>/dev/null
+"$IPMD_BIN" umount "$M"
+is "$?" 0 "not busy any more: umount exits 0"
+
 # Not an ipmaildir mount, or no mount: one line, exit 1.
 mkdir -p "$TEST_DIR/plain"
 "$IPMD_BIN" umount "$TEST_DIR/plain" 2>"$TEST_DIR/err"
