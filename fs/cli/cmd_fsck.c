@@ -46,6 +46,7 @@
 #include "fs/cli/config.h"
 #include "fs/cli/control.h"
 #include "fs/cli/progress.h"
+#include "fs/mount/housekeeping.h"
 #include "fs/mount/mount.h"
 #include "fs/tools/fsck.h"
 
@@ -107,6 +108,20 @@ static int parse_seq(const char *s, uint64_t *seq)
 
 /* ---- the engine's lines and bar (fs/tools/fsck.h) ---- */
 
+/* Each kind of line: the word its printed line starts with (an error
+ * goes to stderr as cli_error says it: no word), and the --json key it is
+ * gathered under (the object lists the keys in this order). */
+static const struct {
+	const char *word, *key;
+} kinds[] = {
+	[FSCK_SAY_NOTE] = {"", "notes"},
+	[FSCK_SAY_DAMAGE] = {"DAMAGE: ", "damage"},
+	[FSCK_SAY_REPAIRED] = {"REPAIRED: ", "repaired"},
+	[FSCK_SAY_NOT_REPAIRED] = {"NOT REPAIRED: ", "not_repaired"},
+	[FSCK_SAY_DROPPED] = {"DROPPED: ", "dropped"},
+	[FSCK_SAY_ERROR] = {NULL, "errors"},
+};
+
 /* A bar on stderr while blocks are verified, on a terminal only: the
  * per-commit lines on stdout are the plain form.  prog NULL: none. */
 struct out {
@@ -119,28 +134,13 @@ struct out {
 static void say(void *arg, enum fsck_say kind, const char *text)
 {
 	struct out *o = arg;
-	static const char *const word[] = {
-		[FSCK_SAY_NOTE] = "",
-		[FSCK_SAY_DAMAGE] = "DAMAGE: ",
-		[FSCK_SAY_REPAIRED] = "REPAIRED: ",
-		[FSCK_SAY_NOT_REPAIRED] = "NOT REPAIRED: ",
-		[FSCK_SAY_DROPPED] = "DROPPED: ",
-	};
-	static const char *const key[] = {
-		[FSCK_SAY_NOTE] = "notes",
-		[FSCK_SAY_DAMAGE] = "damage",
-		[FSCK_SAY_REPAIRED] = "repaired",
-		[FSCK_SAY_NOT_REPAIRED] = "not_repaired",
-		[FSCK_SAY_DROPPED] = "dropped",
-		[FSCK_SAY_ERROR] = "errors",
-	};
 	if (o->doc)
-		json_array_append_new(json_object_get(o->doc, key[kind]),
+		json_array_append_new(json_object_get(o->doc, kinds[kind].key),
 				      json_string(text));
 	if (kind == FSCK_SAY_ERROR)
 		cli_error_to(o->io->err, "fsck: %s", text);
 	else if (!o->doc)
-		fprintf(o->io->out, "fsck: %s%s\n", word[kind], text);
+		fprintf(o->io->out, "fsck: %s%s\n", kinds[kind].word, text);
 }
 
 /* A line of this command's own, as the engine's notes are said. */
@@ -161,10 +161,8 @@ static void note(const struct fsck *f, const char *fmt, ...)
 static json_t *json_doc(void)
 {
 	json_t *doc = json_object();
-	static const char *const keys[] = {"notes", "damage", "repaired",
-					   "not_repaired", "dropped", "errors"};
-	for (size_t i = 0; doc && i < sizeof(keys) / sizeof(keys[0]); i++)
-		json_object_set_new(doc, keys[i], json_array());
+	for (size_t i = 0; doc && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		json_object_set_new(doc, kinds[i].key, json_array());
 	return doc;
 }
 
@@ -372,15 +370,11 @@ static int fsck_run(struct fsck *f, struct history_options *ho,
 				 .bar_tick = bar_tick, .bar_clear = bar_clear,
 				 .arg = o};
 	o->doc = a->json ? json_doc() : NULL;
-	if (live) { /* the head stays while it is checked */
-		pthread_mutex_lock(&live->housekeeping);
-		pthread_mutex_lock(&live->commit_lock);
-	}
+	if (live) /* the head stays while it is checked */
+		housekeeping_begin(live);
 	int status = check(f, o, ho, a, live);
-	if (live) {
-		pthread_mutex_unlock(&live->commit_lock);
-		pthread_mutex_unlock(&live->housekeeping);
-	}
+	if (live)
+		housekeeping_end(live);
 	if (o->doc)
 		json_end(o, f, status);
 	fsck_free(f);

@@ -15,6 +15,7 @@
 #include "fs/cli/cli.h"
 #include "fs/cli/config.h"
 #include "fs/cli/control.h"
+#include "fs/mount/housekeeping.h"
 #include "fs/mount/mount.h"
 #include "fs/store/device.h"
 #include "fs/store/history.h"
@@ -298,15 +299,11 @@ static int status_run(struct history_options *ho, bool json,
 		history_close(&h);
 		return EXIT_FAILURE_;
 	}
-	if (live) {
-		pthread_mutex_lock(&live->housekeeping);
-		pthread_mutex_lock(&live->commit_lock);
-	}
+	if (live)
+		housekeeping_begin(live);
 	gather(&h, st);
-	if (live) {
-		pthread_mutex_unlock(&live->commit_lock);
-		pthread_mutex_unlock(&live->housekeeping);
-	}
+	if (live)
+		housekeeping_end(live);
 	if (json)
 		print_json(io->out, st);
 	else

@@ -25,6 +25,7 @@
 #include "fs/store/lock_note.h"
 #include "fs/store/mountinfo.h"
 #include "fs/store/store.h"
+#include "util/io.h"
 #include "util/msgbuf.h"
 #include "util/spawn.h"
 
@@ -97,13 +98,10 @@ static int fuse_unmount(const char *path, char *why, size_t size)
 				  e == -ENOENT ? " (is fuse3 installed?)" : "");
 	}
 	char out[512];
-	size_t got = 0;
-	for (ssize_t r; got < sizeof(out) - 1 &&
-			(r = read(sp.fd, out + got, sizeof(out) - 1 - got));)
-		if (r > 0)
-			got += (size_t)r;
-		else if (errno != EINTR)
-			break;
+	size_t got;
+	/* A read error keeps what came before it: fusermount3's status, not
+	 * its stderr, says whether the unmount failed. */
+	(void)read_full(sp.fd, out, sizeof(out) - 1, &got);
 	int status = spawn_finish(&sp);
 	if (status == 0)
 		return 0;

@@ -7,8 +7,8 @@
  * command, finding it there, asks, and the daemon runs the same engine
  * (fs/tools gc and fsck, status's gathering) on its live state — gc
  * beside its writers as fs/tools/gc_live.h says, fsck and status with
- * fs->housekeeping and commit_lock held, so the head does not move under
- * them — and sends back the report the unmounted command prints (text,
+ * fs->housekeeping and commit_lock held (fs/mount/housekeeping.h), so
+ * the head does not move under them — and sends back the report the unmounted command prints (text,
  * or --json) and its exit status.  `fsck --repair` never goes there: it
  * needs the mailbox unmounted, and says so.
  *

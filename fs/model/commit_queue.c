@@ -52,12 +52,6 @@ long cq_find(const struct commit_queue *q, const struct cid *cid)
 	return -1;
 }
 
-int cq_cid_cmp(const struct cid *a, const struct cid *b)
-{
-	int c = memcmp(a->bytes, b->bytes, a->len < b->len ? a->len : b->len);
-	return c ? c : (a->len > b->len) - (a->len < b->len);
-}
-
 int cq_add(struct commit_queue *q, const struct cid *cid, uint64_t seq,
 	   uint8_t marks, uint32_t *index)
 {
@@ -87,7 +81,7 @@ static bool above(const struct commit_queue *q, uint32_t x, uint32_t y)
 	const struct cq_node *a = &q->nodes[x], *b = &q->nodes[y];
 	if (a->seq != b->seq)
 		return a->seq > b->seq;
-	return cq_cid_cmp(&a->cid, &b->cid) < 0;
+	return cid_compare(&a->cid, &b->cid) < 0;
 }
 
 int cq_push(struct commit_queue *q, uint32_t i)

@@ -63,8 +63,4 @@ static inline const struct cq_node *cq_top(const struct commit_queue *q)
 }
 void cq_free(struct commit_queue *q);
 
-/* Byte order of two CIDs (the shorter first on a common prefix): the
- * tie-break of equal seqs. */
-int cq_cid_cmp(const struct cid *a, const struct cid *b);
-
 #endif

@@ -127,7 +127,7 @@ static int base_cmp(const struct merge_bases *b, size_t x, size_t y)
 {
 	if (b->c[x].seq != b->c[y].seq)
 		return b->c[x].seq > b->c[y].seq ? -1 : 1;
-	return cq_cid_cmp(&b->cid[x], &b->cid[y]);
+	return cid_compare(&b->cid[x], &b->cid[y]);
 }
 
 /* Insertion into the sorted list (it holds at most MERGE_BASES_MAX). */

@@ -81,7 +81,9 @@ int cache_file_keep(struct cache_file *f, char name[CACHE_NAME_BYTES],
 /* The file a cache_file_keep named, with its id.  It keeps the name (a
  * file once unlinked can't be named again) until its last reference goes,
  * which removes it unless it was kept again; a crash leaves it to the
- * next mount's sweep.  -EBADMSG for a file that is not whole slots. */
+ * next mount's sweep.  -ENAMETOOLONG for a name that does not fit
+ * CACHE_NAME_BYTES (so an adopted name does), -EBADMSG for a file that is
+ * not whole slots. */
 int cache_file_adopt(struct cache_dir *d, const char *name,
 		     const uint8_t id[CACHE_FILE_ID], struct cache_file **out);
 struct cache_file *cache_file_ref(struct cache_file *f);

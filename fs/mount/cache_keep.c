@@ -118,9 +118,9 @@ static bool restore_one(struct cache_dir *d, struct fs_tree *t,
 	    (mode & S_IFMT) != S_IFREG || size < 0)
 		return false;
 	struct cache_file *cf;
-	if (strlen(file) >= CACHE_NAME_BYTES ||
-	    cache_file_adopt(d, file, id, &cf) != 0)
+	if (cache_file_adopt(d, file, id, &cf) != 0)
 		return false;
+	/* Adopted: file fits CACHE_NAME_BYTES (cache_file_adopt checks). */
 	memcpy(name_out, file, strlen(file) + 1);
 	struct tree_new_inode spec = {.mode = (uint32_t)mode,
 				      .uid = (uint32_t)uid,

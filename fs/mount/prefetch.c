@@ -58,9 +58,6 @@ static void *worker_main(void *arg)
 		sodium_memzero(&r, sizeof(r));
 		pthread_mutex_lock(&p->lock);
 	}
-	/* Pass the stop on: thread_stop wakes one worker per call, and the
-	 * one it joins may not be the one woken. */
-	pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->lock);
 	free(buf);
 	return NULL;
@@ -88,8 +85,10 @@ void prefetch_stop(struct prefetch *p)
 {
 	if (!p)
 		return;
-	for (unsigned i = 0; i < p->nworkers; i++)
-		thread_stop(&p->lock, &p->wake, &p->stopping, p->workers[i]);
+	/* One broadcast wakes every worker; each returns on seeing the
+	 * flag. */
+	thread_stop_all(&p->lock, &p->wake, &p->stopping, p->workers,
+			p->nworkers);
 	pthread_cond_destroy(&p->wake);
 	pthread_mutex_destroy(&p->lock);
 	sodium_memzero(p->ring, sizeof(p->ring));

@@ -6,10 +6,10 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "fs/model/commit_queue.h"
 #include "fs/model/merge_base.h"
 #include "fs/store/device.h"
 #include "fs/store/store.h"
+#include "ipfs/cid.h"
 #include "util/array.h"
 
 /* ---- the head ---- */
@@ -94,7 +94,7 @@ static long pick_tip(struct fsck *f, const struct stored *s,
 		if (best >= 0 &&
 		    (s->seqs[i] < s->seqs[best] ||
 		     (s->seqs[i] == s->seqs[best] &&
-		      cq_cid_cmp(&s->cids[i], &s->cids[best]) > 0)))
+		      cid_compare(&s->cids[i], &s->cids[best]) > 0)))
 			continue;
 		if (want && !contains(f, &s->cids[i], want))
 			continue;

@@ -9,11 +9,11 @@
 #include <time.h>
 
 #include "cache/outbox.h"
-#include "fs/model/commit_queue.h"
 #include "fs/model/reach.h"
 #include "fs/store/journal.h"
 #include "ipfs/bs_kubo.h"
 #include "ipfs/bs_local.h"
+#include "ipfs/cid.h"
 #include "util/msgbuf.h"
 
 #define NS_PER_SEC 1000000000LL
@@ -39,7 +39,7 @@ static int chain_order(const struct commit_list *l, size_t a, size_t b)
 {
 	if (l->commits[a].seq != l->commits[b].seq)
 		return l->commits[a].seq > l->commits[b].seq ? -1 : 1;
-	return cq_cid_cmp(&l->cids[a], &l->cids[b]);
+	return cid_compare(&l->cids[a], &l->cids[b]);
 }
 
 /* Insertion sort of the tail [from, n) into the sorted [0, from): the

@@ -9,17 +9,16 @@
 #include <sodium.h>
 
 #include "fs/mount/file.h"
+#include "fs/mount/housekeeping.h"
 #include "ipfs/bs_watch.h"
 #include "util/msgbuf.h"
 
 int gc_live_begin(struct gc *g, struct ipmd_fs *fs, char *msg, size_t msize)
 {
-	pthread_mutex_lock(&fs->housekeeping);
-	pthread_mutex_lock(&fs->commit_lock);
+	housekeeping_begin(fs);
 	int e = bs_watch_begin(fs->stack.top);
 	if (e) {
-		pthread_mutex_unlock(&fs->commit_lock);
-		pthread_mutex_unlock(&fs->housekeeping);
+		housekeeping_end(fs);
 		return msgbuf_say(msg, msize, "%s",
 				  e == -EBUSY ? "another gc is running"
 				  : e == -ENOENT
@@ -34,8 +33,7 @@ int gc_live_begin(struct gc *g, struct ipmd_fs *fs, char *msg, size_t msize)
 void gc_live_end(struct ipmd_fs *fs)
 {
 	bs_watch_end(fs->stack.top);
-	pthread_mutex_unlock(&fs->commit_lock);
-	pthread_mutex_unlock(&fs->housekeeping);
+	housekeeping_end(fs);
 }
 
 /* The roots taken under fs->lock: objects whose index blocks are read

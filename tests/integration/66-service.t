@@ -14,15 +14,11 @@ command -v python3 >/dev/null || skip_all "no python3"
 S=$TEST_DIR/store M=$TEST_DIR/mnt
 ipmd_init "$S" || bail "init failed"
 
+# has_line FILE PATTERN — a line of FILE matches (a FILE not there yet:
+# none does).
+has_line() { grep -qE "$2" "$1" 2>/dev/null; }
 # wait_for FILE PATTERN — until a line of FILE matches (at most 30 s).
-wait_for() {
-	local i
-	for i in $(seq 300); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
+wait_for() { poll 30 has_line "$1" "$2"; }
 # the newest commit's "messages" from log --json
 newest_messages() {
 	"$IPMD_BIN" log --store "$S" --json -n 1 |
@@ -38,7 +34,7 @@ SOCK=$TEST_DIR/notify.sock NLOG=$TEST_DIR/notify.log
 python3 "$here/notify_listen.py" "$SOCK" "$M" "$NLOG" &
 LISTENER=$!
 track_pid "$LISTENER"
-for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+poll 10 test -S "$SOCK" # if it never comes, the READY=1 check fails
 NOTIFY_SOCKET=$SOCK ipmd_mount "$S" "$M" || bail "mount failed"
 check "READY=1 reaches the notify socket" wait_for "$NLOG" '^READY=1$'
 check "... once the mount answers (it was mounted and served a stat then)" \
@@ -90,6 +86,27 @@ ipmd_mount "$S" "$M" || bail "mount failed"
 check "the journal kept the delivery for the next mount" test -f "$M/new/f1"
 "$IPMD_BIN" umount "$M"
 is "$?" 0 "which commits it at its umount"
+
+# fusermount3's own refusal (a busy mount: a process's working directory
+# is in it) is its first line, without its "fusermount3: " prefix; exit
+# 1, and the mount stays.
+ipmd_mount "$S" "$M" || bail "mount failed"
+(cd "$M" && exec sleep 600) &
+HOLDER=$!
+track_pid "$HOLDER"
+holder_inside() { [ "$(readlink "/proc/$HOLDER/cwd")" = "$M" ]; }
+poll 30 holder_inside || diag "the holder did not get into $M"
+"$IPMD_BIN" umount "$M" 2>"$TEST_DIR/err"
+is "$?" 1 "umount of a busy mount exits 1"
+is "$(wc -l <"$TEST_DIR/err")" 1 "... with one line"
+check "... fusermount3's reason, without its prefix" grep -qE \
+	'^ipmaildir umount: failed to unmount .*: Device or resource busy$' \
+	"$TEST_DIR/err"
+check "... and the mount stays" mountpoint -q "$M"
+kill "$HOLDER"
+wait "$HOLDER" 2>/dev/null
+"$IPMD_BIN" umount "$M"
+is "$?" 0 "not busy any more: umount exits 0"
 
 # Not an ipmaildir mount, or no mount: one line, exit 1.
 mkdir -p "$TEST_DIR/plain"
