@@ -251,8 +251,9 @@ int history_open(struct history *h, const struct history_options *o,
 		      : store_open(&h->store, &so, msg, msgsize))
 		return -1;
 	/* Where fetched lines end (walk_ends): none when it does not read. */
-	if (device_read(h->store.paths.device, h->store.keys.journal,
-			&h->device))
+	h->device_err = device_read(h->store.paths.device,
+				    h->store.keys.journal, &h->device);
+	if (h->device_err)
 		memset(&h->device, 0, sizeof(h->device));
 	/* With a node, the local copy may be only a cache (local_cap_mb,
 	 * wiped): what is not here is read from the node, and nothing is

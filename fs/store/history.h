@@ -79,7 +79,10 @@ struct history {
 	struct obj_store st;      /* read-only: no convergence secret */
 	struct device_state device; /* STORE/device as opened (zeroed when
 				       there is none or it does not read):
-				       where fetched lines end */
+				       where fetched lines end, this
+				       device's number, the peers' head */
+	int device_err; /* its device_read: 0, -ENOENT (none), or why it
+			   does not read */
 };
 
 /* 0, or -1 with one line in msg (store_open's: no mailbox, keys, lock
