@@ -418,32 +418,44 @@ int gc_free(struct gc *g, bool dry,
 	return 0;
 }
 
-/* 1 if cid is here and now queued for upload again, 0 if not here. */
-static int requeue_one(struct gc *g, const struct cid *cid)
+/* Beside a mount: 1 if cid is here and now queued for upload again (the
+ * mount's outbox checks, under its lock), 0 if not here.  Offline: 1 if
+ * here, added to *here to be queued together (gc_requeue_kept). */
+static int requeue_one(struct gc *g, const struct cid *cid,
+		       struct cid_list *here)
 {
-	if (g->beside) /* the mount's outbox: it checks, under its lock */
+	if (g->beside)
 		return outbox_requeue(g->beside, cid);
 	int e = bs_has(g->h.local, cid);
 	if (e != 1)
 		return e == -ENOENT ? 0 : e;
-	e = outbox_queue_in(g->h.store.paths.root, cid);
-	return e ? e : 1;
+	return cid_list_add(here, cid) < 0 ? -ENOMEM : 1;
 }
 
 int gc_requeue_kept(struct gc *g, uint64_t *requeued, char *msg,
 		    size_t msize)
 {
 	const struct cid_list *lists[] = {&g->dead, &g->evicted};
+	struct cid_list here = {0};
 	int first = 0;
 	*requeued = 0;
 	for (size_t k = 0; k < 2; k++)
 		for (size_t i = 0; i < lists[k]->n; i++) {
-			int e = requeue_one(g, &lists[k]->v[i]);
+			int e = requeue_one(g, &lists[k]->v[i], &here);
 			if (e == 1)
 				(*requeued)++;
 			else if (e < 0 && !first)
 				first = e;
 		}
+	/* Offline: one append and one fdatasync of the log for them all. */
+	int e = here.n ? outbox_queue_in_many(g->h.store.paths.root, here.v,
+					      here.n)
+		       : 0;
+	if (e) {
+		*requeued -= here.n;
+		first = first ? first : e;
+	}
+	cid_list_free(&here);
 	return first ? msgbuf_say(msg, msize,
 				  "queueing the unpinned blocks kept here for "
 				  "upload again: %s (a put of one would not "
