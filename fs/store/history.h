@@ -268,9 +268,10 @@ int history_walk(struct history *h, chain_fn fn, void *arg,
 const struct cid *history_pruned(const struct history *h);
 /* gc's boundary in store s now, for walks outside a struct history (the
  * mount's merges, fs/model/merge_base.h _within): STORE/pruned read
- * afresh, as a live gc may have moved it since s was opened, and the seq
- * of its commit read in bs, as the walks above take it; 0 when there is
- * none or it does not read. */
+ * afresh (s->state may be older) and the seq of its commit read in bs,
+ * as the walks above take it; 0 when there is none or it does not read.
+ * A mount reads it once, at open, and a gc beside it moves its copy
+ * (fs/mount/mount.h gc_bound). */
 uint64_t store_gc_boundary(const struct store *s, struct blockstore *bs);
 
 /* The commits a walk passes, in its order: give commit_list_add and a

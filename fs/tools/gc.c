@@ -359,6 +359,9 @@ int gc_write_pruned(struct gc *g, char *msg, size_t msize)
 	const struct commit_list *l = &g->chain;
 	int e = history_write_pruned(&g->h, &l->cids[g->keep - 1],
 				     l->commits[g->keep - 1].seq);
+	/* The mount beside reads the boundary from memory, not the file. */
+	if (!e && g->bound)
+		atomic_store(g->bound, l->commits[g->keep - 1].seq);
 	return e ? msgbuf_say(msg, msize, "writing STORE/pruned: %s",
 			      strerror(-e))
 		 : 0;
