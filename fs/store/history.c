@@ -238,6 +238,28 @@ int history_journal_merges(struct history *h, uint64_t from_gen,
 
 /* ================= opening ================= */
 
+/* Objects read through bs, read-only (no convergence secret). */
+static struct obj_store read_store(struct blockstore *bs)
+{
+	return (struct obj_store){
+		.bs = bs,
+		.chunk_size = OBJ_CHUNK_DEFAULT,
+		.fanout = OBJ_FANOUT_DEFAULT,
+	};
+}
+
+/* Beside a mount, through its blocks: only the wrapper is h's. */
+static int open_borrowed(struct history *h, const struct history_options *o,
+			 char *msg, size_t msgsize)
+{
+	if (spy_wrap(o->beside_blocks, &h->bs))
+		return msgbuf_say(msg, msgsize, "out of memory");
+	h->borrowed = true;
+	h->local = o->beside_local;
+	h->st = read_store(h->bs);
+	return 0;
+}
+
 int history_open(struct history *h, const struct history_options *o,
 		 char *msg, size_t msgsize)
 {
@@ -255,6 +277,8 @@ int history_open(struct history *h, const struct history_options *o,
 				    h->store.keys.journal, &h->device);
 	if (h->device_err)
 		memset(&h->device, 0, sizeof(h->device));
+	if (o->beside && o->beside_blocks && o->beside_local)
+		return open_borrowed(h, o, msg, msgsize);
 	/* With a node, the local copy may be only a cache (local_cap_mb,
 	 * wiped): what is not here is read from the node, and nothing is
 	 * written (no log, no cache). */
@@ -270,11 +294,7 @@ int history_open(struct history *h, const struct history_options *o,
 		return msgbuf_say(msg, msgsize, "out of memory");
 	}
 	h->local = stack.local;
-	h->st = (struct obj_store){
-		.bs = h->bs,
-		.chunk_size = OBJ_CHUNK_DEFAULT,
-		.fanout = OBJ_FANOUT_DEFAULT,
-	};
+	h->st = read_store(h->bs);
 	return 0;
 }
 
@@ -285,8 +305,12 @@ enum state_problem history_state_problem(struct history *h)
 
 void history_close(struct history *h)
 {
-	bs_close(h->bs); /* the wrapper closes the stack under it */
+	if (h->borrowed && h->bs)
+		spy_close(h->bs); /* the mount's stack stays open */
+	else
+		bs_close(h->bs); /* the wrapper closes the stack under it */
 	h->bs = h->local = NULL;
+	h->borrowed = false;
 	store_close(&h->store);
 }
 

@@ -65,6 +65,12 @@ struct history_options {
 	 * (store_open_beside): store and pass are then unused, and lock
 	 * takes only STORE/readers.  NULL: store_open as usual. */
 	const struct store *beside;
+	/* With beside and a node: the running mount's blocks (its outbox,
+	 * which reads from its node what is not here, and its local
+	 * store), read through instead of a stack and a node connection of
+	 * h's own; borrowed, history_close leaves them.
+	 * NULL: h's own stack (node as above). */
+	struct blockstore *beside_blocks, *beside_local;
 };
 
 struct history {
@@ -83,6 +89,7 @@ struct history {
 				       device's number, the peers' head */
 	int device_err; /* its device_read: 0, -ENOENT (none), or why it
 			   does not read */
+	bool borrowed;  /* bs wraps beside_blocks: only the wrapper is h's */
 };
 
 /* 0, or -1 with one line in msg (store_open's: no mailbox, keys, lock
