@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "cache/outbox.h"
 #include "fs/model/manifest.h"
 #include "fs/model/merge_base.h"
@@ -229,11 +231,73 @@ static int list_merge(uint64_t gen, uint64_t seq, const uint8_t *payload,
 	return e ? e : cid_list_add(arg, &m.parent);
 }
 
-int history_journal_merges(struct history *h, uint64_t from_gen,
+/* One record as journal_replay handed it: the plaintext payload. */
+struct history_record {
+	uint64_t gen, seq;
+	uint8_t *payload;
+	size_t len;
+};
+
+static int keep_record(uint64_t gen, uint64_t seq, const uint8_t *payload,
+		       size_t len, void *arg)
+{
+	struct history_journal *j = arg;
+	struct history_record *v =
+		array_grow(j->v, j->n, &j->cap, sizeof(*v), 64);
+	if (!v)
+		return -ENOMEM;
+	j->v = v;
+	uint8_t *copy = malloc(len ? len : 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, payload, len);
+	j->v[j->n++] = (struct history_record){gen, seq, copy, len};
+	return 0;
+}
+
+int history_journal_read(struct history *h, uint64_t from_gen,
+			 struct history_journal *j)
+{
+	int e = journal_replay(h->store.paths.journal, h->store.keys.journal,
+			       from_gen, false, keep_record, j, NULL);
+	if (e)
+		history_journal_free(j);
+	return e;
+}
+
+void history_journal_free(struct history_journal *j)
+{
+	for (size_t i = 0; i < j->n; i++) {
+		sodium_memzero(j->v[i].payload, j->v[i].len);
+		free(j->v[i].payload);
+	}
+	free(j->v);
+	memset(j, 0, sizeof(*j));
+}
+
+/* fn over each record of j in order, as journal_replay would call it. */
+static int each_record(const struct history_journal *j, journal_replay_fn fn,
+		       void *arg)
+{
+	int e = 0;
+	for (size_t i = 0; !e && i < j->n; i++)
+		e = fn(j->v[i].gen, j->v[i].seq, j->v[i].payload, j->v[i].len,
+		       arg);
+	return e;
+}
+
+int history_journal_merges(const struct history_journal *j,
 			   struct cid_list *parents)
 {
-	return journal_replay(h->store.paths.journal, h->store.keys.journal,
-			      from_gen, false, list_merge, parents, NULL);
+	return each_record(j, list_merge, parents);
+}
+
+int history_replay_records(struct history *h, const struct history_journal *j,
+			   struct fs_tree *tree, history_replay_fn fn,
+			   void *arg)
+{
+	struct replay r = {.h = h, .tree = tree, .fn = fn, .arg = arg};
+	return each_record(j, replay_record, &r);
 }
 
 /* ================= opening ================= */

@@ -134,15 +134,29 @@ struct cid_set;
 int history_watch_reads(struct history *h, struct cid_set *set);
 
 /*
- * The parent (the other device's head) of every merge record in the
- * journal from generation from_gen, appended to *parents, in the
- * journal's order: a merge journaled and not yet committed makes that
- * line part of the history the next commit names (gc keeps it).  0, or
- * journal_replay's errors, -EBADMSG for a merge record that does not
+ * The journal's records from generation from_gen, read and opened once
+ * (journal_replay) for the passes gc makes over them: the merges'
+ * parents, then the replay.  Zero it to start; history_journal_free
+ * wipes the plaintext.  history_journal_read: 0, or journal_replay's
+ * errors, -ENOMEM (j then holds nothing).
+ */
+struct history_journal {
+	struct history_record *v; /* in the journal's order */
+	size_t n, cap;
+};
+int history_journal_read(struct history *h, uint64_t from_gen,
+			 struct history_journal *j);
+void history_journal_free(struct history_journal *j);
+
+/*
+ * The parent (the other device's head) of every merge record of j,
+ * appended to *parents, in the journal's order: a merge journaled and not
+ * yet committed makes that line part of the history the next commit
+ * names (gc keeps it).  0, -EBADMSG for a merge record that does not
  * parse, -ENOMEM.
  */
 struct cid_list;
-int history_journal_merges(struct history *h, uint64_t from_gen,
+int history_journal_merges(const struct history_journal *j,
 			   struct cid_list *parents);
 
 /*
@@ -161,6 +175,10 @@ struct journal_replay_stats;
 int history_replay_journal(struct history *h, struct fs_tree *tree,
 			   uint64_t from_gen, history_replay_fn fn, void *arg,
 			   struct journal_replay_stats *js);
+/* The same over the records of j, read before: 0, or fn's non-zero. */
+int history_replay_records(struct history *h, const struct history_journal *j,
+			   struct fs_tree *tree, history_replay_fn fn,
+			   void *arg);
 
 /* Read and verify one commit (commit_read through the wrapper). */
 IPMD_MUST_CHECK

@@ -11,7 +11,6 @@
 #include "cache/outbox.h"
 #include "fs/model/commit_queue.h"
 #include "fs/model/reach.h"
-#include "fs/store/journal.h"
 #include "ipfs/bs_kubo.h"
 #include "ipfs/bs_local.h"
 #include "util/msgbuf.h"
@@ -71,7 +70,10 @@ static int add_merged_lines(struct gc *g)
 {
 	struct cid_list parents = {0};
 	const struct state_set *st = &g->h.store.state;
-	int e = history_journal_merges(&g->h, st->head.journal_gen, &parents);
+	/* Read once: mark_journal replays the same records. */
+	int e = history_journal_read(&g->h, st->head.journal_gen, &g->journal);
+	if (!e)
+		e = history_journal_merges(&g->journal, &parents);
 	struct extra x = {.g = g, .have = e ? NULL : cid_set_new()};
 	if (!e && !x.have)
 		e = -ENOMEM;
@@ -206,11 +208,11 @@ static int mark_journal(struct gc *g, const struct commit *head)
 		cid_set_free(read);
 		return e;
 	}
-	struct journal_replay_stats js;
 	history_watch_reads(&g->h, read);
-	e = history_replay_journal(&g->h, r.tree,
-				   g->h.store.state.head.journal_gen,
-				   replay_result, &r, &js);
+	/* The records gc_open read (add_merged_lines), not read again. */
+	e = history_replay_records(&g->h, &g->journal, r.tree, replay_result,
+				   &r);
+	history_journal_free(&g->journal);
 	int w = history_watch_reads(&g->h, NULL);
 	e = e ? e : w;
 	if (!e)
@@ -495,6 +497,7 @@ void gc_close(struct gc *g)
 	cid_list_free(&g->dead);
 	cid_list_free(&g->evicted);
 	commit_list_free(&g->chain);
+	history_journal_free(&g->journal);
 	cid_set_free(g->live);
 	history_close(&g->h);
 }

@@ -69,6 +69,8 @@ struct gc {
 	uint64_t outbox_pending;  /* live because not uploaded yet */
 	struct cid_list dead;     /* here and not live: freed */
 	struct cid_list evicted;  /* gone from here, dead: unpinned only */
+	struct history_journal journal; /* read by gc_open, replayed (and
+					   freed) by gc_mark */
 	_Atomic uint64_t *bound;  /* the running mount's gc boundary
 				     (fs/mount/mount.h gc_bound), moved by
 				     gc_write_pruned; NULL offline */
