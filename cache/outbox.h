@@ -174,6 +174,10 @@ int outbox_evicted_rewrite(const char *dir, struct blockstore *beside,
  * the first open with a node queues every block), or negative errno.
  */
 int outbox_queue_in(const char *dir, const struct cid *cid);
+/* The same for n blocks with one fdatasync (offline gc's requeue): every
+ * '+' appended, then one sync.  A CID the log can't name (-EINVAL) fails
+ * before anything is written. */
+int outbox_queue_in_many(const char *dir, const struct cid *cids, size_t n);
 
 /* Every block pending in the log of a store (`ipmaildir gc` keeps them):
  * 0, -ENOENT when the store has no outbox, fn's non-zero, or a negative

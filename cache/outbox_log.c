@@ -153,10 +153,17 @@ int outbox_pending_in(const char *dir, uint64_t *pending)
 
 int outbox_queue_in(const char *dir, const struct cid *cid)
 {
+	return outbox_queue_in_many(dir, cid, 1);
+}
+
+int outbox_queue_in_many(const char *dir, const struct cid *cids, size_t n)
+{
 	char path[PATH_MAX];
-	const uint8_t *d = ob_digest_of(cid);
-	int e = d ? ob_log_path(dir, path, sizeof(path)) : -EINVAL;
-	if (e)
+	for (size_t i = 0; i < n; i++)
+		if (!ob_digest_of(&cids[i]))
+			return -EINVAL; /* before anything is written */
+	int e = ob_log_path(dir, path, sizeof(path));
+	if (e || n == 0)
 		return e;
 	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (fd < 0)
@@ -171,7 +178,10 @@ int outbox_queue_in(const char *dir, const struct cid *cid)
 		close(fd);
 		return e;
 	}
-	e = write_rec(fd, REC_ADD, d);
+	for (size_t i = 0; !e && i < n; i++)
+		e = write_rec(fd, REC_ADD, ob_digest_of(&cids[i]));
+	/* One sync for them all: a record is whole or cut at the next open,
+	 * and a block not queued after a crash is named by the next gc. */
 	if (!e && fdatasync(fd) != 0)
 		e = -errno;
 	close(fd);

@@ -371,11 +371,30 @@ static int collect(struct gc *g, const struct gc_args *a,
 	return status;
 }
 
+/* The node to unpin on: a mount's own (its daemon runs this gc), else
+ * one opened here (closed by gc_run).  0, or -1 (said). */
+static int unpin_node(const struct gc_args *a, const struct history_options *ho,
+		      struct ipmd_fs *live, const struct cli_io *io,
+		      struct blockstore **remote, bool *own)
+{
+	*remote = NULL;
+	*own = false;
+	if (!ho->node || a->dry)
+		return 0;
+	if (live && live->stack.remote) {
+		*remote = live->stack.remote;
+		return 0;
+	}
+	*own = true;
+	return open_node(io, ho->node, remote);
+}
+
 static int gc_run(const struct gc_args *a, const struct history_options *ho,
 		  struct ipmd_fs *live, const struct cli_io *io)
 {
-	struct blockstore *remote = NULL;
-	if (ho->node && !a->dry && open_node(io, ho->node, &remote))
+	struct blockstore *remote;
+	bool own;
+	if (unpin_node(a, ho, live, io, &remote, &own))
 		return EXIT_USAGE;
 	struct run r = {.io = io, .doc = a->json ? json_object() : NULL};
 	struct gc *g = calloc(1, sizeof(*g));
@@ -388,7 +407,8 @@ static int gc_run(const struct gc_args *a, const struct history_options *ho,
 		json_end(&r, g, a, status);
 	else
 		json_decref(r.doc);
-	bs_close(remote);
+	if (own)
+		bs_close(remote);
 	if (g)
 		gc_close(g);
 	free(g);
@@ -477,5 +497,11 @@ int gc_serve(struct ipmd_fs *fs, const json_t *req, const struct cli_io *io)
 	a.within = within;
 	struct history_options ho = {.lock = HISTORY_LOCK_EXCLUSIVE,
 				     .node = node, .beside = &fs->store};
+	/* With a node and a mount of one: read and unpin through the
+	 * mount's, not a second connection to it. */
+	if (node && fs->stack.remote) {
+		ho.beside_blocks = fs->stack.outbox; /* no faults, no WAL */
+		ho.beside_local = fs->stack.local;
+	}
 	return gc_run(&a, &ho, fs, io);
 }

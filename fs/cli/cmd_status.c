@@ -131,8 +131,8 @@ static void gather(struct history *h, struct status *s)
 	 * they are the ones it last wrote (cache/outbox.h). */
 	s->ce = s->oe ? -ENOENT : outbox_cap_in(h->store.paths.root, &s->ci);
 	s->ue = bs_usage(h->local, &s->u);
-	s->de = device_read(h->store.paths.device, h->store.keys.journal,
-			    &s->dev);
+	s->de = h->device_err; /* STORE/device as history_open read it */
+	s->dev = h->device;
 	if (!s->de && s->dev.has_peer) {
 		cid_format(&s->dev.peer, s->peer, sizeof(s->peer));
 		history_format_time(s->dev.peer_seen_ns, s->peer_when);

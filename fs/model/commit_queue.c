@@ -121,8 +121,38 @@ uint32_t cq_pop(struct commit_queue *q)
 	return top;
 }
 
+int cq_hold(struct commit_queue *q, uint32_t i, struct commit *c)
+{
+	if (q->capheld < q->n) {
+		size_t cap = q->cap; /* room for every node made so far */
+		struct commit **h = realloc(q->held, cap * sizeof(*h));
+		if (!h) {
+			free(c);
+			return -ENOMEM;
+		}
+		memset(h + q->capheld, 0, (cap - q->capheld) * sizeof(*h));
+		q->held = h;
+		q->capheld = cap;
+	}
+	free(q->held[i]); /* none: a node is held once */
+	q->held[i] = c;
+	return 0;
+}
+
+struct commit *cq_take(struct commit_queue *q, uint32_t i)
+{
+	if (i >= q->capheld)
+		return NULL;
+	struct commit *c = q->held[i];
+	q->held[i] = NULL;
+	return c;
+}
+
 void cq_free(struct commit_queue *q)
 {
+	for (size_t i = 0; i < q->capheld; i++)
+		free(q->held[i]);
+	free(q->held);
 	free(q->nodes);
 	free(q->slots);
 	free(q->heap);

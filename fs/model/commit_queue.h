@@ -18,6 +18,12 @@
  * every walk of the same blocks goes in one order.  Nodes are numbered
  * 0, 1, … in the order made and stay until cq_free; their addresses move
  * when nodes are added (keep the number, not a pointer).
+ *
+ * A walk that reads a commit to learn its seq (to queue it) needs it again
+ * when it pops it: cq_hold keeps that commit with its node until cq_take
+ * hands it back, so each commit of a walk is read and opened once.
+ * Held commits are heap memory the queue owns (cq_free frees those still
+ * held).
  */
 #ifndef IPMD_FS_MODEL_COMMIT_QUEUE_H
 #define IPMD_FS_MODEL_COMMIT_QUEUE_H
@@ -25,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fs/model/commit.h"
 #include "ipfs/cid.h"
 
 /* Nodes one queue holds: cq_add answers -EFBIG past it. */
@@ -44,6 +51,8 @@ struct commit_queue {
 	size_t nslots;   /* a power of two, at least twice n */
 	uint32_t *heap;  /* node numbers queued, a max-heap by (seq, -cid) */
 	size_t nheap, capheap;
+	struct commit **held; /* per node: its commit, held (cq_hold) */
+	size_t capheld;
 };
 
 /* The node of cid, or -1. */
@@ -61,6 +70,12 @@ static inline const struct cq_node *cq_top(const struct commit_queue *q)
 {
 	return &q->nodes[q->heap[0]];
 }
+/* Keep c (malloc'd, taken over: freed here on failure) with node i until
+ * cq_take.  0 or -ENOMEM. */
+int cq_hold(struct commit_queue *q, uint32_t i, struct commit *c);
+/* Node i's held commit, now the caller's (free it), or NULL: none held. */
+struct commit *cq_take(struct commit_queue *q, uint32_t i);
+/* Frees the nodes and every commit still held. */
 void cq_free(struct commit_queue *q);
 
 #endif

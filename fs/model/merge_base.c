@@ -16,8 +16,9 @@ enum mark {
 	STALE = 1 << 2, /* below a base found: not a base itself */
 };
 
-/* The commits a walk has reached and those queued (commit_queue.h), and
- * how many of the queued are not stale. */
+/* The commits a walk has reached and those queued (commit_queue.h: each
+ * queued with the commit reach read, popped with it), and how many of the
+ * queued are not stale. */
 struct walk {
 	struct blockstore *bs;
 	const struct mailbox_keys *keys;
@@ -49,12 +50,13 @@ static uint32_t pop(struct walk *w)
 }
 
 /* Reach commit cid with marks: a new node is read (for its seq) and
- * queued; a queued one gains the marks.  -ENOENT: the store lacks it. */
+ * queued holding what was read; a queued one gains the marks.  -ENOENT:
+ * the store lacks it. */
 static int reach(struct walk *w, const struct cid *cid, uint8_t marks,
 		 uint64_t below, long *out)
 {
 	long i = cq_find(&w->q, cid);
-	struct commit c;
+	struct commit *c;
 	uint32_t k;
 	int err;
 
@@ -70,14 +72,31 @@ static int reach(struct walk *w, const struct cid *cid, uint8_t marks,
 	}
 	if (w->q.n >= MERGE_WALK_MAX)
 		return -EFBIG;
-	if ((err = commit_read(w->bs, w->keys, cid, &c)) != 0)
+	if (!(c = malloc(sizeof(*c))))
+		return -ENOMEM;
+	if ((err = commit_read(w->bs, w->keys, cid, c)) == 0 &&
+	    c->seq >= below)
+		err = -EPROTO;
+	if (!err)
+		err = cq_add(&w->q, cid, c->seq, marks, &k);
+	if (err) {
+		free(c);
 		return err;
-	if (c.seq >= below)
-		return -EPROTO;
-	if ((err = cq_add(&w->q, cid, c.seq, marks, &k)) != 0)
-		return err;
+	}
 	*out = k;
+	if ((err = cq_hold(&w->q, k, c)) != 0)
+		return err;
 	return push(w, k);
+}
+
+/* Pop the queued node of highest seq with the commit reach held for it
+ * (now the caller's to free; never NULL: reach queues only what it
+ * held). */
+static uint32_t pop_held(struct walk *w, struct commit **c)
+{
+	uint32_t i = pop(w);
+	*c = cq_take(&w->q, i);
+	return i;
 }
 
 /* A parent of commit cid (reached with marks) is missing: where b's own
@@ -158,24 +177,25 @@ static int paint(struct walk *w, struct merge_bases *out)
 	int err = 0;
 
 	while (w->live > 0 && !err) {
-		uint32_t i = pop(w);
+		struct commit *c;
+		uint32_t i = pop_held(w, &c);
 		uint8_t marks = w->q.nodes[i].marks;
 		struct cid cid = w->q.nodes[i].cid;
-		struct commit c;
 
-		if ((err = commit_read(w->bs, w->keys, &cid, &c)) != 0)
-			break;
+		if (!c)
+			return -EFAULT;
 		/* Below the boundary only the commit block is left: it is
 		 * no base (its tree is gone), and its line ends. */
-		bool below = w->bound && c.seq < w->bound;
+		bool below = w->bound && c->seq < w->bound;
 		if ((marks & (FROM_A | FROM_B)) == (FROM_A | FROM_B) &&
 		    !(marks & STALE) && !below) {
-			add_base(out, &cid, &c);
+			add_base(out, &cid, c);
 			marks |= STALE;
 			w->q.nodes[i].marks = marks;
 		}
-		if (!at_boundary(w, &c))
-			err = reach_parents(w, &cid, &c, marks);
+		if (!at_boundary(w, c))
+			err = reach_parents(w, &cid, c, marks);
+		free(c);
 	}
 	return err;
 }
@@ -236,17 +256,18 @@ int merge_contains_within(struct blockstore *bs,
 	/* Down to anc's seq: below it nothing can be anc. */
 	while (!err && !found && w.q.nheap &&
 	       cq_top(&w.q)->seq >= ac.seq) {
-		uint32_t k = pop(&w);
-		struct commit c;
-		found = cid_equal(&w.q.nodes[k].cid, anc);
+		struct commit *c;
+		uint32_t k = pop_held(&w, &c);
+		struct cid cid = w.q.nodes[k].cid;
+		found = cid_equal(&cid, anc);
 		/* Unlike a base, anc may be a parent just below the
 		 * boundary: gc kept those commit blocks (an old published
 		 * head the node still names). */
-		if (!found && !(err = commit_read(bs, keys, &w.q.nodes[k].cid,
-						  &c)) &&
-		    !(bound && c.seq < bound))
-			err = reach_parents(&w, &w.q.nodes[k].cid, &c,
-					    FROM_A);
+		if (!c)
+			err = -EFAULT;
+		else if (!found && !(bound && c->seq < bound))
+			err = reach_parents(&w, &cid, c, FROM_A);
+		free(c);
 	}
 	walk_free(&w);
 	return err ? err : found;

@@ -546,6 +546,9 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 				       &fs->tree, msg, msgsize);
 	if (load_head(fs, msg, msgsize))
 		return -1;
+	if (fs->sync_interval_s) /* its only reader: the sync */
+		atomic_store(&fs->gc_bound,
+			     store_gc_boundary(&fs->store, fs->st.bs));
 
 	struct journal_replay_stats js;
 	if (replay_journal(fs, &js, &e, msg, msgsize))

@@ -38,6 +38,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -187,6 +188,11 @@ struct ipmd_fs {
 	struct durable_queue *durable;
 	bool local_cap;           /* -o local_cap_mb: the local store keeps
 				     only some blocks; a merge fetches none */
+	/* gc's boundary (store_gc_boundary, fs/store/history.h) for the
+	 * sync's walks: read from STORE/pruned at open (an offline gc can't
+	 * run while mounted), moved by a gc beside the mount when it
+	 * writes the file (fs/tools/gc_live.h). */
+	_Atomic uint64_t gc_bound;
 
 	/* Commits. */
 	pthread_mutex_t commit_lock; /* one commit at a time */

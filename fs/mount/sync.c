@@ -168,8 +168,7 @@ static int take_in(struct ipmd_fs *fs, const struct cid *p, uint64_t pseq,
 	 * end at gc's boundary, as every walker's do: below it only commit
 	 * blocks are left, and a live gc may be freeing them. */
 	e = merge_find_bases_within(fs->st.bs, &fs->store.keys, &h, p,
-				    store_gc_boundary(&fs->store, fs->st.bs),
-				    &b);
+				    atomic_load(&fs->gc_bound), &b);
 	if (!e)
 		e = note_ends(fs, &b);
 	if (e)
@@ -307,8 +306,7 @@ void sync_stop(struct sync *s)
 			      (!e && merge_contains_within(
 					     fs->st.bs, &fs->store.keys, &h,
 					     &p,
-					     store_gc_boundary(&fs->store,
-							       fs->st.bs)) ==
+					     atomic_load(&fs->gc_bound)) ==
 					     1)))
 			publisher_commit(fs->publisher, &h, hseq);
 	}

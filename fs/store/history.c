@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "cache/outbox.h"
 #include "fs/model/manifest.h"
 #include "fs/model/merge_base.h"
@@ -229,14 +231,98 @@ static int list_merge(uint64_t gen, uint64_t seq, const uint8_t *payload,
 	return e ? e : cid_list_add(arg, &m.parent);
 }
 
-int history_journal_merges(struct history *h, uint64_t from_gen,
+/* One record as journal_replay handed it: the plaintext payload. */
+struct history_record {
+	uint64_t gen, seq;
+	uint8_t *payload;
+	size_t len;
+};
+
+static int keep_record(uint64_t gen, uint64_t seq, const uint8_t *payload,
+		       size_t len, void *arg)
+{
+	struct history_journal *j = arg;
+	struct history_record *v =
+		array_grow(j->v, j->n, &j->cap, sizeof(*v), 64);
+	if (!v)
+		return -ENOMEM;
+	j->v = v;
+	uint8_t *copy = malloc(len ? len : 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, payload, len);
+	j->v[j->n++] = (struct history_record){gen, seq, copy, len};
+	return 0;
+}
+
+int history_journal_read(struct history *h, uint64_t from_gen,
+			 struct history_journal *j)
+{
+	int e = journal_replay(h->store.paths.journal, h->store.keys.journal,
+			       from_gen, false, keep_record, j, NULL);
+	if (e)
+		history_journal_free(j);
+	return e;
+}
+
+void history_journal_free(struct history_journal *j)
+{
+	for (size_t i = 0; i < j->n; i++) {
+		sodium_memzero(j->v[i].payload, j->v[i].len);
+		free(j->v[i].payload);
+	}
+	free(j->v);
+	memset(j, 0, sizeof(*j));
+}
+
+/* fn over each record of j in order, as journal_replay would call it. */
+static int each_record(const struct history_journal *j, journal_replay_fn fn,
+		       void *arg)
+{
+	int e = 0;
+	for (size_t i = 0; !e && i < j->n; i++)
+		e = fn(j->v[i].gen, j->v[i].seq, j->v[i].payload, j->v[i].len,
+		       arg);
+	return e;
+}
+
+int history_journal_merges(const struct history_journal *j,
 			   struct cid_list *parents)
 {
-	return journal_replay(h->store.paths.journal, h->store.keys.journal,
-			      from_gen, false, list_merge, parents, NULL);
+	return each_record(j, list_merge, parents);
+}
+
+int history_replay_records(struct history *h, const struct history_journal *j,
+			   struct fs_tree *tree, history_replay_fn fn,
+			   void *arg)
+{
+	struct replay r = {.h = h, .tree = tree, .fn = fn, .arg = arg};
+	return each_record(j, replay_record, &r);
 }
 
 /* ================= opening ================= */
+
+/* Objects read through bs, read-only (no convergence secret). */
+static struct obj_store read_store(struct blockstore *bs)
+{
+	return (struct obj_store){
+		.bs = bs,
+		.chunk_size = OBJ_CHUNK_DEFAULT,
+		.fanout = OBJ_FANOUT_DEFAULT,
+	};
+}
+
+/* Beside a mount, through its blocks: only the wrapper is h's. */
+static int open_borrowed(struct history *h, const struct history_options *o,
+			 char *msg, size_t msgsize)
+{
+	if (spy_wrap(o->beside_blocks, &h->bs))
+		return msgbuf_say(msg, msgsize, "out of memory");
+	h->borrowed = true;
+	h->local = o->beside_local;
+	h->st = read_store(h->bs);
+	return 0;
+}
 
 int history_open(struct history *h, const struct history_options *o,
 		 char *msg, size_t msgsize)
@@ -251,9 +337,12 @@ int history_open(struct history *h, const struct history_options *o,
 		      : store_open(&h->store, &so, msg, msgsize))
 		return -1;
 	/* Where fetched lines end (walk_ends): none when it does not read. */
-	if (device_read(h->store.paths.device, h->store.keys.journal,
-			&h->device))
+	h->device_err = device_read(h->store.paths.device,
+				    h->store.keys.journal, &h->device);
+	if (h->device_err)
 		memset(&h->device, 0, sizeof(h->device));
+	if (o->beside && o->beside_blocks && o->beside_local)
+		return open_borrowed(h, o, msg, msgsize);
 	/* With a node, the local copy may be only a cache (local_cap_mb,
 	 * wiped): what is not here is read from the node, and nothing is
 	 * written (no log, no cache). */
@@ -269,11 +358,7 @@ int history_open(struct history *h, const struct history_options *o,
 		return msgbuf_say(msg, msgsize, "out of memory");
 	}
 	h->local = stack.local;
-	h->st = (struct obj_store){
-		.bs = h->bs,
-		.chunk_size = OBJ_CHUNK_DEFAULT,
-		.fanout = OBJ_FANOUT_DEFAULT,
-	};
+	h->st = read_store(h->bs);
 	return 0;
 }
 
@@ -284,8 +369,12 @@ enum state_problem history_state_problem(struct history *h)
 
 void history_close(struct history *h)
 {
-	bs_close(h->bs); /* the wrapper closes the stack under it */
+	if (h->borrowed && h->bs)
+		spy_close(h->bs); /* the mount's stack stays open */
+	else
+		bs_close(h->bs); /* the wrapper closes the stack under it */
 	h->bs = h->local = NULL;
+	h->borrowed = false;
 	store_close(&h->store);
 }
 

@@ -65,6 +65,12 @@ struct history_options {
 	 * (store_open_beside): store and pass are then unused, and lock
 	 * takes only STORE/readers.  NULL: store_open as usual. */
 	const struct store *beside;
+	/* With beside and a node: the running mount's blocks (its outbox,
+	 * which reads from its node what is not here, and its local
+	 * store), read through instead of a stack and a node connection of
+	 * h's own; borrowed, history_close leaves them.
+	 * NULL: h's own stack (node as above). */
+	struct blockstore *beside_blocks, *beside_local;
 };
 
 struct history {
@@ -79,7 +85,11 @@ struct history {
 	struct obj_store st;      /* read-only: no convergence secret */
 	struct device_state device; /* STORE/device as opened (zeroed when
 				       there is none or it does not read):
-				       where fetched lines end */
+				       where fetched lines end, this
+				       device's number, the peers' head */
+	int device_err; /* its device_read: 0, -ENOENT (none), or why it
+			   does not read */
+	bool borrowed;  /* bs wraps beside_blocks: only the wrapper is h's */
 };
 
 /* 0, or -1 with one line in msg (store_open's: no mailbox, keys, lock
@@ -124,15 +134,29 @@ struct cid_set;
 int history_watch_reads(struct history *h, struct cid_set *set);
 
 /*
- * The parent (the other device's head) of every merge record in the
- * journal from generation from_gen, appended to *parents, in the
- * journal's order: a merge journaled and not yet committed makes that
- * line part of the history the next commit names (gc keeps it).  0, or
- * journal_replay's errors, -EBADMSG for a merge record that does not
+ * The journal's records from generation from_gen, read and opened once
+ * (journal_replay) for the passes gc makes over them: the merges'
+ * parents, then the replay.  Zero it to start; history_journal_free
+ * wipes the plaintext.  history_journal_read: 0, or journal_replay's
+ * errors, -ENOMEM (j then holds nothing).
+ */
+struct history_journal {
+	struct history_record *v; /* in the journal's order */
+	size_t n, cap;
+};
+int history_journal_read(struct history *h, uint64_t from_gen,
+			 struct history_journal *j);
+void history_journal_free(struct history_journal *j);
+
+/*
+ * The parent (the other device's head) of every merge record of j,
+ * appended to *parents, in the journal's order: a merge journaled and not
+ * yet committed makes that line part of the history the next commit
+ * names (gc keeps it).  0, -EBADMSG for a merge record that does not
  * parse, -ENOMEM.
  */
 struct cid_list;
-int history_journal_merges(struct history *h, uint64_t from_gen,
+int history_journal_merges(const struct history_journal *j,
 			   struct cid_list *parents);
 
 /*
@@ -151,6 +175,10 @@ struct journal_replay_stats;
 int history_replay_journal(struct history *h, struct fs_tree *tree,
 			   uint64_t from_gen, history_replay_fn fn, void *arg,
 			   struct journal_replay_stats *js);
+/* The same over the records of j, read before: 0, or fn's non-zero. */
+int history_replay_records(struct history *h, const struct history_journal *j,
+			   struct fs_tree *tree, history_replay_fn fn,
+			   void *arg);
 
 /* Read and verify one commit (commit_read through the wrapper). */
 IPMD_MUST_CHECK
@@ -265,9 +293,10 @@ int history_walk(struct history *h, chain_fn fn, void *arg,
 const struct cid *history_pruned(const struct history *h);
 /* gc's boundary in store s now, for walks outside a struct history (the
  * mount's merges, fs/model/merge_base.h _within): STORE/pruned read
- * afresh, as a live gc may have moved it since s was opened, and the seq
- * of its commit read in bs, as the walks above take it; 0 when there is
- * none or it does not read. */
+ * afresh (s->state may be older) and the seq of its commit read in bs,
+ * as the walks above take it; 0 when there is none or it does not read.
+ * A mount reads it once, at open, and a gc beside it moves its copy
+ * (fs/mount/mount.h gc_bound). */
 uint64_t store_gc_boundary(const struct store *s, struct blockstore *bs);
 
 /* The commits a walk passes, in its order: give commit_list_add and a

@@ -123,9 +123,7 @@ struct dag {
 	uint64_t bound;
 	unsigned flags;
 	struct chain_stop *stop;
-	struct commit_queue q;
-	struct commit **held; /* per node: its commit while queued */
-	size_t capheld;
+	struct commit_queue q; /* holds each queued node's commit */
 };
 
 /* The walk fails at commit at (a parent of child, or the start). */
@@ -142,32 +140,11 @@ static int dag_fail(struct dag *d, int e, const struct cid *at,
 	return e;
 }
 
-/* Room in held for every node of the queue (zeroed: not held). */
-static int dag_room(struct dag *d)
-{
-	if (d->capheld >= d->q.n)
-		return 0;
-	size_t cap = d->q.cap;
-	struct commit **h = realloc(d->held, cap * sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	memset(h + d->capheld, 0, (cap - d->capheld) * sizeof(*h));
-	d->held = h;
-	d->capheld = cap;
-	return 0;
-}
-
 /* Queue node k holding *pc (taken over, freed on failure). */
 static int dag_hold(struct dag *d, uint32_t k, struct commit *pc)
 {
-	int e = dag_room(d);
-	if (!e)
-		e = cq_push(&d->q, k);
-	if (e)
-		free(pc);
-	else
-		d->held[k] = pc;
-	return e;
+	int e = cq_hold(&d->q, k, pc);
+	return e ? e : cq_push(&d->q, k);
 }
 
 /* Reach parent p of commit c (cid ccid): read it, check the edge, queue
@@ -217,9 +194,8 @@ static int dag_reach(struct dag *d, const struct cid *ccid,
  * parents.  fn's non-zero return or the walk's error. */
 static int dag_visit(struct dag *d, uint32_t k, chain_fn fn, void *arg)
 {
-	struct commit *c = d->held[k];
+	struct commit *c = cq_take(&d->q, k);
 	struct cid cid = d->q.nodes[k].cid;
-	d->held[k] = NULL;
 	int r = 0;
 	if (c->parent.len == 0 && c->seq != 1 &&
 	    !(d->bound && c->seq <= d->bound)) {
@@ -276,10 +252,7 @@ int dag_walk_ends(struct blockstore *bs, const struct mailbox_keys *keys,
 		e = dag_hold(&d, k, c);
 	while (!e && d.q.nheap)
 		e = dag_visit(&d, cq_pop(&d.q), fn, arg);
-	for (size_t i = 0; i < d.q.n && i < d.capheld; i++)
-		free(d.held[i]); /* still queued when the walk stopped */
-	free(d.held);
-	cq_free(&d.q);
+	cq_free(&d.q); /* and the commits still queued when it stopped */
 	return e;
 }
 

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 
 #include "fs/model/merge_base.h"
-#include "fs/store/device.h"
 #include "fs/store/store.h"
 #include "ipfs/cid.h"
 #include "util/array.h"
@@ -64,15 +63,12 @@ static bool contains(struct fsck *f, const struct cid *head,
 }
 
 /* The head the other devices published, as this store last saw it
- * (STORE/device), or false. */
+ * (STORE/device, as history_open read it), or false. */
 static bool peer_head(struct fsck *f, struct cid *peer)
 {
-	struct device_state d;
-	if (device_read(f->h.store.paths.device, f->h.store.keys.journal,
-			&d) ||
-	    !d.has_peer)
+	if (!f->h.device.has_peer) /* also none when it did not read */
 		return false;
-	*peer = d.peer;
+	*peer = f->h.device.peer;
 	return true;
 }
 

@@ -10,7 +10,6 @@
 
 #include "cache/outbox.h"
 #include "fs/model/reach.h"
-#include "fs/store/journal.h"
 #include "ipfs/bs_kubo.h"
 #include "ipfs/bs_local.h"
 #include "ipfs/cid.h"
@@ -71,7 +70,10 @@ static int add_merged_lines(struct gc *g)
 {
 	struct cid_list parents = {0};
 	const struct state_set *st = &g->h.store.state;
-	int e = history_journal_merges(&g->h, st->head.journal_gen, &parents);
+	/* Read once: mark_journal replays the same records. */
+	int e = history_journal_read(&g->h, st->head.journal_gen, &g->journal);
+	if (!e)
+		e = history_journal_merges(&g->journal, &parents);
 	struct extra x = {.g = g, .have = e ? NULL : cid_set_new()};
 	if (!e && !x.have)
 		e = -ENOMEM;
@@ -206,11 +208,11 @@ static int mark_journal(struct gc *g, const struct commit *head)
 		cid_set_free(read);
 		return e;
 	}
-	struct journal_replay_stats js;
 	history_watch_reads(&g->h, read);
-	e = history_replay_journal(&g->h, r.tree,
-				   g->h.store.state.head.journal_gen,
-				   replay_result, &r, &js);
+	/* The records gc_open read (add_merged_lines), not read again. */
+	e = history_replay_records(&g->h, &g->journal, r.tree, replay_result,
+				   &r);
+	history_journal_free(&g->journal);
 	int w = history_watch_reads(&g->h, NULL);
 	e = e ? e : w;
 	if (!e)
@@ -359,6 +361,9 @@ int gc_write_pruned(struct gc *g, char *msg, size_t msize)
 	const struct commit_list *l = &g->chain;
 	int e = history_write_pruned(&g->h, &l->cids[g->keep - 1],
 				     l->commits[g->keep - 1].seq);
+	/* The mount beside reads the boundary from memory, not the file. */
+	if (!e && g->bound)
+		atomic_store(g->bound, l->commits[g->keep - 1].seq);
 	return e ? msgbuf_say(msg, msize, "writing STORE/pruned: %s",
 			      strerror(-e))
 		 : 0;
@@ -418,32 +423,44 @@ int gc_free(struct gc *g, bool dry,
 	return 0;
 }
 
-/* 1 if cid is here and now queued for upload again, 0 if not here. */
-static int requeue_one(struct gc *g, const struct cid *cid)
+/* Beside a mount: 1 if cid is here and now queued for upload again (the
+ * mount's outbox checks, under its lock), 0 if not here.  Offline: 1 if
+ * here, added to *here to be queued together (gc_requeue_kept). */
+static int requeue_one(struct gc *g, const struct cid *cid,
+		       struct cid_list *here)
 {
-	if (g->beside) /* the mount's outbox: it checks, under its lock */
+	if (g->beside)
 		return outbox_requeue(g->beside, cid);
 	int e = bs_has(g->h.local, cid);
 	if (e != 1)
 		return e == -ENOENT ? 0 : e;
-	e = outbox_queue_in(g->h.store.paths.root, cid);
-	return e ? e : 1;
+	return cid_list_add(here, cid) < 0 ? -ENOMEM : 1;
 }
 
 int gc_requeue_kept(struct gc *g, uint64_t *requeued, char *msg,
 		    size_t msize)
 {
 	const struct cid_list *lists[] = {&g->dead, &g->evicted};
+	struct cid_list here = {0};
 	int first = 0;
 	*requeued = 0;
 	for (size_t k = 0; k < 2; k++)
 		for (size_t i = 0; i < lists[k]->n; i++) {
-			int e = requeue_one(g, &lists[k]->v[i]);
+			int e = requeue_one(g, &lists[k]->v[i], &here);
 			if (e == 1)
 				(*requeued)++;
 			else if (e < 0 && !first)
 				first = e;
 		}
+	/* Offline: one append and one fdatasync of the log for them all. */
+	int e = here.n ? outbox_queue_in_many(g->h.store.paths.root, here.v,
+					      here.n)
+		       : 0;
+	if (e) {
+		*requeued -= here.n;
+		first = first ? first : e;
+	}
+	cid_list_free(&here);
 	return first ? msgbuf_say(msg, msize,
 				  "queueing the unpinned blocks kept here for "
 				  "upload again: %s (a put of one would not "
@@ -480,6 +497,7 @@ void gc_close(struct gc *g)
 	cid_list_free(&g->dead);
 	cid_list_free(&g->evicted);
 	commit_list_free(&g->chain);
+	history_journal_free(&g->journal);
 	cid_set_free(g->live);
 	history_close(&g->h);
 }

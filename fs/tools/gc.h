@@ -45,6 +45,7 @@
 #ifndef IPMD_FS_TOOLS_GC_H
 #define IPMD_FS_TOOLS_GC_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,6 +69,11 @@ struct gc {
 	uint64_t outbox_pending;  /* live because not uploaded yet */
 	struct cid_list dead;     /* here and not live: freed */
 	struct cid_list evicted;  /* gone from here, dead: unpinned only */
+	struct history_journal journal; /* read by gc_open, replayed (and
+					   freed) by gc_mark */
+	_Atomic uint64_t *bound;  /* the running mount's gc boundary
+				     (fs/mount/mount.h gc_bound), moved by
+				     gc_write_pruned; NULL offline */
 	struct blockstore *beside; /* the running mount's stack under its
 				     WAL (fs/tools/gc_live.h), NULL offline:
 				     gc_free removes through it, its outbox

@@ -27,6 +27,7 @@ int gc_live_begin(struct gc *g, struct ipmd_fs *fs, char *msg, size_t msize)
 					  : strerror(-e));
 	}
 	g->beside = fs->stack.direct;
+	g->bound = &fs->gc_bound;
 	return 0;
 }
 

@@ -12,7 +12,11 @@
 #     and only those, and says how many it unpinned, exactly, when some of
 #     them were not pinned (every third block unpinned by hand first);
 #  6. the whole local block store wiped, remount on the node: every message
-#     reads back byte-exact (cold reads from the node), the cache refills.
+#     reads back byte-exact (cold reads from the node), the cache refills;
+#  7. over a wiped cache again, gc --node while mounted (its daemon reads
+#     what is not here and unpins through the mount's node): it frees and
+#     unpins, every message kept reads back byte-exact, fsck against the
+#     node alone is clean.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/ipfs-lib.sh"
@@ -147,4 +151,32 @@ out=$("$IPMD_BIN" fsck --store "$STORE" --node "$IPFS_ADDR_1" 2>&1)
 is "$?" 0 "fsck against the node: clean (exit 0)"
 diag "$(tail -2 <<<"$out")"
 is "$(find "$STORE/blocks" -type f | wc -l)" 0 "… and fsck wrote nothing into the store"
+
+# ------------------------------------------------ 7. gc through the mount
+ipmd_mount "$STORE" "$MNT" --node "$IPFS_ADDR_1" -o commit_delay=200,node_timeout=10000 ||
+	bail "mount over a wiped cache failed: $(tail -3 "$TEST_DIR/ipmaildir.log")"
+# Every message read once (cold reads, kept as cache): the chunks of
+# those deleted next are here, dead, for gc to free and unpin.
+maildir_sums "$MNT" >/dev/null
+seq0=$(ipmd_seqs "$STORE" 1)
+(cd "$MNT/new" && ls | sort | awk 'NR % 2 == 0' | xargs rm -f)
+seq_moved() { [ "$(ipmd_seqs "$STORE" 1)" != "$seq0" ]; }
+check "half the messages deleted, committed" poll 60 seq_moved
+maildir_sums "$MNT" >"$TEST_DIR/kept.sums"
+gc_out=$("$IPMD_BIN" gc --store "$STORE" --keep-last 1 --node "$IPFS_ADDR_1" 2>&1)
+is "$?" 0 "gc --keep-last 1 --node while mounted exits 0"
+diag "$gc_out"
+check "… it freed blocks and unpinned them on the node" \
+	grep -q "^gc: unpinned [1-9][0-9]* of" <<<"$gc_out"
+maildir_sums "$MNT" >"$TEST_DIR/kept.after"
+check "every message kept reads back byte-exact" cmp -s "$TEST_DIR/kept.sums" "$TEST_DIR/kept.after"
+check "the outbox drains" outbox_drained "$STORE" 60
+ipfs_pins "$IPFS_API_1" >"$TEST_DIR/pins.live"
+is "$(local_blocks | comm -23 - "$TEST_DIR/by-hand" | comm -23 - "$TEST_DIR/pins.live" | wc -l)" 0 \
+	"every block gc kept here is still pinned (but those unpinned by hand)"
+ipmd_umount "$MNT" || bail "unmount failed"
+find "$STORE/blocks" -type f -delete
+out=$("$IPMD_BIN" fsck --store "$STORE" --node "$IPFS_ADDR_1" 2>&1)
+is "$?" 0 "fsck against the node alone after that gc: clean (exit 0)"
+diag "$(tail -2 <<<"$out")"
 done_testing

@@ -217,6 +217,41 @@ static void test_freed_not_queued(struct rig *r, uint8_t *blk)
 	is_int(bs_has(r->node, &d), 1, "D on the node");
 }
 
+#define OFFLINE_N 50
+
+/* Offline gc (no mount beside it; the unpin failed partway, so the dead
+ * are all still here): every block here is queued in the store's log,
+ * one not here is not. */
+static void test_offline(struct rig *r, uint8_t *blk)
+{
+	const char *ldir = harness_path("l");
+	uint64_t pend = 99, requeued = 0;
+	char msg[512];
+	is_int(outbox_pending_in(ldir, &pend), 0, "offline: the log reads");
+	is_int((int)pend, 0, "offline: nothing pending yet");
+	r->g.beside = NULL;
+	for (unsigned i = 0; i < OFFLINE_N; i++) {
+		struct cid c;
+		tap_fill_random(blk, BSZ, 100 + i);
+		if (bs_put(r->here, blk, BSZ, 0, &c) == 0)
+			cid_list_add(&r->g.dead, &c);
+	}
+	struct cid gone;
+	tap_fill_random(blk, BSZ, 99);
+	is_int(bs_put(r->here, blk, BSZ, 0, &gone), 0, "offline: one more");
+	is_int(bs_remove(r->here, &gone), 0, "… freed here");
+	cid_list_add(&r->g.evicted, &gone);
+	is_int(gc_requeue_kept(&r->g, &requeued, msg, sizeof(msg)), 0,
+	       "offline: gc_requeue_kept");
+	is_int((int)requeued, OFFLINE_N, "offline: the %d here requeued",
+	       OFFLINE_N);
+	is_int(outbox_pending_in(ldir, &pend), 0, "offline: the log reads");
+	is_int((int)pend, OFFLINE_N, "offline: %d pending in the log",
+	       OFFLINE_N);
+	cid_list_free(&r->g.dead);
+	cid_list_free(&r->g.evicted);
+}
+
 int main(void)
 {
 	struct rig r;
@@ -226,7 +261,8 @@ int main(void)
 	test_evicted_put_again(&r, blk);
 	test_upload_under_way(&r, blk);
 	test_freed_not_queued(&r, blk);
-	bs_close(r.top);
+	bs_close(r.top); /* unmounted: its log stays */
+	test_offline(&r, blk);
 	bs_close(r.node);
 	bs_close(r.here);
 	free(blk);

@@ -1505,6 +1505,43 @@ static struct cid commit_of(uint64_t seq, const struct cid *parent,
 	return id;
 }
 
+/* A layer over st.bs that counts the blocks read through it. */
+struct counting {
+	struct blockstore base;
+	unsigned gets;
+};
+
+static int counting_get(struct blockstore *bs, const struct cid *cid,
+			uint8_t *buf, size_t cap, size_t *len)
+{
+	((struct counting *)bs)->gets++;
+	return bs_get(bs_parent(bs), cid, buf, cap, len);
+}
+
+static const struct blockstore_ops counting_ops = {
+	.version = BLOCKSTORE_OPS_VERSION,
+	.name = "counting",
+	.get = counting_get,
+};
+
+/* Each commit a walk reaches is read once: the seq that queues it and the
+ * parents it is painted down to come from one read. */
+static void test_bases_read_once(const struct cid *a5, const struct cid *b4,
+				 const struct cid *c2)
+{
+	struct counting n = {0};
+	struct merge_bases mb;
+	bs_wrap(&n.base, &counting_ops, st.bs);
+	/* a5 and b4, then a4, their base c3 and c2 below it (stale). */
+	ok(merge_find_bases(&n.base, &keys, a5, b4, &mb) == 0 && mb.n == 1,
+	   "counted: one base");
+	is_int(n.gets, 5, "bases of a5 and b4: 5 commits, 5 block reads");
+	n.gets = 0;
+	/* c2 (the ancestor, for its seq), then a5, a4, c3 and c2 reached. */
+	is_int(merge_contains(&n.base, &keys, a5, c2), 1, "counted: contained");
+	is_int(n.gets, 5, "a5 contains c2: 4 commits walked, 5 block reads");
+}
+
 static void test_bases(void)
 {
 	struct merge_bases mb;
@@ -1545,6 +1582,7 @@ static void test_bases(void)
 	       "a merge contains its merged line");
 	is_int(merge_contains(st.bs, &keys, &c3, &a5), 0,
 	       "an ancestor does not contain its child");
+	test_bases_read_once(&a5, &b4, &c2);
 	is_int(merge_find_bases(st.bs, &keys, &bad, &a5, &mb), -EPROTO,
 	       "an edge that does not go down in seq: -EPROTO");
 	struct cid missing;
