@@ -6,20 +6,13 @@
 #include <sys/stat.h>
 #include <errno.h>
 
+#include "fs/model/maildir.h"
 #include "fs/model/record.h"
 #include "fs/model/tree.h"
 
-static bool has_prefix_name(const char *name, const char *base)
-{
-	size_t n = strlen(base);
-	return strncmp(name, base, n) == 0 &&
-	       (name[n] == '\0' || name[n] == '.');
-}
-
 bool cache_file_name_is(const char *name)
 {
-	return has_prefix_name(name, "dovecot.index") ||
-	       has_prefix_name(name, "dovecot.list.index");
+	return maildir_is_index_name(name);
 }
 
 static struct inode *named(struct fs_tree *t, uint64_t dir, const char *name)

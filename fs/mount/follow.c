@@ -101,6 +101,8 @@ static int merge_locked(struct ipmd_fs *fs, const struct record_merge *m,
 		return -EBUSY; /* commits are failing: merge after the next */
 	/* Content journaled before the record: replay sees it sealed. */
 	int e = ipmd_fs_seal_all_locked(fs);
+	/* Index files are this device's own where it makes cache files. */
+	fs->tree->index_local = !fs->index_cache_off;
 	if (!e)
 		e = merge_plan(sides->base, fs->tree, sides->remote_tree,
 			       &m->time, plan);

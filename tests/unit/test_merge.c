@@ -612,6 +612,102 @@ static void test_other_files(void)
 	trio_free(&x);
 }
 
+/* Dovecot's index files where the local tree makes them local cache files
+ * (tree->index_local, merge.h): an ordinary one of the other side (an
+ * earlier release's, or an index_cache=off device's) is never taken. */
+static int cache_mark; /* what an inode's cache points at here */
+
+static void mk_cache(struct fs_tree *t, const char *path)
+{
+	mk(t, path, S_IFREG | 0600, NULL);
+	lookup(t, path)->cache = (struct cache_file *)&cache_mark;
+}
+
+static void base_index(struct fs_tree *t)
+{
+	base_inbox(t);
+	put(t, "dovecot.index.log", 60);
+	put(t, "dovecot.list.index", 61);
+	put(t, "dovecot.index.cache", 62);
+}
+
+static bool holds(struct fs_tree *t, const char *path, uint64_t seed)
+{
+	struct inode *in = lookup(t, path);
+	struct obj_ref c = content_of(seed);
+	return in && !in->cache && cid_equal(&in->content.cid, &c.cid);
+}
+
+static void test_index_files(void)
+{
+	struct trio x;
+	const char *const skip[] = {"dovecot.index", NULL};
+
+	/* The hazard: a cache file here, an ordinary file of that name
+	 * there (no base has it): the create could not apply. */
+	trio_new(&x, base_inbox);
+	x.l->index_local = true;
+	mk_cache(x.l, "dovecot.index");
+	put(x.r, "dovecot.index", 70);
+	put(x.r, "dovecot.index.log", 71);
+	put(x.r, "new/4.M4.b", 72);
+	is_int(merge_into(x.b, x.l, x.r), 0,
+	       "index names: every record applies over a local cache file");
+	ok(lookup(x.l, "dovecot.index") && lookup(x.l, "dovecot.index")->cache,
+	   "the local cache file stays");
+	ok(!lookup(x.l, "dovecot.index.log"),
+	   "an index file the other side added is not taken");
+	ok(lookup(x.l, "new/4.M4.b") != NULL, "its mail is");
+	/* The other side takes the merge (its head is the merge's base):
+	 * both end with the same files, none of the index names. */
+	x.r->index_local = true;
+	struct fs_tree *rb = x.r;
+	if (tree_new(&x.r, 1000, 1000, &t0))
+		bail("tree_new", NULL, 0);
+	base_inbox(x.r);
+	x.r->next_ino = REMOTE_RANGE; /* the same tree as rb: its copy */
+	put(x.r, "dovecot.index", 70);
+	put(x.r, "dovecot.index.log", 71);
+	put(x.r, "new/4.M4.b", 72);
+	x.r->index_local = true;
+	is_int(merge_into(rb, x.r, x.l), 0,
+	       "the other side merges it back: every record applies");
+	ok(!lookup(x.r, "dovecot.index") && !lookup(x.r, "dovecot.index.log"),
+	   "the other side drops its ordinary index files with the merge");
+	same_trees(&x, skip, "index names, both ways");
+	tree_free(rb);
+	trio_free(&x);
+
+	/* Changed there, untouched here: not taken (the file goes: the
+	 * other side's is treated as absent); changed here: kept. */
+	trio_new(&x, base_index);
+	x.l->index_local = true;
+	rewrite(x.r, "dovecot.index.log", 80);
+	rewrite(x.r, "dovecot.list.index", 81);
+	rewrite(x.l, "dovecot.list.index", 82);
+	rm(x.r, "dovecot.index.cache", false);
+	put(x.r, "dovecot-uidlist.lock", 83);
+	is_int(merge_into(x.b, x.l, x.r), 0, "index changes: every record "
+	       "applies");
+	ok(!lookup(x.l, "dovecot.index.log"),
+	   "changed there, untouched here: gone, not the other side's");
+	ok(holds(x.l, "dovecot.list.index", 82), "changed here: kept");
+	ok(!lookup(x.l, "dovecot.index.cache"), "deleted there: gone");
+	ok(holds(x.l, "dovecot-uidlist.lock", 83),
+	   "other names merge as before");
+	trio_free(&x);
+
+	/* -o index_cache=off (no index_local): index files are mailbox
+	 * files, merged as every other file. */
+	trio_new(&x, base_index);
+	rewrite(x.r, "dovecot.index.log", 90);
+	put(x.r, "dovecot.index", 91);
+	merge_both(&x, "index files as mailbox files");
+	ok(holds(x.l, "dovecot.index.log", 90) && holds(x.l, "dovecot.index", 91),
+	   "without index_local the other side's index files are taken");
+	trio_free(&x);
+}
+
 /* A special file: a FIFO, a socket or (rdev given) a device node. */
 static void mknod_(struct fs_tree *t, const char *path, uint32_t mode,
 		   uint64_t rdev)
@@ -1872,6 +1968,7 @@ int main(void)
 	test_folder_deleted();
 	test_folder_renamed();
 	test_other_files();
+	test_index_files();
 	test_special_files();
 	test_links_and_swaps();
 	test_duplicated_range();
