@@ -9,6 +9,7 @@
 
 #include "fs/model/manifest.h"
 #include "fs/model/reach.h"
+#include "fs/mount/cache_class.h"
 #include "fs/mount/cache_file.h"
 #include "fs/mount/file.h"
 #include "ipfs/cidset.h"
@@ -114,7 +115,9 @@ static int merge_locked(struct ipmd_fs *fs, const struct record_merge *m,
 	free(json);
 	if (e)
 		return e;
-	merge_apply(fs->tree, plan, ipmd_fs_release_inode, fs, &failed);
+	/* A folder the other side deleted goes with its cache files (the
+	 * plan never sees them). */
+	failed = cache_merge_apply(fs->tree, plan, ipmd_fs_release_inode, fs);
 	if (failed)
 		logmsg(LOG_WARNING, "merge: %zu of %zu changes did not apply",
 		       failed, plan->n);
