@@ -136,6 +136,7 @@ int follow_merge(struct ipmd_fs *fs, const struct cid *remote,
 	if (bases->n > RECORD_MERGE_BASES_MAX)
 		return -EINVAL;
 	m.nbases = (unsigned)bases->n;
+	m.bound = m.nbases > 1 ? bases->bound : 0; /* as the record keeps it */
 	memcpy(m.bases, bases->cid, bases->n * sizeof(*bases->cid));
 	/* What replay reads must be here, durable, before the record names
 	 * it: the reads went through the outbox into the local store. */

@@ -1848,6 +1848,89 @@ static void test_gc_boundary(void)
 	   "gc boundary: within it the freed block is never read");
 }
 
+/* A criss-cross above gc's boundary: the merge's two bases are at the
+ * boundary, their own common ancestor below it and its tree freed.  The
+ * live walk (within the boundary) builds their virtual base against the
+ * empty tree; the record keeps the boundary so replay (and the live
+ * merge's own merge_sides_load) walks the same way, not down to the freed
+ * tree. */
+static void test_replay_boundary(void)
+{
+	struct fs_tree *t, *base;
+	struct merge_bases mb;
+	struct merge_sides sides;
+	struct commit c;
+
+	tree_new(&t, 1000, 1000, &t0);
+	maildir(t, "");
+	put(t, "cur/1.Y:2,", 31);
+	struct cid c3 = commit_tree(3, t, NULL, NULL);
+	put(t, "new/A.y", 32);
+	struct cid a4 = commit_tree(4, t, &c3, NULL);
+	tree_free(t);
+	t = tree_at(&c3);
+	t->next_ino = REMOTE_RANGE;
+	put(t, "new/B.y", 33);
+	struct cid b4 = commit_tree(4, t, &c3, NULL);
+	tree_free(t);
+	base = tree_at(&c3);
+	t = merged_tree(&a4, &b4, base);
+	struct cid ma = commit_tree(5, t, &a4, &b4);
+	tree_free(t);
+	t = merged_tree(&b4, &a4, base);
+	struct cid mbc = commit_tree(5, t, &b4, &a4);
+	tree_free(t);
+	tree_free(base);
+	/* gc kept the newest two seqs (boundary 4): 3's tree is gone. */
+	if (commit_read(st.bs, &keys, &c3, &c) || bs_remove(st.bs, &c.tree.cid))
+		bail("gc of 3's tree", NULL, 0);
+
+	ok(merge_find_bases_within(st.bs, &keys, &ma, &mbc, 4, &mb) == 0 &&
+		   mb.n == 2 && mb.bound == 4,
+	   "boundary replay: the live walk finds two bases at the boundary");
+	struct record_merge m = {.parent = mbc, .nbases = 2, .time = t1,
+				 .bound = mb.bound};
+	memcpy(m.bases, mb.cid, 2 * sizeof(*mb.cid));
+	char *json;
+	size_t len;
+	struct record_merge back;
+	ok(record_merge_encode(&m, &json, &len) == 0 &&
+		   strstr(json, "\"bound\":4") &&
+		   record_merge_parse((const uint8_t *)json, len, &back) == 0 &&
+		   back.bound == 4 && back.nbases == 2,
+	   "the merge record keeps the boundary");
+	free(json);
+	is_int(merge_sides_load(&st, &keys, &back, &sides), 0,
+	       "replay builds the virtual base within it (3's tree unread)");
+	char *names = sides.base ? names_in(sides.base, "new") : NULL;
+	is_str(names ? names : "", "A.y,B.y",
+	       "... holding both bases' mail");
+	free(names);
+	merge_sides_free(&sides);
+
+	m.nbases = 1;
+	ok(record_merge_encode(&m, &json, &len) == 0 && !strstr(json, "bound"),
+	   "one base: no boundary written (nothing walks between bases)");
+	free(json);
+	const char *bad[] = {
+		"{\"op\":\"merge\",\"parent\":\"%s\",\"bases\":[\"%s\"],"
+		"\"time\":1,\"bound\":4}",
+		"{\"op\":\"merge\",\"parent\":\"%s\",\"bases\":[\"%s\","
+		"\"%s\"],\"time\":1,\"bound\":0}",
+	};
+	char p[CID_TEXT_MAX], b0[CID_TEXT_MAX], b1[CID_TEXT_MAX], text[1024];
+	cid_format(&mbc, p, sizeof(p));
+	cid_format(&mb.cid[0], b0, sizeof(b0));
+	cid_format(&mb.cid[1], b1, sizeof(b1));
+	int refused = 0;
+	for (int i = 0; i < 2; i++) {
+		snprintf(text, sizeof(text), bad[i], p, b0, b1);
+		refused += record_merge_parse((const uint8_t *)text,
+					      strlen(text), &back) == -EBADMSG;
+	}
+	is_int(refused, 2, "a bound with one base, or of 0, is refused");
+}
+
 /* A merge as the journal holds it (a record naming the other head and the
  * bases) redone over the tree it was made on gives the very tree the live
  * merge gave: names, bytes, numbers (the crash story). */
@@ -1983,6 +2066,7 @@ int main(void)
 	test_criss_cross();
 	test_gc_boundary();
 	test_replay();
+	test_replay_boundary();
 	bs_close(st.bs);
 	keys_free(&keys);
 	return tap_done();
