@@ -1684,6 +1684,40 @@ static struct fs_tree *merged_tree(const struct cid *l, const struct cid *r,
 	return t;
 }
 
+/* Commits 3 (one message, cur/1.TAG:2,), 4 on each side (new/A and new/B,
+ * then TAG) and 5 merging each into the other (a criss-cross): c3, a4,
+ * b4, ma, mb in that order. */
+enum { CC_C3, CC_A4, CC_B4, CC_MA, CC_MB, CC_N };
+static void criss_cross(const char *tag, uint64_t seed, struct cid *cc)
+{
+	struct fs_tree *t, *base;
+	char path[64];
+
+	tree_new(&t, 1000, 1000, &t0);
+	maildir(t, "");
+	snprintf(path, sizeof(path), "cur/1.%s:2,", tag);
+	put(t, path, seed);
+	cc[CC_C3] = commit_tree(3, t, NULL, NULL);
+	snprintf(path, sizeof(path), "new/A%s", tag[0] == 'X' ? "" : tag);
+	put(t, path, seed + 1);
+	cc[CC_A4] = commit_tree(4, t, &cc[CC_C3], NULL);
+	tree_free(t);
+	t = tree_at(&cc[CC_C3]);
+	t->next_ino = REMOTE_RANGE;
+	snprintf(path, sizeof(path), "new/B%s", tag[0] == 'X' ? "" : tag);
+	put(t, path, seed + 2);
+	cc[CC_B4] = commit_tree(4, t, &cc[CC_C3], NULL);
+	tree_free(t);
+	base = tree_at(&cc[CC_C3]);
+	t = merged_tree(&cc[CC_A4], &cc[CC_B4], base);
+	cc[CC_MA] = commit_tree(5, t, &cc[CC_A4], &cc[CC_B4]);
+	tree_free(t);
+	t = merged_tree(&cc[CC_B4], &cc[CC_A4], base);
+	cc[CC_MB] = commit_tree(5, t, &cc[CC_B4], &cc[CC_A4]);
+	tree_free(t);
+	tree_free(base);
+}
+
 /* Two devices merge each other's heads at once (a criss-cross), then one
  * deletes a message the other had added: with one base alone it would
  * come back; the virtual base keeps it deleted. */
@@ -1693,26 +1727,9 @@ static void test_criss_cross(void)
 	struct merge_bases mb;
 	char *names;
 
-	tree_new(&t, 1000, 1000, &t0);
-	maildir(t, "");
-	put(t, "cur/1.X:2,", 1);
-	struct cid c3 = commit_tree(3, t, NULL, NULL);
-	put(t, "new/A", 2);
-	struct cid a4 = commit_tree(4, t, &c3, NULL);
-	tree_free(t);
-	t = tree_at(&c3);
-	t->next_ino = REMOTE_RANGE;
-	put(t, "new/B", 3);
-	struct cid b4 = commit_tree(4, t, &c3, NULL);
-	tree_free(t);
-	base = tree_at(&c3);
-	t = merged_tree(&a4, &b4, base);
-	struct cid ma = commit_tree(5, t, &a4, &b4);
-	tree_free(t);
-	t = merged_tree(&b4, &a4, base);
-	struct cid mbc = commit_tree(5, t, &b4, &a4);
-	tree_free(t);
-	tree_free(base);
+	struct cid cc[CC_N];
+	criss_cross("X", 1, cc);
+	struct cid ma = cc[CC_MA], mbc = cc[CC_MB];
 	t = tree_at(&ma);
 	rm(t, "new/A", false);
 	struct cid a6 = commit_tree(6, t, &ma, NULL);
@@ -1728,7 +1745,7 @@ static void test_criss_cross(void)
 
 	/* Against the virtual base; then, to show why, against the other
 	 * line's base alone. */
-	base = tree_at(&b4);
+	base = tree_at(&cc[CC_B4]);
 	r = tree_at(&mbc);
 	struct fs_tree *bases[2] = {vb, base};
 	const char *want[2] = {"B", "A,B"};
@@ -1856,31 +1873,13 @@ static void test_gc_boundary(void)
  * tree. */
 static void test_replay_boundary(void)
 {
-	struct fs_tree *t, *base;
 	struct merge_bases mb;
 	struct merge_sides sides;
 	struct commit c;
+	struct cid cc[CC_N];
 
-	tree_new(&t, 1000, 1000, &t0);
-	maildir(t, "");
-	put(t, "cur/1.Y:2,", 31);
-	struct cid c3 = commit_tree(3, t, NULL, NULL);
-	put(t, "new/A.y", 32);
-	struct cid a4 = commit_tree(4, t, &c3, NULL);
-	tree_free(t);
-	t = tree_at(&c3);
-	t->next_ino = REMOTE_RANGE;
-	put(t, "new/B.y", 33);
-	struct cid b4 = commit_tree(4, t, &c3, NULL);
-	tree_free(t);
-	base = tree_at(&c3);
-	t = merged_tree(&a4, &b4, base);
-	struct cid ma = commit_tree(5, t, &a4, &b4);
-	tree_free(t);
-	t = merged_tree(&b4, &a4, base);
-	struct cid mbc = commit_tree(5, t, &b4, &a4);
-	tree_free(t);
-	tree_free(base);
+	criss_cross(".y", 31, cc);
+	struct cid c3 = cc[CC_C3], ma = cc[CC_MA], mbc = cc[CC_MB];
 	/* gc kept the newest two seqs (boundary 4): 3's tree is gone. */
 	if (commit_read(st.bs, &keys, &c3, &c) || bs_remove(st.bs, &c.tree.cid))
 		bail("gc of 3's tree", NULL, 0);
