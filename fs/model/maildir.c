@@ -39,6 +39,19 @@ bool maildir_is_folder(const char *name, size_t len)
 	return len > 0 && name[0] == '.';
 }
 
+static bool has_prefix_name(const char *name, const char *base)
+{
+	size_t n = strlen(base);
+	return strncmp(name, base, n) == 0 &&
+	       (name[n] == '\0' || name[n] == '.');
+}
+
+bool maildir_is_index_name(const char *name)
+{
+	return has_prefix_name(name, "dovecot.index") ||
+	       has_prefix_name(name, "dovecot.list.index");
+}
+
 int maildir_create(struct fs_tree *t, struct inode *dir,
 		   const struct tree_new_inode *spec,
 		   const struct timespec *now)

@@ -46,6 +46,14 @@ bool maildir_is_tmp(const char *name, size_t len);
 /* name[0..len) names a Maildir++ folder when it is an entry of the root. */
 bool maildir_is_folder(const char *name, size_t len);
 
+/* name is one of Dovecot's index names: "dovecot.index" or
+ * "dovecot.list.index", alone or followed by '.' and anything (.log,
+ * .log.2, .cache, .tmp, .lock, …); dovecot-uidlist and dovecot-keywords
+ * are not.  The mount makes files created so local cache files
+ * (fs/mount/cache_class.h); a merge takes none from the other side
+ * (fs/model/merge.h). */
+bool maildir_is_index_name(const char *name);
+
 /* Create cur/, new/ and tmp/ in dir, each as spec says (spec->mode is the
  * directory's), at time now; the first error of tree_create, else 0. */
 int maildir_create(struct fs_tree *t, struct inode *dir,

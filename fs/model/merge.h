@@ -41,6 +41,16 @@
  *    their whole state three-way (absent, or type, inode number, content,
  *    target, mode, uid, gid, mtime): the side that changed it; both
  *    changed it differently: local's (merge_stats.conflicts counts it).
+ *  - Dovecot's index names (maildir_is_index_name) when local->index_local
+ *    (the mount makes them local cache files, which no scan sees): the
+ *    remote's non-directories under those names are left out, as if
+ *    absent.  So an ordinary index file (an earlier release's, or an
+ *    index_cache=off device's) is never taken from the other side, never
+ *    collides with a local cache file of its name, and leaves local's
+ *    when untouched since base (the other side "deleted" it; Dovecot
+ *    rebuilds it): the merged tree holds only index files this side
+ *    wrote.  Merging back converges: the other side, its copy untouched
+ *    since the merge's base, drops it too.
  *  - Directories are keyed by path.  Present by the three-way of
  *    presence, and present whatever that says when anything the merge
  *    keeps lies below (a folder deleted on one side while mail arrived in

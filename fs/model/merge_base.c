@@ -369,6 +369,7 @@ int merge_sides_load(struct obj_store *st, const struct mailbox_keys *keys,
 		err = commit_read(st->bs, keys, &m->bases[i], &bases.c[i]);
 	}
 	bases.n = m->nbases;
+	bases.bound = m->bound; /* the live walk's: its bases of bases */
 	if (!err)
 		err = commit_read(st->bs, keys, &m->parent, &out->remote);
 	if (!err)

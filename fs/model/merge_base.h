@@ -126,7 +126,9 @@ int merge_base_tree(struct obj_store *st, const struct mailbox_keys *keys,
 /*
  * What redoing a merge needs, as a merge record names it (fs/model/record.h):
  * the parent's commit and tree and the tree of the bases (merge_base_tree
- * at the record's time; NULL: the empty tree).  0, or the errors of
+ * at the record's time, within the record's gc boundary; NULL: the empty
+ * tree).  The live merge loads its sides from its record too, so both
+ * walk between several bases alike.  0, or the errors of
  * commit_read, manifest_load and merge_base_tree; -EINVAL for more bases
  * than MERGE_BASES_MAX.  Free with merge_sides_free (also after an error).
  */

@@ -48,8 +48,10 @@ struct mg_side {
 	size_t n, cap;
 };
 
-/* Scan t (NULL: nothing) into *s, sorted.  0, -ENOMEM, -ENAMETOOLONG. */
-int mg_scan(struct fs_tree *t, struct mg_side *s);
+/* Scan t (NULL: nothing) into *s, sorted; with skip_index, without the
+ * non-directories under Dovecot's index names (maildir_is_index_name).
+ * 0, -ENOMEM, -ENAMETOOLONG. */
+int mg_scan(struct fs_tree *t, struct mg_side *s, bool skip_index);
 void mg_side_free(struct mg_side *s);
 /* The entry of s at path, or NULL. */
 const struct mg_ent *mg_find(const struct mg_side *s, const char *path);

@@ -733,8 +733,10 @@ int merge_plan(struct fs_tree *base, struct fs_tree *local,
 	memset(&c, 0, sizeof(c));
 	if (!local || !remote || !now)
 		return -EINVAL;
+	/* An index file is never taken from the other side (merge.h). */
 	for (int s = 0; s < MG_SIDES && !err; s++)
-		err = mg_scan(in.t[s], &in.s[s]);
+		err = mg_scan(in.t[s], &in.s[s],
+			      s == MG_REMOTE && local->index_local);
 	if (!err)
 		err = mg_decide(&in, &w);
 	if (!err) {

@@ -68,6 +68,7 @@ static void parse_message(struct mg_ent *e)
 
 struct scan {
 	struct mg_side *s;
+	bool skip_index; /* leave out non-directories of index names */
 	char *buf; /* the path being walked, MERGE_PATH_MAX + 1 bytes */
 };
 
@@ -88,6 +89,9 @@ static int scan_dir(struct scan *sc, struct inode *dir, size_t len,
 
 			if (de->inode->cache)
 				continue; /* local, not the mailbox's */
+			if (sc->skip_index && !S_ISDIR(de->inode->mode) &&
+			    maildir_is_index_name(de->name))
+				continue; /* the other side's: merge.h */
 			if (at + de->name_len > MERGE_PATH_MAX)
 				return -ENAMETOOLONG;
 			if (len)
@@ -126,9 +130,9 @@ static int by_path(const void *a, const void *b)
 		      ((const struct mg_ent *)b)->path);
 }
 
-int mg_scan(struct fs_tree *t, struct mg_side *s)
+int mg_scan(struct fs_tree *t, struct mg_side *s, bool skip_index)
 {
-	struct scan sc = {.s = s};
+	struct scan sc = {.s = s, .skip_index = skip_index};
 	int r;
 
 	memset(s, 0, sizeof(*s));

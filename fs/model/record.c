@@ -555,7 +555,7 @@ int record_merge_encode(const struct record_merge *m, char **json,
 	if (!ts_ok(&m->time))
 		return -EOVERFLOW;
 	if (m->nbases > RECORD_MERGE_BASES_MAX ||
-	    !cid_is_raw_sha256(&m->parent))
+	    !cid_is_raw_sha256(&m->parent) || m->bound > INT64_MAX)
 		return -EINVAL;
 	for (unsigned i = 0; i < m->nbases; i++)
 		if (!cid_is_raw_sha256(&m->bases[i]))
@@ -571,6 +571,9 @@ int record_merge_encode(const struct record_merge *m, char **json,
 		    json_object_set_new(o, "parent", cid_string(&m->parent)) |
 		    json_object_set(o, "bases", bases) |
 		    set_int(o, "time", ts_to_ns(&m->time));
+	/* Only a virtual base (two bases or more) walks within it. */
+	if (!e && m->nbases > 1 && m->bound)
+		e = set_int(o, "bound", (json_int_t)m->bound);
 	json_decref(bases);
 	char *text = e ? NULL : json_dumps(o, JSON_COMPACT);
 	json_decref(o);
@@ -589,7 +592,14 @@ int record_merge_parse(const uint8_t *payload, size_t len,
 			       JSON_REJECT_DUPLICATES, NULL);
 	const json_t *op = json_object_get(o, "op");
 	const json_t *bases = json_object_get(o, "bases");
-	bool ok = json_is_object(o) && json_object_size(o) == 4 &&
+	const json_t *bound = json_object_get(o, "bound");
+	/* One value, one encoding: a bound only with two bases or more,
+	 * and never 0 (that is its absence). */
+	bool ok = json_is_object(o) &&
+		  json_object_size(o) == 4u + (bound != NULL) &&
+		  (!bound || (json_is_integer(bound) &&
+			      json_integer_value(bound) > 0 &&
+			      json_array_size(bases) > 1)) &&
 		  json_is_string(op) && !strcmp(json_string_value(op), "merge") &&
 		  cid_of(json_object_get(o, "parent"), &m->parent) &&
 		  json_is_array(bases) &&
@@ -597,8 +607,10 @@ int record_merge_parse(const uint8_t *payload, size_t len,
 		  get_time(o, "time", &m->time) == 0;
 	for (size_t i = 0; ok && i < json_array_size(bases); i++)
 		ok = cid_of(json_array_get(bases, i), &m->bases[i]);
-	if (ok)
+	if (ok) {
 		m->nbases = (unsigned)json_array_size(bases);
+		m->bound = bound ? (uint64_t)json_integer_value(bound) : 0;
+	}
 	json_decref(o);
 	if (!ok)
 		memset(m, 0, sizeof(*m));

@@ -25,10 +25,14 @@
  * A merge (fs/model/merge.h) is one record of its own kind: what to merge,
  * not the changes, which replay recomputes from the same inputs
  * (docs/ARCHITECTURE.md, "Crash story"):
- *   {"op":"merge","parent":"bafk…","bases":["bafk…",…],"time":NS}
+ *   {"op":"merge","parent":"bafk…","bases":["bafk…",…],"time":NS
+ *    [,"bound":SEQ]}
  * parent: the other head merged in; bases: its merge bases (0 …
  * RECORD_MERGE_BASES_MAX, fs/model/merge_base.h); time: the merge's
- * records' time.  Its text starts with RECORD_MERGE_PREFIX, by which
+ * records' time; bound: gc's boundary the live walk kept (a seq ≥ 1),
+ * only with two or more bases, whose virtual base walks between them
+ * within it (replay must find the bases of bases the live merge found,
+ * not those below the boundary, whose trees gc freed); absent: none.  Its text starts with RECORD_MERGE_PREFIX, by which
  * fs/store/journal_payload.h tells it from the others; record_replay
  * refuses it (replay needs blocks: fs/model/merge_base.h, merge_replay).
  *
@@ -145,6 +149,8 @@ struct record_merge {
 	unsigned nbases;
 	struct cid bases[RECORD_MERGE_BASES_MAX];
 	struct timespec time;
+	uint64_t bound; /* the live walk's gc boundary (merge_base.h), 0:
+			   none; kept only with two or more bases */
 };
 
 /* Its text (malloc'ed, starting RECORD_MERGE_PREFIX).  0, -ENOMEM,

@@ -128,6 +128,10 @@ struct fs_tree {
 	struct inode *root;
 	struct inode *dirty_dirs; /* directories with dirty shards */
 	uint32_t shard_threshold; /* entries per shard before splitting */
+	bool index_local; /* Dovecot's index names are this mount's own
+			     (local cache files, fs/mount/cache_class.h):
+			     a merge into this tree takes no such file from
+			     the other side (fs/model/merge.h) */
 };
 
 /* A new tree holding only an empty root directory (mode 0755, uid/gid as

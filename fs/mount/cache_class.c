@@ -6,20 +6,14 @@
 #include <sys/stat.h>
 #include <errno.h>
 
+#include "fs/model/maildir.h"
+#include "fs/model/merge.h"
 #include "fs/model/record.h"
 #include "fs/model/tree.h"
 
-static bool has_prefix_name(const char *name, const char *base)
-{
-	size_t n = strlen(base);
-	return strncmp(name, base, n) == 0 &&
-	       (name[n] == '\0' || name[n] == '.');
-}
-
 bool cache_file_name_is(const char *name)
 {
-	return has_prefix_name(name, "dovecot.index") ||
-	       has_prefix_name(name, "dovecot.list.index");
+	return maildir_is_index_name(name);
 }
 
 static struct inode *named(struct fs_tree *t, uint64_t dir, const char *name)
@@ -75,4 +69,47 @@ int cache_file_classify(struct fs_tree *t, const struct record *r,
 		return i && i->cache;
 	}
 	return 0;
+}
+
+/* Does dir hold cache files only (and at least one)? */
+static bool only_cache_files(struct inode *dir)
+{
+	const struct dir *d = dir->dir;
+	uint32_t n = 0;
+	for (uint32_t b = 0; b < d->nbuckets; b++)
+		for (const struct dirent *e = d->buckets[b]; e;
+		     e = e->hash_next, n++)
+			if (!e->inode->cache)
+				return false;
+	return n > 0;
+}
+
+unsigned cache_files_drop_for(struct fs_tree *t, const struct record *r,
+			      record_release_fn release_fn, void *arg)
+{
+	struct tree_listing l;
+	unsigned n = 0;
+	if (r->op != REC_UNLINK || !r->rmdir)
+		return 0;
+	struct inode *d = named(t, r->dir, r->name);
+	if (!d || !d->dir || !only_cache_files(d) || tree_list(d, &l) != 0)
+		return 0;
+	for (size_t k = 0; k < l.count; k++) {
+		struct record u = {.op = REC_UNLINK, .dir = d->ino,
+				   .name = l.entries[k].name, .time = r->time};
+		n += record_apply(t, &u, release_fn, arg) == 0;
+	}
+	tree_listing_free(&l);
+	return n;
+}
+
+size_t cache_merge_apply(struct fs_tree *t, const struct merge_plan *plan,
+			 record_release_fn release_fn, void *arg)
+{
+	size_t failed = 0;
+	for (size_t i = 0; i < plan->n; i++) {
+		cache_files_drop_for(t, &plan->recs[i], release_fn, arg);
+		failed += record_apply(t, &plan->recs[i], release_fn, arg) != 0;
+	}
+	return failed;
 }

@@ -1,6 +1,7 @@
 /*
  * fs/mount/cache_class.h — which files are local cache files
- * (fs/mount/cache_file.h), and which changes touch only them.
+ * (fs/mount/cache_file.h), which changes touch only them, and how a merge
+ * applies over them.
  *
  * The class is fixed by name at creation: a regular file created as
  * "dovecot.index" or "dovecot.list.index", alone or followed by '.' and
@@ -17,9 +18,10 @@
 
 #include <stdbool.h>
 
+#include "fs/model/record.h"
+
 struct fs_tree;
 struct inode;
-struct record;
 
 /* Is name one of the cache names: "dovecot.index" or "dovecot.list.index",
  * alone or followed by '.' and anything (.log, .log.2, .cache, .tmp,
@@ -38,5 +40,26 @@ bool cache_file_name_is(const char *name);
  */
 int cache_file_classify(struct fs_tree *t, const struct record *r,
 			const struct inode *src, bool *unlink_first);
+
+/*
+ * Before r, about to change tree t, is applied: if r removes a directory
+ * (an rmdir, as a merge plans one for a folder the other device deleted),
+ * unlink the cache files that directory holds, without the journal (as
+ * every change of a cache file), with release_fn/arg at time r->time.  A
+ * cache file never keeps a directory alive: the merge saw the directory
+ * empty, replay (which has no cache files) removes it, and Dovecot
+ * rebuilds them.  Returns how many went; a directory holding anything
+ * else is left whole (the rmdir fails as it would have).
+ */
+unsigned cache_files_drop_for(struct fs_tree *t, const struct record *r,
+			      record_release_fn release_fn, void *arg);
+
+/*
+ * merge_apply (fs/model/merge.h) for a tree holding cache files: each
+ * record after cache_files_drop_for.  Returns how many records failed.
+ */
+struct merge_plan;
+size_t cache_merge_apply(struct fs_tree *t, const struct merge_plan *plan,
+			 record_release_fn release_fn, void *arg);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "fs/model/manifest.h"
 #include "fs/model/reach.h"
+#include "fs/mount/cache_class.h"
 #include "fs/mount/file.h"
 #include "ipfs/cidset.h"
 #include "util/clock.h"
@@ -100,6 +101,8 @@ static int merge_locked(struct ipmd_fs *fs, const struct record_merge *m,
 		return -EBUSY; /* commits are failing: merge after the next */
 	/* Content journaled before the record: replay sees it sealed. */
 	int e = ipmd_fs_seal_all_locked(fs);
+	/* Index files are this device's own where it makes cache files. */
+	fs->tree->index_local = !fs->index_cache_off;
 	if (!e)
 		e = merge_plan(sides->base, fs->tree, sides->remote_tree,
 			       &m->time, plan);
@@ -111,7 +114,9 @@ static int merge_locked(struct ipmd_fs *fs, const struct record_merge *m,
 	free(json);
 	if (e)
 		return e;
-	merge_apply(fs->tree, plan, ipmd_fs_release_inode, fs, &failed);
+	/* A folder the other side deleted goes with its cache files (the
+	 * plan never sees them). */
+	failed = cache_merge_apply(fs->tree, plan, ipmd_fs_release_inode, fs);
 	if (failed)
 		logmsg(LOG_WARNING, "merge: %zu of %zu changes did not apply",
 		       failed, plan->n);
@@ -130,6 +135,7 @@ int follow_merge(struct ipmd_fs *fs, const struct cid *remote,
 	if (bases->n > RECORD_MERGE_BASES_MAX)
 		return -EINVAL;
 	m.nbases = (unsigned)bases->n;
+	m.bound = m.nbases > 1 ? bases->bound : 0; /* as the record keeps it */
 	memcpy(m.bases, bases->cid, bases->n * sizeof(*bases->cid));
 	/* What replay reads must be here, durable, before the record names
 	 * it: the reads went through the outbox into the local store. */

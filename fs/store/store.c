@@ -122,10 +122,33 @@ int store_has_data(const struct store_paths *p)
 	return r ? r : dir_any(p->journal, journal_has_record);
 }
 
+int store_is_node_cache(const struct store_paths *p)
+{
+	const char *mailbox_only[] = {p->key, p->head, p->pruned};
+	for (size_t i = 0; i < sizeof(mailbox_only) / sizeof(*mailbox_only);
+	     i++) {
+		if (access(mailbox_only[i], F_OK) == 0)
+			return 0;
+		if (errno != ENOENT)
+			return -errno;
+	}
+	int r = dir_any(p->journal, journal_has_record);
+	if (r)
+		return r < 0 ? r : 0;
+	return store_has_data(p); /* blocks or seen are left */
+}
+
 void store_no_key_message(const struct store_paths *p, char *msg,
 			  size_t size)
 {
-	if (store_has_data(p) != 0)
+	if (store_is_node_cache(p) == 1)
+		snprintf(msg, size,
+			 "%s is the cache of a read-only mount --from-node "
+			 "(blocks fetched from a node; no key, no head, no "
+			 "device): not a mailbox (mount it with --from-node "
+			 "and --capability; do not restore a key into it)",
+			 p->root);
+	else if (store_has_data(p) != 0)
 		snprintf(msg, size,
 			 "%s holds a mailbox but its key file %s is missing: "
 			 "restore it (ipmaildir key restore, or a copy of "

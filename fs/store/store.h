@@ -70,10 +70,22 @@ IPMD_MUST_CHECK
 int store_has_data(const struct store_paths *p);
 
 /*
+ * Is p the cache of a `mount --from-node` (fs/mount/remote.h): no key
+ * file, no head, no pruned, no journal record, but blocks or a seen file?
+ * A mailbox always has a head (init writes it) and its key; a reader of
+ * another machine's mailbox keeps only the blocks it fetched and the
+ * newest head it accepted (seen, under the capability's key).  1, 0, or
+ * negative errno.
+ */
+IPMD_MUST_CHECK
+int store_is_node_cache(const struct store_paths *p);
+
+/*
  * The line to give when p has no key file: "no mailbox in DIR (run
- * ipmaildir init first)" for an empty store, else that the key file is
- * missing and `ipmaildir key restore` brings it back (a new key would
- * read none of the mail there).
+ * ipmaildir init first)" for an empty store; for a --from-node cache
+ * (store_is_node_cache) that it is one, and not a mailbox; else that the
+ * key file is missing and `ipmaildir key restore` brings it back (a new
+ * key would read none of the mail there).
  */
 void store_no_key_message(const struct store_paths *p, char *msg,
 			  size_t size);

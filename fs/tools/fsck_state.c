@@ -24,6 +24,7 @@ struct stored {
 	struct cid_set *named; /* parents and merged parents */
 	uint8_t *buf;
 	int error;
+	uint64_t bound; /* gc's boundary: where walks end (history.h) */
 };
 
 static int try_commit(const struct cid *cid, void *arg)
@@ -55,11 +56,15 @@ static int try_commit(const struct cid *cid, void *arg)
 	return 0;
 }
 
-/* Is anc in head's history (merge_contains through the store)? */
-static bool contains(struct fsck *f, const struct cid *head,
-		     const struct cid *anc)
+/* Is anc in head's history (merge_contains through the store)?  Within
+ * gc's boundary, as log and gc walk it: below it commits are gone (or
+ * going), so a line ends there, and a block still stored below it is
+ * never read (it can neither fail the walk nor be taken for history). */
+static bool contains(struct fsck *f, const struct stored *s,
+		     const struct cid *head, const struct cid *anc)
 {
-	return merge_contains(f->h.bs, &f->h.store.keys, head, anc) == 1;
+	return merge_contains_within(f->h.bs, &f->h.store.keys, head, anc,
+				     s->bound) == 1;
 }
 
 /* The head the other devices published, as this store last saw it
@@ -92,9 +97,9 @@ static long pick_tip(struct fsck *f, const struct stored *s,
 		     (s->seqs[i] == s->seqs[best] &&
 		      cid_compare(&s->cids[i], &s->cids[best]) > 0)))
 			continue;
-		if (want && !contains(f, &s->cids[i], want))
+		if (want && !contains(f, s, &s->cids[i], want))
 			continue;
-		if (pass == 0 && peer && contains(f, peer, &s->cids[i]))
+		if (pass == 0 && peer && contains(f, s, peer, &s->cids[i]))
 			continue; /* the other device's line */
 		best = (long)i;
 	}
@@ -115,7 +120,8 @@ bool fsck_find_newest(struct fsck *f, const struct cid *want,
 {
 	struct stored s = {.h = &f->h,
 			   .buf = malloc(COMMIT_PLAIN_MAX + 64),
-			   .named = cid_set_new()};
+			   .named = cid_set_new(),
+			   .bound = store_gc_boundary(&f->h.store, f->h.bs)};
 	bool found = false;
 	if (s.buf && s.named && bs_iterate(f->h.local, try_commit, &s) == 0 &&
 	    !s.error) {

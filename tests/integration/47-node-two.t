@@ -58,6 +58,21 @@ check "… through B's cache ($nb blocks fetched from node B)" test "$nb" -gt "$
 check "B's node holds what it fetched over bitswap" \
 	ipfs_has "$IPFS_API_2" "$(basename "$(find "$CACHE_B/blocks" -type f | head -1)")"
 check "B's cache holds no key" test ! -e "$CACHE_B/key"
+# status and fsck on the cache: what it is, no device, and never the
+# advice to restore a key into it (the next mount would refuse the cache).
+out=$("$IPMD_BIN" status --store "$CACHE_B" 2>&1)
+check "status on B's cache: exit 0, a --from-node cache: $out" \
+	grep -q 'the cache of a read-only mount --from-node' <<<"$out"
+check "… device: none" grep -q '^device: *none' <<<"$out"
+check "… mounted read-only where it is" grep -qF "read-only on $(realpath "$MNT_B")" <<<"$out"
+dev=$("$IPMD_BIN" status --json --store "$CACHE_B" |
+	python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["device"], j["from_node_cache"], j["blocks"] > 0)')
+is "$dev" "None True True" "status --json on B's cache: device null, a cache with blocks"
+out=$("$IPMD_BIN" fsck --store "$CACHE_B" 2>&1)
+rc=$?
+check "fsck on B's cache says it is a --from-node cache, no mailbox (exit $rc): $out" \
+	grep -q 'cache of a read-only mount --from-node.*not a mailbox' <<<"$out"
+check "… and not to restore a key" bash -c "! grep -q 'restore it' <<<'$out'"
 check "a new file is refused" bash -c "! (echo x >'$MNT_B/new/x') 2>/dev/null"
 err=$(mv "$MNT_B/cur/$(ls "$MNT_B/cur" | head -1)" "$MNT_B/cur/renamed" 2>&1)
 check "a rename is refused: read-only file system" grep -qi 'read-only' <<<"$err"

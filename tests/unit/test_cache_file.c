@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "crypto/format.h"
+#include "fs/model/merge.h"
 #include "fs/model/record.h"
 #include "fs/model/tree.h"
 #include "fs/mount/cache_class.h"
@@ -267,6 +268,87 @@ static void free_cache_files(struct fs_tree *t)
 		}
 }
 
+/* A tree with a folder .X (a Maildir); with cache files in .X when cf. */
+static struct fs_tree *folder_tree(struct cache_file *cf)
+{
+	struct fs_tree *t;
+	struct timespec now = {1, 0};
+	struct tree_new_inode dirspec = {.mode = S_IFDIR | 0700};
+	struct inode *x = NULL, *sub = NULL;
+	if (tree_new(&t, 0, 0, &now) != 0 ||
+	    tree_create(t, t->root, ".X", &dirspec, &now, &x) != 0)
+		harness_bail("folder_tree");
+	for (int i = 0; i < 3; i++)
+		if (tree_create(t, x, (const char *[]){"cur", "new", "tmp"}[i],
+				&dirspec, &now, &sub) != 0)
+			harness_bail("folder_tree: %d", i);
+	if (!cf)
+		return t;
+	struct tree_new_inode filespec = {.mode = S_IFREG | 0600};
+	const char *names[] = {"dovecot.index", "dovecot.index.log"};
+	for (int i = 0; i < 2; i++) {
+		struct inode *f = NULL;
+		if (tree_create(t, x, names[i], &filespec, &now, &f) != 0)
+			harness_bail("folder_tree: %s", names[i]);
+		f->cache = cache_file_ref(cf);
+	}
+	return t;
+}
+
+static unsigned released_caches;
+
+static void release_cache(struct inode *inode, void *arg)
+{
+	struct fs_tree *t = arg;
+	if (inode->cache)
+		released_caches++;
+	cache_file_unref(inode->cache);
+	inode->cache = NULL;
+	tree_release(t, inode);
+}
+
+/* The other device deleted folder .X; here .X holds only cache files:
+ * they go with it, and the folder does not come back. */
+static void test_merge_rmdir(struct cache_file *cf)
+{
+	struct fs_tree *base = folder_tree(NULL), *local = folder_tree(cf);
+	struct fs_tree *remote;
+	struct timespec now = {2, 0};
+	struct merge_plan p;
+	if (tree_new(&remote, 0, 0, &now) != 0)
+		harness_bail("tree_new");
+	is_int(merge_plan(base, local, remote, &now, &p), 0,
+	       "a merge of a folder deleted there");
+	size_t failed = cache_merge_apply(local, &p, release_cache, local);
+	is_int(failed, 0, "every record applies over a folder of cache files");
+	ok(!tree_lookup(local->root, ".X"), "the folder is gone here too");
+	is_int(released_caches, 2, "its two cache files went with it");
+	merge_plan_free(&p);
+
+	/* A folder holding anything else keeps its cache files. */
+	struct fs_tree *t = folder_tree(cf);
+	struct inode *x = tree_lookup(t->root, ".X")->inode;
+	struct record r = {.op = REC_UNLINK, .dir = x->ino, .name = "cur",
+			   .rmdir = true, .time = now};
+	is_int(cache_files_drop_for(t, &(struct record){.op = REC_UNLINK,
+					   .dir = TREE_ROOT_INO, .name = ".X",
+					   .rmdir = true, .time = now},
+				    release_cache, t),
+	       0, "a folder holding more than cache files keeps them");
+	is_int(record_apply(t, &r, NULL, NULL), 0, "(its cur/ removed)");
+	is_int(cache_files_drop_for(t, &(struct record){.op = REC_UNLINK,
+					   .dir = TREE_ROOT_INO, .name = ".X",
+					   .rmdir = false, .time = now},
+				    release_cache, t),
+	       0, "an unlink is no rmdir: nothing dropped");
+	free_cache_files(t);
+	tree_free(t);
+	tree_free(base);
+	tree_free(local);
+	tree_free(remote);
+}
+
+
 /* A clean unmount's catalog: back for the same head and generation only,
  * each file whole; a damaged catalog or another head keeps nothing. */
 static void test_keep(struct cache_dir *d, const char *dir)
@@ -417,6 +499,7 @@ int main(void)
 	struct cache_file *cf;
 	is_int(cache_file_new(d, &cf), 0, "a cache file for the tree");
 	test_classify(cf);
+	test_merge_rmdir(cf);
 	test_keep(d, dir);
 	test_unsafe(d, dir);
 	cache_file_unref(cf);

@@ -612,6 +612,102 @@ static void test_other_files(void)
 	trio_free(&x);
 }
 
+/* Dovecot's index files where the local tree makes them local cache files
+ * (tree->index_local, merge.h): an ordinary one of the other side (an
+ * earlier release's, or an index_cache=off device's) is never taken. */
+static int cache_mark; /* what an inode's cache points at here */
+
+static void mk_cache(struct fs_tree *t, const char *path)
+{
+	mk(t, path, S_IFREG | 0600, NULL);
+	lookup(t, path)->cache = (struct cache_file *)&cache_mark;
+}
+
+static void base_index(struct fs_tree *t)
+{
+	base_inbox(t);
+	put(t, "dovecot.index.log", 60);
+	put(t, "dovecot.list.index", 61);
+	put(t, "dovecot.index.cache", 62);
+}
+
+static bool holds(struct fs_tree *t, const char *path, uint64_t seed)
+{
+	struct inode *in = lookup(t, path);
+	struct obj_ref c = content_of(seed);
+	return in && !in->cache && cid_equal(&in->content.cid, &c.cid);
+}
+
+static void test_index_files(void)
+{
+	struct trio x;
+	const char *const skip[] = {"dovecot.index", NULL};
+
+	/* The hazard: a cache file here, an ordinary file of that name
+	 * there (no base has it): the create could not apply. */
+	trio_new(&x, base_inbox);
+	x.l->index_local = true;
+	mk_cache(x.l, "dovecot.index");
+	put(x.r, "dovecot.index", 70);
+	put(x.r, "dovecot.index.log", 71);
+	put(x.r, "new/4.M4.b", 72);
+	is_int(merge_into(x.b, x.l, x.r), 0,
+	       "index names: every record applies over a local cache file");
+	ok(lookup(x.l, "dovecot.index") && lookup(x.l, "dovecot.index")->cache,
+	   "the local cache file stays");
+	ok(!lookup(x.l, "dovecot.index.log"),
+	   "an index file the other side added is not taken");
+	ok(lookup(x.l, "new/4.M4.b") != NULL, "its mail is");
+	/* The other side takes the merge (its head is the merge's base):
+	 * both end with the same files, none of the index names. */
+	x.r->index_local = true;
+	struct fs_tree *rb = x.r;
+	if (tree_new(&x.r, 1000, 1000, &t0))
+		bail("tree_new", NULL, 0);
+	base_inbox(x.r);
+	x.r->next_ino = REMOTE_RANGE; /* the same tree as rb: its copy */
+	put(x.r, "dovecot.index", 70);
+	put(x.r, "dovecot.index.log", 71);
+	put(x.r, "new/4.M4.b", 72);
+	x.r->index_local = true;
+	is_int(merge_into(rb, x.r, x.l), 0,
+	       "the other side merges it back: every record applies");
+	ok(!lookup(x.r, "dovecot.index") && !lookup(x.r, "dovecot.index.log"),
+	   "the other side drops its ordinary index files with the merge");
+	same_trees(&x, skip, "index names, both ways");
+	tree_free(rb);
+	trio_free(&x);
+
+	/* Changed there, untouched here: not taken (the file goes: the
+	 * other side's is treated as absent); changed here: kept. */
+	trio_new(&x, base_index);
+	x.l->index_local = true;
+	rewrite(x.r, "dovecot.index.log", 80);
+	rewrite(x.r, "dovecot.list.index", 81);
+	rewrite(x.l, "dovecot.list.index", 82);
+	rm(x.r, "dovecot.index.cache", false);
+	put(x.r, "dovecot-uidlist.lock", 83);
+	is_int(merge_into(x.b, x.l, x.r), 0, "index changes: every record "
+	       "applies");
+	ok(!lookup(x.l, "dovecot.index.log"),
+	   "changed there, untouched here: gone, not the other side's");
+	ok(holds(x.l, "dovecot.list.index", 82), "changed here: kept");
+	ok(!lookup(x.l, "dovecot.index.cache"), "deleted there: gone");
+	ok(holds(x.l, "dovecot-uidlist.lock", 83),
+	   "other names merge as before");
+	trio_free(&x);
+
+	/* -o index_cache=off (no index_local): index files are mailbox
+	 * files, merged as every other file. */
+	trio_new(&x, base_index);
+	rewrite(x.r, "dovecot.index.log", 90);
+	put(x.r, "dovecot.index", 91);
+	merge_both(&x, "index files as mailbox files");
+	ok(holds(x.l, "dovecot.index.log", 90) && holds(x.l, "dovecot.index", 91),
+	   "without index_local the other side's index files are taken");
+	trio_free(&x);
+}
+
 /* A special file: a FIFO, a socket or (rdev given) a device node. */
 static void mknod_(struct fs_tree *t, const char *path, uint32_t mode,
 		   uint64_t rdev)
@@ -1626,6 +1722,40 @@ static struct fs_tree *merged_tree(const struct cid *l, const struct cid *r,
 	return t;
 }
 
+/* Commits 3 (one message, cur/1.TAG:2,), 4 on each side (new/A and new/B,
+ * then TAG) and 5 merging each into the other (a criss-cross): c3, a4,
+ * b4, ma, mb in that order. */
+enum { CC_C3, CC_A4, CC_B4, CC_MA, CC_MB, CC_N };
+static void criss_cross(const char *tag, uint64_t seed, struct cid *cc)
+{
+	struct fs_tree *t, *base;
+	char path[64];
+
+	tree_new(&t, 1000, 1000, &t0);
+	maildir(t, "");
+	snprintf(path, sizeof(path), "cur/1.%s:2,", tag);
+	put(t, path, seed);
+	cc[CC_C3] = commit_tree(3, t, NULL, NULL);
+	snprintf(path, sizeof(path), "new/A%s", tag[0] == 'X' ? "" : tag);
+	put(t, path, seed + 1);
+	cc[CC_A4] = commit_tree(4, t, &cc[CC_C3], NULL);
+	tree_free(t);
+	t = tree_at(&cc[CC_C3]);
+	t->next_ino = REMOTE_RANGE;
+	snprintf(path, sizeof(path), "new/B%s", tag[0] == 'X' ? "" : tag);
+	put(t, path, seed + 2);
+	cc[CC_B4] = commit_tree(4, t, &cc[CC_C3], NULL);
+	tree_free(t);
+	base = tree_at(&cc[CC_C3]);
+	t = merged_tree(&cc[CC_A4], &cc[CC_B4], base);
+	cc[CC_MA] = commit_tree(5, t, &cc[CC_A4], &cc[CC_B4]);
+	tree_free(t);
+	t = merged_tree(&cc[CC_B4], &cc[CC_A4], base);
+	cc[CC_MB] = commit_tree(5, t, &cc[CC_B4], &cc[CC_A4]);
+	tree_free(t);
+	tree_free(base);
+}
+
 /* Two devices merge each other's heads at once (a criss-cross), then one
  * deletes a message the other had added: with one base alone it would
  * come back; the virtual base keeps it deleted. */
@@ -1635,26 +1765,9 @@ static void test_criss_cross(void)
 	struct merge_bases mb;
 	char *names;
 
-	tree_new(&t, 1000, 1000, &t0);
-	maildir(t, "");
-	put(t, "cur/1.X:2,", 1);
-	struct cid c3 = commit_tree(3, t, NULL, NULL);
-	put(t, "new/A", 2);
-	struct cid a4 = commit_tree(4, t, &c3, NULL);
-	tree_free(t);
-	t = tree_at(&c3);
-	t->next_ino = REMOTE_RANGE;
-	put(t, "new/B", 3);
-	struct cid b4 = commit_tree(4, t, &c3, NULL);
-	tree_free(t);
-	base = tree_at(&c3);
-	t = merged_tree(&a4, &b4, base);
-	struct cid ma = commit_tree(5, t, &a4, &b4);
-	tree_free(t);
-	t = merged_tree(&b4, &a4, base);
-	struct cid mbc = commit_tree(5, t, &b4, &a4);
-	tree_free(t);
-	tree_free(base);
+	struct cid cc[CC_N];
+	criss_cross("X", 1, cc);
+	struct cid ma = cc[CC_MA], mbc = cc[CC_MB];
 	t = tree_at(&ma);
 	rm(t, "new/A", false);
 	struct cid a6 = commit_tree(6, t, &ma, NULL);
@@ -1670,7 +1783,7 @@ static void test_criss_cross(void)
 
 	/* Against the virtual base; then, to show why, against the other
 	 * line's base alone. */
-	base = tree_at(&b4);
+	base = tree_at(&cc[CC_B4]);
 	r = tree_at(&mbc);
 	struct fs_tree *bases[2] = {vb, base};
 	const char *want[2] = {"B", "A,B"};
@@ -1788,6 +1901,71 @@ static void test_gc_boundary(void)
 	ok(merge_find_bases_within(st.bs, &keys, &l[10], &x, 8, &mb) == 0 &&
 		   mb.n == 0 && mb.nends == 0,
 	   "gc boundary: within it the freed block is never read");
+}
+
+/* A criss-cross above gc's boundary: the merge's two bases are at the
+ * boundary, their own common ancestor below it and its tree freed.  The
+ * live walk (within the boundary) builds their virtual base against the
+ * empty tree; the record keeps the boundary so replay (and the live
+ * merge's own merge_sides_load) walks the same way, not down to the freed
+ * tree. */
+static void test_replay_boundary(void)
+{
+	struct merge_bases mb;
+	struct merge_sides sides;
+	struct commit c;
+	struct cid cc[CC_N];
+
+	criss_cross(".y", 31, cc);
+	struct cid c3 = cc[CC_C3], ma = cc[CC_MA], mbc = cc[CC_MB];
+	/* gc kept the newest two seqs (boundary 4): 3's tree is gone. */
+	if (commit_read(st.bs, &keys, &c3, &c) || bs_remove(st.bs, &c.tree.cid))
+		bail("gc of 3's tree", NULL, 0);
+
+	ok(merge_find_bases_within(st.bs, &keys, &ma, &mbc, 4, &mb) == 0 &&
+		   mb.n == 2 && mb.bound == 4,
+	   "boundary replay: the live walk finds two bases at the boundary");
+	struct record_merge m = {.parent = mbc, .nbases = 2, .time = t1,
+				 .bound = mb.bound};
+	memcpy(m.bases, mb.cid, 2 * sizeof(*mb.cid));
+	char *json;
+	size_t len;
+	struct record_merge back;
+	ok(record_merge_encode(&m, &json, &len) == 0 &&
+		   strstr(json, "\"bound\":4") &&
+		   record_merge_parse((const uint8_t *)json, len, &back) == 0 &&
+		   back.bound == 4 && back.nbases == 2,
+	   "the merge record keeps the boundary");
+	free(json);
+	is_int(merge_sides_load(&st, &keys, &back, &sides), 0,
+	       "replay builds the virtual base within it (3's tree unread)");
+	char *names = sides.base ? names_in(sides.base, "new") : NULL;
+	is_str(names ? names : "", "A.y,B.y",
+	       "... holding both bases' mail");
+	free(names);
+	merge_sides_free(&sides);
+
+	m.nbases = 1;
+	ok(record_merge_encode(&m, &json, &len) == 0 && !strstr(json, "bound"),
+	   "one base: no boundary written (nothing walks between bases)");
+	free(json);
+	const char *bad[] = {
+		"{\"op\":\"merge\",\"parent\":\"%s\",\"bases\":[\"%s\"],"
+		"\"time\":1,\"bound\":4}",
+		"{\"op\":\"merge\",\"parent\":\"%s\",\"bases\":[\"%s\","
+		"\"%s\"],\"time\":1,\"bound\":0}",
+	};
+	char p[CID_TEXT_MAX], b0[CID_TEXT_MAX], b1[CID_TEXT_MAX], text[1024];
+	cid_format(&mbc, p, sizeof(p));
+	cid_format(&mb.cid[0], b0, sizeof(b0));
+	cid_format(&mb.cid[1], b1, sizeof(b1));
+	int refused = 0;
+	for (int i = 0; i < 2; i++) {
+		snprintf(text, sizeof(text), bad[i], p, b0, b1);
+		refused += record_merge_parse((const uint8_t *)text,
+					      strlen(text), &back) == -EBADMSG;
+	}
+	is_int(refused, 2, "a bound with one base, or of 0, is refused");
 }
 
 /* A merge as the journal holds it (a record naming the other head and the
@@ -1910,6 +2088,7 @@ int main(void)
 	test_folder_deleted();
 	test_folder_renamed();
 	test_other_files();
+	test_index_files();
 	test_special_files();
 	test_links_and_swaps();
 	test_duplicated_range();
@@ -1924,6 +2103,7 @@ int main(void)
 	test_criss_cross();
 	test_gc_boundary();
 	test_replay();
+	test_replay_boundary();
 	bs_close(st.bs);
 	keys_free(&keys);
 	return tap_done();
