@@ -21,6 +21,7 @@
 #include "fs/mount/node.h"
 #include "fs/mount/publish.h"
 #include "fs/mount/remote.h"
+#include "fs/mount/tail.h"
 #include "fs/store/device.h"
 #include "fs/store/history.h"
 #include "fs/store/journal_payload.h"
@@ -182,7 +183,7 @@ static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
 	}
 	if (p.kind == JOURNAL_PAYLOAD_MERGE)
 		return replay_merge(rc, p.body, p.len);
-	e = mail_changes_replay(rc->fs->tree, p.body, p.len, &rc->mail);
+	e = ipmd_fs_replay_record(rc->fs, p.body, p.len, &rc->mail);
 	if (e == -EBADMSG)
 		return e; /* sealed and authentic, yet malformed: corrupt */
 	if (e == 0)
@@ -574,8 +575,11 @@ void ipmd_fs_unclaimed(struct ipmd_fs *fs, uint64_t ino)
  * seal's error. */
 static int seal_unclaimed_inode(struct ipmd_fs *fs, struct inode *i)
 {
-	/* Unlinked: nothing names it, nothing to commit. */
-	if (!i || !i->file || i->opens || !i->nlink)
+	/* Unlinked: nothing names it, nothing to commit.  An open handle
+	 * seals at its release, but appends already journaled must be
+	 * sealed before the journal rotates past them (tail.h). */
+	if (!i || !i->file || !i->nlink ||
+	    (i->opens && !file_tail_journaled(i->file)))
 		return 0;
 	int e = ipmd_fs_seal_locked(fs, i);
 	if (e == 0 && file_state_idle(i->file)) {
@@ -585,25 +589,38 @@ static int seal_unclaimed_inode(struct ipmd_fs *fs, struct inode *i)
 	return e;
 }
 
+/* Under lock: a failed seal of i; *tails counts those holding journaled
+ * appends (tail.h), which the commit must not rotate past. */
+static void seal_failed(struct inode *i, unsigned *tails)
+{
+	if (i && i->file && file_tail_journaled(i->file))
+		(*tails)++;
+}
+
 /* Under lock: seal what ipmd_fs_unclaimed listed.  Returns how many could
  * not be sealed: they stay listed, and the commit comes back for them. */
-static unsigned seal_unclaimed_locked(struct ipmd_fs *fs)
+static unsigned seal_unclaimed_locked(struct ipmd_fs *fs, unsigned *tails)
 {
 	struct unclaimed *u = &fs->unclaimed;
 	unsigned failed = 0;
 	size_t kept = 0;
 	/* Nothing lists more meanwhile: the lock is held throughout. */
 	for (size_t k = 0; !u->all && k < u->n; k++) {
-		if (seal_unclaimed_inode(fs, tree_get(fs->tree, u->ino[k]))) {
+		struct inode *i = tree_get(fs->tree, u->ino[k]);
+		if (seal_unclaimed_inode(fs, i)) {
 			u->ino[kept++] = u->ino[k];
 			failed++;
+			seal_failed(i, tails);
 		}
 	}
 	u->n = kept;
 	for (uint32_t b = 0; u->all && b < fs->tree->nbuckets; b++)
 		for (struct inode *i = fs->tree->buckets[b]; i;
 		     i = i->hash_next)
-			failed += seal_unclaimed_inode(fs, i) != 0;
+			if (seal_unclaimed_inode(fs, i)) {
+				failed++;
+				seal_failed(i, tails);
+			}
 	u->all = u->all && failed > 0;
 	return failed;
 }
@@ -692,7 +709,14 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 		pthread_mutex_unlock(&fs->commit_lock);
 		return 0;
 	}
-	unsigned unsealed = seal_unclaimed_locked(fs);
+	unsigned tails = 0;
+	unsigned unsealed = seal_unclaimed_locked(fs, &tails);
+	if (tails) {
+		/* Their appends live only in this generation: keep it. */
+		pthread_mutex_unlock(&fs->lock);
+		pthread_mutex_unlock(&fs->commit_lock);
+		return -EAGAIN;
+	}
 	memset(&c, 0, sizeof(c));
 	/* Directory nodes go straight to the store, not through the journal:
 	 * the bs_sync below makes them durable before the commit names them. */
