@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# 93-crash-append.t — a file that grows by appends, each fsync'ed (what
+# Dovecot does to dovecot-uidlist), survives SIGKILLs of the daemon at
+# several points byte-exact, and every commit holds the whole file
+# (docs/ARCHITECTURE.md, "Append-friendly tails").
+#
+#   1. With no commit (commit_delay 10 min), 40 appends each fsync'ed put
+#      no block in the store: the new bytes go to the journal as append
+#      records, not as a re-sealed tail chunk.  SIGKILL, remount: the
+#      file is byte-exact (the journal alone rebuilt it), and fsck of
+#      the crashed store finds it consistent.
+#   2. ITER iterations: mount with a commit delay of 5 ms, 50 ms or 1 s;
+#      an appender fsyncs line after line; SIGKILL a random 0 … 0.7 s
+#      after its first acknowledged append.  After each crash the file
+#      must be the lines up to the last acknowledged one, or one more
+#      (the append in flight), never anything else; fsck exits 0.
+#   3. mount --at about a dozen commits, spread over all: each holds a
+#      whole-line prefix of the final file, longer at each newer commit,
+#      the newest all of it.
+# IPMD_CRASH_APPEND_ITERATIONS (default 8); IPMD_CRASH_SEED fixes the choices.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+[ "$IPMD_TEST_TARGET" = plain ] && skip_all "crashes need an ipmaildir mount"
+command -v python3 >/dev/null || skip_all "needs python3"
+
+ITER=${IPMD_CRASH_APPEND_ITERATIONS:-8}
+SEED=${IPMD_CRASH_SEED:-$$}
+RANDOM=$SEED
+diag "iterations=$ITER seed=$SEED"
+S=$TEST_DIR/store
+M=$TEST_DIR/mnt
+A=$TEST_DIR/at
+W=$TEST_DIR/work
+mkdir -p "$W"
+ipmd_init "$S" || bail "init failed"
+
+cat >"$W/append.py" <<'PY'
+# append.py FILE ACKLOG [COUNT] — append numbered 80-byte lines to FILE
+# after those it holds (O_APPEND), each written whole and fsync'ed; after
+# each fsync returns, the line count goes to ACKLOG (local disk).  COUNT
+# lines, or until an error (the daemon killed).
+import os, sys
+path, acklog = sys.argv[1], sys.argv[2]
+count = int(sys.argv[3]) if len(sys.argv) > 3 else 10**9
+def line(i):
+    return ("%08d " % i + "uidlist line %d " % i * 8)[:79].encode() + b"\n"
+try:
+    n = os.path.getsize(path) // 80 if os.path.exists(path) else 0
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with open(acklog, "a") as log:
+        for i in range(n, n + count):
+            os.write(fd, line(i))
+            os.fsync(fd)
+            log.write("%d\n" % (i + 1))
+            log.flush()
+except OSError:
+    pass
+PY
+cat >"$W/check.py" <<'PY'
+# check.py FILE ACKED — FILE holds lines 0 .. k-1 exactly, k = ACKED or
+# ACKED + 1 (the append in flight at the kill).  Prints k.
+import sys
+path, acked = sys.argv[1], int(sys.argv[2])
+def line(i):
+    return ("%08d " % i + "uidlist line %d " % i * 8)[:79].encode() + b"\n"
+data = open(path, "rb").read()
+k = len(data) // 80
+ok = len(data) % 80 == 0 and k in (acked, acked + 1) and \
+     data == b"".join(line(i) for i in range(k))
+print(k)
+sys.exit(0 if ok else 1)
+PY
+acked() { tail -n 1 "$W/ack" 2>/dev/null || echo 0; }
+blocks() { find "$S/blocks" -type f | wc -l; }
+fsck_ok() {
+	"$IPMD_BIN" fsck --store "$S" >"$W/fsck.out" 2>&1 && return 0
+	sed 's/^/#   /' "$W/fsck.out" | head -8
+	return 1
+}
+
+# 1. No commit: the journal alone.
+ipmd_mount "$S" "$M" -o commit_delay=600000 || bail "mount failed"
+python3 "$W/append.py" "$M/dovecot-uidlist" "$W/ack" 1
+ipmd_umount "$M"
+ipmd_mount "$S" "$M" -o commit_delay=600000 || bail "remount failed"
+before=$(blocks)
+python3 "$W/append.py" "$M/dovecot-uidlist" "$W/ack" 40
+is "$(acked)" 41 "40 appends acknowledged after the committed first line"
+is "$(blocks)" "$before" "no block written by 40 fsync'ed appends (journal records)"
+ipmd_kill9 "$M"
+check "fsck: the crashed store is consistent" fsck_ok
+ipmd_mount "$S" "$M" -o commit_delay=600000 || bail "mount after the crash"
+is "$(python3 "$W/check.py" "$M/dovecot-uidlist" 41)" 41 \
+	"after SIGKILL: the 41 lines, byte-exact"
+ipmd_umount "$M"
+
+# 2. Kills at random points, across commits.
+bad=0 fsck_bad=0
+for it in $(seq 1 "$ITER"); do
+	delay=$(echo 5 50 1000 | cut -d' ' -f$((RANDOM % 3 + 1)))
+	ipmd_mount "$S" "$M" -o commit_delay="$delay" || bail "mount $it failed"
+	python3 "$W/append.py" "$M/dovecot-uidlist" "$W/ack" &
+	ap=$!
+	from=$(acked)
+	for _ in $(seq 50); do [ "$(acked)" != "$from" ] && break; sleep 0.1; done
+	sleep "0.$((RANDOM % 8))"
+	ipmd_kill9 "$M"
+	wait "$ap"
+	fsck_ok || { fsck_bad=$((fsck_bad + 1)); diag "fsck after crash $it (delay $delay)"; }
+	ipmd_mount "$S" "$M" -o commit_delay=600000 || bail "mount after crash $it"
+	if k=$(python3 "$W/check.py" "$M/dovecot-uidlist" "$(acked)"); then
+		# The append in flight came back: it counts from here on.
+		[ "$k" != "$(acked)" ] && echo "$k" >>"$W/ack"
+	else
+		bad=$((bad + 1))
+		diag "crash $it (delay $delay): $(acked) acknowledged, file has $k lines or is torn"
+	fi
+	ipmd_umount "$M"
+done
+is "$bad" 0 "$ITER crashes: each left every acknowledged line, byte-exact, nothing torn"
+is "$fsck_bad" 0 "… and fsck found each crashed store consistent"
+diag "$(acked) lines acknowledged in all"
+
+# 3. Every commit holds a whole-line prefix; the newest all of it.
+ipmd_mount "$S" "$M" || bail "final mount"
+cp "$M/dovecot-uidlist" "$W/final"
+ipmd_umount "$M"
+seqs=$("$IPMD_BIN" log --store "$S" --json | python3 -c '
+import json, sys
+s = sorted(c["seq"] for c in json.load(sys.stdin))
+step = max(1, len(s) // 11)
+print(" ".join(map(str, sorted(set(s[::step] + [s[-1]])))))')
+prev=0 at_bad=0 n_at=0
+for q in $seqs; do
+	ipmd_mount "$S" "$A" --at "$q" || { at_bad=$((at_bad + 1)); continue; }
+	n_at=$((n_at + 1))
+	if [ -e "$A/dovecot-uidlist" ]; then
+		len=$(stat -c %s "$A/dovecot-uidlist")
+		if [ $((len % 80)) -ne 0 ] || [ "$len" -lt "$prev" ] ||
+		   ! cmp -s -n "$len" "$A/dovecot-uidlist" "$W/final"; then
+			at_bad=$((at_bad + 1))
+			diag "--at $q: $len bytes, not a whole-line prefix at least $prev long"
+		fi
+		prev=$len
+	fi
+	ipmd_umount "$A"
+done
+is "$at_bad" 0 "mount --at each of $n_at commits: a whole-line prefix, growing"
+is "$prev" "$(stat -c %s "$W/final")" "the newest commit holds the whole file"
+done_testing
