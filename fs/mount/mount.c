@@ -21,7 +21,6 @@
 #include "fs/mount/node.h"
 #include "fs/mount/publish.h"
 #include "fs/mount/remote.h"
-#include "fs/mount/tail.h"
 #include "fs/store/device.h"
 #include "fs/store/history.h"
 #include "fs/store/journal_payload.h"

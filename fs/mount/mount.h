@@ -242,6 +242,14 @@ int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode);
 /* Under lock: inode ino's file state holds writes no handle the daemon
  * knows of will seal (see "File states"): the next commit seals them. */
 void ipmd_fs_unclaimed(struct ipmd_fs *fs, uint64_t ino);
+/* Journal replay of one record payload (fs/store/journal_payload.h,
+ * JOURNAL_PAYLOAD_RECORD) into fs->tree, its mail counts added to *mc as
+ * mail_changes_replay does; an append record's bytes go into the inode's
+ * file state, for the first commit to seal (fs/mount/tail.h; in tail.c).
+ * record_replay's result (-EBADMSG: malformed), or a file state's error. */
+struct mail_changes;
+int ipmd_fs_replay_record(struct ipmd_fs *fs, const uint8_t *payload,
+			  size_t len, struct mail_changes *mc);
 /* Under lock: free an inode nothing refers to (record_release_fn). */
 void ipmd_fs_release_inode(struct inode *inode, void *arg);
 /* Under lock: seal every file state's unsealed writes, and free each

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "fs/model/changes.h"
 #include "util/clock.h"
 
 int ipmd_fs_tail_prepare(struct ipmd_fs *fs, struct file_state *f,

@@ -24,7 +24,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fs/model/changes.h"
 #include "fs/model/record.h"
 #include "fs/mount/file.h"
 #include "fs/mount/mount.h"
@@ -47,13 +46,8 @@ int ipmd_fs_tail_log(struct ipmd_fs *fs, struct inode *inode,
 		     struct file_state *f, struct record *r,
 		     const struct file_tail *t);
 
-/*
- * Journal replay of one record payload (fs/store/journal_payload.h,
- * JOURNAL_PAYLOAD_RECORD) into fs->tree, its mail counts added to *mc as
- * mail_changes_replay does.  Append records as above.  The result is
- * record_replay's (-EBADMSG: malformed), or a file state's error.
- */
-int ipmd_fs_replay_record(struct ipmd_fs *fs, const uint8_t *payload,
-			  size_t len, struct mail_changes *mc);
+/* Replay of append records: ipmd_fs_replay_record (mount.h), here in
+ * tail.c, which mount.c calls (mount.h, so that the two don't include
+ * each other). */
 
 #endif
