@@ -78,26 +78,18 @@ int ipmd_fs_replay_record(struct ipmd_fs *fs, const uint8_t *payload,
 	struct record r;
 	struct record_text *tb = malloc(sizeof(*tb));
 	int e = !tb ? -ENOMEM : record_decode(payload, len, &r, tb);
-	struct mail_changes c = {0, 0, 0};
-	if (!e && r.op == REC_APPEND) {
-		e = replay_append(fs, &r);
-	} else if (!e) {
-		struct inode *i = r.op == REC_CONTENT
-					  ? tree_get(fs->tree, r.ino)
-					  : NULL;
-		if (i && i->file) {
-			/* Sealed over every append before it. */
-			file_state_free(i->file);
-			i->file = NULL;
-		}
-		c = mail_changes_of(fs->tree, &r);
-		e = record_apply(fs->tree, &r, ipmd_fs_release_inode, fs);
+	struct inode *i = !e && r.op == REC_CONTENT ? tree_get(fs->tree, r.ino)
+						    : NULL;
+	if (i && i->file) {
+		/* Sealed over every append before it. */
+		file_state_free(i->file);
+		i->file = NULL;
 	}
-	if (!e) {
-		mc->added += c.added;
-		mc->removed += c.removed;
-		mc->renamed += c.renamed;
-	}
+	if (!e)
+		e = r.op == REC_APPEND
+			    ? replay_append(fs, &r)
+			    : mail_changes_apply(fs->tree, &r,
+						 ipmd_fs_release_inode, fs, mc);
 	sodium_memzero(&r.content, sizeof(r.content));
 	record_text_done(tb);
 	free(tb);
