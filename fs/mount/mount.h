@@ -26,9 +26,11 @@
  * handle: with the kernel's no-open (`no_open`, fs/fuse/ops.c) the
  * daemon sees no handle (a create's neither: no release comes for it),
  * and no flush or release tells it a writer is done.  A state is made by
- * the first write or truncate and sealed by fsync, by a rename or link,
- * or else by the next commit, which seals every state no handle the
- * daemon knows of holds (the inodes ipmd_fs_unclaimed listed).
+ * the first write or truncate and sealed by fsync (or, when the file only
+ * grew, its new bytes journaled as an append: fs/mount/tail.h), by a
+ * rename or link, or else by the next commit, which seals every state no
+ * handle the daemon knows of holds (the inodes ipmd_fs_unclaimed listed),
+ * and every state holding journaled appends, before the journal rotates.
  * Without no-open (a kernel that lacks it) inode->opens counts the
  * handles, and a handle's release seals what it wrote.  A state is freed
  * once file_state_idle says so and no known handle is open.
