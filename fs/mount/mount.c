@@ -710,18 +710,14 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 	}
 	unsigned tails = 0;
 	unsigned unsealed = seal_unclaimed_locked(fs, &tails);
-	if (tails) {
-		/* Their appends live only in this generation: keep it. */
-		pthread_mutex_unlock(&fs->lock);
-		pthread_mutex_unlock(&fs->commit_lock);
-		return -EAGAIN;
-	}
 	memset(&c, 0, sizeof(c));
 	/* Directory nodes go straight to the store, not through the journal:
 	 * the bs_sync below makes them durable before the commit names them. */
 	struct obj_store direct = fs->st;
 	direct.bs = fs->stack.direct;
-	e = manifest_seal(fs->tree, &direct, &c.tree);
+	/* Appends that would not seal live only in this generation: no
+	 * rotation past them (retried as any failed commit). */
+	e = tails ? -EAGAIN : manifest_seal(fs->tree, &direct, &c.tree);
 	uint64_t new_gen = journal_gen(fs->journal) + 1;
 	if (!e)
 		e = journal_rotate(fs->journal, new_gen);

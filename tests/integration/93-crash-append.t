@@ -14,6 +14,11 @@
 #      after its first acknowledged append.  After each crash the file
 #      must be the lines up to the last acknowledged one, or one more
 #      (the append in flight), never anything else; fsck exits 0.
+#   4. FAULT_ROUNDS rounds with a store failing 30 % of puts (--fault
+#      put=0.3): appends (fsyncs retried), commits every 20 ms whose
+#      seals fail at random, SIGKILL a random 0 … 0.6 s into it, remount
+#      without faults: every acknowledged line is there (a commit must
+#      not rotate the journal past appends it could not seal).
 #   3. mount --at about a dozen commits, spread over all: each holds a
 #      whole-line prefix of the final file, longer at each newer commit,
 #      the newest all of it.
@@ -35,22 +40,33 @@ mkdir -p "$W"
 ipmd_init "$S" || bail "init failed"
 
 cat >"$W/append.py" <<'PY'
-# append.py FILE ACKLOG [COUNT] — append numbered 80-byte lines to FILE
-# after those it holds (O_APPEND), each written whole and fsync'ed; after
-# each fsync returns, the line count goes to ACKLOG (local disk).  COUNT
-# lines, or until an error (the daemon killed).
-import os, sys
+# append.py FILE ACKLOG [COUNT [RETRIES]] — append numbered 80-byte lines
+# to FILE after those it holds (O_APPEND), each written whole and
+# fsync'ed; after each fsync returns 0, the line count goes to ACKLOG
+# (local disk).  A failed fsync is tried again up to RETRIES times (a
+# store failing on purpose); COUNT lines, or until an error (the daemon
+# killed).
+import os, sys, time
 path, acklog = sys.argv[1], sys.argv[2]
 count = int(sys.argv[3]) if len(sys.argv) > 3 else 10**9
+retries = int(sys.argv[4]) if len(sys.argv) > 4 else 0
 def line(i):
     return ("%08d " % i + "uidlist line %d " % i * 8)[:79].encode() + b"\n"
+def fsync(fd):
+    for t in range(retries + 1):
+        try:
+            return os.fsync(fd)
+        except OSError:
+            if t == retries:
+                raise
+            time.sleep(0.02)
 try:
     n = os.path.getsize(path) // 80 if os.path.exists(path) else 0
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with open(acklog, "a") as log:
         for i in range(n, n + count):
             os.write(fd, line(i))
-            os.fsync(fd)
+            fsync(fd)
             log.write("%d\n" % (i + 1))
             log.flush()
 except OSError:
@@ -120,6 +136,36 @@ done
 is "$bad" 0 "$ITER crashes: each left every acknowledged line, byte-exact, nothing torn"
 is "$fsck_bad" 0 "… and fsck found each crashed store consistent"
 diag "$(acked) lines acknowledged in all"
+
+# 4. A store failing puts: commits whose seal of the file fails must not
+# rotate the journal past its appends.  Each round appends under faults
+# while the committer runs (every 20 ms, its seals failing at random),
+# SIGKILLs at a random moment, and remounts without faults.
+FAULT_ROUNDS=${IPMD_CRASH_APPEND_FAULT_ROUNDS:-6}
+fault_bad=0 fault_acked=0
+for r in $(seq 1 "$FAULT_ROUNDS"); do
+	ipmd_mount "$S" "$M" -o commit_delay=20 --fault "put=0.3,seed=$((SEED + r))" ||
+		bail "mount with faults failed"
+	from=$(acked)
+	python3 "$W/append.py" "$M/dovecot-uidlist" "$W/ack" 1000000 50 &
+	ap=$!
+	for _ in $(seq 50); do [ "$(acked)" != "$from" ] && break; sleep 0.1; done
+	sleep "0.$((RANDOM % 6))$((RANDOM % 10))"
+	ipmd_kill9 "$M"
+	wait "$ap"
+	fault_acked=$((fault_acked + $(acked) - from))
+	fsck_ok || { fault_bad=$((fault_bad + 1)); diag "fsck after fault round $r"; }
+	ipmd_mount "$S" "$M" -o commit_delay=600000 || bail "mount after fault round $r"
+	if k=$(python3 "$W/check.py" "$M/dovecot-uidlist" "$(acked)"); then
+		[ "$k" != "$(acked)" ] && echo "$k" >>"$W/ack"
+	else
+		fault_bad=$((fault_bad + 1))
+		diag "fault round $r: $(acked) acknowledged, the file has $k lines or is torn"
+	fi
+	ipmd_umount "$M"
+done
+check "with put faults: $fault_acked appends acknowledged" test "$fault_acked" -gt 0
+is "$fault_bad" 0 "$FAULT_ROUNDS crashes after failing seals: every acknowledged line there, fsck clean"
 
 # 3. Every commit holds a whole-line prefix; the newest all of it.
 ipmd_mount "$S" "$M" || bail "final mount"
