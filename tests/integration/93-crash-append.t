@@ -110,31 +110,44 @@ is "$(python3 "$W/check.py" "$M/dovecot-uidlist" 41)" 41 \
 	"after SIGKILL: the 41 lines, byte-exact"
 ipmd_umount "$M"
 
-# 2. Kills at random points, across commits.
-bad=0 fsck_bad=0
-for it in $(seq 1 "$ITER"); do
-	delay=$(echo 5 50 1000 | cut -d' ' -f$((RANDOM % 3 + 1)))
-	ipmd_mount "$S" "$M" -o commit_delay="$delay" || bail "mount $it failed"
-	python3 "$W/append.py" "$M/dovecot-uidlist" "$W/ack" &
-	ap=$!
+# crash_round TENTHS ARGS… — mount with ARGS, run the appender (fsyncs
+# retried 50 times), SIGKILL 0 … TENTHS-1 tenths of a second (and a
+# random hundredth) after its first acknowledged append, check fsck.
+# Then remount without faults: the file must hold every acknowledged
+# line (check.py); the append in flight, if it came back, counts from
+# here on.  Returns 1 (with why in $why) on any failure.
+crash_round() {
+	local tenths=$1 from ap k
+	shift
+	ipmd_mount "$S" "$M" "$@" || bail "mount $* failed"
 	from=$(acked)
+	python3 "$W/append.py" "$M/dovecot-uidlist" "$W/ack" 1000000 50 &
+	ap=$!
 	for _ in $(seq 50); do [ "$(acked)" != "$from" ] && break; sleep 0.1; done
-	sleep "0.$((RANDOM % 8))"
+	sleep "0.$((RANDOM % tenths))$((RANDOM % 10))"
 	ipmd_kill9 "$M"
 	wait "$ap"
-	fsck_ok || { fsck_bad=$((fsck_bad + 1)); diag "fsck after crash $it (delay $delay)"; }
-	ipmd_mount "$S" "$M" -o commit_delay=600000 || bail "mount after crash $it"
+	round_acked=$(($(acked) - from))
+	why=
+	fsck_ok || why="fsck of the crashed store failed"
+	ipmd_mount "$S" "$M" -o commit_delay=600000 || bail "mount after a crash"
 	if k=$(python3 "$W/check.py" "$M/dovecot-uidlist" "$(acked)"); then
-		# The append in flight came back: it counts from here on.
 		[ "$k" != "$(acked)" ] && echo "$k" >>"$W/ack"
 	else
-		bad=$((bad + 1))
-		diag "crash $it (delay $delay): $(acked) acknowledged, file has $k lines or is torn"
+		why="$why; $(acked) acknowledged, the file has $k lines or is torn"
 	fi
 	ipmd_umount "$M"
+	[ -z "$why" ]
+}
+
+# 2. Kills at random points, across commits.
+bad=0
+for it in $(seq 1 "$ITER"); do
+	delay=$(echo 5 50 1000 | cut -d' ' -f$((RANDOM % 3 + 1)))
+	crash_round 8 -o commit_delay="$delay" ||
+		{ bad=$((bad + 1)); diag "crash $it (delay $delay): $why"; }
 done
-is "$bad" 0 "$ITER crashes: each left every acknowledged line, byte-exact, nothing torn"
-is "$fsck_bad" 0 "… and fsck found each crashed store consistent"
+is "$bad" 0 "$ITER crashes: each left every acknowledged line, byte-exact, nothing torn, fsck clean"
 diag "$(acked) lines acknowledged in all"
 
 # 4. A store failing puts: commits whose seal of the file fails must not
@@ -144,25 +157,9 @@ diag "$(acked) lines acknowledged in all"
 FAULT_ROUNDS=${IPMD_CRASH_APPEND_FAULT_ROUNDS:-6}
 fault_bad=0 fault_acked=0
 for r in $(seq 1 "$FAULT_ROUNDS"); do
-	ipmd_mount "$S" "$M" -o commit_delay=20 --fault "put=0.3,seed=$((SEED + r))" ||
-		bail "mount with faults failed"
-	from=$(acked)
-	python3 "$W/append.py" "$M/dovecot-uidlist" "$W/ack" 1000000 50 &
-	ap=$!
-	for _ in $(seq 50); do [ "$(acked)" != "$from" ] && break; sleep 0.1; done
-	sleep "0.$((RANDOM % 6))$((RANDOM % 10))"
-	ipmd_kill9 "$M"
-	wait "$ap"
-	fault_acked=$((fault_acked + $(acked) - from))
-	fsck_ok || { fault_bad=$((fault_bad + 1)); diag "fsck after fault round $r"; }
-	ipmd_mount "$S" "$M" -o commit_delay=600000 || bail "mount after fault round $r"
-	if k=$(python3 "$W/check.py" "$M/dovecot-uidlist" "$(acked)"); then
-		[ "$k" != "$(acked)" ] && echo "$k" >>"$W/ack"
-	else
-		fault_bad=$((fault_bad + 1))
-		diag "fault round $r: $(acked) acknowledged, the file has $k lines or is torn"
-	fi
-	ipmd_umount "$M"
+	crash_round 6 -o commit_delay=20 --fault "put=0.3,seed=$((SEED + r))" ||
+		{ fault_bad=$((fault_bad + 1)); diag "fault round $r: $why"; }
+	fault_acked=$((fault_acked + round_acked))
 done
 check "with put faults: $fault_acked appends acknowledged" test "$fault_acked" -gt 0
 is "$fault_bad" 0 "$FAULT_ROUNDS crashes after failing seals: every acknowledged line there, fsck clean"
