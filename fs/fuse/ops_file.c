@@ -25,6 +25,7 @@
 #include "fs/mount/file.h"
 #include "fs/mount/mount.h"
 #include "fs/mount/prefetch.h"
+#include "fs/mount/tail.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -82,18 +83,16 @@ static int seal_open_file(struct ipmd_fs *fs, fuse_ino_t ino, bool *cache)
 	pthread_mutex_unlock(&fs->lock);
 	if (!f)
 		return e;
-	struct record r = {.op = REC_CONTENT, .ino = ino};
-	bool sealed = file_modified(f);
-	if (sealed)
-		e = file_seal(&fs->st, f, &r.content);
+	/* Grown only: the new bytes journaled, not the tail re-sealed. */
+	struct record r;
+	struct file_tail t;
+	e = ipmd_fs_tail_prepare(fs, f, ino, &r, &t);
 	pthread_mutex_lock(&fs->lock);
-	if (sealed && e == 0) {
-		r.mtime = inode->mtime;
-		r.time = wall_now();
-		e = ipmd_fs_log(fs, &r);
-	}
+	if (e == 0 && r.op)
+		e = ipmd_fs_tail_log(fs, inode, f, &r, &t);
 	file_put(fs, inode, f);
 	pthread_mutex_unlock(&fs->lock);
+	file_tail_free(&t);
 	return e;
 }
 

@@ -65,22 +65,28 @@ struct mail_changes mail_changes_of(struct fs_tree *t, const struct record *r)
 	return c;
 }
 
+int mail_changes_apply(struct fs_tree *t, const struct record *r,
+		       record_release_fn release_fn, void *arg,
+		       struct mail_changes *mc)
+{
+	struct mail_changes c = mail_changes_of(t, r);
+	int e = record_apply(t, r, release_fn, arg);
+	if (!e) {
+		mc->added += c.added;
+		mc->removed += c.removed;
+		mc->renamed += c.renamed;
+	}
+	return e;
+}
+
 int mail_changes_replay(struct fs_tree *t, const uint8_t *payload,
 			size_t len, struct mail_changes *mc)
 {
 	struct record r;
 	struct record_text *tb = malloc(sizeof(*tb));
 	int e = !tb ? -ENOMEM : record_decode(payload, len, &r, tb);
-	struct mail_changes c = {0, 0, 0};
 	if (!e)
-		c = mail_changes_of(t, &r);
-	if (!e)
-		e = record_apply(t, &r, NULL, NULL);
-	if (!e) {
-		mc->added += c.added;
-		mc->removed += c.removed;
-		mc->renamed += c.renamed;
-	}
+		e = mail_changes_apply(t, &r, NULL, NULL, mc);
 	sodium_memzero(&r.content, sizeof(r.content));
 	record_text_done(tb);
 	free(tb);

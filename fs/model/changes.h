@@ -27,6 +27,12 @@ struct mail_changes {
  * to its counts only if the apply succeeds. */
 struct mail_changes mail_changes_of(struct fs_tree *t, const struct record *r);
 
+/* record_apply of the decoded r (release_fn as there), and what it
+ * changed added to *mc when it applied.  record_apply's result. */
+int mail_changes_apply(struct fs_tree *t, const struct record *r,
+		       record_release_fn release_fn, void *arg,
+		       struct mail_changes *mc);
+
 /* record_replay (fs/model/record.h), and what the record changed added to
  * *mc when it applied: a replayed journal's commit counts its mail as the
  * live mount would have.  record_replay's result. */

@@ -17,6 +17,7 @@ static const char *const op_names[] = {
 	[REC_CREATE] = "create", [REC_LINK] = "link",
 	[REC_UNLINK] = "unlink", [REC_RENAME] = "rename",
 	[REC_SETATTR] = "setattr", [REC_CONTENT] = "content",
+	[REC_APPEND] = "append",
 };
 #define OP_COUNT (sizeof(op_names) / sizeof(op_names[0]))
 
@@ -112,6 +113,14 @@ static int check_record(const struct record *r)
 		     r->content.depth > OBJ_DEPTH_MAX))
 			return -EINVAL;
 		return 0;
+	case REC_APPEND:
+		if (!u63(r->ino) || !r->data || r->data_len == 0 ||
+		    r->data_len > RECORD_APPEND_MAX)
+			return -EINVAL;
+		if (!ts_ok(&r->mtime) || !u63(r->off) ||
+		    !u63(r->off + r->data_len))
+			return -EOVERFLOW;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -160,6 +169,24 @@ static int set_text(json_t *o, const char *k, const char *text)
 	return r;
 }
 
+/* Bytes as base64url (an append's data).  The text is as secret as the
+ * bytes: wiped here; jansson's copy is freed unwiped, as a content
+ * record's key is, and the encoded text is the caller's to wipe. */
+static int set_bytes(json_t *o, const char *k, const uint8_t *b, size_t n)
+{
+	size_t cap = sodium_base64_ENCODED_LEN(
+		n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *b64 = malloc(cap);
+	if (!b64)
+		return -1;
+	sodium_bin2base64(b64, cap, b, n,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	int r = json_object_set_new(o, k, json_string(b64));
+	sodium_memzero(b64, cap);
+	free(b64);
+	return r;
+}
+
 /* The entry a record names: its directory's ino, then the name in it. */
 static int set_entry(json_t *o, uint64_t dir, const char *name)
 {
@@ -187,7 +214,7 @@ static int set_rdev(json_t *o, const struct record *r)
 
 int record_encode(const struct record *r, char **json, size_t *len)
 {
-	if (r->op < REC_CREATE || r->op > REC_CONTENT)
+	if (r->op < REC_CREATE || r->op > REC_APPEND)
 		return -EINVAL;
 	int bad = check_record(r);
 	if (bad)
@@ -231,6 +258,12 @@ int record_encode(const struct record *r, char **json, size_t *len)
 		e |= set_int(o, "ino", (json_int_t)r->ino);
 		e |= set_int(o, "mtime", ts_to_ns(&r->mtime));
 		e |= set_content(o, &r->content);
+		break;
+	case REC_APPEND:
+		e |= set_int(o, "ino", (json_int_t)r->ino);
+		e |= set_int(o, "off", (json_int_t)r->off);
+		e |= set_bytes(o, "data", r->data, r->data_len);
+		e |= set_int(o, "mtime", ts_to_ns(&r->mtime));
 		break;
 	}
 	char *text = e ? NULL : json_dumps(o, JSON_COMPACT);
@@ -330,6 +363,18 @@ int record_apply(struct fs_tree *t, const struct record *r,
 			memset(&inode->content, 0, sizeof(inode->content));
 		if (!inode->file)
 			inode->size = r->content.size;
+		inode->mtime = r->mtime;
+		inode->ctime = r->time;
+		tree_inode_changed(t, inode);
+		return 0;
+	case REC_APPEND:
+		inode = tree_get(t, r->ino);
+		if (!inode)
+			return -ESTALE;
+		if (!S_ISREG(inode->mode) || r->off > inode->size)
+			return -EINVAL;
+		if (r->off + r->data_len > inode->size)
+			inode->size = r->off + r->data_len;
 		inode->mtime = r->mtime;
 		inode->ctime = r->time;
 		tree_inode_changed(t, inode);
@@ -434,6 +479,28 @@ static int get_content(json_t *o, struct obj_ref *c)
 	return 0;
 }
 
+/* An append's "data": 1 … RECORD_APPEND_MAX bytes of base64url, into
+ * tb->data (malloc'ed here, wiped and freed by record_text_done). */
+static int get_bytes(json_t *o, const char *k, struct record_text *tb,
+		     struct record *r)
+{
+	json_t *x = json_object_get(o, k);
+	const char *text = json_string_value(x), *end;
+	size_t n;
+	if (!text || tb->data)
+		return -1;
+	tb->data = malloc(RECORD_APPEND_MAX);
+	if (!tb->data ||
+	    sodium_base642bin(tb->data, RECORD_APPEND_MAX, text, strlen(text),
+			      NULL, &n, &end,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    *end || n == 0)
+		return -1;
+	r->data = tb->data;
+	r->data_len = n;
+	return 0;
+}
+
 /* A create's "rdev": there exactly when the mode is a device node's
  * (records from before special files have none, and make none). */
 static int get_rdev(json_t *o, struct record *r)
@@ -499,6 +566,12 @@ static int parse(json_t *o, struct record *r, struct record_text *tb)
 		return get_u64(o, "ino", &r->ino) ||
 		       get_time(o, "mtime", &r->mtime) ||
 		       get_content(o, &r->content);
+	case REC_APPEND:
+		return get_u64(o, "ino", &r->ino) ||
+		       get_u64(o, "off", &r->off) ||
+		       get_bytes(o, "data", tb, r) ||
+		       get_time(o, "mtime", &r->mtime) ||
+		       r->off > (uint64_t)INT64_MAX - r->data_len;
 	}
 	return -1;
 }
@@ -510,13 +583,32 @@ int record_decode(const uint8_t *payload, size_t len, struct record *r,
 	json_t *o = json_loadb((const char *)payload, len, JSON_REJECT_DUPLICATES,
 			       &err);
 	tb->parsed = o;
+	tb->data = NULL;
 	return json_is_object(o) && !parse(o, r, tb) ? 0 : -EBADMSG;
+}
+
+/* The parsed text of an append holds its bytes in base64: as secret. */
+static void wipe_strings(json_t *o)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v)
+		if (json_is_string(v))
+			sodium_memzero((void *)json_string_value(v),
+				       json_string_length(v));
 }
 
 void record_text_done(struct record_text *tb)
 {
-	if (tb)
-		json_decref(tb->parsed);
+	if (!tb)
+		return;
+	if (tb->data) {
+		sodium_memzero(tb->data, RECORD_APPEND_MAX);
+		free(tb->data);
+		tb->data = NULL;
+		wipe_strings(tb->parsed);
+	}
+	json_decref(tb->parsed);
 }
 
 int record_replay(struct fs_tree *t, const uint8_t *payload, size_t len)

@@ -20,7 +20,18 @@
  *    "atime":NS,"mtime":NS,"time":NS}
  *   {"op":"content","ino":I,"size":S,"cid":C,"key":K,"depth":D,
  *    "mtime":NS,"time":NS}
+ *   {"op":"append","ino":I,"off":O,"data":B64,"mtime":NS,"time":NS}
  *
+ * An append record (docs/ARCHITECTURE.md, "Append-friendly tails") holds
+ * bytes written at O (base64url, 1 … RECORD_APPEND_MAX of them) to a file
+ * that only grew since the record before it that named its content: the
+ * last content record, or the commit, and the appends since.  The
+ * journal seals it like any record, so the bytes never reach the disk in
+ * plaintext.  The tree keeps only what it can: record_apply makes the
+ * size at least O + the byte count and sets the times; the bytes are the
+ * caller's to write into the file (the mount's replay does, through the
+ * file's state, fs/mount/tail.h).  A later content record of the inode
+ * covers every append before it.
  *
  * A merge (fs/model/merge.h) is one record of its own kind: what to merge,
  * not the changes, which replay recomputes from the same inputs
@@ -63,7 +74,11 @@ enum record_op {
 	REC_RENAME,
 	REC_SETATTR,
 	REC_CONTENT,
+	REC_APPEND,
 };
+
+/* The most bytes one append record holds: a bigger growth is sealed. */
+#define RECORD_APPEND_MAX (16 * 1024)
 
 enum record_set {
 	REC_SET_MODE = 1 << 0,
@@ -85,6 +100,9 @@ struct record {
 	struct timespec atime, mtime;
 	struct timespec time; /* when it happened: ctime/mtime of the change */
 	struct obj_ref content;
+	uint64_t off;       /* append: where data goes */
+	const uint8_t *data; /* append: the bytes (not owned) */
+	size_t data_len;    /* append: 1 … RECORD_APPEND_MAX */
 };
 
 /*
@@ -94,9 +112,10 @@ struct record {
  * whose mode is not a type tree_type_ok takes, or has bits outside
  * S_IFMT | 07777; a target on anything but a symlink, or a symlink
  * without one; an rdev on anything but a device node, or ≥ 2^63; a string that is not UTF-8; content whose cid is not raw
- * or whose depth passes OBJ_DEPTH_MAX), tree_check_name's errno for a bad
+ * or whose depth passes OBJ_DEPTH_MAX; an append of 0 or more than
+ * RECORD_APPEND_MAX bytes), tree_check_name's errno for a bad
  * name, -EOVERFLOW for a time more than about 292 years from 1970 or a
- * size ≥ 2^63.
+ * size (an append's end) ≥ 2^63.
  */
 int record_encode(const struct record *r, char **json, size_t *len);
 
@@ -105,7 +124,9 @@ int record_encode(const struct record *r, char **json, size_t *len);
  * last name goes and that nothing holds (no lookups, no opens) are freed,
  * via release_fn when given (the caller may need to drop per-inode state),
  * else tree_release.  Content of size 0 is the empty ref, whatever else
- * r->content holds (only the size is journaled).
+ * r->content holds (only the size is journaled).  An append: -ESTALE (no
+ * such inode), -EINVAL (not a regular file, or O past the size: a gap no
+ * live write leaves); else the size grows to O + data_len if shorter.
  */
 typedef void (*record_release_fn)(struct inode *inode, void *arg);
 int record_apply(struct fs_tree *t, const struct record *r,
@@ -118,6 +139,7 @@ struct record_text {
 	char newname[TREE_NAME_MAX + 2];
 	char target[TREE_SYMLINK_MAX + 2];
 	void *parsed;
+	uint8_t *data; /* an append's bytes (wiped and freed by done) */
 };
 
 /*

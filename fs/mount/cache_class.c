@@ -65,6 +65,7 @@ int cache_file_classify(struct fs_tree *t, const struct record *r,
 		return cache_file_name_is(r->name) ? 1 : -EXDEV;
 	case REC_SETATTR:
 	case REC_CONTENT:
+	case REC_APPEND:
 		i = tree_get(t, r->ino);
 		return i && i->cache;
 	}

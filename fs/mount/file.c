@@ -29,6 +29,11 @@ struct file_state {
 	size_t buf_bytes; /* length of every dirty buffer (the chunk size) */
 	bool scoped;      /* seal under secret, the file's own scope */
 	uint8_t secret[IPMD_KEY_BYTES];
+	/* The append-friendly tail (file.h, "Tails"): [0, durable) is what
+	 * the journal holds (the last content record, or the commit, and
+	 * append records since); low, the lowest offset changed since. */
+	uint64_t durable, low;
+	bool tail_journaled; /* appends journaled that no seal covers yet */
 };
 
 int file_state_new(const struct obj_store *st, uint64_t id,
@@ -49,6 +54,8 @@ int file_state_new(const struct obj_store *st, uint64_t id,
 	}
 	f->base = *content;
 	f->size = content->size;
+	f->durable = content->size;
+	f->low = UINT64_MAX;
 	*out = f;
 	return 0;
 }
@@ -327,24 +334,15 @@ static int get_buffer(struct obj_store *st, struct file_state *f,
 	return 0;
 }
 
-int file_read(struct obj_store *st, struct file_state *f,
-	      const struct obj_ref *content, uint64_t off, uint8_t *buf,
-	      size_t len, size_t *got)
+/* Under f->lock, loaded: [off, off+len) of the state into buf. */
+static int read_locked(struct obj_store *st, struct file_state *f,
+		       uint64_t off, uint8_t *buf, size_t len, size_t *got)
 {
-	*got = 0;
-	if (!f)
-		return obj_read(st, content, off, buf, len, got);
-	pthread_mutex_lock(&f->lock);
-	int r = 0;
-	if (!f->loaded && !f->modified) {
-		struct obj_ref base = f->base;
-		pthread_mutex_unlock(&f->lock);
-		return obj_read(st, &base, off, buf, len, got);
-	}
 	const uint32_t cs = st->chunk_size;
 	uint64_t end = off + len;
+	int r = 0;
 	if (off >= f->size)
-		goto out;
+		return 0;
 	if (end > f->size || end < off)
 		end = f->size;
 	for (uint64_t pos = off; pos < end && r == 0;) {
@@ -364,7 +362,23 @@ int file_read(struct obj_store *st, struct file_state *f,
 		if (r == 0)
 			*got += n;
 	}
-out:
+	return r;
+}
+
+int file_read(struct obj_store *st, struct file_state *f,
+	      const struct obj_ref *content, uint64_t off, uint8_t *buf,
+	      size_t len, size_t *got)
+{
+	*got = 0;
+	if (!f)
+		return obj_read(st, content, off, buf, len, got);
+	pthread_mutex_lock(&f->lock);
+	if (!f->loaded && !f->modified) {
+		struct obj_ref base = f->base;
+		pthread_mutex_unlock(&f->lock);
+		return obj_read(st, &base, off, buf, len, got);
+	}
+	int r = read_locked(st, f, off, buf, len, got);
 	pthread_mutex_unlock(&f->lock);
 	return r;
 }
@@ -433,6 +447,8 @@ int file_write(struct obj_store *caller, struct file_state *f, uint64_t off,
 	pthread_mutex_lock(&f->lock);
 	const uint32_t cs = st->chunk_size;
 	int r = ensure_loaded(st, f);
+	if (off < f->low)
+		f->low = off; /* before the change: a failed one counts too */
 	if (r == 0 && off + len > f->size) {
 		r = set_size(st, f, off + len);
 		/* The size is part of what file_seal must write, even if
@@ -471,6 +487,9 @@ int file_truncate(struct obj_store *caller, struct file_state *f,
 	pthread_mutex_lock(&f->lock);
 	int r = ensure_loaded(st, f);
 	if (r == 0 && size != f->size) {
+		uint64_t low = size < f->size ? size : f->size;
+		if (low < f->low)
+			f->low = low;
 		r = set_size(st, f, size);
 		f->modified = true;
 	}
@@ -507,6 +526,9 @@ int file_seal(struct obj_store *caller, struct file_state *f,
 	if (r == 0) {
 		f->base = *out;
 		f->modified = false;
+		f->durable = f->size;
+		f->low = UINT64_MAX;
+		f->tail_journaled = false;
 	}
 out:
 	pthread_mutex_unlock(&f->lock);
@@ -525,4 +547,105 @@ int file_state_refs(struct file_state *f,
 			e = fn(NULL, &f->chunks[i], arg);
 	pthread_mutex_unlock(&f->lock);
 	return e;
+}
+
+void file_seal_unlogged(struct file_state *f)
+{
+	pthread_mutex_lock(&f->lock);
+	f->modified = true;
+	f->low = 0;
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* Under f->lock: may the change since the durable point go as an append
+ * of at most max bytes?  Only growth past what the journal already holds
+ * of a file that holds some (a new file's first bytes are sealed: a
+ * message is written once, and its block is what a reader wants). */
+static bool tail_ok(const struct file_state *f, size_t max)
+{
+	return f->loaded && f->durable > 0 && f->low >= f->durable &&
+	       f->size >= f->durable && f->size - f->durable <= max;
+}
+
+int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
+		   struct file_tail *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&f->lock);
+	int r;
+	if (!f->modified || !tail_ok(f, max)) {
+		r = f->modified ? -EAGAIN : 0;
+		goto out;
+	}
+	r = 0;
+	if (f->size == f->durable)
+		goto out; /* journaled already: nothing new */
+	size_t len = (size_t)(f->size - f->durable), got = 0;
+	out->data = malloc(len);
+	if (!out->data) {
+		r = -ENOMEM;
+		goto out;
+	}
+	out->off = f->durable;
+	out->len = len;
+	r = read_locked(st, f, out->off, out->data, len, &got);
+	if (r == 0 && got != len)
+		r = -EIO;
+	if (r != 0) {
+		file_tail_free(out);
+		goto out;
+	}
+	/* A new window: a change from here on under off + len makes the
+	 * bytes taken stale, and the next fsync seals instead. */
+	f->low = UINT64_MAX;
+	r = 1;
+out:
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
+void file_tail_done(struct file_state *f, const struct file_tail *t,
+		    bool journaled)
+{
+	pthread_mutex_lock(&f->lock);
+	if (journaled) {
+		if (t->off + t->len > f->durable)
+			f->durable = t->off + t->len;
+		f->tail_journaled = f->modified;
+	} else if (t->off < f->low) {
+		f->low = t->off; /* not in the journal: still to journal */
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+void file_tail_free(struct file_tail *t)
+{
+	if (t->data) {
+		sodium_memzero(t->data, t->len);
+		free(t->data);
+	}
+	memset(t, 0, sizeof(*t));
+}
+
+bool file_tail_journaled(struct file_state *f)
+{
+	pthread_mutex_lock(&f->lock);
+	bool j = f->tail_journaled;
+	pthread_mutex_unlock(&f->lock);
+	return j;
+}
+
+int file_tail_replayed(struct obj_store *st, struct file_state *f,
+		       uint64_t off, const uint8_t *data, size_t len)
+{
+	int r = file_write(st, f, off, data, len);
+	pthread_mutex_lock(&f->lock);
+	if (r == 0) {
+		if (f->durable < off + len)
+			f->durable = off + len;
+		f->low = UINT64_MAX;
+		f->tail_journaled = true;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return r;
 }

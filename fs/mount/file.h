@@ -26,6 +26,15 @@
  * it.  Nothing here touches the tree: the caller copies size and content
  * into the inode under its own lock.
  *
+ * Tails (docs/ARCHITECTURE.md, "Append-friendly tails"): a state knows
+ * the durable point, how much of the file the journal holds (the content
+ * it was made from or last sealed, and the appends journaled since), and
+ * the lowest offset changed since.  When everything changed lies past the
+ * durable point (the file only grew), the new bytes can be journaled as
+ * an append record instead of re-sealing the tail chunk: file_tail_take
+ * hands them out, file_tail_done moves the durable point once the record
+ * is in the journal.  The state stays modified: the next commit seals it.
+ *
  * Lifetime: the owner (the inode, fs/mount/mount.h) frees a state only
  * when file_state_idle says nothing needs it.  A call that uses the state
  * outside the owner's lock holds it (file_state_hold, then
@@ -96,7 +105,40 @@ int file_state_refs(struct file_state *f,
 		    void *arg);
 
 /* Seal every buffer, build the object, return its root.  Afterwards the
- * state is unmodified and *out names exactly what file_read would read. */
+ * state is unmodified and *out names exactly what file_read would read,
+ * and the durable point is the end of the file. */
 int file_seal(struct obj_store *st, struct file_state *f, struct obj_ref *out);
+/* The record naming what file_seal returned could not be journaled: the
+ * state is modified again and its next seal is whole (no tail). */
+void file_seal_unlogged(struct file_state *f);
+
+/* Bytes appended past the durable point (malloc'ed data, wiped by
+ * file_tail_free). */
+struct file_tail {
+	uint64_t off;
+	uint8_t *data;
+	size_t len;
+};
+/*
+ * 1: the file only grew since its durable point, by 1 … max bytes, now in
+ * *out; changes from here on count against a new window.  0: unmodified,
+ * or nothing new since the durable point (nothing to journal).  -EAGAIN:
+ * not an append (a write below the durable point, a truncate, a file
+ * never sealed, more than max bytes): seal it.  Other errors: reading the
+ * bytes failed.
+ */
+int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
+		   struct file_tail *out);
+/* After file_tail_take's 1: journaled (the durable point moves to the
+ * tail's end), or not (the bytes are still to journal). */
+void file_tail_done(struct file_state *f, const struct file_tail *t,
+		    bool journaled);
+void file_tail_free(struct file_tail *t);
+/* Are appends journaled that no seal covers?  The journal generation
+ * holding them may go only after a seal of this state. */
+bool file_tail_journaled(struct file_state *f);
+/* Replay of an append record: write data at off, and count it durable. */
+int file_tail_replayed(struct obj_store *st, struct file_state *f,
+		       uint64_t off, const uint8_t *data, size_t len);
 
 #endif

@@ -16,6 +16,7 @@
 #include "fs/model/merge_base.h"
 #include "fs/model/record.h"
 #include "fs/mount/cache_file.h"
+#include "fs/mount/file.h"
 #include "fs/mount/cache_keep.h"
 #include "fs/mount/node.h"
 #include "fs/mount/publish.h"
@@ -182,7 +183,7 @@ static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
 	}
 	if (p.kind == JOURNAL_PAYLOAD_MERGE)
 		return replay_merge(rc, p.body, p.len);
-	e = mail_changes_replay(rc->fs->tree, p.body, p.len, &rc->mail);
+	e = ipmd_fs_replay_record(rc->fs, p.body, p.len, &rc->mail);
 	if (e == -EBADMSG)
 		return e; /* sealed and authentic, yet malformed: corrupt */
 	if (e == 0)
@@ -577,8 +578,11 @@ void ipmd_fs_unclaimed(struct ipmd_fs *fs, uint64_t ino)
  * seal's error. */
 static int seal_unclaimed_inode(struct ipmd_fs *fs, struct inode *i)
 {
-	/* Unlinked: nothing names it, nothing to commit. */
-	if (!i || !i->file || i->opens || !i->nlink)
+	/* Unlinked: nothing names it, nothing to commit.  An open handle
+	 * seals at its release, but appends already journaled must be
+	 * sealed before the journal rotates past them (tail.h). */
+	if (!i || !i->file || !i->nlink ||
+	    (i->opens && !file_tail_journaled(i->file)))
 		return 0;
 	int e = ipmd_fs_seal_locked(fs, i);
 	/* Modified again only by a call holding it, which lists it when it
@@ -588,25 +592,38 @@ static int seal_unclaimed_inode(struct ipmd_fs *fs, struct inode *i)
 	return e;
 }
 
+/* Under lock: a failed seal of i; *tails counts those holding journaled
+ * appends (tail.h), which the commit must not rotate past. */
+static void seal_failed(struct inode *i, unsigned *tails)
+{
+	if (i && i->file && file_tail_journaled(i->file))
+		(*tails)++;
+}
+
 /* Under lock: seal what ipmd_fs_unclaimed listed.  Returns how many could
  * not be sealed: they stay listed, and the commit comes back for them. */
-static unsigned seal_unclaimed_locked(struct ipmd_fs *fs)
+static unsigned seal_unclaimed_locked(struct ipmd_fs *fs, unsigned *tails)
 {
 	struct unclaimed *u = &fs->unclaimed;
 	unsigned failed = 0;
 	size_t kept = 0;
 	/* Nothing lists more meanwhile: the lock is held throughout. */
 	for (size_t k = 0; !u->all && k < u->n; k++) {
-		if (seal_unclaimed_inode(fs, tree_get(fs->tree, u->ino[k]))) {
+		struct inode *i = tree_get(fs->tree, u->ino[k]);
+		if (seal_unclaimed_inode(fs, i)) {
 			u->ino[kept++] = u->ino[k];
 			failed++;
+			seal_failed(i, tails);
 		}
 	}
 	u->n = kept;
 	for (uint32_t b = 0; u->all && b < fs->tree->nbuckets; b++)
 		for (struct inode *i = fs->tree->buckets[b]; i;
 		     i = i->hash_next)
-			failed += seal_unclaimed_inode(fs, i) != 0;
+			if (seal_unclaimed_inode(fs, i)) {
+				failed++;
+				seal_failed(i, tails);
+			}
 	u->all = u->all && failed > 0;
 	return failed;
 }
@@ -693,13 +710,16 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 		pthread_mutex_unlock(&fs->commit_lock);
 		return 0;
 	}
-	unsigned unsealed = seal_unclaimed_locked(fs);
+	unsigned tails = 0;
+	unsigned unsealed = seal_unclaimed_locked(fs, &tails);
 	memset(&c, 0, sizeof(c));
 	/* Directory nodes go straight to the store, not through the journal:
 	 * the bs_sync below makes them durable before the commit names them. */
 	struct obj_store direct = fs->st;
 	direct.bs = fs->stack.direct;
-	e = manifest_seal(fs->tree, &direct, &c.tree);
+	/* Appends that would not seal live only in this generation: no
+	 * rotation past them (retried as any failed commit). */
+	e = tails ? -EAGAIN : manifest_seal(fs->tree, &direct, &c.tree);
 	uint64_t new_gen = journal_gen(fs->journal) + 1;
 	if (!e)
 		e = journal_rotate(fs->journal, new_gen);

@@ -26,9 +26,11 @@
  * handle: with the kernel's no-open (`no_open`, fs/fuse/ops.c) the
  * daemon sees no handle (a create's neither: no release comes for it),
  * and no flush or release tells it a writer is done.  A state is made by
- * the first write or truncate and sealed by fsync, by a rename or link,
- * or else by the next commit, which seals every state no handle the
- * daemon knows of holds (the inodes ipmd_fs_unclaimed listed).
+ * the first write or truncate and sealed by fsync (or, when the file only
+ * grew, its new bytes journaled as an append: fs/mount/tail.h), by a
+ * rename or link, or else by the next commit, which seals every state no
+ * handle the daemon knows of holds (the inodes ipmd_fs_unclaimed listed),
+ * and every state holding journaled appends, before the journal rotates.
  * Without no-open (a kernel that lacks it) inode->opens counts the
  * handles, and a handle's release seals what it wrote.  A state is freed
  * once file_state_idle says so and no known handle is open.
@@ -265,6 +267,14 @@ bool ipmd_fs_settle_locked(struct inode *i, const struct file_status *s);
 /* Every inode of t without its file state and cache file (freed, the
  * reference dropped): t is about to be freed (tree_free frees neither). */
 void ipmd_fs_drop_states(struct fs_tree *t);
+/* Journal replay of one record payload (fs/store/journal_payload.h,
+ * JOURNAL_PAYLOAD_RECORD) into fs->tree, its mail counts added to *mc as
+ * mail_changes_replay does; an append record's bytes go into the inode's
+ * file state, for the first commit to seal (fs/mount/tail.h; in tail.c).
+ * record_replay's result (-EBADMSG: malformed), or a file state's error. */
+struct mail_changes;
+int ipmd_fs_replay_record(struct ipmd_fs *fs, const uint8_t *payload,
+			  size_t len, struct mail_changes *mc);
 /* Under lock: free an inode nothing refers to (record_release_fn). */
 void ipmd_fs_release_inode(struct inode *inode, void *arg);
 /* Under lock: seal every file state's unsealed writes, and free each

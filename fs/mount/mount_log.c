@@ -140,5 +140,7 @@ int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode)
 	struct record r = {.op = REC_CONTENT, .ino = inode->ino,
 			   .mtime = inode->mtime, .time = wall_now()};
 	int e = file_seal(&fs->st, inode->file, &r.content);
-	return e ? e : ipmd_fs_log(fs, &r);
+	if (!e && (e = ipmd_fs_log(fs, &r)))
+		file_seal_unlogged(inode->file); /* the next seal logs it */
+	return e;
 }

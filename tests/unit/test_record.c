@@ -1423,6 +1423,126 @@ static void test_special_records(void)
 	tree_free(twin);
 }
 
+
+/* ---- append records (the append-friendly tail) ---- */
+
+static void test_append_record(void)
+{
+	struct fs_tree *t = harness_tree(ROOT_UID, ROOT_GID, &t0);
+	struct timespec t1 = ts(T0_SEC + 1, 5), t2 = ts(T0_SEC + 2, 6);
+	struct record r = {.op = REC_CREATE, .dir = 1, .name = "uidlist",
+			   .ino = 2, .mode = S_IFREG | 0600, .time = t1};
+	is_int(replay_rec(t, &r), 0, "create the file appended to");
+	r = (struct record){.op = REC_CONTENT, .ino = 2, .mtime = t1,
+			    .time = t1, .content = some_ref(9, 100, 0)};
+	is_int(replay_rec(t, &r), 0, "its content, 100 bytes");
+
+	uint8_t data[RECORD_APPEND_MAX + 1];
+	tap_fill_random(data, sizeof(data), 77);
+	r = (struct record){.op = REC_APPEND, .ino = 2, .off = 100,
+			    .data = data, .data_len = 80, .mtime = t2,
+			    .time = t2};
+	check_shape(&r, "data,ino,mtime,off,op,time", "append");
+
+	/* The bytes come back exactly, from every value of a byte. */
+	char *json;
+	size_t len;
+	struct record back;
+	struct record_text tb;
+	is_int(record_encode(&r, &json, &len), 0, "append: encoded");
+	is_int(record_decode((const uint8_t *)json, len, &back, &tb), 0,
+	       "append: decoded");
+	ok(back.op == REC_APPEND && back.ino == 2 && back.off == 100 &&
+		   back.data_len == 80 && back.data &&
+		   !memcmp(back.data, data, 80) && ts_eq(back.mtime, t2) &&
+		   ts_eq(back.time, t2),
+	   "append: ino, off, the 80 bytes and the times round-trip");
+	ok(!memmem(json, len, data, 8), "append: the bytes are not raw in "
+					"the text (base64url)");
+	record_text_done(&tb);
+	free(json);
+
+	struct inode *f = tree_get(t, 2);
+	is_int(replay_rec(t, &r), 0, "append at the end");
+	ok(f->size == 180 && f->content.size == 100 && ts_eq(f->mtime, t2) &&
+		   ts_eq(f->ctime, t2),
+	   "the size grows to 180, the content ref stays, the times set");
+	r.off = 150;
+	is_int(replay_rec(t, &r), 0, "append overlapping the end (a live "
+				     "race with a seal): applies");
+	is_int(f->size, 230, "…the size is its end");
+	r.off = 10;
+	is_int(replay_rec(t, &r), 0, "an append within the file");
+	is_int(f->size, 230, "…leaves the size");
+	r.off = 231;
+	is_int(replay_rec(t, &r), -EINVAL, "an append past the end (a gap "
+					   "no live write leaves): -EINVAL");
+	is_int(f->size, 230, "…and changes nothing");
+	r.off = 230;
+	r.ino = 9;
+	is_int(replay_rec(t, &r), -ESTALE, "an append to no inode: -ESTALE");
+	r.ino = 1;
+	is_int(replay_rec(t, &r), -EINVAL, "an append to a directory: "
+					   "-EINVAL");
+
+	/* What encode refuses, and replay too. */
+	r.ino = 2;
+	r.data_len = 0;
+	is_int(record_encode(&r, &json, &len), -EINVAL, "no bytes: refused");
+	r.data_len = RECORD_APPEND_MAX + 1;
+	is_int(record_encode(&r, &json, &len), -EINVAL,
+	       "more than RECORD_APPEND_MAX bytes: refused");
+	r.data_len = RECORD_APPEND_MAX;
+	is_int(record_encode(&r, &json, &len), 0,
+	       "RECORD_APPEND_MAX bytes: encoded");
+	free(json);
+	r.data_len = 1;
+	r.off = (uint64_t)INT64_MAX;
+	is_int(record_encode(&r, &json, &len), -EOVERFLOW,
+	       "an end past 2^63: refused");
+	r.off = 0;
+	r.data = NULL;
+	is_int(record_encode(&r, &json, &len), -EINVAL, "no data: refused");
+	const char *bad[] = {
+		"{\"op\":\"append\",\"time\":1,\"ino\":2,\"off\":0,"
+		"\"mtime\":1}",
+		"{\"op\":\"append\",\"time\":1,\"ino\":2,\"off\":0,"
+		"\"data\":\"\",\"mtime\":1}",
+		"{\"op\":\"append\",\"time\":1,\"ino\":2,\"off\":0,"
+		"\"data\":\"a+b/\",\"mtime\":1}",
+		"{\"op\":\"append\",\"time\":1,\"ino\":2,\"off\":-1,"
+		"\"data\":\"YWJj\",\"mtime\":1}",
+		"{\"op\":\"append\",\"time\":1,\"ino\":2,\"off\":0,"
+		"\"data\":42,\"mtime\":1}",
+		"{\"op\":\"append\",\"time\":1,\"ino\":2,"
+		"\"off\":9223372036854775807,\"data\":\"YWJj\",\"mtime\":1}",
+	};
+	const char *why[] = {"no data", "empty data", "not base64url",
+			     "a negative off", "data not a string",
+			     "an end past 2^63"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		is_int(replay_str(t, bad[i]), -EBADMSG, "replay refuses %s",
+		       why[i]);
+	/* Longer than RECORD_APPEND_MAX once decoded. */
+	size_t n64 = sodium_base64_ENCODED_LEN(
+		RECORD_APPEND_MAX + 3, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *b64 = malloc(n64), *big = malloc(n64 + 128);
+	if (!b64 || !big)
+		harness_bail("malloc");
+	sodium_bin2base64(b64, n64, data, RECORD_APPEND_MAX + 1,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	snprintf(big, n64 + 128,
+		 "{\"op\":\"append\",\"time\":1,\"ino\":2,\"off\":0,"
+		 "\"data\":\"%s\",\"mtime\":1}",
+		 b64);
+	is_int(replay_str(t, big), -EBADMSG,
+	       "replay refuses more than RECORD_APPEND_MAX bytes");
+	free(b64);
+	free(big);
+	is_int(f->size, 230, "nothing refused changed the file");
+	tree_free(t);
+}
+
 int main(void)
 {
 	if (seal_init() != 0)
@@ -1436,6 +1556,7 @@ int main(void)
 	test_malformed();
 	test_create_modes();
 	test_special_records();
+	test_append_record();
 	for (unsigned seed = 1; seed <= SEEDS; seed++)
 		determinism(seed);
 	return tap_done();

@@ -1,0 +1,97 @@
+/* fs/mount/tail.c — see tail.h. */
+#include "fs/mount/tail.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "fs/model/changes.h"
+#include "util/clock.h"
+
+int ipmd_fs_tail_prepare(struct ipmd_fs *fs, struct file_state *f,
+			 uint64_t ino, struct record *r,
+			 struct file_tail *t)
+{
+	memset(r, 0, sizeof(*r));
+	memset(t, 0, sizeof(*t));
+	int e = file_tail_take(&fs->st, f, RECORD_APPEND_MAX, t);
+	if (e == 1) {
+		r->op = REC_APPEND;
+		r->ino = ino;
+		r->off = t->off;
+		r->data = t->data;
+		r->data_len = t->len;
+		return 0;
+	}
+	if (e != -EAGAIN)
+		return e; /* 0: nothing to journal */
+	r->op = REC_CONTENT;
+	r->ino = ino;
+	e = file_seal(&fs->st, f, &r->content);
+	if (e)
+		r->op = 0;
+	return e;
+}
+
+int ipmd_fs_tail_log(struct ipmd_fs *fs, struct inode *inode,
+		     struct file_state *f, struct record *r,
+		     const struct file_tail *t)
+{
+	r->mtime = inode->mtime;
+	r->time = wall_now();
+	int e = ipmd_fs_log(fs, r);
+	if (r->op == REC_APPEND)
+		file_tail_done(f, t, e == 0);
+	else if (e)
+		file_seal_unlogged(f);
+	sodium_memzero(&r->content, sizeof(r->content));
+	return e;
+}
+
+/* An append record: its bytes into the inode's state, made over the
+ * content the tree holds here; the first commit seals it. */
+static int replay_append(struct ipmd_fs *fs, const struct record *r)
+{
+	struct inode *i = tree_get(fs->tree, r->ino);
+	if (!i)
+		return -ESTALE;
+	if (!S_ISREG(i->mode) || i->cache || r->off > i->size)
+		return -EINVAL; /* as record_apply says, before any byte */
+	int e = 0;
+	if (!i->file)
+		e = file_state_new(&fs->st, i->ino, &i->content, &i->file);
+	if (!e)
+		e = file_tail_replayed(&fs->st, i->file, r->off, r->data,
+				       r->data_len);
+	if (!e)
+		e = record_apply(fs->tree, r, ipmd_fs_release_inode, fs);
+	if (!e)
+		ipmd_fs_unclaimed(fs, i->ino);
+	return e;
+}
+
+int ipmd_fs_replay_record(struct ipmd_fs *fs, const uint8_t *payload,
+			  size_t len, struct mail_changes *mc)
+{
+	struct record r;
+	struct record_text *tb = malloc(sizeof(*tb));
+	int e = !tb ? -ENOMEM : record_decode(payload, len, &r, tb);
+	struct inode *i = !e && r.op == REC_CONTENT ? tree_get(fs->tree, r.ino)
+						    : NULL;
+	if (i && i->file) {
+		/* Sealed over every append before it. */
+		file_state_free(i->file);
+		i->file = NULL;
+	}
+	if (!e)
+		e = r.op == REC_APPEND
+			    ? replay_append(fs, &r)
+			    : mail_changes_apply(fs->tree, &r,
+						 ipmd_fs_release_inode, fs, mc);
+	sodium_memzero(&r.content, sizeof(r.content));
+	record_text_done(tb);
+	free(tb);
+	return e;
+}

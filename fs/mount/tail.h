@@ -1,0 +1,53 @@
+/*
+ * fs/mount/tail.h — append-friendly tails: what an fsync journals of a file
+ * that only grew since its last seal, and how replay puts it back
+ * (docs/ARCHITECTURE.md, "Append-friendly tails").
+ *
+ * An fsync of a file whose every change since its durable point lies past
+ * that point (fs/mount/file.h, "Tails"), by 1 … RECORD_APPEND_MAX bytes,
+ * journals those bytes as an append record (fs/model/record.h), sealed by
+ * the journal like every record, instead of re-sealing the file's tail
+ * chunk into a new block (which the journal and the store each hold).
+ * The state stays modified; the next commit seals it (whole, once) and
+ * journals its content record before the journal rotates, so the commit's
+ * manifest names the full file.  Anything else (a new file, a rewrite, a
+ * truncate, a bigger growth) is sealed as before.
+ *
+ * Replay: an append record writes its bytes into the inode's file state
+ * (made over the content the tree holds at that point), which is listed
+ * for the first commit to seal; a content record of the inode replaces
+ * that state (it was journaled after a seal of everything before it).
+ */
+#ifndef IPMD_FS_MOUNT_TAIL_H
+#define IPMD_FS_MOUNT_TAIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fs/model/record.h"
+#include "fs/mount/file.h"
+#include "fs/mount/mount.h"
+
+/*
+ * Without fs->lock, f held (fsync, flush or release of inode ino): what to
+ * journal of f.  *r: an append record of the bytes in *t, or a content
+ * record after sealing f, or op 0 when nothing is to journal.  0 or the
+ * seal's (or read's) error; *t is always safe to file_tail_free.
+ */
+int ipmd_fs_tail_prepare(struct ipmd_fs *fs, struct file_state *f,
+			 uint64_t ino, struct record *r,
+			 struct file_tail *t);
+/*
+ * Under fs->lock, after prepare gave a record: stamp it with the inode's
+ * mtime and the time now, journal and apply it (ipmd_fs_log), and tell f
+ * whether it is in the journal.  0 or ipmd_fs_log's error.
+ */
+int ipmd_fs_tail_log(struct ipmd_fs *fs, struct inode *inode,
+		     struct file_state *f, struct record *r,
+		     const struct file_tail *t);
+
+/* Replay of append records: ipmd_fs_replay_record (mount.h), here in
+ * tail.c, which mount.c calls (mount.h, so that the two don't include
+ * each other). */
+
+#endif

@@ -1,0 +1,215 @@
+/* tests/unit/test_file_tail.c — fs/mount/file.c's append-friendly tail
+ * (file.h, "Tails"): which changes go as an append, which bytes it hands
+ * out, and that a replayed append seals to what the live writes did. */
+#include "fs/mount/file.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/tap.h"
+#include "tests/unit/harness.h"
+
+#define CS 4096
+#define FANOUT 4
+#define MAX 1024 /* the largest append taken in these tests */
+
+static uint8_t convergence[IPMD_KEY_BYTES];
+
+static struct obj_store store_of(struct blockstore *bs)
+{
+	return harness_obj_store(bs, convergence, CS, FANOUT,
+				 OBJ_SCOPE_MAILBOX);
+}
+
+static bool ref_eq(const struct obj_ref *a, const struct obj_ref *b)
+{
+	return cid_equal(&a->cid, &b->cid) && a->size == b->size &&
+	       a->depth == b->depth &&
+	       memcmp(a->key, b->key, IPMD_KEY_BYTES) == 0;
+}
+
+/* A state over a sealed object of data[0, n). */
+static struct file_state *over(struct obj_store *st, const uint8_t *data,
+			       size_t n, struct obj_ref *base)
+{
+	struct file_state *f;
+	if (harness_write_object(st, data, n, base) ||
+	    file_state_new(st, 2, base, &f))
+		harness_bail("state over an object");
+	return f;
+}
+
+/* file_tail_take, and whether it handed out exactly want[off, off+len). */
+static int take(struct obj_store *st, struct file_state *f,
+		struct file_tail *t, const uint8_t *want, uint64_t off,
+		size_t len)
+{
+	int r = file_tail_take(st, f, MAX, t);
+	if (r == 1 && (t->off != off || t->len != len ||
+		       memcmp(t->data, want + off, len) != 0))
+		return 99;
+	return r;
+}
+
+static void test_grow_only(struct obj_store st)
+{
+	uint8_t data[3 * CS];
+	tap_fill_random(data, sizeof(data), 5);
+	struct obj_ref base, out;
+	struct file_tail t;
+	struct file_state *f = over(&st, data, 100, &base);
+	uint64_t blocks = harness_block_count(st.bs);
+
+	is_int(file_tail_take(&st, f, MAX, &t), 0, "unmodified: nothing");
+	is_int(file_write(&st, f, 100, data + 100, 80), 0, "append 80");
+	is_int(take(&st, f, &t, data, 100, 80), 1,
+	       "taken: the 80 bytes at 100");
+	ok(!file_tail_journaled(f), "not journaled before done");
+	file_tail_done(f, &t, true);
+	file_tail_free(&t);
+	ok(file_tail_journaled(f), "journaled after done");
+	ok(file_modified(f), "still modified: the commit seals it");
+	is_int(harness_block_count(st.bs), blocks, "no block written");
+	is_int(file_tail_take(&st, f, MAX, &t), 0,
+	       "again with nothing new: nothing to journal");
+
+	is_int(file_write(&st, f, 180, data + 180, 50), 0, "append 50");
+	is_int(take(&st, f, &t, data, 180, 50), 1, "taken: 50 at 180");
+	file_tail_done(f, &t, false);
+	file_tail_free(&t);
+	is_int(file_write(&st, f, 230, data + 230, 20), 0, "append 20 more");
+	is_int(take(&st, f, &t, data, 180, 70), 1,
+	       "not journaled last time: taken again with the new, 70 at 180");
+	file_tail_done(f, &t, true);
+	file_tail_free(&t);
+
+	/* Across a chunk's end: the full chunk is sealed by the write, its
+	 * bytes are still handed out. */
+	is_int(file_write(&st, f, 250, data + 250, CS - 250 + 100), 0,
+	       "append across the first chunk's end");
+	is_int(file_tail_take(&st, f, MAX, &t), -EAGAIN,
+	       "more than the most bytes: seal");
+	is_int(file_seal(&st, f, &out), 0, "sealed");
+	ok(!file_tail_journaled(f), "a seal covers what was journaled");
+	is_int(file_write(&st, f, CS + 100, data + CS + 100, 40), 0,
+	       "append 40 after the seal");
+	is_int(take(&st, f, &t, data, CS + 100, 40), 1,
+	       "taken from the sealed end");
+	file_tail_done(f, &t, true);
+	file_tail_free(&t);
+	file_state_free(f);
+
+	f = over(&st, data, CS - 10, &base);
+	is_int(file_write(&st, f, CS - 10, data + CS - 10, 30), 0,
+	       "a small append filling a chunk and beyond");
+	is_int(take(&st, f, &t, data, CS - 10, 30), 1,
+	       "taken whole: 20 bytes in the sealed chunk, 10 in the next");
+	file_tail_free(&t);
+	file_state_free(f);
+}
+
+static void test_not_append(struct obj_store st)
+{
+	uint8_t data[2000];
+	tap_fill_random(data, sizeof(data), 6);
+	struct obj_ref base, out;
+	struct file_tail t;
+
+	struct file_state *f = over(&st, data, 0, &base);
+	is_int(file_write(&st, f, 0, data, 100), 0, "a new file's bytes");
+	is_int(file_tail_take(&st, f, MAX, &t), -EAGAIN,
+	       "a file never sealed: sealed, not journaled");
+	file_state_free(f);
+
+	f = over(&st, data, 500, &base);
+	is_int(file_write(&st, f, 499, data + 499, 10), 0,
+	       "a write from below the end");
+	is_int(file_tail_take(&st, f, MAX, &t), -EAGAIN, "a rewrite: seal");
+	is_int(file_seal(&st, f, &out), 0, "sealed");
+	is_int(file_write(&st, f, 509, data + 509, 10), 0, "then an append");
+	is_int(take(&st, f, &t, data, 509, 10), 1, "journaled again");
+	file_tail_free(&t);
+	file_state_free(f);
+
+	f = over(&st, data, 500, &base);
+	is_int(file_write(&st, f, 500, data + 500, 10), 0, "append");
+	is_int(file_truncate(&st, f, 300), 0, "truncate below the end");
+	is_int(file_write(&st, f, 300, data + 300, 300), 0, "grow again");
+	is_int(file_tail_take(&st, f, MAX, &t), -EAGAIN,
+	       "a truncate between: seal");
+	file_state_free(f);
+
+	f = over(&st, data, 500, &base);
+	is_int(file_truncate(&st, f, 600), 0, "extend by truncate");
+	static const uint8_t zeros[600];
+	is_int(take(&st, f, &t, zeros, 500, 100), 1,
+	       "an extension is an append of zeros");
+	file_tail_free(&t);
+	file_state_free(f);
+
+	/* A write below the taken end while the record is on its way: the
+	 * bytes taken are stale, the next fsync seals. */
+	f = over(&st, data, 500, &base);
+	is_int(file_write(&st, f, 500, data + 500, 100), 0, "append 100");
+	is_int(take(&st, f, &t, data, 500, 100), 1, "taken");
+	is_int(file_write(&st, f, 550, data + 1550, 10), 0,
+	       "rewritten within the taken bytes before the record is in");
+	file_tail_done(f, &t, true);
+	file_tail_free(&t);
+	is_int(file_tail_take(&st, f, MAX, &t), -EAGAIN,
+	       "the next fsync seals");
+	file_state_free(f);
+
+	f = over(&st, data, 500, &base);
+	is_int(file_write(&st, f, 500, data + 500, 10), 0, "append");
+	is_int(file_seal(&st, f, &out), 0, "sealed");
+	file_seal_unlogged(f);
+	ok(file_modified(f), "its content record failed: modified again");
+	is_int(file_tail_take(&st, f, MAX, &t), -EAGAIN,
+	       "and the next fsync seals whole (no append over an unlogged "
+	       "seal)");
+	file_state_free(f);
+}
+
+/* A replayed append seals to the object the live writes sealed to. */
+static void test_replayed(struct obj_store st)
+{
+	uint8_t data[CS + 300];
+	tap_fill_random(data, sizeof(data), 8);
+	struct obj_ref base, live, replayed;
+	struct file_state *f = over(&st, data, CS - 50, &base);
+	is_int(file_write(&st, f, CS - 50, data + CS - 50, 350), 0,
+	       "live: append 350 across a chunk's end");
+	is_int(file_seal(&st, f, &live), 0, "live: sealed");
+	file_state_free(f);
+
+	if (file_state_new(&st, 2, &base, &f))
+		harness_bail("file_state_new");
+	is_int(file_tail_replayed(&st, f, CS - 50, data + CS - 50, 200), 0,
+	       "replay: the first append");
+	is_int(file_tail_replayed(&st, f, CS + 150, data + CS + 150, 150), 0,
+	       "replay: the second");
+	ok(file_tail_journaled(f), "replayed appends count as journaled");
+	is_int(file_size(f), CS + 300, "the size");
+	is_int(file_seal(&st, f, &replayed), 0, "replay: sealed");
+	ok(ref_eq(&live, &replayed), "the same object as the live writes");
+	file_state_free(f);
+}
+
+static const struct harness_store_test with_store[] = {
+	{"grow", test_grow_only},
+	{"not", test_not_append},
+	{"replayed", test_replayed},
+};
+
+int main(void)
+{
+	harness_seal_init();
+	harness_pattern_key(convergence, sizeof(convergence), 1, 0xC0);
+	harness_run_with_stores(with_store,
+				sizeof(with_store) / sizeof(*with_store),
+				store_of);
+	return tap_done();
+}
