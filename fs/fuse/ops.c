@@ -823,7 +823,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	struct ipmd_fs *fs = ops_fs(req);
 	if (ops_cache_fsync(req, ino))
 		return;
-	ops_reply_err_durable(req, seal_open_file(fs, ino));
+	ops_reply_fsync(req, ino, seal_open_file(fs, ino));
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)

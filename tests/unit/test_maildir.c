@@ -117,10 +117,56 @@ static void test_new_to_cur(void)
 	tree_free(t);
 }
 
+static struct inode *file_in(struct fs_tree *t, struct inode *dir,
+			     const char *name, const struct timespec *now)
+{
+	struct tree_new_inode spec = {.mode = S_IFREG | 0600};
+	struct inode *out = NULL;
+	return dir && tree_create(t, dir, name, &spec, now, &out) == 0 ? out
+								      : NULL;
+}
+
+/* Which files are Dovecot's dotlocks (their fsync durable at the next
+ * sync, ordered before the rename that follows). */
+static void test_dotlock(void)
+{
+	struct timespec now = {1, 0};
+	struct fs_tree *t;
+	if (tree_new(&t, 0, 0, &now) != 0) {
+		ok(0, "tree_new");
+		return;
+	}
+	struct inode *cur = mkdir_in(t, t->root, "cur", &now);
+	struct inode *tmp = mkdir_in(t, t->root, "tmp", &now);
+	struct inode *f = mkdir_in(t, t->root, ".F", &now);
+	struct inode *fnew = f ? mkdir_in(t, f, "new", &now) : NULL;
+	struct inode *ul = file_in(t, t->root, "dovecot-uidlist.lock", &now);
+	ok(maildir_is_dotlock(ul), "dovecot-uidlist.lock in the root: yes");
+	ok(maildir_is_dotlock(file_in(t, f, "dovecot-keywords.lock", &now)),
+	   "a folder's dovecot-keywords.lock: yes");
+	ok(!maildir_is_dotlock(file_in(t, t->root, "dovecot-uidlist", &now)),
+	   "dovecot-uidlist itself: no");
+	ok(!maildir_is_dotlock(file_in(t, t->root, ".lock", &now)),
+	   "a name that is only the suffix: no");
+	ok(!maildir_is_dotlock(file_in(t, cur, "1.host.lock:2,S", &now)) &&
+		   !maildir_is_dotlock(file_in(t, cur, "2.host.lock", &now)) &&
+		   !maildir_is_dotlock(file_in(t, tmp, "3.host.lock", &now)) &&
+		   !maildir_is_dotlock(file_in(t, fnew, "4.host.lock", &now)),
+	   "a file in cur/, new/ or tmp/ (a message), whatever its name: no");
+	ok(!maildir_is_dotlock(mkdir_in(t, t->root, "d.lock", &now)),
+	   "a directory: no");
+	ok(ul && tree_link(t, ul, cur, "5.host.lock", &now) == 0 &&
+		   !maildir_is_dotlock(ul),
+	   "a dotlock also linked into cur/: no");
+	ok(!maildir_is_dotlock(NULL), "none: no");
+	tree_free(t);
+}
+
 int main(void)
 {
 	test_names();
 	test_create_and_count();
 	test_new_to_cur();
+	test_dotlock();
 	return tap_done();
 }
