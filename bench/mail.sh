@@ -968,6 +968,12 @@ imap_trace() {
 		-o "$dir/imap.data" 2>>"$dir/perf.err" &
 	IMAP_TRACER=$!
 	track_pid "$IMAP_TRACER"
+	if [ "${IPMD_BENCH_PROFILE_WITH:-}" = strace ]; then
+		strace -f -qq -ttt -T -y -e trace=fsync,fdatasync,rename,link,unlink,openat \
+			-o "$dir/imap-$t-dovecot.strace" -p "${DPID[$t]}" &
+		IMAP_TRACER="$IMAP_TRACER $!"
+		track_pid "$!"
+	fi
 	IMAP_CPU0=0
 	[ -z "$pid" ] || IMAP_CPU0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
 	[ -z "${IPMD_LOCKSTAT:-}" ] || cp "$IPMD_LOCKSTAT" "$dir/lock0" 2>/dev/null
@@ -979,8 +985,12 @@ imap_untrace() {
 	[ -n "$IMAP_TRACER" ] || return 0
 	cpu=0
 	[ -z "$pid" ] || cpu=$(($(awk '{print $14 + $15}' "/proc/$pid/stat") - IMAP_CPU0))
-	kill -INT "$IMAP_TRACER" 2>/dev/null
-	wait "$IMAP_TRACER" 2>/dev/null
+	# shellcheck disable=SC2086 # the tracers' pids, split on purpose
+	kill -INT $IMAP_TRACER 2>/dev/null
+	# shellcheck disable=SC2086
+	wait $IMAP_TRACER 2>/dev/null
+	[ ! -e "$dir/imap-$t-dovecot.strace" ] ||
+		mv "$dir/imap-$t-dovecot.strace" "$dir/imap-$t-c$c-p$pass-dovecot.strace"
 	IMAP_TRACER=
 	f=$dir/imap-$t-c$c-p$pass.md
 	{

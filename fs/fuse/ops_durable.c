@@ -83,8 +83,10 @@ void ops_reply_entry_durable(fuse_req_t req, int err,
 }
 
 /*
- * A dotlock's fsync is the first half of Dovecot's file_dotlock_replace:
- * fsync NAME.lock, then rename it over NAME in the same directory.  That
+ * A replacement file's fsync is the first half of how Dovecot rewrites
+ * dovecot-uidlist (write dovecot-uidlist.tmp, fdatasync it, rename it over
+ * dovecot-uidlist in the same directory; file_dotlock_replace does the
+ * same with NAME.lock for dovecot-keywords and subscriptions).  That
  * rename is durable at the next sync, not on return (ops.c, op_rename),
  * so a durable fsync before it bought NAME nothing: the journal is a log
  * replayed in order, the content record journaled here comes before the
@@ -94,8 +96,8 @@ void ops_reply_entry_durable(fuse_req_t req, int err,
  * names), and everything acknowledged as durable after it (a delivery's
  * rename into new/, any fsync) carries it.  Under four IMAP clients
  * Dovecot rewrote dovecot-uidlist on most STOREs, each client waiting
- * for the lock the others held across a journal sync (bench/README.md,
- * issue 15).
+ * for dovecot-uidlist.lock, which the writer held across a journal sync
+ * (bench/README.md, issue 15).
  */
 void ops_reply_fsync(fuse_req_t req, fuse_ino_t ino, int err)
 {
@@ -103,7 +105,7 @@ void ops_reply_fsync(fuse_req_t req, fuse_ino_t ino, int err)
 	bool ordered = false;
 	if (!err) {
 		pthread_mutex_lock(&fs->lock);
-		ordered = maildir_is_dotlock(tree_get(fs->tree, ino));
+		ordered = maildir_is_replacement(tree_get(fs->tree, ino));
 		pthread_mutex_unlock(&fs->lock);
 	}
 	if (ordered)

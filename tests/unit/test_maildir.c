@@ -126,9 +126,9 @@ static struct inode *file_in(struct fs_tree *t, struct inode *dir,
 								      : NULL;
 }
 
-/* Which files are Dovecot's dotlocks (their fsync durable at the next
+/* Which files are replacement files (their fsync durable at the next
  * sync, ordered before the rename that follows). */
-static void test_dotlock(void)
+static void test_replacement(void)
 {
 	struct timespec now = {1, 0};
 	struct fs_tree *t;
@@ -140,25 +140,27 @@ static void test_dotlock(void)
 	struct inode *tmp = mkdir_in(t, t->root, "tmp", &now);
 	struct inode *f = mkdir_in(t, t->root, ".F", &now);
 	struct inode *fnew = f ? mkdir_in(t, f, "new", &now) : NULL;
-	struct inode *ul = file_in(t, t->root, "dovecot-uidlist.lock", &now);
-	ok(maildir_is_dotlock(ul), "dovecot-uidlist.lock in the root: yes");
-	ok(maildir_is_dotlock(file_in(t, f, "dovecot-keywords.lock", &now)),
+	struct inode *ul = file_in(t, t->root, "dovecot-uidlist.tmp", &now);
+	ok(maildir_is_replacement(ul), "dovecot-uidlist.tmp in the root: yes");
+	ok(maildir_is_replacement(file_in(t, f, "dovecot-keywords.lock", &now)),
 	   "a folder's dovecot-keywords.lock: yes");
-	ok(!maildir_is_dotlock(file_in(t, t->root, "dovecot-uidlist", &now)),
+	ok(!maildir_is_replacement(file_in(t, t->root, "dovecot-uidlist", &now)),
 	   "dovecot-uidlist itself: no");
-	ok(!maildir_is_dotlock(file_in(t, t->root, ".lock", &now)),
-	   "a name that is only the suffix: no");
-	ok(!maildir_is_dotlock(file_in(t, cur, "1.host.lock:2,S", &now)) &&
-		   !maildir_is_dotlock(file_in(t, cur, "2.host.lock", &now)) &&
-		   !maildir_is_dotlock(file_in(t, tmp, "3.host.lock", &now)) &&
-		   !maildir_is_dotlock(file_in(t, fnew, "4.host.lock", &now)),
+	ok(!maildir_is_replacement(file_in(t, t->root, ".tmp", &now)) &&
+		   !maildir_is_replacement(file_in(t, t->root, ".lock", &now)) &&
+		   !maildir_is_replacement(file_in(t, t->root, "x.tmp~", &now)),
+	   "a name that is only the suffix, or ends otherwise: no");
+	ok(!maildir_is_replacement(file_in(t, cur, "1.host.tmp:2,S", &now)) &&
+		   !maildir_is_replacement(file_in(t, cur, "2.host.lock", &now)) &&
+		   !maildir_is_replacement(file_in(t, tmp, "3.host.tmp", &now)) &&
+		   !maildir_is_replacement(file_in(t, fnew, "4.host.lock", &now)),
 	   "a file in cur/, new/ or tmp/ (a message), whatever its name: no");
-	ok(!maildir_is_dotlock(mkdir_in(t, t->root, "d.lock", &now)),
+	ok(!maildir_is_replacement(mkdir_in(t, t->root, "d.tmp", &now)),
 	   "a directory: no");
-	ok(ul && tree_link(t, ul, cur, "5.host.lock", &now) == 0 &&
-		   !maildir_is_dotlock(ul),
-	   "a dotlock also linked into cur/: no");
-	ok(!maildir_is_dotlock(NULL), "none: no");
+	ok(ul && tree_link(t, ul, cur, "5.host.tmp", &now) == 0 &&
+		   !maildir_is_replacement(ul),
+	   "a replacement file also linked into cur/: no");
+	ok(!maildir_is_replacement(NULL), "none: no");
 	tree_free(t);
 }
 
@@ -167,6 +169,6 @@ int main(void)
 	test_names();
 	test_create_and_count();
 	test_new_to_cur();
-	test_dotlock();
+	test_replacement();
 	return tap_done();
 }
