@@ -92,15 +92,24 @@ static void test_create_and_count(void)
 	tree_free(t);
 }
 
+/* An empty tree, or NULL (a failed test said so). */
+static struct fs_tree *new_tree(const struct timespec *now)
+{
+	struct fs_tree *t = NULL;
+	if (tree_new(&t, 0, 0, now) != 0) {
+		ok(0, "tree_new");
+		return NULL;
+	}
+	return t;
+}
+
 /* Which renames are a Maildir's new/ to cur/ (durable at the next sync). */
 static void test_new_to_cur(void)
 {
 	struct timespec now = {1, 0};
-	struct fs_tree *t;
-	if (tree_new(&t, 0, 0, &now) != 0) {
-		ok(0, "tree_new");
+	struct fs_tree *t = new_tree(&now);
+	if (!t)
 		return;
-	}
 	struct inode *cur = mkdir_in(t, t->root, "cur", &now);
 	struct inode *new = mkdir_in(t, t->root, "new", &now);
 	struct inode *tmp = mkdir_in(t, t->root, "tmp", &now);
@@ -131,11 +140,9 @@ static struct inode *file_in(struct fs_tree *t, struct inode *dir,
 static void test_replacement(void)
 {
 	struct timespec now = {1, 0};
-	struct fs_tree *t;
-	if (tree_new(&t, 0, 0, &now) != 0) {
-		ok(0, "tree_new");
+	struct fs_tree *t = new_tree(&now);
+	if (!t)
 		return;
-	}
 	struct inode *cur = mkdir_in(t, t->root, "cur", &now);
 	struct inode *tmp = mkdir_in(t, t->root, "tmp", &now);
 	struct inode *f = mkdir_in(t, t->root, ".F", &now);
