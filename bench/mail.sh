@@ -940,10 +940,74 @@ IMAP_RATE=
 IMAP_DIGEST=
 imap_pass() {
 	local t=$1 c=$2 pass=$3 out
+	imap_trace "$t"
 	out=$("$MENV_PY" "$TOP/bench/imap_load.py" "${IMAP_PORT[$t]}" "$MAIL_USER" "$MAIL_PASS" \
 		"$c" "$pass") || die "IMAP load on $t ($c clients) failed: $out"
+	imap_untrace "$t" "$c" "$pass" "$out"
 	IMAP_RATE=$("$MENV_PY" -c 'import json,sys; print(json.loads(sys.argv[1])["ops_per_s"])' "$out")
 	IMAP_DIGEST=$("$MENV_PY" -c 'import json,sys; j=json.loads(sys.argv[1]); print(j["digest"], j["messages"])' "$out")
+}
+
+# IPMD_BENCH_PROFILE=DIR: each IMAP pass runs under `perf record -a` of
+# the FUSE request tracepoints and the fdatasync/fsync syscalls;
+# bench/fuse_profile.py sums a FUSE mount's requests per opcode (count,
+# time from send to end, most in flight), its daemon's syncs and, on every
+# target, Dovecot's fsyncs into DIR/imap-T-cC-pP.md, with the pass's rate
+# and a FUSE daemon's CPU (utime+stime) across it.  A daemon started with
+# IPMD_LOCKSTAT=FILE set (a profiling build that counts its mutex waits
+# there) adds that file's counters before and after.
+IMAP_TRACER=
+IMAP_CPU0=
+imap_trace() {
+	local t=$1 dir=${IPMD_BENCH_PROFILE:-} pid=${TGT_PID[$1]:-}
+	[ -n "$dir" ] || return 0
+	command -v perf >/dev/null || die "IPMD_BENCH_PROFILE needs perf"
+	mkdir -p "$dir" || die "no profile directory $dir"
+	perf record -q -a -e fuse:fuse_request_send -e fuse:fuse_request_end \
+		-e 'syscalls:sys_*_fdatasync' -e 'syscalls:sys_*_fsync' \
+		-o "$dir/imap.data" 2>>"$dir/perf.err" &
+	IMAP_TRACER=$!
+	track_pid "$IMAP_TRACER"
+	if [ "${IPMD_BENCH_PROFILE_WITH:-}" = strace ]; then
+		strace -f -qq -ttt -T -y -e trace=fsync,fdatasync,rename,link,unlink,openat \
+			-o "$dir/imap-$t-dovecot.strace" -p "${DPID[$t]}" &
+		IMAP_TRACER="$IMAP_TRACER $!"
+		track_pid "$!"
+	fi
+	IMAP_CPU0=0
+	[ -z "$pid" ] || IMAP_CPU0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+	[ -z "${IPMD_LOCKSTAT:-}" ] || cp "$IPMD_LOCKSTAT" "$dir/lock0" 2>/dev/null
+	sleep 1 # until perf is recording
+}
+
+imap_untrace() {
+	local t=$1 c=$2 pass=$3 out=$4 dir=${IPMD_BENCH_PROFILE:-} pid=${TGT_PID[$1]:-} f cpu
+	[ -n "$IMAP_TRACER" ] || return 0
+	cpu=0
+	[ -z "$pid" ] || cpu=$(($(awk '{print $14 + $15}' "/proc/$pid/stat") - IMAP_CPU0))
+	# shellcheck disable=SC2086 # the tracers' pids, split on purpose
+	kill -INT $IMAP_TRACER 2>/dev/null
+	# shellcheck disable=SC2086
+	wait $IMAP_TRACER 2>/dev/null
+	[ ! -e "$dir/imap-$t-dovecot.strace" ] ||
+		mv "$dir/imap-$t-dovecot.strace" "$dir/imap-$t-c$c-p$pass-dovecot.strace"
+	IMAP_TRACER=
+	f=$dir/imap-$t-c$c-p$pass.md
+	{
+		echo "### $t, $c clients, pass $pass"
+		echo
+		echo "pass: $out"
+		echo "daemon CPU: $((cpu * 1000 / $(getconf CLK_TCK))) ms"
+		if [ -n "${IPMD_LOCKSTAT:-}" ]; then
+			echo "lock counters (calls, waits, ns waited) before: $(cat "$dir/lock0" 2>/dev/null)"
+			echo "after: $(cat "$IPMD_LOCKSTAT" 2>/dev/null)"
+		fi
+		echo
+		perf script -F comm,pid,tid,time,event,trace -i "$dir/imap.data" 2>/dev/null |
+			"$MENV_PY" "$TOP/bench/fuse_profile.py" \
+				"$([ -z "$pid" ] && echo - || mountpoint -d "${TGT_MNT[$t]}")" "${pid:--}"
+	} >"$f"
+	rm -f "$dir/imap.data"
 }
 
 # A Dovecot IMAP server per target on 127.0.0.1 over the same messages,

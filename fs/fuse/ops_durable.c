@@ -21,6 +21,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "fs/model/maildir.h"
+#include "fs/model/tree.h"
 #include "fs/mount/durable_queue.h"
 #include "fs/mount/mount.h"
 
@@ -84,6 +86,38 @@ void ops_reply_entry_durable(fuse_req_t req, int err,
 			     const struct fuse_entry_param *e)
 {
 	reply_durable(req, err, e);
+}
+
+/*
+ * A replacement file's fsync is the first half of how Dovecot rewrites
+ * dovecot-uidlist (write dovecot-uidlist.tmp, fdatasync it, rename it over
+ * dovecot-uidlist in the same directory; file_dotlock_replace does the
+ * same with NAME.lock for dovecot-keywords and subscriptions).  That
+ * rename is durable at the next sync, not on return (ops.c, op_rename),
+ * so a durable fsync before it bought NAME nothing: the journal is a log
+ * replayed in order, the content record journaled here comes before the
+ * rename's, and no later record is durable without it.  A crash then
+ * leaves NAME old and whole, or new and whole, never empty or torn (the
+ * hazard the fsync guards against on a filesystem that reorders data and
+ * names), and everything acknowledged as durable after it (a delivery's
+ * rename into new/, any fsync) carries it.  Under four IMAP clients
+ * Dovecot rewrote dovecot-uidlist on most STOREs, each client waiting
+ * for dovecot-uidlist.lock, which the writer held across a journal sync
+ * (bench/README.md, issue 15).
+ */
+void ops_reply_fsync(fuse_req_t req, fuse_ino_t ino, int err)
+{
+	struct ipmd_fs *fs = ops_fs(req);
+	bool ordered = false;
+	if (!err) {
+		pthread_mutex_lock(&fs->lock);
+		ordered = maildir_is_replacement(tree_get(fs->tree, ino));
+		pthread_mutex_unlock(&fs->lock);
+	}
+	if (ordered)
+		fuse_reply_err(req, 0);
+	else
+		reply_durable(req, err, NULL);
 }
 
 static int sync_mount(void *arg)

@@ -271,5 +271,5 @@ void ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	if (cache) /* promises nothing (fs/mount/cache_file.h) */
 		fuse_reply_err(req, 0);
 	else
-		ops_reply_err_durable(req, err);
+		ops_reply_fsync(req, ino, err);
 }

@@ -29,6 +29,28 @@ bool maildir_is_new_to_cur(const struct inode *from, const struct inode *to)
 	       is_name(t->name, t->name_len, maildir_subdirs[MAILDIR_CUR]);
 }
 
+static bool ends_with(const char *name, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+	return len > n && memcmp(name + len - n, suffix, n) == 0;
+}
+
+bool maildir_is_replacement(const struct inode *inode)
+{
+	if (!inode || !S_ISREG(inode->mode) || !inode->links)
+		return false;
+	for (const struct dirent *l = inode->links; l; l = l->next_link) {
+		const struct dirent *d = l->dir ? l->dir->links : NULL;
+		if (!ends_with(l->name, l->name_len, ".tmp") &&
+		    !ends_with(l->name, l->name_len, ".lock"))
+			return false;
+		if (d && (maildir_is_msgdir(d->name, d->name_len) ||
+			  maildir_is_tmp(d->name, d->name_len)))
+			return false;
+	}
+	return true;
+}
+
 bool maildir_is_tmp(const char *name, size_t len)
 {
 	return is_name(name, len, maildir_subdirs[MAILDIR_TMP]);

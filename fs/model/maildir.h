@@ -39,6 +39,15 @@ bool maildir_is_msgdir(const char *name, size_t len);
  * a message that is already stored whole under its name in new/. */
 bool maildir_is_new_to_cur(const struct inode *from, const struct inode *to);
 
+/* Is inode a replacement file: a regular file every name of which ends
+ * in ".tmp" or ".lock" (at least one name) in a directory that is not
+ * cur/, new/ or tmp/?  Dovecot rewrites dovecot-uidlist as
+ * dovecot-uidlist.tmp, and dovecot-keywords or subscriptions as NAME.lock
+ * (file_dotlock_replace): written whole, fsynced, renamed over NAME in
+ * the same directory.  No message is one: messages live in cur/, new/,
+ * tmp/. */
+bool maildir_is_replacement(const struct inode *inode);
+
 /* name[0..len) is "tmp": deliveries in progress (a Maildir's only beside
  * cur/ or new/; the caller checks that). */
 bool maildir_is_tmp(const char *name, size_t len);

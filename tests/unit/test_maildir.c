@@ -92,15 +92,24 @@ static void test_create_and_count(void)
 	tree_free(t);
 }
 
+/* An empty tree, or NULL (a failed test said so). */
+static struct fs_tree *new_tree(const struct timespec *now)
+{
+	struct fs_tree *t = NULL;
+	if (tree_new(&t, 0, 0, now) != 0) {
+		ok(0, "tree_new");
+		return NULL;
+	}
+	return t;
+}
+
 /* Which renames are a Maildir's new/ to cur/ (durable at the next sync). */
 static void test_new_to_cur(void)
 {
 	struct timespec now = {1, 0};
-	struct fs_tree *t;
-	if (tree_new(&t, 0, 0, &now) != 0) {
-		ok(0, "tree_new");
+	struct fs_tree *t = new_tree(&now);
+	if (!t)
 		return;
-	}
 	struct inode *cur = mkdir_in(t, t->root, "cur", &now);
 	struct inode *new = mkdir_in(t, t->root, "new", &now);
 	struct inode *tmp = mkdir_in(t, t->root, "tmp", &now);
@@ -117,10 +126,56 @@ static void test_new_to_cur(void)
 	tree_free(t);
 }
 
+static struct inode *file_in(struct fs_tree *t, struct inode *dir,
+			     const char *name, const struct timespec *now)
+{
+	struct tree_new_inode spec = {.mode = S_IFREG | 0600};
+	struct inode *out = NULL;
+	return dir && tree_create(t, dir, name, &spec, now, &out) == 0 ? out
+								      : NULL;
+}
+
+/* Which files are replacement files (their fsync durable at the next
+ * sync, ordered before the rename that follows). */
+static void test_replacement(void)
+{
+	struct timespec now = {1, 0};
+	struct fs_tree *t = new_tree(&now);
+	if (!t)
+		return;
+	struct inode *cur = mkdir_in(t, t->root, "cur", &now);
+	struct inode *tmp = mkdir_in(t, t->root, "tmp", &now);
+	struct inode *f = mkdir_in(t, t->root, ".F", &now);
+	struct inode *fnew = f ? mkdir_in(t, f, "new", &now) : NULL;
+	struct inode *ul = file_in(t, t->root, "dovecot-uidlist.tmp", &now);
+	ok(maildir_is_replacement(ul), "dovecot-uidlist.tmp in the root: yes");
+	ok(maildir_is_replacement(file_in(t, f, "dovecot-keywords.lock", &now)),
+	   "a folder's dovecot-keywords.lock: yes");
+	ok(!maildir_is_replacement(file_in(t, t->root, "dovecot-uidlist", &now)),
+	   "dovecot-uidlist itself: no");
+	ok(!maildir_is_replacement(file_in(t, t->root, ".tmp", &now)) &&
+		   !maildir_is_replacement(file_in(t, t->root, ".lock", &now)) &&
+		   !maildir_is_replacement(file_in(t, t->root, "x.tmp~", &now)),
+	   "a name that is only the suffix, or ends otherwise: no");
+	ok(!maildir_is_replacement(file_in(t, cur, "1.host.tmp:2,S", &now)) &&
+		   !maildir_is_replacement(file_in(t, cur, "2.host.lock", &now)) &&
+		   !maildir_is_replacement(file_in(t, tmp, "3.host.tmp", &now)) &&
+		   !maildir_is_replacement(file_in(t, fnew, "4.host.lock", &now)),
+	   "a file in cur/, new/ or tmp/ (a message), whatever its name: no");
+	ok(!maildir_is_replacement(mkdir_in(t, t->root, "d.tmp", &now)),
+	   "a directory: no");
+	ok(ul && tree_link(t, ul, cur, "5.host.tmp", &now) == 0 &&
+		   !maildir_is_replacement(ul),
+	   "a replacement file also linked into cur/: no");
+	ok(!maildir_is_replacement(NULL), "none: no");
+	tree_free(t);
+}
+
 int main(void)
 {
 	test_names();
 	test_create_and_count();
 	test_new_to_cur();
+	test_replacement();
 	return tap_done();
 }
