@@ -9,6 +9,8 @@
 
 MENV_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MENV_TOP=${IPMD_TOP:-$(cd "$MENV_DIR/../.." && pwd)}
+# pid_start: lib.sh brings it; the benchmarks source this file alone.
+declare -F pid_start >/dev/null || . "$MENV_DIR/../ipfs-node/pid.sh"
 MAIL_USER=ipmdtest
 MAIL_PASS=ipmd-test-secret
 # A system user keeps a fixed home: Postfix's local(8) finds the Maildir
