@@ -930,9 +930,9 @@ mail_archive() {
 	all_down
 	emit_rows
 	headline "archive grep MB/s vs plain: warm ipmaildir $(ratio "${VAL[awarm,ipmaildir]}" "${VAL[awarm,plain]}")" \
-		"gocryptfs $(ratio "${VAL[awarm,gocryptfs]}" "${VAL[awarm,plain]}");" \
+		"gocryptfs $(ratio "${VAL[awarm,gocryptfs]:-}" "${VAL[awarm,plain]}");" \
 		"cold ipmaildir $(ratio "${VAL[acold,ipmaildir]}" "${VAL[acold,plain]}")" \
-		"gocryptfs $(ratio "${VAL[acold,gocryptfs]}" "${VAL[acold,plain]}");" \
+		"gocryptfs $(ratio "${VAL[acold,gocryptfs]:-}" "${VAL[acold,plain]}");" \
 		"ipmaildir ${VAL[areq,ipmaildir]:-?} requests/msg warm, mount ${VAL[amount,ipmaildir]} s, RSS ${VAL[arss,ipmaildir]} MiB"
 }
 
