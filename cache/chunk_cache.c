@@ -163,6 +163,35 @@ int chunk_cache_read(struct chunk_cache *cc, const struct cid *cid,
 	return r;
 }
 
+int chunk_cache_take(struct chunk_cache *cc, const struct cid *cid,
+		     uint8_t *buf, size_t len, size_t *got)
+{
+	if (!cc || !cid_valid(cid))
+		return -ENOENT;
+	uint64_t h = cid_hash(cid);
+
+	pthread_mutex_lock(&cc->lock);
+	struct cc_entry **slot = find_slot(cc, cid, h), *e = *slot;
+	if (e) {
+		*slot = e->hnext;
+		lru_unlink(cc, e);
+		cc->st.bytes -= e->len;
+		cc->st.entries--;
+		cc->st.hits++;
+	} else {
+		cc->st.misses++;
+	}
+	pthread_mutex_unlock(&cc->lock);
+	if (!e)
+		return -ENOENT;
+	/* Copied and wiped without the lock: the entry is ours now. */
+	*got = e->len < len ? e->len : len;
+	if (*got > 0)
+		memcpy(buf, e->data, *got);
+	entry_free(e);
+	return 0;
+}
+
 int chunk_cache_insert(struct chunk_cache *cc, const struct cid *cid,
 		       const uint8_t *data, size_t len)
 {

@@ -32,6 +32,14 @@ void chunk_cache_free(struct chunk_cache *cc);
 IPMD_MUST_CHECK
 int chunk_cache_read(struct chunk_cache *cc, const struct cid *cid,
 		     size_t off, uint8_t *buf, size_t len, size_t *got);
+/* Copy the whole cached chunk into buf (len bytes at most; *got: its
+ * length, or len if it is longer) and remove it from the cache, wiped:
+ * for a reader that hands the chunk on to a cache of its own (the
+ * kernel's page cache behind FUSE), where a second copy here would only
+ * hold memory.  0, or -ENOENT if the chunk is not cached. */
+IPMD_MUST_CHECK
+int chunk_cache_take(struct chunk_cache *cc, const struct cid *cid,
+		     uint8_t *buf, size_t len, size_t *got);
 /* Insert a copy (replacing nothing: same CID, same bytes).  0 or -ENOMEM;
  * a chunk larger than max_bytes is silently not cached. */
 int chunk_cache_insert(struct chunk_cache *cc, const struct cid *cid,

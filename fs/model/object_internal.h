@@ -60,8 +60,9 @@ int obj_seal_put(const struct obj_store *st, uint8_t *sealed, size_t cap,
 		 struct chunk_ref *out);
 
 /* Fetch c into sealed (cap ≥ obj_chunk_block_cap(c->size) bytes), verify,
- * open into plain (c->size bytes) and cache the plaintext. */
+ * open into plain (c->size bytes) and, if keep, cache the plaintext. */
 int obj_fetch_chunk(struct obj_store *st, const struct chunk_ref *c,
+		    bool keep,
 		    uint8_t *sealed, size_t cap, uint8_t *plain);
 
 /* ---- object_index.c ---- */

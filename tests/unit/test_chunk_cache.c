@@ -280,9 +280,43 @@ static void test_threads(void)
 	chunk_cache_free(cc);
 }
 
+/* take: the whole chunk out, and the cache no longer holds it. */
+static void test_take(void)
+{
+	struct chunk_cache *cc = chunk_cache_new(1000);
+	uint8_t data[100], out[200];
+	fill_n(data, sizeof(data), 3);
+	struct cid a = cid_n(3), b = cid_n(4);
+	size_t got = 0;
+	struct chunk_cache_stats s;
+	is_int(chunk_cache_take(cc, &a, out, sizeof(out), &got), -ENOENT,
+	       "take: miss");
+	is_int(chunk_cache_insert(cc, &a, data, sizeof(data)), 0, "insert a");
+	is_int(chunk_cache_insert(cc, &b, data, 50), 0, "insert b");
+	memset(out, 0xee, sizeof(out));
+	is_int(chunk_cache_take(cc, &a, out, sizeof(out), &got), 0, "take a");
+	is_int(got, 100, "its length");
+	is_mem(out, data, sizeof(data), "its bytes");
+	is_int(out[100], 0xee, "nothing past it");
+	chunk_cache_stats(cc, &s);
+	ok(s.entries == 1 && s.bytes == 50, "only b left (%zu entries, %zu bytes)",
+	   s.entries, s.bytes);
+	ok(!cached(cc, 3) && cached(cc, 4), "a gone, b there");
+	is_int(chunk_cache_take(cc, &a, out, sizeof(out), &got), -ENOENT,
+	       "taken once only");
+	is_int(chunk_cache_take(cc, &b, out, 10, &got), 0, "take b into less room");
+	is_int(got, 10, "clipped to the room");
+	chunk_cache_stats(cc, &s);
+	ok(s.entries == 0 && s.bytes == 0, "empty");
+	is_int(chunk_cache_insert(cc, &a, data, sizeof(data)), 0, "a again");
+	ok(cached(cc, 3), "and found");
+	chunk_cache_free(cc);
+}
+
 int main(void)
 {
 	test_hit_miss_partial();
+	test_take();
 	test_lru();
 	test_many();
 	test_threads();
