@@ -14,6 +14,8 @@
 #define CC_BUCKETS_MIN 64
 /* Past this many buckets (8 MiB of pointers) chains grow instead. */
 #define CC_BUCKETS_MAX (1u << 20)
+/* How many taken chunks an insert is checked against (chunk_cache_take). */
+#define CC_TAKEN 256
 
 struct cc_entry {
 	struct cc_entry *hnext;       /* hash chain */
@@ -31,6 +33,11 @@ struct chunk_cache {
 	size_t nbuckets; /* a power of two */
 	struct cc_entry *newest, *oldest;
 	struct chunk_cache_stats st;
+	/* The hashes of the last CC_TAKEN chunks taken (hit or miss), a
+	 * ring: an insert of one of them is its prefetch arriving after
+	 * the reader, who has the chunk already. */
+	uint64_t taken[CC_TAKEN];
+	unsigned taken_next;
 };
 
 static uint64_t cid_hash(const struct cid *c)
@@ -163,6 +170,29 @@ int chunk_cache_read(struct chunk_cache *cc, const struct cid *cid,
 	return r;
 }
 
+/* Caller holds the lock.  Whether a chunk of hash h was taken lately;
+ * if so it is forgotten, so only the one late insert is refused (a
+ * 64-bit hash that collides costs an insert, never a wrong byte). */
+static bool was_taken(struct chunk_cache *cc, uint64_t h)
+{
+	for (unsigned i = 0; i < CC_TAKEN; i++)
+		if (cc->taken[i] == h && h != 0) {
+			cc->taken[i] = 0;
+			return true;
+		}
+	return false;
+}
+
+/* Caller holds the lock.  h among the taken, once. */
+static void remember_taken(struct chunk_cache *cc, uint64_t h)
+{
+	for (unsigned i = 0; i < CC_TAKEN; i++)
+		if (cc->taken[i] == h)
+			return;
+	cc->taken[cc->taken_next] = h;
+	cc->taken_next = (cc->taken_next + 1) % CC_TAKEN;
+}
+
 int chunk_cache_take(struct chunk_cache *cc, const struct cid *cid,
 		     uint8_t *buf, size_t len, size_t *got)
 {
@@ -172,6 +202,7 @@ int chunk_cache_take(struct chunk_cache *cc, const struct cid *cid,
 
 	pthread_mutex_lock(&cc->lock);
 	struct cc_entry **slot = find_slot(cc, cid, h), *e = *slot;
+	remember_taken(cc, h);
 	if (e) {
 		*slot = e->hnext;
 		lru_unlink(cc, e);
@@ -215,7 +246,10 @@ int chunk_cache_insert(struct chunk_cache *cc, const struct cid *cid,
 	struct cc_entry *evicted = NULL;
 	pthread_mutex_lock(&cc->lock);
 	struct cc_entry **slot = find_slot(cc, cid, n->hash);
-	if (*slot) {
+	if (was_taken(cc, n->hash)) {
+		n->next = NULL;
+		evicted = n;
+	} else if (*slot) {
 		/* Same CID, same bytes: keep the old copy, refresh it. */
 		struct cc_entry *old = *slot;
 		lru_unlink(cc, old);

@@ -286,10 +286,10 @@ static void test_take(void)
 	struct chunk_cache *cc = chunk_cache_new(1000);
 	uint8_t data[100], out[200];
 	fill_n(data, sizeof(data), 3);
-	struct cid a = cid_n(3), b = cid_n(4);
+	struct cid a = cid_n(3), b = cid_n(4), none = cid_n(6);
 	size_t got = 0;
 	struct chunk_cache_stats s;
-	is_int(chunk_cache_take(cc, &a, out, sizeof(out), &got), -ENOENT,
+	is_int(chunk_cache_take(cc, &none, out, sizeof(out), &got), -ENOENT,
 	       "take: miss");
 	is_int(chunk_cache_insert(cc, &a, data, sizeof(data)), 0, "insert a");
 	is_int(chunk_cache_insert(cc, &b, data, 50), 0, "insert b");
@@ -308,8 +308,21 @@ static void test_take(void)
 	is_int(got, 10, "clipped to the room");
 	chunk_cache_stats(cc, &s);
 	ok(s.entries == 0 && s.bytes == 0, "empty");
+	/* A prefetch finishing after its reader took the chunk: refused
+	 * once, then cached as ever. */
 	is_int(chunk_cache_insert(cc, &a, data, sizeof(data)), 0, "a again");
-	ok(cached(cc, 3), "and found");
+	ok(!cached(cc, 3), "a taken lately: its late insert refused");
+	is_int(chunk_cache_insert(cc, &a, data, sizeof(data)), 0, "a once more");
+	ok(cached(cc, 3), "and now cached");
+	/* A reader that missed and fetched the chunk itself took it too. */
+	struct cid c = cid_n(5);
+	is_int(chunk_cache_take(cc, &c, out, sizeof(out), &got), -ENOENT,
+	       "take c: a miss");
+	is_int(chunk_cache_insert(cc, &c, data, 10), 0, "c's prefetch, late");
+	ok(!cached(cc, 5), "not cached: the reader has it");
+	chunk_cache_stats(cc, &s);
+	ok(s.entries == 1 && s.bytes == 100, "only a (%zu entries, %zu bytes)",
+	   s.entries, s.bytes);
 	chunk_cache_free(cc);
 }
 
