@@ -14,6 +14,8 @@
 #define CC_BUCKETS_MIN 64
 /* Past this many buckets (8 MiB of pointers) chains grow instead. */
 #define CC_BUCKETS_MAX (1u << 20)
+/* Prefetched chunks not read yet hold at most 1/CC_HINT_SHARE of it. */
+#define CC_HINT_SHARE 8
 /* How many taken chunks an insert is checked against (chunk_cache_take). */
 #define CC_TAKEN 256
 
@@ -23,6 +25,10 @@ struct cc_entry {
 	uint64_t hash;
 	struct cid cid;
 	size_t len;
+	/* A prefetch's, not read yet: also on the hint list (prev toward
+	 * the newest), within the hint budget. */
+	bool hint;
+	struct cc_entry *hint_prev, *hint_next;
 	uint8_t data[];
 };
 
@@ -32,6 +38,8 @@ struct chunk_cache {
 	struct cc_entry **buckets;
 	size_t nbuckets; /* a power of two */
 	struct cc_entry *newest, *oldest;
+	struct cc_entry *hint_newest, *hint_oldest;
+	size_t hint_bytes, max_hint_bytes;
 	struct chunk_cache_stats st;
 	/* The hashes of the last CC_TAKEN chunks taken (hit or miss), a
 	 * ring: an insert of one of them is its prefetch arriving after
@@ -69,6 +77,7 @@ struct chunk_cache *chunk_cache_new(size_t max_bytes)
 	}
 	cc->nbuckets = CC_BUCKETS_MIN;
 	cc->max_bytes = max_bytes;
+	cc->max_hint_bytes = max_bytes / CC_HINT_SHARE;
 	return cc;
 }
 
@@ -123,6 +132,48 @@ static void lru_push_newest(struct chunk_cache *cc, struct cc_entry *e)
 		cc->oldest = e;
 }
 
+/* e off the hint list: a reader has used it, or it leaves the cache. */
+static void unhint(struct chunk_cache *cc, struct cc_entry *e)
+{
+	if (!e->hint)
+		return;
+	if (e->hint_prev)
+		e->hint_prev->hint_next = e->hint_next;
+	else
+		cc->hint_newest = e->hint_next;
+	if (e->hint_next)
+		e->hint_next->hint_prev = e->hint_prev;
+	else
+		cc->hint_oldest = e->hint_prev;
+	e->hint_prev = e->hint_next = NULL;
+	e->hint = false;
+	cc->hint_bytes -= e->len;
+}
+
+static void push_hint(struct chunk_cache *cc, struct cc_entry *e)
+{
+	e->hint = true;
+	e->hint_prev = NULL;
+	e->hint_next = cc->hint_newest;
+	if (cc->hint_newest)
+		cc->hint_newest->hint_prev = e;
+	cc->hint_newest = e;
+	if (!cc->hint_oldest)
+		cc->hint_oldest = e;
+	cc->hint_bytes += e->len;
+}
+
+/* e out of the table and both lists (the caller frees it). */
+static void remove_entry(struct chunk_cache *cc, struct cc_entry *e)
+{
+	struct cc_entry **p = find_slot(cc, &e->cid, e->hash);
+	*p = e->hnext;
+	lru_unlink(cc, e);
+	unhint(cc, e);
+	cc->st.bytes -= e->len;
+	cc->st.entries--;
+}
+
 /* A failed allocation just leaves longer chains: still correct. */
 static void maybe_grow(struct chunk_cache *cc)
 {
@@ -161,6 +212,7 @@ int chunk_cache_read(struct chunk_cache *cc, const struct cid *cid,
 		*got = n;
 		lru_unlink(cc, e);
 		lru_push_newest(cc, e);
+		unhint(cc, e);
 		cc->st.hits++;
 		r = 0;
 	} else {
@@ -201,13 +253,10 @@ int chunk_cache_take(struct chunk_cache *cc, const struct cid *cid,
 	uint64_t h = cid_hash(cid);
 
 	pthread_mutex_lock(&cc->lock);
-	struct cc_entry **slot = find_slot(cc, cid, h), *e = *slot;
+	struct cc_entry *e = *find_slot(cc, cid, h);
 	remember_taken(cc, h);
 	if (e) {
-		*slot = e->hnext;
-		lru_unlink(cc, e);
-		cc->st.bytes -= e->len;
-		cc->st.entries--;
+		remove_entry(cc, e);
 		cc->st.hits++;
 	} else {
 		cc->st.misses++;
@@ -223,8 +272,20 @@ int chunk_cache_take(struct chunk_cache *cc, const struct cid *cid,
 	return 0;
 }
 
-int chunk_cache_insert(struct chunk_cache *cc, const struct cid *cid,
-		       const uint8_t *data, size_t len)
+/* Caller holds the lock: the oldest entry, or with hint the oldest
+ * prefetched one, out of the cache onto *evicted. */
+static void evict_one(struct chunk_cache *cc, bool hint,
+		      struct cc_entry **evicted)
+{
+	struct cc_entry *victim = hint ? cc->hint_oldest : cc->oldest;
+	remove_entry(cc, victim);
+	cc->st.evictions++;
+	victim->next = *evicted;
+	*evicted = victim;
+}
+
+static int insert(struct chunk_cache *cc, const struct cid *cid,
+		  const uint8_t *data, size_t len, bool hint)
 {
 	if (!cc)
 		return 0;
@@ -254,26 +315,26 @@ int chunk_cache_insert(struct chunk_cache *cc, const struct cid *cid,
 		struct cc_entry *old = *slot;
 		lru_unlink(cc, old);
 		lru_push_newest(cc, old);
+		if (!hint)
+			unhint(cc, old);
 		n->next = NULL;
 		evicted = n;
 	} else {
-		while (cc->oldest && cc->st.bytes + len > cc->max_bytes) {
-			struct cc_entry *victim = cc->oldest;
-			struct cc_entry **vs = find_slot(cc, &victim->cid,
-							 victim->hash);
-			*vs = victim->hnext;
-			lru_unlink(cc, victim);
-			cc->st.bytes -= victim->len;
-			cc->st.entries--;
-			cc->st.evictions++;
-			victim->next = evicted;
-			evicted = victim;
-		}
+		/* Prefetches nobody read make room for the next first. */
+		while (hint && cc->hint_oldest &&
+		       cc->hint_bytes + len > cc->max_hint_bytes)
+			evict_one(cc, true, &evicted);
+		while (cc->oldest && cc->st.bytes + len > cc->max_bytes)
+			evict_one(cc, false, &evicted);
 		/* The eviction may have emptied the chain slot points into. */
 		slot = find_slot(cc, cid, n->hash);
 		n->hnext = NULL;
+		n->hint = false;
+		n->hint_prev = n->hint_next = NULL;
 		*slot = n;
 		lru_push_newest(cc, n);
+		if (hint)
+			push_hint(cc, n);
 		cc->st.bytes += len;
 		cc->st.entries++;
 		maybe_grow(cc);
@@ -287,6 +348,18 @@ int chunk_cache_insert(struct chunk_cache *cc, const struct cid *cid,
 		evicted = next;
 	}
 	return 0;
+}
+
+int chunk_cache_insert(struct chunk_cache *cc, const struct cid *cid,
+		       const uint8_t *data, size_t len)
+{
+	return insert(cc, cid, data, len, false);
+}
+
+int chunk_cache_insert_hint(struct chunk_cache *cc, const struct cid *cid,
+			    const uint8_t *data, size_t len)
+{
+	return insert(cc, cid, data, len, true);
 }
 
 void chunk_cache_stats(struct chunk_cache *cc, struct chunk_cache_stats *out)

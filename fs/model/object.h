@@ -230,6 +230,12 @@ int obj_seal_chunk(struct obj_store *st, const uint8_t *plain, size_t len,
 IPMD_MUST_CHECK
 int obj_open_chunk(struct obj_store *st, const struct chunk_ref *c,
 		   uint8_t *plain, size_t *len);
+/* obj_open_chunk for a prefetch (fs/mount/prefetch.h): the plaintext goes
+ * into st->cache as a hint (chunk_cache_insert_hint), within a budget of
+ * its own until a reader reads it. */
+IPMD_MUST_CHECK
+int obj_prefetch_chunk(struct obj_store *st, const struct chunk_ref *c,
+		       uint8_t *plain, size_t *len);
 /* The chunk_ref of chunk number index (0-based) of ref; -ERANGE past the
  * last chunk. */
 IPMD_MUST_CHECK

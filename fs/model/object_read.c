@@ -336,13 +336,13 @@ static int tree_read_chunk(struct tree *t, const struct chunk_ref *c,
 	if (r != 0)
 		return r;
 	if (whole) /* open in place */
-		return obj_fetch_chunk(st, c, false, t->sealed, cap, out);
+		return obj_fetch_chunk(st, c, OBJ_KEEP_NONE, t->sealed, cap, out);
 	if (!t->chunk) {
 		t->chunk = malloc(t->chunk_size);
 		if (!t->chunk)
 			return -ENOMEM;
 	}
-	r = obj_fetch_chunk(st, c, true, t->sealed, cap, t->chunk);
+	r = obj_fetch_chunk(st, c, OBJ_KEEP, t->sealed, cap, t->chunk);
 	if (r == 0)
 		memcpy(out, t->chunk + a, b - a);
 	return r;

@@ -326,10 +326,47 @@ static void test_take(void)
 	chunk_cache_free(cc);
 }
 
+/* Prefetched chunks nobody read hold max_bytes / 8 at most: past it the
+ * oldest of them go first, never an entry a reader used. */
+static void test_hints(void)
+{
+	struct chunk_cache *cc = chunk_cache_new(1000); /* hints: 125 */
+	uint8_t data[60];
+	fill_n(data, sizeof(data), 7);
+	struct cid c[8];
+	for (unsigned i = 0; i < 8; i++)
+		c[i] = cid_n(20 + i);
+	is_int(chunk_cache_insert(cc, &c[0], data, 60), 0, "a read chunk");
+	is_int(chunk_cache_insert_hint(cc, &c[1], data, 60), 0, "hint 1");
+	is_int(chunk_cache_insert_hint(cc, &c[2], data, 60), 0, "hint 2");
+	ok(cached(cc, 20) && cached(cc, 21) && cached(cc, 22),
+	   "120 bytes of hints fit");
+	/* cached() read hints 1 and 2: a reader used them, they are
+	 * ordinary entries now.  Three unread hints do not fit. */
+	is_int(chunk_cache_insert_hint(cc, &c[3], data, 60), 0, "hint 3");
+	is_int(chunk_cache_insert_hint(cc, &c[4], data, 60), 0, "hint 4");
+	is_int(chunk_cache_insert_hint(cc, &c[5], data, 60), 0, "hint 5");
+	ok(!cached(cc, 23), "the oldest unread hint made room");
+	ok(cached(cc, 24) && cached(cc, 25), "the newer two are there");
+	ok(cached(cc, 20) && cached(cc, 21) && cached(cc, 22),
+	   "entries a reader used stay");
+	struct chunk_cache_stats s;
+	chunk_cache_stats(cc, &s);
+	is_int(s.entries, 5, "five entries");
+	/* An ordinary insert of an unread hint makes it ordinary too. */
+	is_int(chunk_cache_insert_hint(cc, &c[6], data, 60), 0, "hint 6");
+	is_int(chunk_cache_insert(cc, &c[6], data, 60), 0, "and read for real");
+	is_int(chunk_cache_insert_hint(cc, &c[7], data, 60), 0, "hint 7");
+	is_int(chunk_cache_insert_hint(cc, &c[3], data, 60), 0, "hint 3 again");
+	ok(cached(cc, 26), "the promoted one stays");
+	chunk_cache_free(cc);
+}
+
 int main(void)
 {
 	test_hit_miss_partial();
 	test_take();
+	test_hints();
 	test_lru();
 	test_many();
 	test_threads();
