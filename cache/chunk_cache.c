@@ -19,16 +19,20 @@
 /* How many taken chunks an insert is checked against (chunk_cache_take). */
 #define CC_TAKEN 256
 
+/* Every entry is on the LRU list; unread prefetches on the hint list too. */
+enum { CC_LRU, CC_HINT, CC_LISTS };
+
 struct cc_entry {
-	struct cc_entry *hnext;       /* hash chain */
-	struct cc_entry *prev, *next; /* LRU: prev toward the newest */
+	struct cc_entry *hnext; /* hash chain */
+	/* On list CC_LRU always, on CC_HINT while hint: prev toward the
+	 * newest. */
+	struct cc_entry *prev[CC_LISTS], *next[CC_LISTS];
 	uint64_t hash;
 	struct cid cid;
 	size_t len;
-	/* A prefetch's, not read yet: also on the hint list (prev toward
-	 * the newest), within the hint budget. */
+	/* A prefetch's, not read yet: also on CC_HINT, within the hint
+	 * budget. */
 	bool hint;
-	struct cc_entry *hint_prev, *hint_next;
 	uint8_t data[];
 };
 
@@ -37,8 +41,7 @@ struct chunk_cache {
 	size_t max_bytes;
 	struct cc_entry **buckets;
 	size_t nbuckets; /* a power of two */
-	struct cc_entry *newest, *oldest;
-	struct cc_entry *hint_newest, *hint_oldest;
+	struct cc_entry *newest[CC_LISTS], *oldest[CC_LISTS];
 	size_t hint_bytes, max_hint_bytes;
 	struct chunk_cache_stats st;
 	/* The hashes of the last CC_TAKEN chunks taken (hit or miss), a
@@ -85,9 +88,9 @@ void chunk_cache_free(struct chunk_cache *cc)
 {
 	if (!cc)
 		return;
-	struct cc_entry *e = cc->newest;
+	struct cc_entry *e = cc->newest[CC_LRU];
 	while (e) {
-		struct cc_entry *next = e->next;
+		struct cc_entry *next = e->next[CC_LRU];
 		entry_free(e);
 		e = next;
 	}
@@ -108,28 +111,39 @@ static struct cc_entry **find_slot(struct chunk_cache *cc,
 	return p;
 }
 
+static void list_unlink(struct chunk_cache *cc, struct cc_entry *e, int k)
+{
+	if (e->prev[k])
+		e->prev[k]->next[k] = e->next[k];
+	else
+		cc->newest[k] = e->next[k];
+	if (e->next[k])
+		e->next[k]->prev[k] = e->prev[k];
+	else
+		cc->oldest[k] = e->prev[k];
+	e->prev[k] = e->next[k] = NULL;
+}
+
+static void list_push_newest(struct chunk_cache *cc, struct cc_entry *e,
+			     int k)
+{
+	e->prev[k] = NULL;
+	e->next[k] = cc->newest[k];
+	if (cc->newest[k])
+		cc->newest[k]->prev[k] = e;
+	cc->newest[k] = e;
+	if (!cc->oldest[k])
+		cc->oldest[k] = e;
+}
+
 static void lru_unlink(struct chunk_cache *cc, struct cc_entry *e)
 {
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		cc->newest = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		cc->oldest = e->prev;
-	e->prev = e->next = NULL;
+	list_unlink(cc, e, CC_LRU);
 }
 
 static void lru_push_newest(struct chunk_cache *cc, struct cc_entry *e)
 {
-	e->prev = NULL;
-	e->next = cc->newest;
-	if (cc->newest)
-		cc->newest->prev = e;
-	cc->newest = e;
-	if (!cc->oldest)
-		cc->oldest = e;
+	list_push_newest(cc, e, CC_LRU);
 }
 
 /* e off the hint list: a reader has used it, or it leaves the cache. */
@@ -137,15 +151,7 @@ static void unhint(struct chunk_cache *cc, struct cc_entry *e)
 {
 	if (!e->hint)
 		return;
-	if (e->hint_prev)
-		e->hint_prev->hint_next = e->hint_next;
-	else
-		cc->hint_newest = e->hint_next;
-	if (e->hint_next)
-		e->hint_next->hint_prev = e->hint_prev;
-	else
-		cc->hint_oldest = e->hint_prev;
-	e->hint_prev = e->hint_next = NULL;
+	list_unlink(cc, e, CC_HINT);
 	e->hint = false;
 	cc->hint_bytes -= e->len;
 }
@@ -153,13 +159,7 @@ static void unhint(struct chunk_cache *cc, struct cc_entry *e)
 static void push_hint(struct chunk_cache *cc, struct cc_entry *e)
 {
 	e->hint = true;
-	e->hint_prev = NULL;
-	e->hint_next = cc->hint_newest;
-	if (cc->hint_newest)
-		cc->hint_newest->hint_prev = e;
-	cc->hint_newest = e;
-	if (!cc->hint_oldest)
-		cc->hint_oldest = e;
+	list_push_newest(cc, e, CC_HINT);
 	cc->hint_bytes += e->len;
 }
 
@@ -183,7 +183,7 @@ static void maybe_grow(struct chunk_cache *cc)
 	struct cc_entry **b = calloc(n, sizeof(*b));
 	if (!b)
 		return;
-	for (struct cc_entry *e = cc->newest; e; e = e->next) {
+	for (struct cc_entry *e = cc->newest[CC_LRU]; e; e = e->next[CC_LRU]) {
 		struct cc_entry **slot = &b[e->hash & (n - 1)];
 		e->hnext = *slot;
 		*slot = e;
@@ -277,10 +277,10 @@ int chunk_cache_take(struct chunk_cache *cc, const struct cid *cid,
 static void evict_one(struct chunk_cache *cc, bool hint,
 		      struct cc_entry **evicted)
 {
-	struct cc_entry *victim = hint ? cc->hint_oldest : cc->oldest;
+	struct cc_entry *victim = cc->oldest[hint ? CC_HINT : CC_LRU];
 	remove_entry(cc, victim);
 	cc->st.evictions++;
-	victim->next = *evicted;
+	victim->next[CC_LRU] = *evicted;
 	*evicted = victim;
 }
 
@@ -308,7 +308,7 @@ static int insert(struct chunk_cache *cc, const struct cid *cid,
 	pthread_mutex_lock(&cc->lock);
 	struct cc_entry **slot = find_slot(cc, cid, n->hash);
 	if (was_taken(cc, n->hash)) {
-		n->next = NULL;
+		n->next[CC_LRU] = NULL;
 		evicted = n;
 	} else if (*slot) {
 		/* Same CID, same bytes: keep the old copy, refresh it. */
@@ -317,20 +317,21 @@ static int insert(struct chunk_cache *cc, const struct cid *cid,
 		lru_push_newest(cc, old);
 		if (!hint)
 			unhint(cc, old);
-		n->next = NULL;
+		n->next[CC_LRU] = NULL;
 		evicted = n;
 	} else {
 		/* Prefetches nobody read make room for the next first. */
-		while (hint && cc->hint_oldest &&
+		while (hint && cc->oldest[CC_HINT] &&
 		       cc->hint_bytes + len > cc->max_hint_bytes)
 			evict_one(cc, true, &evicted);
-		while (cc->oldest && cc->st.bytes + len > cc->max_bytes)
+		while (cc->oldest[CC_LRU] &&
+		       cc->st.bytes + len > cc->max_bytes)
 			evict_one(cc, false, &evicted);
 		/* The eviction may have emptied the chain slot points into. */
 		slot = find_slot(cc, cid, n->hash);
 		n->hnext = NULL;
 		n->hint = false;
-		n->hint_prev = n->hint_next = NULL;
+		n->prev[CC_HINT] = n->next[CC_HINT] = NULL;
 		*slot = n;
 		lru_push_newest(cc, n);
 		if (hint)
@@ -343,7 +344,7 @@ static int insert(struct chunk_cache *cc, const struct cid *cid,
 
 	/* Wiping up to a block per victim is done without the lock held. */
 	while (evicted) {
-		struct cc_entry *next = evicted->next;
+		struct cc_entry *next = evicted->next[CC_LRU];
 		entry_free(evicted);
 		evicted = next;
 	}
