@@ -14,13 +14,25 @@
 #define CC_BUCKETS_MIN 64
 /* Past this many buckets (8 MiB of pointers) chains grow instead. */
 #define CC_BUCKETS_MAX (1u << 20)
+/* Prefetched chunks not read yet hold at most 1/CC_HINT_SHARE of it. */
+#define CC_HINT_SHARE 8
+/* How many taken chunks an insert is checked against (chunk_cache_take). */
+#define CC_TAKEN 256
+
+/* Every entry is on the LRU list; unread prefetches on the hint list too. */
+enum { CC_LRU, CC_HINT, CC_LISTS };
 
 struct cc_entry {
-	struct cc_entry *hnext;       /* hash chain */
-	struct cc_entry *prev, *next; /* LRU: prev toward the newest */
+	struct cc_entry *hnext; /* hash chain */
+	/* On list CC_LRU always, on CC_HINT while hint: prev toward the
+	 * newest. */
+	struct cc_entry *prev[CC_LISTS], *next[CC_LISTS];
 	uint64_t hash;
 	struct cid cid;
 	size_t len;
+	/* A prefetch's, not read yet: also on CC_HINT, within the hint
+	 * budget. */
+	bool hint;
 	uint8_t data[];
 };
 
@@ -29,8 +41,14 @@ struct chunk_cache {
 	size_t max_bytes;
 	struct cc_entry **buckets;
 	size_t nbuckets; /* a power of two */
-	struct cc_entry *newest, *oldest;
+	struct cc_entry *newest[CC_LISTS], *oldest[CC_LISTS];
+	size_t hint_bytes, max_hint_bytes;
 	struct chunk_cache_stats st;
+	/* The hashes of the last CC_TAKEN chunks taken (hit or miss), a
+	 * ring: an insert of one of them is its prefetch arriving after
+	 * the reader, who has the chunk already. */
+	uint64_t taken[CC_TAKEN];
+	unsigned taken_next;
 };
 
 static uint64_t cid_hash(const struct cid *c)
@@ -62,6 +80,7 @@ struct chunk_cache *chunk_cache_new(size_t max_bytes)
 	}
 	cc->nbuckets = CC_BUCKETS_MIN;
 	cc->max_bytes = max_bytes;
+	cc->max_hint_bytes = max_bytes / CC_HINT_SHARE;
 	return cc;
 }
 
@@ -69,9 +88,9 @@ void chunk_cache_free(struct chunk_cache *cc)
 {
 	if (!cc)
 		return;
-	struct cc_entry *e = cc->newest;
+	struct cc_entry *e = cc->newest[CC_LRU];
 	while (e) {
-		struct cc_entry *next = e->next;
+		struct cc_entry *next = e->next[CC_LRU];
 		entry_free(e);
 		e = next;
 	}
@@ -92,28 +111,67 @@ static struct cc_entry **find_slot(struct chunk_cache *cc,
 	return p;
 }
 
+static void list_unlink(struct chunk_cache *cc, struct cc_entry *e, int k)
+{
+	if (e->prev[k])
+		e->prev[k]->next[k] = e->next[k];
+	else
+		cc->newest[k] = e->next[k];
+	if (e->next[k])
+		e->next[k]->prev[k] = e->prev[k];
+	else
+		cc->oldest[k] = e->prev[k];
+	e->prev[k] = e->next[k] = NULL;
+}
+
+static void list_push_newest(struct chunk_cache *cc, struct cc_entry *e,
+			     int k)
+{
+	e->prev[k] = NULL;
+	e->next[k] = cc->newest[k];
+	if (cc->newest[k])
+		cc->newest[k]->prev[k] = e;
+	cc->newest[k] = e;
+	if (!cc->oldest[k])
+		cc->oldest[k] = e;
+}
+
 static void lru_unlink(struct chunk_cache *cc, struct cc_entry *e)
 {
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		cc->newest = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		cc->oldest = e->prev;
-	e->prev = e->next = NULL;
+	list_unlink(cc, e, CC_LRU);
 }
 
 static void lru_push_newest(struct chunk_cache *cc, struct cc_entry *e)
 {
-	e->prev = NULL;
-	e->next = cc->newest;
-	if (cc->newest)
-		cc->newest->prev = e;
-	cc->newest = e;
-	if (!cc->oldest)
-		cc->oldest = e;
+	list_push_newest(cc, e, CC_LRU);
+}
+
+/* e off the hint list: a reader has used it, or it leaves the cache. */
+static void unhint(struct chunk_cache *cc, struct cc_entry *e)
+{
+	if (!e->hint)
+		return;
+	list_unlink(cc, e, CC_HINT);
+	e->hint = false;
+	cc->hint_bytes -= e->len;
+}
+
+static void push_hint(struct chunk_cache *cc, struct cc_entry *e)
+{
+	e->hint = true;
+	list_push_newest(cc, e, CC_HINT);
+	cc->hint_bytes += e->len;
+}
+
+/* e out of the table and both lists (the caller frees it). */
+static void remove_entry(struct chunk_cache *cc, struct cc_entry *e)
+{
+	struct cc_entry **p = find_slot(cc, &e->cid, e->hash);
+	*p = e->hnext;
+	lru_unlink(cc, e);
+	unhint(cc, e);
+	cc->st.bytes -= e->len;
+	cc->st.entries--;
 }
 
 /* A failed allocation just leaves longer chains: still correct. */
@@ -125,7 +183,7 @@ static void maybe_grow(struct chunk_cache *cc)
 	struct cc_entry **b = calloc(n, sizeof(*b));
 	if (!b)
 		return;
-	for (struct cc_entry *e = cc->newest; e; e = e->next) {
+	for (struct cc_entry *e = cc->newest[CC_LRU]; e; e = e->next[CC_LRU]) {
 		struct cc_entry **slot = &b[e->hash & (n - 1)];
 		e->hnext = *slot;
 		*slot = e;
@@ -154,6 +212,7 @@ int chunk_cache_read(struct chunk_cache *cc, const struct cid *cid,
 		*got = n;
 		lru_unlink(cc, e);
 		lru_push_newest(cc, e);
+		unhint(cc, e);
 		cc->st.hits++;
 		r = 0;
 	} else {
@@ -163,8 +222,70 @@ int chunk_cache_read(struct chunk_cache *cc, const struct cid *cid,
 	return r;
 }
 
-int chunk_cache_insert(struct chunk_cache *cc, const struct cid *cid,
-		       const uint8_t *data, size_t len)
+/* Caller holds the lock.  Whether a chunk of hash h was taken lately;
+ * if so it is forgotten, so only the one late insert is refused (a
+ * 64-bit hash that collides costs an insert, never a wrong byte). */
+static bool was_taken(struct chunk_cache *cc, uint64_t h)
+{
+	for (unsigned i = 0; i < CC_TAKEN; i++)
+		if (cc->taken[i] == h && h != 0) {
+			cc->taken[i] = 0;
+			return true;
+		}
+	return false;
+}
+
+/* Caller holds the lock.  h among the taken, once. */
+static void remember_taken(struct chunk_cache *cc, uint64_t h)
+{
+	for (unsigned i = 0; i < CC_TAKEN; i++)
+		if (cc->taken[i] == h)
+			return;
+	cc->taken[cc->taken_next] = h;
+	cc->taken_next = (cc->taken_next + 1) % CC_TAKEN;
+}
+
+int chunk_cache_take(struct chunk_cache *cc, const struct cid *cid,
+		     uint8_t *buf, size_t len, size_t *got)
+{
+	if (!cc || !cid_valid(cid))
+		return -ENOENT;
+	uint64_t h = cid_hash(cid);
+
+	pthread_mutex_lock(&cc->lock);
+	struct cc_entry *e = *find_slot(cc, cid, h);
+	remember_taken(cc, h);
+	if (e) {
+		remove_entry(cc, e);
+		cc->st.hits++;
+	} else {
+		cc->st.misses++;
+	}
+	pthread_mutex_unlock(&cc->lock);
+	if (!e)
+		return -ENOENT;
+	/* Copied and wiped without the lock: the entry is ours now. */
+	*got = e->len < len ? e->len : len;
+	if (*got > 0)
+		memcpy(buf, e->data, *got);
+	entry_free(e);
+	return 0;
+}
+
+/* Caller holds the lock: the oldest entry, or with hint the oldest
+ * prefetched one, out of the cache onto *evicted. */
+static void evict_one(struct chunk_cache *cc, bool hint,
+		      struct cc_entry **evicted)
+{
+	struct cc_entry *victim = cc->oldest[hint ? CC_HINT : CC_LRU];
+	remove_entry(cc, victim);
+	cc->st.evictions++;
+	victim->next[CC_LRU] = *evicted;
+	*evicted = victim;
+}
+
+static int insert(struct chunk_cache *cc, const struct cid *cid,
+		  const uint8_t *data, size_t len, bool hint)
 {
 	if (!cc)
 		return 0;
@@ -186,31 +307,35 @@ int chunk_cache_insert(struct chunk_cache *cc, const struct cid *cid,
 	struct cc_entry *evicted = NULL;
 	pthread_mutex_lock(&cc->lock);
 	struct cc_entry **slot = find_slot(cc, cid, n->hash);
-	if (*slot) {
+	if (was_taken(cc, n->hash)) {
+		n->next[CC_LRU] = NULL;
+		evicted = n;
+	} else if (*slot) {
 		/* Same CID, same bytes: keep the old copy, refresh it. */
 		struct cc_entry *old = *slot;
 		lru_unlink(cc, old);
 		lru_push_newest(cc, old);
-		n->next = NULL;
+		if (!hint)
+			unhint(cc, old);
+		n->next[CC_LRU] = NULL;
 		evicted = n;
 	} else {
-		while (cc->oldest && cc->st.bytes + len > cc->max_bytes) {
-			struct cc_entry *victim = cc->oldest;
-			struct cc_entry **vs = find_slot(cc, &victim->cid,
-							 victim->hash);
-			*vs = victim->hnext;
-			lru_unlink(cc, victim);
-			cc->st.bytes -= victim->len;
-			cc->st.entries--;
-			cc->st.evictions++;
-			victim->next = evicted;
-			evicted = victim;
-		}
+		/* Prefetches nobody read make room for the next first. */
+		while (hint && cc->oldest[CC_HINT] &&
+		       cc->hint_bytes + len > cc->max_hint_bytes)
+			evict_one(cc, true, &evicted);
+		while (cc->oldest[CC_LRU] &&
+		       cc->st.bytes + len > cc->max_bytes)
+			evict_one(cc, false, &evicted);
 		/* The eviction may have emptied the chain slot points into. */
 		slot = find_slot(cc, cid, n->hash);
 		n->hnext = NULL;
+		n->hint = false;
+		n->prev[CC_HINT] = n->next[CC_HINT] = NULL;
 		*slot = n;
 		lru_push_newest(cc, n);
+		if (hint)
+			push_hint(cc, n);
 		cc->st.bytes += len;
 		cc->st.entries++;
 		maybe_grow(cc);
@@ -219,11 +344,23 @@ int chunk_cache_insert(struct chunk_cache *cc, const struct cid *cid,
 
 	/* Wiping up to a block per victim is done without the lock held. */
 	while (evicted) {
-		struct cc_entry *next = evicted->next;
+		struct cc_entry *next = evicted->next[CC_LRU];
 		entry_free(evicted);
 		evicted = next;
 	}
 	return 0;
+}
+
+int chunk_cache_insert(struct chunk_cache *cc, const struct cid *cid,
+		       const uint8_t *data, size_t len)
+{
+	return insert(cc, cid, data, len, false);
+}
+
+int chunk_cache_insert_hint(struct chunk_cache *cc, const struct cid *cid,
+			    const uint8_t *data, size_t len)
+{
+	return insert(cc, cid, data, len, true);
 }
 
 void chunk_cache_stats(struct chunk_cache *cc, struct chunk_cache_stats *out)

@@ -172,12 +172,13 @@ int obj_seal_chunk(struct obj_store *st, const uint8_t *plain, size_t len,
 
 /*
  * Fetch c into sealed (cap ≥ obj_chunk_block_cap(c->size) bytes), verify,
- * open into plain (c->size bytes) and remember the plaintext in the cache.
+ * open into plain (c->size bytes) and remember the plaintext in the cache
+ * as keep says.
  * The block must be c->size or obj_padded_len(c->size) bytes of plaintext
  * (object.h, "Chunk padding"), with zero padding.
  */
 int obj_fetch_chunk(struct obj_store *st, const struct chunk_ref *c,
-		    uint8_t *sealed, size_t cap, uint8_t *plain)
+		    enum obj_keep keep, uint8_t *sealed, size_t cap, uint8_t *plain)
 {
 	size_t slen = 0;
 	int r = bs_get(st->bs, &c->cid, sealed, cap, &slen);
@@ -192,12 +193,17 @@ int obj_fetch_chunk(struct obj_store *st, const struct chunk_ref *c,
 			     c->key) != 0)
 		return -EBADMSG;
 	/* A cache that can't take it costs speed, not correctness. */
-	(void)chunk_cache_insert(st->cache, &c->cid, plain, (size_t)c->size);
+	if (keep == OBJ_KEEP)
+		(void)chunk_cache_insert(st->cache, &c->cid, plain,
+					 (size_t)c->size);
+	else if (keep == OBJ_KEEP_HINT)
+		(void)chunk_cache_insert_hint(st->cache, &c->cid, plain,
+					      (size_t)c->size);
 	return 0;
 }
 
-int obj_open_chunk(struct obj_store *st, const struct chunk_ref *c,
-		   uint8_t *plain, size_t *len)
+static int open_chunk(struct obj_store *st, const struct chunk_ref *c,
+		      uint8_t *plain, size_t *len, enum obj_keep keep)
 {
 	if (!st || !st->bs || !c || !plain || !len)
 		return -EINVAL;
@@ -218,9 +224,21 @@ int obj_open_chunk(struct obj_store *st, const struct chunk_ref *c,
 	uint8_t *sealed = malloc(cap);
 	if (!sealed)
 		return -ENOMEM;
-	int r = obj_fetch_chunk(st, c, sealed, cap, plain);
+	int r = obj_fetch_chunk(st, c, keep, sealed, cap, plain);
 	free(sealed);
 	if (r == 0)
 		*len = (size_t)c->size;
 	return r;
+}
+
+int obj_open_chunk(struct obj_store *st, const struct chunk_ref *c,
+		   uint8_t *plain, size_t *len)
+{
+	return open_chunk(st, c, plain, len, OBJ_KEEP);
+}
+
+int obj_prefetch_chunk(struct obj_store *st, const struct chunk_ref *c,
+		       uint8_t *plain, size_t *len)
+{
+	return open_chunk(st, c, plain, len, OBJ_KEEP_HINT);
 }

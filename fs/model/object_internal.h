@@ -59,9 +59,13 @@ int obj_seal_put(const struct obj_store *st, uint8_t *sealed, size_t cap,
 		 const uint8_t *plain, size_t len, enum block_kind kind,
 		 struct chunk_ref *out);
 
+/* What obj_fetch_chunk leaves in st->cache: nothing (the reader keeps
+ * the chunk), the plaintext, or the plaintext as a prefetch's hint. */
+enum obj_keep { OBJ_KEEP_NONE, OBJ_KEEP, OBJ_KEEP_HINT };
 /* Fetch c into sealed (cap ≥ obj_chunk_block_cap(c->size) bytes), verify,
- * open into plain (c->size bytes) and cache the plaintext. */
+ * open into plain (c->size bytes) and cache the plaintext as keep says. */
 int obj_fetch_chunk(struct obj_store *st, const struct chunk_ref *c,
+		    enum obj_keep keep,
 		    uint8_t *sealed, size_t cap, uint8_t *plain);
 
 /* ---- object_index.c ---- */

@@ -318,27 +318,31 @@ static int tree_chunk(struct tree *t, uint64_t idx, struct chunk_ref *out)
 	return -EBADMSG;
 }
 
-/* Copy bytes [a, b) of chunk c into out. */
+/* Copy bytes [a, b) of chunk c into out.  A chunk read whole leaves the
+ * cache (obj_read, object.h): its reader has its own copy now. */
 static int tree_read_chunk(struct tree *t, const struct chunk_ref *c,
 			   size_t a, size_t b, uint8_t *out)
 {
 	struct obj_store *st = t->st;
 	size_t got = 0;
+	bool whole = a == 0 && b == c->size;
 	if (st->cache &&
-	    chunk_cache_read(st->cache, &c->cid, a, out, b - a, &got) == 0)
+	    (whole ? chunk_cache_take(st->cache, &c->cid, out, b, &got)
+		   : chunk_cache_read(st->cache, &c->cid, a, out, b - a,
+				      &got)) == 0)
 		return got == b - a ? 0 : -EBADMSG;
 	size_t cap = tree_block_max(t);
 	int r = tree_room(t, cap);
 	if (r != 0)
 		return r;
-	if (a == 0 && b == c->size) /* the whole chunk: open in place */
-		return obj_fetch_chunk(st, c, t->sealed, cap, out);
+	if (whole) /* open in place */
+		return obj_fetch_chunk(st, c, OBJ_KEEP_NONE, t->sealed, cap, out);
 	if (!t->chunk) {
 		t->chunk = malloc(t->chunk_size);
 		if (!t->chunk)
 			return -ENOMEM;
 	}
-	r = obj_fetch_chunk(st, c, t->sealed, cap, t->chunk);
+	r = obj_fetch_chunk(st, c, OBJ_KEEP, t->sealed, cap, t->chunk);
 	if (r == 0)
 		memcpy(out, t->chunk + a, b - a);
 	return r;

@@ -84,9 +84,14 @@ bool tr_is_dir(const struct inode *in)
 		*n *= 2;                                                     \
 	}
 
+/* Fibonacci hashing: the top bits of ino * INO_MIX.  Inode numbers come
+ * consecutively, and the middle bits (>> 32, masked) put 100,000 of them
+ * in 12 % of the buckets.  nbuckets is a power of two ≥ INO_BUCKETS_MIN,
+ * so the shift is below 64. */
 static uint32_t ino_slot(uint64_t ino, uint32_t nbuckets)
 {
-	return (uint32_t)((ino * INO_MIX) >> 32) & (nbuckets - 1);
+	return (uint32_t)((ino * INO_MIX) >>
+			  (64 - (unsigned)__builtin_ctz(nbuckets)));
 }
 
 static uint32_t inode_slot(const struct inode *in, uint32_t nbuckets)

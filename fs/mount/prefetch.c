@@ -35,7 +35,7 @@ static void fetch(struct prefetch *p, const struct request *r, uint8_t *buf)
 	struct chunk_ref c;
 	size_t len;
 	if (obj_chunk_at(p->st, &r->ref, r->index, &c) == 0 &&
-	    obj_open_chunk(p->st, &c, buf, &len) == 0)
+	    obj_prefetch_chunk(p->st, &c, buf, &len) == 0)
 		sodium_memzero(buf, len);
 }
 

@@ -280,9 +280,93 @@ static void test_threads(void)
 	chunk_cache_free(cc);
 }
 
+/* take: the whole chunk out, and the cache no longer holds it. */
+static void test_take(void)
+{
+	struct chunk_cache *cc = chunk_cache_new(1000);
+	uint8_t data[100], out[200];
+	fill_n(data, sizeof(data), 3);
+	struct cid a = cid_n(3), b = cid_n(4), none = cid_n(6);
+	size_t got = 0;
+	struct chunk_cache_stats s;
+	is_int(chunk_cache_take(cc, &none, out, sizeof(out), &got), -ENOENT,
+	       "take: miss");
+	is_int(chunk_cache_insert(cc, &a, data, sizeof(data)), 0, "insert a");
+	is_int(chunk_cache_insert(cc, &b, data, 50), 0, "insert b");
+	memset(out, 0xee, sizeof(out));
+	is_int(chunk_cache_take(cc, &a, out, sizeof(out), &got), 0, "take a");
+	is_int(got, 100, "its length");
+	is_mem(out, data, sizeof(data), "its bytes");
+	is_int(out[100], 0xee, "nothing past it");
+	chunk_cache_stats(cc, &s);
+	ok(s.entries == 1 && s.bytes == 50, "only b left (%zu entries, %zu bytes)",
+	   s.entries, s.bytes);
+	ok(!cached(cc, 3) && cached(cc, 4), "a gone, b there");
+	is_int(chunk_cache_take(cc, &a, out, sizeof(out), &got), -ENOENT,
+	       "taken once only");
+	is_int(chunk_cache_take(cc, &b, out, 10, &got), 0, "take b into less room");
+	is_int(got, 10, "clipped to the room");
+	chunk_cache_stats(cc, &s);
+	ok(s.entries == 0 && s.bytes == 0, "empty");
+	/* A prefetch finishing after its reader took the chunk: refused
+	 * once, then cached as ever. */
+	is_int(chunk_cache_insert(cc, &a, data, sizeof(data)), 0, "a again");
+	ok(!cached(cc, 3), "a taken lately: its late insert refused");
+	is_int(chunk_cache_insert(cc, &a, data, sizeof(data)), 0, "a once more");
+	ok(cached(cc, 3), "and now cached");
+	/* A reader that missed and fetched the chunk itself took it too. */
+	struct cid c = cid_n(5);
+	is_int(chunk_cache_take(cc, &c, out, sizeof(out), &got), -ENOENT,
+	       "take c: a miss");
+	is_int(chunk_cache_insert(cc, &c, data, 10), 0, "c's prefetch, late");
+	ok(!cached(cc, 5), "not cached: the reader has it");
+	chunk_cache_stats(cc, &s);
+	ok(s.entries == 1 && s.bytes == 100, "only a (%zu entries, %zu bytes)",
+	   s.entries, s.bytes);
+	chunk_cache_free(cc);
+}
+
+/* Prefetched chunks nobody read hold max_bytes / 8 at most: past it the
+ * oldest of them go first, never an entry a reader used. */
+static void test_hints(void)
+{
+	struct chunk_cache *cc = chunk_cache_new(1000); /* hints: 125 */
+	uint8_t data[60];
+	fill_n(data, sizeof(data), 7);
+	struct cid c[8];
+	for (unsigned i = 0; i < 8; i++)
+		c[i] = cid_n(20 + i);
+	is_int(chunk_cache_insert(cc, &c[0], data, 60), 0, "a read chunk");
+	is_int(chunk_cache_insert_hint(cc, &c[1], data, 60), 0, "hint 1");
+	is_int(chunk_cache_insert_hint(cc, &c[2], data, 60), 0, "hint 2");
+	ok(cached(cc, 20) && cached(cc, 21) && cached(cc, 22),
+	   "120 bytes of hints fit");
+	/* cached() read hints 1 and 2: a reader used them, they are
+	 * ordinary entries now.  Three unread hints do not fit. */
+	is_int(chunk_cache_insert_hint(cc, &c[3], data, 60), 0, "hint 3");
+	is_int(chunk_cache_insert_hint(cc, &c[4], data, 60), 0, "hint 4");
+	is_int(chunk_cache_insert_hint(cc, &c[5], data, 60), 0, "hint 5");
+	ok(!cached(cc, 23), "the oldest unread hint made room");
+	ok(cached(cc, 24) && cached(cc, 25), "the newer two are there");
+	ok(cached(cc, 20) && cached(cc, 21) && cached(cc, 22),
+	   "entries a reader used stay");
+	struct chunk_cache_stats s;
+	chunk_cache_stats(cc, &s);
+	is_int(s.entries, 5, "five entries");
+	/* An ordinary insert of an unread hint makes it ordinary too. */
+	is_int(chunk_cache_insert_hint(cc, &c[6], data, 60), 0, "hint 6");
+	is_int(chunk_cache_insert(cc, &c[6], data, 60), 0, "and read for real");
+	is_int(chunk_cache_insert_hint(cc, &c[7], data, 60), 0, "hint 7");
+	is_int(chunk_cache_insert_hint(cc, &c[3], data, 60), 0, "hint 3 again");
+	ok(cached(cc, 26), "the promoted one stays");
+	chunk_cache_free(cc);
+}
+
 int main(void)
 {
 	test_hit_miss_partial();
+	test_take();
+	test_hints();
 	test_lru();
 	test_many();
 	test_threads();

@@ -185,8 +185,13 @@ static void check_object(struct obj_store *st, size_t size, uint64_t seed)
 	st->cache = NULL;
 	chunk_cache_free(cc);
 	is_int(bad, 0, "size %zu: random reads through a cache", size);
-	ok(size == 0 || s.hits > 0, "size %zu: the cache was hit (%llu)", size,
-	   (unsigned long long)s.hits);
+	/* A 1-byte object is only ever read whole, and a chunk read whole
+	 * leaves the cache (test_read_whole_leaves_cache): nothing to hit. */
+	if (size == 1)
+		is_int(s.entries, 0, "size 1: read whole, never kept");
+	else
+		ok(size == 0 || s.hits > 0, "size %zu: the cache was hit (%llu)",
+		   size, (unsigned long long)s.hits);
 
 	/* Convergence: other write pattern, same root. */
 	is_int(write_object(st, data, size, seed * 7 + 3, &ref2), 0,
@@ -729,6 +734,54 @@ static void test_chunk_api(struct obj_store st)
 	is_int(ref.size, SMALL_CHUNK + 5, "size");
 }
 
+static size_t cache_entries(struct chunk_cache *cc)
+{
+	struct chunk_cache_stats s;
+	chunk_cache_stats(cc, &s);
+	return s.entries;
+}
+
+/* A chunk obj_read copies out whole is its reader's now (the kernel's
+ * page cache behind FUSE): the daemon's cache lets it go instead of
+ * holding a second copy, whether a prefetch had put it there or the read
+ * fetched it.  A chunk read in part stays for the rest of it. */
+static void test_read_whole_leaves_cache(struct obj_store st)
+{
+	uint8_t data[2 * SMALL_CHUNK], out[2 * SMALL_CHUNK], plain[SMALL_CHUNK];
+	tap_fill_random(data, sizeof(data), 9);
+	struct chunk_ref v[2];
+	struct obj_ref one, two;
+	size_t got, len;
+	is_int(obj_seal_chunk(&st, data, 3000, &v[0]), 0, "a 3000-byte chunk");
+	is_int(obj_build(&st, v, 1, &one), 0, "a one-chunk object");
+	struct chunk_cache *cc = chunk_cache_new(1 << 20);
+	st.cache = cc;
+
+	is_int(obj_open_chunk(&st, &v[0], plain, &len), 0, "prefetched");
+	is_int(cache_entries(cc), 1, "the prefetch left it in the cache");
+	is_int(obj_read(&st, &one, 100, out, 200, &got), 0, "a part of it");
+	is_int(cache_entries(cc), 1, "read in part: still cached");
+	is_int(obj_read(&st, &one, 0, out, sizeof(out), &got), 0, "all of it");
+	ok(got == 3000 && memcmp(out, data, 3000) == 0, "the bytes, from the cache");
+	is_int(cache_entries(cc), 0, "read whole: taken out of the cache");
+	is_int(obj_read(&st, &one, 0, out, sizeof(out), &got), 0, "again");
+	ok(got == 3000 && memcmp(out, data, 3000) == 0, "the bytes, from the store");
+	is_int(cache_entries(cc), 0, "fetched whole: not put in");
+
+	is_int(obj_seal_chunk(&st, data, SMALL_CHUNK, &v[0]), 0, "chunk 1 of 2");
+	is_int(obj_seal_chunk(&st, data + SMALL_CHUNK, 500, &v[1]), 0,
+	       "chunk 2 of 2");
+	is_int(obj_build(&st, v, 2, &two), 0, "a two-chunk object");
+	is_int(obj_read(&st, &two, 10, out, SMALL_CHUNK, &got), 0,
+	       "a range across both, neither whole");
+	is_int(cache_entries(cc), 2, "both kept for the rest");
+	is_int(obj_read(&st, &two, 0, out, sizeof(out), &got), 0, "all of it");
+	ok(got == SMALL_CHUNK + 500 && memcmp(out, data, got) == 0, "its bytes");
+	is_int(cache_entries(cc), 0, "both taken out");
+	st.cache = NULL;
+	chunk_cache_free(cc);
+}
+
 static void test_read_only(struct obj_store st)
 {
 	size_t size = 6 * SMALL_CHUNK + 1;
@@ -983,6 +1036,7 @@ static const struct harness_store_test with_store[] = {
 	{"damage", test_damage},
 	{"crafted", test_crafted},
 	{"chunks", test_chunk_api},
+	{"read whole", test_read_whole_leaves_cache},
 	{"ro", test_read_only},
 	{"stream", test_stream},
 };
