@@ -371,8 +371,9 @@ static int collect(struct gc *g, const struct gc_args *a,
 	return status;
 }
 
-/* The node to unpin on: a mount's own (its daemon runs this gc), else
- * one opened here (closed by gc_run).  0, or -1 (said). */
+/* The node to unpin on: a mount's own when gc_serve read through it
+ * (the request named that node), else one opened here (closed by gc_run).
+ * 0, or -1 (said). */
 static int unpin_node(const struct gc_args *a, const struct history_options *ho,
 		      struct ipmd_fs *live, const struct cli_io *io,
 		      struct blockstore **remote, bool *own)
@@ -381,7 +382,7 @@ static int unpin_node(const struct gc_args *a, const struct history_options *ho,
 	*own = false;
 	if (!ho->node || a->dry)
 		return 0;
-	if (live && live->stack.remote) {
+	if (live && ho->beside_blocks && live->stack.remote) {
 		*remote = live->stack.remote;
 		return 0;
 	}
@@ -476,6 +477,24 @@ static int serve_range(json_int_t keep_last, json_int_t within,
 	return 0;
 }
 
+/* Whether node (as a user names it: "auto", a multiaddr, a URL) is the
+ * mount's own: the same API URL.  Another node is opened as on the
+ * command line, so `gc --node B` of a mount on A unpins on B. */
+static bool mounts_node(struct ipmd_fs *fs, const char *node)
+{
+	const char *mine = fs->stack.remote ? bs_kubo_url(fs->stack.remote)
+					    : NULL;
+	char addr[KUBO_URL_MAX], url[KUBO_URL_MAX];
+	if (!node || !mine)
+		return false;
+	if (!strcmp(node, "auto")) {
+		if (kubo_auto_addr(addr, sizeof(addr)))
+			return false;
+		node = addr;
+	}
+	return !kubo_api_url(node, url, sizeof(url)) && !strcmp(url, mine);
+}
+
 int gc_serve(struct ipmd_fs *fs, const json_t *req, const struct cli_io *io)
 {
 	struct gc_args a = {.within = -1};
@@ -497,9 +516,9 @@ int gc_serve(struct ipmd_fs *fs, const json_t *req, const struct cli_io *io)
 	a.within = within;
 	struct history_options ho = {.lock = HISTORY_LOCK_EXCLUSIVE,
 				     .node = node, .beside = &fs->store};
-	/* With a node and a mount of one: read and unpin through the
-	 * mount's, not a second connection to it. */
-	if (node && fs->stack.remote) {
+	/* The mount's node named: read and unpin through the mount's
+	 * connection, not a second one to it (unpin_node). */
+	if (mounts_node(fs, node)) {
 		ho.beside_blocks = fs->stack.outbox; /* no faults, no WAL */
 		ho.beside_local = fs->stack.local;
 	}

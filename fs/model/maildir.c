@@ -29,10 +29,30 @@ bool maildir_is_new_to_cur(const struct inode *from, const struct inode *to)
 	       is_name(t->name, t->name_len, maildir_subdirs[MAILDIR_CUR]);
 }
 
-static bool ends_with(const char *name, size_t len, const char *suffix)
+/* Dovecot's Maildir state files that it rewrites whole and renames over
+ * the name: dovecot-uidlist through dovecot-uidlist.tmp
+ * (maildir-uidlist.c), dovecot-keywords and subscriptions through their
+ * dotlock NAME.lock (file_dotlock_open/_replace, maildir-keywords.c,
+ * subscription-file.c); dovecot-uidlist.lock is its lock. */
+static const char *const dovecot_state[] = {"dovecot-uidlist",
+					    "dovecot-keywords",
+					    "subscriptions"};
+static const char *const replacement_suffix[] = {".tmp", ".lock"};
+
+static bool is_state_replacement(const char *name, size_t len)
 {
-	size_t n = strlen(suffix);
-	return len > n && memcmp(name + len - n, suffix, n) == 0;
+	for (size_t i = 0; i < sizeof(dovecot_state) / sizeof(*dovecot_state);
+	     i++) {
+		size_t n = strlen(dovecot_state[i]);
+		if (len <= n || memcmp(name, dovecot_state[i], n) != 0)
+			continue;
+		for (size_t j = 0; j < sizeof(replacement_suffix) /
+					      sizeof(*replacement_suffix);
+		     j++)
+			if (is_name(name + n, len - n, replacement_suffix[j]))
+				return true;
+	}
+	return false;
 }
 
 bool maildir_is_replacement(const struct inode *inode)
@@ -41,8 +61,7 @@ bool maildir_is_replacement(const struct inode *inode)
 		return false;
 	for (const struct dirent *l = inode->links; l; l = l->next_link) {
 		const struct dirent *d = l->dir ? l->dir->links : NULL;
-		if (!ends_with(l->name, l->name_len, ".tmp") &&
-		    !ends_with(l->name, l->name_len, ".lock"))
+		if (!is_state_replacement(l->name, l->name_len))
 			return false;
 		if (d && (maildir_is_msgdir(d->name, d->name_len) ||
 			  maildir_is_tmp(d->name, d->name_len)))

@@ -39,13 +39,16 @@ bool maildir_is_msgdir(const char *name, size_t len);
  * a message that is already stored whole under its name in new/. */
 bool maildir_is_new_to_cur(const struct inode *from, const struct inode *to);
 
-/* Is inode a replacement file: a regular file every name of which ends
- * in ".tmp" or ".lock" (at least one name) in a directory that is not
- * cur/, new/ or tmp/?  Dovecot rewrites dovecot-uidlist as
- * dovecot-uidlist.tmp, and dovecot-keywords or subscriptions as NAME.lock
- * (file_dotlock_replace): written whole, fsynced, renamed over NAME in
- * the same directory.  No message is one: messages live in cur/, new/,
- * tmp/. */
+/* Is inode a replacement file: a regular file every name of which (at
+ * least one) is one of Dovecot's Maildir state files followed by ".tmp"
+ * or ".lock" (dovecot-uidlist, dovecot-keywords, subscriptions), in a
+ * directory that is not cur/, new/ or tmp/?  Dovecot rewrites
+ * dovecot-uidlist as dovecot-uidlist.tmp, and dovecot-keywords or
+ * subscriptions as NAME.lock (file_dotlock_replace): written whole,
+ * fsynced, renamed over NAME in the same directory.  Only those names: any
+ * other program's NAME.tmp or NAME.lock (yarn.lock, a state.tmp updated in
+ * place) may need its fsync before it acts, and gets it.  No message is
+ * one: messages live in cur/, new/, tmp/. */
 bool maildir_is_replacement(const struct inode *inode);
 
 /* name[0..len) is "tmp": deliveries in progress (a Maildir's only beside

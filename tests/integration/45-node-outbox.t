@@ -16,7 +16,9 @@
 #  7. over a wiped cache again, gc --node while mounted (its daemon reads
 #     what is not here and unpins through the mount's node): it frees and
 #     unpins, every message kept reads back byte-exact, fsck against the
-#     node alone is clean.
+#     node alone is clean; before it, gc --node naming another node (one
+#     that does not answer) goes to that node, not the mount's: it fails
+#     and no pin on the mount's node goes.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/ipfs-lib.sh"
@@ -163,6 +165,22 @@ seq0=$(ipmd_seqs "$STORE" 1)
 seq_moved() { [ "$(ipmd_seqs "$STORE" 1)" != "$seq0" ]; }
 check "half the messages deleted, committed" poll 60 seq_moved
 maildir_sums "$MNT" >"$TEST_DIR/kept.sums"
+# Pins read with no upload under way (a listing taken while the outbox
+# pins may miss a key).
+check "the outbox drains" outbox_drained "$STORE" 60
+ipfs_pins "$IPFS_API_1" >"$TEST_DIR/pins.other"
+gc_out=$("$IPMD_BIN" gc --store "$STORE" --keep-last 1 --node /ip4/127.0.0.1/tcp/1 2>&1)
+rc=$?
+diag "$gc_out"
+check "gc --node naming another node while mounted: that node is asked (it is down: rc $rc)" \
+	test "$rc" -ne 0
+check "… it named that node" grep -q "127.0.0.1:1/" <<<"$gc_out"
+# It left the blocks it could not unpin there queued for upload again:
+# once uploaded, they are dead for the gc below.
+check "the outbox drains" outbox_drained "$STORE" 60
+ipfs_pins "$IPFS_API_1" | comm -23 "$TEST_DIR/pins.other" - >"$TEST_DIR/pins.went"
+is "$(wc -l <"$TEST_DIR/pins.went")" 0 "… and no pin on the mount's node went"
+diag "$(head -3 "$TEST_DIR/pins.went")"
 gc_out=$("$IPMD_BIN" gc --store "$STORE" --keep-last 1 --node "$IPFS_ADDR_1" 2>&1)
 is "$?" 0 "gc --keep-last 1 --node while mounted exits 0"
 diag "$gc_out"

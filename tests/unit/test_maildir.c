@@ -153,6 +153,25 @@ static void test_replacement(void)
 	   "a folder's dovecot-keywords.lock: yes");
 	ok(!maildir_is_replacement(file_in(t, t->root, "dovecot-uidlist", &now)),
 	   "dovecot-uidlist itself: no");
+	ok(maildir_is_replacement(file_in(t, t->root, "dovecot-uidlist.lock",
+					  &now)) &&
+		   maildir_is_replacement(file_in(t, f, "subscriptions.lock",
+						  &now)),
+	   "dovecot-uidlist.lock, a folder's subscriptions.lock: yes");
+	/* Another program's NAME.tmp or NAME.lock keeps its fsync: it may
+	 * act on it before any rename (a lock file, a state file updated in
+	 * place). */
+	static const char *const others[] = {
+		"yarn.lock",	    "Cargo.lock",	 "flake.lock",
+		"Gemfile.lock",	    "state.tmp",	 "dovecot-uidlist.tmp.x",
+		"xdovecot-uidlist.tmp", "dovecot-uidlist.lock.tmp", "dovecot.tmp",
+		"subscriptions.tmp~"};
+	for (size_t i = 0; i < sizeof(others) / sizeof(*others); i++)
+		ok(!maildir_is_replacement(file_in(t, t->root, others[i],
+						   &now)) &&
+			   !maildir_is_replacement(file_in(t, f, others[i],
+							   &now)),
+		   "%s, in the root or a folder: no", others[i]);
 	ok(!maildir_is_replacement(file_in(t, t->root, ".tmp", &now)) &&
 		   !maildir_is_replacement(file_in(t, t->root, ".lock", &now)) &&
 		   !maildir_is_replacement(file_in(t, t->root, "x.tmp~", &now)),
