@@ -42,9 +42,14 @@ int ipmd_fs_tail_log(struct ipmd_fs *fs, struct inode *inode,
 	r->mtime = inode->mtime;
 	r->time = wall_now();
 	int e = ipmd_fs_log(fs, r);
-	if (r->op == REC_APPEND)
+	if (r->op == REC_APPEND) {
 		file_tail_done(f, t, e == 0);
-	else if (e)
+		/* Listed whatever opens is: an open file is never settled, and
+		 * the commit must seal these appends before it rotates past
+		 * the generation holding them (mount.c, seal_unclaimed_inode). */
+		if (e == 0)
+			ipmd_fs_unclaimed(fs, inode->ino);
+	} else if (e)
 		file_seal_unlogged(f);
 	sodium_memzero(&r->content, sizeof(r->content));
 	return e;

@@ -40,7 +40,9 @@ int ipmd_fs_tail_prepare(struct ipmd_fs *fs, struct file_state *f,
 /*
  * Under fs->lock, after prepare gave a record: stamp it with the inode's
  * mtime and the time now, journal and apply it (ipmd_fs_log), and tell f
- * whether it is in the journal.  0 or ipmd_fs_log's error.
+ * whether it is in the journal.  A journaled append lists the inode for
+ * the commit's seal (ipmd_fs_unclaimed), open handles or not.  0 or
+ * ipmd_fs_log's error.
  */
 int ipmd_fs_tail_log(struct ipmd_fs *fs, struct inode *inode,
 		     struct file_state *f, struct record *r,

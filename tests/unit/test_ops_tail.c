@@ -1,0 +1,177 @@
+/*
+ * tests/unit/test_ops_tail.c — appends journaled through an open handle
+ * outlive the commit (docs/ARCHITECTURE.md, "Append-friendly tails").
+ *
+ * The FUSE table runs over a mount as a kernel without no-open calls it
+ * (every handle counted in opens), with libfuse's replies replaced by
+ * this file's, as in test_ops_entry.c.  A child writes a file, fsyncs,
+ * appends, fsyncs again (the append journaled as an append record),
+ * commits with the handle still open and dies without closing anything;
+ * the parent reopens the store and reads what came back.  The commit
+ * rotates the journal: unless it sealed the open file's appends, the
+ * acknowledged bytes were in the generation it dropped.
+ */
+#define FUSE_USE_VERSION 34
+#include <fuse_lowlevel.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "fs/fuse/ops.h"
+#include "fs/model/tree.h"
+#include "fs/mount/mount.h"
+#include "tests/tap.h"
+#include "tests/unit/harness.h"
+
+static struct ipmd_fs fs;
+static int replied_err;  /* the last reply's error, 0 for a success */
+static char got[64];     /* the last fuse_reply_buf's bytes */
+static size_t got_len;
+static struct fuse_ctx ctx;
+
+/* ---- libfuse's replies, as this test makes them answer ---- */
+
+void *fuse_req_userdata(fuse_req_t req)
+{
+	(void)req;
+	return &fs;
+}
+
+const struct fuse_ctx *fuse_req_ctx(fuse_req_t req)
+{
+	(void)req;
+	return &ctx;
+}
+
+int fuse_reply_err(fuse_req_t req, int err)
+{
+	(void)req;
+	replied_err = err;
+	return 0;
+}
+
+void fuse_reply_none(fuse_req_t req)
+{
+	(void)req;
+}
+
+int fuse_reply_create(fuse_req_t req, const struct fuse_entry_param *e,
+		      const struct fuse_file_info *fi)
+{
+	(void)req;
+	(void)e;
+	(void)fi;
+	replied_err = 0;
+	return 0;
+}
+
+int fuse_reply_write(fuse_req_t req, size_t count)
+{
+	(void)req;
+	(void)count;
+	replied_err = 0;
+	return 0;
+}
+
+int fuse_reply_buf(fuse_req_t req, const char *buf, size_t size)
+{
+	(void)req;
+	got_len = size < sizeof(got) ? size : sizeof(got);
+	memcpy(got, buf, got_len);
+	replied_err = 0;
+	return 0;
+}
+
+/* ---- the mount as the test sees it ---- */
+
+static fuse_req_t req(void)
+{
+	static char dummy; /* never looked into: every reply is this file's */
+	return (fuse_req_t)(void *)&dummy;
+}
+
+static struct inode *named(const char *name)
+{
+	pthread_mutex_lock(&fs.lock);
+	struct dirent *d = tree_lookup(tree_get(fs.tree, TREE_ROOT_INO), name);
+	pthread_mutex_unlock(&fs.lock);
+	return d ? d->inode : NULL;
+}
+
+static void open_store(const char *store)
+{
+	struct mount_options mo = {.store = store};
+	char msg[512] = "";
+	if (ipmd_fs_open(&fs, &mo, msg, sizeof(msg)) != 0)
+		harness_bail("open the mailbox: %s", msg);
+}
+
+/* The child: exits 0 when every call succeeded, 1 otherwise (the parent
+ * says which did not). */
+static _Noreturn void append_commit_crash(const char *store)
+{
+	open_store(store);
+	fs.no_open = false; /* handles counted: the opens path */
+	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
+	ipmd_ops.create(req(), TREE_ROOT_INO, "uidlist", 0600, &fi);
+	struct inode *i = named("uidlist");
+	int bad = !i || replied_err || i->opens != 1;
+	uint64_t ino = i ? i->ino : 0;
+	ipmd_ops.write(req(), ino, "first\n", 6, 0, &fi);
+	bad |= replied_err;
+	ipmd_ops.fsync(req(), ino, 1, &fi);
+	bad |= replied_err;
+	ipmd_ops.write(req(), ino, "added\n", 6, 6, &fi);
+	bad |= replied_err;
+	ipmd_ops.fsync(req(), ino, 1, &fi); /* journaled as an append */
+	bad |= replied_err;
+	bad |= ipmd_fs_commit(&fs) != 0;
+	_exit(bad); /* a crash: the handle still open, nothing closed */
+}
+
+static void test_append_open_commit(const char *store)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		harness_bail("fork");
+	if (pid == 0)
+		append_commit_crash(store);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "open handle: create, write, fsync, append, fsync, commit");
+	open_store(store);
+	struct inode *i = named("uidlist");
+	is_int(i ? (long)i->size : -1, 12,
+	       "after the commit and a crash: the appended bytes are there");
+	struct fuse_file_info fi = {.flags = O_RDONLY};
+	got_len = 0;
+	if (i)
+		ipmd_ops.read(req(), i->ino, sizeof(got), 0, &fi);
+	ok(got_len == 12 && memcmp(got, "first\nadded\n", 12) == 0,
+	   "… and read back whole");
+	ipmd_fs_close(&fs);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	alarm(120);
+	const char *tmp = tap_tempdir();
+	char store[PATH_MAX];
+	snprintf(store, sizeof(store), "%s/store", tmp);
+	ok(harness_make_store(store) == 0, "a store");
+	ctx.uid = getuid();
+	ctx.gid = getgid();
+	test_append_open_commit(store);
+	return tap_done();
+}
