@@ -39,6 +39,14 @@ int ipmd_fs_tail_log(struct ipmd_fs *fs, struct inode *inode,
 		     struct file_state *f, struct record *r,
 		     const struct file_tail *t)
 {
+	if (r->op == REC_APPEND && !file_tail_current(f, t)) {
+		/* Taken outside the lock: a seal or another tail came between,
+		 * and replay would put these bytes over others. */
+		int e = ipmd_fs_seal_locked(fs, inode);
+		if (e)
+			file_seal_unlogged(f);
+		return e;
+	}
 	r->mtime = inode->mtime;
 	r->time = wall_now();
 	int e = ipmd_fs_log(fs, r);

@@ -10,6 +10,11 @@
  * the parent reopens the store and reads what came back.  The commit
  * rotates the journal: unless it sealed the open file's appends, the
  * acknowledged bytes were in the generation it dropped.
+ *
+ * And an append taken outside the lock (fs/mount/tail.h) that another
+ * fsync overtook: journaled late, it would replay its older bytes over
+ * the newer ones the live file has; the test crashes without a commit,
+ * so the journal alone says what comes back.
  */
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
@@ -27,7 +32,9 @@
 
 #include "fs/fuse/ops.h"
 #include "fs/model/tree.h"
+#include "fs/mount/file.h"
 #include "fs/mount/mount.h"
+#include "fs/mount/tail.h"
 #include "tests/tap.h"
 #include "tests/unit/harness.h"
 
@@ -161,6 +168,65 @@ static void test_append_open_commit(const char *store)
 	ipmd_fs_close(&fs);
 }
 
+/* The child of test_overtaken: 0 when every call succeeded. */
+static _Noreturn void overtaken_crash(const char *store)
+{
+	open_store(store);
+	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
+	ipmd_ops.create(req(), TREE_ROOT_INO, "b", 0600, &fi);
+	struct inode *i = named("b");
+	int bad = !i || replied_err;
+	uint64_t ino = i ? i->ino : 0;
+	ipmd_ops.write(req(), ino, "first\n", 6, 0, &fi);
+	ipmd_ops.fsync(req(), ino, 1, &fi); /* sealed: durable at 6 */
+	ipmd_ops.write(req(), ino, "older\n", 6, 6, &fi);
+	bad |= replied_err;
+	/* Fsync A, in seal_open_file's steps: its tail taken … */
+	pthread_mutex_lock(&fs.lock);
+	struct file_state *f = i ? i->file : NULL;
+	if (f)
+		file_state_hold(f);
+	pthread_mutex_unlock(&fs.lock);
+	struct record r;
+	struct file_tail t;
+	bad |= !f || ipmd_fs_tail_prepare(&fs, f, ino, &r, &t) ||
+	       r.op != REC_APPEND;
+	/* … then, before A logs it, a rewrite and fsync B journal newer
+	 * bytes at the same offset. */
+	ipmd_ops.write(req(), ino, "newer\n", 6, 6, &fi);
+	bad |= replied_err;
+	ipmd_ops.fsync(req(), ino, 1, &fi);
+	bad |= replied_err;
+	pthread_mutex_lock(&fs.lock);
+	bad |= ipmd_fs_tail_log(&fs, i, f, &r, &t) != 0;
+	(void)file_state_unhold(f);
+	pthread_mutex_unlock(&fs.lock);
+	file_tail_free(&t);
+	_exit(bad); /* a crash before any commit */
+}
+
+static void test_overtaken(const char *store)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		harness_bail("fork");
+	if (pid == 0)
+		overtaken_crash(store);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "fsync A takes its tail, fsync B journals newer bytes, A logs");
+	open_store(store);
+	struct inode *i = named("b");
+	struct fuse_file_info fi = {.flags = O_RDONLY};
+	got_len = 0;
+	if (i)
+		ipmd_ops.read(req(), i->ino, sizeof(got), 0, &fi);
+	ok(got_len == 12 && memcmp(got, "first\nnewer\n", 12) == 0,
+	   "replayed: the newer bytes, as the live file had them");
+	ipmd_fs_close(&fs);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -173,5 +239,6 @@ int main(void)
 	ctx.uid = getuid();
 	ctx.gid = getgid();
 	test_append_open_commit(store);
+	test_overtaken(store);
 	return tap_done();
 }
