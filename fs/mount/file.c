@@ -608,11 +608,14 @@ out:
 	return r;
 }
 
-bool file_tail_current(struct file_state *f, const struct file_tail *t)
+bool file_tail_current(struct file_state *f, const struct file_tail *t,
+		       const struct obj_ref *content)
 {
 	pthread_mutex_lock(&f->lock);
 	bool ok = f->seals == t->seals && f->durable == t->off &&
-		  f->low >= t->off + t->len;
+		  f->low >= t->off + t->len &&
+		  cid_equal(&f->base.cid, &content->cid) &&
+		  f->base.size == content->size;
 	pthread_mutex_unlock(&f->lock);
 	return ok;
 }

@@ -39,9 +39,11 @@ int ipmd_fs_tail_log(struct ipmd_fs *fs, struct inode *inode,
 		     struct file_state *f, struct record *r,
 		     const struct file_tail *t)
 {
-	if (r->op == REC_APPEND && !file_tail_current(f, t)) {
+	if (r->op == REC_APPEND &&
+	    !file_tail_current(f, t, &inode->content)) {
 		/* Taken outside the lock: a seal or another tail came between,
-		 * and replay would put these bytes over others. */
+		 * or a merge replaced the content under a kept state; replay
+		 * would put these bytes over others than the live file has. */
 		int e = ipmd_fs_seal_locked(fs, inode);
 		if (e)
 			file_seal_unlogged(f);

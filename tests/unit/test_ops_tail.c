@@ -14,7 +14,10 @@
  * And an append taken outside the lock (fs/mount/tail.h) that another
  * fsync overtook: journaled late, it would replay its older bytes over
  * the newer ones the live file has; the test crashes without a commit,
- * so the journal alone says what comes back.
+ * so the journal alone says what comes back.  Likewise an append over
+ * a state whose base a merge replaced in the tree (fs/mount/follow.c):
+ * replay would put it on the merged content, the live commit on the
+ * state's; it is sealed whole instead.
  */
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
@@ -227,6 +230,44 @@ static void test_overtaken(const char *store)
 	ipmd_fs_close(&fs);
 }
 
+/* A merge (cache_merge_apply) replaces the content the tree names for a
+ * file whose state is kept (an open handle, a write in flight), between
+ * an fsync's take and its log: the test does to the inode what it does. */
+static void test_merged(const char *store)
+{
+	open_store(store);
+	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
+	ipmd_ops.create(req(), TREE_ROOT_INO, "c", 0600, &fi);
+	struct inode *i = named("c"), *other = named("uidlist");
+	if (!i || !other)
+		harness_bail("files c and uidlist");
+	ipmd_ops.write(req(), i->ino, "first\n", 6, 0, &fi);
+	ipmd_ops.fsync(req(), i->ino, 1, &fi);
+	ipmd_ops.write(req(), i->ino, "added\n", 6, 6, &fi);
+	pthread_mutex_lock(&fs.lock);
+	struct file_state *f = i->file;
+	if (f)
+		file_state_hold(f);
+	pthread_mutex_unlock(&fs.lock);
+	struct record r;
+	struct file_tail t;
+	ok(f && ipmd_fs_tail_prepare(&fs, f, i->ino, &r, &t) == 0 &&
+	   r.op == REC_APPEND, "an fsync takes an append");
+	pthread_mutex_lock(&fs.lock);
+	i->content = other->content; /* the merge */
+	is_int(ipmd_fs_tail_log(&fs, i, f, &r, &t), 0, "… and logs");
+	ok(!file_modified(f), "over merged content: sealed whole instead");
+	(void)file_state_unhold(f);
+	pthread_mutex_unlock(&fs.lock);
+	file_tail_free(&t);
+	got_len = 0;
+	ipmd_ops.read(req(), i->ino, sizeof(got), 0, &fi);
+	ok(i->content.size == 12 && got_len == 12 &&
+	   memcmp(got, "first\nadded\n", 12) == 0,
+	   "the tree names the sealed file, as replay will");
+	ipmd_fs_close(&fs);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -240,5 +281,6 @@ int main(void)
 	ctx.gid = getgid();
 	test_append_open_commit(store);
 	test_overtaken(store);
+	test_merged(store);
 	return tap_done();
 }
