@@ -124,24 +124,87 @@ static void open_store(const char *store)
 		harness_bail("open the mailbox: %s", msg);
 }
 
-/* The child: exits 0 when every call succeeded, 1 otherwise (the parent
- * says which did not). */
+/* Run child (it exits 0 when every call succeeded, 1 otherwise) in a
+ * process that dies as a crash would; then the store opened again. */
+static void crash_then_open(void (*child)(const char *),
+			    const char *store, const char *what)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		harness_bail("fork");
+	if (pid == 0)
+		child(store); /* never returns: it _exits */
+	int status = 0;
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", what);
+	open_store(store);
+}
+
+/* Does file name read back as want (12 bytes)? */
+static bool reads(const char *name, const char *want)
+{
+	struct inode *i = named(name);
+	struct fuse_file_info fi = {.flags = O_RDONLY};
+	got_len = 0;
+	if (i)
+		ipmd_ops.read(req(), i->ino, sizeof(got), 0, &fi);
+	return i && i->size == 12 && got_len == 12 &&
+	       memcmp(got, want, 12) == 0;
+}
+
+/* File name made, "first\n" written and fsynced (sealed: durable at 6),
+ * then "added\n" written past it; 0 or 1 as the children exit. */
+static int made_and_grown(const char *name, struct fuse_file_info *fi)
+{
+	ipmd_ops.create(req(), TREE_ROOT_INO, name, 0600, fi);
+	struct inode *i = named(name);
+	int bad = !i || replied_err;
+	uint64_t ino = i ? i->ino : 0;
+	ipmd_ops.write(req(), ino, "first\n", 6, 0, fi);
+	bad |= replied_err;
+	ipmd_ops.fsync(req(), ino, 1, fi);
+	bad |= replied_err;
+	ipmd_ops.write(req(), ino, "added\n", 6, 6, fi);
+	return bad | replied_err;
+}
+
+/* An fsync's first half, as seal_open_file runs it: i's state held and
+ * its tail taken outside the lock.  The state, or NULL when that is not
+ * an append. */
+static struct file_state *taken(struct inode *i, struct record *r,
+				struct file_tail *t)
+{
+	pthread_mutex_lock(&fs.lock);
+	struct file_state *f = i ? i->file : NULL;
+	if (f)
+		file_state_hold(f);
+	pthread_mutex_unlock(&fs.lock);
+	if (f && (ipmd_fs_tail_prepare(&fs, f, i->ino, r, t) ||
+		  r->op != REC_APPEND))
+		harness_bail("an fsync's tail");
+	return f;
+}
+
+/* Its second half: the tail logged under the lock, the state let go. */
+static int logged(struct inode *i, struct file_state *f, struct record *r,
+		  struct file_tail *t)
+{
+	pthread_mutex_lock(&fs.lock);
+	int e = ipmd_fs_tail_log(&fs, i, f, r, t);
+	(void)file_state_unhold(f);
+	pthread_mutex_unlock(&fs.lock);
+	file_tail_free(t);
+	return e;
+}
+
 static _Noreturn void append_commit_crash(const char *store)
 {
 	open_store(store);
 	fs.no_open = false; /* handles counted: the opens path */
 	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
-	ipmd_ops.create(req(), TREE_ROOT_INO, "uidlist", 0600, &fi);
+	int bad = made_and_grown("uidlist", &fi);
 	struct inode *i = named("uidlist");
-	int bad = !i || replied_err || i->opens != 1;
-	uint64_t ino = i ? i->ino : 0;
-	ipmd_ops.write(req(), ino, "first\n", 6, 0, &fi);
-	bad |= replied_err;
-	ipmd_ops.fsync(req(), ino, 1, &fi);
-	bad |= replied_err;
-	ipmd_ops.write(req(), ino, "added\n", 6, 6, &fi);
-	bad |= replied_err;
-	ipmd_ops.fsync(req(), ino, 1, &fi); /* journaled as an append */
+	ipmd_ops.fsync(req(), i->ino, 1, &fi); /* journaled as an append */
 	bad |= replied_err;
 	bad |= ipmd_fs_commit(&fs) != 0;
 	_exit(bad); /* a crash: the handle still open, nothing closed */
@@ -149,83 +212,39 @@ static _Noreturn void append_commit_crash(const char *store)
 
 static void test_append_open_commit(const char *store)
 {
-	pid_t pid = fork();
-	if (pid < 0)
-		harness_bail("fork");
-	if (pid == 0)
-		append_commit_crash(store);
-	int status = 0;
-	waitpid(pid, &status, 0);
-	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	   "open handle: create, write, fsync, append, fsync, commit");
-	open_store(store);
-	struct inode *i = named("uidlist");
-	is_int(i ? (long)i->size : -1, 12,
-	       "after the commit and a crash: the appended bytes are there");
-	struct fuse_file_info fi = {.flags = O_RDONLY};
-	got_len = 0;
-	if (i)
-		ipmd_ops.read(req(), i->ino, sizeof(got), 0, &fi);
-	ok(got_len == 12 && memcmp(got, "first\nadded\n", 12) == 0,
-	   "… and read back whole");
+	crash_then_open(append_commit_crash, store,
+			"open handle: create, write, fsync, append, fsync, "
+			"commit");
+	ok(reads("uidlist", "first\nadded\n"),
+	   "after the commit and a crash: the appended bytes are there");
 	ipmd_fs_close(&fs);
 }
 
-/* The child of test_overtaken: 0 when every call succeeded. */
 static _Noreturn void overtaken_crash(const char *store)
 {
 	open_store(store);
 	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
-	ipmd_ops.create(req(), TREE_ROOT_INO, "b", 0600, &fi);
+	int bad = made_and_grown("b", &fi);
 	struct inode *i = named("b");
-	int bad = !i || replied_err;
-	uint64_t ino = i ? i->ino : 0;
-	ipmd_ops.write(req(), ino, "first\n", 6, 0, &fi);
-	ipmd_ops.fsync(req(), ino, 1, &fi); /* sealed: durable at 6 */
-	ipmd_ops.write(req(), ino, "older\n", 6, 6, &fi);
-	bad |= replied_err;
-	/* Fsync A, in seal_open_file's steps: its tail taken … */
-	pthread_mutex_lock(&fs.lock);
-	struct file_state *f = i ? i->file : NULL;
-	if (f)
-		file_state_hold(f);
-	pthread_mutex_unlock(&fs.lock);
 	struct record r;
 	struct file_tail t;
-	bad |= !f || ipmd_fs_tail_prepare(&fs, f, ino, &r, &t) ||
-	       r.op != REC_APPEND;
-	/* … then, before A logs it, a rewrite and fsync B journal newer
-	 * bytes at the same offset. */
-	ipmd_ops.write(req(), ino, "newer\n", 6, 6, &fi);
+	/* Fsync A takes its tail; before A logs it, a rewrite and fsync B
+	 * journal newer bytes at the same offset. */
+	struct file_state *f = taken(i, &r, &t);
+	ipmd_ops.write(req(), i->ino, "newer\n", 6, 6, &fi);
 	bad |= replied_err;
-	ipmd_ops.fsync(req(), ino, 1, &fi);
+	ipmd_ops.fsync(req(), i->ino, 1, &fi);
 	bad |= replied_err;
-	pthread_mutex_lock(&fs.lock);
-	bad |= ipmd_fs_tail_log(&fs, i, f, &r, &t) != 0;
-	(void)file_state_unhold(f);
-	pthread_mutex_unlock(&fs.lock);
-	file_tail_free(&t);
+	bad |= logged(i, f, &r, &t) != 0;
 	_exit(bad); /* a crash before any commit */
 }
 
 static void test_overtaken(const char *store)
 {
-	pid_t pid = fork();
-	if (pid < 0)
-		harness_bail("fork");
-	if (pid == 0)
-		overtaken_crash(store);
-	int status = 0;
-	waitpid(pid, &status, 0);
-	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	   "fsync A takes its tail, fsync B journals newer bytes, A logs");
-	open_store(store);
-	struct inode *i = named("b");
-	struct fuse_file_info fi = {.flags = O_RDONLY};
-	got_len = 0;
-	if (i)
-		ipmd_ops.read(req(), i->ino, sizeof(got), 0, &fi);
-	ok(got_len == 12 && memcmp(got, "first\nnewer\n", 12) == 0,
+	crash_then_open(overtaken_crash, store,
+			"fsync A takes its tail, fsync B journals newer "
+			"bytes, A logs");
+	ok(reads("b", "first\nnewer\n"),
 	   "replayed: the newer bytes, as the live file had them");
 	ipmd_fs_close(&fs);
 }
@@ -237,33 +256,22 @@ static void test_merged(const char *store)
 {
 	open_store(store);
 	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
-	ipmd_ops.create(req(), TREE_ROOT_INO, "c", 0600, &fi);
+	is_int(made_and_grown("c", &fi), 0, "c made and grown");
 	struct inode *i = named("c"), *other = named("uidlist");
 	if (!i || !other)
 		harness_bail("files c and uidlist");
-	ipmd_ops.write(req(), i->ino, "first\n", 6, 0, &fi);
-	ipmd_ops.fsync(req(), i->ino, 1, &fi);
-	ipmd_ops.write(req(), i->ino, "added\n", 6, 6, &fi);
-	pthread_mutex_lock(&fs.lock);
-	struct file_state *f = i->file;
-	if (f)
-		file_state_hold(f);
-	pthread_mutex_unlock(&fs.lock);
 	struct record r;
 	struct file_tail t;
-	ok(f && ipmd_fs_tail_prepare(&fs, f, i->ino, &r, &t) == 0 &&
-	   r.op == REC_APPEND, "an fsync takes an append");
+	struct file_state *f = taken(i, &r, &t);
 	pthread_mutex_lock(&fs.lock);
 	i->content = other->content; /* the merge */
-	is_int(ipmd_fs_tail_log(&fs, i, f, &r, &t), 0, "… and logs");
-	ok(!file_modified(f), "over merged content: sealed whole instead");
-	(void)file_state_unhold(f);
 	pthread_mutex_unlock(&fs.lock);
-	file_tail_free(&t);
-	got_len = 0;
-	ipmd_ops.read(req(), i->ino, sizeof(got), 0, &fi);
-	ok(i->content.size == 12 && got_len == 12 &&
-	   memcmp(got, "first\nadded\n", 12) == 0,
+	is_int(logged(i, f, &r, &t), 0, "the fsync logs");
+	pthread_mutex_lock(&fs.lock);
+	ok(!file_modified(i->file),
+	   "over merged content: sealed whole instead");
+	pthread_mutex_unlock(&fs.lock);
+	ok(reads("c", "first\nadded\n"),
 	   "the tree names the sealed file, as replay will");
 	ipmd_fs_close(&fs);
 }
