@@ -34,6 +34,8 @@ struct file_state {
 	 * append records since); low, the lowest offset changed since. */
 	uint64_t durable, low;
 	bool tail_journaled; /* appends journaled that no seal covers yet */
+	uint64_t seals;      /* file_seal calls: a tail taken before one is
+			      * stale (file_tail_current) */
 };
 
 int file_state_new(const struct obj_store *st, uint64_t id,
@@ -524,6 +526,7 @@ int file_seal(struct obj_store *caller, struct file_state *f,
 	if (r == 0)
 		r = obj_build(st, f->chunks, f->nchunks, out);
 	if (r == 0) {
+		f->seals++;
 		f->base = *out;
 		f->modified = false;
 		f->durable = f->size;
@@ -588,6 +591,7 @@ int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
 	}
 	out->off = f->durable;
 	out->len = len;
+	out->seals = f->seals;
 	r = read_locked(st, f, out->off, out->data, len, &got);
 	if (r == 0 && got != len)
 		r = -EIO;
@@ -602,6 +606,18 @@ int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
 out:
 	pthread_mutex_unlock(&f->lock);
 	return r;
+}
+
+bool file_tail_current(struct file_state *f, const struct file_tail *t,
+		       const struct obj_ref *content)
+{
+	pthread_mutex_lock(&f->lock);
+	bool ok = f->seals == t->seals && f->durable == t->off &&
+		  f->low >= t->off + t->len &&
+		  cid_equal(&f->base.cid, &content->cid) &&
+		  f->base.size == content->size;
+	pthread_mutex_unlock(&f->lock);
+	return ok;
 }
 
 void file_tail_done(struct file_state *f, const struct file_tail *t,

@@ -118,6 +118,7 @@ struct file_tail {
 	uint64_t off;
 	uint8_t *data;
 	size_t len;
+	uint64_t seals; /* the state's seal count when taken */
 };
 /*
  * 1: the file only grew since its durable point, by 1 … max bytes, now in
@@ -129,6 +130,17 @@ struct file_tail {
  */
 int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
 		   struct file_tail *out);
+/*
+ * Between file_tail_take's 1 and journaling it (the take runs outside
+ * the mount's lock): does the tail still extend what the journal holds,
+ * over content, the content the tree names for the file?  False when
+ * another call journaled a tail or sealed the state meanwhile, a write
+ * changed bytes below the tail's end, or the tree's content is no longer
+ * the state's base (a merge changed it under a kept state): the append
+ * would replay over other bytes than the live file has, so seal instead.
+ */
+bool file_tail_current(struct file_state *f, const struct file_tail *t,
+		       const struct obj_ref *content);
 /* After file_tail_take's 1: journaled (the durable point moves to the
  * tail's end), or not (the bytes are still to journal). */
 void file_tail_done(struct file_state *f, const struct file_tail *t,

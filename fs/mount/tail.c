@@ -39,12 +39,27 @@ int ipmd_fs_tail_log(struct ipmd_fs *fs, struct inode *inode,
 		     struct file_state *f, struct record *r,
 		     const struct file_tail *t)
 {
+	if (r->op == REC_APPEND &&
+	    !file_tail_current(f, t, &inode->content)) {
+		/* Taken outside the lock: a seal or another tail came between,
+		 * or a merge replaced the content under a kept state; replay
+		 * would put these bytes over others than the live file has. */
+		int e = ipmd_fs_seal_locked(fs, inode);
+		if (e)
+			file_seal_unlogged(f);
+		return e;
+	}
 	r->mtime = inode->mtime;
 	r->time = wall_now();
 	int e = ipmd_fs_log(fs, r);
-	if (r->op == REC_APPEND)
+	if (r->op == REC_APPEND) {
 		file_tail_done(f, t, e == 0);
-	else if (e)
+		/* Listed whatever opens is: an open file is never settled, and
+		 * the commit must seal these appends before it rotates past
+		 * the generation holding them (mount.c, seal_unclaimed_inode). */
+		if (e == 0)
+			ipmd_fs_unclaimed(fs, inode->ino);
+	} else if (e)
 		file_seal_unlogged(f);
 	sodium_memzero(&r->content, sizeof(r->content));
 	return e;

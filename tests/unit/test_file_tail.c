@@ -198,10 +198,76 @@ static void test_replayed(struct obj_store st)
 	file_state_free(f);
 }
 
+/* A tail taken outside the mount's lock, and what was journaled before
+ * it (file_tail_current, over the state's own base). */
+static void test_stale(struct obj_store st)
+{
+	uint8_t data[400];
+	tap_fill_random(data, sizeof(data), 9);
+	struct obj_ref base, sealed;
+	struct file_tail t, u;
+	struct file_state *f = over(&st, data, 100, &base);
+
+	is_int(file_write(&st, f, 100, data + 100, 50), 0, "append 50");
+	is_int(take(&st, f, &t, data, 100, 50), 1, "taken: 50 at 100");
+	is_int(file_write(&st, f, 150, data + 150, 50), 0,
+	       "append 50 more past it");
+	ok(file_tail_current(f, &t, &base),
+	   "a write past the tail: still current");
+	is_int(take(&st, f, &u, data, 100, 100), 1,
+	       "a second fsync takes 100 at 100");
+	file_tail_done(f, &u, true);
+	file_tail_free(&u);
+	ok(!file_tail_current(f, &t, &base),
+	   "journaled a newer tail: the first is stale");
+	file_tail_free(&t);
+
+	is_int(file_write(&st, f, 200, data + 200, 50), 0, "append 50");
+	is_int(take(&st, f, &t, data, 200, 50), 1, "taken: 50 at 200");
+	is_int(file_write(&st, f, 220, data + 300, 10), 0,
+	       "a write inside the tail taken");
+	ok(!file_tail_current(f, &t, &base),
+	   "bytes below its end changed: stale");
+	file_tail_free(&t);
+
+	is_int(file_seal(&st, f, &sealed), 0, "sealed");
+	is_int(file_write(&st, f, 250, data + 250, 50), 0, "append 50");
+	is_int(take(&st, f, &t, data, 250, 50), 1, "taken: 50 at 250");
+	ok(file_tail_current(f, &t, &sealed), "over its sealed base: current");
+	is_int(file_truncate(&st, f, 250), 0, "truncated back");
+	is_int(file_seal(&st, f, &sealed), 0, "sealed (a truncate's seal)");
+	ok(!file_tail_current(f, &t, &sealed),
+	   "a seal since the take: stale, though its offsets match");
+	file_tail_free(&t);
+	file_state_free(f);
+}
+
+/* A merge changed the content the tree names under a kept state: a tail
+ * taken over the state's old base is stale (file_tail_current). */
+static void test_merged(struct obj_store st)
+{
+	uint8_t data[300];
+	tap_fill_random(data, sizeof(data), 10);
+	struct obj_ref base, merged;
+	struct file_tail t;
+	struct file_state *f = over(&st, data, 100, &base);
+	if (harness_write_object(&st, data + 150, 120, &merged))
+		harness_bail("the merged content");
+	is_int(file_write(&st, f, 100, data + 100, 50), 0, "append 50");
+	is_int(take(&st, f, &t, data, 100, 50), 1, "taken: 50 at 100");
+	ok(file_tail_current(f, &t, &base), "over its base: current");
+	ok(!file_tail_current(f, &t, &merged),
+	   "the tree names other content: stale");
+	file_tail_free(&t);
+	file_state_free(f);
+}
+
 static const struct harness_store_test with_store[] = {
 	{"grow", test_grow_only},
 	{"not", test_not_append},
 	{"replayed", test_replayed},
+	{"stale", test_stale},
+	{"merged", test_merged},
 };
 
 int main(void)
