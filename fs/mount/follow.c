@@ -101,8 +101,9 @@ static int merge_locked(struct ipmd_fs *fs, const struct record_merge *m,
 		return -EBUSY; /* commits are failing: merge after the next */
 	/* Content journaled before the record: replay sees it sealed. */
 	int e = ipmd_fs_seal_all_locked(fs);
-	/* Index files are this device's own where it makes cache files. */
-	fs->tree->index_local = !fs->index_cache_off;
+	/* Index files are this device's own where it makes cache files;
+	 * the record keeps it for replay (record.h). */
+	fs->tree->index_local = m->index_local;
 	if (!e)
 		e = merge_plan(sides->base, fs->tree, sides->remote_tree,
 			       &m->time, plan);
@@ -127,7 +128,8 @@ static int merge_locked(struct ipmd_fs *fs, const struct record_merge *m,
 int follow_merge(struct ipmd_fs *fs, const struct cid *remote,
 		 const struct merge_bases *bases, struct merge_stats *stats)
 {
-	struct record_merge m = {.parent = *remote, .time = wall_now()};
+	struct record_merge m = {.parent = *remote, .time = wall_now(),
+				 .index_local = !fs->index_cache_off};
 	struct merge_sides sides;
 	struct merge_plan plan;
 
