@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "fs/model/maildir.h"
 #include "fs/model/manifest.h"
 #include "fs/model/reach.h"
 #include "fs/mount/cache_class.h"
@@ -324,7 +325,12 @@ int follow_forward(struct ipmd_fs *fs, const struct cid *remote,
 	int e = commit_read(fs->st.bs, &fs->store.keys, remote, &f.c);
 	if (!e)
 		e = manifest_load(&fs->st, &f.c.tree, f.c.next_ino, &f.tree);
-	if (!e) {
+	/* Index files the other side committed (index_cache=off there) would
+	 * become this side's ordinary files, read and rewritten by its
+	 * Dovecot: a merge leaves them out instead (follow.h). */
+	bool index = !e && head->len && !fs->index_cache_off &&
+		     maildir_has_index_files(f.tree);
+	if (!e && !index) {
 		fetch_content(fs, f.tree);
 		pthread_mutex_lock(&fs->commit_lock);
 		pthread_mutex_lock(&fs->lock);
