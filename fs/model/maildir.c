@@ -93,6 +93,29 @@ bool maildir_is_index_name(const char *name)
 	       has_prefix_name(name, "dovecot.list.index");
 }
 
+static bool index_below(const struct inode *dir, uint32_t depth)
+{
+	const struct dir *d = dir->dir;
+
+	if (depth > MANIFEST_DEPTH_MAX)
+		return false;
+	for (uint32_t b = 0; b < d->nbuckets; b++)
+		for (const struct dirent *e = d->buckets[b]; e;
+		     e = e->hash_next) {
+			const struct inode *in = e->inode;
+			if (S_ISDIR(in->mode) ? index_below(in, depth + 1)
+					      : !in->cache &&
+						maildir_is_index_name(e->name))
+				return true;
+		}
+	return false;
+}
+
+bool maildir_has_index_files(const struct fs_tree *t)
+{
+	return t && t->root && index_below(t->root, 0);
+}
+
 int maildir_create(struct fs_tree *t, struct inode *dir,
 		   const struct tree_new_inode *spec,
 		   const struct timespec *now)

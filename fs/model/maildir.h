@@ -66,6 +66,13 @@ bool maildir_is_folder(const char *name, size_t len);
  * (fs/model/merge.h). */
 bool maildir_is_index_name(const char *name);
 
+/* Does t hold a non-directory under an index name that is no local cache
+ * file (one a commit carries: an index_cache=off device's, or an earlier
+ * release's)?  A mount that makes index files cache files does not
+ * fast-forward to such a tree (fs/mount/follow.h).  The walk is bounded
+ * by the manifest's depth. */
+bool maildir_has_index_files(const struct fs_tree *t);
+
 /* Create cur/, new/ and tmp/ in dir, each as spec says (spec->mode is the
  * directory's), at time now; the first error of tree_create, else 0. */
 int maildir_create(struct fs_tree *t, struct inode *dir,

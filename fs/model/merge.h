@@ -49,8 +49,10 @@
  *    collides with a local cache file of its name, and leaves local's
  *    when untouched since base (the other side "deleted" it; Dovecot
  *    rebuilds it): the merged tree holds only index files this side
- *    wrote.  Merging back converges: the other side, its copy untouched
- *    since the merge's base, drops it too.
+ *    wrote.  (A merge's rule only: the mount keeps it for fast-forwards
+ *    by merging instead of taking a tree that holds such files,
+ *    fs/mount/follow.h.)  Merging back converges: the other side, its
+ *    copy untouched since the merge's base, drops it too.
  *  - Directories are keyed by path.  Present by the three-way of
  *    presence, and present whatever that says when anything the merge
  *    keeps lies below (a folder deleted on one side while mail arrived in

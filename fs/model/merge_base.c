@@ -396,6 +396,9 @@ int merge_replay(struct obj_store *st, const struct mailbox_keys *keys,
 
 	memset(&plan, 0, sizeof(plan));
 	int err = merge_sides_load(st, keys, m, &sides);
+	/* As the live merge did, not as the mount's options say now. */
+	if (!err)
+		local->index_local = m->index_local;
 	if (!err)
 		err = merge_plan(sides.base, local, sides.remote_tree, &m->time,
 				 &plan);

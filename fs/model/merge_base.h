@@ -148,9 +148,10 @@ void merge_sides_free(struct merge_sides *s);
  * merge_sides_load, then merge_plan and merge_apply at the record's time,
  * with release_fn/arg — the records the live merge applied, since the
  * engine is deterministic (merge.h) and local is the tree it merged into.
- * *remote and *stats (each may be NULL): the parent's commit and the
- * merge's counts.  0, or merge_sides_load's and merge_plan's errors (local
- * untouched then).
+ * local->index_local becomes the record's (the live merge's, whatever
+ * the caller's options are now).  *remote and *stats (each may be NULL):
+ * the parent's commit and the merge's counts.  0, or merge_sides_load's
+ * and merge_plan's errors (local untouched then).
  */
 struct merge_stats;
 IPMD_MUST_CHECK

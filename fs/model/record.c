@@ -666,6 +666,9 @@ int record_merge_encode(const struct record_merge *m, char **json,
 	/* Only a virtual base (two bases or more) walks within it. */
 	if (!e && m->nbases > 1 && m->bound)
 		e = set_int(o, "bound", (json_int_t)m->bound);
+	/* Only when set: false is its absence, as before it existed. */
+	if (!e && m->index_local)
+		e = json_object_set_new(o, "index_local", json_true());
 	json_decref(bases);
 	char *text = e ? NULL : json_dumps(o, JSON_COMPACT);
 	json_decref(o);
@@ -685,10 +688,13 @@ int record_merge_parse(const uint8_t *payload, size_t len,
 	const json_t *op = json_object_get(o, "op");
 	const json_t *bases = json_object_get(o, "bases");
 	const json_t *bound = json_object_get(o, "bound");
+	const json_t *idx = json_object_get(o, "index_local");
 	/* One value, one encoding: a bound only with two bases or more,
-	 * and never 0 (that is its absence). */
+	 * and never 0 (that is its absence); index_local only true. */
 	bool ok = json_is_object(o) &&
-		  json_object_size(o) == 4u + (bound != NULL) &&
+		  json_object_size(o) ==
+			  4u + (bound != NULL) + (idx != NULL) &&
+		  (!idx || json_is_true(idx)) &&
 		  (!bound || (json_is_integer(bound) &&
 			      json_integer_value(bound) > 0 &&
 			      json_array_size(bases) > 1)) &&
@@ -702,6 +708,7 @@ int record_merge_parse(const uint8_t *payload, size_t len,
 	if (ok) {
 		m->nbases = (unsigned)json_array_size(bases);
 		m->bound = bound ? (uint64_t)json_integer_value(bound) : 0;
+		m->index_local = idx != NULL;
 	}
 	json_decref(o);
 	if (!ok)

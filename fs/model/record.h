@@ -37,13 +37,19 @@
  * not the changes, which replay recomputes from the same inputs
  * (docs/ARCHITECTURE.md, "Crash story"):
  *   {"op":"merge","parent":"bafk…","bases":["bafk…",…],"time":NS
- *    [,"bound":SEQ]}
+ *    [,"bound":SEQ][,"index_local":true]}
  * parent: the other head merged in; bases: its merge bases (0 …
  * RECORD_MERGE_BASES_MAX, fs/model/merge_base.h); time: the merge's
  * records' time; bound: gc's boundary the live walk kept (a seq ≥ 1),
  * only with two or more bases, whose virtual base walks between them
  * within it (replay must find the bases of bases the live merge found,
- * not those below the boundary, whose trees gc freed); absent: none.  Its text starts with RECORD_MERGE_PREFIX, by which
+ * not those below the boundary, whose trees gc freed); absent: none.
+ * index_local: the live merge left the other side's Dovecot index names
+ * out (tree->index_local, merge.h: the mount made index files local
+ * cache files then); replay does the same whatever the mount's options
+ * are now, so it redoes the merge that was acknowledged; absent: false
+ * (records from before it, whose replay read the option).  Its text
+ * starts with RECORD_MERGE_PREFIX, by which
  * fs/store/journal_payload.h tells it from the others; record_replay
  * refuses it (replay needs blocks: fs/model/merge_base.h, merge_replay).
  *
@@ -173,6 +179,7 @@ struct record_merge {
 	struct timespec time;
 	uint64_t bound; /* the live walk's gc boundary (merge_base.h), 0:
 			   none; kept only with two or more bases */
+	bool index_local; /* the live merge's tree->index_local */
 };
 
 /* Its text (malloc'ed, starting RECORD_MERGE_PREFIX).  0, -ENOMEM,

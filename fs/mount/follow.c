@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "fs/model/maildir.h"
 #include "fs/model/manifest.h"
 #include "fs/model/reach.h"
 #include "fs/mount/cache_class.h"
@@ -101,8 +102,9 @@ static int merge_locked(struct ipmd_fs *fs, const struct record_merge *m,
 		return -EBUSY; /* commits are failing: merge after the next */
 	/* Content journaled before the record: replay sees it sealed. */
 	int e = ipmd_fs_seal_all_locked(fs);
-	/* Index files are this device's own where it makes cache files. */
-	fs->tree->index_local = !fs->index_cache_off;
+	/* Index files are this device's own where it makes cache files;
+	 * the record keeps it for replay (record.h). */
+	fs->tree->index_local = m->index_local;
 	if (!e)
 		e = merge_plan(sides->base, fs->tree, sides->remote_tree,
 			       &m->time, plan);
@@ -127,7 +129,8 @@ static int merge_locked(struct ipmd_fs *fs, const struct record_merge *m,
 int follow_merge(struct ipmd_fs *fs, const struct cid *remote,
 		 const struct merge_bases *bases, struct merge_stats *stats)
 {
-	struct record_merge m = {.parent = *remote, .time = wall_now()};
+	struct record_merge m = {.parent = *remote, .time = wall_now(),
+				 .index_local = !fs->index_cache_off};
 	struct merge_sides sides;
 	struct merge_plan plan;
 
@@ -322,7 +325,12 @@ int follow_forward(struct ipmd_fs *fs, const struct cid *remote,
 	int e = commit_read(fs->st.bs, &fs->store.keys, remote, &f.c);
 	if (!e)
 		e = manifest_load(&fs->st, &f.c.tree, f.c.next_ino, &f.tree);
-	if (!e) {
+	/* Index files the other side committed (index_cache=off there) would
+	 * become this side's ordinary files, read and rewritten by its
+	 * Dovecot: a merge leaves them out instead (follow.h). */
+	bool index = !e && head->len && !fs->index_cache_off &&
+		     maildir_has_index_files(f.tree);
+	if (!e && !index) {
 		fetch_content(fs, f.tree);
 		pthread_mutex_lock(&fs->commit_lock);
 		pthread_mutex_lock(&fs->lock);

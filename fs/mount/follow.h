@@ -26,7 +26,11 @@
  * last commit, no merge pending, no file state that is not idle: with the
  * kernel's no-open a write in progress is only a state a call holds, and
  * that call comes back to its inode in the tree being replaced) and the
- * head is still the one the caller compared: else *done
+ * head is still the one the caller compared, and, where index files are
+ * local cache files (index_cache on) and the mount has a head, the remote
+ * tree holds no ordinary index file (maildir_has_index_files: an
+ * index_cache=off device's, which this side's Dovecot would read and
+ * write into commits; the merge leaves them out, merge.h): else *done
  * is false and the caller merges instead.  The head file moves to the
  * remote commit (journal rotated first: nothing written over the old tree
  * replays over the new), the remote's tree becomes fs->tree, and what the

@@ -145,7 +145,6 @@ static int replay_merge(struct replay_count *rc, const uint8_t *body,
 	struct commit remote;
 	if (record_merge_parse(body, len, &m))
 		return -EBADMSG;
-	fs->tree->index_local = !fs->index_cache_off; /* as follow_merge */
 	int e = merge_replay(&fs->st, &fs->store.keys, &m, fs->tree, NULL,
 			     NULL, &remote, &ms);
 	if (e) {

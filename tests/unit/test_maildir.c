@@ -103,6 +103,38 @@ static struct fs_tree *new_tree(const struct timespec *now)
 	return t;
 }
 
+/* Ordinary index files anywhere (what a fast-forward must not take where
+ * they are cache files, fs/mount/follow.h); cache files and directories
+ * of those names do not count. */
+static void test_has_index_files(void)
+{
+	const struct timespec now = {1, 0};
+	struct fs_tree *t = new_tree(&now);
+	if (!t)
+		return;
+	struct inode *sent = mkdir_in(t, t->root, ".Sent", &now);
+	struct inode *cur = sent ? mkdir_in(t, sent, "cur", &now) : NULL;
+	if (!cur) {
+		ok(0, "mkdir");
+		tree_free(t);
+		return;
+	}
+	mkfile_in(t, t->root, "dovecot-uidlist", &now);
+	mkfile_in(t, cur, "1.X:2,S", &now);
+	mkdir_in(t, sent, "dovecot.index.d", &now);
+	ok(!maildir_has_index_files(t) && !maildir_has_index_files(NULL),
+	   "no index file: mail, dovecot-uidlist, a directory of that name");
+	mkfile_in(t, sent, "dovecot.index.log", &now);
+	struct inode *log = tree_lookup(sent, "dovecot.index.log")->inode;
+	int mark;
+	log->cache = (struct cache_file *)&mark;
+	ok(!maildir_has_index_files(t), "a local cache file does not count");
+	log->cache = NULL;
+	ok(maildir_has_index_files(t),
+	   "an ordinary one in a folder, below the root, does");
+	tree_free(t);
+}
+
 /* Which renames are a Maildir's new/ to cur/ (durable at the next sync). */
 static void test_new_to_cur(void)
 {
@@ -196,5 +228,6 @@ int main(void)
 	test_create_and_count();
 	test_new_to_cur();
 	test_replacement();
+	test_has_index_files();
 	return tap_done();
 }

@@ -2062,6 +2062,60 @@ static void test_replay(void)
 	tree_free(replayed);
 }
 
+/* The record keeps the live merge's index_local (record.h), and replay
+ * follows it, not the tree's flag at replay time (the mount's option
+ * then, or none: fsck's and gc's trees). */
+static void test_replay_index_local(void)
+{
+	struct fs_tree *t;
+
+	tree_new(&t, 1000, 1000, &t0);
+	maildir(t, "");
+	put(t, "cur/1.X:2,", 1);
+	struct cid c3 = commit_tree(3, t, NULL, NULL);
+	put(t, "new/A", 3);
+	struct cid a4 = commit_tree(4, t, &c3, NULL);
+	tree_free(t);
+	t = tree_at(&c3);
+	t->next_ino = REMOTE_RANGE;
+	put(t, "new/B", 4);
+	put(t, "dovecot.index.log", 5); /* an index_cache=off device's */
+	struct cid b4 = commit_tree(4, t, &c3, NULL);
+	tree_free(t);
+
+	struct record_merge m = {.parent = b4, .nbases = 1, .time = t1,
+				 .index_local = true};
+	m.bases[0] = c3;
+	struct record_merge back;
+	char *json;
+	size_t len;
+	ok(record_merge_encode(&m, &json, &len) == 0 &&
+		   record_merge_parse((const uint8_t *)json, len, &back) == 0 &&
+		   back.index_local,
+	   "index_local: the merge record keeps it");
+	free(json);
+
+	/* Journaled with index_cache on; replayed where the tree says
+	 * otherwise (a remount with index_cache=off; fsck, gc). */
+	t = tree_at(&a4);
+	t->index_local = false;
+	is_int(merge_replay(&st, &keys, &back, t, NULL, NULL, NULL, NULL), 0,
+	       "index_local: replay");
+	ok(!lookup(t, "dovecot.index.log") && lookup(t, "new/B"),
+	   "… leaves the other side's index file out, as the live merge did");
+	tree_free(t);
+
+	/* Journaled with index_cache=off; replayed by a mount with it on. */
+	back.index_local = false;
+	t = tree_at(&a4);
+	t->index_local = true;
+	is_int(merge_replay(&st, &keys, &back, t, NULL, NULL, NULL, NULL), 0,
+	       "no index_local: replay");
+	ok(lookup(t, "dovecot.index.log") != NULL,
+	   "… takes the other side's index file, as the live merge did");
+	tree_free(t);
+}
+
 static void setup_store(void)
 {
 	uint8_t master[IPMD_MASTER_BYTES];
@@ -2104,6 +2158,7 @@ int main(void)
 	test_gc_boundary();
 	test_replay();
 	test_replay_boundary();
+	test_replay_index_local();
 	bs_close(st.bs);
 	keys_free(&keys);
 	return tap_done();

@@ -1311,6 +1311,31 @@ static void test_merge_record(void)
 		   cid_equal(&got.bases[1], &m.bases[1]) &&
 		   got.time.tv_nsec == 7,
 	   "a merge record round-trips");
+	ok(!got.index_local && !strstr(json, "index_local"),
+	   "index_local false: absent, as records from before it");
+	free(json);
+	m.index_local = true;
+	ok(record_merge_encode(&m, &json, &len) == 0 &&
+		   record_merge_parse((const uint8_t *)json, len, &got) == 0 &&
+		   got.index_local,
+	   "index_local true: kept");
+	/* One value, one encoding: index_local only true. */
+	char *at = strstr(json, "\"index_local\":true}");
+	if (!at)
+		harness_bail("no index_local in the merge record");
+	const char *const other[] = {"false}", "1}", "null}"};
+	for (size_t i = 0; i < sizeof(other) / sizeof(*other); i++) {
+		char text[1024];
+		snprintf(text, sizeof(text), "%.*s\"index_local\":%s",
+			 (int)(at - json), json, other[i]);
+		is_int(record_merge_parse((const uint8_t *)text, strlen(text),
+					  &got),
+		       -EBADMSG, "index_local %s refused", other[i]);
+	}
+	free(json);
+	m.index_local = false;
+	if (record_merge_encode(&m, &json, &len))
+		harness_bail("record_merge_encode");
 	struct fs_tree *t;
 	struct timespec now = {1, 0};
 	if (tree_new(&t, 0, 0, &now))
