@@ -145,7 +145,9 @@ bad=0
 for it in $(seq 1 "$ITER"); do
 	delay=$(echo 5 50 1000 | cut -d' ' -f$((RANDOM % 3 + 1)))
 	crash_round 8 -o commit_delay="$delay" ||
-		{ bad=$((bad + 1)); diag "crash $it (delay $delay): $why"; }
+		{ bad=$((bad + 1)); diag "crash $it (delay $delay): $why"
+		  # stderr too: prove shows it without -v (a CI log keeps it).
+		  echo "93-crash-append: seed $SEED, crash $it (delay $delay): $why" >&2; }
 done
 is "$bad" 0 "$ITER crashes: each left every acknowledged line, byte-exact, nothing torn, fsck clean"
 diag "$(acked) lines acknowledged in all"
@@ -158,7 +160,8 @@ FAULT_ROUNDS=${IPMD_CRASH_APPEND_FAULT_ROUNDS:-6}
 fault_bad=0 fault_acked=0
 for r in $(seq 1 "$FAULT_ROUNDS"); do
 	crash_round 6 -o commit_delay=20 --fault "put=0.3,seed=$((SEED + r))" ||
-		{ fault_bad=$((fault_bad + 1)); diag "fault round $r: $why"; }
+		{ fault_bad=$((fault_bad + 1)); diag "fault round $r: $why"
+		  echo "93-crash-append: seed $SEED, fault round $r: $why" >&2; }
 	fault_acked=$((fault_acked + round_acked))
 done
 check "with put faults: $fault_acked appends acknowledged" test "$fault_acked" -gt 0
