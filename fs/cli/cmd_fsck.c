@@ -223,9 +223,11 @@ static int verdict(struct fsck *f, const struct history_options *ho,
 		   bool repair)
 {
 	if (f->problems == 0 && !f->rollback_to) {
-		if (repair && f->plan.journal_records) {
+		/* A pending journal, or an unfinished write at its end
+		 * (not damage): the replay commits one and cuts the other. */
+		if (repair && (f->plan.journal_records || f->plan.torn_tail)) {
 			history_close(&f->h);
-			return fsck_repair_replay(f, ho, false,
+			return fsck_repair_replay(f, ho, f->plan.torn_tail,
 						  f->plan.journal_records)
 				       ? FSCK_OPERATIONAL
 				       : FSCK_CORRECTED;

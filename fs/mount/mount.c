@@ -340,11 +340,20 @@ static int replay_journal(struct ipmd_fs *fs, struct journal_replay_stats *js,
 		       (unsigned long long)fs->last.seq,
 		       (unsigned long long)rc.skipped);
 	}
-	if (js->torn_tail_bytes)
+	if (js->unfinished_tail_bytes)
 		logmsg(LOG_WARNING,
 		       "journal: cut %llu bytes of a record torn by a crash "
 		       "(never acknowledged)",
-		       (unsigned long long)js->torn_tail_bytes);
+		       (unsigned long long)js->unfinished_tail_bytes);
+	/* A whole record that does not open: no crash of this process
+	 * leaves one (journal.h), so say it may be damage. */
+	if (js->torn_tail_bytes > js->unfinished_tail_bytes)
+		logmsg(LOG_WARNING,
+		       "journal: cut its last record (%llu bytes): it does not "
+		       "open (damaged, or a power cut lost part of it; it was "
+		       "never acknowledged unless the disk damaged it)",
+		       (unsigned long long)(js->torn_tail_bytes -
+					    js->unfinished_tail_bytes));
 	return 0;
 }
 

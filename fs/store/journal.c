@@ -96,14 +96,23 @@ static void make_header(uint8_t h[JOURNAL_HEADER_BYTES], uint64_t gen)
 /* One file's scan, shared by journal_open and journal_replay. */
 struct scan {
 	uint64_t gen;
-	bool last;            /* a torn tail is allowed (and measured) */
+	bool last;            /* the journal's tail: a torn tail is allowed
+				 (and measured) */
 	journal_replay_fn fn; /* NULL: only validate */
 	void *arg;
 	/* out */
 	off_t end;            /* after the last good record (0: no header) */
 	uint64_t records;     /* good records = the next seq */
 	uint64_t torn;        /* bytes from end to EOF, when last */
+	bool unfinished;      /* torn is an unfinished write (journal.h) */
 	off_t bad;            /* where -EBADMSG was found */
+};
+
+/* What a damaged record at the end of a file may be (journal.h, Replay). */
+enum tail {
+	TAIL_NONE,       /* nothing a writer leaves: corruption */
+	TAIL_UNFINISHED, /* short, or zeros: a write a crash stopped */
+	TAIL_UNOPENABLE, /* whole, but it does not open */
 };
 
 static int all_zero(int fd, off_t off, off_t size, uint8_t *buf, bool *zero)
@@ -125,12 +134,14 @@ static int all_zero(int fd, off_t off, off_t size, uint8_t *buf, bool *zero)
 	return 0;
 }
 
-/* A damaged record at off: a torn write if the caller allows one there. */
-static int tail_or_bad(struct scan *sc, off_t off, off_t size, bool torn)
+/* A damaged record at off: a torn write of kind t if the file is the
+ * journal's tail. */
+static int tail_or_bad(struct scan *sc, off_t off, off_t size, enum tail t)
 {
-	if (torn && sc->last) {
+	if (t != TAIL_NONE && sc->last) {
 		sc->end = off;
 		sc->torn = (uint64_t)(size - off);
+		sc->unfinished = t == TAIL_UNFINISHED;
 		return 0;
 	}
 	sc->bad = off;
@@ -153,6 +164,7 @@ static int scan_short(int fd, off_t size, struct scan *sc)
 	}
 	sc->end = 0;
 	sc->torn = sc->last ? (uint64_t)size : 0;
+	sc->unfinished = sc->torn > 0;
 	return 0;
 }
 
@@ -173,7 +185,7 @@ static int scan_records(int fd, off_t size, const uint8_t *key,
 
 		sc->records = seq;
 		if (rem < JOURNAL_LEN_BYTES)
-			return tail_or_bad(sc, off, size, true);
+			return tail_or_bad(sc, off, size, TAIL_UNFINISHED);
 		r = pread_all(fd, lenbuf, sizeof(lenbuf), off);
 		if (r)
 			return r;
@@ -183,10 +195,12 @@ static int scan_records(int fd, off_t size, const uint8_t *key,
 			 * that got ahead of its data in a crash. */
 			bool zero;
 			r = all_zero(fd, off, size, sealed, &zero);
-			return r ? r : tail_or_bad(sc, off, size, zero);
+			return r ? r : tail_or_bad(sc, off, size,
+						   zero ? TAIL_UNFINISHED
+							: TAIL_NONE);
 		}
 		if ((off_t)len > rem - JOURNAL_LEN_BYTES)
-			return tail_or_bad(sc, off, size, true);
+			return tail_or_bad(sc, off, size, TAIL_UNFINISHED);
 		r = pread_all(fd, sealed, len, off + JOURNAL_LEN_BYTES);
 		if (r)
 			return r;
@@ -194,7 +208,8 @@ static int scan_records(int fd, off_t size, const uint8_t *key,
 			*plain_used = len - IPMD_SEAL_OVERHEAD;
 		if (seal_open(plain, &plen, sealed, len, BLOCK_JOURNAL, key)) {
 			bool final = off + JOURNAL_LEN_BYTES + (off_t)len == size;
-			return tail_or_bad(sc, off, size, final);
+			return tail_or_bad(sc, off, size,
+					   final ? TAIL_UNOPENABLE : TAIL_NONE);
 		}
 		/* Opened, so written by us: elsewhere means moved. */
 		if (get_be64(plain) != sc->gen || get_be64(plain + 8) != seq) {
@@ -224,6 +239,7 @@ static int scan_file(int fd, const uint8_t *key, struct scan *sc)
 
 	sc->end = 0;
 	sc->records = sc->torn = 0;
+	sc->unfinished = false;
 	sc->bad = 0;
 	if (fstat(fd, &sb) != 0)
 		return -errno;
@@ -629,6 +645,31 @@ static int list_gens(DIR *d, uint64_t **gens, size_t *n)
 	return 0;
 }
 
+/*
+ * *tail: the index in gens (n > 0) of the journal's tail, the last file
+ * holding more than a header (journal.h, Replay), or 0.  A file gone
+ * meanwhile counts as record-less: opening it fails later anyway.
+ */
+static int tail_index(int dfd, const uint64_t *gens, size_t n, size_t *tail)
+{
+	size_t t = n - 1;
+
+	while (t > 0) { /* each pass moves t down */
+		char name[NAME_BYTES];
+		struct stat sb;
+		gen_name(name, gens[t]);
+		if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno != ENOENT)
+				return -errno;
+		} else if (sb.st_size > JOURNAL_HEADER_BYTES) {
+			break;
+		}
+		t--;
+	}
+	*tail = t;
+	return 0;
+}
+
 int journal_replay(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
 		   uint64_t from_gen, bool repair_tail, journal_replay_fn fn,
 		   void *arg, struct journal_replay_stats *stats)
@@ -651,9 +692,12 @@ int journal_replay(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
 	r = list_gens(d, &gens, &n);
+	size_t tail = 0;
+	if (!r && n)
+		r = tail_index(dirfd(d), gens, n, &tail);
 
 	for (size_t i = 0; !r && i < n; i++) {
-		bool last = i + 1 == n;
+		bool last = i >= tail;
 		struct scan sc = { .gen = gens[i], .last = last, .fn = fn,
 				   .arg = arg };
 		char name[NAME_BYTES];
@@ -679,6 +723,8 @@ int journal_replay(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
 			stats->bad_offset = (uint64_t)sc.bad;
 		} else if (!r && sc.torn) {
 			stats->torn_tail_bytes += sc.torn;
+			if (sc.unfinished)
+				stats->unfinished_tail_bytes += sc.torn;
 			if (repair_tail) {
 				if (ftruncate(fd, sc.end) != 0)
 					r = -errno;

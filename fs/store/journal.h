@@ -25,8 +25,20 @@
  * partial record that later records would follow.
  *
  * Replay: every file with gen ≥ from_gen in order; within a file, records in
- * order.  At the end of the LAST file, a short or unopenable final record is a
- * torn write: it is cut off (when repair_tail) and counted, not an error.
+ * order.  The tail of the journal is the end of the last file that holds
+ * more than a header (later files, record-less, are what a rotation had
+ * created when a crash stopped an append to the file before: creating the
+ * next file does not wait for appends to the current one).  There a
+ * damaged final record is a torn write: it is cut off (when repair_tail)
+ * and counted, not an error.  Torn writes are of two kinds:
+ *  - unfinished: the file ends inside the record's length field or body,
+ *    or everything from the length field on is zeros (a file size that got
+ *    ahead of its data), or a file ends inside its header.  One pwrite
+ *    that a SIGKILL or a power cut stopped leaves this; nothing after it
+ *    was written, so nothing acknowledged is lost.
+ *  - unopenable: a whole record that does not open.  A SIGKILL cannot
+ *    leave one (the kernel copies a write's pages in order), so it may be
+ *    damage; it is cut all the same, as nothing can read it.
  * Anything else that fails to open or is out of order is -EBADMSG with
  * the file and offset in the stats: corruption is reported, never skipped.
  *
@@ -100,6 +112,9 @@ int journal_drop_before(const char *dir, uint64_t gen);
 struct journal_replay_stats {
 	uint64_t files, records;
 	uint64_t torn_tail_bytes;   /* cut off (or to cut) at the end */
+	/* Of torn_tail_bytes, those of unfinished writes (see above): what a
+	 * crash leaves.  The rest is a record that does not open. */
+	uint64_t unfinished_tail_bytes;
 	uint64_t last_gen;          /* highest generation replayed (0: none) */
 	char bad_file[256];         /* file name (within dir) of corruption */
 	uint64_t bad_offset;
@@ -120,7 +135,7 @@ typedef int (*journal_replay_fn)(uint64_t gen, uint64_t seq,
  * creation cut short by a crash: it holds no records and is not an error.
  * After a crash, replay with repair_tail (or reopen the last generation,
  * which cuts its torn tail too) before starting a newer generation: a torn
- * tail that a later file follows is corruption.
+ * tail that a later file with records follows is corruption.
  */
 IPMD_MUST_CHECK
 int journal_replay(const char *dir, const uint8_t key[IPMD_KEY_BYTES],

@@ -80,7 +80,7 @@ struct fsck_plan {
 	bool cut_journal;
 	char journal_file[256];
 	uint64_t journal_offset;
-	bool torn_tail;
+	bool torn_tail;         /* the journal's end is cut at the next mount */
 	uint64_t journal_records; /* records that would be replayed */
 };
 

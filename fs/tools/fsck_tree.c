@@ -278,13 +278,23 @@ void fsck_check_journal(struct fsck *f, const struct commit *base,
 	} else if (e) {
 		fsck_problem(f, "journal: %s", strerror(-e));
 	}
-	if (!e && js.torn_tail_bytes) {
+	/* An unfinished write is what any crash mid-append leaves, and its
+	 * call had not returned: not damage (fs/store/journal.h).  A whole
+	 * record that does not open no crash of ours leaves: damage. */
+	uint64_t unopenable = js.torn_tail_bytes - js.unfinished_tail_bytes;
+	if (!e && js.unfinished_tail_bytes)
+		fsck_note(f,
+			  "journal: an unfinished write at the end of the "
+			  "journal (%llu bytes), cut off at the next mount: a "
+			  "crash stopped it before its call returned",
+			  (unsigned long long)js.unfinished_tail_bytes);
+	if (!e && unopenable)
 		fsck_problem(f,
 			     "journal: its last record (%llu bytes) is torn or "
 			     "does not open: cut off at the next mount",
-			     (unsigned long long)js.torn_tail_bytes);
+			     (unsigned long long)unopenable);
+	if (!e && js.torn_tail_bytes)
 		f->plan.torn_tail = true;
-	}
 	f->plan.journal_records = r.applied + r.skipped;
 	if (!e && js.records)
 		fsck_note(f,

@@ -440,6 +440,122 @@ static void test_torn_tail(void)
 	free(orig);
 }
 
+/* One case of test_unfinished_tail: replay (no repair) gives r, n records,
+ * and these torn and unfinished byte counts. */
+static void expect_tail(const char *dir, int r, size_t n, off_t torn,
+			off_t unfinished, const char *what)
+{
+	struct collect c = { 0 };
+	int got = replay(dir, 0, false, &c);
+	ok(got == r && c.n == n && c.st.torn_tail_bytes == (uint64_t)torn &&
+		   c.st.unfinished_tail_bytes == (uint64_t)unfinished,
+	   "%s: r %d, %zu records, %llu torn, %llu of them unfinished", what,
+	   got, c.n, (unsigned long long)c.st.torn_tail_bytes,
+	   (unsigned long long)c.st.unfinished_tail_bytes);
+	collect_free(&c);
+}
+
+/*
+ * What a crash leaves at the journal's end (an unfinished write: fsck says
+ * so and exits 0) is told apart from a whole record that does not open
+ * (which no crash of ours leaves: fsck calls it damage).  A rotation
+ * creates the next file while appends still go to the current one, so a
+ * crash can leave a short record followed by a record-less file.
+ */
+static void test_unfinished_tail(void)
+{
+	const char *dir = harness_path("unfinished");
+	struct collect c = { 0 };
+	off_t offs[6];
+	char p1[600], p2[600];
+	size_t len;
+	int r;
+
+	make_small(dir, 1, 400, 5, offs);
+	gen_path(p1, sizeof(p1), dir, 1);
+	gen_path(p2, sizeof(p2), dir, 2);
+	uint8_t *orig = harness_read_file(p1, &len);
+	ok(orig && (off_t)len == offs[5], "5 records laid out as expected");
+	const off_t last = offs[4];
+	const struct {
+		off_t cut;
+		const char *where;
+	} cuts[] = {
+		{ last + 2, "a cut inside the last length field" },
+		{ last + JOURNAL_LEN_BYTES, "a cut right after it" },
+		{ last + JOURNAL_LEN_BYTES + 25, "a cut inside the last body" },
+		{ offs[5] - 1, "a last record one byte short" },
+	};
+	for (size_t k = 0; k < sizeof(cuts) / sizeof(cuts[0]); k++) {
+		harness_write_file(p1, orig, (size_t)cuts[k].cut);
+		off_t torn = cuts[k].cut - last;
+		expect_tail(dir, 0, 4, torn, torn, cuts[k].where);
+	}
+
+	/* A file size that got ahead of its data. */
+	uint8_t *zeros = harness_alloc(len + 3000);
+	memcpy(zeros, orig, len);
+	memset(zeros + len, 0, 3000);
+	harness_write_file(p1, zeros, len + 3000);
+	expect_tail(dir, 0, 5, 3000, 3000, "a zero-filled tail");
+	free(zeros);
+
+	/* A whole record that does not open: torn, not unfinished. */
+	orig[last + 30] ^= 0x04;
+	harness_write_file(p1, orig, len);
+	expect_tail(dir, 0, 4, offs[5] - last, 0,
+		    "a garbled whole last record");
+	orig[last + 30] ^= 0x04;
+	/* Garbled bytes where a length should be: corruption. */
+	orig[last] ^= 0x80;
+	harness_write_file(p1, orig, len);
+	expect_tail(dir, -EBADMSG, 4, 0, 0,
+		    "an impossible length that is not zeros");
+	orig[last] ^= 0x80;
+
+	/* A short record in an older generation that a rotation's empty
+	 * file follows: still the journal's end. */
+	harness_write_file(p1, orig, (size_t)(last + 25));
+	struct journal *j;
+	if (journal_open(dir, key, 2, &j) != 0)
+		harness_bail("journal_open gen 2");
+	journal_close(j);
+	expect_tail(dir, 0, 4, 25, 25,
+		    "a short record, then a record-less generation");
+	harness_write_file(p2, (const uint8_t *)JOURNAL_MAGIC, 5);
+	expect_tail(dir, 0, 4, 30, 30,
+		    "a short record, then a generation cut inside its header");
+	r = replay(dir, 0, true, &c);
+	ok(r == 0 && file_size(p1) == last && file_size(p2) == 0,
+	   "repair_tail cuts both");
+	expect_tail(dir, 0, 4, 0, 0, "clean after the repair");
+	/* ... but a garbled whole record there is still not unfinished. */
+	orig[last + 30] ^= 0x04;
+	harness_write_file(p1, orig, len);
+	orig[last + 30] ^= 0x04;
+	if (journal_open(dir, key, 2, &j) != 0)
+		harness_bail("journal_open gen 2");
+	journal_close(j);
+	expect_tail(dir, 0, 4, offs[5] - last, 0,
+		    "a garbled whole record, then a record-less generation");
+
+	/* A short record in a generation a later one with records follows:
+	 * that file was synced whole before the later one got records. */
+	unlink(p2);
+	harness_write_file(p1, orig, (size_t)(last + 25));
+	make_small(dir, 2, 500, 2, NULL);
+	r = replay(dir, 0, true, &c);
+	ok(r == -EBADMSG && c.n == 4 &&
+		   !strcmp(c.st.bad_file, "0000000000000001.jnl") &&
+		   c.st.bad_offset == (uint64_t)last &&
+		   c.st.unfinished_tail_bytes == 0 &&
+		   file_size(p1) == last + 25,
+	   "a short record in an older generation with records after it: "
+	   "corruption, not cut");
+	collect_free(&c);
+	free(orig);
+}
+
 static void test_corruption(void)
 {
 	const char *dir = harness_path("corrupt");
@@ -828,6 +944,7 @@ int main(void)
 	test_sync_accounting();
 	test_no_plaintext();
 	test_torn_tail();
+	test_unfinished_tail();
 	test_corruption();
 	test_drop_before();
 	test_concurrent();
