@@ -88,9 +88,15 @@ sys.exit(0 if ok else 1)
 PY
 acked() { tail -n 1 "$W/ack" 2>/dev/null || echo 0; }
 blocks() { find "$S/blocks" -type f | wc -l; }
+# fsck_ok — fsck of the crashed store exits 0; else its output (up to 40
+# lines) as diag, on stderr too: prove shows that without -v, so a CI
+# log keeps the reason.
 fsck_ok() {
 	"$IPMD_BIN" fsck --store "$S" >"$W/fsck.out" 2>&1 && return 0
-	sed 's/^/#   /' "$W/fsck.out" | head -8
+	local rc=$? said
+	said="# fsck exited $rc:"$'\n'$(head -n 40 "$W/fsck.out" | sed 's/^/#   /')
+	echo "$said"
+	echo "$said" >&2
 	return 1
 }
 

@@ -312,7 +312,13 @@ for it in $(seq 1 "$ITER"); do
 		rc=$?
 		if [ $rc -ne 0 ]; then
 			fsck_bad=$((fsck_bad + 1))
-			[ $fsck_bad -le 3 ] && { diag "fsck after crash $it: exit $rc"; sed 's/^/#   /' "$W/fsck.out" | head -8; }
+			# On stderr too, which prove shows without -v: a CI
+			# log keeps the reason.
+			[ $fsck_bad -le 3 ] && {
+				said="# fsck after crash $it (seed $SEED): exit $rc"$'\n'$(head -n 40 "$W/fsck.out" | sed 's/^/#   /')
+				echo "$said"
+				echo "$said" >&2
+			}
 		fi
 	fi
 	prev=$it
