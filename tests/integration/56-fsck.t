@@ -182,6 +182,13 @@ says "notes the unfinished write" "^fsck: journal: an unfinished write at the en
 check "and reports no damage" bash -c '! grep -q "DAMAGE" <<<"$1"' _ "$out"
 is "$(json_fsck 'd["exit"], len(d["damage"]), any("unfinished write" in n for n in d["notes"])')" "0 0 True" \
 	"fsck --json: exit 0, no damage, the note among the notes"
+cp -a "$S" "$S.rep"
+S=$S.rep
+ipmd_fsck_exits 1 "--repair replays the pending journal: exit 1" --repair
+says "and says it cut the unfinished write" "REPAIRED: cut the torn last journal record"
+ipmd_fsck_exits 0 "fsck after that repair: exit 0"
+check "and says nothing of an unfinished write" bash -c '! grep -q "unfinished write" <<<"$1"' _ "$out"
+S=${S%.rep}
 ipmd_mount "$S" "$M" || bail "mount over an unfinished write failed"
 check "the mount replays the rest: the journaled deliveries are there" \
 	bash -c 'grep -qs "journal 1" "$1"/new/* && grep -qs "journal 2" "$1"/new/*' _ "$M"
