@@ -16,7 +16,6 @@ node_test_require
 ipfs_start 1
 
 S=$STORE M=$MNT V=$TEST_DIR/view CACHE=$TEST_DIR/cache
-DAG=$IPMD_TOOLS/dag_commit
 logjson() { "$IPMD_BIN" log --store "$S" --json; }
 has() { local d=$1 n; shift; for n; do [ -e "$d/cur/$n" ] || return 1; done; }
 lacks() { local d=$1 n; shift; for n; do [ ! -e "$d/cur/$n" ] || return 1; done; }
@@ -36,11 +35,7 @@ ipmd_init "$S" || bail "init failed"
 ipmd_mount "$S" "$M" || bail "mount failed"
 printf 'Subject: base\n\nbase\n' >"$M/cur/base:2,S"
 ipmd_umount "$M" || bail "unmount failed"
-read -r -d '' -a aline < <("$DAG" "$S" line head 0 2 a) || true
-read -r -d '' -a oline < <("$DAG" "$S" line head 1 5 o) || true
-[ "${#aline[@]}" = 2 ] && [ "${#oline[@]}" = 5 ] || bail "dag_commit line failed"
-m=$("$DAG" "$S" merge "${aline[1]}" "${oline[4]}") || bail "dag_commit merge failed"
-"$DAG" "$S" head "$m" || bail "dag_commit head failed"
+dag_two_lines "$S"
 a2=${aline[1]} o2=${oline[1]} o3=${oline[2]} o4=${oline[3]}
 at_a2=$(iso "$a2") at_o3=$(iso "$o3") at_o4=$(iso "$o4")
 read_cap "$S" "$TEST_DIR/cap" || bail "key export --read-only"
