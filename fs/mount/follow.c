@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "fs/model/maildir.h"
+#include "fs/model/commit.h"
 #include "fs/model/manifest.h"
 #include "fs/model/reach.h"
 #include "fs/mount/cache_class.h"
@@ -317,6 +318,73 @@ static int forward_locked(struct ipmd_fs *fs, struct forward *f,
 	return 0;
 }
 
+/* ---- a first head without the other side's index files ---- */
+
+/* t less its ordinary index files, by the merge's own rule (merge.h):
+ * t merged into itself, base t, with index files this side's cache
+ * files, leaves the remote's out and drops local's, untouched since the
+ * base.  *n: the records applied (the files gone).  0, merge_plan's
+ * errors, or -EIO for a record that did not apply (none should). */
+static int drop_index_files(struct fs_tree *t, size_t *n)
+{
+	struct merge_plan plan;
+	struct timespec now = wall_now();
+	size_t failed = 0;
+	memset(&plan, 0, sizeof(plan));
+	t->index_local = true;
+	int e = merge_plan(t, t, t, &now, &plan);
+	if (!e)
+		*n = merge_apply(t, &plan, NULL, NULL, &failed);
+	merge_plan_free(&plan);
+	return !e && failed ? -EIO : e;
+}
+
+/* Under commit_lock: f's tree less its index files as a commit of this
+ * device, parent f's commit, which f then names instead: what the mount
+ * fast-forwards to.  P's inode ranges, as nothing was allocated; seq
+ * above P's and everything the head file accepted.  Its directory nodes
+ * and the commit are durable in the store before anything names it. */
+static int commit_without_index(struct ipmd_fs *fs, struct forward *f)
+{
+	struct obj_store direct = fs->st;
+	direct.bs = fs->stack.direct;
+	struct commit c = f->c;
+	size_t n = 0;
+	int e = drop_index_files(f->tree, &n);
+	if (!e)
+		e = manifest_seal(f->tree, &direct, &c.tree);
+	if (!e)
+		e = bs_sync(fs->stack.direct);
+	c.seq = (f->c.seq > fs->head.max_seq ? f->c.seq : fs->head.max_seq) + 1;
+	c.parent = f->cid;
+	struct timespec t = wall_now();
+	c.time_ns = (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+	c.nmerged = 0;
+	memset(c.merged, 0, sizeof(c.merged));
+	maildir_count(f->tree, &c.messages, &c.folders);
+	c.added = c.removed = c.renamed = 0;
+	struct cid cid;
+	if (!e)
+		e = commit_write(fs->stack.direct, &fs->store.keys, &c, &cid);
+	if (e)
+		return e;
+	logmsg(LOG_NOTICE, "first head: commit %llu of another device "
+	       "without its %zu index files (local cache files here), as "
+	       "commit %llu", (unsigned long long)f->c.seq, n,
+	       (unsigned long long)c.seq);
+	f->cid = cid;
+	f->c = c;
+	return 0;
+}
+
+static bool forward_possible(struct ipmd_fs *fs, const struct cid *head)
+{
+	pthread_mutex_lock(&fs->lock);
+	bool can = can_forward(fs, head);
+	pthread_mutex_unlock(&fs->lock);
+	return can;
+}
+
 int follow_forward(struct ipmd_fs *fs, const struct cid *remote,
 		   const struct cid *head, bool *done)
 {
@@ -327,15 +395,25 @@ int follow_forward(struct ipmd_fs *fs, const struct cid *remote,
 		e = manifest_load(&fs->st, &f.c.tree, f.c.next_ino, &f.tree);
 	/* Index files the other side committed (index_cache=off there) would
 	 * become this side's ordinary files, read and rewritten by its
-	 * Dovecot: a merge leaves them out instead (follow.h). */
-	bool index = !e && head->len && !fs->index_cache_off &&
+	 * Dovecot: a merge leaves them out instead, and a mount with no
+	 * head takes the tree without them (follow.h). */
+	bool index = !e && !fs->index_cache_off &&
 		     maildir_has_index_files(f.tree);
-	if (!e && !index) {
+	if (!e && (!index || !head->len)) {
 		fetch_content(fs, f.tree);
 		pthread_mutex_lock(&fs->commit_lock);
-		pthread_mutex_lock(&fs->lock);
-		e = forward_locked(fs, &f, head, done);
-		pthread_mutex_unlock(&fs->lock);
+		/* Checked again under the lock: only a commit that may
+		 * become the head is written. */
+		bool made = false;
+		if (index && forward_possible(fs, head)) {
+			e = commit_without_index(fs, &f);
+			made = !e;
+		}
+		if (!e && (!index || made)) {
+			pthread_mutex_lock(&fs->lock);
+			e = forward_locked(fs, &f, head, done);
+			pthread_mutex_unlock(&fs->lock);
+		}
 		pthread_mutex_unlock(&fs->commit_lock);
 	}
 	if (*done)

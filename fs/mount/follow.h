@@ -31,14 +31,20 @@
  * tree holds no ordinary index file (maildir_has_index_files: an
  * index_cache=off device's, which this side's Dovecot would read and
  * write into commits; the merge leaves them out, merge.h): else *done
- * is false and the caller merges instead.  The head file moves to the
+ * is false and the caller merges instead.  A mount with no head has
+ * nothing to merge with: it takes such a tree without its index files,
+ * as a commit of its own whose parent is the remote one (P's tree less
+ * what merge.h's rule leaves out, P's inode ranges, seq above P's),
+ * written and made durable in the store under commit_lock, and moves to
+ * that commit instead of P's (its head then differs from P: the caller
+ * publishes it).  The head file moves to the
  * remote commit (journal rotated first: nothing written over the old tree
  * replays over the new), the remote's tree becomes fs->tree, and what the
  * kernel holds (lookups, a known handle's opens and file state; idle states
  * are dropped) moves to the inodes of the same numbers —
  * numbers name one file mailbox-wide (inode ranges) — or, for inodes the
  * remote lacks, to nameless copies (tree_add_orphan) until the kernel
- * forgets them.  No commit is written.
+ * forgets them.  No commit is written but that first head's.
  *
  * Both return 0 or a negative errno (the tree unchanged then, but for a
  * merge whose record is journaled: its apply does not fail).

@@ -264,8 +264,11 @@ int remote_load(const struct remote_options *o, struct remote_mount *m,
 				   "an ISO-8601 UTC time",
 				   o->at);
 		struct cid cid;
-		e = history_resolve(m->st->bs, m->keys, &head, NULL, &at, &cid,
-				    &c);
+		/* No STORE/pruned, no STORE/device here: a parent the node
+		 * does not have ends its line (history.h, walk_ends). */
+		struct walk_ends we = {.absent = true};
+		e = history_resolve_ends(m->st->bs, m->keys, &head, &we, &at,
+					 &cid, &c);
 		if (e)
 			return msgbuf_say(msg, msgsize, "--at %s: %s", o->at,
 				   e == -ENOENT ? "no such commit before the "

@@ -20,6 +20,12 @@
  * fetched, and one whose sequence is not its commit's seq after: a node
  * or network that serves an old record can't take mail back.  A commit CID given by hand, and
  * --at, are deliberate choices of a past state and are not refused.
+ * --at walks the history from the node, which has no record of where
+ * its lines end (the other machine's STORE/pruned and STORE/device): a
+ * parent the node does not have ends its line, as a recorded end would
+ * (fs/store/history.h, walk_ends.absent); a commit that does not verify,
+ * a node that does not answer, or a chosen state whose tree does not
+ * load still refuses the mount.
  *
  * The cache directory (--store, default $XDG_CACHE_HOME/ipmaildir/ID,
  * else ~/.cache/ipmaildir/ID) holds only blocks already fetched and the

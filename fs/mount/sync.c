@@ -185,7 +185,14 @@ static int take_in(struct ipmd_fs *fs, const struct cid *p, uint64_t pseq,
 				logmsg(LOG_INFO, "fast-forwarded to commit "
 				       "%llu of another device",
 				       (unsigned long long)pseq);
-				set_cleared(fs, true); /* P is out already */
+				/* P is out already; a commit of ours over it
+				 * (a first head without P's index files,
+				 * follow.h) goes out now. */
+				head_now(fs, &h, &hseq);
+				if (cid_equal(&h, p))
+					set_cleared(fs, true);
+				else
+					clear_head(fs);
 			}
 			return e;
 		}

@@ -11,7 +11,9 @@
  *   3. P = H, or P an ancestor of H: nothing to take in; H may be
  *      published (over P, which it contains);
  *      H an ancestor of P (or no head yet): fast-forward to P
- *      (fs/mount/follow.h), no commit, nothing to publish;
+ *      (fs/mount/follow.h), no commit, nothing to publish (but with
+ *      no head and P holding index files this mount makes cache files
+ *      of: P's tree without them, a commit over P, published);
  *      neither (or a fast-forward not possible now): merge P into the
  *      live tree against their merge bases, commit (parents H and P),
  *      publish that;

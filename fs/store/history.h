@@ -225,11 +225,22 @@ int history_tree(struct history *h, const struct commit *c,
  * recorded by the mount's sync).  A parent the store lacks of a commit in
  * fetched[0..nfetched) ends that line (stop->fetched), as gc's boundary
  * does; a parent missing anywhere else is still damage.
+ *
+ * absent: a reader with no record of either (a --from-node view of
+ * another machine's history, fs/mount/remote.h, which has neither its
+ * STORE/pruned nor its STORE/device): a parent that does not read and
+ * that the store then says it lacks (bs_has 0: for a node, not found
+ * within its timeout) ends that line too (stop->fetched).  Only below a
+ * commit that read: where the walk starts must read.  A parent that
+ * reads but does not verify (-EBADMSG, -EKEYREJECTED), an edge that does
+ * not go down in seq, or one the store has yet does not give (bs_has 1,
+ * or an error: a node that does not answer) stays damage.
  */
 struct walk_ends {
 	const struct cid *pruned; /* may be NULL */
 	const struct cid *fetched;
 	size_t nfetched;
+	bool absent;
 };
 
 /* How a walk ended. */

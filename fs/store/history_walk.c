@@ -41,6 +41,19 @@ static bool fetched_end(const struct walk_ends *we, const struct cid *cid)
 	return false;
 }
 
+/* Does parent p of child ccid end its line though its read failed (e)?
+ * A recorded end, or (we->absent) a parent the store says it lacks. */
+static bool line_end(struct blockstore *bs, const struct walk_ends *we,
+		     const struct cid *ccid, const struct cid *p, int e)
+{
+	if (e == -ENOENT && fetched_end(we, ccid))
+		return true;
+	/* What a node could not give reads as -EIO through the outbox. */
+	return we && we->absent &&
+	       (e == -ENOENT || e == -EIO || e == -ETIMEDOUT) &&
+	       bs_has(bs, p) == 0;
+}
+
 int chain_walk_ends(struct blockstore *bs, const struct mailbox_keys *keys,
 		    const struct cid *from, const struct walk_ends *we,
 		    chain_fn fn, void *arg, struct chain_stop *stop)
@@ -56,7 +69,7 @@ int chain_walk_ends(struct blockstore *bs, const struct mailbox_keys *keys,
 	for (;;) {
 		struct commit c;
 		int e = commit_read(bs, keys, &at, &c);
-		if (e == -ENOENT && want && fetched_end(we, &stop->child)) {
+		if (e && want && line_end(bs, we, &stop->child, &at, e)) {
 			stop->fetched = true;
 			return 0;
 		}
@@ -161,7 +174,7 @@ static int dag_reach(struct dag *d, const struct cid *ccid,
 	}
 	struct commit *pc = malloc(sizeof(*pc));
 	int e = pc ? commit_read(d->bs, d->keys, p, pc) : -ENOMEM;
-	if (e == -ENOENT && fetched_end(d->ends, ccid)) {
+	if (e && e != -ENOMEM && line_end(d->bs, d->ends, ccid, p, e)) {
 		free(pc); /* another device's gc freed it: the line ends */
 		d->stop->fetched = true;
 		return 0;

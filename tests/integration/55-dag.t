@@ -29,11 +29,7 @@ ipmd_umount "$M" || bail "unmount failed"
 
 # This device: a-1, a-2; another device (inode range 1): o-1 … o-5; the
 # merge of o-5 into a-2 is the head.
-read -r -d '' -a aline < <("$DAG" "$S" line head 0 2 a) || true
-read -r -d '' -a oline < <("$DAG" "$S" line head 1 5 o) || true
-[ "${#aline[@]}" = 2 ] && [ "${#oline[@]}" = 5 ] || bail "dag_commit line failed"
-m=$("$DAG" "$S" merge "${aline[1]}" "${oline[4]}") || bail "dag_commit merge failed"
-"$DAG" "$S" head "$m" || bail "dag_commit head failed"
+dag_two_lines "$S"
 a2=${aline[1]} o3=${oline[2]} o4=${oline[3]} o5=${oline[4]}
 total=$(py 'len(l)')
 

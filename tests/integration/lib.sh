@@ -224,6 +224,20 @@ poll() {
 	return 1
 }
 
+# dag_two_lines STORE — a merged history on STORE's head, made by
+# tests/tools/dag_commit as a mount's sync would make it (nothing mounted
+# on STORE): a-1, a-2 on this device's line, o-1 … o-5 on device 1's,
+# the merge of o-5 into a-2 the head.  Sets aline and oline (each line's
+# CIDs, oldest first) and m (the merge's); bails when a step fails.
+dag_two_lines() {
+	local dag=$IPMD_TOOLS/dag_commit
+	read -r -d '' -a aline < <("$dag" "$1" line head 0 2 a) || true
+	read -r -d '' -a oline < <("$dag" "$1" line head 1 5 o) || true
+	[ "${#aline[@]}" = 2 ] && [ "${#oline[@]}" = 5 ] || bail "dag_commit line failed"
+	m=$("$dag" "$1" merge "${aline[1]}" "${oline[4]}") || bail "dag_commit merge failed"
+	"$dag" "$1" head "$m" || bail "dag_commit head failed"
+}
+
 # file_names DIR — every file below DIR, "./path", sorted bytewise.
 file_names() { (cd "$1" && find . -type f | LC_ALL=C sort); }
 

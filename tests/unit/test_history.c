@@ -463,6 +463,62 @@ static void test_long_line(struct dag_fixture *x)
 	commit_list_free(&v.l);
 }
 
+/* A --from-node view (walk_ends.absent): no record of where lines end,
+ * so a parent the store lacks ends its line — base(1), a(2) on this
+ * line; o3(3) on a parent never fetched, o4(4); m(5) = a + o4.  A
+ * parent that is there but is no commit stays damage. */
+static void test_absent_end(struct dag_fixture *x)
+{
+	struct cid lost, bad;
+	fake_cid(&lost, 4343);
+	struct cid base = dag_commit(x, 1, NULL, NULL, T0_NS);
+	struct cid a = dag_commit(x, 2, &base, NULL, T0_NS + STEP_NS);
+	struct cid o3 = dag_commit(x, 3, &lost, NULL, T0_NS + 2 * STEP_NS);
+	struct cid o4 = dag_commit(x, 4, &o3, NULL, T0_NS + 3 * STEP_NS);
+	struct cid m = dag_commit(x, 5, &a, &o4, T0_NS + 4 * STEP_NS);
+	struct history_at at = {.kind = AT_TIME, .time_ns = T0_NS + STEP_NS};
+	struct walk_ends we = {.absent = true};
+	struct cid got;
+	struct commit gc;
+	/* The walk passes o4 and o3 (after the time) to o3's parent. */
+	ok(history_resolve(x->bs, &x->k, &m, NULL, &at, &got, &gc) ==
+		   -ENOENT,
+	   "absent end: with no record, o3's missing parent is damage");
+	ok(history_resolve_ends(x->bs, &x->k, &m, &we, &at, &got, &gc) ==
+			   0 &&
+		   cid_equal(&got, &a),
+	   "… with walk_ends.absent it ends o3's line: --at TIME finds a");
+	at.time_ns = T0_NS + 2 * STEP_NS;
+	ok(history_resolve_ends(x->bs, &x->k, &m, &we, &at, &got, &gc) ==
+			   0 &&
+		   cid_equal(&got, &o3),
+	   "… and o3 itself, the line's last commit");
+	struct visits v = {{0}};
+	struct chain_stop stop;
+	ok(dag_walk_ends(x->bs, &x->k, &m, &we, 0, visit, &v, &stop) == 0 &&
+		   stop.fetched && v.l.n == 5,
+	   "… the whole walk: 5 commits, the line ended (stop.fetched)");
+	commit_list_free(&v.l);
+
+	/* A block the store has that is no commit of this key. */
+	static const uint8_t junk[64] = "not a commit";
+	if (bs_put(x->bs, junk, sizeof(junk), 0, &bad))
+		harness_bail("bs_put");
+	struct cid b3 = dag_commit(x, 3, &bad, NULL, T0_NS + 2 * STEP_NS);
+	struct cid b4 = dag_commit(x, 4, &a, &b3, T0_NS + 3 * STEP_NS);
+	at.time_ns = T0_NS + STEP_NS;
+	int e = history_resolve_ends(x->bs, &x->k, &b4, &we, &at, &got, &gc);
+	ok(e != 0 && e != -ENOENT,
+	   "… but a parent that reads and is no commit stays damage (%s)",
+	   strerror(-e));
+	/* --at SEQ follows the first parent: the missing one is below. */
+	at = (struct history_at){.kind = AT_SEQ, .seq = 2};
+	ok(history_resolve_ends(x->bs, &x->k, &m, &we, &at, &got, &gc) ==
+			   0 &&
+		   cid_equal(&got, &a),
+	   "… --at SEQ on the first-parent line as before");
+}
+
 static void test_dag(void)
 {
 	struct dag_fixture x;
@@ -477,6 +533,7 @@ static void test_dag(void)
 	test_diamond(&x);
 	test_criss_cross(&x);
 	test_long_line(&x);
+	test_absent_end(&x);
 	keys_free(&x.k);
 	bs_close(x.bs);
 	sodium_memzero(master, sizeof(master));
