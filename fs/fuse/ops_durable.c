@@ -21,8 +21,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "fs/model/maildir.h"
-#include "fs/model/tree.h"
 #include "fs/mount/durable_queue.h"
 #include "fs/mount/mount.h"
 
@@ -105,16 +103,9 @@ void ops_reply_entry_durable(fuse_req_t req, int err,
  * for dovecot-uidlist.lock, which the writer held across a journal sync
  * (bench/README.md, issue 15).
  */
-void ops_reply_fsync(fuse_req_t req, fuse_ino_t ino, int err)
+void ops_reply_fsync(fuse_req_t req, bool replacement, int err)
 {
-	struct ipmd_fs *fs = ops_fs(req);
-	bool ordered = false;
-	if (!err) {
-		pthread_mutex_lock(&fs->lock);
-		ordered = maildir_is_replacement(tree_get(fs->tree, ino));
-		pthread_mutex_unlock(&fs->lock);
-	}
-	if (ordered)
+	if (!err && replacement)
 		fuse_reply_err(req, 0);
 	else
 		reply_durable(req, err, NULL);

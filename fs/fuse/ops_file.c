@@ -20,6 +20,7 @@
 #include <stdlib.h>
 
 #include "fs/fuse/ops_cache.h"
+#include "fs/model/maildir.h"
 #include "fs/model/record.h"
 #include "fs/mount/cache_file.h"
 #include "fs/mount/file.h"
@@ -69,17 +70,27 @@ static void file_put(struct ipmd_fs *fs, struct inode *inode,
 	settle(fs, inode, &s);
 }
 
-/* Without lock, during a call on ino (fsync, flush, release).  *cache,
- * when asked for: ino is a cache file (nothing to seal, nothing made
- * durable: fs/mount/cache_file.h). */
-static int seal_open_file(struct ipmd_fs *fs, fuse_ino_t ino, bool *cache)
+/* What seal_open_file found ino to be, in the lookup it seals by: an
+ * fsync's reply depends on it (ops_fsync). */
+struct seal_kind {
+	bool cache;	  /* a cache file: nothing to seal, nothing made
+			   * durable (fs/mount/cache_file.h) */
+	bool replacement; /* maildir_is_replacement (ops_reply_fsync) */
+};
+
+/* Without lock, during a call on ino (fsync, flush, release).  *kind,
+ * when asked for: what ino was when the call looked it up. */
+static int seal_open_file(struct ipmd_fs *fs, fuse_ino_t ino,
+			  struct seal_kind *kind)
 {
 	int e = 0;
 	pthread_mutex_lock(&fs->lock);
 	struct inode *inode = tree_get(fs->tree, ino);
 	struct file_state *f = inode ? file_get(fs, inode, false, &e) : NULL;
-	if (cache)
-		*cache = inode && inode->cache;
+	if (kind)
+		*kind = (struct seal_kind){
+			.cache = inode && inode->cache,
+			.replacement = maildir_is_replacement(inode)};
 	pthread_mutex_unlock(&fs->lock);
 	if (!f)
 		return e;
@@ -266,10 +277,10 @@ void ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 {
 	(void)datasync;
 	(void)fi;
-	bool cache;
-	int err = seal_open_file(ops_fs(req), ino, &cache);
-	if (cache) /* promises nothing (fs/mount/cache_file.h) */
+	struct seal_kind kind;
+	int err = seal_open_file(ops_fs(req), ino, &kind);
+	if (kind.cache) /* promises nothing (fs/mount/cache_file.h) */
 		fuse_reply_err(req, 0);
 	else
-		ops_reply_fsync(req, ino, err);
+		ops_reply_fsync(req, kind.replacement, err);
 }

@@ -20,6 +20,8 @@
 #error "include <fuse_lowlevel.h> (FUSE_USE_VERSION 34) first"
 #endif
 
+#include <stdbool.h>
+
 struct ipmd_fs;
 struct inode;
 
@@ -50,11 +52,12 @@ int ops_make_durable(struct ipmd_fs *fs);
 void ops_reply_err_durable(fuse_req_t req, int err);
 void ops_reply_entry_durable(fuse_req_t req, int err,
 			     const struct fuse_entry_param *e);
-/* Outside lock, for an fsync of ino whose tail seal_open_file sealed and
- * journaled with result err: a replacement file (fs/model/maildir.h,
- * maildir_is_replacement) is answered at once, durable at the next sync; any
- * other file as ops_reply_err_durable. */
-void ops_reply_fsync(fuse_req_t req, fuse_ino_t ino, int err);
+/* Outside lock, for an fsync of a file whose tail seal_open_file sealed
+ * and journaled with result err: a replacement file (fs/model/maildir.h,
+ * maildir_is_replacement, as the same lookup found it) is answered at
+ * once, durable at the next sync; any other file as
+ * ops_reply_err_durable. */
+void ops_reply_fsync(fuse_req_t req, bool replacement, int err);
 /* Under lock: the directory ino names; NULL with *err -ENOENT or
  * -ENOTDIR. */
 struct inode *ops_get_dir(struct ipmd_fs *fs, fuse_ino_t ino, int *err);

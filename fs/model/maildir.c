@@ -80,19 +80,6 @@ bool maildir_is_folder(const char *name, size_t len)
 	return len > 0 && name[0] == '.';
 }
 
-static bool has_prefix_name(const char *name, const char *base)
-{
-	size_t n = strlen(base);
-	return strncmp(name, base, n) == 0 &&
-	       (name[n] == '\0' || name[n] == '.');
-}
-
-bool maildir_is_index_name(const char *name)
-{
-	return has_prefix_name(name, "dovecot.index") ||
-	       has_prefix_name(name, "dovecot.list.index");
-}
-
 static bool index_below(const struct inode *dir, uint32_t depth)
 {
 	const struct dir *d = dir->dir;
@@ -113,7 +100,7 @@ static bool index_below(const struct inode *dir, uint32_t depth)
 
 bool maildir_has_index_files(const struct fs_tree *t)
 {
-	return t && t->root && index_below(t->root, 0);
+	return t && t->root && t->index_names && index_below(t->root, 0);
 }
 
 int maildir_create(struct fs_tree *t, struct inode *dir,

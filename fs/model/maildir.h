@@ -1,7 +1,8 @@
 /*
  * fs/model/maildir.h — the Maildir rules, in one place: which names are a
  * Maildir's subdirectories, which of them hold messages, what a Maildir++
- * folder is, and the message/folder counts of a tree.
+ * folder is, and the message/folder counts of a tree.  Which names are
+ * Dovecot's index files is maildir_name.h's, included here.
  *
  * A Maildir is a directory with cur/, new/ and tmp/.  Messages live in
  * cur/ and new/ (at any depth, so Maildir++ folders too); tmp/ holds
@@ -20,6 +21,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+
+/* Dovecot's index names (maildir_is_index_name) are Maildir rules too,
+ * kept in their own header for the tree, which counts them. */
+#include "fs/model/maildir_name.h"
 
 /* Not tree.h: its struct dirent is not <dirent.h>'s, and the import walk,
  * which reads a real Maildir through <dirent.h>, uses the names here. */
@@ -58,19 +63,15 @@ bool maildir_is_tmp(const char *name, size_t len);
 /* name[0..len) names a Maildir++ folder when it is an entry of the root. */
 bool maildir_is_folder(const char *name, size_t len);
 
-/* name is one of Dovecot's index names: "dovecot.index" or
- * "dovecot.list.index", alone or followed by '.' and anything (.log,
- * .log.2, .cache, .tmp, .lock, …); dovecot-uidlist and dovecot-keywords
- * are not.  The mount makes files created so local cache files
- * (fs/mount/cache_class.h); a merge takes none from the other side
- * (fs/model/merge.h). */
-bool maildir_is_index_name(const char *name);
-
 /* Does t hold a non-directory under an index name that is no local cache
  * file (one a commit carries: an index_cache=off device's, or an earlier
  * release's)?  A mount that makes index files cache files does not
- * fast-forward to such a tree (fs/mount/follow.h).  The walk is bounded
- * by the manifest's depth. */
+ * fast-forward to such a tree (fs/mount/follow.h).  No walk when t names
+ * no non-directory so (t->index_names, which the tree keeps: a commit
+ * of devices that all keep index files local); else a walk, bounded by
+ * the manifest's depth, that stops at the first ordinary one: which
+ * files are cache files is the mount's mark (inode->cache), not the
+ * tree's, so only a walk tells. */
 bool maildir_has_index_files(const struct fs_tree *t);
 
 /* Create cur/, new/ and tmp/ in dir, each as spec says (spec->mode is the

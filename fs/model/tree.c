@@ -9,6 +9,8 @@
 #include <sodium.h>
 #include <xxhash.h>
 
+#include "fs/model/maildir_name.h"
+
 /* fs/model/manifest.h's MANIFEST_SHARD_THRESHOLD; not included, because the tree
  * knows nothing of the manifest format beyond this default. */
 #define TREE_SHARD_THRESHOLD 1000
@@ -349,20 +351,35 @@ struct dirent *tree_lookup(struct inode *dir, const char *name)
 	return tr_dir_find(dir->dir, name, len, tree_name_hash(name, len));
 }
 
-void tr_dir_insert(struct inode *dir, struct dirent *e)
+void tr_count_name(struct fs_tree *t, const struct dirent *e, bool in)
+{
+	if (tr_is_dir(e->inode) || !maildir_is_index_name(e->name))
+		return;
+	if (in)
+		t->index_names++;
+	else
+		t->index_names--;
+}
+
+void tr_dir_insert(struct fs_tree *t, struct inode *dir,
+		   struct dirent *e)
 {
 	struct dir *d = dir->dir;
 	name_table_grow(&d->buckets, &d->nbuckets, d->count);
 	name_table_link(d->buckets, d->nbuckets, e);
 	e->dir = dir;
 	d->count++;
+	tr_count_name(t, e, true);
 }
 
-void tr_dir_remove(struct inode *dir, struct dirent *e)
+void tr_dir_remove(struct fs_tree *t, struct inode *dir,
+		   struct dirent *e)
 {
 	struct dir *d = dir->dir;
-	if (name_table_unlink(d->buckets, d->nbuckets, e))
+	if (name_table_unlink(d->buckets, d->nbuckets, e)) {
 		d->count--;
+		tr_count_name(t, e, false);
+	}
 }
 
 /* ---- an inode's names ---- */
@@ -474,7 +491,7 @@ void tr_drop_entry(struct fs_tree *t, struct dirent *e,
 		       const struct timespec *now)
 {
 	struct inode *dir = e->dir, *in = e->inode;
-	tr_dir_remove(dir, e);
+	tr_dir_remove(t, dir, e);
 	tr_link_remove(in, e);
 	tr_mark_name(t, dir, e->hash);
 	free(e);
@@ -580,7 +597,7 @@ static struct inode *add_inode(struct fs_tree *t, struct inode *dir,
 	}
 	in->nlink = S_ISDIR(mode) ? 2 : 1;
 	tr_link_add(in, e);
-	tr_dir_insert(dir, e);
+	tr_dir_insert(t, dir, e);
 	ino_insert(t, in);
 	if (S_ISDIR(mode)) {
 		in->dir->parent = dir;
@@ -592,8 +609,8 @@ static struct inode *add_inode(struct fs_tree *t, struct inode *dir,
 
 /* Another name (checked by new_name) in dir for in: 0, -EMLINK or
  * -ENOMEM. */
-static int add_link(struct inode *dir, struct inode *in, const char *name,
-		    size_t len, uint64_t hash)
+static int add_link(struct fs_tree *t, struct inode *dir, struct inode *in,
+		    const char *name, size_t len, uint64_t hash)
 {
 	if (in->nlink >= TREE_LINK_MAX)
 		return -EMLINK;
@@ -601,7 +618,7 @@ static int add_link(struct inode *dir, struct inode *in, const char *name,
 	if (!e)
 		return -ENOMEM;
 	tr_link_add(in, e);
-	tr_dir_insert(dir, e);
+	tr_dir_insert(t, dir, e);
 	in->nlink++;
 	return 0;
 }
@@ -658,7 +675,7 @@ int tree_link(struct fs_tree *t, struct inode *inode, struct inode *dir,
 	/* Linux refuses to resurrect an unlinked file the same way. */
 	if (inode->nlink == 0)
 		return -ENOENT;
-	if ((r = add_link(dir, inode, name, len, hash)))
+	if ((r = add_link(t, dir, inode, name, len, hash)))
 		return r;
 	tr_mark_name(t, dir, hash);
 	tr_touch_dir(t, dir, now);
@@ -776,7 +793,7 @@ int tree_load_entry(struct fs_tree *t, struct inode *dir, const char *name,
 	if (in) {
 		if (tr_is_dir(in) || (in->mode & S_IFMT) != type)
 			return -EINVAL;
-		if ((r = add_link(dir, in, name, len, hash)))
+		if ((r = add_link(t, dir, in, name, len, hash)))
 			return r;
 		if (out)
 			*out = in;

@@ -23,6 +23,10 @@
  *    and marks the shard holding that name dirty; every change to an
  *    inode's attributes or content marks the shards naming it dirty.
  *  - Names are 1 … TREE_NAME_MAX bytes, no '/', not "." or "..".
+ *  - t->index_names = the number of dirents naming a non-directory under
+ *    one of Dovecot's index names (fs/model/maildir_name.h), whatever
+ *    the inode's cache mark: every call that adds, removes or renames a
+ *    name, or exchanges two, keeps it (loading too).
  *
  * Errors are the negative errno POSIX/Linux give for the same call.
  */
@@ -128,6 +132,9 @@ struct fs_tree {
 	struct inode *root;
 	struct inode *dirty_dirs; /* directories with dirty shards */
 	uint32_t shard_threshold; /* entries per shard before splitting */
+	uint64_t index_names; /* names of non-directories that are Dovecot
+				 index names (invariants above): what
+				 maildir_has_index_files need not walk */
 	bool index_local; /* Dovecot's index names are this mount's own
 			     (local cache files, fs/mount/cache_class.h):
 			     a merge into this tree takes no such file from

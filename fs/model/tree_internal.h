@@ -29,9 +29,14 @@ struct dirent *tr_dirent_new(const char *name, size_t len, uint64_t hash);
 /* The entry of d with that name (hash: tree_name_hash), or NULL. */
 struct dirent *tr_dir_find(const struct dir *d, const char *name, size_t len,
 			   uint64_t hash);
-/* e into / out of dir's table (and its count). */
-void tr_dir_insert(struct inode *dir, struct dirent *e);
-void tr_dir_remove(struct inode *dir, struct dirent *e);
+/* e, naming its inode (tr_link_add first), into / out of dir's table
+ * (and its count, and t->index_names). */
+void tr_dir_insert(struct fs_tree *t, struct inode *dir, struct dirent *e);
+void tr_dir_remove(struct fs_tree *t, struct inode *dir, struct dirent *e);
+/* e, in a directory and naming its inode, is counted in t->index_names
+ * (tree.h) if it should be, or no longer: around a change of the inode
+ * it names (an exchange). */
+void tr_count_name(struct fs_tree *t, const struct dirent *e, bool in);
 /* e onto / off in's chain of names (nlink is the caller's). */
 void tr_link_add(struct inode *in, struct dirent *e);
 void tr_link_remove(struct inode *in, struct dirent *e);

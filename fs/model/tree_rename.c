@@ -69,10 +69,16 @@ static int rename_exchange(struct fs_tree *t, struct dirent *od,
 			     (delta < 0 && odir->nlink >= TREE_LINK_MAX)))
 		return -EMLINK;
 
+	/* Each name now names the other inode: a file and a directory
+	 * exchanged change what index_names counts. */
+	tr_count_name(t, od, false);
+	tr_count_name(t, nd, false);
 	tr_link_remove(a, od);
 	tr_link_remove(b, nd);
 	tr_link_add(b, od);
 	tr_link_add(a, nd);
+	tr_count_name(t, od, true);
+	tr_count_name(t, nd, true);
 	if (odir != ndir) {
 		if (tr_is_dir(a))
 			a->dir->parent = ndir;
@@ -156,13 +162,13 @@ int tree_rename(struct fs_tree *t, struct inode *olddir, const char *oldname,
 	if (!ne)
 		return -ENOMEM;
 	tr_link_remove(src, od);
-	tr_dir_remove(olddir, od);
+	tr_dir_remove(t, olddir, od);
 	tr_mark_name(t, olddir, ohash);
 	free(od);
 	if (nd)
 		tr_drop_entry(t, nd, now);
 	tr_link_add(src, ne);
-	tr_dir_insert(newdir, ne);
+	tr_dir_insert(t, newdir, ne);
 	tr_mark_name(t, newdir, nhash);
 	if (tr_is_dir(src) && olddir != newdir) {
 		src->dir->parent = newdir;

@@ -11,11 +11,6 @@
 #include "fs/model/record.h"
 #include "fs/model/tree.h"
 
-bool cache_file_name_is(const char *name)
-{
-	return maildir_is_index_name(name);
-}
-
 static struct inode *named(struct fs_tree *t, uint64_t dir, const char *name)
 {
 	struct inode *d = tree_get(t, dir);
@@ -31,12 +26,12 @@ static int classify_rename(struct fs_tree *t, const struct record *r,
 	if (r->flags & TREE_RENAME_EXCHANGE) {
 		if (src_cache != dst_cache)
 			return -EXDEV;
-		return src_cache && cache_file_name_is(r->newname) &&
-		       cache_file_name_is(r->name);
+		return src_cache && maildir_is_index_name(r->newname) &&
+		       maildir_is_index_name(r->name);
 	}
 	if (!src_cache)
 		return 0; /* an ordinary file, even over a cache file */
-	if (!cache_file_name_is(r->newname))
+	if (!maildir_is_index_name(r->newname))
 		return -EXDEV;
 	/* An ordinary file of an earlier release under a cache name: its
 	 * removal is a change of the mailbox, journaled first. */
@@ -53,7 +48,7 @@ int cache_file_classify(struct fs_tree *t, const struct record *r,
 		src = named(t, r->dir, r->name);
 	switch (r->op) {
 	case REC_CREATE:
-		return S_ISREG(r->mode) && cache_file_name_is(r->name);
+		return S_ISREG(r->mode) && maildir_is_index_name(r->name);
 	case REC_UNLINK:
 		return src && src->cache;
 	case REC_RENAME:
@@ -62,7 +57,7 @@ int cache_file_classify(struct fs_tree *t, const struct record *r,
 		i = tree_get(t, r->ino);
 		if (!i || !i->cache)
 			return 0;
-		return cache_file_name_is(r->name) ? 1 : -EXDEV;
+		return maildir_is_index_name(r->name) ? 1 : -EXDEV;
 	case REC_SETATTR:
 	case REC_CONTENT:
 	case REC_APPEND:

@@ -3,13 +3,14 @@
  * (fs/mount/cache_file.h), which changes touch only them, and how a merge
  * applies over them.
  *
- * The class is fixed by name at creation: a regular file created as
- * "dovecot.index" or "dovecot.list.index", alone or followed by '.' and
- * anything (Dovecot's .log, .log.2, .cache, .tmp, .lock), in any
- * directory.  Files that held such a name before (an earlier release, an
- * import) stay ordinary mailbox files until Dovecot replaces them.  A
- * cache file keeps cache names: a rename or link to another name is
- * -EXDEV (as across filesystems; Dovecot never asks).
+ * The class is fixed by name at creation: a regular file created under
+ * one of Dovecot's index names (fs/model/maildir.h,
+ * maildir_is_index_name: "dovecot.index" or "dovecot.list.index", alone
+ * or followed by '.' and anything — .log, .log.2, .cache, .tmp, .lock),
+ * in any directory.  Files that held such a name before (an earlier
+ * release, an import) stay ordinary mailbox files until Dovecot replaces
+ * them.  A cache file keeps cache names: a rename or link to another name
+ * is -EXDEV (as across filesystems; Dovecot never asks).
  * A mount with -o index_cache=off (mount.h) does not ask: every file is
  * a mailbox file there.
  */
@@ -22,11 +23,6 @@
 
 struct fs_tree;
 struct inode;
-
-/* Is name one of the cache names: "dovecot.index" or "dovecot.list.index",
- * alone or followed by '.' and anything (.log, .log.2, .cache, .tmp,
- * .lock, …)?  dovecot-uidlist and dovecot-keywords are not. */
-bool cache_file_name_is(const char *name);
 
 /*
  * Does record r, about to change tree t, touch only cache files?  1: apply

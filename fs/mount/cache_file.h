@@ -5,8 +5,9 @@
  * Dovecot's index files are caches it rebuilds from the Maildir when they
  * are lost, and it rewrites them on every delivery and flag change: as
  * mailbox files each append re-sealed a tail chunk into a new block and
- * a journal record.  A regular file created under one of the names
- * cache_file_name_is accepts lives instead in a local file of this mount:
+ * a journal record.  A regular file created under one of Dovecot's index
+ * names (fs/model/maildir.h, maildir_is_index_name; fs/mount/cache_class.h)
+ * lives instead in a local file of this mount:
  *
  *  - its bytes are pages of CACHE_PAGE bytes, each sealed on its own with
  *    XChaCha20-Poly1305 under a key derived from the journal key

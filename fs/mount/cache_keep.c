@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fs/model/maildir.h"
 #include "fs/model/tree.h"
-#include "fs/mount/cache_class.h"
 #include "fs/mount/cache_file.h"
 
 #define CATALOG_V 1
@@ -114,7 +114,7 @@ static bool restore_one(struct cache_dir *d, struct fs_tree *t,
 		    (t->range_end ? n >= t->range_start && n < t->range_end
 				  : n > TREE_ROOT_INO);
 	if (!p || !p->dir || ino <= 0 || !mine || tree_get(t, n) || tree_check_name(name) != 0 ||
-	    !cache_file_name_is(name) || tree_lookup(p, name) ||
+	    !maildir_is_index_name(name) || tree_lookup(p, name) ||
 	    (mode & S_IFMT) != S_IFREG || size < 0)
 		return false;
 	struct cache_file *cf;

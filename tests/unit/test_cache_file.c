@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "crypto/format.h"
+#include "fs/model/maildir.h"
 #include "fs/model/merge.h"
 #include "fs/model/record.h"
 #include "fs/model/tree.h"
@@ -160,11 +161,11 @@ static void test_names(void)
 	};
 	int bad = 0;
 	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++)
-		bad += !cache_file_name_is(yes[i]);
+		bad += !maildir_is_index_name(yes[i]);
 	is_int(bad, 0, "Dovecot's index names are cache names");
 	bad = 0;
 	for (size_t i = 0; i < sizeof(no) / sizeof(*no); i++)
-		bad += cache_file_name_is(no[i]);
+		bad += maildir_is_index_name(no[i]);
 	is_int(bad, 0, "uidlist, keywords, messages and look-alikes are not");
 }
 

@@ -1,5 +1,6 @@
 /* tests/unit/test_maildir.c — fs/model/maildir.c: the Maildir names, a new
  * Maildir's subdirectories, and the message/folder counts of a tree. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -222,6 +223,111 @@ static void test_replacement(void)
 	tree_free(t);
 }
 
+/* The index names a walk finds below dir: what t->index_names must say. */
+static uint64_t walk_index_names(const struct inode *dir)
+{
+	uint64_t n = 0;
+	const struct dir *d = dir->dir;
+	for (uint32_t b = 0; b < d->nbuckets; b++)
+		for (const struct dirent *e = d->buckets[b]; e;
+		     e = e->hash_next)
+			n += S_ISDIR(e->inode->mode)
+				     ? walk_index_names(e->inode)
+				     : maildir_is_index_name(e->name);
+	return n;
+}
+
+/* t->index_names agrees with a walk, and is want. */
+static void count_is(const struct fs_tree *t, uint64_t want, const char *what)
+{
+	uint64_t walked = walk_index_names(t->root);
+	ok(t->index_names == want && walked == want &&
+		   maildir_has_index_files(t) == (want > 0),
+	   "%s: %llu index names (counted %llu, walked %llu)", what,
+	   (unsigned long long)want, (unsigned long long)t->index_names,
+	   (unsigned long long)walked);
+}
+
+/* The tree's count of index names (tree.h, index_names), which spares
+ * maildir_has_index_files its walk when there are none, stays true under
+ * every call that adds, removes, renames or exchanges a name. */
+static void test_index_names_count(void)
+{
+	const struct timespec now = {1, 0};
+	struct fs_tree *t = new_tree(&now);
+	if (!t)
+		return;
+	struct inode *f = mkdir_in(t, t->root, ".F", &now);
+	struct inode *cur = f ? mkdir_in(t, f, "cur", &now) : NULL;
+	struct inode *dd = f ? mkdir_in(t, f, "dovecot.index.d", &now) : NULL;
+	struct inode *msg = file_in(t, cur, "1.X:2,S", &now);
+	struct inode *ix = file_in(t, f, "dovecot.index", &now);
+	if (!msg || !ix || !dd) {
+		ok(0, "setup");
+		tree_free(t);
+		return;
+	}
+	count_is(t, 1, "a folder's dovecot.index; a directory of such a name, "
+		       "a message do not count");
+	ok(file_in(t, t->root, "dovecot.list.index.log", &now) != NULL, "create");
+	count_is(t, 2, "created in the root");
+	ok(tree_link(t, ix, t->root, "dovecot.index.log", &now) == 0 &&
+		   tree_link(t, ix, cur, "2.X:2,", &now) == 0,
+	   "link");
+	count_is(t, 3, "linked under an index name and under a message's");
+	ok(tree_rename(t, cur, "1.X:2,S", f, "dovecot.index.cache", 0, &now) ==
+		   0,
+	   "rename a message to an index name");
+	count_is(t, 4, "renamed to an index name");
+	ok(tree_rename(t, f, "dovecot.index.cache", t->root,
+		       "dovecot.list.index.log", 0, &now) == 0,
+	   "rename an index file over another");
+	count_is(t, 3, "renamed over another: the replaced name goes");
+	ok(tree_rename(t, t->root, "dovecot.list.index.log", cur, "3.X:2,S", 0,
+		       &now) == 0,
+	   "rename an index file to a message's name");
+	count_is(t, 2, "renamed away from an index name");
+	ok(tree_rename(t, f, "dovecot.index", t->root, "dovecot.index.log",
+		       TREE_RENAME_NOREPLACE, &now) == -EEXIST,
+	   "a refused rename");
+	count_is(t, 2, "a refused rename changes nothing");
+	ok(mkdir_in(t, t->root, "plain", &now) &&
+		   tree_rename(t, t->root, "dovecot.index.log", t->root,
+			       "plain", TREE_RENAME_EXCHANGE, &now) == 0,
+	   "exchange a file under an index name with a directory");
+	count_is(t, 1, "exchanged: the index name names a directory now");
+	ok(tree_rename(t, f, "dovecot.index.d", cur, "3.X:2,S",
+		       TREE_RENAME_EXCHANGE, &now) == 0,
+	   "exchange a directory under an index name with a file");
+	count_is(t, 2, "exchanged: the index name names a file now");
+	ok(tree_unlink(t, f, "dovecot.index.d", false, &now) == 0 &&
+		   tree_unlink(t, t->root, "dovecot.index.log", true, &now) == 0,
+	   "unlink, rmdir");
+	count_is(t, 1, "unlinked a file, removed a directory");
+	ok(tree_unlink(t, f, "dovecot.index", false, &now) == 0, "unlink");
+	count_is(t, 0, "none left");
+	tree_free(t);
+
+	/* Loading a commit's tree (manifest_load: tree_load_entry) counts as
+	 * it builds, a hard link's second name too. */
+	t = new_tree(&now);
+	if (!t)
+		return;
+	struct tree_load_attrs dir = {.mode = S_IFDIR | 0700};
+	struct tree_load_attrs file = {.mode = S_IFREG | 0600};
+	struct inode *g = NULL, *i = NULL;
+	ok(tree_load_entry(t, t->root, ".G", 10, &dir, &g) == 0 &&
+		   tree_load_entry(t, g, "dovecot.index", 11, &file, &i) == 0 &&
+		   tree_load_entry(t, g, "dovecot.index.log", 11, &file, &i) ==
+			   0 &&
+		   tree_load_entry(t, g, "5.X:2,S", 12, &file, &i) == 0 &&
+		   tree_load_entry(t, t->root, "dovecot.list.index", 13, &dir,
+				   &i) == 0,
+	   "load");
+	count_is(t, 2, "loaded: both names of a hard link, not a directory");
+	tree_free(t);
+}
+
 int main(void)
 {
 	test_names();
@@ -229,5 +335,6 @@ int main(void)
 	test_new_to_cur();
 	test_replacement();
 	test_has_index_files();
+	test_index_names_count();
 	return tap_done();
 }
