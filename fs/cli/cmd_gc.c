@@ -17,12 +17,14 @@
  * With a node (--node, IPMAILDIR_NODE or the config's node), the blocks
  * freed are unpinned there too (uploads pin every block, ipfs/bs_kubo.h),
  * in batches, before they go here; a block the node doesn't have pinned
- * is fine.  The node down fails gc before anything is freed here, so a
- * later run names the same blocks again.  Blocks dropped from a capped
- * cache (cache/outbox.h) are unpinned too when dead (STORE/outbox.evicted
- * names them).  An unpinned block still here after the frees (written
- * again meanwhile, or left by a failure) is queued for upload again: the
- * outbox counts a block here as on the node (fs/tools/gc.h).
+ * is fine.  The node failing fails gc in one line, with only the blocks
+ * it was done with freed here, so a later run names the others again.
+ * Blocks dropped from a capped cache (cache/outbox.h) are unpinned too
+ * when dead (STORE/outbox.evicted names them).  An unpinned block still
+ * here after the frees (written again meanwhile, or left by a failure)
+ * is queued for upload again: the outbox counts a block here as on the
+ * node (fs/tools/gc.h); not after an unpin on another node than a
+ * running mount's own, which lost no pin.
  *
  * Safety: gc holds STORE/lock and STORE/readers exclusively (fs/store/history.h),
  * so it refuses to run while the mailbox or a past state of it is mounted,
@@ -167,8 +169,9 @@ static int plan(struct gc *g, bool with_evicted, struct ipmd_fs *live,
 	return 0;
 }
 
-/* Unpinned before the local frees: the node down stops gc while the
- * blocks are still here to be named by the next run.  0, or -1 (said). */
+/* Unpinned before the local frees: the node failing stops gc with the
+ * blocks it did not finish with still here, to be named by the next
+ * run.  0, or -1 (said). */
 static int unpin(struct gc *g, struct blockstore *remote, const struct run *r)
 {
 	json_t *doc = r->doc;
@@ -176,12 +179,13 @@ static int unpin(struct gc *g, struct blockstore *remote, const struct run *r)
 	if (!remote || !n)
 		return 0;
 	char msg[1024];
-	if (gc_unpin(g, remote, &unpinned, msg, sizeof(msg))) {
+	int e = gc_unpin(g, remote, &unpinned, msg, sizeof(msg));
+	put(doc, "unpinned", num(unpinned));
+	put(doc, "evicted", num(g->evicted.n));
+	if (e) {
 		fail(r, msg);
 		return -1;
 	}
-	put(doc, "unpinned", num(unpinned));
-	put(doc, "evicted", num(g->evicted.n));
 	if (doc)
 		return 0;
 	fprintf(r->io->out, "gc: unpinned %zu of %zu blocks on the node%s\n", unpinned, n,
@@ -193,13 +197,14 @@ static int unpin(struct gc *g, struct blockstore *remote, const struct run *r)
 	return 0;
 }
 
-/* After the unpin, even one that failed partway: the unpinned blocks
- * still here go up to the node again (fs/tools/gc.h gc_requeue_kept).
- * 0, or -1 (said). */
-static int requeue(struct gc *g, const struct blockstore *remote,
-		   const struct run *r)
+/* After the unpin, even one that failed partway: the blocks still here
+ * that may have lost their pin go up to the node again (fs/tools/gc.h
+ * gc_requeue_kept).  needed: the node unpinned on is the one the
+ * outbox uploads to; on another, the outbox's node lost nothing.  0, or
+ * -1 (said). */
+static int requeue(struct gc *g, bool needed, const struct run *r)
 {
-	if (!remote || !(g->dead.n + g->evicted.n))
+	if (!needed || !(g->dead.n + g->evicted.n))
 		return 0;
 	char msg[1024];
 	uint64_t n;
@@ -214,27 +219,32 @@ static int requeue(struct gc *g, const struct blockstore *remote,
 	return e;
 }
 
-/* Free (or count) the dead, say what went; the exit status. */
+/* Free (or count) the dead, say what went; the exit status.  remote: the
+ * node to unpin on (NULL: none); requeue_kept: requeue()'s needed. */
 static int sweep(struct gc *g, bool dry, struct blockstore *remote,
-		 const struct run *r)
+		 bool requeue_kept, const struct run *r)
 {
 	json_t *doc = r->doc;
 	FILE *out = r->io->out;
 	const struct commit_list *l = &g->chain;
 	bool drop = g->keep < l->n;
 	char msg[1024];
-	/* Before anything goes: the history now ends here, normally. */
+	/* Before anything goes, here or on the node: the history now ends
+	 * here, normally (fs/tools/gc.h, "Safety"). */
 	if (!dry && drop && gc_write_pruned(g, msg, sizeof(msg))) {
 		fail(r, msg);
 		return EXIT_FAILURE_;
 	}
-	if (unpin(g, remote, r)) {
-		requeue(g, remote, r); /* some may be unpinned */
+	bool unpin_failed = unpin(g, remote, r) != 0;
+	requeue_kept = requeue_kept && remote;
+	if (unpin_failed && !g->dead_done) { /* nothing to free */
+		requeue(g, requeue_kept, r);
 		return EXIT_FAILURE_;
 	}
 	struct progress bar = {0}, *pr = r->io->bars ? &bar : NULL;
 	progress_start(pr, STDERR_FILENO, dry ? "gc (dry run)" : "gc",
-		       "blocks", g->dead.n, 0, false);
+		       "blocks", unpin_failed ? g->dead_done : g->dead.n, 0,
+		       false);
 	uint64_t freed, bytes;
 	int e = gc_free(g, dry, tick_block, pr, &freed, &bytes, msg,
 			sizeof(msg));
@@ -260,9 +270,9 @@ static int sweep(struct gc *g, bool dry, struct blockstore *remote,
 		       (unsigned long long)l->commits[l->n - 1].seq,
 		       (unsigned long long)l->commits[g->keep].seq,
 		       (unsigned long long)l->commits[g->keep - 1].seq);
-	if (requeue(g, remote, r))
+	if (requeue(g, requeue_kept, r))
 		e = -1;
-	if (e)
+	if (e || unpin_failed)
 		return EXIT_FAILURE_;
 	/* The evicted blocks just unpinned need no more remembering. */
 	if (remote && gc_forget_evicted(g, msg, sizeof(msg)))
@@ -339,6 +349,17 @@ static void json_end(const struct run *r, const struct gc *g,
 	cli_json_print_to(r->io->out, r->doc, status);
 }
 
+/* Is remote the node the store's outbox uploads to, as far as can be
+ * told?  Beside a mount with a node, only that node itself (gc_serve
+ * passes the mount's connection when the request names it); offline, or
+ * beside a mount without one, the outbox's next node is not known:
+ * assume it is. */
+static bool outbox_node(const struct ipmd_fs *live,
+			const struct blockstore *remote)
+{
+	return !live || !live->stack.remote || remote == live->stack.remote;
+}
+
 /* Open, plan, sweep: the exit status.  live: the running mount whose
  * daemon this is (fs/tools/gc_live.h), NULL offline. */
 static int collect(struct gc *g, const struct gc_args *a,
@@ -364,7 +385,8 @@ static int collect(struct gc *g, const struct gc_args *a,
 	} else {
 		gc_retain(g, a->keep_last, a->within);
 		if (!plan(g, remote != NULL, live, r))
-			status = sweep(g, a->dry, remote, r);
+			status = sweep(g, a->dry, remote,
+				       outbox_node(live, remote), r);
 	}
 	if (live)
 		gc_live_end(live);

@@ -369,23 +369,62 @@ int gc_write_pruned(struct gc *g, char *msg, size_t msize)
 		 : 0;
 }
 
+/* How far an unpin of one list got. */
+struct unpin_run {
+	size_t unpinned; /* pinned there, unpinned now */
+	size_t done;     /* [0, done): the node is done with them */
+	size_t reached;  /* [0, reached): may no longer be pinned there */
+};
+
+/* Unpin list on node a batch at a time, so that a failure says where
+ * (bs_kubo_unpin_many stops at the first batch that fails, whose pins
+ * may be partly gone: its pin/rm may have run before the answer was
+ * lost).  A batch the node refused the connection for and that unpinned
+ * nothing was not reached (short of a node that died between a retried
+ * request's attempts: then the next gc finds those blocks still here and
+ * unpins them again).  0 or the first error. */
+static int unpin_list(struct blockstore *node, const struct cid_list *l,
+		      struct unpin_run *u)
+{
+	for (size_t i = 0; i < l->n; i += KUBO_UNPIN_BATCH) {
+		size_t m = l->n - i < KUBO_UNPIN_BATCH ? l->n - i
+						       : KUBO_UNPIN_BATCH;
+		size_t k = 0;
+		int e = bs_kubo_unpin_many(node, l->v + i, m, &k);
+		u->unpinned += k;
+		if (e) {
+			u->done = i;
+			u->reached = e == -ECONNREFUSED && k == 0 ? i : i + m;
+			return e;
+		}
+		u->done = u->reached = i + m;
+	}
+	return 0;
+}
+
 int gc_unpin(struct gc *g, struct blockstore *node, size_t *unpinned,
 	     char *msg, size_t msize)
 {
-	size_t dead = 0, evicted = 0;
-	int e = bs_kubo_unpin_many(node, g->dead.v, g->dead.n, &dead);
-	if (!e && g->evicted.n)
-		e = bs_kubo_unpin_many(node, g->evicted.v, g->evicted.n,
-				       &evicted);
-	*unpinned = dead + evicted;
+	struct unpin_run dead = {0}, evicted = {0};
+	int e = unpin_list(node, &g->dead, &dead);
+	if (!e)
+		e = unpin_list(node, &g->evicted, &evicted);
+	*unpinned = dead.unpinned + evicted.unpinned;
 	if (!e)
 		return 0;
+	g->unpin_failed = true;
+	g->dead_done = dead.done;
+	g->dead_reached = dead.reached;
+	g->evicted_reached = evicted.reached;
 	char why[512];
 	bs_kubo_last_error(node, why, sizeof(why));
+	size_t n = g->dead.n + g->evicted.n;
 	return msgbuf_say(msg, msize,
-			  "unpinning on the node: %s (%zu of %zu unpinned); "
-			  "nothing freed here",
-			  why[0] ? why : strerror(-e), dead, g->dead.n);
+			  "unpinning on the node: %s (%zu of %zu blocks "
+			  "unpinned); the next gc unpins and frees the "
+			  "other %zu",
+			  why[0] ? why : strerror(-e), *unpinned, n,
+			  n - dead.done - evicted.done);
 }
 
 static uint64_t block_size(struct gc *g, const struct cid *cid)
@@ -403,7 +442,9 @@ int gc_free(struct gc *g, bool dry,
 	    uint64_t *freed, uint64_t *bytes, char *msg, size_t msize)
 {
 	*freed = *bytes = 0;
-	for (size_t i = 0; i < g->dead.n; i++) {
+	/* After a failed unpin, only those the node is done with. */
+	size_t n = g->unpin_failed ? g->dead_done : g->dead.n;
+	for (size_t i = 0; i < n; i++) {
 		uint64_t size = block_size(g, &g->dead.v[i]);
 		int e = dry ? 0
 			    : bs_remove(g->beside ? g->beside : g->h.local,
@@ -441,11 +482,16 @@ int gc_requeue_kept(struct gc *g, uint64_t *requeued, char *msg,
 		    size_t msize)
 {
 	const struct cid_list *lists[] = {&g->dead, &g->evicted};
+	/* After a failed unpin, only those it may have unpinned: the rest
+	 * are still pinned there. */
+	const size_t reached[] = {
+		g->unpin_failed ? g->dead_reached : g->dead.n,
+		g->unpin_failed ? g->evicted_reached : g->evicted.n};
 	struct cid_list here = {0};
 	int first = 0;
 	*requeued = 0;
 	for (size_t k = 0; k < 2; k++)
-		for (size_t i = 0; i < lists[k]->n; i++) {
+		for (size_t i = 0; i < reached[k]; i++) {
 			int e = requeue_one(g, &lists[k]->v[i], &here);
 			if (e == 1)
 				(*requeued)++;

@@ -33,14 +33,21 @@
  *               gc_forget_evicted: the sweep
  *   gc_close    always, after gc_open was called (even when it failed)
  *
- * Safety is in the order: STORE/pruned is written before anything goes;
- * unpinning precedes the local frees, so a node that fails leaves every
- * block here to be named by the next run; and after both, every unpinned
- * block still here is queued for upload again (gc_requeue_kept), since
- * the outbox counts a block here and not pending as on the node
+ * Safety is in the order: STORE/pruned is written before anything goes,
+ * here or on a node, so no commit log or fsck still shows ever names a
+ * block unpinned (a node's own gc may drop it) or freed; unpinning
+ * precedes the local frees, so a node that fails leaves every block it
+ * did not finish with here, dead below the boundary already written, to
+ * be named and unpinned by the next run (the blocks it did finish with go
+ * as they would have: freeing them here is what keeps them from counting
+ * as on the node); and after both, every block still here that may have
+ * lost its pin is queued for upload again (gc_requeue_kept), since the
+ * outbox counts a block here and not pending as on the node
  * (cache/outbox.h): one put again beside a live gc (convergent
  * encryption names equal content alike), or left by a failure, would
- * otherwise never be pinned again, and the node's gc would drop it.
+ * otherwise never be pinned again, and the node's gc would drop it.  That
+ * is the outbox's node only: a gc that unpinned on another node (the CLI
+ * knows) queues nothing, or dead blocks would be pinned again there.
  */
 #ifndef IPMD_FS_TOOLS_GC_H
 #define IPMD_FS_TOOLS_GC_H
@@ -83,6 +90,14 @@ struct gc {
 				     (those after: appended since, kept) */
 	uint64_t evicted_at;      /* gc_forget_evicted's count of them */
 	uint64_t kept_busy;       /* dead, but put again meanwhile: kept */
+	/* A gc_unpin that failed (zero: none, or none yet): the node is done
+	 * with dead[0 .. dead_done) (unpinned, or not pinned there), which
+	 * alone gc_free frees; dead[0 .. dead_reached) and
+	 * evicted[0 .. evicted_reached) may have lost their pins there, which
+	 * alone gc_requeue_kept looks at; the rest are pinned as they were,
+	 * and still here (the dead) for the next run to name. */
+	bool unpin_failed;
+	size_t dead_done, dead_reached, evicted_reached;
 	int walk_error;           /* the first block a walk could not read */
 	char walk_path[256];
 };
@@ -109,20 +124,24 @@ int gc_find(struct gc *g, bool with_evicted, char *msg, size_t msize);
  * seq is the boundary. */
 int gc_write_pruned(struct gc *g, char *msg, size_t msize);
 
-/* Unpin the dead and the evicted on node; *unpinned: how many were
- * pinned there (the rest were not). */
+/* Unpin the dead and the evicted on node, a batch at a time
+ * (KUBO_UNPIN_BATCH); *unpinned: how many were pinned there (the rest
+ * were not).  On a failure, how far it got (g->unpin_failed and the
+ * counts after it), and msg says how many the next run is left. */
 int gc_unpin(struct gc *g, struct blockstore *node, size_t *unpinned,
 	     char *msg, size_t msize);
 
-/* Free the dead blocks here (dry: count only); tick(arg, bytes) after
- * each.  *freed and *bytes count what went, also when it fails midway. */
+/* Free the dead blocks here (dry: count only); after a failed gc_unpin,
+ * only those it finished with.  tick(arg, bytes) after each.  *freed and
+ * *bytes count what went, also when it fails midway. */
 int gc_free(struct gc *g, bool dry,
 	    void (*tick)(void *arg, uint64_t bytes), void *arg,
 	    uint64_t *freed, uint64_t *bytes, char *msg, size_t msize);
 
-/* After gc_unpin (also one that failed partway) and gc_free: every dead
- * or evicted block here now — put again since the mark (kept by gc_free),
- * or not reached — queued for upload again, through the mount's outbox
+/* After gc_unpin on the outbox's node (also one that failed partway) and
+ * gc_free: every dead or evicted block here now that the unpin may have
+ * reached — put again since the mark (kept by gc_free), or left by a
+ * failure — queued for upload again, through the mount's outbox
  * (g->beside) or in STORE/outbox.log.  *requeued: how many.  Goes on past
  * a failure; 0 or -1 with the first. */
 int gc_requeue_kept(struct gc *g, uint64_t *requeued, char *msg,

@@ -18,7 +18,8 @@
 #     unpins, every message kept reads back byte-exact, fsck against the
 #     node alone is clean; before it, gc --node naming another node (one
 #     that does not answer) goes to that node, not the mount's: it fails
-#     and no pin on the mount's node goes.
+#     with one line, frees nothing, queues nothing for the mount's node
+#     (whose pins it did not touch) and no pin on the mount's node goes.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/ipfs-lib.sh"
@@ -169,14 +170,24 @@ maildir_sums "$MNT" >"$TEST_DIR/kept.sums"
 # pins may miss a key).
 check "the outbox drains" outbox_drained "$STORE" 60
 ipfs_pins "$IPFS_API_1" >"$TEST_DIR/pins.other"
-gc_out=$("$IPMD_BIN" gc --store "$STORE" --keep-last 1 --node /ip4/127.0.0.1/tcp/1 2>&1)
+local_blocks >"$TEST_DIR/blocks.before"
+log_size() { stat -c %s "$STORE/outbox.log"; }
+log0=$(log_size)
+gc_out=$("$IPMD_BIN" gc --store "$STORE" --keep-last 1 --node /ip4/127.0.0.1/tcp/1 2>"$TEST_DIR/gc.err")
 rc=$?
 diag "$gc_out"
+diag "$(cat "$TEST_DIR/gc.err")"
 check "gc --node naming another node while mounted: that node is asked (it is down: rc $rc)" \
 	test "$rc" -ne 0
-check "… it named that node" grep -q "127.0.0.1:1/" <<<"$gc_out"
-# It left the blocks it could not unpin there queued for upload again:
-# once uploaded, they are dead for the gc below.
+check "… it named that node" grep -q "127.0.0.1:1/" "$TEST_DIR/gc.err"
+is "$(wc -l <"$TEST_DIR/gc.err")" 1 "… in one line on stderr"
+check "… which says nothing was unpinned and the next gc does it" \
+	grep -q "gc: unpinning on the node: .*(0 of [1-9][0-9]* blocks unpinned); the next gc unpins and frees the other [1-9]" \
+	"$TEST_DIR/gc.err"
+check "… nothing freed here" cmp -s "$TEST_DIR/blocks.before" <(local_blocks)
+# The mount's node lost no pin: queueing the dead blocks for upload to it
+# again would pin them there again (and keep them live until uploaded).
+is "$(log_size)" "$log0" "… nothing queued for upload to the mount's node (outbox.log unchanged)"
 check "the outbox drains" outbox_drained "$STORE" 60
 ipfs_pins "$IPFS_API_1" | comm -23 "$TEST_DIR/pins.other" - >"$TEST_DIR/pins.went"
 is "$(wc -l <"$TEST_DIR/pins.went")" 0 "… and no pin on the mount's node went"

@@ -217,11 +217,41 @@ static void test_freed_not_queued(struct rig *r, uint8_t *blk)
 	is_int(bs_has(r->node, &d), 1, "D on the node");
 }
 
+/* An unpin that failed partway (gc_unpin's counts, set here): the node
+ * was done with E, F was in the batch that failed (its pin gone, as a
+ * pin/rm whose answer was lost), G not reached.  Only E is freed; only F
+ * goes up again: G is still pinned, and stays here, dead, for the next
+ * gc. */
+static void test_unpin_failed(struct rig *r, uint8_t *blk)
+{
+	struct cid e, f, g;
+	put_uploaded(r, blk, 5, &e, "E");
+	put_uploaded(r, blk, 6, &f, "F");
+	put_uploaded(r, blk, 7, &g, "G");
+	is_int(bs_watch_begin(r->top), 0, "gc begins");
+	cid_list_add(&r->g.dead, &e);
+	cid_list_add(&r->g.dead, &f);
+	cid_list_add(&r->g.dead, &g);
+	is_int(bs_remove(r->node, &e), 0, "gc unpins E");
+	is_int(bs_remove(r->node, &f), 0, "… and F, and fails");
+	r->g.unpin_failed = true;
+	r->g.dead_done = 1;
+	r->g.dead_reached = 2;
+	sweep(r, 1, "unpin failed at F");
+	ok(bs_has(r->here, &e) == 0 && bs_has(r->here, &f) == 1 &&
+	   bs_has(r->here, &g) == 1,
+	   "E freed here; F and G, which the node did not finish with, kept");
+	is_int(bs_has(r->node, &f), 1, "F on the node again");
+	is_int(bs_has(r->node, &g), 1, "G on the node, as it was");
+	r->g.unpin_failed = false;
+	r->g.dead_done = r->g.dead_reached = 0;
+}
+
 #define OFFLINE_N 50
 
-/* Offline gc (no mount beside it; the unpin failed partway, so the dead
- * are all still here): every block here is queued in the store's log,
- * one not here is not. */
+/* Offline gc (no mount beside it; the unpin reached every dead block and
+ * they are all still here, as a gc_free that failed at once leaves them):
+ * every block here is queued in the store's log, one not here is not. */
 static void test_offline(struct rig *r, uint8_t *blk)
 {
 	const char *ldir = harness_path("l");
@@ -261,6 +291,7 @@ int main(void)
 	test_evicted_put_again(&r, blk);
 	test_upload_under_way(&r, blk);
 	test_freed_not_queued(&r, blk);
+	test_unpin_failed(&r, blk);
 	bs_close(r.top); /* unmounted: its log stays */
 	test_offline(&r, blk);
 	bs_close(r.node);

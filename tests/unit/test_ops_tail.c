@@ -18,6 +18,16 @@
  * a state whose base a merge replaced in the tree (fs/mount/follow.c):
  * replay would put it on the merged content, the live commit on the
  * state's; it is sealed whole instead.
+ *
+ * And a commit whose seal of journaled appends fails (a put refused):
+ * the appends live only in the journal's generation, so the commit must
+ * not rotate past it (mount.c, ipmd_fs_commit).  The file's chunks go
+ * through fs.st, the commit's directory nodes and commit block through
+ * fs.stack.direct and fs.stack.top: a layer over fs.st alone refuses the
+ * seal and nothing else, so only that refusal keeps the commit from
+ * going through and dropping the generation.  Crashed right after, the
+ * journal must give every byte back; kept running, the next commit
+ * (puts working again) must seal them.
  */
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
@@ -38,6 +48,8 @@
 #include "fs/mount/file.h"
 #include "fs/mount/mount.h"
 #include "fs/mount/tail.h"
+#include "fs/store/journal.h"
+#include "ipfs/blockstore.h"
 #include "tests/tap.h"
 #include "tests/unit/harness.h"
 
@@ -108,12 +120,18 @@ static fuse_req_t req(void)
 	return (fuse_req_t)(void *)&dummy;
 }
 
+static struct inode *named_locked(const char *name)
+{
+	struct dirent *d = tree_lookup(tree_get(fs.tree, TREE_ROOT_INO), name);
+	return d ? d->inode : NULL;
+}
+
 static struct inode *named(const char *name)
 {
 	pthread_mutex_lock(&fs.lock);
-	struct dirent *d = tree_lookup(tree_get(fs.tree, TREE_ROOT_INO), name);
+	struct inode *i = named_locked(name);
 	pthread_mutex_unlock(&fs.lock);
-	return d ? d->inode : NULL;
+	return i;
 }
 
 static void open_store(const char *store)
@@ -276,6 +294,117 @@ static void test_merged(const char *store)
 	ipmd_fs_close(&fs);
 }
 
+/* ---- a commit whose seal of journaled appends fails ---- */
+
+/* A layer over the mount's object store whose every put fails. */
+struct refusing {
+	struct blockstore base;
+};
+
+static int refusing_put(struct blockstore *bs, const uint8_t *data,
+			size_t len, unsigned flags, struct cid *cid_out)
+{
+	(void)bs;
+	(void)data;
+	(void)len;
+	(void)flags;
+	(void)cid_out;
+	return -EIO;
+}
+
+static const struct blockstore_ops refusing_ops = {
+	.version = BLOCKSTORE_OPS_VERSION,
+	.name = "refusing",
+	.put = refusing_put,
+};
+
+/* Over fs.st only (see the top of this file). */
+static void refuse_seals(struct refusing *r)
+{
+	memset(r, 0, sizeof(*r));
+	bs_wrap(&r->base, &refusing_ops, fs.st.bs);
+	fs.st.bs = &r->base;
+}
+
+/* Taken out again before anything closes the stack (the layer owns no
+ * part of it: it is never closed). */
+static void allow_seals(struct refusing *r)
+{
+	fs.st.bs = bs_parent(&r->base);
+}
+
+/* File name made and grown as made_and_grown does, the growth fsynced
+ * (journaled as an append: nothing sealed); then a commit with the seal
+ * refused.  0 when each step went as it should, else which one did not:
+ * 1 a FUSE call, 2 the commit went through, 3 it rotated the journal, 4
+ * it moved the head. */
+static int commit_refused(const char *name, struct refusing *r)
+{
+	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
+	int bad = made_and_grown(name, &fi);
+	struct inode *i = named(name);
+	if (bad || !i)
+		return 1;
+	ipmd_ops.fsync(req(), i->ino, 1, &fi);
+	if (replied_err)
+		return 1;
+	uint64_t gen = journal_gen(fs.journal), seq = fs.head.seq;
+	refuse_seals(r);
+	int e = ipmd_fs_commit(&fs);
+	if (e == 0)
+		return 2;
+	if (journal_gen(fs.journal) != gen)
+		return 3;
+	return fs.head.seq != seq ? 4 : 0;
+}
+
+static _Noreturn void refused_crash(const char *store)
+{
+	struct refusing r;
+	open_store(store);
+	int bad = commit_refused("refused", &r);
+	if (bad)
+		fprintf(stderr, "# commit_refused: step %d\n", bad);
+	_exit(bad != 0); /* a crash: nothing sealed, nothing closed */
+}
+
+static void test_refused_crash(const char *store)
+{
+	crash_then_open(refused_crash, store,
+			"append journaled, the commit's seal refused: the "
+			"commit fails, the journal's generation and the "
+			"head stay");
+	ok(reads("refused", "first\nadded\n"),
+	   "after that commit and a crash: the journal gives back the "
+	   "appended bytes");
+	ipmd_fs_close(&fs);
+}
+
+static void test_refused_retry(const char *store)
+{
+	struct refusing r;
+	open_store(store);
+	is_int(commit_refused("retried", &r), 0,
+	       "append journaled, the commit's seal refused: the commit "
+	       "fails, the journal's generation and the head stay");
+	allow_seals(&r);
+	uint64_t gen = journal_gen(fs.journal), seq = fs.head.seq;
+	is_int(ipmd_fs_commit(&fs), 0, "puts work again: the next commit "
+	       "goes through");
+	ok(journal_gen(fs.journal) > gen && fs.head.seq > seq,
+	   "… rotating the journal and moving the head");
+	pthread_mutex_lock(&fs.lock);
+	struct inode *i = named_locked("retried");
+	ok(i && (!i->file || !file_modified(i->file)),
+	   "… with the appended file sealed");
+	pthread_mutex_unlock(&fs.lock);
+	ipmd_fs_close(&fs);
+	open_store(store);
+	ok(reads("retried", "first\nadded\n"),
+	   "reopened: the commit holds every byte");
+	ipmd_fs_close(&fs);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -290,5 +419,7 @@ int main(void)
 	test_append_open_commit(store);
 	test_overtaken(store);
 	test_merged(store);
+	test_refused_crash(store);
+	test_refused_retry(store);
 	return tap_done();
 }
