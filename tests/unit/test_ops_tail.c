@@ -169,10 +169,11 @@ static int made_and_grown(const char *name, struct fuse_file_info *fi)
 }
 
 /* An fsync's first half, as seal_open_file runs it: i's state held and
- * its tail taken outside the lock.  The state, or NULL when that is not
- * an append. */
+ * its record prepared outside the lock, of kind op (REC_APPEND: a tail
+ * taken; REC_CONTENT: the state sealed).  The state, or NULL when i has
+ * none. */
 static struct file_state *taken(struct inode *i, struct record *r,
-				struct file_tail *t)
+				struct file_tail *t, enum record_op op)
 {
 	pthread_mutex_lock(&fs.lock);
 	struct file_state *f = i ? i->file : NULL;
@@ -180,8 +181,8 @@ static struct file_state *taken(struct inode *i, struct record *r,
 		file_state_hold(f);
 	pthread_mutex_unlock(&fs.lock);
 	if (f && (ipmd_fs_tail_prepare(&fs, f, i->ino, r, t) ||
-		  r->op != REC_APPEND))
-		harness_bail("an fsync's tail");
+		  r->op != op))
+		harness_bail("an fsync's first half");
 	return f;
 }
 
@@ -230,7 +231,7 @@ static _Noreturn void overtaken_crash(const char *store)
 	struct file_tail t;
 	/* Fsync A takes its tail; before A logs it, a rewrite and fsync B
 	 * journal newer bytes at the same offset. */
-	struct file_state *f = taken(i, &r, &t);
+	struct file_state *f = taken(i, &r, &t, REC_APPEND);
 	ipmd_ops.write(req(), i->ino, "newer\n", 6, 6, &fi);
 	bad |= replied_err;
 	ipmd_ops.fsync(req(), i->ino, 1, &fi);
@@ -262,7 +263,7 @@ static void test_merged(const char *store)
 		harness_bail("files c and uidlist");
 	struct record r;
 	struct file_tail t;
-	struct file_state *f = taken(i, &r, &t);
+	struct file_state *f = taken(i, &r, &t, REC_APPEND);
 	pthread_mutex_lock(&fs.lock);
 	i->content = other->content; /* the merge */
 	pthread_mutex_unlock(&fs.lock);
@@ -273,6 +274,104 @@ static void test_merged(const char *store)
 	pthread_mutex_unlock(&fs.lock);
 	ok(reads("c", "first\nadded\n"),
 	   "the tree names the sealed file, as replay will");
+	ipmd_fs_close(&fs);
+}
+
+/* A rewrite below the durable point of file name, made by
+ * made_and_grown: its next fsync seals the state (a content record),
+ * "First\nadded\n". */
+static int rewritten(const char *name, struct fuse_file_info *fi)
+{
+	int bad = made_and_grown(name, fi);
+	struct inode *i = named(name);
+	if (!i)
+		return 1;
+	ipmd_ops.write(req(), i->ino, "F", 1, 0, fi);
+	return bad | replied_err;
+}
+
+static _Noreturn void content_overtaken_crash(const char *store)
+{
+	open_store(store);
+	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
+	int bad = rewritten("d", &fi);
+	struct inode *i = named("d");
+	struct record r;
+	struct file_tail t;
+	/* Fsync A seals "First\nadded\n" outside the lock; before A logs
+	 * it, a write and fsync B seal and journal "First\nnewer\n". */
+	struct file_state *f = taken(i, &r, &t, REC_CONTENT);
+	ipmd_ops.write(req(), i->ino, "newer\n", 6, 6, &fi);
+	bad |= replied_err;
+	ipmd_ops.fsync(req(), i->ino, 1, &fi);
+	bad |= replied_err;
+	bad |= logged(i, f, &r, &t) != 0; /* A's older content, last */
+	_exit(bad); /* a crash before any commit */
+}
+
+static void test_content_overtaken(const char *store)
+{
+	crash_then_open(content_overtaken_crash, store,
+			"fsync A seals, fsync B seals newer bytes and "
+			"journals them, A journals");
+	ok(reads("d", "First\nnewer\n"),
+	   "replayed: B's content, which B's fsync acknowledged");
+	ipmd_fs_close(&fs);
+}
+
+static _Noreturn void seal_in_flight_crash(const char *store)
+{
+	open_store(store);
+	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
+	int bad = rewritten("e", &fi);
+	struct inode *i = named("e");
+	struct record r;
+	struct file_tail t;
+	/* Fsync B seals the writes outside the lock and has not logged
+	 * them when fsync A comes: A finds nothing modified. */
+	(void)taken(i, &r, &t, REC_CONTENT);
+	ipmd_ops.fsync(req(), i->ino, 1, &fi);
+	bad |= replied_err;
+	_exit(bad); /* a crash before B logs */
+}
+
+static void test_seal_in_flight(const char *store)
+{
+	crash_then_open(seal_in_flight_crash, store,
+			"fsync B seals, fsync A finds nothing to seal, "
+			"B never logs");
+	ok(reads("e", "First\nadded\n"),
+	   "replayed: the bytes A's fsync acknowledged");
+	ipmd_fs_close(&fs);
+}
+
+static _Noreturn void commit_in_flight_crash(const char *store)
+{
+	open_store(store);
+	fs.no_open = false; /* handles counted: the opens path */
+	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
+	int bad = made_and_grown("g", &fi);
+	struct inode *i = named("g");
+	ipmd_ops.fsync(req(), i->ino, 1, &fi); /* journaled as an append */
+	bad |= replied_err;
+	ipmd_ops.write(req(), i->ino, "F", 1, 0, &fi);
+	bad |= replied_err;
+	struct record r;
+	struct file_tail t;
+	/* Fsync B seals over the journaled append; before it logs, a
+	 * commit rotates the journal past the generation holding it. */
+	(void)taken(i, &r, &t, REC_CONTENT);
+	bad |= ipmd_fs_commit(&fs) != 0;
+	_exit(bad); /* a crash before B logs */
+}
+
+static void test_commit_in_flight(const char *store)
+{
+	crash_then_open(commit_in_flight_crash, store,
+			"open handle: append journaled, fsync B seals, a "
+			"commit, B never logs");
+	ok(reads("g", "First\nadded\n"),
+	   "after the commit and a crash: the appended bytes are there");
 	ipmd_fs_close(&fs);
 }
 
@@ -290,5 +389,8 @@ int main(void)
 	test_append_open_commit(store);
 	test_overtaken(store);
 	test_merged(store);
+	test_content_overtaken(store);
+	test_seal_in_flight(store);
+	test_commit_in_flight(store);
 	return tap_done();
 }
