@@ -18,6 +18,12 @@
  * a state whose base a merge replaced in the tree (fs/mount/follow.c):
  * replay would put it on the merged content, the live commit on the
  * state's; it is sealed whole instead.
+ *
+ * And content records (fs/mount/file.h, "Seal order"): an fsync's seal,
+ * made outside the lock, journaled after a later seal's record (replay
+ * would end on the older content); and a seal made but not yet
+ * journaled when another fsync, finding nothing to seal, or a commit
+ * rotating past appends it covers, must make it durable.
  */
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
@@ -221,35 +227,6 @@ static void test_append_open_commit(const char *store)
 	ipmd_fs_close(&fs);
 }
 
-static _Noreturn void overtaken_crash(const char *store)
-{
-	open_store(store);
-	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
-	int bad = made_and_grown("b", &fi);
-	struct inode *i = named("b");
-	struct record r;
-	struct file_tail t;
-	/* Fsync A takes its tail; before A logs it, a rewrite and fsync B
-	 * journal newer bytes at the same offset. */
-	struct file_state *f = taken(i, &r, &t, REC_APPEND);
-	ipmd_ops.write(req(), i->ino, "newer\n", 6, 6, &fi);
-	bad |= replied_err;
-	ipmd_ops.fsync(req(), i->ino, 1, &fi);
-	bad |= replied_err;
-	bad |= logged(i, f, &r, &t) != 0;
-	_exit(bad); /* a crash before any commit */
-}
-
-static void test_overtaken(const char *store)
-{
-	crash_then_open(overtaken_crash, store,
-			"fsync A takes its tail, fsync B journals newer "
-			"bytes, A logs");
-	ok(reads("b", "first\nnewer\n"),
-	   "replayed: the newer bytes, as the live file had them");
-	ipmd_fs_close(&fs);
-}
-
 /* A merge (cache_merge_apply) replaces the content the tree names for a
  * file whose state is kept (an open handle, a write in flight), between
  * an fsync's take and its log: the test does to the inode what it does. */
@@ -277,102 +254,117 @@ static void test_merged(const char *store)
 	ipmd_fs_close(&fs);
 }
 
-/* A rewrite below the durable point of file name, made by
- * made_and_grown: its next fsync seals the state (a content record),
- * "First\nadded\n". */
-static int rewritten(const char *name, struct fuse_file_info *fi)
-{
-	int bad = made_and_grown(name, fi);
-	struct inode *i = named(name);
-	if (!i)
-		return 1;
-	ipmd_ops.write(req(), i->ino, "F", 1, 0, fi);
-	return bad | replied_err;
-}
-
-static _Noreturn void content_overtaken_crash(const char *store)
+/* Fsync A's first half on file name, op: its tail taken (REC_APPEND,
+ * over made_and_grown's append) or its content sealed (REC_CONTENT, over
+ * a rewrite of byte 0: "First\nadded\n").  Before A logs, a write and
+ * fsync B journal newer bytes at 6; A logs last, and the process dies
+ * before any commit, so the journal alone says what comes back. */
+static _Noreturn void overtaken_by_b(const char *store, const char *name,
+				     enum record_op op)
 {
 	open_store(store);
 	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
-	int bad = rewritten("d", &fi);
-	struct inode *i = named("d");
+	int bad = made_and_grown(name, &fi);
+	struct inode *i = named(name);
+	if (op == REC_CONTENT)
+		ipmd_ops.write(req(), i->ino, "F", 1, 0, &fi);
+	bad |= replied_err;
 	struct record r;
 	struct file_tail t;
-	/* Fsync A seals "First\nadded\n" outside the lock; before A logs
-	 * it, a write and fsync B seal and journal "First\nnewer\n". */
-	struct file_state *f = taken(i, &r, &t, REC_CONTENT);
+	struct file_state *f = taken(i, &r, &t, op);
 	ipmd_ops.write(req(), i->ino, "newer\n", 6, 6, &fi);
 	bad |= replied_err;
 	ipmd_ops.fsync(req(), i->ino, 1, &fi);
 	bad |= replied_err;
-	bad |= logged(i, f, &r, &t) != 0; /* A's older content, last */
-	_exit(bad); /* a crash before any commit */
+	bad |= logged(i, f, &r, &t) != 0;
+	_exit(bad);
 }
 
-static void test_content_overtaken(const char *store)
+static _Noreturn void overtaken_crash(const char *store)
 {
-	crash_then_open(content_overtaken_crash, store,
-			"fsync A seals, fsync B seals newer bytes and "
-			"journals them, A journals");
-	ok(reads("d", "First\nnewer\n"),
-	   "replayed: B's content, which B's fsync acknowledged");
-	ipmd_fs_close(&fs);
+	overtaken_by_b(store, "b", REC_APPEND);
 }
 
-static _Noreturn void seal_in_flight_crash(const char *store)
+static _Noreturn void content_overtaken_crash(const char *store)
 {
-	open_store(store);
-	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
-	int bad = rewritten("e", &fi);
-	struct inode *i = named("e");
-	struct record r;
-	struct file_tail t;
-	/* Fsync B seals the writes outside the lock and has not logged
-	 * them when fsync A comes: A finds nothing modified. */
-	(void)taken(i, &r, &t, REC_CONTENT);
-	ipmd_ops.fsync(req(), i->ino, 1, &fi);
-	bad |= replied_err;
-	_exit(bad); /* a crash before B logs */
+	overtaken_by_b(store, "d", REC_CONTENT);
 }
 
-static void test_seal_in_flight(const char *store)
-{
-	crash_then_open(seal_in_flight_crash, store,
-			"fsync B seals, fsync A finds nothing to seal, "
-			"B never logs");
-	ok(reads("e", "First\nadded\n"),
-	   "replayed: the bytes A's fsync acknowledged");
-	ipmd_fs_close(&fs);
-}
-
-static _Noreturn void commit_in_flight_crash(const char *store)
+/* Fsync B seals file name (made_and_grown, byte 0 rewritten: "First\n
+ * added\n") outside the lock and has not logged it when a call that
+ * must make it durable comes: fsync A (!commit), which finds nothing
+ * modified; or, on the opens path with the append "added\n" journaled
+ * before the rewrite, a commit, which rotates the journal past the
+ * generation holding the append.  The process dies before B logs. */
+static _Noreturn void seal_in_flight(const char *store, const char *name,
+				     bool commit)
 {
 	open_store(store);
-	fs.no_open = false; /* handles counted: the opens path */
+	if (commit)
+		fs.no_open = false; /* handles counted: the opens path */
 	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
-	int bad = made_and_grown("g", &fi);
-	struct inode *i = named("g");
-	ipmd_ops.fsync(req(), i->ino, 1, &fi); /* journaled as an append */
+	int bad = made_and_grown(name, &fi);
+	struct inode *i = named(name);
+	if (commit) /* journaled as an append */
+		ipmd_ops.fsync(req(), i->ino, 1, &fi);
 	bad |= replied_err;
 	ipmd_ops.write(req(), i->ino, "F", 1, 0, &fi);
 	bad |= replied_err;
 	struct record r;
 	struct file_tail t;
-	/* Fsync B seals over the journaled append; before it logs, a
-	 * commit rotates the journal past the generation holding it. */
 	(void)taken(i, &r, &t, REC_CONTENT);
-	bad |= ipmd_fs_commit(&fs) != 0;
-	_exit(bad); /* a crash before B logs */
+	if (commit) {
+		bad |= ipmd_fs_commit(&fs) != 0;
+	} else {
+		ipmd_ops.fsync(req(), i->ino, 1, &fi);
+		bad |= replied_err;
+	}
+	_exit(bad);
 }
 
-static void test_commit_in_flight(const char *store)
+static _Noreturn void fsync_in_flight_crash(const char *store)
 {
-	crash_then_open(commit_in_flight_crash, store,
-			"open handle: append journaled, fsync B seals, a "
-			"commit, B never logs");
-	ok(reads("g", "First\nadded\n"),
-	   "after the commit and a crash: the appended bytes are there");
-	ipmd_fs_close(&fs);
+	seal_in_flight(store, "e", false);
+}
+
+static _Noreturn void commit_in_flight_crash(const char *store)
+{
+	seal_in_flight(store, "g", true);
+}
+
+/* Seals of one inode journaled in another order than they were made
+ * (fs/mount/file.h, "Seal order"), each case a crash and a replay. */
+static void test_seal_order(const char *store)
+{
+	static const struct {
+		void (*child)(const char *store);
+		const char *what, *name, *want, *why;
+	} cases[] = {
+		{overtaken_crash,
+		 "fsync A takes its tail, fsync B journals newer bytes, A "
+		 "logs",
+		 "b", "first\nnewer\n",
+		 "replayed: the newer bytes, as the live file had them"},
+		{content_overtaken_crash,
+		 "fsync A seals, fsync B seals newer bytes and journals "
+		 "them, A journals",
+		 "d", "First\nnewer\n",
+		 "replayed: B's content, which B's fsync acknowledged"},
+		{fsync_in_flight_crash,
+		 "fsync B seals, fsync A finds nothing to seal, B never logs",
+		 "e", "First\nadded\n",
+		 "replayed: the bytes A's fsync acknowledged"},
+		{commit_in_flight_crash,
+		 "open handle: append journaled, fsync B seals, a commit, B "
+		 "never logs",
+		 "g", "First\nadded\n",
+		 "after the commit and a crash: the appended bytes are there"},
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(*cases); k++) {
+		crash_then_open(cases[k].child, store, cases[k].what);
+		ok(reads(cases[k].name, cases[k].want), "%s", cases[k].why);
+		ipmd_fs_close(&fs);
+	}
 }
 
 int main(void)
@@ -387,10 +379,7 @@ int main(void)
 	ctx.uid = getuid();
 	ctx.gid = getgid();
 	test_append_open_commit(store);
-	test_overtaken(store);
 	test_merged(store);
-	test_content_overtaken(store);
-	test_seal_in_flight(store);
-	test_commit_in_flight(store);
+	test_seal_order(store);
 	return tap_done();
 }
