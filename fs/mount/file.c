@@ -33,9 +33,13 @@ struct file_state {
 	 * the journal holds (the last content record, or the commit, and
 	 * append records since); low, the lowest offset changed since. */
 	uint64_t durable, low;
-	bool tail_journaled; /* appends journaled that no seal covers yet */
+	bool tail_journaled; /* appends journaled that no journaled seal
+			      * covers yet */
 	uint64_t seals;      /* file_seal calls: a tail taken before one is
 			      * stale (file_tail_current) */
+	uint64_t journaled;  /* the latest seal whose content record is in
+			      * the journal (0: none since new, whose base
+			      * the tree holds): an older one is covered */
 };
 
 int file_state_new(const struct obj_store *st, uint64_t id,
@@ -500,13 +504,15 @@ int file_truncate(struct obj_store *caller, struct file_state *f,
 }
 
 int file_seal(struct obj_store *caller, struct file_state *f,
-	      struct obj_ref *out)
+	      struct obj_ref *out, uint64_t *seal)
 {
 	struct obj_store own, *st = scoped(caller, f, &own);
 	pthread_mutex_lock(&f->lock);
 	int r = 0;
 	if (!f->modified) {
 		*out = f->base;
+		if (seal)
+			*seal = f->seals;
 		goto out;
 	}
 	const uint32_t cs = st->chunk_size;
@@ -531,7 +537,11 @@ int file_seal(struct obj_store *caller, struct file_state *f,
 		f->modified = false;
 		f->durable = f->size;
 		f->low = UINT64_MAX;
-		f->tail_journaled = false;
+		if (seal)
+			*seal = f->seals;
+		/* tail_journaled stays until the content record is in the
+		 * journal (file_seal_done): until then the appends are only
+		 * there. */
 	}
 out:
 	pthread_mutex_unlock(&f->lock);
@@ -552,11 +562,37 @@ int file_state_refs(struct file_state *f,
 	return e;
 }
 
-void file_seal_unlogged(struct file_state *f)
+uint64_t file_last_seal(struct file_state *f, struct obj_ref *out)
 {
 	pthread_mutex_lock(&f->lock);
-	f->modified = true;
-	f->low = 0;
+	*out = f->base;
+	uint64_t seal = f->seals;
+	pthread_mutex_unlock(&f->lock);
+	return seal;
+}
+
+bool file_seal_journaled(struct file_state *f, uint64_t seal)
+{
+	pthread_mutex_lock(&f->lock);
+	bool covered = seal <= f->journaled;
+	pthread_mutex_unlock(&f->lock);
+	return covered;
+}
+
+void file_seal_done(struct file_state *f, uint64_t seal, bool journaled)
+{
+	pthread_mutex_lock(&f->lock);
+	if (journaled) {
+		if (seal > f->journaled)
+			f->journaled = seal;
+		/* Every append journaled so far was over a base the tree
+		 * held (file_tail_current), so before this seal: it covers
+		 * them. */
+		f->tail_journaled = false;
+	} else {
+		f->modified = true;
+		f->low = 0;
+	}
 	pthread_mutex_unlock(&f->lock);
 }
 

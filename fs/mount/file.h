@@ -106,11 +106,34 @@ int file_state_refs(struct file_state *f,
 
 /* Seal every buffer, build the object, return its root.  Afterwards the
  * state is unmodified and *out names exactly what file_read would read,
- * and the durable point is the end of the file. */
-int file_seal(struct obj_store *st, struct file_state *f, struct obj_ref *out);
-/* The record naming what file_seal returned could not be journaled: the
- * state is modified again and its next seal is whole (no tail). */
-void file_seal_unlogged(struct file_state *f);
+ * and the durable point is the end of the file.  *seal (NULL: not
+ * wanted): the seal *out is, counted from 1 per state, taken with it
+ * under f's mutex; an unmodified state returns its last seal again (0:
+ * never sealed, *out its base). */
+int file_seal(struct obj_store *st, struct file_state *f, struct obj_ref *out,
+	      uint64_t *seal);
+/*
+ * Seal order.  A seal outside the owner's lock (an fsync's, tail.h) is
+ * journaled later, under it, so two calls can journal their seals in
+ * the other order.  Seals of one state are made one after another under
+ * its mutex, each of all the state holds then: a later seal holds every
+ * byte an earlier one did, and whatever came after it.  So the owner,
+ * under its lock, journals a content record only if no later seal's is
+ * in the journal (file_seal_journaled), and tells f the outcome
+ * (file_seal_done): the journal, and the tree it is applied to, never go
+ * back to older content, and a skipped record's caller is answered by
+ * the later one.
+ */
+/* f's last seal (0: none) and, in *out, its content (the base). */
+uint64_t file_last_seal(struct file_state *f, struct obj_ref *out);
+/* Under the owner's lock: is the content record of seal, or of a later
+ * seal, in the journal already?  Then seal's own need not go there. */
+bool file_seal_journaled(struct file_state *f, uint64_t seal);
+/* Under the owner's lock: the content record of seal is in the journal
+ * (it covers the appends journaled before it: file_tail_journaled turns
+ * false), or it could not be journaled: the state is modified again and
+ * its next seal is whole (no tail). */
+void file_seal_done(struct file_state *f, uint64_t seal, bool journaled);
 
 /* Bytes appended past the durable point (malloc'ed data, wiped by
  * file_tail_free). */
@@ -118,7 +141,8 @@ struct file_tail {
 	uint64_t off;
 	uint8_t *data;
 	size_t len;
-	uint64_t seals; /* the state's seal count when taken */
+	uint64_t seals; /* the state's seal count when taken (a content
+			 * record's seal: ipmd_fs_tail_prepare) */
 };
 /*
  * 1: the file only grew since its durable point, by 1 … max bytes, now in
@@ -146,8 +170,10 @@ bool file_tail_current(struct file_state *f, const struct file_tail *t,
 void file_tail_done(struct file_state *f, const struct file_tail *t,
 		    bool journaled);
 void file_tail_free(struct file_tail *t);
-/* Are appends journaled that no seal covers?  The journal generation
- * holding them may go only after a seal of this state. */
+/* Are appends journaled that no journaled seal covers (file_seal_done)?
+ * The journal generation holding them may go only after a seal of this
+ * state is in the journal: a seal still on its way there (sealed outside
+ * the owner's lock) does not count. */
 bool file_tail_journaled(struct file_state *f);
 /* Replay of an append record: write data at off, and count it durable. */
 int file_tail_replayed(struct obj_store *st, struct file_state *f,

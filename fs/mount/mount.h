@@ -237,6 +237,7 @@ int ipmd_fs_start_workers(struct ipmd_fs *fs);
 /* Tell the committer a change happened (called under lock). */
 void ipmd_fs_changed(struct ipmd_fs *fs);
 
+struct file_state;
 struct file_status;
 struct record;
 /* Under lock: journal a record, then apply it to the tree (fs/model/record.h).
@@ -251,8 +252,17 @@ int ipmd_fs_log(struct ipmd_fs *fs, struct record *r);
 int ipmd_fs_log_from(struct ipmd_fs *fs, struct record *r,
 		     const struct inode *src);
 /* Under lock: seal an inode's unsealed writes and journal the content
- * (before rename/link out of tmp/, truncate of a closed file, unmount). */
+ * (before rename/link out of tmp/, truncate of a closed file, unmount);
+ * an unmodified state's last seal is journaled if another call sealed
+ * it outside the lock and has not journaled it yet (fs/mount/file.h,
+ * "Seal order"). */
 int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode);
+/* Under lock: journal and apply r, the content record of seal of file
+ * state f (file_seal), unless a record of that seal or a later one is
+ * in the journal already: then nothing (0).  f is told the outcome
+ * (file_seal_done).  0 or ipmd_fs_log's error. */
+int ipmd_fs_log_seal(struct ipmd_fs *fs, struct file_state *f,
+		     struct record *r, uint64_t seal);
 /* Under lock: inode ino's file state holds writes no handle the daemon
  * knows of will seal (see "File states"): the next commit seals them. */
 void ipmd_fs_unclaimed(struct ipmd_fs *fs, uint64_t ino);

@@ -132,15 +132,32 @@ static int log_journaled(struct ipmd_fs *fs, struct record *r)
 	return e;
 }
 
+int ipmd_fs_log_seal(struct ipmd_fs *fs, struct file_state *f,
+		     struct record *r, uint64_t seal)
+{
+	/* A later seal's record is in: it holds these bytes too, and an
+	 * older content after it would replace the newer in the tree and on
+	 * replay (file.h, "Seal order"). */
+	if (file_seal_journaled(f, seal))
+		return 0;
+	int e = ipmd_fs_log(fs, r);
+	file_seal_done(f, seal, e == 0); /* failed: the next seal logs it */
+	return e;
+}
+
 int ipmd_fs_seal_locked(struct ipmd_fs *fs, struct inode *inode)
 {
-	if (!S_ISREG(inode->mode) || !inode->file ||
-	    !file_modified(inode->file))
+	if (!S_ISREG(inode->mode) || !inode->file)
 		return 0;
 	struct record r = {.op = REC_CONTENT, .ino = inode->ino,
 			   .mtime = inode->mtime, .time = wall_now()};
-	int e = file_seal(&fs->st, inode->file, &r.content);
-	if (!e && (e = ipmd_fs_log(fs, &r)))
-		file_seal_unlogged(inode->file); /* the next seal logs it */
+	uint64_t seal;
+	/* Unmodified, this is the last seal: journaled already, unless
+	 * another call sealed it outside the lock and has yet to log it,
+	 * and what this caller promises needs it now. */
+	int e = file_seal(&fs->st, inode->file, &r.content, &seal);
+	if (!e)
+		e = ipmd_fs_log_seal(fs, inode->file, &r, seal);
+	sodium_memzero(&r.content, sizeof(r.content));
 	return e;
 }

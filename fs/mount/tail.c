@@ -25,13 +25,20 @@ int ipmd_fs_tail_prepare(struct ipmd_fs *fs, struct file_state *f,
 		r->data_len = t->len;
 		return 0;
 	}
-	if (e != -EAGAIN)
-		return e; /* 0: nothing to journal */
+	if (e != 0 && e != -EAGAIN)
+		return e;
 	r->op = REC_CONTENT;
 	r->ino = ino;
-	e = file_seal(&fs->st, f, &r->content);
-	if (e)
-		r->op = 0;
+	if (e == 0) {
+		/* Nothing new: the journal holds the last seal, unless
+		 * another call made it and has yet to log it; the log step
+		 * journals it then, for what this call promises. */
+		t->seals = file_last_seal(f, &r->content);
+	} else {
+		e = file_seal(&fs->st, f, &r->content, &t->seals);
+	}
+	if (e || t->seals == 0)
+		r->op = 0; /* or never sealed: the tree holds its base */
 	return e;
 }
 
@@ -45,23 +52,26 @@ int ipmd_fs_tail_log(struct ipmd_fs *fs, struct inode *inode,
 		 * or a merge replaced the content under a kept state; replay
 		 * would put these bytes over others than the live file has. */
 		int e = ipmd_fs_seal_locked(fs, inode);
-		if (e)
-			file_seal_unlogged(f);
+		if (e) /* the seal this call needed is not in: seal whole */
+			file_seal_done(f, t->seals, false);
 		return e;
 	}
 	r->mtime = inode->mtime;
 	r->time = wall_now();
+	if (r->op == REC_CONTENT) {
+		/* Sealed outside the lock: another call may have journaled a
+		 * later seal meanwhile (file.h, "Seal order"). */
+		int e = ipmd_fs_log_seal(fs, f, r, t->seals);
+		sodium_memzero(&r->content, sizeof(r->content));
+		return e;
+	}
 	int e = ipmd_fs_log(fs, r);
-	if (r->op == REC_APPEND) {
-		file_tail_done(f, t, e == 0);
-		/* Listed whatever opens is: an open file is never settled, and
-		 * the commit must seal these appends before it rotates past
-		 * the generation holding them (mount.c, seal_unclaimed_inode). */
-		if (e == 0)
-			ipmd_fs_unclaimed(fs, inode->ino);
-	} else if (e)
-		file_seal_unlogged(f);
-	sodium_memzero(&r->content, sizeof(r->content));
+	file_tail_done(f, t, e == 0);
+	/* Listed whatever opens is: an open file is never settled, and the
+	 * commit must seal these appends before it rotates past the
+	 * generation holding them (mount.c, seal_unclaimed_inode). */
+	if (e == 0)
+		ipmd_fs_unclaimed(fs, inode->ino);
 	return e;
 }
 

@@ -30,9 +30,11 @@
 
 /*
  * Without fs->lock, f held (fsync, flush or release of inode ino): what to
- * journal of f.  *r: an append record of the bytes in *t, or a content
- * record after sealing f, or op 0 when nothing is to journal.  0 or the
- * seal's (or read's) error; *t is always safe to file_tail_free.
+ * journal of f.  *r: an append record of the bytes in *t; or a content
+ * record of f's last seal, t->seals (sealed here, or, with nothing new to
+ * seal, by another call, whose record may not be journaled yet); or op 0
+ * when f was never sealed and nothing is to journal.  0 or the seal's
+ * (or read's) error; *t is always safe to file_tail_free.
  */
 int ipmd_fs_tail_prepare(struct ipmd_fs *fs, struct file_state *f,
 			 uint64_t ino, struct record *r,
@@ -40,8 +42,13 @@ int ipmd_fs_tail_prepare(struct ipmd_fs *fs, struct file_state *f,
 /*
  * Under fs->lock, after prepare gave a record: stamp it with the inode's
  * mtime and the time now, journal and apply it (ipmd_fs_log), and tell f
- * whether it is in the journal.  A journaled append lists the inode for
- * the commit's seal (ipmd_fs_unclaimed), open handles or not.  An append
+ * whether it is in the journal.  A content record is journaled and
+ * applied only if no later seal's is in already (ipmd_fs_log_seal,
+ * fs/mount/file.h "Seal order"): seals made outside the lock reach it in
+ * any order, and the journal and the tree never go back to older
+ * content; the later record holds this call's bytes, and this call's
+ * sync makes it durable.  A journaled append lists the inode for the
+ * commit's seal (ipmd_fs_unclaimed), open handles or not.  An append
  * no longer current (file_tail_current: overtaken by another call's tail
  * or seal, or a merge replaced inode's content) is not journaled: the
  * file is sealed whole instead (ipmd_fs_seal_locked).  0 or the error

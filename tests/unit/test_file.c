@@ -216,7 +216,7 @@ static void op_read(struct run *u, unsigned long op)
 static void op_seal(struct run *u, unsigned long op)
 {
 	struct obj_ref ref, again, whole;
-	int r = file_seal(&u->st, u->f, &ref);
+	int r = file_seal(&u->st, u->f, &ref, NULL);
 	u->seals++;
 	if (r != 0) {
 		fail(u, op, r, "seal");
@@ -230,7 +230,7 @@ static void op_seal(struct run *u, unsigned long op)
 	if (!read_matches(&u->st, NULL, &ref, u->model, u->size, 0,
 			  (size_t)u->size + 1, &r))
 		fail(u, op, r, "obj_read of the sealed object");
-	r = file_seal(&u->st, u->f, &again);
+	r = file_seal(&u->st, u->f, &again, NULL);
 	if (r != 0 || !ref_eq(&ref, &again))
 		fail(u, op, r, "second seal differs");
 	/* Convergence: the same bytes written as one stream, same root. */
@@ -335,7 +335,7 @@ static void test_shrink_then_grow(struct obj_store st)
 			   sealed ? "sealed base" : "dirty",
 			   (unsigned long long)cuts[i]);
 			struct obj_ref out;
-			is_int(file_seal(&st, f, &out), 0, "seal");
+			is_int(file_seal(&st, f, &out, NULL), 0, "seal");
 			ok(read_matches(&st, NULL, &out, want, 3 * CS, 0,
 					3 * CS, NULL),
 			   "…and so does the sealed object");
@@ -371,7 +371,7 @@ static void test_hole(struct obj_store st)
 	ok(read_matches(&st, f, NULL, want, 17 * CS + 103, 0, 20 * CS, NULL),
 	   "the hole reads zeros");
 	struct obj_ref ref;
-	is_int(file_seal(&st, f, &ref), 0, "seal");
+	is_int(file_seal(&st, f, &ref, NULL), 0, "seal");
 	ok(read_matches(&st, NULL, &ref, want, 17 * CS + 103, 0, 20 * CS, NULL),
 	   "the sealed hole reads zeros");
 	file_state_free(f);
@@ -414,7 +414,7 @@ static void test_stream(void)
 		       pieces[p]);
 		ok(file_modified(f), "modified before the seal");
 		struct obj_ref ref, whole;
-		is_int(file_seal(&st, f, &ref), 0, "seal the stream");
+		is_int(file_seal(&st, f, &ref, NULL), 0, "seal the stream");
 		ok(read_matches(&st, NULL, &ref, data, STREAM_CHUNKS * CS, 0,
 				STREAM_CHUNKS * CS, NULL),
 		   "stream reads back");
@@ -453,7 +453,7 @@ static void test_table_overflow(struct obj_store st)
 	ok(read_matches(&st, f, NULL, want, size, 0, (size_t)size, NULL),
 	   "everything reads back");
 	struct obj_ref ref;
-	is_int(file_seal(&st, f, &ref), 0, "seal");
+	is_int(file_seal(&st, f, &ref, NULL), 0, "seal");
 	ok(read_matches(&st, NULL, &ref, want, size, 0, (size_t)size, NULL),
 	   "sealed object reads back");
 	file_state_free(f);
@@ -474,13 +474,13 @@ static void test_unmodified_and_convergence(struct obj_store st)
 	is_int(file_size(f), n, "its size is the base's");
 	is_int(file_truncate(&st, f, n), 0, "truncate to the same size");
 	ok(!file_modified(f), "…changes nothing");
-	is_int(file_seal(&st, f, &out), 0, "seal unmodified");
+	is_int(file_seal(&st, f, &out, NULL), 0, "seal unmodified");
 	ok(ref_eq(&out, &base), "the base ref comes back");
 	is_int(harness_block_count(st.bs), blocks, "no block was written");
 	file_state_free(f);
 
 	struct file_state *e = state_over(&st, &empty_ref);
-	is_int(file_seal(&st, e, &out), 0, "seal an untouched empty file");
+	is_int(file_seal(&st, e, &out, NULL), 0, "seal an untouched empty file");
 	ok(out.cid.len == 0 && out.size == 0, "the empty object");
 	/* Rewrite the same bytes in another order: the same root. */
 	for (size_t off = n; off > 0;) {
@@ -489,15 +489,15 @@ static void test_unmodified_and_convergence(struct obj_store st)
 		is_int(file_write(&st, e, off, data + off, k), 0,
 		       "write back to front at %zu", off);
 	}
-	is_int(file_seal(&st, e, &out), 0, "seal");
+	is_int(file_seal(&st, e, &out, NULL), 0, "seal");
 	ok(ref_eq(&out, &base), "same content, same root (convergence)");
 	is_int(file_write(&st, e, 10, data + 10, 100), 0,
 	       "rewrite bytes with themselves");
 	ok(file_modified(e), "a write marks it modified");
-	is_int(file_seal(&st, e, &out), 0, "seal");
+	is_int(file_seal(&st, e, &out, NULL), 0, "seal");
 	ok(ref_eq(&out, &base), "still the same root");
 	is_int(file_truncate(&st, e, 0), 0, "truncate to 0");
-	is_int(file_seal(&st, e, &out), 0, "seal");
+	is_int(file_seal(&st, e, &out, NULL), 0, "seal");
 	ok(out.cid.len == 0 && out.size == 0, "sealed empty");
 	file_state_free(e);
 	free(data);
@@ -521,7 +521,7 @@ static void test_read_only(struct obj_store st)
 	ok(read_matches(&st, f, &ref, data, sizeof(data), 0, 4000, NULL),
 	   "reads still work");
 	struct obj_ref out;
-	is_int(file_seal(&st, f, &out), 0, "seal of the unmodified state");
+	is_int(file_seal(&st, f, &out, NULL), 0, "seal of the unmodified state");
 	ok(ref_eq(&out, &ref), "gives the base");
 	file_state_free(f);
 }
@@ -554,7 +554,7 @@ static void test_idle(struct obj_store st)
 	s = file_state_unhold(f);
 	ok(s.modified && !s.idle, "let go of, unsealed: modified, not idle");
 	file_state_hold(f);
-	is_int(file_seal(&st, f, &out), 0, "sealed while held");
+	is_int(file_seal(&st, f, &out, NULL), 0, "sealed while held");
 	ok(!file_state_idle(f), "sealed but held: not idle");
 	s = file_state_unhold(f);
 	ok(file_state_idle(f), "sealed and let go of: idle");
@@ -588,7 +588,7 @@ static void test_limits(struct obj_store st)
 	is_int(file_truncate(&st, f, 0), 0, "back to empty");
 	ok(file_modified(f), "modified");
 	struct obj_ref out;
-	is_int(file_seal(&st, f, &out), 0, "seal");
+	is_int(file_seal(&st, f, &out, NULL), 0, "seal");
 	ok(out.cid.len == 0 && out.size == 0, "sealed empty");
 	is_int(file_write(&st, f, 0, &b, 0), 0, "empty write");
 	is_int(file_size(f), 0, "size still 0");
@@ -651,7 +651,7 @@ static void test_damaged_block(struct obj_store st)
 	ok(read_matches(&st, f, NULL, want, 3 * CS, 0, 3 * CS, NULL),
 	   "and repairs the file");
 	struct obj_ref out;
-	is_int(file_seal(&st, f, &out), 0, "seal");
+	is_int(file_seal(&st, f, &out, NULL), 0, "seal");
 	ok(read_matches(&st, NULL, &out, want, 3 * CS, 0, 3 * CS, NULL),
 	   "the sealed object reads whole");
 	file_state_free(f);
@@ -667,7 +667,7 @@ static void test_damaged_block(struct obj_store st)
 	f = state_over(&st, &part);
 	is_int(file_write(&st, f, 100, data, 2 * CS), -EBADMSG,
 	       "a growing write starting in the damaged chunk: -EBADMSG");
-	is_int(file_seal(&st, f, &out), 0, "seal");
+	is_int(file_seal(&st, f, &out, NULL), 0, "seal");
 	is_int(out.size, file_size(f), "the sealed size is file_size");
 	uint8_t tail[16], zeros[16] = {0};
 	size_t got = 0;
@@ -705,7 +705,7 @@ static void test_other_chunk_size(void)
 		       "write across a boundary");
 		ok(read_matches(&st, f, NULL, want, n, 0, n, NULL),
 		   "reads what was written, and the rest unchanged");
-		is_int(file_seal(&st, f, &out), 0, "seal");
+		is_int(file_seal(&st, f, &out, NULL), 0, "seal");
 		is_int(harness_write_object(&st, want, n, &whole), 0,
 		       "the same bytes by the store's chunk size");
 		ok(ref_eq(&out, &whole), "sealed by the store's chunk size");
@@ -765,7 +765,7 @@ static int write_at(struct obj_store *st, uint64_t id,
 		harness_bail("file_state_new");
 	int r = file_write(st, f, off, data, n);
 	if (r == 0)
-		r = file_seal(st, f, out);
+		r = file_seal(st, f, out, NULL);
 	file_state_free(f);
 	return r;
 }

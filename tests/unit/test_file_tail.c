@@ -91,8 +91,13 @@ static void test_grow_only(struct obj_store st)
 	       "append across the first chunk's end");
 	is_int(file_tail_take(&st, f, MAX, &t), -EAGAIN,
 	       "more than the most bytes: seal");
-	is_int(file_seal(&st, f, &out), 0, "sealed");
-	ok(!file_tail_journaled(f), "a seal covers what was journaled");
+	uint64_t seal = 0;
+	is_int(file_seal(&st, f, &out, &seal), 0, "sealed");
+	ok(file_tail_journaled(f),
+	   "sealed, its record not yet journaled: the appends still count");
+	file_seal_done(f, seal, true);
+	ok(!file_tail_journaled(f), "a journaled seal covers what was "
+	   "journaled");
 	is_int(file_write(&st, f, CS + 100, data + CS + 100, 40), 0,
 	       "append 40 after the seal");
 	is_int(take(&st, f, &t, data, CS + 100, 40), 1,
@@ -127,7 +132,7 @@ static void test_not_append(struct obj_store st)
 	is_int(file_write(&st, f, 499, data + 499, 10), 0,
 	       "a write from below the end");
 	is_int(file_tail_take(&st, f, MAX, &t), -EAGAIN, "a rewrite: seal");
-	is_int(file_seal(&st, f, &out), 0, "sealed");
+	is_int(file_seal(&st, f, &out, NULL), 0, "sealed");
 	is_int(file_write(&st, f, 509, data + 509, 10), 0, "then an append");
 	is_int(take(&st, f, &t, data, 509, 10), 1, "journaled again");
 	file_tail_free(&t);
@@ -164,8 +169,9 @@ static void test_not_append(struct obj_store st)
 
 	f = over(&st, data, 500, &base);
 	is_int(file_write(&st, f, 500, data + 500, 10), 0, "append");
-	is_int(file_seal(&st, f, &out), 0, "sealed");
-	file_seal_unlogged(f);
+	uint64_t seal = 0;
+	is_int(file_seal(&st, f, &out, &seal), 0, "sealed");
+	file_seal_done(f, seal, false);
 	ok(file_modified(f), "its content record failed: modified again");
 	is_int(file_tail_take(&st, f, MAX, &t), -EAGAIN,
 	       "and the next fsync seals whole (no append over an unlogged "
@@ -182,7 +188,7 @@ static void test_replayed(struct obj_store st)
 	struct file_state *f = over(&st, data, CS - 50, &base);
 	is_int(file_write(&st, f, CS - 50, data + CS - 50, 350), 0,
 	       "live: append 350 across a chunk's end");
-	is_int(file_seal(&st, f, &live), 0, "live: sealed");
+	is_int(file_seal(&st, f, &live, NULL), 0, "live: sealed");
 	file_state_free(f);
 
 	if (file_state_new(&st, 2, &base, &f))
@@ -193,7 +199,7 @@ static void test_replayed(struct obj_store st)
 	       "replay: the second");
 	ok(file_tail_journaled(f), "replayed appends count as journaled");
 	is_int(file_size(f), CS + 300, "the size");
-	is_int(file_seal(&st, f, &replayed), 0, "replay: sealed");
+	is_int(file_seal(&st, f, &replayed, NULL), 0, "replay: sealed");
 	ok(ref_eq(&live, &replayed), "the same object as the live writes");
 	file_state_free(f);
 }
@@ -230,12 +236,12 @@ static void test_stale(struct obj_store st)
 	   "bytes below its end changed: stale");
 	file_tail_free(&t);
 
-	is_int(file_seal(&st, f, &sealed), 0, "sealed");
+	is_int(file_seal(&st, f, &sealed, NULL), 0, "sealed");
 	is_int(file_write(&st, f, 250, data + 250, 50), 0, "append 50");
 	is_int(take(&st, f, &t, data, 250, 50), 1, "taken: 50 at 250");
 	ok(file_tail_current(f, &t, &sealed), "over its sealed base: current");
 	is_int(file_truncate(&st, f, 250), 0, "truncated back");
-	is_int(file_seal(&st, f, &sealed), 0, "sealed (a truncate's seal)");
+	is_int(file_seal(&st, f, &sealed, NULL), 0, "sealed (a truncate's seal)");
 	ok(!file_tail_current(f, &t, &sealed),
 	   "a seal since the take: stale, though its offsets match");
 	file_tail_free(&t);
@@ -262,12 +268,48 @@ static void test_merged(struct obj_store st)
 	file_state_free(f);
 }
 
+/* Seals counted, and which content records the journal still needs
+ * (file.h, "Seal order"): a later seal's covers an earlier one's. */
+static void test_seal_order(struct obj_store st)
+{
+	uint8_t data[300];
+	tap_fill_random(data, sizeof(data), 11);
+	struct obj_ref base, first, second, again;
+	uint64_t s1 = 0, s2 = 0, s3 = 0;
+	struct file_state *f = over(&st, data, 100, &base);
+	is_int(file_last_seal(f, &again), 0, "never sealed: seal 0");
+	ok(ref_eq(&again, &base), "its content: the base");
+	ok(file_seal_journaled(f, 0), "seal 0: the tree holds it");
+
+	is_int(file_write(&st, f, 10, data + 200, 20), 0, "a rewrite");
+	is_int(file_seal(&st, f, &first, &s1), 0, "sealed (fsync A)");
+	is_int(file_write(&st, f, 100, data + 100, 50), 0, "append 50");
+	is_int(file_seal(&st, f, &second, &s2), 0, "sealed (fsync B)");
+	ok(s1 == 1 && s2 == 2, "counted 1, 2");
+	ok(!file_seal_journaled(f, s1) && !file_seal_journaled(f, s2),
+	   "neither journaled yet");
+	file_seal_done(f, s2, true);
+	ok(file_seal_journaled(f, s2), "B's journaled");
+	ok(file_seal_journaled(f, s1),
+	   "and A's is covered by it: not to journal after it");
+	is_int(file_seal(&st, f, &again, &s3), 0, "sealed unmodified");
+	ok(s3 == s2 && ref_eq(&again, &second),
+	   "unmodified: the last seal again");
+	is_int(file_last_seal(f, &again), 2, "the last seal: 2");
+	ok(ref_eq(&again, &second), "its content");
+	file_seal_done(f, s1, true);
+	ok(!file_seal_journaled(f, 3), "an older one journaled late moves "
+	   "nothing back");
+	file_state_free(f);
+}
+
 static const struct harness_store_test with_store[] = {
 	{"grow", test_grow_only},
 	{"not", test_not_append},
 	{"replayed", test_replayed},
 	{"stale", test_stale},
 	{"merged", test_merged},
+	{"order", test_seal_order},
 };
 
 int main(void)

@@ -28,6 +28,12 @@
  * going through and dropping the generation.  Crashed right after, the
  * journal must give every byte back; kept running, the next commit
  * (puts working again) must seal them.
+ *
+ * And content records (fs/mount/file.h, "Seal order"): an fsync's seal,
+ * made outside the lock, journaled after a later seal's record (replay
+ * would end on the older content); and a seal made but not yet
+ * journaled when another fsync, finding nothing to seal, or a commit
+ * rotating past appends it covers, must make it durable.
  */
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
@@ -187,10 +193,11 @@ static int made_and_grown(const char *name, struct fuse_file_info *fi)
 }
 
 /* An fsync's first half, as seal_open_file runs it: i's state held and
- * its tail taken outside the lock.  The state, or NULL when that is not
- * an append. */
+ * its record prepared outside the lock, of kind op (REC_APPEND: a tail
+ * taken; REC_CONTENT: the state sealed).  The state, or NULL when i has
+ * none. */
 static struct file_state *taken(struct inode *i, struct record *r,
-				struct file_tail *t)
+				struct file_tail *t, enum record_op op)
 {
 	pthread_mutex_lock(&fs.lock);
 	struct file_state *f = i ? i->file : NULL;
@@ -198,8 +205,8 @@ static struct file_state *taken(struct inode *i, struct record *r,
 		file_state_hold(f);
 	pthread_mutex_unlock(&fs.lock);
 	if (f && (ipmd_fs_tail_prepare(&fs, f, i->ino, r, t) ||
-		  r->op != REC_APPEND))
-		harness_bail("an fsync's tail");
+		  r->op != op))
+		harness_bail("an fsync's first half");
 	return f;
 }
 
@@ -238,35 +245,6 @@ static void test_append_open_commit(const char *store)
 	ipmd_fs_close(&fs);
 }
 
-static _Noreturn void overtaken_crash(const char *store)
-{
-	open_store(store);
-	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
-	int bad = made_and_grown("b", &fi);
-	struct inode *i = named("b");
-	struct record r;
-	struct file_tail t;
-	/* Fsync A takes its tail; before A logs it, a rewrite and fsync B
-	 * journal newer bytes at the same offset. */
-	struct file_state *f = taken(i, &r, &t);
-	ipmd_ops.write(req(), i->ino, "newer\n", 6, 6, &fi);
-	bad |= replied_err;
-	ipmd_ops.fsync(req(), i->ino, 1, &fi);
-	bad |= replied_err;
-	bad |= logged(i, f, &r, &t) != 0;
-	_exit(bad); /* a crash before any commit */
-}
-
-static void test_overtaken(const char *store)
-{
-	crash_then_open(overtaken_crash, store,
-			"fsync A takes its tail, fsync B journals newer "
-			"bytes, A logs");
-	ok(reads("b", "first\nnewer\n"),
-	   "replayed: the newer bytes, as the live file had them");
-	ipmd_fs_close(&fs);
-}
-
 /* A merge (cache_merge_apply) replaces the content the tree names for a
  * file whose state is kept (an open handle, a write in flight), between
  * an fsync's take and its log: the test does to the inode what it does. */
@@ -280,7 +258,7 @@ static void test_merged(const char *store)
 		harness_bail("files c and uidlist");
 	struct record r;
 	struct file_tail t;
-	struct file_state *f = taken(i, &r, &t);
+	struct file_state *f = taken(i, &r, &t, REC_APPEND);
 	pthread_mutex_lock(&fs.lock);
 	i->content = other->content; /* the merge */
 	pthread_mutex_unlock(&fs.lock);
@@ -405,6 +383,119 @@ static void test_refused_retry(const char *store)
 	ipmd_fs_close(&fs);
 }
 
+/* Fsync A's first half on file name, op: its tail taken (REC_APPEND,
+ * over made_and_grown's append) or its content sealed (REC_CONTENT, over
+ * a rewrite of byte 0: "First\nadded\n").  Before A logs, a write and
+ * fsync B journal newer bytes at 6; A logs last, and the process dies
+ * before any commit, so the journal alone says what comes back. */
+static _Noreturn void overtaken_by_b(const char *store, const char *name,
+				     enum record_op op)
+{
+	open_store(store);
+	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
+	int bad = made_and_grown(name, &fi);
+	struct inode *i = named(name);
+	if (op == REC_CONTENT)
+		ipmd_ops.write(req(), i->ino, "F", 1, 0, &fi);
+	bad |= replied_err;
+	struct record r;
+	struct file_tail t;
+	struct file_state *f = taken(i, &r, &t, op);
+	ipmd_ops.write(req(), i->ino, "newer\n", 6, 6, &fi);
+	bad |= replied_err;
+	ipmd_ops.fsync(req(), i->ino, 1, &fi);
+	bad |= replied_err;
+	bad |= logged(i, f, &r, &t) != 0;
+	_exit(bad);
+}
+
+static _Noreturn void overtaken_crash(const char *store)
+{
+	overtaken_by_b(store, "b", REC_APPEND);
+}
+
+static _Noreturn void content_overtaken_crash(const char *store)
+{
+	overtaken_by_b(store, "d", REC_CONTENT);
+}
+
+/* Fsync B seals file name (made_and_grown, byte 0 rewritten: "First\n
+ * added\n") outside the lock and has not logged it when a call that
+ * must make it durable comes: fsync A (!commit), which finds nothing
+ * modified; or, on the opens path with the append "added\n" journaled
+ * before the rewrite, a commit, which rotates the journal past the
+ * generation holding the append.  The process dies before B logs. */
+static _Noreturn void seal_in_flight(const char *store, const char *name,
+				     bool commit)
+{
+	open_store(store);
+	if (commit)
+		fs.no_open = false; /* handles counted: the opens path */
+	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
+	int bad = made_and_grown(name, &fi);
+	struct inode *i = named(name);
+	if (commit) /* journaled as an append */
+		ipmd_ops.fsync(req(), i->ino, 1, &fi);
+	bad |= replied_err;
+	ipmd_ops.write(req(), i->ino, "F", 1, 0, &fi);
+	bad |= replied_err;
+	struct record r;
+	struct file_tail t;
+	(void)taken(i, &r, &t, REC_CONTENT);
+	if (commit) {
+		bad |= ipmd_fs_commit(&fs) != 0;
+	} else {
+		ipmd_ops.fsync(req(), i->ino, 1, &fi);
+		bad |= replied_err;
+	}
+	_exit(bad);
+}
+
+static _Noreturn void fsync_in_flight_crash(const char *store)
+{
+	seal_in_flight(store, "e", false);
+}
+
+static _Noreturn void commit_in_flight_crash(const char *store)
+{
+	seal_in_flight(store, "g", true);
+}
+
+/* Seals of one inode journaled in another order than they were made
+ * (fs/mount/file.h, "Seal order"), each case a crash and a replay. */
+static void test_seal_order(const char *store)
+{
+	static const struct {
+		void (*child)(const char *store);
+		const char *what, *name, *want, *why;
+	} cases[] = {
+		{overtaken_crash,
+		 "fsync A takes its tail, fsync B journals newer bytes, A "
+		 "logs",
+		 "b", "first\nnewer\n",
+		 "replayed: the newer bytes, as the live file had them"},
+		{content_overtaken_crash,
+		 "fsync A seals, fsync B seals newer bytes and journals "
+		 "them, A journals",
+		 "d", "First\nnewer\n",
+		 "replayed: B's content, which B's fsync acknowledged"},
+		{fsync_in_flight_crash,
+		 "fsync B seals, fsync A finds nothing to seal, B never logs",
+		 "e", "First\nadded\n",
+		 "replayed: the bytes A's fsync acknowledged"},
+		{commit_in_flight_crash,
+		 "open handle: append journaled, fsync B seals, a commit, B "
+		 "never logs",
+		 "g", "First\nadded\n",
+		 "after the commit and a crash: the appended bytes are there"},
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(*cases); k++) {
+		crash_then_open(cases[k].child, store, cases[k].what);
+		ok(reads(cases[k].name, cases[k].want), "%s", cases[k].why);
+		ipmd_fs_close(&fs);
+	}
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -417,9 +508,9 @@ int main(void)
 	ctx.uid = getuid();
 	ctx.gid = getgid();
 	test_append_open_commit(store);
-	test_overtaken(store);
 	test_merged(store);
 	test_refused_crash(store);
 	test_refused_retry(store);
+	test_seal_order(store);
 	return tap_done();
 }
