@@ -3,11 +3,11 @@
  * outlive the commit (docs/ARCHITECTURE.md, "Append-friendly tails").
  *
  * The FUSE table runs over a mount as a kernel without no-open calls it
- * (every handle counted in opens), with libfuse's replies replaced by
- * this file's, as in test_ops_entry.c.  A child writes a file, fsyncs,
- * appends, fsyncs again (the append journaled as an append record),
- * commits with the handle still open and dies without closing anything;
- * the parent reopens the store and reads what came back.  The commit
+ * (every handle counted in opens), with libfuse's replies replaced
+ * (tests/unit/fuse_reply_stub.h), as in test_ops_entry.c.  A child
+ * writes a file, fsyncs, appends, fsyncs again (the append journaled as
+ * an append record), commits with the handle still open and dies
+ * without closing anything; the parent reopens the store and reads what came back.  The commit
  * rotates the journal: unless it sealed the open file's appends, the
  * acknowledged bytes were in the generation it dropped.
  *
@@ -19,8 +19,8 @@
  * replay would put it on the merged content, the live commit on the
  * state's; it is sealed whole instead.
  */
-#define FUSE_USE_VERSION 34
-#include <fuse_lowlevel.h>
+/* libfuse, its replies this test's: first, as it defines the version */
+#include "tests/unit/fuse_reply_stub.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,78 +42,13 @@
 #include "tests/unit/harness.h"
 
 static struct ipmd_fs fs;
-static int replied_err;  /* the last reply's error, 0 for a success */
-static char got[64];     /* the last fuse_reply_buf's bytes */
-static size_t got_len;
-static struct fuse_ctx ctx;
-
-/* ---- libfuse's replies, as this test makes them answer ---- */
-
-void *fuse_req_userdata(fuse_req_t req)
-{
-	(void)req;
-	return &fs;
-}
-
-const struct fuse_ctx *fuse_req_ctx(fuse_req_t req)
-{
-	(void)req;
-	return &ctx;
-}
-
-int fuse_reply_err(fuse_req_t req, int err)
-{
-	(void)req;
-	replied_err = err;
-	return 0;
-}
-
-void fuse_reply_none(fuse_req_t req)
-{
-	(void)req;
-}
-
-int fuse_reply_create(fuse_req_t req, const struct fuse_entry_param *e,
-		      const struct fuse_file_info *fi)
-{
-	(void)req;
-	(void)e;
-	(void)fi;
-	replied_err = 0;
-	return 0;
-}
-
-int fuse_reply_write(fuse_req_t req, size_t count)
-{
-	(void)req;
-	(void)count;
-	replied_err = 0;
-	return 0;
-}
-
-int fuse_reply_buf(fuse_req_t req, const char *buf, size_t size)
-{
-	(void)req;
-	got_len = size < sizeof(got) ? size : sizeof(got);
-	memcpy(got, buf, got_len);
-	replied_err = 0;
-	return 0;
-}
+static struct fuse_reply_stub stub; /* every request's: what ops replied */
 
 /* ---- the mount as the test sees it ---- */
 
 static fuse_req_t req(void)
 {
-	static char dummy; /* never looked into: every reply is this file's */
-	return (fuse_req_t)(void *)&dummy;
-}
-
-static struct inode *named(const char *name)
-{
-	pthread_mutex_lock(&fs.lock);
-	struct dirent *d = tree_lookup(tree_get(fs.tree, TREE_ROOT_INO), name);
-	pthread_mutex_unlock(&fs.lock);
-	return d ? d->inode : NULL;
+	return fuse_stub_req(&stub);
 }
 
 static void open_store(const char *store)
@@ -143,13 +78,13 @@ static void crash_then_open(void (*child)(const char *),
 /* Does file name read back as want (12 bytes)? */
 static bool reads(const char *name, const char *want)
 {
-	struct inode *i = named(name);
+	struct inode *i = fuse_stub_named(&fs, name);
 	struct fuse_file_info fi = {.flags = O_RDONLY};
-	got_len = 0;
+	stub.buf_len = 0;
 	if (i)
-		ipmd_ops.read(req(), i->ino, sizeof(got), 0, &fi);
-	return i && i->size == 12 && got_len == 12 &&
-	       memcmp(got, want, 12) == 0;
+		ipmd_ops.read(req(), i->ino, sizeof(stub.buf), 0, &fi);
+	return i && i->size == 12 && stub.buf_len == 12 &&
+	       memcmp(stub.buf, want, 12) == 0;
 }
 
 /* File name made, "first\n" written and fsynced (sealed: durable at 6),
@@ -157,15 +92,15 @@ static bool reads(const char *name, const char *want)
 static int made_and_grown(const char *name, struct fuse_file_info *fi)
 {
 	ipmd_ops.create(req(), TREE_ROOT_INO, name, 0600, fi);
-	struct inode *i = named(name);
-	int bad = !i || replied_err;
+	struct inode *i = fuse_stub_named(&fs, name);
+	int bad = !i || stub.err;
 	uint64_t ino = i ? i->ino : 0;
 	ipmd_ops.write(req(), ino, "first\n", 6, 0, fi);
-	bad |= replied_err;
+	bad |= stub.err;
 	ipmd_ops.fsync(req(), ino, 1, fi);
-	bad |= replied_err;
+	bad |= stub.err;
 	ipmd_ops.write(req(), ino, "added\n", 6, 6, fi);
-	return bad | replied_err;
+	return bad | stub.err;
 }
 
 /* An fsync's first half, as seal_open_file runs it: i's state held and
@@ -203,9 +138,9 @@ static _Noreturn void append_commit_crash(const char *store)
 	fs.no_open = false; /* handles counted: the opens path */
 	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
 	int bad = made_and_grown("uidlist", &fi);
-	struct inode *i = named("uidlist");
+	struct inode *i = fuse_stub_named(&fs, "uidlist");
 	ipmd_ops.fsync(req(), i->ino, 1, &fi); /* journaled as an append */
-	bad |= replied_err;
+	bad |= stub.err;
 	bad |= ipmd_fs_commit(&fs) != 0;
 	_exit(bad); /* a crash: the handle still open, nothing closed */
 }
@@ -225,16 +160,16 @@ static _Noreturn void overtaken_crash(const char *store)
 	open_store(store);
 	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
 	int bad = made_and_grown("b", &fi);
-	struct inode *i = named("b");
+	struct inode *i = fuse_stub_named(&fs, "b");
 	struct record r;
 	struct file_tail t;
 	/* Fsync A takes its tail; before A logs it, a rewrite and fsync B
 	 * journal newer bytes at the same offset. */
 	struct file_state *f = taken(i, &r, &t);
 	ipmd_ops.write(req(), i->ino, "newer\n", 6, 6, &fi);
-	bad |= replied_err;
+	bad |= stub.err;
 	ipmd_ops.fsync(req(), i->ino, 1, &fi);
-	bad |= replied_err;
+	bad |= stub.err;
 	bad |= logged(i, f, &r, &t) != 0;
 	_exit(bad); /* a crash before any commit */
 }
@@ -257,7 +192,8 @@ static void test_merged(const char *store)
 	open_store(store);
 	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
 	is_int(made_and_grown("c", &fi), 0, "c made and grown");
-	struct inode *i = named("c"), *other = named("uidlist");
+	struct inode *i = fuse_stub_named(&fs, "c");
+	struct inode *other = fuse_stub_named(&fs, "uidlist");
 	if (!i || !other)
 		harness_bail("files c and uidlist");
 	struct record r;
@@ -285,8 +221,7 @@ int main(void)
 	char store[PATH_MAX];
 	snprintf(store, sizeof(store), "%s/store", tmp);
 	ok(harness_make_store(store) == 0, "a store");
-	ctx.uid = getuid();
-	ctx.gid = getgid();
+	fuse_stub_init(&stub, &fs);
 	test_append_open_commit(store);
 	test_overtaken(store);
 	test_merged(store);
