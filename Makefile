@@ -59,6 +59,12 @@ TEST_SUPPORT := $(BUILD)/tests/dagstore.o
 # (tests/unit/harness.h) and TEST_SUPPORT.
 TEST_LIB := $(BUILD)/tests/tap.o $(BUILD)/tests/unit/harness.o \
 	$(BUILD)/tests/unit/harness_tree.o $(TEST_SUPPORT)
+# libfuse's replies, replaced (tests/unit/fuse_reply_stub.h): linked, as an
+# object before libfuse, into the tests that drive the FUSE table only.
+FUSE_STUB := $(BUILD)/tests/unit/fuse_reply_stub.o
+FUSE_STUB_TESTS := $(BUILD)/tests/test_ops_entry $(BUILD)/tests/test_ops_tail
+$(FUSE_STUB_TESTS): TEST_EXTRA := $(FUSE_STUB)
+$(FUSE_STUB_TESTS): $(FUSE_STUB)
 # Standalone programs the integration scripts run (conformance, deliverers).
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
@@ -83,7 +89,8 @@ $(BIN): $(MAIN_OBJ) $(BUILD)/libipmaildir.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_LIB) $(BUILD)/libipmaildir.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(TEST_LIB) $(BUILD)/libipmaildir.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(TEST_EXTRA) $(TEST_LIB) \
+		$(BUILD)/libipmaildir.a $(LDLIBS)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(TEST_SUPPORT) $(BUILD)/libipmaildir.a
 	@mkdir -p $(dir $@)
@@ -91,7 +98,7 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(TEST_SUPPORT) $(BUILD)/libipmaildir.a
 
 # A static pattern rule: these are targets of their own, which make keeps
 # (a plain pattern rule would make them intermediate, deleted after a link).
-$(TEST_LIB): $(BUILD)/%.o: %.c
+$(TEST_LIB) $(FUSE_STUB): $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -184,4 +191,4 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d) \
-	$(FUZZ_BIN:=.d) $(TEST_LIB:.o=.d)
+	$(FUZZ_BIN:=.d) $(TEST_LIB:.o=.d) $(FUSE_STUB:.o=.d)

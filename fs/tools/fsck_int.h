@@ -41,5 +41,8 @@ void fsck_check_journal(struct fsck *f, const struct commit *base,
 bool fsck_find_newest(struct fsck *f, const struct cid *want,
 		      struct cid *cid, struct commit *c);
 bool fsck_pick_head(struct fsck *f, struct cid *start);
+/* The highest seq h's store is known to have accepted: its head's and
+ * seen's max_seq and gc's boundary (STORE/pruned), those that read. */
+uint64_t fsck_accepted_top(const struct history *h);
 
 #endif

@@ -43,6 +43,13 @@ static int cut_file(const char *dir, const char *name, uint64_t off)
  * that saw the lost commits refuses anything below them, and the next
  * commit of the mount follows this one.  Its parent is the intact commit,
  * so history and gc keep walking (a seq gap is allowed there only).
+ *
+ * Above gc's boundary too (STORE/pruned, in fsck_accepted_top): a commit
+ * at or below it ends every walk's line at once (fs/store/history.h), so
+ * log and --at would stop at the new head and gc would free the kept
+ * commits as unreachable.  And above the target itself, which head and
+ * seen can be below when both are an old copy whose commit gc freed
+ * (plan_head_gone): every edge must go down in seq.
  */
 static int rollback_commit(struct fsck *f, struct head *h)
 {
@@ -52,11 +59,11 @@ static int rollback_commit(struct fsck *f, struct head *h)
 	if (e)
 		return e;
 	const struct state_set *st = &f->h.store.state;
-	uint64_t top = p->rollback_from;
-	if (st->head_err == 0 && st->head.max_seq > top)
-		top = st->head.max_seq;
-	if (st->seen_err == 0 && st->seen.max_seq > top)
-		top = st->seen.max_seq;
+	uint64_t top = fsck_accepted_top(&f->h);
+	if (p->rollback_from > top)
+		top = p->rollback_from;
+	if (p->rollback_seq > top)
+		top = p->rollback_seq;
 	if (p->restore_head && p->new_head.max_seq > top)
 		top = p->new_head.max_seq;
 	struct timespec now;
@@ -150,16 +157,30 @@ static void say_rollback(struct fsck *f, const struct head *h)
 	char ctext[CID_TEXT_MAX];
 	long dropped = p->explicit_rollback ? list_dropped(f) : 0;
 	cid_format(&p->rollback_cid, ctext, sizeof(ctext));
-	fsck_say(f, FSCK_SAY_REPAIRED,
-		 "rolled the head back from commit %llu to commit %llu (%s), "
-		 "%s: the changes of commits %llu to %llu are lost; the "
-		 "journal is replayed over it (changes that no longer apply "
-		 "are skipped)",
-		 (unsigned long long)p->rollback_from,
-		 (unsigned long long)p->rollback_seq, ctext,
-		 p->explicit_rollback ? "as asked" : "the newest intact one",
-		 (unsigned long long)p->rollback_seq + 1,
-		 (unsigned long long)p->rollback_from);
+	/* A head (and seen) put back from an old copy whose commit gc has
+	 * freed since: the newest intact commit is above it, nothing is
+	 * rolled back. */
+	if (p->rollback_seq >= p->rollback_from)
+		fsck_say(f, FSCK_SAY_REPAIRED,
+			 "STORE/head named commit %llu, which is gone; the "
+			 "newest intact commit in the store, %llu (%s), is "
+			 "newer: the head moves up to it; the journal is "
+			 "replayed over it (changes that no longer apply are "
+			 "skipped)",
+			 (unsigned long long)p->rollback_from,
+			 (unsigned long long)p->rollback_seq, ctext);
+	else
+		fsck_say(f, FSCK_SAY_REPAIRED,
+			 "rolled the head back from commit %llu to commit %llu "
+			 "(%s), %s: the changes of commits %llu to %llu are "
+			 "lost; the journal is replayed over it (changes that "
+			 "no longer apply are skipped)",
+			 (unsigned long long)p->rollback_from,
+			 (unsigned long long)p->rollback_seq, ctext,
+			 p->explicit_rollback ? "as asked"
+					      : "the newest intact one",
+			 (unsigned long long)p->rollback_seq + 1,
+			 (unsigned long long)p->rollback_from);
 	if (p->explicit_rollback && dropped >= 0)
 		fsck_say(f, FSCK_SAY_REPAIRED,
 			 "the rollback dropped %ld file%s of the head (listed "

@@ -144,9 +144,9 @@ bool fsck_find_newest(struct fsck *f, const struct cid *want,
 
 /* ---- the state files: a head or seen that is missing or damaged ---- */
 
-/* The highest seq this store is known to have accepted, from the state
- * files that still read: a rebuilt head may not fall below it. */
-static uint64_t accepted_top(const struct history *h)
+/* From the state files that still read: a rebuilt head may not fall
+ * below it. */
+uint64_t fsck_accepted_top(const struct history *h)
 {
 	const struct state_set *st = &h->store.state;
 	uint64_t top = 0;
@@ -171,7 +171,7 @@ static bool head_from_newest(struct fsck *f, struct cid *start)
 	struct commit c;
 	if (!fsck_find_newest(f, NULL, &cid, &c))
 		return false;
-	uint64_t top = accepted_top(&f->h);
+	uint64_t top = fsck_accepted_top(&f->h);
 	f->plan.restore_head = true;
 	f->plan.new_head = (struct head){.commit = cid, .seq = c.seq,
 					 .journal_gen = 1,
@@ -227,7 +227,7 @@ static bool rebuild_head(struct fsck *f, struct cid *start)
 	}
 	if (head_from_newest(f, start))
 		return true;
-	if (accepted_top(h) > 0) {
+	if (fsck_accepted_top(h) > 0) {
 		fsck_problem(f,
 			     "no commit of this mailbox is left in the store");
 		f->plan.no_intact = true;

@@ -19,7 +19,8 @@
 #     node alone is clean; before it, gc --node naming another node (one
 #     that does not answer) goes to that node, not the mount's: it fails
 #     with one line, frees nothing, queues nothing for the mount's node
-#     (whose pins it did not touch) and no pin on the mount's node goes.
+#     (whose pins it did not touch) and no pin on the mount's node goes;
+#  8. every pin removed by hand: pin/ls lists none (ipfs_pins: no line).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/ipfs-lib.sh"
@@ -208,4 +209,17 @@ find "$STORE/blocks" -type f -delete
 out=$("$IPMD_BIN" fsck --store "$STORE" --node "$IPFS_ADDR_1" 2>&1)
 is "$?" 0 "fsck against the node alone after that gc: clean (exit 0)"
 diag "$(tail -2 <<<"$out")"
+
+# ------------------------------------------------ 8. a node with no pins
+# Kubo's own pin too, the empty directory init pins: a CIDv0, which pin rm
+# takes by that name only (not ipfs_pins's base32 CIDv1 of it).
+env IPFS_PATH="$IPFS_PATH_1" IPFS_TELEMETRY=off "$IPFS_BIN" pin ls --type=recursive --quiet \
+	>"$TEST_DIR/pins.end"
+check "pins are left to remove ($(wc -l <"$TEST_DIR/pins.end"))" test -s "$TEST_DIR/pins.end"
+xargs -a "$TEST_DIR/pins.end" -n 50 env IPFS_PATH="$IPFS_PATH_1" IPFS_TELEMETRY=off \
+	"$IPFS_BIN" pin rm >/dev/null
+ipfs_pins "$IPFS_API_1" >"$TEST_DIR/pins.none" 2>&1
+is "$?" 0 "every pin removed by hand: ipfs_pins succeeds"
+is "$(wc -l <"$TEST_DIR/pins.none")" 0 "… and lists none (no line, no error)"
+[ -s "$TEST_DIR/pins.none" ] && diag "$(head -3 "$TEST_DIR/pins.none")"
 done_testing

@@ -3,7 +3,8 @@
 # its key (issue 12, items 3 and 5): a missing head over a store with mail,
 # a damaged or missing seen, seen copied over head — each refuses the mount
 # with one line naming `ipmaildir fsck --repair`, fsck reports it (exit 4),
-# gc refuses, and fsck --repair brings every message back byte for byte.
+# gc refuses, and fsck --repair brings every message back byte for byte;
+# a head and seen put back from before a gc get a head above its boundary.
 # A store whose key file is gone is reported as such, and init refuses it.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -89,6 +90,38 @@ ipmd_mount "$S" "$M" || bail "mount after repair failed"
 check "no head, newest commit gone: the older messages are there" cmp "$REF/cur/big:2,S" "$M/cur/big:2,S"
 ipmd_umount "$M"
 ipmd_fsck_exits 0 "no head, newest commit gone: fsck is clean afterwards"
+
+# ---------------------------------------------------------------- old head and seen, gc since
+# Both state files put back from an old copy (a backup restored) after gc
+# freed the commit they name and cut the history above it (STORE/pruned):
+# the newest commit is restored as a new commit above every seq accepted
+# here, gc's boundary among them (at or below it every walk would end at
+# the new head, and gc free the history as unreachable), and above the
+# commit it follows (an edge must go down in seq).
+ipmd_copy
+cp "$S/head" "$TEST_DIR/head.before-gc"
+cp "$S/seen" "$TEST_DIR/seen.before-gc"
+old=$(ipmd_seqs "$S" 1)
+for m in one two; do
+	ipmd_mount "$S" "$M" || bail "mount failed"
+	printf 'Subject: %s\n\n%s\n' "$m" "$m" >"$M/new/$m"
+	ipmd_umount "$M" || bail "unmount failed"
+done
+top=$(ipmd_seqs "$S" 1)
+exits 0 "old head and seen: gc --keep-last 1 after two more commits" \
+	"$IPMD_BIN" gc --store "$S" --keep-last 1
+check "… the history starts at the head (STORE/pruned)" test -s "$S/pruned"
+cp "$TEST_DIR/head.before-gc" "$S/head"
+cp "$TEST_DIR/seen.before-gc" "$S/seen"
+ipmd_fsck_exits 1 "old head and seen after gc: fsck --repair exits 1" --repair
+says "old head and seen after gc: the head moves up, nothing is rolled back" \
+	"STORE/head named commit $old, which is gone; the newest intact commit in the store, $top (.*), is newer"
+is "$(ipmd_seqs "$S")" "$((top + 1)) $top" \
+	"old head and seen after gc: the new head is commit $((top + 1)), after commit $top"
+ipmd_mount "$S" "$M" || bail "mount after repair failed"
+check "old head and seen after gc: the newest message is there" grep -qx two "$M/new/two"
+ipmd_umount "$M"
+ipmd_fsck_exits 0 "old head and seen after gc: fsck is clean afterwards"
 
 # ---------------------------------------------------------------- rm seen
 ipmd_copy

@@ -15,7 +15,10 @@
 #                         (kubo-start.sh's NETNS; none: CMD as is), where
 #                         its API address is reachable
 #   ipfs_has API CID      block/stat within 2 s: 0 present, 1 not
-#   ipfs_pins API         the node's recursive pins, base32, sorted
+#   ipfs_pins API         the node's recursive pins, base32, sorted, one a
+#                         line (none: no line); Kubo's own, the empty
+#                         directory init pins, among them (a CIDv0, shown
+#                         as its CIDv1: bafybeiczsscd…)
 #   raw_cid FILE          CIDv1 raw sha2-256 of a file, base32, computed
 #                         here (sha256sum + base32), not by ipmaildir
 #   outbox_pending STORE  pending entries of STORE/outbox.log (cache/outbox.h)
@@ -88,9 +91,14 @@ ipfs_in() {
 
 ipfs_has() { curl -sf -m 5 -X POST "$1/block/stat?arg=$2&timeout=2s" >/dev/null; }
 
+# One line a pin; none: no line, and success.  Kubo answers a node
+# without pins with {} (no "Keys": indexing it failed, a traceback and
+# exit 1), an older one with {"Keys":{}} (an empty join printed is one
+# empty line, which `wc -l` counts and comm takes for a pin).
 ipfs_pins() {
 	curl -sf -m 30 -X POST "$1/pin/ls?type=recursive&cid-base=base32" |
-		python3 -c 'import json,sys; print("\n".join(sorted(json.load(sys.stdin)["Keys"])))'
+		python3 -c 'import json,sys
+for k in sorted(json.load(sys.stdin).get("Keys") or ()): print(k)'
 }
 
 raw_cid() {

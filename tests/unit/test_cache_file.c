@@ -86,18 +86,25 @@ static void test_random_io(struct cache_dir *d)
 }
 
 /* A cache file's descriptor, for looking at its disk bytes: the newest
- * unnamed file the test process holds under dir. */
+ * unnamed file the test process holds directly in dir.  The kernel names
+ * a descriptor's file by its canonical path, so dir is made canonical
+ * (once) before the comparison: TMPDIR may hold "..", "." or a symlink. */
 static int newest_fd(const char *dir)
 {
+	char canon[PATH_MAX];
+	if (!realpath(dir, canon))
+		harness_bail("realpath %s", dir);
+	size_t len = strlen(canon);
 	int found = -1;
 	for (int fd = 3; fd < 1024; fd++) {
-		char link[64], target[4096];
+		char link[64], target[PATH_MAX + 16];
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 		ssize_t n = readlink(link, target, sizeof(target) - 1);
 		if (n <= 0)
 			continue;
 		target[n] = '\0';
-		if (strncmp(target, dir, strlen(dir)) == 0 &&
+		if (strncmp(target, canon, len) == 0 && target[len] == '/' &&
+		    !strchr(target + len + 1, '/') &&
 		    strstr(target, "(deleted)"))
 			found = fd;
 	}

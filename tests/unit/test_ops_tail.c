@@ -3,8 +3,8 @@
  * outlive the commit (docs/ARCHITECTURE.md, "Append-friendly tails").
  *
  * The FUSE table runs over a mount as a kernel without no-open calls it
- * (every handle counted in opens), with libfuse's replies replaced by
- * this file's, as in test_ops_entry.c.  A child writes a file, fsyncs,
+ * (every handle counted in opens), with libfuse's replies replaced
+ * (tests/unit/fuse_reply_stub.h), as in test_ops_entry.c.  A child writes a file, fsyncs,
  * appends, fsyncs again (the append journaled as an append record),
  * commits with the handle still open and dies without closing anything;
  * the parent reopens the store and reads what came back.  The commit
@@ -35,8 +35,8 @@
  * journaled when another fsync, finding nothing to seal, or a commit
  * rotating past appends it covers, must make it durable.
  */
-#define FUSE_USE_VERSION 34
-#include <fuse_lowlevel.h>
+/* libfuse, its replies this test's: first, as it defines the version */
+#include "tests/unit/fuse_reply_stub.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,70 +60,13 @@
 #include "tests/unit/harness.h"
 
 static struct ipmd_fs fs;
-static int replied_err;  /* the last reply's error, 0 for a success */
-static char got[64];     /* the last fuse_reply_buf's bytes */
-static size_t got_len;
-static struct fuse_ctx ctx;
-
-/* ---- libfuse's replies, as this test makes them answer ---- */
-
-void *fuse_req_userdata(fuse_req_t req)
-{
-	(void)req;
-	return &fs;
-}
-
-const struct fuse_ctx *fuse_req_ctx(fuse_req_t req)
-{
-	(void)req;
-	return &ctx;
-}
-
-int fuse_reply_err(fuse_req_t req, int err)
-{
-	(void)req;
-	replied_err = err;
-	return 0;
-}
-
-void fuse_reply_none(fuse_req_t req)
-{
-	(void)req;
-}
-
-int fuse_reply_create(fuse_req_t req, const struct fuse_entry_param *e,
-		      const struct fuse_file_info *fi)
-{
-	(void)req;
-	(void)e;
-	(void)fi;
-	replied_err = 0;
-	return 0;
-}
-
-int fuse_reply_write(fuse_req_t req, size_t count)
-{
-	(void)req;
-	(void)count;
-	replied_err = 0;
-	return 0;
-}
-
-int fuse_reply_buf(fuse_req_t req, const char *buf, size_t size)
-{
-	(void)req;
-	got_len = size < sizeof(got) ? size : sizeof(got);
-	memcpy(got, buf, got_len);
-	replied_err = 0;
-	return 0;
-}
+static struct fuse_reply_stub stub; /* every request's: what ops replied */
 
 /* ---- the mount as the test sees it ---- */
 
 static fuse_req_t req(void)
 {
-	static char dummy; /* never looked into: every reply is this file's */
-	return (fuse_req_t)(void *)&dummy;
+	return fuse_stub_req(&stub);
 }
 
 static struct inode *named_locked(const char *name)
@@ -134,10 +77,7 @@ static struct inode *named_locked(const char *name)
 
 static struct inode *named(const char *name)
 {
-	pthread_mutex_lock(&fs.lock);
-	struct inode *i = named_locked(name);
-	pthread_mutex_unlock(&fs.lock);
-	return i;
+	return fuse_stub_named(&fs, name);
 }
 
 static void open_store(const char *store)
@@ -169,11 +109,11 @@ static bool reads(const char *name, const char *want)
 {
 	struct inode *i = named(name);
 	struct fuse_file_info fi = {.flags = O_RDONLY};
-	got_len = 0;
+	stub.buf_len = 0;
 	if (i)
-		ipmd_ops.read(req(), i->ino, sizeof(got), 0, &fi);
-	return i && i->size == 12 && got_len == 12 &&
-	       memcmp(got, want, 12) == 0;
+		ipmd_ops.read(req(), i->ino, sizeof(stub.buf), 0, &fi);
+	return i && i->size == 12 && stub.buf_len == 12 &&
+	       memcmp(stub.buf, want, 12) == 0;
 }
 
 /* File name made, "first\n" written and fsynced (sealed: durable at 6),
@@ -182,14 +122,14 @@ static int made_and_grown(const char *name, struct fuse_file_info *fi)
 {
 	ipmd_ops.create(req(), TREE_ROOT_INO, name, 0600, fi);
 	struct inode *i = named(name);
-	int bad = !i || replied_err;
+	int bad = !i || stub.err;
 	uint64_t ino = i ? i->ino : 0;
 	ipmd_ops.write(req(), ino, "first\n", 6, 0, fi);
-	bad |= replied_err;
+	bad |= stub.err;
 	ipmd_ops.fsync(req(), ino, 1, fi);
-	bad |= replied_err;
+	bad |= stub.err;
 	ipmd_ops.write(req(), ino, "added\n", 6, 6, fi);
-	return bad | replied_err;
+	return bad | stub.err;
 }
 
 /* An fsync's first half, as seal_open_file runs it: i's state held and
@@ -230,7 +170,7 @@ static _Noreturn void append_commit_crash(const char *store)
 	int bad = made_and_grown("uidlist", &fi);
 	struct inode *i = named("uidlist");
 	ipmd_ops.fsync(req(), i->ino, 1, &fi); /* journaled as an append */
-	bad |= replied_err;
+	bad |= stub.err;
 	bad |= ipmd_fs_commit(&fs) != 0;
 	_exit(bad); /* a crash: the handle still open, nothing closed */
 }
@@ -324,7 +264,7 @@ static int commit_refused(const char *name, struct refusing *r)
 	if (bad || !i)
 		return 1;
 	ipmd_ops.fsync(req(), i->ino, 1, &fi);
-	if (replied_err)
+	if (stub.err)
 		return 1;
 	uint64_t gen = journal_gen(fs.journal), seq = fs.head.seq;
 	refuse_seals(r);
@@ -397,14 +337,14 @@ static _Noreturn void overtaken_by_b(const char *store, const char *name,
 	struct inode *i = named(name);
 	if (op == REC_CONTENT)
 		ipmd_ops.write(req(), i->ino, "F", 1, 0, &fi);
-	bad |= replied_err;
+	bad |= stub.err;
 	struct record r;
 	struct file_tail t;
 	struct file_state *f = taken(i, &r, &t, op);
 	ipmd_ops.write(req(), i->ino, "newer\n", 6, 6, &fi);
-	bad |= replied_err;
+	bad |= stub.err;
 	ipmd_ops.fsync(req(), i->ino, 1, &fi);
-	bad |= replied_err;
+	bad |= stub.err;
 	bad |= logged(i, f, &r, &t) != 0;
 	_exit(bad);
 }
@@ -436,9 +376,9 @@ static _Noreturn void seal_in_flight(const char *store, const char *name,
 	struct inode *i = named(name);
 	if (commit) /* journaled as an append */
 		ipmd_ops.fsync(req(), i->ino, 1, &fi);
-	bad |= replied_err;
+	bad |= stub.err;
 	ipmd_ops.write(req(), i->ino, "F", 1, 0, &fi);
-	bad |= replied_err;
+	bad |= stub.err;
 	struct record r;
 	struct file_tail t;
 	(void)taken(i, &r, &t, REC_CONTENT);
@@ -446,7 +386,7 @@ static _Noreturn void seal_in_flight(const char *store, const char *name,
 		bad |= ipmd_fs_commit(&fs) != 0;
 	} else {
 		ipmd_ops.fsync(req(), i->ino, 1, &fi);
-		bad |= replied_err;
+		bad |= stub.err;
 	}
 	_exit(bad);
 }
@@ -505,8 +445,7 @@ int main(void)
 	char store[PATH_MAX];
 	snprintf(store, sizeof(store), "%s/store", tmp);
 	ok(harness_make_store(store) == 0, "a store");
-	ctx.uid = getuid();
-	ctx.gid = getgid();
+	fuse_stub_init(&stub, &fs);
 	test_append_open_commit(store);
 	test_merged(store);
 	test_refused_crash(store);

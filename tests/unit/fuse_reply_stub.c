@@ -1,0 +1,99 @@
+/* tests/unit/fuse_reply_stub.c — libfuse's replies as the unit tests of
+ * the FUSE table make them answer (see fuse_reply_stub.h). */
+#include "tests/unit/fuse_reply_stub.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs/model/tree.h"
+#include "fs/mount/mount.h"
+
+void fuse_stub_init(struct fuse_reply_stub *s, struct ipmd_fs *fs)
+{
+	memset(s, 0, sizeof(*s));
+	s->userdata = fs;
+	s->ctx.uid = getuid();
+	s->ctx.gid = getgid();
+}
+
+fuse_req_t fuse_stub_req(struct fuse_reply_stub *s)
+{
+	return (fuse_req_t)(void *)s;
+}
+
+static struct fuse_reply_stub *stub(fuse_req_t req)
+{
+	return (struct fuse_reply_stub *)(void *)req;
+}
+
+struct inode *fuse_stub_named(struct ipmd_fs *fs, const char *name)
+{
+	pthread_mutex_lock(&fs->lock);
+	struct dirent *d = tree_lookup(tree_get(fs->tree, TREE_ROOT_INO), name);
+	pthread_mutex_unlock(&fs->lock);
+	return d ? d->inode : NULL;
+}
+
+/* ---- libfuse's, replaced ---- */
+
+void *fuse_req_userdata(fuse_req_t req)
+{
+	return stub(req)->userdata;
+}
+
+const struct fuse_ctx *fuse_req_ctx(fuse_req_t req)
+{
+	return &stub(req)->ctx;
+}
+
+int fuse_reply_err(fuse_req_t req, int err)
+{
+	stub(req)->err = err;
+	return 0;
+}
+
+void fuse_reply_none(fuse_req_t req)
+{
+	(void)req;
+}
+
+int fuse_reply_entry(fuse_req_t req, const struct fuse_entry_param *e)
+{
+	(void)e;
+	stub(req)->err = 0;
+	return stub(req)->result;
+}
+
+int fuse_reply_create(fuse_req_t req, const struct fuse_entry_param *e,
+		      const struct fuse_file_info *fi)
+{
+	(void)e;
+	(void)fi;
+	stub(req)->err = 0;
+	return stub(req)->result;
+}
+
+int fuse_reply_open(fuse_req_t req, const struct fuse_file_info *fi)
+{
+	stub(req)->err = 0;
+	stub(req)->fh = fi->fh;
+	return stub(req)->result;
+}
+
+int fuse_reply_write(fuse_req_t req, size_t count)
+{
+	(void)count;
+	stub(req)->err = 0;
+	return stub(req)->result;
+}
+
+int fuse_reply_buf(fuse_req_t req, const char *buf, size_t size)
+{
+	struct fuse_reply_stub *s = stub(req);
+	s->buf_len = size < sizeof(s->buf) ? size : sizeof(s->buf);
+	if (s->buf_len)
+		memcpy(s->buf, buf, s->buf_len);
+	s->err = 0;
+	return s->result;
+}
