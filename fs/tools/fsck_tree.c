@@ -293,8 +293,10 @@ void fsck_check_journal(struct fsck *f, const struct commit *base,
 			     "journal: its last record (%llu bytes) is torn or "
 			     "does not open: cut off at the next mount",
 			     (unsigned long long)unopenable);
-	if (!e && js.torn_tail_bytes)
+	if (!e && unopenable)
 		f->plan.torn_tail = true;
+	if (!e && js.unfinished_tail_bytes)
+		f->plan.unfinished_tail = true;
 	f->plan.journal_records = r.applied + r.skipped;
 	if (!e && js.records)
 		fsck_note(f,
