@@ -244,15 +244,17 @@ static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
 		       : new_tree(fs) ? msgbuf_say(msg, msgsize, "out of memory")
 				      : 0;
 	int e = read_head_commit(fs);
+	if (e == -EKEYREJECTED || e == -ENOENT)
+		return msgbuf_say(msg, msgsize, "the head commit %s",
+			   e == -ENOENT ? "is missing from the store"
+					: "is not signed by this mailbox's "
+					  "key: refusing it");
 	if (e)
 		return msgbuf_say(msg, msgsize, "the head commit %s: %s",
-			   e == -EKEYREJECTED ? "is not signed by this "
-						"mailbox's key: refusing it"
-			   : e == -ENOENT ? "is missing from the store"
-					  : "does not open (damaged or "
-					    "tampered with)",
-			   e == -EKEYREJECTED || e == -ENOENT ? ""
-							      : strerror(-e));
+			   transient(e) ? "could not be read"
+					: "does not open (damaged or "
+					  "tampered with)",
+			   strerror(-e));
 	bool fresh = head_accepts(&fs->head, &s->seen, fs->last.seq,
 				  &fs->head.max_seq);
 	if (!fresh)

@@ -14,8 +14,10 @@
 /* ---- blocks of a tree ---- */
 
 /* A damaged file of the head: what --repair will move aside.  Only a
- * block that is gone or does not open is damage; any other failure (a
- * node that does not answer, EIO) may pass, and moving the file would
+ * block that is gone or does not open is damage (with a node: not here
+ * and the node says it lacks it, or sends bytes that do not hash,
+ * cache/outbox.h); any other failure (a node that does not answer or
+ * does not find it in time, EIO) may pass, and moving the file would
  * drop the blocks that still hold it. */
 static int collect(struct fsck *f, const struct reach_block *b, int err,
 		   const char *kind, const char *ctext, const char *text)
