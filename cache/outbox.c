@@ -162,7 +162,7 @@ static int ob_get(struct blockstore *bs, const struct cid *cid, uint8_t *buf,
 				     : "could not give it",
 		       strerror(-e));
 		*len = 0;
-		return e == -ENOBUFS ? e : -EIO;
+		return e; /* the cause, for the caller's message */
 	}
 	/* Keep it as cache: it is on the node, so it's not pending. */
 	if (o->cache_reads && bs_put(o->local, buf, *len, 0, NULL) == 0)

@@ -9,7 +9,11 @@
  * the background.  A put never waits for, nor fails because of, the remote.
  * Reads: local first; a block absent here is fetched from the remote
  * (which re-hashes it; bounded by its get timeout), kept locally as cache,
- * and served.  Any remote failure reads as -EIO, never a hang.
+ * and served, never a hang.  A remote failure reads as the remote gave
+ * it (ipfs/bs_kubo.h), so a caller can tell missing from tampered:
+ * -ENOENT the node says it lacks the block, -ETIMEDOUT not found in
+ * time (or no answer), -EBADMSG bytes that do not verify (rejected),
+ * -ECONNREFUSED a node that is down; -ENOBUFS as for any get.
  *
  * The outbox — blocks stored here and not yet confirmed on the remote —
  * is persisted in STORE/outbox.log, an append-only list of 33-byte

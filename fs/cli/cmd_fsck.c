@@ -225,12 +225,11 @@ static int verdict(struct fsck *f, const struct history_options *ho,
 	if (f->problems == 0 && !f->rollback_to) {
 		/* A pending journal, or an unfinished write at its end
 		 * (not damage): the replay commits one and cuts the other. */
-		if (repair && (f->plan.journal_records || f->plan.torn_tail)) {
+		if (repair && (f->plan.journal_records ||
+			       f->plan.unfinished_tail)) {
 			history_close(&f->h);
-			return fsck_repair_replay(f, ho, f->plan.torn_tail,
-						  f->plan.journal_records)
-				       ? FSCK_OPERATIONAL
-				       : FSCK_CORRECTED;
+			return fsck_repair_replay(f, ho) ? FSCK_OPERATIONAL
+							 : FSCK_CORRECTED;
 		}
 		note(f, "clean: %llu blocks verified",
 		     (unsigned long long)f->blocks);
@@ -263,10 +262,8 @@ static int repair(struct fsck *f, struct out *o, struct history_options *ho)
 		say(o, FSCK_SAY_ERROR, msg);
 		return FSCK_OPERATIONAL;
 	}
-	bool torn = f->plan.torn_tail;
-	uint64_t records = f->plan.journal_records;
 	history_close(&f->h);
-	if (fsck_repair_replay(f, ho, torn, records))
+	if (fsck_repair_replay(f, ho))
 		return FSCK_OPERATIONAL;
 	f->rollback_to = 0; /* done: the check below must not plan it again */
 	ho->lock = HISTORY_LOCK_READ;

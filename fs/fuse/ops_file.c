@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fs/fuse/ops_cache.h"
 #include "fs/model/maildir.h"
@@ -170,6 +171,9 @@ void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		file_put(fs, inode, f);
 		pthread_mutex_unlock(&fs->lock);
 	}
+	/* A node's failure (cache/outbox.h) is EIO to a reader too. */
+	bool node = err == -ETIMEDOUT || err == -ECONNREFUSED ||
+		    err == -ECONNRESET || err == -EAGAIN;
 	if (err) {
 		/* Damaged or missing blocks are never served: say which file. */
 		if (err == -EBADMSG || err == -ENOENT)
@@ -178,8 +182,15 @@ void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			       (unsigned long long)ino, (long long)off,
 			       err == -EBADMSG ? "failed verification"
 					       : "is missing");
-		fuse_reply_err(req, err == -EBADMSG || err == -ENOENT ? EIO
-								      : -err);
+		else if (node)
+			logmsg(LOG_WARNING, "read of inode %llu at %lld: a "
+			       "block not here could not be fetched from the "
+			       "node (%s); returning EIO",
+			       (unsigned long long)ino, (long long)off,
+			       strerror(-err));
+		fuse_reply_err(req, err == -EBADMSG || err == -ENOENT || node
+					    ? EIO
+					    : -err);
 	} else {
 		fuse_reply_buf(req, (const char *)buf, got);
 		if (!f && got > 0 && off == 0)

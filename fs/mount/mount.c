@@ -244,15 +244,17 @@ static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
 		       : new_tree(fs) ? msgbuf_say(msg, msgsize, "out of memory")
 				      : 0;
 	int e = read_head_commit(fs);
+	if (e == -EKEYREJECTED || e == -ENOENT)
+		return msgbuf_say(msg, msgsize, "the head commit %s",
+			   e == -ENOENT ? "is missing from the store"
+					: "is not signed by this mailbox's "
+					  "key: refusing it");
 	if (e)
 		return msgbuf_say(msg, msgsize, "the head commit %s: %s",
-			   e == -EKEYREJECTED ? "is not signed by this "
-						"mailbox's key: refusing it"
-			   : e == -ENOENT ? "is missing from the store"
-					  : "does not open (damaged or "
-					    "tampered with)",
-			   e == -EKEYREJECTED || e == -ENOENT ? ""
-							      : strerror(-e));
+			   transient(e) ? "could not be read"
+					: "does not open (damaged or "
+					  "tampered with)",
+			   strerror(-e));
 	bool fresh = head_accepts(&fs->head, &s->seen, fs->last.seq,
 				  &fs->head.max_seq);
 	if (!fresh)
@@ -675,17 +677,22 @@ static void own_range(const struct ipmd_fs *fs, struct ino_ranges *r)
 			       (unsigned long long)fs->device);
 }
 
+/* Under lock: the seq of the commit that would be made now. */
+static uint64_t next_seq(const struct ipmd_fs *fs)
+{
+	if (!fs->nmerged)
+		return fs->head.seq + 1;
+	/* A merge: above both parents and everything accepted here. */
+	uint64_t top = fs->head.seq > fs->merged_seq ? fs->head.seq
+						     : fs->merged_seq;
+	return (fs->head.max_seq > top ? fs->head.max_seq : top) + 1;
+}
+
 /* Under lock: the commit of the tree as it is (its tree CID set). */
 static void fill_commit(struct ipmd_fs *fs, struct commit *c)
 {
-	c->seq = fs->head.seq + 1;
-	/* A merge: above both parents and everything accepted here. */
+	c->seq = next_seq(fs);
 	if (fs->nmerged) {
-		uint64_t top = fs->head.seq > fs->merged_seq ? fs->head.seq
-							     : fs->merged_seq;
-		if (fs->head.max_seq > top)
-			top = fs->head.max_seq;
-		c->seq = top + 1;
 		c->nmerged = fs->nmerged;
 		memcpy(c->merged, fs->merged, sizeof(c->merged));
 	}
@@ -721,6 +728,8 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 	unsigned tails = 0;
 	unsigned unsealed = seal_unclaimed_locked(fs, &tails);
 	memset(&c, 0, sizeof(c));
+	/* For the log: a commit may fail before fill_commit sets c.seq. */
+	uint64_t seq = next_seq(fs);
 	/* Directory nodes go straight to the store, not through the journal:
 	 * the bs_sync below makes them durable before the commit names them. */
 	struct obj_store direct = fs->st;
@@ -779,10 +788,10 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 	if (e && e != fs->commit_error)
 		logmsg(LOG_ERR, "commit %llu failed: %s; the journal keeps "
 				"every change, retrying",
-		       (unsigned long long)c.seq, strerror(-e));
+		       (unsigned long long)seq, strerror(-e));
 	else if (!e && fs->commit_error)
 		logmsg(LOG_NOTICE, "commit %llu written; commits work again",
-		       (unsigned long long)c.seq);
+		       (unsigned long long)seq);
 	if (e) {
 		/* The journal still holds every change: retry later. */
 		pthread_mutex_lock(&fs->lock);

@@ -186,12 +186,20 @@ static const char *commit_error(int e)
 	switch (e) {
 	case -EKEYREJECTED:
 		return "is not signed by this mailbox's key: refusing it";
-	case -EBADMSG:
+	case -EBADMSG: /* also: the node sent bytes that do not hash */
 		return "does not open with this capability (damaged, "
 		       "tampered with, or another mailbox's)";
 	case -ENOENT:
-	case -EIO:
+		return "could not be fetched: the node does not have it";
 	case -ETIMEDOUT:
+		return "could not be fetched: the node did not find it in "
+		       "time (or did not answer)";
+	case -ECONNREFUSED:
+		return "could not be fetched: the node does not answer (is "
+		       "it running?)";
+	case -EIO:
+	case -ECONNRESET:
+	case -EAGAIN:
 		return "could not be fetched from the node";
 	default:
 		return "could not be read";

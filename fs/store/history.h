@@ -228,13 +228,15 @@ int history_tree(struct history *h, const struct commit *c,
  *
  * absent: a reader with no record of either (a --from-node view of
  * another machine's history, fs/mount/remote.h, which has neither its
- * STORE/pruned nor its STORE/device): a parent that does not read and
- * that the store then says it lacks (bs_has 0: for a node, not found
- * within its timeout) ends that line too (stop->fetched).  Only below a
- * commit that read: where the walk starts must read.  A parent that
- * reads but does not verify (-EBADMSG, -EKEYREJECTED), an edge that does
- * not go down in seq, or one the store has yet does not give (bs_has 1,
- * or an error: a node that does not answer) stays damage.
+ * STORE/pruned nor its STORE/device): a parent the store says it lacks
+ * ends that line too (stop->fetched): its get fails -ENOENT, or
+ * -ETIMEDOUT and bs_has then says 0 (for a node: not found within its
+ * timeout, as opposed to no answer).  Only below a commit that read:
+ * where the walk starts must read.  A parent that reads but does not
+ * verify (-EBADMSG, -EKEYREJECTED: bytes a node sent that do not hash
+ * too), an edge that does not go down in seq, or one the store has yet
+ * does not give (bs_has 1, or any other error: a node that does not
+ * answer) stays damage.
  */
 struct walk_ends {
 	const struct cid *pruned; /* may be NULL */

@@ -48,10 +48,12 @@ static bool line_end(struct blockstore *bs, const struct walk_ends *we,
 {
 	if (e == -ENOENT && fetched_end(we, ccid))
 		return true;
-	/* What a node could not give reads as -EIO through the outbox. */
-	return we && we->absent &&
-	       (e == -ENOENT || e == -EIO || e == -ETIMEDOUT) &&
-	       bs_has(bs, p) == 0;
+	if (!we || !we->absent)
+		return false;
+	/* The get said it (the outbox passes the node's answer through).
+	 * A timeout is a node that gave up looking or one that did not
+	 * answer at all (ipfs/bs_kubo.h): only asking again tells. */
+	return e == -ENOENT || (e == -ETIMEDOUT && bs_has(bs, p) == 0);
 }
 
 int chain_walk_ends(struct blockstore *bs, const struct mailbox_keys *keys,

@@ -80,7 +80,11 @@ struct fsck_plan {
 	bool cut_journal;
 	char journal_file[256];
 	uint64_t journal_offset;
-	bool torn_tail;         /* the journal's end is cut at the next mount */
+	/* The journal's end, cut at the next mount (and by the replay):
+	 * a last record that does not open (damage), an unfinished write
+	 * (what a crash leaves, fs/store/journal.h), or both. */
+	bool torn_tail;
+	bool unfinished_tail;
 	uint64_t journal_records; /* records that would be replayed */
 };
 
@@ -116,11 +120,10 @@ int fsck_check(struct fsck *f);
 int fsck_repair_files(struct fsck *f);
 
 /* Replay the journal into a commit, exactly as a mount would, moving the
- * damaged files aside (fs/tools/salvage.h); f->h must be closed.  torn
- * and records: what the check found, for the lines said.  0, or -1
- * (said as FSCK_SAY_ERROR). */
-int fsck_repair_replay(struct fsck *f, const struct history_options *ho,
-		       bool torn, uint64_t records);
+ * damaged files aside (fs/tools/salvage.h); f->h must be closed.  The
+ * lines said name what the check found (f->plan: the journal's end cut,
+ * the records replayed).  0, or -1 (said as FSCK_SAY_ERROR). */
+int fsck_repair_replay(struct fsck *f, const struct history_options *ho);
 
 void fsck_free(struct fsck *f);
 

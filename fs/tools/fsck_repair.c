@@ -337,9 +337,9 @@ static int salvage_commit(struct fsck *f, struct ipmd_fs *fs)
 /* Replay the journal into a commit, exactly as a mount would; damaged
  * files (if any) are moved aside in a commit of their own
  * (fs/tools/salvage.h). */
-int fsck_repair_replay(struct fsck *f, const struct history_options *ho,
-		       bool torn, uint64_t records)
+int fsck_repair_replay(struct fsck *f, const struct history_options *ho)
 {
+	uint64_t records = f->plan.journal_records;
 	const struct salvage_list *damaged = &f->damaged;
 	struct mount_options mo = {.store = ho->store, .pass = ho->pass};
 	static struct ipmd_fs fs;
@@ -370,9 +370,12 @@ int fsck_repair_replay(struct fsck *f, const struct history_options *ho,
 			 strerror(-e));
 		return -1;
 	}
-	if (torn)
+	if (f->plan.torn_tail)
 		fsck_say(f, FSCK_SAY_REPAIRED,
 			 "cut the torn last journal record");
+	if (f->plan.unfinished_tail)
+		fsck_say(f, FSCK_SAY_REPAIRED,
+			 "cut an unfinished write at the journal's end");
 	if (records)
 		fsck_say(f, FSCK_SAY_REPAIRED,
 			 "replayed %llu journal records into commit %llu",

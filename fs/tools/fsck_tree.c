@@ -14,8 +14,10 @@
 /* ---- blocks of a tree ---- */
 
 /* A damaged file of the head: what --repair will move aside.  Only a
- * block that is gone or does not open is damage; any other failure (a
- * node that does not answer, EIO) may pass, and moving the file would
+ * block that is gone or does not open is damage (with a node: not here
+ * and the node says it lacks it, or sends bytes that do not hash,
+ * cache/outbox.h); any other failure (a node that does not answer or
+ * does not find it in time, EIO) may pass, and moving the file would
  * drop the blocks that still hold it. */
 static int collect(struct fsck *f, const struct reach_block *b, int err,
 		   const char *kind, const char *ctext, const char *text)
@@ -293,8 +295,10 @@ void fsck_check_journal(struct fsck *f, const struct commit *base,
 			     "journal: its last record (%llu bytes) is torn or "
 			     "does not open: cut off at the next mount",
 			     (unsigned long long)unopenable);
-	if (!e && js.torn_tail_bytes)
+	if (!e && unopenable)
 		f->plan.torn_tail = true;
+	if (!e && js.unfinished_tail_bytes)
+		f->plan.unfinished_tail = true;
 	f->plan.journal_records = r.applied + r.skipped;
 	if (!e && js.records)
 		fsck_note(f,

@@ -157,6 +157,8 @@ says "says the last record is torn" "journal: its last record .* is torn"
 check "a whole record that does not open is no unfinished write" bash -c '! grep -q "unfinished write" <<<"$1"' _ "$out"
 ipmd_fsck_exits 1 "--repair: exit 1" --repair
 says "cuts the torn record and replays the rest into a commit" "replayed [0-9]* journal records into commit $((head_seq + 1))"
+says "and says it cut the torn record" "REPAIRED: cut the torn last journal record"
+check "… and no unfinished write" bash -c '! grep -q "unfinished write" <<<"$1"' _ "$out"
 ipmd_mount "$S" "$M" || bail "mount after repair failed"
 check "the journaled deliveries before the torn record came back" grep -qs "journal 2" "$M"/new/*
 ipmd_umount "$M"
@@ -185,7 +187,8 @@ is "$(json_fsck 'd["exit"], len(d["damage"]), any("unfinished write" in n for n 
 cp -a "$S" "$S.rep"
 S=$S.rep
 ipmd_fsck_exits 1 "--repair replays the pending journal: exit 1" --repair
-says "and says it cut the unfinished write" "REPAIRED: cut the torn last journal record"
+says "and says it cut the unfinished write" "REPAIRED: cut an unfinished write at the journal's end"
+check "… not a torn record" bash -c '! grep -q "REPAIRED: cut the torn" <<<"$1"' _ "$out"
 ipmd_fsck_exits 0 "fsck after that repair: exit 0"
 check "and says nothing of an unfinished write" bash -c '! grep -q "unfinished write" <<<"$1"' _ "$out"
 S=${S%.rep}

@@ -463,6 +463,41 @@ static void test_long_line(struct dag_fixture *x)
 	commit_list_free(&v.l);
 }
 
+/* A store over x->bs that answers a block it lacks as a node would:
+ * with error instead of -ENOENT (has passes through: 0, absent). */
+struct node_like {
+	struct blockstore base;
+	int error;
+};
+
+static int node_like_get(struct blockstore *bs, const struct cid *cid,
+			 uint8_t *buf, size_t cap, size_t *len)
+{
+	int e = bs_get(bs_parent(bs), cid, buf, cap, len);
+	return e == -ENOENT ? ((struct node_like *)bs)->error : e;
+}
+
+static const struct blockstore_ops node_like_ops = {
+	.version = BLOCKSTORE_OPS_VERSION,
+	.name = "node-like",
+	.get = node_like_get,
+};
+
+/* --at TIME over m (o3's parent lost) through a node_like layer whose
+ * gets of what is not there fail with error: 0 and the commit found, or
+ * the walk's error.  The layer is never closed (it owns no part of the
+ * stack). */
+static int absent_through(struct dag_fixture *x, const struct cid *m,
+			  uint64_t time_ns, int error, struct cid *got)
+{
+	struct node_like n = {.error = error};
+	bs_wrap(&n.base, &node_like_ops, x->bs);
+	struct history_at at = {.kind = AT_TIME, .time_ns = time_ns};
+	struct walk_ends we = {.absent = true};
+	struct commit gc;
+	return history_resolve_ends(&n.base, &x->k, m, &we, &at, got, &gc);
+}
+
 /* A --from-node view (walk_ends.absent): no record of where lines end,
  * so a parent the store lacks ends its line — base(1), a(2) on this
  * line; o3(3) on a parent never fetched, o4(4); m(5) = a + o4.  A
@@ -493,6 +528,19 @@ static void test_absent_end(struct dag_fixture *x)
 			   0 &&
 		   cid_equal(&got, &o3),
 	   "… and o3 itself, the line's last commit");
+	/* Through a node: what it does not find in time ends the line once
+	 * the node says it lacks it; a node that fails otherwise (down, an
+	 * I/O error) is no answer, and the walk stops there. */
+	ok(absent_through(x, &m, T0_NS + STEP_NS, -ETIMEDOUT, &got) == 0 &&
+		   cid_equal(&got, &a),
+	   "… a parent the node did not find in time, and then says it "
+	   "lacks, ends the line too");
+	int ne = absent_through(x, &m, T0_NS + STEP_NS, -ECONNREFUSED, &got);
+	ok(ne == -ECONNREFUSED, "… a node that is down: no end, the walk "
+	   "fails with its error (%s)", strerror(-ne));
+	ne = absent_through(x, &m, T0_NS + STEP_NS, -EIO, &got);
+	ok(ne == -EIO, "… an I/O error is no answer either (%s)",
+	   strerror(-ne));
 	struct visits v = {{0}};
 	struct chain_stop stop;
 	ok(dag_walk_ends(x->bs, &x->k, &m, &we, 0, visit, &v, &stop) == 0 &&

@@ -41,7 +41,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -58,6 +60,7 @@
 #include "ipfs/blockstore.h"
 #include "tests/tap.h"
 #include "tests/unit/harness.h"
+#include "util/log.h"
 
 static struct ipmd_fs fs;
 static struct fuse_reply_stub stub; /* every request's: what ops replied */
@@ -298,6 +301,20 @@ static void test_refused_crash(const char *store)
 	ipmd_fs_close(&fs);
 }
 
+/* Does the log (main sends it to tap_tempdir()/log) have a line with
+ * text? */
+static bool log_says(const char *text)
+{
+	size_t len;
+	char *log = (char *)harness_read_file(harness_path("log"), &len);
+	bool found = false;
+	for (size_t i = 0; log && !found && i < len; i++)
+		found = len - i >= strlen(text) &&
+			memcmp(log + i, text, strlen(text)) == 0;
+	free(log);
+	return found;
+}
+
 static void test_refused_retry(const char *store)
 {
 	struct refusing r;
@@ -305,6 +322,11 @@ static void test_refused_retry(const char *store)
 	is_int(commit_refused("retried", &r), 0,
 	       "append journaled, the commit's seal refused: the commit "
 	       "fails, the journal's generation and the head stay");
+	char want[64];
+	snprintf(want, sizeof(want), "commit %llu failed",
+		 (unsigned long long)fs.head.seq + 1);
+	ok(log_says(want), "… and the log names the commit it was making "
+	   "(%s), though it failed before filling it", want);
 	allow_seals(&r);
 	uint64_t gen = journal_gen(fs.journal), seq = fs.head.seq;
 	is_int(ipmd_fs_commit(&fs), 0, "puts work again: the next commit "
@@ -442,6 +464,8 @@ int main(void)
 		return 1;
 	alarm(120);
 	const char *tmp = tap_tempdir();
+	if (log_to_file(harness_path("log")))
+		harness_bail("log_to_file");
 	char store[PATH_MAX];
 	snprintf(store, sizeof(store), "%s/store", tmp);
 	ok(harness_make_store(store) == 0, "a store");
