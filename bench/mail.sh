@@ -146,8 +146,8 @@ ratio() {
 # vs_plain KEY [UNIT] — "ipmaildir R gocryptfs R": KEY on each over KEY on
 # plain (ratio), UNIT after each.
 vs_plain() {
-	echo "ipmaildir $(ratio "${VAL[$1,ipmaildir]}" "${VAL[$1,plain]}")${2:-}" \
-		"gocryptfs $(ratio "${VAL[$1,gocryptfs]}" "${VAL[$1,plain]}")${2:-}"
+	echo "ipmaildir $(ratio "${VAL[$1,ipmaildir]:-}" "${VAL[$1,plain]:-}")${2:-}" \
+		"gocryptfs $(ratio "${VAL[$1,gocryptfs]:-}" "${VAL[$1,plain]:-}")${2:-}"
 }
 
 # emit_rows: this workload's rows, printed as a table and appended to $csv.
