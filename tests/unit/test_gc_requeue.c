@@ -221,6 +221,14 @@ static void test_freed_not_queued(struct rig *r, uint8_t *blk)
 	is_int(bs_has(r->node, &d), 1, "D on the node");
 }
 
+/* What gc_unpin, gc_free and the CLI set, back to none for the next. */
+static void unpin_reset(struct rig *r)
+{
+	r->g.unpin_failed = r->g.other_node = false;
+	r->g.dead_done = r->g.dead_reached = r->g.evicted_reached = 0;
+	r->g.kept_busy = 0;
+}
+
 /* An unpin that failed partway (gc_unpin's counts, set here): the node
  * was done with E, F was in the batch that failed (its pin gone, as a
  * pin/rm whose answer was lost), G not reached.  Only E is freed; only F
@@ -247,8 +255,7 @@ static void test_unpin_failed(struct rig *r, uint8_t *blk)
 	   "E freed here; F and G, which the node did not finish with, kept");
 	is_int(bs_has(r->node, &f), 1, "F on the node again");
 	is_int(bs_has(r->node, &g), 1, "G on the node, as it was");
-	r->g.unpin_failed = false;
-	r->g.dead_done = r->g.dead_reached = 0;
+	unpin_reset(r);
 }
 
 /* A node that refused the connection for the batch that failed (as it
@@ -287,8 +294,7 @@ static void test_refused_batch(struct rig *r, uint8_t *blk)
 	   "K and L kept here");
 	is_int(bs_has(r->node, &k), 1, "K on the node again");
 	is_int(bs_has(r->node, &l), 1, "L on the node again");
-	r->g.unpin_failed = false;
-	r->g.dead_done = r->g.dead_reached = 0;
+	unpin_reset(r);
 }
 
 /* gc unpinned on a node not known to be the outbox's (another address
@@ -325,9 +331,7 @@ static void test_other_node(struct rig *r, uint8_t *blk)
 	ok(bs_has(r->node, &m) == 1 && bs_has(r->node, &p) == 1,
 	   "M and P, live, on the node again");
 	is_int(bs_has(r->node, &q), 0, "Q, dead, not pinned again");
-	r->g.kept_busy = 0;
-	r->g.other_node = r->g.unpin_failed = false;
-	r->g.dead_done = r->g.dead_reached = 0;
+	unpin_reset(r);
 }
 
 #define OFFLINE_N 50
