@@ -23,8 +23,10 @@
  * when dead (STORE/outbox.evicted names them).  An unpinned block still
  * here after the frees (written again meanwhile, or left by a failure)
  * is queued for upload again: the outbox counts a block here as on the
- * node (fs/tools/gc.h); not after an unpin on another node than a
- * running mount's own, which lost no pin.
+ * node (fs/tools/gc.h); after an unpin on another node than a running
+ * mount's own, only those written again (live): that node may be the
+ * mount's by another address, and a dead one re-pinned would stay live
+ * until uploaded.
  *
  * Safety: gc holds STORE/lock and STORE/readers exclusively (fs/store/history.h),
  * so it refuses to run while the mailbox or a past state of it is mounted,
@@ -199,12 +201,12 @@ static int unpin(struct gc *g, struct blockstore *remote, const struct run *r)
 
 /* After the unpin, even one that failed partway: the blocks still here
  * that may have lost their pin go up to the node again (fs/tools/gc.h
- * gc_requeue_kept).  needed: the node unpinned on is the one the
- * outbox uploads to; on another, the outbox's node lost nothing.  0, or
- * -1 (said). */
-static int requeue(struct gc *g, bool needed, const struct run *r)
+ * gc_requeue_kept); only the live ones (put again meanwhile) when the
+ * node may not be the outbox's (g->other_node).  0, or -1 (said). */
+static int requeue(struct gc *g, const struct blockstore *remote,
+		   const struct run *r)
 {
-	if (!needed || !(g->dead.n + g->evicted.n))
+	if (!remote || !(g->dead.n + g->evicted.n))
 		return 0;
 	char msg[1024];
 	uint64_t n;
@@ -220,9 +222,9 @@ static int requeue(struct gc *g, bool needed, const struct run *r)
 }
 
 /* Free (or count) the dead, say what went; the exit status.  remote: the
- * node to unpin on (NULL: none); requeue_kept: requeue()'s needed. */
+ * node to unpin on (NULL: none). */
 static int sweep(struct gc *g, bool dry, struct blockstore *remote,
-		 bool requeue_kept, const struct run *r)
+		 const struct run *r)
 {
 	json_t *doc = r->doc;
 	FILE *out = r->io->out;
@@ -236,9 +238,8 @@ static int sweep(struct gc *g, bool dry, struct blockstore *remote,
 		return EXIT_FAILURE_;
 	}
 	bool unpin_failed = unpin(g, remote, r) != 0;
-	requeue_kept = requeue_kept && remote;
 	if (unpin_failed && !g->dead_done) { /* nothing to free */
-		requeue(g, requeue_kept, r);
+		requeue(g, remote, r);
 		return EXIT_FAILURE_;
 	}
 	struct progress bar = {0}, *pr = r->io->bars ? &bar : NULL;
@@ -270,7 +271,7 @@ static int sweep(struct gc *g, bool dry, struct blockstore *remote,
 		       (unsigned long long)l->commits[l->n - 1].seq,
 		       (unsigned long long)l->commits[g->keep].seq,
 		       (unsigned long long)l->commits[g->keep - 1].seq);
-	if (requeue(g, requeue_kept, r))
+	if (requeue(g, remote, r))
 		e = -1;
 	if (e || unpin_failed)
 		return EXIT_FAILURE_;
@@ -350,10 +351,11 @@ static void json_end(const struct run *r, const struct gc *g,
 }
 
 /* Is remote the node the store's outbox uploads to, as far as can be
- * told?  Beside a mount with a node, only that node itself (gc_serve
- * passes the mount's connection when the request names it); offline, or
- * beside a mount without one, the outbox's next node is not known:
- * assume it is. */
+ * told?  Beside a mount with a node, that node's own connection (gc_serve
+ * passes it when the request names the same URL); offline, or beside a
+ * mount without one, the outbox's next node is not known: assume it is.
+ * Another connection may still reach the mount's node (another address
+ * for it): gc_requeue_kept then queues the live blocks anyway. */
 static bool outbox_node(const struct ipmd_fs *live,
 			const struct blockstore *remote)
 {
@@ -384,9 +386,9 @@ static int collect(struct gc *g, const struct gc_args *a,
 		fail(r, msg);
 	} else {
 		gc_retain(g, a->keep_last, a->within);
+		g->other_node = !outbox_node(live, remote);
 		if (!plan(g, remote != NULL, live, r))
-			status = sweep(g, a->dry, remote,
-				       outbox_node(live, remote), r);
+			status = sweep(g, a->dry, remote, r);
 	}
 	if (live)
 		gc_live_end(live);

@@ -12,6 +12,7 @@
 #include "fs/model/reach.h"
 #include "ipfs/bs_kubo.h"
 #include "ipfs/bs_local.h"
+#include "ipfs/bs_watch.h"
 #include "ipfs/cid.h"
 #include "util/msgbuf.h"
 
@@ -379,10 +380,11 @@ struct unpin_run {
 /* Unpin list on node a batch at a time, so that a failure says where
  * (bs_kubo_unpin_many stops at the first batch that fails, whose pins
  * may be partly gone: its pin/rm may have run before the answer was
- * lost).  A batch the node refused the connection for and that unpinned
- * nothing was not reached (short of a node that died between a retried
- * request's attempts: then the next gc finds those blocks still here and
- * unpins them again).  0 or the first error. */
+ * lost).  The batch that failed counts as reached whatever the error:
+ * a refused connection can be the retry of a pin/rm the node ran before
+ * it died (kubo_call retries), and a block of it put again meanwhile is
+ * live, so no later gc names it to mend a lost pin.  0 or the first
+ * error. */
 static int unpin_list(struct blockstore *node, const struct cid_list *l,
 		      struct unpin_run *u)
 {
@@ -394,7 +396,7 @@ static int unpin_list(struct blockstore *node, const struct cid_list *l,
 		u->unpinned += k;
 		if (e) {
 			u->done = i;
-			u->reached = e == -ECONNREFUSED && k == 0 ? i : i + m;
+			u->reached = i + m;
 			return e;
 		}
 		u->done = u->reached = i + m;
@@ -465,11 +467,19 @@ int gc_free(struct gc *g, bool dry,
 }
 
 /* Beside a mount: 1 if cid is here and now queued for upload again (the
- * mount's outbox checks, under its lock), 0 if not here.  Offline: 1 if
- * here, added to *here to be queued together (gc_requeue_kept). */
+ * mount's outbox checks, under its lock), 0 if not here — or, after an
+ * unpin on a node that may be another, if not put again since the gc
+ * began (dead: a node that lost no pin would keep it live until
+ * uploaded).  Offline: 1 if here, added to *here to be queued together
+ * (gc_requeue_kept); nothing is put again there. */
 static int requeue_one(struct gc *g, const struct cid *cid,
 		       struct cid_list *here)
 {
+	if (g->other_node) {
+		int seen = g->beside ? bs_watch_seen(g->beside, cid) : 0;
+		if (seen != 1)
+			return seen == -ENOENT ? 0 : seen;
+	}
 	if (g->beside)
 		return outbox_requeue(g->beside, cid);
 	int e = bs_has(g->h.local, cid);

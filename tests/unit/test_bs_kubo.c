@@ -37,6 +37,7 @@ struct answer {
 	const uint8_t *raw;
 	size_t raw_len;
 	unsigned delay_ms;   /* before answering */
+	bool then_die;       /* stop listening after it: the node died */
 };
 
 struct mock {
@@ -141,6 +142,15 @@ static void *mock_main(void *arg)
 			if (write(c, head, (size_t)n) == n && bl)
 				(void)!write(c, b, bl);
 		}
+		if (a.then_die) { /* before the client sees the end: its
+				     next connection is refused */
+			pthread_mutex_lock(&m->lock);
+			close(m->fd);
+			m->fd = -1;
+			pthread_mutex_unlock(&m->lock);
+			close(c);
+			break;
+		}
 		close(c);
 	}
 	free(buf);
@@ -185,7 +195,13 @@ static void mock_stop(struct mock *m)
 {
 	pthread_mutex_lock(&m->lock);
 	m->stop = true;
+	bool died = m->fd < 0;
 	pthread_mutex_unlock(&m->lock);
+	if (died) { /* mock_main has returned */
+		pthread_join(m->thread, NULL);
+		pthread_mutex_destroy(&m->lock);
+		return;
+	}
 	/* wake accept() */
 	int c = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in sa = {.sin_family = AF_INET,
@@ -974,6 +990,18 @@ static void test_unpin_many(void)
 	is_int(bs_kubo_unpin_many(bs, c, N, &n), -EIO,
 	       "unpin_many: a failing node is an error");
 	is_int((int)n, 0, "… nothing unpinned");
+
+	/* The pin/rm reaches the node, which dies before it answers: the
+	 * retry is refused.  A refusal with nothing counted does not mean
+	 * nothing was unpinned (fs/tools/gc.c unpin_list). */
+	struct answer a5[] = {{.status = 200, .body = listed},
+			      {.status = 0, .then_die = true}};
+	mock_script(&m, a5, 2);
+	is_int(bs_kubo_unpin_many(bs, c, N, &n), -ECONNREFUSED,
+	       "unpin_many: the node died during the pin/rm: refused");
+	ok(n == 0 && mock_requests(&m) == 2 &&
+		   strstr(m.lines[1], "/pin/rm?") != NULL,
+	   "… nothing counted, though the pin/rm reached it");
 	bs_close(bs);
 	mock_stop(&m);
 }

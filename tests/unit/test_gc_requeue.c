@@ -7,8 +7,11 @@
  * uses it: one put again during the gc (convergent encryption names equal
  * content alike; the watch keeps it here), an evicted one put again and
  * uploaded before the unpin, one whose upload was under way when the
- * node lost it.  The "node" is a second local store behind a gate that
- * can hold an upload; unpinning plus the node's gc is one remove there. */
+ * node lost it; after an unpin that failed, the whole batch that failed
+ * (a refused connection too); after one on a node not known to be the
+ * outbox's, only the blocks put again.  The "node" is a second local
+ * store behind a gate that can hold an upload; unpinning plus the
+ * node's gc is one remove there. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 
 #include "cache/outbox.h"
 #include "fs/tools/gc.h"
+#include "ipfs/bs_kubo.h"
 #include "ipfs/bs_local.h"
 #include "ipfs/bs_watch.h"
 #include "tests/tap.h"
@@ -217,6 +221,14 @@ static void test_freed_not_queued(struct rig *r, uint8_t *blk)
 	is_int(bs_has(r->node, &d), 1, "D on the node");
 }
 
+/* What gc_unpin, gc_free and the CLI set, back to none for the next. */
+static void unpin_reset(struct rig *r)
+{
+	r->g.unpin_failed = r->g.other_node = false;
+	r->g.dead_done = r->g.dead_reached = r->g.evicted_reached = 0;
+	r->g.kept_busy = 0;
+}
+
 /* An unpin that failed partway (gc_unpin's counts, set here): the node
  * was done with E, F was in the batch that failed (its pin gone, as a
  * pin/rm whose answer was lost), G not reached.  Only E is freed; only F
@@ -243,8 +255,83 @@ static void test_unpin_failed(struct rig *r, uint8_t *blk)
 	   "E freed here; F and G, which the node did not finish with, kept");
 	is_int(bs_has(r->node, &f), 1, "F on the node again");
 	is_int(bs_has(r->node, &g), 1, "G on the node, as it was");
-	r->g.unpin_failed = false;
-	r->g.dead_done = r->g.dead_reached = 0;
+	unpin_reset(r);
+}
+
+/* A node that refused the connection for the batch that failed (as it
+ * does for the retry of a pin/rm it ran before it died: the pins here
+ * are gone as that pin/rm left them).  The whole batch counts as
+ * reached: K, put again during the gc, is live and goes up again (no
+ * later gc names it); L, dead, too, since a later put of it would count
+ * it as on the node.  Neither is freed here. */
+static void test_refused_batch(struct rig *r, uint8_t *blk)
+{
+	struct cid k, l;
+	put_uploaded(r, blk, 8, &l, "L");
+	put_uploaded(r, blk, 9, &k, "K");
+	is_int(bs_watch_begin(r->top), 0, "gc begins");
+	cid_list_add(&r->g.dead, &k);
+	cid_list_add(&r->g.dead, &l);
+	is_int(bs_put(r->top, blk, BSZ, 0, NULL), 0, "K put again during the gc");
+	is_int(bs_remove(r->node, &k), 0, "the node ran the pin/rm of K");
+	is_int(bs_remove(r->node, &l), 0, "… and of L, and died");
+	struct kubo_config cfg = {.addr = "/ip4/127.0.0.1/tcp/1",
+				  .connections = 1, .timeout_ms = 2000,
+				  .retries = 1, .backoff_ms = 10};
+	struct blockstore *down = NULL;
+	char msg[512];
+	size_t unpinned = 99;
+	is_int(bs_kubo_open(&cfg, &down), 0, "a store on a node that is down");
+	ok(down && gc_unpin(&r->g, down, &unpinned, msg, sizeof(msg)) != 0,
+	   "gc_unpin fails: %s", msg);
+	ok(unpinned == 0 && r->g.unpin_failed && r->g.dead_done == 0,
+	   "… nothing unpinned, nothing done");
+	is_int((int)r->g.dead_reached, 2, "… the batch that failed reached");
+	if (down)
+		bs_close(down);
+	sweep(r, 2, "refused batch");
+	ok(bs_has(r->here, &k) == 1 && bs_has(r->here, &l) == 1,
+	   "K and L kept here");
+	is_int(bs_has(r->node, &k), 1, "K on the node again");
+	is_int(bs_has(r->node, &l), 1, "L on the node again");
+	unpin_reset(r);
+}
+
+/* gc unpinned on a node not known to be the outbox's (another address
+ * may name the mount's own node, as here): the blocks put again during
+ * the gc are live and go up again, whether gc_free kept them (M, the
+ * node done with it) or the failed unpin left them (P, in the batch
+ * that failed); a dead one (Q) is not pinned again; N is freed. */
+static void test_other_node(struct rig *r, uint8_t *blk)
+{
+	struct cid m, n, p, q;
+	put_uploaded(r, blk, 10, &m, "M");
+	put_uploaded(r, blk, 11, &n, "N");
+	put_uploaded(r, blk, 12, &p, "P");
+	put_uploaded(r, blk, 13, &q, "Q");
+	is_int(bs_watch_begin(r->top), 0, "gc begins");
+	const struct cid *dead[] = {&m, &n, &p, &q};
+	for (size_t i = 0; i < 4; i++) {
+		cid_list_add(&r->g.dead, dead[i]);
+		is_int(bs_remove(r->node, dead[i]), 0, "gc unpins %zu", i);
+	}
+	tap_fill_random(blk, BSZ, 10);
+	is_int(bs_put(r->top, blk, BSZ, 0, NULL), 0, "M put again during the gc");
+	tap_fill_random(blk, BSZ, 12);
+	is_int(bs_put(r->top, blk, BSZ, 0, NULL), 0, "P put again too");
+	r->g.other_node = true;
+	r->g.unpin_failed = true;
+	r->g.dead_done = 2;
+	r->g.dead_reached = 4;
+	sweep(r, 2, "another node");
+	is_int((int)r->g.kept_busy, 1, "gc_free kept M");
+	ok(bs_has(r->here, &n) == 0 && bs_has(r->here, &m) == 1 &&
+	   bs_has(r->here, &p) == 1 && bs_has(r->here, &q) == 1,
+	   "N freed here; M, P and Q kept");
+	ok(bs_has(r->node, &m) == 1 && bs_has(r->node, &p) == 1,
+	   "M and P, live, on the node again");
+	is_int(bs_has(r->node, &q), 0, "Q, dead, not pinned again");
+	unpin_reset(r);
 }
 
 #define OFFLINE_N 50
@@ -292,6 +379,8 @@ int main(void)
 	test_upload_under_way(&r, blk);
 	test_freed_not_queued(&r, blk);
 	test_unpin_failed(&r, blk);
+	test_refused_batch(&r, blk);
+	test_other_node(&r, blk);
 	bs_close(r.top); /* unmounted: its log stays */
 	test_offline(&r, blk);
 	bs_close(r.node);
