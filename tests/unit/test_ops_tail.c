@@ -33,7 +33,9 @@
  * made outside the lock, journaled after a later seal's record (replay
  * would end on the older content); and a seal made but not yet
  * journaled when another fsync, finding nothing to seal, or a commit
- * rotating past appends it covers, must make it durable.
+ * rotating past appends it covers, must make it durable; and a seal of
+ * unchanged bytes (the tree's very CID) not yet journaled when another
+ * fsync's append comes, which must not go over it.
  */
 /* libfuse, its replies this test's: first, as it defines the version */
 #include "tests/unit/fuse_reply_stub.h"
@@ -245,10 +247,12 @@ static void refuse_seals(struct refusing *r)
 }
 
 /* Taken out again before anything closes the stack (the layer owns no
- * part of it: it is never closed). */
+ * part of it: it is never closed).  Nothing when r is not in place
+ * (commit_refused stopped before refuse_seals). */
 static void allow_seals(struct refusing *r)
 {
-	fs.st.bs = bs_parent(&r->base);
+	if (fs.st.bs == &r->base)
+		fs.st.bs = bs_parent(&r->base);
 }
 
 /* File name made and grown as made_and_grown does, the growth fsynced
@@ -258,6 +262,7 @@ static void allow_seals(struct refusing *r)
  * it moved the head. */
 static int commit_refused(const char *name, struct refusing *r)
 {
+	memset(r, 0, sizeof(*r)); /* for allow_seals, whatever step fails */
 	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
 	int bad = made_and_grown(name, &fi);
 	struct inode *i = named(name);
@@ -401,6 +406,52 @@ static _Noreturn void commit_in_flight_crash(const char *store)
 	seal_in_flight(store, "g", true);
 }
 
+/* Fsync A seals file name outside the lock after "first\n", fsynced,
+ * was rewritten unchanged: under the file's own scope its seal is the
+ * tree's CID.  Before A logs, "added\n" is written and fsync C
+ * journals it: an append over a seal the journal does not hold yet.
+ * Then A logs, and (commit, on the opens path) a commit, whose seal of
+ * the file the append obliges; the process dies. */
+static _Noreturn void same_cid_in_flight(const char *store, const char *name,
+					 bool commit)
+{
+	open_store(store);
+	if (commit)
+		fs.no_open = false; /* handles counted: the opens path */
+	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
+	ipmd_ops.create(req(), TREE_ROOT_INO, name, 0600, &fi);
+	struct inode *i = named(name);
+	if (!i || stub.err)
+		_exit(1);
+	ipmd_ops.write(req(), i->ino, "first\n", 6, 0, &fi);
+	int bad = stub.err;
+	ipmd_ops.fsync(req(), i->ino, 1, &fi);
+	bad |= stub.err;
+	ipmd_ops.write(req(), i->ino, "first\n", 6, 0, &fi);
+	bad |= stub.err;
+	struct record r;
+	struct file_tail t;
+	struct file_state *f = taken(i, &r, &t, REC_CONTENT);
+	ipmd_ops.write(req(), i->ino, "added\n", 6, 6, &fi);
+	bad |= stub.err;
+	ipmd_ops.fsync(req(), i->ino, 1, &fi); /* C: acknowledged */
+	bad |= stub.err;
+	bad |= logged(i, f, &r, &t) != 0;
+	if (commit)
+		bad |= ipmd_fs_commit(&fs) != 0;
+	_exit(bad);
+}
+
+static _Noreturn void same_cid_crash(const char *store)
+{
+	same_cid_in_flight(store, "h", false);
+}
+
+static _Noreturn void same_cid_commit_crash(const char *store)
+{
+	same_cid_in_flight(store, "k", true);
+}
+
 /* Seals of one inode journaled in another order than they were made
  * (fs/mount/file.h, "Seal order"), each case a crash and a replay. */
 static void test_seal_order(const char *store)
@@ -428,6 +479,16 @@ static void test_seal_order(const char *store)
 		 "never logs",
 		 "g", "First\nadded\n",
 		 "after the commit and a crash: the appended bytes are there"},
+		{same_cid_crash,
+		 "rewritten unchanged: fsync A seals (the tree's CID), fsync "
+		 "C journals an append, A journals",
+		 "h", "first\nadded\n",
+		 "replayed: the bytes C's fsync acknowledged"},
+		{same_cid_commit_crash,
+		 "open handle: the same, then a commit",
+		 "k", "first\nadded\n",
+		 "after the commit and a crash: the bytes C's fsync "
+		 "acknowledged"},
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(*cases); k++) {
 		crash_then_open(cases[k].child, store, cases[k].what);
