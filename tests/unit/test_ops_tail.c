@@ -90,6 +90,15 @@ static void open_store(const char *store)
 		harness_bail("open the mailbox: %s", msg);
 }
 
+/* The store opened; opens: as a kernel that calls open, every handle
+ * counted in opens (the opens path), not as one without no-open. */
+static void open_store_as(const char *store, bool opens)
+{
+	open_store(store);
+	if (opens)
+		fs.no_open = false;
+}
+
 /* Run child (it exits 0 when every call succeeded, 1 otherwise) in a
  * process that dies as a crash would; then the store opened again. */
 static void crash_then_open(void (*child)(const char *),
@@ -166,8 +175,7 @@ static int logged(struct inode *i, struct file_state *f, struct record *r,
 
 static _Noreturn void append_commit_crash(const char *store)
 {
-	open_store(store);
-	fs.no_open = false; /* handles counted: the opens path */
+	open_store_as(store, true);
 	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
 	int bad = made_and_grown("uidlist", &fi);
 	struct inode *i = named("uidlist");
@@ -328,6 +336,23 @@ static void test_refused_retry(const char *store)
 	ipmd_fs_close(&fs);
 }
 
+/* Fsync A's first half on i (op as taken wants); six bytes written at
+ * offset 6 and fsynced (acknowledged) by another call; A's second half.
+ * 0 when every call succeeded, else 1. */
+static int a_between(struct inode *i, struct fuse_file_info *fi,
+		     enum record_op op, const char *six)
+{
+	struct record r;
+	struct file_tail t;
+	struct file_state *f = taken(i, &r, &t, op);
+	ipmd_ops.write(req(), i->ino, six, 6, 6, fi);
+	int bad = stub.err;
+	ipmd_ops.fsync(req(), i->ino, 1, fi);
+	bad |= stub.err;
+	bad |= logged(i, f, &r, &t) != 0;
+	return bad != 0;
+}
+
 /* Fsync A's first half on file name, op: its tail taken (REC_APPEND,
  * over made_and_grown's append) or its content sealed (REC_CONTENT, over
  * a rewrite of byte 0: "First\nadded\n").  Before A logs, a write and
@@ -343,14 +368,7 @@ static _Noreturn void overtaken_by_b(const char *store, const char *name,
 	if (op == REC_CONTENT)
 		ipmd_ops.write(req(), i->ino, "F", 1, 0, &fi);
 	bad |= stub.err;
-	struct record r;
-	struct file_tail t;
-	struct file_state *f = taken(i, &r, &t, op);
-	ipmd_ops.write(req(), i->ino, "newer\n", 6, 6, &fi);
-	bad |= stub.err;
-	ipmd_ops.fsync(req(), i->ino, 1, &fi);
-	bad |= stub.err;
-	bad |= logged(i, f, &r, &t) != 0;
+	bad |= a_between(i, &fi, op, "newer\n");
 	_exit(bad);
 }
 
@@ -373,9 +391,7 @@ static _Noreturn void content_overtaken_crash(const char *store)
 static _Noreturn void seal_in_flight(const char *store, const char *name,
 				     bool commit)
 {
-	open_store(store);
-	if (commit)
-		fs.no_open = false; /* handles counted: the opens path */
+	open_store_as(store, commit);
 	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
 	int bad = made_and_grown(name, &fi);
 	struct inode *i = named(name);
@@ -415,9 +431,7 @@ static _Noreturn void commit_in_flight_crash(const char *store)
 static _Noreturn void same_cid_in_flight(const char *store, const char *name,
 					 bool commit)
 {
-	open_store(store);
-	if (commit)
-		fs.no_open = false; /* handles counted: the opens path */
+	open_store_as(store, commit);
 	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
 	ipmd_ops.create(req(), TREE_ROOT_INO, name, 0600, &fi);
 	struct inode *i = named(name);
@@ -429,14 +443,7 @@ static _Noreturn void same_cid_in_flight(const char *store, const char *name,
 	bad |= stub.err;
 	ipmd_ops.write(req(), i->ino, "first\n", 6, 0, &fi);
 	bad |= stub.err;
-	struct record r;
-	struct file_tail t;
-	struct file_state *f = taken(i, &r, &t, REC_CONTENT);
-	ipmd_ops.write(req(), i->ino, "added\n", 6, 6, &fi);
-	bad |= stub.err;
-	ipmd_ops.fsync(req(), i->ino, 1, &fi); /* C: acknowledged */
-	bad |= stub.err;
-	bad |= logged(i, f, &r, &t) != 0;
+	bad |= a_between(i, &fi, REC_CONTENT, "added\n");
 	if (commit)
 		bad |= ipmd_fs_commit(&fs) != 0;
 	_exit(bad);
