@@ -35,6 +35,8 @@ struct file_state {
 	uint64_t durable, low;
 	bool tail_journaled; /* appends journaled that no journaled seal
 			      * covers yet */
+	uint64_t tail_seals; /* the seal the last journaled append went
+			      * over: only a later seal covers it */
 	uint64_t seals;      /* file_seal calls: a tail taken before one is
 			      * stale (file_tail_current) */
 	uint64_t journaled;  /* the latest seal whose content record is in
@@ -585,10 +587,11 @@ void file_seal_done(struct file_state *f, uint64_t seal, bool journaled)
 	if (journaled) {
 		if (seal > f->journaled)
 			f->journaled = seal;
-		/* Every append journaled so far was over a base the tree
-		 * held (file_tail_current), so before this seal: it covers
-		 * them. */
-		f->tail_journaled = false;
+		/* A seal made after the last journaled append was taken
+		 * holds its bytes; one it went over (journaled late: its
+		 * record was skipped or failed first) does not. */
+		if (seal > f->tail_seals)
+			f->tail_journaled = false;
 	} else {
 		f->modified = true;
 		f->low = 0;
@@ -648,8 +651,12 @@ bool file_tail_current(struct file_state *f, const struct file_tail *t,
 		       const struct obj_ref *content)
 {
 	pthread_mutex_lock(&f->lock);
-	bool ok = f->seals == t->seals && f->durable == t->off &&
-		  f->low >= t->off + t->len &&
+	/* journaled == seals: the base is in the journal, not merely equal
+	 * to the tree's (a rewrite of unchanged bytes seals to the tree's
+	 * CID): an append over a seal still on its way would come before
+	 * that seal's older content record. */
+	bool ok = f->seals == t->seals && f->journaled == f->seals &&
+		  f->durable == t->off && f->low >= t->off + t->len &&
 		  cid_equal(&f->base.cid, &content->cid) &&
 		  f->base.size == content->size;
 	pthread_mutex_unlock(&f->lock);
@@ -664,6 +671,8 @@ void file_tail_done(struct file_state *f, const struct file_tail *t,
 		if (t->off + t->len > f->durable)
 			f->durable = t->off + t->len;
 		f->tail_journaled = f->modified;
+		if (t->seals > f->tail_seals)
+			f->tail_seals = t->seals;
 	} else if (t->off < f->low) {
 		f->low = t->off; /* not in the journal: still to journal */
 	}
@@ -697,6 +706,7 @@ int file_tail_replayed(struct obj_store *st, struct file_state *f,
 			f->durable = off + len;
 		f->low = UINT64_MAX;
 		f->tail_journaled = true;
+		f->tail_seals = f->seals;
 	}
 	pthread_mutex_unlock(&f->lock);
 	return r;

@@ -123,6 +123,18 @@ int file_seal(struct obj_store *st, struct file_state *f, struct obj_ref *out,
  * (file_seal_done): the journal, and the tree it is applied to, never go
  * back to older content, and a skipped record's caller is answered by
  * the later one.
+ *
+ * Appends go only over a seal whose record is in the journal (or the
+ * base the state was made from): file_tail_current wants the last seal
+ * journaled, not just its CID equal to the tree's.  A rewrite of
+ * unchanged bytes seals to the very content the tree names (the file's
+ * own scope), so the CIDs match while that seal's record is still on
+ * its way; an append journaled then would come before it, and replay
+ * would end on the seal's shorter content.  So every seal whose record
+ * reaches the journal after an append was made after the append was
+ * taken, and holds its bytes; file_seal_done lets the appends count as
+ * covered only for such a seal (newer than the one the last journaled
+ * append went over), never for an older one journaled late.
  */
 /* f's last seal (0: none) and, in *out, its content (the base). */
 uint64_t file_last_seal(struct file_state *f, struct obj_ref *out);
@@ -130,9 +142,10 @@ uint64_t file_last_seal(struct file_state *f, struct obj_ref *out);
  * seal, in the journal already?  Then seal's own need not go there. */
 bool file_seal_journaled(struct file_state *f, uint64_t seal);
 /* Under the owner's lock: the content record of seal is in the journal
- * (it covers the appends journaled before it: file_tail_journaled turns
- * false), or it could not be journaled: the state is modified again and
- * its next seal is whole (no tail). */
+ * (a seal newer than the last journaled append's base covers the
+ * appends journaled before it: file_tail_journaled turns false), or it
+ * could not be journaled: the state is modified again and its next seal
+ * is whole (no tail). */
 void file_seal_done(struct file_state *f, uint64_t seal, bool journaled);
 
 /* Bytes appended past the durable point (malloc'ed data, wiped by
@@ -158,7 +171,8 @@ int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
  * Between file_tail_take's 1 and journaling it (the take runs outside
  * the mount's lock): does the tail still extend what the journal holds,
  * over content, the content the tree names for the file?  False when
- * another call journaled a tail or sealed the state meanwhile, a write
+ * another call journaled a tail or sealed the state meanwhile, the
+ * state's last seal is not in the journal yet ("Seal order"), a write
  * changed bytes below the tail's end, or the tree's content is no longer
  * the state's base (a merge changed it under a kept state): the append
  * would replay over other bytes than the live file has, so seal instead.
@@ -171,9 +185,9 @@ void file_tail_done(struct file_state *f, const struct file_tail *t,
 		    bool journaled);
 void file_tail_free(struct file_tail *t);
 /* Are appends journaled that no journaled seal covers (file_seal_done)?
- * The journal generation holding them may go only after a seal of this
- * state is in the journal: a seal still on its way there (sealed outside
- * the owner's lock) does not count. */
+ * The journal generation holding them may go only after a later seal of
+ * this state is in the journal: a seal still on its way there (sealed
+ * outside the owner's lock) does not count, nor one they went over. */
 bool file_tail_journaled(struct file_state *f);
 /* Replay of an append record: write data at off, and count it durable. */
 int file_tail_replayed(struct obj_store *st, struct file_state *f,

@@ -50,9 +50,10 @@ int ipmd_fs_tail_prepare(struct ipmd_fs *fs, struct file_state *f,
  * sync makes it durable.  A journaled append lists the inode for the
  * commit's seal (ipmd_fs_unclaimed), open handles or not.  An append
  * no longer current (file_tail_current: overtaken by another call's tail
- * or seal, or a merge replaced inode's content) is not journaled: the
- * file is sealed whole instead (ipmd_fs_seal_locked).  0 or the error
- * of ipmd_fs_log (or of the seal).
+ * or seal, over a seal whose record is not journaled yet, or a merge
+ * replaced inode's content) is not journaled: the file is sealed whole
+ * instead (ipmd_fs_seal_locked).  0 or the error of ipmd_fs_log (or of
+ * the seal).
  */
 int ipmd_fs_tail_log(struct ipmd_fs *fs, struct inode *inode,
 		     struct file_state *f, struct record *r,

@@ -236,10 +236,15 @@ static void test_stale(struct obj_store st)
 	   "bytes below its end changed: stale");
 	file_tail_free(&t);
 
-	is_int(file_seal(&st, f, &sealed, NULL), 0, "sealed");
+	uint64_t seal = 0;
+	is_int(file_seal(&st, f, &sealed, &seal), 0, "sealed");
 	is_int(file_write(&st, f, 250, data + 250, 50), 0, "append 50");
 	is_int(take(&st, f, &t, data, 250, 50), 1, "taken: 50 at 250");
-	ok(file_tail_current(f, &t, &sealed), "over its sealed base: current");
+	ok(!file_tail_current(f, &t, &sealed),
+	   "over a seal not yet journaled: stale, though the tree names it");
+	file_seal_done(f, seal, true);
+	ok(file_tail_current(f, &t, &sealed),
+	   "over its sealed base, journaled: current");
 	is_int(file_truncate(&st, f, 250), 0, "truncated back");
 	is_int(file_seal(&st, f, &sealed, NULL), 0, "sealed (a truncate's seal)");
 	ok(!file_tail_current(f, &t, &sealed),
@@ -265,6 +270,47 @@ static void test_merged(struct obj_store st)
 	ok(!file_tail_current(f, &t, &merged),
 	   "the tree names other content: stale");
 	file_tail_free(&t);
+	file_state_free(f);
+}
+
+/* A rewrite of unchanged bytes seals, under the file's own scope, to the
+ * content the tree names already; until that seal's record is in the
+ * journal, no append may go over it (it would replay before the older
+ * record), and once one did, only a later seal's record covers it. */
+static void test_same_content(struct obj_store st)
+{
+	uint8_t data[300];
+	tap_fill_random(data, sizeof(data), 12);
+	struct obj_ref base, again, later;
+	struct file_tail t;
+	uint64_t s1 = 0, s2 = 0, s3 = 0;
+	struct file_state *f = over(&st, data, 100, &base);
+	is_int(file_write(&st, f, 0, data, 100), 0, "rewritten unchanged");
+	is_int(file_seal(&st, f, &again, &s1), 0, "sealed (fsync A)");
+	ok(ref_eq(&again, &base), "to the content the tree names");
+	is_int(file_write(&st, f, 100, data + 100, 50), 0, "append 50");
+	is_int(take(&st, f, &t, data, 100, 50), 1, "taken (fsync C)");
+	ok(!file_tail_current(f, &t, &base),
+	   "A's record not in the journal: stale, though the CIDs match");
+	file_tail_free(&t);
+
+	is_int(file_seal(&st, f, &later, &s2), 0,
+	       "sealed whole instead (seal 2)");
+	file_seal_done(f, s2, true);
+	ok(file_seal_journaled(f, s1), "A's seal is covered by it");
+	is_int(file_write(&st, f, 150, data + 150, 50), 0, "append 50");
+	is_int(take(&st, f, &t, data, 150, 50), 1, "taken over seal 2");
+	ok(file_tail_current(f, &t, &later), "seal 2 journaled: current");
+	file_tail_done(f, &t, true);
+	file_tail_free(&t);
+	ok(file_tail_journaled(f), "the append journaled");
+	file_seal_done(f, s2, true);
+	ok(file_tail_journaled(f),
+	   "the seal it went over, told again: the append still uncovered");
+	is_int(file_seal(&st, f, &later, &s3), 0, "sealed (seal 3)");
+	ok(file_tail_journaled(f), "seal 3 not journaled yet: uncovered");
+	file_seal_done(f, s3, true);
+	ok(!file_tail_journaled(f), "seal 3 journaled: it covers the append");
 	file_state_free(f);
 }
 
@@ -310,6 +356,7 @@ static const struct harness_store_test with_store[] = {
 	{"stale", test_stale},
 	{"merged", test_merged},
 	{"order", test_seal_order},
+	{"same", test_same_content},
 };
 
 int main(void)

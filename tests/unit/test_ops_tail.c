@@ -33,7 +33,9 @@
  * made outside the lock, journaled after a later seal's record (replay
  * would end on the older content); and a seal made but not yet
  * journaled when another fsync, finding nothing to seal, or a commit
- * rotating past appends it covers, must make it durable.
+ * rotating past appends it covers, must make it durable; and a seal of
+ * unchanged bytes (the tree's very CID) not yet journaled when another
+ * fsync's append comes, which must not go over it.
  */
 /* libfuse, its replies this test's: first, as it defines the version */
 #include "tests/unit/fuse_reply_stub.h"
@@ -89,6 +91,15 @@ static void open_store(const char *store)
 	char msg[512] = "";
 	if (ipmd_fs_open(&fs, &mo, msg, sizeof(msg)) != 0)
 		harness_bail("open the mailbox: %s", msg);
+}
+
+/* The store opened; opens: as a kernel that calls open, every handle
+ * counted in opens (the opens path), not as one without no-open. */
+static void open_store_as(const char *store, bool opens)
+{
+	open_store(store);
+	if (opens)
+		fs.no_open = false;
 }
 
 /* Run child (it exits 0 when every call succeeded, 1 otherwise) in a
@@ -167,8 +178,7 @@ static int logged(struct inode *i, struct file_state *f, struct record *r,
 
 static _Noreturn void append_commit_crash(const char *store)
 {
-	open_store(store);
-	fs.no_open = false; /* handles counted: the opens path */
+	open_store_as(store, true);
 	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
 	int bad = made_and_grown("uidlist", &fi);
 	struct inode *i = named("uidlist");
@@ -248,10 +258,12 @@ static void refuse_seals(struct refusing *r)
 }
 
 /* Taken out again before anything closes the stack (the layer owns no
- * part of it: it is never closed). */
+ * part of it: it is never closed).  Nothing when r is not in place
+ * (commit_refused stopped before refuse_seals). */
 static void allow_seals(struct refusing *r)
 {
-	fs.st.bs = bs_parent(&r->base);
+	if (fs.st.bs == &r->base)
+		fs.st.bs = bs_parent(&r->base);
 }
 
 /* File name made and grown as made_and_grown does, the growth fsynced
@@ -261,6 +273,7 @@ static void allow_seals(struct refusing *r)
  * it moved the head. */
 static int commit_refused(const char *name, struct refusing *r)
 {
+	memset(r, 0, sizeof(*r)); /* for allow_seals, whatever step fails */
 	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
 	int bad = made_and_grown(name, &fi);
 	struct inode *i = named(name);
@@ -345,6 +358,23 @@ static void test_refused_retry(const char *store)
 	ipmd_fs_close(&fs);
 }
 
+/* Fsync A's first half on i (op as taken wants); six bytes written at
+ * offset 6 and fsynced (acknowledged) by another call; A's second half.
+ * 0 when every call succeeded, else 1. */
+static int a_between(struct inode *i, struct fuse_file_info *fi,
+		     enum record_op op, const char *six)
+{
+	struct record r;
+	struct file_tail t;
+	struct file_state *f = taken(i, &r, &t, op);
+	ipmd_ops.write(req(), i->ino, six, 6, 6, fi);
+	int bad = stub.err;
+	ipmd_ops.fsync(req(), i->ino, 1, fi);
+	bad |= stub.err;
+	bad |= logged(i, f, &r, &t) != 0;
+	return bad != 0;
+}
+
 /* Fsync A's first half on file name, op: its tail taken (REC_APPEND,
  * over made_and_grown's append) or its content sealed (REC_CONTENT, over
  * a rewrite of byte 0: "First\nadded\n").  Before A logs, a write and
@@ -360,14 +390,7 @@ static _Noreturn void overtaken_by_b(const char *store, const char *name,
 	if (op == REC_CONTENT)
 		ipmd_ops.write(req(), i->ino, "F", 1, 0, &fi);
 	bad |= stub.err;
-	struct record r;
-	struct file_tail t;
-	struct file_state *f = taken(i, &r, &t, op);
-	ipmd_ops.write(req(), i->ino, "newer\n", 6, 6, &fi);
-	bad |= stub.err;
-	ipmd_ops.fsync(req(), i->ino, 1, &fi);
-	bad |= stub.err;
-	bad |= logged(i, f, &r, &t) != 0;
+	bad |= a_between(i, &fi, op, "newer\n");
 	_exit(bad);
 }
 
@@ -390,9 +413,7 @@ static _Noreturn void content_overtaken_crash(const char *store)
 static _Noreturn void seal_in_flight(const char *store, const char *name,
 				     bool commit)
 {
-	open_store(store);
-	if (commit)
-		fs.no_open = false; /* handles counted: the opens path */
+	open_store_as(store, commit);
 	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
 	int bad = made_and_grown(name, &fi);
 	struct inode *i = named(name);
@@ -423,6 +444,43 @@ static _Noreturn void commit_in_flight_crash(const char *store)
 	seal_in_flight(store, "g", true);
 }
 
+/* Fsync A seals file name outside the lock after "first\n", fsynced,
+ * was rewritten unchanged: under the file's own scope its seal is the
+ * tree's CID.  Before A logs, "added\n" is written and fsync C
+ * journals it: an append over a seal the journal does not hold yet.
+ * Then A logs, and (commit, on the opens path) a commit, whose seal of
+ * the file the append obliges; the process dies. */
+static _Noreturn void same_cid_in_flight(const char *store, const char *name,
+					 bool commit)
+{
+	open_store_as(store, commit);
+	struct fuse_file_info fi = {.flags = O_RDWR | O_CREAT};
+	ipmd_ops.create(req(), TREE_ROOT_INO, name, 0600, &fi);
+	struct inode *i = named(name);
+	if (!i || stub.err)
+		_exit(1);
+	ipmd_ops.write(req(), i->ino, "first\n", 6, 0, &fi);
+	int bad = stub.err;
+	ipmd_ops.fsync(req(), i->ino, 1, &fi);
+	bad |= stub.err;
+	ipmd_ops.write(req(), i->ino, "first\n", 6, 0, &fi);
+	bad |= stub.err;
+	bad |= a_between(i, &fi, REC_CONTENT, "added\n");
+	if (commit)
+		bad |= ipmd_fs_commit(&fs) != 0;
+	_exit(bad);
+}
+
+static _Noreturn void same_cid_crash(const char *store)
+{
+	same_cid_in_flight(store, "h", false);
+}
+
+static _Noreturn void same_cid_commit_crash(const char *store)
+{
+	same_cid_in_flight(store, "k", true);
+}
+
 /* Seals of one inode journaled in another order than they were made
  * (fs/mount/file.h, "Seal order"), each case a crash and a replay. */
 static void test_seal_order(const char *store)
@@ -450,6 +508,16 @@ static void test_seal_order(const char *store)
 		 "never logs",
 		 "g", "First\nadded\n",
 		 "after the commit and a crash: the appended bytes are there"},
+		{same_cid_crash,
+		 "rewritten unchanged: fsync A seals (the tree's CID), fsync "
+		 "C journals an append, A journals",
+		 "h", "first\nadded\n",
+		 "replayed: the bytes C's fsync acknowledged"},
+		{same_cid_commit_crash,
+		 "open handle: the same, then a commit",
+		 "k", "first\nadded\n",
+		 "after the commit and a crash: the bytes C's fsync "
+		 "acknowledged"},
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(*cases); k++) {
 		crash_then_open(cases[k].child, store, cases[k].what);
