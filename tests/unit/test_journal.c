@@ -158,6 +158,21 @@ static void make_small(const char *dir, uint64_t gen, uint64_t base, int n,
 	journal_close(j);
 }
 
+/* Generation 1 of n records (ids base…) in dir, its offsets in offs
+ * (n + 1 of them); returns the file's bytes. */
+static uint8_t *make_laid_out(const char *dir, uint64_t base, int n,
+			      off_t *offs, size_t *len)
+{
+	char p[600];
+
+	make_small(dir, 1, base, n, offs);
+	gen_path(p, sizeof(p), dir, 1);
+	uint8_t *orig = harness_read_file(p, len);
+	ok(orig && (off_t)*len == offs[n], "%d records laid out as expected",
+	   n);
+	return orig;
+}
+
 /* ---- tests ------------------------------------------------------------ */
 
 static void test_round_trip(void)
@@ -471,11 +486,9 @@ static void test_unfinished_tail(void)
 	size_t len;
 	int r;
 
-	make_small(dir, 1, 400, 5, offs);
+	uint8_t *orig = make_laid_out(dir, 400, 5, offs, &len);
 	gen_path(p1, sizeof(p1), dir, 1);
 	gen_path(p2, sizeof(p2), dir, 2);
-	uint8_t *orig = harness_read_file(p1, &len);
-	ok(orig && (off_t)len == offs[5], "5 records laid out as expected");
 	const off_t last = offs[4];
 	const struct {
 		off_t cut;
@@ -610,11 +623,9 @@ static void test_damage_not_unfinished(void)
 	char p1[600], p2[600];
 	size_t len;
 
-	make_small(dir, 1, 700, 8, offs);
+	uint8_t *orig = make_laid_out(dir, 700, 8, offs, &len);
 	gen_path(p1, sizeof(p1), dir, 1);
 	gen_path(p2, sizeof(p2), dir, 2);
-	uint8_t *orig = harness_read_file(p1, &len);
-	ok(orig && (off_t)len == offs[8], "8 records laid out as expected");
 
 	/* A bit flipped in a length field (+512 KiB): the rest of the file
 	 * looks like one record cut short, but the next one opens in it. */
