@@ -105,6 +105,7 @@ struct scan {
 	uint64_t records;     /* good records = the next seq */
 	uint64_t torn;        /* bytes from end to EOF, when last */
 	bool unfinished;      /* torn is an unfinished write (journal.h) */
+	bool after_gap;       /* the file replayed before it is not gen - 1 */
 	off_t bad;            /* where -EBADMSG was found */
 };
 
@@ -149,7 +150,9 @@ static int tail_or_bad(struct scan *sc, off_t off, off_t size, enum tail t)
 }
 
 /* A file too short for a header: a creation a crash cut short, if its
- * bytes are a prefix of the header it was to get; it holds no records. */
+ * bytes are a prefix of the header it was to get; it holds no records.
+ * Every file is created as the next generation after the one before it
+ * (or as the first), so a last file cut short after a gap is damage. */
 static int scan_short(int fd, off_t size, struct scan *sc)
 {
 	uint8_t want[JOURNAL_HEADER_BYTES], got[JOURNAL_HEADER_BYTES];
@@ -158,13 +161,64 @@ static int scan_short(int fd, off_t size, struct scan *sc)
 	if (r)
 		return r;
 	make_header(want, sc->gen);
-	if (memcmp(got, want, (size_t)size) != 0) {
+	/* After a gap, no creation made it: files were lost or cut. */
+	if (memcmp(got, want, (size_t)size) != 0 ||
+	    (sc->last && sc->after_gap)) {
 		sc->bad = 0;
 		return -EBADMSG;
 	}
 	sc->end = 0;
 	sc->torn = sc->last ? (uint64_t)size : 0;
 	sc->unfinished = sc->torn > 0;
+	return 0;
+}
+
+/*
+ * Does a record of this generation open where a short record's cut (from
+ * its length field at off to EOF) should hold only that record's first
+ * bytes?  Then the length field is what is wrong, not the file's end: the
+ * record at off opens whole when its length is taken to EOF, or a later
+ * record (seq after seq) opens inside the cut.  A crash cannot leave
+ * either (one pwrite per record, and a failed one is cut back), so such a
+ * cut is damage, not an unfinished write.  The cut is shorter than its
+ * length claims (<= JOURNAL_SEALED_MAX), so it fits in sealed; each
+ * offset tried needs a valid length that fits, and most cost no MAC.
+ */
+static int cut_hides_record(int fd, off_t off, off_t size, const uint8_t *key,
+			    const struct scan *sc, uint64_t seq,
+			    uint8_t *sealed, uint8_t *plain, size_t *plain_used,
+			    bool *hides)
+{
+	size_t n = (size_t)(size - off - JOURNAL_LEN_BYTES);
+	int r = pread_all(fd, sealed, n, off + JOURNAL_LEN_BYTES);
+
+	*hides = false;
+	if (r)
+		return r;
+	/* q: where a candidate record's sealed bytes start in sealed; 0 is
+	 * the record at off itself, taken to EOF. */
+	for (size_t q = 0; !*hides && q + JOURNAL_SEALED_MIN <= n;) {
+		size_t len = n - q, plen;
+		if (q > 0) {
+			len = get_be32(sealed + q - JOURNAL_LEN_BYTES);
+			if (len < JOURNAL_SEALED_MIN || len > n - q) {
+				q++;
+				continue;
+			}
+		}
+		if (len <= JOURNAL_SEALED_MAX) {
+			if (*plain_used < len - IPMD_SEAL_OVERHEAD)
+				*plain_used = len - IPMD_SEAL_OVERHEAD;
+			if (!seal_open(plain, &plen, sealed + q, len,
+				       BLOCK_JOURNAL, key) &&
+			    get_be64(plain) == sc->gen &&
+			    (q == 0 ? get_be64(plain + 8) == seq
+				    : get_be64(plain + 8) > seq))
+				*hides = true;
+		}
+		/* The first later record starts after a minimal one. */
+		q = q ? q + 1 : JOURNAL_SEALED_MIN + JOURNAL_LEN_BYTES;
+	}
 	return 0;
 }
 
@@ -199,8 +253,14 @@ static int scan_records(int fd, off_t size, const uint8_t *key,
 						   zero ? TAIL_UNFINISHED
 							: TAIL_NONE);
 		}
-		if ((off_t)len > rem - JOURNAL_LEN_BYTES)
-			return tail_or_bad(sc, off, size, TAIL_UNFINISHED);
+		if ((off_t)len > rem - JOURNAL_LEN_BYTES) {
+			bool hides;
+			r = cut_hides_record(fd, off, size, key, sc, seq,
+					     sealed, plain, plain_used, &hides);
+			return r ? r : tail_or_bad(sc, off, size,
+						   hides ? TAIL_NONE
+							 : TAIL_UNFINISHED);
+		}
 		r = pread_all(fd, sealed, len, off + JOURNAL_LEN_BYTES);
 		if (r)
 			return r;
@@ -645,29 +705,45 @@ static int list_gens(DIR *d, uint64_t **gens, size_t *n)
 	return 0;
 }
 
+/* The size of generation gen's file in dfd; a file gone meanwhile is 0
+ * (opening it fails later anyway). */
+static int gen_size(int dfd, uint64_t gen, off_t *size)
+{
+	char name[NAME_BYTES];
+	struct stat sb;
+
+	gen_name(name, gen);
+	*size = 0;
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+		*size = sb.st_size;
+	else if (errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 /*
- * *tail: the index in gens (n > 0) of the journal's tail, the last file
- * holding more than a header (journal.h, Replay), or 0.  A file gone
- * meanwhile counts as record-less: opening it fails later anyway.
+ * *tail: the index in gens (n > 0) of the journal's tail (journal.h,
+ * Replay).  The last file, unless it holds at most a header, is the very
+ * next generation, and the one before holds records: that is the file a
+ * rotation creates before it syncs the current one, so a crash can leave
+ * it after an unfinished write.  Nothing else a writer does leaves a file
+ * after a short record: a rotation syncs the current file whole before it
+ * starts another, so two such files, or a gap, mean files lost or cut.
  */
 static int tail_index(int dfd, const uint64_t *gens, size_t n, size_t *tail)
 {
-	size_t t = n - 1;
+	off_t last, before = 0;
+	int r;
 
-	while (t > 0) { /* each pass moves t down */
-		char name[NAME_BYTES];
-		struct stat sb;
-		gen_name(name, gens[t]);
-		if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
-			if (errno != ENOENT)
-				return -errno;
-		} else if (sb.st_size > JOURNAL_HEADER_BYTES) {
-			break;
-		}
-		t--;
-	}
-	*tail = t;
-	return 0;
+	*tail = n - 1;
+	if (n < 2 || gens[n - 1] != gens[n - 2] + 1)
+		return 0;
+	r = gen_size(dfd, gens[n - 1], &last);
+	if (!r && last <= JOURNAL_HEADER_BYTES)
+		r = gen_size(dfd, gens[n - 2], &before);
+	if (!r && last <= JOURNAL_HEADER_BYTES && before > JOURNAL_HEADER_BYTES)
+		*tail = n - 2;
+	return r;
 }
 
 int journal_replay(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
@@ -699,7 +775,9 @@ int journal_replay(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
 	for (size_t i = 0; !r && i < n; i++) {
 		bool last = i >= tail;
 		struct scan sc = { .gen = gens[i], .last = last, .fn = fn,
-				   .arg = arg };
+				   .arg = arg,
+				   .after_gap = stats->files > 0 &&
+						gens[i] != gens[i - 1] + 1 };
 		char name[NAME_BYTES];
 		int fd;
 

@@ -25,17 +25,25 @@
  * partial record that later records would follow.
  *
  * Replay: every file with gen ≥ from_gen in order; within a file, records in
- * order.  The tail of the journal is the end of the last file that holds
- * more than a header (later files, record-less, are what a rotation had
- * created when a crash stopped an append to the file before: creating the
- * next file does not wait for appends to the current one).  There a
- * damaged final record is a torn write: it is cut off (when repair_tail)
- * and counted, not an error.  Torn writes are of two kinds:
+ * order.  The tail of the journal is the end of the last file, or of the
+ * one before it when the last holds at most a header and is exactly the
+ * next generation after a file with records: what a rotation had created
+ * when a crash stopped an append to the file before (creating the next
+ * file does not wait for appends to the current one, but a rotation syncs
+ * the current file before a later one is made, so only one such file can
+ * follow).  There a damaged final record is a torn write: it is cut off
+ * (when repair_tail) and counted, not an error.  Torn writes are of two
+ * kinds:
  *  - unfinished: the file ends inside the record's length field or body,
- *    or everything from the length field on is zeros (a file size that got
- *    ahead of its data), or a file ends inside its header.  One pwrite
- *    that a SIGKILL or a power cut stopped leaves this; nothing after it
- *    was written, so nothing acknowledged is lost.
+ *    and no record of this generation opens in the cut (as a later one,
+ *    or as this one taken to the end: a damaged length field); or
+ *    everything from the length field on is zeros (a file size that got
+ *    ahead of its data); or the last file ends inside its header, unless
+ *    a gap in generations comes before it.  One pwrite that a SIGKILL or
+ *    a power cut stopped leaves this; nothing after it was written, so
+ *    nothing acknowledged is lost.  Synced records zeroed to the end, or
+ *    a next generation cut to its header, look the same: the format has
+ *    no sync marker to tell them apart.
  *  - unopenable: a whole record that does not open.  A SIGKILL cannot
  *    leave one (the kernel copies a write's pages in order), so it may be
  *    damage; it is cut all the same, as nothing can read it.
@@ -135,7 +143,8 @@ typedef int (*journal_replay_fn)(uint64_t gen, uint64_t seq,
  * creation cut short by a crash: it holds no records and is not an error.
  * After a crash, replay with repair_tail (or reopen the last generation,
  * which cuts its torn tail too) before starting a newer generation: a torn
- * tail that a later file with records follows is corruption.
+ * tail that a later file with records (or any file but the next
+ * generation's) follows is corruption.
  */
 IPMD_MUST_CHECK
 int journal_replay(const char *dir, const uint8_t key[IPMD_KEY_BYTES],

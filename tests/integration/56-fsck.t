@@ -150,6 +150,7 @@ ipmd_fsck_exits 0 "a pending journal after a crash is not damage: exit 0"
 check "fsck reports the records that replay" grep -qE "journal: [0-9]+ files, [0-9]+ records .* changes replay over commit $head_seq" <<<"$out"
 cp -a "$S" "$S.mid"
 cp -a "$S" "$S.cut"
+cp -a "$S" "$S.len"
 jnl=$(ls "$S/journal/"*.jnl | tail -n 1)
 flip_byte "$jnl" 1 -3
 ipmd_fsck_exits 4 "garbled journal tail: exit 4"
@@ -198,6 +199,26 @@ check "the mount replays the rest: the journaled deliveries are there" \
 ipmd_umount "$M"
 ipmd_fsck_exits 0 "fsck after that mount: exit 0"
 check "and says nothing of an unfinished write" bash -c '! grep -q "unfinished write" <<<"$1"' _ "$out"
+
+# A bit flipped in the first record's length field (+512 KiB) makes the
+# rest of the file look like one record cut short; but the next record
+# opens inside it, so the records after it were written and synced:
+# damage, not an unfinished write, and the mount refuses rather than cut
+# them as never acknowledged.
+S=${S%.cut}.len
+jnl=$(ls "$S/journal/"*.jnl | tail -n 1)
+flip_byte "$jnl" 0x08 17
+ipmd_fsck_exits 4 "a flipped bit in a journal length field: exit 4"
+check "names the journal file and offset" grep -qE "journal $(basename "$jnl"): the record at offset 16 does not open" <<<"$out"
+check "and calls it no unfinished write" bash -c '! grep -q "unfinished write" <<<"$1"' _ "$out"
+mkdir -p "$M"
+# Into a file: a mount that (wrongly) starts keeps its output open.
+"$IPMD_BIN" mount --store "$S" "$M" >"$TEST_DIR/mount.out" 2>&1
+rc=$? out=$(cat "$TEST_DIR/mount.out")
+check "the mount refuses it" test "$rc" != 0
+says "saying where the journal is damaged" "journal $(basename "$jnl") is damaged at offset 16"
+check "and not that it cut a write never acknowledged" bash -c '! grep -q "never acknowledged" <<<"$1"' _ "$out"
+mountpoint -q "$M" && fusermount3 -u "$M"
 
 # ---------------------------------------------------------------- a forged signature
 # A head commit that opens under this mailbox's manifest key but is signed

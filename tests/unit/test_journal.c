@@ -158,6 +158,21 @@ static void make_small(const char *dir, uint64_t gen, uint64_t base, int n,
 	journal_close(j);
 }
 
+/* Generation 1 of n records (ids base…) in dir, its offsets in offs
+ * (n + 1 of them); returns the file's bytes. */
+static uint8_t *make_laid_out(const char *dir, uint64_t base, int n,
+			      off_t *offs, size_t *len)
+{
+	char p[600];
+
+	make_small(dir, 1, base, n, offs);
+	gen_path(p, sizeof(p), dir, 1);
+	uint8_t *orig = harness_read_file(p, len);
+	ok(orig && (off_t)*len == offs[n], "%d records laid out as expected",
+	   n);
+	return orig;
+}
+
 /* ---- tests ------------------------------------------------------------ */
 
 static void test_round_trip(void)
@@ -471,11 +486,9 @@ static void test_unfinished_tail(void)
 	size_t len;
 	int r;
 
-	make_small(dir, 1, 400, 5, offs);
+	uint8_t *orig = make_laid_out(dir, 400, 5, offs, &len);
 	gen_path(p1, sizeof(p1), dir, 1);
 	gen_path(p2, sizeof(p2), dir, 2);
-	uint8_t *orig = harness_read_file(p1, &len);
-	ok(orig && (off_t)len == offs[5], "5 records laid out as expected");
 	const off_t last = offs[4];
 	const struct {
 		off_t cut;
@@ -553,6 +566,150 @@ static void test_unfinished_tail(void)
 	   "a short record in an older generation with records after it: "
 	   "corruption, not cut");
 	collect_free(&c);
+	free(orig);
+}
+
+/* Replay (no repair) must call it corruption at gen's file and offset,
+ * after n records, and change no file. */
+static void expect_bad(const char *dir, uint64_t gen, off_t off, size_t n,
+		       const char *what)
+{
+	struct collect c = { 0 };
+	char want[32];
+	snprintf(want, sizeof(want), "%016" PRIx64 ".jnl", gen);
+	int got = replay(dir, 0, false, &c);
+	ok(got == -EBADMSG && c.n == n && !strcmp(c.st.bad_file, want) &&
+		   c.st.bad_offset == (uint64_t)off &&
+		   c.st.unfinished_tail_bytes == 0,
+	   "%s: corruption in %s at %lld after %zu records (got r %d, %s at "
+	   "%llu after %zu, %llu unfinished)",
+	   what, want, (long long)off, n, got, c.st.bad_file,
+	   (unsigned long long)c.st.bad_offset, c.n,
+	   (unsigned long long)c.st.unfinished_tail_bytes);
+	collect_free(&c);
+}
+
+/* gen's file as make_small makes it, cut to size bytes. */
+static void make_cut(const char *dir, uint64_t gen, uint64_t base, int n,
+		     off_t size)
+{
+	char p[600];
+	make_small(dir, gen, base, n, NULL);
+	gen_path(p, sizeof(p), dir, gen);
+	if (truncate(p, size) != 0)
+		harness_bail("truncate %s", p);
+}
+
+static void remove_gens(const char *dir, uint64_t upto)
+{
+	char p[600];
+	for (uint64_t g = 1; g <= upto; g++) {
+		gen_path(p, sizeof(p), dir, g);
+		unlink(p);
+	}
+}
+
+/*
+ * Damage a reviewer found passing for an unfinished write (fsck exit 0, the
+ * mount logging "never acknowledged") while acknowledged records were lost.
+ * Each is corruption again: replay stops at it, fsck exits 4 and the mount
+ * refuses.  What a crash can leave all the same stays unfinished: the
+ * limits docs/ARCHITECTURE.md names ("The journal's end after a crash").
+ */
+static void test_damage_not_unfinished(void)
+{
+	const char *dir = harness_path("damage");
+	off_t offs[9], offs2[5];
+	char p1[600], p2[600];
+	size_t len;
+
+	uint8_t *orig = make_laid_out(dir, 700, 8, offs, &len);
+	gen_path(p1, sizeof(p1), dir, 1);
+	gen_path(p2, sizeof(p2), dir, 2);
+
+	/* A bit flipped in a length field (+512 KiB): the rest of the file
+	 * looks like one record cut short, but the next one opens in it. */
+	orig[offs[4] + 1] ^= 0x08;
+	harness_write_file(p1, orig, len);
+	expect_bad(dir, 1, offs[4], 4,
+		   "a length bit flipped, 4 records from the end");
+	struct collect c = { 0 };
+	int r = replay(dir, 0, true, &c);
+	ok(r == -EBADMSG && file_size(p1) == (off_t)len,
+	   "repair_tail does not cut the records after it");
+	collect_free(&c);
+	orig[offs[4] + 1] ^= 0x08;
+	/* In the last record: it opens whole when taken to the end. */
+	orig[offs[7] + 1] ^= 0x08;
+	harness_write_file(p1, orig, len);
+	expect_bad(dir, 1, offs[7], 7, "a length bit flipped in the last record");
+	orig[offs[7] + 1] ^= 0x08;
+	/* An unfinished write is still one: nothing opens in its cut. */
+	harness_write_file(p1, orig, (size_t)(offs[8] - 9));
+	expect_tail(dir, 0, 7, offs[8] - 9 - offs[7], offs[8] - 9 - offs[7],
+		    "a last record cut short, nothing after it");
+
+	/* Zeros: a size ahead of its data after a power cut.  Zeroed synced
+	 * records look the same (no sync marker): the documented limit. */
+	uint8_t *z = harness_alloc(len);
+	memcpy(z, orig, len);
+	memset(z + offs[5], 0, len - (size_t)offs[5]);
+	harness_write_file(p1, z, len);
+	expect_tail(dir, 0, 5, offs[8] - offs[5], offs[8] - offs[5],
+		    "the last 3 records zeroed: unfinished (the limit)");
+	memcpy(z, orig, len);
+	memset(z + offs[5], 0, (size_t)(offs[7] - offs[5]));
+	harness_write_file(p1, z, len);
+	expect_bad(dir, 1, offs[5], 5, "zeros with a record after them");
+	free(z);
+	harness_write_file(p1, orig, len);
+
+	/* The newest generation cut inside its header, after a gap: no
+	 * rotation makes a file two generations on. */
+	make_small(dir, 2, 800, 3, NULL);
+	make_cut(dir, 4, 900, 3, 10);
+	expect_bad(dir, 4, 0, 11,
+		   "the newest generation cut inside its header after a gap");
+	/* As the very next generation it is what a crash in its creation
+	 * leaves: the limit. */
+	remove_gens(dir, 4);
+	harness_write_file(p1, orig, len);
+	make_small(dir, 2, 800, 3, NULL);
+	make_cut(dir, 3, 900, 3, 10);
+	expect_tail(dir, 0, 11, 10, 10,
+		    "the next generation cut inside its header (the limit)");
+
+	/* A middle generation cut inside a record, and the newest cut to
+	 * its header, with a record-less file between them: a rotation
+	 * syncs the file it leaves, so only one file can follow a short
+	 * record. */
+	remove_gens(dir, 4);
+	harness_write_file(p1, orig, len);
+	make_small(dir, 2, 800, 4, offs2);
+	if (truncate(p2, offs2[3] + 30) != 0)
+		harness_bail("truncate %s", p2);
+	struct journal *j;
+	if (journal_open(dir, key, 3, &j) != 0)
+		harness_bail("journal_open gen 3");
+	journal_close(j);
+	make_cut(dir, 4, 900, 3, JOURNAL_HEADER_BYTES);
+	expect_bad(dir, 2, offs2[3], 11,
+		   "a generation cut mid-record, then two record-less files");
+	/* ... or a gap. */
+	char p3[600];
+	gen_path(p3, sizeof(p3), dir, 3);
+	unlink(p3);
+	expect_bad(dir, 2, offs2[3], 11,
+		   "a generation cut mid-record, then a gap and a file cut "
+		   "to its header");
+	/* The very next generation alone is a rotation's crash: the limit. */
+	make_cut(dir, 3, 900, 3, JOURNAL_HEADER_BYTES);
+	char p4[600];
+	gen_path(p4, sizeof(p4), dir, 4);
+	unlink(p4);
+	expect_tail(dir, 0, 11, 30, 30,
+		    "a generation cut mid-record, then the next cut to its "
+		    "header (the limit)");
 	free(orig);
 }
 
@@ -945,6 +1102,7 @@ int main(void)
 	test_no_plaintext();
 	test_torn_tail();
 	test_unfinished_tail();
+	test_damage_not_unfinished();
 	test_corruption();
 	test_drop_before();
 	test_concurrent();
