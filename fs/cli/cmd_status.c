@@ -125,7 +125,7 @@ static void gather(struct history *h, struct status *s)
 	struct journal_replay_stats js;
 	uint64_t from = st->head_err ? 1 : st->head.journal_gen;
 	s->je = journal_replay(h->store.paths.journal, h->store.keys.journal,
-			       from, false, count_record, &jc, &js);
+			       from, 0, count_record, &jc, &js);
 	s->records = jc.records;
 	s->jbytes = jc.bytes;
 	s->oe = outbox_pending_in(h->store.paths.root, &s->pending);

@@ -296,18 +296,40 @@ static int open_own_store(struct ipmd_fs *fs, const struct mount_options *o,
 }
 
 /* Replay the journal over the head's tree (fs->tree); block records go
- * back into the store under the journal wrapper.  0, or -1 with why in
- * msg; *err: the replay's own result (-ENOENT: no journal yet). */
-static int replay_journal(struct ipmd_fs *fs, struct journal_replay_stats *js,
-			  int *err, char *msg, size_t msgsize)
+ * back into the store under the journal wrapper.  across_gaps: replay on
+ * past missing generations (mount_options.journal_across_gaps).  0, or -1
+ * with why in msg; *err: the replay's own result (-ENOENT: no journal
+ * yet). */
+static int replay_journal(struct ipmd_fs *fs, bool across_gaps,
+			  struct journal_replay_stats *js, int *err, char *msg,
+			  size_t msgsize)
 {
 	struct replay_count rc = {.fs = fs, .bs = fs->stack.direct};
 	const char *dir = fs->store.paths.journal;
 	memset(js, 0, sizeof(*js));
+	unsigned flags = (fs->read_only ? 0 : JOURNAL_REPLAY_REPAIR_TAIL) |
+			 (across_gaps ? JOURNAL_REPLAY_ACROSS_GAPS : 0);
 	int e = journal_replay(dir, fs->store.keys.journal,
-			       fs->head.journal_gen, !fs->read_only,
-			       replay_one, &rc, js);
+			       fs->head.journal_gen, flags, replay_one, &rc,
+			       js);
 	*err = e;
+	/* Its records were acknowledged: refuse rather than build on the
+	 * rest as if they had never been (fs/store/journal.h, Replay). */
+	if (e == -ENODATA && js->missing_gen)
+		return msgbuf_say(msg, msgsize,
+			   "journal generation %llu is missing: the changes "
+			   "in %016llx%s (in %s) are lost; refusing to mount "
+			   "without it: run ipmaildir fsck",
+			   (unsigned long long)js->missing_gen,
+			   (unsigned long long)js->missing_gen, JOURNAL_SUFFIX,
+			   dir);
+	if (js->missing_gen)
+		logmsg(LOG_WARNING,
+		       "journal: replayed across %llu missing generation%s "
+		       "(the first %llu): their changes are lost",
+		       (unsigned long long)js->missing_gens,
+		       js->missing_gens == 1 ? "" : "s",
+		       (unsigned long long)js->missing_gen);
 	/* A store (or, for a merge, the node) failing for a moment.  Its
 	 * error may be -ENOENT (a merge's parent missing): never taken for
 	 * a journal that is not there, which would drop the merge and every
@@ -563,7 +585,7 @@ int ipmd_fs_open(struct ipmd_fs *fs, const struct mount_options *o,
 			     store_gc_boundary(&fs->store, fs->st.bs));
 
 	struct journal_replay_stats js;
-	if (replay_journal(fs, &js, &e, msg, msgsize))
+	if (replay_journal(fs, o->journal_across_gaps, &js, &e, msg, msgsize))
 		return -1;
 	if (fs->read_only)
 		return 0;

@@ -100,6 +100,10 @@ struct mount_options {
 	const char *capability;   /* with from_node: the read capability file */
 	const char *at;           /* a past state (fs/store/history.h --at SEQ|CID|TIME):
 				     read-only, no journal, no writer lock */
+	bool journal_across_gaps; /* replay on past missing journal
+				     generations, whose changes are lost
+				     (fsck --repair, once it said so); a
+				     mount refuses them */
 	/* The daemon's, not the mailbox's: fs/cli reads them, the mount
 	 * does not (they share the option table, fs/cli/options.h). */
 	bool nonempty;            /* -o nonempty: mount on a directory that

@@ -213,7 +213,8 @@ int history_replay_journal(struct history *h, struct fs_tree *tree,
 {
 	struct replay r = {.h = h, .tree = tree, .fn = fn, .arg = arg};
 	return journal_replay(h->store.paths.journal, h->store.keys.journal,
-			      from_gen, false, replay_record, &r, js);
+			      from_gen, JOURNAL_REPLAY_ACROSS_GAPS,
+			      replay_record, &r, js);
 }
 
 /* history_journal_merges: every merge record's parent, nothing applied. */
@@ -259,7 +260,7 @@ int history_journal_read(struct history *h, uint64_t from_gen,
 			 struct history_journal *j)
 {
 	int e = journal_replay(h->store.paths.journal, h->store.keys.journal,
-			       from_gen, false, keep_record, j, NULL);
+			       from_gen, 0, keep_record, j, NULL);
 	if (e)
 		history_journal_free(j);
 	return e;

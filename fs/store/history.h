@@ -167,7 +167,9 @@ int history_journal_merges(const struct history_journal *j,
  * wrapper), any other is applied to tree by record_replay.  fn is told each
  * record's result (block: which kind; cid: the block's when err is 0;
  * err: that call's result) and decides: a non-zero return stops the replay with it.
- * Returns journal_replay's result and fills *js as it does.
+ * Returns journal_replay's result and fills *js as it does; missing
+ * generations (js->missing_gen) are replayed across, as fsck --repair
+ * does, for the caller to report.
  */
 typedef int (*history_replay_fn)(void *arg, bool block,
 				 const struct cid *cid, int err);

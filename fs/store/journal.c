@@ -639,37 +639,6 @@ int journal_close(struct journal *j)
 	return r;
 }
 
-int journal_drop_before(const char *dir, uint64_t gen)
-{
-	DIR *d;
-	struct dirent *de;
-	bool removed = false;
-	int r = 0;
-
-	if (!dir)
-		return -EINVAL;
-	d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	/* Bounded by the directory's entries. */
-	while ((de = readdir(d)) != NULL) {
-		uint64_t g;
-		if (!parse_name(de->d_name, &g) || g >= gen)
-			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
-			removed = true;
-		else if (errno != ENOENT && !r)
-			r = -errno;
-	}
-	if (removed) {
-		int s = fsync_fd(dirfd(d));
-		if (!r)
-			r = s;
-	}
-	closedir(d);
-	return r;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -703,6 +672,56 @@ static int list_gens(DIR *d, uint64_t **gens, size_t *n)
 	if (*n > 1)
 		qsort(*gens, *n, sizeof(**gens), cmp_u64);
 	return 0;
+}
+
+int journal_drop_before(const char *dir, uint64_t gen)
+{
+	uint64_t *gens = NULL;
+	size_t n = 0;
+	bool removed = false;
+	DIR *d;
+	int r;
+
+	if (!dir)
+		return -EINVAL;
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	r = list_gens(d, &gens, &n);
+	/* Oldest first: a crash midway leaves no hole among the rest. */
+	for (size_t i = 0; !r && i < n && gens[i] < gen; i++) {
+		char name[NAME_BYTES];
+		gen_name(name, gens[i]);
+		if (unlinkat(dirfd(d), name, 0) == 0)
+			removed = true;
+		else if (errno != ENOENT)
+			r = -errno;
+	}
+	if (removed) {
+		int s = fsync_fd(dirfd(d));
+		if (!r)
+			r = s;
+	}
+	free(gens);
+	closedir(d);
+	return r;
+}
+
+/* Generations missing between files of gens (ascending) ≥ from_gen: the
+ * lowest in st->missing_gen, the count in st->missing_gens. */
+static void find_gaps(const uint64_t *gens, size_t n, uint64_t from_gen,
+		      struct journal_replay_stats *st)
+{
+	for (size_t i = 1; i < n; i++) {
+		if (gens[i - 1] < from_gen || gens[i] == gens[i - 1] + 1)
+			continue;
+		uint64_t lost = gens[i] - gens[i - 1] - 1;
+		if (!st->missing_gen)
+			st->missing_gen = gens[i - 1] + 1;
+		st->missing_gens = lost > UINT64_MAX - st->missing_gens
+					   ? UINT64_MAX
+					   : st->missing_gens + lost;
+	}
 }
 
 /* The size of generation gen's file in dfd; a file gone meanwhile is 0
@@ -747,9 +766,10 @@ static int tail_index(int dfd, const uint64_t *gens, size_t n, size_t *tail)
 }
 
 int journal_replay(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
-		   uint64_t from_gen, bool repair_tail, journal_replay_fn fn,
+		   uint64_t from_gen, unsigned flags, journal_replay_fn fn,
 		   void *arg, struct journal_replay_stats *stats)
 {
+	bool repair_tail = flags & JOURNAL_REPLAY_REPAIR_TAIL;
 	struct journal_replay_stats unused;
 	uint64_t *gens = NULL;
 	size_t n = 0;
@@ -771,6 +791,12 @@ int journal_replay(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
 	size_t tail = 0;
 	if (!r && n)
 		r = tail_index(dirfd(d), gens, n, &tail);
+	/* Checked before anything is replayed or cut: a refused journal is
+	 * left as it was found. */
+	if (!r)
+		find_gaps(gens, n, from_gen, stats);
+	if (!r && stats->missing_gen && !(flags & JOURNAL_REPLAY_ACROSS_GAPS))
+		r = -ENODATA;
 
 	for (size_t i = 0; !r && i < n; i++) {
 		bool last = i >= tail;

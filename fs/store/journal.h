@@ -32,7 +32,7 @@
  * file does not wait for appends to the current one, but a rotation syncs
  * the current file before a later one is made, so only one such file can
  * follow).  There a damaged final record is a torn write: it is cut off
- * (when repair_tail) and counted, not an error.  Torn writes are of two
+ * (with JOURNAL_REPLAY_REPAIR_TAIL) and counted, not an error.  Torn writes are of two
  * kinds:
  *  - unfinished: the file ends inside the record's length field or body,
  *    and no record of this generation opens in the cut (as a later one,
@@ -49,6 +49,19 @@
  *    damage; it is cut all the same, as nothing can read it.
  * Anything else that fails to open or is out of order is -EBADMSG with
  * the file and offset in the stats: corruption is reported, never skipped.
+ *
+ * Missing generations: the files replayed (gen ≥ from_gen) must be
+ * consecutive.  Every file is created as the next generation after the
+ * newest (journal_rotate, or a mount's open of head gen / newest + 1), and
+ * journal_drop_before deletes in ascending order, so what a crash leaves
+ * of a drop is a run ending at the newest file.  A hole between two files
+ * replayed is a lost file and its records (acknowledged fsyncs) with it:
+ * -ENODATA with stats->missing_gen, before any record is replayed or any
+ * file changed.  Not a hole: generations below from_gen (committed, their
+ * deletion pending), and any missing before the first file replayed (a
+ * mount that replayed nothing drops the empty ones below the newest, which
+ * it reuses, and the head still names the oldest until the next commit).
+ * So a lost first generation goes unnoticed; a lost later one does not.
  *
  * Thread safety: a struct journal may be used from several threads.
  */
@@ -114,7 +127,8 @@ uint64_t journal_gen(struct journal *j);
 /* Records appended to the current generation so far. */
 uint64_t journal_records(struct journal *j);
 
-/* Delete files of generations < gen in dir. */
+/* Delete files of generations < gen in dir, oldest first (so that a
+ * crash midway leaves no hole, see Replay above). */
 int journal_drop_before(const char *dir, uint64_t gen);
 
 struct journal_replay_stats {
@@ -124,6 +138,9 @@ struct journal_replay_stats {
 	 * crash leaves.  The rest is a record that does not open. */
 	uint64_t unfinished_tail_bytes;
 	uint64_t last_gen;          /* highest generation replayed (0: none) */
+	/* Generations missing between two files replayed: the lowest, and
+	 * how many in all (saturating); 0: none. */
+	uint64_t missing_gen, missing_gens;
 	char bad_file[256];         /* file name (within dir) of corruption */
 	uint64_t bad_offset;
 };
@@ -133,22 +150,31 @@ typedef int (*journal_replay_fn)(uint64_t gen, uint64_t seq,
 				 const uint8_t *payload, size_t len,
 				 void *arg);
 
+/* journal_replay's flags. */
+#define JOURNAL_REPLAY_REPAIR_TAIL 1u /* truncate a torn tail of the last
+					 file */
+#define JOURNAL_REPLAY_ACROSS_GAPS 2u /* replay on past missing generations
+					 (counted in stats): fsck --repair,
+					 once it has said their records are
+					 lost */
+
 /*
- * Replay every record of generations ≥ from_gen.  repair_tail: truncate a
- * torn tail of the last file.  0, -EBADMSG (corruption, see stats), or an
- * error from fn or the file system.  A missing dir replays nothing (0).
+ * Replay every record of generations ≥ from_gen.  flags: the
+ * JOURNAL_REPLAY_* above.  0, -EBADMSG (corruption, see stats), -ENODATA (a
+ * generation is missing, stats->missing_gen; nothing replayed), or an error
+ * from fn or the file system.  A missing dir replays nothing (0).
  * The payload is valid only during the call.  stats may be NULL.
  *
  * A file shorter than the header whose bytes are a prefix of it is a
  * creation cut short by a crash: it holds no records and is not an error.
- * After a crash, replay with repair_tail (or reopen the last generation,
+ * After a crash, replay with JOURNAL_REPLAY_REPAIR_TAIL (or reopen the last generation,
  * which cuts its torn tail too) before starting a newer generation: a torn
  * tail that a later file with records (or any file but the next
  * generation's) follows is corruption.
  */
 IPMD_MUST_CHECK
 int journal_replay(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
-		   uint64_t from_gen, bool repair_tail, journal_replay_fn fn,
+		   uint64_t from_gen, unsigned flags, journal_replay_fn fn,
 		   void *arg, struct journal_replay_stats *stats);
 
 #endif

@@ -86,6 +86,8 @@ struct fsck_plan {
 	bool torn_tail;
 	bool unfinished_tail;
 	uint64_t journal_records; /* records that would be replayed */
+	uint64_t journal_gap;  /* the first journal generation missing
+				  (0: none): replayed across, lost */
 };
 
 struct fsck {

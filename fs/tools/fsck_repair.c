@@ -341,7 +341,9 @@ int fsck_repair_replay(struct fsck *f, const struct history_options *ho)
 {
 	uint64_t records = f->plan.journal_records;
 	const struct salvage_list *damaged = &f->damaged;
-	struct mount_options mo = {.store = ho->store, .pass = ho->pass};
+	struct mount_options mo = {.store = ho->store, .pass = ho->pass,
+				   .journal_across_gaps =
+					   f->plan.journal_gap != 0};
 	static struct ipmd_fs fs;
 	char msg[1024] = "";
 	if (ipmd_fs_open(&fs, &mo, msg, sizeof(msg)) != 0) {
@@ -376,6 +378,11 @@ int fsck_repair_replay(struct fsck *f, const struct history_options *ho)
 	if (f->plan.unfinished_tail)
 		fsck_say(f, FSCK_SAY_REPAIRED,
 			 "cut an unfinished write at the journal's end");
+	if (f->plan.journal_gap)
+		fsck_say(f, FSCK_SAY_REPAIRED,
+			 "replayed the journal across the missing generation "
+			 "%llu: the changes it held are lost",
+			 (unsigned long long)f->plan.journal_gap);
 	if (records)
 		fsck_say(f, FSCK_SAY_REPAIRED,
 			 "replayed %llu journal records into commit %llu",

@@ -280,6 +280,20 @@ void fsck_check_journal(struct fsck *f, const struct commit *base,
 	} else if (e) {
 		fsck_problem(f, "journal: %s", strerror(-e));
 	}
+	/* Replayed across (as --repair will): the records after it may need
+	 * the lost ones, and are skipped if so. */
+	if (js.missing_gen) {
+		fsck_problem(f,
+			     "journal generation %llu is missing (%016llx%s; "
+			     "%llu generation%s missing in all): the changes "
+			     "it held are lost; --repair replays the others",
+			     (unsigned long long)js.missing_gen,
+			     (unsigned long long)js.missing_gen,
+			     JOURNAL_SUFFIX,
+			     (unsigned long long)js.missing_gens,
+			     js.missing_gens == 1 ? "" : "s");
+		f->plan.journal_gap = js.missing_gen;
+	}
 	/* An unfinished write is what any crash mid-append leaves, and its
 	 * call had not returned: not damage (fs/store/journal.h).  A whole
 	 * record that does not open no crash of ours leaves: damage. */

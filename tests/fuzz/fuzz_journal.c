@@ -103,7 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!(data[0] & 1)) {
 		write_file(data + 1, size - 1);
-		(void)journal_replay(dir, key, 1, true, apply, &c, &js);
+		(void)journal_replay(dir, key, 1, JOURNAL_REPLAY_REPAIR_TAIL,
+				     apply, &c, &js);
 	} else {
 		size_t start = 2, cut;
 		long long end;
@@ -126,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (journal_close(j) != 0)
 			abort();
-		if (journal_replay(dir, key, 1, false, apply, &c, &js) != 0)
+		if (journal_replay(dir, key, 1, 0, apply, &c, &js) != 0)
 			abort();
 		whole = c.records;
 		/* What replay built is what a commit must be able to write. */
@@ -149,7 +150,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c.records = 0;
 		tree_free(c.t);
 		c.t = NULL;
-		if (journal_replay(dir, key, 1, true, apply, &c, &js) != 0 ||
+		if (journal_replay(dir, key, 1, JOURNAL_REPLAY_REPAIR_TAIL,
+				   apply, &c, &js) != 0 ||
 		    c.records > whole)
 			abort();
 	}

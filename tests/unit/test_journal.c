@@ -70,6 +70,7 @@ struct collect {
 	struct rec *r;
 	size_t n, cap;
 	int stop_after; /* > 0: return -ECANCELED after that many */
+	unsigned flags; /* replay's flags besides REPAIR_TAIL */
 	struct journal_replay_stats st; /* the last replay's */
 };
 
@@ -107,9 +108,12 @@ static int replay(const char *dir, uint64_t from, bool repair,
 		  struct collect *c)
 {
 	int stop = c->stop_after;
+	unsigned flags = c->flags;
 	collect_free(c);
 	c->stop_after = stop;
-	return journal_replay(dir, key, from, repair, collect_fn, c, &c->st);
+	c->flags = flags;
+	flags |= repair ? JOURNAL_REPLAY_REPAIR_TAIL : 0;
+	return journal_replay(dir, key, from, flags, collect_fn, c, &c->st);
 }
 
 /* Does rec r hold the payload of id? */
@@ -569,12 +573,12 @@ static void test_unfinished_tail(void)
 	free(orig);
 }
 
-/* Replay (no repair) must call it corruption at gen's file and offset,
- * after n records, and change no file. */
-static void expect_bad(const char *dir, uint64_t gen, off_t off, size_t n,
-		       const char *what)
+/* Replay (no repair; flags besides) must call it corruption at gen's file
+ * and offset, after n records, and change no file. */
+static void expect_bad_flags(const char *dir, uint64_t gen, off_t off,
+			     size_t n, unsigned flags, const char *what)
 {
-	struct collect c = { 0 };
+	struct collect c = { .flags = flags };
 	char want[32];
 	snprintf(want, sizeof(want), "%016" PRIx64 ".jnl", gen);
 	int got = replay(dir, 0, false, &c);
@@ -586,6 +590,29 @@ static void expect_bad(const char *dir, uint64_t gen, off_t off, size_t n,
 	   what, want, (long long)off, n, got, c.st.bad_file,
 	   (unsigned long long)c.st.bad_offset, c.n,
 	   (unsigned long long)c.st.unfinished_tail_bytes);
+	collect_free(&c);
+}
+
+static void expect_bad(const char *dir, uint64_t gen, off_t off, size_t n,
+		       const char *what)
+{
+	expect_bad_flags(dir, gen, off, n, 0, what);
+}
+
+/* Replay must refuse the journal for a missing generation: missing (the
+ * lowest), n_missing in all, nothing replayed. */
+static void expect_gap(const char *dir, uint64_t from, bool repair,
+		       uint64_t missing, uint64_t n_missing, const char *what)
+{
+	struct collect c = { 0 };
+	int got = replay(dir, from, repair, &c);
+	ok(got == -ENODATA && c.n == 0 && c.st.missing_gen == missing &&
+		   c.st.missing_gens == n_missing,
+	   "%s: generation %llu missing, %llu in all, nothing replayed (got "
+	   "r %d, %zu records, %llu missing, %llu in all)",
+	   what, (unsigned long long)missing, (unsigned long long)n_missing,
+	   got, c.n, (unsigned long long)c.st.missing_gen,
+	   (unsigned long long)c.st.missing_gens);
 	collect_free(&c);
 }
 
@@ -668,8 +695,10 @@ static void test_damage_not_unfinished(void)
 	 * rotation makes a file two generations on. */
 	make_small(dir, 2, 800, 3, NULL);
 	make_cut(dir, 4, 900, 3, 10);
-	expect_bad(dir, 4, 0, 11,
-		   "the newest generation cut inside its header after a gap");
+	expect_gap(dir, 0, false, 3, 1, "a gap before a file cut in its header");
+	expect_bad_flags(dir, 4, 0, 11, JOURNAL_REPLAY_ACROSS_GAPS,
+			 "replayed across it, the newest generation cut inside "
+			 "its header after a gap");
 	/* As the very next generation it is what a crash in its creation
 	 * leaves: the limit. */
 	remove_gens(dir, 4);
@@ -699,9 +728,11 @@ static void test_damage_not_unfinished(void)
 	char p3[600];
 	gen_path(p3, sizeof(p3), dir, 3);
 	unlink(p3);
-	expect_bad(dir, 2, offs2[3], 11,
-		   "a generation cut mid-record, then a gap and a file cut "
-		   "to its header");
+	expect_gap(dir, 0, true, 3, 1,
+		   "a generation cut mid-record, then a gap");
+	expect_bad_flags(dir, 2, offs2[3], 11, JOURNAL_REPLAY_ACROSS_GAPS,
+			 "replayed across it, a generation cut mid-record, then "
+			 "a gap and a file cut to its header");
 	/* The very next generation alone is a rotation's crash: the limit. */
 	make_cut(dir, 3, 900, 3, JOURNAL_HEADER_BYTES);
 	char p4[600];
@@ -862,10 +893,13 @@ static void test_drop_before(void)
 		harness_write_file(p, (const uint8_t *)"junk", 4);
 	}
 
+	expect_gap(dir, 0, false, 4, 1, "generation 4 never existed");
+	c.flags = JOURNAL_REPLAY_ACROSS_GAPS;
 	int r = replay(dir, 0, false, &c);
+	c.flags = 0;
 	ok(r == 0 && c.n == 8 && c.st.files == 4 && c.st.last_gen == 5 &&
 		   c.r[6].gen == 5 && rec_is(&c.r[7], 407),
-	   "a gap in generations is fine; other files are ignored");
+	   "replayed across the gap; other files are ignored");
 
 	is_int(journal_drop_before(dir, 3), 0, "drop_before 3");
 	bool gone = true, kept = true;
@@ -884,11 +918,92 @@ static void test_drop_before(void)
 		others_kept &= exists(p);
 	}
 	ok(others_kept, "files that aren't journal generations are kept");
+	c.flags = JOURNAL_REPLAY_ACROSS_GAPS;
 	r = replay(dir, 0, false, &c);
+	c.flags = 0;
 	ok(r == 0 && c.n == 4 && c.r[0].gen == 3 && rec_is(&c.r[0], 404),
 	   "replay after the drop starts at generation 3");
 	is_int(journal_drop_before(harness_path("no-such-dir"), 9), 0,
 	       "drop_before on a missing dir is a no-op");
+	collect_free(&c);
+}
+
+/*
+ * A generation missing among those replayed (deleted by hand, a disk
+ * fault) held acknowledged records: replay refuses the journal before it
+ * replays or cuts anything, unless told to go across (fsck --repair).
+ * What a writer leaves is no gap: generations below from_gen, missing
+ * ones before the first file replayed, a drop cut short (oldest first).
+ */
+static void test_missing_generation(void)
+{
+	const char *dir = harness_path("gap");
+	struct collect c = { 0 };
+	char p1[600], p2[600], p3[600];
+	off_t offs[4];
+
+	make_small(dir, 1, 1000, 3, NULL);
+	make_small(dir, 2, 1003, 3, NULL);
+	make_small(dir, 3, 1006, 3, offs);
+	gen_path(p1, sizeof(p1), dir, 1);
+	gen_path(p2, sizeof(p2), dir, 2);
+	gen_path(p3, sizeof(p3), dir, 3);
+	int r = replay(dir, 1, false, &c);
+	ok(r == 0 && c.n == 9, "three generations replay whole");
+	unlink(p2);
+	/* Its newest file torn too: the refusal must not cut it. */
+	if (truncate(p3, offs[3] - 5) != 0)
+		harness_bail("truncate %s", p3);
+	expect_gap(dir, 1, false, 2, 1, "the middle generation deleted");
+	expect_gap(dir, 1, true, 2, 1, "the same with repair_tail");
+	ok(file_size(p3) == offs[3] - 5,
+	   "…which leaves the newest file's torn tail as it was");
+	c.flags = JOURNAL_REPLAY_ACROSS_GAPS;
+	r = replay(dir, 1, true, &c);
+	ok(r == 0 && c.n == 5 && c.r[0].gen == 1 && c.r[3].gen == 3 &&
+		   rec_is(&c.r[2], 1002) && rec_is(&c.r[3], 1006) &&
+		   c.st.missing_gen == 2 && c.st.missing_gens == 1 &&
+		   c.st.unfinished_tail_bytes > 0 &&
+		   file_size(p3) == offs[2],
+	   "across the gap: generations 1 and 3 replay, the gap is counted, "
+	   "the torn tail is cut");
+	c.flags = 0;
+
+	/* Below from_gen: committed, deletion pending. */
+	r = replay(dir, 3, false, &c);
+	ok(r == 0 && c.n == 2 && c.st.missing_gen == 0,
+	   "a gap below the head's generation is none");
+	/* The head's own generation gone (an open that replayed nothing
+	 * reuses the newest empty one and drops the rest). */
+	r = replay(dir, 2, false, &c);
+	ok(r == 0 && c.n == 2 && c.r[0].gen == 3 && c.st.missing_gen == 0,
+	   "missing generations before the first file replayed are none");
+
+	/* Several holes: the lowest named, all counted. */
+	make_small(dir, 6, 1100, 1, NULL);
+	expect_gap(dir, 1, false, 2, 3, "generations 2, 4 and 5 missing");
+	/* A rotation's record-less file after the last: no gap. */
+	remove_gens(dir, 6);
+	make_small(dir, 1, 1000, 3, NULL);
+	make_small(dir, 2, 1003, 3, NULL);
+	make_small(dir, 3, 1006, 0, NULL);
+	r = replay(dir, 1, false, &c);
+	ok(r == 0 && c.n == 6 && c.st.missing_gen == 0,
+	   "a rotation's header-only file is no gap");
+
+	/* A drop that fails midway leaves no hole: oldest first, and it
+	 * stops at the first it cannot delete (here a directory). */
+	remove_gens(dir, 3);
+	if (mkdir(p1, 0700) != 0)
+		harness_bail("mkdir %s", p1);
+	make_small(dir, 2, 1003, 3, NULL);
+	make_small(dir, 3, 1006, 3, NULL);
+	make_small(dir, 4, 1009, 3, NULL);
+	ok(journal_drop_before(dir, 4) != 0 && exists(p2) && exists(p3),
+	   "a drop stopped at generation 1 leaves 2 and 3 (no hole)");
+	rmdir(p1);
+	r = replay(dir, 2, false, &c);
+	ok(r == 0 && c.n == 9, "…and they replay");
 	collect_free(&c);
 }
 
@@ -1105,6 +1220,7 @@ int main(void)
 	test_damage_not_unfinished();
 	test_corruption();
 	test_drop_before();
+	test_missing_generation();
 	test_concurrent();
 	test_enospc();
 	test_key_memory();

@@ -86,7 +86,7 @@ int main(void)
 	is_int(bs_has(fresh, &c_small), 0, "it lacks the block");
 	struct replayed r = {.into = fresh};
 	ok(journal_sync(j) == 0 &&
-		   journal_replay(jdir, key, 1, false, on_record, &r, NULL) == 0,
+		   journal_replay(jdir, key, 1, 0, on_record, &r, NULL) == 0,
 	   "journal replays");
 	is_int(r.blocks, 1, "one block record");
 	is_int(r.errors, 0, "put back without error");
