@@ -319,7 +319,7 @@ static int replay_journal(struct ipmd_fs *fs, bool across_gaps,
 		return msgbuf_say(msg, msgsize,
 			   "journal generation %llu is missing: the changes "
 			   "in %016llx%s (in %s) are lost; refusing to mount "
-			   "without it: run ipmaildir fsck",
+			   "without it; run ipmaildir fsck",
 			   (unsigned long long)js->missing_gen,
 			   (unsigned long long)js->missing_gen, JOURNAL_SUFFIX,
 			   dir);
