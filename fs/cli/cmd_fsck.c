@@ -7,8 +7,9 @@
  * too (signatures, each parent's seq below its child's, parents present,
  * ending at the first commit or where gc pruned); every block of the head's tree (all retained
  * commits with --deep): present, hashing to its CID, opening under its
- * key; the journal: every record opens and replays over the head, and the
- * blocks it names are present (or carried in the journal itself).
+ * key; the journal: every record opens and replays over the head, no
+ * generation is missing between two that replay, and the blocks it names
+ * are present (or carried in the journal itself).
  *
  * Repairs: a head that is missing (while the store holds mail), damaged
  * or older than STORE/seen is restored from seen (or, failing that, from
@@ -18,7 +19,8 @@
  * intact commit (seen too: the rollback is deliberate); a
  * history broken below the head is cut there (STORE/pruned); a journal is cut
  * at its first bad record; then the journal is replayed into a commit, as
- * a mount would.  After repairing, everything is checked again.
+ * a mount would, across a missing generation (its changes are lost, the
+ * later ones kept).  After repairing, everything is checked again.
  *
  * With a node (--node, IPMAILDIR_NODE, the config's node), a block missing
  * from the local store — evicted under local_cap_mb, or the store wiped —
