@@ -70,11 +70,7 @@ static void chain_sort(struct commit_list *l, size_t from)
 static int add_merged_lines(struct gc *g)
 {
 	struct cid_list parents = {0};
-	const struct state_set *st = &g->h.store.state;
-	/* Read once: mark_journal replays the same records. */
-	int e = history_journal_read(&g->h, st->head.journal_gen, &g->journal);
-	if (!e)
-		e = history_journal_merges(&g->journal, &parents);
+	int e = history_journal_merges(&g->journal, &parents);
 	struct extra x = {.g = g, .have = e ? NULL : cid_set_new()};
 	if (!e && !x.have)
 		e = -ENOMEM;
@@ -126,6 +122,15 @@ int gc_open(struct gc *g, const struct history_options *ho, char *msg,
 	g->pruned_before = stop.pruned;
 	g->head = g->chain.commits[0];
 	g->roots_seq = g->head.seq;
+	/* Read once: add_merged_lines and mark_journal use the records. */
+	e = history_journal_read(&g->h, g->h.store.state.head.journal_gen,
+				 &g->journal);
+	if (e)
+		return msgbuf_say(msg, msize,
+				  "the journal does not replay cleanly (%s): "
+				  "run ipmaildir fsck first",
+				  e == -ENODATA ? "a generation is missing"
+						: strerror(-e));
 	e = add_merged_lines(g);
 	if (e)
 		return msgbuf_say(msg, msize,

@@ -97,6 +97,9 @@ check "…and the journal is left as it was" test ! -e "$S/journal/$mid"
 out=$("$IPMD_BIN" fsck --store "$S" 2>&1); rc=$?
 is "$rc" 4 "fsck: exit 4"
 check "…as DAMAGE naming the generation" grep -q "DAMAGE: journal generation $gone is missing" <<<"$out"
+out=$("$IPMD_BIN" gc --store "$S" 2>&1); rc=$?
+check "gc refuses to collect over it" test "$rc" != 0
+check "…saying why" grep -q "the journal does not replay cleanly (a generation is missing)" <<<"$out"
 out=$("$IPMD_BIN" fsck --repair --store "$S" 2>&1); rc=$?
 is "$rc" 1 "fsck --repair: exit 1 (corrected)"
 check "…saying it replayed across the lost generation" grep -q "REPAIRED: replayed the journal across the missing generation $gone" <<<"$out"
