@@ -79,6 +79,7 @@ struct status {
 	bool has_head;
 	enum state_problem sp;
 	int je; /* the journal's replay */
+	uint64_t jmissing; /* the first generation missing (-ENODATA) */
 	uint64_t records, jbytes;
 	int oe, ce; /* the outbox, its cap */
 	uint64_t pending;
@@ -126,6 +127,7 @@ static void gather(struct history *h, struct status *s)
 	uint64_t from = st->head_err ? 1 : st->head.journal_gen;
 	s->je = journal_replay(h->store.paths.journal, h->store.keys.journal,
 			       from, 0, count_record, &jc, &js);
+	s->jmissing = js.missing_gen;
 	s->records = jc.records;
 	s->jbytes = jc.bytes;
 	s->oe = outbox_pending_in(h->store.paths.root, &s->pending);
@@ -250,6 +252,10 @@ static void print_text(FILE *out, const struct status *s)
 		       "a commit\n",
 		       (unsigned long long)s->records, s_of(s->records),
 		       (unsigned long long)s->jbytes, s_of(s->jbytes));
+	else if (s->je == -ENODATA && s->jmissing)
+		fprintf(out, "journal:   generation %llu is missing: run "
+		       "ipmaildir fsck\n",
+		       (unsigned long long)s->jmissing);
 	else
 		fprintf(out, "journal:   unreadable (%s): run ipmaildir "
 		       "fsck\n",

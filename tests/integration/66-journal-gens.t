@@ -97,6 +97,7 @@ check "…and the journal is left as it was" test ! -e "$S/journal/$mid"
 out=$("$IPMD_BIN" fsck --store "$S" 2>&1); rc=$?
 is "$rc" 4 "fsck: exit 4"
 check "…as DAMAGE naming the generation" grep -q "DAMAGE: journal generation $gone is missing" <<<"$out"
+check "status names it" bash -c '"$1" status --store "$2" 2>&1 | grep -q "^journal: *generation $3 is missing: run ipmaildir fsck"' _ "$IPMD_BIN" "$S" "$gone"
 out=$("$IPMD_BIN" gc --store "$S" 2>&1); rc=$?
 check "gc refuses to collect over it" test "$rc" != 0
 check "…saying why" grep -q "the journal does not replay cleanly (a generation is missing)" <<<"$out"
