@@ -156,11 +156,12 @@ int outbox_evicted_rewrite(const char *dir, struct blockstore *beside,
 }
 
 /* How many of the picked blocks v[0 … n), in LRU order, the node says it
- * has (block/stat): an upload's answer may have claimed a block stored
- * and pinned that the node does not hold, and a dropped block would then
- * be nowhere.  Asked without the lock, up to the first block not
- * confirmed: a node lacking a block makes its stat wait out node_timeout,
- * so one pass pays that at most once.  A block the node lacks is queued
+ * holds itself (has(): block/stat, offline — one a peer holds would be
+ * gone with that peer): an upload's answer may have claimed a block
+ * stored and pinned that the node does not hold, and a dropped block
+ * would then be nowhere.  Asked without the lock, up to the first block
+ * not confirmed: a node too slow to answer makes its stat wait out
+ * node_timeout, so one pass pays that at most once.  A block the node lacks is queued
  * for upload again (the invariant "not pending = on the node" was
  * false for it); after any other failure it just stays. */
 static size_t confirm_on_remote(struct outbox *o, uint8_t (*v)[LRU_DIGEST],

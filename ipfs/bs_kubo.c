@@ -581,11 +581,17 @@ int kubo_cid_call(struct bs_kubo *k, enum kubo_op op, const char *endpoint,
 	return r;
 }
 
+/* Offline: the node answers from its own store at once (a block it
+ * lacks is "not found locally", 0) instead of looking for the block on
+ * the network until timeout=, when "lacks it" and "slow" would look the
+ * same.  The timeout stays for a node too slow to answer even that:
+ * -ETIMEDOUT, an error. */
 static int kubo_has(struct blockstore *bs, const struct cid *cid)
 {
 	struct bs_kubo *k = to_kubo(bs);
-	return kubo_cid_call(k, KUBO_OP_STAT, "block/stat", "&cid-base=base32",
-			   cid, k->get_timeout_ms,
+	return kubo_cid_call(k, KUBO_OP_STAT, "block/stat",
+			   "&offline=true&cid-base=base32", cid,
+			   k->get_timeout_ms,
 			   k->get_timeout_ms + GET_MARGIN_MS);
 }
 

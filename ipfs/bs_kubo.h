@@ -7,8 +7,10 @@
  * (one multipart part with a Content-Type, one block per request: every
  * block put is pinned, in the same request; js-ipfs 0.66 and Kubo make
  * it a recursive pin, which for a raw block is the block alone); get =
- * block/get; has = block/stat; remove = block/rm; pin/unpin = pin/add and
- * pin/rm; put_many = dag/import?pin-roots=true of a CAR whose roots are
+ * block/get; has = block/stat?offline=true (does the node itself hold
+ * the block: 1, or 0 at once for one it does not, even one it could
+ * fetch from a peer; -ETIMEDOUT for a node too slow to say); remove =
+ * block/rm; pin/unpin = pin/add and pin/rm; put_many = dag/import?pin-roots=true of a CAR whose roots are
  * its blocks (ipfs/car.h), up to KUBO_IMPORT_MAX_BLOCKS blocks and
  * KUBO_IMPORT_MAX_BYTES a request, every block confirmed by the root the
  * node names pinned (else put on its own); smaller bodies after a node

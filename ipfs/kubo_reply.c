@@ -74,18 +74,21 @@ static int error_status(enum kubo_op op, long status, const uint8_t *body,
 		return -EINVAL;
 	if (status < HTTP_SERVER_ERROR || status > HTTP_MAX)
 		return -EBADMSG; /* 1xx/3xx or no HTTP status at all */
-	/* 5xx.  The node gave up waiting for a block it doesn't have
-	 * (js-ipfs: "request timed out"; Kubo: "context deadline
-	 * exceeded"). */
+	/* 5xx.  The node gave up waiting (js-ipfs: "request timed out";
+	 * Kubo: "context deadline exceeded"): for a get, a block it could
+	 * not find in time, or a node too slow to answer; for the offline
+	 * stat only the latter, so never "absent" either. */
 	if (contains(out->msg, "timed out") || contains(out->msg, "timeout") ||
-	    contains(out->msg, "deadline exceeded")) {
-		if (op == KUBO_OP_STAT)
-			return 0;
+	    contains(out->msg, "deadline exceeded"))
 		return -ETIMEDOUT;
-	}
-	if ((contains(out->msg, "not found") ||
-	     contains(out->msg, "could not find") ||
-	     contains(out->msg, "not pinned")) && op != KUBO_OP_PUT)
+	bool lacks = contains(out->msg, "not found") ||
+		     contains(out->msg, "could not find");
+	/* The offline stat's answer for a block the node does not hold
+	 * (Kubo: "block was not found locally (offline): ipld: could not
+	 * find …"): absent, at once. */
+	if (lacks && op == KUBO_OP_STAT)
+		return 0;
+	if ((lacks || contains(out->msg, "not pinned")) && op != KUBO_OP_PUT)
 		return -ENOENT;
 	/* Routing off (js-ipfs: "DHT is not available"): lasts until the
 	 * node's config changes. */

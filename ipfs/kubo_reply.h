@@ -14,12 +14,18 @@
  *    they are decoded and compared as bytes, never as strings.
  *  - block/get bodies are re-hashed against the CID asked for: bytes that
  *    don't match are -EBADMSG, whatever the status said.
- *  - A node that waited out the request's timeout= for a block it does not
- *    have answers 500 "… request timed out" (js-ipfs) or "context deadline
- *    exceeded" (Kubo): for block/stat that means absent (0), for
- *    block/get -ETIMEDOUT (not worth retrying at once).
+ *  - A node that waited out the request's timeout= answers 500 "… request
+ *    timed out" (js-ipfs) or "context deadline exceeded" (Kubo):
+ *    -ETIMEDOUT (not worth retrying at once), block/stat included.  For
+ *    block/get that is a block the node could not find in time or a node
+ *    too slow to answer; the two look the same.
+ *  - block/stat is asked with offline=true (ipfs/bs_kubo.h, has()): the
+ *    node answers from its own store at once, 200 for a block it holds,
+ *    500 "block was not found locally (offline): ipld: could not find …"
+ *    for one it does not (1/0) — never a wait for the network, so a
+ *    timeout there is a slow node, not an absent block.
  *  - A block that is not there: "… not found" (js-ipfs), "ipld: could not
- *    find …" (Kubo's block/rm): -ENOENT.
+ *    find …" (Kubo's block/rm): -ENOENT (0 for block/stat, as above).
  *
  * Result codes: 0 (or 1/0 for STAT: present/absent); -EBADMSG the node
  * answered something malformed or wrong; -ENOENT absent; -ETIMEDOUT the
@@ -41,7 +47,7 @@
 enum kubo_op {
 	KUBO_OP_PUT,     /* block/put: {"Key":cid,"Size":n} */
 	KUBO_OP_GET,     /* block/get: the block's bytes */
-	KUBO_OP_STAT,    /* block/stat: {"Key":cid,"Size":n} */
+	KUBO_OP_STAT,    /* block/stat?offline=true: {"Key":cid,"Size":n} */
 	KUBO_OP_RM,      /* block/rm: {"Hash":cid[,"Error":msg]} */
 	KUBO_OP_PIN_ADD, /* pin/add: {"Pins":[cid…]} */
 	KUBO_OP_PIN_RM,  /* pin/rm: {"Pins":[cid…]} */

@@ -232,8 +232,10 @@ int history_tree(struct history *h, const struct commit *c,
  * another machine's history, fs/mount/remote.h, which has neither its
  * STORE/pruned nor its STORE/device): a parent the store says it lacks
  * ends that line too (stop->fetched): its get fails -ENOENT, or
- * -ETIMEDOUT and bs_has then says 0 (for a node: not found within its
- * timeout, as opposed to no answer).  Only below a commit that read:
+ * -ETIMEDOUT and bs_has then says 0 (for a node: not found on the
+ * network within its timeout and not held by the node itself, which it
+ * answers at once, ipfs/bs_kubo.h; a node too slow for that answer too is
+ * -ETIMEDOUT, an error: no answer).  Only below a commit that read:
  * where the walk starts must read.  A parent that reads but does not
  * verify (-EBADMSG, -EKEYREJECTED: bytes a node sent that do not hash
  * too), an edge that does not go down in seq, or one the store has yet

@@ -51,8 +51,10 @@ static bool line_end(struct blockstore *bs, const struct walk_ends *we,
 	if (!we || !we->absent)
 		return false;
 	/* The get said it (the outbox passes the node's answer through).
-	 * A timeout is a node that gave up looking or one that did not
-	 * answer at all (ipfs/bs_kubo.h): only asking again tells. */
+	 * A timeout is a node that gave up looking or one too slow to
+	 * answer (ipfs/bs_kubo.h): has() asks its own store, answered at
+	 * once, so only a node that does not hold the block says 0; a slow
+	 * one times out again (-ETIMEDOUT), and the line does not end. */
 	return e == -ENOENT || (e == -ETIMEDOUT && bs_has(bs, p) == 0);
 }
 

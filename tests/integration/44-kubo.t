@@ -11,7 +11,11 @@
 #     name with its own resolver (`ipfs name resolve /ipns/k51…`) to the
 #     head commit: Kubo accepts the record ipmaildir signed;
 #  4. a read-only mount on B by mailbox id and read capability
-#     (--from-node): every message byte-exact, fetched from A over bitswap.
+#     (--from-node): every message byte-exact, fetched from A over bitswap;
+#  5. has() (tests/tools/kubo_has, ipmaildir's own Kubo store) asks A about
+#     its own store only (block/stat offline): a block A holds is 1; one
+#     only B holds, although A could fetch it, is 0, and A does not fetch
+#     it; one nowhere is 0, an answer, not a timeout (node_timeout 30 s).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/ipfs-lib.sh"
@@ -91,4 +95,22 @@ check "B's node holds what it fetched over bitswap" \
 	b_has "$(find "$CACHE_B/blocks" -type f -printf '%f\n' | head -1)"
 check "a write on B is refused" bash -c "! (echo x >'$MNT_B/new/x') 2>/dev/null"
 ipmd_umount "$MNT_B" || not_ok "unmount of B"
+
+# ------------------------------------------------------------ 5. has()
+HAS=$IPMD_TOOLS/kubo_has
+[ -x "$HAS" ] || bail "no $HAS (make)"
+echo "only on B $$ $RANDOM" >"$TEST_DIR/only-b"
+echo "nowhere $$ $RANDOM" >"$TEST_DIR/nowhere"
+on_b=$(ipfs_cli 2 block put --cid-codec=raw <"$TEST_DIR/only-b")
+check "B holds a block of its own ($on_b)" ipfs_cli 2 block stat --offline "$on_b"
+is "$("$HAS" "$IPFS_ADDR_1" 30000 "$head")" 1 "has(): A holds the head commit"
+is "$("$HAS" "$IPFS_ADDR_1" 30000 "$on_b" 2>&1)" 0 \
+	"has(): a block only B holds is not on A, although A could fetch it"
+a_lacks() { ! ipfs_cli 1 block stat --offline "$1" >/dev/null 2>&1; }
+check "… and asking did not fetch it to A" a_lacks "$on_b"
+is "$("$HAS" "$IPFS_ADDR_1" 30000 "$(raw_cid "$TEST_DIR/nowhere")" 2>&1)" 0 \
+	"has(): a block no node holds is absent (an answer, not a timeout)"
+ipfs_cli 1 block get --timeout=30s "$on_b" >/dev/null ||
+	not_ok "A fetches B's block"
+is "$("$HAS" "$IPFS_ADDR_1" 30000 "$on_b" 2>&1)" 1 "has(): once A fetched it, A holds it"
 done_testing

@@ -359,7 +359,8 @@ static void test_parse(void)
 		     "{\"Message\":\"Failed to get block stats: request timed "
 		     "out\",\"Code\":0,\"Type\":\"error\"}",
 		     &c),
-	       0, "stat: node timed out looking → absent");
+	       -ETIMEDOUT,
+	       "stat: a node that timed out is slow, not absent → -ETIMEDOUT");
 	is_int(PARSE(KUBO_OP_GET, 500,
 		     "{\"Message\":\"Failed to get block: request timed out\","
 		     "\"Code\":0,\"Type\":\"error\"}",
@@ -388,7 +389,24 @@ static void test_parse(void)
 		     "{\"Message\":\"context deadline exceeded\",\"Code\":0,"
 		     "\"Type\":\"error\"}",
 		     &c),
-	       0, "stat: Kubo's 'context deadline exceeded' → absent");
+	       -ETIMEDOUT,
+	       "stat: Kubo's 'context deadline exceeded' → -ETIMEDOUT, not "
+	       "absent");
+	/* The offline stat of a block the node does not hold (Kubo 0.43.1,
+	 * block/stat?offline=true), and js-ipfs's words for the same */
+	is_int(PARSE(KUBO_OP_STAT, 500,
+		     "{\"Message\":\"block was not found locally (offline): "
+		     "ipld: could not find bafkreidzijuhotgtkw47guyna3xymdjb24"
+		     "rmtjf5jz7gwqpngcicojsicq\",\"Code\":0,\"Type\":\"error\"}",
+		     &c),
+	       0, "stat: Kubo's offline 'not found locally' → absent");
+	is_int(PARSE(KUBO_OP_STAT, 500,
+		     "{\"Message\":\"block not found locally\",\"Code\":0,"
+		     "\"Type\":\"error\"}",
+		     &c),
+	       0, "stat: 'block not found locally' → absent");
+	is_int(PARSE(KUBO_OP_STAT, 500, "{\"Message\":\"disk on fire\"}", &c),
+	       -EIO, "stat: another 500 → -EIO, not absent");
 	is_int(PARSE(KUBO_OP_GET, 500,
 		     "{\"Message\":\"context deadline exceeded\",\"Code\":0,"
 		     "\"Type\":\"error\"}",
@@ -741,6 +759,25 @@ static void test_mock(void)
 	mock_script(&m, a10, 1);
 	is_int(bs_has(bs, &c), 1, "has: block/stat says present");
 	ok(strstr(m.last_head, "/block/stat?") != NULL, "has uses block/stat");
+	ok(strstr(m.last_head, "offline=true") != NULL,
+	   "… offline: the node's own store, no wait for the network");
+	struct answer a10b[] = {
+		{.status = 500,
+		 .body = "{\"Message\":\"block was not found locally "
+			 "(offline): ipld: could not find x\",\"Code\":0,"
+			 "\"Type\":\"error\"}"}};
+	mock_script(&m, a10b, 1);
+	is_int(bs_has(bs, &c), 0, "has: 'not found locally' → absent");
+	is_int(mock_requests(&m), 1, "… asked once");
+	/* The node's timeout on the offline stat: a node too slow to answer
+	 * for its own store, not one that lacks the block (the old stat
+	 * said 0, and --at ended a line of history at a slow block). */
+	struct answer a10c[] = {
+		{.status = 500,
+		 .body = "{\"Message\":\"context deadline exceeded\","
+			 "\"Code\":0,\"Type\":\"error\"}"}};
+	mock_script(&m, a10c, 1);
+	is_int(bs_has(bs, &c), -ETIMEDOUT, "has: node timed out → -ETIMEDOUT");
 	char rm_pinned[512];
 	snprintf(rm_pinned, sizeof(rm_pinned),
 		 "{\"Hash\":\"%s\",\"Error\":\"cannot remove: pinned: "
