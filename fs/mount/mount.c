@@ -317,9 +317,9 @@ static int replay_journal(struct ipmd_fs *fs, bool across_gaps,
 	 * rest as if they had never been (fs/store/journal.h, Replay). */
 	if (e == -ENODATA && js->missing_gen)
 		return msgbuf_say(msg, msgsize,
-			   "journal generation %llu is missing: the changes "
-			   "in %016llx%s (in %s) are lost; refusing to mount "
-			   "without it; run ipmaildir fsck",
+			   "journal generation %llu is missing: any changes "
+			   "%016llx%s (in %s) held are lost; refusing to "
+			   "mount without it; run ipmaildir fsck",
 			   (unsigned long long)js->missing_gen,
 			   (unsigned long long)js->missing_gen, JOURNAL_SUFFIX,
 			   dir);

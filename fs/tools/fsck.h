@@ -93,6 +93,7 @@ struct fsck_plan {
 struct fsck {
 	struct history h;
 	bool deep, mounted, verbose;
+	bool node; /* blocks missing here are read from a node */
 	unsigned problems;
 	struct fsck_plan plan;
 	struct cid_set *verified; /* blocks found intact */

@@ -360,6 +360,7 @@ int fsck_open(struct fsck *f, const struct history_options *ho, char *msg,
 {
 	if (history_open(&f->h, ho, msg, msize))
 		return -1;
+	f->node = ho->node || ho->beside_blocks;
 	f->plain = malloc(OBJ_CHUNK_DEFAULT);
 	int m = history_mounted(&f->h);
 	f->mounted = m == 1;

@@ -14,16 +14,28 @@
 /* ---- blocks of a tree ---- */
 
 /* A damaged file of the head: what --repair will move aside.  Only a
- * block that is gone or does not open is damage (with a node: not here
- * and the node says it lacks it, or sends bytes that do not hash,
- * cache/outbox.h); any other failure (a node that does not answer or
- * does not find it in time, EIO) may pass, and moving the file would
- * drop the blocks that still hold it. */
+ * block that is gone or does not open here is damage.  Any other failure
+ * (a node that does not answer or does not find it in time, EIO) may
+ * pass, and moving the file would drop the blocks that still hold it.
+ * So does a node's own answer for a block not here (cache/outbox.h: it
+ * says it lacks it, or sends bytes that do not hash): a --node naming
+ * the wrong node, a node restarted empty or offline, a proxy answering
+ * for it mid-restart; the repair would overwrite the file with a report
+ * (salvage.h) on the word of a node that may not be the one holding it. */
 static int collect(struct fsck *f, const struct reach_block *b, int err,
 		   const char *kind, const char *ctext, const char *text)
 {
 	if (!f->collect)
 		return 0;
+	if ((err == -ENOENT || err == -EBADMSG) && f->node &&
+	    bs_has(f->h.local, b->cid) == 0) {
+		fsck_note(f,
+			  "%s: not here, and the node's answer is no proof it "
+			  "is lost: --repair leaves it in place (check the "
+			  "node, or run without --node)",
+			  b->path);
+		return 0;
+	}
 	if (err != -ENOENT && err != -EBADMSG) {
 		fsck_note(f,
 			  "%s: a read error, not damage: --repair leaves it in "
@@ -285,7 +297,7 @@ void fsck_check_journal(struct fsck *f, const struct commit *base,
 	if (js.missing_gen) {
 		fsck_problem(f,
 			     "journal generation %llu is missing (%016llx%s; "
-			     "%llu generation%s missing in all): the changes "
+			     "%llu generation%s missing in all): any changes "
 			     "it held are lost; --repair replays the others",
 			     (unsigned long long)js.missing_gen,
 			     (unsigned long long)js.missing_gen,

@@ -6,7 +6,9 @@
 # cap; the option without a node is refused with one clear line; status
 # shows the cap's figures; gc --node unpins freed blocks that were evicted
 # here (known only from STORE/outbox.evicted) and reads evicted live ones
-# from the node.  Few large messages (the point is bytes over
+# from the node; fsck --repair leaves in place a file whose evicted block
+# the node answers for with wrong bytes (the node's word is no proof of
+# loss), and the file reads back once the node is repaired.  Few large messages (the point is bytes over
 # the cap, not the count).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -143,4 +145,29 @@ check "the messages kept read back byte-exact after gc" bash -c "$(declare -f di
 ipmd_umount "$MNT"
 out=$("$IPMD_BIN" fsck --store "$STORE" --node "$IPFS_ADDR_1" 2>&1)
 is "$?" 0 "fsck against the node after gc: clean"
+
+# The node's answer for a block not here is no proof it is lost: a node
+# sending wrong bytes (a damaged repo, a proxy in front of it, another
+# node at that address) must not make --repair overwrite the file with
+# a report.  One evicted live block damaged in the node's own repo.
+victim=$(head -1 "$TEST_DIR/evicted.kept")
+ipfs_cli 1 block get "$victim" >"$TEST_DIR/victim.orig" 2>/dev/null
+vfile=
+while read -r f; do
+	cmp -s "$f" "$TEST_DIR/victim.orig" && { vfile=$f; break; }
+done < <(find "$IPFS_PATH_1/blocks" -type f -size "$(stat -c %s "$TEST_DIR/victim.orig")c")
+check "found the evicted block $victim in the node's repo" test -n "$vfile"
+cp "$vfile" "$TEST_DIR/victim.data"
+printf 'X' | dd of="$vfile" bs=1 seek=100 conv=notrunc status=none
+# Read back by the mount above, it is cached here again: evicted by hand.
+rm -f "$STORE/blocks/${victim:(-3):2}/$victim"
+out=$("$IPMD_BIN" fsck --store "$STORE" --repair --deep --node "$IPFS_ADDR_1" 2>&1); rc=$?
+diag "$out"
+check "fsck --repair with the node sending wrong bytes: not clean (exit $rc)" test "$rc" != 0
+check "says it leaves the file in place" grep -q "not here, and the node.s answer is no proof it is lost: --repair leaves it in place" <<<"$out"
+check "moves nothing" bash -c '! grep -q "REPAIRED" <<<"$1"' _ "$out"
+cp "$TEST_DIR/victim.data" "$vfile"
+ipmd_mount "$STORE" "$MNT" --node "$IPFS_ADDR_1" -o "$OPTS" || bail "remount failed"
+check "the node repaired, every kept message reads back byte-exact" bash -c "$(declare -f diag); MNT='$MNT' TEST_DIR='$TEST_DIR'; i=0; bad=0; while read -r n; do i=\$((i+1)); cmp -s \"\$MNT/new/\$n\" \"\$TEST_DIR/m/down.\$i\" || bad=1; done <'$TEST_DIR/names.down'; [ \$bad = 0 ]"
+ipmd_umount "$MNT"
 done_testing
