@@ -105,15 +105,3 @@ void bs_watch_end(struct blockstore *bs)
 	pthread_mutex_unlock(&w->lock);
 	cid_set_free(set);
 }
-
-int bs_watch_seen(struct blockstore *bs, const struct cid *cid)
-{
-	struct blockstore *layer = bs_find(bs, &watch_ops);
-	if (!layer)
-		return -ENOENT;
-	struct watch *w = to_watch(layer);
-	pthread_mutex_lock(&w->lock);
-	int seen = w->put && cid_set_has(w->put, cid);
-	pthread_mutex_unlock(&w->lock);
-	return seen;
-}

@@ -33,9 +33,5 @@ IPMD_MUST_CHECK
 int bs_watch_begin(struct blockstore *bs);
 /* Forget them; removes pass through again.  No layer: nothing. */
 void bs_watch_end(struct blockstore *bs);
-/* Was cid put through the watch since bs_watch_begin (a block gc found
- * dead and someone needs again)?  1 yes, 0 no or no watch on, -ENOENT no
- * such layer.  A put after the answer is not in it. */
-int bs_watch_seen(struct blockstore *bs, const struct cid *cid);
 
 #endif

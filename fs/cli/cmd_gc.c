@@ -201,8 +201,7 @@ static int unpin(struct gc *g, struct blockstore *remote, const struct run *r)
 
 /* After the unpin, even one that failed partway: the blocks still here
  * that may have lost their pin go up to the node again (fs/tools/gc.h
- * gc_requeue_kept); only the live ones (put again meanwhile) when the
- * node may not be the outbox's (g->other_node).  0, or -1 (said). */
+ * gc_requeue_kept).  0, or -1 (said). */
 static int requeue(struct gc *g, const struct blockstore *remote,
 		   const struct run *r)
 {
@@ -216,7 +215,8 @@ static int requeue(struct gc *g, const struct blockstore *remote,
 	put(r->doc, "requeued", num(n));
 	if (!r->doc && n)
 		fprintf(r->io->out, "gc: %llu unpinned blocks are still here: "
-			"queued for upload to the node again\n",
+			"queued for upload again, to the node the "
+			"store's outbox uploads to\n",
 			(unsigned long long)n);
 	return e;
 }
@@ -350,18 +350,6 @@ static void json_end(const struct run *r, const struct gc *g,
 	cli_json_print_to(r->io->out, r->doc, status);
 }
 
-/* Is remote the node the store's outbox uploads to, as far as can be
- * told?  Beside a mount with a node, that node's own connection (gc_serve
- * passes it when the request names the same URL); offline, or beside a
- * mount without one, the outbox's next node is not known: assume it is.
- * Another connection may still reach the mount's node (another address
- * for it): gc_requeue_kept then queues the live blocks anyway. */
-static bool outbox_node(const struct ipmd_fs *live,
-			const struct blockstore *remote)
-{
-	return !live || !live->stack.remote || remote == live->stack.remote;
-}
-
 /* Open, plan, sweep: the exit status.  live: the running mount whose
  * daemon this is (fs/tools/gc_live.h), NULL offline. */
 static int collect(struct gc *g, const struct gc_args *a,
@@ -386,7 +374,6 @@ static int collect(struct gc *g, const struct gc_args *a,
 		fail(r, msg);
 	} else {
 		gc_retain(g, a->keep_last, a->within);
-		g->other_node = !outbox_node(live, remote);
 		if (!plan(g, remote != NULL, live, r))
 			status = sweep(g, a->dry, remote, r);
 	}

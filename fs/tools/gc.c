@@ -472,19 +472,14 @@ int gc_free(struct gc *g, bool dry,
 }
 
 /* Beside a mount: 1 if cid is here and now queued for upload again (the
- * mount's outbox checks, under its lock), 0 if not here — or, after an
- * unpin on a node that may be another, if not put again since the gc
- * began (dead: a node that lost no pin would keep it live until
- * uploaded).  Offline: 1 if here, added to *here to be queued together
- * (gc_requeue_kept); nothing is put again there. */
+ * mount's outbox checks, under its lock), 0 if not here.  Offline: 1 if
+ * here, added to *here to be queued together (gc_requeue_kept); nothing
+ * is put again there.  Whatever node the unpin ran on: a URL cannot tell
+ * the outbox's node under another address from another node, and
+ * pinning again a block another node unpinned is only an upload. */
 static int requeue_one(struct gc *g, const struct cid *cid,
 		       struct cid_list *here)
 {
-	if (g->other_node) {
-		int seen = g->beside ? bs_watch_seen(g->beside, cid) : 0;
-		if (seen != 1)
-			return seen == -ENOENT ? 0 : seen;
-	}
 	if (g->beside)
 		return outbox_requeue(g->beside, cid);
 	int e = bs_has(g->h.local, cid);

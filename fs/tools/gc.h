@@ -45,12 +45,11 @@
  * outbox counts a block here and not pending as on the node
  * (cache/outbox.h): one put again beside a live gc (convergent
  * encryption names equal content alike), or left by a failure, would
- * otherwise never be pinned again, and the node's gc would drop it.  A
- * gc that unpinned on a node that may not be the outbox's (the CLI sets
- * g->other_node) queues only the blocks put again since it began: they
- * are live, and re-pinning a live block is always safe, while that node
- * may be the outbox's under another address; a dead one is not queued,
- * or a node that lost no pin would keep it live until uploaded.
+ * otherwise never be pinned again, and the node's gc would drop it.  That
+ * holds whatever node the unpin ran on: `--node` may name the outbox's
+ * node under another address, and for another node the upload only pins
+ * again what the outbox's node never unpinned (a dead block so queued
+ * stays here until uploaded, then the next gc names it again).
  */
 #ifndef IPMD_FS_TOOLS_GC_H
 #define IPMD_FS_TOOLS_GC_H
@@ -101,9 +100,6 @@ struct gc {
 	 * and still here (the dead) for the next run to name. */
 	bool unpin_failed;
 	size_t dead_done, dead_reached, evicted_reached;
-	/* Set by the caller before gc_requeue_kept: the node unpinned on may
-	 * not be the one the outbox uploads to. */
-	bool other_node;
 	int walk_error;           /* the first block a walk could not read */
 	char walk_path[256];
 };
@@ -148,8 +144,7 @@ int gc_free(struct gc *g, bool dry,
  * or evicted block here now that the unpin may have reached — put again
  * since the mark (kept by gc_free), or left by a failure — queued for
  * upload again, through the mount's outbox (g->beside) or in
- * STORE/outbox.log; with g->other_node, only those put again since the
- * gc began (the watch, ipfs/bs_watch.h, saw them).  *requeued: how many.
+ * STORE/outbox.log.  *requeued: how many.
  * Goes on past a failure; 0 or -1 with the first. */
 int gc_requeue_kept(struct gc *g, uint64_t *requeued, char *msg,
 		    size_t msize);

@@ -1,8 +1,7 @@
 /* tests/unit/test_bs_watch.c — the wrapper that lets gc free blocks beside
  * writers (ipfs/bs_watch.h): outside a watch a remove passes through;
  * during one, a block put since its begin is kept (-EBUSY), one put
- * before is removed, and a put after the removal writes it again;
- * bs_watch_seen says which were put since the begin. */
+ * before is removed, and a put after the removal writes it again. */
 #include "ipfs/blockstore.h"
 #include "ipfs/bs_local.h"
 #include "ipfs/bs_watch.h"
@@ -54,8 +53,6 @@ static void test_watch(void)
 	put(bs, "old, written again", &again); /* a convergent re-put */
 	ok(cid_equal(&old, &again), "the same content is the same block");
 	put(bs, "new", &fresh);
-	is_int(bs_watch_seen(bs, &again), 1, "seen: one put again");
-	is_int(bs_watch_seen(bs, &dead), 0, "not seen: one not put since");
 	is_int(bs_remove(bs, &dead), 0, "a block put before the begin is removed");
 	is_int(bs_has(bs, &dead), 0, "... and gone");
 	is_int(bs_remove(bs, &again), -EBUSY,
@@ -65,7 +62,6 @@ static void test_watch(void)
 	put(bs, "old and dead", &dead);
 	is_int(bs_has(bs, &dead), 1, "a put after the removal writes it again");
 	bs_watch_end(bs);
-	is_int(bs_watch_seen(bs, &fresh), 0, "the watch ended: nothing seen");
 	is_int(bs_remove(bs, &again), 0, "the watch ended: removes pass again");
 	is_int(bs_watch_begin(bs), 0, "a new watch begins");
 	is_int(bs_remove(bs, &fresh), 0, "... remembering nothing of the last");
@@ -78,9 +74,6 @@ static void test_no_layer(void)
 	struct blockstore *local = NULL;
 	is_int(bs_local_open(harness_path("bare"), &local), 0, "a bare store");
 	is_int(bs_watch_begin(local), -ENOENT, "no watch layer: -ENOENT");
-	struct cid c;
-	cid_of_raw_block(&c, (const uint8_t *)"x", 1);
-	is_int(bs_watch_seen(local, &c), -ENOENT, "... and for seen");
 	bs_close(local);
 }
 
