@@ -235,7 +235,10 @@ int history_tree(struct history *h, const struct commit *c,
  * -ETIMEDOUT and bs_has then says 0 (for a node: not found on the
  * network within its timeout and not held by the node itself, which it
  * answers at once, ipfs/bs_kubo.h; a node too slow for that answer too is
- * -ETIMEDOUT, an error: no answer).  Only below a commit that read:
+ * -ETIMEDOUT, an error: no answer).  A parent held only by a peer too
+ * slow for the node's timeout ends the line as well: no answer tells
+ * such a peer from none (asking the routing for providers first would).
+ * Only below a commit that read:
  * where the walk starts must read.  A parent that reads but does not
  * verify (-EBADMSG, -EKEYREJECTED: bytes a node sent that do not hash
  * too), an edge that does not go down in seq, or one the store has yet
