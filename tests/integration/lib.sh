@@ -31,6 +31,15 @@ check()   { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name";
 is()      { if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3"; diag "got:  '$1'"; diag "want: '$2'"; fi; }
 # run CMD... — CMD's output (stdout and stderr) in $out, its status in $rc.
 run()     { out=$("$@" 2>&1); rc=$?; }
+# run_mount ARG... — run for `"$IPMD_BIN" mount ARG...` where the mount
+# should fail, or detach: bounded by the suite's timeout (a foreground
+# mount that wrongly starts runs until stopped: timeout's 124, then, as
+# its status), its output through a file (a background one that wrongly
+# starts keeps its stderr, and $(...) would wait for it forever).
+run_mount() {
+	timeout 30 "$IPMD_BIN" mount "$@" >"$TEST_DIR/run_mount.out" 2>&1; rc=$?
+	out=$(cat "$TEST_DIR/run_mount.out")
+}
 # exits RC "name" CMD... — ok if CMD (through run) exits RC
 exits()   { local want=$1 name=$2; shift 2; run "$@"; is "$rc" "$want" "$name"; }
 # says "name" PATTERN — ok if the last run's output has a line matching PATTERN
