@@ -184,10 +184,8 @@ static int scan_short(int fd, off_t size, struct scan *sc)
  * length claims (<= JOURNAL_SEALED_MAX), so it fits in sealed; each
  * offset tried needs a valid length that fits, and most cost no MAC.
  */
-/* What cut_hides_record may pass through seal_open before it calls the
- * cut damage: random ciphertext of a 1 MiB cut costs a few MiB. */
-#define JOURNAL_CUT_OPEN_MAX (64u << 20)
-
+/* Past JOURNAL_CUT_OPEN_MAX (journal.h) the cut is damage: random
+ * ciphertext of a 1 MiB cut costs a few MiB. */
 static int cut_hides_record(int fd, off_t off, off_t size, const uint8_t *key,
 			    const struct scan *sc, uint64_t seq,
 			    uint8_t *sealed, uint8_t *plain, size_t *plain_used,
