@@ -63,12 +63,15 @@ void ops_file_settle(struct ipmd_fs *fs, struct inode *inode)
 }
 
 /* Under lock: the end of a file_get (f is inode->file: held, nothing
- * freed or replaced it), settled by the status the let-go gives. */
+ * freed or replaced it), settled by the status the let-go gives; and
+ * the inode released if a release kept it for this hold (mount.h, "Held
+ * states and freed inodes": never, while the invariant holds). */
 static void file_put(struct ipmd_fs *fs, struct inode *inode,
 		     struct file_state *f)
 {
 	struct file_status s = file_state_unhold(f);
 	settle(fs, inode, &s);
+	ipmd_fs_release_inode(inode, fs);
 }
 
 /* What seal_open_file found ino to be, in the lookup it seals by: an

@@ -95,7 +95,8 @@ void file_state_free(struct file_state *f)
 static struct file_status status_locked(const struct file_state *f)
 {
 	return (struct file_status){.modified = f->modified,
-				    .idle = !f->modified && f->holds == 0};
+				    .idle = !f->modified && f->holds == 0,
+				    .held = f->holds > 0};
 }
 
 void file_state_hold(struct file_state *f)

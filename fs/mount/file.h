@@ -66,6 +66,7 @@ void file_state_free(struct file_state *f);
 struct file_status {
 	bool modified;
 	bool idle;
+	bool held; /* a call holds it (file_state_hold) */
 };
 
 /* Count a call that uses f outside its owner's lock; and its end, which

@@ -364,10 +364,12 @@ static int replay_journal(struct ipmd_fs *fs, bool across_gaps,
 		       (unsigned long long)fs->last.seq,
 		       (unsigned long long)rc.skipped);
 	}
+	/* fsck's words for it (fs/tools/fsck_tree.c), so the two agree. */
 	if (js->unfinished_tail_bytes)
 		logmsg(LOG_WARNING,
-		       "journal: cut %llu bytes of a record torn by a crash "
-		       "(never acknowledged)",
+		       "journal: cut off an unfinished write at the end of the "
+		       "journal (%llu bytes): a crash stopped it before its "
+		       "call returned",
 		       (unsigned long long)js->unfinished_tail_bytes);
 	/* A whole record that does not open: no crash of this process
 	 * leaves one (journal.h), so say it may be damage. */

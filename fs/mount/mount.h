@@ -34,6 +34,24 @@
  * Without no-open (a kernel that lacks it) inode->opens counts the
  * handles, and a handle's release seals what it wrote.  A state is freed
  * once file_state_idle says so and no known handle is open.
+ *
+ * Held states and freed inodes.  ipmd_fs_release_inode frees an inode,
+ * and its state, once nlink, lookups and opens are all 0, whatever path
+ * gets there (FORGET, the last release, an unlink or a rename over the
+ * last name, a merge).  A state is held outside fs->lock (file_state_hold)
+ * only by a FUSE call on its own inode (fs/fuse/ops_file.c: read, write,
+ * and the seal of flush, release and fsync); nothing else in the daemon
+ * holds one (the commit, a merge and a fast-forward seal and settle under
+ * the lock, and prefetch reads committed content, never a state).  While
+ * a call on an inode is in flight the kernel keeps that inode (a request
+ * the daemon has read is waited for even on a fatal signal; an async
+ * release keeps it until answered), and sends FORGET only once it evicts
+ * it; inode->lookups never falls below the kernel's own count (every
+ * entry counted before its reply, given back only when the reply fails).
+ * So lookups > 0 while a state is held, and the release never meets a
+ * held state.  Should that ever break, ipmd_fs_release_inode keeps the
+ * inode and says so in the log ("bug: ..."; the integration suite fails
+ * on such a line): the holder's file_put releases it when it lets go.
  */
 #ifndef IPMD_FS_MOUNT_MOUNT_H
 #define IPMD_FS_MOUNT_MOUNT_H
@@ -289,7 +307,8 @@ void ipmd_fs_drop_states(struct fs_tree *t);
 struct mail_changes;
 int ipmd_fs_replay_record(struct ipmd_fs *fs, const uint8_t *payload,
 			  size_t len, struct mail_changes *mc);
-/* Under lock: free an inode nothing refers to (record_release_fn). */
+/* Under lock: free an inode nothing refers to (record_release_fn); one
+ * whose state a call holds is kept (see "Held states and freed inodes"). */
 void ipmd_fs_release_inode(struct inode *inode, void *arg);
 /* Under lock: seal every file state's unsealed writes, and free each
  * state left idle that no known handle holds (a merge's first step).  0,

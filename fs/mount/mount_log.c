@@ -18,6 +18,7 @@
 #include "fs/mount/cache_file.h"
 #include "fs/mount/file.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 bool ipmd_fs_settle_locked(struct inode *i, const struct file_status *s)
 {
@@ -53,6 +54,15 @@ void ipmd_fs_release_inode(struct inode *inode, void *arg)
 	struct ipmd_fs *fs = arg;
 	if (inode->nlink || inode->lookups || inode->opens)
 		return;
+	/* Never, by mount.h's "Held states and freed inodes": a broken
+	 * invariant, kept alive (the holder comes back to it by pointer)
+	 * rather than freed under the call. */
+	if (inode->file && file_state_status(inode->file).held) {
+		logmsg(LOG_CRIT, "bug: inode %llu released while a call holds "
+		       "its file state; kept until the call lets go",
+		       (unsigned long long)inode->ino);
+		return;
+	}
 	drop_inode_states(inode);
 	tree_release(fs->tree, inode);
 }

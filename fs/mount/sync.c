@@ -30,17 +30,26 @@ struct sync {
 	int failing;          /* the last round's error, 0 after a good one */
 };
 
-/* One line when a kind of failure starts, one when rounds work again. */
+/* One line when a kind of failure starts, one when rounds work again.
+ * A node that refuses the connection is said as what it means to the
+ * user, with the address the mount uses (as remote.c and node.c say it). */
 static void say(struct sync *s, int e, const char *what)
 {
 	if (e && e != s->failing) {
 		char why[512] = "";
-		if (e == -EIO || e == -ETIMEDOUT)
-			bs_kubo_last_error(s->fs->stack.remote, why,
-					   sizeof(why));
-		logmsg(LOG_WARNING, "sync: %s: %s; trying again at the next "
-		       "round, mail is not affected",
-		       what, why[0] ? why : strerror(-e));
+		struct blockstore *node = s->fs->stack.remote;
+		const char *url = bs_kubo_url(node);
+		if (e == -ECONNREFUSED && url)
+			logmsg(LOG_WARNING, "sync: the IPFS node is not "
+			       "running, or not reachable at %s; trying again "
+			       "at the next round, mail is not affected", url);
+		else {
+			if (e == -EIO || e == -ETIMEDOUT || e == -ECONNRESET)
+				bs_kubo_last_error(node, why, sizeof(why));
+			logmsg(LOG_WARNING, "sync: %s: %s; trying again at "
+			       "the next round, mail is not affected",
+			       what, why[0] ? why : strerror(-e));
+		}
 	} else if (!e && s->failing) {
 		logmsg(LOG_NOTICE, "sync: works again");
 	}

@@ -184,10 +184,8 @@ static int scan_short(int fd, off_t size, struct scan *sc)
  * length claims (<= JOURNAL_SEALED_MAX), so it fits in sealed; each
  * offset tried needs a valid length that fits, and most cost no MAC.
  */
-/* What cut_hides_record may pass through seal_open before it calls the
- * cut damage: random ciphertext of a 1 MiB cut costs a few MiB. */
-#define JOURNAL_CUT_OPEN_MAX (64u << 20)
-
+/* Past JOURNAL_CUT_OPEN_MAX (journal.h) the cut is damage: random
+ * ciphertext of a 1 MiB cut costs a few MiB. */
 static int cut_hides_record(int fd, off_t off, off_t size, const uint8_t *key,
 			    const struct scan *sc, uint64_t seq,
 			    uint8_t *sealed, uint8_t *plain, size_t *plain_used,
@@ -553,6 +551,24 @@ int journal_sync(struct journal *j)
 	return r;
 }
 
+/*
+ * Why the next file is made before the current one is synced, not after
+ * (which would seem to keep a crash from leaving a short file N with
+ * N+1 present, and so drop journal.h's rule that the tail may be the
+ * file before a header-only last one):
+ *  - Syncing N first does not get that unless appenders are held off
+ *    from that sync until the switch: wal_store's block records come
+ *    outside the mount's lock, while a writer's chunks seal, so they
+ *    keep landing in N while N+1 is made.  Holding them off would put
+ *    N+1's two fsyncs (file, directory) under j->lock, on every commit
+ *    (each one rotates), where today only N's fdatasync is.
+ *  - The rule could not go anyway: journals written before, which a
+ *    crash left so, must still replay; and a crash while N+1 is made
+ *    still leaves it cut inside its header after a whole N.
+ * So the order stays: N+1 made outside j->lock, then N synced under it
+ * before the switch, which is what keeps a later file (N+2) from ever
+ * following a short N.
+ */
 int journal_rotate(struct journal *j, uint64_t new_gen)
 {
 	int fd = -1, r;

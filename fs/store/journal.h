@@ -43,7 +43,11 @@
  *    a power cut stopped leaves this; nothing after it was written, so
  *    nothing acknowledged is lost.  Synced records zeroed to the end, or
  *    a next generation cut to its header, look the same: the format has
- *    no sync marker to tell them apart.
+ *    no sync marker to tell them apart.  Looking for a record in a cut
+ *    costs a MAC per offset whose bytes read as a length that fits: a
+ *    cut whose candidates add up to more than JOURNAL_CUT_OPEN_MAX bytes
+ *    (a pattern, never a crash's random ciphertext) is damage, not
+ *    unfinished.
  *  - unopenable: a whole record that does not open.  A SIGKILL cannot
  *    leave one (the kernel copies a write's pages in order), so it may be
  *    damage; it is cut all the same, as nothing can read it.
@@ -85,6 +89,9 @@
 /* Bounds of the length field: what a reader accepts. */
 #define JOURNAL_SEALED_MIN (JOURNAL_PREFIX_BYTES + IPMD_SEAL_OVERHEAD)
 #define JOURNAL_SEALED_MAX (JOURNAL_SEALED_MIN + JOURNAL_RECORD_MAX)
+/* The most sealed bytes replay opens to look for a record in one cut
+ * (see "unfinished" above). */
+#define JOURNAL_CUT_OPEN_MAX (64u << 20)
 
 struct journal;
 

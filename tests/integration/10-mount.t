@@ -98,12 +98,12 @@ ipmd_umount "$M"
 cp "$S/head" "$TEST_DIR/head.old"
 ipmd_mount "$S" "$M"; echo newer > "$M/new/newer"; ipmd_umount "$M"
 cp "$TEST_DIR/head.old" "$S/head"
-out=$("$IPMD_BIN" mount -f --store "$S" "$M" 2>&1); rc=$?
+run_mount -f --store "$S" "$M"
 is "$rc" 1 "an older head than already seen: mount fails"
 case "$out" in *"rollback"*) ok "and says it refuses a rollback";; *) not_ok "rollback message"; diag "$out";; esac
 # seen is sealed as its own kind: copied over the head it is no head.
 cp "$S/seen" "$S/head"
-out=$("$IPMD_BIN" mount -f --store "$S" "$M" 2>&1); rc=$?
+run_mount -f --store "$S" "$M"
 is "$rc" 1 "seen copied over head: mount fails"
 case "$out" in *"fsck --repair"*) ok "and names fsck --repair";; *) not_ok "fsck --repair message"; diag "$out";; esac
 "$IPMD_BIN" fsck --repair --store "$S" >/dev/null 2>&1
@@ -115,7 +115,7 @@ ipmd_umount "$M"
 head_cid=$(ls -t "$S"/blocks/*/* | head -1)
 cp "$head_cid" "$TEST_DIR/commit.bak"
 printf '\xff' | dd of="$head_cid" bs=1 seek=40 count=1 conv=notrunc 2>/dev/null
-out=$("$IPMD_BIN" mount -f --store "$S" "$M" 2>&1); rc=$?
+run_mount -f --store "$S" "$M"
 is "$rc" 1 "a damaged head commit: mount fails"
 case "$out" in *"commit"*) ok "and the message names the commit";; *) not_ok "clear message"; diag "$out";; esac
 cp "$TEST_DIR/commit.bak" "$head_cid"
@@ -124,7 +124,7 @@ ipmd_umount "$M"
 # A second mount of the same store is refused while one runs.
 ipmd_mount "$S" "$M"
 mkdir -p "$TEST_DIR/other" # a mount point as it must be: empty, so the store is what fails
-out=$("$IPMD_BIN" mount -f --store "$S" "$TEST_DIR/other" 2>&1); rc=$?
+run_mount -f --store "$S" "$TEST_DIR/other"
 is "$rc" 1 "a second mount of one store fails"
 case "$out" in *"in use"*) ok "and says the store is in use";; *) not_ok "clear message"; diag "$out";; esac
 ipmd_umount "$M"
@@ -147,7 +147,7 @@ is "$rc" 0 "the right passphrase at the prompt mounts (and daemonizes)"
 check "the prompted mount is live" mountpoint -q "$PM"
 fusermount3 -u "$PM"
 for _ in $(seq $((50 * pw))); do flock -n "$P/lock" true && break; sleep 0.1; done
-out=$(setsid -w "$IPMD_BIN" mount -f --store "$P" "$PM" </dev/null 2>&1); rc=$?
+out=$(timeout 30 setsid -w "$IPMD_BIN" mount -f --store "$P" "$PM" </dev/null 2>&1); rc=$?
 is "$rc" 1 "no terminal and no passphrase file: mount fails"
 case "$out" in *passphrase*) ok "and asks for a passphrase file";; *) not_ok "clear message"; diag "$out";; esac
 
@@ -173,11 +173,11 @@ check "mount -o ro" ipmd_mount "$Z" "$ZM" -o ro
 check "the unpadded message reads back" cmp "$TEST_DIR/pad1" "$ZM/new/1.pad1.host"
 check "the padded message reads back" cmp "$TEST_DIR/pad2" "$ZM/new/2.pad2.host"
 check "unmount (ro)" ipmd_umount "$ZM"
-out=$("$IPMD_BIN" mount -f --store "$Z" -o pad=bucket "$ZM" 2>&1); rc=$?
+run_mount -f --store "$Z" -o pad=bucket "$ZM"
 is "$rc" 2 "-o pad=bucket: a usage error"
 case "$out" in *"pad=bucket"*) ok "naming the option";; *) not_ok "names the option"; diag "$out";; esac
 
-out=$("$IPMD_BIN" mount -f --store "$TEST_DIR/nothing" "$M" 2>&1); rc=$?
+run_mount -f --store "$TEST_DIR/nothing" "$M"
 is "$rc" 1 "mount of a missing store fails"
 case "$out" in *"ipmaildir init"*) ok "and says to run init";; *) not_ok "clear message"; diag "$out";; esac
 

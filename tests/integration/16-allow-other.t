@@ -122,7 +122,7 @@ is "$?" 0 "the opt-out is said in the log"
 is "$(try read "$M/cur/secret")" ok "no_default_permissions: another uid reads the 0600 file"
 ipmd_umount "$M" || bail "unmount failed"
 
-"$IPMD_BIN" mount -f --store "$S" -o default_permissions,no_default_permissions "$M" \
+timeout 30 "$IPMD_BIN" mount -f --store "$S" -o default_permissions,no_default_permissions "$M" \
 	2> "$TEST_DIR/both.log"
 is "$?" 2 "default_permissions with no_default_permissions is a usage error"
 grep -q '^ipmaildir mount: -o default_permissions and no_default_permissions contradict' "$TEST_DIR/both.log"

@@ -112,7 +112,7 @@ check "… B's next mount by id still takes A's newest head" \
 ipmd_umount "$MNT_B"
 ipfs_proxy_start "${IPFS_ADDR_2##*/}" || bail "proxy did not start"
 echo "record $TEST_DIR/old.rec" >"$PROXY_CTL"
-out=$("$IPMD_BIN" mount -f --store "$CACHE_B" --node "$PROXY_ADDR" --from-node "$mid" \
+out=$(timeout 60 "$IPMD_BIN" mount -f --store "$CACHE_B" --node "$PROXY_ADDR" --from-node "$mid" \
 	--capability "$TEST_DIR/cap" "$MNT_B" 2>&1)
 check "an old head replayed over IPNS is refused as a rollback: $out" grep -q 'refusing a rollback' <<<"$out"
 check "… the proxy served the old record" grep -q '^record' "$PROXY_EVENTS"

@@ -21,8 +21,8 @@ OPTS=commit_delay=200,node_timeout=3000,local_cap_mb=$CAP_MB
 # Refused without a node (a store of its own, never mounted).
 ipmd_init "$TEST_DIR/nonode" || bail "init failed"
 mkdir -p "$MNT" # a mount point as it must be (empty), so the option is what fails
-err=$("$IPMD_BIN" mount -f --store "$TEST_DIR/nonode" -o "$OPTS" "$MNT" 2>&1)
-rc=$?
+run_mount -f --store "$TEST_DIR/nonode" -o "$OPTS" "$MNT"
+err=$out
 check "local_cap_mb without a node is refused (rc $rc)" test "$rc" != 0
 check "… with one clear line ($err)" grep -q "local_cap_mb needs a node" <<<"$err"
 check "… and nothing mounted" bash -c "! mountpoint -q '$MNT'"

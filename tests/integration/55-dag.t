@@ -131,7 +131,7 @@ ipmd_mount "$S" "$A" --at "$o4" || bail "mount --at o-4 after gc failed"
 check "after gc the other line's oldest kept commit reads (o-4)" sh -c "$(declare -f has lacks); has '$A' o-1 o-4 && lacks '$A' o-5"
 ipmd_umount "$A"
 mkdir -p "$A"
-if "$IPMD_BIN" mount --store "$S" --at "$a2" "$A" 2>"$TEST_DIR/at.err"; then
+if timeout 30 "$IPMD_BIN" mount --store "$S" --at "$a2" "$A" 2>"$TEST_DIR/at.err"; then
 	not_ok "mount --at a commit gc dropped fails"; fusermount3 -u "$A"
 else
 	ok "mount --at a commit gc dropped fails"

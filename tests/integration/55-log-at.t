@@ -81,19 +81,19 @@ ipmd_umount "$A"
 # Errors are clear and leave nothing mounted.
 mkdir -p "$A"
 for bad in 2001-01-01 999 yesterday; do
-	if "$IPMD_BIN" mount --store "$S" --at "$bad" "$A" 2>"$TEST_DIR/err"; then
+	if timeout 30 "$IPMD_BIN" mount --store "$S" --at "$bad" "$A" 2>"$TEST_DIR/err"; then
 		not_ok "--at $bad is refused"; fusermount3 -u "$A"
 	else
 		ok "--at $bad is refused: $(head -n 1 "$TEST_DIR/err")"
 	fi
 done
 check "nothing is mounted after the refusals" sh -c "! mountpoint -q '$A'"
-"$IPMD_BIN" mount --store "$S" --at yesterday "$A" 2>"$TEST_DIR/err"
+timeout 30 "$IPMD_BIN" mount --store "$S" --at yesterday "$A" 2>"$TEST_DIR/err"
 is "$?" 2 "--at yesterday (no seq, CID or time): a usage error, exit 2"
 check "... saying what --at takes, and a hint" \
 	grep -q "^ipmaildir mount: --at wants a commit's seq" "$TEST_DIR/err"
 is "$(wc -l <"$TEST_DIR/err")" 2 "... in one line and the hint"
-"$IPMD_BIN" mount --store "$S" --at 999 "$A" 2>/dev/null
+timeout 30 "$IPMD_BIN" mount --store "$S" --at 999 "$A" 2>/dev/null
 is "$?" 1 "--at 999 (well-formed, no such commit): exit 1"
 "$IPMD_BIN" log --store "$S" -n 0 >/dev/null 2>&1
 is "$?" 2 "log -n 0: exit 2"

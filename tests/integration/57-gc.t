@@ -57,7 +57,7 @@ is "$?" 0 "fsck --deep is clean: a parent pruned by gc is normal"
 check "fsck says the older ones were freed by gc" grep -q "older ones freed by gc" "$TEST_DIR/fsck2"
 check "blocks were freed" test "$(nblocks)" -lt "$((before - freed))"
 mkdir -p "$A"
-if "$IPMD_BIN" mount --store "$S" --at 1 "$A" 2>"$TEST_DIR/at.err"; then
+if timeout 30 "$IPMD_BIN" mount --store "$S" --at 1 "$A" 2>"$TEST_DIR/at.err"; then
 	not_ok "mount --at a dropped commit fails"; fusermount3 -u "$A"
 else
 	ok "mount --at a dropped commit fails"

@@ -88,7 +88,7 @@ check "the oldest pending generation is older than the one removed" \
 rm "$S/journal/$mid"
 gone=$((16#${mid%.jnl}))
 mkdir -p "$M"
-"$IPMD_BIN" mount --store "$S" "$M" >"$TEST_DIR/mount.out" 2>&1
+timeout 30 "$IPMD_BIN" mount --store "$S" "$M" >"$TEST_DIR/mount.out" 2>&1
 rc=$?
 mountpoint -q "$M" && fusermount3 -u "$M"
 check "the mount refuses a missing middle generation" test "$rc" != 0

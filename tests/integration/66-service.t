@@ -130,13 +130,13 @@ wait "$IPMD_PID"
 
 # --- the mount point must be an empty directory -----------------------------
 touch "$TEST_DIR/file"
-"$IPMD_BIN" mount --store "$S" "$TEST_DIR/file" 2>"$TEST_DIR/err"
+timeout 30 "$IPMD_BIN" mount --store "$S" "$TEST_DIR/file" 2>"$TEST_DIR/err"
 is "$?" 1 "mount on a file is refused"
 is "$(cat "$TEST_DIR/err")" "ipmaildir mount: $TEST_DIR/file is not a directory" "... with one line"
 N=$TEST_DIR/nonempty
 mkdir -p "$N/cur"
 echo "a plain Maildir's message" >"$N/cur/old"
-"$IPMD_BIN" mount --store "$S" "$N" 2>"$TEST_DIR/err"
+timeout 30 "$IPMD_BIN" mount --store "$S" "$N" 2>"$TEST_DIR/err"
 is "$?" 1 "mount on a directory that holds files is refused"
 is "$(wc -l <"$TEST_DIR/err")" 1 "... with one line"
 check "... saying it is not empty and naming -o nonempty" \
@@ -151,7 +151,7 @@ check "what it held is there again" test -f "$N/cur/old"
 IPMAILDIR_NONEMPTY=yes ipmd_mount "$S" "$N"
 check "nonempty is a config key too (\$IPMAILDIR_NONEMPTY=yes)" mountpoint -q "$N"
 "$IPMD_BIN" umount "$N"
-IPMAILDIR_NONEMPTY=no "$IPMD_BIN" mount --store "$S" "$N" 2>/dev/null
+IPMAILDIR_NONEMPTY=no timeout 30 "$IPMD_BIN" mount --store "$S" "$N" 2>/dev/null
 is "$?" 1 "... and =no refuses again"
 
 # --- the log ------------------------------------------------------------------
@@ -164,10 +164,10 @@ check "-o log=FILE: the mount start is logged there" wait_for "$LOGF" \
 check "... and not on stderr" bash -c "! grep -q 'mounted on' '$TEST_DIR/ipmaildir.log'"
 check "the file is the owner's only" test "$(stat -c %a "$LOGF")" = 600
 bad=$TEST_DIR/no-such-dir/log
-"$IPMD_BIN" mount --store "$S" -o "log=$bad" "$M" 2>"$TEST_DIR/err"
+timeout 30 "$IPMD_BIN" mount --store "$S" -o "log=$bad" "$M" 2>"$TEST_DIR/err"
 is "$?" 1 "-o log= a file that can't be created: exit 1"
 is "$(cat "$TEST_DIR/err")" "ipmaildir mount: -o log=$bad: No such file or directory" "... one line"
-"$IPMD_BIN" mount --store "$S" -o log=relative "$M" 2>"$TEST_DIR/err"
+timeout 30 "$IPMD_BIN" mount --store "$S" -o log=relative "$M" 2>"$TEST_DIR/err"
 is "$?" 2 "-o log= a relative path: usage, exit 2"
 CF=$TEST_DIR/log-conf
 printf 'log = %s\n' "$TEST_DIR/conf.log" >"$CF"
@@ -180,7 +180,7 @@ check "log is a config key too" wait_for "$TEST_DIR/conf.log" "mounted on $M and
 if [ -S /dev/log ]; then
 	ok "# SKIP this machine has a syslog at /dev/log"
 else
-	"$IPMD_BIN" mount --store "$S" "$M" 2>"$TEST_DIR/bg.err"
+	timeout 30 "$IPMD_BIN" mount --store "$S" "$M" 2>"$TEST_DIR/bg.err"
 	is "$?" 0 "a mount in the background, no /dev/log"
 	check "... its log goes to the stderr it was started with" \
 		wait_for "$TEST_DIR/bg.err" "^ipmaildir\[[0-9]+\]: mounted on $M and ready"

@@ -119,7 +119,7 @@ for scope in message mailbox; do
 	fi
 done
 
-out=$("$IPMD_BIN" mount -f --store "$S" -o convergence=folder "$M" 2>&1); rc=$?
+run_mount -f --store "$S" -o convergence=folder "$M"
 is "$rc" 2 "-o convergence=folder: a usage error"
 case "$out" in *"convergence=folder"*) ok "naming the option";; *) not_ok "names the option"; diag "$out";; esac
 out=$(IPMAILDIR_CONVERGENCE=folder "$IPMD_BIN" import --store "$S" "$SRC" 2>&1); rc=$?

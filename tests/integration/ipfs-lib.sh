@@ -156,8 +156,8 @@ ipfs_proxy_start() {
 node_test_require() {
 	[ "$IPMD_TEST_TARGET" = plain ] && skip_all "needs ipmaildir mounts on a node"
 	[ -x "$IPMD_BIN" ] || bail "no ipmaildir binary at $IPMD_BIN"
+	need_tool maildir_deliver
 	DELIVER=$IPMD_TOOLS/maildir_deliver
-	[ -x "$DELIVER" ] || bail "no $DELIVER (make)"
 	command -v python3 >/dev/null || skip_all "python3 is not installed"
 	ipfs_require
 	STORE=$TEST_DIR/store MNT=$TEST_DIR/mnt LOG=$TEST_DIR/ipmaildir.log

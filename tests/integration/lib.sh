@@ -31,6 +31,15 @@ check()   { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name";
 is()      { if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3"; diag "got:  '$1'"; diag "want: '$2'"; fi; }
 # run CMD... — CMD's output (stdout and stderr) in $out, its status in $rc.
 run()     { out=$("$@" 2>&1); rc=$?; }
+# run_mount ARG... — run for `"$IPMD_BIN" mount ARG...` where the mount
+# should fail, or detach: bounded by the suite's timeout (a foreground
+# mount that wrongly starts runs until stopped: timeout's 124, then, as
+# its status), its output through a file (a background one that wrongly
+# starts keeps its stderr, and $(...) would wait for it forever).
+run_mount() {
+	timeout 30 "$IPMD_BIN" mount "$@" >"$TEST_DIR/run_mount.out" 2>&1; rc=$?
+	out=$(cat "$TEST_DIR/run_mount.out")
+}
 # exits RC "name" CMD... — ok if CMD (through run) exits RC
 exits()   { local want=$1 name=$2; shift 2; run "$@"; is "$rc" "$want" "$name"; }
 # says "name" PATTERN — ok if the last run's output has a line matching PATTERN
@@ -65,14 +74,15 @@ _cleanup() {
 		pid_is "$p" "$s" && kill -9 "$p" 2>/dev/null
 	done
 	# A sanitizer build's daemons report to their logs (stderr), where no
-	# check would see them: any report fails the script.
-	local reports
-	reports=$(grep -rlE --include='*.log' 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
-		"${TEST_DIR:-/nonexistent}" 2>/dev/null)
+	# check would see them: any report fails the script.  So does a
+	# daemon's "bug:" line, a broken invariant it caught and survived
+	# (fs/mount/mount.h, "Held states and freed inodes").
+	local reports bad='ERROR: (Address|Leak)Sanitizer|runtime error:|\]: bug: '
+	reports=$(grep -rlE --include='*.log' "$bad" "${TEST_DIR:-/nonexistent}" 2>/dev/null)
 	if [ -n "$reports" ]; then
 		for f in $reports; do
-			echo "# sanitizer report in $f:"
-			grep -m1 -A25 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" | sed 's/^/#   /'
+			echo "# sanitizer report or bug in $f:"
+			grep -m1 -A25 -E "$bad" "$f" | sed 's/^/#   /'
 		done
 		status=1
 	fi
@@ -83,6 +93,25 @@ _cleanup() {
 	exit "$status"
 }
 trap _cleanup EXIT
+
+# need_tool NAME — stop the script unless the test tool NAME
+# (tests/tools/NAME.c) is built: `make` builds only the program, `make
+# check` the tools too.  A missing one would fail later as something
+# else (a delivery never made reads as lost mail).
+need_tool() {
+	[ -x "$IPMD_TOOLS/$1" ] || bail "tool $1 is not built ($IPMD_TOOLS/$1): run make check"
+}
+# The tools the script names ("$IPMD_TOOLS/NAME", or through this file's
+# helpers), checked before it starts.
+_ipmd_need_named_tools() {
+	local t
+	for t in $(grep -oE 'IPMD_TOOLS/[A-Za-z0-9_]+' "$0" | sed 's|.*/||' | sort -u) \
+		$(grep -qwE 'ipmd_deliver|node_test_require' "$0" && echo maildir_deliver) \
+		$(grep -qw dag_two_lines "$0" && echo dag_commit); do
+		need_tool "$t"
+	done
+}
+[ -f "$0" ] && _ipmd_need_named_tools
 
 # A fresh scratch directory for this script: $TEST_DIR.
 TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ipmd-it-XXXXXX")
@@ -158,7 +187,7 @@ ipmd_store_only() {
 }
 
 # ipmd_deliver MAILDIR <MESSAGE — one delivery by the C deliverer, quietly.
-ipmd_deliver() { "$IPMD_TOOLS/maildir_deliver" "$1" >/dev/null; }
+ipmd_deliver() { need_tool maildir_deliver; "$IPMD_TOOLS/maildir_deliver" "$1" >/dev/null; }
 
 # ipmd_seqs STORE [N] — the seqs of the newest N commits (all without N),
 # newest first, on one line.
@@ -230,6 +259,7 @@ poll() {
 # the merge of o-5 into a-2 the head.  Sets aline and oline (each line's
 # CIDs, oldest first) and m (the merge's); bails when a step fails.
 dag_two_lines() {
+	need_tool dag_commit
 	local dag=$IPMD_TOOLS/dag_commit
 	read -r -d '' -a aline < <("$dag" "$1" line head 0 2 a) || true
 	read -r -d '' -a oline < <("$dag" "$1" line head 1 5 o) || true

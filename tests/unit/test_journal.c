@@ -744,6 +744,67 @@ static void test_damage_not_unfinished(void)
 	free(orig);
 }
 
+/*
+ * The budget of a cut (journal.h, "unfinished": JOURNAL_CUT_OPEN_MAX).
+ * The last record's length field claims the most a record can be and the
+ * file ends inside it; the cut is "00 00 10 00" repeated, so every fourth
+ * offset reads as a 4 KiB record that fits and costs a MAC.  Under the
+ * budget nothing opens: an unfinished write, cut off.  Past it the search
+ * stops and the cut is damage: replay stops at the record, with repair
+ * too, and the file is left as it is.
+ */
+static uint8_t *patterned_cut(const uint8_t *orig, off_t last, size_t cut,
+			      size_t *len)
+{
+	*len = (size_t)last + JOURNAL_LEN_BYTES + cut;
+	uint8_t *f = harness_alloc(*len);
+	memcpy(f, orig, (size_t)last);
+	uint32_t claim = JOURNAL_SEALED_MAX;
+	for (int b = 0; b < JOURNAL_LEN_BYTES; b++)
+		f[last + b] = (uint8_t)(claim >> (8 * (JOURNAL_LEN_BYTES - 1 - b)));
+	static const uint8_t pat[4] = { 0x00, 0x00, 0x10, 0x00 };
+	for (size_t i = 0; i < cut; i++)
+		f[(size_t)last + JOURNAL_LEN_BYTES + i] = pat[i % 4];
+	return f;
+}
+
+static void test_cut_budget(void)
+{
+	const char *dir = harness_path("budget");
+	off_t offs[6];
+	char p1[600];
+	size_t len, flen;
+
+	uint8_t *orig = make_laid_out(dir, 900, 5, offs, &len);
+	gen_path(p1, sizeof(p1), dir, 1);
+	const off_t last = offs[4];
+	/* Candidates per cut byte: a 4 KiB one every 4 bytes. */
+	const size_t per_byte = 0x1000 / 4;
+	const size_t under = JOURNAL_CUT_OPEN_MAX / per_byte / 2;
+	const size_t over = JOURNAL_CUT_OPEN_MAX / per_byte * 4;
+	ok(over + JOURNAL_LEN_BYTES < JOURNAL_SEALED_MAX,
+	   "the cut past the budget is still shorter than its length claims");
+
+	uint8_t *f = patterned_cut(orig, last, under, &flen);
+	harness_write_file(p1, f, flen);
+	off_t torn = (off_t)(flen - (size_t)last);
+	expect_tail(dir, 0, 4, torn, torn,
+		    "a patterned cut under the budget: unfinished");
+	free(f);
+
+	f = patterned_cut(orig, last, over, &flen);
+	harness_write_file(p1, f, flen);
+	expect_bad(dir, 1, last, 4,
+		   "a patterned cut past the budget: damage at its record");
+	struct collect c = { 0 };
+	int r = replay(dir, 0, true, &c);
+	ok(r == -EBADMSG && file_size(p1) == (off_t)flen,
+	   "… and repair_tail leaves the file as it is (r %d)", r);
+	collect_free(&c);
+	free(f);
+	free(orig);
+}
+
 static void test_corruption(void)
 {
 	const char *dir = harness_path("corrupt");
@@ -1218,6 +1279,7 @@ int main(void)
 	test_torn_tail();
 	test_unfinished_tail();
 	test_damage_not_unfinished();
+	test_cut_budget();
 	test_corruption();
 	test_drop_before();
 	test_missing_generation();

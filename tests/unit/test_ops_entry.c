@@ -8,6 +8,11 @@
  * libfuse's do for a request the kernel interrupted and dropped
  * (-ENOENT, "the reply discarded").
  * An entry so replied is never FORGOTTEN, so its count must not stay.
+ *
+ * And an inode released (forgotten, unlinked) while a call holds its
+ * file state outside the lock (fs/mount/mount.h, "Held states and freed
+ * inodes"): the kernel never lets that happen, but if it did the inode
+ * and its state must outlive the call, freed when it lets go.
  */
 /* libfuse, its replies this test's: first, as it defines the version */
 #include "tests/unit/fuse_reply_stub.h"
@@ -24,6 +29,7 @@
 
 #include "fs/fuse/ops.h"
 #include "fs/model/tree.h"
+#include "fs/mount/file.h"
 #include "fs/mount/mount.h"
 #include "tests/tap.h"
 #include "tests/unit/harness.h"
@@ -120,6 +126,52 @@ static void test_readdirplus(void)
 	ipmd_ops.releasedir(req(), TREE_ROOT_INO, &fi);
 }
 
+static void test_held_release(void)
+{
+	struct fuse_file_info fi = {.flags = O_WRONLY | O_CREAT};
+	fs.no_open = true;
+	stub.result = 0;
+	ipmd_ops.create(req(), TREE_ROOT_INO, "h", 0600, &fi);
+	struct inode *h = fuse_stub_named(&fs, "h");
+	uint64_t ino = h ? h->ino : 0;
+	ipmd_ops.write(req(), ino, "written", 7, 0, &fi);
+	pthread_mutex_lock(&fs.lock);
+	struct file_state *f = h ? h->file : NULL;
+	if (f) /* as a call's file_get does, before it lets go of the lock */
+		file_state_hold(f);
+	pthread_mutex_unlock(&fs.lock);
+	ok(f != NULL, "a write made a file state, now held by a call");
+	if (!f)
+		return;
+
+	ipmd_ops.forget(req(), ino, 1);
+	ipmd_ops.unlink(req(), TREE_ROOT_INO, "h");
+	is_int(stub.err, 0, "unlink h");
+	/* The holder comes back to its inode by pointer, as file_put does
+	 * (freed: ASan says so here). */
+	pthread_mutex_lock(&fs.lock);
+	bool kept = h->nlink == 0 && h->file == f &&
+		    tree_get(fs.tree, ino) == h;
+	pthread_mutex_unlock(&fs.lock);
+	ok(kept, "forgotten and unlinked while held: inode and state kept");
+	if (!kept)
+		return; /* f is freed: its mutex may never lock again */
+	is_int((long)file_size(f), 7, "the holder still reads its state");
+
+	/* The held call's let-go (file_put, whose unhold this is), then the
+	 * release it makes, through a read's file_get … file_put. */
+	pthread_mutex_lock(&fs.lock);
+	(void)file_state_unhold(f);
+	pthread_mutex_unlock(&fs.lock);
+	struct fuse_file_info ro = {.flags = O_RDONLY};
+	ipmd_ops.read(req(), ino, 16, 0, &ro);
+	is_int(stub.err, 0, "a read of the kept inode");
+	pthread_mutex_lock(&fs.lock);
+	bool freed = tree_get(fs.tree, ino) == NULL;
+	pthread_mutex_unlock(&fs.lock);
+	ok(freed, "… whose let-go frees it");
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -138,6 +190,7 @@ int main(void)
 	}
 	test_entries();
 	test_readdirplus();
+	test_held_release();
 	ipmd_fs_close(&fs);
 	return tap_done();
 }
