@@ -8,6 +8,10 @@
  * hold more than one chunk), or when the buffer table is full, and all of
  * them by file_seal (fsync, close, rename out of tmp/).  Plaintext never
  * touches the disk; memory per file is bounded by FILE_DIRTY_MAX chunks.
+ * A buffer holds only the bytes of its chunk up to the furthest written
+ * (or loaded), grown by doubling up to the chunk size; the rest read as
+ * zeros.  So a small file costs what it holds, not a chunk to allocate,
+ * clear and wipe.
  *
  * Invariant: every chunk in the list but the last is exactly
  * st->chunk_size bytes, and the chunks cover [0, size): a hole or an
