@@ -657,21 +657,23 @@ void file_seal_done(struct file_state *f, uint64_t seal, bool journaled)
 
 /* Under f->lock: may the change since the durable point go as an append
  * of at most max bytes?  Only growth past what the journal already holds
- * of a file that holds some (a new file's first bytes are sealed: a
- * message is written once, and its block is what a reader wants). */
-static bool tail_ok(const struct file_state *f, size_t max)
+ * of a file that holds some, unless first (file_tail_take_first): a new
+ * file's first bytes are sealed, a message is written once, and its
+ * block is what a reader wants. */
+static bool tail_ok(const struct file_state *f, size_t max, bool first)
 {
-	return f->loaded && f->durable > 0 && f->low >= f->durable &&
-	       f->size >= f->durable && f->size - f->durable <= max;
+	return f->loaded && (f->durable > 0 || first) &&
+	       f->low >= f->durable && f->size >= f->durable &&
+	       f->size - f->durable <= max;
 }
 
-int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
-		   struct file_tail *out)
+static int tail_take(struct obj_store *st, struct file_state *f, size_t max,
+		     bool first, struct file_tail *out)
 {
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&f->lock);
 	int r;
-	if (!f->modified || !tail_ok(f, max)) {
+	if (!f->modified || !tail_ok(f, max, first)) {
 		r = f->modified ? -EAGAIN : 0;
 		goto out;
 	}
@@ -701,6 +703,29 @@ int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
 out:
 	pthread_mutex_unlock(&f->lock);
 	return r;
+}
+
+int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
+		   struct file_tail *out)
+{
+	return tail_take(st, f, max, false, out);
+}
+
+int file_tail_take_first(struct obj_store *st, struct file_state *f,
+			 size_t max, struct file_tail *out)
+{
+	return tail_take(st, f, max, true, out);
+}
+
+bool file_tail_covers(struct file_state *f)
+{
+	pthread_mutex_lock(&f->lock);
+	/* low: nothing changed since the last take (a write or truncate
+	 * since lowers it), durable: that take's bytes are journaled. */
+	bool c = f->modified && f->tail_journaled && f->durable == f->size &&
+		 f->low == UINT64_MAX;
+	pthread_mutex_unlock(&f->lock);
+	return c;
 }
 
 bool file_tail_current(struct file_state *f, const struct file_tail *t,

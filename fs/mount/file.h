@@ -171,6 +171,17 @@ struct file_tail {
  */
 int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
 		   struct file_tail *out);
+/* As file_tail_take, but a file never sealed nor journaled (a new one)
+ * may go too, its first bytes from offset 0: for the small files a
+ * program writes whole, fsyncs and renames over another (fs/mount/tail.h,
+ * "Replacement files"), which the commit seals or, unlinked by then,
+ * drops. */
+int file_tail_take_first(struct obj_store *st, struct file_state *f,
+			 size_t max, struct file_tail *out);
+/* Is every change of f in the journal as appends (modified, nothing
+ * changed since the last journaled take)?  Then replay rebuilds f's bytes
+ * from the journal, and a rename of the file need not seal it first. */
+bool file_tail_covers(struct file_state *f);
 /*
  * Between file_tail_take's 1 and journaling it (the take runs outside
  * the mount's lock): does the tail still extend what the journal holds,
