@@ -527,8 +527,12 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	bool seen = maildir_is_new_to_cur(dir, tree_get(fs->tree, newparent));
 	if (dir && !d)
 		err = -ENOENT;
-	/* A message leaving tmp/ is whole: seal its tail first. */
-	if (!err)
+	/* A message leaving tmp/ is whole: seal its tail first.  Not a
+	 * file whose every change is journaled as appends (a replacement
+	 * file's, fs/mount/tail.h): replay rebuilds it before this rename,
+	 * and the commit seals it, or drops it once renamed over. */
+	struct file_state *fst = !err ? d->inode->file : NULL;
+	if (!err && !(fst && file_tail_covers(fst)))
 		err = ipmd_fs_seal_locked(fs, d->inode);
 	if (!err)
 		ops_file_settle(fs, d->inode);

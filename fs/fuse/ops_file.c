@@ -91,17 +91,18 @@ static int seal_open_file(struct ipmd_fs *fs, fuse_ino_t ino,
 	pthread_mutex_lock(&fs->lock);
 	struct inode *inode = tree_get(fs->tree, ino);
 	struct file_state *f = inode ? file_get(fs, inode, false, &e) : NULL;
+	struct seal_kind k = {.cache = inode && inode->cache,
+			      .replacement = maildir_is_replacement(inode)};
 	if (kind)
-		*kind = (struct seal_kind){
-			.cache = inode && inode->cache,
-			.replacement = maildir_is_replacement(inode)};
+		*kind = k;
 	pthread_mutex_unlock(&fs->lock);
 	if (!f)
 		return e;
-	/* Grown only: the new bytes journaled, not the tail re-sealed. */
+	/* Grown only (or a replacement file's first bytes): the new bytes
+	 * journaled, not the tail re-sealed (fs/mount/tail.h). */
 	struct record r;
 	struct file_tail t;
-	e = ipmd_fs_tail_prepare(fs, f, ino, &r, &t);
+	e = ipmd_fs_tail_prepare(fs, f, ino, k.replacement, &r, &t);
 	pthread_mutex_lock(&fs->lock);
 	if (e == 0 && r.op)
 		e = ipmd_fs_tail_log(fs, inode, f, &r, &t);

@@ -10,9 +10,15 @@
 
 #include "cache/chunk_cache.h"
 
+/* A chunk being written.  It stands for chunk_size bytes, but holds only
+ * the first cap of them: the bytes from cap to the chunk's end are zero.
+ * A small file (most of a Maildir's: a message, a lock, a uidlist) costs
+ * what it wrote, not a whole chunk to allocate, clear and wipe. */
 struct dirty_buf {
 	uint64_t index;
-	uint8_t *data; /* chunk_size bytes; zero beyond what was written */
+	uint8_t *data; /* cap bytes (NULL when 0); zero beyond what was
+			* written or loaded */
+	size_t cap;
 };
 
 struct file_state {
@@ -26,7 +32,6 @@ struct file_state {
 	uint64_t size;
 	bool modified;
 	uint32_t holds;   /* calls using the state (file_state_hold) */
-	size_t buf_bytes; /* length of every dirty buffer (the chunk size) */
 	bool scoped;      /* seal under secret, the file's own scope */
 	uint8_t secret[IPMD_KEY_BYTES];
 	/* The append-friendly tail (file.h, "Tails"): [0, durable) is what
@@ -68,21 +73,49 @@ int file_state_new(const struct obj_store *st, uint64_t id,
 	return 0;
 }
 
-static void drop_buffer(struct file_state *f, size_t slot, size_t chunk_size)
+static void wipe_buffer(struct dirty_buf *d)
 {
-	sodium_memzero(f->dirty[slot].data, chunk_size);
-	free(f->dirty[slot].data);
+	if (d->data)
+		sodium_memzero(d->data, d->cap);
+	free(d->data);
+	d->data = NULL;
+	d->cap = 0;
+}
+
+static void drop_buffer(struct file_state *f, size_t slot)
+{
+	wipe_buffer(&f->dirty[slot]);
 	f->dirty[slot] = f->dirty[--f->ndirty];
+}
+
+/* Make d hold at least need bytes (need <= cs), the new ones zero.
+ * Doubling: a file appended to a little at a time moves its bytes
+ * O(log) times.  Not realloc: the old block, plaintext, is wiped. */
+static int reserve_buffer(struct dirty_buf *d, size_t need, size_t cs)
+{
+	if (need <= d->cap)
+		return 0;
+	size_t cap = d->cap > cs / 2 ? cs : d->cap * 2;
+	if (cap < need)
+		cap = need;
+	uint8_t *data = malloc(cap);
+	if (!data)
+		return -ENOMEM;
+	if (d->cap)
+		memcpy(data, d->data, d->cap);
+	memset(data + d->cap, 0, cap - d->cap);
+	wipe_buffer(d);
+	d->data = data;
+	d->cap = cap;
+	return 0;
 }
 
 void file_state_free(struct file_state *f)
 {
 	if (!f)
 		return;
-	for (size_t i = 0; i < f->ndirty; i++) {
-		sodium_memzero(f->dirty[i].data, f->buf_bytes);
-		free(f->dirty[i].data);
-	}
+	for (size_t i = 0; i < f->ndirty; i++)
+		wipe_buffer(&f->dirty[i]);
 	if (f->chunks) /* chunk keys: as secret as the plaintext */
 		sodium_memzero(f->chunks, f->cap * sizeof(*f->chunks));
 	free(f->chunks);
@@ -291,27 +324,33 @@ static int read_stored(struct obj_store *st, const struct chunk_ref *c,
 
 static int seal_slot(struct obj_store *st, struct file_state *f, size_t slot)
 {
-	uint64_t index = f->dirty[slot].index;
+	struct dirty_buf *d = &f->dirty[slot];
+	uint64_t index = d->index;
 	size_t len = chunk_len(f->size, st->chunk_size, index);
+	/* The chunk's bytes past cap are zero: sealed, they must be there. */
+	int r = reserve_buffer(d, len, st->chunk_size);
 	struct chunk_ref ref;
-	int r = obj_seal_chunk(st, f->dirty[slot].data, len, &ref);
+	if (r == 0)
+		r = obj_seal_chunk(st, d->data, len, &ref);
 	if (r != 0)
 		return r;
 	f->chunks[index] = ref;
-	drop_buffer(f, slot, st->chunk_size);
+	drop_buffer(f, slot);
 	return 0;
 }
 
-/* The buffer of chunk index, loading its stored bytes on first use unless
- * the caller is about to overwrite all of them (its first covered bytes):
+/* The buffer of chunk index (its slot in *slot), holding at least its
+ * first end bytes, loading its stored bytes on first use unless the
+ * caller is about to overwrite all of them (its first covered bytes):
  * then the old chunk is neither fetched nor needed intact. */
 static int get_buffer(struct obj_store *st, struct file_state *f,
-		      uint64_t index, size_t covered, uint8_t **out)
+		      uint64_t index, size_t covered, size_t end, size_t *slot)
 {
-	int slot = find_dirty(f, index);
-	if (slot >= 0) {
-		*out = f->dirty[slot].data;
-		return 0;
+	const uint32_t cs = st->chunk_size;
+	int found = find_dirty(f, index);
+	if (found >= 0) {
+		*slot = (size_t)found;
+		return reserve_buffer(&f->dirty[found], end, cs);
 	}
 	if (f->ndirty == FILE_DIRTY_MAX) {
 		/* Seal the lowest chunk: in-place rewriters (Dovecot's index
@@ -324,23 +363,36 @@ static int get_buffer(struct obj_store *st, struct file_state *f,
 		if (r != 0)
 			return r;
 	}
-	uint8_t *data = calloc(1, st->chunk_size);
-	if (!data)
-		return -ENOMEM;
-	f->buf_bytes = st->chunk_size;
-	size_t len = chunk_len(f->size, st->chunk_size, index);
-	int r = covered >= len
-			? 0
-			: read_stored(st, &f->chunks[index], 0, data, len);
+	/* What the stored chunk gives (beyond it: zeros, the file was
+	 * extended past it), unless all of that is about to be overwritten. */
+	const struct chunk_ref *c = &f->chunks[index];
+	size_t len = chunk_len(f->size, cs, index);
+	size_t load = c->cid.len == 0 || covered >= len ? 0
+		      : c->size < len			  ? (size_t)c->size
+							  : len;
+	struct dirty_buf d = {.index = index};
+	int r = reserve_buffer(&d, load > end ? load : end, cs);
+	if (r == 0 && load > 0)
+		r = read_stored(st, c, 0, d.data, load);
 	if (r != 0) {
-		free(data);
+		wipe_buffer(&d);
 		return r;
 	}
-	f->dirty[f->ndirty].index = index;
-	f->dirty[f->ndirty].data = data;
-	f->ndirty++;
-	*out = data;
+	*slot = f->ndirty;
+	f->dirty[f->ndirty++] = d;
 	return 0;
+}
+
+/* [within, within+n) of d's chunk into dst: zeros past what it holds. */
+static void copy_buffer(const struct dirty_buf *d, size_t within,
+			uint8_t *dst, size_t n)
+{
+	size_t have = within < d->cap ? d->cap - within : 0;
+	if (have > n)
+		have = n;
+	if (have)
+		memcpy(dst, d->data + within, have);
+	memset(dst + have, 0, n - have);
 }
 
 /* Under f->lock, loaded: [off, off+len) of the state into buf. */
@@ -362,8 +414,8 @@ static int read_locked(struct obj_store *st, struct file_state *f,
 			n = (size_t)(end - pos);
 		int slot = find_dirty(f, index);
 		if (slot >= 0)
-			memcpy(buf + (pos - off), f->dirty[slot].data + within,
-			       n);
+			copy_buffer(&f->dirty[slot], within, buf + (pos - off),
+				    n);
 		else
 			r = read_stored(st, &f->chunks[index], within,
 					buf + (pos - off), n);
@@ -405,22 +457,25 @@ static int set_size(struct obj_store *st, struct file_state *f,
 	if (size < f->size) {
 		/* Materialise the cut so stale bytes never return.  First:
 		 * loading it may fail, and then nothing may have changed. */
-		size_t tail = (size_t)(size % cs);
-		uint8_t *b = NULL;
+		size_t tail = (size_t)(size % cs), slot = 0;
 		if (tail != 0) {
-			int r = get_buffer(st, f, n - 1, 0, &b);
+			int r = get_buffer(st, f, n - 1, 0, 0, &slot);
 			if (r != 0)
 				return r;
 		}
 		for (size_t i = 0; i < f->ndirty;) {
 			if (f->dirty[i].index >= n) {
-				drop_buffer(f, i, cs);
+				drop_buffer(f, i);
 				continue;
 			}
 			i++;
 		}
-		if (b)
-			memset(b + tail, 0, cs - tail);
+		/* The cut chunk's buffer (index n - 1, never dropped above):
+		 * zero from the cut to what it holds. */
+		int cut = tail != 0 ? find_dirty(f, n - 1) : -1;
+		if (cut >= 0 && f->dirty[cut].cap > tail)
+			memset(f->dirty[cut].data + tail, 0,
+			       f->dirty[cut].cap - tail);
 	}
 	int r = resize_chunks(f, (size_t)n);
 	if (r != 0)
@@ -471,17 +526,18 @@ int file_write(struct obj_store *caller, struct file_state *f, uint64_t off,
 		size_t n = cs - within;
 		if (n > len - done)
 			n = len - done;
-		uint8_t *b;
-		r = get_buffer(st, f, index, within == 0 ? n : 0, &b);
+		size_t slot;
+		r = get_buffer(st, f, index, within == 0 ? n : 0, within + n,
+			       &slot);
 		if (r != 0)
 			break;
-		memcpy(b + within, data + done, n);
+		memcpy(f->dirty[slot].data + within, data + done, n);
 		done += n;
 		f->modified = true;
 		/* A write that fills a chunk to its end: a stream moving on.
 		 * Seal it now so memory stays at one chunk. */
 		if (within + n == cs)
-			r = seal_slot(st, f, (size_t)find_dirty(f, index));
+			r = seal_slot(st, f, slot);
 	}
 	pthread_mutex_unlock(&f->lock);
 	return r;
@@ -527,10 +583,10 @@ int file_seal(struct obj_store *caller, struct file_state *f,
 		if (c->cid.len != 0 && c->size == want)
 			continue;
 		/* A zero chunk, or a stored one whose length changed. */
-		uint8_t *b;
-		r = get_buffer(st, f, i, 0, &b);
+		size_t slot;
+		r = get_buffer(st, f, i, 0, 0, &slot);
 		if (r == 0)
-			r = seal_slot(st, f, (size_t)find_dirty(f, i));
+			r = seal_slot(st, f, slot);
 	}
 	if (r == 0)
 		r = obj_build(st, f->chunks, f->nchunks, out);
@@ -602,21 +658,23 @@ void file_seal_done(struct file_state *f, uint64_t seal, bool journaled)
 
 /* Under f->lock: may the change since the durable point go as an append
  * of at most max bytes?  Only growth past what the journal already holds
- * of a file that holds some (a new file's first bytes are sealed: a
- * message is written once, and its block is what a reader wants). */
-static bool tail_ok(const struct file_state *f, size_t max)
+ * of a file that holds some, unless first (file_tail_take_first): a new
+ * file's first bytes are sealed, a message is written once, and its
+ * block is what a reader wants. */
+static bool tail_ok(const struct file_state *f, size_t max, bool first)
 {
-	return f->loaded && f->durable > 0 && f->low >= f->durable &&
-	       f->size >= f->durable && f->size - f->durable <= max;
+	return f->loaded && (f->durable > 0 || first) &&
+	       f->low >= f->durable && f->size >= f->durable &&
+	       f->size - f->durable <= max;
 }
 
-int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
-		   struct file_tail *out)
+static int tail_take(struct obj_store *st, struct file_state *f, size_t max,
+		     bool first, struct file_tail *out)
 {
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&f->lock);
 	int r;
-	if (!f->modified || !tail_ok(f, max)) {
+	if (!f->modified || !tail_ok(f, max, first)) {
 		r = f->modified ? -EAGAIN : 0;
 		goto out;
 	}
@@ -646,6 +704,29 @@ int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
 out:
 	pthread_mutex_unlock(&f->lock);
 	return r;
+}
+
+int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
+		   struct file_tail *out)
+{
+	return tail_take(st, f, max, false, out);
+}
+
+int file_tail_take_first(struct obj_store *st, struct file_state *f,
+			 size_t max, struct file_tail *out)
+{
+	return tail_take(st, f, max, true, out);
+}
+
+bool file_tail_covers(struct file_state *f)
+{
+	pthread_mutex_lock(&f->lock);
+	/* low: nothing changed since the last take (a write or truncate
+	 * since lowers it), durable: that take's bytes are journaled. */
+	bool c = f->modified && f->tail_journaled && f->durable == f->size &&
+		 f->low == UINT64_MAX;
+	pthread_mutex_unlock(&f->lock);
+	return c;
 }
 
 bool file_tail_current(struct file_state *f, const struct file_tail *t,

@@ -8,6 +8,10 @@
  * hold more than one chunk), or when the buffer table is full, and all of
  * them by file_seal (fsync, close, rename out of tmp/).  Plaintext never
  * touches the disk; memory per file is bounded by FILE_DIRTY_MAX chunks.
+ * A buffer holds only the bytes of its chunk up to the furthest written
+ * (or loaded), grown by doubling up to the chunk size; the rest read as
+ * zeros.  So a small file costs what it holds, not a chunk to allocate,
+ * clear and wipe.
  *
  * Invariant: every chunk in the list but the last is exactly
  * st->chunk_size bytes, and the chunks cover [0, size): a hole or an
@@ -168,6 +172,17 @@ struct file_tail {
  */
 int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
 		   struct file_tail *out);
+/* As file_tail_take, but a file never sealed nor journaled (a new one)
+ * may go too, its first bytes from offset 0: for the small files a
+ * program writes whole, fsyncs and renames over another (fs/mount/tail.h,
+ * "Replacement files"), which the commit seals or, unlinked by then,
+ * drops. */
+int file_tail_take_first(struct obj_store *st, struct file_state *f,
+			 size_t max, struct file_tail *out);
+/* Is every change of f in the journal as appends (modified, nothing
+ * changed since the last journaled take)?  Then replay rebuilds f's bytes
+ * from the journal, and a rename of the file need not seal it first. */
+bool file_tail_covers(struct file_state *f);
 /*
  * Between file_tail_take's 1 and journaling it (the take runs outside
  * the mount's lock): does the tail still extend what the journal holds,

@@ -11,12 +11,14 @@
 #include "util/clock.h"
 
 int ipmd_fs_tail_prepare(struct ipmd_fs *fs, struct file_state *f,
-			 uint64_t ino, struct record *r,
+			 uint64_t ino, bool replacement, struct record *r,
 			 struct file_tail *t)
 {
 	memset(r, 0, sizeof(*r));
 	memset(t, 0, sizeof(*t));
-	int e = file_tail_take(&fs->st, f, RECORD_APPEND_MAX, t);
+	int e = replacement
+			? file_tail_take_first(&fs->st, f, RECORD_APPEND_MAX, t)
+			: file_tail_take(&fs->st, f, RECORD_APPEND_MAX, t);
 	if (e == 1) {
 		r->op = REC_APPEND;
 		r->ino = ino;

@@ -13,6 +13,20 @@
  * manifest names the full file.  Anything else (a new file, a rewrite, a
  * truncate, a bigger growth) is sealed as before.
  *
+ * Replacement files (fs/model/maildir.h, maildir_is_replacement: Dovecot
+ * rewrites dovecot-uidlist on nearly every flag change, as
+ * dovecot-uidlist.tmp written whole, fsynced and renamed over it): their
+ * first bytes go as an append record too, when they fit one
+ * (RECORD_APPEND_MAX), and the rename that follows does not seal a file
+ * whose every byte is so journaled (file_tail_covers): the commit seals
+ * the one left under the name, and a rewrite renamed over before the
+ * commit is dropped unsealed.  Per rewrite that is one journal record
+ * instead of a block file in the store (and its record in the journal),
+ * whose version was garbage at the next rewrite.  What an fsync or a
+ * rename promises is unchanged: the append is journaled before the fsync
+ * is answered and before the rename's record, and replay rebuilds the
+ * file from it.
+ *
  * Replay: an append record writes its bytes into the inode's file state
  * (made over the content the tree holds at that point), which is listed
  * for the first commit to seal; a content record of the inode replaces
@@ -21,6 +35,7 @@
 #ifndef IPMD_FS_MOUNT_TAIL_H
 #define IPMD_FS_MOUNT_TAIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,7 +52,7 @@
  * (or read's) error; *t is always safe to file_tail_free.
  */
 int ipmd_fs_tail_prepare(struct ipmd_fs *fs, struct file_state *f,
-			 uint64_t ino, struct record *r,
+			 uint64_t ino, bool replacement, struct record *r,
 			 struct file_tail *t);
 /*
  * Under fs->lock, after prepare gave a record: stamp it with the inode's

@@ -349,6 +349,60 @@ static void test_seal_order(struct obj_store st)
 	file_state_free(f);
 }
 
+/* A new file's first bytes (file_tail_take_first, a replacement file's
+ * fsync): taken from 0 with no block written; file_tail_covers says a
+ * rename need not seal it, until anything changes again; plain
+ * file_tail_take still seals a new file. */
+static void test_first(struct obj_store st)
+{
+	uint8_t data[2 * MAX];
+	tap_fill_random(data, sizeof(data), 9);
+	static const struct obj_ref empty;
+	struct file_tail t;
+	struct file_state *f;
+	if (file_state_new(&st, 3, &empty, &f))
+		harness_bail("file_state_new");
+	uint64_t blocks = harness_block_count(st.bs);
+	is_int(file_write(&st, f, 0, data, 300), 0, "a new file: 300 bytes");
+	is_int(file_tail_take(&st, f, MAX, &t), -EAGAIN,
+	       "file_tail_take: a new file is sealed");
+	ok(!file_tail_covers(f), "nothing journaled: a rename seals it");
+	is_int(file_tail_take_first(&st, f, MAX, &t), 1,
+	       "file_tail_take_first: taken");
+	ok(t.off == 0 && t.len == 300 && memcmp(t.data, data, 300) == 0,
+	   "the 300 bytes from 0");
+	ok(!file_tail_covers(f), "taken, not journaled yet: not covered");
+	file_tail_done(f, &t, true);
+	file_tail_free(&t);
+	ok(file_tail_covers(f), "journaled: covered, a rename need not seal");
+	is_int(harness_block_count(st.bs), blocks, "no block written");
+	is_int(file_tail_take_first(&st, f, MAX, &t), 0,
+	       "again with nothing new: nothing to journal");
+	is_int(file_write(&st, f, 300, data + 300, 10), 0, "append 10");
+	ok(!file_tail_covers(f), "written since: not covered");
+	is_int(file_tail_take_first(&st, f, MAX, &t), 1, "taken: 10 at 300");
+	file_tail_done(f, &t, true);
+	file_tail_free(&t);
+	ok(file_tail_covers(f), "covered again");
+	is_int(file_write(&st, f, 5, data, 1), 0, "a rewrite below");
+	ok(!file_tail_covers(f), "a rewrite: not covered");
+	is_int(file_tail_take_first(&st, f, MAX, &t), -EAGAIN,
+	       "a rewrite: sealed");
+	file_state_free(f);
+
+	if (file_state_new(&st, 4, &empty, &f))
+		harness_bail("file_state_new");
+	is_int(file_write(&st, f, 0, data, MAX + 1), 0, "a new file over MAX");
+	is_int(file_tail_take_first(&st, f, MAX, &t), -EAGAIN,
+	       "too big for one record: sealed");
+	struct obj_ref out;
+	uint64_t seal;
+	is_int(file_seal(&st, f, &out, &seal), 0, "sealed");
+	file_seal_done(f, seal, true);
+	ok(!file_tail_covers(f), "sealed: nothing modified to cover");
+	file_state_free(f);
+}
+
 static const struct harness_store_test with_store[] = {
 	{"grow", test_grow_only},
 	{"not", test_not_append},
@@ -357,6 +411,7 @@ static const struct harness_store_test with_store[] = {
 	{"merged", test_merged},
 	{"order", test_seal_order},
 	{"same", test_same_content},
+	{"first", test_first},
 };
 
 int main(void)

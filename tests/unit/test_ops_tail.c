@@ -158,7 +158,7 @@ static struct file_state *taken(struct inode *i, struct record *r,
 	if (f)
 		file_state_hold(f);
 	pthread_mutex_unlock(&fs.lock);
-	if (f && (ipmd_fs_tail_prepare(&fs, f, i->ino, r, t) ||
+	if (f && (ipmd_fs_tail_prepare(&fs, f, i->ino, false, r, t) ||
 		  r->op != op))
 		harness_bail("an fsync's first half");
 	return f;

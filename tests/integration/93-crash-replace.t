@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# 93-crash-replace.t — small replacement files (dovecot-uidlist.tmp,
+# dovecot-keywords.lock: written whole, fsynced, renamed over NAME, as
+# Dovecot does on nearly every flag change) go to the journal as append
+# records and are sealed by the commit, not into a block each at their
+# fsync and again at the rename (fs/mount/tail.h, "Replacement files"):
+#   1. With no commit (commit_delay 10 min), 30 rewrites of dovecot-uidlist
+#      through dovecot-uidlist.tmp (2 … 12 KiB each, fsync, rename) and
+#      one of dovecot-keywords through .lock put no block in the store.
+#   2. Then, not fsynced: dovecot-keywords.lock written, closed and renamed
+#      over dovecot-keywords (the rename seals it), and subscriptions.lock
+#      written and closed only; a delivery (durable on return) carries all
+#      of it.  SIGKILL, remount: dovecot-uidlist is the last rewrite byte
+#      for byte, dovecot-keywords the one renamed last, subscriptions.lock
+#      absent, empty or whole (never torn), no .tmp left; fsck of the
+#      crashed store is clean.
+#   3. The commit at unmount seals what is under the names: fsck is
+#      clean and a remount reads the same bytes.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+[ "$IPMD_TEST_TARGET" = plain ] && skip_all "crashes need an ipmaildir mount"
+command -v python3 >/dev/null || skip_all "needs python3"
+
+S=$TEST_DIR/store
+M=$TEST_DIR/mnt
+W=$TEST_DIR/work
+mkdir -p "$W"
+ipmd_init "$S" || bail "init failed"
+
+cat >"$W/replace.py" <<'PY'
+# replace.py MNT rewrites|unsynced — the rewrites of step 1, or the
+# writes of step 2 and a delivery.
+import os, sys
+mnt, step = sys.argv[1], sys.argv[2]
+def body(name, v, size):
+    line = ("%s v%d " % (name, v)).encode() * 4 + b"\n"
+    return (line * (size // len(line) + 1))[:size]
+def write(path, data, fsync):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, data)
+        if fsync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+def replace(name, via, v, size, fsync=True):
+    path = os.path.join(mnt, name)
+    write(path + via, body(name, v, size), fsync)
+    os.rename(path + via, path)
+if step == "rewrites":
+    for v in range(30):
+        replace("dovecot-uidlist", ".tmp", v, 2048 + v * 350)
+    replace("dovecot-keywords", ".lock", 0, 700)
+else:
+    replace("dovecot-keywords", ".lock", 1, 900, fsync=False)
+    write(os.path.join(mnt, "subscriptions.lock"),
+          body("subscriptions", 0, 300), False)
+    tmp = os.path.join(mnt, "tmp", "d1")
+    write(tmp, body("delivery", 0, 5000), True)
+    os.rename(tmp, os.path.join(mnt, "new", "d1"))
+PY
+cat >"$W/check.py" <<'PY'
+# check.py MNT — what step 2 left, after a crash or a commit.
+import os, sys
+mnt = sys.argv[1]
+def body(name, v, size):
+    line = ("%s v%d " % (name, v)).encode() * 4 + b"\n"
+    return (line * (size // len(line) + 1))[:size]
+bad = []
+want = {"dovecot-uidlist": body("dovecot-uidlist", 29, 2048 + 29 * 350),
+        "dovecot-keywords": body("dovecot-keywords", 1, 900),
+        "new/d1": body("delivery", 0, 5000)}
+for name, data in want.items():
+    try:
+        got = open(os.path.join(mnt, name), "rb").read()
+    except OSError as e:
+        bad.append("%s: %s" % (name, e))
+        continue
+    if got != data:
+        bad.append("%s: %d bytes, not the last version" % (name, len(got)))
+lock = os.path.join(mnt, "subscriptions.lock")
+if os.path.exists(lock):
+    got = open(lock, "rb").read()
+    if got not in (b"", body("subscriptions", 0, 300)):
+        bad.append("subscriptions.lock torn: %d bytes" % len(got))
+for left in ("dovecot-uidlist.tmp", "dovecot-keywords.lock"):
+    if os.path.exists(os.path.join(mnt, left)):
+        bad.append(left + " is still there")
+for b in bad:
+    print("# " + b)
+sys.exit(1 if bad else 0)
+PY
+blocks() { find "$S/blocks" -type f | wc -l; }
+fsck_ok() {
+	"$IPMD_BIN" fsck --store "$S" >"$W/fsck.out" 2>&1 && return 0
+	echo "# fsck exited $?:"
+	head -n 40 "$W/fsck.out" | sed 's/^/#   /'
+	return 1
+}
+
+# 1. Rewrites without a commit: the journal alone.
+ipmd_mount "$S" "$M" -o commit_delay=600000 || bail "mount failed"
+mkdir -p "$M/cur" "$M/new" "$M/tmp"
+before=$(blocks)
+check "30 rewrites of dovecot-uidlist and one of dovecot-keywords (fsync, rename)" \
+	python3 "$W/replace.py" "$M" rewrites
+is "$(blocks)" "$before" "no block written by the rewrites (journal records)"
+
+# 2. Unsynced replacements, a delivery, a crash.
+check "dovecot-keywords replaced unsynced, subscriptions.lock left, a delivery" \
+	python3 "$W/replace.py" "$M" unsynced
+ipmd_kill9 "$M"
+check "fsck: the crashed store is consistent" fsck_ok
+ipmd_mount "$S" "$M" -o commit_delay=600000 || bail "mount after the crash"
+check "after SIGKILL: the last versions byte for byte, nothing torn or left behind" \
+	python3 "$W/check.py" "$M"
+
+# 3. The commit at unmount seals them.
+check "unmount (commits)" ipmd_umount "$M"
+check "fsck after the commit" fsck_ok
+ipmd_mount "$S" "$M" -o commit_delay=600000 || bail "mount after the commit"
+check "after the commit: the same bytes" python3 "$W/check.py" "$M"
+check "unmount" ipmd_umount "$M"
+done_testing
