@@ -76,7 +76,8 @@ static void file_put(struct ipmd_fs *fs, struct inode *inode,
 struct seal_kind {
 	bool cache;	  /* a cache file: nothing to seal, nothing made
 			   * durable (fs/mount/cache_file.h) */
-	bool replacement; /* maildir_is_replacement (ops_reply_fsync) */
+	bool deferred; /* a replacement file or a delivery in tmp/
+			* (fs/model/maildir.h): ops_reply_fsync */
 };
 
 /* Without lock, during a call on ino (fsync, flush, release).  *kind,
@@ -91,7 +92,8 @@ static int seal_open_file(struct ipmd_fs *fs, fuse_ino_t ino,
 	if (kind)
 		*kind = (struct seal_kind){
 			.cache = inode && inode->cache,
-			.replacement = maildir_is_replacement(inode)};
+			.deferred = maildir_is_replacement(inode) ||
+				    maildir_is_delivery(inode)};
 	pthread_mutex_unlock(&fs->lock);
 	if (!f)
 		return e;
@@ -293,5 +295,5 @@ void ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	if (kind.cache) /* promises nothing (fs/mount/cache_file.h) */
 		fuse_reply_err(req, 0);
 	else
-		ops_reply_fsync(req, kind.replacement, err);
+		ops_reply_fsync(req, kind.deferred, err);
 }

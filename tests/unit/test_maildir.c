@@ -223,6 +223,51 @@ static void test_replacement(void)
 	tree_free(t);
 }
 
+/* Which files are deliveries in progress (their fsync, too, durable at
+ * the next sync: at the latest the rename or link into new/ or cur/). */
+static void test_delivery(void)
+{
+	struct timespec now = {1, 0};
+	struct fs_tree *t = new_tree(&now);
+	if (!t)
+		return;
+	struct inode *cur = mkdir_in(t, t->root, "cur", &now);
+	struct inode *new = mkdir_in(t, t->root, "new", &now);
+	struct inode *tmp = mkdir_in(t, t->root, "tmp", &now);
+	struct inode *f = mkdir_in(t, t->root, ".F", &now);
+	struct inode *fnew = f ? mkdir_in(t, f, "new", &now) : NULL;
+	struct inode *ftmp = f ? mkdir_in(t, f, "tmp", &now) : NULL;
+	struct inode *m = file_in(t, tmp, "1.host", &now);
+	ok(maildir_is_delivery(m), "a file in tmp/: yes");
+	ok(fnew && maildir_is_delivery(file_in(t, ftmp, "2.host", &now)),
+	   "a file in a folder's tmp/: yes");
+	ok(m && tree_link(t, m, tmp, "1.host.again", &now) == 0 &&
+		   maildir_is_delivery(m),
+	   "two names, both in tmp/: yes");
+	ok(m && tree_link(t, m, new, "1.host", &now) == 0 &&
+		   !maildir_is_delivery(m),
+	   "also linked into new/ (a link delivery, tmp/ not yet unlinked): "
+	   "no");
+	ok(!maildir_is_delivery(file_in(t, cur, "3.host:2,S", &now)) &&
+		   !maildir_is_delivery(file_in(t, new, "4.host", &now)) &&
+		   !maildir_is_delivery(file_in(t, t->root, "tmp", &now)) &&
+		   !maildir_is_delivery(
+			   file_in(t, t->root, "dovecot-uidlist.tmp", &now)),
+	   "in cur/, new/ or the root (even named tmp): no");
+	/* Another program's tmp/ (a build directory, a download) keeps its
+	 * fsync: only a Maildir's is a delivery area. */
+	struct inode *other = mkdir_in(t, t->root, "work", &now);
+	struct inode *otmp = other ? mkdir_in(t, other, "tmp", &now) : NULL;
+	ok(otmp && !maildir_is_delivery(file_in(t, otmp, "x", &now)),
+	   "a tmp/ beside no cur/ or new/: no");
+	struct inode *sub = tmp ? mkdir_in(t, tmp, "sub", &now) : NULL;
+	ok(sub && !maildir_is_delivery(file_in(t, sub, "y", &now)) &&
+		   !maildir_is_delivery(sub),
+	   "below tmp/, or a directory in it: no");
+	ok(!maildir_is_delivery(NULL), "none: no");
+	tree_free(t);
+}
+
 /* The index names a walk finds below dir: what t->index_names must say. */
 static uint64_t walk_index_names(const struct inode *dir)
 {
@@ -334,6 +379,7 @@ int main(void)
 	test_create_and_count();
 	test_new_to_cur();
 	test_replacement();
+	test_delivery();
 	test_has_index_files();
 	test_index_names_count();
 	return tap_done();
