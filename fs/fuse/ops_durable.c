@@ -111,8 +111,9 @@ void ops_reply_entry_durable(fuse_req_t req, int err,
  * store's blocks too big for the journal before it (wal_store_durable):
  * so the delivery costs one sync, not two, and a crash can never keep
  * the name in new/ without the whole content.  A crash between the fsync
- * and the rename may lose tmp/NAME, or keep it without the content just
- * written (as a crash in mid-write may on any filesystem); a message in
+ * and the rename may lose tmp/NAME, or bring it back as an earlier sync
+ * or commit found it (empty, or the first part of the message), as a
+ * crash in mid-write may on any filesystem; a message in
  * tmp/ was never delivered, and the MDA that was writing it never said
  * it was.
  */

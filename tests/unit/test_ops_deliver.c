@@ -6,7 +6,8 @@
  * into new/ is durable on return and carries the content
  * (fs/fuse/ops_durable.c, ops_reply_fsync; fs/model/maildir.h,
  * maildir_is_delivery).  So after the rename new/NAME must come back
- * whole; after the fsync alone, tmp/NAME absent or whole, never torn.
+ * whole; after the fsync alone (no sync or commit since tmp/NAME was
+ * made), tmp/NAME absent or whole, never torn.
  *
  * A power cut keeps what a sync covered and loses the rest.  This test
  * defines fsync and fdatasync (the executable's, so every call in the
