@@ -102,10 +102,24 @@ void ops_reply_entry_durable(fuse_req_t req, int err,
  * Dovecot rewrote dovecot-uidlist on most STOREs, each client waiting
  * for dovecot-uidlist.lock, which the writer held across a journal sync
  * (bench/README.md, issue 15).
+ *
+ * A delivery in tmp/ (maildir_is_delivery) is the first half of every
+ * Maildir delivery: write tmp/NAME, fsync it, rename (Dovecot) or link
+ * (maildrop, Postfix's local) it into new/ or cur/.  The message is
+ * delivered at that call, which is durable on return (op_rename,
+ * op_link) and syncs the journal behind this content record, and the
+ * store's blocks too big for the journal before it (wal_store_durable):
+ * so the delivery costs one sync, not two, and a crash can never keep
+ * the name in new/ without the whole content.  A crash between the fsync
+ * and the rename may lose tmp/NAME, or bring it back as an earlier sync
+ * or commit found it (empty, or the first part of the message), as a
+ * crash in mid-write may on any filesystem; a message in
+ * tmp/ was never delivered, and the MDA that was writing it never said
+ * it was.
  */
-void ops_reply_fsync(fuse_req_t req, bool replacement, int err)
+void ops_reply_fsync(fuse_req_t req, bool deferred, int err)
 {
-	if (!err && replacement)
+	if (!err && deferred)
 		fuse_reply_err(req, 0);
 	else
 		reply_durable(req, err, NULL);

@@ -79,7 +79,8 @@ static void file_put(struct ipmd_fs *fs, struct inode *inode,
 struct seal_kind {
 	bool cache;	  /* a cache file: nothing to seal, nothing made
 			   * durable (fs/mount/cache_file.h) */
-	bool replacement; /* maildir_is_replacement (ops_reply_fsync) */
+	bool deferred; /* a replacement file or a delivery in tmp/
+			* (fs/model/maildir.h): ops_reply_fsync */
 };
 
 /* Without lock, during a call on ino (fsync, flush, release).  *kind,
@@ -91,8 +92,10 @@ static int seal_open_file(struct ipmd_fs *fs, fuse_ino_t ino,
 	pthread_mutex_lock(&fs->lock);
 	struct inode *inode = tree_get(fs->tree, ino);
 	struct file_state *f = inode ? file_get(fs, inode, false, &e) : NULL;
+	bool replacement = maildir_is_replacement(inode);
 	struct seal_kind k = {.cache = inode && inode->cache,
-			      .replacement = maildir_is_replacement(inode)};
+			      .deferred = replacement ||
+					  maildir_is_delivery(inode)};
 	if (kind)
 		*kind = k;
 	pthread_mutex_unlock(&fs->lock);
@@ -102,7 +105,7 @@ static int seal_open_file(struct ipmd_fs *fs, fuse_ino_t ino,
 	 * journaled, not the tail re-sealed (fs/mount/tail.h). */
 	struct record r;
 	struct file_tail t;
-	e = ipmd_fs_tail_prepare(fs, f, ino, k.replacement, &r, &t);
+	e = ipmd_fs_tail_prepare(fs, f, ino, replacement, &r, &t);
 	pthread_mutex_lock(&fs->lock);
 	if (e == 0 && r.op)
 		e = ipmd_fs_tail_log(fs, inode, f, &r, &t);
@@ -297,5 +300,5 @@ void ops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	if (kind.cache) /* promises nothing (fs/mount/cache_file.h) */
 		fuse_reply_err(req, 0);
 	else
-		ops_reply_fsync(req, kind.replacement, err);
+		ops_reply_fsync(req, kind.deferred, err);
 }

@@ -53,11 +53,13 @@ void ops_reply_err_durable(fuse_req_t req, int err);
 void ops_reply_entry_durable(fuse_req_t req, int err,
 			     const struct fuse_entry_param *e);
 /* Outside lock, for an fsync of a file whose tail seal_open_file sealed
- * and journaled with result err: a replacement file (fs/model/maildir.h,
- * maildir_is_replacement, as the same lookup found it) is answered at
- * once, durable at the next sync; any other file as
+ * and journaled with result err: deferred, a replacement file or a
+ * delivery in a Maildir's tmp/ (fs/model/maildir.h,
+ * maildir_is_replacement and maildir_is_delivery, as the same lookup
+ * found it), is answered at once, durable at the next sync (at the latest
+ * the rename or link that delivers it); any other file as
  * ops_reply_err_durable. */
-void ops_reply_fsync(fuse_req_t req, bool replacement, int err);
+void ops_reply_fsync(fuse_req_t req, bool deferred, int err);
 /* Under lock: the directory ino names; NULL with *err -ENOENT or
  * -ENOTDIR. */
 struct inode *ops_get_dir(struct ipmd_fs *fs, fuse_ino_t ino, int *err);

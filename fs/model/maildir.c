@@ -75,6 +75,30 @@ bool maildir_is_tmp(const char *name, size_t len)
 	return is_name(name, len, maildir_subdirs[MAILDIR_TMP]);
 }
 
+/* Is dir a Maildir's tmp/: so named, in a directory with a cur/ or new/? */
+static bool is_maildir_tmp(const struct inode *dir)
+{
+	const struct dirent *d = dir ? dir->links : NULL;
+	if (!d || !d->dir || !maildir_is_tmp(d->name, d->name_len))
+		return false;
+	for (size_t i = MAILDIR_CUR; i <= MAILDIR_NEW; i++) {
+		const struct dirent *e = tree_lookup(d->dir, maildir_subdirs[i]);
+		if (e && S_ISDIR(e->inode->mode))
+			return true;
+	}
+	return false;
+}
+
+bool maildir_is_delivery(const struct inode *inode)
+{
+	if (!inode || !S_ISREG(inode->mode) || !inode->links)
+		return false;
+	for (const struct dirent *l = inode->links; l; l = l->next_link)
+		if (!is_maildir_tmp(l->dir))
+			return false;
+	return true;
+}
+
 bool maildir_is_folder(const char *name, size_t len)
 {
 	return len > 0 && name[0] == '.';

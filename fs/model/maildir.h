@@ -56,6 +56,16 @@ bool maildir_is_new_to_cur(const struct inode *from, const struct inode *to);
  * one: messages live in cur/, new/, tmp/. */
 bool maildir_is_replacement(const struct inode *inode);
 
+/* Is inode a delivery in progress: a regular file every name of which (at
+ * least one) is in a Maildir's tmp/ (a directory so named beside a cur/
+ * or new/)?  Maildir writes a message there, fsyncs it, and delivers it
+ * by a rename or link into new/ or cur/; a file in tmp/ is no delivered
+ * message, so its fsync, like a replacement file's, is made durable by
+ * the call that delivers it (fs/fuse/ops_durable.c, ops_reply_fsync).
+ * A file also linked into new/ or cur/ (maildrop's link, before its
+ * unlink of tmp/NAME) is a message, and not one. */
+bool maildir_is_delivery(const struct inode *inode);
+
 /* name[0..len) is "tmp": deliveries in progress (a Maildir's only beside
  * cur/ or new/; the caller checks that). */
 bool maildir_is_tmp(const char *name, size_t len);

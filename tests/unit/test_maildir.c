@@ -136,19 +136,38 @@ static void test_has_index_files(void)
 	tree_free(t);
 }
 
+/* A tree whose root is a Maildir with one Maildir++ folder .F. */
+struct two_maildirs {
+	struct fs_tree *t;
+	struct inode *cur, *new, *tmp;	 /* the root's */
+	struct inode *f, *fcur, *fnew, *ftmp; /* .F and its */
+};
+
+static bool two_maildirs(struct two_maildirs *m, const struct timespec *now)
+{
+	struct fs_tree *t = m->t = new_tree(now);
+	if (!t)
+		return false;
+	m->cur = mkdir_in(t, t->root, "cur", now);
+	m->new = mkdir_in(t, t->root, "new", now);
+	m->tmp = mkdir_in(t, t->root, "tmp", now);
+	m->f = mkdir_in(t, t->root, ".F", now);
+	m->fcur = m->f ? mkdir_in(t, m->f, "cur", now) : NULL;
+	m->fnew = m->f ? mkdir_in(t, m->f, "new", now) : NULL;
+	m->ftmp = m->f ? mkdir_in(t, m->f, "tmp", now) : NULL;
+	return true;
+}
+
 /* Which renames are a Maildir's new/ to cur/ (durable at the next sync). */
 static void test_new_to_cur(void)
 {
 	struct timespec now = {1, 0};
-	struct fs_tree *t = new_tree(&now);
-	if (!t)
+	struct two_maildirs m;
+	if (!two_maildirs(&m, &now))
 		return;
-	struct inode *cur = mkdir_in(t, t->root, "cur", &now);
-	struct inode *new = mkdir_in(t, t->root, "new", &now);
-	struct inode *tmp = mkdir_in(t, t->root, "tmp", &now);
-	struct inode *f = mkdir_in(t, t->root, ".F", &now);
-	struct inode *fcur = f ? mkdir_in(t, f, "cur", &now) : NULL;
-	struct inode *fnew = f ? mkdir_in(t, f, "new", &now) : NULL;
+	struct fs_tree *t = m.t;
+	struct inode *cur = m.cur, *new = m.new, *tmp = m.tmp;
+	struct inode *fcur = m.fcur, *fnew = m.fnew;
 	ok(maildir_is_new_to_cur(new, cur), "new/ to cur/: yes");
 	ok(maildir_is_new_to_cur(fnew, fcur), "a folder's new/ to its cur/: yes");
 	ok(!maildir_is_new_to_cur(cur, new), "cur/ to new/: no");
@@ -220,6 +239,48 @@ static void test_replacement(void)
 		   !maildir_is_replacement(ul),
 	   "a replacement file also linked into cur/: no");
 	ok(!maildir_is_replacement(NULL), "none: no");
+	tree_free(t);
+}
+
+/* Which files are deliveries in progress (their fsync, too, durable at
+ * the next sync: at the latest the rename or link into new/ or cur/). */
+static void test_delivery(void)
+{
+	struct timespec now = {1, 0};
+	struct two_maildirs md;
+	if (!two_maildirs(&md, &now))
+		return;
+	struct fs_tree *t = md.t;
+	struct inode *cur = md.cur, *new = md.new, *tmp = md.tmp;
+	struct inode *ftmp = md.ftmp;
+	struct inode *m = file_in(t, tmp, "1.host", &now);
+	ok(maildir_is_delivery(m), "a file in tmp/: yes");
+	ok(maildir_is_delivery(file_in(t, ftmp, "2.host", &now)),
+	   "a file in a folder's tmp/: yes");
+	ok(m && tree_link(t, m, tmp, "1.host.again", &now) == 0 &&
+		   maildir_is_delivery(m),
+	   "two names, both in tmp/: yes");
+	ok(m && tree_link(t, m, new, "1.host", &now) == 0 &&
+		   !maildir_is_delivery(m),
+	   "also linked into new/ (a link delivery, tmp/ not yet unlinked): "
+	   "no");
+	ok(!maildir_is_delivery(file_in(t, cur, "3.host:2,S", &now)) &&
+		   !maildir_is_delivery(file_in(t, new, "4.host", &now)) &&
+		   !maildir_is_delivery(file_in(t, t->root, "tmp", &now)) &&
+		   !maildir_is_delivery(
+			   file_in(t, t->root, "dovecot-uidlist.tmp", &now)),
+	   "in cur/, new/ or the root (even named tmp): no");
+	/* Another program's tmp/ (a build directory, a download) keeps its
+	 * fsync: only a Maildir's is a delivery area. */
+	struct inode *other = mkdir_in(t, t->root, "work", &now);
+	struct inode *otmp = other ? mkdir_in(t, other, "tmp", &now) : NULL;
+	ok(otmp && !maildir_is_delivery(file_in(t, otmp, "x", &now)),
+	   "a tmp/ beside no cur/ or new/: no");
+	struct inode *sub = tmp ? mkdir_in(t, tmp, "sub", &now) : NULL;
+	ok(sub && !maildir_is_delivery(file_in(t, sub, "y", &now)) &&
+		   !maildir_is_delivery(sub),
+	   "below tmp/, or a directory in it: no");
+	ok(!maildir_is_delivery(NULL), "none: no");
 	tree_free(t);
 }
 
@@ -334,6 +395,7 @@ int main(void)
 	test_create_and_count();
 	test_new_to_cur();
 	test_replacement();
+	test_delivery();
 	test_has_index_files();
 	test_index_names_count();
 	return tap_done();
