@@ -528,11 +528,15 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (dir && !d)
 		err = -ENOENT;
 	/* A message leaving tmp/ is whole: seal its tail first.  Not a
-	 * file whose every change is journaled as appends (a replacement
-	 * file's, fs/mount/tail.h): replay rebuilds it before this rename,
-	 * and the commit seals it, or drops it once renamed over. */
+	 * replacement file whose every change is journaled as appends
+	 * (fs/mount/tail.h): replay rebuilds it before this rename, and the
+	 * commit seals it, or drops it once renamed over.  Only such a file:
+	 * a message appended to and fsynced in tmp/ is covered by appends
+	 * too, and still enters new/ sealed. */
 	struct file_state *fst = !err ? d->inode->file : NULL;
-	if (!err && !(fst && file_tail_covers(fst)))
+	bool covered = fst && maildir_is_replacement(d->inode) &&
+		       file_tail_covers(fst);
+	if (!err && !covered)
 		err = ipmd_fs_seal_locked(fs, d->inode);
 	if (!err)
 		ops_file_settle(fs, d->inode);

@@ -53,7 +53,8 @@ void ops_reply_err_durable(fuse_req_t req, int err);
 void ops_reply_entry_durable(fuse_req_t req, int err,
 			     const struct fuse_entry_param *e);
 /* Outside lock, for an fsync of a file whose tail seal_open_file sealed
- * and journaled with result err: deferred, a replacement file or a
+ * (or, a replacement file's first bytes, journaled as appends) and
+ * journaled with result err: deferred, a replacement file or a
  * delivery in a Maildir's tmp/ (fs/model/maildir.h,
  * maildir_is_replacement and maildir_is_delivery, as the same lookup
  * found it), is answered at once, durable at the next sync (at the latest

@@ -41,6 +41,7 @@
 
 #include "fs/fuse/ops.h"
 #include "fs/model/tree.h"
+#include "fs/mount/file.h"
 #include "fs/mount/mount.h"
 #include "fs/store/journal.h"
 #include "fs/store/store.h"
@@ -349,6 +350,45 @@ static void test_fsync_elsewhere(const char *store)
 	ipmd_fs_close(&fs);
 }
 
+/* A message in tmp/ fsynced, appended to and fsynced again (the append
+ * journaled as such, fs/mount/tail.h) and renamed into new/ while still
+ * open: it enters new/ sealed whole, as every message does (only a
+ * replacement file's appends stand in for its seal at a rename). */
+static void test_appended_then_renamed(const char *store)
+{
+	if (harness_make_store(store) != 0)
+		harness_bail("make %s", store);
+	open_store(store);
+	struct fuse_file_info fi = {.flags = O_WRONLY | O_CREAT | O_EXCL};
+	ipmd_ops.create(req(), ino_of("tmp"), NAME, 0600, &fi);
+	struct inode *in = entry("tmp", NAME);
+	int bad = stub.err || !in;
+	if (in) {
+		ipmd_ops.write(req(), in->ino, "Subject: a\n\n", 13, 0, &fi);
+		ipmd_ops.fsync(req(), in->ino, 1, &fi);
+		bad |= stub.err;
+		ipmd_ops.write(req(), in->ino, "body\n", 5, 13, &fi);
+		ipmd_ops.fsync(req(), in->ino, 1, &fi);
+		bad |= stub.err;
+		ipmd_ops.rename(req(), ino_of("tmp"), NAME, ino_of("new"), NAME,
+				0);
+		bad |= stub.err;
+	}
+	pthread_mutex_lock(&fs.lock);
+	uint64_t sealed = in ? in->content.size : 0;
+	bool pending = in && in->file && file_modified(in->file);
+	pthread_mutex_unlock(&fs.lock);
+	ok(!bad && sealed == 18 && !pending,
+	   "a message appended to in tmp/ enters new/ sealed whole (%llu of "
+	   "18 bytes sealed, %s)",
+	   (unsigned long long)sealed, pending ? "changes pending" : "none");
+	if (in) {
+		ipmd_ops.flush(req(), in->ino, &fi);
+		ipmd_ops.release(req(), in->ino, &fi);
+	}
+	ipmd_fs_close(&fs);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -372,5 +412,7 @@ int main(void)
 	}
 	snprintf(store, sizeof(store), "%s/store-cur", tap_tempdir());
 	test_fsync_elsewhere(store);
+	snprintf(store, sizeof(store), "%s/store-append", tap_tempdir());
+	test_appended_then_renamed(store);
 	return tap_done();
 }
