@@ -543,8 +543,9 @@ int ipmd_fs_commit(struct ipmd_fs *fs)
 	if (!e)
 		e = commit_write(fs->stack.top, &fs->store.keys, &c, &cid);
 	if (!e) {
+		/* new_gen's file is there: journal_rotate made it. */
 		struct head h = {.commit = cid, .seq = c.seq,
-				 .journal_gen = new_gen,
+				 .journal_gen = new_gen, .journal_first = true,
 				 .max_seq = c.seq > fs->head.max_seq
 						    ? c.seq
 						    : fs->head.max_seq};

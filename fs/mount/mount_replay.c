@@ -101,7 +101,8 @@ static int replay_journal(struct ipmd_fs *fs, bool across_gaps,
 	const char *dir = fs->store.paths.journal;
 	memset(js, 0, sizeof(*js));
 	unsigned flags = (fs->read_only ? 0 : JOURNAL_REPLAY_REPAIR_TAIL) |
-			 (across_gaps ? JOURNAL_REPLAY_ACROSS_GAPS : 0);
+			 (across_gaps ? JOURNAL_REPLAY_ACROSS_GAPS : 0) |
+			 head_replay_flags(&fs->head);
 	int e = journal_replay(dir, fs->store.keys.journal,
 			       fs->head.journal_gen, flags, replay_one, &rc,
 			       js);
@@ -193,6 +194,37 @@ static void restore_cache_files(struct ipmd_fs *fs, bool replayed_none)
 		       strerror(-n));
 }
 
+/*
+ * Nothing was replayed, and generation gen (open: its file is there) is
+ * the one reused.  The head names it first, with journal_first (head.h),
+ * so that a later replay may require its file; only then do the older
+ * ones go, empty or covered by the head.  A head that can't be written
+ * keeps them all: it still names the oldest, and the next mount tries
+ * again.  Seen is not rewritten: it guards the commit and seq, which
+ * stay, and a head rebuilt from it does not trust its generation
+ * (fs/tools/fsck_state.c).
+ */
+static void reuse_generation(struct ipmd_fs *fs, uint64_t gen)
+{
+	const struct store_paths *p = &fs->store.paths;
+	int e = 0;
+	if (fs->head.journal_gen != gen || !fs->head.journal_first) {
+		struct head h = fs->head;
+		h.journal_gen = gen;
+		h.journal_first = true;
+		e = head_write(p->head, fs->store.keys.journal,
+			       BLOCK_STATE_HEAD, &h);
+		if (!e)
+			fs->head = h;
+	}
+	if (!e)
+		e = journal_drop_before(p->journal, gen);
+	if (e)
+		logmsg(LOG_WARNING, "journal: cannot drop empty generations "
+		       "before %llu: %s", (unsigned long long)gen,
+		       strerror(-e));
+}
+
 /* A writable mount's journal: the generation to append to (empty: the
  * replay found no record), and the replayed state a commit. */
 static int start_journal(struct ipmd_fs *fs, bool empty,
@@ -213,10 +245,6 @@ static int start_journal(struct ipmd_fs *fs, bool empty,
 	if (e)
 		return msgbuf_say(msg, msgsize, "journal in %s: %s", dir,
 			   strerror(-e));
-	if (empty && (e = journal_drop_before(dir, gen)))
-		logmsg(LOG_WARNING, "journal: cannot drop empty generations "
-		       "before %llu: %s", (unsigned long long)gen,
-		       strerror(-e));
 	wal_store_set_journal(fs->stack.wal, fs->journal);
 	if ((e = cache_dir_open(fs->store.paths.root, fs->store.keys.journal,
 				&fs->cache_dir)))
@@ -229,7 +257,9 @@ static int start_journal(struct ipmd_fs *fs, bool empty,
 					    "them alone; it holds "
 					    "only cache: chown it or remove it"
 					  : "");
-	restore_cache_files(fs, empty);
+	restore_cache_files(fs, empty); /* as the head was at the unmount */
+	if (empty)
+		reuse_generation(fs, gen);
 	/* Make the replayed state (or the new mailbox) a commit now. */
 	/* The journal holds it all, so a store that fails for a moment (a
 	 * node, a fault) gets a few more tries before the mount gives up. */

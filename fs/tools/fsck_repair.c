@@ -81,8 +81,9 @@ static int rollback_commit(struct fsck *f, struct head *h)
 	if (e)
 		return e;
 	h->seq = h->max_seq = c.seq;
-	h->journal_gen = p->restore_head ? p->new_head.journal_gen
-					 : st->head.journal_gen;
+	const struct head *from = p->restore_head ? &p->new_head : &st->head;
+	h->journal_gen = from->journal_gen;
+	h->journal_first = from->journal_first;
 	return 0;
 }
 

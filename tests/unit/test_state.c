@@ -95,6 +95,81 @@ static void test_kinds(void)
 	ok(same(&h, &got) && untyped, "every field, and said untyped");
 }
 
+/* A typed head whose JSON is text (commit: h's). */
+static void write_json(const char *path, const struct head *h,
+		       const char *fmt)
+{
+	char text[512], ctext[CID_TEXT_MAX];
+	uint8_t sealed[sizeof(text) + IPMD_SEAL_OVERHEAD];
+	if (cid_format(&h->commit, ctext, sizeof(ctext)) != 0)
+		abort();
+	int n = snprintf(text, sizeof(text), fmt, ctext,
+			 (unsigned long long)h->journal_gen,
+			 (unsigned long long)h->max_seq,
+			 (unsigned long long)h->seq);
+	if (seal_with_key(sealed, (const uint8_t *)text, (size_t)n,
+			  BLOCK_STATE_HEAD, keys.journal, NULL) != 0)
+		abort();
+	harness_write_file(path, sealed, (size_t)n + IPMD_SEAL_OVERHEAD);
+}
+
+/* "v":3 adds journal_first and is written; "v":2 still reads, without. */
+static void test_versions(void)
+{
+	const char *a = harness_path("v");
+	struct head h = sample(5, 9), got;
+	uint8_t sealed[HEAD_PLAIN_MAX + IPMD_SEAL_OVERHEAD];
+	uint8_t plain[HEAD_PLAIN_MAX + 1];
+	size_t len = 0, plen = 0;
+
+	h.journal_first = true;
+	is_int(head_write(a, keys.journal, BLOCK_STATE_HEAD, &h), 0,
+	       "a head with journal_first written");
+	ok(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL) == 0 &&
+		   same(&h, &got) && got.journal_first,
+	   "reads back with journal_first");
+	ok(state_file_load(a, sealed, sizeof(sealed), &len) == 0 &&
+		   seal_open(plain, &plen, sealed, len, BLOCK_STATE_HEAD,
+			     keys.journal) == 0,
+	   "its bytes open");
+	plain[plen] = 0;
+	ok(strstr((char *)plain, "\"v\":3") &&
+		   strstr((char *)plain, "\"journal_first\":true"),
+	   "as \"v\":3 with \"journal_first\":true (%s)", (char *)plain);
+	h.journal_first = false;
+	is_int(head_write(a, keys.journal, BLOCK_STATE_HEAD, &h), 0,
+	       "and without");
+	ok(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL) == 0 &&
+		   same(&h, &got) && !got.journal_first,
+	   "reads back without");
+
+	write_json(a, &h, "{\"commit\":\"%s\",\"journal_gen\":%llu,"
+			  "\"max_seq\":%llu,\"seq\":%llu,\"v\":2}");
+	got.journal_first = true;
+	ok(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL) == 0 &&
+		   same(&h, &got) && !got.journal_first,
+	   "a \"v\":2 head reads, journal_first false");
+	write_json(a, &h, "{\"commit\":\"%s\",\"journal_gen\":%llu,"
+			  "\"max_seq\":%llu,\"seq\":%llu,\"v\":2,"
+			  "\"journal_first\":true}");
+	is_int(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL),
+	       -EBADMSG, "a \"v\":2 head with journal_first is malformed");
+	write_json(a, &h, "{\"commit\":\"%s\",\"journal_gen\":%llu,"
+			  "\"max_seq\":%llu,\"seq\":%llu,\"v\":3}");
+	is_int(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL),
+	       -EBADMSG, "a \"v\":3 head without it is malformed");
+	write_json(a, &h, "{\"commit\":\"%s\",\"journal_gen\":%llu,"
+			  "\"max_seq\":%llu,\"seq\":%llu,\"v\":3,"
+			  "\"journal_first\":1}");
+	is_int(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL),
+	       -EBADMSG, "journal_first must be a boolean");
+	write_json(a, &h, "{\"commit\":\"%s\",\"journal_gen\":%llu,"
+			  "\"max_seq\":%llu,\"seq\":%llu,\"v\":4,"
+			  "\"journal_first\":true}");
+	is_int(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL),
+	       -EBADMSG, "a later version is refused");
+}
+
 struct files {
 	const char *head, *seen, *pruned;
 };
@@ -394,6 +469,7 @@ int main(void)
 	harness_seal_init();
 	harness_keys(&keys, 9);
 	test_kinds();
+	test_versions();
 	test_state_read();
 	test_has_data();
 	test_device();
