@@ -12,7 +12,8 @@
  * head names a later generation — so a replay that does not find it has
  * lost it (journal.h, JOURNAL_REPLAY_FIRST_HELD).  False where G is only
  * a lower bound: a new store's head (no journal yet), a head fsck rebuilt
- * without knowing the generation, and every head of an older version.
+ * or moved (it may be an old copy put back, whose generation's file a
+ * later commit dropped), and every head of an older version.
  * STORE/seen and STORE/pruned (fs/store/history.h) are the same record.
  * Written atomically: temp file, fsync, rename, fsync of the directory.
  *

@@ -81,9 +81,13 @@ static int rollback_commit(struct fsck *f, struct head *h)
 	if (e)
 		return e;
 	h->seq = h->max_seq = c.seq;
-	const struct head *from = p->restore_head ? &p->new_head : &st->head;
-	h->journal_gen = from->journal_gen;
-	h->journal_first = from->journal_first;
+	h->journal_gen = p->restore_head ? p->new_head.journal_gen
+					 : st->head.journal_gen;
+	/* A head rolled back may be an old copy put back, whose generation's
+	 * file a later commit dropped: its generation is a lower bound only
+	 * (journal_first false, fs/store/head.h).  A lost file is reported
+	 * by the check of the journal, which went by the head as it was. */
+	h->journal_first = false;
 	return 0;
 }
 

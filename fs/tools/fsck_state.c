@@ -290,8 +290,7 @@ static bool check_seen(struct fsck *f, struct cid *start)
 			     (unsigned long long)c.seq, ctext);
 		f->plan.new_head = (struct head){
 			.commit = cid, .seq = c.seq,
-			.journal_gen = st->head.journal_gen,
-			.journal_first = st->head.journal_first,
+			.journal_gen = st->head.journal_gen, /* lower bound */
 			.max_seq = c.seq > st->head.max_seq ? c.seq
 							    : st->head.max_seq};
 		f->plan.restore_why = "from the newest commit in the store";
