@@ -66,6 +66,33 @@ is "$?" 0 "fsck: clean"
 # oldest.  One of the middle ones lost (deleted by hand, a disk fault) took
 # acknowledged deliveries with it: the mount must refuse, not replay the
 # others as if it had never been.
+# refused_then_repaired FILE WHAT — generation FILE (NNN.jnl, removed) is
+# missing: the mount refuses in one line naming it and the directory and
+# leaves the journal as it was; fsck says DAMAGE (exit 4); status and gc
+# name it; fsck --repair replays across it (exit 1), after which fsck is
+# clean.
+refused_then_repaired() {
+	local file=$1 what=$2 gen=$((16#${1%.jnl}))
+	mkdir -p "$M"
+	"$IPMD_BIN" mount --store "$S" "$M" >"$TEST_DIR/mount.out" 2>&1
+	rc=$?
+	mountpoint -q "$M" && fusermount3 -u "$M"
+	check "the mount refuses a missing $what generation" test "$rc" != 0
+	check "…in one line naming it and the directory" grep -q "journal generation $gen is missing: any changes $file (in $S/journal) held are lost; refusing to mount without it; run ipmaildir fsck" "$TEST_DIR/mount.out"
+	check "…and the journal is left as it was" test ! -e "$S/journal/$file"
+	out=$("$IPMD_BIN" fsck --store "$S" 2>&1); rc=$?
+	is "$rc" 4 "fsck: exit 4"
+	check "…as DAMAGE naming the generation" grep -q "DAMAGE: journal generation $gen is missing ($file" <<<"$out"
+	check "status names it" bash -c '"$1" status --store "$2" 2>&1 | grep -q "^journal: *generation $3 is missing: run ipmaildir fsck"' _ "$IPMD_BIN" "$S" "$gen"
+	out=$("$IPMD_BIN" gc --store "$S" 2>&1); rc=$?
+	check "gc refuses to collect over it" test "$rc" != 0
+	check "…saying why" grep -q "the journal does not replay cleanly (a generation is missing)" <<<"$out"
+	out=$("$IPMD_BIN" fsck --repair --store "$S" 2>&1); rc=$?
+	is "$rc" 1 "fsck --repair: exit 1 (corrected)"
+	check "…saying it replayed across the lost generation" grep -q "REPAIRED: replayed the journal across the missing generation $gen" <<<"$out"
+	"$IPMD_BIN" fsck --store "$S" >/dev/null 2>&1
+	is "$?" 0 "fsck after the repair: clean"
+}
 newest() { find "$S/journal" -name '*.jnl' -printf '%f\n' | sort | tail -n 1; }
 # wait_rotation N — until more than N generations exist (a commit tried).
 wait_rotation() {
@@ -86,26 +113,7 @@ diag "pending: $(gens); removing $mid ($(stat -c %s "$S/journal/$mid") bytes)"
 check "the oldest pending generation is older than the one removed" \
 	test "$(find "$S/journal" -name '*.jnl' -printf '%f\n' | sort | head -n 1)" '<' "$mid"
 rm "$S/journal/$mid"
-gone=$((16#${mid%.jnl}))
-mkdir -p "$M"
-"$IPMD_BIN" mount --store "$S" "$M" >"$TEST_DIR/mount.out" 2>&1
-rc=$?
-mountpoint -q "$M" && fusermount3 -u "$M"
-check "the mount refuses a missing middle generation" test "$rc" != 0
-check "…in one line naming it" grep -q "journal generation $gone is missing: .*; run ipmaildir fsck" "$TEST_DIR/mount.out"
-check "…and the journal is left as it was" test ! -e "$S/journal/$mid"
-out=$("$IPMD_BIN" fsck --store "$S" 2>&1); rc=$?
-is "$rc" 4 "fsck: exit 4"
-check "…as DAMAGE naming the generation" grep -q "DAMAGE: journal generation $gone is missing" <<<"$out"
-check "status names it" bash -c '"$1" status --store "$2" 2>&1 | grep -q "^journal: *generation $3 is missing: run ipmaildir fsck"' _ "$IPMD_BIN" "$S" "$gone"
-out=$("$IPMD_BIN" gc --store "$S" 2>&1); rc=$?
-check "gc refuses to collect over it" test "$rc" != 0
-check "…saying why" grep -q "the journal does not replay cleanly (a generation is missing)" <<<"$out"
-out=$("$IPMD_BIN" fsck --repair --store "$S" 2>&1); rc=$?
-is "$rc" 1 "fsck --repair: exit 1 (corrected)"
-check "…saying it replayed across the lost generation" grep -q "REPAIRED: replayed the journal across the missing generation $gone" <<<"$out"
-"$IPMD_BIN" fsck --store "$S" >/dev/null 2>&1
-is "$?" 0 "fsck after the repair: clean"
+refused_then_repaired "$mid" middle
 ipmd_mount "$S" "$M" || bail "mount after the repair"
 check "the delivery before the gap is there" grep -qs "before the gap" "$M"/new/*
 check "…and the one after it" grep -qs "after the gap" "$M"/new/*
@@ -127,24 +135,7 @@ ipmd_kill9 "$M"
 diag "pending: $(gens); removing $first ($(stat -c %s "$S/journal/$first") bytes)"
 check "f1 went into the first generation" grep -q . <(find "$S/journal/$first" -size +16c)
 rm "$S/journal/$first"
-mkdir -p "$M"
-"$IPMD_BIN" mount --store "$S" "$M" >"$TEST_DIR/mount.out" 2>&1
-rc=$?
-mountpoint -q "$M" && fusermount3 -u "$M"
-check "the mount refuses a missing first generation" test "$rc" != 0
-check "…in one line naming it and the directory" grep -q "journal generation $fgen is missing: any changes $first (in $S/journal) held are lost; refusing to mount without it; run ipmaildir fsck" "$TEST_DIR/mount.out"
-check "…and the journal is left as it was" test ! -e "$S/journal/$first"
-out=$("$IPMD_BIN" fsck --store "$S" 2>&1); rc=$?
-is "$rc" 4 "fsck: exit 4"
-check "…as DAMAGE naming the generation" grep -q "DAMAGE: journal generation $fgen is missing ($first" <<<"$out"
-check "status names it" bash -c '"$1" status --store "$2" 2>&1 | grep -q "^journal: *generation $3 is missing: run ipmaildir fsck"' _ "$IPMD_BIN" "$S" "$fgen"
-out=$("$IPMD_BIN" gc --store "$S" 2>&1); rc=$?
-check "gc refuses to collect over it" test "$rc" != 0
-out=$("$IPMD_BIN" fsck --repair --store "$S" 2>&1); rc=$?
-is "$rc" 1 "fsck --repair: exit 1 (corrected)"
-check "…saying it replayed across the lost generation" grep -q "REPAIRED: replayed the journal across the missing generation $fgen" <<<"$out"
-"$IPMD_BIN" fsck --store "$S" >/dev/null 2>&1
-is "$?" 0 "fsck after the repair: clean"
+refused_then_repaired "$first" first
 ipmd_mount "$S" "$M" || bail "mount after the repair"
 check "the delivery after the lost generation is there" grep -qs "after the first generation" "$M"/new/*
 check "…the one in it is not (as fsck said)" bash -c '! grep -qs "in the first generation" "$1"/new/*' _ "$M"

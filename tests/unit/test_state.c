@@ -45,23 +45,31 @@ static bool same(const struct head *a, const struct head *b)
 	       a->journal_gen == b->journal_gen && a->max_seq == b->max_seq;
 }
 
-/* A state file as releases before the typed format wrote it. */
-static void write_untyped(const char *path, const struct head *h)
+/* A state file whose JSON is fmt (given h's commit, journal_gen,
+ * max_seq, seq in that order), sealed as kind. */
+static void write_json(const char *path, const struct head *h,
+		       enum block_kind kind, const char *fmt)
 {
 	char text[512], ctext[CID_TEXT_MAX];
 	uint8_t sealed[sizeof(text) + IPMD_SEAL_OVERHEAD];
 	if (cid_format(&h->commit, ctext, sizeof(ctext)) != 0)
 		abort();
-	int n = snprintf(text, sizeof(text),
-			 "{\"commit\":\"%s\",\"journal_gen\":%llu,"
-			 "\"max_seq\":%llu,\"seq\":%llu,\"v\":1}",
-			 ctext, (unsigned long long)h->journal_gen,
+	int n = snprintf(text, sizeof(text), fmt, ctext,
+			 (unsigned long long)h->journal_gen,
 			 (unsigned long long)h->max_seq,
 			 (unsigned long long)h->seq);
-	if (seal_with_key(sealed, (const uint8_t *)text, (size_t)n,
-			  BLOCK_JOURNAL, keys.journal, NULL) != 0)
+	if (seal_with_key(sealed, (const uint8_t *)text, (size_t)n, kind,
+			  keys.journal, NULL) != 0)
 		abort();
 	harness_write_file(path, sealed, (size_t)n + IPMD_SEAL_OVERHEAD);
+}
+
+/* A state file as releases before the typed format wrote it. */
+static void write_untyped(const char *path, const struct head *h)
+{
+	write_json(path, h, BLOCK_JOURNAL,
+		   "{\"commit\":\"%s\",\"journal_gen\":%llu,"
+		   "\"max_seq\":%llu,\"seq\":%llu,\"v\":1}");
 }
 
 static void test_kinds(void)
@@ -95,24 +103,6 @@ static void test_kinds(void)
 	ok(same(&h, &got) && untyped, "every field, and said untyped");
 }
 
-/* A typed head whose JSON is text (commit: h's). */
-static void write_json(const char *path, const struct head *h,
-		       const char *fmt)
-{
-	char text[512], ctext[CID_TEXT_MAX];
-	uint8_t sealed[sizeof(text) + IPMD_SEAL_OVERHEAD];
-	if (cid_format(&h->commit, ctext, sizeof(ctext)) != 0)
-		abort();
-	int n = snprintf(text, sizeof(text), fmt, ctext,
-			 (unsigned long long)h->journal_gen,
-			 (unsigned long long)h->max_seq,
-			 (unsigned long long)h->seq);
-	if (seal_with_key(sealed, (const uint8_t *)text, (size_t)n,
-			  BLOCK_STATE_HEAD, keys.journal, NULL) != 0)
-		abort();
-	harness_write_file(path, sealed, (size_t)n + IPMD_SEAL_OVERHEAD);
-}
-
 /* "v":3 adds journal_first and is written; "v":2 still reads, without. */
 static void test_versions(void)
 {
@@ -143,29 +133,34 @@ static void test_versions(void)
 		   same(&h, &got) && !got.journal_first,
 	   "reads back without");
 
-	write_json(a, &h, "{\"commit\":\"%s\",\"journal_gen\":%llu,"
-			  "\"max_seq\":%llu,\"seq\":%llu,\"v\":2}");
+	write_json(a, &h, BLOCK_STATE_HEAD,
+		   "{\"commit\":\"%s\",\"journal_gen\":%llu,"
+		   "\"max_seq\":%llu,\"seq\":%llu,\"v\":2}");
 	got.journal_first = true;
 	ok(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL) == 0 &&
 		   same(&h, &got) && !got.journal_first,
 	   "a \"v\":2 head reads, journal_first false");
-	write_json(a, &h, "{\"commit\":\"%s\",\"journal_gen\":%llu,"
-			  "\"max_seq\":%llu,\"seq\":%llu,\"v\":2,"
-			  "\"journal_first\":true}");
+	write_json(a, &h, BLOCK_STATE_HEAD,
+		   "{\"commit\":\"%s\",\"journal_gen\":%llu,"
+		   "\"max_seq\":%llu,\"seq\":%llu,\"v\":2,"
+		   "\"journal_first\":true}");
 	is_int(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL),
 	       -EBADMSG, "a \"v\":2 head with journal_first is malformed");
-	write_json(a, &h, "{\"commit\":\"%s\",\"journal_gen\":%llu,"
-			  "\"max_seq\":%llu,\"seq\":%llu,\"v\":3}");
+	write_json(a, &h, BLOCK_STATE_HEAD,
+		   "{\"commit\":\"%s\",\"journal_gen\":%llu,"
+		   "\"max_seq\":%llu,\"seq\":%llu,\"v\":3}");
 	is_int(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL),
 	       -EBADMSG, "a \"v\":3 head without it is malformed");
-	write_json(a, &h, "{\"commit\":\"%s\",\"journal_gen\":%llu,"
-			  "\"max_seq\":%llu,\"seq\":%llu,\"v\":3,"
-			  "\"journal_first\":1}");
+	write_json(a, &h, BLOCK_STATE_HEAD,
+		   "{\"commit\":\"%s\",\"journal_gen\":%llu,"
+		   "\"max_seq\":%llu,\"seq\":%llu,\"v\":3,"
+		   "\"journal_first\":1}");
 	is_int(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL),
 	       -EBADMSG, "journal_first must be a boolean");
-	write_json(a, &h, "{\"commit\":\"%s\",\"journal_gen\":%llu,"
-			  "\"max_seq\":%llu,\"seq\":%llu,\"v\":4,"
-			  "\"journal_first\":true}");
+	write_json(a, &h, BLOCK_STATE_HEAD,
+		   "{\"commit\":\"%s\",\"journal_gen\":%llu,"
+		   "\"max_seq\":%llu,\"seq\":%llu,\"v\":4,"
+		   "\"journal_first\":true}");
 	is_int(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL),
 	       -EBADMSG, "a later version is refused");
 }
