@@ -140,29 +140,28 @@ static void test_versions(void)
 	ok(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL) == 0 &&
 		   same(&h, &got) && !got.journal_first,
 	   "a \"v\":2 head reads, journal_first false");
-	write_json(a, &h, BLOCK_STATE_HEAD,
-		   "{\"commit\":\"%s\",\"journal_gen\":%llu,"
-		   "\"max_seq\":%llu,\"seq\":%llu,\"v\":2,"
-		   "\"journal_first\":true}");
-	is_int(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL),
-	       -EBADMSG, "a \"v\":2 head with journal_first is malformed");
-	write_json(a, &h, BLOCK_STATE_HEAD,
-		   "{\"commit\":\"%s\",\"journal_gen\":%llu,"
-		   "\"max_seq\":%llu,\"seq\":%llu,\"v\":3}");
-	is_int(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL),
-	       -EBADMSG, "a \"v\":3 head without it is malformed");
-	write_json(a, &h, BLOCK_STATE_HEAD,
-		   "{\"commit\":\"%s\",\"journal_gen\":%llu,"
-		   "\"max_seq\":%llu,\"seq\":%llu,\"v\":3,"
-		   "\"journal_first\":1}");
-	is_int(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL),
-	       -EBADMSG, "journal_first must be a boolean");
-	write_json(a, &h, BLOCK_STATE_HEAD,
-		   "{\"commit\":\"%s\",\"journal_gen\":%llu,"
-		   "\"max_seq\":%llu,\"seq\":%llu,\"v\":4,"
-		   "\"journal_first\":true}");
-	is_int(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL),
-	       -EBADMSG, "a later version is refused");
+	/* The JSON after "max_seq" and "seq", and why it does not read. */
+	static const struct {
+		const char *tail, *why;
+	} bad[] = {
+		{"\"v\":2,\"journal_first\":true",
+		 "a \"v\":2 head with journal_first is malformed"},
+		{"\"v\":3", "a \"v\":3 head without it is malformed"},
+		{"\"v\":3,\"journal_first\":1",
+		 "journal_first must be a boolean"},
+		{"\"v\":4,\"journal_first\":true", "a later version is refused"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char fmt[256];
+		snprintf(fmt, sizeof(fmt),
+			 "{\"commit\":\"%%s\",\"journal_gen\":%%llu,"
+			 "\"max_seq\":%%llu,\"seq\":%%llu,%s}",
+			 bad[i].tail);
+		write_json(a, &h, BLOCK_STATE_HEAD, fmt);
+		is_int(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got,
+				 NULL),
+		       -EBADMSG, "%s", bad[i].why);
+	}
 }
 
 struct files {
