@@ -124,9 +124,11 @@ static void gather(struct history *h, struct status *s)
 	s->sp = history_state_problem(h);
 	struct journal_count jc = {0, 0};
 	struct journal_replay_stats js;
-	uint64_t from = st->head_err ? 1 : st->head.journal_gen;
+	struct head from = st->head_err ? (struct head){.journal_gen = 1}
+					: st->head;
 	s->je = journal_replay(h->store.paths.journal, h->store.keys.journal,
-			       from, 0, count_record, &jc, &js);
+			       from.journal_gen, head_replay_flags(&from),
+			       count_record, &jc, &js);
 	s->jmissing = js.missing_gen;
 	s->records = jc.records;
 	s->jbytes = jc.bytes;
@@ -362,8 +364,14 @@ static int status_run(struct history_options *ho, bool json,
 		history_close(&h);
 		return EXIT_FAILURE_;
 	}
-	if (live)
+	if (live) {
 		housekeeping_begin(live);
+		/* The head as of now: a commit since history_open may have
+		 * dropped the generations the one read then names. */
+		state_read(h.store.paths.head, h.store.paths.seen,
+			   h.store.paths.pruned, h.store.keys.journal,
+			   &h.store.state);
+	}
 	gather(&h, st);
 	if (live)
 		housekeeping_end(live);

@@ -283,6 +283,7 @@ static int forward_locked(struct ipmd_fs *fs, struct forward *f,
 	if (!e)
 		e = journal_rotate(fs->journal, gen);
 	struct head h = {.commit = f->cid, .seq = f->c.seq, .journal_gen = gen,
+			 .journal_first = true, /* made by the rotation */
 			 .max_seq = f->c.seq > fs->head.max_seq
 					    ? f->c.seq
 					    : fs->head.max_seq};

@@ -321,6 +321,20 @@ int ipmd_fs_seal_all_locked(struct ipmd_fs *fs);
 struct merge_stats;
 void ipmd_fs_merged(struct ipmd_fs *fs, const struct cid *cid,
 		    const struct commit *c, const struct merge_stats *ms);
+/* Tries of what a mount does at once against a store that may fail for a
+ * moment: the first commit, reading the head, putting a block record back
+ * (backing off 0.2 … 1.6 s). */
+#define MOUNT_COMMIT_TRIES 5
+/* Errors of a store that may pass (a node, a fault), as opposed to damage
+ * (-EBADMSG, -EKEYREJECTED) or absence (-ENOENT), which never do. */
+bool ipmd_fs_transient(int e);
+/* A mount's journal, once its head's tree is loaded (ipmd_fs_open; in
+ * mount_replay.c): replay it over fs->tree; then, for a writer, open the
+ * generation to append to, restore the kept cache files and commit the
+ * replayed state.  across_gaps: mount_options.journal_across_gaps.  0, or
+ * -1 with why in msg. */
+int ipmd_fs_open_journal(struct ipmd_fs *fs, bool across_gaps, char *msg,
+			 size_t msgsize);
 /* Under lock: a tree just loaded allocates in this device's range from
  * fs->ranges (tree_set_range).  0 or -EINVAL. */
 int ipmd_fs_set_range(struct ipmd_fs *fs, struct fs_tree *t);

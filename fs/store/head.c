@@ -15,13 +15,16 @@
 #include <sodium.h>
 
 #include "crypto/seal.h"
+#include "fs/store/journal.h"
 #include "util/io.h"
 
 #define HEAD_SEALED_MAX (HEAD_PLAIN_MAX + IPMD_SEAL_OVERHEAD)
 #define HEAD_KEYS 5 /* v, commit, seq, journal_gen, max_seq */
+#define HEAD_KEYS_FIRST 6 /* and journal_first, from HEAD_V_FIRST on */
 #define HEAD_TMP_SUFFIX ".tmp-XXXXXX"
 #define HEAD_V_UNTYPED 1 /* sealed as BLOCK_JOURNAL */
 #define HEAD_V_TYPED 2   /* sealed as its BLOCK_STATE_* kind */
+#define HEAD_V_FIRST 3   /* typed, with journal_first: what is written */
 
 static bool get_u64(const json_t *o, const char *name, uint64_t *out)
 {
@@ -38,20 +41,35 @@ static bool state_kind(enum block_kind kind)
 	       kind == BLOCK_STATE_PRUNED;
 }
 
+/* typed: version 2 or 3 (journal_first); else version 1. */
+static bool head_version(const json_t *o, bool typed, struct head *h)
+{
+	const json_t *v = json_object_get(o, "v");
+	json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+	if (!typed)
+		return n == HEAD_V_UNTYPED &&
+		       json_object_size(o) == HEAD_KEYS;
+	if (n == HEAD_V_TYPED)
+		return json_object_size(o) == HEAD_KEYS;
+	const json_t *first = json_object_get(o, "journal_first");
+	if (n != HEAD_V_FIRST || !json_is_boolean(first) ||
+	    json_object_size(o) != HEAD_KEYS_FIRST)
+		return false;
+	h->journal_first = json_is_true(first);
+	return true;
+}
+
 IPMD_MUST_CHECK
-static int head_parse(const uint8_t *plain, size_t len, int version,
+static int head_parse(const uint8_t *plain, size_t len, bool typed,
 		      struct head *h)
 {
 	json_t *o = json_loadb((const char *)plain, len, JSON_REJECT_DUPLICATES,
 			       NULL);
-	const json_t *v, *c;
+	const json_t *c;
 	int rc = -EBADMSG;
 
 	memset(h, 0, sizeof(*h));
-	if (!json_is_object(o) || json_object_size(o) != HEAD_KEYS)
-		goto out;
-	v = json_object_get(o, "v");
-	if (!json_is_integer(v) || json_integer_value(v) != version)
+	if (!json_is_object(o) || !head_version(o, typed, h))
 		goto out;
 	if (!get_u64(o, "seq", &h->seq) ||
 	    !get_u64(o, "journal_gen", &h->journal_gen) ||
@@ -87,13 +105,13 @@ static int head_open(const uint8_t *sealed, size_t len,
 	size_t plen = 0;
 	int rc = seal_open(plain, &plen, sealed, len, kind, key);
 	if (rc == 0)
-		rc = head_parse(plain, plen, HEAD_V_TYPED, h);
+		rc = head_parse(plain, plen, true, h);
 	if (rc == 0 && untyped)
 		*untyped = false;
 	if (rc != 0 && untyped) {
 		rc = seal_open(plain, &plen, sealed, len, BLOCK_JOURNAL, key);
 		if (rc == 0)
-			rc = head_parse(plain, plen, HEAD_V_UNTYPED, h);
+			rc = head_parse(plain, plen, false, h);
 		*untyped = rc == 0;
 	}
 	sodium_memzero(plain, sizeof(plain));
@@ -156,7 +174,9 @@ static int head_json(const struct head *h, char **out)
 		return -ENOMEM;
 	}
 	rc = json_object_set_new(o, "commit", c) |
-	     json_object_set_new(o, "v", json_integer(HEAD_V_TYPED)) |
+	     json_object_set_new(o, "v", json_integer(HEAD_V_FIRST)) |
+	     json_object_set_new(o, "journal_first",
+				 json_boolean(h->journal_first)) |
 	     json_object_set_new(o, "seq", json_integer((json_int_t)h->seq)) |
 	     json_object_set_new(o, "journal_gen",
 				 json_integer((json_int_t)h->journal_gen)) |
@@ -217,6 +237,11 @@ int head_write(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 					(const uint8_t *)text, len);
 	free(text);
 	return rc;
+}
+
+unsigned head_replay_flags(const struct head *h)
+{
+	return h->journal_first ? JOURNAL_REPLAY_FIRST_HELD : 0;
 }
 
 bool head_accepts(const struct head *h, const struct head *seen,

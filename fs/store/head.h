@@ -3,17 +3,32 @@
  *
  * STORE/head holds, sealed under the journal key (so only the mailbox key
  * reads it and nobody can edit it unnoticed):
- *   {"v":2,"commit":"bafk…"|null,"seq":N,"journal_gen":G,"max_seq":M}
+ *   {"v":3,"commit":"bafk…"|null,"seq":N,"journal_gen":G,"max_seq":M,
+ *    "journal_first":true|false}
  * commit/seq: the newest commit; journal_gen: the first journal generation
  * NOT covered by that commit (replay from here); max_seq: the highest seq
- * ever accepted here, for rollback protection.  STORE/seen and
- * STORE/pruned (fs/store/history.h) are the same record.
+ * ever accepted here, for rollback protection; journal_first: G's file
+ * was made before this head was written, and nothing deletes it before a
+ * head names a later generation — so a replay that does not find it has
+ * lost it (journal.h, JOURNAL_REPLAY_FIRST_HELD).  False where G is only
+ * a lower bound: a new store's head (no journal yet), a head fsck rebuilt
+ * or moved (it may be an old copy put back, whose generation's file a
+ * later commit dropped), and every head of an older version.
+ * STORE/seen and STORE/pruned (fs/store/history.h) are the same record.
  * Written atomically: temp file, fsync, rename, fsync of the directory.
+ *
+ * Versions: "v":3 adds journal_first, and is what is written.  A "v":2
+ * head (typed, no journal_first) reads with journal_first false: those
+ * versions dropped the empty generations below the one a mount reused
+ * without moving journal_gen up, so their first file can lie above G.
+ * A read-write mount writes the head again (mount_replay.c), after which
+ * it holds.
  *
  * Typed and untyped files
  *  - Each of the three is sealed as its own kind (BLOCK_STATE_HEAD, _SEEN,
  *    _PRUNED: crypto/format.h), so the kind is in the AAD and a seen copied
- *    over the head does not open as a head.  Their JSON says "v":2.
+ *    over the head does not open as a head.  Their JSON says "v":2 or 3.
+ *    ("v":3 since journal_first; a "v":2 file is typed as well.)
  *  - Releases before that sealed all three as BLOCK_JOURNAL, "v":1
  *    ("untyped").  They still read, but only while no head or seen of the
  *    store is typed (state_read): once a typed one is written, an untyped
@@ -40,7 +55,12 @@ struct head {
 	uint64_t seq;
 	uint64_t journal_gen;
 	uint64_t max_seq;
+	bool journal_first; /* journal_gen's file must exist (above) */
 };
+
+/* journal_replay's flags (fs/store/journal.h) for a replay from
+ * h->journal_gen: JOURNAL_REPLAY_FIRST_HELD when h->journal_first. */
+unsigned head_replay_flags(const struct head *h);
 
 /*
  * Read the state file of kind `kind` (BLOCK_STATE_*).  -ENOENT when there

@@ -208,12 +208,14 @@ static int replay_record(uint64_t gen, uint64_t seq, const uint8_t *payload,
 }
 
 int history_replay_journal(struct history *h, struct fs_tree *tree,
-			   uint64_t from_gen, history_replay_fn fn, void *arg,
-			   struct journal_replay_stats *js)
+			   const struct head *from, history_replay_fn fn,
+			   void *arg, struct journal_replay_stats *js)
 {
 	struct replay r = {.h = h, .tree = tree, .fn = fn, .arg = arg};
 	return journal_replay(h->store.paths.journal, h->store.keys.journal,
-			      from_gen, JOURNAL_REPLAY_ACROSS_GAPS,
+			      from->journal_gen,
+			      JOURNAL_REPLAY_ACROSS_GAPS |
+				      head_replay_flags(from),
 			      replay_record, &r, js);
 }
 
@@ -256,11 +258,12 @@ static int keep_record(uint64_t gen, uint64_t seq, const uint8_t *payload,
 	return 0;
 }
 
-int history_journal_read(struct history *h, uint64_t from_gen,
+int history_journal_read(struct history *h, const struct head *from,
 			 struct history_journal *j)
 {
 	int e = journal_replay(h->store.paths.journal, h->store.keys.journal,
-			       from_gen, 0, keep_record, j, NULL);
+			       from->journal_gen, head_replay_flags(from),
+			       keep_record, j, NULL);
 	if (e)
 		history_journal_free(j);
 	return e;

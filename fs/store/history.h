@@ -134,7 +134,8 @@ struct cid_set;
 int history_watch_reads(struct history *h, struct cid_set *set);
 
 /*
- * The journal's records from generation from_gen, read and opened once
+ * The journal's records from the generation from names (from->journal_gen;
+ * from->journal_first: its file must be there), read and opened once
  * (journal_replay) for the passes gc makes over them: the merges'
  * parents, then the replay.  Zero it to start; history_journal_free
  * wipes the plaintext.  history_journal_read: 0, or journal_replay's
@@ -144,7 +145,7 @@ struct history_journal {
 	struct history_record *v; /* in the journal's order */
 	size_t n, cap;
 };
-int history_journal_read(struct history *h, uint64_t from_gen,
+int history_journal_read(struct history *h, const struct head *from,
 			 struct history_journal *j);
 void history_journal_free(struct history_journal *j);
 
@@ -160,7 +161,8 @@ int history_journal_merges(const struct history_journal *j,
 			   struct cid_list *parents);
 
 /*
- * Replay the store's journal from generation from_gen over tree, as the
+ * Replay the store's journal from the generation from names (as
+ * history_journal_read) over tree, as the
  * offline readers (fsck, gc) do: a block record goes into the overlay as
  * above, a merge is redone from its inputs (merge_replay,
  * fs/model/merge_base.h: the parent's and bases' trees read through the
@@ -175,8 +177,8 @@ typedef int (*history_replay_fn)(void *arg, bool block,
 				 const struct cid *cid, int err);
 struct journal_replay_stats;
 int history_replay_journal(struct history *h, struct fs_tree *tree,
-			   uint64_t from_gen, history_replay_fn fn, void *arg,
-			   struct journal_replay_stats *js);
+			   const struct head *from, history_replay_fn fn,
+			   void *arg, struct journal_replay_stats *js);
 /* The same over the records of j, read before: 0, or fn's non-zero. */
 int history_replay_records(struct history *h, const struct history_journal *j,
 			   struct fs_tree *tree, history_replay_fn fn,

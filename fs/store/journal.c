@@ -736,21 +736,33 @@ int journal_drop_before(const char *dir, uint64_t gen)
 	return r;
 }
 
-/* Generations missing between files of gens (ascending) ≥ from_gen: the
- * lowest in st->missing_gen, the count in st->missing_gens. */
-static void find_gaps(const uint64_t *gens, size_t n, uint64_t from_gen,
-		      struct journal_replay_stats *st)
+/* Generations [from, to) are missing: the lowest so far in
+ * st->missing_gen, the count (saturating) in st->missing_gens. */
+static void add_gap(uint64_t from, uint64_t to,
+		    struct journal_replay_stats *st)
 {
-	for (size_t i = 1; i < n; i++) {
-		if (gens[i - 1] < from_gen || gens[i] == gens[i - 1] + 1)
-			continue;
-		uint64_t lost = gens[i] - gens[i - 1] - 1;
-		if (!st->missing_gen)
-			st->missing_gen = gens[i - 1] + 1;
-		st->missing_gens = lost > UINT64_MAX - st->missing_gens
-					   ? UINT64_MAX
-					   : st->missing_gens + lost;
-	}
+	uint64_t lost = to - from;
+	if (!st->missing_gen)
+		st->missing_gen = from;
+	st->missing_gens = lost > UINT64_MAX - st->missing_gens
+				   ? UINT64_MAX
+				   : st->missing_gens + lost;
+}
+
+/* The generations missing among files of gens (ascending) ≥ from_gen;
+ * first_held: from_gen's own file too, and any up to the first present
+ * (journal.h, Missing generations). */
+static void find_gaps(const uint64_t *gens, size_t n, uint64_t from_gen,
+		      bool first_held, struct journal_replay_stats *st)
+{
+	size_t first = 0;
+	while (first < n && gens[first] < from_gen)
+		first++;
+	if (first_held && (first == n || gens[first] != from_gen))
+		add_gap(from_gen, first < n ? gens[first] : from_gen + 1, st);
+	for (size_t i = first + 1; i < n; i++)
+		if (gens[i] != gens[i - 1] + 1)
+			add_gap(gens[i - 1] + 1, gens[i], st);
 }
 
 /* The size of generation gen's file in dfd; a file gone meanwhile is 0
@@ -799,6 +811,7 @@ int journal_replay(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
 		   void *arg, struct journal_replay_stats *stats)
 {
 	bool repair_tail = flags & JOURNAL_REPLAY_REPAIR_TAIL;
+	bool first_held = flags & JOURNAL_REPLAY_FIRST_HELD;
 	struct journal_replay_stats unused;
 	uint64_t *gens = NULL;
 	size_t n = 0;
@@ -814,6 +827,10 @@ int journal_replay(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
 	if (r)
 		return r;
 	d = opendir(dir);
+	if (!d && errno == ENOENT && first_held) {
+		add_gap(from_gen, from_gen + 1, stats);
+		return flags & JOURNAL_REPLAY_ACROSS_GAPS ? 0 : -ENODATA;
+	}
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
 	r = list_gens(d, &gens, &n);
@@ -823,16 +840,19 @@ int journal_replay(const char *dir, const uint8_t key[IPMD_KEY_BYTES],
 	/* Checked before anything is replayed or cut: a refused journal is
 	 * left as it was found. */
 	if (!r)
-		find_gaps(gens, n, from_gen, stats);
+		find_gaps(gens, n, from_gen, first_held, stats);
 	if (!r && stats->missing_gen && !(flags & JOURNAL_REPLAY_ACROSS_GAPS))
 		r = -ENODATA;
 
 	for (size_t i = 0; !r && i < n; i++) {
 		bool last = i >= tail;
+		/* A gap before it: the one before it, or from_gen itself
+		 * when its file must be there. */
+		uint64_t expect = stats->files > 0 ? gens[i - 1] + 1 : from_gen;
 		struct scan sc = { .gen = gens[i], .last = last, .fn = fn,
 				   .arg = arg,
-				   .after_gap = stats->files > 0 &&
-						gens[i] != gens[i - 1] + 1 };
+				   .after_gap = (stats->files > 0 || first_held) &&
+						gens[i] != expect };
 		char name[NAME_BYTES];
 		int fd;
 

@@ -62,10 +62,18 @@
  * replayed is a lost file and its records (acknowledged fsyncs) with it:
  * -ENODATA with stats->missing_gen, before any record is replayed or any
  * file changed.  Not a hole: generations below from_gen (committed, their
- * deletion pending), and any missing before the first file replayed (a
- * mount that replayed nothing drops the empty ones below the newest, which
- * it reuses, and the head still names the oldest until the next commit).
- * So a lost first generation goes unnoticed; a lost later one does not.
+ * deletion pending).  The first generation, from_gen itself, is checked
+ * only with JOURNAL_REPLAY_FIRST_HELD: the head that names it says its
+ * file was made before the head was written (fs/store/head.h,
+ * journal_first; a mount that replays nothing and reuses a newer empty
+ * generation moves the head up to it before it drops the older ones).
+ * Then no file of from_gen (a later one first, or none at all, or no
+ * dir) is a hole too, from from_gen up to the first file present.
+ * Without the flag (a head of an older version, which dropped the empty
+ * generations below the one it reused and kept naming the oldest), any
+ * generations missing before the first file replayed are not a hole, so
+ * a lost first generation goes unnoticed there.  Nothing tells a lost
+ * newest generation (no later file, no marker): not detected.
  *
  * Thread safety: a struct journal may be used from several threads.
  */
@@ -164,12 +172,16 @@ typedef int (*journal_replay_fn)(uint64_t gen, uint64_t seq,
 					 (counted in stats): fsck --repair,
 					 once it has said their records are
 					 lost */
+#define JOURNAL_REPLAY_FIRST_HELD 4u  /* from_gen's file must be there
+					 (head.journal_first; see Missing
+					 generations above) */
 
 /*
  * Replay every record of generations ≥ from_gen.  flags: the
  * JOURNAL_REPLAY_* above.  0, -EBADMSG (corruption, see stats), -ENODATA (a
  * generation is missing, stats->missing_gen; nothing replayed), or an error
- * from fn or the file system.  A missing dir replays nothing (0).
+ * from fn or the file system.  A missing dir replays nothing (0; with
+ * JOURNAL_REPLAY_FIRST_HELD, from_gen is missing).
  * The payload is valid only during the call.  stats may be NULL.
  *
  * A file shorter than the header whose bytes are a prefix of it is a

@@ -317,16 +317,16 @@ int fsck_check(struct fsck *f)
 	if (!f->verified)
 		return -ENOMEM;
 	if (!fsck_pick_head(f, &start)) {
-		fsck_check_journal(f, NULL, 1);
+		fsck_check_journal(f, NULL, &(struct head){.journal_gen = 1});
 		return 0;
 	}
 	int e = fsck_check_chain(f, &start, &l);
 	if (e)
 		goto out;
 	const struct commit *base = NULL;
-	uint64_t from_gen = f->plan.restore_head
-				    ? f->plan.new_head.journal_gen
-				    : f->h.store.state.head.journal_gen;
+	const struct head *from = f->plan.restore_head
+					  ? &f->plan.new_head
+					  : &f->h.store.state.head;
 	if (l.n == 0 && f->rollback_to) {
 		fsck_say(f, FSCK_SAY_ERROR,
 			 "--rollback-to %llu: the head commit does not read, "
@@ -343,7 +343,7 @@ int fsck_check(struct fsck *f)
 	if (base) {
 		size_t before = f->damaged.n;
 		f->collect = true;
-		fsck_check_journal(f, base, from_gen);
+		fsck_check_journal(f, base, from);
 		f->collect = false;
 		f->plan.journal_damage = f->damaged.n > before;
 	}

@@ -27,13 +27,13 @@ int fsck_why(struct fsck *f, const struct cid *hint, int err, char *text,
 
 /* fsck_tree.c: one commit's tree (the number of problems in it), the
  * history from start into l (every commit of the DAG, dag_walk order),
- * the journal over base. */
+ * the journal over base, from the generation from names (head.h). */
 unsigned fsck_check_tree(struct fsck *f, const struct cid *cid,
 			 const struct commit *c, struct fs_tree **keep);
 int fsck_check_chain(struct fsck *f, const struct cid *start,
 		     struct commit_list *l);
 void fsck_check_journal(struct fsck *f, const struct commit *base,
-			uint64_t from_gen);
+			const struct head *from);
 
 /* fsck_state.c: the commit of the store a user of this device means as
  * its newest (want, may be NULL: one whose history holds it); which

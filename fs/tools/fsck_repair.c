@@ -83,6 +83,11 @@ static int rollback_commit(struct fsck *f, struct head *h)
 	h->seq = h->max_seq = c.seq;
 	h->journal_gen = p->restore_head ? p->new_head.journal_gen
 					 : st->head.journal_gen;
+	/* A head rolled back may be an old copy put back, whose generation's
+	 * file a later commit dropped: its generation is a lower bound only
+	 * (journal_first false, fs/store/head.h).  A lost file is reported
+	 * by the check of the journal, which went by the head as it was. */
+	h->journal_first = false;
 	return 0;
 }
 

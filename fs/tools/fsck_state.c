@@ -159,6 +159,20 @@ uint64_t fsck_accepted_top(const struct history *h)
 	return top;
 }
 
+/* The head rebuilt from STORE/seen.  Its journal generation is only a
+ * lower bound (journal_first false, fs/store/head.h): a mount writes seen
+ * after the head, and reusing a generation moves only the head, so the
+ * older generations' files may be gone. */
+static void head_of_seen(struct fsck *f, struct cid *start)
+{
+	const struct state_set *st = &f->h.store.state;
+	f->plan.restore_head = true;
+	f->plan.new_head = st->seen;
+	f->plan.new_head.journal_first = false;
+	f->plan.restore_why = "from STORE/seen";
+	*start = st->seen.commit;
+}
+
 /*
  * The head from the newest commit that verifies: never below what was
  * accepted here, so when that commit is older, its state becomes a new
@@ -219,10 +233,7 @@ static bool rebuild_head(struct fsck *f, struct cid *start)
 	else
 		return false; /* never committed */
 	if (seen_ok && history_commit(h, &st->seen.commit, &c) == 0) {
-		f->plan.restore_head = true;
-		f->plan.new_head = st->seen;
-		f->plan.restore_why = "from STORE/seen";
-		*start = st->seen.commit;
+		head_of_seen(f, start);
 		return true;
 	}
 	if (head_from_newest(f, start))
@@ -279,7 +290,7 @@ static bool check_seen(struct fsck *f, struct cid *start)
 			     (unsigned long long)c.seq, ctext);
 		f->plan.new_head = (struct head){
 			.commit = cid, .seq = c.seq,
-			.journal_gen = st->head.journal_gen,
+			.journal_gen = st->head.journal_gen, /* lower bound */
 			.max_seq = c.seq > st->head.max_seq ? c.seq
 							    : st->head.max_seq};
 		f->plan.restore_why = "from the newest commit in the store";
@@ -310,10 +321,7 @@ bool fsck_pick_head(struct fsck *f, struct cid *start)
 				     "or replaced by an older copy",
 				     (unsigned long long)st->head.seq,
 				     (unsigned long long)st->seen.seq, ctext);
-			f->plan.restore_head = true;
-			f->plan.new_head = st->seen;
-			f->plan.restore_why = "from STORE/seen";
-			*start = st->seen.commit;
+			head_of_seen(f, start);
 		}
 		check_seen(f, start);
 		return true;

@@ -257,7 +257,7 @@ static int replay_result(void *arg, bool block, const struct cid *cid, int e)
 }
 
 void fsck_check_journal(struct fsck *f, const struct commit *base,
-			uint64_t from_gen)
+			const struct head *from)
 {
 	if (f->mounted) {
 		fsck_note(f,
@@ -276,8 +276,7 @@ void fsck_check_journal(struct fsck *f, const struct commit *base,
 		return;
 	}
 	struct journal_replay_stats js;
-	e = history_replay_journal(&f->h, r.tree, from_gen, replay_result, &r,
-				   &js);
+	e = history_replay_journal(&f->h, r.tree, from, replay_result, &r, &js);
 	if (e == -EBADMSG) {
 		fsck_problem(f,
 			     "journal %s: the record at offset %llu does not "
@@ -306,6 +305,15 @@ void fsck_check_journal(struct fsck *f, const struct commit *base,
 			     js.missing_gens == 1 ? "" : "s");
 		f->plan.journal_gap = js.missing_gen;
 	}
+	/* A head that does not vouch for its first generation's file
+	 * (fs/store/head.h, journal_first): what is not checked. */
+	if (!e && base && !from->journal_first)
+		fsck_note(f,
+			  "journal: the head (from an older version, or "
+			  "rebuilt) does not record that generation %llu's "
+			  "file must be there, so its loss could not be "
+			  "seen; the next read-write mount records it",
+			  (unsigned long long)from->journal_gen);
 	/* An unfinished write is what any crash mid-append leaves, and its
 	 * call had not returned: not damage (fs/store/journal.h).  A whole
 	 * record that does not open no crash of ours leaves: damage. */

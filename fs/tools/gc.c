@@ -123,8 +123,7 @@ int gc_open(struct gc *g, const struct history_options *ho, char *msg,
 	g->head = g->chain.commits[0];
 	g->roots_seq = g->head.seq;
 	/* Read once: add_merged_lines and mark_journal use the records. */
-	e = history_journal_read(&g->h, g->h.store.state.head.journal_gen,
-				 &g->journal);
+	e = history_journal_read(&g->h, &g->h.store.state.head, &g->journal);
 	if (e)
 		return msgbuf_say(msg, msize,
 				  "the journal does not replay cleanly (%s): "

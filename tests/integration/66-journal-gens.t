@@ -66,6 +66,34 @@ is "$?" 0 "fsck: clean"
 # oldest.  One of the middle ones lost (deleted by hand, a disk fault) took
 # acknowledged deliveries with it: the mount must refuse, not replay the
 # others as if it had never been.
+# refused_then_repaired FILE WHAT — generation FILE (NNN.jnl, removed) is
+# missing: the mount refuses in one line naming it and the directory and
+# leaves the journal as it was; fsck says DAMAGE (exit 4); status and gc
+# name it; fsck --repair replays across it (exit 1), after which fsck is
+# clean.
+refused_then_repaired() {
+	local file=$1 what=$2 gen=$((16#${1%.jnl}))
+	mkdir -p "$M"
+	timeout 30 "$IPMD_BIN" mount --store "$S" "$M" >"$TEST_DIR/mount.out" 2>&1
+	rc=$?
+	mountpoint -q "$M" && fusermount3 -u "$M"
+	check "the mount refuses a missing $what generation (rc $rc; 124: it hung)" \
+		test "$rc" != 0 -a "$rc" != 124
+	check "…in one line naming it and the directory" grep -q "journal generation $gen is missing: any changes $file (in $S/journal) held are lost; refusing to mount without it; run ipmaildir fsck" "$TEST_DIR/mount.out"
+	check "…and the journal is left as it was" test ! -e "$S/journal/$file"
+	out=$("$IPMD_BIN" fsck --store "$S" 2>&1); rc=$?
+	is "$rc" 4 "fsck: exit 4"
+	check "…as DAMAGE naming the generation" grep -q "DAMAGE: journal generation $gen is missing ($file" <<<"$out"
+	check "status names it" bash -c '"$1" status --store "$2" 2>&1 | grep -q "^journal: *generation $3 is missing: run ipmaildir fsck"' _ "$IPMD_BIN" "$S" "$gen"
+	out=$("$IPMD_BIN" gc --store "$S" 2>&1); rc=$?
+	check "gc refuses to collect over it" test "$rc" != 0
+	check "…saying why" grep -q "the journal does not replay cleanly (a generation is missing)" <<<"$out"
+	out=$("$IPMD_BIN" fsck --repair --store "$S" 2>&1); rc=$?
+	is "$rc" 1 "fsck --repair: exit 1 (corrected)"
+	check "…saying it replayed across the lost generation" grep -q "REPAIRED: replayed the journal across the missing generation $gen" <<<"$out"
+	"$IPMD_BIN" fsck --store "$S" >/dev/null 2>&1
+	is "$?" 0 "fsck after the repair: clean"
+}
 newest() { find "$S/journal" -name '*.jnl' -printf '%f\n' | sort | tail -n 1; }
 # wait_rotation N — until more than N generations exist (a commit tried).
 wait_rotation() {
@@ -86,28 +114,58 @@ diag "pending: $(gens); removing $mid ($(stat -c %s "$S/journal/$mid") bytes)"
 check "the oldest pending generation is older than the one removed" \
 	test "$(find "$S/journal" -name '*.jnl' -printf '%f\n' | sort | head -n 1)" '<' "$mid"
 rm "$S/journal/$mid"
-gone=$((16#${mid%.jnl}))
-mkdir -p "$M"
-timeout 30 "$IPMD_BIN" mount --store "$S" "$M" >"$TEST_DIR/mount.out" 2>&1
-rc=$?
-mountpoint -q "$M" && fusermount3 -u "$M"
-check "the mount refuses a missing middle generation" test "$rc" != 0
-check "…in one line naming it" grep -q "journal generation $gone is missing: .*; run ipmaildir fsck" "$TEST_DIR/mount.out"
-check "…and the journal is left as it was" test ! -e "$S/journal/$mid"
-out=$("$IPMD_BIN" fsck --store "$S" 2>&1); rc=$?
-is "$rc" 4 "fsck: exit 4"
-check "…as DAMAGE naming the generation" grep -q "DAMAGE: journal generation $gone is missing" <<<"$out"
-check "status names it" bash -c '"$1" status --store "$2" 2>&1 | grep -q "^journal: *generation $3 is missing: run ipmaildir fsck"' _ "$IPMD_BIN" "$S" "$gone"
-out=$("$IPMD_BIN" gc --store "$S" 2>&1); rc=$?
-check "gc refuses to collect over it" test "$rc" != 0
-check "…saying why" grep -q "the journal does not replay cleanly (a generation is missing)" <<<"$out"
-out=$("$IPMD_BIN" fsck --repair --store "$S" 2>&1); rc=$?
-is "$rc" 1 "fsck --repair: exit 1 (corrected)"
-check "…saying it replayed across the lost generation" grep -q "REPAIRED: replayed the journal across the missing generation $gone" <<<"$out"
-"$IPMD_BIN" fsck --store "$S" >/dev/null 2>&1
-is "$?" 0 "fsck after the repair: clean"
+refused_then_repaired "$mid" middle
 ipmd_mount "$S" "$M" || bail "mount after the repair"
 check "the delivery before the gap is there" grep -qs "before the gap" "$M"/new/*
 check "…and the one after it" grep -qs "after the gap" "$M"/new/*
 ipmd_umount "$M" || bail "umount"
+
+# The FIRST pending generation lost: the one the head names.  The head
+# says its file must be there (journal_first, fs/store/head.h), so the
+# generations after it replaying alone is refused as for a middle one.
+oldest() { find "$S/journal" -name '*.jnl' -printf '%f\n' | sort | head -n 1; }
+HS=$IPMD_TOOLS/head_state
+IPMD_FAULT=sync=1 ipmd_mount "$S" "$M" -o commit_delay=1000 || bail "mount (failing syncs, 2)"
+first=$(oldest)
+fgen=$((16#${first%.jnl}))
+is "$("$HS" "$S")" "journal_gen=$fgen journal_first=1" "the head names the generation in use, and vouches for its file"
+printf 'Subject: f1\n\nin the first generation\n' | ipmd_deliver "$M" || bail "deliver f1"
+n=$(njnl); wait_rotation "$n" || bail "no commit tried after f1"
+printf 'Subject: f2\n\nafter the first generation\n' | ipmd_deliver "$M" || bail "deliver f2"
+ipmd_kill9 "$M"
+diag "pending: $(gens); removing $first ($(stat -c %s "$S/journal/$first") bytes)"
+check "f1 went into the first generation" grep -q . <(find "$S/journal/$first" -size +16c)
+rm "$S/journal/$first"
+refused_then_repaired "$first" first
+ipmd_mount "$S" "$M" || bail "mount after the repair"
+check "the delivery after the lost generation is there" grep -qs "after the first generation" "$M"/new/*
+check "…the one in it is not (as fsck said)" bash -c '! grep -qs "in the first generation" "$1"/new/*' _ "$M"
+check "…and the older mail is" grep -qs "after the gap" "$M"/new/*
+ipmd_umount "$M" || bail "umount"
+
+# A head an older version wrote ("v":2, no journal_first): those versions
+# dropped the empty generations below the one a mount reused and left the
+# head naming the oldest, so the first file lies above the head's
+# generation.  Such a store must still mount; fsck says what it cannot
+# check; the mount writes the head anew, after which the rule holds.
+g=$(oldest); g=${g%.jnl}
+next=$(printf '%016x' $((16#$g + 1)))
+after=$(printf '%016x' $((16#$g + 2)))
+hdr "$next" > "$S/journal/$next.jnl"
+hdr "$after" > "$S/journal/$after.jnl"
+rm "$S/journal/$g.jnl"
+"$HS" --v2 "$S" || bail "head_state --v2"
+is "$("$HS" "$S")" "journal_gen=$((16#$g)) journal_first=0" "an old-format head naming generation $((16#$g)), whose file is gone"
+out=$("$IPMD_BIN" fsck --store "$S" 2>&1); rc=$?
+is "$rc" 0 "fsck on it: no damage"
+check "…saying the first generation's loss could not be seen" grep -q "journal: the head (from an older version, or rebuilt) does not record that generation $((16#$g))'s file must be there" <<<"$out"
+ipmd_mount "$S" "$M" || bail "an old-format head with its first file above its generation must mount"
+ok "…and it mounts"
+is "$("$HS" "$S")" "journal_gen=$((16#$after)) journal_first=1" "the mount moved the head to the reused generation, vouching for it"
+is "$(gens)" "$after.jnl " "…then dropped the older ones"
+check "the mail is there" grep -qs "after the first generation" "$M"/new/*
+ipmd_umount "$M" || bail "umount"
+out=$("$IPMD_BIN" fsck --store "$S" 2>&1); rc=$?
+is "$rc" 0 "fsck after it: clean"
+check "…with nothing left unchecked" bash -c '! grep -q "does not record" <<<"$1"' _ "$out"
 done_testing

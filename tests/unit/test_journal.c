@@ -616,6 +616,22 @@ static void expect_gap(const char *dir, uint64_t from, bool repair,
 	collect_free(&c);
 }
 
+/* expect_gap with journal_replay's flags (FIRST_HELD …). */
+static void expect_gap_flags(const char *dir, uint64_t from, unsigned flags,
+			     uint64_t missing, uint64_t n_missing,
+			     const char *what)
+{
+	struct collect c = { .flags = flags };
+	int got = replay(dir, from, false, &c);
+	ok(got == -ENODATA && c.n == 0 && c.st.missing_gen == missing &&
+		   c.st.missing_gens == n_missing,
+	   "%s: generation %llu missing, %llu in all (got r %d, %llu, %llu)",
+	   what, (unsigned long long)missing, (unsigned long long)n_missing,
+	   got, (unsigned long long)c.st.missing_gen,
+	   (unsigned long long)c.st.missing_gens);
+	collect_free(&c);
+}
+
 /* gen's file as make_small makes it, cut to size bytes. */
 static void make_cut(const char *dir, uint64_t gen, uint64_t base, int n,
 		     off_t size)
@@ -1039,6 +1055,30 @@ static void test_missing_generation(void)
 	r = replay(dir, 2, false, &c);
 	ok(r == 0 && c.n == 2 && c.r[0].gen == 3 && c.st.missing_gen == 0,
 	   "missing generations before the first file replayed are none");
+	/* Unless the head vouches for its generation's file (journal_first):
+	 * then that file lost is a hole, up to the first file present. */
+	c.flags = JOURNAL_REPLAY_FIRST_HELD;
+	expect_gap_flags(dir, 2, JOURNAL_REPLAY_FIRST_HELD, 2, 1,
+			 "the first generation deleted, the head vouching");
+	r = replay(dir, 3, false, &c);
+	ok(r == 0 && c.n == 2 && c.st.missing_gen == 0,
+	   "the vouched-for generation there: no hole (older ones below it "
+	   "are none either)");
+	r = replay(dir, 4, false, &c);
+	ok(r == -ENODATA && c.n == 0 && c.st.missing_gen == 4 &&
+		   c.st.missing_gens == 1,
+	   "no file at all from the vouched-for generation on: missing");
+	c.flags = JOURNAL_REPLAY_FIRST_HELD | JOURNAL_REPLAY_ACROSS_GAPS;
+	r = replay(dir, 2, false, &c);
+	ok(r == 0 && c.n == 2 && c.r[0].gen == 3 && c.st.missing_gen == 2 &&
+		   c.st.missing_gens == 1,
+	   "across the gaps: the others replay, the first is counted");
+	c.flags = JOURNAL_REPLAY_FIRST_HELD;
+	r = journal_replay(harness_path("no-journal"), key, 5,
+			   JOURNAL_REPLAY_FIRST_HELD, collect_fn, &c, &c.st);
+	ok(r == -ENODATA && c.st.missing_gen == 5,
+	   "no journal directory: the vouched-for generation is missing");
+	c.flags = 0;
 
 	/* Several holes: the lowest named, all counted. */
 	make_small(dir, 6, 1100, 1, NULL);

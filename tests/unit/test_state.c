@@ -45,23 +45,31 @@ static bool same(const struct head *a, const struct head *b)
 	       a->journal_gen == b->journal_gen && a->max_seq == b->max_seq;
 }
 
-/* A state file as releases before the typed format wrote it. */
-static void write_untyped(const char *path, const struct head *h)
+/* A state file whose JSON is fmt (given h's commit, journal_gen,
+ * max_seq, seq in that order), sealed as kind. */
+static void write_json(const char *path, const struct head *h,
+		       enum block_kind kind, const char *fmt)
 {
 	char text[512], ctext[CID_TEXT_MAX];
 	uint8_t sealed[sizeof(text) + IPMD_SEAL_OVERHEAD];
 	if (cid_format(&h->commit, ctext, sizeof(ctext)) != 0)
 		abort();
-	int n = snprintf(text, sizeof(text),
-			 "{\"commit\":\"%s\",\"journal_gen\":%llu,"
-			 "\"max_seq\":%llu,\"seq\":%llu,\"v\":1}",
-			 ctext, (unsigned long long)h->journal_gen,
+	int n = snprintf(text, sizeof(text), fmt, ctext,
+			 (unsigned long long)h->journal_gen,
 			 (unsigned long long)h->max_seq,
 			 (unsigned long long)h->seq);
-	if (seal_with_key(sealed, (const uint8_t *)text, (size_t)n,
-			  BLOCK_JOURNAL, keys.journal, NULL) != 0)
+	if (seal_with_key(sealed, (const uint8_t *)text, (size_t)n, kind,
+			  keys.journal, NULL) != 0)
 		abort();
 	harness_write_file(path, sealed, (size_t)n + IPMD_SEAL_OVERHEAD);
+}
+
+/* A state file as releases before the typed format wrote it. */
+static void write_untyped(const char *path, const struct head *h)
+{
+	write_json(path, h, BLOCK_JOURNAL,
+		   "{\"commit\":\"%s\",\"journal_gen\":%llu,"
+		   "\"max_seq\":%llu,\"seq\":%llu,\"v\":1}");
 }
 
 static void test_kinds(void)
@@ -93,6 +101,67 @@ static void test_kinds(void)
 	is_int(head_read(b, keys.journal, BLOCK_STATE_HEAD, &got, &untyped), 0,
 	       "and read when untyped ones may be");
 	ok(same(&h, &got) && untyped, "every field, and said untyped");
+}
+
+/* "v":3 adds journal_first and is written; "v":2 still reads, without. */
+static void test_versions(void)
+{
+	const char *a = harness_path("v");
+	struct head h = sample(5, 9), got;
+	uint8_t sealed[HEAD_PLAIN_MAX + IPMD_SEAL_OVERHEAD];
+	uint8_t plain[HEAD_PLAIN_MAX + 1];
+	size_t len = 0, plen = 0;
+
+	h.journal_first = true;
+	is_int(head_write(a, keys.journal, BLOCK_STATE_HEAD, &h), 0,
+	       "a head with journal_first written");
+	ok(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL) == 0 &&
+		   same(&h, &got) && got.journal_first,
+	   "reads back with journal_first");
+	ok(state_file_load(a, sealed, sizeof(sealed), &len) == 0 &&
+		   seal_open(plain, &plen, sealed, len, BLOCK_STATE_HEAD,
+			     keys.journal) == 0,
+	   "its bytes open");
+	plain[plen] = 0;
+	ok(strstr((char *)plain, "\"v\":3") &&
+		   strstr((char *)plain, "\"journal_first\":true"),
+	   "as \"v\":3 with \"journal_first\":true (%s)", (char *)plain);
+	h.journal_first = false;
+	is_int(head_write(a, keys.journal, BLOCK_STATE_HEAD, &h), 0,
+	       "and without");
+	ok(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL) == 0 &&
+		   same(&h, &got) && !got.journal_first,
+	   "reads back without");
+
+	write_json(a, &h, BLOCK_STATE_HEAD,
+		   "{\"commit\":\"%s\",\"journal_gen\":%llu,"
+		   "\"max_seq\":%llu,\"seq\":%llu,\"v\":2}");
+	got.journal_first = true;
+	ok(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got, NULL) == 0 &&
+		   same(&h, &got) && !got.journal_first,
+	   "a \"v\":2 head reads, journal_first false");
+	/* The JSON after "max_seq" and "seq", and why it does not read. */
+	static const struct {
+		const char *tail, *why;
+	} bad[] = {
+		{"\"v\":2,\"journal_first\":true",
+		 "a \"v\":2 head with journal_first is malformed"},
+		{"\"v\":3", "a \"v\":3 head without it is malformed"},
+		{"\"v\":3,\"journal_first\":1",
+		 "journal_first must be a boolean"},
+		{"\"v\":4,\"journal_first\":true", "a later version is refused"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char fmt[256];
+		snprintf(fmt, sizeof(fmt),
+			 "{\"commit\":\"%%s\",\"journal_gen\":%%llu,"
+			 "\"max_seq\":%%llu,\"seq\":%%llu,%s}",
+			 bad[i].tail);
+		write_json(a, &h, BLOCK_STATE_HEAD, fmt);
+		is_int(head_read(a, keys.journal, BLOCK_STATE_HEAD, &got,
+				 NULL),
+		       -EBADMSG, "%s", bad[i].why);
+	}
 }
 
 struct files {
@@ -394,6 +463,7 @@ int main(void)
 	harness_seal_init();
 	harness_keys(&keys, 9);
 	test_kinds();
+	test_versions();
 	test_state_read();
 	test_has_data();
 	test_device();
