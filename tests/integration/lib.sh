@@ -31,14 +31,24 @@ check()   { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name";
 is()      { if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3"; diag "got:  '$1'"; diag "want: '$2'"; fi; }
 # run CMD... — CMD's output (stdout and stderr) in $out, its status in $rc.
 run()     { out=$("$@" 2>&1); rc=$?; }
-# run_mount ARG... — run for `"$IPMD_BIN" mount ARG...` where the mount
-# should fail, or detach: bounded by the suite's timeout (a foreground
-# mount that wrongly starts runs until stopped: timeout's 124, then, as
-# its status), its output through a file (a background one that wrongly
-# starts keeps its stderr, and $(...) would wait for it forever).
-run_mount() {
-	timeout 30 "$IPMD_BIN" mount "$@" >"$TEST_DIR/run_mount.out" 2>&1; rc=$?
+# run_mount ARG... — run `"$IPMD_BIN" mount ARG...` where the mount
+# should fail, or detach: its output (stdout and stderr) in $out, its
+# status in $rc.  Bounded by 30 s: a foreground mount that wrongly starts
+# runs until stopped, and a hang is no refusal, so timeout's 124 is a
+# failure of its own ("mount timed out"), said here; rc stays 124 for the
+# caller's checks of the exact status.  The output goes through a file: a
+# background mount that wrongly starts keeps its stderr, and $(...) would
+# wait for it forever.
+run_mount() { run_mount_via 30 "$IPMD_BIN" mount "$@"; }
+# run_mount_via SECONDS CMD... — run_mount for a command line that runs
+# ipmaildir mount itself (setsid -w …, a mount with a node's longer
+# timeouts), bounded by SECONDS.
+run_mount_via() {
+	local secs=$1; shift
+	timeout "$secs" "$@" >"$TEST_DIR/run_mount.out" 2>&1; rc=$?
 	out=$(cat "$TEST_DIR/run_mount.out")
+	[ "$rc" = 124 ] && not_ok "mount timed out after $secs s (a hang, not a refusal): ${*##*/}"
+	return 0
 }
 # exits RC "name" CMD... — ok if CMD (through run) exits RC
 exits()   { local want=$1 name=$2; shift 2; run "$@"; is "$rc" "$want" "$name"; }
