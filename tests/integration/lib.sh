@@ -86,9 +86,12 @@ _cleanup() {
 	# A sanitizer build's daemons report to their logs (stderr), where no
 	# check would see them: any report fails the script.  So does a
 	# daemon's "bug:" line, a broken invariant it caught and survived
-	# (fs/mount/mount.h, "Held states and freed inodes").
+	# (fs/mount/mount.h, "Held states and freed inodes").  Daemons log to
+	# *.log (ipmd_mount), and those a script starts itself to the *.err
+	# or *.out it names (run_mount.out; a background mount's stderr).
 	local reports bad='ERROR: (Address|Leak)Sanitizer|runtime error:|\]: bug: '
-	reports=$(grep -rlE --include='*.log' "$bad" "${TEST_DIR:-/nonexistent}" 2>/dev/null)
+	reports=$(grep -rlE --include='*.log' --include='*.err' --include='*.out' \
+		"$bad" "${TEST_DIR:-/nonexistent}" 2>/dev/null)
 	if [ -n "$reports" ]; then
 		for f in $reports; do
 			echo "# sanitizer report or bug in $f:"
