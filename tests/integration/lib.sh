@@ -22,8 +22,10 @@ _tracked_pids=()
 _mounts=()
 _cleanups=()
 
-ok()      { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
-not_ok()  { _tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1)); echo "not ok $_tap_n - $*"; }
+# (Each TAP line, bail and the plan first check the script's tools:
+# need_tool below.)
+ok()      { _ipmd_need_named_tools; _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
+not_ok()  { _ipmd_need_named_tools; _tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1)); echo "not ok $_tap_n - $*"; }
 diag()    { echo "# $*"; }
 # check "name" command...   — ok if the command succeeds
 check()   { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; return 1; fi; }
@@ -55,8 +57,9 @@ exits()   { local want=$1 name=$2; shift 2; run "$@"; is "$rc" "$want" "$name"; 
 # says "name" PATTERN — ok if the last run's output has a line matching PATTERN
 says()    { check "$1" grep -q -- "$2" <<<"$out"; }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
-bail()    { echo "Bail out! $*"; exit 255; }
+bail()    { _ipmd_need_named_tools; echo "Bail out! $*"; exit 255; }
 done_testing() {
+	_ipmd_need_named_tools
 	echo "1..$_tap_n"
 	[ "$_tap_failed" -eq 0 ] && [ "$_tap_n" -gt 0 ]
 }
@@ -107,16 +110,36 @@ _cleanup() {
 }
 trap _cleanup EXIT
 
-# need_tool NAME — stop the script unless the test tool NAME
-# (tests/tools/NAME.c) is built: `make` builds only the program, `make
-# check` the tools too.  A missing one would fail later as something
-# else (a delivery never made reads as lost mail).
+# The test tools (tests/tools/NAME.c): `make` builds only the program,
+# `make check` the tools too.  A missing one would fail later as something
+# else (a delivery never made reads as lost mail), so it fails the script
+# first, as one check naming it, then the plan and exit 1: this script
+# only, never the whole prove run (no bail), and never a script that
+# skips (the plain target, no python3 or Kubo) and so needs none.
+#
+# need_tool NAME — at the point of use.  In a subshell (a pipeline's
+# part) it can stop only that: a diagnostic and 127 there, and the
+# script's next TAP line reports the tool (_ipmd_need_named_tools).
 need_tool() {
-	[ -x "$IPMD_TOOLS/$1" ] || bail "tool $1 is not built ($IPMD_TOOLS/$1): run make check"
+	[ -x "$IPMD_TOOLS/$1" ] && return 0
+	if [ "$BASH_SUBSHELL" -gt 0 ]; then
+		echo "# tool $1 is not built ($IPMD_TOOLS/$1)" >&2
+		return 127
+	fi
+	_ipmd_tools_checked=1
+	not_ok "tool $1 is not built ($IPMD_TOOLS/$1): run make check"
+	echo "1..$_tap_n"
+	exit 1
 }
-# The tools the script names ("$IPMD_TOOLS/NAME", or through this file's
-# helpers), checked before it starts.
+# _ipmd_need_named_tools — need_tool for every tool the script names
+# ("$IPMD_TOOLS/NAME", or through this file's helpers), once: at its
+# first TAP line, bail or plan.  That is after its skip tests (skip_all
+# comes before any TAP line) and before a check a missing tool would
+# fail as something else.
 _ipmd_need_named_tools() {
+	[ -n "${_ipmd_tools_checked:-}" ] && return 0
+	_ipmd_tools_checked=1
+	[ -f "$0" ] || return 0
 	local t
 	for t in $(grep -oE 'IPMD_TOOLS/[A-Za-z0-9_]+' "$0" | sed 's|.*/||' | sort -u) \
 		$(grep -qwE 'ipmd_deliver|node_test_require' "$0" && echo maildir_deliver) \
@@ -124,7 +147,6 @@ _ipmd_need_named_tools() {
 		need_tool "$t"
 	done
 }
-[ -f "$0" ] && _ipmd_need_named_tools
 
 # A fresh scratch directory for this script: $TEST_DIR.
 TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ipmd-it-XXXXXX")
