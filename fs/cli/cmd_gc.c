@@ -214,9 +214,9 @@ static int requeue(struct gc *g, const struct blockstore *remote,
 		fail(r, msg);
 	put(r->doc, "requeued", num(n));
 	if (!r->doc && n)
-		fprintf(r->io->out, "gc: %llu unpinned blocks are still here: "
-			"queued for upload again, to the node the "
-			"store's outbox uploads to\n",
+		fprintf(r->io->out, "gc: %llu blocks the node may have "
+			"unpinned are still here: queued for upload again, "
+			"to the node the store's outbox uploads to\n",
 			(unsigned long long)n);
 	return e;
 }

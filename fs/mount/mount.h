@@ -43,16 +43,22 @@
  * only by a FUSE call on its own inode (fs/fuse/ops_file.c: read, write,
  * and the seal of flush, release and fsync); nothing else in the daemon
  * holds one (the commit, a merge and a fast-forward seal and settle under
- * the lock, and prefetch reads committed content, never a state).  While
- * a call on an inode is in flight the kernel keeps that inode (a request
- * the daemon has read is waited for even on a fatal signal; an async
- * release keeps it until answered), and sends FORGET only once it evicts
- * it; inode->lookups never falls below the kernel's own count (every
- * entry counted before its reply, given back only when the reply fails).
- * So lookups > 0 while a state is held, and the release never meets a
- * held state.  Should that ever break, ipmd_fs_release_inode keeps the
- * inode and says so in the log ("bug: ..."; the integration suite fails
- * on such a line): the holder's file_put releases it when it lets go.
+ * the lock, and prefetch reads committed content, never a state).  As
+ * far as is known, while a call on an inode is in flight the kernel keeps
+ * that inode (a request the daemon has read is waited for even on a fatal
+ * signal; an async release keeps it until answered), and sends FORGET
+ * only once it evicts it; inode->lookups never falls below the kernel's
+ * own count (every entry counted before its reply, given back only when
+ * the reply fails).  So lookups > 0 while a state is held, and the
+ * release does not meet a held state.  One known gap: before Linux 6.14,
+ * writeback of a shared mapping wrote from temporary pages, so in no_open
+ * mode (no handle keeps the inode) a FORGET may come before such a
+ * write's file_put.  That case and any other break are covered by the
+ * fallback: ipmd_fs_release_inode keeps the inode and says so in the log
+ * ("bug: ..."; the integration suite fails on such a line, so on such a
+ * kernel a test writing through a shared mapping may fail there), and
+ * the holder's file_put releases it when it lets go.  The log line does
+ * not tell that case apart: the hold records no kind of call.
  */
 #ifndef IPMD_FS_MOUNT_MOUNT_H
 #define IPMD_FS_MOUNT_MOUNT_H

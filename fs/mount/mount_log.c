@@ -54,9 +54,9 @@ void ipmd_fs_release_inode(struct inode *inode, void *arg)
 	struct ipmd_fs *fs = arg;
 	if (inode->nlink || inode->lookups || inode->opens)
 		return;
-	/* Never, by mount.h's "Held states and freed inodes": a broken
-	 * invariant, kept alive (the holder comes back to it by pointer)
-	 * rather than freed under the call. */
+	/* Not expected, by mount.h's "Held states and freed inodes" (which
+	 * names the one known gap): kept alive (the holder comes back to it
+	 * by pointer) rather than freed under the call. */
 	if (inode->file && file_state_status(inode->file).held) {
 		logmsg(LOG_CRIT, "bug: inode %llu released while a call holds "
 		       "its file state; kept until the call lets go",

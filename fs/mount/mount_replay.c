@@ -158,22 +158,31 @@ static int replay_journal(struct ipmd_fs *fs, bool across_gaps,
 		       (unsigned long long)fs->last.seq,
 		       (unsigned long long)rc.skipped);
 	}
-	/* fsck's words for it (fs/tools/fsck_tree.c), so the two agree. */
+	/* fsck's words for it (fs/tools/fsck_tree.c), so the two agree.  A
+	 * read-only mount cuts nothing (no JOURNAL_REPLAY_REPAIR_TAIL). */
+	bool ro = fs->read_only;
+	const char *left = "left in place (read-only mount); the next "
+			   "read-write mount cuts it off";
 	if (js->unfinished_tail_bytes)
 		logmsg(LOG_WARNING,
-		       "journal: cut off an unfinished write at the end of the "
-		       "journal (%llu bytes): a crash stopped it before its "
-		       "call returned",
-		       (unsigned long long)js->unfinished_tail_bytes);
+		       ro ? "journal: an unfinished write at the end of the "
+			    "journal (%llu bytes): %s"
+			  : "journal: cut off an unfinished write at the end "
+			    "of the journal (%llu bytes): %s",
+		       (unsigned long long)js->unfinished_tail_bytes,
+		       ro ? left : "a crash stopped it before its call "
+				   "returned");
 	/* A whole record that does not open: no crash of this process
 	 * leaves one (journal.h), so say it may be damage. */
 	if (js->torn_tail_bytes > js->unfinished_tail_bytes)
 		logmsg(LOG_WARNING,
-		       "journal: cut its last record (%llu bytes): it does not "
-		       "open (damaged, or a power cut lost part of it; it was "
-		       "never acknowledged unless the disk damaged it)",
+		       "journal: %s last record (%llu bytes)%s does not open "
+		       "(damaged, or a power cut lost part of it; it was "
+		       "never acknowledged unless the disk damaged it)%s%s",
+		       ro ? "its" : "cut its",
 		       (unsigned long long)(js->torn_tail_bytes -
-					    js->unfinished_tail_bytes));
+					    js->unfinished_tail_bytes),
+		       ro ? "" : ": it", ro ? ": " : "", ro ? left : "");
 	return 0;
 }
 

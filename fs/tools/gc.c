@@ -517,9 +517,10 @@ int gc_requeue_kept(struct gc *g, uint64_t *requeued, char *msg,
 	}
 	cid_list_free(&here);
 	return first ? msgbuf_say(msg, msize,
-				  "queueing the unpinned blocks kept here for "
-				  "upload again: %s (a put of one would not "
-				  "pin it on the node again)",
+				  "queueing the blocks kept here that the node "
+				  "may have unpinned for upload again: %s (a "
+				  "put of one would not pin it on the node "
+				  "again)",
 				  strerror(-first))
 		     : 0;
 }

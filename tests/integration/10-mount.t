@@ -147,7 +147,7 @@ is "$rc" 0 "the right passphrase at the prompt mounts (and daemonizes)"
 check "the prompted mount is live" mountpoint -q "$PM"
 fusermount3 -u "$PM"
 for _ in $(seq $((50 * pw))); do flock -n "$P/lock" true && break; sleep 0.1; done
-out=$(timeout 30 setsid -w "$IPMD_BIN" mount -f --store "$P" "$PM" </dev/null 2>&1); rc=$?
+run_mount_via 30 setsid -w "$IPMD_BIN" mount -f --store "$P" "$PM" </dev/null
 is "$rc" 1 "no terminal and no passphrase file: mount fails"
 case "$out" in *passphrase*) ok "and asks for a passphrase file";; *) not_ok "clear message"; diag "$out";; esac
 

@@ -16,7 +16,7 @@ PC_TIMEOUT=${IPMD_POSIX_TIMEOUT:-900}
 STORE=$TEST_DIR/store
 MNT=$TEST_DIR/mnt
 
-[ -x "$PC" ] || bail "$PC is not built (make build/tests/tools/posix_conformance)"
+need_tool posix_conformance
 
 # relay PREFIX TAPFILE RC — re-emit one run's TAP as checks of this script,
 # then one check that the run finished: its plan was printed and kept, and

@@ -122,10 +122,8 @@ is "$?" 0 "the opt-out is said in the log"
 is "$(try read "$M/cur/secret")" ok "no_default_permissions: another uid reads the 0600 file"
 ipmd_umount "$M" || bail "unmount failed"
 
-timeout 30 "$IPMD_BIN" mount -f --store "$S" -o default_permissions,no_default_permissions "$M" \
-	2> "$TEST_DIR/both.log"
-is "$?" 2 "default_permissions with no_default_permissions is a usage error"
-grep -q '^ipmaildir mount: -o default_permissions and no_default_permissions contradict' "$TEST_DIR/both.log"
-is "$?" 0 "with one line naming the option"
+run_mount -f --store "$S" -o default_permissions,no_default_permissions "$M"
+is "$rc" 2 "default_permissions with no_default_permissions is a usage error"
+says "with one line naming the option" '^ipmaildir mount: -o default_permissions and no_default_permissions contradict'
 
 done_testing

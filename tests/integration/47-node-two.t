@@ -112,9 +112,10 @@ check "… B's next mount by id still takes A's newest head" \
 ipmd_umount "$MNT_B"
 ipfs_proxy_start "${IPFS_ADDR_2##*/}" || bail "proxy did not start"
 echo "record $TEST_DIR/old.rec" >"$PROXY_CTL"
-out=$(timeout 60 "$IPMD_BIN" mount -f --store "$CACHE_B" --node "$PROXY_ADDR" --from-node "$mid" \
-	--capability "$TEST_DIR/cap" "$MNT_B" 2>&1)
-check "an old head replayed over IPNS is refused as a rollback: $out" grep -q 'refusing a rollback' <<<"$out"
+run_mount_via 60 "$IPMD_BIN" mount -f --store "$CACHE_B" --node "$PROXY_ADDR" --from-node "$mid" \
+	--capability "$TEST_DIR/cap" "$MNT_B"
+is "$rc" 1 "an old head replayed over IPNS is refused (exit 1)"
+check "… as a rollback: $out" grep -q 'refusing a rollback' <<<"$out"
 check "… the proxy served the old record" grep -q '^record' "$PROXY_EVENTS"
 echo pass >"$PROXY_CTL"
 ipmd_mount "$CACHE_B" "$MNT_B" --from-node "$head" --capability "$TEST_DIR/cap" \
@@ -139,25 +140,25 @@ other=$TEST_DIR/other
 ipmd_init "$other"
 "$IPMD_BIN" key export --read-only --store "$other" >"$TEST_DIR/cap-other"
 chmod 600 "$TEST_DIR/cap-other"
-from_b() { "$IPMD_BIN" mount -f --store "$CACHE_B" --node "$IPFS_ADDR_2" -o node_timeout=3000 "$@" "$MNT_B" 2>&1; }
-out=$(timeout 60 bash -c "$(declare -f from_b); IPMD_BIN='$IPMD_BIN' CACHE_B='$CACHE_B' IPFS_ADDR_2='$IPFS_ADDR_2' MNT_B='$MNT_B' from_b --from-node '$head' --capability '$TEST_DIR/cap-other'")
-rc=$?
-check "another mailbox's capability: refused (exit $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+# from_b ARG... — B's mount from the node (run_mount: $out, $rc, bounded).
+from_b() { run_mount_via 60 "$IPMD_BIN" mount -f --store "$CACHE_B" --node "$IPFS_ADDR_2" -o node_timeout=3000 "$@" "$MNT_B"; }
+from_b --from-node "$head" --capability "$TEST_DIR/cap-other"
+is "$rc" 1 "another mailbox's capability: refused (exit 1)"
 check "… saying it does not open: $out" grep -q 'does not open\|not signed' <<<"$out"
-out=$(from_b --from-node "$mid" --capability "$TEST_DIR/cap-other")
+from_b --from-node "$mid" --capability "$TEST_DIR/cap-other"
 check "a mailbox id of another key: refused before asking the node: $out" \
 	grep -q 'capability is for another mailbox' <<<"$out"
 chmod 644 "$TEST_DIR/cap"
-out=$(from_b --from-node "$head" --capability "$TEST_DIR/cap")
+from_b --from-node "$head" --capability "$TEST_DIR/cap"
 check "a capability readable by others: refused: $out" grep -q 'readable by others' <<<"$out"
 chmod 600 "$TEST_DIR/cap"
-out=$(from_b --from-node "$head" --capability "$STORE/key")
+from_b --from-node "$head" --capability "$STORE/key"
 check "a key file is not a capability: $out" grep -q 'not a read capability' <<<"$out"
-out=$(from_b --from-node "$head" --capability "$TEST_DIR/cap" --store "$STORE")
+from_b --from-node "$head" --capability "$TEST_DIR/cap" --store "$STORE"
 check "a mailbox's own store is not a cache: $out" grep -q 'holds a mailbox of its own' <<<"$out"
 gone=bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy
 t0=$SECONDS
-out=$(from_b --from-node "$gone" --capability "$TEST_DIR/cap")
+from_b --from-node "$gone" --capability "$TEST_DIR/cap"
 check "a commit nobody has: refused within the bound ($((SECONDS - t0)) s): $out" \
 	grep -q 'could not be fetched' <<<"$out"
 check "… and nothing is left mounted" bash -c "! mountpoint -q '$MNT_B'"

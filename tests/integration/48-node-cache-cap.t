@@ -23,7 +23,7 @@ ipmd_init "$TEST_DIR/nonode" || bail "init failed"
 mkdir -p "$MNT" # a mount point as it must be (empty), so the option is what fails
 run_mount -f --store "$TEST_DIR/nonode" -o "$OPTS" "$MNT"
 err=$out
-check "local_cap_mb without a node is refused (rc $rc)" test "$rc" != 0
+is "$rc" 1 "local_cap_mb without a node is refused (exit 1)"
 check "… with one clear line ($err)" grep -q "local_cap_mb needs a node" <<<"$err"
 check "… and nothing mounted" bash -c "! mountpoint -q '$MNT'"
 

@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ipfs-lib.sh"
 node_test_require
 RECORD=$IPMD_TOOLS/ipns_record
-[ -x "$RECORD" ] || bail "no $RECORD (make)"
+need_tool ipns_record
 
 CAP_MB=1
 OPTS=commit_delay=200,node_timeout=2000,local_cap_mb=$CAP_MB

@@ -30,7 +30,7 @@ head_seq=$(ipmd_seqs "$P" 1)
 # mount_refused WHAT PATTERN — the mount of $S fails, saying PATTERN.
 mount_refused() {
 	mkdir -p "$M"
-	run timeout 30 "$IPMD_BIN" mount -f --store "$S" "$M"
+	run_mount -f --store "$S" "$M"
 	mountpoint -q "$M" && fusermount3 -u "$M"
 	is "$rc" 1 "$1: the mount is refused"
 	says "$1: naming $2" "$2"

@@ -130,17 +130,16 @@ wait "$IPMD_PID"
 
 # --- the mount point must be an empty directory -----------------------------
 touch "$TEST_DIR/file"
-timeout 30 "$IPMD_BIN" mount --store "$S" "$TEST_DIR/file" 2>"$TEST_DIR/err"
-is "$?" 1 "mount on a file is refused"
-is "$(cat "$TEST_DIR/err")" "ipmaildir mount: $TEST_DIR/file is not a directory" "... with one line"
+run_mount --store "$S" "$TEST_DIR/file"
+is "$rc" 1 "mount on a file is refused"
+is "$out" "ipmaildir mount: $TEST_DIR/file is not a directory" "... with one line"
 N=$TEST_DIR/nonempty
 mkdir -p "$N/cur"
 echo "a plain Maildir's message" >"$N/cur/old"
-timeout 30 "$IPMD_BIN" mount --store "$S" "$N" 2>"$TEST_DIR/err"
-is "$?" 1 "mount on a directory that holds files is refused"
-is "$(wc -l <"$TEST_DIR/err")" 1 "... with one line"
-check "... saying it is not empty and naming -o nonempty" \
-	grep -q "$N is not empty.*-o nonempty" "$TEST_DIR/err"
+run_mount --store "$S" "$N"
+is "$rc" 1 "mount on a directory that holds files is refused"
+is "$(wc -l <<<"$out")" 1 "... with one line"
+says "... saying it is not empty and naming -o nonempty" "$N is not empty.*-o nonempty"
 check "... and nothing was mounted" bash -c "! mountpoint -q '$N'"
 ipmd_mount "$S" "$N" -o nonempty
 check "-o nonempty mounts there anyway" mountpoint -q "$N"
@@ -151,8 +150,8 @@ check "what it held is there again" test -f "$N/cur/old"
 IPMAILDIR_NONEMPTY=yes ipmd_mount "$S" "$N"
 check "nonempty is a config key too (\$IPMAILDIR_NONEMPTY=yes)" mountpoint -q "$N"
 "$IPMD_BIN" umount "$N"
-IPMAILDIR_NONEMPTY=no timeout 30 "$IPMD_BIN" mount --store "$S" "$N" 2>/dev/null
-is "$?" 1 "... and =no refuses again"
+IPMAILDIR_NONEMPTY=no run_mount --store "$S" "$N"
+is "$rc" 1 "... and =no refuses again"
 
 # --- the log ------------------------------------------------------------------
 LOGF=$TEST_DIR/daemon.log
@@ -164,11 +163,11 @@ check "-o log=FILE: the mount start is logged there" wait_for "$LOGF" \
 check "... and not on stderr" bash -c "! grep -q 'mounted on' '$TEST_DIR/ipmaildir.log'"
 check "the file is the owner's only" test "$(stat -c %a "$LOGF")" = 600
 bad=$TEST_DIR/no-such-dir/log
-timeout 30 "$IPMD_BIN" mount --store "$S" -o "log=$bad" "$M" 2>"$TEST_DIR/err"
-is "$?" 1 "-o log= a file that can't be created: exit 1"
-is "$(cat "$TEST_DIR/err")" "ipmaildir mount: -o log=$bad: No such file or directory" "... one line"
-timeout 30 "$IPMD_BIN" mount --store "$S" -o log=relative "$M" 2>"$TEST_DIR/err"
-is "$?" 2 "-o log= a relative path: usage, exit 2"
+run_mount --store "$S" -o "log=$bad" "$M"
+is "$rc" 1 "-o log= a file that can't be created: exit 1"
+is "$out" "ipmaildir mount: -o log=$bad: No such file or directory" "... one line"
+run_mount --store "$S" -o log=relative "$M"
+is "$rc" 2 "-o log= a relative path: usage, exit 2"
 CF=$TEST_DIR/log-conf
 printf 'log = %s\n' "$TEST_DIR/conf.log" >"$CF"
 IPMAILDIR_CONFIG=$CF ipmd_mount "$S" "$M" || bail "mount with log in the config failed"
@@ -180,10 +179,10 @@ check "log is a config key too" wait_for "$TEST_DIR/conf.log" "mounted on $M and
 if [ -S /dev/log ]; then
 	ok "# SKIP this machine has a syslog at /dev/log"
 else
-	timeout 30 "$IPMD_BIN" mount --store "$S" "$M" 2>"$TEST_DIR/bg.err"
-	is "$?" 0 "a mount in the background, no /dev/log"
+	run_mount --store "$S" "$M"
+	is "$rc" 0 "a mount in the background, no /dev/log"
 	check "... its log goes to the stderr it was started with" \
-		wait_for "$TEST_DIR/bg.err" "^ipmaildir\[[0-9]+\]: mounted on $M and ready"
+		wait_for "$TEST_DIR/run_mount.out" "^ipmaildir\[[0-9]+\]: mounted on $M and ready"
 	"$IPMD_BIN" umount "$M"
 	is "$?" 0 "... and umount waits for it too"
 fi

@@ -243,7 +243,16 @@ flip "$jnl" $((jsize / 2))
 check "garbled journal: the refused mount changed nothing on disk" cmp -s "$jnl" "$TEST_DIR/jnl.good"
 
 # 6b. Truncated (a torn final record): mounts, logs the cut, keeps the rest.
+# A read-only mount first: it cuts nothing, and says so.
 truncate -s $((jsize - 5)) "$jnl"
+: >"$LOG"
+check "truncated journal: a read-only mount mounts" ipmd_mount "$S" "$M" -o ro
+ipmd_umount "$M"
+grep -qE "journal: an unfinished write at the end of the journal \([0-9]+ bytes\): left in place \(read-only mount\); the next read-write mount cuts it off" "$LOG" &&
+	ok "truncated journal, read-only: the write is said to be left for the next read-write mount" ||
+	{ not_ok "read-only unfinished write log line"; diag "$(cat "$LOG")"; }
+check "… not that it was cut off" bash -c '! grep -qE "cut off|cut its" "$1"' _ "$LOG"
+is "$(size_of "$jnl")" $((jsize - 5)) "… and the journal is left as it was"
 : >"$LOG"
 check "truncated journal: mounts" ipmd_mount "$S" "$M"
 grep -qE "journal: cut off an unfinished write at the end of the journal \([0-9]+ bytes\)" "$LOG" &&

@@ -156,10 +156,10 @@ ipfs_proxy_start() {
 node_test_require() {
 	[ "$IPMD_TEST_TARGET" = plain ] && skip_all "needs ipmaildir mounts on a node"
 	[ -x "$IPMD_BIN" ] || bail "no ipmaildir binary at $IPMD_BIN"
-	need_tool maildir_deliver
-	DELIVER=$IPMD_TOOLS/maildir_deliver
 	command -v python3 >/dev/null || skip_all "python3 is not installed"
 	ipfs_require
+	need_tool maildir_deliver # past the skips: a script that skips needs none
+	DELIVER=$IPMD_TOOLS/maildir_deliver
 	STORE=$TEST_DIR/store MNT=$TEST_DIR/mnt LOG=$TEST_DIR/ipmaildir.log
 }
 

@@ -22,8 +22,10 @@ _tracked_pids=()
 _mounts=()
 _cleanups=()
 
-ok()      { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
-not_ok()  { _tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1)); echo "not ok $_tap_n - $*"; }
+# (Each TAP line, bail and the plan first check the script's tools:
+# need_tool below.)
+ok()      { _ipmd_need_named_tools; _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
+not_ok()  { _ipmd_need_named_tools; _tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1)); echo "not ok $_tap_n - $*"; }
 diag()    { echo "# $*"; }
 # check "name" command...   — ok if the command succeeds
 check()   { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; return 1; fi; }
@@ -31,22 +33,33 @@ check()   { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name";
 is()      { if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3"; diag "got:  '$1'"; diag "want: '$2'"; fi; }
 # run CMD... — CMD's output (stdout and stderr) in $out, its status in $rc.
 run()     { out=$("$@" 2>&1); rc=$?; }
-# run_mount ARG... — run for `"$IPMD_BIN" mount ARG...` where the mount
-# should fail, or detach: bounded by the suite's timeout (a foreground
-# mount that wrongly starts runs until stopped: timeout's 124, then, as
-# its status), its output through a file (a background one that wrongly
-# starts keeps its stderr, and $(...) would wait for it forever).
-run_mount() {
-	timeout 30 "$IPMD_BIN" mount "$@" >"$TEST_DIR/run_mount.out" 2>&1; rc=$?
+# run_mount ARG... — run `"$IPMD_BIN" mount ARG...` where the mount
+# should fail, or detach: its output (stdout and stderr) in $out, its
+# status in $rc.  Bounded by 30 s: a foreground mount that wrongly starts
+# runs until stopped, and a hang is no refusal, so timeout's 124 is a
+# failure of its own ("mount timed out"), said here; rc stays 124 for the
+# caller's checks of the exact status.  The output goes through a file: a
+# background mount that wrongly starts keeps its stderr, and $(...) would
+# wait for it forever.
+run_mount() { run_mount_via 30 "$IPMD_BIN" mount "$@"; }
+# run_mount_via SECONDS CMD... — run_mount for a command line that runs
+# ipmaildir mount itself (setsid -w …, a mount with a node's longer
+# timeouts), bounded by SECONDS.
+run_mount_via() {
+	local secs=$1; shift
+	timeout "$secs" "$@" >"$TEST_DIR/run_mount.out" 2>&1; rc=$?
 	out=$(cat "$TEST_DIR/run_mount.out")
+	[ "$rc" = 124 ] && not_ok "mount timed out after $secs s (a hang, not a refusal): ${*##*/}"
+	return 0
 }
 # exits RC "name" CMD... — ok if CMD (through run) exits RC
 exits()   { local want=$1 name=$2; shift 2; run "$@"; is "$rc" "$want" "$name"; }
 # says "name" PATTERN — ok if the last run's output has a line matching PATTERN
 says()    { check "$1" grep -q -- "$2" <<<"$out"; }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
-bail()    { echo "Bail out! $*"; exit 255; }
+bail()    { _ipmd_need_named_tools; echo "Bail out! $*"; exit 255; }
 done_testing() {
+	_ipmd_need_named_tools
 	echo "1..$_tap_n"
 	[ "$_tap_failed" -eq 0 ] && [ "$_tap_n" -gt 0 ]
 }
@@ -76,9 +89,12 @@ _cleanup() {
 	# A sanitizer build's daemons report to their logs (stderr), where no
 	# check would see them: any report fails the script.  So does a
 	# daemon's "bug:" line, a broken invariant it caught and survived
-	# (fs/mount/mount.h, "Held states and freed inodes").
+	# (fs/mount/mount.h, "Held states and freed inodes").  Daemons log to
+	# *.log (ipmd_mount), and those a script starts itself to the *.err
+	# or *.out it names (run_mount.out; a background mount's stderr).
 	local reports bad='ERROR: (Address|Leak)Sanitizer|runtime error:|\]: bug: '
-	reports=$(grep -rlE --include='*.log' "$bad" "${TEST_DIR:-/nonexistent}" 2>/dev/null)
+	reports=$(grep -rlE --include='*.log' --include='*.err' --include='*.out' \
+		"$bad" "${TEST_DIR:-/nonexistent}" 2>/dev/null)
 	if [ -n "$reports" ]; then
 		for f in $reports; do
 			echo "# sanitizer report or bug in $f:"
@@ -94,16 +110,36 @@ _cleanup() {
 }
 trap _cleanup EXIT
 
-# need_tool NAME — stop the script unless the test tool NAME
-# (tests/tools/NAME.c) is built: `make` builds only the program, `make
-# check` the tools too.  A missing one would fail later as something
-# else (a delivery never made reads as lost mail).
+# The test tools (tests/tools/NAME.c): `make` builds only the program,
+# `make check` the tools too.  A missing one would fail later as something
+# else (a delivery never made reads as lost mail), so it fails the script
+# first, as one check naming it, then the plan and exit 1: this script
+# only, never the whole prove run (no bail), and never a script that
+# skips (the plain target, no python3 or Kubo) and so needs none.
+#
+# need_tool NAME — at the point of use.  In a subshell (a pipeline's
+# part) it can stop only that: a diagnostic and 127 there, and the
+# script's next TAP line reports the tool (_ipmd_need_named_tools).
 need_tool() {
-	[ -x "$IPMD_TOOLS/$1" ] || bail "tool $1 is not built ($IPMD_TOOLS/$1): run make check"
+	[ -x "$IPMD_TOOLS/$1" ] && return 0
+	if [ "$BASH_SUBSHELL" -gt 0 ]; then
+		echo "# tool $1 is not built ($IPMD_TOOLS/$1)" >&2
+		return 127
+	fi
+	_ipmd_tools_checked=1
+	not_ok "tool $1 is not built ($IPMD_TOOLS/$1): run make check"
+	echo "1..$_tap_n"
+	exit 1
 }
-# The tools the script names ("$IPMD_TOOLS/NAME", or through this file's
-# helpers), checked before it starts.
+# _ipmd_need_named_tools — need_tool for every tool the script names
+# ("$IPMD_TOOLS/NAME", or through this file's helpers), once: at its
+# first TAP line, bail or plan.  That is after its skip tests (skip_all
+# comes before any TAP line) and before a check a missing tool would
+# fail as something else.
 _ipmd_need_named_tools() {
+	[ -n "${_ipmd_tools_checked:-}" ] && return 0
+	_ipmd_tools_checked=1
+	[ -f "$0" ] || return 0
 	local t
 	for t in $(grep -oE 'IPMD_TOOLS/[A-Za-z0-9_]+' "$0" | sed 's|.*/||' | sort -u) \
 		$(grep -qwE 'ipmd_deliver|node_test_require' "$0" && echo maildir_deliver) \
@@ -111,7 +147,6 @@ _ipmd_need_named_tools() {
 		need_tool "$t"
 	done
 }
-[ -f "$0" ] && _ipmd_need_named_tools
 
 # A fresh scratch directory for this script: $TEST_DIR.
 TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ipmd-it-XXXXXX")
