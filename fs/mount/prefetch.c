@@ -120,6 +120,7 @@ void prefetch_chunk(struct prefetch *p, const struct obj_ref *ref,
 		r->bytes = bytes;
 		p->count++;
 		s->pending += bytes;
+		s->queued++;
 		if (s->pending > s->peak)
 			s->peak = s->pending;
 		pthread_cond_signal(&p->wake);

@@ -56,6 +56,7 @@ void prefetch_chunk(struct prefetch *p, const struct obj_ref *ref,
 struct prefetch_stats {
 	size_t pending;      /* bytes queued and being fetched now */
 	size_t peak;         /* the most pending ever held */
+	uint64_t queued;     /* requests taken */
 	uint64_t dropped;    /* requests refused on a full queue */
 };
 void prefetch_stats(struct prefetch *p, struct prefetch_stats *out);
