@@ -19,7 +19,9 @@
  * than 10,000 entries into, and, for Maildir names (a time first), name
  * order too.  At each first read of a file the caller asks which ids
  * after it to look at (prefetch_ahead) and queues the first chunk of
- * those that are files of the same directory.
+ * those that are files of the same directory whose first bytes the
+ * kernel was not sent yet (struct inode, paged: a file in the page cache
+ * is read without a call, so its prefetch would only be left unread).
  */
 #ifndef IPMD_FS_MOUNT_PREFETCH_H
 #define IPMD_FS_MOUNT_PREFETCH_H
