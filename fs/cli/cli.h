@@ -168,8 +168,9 @@ int cli_mountpoint_check(const char *cmd, const char *mountpoint,
  * directory's).  A file that does not open: one line, EXIT_FAILURE_;
  * else 0. */
 int cli_log_start(const char *cmd, const char *file, int foreground);
-/* Install the signal handlers on se, mount it on mountpoint and daemonize
- * (foreground 0) or not: 0.  A step that fails is said on stderr as
+/* Bound the process's malloc arenas (cli_fuse.c, MOUNT_ARENAS; unless
+ * MALLOC_ARENA_MAX or GLIBC_TUNABLES is set), install the signal handlers
+ * on se, mount it on mountpoint and daemonize (foreground 0) or not: 0.  A step that fails is said on stderr as
  * "cmd: …", what was done is undone (se itself is the caller's) and -1
  * returned. */
 struct fuse_session;

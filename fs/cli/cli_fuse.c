@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,9 +99,30 @@ int cli_fuse_opt_add(const char *cmd, char *opts, size_t size,
 	return 0;
 }
 
+/*
+ * A FUSE daemon has up to 32 workers, the prefetch workers and more
+ * threads beside; glibc gives threads up to 8 malloc arenas per CPU, and
+ * memory freed into an arena stays with the process while any chunk above
+ * it lives.  Chunks allocated in one thread and freed in another (a
+ * prefetched chunk, taken by its reader) pin many arenas' free memory at
+ * once: a warm grep -r over 100,000 messages grew the daemon ~8 MiB a
+ * pass, with 9–10 MiB held by arenas using 1 MiB (malloc_stats).  At most
+ * MOUNT_ARENAS arenas: the same passes level off after the second
+ * (bench/README.md, "Archive browsing").  Unless the user chose
+ * (MALLOC_ARENA_MAX, or glibc's tunables).
+ */
+#define MOUNT_ARENAS 4
+
+static void bound_arenas(void)
+{
+	if (!getenv("MALLOC_ARENA_MAX") && !getenv("GLIBC_TUNABLES"))
+		(void)mallopt(M_ARENA_MAX, MOUNT_ARENAS);
+}
+
 int cli_fuse_start(const char *cmd, struct fuse_session *se,
 		   const char *mountpoint, int foreground)
 {
+	bound_arenas(); /* before any thread */
 	if (fuse_set_signal_handlers(se) != 0) {
 		cli_error("%s: cannot install signal handlers", cmd);
 		return -1;

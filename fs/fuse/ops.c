@@ -160,6 +160,8 @@ void ops_forget_locked(struct ipmd_fs *fs, fuse_ino_t ino, uint64_t n)
 	if (!inode)
 		return;
 	inode->lookups = inode->lookups > n ? inode->lookups - n : 0;
+	if (!inode->lookups)
+		inode->paged = false; /* its pages went with the kernel's inode */
 	ipmd_fs_release_inode(inode, fs);
 }
 

@@ -117,22 +117,27 @@ static int seal_open_file(struct ipmd_fs *fs, fuse_ino_t ino,
 
 /* ---- operations ---- */
 
-/* After the first read of file ino: the files of its directory a reader
- * of many small files reads next (fs/mount/prefetch.h). */
+/* After a read of file ino's first bytes, which the kernel holds from now
+ * on (keep_cache; struct inode, paged): the files of its directory a
+ * reader of many small files reads next (fs/mount/prefetch.h). */
 static void prefetch_files(struct ipmd_fs *fs, fuse_ino_t ino)
 {
 	pthread_mutex_lock(&fs->lock);
 	struct inode *in = tree_get(fs->tree, ino);
+	if (in)
+		in->paged = true;
 	struct inode *dir = in && in->links ? in->links->dir : NULL;
 	uint64_t from = 0, to = 0;
 	if (dir)
 		prefetch_ahead(fs->prefetch, dir->ino, ino, &from, &to);
 	for (uint64_t i = from; i < to; i++) {
 		struct inode *n = tree_get(fs->tree, i);
-		/* Being written: its state, not its content, is what reads. */
+		/* Being written: its state, not its content, is what reads.
+		 * Paged: the kernel has it, and a read of it sends nothing
+		 * (a warm grep -r: each read of one it lost would prefetch
+		 * the 32 after it, which it has, for nothing). */
 		if (n && S_ISREG(n->mode) && !n->file && !n->cache &&
-		    n->links &&
-		    n->links->dir == dir)
+		    !n->paged && n->links && n->links->dir == dir)
 			prefetch_chunk(fs->prefetch, &n->content, 0);
 	}
 	pthread_mutex_unlock(&fs->lock);

@@ -106,6 +106,15 @@ struct inode {
 				   its one name; root, removed: NULL) */
 	uint64_t lookups;       /* kernel references (FUSE lookup count) */
 	uint32_t opens;         /* open handles */
+	bool paged;             /* the kernel was sent its first bytes and,
+				   with keep_cache, may hold them in its page
+				   cache: set by a read at offset 0, cleared
+				   when lookups falls to 0 (the kernel's inode,
+				   and its pages, are gone) or its content is
+				   replaced under it.  A hint: a read of a
+				   file the kernel has sends nothing, so
+				   fs/fuse/ops_file.c prefetches no such file
+				   (wrong either way costs speed only) */
 	struct file_state *file; /* fs/mount/file.h: unsealed writes, or NULL */
 	struct cache_file *cache; /* a local cache file (fs/mount/cache_file.h):
 				     its bytes live there; it is never in a

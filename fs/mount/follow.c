@@ -236,7 +236,10 @@ static int move_refs(struct fs_tree *to, struct fs_tree *from)
 			t->lookups = i->lookups;
 			t->opens = i->opens;
 			t->file = i->file;
+			/* Other content: the kernel is told to drop its pages. */
+			t->paged = i->paged && same_content(t, i);
 			i->lookups = i->opens = 0;
+			i->paged = false;
 			i->file = NULL;
 			/* A cache file the kernel holds reads on as an
 			 * unlinked one (its name is in no commit). */

@@ -14,6 +14,7 @@
 struct request {
 	struct obj_ref ref;
 	uint64_t index;
+	size_t bytes; /* the chunk's plaintext length */
 };
 
 struct prefetch {
@@ -24,6 +25,8 @@ struct prefetch {
 	pthread_cond_t wake;
 	struct request ring[PREFETCH_QUEUE];
 	unsigned head, count;
+	struct prefetch_stats stats; /* pending: the ring's and the workers'
+					requests (PREFETCH_BYTES) */
 	bool stopping;
 	/* prefetch_ahead: the directory read last, and the first id of it
 	 * not handed out yet. */
@@ -55,8 +58,10 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		if (buf)
 			fetch(p, &r, buf);
+		size_t bytes = r.bytes;
 		sodium_memzero(&r, sizeof(r));
 		pthread_mutex_lock(&p->lock);
+		p->stats.pending -= bytes;
 	}
 	pthread_mutex_unlock(&p->lock);
 	free(buf);
@@ -101,15 +106,34 @@ void prefetch_chunk(struct prefetch *p, const struct obj_ref *ref,
 	if (!p || ref->size == 0 ||
 	    index >= (ref->size + p->st->chunk_size - 1) / p->st->chunk_size)
 		return;
+	uint64_t left = ref->size - index * p->st->chunk_size;
+	size_t bytes = left < p->st->chunk_size ? (size_t)left
+						: p->st->chunk_size;
 	pthread_mutex_lock(&p->lock);
-	if (p->count < PREFETCH_QUEUE) {
+	struct prefetch_stats *s = &p->stats;
+	if (p->count < PREFETCH_QUEUE &&
+	    (s->pending == 0 || s->pending + bytes <= PREFETCH_BYTES)) {
 		struct request *r =
 			&p->ring[(p->head + p->count) % PREFETCH_QUEUE];
 		r->ref = *ref;
 		r->index = index;
+		r->bytes = bytes;
 		p->count++;
+		s->pending += bytes;
+		s->queued++;
+		if (s->pending > s->peak)
+			s->peak = s->pending;
 		pthread_cond_signal(&p->wake);
+	} else {
+		s->dropped++;
 	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+void prefetch_stats(struct prefetch *p, struct prefetch_stats *out)
+{
+	pthread_mutex_lock(&p->lock);
+	*out = p->stats;
 	pthread_mutex_unlock(&p->lock);
 }
 

@@ -2,12 +2,16 @@
  * the FUSE table make them answer (see fuse_reply_stub.h). */
 #include "tests/unit/fuse_reply_stub.h"
 
+#include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fs/model/tree.h"
 #include "fs/mount/mount.h"
+#include "tests/tap.h"
+#include "tests/unit/harness.h"
 
 void fuse_stub_init(struct fuse_reply_stub *s, struct ipmd_fs *fs)
 {
@@ -96,4 +100,20 @@ int fuse_reply_buf(fuse_req_t req, const char *buf, size_t size)
 		memcpy(s->buf, buf, s->buf_len);
 	s->err = 0;
 	return s->result;
+}
+
+int fuse_stub_mount(struct ipmd_fs *fs, struct fuse_reply_stub *s,
+		    char *msg, size_t msg_len)
+{
+	/* static: fs may hold on to both while it is open */
+	static char store[PATH_MAX];
+	static struct mount_options mo;
+	snprintf(store, sizeof(store), "%s/store", tap_tempdir());
+	if (harness_make_store(store) != 0) {
+		snprintf(msg, msg_len, "cannot make a store in %s", store);
+		return -1;
+	}
+	fuse_stub_init(s, fs);
+	mo = (struct mount_options){.store = store};
+	return ipmd_fs_open(fs, &mo, msg, msg_len) == 0 ? 0 : -1;
 }

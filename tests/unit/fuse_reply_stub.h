@@ -50,6 +50,11 @@ void fuse_stub_init(struct fuse_reply_stub *s, struct ipmd_fs *fs);
 /* The request whose replies land in s (s must outlive the call). */
 fuse_req_t fuse_stub_req(struct fuse_reply_stub *s);
 
+/* A new store in the run's temp directory, opened as fs (ipmd_fs_open,
+ * no threads), s initialised for it: 0, or -1 with why in msg. */
+int fuse_stub_mount(struct ipmd_fs *fs, struct fuse_reply_stub *s,
+		    char *msg, size_t msg_len);
+
 /* The inode fs's root names name (taken under fs->lock), or NULL. */
 struct inode *fuse_stub_named(struct ipmd_fs *fs, const char *name);
 

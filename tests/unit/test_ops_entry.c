@@ -177,17 +177,10 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	alarm(120);
-	const char *tmp = tap_tempdir();
-	char store[PATH_MAX];
-	snprintf(store, sizeof(store), "%s/store", tmp);
-	ok(harness_make_store(store) == 0, "a store");
-	fuse_stub_init(&stub, &fs);
-	struct mount_options mo = {.store = store};
 	char msg[512] = "";
-	if (ipmd_fs_open(&fs, &mo, msg, sizeof(msg)) != 0) {
-		ok(0, "open the mailbox: %s", msg);
+	if (!ok(fuse_stub_mount(&fs, &stub, msg, sizeof(msg)) == 0,
+		"a store, opened %s", msg))
 		return tap_done();
-	}
 	test_entries();
 	test_readdirplus();
 	test_held_release();

@@ -1,5 +1,7 @@
 /* tests/unit/test_prefetch.c — the next chunk lands in the cache; the ids
- * a reader of many small files gets looked at (prefetch_ahead). */
+ * a reader of many small files gets looked at (prefetch_ahead); the queue
+ * never holds more than PREFETCH_BYTES of chunks, however slow the
+ * fetches. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "crypto/seal.h"
 #include "fs/model/object.h"
 #include "fs/mount/prefetch.h"
+#include "ipfs/bs_fault.h"
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"
 
@@ -24,6 +27,65 @@ static int cached(struct chunk_cache *cc, struct obj_store *st,
 	if (obj_chunk_at(st, ref, index, &c) != 0)
 		return 0;
 	return chunk_cache_read(cc, &c.cid, 0, &byte, 1, &got) == 0;
+}
+
+/* Large chunks on a store whose every get sleeps: the workers fall
+ * behind and requests pile up, as under a loaded machine.  What is
+ * queued and in flight stays within PREFETCH_BYTES; the rest is
+ * dropped. */
+static void byte_bound(struct blockstore *bs, const uint8_t *conv)
+{
+	enum { BIG = 256 << 10, NBIG = 2 * PREFETCH_BYTES / BIG + 4 };
+	uint8_t *data = calloc(NBIG, BIG);
+	struct obj_store st = {.bs = bs, .convergence = conv,
+			       .chunk_size = BIG, .fanout = 16};
+	struct obj_ref ref;
+	struct obj_writer *w;
+	tap_fill_random(data, (size_t)NBIG * BIG, 3);
+	ok(data && obj_writer_new(&st, &w) == 0 &&
+		   obj_writer_write(w, data, (size_t)NBIG * BIG) == 0 &&
+		   obj_writer_finish(w, &ref) == 0,
+	   "a %d-chunk object of %d KiB chunks is written", NBIG, BIG >> 10);
+	free(data);
+
+	struct fault_config cfg = {.delay_ms = 200, .seed = 1};
+	cfg.delay_rate[FAULT_GET] = 1.0;
+	struct blockstore *slow;
+	if (!ok(bs_fault_wrap(bs, &cfg, &slow) == 0, "a slow store wraps it")) {
+		bs_close(bs);
+		return;
+	}
+	struct chunk_cache *cc = chunk_cache_new(64 << 20);
+	st.bs = slow;
+	st.cache = cc;
+	struct prefetch *p;
+	ok(prefetch_start(&st, &p) == 0, "prefetcher on the slow store");
+	struct prefetch_stats s;
+	bool within = true;
+	for (uint64_t i = 0; i < NBIG; i++) {
+		prefetch_chunk(p, &ref, i);
+		prefetch_stats(p, &s);
+		within = within && s.pending <= PREFETCH_BYTES;
+	}
+	ok(within && s.peak <= PREFETCH_BYTES,
+	   "queued and in flight: never past %u bytes (peak %zu)",
+	   PREFETCH_BYTES, s.peak);
+	ok(s.peak > PREFETCH_BYTES - BIG, "up to the bound");
+	ok(s.dropped >= NBIG - PREFETCH_BYTES / BIG,
+	   "the %llu requests past it were dropped",
+	   (unsigned long long)s.dropped);
+	int waited = 0;
+	do {
+		usleep(10000);
+		prefetch_stats(p, &s);
+	} while (s.pending && waited++ < 1000);
+	ok(s.pending == 0, "done fetching, nothing is counted pending");
+	prefetch_chunk(p, &ref, 0);
+	prefetch_stats(p, &s);
+	ok(s.pending == BIG, "and new requests are taken again");
+	prefetch_stop(p);
+	chunk_cache_free(cc);
+	bs_close(slow);
 }
 
 int main(void)
@@ -105,6 +167,6 @@ int main(void)
 	prefetch_stop(p);
 	ok(1, "stopping with a full queue neither hangs nor leaks");
 	chunk_cache_free(cc);
-	bs_close(bs);
+	byte_bound(bs, conv); /* closes bs */
 	return tap_done();
 }
