@@ -184,7 +184,10 @@ step = max(1, len(s) // 11)
 print(" ".join(map(str, sorted(set(s[::step] + [s[-1]])))))')
 prev=0 at_bad=0 n_at=0
 for q in $seqs; do
-	ipmd_mount "$S" "$A" --at "$q" || { at_bad=$((at_bad + 1)); continue; }
+	ipmd_mount "$S" "$A" --at "$q" ||
+		{ at_bad=$((at_bad + 1))
+		  echo "93-crash-append: seed $SEED, mount --at $q failed: $(tail -2 "$TEST_DIR/ipmaildir.log")" >&2
+		  continue; }
 	n_at=$((n_at + 1))
 	if [ -e "$A/dovecot-uidlist" ]; then
 		len=$(stat -c %s "$A/dovecot-uidlist")
@@ -192,6 +195,7 @@ for q in $seqs; do
 		   ! cmp -s -n "$len" "$A/dovecot-uidlist" "$W/final"; then
 			at_bad=$((at_bad + 1))
 			diag "--at $q: $len bytes, not a whole-line prefix at least $prev long"
+			echo "93-crash-append: seed $SEED, --at $q: $len bytes, not a whole-line prefix at least $prev long" >&2
 		fi
 		prev=$len
 	fi
