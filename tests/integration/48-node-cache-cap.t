@@ -150,17 +150,30 @@ is "$?" 0 "fsck against the node after gc: clean"
 # sending wrong bytes (a damaged repo, a proxy in front of it, another
 # node at that address) must not make --repair overwrite the file with
 # a report.  One evicted live block damaged in the node's own repo.
-victim=$(head -1 "$TEST_DIR/evicted.kept")
-ipfs_cli 1 block get "$victim" >"$TEST_DIR/victim.orig" 2>/dev/null
-vfile=
-while read -r f; do
-	cmp -s "$f" "$TEST_DIR/victim.orig" && { vfile=$f; break; }
-done < <(find "$IPFS_PATH_1/blocks" -type f -size "$(stat -c %s "$TEST_DIR/victim.orig")c")
-check "found the evicted block $victim in the node's repo" test -n "$vfile"
-cp "$vfile" "$TEST_DIR/victim.data"
-printf 'X' | dd of="$vfile" bs=1 seek=100 conv=notrunc status=none
-# Read back by the mount above, it is cached here again: evicted by hand.
-rm -f "$STORE/blocks/${victim:(-3):2}/$victim"
+# A message's chunk: an evicted block may also be an index or directory
+# block, whose damage fsck reports (and --repair treats) otherwise.  Each
+# candidate is damaged, dropped here, and kept only if fsck (no repair)
+# names it as a file's chunk; else put back.
+victim= vfile=
+for cand in $(head -20 "$TEST_DIR/evicted.kept"); do
+	ipfs_cli 1 block get "$cand" >"$TEST_DIR/victim.orig" 2>/dev/null || continue
+	f=
+	while read -r g; do
+		cmp -s "$g" "$TEST_DIR/victim.orig" && { f=$g; break; }
+	done < <(find "$IPFS_PATH_1/blocks" -type f -size "$(stat -c %s "$TEST_DIR/victim.orig")c")
+	[ -n "$f" ] || continue
+	cp "$f" "$TEST_DIR/victim.data"
+	printf 'X' | dd of="$f" bs=1 seek=100 conv=notrunc status=none
+	# Read back by the mount above, it is cached here again: evicted by hand.
+	rm -f "$STORE/blocks/${cand:(-3):2}/$cand"
+	if "$IPMD_BIN" fsck --store "$STORE" --deep --node "$IPFS_ADDR_1" 2>&1 |
+	   grep -q "^fsck: DAMAGE: file .*: chunk $cand"; then
+		victim=$cand vfile=$f
+		break
+	fi
+	cp "$TEST_DIR/victim.data" "$f"
+done
+check "found an evicted chunk of a message ($victim) in the node's repo, damaged it there" test -n "$vfile"
 out=$("$IPMD_BIN" fsck --store "$STORE" --repair --deep --node "$IPFS_ADDR_1" 2>&1); rc=$?
 diag "$out"
 check "fsck --repair with the node sending wrong bytes: not clean (exit $rc)" test "$rc" != 0
