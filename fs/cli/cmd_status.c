@@ -341,6 +341,31 @@ static int status_node_cache(const struct store_paths *p, bool json,
 	return EXIT_OK;
 }
 
+/* How often status reads the state again when the head moved under its
+ * journal count (reread_moved). */
+#define STATUS_REREADS 3
+
+/* The journal count said a generation is missing (-ENODATA): read the
+ * state again, and say whether the head's generation moved.  A mount
+ * starting (reuse_generation moves the head, then drops the older
+ * generations) or committing (the last commit of an unmount) may have
+ * dropped the one the head read before named: no loss, only a stale
+ * head.  Without a daemon to ask, status holds no lock that would stop
+ * it, so it counts again from the new head. */
+static bool reread_moved(struct history *h, const struct status *s)
+{
+	struct state_set *st = &h->store.state;
+	if (s->je != -ENODATA)
+		return false;
+	int err = st->head_err;
+	uint64_t gen = st->head.journal_gen;
+	bool first = st->head.journal_first;
+	state_read(h->store.paths.head, h->store.paths.seen,
+		   h->store.paths.pruned, h->store.keys.journal, st);
+	return st->head_err != err || st->head.journal_gen != gen ||
+	       st->head.journal_first != first;
+}
+
 /* Open, gather, print: the exit status.  live: the running mount whose
  * daemon this is (fs/cli/control.h): gathered between its commits. */
 static int status_run(struct history_options *ho, bool json,
@@ -372,7 +397,11 @@ static int status_run(struct history_options *ho, bool json,
 			   h.store.paths.pruned, h.store.keys.journal,
 			   &h.store.state);
 	}
+	/* Live: between the mount's commits, the head cannot move. */
 	gather(&h, st);
+	for (int i = 0; !live && i < STATUS_REREADS && reread_moved(&h, st);
+	     i++)
+		gather(&h, st);
 	if (live)
 		housekeeping_end(live);
 	if (json)

@@ -238,19 +238,25 @@ void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		ops_cache_write(req, ino, cf, buf, size, off);
 		return;
 	}
+	size_t written = 0;
 	if (!err)
-		err = file_write(&fs->st, f, (uint64_t)off,
-				 (const uint8_t *)buf, size);
+		err = file_write_part(&fs->st, f, (uint64_t)off,
+				      (const uint8_t *)buf, size, &written);
 	if (f) {
 		pthread_mutex_lock(&fs->lock);
-		if (!err) {
+		if (written > 0) {
 			inode->size = file_size(f);
 			inode->mtime = inode->ctime = wall_now();
 		}
 		file_put(fs, inode, f);
 		pthread_mutex_unlock(&fs->lock);
 	}
-	if (err)
+	/* Part written: a short write, as write(2) reports one; the caller
+	 * gets the error when it writes the rest.  The file holds exactly
+	 * what was reported (file_write_part). */
+	if (written > 0)
+		fuse_reply_write(req, written);
+	else if (err)
 		fuse_reply_err(req, -err);
 	else
 		fuse_reply_write(req, size);

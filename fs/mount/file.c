@@ -498,10 +498,32 @@ static struct obj_store *scoped(const struct obj_store *st,
 	return own;
 }
 
-int file_write(struct obj_store *caller, struct file_state *f, uint64_t off,
-	       const uint8_t *data, size_t len)
+/* Under f->lock, after a write that copied only the bytes before end (0:
+ * none): the size set_size raised to the write's end goes back to what
+ * they reach, or what it was, so nothing past what the write reports (a
+ * short write, or none) is left as zeros for a seal or the journal to
+ * keep.  Past that point set_size added only zero chunks and the write
+ * made no buffer, so shrinking the list is all it takes (it cannot fail).
+ * A chunk get_buffer sealed meanwhile may be longer than its share of the
+ * size now (zeros past it): reads stop at the size, file_seal reseals a
+ * chunk whose length is not its share. */
+static void unwind_size(struct file_state *f, uint32_t cs, uint64_t old,
+			uint64_t end)
+{
+	uint64_t size = end > old ? end : old;
+	if (size >= f->size)
+		return;
+	(void)resize_chunks(f, (size_t)chunks_for(size, cs));
+	f->size = size;
+}
+
+int file_write_part(struct obj_store *caller, struct file_state *f,
+		    uint64_t off, const uint8_t *data, size_t len,
+		    size_t *written)
 {
 	struct obj_store own, *st = scoped(caller, f, &own);
+	size_t done = 0;
+	*written = 0;
 	if (!st->convergence)
 		return -EROFS;
 	if (len == 0)
@@ -510,6 +532,8 @@ int file_write(struct obj_store *caller, struct file_state *f, uint64_t off,
 		return -EFBIG;
 	pthread_mutex_lock(&f->lock);
 	const uint32_t cs = st->chunk_size;
+	const uint64_t old_size = f->size;
+	const bool old_modified = f->modified;
 	int r = ensure_loaded(st, f);
 	if (off < f->low)
 		f->low = off; /* before the change: a failed one counts too */
@@ -519,7 +543,7 @@ int file_write(struct obj_store *caller, struct file_state *f, uint64_t off,
 		 * loading a chunk below fails. */
 		f->modified |= r == 0;
 	}
-	for (size_t done = 0; r == 0 && done < len;) {
+	while (r == 0 && done < len) {
 		uint64_t pos = off + done;
 		uint64_t index = pos / cs;
 		size_t within = (size_t)(pos % cs);
@@ -535,12 +559,27 @@ int file_write(struct obj_store *caller, struct file_state *f, uint64_t off,
 		done += n;
 		f->modified = true;
 		/* A write that fills a chunk to its end: a stream moving on.
-		 * Seal it now so memory stays at one chunk. */
+		 * Seal it now so memory stays at one chunk.  If that fails
+		 * the bytes are still written (in the buffer, which stays
+		 * dirty): the next seal of it retries, and a full table
+		 * (get_buffer) fails the write before it copies more. */
 		if (within + n == cs)
-			r = seal_slot(st, f, slot);
+			(void)seal_slot(st, f, slot);
 	}
+	if (r != 0 && f->size > old_size) {
+		unwind_size(f, cs, old_size, done > 0 ? off + done : 0);
+		f->modified = old_modified || done > 0 || f->size != old_size;
+	}
+	*written = done;
 	pthread_mutex_unlock(&f->lock);
 	return r;
+}
+
+int file_write(struct obj_store *st, struct file_state *f, uint64_t off,
+	       const uint8_t *data, size_t len)
+{
+	size_t written;
+	return file_write_part(st, f, off, data, len, &written);
 }
 
 int file_truncate(struct obj_store *caller, struct file_state *f,

@@ -5,7 +5,8 @@
  * first write, or truncate, attaches a struct file_state: the object's
  * chunk list plus at most FILE_DIRTY_MAX plaintext chunk buffers.  A chunk
  * buffer is sealed as soon as a write fills it to its end (streams never
- * hold more than one chunk), or when the buffer table is full, and all of
+ * hold more than one chunk, unless that seal failed: the buffer stays, and
+ * the next seal retries it), or when the buffer table is full, and all of
  * them by file_seal (fsync, close, rename out of tmp/).  Plaintext never
  * touches the disk; memory per file is bounded by FILE_DIRTY_MAX chunks.
  * A buffer holds only the bytes of its chunk up to the furthest written
@@ -96,6 +97,18 @@ int file_read(struct obj_store *st, struct file_state *f,
 	      const struct obj_ref *content, uint64_t off, uint8_t *buf,
 	      size_t len, size_t *got);
 
+/*
+ * Write data at off.  0: all len bytes are written.  An error: only the
+ * first *written bytes (maybe none) are, and the size is what they reach
+ * or what it was before, whichever is larger: a failed write leaves no
+ * zeros past what it reports for a seal or the journal to keep.  A chunk
+ * this write fills whose seal fails is not a failure: its bytes stay in
+ * its buffer and the next seal of it retries (until the buffer table is
+ * full: then a write that needs a new buffer fails before copying).
+ */
+int file_write_part(struct obj_store *st, struct file_state *f, uint64_t off,
+		    const uint8_t *data, size_t len, size_t *written);
+/* file_write_part for a caller that treats a short write as a failure. */
 int file_write(struct obj_store *st, struct file_state *f, uint64_t off,
 	       const uint8_t *data, size_t len);
 int file_truncate(struct obj_store *st, struct file_state *f, uint64_t size);

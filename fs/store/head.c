@@ -24,7 +24,8 @@
 #define HEAD_TMP_SUFFIX ".tmp-XXXXXX"
 #define HEAD_V_UNTYPED 1 /* sealed as BLOCK_JOURNAL */
 #define HEAD_V_TYPED 2   /* sealed as its BLOCK_STATE_* kind */
-#define HEAD_V_FIRST 3   /* typed, with journal_first: what is written */
+#define HEAD_V_FIRST 3   /* typed, with journal_first: what STORE/head is
+			  * written as (seen and pruned: HEAD_V_TYPED) */
 
 static bool get_u64(const json_t *o, const char *name, uint64_t *out)
 {
@@ -149,8 +150,15 @@ int head_read(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 	return rc ? rc : head_open(sealed, len, key, kind, h, untyped);
 }
 
-static int head_json(const struct head *h, char **out)
+/* Only STORE/head is written as HEAD_V_FIRST: journal_first is about the
+ * head alone (seen and pruned are never replayed from), and a release
+ * before it parses a "v":3 file as damaged.  Seen and pruned stay
+ * HEAD_V_TYPED, so such a release still reads them, and its fsck
+ * --repair rebuilds a head it cannot read from seen (rollback protection
+ * kept) rather than from the newest commit. */
+static int head_json(const struct head *h, enum block_kind kind, char **out)
 {
+	const bool first = kind == BLOCK_STATE_HEAD;
 	char text[CID_TEXT_MAX];
 	json_t *o, *c;
 	int rc;
@@ -174,9 +182,11 @@ static int head_json(const struct head *h, char **out)
 		return -ENOMEM;
 	}
 	rc = json_object_set_new(o, "commit", c) |
-	     json_object_set_new(o, "v", json_integer(HEAD_V_FIRST)) |
-	     json_object_set_new(o, "journal_first",
-				 json_boolean(h->journal_first)) |
+	     json_object_set_new(o, "v", json_integer(first ? HEAD_V_FIRST
+							    : HEAD_V_TYPED)) |
+	     (first ? json_object_set_new(o, "journal_first",
+					  json_boolean(h->journal_first))
+		    : 0) |
 	     json_object_set_new(o, "seq", json_integer((json_int_t)h->seq)) |
 	     json_object_set_new(o, "journal_gen",
 				 json_integer((json_int_t)h->journal_gen)) |
@@ -227,7 +237,7 @@ int head_write(const char *path, const uint8_t key[IPMD_KEY_BYTES],
 
 	if (!path || !key || !h || !state_kind(kind))
 		return -EINVAL;
-	int rc = head_json(h, &text);
+	int rc = head_json(h, kind, &text);
 	if (rc != 0)
 		return rc;
 	size_t len = strlen(text);

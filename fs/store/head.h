@@ -14,10 +14,17 @@
  * a lower bound: a new store's head (no journal yet), a head fsck rebuilt
  * or moved (it may be an old copy put back, whose generation's file a
  * later commit dropped), and every head of an older version.
- * STORE/seen and STORE/pruned (fs/store/history.h) are the same record.
+ * STORE/seen and STORE/pruned (fs/store/history.h) are the same record,
+ * written as "v":2 (no journal_first: see Versions).
  * Written atomically: temp file, fsync, rename, fsync of the directory.
  *
- * Versions: "v":3 adds journal_first, and is what is written.  A "v":2
+ * Versions: "v":3 adds journal_first, and is what STORE/head is written
+ * as.  Seen and pruned are written as "v":2, which every typed release
+ * reads: a release before "v":3 finds only the head damaged, and its
+ * fsck --repair rebuilds it from seen, keeping max_seq and pruned (a
+ * "v":3 seen would leave it only the newest commit to go by).  Any file
+ * may be read as "v":3 (the release before this wrote all three so; a
+ * commit rewrites seen as "v":2).  A "v":2
  * head (typed, no journal_first) reads with journal_first false: those
  * versions dropped the empty generations below the one a mount reused
  * without moving journal_gen up, so their first file can lie above G.

@@ -180,12 +180,21 @@ ipmd_mount() {
 	IPMD_PID=$!
 	track_pid "$IPMD_PID"
 	_mounts+=("$mnt")
-	local i
-	for i in $(seq $((${IPMD_WRAPPER:+300} + 100))); do
+	# Tenths of a second to wait: 10 s; 30 s more under a wrapper; and
+	# for --at, whose seq is found by walking the first-parent line back
+	# from the head (history_resolve), one commit block per step.
+	local i tries=100 a
+	[ -n "${IPMD_WRAPPER:-}" ] && tries=$((tries + 300))
+	for a in "$@"; do [ "$a" = --at ] && tries=$((tries + 200)); done
+	for i in $(seq "$tries"); do
 		mountpoint -q "$mnt" && return 0
 		kill -0 "$IPMD_PID" 2>/dev/null || { cat "$TEST_DIR/ipmaildir.log" >&2; return 1; }
 		sleep 0.1
 	done
+	# Given up: the daemon must not mount later over what the script
+	# does next (another mount there, or a check of an empty directory).
+	echo "ipmd_mount: $mnt not mounted after $((tries / 10)) s; killing pid $IPMD_PID" >&2
+	ipmd_kill9 "$mnt"
 	return 1
 }
 

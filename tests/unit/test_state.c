@@ -103,6 +103,52 @@ static void test_kinds(void)
 	ok(same(&h, &got) && untyped, "every field, and said untyped");
 }
 
+/* Seen and pruned are written as "v":2 with exactly the five keys a
+ * release before "v":3 requires (so it reads them and rebuilds a head it
+ * cannot read from seen); a "v":3 seen or pruned (the release before
+ * this wrote them so) still reads. */
+static void test_versions_seen(void)
+{
+	const char *a = harness_path("v-seen");
+	const enum block_kind kinds[] = {BLOCK_STATE_SEEN, BLOCK_STATE_PRUNED};
+	const char *const names[] = {"seen", "pruned"};
+	struct head h = sample(6, 10), got;
+	uint8_t sealed[HEAD_PLAIN_MAX + IPMD_SEAL_OVERHEAD];
+	uint8_t plain[HEAD_PLAIN_MAX + 1];
+	for (size_t k = 0; k < 2; k++) {
+		size_t len = 0, plen = 0;
+		char want[512], ctext[CID_TEXT_MAX];
+		h.journal_first = true;
+		is_int(head_write(a, keys.journal, kinds[k], &h), 0,
+		       "%s written (given journal_first)", names[k]);
+		ok(state_file_load(a, sealed, sizeof(sealed), &len) == 0 &&
+			   seal_open(plain, &plen, sealed, len, kinds[k],
+				     keys.journal) == 0,
+		   "its bytes open");
+		plain[plen] = 0;
+		if (cid_format(&h.commit, ctext, sizeof(ctext)) != 0)
+			abort();
+		snprintf(want, sizeof(want),
+			 "{\"commit\":\"%s\",\"journal_gen\":%llu,"
+			 "\"max_seq\":%llu,\"seq\":%llu,\"v\":2}",
+			 ctext, (unsigned long long)h.journal_gen,
+			 (unsigned long long)h.max_seq,
+			 (unsigned long long)h.seq);
+		is_str((char *)plain, want,
+		       "as \"v\":2 with the five keys of that version");
+		ok(head_read(a, keys.journal, kinds[k], &got, NULL) == 0 &&
+			   same(&h, &got) && !got.journal_first,
+		   "reads back, journal_first false");
+		write_json(a, &h, kinds[k],
+			   "{\"commit\":\"%s\",\"journal_gen\":%llu,"
+			   "\"max_seq\":%llu,\"seq\":%llu,\"v\":3,"
+			   "\"journal_first\":true}");
+		ok(head_read(a, keys.journal, kinds[k], &got, NULL) == 0 &&
+			   same(&h, &got),
+		   "a \"v\":3 %s still reads", names[k]);
+	}
+}
+
 /* "v":3 adds journal_first and is written; "v":2 still reads, without. */
 static void test_versions(void)
 {
@@ -464,6 +510,7 @@ int main(void)
 	harness_keys(&keys, 9);
 	test_kinds();
 	test_versions();
+	test_versions_seen();
 	test_state_read();
 	test_has_data();
 	test_device();
