@@ -25,7 +25,8 @@ LOG=$TEST_DIR/bench.log
 BUILD=$BUILD_DIR "$TOP/bench/run" --quick --out "$OUT" >"$LOG" 2>&1
 rc=$?
 is "$rc" 0 "bench/run --quick exits 0"
-[ "$rc" = 0 ] || tail -n 30 "$LOG" | sed 's/^/# /'
+# prove shows stderr without -v: a CI log keeps why.
+[ "$rc" = 0 ] || { tail -n 30 "$LOG" | sed 's/^/# /'; tail -n 30 "$LOG" | sed 's/^/98-bench-quick: /' >&2; }
 
 # has_glob PATTERN: some file matches.
 has_glob() { compgen -G "$1" >/dev/null; }
@@ -33,7 +34,11 @@ has_glob() { compgen -G "$1" >/dev/null; }
 workloads=(seal_store mail_lda mail_raw mail_big mail_grep mail_imap mail_notmuch mail_archive mail_pipeline node_io kubo)
 for w in "${workloads[@]}"; do
 	if ! check "summary: $w ok" grep -Eq "^$w +ok " "$LOG"; then
-		for f in "$OUT/$w"-*.txt; do [ -e "$f" ] && tail -n 15 "$f" | sed 's/^/# /'; done
+		for f in "$OUT/$w"-*.txt; do
+			[ -e "$f" ] || continue
+			tail -n 15 "$f" | sed 's/^/# /'
+			tail -n 40 "$f" | sed "s/^/98-bench-quick: $w: /" >&2
+		done
 	fi
 	check "$w's output saved" has_glob "$OUT/$w-*.txt"
 done
