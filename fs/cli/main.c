@@ -32,7 +32,9 @@ static const struct command commands[] = {
 	{"mount", cmd_mount,
 	 "mount   [--store DIR] [--node ADDR] [-f] [-d] [-o OPTS] "
 	 "[--passphrase-file F] "
-	 "[--at SEQ|CID|TIME] MOUNTPOINT"},
+	 "[--at SEQ|CID|TIME] MOUNTPOINT\n"
+	 "  ipmaildir mount   --from-node ID|CID --capability FILE [--node ADDR] "
+	 "[--store CACHE] [--at …] MOUNTPOINT"},
 	{"umount", cmd_umount,
 	 "umount  MOUNTPOINT   (returns after the last commit)"},
 	{"key", cmd_key,
@@ -41,13 +43,13 @@ static const struct command commands[] = {
 	{"object", cmd_object,
 	 "object  put FILE | get CAPABILITY   [--store DIR]"},
 	{"log", cmd_log, "log     [--store DIR] [-n N] [--json]"},
-	{"fsck", cmd_fsck, "fsck    [--store DIR] [--deep] [--repair] [--json]"},
+	{"fsck", cmd_fsck, "fsck    [--store DIR] [--deep] [--repair] [--node ADDR] [--json]"},
 	{"status", cmd_status, "status  [--store DIR] [--json]"},
 	{"archive", cmd_archive,
 	 "archive [--store DIR] [-f] [-o OPTS] MOUNTPOINT"},
 	{"gc", cmd_gc,
 	 "gc      [--store DIR] [--keep-last N] [--keep-within DURATION] "
-	 "[--dry-run] [--json]"},
+	 "[--dry-run] [--node ADDR] [--json]"},
 	{"import", cmd_import,
 	 "import  [--store DIR] [--threads N] [--quiet] [--force] [--json] "
 	 "MAILDIR"},
@@ -146,6 +148,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"\nEvery command takes --store DIR (default "
 		"$XDG_DATA_HOME/ipmaildir).\n"
+		"`ipmaildir COMMAND --help` lists all of its options.\n"
 		"Exit status: 0 ok, 1 failure, 2 usage.  "
 		"See ipmaildir(1).\n");
 }
