@@ -79,18 +79,15 @@ refused_then_repaired() {
 	is "$rc" 1 "the mount refuses a missing $what generation (exit 1)"
 	says "…in one line naming it and the directory" "journal generation $gen is missing: any changes $file (in $S/journal) held are lost; refusing to mount without it; run ipmaildir fsck"
 	check "…and the journal is left as it was" test ! -e "$S/journal/$file"
-	out=$("$IPMD_BIN" fsck --store "$S" 2>&1); rc=$?
-	is "$rc" 4 "fsck: exit 4"
-	check "…as DAMAGE naming the generation" grep -q "DAMAGE: journal generation $gen is missing ($file" <<<"$out"
+	ipmd_fsck_exits 4 "fsck: exit 4"
+	says "…as DAMAGE naming the generation" "DAMAGE: journal generation $gen is missing ($file"
 	check "status names it" bash -c '"$1" status --store "$2" 2>&1 | grep -q "^journal: *generation $3 is missing: run ipmaildir fsck"' _ "$IPMD_BIN" "$S" "$gen"
-	out=$("$IPMD_BIN" gc --store "$S" 2>&1); rc=$?
+	run "$IPMD_BIN" gc --store "$S"
 	check "gc refuses to collect over it" test "$rc" != 0
-	check "…saying why" grep -q "the journal does not replay cleanly (a generation is missing)" <<<"$out"
-	out=$("$IPMD_BIN" fsck --repair --store "$S" 2>&1); rc=$?
-	is "$rc" 1 "fsck --repair: exit 1 (corrected)"
-	check "…saying it replayed across the lost generation" grep -q "REPAIRED: replayed the journal across the missing generation $gen" <<<"$out"
-	"$IPMD_BIN" fsck --store "$S" >/dev/null 2>&1
-	is "$?" 0 "fsck after the repair: clean"
+	says "…saying why" "the journal does not replay cleanly (a generation is missing)"
+	ipmd_fsck_exits 1 "fsck --repair: exit 1 (corrected)" --repair
+	says "…saying it replayed across the lost generation" "REPAIRED: replayed the journal across the missing generation $gen"
+	ipmd_fsck_exits 0 "fsck after the repair: clean"
 }
 newest() { find "$S/journal" -name '*.jnl' -printf '%f\n' | sort | tail -n 1; }
 # wait_rotation N — until more than N generations exist (a commit tried).
@@ -154,16 +151,14 @@ hdr "$after" > "$S/journal/$after.jnl"
 rm "$S/journal/$g.jnl"
 "$HS" --v2 "$S" || bail "head_state --v2"
 is "$("$HS" "$S")" "journal_gen=$((16#$g)) journal_first=0" "an old-format head naming generation $((16#$g)), whose file is gone"
-out=$("$IPMD_BIN" fsck --store "$S" 2>&1); rc=$?
-is "$rc" 0 "fsck on it: no damage"
-check "…saying the first generation's loss could not be seen" grep -q "journal: the head (from an older version, or rebuilt) does not record that generation $((16#$g))'s file must be there" <<<"$out"
+ipmd_fsck_exits 0 "fsck on it: no damage"
+says "…saying the first generation's loss could not be seen" "journal: the head (from an older version, or rebuilt) does not record that generation $((16#$g))'s file must be there"
 ipmd_mount "$S" "$M" || bail "an old-format head with its first file above its generation must mount"
 ok "…and it mounts"
 is "$("$HS" "$S")" "journal_gen=$((16#$after)) journal_first=1" "the mount moved the head to the reused generation, vouching for it"
 is "$(gens)" "$after.jnl " "…then dropped the older ones"
 check "the mail is there" grep -qs "after the first generation" "$M"/new/*
 ipmd_umount "$M" || bail "umount"
-out=$("$IPMD_BIN" fsck --store "$S" 2>&1); rc=$?
-is "$rc" 0 "fsck after it: clean"
+ipmd_fsck_exits 0 "fsck after it: clean"
 check "…with nothing left unchecked" bash -c '! grep -q "does not record" <<<"$1"' _ "$out"
 done_testing

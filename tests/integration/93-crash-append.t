@@ -25,19 +25,14 @@
 # IPMD_CRASH_APPEND_ITERATIONS (default 8); IPMD_CRASH_SEED fixes the choices.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-[ "$IPMD_TEST_TARGET" = plain ] && skip_all "crashes need an ipmaildir mount"
-command -v python3 >/dev/null || skip_all "needs python3"
+ipmd_store_only "crashes need an ipmaildir mount"
 
 ITER=${IPMD_CRASH_APPEND_ITERATIONS:-8}
 SEED=${IPMD_CRASH_SEED:-$$}
 RANDOM=$SEED
 diag "iterations=$ITER seed=$SEED"
-S=$TEST_DIR/store
-M=$TEST_DIR/mnt
+ipmd_own_store
 A=$TEST_DIR/at
-W=$TEST_DIR/work
-mkdir -p "$W"
-ipmd_init "$S" || bail "init failed"
 
 cat >"$W/append.py" <<'PY'
 # append.py FILE ACKLOG [COUNT [RETRIES]] — append numbered 80-byte lines
@@ -74,31 +69,22 @@ except OSError:
 PY
 cat >"$W/check.py" <<'PY'
 # check.py FILE ACKED — FILE holds lines 0 .. k-1 exactly, k = ACKED or
-# ACKED + 1 (the append in flight at the kill).  Prints k.
-import sys
+# ACKED + 1 (the append in flight at the kill).  Prints k; what is
+# wrong goes to stderr.
+import os, sys
+import expect_files as ef
 path, acked = sys.argv[1], int(sys.argv[2])
 def line(i):
     return ("%08d " % i + "uidlist line %d " % i * 8)[:79].encode() + b"\n"
-data = open(path, "rb").read()
-k = len(data) // 80
-ok = len(data) % 80 == 0 and k in (acked, acked + 1) and \
-     data == b"".join(line(i) for i in range(k))
-print(k)
-sys.exit(0 if ok else 1)
+def lines(k):
+    return b"".join(line(i) for i in range(k))
+bad = ef.check(os.path.dirname(path), {
+    os.path.basename(path): ef.one_of(lines(acked), lines(acked + 1))})
+print(os.path.getsize(path) // 80)
+sys.exit(ef.report(bad, out=sys.stderr))
 PY
 acked() { tail -n 1 "$W/ack" 2>/dev/null || echo 0; }
 blocks() { find "$S/blocks" -type f | wc -l; }
-# fsck_ok — fsck of the crashed store exits 0; else its output (up to 40
-# lines) as diag, on stderr too: prove shows that without -v, so a CI
-# log keeps the reason.
-fsck_ok() {
-	"$IPMD_BIN" fsck --store "$S" >"$W/fsck.out" 2>&1 && return 0
-	local rc=$? said
-	said="# fsck exited $rc:"$'\n'$(head -n 40 "$W/fsck.out" | sed 's/^/#   /')
-	echo "$said"
-	echo "$said" >&2
-	return 1
-}
 
 # 1. No commit: the journal alone.
 ipmd_mount "$S" "$M" -o commit_delay=600000 || bail "mount failed"
@@ -110,9 +96,9 @@ python3 "$W/append.py" "$M/dovecot-uidlist" "$W/ack" 40
 is "$(acked)" 41 "40 appends acknowledged after the committed first line"
 is "$(blocks)" "$before" "no block written by 40 fsync'ed appends (journal records)"
 ipmd_kill9 "$M"
-check "fsck: the crashed store is consistent" fsck_ok
+check "fsck: the crashed store is consistent" ipmd_fsck_ok
 ipmd_mount "$S" "$M" -o commit_delay=600000 || bail "mount after the crash"
-is "$(python3 "$W/check.py" "$M/dovecot-uidlist" 41)" 41 \
+is "$(ipmd_py "$W/check.py" "$M/dovecot-uidlist" 41)" 41 \
 	"after SIGKILL: the 41 lines, byte-exact"
 ipmd_umount "$M"
 
@@ -135,9 +121,9 @@ crash_round() {
 	wait "$ap"
 	round_acked=$(($(acked) - from))
 	why=
-	fsck_ok || why="fsck of the crashed store failed"
+	ipmd_fsck_ok || why="fsck of the crashed store failed"
 	ipmd_mount "$S" "$M" -o commit_delay=600000 || bail "mount after a crash"
-	if k=$(python3 "$W/check.py" "$M/dovecot-uidlist" "$(acked)"); then
+	if k=$(ipmd_py "$W/check.py" "$M/dovecot-uidlist" "$(acked)"); then
 		[ "$k" != "$(acked)" ] && echo "$k" >>"$W/ack"
 	else
 		why="$why; $(acked) acknowledged, the file has $k lines or is torn"

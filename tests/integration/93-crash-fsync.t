@@ -20,29 +20,26 @@
 # faults, and every file must be there, byte-exact.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-[ "$IPMD_TEST_TARGET" = plain ] && skip_all "needs an ipmaildir mount"
-command -v python3 >/dev/null || skip_all "needs python3"
+ipmd_store_only "needs an ipmaildir mount"
 
 WRITERS=${IPMD_FSYNC_WRITERS:-16}
-S=$TEST_DIR/store
-MNT=$TEST_DIR/mnt
-ipmd_init "$S" || bail "init failed"
+ipmd_own_store
 # No commit before the kill: what the fsyncs covered comes back from the
 # journal alone.
-ipmd_mount "$S" "$MNT" --fault "delay_sync=1,delay_ms=8000" \
+ipmd_mount "$S" "$M" --fault "delay_sync=1,delay_ms=8000" \
 	-o commit_delay=600000 || bail "mount failed"
 
-cat >"$TEST_DIR/fsyncs.py" <<'PY'
+cat >"$W/fsyncs.py" <<'PY'
 # fsyncs.py MNT N — N writers fsync at once while a probe runs; prints
 # one JSON object: each writer's result and when its fsync returned, and
 # when the probe was done.
 import json, os, sys, threading, time
+from expect_files import fill
 mnt, n = sys.argv[1], int(sys.argv[2])
 SIZE = 200 * 1024  # one chunk over the journal's 64 KiB embedding limit
 
 def data(i):
-    line = ("writer %04d " % i).encode() * 8 + b"\n"
-    return (line * (SIZE // len(line) + 1))[:SIZE]
+    return fill(("writer %04d " % i).encode() * 8 + b"\n", SIZE)
 
 started = threading.Semaphore(0)
 probed = threading.Event()
@@ -92,14 +89,13 @@ for t in threads:
 print(json.dumps({"writers": res, "probe": probe}))
 PY
 
-cat >"$TEST_DIR/check.py" <<'PY'
+cat >"$W/check.py" <<'PY'
 # check.py RESULT MNT N — what the writers were told, and what is there.
-import json, os, sys
+import json, sys
+import expect_files as ef
 out, mnt, n = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3])
-SIZE = 200 * 1024
 def data(i):
-    line = ("writer %04d " % i).encode() * 8 + b"\n"
-    return (line * (SIZE // len(line) + 1))[:SIZE]
+    return ef.fill(("writer %04d " % i).encode() * 8 + b"\n", 200 * 1024)
 mode = sys.argv[4]
 bad = []
 if mode == "told":
@@ -119,28 +115,19 @@ if mode == "told":
             if r and r["i"] % 4 == 0 and r.get("fsync_done", first) >= first:
                 bad.append("writer %d's fsync in tmp/ waited for the sync" % r["i"])
 else:
-    for i in range(n):
-        path = os.path.join(mnt, "new" if i % 4 == 0 else "cur", "f%02d" % i)
-        try:
-            got = open(path, "rb").read()
-        except OSError as e:
-            bad.append("%s: %s" % (path, e))
-            continue
-        if got != data(i):
-            bad.append("%s: %d bytes, not what was written" % (path, len(got)))
-for b in bad[:20]:
-    print("# " + b)
-sys.exit(1 if bad else 0)
+    bad += ef.check(mnt, {"%s/f%02d" % ("new" if i % 4 == 0 else "cur", i):
+                          data(i) for i in range(n)})
+sys.exit(ef.report(bad, most=20))
 PY
 
-python3 "$TEST_DIR/fsyncs.py" "$MNT" "$WRITERS" >"$TEST_DIR/result.json"
-check "the $WRITERS writers ran" test -s "$TEST_DIR/result.json"
+ipmd_py "$W/fsyncs.py" "$M" "$WRITERS" >"$W/result.json"
+check "the $WRITERS writers ran" test -s "$W/result.json"
 check "every fsync, rename and fsync of new/ returned 0, the probe was answered while the cur/ fsyncs waited, and the tmp/ fsyncs did not wait" \
-	python3 "$TEST_DIR/check.py" "$TEST_DIR/result.json" "$MNT" "$WRITERS" told
+	ipmd_py "$W/check.py" "$W/result.json" "$M" "$WRITERS" told
 
-ipmd_kill9 "$MNT"
-check "remount after SIGKILL" ipmd_mount "$S" "$MNT"
+ipmd_kill9 "$M"
+check "remount after SIGKILL" ipmd_mount "$S" "$M"
 check "every fsynced file is there, byte-exact, under its acknowledged name" \
-	python3 "$TEST_DIR/check.py" "$TEST_DIR/result.json" "$MNT" "$WRITERS" there
-check "unmount" ipmd_umount "$MNT"
+	ipmd_py "$W/check.py" "$W/result.json" "$M" "$WRITERS" there
+check "unmount" ipmd_umount "$M"
 done_testing

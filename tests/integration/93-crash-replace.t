@@ -18,23 +18,17 @@
 #      clean and a remount reads the same bytes.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-[ "$IPMD_TEST_TARGET" = plain ] && skip_all "crashes need an ipmaildir mount"
-command -v python3 >/dev/null || skip_all "needs python3"
-
-S=$TEST_DIR/store
-M=$TEST_DIR/mnt
-W=$TEST_DIR/work
-mkdir -p "$W"
-ipmd_init "$S" || bail "init failed"
+ipmd_store_only "crashes need an ipmaildir mount"
+ipmd_own_store
 
 cat >"$W/replace.py" <<'PY'
 # replace.py MNT rewrites|unsynced — the rewrites of step 1, or the
 # writes of step 2 and a delivery.
 import os, sys
+from expect_files import fill
 mnt, step = sys.argv[1], sys.argv[2]
 def body(name, v, size):
-    line = ("%s v%d " % (name, v)).encode() * 4 + b"\n"
-    return (line * (size // len(line) + 1))[:size]
+    return fill(("%s v%d " % (name, v)).encode() * 4 + b"\n", size)
 def write(path, data, fsync):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -60,65 +54,45 @@ else:
     os.rename(tmp, os.path.join(mnt, "new", "d1"))
 PY
 cat >"$W/check.py" <<'PY'
-# check.py MNT — what step 2 left, after a crash or a commit.
-import os, sys
-mnt = sys.argv[1]
+# check.py MNT — what step 2 left, after a crash or a commit:
+# subscriptions.lock absent, empty or whole (never torn), no .tmp or
+# .lock left.
+import sys
+import expect_files as ef
 def body(name, v, size):
-    line = ("%s v%d " % (name, v)).encode() * 4 + b"\n"
-    return (line * (size // len(line) + 1))[:size]
-bad = []
-want = {"dovecot-uidlist": body("dovecot-uidlist", 29, 2048 + 29 * 350),
-        "dovecot-keywords": body("dovecot-keywords", 1, 900),
-        "new/d1": body("delivery", 0, 5000)}
-for name, data in want.items():
-    try:
-        got = open(os.path.join(mnt, name), "rb").read()
-    except OSError as e:
-        bad.append("%s: %s" % (name, e))
-        continue
-    if got != data:
-        bad.append("%s: %d bytes, not the last version" % (name, len(got)))
-lock = os.path.join(mnt, "subscriptions.lock")
-if os.path.exists(lock):
-    got = open(lock, "rb").read()
-    if got not in (b"", body("subscriptions", 0, 300)):
-        bad.append("subscriptions.lock torn: %d bytes" % len(got))
-for left in ("dovecot-uidlist.tmp", "dovecot-keywords.lock"):
-    if os.path.exists(os.path.join(mnt, left)):
-        bad.append(left + " is still there")
-for b in bad:
-    print("# " + b)
-sys.exit(1 if bad else 0)
+    return ef.fill(("%s v%d " % (name, v)).encode() * 4 + b"\n", size)
+sys.exit(ef.report(ef.check(sys.argv[1], {
+    "dovecot-uidlist": body("dovecot-uidlist", 29, 2048 + 29 * 350),
+    "dovecot-keywords": body("dovecot-keywords", 1, 900),
+    "new/d1": body("delivery", 0, 5000),
+    "subscriptions.lock": ef.one_of(ef.ABSENT, b"",
+                                    body("subscriptions", 0, 300)),
+    "dovecot-uidlist.tmp": ef.ABSENT,
+    "dovecot-keywords.lock": ef.ABSENT})))
 PY
 blocks() { find "$S/blocks" -type f | wc -l; }
-fsck_ok() {
-	"$IPMD_BIN" fsck --store "$S" >"$W/fsck.out" 2>&1 && return 0
-	echo "# fsck exited $?:"
-	head -n 40 "$W/fsck.out" | sed 's/^/#   /'
-	return 1
-}
 
 # 1. Rewrites without a commit: the journal alone.
 ipmd_mount "$S" "$M" -o commit_delay=600000 || bail "mount failed"
 mkdir -p "$M/cur" "$M/new" "$M/tmp"
 before=$(blocks)
 check "30 rewrites of dovecot-uidlist and one of dovecot-keywords (fsync, rename)" \
-	python3 "$W/replace.py" "$M" rewrites
+	ipmd_py "$W/replace.py" "$M" rewrites
 is "$(blocks)" "$before" "no block written by the rewrites (journal records)"
 
 # 2. Unsynced replacements, a delivery, a crash.
 check "dovecot-keywords replaced unsynced, subscriptions.lock left, a delivery" \
-	python3 "$W/replace.py" "$M" unsynced
+	ipmd_py "$W/replace.py" "$M" unsynced
 ipmd_kill9 "$M"
-check "fsck: the crashed store is consistent" fsck_ok
+check "fsck: the crashed store is consistent" ipmd_fsck_ok
 ipmd_mount "$S" "$M" -o commit_delay=600000 || bail "mount after the crash"
 check "after SIGKILL: the last versions byte for byte, nothing torn or left behind" \
-	python3 "$W/check.py" "$M"
+	ipmd_py "$W/check.py" "$M"
 
 # 3. The commit at unmount seals them.
 check "unmount (commits)" ipmd_umount "$M"
-check "fsck after the commit" fsck_ok
+check "fsck after the commit" ipmd_fsck_ok
 ipmd_mount "$S" "$M" -o commit_delay=600000 || bail "mount after the commit"
-check "after the commit: the same bytes" python3 "$W/check.py" "$M"
+check "after the commit: the same bytes" ipmd_py "$W/check.py" "$M"
 check "unmount" ipmd_umount "$M"
 done_testing

@@ -17,27 +17,23 @@
 #     is left, both messages are whole.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-[ "$IPMD_TEST_TARGET" = plain ] && skip_all "needs an ipmaildir mount"
-command -v python3 >/dev/null || skip_all "needs python3"
-
-S=$TEST_DIR/store
-MNT=$TEST_DIR/mnt
-ipmd_init "$S" || bail "init failed"
-ipmd_mount "$S" "$MNT" --fault "delay_sync=1,delay_ms=8000" \
+ipmd_store_only "needs an ipmaildir mount"
+ipmd_own_store
+ipmd_mount "$S" "$M" --fault "delay_sync=1,delay_ms=8000" \
 	-o commit_delay=600000 || bail "mount failed"
 
-cat >"$TEST_DIR/rewrite.py" <<'PY'
+cat >"$W/rewrite.py" <<'PY'
 # rewrite.py MNT — a message's fsync waiting for a held sync while
 # dovecot-uidlist is rewritten twice and dovecot-keywords once, then a
 # delivery;
 # prints one JSON object of what each step was told and when.
 import json, os, sys, threading, time
+from expect_files import fill
 mnt = sys.argv[1]
 SIZE = 200 * 1024  # one chunk over the journal's 64 KiB embedding limit
 
 def data(tag):
-    line = ("%s " % tag).encode() * 16 + b"\n"
-    return (line * (SIZE // len(line) + 1))[:SIZE]
+    return fill(("%s " % tag).encode() * 16 + b"\n", SIZE)
 
 def write_fsync(path, body):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -79,14 +75,13 @@ except OSError as e:
 print(json.dumps(out))
 PY
 
-cat >"$TEST_DIR/check.py" <<'PY'
+cat >"$W/check.py" <<'PY'
 # check.py RESULT MNT told|there
-import json, os, sys
+import json, sys
+import expect_files as ef
 out, mnt, mode = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
-SIZE = 200 * 1024
 def data(tag):
-    line = ("%s " % tag).encode() * 16 + b"\n"
-    return (line * (SIZE // len(line) + 1))[:SIZE]
+    return ef.fill(("%s " % tag).encode() * 16 + b"\n", 200 * 1024)
 bad = [k + ": " + v for k, v in out.items() if k.endswith("_error")]
 if mode == "told":
     if not bad and out.get("rewrites_done", 1e18) >= out.get("message_fsync_done", 0):
@@ -95,33 +90,23 @@ if mode == "told":
     if not out.get("delivered"):
         bad.append("no delivery")
 else:
-    want = {"dovecot-uidlist": data("dovecot-uidlist v2"),
-            "dovecot-keywords": data("dovecot-keywords v1"),
-            "cur/m1:2,S": data("message"), "new/d1": data("delivery")}
-    for name, body in want.items():
-        try:
-            got = open(os.path.join(mnt, name), "rb").read()
-        except OSError as e:
-            bad.append("%s: %s" % (name, e))
-            continue
-        if got != body:
-            bad.append("%s: %d bytes, not what was written last" % (name, len(got)))
-    for left in ("dovecot-uidlist.tmp", "dovecot-keywords.lock"):
-        if os.path.exists(os.path.join(mnt, left)):
-            bad.append(left + " is still there")
-for b in bad:
-    print("# " + b)
-sys.exit(1 if bad else 0)
+    bad += ef.check(mnt, {"dovecot-uidlist": data("dovecot-uidlist v2"),
+                          "dovecot-keywords": data("dovecot-keywords v1"),
+                          "cur/m1:2,S": data("message"),
+                          "new/d1": data("delivery"),
+                          "dovecot-uidlist.tmp": ef.ABSENT,
+                          "dovecot-keywords.lock": ef.ABSENT})
+sys.exit(ef.report(bad))
 PY
 
-python3 "$TEST_DIR/rewrite.py" "$MNT" >"$TEST_DIR/result.json"
-check "the script ran" test -s "$TEST_DIR/result.json"
+ipmd_py "$W/rewrite.py" "$M" >"$W/result.json"
+check "the script ran" test -s "$W/result.json"
 check "the three rewrites (fsync, rename) were done while a message's fsync waited for its sync; the delivery after them returned" \
-	python3 "$TEST_DIR/check.py" "$TEST_DIR/result.json" "$MNT" told
+	ipmd_py "$W/check.py" "$W/result.json" "$M" told
 
-ipmd_kill9 "$MNT"
-check "remount after SIGKILL" ipmd_mount "$S" "$MNT"
+ipmd_kill9 "$M"
+check "remount after SIGKILL" ipmd_mount "$S" "$M"
 check "dovecot-uidlist is the second rewrite, dovecot-keywords the first, nothing left behind, both messages are whole" \
-	python3 "$TEST_DIR/check.py" "$TEST_DIR/result.json" "$MNT" there
-check "unmount" ipmd_umount "$MNT"
+	ipmd_py "$W/check.py" "$W/result.json" "$M" there
+check "unmount" ipmd_umount "$M"
 done_testing

@@ -13,14 +13,8 @@
 #      for byte, and fsck finds the store consistent.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-[ "$IPMD_TEST_TARGET" = plain ] && skip_all "faults need an ipmaildir store"
-command -v python3 >/dev/null || skip_all "needs python3"
-
-S=$TEST_DIR/store
-M=$TEST_DIR/mnt
-W=$TEST_DIR/work
-mkdir -p "$W"
-ipmd_init "$S" || bail "init failed"
+ipmd_store_only "faults need an ipmaildir store"
+ipmd_own_store
 
 # lines.py FILE FIRST COUNT — append lines FIRST … FIRST+COUNT-1 (80 bytes
 # each, one write each, O_APPEND), then fsync; prints how many writes
@@ -43,17 +37,13 @@ except OSError as e:
 PY
 # want.py FILE COUNT — FILE is exactly lines 0 … COUNT-1?
 cat >"$W/want.py" <<'PY'
-import sys
+import os, sys
+import expect_files as ef
 path, count = sys.argv[1], int(sys.argv[2])
 want = b"".join(b"%08d " % i + b"uidlist line".ljust(70, b".") + b"\n"
                 for i in range(count))
-got = open(path, "rb").read()
-if got != want:
-    bad = next((i for i in range(min(len(got), len(want)))
-                if got[i] != want[i]), min(len(got), len(want)))
-    print("size %d, want %d; first difference at byte %d"
-          % (len(got), len(want), bad))
-    sys.exit(1)
+sys.exit(ef.report(ef.check(os.path.dirname(path),
+                            {os.path.basename(path): want})))
 PY
 
 CHUNK=$((256 * 1024))
@@ -72,7 +62,7 @@ out=$(python3 "$W/lines.py" "$M/$F" "$HEAD" 20)
 is "$out" "20 fsync ok" \
 	"20 lines over the chunk end: every write and the fsync succeed"
 check "the file reads as exactly those lines" \
-	python3 "$W/want.py" "$M/$F" $((HEAD + 20))
+	ipmd_py "$W/want.py" "$M/$F" $((HEAD + 20))
 
 # 2. Unmounted: the last commit's seal fails (the log counts the puts the
 # fault layer refused, at exit), and the journal keeps the lines.
@@ -81,9 +71,8 @@ check "the fault layer refused puts" \
 	grep -q 'fault injection: .*failed (put [1-9]' "$TEST_DIR/ipmaildir.log"
 ipmd_mount "$S" "$M" || bail "remount without faults"
 check "without faults: the same lines, byte for byte" \
-	python3 "$W/want.py" "$M/$F" $((HEAD + 20))
+	ipmd_py "$W/want.py" "$M/$F" $((HEAD + 20))
 ipmd_umount "$M" || bail "umount"
-run "$IPMD_BIN" fsck --store "$S"
-is "$rc" 0 "fsck: the store is consistent"
+ipmd_fsck_exits 0 "fsck: the store is consistent"
 
 done_testing

@@ -223,11 +223,33 @@ ipmd_kill9() {
 
 # ---------------------------------------------------------------- stores
 
-# ipmd_store_only — skip the script unless it runs against ipmaildir (it
-# looks into the store) with python3 (to read the --json output).
+# ipmd_store_only [WHY] — skip the script unless it runs against
+# ipmaildir (it looks into the store, or crashes the daemon: WHY, "tests
+# the store itself" by default) with python3 (to read the --json output,
+# or to run its checkers).
 ipmd_store_only() {
-	[ "$IPMD_TEST_TARGET" = plain ] && skip_all "tests the store itself"
+	[ "$IPMD_TEST_TARGET" = plain ] && skip_all "${1:-tests the store itself}"
 	command -v python3 >/dev/null || skip_all "python3 not installed"
+}
+
+# ipmd_own_store — a store of the script's own and its places: S (a new
+# mailbox, ipmd_init: bails when that fails), its mount point M, and W, a
+# folder (made) for the script's programs and what they leave.
+ipmd_own_store() {
+	S=$TEST_DIR/store
+	M=$TEST_DIR/mnt
+	W=$TEST_DIR/work
+	mkdir -p "$W"
+	ipmd_init "$S" || bail "init failed"
+}
+
+# ipmd_py SCRIPT ARG… — python3 with this folder's modules importable
+# (expect_files.py, what a crash script's checker compares files with;
+# genmail.py; mailcheck.py), writing no __pycache__ into the tree.
+IPMD_IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ipmd_py() {
+	PYTHONPATH=$IPMD_IT_DIR${PYTHONPATH:+:$PYTHONPATH} PYTHONDONTWRITEBYTECODE=1 \
+		python3 "$@"
 }
 
 # ipmd_deliver MAILDIR <MESSAGE — one delivery by the C deliverer, quietly.
@@ -247,6 +269,19 @@ ipmd_copy() { _ipmd_copies=$((${_ipmd_copies:-0} + 1)); S=$TEST_DIR/s$_ipmd_copi
 # ipmd_fsck_exits RC "name" [ARGS...] — ipmaildir fsck --store $S ARGS
 # exits RC (its output in $out, for says).
 ipmd_fsck_exits() { local want=$1 name=$2; shift 2; exits "$want" "$name" "$IPMD_BIN" fsck --store "$S" "$@"; }
+
+# ipmd_fsck_ok [STORE] — fsck of STORE ($S by default; a crashed one)
+# exits 0; else its output (up to 40 lines) as diag, on stderr too: prove
+# shows that without -v, so a CI log keeps the reason.
+ipmd_fsck_ok() {
+	local rc said
+	"$IPMD_BIN" fsck --store "${1:-$S}" >"$TEST_DIR/fsck.out" 2>&1 && return 0
+	rc=$?
+	said="# fsck exited $rc:"$'\n'$(head -n 40 "$TEST_DIR/fsck.out" | sed 's/^/#   /')
+	echo "$said"
+	echo "$said" >&2
+	return 1
+}
 
 # flip_byte FILE [MASK] [AT] — the byte at AT (the middle by default; from
 # the end if negative) xor MASK (1 by default), in place.

@@ -20,8 +20,7 @@
 #include "crypto/keys.h"
 #include "crypto/seal.h"
 #include "fs/store/head.h"
-
-#define PATH_CAP 4096
+#include "tests/dagstore.h"
 
 static int fail(const char *what, int e)
 {
@@ -56,27 +55,27 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: head_state [--v2] STORE [GEN]\n");
 		return 2;
 	}
-	char path[PATH_CAP];
-	struct mailbox_keys k;
-	int sys = 0;
-	snprintf(path, sizeof(path), "%s/key", argv[at]);
+	/* The store's keys and paths, as the other test tools open them. */
+	struct dagstore d;
 	int e = seal_init();
-	if (!e)
-		e = keyfile_load(path, NULL, 0, &k, &sys);
 	if (e)
-		return fail(path, e);
-	snprintf(path, sizeof(path), "%s/head", argv[at]);
+		return fail("seal_init", e);
+	e = dagstore_open(&d, argv[at]);
+	const char *what = argv[at];
 	struct head h;
-	e = head_read(path, k.journal, BLOCK_STATE_HEAD, &h, NULL);
-	if (e)
-		return fail(path, e);
-	if (!v2) {
+	if (!e) {
+		what = d.paths.head;
+		e = head_read(what, d.keys.journal, BLOCK_STATE_HEAD, &h, NULL);
+	}
+	if (!e && !v2)
 		printf("journal_gen=%" PRIu64 " journal_first=%d\n",
 		       h.journal_gen, h.journal_first);
-		return 0;
+	if (!e && v2) {
+		if (argc == at + 2)
+			h.journal_gen = strtoull(argv[at + 1], NULL, 0);
+		e = write_v2(what, &d.keys, &h);
 	}
-	if (argc == at + 2)
-		h.journal_gen = strtoull(argv[at + 1], NULL, 0);
-	e = write_v2(path, &k, &h);
-	return e ? fail(path, e) : 0;
+	int rc = e ? fail(what, e) : 0;
+	dagstore_close(&d);
+	return rc;
 }

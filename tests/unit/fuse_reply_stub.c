@@ -5,8 +5,11 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "fs/model/tree.h"
 #include "fs/mount/mount.h"
@@ -116,4 +119,14 @@ int fuse_stub_mount(struct ipmd_fs *fs, struct fuse_reply_stub *s,
 	fuse_stub_init(s, fs);
 	mo = (struct mount_options){.store = store};
 	return ipmd_fs_open(fs, &mo, msg, msg_len) == 0 ? 0 : -1;
+}
+
+bool fuse_stub_start(struct ipmd_fs *fs, struct fuse_reply_stub *s)
+{
+	if (sodium_init() < 0)
+		exit(1);
+	alarm(120);
+	char msg[512] = "";
+	return ok(fuse_stub_mount(fs, s, msg, sizeof(msg)) == 0,
+		  "a store, opened %s", msg);
 }

@@ -25,6 +25,7 @@
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,12 @@ fuse_req_t fuse_stub_req(struct fuse_reply_stub *s);
  * no threads), s initialised for it: 0, or -1 with why in msg. */
 int fuse_stub_mount(struct ipmd_fs *fs, struct fuse_reply_stub *s,
 		    char *msg, size_t msg_len);
+
+/* The start of such a test's main: libsodium initialised (exit 1 when it
+ * cannot be), the run bounded (alarm, 120 s), and fuse_stub_mount said as
+ * the run's first check ("a store, opened").  true when the store is
+ * open; false when that check failed, and main returns tap_done(). */
+bool fuse_stub_start(struct ipmd_fs *fs, struct fuse_reply_stub *s);
 
 /* The inode fs's root names name (taken under fs->lock), or NULL. */
 struct inode *fuse_stub_named(struct ipmd_fs *fs, const char *name);

@@ -23,9 +23,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
-
-#include <sodium.h>
 
 #include "fs/fuse/ops.h"
 #include "fs/model/tree.h"
@@ -174,16 +171,11 @@ static void test_held_release(void)
 
 int main(void)
 {
-	if (sodium_init() < 0)
-		return 1;
-	alarm(120);
-	char msg[512] = "";
-	if (!ok(fuse_stub_mount(&fs, &stub, msg, sizeof(msg)) == 0,
-		"a store, opened %s", msg))
-		return tap_done();
-	test_entries();
-	test_readdirplus();
-	test_held_release();
-	ipmd_fs_close(&fs);
+	if (fuse_stub_start(&fs, &stub)) {
+		test_entries();
+		test_readdirplus();
+		test_held_release();
+		ipmd_fs_close(&fs);
+	}
 	return tap_done();
 }

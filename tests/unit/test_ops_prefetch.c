@@ -17,9 +17,6 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <sodium.h>
 
 #include "fs/fuse/ops.h"
 #include "fs/model/tree.h"
@@ -116,12 +113,7 @@ static void test_prefetch(void)
 
 int main(void)
 {
-	if (sodium_init() < 0)
-		return 1;
-	alarm(120);
-	char msg[512] = "";
-	if (!ok(fuse_stub_mount(&fs, &stub, msg, sizeof(msg)) == 0,
-		"a store, opened %s", msg))
+	if (!fuse_stub_start(&fs, &stub))
 		return tap_done();
 	/* The prefetcher alone of the mount's threads (ipmd_fs_close stops
 	 * it). */
