@@ -24,8 +24,10 @@
  *
  * File states (fs/mount/file.h) belong to the inode, not to an open
  * handle: with the kernel's no-open (`no_open`, fs/fuse/ops.c) the
- * daemon sees no handle (a create's neither: no release comes for it),
- * and no flush or release tells it a writer is done.  A state is made by
+ * daemon counts no handle (a create's neither: its release comes only if
+ * it closes before the first open has answered ENOSYS, or on kernels
+ * that always send it), and no flush or release tells it a writer is
+ * done.  A state is made by
  * the first write or truncate and sealed by fsync (or, when the file only
  * grew, or a replacement file's first bytes fit one record, its new bytes
  * journaled as an append: fs/mount/tail.h), by a rename (not when every
