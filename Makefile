@@ -114,7 +114,8 @@ check: $(BIN) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 unit: $(UNIT_BIN)
 	BUILD=$(BUILD) tests/run unit
 
-integration: $(BIN) $(TOOL_BIN)
+# 98-bench-quick.t runs bench/run, which runs $(BUILD)/bench/*.
+integration: $(BIN) $(TOOL_BIN) $(BENCH_BIN)
 	BUILD=$(BUILD) tests/run integration
 
 # The same suite under ASan+UBSan, with the long loops shortened (sanitizers

@@ -432,14 +432,8 @@ int seal_convergent(uint8_t *out, uint8_t key_out[IPMD_KEY_BYTES],
 		    const uint8_t *plain, size_t len, enum block_kind kind,
 		    const uint8_t convergence[IPMD_KEY_BYTES])
 {
-	if (!seal_args_ok(out, plain, len, kind))
-		return -EINVAL;
-	block_key(key_out, convergence, kind, plain, len);
-	/* The key is unique to (kind, plaintext), so a nonce derived from it
-	 * never meets a second plaintext under that key. */
-	convergent_nonce(out, (const uint8_t *)IPMD_NONCE_LABEL,
-			 sizeof(IPMD_NONCE_LABEL) - 1, key_out);
-	return seal_in_place(out, plain, len, kind, key_out);
+	return seal_convergent_sparse(out, key_out, plain, len, len, len, kind,
+				      convergence);
 }
 
 int seal_convergent_padded(uint8_t *out, uint8_t key_out[IPMD_KEY_BYTES],
@@ -447,27 +441,75 @@ int seal_convergent_padded(uint8_t *out, uint8_t key_out[IPMD_KEY_BYTES],
 			   enum block_kind kind,
 			   const uint8_t convergence[IPMD_KEY_BYTES])
 {
-	uint8_t aad[IPMD_PADDED_AAD_BYTES];
+	return seal_convergent_sparse(out, key_out, plain, len, len,
+				      padded_len, kind, convergence);
+}
+
+/* block_key of plain[0..have) followed by zeros zero bytes, the zeros fed
+ * from a constant buffer.  0, or -EIO (the streaming form can fail where
+ * the one-shot falls back: only with zeros to feed). */
+static int block_key_zeros(uint8_t key[IPMD_KEY_BYTES],
+			   const uint8_t convergence[IPMD_KEY_BYTES],
+			   enum block_kind kind, const uint8_t *plain,
+			   size_t have, size_t zeros)
+{
+	static const uint8_t z[PAD_PIECE];
+	struct block_key_state st;
+
+	if (zeros == 0) {
+		block_key(key, convergence, kind, plain, have);
+		return 0;
+	}
+	block_key_init(&st, convergence, kind);
+	block_key_update(&st, plain, have);
+	while (zeros > 0) { /* ≤ zeros / PAD_PIECE + 1 rounds */
+		size_t n = zeros < PAD_PIECE ? zeros : PAD_PIECE;
+
+		block_key_update(&st, z, n);
+		zeros -= n;
+	}
+	return block_key_final(&st, key);
+}
+
+int seal_convergent_sparse(uint8_t *out, uint8_t key_out[IPMD_KEY_BYTES],
+			   const uint8_t *plain, size_t have, size_t len,
+			   size_t padded_len, enum block_kind kind,
+			   const uint8_t convergence[IPMD_KEY_BYTES])
+{
+	uint8_t aad[IPMD_AAD_BYTES];
+	uint8_t padded_aad[IPMD_PADDED_AAD_BYTES];
 	uint8_t label[sizeof(IPMD_PADDED_NONCE_LABEL) - 1 + 8];
 	uint64_t be = htobe64(padded_len);
 
-	if (padded_len == len)
-		return seal_convergent(out, key_out, plain, len, kind,
-				       convergence);
-	if (padded_len < len || !seal_args_ok(out, plain, len, kind) ||
+	if (have > len || padded_len < len ||
+	    !seal_args_ok(out, plain, have, kind) ||
 	    padded_len > crypto_aead_xchacha20poly1305_ietf_MESSAGEBYTES_MAX ||
 	    padded_len > SIZE_MAX - IPMD_SEAL_OVERHEAD)
 		return -EINVAL;
-	block_key(key_out, convergence, kind, plain, len);
+	int r = block_key_zeros(key_out, convergence, kind, plain, have,
+				len - have);
+	if (r != 0)
+		return r;
+	/* The cipher takes the zeros after plain as it takes padding: both
+	 * are zero bytes of plaintext, encrypted from a constant buffer. */
+	if (padded_len == len) {
+		/* The key is unique to (kind, plaintext), so a nonce derived
+		 * from it never meets a second plaintext under that key. */
+		convergent_nonce(out, (const uint8_t *)IPMD_NONCE_LABEL,
+				 sizeof(IPMD_NONCE_LABEL) - 1, key_out);
+		make_aad(aad, kind);
+		return seal_padded_in_place(out, plain, have, len - have, aad,
+					    sizeof(aad), key_out);
+	}
 	/* Another nonce than the unpadded block's (and than that of another
 	 * padded length): a (key, nonce) never meets two plaintexts. */
 	memcpy(label, IPMD_PADDED_NONCE_LABEL,
 	       sizeof(IPMD_PADDED_NONCE_LABEL) - 1);
 	memcpy(label + sizeof(IPMD_PADDED_NONCE_LABEL) - 1, &be, sizeof(be));
 	convergent_nonce(out, label, sizeof(label), key_out);
-	make_padded_aad(aad, kind, len);
-	return seal_padded_in_place(out, plain, len, padded_len - len, aad,
-				    sizeof(aad), key_out);
+	make_padded_aad(padded_aad, kind, len);
+	return seal_padded_in_place(out, plain, have, padded_len - have,
+				    padded_aad, sizeof(padded_aad), key_out);
 }
 
 int seal_open_padded(uint8_t *plain, size_t len, const uint8_t *sealed,

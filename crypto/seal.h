@@ -131,6 +131,19 @@ int seal_convergent_padded(uint8_t *out, uint8_t key_out[IPMD_KEY_BYTES],
 			   const uint8_t convergence[IPMD_KEY_BYTES]);
 
 /*
+ * seal_convergent_padded of the len bytes plain[0..have) followed by
+ * len - have zero bytes (have ≤ len; plain may be NULL when have is 0):
+ * the same block and key, byte for byte, without those zeros in memory (a
+ * chunk buffer that holds only its written start).  -EINVAL as
+ * seal_convergent_padded, or if have > len; -EIO if the key's hash fails
+ * (key_out zeroed).
+ */
+int seal_convergent_sparse(uint8_t *out, uint8_t key_out[IPMD_KEY_BYTES],
+			   const uint8_t *plain, size_t have, size_t len,
+			   size_t padded_len, enum block_kind kind,
+			   const uint8_t convergence[IPMD_KEY_BYTES]);
+
+/*
  * Open a block whose true plaintext length is len, padded or not: a block
  * of len + IPMD_SEAL_OVERHEAD bytes opens as seal_open does; a longer one as
  * a padded block (AAD with len), whose padding bytes must all be zero.

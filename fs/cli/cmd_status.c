@@ -238,7 +238,8 @@ static void print_text(FILE *out, const struct status *s)
 		       s_of(s->head.messages),
 		       (unsigned long long)s->head.folders,
 		       s_of(s->head.folders), s->hcid);
-	else if (s->sp == STATE_HEAD_MISSING || s->sp == STATE_HEAD_EMPTY)
+	else if (s->sp == STATE_HEAD_MISSING || s->sp == STATE_HEAD_EMPTY ||
+		 s->sp == STATE_HEAD_DAMAGED)
 		fprintf(out, "head:      %s\n", state_problem_text(s->sp));
 	else if (s->h->store.state.head_err == -ENOENT ||
 		 !s->h->store.state.head.commit.len)

@@ -373,8 +373,13 @@ static int create_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		inode = err ? NULL : tree_get(fs->tree, r.ino);
 		/* ipmd_fs_log counts messages added (fs/model/changes.h). */
 	}
-	/* With no-open the kernel sends no release for a create's handle
-	 * either (once the first open has answered ENOSYS): not counted. */
+	/* With no-open a create's handle is not counted: whether a release
+	 * comes for it the kernel decides when the handle closes, by whether
+	 * an open has answered ENOSYS by then (op_open), so one created
+	 * before the first open may get a release or not (and some kernels
+	 * send it always).  A count would wait for a release that may never
+	 * come; a release nothing counted only seals and settles
+	 * (ops_release). */
 	if (inode && fi && !fs->no_open) {
 		inode->opens++;
 		if ((fi->flags & O_ACCMODE) != O_RDONLY)

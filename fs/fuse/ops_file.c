@@ -292,6 +292,8 @@ void ops_release(fuse_req_t req, fuse_ino_t ino,
 	pthread_mutex_lock(&fs->lock);
 	struct inode *inode = tree_get(fs->tree, ino);
 	if (inode) {
+		/* A no-open create's handle was not counted (create_node in
+		 * ops.c), yet its release may still come: opens stays 0. */
 		if (inode->opens > 0)
 			inode->opens--;
 		ops_file_settle(fs, inode);

@@ -109,19 +109,19 @@ void obj_set_empty(struct obj_ref *ref)
 
 #define SEAL_PUT_TRIES 3
 
-/* Seal plain into sealed (cap bytes) and put it; out gets cid, key, size.
- * A chunk is padded as st says; an index never.  Called from sealing
- * threads too: touches nothing but its arguments. */
-int obj_seal_put(const struct obj_store *st, uint8_t *sealed, size_t cap,
-		 const uint8_t *plain, size_t len, enum block_kind kind,
-		 struct chunk_ref *out)
+/* obj_seal_put of the len bytes plain[0..have) followed by zeros
+ * (seal_convergent_sparse). */
+static int seal_put_sparse(const struct obj_store *st, uint8_t *sealed,
+			   size_t cap, const uint8_t *plain, size_t have,
+			   size_t len, enum block_kind kind,
+			   struct chunk_ref *out)
 {
 	size_t padded = kind == BLOCK_CHUNK ? chunk_sealed_len(st, len) : len;
 	if (padded + IPMD_SEAL_OVERHEAD > cap ||
 	    padded + IPMD_SEAL_OVERHEAD > BLOCK_MAX_BYTES)
 		return -EFBIG;
-	int r = seal_convergent_padded(sealed, out->key, plain, len, padded,
-				       kind, st->convergence);
+	int r = seal_convergent_sparse(sealed, out->key, plain, have, len,
+				       padded, kind, st->convergence);
 	if (r != 0)
 		return r;
 	/* A put is idempotent (content addressed): a store that fails for a
@@ -144,27 +144,43 @@ int obj_seal_put(const struct obj_store *st, uint8_t *sealed, size_t cap,
 	return 0;
 }
 
+/* Seal plain into sealed (cap bytes) and put it; out gets cid, key, size.
+ * A chunk is padded as st says; an index never.  Called from sealing
+ * threads too: touches nothing but its arguments. */
+int obj_seal_put(const struct obj_store *st, uint8_t *sealed, size_t cap,
+		 const uint8_t *plain, size_t len, enum block_kind kind,
+		 struct chunk_ref *out)
+{
+	return seal_put_sparse(st, sealed, cap, plain, len, len, kind, out);
+}
+
 /* ---- single chunks ---- */
 
 int obj_seal_chunk(struct obj_store *st, const uint8_t *plain, size_t len,
 		   struct chunk_ref *out)
 {
-	if (!obj_store_ok(st) || !out || !plain || len == 0 ||
-	    len > st->chunk_size)
+	if (!plain)
+		return -EINVAL;
+	return obj_seal_chunk_sparse(st, plain, len, len, out);
+}
+
+int obj_seal_chunk_sparse(struct obj_store *st, const uint8_t *plain,
+			  size_t have, size_t len, struct chunk_ref *out)
+{
+	if (!obj_store_ok(st) || !out || (have > 0 && !plain) || have > len ||
+	    len == 0 || len > st->chunk_size)
 		return -EINVAL;
 	if (!st->convergence)
 		return -EROFS;
-	struct builder b;
 	memset(out, 0, sizeof(*out));
-	/* A builder with fanout-sized index room would waste memory here. */
-	memset(&b, 0, sizeof(b));
-	b.st = st;
-	b.sealed_cap = obj_chunk_block_cap(len);
-	b.sealed = malloc(b.sealed_cap);
-	if (!b.sealed)
+	/* The sealed block's room only: the zeros past have are not made. */
+	size_t cap = obj_chunk_block_cap(len);
+	uint8_t *sealed = malloc(cap);
+	if (!sealed)
 		return -ENOMEM;
-	int r = obj_put_sealed(&b, plain, len, BLOCK_CHUNK, out);
-	free(b.sealed);
+	int r = seal_put_sparse(st, sealed, cap, plain, have, len, BLOCK_CHUNK,
+				out);
+	free(sealed);
 	if (r != 0)
 		memset(out, 0, sizeof(*out));
 	return r;

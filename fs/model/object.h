@@ -222,6 +222,12 @@ int obj_read(struct obj_store *st, const struct obj_ref *ref, uint64_t off,
 /* Seal and store one chunk (0 < len ≤ chunk_size, else -EINVAL). */
 int obj_seal_chunk(struct obj_store *st, const uint8_t *plain, size_t len,
 		   struct chunk_ref *out);
+/* obj_seal_chunk of the len bytes plain[0..have) followed by len - have
+ * zero bytes (have ≤ len; plain may be NULL when have is 0): the same
+ * block, CID and key, without the zeros in memory (fs/mount/file.c: a
+ * chunk buffer holds only its written start). */
+int obj_seal_chunk_sparse(struct obj_store *st, const uint8_t *plain,
+			  size_t have, size_t len, struct chunk_ref *out);
 /* Fetch, verify and open one chunk into plain (c->size ≤ chunk_size
  * bytes; no room for padding needed); -ENOBUFS if c->size >
  * st->chunk_size, -EBADMSG if the block is neither c->size nor

@@ -327,11 +327,11 @@ static int seal_slot(struct obj_store *st, struct file_state *f, size_t slot)
 	struct dirty_buf *d = &f->dirty[slot];
 	uint64_t index = d->index;
 	size_t len = chunk_len(f->size, st->chunk_size, index);
-	/* The chunk's bytes past cap are zero: sealed, they must be there. */
-	int r = reserve_buffer(d, len, st->chunk_size);
+	/* The chunk's bytes past cap are zero: the seal takes them as such,
+	 * so the buffer is not grown for them (nor can fail to be). */
 	struct chunk_ref ref;
-	if (r == 0)
-		r = obj_seal_chunk(st, d->data, len, &ref);
+	int r = obj_seal_chunk_sparse(st, d->data, d->cap < len ? d->cap : len,
+				      len, &ref);
 	if (r != 0)
 		return r;
 	f->chunks[index] = ref;

@@ -24,8 +24,10 @@
  *
  * File states (fs/mount/file.h) belong to the inode, not to an open
  * handle: with the kernel's no-open (`no_open`, fs/fuse/ops.c) the
- * daemon sees no handle (a create's neither: no release comes for it),
- * and no flush or release tells it a writer is done.  A state is made by
+ * daemon counts no handle (a create's neither: its release comes only if
+ * it closes before the first open has answered ENOSYS, or on kernels
+ * that always send it), and no flush or release tells it a writer is
+ * done.  A state is made by
  * the first write or truncate and sealed by fsync (or, when the file only
  * grew, or a replacement file's first bytes fit one record, its new bytes
  * journaled as an append: fs/mount/tail.h), by a rename (not when every
@@ -310,7 +312,11 @@ void ipmd_fs_drop_states(struct fs_tree *t);
  * JOURNAL_PAYLOAD_RECORD) into fs->tree, its mail counts added to *mc as
  * mail_changes_replay does; an append record's bytes go into the inode's
  * file state, for the first commit to seal (fs/mount/tail.h; in tail.c).
- * record_replay's result (-EBADMSG: malformed), or a file state's error. */
+ * record_replay's result (-EBADMSG: malformed), or a file state's error.
+ * Only from ipmd_fs_open_journal: before ipmd_fs_start_workers and before
+ * FUSE serves a request, so nothing holds a file state (file_state_hold)
+ * and fs->lock is not needed; a content record frees the inode's state
+ * outright on that ground (its appends are superseded, the inode stays). */
 struct mail_changes;
 int ipmd_fs_replay_record(struct ipmd_fs *fs, const uint8_t *payload,
 			  size_t len, struct mail_changes *mc);
@@ -338,7 +344,8 @@ bool ipmd_fs_transient(int e);
  * mount_replay.c): replay it over fs->tree; then, for a writer, open the
  * generation to append to, restore the kept cache files and commit the
  * replayed state.  across_gaps: mount_options.journal_across_gaps.  0, or
- * -1 with why in msg. */
+ * -1 with why in msg.  Before ipmd_fs_start_workers and before FUSE
+ * serves a request (ipmd_fs_replay_record relies on it). */
 int ipmd_fs_open_journal(struct ipmd_fs *fs, bool across_gaps, char *msg,
 			 size_t msgsize);
 /* Under lock: a tree just loaded allocates in this device's range from

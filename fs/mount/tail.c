@@ -108,7 +108,8 @@ int ipmd_fs_replay_record(struct ipmd_fs *fs, const uint8_t *payload,
 	struct inode *i = !e && r.op == REC_CONTENT ? tree_get(fs->tree, r.ino)
 						    : NULL;
 	if (i && i->file) {
-		/* Sealed over every append before it. */
+		/* Sealed over every append before it.  No call holds a
+		 * state yet: replay precedes FUSE and the workers (mount.h). */
 		file_state_free(i->file);
 		i->file = NULL;
 	}

@@ -31,6 +31,11 @@
  * (made over the content the tree holds at that point), which is listed
  * for the first commit to seal; a content record of the inode replaces
  * that state (it was journaled after a seal of everything before it).
+ * Replay runs before FUSE serves a request and before the mount's threads
+ * start (mount.h, ipmd_fs_replay_record), so no call holds a state: the
+ * content record frees it outright, not through the holds-aware
+ * ipmd_fs_release_inode (which frees inodes nothing refers to, and this
+ * inode stays).
  */
 #ifndef IPMD_FS_MOUNT_TAIL_H
 #define IPMD_FS_MOUNT_TAIL_H

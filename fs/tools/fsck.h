@@ -80,9 +80,9 @@ struct fsck_plan {
 	bool cut_journal;
 	char journal_file[256];
 	uint64_t journal_offset;
-	/* The journal's end, cut at the next mount (and by the replay):
-	 * a last record that does not open (damage), an unfinished write
-	 * (what a crash leaves, fs/store/journal.h), or both. */
+	/* The journal's end, cut at the next read-write mount (and by the
+	 * replay): a last record that does not open (damage), an unfinished
+	 * write (what a crash leaves, fs/store/journal.h), or both. */
 	bool torn_tail;
 	bool unfinished_tail;
 	uint64_t journal_records; /* records that would be replayed */

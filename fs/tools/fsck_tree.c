@@ -316,18 +316,22 @@ void fsck_check_journal(struct fsck *f, const struct commit *base,
 			  (unsigned long long)from->journal_gen);
 	/* An unfinished write is what any crash mid-append leaves, and its
 	 * call had not returned: not damage (fs/store/journal.h).  A whole
-	 * record that does not open no crash of ours leaves: damage. */
+	 * record that does not open no crash of ours leaves: damage.  Either
+	 * is cut by a read-write mount only: a read-only one leaves the
+	 * journal as it is (fs/mount/mount_replay.c). */
 	uint64_t unopenable = js.torn_tail_bytes - js.unfinished_tail_bytes;
 	if (!e && js.unfinished_tail_bytes)
 		fsck_note(f,
 			  "journal: an unfinished write at the end of the "
-			  "journal (%llu bytes), cut off at the next mount: a "
-			  "crash stopped it before its call returned",
+			  "journal (%llu bytes), cut off at the next "
+			  "read-write mount: a crash stopped it before its "
+			  "call returned",
 			  (unsigned long long)js.unfinished_tail_bytes);
 	if (!e && unopenable)
 		fsck_problem(f,
 			     "journal: its last record (%llu bytes) is torn or "
-			     "does not open: cut off at the next mount",
+			     "does not open: cut off at the next read-write "
+			     "mount",
 			     (unsigned long long)unopenable);
 	if (!e && unopenable)
 		f->plan.torn_tail = true;

@@ -155,6 +155,7 @@ jnl=$(ls "$S/journal/"*.jnl | tail -n 1)
 flip_byte "$jnl" 1 -3
 ipmd_fsck_exits 4 "garbled journal tail: exit 4"
 says "says the last record is torn" "journal: its last record .* is torn"
+says "... cut off by a read-write mount only" "torn or does not open: cut off at the next read-write mount"
 check "a whole record that does not open is no unfinished write" bash -c '! grep -q "unfinished write" <<<"$1"' _ "$out"
 ipmd_fsck_exits 1 "--repair: exit 1" --repair
 says "cuts the torn record and replays the rest into a commit" "replayed [0-9]* journal records into commit $((head_seq + 1))"
@@ -176,12 +177,12 @@ ipmd_umount "$M"
 
 # An unfinished write at the journal's end, as a crash during a pwrite that
 # spans pages leaves it (the pages not yet copied are missing): never
-# acknowledged, cut by the next mount, so not damage.
+# acknowledged, cut by the next read-write mount, so not damage.
 S=${S%.mid}.cut
 jnl=$(ls "$S/journal/"*.jnl | tail -n 1)
 truncate -s $(($(stat -c %s "$jnl") - 7)) "$jnl"
 ipmd_fsck_exits 0 "7 bytes cut off the newest journal file (an unfinished write): exit 0"
-says "notes the unfinished write" "^fsck: journal: an unfinished write at the end of the journal ([0-9]* bytes), cut off at the next mount"
+says "notes the unfinished write" "^fsck: journal: an unfinished write at the end of the journal ([0-9]* bytes), cut off at the next read-write mount"
 check "and reports no damage" bash -c '! grep -q "DAMAGE" <<<"$1"' _ "$out"
 is "$(json_fsck 'd["exit"], len(d["damage"]), any("unfinished write" in n for n in d["notes"])')" "0 0 True" \
 	"fsck --json: exit 0, no damage, the note among the notes"

@@ -47,6 +47,16 @@ ipmd_kill9 "$M"
 Q='journal["records"] > 0 and journal["bytes"] > 0'; is "$(st)" True "a crash's journal is pending"
 Q='head["seq"]'; is "$(st)" "$seq" "the head did not move"
 
+# A damaged head: said so, with the repair, not "nothing committed yet"
+# (the --json output carries it as the state problem).
+cp "$S/head" "$TEST_DIR/head.good"
+flip_byte "$S/head"
+run "$IPMD_BIN" status --store "$S"
+says "a damaged head: status says STORE/head is damaged" "^head: *STORE/head is damaged"
+says "... and names fsck --repair" "^head: .*run ipmaildir fsck --repair"
+check "... not 'nothing committed yet'" test "$(grep -c 'nothing committed' <<<"$out")" = 0
+cp "$TEST_DIR/head.good" "$S/head"
+
 # A wrapped key.
 W=$TEST_DIR/wrapped
 (umask 077; printf 'secret words\n' >"$TEST_DIR/pass")

@@ -688,6 +688,25 @@ static void test_chunk_api(struct obj_store st)
 	is_int(obj_open_chunk(&st, &c, out, &len), 0, "open it");
 	ok(len == 1000 && memcmp(out, data, 1000) == 0, "same bytes");
 
+	/* Its first 600 bytes and 400 implicit zeros: the block of the
+	 * 1,000 bytes with those zeros in memory, and it opens to them. */
+	uint8_t zeroed[1000];
+	memcpy(zeroed, data, 600);
+	memset(zeroed + 600, 0, 400);
+	is_int(obj_seal_chunk(&st, zeroed, 1000, &c2), 0, "seal 600 + zeros");
+	struct chunk_ref c3;
+	is_int(obj_seal_chunk_sparse(&st, data, 600, 1000, &c3), 0,
+	       "seal 600 of 1000, sparse");
+	ok(cid_equal(&c3.cid, &c2.cid) && c3.size == 1000 &&
+	   memcmp(c3.key, c2.key, sizeof(c3.key)) == 0,
+	   "… the same CID, size and key");
+	is_int(obj_open_chunk(&st, &c3, out, &len), 0, "… opens");
+	ok(len == 1000 && memcmp(out, zeroed, 1000) == 0, "… to the zeros");
+	is_int(obj_seal_chunk_sparse(&st, NULL, 0, 1000, &c3), 0,
+	       "all zeros, no buffer");
+	is_int(obj_seal_chunk_sparse(&st, data, 1001, 1000, &c3), -EINVAL,
+	       "have > len refused");
+
 	/* Another convergence secret: another CID, nothing links them. */
 	uint8_t other[IPMD_KEY_BYTES];
 	memset(other, 0x5a, sizeof(other));

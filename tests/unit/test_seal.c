@@ -456,6 +456,59 @@ static void test_tamper_large(void)
 	free(sealed);
 }
 
+/* seal_convergent_sparse: plain[0..have) and implicit zeros to len give
+ * the block and key of the whole buffer, padded or not, for a zero tail
+ * of none, less than one, one and several constant-buffer pieces. */
+static void test_sparse(const uint8_t conv[IPMD_KEY_BYTES])
+{
+	const size_t len = 5000, haves[] = { 0, 1, 3000, 3999, 4000, 5000 };
+	const size_t padded[] = { len, (size_t)seal_padme(len) };
+	uint8_t *plain = xmalloc(len);
+	uint8_t *want = xmalloc(padded[1] + IPMD_SEAL_OVERHEAD);
+	uint8_t *got = xmalloc(padded[1] + IPMD_SEAL_OVERHEAD);
+	uint8_t wkey[IPMD_KEY_BYTES], gkey[IPMD_KEY_BYTES];
+
+	ok(padded[1] > len, "padmé pads %zu bytes", len);
+	for (size_t p = 0; p < 2; p++) {
+		size_t n = padded[p] + IPMD_SEAL_OVERHEAD;
+		for (size_t i = 0; i < sizeof(haves) / sizeof(haves[0]); i++) {
+			size_t have = haves[i];
+			tap_fill_random(plain, len, 7000 + have);
+			memset(plain + have, 0, len - have);
+			is_int(seal_convergent_padded(want, wkey, plain, len,
+						      padded[p], BLOCK_CHUNK,
+						      conv),
+			       0, "whole: %zu of %zu, padded to %zu", have,
+			       len, padded[p]);
+			/* What lies past have is not read: not zeros here. */
+			memset(plain + have, 0xa5, len - have);
+			is_int(seal_convergent_sparse(got, gkey,
+						      have ? plain : NULL,
+						      have, len, padded[p],
+						      BLOCK_CHUNK, conv),
+			       0, "sparse: %zu of %zu, padded to %zu", have,
+			       len, padded[p]);
+			is_mem(got, want, n, "… the same block (%zu, %zu)",
+			       have, padded[p]);
+			is_mem(gkey, wkey, IPMD_KEY_BYTES,
+			       "… and the same key (%zu, %zu)", have,
+			       padded[p]);
+		}
+	}
+	is_int(seal_convergent_sparse(got, gkey, plain, 11, 10, 10,
+				      BLOCK_CHUNK, conv),
+	       -EINVAL, "sparse: have > len refused");
+	is_int(seal_convergent_sparse(got, gkey, NULL, 1, 10, 10, BLOCK_CHUNK,
+				      conv),
+	       -EINVAL, "sparse: no plain with have > 0 refused");
+	is_int(seal_convergent_sparse(got, gkey, plain, 10, 10, 9, BLOCK_CHUNK,
+				      conv),
+	       -EINVAL, "sparse: padded below len refused");
+	free(plain);
+	free(want);
+	free(got);
+}
+
 static void test_bad_args(const uint8_t conv[IPMD_KEY_BYTES])
 {
 	uint8_t plain[16] = { 0 }, sealed[16 + IPMD_SEAL_OVERHEAD];
@@ -497,6 +550,7 @@ int main(void)
 	test_tamper(conv);
 	test_random_nonce();
 	test_bad_args(conv);
+	test_sparse(conv);
 	test_vs_libsodium();
 	test_streaming_pieces();
 	test_tamper_large();
