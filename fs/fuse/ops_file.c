@@ -92,12 +92,14 @@ static int seal_open_file(struct ipmd_fs *fs, fuse_ino_t ino,
 	pthread_mutex_lock(&fs->lock);
 	struct inode *inode = tree_get(fs->tree, ino);
 	struct file_state *f = inode ? file_get(fs, inode, false, &e) : NULL;
-	bool replacement = maildir_is_replacement(inode);
-	struct seal_kind k = {.cache = inode && inode->cache,
-			      .deferred = replacement ||
-					  maildir_is_delivery(inode)};
+	/* Each looked for only where it counts (every close of a file
+	 * written runs this): the take wants it with a state to seal, the
+	 * reply of an fsync (kind) always. */
+	bool replacement = (f || kind) && maildir_is_replacement(inode);
 	if (kind)
-		*kind = k;
+		*kind = (struct seal_kind){
+			.cache = inode && inode->cache,
+			.deferred = replacement || maildir_is_delivery(inode)};
 	pthread_mutex_unlock(&fs->lock);
 	if (!f)
 		return e;
