@@ -255,13 +255,12 @@ void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	}
 	/* Part written: a short write, as write(2) reports one; the caller
 	 * gets the error when it writes the rest.  The file holds exactly
-	 * what was reported (file_write_part). */
-	if (written > 0)
-		fuse_reply_write(req, written);
-	else if (err)
+	 * what was reported (file_write_part; without an error, all size
+	 * bytes). */
+	if (err && written == 0)
 		fuse_reply_err(req, -err);
 	else
-		fuse_reply_write(req, size);
+		fuse_reply_write(req, written);
 }
 
 void ops_flush(fuse_req_t req, fuse_ino_t ino,
