@@ -286,9 +286,23 @@ static int read_stored(struct obj_store *st, const struct chunk_ref *c,
 	size_t have = (size_t)c->size - within;
 	size_t n = have < len ? have : len;
 	size_t got = 0;
-	if (!st->cache ||
-	    chunk_cache_read(st->cache, &c->cid, within, dst, n, &got) != 0 ||
-	    got != n) {
+	if (n == c->size) {
+		/* All of it (a write's load, a read of a whole chunk): opened
+		 * straight into dst, which obj_open_chunk fills from the cache
+		 * when it can; no chunk-sized buffer to allocate, copy out of
+		 * and wipe, nor a second look in the cache. */
+		size_t plen;
+		int r = obj_open_chunk(st, c, dst, &plen);
+		if (r == 0 && plen != c->size)
+			r = -EBADMSG;
+		if (r != 0) {
+			sodium_memzero(dst, n);
+			return r;
+		}
+	} else if (!st->cache ||
+		   chunk_cache_read(st->cache, &c->cid, within, dst, n,
+				    &got) != 0 ||
+		   got != n) {
 		uint8_t *tmp = malloc(st->chunk_size);
 		size_t plen;
 		if (!tmp)
