@@ -91,14 +91,8 @@ static void batch_done(struct outbox *o, int e, bool stored)
 		if (e != o->st.last_error) {
 			/* A refused connection said as what it means to the
 			 * user, with the address (as fs/mount/sync.c says it). */
-			const char *url = o->remote ? bs_kubo_url(o->remote)
-						    : NULL;
 			char msg[300];
-			if (e == -ECONNREFUSED && url)
-				snprintf(msg, sizeof(msg), "the IPFS node is "
-					 "not running, or not reachable at %s",
-					 url);
-			else
+			if (!bs_kubo_refused(o->remote, e, msg, sizeof(msg)))
 				snprintf(msg, sizeof(msg), "%s", strerror(-e));
 			ob_say(o, LOG_WARNING,
 			       "uploads to the node fail (%s); %llu blocks "

@@ -708,3 +708,13 @@ const char *bs_kubo_url(struct blockstore *bs)
 	struct bs_kubo *k = kubo_of(bs);
 	return k ? k->url : NULL;
 }
+
+bool bs_kubo_refused(struct blockstore *bs, int e, char *buf, size_t size)
+{
+	const char *url = bs_kubo_url(bs);
+	if (e != -ECONNREFUSED || !url)
+		return false;
+	snprintf(buf, size, "the IPFS node is not running, or not reachable "
+		 "at %s", url);
+	return true;
+}

@@ -38,6 +38,7 @@
 #ifndef IPMD_IPFS_BS_KUBO_H
 #define IPMD_IPFS_BS_KUBO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ipfs/blockstore.h"
@@ -158,5 +159,11 @@ void bs_kubo_last_error(struct blockstore *bs, char *buf, size_t size);
 
 /* The API base URL in use (NULL: no node in the stack). */
 const char *bs_kubo_url(struct blockstore *bs);
+
+/* Error e of a call through bs (NULL: none), when it is a refused
+ * connection to the node in bs's stack, said as what it means to a
+ * user: "the IPFS node is not running, or not reachable at URL" into
+ * buf, and true.  Else false, buf untouched. */
+bool bs_kubo_refused(struct blockstore *bs, int e, char *buf, size_t size);
 
 #endif

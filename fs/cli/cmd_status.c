@@ -126,9 +126,7 @@ static void gather(struct history *h, struct status *s)
 	struct journal_replay_stats js;
 	struct head from = st->head_err ? (struct head){.journal_gen = 1}
 					: st->head;
-	s->je = journal_replay(h->store.paths.journal, h->store.keys.journal,
-			       from.journal_gen, head_replay_flags(&from),
-			       count_record, &jc, &js);
+	s->je = history_journal_each(h, &from, 0, count_record, &jc, &js);
 	s->jmissing = js.missing_gen;
 	s->records = jc.records;
 	s->jbytes = jc.bytes;

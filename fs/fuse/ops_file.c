@@ -92,12 +92,14 @@ static int seal_open_file(struct ipmd_fs *fs, fuse_ino_t ino,
 	pthread_mutex_lock(&fs->lock);
 	struct inode *inode = tree_get(fs->tree, ino);
 	struct file_state *f = inode ? file_get(fs, inode, false, &e) : NULL;
-	bool replacement = maildir_is_replacement(inode);
-	struct seal_kind k = {.cache = inode && inode->cache,
-			      .deferred = replacement ||
-					  maildir_is_delivery(inode)};
+	/* Each looked for only where it counts (every close of a file
+	 * written runs this): the take wants it with a state to seal, the
+	 * reply of an fsync (kind) always. */
+	bool replacement = (f || kind) && maildir_is_replacement(inode);
 	if (kind)
-		*kind = k;
+		*kind = (struct seal_kind){
+			.cache = inode && inode->cache,
+			.deferred = replacement || maildir_is_delivery(inode)};
 	pthread_mutex_unlock(&fs->lock);
 	if (!f)
 		return e;
@@ -253,13 +255,12 @@ void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	}
 	/* Part written: a short write, as write(2) reports one; the caller
 	 * gets the error when it writes the rest.  The file holds exactly
-	 * what was reported (file_write_part). */
-	if (written > 0)
-		fuse_reply_write(req, written);
-	else if (err)
+	 * what was reported (file_write_part; without an error, all size
+	 * bytes). */
+	if (err && written == 0)
 		fuse_reply_err(req, -err);
 	else
-		fuse_reply_write(req, size);
+		fuse_reply_write(req, written);
 }
 
 void ops_flush(fuse_req_t req, fuse_ino_t ino,

@@ -137,6 +137,23 @@ struct obj_store {
 	enum obj_scope scope;
 };
 
+/* An object of size bytes cut by chunk size cs (the first chunks exactly
+ * cs bytes, the last the rest): how many chunks it has (not (size + cs -
+ * 1) / cs, which wraps for sizes near 2^64), and the length of chunk i (0
+ * past the end). */
+static inline uint64_t obj_chunk_count(uint64_t size, uint32_t cs)
+{
+	return size / cs + (size % cs != 0);
+}
+
+static inline size_t obj_chunk_len(uint64_t size, uint32_t cs, uint64_t i)
+{
+	if (i >= obj_chunk_count(size, cs))
+		return 0;
+	uint64_t left = size - i * (uint64_t)cs;
+	return left < cs ? (size_t)left : cs;
+}
+
 /* "message" or "mailbox" (the mount option's and config key's words): 0,
  * or -EINVAL for anything else. */
 IPMD_MUST_CHECK

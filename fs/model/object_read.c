@@ -277,8 +277,7 @@ static int tree_open(struct tree *t, struct obj_store *st,
 			   true);
 	if (r != 0)
 		return r;
-	t->nchunks = ref->size / t->chunk_size +
-		     (ref->size % t->chunk_size != 0);
+	t->nchunks = obj_chunk_count(ref->size, t->chunk_size);
 	return 0;
 }
 

@@ -178,29 +178,14 @@ bool file_modified(struct file_state *f)
 	return m;
 }
 
-/* Not (size + cs - 1) / cs: that wraps for sizes near 2^64. */
-static uint64_t chunks_for(uint64_t size, uint32_t cs)
-{
-	return size / cs + (size % cs != 0);
-}
-
-/* Length chunk i has in a file of this size. */
-static size_t chunk_len(uint64_t size, uint32_t cs, uint64_t i)
-{
-	uint64_t start = i * (uint64_t)cs;
-	if (start >= size)
-		return 0;
-	return size - start < cs ? (size_t)(size - start) : cs;
-}
-
 /* Is the list cut by cs, as every index into it assumes? */
 static bool cut_by(const struct chunk_ref *c, size_t n, uint64_t size,
 		   uint32_t cs)
 {
-	if (n != chunks_for(size, cs))
+	if (n != obj_chunk_count(size, cs))
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (c[i].size != chunk_len(size, cs, i))
+		if (c[i].size != obj_chunk_len(size, cs, i))
 			return false;
 	return true;
 }
@@ -211,14 +196,14 @@ static int rechunk(struct obj_store *st, const struct obj_ref *base,
 		   struct chunk_ref **out, size_t *nout)
 {
 	const uint32_t cs = st->chunk_size;
-	uint64_t n = chunks_for(base->size, cs);
+	uint64_t n = obj_chunk_count(base->size, cs);
 	if (n > SIZE_MAX / sizeof(struct chunk_ref))
 		return -EFBIG;
 	struct chunk_ref *list = calloc((size_t)n, sizeof(*list));
 	uint8_t *buf = malloc(cs);
 	int r = list && buf ? 0 : -ENOMEM;
 	for (uint64_t i = 0; r == 0 && i < n; i++) {
-		size_t want = chunk_len(base->size, cs, i), got = 0;
+		size_t want = obj_chunk_len(base->size, cs, i), got = 0;
 		r = obj_read(st, base, i * cs, buf, want, &got);
 		if (r == 0 && got != want)
 			r = -EBADMSG;
@@ -301,9 +286,23 @@ static int read_stored(struct obj_store *st, const struct chunk_ref *c,
 	size_t have = (size_t)c->size - within;
 	size_t n = have < len ? have : len;
 	size_t got = 0;
-	if (!st->cache ||
-	    chunk_cache_read(st->cache, &c->cid, within, dst, n, &got) != 0 ||
-	    got != n) {
+	if (n == c->size) {
+		/* All of it (a write's load, a read of a whole chunk): opened
+		 * straight into dst, which obj_open_chunk fills from the cache
+		 * when it can; no chunk-sized buffer to allocate, copy out of
+		 * and wipe, nor a second look in the cache. */
+		size_t plen;
+		int r = obj_open_chunk(st, c, dst, &plen);
+		if (r == 0 && plen != c->size)
+			r = -EBADMSG;
+		if (r != 0) {
+			sodium_memzero(dst, n);
+			return r;
+		}
+	} else if (!st->cache ||
+		   chunk_cache_read(st->cache, &c->cid, within, dst, n,
+				    &got) != 0 ||
+		   got != n) {
 		uint8_t *tmp = malloc(st->chunk_size);
 		size_t plen;
 		if (!tmp)
@@ -326,7 +325,7 @@ static int seal_slot(struct obj_store *st, struct file_state *f, size_t slot)
 {
 	struct dirty_buf *d = &f->dirty[slot];
 	uint64_t index = d->index;
-	size_t len = chunk_len(f->size, st->chunk_size, index);
+	size_t len = obj_chunk_len(f->size, st->chunk_size, index);
 	/* The chunk's bytes past cap are zero: the seal takes them as such,
 	 * so the buffer is not grown for them (nor can fail to be). */
 	struct chunk_ref ref;
@@ -366,7 +365,7 @@ static int get_buffer(struct obj_store *st, struct file_state *f,
 	/* What the stored chunk gives (beyond it: zeros, the file was
 	 * extended past it), unless all of that is about to be overwritten. */
 	const struct chunk_ref *c = &f->chunks[index];
-	size_t len = chunk_len(f->size, cs, index);
+	size_t len = obj_chunk_len(f->size, cs, index);
 	size_t load = c->cid.len == 0 || covered >= len ? 0
 		      : c->size < len			  ? (size_t)c->size
 							  : len;
@@ -450,7 +449,7 @@ static int set_size(struct obj_store *st, struct file_state *f,
 		    uint64_t size)
 {
 	const uint32_t cs = st->chunk_size;
-	uint64_t n = chunks_for(size, cs);
+	uint64_t n = obj_chunk_count(size, cs);
 	/* Half: resize_chunks may double the table past n. */
 	if (n > SIZE_MAX / 2 / sizeof(struct chunk_ref))
 		return -EFBIG;
@@ -513,7 +512,7 @@ static void unwind_size(struct file_state *f, uint32_t cs, uint64_t old,
 	uint64_t size = end > old ? end : old;
 	if (size >= f->size)
 		return;
-	(void)resize_chunks(f, (size_t)chunks_for(size, cs));
+	(void)resize_chunks(f, (size_t)obj_chunk_count(size, cs));
 	f->size = size;
 }
 
@@ -617,7 +616,7 @@ int file_seal(struct obj_store *caller, struct file_state *f,
 	while (r == 0 && f->ndirty > 0)
 		r = seal_slot(st, f, 0);
 	for (size_t i = 0; r == 0 && i < f->nchunks; i++) {
-		size_t want = chunk_len(f->size, cs, i);
+		size_t want = obj_chunk_len(f->size, cs, i);
 		struct chunk_ref *c = &f->chunks[i];
 		if (c->cid.len != 0 && c->size == want)
 			continue;

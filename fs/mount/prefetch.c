@@ -103,12 +103,10 @@ void prefetch_stop(struct prefetch *p)
 void prefetch_chunk(struct prefetch *p, const struct obj_ref *ref,
 		    uint64_t index)
 {
-	if (!p || ref->size == 0 ||
-	    index >= (ref->size + p->st->chunk_size - 1) / p->st->chunk_size)
-		return;
-	uint64_t left = ref->size - index * p->st->chunk_size;
-	size_t bytes = left < p->st->chunk_size ? (size_t)left
-						: p->st->chunk_size;
+	size_t bytes = p ? obj_chunk_len(ref->size, p->st->chunk_size, index)
+			 : 0;
+	if (bytes == 0)
+		return; /* past its end (or empty) */
 	pthread_mutex_lock(&p->lock);
 	struct prefetch_stats *s = &p->stats;
 	if (p->count < PREFETCH_QUEUE &&

@@ -32,17 +32,16 @@ struct sync {
 
 /* One line when a kind of failure starts, one when rounds work again.
  * A node that refuses the connection is said as what it means to the
- * user, with the address the mount uses (as remote.c and node.c say it). */
+ * user, with the address the mount uses (bs_kubo_refused, as the
+ * outbox's uploads say it). */
 static void say(struct sync *s, int e, const char *what)
 {
 	if (e && e != s->failing) {
 		char why[512] = "";
 		struct blockstore *node = s->fs->stack.remote;
-		const char *url = bs_kubo_url(node);
-		if (e == -ECONNREFUSED && url)
-			logmsg(LOG_WARNING, "sync: the IPFS node is not "
-			       "running, or not reachable at %s; trying again "
-			       "at the next round, mail is not affected", url);
+		if (bs_kubo_refused(node, e, why, sizeof(why)))
+			logmsg(LOG_WARNING, "sync: %s; trying again at the "
+			       "next round, mail is not affected", why);
 		else {
 			if (e == -EIO || e == -ETIMEDOUT || e == -ECONNRESET)
 				bs_kubo_last_error(node, why, sizeof(why));

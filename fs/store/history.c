@@ -207,16 +207,22 @@ static int replay_record(uint64_t gen, uint64_t seq, const uint8_t *payload,
 	return r->fn(r->arg, false, NULL, e);
 }
 
+int history_journal_each(struct history *h, const struct head *from,
+			 unsigned flags, journal_replay_fn fn, void *arg,
+			 struct journal_replay_stats *js)
+{
+	return journal_replay(h->store.paths.journal, h->store.keys.journal,
+			      from->journal_gen, flags | head_replay_flags(from),
+			      fn, arg, js);
+}
+
 int history_replay_journal(struct history *h, struct fs_tree *tree,
 			   const struct head *from, history_replay_fn fn,
 			   void *arg, struct journal_replay_stats *js)
 {
 	struct replay r = {.h = h, .tree = tree, .fn = fn, .arg = arg};
-	return journal_replay(h->store.paths.journal, h->store.keys.journal,
-			      from->journal_gen,
-			      JOURNAL_REPLAY_ACROSS_GAPS |
-				      head_replay_flags(from),
-			      replay_record, &r, js);
+	return history_journal_each(h, from, JOURNAL_REPLAY_ACROSS_GAPS,
+				    replay_record, &r, js);
 }
 
 /* history_journal_merges: every merge record's parent, nothing applied. */
@@ -261,9 +267,7 @@ static int keep_record(uint64_t gen, uint64_t seq, const uint8_t *payload,
 int history_journal_read(struct history *h, const struct head *from,
 			 struct history_journal *j)
 {
-	int e = journal_replay(h->store.paths.journal, h->store.keys.journal,
-			       from->journal_gen, head_replay_flags(from),
-			       keep_record, j, NULL);
+	int e = history_journal_each(h, from, 0, keep_record, j, NULL);
 	if (e)
 		history_journal_free(j);
 	return e;

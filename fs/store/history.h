@@ -41,6 +41,7 @@
 #include "fs/model/tree.h"
 #include "fs/store/device.h"
 #include "fs/store/head.h"
+#include "fs/store/journal.h"
 #include "fs/store/store.h"
 #include "fs/store/store_open.h"
 #include "util/attr.h"
@@ -132,6 +133,17 @@ int history_add_overlay(struct history *h, const uint8_t *block, size_t len,
  */
 struct cid_set;
 int history_watch_reads(struct history *h, struct cid_set *set);
+
+/*
+ * journal_replay of the store's journal from the generation from names:
+ * from->journal_gen, with flags and, when from->journal_first, its file
+ * required (head_replay_flags).  The offline readers (gc, fsck, status)
+ * all go through here, so none forgets the head's own flag; the mount's
+ * replay (fs/mount/mount_replay.c) asks journal_replay the same.
+ */
+int history_journal_each(struct history *h, const struct head *from,
+			 unsigned flags, journal_replay_fn fn, void *arg,
+			 struct journal_replay_stats *js);
 
 /*
  * The journal's records from the generation from names (from->journal_gen;

@@ -12,7 +12,6 @@
 #include "fs/model/reach.h"
 #include "ipfs/bs_kubo.h"
 #include "ipfs/bs_local.h"
-#include "ipfs/bs_watch.h"
 #include "ipfs/cid.h"
 #include "util/msgbuf.h"
 
