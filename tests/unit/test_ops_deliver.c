@@ -356,17 +356,32 @@ static _Noreturn void deliver(const char *store, const struct delivery *c)
 	_exit(bad);
 }
 
-static void test_delivery(const struct delivery *c, const char *store)
+/* A fresh store and a child to crash in it: 0 in the child, its pid in
+ * the parent. */
+static pid_t forked(const char *store)
 {
 	if (harness_make_store(store) != 0)
 		harness_bail("make %s", store);
 	pid_t pid = fork();
 	if (pid < 0)
 		harness_bail("fork");
-	if (pid == 0)
-		deliver(store, c);
+	return pid;
+}
+
+/* The child's wait status. */
+static int reaped(pid_t pid)
+{
 	int status = 0;
 	waitpid(pid, &status, 0);
+	return status;
+}
+
+static void test_delivery(const struct delivery *c, const char *store)
+{
+	pid_t pid = forked(store);
+	if (pid == 0)
+		deliver(store, c);
+	int status = reaped(pid);
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	   "%s: every call answered 0, and the fsync of tmp/%s synced "
 	   "nothing (exit %d)",
@@ -542,15 +557,10 @@ static _Noreturn void rewrite(const char *store, const struct replacement *c)
 
 static void test_rewrite(const struct replacement *c, const char *store)
 {
-	if (harness_make_store(store) != 0)
-		harness_bail("make %s", store);
-	pid_t pid = fork();
-	if (pid < 0)
-		harness_bail("fork");
+	pid_t pid = forked(store);
 	if (pid == 0)
 		rewrite(store, c);
-	int status = 0;
-	waitpid(pid, &status, 0);
+	int status = reaped(pid);
 	size_t n = records_of(c->size);
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	   "%s: every call answered 0; %s (exit %d)", c->what,
