@@ -22,8 +22,8 @@
  * messages), and the rename that follows does not seal a file
  * whose every byte is so journaled (file_tail_covers): the commit seals
  * the one left under the name, and a rewrite renamed over before the
- * commit is dropped unsealed.  Per rewrite that is one journal record
- * instead of a block file in the store (and its record in the journal),
+ * commit is dropped unsealed.  Per rewrite that is a journal record per
+ * RECORD_APPEND_MAX instead of a block file in the store (and its record in the journal),
  * whose version was garbage at the next rewrite.  What an fsync or a
  * rename promises is unchanged: the appends are journaled before the
  * fsync is answered and before the rename's record, and replay rebuilds
@@ -45,11 +45,12 @@
  * filesystem, the file holds a prefix of what was written; a
  * replacement file is still under its temporary name, so NAME is the
  * old version, whole.  The bound, TAIL_JOURNAL_MAX, is one chunk
- * (OBJ_CHUNK_DEFAULT, 16 records): below it a file's new bytes sit in
- * one chunk buffer and no write sealed them; past it a write fills and
- * seals a chunk into a block anyway (file.h), so journaling those bytes
- * again saves no block, and memory per take stays one chunk.  A bigger
- * tail is sealed as before.
+ * (OBJ_CHUNK_DEFAULT, 16 records): a replacement file below it sits in
+ * one chunk buffer that no write sealed; a growth past it fills at
+ * least one chunk, which the write sealed into a block anyway (file.h),
+ * so journaling those bytes too would not spare that block; and the
+ * memory a take copies stays one chunk.  A bigger tail is sealed as
+ * before.
  *
  * Replay: an append record writes its bytes into the inode's file state
  * (made over the content the tree holds at that point), which is listed
