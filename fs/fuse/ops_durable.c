@@ -93,10 +93,10 @@ void ops_reply_entry_durable(fuse_req_t req, int err,
  * same with NAME.lock for dovecot-keywords and subscriptions).  That
  * rename is durable at the next sync, not on return (ops.c, op_rename),
  * so a durable fsync before it bought NAME nothing: the journal is a log
- * replayed in order, the record journaled here (a content record, or
- * an append record of the bytes when they fit one, fs/mount/tail.h)
- * comes before the rename's, and no later record is durable without
- * it.  A crash then leaves NAME old and whole, or new and whole, never
+ * replayed in order, what is journaled here (a content record, or
+ * append records of the bytes when they fit TAIL_JOURNAL_MAX,
+ * fs/mount/tail.h, all under one hold of the lock) comes before the
+ * rename's record, and no later record is durable without it.  A crash then leaves NAME old and whole, or new and whole, never
  * empty or torn (the hazard the fsync guards against on a filesystem
  * that reorders data and names), and everything acknowledged as
  * durable after it (a delivery's rename into new/, any fsync) carries

@@ -17,8 +17,8 @@ int ipmd_fs_tail_prepare(struct ipmd_fs *fs, struct file_state *f,
 	memset(r, 0, sizeof(*r));
 	memset(t, 0, sizeof(*t));
 	int e = replacement
-			? file_tail_take_first(&fs->st, f, RECORD_APPEND_MAX, t)
-			: file_tail_take(&fs->st, f, RECORD_APPEND_MAX, t);
+			? file_tail_take_first(&fs->st, f, TAIL_JOURNAL_MAX, t)
+			: file_tail_take(&fs->st, f, TAIL_JOURNAL_MAX, t);
 	if (e == 1) {
 		r->op = REC_APPEND;
 		r->ino = ino;
@@ -67,12 +67,34 @@ int ipmd_fs_tail_log(struct ipmd_fs *fs, struct inode *inode,
 		sodium_memzero(&r->content, sizeof(r->content));
 		return e;
 	}
-	int e = ipmd_fs_log(fs, r);
-	file_tail_done(f, t, e == 0);
+	/* The tail as append records of at most RECORD_APPEND_MAX bytes at
+	 * consecutive offsets, all under this one hold of fs->lock: no
+	 * other record (a rename of the file, a commit's rotation) comes
+	 * between them, and the sync that answers this call covers them
+	 * all.  A crash before it may keep only the first k: replay then
+	 * rebuilds the file up to their end (tail.h, "Several records"). */
+	struct file_tail done = *t;
+	done.len = 0;
+	int e = 0;
+	while (e == 0 && done.len < t->len) {
+		size_t n = t->len - done.len;
+		if (n > RECORD_APPEND_MAX)
+			n = RECORD_APPEND_MAX;
+		r->off = t->off + done.len;
+		r->data = t->data + done.len;
+		r->data_len = n;
+		e = ipmd_fs_log(fs, r);
+		if (e == 0)
+			done.len += n;
+	}
+	/* Failed midway: the records before are in the journal and the
+	 * tree, so the durable point moves to their end, and the next fsync
+	 * takes the rest from there. */
+	file_tail_done(f, &done, done.len > 0);
 	/* Listed whatever opens is: an open file is never settled, and the
 	 * commit must seal these appends before it rotates past the
 	 * generation holding them (mount.c, seal_unclaimed_inode). */
-	if (e == 0)
+	if (done.len > 0)
 		ipmd_fs_unclaimed(fs, inode->ino);
 	return e;
 }

@@ -4,9 +4,10 @@
  * (docs/ARCHITECTURE.md, "Append-friendly tails").
  *
  * An fsync of a file whose every change since its durable point lies past
- * that point (fs/mount/file.h, "Tails"), by 1 … RECORD_APPEND_MAX bytes,
- * journals those bytes as an append record (fs/model/record.h), sealed by
- * the journal like every record, instead of re-sealing the file's tail
+ * that point (fs/mount/file.h, "Tails"), by 1 … TAIL_JOURNAL_MAX bytes,
+ * journals those bytes as append records (fs/model/record.h) of at most
+ * RECORD_APPEND_MAX each ("Several records" below), sealed by the
+ * journal like every record, instead of re-sealing the file's tail
  * chunk into a new block (which the journal and the store each hold).
  * The state stays modified; the next commit seals it (whole, once) and
  * journals its content record before the journal rotates, so the commit's
@@ -16,16 +17,40 @@
  * Replacement files (fs/model/maildir.h, maildir_is_replacement: Dovecot
  * rewrites dovecot-uidlist on nearly every flag change, as
  * dovecot-uidlist.tmp written whole, fsynced and renamed over it): their
- * first bytes go as an append record too, when they fit one
- * (RECORD_APPEND_MAX), and the rename that follows does not seal a file
+ * first bytes go as append records too, when they fit TAIL_JOURNAL_MAX
+ * (dovecot-uidlist, about 20 bytes a message, up to some 12,000
+ * messages), and the rename that follows does not seal a file
  * whose every byte is so journaled (file_tail_covers): the commit seals
  * the one left under the name, and a rewrite renamed over before the
- * commit is dropped unsealed.  Per rewrite that is one journal record
- * instead of a block file in the store (and its record in the journal),
+ * commit is dropped unsealed.  Per rewrite that is a journal record per
+ * RECORD_APPEND_MAX instead of a block file in the store (and its record in the journal),
  * whose version was garbage at the next rewrite.  What an fsync or a
- * rename promises is unchanged: the append is journaled before the fsync
- * is answered and before the rename's record, and replay rebuilds the
- * file from it.
+ * rename promises is unchanged: the appends are journaled before the
+ * fsync is answered and before the rename's record, and replay rebuilds
+ * the file from them.
+ *
+ * Several records: a tail over RECORD_APPEND_MAX goes as consecutive
+ * append records (offsets off, off + RECORD_APPEND_MAX, …), the record
+ * format and what older binaries replay unchanged.  They are journaled
+ * under one hold of fs->lock (ipmd_fs_tail_log), so nothing comes
+ * between them: not the rename of the file, which is journaled after
+ * the last, nor a commit's rotation (they are all in one generation).
+ * One sync covers them, the one that answers the fsync (or the next
+ * durable call's).  A crash before that sync may keep the first k of
+ * them (each record is one write, kept whole or cut as the journal's
+ * unfinished end): replay rebuilds the file as its first bytes up to
+ * the k-th record's end, a prefix of what was fsynced, never other
+ * bytes, and without the rename (its record is after all of them).
+ * The fsync was not answered: as after a crash in mid-write on any
+ * filesystem, the file holds a prefix of what was written; a
+ * replacement file is still under its temporary name, so NAME is the
+ * old version, whole.  The bound, TAIL_JOURNAL_MAX, is one chunk
+ * (OBJ_CHUNK_DEFAULT, 16 records): a replacement file below it sits in
+ * one chunk buffer that no write sealed; a growth past it fills at
+ * least one chunk, which the write sealed into a block anyway (file.h),
+ * so journaling those bytes too would not spare that block; and the
+ * memory a take copies stays one chunk.  A bigger tail is sealed as
+ * before.
  *
  * Replay: an append record writes its bytes into the inode's file state
  * (made over the content the tree holds at that point), which is listed
@@ -48,9 +73,15 @@
 #include "fs/mount/file.h"
 #include "fs/mount/mount.h"
 
+/* The most bytes one fsync journals as append records (above). */
+#define TAIL_JOURNAL_MAX (16 * RECORD_APPEND_MAX)
+_Static_assert(TAIL_JOURNAL_MAX <= OBJ_CHUNK_DEFAULT,
+	       "a journaled tail fits one chunk buffer");
+
 /*
  * Without fs->lock, f held (fsync, flush or release of inode ino): what to
- * journal of f.  *r: an append record of the bytes in *t; or a content
+ * journal of f.  *r: an append of the bytes in *t (up to
+ * TAIL_JOURNAL_MAX: the log step splits it into records); or a content
  * record of f's last seal, t->seals (sealed here, or, with nothing new to
  * seal, by another call, whose record may not be journaled yet); or op 0
  * when f was never sealed and nothing is to journal.  0 or the seal's
@@ -61,8 +92,10 @@ int ipmd_fs_tail_prepare(struct ipmd_fs *fs, struct file_state *f,
 			 struct file_tail *t);
 /*
  * Under fs->lock, after prepare gave a record: stamp it with the inode's
- * mtime and the time now, journal and apply it (ipmd_fs_log), and tell f
- * whether it is in the journal.  A content record is journaled and
+ * mtime and the time now, journal and apply it (ipmd_fs_log; an append
+ * as several records, "Several records"), and tell f how much is in the
+ * journal (a failure midway moves the durable point to the end of the
+ * records journaled: the next fsync takes the rest).  A content record is journaled and
  * applied only if no later seal's is in already (ipmd_fs_log_seal,
  * fs/mount/file.h "Seal order"): seals made outside the lock reach it in
  * any order, and the journal and the tree never go back to older

@@ -6,7 +6,10 @@
 # fsync and again at the rename (fs/mount/tail.h, "Replacement files"):
 #   1. With no commit (commit_delay 10 min), 30 rewrites of dovecot-uidlist
 #      through dovecot-uidlist.tmp (2 … 12 KiB each, fsync, rename) and
-#      one of dovecot-keywords through .lock put no block in the store.
+#      one of dovecot-keywords through .lock put no block in the store;
+#      nor do 12 more of dovecot-uidlist of 17 … 116 KiB (several append
+#      records each, up to TAIL_JOURNAL_MAX: a 5,000-message mailbox's
+#      dovecot-uidlist is about 100 KiB).
 #   2. Then, not fsynced: dovecot-keywords.lock written, closed and renamed
 #      over dovecot-keywords (the rename seals it), and subscriptions.lock
 #      written and closed only; a delivery (durable on return) carries all
@@ -22,7 +25,7 @@ ipmd_store_only "crashes need an ipmaildir mount"
 ipmd_own_store
 
 cat >"$W/replace.py" <<'PY'
-# replace.py MNT rewrites|unsynced — the rewrites of step 1, or the
+# replace.py MNT rewrites|big|unsynced — the rewrites of step 1, or the
 # writes of step 2 and a delivery.
 import os, sys
 from expect_files import fill
@@ -45,6 +48,9 @@ if step == "rewrites":
     for v in range(30):
         replace("dovecot-uidlist", ".tmp", v, 2048 + v * 350)
     replace("dovecot-keywords", ".lock", 0, 700)
+elif step == "big":
+    for v in range(30, 42):
+        replace("dovecot-uidlist", ".tmp", v, 17 * 1024 + (v - 30) * 9 * 1024)
 else:
     replace("dovecot-keywords", ".lock", 1, 900, fsync=False)
     write(os.path.join(mnt, "subscriptions.lock"),
@@ -62,7 +68,7 @@ import expect_files as ef
 def body(name, v, size):
     return ef.fill(("%s v%d " % (name, v)).encode() * 4 + b"\n", size)
 sys.exit(ef.report(ef.check(sys.argv[1], {
-    "dovecot-uidlist": body("dovecot-uidlist", 29, 2048 + 29 * 350),
+    "dovecot-uidlist": body("dovecot-uidlist", 41, 116 * 1024),
     "dovecot-keywords": body("dovecot-keywords", 1, 900),
     "new/d1": body("delivery", 0, 5000),
     "subscriptions.lock": ef.one_of(ef.ABSENT, b"",
@@ -79,6 +85,9 @@ before=$(blocks)
 check "30 rewrites of dovecot-uidlist and one of dovecot-keywords (fsync, rename)" \
 	ipmd_py "$W/replace.py" "$M" rewrites
 is "$(blocks)" "$before" "no block written by the rewrites (journal records)"
+check "12 rewrites of dovecot-uidlist of 17 … 116 KiB (fsync, rename)" \
+	ipmd_py "$W/replace.py" "$M" big
+is "$(blocks)" "$before" "no block written by the rewrites over 16 KiB (several records each)"
 
 # 2. Unsynced replacements, a delivery, a crash.
 check "dovecot-keywords replaced unsynced, subscriptions.lock left, a delivery" \

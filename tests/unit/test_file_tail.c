@@ -403,7 +403,39 @@ static void test_first(struct obj_store st)
 	file_state_free(f);
 }
 
+/* A tail journaled in parts (ipmd_fs_tail_log, fs/mount/tail.h: one
+ * append record per RECORD_APPEND_MAX bytes) that failed midway: the
+ * records journaled count (the durable point at their end), and the next
+ * take hands out the rest, from there; a rename does not skip the seal
+ * meanwhile. */
+static void test_part_journaled(struct obj_store st)
+{
+	uint8_t data[2 * MAX];
+	tap_fill_random(data, sizeof(data), 11);
+	static const struct obj_ref empty;
+	struct file_tail t;
+	struct file_state *f;
+	if (file_state_new(&st, 5, &empty, &f))
+		harness_bail("file_state_new");
+	is_int(file_write(&st, f, 0, data, 900), 0, "a new file: 900 bytes");
+	is_int(file_tail_take_first(&st, f, MAX, &t), 1, "taken: 900 at 0");
+	struct file_tail part = t;
+	part.len = 400;
+	file_tail_done(f, &part, true);
+	file_tail_free(&t);
+	ok(!file_tail_covers(f), "400 of 900 journaled: not covered");
+	is_int(file_tail_take_first(&st, f, MAX, &t), 1, "taken again");
+	ok(t.off == 400 && t.len == 500 && memcmp(t.data, data + 400, 500) == 0,
+	   "the other 500 bytes, from 400 (%llu, %zu)",
+	   (unsigned long long)t.off, t.len);
+	file_tail_done(f, &t, true);
+	file_tail_free(&t);
+	ok(file_tail_covers(f), "all journaled: covered");
+	file_state_free(f);
+}
+
 static const struct harness_store_test with_store[] = {
+	{"part", test_part_journaled},
 	{"grow", test_grow_only},
 	{"not", test_not_append},
 	{"replayed", test_replayed},
