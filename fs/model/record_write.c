@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "ipfs/cid.h"
+#include "util/endian.h"
 
 /* The most characters a JSON integer here takes: "-9223372036854775808". */
 #define INT_TEXT_MAX 20
@@ -63,21 +64,52 @@ static char *put_int(char *p, int64_t v)
 }
 
 /*
- * One 6-bit value as its base64url character, without branches or table
- * lookups on it (the bytes are mail: nothing secret-dependent in timing),
- * as libsodium's encoder does, but inline: libsodium calls a function per
- * character, which was 3.6 times the seal of a 4 KiB append.  Ranges:
- * 0–25 'A'–'Z', 26–51 'a'–'z', 52–61 '0'–'9', 62 '-', 63 '_'; each
- * (K - x) >> 8 is all ones exactly when x > K.
+ * Base64url without branches or table lookups on the bytes (they are
+ * mail: nothing in the timing may depend on them), as libsodium's
+ * encoder, but eight characters at a time in one 64-bit word (a byte
+ * lane each) where libsodium calls a function per character: that call
+ * was 3.6 times the seal of a 4 KiB append, this loop a third of it.
+ *
+ * A lane holds a 6-bit value x; (x + 128 - K) has its top bit set
+ * exactly when x >= K (at most 63 + 128: no carry out of the lane), so
+ * each range's offset is added or taken by a 0/1 mask times a constant:
+ * 0–25 'A' + x, 26–51 'a' + (x - 26), 52–61 '0' + (x - 52), 62 '-',
+ * 63 '_'.  The additions stay below 256 in a lane (63 + 65 + 6 + 49)
+ * and the subtraction leaves at least '-': no borrow between lanes.
  */
-static inline char b64url_char(unsigned x)
+#define LANES 0x0101010101010101ull
+#define AT_LEAST(x, k) ((((x) + (128 - (k)) * LANES) >> 7) & LANES)
+
+static uint64_t b64url_lanes(uint64_t x)
 {
-	unsigned c = x + 'A';
-	c += ((25u - x) >> 8) & 6u;  /* from 26: 'a' + (x - 26) */
-	c -= ((51u - x) >> 8) & 75u; /* from 52: '0' + (x - 52) */
-	c -= ((61u - x) >> 8) & 13u; /* 62: '-' */
-	c += ((62u - x) >> 8) & 49u; /* 63: '_' */
-	return (char)c;
+	uint64_t up = x + 'A' * LANES + 6 * AT_LEAST(x, 26) +
+		      49 * AT_LEAST(x, 63);
+	return up - (75 * AT_LEAST(x, 52) + 13 * AT_LEAST(x, 62));
+}
+
+/* Six bytes, big-endian in v's low 48 bits, as eight 6-bit values, the
+ * first in the top byte: halves, then pairs, then single values moved
+ * apart into their lanes. */
+static uint64_t spread_sextets(uint64_t v)
+{
+	v = ((v & 0xFFFFFF000000ull) << 8) | (v & 0xFFFFFFull);
+	v = ((v & 0x00FFF00000FFF000ull) << 4) | (v & 0x00000FFF00000FFFull);
+	return ((v & 0x0FC00FC00FC00FC0ull) << 2) | (v & 0x003F003F003F003Full);
+}
+
+/* The last 1–5 bytes: 2, 3 or 4 characters per 1, 2 or 3 bytes. */
+static char *put_b64_tail(char *p, const uint8_t *b, size_t n)
+{
+	uint8_t last[6] = {0};
+	char chars[8];
+	memcpy(last, b, n);
+	uint64_t v = (uint64_t)get_be32(last) << 16 | get_be16(last + 4);
+	put_be64((uint8_t *)chars, b64url_lanes(spread_sextets(v)));
+	size_t out = (n * 8 + 5) / 6; /* no padding */
+	memcpy(p, chars, out);
+	sodium_memzero(last, sizeof(last));
+	sodium_memzero(chars, sizeof(chars));
+	return p + out;
 }
 
 /* b[0..n) in base64url without padding at p: the text of
@@ -86,25 +118,12 @@ static inline char b64url_char(unsigned x)
 static char *put_b64(char *p, const uint8_t *b, size_t n)
 {
 	size_t i = 0;
-	for (; i + 3 <= n; i += 3) {
-		uint32_t v = (uint32_t)b[i] << 16 | (uint32_t)b[i + 1] << 8 |
-			     b[i + 2];
-		p[0] = b64url_char(v >> 18);
-		p[1] = b64url_char((v >> 12) & 63);
-		p[2] = b64url_char((v >> 6) & 63);
-		p[3] = b64url_char(v & 63);
-		p += 4;
+	for (; i + 6 <= n; i += 6, p += 8) {
+		uint64_t v = (uint64_t)get_be32(b + i) << 16 |
+			     get_be16(b + i + 4);
+		put_be64((uint8_t *)p, b64url_lanes(spread_sextets(v)));
 	}
-	if (i < n) {
-		uint32_t v = (uint32_t)b[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)b[i + 1] << 8;
-		*p++ = b64url_char(v >> 18);
-		*p++ = b64url_char((v >> 12) & 63);
-		if (i + 1 < n)
-			*p++ = b64url_char((v >> 6) & 63);
-	}
-	return p;
+	return i < n ? put_b64_tail(p, b + i, n - i) : p;
 }
 
 /* The text's end: "}" and the NUL; its length to *len. */
