@@ -126,27 +126,40 @@ static char *put_b64(char *p, const uint8_t *b, size_t n)
 	return i < n ? put_b64_tail(p, b + i, n - i) : p;
 }
 
+/* A text for r of the head below and up to rest more bytes (the "}" and
+ * the NUL included), malloc'ed to *text, its head written:
+ * {"op":"<op>","time":NS,"ino":I.  Where to go on, or NULL (no memory). */
+static char *start(char **text, const char *head, size_t head_len,
+		   const struct record *r, size_t rest)
+{
+	char *p = *text = malloc(head_len + LIT_LEN(K_INO) +
+				 2 * INT_TEXT_MAX + rest);
+	if (!p)
+		return NULL;
+	p = put_lit(p, head, head_len);
+	p = put_int(p, record_ts_ns(&r->time));
+	p = PUT(p, K_INO);
+	return put_int(p, (int64_t)r->ino);
+}
+
 /* The text's end: "}" and the NUL; its length to *len. */
-static void finish(char *start, char *p, char **json, size_t *len)
+static void finish(char *text, char *p, char **json, size_t *len)
 {
 	p = PUT(p, END);
 	*p = '\0';
-	*json = start;
-	*len = (size_t)(p - start);
+	*json = text;
+	*len = (size_t)(p - text);
 }
 
 int record_write_append(const struct record *r, char **json, size_t *len)
 {
 	size_t b64 = sodium_base64_ENCODED_LEN(r->data_len, RECORD_B64);
-	size_t cap = LIT_LEN(APPEND_OP K_INO K_OFF K_DATA K_MTIME_Q END) +
-		     4 * INT_TEXT_MAX + b64;
-	char *text = malloc(cap), *p = text;
-	if (!text)
+	char *text;
+	char *p = start(&text, APPEND_OP, LIT_LEN(APPEND_OP), r,
+			LIT_LEN(K_OFF K_DATA K_MTIME_Q END) +
+				2 * INT_TEXT_MAX + b64);
+	if (!p)
 		return -ENOMEM;
-	p = PUT(p, APPEND_OP);
-	p = put_int(p, record_ts_ns(&r->time));
-	p = PUT(p, K_INO);
-	p = put_int(p, (int64_t)r->ino);
 	p = PUT(p, K_OFF);
 	p = put_int(p, (int64_t)r->off);
 	p = PUT(p, K_DATA);
@@ -168,16 +181,12 @@ int record_write_content(const struct record *r, char **json, size_t *len)
 			return -EINVAL;
 		cid_len = strlen(cid);
 	}
-	size_t cap = LIT_LEN(CONTENT_OP K_INO K_MTIME K_SIZE K_CID K_KEY
-				     K_DEPTH END) +
-		     5 * INT_TEXT_MAX + cid_len + b64;
-	char *text = malloc(cap), *p = text;
-	if (!text)
+	char *text;
+	char *p = start(&text, CONTENT_OP, LIT_LEN(CONTENT_OP), r,
+			LIT_LEN(K_MTIME K_SIZE K_CID K_KEY K_DEPTH END) +
+				3 * INT_TEXT_MAX + cid_len + b64);
+	if (!p)
 		return -ENOMEM;
-	p = PUT(p, CONTENT_OP);
-	p = put_int(p, record_ts_ns(&r->time));
-	p = PUT(p, K_INO);
-	p = put_int(p, (int64_t)r->ino);
 	p = PUT(p, K_MTIME);
 	p = put_int(p, record_ts_ns(&r->mtime));
 	p = PUT(p, K_SIZE);

@@ -27,16 +27,13 @@
 #define NSEC_AT_SEC_MAX (INT64_MAX % NS_PER_SEC)
 #define B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
 
-static uint64_t next(uint64_t *s)
+/* The harness's seeded stream: every run the same records. */
+static uint64_t next(struct harness_rng *s)
 {
-	/* splitmix64: every bit pattern reachable, reproducible. */
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return harness_rnd(s);
 }
 
-static uint64_t pick_u63(uint64_t *s)
+static uint64_t pick_u63(struct harness_rng *s)
 {
 	switch (next(s) % 5) {
 	case 0: return 0;
@@ -49,7 +46,7 @@ static uint64_t pick_u63(uint64_t *s)
 
 /* A time record_encode takes: the edges of the ±292 years, around 0 and
  * -1 ns, or anywhere in between. */
-static struct timespec pick_time(uint64_t *s)
+static struct timespec pick_time(struct harness_rng *s)
 {
 	struct timespec t = {.tv_nsec = (long)(next(s) % NS_PER_SEC)};
 	switch (next(s) % 6) {
@@ -70,7 +67,7 @@ static struct timespec pick_time(uint64_t *s)
 	return t;
 }
 
-static size_t pick_len(uint64_t *s)
+static size_t pick_len(struct harness_rng *s)
 {
 	static const size_t edge[] = {1, 2, 3, 4, 5, 6, RECORD_APPEND_MAX - 1,
 				      RECORD_APPEND_MAX};
@@ -81,7 +78,7 @@ static size_t pick_len(uint64_t *s)
 
 /* Bytes of every value, or runs of the ones whose base64 is the last
  * characters of the alphabet ('-', '_') or the first ('A'). */
-static void fill(uint8_t *b, size_t n, uint64_t *s)
+static void fill(uint8_t *b, size_t n, struct harness_rng *s)
 {
 	unsigned how = (unsigned)(next(s) % 4);
 	for (size_t i = 0; i < n; i++)
@@ -146,7 +143,7 @@ static char *jansson_text(const struct record *r)
 	return text;
 }
 
-static void random_append(struct record *r, uint8_t *data, uint64_t *s)
+static void random_append(struct record *r, uint8_t *data, struct harness_rng *s)
 {
 	memset(r, 0, sizeof(*r));
 	r->op = REC_APPEND;
@@ -161,7 +158,7 @@ static void random_append(struct record *r, uint8_t *data, uint64_t *s)
 	r->mtime = pick_time(s);
 }
 
-static void random_content(struct record *r, uint64_t *s)
+static void random_content(struct record *r, struct harness_rng *s)
 {
 	uint8_t block[64];
 	memset(r, 0, sizeof(*r));
@@ -232,7 +229,7 @@ static void check_one(const struct record *r, unsigned i, unsigned *bad,
 static void test_append_bytes(void)
 {
 	static uint8_t data[RECORD_APPEND_MAX];
-	uint64_t s = 1;
+	struct harness_rng s = {1};
 	unsigned bad = 0, unreadable = 0;
 	struct record r;
 	for (unsigned i = 0; i < RECORDS; i++) {
@@ -253,7 +250,7 @@ static void test_append_bytes(void)
 
 static void test_content_bytes(void)
 {
-	uint64_t s = 2;
+	struct harness_rng s = {2};
 	unsigned bad = 0, unreadable = 0, empty = 0;
 	struct record r;
 	for (unsigned i = 0; i < RECORDS; i++) {
