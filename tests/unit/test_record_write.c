@@ -143,7 +143,8 @@ static char *jansson_text(const struct record *r)
 	return text;
 }
 
-static void random_append(struct record *r, uint8_t *data, struct harness_rng *s)
+static void random_append(struct record *r, uint8_t *data,
+			  struct harness_rng *s)
 {
 	memset(r, 0, sizeof(*r));
 	r->op = REC_APPEND;
