@@ -17,6 +17,9 @@
  *   encode          record_encode, wipe, free
  *   append          journal_append(sync=false) of the encoded text
  *   encode+append   both, as ipmd_fs_log does them
+ *   decode          record_decode of the text and record_text_done, as
+ *                   replay does them at a mount (what a mount after a
+ *                   crash costs per record, less the tree)
  *
  * Rounds interleave the rows; medians over the rounds are reported, in ns
  * per record, with each row's ratio to "seal only" of the same record.
@@ -67,12 +70,13 @@ static const struct kind kinds[] = {
 };
 #define KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
-enum row { R_SEAL, R_ENCODE, R_APPEND, R_BOTH, R_COUNT };
+enum row { R_SEAL, R_ENCODE, R_APPEND, R_BOTH, R_DECODE, R_COUNT };
 static const char *const row_name[R_COUNT] = {
 	[R_SEAL] = "seal only",
 	[R_ENCODE] = "encode",
 	[R_APPEND] = "append",
 	[R_BOTH] = "encode+append",
+	[R_DECODE] = "decode",
 };
 
 struct bench {
@@ -151,6 +155,16 @@ static int run_one(struct bench *b, const struct record *r, enum row row,
 			forget(t, n);
 		}
 		return e;
+	case R_DECODE: {
+		struct record d;
+		struct record_text *tb = malloc(sizeof(*tb));
+		e = tb ? record_decode((const uint8_t *)json, len, &d, tb)
+		       : -ENOMEM;
+		sodium_memzero(&d.content, sizeof(d.content));
+		record_text_done(tb);
+		free(tb);
+		return e;
+	}
 	case R_COUNT:
 		break;
 	}
