@@ -1,5 +1,6 @@
 /* fs/model/record.c — see record.h. */
 #include "fs/model/record.h"
+#include "fs/model/record_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -10,8 +11,7 @@
 
 #include "ipfs/cid.h"
 
-#define NS_PER_SEC 1000000000LL
-#define KEY_B64_MAX 64
+#define NS_PER_SEC RECORD_NS_PER_SEC
 
 static const char *const op_names[] = {
 	[REC_CREATE] = "create", [REC_LINK] = "link",
@@ -23,7 +23,7 @@ static const char *const op_names[] = {
 
 static json_int_t ts_to_ns(const struct timespec *ts)
 {
-	return (json_int_t)ts->tv_sec * NS_PER_SEC + ts->tv_nsec;
+	return (json_int_t)record_ts_ns(ts);
 }
 
 static struct timespec ns_to_ts(json_int_t ns)
@@ -130,23 +130,6 @@ static int set_int(json_t *o, const char *k, json_int_t v)
 	return json_object_set_new(o, k, json_integer(v));
 }
 
-static int set_content(json_t *o, const struct obj_ref *c)
-{
-	int r = set_int(o, "size", (json_int_t)c->size);
-	if (c->size == 0)
-		return r;
-	char cid[CID_TEXT_MAX], key[KEY_B64_MAX];
-	if (cid_format(&c->cid, cid, sizeof(cid)) != 0)
-		return -1;
-	sodium_bin2base64(key, sizeof(key), c->key, IPMD_KEY_BYTES,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	r |= json_object_set_new(o, "cid", json_string(cid));
-	r |= json_object_set_new(o, "key", json_string(key));
-	r |= set_int(o, "depth", c->depth);
-	sodium_memzero(key, sizeof(key));
-	return r;
-}
-
 /* Text that JSON can't hold (not UTF-8: names are bytes) goes as "b<key>",
  * base64url, as the manifest does. */
 static int set_text(json_t *o, const char *k, const char *text)
@@ -165,24 +148,6 @@ static int set_text(json_t *o, const char *k, const char *text)
 	sodium_bin2base64(b64, cap, (const unsigned char *)text, n,
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	int r = json_object_set_new(o, bkey, json_string(b64));
-	free(b64);
-	return r;
-}
-
-/* Bytes as base64url (an append's data).  The text is as secret as the
- * bytes: wiped here; jansson's copy is freed unwiped, as a content
- * record's key is, and the encoded text is the caller's to wipe. */
-static int set_bytes(json_t *o, const char *k, const uint8_t *b, size_t n)
-{
-	size_t cap = sodium_base64_ENCODED_LEN(
-		n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	char *b64 = malloc(cap);
-	if (!b64)
-		return -1;
-	sodium_bin2base64(b64, cap, b, n,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	int r = json_object_set_new(o, k, json_string(b64));
-	sodium_memzero(b64, cap);
 	free(b64);
 	return r;
 }
@@ -219,6 +184,11 @@ int record_encode(const struct record *r, char **json, size_t *len)
 	int bad = check_record(r);
 	if (bad)
 		return bad;
+	/* The hottest two, without jansson (record_write.c). */
+	if (r->op == REC_APPEND)
+		return record_write_append(r, json, len);
+	if (r->op == REC_CONTENT)
+		return record_write_content(r, json, len);
 	json_t *o = json_object();
 	if (!o)
 		return -ENOMEM;
@@ -255,16 +225,8 @@ int record_encode(const struct record *r, char **json, size_t *len)
 		e |= set_int(o, "mtime", ts_to_ns(&r->mtime));
 		break;
 	case REC_CONTENT:
-		e |= set_int(o, "ino", (json_int_t)r->ino);
-		e |= set_int(o, "mtime", ts_to_ns(&r->mtime));
-		e |= set_content(o, &r->content);
-		break;
 	case REC_APPEND:
-		e |= set_int(o, "ino", (json_int_t)r->ino);
-		e |= set_int(o, "off", (json_int_t)r->off);
-		e |= set_bytes(o, "data", r->data, r->data_len);
-		e |= set_int(o, "mtime", ts_to_ns(&r->mtime));
-		break;
+		break; /* written above */
 	}
 	char *text = e ? NULL : json_dumps(o, JSON_COMPACT);
 	json_decref(o);

@@ -32,7 +32,7 @@ is "$rc" 0 "bench/run --quick exits 0"
 # has_glob PATTERN: some file matches.
 has_glob() { compgen -G "$1" >/dev/null; }
 
-workloads=(seal_store mail_lda mail_raw mail_big mail_grep mail_imap mail_notmuch mail_archive mail_pipeline node_io kubo)
+workloads=(seal_store journal_record mail_lda mail_raw mail_big mail_grep mail_imap mail_notmuch mail_archive mail_pipeline node_io kubo)
 for w in "${workloads[@]}"; do
 	if ! check "summary: $w ok" grep -Eq "^$w +ok " "$LOG"; then
 		for f in "$OUT/$w"-*.txt; do
