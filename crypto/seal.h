@@ -135,8 +135,8 @@ int seal_convergent_padded(uint8_t *out, uint8_t key_out[IPMD_KEY_BYTES],
  * len - have zero bytes (have ≤ len; plain may be NULL when have is 0):
  * the same block and key, byte for byte, without those zeros in memory (a
  * chunk buffer that holds only its written start).  -EINVAL as
- * seal_convergent_padded, or if have > len; -EIO if the key's hash fails
- * (key_out zeroed).
+ * seal_convergent_padded, or if have > len; -EIO if libcrypto fails (in
+ * the key's hash, key_out is zeroed; in the cipher, the block is).
  */
 int seal_convergent_sparse(uint8_t *out, uint8_t key_out[IPMD_KEY_BYTES],
 			   const uint8_t *plain, size_t have, size_t len,

@@ -96,7 +96,8 @@ void ops_reply_entry_durable(fuse_req_t req, int err,
  * replayed in order, what is journaled here (a content record, or
  * append records of the bytes when they fit TAIL_JOURNAL_MAX,
  * fs/mount/tail.h, all under one hold of the lock) comes before the
- * rename's record, and no later record is durable without it.  A crash then leaves NAME old and whole, or new and whole, never
+ * rename's record, and no later record is durable without it.  A crash
+ * then leaves NAME old and whole, or new and whole, never
  * empty or torn (the hazard the fsync guards against on a filesystem
  * that reorders data and names), and everything acknowledged as
  * durable after it (a delivery's rename into new/, any fsync) carries

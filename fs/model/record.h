@@ -83,7 +83,9 @@ enum record_op {
 	REC_APPEND,
 };
 
-/* The most bytes one append record holds: a bigger growth is sealed. */
+/* The most bytes one append record holds: a bigger growth goes as
+ * several records, up to TAIL_JOURNAL_MAX (fs/mount/tail.h), or is
+ * sealed. */
 #define RECORD_APPEND_MAX (16 * 1024)
 
 enum record_set {
@@ -117,7 +119,8 @@ struct record {
  * -EINVAL (unknown op; an ino or dir ≥ 2^63, a create's ino 0; a create
  * whose mode is not a type tree_type_ok takes, or has bits outside
  * S_IFMT | 07777; a target on anything but a symlink, or a symlink
- * without one; an rdev on anything but a device node, or ≥ 2^63; a string that is not UTF-8; content whose cid is not raw
+ * without one; an rdev on anything but a device node, or ≥ 2^63; a
+ * string that is not UTF-8; content whose cid is not raw
  * or whose depth passes OBJ_DEPTH_MAX; an append of 0 or more than
  * RECORD_APPEND_MAX bytes), tree_check_name's errno for a bad
  * name, -EOVERFLOW for a time more than about 292 years from 1970 or a

@@ -36,9 +36,9 @@
  * it was made from or last sealed, and the appends journaled since), and
  * the lowest offset changed since.  When everything changed lies past the
  * durable point (the file only grew), the new bytes can be journaled as
- * an append record instead of re-sealing the tail chunk: file_tail_take
- * hands them out, file_tail_done moves the durable point once the record
- * is in the journal.  The state stays modified: the next commit seals it.
+ * append records instead of re-sealing the tail chunk: file_tail_take
+ * hands them out, file_tail_done moves the durable point once (or as far
+ * as) the records are in the journal.  The state stays modified: the next commit seals it.
  *
  * Lifetime: the owner (the inode, fs/mount/mount.h) frees a state only
  * when file_state_idle says nothing needs it.  A call that uses the state

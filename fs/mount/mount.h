@@ -29,9 +29,10 @@
  * that always send it), and no flush or release tells it a writer is
  * done.  A state is made by
  * the first write or truncate and sealed by fsync (or, when the file only
- * grew, or a replacement file's first bytes fit one record, its new bytes
- * journaled as an append: fs/mount/tail.h), by a rename (not when every
- * change is so journaled) or link, or else by the next commit, which seals every state no
+ * grew, or a replacement file's first bytes fit TAIL_JOURNAL_MAX, its new
+ * bytes journaled as append records: fs/mount/tail.h), by a rename (not
+ * when every change is so journaled) or link, or else by the next commit,
+ * which seals every state no
  * handle the daemon knows of holds (the inodes ipmd_fs_unclaimed listed),
  * and every state holding journaled appends, before the journal rotates.
  * Without no-open (a kernel that lacks it) inode->opens counts the

@@ -70,9 +70,10 @@ int ipmd_fs_tail_log(struct ipmd_fs *fs, struct inode *inode,
 	/* The tail as append records of at most RECORD_APPEND_MAX bytes at
 	 * consecutive offsets, all under this one hold of fs->lock: no
 	 * other record (a rename of the file, a commit's rotation) comes
-	 * between them, and the sync that answers this call covers them
-	 * all.  A crash before it may keep only the first k: replay then
-	 * rebuilds the file up to their end (tail.h, "Several records"). */
+	 * between them, and one sync covers them all (this call's, or for
+	 * a replacement file the rename's).  A crash before it may keep only
+	 * the first k: replay then rebuilds the file up to their end
+	 * (tail.h, "Several records"). */
 	struct file_tail done = *t;
 	done.len = 0;
 	int e = 0;

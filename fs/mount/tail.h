@@ -23,8 +23,8 @@
  * whose every byte is so journaled (file_tail_covers): the commit seals
  * the one left under the name, and a rewrite renamed over before the
  * commit is dropped unsealed.  Per rewrite that is a journal record per
- * RECORD_APPEND_MAX instead of a block file in the store (and its record in the journal),
- * whose version was garbage at the next rewrite.  What an fsync or a
+ * RECORD_APPEND_MAX instead of a block file in the store (and its record
+ * in the journal), whose version was garbage at the next rewrite.  What an fsync or a
  * rename promises is unchanged: the appends are journaled before the
  * fsync is answered and before the rename's record, and replay rebuilds
  * the file from them.
@@ -41,16 +41,21 @@
  * unfinished end): replay rebuilds the file as its first bytes up to
  * the k-th record's end, a prefix of what was fsynced, never other
  * bytes, and without the rename (its record is after all of them).
- * The fsync was not answered: as after a crash in mid-write on any
- * filesystem, the file holds a prefix of what was written; a
- * replacement file is still under its temporary name, so NAME is the
- * old version, whole.  The bound, TAIL_JOURNAL_MAX, is one chunk
- * (OBJ_CHUNK_DEFAULT, 16 records): a replacement file below it sits in
- * one chunk buffer that no write sealed; a growth past it fills at
- * least one chunk, which the write sealed into a block anyway (file.h),
- * so journaling those bytes too would not spare that block; and the
- * memory a take copies stays one chunk.  A bigger tail is sealed as
- * before.
+ * For an ordinary file that fsync was not answered: as after a crash
+ * in mid-write on any filesystem, the file holds a prefix of what was
+ * written.  A replacement file's (or a delivery's, in tmp/) fsync is
+ * answered before the sync (ops_durable.c): after a crash it may hold a
+ * prefix of what an answered fsync wrote, but it is still under its
+ * temporary name, and NAME is the old version, whole, since the rename
+ * that would have put it there is journaled after every record and
+ * synced before it is answered.  The bound, TAIL_JOURNAL_MAX, is one
+ * chunk (OBJ_CHUNK_DEFAULT, 16 records), so that the memory a take
+ * copies, and the time it holds fs->lock (about 1 ms for 240 KiB), stay
+ * bounded; a replacement file below it sits in one chunk buffer that no
+ * write sealed.  A growth that fills a chunk (one of exactly 256 KiB, or
+ * one that crosses a chunk's end) has that chunk sealed by the write
+ * (file.h) as well as journaled here: a block more, nothing lost.  A
+ * bigger tail is sealed as before.
  *
  * Replay: an append record writes its bytes into the inode's file state
  * (made over the content the tree holds at that point), which is listed
@@ -95,7 +100,8 @@ int ipmd_fs_tail_prepare(struct ipmd_fs *fs, struct file_state *f,
  * mtime and the time now, journal and apply it (ipmd_fs_log; an append
  * as several records, "Several records"), and tell f how much is in the
  * journal (a failure midway moves the durable point to the end of the
- * records journaled: the next fsync takes the rest).  A content record is journaled and
+ * records journaled: the next fsync takes the rest).  A content record
+ * is journaled and
  * applied only if no later seal's is in already (ipmd_fs_log_seal,
  * fs/mount/file.h "Seal order"): seals made outside the lock reach it in
  * any order, and the journal and the tree never go back to older
