@@ -111,7 +111,8 @@ struct inode {
 				   cache: set by a read at offset 0, cleared
 				   when lookups falls to 0 (the kernel's inode,
 				   and its pages, are gone) or its content is
-				   replaced under it.  A hint: a read of a
+				   replaced under it (record_apply of a
+				   content record).  A hint: a read of a
 				   file the kernel has sends nothing, so
 				   fs/fuse/ops_file.c prefetches no such file
 				   (wrong either way costs speed only) */

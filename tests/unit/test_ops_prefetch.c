@@ -19,7 +19,10 @@
 #include <string.h>
 
 #include "fs/fuse/ops.h"
+#include "fs/model/merge.h"
+#include "fs/model/record.h"
 #include "fs/model/tree.h"
+#include "fs/mount/cache_class.h"
 #include "fs/mount/mount.h"
 #include "fs/mount/prefetch.h"
 #include "tests/tap.h"
@@ -109,6 +112,30 @@ static void test_prefetch(void)
 	is_int(queued() - q0, 1,
 	       "m0 read again: only m2 is prefetched, not the %d files the "
 	       "kernel holds", PREFETCH_AHEAD - 1);
+
+	/* A merge gives m3 the other device's content (as follow.c's
+	 * merge_locked applies a plan) and tells the kernel to drop its
+	 * pages: m3 is no longer in the page cache, and is prefetched. */
+	pthread_mutex_lock(&fs.lock);
+	struct inode *m3 = tree_get(fs.tree, ino[3]);
+	struct inode *m4 = tree_get(fs.tree, ino[4]);
+	struct record r = {.op = REC_CONTENT, .ino = ino[3]};
+	if (m3 && m4) {
+		r.content = m4->content;
+		r.mtime = r.time = m4->mtime;
+	}
+	struct merge_plan plan = {.recs = &r, .n = 1};
+	size_t failed = cache_merge_apply(fs.tree, &plan,
+					  ipmd_fs_release_inode, &fs);
+	pthread_mutex_unlock(&fs.lock);
+	is_int(failed, 0, "a merge's content change for m3 applied");
+	ok(!paged(ino[3]), "m3's content replaced: no longer paged");
+	/* The last file's read first, so that m0's hands its window out
+	 * again (prefetch_ahead skips what the last read handed out). */
+	read_first(ino[NFILES - 1]);
+	q0 = queued();
+	read_first(ino[0]);
+	is_int(queued() - q0, 2, "m0 read again: m2 and m3 are prefetched");
 }
 
 int main(void)
