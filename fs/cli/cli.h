@@ -169,10 +169,15 @@ int cli_mountpoint_check(const char *cmd, const char *mountpoint,
  * else 0. */
 int cli_log_start(const char *cmd, const char *file, int foreground);
 /* Bound the process's malloc arenas (cli_fuse.c, MOUNT_ARENAS; unless
- * MALLOC_ARENA_MAX or GLIBC_TUNABLES is set), install the signal handlers
- * on se, mount it on mountpoint and daemonize (foreground 0) or not: 0.  A step that fails is said on stderr as
- * "cmd: …", what was done is undone (se itself is the caller's) and -1
- * returned. */
+ * cli_arena_max_chosen), install the signal handlers on se, mount it on
+ * mountpoint and daemonize (foreground 0) or not: 0.  A step that fails
+ * is said on stderr as "cmd: …", what was done is undone (se itself is
+ * the caller's) and -1 returned. */
+/* Whether the user chose the arena bound, given the values (NULL: unset)
+ * of MALLOC_ARENA_MAX and GLIBC_TUNABLES: the first set and not empty,
+ * or glibc.malloc.arena_max among the second's name=value items.  Other
+ * tunables leave the daemon's bound in place. */
+bool cli_arena_max_chosen(const char *arena_max, const char *tunables);
 struct fuse_session;
 int cli_fuse_start(const char *cmd, struct fuse_session *se,
 		   const char *mountpoint, int foreground);

@@ -109,13 +109,31 @@ int cli_fuse_opt_add(const char *cmd, char *opts, size_t size,
  * pass, with 9–10 MiB held by arenas using 1 MiB (malloc_stats).  At most
  * MOUNT_ARENAS arenas: the same passes level off after the second
  * (bench/README.md, "Archive browsing").  Unless the user chose
- * (MALLOC_ARENA_MAX, or glibc's tunables).
+ * (MALLOC_ARENA_MAX, or glibc.malloc.arena_max in glibc's tunables).
  */
 #define MOUNT_ARENAS 4
+#define ARENA_MAX_TUNABLE "glibc.malloc.arena_max"
+
+bool cli_arena_max_chosen(const char *arena_max, const char *tunables)
+{
+	if (arena_max && *arena_max)
+		return true;
+	/* name=value items separated by ':' (glibc's tunables(7)); any
+	 * other tunable says nothing about arenas. */
+	size_t n = strlen(ARENA_MAX_TUNABLE);
+	for (const char *p = tunables; p && *p;) {
+		if (!strncmp(p, ARENA_MAX_TUNABLE, n) && p[n] == '=')
+			return true;
+		p = strchr(p, ':');
+		p = p ? p + 1 : NULL;
+	}
+	return false;
+}
 
 static void bound_arenas(void)
 {
-	if (!getenv("MALLOC_ARENA_MAX") && !getenv("GLIBC_TUNABLES"))
+	if (!cli_arena_max_chosen(getenv("MALLOC_ARENA_MAX"),
+				  getenv("GLIBC_TUNABLES")))
 		(void)mallopt(M_ARENA_MAX, MOUNT_ARENAS);
 }
 
