@@ -121,7 +121,11 @@ static int seal_open_file(struct ipmd_fs *fs, fuse_ino_t ino,
 
 /* After a read of file ino's first bytes, which the kernel holds from now
  * on (keep_cache; struct inode, paged): the files of its directory a
- * reader of many small files reads next (fs/mount/prefetch.h). */
+ * reader of many small files reads next (fs/mount/prefetch.h).
+ * ops_read's own look-up cannot serve: it holds no file state here, so
+ * while the read ran outside fs->lock a fast-forward may have freed the
+ * tree its inode was in (fs/mount/follow.c, can_forward), and only a
+ * read that returned bytes marks the file paged. */
 static void prefetch_files(struct ipmd_fs *fs, fuse_ino_t ino)
 {
 	pthread_mutex_lock(&fs->lock);
