@@ -116,41 +116,45 @@ void ipmd_fs_merged(struct ipmd_fs *fs, const struct cid *cid,
 	ipmd_fs_changed(fs);
 }
 
-/* Loading the head: a few tries of step for errors that may pass, each
- * logged as what failed, then give up. */
-static int with_tries(struct ipmd_fs *fs, int (*step)(struct ipmd_fs *),
-		      const char *what)
+int ipmd_fs_tries(int (*step)(void *), void *arg, bool transient_only,
+		  const char *what)
 {
 	int e;
-	for (int tries = 0; (e = step(fs)) != 0 && ipmd_fs_transient(e);) {
+	for (int tries = 0; (e = step(arg)) != 0 &&
+			    (!transient_only || ipmd_fs_transient(e));) {
 		if (++tries == MOUNT_COMMIT_TRIES)
 			break;
-		logmsg(LOG_WARNING, "%s: %s; trying again", what, strerror(-e));
+		if (what)
+			logmsg(LOG_WARNING, "%s: %s; trying again", what,
+			       strerror(-e));
 		usleep(100000u << tries);
 	}
 	return e;
 }
 
-static int head_commit_once(struct ipmd_fs *fs)
+static int head_commit_once(void *arg)
 {
+	struct ipmd_fs *fs = arg;
 	return commit_read(fs->stack.top, &fs->store.keys, &fs->head.commit,
 			   &fs->last);
 }
 
-static int head_tree_once(struct ipmd_fs *fs)
+static int head_tree_once(void *arg)
 {
+	struct ipmd_fs *fs = arg;
 	return manifest_load(&fs->st, &fs->last.tree, fs->last.next_ino,
 			     &fs->tree);
 }
 
+/* Loading the head: errors that may pass get a few tries. */
 static int read_head_commit(struct ipmd_fs *fs)
 {
-	return with_tries(fs, head_commit_once, "the head commit");
+	return ipmd_fs_tries(head_commit_once, fs, true, "the head commit");
 }
 
 static int load_head_tree(struct ipmd_fs *fs)
 {
-	return with_tries(fs, head_tree_once, "the manifest");
+	return ipmd_fs_tries(head_tree_once, fs, true, "the manifest");
 }
 
 /* The head store_open read (and judged, fs/store/store_open.h): its

@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "fs/model/changes.h"
 #include "fs/model/merge.h"
@@ -52,6 +51,26 @@ static int replay_merge(struct replay_count *rc, const uint8_t *body,
 	return 0;
 }
 
+/* A block record's block, put back into bs. */
+struct put_back {
+	struct blockstore *bs;
+	const struct journal_payload *p;
+};
+
+static int put_back_once(void *arg)
+{
+	const struct put_back *pb = arg;
+	struct cid cid;
+	return bs_put(pb->bs, pb->p->body, pb->p->len, 0, &cid);
+}
+
+/* A commit that failed but left nothing to commit is done. */
+static int first_commit_once(void *arg)
+{
+	struct ipmd_fs *fs = arg;
+	return fs->changes ? ipmd_fs_commit(fs) : 0;
+}
+
 static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
 		      size_t len, void *arg)
 {
@@ -65,13 +84,8 @@ static int replay_one(uint64_t gen, uint64_t seq, const uint8_t *payload,
 		/* Back into the store (wal_store.h).  Putting a block is
 		 * idempotent: a store failing for a moment gets a few more
 		 * tries. */
-		struct cid cid;
-		e = bs_put(rc->bs, p.body, p.len, 0, &cid);
-		for (int tries = 1; e && ipmd_fs_transient(e) &&
-				    tries < MOUNT_COMMIT_TRIES; tries++) {
-			usleep(100000u << tries);
-			e = bs_put(rc->bs, p.body, p.len, 0, &cid);
-		}
+		struct put_back pb = {rc->bs, &p};
+		e = ipmd_fs_tries(put_back_once, &pb, true, NULL);
 		rc->blocks++;
 		rc->store_error = e;
 		return e; /* a block we can't store back: stop, say why */
@@ -274,14 +288,10 @@ static int start_journal(struct ipmd_fs *fs, bool empty,
 	/* Make the replayed state (or the new mailbox) a commit now. */
 	/* The journal holds it all, so a store that fails for a moment (a
 	 * node, a fault) gets a few more tries before the mount gives up. */
-	for (int tries = 0; fs->changes && (e = ipmd_fs_commit(fs)) != 0;) {
-		if (++tries == MOUNT_COMMIT_TRIES)
-			return msgbuf_say(msg, msgsize, "first commit: %s",
-				   strerror(-e));
-		logmsg(LOG_WARNING, "first commit: %s; trying again",
-		       strerror(-e));
-		usleep(100000u << tries);
-	}
+	e = ipmd_fs_tries(first_commit_once, fs, false, "first commit");
+	if (e)
+		return msgbuf_say(msg, msgsize, "first commit: %s",
+				  strerror(-e));
 	return 0;
 }
 
