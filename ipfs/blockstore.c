@@ -12,6 +12,12 @@
 	while (!(bs)->ops->slot && (bs)->parent)                            \
 	(bs) = (bs)->parent
 
+bool bs_transient(int e)
+{
+	return e == -EIO || e == -ETIMEDOUT || e == -EAGAIN ||
+	       e == -ECONNREFUSED || e == -ECONNRESET;
+}
+
 void bs_wrap(struct blockstore *self, const struct blockstore_ops *ops,
 	     struct blockstore *parent)
 {

@@ -30,13 +30,14 @@
  * builder gave it.
  *
  * Errors (negative errno): -ENOENT absent; -EBADMSG corrupt; -ENOSPC,
- * -EDQUOT full; -EIO, -ETIMEDOUT, -EAGAIN, -ECONNREFUSED for trouble that may
- * pass; -EFBIG for a block over the limit; -ENOTSUP for an optional call the
- * backend lacks (see caps).
+ * -EDQUOT full; -EIO, -ETIMEDOUT, -EAGAIN, -ECONNREFUSED, -ECONNRESET for
+ * trouble that may pass (bs_transient); -EFBIG for a block over the limit;
+ * -ENOTSUP for an optional call the backend lacks (see caps).
  */
 #ifndef IPMD_IPFS_BLOCKSTORE_H
 #define IPMD_IPFS_BLOCKSTORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -155,6 +156,12 @@ int bs_usage(struct blockstore *bs, struct bs_usage *u);
  */
 int bs_put_many(struct blockstore *bs, const struct bs_block *blocks,
 		size_t n, unsigned flags, int *results);
+/* Whether e is trouble that may pass (a node down or slow, a connection
+ * lost, a fault injected), worth another try later: the contract's list
+ * above.  Damage (-EBADMSG, -EKEYREJECTED), absence (-ENOENT) and a full
+ * store never pass by themselves.  The one rule; a caller that needs less
+ * says at its call what it leaves out and why. */
+bool bs_transient(int e);
 /* Closes bs, then what it wraps, down to the backend.  NULL is fine. */
 void bs_close(struct blockstore *bs);
 

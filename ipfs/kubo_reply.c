@@ -8,6 +8,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "ipfs/blockstore.h"
+
 #define HTTP_OK 200
 #define HTTP_NOT_FOUND 404
 #define HTTP_TOO_LARGE 413
@@ -408,6 +410,5 @@ int kubo_parse_import(const uint8_t *body, size_t len, const struct cid *want,
 
 bool kubo_reply_temporary(int result)
 {
-	return result == -EIO || result == -EAGAIN || result == -ECONNREFUSED ||
-	       result == -ECONNRESET;
+	return result != -ETIMEDOUT && bs_transient(result);
 }

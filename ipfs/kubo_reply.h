@@ -124,7 +124,14 @@ IPMD_MUST_CHECK
 int kubo_parse_import(const uint8_t *body, size_t len, const struct cid *want,
 		      size_t n, bool *confirmed, char *msg);
 
-/* Is this result worth another try after a pause? */
+/* Is this result worth another try after a pause, within one call's
+ * deadline?  bs_transient's rule (ipfs/blockstore.h) less -ETIMEDOUT: who
+ * timed out decides that, which only the caller knows (bs_kubo.c,
+ * kubo_call): the node itself ("the node gave up waiting", its words in
+ * the reply) would wait as long again for a block it cannot find, while a
+ * transport timeout is worth another try except for a get, whose deadline
+ * the wait already spent.  A caller outside the call (the mount, the
+ * outbox) uses bs_transient: by then a timeout is worth a try later. */
 bool kubo_reply_temporary(int result);
 
 #endif

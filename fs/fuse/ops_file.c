@@ -28,6 +28,7 @@
 #include "fs/mount/mount.h"
 #include "fs/mount/prefetch.h"
 #include "fs/mount/tail.h"
+#include "ipfs/blockstore.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -189,9 +190,10 @@ void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		file_put(fs, inode, f);
 		pthread_mutex_unlock(&fs->lock);
 	}
-	/* A node's failure (cache/outbox.h) is EIO to a reader too. */
-	bool node = err == -ETIMEDOUT || err == -ECONNREFUSED ||
-		    err == -ECONNRESET || err == -EAGAIN;
+	/* A node's failure (cache/outbox.h) is EIO to a reader too: trouble
+	 * that may pass (bs_transient) less -EIO itself, which this machine's
+	 * disk says as well, so the log would blame the node wrongly. */
+	bool node = err != -EIO && bs_transient(err);
 	if (err) {
 		/* Damaged or missing blocks are never served: say which file. */
 		if (err == -EBADMSG || err == -ENOENT)

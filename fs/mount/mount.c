@@ -21,6 +21,7 @@
 #include "fs/store/device.h"
 #include "fs/store/history.h"
 #include "fs/store/wal_store.h"
+#include "ipfs/blockstore.h"
 #include "ipfs/bs_fault.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -81,12 +82,6 @@ static int take_device(struct ipmd_fs *fs, char *msg, size_t msgsize)
 	return 0;
 }
 
-bool ipmd_fs_transient(int e)
-{
-	return e == -EIO || e == -ETIMEDOUT || e == -EAGAIN ||
-	       e == -ECONNREFUSED || e == -ECONNRESET;
-}
-
 /* A merged head, for the next commit's "merged" (fs->nmerged < max: the
  * sync merges again only after a commit). */
 static void note_merged(struct ipmd_fs *fs, const struct cid *cid,
@@ -121,7 +116,7 @@ int ipmd_fs_tries(int (*step)(void *), void *arg, bool transient_only,
 {
 	int e;
 	for (int tries = 0; (e = step(arg)) != 0 &&
-			    (!transient_only || ipmd_fs_transient(e));) {
+			    (!transient_only || bs_transient(e));) {
 		if (++tries == MOUNT_COMMIT_TRIES)
 			break;
 		if (what)
@@ -179,7 +174,7 @@ static int load_head(struct ipmd_fs *fs, char *msg, size_t msgsize)
 					  "key: refusing it");
 	if (e)
 		return msgbuf_say(msg, msgsize, "the head commit %s: %s",
-			   ipmd_fs_transient(e) ? "could not be read"
+			   bs_transient(e) ? "could not be read"
 					: "does not open (damaged or "
 					  "tampered with)",
 			   strerror(-e));

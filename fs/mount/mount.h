@@ -338,12 +338,10 @@ void ipmd_fs_merged(struct ipmd_fs *fs, const struct cid *cid,
  * moment: the first commit, reading the head, putting a block record back
  * (backing off 0.2 … 1.6 s). */
 #define MOUNT_COMMIT_TRIES 5
-/* Errors of a store that may pass (a node, a fault), as opposed to damage
- * (-EBADMSG, -EKEYREJECTED) or absence (-ENOENT), which never do. */
-bool ipmd_fs_transient(int e);
 /* step(arg) until it returns 0, at most MOUNT_COMMIT_TRIES times, backing
- * off between tries; transient_only: an error ipmd_fs_transient does not
- * name ends it at once (damage or absence never passes).  what (NULL: say
+ * off between tries; transient_only: an error bs_transient
+ * (ipfs/blockstore.h) does not name ends it at once (damage or absence
+ * never passes).  what (NULL: say
  * nothing): each failure that is tried again is logged as "what: error;
  * trying again".  step's last result. */
 int ipmd_fs_tries(int (*step)(void *), void *arg, bool transient_only,

@@ -256,8 +256,24 @@ static void test_find(void)
 	bs_close(top);
 }
 
+/* The contract's errors that may pass, and those that never do. */
+static void test_transient(void)
+{
+	const int pass[] = {-EIO, -ETIMEDOUT, -EAGAIN, -ECONNREFUSED,
+			    -ECONNRESET};
+	const int stay[] = {0, -ENOENT, -EBADMSG, -EKEYREJECTED, -ENOSPC,
+			    -EDQUOT, -EFBIG, -ENOTSUP, -EINVAL, -ENOMEM};
+	for (size_t i = 0; i < sizeof(pass) / sizeof(*pass); i++)
+		ok(bs_transient(pass[i]), "bs_transient: %s may pass",
+		   strerror(-pass[i]));
+	for (size_t i = 0; i < sizeof(stay) / sizeof(*stay); i++)
+		ok(!bs_transient(stay[i]), "bs_transient: %s does not pass",
+		   stay[i] ? strerror(-stay[i]) : "success");
+}
+
 int main(void)
 {
+	test_transient();
 	test_pass_through();
 	test_backend_lacks();
 	test_put_many_sees_wrapper();

@@ -367,6 +367,9 @@ static void test_parse(void)
 		     &c),
 	       -ETIMEDOUT, "get: node timed out → -ETIMEDOUT");
 	ok(strstr(r.msg, "timed out") != NULL, "the node's message is kept");
+	ok(!kubo_reply_temporary(-ETIMEDOUT) && bs_transient(-ETIMEDOUT),
+	   "a timeout: not retried within the call (kubo_call decides), "
+	   "worth a try later");
 	is_int(PARSE(KUBO_OP_GET, 500, "{\"Message\":\"disk on fire\"}", &c),
 	       -EIO, "500 → -EIO (temporary)");
 	ok(kubo_reply_temporary(-EIO), "-EIO is temporary");
