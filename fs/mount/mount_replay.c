@@ -16,6 +16,7 @@
 #include "fs/mount/cache_file.h"
 #include "fs/mount/cache_keep.h"
 #include "fs/store/journal_payload.h"
+#include "fs/store/journal_tail.h"
 #include "fs/store/wal_store.h"
 #include "util/log.h"
 #include "util/msgbuf.h"
@@ -172,31 +173,15 @@ static int replay_journal(struct ipmd_fs *fs, bool across_gaps,
 		       (unsigned long long)fs->last.seq,
 		       (unsigned long long)rc.skipped);
 	}
-	/* fsck's words for it (fs/tools/fsck_tree.c), so the two agree.  A
+	/* fsck's words for it (fs/store/journal_tail.h), so the two agree.  A
 	 * read-only mount cuts nothing (no JOURNAL_REPLAY_REPAIR_TAIL). */
-	bool ro = fs->read_only;
-	const char *left = "left in place (read-only mount); the next "
-			   "read-write mount cuts it off";
-	if (js->unfinished_tail_bytes)
-		logmsg(LOG_WARNING,
-		       ro ? "journal: an unfinished write at the end of the "
-			    "journal (%llu bytes): %s"
-			  : "journal: cut off an unfinished write at the end "
-			    "of the journal (%llu bytes): %s",
-		       (unsigned long long)js->unfinished_tail_bytes,
-		       ro ? left : "a crash stopped it before its call "
-				   "returned");
-	/* A whole record that does not open: no crash of this process
-	 * leaves one (journal.h), so say it may be damage. */
-	if (js->torn_tail_bytes > js->unfinished_tail_bytes)
-		logmsg(LOG_WARNING,
-		       "journal: %s last record (%llu bytes)%s does not open "
-		       "(damaged, or a power cut lost part of it; it was "
-		       "never acknowledged unless the disk damaged it)%s%s",
-		       ro ? "its" : "cut its",
-		       (unsigned long long)(js->torn_tail_bytes -
-					    js->unfinished_tail_bytes),
-		       ro ? "" : ": it", ro ? ": " : "", ro ? left : "");
+	char said[512];
+	if (journal_tail_say(js, JOURNAL_TAIL_UNFINISHED, !fs->read_only, said,
+			     sizeof(said)))
+		logmsg(LOG_WARNING, "%s", said);
+	if (journal_tail_say(js, JOURNAL_TAIL_UNOPENABLE, !fs->read_only, said,
+			     sizeof(said)))
+		logmsg(LOG_WARNING, "%s", said);
 	return 0;
 }
 

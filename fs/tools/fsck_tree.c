@@ -10,6 +10,7 @@
 
 #include "fs/model/reach.h"
 #include "fs/store/journal.h"
+#include "fs/store/journal_tail.h"
 
 /* ---- blocks of a tree ---- */
 
@@ -317,23 +318,17 @@ void fsck_check_journal(struct fsck *f, const struct commit *base,
 	/* An unfinished write is what any crash mid-append leaves, and its
 	 * call had not returned: not damage (fs/store/journal.h).  A whole
 	 * record that does not open no crash of ours leaves: damage.  Either
-	 * is cut by a read-write mount only: a read-only one leaves the
-	 * journal as it is (fs/mount/mount_replay.c). */
-	uint64_t unopenable = js.torn_tail_bytes - js.unfinished_tail_bytes;
-	if (!e && js.unfinished_tail_bytes)
-		fsck_note(f,
-			  "journal: an unfinished write at the end of the "
-			  "journal (%llu bytes), cut off at the next "
-			  "read-write mount: a crash stopped it before its "
-			  "call returned",
-			  (unsigned long long)js.unfinished_tail_bytes);
-	if (!e && unopenable)
-		fsck_problem(f,
-			     "journal: its last record (%llu bytes) is torn or "
-			     "does not open: cut off at the next read-write "
-			     "mount",
-			     (unsigned long long)unopenable);
-	if (!e && unopenable)
+	 * is cut by a read-write mount only, in the same words
+	 * (fs/store/journal_tail.h). */
+	char said[512];
+	if (!e && journal_tail_say(&js, JOURNAL_TAIL_UNFINISHED, false, said,
+				   sizeof(said)))
+		fsck_note(f, "%s", said);
+	bool unopenable = !e && journal_tail_say(&js, JOURNAL_TAIL_UNOPENABLE,
+						 false, said, sizeof(said));
+	if (unopenable)
+		fsck_problem(f, "%s", said);
+	if (unopenable)
 		f->plan.torn_tail = true;
 	if (!e && js.unfinished_tail_bytes)
 		f->plan.unfinished_tail = true;

@@ -154,8 +154,8 @@ cp -a "$S" "$S.len"
 jnl=$(ls "$S/journal/"*.jnl | tail -n 1)
 flip_byte "$jnl" 1 -3
 ipmd_fsck_exits 4 "garbled journal tail: exit 4"
-says "says the last record is torn" "journal: its last record .* is torn"
-says "... cut off by a read-write mount only" "torn or does not open: cut off at the next read-write mount"
+says "says the last record does not open" "journal: its last record .* does not open"
+says "... cut off by a read-write mount only" "does not open .*: left in place, the next read-write mount cuts it off"
 check "a whole record that does not open is no unfinished write" bash -c '! grep -q "unfinished write" <<<"$1"' _ "$out"
 ipmd_fsck_exits 1 "--repair: exit 1" --repair
 says "cuts the torn record and replays the rest into a commit" "replayed [0-9]* journal records into commit $((head_seq + 1))"
@@ -182,7 +182,7 @@ S=${S%.mid}.cut
 jnl=$(ls "$S/journal/"*.jnl | tail -n 1)
 truncate -s $(($(stat -c %s "$jnl") - 7)) "$jnl"
 ipmd_fsck_exits 0 "7 bytes cut off the newest journal file (an unfinished write): exit 0"
-says "notes the unfinished write" "^fsck: journal: an unfinished write at the end of the journal ([0-9]* bytes), cut off at the next read-write mount"
+says "notes the unfinished write" "^fsck: journal: an unfinished write at the end of the journal ([0-9]* bytes): a crash stopped it before its call returned; left in place, the next read-write mount cuts it off"
 check "and reports no damage" bash -c '! grep -q "DAMAGE" <<<"$1"' _ "$out"
 is "$(json_fsck 'd["exit"], len(d["damage"]), any("unfinished write" in n for n in d["notes"])')" "0 0 True" \
 	"fsck --json: exit 0, no damage, the note among the notes"

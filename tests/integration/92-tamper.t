@@ -248,7 +248,7 @@ truncate -s $((jsize - 5)) "$jnl"
 : >"$LOG"
 check "truncated journal: a read-only mount mounts" ipmd_mount "$S" "$M" -o ro
 ipmd_umount "$M"
-grep -qE "journal: an unfinished write at the end of the journal \([0-9]+ bytes\): left in place \(read-only mount\); the next read-write mount cuts it off" "$LOG" &&
+grep -qE "journal: an unfinished write at the end of the journal \([0-9]+ bytes\): a crash stopped it before its call returned; left in place, the next read-write mount cuts it off" "$LOG" &&
 	ok "truncated journal, read-only: the write is said to be left for the next read-write mount" ||
 	{ not_ok "read-only unfinished write log line"; diag "$(cat "$LOG")"; }
 check "… not that it was cut off" bash -c '! grep -qE "cut off|cut its" "$1"' _ "$LOG"

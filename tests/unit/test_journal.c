@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "fs/store/journal.h"
+#include "fs/store/journal_tail.h"
 #include "tests/memscan.h"
 #include "tests/tap.h"
 #include "tests/unit/harness.h"
@@ -1310,9 +1311,43 @@ static void test_key_memory(void)
 	       "closed: the key is nowhere in memory");
 }
 
+/* The mount's and fsck's one sentence for each kind of tail: only a
+ * replay that cut it says "cut"; each names its own bytes. */
+static void test_tail_words(void)
+{
+	struct journal_replay_stats js = {.torn_tail_bytes = 7,
+					  .unfinished_tail_bytes = 7};
+	char b[512];
+	ok(!journal_tail_say(&js, JOURNAL_TAIL_UNOPENABLE, false, b,
+			     sizeof(b)) && !b[0],
+	   "tail words: an unfinished write alone is no unopenable record");
+	ok(journal_tail_say(&js, JOURNAL_TAIL_UNFINISHED, false, b,
+			    sizeof(b)) &&
+		   strstr(b, "unfinished write at the end of the journal "
+			     "(7 bytes)") &&
+		   strstr(b, "the next read-write mount cuts it off") &&
+		   !strstr(b, "cut off") && !strstr(b, "cut its"),
+	   "tail words, left: %s", b);
+	ok(journal_tail_say(&js, JOURNAL_TAIL_UNFINISHED, true, b,
+			    sizeof(b)) &&
+		   !strncmp(b, "journal: cut off an unfinished write", 36) &&
+		   !strstr(b, "next read-write mount"),
+	   "tail words, cut: %s", b);
+	js.torn_tail_bytes = 40;
+	ok(journal_tail_say(&js, JOURNAL_TAIL_UNOPENABLE, false, b,
+			    sizeof(b)) &&
+		   strstr(b, "last record (33 bytes) does not open") &&
+		   !strstr(b, "cut its"),
+	   "tail words, a record that does not open, left: %s", b);
+	ok(journal_tail_say(&js, JOURNAL_TAIL_UNOPENABLE, true, b, 8) &&
+		   strlen(b) == 7,
+	   "tail words: cut short to the buffer");
+}
+
 int main(void)
 {
 	harness_pattern_key(key, sizeof(key), 13, 7);
+	test_tail_words();
 	test_round_trip();
 	test_sync_accounting();
 	test_no_plaintext();
