@@ -696,9 +696,7 @@ void file_seal_done(struct file_state *f, uint64_t seal, bool journaled)
 
 /* Under f->lock: may the change since the durable point go as an append
  * of at most max bytes?  Only growth past what the journal already holds
- * of a file that holds some, unless first (file_tail_take_first): a new
- * file's first bytes are sealed, a message is written once, and its
- * block is what a reader wants. */
+ * of a file that holds some, unless first (file.h, file_tail_take). */
 static bool tail_ok(const struct file_state *f, size_t max, bool first)
 {
 	return f->loaded && (f->durable > 0 || first) &&
@@ -706,8 +704,8 @@ static bool tail_ok(const struct file_state *f, size_t max, bool first)
 	       f->size - f->durable <= max;
 }
 
-static int tail_take(struct obj_store *st, struct file_state *f, size_t max,
-		     bool first, struct file_tail *out)
+int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
+		   bool first, struct file_tail *out)
 {
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&f->lock);
@@ -742,18 +740,6 @@ static int tail_take(struct obj_store *st, struct file_state *f, size_t max,
 out:
 	pthread_mutex_unlock(&f->lock);
 	return r;
-}
-
-int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
-		   struct file_tail *out)
-{
-	return tail_take(st, f, max, false, out);
-}
-
-int file_tail_take_first(struct obj_store *st, struct file_state *f,
-			 size_t max, struct file_tail *out)
-{
-	return tail_take(st, f, max, true, out);
 }
 
 bool file_tail_covers(struct file_state *f)
