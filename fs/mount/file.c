@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "cache/chunk_cache.h"
+#include "util/wipe.h"
 
 /* A chunk being written.  It stands for chunk_size bytes, but holds only
  * the first cap of them: the bytes from cap to the chunk's end are zero.
@@ -61,8 +62,7 @@ int file_state_new(const struct obj_store *st, uint64_t id,
 	obj_store_scoped(st, salt, f->secret, &scoped);
 	f->scoped = scoped.convergence == f->secret;
 	if (pthread_mutex_init(&f->lock, NULL) != 0) {
-		sodium_memzero(f->secret, sizeof(f->secret));
-		free(f);
+		wipe_free(f, sizeof(*f)); /* the secret */
 		return -ENOMEM;
 	}
 	f->base = *content;
@@ -75,9 +75,7 @@ int file_state_new(const struct obj_store *st, uint64_t id,
 
 static void wipe_buffer(struct dirty_buf *d)
 {
-	if (d->data)
-		sodium_memzero(d->data, d->cap);
-	free(d->data);
+	wipe_free(d->data, d->cap);
 	d->data = NULL;
 	d->cap = 0;
 }
@@ -116,12 +114,10 @@ void file_state_free(struct file_state *f)
 		return;
 	for (size_t i = 0; i < f->ndirty; i++)
 		wipe_buffer(&f->dirty[i]);
-	if (f->chunks) /* chunk keys: as secret as the plaintext */
-		sodium_memzero(f->chunks, f->cap * sizeof(*f->chunks));
-	free(f->chunks);
+	/* chunk keys: as secret as the plaintext */
+	wipe_free(f->chunks, f->cap * sizeof(*f->chunks));
 	pthread_mutex_destroy(&f->lock);
-	sodium_memzero(f, sizeof(*f));
-	free(f);
+	wipe_free(f, sizeof(*f));
 }
 
 /* Under f->lock. */
@@ -210,13 +206,9 @@ static int rechunk(struct obj_store *st, const struct obj_ref *base,
 		if (r == 0)
 			r = obj_seal_chunk(st, buf, want, &list[i]);
 	}
-	if (buf)
-		sodium_memzero(buf, cs);
-	free(buf);
+	wipe_free(buf, cs);
 	if (r != 0) {
-		if (list)
-			sodium_memzero(list, (size_t)n * sizeof(*list));
-		free(list);
+		wipe_free(list, (size_t)n * sizeof(*list));
 		return r;
 	}
 	*out = list;
@@ -233,8 +225,7 @@ static int ensure_loaded(struct obj_store *st, struct file_state *f)
 	if (f->base.size > 0) {
 		int r = obj_list_chunks(st, &f->base, &list, &n);
 		if (r == 0 && !cut_by(list, n, f->base.size, st->chunk_size)) {
-			sodium_memzero(list, n * sizeof(*list));
-			free(list);
+			wipe_free(list, n * sizeof(*list));
 			list = NULL;
 			r = rechunk(st, &f->base, &list, &n);
 		}
@@ -312,8 +303,7 @@ static int read_stored(struct obj_store *st, const struct chunk_ref *c,
 			r = -EBADMSG;
 		if (r == 0)
 			memcpy(dst, tmp + within, n);
-		sodium_memzero(tmp, st->chunk_size);
-		free(tmp);
+		wipe_free(tmp, st->chunk_size);
 		if (r != 0)
 			return r;
 	}
@@ -787,10 +777,7 @@ void file_tail_done(struct file_state *f, const struct file_tail *t,
 
 void file_tail_free(struct file_tail *t)
 {
-	if (t->data) {
-		sodium_memzero(t->data, t->len);
-		free(t->data);
-	}
+	wipe_free(t->data, t->len);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -13,6 +13,7 @@
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"
 #include "tests/unit/harness.h"
+#include "util/wipe.h"
 
 #define CS 4096
 #define FANOUT 4
@@ -871,8 +872,7 @@ static void test_scope(void)
 	is_int(harness_write_object(&st, data, n, &w1), 0, "writer");
 	ok(ref_eq(&w1, &a), "converges with them too");
 
-	sodium_memzero(changed, n);
-	free(changed);
+	wipe_free(changed, n);
 	free(data);
 	bs_close(bs);
 }
