@@ -124,7 +124,6 @@ void file_state_free(struct file_state *f)
 static struct file_status status_locked(const struct file_state *f)
 {
 	return (struct file_status){.modified = f->modified,
-				    .idle = !f->modified && f->holds == 0,
 				    .held = f->holds > 0};
 }
 
@@ -155,7 +154,7 @@ struct file_status file_state_status(struct file_state *f)
 
 bool file_state_idle(struct file_state *f)
 {
-	return file_state_status(f).idle;
+	return file_status_idle(file_state_status(f));
 }
 
 uint64_t file_size(struct file_state *f)

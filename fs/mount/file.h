@@ -70,9 +70,13 @@ void file_state_free(struct file_state *f);
 /* What file_modified and file_state_idle say, from one look at f. */
 struct file_status {
 	bool modified;
-	bool idle;
 	bool held; /* a call holds it (file_state_hold) */
 };
+/* Idle, as file_state_idle says: neither modified nor held. */
+static inline bool file_status_idle(struct file_status s)
+{
+	return !s.modified && !s.held;
+}
 
 /* Count a call that uses f outside its owner's lock; and its end, which
  * gives f's status after it (the owner settles f by it without locking f

@@ -26,7 +26,7 @@ bool ipmd_fs_settle_locked(struct inode *i, const struct file_status *s)
 	if (!i->file || i->opens > 0)
 		return false; /* a known handle's: its release settles it */
 	struct file_status now = s ? *s : file_state_status(i->file);
-	if (now.idle) {
+	if (file_status_idle(now)) {
 		file_state_free(i->file);
 		i->file = NULL;
 	}
