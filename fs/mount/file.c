@@ -707,6 +707,14 @@ int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
 	if (f->size == f->durable)
 		goto out; /* journaled already: nothing new */
 	size_t len = (size_t)(f->size - f->durable), got = 0;
+	/* A copy, not the chunk buffer: the caller journals it after f->lock
+	 * is let go (under fs->lock, which is taken before f->lock, never
+	 * after), while writes may grow, seal or drop that buffer.  Nor a
+	 * buffer kept in the state: two fsyncs of one file take in turn and
+	 * journal outside f->lock, and it would hold up to max bytes of
+	 * plaintext per open file between fsyncs.  The copy is one
+	 * allocation of at most max; each record journaled allocates three
+	 * of its size (its text, the journal's plaintext and sealed record). */
 	out->data = malloc(len);
 	if (!out->data) {
 		r = -ENOMEM;
