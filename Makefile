@@ -63,6 +63,7 @@ TEST_LIB := $(BUILD)/tests/tap.o $(BUILD)/tests/unit/harness.o \
 # object before libfuse, into the tests that drive the FUSE table only.
 FUSE_STUB := $(BUILD)/tests/unit/fuse_reply_stub.o
 FUSE_STUB_TESTS := $(BUILD)/tests/test_ops_entry $(BUILD)/tests/test_ops_tail \
+	$(BUILD)/tests/test_ops_read \
 	$(BUILD)/tests/test_ops_deliver $(BUILD)/tests/test_ops_prefetch
 $(FUSE_STUB_TESTS): TEST_EXTRA := $(FUSE_STUB)
 $(FUSE_STUB_TESTS): $(FUSE_STUB)

@@ -42,6 +42,7 @@
 #include "fs/model/record.h"
 #include "fs/store/journal.h"
 #include "ipfs/cid.h"
+#include "util/wipe.h"
 
 #define ROUNDS_DEFAULT 5
 #define ROUNDS_MAX 100
@@ -125,12 +126,6 @@ static int rotate(struct bench *b)
 	return e ? e : journal_drop_before(b->dir, b->gen);
 }
 
-static void forget(char *json, size_t len)
-{
-	sodium_memzero(json, len);
-	free(json);
-}
-
 /* One record of one row (make_record has set r; json is r's text). */
 static int run_one(struct bench *b, const struct record *r, enum row row,
 		   const char *json, size_t len, const uint8_t *plain,
@@ -145,14 +140,14 @@ static int run_one(struct bench *b, const struct record *r, enum row row,
 				     b->key, NULL);
 	case R_ENCODE:
 		if (!(e = record_encode(r, &t, &n)))
-			forget(t, n);
+			wipe_free(t, n);
 		return e;
 	case R_APPEND:
 		return journal_append(b->j, (const uint8_t *)json, len, false);
 	case R_BOTH:
 		if (!(e = record_encode(r, &t, &n))) {
 			e = journal_append(b->j, (const uint8_t *)t, n, false);
-			forget(t, n);
+			wipe_free(t, n);
 		}
 		return e;
 	case R_DECODE: {
@@ -209,7 +204,7 @@ static double run_row(struct bench *b, const struct kind *k, enum row row)
 			b->in_gen++;
 	}
 	spent += cpu_now() - t0;
-	forget(json, len);
+	wipe_free(json, len);
 	free(plain);
 	free(out);
 	return e ? e : spent / b->records;

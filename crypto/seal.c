@@ -13,6 +13,8 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "util/wipe.h"
+
 /*
  * libsodium's xchacha20poly1305_ietf is HChaCha20 (first 16 nonce bytes)
  * for a subkey, then RFC 8439 ChaCha20-Poly1305 with the 12-byte nonce
@@ -60,10 +62,7 @@ _Static_assert(EVP_PIECE_MAX <= INT_MAX, "pieces fit an int");
  */
 static void json_wipe_free(void *p)
 {
-	if (p) {
-		sodium_memzero(p, malloc_usable_size(p));
-		free(p);
-	}
+	wipe_free(p, p ? malloc_usable_size(p) : 0);
 }
 
 int seal_init(void)

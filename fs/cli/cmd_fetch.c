@@ -40,6 +40,7 @@
 #include "ipfs/bs_kubo.h"
 #include "ipfs/bs_local.h"
 #include "util/io.h"
+#include "util/wipe.h"
 
 #define IO_BYTES (1024 * 1024)
 #define UNIQUE_TRIES 16
@@ -75,10 +76,7 @@ static int copy_out(struct obj_store *st, const struct obj_ref *ref, int fd)
 			e = write_all(fd, buf, got);
 		off += got;
 	}
-	if (buf) {
-		sodium_memzero(buf, IO_BYTES);
-		free(buf);
-	}
+	wipe_free(buf, IO_BYTES);
 	return e;
 }
 

@@ -21,6 +21,7 @@
 #include "fs/store/store.h"
 #include "ipfs/bs_local.h"
 #include "util/io.h"
+#include "util/wipe.h"
 
 #define IO_BYTES (1024 * 1024)
 
@@ -50,10 +51,7 @@ static int object_put(struct obj_store *st, const char *file)
 	int r = buf ? obj_write_fd(st, fd, buf, IO_BYTES, &ref) : -ENOMEM;
 	if (fd != 0)
 		close(fd);
-	if (buf) {
-		sodium_memzero(buf, IO_BYTES);
-		free(buf);
-	}
+	wipe_free(buf, IO_BYTES);
 	if (r == 0)
 		r = bs_sync(st->bs);
 	if (r != 0) {
@@ -89,10 +87,7 @@ static int object_get(struct obj_store *st, const char *text)
 			r = write_all(1, buf, got);
 		off += got;
 	}
-	if (buf) {
-		sodium_memzero(buf, IO_BYTES);
-		free(buf);
-	}
+	wipe_free(buf, IO_BYTES);
 	sodium_memzero(&ref, sizeof(ref));
 	if (r != 0) {
 		cli_error("object get: %s",

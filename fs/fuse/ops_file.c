@@ -31,6 +31,7 @@
 #include "ipfs/blockstore.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/wipe.h"
 
 /* ---- file states (fs/mount/mount.h, "File states") ---- */
 
@@ -178,6 +179,9 @@ void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	/* Per read: size is the kernel's (up to its max_read), no stack's;
+	 * a buffer kept per worker would be thread-local state holding
+	 * plaintext between reads. */
 	uint8_t *buf = malloc(size ? size : 1);
 	size_t got = 0;
 	if (!buf)
@@ -220,7 +224,9 @@ void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (!f && got > 0 && end % cs >= cs / 2)
 			prefetch_chunk(fs->prefetch, &content, end / cs + 1);
 	}
-	free(buf);
+	/* The file's plaintext: wiped as the chunk cache wipes its own.
+	 * A read that failed may have filled any of buf. */
+	wipe_free(buf, err ? size : got);
 }
 
 void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf,

@@ -11,6 +11,7 @@
 
 #include "crypto/seal.h"
 #include "fs/model/tree.h"
+#include "util/wipe.h"
 
 #define B64_VARIANT sodium_base64_VARIANT_URLSAFE_NO_PADDING
 #define KEY_B64_BYTES sodium_base64_ENCODED_LEN(IPMD_KEY_BYTES, B64_VARIANT)
@@ -31,10 +32,7 @@ static void wipe_json_string(json_t *s)
 
 static void wipe_free_text(char *s)
 {
-	if (s) {
-		sodium_memzero(s, strlen(s));
-		free(s);
-	}
+	wipe_free(s, s ? strlen(s) : 0);
 }
 
 /* Decode base64url (no padding) of exactly want bytes. */
@@ -422,10 +420,7 @@ out:
 		sodium_memzero(c, sizeof(*c));
 	wipe_free_text(canon);
 	commit_json_free(o);
-	if (plain) {
-		sodium_memzero(plain, plen);
-		free(plain);
-	}
+	wipe_free(plain, plen);
 	return rc;
 }
 

@@ -14,6 +14,7 @@
 
 #include "crypto/seal.h"
 #include "fs/model/manifest_internal.h"
+#include "util/wipe.h"
 
 _Static_assert((MANIFEST_SHARDS_MAX & (MANIFEST_SHARDS_MAX - 1)) == 0,
 	       "shard counts are powers of two");
@@ -123,9 +124,7 @@ static int seal_flat(struct sealer *s, const struct inode *dir, size_t n,
 /* The old shard refs hold directory node keys: wipe before freeing. */
 void mf_shard_refs_free(struct dir_shards *sh)
 {
-	if (sh->refs)
-		sodium_memzero(sh->refs, sh->count * sizeof(*sh->refs));
-	free(sh->refs);
+	wipe_free(sh->refs, sh->count * sizeof(*sh->refs));
 	sh->refs = NULL;
 }
 

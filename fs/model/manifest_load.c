@@ -12,6 +12,7 @@
 
 #include "crypto/seal.h"
 #include "util/array.h"
+#include "util/wipe.h"
 
 #define PERM_BITS 07777
 
@@ -398,9 +399,8 @@ static int load_dir(struct loader *l, struct pending *p)
 	refs = NULL;
 out:
 	free(dirty);
-	if (refs) /* on failure: they hold this directory's node keys */
-		sodium_memzero(refs, of * sizeof(*refs));
-	free(refs);
+	/* on failure: they hold this directory's node keys */
+	wipe_free(refs, of * sizeof(*refs));
 	return rc;
 }
 
@@ -429,18 +429,11 @@ int manifest_load(struct obj_store *st, const struct chunk_ref *root,
 		rc = load_dir(&l, &p);
 	}
 	/* Both hold node keys (pending dirs' refs, a node's shard refs). */
-	if (l.stack)
-		sodium_memzero(l.stack, l.cap * sizeof(*l.stack));
-	free(l.stack);
-	if (l.refs)
-		sodium_memzero(l.refs, l.refs_cap * sizeof(*l.refs));
-	free(l.refs);
+	wipe_free(l.stack, l.cap * sizeof(*l.stack));
+	wipe_free(l.refs, l.refs_cap * sizeof(*l.refs));
 	free(l.sealed);
 	free(l.plain);
-	if (l.x) {
-		sodium_memzero(l.x, sizeof(*l.x));
-		free(l.x);
-	}
+	wipe_free(l.x, sizeof(*l.x));
 	if (rc != 0) {
 		tree_free(l.t);
 		return rc;

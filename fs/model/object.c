@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "cache/chunk_cache.h"
 #include "crypto/seal.h"
 #include "fs/model/object_internal.h"
@@ -28,14 +26,6 @@ _Static_assert(OBJ_FANOUT_DEFAULT <= OBJ_FANOUT_MAX, "default fanout fits");
 _Static_assert(OBJ_CHUNK_DEFAULT <= OBJ_CHUNK_MAX, "default chunk fits");
 _Static_assert((OBJ_CHUNK_DEFAULT & (OBJ_CHUNK_DEFAULT - 1)) == 0,
 	       "a power of two: padding never takes a chunk beyond it");
-
-void obj_wipe_free(void *p, size_t len)
-{
-	if (p) {
-		sodium_memzero(p, len);
-		free(p);
-	}
-}
 
 int obj_scope_parse(const char *word, enum obj_scope *out)
 {

@@ -13,6 +13,7 @@
 
 #include "crypto/seal.h"
 #include "util/endian.h"
+#include "util/wipe.h"
 
 static void entry_put(uint8_t *p, const struct chunk_ref *r)
 {
@@ -39,7 +40,7 @@ int obj_builder_init(struct builder *b, struct obj_store *st,
 void obj_builder_free(struct builder *b)
 {
 	for (unsigned l = 1; l <= OBJ_DEPTH_MAX; l++)
-		obj_wipe_free(b->lv[l].buf, b->index_cap);
+		wipe_free(b->lv[l].buf, b->index_cap);
 	free(b->sealed);
 	memset(b, 0, sizeof(*b));
 }

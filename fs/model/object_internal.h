@@ -48,9 +48,6 @@ size_t obj_chunk_block_cap(size_t len);
 /* Only raw sha2-256 CIDs fit an index entry. */
 bool obj_cid_raw_ok(const struct cid *c);
 void obj_set_empty(struct obj_ref *ref);
-/* Wipe len bytes at p (it may hold plaintext or keys), then free; NULL is
- * fine. */
-void obj_wipe_free(void *p, size_t len);
 
 /* Seal plain into sealed (cap bytes) and put it; out gets cid, key, size.
  * A chunk is padded as st says; an index never.  Called from sealing

@@ -14,6 +14,7 @@
 #include "cache/chunk_cache.h"
 #include "crypto/seal.h"
 #include "util/endian.h"
+#include "util/wipe.h"
 
 /* a·b, or false when it does not fit 64 bits. */
 static bool mul_ok(uint64_t a, uint64_t b, uint64_t *out)
@@ -60,8 +61,8 @@ struct tree {
 static void tree_free(struct tree *t)
 {
 	for (unsigned l = 1; l <= OBJ_DEPTH_MAX; l++)
-		obj_wipe_free(t->nodes[l].plain, t->nodes[l].cap);
-	obj_wipe_free(t->chunk, t->chunk_size);
+		wipe_free(t->nodes[l].plain, t->nodes[l].cap);
+	wipe_free(t->chunk, t->chunk_size);
 	free(t->sealed);
 }
 
@@ -236,7 +237,7 @@ static int load_index(struct tree *t, unsigned level,
 		return -EBADMSG;
 	plen = slen - IPMD_SEAL_OVERHEAD;
 	if (n->cap < plen) {
-		obj_wipe_free(n->plain, n->cap);
+		wipe_free(n->plain, n->cap);
 		n->cap = 0;
 		n->plain = malloc(plen);
 		if (!n->plain)
@@ -421,7 +422,7 @@ int obj_list_chunks(struct obj_store *st, const struct obj_ref *ref,
 		r = tree_chunk(&t, i, &v[i]);
 	tree_free(&t);
 	if (r != 0) {
-		obj_wipe_free(v, bytes);
+		wipe_free(v, bytes);
 		return r;
 	}
 	*chunks = v;

@@ -15,6 +15,7 @@
 
 #include "crypto/seal.h"
 #include "util/thread.h"
+#include "util/wipe.h"
 
 /* ---- sealing threads (object.h, "Parallel sealing") ---- */
 
@@ -99,7 +100,7 @@ static void pool_free(struct pool *p)
 	pthread_cond_destroy(&p->done);
 	pthread_mutex_destroy(&p->lock);
 	for (unsigned i = 0; p->slots && i < p->nslots; i++) {
-		obj_wipe_free(p->slots[i].plain, p->chunk_size);
+		wipe_free(p->slots[i].plain, p->chunk_size);
 		sodium_memzero(&p->slots[i].ref, sizeof(p->slots[i].ref));
 	}
 	for (unsigned i = 0; p->sealed && i + 1 < p->nslots; i++)
@@ -320,7 +321,7 @@ void obj_writer_abort(struct obj_writer *w)
 	if (!w)
 		return;
 	pool_free(w->pool); /* first: its threads use the store */
-	obj_wipe_free(w->chunk, w->b.st ? w->b.st->chunk_size : 0);
+	wipe_free(w->chunk, w->b.st ? w->b.st->chunk_size : 0);
 	obj_builder_free(&w->b);
 	sodium_memzero(w->secret, sizeof(w->secret));
 	free(w);

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "fs/model/manifest.h"
+#include "util/wipe.h"
 
 struct walker {
 	struct obj_store *st;
@@ -97,10 +98,7 @@ static int walk_file(struct walker *w, const struct obj_ref *ref)
 			r = report(w, &chunks[i].cid, BLOCK_CHUNK, &chunks[i]);
 	}
 	cid_list_free(&idx);
-	if (chunks) {
-		sodium_memzero(chunks, n * sizeof(*chunks));
-		free(chunks);
-	}
+	wipe_free(chunks, n * sizeof(*chunks));
 	return r;
 }
 

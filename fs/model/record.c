@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "ipfs/cid.h"
+#include "util/wipe.h"
 
 #define NS_PER_SEC RECORD_NS_PER_SEC
 
@@ -568,8 +569,7 @@ void record_text_done(struct record_text *tb)
 	if (!tb)
 		return;
 	if (tb->data) {
-		sodium_memzero(tb->data, RECORD_APPEND_MAX);
-		free(tb->data);
+		wipe_free(tb->data, RECORD_APPEND_MAX);
 		tb->data = NULL;
 		wipe_strings(tb->parsed);
 	}

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
 #include <xxhash.h>
 
 #include "fs/model/maildir_name.h"
+#include "util/wipe.h"
 
 /* fs/model/manifest.h's MANIFEST_SHARD_THRESHOLD; not included, because the tree
  * knows nothing of the manifest format beyond this default. */
@@ -199,12 +199,8 @@ static void dir_free(struct dir *d)
 	free(d->buckets);
 	free(d->shards.dirty);
 	/* The shards' and the node's keys: wipe them with the rest. */
-	if (d->shards.refs)
-		sodium_memzero(d->shards.refs,
-			       d->shards.count * sizeof(*d->shards.refs));
-	free(d->shards.refs);
-	sodium_memzero(d, sizeof(*d));
-	free(d);
+	wipe_free(d->shards.refs, d->shards.count * sizeof(*d->shards.refs));
+	wipe_free(d, sizeof(*d));
 }
 
 static void inode_free(struct inode *in)
@@ -212,8 +208,7 @@ static void inode_free(struct inode *in)
 	if (in->dir)
 		dir_free(in->dir);
 	free(in->target);
-	sodium_memzero(in, sizeof(*in)); /* its content key */
-	free(in);
+	wipe_free(in, sizeof(*in)); /* its content key */
 }
 
 static struct inode *inode_new(uint64_t ino, uint32_t mode,

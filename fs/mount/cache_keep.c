@@ -13,6 +13,7 @@
 #include "fs/model/maildir.h"
 #include "fs/model/tree.h"
 #include "fs/mount/cache_file.h"
+#include "util/wipe.h"
 
 #define CATALOG_V 1
 /* A catalog lists at most this many files (Dovecot keeps a handful per
@@ -151,8 +152,7 @@ int cache_keep_restore(struct cache_dir *d, struct fs_tree *t,
 	if (e == 0 && text) {
 		o = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES,
 			       NULL);
-		sodium_memzero(text, len);
-		free(text);
+		wipe_free(text, len);
 		if (!o)
 			e = -EBADMSG;
 	}

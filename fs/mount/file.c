@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "cache/chunk_cache.h"
+#include "util/wipe.h"
 
 /* A chunk being written.  It stands for chunk_size bytes, but holds only
  * the first cap of them: the bytes from cap to the chunk's end are zero.
@@ -61,8 +62,7 @@ int file_state_new(const struct obj_store *st, uint64_t id,
 	obj_store_scoped(st, salt, f->secret, &scoped);
 	f->scoped = scoped.convergence == f->secret;
 	if (pthread_mutex_init(&f->lock, NULL) != 0) {
-		sodium_memzero(f->secret, sizeof(f->secret));
-		free(f);
+		wipe_free(f, sizeof(*f)); /* the secret */
 		return -ENOMEM;
 	}
 	f->base = *content;
@@ -75,9 +75,7 @@ int file_state_new(const struct obj_store *st, uint64_t id,
 
 static void wipe_buffer(struct dirty_buf *d)
 {
-	if (d->data)
-		sodium_memzero(d->data, d->cap);
-	free(d->data);
+	wipe_free(d->data, d->cap);
 	d->data = NULL;
 	d->cap = 0;
 }
@@ -116,19 +114,16 @@ void file_state_free(struct file_state *f)
 		return;
 	for (size_t i = 0; i < f->ndirty; i++)
 		wipe_buffer(&f->dirty[i]);
-	if (f->chunks) /* chunk keys: as secret as the plaintext */
-		sodium_memzero(f->chunks, f->cap * sizeof(*f->chunks));
-	free(f->chunks);
+	/* chunk keys: as secret as the plaintext */
+	wipe_free(f->chunks, f->cap * sizeof(*f->chunks));
 	pthread_mutex_destroy(&f->lock);
-	sodium_memzero(f, sizeof(*f));
-	free(f);
+	wipe_free(f, sizeof(*f));
 }
 
 /* Under f->lock. */
 static struct file_status status_locked(const struct file_state *f)
 {
 	return (struct file_status){.modified = f->modified,
-				    .idle = !f->modified && f->holds == 0,
 				    .held = f->holds > 0};
 }
 
@@ -159,7 +154,7 @@ struct file_status file_state_status(struct file_state *f)
 
 bool file_state_idle(struct file_state *f)
 {
-	return file_state_status(f).idle;
+	return file_status_idle(file_state_status(f));
 }
 
 uint64_t file_size(struct file_state *f)
@@ -210,13 +205,9 @@ static int rechunk(struct obj_store *st, const struct obj_ref *base,
 		if (r == 0)
 			r = obj_seal_chunk(st, buf, want, &list[i]);
 	}
-	if (buf)
-		sodium_memzero(buf, cs);
-	free(buf);
+	wipe_free(buf, cs);
 	if (r != 0) {
-		if (list)
-			sodium_memzero(list, (size_t)n * sizeof(*list));
-		free(list);
+		wipe_free(list, (size_t)n * sizeof(*list));
 		return r;
 	}
 	*out = list;
@@ -233,8 +224,7 @@ static int ensure_loaded(struct obj_store *st, struct file_state *f)
 	if (f->base.size > 0) {
 		int r = obj_list_chunks(st, &f->base, &list, &n);
 		if (r == 0 && !cut_by(list, n, f->base.size, st->chunk_size)) {
-			sodium_memzero(list, n * sizeof(*list));
-			free(list);
+			wipe_free(list, n * sizeof(*list));
 			list = NULL;
 			r = rechunk(st, &f->base, &list, &n);
 		}
@@ -312,8 +302,7 @@ static int read_stored(struct obj_store *st, const struct chunk_ref *c,
 			r = -EBADMSG;
 		if (r == 0)
 			memcpy(dst, tmp + within, n);
-		sodium_memzero(tmp, st->chunk_size);
-		free(tmp);
+		wipe_free(tmp, st->chunk_size);
 		if (r != 0)
 			return r;
 	}
@@ -696,9 +685,7 @@ void file_seal_done(struct file_state *f, uint64_t seal, bool journaled)
 
 /* Under f->lock: may the change since the durable point go as an append
  * of at most max bytes?  Only growth past what the journal already holds
- * of a file that holds some, unless first (file_tail_take_first): a new
- * file's first bytes are sealed, a message is written once, and its
- * block is what a reader wants. */
+ * of a file that holds some, unless first (file.h, file_tail_take). */
 static bool tail_ok(const struct file_state *f, size_t max, bool first)
 {
 	return f->loaded && (f->durable > 0 || first) &&
@@ -706,8 +693,8 @@ static bool tail_ok(const struct file_state *f, size_t max, bool first)
 	       f->size - f->durable <= max;
 }
 
-static int tail_take(struct obj_store *st, struct file_state *f, size_t max,
-		     bool first, struct file_tail *out)
+int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
+		   bool first, struct file_tail *out)
 {
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&f->lock);
@@ -720,6 +707,14 @@ static int tail_take(struct obj_store *st, struct file_state *f, size_t max,
 	if (f->size == f->durable)
 		goto out; /* journaled already: nothing new */
 	size_t len = (size_t)(f->size - f->durable), got = 0;
+	/* A copy, not the chunk buffer: the caller journals it after f->lock
+	 * is let go (under fs->lock, which is taken before f->lock, never
+	 * after), while writes may grow, seal or drop that buffer.  Nor a
+	 * buffer kept in the state: two fsyncs of one file take in turn and
+	 * journal outside f->lock, and it would hold up to max bytes of
+	 * plaintext per open file between fsyncs.  The copy is one
+	 * allocation of at most max; each record journaled allocates three
+	 * of its size (its text, the journal's plaintext and sealed record). */
 	out->data = malloc(len);
 	if (!out->data) {
 		r = -ENOMEM;
@@ -742,18 +737,6 @@ static int tail_take(struct obj_store *st, struct file_state *f, size_t max,
 out:
 	pthread_mutex_unlock(&f->lock);
 	return r;
-}
-
-int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
-		   struct file_tail *out)
-{
-	return tail_take(st, f, max, false, out);
-}
-
-int file_tail_take_first(struct obj_store *st, struct file_state *f,
-			 size_t max, struct file_tail *out)
-{
-	return tail_take(st, f, max, true, out);
 }
 
 bool file_tail_covers(struct file_state *f)
@@ -801,10 +784,7 @@ void file_tail_done(struct file_state *f, const struct file_tail *t,
 
 void file_tail_free(struct file_tail *t)
 {
-	if (t->data) {
-		sodium_memzero(t->data, t->len);
-		free(t->data);
-	}
+	wipe_free(t->data, t->len);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -70,9 +70,13 @@ void file_state_free(struct file_state *f);
 /* What file_modified and file_state_idle say, from one look at f. */
 struct file_status {
 	bool modified;
-	bool idle;
 	bool held; /* a call holds it (file_state_hold) */
 };
+/* Idle, as file_state_idle says: neither modified nor held. */
+static inline bool file_status_idle(struct file_status s)
+{
+	return !s.modified && !s.held;
+}
 
 /* Count a call that uses f outside its owner's lock; and its end, which
  * gives f's status after it (the owner settles f by it without locking f
@@ -180,18 +184,18 @@ struct file_tail {
  * *out; changes from here on count against a new window.  0: unmodified,
  * or nothing new since the durable point (nothing to journal).  -EAGAIN:
  * not an append (a write below the durable point, a truncate, a file
- * never sealed, more than max bytes): seal it.  Other errors: reading the
- * bytes failed.
+ * never sealed unless first, more than max bytes): seal it.  Other
+ * errors: reading the bytes failed.
+ *
+ * first: a file never sealed nor journaled (a new one) may go too, its
+ * first bytes from offset 0: for the small files a program writes whole,
+ * fsyncs and renames over another (fs/mount/tail.h, "Replacement
+ * files"), which the commit seals or, unlinked by then, drops.  Without
+ * it a new file's first bytes are sealed: a message is written once, and
+ * its block is what a reader wants.
  */
 int file_tail_take(struct obj_store *st, struct file_state *f, size_t max,
-		   struct file_tail *out);
-/* As file_tail_take, but a file never sealed nor journaled (a new one)
- * may go too, its first bytes from offset 0: for the small files a
- * program writes whole, fsyncs and renames over another (fs/mount/tail.h,
- * "Replacement files"), which the commit seals or, unlinked by then,
- * drops. */
-int file_tail_take_first(struct obj_store *st, struct file_state *f,
-			 size_t max, struct file_tail *out);
+		   bool first, struct file_tail *out);
 /* Is every change of f in the journal as appends (modified, nothing
  * changed since the last journaled take)?  Then replay rebuilds f's bytes
  * from the journal, and a rename of the file need not seal it first. */

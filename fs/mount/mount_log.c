@@ -19,13 +19,14 @@
 #include "fs/mount/file.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/wipe.h"
 
 bool ipmd_fs_settle_locked(struct inode *i, const struct file_status *s)
 {
 	if (!i->file || i->opens > 0)
 		return false; /* a known handle's: its release settles it */
 	struct file_status now = s ? *s : file_state_status(i->file);
-	if (now.idle) {
+	if (file_status_idle(now)) {
 		file_state_free(i->file);
 		i->file = NULL;
 	}
@@ -127,8 +128,7 @@ static int log_journaled(struct ipmd_fs *fs, struct record *r)
 	if (e != 0)
 		return e;
 	e = journal_append(fs->journal, (const uint8_t *)json, len, false);
-	sodium_memzero(json, len); /* a content record carries a file key */
-	free(json);
+	wipe_free(json, len); /* a content record carries a file key */
 	if (e != 0)
 		return e;
 	struct mail_changes mc = mail_changes_of(fs->tree, r);

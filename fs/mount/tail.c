@@ -16,9 +16,7 @@ int ipmd_fs_tail_prepare(struct ipmd_fs *fs, struct file_state *f,
 {
 	memset(r, 0, sizeof(*r));
 	memset(t, 0, sizeof(*t));
-	int e = replacement
-			? file_tail_take_first(&fs->st, f, TAIL_JOURNAL_MAX, t)
-			: file_tail_take(&fs->st, f, TAIL_JOURNAL_MAX, t);
+	int e = file_tail_take(&fs->st, f, TAIL_JOURNAL_MAX, replacement, t);
 	if (e == 1) {
 		r->op = REC_APPEND;
 		r->ino = ino;

@@ -9,8 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sodium.h>
-
 #include "cache/outbox.h"
 #include "fs/model/manifest.h"
 #include "fs/model/merge_base.h"
@@ -21,6 +19,7 @@
 #include "ipfs/cidset.h"
 #include "util/array.h"
 #include "util/msgbuf.h"
+#include "util/wipe.h"
 
 #define NS_PER_SEC 1000000000LL
 
@@ -275,10 +274,8 @@ int history_journal_read(struct history *h, const struct head *from,
 
 void history_journal_free(struct history_journal *j)
 {
-	for (size_t i = 0; i < j->n; i++) {
-		sodium_memzero(j->v[i].payload, j->v[i].len);
-		free(j->v[i].payload);
-	}
+	for (size_t i = 0; i < j->n; i++)
+		wipe_free(j->v[i].payload, j->v[i].len);
 	free(j->v);
 	memset(j, 0, sizeof(*j));
 }

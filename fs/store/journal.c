@@ -19,6 +19,7 @@
 #include "crypto/seal.h"
 #include "util/endian.h"
 #include "util/io.h"
+#include "util/wipe.h"
 
 _Static_assert(sizeof(JOURNAL_MAGIC) - 1 + sizeof(uint64_t) ==
 		       JOURNAL_HEADER_BYTES,
@@ -332,9 +333,7 @@ static int scan_file(int fd, const uint8_t *key, struct scan *sc)
 	else
 		r = scan_records(fd, sb.st_size, key, sc, sealed, plain,
 				 &plain_used);
-	if (plain)
-		sodium_memzero(plain, plain_used);
-	free(plain);
+	wipe_free(plain, plain_used);
 	free(sealed);
 	return r;
 }
@@ -533,8 +532,7 @@ int journal_append(struct journal *j, const uint8_t *payload, size_t len,
 	}
 	pthread_mutex_unlock(&j->lock);
 
-	sodium_memzero(plain, plen);
-	free(plain);
+	wipe_free(plain, plen);
 	free(rec);
 	return r;
 }

@@ -10,9 +10,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "util/io.h"
+#include "util/wipe.h"
 
 #define IO_BYTES (1024 * 1024)
 
@@ -265,10 +264,7 @@ int export_tree(struct obj_store *st, struct fs_tree *t, const char *dst,
 		e = -errno;
 	if (e)
 		snprintf(errpath, PATH_MAX, "%s", x.path[0] ? x.path : "/");
-	if (x.buf) {
-		sodium_memzero(x.buf, IO_BYTES);
-		free(x.buf);
-	}
+	wipe_free(x.buf, IO_BYTES);
 	close(dfd);
 	return e;
 }

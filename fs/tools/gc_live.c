@@ -6,12 +6,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <sodium.h>
-
 #include "fs/mount/file.h"
 #include "fs/mount/housekeeping.h"
 #include "ipfs/bs_watch.h"
 #include "util/msgbuf.h"
+#include "util/wipe.h"
 
 int gc_live_begin(struct gc *g, struct ipmd_fs *fs, char *msg, size_t msize)
 {
@@ -118,10 +117,7 @@ int gc_live_mark(struct gc *g, struct ipmd_fs *fs, char *msg, size_t msize)
 	for (; !e && i < r.n; i++)
 		if (!cid_set_has(g->live, &r.v[i].cid))
 			e = obj_walk(&fs->st, &r.v[i], mark_block, g);
-	if (r.v) {
-		sodium_memzero(r.v, r.cap * sizeof(*r.v));
-		free(r.v);
-	}
+	wipe_free(r.v, r.cap * sizeof(*r.v));
 	if (!e)
 		return 0;
 	return msgbuf_say(msg, msize,

@@ -18,6 +18,7 @@
 #include "fs/tools/import_walk.h"
 #include "fs/model/record.h"
 #include "util/clock.h"
+#include "util/wipe.h"
 
 #define READ_BYTES (1024 * 1024)
 #define MAX_THREADS 64
@@ -159,10 +160,7 @@ static void *pool_main(void *arg)
 			continue;
 		it->err = buf ? seal_file(p, it, buf) : -ENOMEM;
 	}
-	if (buf) {
-		sodium_memzero(buf, READ_BYTES);
-		free(buf);
-	}
+	wipe_free(buf, READ_BYTES);
 	return NULL;
 }
 

@@ -15,6 +15,7 @@
 #include "fs/model/record.h"
 #include "util/array.h"
 #include "util/clock.h"
+#include "util/wipe.h"
 
 /* Other names tried in SALVAGE_DIR/cur when a file's own is taken. */
 #define SALVAGE_RENAME_TRIES 1000
@@ -120,14 +121,9 @@ struct readable {
 
 static void readable_free(struct readable *r)
 {
-	if (r->chunks) {
-		sodium_memzero(r->chunks, r->n * sizeof(*r->chunks));
-		free(r->chunks);
-	}
+	wipe_free(r->chunks, r->n * sizeof(*r->chunks));
 	free(r->ok);
-	if (r->buf)
-		sodium_memzero(r->buf, r->bufsize); /* plaintext */
-	free(r->buf);
+	wipe_free(r->buf, r->bufsize); /* plaintext */
 	memset(r, 0, sizeof(*r));
 }
 

@@ -13,6 +13,7 @@
 #include "ipfs/bs_local.h"
 #include "tests/tap.h"
 #include "tests/unit/harness.h"
+#include "util/wipe.h"
 
 #define CS 4096
 #define FANOUT 4
@@ -532,33 +533,36 @@ static void test_idle(struct obj_store st)
 {
 	struct file_state *f = state_over(&st, &empty_ref);
 	ok(file_state_idle(f), "a new state is idle");
-	ok(file_state_status(f).idle && !file_state_status(f).modified,
+	ok(file_status_idle(file_state_status(f)) &&
+		   !file_state_status(f).modified,
 	   "… as its status says");
 	file_state_hold(f);
 	ok(!file_state_idle(f), "held: not idle");
 	file_state_hold(f);
 	struct file_status s = file_state_unhold(f);
 	ok(!file_state_idle(f), "held twice, let go once: not idle");
-	ok(!s.idle && !s.modified, "… as the let-go says");
+	ok(!file_status_idle(s) && !s.modified, "… as the let-go says");
 	s = file_state_unhold(f);
 	ok(file_state_idle(f), "let go of: idle");
-	ok(s.idle && !s.modified, "… as the let-go says");
+	ok(file_status_idle(s) && !s.modified, "… as the let-go says");
 	uint8_t b[100] = {1};
 	is_int(file_write(&st, f, 0, b, sizeof(b)), 0, "a write");
 	ok(!file_state_idle(f), "unsealed writes: not idle");
 	s = file_state_status(f);
-	ok(s.modified && !s.idle, "… and its status says modified");
+	ok(s.modified && !file_status_idle(s),
+	   "… and its status says modified");
 	struct obj_ref out;
 	file_state_hold(f);
 	is_int(file_write(&st, f, 0, b, sizeof(b)), 0, "a write while held");
 	s = file_state_unhold(f);
-	ok(s.modified && !s.idle, "let go of, unsealed: modified, not idle");
+	ok(s.modified && !file_status_idle(s),
+	   "let go of, unsealed: modified, not idle");
 	file_state_hold(f);
 	is_int(file_seal(&st, f, &out, NULL), 0, "sealed while held");
 	ok(!file_state_idle(f), "sealed but held: not idle");
 	s = file_state_unhold(f);
 	ok(file_state_idle(f), "sealed and let go of: idle");
-	ok(s.idle && !s.modified, "… as the let-go says");
+	ok(file_status_idle(s) && !s.modified, "… as the let-go says");
 	file_state_unhold(f);
 	ok(file_state_idle(f), "one let-go too many changes nothing");
 	file_state_hold(f);
@@ -871,8 +875,7 @@ static void test_scope(void)
 	is_int(harness_write_object(&st, data, n, &w1), 0, "writer");
 	ok(ref_eq(&w1, &a), "converges with them too");
 
-	sodium_memzero(changed, n);
-	free(changed);
+	wipe_free(changed, n);
 	free(data);
 	bs_close(bs);
 }

@@ -190,7 +190,7 @@ static void test_tail(struct obj_store st)
 	model_write(m, m->size, 0x24, 10);
 	model_write(m, m->size + 3, 0x25, 4); /* a gap of 3 zeros */
 	struct file_tail t;
-	is_int(file_tail_take(&st, m->f, 1000, &t), 1, "a tail to take");
+	is_int(file_tail_take(&st, m->f, 1000, false, &t), 1, "a tail to take");
 	ok(t.off == CS + 100 && t.len == 17 &&
 		   memcmp(t.data, m->want + t.off, t.len) == 0,
 	   "the tail is the bytes appended, zeros in the gap");

@@ -46,7 +46,7 @@ static int take(struct obj_store *st, struct file_state *f,
 		struct file_tail *t, const uint8_t *want, uint64_t off,
 		size_t len)
 {
-	int r = file_tail_take(st, f, MAX, t);
+	int r = file_tail_take(st, f, MAX, false, t);
 	if (r == 1 && (t->off != off || t->len != len ||
 		       memcmp(t->data, want + off, len) != 0))
 		return 99;
@@ -62,7 +62,8 @@ static void test_grow_only(struct obj_store st)
 	struct file_state *f = over(&st, data, 100, &base);
 	uint64_t blocks = harness_block_count(st.bs);
 
-	is_int(file_tail_take(&st, f, MAX, &t), 0, "unmodified: nothing");
+	is_int(file_tail_take(&st, f, MAX, false, &t), 0,
+	       "unmodified: nothing");
 	is_int(file_write(&st, f, 100, data + 100, 80), 0, "append 80");
 	is_int(take(&st, f, &t, data, 100, 80), 1,
 	       "taken: the 80 bytes at 100");
@@ -72,7 +73,7 @@ static void test_grow_only(struct obj_store st)
 	ok(file_tail_journaled(f), "journaled after done");
 	ok(file_modified(f), "still modified: the commit seals it");
 	is_int(harness_block_count(st.bs), blocks, "no block written");
-	is_int(file_tail_take(&st, f, MAX, &t), 0,
+	is_int(file_tail_take(&st, f, MAX, false, &t), 0,
 	       "again with nothing new: nothing to journal");
 
 	is_int(file_write(&st, f, 180, data + 180, 50), 0, "append 50");
@@ -89,7 +90,7 @@ static void test_grow_only(struct obj_store st)
 	 * bytes are still handed out. */
 	is_int(file_write(&st, f, 250, data + 250, CS - 250 + 100), 0,
 	       "append across the first chunk's end");
-	is_int(file_tail_take(&st, f, MAX, &t), -EAGAIN,
+	is_int(file_tail_take(&st, f, MAX, false, &t), -EAGAIN,
 	       "more than the most bytes: seal");
 	uint64_t seal = 0;
 	is_int(file_seal(&st, f, &out, &seal), 0, "sealed");
@@ -124,14 +125,15 @@ static void test_not_append(struct obj_store st)
 
 	struct file_state *f = over(&st, data, 0, &base);
 	is_int(file_write(&st, f, 0, data, 100), 0, "a new file's bytes");
-	is_int(file_tail_take(&st, f, MAX, &t), -EAGAIN,
+	is_int(file_tail_take(&st, f, MAX, false, &t), -EAGAIN,
 	       "a file never sealed: sealed, not journaled");
 	file_state_free(f);
 
 	f = over(&st, data, 500, &base);
 	is_int(file_write(&st, f, 499, data + 499, 10), 0,
 	       "a write from below the end");
-	is_int(file_tail_take(&st, f, MAX, &t), -EAGAIN, "a rewrite: seal");
+	is_int(file_tail_take(&st, f, MAX, false, &t), -EAGAIN,
+	       "a rewrite: seal");
 	is_int(file_seal(&st, f, &out, NULL), 0, "sealed");
 	is_int(file_write(&st, f, 509, data + 509, 10), 0, "then an append");
 	is_int(take(&st, f, &t, data, 509, 10), 1, "journaled again");
@@ -142,7 +144,7 @@ static void test_not_append(struct obj_store st)
 	is_int(file_write(&st, f, 500, data + 500, 10), 0, "append");
 	is_int(file_truncate(&st, f, 300), 0, "truncate below the end");
 	is_int(file_write(&st, f, 300, data + 300, 300), 0, "grow again");
-	is_int(file_tail_take(&st, f, MAX, &t), -EAGAIN,
+	is_int(file_tail_take(&st, f, MAX, false, &t), -EAGAIN,
 	       "a truncate between: seal");
 	file_state_free(f);
 
@@ -163,7 +165,7 @@ static void test_not_append(struct obj_store st)
 	       "rewritten within the taken bytes before the record is in");
 	file_tail_done(f, &t, true);
 	file_tail_free(&t);
-	is_int(file_tail_take(&st, f, MAX, &t), -EAGAIN,
+	is_int(file_tail_take(&st, f, MAX, false, &t), -EAGAIN,
 	       "the next fsync seals");
 	file_state_free(f);
 
@@ -173,7 +175,7 @@ static void test_not_append(struct obj_store st)
 	is_int(file_seal(&st, f, &out, &seal), 0, "sealed");
 	file_seal_done(f, seal, false);
 	ok(file_modified(f), "its content record failed: modified again");
-	is_int(file_tail_take(&st, f, MAX, &t), -EAGAIN,
+	is_int(file_tail_take(&st, f, MAX, false, &t), -EAGAIN,
 	       "and the next fsync seals whole (no append over an unlogged "
 	       "seal)");
 	file_state_free(f);
@@ -349,10 +351,10 @@ static void test_seal_order(struct obj_store st)
 	file_state_free(f);
 }
 
-/* A new file's first bytes (file_tail_take_first, a replacement file's
+/* A new file's first bytes (file_tail_take, first: a replacement file's
  * fsync): taken from 0 with no block written; file_tail_covers says a
- * rename need not seal it, until anything changes again; plain
- * file_tail_take still seals a new file. */
+ * rename need not seal it, until anything changes again; a take not
+ * first still seals a new file. */
 static void test_first(struct obj_store st)
 {
 	uint8_t data[2 * MAX];
@@ -364,11 +366,11 @@ static void test_first(struct obj_store st)
 		harness_bail("file_state_new");
 	uint64_t blocks = harness_block_count(st.bs);
 	is_int(file_write(&st, f, 0, data, 300), 0, "a new file: 300 bytes");
-	is_int(file_tail_take(&st, f, MAX, &t), -EAGAIN,
-	       "file_tail_take: a new file is sealed");
+	is_int(file_tail_take(&st, f, MAX, false, &t), -EAGAIN,
+	       "not first: a new file is sealed");
 	ok(!file_tail_covers(f), "nothing journaled: a rename seals it");
-	is_int(file_tail_take_first(&st, f, MAX, &t), 1,
-	       "file_tail_take_first: taken");
+	is_int(file_tail_take(&st, f, MAX, true, &t), 1,
+	       "first: taken");
 	ok(t.off == 0 && t.len == 300 && memcmp(t.data, data, 300) == 0,
 	   "the 300 bytes from 0");
 	ok(!file_tail_covers(f), "taken, not journaled yet: not covered");
@@ -376,24 +378,24 @@ static void test_first(struct obj_store st)
 	file_tail_free(&t);
 	ok(file_tail_covers(f), "journaled: covered, a rename need not seal");
 	is_int(harness_block_count(st.bs), blocks, "no block written");
-	is_int(file_tail_take_first(&st, f, MAX, &t), 0,
+	is_int(file_tail_take(&st, f, MAX, true, &t), 0,
 	       "again with nothing new: nothing to journal");
 	is_int(file_write(&st, f, 300, data + 300, 10), 0, "append 10");
 	ok(!file_tail_covers(f), "written since: not covered");
-	is_int(file_tail_take_first(&st, f, MAX, &t), 1, "taken: 10 at 300");
+	is_int(file_tail_take(&st, f, MAX, true, &t), 1, "taken: 10 at 300");
 	file_tail_done(f, &t, true);
 	file_tail_free(&t);
 	ok(file_tail_covers(f), "covered again");
 	is_int(file_write(&st, f, 5, data, 1), 0, "a rewrite below");
 	ok(!file_tail_covers(f), "a rewrite: not covered");
-	is_int(file_tail_take_first(&st, f, MAX, &t), -EAGAIN,
+	is_int(file_tail_take(&st, f, MAX, true, &t), -EAGAIN,
 	       "a rewrite: sealed");
 	file_state_free(f);
 
 	if (file_state_new(&st, 4, &empty, &f))
 		harness_bail("file_state_new");
 	is_int(file_write(&st, f, 0, data, MAX + 1), 0, "a new file over MAX");
-	is_int(file_tail_take_first(&st, f, MAX, &t), -EAGAIN,
+	is_int(file_tail_take(&st, f, MAX, true, &t), -EAGAIN,
 	       "too big for one record: sealed");
 	struct obj_ref out;
 	uint64_t seal;
@@ -418,13 +420,13 @@ static void test_part_journaled(struct obj_store st)
 	if (file_state_new(&st, 5, &empty, &f))
 		harness_bail("file_state_new");
 	is_int(file_write(&st, f, 0, data, 900), 0, "a new file: 900 bytes");
-	is_int(file_tail_take_first(&st, f, MAX, &t), 1, "taken: 900 at 0");
+	is_int(file_tail_take(&st, f, MAX, true, &t), 1, "taken: 900 at 0");
 	struct file_tail part = t;
 	part.len = 400;
 	file_tail_done(f, &part, true);
 	file_tail_free(&t);
 	ok(!file_tail_covers(f), "400 of 900 journaled: not covered");
-	is_int(file_tail_take_first(&st, f, MAX, &t), 1, "taken again");
+	is_int(file_tail_take(&st, f, MAX, true, &t), 1, "taken again");
 	ok(t.off == 400 && t.len == 500 && memcmp(t.data, data + 400, 500) == 0,
 	   "the other 500 bytes, from 400 (%llu, %zu)",
 	   (unsigned long long)t.off, t.len);

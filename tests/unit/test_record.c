@@ -17,6 +17,7 @@
 #include "tests/memscan.h"
 #include "tests/tap.h"
 #include "tests/unit/harness.h"
+#include "util/wipe.h"
 
 #define ROOT_UID 1000
 #define ROOT_GID 100
@@ -1282,8 +1283,7 @@ static void test_key_wiped(void)
 	       "key wipe: replayed");
 	ok(memscan(text, sizeof(text), hits, 4) >= 1,
 	   "the key's text is in the record");
-	sodium_memzero(json, len);
-	free(json);
+	wipe_free(json, len);
 	tree_free(t);
 	is_int(memscan(text, sizeof(text), hits, 4), 0,
 	       "after use: the key's base64 is nowhere in memory");

@@ -1,23 +1,26 @@
 /*
  * tests/unit/test_util.c — the shared helpers: util/io, util/dir,
- * util/clock, util/endian, util/spawn and ipfs/cbor (the byte forms the formats rely
- * on: big-endian fields and shortest CBOR heads).
+ * util/clock, util/endian, util/spawn, util/wipe and ipfs/cbor (the byte
+ * forms the formats rely on: big-endian fields and shortest CBOR heads).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "ipfs/cbor.h"
+#include "tests/memscan.h"
 #include "tests/tap.h"
 #include "util/clock.h"
 #include "util/dir.h"
 #include "util/endian.h"
 #include "util/io.h"
 #include "util/spawn.h"
+#include "util/wipe.h"
 
 static void test_io(void)
 {
@@ -199,6 +202,29 @@ static void test_spawn(void)
 	ok(st != 0, "closing the pipe ends it (status %d)", st);
 }
 
+/* wipe_free: the bytes are nowhere in memory once freed (tests/memscan.h;
+ * malloc's free list overwrites a freed chunk's first 16 bytes, so the
+ * needle is the rest), and NULL is fine with any length. */
+static void test_wipe(void)
+{
+	enum { N = 4096, SKIP = 64 };
+	uint8_t *p = malloc(N), masked[N - SKIP];
+	struct memscan_hit hits[4];
+
+	if (!ok(p != NULL, "a buffer to wipe"))
+		return;
+	tap_fill_random(p, N, 11);
+	memscan_mask(masked, p + SKIP, sizeof(masked));
+	ok(memscan(masked, sizeof(masked), hits, 4) >= 1,
+	   "the bytes are in memory while allocated");
+	wipe_free(p, N);
+	is_int(memscan(masked, sizeof(masked), hits, 4), 0,
+	       "wipe_free: nowhere in memory after");
+	wipe_free(NULL, 0);
+	wipe_free(NULL, N);
+	ok(1, "wipe_free(NULL, any length) is fine");
+}
+
 int main(void)
 {
 	test_io();
@@ -206,5 +232,6 @@ int main(void)
 	test_clock();
 	test_cbor();
 	test_spawn();
+	test_wipe();
 	return tap_done();
 }
