@@ -8,6 +8,7 @@
 #include "fs/mount/mount.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/wipe.h"
 
 void ops_cache_read(fuse_req_t req, fuse_ino_t ino, struct cache_file *cf,
 		    uint64_t fsize, size_t size, off_t off)
@@ -26,7 +27,9 @@ void ops_cache_read(fuse_req_t req, fuse_ino_t ino, struct cache_file *cf,
 		fuse_reply_err(req, -e);
 	else
 		fuse_reply_buf(req, (const char *)buf, got);
-	free(buf);
+	/* Dovecot's index cache holds plaintext headers, as ops_read's
+	 * buffer holds mail. */
+	wipe_free(buf, e ? size : got);
 }
 
 void ops_cache_write(fuse_req_t req, fuse_ino_t ino, struct cache_file *cf,
