@@ -94,15 +94,19 @@ static int touch(int fd, volatile const unsigned char *m, size_t size,
  * kernel holds (statx AT_STATX_DONT_SYNC, no request); -1 on error. */
 static long long size_of(int fd, bool kernel_size)
 {
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return -1;
 	if (kernel_size) {
+		/* After the fstat: its answer, applied, is in what the kernel
+		 * holds (a stale one would show as a shrink). */
 		struct statx sx;
 		return statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC,
 			     STATX_SIZE, &sx) == 0
 			       ? (long long)sx.stx_size
 			       : -1;
 	}
-	struct stat st;
-	return fstat(fd, &st) == 0 ? (long long)st.st_size : -1;
+	return (long long)st.st_size;
 }
 
 /* Map path at its size (size_of) and touch it all; 1 on SIGBUS (said
@@ -191,6 +195,12 @@ static long long writer(int fd, unsigned writes, size_t rec)
 		if (write_all_at(fd, b, rec, end) != 0)
 			break;
 		end += (off_t)rec;
+		/* As Dovecot checks its files: an attribute request in
+		 * between (answered by a file system with a stale size, it
+		 * would shrink what the kernel holds). */
+		struct stat st;
+		if (fstat(fd, &st) != 0)
+			break;
 		memset(b, 'A' + (int)(i % 26), HEADER);
 		if (write_all_at(fd, b, HEADER, 0) != 0)
 			break;
