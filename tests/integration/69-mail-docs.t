@@ -58,12 +58,13 @@ is "$(postmap -c "$P" -q alice@example.org "hash:$P/vmailbox")" "example.org/ali
 
 # --- Dovecot ---------------------------------------------------------------
 menv_dovecot_conf "$TEST_DIR/dovecot" "$MNT"
-# The doc's mail_location instead of the test's own.
-sed -i '/^mail_location/d' "$DOVECOT_CONF"
+# The doc's mail_location and mmap_disable instead of the test's own.
+sed -i '/^mail_location/d; /^mmap_disable/d' "$DOVECOT_CONF"
 snippet dovecot >>"$DOVECOT_CONF"
 doveconf -c "$DOVECOT_CONF" -n >/dev/null 2>"$TEST_DIR/doveconf.err"
 is "$?" 0 "doveconf accepts the config with the snippet"
 is "$(doveconf -c "$DOVECOT_CONF" -h mail_location)" "maildir:~/Maildir" "... mail_location is the doc's"
+is "$(doveconf -c "$DOVECOT_CONF" -h mmap_disable)" "yes" "... mmap_disable is the doc's: yes (23-mmap-grow.t)"
 is "$(menv_doveadm mailbox status messages INBOX 2>"$TEST_DIR/doveadm.err")" \
 	"INBOX messages=$N" "doveadm reads $N messages in INBOX through ~/Maildir on the mount"
 [ -s "$TEST_DIR/doveadm.err" ] && diag "$(head -c 400 "$TEST_DIR/doveadm.err")"
