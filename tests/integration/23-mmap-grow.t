@@ -23,8 +23,8 @@
 
 STORE=$TEST_DIR/store
 MNT=$TEST_DIR/mnt
+need_tool mmap_race
 RACE=$IPMD_TOOLS/mmap_race
-[ -x "$RACE" ] || bail "$RACE not built (make $RACE)"
 
 ipmd_init "$STORE" || bail "init failed"
 ipmd_mount "$STORE" "$MNT" || bail "mount failed"
