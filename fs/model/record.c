@@ -326,9 +326,6 @@ int record_apply(struct fs_tree *t, const struct record *r,
 			memset(&inode->content, 0, sizeof(inode->content));
 		if (!inode->file)
 			inode->size = r->content.size;
-		/* The kernel's pages, if any, were of the old content: a
-		 * merge tells it to drop them (struct inode, paged). */
-		inode->paged = false;
 		inode->mtime = r->mtime;
 		inode->ctime = r->time;
 		tree_inode_changed(t, inode);

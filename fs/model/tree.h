@@ -110,9 +110,9 @@ struct inode {
 				   with keep_cache, may hold them in its page
 				   cache: set by a read at offset 0, cleared
 				   when lookups falls to 0 (the kernel's inode,
-				   and its pages, are gone) or its content is
-				   replaced under it (record_apply of a
-				   content record).  A hint: a read of a
+				   and its pages, are gone) or a merge replaces
+				   its content under it (cache_merge_apply).
+				   A hint: a read of a
 				   file the kernel has sends nothing, so
 				   fs/fuse/ops_file.c prefetches no such file
 				   (wrong either way costs speed only) */

@@ -104,8 +104,20 @@ size_t cache_merge_apply(struct fs_tree *t, const struct merge_plan *plan,
 {
 	size_t failed = 0;
 	for (size_t i = 0; i < plan->n; i++) {
-		cache_files_drop_for(t, &plan->recs[i], release_fn, arg);
-		failed += record_apply(t, &plan->recs[i], release_fn, arg) != 0;
+		const struct record *r = &plan->recs[i];
+		cache_files_drop_for(t, r, release_fn, arg);
+		if (record_apply(t, r, release_fn, arg) != 0) {
+			failed++;
+			continue;
+		}
+		/* The other device's content: the kernel's pages, if any,
+		 * were of the old, and the merge tells it to drop them (struct
+		 * inode, paged).  A local seal keeps the flag: its pages hold
+		 * what was written. */
+		struct inode *in = r->op == REC_CONTENT ? tree_get(t, r->ino)
+							: NULL;
+		if (in)
+			in->paged = false;
 	}
 	return failed;
 }
