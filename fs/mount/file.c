@@ -244,7 +244,9 @@ static int resize_chunks(struct file_state *f, size_t n)
 		size_t cap = f->cap ? f->cap : 4;
 		while (cap < n)
 			cap *= 2;
-		struct chunk_ref *c = realloc(f->chunks, cap * sizeof(*c));
+		/* chunk keys: not realloc, whose move frees them unwiped */
+		struct chunk_ref *c = wipe_realloc(
+			f->chunks, f->cap * sizeof(*c), cap * sizeof(*c));
 		if (!c)
 			return -ENOMEM;
 		f->chunks = c;
