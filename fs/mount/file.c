@@ -427,7 +427,9 @@ int file_read(struct obj_store *st, struct file_state *f,
 	if (!f->loaded && !f->modified) {
 		struct obj_ref base = f->base;
 		pthread_mutex_unlock(&f->lock);
-		return obj_read(st, &base, off, buf, len, got);
+		int r = obj_read(st, &base, off, buf, len, got);
+		sodium_memzero(&base, sizeof(base)); /* its key */
+		return r;
 	}
 	int r = read_locked(st, f, off, buf, len, got);
 	pthread_mutex_unlock(&f->lock);
