@@ -1,6 +1,8 @@
 /* tests/unit/test_cli_fuse.c — when the daemon leaves glibc's malloc
  * arena bound to the user (fs/cli/cli.h, cli_arena_max_chosen): only a
- * choice of the bound itself, not any tunable, turns its own off. */
+ * choice of the bound itself, not any tunable, turns its own off, and
+ * only a value glibc takes (a positive integer): one it ignores would
+ * leave the mount with no bound. */
 #include <stdbool.h>
 
 #include "fs/cli/cli.h"
@@ -33,8 +35,41 @@ static void test_chosen(void)
 	ok(!cli_arena_max_chosen(NULL, ""), "GLIBC_TUNABLES empty");
 }
 
+/* Values glibc ignores (arena_max's range starts at 1; its parser takes
+ * nothing after the digits) are no choice; the forms it reads are. */
+static void test_values(void)
+{
+	ok(!cli_arena_max_chosen("0", NULL), "MALLOC_ARENA_MAX=0: ignored");
+	ok(!cli_arena_max_chosen("00", NULL), "…=00 too");
+	ok(!cli_arena_max_chosen("0x0", NULL), "…=0x0 too");
+	ok(!cli_arena_max_chosen("-1", NULL), "…=-1: not positive");
+	ok(!cli_arena_max_chosen("two", NULL), "…=two: not a number");
+	ok(!cli_arena_max_chosen("2x", NULL), "…=2x: not only digits");
+	ok(!cli_arena_max_chosen("09", NULL), "…=09: not octal");
+	ok(!cli_arena_max_chosen("+", NULL), "…=+: no digits");
+	ok(cli_arena_max_chosen("0x10", NULL), "…=0x10: hex, the user's");
+	ok(cli_arena_max_chosen("010", NULL), "…=010: octal, the user's");
+	ok(cli_arena_max_chosen(" +3", NULL), "…=' +3': as glibc reads it");
+	ok(!cli_arena_max_chosen(NULL, "glibc.malloc.arena_max="),
+	   "glibc.malloc.arena_max= (empty): ignored");
+	ok(!cli_arena_max_chosen(NULL, "glibc.malloc.arena_max=0"),
+	   "glibc.malloc.arena_max=0: ignored");
+	ok(!cli_arena_max_chosen(NULL, "glibc.malloc.arena_max=0:"
+				      "glibc.malloc.tcache_count=2"),
+	   "…=0 before another tunable's 2: ignored");
+	ok(cli_arena_max_chosen(NULL, "glibc.malloc.arena_max=3:"
+				      "glibc.malloc.tcache_count=0"),
+	   "…=3 before another tunable: the user's");
+	ok(cli_arena_max_chosen(NULL, "glibc.malloc.arena_max=0:"
+				      "glibc.malloc.arena_max=2"),
+	   "an ignored value, then one taken: the user's");
+	ok(cli_arena_max_chosen("0", "glibc.malloc.arena_max=2"),
+	   "MALLOC_ARENA_MAX=0 beside a tunable taken: the user's");
+}
+
 int main(void)
 {
 	test_chosen();
+	test_values();
 	return tap_done();
 }
