@@ -130,8 +130,9 @@ int kubo_parse_import(const uint8_t *body, size_t len, const struct cid *want,
  * kubo_call): the node itself ("the node gave up waiting", its words in
  * the reply) would wait as long again for a block it cannot find, while a
  * transport timeout is worth another try except for a get, whose deadline
- * the wait already spent.  A caller outside the call (the mount, the
- * outbox) uses bs_transient: by then a timeout is worth a try later. */
+ * the wait already spent.  A caller outside the call (the mount's
+ * retries, fs/mount/mount.c; a read's log line, fs/fuse/ops_file.c) uses
+ * bs_transient: by then a timeout is worth a try later. */
 bool kubo_reply_temporary(int result);
 
 #endif

@@ -19,4 +19,11 @@
  * caller's to free).  v may be NULL when *cap is 0. */
 void *array_grow(void *v, size_t n, size_t *cap, size_t size, size_t first);
 
+/* array_grow for an array that holds secrets (keys, plaintext): when it
+ * grows, the old *cap elements are copied to a new block and wiped
+ * before the old block is freed (util/wipe.h wipe_realloc), so none stay
+ * behind in the heap.  The caller wipes the array when it frees it. */
+void *array_grow_wiped(void *v, size_t n, size_t *cap, size_t size,
+		       size_t first);
+
 #endif

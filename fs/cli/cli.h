@@ -174,9 +174,11 @@ int cli_log_start(const char *cmd, const char *file, int foreground);
  * is said on stderr as "cmd: …", what was done is undone (se itself is
  * the caller's) and -1 returned. */
 /* Whether the user chose the arena bound, given the values (NULL: unset)
- * of MALLOC_ARENA_MAX and GLIBC_TUNABLES: the first set and not empty,
- * or glibc.malloc.arena_max among the second's name=value items.  Other
- * tunables leave the daemon's bound in place. */
+ * of MALLOC_ARENA_MAX and GLIBC_TUNABLES: the first, or a
+ * glibc.malloc.arena_max among the second's name=value items, a value
+ * glibc takes — a positive integer (decimal, 0x hex or 0 octal, as
+ * glibc reads it), nothing after it.  0, empty or malformed: glibc
+ * ignores it, so the daemon's bound stays; so do other tunables. */
 bool cli_arena_max_chosen(const char *arena_max, const char *tunables);
 struct fuse_session;
 int cli_fuse_start(const char *cmd, struct fuse_session *se,

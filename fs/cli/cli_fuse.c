@@ -114,18 +114,65 @@ int cli_fuse_opt_add(const char *cmd, char *opts, size_t size,
 #define MOUNT_ARENAS 4
 #define ARENA_MAX_TUNABLE "glibc.malloc.arena_max"
 
+/* A digit's value in base 16, or 16 when c is none. */
+static unsigned hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return (unsigned)(c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (unsigned)(c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (unsigned)(c - 'A' + 10);
+	return 16;
+}
+
+/* Does glibc set arena_max from the n bytes at s?  Its number parser
+ * (_dl_strtoul): blanks, an optional '+', then hex after "0x", octal
+ * after "0", else decimal; arena_max's range starts at 1, so 0 is
+ * ignored.  Only the whole value counts: newer glibc ignores one with
+ * anything after the digits, and a bound left unset is worse than the
+ * daemon's over a value glibc may have taken. */
+static bool arena_value_taken(const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (i < n && s[i] == '+')
+		i++;
+	if (i == n || hex_digit(s[i]) > 9)
+		return false;
+	unsigned base = 10;
+	if (s[i] == '0' && i + 1 < n && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
+		base = 16;
+		i += 2;
+	} else if (s[i] == '0') {
+		base = 8;
+	}
+	bool positive = false;
+	for (; i < n; i++) {
+		unsigned d = hex_digit(s[i]);
+		if (d >= base)
+			return false;
+		positive |= d != 0;
+	}
+	return positive;
+}
+
 bool cli_arena_max_chosen(const char *arena_max, const char *tunables)
 {
-	if (arena_max && *arena_max)
+	if (arena_max && arena_value_taken(arena_max, strlen(arena_max)))
 		return true;
 	/* name=value items separated by ':' (glibc's tunables(7)); any
-	 * other tunable says nothing about arenas. */
+	 * other tunable says nothing about arenas, and any arena_max glibc
+	 * takes is a choice (a later one it ignores leaves it). */
 	size_t n = strlen(ARENA_MAX_TUNABLE);
 	for (const char *p = tunables; p && *p;) {
-		if (!strncmp(p, ARENA_MAX_TUNABLE, n) && p[n] == '=')
+		const char *end = strchr(p, ':');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (!strncmp(p, ARENA_MAX_TUNABLE, n) && p[n] == '=' &&
+		    arena_value_taken(p + n + 1, len - n - 1))
 			return true;
-		p = strchr(p, ':');
-		p = p ? p + 1 : NULL;
+		p = end ? end + 1 : NULL;
 	}
 	return false;
 }

@@ -16,7 +16,9 @@
 
 #include "cache/chunk_cache.h"
 #include "fs/model/manifest.h"
+#include "util/array.h"
 #include "util/log.h"
+#include "util/wipe.h"
 
 #define ARCHIVE_CACHE_BYTES (32u << 20)
 #define ARCHIVE_TIMEOUT 3600.0 /* seconds: nothing here ever changes */
@@ -26,7 +28,9 @@
 static int collect(const struct cid *cid, const struct commit *c, void *arg)
 {
 	struct archive *a = arg;
-	void *p = realloc(a->commits, (a->n + 1) * sizeof(*a->commits));
+	/* A commit holds its tree's key: grown wiped (util/array.h). */
+	void *p = array_grow_wiped(a->commits, a->n, &a->cap,
+				   sizeof(*a->commits), 16);
 	if (!p)
 		return -ENOMEM;
 	a->commits = p;
@@ -105,7 +109,7 @@ void archive_close(struct archive *a)
 		tree_free(a->commits[i].tree);
 		free(a->commits[i].inos);
 	}
-	free(a->commits);
+	wipe_free(a->commits, a->cap * sizeof(*a->commits));
 	chunk_cache_free(a->cache);
 	memset(a, 0, sizeof(*a));
 }

@@ -57,8 +57,8 @@ struct archive_commit {
 
 struct archive {
 	struct history *h;
-	struct archive_commit *commits; /* newest first */
-	size_t n;
+	struct archive_commit *commits; /* newest first; keys: wiped */
+	size_t n, cap;
 	struct chunk_cache *cache;      /* plaintext chunks for reads */
 	struct obj_store st;            /* h's, with the cache */
 	double timeout;                 /* kernel cache: nothing changes */

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "fs/fuse/ops_cache.h"
 #include "fs/model/maildir.h"
 #include "fs/model/record.h"
@@ -227,6 +229,9 @@ void ops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	/* The file's plaintext: wiped as the chunk cache wipes its own.
 	 * A read that failed may have filled any of buf. */
 	wipe_free(buf, err ? size : got);
+	/* Its key too, as mount_log.c wipes its copy; the returns above
+	 * come before content is filled. */
+	sodium_memzero(&content, sizeof(content));
 }
 
 void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf,

@@ -120,7 +120,6 @@ static int seal_flat(struct sealer *s, const struct inode *dir, size_t n,
 	return put_out(s, node);
 }
 
-/* {"entries":[…],"of":N,"shard":i,"v":1}; an empty shard has no block. */
 /* The old shard refs hold directory node keys: wipe before freeing. */
 void mf_shard_refs_free(struct dir_shards *sh)
 {
@@ -151,6 +150,7 @@ void mf_shards_take(struct dir_shards *sh, uint8_t *dirty,
 	sh->count = count;
 }
 
+/* {"entries":[…],"of":N,"shard":i,"v":1}; an empty shard has no block. */
 static int seal_shard(struct sealer *s, uint32_t i, uint32_t of,
 		      const struct pick *p, size_t n, struct chunk_ref *out)
 {

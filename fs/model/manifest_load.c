@@ -53,7 +53,8 @@ static int push(struct loader *l, struct inode *dir,
 {
 	if (depth > MANIFEST_DEPTH_MAX)
 		return -EBADMSG;
-	struct pending *p = array_grow(l->stack, l->n, &l->cap, sizeof(*p), 64);
+	struct pending *p =
+		array_grow_wiped(l->stack, l->n, &l->cap, sizeof(*p), 64);
 	if (!p)
 		return -ENOMEM;
 	l->stack = p;
@@ -205,8 +206,8 @@ static int in_refs(struct loader *l, struct in *r, size_t *count)
 		struct chunk_ref *ref;
 		if (*count == MANIFEST_SHARDS_MAX)
 			return -EBADMSG;
-		ref = array_grow(l->refs, *count, &l->refs_cap, sizeof(*ref),
-				 16);
+		ref = array_grow_wiped(l->refs, *count, &l->refs_cap,
+				       sizeof(*ref), 16);
 		if (!ref)
 			return -ENOMEM;
 		l->refs = ref;

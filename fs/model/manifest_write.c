@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "crypto/seal.h"
+#include "util/wipe.h"
 
 #define BLOCK_PLAIN_MAX (BLOCK_MAX_BYTES - IPMD_SEAL_OVERHEAD)
 #define OUT_INITIAL (64 * 1024)
@@ -54,7 +55,9 @@ static bool out_room(struct out *o, size_t n)
 		cap *= 2;
 	if (cap > BLOCK_PLAIN_MAX)
 		cap = BLOCK_PLAIN_MAX;
-	p = realloc(o->p, cap);
+	/* the manifest's plaintext: the old block wiped, not left to
+	 * realloc's move */
+	p = wipe_realloc(o->p, o->len, cap);
 	if (!p) {
 		o->rc = -ENOMEM;
 		return false;

@@ -13,8 +13,8 @@
  * The writers produce exactly the bytes jansson's path produced for the
  * same record (json_dumps with JSON_COMPACT, members in insertion order:
  * the order below), so record_decode, replay, older binaries and fsck see
- * no difference; tests/unit/test_record.c checks it byte for byte against
- * jansson on random records.  They take a record record_encode has
+ * no difference; tests/unit/test_record_write.c checks it byte for byte
+ * against jansson on random records.  They take a record record_encode has
  * already checked (check_record): they refuse nothing but a failed
  * allocation.
  *

@@ -71,9 +71,12 @@ int cache_keep_save(struct cache_dir *d, struct fs_tree *t,
 	json_decref(o);
 	if (!text)
 		return -ENOMEM;
+	size_t len = strlen(text);
 	int e = cache_dir_put_sealed(d, CACHE_CATALOG_NAME,
-				     (const uint8_t *)text, strlen(text));
-	free(text);
+				     (const uint8_t *)text, len);
+	/* Names and ids of Dovecot's index files: sealed on disk, so
+	 * wiped here as cache_keep_restore wipes what it reads back. */
+	wipe_free(text, len);
 	return e ? e : n;
 }
 

@@ -244,7 +244,9 @@ static int resize_chunks(struct file_state *f, size_t n)
 		size_t cap = f->cap ? f->cap : 4;
 		while (cap < n)
 			cap *= 2;
-		struct chunk_ref *c = realloc(f->chunks, cap * sizeof(*c));
+		/* chunk keys: not realloc, whose move frees them unwiped */
+		struct chunk_ref *c = wipe_realloc(
+			f->chunks, f->cap * sizeof(*c), cap * sizeof(*c));
 		if (!c)
 			return -ENOMEM;
 		f->chunks = c;
@@ -425,7 +427,9 @@ int file_read(struct obj_store *st, struct file_state *f,
 	if (!f->loaded && !f->modified) {
 		struct obj_ref base = f->base;
 		pthread_mutex_unlock(&f->lock);
-		return obj_read(st, &base, off, buf, len, got);
+		int r = obj_read(st, &base, off, buf, len, got);
+		sodium_memzero(&base, sizeof(base)); /* its key */
+		return r;
 	}
 	int r = read_locked(st, f, off, buf, len, got);
 	pthread_mutex_unlock(&f->lock);

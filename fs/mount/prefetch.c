@@ -40,6 +40,7 @@ static void fetch(struct prefetch *p, const struct request *r, uint8_t *buf)
 	if (obj_chunk_at(p->st, &r->ref, r->index, &c) == 0 &&
 	    obj_prefetch_chunk(p->st, &c, buf, &len) == 0)
 		sodium_memzero(buf, len);
+	sodium_memzero(&c, sizeof(c)); /* the chunk's key */
 }
 
 static void *worker_main(void *arg)
@@ -53,6 +54,8 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		struct request r = p->ring[p->head];
+		/* The slot's file key: gone once taken, not when reused. */
+		sodium_memzero(&p->ring[p->head], sizeof(r));
 		p->head = (p->head + 1) % PREFETCH_QUEUE;
 		p->count--;
 		pthread_mutex_unlock(&p->lock);

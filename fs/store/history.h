@@ -334,7 +334,8 @@ const struct cid *history_pruned(const struct history *h);
 uint64_t store_gc_boundary(const struct store *s, struct blockstore *bs);
 
 /* The commits a walk passes, in its order: give commit_list_add and a
- * zeroed list to a walk.  -ENOMEM stops the walk. */
+ * zeroed list to a walk.  -ENOMEM stops the walk.  The commits hold their
+ * trees' keys: commit_list_free wipes them. */
 struct commit_list {
 	struct cid *cids;
 	struct commit *commits;

@@ -8,6 +8,7 @@
 
 #include "fs/model/commit_queue.h"
 #include "util/array.h"
+#include "util/wipe.h"
 
 /* The seq below which gc freed (STORE/pruned names a commit of that seq):
  * 0 when there is no boundary or its commit does not read (then only
@@ -330,8 +331,9 @@ int commit_list_add(const struct cid *cid, const struct commit *c,
 	if (!a)
 		return -ENOMEM;
 	l->cids = a;
+	/* A commit holds its tree's key: grown and freed wiped. */
 	struct commit *b =
-		array_grow(l->commits, l->n, &l->cap, sizeof(*b), 64);
+		array_grow_wiped(l->commits, l->n, &l->cap, sizeof(*b), 64);
 	if (!b)
 		return -ENOMEM;
 	l->commits = b;
@@ -343,7 +345,7 @@ int commit_list_add(const struct cid *cid, const struct commit *c,
 void commit_list_free(struct commit_list *l)
 {
 	free(l->cids);
-	free(l->commits);
+	wipe_free(l->commits, l->cap * sizeof(*l->commits));
 	memset(l, 0, sizeof(*l));
 }
 

@@ -51,7 +51,9 @@ static int add_root(struct roots *r, const struct obj_ref *ref)
 		return cid_set_add(r->g->live, &ref->cid) < 0 ? -ENOMEM : 0;
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 256;
-		struct obj_ref *v = realloc(r->v, cap * sizeof(*v));
+		/* object keys: the old block wiped, not left to realloc */
+		struct obj_ref *v =
+			wipe_realloc(r->v, r->n * sizeof(*v), cap * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
 		r->v = v;

@@ -1,6 +1,8 @@
 /* tests/unit/test_cli_fuse.c — when the daemon leaves glibc's malloc
  * arena bound to the user (fs/cli/cli.h, cli_arena_max_chosen): only a
- * choice of the bound itself, not any tunable, turns its own off. */
+ * choice of the bound itself, not any tunable, turns its own off, and
+ * only a value glibc takes (a positive integer): one it ignores would
+ * leave the mount with no bound. */
 #include <stdbool.h>
 
 #include "fs/cli/cli.h"
@@ -33,8 +35,48 @@ static void test_chosen(void)
 	ok(!cli_arena_max_chosen(NULL, ""), "GLIBC_TUNABLES empty");
 }
 
+/* Values glibc ignores (arena_max's range starts at 1; its parser takes
+ * nothing after the digits) are no choice; the forms it reads are. */
+static void test_values(void)
+{
+	static const struct {
+		const char *arena_max, *tunables;
+		bool chosen;
+		const char *why;
+	} cases[] = {
+		{"0", NULL, false, "MALLOC_ARENA_MAX=0: ignored"},
+		{"00", NULL, false, "…=00 too"},
+		{"0x0", NULL, false, "…=0x0 too"},
+		{"-1", NULL, false, "…=-1: not positive"},
+		{"two", NULL, false, "…=two: not a number"},
+		{"2x", NULL, false, "…=2x: not only digits"},
+		{"09", NULL, false, "…=09: not octal"},
+		{"+", NULL, false, "…=+: no digits"},
+		{"0x10", NULL, true, "…=0x10: hex, the user's"},
+		{"010", NULL, true, "…=010: octal, the user's"},
+		{" +3", NULL, true, "…=' +3': as glibc reads it"},
+		{NULL, "glibc.malloc.arena_max=", false,
+		 "glibc.malloc.arena_max= (empty): ignored"},
+		{NULL, "glibc.malloc.arena_max=0", false,
+		 "glibc.malloc.arena_max=0: ignored"},
+		{NULL, "glibc.malloc.arena_max=0:glibc.malloc.tcache_count=2",
+		 false, "…=0 before another tunable's 2: ignored"},
+		{NULL, "glibc.malloc.arena_max=3:glibc.malloc.tcache_count=0",
+		 true, "…=3 before another tunable: the user's"},
+		{NULL, "glibc.malloc.arena_max=0:glibc.malloc.arena_max=2",
+		 true, "an ignored value, then one taken: the user's"},
+		{"0", "glibc.malloc.arena_max=2", true,
+		 "MALLOC_ARENA_MAX=0 beside a tunable taken: the user's"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ok(cli_arena_max_chosen(cases[i].arena_max,
+					cases[i].tunables) == cases[i].chosen,
+		   "%s", cases[i].why);
+}
+
 int main(void)
 {
 	test_chosen();
+	test_values();
 	return tap_done();
 }

@@ -20,6 +20,7 @@
 #include "util/endian.h"
 #include "util/io.h"
 #include "util/spawn.h"
+#include "util/array.h"
 #include "util/wipe.h"
 
 static void test_io(void)
@@ -225,6 +226,41 @@ static void test_wipe(void)
 	ok(1, "wipe_free(NULL, any length) is fine");
 }
 
+/* array_grow_wiped: an array of secrets that grows leaves its bytes only
+ * in the new block (realloc's move would leave the old block's in the
+ * freed heap; a block allocated right after it makes realloc move), and
+ * keeps them; array_grow still grows in place when it can. */
+static void test_grow_wiped(void)
+{
+	enum { N = 4096, SKIP = 64 };
+	size_t cap = N;
+	uint8_t *v = malloc(N), masked[N - SKIP];
+	void *after = malloc(64);
+	struct memscan_hit hits[4];
+
+	if (!ok(v && after, "an array and a block after it"))
+		return;
+	tap_fill_random(v, N, 12);
+	memscan_mask(masked, v + SKIP, sizeof(masked));
+	uint8_t *g = array_grow_wiped(v, N, &cap, 1, 16);
+	if (!ok(g != NULL, "grown"))
+		return;
+	is_int((int)cap, 2 * N, "to twice its capacity");
+	int n = memscan(masked, sizeof(masked), hits, 4);
+	is_int(n, 1, "its bytes are in memory once (%d)", n);
+	ok(n >= 1 && hits[0].addr == (uintptr_t)(g + SKIP),
+	   "…in the grown array");
+	ok(array_grow_wiped(g, 5, &cap, 1, 16) == g, "room left: unmoved");
+	wipe_free(g, cap);
+	free(after);
+	cap = 0;
+	g = array_grow_wiped(NULL, 0, &cap, 8, 16);
+	ok(g && cap == 16, "from nothing: first elements");
+	wipe_free(g, cap * 8);
+	ok(!array_grow_wiped(NULL, 16, &cap, SIZE_MAX / 8, 16) && cap == 16,
+	   "a size past size_t: NULL, the capacity unchanged");
+}
+
 int main(void)
 {
 	test_io();
@@ -233,5 +269,6 @@ int main(void)
 	test_cbor();
 	test_spawn();
 	test_wipe();
+	test_grow_wiped();
 	return tap_done();
 }
